@@ -99,3 +99,88 @@ def materialize(con: BaseBackend, expr: ibis.Table, name: str | None = None) -> 
 def default_temp_dir() -> Path:
     """Directory DuckDB spills to when no temp directory is configured."""
     return Path(tempfile.gettempdir()) / "segmint-spill"
+
+
+WORKSPACE_TABLE = "transactions"
+IMPORTS_TABLE = "imports"
+DEDUP_KEY = ("invoice_id", "line_no")
+
+
+class Workspace:
+    """A DuckDB file holding cleaned canonical transactions, appended import by import.
+
+    Re-importing the same lines adds nothing: rows are de-duplicated by (invoice_id, line_no).
+    """
+
+    def __init__(self, path: str | Path, *, con: BaseBackend | None = None) -> None:
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.con = con or connect("duckdb", path=self.path)
+
+    def exists(self) -> bool:
+        """True when the workspace already holds a transactions table."""
+        return WORKSPACE_TABLE in self.con.list_tables()
+
+    def transactions(self) -> ibis.Table:
+        """The workspace's canonical transactions table."""
+        if not self.exists():
+            raise BackendError(
+                f"workspace {self.path} has no transactions yet; add some with "
+                f"'segmint ingest FILE --workspace {self.path}'"
+            )
+        return self.con.table(WORKSPACE_TABLE)
+
+    def append(self, table: ibis.Table, *, source: str = "", report_json: str = "") -> tuple[int, int]:
+        """Add canonical rows not already present; return (rows added, rows skipped as already there)."""
+        from segmint.schema import CANONICAL_COLUMNS
+
+        incoming = table.select(*CANONICAL_COLUMNS)
+        staged = materialize(self.con, incoming, f"staged_{uuid4().hex[:8]}")
+        n_in = int(staged.count().execute())
+        if not self.exists():
+            self.con.create_table(WORKSPACE_TABLE, staged.limit(0))
+        current = self.con.table(WORKSPACE_TABLE)
+        # keep one row per key within the import, then drop keys the workspace already has
+        fresh = staged.distinct(on=list(DEDUP_KEY), keep="first").anti_join(current, list(DEDUP_KEY))
+        fresh = materialize(self.con, fresh.select(*CANONICAL_COLUMNS), f"fresh_{uuid4().hex[:8]}")
+        n_added = int(fresh.count().execute())
+        if n_added:
+            self.con.insert(WORKSPACE_TABLE, fresh)
+        self._record_import(source, n_in, n_added, report_json)
+        for temp in (staged, fresh):
+            self.con.drop_table(temp.get_name(), force=True)
+        log.info("workspace %s: %d rows in, %d added", self.path, n_in, n_added)
+        return n_added, n_in - n_added
+
+    def imports(self) -> ibis.Table:
+        """History of imports: source, rows offered, rows added, time, data-quality report JSON."""
+        return self.con.table(IMPORTS_TABLE)
+
+    def _record_import(self, source: str, n_in: int, n_added: int, report_json: str) -> None:
+        import datetime as dt
+
+        import pyarrow as pa
+
+        row = pa.table(
+            {
+                "source": [source],
+                "rows_offered": [n_in],
+                "rows_added": [n_added],
+                "imported_at": [dt.datetime.now(dt.UTC).replace(tzinfo=None)],
+                "report_json": [report_json],
+            }
+        )
+        if IMPORTS_TABLE not in self.con.list_tables():
+            self.con.create_table(IMPORTS_TABLE, row)
+        else:
+            self.con.insert(IMPORTS_TABLE, row)
+
+    def close(self) -> None:
+        """Release the DuckDB file."""
+        self.con.disconnect()
+
+    def __enter__(self) -> Workspace:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
