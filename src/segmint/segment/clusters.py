@@ -1,0 +1,334 @@
+"""Value clusters: k-means (or DBSCAN/HDBSCAN) on standardised log features, ordered by value.
+
+Features are log1p-transformed (signed, so net-negative spend stays ordered), recency is negated so
+that every transformed feature grows with customer value, then standardised. Clusters are renumbered
+so cluster 0 is the least valuable (lowest mean ``order_by`` feature, ``monetary`` by default) and
+labelled by count (k=4: Low Value, Below Average, Average, High Value). Density methods mark points
+that belong to no cluster as ``-1`` / ``"Outlier"``.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Literal
+
+import ibis.expr.types as ir
+import numpy as np
+import pandas as pd
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+from sklearn.cluster import DBSCAN, HDBSCAN, KMeans
+from sklearn.metrics import silhouette_score
+from sklearn.neighbors import NearestNeighbors
+
+from segmint.errors import ConfigError, DataError
+
+log = logging.getLogger(__name__)
+
+OUTLIER = "Outlier"
+# Features where a smaller value means a more valuable customer.
+LOWER_IS_BETTER = frozenset({"recency_days"})
+
+VALUE_LABELS: dict[int, tuple[str, ...]] = {
+    1: ("All Customers",),
+    2: ("Low Value", "High Value"),
+    3: ("Low Value", "Average", "High Value"),
+    4: ("Low Value", "Below Average", "Average", "High Value"),
+    5: ("Low Value", "Below Average", "Average", "High Value", "Top Value"),
+    6: ("Very Low Value", "Low Value", "Below Average", "Average", "High Value", "Top Value"),
+    7: ("Very Low Value", "Low Value", "Below Average", "Average", "Above Average", "High Value",
+        "Top Value"),
+    8: ("Very Low Value", "Low Value", "Below Average", "Average", "Above Average", "High Value",
+        "Very High Value", "Top Value"),
+}
+
+
+def value_labels(k: int) -> tuple[str, ...]:
+    """Labels for ``k`` clusters ordered from least to most valuable (preset up to 8, then numbered)."""
+    if k in VALUE_LABELS:
+        return VALUE_LABELS[k]
+    return tuple(f"Value Tier {i + 1}" for i in range(k))
+
+
+class ClusterConfig(BaseModel):
+    """Clustering settings; loadable from and savable to YAML."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    features: list[str] = Field(default_factory=lambda: ["recency_days", "frequency", "monetary"])
+    k: int | None = Field(default=None, ge=1)  # None = choose by silhouette within k_range
+    k_range: tuple[int, int] = (2, 8)
+    method: Literal["kmeans", "dbscan", "hdbscan"] = "kmeans"
+    seed: int = 0
+    silhouette_sample: int = Field(default=5000, ge=50)  # customers scored per k (reproducible)
+    order_by: str = "monetary"  # feature whose cluster mean ranks clusters; "score" = mean z-score
+    labels: list[str] | None = None  # one label per cluster, least valuable first; None = preset
+    eps: float = Field(default=0.5, gt=0)  # DBSCAN neighbourhood radius (standardised units)
+    min_samples: int = Field(default=5, ge=1)  # DBSCAN/HDBSCAN density threshold
+    min_cluster_size: int = Field(default=15, ge=2)  # HDBSCAN smallest cluster
+
+    @model_validator(mode="after")
+    def _consistent(self) -> ClusterConfig:
+        if not self.features:
+            raise ValueError("features must list at least one column, e.g. [frequency, monetary]")
+        low, high = self.k_range
+        if not 2 <= low <= high:
+            raise ValueError(f"k_range must satisfy 2 <= low <= high, got {self.k_range}")
+        if self.order_by != "score" and self.order_by not in self.features:
+            raise ValueError(f"order_by {self.order_by!r} must be 'score' or one of {self.features}")
+        if self.labels is not None and self.k is not None and len(self.labels) != self.k:
+            raise ValueError(f"labels has {len(self.labels)} entries but k is {self.k}")
+        return self
+
+    @classmethod
+    def from_yaml(cls, path: str | Path) -> ClusterConfig:
+        """Load settings from a YAML file (keys as the fields of this model)."""
+        path = Path(path)
+        try:
+            data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+            return cls.model_validate(data)
+        except (OSError, yaml.YAMLError, ValueError) as exc:
+            raise ConfigError(f"{path}: invalid cluster settings: {exc}") from exc
+
+    def to_yaml(self, path: str | Path | None = None) -> str:
+        """Serialise to YAML; also write it to ``path`` when given."""
+        data = self.model_dump(mode="json")
+        text = yaml.safe_dump(data, sort_keys=False, allow_unicode=True)
+        if path is not None:
+            Path(path).write_text(text, encoding="utf-8")
+        return text
+
+
+def _frame(data: pd.DataFrame | ir.Table) -> pd.DataFrame:
+    return data.execute() if isinstance(data, ir.Table) else data
+
+
+class ValueClusterer:
+    """Cluster customers on value features; ``predict`` returns value-ordered cluster numbers.
+
+    Learned attributes: ``k_``, ``mean_``/``scale_`` (standardisation), ``cluster_centers_`` (ordered,
+    standardised space; k-means only), ``cluster_means_`` (raw feature means per cluster),
+    ``silhouette_scores_`` (k -> score when k was chosen), ``labels_`` (training assignments),
+    ``label_names_``.
+    """
+
+    def __init__(
+        self,
+        features: tuple[str, ...] | list[str] = ("recency_days", "frequency", "monetary"),
+        *,
+        k: int | None = None,
+        k_range: tuple[int, int] = (2, 8),
+        method: Literal["kmeans", "dbscan", "hdbscan"] = "kmeans",
+        seed: int = 0,
+        silhouette_sample: int = 5000,
+        order_by: str = "monetary",
+        labels: list[str] | None = None,
+        eps: float = 0.5,
+        min_samples: int = 5,
+        min_cluster_size: int = 15,
+    ) -> None:
+        self.features = features
+        self.k = k
+        self.k_range = k_range
+        self.method = method
+        self.seed = seed
+        self.silhouette_sample = silhouette_sample
+        self.order_by = order_by
+        self.labels = labels
+        self.eps = eps
+        self.min_samples = min_samples
+        self.min_cluster_size = min_cluster_size
+
+    @classmethod
+    def from_config(cls, config: ClusterConfig) -> ValueClusterer:
+        """Build an estimator from a :class:`ClusterConfig`."""
+        return cls(**config.model_dump())
+
+    # -- input -------------------------------------------------------------------------------------
+    def _values(self, data: pd.DataFrame) -> np.ndarray:
+        missing = [c for c in self.features if c not in data.columns]
+        if missing:
+            raise DataError(
+                f"cluster features {missing} are not columns of the customer table "
+                f"(columns: {', '.join(map(str, data.columns))}); change 'features' in the cluster settings"
+            )
+        values = data[list(self.features)].apply(pd.to_numeric, errors="coerce").to_numpy(float)
+        bad = ~np.isfinite(values)
+        if bad.any():
+            row, col = np.argwhere(bad)[0]
+            ident = data["customer_id"].iloc[row] if "customer_id" in data.columns else row
+            raise DataError(
+                f"column {self.features[col]!r} has {int(bad[:, col].sum())} missing or non-numeric "
+                f"value(s) (first: customer {ident}); fill them or cluster on other features"
+            )
+        return values
+
+    def _log_values(self, values: np.ndarray) -> np.ndarray:
+        logged = np.sign(values) * np.log1p(np.abs(values))
+        for j, name in enumerate(self.features):
+            if name in LOWER_IS_BETTER:
+                logged[:, j] = -logged[:, j]
+        return logged
+
+    def transform(self, data: pd.DataFrame | ir.Table) -> np.ndarray:
+        """Standardised log features (higher = more valuable in every column)."""
+        self._check_fitted()
+        return (self._log_values(self._values(_frame(data))) - self.mean_) / self.scale_
+
+    # -- fitting -----------------------------------------------------------------------------------
+    def fit(self, data: pd.DataFrame | ir.Table, y: object = None) -> ValueClusterer:
+        """Learn the standardisation, choose k (if not given) and fit the clusters."""
+        values = self._values(_frame(data))
+        logged = self._log_values(values)
+        if len(logged) < 2:
+            raise DataError(f"clustering needs at least 2 customers, got {len(logged)}")
+        self.mean_ = logged.mean(axis=0)
+        scale = logged.std(axis=0)
+        self.scale_ = np.where(scale > 0, scale, 1.0)
+        X = (logged - self.mean_) / self.scale_
+        if self.method == "kmeans":
+            raw = self._fit_kmeans(X)
+        elif self.method == "dbscan":
+            raw = DBSCAN(eps=self.eps, min_samples=self.min_samples).fit_predict(X)
+        elif self.method == "hdbscan":
+            raw = HDBSCAN(
+                min_cluster_size=self.min_cluster_size, min_samples=self.min_samples, copy=True
+            ).fit_predict(X)
+        else:
+            raise ConfigError(f"unknown cluster method {self.method!r}; use kmeans, dbscan or hdbscan")
+        self._order_clusters(values, X, raw)
+        if self.method != "kmeans":
+            self._X_fit_ = X
+        return self
+
+    def _fit_kmeans(self, X: np.ndarray) -> np.ndarray:
+        n_distinct = len(np.unique(X, axis=0))
+        self.silhouette_scores_: dict[int, float] = {}
+        if self.k is not None:
+            if self.k > n_distinct:
+                raise DataError(
+                    f"k={self.k} clusters requested but the customers have only {n_distinct} "
+                    "distinct feature combinations; lower k"
+                )
+            return self._kmeans(self.k).fit_predict(X)
+        low, high = self.k_range
+        high = min(high, n_distinct, len(X) - 1)
+        if high < low:
+            raise DataError(
+                f"cannot choose k in {self.k_range}: only {len(X)} customers with {n_distinct} "
+                "distinct feature combinations; set k explicitly or add data"
+            )
+        best: tuple[float, int, np.ndarray] | None = None
+        for k in range(low, high + 1):
+            assigned = self._kmeans(k).fit_predict(X)
+            score = float(
+                silhouette_score(
+                    X, assigned, sample_size=min(self.silhouette_sample, len(X)),
+                    random_state=self.seed,
+                )
+            )
+            self.silhouette_scores_[k] = score
+            log.debug("k=%d silhouette=%.4f", k, score)
+            if best is None or score > best[0]:
+                best = (score, k, assigned)
+        assert best is not None
+        log.info("chose k=%d by silhouette (%.3f)", best[1], best[0])
+        return best[2]
+
+    def _kmeans(self, k: int) -> KMeans:
+        return KMeans(n_clusters=k, n_init=10, random_state=self.seed)
+
+    def _order_clusters(self, values: np.ndarray, X: np.ndarray, raw: np.ndarray) -> None:
+        found = sorted(int(c) for c in np.unique(raw) if c >= 0)
+        if self.order_by == "score":
+            keys = [X[raw == c].mean() for c in found]
+        else:
+            column = values[:, list(self.features).index(self.order_by)]
+            keys = [column[raw == c].mean() for c in found]
+        ranked = [c for _, c in sorted(zip(keys, found, strict=True))]
+        mapping = {old: new for new, old in enumerate(ranked)}
+        self._mapping_ = mapping
+        self.k_ = len(found)
+        self.labels_ = np.array([mapping.get(int(c), -1) for c in raw], dtype=int)
+        self.cluster_means_ = pd.DataFrame(
+            [values[self.labels_ == c].mean(axis=0) for c in range(self.k_)],
+            columns=list(self.features),
+        )
+        self.cluster_means_.index.name = "cluster"
+        self.cluster_centers_ = np.array([X[self.labels_ == c].mean(axis=0) for c in range(self.k_)])
+        if self.labels is not None and len(self.labels) != self.k_:
+            raise ConfigError(
+                f"{len(self.labels)} labels given but {self.k_} clusters were found; "
+                "give one label per cluster or leave labels empty"
+            )
+        self.label_names_ = tuple(self.labels) if self.labels is not None else value_labels(self.k_)
+
+    # -- prediction --------------------------------------------------------------------------------
+    def predict(self, data: pd.DataFrame | ir.Table) -> np.ndarray:
+        """Value-ordered cluster of each row (-1 = outlier for density methods)."""
+        X = self.transform(data)
+        if self.method == "kmeans":
+            distances = ((X[:, None, :] - self.cluster_centers_[None, :, :]) ** 2).sum(axis=2)
+            return distances.argmin(axis=1)
+        # Density methods: take the cluster of the nearest training point (DBSCAN: only within eps).
+        nearest = NearestNeighbors(n_neighbors=1).fit(self._X_fit_)
+        distance, index = nearest.kneighbors(X)
+        assigned = self.labels_[index[:, 0]]
+        if self.method == "dbscan":
+            assigned = np.where(distance[:, 0] <= self.eps, assigned, -1)
+        return assigned
+
+    def fit_predict(self, data: pd.DataFrame | ir.Table, y: object = None) -> np.ndarray:
+        """Fit, then return the training rows' clusters."""
+        return self.fit(data).labels_
+
+    def label_of(self, clusters: np.ndarray) -> np.ndarray:
+        """Value label for each cluster number (``"Outlier"`` for -1)."""
+        self._check_fitted()
+        names = np.array([*self.label_names_, OUTLIER], dtype=object)
+        return names[np.where(np.asarray(clusters) < 0, len(self.label_names_), clusters)]
+
+    def _check_fitted(self) -> None:
+        if not hasattr(self, "mean_"):
+            raise RuntimeError("this ValueClusterer is not fitted yet; call fit() first")
+
+
+def _thousands(values: pd.Series) -> pd.Series:
+    return values.map(lambda v: f"{v:,.0f}" if abs(v) >= 100 or float(v).is_integer() else f"{v:,.2f}")
+
+
+def _reasons(frame: pd.DataFrame, features: list[str], segments: pd.Series) -> pd.Series:
+    """One line per customer: the value features behind the cluster, monetary with its top-% rank."""
+    ordered = [f for f in ("monetary", "frequency", "recency_days") if f in features]
+    ordered += [f for f in features if f not in ordered]
+    parts: list[pd.Series] = []
+    for name in ordered:
+        column = pd.to_numeric(frame[name])
+        if name == "recency_days":
+            parts.append("last purchase " + _thousands(column) + " days ago")
+            continue
+        text = f"{name} " + _thousands(column)
+        if name == "monetary":
+            # Share of customers spending at least this much, rounded up: "top 8%".
+            top = np.ceil(100 * column.rank(method="max", ascending=False) / len(column)).clip(lower=1)
+            text = text + " (top " + top.astype(int).astype(str) + "%)"
+        parts.append(text)
+    joined = parts[0]
+    for part in parts[1:]:
+        joined = joined + ", " + part
+    return joined + " -> " + segments.astype(str)
+
+
+def assign(features: pd.DataFrame | ir.Table, config: ClusterConfig | None = None) -> pd.DataFrame:
+    """Label each customer with its value cluster: feature columns + cluster, segment, order, reason."""
+    config = config or ClusterConfig()
+    frame = _frame(features).reset_index(drop=True)
+    model = ValueClusterer.from_config(config).fit(frame)
+    out = frame.copy()
+    out["cluster"] = model.labels_
+    out["segment"] = model.label_of(model.labels_)
+    out["segment_order"] = model.labels_  # 0 = least valuable; -1 = outlier (unranked)
+    out["reason"] = _reasons(frame, config.features, out["segment"])
+    log.info("clustered %d customers into %d clusters (%s)", len(out), model.k_, config.method)
+    return out
