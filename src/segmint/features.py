@@ -1,0 +1,288 @@
+"""Per-customer features (recency, frequency, monetary, ...) from the canonical transactions table.
+
+Everything here is an Ibis expression over the canonical table, so it runs unchanged on DuckDB,
+Spark and PostgreSQL; only the default snapshot date is computed eagerly (one ``max`` query).
+
+Definitions (``customer_features``):
+
+* The *window* is ``start <= invoice_date < end + 1 day`` (both bounds are whole calendar days,
+  inclusive), restricted to ``org`` when given and to dates before ``snapshot_date`` when given.
+* A *purchase* is an invoice (``frequency="invoices"``) or a calendar day (``frequency="days"``)
+  whose net value (sum of ``amount``, returns negative) is positive; its date is the day of its
+  earliest line. ``frequency`` counts purchases; ``first_purchase``/``last_purchase`` are the dates of
+  the first and last purchase.
+* ``monetary`` is the customer's net value in the window (``"sum"``) or that net value divided by
+  ``frequency`` (``"mean"``); ``avg_order_value`` is always net / frequency.
+* Customers whose net value in the window is <= 0 (only returns, or returns cancelling every
+  purchase) are **excluded**: they have no purchase to score. ``excluded_customers`` lists them.
+* ``recency_days`` = snapshot - last purchase and ``tenure_days`` = snapshot - first purchase, in days;
+  the default snapshot is the day after the last transaction in the window (so a purchase on the
+  last day has recency 1).
+* ``profit`` sums ``amount - cost`` over lines with a known cost (null when none has one);
+  ``n_products`` counts distinct product ids on non-return lines; ``country`` is the country on most
+  of the customer's lines (ties -> alphabetically first; null when never known).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from typing import Literal
+
+import ibis
+import ibis.expr.types as ir
+
+from segmint.errors import ConfigError, DataError
+
+log = logging.getLogger(__name__)
+
+Period = Literal["quarter", "month", "year"]
+PERIOD_MONTHS: dict[str, int] = {"month": 1, "quarter": 3, "year": 12}
+DateLike = dt.date | dt.datetime | str | None
+
+__all__ = [
+    "customer_features",
+    "default_snapshot_date",
+    "excluded_customers",
+    "filter_window",
+    "period_bounds",
+    "period_features",
+    "period_label",
+    "period_starts",
+]
+
+
+def _as_date(value: DateLike, name: str) -> dt.date | None:
+    """Parse a date parameter (date, datetime or ISO text); ConfigError names the parameter."""
+    if value is None:
+        return None
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    try:
+        return dt.date.fromisoformat(str(value).strip()[:10])
+    except ValueError as exc:
+        raise ConfigError(f"{name}={value!r} is not a date; use the form YYYY-MM-DD") from exc
+
+
+def _midnight(day: dt.date) -> ir.TimestampScalar:
+    return ibis.literal(dt.datetime(day.year, day.month, day.day), type="timestamp")
+
+
+def filter_window(
+    tx: ir.Table,
+    *,
+    start: DateLike = None,
+    end: DateLike = None,
+    org: str | list[str] | None = None,
+    before: DateLike = None,
+) -> ir.Table:
+    """Rows of ``tx`` with ``start <= day <= end`` (whole days), in ``org``, and before ``before``."""
+    start_day, end_day = _as_date(start, "start"), _as_date(end, "end")
+    before_day = _as_date(before, "snapshot_date")
+    if start_day and end_day and start_day > end_day:
+        raise ConfigError(f"start {start_day} is after end {end_day}; swap them")
+    if org is not None:
+        orgs = [org] if isinstance(org, str) else list(org)
+        tx = tx.filter(tx.org_id.isin(orgs))
+    if start_day:
+        tx = tx.filter(tx.invoice_date >= _midnight(start_day))
+    if end_day:
+        tx = tx.filter(tx.invoice_date < _midnight(end_day + dt.timedelta(days=1)))
+    if before_day:
+        tx = tx.filter(tx.invoice_date < _midnight(before_day))
+    return tx
+
+
+def default_snapshot_date(tx: ir.Table) -> dt.date:
+    """The day after the last transaction of ``tx`` (already windowed); DataError when empty."""
+    last = tx.invoice_date.max().execute()
+    if last is None or last != last:  # None or NaT
+        raise DataError("no transactions in the selected window (check --from/--to/--org)")
+    return last.date() + dt.timedelta(days=1)
+
+
+def _purchases(tx: ir.Table, frequency: str) -> ir.Table:
+    """One row per customer purchase unit (invoice or day) with its net value and date."""
+    if frequency not in ("invoices", "days"):
+        raise ConfigError(f"frequency={frequency!r}; choose 'invoices' or 'days'")
+    day = tx.invoice_date.date()
+    key = tx.invoice_id if frequency == "invoices" else day
+    return tx.group_by(customer_id=tx.customer_id, unit=key).aggregate(
+        net=tx.amount.sum(), unit_date=day.min()
+    )
+
+
+def _main_country(tx: ir.Table) -> ir.Table:
+    """customer_id -> country on most lines (ties alphabetical)."""
+    known = tx.filter(tx.country.notnull())
+    counts = known.group_by("customer_id", "country").aggregate(n_lines=known.count())
+    rank = ibis.row_number().over(
+        group_by=counts.customer_id, order_by=[ibis.desc(counts.n_lines), counts.country]
+    )
+    ranked = counts.mutate(rank=rank)
+    return ranked.filter(ranked.rank == 0).select("customer_id", "country")
+
+
+def customer_features(
+    tx: ir.Table,
+    *,
+    snapshot_date: DateLike = None,
+    start: DateLike = None,
+    end: DateLike = None,
+    org: str | list[str] | None = None,
+    frequency: Literal["invoices", "days"] = "invoices",
+    monetary: Literal["sum", "mean"] = "sum",
+) -> ir.Table:
+    """One row per customer with a positive net value: recency, frequency, monetary and context."""
+    if monetary not in ("sum", "mean"):
+        raise ConfigError(f"monetary={monetary!r}; choose 'sum' or 'mean'")
+    window = filter_window(tx, start=start, end=end, org=org, before=snapshot_date)
+    snapshot = _as_date(snapshot_date, "snapshot_date") or default_snapshot_date(window)
+    snap = ibis.literal(snapshot, type="date")
+
+    units = _purchases(window, frequency)
+    bought = units.filter(units.net > 0)
+    purchase_stats = bought.group_by("customer_id").aggregate(
+        frequency=bought.count(),
+        first_purchase=bought.unit_date.min(),
+        last_purchase=bought.unit_date.max(),
+    )
+    line_stats = window.group_by("customer_id").aggregate(
+        net_value=window.amount.sum(),
+        profit=(window.amount - window.cost).sum(),
+        n_products=window.product_id.nunique(where=~window.is_return.fill_null(False)),
+    )
+    kept = line_stats.filter(line_stats.net_value > 0)
+    joined = kept.inner_join(purchase_stats, "customer_id")
+    joined = joined.left_join(_main_country(window), "customer_id").drop("customer_id_right")
+    freq = joined.frequency.cast("int64")
+    aov = joined.net_value / freq.cast("float64")
+    return joined.select(
+        customer_id=joined.customer_id,
+        recency_days=snap.delta(joined.last_purchase, unit="day").cast("int64"),
+        frequency=freq,
+        monetary=(joined.net_value if monetary == "sum" else aov).cast("float64"),
+        avg_order_value=aov.cast("float64"),
+        profit=joined.profit.cast("float64"),
+        tenure_days=snap.delta(joined.first_purchase, unit="day").cast("int64"),
+        first_purchase=joined.first_purchase,
+        last_purchase=joined.last_purchase,
+        n_products=joined.n_products.cast("int64"),
+        country=joined.country,
+    ).order_by("customer_id")
+
+
+def excluded_customers(
+    tx: ir.Table,
+    *,
+    snapshot_date: DateLike = None,
+    start: DateLike = None,
+    end: DateLike = None,
+    org: str | list[str] | None = None,
+) -> ir.Table:
+    """Customers left out of ``customer_features`` (net value <= 0 in the window), with that value."""
+    window = filter_window(tx, start=start, end=end, org=org, before=snapshot_date)
+    per_customer = window.group_by("customer_id").aggregate(
+        net_value=window.amount.sum(), lines=window.count()
+    )
+    return per_customer.filter(per_customer.net_value <= 0).order_by("customer_id")
+
+
+# --- calendar periods -------------------------------------------------------------------------
+
+
+def _check_period(period: str) -> int:
+    if period not in PERIOD_MONTHS:
+        raise ConfigError(f"period={period!r}; choose one of {', '.join(PERIOD_MONTHS)}")
+    return PERIOD_MONTHS[period]
+
+
+def _add_months(day: dt.date, months: int) -> dt.date:
+    index = day.year * 12 + day.month - 1 + months
+    return dt.date(index // 12, index % 12 + 1, 1)
+
+
+def period_bounds(when: DateLike, period: Period = "quarter") -> tuple[dt.date, dt.date]:
+    """(first day, first day of the next period) of the calendar period containing ``when``."""
+    months = _check_period(period)
+    day = _as_date(when, "date")
+    if day is None:
+        raise ConfigError("period_bounds needs a date")
+    first = dt.date(day.year, (day.month - 1) // months * months + 1, 1)
+    return first, _add_months(first, months)
+
+
+def period_label(when: DateLike, period: Period = "quarter") -> str:
+    """Label of the calendar period containing ``when``: "2023-Q1", "2023-01" or "2023"."""
+    first, _ = period_bounds(when, period)
+    if period == "year":
+        return f"{first.year}"
+    if period == "month":
+        return f"{first.year}-{first.month:02d}"
+    return f"{first.year}-Q{(first.month - 1) // 3 + 1}"
+
+
+def period_starts(first: DateLike, last: DateLike, period: Period = "quarter") -> list[dt.date]:
+    """First days of every calendar period from the one containing ``first`` to ``last``'s."""
+    months = _check_period(period)
+    current, _ = period_bounds(first, period)
+    stop, _ = period_bounds(last, period)
+    starts = []
+    while current <= stop:
+        starts.append(current)
+        current = _add_months(current, months)
+    return starts
+
+
+def _period_columns(day: ir.DateValue, period: str) -> tuple[ir.StringValue, ir.DateValue]:
+    """Ibis (label, period_start) for a date column; same labels as ``period_label``."""
+    year = day.year().cast("string")
+    if period == "year":
+        return year, day.truncate("Y")
+    if period == "month":
+        return year + "-" + day.month().cast("string").lpad(2, "0"), day.truncate("M")
+    return year + "-Q" + day.quarter().cast("string"), day.truncate("Q")
+
+
+def period_features(
+    tx: ir.Table,
+    *,
+    period: Period = "quarter",
+    start: DateLike = None,
+    end: DateLike = None,
+    org: str | list[str] | None = None,
+) -> ir.Table:
+    """Per customer and calendar period with any transaction: frequency, monetary, profit, recency.
+
+    Recency is measured from the day after the period's last day (the period's own snapshot) and is
+    null when the period holds only returns; ``active`` is True when the period has a purchase.
+    """
+    months = _check_period(period)
+    window = filter_window(tx, start=start, end=end, org=org)
+    day = window.invoice_date.date()
+    label, period_start = _period_columns(day, period)
+    lines = window.mutate(period=label, period_start=period_start, day=day)
+    invoices = lines.group_by("customer_id", "period", "period_start", "invoice_id").aggregate(
+        net=lines.amount.sum(), unit_date=lines.day.min()
+    )
+    per_period = invoices.group_by("customer_id", "period", "period_start").aggregate(
+        frequency=(invoices.net > 0).sum(),
+        last_purchase=invoices.unit_date.max(where=invoices.net > 0),
+    )
+    money = lines.group_by("customer_id", "period").aggregate(
+        monetary=lines.amount.sum(), profit=(lines.amount - lines.cost).sum()
+    )
+    joined = per_period.inner_join(money, ["customer_id", "period"])
+    period_end = joined.period_start + ibis.interval(months=months)
+    return joined.select(
+        customer_id=joined.customer_id,
+        period=joined.period,
+        period_start=joined.period_start,
+        frequency=joined.frequency.cast("int64"),
+        monetary=joined.monetary.cast("float64"),
+        profit=joined.profit.cast("float64"),
+        recency_days=period_end.delta(joined.last_purchase, unit="day").cast("int64"),
+        active=joined.frequency > 0,
+    ).order_by("customer_id", "period_start")

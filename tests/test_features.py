@@ -1,0 +1,217 @@
+"""customer_features / period_features against hand-computed values and a pandas reference."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import ibis
+import numpy as np
+import pandas as pd
+import pytest
+
+from segmint.errors import ConfigError, DataError
+from segmint.features import (
+    customer_features,
+    default_snapshot_date,
+    excluded_customers,
+    period_bounds,
+    period_features,
+    period_label,
+    period_starts,
+)
+from segmint.schema import CANONICAL_DTYPES
+
+# invoice, line, customer, date, product, qty, unit price, amount, cost, country, org, is_return
+ROWS = [
+    ("1001", 1, "A", "2023-01-10 09:00", "P1", 2, 5.0, 10.0, 6.0, "UK", "o1", False),
+    ("1001", 2, "A", "2023-01-10 09:00", "P2", 1, 20.0, 20.0, 12.0, "UK", "o1", False),
+    ("1002", 1, "A", "2023-03-15 14:30", "P1", 1, 5.0, 5.0, 3.0, "France", "o1", False),
+    ("C1003", 1, "A", "2023-03-20 10:00", "P2", -1, 20.0, -20.0, -12.0, "France", "o1", True),
+    ("1004", 1, "B", "2023-02-01 11:00", "P3", 4, 25.0, 100.0, None, "Germany", "o1", False),
+    ("1005", 1, "B", "2023-02-01 16:00", "P3", 2, 25.0, 50.0, None, "Germany", "o1", False),
+    ("1006", 1, "B", "2023-06-30 23:59", "P4", 1, 40.0, 40.0, None, None, "o2", False),
+    ("C1007", 1, "C", "2023-04-01 08:00", "P1", -3, 5.0, -15.0, None, "UK", "o1", True),
+    ("1008", 1, "D", "2023-05-05 12:00", "P5", 1, 8.0, 8.0, None, "Spain", "o2", False),
+    ("1008", 2, "D", "2023-05-05 12:00", "P6", 1, -2.0, -2.0, None, "Spain", "o2", False),
+    ("1009", 1, "D", "2023-05-20 12:00", "P5", 1, 8.0, 8.0, None, "Italy", "o2", False),
+    ("C1010", 1, "D", "2023-05-21 12:00", "P5", -1, 8.0, -8.0, None, "Italy", "o2", True),
+]
+
+
+def canonical(df: pd.DataFrame) -> ibis.Table:
+    """A canonical transactions table (schema.CANONICAL_DTYPES) from a DataFrame of its columns."""
+    df = df.copy()
+    if "product_name" not in df:
+        df["product_name"] = None
+    df["invoice_date"] = pd.to_datetime(df["invoice_date"])
+    return ibis.memtable(df[list(CANONICAL_DTYPES)], schema=CANONICAL_DTYPES)
+
+
+@pytest.fixture()
+def tx() -> ibis.Table:
+    columns = [c for c in CANONICAL_DTYPES if c != "product_name"]
+    return canonical(pd.DataFrame(ROWS, columns=columns))
+
+
+def _by_customer(table: ibis.Table) -> dict[str, dict]:
+    return {row["customer_id"]: row for row in table.execute().to_dict("records")}
+
+
+def test_features_by_hand(tx):
+    got = _by_customer(customer_features(tx))
+    # C only returned goods (net -15): excluded. Snapshot = 2023-06-30 + 1 day = 2023-07-01.
+    assert sorted(got) == ["A", "B", "D"]
+    a, b, d = got["A"], got["B"], got["D"]
+    # A: invoices 1001 (30), 1002 (5), C1003 (-20) -> 2 purchases, net 15, profit 4+8+2-8
+    assert (a["recency_days"], a["frequency"], a["monetary"]) == (108, 2, 15.0)
+    assert (a["avg_order_value"], a["profit"], a["tenure_days"]) == (7.5, 6.0, 172)
+    assert (a["first_purchase"], a["last_purchase"]) == (pd.Timestamp("2023-01-10"), pd.Timestamp("2023-03-15"))
+    assert (a["n_products"], a["country"]) == (2, "France")  # UK 2 lines, France 2 -> alphabetical
+    # B: three invoices (two on one day), no cost -> profit null
+    assert (b["recency_days"], b["frequency"], b["monetary"], b["tenure_days"]) == (1, 3, 190.0, 150)
+    assert b["avg_order_value"] == pytest.approx(190 / 3)
+    assert pd.isna(b["profit"]) and b["country"] == "Germany" and b["n_products"] == 2
+    # D: 1008 nets 6 (a -2 line inside), 1009 = 8, C1010 = -8 -> net 6 over 2 purchases
+    assert (d["recency_days"], d["frequency"], d["monetary"], d["tenure_days"]) == (42, 2, 6.0, 57)
+    assert (d["n_products"], d["country"]) == (2, "Italy")  # Spain 2, Italy 2 -> Italy
+
+
+def test_days_and_mean_variants(tx):
+    got = _by_customer(customer_features(tx, frequency="days", monetary="mean"))
+    assert got["B"]["frequency"] == 2 and got["B"]["monetary"] == 95.0  # 2023-02-01 and 06-30
+    assert got["A"]["monetary"] == 7.5 and got["D"]["monetary"] == 3.0
+
+
+def test_window_org_and_snapshot(tx):
+    got = _by_customer(customer_features(tx, start="2023-02-01", end="2023-05-31"))
+    # window Feb..May: A keeps 1002 (5) and C1003 (-20) -> net -15 -> excluded; B: 1004, 1005
+    assert sorted(got) == ["B", "D"]
+    assert got["B"]["frequency"] == 2 and got["B"]["recency_days"] == 110  # snapshot 2023-05-22
+    got = _by_customer(customer_features(tx, org="o2", snapshot_date="2023-06-01"))
+    assert sorted(got) == ["D"] and got["D"]["recency_days"] == 12 and got["D"]["tenure_days"] == 27
+    excluded = excluded_customers(tx, start="2023-02-01", end="2023-05-31").execute()
+    assert excluded.set_index("customer_id")["net_value"].to_dict() == {"A": -15.0, "C": -15.0}
+
+
+def test_bad_parameters(tx):
+    with pytest.raises(ConfigError, match="start"):
+        customer_features(tx, start="2023-05-01", end="2023-01-01")
+    with pytest.raises(ConfigError, match="snapshot_date"):
+        customer_features(tx, snapshot_date="yesterday")
+    with pytest.raises(ConfigError, match="frequency"):
+        customer_features(tx, frequency="weeks")
+    with pytest.raises(DataError, match="no transactions"):
+        default_snapshot_date(tx.filter(tx.amount > 1e9))
+
+
+def test_period_features_by_hand(tx):
+    rows = period_features(tx, period="month").execute()
+    got = {(r.customer_id, r.period): r for r in rows.itertuples()}
+    assert list(got) == [
+        ("A", "2023-01"), ("A", "2023-03"), ("B", "2023-02"), ("B", "2023-06"),
+        ("C", "2023-04"), ("D", "2023-05"),
+    ]  # fmt: skip
+    a_mar = got[("A", "2023-03")]
+    assert (a_mar.frequency, a_mar.monetary, a_mar.profit, a_mar.recency_days) == (1, -15.0, -6.0, 17)
+    assert a_mar.period_start == pd.Timestamp("2023-03-01") and a_mar.active
+    c_apr = got[("C", "2023-04")]
+    assert c_apr.frequency == 0 and not c_apr.active and pd.isna(c_apr.recency_days)
+    quarters = period_features(tx).execute()
+    b_q = quarters[quarters.customer_id == "B"].set_index("period")
+    assert b_q["monetary"].to_dict() == {"2023-Q1": 150.0, "2023-Q2": 40.0}
+    assert b_q["recency_days"].to_dict() == {"2023-Q1": 59, "2023-Q2": 1}
+    years = period_features(tx, period="year").execute()
+    assert set(years["period"]) == {"2023"}
+
+
+def test_period_helpers():
+    assert period_bounds("2023-05-17", "quarter") == (dt.date(2023, 4, 1), dt.date(2023, 7, 1))
+    assert period_bounds(dt.date(2023, 12, 3), "month") == (dt.date(2023, 12, 1), dt.date(2024, 1, 1))
+    assert period_bounds("2024-02-29", "year") == (dt.date(2024, 1, 1), dt.date(2025, 1, 1))
+    assert [period_label("2023-11-30", p) for p in ("quarter", "month", "year")] == [
+        "2023-Q4", "2023-11", "2023",
+    ]  # fmt: skip
+    assert period_starts("2023-11-15", "2024-04-01", "quarter") == [
+        dt.date(2023, 10, 1), dt.date(2024, 1, 1), dt.date(2024, 4, 1),
+    ]  # fmt: skip
+    with pytest.raises(ConfigError):
+        period_bounds("2023-01-01", "week")
+
+
+# --- independent pandas reference on generated data -------------------------------------------
+
+
+def _generated(n_rows: int = 100_000, seed: int = 7) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    n_invoices = n_rows // 4
+    invoice_customer = rng.integers(0, 3_000, n_invoices)
+    invoice_time = pd.Timestamp("2022-01-01") + pd.to_timedelta(
+        rng.integers(0, 730 * 24 * 60, n_invoices), unit="min"
+    )
+    invoice_return = rng.random(n_invoices) < 0.08
+    invoice = rng.integers(0, n_invoices, n_rows)
+    sign = np.where(invoice_return[invoice], -1.0, 1.0)
+    amount = np.round(sign * rng.gamma(2.0, 15.0, n_rows), 2)
+    cost = np.where(rng.random(n_rows) < 0.3, np.nan, np.round(amount * 0.6, 2))
+    countries = np.array(["UK", "France", "Germany", "Spain", None], dtype=object)
+    return pd.DataFrame(
+        {
+            "invoice_id": np.where(invoice_return[invoice], "C", "") + invoice.astype(str),
+            "line_no": np.arange(n_rows, dtype="int64"),
+            "customer_id": "c" + invoice_customer[invoice].astype(str),
+            "invoice_date": invoice_time[invoice],
+            "product_id": np.where(rng.random(n_rows) < 0.02, None, rng.integers(0, 500, n_rows).astype(str)),
+            "quantity": 1.0,
+            "unit_price": np.abs(amount),
+            "amount": amount,
+            "cost": cost,
+            "country": countries[rng.integers(0, 5, n_rows)],
+            "org_id": "o1",
+            "is_return": invoice_return[invoice],
+        }
+    )
+
+
+def _reference(df: pd.DataFrame, frequency: str) -> pd.DataFrame:
+    """Plain pandas implementation of the documented definitions."""
+    snapshot = df.invoice_date.max().normalize() + pd.Timedelta(days=1)
+    df = df.assign(day=df.invoice_date.dt.normalize())
+    unit = "invoice_id" if frequency == "invoices" else "day"
+    units = df.groupby(["customer_id", unit]).agg(net=("amount", "sum"), date=("day", "min")).reset_index()
+    bought = units[units.net > 0].groupby("customer_id").agg(
+        frequency=("net", "size"), first=("date", "min"), last=("date", "max")
+    )
+    net = df.groupby("customer_id").amount.sum()
+    costed = df[df.cost.notna()]
+    profit = (costed.amount - costed.cost).groupby(costed.customer_id).sum()
+    products = df[~df.is_return].groupby("customer_id").product_id.nunique()
+    known = df[df.country.notna()].groupby(["customer_id", "country"]).size().reset_index(name="n")
+    known = known.sort_values(["customer_id", "n", "country"], ascending=[True, False, True])
+    country = known.drop_duplicates("customer_id").set_index("customer_id").country
+    out = bought.join(net.rename("monetary"))
+    out = out[out.monetary > 0]
+    return pd.DataFrame(
+        {
+            "recency_days": (snapshot - out["last"]).dt.days,
+            "frequency": out.frequency,
+            "monetary": out.monetary,
+            "avg_order_value": out.monetary / out.frequency,
+            "profit": profit.reindex(out.index),
+            "tenure_days": (snapshot - out["first"]).dt.days,
+            "n_products": products.reindex(out.index).fillna(0),
+            "country": country.reindex(out.index),
+        }
+    ).sort_index()
+
+
+@pytest.mark.parametrize("frequency", ["invoices", "days"])
+def test_features_match_pandas_reference(frequency):
+    df = _generated()
+    got = customer_features(canonical(df), frequency=frequency).execute().set_index("customer_id")
+    want = _reference(df, frequency)
+    assert list(got.index) == list(want.index)
+    for column in ("recency_days", "frequency", "tenure_days", "n_products"):
+        np.testing.assert_array_equal(got[column].to_numpy("int64"), want[column].to_numpy("int64"))
+    for column in ("monetary", "avg_order_value", "profit"):
+        np.testing.assert_allclose(got[column].to_numpy("float64"), want[column].to_numpy("float64"), rtol=1e-9)
+    assert got["country"].fillna("-").tolist() == want["country"].fillna("-").tolist()
