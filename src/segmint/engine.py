@@ -28,12 +28,14 @@ def connect(
     threads: int | None = None,
     master: str | None = None,
     url: str | None = None,
+    spark_config: dict[str, str] | None = None,
 ) -> BaseBackend:
     """Open an Ibis connection: in-memory DuckDB unless ``path``/``backend`` say otherwise.
 
     DuckDB spills to ``temp_directory`` when work exceeds ``memory_limit`` (e.g. ``"6GB"``), so data
     larger than memory still completes. ``master`` selects the Spark master (``local[*]`` default) or
-    a Spark Connect URL (``sc://host:15002``); ``url`` is a PostgreSQL URL.
+    a Spark Connect URL (``sc://host:15002``), ``spark_config`` overrides Spark settings;
+    ``url`` is a PostgreSQL URL.
     """
     if backend == "duckdb":
         config: dict[str, Any] = {}
@@ -50,37 +52,83 @@ def connect(
         except Exception as exc:  # duckdb raises its own IOException types
             raise BackendError(f"cannot open DuckDB database {database!r}: {exc}") from exc
     if backend == "spark":
-        return _connect_spark(master or os.environ.get("SEGMINT_SPARK_MASTER", "local[*]"))
+        master = master or os.environ.get("SEGMINT_SPARK_MASTER", "local[*]")
+        return _connect_spark(master, spark_config or {})
     if backend == "postgres":
         if not url:
             raise BackendError("the postgres backend needs a URL like postgresql://user@host/db")
-        try:
-            return ibis.connect(url)
-        except Exception as exc:
-            raise BackendError(f"cannot connect to {url!r}: {exc}") from exc
+        return _connect_postgres(url)
     raise BackendError(f"unknown backend {backend!r}; choose one of {', '.join(BACKENDS)}")
 
 
-def _connect_spark(master: str) -> BaseBackend:
+# Spark settings for a local session: quiet, no UI, few shuffle partitions (small machines, tests).
+SPARK_DEFAULTS: dict[str, str] = {
+    "spark.sql.session.timeZone": "UTC",
+    "spark.sql.shuffle.partitions": "8",
+    "spark.ui.enabled": "false",
+    "spark.ui.showConsoleProgress": "false",
+    "spark.sql.execution.arrow.pyspark.enabled": "true",
+    "spark.driver.bindAddress": "127.0.0.1",
+    "spark.driver.host": "127.0.0.1",
+}
+
+
+def _connect_spark(master: str, overrides: dict[str, str]) -> BaseBackend:
     try:
         from pyspark.sql import SparkSession
+
+        ibis.pyspark  # noqa: B018 - fails here, not later, when ibis' pyspark extra is missing
     except ImportError as exc:
         raise BackendError(
             "the Spark engine needs pyspark: pip install 'segmint[spark]' (and Java 17)"
         ) from exc
-    if master.startswith("sc://"):
-        session = SparkSession.builder.remote(master).getOrCreate()
-    else:
-        session = (
-            SparkSession.builder.master(master)
-            .appName("segmint")
-            .config("spark.sql.session.timeZone", "UTC")
-            .config("spark.sql.shuffle.partitions", "8")
-            .config("spark.ui.enabled", "false")
-            .config("spark.driver.memory", os.environ.get("SEGMINT_SPARK_DRIVER_MEMORY", "4g"))
-            .getOrCreate()
-        )
+    try:
+        if master.startswith("sc://"):
+            session = SparkSession.builder.remote(master).getOrCreate()
+        else:
+            if master.startswith("local"):
+                os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")  # read by the JVM at launch
+            builder = SparkSession.builder.master(master).appName("segmint")
+            settings = {
+                **SPARK_DEFAULTS,
+                "spark.driver.memory": os.environ.get("SEGMINT_SPARK_DRIVER_MEMORY", "4g"),
+                **overrides,
+            }
+            for key, value in settings.items():
+                builder = builder.config(key, value)
+            session = builder.getOrCreate()
+            session.sparkContext.setLogLevel("ERROR")
+    except Exception as exc:  # py4j / JVM launch errors
+        raise BackendError(
+            f"cannot start Spark (master {master!r}): {exc}; check that Java 17 is installed "
+            "(java -version) or pass a Spark Connect URL like sc://host:15002"
+        ) from exc
     return ibis.pyspark.connect(session)
+
+
+def _connect_postgres(url: str) -> BaseBackend:
+    """Connect to PostgreSQL; ``postgres://`` and ``postgresql://`` URLs are both accepted."""
+    try:
+        ibis.postgres  # noqa: B018
+    except ImportError as exc:
+        raise BackendError(
+            "the PostgreSQL engine needs psycopg: pip install 'segmint[postgres]'"
+        ) from exc
+    try:
+        return ibis.connect(url)
+    except Exception as exc:
+        raise BackendError(f"cannot connect to {redact_url(url)!r}: {exc}") from exc
+
+
+def redact_url(url: str) -> str:
+    """``url`` with any password replaced by ``***`` (safe for logs and error messages)."""
+    from urllib.parse import urlsplit, urlunsplit
+
+    parts = urlsplit(url)
+    if not parts.password:
+        return url
+    netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
+    return urlunsplit(parts._replace(netloc=netloc))
 
 
 def backend_name(con: BaseBackend) -> str:
