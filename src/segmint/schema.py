@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
+import re
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from segmint.errors import ConfigError
+from segmint.errors import ConfigError, MappingError
+
+if TYPE_CHECKING:
+    import ibis
+    import pandas as pd
+
+    from segmint.io.base import RawTable
 
 # One row = one invoice line. Order matters: it is the column order of every canonical table.
 CANONICAL_DTYPES: dict[str, str] = {
@@ -107,3 +115,430 @@ class ColumnMapping(BaseModel):
         if path is not None:
             Path(path).write_text(text, encoding="utf-8")
         return text
+
+
+# --------------------------------------------------------------------------------------------------
+# Detection: header row and column mapping (names first, content fills the gaps).
+
+_CELL_NUMBER = re.compile(
+    r"^[-+(]?\s*(?:[A-Z]{3}\s?|[$€£¥₹]\s?|rs\.?\s?|r\$\s?)?[-+]?\d[\d,' ]*(?:\.\d+)?\)?\s*(?:dr|cr)?\.?$",
+    re.IGNORECASE,
+)
+_CELL_INT = re.compile(r"^[-+]?\d+(?:\.0+)?$")
+_MONTH = r"(?:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*\.?"
+_TIME = r"(?:[ T]\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?\s*(?:am|pm)?(?:Z|[+-]\d{2}:?\d{2})?)?"
+_CELL_DATE = re.compile(
+    r"^(?:\d{4}[-/.]\d{1,2}[-/.]\d{1,2}|\d{1,2}[-/.]\d{1,2}[-/.]\d{2,4}"
+    rf"|\d{{1,2}}[- ]?{_MONTH}[- ,]*\d{{2,4}}|{_MONTH}\s+\d{{1,2}},?\s+\d{{4}}){_TIME}$",
+    re.IGNORECASE,
+)
+
+
+def cell_kind(value: object) -> str:
+    """Classify one raw cell as ``blank``, ``date``, ``int``, ``number`` or ``text`` (no parsing)."""
+    if value is None:
+        return "blank"
+    text = str(value).strip()
+    if not text or text.lower() in ("nan", "none", "null", "na", "n/a", "-"):
+        return "blank"
+    if _CELL_DATE.match(text) or _is_compact_date(text):
+        return "date"
+    if _CELL_INT.match(text):
+        return "int"
+    if _CELL_NUMBER.match(text):
+        return "number"
+    return "text"
+
+
+def _is_compact_date(text: str) -> bool:
+    """``YYYYMMDD`` with a plausible year, month and day (CDNOW, Tally XML dates)."""
+    if len(text) != 8 or not text.isdigit():
+        return False
+    year, month, day = int(text[:4]), int(text[4:6]), int(text[6:])
+    return 1900 <= year <= 2100 and 1 <= month <= 12 and 1 <= day <= 31
+
+
+def detect_header_row(rows: list[list[object]]) -> int:
+    """0-based index of the header row in ``rows`` (title rows and blank lines above are skipped).
+
+    Returns ``-1`` when the table has no header (its first wide row already holds data), in which
+    case readers name the columns ``column_1..n``.
+    """
+    kinds = [[cell_kind(v) for v in row] for row in rows]
+    filled = [sum(k != "blank" for k in row) for row in kinds]
+    width = max(filled, default=0)
+    if width == 0:
+        return 0
+    # The table starts at the first row about as wide as the widest rows; title lines are narrower.
+    threshold = max(2, (width + 1) // 2) if width > 1 else 1
+    start = next(i for i, n in enumerate(filled) if n >= threshold)
+    row = [k for k in kinds[start] if k != "blank"]
+    if row.count("text") == len(row):
+        return start
+    below = [k for r in kinds[start + 1 : start + 21] for k in r if k != "blank"]
+    data_like = sum(k in ("date", "int", "number") for k in row)
+    # Mostly numbers/dates in a table whose body also holds numbers/dates: it is data, not a header.
+    if data_like * 2 > len(row) and any(k != "text" for k in below):
+        return -1
+    return start
+
+
+
+def normalize_name(name: str) -> str:
+    """``'CustomerID'``, ``'customer_id'``, ``'Customer-ID '`` -> ``'customer id'`` (for synonym lookup)."""
+    text = re.sub(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])", " ", str(name))
+    return " ".join(re.sub(r"[^0-9a-z]+", " ", text.lower()).split())
+
+
+# field -> (tier-1 names, tier-2 names, partial phrases, words that veto a partial match). Exact
+# tier-1 beats tier-2 beats partial; two columns in the same tier for a required field = ambiguous.
+SYNONYMS: dict[str, tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...], tuple[str, ...]]] = {
+    "invoice_id": (
+        ("invoice no", "invoice", "invoice id", "invoice number", "bill no", "bill number", "vch no",
+         "voucher no", "voucher number", "order id", "order no", "order number", "transaction id",
+         "receipt no", "inv no", "document no", "txn id", "sales order no", "nota fiscal"),
+        ("order", "bill", "voucher", "transaction", "receipt", "ticket", "vch no vch type"),
+        ("invoice", "order id", "bill no", "voucher no", "vch no", "transaction id", "receipt"),
+        ("date", "time", "type", "status", "item", "line", "amount", "value", "qty", "quantity"),
+    ),
+    "customer_id": (
+        ("customer id", "customer", "customer no", "customer number", "customer code", "cust id",
+         "client id", "member id", "user id", "buyer id", "account id", "party name", "party",
+         "member", "buyer", "client", "customer unique id", "shopper id", "consumer id", "cliente",
+         "id cliente", "party ledger name", "user"),
+        ("customer name", "client name", "buyer name", "particulars", "account", "ledger", "name"),
+        ("customer", "client", "member", "buyer", "party", "shopper", "user id", "cust"),
+        ("date", "type", "segment", "city", "state", "country", "zip", "count", "email", "phone"),
+    ),
+    "invoice_date": (
+        ("invoice date", "bill date", "payment date", "order date", "transaction date",
+         "purchase date", "sale date", "sales date", "voucher date", "vch date", "txn date",
+         "order purchase timestamp", "invoice datetime", "order datetime"),
+        ("date", "datetime", "timestamp", "data", "fecha", "created at", "time", "day", "dt"),
+        ("date", "timestamp", "datetime", "purchase", "data", "fecha"),
+        ("due", "ship", "shipping", "delivery", "delivered", "estimated", "limit", "birth", "dob",
+         "expiry", "approved", "carrier", "updated", "modified", "signup", "registration", "first"),
+    ),
+    "quantity": (
+        ("quantity", "qty", "units", "quantidade", "cantidad", "pcs", "nos", "actual qty",
+         "billed qty", "number of items", "item count"),
+        ("count", "volume", "pieces"),
+        ("qty", "quantity", "units", "number of", "pieces", "pcs"),
+        ("price", "rate", "amount", "value", "cost"),
+    ),
+    "unit_price": (
+        ("unit price", "price", "rate", "price each", "sale price", "selling price", "item price",
+         "price per unit", "unitprice", "preco", "precio", "mrp", "unit rate"),
+        ("list price", "retail price"),
+        ("price", "rate"),
+        ("total", "cost", "freight", "shipping", "tax", "discount", "purchase"),
+    ),
+    "amount": (
+        ("amount", "net amount", "total amount", "total amt", "amt", "line total", "sales amount",
+         "invoice amount", "revenue", "sales", "net sales", "value", "net value", "sale amount",
+         "payment value", "order value", "total price", "extended price", "turnover", "valor",
+         "importe", "monto", "amount inr", "line amount", "invoice value", "total value"),
+        ("total", "debit", "gross amount", "grand total", "subtotal", "gross total", "sales value",
+         "payment amount", "paid amount", "gross sales"),
+        ("amount", "amt", "total", "value", "revenue", "sales"),
+        ("freight", "shipping", "tax", "vat", "gst", "discount", "tip", "fee", "balance", "due",
+         "cost", "commission", "paid", "outstanding", "credit", "refund", "points", "count", "id"),
+    ),
+    "cost": (
+        ("cost", "total cost", "cogs", "cost amount", "line cost", "cost of goods"),
+        ("purchase cost",),
+        ("cogs",),
+        ("unit", "per", "center", "centre"),
+    ),
+    "unit_cost": (
+        ("unit cost", "cost price", "cost per unit", "purchase price", "unit cogs", "unitcost"),
+        (),
+        ("unit cost", "cost price"),
+        (),
+    ),
+    "country": (
+        ("country", "region", "location", "country code", "territory", "market", "pais"),
+        ("state", "city", "customer state", "province", "estado", "zone"),
+        ("country", "region"),
+        ("id", "code no"),
+    ),
+    "product_id": (
+        ("stockcode", "stock code", "item", "product", "sku", "product id", "item code", "item id",
+         "product code", "article", "barcode", "ean", "upc", "material", "item no", "asin"),
+        ("product no", "article no", "part no", "model"),
+        ("sku", "stock code", "product id", "item code", "item id", "product code"),
+        ("name", "description", "category", "qty", "quantity", "price", "count", "type", "weight"),
+    ),
+    "product_name": (
+        ("description", "product name", "stock item", "item name", "item description",
+         "product description", "product title", "stock item name", "title"),
+        ("name of item", "article name", "goods"),
+        ("product name", "item name", "description"),
+        ("category", "length", "id"),
+    ),
+    "org_id": (
+        ("org", "org id", "organisation", "organization", "branch", "store", "store id", "shop",
+         "outlet", "seller id", "business unit", "company", "branch id", "shop id", "outlet id"),
+        ("seller", "merchant", "merchant id", "location id", "warehouse"),
+        ("store", "branch", "outlet", "org id", "seller id"),
+        ("name", "city", "state", "type"),
+    ),
+    "debit_credit": (
+        ("dr cr", "debit credit", "drcr", "dr or cr", "cr dr", "dc", "debit or credit"),
+        ("type dr cr", "dr cr indicator"),
+        ("dr cr",),
+        (),
+    ),
+}
+_REQUIRED_KIND = {  # content a column must mostly hold to accept a partial-name or content match
+    "invoice_date": {"date"},
+    "quantity": {"int", "number"},
+    "unit_price": {"int", "number"},
+    "amount": {"int", "number"},
+    "cost": {"int", "number"},
+    "unit_cost": {"int", "number"},
+}
+_NUMERIC_FIELDS = ("amount", "unit_price", "quantity", "cost", "unit_cost")
+_CONTENT_ORDER = ("invoice_date", "amount", "customer_id", "quantity")
+
+
+@dataclass
+class MappingDetection:
+    """Detected mapping, why each field was chosen, and fields where columns tied (``ambiguous``)."""
+
+    mapping: ColumnMapping
+    evidence: dict[str, str] = field(default_factory=dict)
+    ambiguous: dict[str, list[str]] = field(default_factory=dict)
+
+    def describe(self) -> str:
+        """Printable table ``field <- column (why)`` including required fields that were not found."""
+        shown = [f for f in MAPPABLE_FIELDS if f in self.mapping.fields or f in self.ambiguous]
+        shown += [f for f in REQUIRED_FIELDS if f not in shown]
+        width = max(len(f) for f in shown)
+        lines = []
+        for name in shown:
+            column = self.mapping.fields.get(name)
+            why = self.evidence.get(name, "not found")
+            if name in self.ambiguous:
+                why += f"; ambiguous between {', '.join(map(repr, self.ambiguous[name]))}"
+            lines.append(f"{name:<{width}} <- {column if column else '-'}  ({why})")
+        return "\n".join(lines)
+
+
+@dataclass
+class _Profile:
+    kinds: dict[str, float]  # share of non-blank sample values per cell kind
+    filled: int
+    distinct: int
+    max_abs: float
+
+    def share(self, kinds: set[str]) -> float:
+        return sum(self.kinds.get(k, 0.0) for k in kinds)
+
+
+def _profile(values: list[object]) -> _Profile:
+    texts = [str(v).strip() for v in values if cell_kind(v) != "blank"]
+    counts: dict[str, int] = {}
+    max_abs = 0.0
+    for text in texts:
+        kind = cell_kind(text)
+        if kind == "int" and len(text) > 1 and text.startswith("0") and text.isdigit():
+            kind = "code"  # zero-padded ids such as 00001
+        elif kind == "text" and re.fullmatch(r"[A-Za-z]{0,4}[-_]?\d[\w-]{0,19}", text):
+            kind = "code"  # ids such as C12345, CUST-001
+        counts[kind] = counts.get(kind, 0) + 1
+        if kind == "int" and "." not in text:
+            max_abs = max(max_abs, abs(float(text)))
+        elif kind == "int":
+            max_abs = float("inf")  # '100.00' is money-like, not a count
+    n = len(texts) or 1
+    return _Profile({k: c / n for k, c in counts.items()}, len(texts), len(set(texts)), max_abs)
+
+
+def _name_score(field_name: str, normalized: str) -> tuple[float, str]:
+    tier1, tier2, partial, veto = SYNONYMS[field_name]
+    if normalized in tier1 or normalized.replace(" ", "") in tier1:
+        return 100.0, f"name matches '{normalized}'"
+    if normalized in tier2:
+        return 80.0, f"name matches '{normalized}' (generic)"
+    words = f" {normalized} "
+    if any(f" {v} " in words for v in veto):
+        return 0.0, ""
+    hits = [p for p in partial if f" {p} " in words]
+    if not hits:
+        return 0.0, ""
+    best = max(hits, key=len)
+    return 50.0 + min(len(best), 20) / 2, f"name contains '{best}'"
+
+
+def _content_score(field_name: str, prof: _Profile) -> tuple[float, str]:
+    if prof.filled == 0:
+        return 0.0, ""
+    pct = f"of {prof.filled} sampled values"
+    if field_name == "invoice_date" and prof.share({"date"}) >= 0.8:
+        return 30.0, f"content: {prof.share({'date'}):.0%} {pct} look like dates"
+    if field_name == "amount" and prof.share({"int", "number"}) >= 0.9 and prof.kinds.get("number", 0) >= 0.3:
+        return 30.0, f"content: {prof.share({'int', 'number'}):.0%} {pct} are decimal numbers"
+    repeats = prof.distinct < prof.filled
+    if field_name == "customer_id" and prof.share({"int", "code"}) >= 0.9 and repeats and prof.distinct > 1:
+        return 20.0 + 10.0 * prof.distinct / prof.filled, (
+            f"content: id-like values, {prof.distinct} distinct in {prof.filled} sampled rows"
+        )
+    if field_name == "quantity" and prof.share({"int"}) >= 0.9 and 0 < prof.max_abs <= 10_000:
+        return 20.0, f"content: small whole numbers (max {prof.max_abs:g}) {pct}"
+    return 0.0, ""
+
+
+def detect_mapping(columns: list[str], sample: pd.DataFrame) -> MappingDetection:
+    """Guess which column feeds each canonical field: names (synonyms) first, content fills gaps."""
+    profiles = {c: _profile(sample[c].tolist() if c in sample else []) for c in columns}
+    candidates: list[tuple[float, int, str, str, str]] = []
+    for position, column in enumerate(columns):
+        normalized = normalize_name(column)
+        for name in SYNONYMS:
+            score, why = _name_score(name, normalized)
+            kinds = _REQUIRED_KIND.get(name)
+            prof = profiles[column]
+            if score and score < 100 and kinds and prof.filled and prof.share(kinds) < 0.5:
+                score = 0.0  # e.g. 'order_approved_at' is no invoice id, a text 'Total' no amount
+            if score:
+                candidates.append((score, position, name, column, why))
+    fields, evidence, ambiguous = _assign(sorted(candidates, key=lambda c: (-c[0], c[1])))
+    used = set(fields.values()) | {c for c in columns if _looks_named(normalize_name(c))}
+    for name in _CONTENT_ORDER:
+        if name in fields or (name == "amount" and "unit_price" in fields):
+            continue
+        scored = [(_content_score(name, profiles[c]), i, c) for i, c in enumerate(columns) if c not in used]
+        scored = [(s, why, i, c) for (s, why), i, c in scored if s]
+        if scored:
+            _, why, _, column = max(scored, key=lambda x: (x[0], -x[2]))
+            fields[name], evidence[name] = column, why
+            used.add(column)
+    ordered = {f: fields[f] for f in MAPPABLE_FIELDS if f in fields}
+    return MappingDetection(ColumnMapping(fields=ordered), evidence, ambiguous)
+
+
+def _looks_named(normalized: str) -> bool:
+    """True when a column name contains any known word, so its content alone must not decide."""
+    words = f" {normalized} "
+    return any(f" {w} " in words for entry in SYNONYMS.values() for group in entry for w in group)
+
+
+def _assign(candidates: list[tuple[float, int, str, str, str]]) -> tuple[dict, dict, dict]:
+    fields: dict[str, str] = {}
+    evidence: dict[str, str] = {}
+    ambiguous: dict[str, list[str]] = {}
+    used: set[str] = set()
+    for score, _, name, column, why in candidates:
+        if name in fields or column in used:
+            continue
+        fields[name], evidence[name] = column, why
+        used.add(column)
+        ties = [c[3] for c in candidates if c[2] == name and c[0] == score and c[3] not in used]
+        if ties:
+            ambiguous[name] = [column, *ties]
+            evidence[name] += f" (equally good: {', '.join(ties)})"
+    return fields, evidence, ambiguous
+
+
+def resolve_mapping(
+    raw: RawTable, overrides: ColumnMapping | dict[str, str | None] | None = None
+) -> ColumnMapping:
+    """Detect the mapping of ``raw``, apply ``overrides`` (they win) and check required fields.
+
+    Raises MappingError naming the columns found (with sample values) and the exact fix.
+    """
+    sample = raw.sample(500)
+    detection = detect_mapping(raw.columns, sample)
+    layout: dict[str, Any] = {"header_row": raw.header_row, "sheet": raw.sheet}
+    if isinstance(overrides, ColumnMapping):
+        layout.update(overrides.model_dump(exclude={"fields"}, exclude_none=True))
+        overrides = dict(overrides.fields)
+    wanted = _orient_overrides(dict(overrides or {}), raw, sample)
+    mapping = detection.mapping.with_overrides({f: c for f, c in wanted.items() if c})
+    fields = {f: c for f, c in mapping.fields.items() if wanted.get(f, c)}
+    ambiguous = {f: cols for f, cols in detection.ambiguous.items() if f not in wanted}
+    problems = []
+    for name in _required_now(fields):
+        if name in ambiguous and fields.get(name) in ambiguous[name]:
+            problems.append(f"{name} is ambiguous: {' or '.join(map(repr, ambiguous[name]))}")
+    missing = [f for f in REQUIRED_FIELDS if f not in fields]
+    if "amount" not in fields and "unit_price" not in fields:
+        missing.append("amount (or unit_price)")
+    problems += [f"no column found for {name}" for name in missing]
+    if problems:
+        raise MappingError(_mapping_help(raw, sample, problems, detection))
+    ordered = {f: fields[f] for f in MAPPABLE_FIELDS if f in fields}
+    layout = {k: v for k, v in layout.items() if k in ColumnMapping.model_fields}
+    return ColumnMapping(fields=ordered, **layout)
+
+
+def _required_now(fields: dict[str, str]) -> list[str]:
+    needed = list(REQUIRED_FIELDS)
+    needed += ["amount"] if "amount" in fields else ["unit_price", "quantity"]
+    return needed
+
+
+def _orient_overrides(
+    overrides: dict[str, str | None], raw: RawTable, sample: pd.DataFrame
+) -> dict[str, str | None]:
+    """Accept ``{field: column}`` and the CLI's ``{column: field}``; reject unknown names."""
+    result: dict[str, str | None] = {}
+    for key, value in overrides.items():
+        if key not in MAPPABLE_FIELDS and value in MAPPABLE_FIELDS and key in raw.columns:
+            key, value = value, key
+        if key not in MAPPABLE_FIELDS:
+            raise MappingError(
+                f"{raw.source}: unknown field {key!r} in the column mapping; valid fields are: "
+                f"{', '.join(MAPPABLE_FIELDS)}"
+            )
+        if value and value not in raw.columns:
+            raise MappingError(
+                _mapping_help(raw, sample, [f"column {value!r} (mapped to {key}) is not in the file"])
+            )
+        result[key] = value or None
+    return result
+
+
+def _mapping_help(
+    raw: RawTable, sample: pd.DataFrame, problems: list[str], detection: MappingDetection | None = None
+) -> str:
+    where = raw.source + (f" (sheet {raw.sheet!r})" if raw.sheet else "")
+    lines = [f"{where}: cannot map the columns: " + "; ".join(problems) + "."]
+    if detection is not None and detection.mapping.fields:
+        lines += ["Detected so far:", *("  " + ln for ln in detection.describe().splitlines())]
+    lines.append("Columns found (3 sample values each):")
+    for column in raw.columns:
+        values = [] if column not in sample else sample[column].dropna().astype(str)
+        shown = list(dict.fromkeys(v for v in values if v.strip()))[:3]
+        lines.append(f"  {column!r}: {', '.join(map(repr, shown)) or '(empty)'}")
+    example_field = next(
+        (f for f in (*REQUIRED_FIELDS, "amount") if detection is None or f not in detection.mapping.fields),
+        "customer_id",
+    )
+    example_col = raw.columns[0] if raw.columns else "Column Name"
+    lines += [
+        "Fix: say which column holds each field, on the command line",
+        f'  --map "{example_col}={example_field}"',
+        "or in a YAML mapping file passed with --mapping:",
+        "  fields:",
+        f"    {example_field}: {example_col}",
+    ]
+    return "\n".join(lines)
+
+
+def apply_mapping(raw: RawTable, mapping: ColumnMapping | dict[str, str]) -> ibis.Table:
+    """Select the mapped source columns renamed to canonical field names, plus ``_source``/``_row``."""
+    fields = mapping.fields if isinstance(mapping, ColumnMapping) else dict(mapping)
+    absent = {f: c for f, c in fields.items() if c not in raw.table.columns}
+    if absent:
+        raise MappingError(
+            f"{raw.source}: mapped column(s) not found: "
+            + ", ".join(f"{c!r} (for {f})" for f, c in absent.items())
+            + f"; columns are: {', '.join(map(repr, raw.columns))}"
+        )
+    table = raw.table
+    ordered = [f for f in MAPPABLE_FIELDS if f in fields]
+    return table.select(
+        *[table[fields[f]].name(f) for f in ordered], table["_source"], table["_row"]
+    )

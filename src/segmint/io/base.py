@@ -1,0 +1,154 @@
+"""RawTable (what every reader returns) and helpers shared by the readers."""
+
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from uuid import uuid4
+
+import ibis
+import pandas as pd
+import pyarrow as pa
+from ibis.backends import BaseBackend
+
+log = logging.getLogger(__name__)
+
+SOURCE_COL = "_source"
+ROW_COL = "_row"
+MAX_EXAMPLES = 5
+# A label cell that marks a subtotal/total line of a report rather than a transaction.
+TOTAL_LABEL = re.compile(r"^\s*(grand\s+|sub[\s-]?)?total(s)?\s*(:|-)?\s*$", re.IGNORECASE)
+
+
+@dataclass
+class RawTable:
+    """A source read as-is: its own column names (text formats keep strings) plus ``_source``/``_row``.
+
+    ``_row`` is the row number a user sees in the file or sheet (1-based, the header is its own row).
+    ``skipped`` counts rows the reader dropped by reason (blank, total) with up to 5 examples each in
+    ``skipped_examples`` so the data-quality report can account for every row of the file.
+    """
+
+    table: ibis.Table
+    source: str
+    columns: list[str]
+    header_row: int | None
+    format: str = ""
+    sheet: str | None = None
+    skipped: dict[str, int] = field(default_factory=dict)
+    skipped_examples: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+
+    def sample(self, n: int = 1000) -> pd.DataFrame:
+        """First ``n`` rows of the source columns as strings (for detection and error messages)."""
+        df = self.table.select(*self.columns).limit(n).to_pyarrow().to_pandas()
+        return df.astype(object).where(df.notna(), None)
+
+    def add_skipped(self, reason: str, count: int, examples: list[dict[str, Any]]) -> None:
+        """Record ``count`` rows dropped for ``reason`` (examples keep their ``_source``/``_row``)."""
+        if count <= 0:
+            return
+        self.skipped[reason] = self.skipped.get(reason, 0) + count
+        kept = self.skipped_examples.setdefault(reason, [])
+        kept.extend(examples[: MAX_EXAMPLES - len(kept)])
+
+
+def unique_names(names: list[Any]) -> list[str]:
+    """Clean header cells into unique, non-empty column names (``column_3`` for blanks, ``x_2`` dups)."""
+    result: list[str] = []
+    seen: set[str] = set()
+    for position, name in enumerate(names, start=1):
+        text = " ".join(str(name).split()) if name is not None else ""
+        text = text or f"column_{position}"
+        candidate, suffix = text, 2
+        while candidate.lower() in seen or candidate in (SOURCE_COL, ROW_COL):
+            candidate, suffix = f"{text}_{suffix}", suffix + 1
+        seen.add(candidate.lower())
+        result.append(candidate)
+    return result
+
+
+def temp_name(prefix: str = "segmint_raw") -> str:
+    """A fresh table name for a temporary table."""
+    return f"{prefix}_{uuid4().hex[:12]}"
+
+
+def is_duckdb(con: BaseBackend) -> bool:
+    """True when ``con`` is an Ibis DuckDB backend (readers can then load files inside it)."""
+    return getattr(con, "name", "") == "duckdb"
+
+
+def register_arrow(con: BaseBackend, data: pa.Table) -> ibis.Table:
+    """Store an Arrow table in ``con`` as a (temporary where supported) table and return it."""
+    name = temp_name()
+    if is_duckdb(con):
+        return con.create_table(name, data, temp=True)
+    return con.create_table(name, data)
+
+
+def duckdb_to_con(
+    con: BaseBackend, sql: str, *, source: str, first_row: int, params: list[Any] | None = None
+) -> ibis.Table:
+    """Run a DuckDB ``SELECT`` (file readers) into a table of ``con`` with ``_source`` and ``_row``.
+
+    ``_row`` = ``first_row`` + position: DuckDB keeps insertion order and exposes it as ``rowid``.
+    With a DuckDB ``con`` the data never passes through Python; other backends receive Arrow data
+    computed by a private in-memory DuckDB.
+    """
+    import duckdb
+
+    name = temp_name()
+    literal = "'" + source.replace("'", "''") + "'"
+    numbered = (
+        f'SELECT *, CAST({literal} AS VARCHAR) AS "{SOURCE_COL}", '
+        f'CAST(rowid + {int(first_row)} AS BIGINT) AS "{ROW_COL}" FROM "{name}"'
+    )
+    if is_duckdb(con):
+        con.con.execute(f'CREATE TEMP TABLE "{name}" AS {sql}', params or [])
+        con.con.execute(f'CREATE TEMP VIEW "{name}_v" AS {numbered}')
+        return con.table(f"{name}_v")
+    private = duckdb.connect()
+    try:
+        private.execute(f'CREATE TEMP TABLE "{name}" AS {sql}', params or [])
+        data = private.execute(numbered).to_arrow_table()
+    finally:
+        private.close()
+    return register_arrow(con, data)
+
+
+def drop_total_and_blank_rows(raw: RawTable, label_columns: int = 3) -> RawTable:
+    """Drop all-blank rows and report total lines (``Total``/``Grand Total`` in a leading text column).
+
+    Total lines repeat sums of the rows above; keeping them would double-count revenue.
+    """
+    table = raw.table
+    text_cols = [c for c in raw.columns if table[c].type().is_string()]
+    if not raw.columns:
+        return raw
+    blank = ibis.and_(*[_is_empty(table[c]) for c in raw.columns])
+    checks: list[tuple[str, Any]] = [("blank", blank)]
+    if text_cols:
+        pattern = TOTAL_LABEL.pattern.replace("(?:", "(")
+        total = ibis.or_(
+            *[table[c].strip().lower().re_search(pattern.lower()) for c in text_cols[:label_columns]]
+        ).fill_null(False)
+        checks.append(("total_row", total & ~blank))
+    for reason, condition in checks:
+        hits = table.filter(condition)
+        count = int(hits.count().to_pyarrow().as_py())
+        if count:
+            examples = hits.order_by(ROW_COL).limit(MAX_EXAMPLES).to_pyarrow().to_pylist()
+            raw.add_skipped(reason, count, examples)
+            log.info("%s: dropped %d %s row(s)", raw.source, count, reason)
+            table = table.filter(~condition)
+    raw.table = table
+    return raw
+
+
+def _is_empty(column: ibis.Column) -> ibis.BooleanValue:
+    if column.type().is_string():
+        return column.isnull() | (column.strip() == "")
+    return column.isnull()
