@@ -1,0 +1,252 @@
+"""Tables derived from per-period segments: customer stories, transitions, retention, cohorts.
+
+Inputs are the ``period_segments`` table of :mod:`segmint.story` (one row per customer and period
+from the customer's first active period on, ``Inactive`` when nothing was bought). The heavy lifting
+is Ibis; only the small results (per-customer stories, matrices) become pandas.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import ibis
+import ibis.expr.types as ir
+import pandas as pd
+
+from segmint.errors import ConfigError
+
+log = logging.getLogger(__name__)
+
+INACTIVE = "Inactive"
+UNITS = {"month": ("month", "months"), "quarter": ("quarter", "quarters"), "year": ("year", "years")}
+MAX_RUNS_SHOWN = 5  # narratives longer than this keep the first run and the last ones
+
+
+def _table(segments: ir.Table | pd.DataFrame) -> ir.Table:
+    return ibis.memtable(segments) if isinstance(segments, pd.DataFrame) else segments
+
+
+# --- customer story -----------------------------------------------------------------------------
+
+
+def _runs(segments: ir.Table) -> pd.DataFrame:
+    """Consecutive periods with the same segment collapsed into runs (gaps-and-islands)."""
+    by_customer = ibis.window(group_by="customer_id", order_by="period_index")
+    by_segment = ibis.window(group_by=["customer_id", "segment"], order_by="period_index")
+    marked = segments.mutate(
+        island=ibis.row_number().over(by_customer) - ibis.row_number().over(by_segment)
+    )
+    runs = marked.group_by("customer_id", "segment", "island").aggregate(
+        start_index=marked.period_index.min(),
+        periods=marked.count(),
+        start_period=marked.period.argmin(marked.period_index),
+    )
+    return runs.drop("island").order_by("customer_id", "start_index").execute()
+
+
+def _piece(run: pd.Series, units: tuple[str, str]) -> str:
+    n = int(run["periods"])
+    span = f"{n} {units[n > 1]}"
+    label, start = run["segment"], run["start_period"]
+    if run["position"] == 0:
+        return f"Joined {start} as {label}" + (f" ({span})" if n > 1 else "")
+    if run["skipped"]:
+        return f"{run['skipped']} more changes"
+    if label == INACTIVE:
+        if run["is_last"]:
+            return f"inactive since {start}"
+        return f"inactive in {start}" if n == 1 else f"inactive for {span}"
+    if run["after_gap"]:
+        return f"back in {start} as {label}" + (f" ({span})" if n > 1 else "")
+    if run["is_last"]:
+        return f"{label} since {start}"
+    return f"{label} in {start}" if n == 1 else f"{label} for {span}"
+
+
+def _narratives(runs: pd.DataFrame, period: str) -> pd.Series:
+    runs = runs.copy()
+    group = runs.groupby("customer_id", sort=False)
+    runs["position"] = group.cumcount()
+    runs["n_runs"] = group["segment"].transform("size")
+    runs["is_last"] = runs["position"] == runs["n_runs"] - 1
+    runs["after_gap"] = group["segment"].shift(1).eq(INACTIVE)
+    long = runs["n_runs"] > MAX_RUNS_SHOWN
+    from_end = runs["n_runs"] - 1 - runs["position"]
+    # Long stories: keep the first run, a "N more changes" marker, and the last MAX-2 runs.
+    keep = ~long | (runs["position"] <= 1) | (from_end < MAX_RUNS_SHOWN - 2)
+    runs["skipped"] = 0
+    marker = long & (runs["position"] == 1)
+    runs.loc[marker, "skipped"] = runs.loc[marker, "n_runs"] - MAX_RUNS_SHOWN + 1
+    runs = runs[keep]
+    units = UNITS[period]
+    pieces = runs.apply(_piece, axis=1, units=units) if len(runs) else pd.Series(dtype=str)
+    return pieces.groupby(runs["customer_id"], sort=False).agg("; ".join)
+
+
+def story_table(segments: ir.Table | pd.DataFrame, tx: ir.Table, *, period: str) -> pd.DataFrame:
+    """Per customer: path, first/last purchase, recent/new/returned flags and a narrative."""
+    if period not in UNITS:
+        raise ConfigError(f"period={period!r}; choose one of {', '.join(UNITS)}")
+    segments = _table(segments)
+    last_index = segments.period_index.max()
+    summary = segments.group_by("customer_id").aggregate(
+        first_period=segments.period.argmin(segments.period_index),
+        first_segment=segments.segment.argmin(segments.period_index),
+        current_segment=segments.segment.argmax(segments.period_index),
+        periods=segments.count(),
+        active_periods=segments.active.sum().cast("int64"),
+        total_spend=segments.monetary.sum(),
+        is_recent=segments.active.argmax(segments.period_index)
+        & (segments.period_index.max() == last_index),
+        is_new=segments.period_index.min() == last_index,
+        path=segments.segment.group_concat(" > ", order_by=segments.period_index),
+    )
+    invoices = tx.group_by("customer_id", "invoice_id").aggregate(
+        net=tx.amount.sum(), day=tx.invoice_date.date().min()
+    )
+    bought = invoices.filter(invoices.net > 0)
+    dates = bought.group_by("customer_id").aggregate(
+        first_purchase=bought.day.min(), last_purchase=bought.day.max()
+    )
+    table = summary.left_join(dates, "customer_id").drop("customer_id_right").execute()
+    runs = _runs(segments)
+    returned = runs.groupby("customer_id")["segment"].agg(
+        lambda s: bool((s.iloc[:-1] == INACTIVE).any())
+    )
+    table["returned_after_gap"] = table["customer_id"].map(returned).fillna(False).astype(bool)
+    table["narrative"] = table["customer_id"].map(_narratives(runs, period))
+    columns = [
+        "customer_id", "first_purchase", "last_purchase", "first_period", "first_segment",
+        "current_segment", "periods", "active_periods", "total_spend", "is_recent", "is_new",
+        "returned_after_gap", "path", "narrative",
+    ]
+    return table[columns].sort_values("customer_id", ignore_index=True)
+
+
+# --- transitions and retention ------------------------------------------------------------------
+
+
+def _period_index(segments: ir.Table, label: str) -> int:
+    found = segments.filter(segments.period == label).period_index.max().execute()
+    if found is None or pd.isna(found):
+        known = segments.select("period").distinct().order_by("period").period.execute().tolist()
+        raise ConfigError(f"period {label!r} is not in the story; periods: {', '.join(known)}")
+    return int(found)
+
+
+def transitions(
+    segments: ir.Table | pd.DataFrame, from_period: str | None = None, to_period: str | None = None
+) -> pd.DataFrame:
+    """Migration counts and row shares between two periods (default: pooled consecutive pairs).
+
+    With neither period given every consecutive pair is pooled, so ``share`` is the customer-weighted
+    average over pairs; with one given, the other is its neighbour. ``churn`` marks active -> Inactive.
+    """
+    segments = _table(segments)
+    before = segments.select(
+        "customer_id", from_index="period_index", from_segment="segment", from_order="segment_order"
+    )
+    after = segments.select(
+        "customer_id", to_index="period_index", to_segment="segment", to_order="segment_order"
+    )
+    if from_period is None and to_period is None:
+        pairs = before.inner_join(
+            after, [before.customer_id == after.customer_id, after.to_index == before.from_index + 1]
+        )
+    else:
+        start = _period_index(segments, from_period) if from_period else None
+        stop = _period_index(segments, to_period) if to_period else None
+        start = stop - 1 if start is None else start
+        stop = start + 1 if stop is None else stop
+        if stop <= start:
+            raise ConfigError(f"to_period must come after from_period ({from_period} -> {to_period})")
+        pairs = before.filter(before.from_index == start).inner_join(
+            after.filter(after.to_index == stop), "customer_id"
+        )
+    counts = pairs.group_by("from_segment", "from_order", "to_segment", "to_order").aggregate(
+        customers=pairs.count()
+    ).execute()
+    counts["share"] = counts["customers"] / counts.groupby("from_segment")["customers"].transform("sum")
+    counts["churn"] = (counts["from_segment"] != INACTIVE) & (counts["to_segment"] == INACTIVE)
+    counts = counts.sort_values(
+        ["from_order", "from_segment", "to_order", "to_segment"], ascending=[False, True, False, True]
+    )
+    columns = ["from_segment", "to_segment", "customers", "share", "churn"]
+    return counts[columns].astype({"customers": "int64"}).reset_index(drop=True)
+
+
+def transition_matrix(table: pd.DataFrame, values: str = "customers") -> pd.DataFrame:
+    """Pivot a ``transitions`` table into a from x to matrix of ``customers`` or ``share``."""
+    order = list(dict.fromkeys([*table["from_segment"], *table["to_segment"]]))
+    matrix = table.pivot(index="from_segment", columns="to_segment", values=values)
+    rows = [s for s in order if s in matrix.index]
+    return matrix.reindex(index=rows, columns=order).fillna(0)
+
+
+def retention(segments: ir.Table | pd.DataFrame) -> pd.DataFrame:
+    """Per period: active, new, retained (active before and now), reactivated, churned, rate.
+
+    ``retention_rate`` = retained / customers active in the previous period (empty for the first).
+    """
+    segments = _table(segments)
+    previous = segments.active.lag().over(
+        ibis.window(group_by="customer_id", order_by="period_index")
+    )
+    marked = segments.mutate(previous=previous)
+    per_period = marked.group_by("period_index", "period").aggregate(
+        active=marked.active.sum(),
+        new=(marked.active & marked.previous.isnull()).sum(),
+        retained=(marked.active & marked.previous.fill_null(False)).sum(),
+        reactivated=(marked.active & ~marked.previous.fill_null(True)).sum(),
+        previous_active=marked.previous.fill_null(False).sum(),
+    ).order_by("period_index").execute()
+    counts = ["active", "new", "retained", "reactivated", "previous_active"]
+    per_period[counts] = per_period[counts].astype("int64")
+    per_period["churned"] = per_period["previous_active"] - per_period["retained"]
+    rate = per_period["retained"] / per_period["previous_active"].where(per_period["previous_active"] > 0)
+    per_period["retention_rate"] = rate.where(per_period["period_index"] > 0)
+    return per_period.drop(columns="period_index")
+
+
+# --- cohorts ------------------------------------------------------------------------------------
+
+
+def cohort_table(rows: ir.Table, active: ir.Table, periods: pd.DataFrame) -> pd.DataFrame:
+    """Acquisition cohort x periods since acquisition: active customers and net revenue (n and %).
+
+    ``retained_pct`` is the share of the cohort active in that period; ``revenue_pct`` is revenue
+    relative to the cohort's revenue in its first period (both in percent).
+    """
+    joined_at = active.group_by("customer_id").aggregate(cohort_index=active.period_index.min())
+    tagged = rows.inner_join(joined_at, "customer_id")
+    tagged = tagged.mutate(
+        offset=tagged.period_index - tagged.cohort_index,
+        is_active=tagged.active & (tagged.monetary > 0),
+    ).filter(lambda t: t.offset >= 0)
+    table = tagged.group_by("cohort_index", "offset").aggregate(
+        customers=tagged.is_active.sum(), revenue=tagged.monetary.sum()
+    ).execute()
+    # Every cohort gets a row for each period up to the last one, zero when nobody came back.
+    last = int(periods["period_index"].max())
+    full = pd.DataFrame(
+        [(c, o) for c in table["cohort_index"].unique() for o in range(last - int(c) + 1)],
+        columns=["cohort_index", "offset"],
+    )
+    table = full.merge(table, on=["cohort_index", "offset"], how="left").fillna(
+        {"customers": 0, "revenue": 0.0}
+    )
+    labels = periods.set_index("period_index")["period"]
+    table["cohort"] = table["cohort_index"].map(labels)
+    table["period"] = (table["cohort_index"] + table["offset"]).map(labels)
+    table = table.sort_values(["cohort_index", "offset"], ignore_index=True)
+    first = table[table["offset"] == 0].set_index("cohort_index")
+    table["cohort_size"] = table["cohort_index"].map(first["customers"]).astype("int64")
+    table["customers"] = table["customers"].astype("int64")
+    table["retained_pct"] = 100 * table["customers"] / table["cohort_size"]
+    base = table["cohort_index"].map(first["revenue"])
+    table["revenue_pct"] = 100 * table["revenue"] / base.where(base != 0)
+    columns = [
+        "cohort", "offset", "period", "cohort_size", "customers", "retained_pct", "revenue",
+        "revenue_pct",
+    ]
+    return table[columns].rename(columns={"offset": "periods_since"})
