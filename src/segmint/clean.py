@@ -1,0 +1,446 @@
+"""Cleaning: mapped raw columns -> the canonical transactions table plus a data-quality report.
+
+Formats are decided in Python from whole-column evidence (one aggregate query), then every row is
+parsed by one portable Ibis expression (see :mod:`segmint.parsing`). Sign convention: a line is a
+return when its quantity or amount is negative, its invoice id is an Online Retail cancellation
+(``C`` followed by digits) or it is a credit entry (``Cr`` marker or a debit/credit column saying
+``Cr``): in a customer/sales ledger the customer is debited for a sale and credited for a return.
+Return lines carry negative quantity, amount and cost so sums net out.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, Literal
+
+import ibis
+import ibis.expr.types as ir
+from ibis.backends import BaseBackend
+from pydantic import BaseModel, ConfigDict
+
+from segmint import engine
+from segmint.errors import DataError, MappingError
+from segmint.parsing import (
+    BLANK_TOKENS,
+    DATE_PATTERNS,
+    EXCEL_SERIAL,
+    decimal_evidence,
+    normalised,
+    numeric_parts,
+    parse_number,
+    pattern_from_strptime,
+    pattern_timestamp,
+)
+from segmint.quality import (
+    DROP_DESCRIPTIONS,
+    DataQualityReport,
+    DateFormatInfo,
+    DroppedRows,
+    incomplete_period,
+    measure,
+)
+from segmint.schema import CANONICAL_DTYPES, MAPPABLE_FIELDS, ColumnMapping
+
+__all__ = ["CleanOptions", "CleanResult", "DataQualityReport", "clean_transactions"]
+
+log = logging.getLogger(__name__)
+
+NUMBER_FIELDS = ("quantity", "unit_price", "amount", "cost", "unit_cost")
+TEXT_FIELDS = ("product_id", "product_name", "country", "org_id")
+CREDIT_TOKENS = ("cr", "cr.", "credit", "c")
+MAX_EXAMPLES = 5
+
+
+class CleanOptions(BaseModel):
+    """How cleaning treats returns, duplicates, ambiguous dates and the last period."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    returns: Literal["net", "drop"] = "net"
+    drop_duplicates: bool | None = None  # None = drop exact duplicates only with an invoice column
+    dayfirst: bool | None = None  # overrides ColumnMapping.dayfirst; None = decide from evidence
+    date_format: str | None = None  # strptime format; overrides ColumnMapping.date_format
+    decimal_comma: bool | None = None  # reading of ambiguous '1.234'; None = decide from evidence
+    trailing_period: Literal["month", "quarter"] = "month"
+
+
+@dataclass(frozen=True)
+class CleanResult:
+    """The canonical transactions table (materialised in the backend) and its quality report."""
+
+    table: ibis.Table
+    report: DataQualityReport
+
+
+def clean_transactions(
+    mapped: ibis.Table,
+    mapping: ColumnMapping,
+    *,
+    con: BaseBackend,
+    source: str,
+    options: CleanOptions | None = None,
+    reader_skipped: dict[str, int] | None = None,
+) -> CleanResult:
+    """Parse, validate and de-duplicate mapped rows into the canonical table, reporting every drop.
+
+    ``reader_skipped`` counts rows the reader already left out (e.g. Excel total rows) so that
+    ``report.rows_in`` counts every row of the file.
+    """
+    options = options or CleanOptions()
+    fields = [c for c in mapped.columns if c in MAPPABLE_FIELDS]
+    _check_fields(fields, mapping, source)
+    warnings: list[str] = []
+    evidence = _evidence(mapped, fields)
+    date_info, date_expr = _date_plan(mapped, mapping, options, evidence, source, warnings)
+    decimal = _decimal_plan(fields, mapping, options, evidence, warnings)
+    staged = engine.materialize(con, _stage(mapped, fields, date_expr, decimal, options))
+
+    counts = staged.group_by("_reason").aggregate(n=staged.count()).execute()
+    by_reason = {r: int(n) for r, n in zip(counts["_reason"], counts["n"]) if isinstance(r, str)}
+    rows_read = int(counts["n"].sum())
+    examples = _examples(staged, fields)
+    dropped = {
+        name: DroppedRows(count=n, description="skipped by the reader (not a sales line)")
+        for name, n in (reader_skipped or {}).items() if n
+    }
+    for name, description in DROP_DESCRIPTIONS.items():
+        if by_reason.get(name):
+            dropped[name] = DroppedRows(
+                count=by_reason[name], description=description, examples=examples.get(name, [])
+            )
+    rows_kept = rows_read - sum(by_reason.values())
+    if rows_kept == 0:
+        top = ", ".join(f"{d.count:,} {d.description}" for d in dropped.values()) or "no rows"
+        raise DataError(f"{source}: no usable sales lines ({top}); check the column mapping")
+
+    table = engine.materialize(con, _canonical(staged))
+    parsed, dup_count = _parse_counters(staged, fields)
+    report = DataQualityReport(
+        source=source,
+        rows_in=rows_read + sum((reader_skipped or {}).values()),
+        rows_kept=rows_kept,
+        dropped=dropped,
+        parsed=parsed,
+        date_formats={"invoice_date": date_info},
+        decimal_comma=decimal,
+        duplicates=dup_count,
+        duplicates_dropped=_drop_duplicates(fields, options),
+        warnings=warnings,
+        **measure(table),
+    )
+    report.incomplete_period = incomplete_period(table, report.last_date, options.trailing_period)
+    if dup_count and not report.duplicates_dropped:
+        warnings.append(
+            f"{dup_count:,} lines are exact copies of earlier lines; kept because without an invoice "
+            "column they may be genuine repeat purchases"
+        )
+    if report.last_date and report.last_date > datetime.now() + timedelta(days=1):
+        warnings.append(f"the last date {report.last_date:%Y-%m-%d} is in the future; check the dates")
+    log.info("%s: kept %d of %d rows", source, report.rows_kept, report.rows_in)
+    return CleanResult(table, report)
+
+
+def _check_fields(fields: list[str], mapping: ColumnMapping, source: str) -> None:
+    missing = [f for f in ("customer_id", "invoice_date") if f not in fields]
+    if missing:
+        raise MappingError(
+            f"{source}: no column mapped to {', '.join(missing)}; map one in the column mapping "
+            f"(e.g. fields: {{{missing[0]}: <column name>}})"
+        )
+    if "amount" not in fields and "unit_price" not in fields:
+        raise MappingError(
+            f"{source}: map an amount (line total) or a unit price column so sales can be valued"
+        )
+
+
+def _label(mapping: ColumnMapping, field: str) -> str:
+    return mapping.source_for(field) or field
+
+
+def _date_text(mapped: ibis.Table) -> ir.StringValue | None:
+    column = mapped.invoice_date
+    if column.type().is_timestamp() or column.type().is_date():
+        return None
+    return normalised(column.cast("string"))
+
+
+def _evidence(mapped: ibis.Table, fields: list[str]) -> dict[str, int]:
+    """One aggregate over the whole table: rows per date layout and decimal-separator signatures."""
+    metrics: dict[str, ir.Scalar] = {"rows": mapped.count()}
+    text = _date_text(mapped)
+    if text is not None:
+        for pattern in (*DATE_PATTERNS, EXCEL_SERIAL):
+            metrics[f"date:{pattern.name}"] = text.re_search(pattern.regex).cast("int64").sum()
+        first, second = numeric_parts(text)
+        metrics["date:first_gt12"] = (first > 12).cast("int64").sum()
+        metrics["date:second_gt12"] = (second > 12).cast("int64").sum()
+    for field in (f for f in NUMBER_FIELDS if f in fields):
+        point, comma = decimal_evidence(mapped[field])
+        metrics[f"point:{field}"] = point.cast("int64").sum()
+        metrics[f"comma:{field}"] = comma.cast("int64").sum()
+    row = mapped.aggregate(**metrics).execute().iloc[0]
+    return {k: 0 if v is None or (isinstance(v, float) and math.isnan(v)) else int(v) for k, v in row.items()}
+
+
+def _date_plan(
+    mapped: ibis.Table,
+    mapping: ColumnMapping,
+    options: CleanOptions,
+    evidence: dict[str, int],
+    source: str,
+    warnings: list[str],
+) -> tuple[DateFormatInfo, ir.TimestampValue]:
+    """Decide the date layouts (and dd/mm vs mm/dd) and build the parsing expression."""
+    column = _label(mapping, "invoice_date")
+    text = _date_text(mapped)
+    if text is None:
+        info = DateFormatInfo(column=column, formats={"native": evidence["rows"]}, evidence="native dates")
+        return info, mapped.invoice_date.cast("timestamp")
+    formats = {p.name: evidence[f"date:{p.name}"] for p in (*DATE_PATTERNS, EXCEL_SERIAL)}
+    date_format = options.date_format or mapping.date_format
+    if date_format:
+        pattern = pattern_from_strptime(date_format)
+        info = DateFormatInfo(column=column, formats=formats, evidence=f"forced format {date_format!r}")
+        return info, pattern_timestamp(text, pattern)
+    dayfirst = options.dayfirst if options.dayfirst is not None else mapping.dayfirst
+    first, second = evidence["date:first_gt12"], evidence["date:second_gt12"]
+    if dayfirst is not None:
+        why = f"day first = {dayfirst} (set in the options/mapping)"
+    elif first and second:
+        raise DataError(
+            f"{source}: column '{column}' mixes day-first and month-first dates: "
+            f"{_numeric_examples(mapped, text, 'first')} put the day first but "
+            f"{_numeric_examples(mapped, text, 'second')} put the month first; fix those rows "
+            "or set dayfirst / date_format in the column mapping"
+        )
+    elif first:
+        dayfirst, why = True, f"day first: {first:,} values have a first part > 12 (e.g. 13/04/2023)"
+    elif second:
+        dayfirst, why = False, f"month first: {second:,} values have a second part > 12 (e.g. 04/13/2023)"
+    elif formats["numeric"]:
+        dayfirst, why = False, "ambiguous (no part > 12): ASSUMED month first (01/02/2023 = 2 Jan)"
+        warnings.append(
+            f"dates in column '{column}' such as 01/02/2023 are ambiguous; month first was assumed. "
+            "Set dayfirst: true in the column mapping if they are day first."
+        )
+    else:
+        why = "no dd/mm or mm/dd values"
+    info = DateFormatInfo(
+        column=column, formats=formats, dayfirst=dayfirst if formats["numeric"] else None, evidence=why
+    )
+    parsers = [pattern_timestamp(text, p, dayfirst=bool(dayfirst)) for p in (*DATE_PATTERNS, EXCEL_SERIAL)]
+    return info, ibis.coalesce(*parsers)
+
+
+def _numeric_examples(mapped: ibis.Table, text: ir.StringValue, part: str) -> str:
+    first, second = numeric_parts(text)
+    rows = mapped.filter((first if part == "first" else second) > 12)
+    sample = rows.order_by(["_source", "_row"]).select("_row", "invoice_date").limit(3).execute()
+    return "rows " + ", ".join(f"{r} ({v!r})" for r, v in zip(sample["_row"], sample["invoice_date"]))
+
+
+def _decimal_plan(
+    fields: list[str],
+    mapping: ColumnMapping,
+    options: CleanOptions,
+    evidence: dict[str, int],
+    warnings: list[str],
+) -> dict[str, bool]:
+    """Per number column: read ambiguous values like '1.234' with a decimal comma?"""
+    numbers = [f for f in NUMBER_FIELDS if f in fields]
+    points = {f: evidence[f"point:{f}"] for f in numbers}
+    commas = {f: evidence[f"comma:{f}"] for f in numbers}
+    pooled = sum(commas.values()) > sum(points.values())
+    plan = {}
+    for field in numbers:
+        if options.decimal_comma is not None:
+            plan[field] = options.decimal_comma
+        elif commas[field] != points[field]:
+            plan[field] = commas[field] > points[field]
+        else:
+            plan[field] = pooled
+        if commas[field] and points[field]:
+            warnings.append(
+                f"column '{_label(mapping, field)}' mixes decimal points ({points[field]:,} values like "
+                f"1,234.50) and decimal commas ({commas[field]:,} like 1.234,50); each was read its own way"
+            )
+    return plan
+
+
+def _blank(value: ir.Value) -> ir.BooleanValue:
+    text = normalised(value.cast("string"))
+    return text.isnull() | text.isin(list(BLANK_TOKENS))
+
+
+def _drop_duplicates(fields: list[str], options: CleanOptions) -> bool:
+    if options.drop_duplicates is not None:
+        return options.drop_duplicates
+    return "invoice_id" in fields
+
+
+def _stage(
+    mapped: ibis.Table,
+    fields: list[str],
+    date_expr: ir.TimestampValue,
+    decimal: dict[str, bool],
+    options: CleanOptions,
+) -> ibis.Table:
+    """Every input row with its parsed values, repair flags and drop reason (NULL = kept)."""
+    t = mapped
+    cols: dict[str, ir.Value] = {}
+    nums = {f: parse_number(t[f], decimal_comma=decimal[f]) for f in NUMBER_FIELDS if f in fields}
+
+    customer = t.customer_id.cast("string").strip()
+    integral = customer.re_search(r"^\d+\.0+$")
+    cols["_customer_id"] = ibis.cases((integral, customer.re_extract(r"^(\d+)\.0+$", 1)), else_=customer)
+    cols["_fix_customer"] = integral
+
+    synthetic = t._source.cast("string") + ":" + t._row.cast("string")
+    if "invoice_id" in fields:
+        invoice = t.invoice_id.cast("string").strip()
+        invoice_blank = _blank(t.invoice_id)
+        cols["_invoice_id"] = ibis.cases((invoice_blank, synthetic), else_=invoice)
+        cancelled = ~invoice_blank & invoice.re_search(r"^[Cc]\d")
+    else:
+        invoice_blank, cancelled = ibis.literal(True), ibis.literal(False)
+        cols["_invoice_id"] = synthetic
+    cols["_fix_invoice"] = invoice_blank if "invoice_id" in fields else ibis.literal(False)
+
+    null = ibis.null("float64")
+    price = nums["unit_price"].value if "unit_price" in nums else None
+    amount = nums["amount"].value if "amount" in nums else None
+    quantity = nums["quantity"].value if "quantity" in nums else ibis.literal(1.0)
+
+    def ratio(num: ir.FloatingValue | None, den: ir.FloatingValue | None) -> ir.FloatingValue:
+        return null if num is None or den is None else ibis.cases((den != 0, num / den), else_=null)
+
+    qty = ibis.coalesce(quantity, ratio(amount, price), ibis.literal(1.0))
+    line_amount = ibis.coalesce(*(v for v in (amount, None if price is None else qty * price) if v is not None))
+    unit_price = price if price is not None else ratio(line_amount, qty)
+    if price is not None:
+        unit_price = ibis.coalesce(price, ratio(line_amount, qty))
+    if "cost" in nums:
+        cost = nums["cost"].value
+    elif "unit_cost" in nums:
+        cost = qty.abs() * nums["unit_cost"].value.abs()
+    else:
+        cost = null
+    credit = ibis.literal(False)
+    for parsed in nums.values():
+        credit = credit | parsed.credit
+    if "debit_credit" in fields:
+        credit = credit | normalised(t.debit_credit.cast("string")).isin(list(CREDIT_TOKENS))
+    is_return = ((qty < 0) | (line_amount < 0) | cancelled | credit).fill_null(False)
+    negate = lambda v: ibis.cases((is_return, -v.abs()), else_=v)  # noqa: E731
+    cols.update(
+        _invoice_date=date_expr,
+        _quantity=negate(qty),
+        _unit_price=ibis.cases((is_return, unit_price.abs()), else_=unit_price),
+        _amount=negate(line_amount),
+        _cost=negate(cost),
+        _is_return=is_return,
+        _credit=credit,
+    )
+    lit_false = ibis.literal(False)
+    blank_of = lambda f: nums[f].blank if f in nums else ibis.literal(True)  # noqa: E731
+    cols["_fix_quantity"] = (nums["quantity"].blank if "quantity" in nums else lit_false) & line_amount.notnull()
+    cols["_fix_amount"] = blank_of("amount") & line_amount.notnull()
+    cols["_fix_unit_price"] = blank_of("unit_price") & unit_price.notnull()
+    cost_field = next((f for f in ("cost", "unit_cost") if f in nums), None)
+    cols["_cost_unreadable"] = nums[cost_field].invalid if cost_field else lit_false
+    for field, parsed in nums.items():
+        cols[f"_money_{field}"] = parsed.reformatted
+        cols[f"_drcr_{field}"] = parsed.dr_cr
+        cols[f"_paren_{field}"] = parsed.parenthesised
+
+    dup_key = [
+        cols["_customer_id"] if f == "customer_id" else date_expr if f == "invoice_date"
+        else nums[f].value if f in nums else t[f].cast("string").strip()
+        for f in fields
+    ]
+    dup_rank = ibis.row_number().over(group_by=dup_key, order_by=[t._source, t._row])
+    cols["_duplicate"] = dup_rank > 0
+    checks: list[tuple[ir.BooleanValue, str, str]] = [
+        (_blank(t.customer_id), "missing_customer", "customer_id"),
+        (_blank(t.invoice_date), "missing_date", "invoice_date"),
+        (date_expr.isnull(), "bad_date", "invoice_date"),
+    ]
+    checks += [(nums[f].invalid, f"bad_{f}", f) for f in ("quantity", "unit_price", "amount") if f in nums]
+    checks.append((line_amount.isnull(), "missing_amount", "amount" if "amount" in fields else "unit_price"))
+    if _drop_duplicates(fields, options):
+        checks.append((cols["_duplicate"], "duplicate", "invoice_id" if "invoice_id" in fields else "_row"))
+    if options.returns == "drop":
+        checks.append((is_return, "return", "amount" if "amount" in fields else "quantity"))
+    cols["_reason"] = ibis.cases(*[(cond, name) for cond, name, _ in checks], else_=ibis.null("string"))
+    cols["_field"] = ibis.cases(*[(cond, field) for cond, _, field in checks], else_=ibis.null("string"))
+    return t.mutate(**cols)
+
+
+def _examples(staged: ibis.Table, fields: list[str]) -> dict[str, list[dict[str, Any]]]:
+    """Up to five dropped rows per reason: ``_source``, ``_row``, the offending field and value."""
+    rows = staged.filter(staged._reason.notnull())
+    value = ibis.cases(
+        *[(rows._field == f, rows[f].cast("string")) for f in fields], else_=ibis.null("string")
+    )
+    rank = ibis.row_number().over(group_by=rows._reason, order_by=[rows._source, rows._row])
+    rows = rows.mutate(_rank=rank, value=value).filter(lambda r: r._rank < MAX_EXAMPLES)
+    frame = rows.select(
+        "_reason", "_source", "_row", field=rows._field, value=rows.value,
+        **{f: rows[f].cast("string") for f in fields},
+    ).order_by(["_reason", "_source", "_row"]).execute()
+    out: dict[str, list[dict[str, Any]]] = {}
+    for record in frame.to_dict(orient="records"):
+        clean = {k: _plain(v) for k, v in record.items() if k != "_reason"}
+        out.setdefault(record["_reason"], []).append(clean)
+    return out
+
+
+def _plain(value: Any) -> Any:
+    """JSON-friendly scalar (NaN -> None, numpy ints -> int)."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return None
+    return int(value) if hasattr(value, "item") and isinstance(value.item(), int) else value
+
+
+def _canonical(staged: ibis.Table) -> ibis.Table:
+    """Kept rows in the canonical column order and types, with ``line_no`` per invoice."""
+    kept = staged.filter(staged._reason.isnull())
+    line_no = ibis.row_number().over(group_by=kept._invoice_id, order_by=[kept._source, kept._row]) + 1
+    values: dict[str, ir.Value] = {"line_no": line_no}
+    for name in CANONICAL_DTYPES:
+        if name == "line_no":
+            continue
+        if f"_{name}" in kept.columns:
+            values[name] = kept[f"_{name}"]
+        elif name in kept.columns and name in TEXT_FIELDS:
+            text = kept[name].cast("string").strip()
+            values[name] = ibis.cases((_blank(kept[name]), ibis.null("string")), else_=text)
+        else:
+            values[name] = ibis.null(CANONICAL_DTYPES[name])
+    return kept.select(**{n: values[n].cast(CANONICAL_DTYPES[n]) for n in CANONICAL_DTYPES})
+
+
+def _parse_counters(staged: ibis.Table, fields: list[str]) -> tuple[dict[str, int], int]:
+    """Counts of repaired values in the kept rows, and the number of exact duplicate lines (all rows)."""
+    metrics = {
+        "customer_ids_fixed": staged._fix_customer,
+        "invoice_ids_synthesised": staged._fix_invoice,
+        "quantity_filled": staged._fix_quantity,
+        "amount_computed": staged._fix_amount,
+        "unit_price_computed": staged._fix_unit_price,
+        "credit_entries": staged._credit,
+        "cost_unreadable": staged._cost_unreadable,
+    }
+    for field in (f for f in NUMBER_FIELDS if f in fields):
+        metrics[f"money_strings_{field}"] = staged[f"_money_{field}"]
+        metrics[f"dr_cr_markers_{field}"] = staged[f"_drcr_{field}"]
+        metrics[f"parentheses_negative_{field}"] = staged[f"_paren_{field}"]
+    kept = staged._reason.isnull()
+    sums = {k: (v & kept).cast("int64").sum() for k, v in metrics.items()}
+    sums["_duplicates"] = staged._duplicate.cast("int64").sum()
+    row = staged.aggregate(**sums).execute().iloc[0]
+    counts = {k: 0 if v is None or v != v else int(v) for k, v in row.items()}
+    return {k: v for k, v in counts.items() if not k.startswith("_")}, counts["_duplicates"]

@@ -1,0 +1,206 @@
+"""The data-quality report that cleaning produces: what came in, what was kept, dropped and fixed."""
+
+from __future__ import annotations
+
+import json
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import ibis
+from pydantic import BaseModel, Field, model_validator
+
+from segmint.util import write_text_atomic
+
+INCOMPLETE_SHARE = 0.5  # a last period whose data spans < 50% of its days is reported incomplete
+DROP_DESCRIPTIONS: dict[str, str] = {
+    "missing_customer": "no customer id",
+    "missing_date": "no date",
+    "bad_date": "date not understood",
+    "bad_quantity": "quantity is not a number",
+    "bad_unit_price": "unit price is not a number",
+    "bad_amount": "amount is not a number",
+    "missing_amount": "no amount and no unit price to compute it",
+    "duplicate": "exact copy of an earlier line of the same invoice",
+    "return": "return/cancellation line (returns='drop')",
+}
+
+
+class DroppedRows(BaseModel):
+    """Rows removed for one reason, with up to five examples (incl. ``_source``/``_row``)."""
+
+    count: int = Field(ge=0)
+    description: str = ""
+    examples: list[dict[str, Any]] = Field(default_factory=list)
+
+
+class DateFormatInfo(BaseModel):
+    """How one date column was read: rows per layout and the day/month-order decision."""
+
+    column: str
+    formats: dict[str, int] = Field(default_factory=dict)  # layout name -> rows in that layout
+    dayfirst: bool | None = None  # None when no dd/mm-or-mm/dd values occur
+    evidence: str = ""
+
+
+class IncompletePeriod(BaseModel):
+    """A last month/quarter with data on only part of its days (kept; downstream excludes it)."""
+
+    period: str  # "2023-04" or "2023-Q2"
+    granularity: str
+    period_start: date
+    period_end: date
+    last_date: date
+    days_covered: int  # calendar days from period start to the last date
+    days_with_data: int
+    period_days: int
+    rows: int
+    amount: float
+
+
+class DataQualityReport(BaseModel):
+    """Everything a business user needs to trust (or question) the cleaned transactions."""
+
+    source: str
+    rows_in: int = Field(ge=0)
+    rows_kept: int = Field(ge=0)
+    dropped: dict[str, DroppedRows] = Field(default_factory=dict)
+    parsed: dict[str, int] = Field(default_factory=dict)  # values repaired or re-read, by kind
+    date_formats: dict[str, DateFormatInfo] = Field(default_factory=dict)
+    decimal_comma: dict[str, bool] = Field(default_factory=dict)  # money column -> default reading
+    returns: int = 0
+    returns_value: float = 0.0
+    duplicates: int = 0  # exact duplicate lines found (dropped or kept, see duplicates_dropped)
+    duplicates_dropped: bool = False
+    customers: int = 0
+    invoices: int = 0
+    first_date: datetime | None = None
+    last_date: datetime | None = None
+    total_amount: float = 0.0
+    incomplete_period: IncompletePeriod | None = None
+    warnings: list[str] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _rows_add_up(self) -> DataQualityReport:
+        dropped = sum(reason.count for reason in self.dropped.values())
+        if self.rows_in != self.rows_kept + dropped:
+            raise ValueError(
+                f"rows_in ({self.rows_in}) != rows_kept ({self.rows_kept}) + dropped ({dropped})"
+            )
+        return self
+
+    @property
+    def rows_dropped(self) -> int:
+        """Total rows removed, all reasons together."""
+        return self.rows_in - self.rows_kept
+
+    def summary(self) -> str:
+        """Plain-text summary a business user can read: counts, drops with examples, assumptions."""
+        pct = (lambda n: f"{100 * n / self.rows_in:.1f}%") if self.rows_in else (lambda n: "-")
+        lines = [f"Data quality report: {self.source}", ""]
+        table = [
+            ("Rows read", self.rows_in, ""),
+            ("Rows kept", self.rows_kept, pct(self.rows_kept)),
+            ("Rows dropped", self.rows_dropped, pct(self.rows_dropped)),
+        ]
+        table += [(f"  {name}: {d.description}", d.count, pct(d.count)) for name, d in self.dropped.items()]
+        width = max(len(label) for label, _, _ in table)
+        lines += [f"{label:<{width}}  {count:>12,}  {share:>6}" for label, count, share in table]
+        lines += ["", f"Customers: {self.customers:,}   Invoices: {self.invoices:,}   "
+                      f"Total amount: {self.total_amount:,.2f}"]
+        if self.first_date and self.last_date:
+            lines.append(f"Dates: {self.first_date:%Y-%m-%d} to {self.last_date:%Y-%m-%d}")
+        lines.append(f"Returns/cancellations kept: {self.returns:,} lines, value {self.returns_value:,.2f}")
+        dup_action = "dropped" if self.duplicates_dropped else "kept (no invoice column: may be repeat buys)"
+        lines.append(f"Exact duplicate lines: {self.duplicates:,} {dup_action}")
+        for info in self.date_formats.values():
+            found = ", ".join(f"{name} {n:,}" for name, n in info.formats.items() if n)
+            lines.append(f"Date column '{info.column}': {found or 'native dates'}. {info.evidence}".rstrip())
+        fixed = {k: v for k, v in self.parsed.items() if v}
+        if fixed:
+            lines.append("Values repaired: " + ", ".join(f"{k} {v:,}" for k, v in fixed.items()))
+        if self.incomplete_period:
+            p = self.incomplete_period
+            lines.append(
+                f"Incomplete last period {p.period}: data up to {p.last_date} covers {p.days_covered} of "
+                f"{p.period_days} days ({p.rows:,} rows); it is kept but excluded from period comparisons."
+            )
+        examples = [(name, d) for name, d in self.dropped.items() if d.examples]
+        if examples:
+            lines += ["", "Examples of dropped rows:"]
+            for name, d in examples:
+                for ex in d.examples[:3]:
+                    where = f"{ex.get('_source', '?')} row {ex.get('_row', '?')}"
+                    value = f" value {ex['value']!r}" if "value" in ex else ""
+                    lines.append(f"  {name}: {where}{value}")
+        if self.warnings:
+            lines += ["", "Warnings:"] + [f"  - {w}" for w in self.warnings]
+        return "\n".join(lines)
+
+    def to_json(self, path: str | Path | None = None) -> str:
+        """Serialise to JSON; also write it atomically to ``path`` when given."""
+        text = self.model_dump_json(indent=2)
+        if path is not None:
+            write_text_atomic(path, text)
+        return text
+
+    @classmethod
+    def from_json(cls, path_or_text: str | Path) -> DataQualityReport:
+        """Load a report written by :meth:`to_json` (a path or the JSON text itself)."""
+        text = str(path_or_text)
+        if not text.lstrip().startswith("{"):
+            text = Path(path_or_text).read_text(encoding="utf-8")
+        return cls.model_validate(json.loads(text))
+
+
+def measure(table: ibis.Table) -> dict[str, Any]:
+    """Customers, invoices, date range, totals and returns of the kept rows."""
+    row = table.aggregate(
+        customers=table.customer_id.nunique(),
+        invoices=table.invoice_id.nunique(),
+        first_date=table.invoice_date.min(),
+        last_date=table.invoice_date.max(),
+        total_amount=table.amount.sum(),
+        returns=table.is_return.cast("int64").sum(),
+        returns_value=table.amount.sum(where=table.is_return),
+    ).execute().iloc[0]
+    stats = {k: None if v is None or v != v else v for k, v in row.items()}
+    for key in ("first_date", "last_date"):
+        stats[key] = stats[key].to_pydatetime() if stats[key] is not None else None
+    for key in ("customers", "invoices", "returns"):
+        stats[key] = int(stats[key] or 0)
+    for key in ("total_amount", "returns_value"):
+        stats[key] = float(stats[key] or 0.0)
+    return stats
+
+
+def _period_bounds(day: date, granularity: str) -> tuple[str, date, date]:
+    if granularity == "quarter":
+        start = date(day.year, 3 * ((day.month - 1) // 3) + 1, 1)
+        label = f"{day.year}-Q{(day.month - 1) // 3 + 1}"
+        months = 3
+    else:
+        start, label, months = date(day.year, day.month, 1), f"{day:%Y-%m}", 1
+    month_index = start.month - 1 + months
+    end = date(start.year + month_index // 12, month_index % 12 + 1, 1) - timedelta(days=1)
+    return label, start, end
+
+
+def incomplete_period(table: ibis.Table, last: datetime | None, granularity: str) -> IncompletePeriod | None:
+    """The last month/quarter when the data covers under half of its days (reported, not dropped)."""
+    if last is None:
+        return None
+    label, start, end = _period_bounds(last.date(), granularity)
+    period_days = (end - start).days + 1
+    covered = (last.date() - start).days + 1
+    if covered >= INCOMPLETE_SHARE * period_days:
+        return None
+    tail = table.filter(table.invoice_date >= datetime.combine(start, datetime.min.time()))
+    row = tail.aggregate(
+        rows=tail.count(), days=tail.invoice_date.date().nunique(), amount=tail.amount.sum()
+    ).execute().iloc[0]
+    return IncompletePeriod(
+        period=label, granularity=granularity, period_start=start, period_end=end,
+        last_date=last.date(), days_covered=covered, days_with_data=int(row["days"]),
+        period_days=period_days, rows=int(row["rows"]), amount=float(row["amount"] or 0.0),
+    )
