@@ -35,6 +35,7 @@ __all__ = [
     "RFMRule",
     "SegmentInfo",
     "assign",
+    "quantile_score",
     "rfm_scores",
     "scaled_score",
     "segment_for",
@@ -126,7 +127,8 @@ def segment_for(r: int, f: int, m: int, config: RFMConfig) -> str | None:
     return next((rule.segment for rule in config.rules if rule.matches(scaled)), None)
 
 
-def _score(rank_worse: ir.IntegerValue, n: ir.IntegerValue, bins: int) -> ir.IntegerValue:
+def quantile_score(rank_worse: ir.IntegerValue, n: ir.IntegerValue, bins: int) -> ir.IntegerValue:
+    """``1 + floor(bins * k / n)`` for ``k`` customers strictly worse out of ``n`` (module docstring)."""
     return ((rank_worse * bins) / n).floor().cast("int64") + 1
 
 
@@ -134,9 +136,9 @@ def rfm_scores(features: ir.Table, bins: int = 5) -> ir.Table:
     """Add ``r_score``, ``f_score``, ``m_score`` (1..bins), ``rfm_cell`` ("545") and ``rfm_score`` (sum)."""
     n = features.customer_id.count().over(ibis.window())
     scored = features.mutate(
-        r_score=_score(ibis.rank().over(order_by=ibis.desc(features.recency_days)), n, bins),
-        f_score=_score(ibis.rank().over(order_by=features.frequency), n, bins),
-        m_score=_score(ibis.rank().over(order_by=features.monetary), n, bins),
+        r_score=quantile_score(ibis.rank().over(order_by=ibis.desc(features.recency_days)), n, bins),
+        f_score=quantile_score(ibis.rank().over(order_by=features.frequency), n, bins),
+        m_score=quantile_score(ibis.rank().over(order_by=features.monetary), n, bins),
     )
     as_text = [scored[c].cast("string") for c in ("r_score", "f_score", "m_score")]
     return scored.mutate(

@@ -1,0 +1,116 @@
+"""Value x frequency tiers on fixtures whose buckets, indexes and cut-offs were worked out by hand."""
+
+from __future__ import annotations
+
+import ibis
+import pandas as pd
+import pytest
+
+from segmint.errors import ConfigError
+from segmint.segment.tiers import TiersConfig, assign, bucket_table, cutoffs, tier_kpis
+
+ATV = [10, 10, 20, 20, 30, 30, 40, 40, 150, 150]
+VISITS = [1, 5, 1, 2, 1, 3, 1, 4, 1, 2]  # sales per customer = ATV * visits, total 890 -> average 89
+CONFIG = TiersConfig(n_buckets=5)
+
+
+def features(atv=ATV, visits=VISITS) -> ibis.Table:
+    return ibis.memtable(
+        pd.DataFrame(
+            {
+                "customer_id": [f"c{i}" for i in range(len(atv))],
+                "recency_days": [10 * i + 1 for i in range(len(atv))],
+                "frequency": visits,
+                "monetary": [float(a * v) for a, v in zip(atv, visits, strict=True)],
+                "avg_order_value": [float(a) for a in atv],
+            }
+        )
+    )
+
+
+def test_value_bucket_table():
+    table = bucket_table(features(), "value", CONFIG)
+    # ATV ties share a bucket: 10s k=0 -> 1, 20s k=2 -> 2, 30s -> 3, 40s -> 4, 150s k=8 -> 5
+    assert table.bucket.tolist() == [5, 4, 3, 2, 1]
+    assert table.customers.tolist() == [2] * 5
+    assert table.sales.tolist() == [450.0, 200.0, 120.0, 60.0, 60.0]
+    assert table.share_of_sales.tolist() == pytest.approx([450 / 890, 200 / 890, 120 / 890, 60 / 890, 60 / 890])
+    assert table["index"].tolist() == pytest.approx([22500 / 89, 10000 / 89, 6000 / 89, 3000 / 89, 3000 / 89])
+    assert table.atv_min.tolist() == [150.0, 40.0, 30.0, 20.0, 10.0]
+
+
+def test_frequency_bucket_table():
+    table = bucket_table(features(), "frequency", CONFIG)
+    # visits 1 (x5) k=0 -> 1; 2 (x2) k=5 -> 3; 3 k=7 -> 4; 4 k=8 and 5 k=9 -> 5; bucket 2 is empty
+    assert table.bucket.tolist() == [5, 4, 3, 1]
+    assert table.customers.tolist() == [2, 1, 2, 5]
+    assert table.sales.tolist() == [210.0, 90.0, 340.0, 250.0]
+    assert table["index"].tolist() == pytest.approx([10500 / 89, 9000 / 89, 17000 / 89, 5000 / 89])
+
+
+def test_automatic_cutoffs():
+    value = cutoffs(bucket_table(features(), "value", CONFIG), "value")
+    # high = 100 + (252.81 - 100) / 2, low = 100 - (100 - 33.71) / 2
+    assert value.high_index == pytest.approx(100 + (22500 / 89 - 100) / 2)
+    assert value.low_index == pytest.approx(100 - (100 - 3000 / 89) / 2)  # 66.85 < bucket 3's 67.42
+    assert (value.high_from_bucket, value.low_to_bucket) == (5, 2)
+    assert (value.high_from_value, value.low_to_value) == (150.0, 20.0)
+    frequency = cutoffs(bucket_table(features(), "frequency", CONFIG), "frequency")
+    # top bucket's index 118 < high 145.5: no High Frequency tier (the run from the top is empty)
+    assert frequency.high_from_bucket is None and frequency.low_to_bucket == 1
+    assert [frequency.tier(b) for b in (1, 3, 4, 5)] == ["Low", "Mid", "Mid", "Mid"]
+
+
+def test_manual_cutoffs_override():
+    value = cutoffs(bucket_table(features(), "value", CONFIG), "value", manual=(50, 100))
+    assert (value.high_from_bucket, value.low_to_bucket) == (4, 2)
+    config = TiersConfig(n_buckets=5, value_cutoffs=(50, 100))
+    got = assign(features(), config).execute().sort_values("customer_id")
+    assert got.value_tier.tolist() == ["Low Value"] * 4 + ["Mid Value"] * 2 + ["High Value"] * 4
+
+
+def test_assign_segments_and_reasons():
+    got = assign(features(), CONFIG).execute().set_index("customer_id")
+    want = {
+        "c0": "Low Value / Low Frequency", "c1": "Low Value / Mid Frequency",
+        "c2": "Low Value / Low Frequency", "c3": "Low Value / Mid Frequency",
+        "c4": "Mid Value / Low Frequency", "c5": "Mid Value / Mid Frequency",
+        "c6": "Mid Value / Low Frequency", "c7": "Mid Value / Mid Frequency",
+        "c8": "High Value / Low Frequency", "c9": "High Value / Mid Frequency",
+    }  # fmt: skip
+    assert got.segment.to_dict() == want
+    assert got.segment_order.to_dict() == {"c0": 0, "c1": 1, "c2": 0, "c3": 1, "c4": 3, "c5": 4,
+                                           "c6": 3, "c7": 4, "c8": 6, "c9": 7}  # fmt: skip
+    assert got.loc["c9", "reason"] == (
+        "ATV 150.0 in bucket 5 of 5 (index 253) -> High Value; "
+        "2 visits in bucket 3 of 5 (index 191) -> Mid Frequency"
+    )
+
+
+def test_kpis_by_hand():
+    kpis = tier_kpis(assign(features(), CONFIG), CONFIG).set_index("segment")
+    assert kpis.index.tolist()[0] == "High Value / Mid Frequency"  # highest segment_order first
+    assert kpis.customers.to_dict()["Low Value / Mid Frequency"] == 2
+    assert kpis.revenue.to_dict() == {
+        "High Value / Mid Frequency": 300.0, "High Value / Low Frequency": 150.0,
+        "Mid Value / Mid Frequency": 250.0, "Mid Value / Low Frequency": 70.0,
+        "Low Value / Mid Frequency": 90.0, "Low Value / Low Frequency": 30.0,
+    }  # fmt: skip
+    low_mid = kpis.loc["Low Value / Mid Frequency"]
+    assert low_mid.atv == pytest.approx(90 / 7) and low_mid.visits_per_customer == 3.5
+    assert low_mid.share_of_revenue == pytest.approx(90 / 890) and low_mid.mean_recency_days == 21.0
+    assert kpis.loc["Low Value / Low Frequency", "strategy"].startswith("Least engaged")
+
+
+def test_single_frequency_bucket_is_all_mid():
+    flat = features(atv=ATV, visits=[1] * 10)
+    got = assign(flat, CONFIG).execute()
+    assert set(got.frequency_tier) == {"Mid Frequency"}  # one bucket at index 100: neither side
+
+
+def test_config_validation(tmp_path):
+    with pytest.raises(ConfigError, match="n_buckets"):
+        TiersConfig.from_dict({"n_buckets": 1})
+    path = tmp_path / "tiers.yaml"
+    TiersConfig(n_buckets=4, value_cutoffs=(70, 130)).to_yaml(path)
+    assert TiersConfig.from_yaml(path).value_cutoffs == (70, 130)
