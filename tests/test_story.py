@@ -273,3 +273,21 @@ def test_clusters_scheme_fits_once_across_periods() -> None:
 def test_unknown_scheme_is_a_config_error() -> None:
     with pytest.raises(ConfigError, match="scheme='bogus'"):
         story.period_segments(_tx(), scheme="bogus")
+
+
+def test_rfm_scheme_uses_features_within_each_period() -> None:
+    from segmint.features import customer_features
+    from segmint.segment import rfm
+
+    tx = _tx()
+    table = story.period_segments(tx, scheme="rfm").execute()
+    q4 = table[table.period == "2022-Q4"].set_index("customer_id")
+    # Same quarter scored alone, snapshot the day after it ends.
+    alone = rfm.assign(
+        customer_features(tx, start="2022-10-01", end="2022-12-31", snapshot_date="2023-01-01")
+    ).execute().set_index("customer_id")
+    assert sorted(q4.index) == ["A", "B", "C", "D"]
+    assert q4.loc["C", "segment"] == I  # only a return in Q4
+    for cid in ("A", "B", "D"):
+        assert q4.loc[cid, "segment"] == alone.loc[cid, "segment"]
+        assert q4.loc[cid, "reason"] == alone.loc[cid, "reason"]

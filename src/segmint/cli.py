@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from segmint.api import Transactions
     from segmint.clean import CleanOptions
     from segmint.schema import ColumnMapping
+    from segmint.story import StoryResult
 
 app = typer.Typer(
     name="segmint",
@@ -123,6 +124,95 @@ def ingest(
                 )
     except SegmintError as exc:
         fail(exc)
+
+
+@app.command()
+def story(
+    inputs: list[str] = typer.Argument(..., help="Sales files, directories, globs or a workspace."),
+    period: str = typer.Option("quarter", "--period", "-p", help="quarter, month or year."),
+    scheme: str = typer.Option(
+        "value", "--scheme", "-s", help="Segments per period: value, rfm, levels, tiers or clusters."
+    ),
+    customer: str | None = typer.Option(None, "--customer", "-c", help="Print this customer's story."),
+    out: Path | None = typer.Option(None, "--out", "-o", help="Directory to write the story tables to."),
+    fmt: str = typer.Option("csv", "--format", help="Table format for --out: csv, xlsx or parquet."),
+    keep_incomplete: bool = typer.Option(
+        False, "--keep-incomplete", help="Keep a trailing period the data cover only partly."
+    ),
+    map_: list[str] | None = MapOption,
+    mapping_file: Path | None = MappingFileOption,
+) -> None:
+    """Follow each customer's segment period by period: paths, migrations, retention, cohorts."""
+    from segmint.errors import SegmintError
+    from segmint.story import build_story
+
+    try:
+        tx = read_input(inputs, mapping=load_mapping(mapping_file, map_))
+        with console.status("building customer stories ..."):
+            result = build_story(
+                tx, period=period, scheme=scheme, include_incomplete=keep_incomplete  # type: ignore[arg-type]
+            )
+        if result.excluded is not None:
+            console.print(f"[yellow]note:[/] {escape(result.excluded.describe())} (--keep-incomplete keeps it)")
+        if customer is not None:
+            _print_customer_story(result, customer)
+        else:
+            _print_story_overview(result)
+        if out is not None:
+            from segmint.report import export_table
+
+            for name, table in result.tables().items():
+                target = export_table(table, out / f"{name}.{fmt}")
+                console.print(f"wrote {target}")
+    except SegmintError as exc:
+        fail(exc)
+
+
+def _print_customer_story(result: StoryResult, customer_id: str) -> None:
+    from rich.panel import Panel
+    from rich.table import Table
+
+    row = result.customer(customer_id)
+    segments = result.period_segments
+    rows = segments.filter(segments.customer_id == str(customer_id)).order_by("period_index").execute()
+    flags = [name for name in ("is_new", "is_recent", "returned_after_gap") if row[name]]
+    console.print(
+        Panel(
+            f"{escape(row['narrative'])}\n\nfirst purchase {row['first_purchase']}, "
+            f"last purchase {row['last_purchase']}, active in {row['active_periods']} of "
+            f"{row['periods']} {result.period}s{'; ' + ', '.join(flags) if flags else ''}",
+            title=f"customer {escape(str(customer_id))}",
+        )
+    )
+    table = Table("period", "segment", "orders", "spend", "why")
+    for item in rows.itertuples():
+        style = "dim" if not item.active else None
+        table.add_row(
+            item.period, escape(item.segment), f"{item.frequency:,}", f"{item.monetary:,.2f}",
+            escape(item.reason), style=style,
+        )
+    console.print(table)
+
+
+def _print_story_overview(result: StoryResult) -> None:
+    from rich.table import Table
+
+    story_table = result.story
+    first, last = result.periods["period"].iloc[[0, -1]]
+    console.print(
+        f"{len(story_table):,} customers over {len(result.periods)} {result.period}s ({first} to {last}): "
+        f"{int(story_table['is_recent'].sum()):,} active in {last}, {int(story_table['is_new'].sum()):,} new, "
+        f"{int(story_table['returned_after_gap'].sum()):,} came back after a gap"
+    )
+    table = Table("period", "active", "new", "retained", "back", "churned", "retention")
+    for item in result.retention.itertuples():
+        rate = "" if item.retention_rate != item.retention_rate else f"{item.retention_rate:.0%}"
+        table.add_row(
+            item.period, f"{item.active:,}", f"{item.new:,}", f"{item.retained:,}",
+            f"{item.reactivated:,}", f"{item.churned:,}", rate,
+        )
+    console.print(table)
+    console.print("Pass --customer ID to read one customer's story.")
 
 
 if __name__ == "__main__":  # pragma: no cover

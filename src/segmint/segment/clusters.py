@@ -10,19 +10,18 @@ that belong to no cluster as ``-1`` / ``"Outlier"``.
 from __future__ import annotations
 
 import logging
-from pathlib import Path
 from typing import Literal
 
 import ibis.expr.types as ir
 import numpy as np
 import pandas as pd
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import Field, model_validator
 from sklearn.cluster import DBSCAN, HDBSCAN, KMeans
 from sklearn.metrics import silhouette_score
 from sklearn.neighbors import NearestNeighbors
 
 from segmint.errors import ConfigError, DataError
+from segmint.segment._config import SegmentConfig
 
 log = logging.getLogger(__name__)
 
@@ -51,10 +50,8 @@ def value_labels(k: int) -> tuple[str, ...]:
     return tuple(f"Value Tier {i + 1}" for i in range(k))
 
 
-class ClusterConfig(BaseModel):
+class ClusterConfig(SegmentConfig):
     """Clustering settings; loadable from and savable to YAML."""
-
-    model_config = ConfigDict(extra="forbid")
 
     features: list[str] = Field(default_factory=lambda: ["recency_days", "frequency", "monetary"])
     k: int | None = Field(default=None, ge=1)  # None = choose by silhouette within k_range
@@ -80,24 +77,6 @@ class ClusterConfig(BaseModel):
         if self.labels is not None and self.k is not None and len(self.labels) != self.k:
             raise ValueError(f"labels has {len(self.labels)} entries but k is {self.k}")
         return self
-
-    @classmethod
-    def from_yaml(cls, path: str | Path) -> ClusterConfig:
-        """Load settings from a YAML file (keys as the fields of this model)."""
-        path = Path(path)
-        try:
-            data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-            return cls.model_validate(data)
-        except (OSError, yaml.YAMLError, ValueError) as exc:
-            raise ConfigError(f"{path}: invalid cluster settings: {exc}") from exc
-
-    def to_yaml(self, path: str | Path | None = None) -> str:
-        """Serialise to YAML; also write it to ``path`` when given."""
-        data = self.model_dump(mode="json")
-        text = yaml.safe_dump(data, sort_keys=False, allow_unicode=True)
-        if path is not None:
-            Path(path).write_text(text, encoding="utf-8")
-        return text
 
 
 def _frame(data: pd.DataFrame | ir.Table) -> pd.DataFrame:
