@@ -457,6 +457,9 @@ def resolve_mapping(
     wanted = _orient_overrides(dict(overrides or {}), raw, sample)
     mapping = detection.mapping.with_overrides({f: c for f, c in wanted.items() if c})
     fields = {f: c for f, c in mapping.fields.items() if wanted.get(f, c)}
+    if raw.items_priced and fields.get("amount") in raw.invoice_level and "amount" not in wanted:
+        # Items carry their own price: the invoice total would be counted on top of the lines.
+        detection.evidence["amount"] = f"quantity x price per item ({fields.pop('amount')!r} is per invoice)"
     ambiguous = {f: cols for f, cols in detection.ambiguous.items() if f not in wanted}
     problems = []
     for name in _required_now(fields):

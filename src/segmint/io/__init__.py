@@ -13,6 +13,7 @@ from ibis.backends import BaseBackend
 
 from segmint.errors import InputError
 from segmint.io.base import ROW_COL, SOURCE_COL, RawTable
+from segmint.io.items import expand_items
 from segmint.schema import ColumnMapping
 
 log = logging.getLogger(__name__)
@@ -84,7 +85,7 @@ def _read_file(path: Path, con: BaseBackend, mapping: ColumnMapping | None) -> R
     module, function = _READERS[kind]
     reader: Callable[..., RawTable] = getattr(importlib.import_module(module), function)
     log.info("reading %s as %s", path, kind)
-    return reader(path, con=con, mapping=mapping)
+    return expand_items(reader(path, con=con, mapping=mapping), con)
 
 
 def _sniff_format(path: Path) -> str:

@@ -41,6 +41,10 @@ class RawTable:
     skipped: dict[str, int] = field(default_factory=dict)
     skipped_examples: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    # Columns holding one value per invoice placed on its first line only ('0' on the others), set
+    # when a reader expands item lists; ``items_priced`` = the items carry their own price.
+    invoice_level: list[str] = field(default_factory=list)
+    items_priced: bool = False
 
     def sample(self, n: int = 1000) -> pd.DataFrame:
         """First ``n`` rows of the source columns as strings (for detection and error messages)."""
@@ -90,21 +94,30 @@ def register_arrow(con: BaseBackend, data: pa.Table) -> ibis.Table:
 
 
 def duckdb_to_con(
-    con: BaseBackend, sql: str, *, source: str, first_row: int, params: list[Any] | None = None
+    con: BaseBackend,
+    sql: str,
+    *,
+    source: str,
+    first_row: int | None,
+    params: list[Any] | None = None,
 ) -> ibis.Table:
     """Run a DuckDB ``SELECT`` (file readers) into a table of ``con`` with ``_source`` and ``_row``.
 
-    ``_row`` = ``first_row`` + position: DuckDB keeps insertion order and exposes it as ``rowid``.
-    With a DuckDB ``con`` the data never passes through Python; other backends receive Arrow data
-    computed by a private in-memory DuckDB.
+    ``_row`` = ``first_row`` + position (DuckDB keeps insertion order and exposes it as ``rowid``);
+    with ``first_row=None`` the ``SELECT`` provides ``_row`` itself. With a DuckDB ``con`` the data
+    never passes through Python; other backends receive Arrow data from a private DuckDB.
     """
     import duckdb
 
     name = temp_name()
     literal = "'" + source.replace("'", "''") + "'"
+    if first_row is None:
+        select, row = f'* EXCLUDE ("{ROW_COL}")', f'"{ROW_COL}"'
+    else:
+        select, row = "*", f"rowid + {int(first_row)}"
     numbered = (
-        f'SELECT *, CAST({literal} AS VARCHAR) AS "{SOURCE_COL}", '
-        f'CAST(rowid + {int(first_row)} AS BIGINT) AS "{ROW_COL}" FROM "{name}"'
+        f'SELECT {select}, CAST({literal} AS VARCHAR) AS "{SOURCE_COL}", '
+        f'CAST({row} AS BIGINT) AS "{ROW_COL}" FROM "{name}"'
     )
     if is_duckdb(con):
         con.con.execute(f'CREATE TEMP TABLE "{name}" AS {sql}', params or [])

@@ -1,0 +1,151 @@
+"""Expand a column holding a list of purchased items (``product_json``) into one row per item.
+
+S3-style exports store one payment per row with the basket as JSON, e.g.
+``member_id,payment_date,total_amt,paid_amt,product_json`` with
+``[{"product": "A", "quantity": 2, "price": 10.0}, ...]``. Each item becomes a line; the other
+columns repeat on every line, except invoice-level money columns (``total_amt``, ``paid_amt``):
+they stay on the first line of the invoice and are ``'0'`` on the others, so summing any of them
+gives the invoice total once, never once per item. When the items carry a price, line amounts are
+quantity x price and ``resolve_mapping`` ignores the invoice-level total (see ``RawTable.items_priced``).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+
+import duckdb
+import ibis
+import pandas as pd
+import pyarrow as pa
+from ibis.backends import BaseBackend
+
+from segmint.io.base import (
+    ROW_COL,
+    SOURCE_COL,
+    RawTable,
+    duckdb_to_con,
+    is_duckdb,
+    register_arrow,
+    temp_name,
+)
+from segmint.schema import detect_mapping, normalize_name
+
+log = logging.getLogger(__name__)
+
+ITEM_COLUMN_NAMES = ("product json", "products", "items", "line items", "order items", "basket", "cart")
+_MONEY_WORDS = {"amt", "amount", "total", "paid", "value", "price", "tax", "discount", "freight",
+                "shipping", "fee", "revenue", "sales", "cost", "net", "gross"}  # fmt: skip
+
+
+_MONEY_FIELDS = ("amount", "unit_price", "cost", "unit_cost", "quantity")
+
+
+def find_item_column(raw: RawTable, sample_size: int = 200) -> tuple[str, list[str], list[str]] | None:
+    """The column holding JSON lists of objects, the item keys seen, and the keys every item has."""
+    sample = raw.sample(sample_size)
+    named = [c for c in raw.columns if normalize_name(c) in ITEM_COLUMN_NAMES]
+    for column in named + [c for c in raw.columns if c not in named]:
+        values = [v for v in sample[column].tolist() if v is not None and str(v).strip()]
+        parsed = [_parse_list(str(v)) for v in values]
+        good = [p for p in parsed if p is not None]
+        if values and len(good) >= 0.8 * len(values) and any(good):
+            keys: list[str] = []
+            for items in good:
+                for item in items:
+                    keys += [k for k in item if k not in keys]
+            everywhere = [k for k in keys if all(k in item for items in good for item in items)]
+            return column, keys, everywhere
+    return None
+
+
+def _parse_list(text: str) -> list[dict] | None:
+    if not text.lstrip().startswith("["):
+        return None
+    try:
+        value = json.loads(text)
+    except ValueError:
+        return None
+    if isinstance(value, list) and all(isinstance(v, dict) for v in value):
+        return value
+    return None
+
+
+def expand_items(raw: RawTable, con: BaseBackend) -> RawTable:
+    """Return ``raw`` with its item-list column expanded to one row per item (unchanged if none)."""
+    found = find_item_column(raw)
+    if found is None:
+        return raw
+    column, keys, everywhere = found
+    others = [c for c in raw.columns if c != column]
+    names = {k: (k if k not in others else f"item_{k}") for k in keys}
+    by_name = detect_mapping(others, _empty(others)).mapping.fields
+    not_money = {c for f, c in by_name.items() if f not in _MONEY_FIELDS}
+    money = [c for c in others if set(normalize_name(c).split()) & _MONEY_WORDS and c not in not_money]
+    add_invoice = "invoice_id" not in by_name
+    always = [names[k] for k in everywhere]
+    item_fields = detect_mapping(always, _empty(always)).mapping.fields
+    q = _quote
+    select = [
+        f"CASE WHEN __pos = 1 THEN {q(c)} ELSE '0' END AS {q(c)}" if c in money else q(c) for c in others
+    ]
+    select += [f"CAST(__item ->> '{_lit(k)}' AS VARCHAR) AS {q(n)}" for k, n in names.items()]
+    if add_invoice:
+        select.append(f"CAST(concat({_lit_str(raw.source)}, ':', {q(ROW_COL)}) AS VARCHAR) AS invoice_no")
+    select += ["CAST(__pos AS VARCHAR) AS item_no", q(ROW_COL)]
+    pj = f"to_json({q(column)})"
+    parsed = f"CASE WHEN json_type({pj}) = 'VARCHAR' THEN TRY_CAST({pj} ->> '$' AS JSON) ELSE {pj} END"
+    sql = f"""
+        WITH base AS (SELECT *, json_extract({parsed}, '$[*]') AS __items FROM ({{inner}})),
+        lines AS (SELECT *, unnest(CASE WHEN coalesce(len(__items), 0) = 0 THEN [NULL::JSON]
+                                        ELSE __items END) AS __item,
+                            unnest(range(1, greatest(coalesce(len(__items), 0), 1) + 1)) AS __pos
+                  FROM base)
+        SELECT {", ".join(select)} FROM lines ORDER BY {q(ROW_COL)}, __pos"""
+    table = _run(con, raw, sql)
+    columns = others + list(names.values()) + (["invoice_no"] if add_invoice else []) + ["item_no"]
+    expanded = RawTable(
+        table=table, source=raw.source, columns=columns, header_row=raw.header_row,
+        format=raw.format, sheet=raw.sheet, skipped=dict(raw.skipped),
+        skipped_examples=dict(raw.skipped_examples), notes=list(raw.notes),
+        invoice_level=money, items_priced="unit_price" in item_fields or "amount" in item_fields,
+    )  # fmt: skip
+    expanded.notes.append(
+        f"column {column!r} expanded to one line per item (keys: {', '.join(keys)}); "
+        + (f"invoice-level {', '.join(money)} kept on each invoice's first line, 0 on the others; " if money else "")
+        + ("invoice_no = '<file>:<row>' added (no invoice column)" if add_invoice else "")
+    )
+    log.info("%s: expanded item list column %r", raw.source, column)
+    return expanded
+
+
+def _run(con: BaseBackend, raw: RawTable, sql: str) -> ibis.Table:
+    if is_duckdb(con):
+        inner = ibis.to_sql(raw.table, dialect="duckdb")
+        return duckdb_to_con(con, sql.replace("{inner}", inner), source=raw.source, first_row=None)
+    private = duckdb.connect()
+    try:
+        name = temp_name()
+        private.register(name, raw.table.to_pyarrow())
+        inner = f'SELECT * FROM "{name}"'
+        arrow = private.execute(sql.replace("{inner}", inner)).to_arrow_table()
+    finally:
+        private.close()
+    source = pa.array([raw.source] * arrow.num_rows, type=pa.string())
+    return register_arrow(con, arrow.append_column(SOURCE_COL, source))
+
+
+def _empty(columns: list[str]) -> pd.DataFrame:
+    return pd.DataFrame(columns=columns)
+
+
+def _quote(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _lit(text: str) -> str:
+    return text.replace("'", "''")
+
+
+def _lit_str(text: str) -> str:
+    return "'" + _lit(text) + "'"

@@ -1,0 +1,47 @@
+"""JSON arrays and JSON lines via DuckDB; scalars become text, nested values JSON text."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import duckdb
+from ibis.backends import BaseBackend
+
+from segmint.errors import InputError
+from segmint.io.base import RawTable, drop_total_and_blank_rows, duckdb_to_con
+from segmint.schema import ColumnMapping
+
+_NESTED = ("STRUCT", "MAP", "[]", "JSON", "UNION")
+
+
+def read_json(path: Path, *, con: BaseBackend, mapping: ColumnMapping | None = None) -> RawTable:
+    """Read a JSON array of records or JSON lines; ``_row`` is the record number (line in JSONL)."""
+    source = "read_json(?, format='auto', sample_size=-1)"
+    try:
+        described = duckdb.connect().execute(f"DESCRIBE SELECT * FROM {source}", [str(path)]).fetchall()
+    except duckdb.Error as exc:
+        raise InputError(f"{path.name}: not valid JSON records (an array of objects or JSON lines): {exc}") from exc
+    names = [row[0] for row in described]
+    types = {row[0]: str(row[1]) for row in described}
+    if not names or names == ["json"]:
+        raise InputError(f"{path.name}: expected JSON objects (records), found plain values")
+    select = ", ".join(f"{_as_text(_q(n), types[n])} AS {_q(n)}" for n in names)
+    try:
+        table = duckdb_to_con(con, f"SELECT {select} FROM {source}", source=path.name, first_row=1, params=[str(path)])
+    except duckdb.Error as exc:
+        raise InputError(f"{path.name}: cannot read JSON: {exc}") from exc
+    raw = RawTable(table=table, source=path.name, columns=names, header_row=None, format="json")
+    return drop_total_and_blank_rows(raw)
+
+
+def _as_text(column: str, dtype: str) -> str:
+    """SQL turning one JSON field into text: strings unquoted, objects/lists as JSON text."""
+    if dtype == "JSON":  # mixed types across records
+        return f"({column} ->> '$')"
+    if any(t in dtype for t in _NESTED):
+        return f"CAST(to_json({column}) AS VARCHAR)"
+    return f"CAST({column} AS VARCHAR)"
+
+
+def _q(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
