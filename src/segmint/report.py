@@ -1,0 +1,128 @@
+"""Segment KPI summaries and safe exports (CSV / Excel / Parquet) of any result table."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+import ibis
+import ibis.expr.types as ir
+import pandas as pd
+
+from segmint.errors import ConfigError
+from segmint.segment._config import load_packaged_yaml
+from segmint.util import write_atomic
+
+log = logging.getLogger(__name__)
+
+EXPORT_FORMATS = (".csv", ".xlsx", ".parquet")
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")  # spreadsheet formula / DDE triggers
+
+__all__ = ["export_all", "export_table", "neutralise_formulas", "rfm_strategies", "segment_summary"]
+
+
+def rfm_strategies() -> dict[str, str]:
+    """Engagement strategy text per RFM segment (``segment/rfm_strategies.yaml``)."""
+    return load_packaged_yaml("rfm_strategies.yaml")
+
+
+def segment_summary(
+    labelled: ir.Table | pd.DataFrame, strategies: dict[str, str] | None = None
+) -> pd.DataFrame:
+    """Per segment: customers, share, revenue, share of revenue, mean R/F/M, AOV (most valuable first).
+
+    Revenue is each customer's net value (``avg_order_value * frequency``, which equals ``monetary``
+    when monetary is a sum); AOV is revenue over purchases. ``strategy`` defaults to the RFM texts.
+    """
+    table = ibis.memtable(labelled) if isinstance(labelled, pd.DataFrame) else labelled
+    revenue = table.avg_order_value * table.frequency
+    summary = (
+        table.group_by("segment", "segment_order")
+        .aggregate(
+            customers=table.count(),
+            revenue=revenue.sum(),
+            purchases=table.frequency.sum(),
+            mean_recency_days=table.recency_days.mean(),
+            mean_frequency=table.frequency.mean(),
+            mean_monetary=table.monetary.mean(),
+        )
+        .execute()
+    )
+    summary["share_of_customers"] = summary.customers / summary.customers.sum()
+    summary["share_of_revenue"] = summary.revenue / summary.revenue.sum()
+    summary["aov"] = summary.revenue / summary.purchases
+    strategy = rfm_strategies() if strategies is None else strategies
+    summary["strategy"] = summary.segment.map(strategy).fillna("")
+    columns = [
+        "segment", "segment_order", "customers", "share_of_customers", "revenue", "share_of_revenue",
+        "mean_recency_days", "mean_frequency", "mean_monetary", "aov", "strategy",
+    ]  # fmt: skip
+    ordered = summary.sort_values(["segment_order", "segment"], ascending=[False, True])
+    return ordered[columns].reset_index(drop=True)
+
+
+def neutralise_formulas(frame: pd.DataFrame) -> pd.DataFrame:
+    """Copy of ``frame`` where text cells starting with = + - @ (or tab/CR) are prefixed with '."""
+    out = frame.copy()
+    for column in out.columns:
+        series = out[column]
+        if pd.api.types.is_string_dtype(series) or series.dtype == object:
+            text = series.astype("string")
+            risky = text.str.startswith(FORMULA_PREFIXES).fillna(False).astype(bool)
+            if risky.any():
+                out[column] = series.where(~risky, "'" + text)
+    return out
+
+
+def _as_frame(table: ir.Table | pd.DataFrame) -> pd.DataFrame:
+    return table.to_pandas() if isinstance(table, ir.Table) else table
+
+
+def export_table(table: ir.Table | pd.DataFrame, path: str | Path) -> Path:
+    """Write ``table`` to ``path`` as CSV, Excel (.xlsx) or Parquet by extension, atomically."""
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if suffix not in EXPORT_FORMATS:
+        raise ConfigError(f"{path}: cannot export to {suffix or 'no extension'}; use .csv, .xlsx or .parquet")
+    if suffix == ".parquet":
+        arrow = table.to_pyarrow() if isinstance(table, ir.Table) else None
+
+        def write_parquet(tmp: Path) -> None:
+            if arrow is not None:
+                import pyarrow.parquet as pq
+
+                pq.write_table(arrow, tmp)
+            else:
+                table.to_parquet(tmp, index=False)
+
+        return write_atomic(path, write_parquet)
+    frame = neutralise_formulas(_as_frame(table))
+    if suffix == ".csv":
+        return write_atomic(path, lambda tmp: frame.to_csv(tmp, index=False, encoding="utf-8"))
+
+    def write_excel(tmp: Path) -> None:
+        options = {"strings_to_formulas": False, "strings_to_urls": False}
+        with pd.ExcelWriter(tmp, engine="xlsxwriter", engine_kwargs={"options": options}) as writer:
+            frame.to_excel(writer, index=False, sheet_name=path.stem[:31] or "Sheet1")
+
+    return write_atomic(path, write_excel)
+
+
+def export_all(result: Any, out_dir: str | Path, fmt: str = "csv") -> dict[str, Path]:
+    """Write every table of an ``AnalysisResult`` into ``out_dir``; returns name -> path."""
+    out_dir = Path(out_dir)
+    suffix = "." + fmt.lstrip(".")
+    written: dict[str, Path] = {}
+    written["features"] = export_table(result.features, out_dir / f"features{suffix}")
+    for scheme, labelled in result.segments.items():
+        written[f"segments_{scheme}"] = export_table(labelled, out_dir / f"segments_{scheme}{suffix}")
+    for scheme, summary in result.summaries.items():
+        written[f"summary_{scheme}"] = export_table(summary, out_dir / f"summary_{scheme}{suffix}")
+    for name, extra in result.tables.items():
+        written[name] = export_table(extra, out_dir / f"{name}{suffix}")
+    if getattr(result, "report", None) is not None and hasattr(result.report, "to_json"):
+        result.report.to_json(out_dir / "data_quality.json")
+        written["data_quality"] = out_dir / "data_quality.json"
+    log.info("exported %d tables to %s", len(written), out_dir)
+    return written

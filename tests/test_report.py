@@ -1,0 +1,94 @@
+"""segment_summary KPIs by hand, export round trips and formula-injection neutralising."""
+
+from __future__ import annotations
+
+import ibis
+import pandas as pd
+import pytest
+
+from segmint.errors import ConfigError
+from segmint.report import export_table, neutralise_formulas, rfm_strategies, segment_summary
+
+LABELLED = pd.DataFrame(
+    {
+        "customer_id": ["a", "b", "c", "d"],
+        "recency_days": [10, 30, 200, 400],
+        "frequency": [4, 2, 1, 1],
+        "monetary": [400.0, 100.0, 50.0, 10.0],
+        "avg_order_value": [100.0, 50.0, 50.0, 10.0],
+        "segment": ["Champions", "Champions", "Lost", "Lost"],
+        "segment_order": [10, 10, 0, 0],
+    }
+)
+
+
+@pytest.mark.parametrize("as_ibis", [False, True])
+def test_segment_summary_by_hand(as_ibis):
+    source = ibis.memtable(LABELLED) if as_ibis else LABELLED
+    summary = segment_summary(source).set_index("segment")
+    assert summary.index.tolist() == ["Champions", "Lost"]
+    champions, lost = summary.loc["Champions"], summary.loc["Lost"]
+    assert (champions.customers, champions.share_of_customers) == (2, 0.5)
+    assert champions.revenue == 500.0 and champions.share_of_revenue == pytest.approx(500 / 560)
+    assert champions.mean_recency_days == 20.0 and champions.mean_frequency == 3.0
+    assert champions.mean_monetary == 250.0 and champions.aov == pytest.approx(500 / 6)
+    assert lost.revenue == 60.0 and lost.aov == 30.0 and lost.mean_recency_days == 300.0
+    assert champions.strategy == rfm_strategies()["Champions"]
+
+
+def test_every_rfm_segment_has_a_strategy():
+    from segmint.segment.rfm import RFMConfig
+
+    assert {s.name for s in RFMConfig().segments} == set(rfm_strategies())
+
+
+TRICKY = pd.DataFrame(
+    {
+        "customer_id": ["=HYPERLINK(\"http://x\")", "+1-2", "-3+cmd|' /C calc'!A0", "@SUM(A1)", "ok", None],
+        "amount": [1.5, -2.0, 3.0, 4.25, 0.0, 7.0],
+        "when": pd.to_datetime(["2023-01-02"] * 6),
+    }
+)
+
+
+def test_neutralise_formulas():
+    safe = neutralise_formulas(TRICKY)
+    assert safe.customer_id.tolist()[:5] == [
+        "'=HYPERLINK(\"http://x\")", "'+1-2", "'-3+cmd|' /C calc'!A0", "'@SUM(A1)", "ok",
+    ]  # fmt: skip
+    assert pd.isna(safe.customer_id.iloc[5])
+    assert safe.amount.tolist() == TRICKY.amount.tolist()  # numbers untouched (negative stays numeric)
+    assert TRICKY.customer_id.iloc[0].startswith("=")  # input not modified
+
+
+def test_csv_round_trip_is_neutralised(tmp_path):
+    path = export_table(TRICKY, tmp_path / "out.csv")
+    back = pd.read_csv(path)
+    assert back.customer_id.tolist()[:4] == ["'=HYPERLINK(\"http://x\")", "'+1-2", "'-3+cmd|' /C calc'!A0", "'@SUM(A1)"]
+    assert back.amount.tolist()[:2] == [1.5, -2.0]
+    assert [p.name for p in tmp_path.iterdir()] == ["out.csv"]  # no temp file left behind
+
+
+def test_xlsx_round_trip_has_no_formulas(tmp_path):
+    import openpyxl
+
+    path = export_table(ibis.memtable(TRICKY), tmp_path / "out.xlsx")
+    sheet = openpyxl.load_workbook(path).active
+    cells = [c.value for c in sheet["A"]]
+    assert cells[:5] == ["customer_id", "'=HYPERLINK(\"http://x\")", "'+1-2", "'-3+cmd|' /C calc'!A0", "'@SUM(A1)"]
+    assert all(c.data_type != "f" for row in sheet.iter_rows() for c in row)
+    assert [c.value for c in sheet["B"]][1:3] == [1.5, -2.0]
+
+
+@pytest.mark.parametrize("as_ibis", [False, True])
+def test_parquet_round_trip_keeps_values(tmp_path, as_ibis):
+    source = ibis.memtable(TRICKY) if as_ibis else TRICKY
+    back = pd.read_parquet(export_table(source, tmp_path / "out.parquet"))
+    assert back.customer_id.tolist()[:4] == TRICKY.customer_id.tolist()[:4]  # raw values, not a sheet
+    assert back.amount.tolist() == TRICKY.amount.tolist()
+    assert back.when.tolist() == TRICKY.when.tolist()
+
+
+def test_unknown_extension(tmp_path):
+    with pytest.raises(ConfigError, match=r"\.json.*use \.csv, \.xlsx or \.parquet"):
+        export_table(TRICKY, tmp_path / "out.json")
