@@ -1,0 +1,107 @@
+"""Callbacks shared by every page: routing, filter options, and the helpers pages build on."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any
+
+import dash_bootstrap_components as dbc
+from dash import Dash, Input, Output, html
+
+from segmint.app import queries
+from segmint.app.state import AppState, Filters
+from segmint.errors import SegmintError
+
+log = logging.getLogger(__name__)
+
+# Every page's data callbacks listen to these (session = which dataset; the rest = global filters).
+FILTER_INPUTS = [
+    Input("session", "data"),
+    Input("f-dates", "start_date"),
+    Input("f-dates", "end_date"),
+    Input("f-country", "value"),
+    Input("f-org", "value"),
+    Input("f-scheme", "value"),
+    Input("f-period", "value"),
+    Input("scheme-settings", "data"),
+]
+
+
+def context(session: dict | None, start: Any, end: Any, countries: Any, orgs: Any, scheme: Any,
+            period: Any, settings: dict | None) -> tuple[str | None, Filters, dict]:
+    """(dataset id, Filters, scheme settings) from the values of ``FILTER_INPUTS``."""
+    dataset_id = (session or {}).get("dataset_id")
+    return dataset_id, Filters.from_inputs(start, end, countries, orgs, scheme, period), settings or {}
+
+
+def alert(text: str, color: str = "warning") -> dbc.Alert:
+    """A dismissable message box."""
+    return dbc.Alert(text, color=color, dismissable=True, className="mb-2")
+
+
+def user_error(exc: Exception) -> dbc.Alert:
+    """Show a SegmintError to the user; anything else is logged and shown briefly."""
+    if isinstance(exc, SegmintError):
+        return alert(str(exc))
+    log.exception("dashboard callback failed")
+    return alert(f"Something went wrong: {type(exc).__name__}: {exc}", color="danger")
+
+
+def guarded(fallback: Callable[[dbc.Alert], tuple]) -> Callable:
+    """Decorator: on an error return ``fallback(alert)`` instead of raising into the browser."""
+
+    def wrap(function: Callable[..., tuple]) -> Callable[..., tuple]:
+        def inner(*args: Any) -> tuple:
+            try:
+                return function(*args)
+            except Exception as exc:  # noqa: BLE001 - every failure becomes a visible message
+                return fallback(user_error(exc))
+
+        inner.__name__ = function.__name__
+        inner.__doc__ = function.__doc__
+        return inner
+
+    return wrap
+
+
+def filter_options(state: AppState, session: dict | None) -> tuple:
+    """Country and org options, date bounds and the dataset label for the loaded dataset."""
+    dataset_id = (session or {}).get("dataset_id")
+    if dataset_id is None:
+        return [], [], None, None, "no data loaded"
+    dataset = state.dataset(dataset_id)
+
+    def load() -> tuple:
+        countries = queries.distinct_values(dataset.table, "country")
+        orgs = queries.distinct_values(dataset.table, "org_id")
+        first, last = queries.date_range(dataset.table)
+        return countries, orgs, first, last
+
+    countries, orgs, first, last = state.query(dataset_id, load)
+    return (countries, orgs, first, last, f"{dataset.label} ({first} to {last})")
+
+
+def register(app: Dash, state: AppState, pages: dict[str, Any]) -> None:
+    """Routing and filter-option callbacks."""
+
+    @app.callback(Output("page", "children"), Input("url", "pathname"))
+    def route(pathname: str | None) -> Any:
+        page = pages.get(pathname or "/")
+        if page is None:
+            return alert(f"No page at {pathname}; use the navigation bar.")
+        return page.layout()
+
+    @app.callback(
+        Output("f-country", "options"),
+        Output("f-org", "options"),
+        Output("f-dates", "min_date_allowed"),
+        Output("f-dates", "max_date_allowed"),
+        Output("dataset-label", "children"),
+        Input("session", "data"),
+    )
+    def update_filter_options(session: dict | None) -> tuple:
+        try:
+            return filter_options(state, session)
+        except SegmintError as exc:
+            return [], [], None, None, html.Span(str(exc))

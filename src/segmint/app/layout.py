@@ -1,0 +1,106 @@
+"""Page shell: navigation, global filters, session stores and the page container."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+
+import dash_bootstrap_components as dbc
+from dash import dcc, html
+
+from segmint.app.state import PERIODS, AppState, available_schemes
+
+NAV = [
+    ("/", "Overview"),
+    ("/segments", "Segments"),
+    ("/distributions", "Distributions"),
+    ("/story", "Customer story"),
+    ("/customers", "Customers"),
+    ("/upload", "Upload"),
+]
+
+
+def kpi_card(title: str, value: str, note: str = "", card_id: str | None = None) -> dbc.Col:
+    """One KPI tile (title, big number, small note)."""
+    return dbc.Col(
+        dbc.Card(
+            dbc.CardBody([
+                html.Div(title, className="kpi-title"),
+                html.Div(value, className="kpi-value", id=card_id or f"kpi-{title.lower()}"),
+                html.Div(note, className="kpi-note"),
+            ]),
+            className="kpi-card",
+        ),
+        xs=6, md=3,
+    )
+
+
+def graph(graph_id: str, height: int = 420) -> dcc.Loading:
+    """A graph with a fixed starting height and a spinner while its callback runs."""
+    return dcc.Loading(
+        dcc.Graph(id=graph_id, style={"height": f"{height}px"}, config={"displaylogo": False}),
+        type="default", delay_show=300,
+    )
+
+
+def message(message_id: str) -> html.Div:
+    """Placeholder where a page shows errors and notes."""
+    return html.Div(id=message_id, className="page-message")
+
+
+def filters_bar() -> dbc.Card:
+    """Global filters: date range, country, org, scheme, period (options filled per dataset)."""
+    schemes = available_schemes()
+    return dbc.Card(
+        dbc.CardBody(
+            dbc.Row(
+                [
+                    dbc.Col([dbc.Label("Dates"), dcc.DatePickerRange(
+                        id="f-dates", clearable=True, display_format="YYYY-MM-DD",
+                        start_date_placeholder_text="from", end_date_placeholder_text="to")], md=3),
+                    dbc.Col([dbc.Label("Country"), dcc.Dropdown(
+                        id="f-country", multi=True, placeholder="all countries")], md=3),
+                    dbc.Col([dbc.Label("Org"), dcc.Dropdown(
+                        id="f-org", multi=True, placeholder="all orgs")], md=2),
+                    dbc.Col([dbc.Label("Scheme"), dcc.Dropdown(
+                        id="f-scheme", options=[{"label": s, "value": s} for s in schemes],
+                        value=schemes[0] if schemes else None, clearable=False)], md=2),
+                    dbc.Col([dbc.Label("Period"), dcc.Dropdown(
+                        id="f-period", options=[{"label": p, "value": p} for p in PERIODS],
+                        value="quarter", clearable=False)], md=2),
+                ],
+                className="g-2",
+            )
+        ),
+        className="filters mb-3",
+    )
+
+
+def shell(state: AppState, max_upload_mb: int) -> Callable[[], html.Div]:
+    """The layout function: evaluated per page load so every browser tab gets its own session id."""
+
+    def layout() -> html.Div:
+        session = {"session_id": uuid.uuid4().hex, "dataset_id": state.default_dataset_id}
+        return html.Div(
+            [
+                dcc.Location(id="url"),
+                dcc.Store(id="session", data=session),
+                dcc.Store(id="scheme-settings", data={}),
+                dcc.Store(id="max-upload-mb", data=max_upload_mb),
+                dbc.Navbar(
+                    dbc.Container(
+                        [
+                            dbc.NavbarBrand("segmint", href="/"),
+                            dbc.Nav([dbc.NavLink(label, href=href, active="exact") for href, label in NAV],
+                                    pills=True),
+                            html.Span(id="dataset-label", className="dataset-label"),
+                        ],
+                        fluid=True,
+                    ),
+                    color="dark", dark=True, className="mb-3",
+                ),
+                dbc.Container([filters_bar(), html.Div(id="page")], fluid=True),
+            ]
+        )
+
+    return layout

@@ -1,0 +1,147 @@
+"""Customers: every labelled customer in a server-side paged grid, with CSV/Excel download."""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import dash_ag_grid as dag
+import dash_bootstrap_components as dbc
+from dash import Dash, Input, Output, State, ctx, dcc, html
+
+from segmint.app import queries
+from segmint.app.callbacks import FILTER_INPUTS, context, guarded
+from segmint.app.layout import message
+from segmint.app.pages.segments import FORMATS
+from segmint.app.state import AppState
+
+BASE_COLUMNS = [
+    ("customer_id", None), ("segment", None), ("recency_days", "int"), ("frequency", "int"),
+    ("monetary", "money2"), ("avg_order_value", "money2"), ("first_purchase", None),
+    ("last_purchase", None), ("country", None),
+]
+SCORE_COLUMNS = ["r_score", "f_score", "m_score", "rfm_cell", "value_tier", "frequency_tier", "cluster"]
+PAGE_SIZE = 100
+
+
+def visible_columns(available: list[str]) -> list[str]:
+    """Grid columns: base features, the scheme's score columns that exist, then the reason."""
+    names = [c for c, _ in BASE_COLUMNS if c in available]
+    names += [c for c in SCORE_COLUMNS if c in available]
+    return [*names, "reason"] if "reason" in available else names
+
+
+def column_defs(columns: list[str]) -> list[dict]:
+    """ag-grid definitions: number columns right-aligned with number filters, text with text filters."""
+    kinds = dict(BASE_COLUMNS)
+    defs = []
+    for name in columns:
+        spec: dict[str, Any] = {"field": name, "filter": "agTextColumnFilter",
+                                "filterParams": {"filterOptions": ["contains", "equals", "startsWith"]}}
+        kind = kinds.get(name) or ("int" if name.endswith("_score") or name == "cluster" else None)
+        if kind:
+            spec.update(type="numericColumn", filter="agNumberColumnFilter", filterParams={},
+                        valueFormatter={"function": FORMATS[kind]})
+        if name == "reason":
+            spec.update(minWidth=380, flex=2)
+        defs.append(spec)
+    return defs
+
+
+def layout() -> html.Div:
+    """Customers page components."""
+    return html.Div(
+        [
+            message("customers-message"),
+            html.Div([
+                html.Span(id="customers-count", className="me-3"),
+                dbc.Button("Download CSV", id="customers-csv", size="sm", color="primary", className="me-2"),
+                dbc.Button("Download Excel", id="customers-xlsx", size="sm", color="primary", outline=True),
+                html.Small(" downloads apply the grid's filters and sort", className="text-muted ms-2"),
+            ], className="mb-2"),
+            dcc.Download(id="customers-download"),
+            dcc.Loading(html.Div(id="customers-grid-holder"), delay_show=300),
+        ]
+    )
+
+
+def customers_grid(columns: list[str]) -> dag.AgGrid:
+    """A fresh infinite-row-model grid (re-created when filters change, so its row cache is new)."""
+    return dag.AgGrid(
+        id="customers-grid",
+        rowModelType="infinite",
+        columnDefs=column_defs(columns),
+        defaultColDef={"sortable": True, "resizable": True, "filter": True, "minWidth": 110},
+        dashGridOptions={"pagination": True, "paginationPageSize": PAGE_SIZE,
+                         "cacheBlockSize": PAGE_SIZE, "maxBlocksInCache": 20},
+        style={"height": "640px"},
+    )
+
+
+def grid_setup(state: AppState, *inputs: Any) -> tuple:
+    """(grid, count text, message) for the filter values."""
+    dataset_id, filters, settings = context(*inputs)
+    analysis = state.analysis(dataset_id, filters, settings)
+    columns = visible_columns(list(analysis.customers.columns))
+    return customers_grid(columns), f"{analysis.n_customers:,} customers ({filters.scheme})", None
+
+
+def rows_response(state: AppState, request: dict | None, *inputs: Any) -> dict:
+    """``getRowsResponse`` for ag-grid's infinite row model: one block of rows and the filtered count."""
+    dataset_id, filters, settings = context(*inputs)
+    analysis = state.analysis(dataset_id, filters, settings)
+    request = request or {}
+    columns = visible_columns(list(analysis.customers.columns))
+    page, total = state.query(
+        dataset_id, queries.customers_page, analysis.customers, columns,
+        start=int(request.get("startRow", 0)), end=int(request.get("endRow", PAGE_SIZE)),
+        sort_model=request.get("sortModel"), filter_model=request.get("filterModel"),
+    )
+    for name in ("first_purchase", "last_purchase"):
+        if name in page:
+            page[name] = page[name].astype(str)
+    return {"rowData": page.astype(object).where(page.notna(), None).to_dict("records"), "rowCount": total}
+
+
+def export_file(state: AppState, kind: str, filter_model: dict | None, *inputs: Any) -> Path:
+    """Write the (grid-filtered) customers to a CSV or Excel file with the library's safe export."""
+    from segmint.report import export_table
+
+    dataset_id, filters, settings = context(*inputs)
+    analysis = state.analysis(dataset_id, filters, settings)
+    table = queries.apply_grid_filters(analysis.customers, filter_model or {})
+    columns = visible_columns(list(analysis.customers.columns))
+    target = Path(tempfile.mkdtemp(prefix="segmint-export-")) / f"customers_{filters.scheme}.{kind}"
+    state.query(dataset_id, export_table, table.select(*columns).order_by("customer_id"), target)
+    return target
+
+
+def register(app: Dash, state: AppState) -> None:
+    """Customers callbacks: columns, paged rows, downloads."""
+
+    @app.callback(Output("customers-grid-holder", "children"), Output("customers-count", "children"),
+                  Output("customers-message", "children"), *FILTER_INPUTS)
+    @guarded(lambda alert: (None, "", alert))
+    def setup(*inputs: Any) -> tuple:
+        return grid_setup(state, *inputs)
+
+    @app.callback(Output("customers-grid", "getRowsResponse"), Input("customers-grid", "getRowsRequest"),
+                  *[State(i.component_id, i.component_property) for i in FILTER_INPUTS],
+                  prevent_initial_call=True)
+    def rows(request: dict | None, *inputs: Any) -> dict:
+        try:
+            return rows_response(state, request, *inputs)
+        except Exception:  # noqa: BLE001 - the grid shows no rows; the setup callback shows the error
+            return {"rowData": [], "rowCount": 0}
+
+    @app.callback(Output("customers-download", "data"), Output("customers-message", "children",
+                                                               allow_duplicate=True),
+                  Input("customers-csv", "n_clicks"), Input("customers-xlsx", "n_clicks"),
+                  State("customers-grid", "filterModel"),
+                  *[State(i.component_id, i.component_property) for i in FILTER_INPUTS],
+                  prevent_initial_call=True)
+    @guarded(lambda alert: (None, alert))
+    def download(_csv: int | None, _xlsx: int | None, filter_model: dict | None, *inputs: Any) -> tuple:
+        kind = "xlsx" if ctx.triggered_id == "customers-xlsx" else "csv"
+        return dcc.send_file(str(export_file(state, kind, filter_model, *inputs))), None

@@ -1,0 +1,212 @@
+"""Segments: KPI table per segment, engagement strategies, editable thresholds, tiers bucket table."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import dash_ag_grid as dag
+import dash_bootstrap_components as dbc
+import pandas as pd
+from dash import ALL, Dash, Input, Output, State, ctx, html
+
+from segmint.app.callbacks import FILTER_INPUTS, context, guarded
+from segmint.app.layout import message
+from segmint.app.state import AppState, scheme_config
+from segmint.app.strategies import strategies_for
+from segmint.report import segment_summary
+
+KPI_COLUMNS = [
+    ("segment", "Segment", None),
+    ("customers", "Customers", "int"),
+    ("share_of_customers", "% customers", "pct"),
+    ("revenue", "Revenue", "money"),
+    ("share_of_revenue", "% revenue", "pct"),
+    ("aov", "AOV", "money2"),
+    ("mean_recency_days", "Avg recency (days)", "num1"),
+    ("mean_frequency", "Avg frequency", "num1"),
+    ("mean_monetary", "Avg monetary", "money"),
+]
+FORMATS = {
+    "int": "d3.format(',')(params.value)",
+    "pct": "d3.format('.1%')(params.value)",
+    "money": "d3.format(',.0f')(params.value)",
+    "money2": "d3.format(',.2f')(params.value)",
+    "num1": "d3.format(',.1f')(params.value)",
+}
+
+
+def column_defs(columns: list[tuple[str, str, str | None]]) -> list[dict]:
+    """ag-grid column definitions with number formats."""
+    defs = []
+    for field, header, kind in columns:
+        spec: dict[str, Any] = {"field": field, "headerName": header}
+        if kind:
+            spec.update(type="numericColumn", valueFormatter={"function": FORMATS[kind]},
+                        filter="agNumberColumnFilter")
+        defs.append(spec)
+    return defs
+
+
+def layout() -> html.Div:
+    """Segments page components."""
+    return html.Div(
+        [
+            message("segments-message"),
+            dbc.Row(
+                [
+                    dbc.Col(dbc.Card([dbc.CardHeader("Thresholds"),
+                                      dbc.CardBody(id="segments-editor")]), md=3),
+                    dbc.Col(
+                        [
+                            html.Div([
+                                html.H5("Segment KPIs", className="d-inline me-3"),
+                                dbc.Button("Export CSV", id="segments-export", size="sm",
+                                           color="secondary", outline=True),
+                            ], className="mb-2"),
+                            dag.AgGrid(id="segments-grid", columnDefs=column_defs(KPI_COLUMNS),
+                                       defaultColDef={"sortable": True, "resizable": True},
+                                       columnSize="responsiveSizeToFit",
+                                       csvExportParams={"fileName": "segment_kpis.csv"},
+                                       dashGridOptions={"domLayout": "autoHeight"}),
+                            html.H5("Engagement strategy", className="mt-4"),
+                            html.Div(id="segments-strategies"),
+                            html.Div(id="segments-buckets", className="mt-4"),
+                        ],
+                        md=9,
+                    ),
+                ]
+            ),
+        ]
+    )
+
+
+def _number(key: str, label: str, value: Any, step: float = 1, placeholder: str = "") -> dbc.Row:
+    return dbc.Row(
+        [dbc.Label(label, width=7, className="small"),
+         dbc.Col(dbc.Input(id={"type": "cfg", "key": key}, type="number", value=value, step=step,
+                           debounce=True, size="sm", placeholder=placeholder), width=5)],
+        className="mb-1",
+    )
+
+
+def editor(scheme: str, config: Any) -> list:
+    """Inputs for the scheme's editable settings; ids are ``{"type": "cfg", "key": "field[.part]"}``."""
+    if scheme == "rfm":
+        return [_number("bins", "Score bins (3-10)", config.bins),
+                html.Small("Each of R, F, M is scored 1..bins by quantile.", className="text-muted")]
+    if scheme == "levels":
+        rows = [_number("bins", "Score bins (3-10)", config.bins),
+                html.Div(f"Minimum R+F+M per level (on a {config.threshold_bins}-bin scale)",
+                         className="small fw-bold mt-2")]
+        rows += [_number(f"thresholds.{name}", name, value, step=0.5)
+                 for name, value in config.thresholds.items()]
+        return rows
+    if scheme == "tiers":
+        rows = [_number("n_buckets", "Buckets", config.n_buckets)]
+        for axis in ("value", "frequency"):
+            cut = getattr(config, f"{axis}_cutoffs") or (None, None)
+            rows += [html.Div(f"{axis.title()} index cut-offs (empty = automatic)", className="small fw-bold mt-2"),
+                     _number(f"{axis}_cutoffs.0", "Low: index <=", cut[0], step=5, placeholder="auto"),
+                     _number(f"{axis}_cutoffs.1", "High: index >=", cut[1], step=5, placeholder="auto")]
+        return rows
+    if scheme == "clusters":
+        return [_number("k", "Clusters (empty = best silhouette)", config.k, placeholder="auto")]
+    return [html.Small("No editable settings for this scheme.")]
+
+
+def settings_from_inputs(scheme: str, ids: list[dict], values: list[Any]) -> dict[str, Any]:
+    """Editor input values -> config overrides for ``scheme`` (blank cut-off pairs = automatic)."""
+    overrides: dict[str, Any] = {}
+    pairs: dict[str, list[Any]] = {}
+    for ident, value in zip(ids, values, strict=True):
+        field, _, part = ident["key"].partition(".")
+        if field.endswith("_cutoffs"):
+            pairs.setdefault(field, [None, None])[int(part)] = value
+        elif part:
+            overrides.setdefault(field, {})[part] = value
+        elif value is not None or field == "k":
+            overrides[field] = value
+    for field, (low, high) in pairs.items():
+        overrides[field] = None if low is None or high is None else (float(low), float(high))
+    if "thresholds" in overrides and any(v is None for v in overrides["thresholds"].values()):
+        overrides.pop("thresholds")
+    return {scheme: overrides}
+
+
+def segments_content(state: AppState, *inputs: Any) -> tuple:
+    """(grid rows, strategy list, tiers bucket tables, message) for the filter values."""
+    dataset_id, filters, settings = context(*inputs)
+    analysis = state.analysis(dataset_id, filters, settings)
+    kpis = state.query(dataset_id, segment_summary, analysis.customers, strategies_for(analysis.config))
+    strategies = dbc.ListGroup(
+        [dbc.ListGroupItem([html.B(f"{row.segment} ({row.customers:,}): "), row.strategy or "-"])
+         for row in kpis.itertuples()],
+        flush=True,
+    )
+    buckets = tier_buckets(state, dataset_id, analysis) if filters.scheme == "tiers" else None
+    return _records(kpis), strategies, buckets, None
+
+
+def tier_buckets(state: AppState, dataset_id: str | None, analysis: Any) -> html.Div:
+    """Value and frequency bucket tables with their index and the cut-offs in force."""
+    from segmint.segment import tiers
+
+    parts = []
+    for axis, metric in (("value", "atv"), ("frequency", "visits")):
+        table = state.query(dataset_id, tiers.bucket_table, analysis.features, axis, analysis.config)
+        cut = tiers.cutoffs(table, axis, getattr(analysis.config, f"{axis}_cutoffs"))
+        table["tier"] = table["bucket"].map(cut.tier)
+        columns = [("bucket", "Bucket", None), ("tier", "Tier", None), ("customers", "Customers", "int"),
+                   ("sales", "Sales", "money"), ("share_of_sales", "% sales", "pct"),
+                   (f"{metric}_min", f"{metric} min", "money2"), (f"{metric}_max", f"{metric} max", "money2"),
+                   ("index", "Index", "num1")]
+        parts += [
+            html.H6(f"{axis.title()} buckets: High = index >= {cut.high_index:.0f}, "
+                    f"Low = index <= {cut.low_index:.0f}", className="mt-3"),
+            dag.AgGrid(id=f"tiers-{axis}-grid", rowData=_records(table), columnDefs=column_defs(columns),
+                       columnSize="responsiveSizeToFit", dashGridOptions={"domLayout": "autoHeight"},
+                       defaultColDef={"sortable": True, "resizable": True}),
+        ]
+    return html.Div([html.H5("Tiers: bucket tables"), *parts])
+
+
+def _records(table: pd.DataFrame) -> list[dict]:
+    return table.astype(object).where(table.notna(), None).to_dict("records")
+
+
+def register(app: Dash, state: AppState) -> None:
+    """Segments callbacks: editor, KPI grid, CSV export."""
+
+    @app.callback(Output("segments-editor", "children"), Input("f-scheme", "value"),
+                  State("scheme-settings", "data"))
+    def show_editor(scheme: str | None, settings: dict | None) -> list:
+        scheme = scheme or "rfm"
+        try:
+            config = scheme_config(scheme, (settings or {}).get(scheme))
+        except Exception:  # noqa: BLE001 - invalid saved settings: show the defaults
+            config = scheme_config(scheme)
+        return editor(scheme, config)
+
+    @app.callback(Output("scheme-settings", "data"), Input({"type": "cfg", "key": ALL}, "value"),
+                  State({"type": "cfg", "key": ALL}, "id"), State("f-scheme", "value"),
+                  State("scheme-settings", "data"), prevent_initial_call=True)
+    def edit_settings(values: list, ids: list[dict], scheme: str, settings: dict | None) -> dict:
+        merged = dict(settings or {})
+        merged.update(settings_from_inputs(scheme or "rfm", ids, values))
+        return merged
+
+    @app.callback(
+        Output("segments-grid", "rowData"),
+        Output("segments-strategies", "children"),
+        Output("segments-buckets", "children"),
+        Output("segments-message", "children"),
+        *FILTER_INPUTS,
+    )
+    @guarded(lambda alert: ([], None, None, alert))
+    def update_segments(*inputs: Any) -> tuple:
+        return segments_content(state, *inputs)
+
+    @app.callback(Output("segments-grid", "exportDataAsCsv"), Input("segments-export", "n_clicks"),
+                  prevent_initial_call=True)
+    def export_csv(_: int | None) -> bool:
+        return ctx.triggered_id == "segments-export"

@@ -1,0 +1,205 @@
+"""Small aggregate queries the dashboard draws: Ibis in, small pandas tables out.
+
+``customers`` is a labelled per-customer table (features + ``segment``, ``segment_order``,
+``reason``); ``tx`` the canonical transactions. Every result is bounded (grouped or limited), so
+the dashboard stays responsive with a million customers.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import ibis
+import ibis.expr.types as ir
+import pandas as pd
+
+RECENT_DAYS = 90
+SCATTER_LIMIT = 50_000
+SEARCH_LIMIT = 20
+
+
+def kpis(customers: ir.Table, recent_days: int = RECENT_DAYS) -> dict[str, float]:
+    """Customers, net revenue, average order value and the share who bought in the last ``recent_days``."""
+    row = customers.aggregate(
+        customers=customers.count(),
+        revenue=customers.monetary.sum(),
+        orders=customers.frequency.sum(),
+        recent=(customers.recency_days <= recent_days).sum(),
+    ).execute().iloc[0]
+    n = int(row["customers"])
+    orders = float(row["orders"] or 0)
+    revenue = float(row["revenue"] or 0.0)
+    return {
+        "customers": n,
+        "revenue": revenue,
+        "orders": orders,
+        "aov": revenue / orders if orders else 0.0,
+        "recent_share": float(row["recent"] or 0) / n if n else 0.0,
+        "recent_days": recent_days,
+    }
+
+
+def segment_counts(customers: ir.Table) -> pd.DataFrame:
+    """segment, segment_order, customers, revenue (sum of monetary), most valuable first."""
+    grouped = customers.group_by("segment", "segment_order").aggregate(
+        customers=customers.count(), revenue=customers.monetary.sum()
+    )
+    return grouped.order_by(ibis.desc("segment_order"), "segment").execute()
+
+
+def rf_grid(scored: ir.Table) -> pd.DataFrame:
+    """Customers and average monetary per (r_score, f_score) cell of an RFM-scored table."""
+    grouped = scored.group_by("r_score", "f_score").aggregate(
+        customers=scored.count(), avg_monetary=scored.monetary.mean()
+    )
+    return grouped.order_by("r_score", "f_score").execute()
+
+
+def country_revenue(customers: ir.Table) -> pd.DataFrame:
+    """country (customer's main country), revenue, customers."""
+    grouped = customers.group_by("country").aggregate(
+        revenue=customers.monetary.sum(), customers=customers.count()
+    )
+    return grouped.order_by(ibis.desc("revenue")).execute()
+
+
+def histogram_bins(customers: ir.Table, feature: str, *, bins: int = 40, log: bool = False) -> pd.DataFrame:
+    """Equal-width bins of ``feature`` (of log10(feature) when ``log``; values <= 0 then skipped)."""
+    source = customers.filter(customers[feature] > 0) if log else customers
+    column = source[feature].cast("float64")
+    values = source.select(value=column.log10() if log else column)
+    stats = values.aggregate(low=values.value.min(), high=values.value.max()).execute().iloc[0]
+    if pd.isna(stats["low"]):
+        return pd.DataFrame({"bin_start": [], "bin_end": [], "customers": []})
+    low, high = float(stats["low"]), float(stats["high"])
+    if feature in ("frequency", "recency_days") and not log:
+        width = max(1.0, math.ceil((high - low + 1) / bins))  # whole-number bins for counts and days
+        low -= 0.5
+    else:
+        width = (high - low) / bins or 1.0
+    index = ((values.value - low) / width).floor().cast("int64").clip(upper=bins - 1)
+    counts = values.group_by(bin=index).aggregate(customers=values.count()).execute()
+    counts = counts.sort_values("bin")
+    return pd.DataFrame(
+        {
+            "bin_start": low + counts["bin"].to_numpy() * width,
+            "bin_end": low + (counts["bin"].to_numpy() + 1) * width,
+            "customers": counts["customers"].to_numpy(),
+        }
+    )
+
+
+def scatter_points(customers: ir.Table, limit: int = SCATTER_LIMIT) -> tuple[pd.DataFrame, int]:
+    """(points, total): every customer when there are at most ``limit``, else a reproducible random sample."""
+    columns = ["customer_id", "recency_days", "frequency", "monetary", "segment", "segment_order"]
+    total = int(customers.count().execute())
+    table = customers.select(*columns)
+    if total > limit:
+        table = table.order_by(table.customer_id.hash()).limit(limit)
+    return table.execute(), total
+
+
+def search_customers(customers: ir.Table, text: str, limit: int = SEARCH_LIMIT) -> pd.DataFrame:
+    """Customers whose id contains ``text`` (case-insensitive), exact and prefix matches first."""
+    needle = text.strip().lower()
+    if not needle:
+        return recent_customers(customers, limit)
+    ident = customers.customer_id.lower()
+    hits = customers.filter(ident.contains(needle))
+    rank = ibis.cases((ident == needle, 0), (ident.startswith(needle), 1), else_=2)
+    hits = hits.mutate(match_rank=rank).order_by("match_rank", "customer_id").limit(limit)
+    return hits.select("customer_id", "segment", "last_purchase", "recency_days").execute()
+
+
+def recent_customers(customers: ir.Table, limit: int = SEARCH_LIMIT) -> pd.DataFrame:
+    """The ``limit`` customers with the most recent last purchase."""
+    ordered = customers.order_by("recency_days", "customer_id").limit(limit)
+    return ordered.select("customer_id", "segment", "last_purchase", "recency_days").execute()
+
+
+def customer_row(customers: ir.Table, customer_id: str) -> dict[str, Any] | None:
+    """The labelled row of one customer as a dict (None when the id is not in the table)."""
+    frame = customers.filter(customers.customer_id == customer_id).limit(1).execute()
+    return None if frame.empty else frame.iloc[0].to_dict()
+
+
+def customer_purchases(tx: ir.Table, customer_id: str) -> pd.DataFrame:
+    """One row per invoice of one customer: invoice_id, invoice_date (first line), net amount."""
+    mine = tx.filter(tx.customer_id == customer_id)
+    grouped = mine.group_by("invoice_id").aggregate(
+        invoice_date=mine.invoice_date.min(), amount=mine.amount.sum()
+    )
+    return grouped.order_by("invoice_date").execute()
+
+
+def distinct_values(tx: ir.Table, column: str, limit: int = 500) -> list[str]:
+    """Sorted non-null distinct values of ``column`` (filter dropdown options)."""
+    values = tx.select(value=tx[column]).filter(ibis._.value.notnull()).distinct()
+    return sorted(values.limit(limit).execute()["value"].astype(str))
+
+
+def date_range(tx: ir.Table) -> tuple[str | None, str | None]:
+    """First and last transaction day as ISO text (None, None when empty)."""
+    row = tx.aggregate(first=tx.invoice_date.min(), last=tx.invoice_date.max()).execute().iloc[0]
+    if pd.isna(row["first"]):
+        return None, None
+    return row["first"].date().isoformat(), row["last"].date().isoformat()
+
+
+def customers_page(
+    customers: ir.Table,
+    columns: list[str],
+    *,
+    start: int,
+    end: int,
+    sort_model: list[dict] | None = None,
+    filter_model: dict | None = None,
+) -> tuple[pd.DataFrame, int]:
+    """Rows ``start:end`` of the customers table after ag-grid style filters and sorts; and the row count."""
+    table = apply_grid_filters(customers, filter_model or {})
+    keys = [
+        ibis.desc(s["colId"]) if s.get("sort") == "desc" else ibis.asc(s["colId"])
+        for s in sort_model or []
+        if s.get("colId") in columns
+    ]
+    ordered = table.order_by([*keys, "customer_id"])
+    total = int(table.count().execute())
+    page = ordered.select(*columns).limit(max(end - start, 0), offset=start).execute()
+    return page, total
+
+
+def apply_grid_filters(table: ir.Table, filter_model: dict) -> ir.Table:
+    """Apply ag-grid text/number filters (contains, equals, greaterThan, lessThan, inRange)."""
+    for column, spec in filter_model.items():
+        if column not in table.columns:
+            continue
+        value, kind = spec.get("filter"), spec.get("type", "contains")
+        col = table[column]
+        if spec.get("filterType") == "number":
+            if value is None:
+                continue
+            predicate = {
+                "equals": col == value,
+                "notEqual": col != value,
+                "greaterThan": col > value,
+                "greaterThanOrEqual": col >= value,
+                "lessThan": col < value,
+                "lessThanOrEqual": col <= value,
+                "inRange": col.between(value, spec.get("filterTo", value)),
+            }.get(kind)
+        else:
+            if value in (None, ""):
+                continue
+            text, needle = col.cast("string").lower(), str(value).lower()
+            predicate = {
+                "contains": text.contains(needle),
+                "notContains": ~text.contains(needle),
+                "equals": text == needle,
+                "notEqual": text != needle,
+                "startsWith": text.startswith(needle),
+                "endsWith": text.endswith(needle),
+            }.get(kind)
+        if predicate is not None:
+            table = table.filter(predicate)
+    return table
