@@ -215,5 +215,28 @@ def _print_story_overview(result: StoryResult) -> None:
     console.print("Pass --customer ID to read one customer's story.")
 
 
+@app.command()
+def dashboard(
+    inputs: list[str] | None = typer.Argument(None, help="Sales files to open (or upload them in the app)."),
+    workspace: Path | None = typer.Option(None, "--workspace", "-w", help="DuckDB workspace to open."),
+    port: int = typer.Option(8050, "--port", help="Port to serve on."),
+    host: str = typer.Option("127.0.0.1", "--host", help="Interface to bind (0.0.0.0 = every interface)."),
+    max_upload_mb: float = typer.Option(200, "--max-upload-mb", min=1, help="Largest file the upload page accepts."),
+    debug: bool = typer.Option(False, "--debug", help="Dash debug mode (auto-reload, error overlay)."),
+) -> None:
+    """Open the interactive dashboard in the browser (upload page when no input is given)."""
+    from segmint.errors import SegmintError
+
+    try:
+        from segmint.app import create_app
+
+        with console.status("loading data ..."):
+            dash_app = create_app(inputs or None, workspace=workspace, max_upload_mb=max_upload_mb)
+    except SegmintError as exc:
+        fail(exc)
+    console.print(f"dashboard: [bold]http://{host}:{port}/[/]  (Ctrl+C to stop)")
+    dash_app.run(host=host, port=port, debug=debug)
+
+
 if __name__ == "__main__":  # pragma: no cover
     app()
