@@ -6,4 +6,12 @@ __version__ = "0.1.0"
 
 from segmint.errors import SegmintError  # noqa: E402
 
-__all__ = ["SegmintError", "__version__"]
+__all__ = ["SegmintError", "__version__", "analyze", "read_transactions"]
+
+
+def __getattr__(name: str):  # noqa: ANN202 - lazy re-export keeps `import segmint` light
+    if name in ("analyze", "read_transactions", "AnalysisResult", "Transactions"):
+        from segmint import api
+
+        return getattr(api, name)
+    raise AttributeError(f"module 'segmint' has no attribute {name!r}")

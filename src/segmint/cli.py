@@ -127,6 +127,67 @@ def ingest(
 
 
 @app.command()
+def analyze(
+    inputs: list[str] = typer.Argument(..., help="Sales files, directories, globs or a workspace .duckdb."),
+    scheme: str = typer.Option("all", "--scheme", "-s", help="rfm, levels, tiers, clusters or all."),
+    snapshot: str | None = typer.Option(None, "--snapshot", help="Date recency is measured from (YYYY-MM-DD)."),
+    date_from: str | None = typer.Option(None, "--from", help="First day to include (YYYY-MM-DD)."),
+    date_to: str | None = typer.Option(None, "--to", help="Last day to include (YYYY-MM-DD)."),
+    org: str | None = typer.Option(None, "--org", help="Only this organisation id."),
+    out: Path | None = typer.Option(None, "--out", "-o", help="Directory to write all result tables to."),
+    fmt: str = typer.Option("csv", "--format", help="Table format for --out: csv, xlsx or parquet."),
+    config: Path | None = typer.Option(None, "--config", help="YAML with rfm:/levels:/tiers:/clusters: settings."),
+    map_: list[str] | None = MapOption,
+    mapping_file: Path | None = MappingFileOption,
+) -> None:
+    """Score customers (RFM, levels, value tiers, clusters) and print a KPI summary per segment."""
+    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+    from segmint.api import analyze as run_analysis
+    from segmint.errors import SegmintError
+
+    try:
+        mapping = load_mapping(mapping_file, map_)
+        with Progress(
+            SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=err_console
+        ) as bar:
+            task = bar.add_task("reading transactions ...", total=None)
+            tx = read_input(inputs, mapping=mapping)
+            result = run_analysis(
+                tx, scheme=scheme, snapshot_date=snapshot, start=date_from, end=date_to, org=org,
+                config=config, progress=lambda message: bar.update(task, description=f"{message} ..."),
+            )  # fmt: skip
+            written = result.export(out, fmt) if out is not None else {}
+        if tx.report is not None:
+            console.print(tx.mapping_description())
+            console.print(tx.report.summary())
+        _print_analysis(result)
+        for name, path in written.items():
+            console.print(f"wrote {name}: {path}")
+    except SegmintError as exc:
+        fail(exc)
+
+
+def _print_analysis(result: object) -> None:
+    from rich.table import Table
+
+    console.print(f"snapshot date: {result.snapshot_date}  (recency counted in days before it)")
+    for scheme, why in result.skipped.items():
+        console.print(f"[yellow]skipped {scheme}:[/] {escape(why)}")
+    for scheme, summary in result.summaries.items():
+        table = Table(title=f"{scheme} segments", title_justify="left")
+        for column in ("segment", "customers", "% customers", "revenue", "% revenue", "recency", "frequency", "AOV"):
+            table.add_column(column, justify="left" if column == "segment" else "right")
+        for row in summary.itertuples():
+            table.add_row(
+                escape(str(row.segment)), f"{row.customers:,}", f"{row.share_of_customers:.1%}",
+                f"{row.revenue:,.0f}", f"{row.share_of_revenue:.1%}", f"{row.mean_recency_days:,.0f}",
+                f"{row.mean_frequency:.2f}", f"{row.aov:,.2f}",
+            )  # fmt: skip
+        console.print(table)
+
+
+@app.command()
 def story(
     inputs: list[str] = typer.Argument(..., help="Sales files, directories, globs or a workspace."),
     period: str = typer.Option("quarter", "--period", "-p", help="quarter, month or year."),

@@ -1,0 +1,250 @@
+"""Top level: read -> map -> clean (``read_transactions``) and features -> segments -> KPIs (``analyze``)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import ibis
+import ibis.expr.types as ir
+import pandas as pd
+import yaml
+from ibis.backends import BaseBackend
+from pydantic import BaseModel
+
+from segmint.errors import ConfigError, DataError
+
+log = logging.getLogger(__name__)
+
+Source = str | Path | Sequence[str | Path]
+ALL_SCHEMES = ("rfm", "levels", "tiers", "clusters")
+
+__all__ = ["AnalysisResult", "Transactions", "analyze", "load_analysis_config", "read_transactions"]
+
+
+@dataclass
+class Transactions:
+    """Cleaned canonical transactions in ``con`` with the mapping and quality report that produced them."""
+
+    table: ir.Table
+    con: BaseBackend
+    mapping: Any = None  # ColumnMapping (None for workspaces and ready-made tables)
+    report: Any = None  # DataQualityReport (None for workspaces and ready-made tables)
+    evidence: dict[str, str] = field(default_factory=dict)  # why each column was chosen
+
+    def mapping_description(self) -> str:
+        """Printable ``field <- column (why)`` lines for the mapping used."""
+        if self.mapping is None:
+            return "columns: canonical table (no mapping needed)"
+        return "\n".join(
+            f"{name} <- {column}" + (f"  ({self.evidence[name]})" if name in self.evidence else "")
+            for name, column in self.mapping.fields.items()
+        )
+
+
+def _check_canonical(table: ir.Table, where: str) -> ir.Table:
+    from segmint.schema import CANONICAL_COLUMNS
+
+    missing = [c for c in CANONICAL_COLUMNS if c not in table.columns]
+    if missing:
+        raise DataError(
+            f"{where}: not a canonical transactions table, missing column(s) {missing}; "
+            "read raw files with read_transactions() instead"
+        )
+    return table
+
+
+def _is_workspace(source: Source) -> bool:
+    return isinstance(source, (str, Path)) and Path(source).suffix.lower() in (".duckdb", ".ddb")
+
+
+def _as_mapping(mapping: Any) -> Any:
+    from segmint.schema import ColumnMapping
+
+    if mapping is None or isinstance(mapping, ColumnMapping):
+        return mapping
+    if isinstance(mapping, (str, Path)):
+        return ColumnMapping.from_yaml(mapping)
+    if isinstance(mapping, dict):
+        return ColumnMapping(fields=mapping) if "fields" not in mapping else ColumnMapping(**mapping)
+    raise ConfigError(f"mapping must be a ColumnMapping, a dict or a YAML path, got {type(mapping).__name__}")
+
+
+def read_transactions(
+    source: Source | ir.Table,
+    *,
+    mapping: Any = None,
+    options: Any = None,
+    con: BaseBackend | None = None,
+) -> Transactions:
+    """Read files (or a workspace ``.duckdb``, or a canonical Ibis table) into cleaned transactions."""
+    from segmint import engine
+
+    if isinstance(source, ir.Table):
+        backend = con or source._find_backend(use_default=True)
+        return Transactions(_check_canonical(source, "table"), backend)
+    if _is_workspace(source):
+        workspace = engine.Workspace(source, con=con)
+        return Transactions(_check_canonical(workspace.transactions(), str(source)), workspace.con)
+
+    from segmint.clean import clean_transactions
+    from segmint.io import read_raw
+    from segmint.schema import apply_mapping, detect_mapping, resolve_mapping
+
+    con = con or engine.connect()
+    wanted = _as_mapping(mapping)
+    raw = read_raw(source, con=con, mapping=wanted)
+    resolved = resolve_mapping(raw, wanted)
+    evidence = detect_mapping(raw.columns, raw.sample(500)).evidence
+    evidence = {f: why for f, why in evidence.items() if f in resolved.fields}
+    if wanted is not None:
+        evidence.update({f: "set by you" for f in wanted.fields})
+    mapped = apply_mapping(raw, resolved)
+    result = clean_transactions(
+        mapped, resolved, con=con, source=raw.source, options=options, reader_skipped=raw.skipped
+    )
+    return Transactions(result.table, con, resolved, result.report, evidence)
+
+
+@dataclass
+class AnalysisResult:
+    """Features, labelled customers and KPI summaries per scheme, plus extra tables; ``export`` writes all."""
+
+    features: ir.Table
+    snapshot_date: dt.date
+    segments: dict[str, ir.Table | pd.DataFrame]
+    summaries: dict[str, pd.DataFrame]
+    tables: dict[str, ir.Table | pd.DataFrame]  # tiers bucket/KPI tables, excluded customers
+    transactions: Transactions
+    skipped: dict[str, str] = field(default_factory=dict)  # scheme -> why it was not run
+
+    @property
+    def report(self) -> Any:
+        """The data-quality report of the cleaning step (None for workspaces / ready-made tables)."""
+        return self.transactions.report
+
+    def export(self, out_dir: str | Path, fmt: str = "csv") -> dict[str, Path]:
+        """Write every table to ``out_dir`` (csv, xlsx or parquet); returns name -> path."""
+        from segmint.report import export_all
+
+        return export_all(self, out_dir, fmt)
+
+
+def load_analysis_config(config: Any) -> dict[str, BaseModel]:
+    """Scheme configs from a YAML path or dict with sections ``rfm:``, ``levels:``, ``tiers:``, ``clusters:``."""
+    from segmint.segment import config_class
+
+    if config is None:
+        return {}
+    source = "config"
+    if isinstance(config, (str, Path)):
+        source = str(config)
+        try:
+            config = yaml.safe_load(Path(config).read_text(encoding="utf-8")) or {}
+        except (OSError, yaml.YAMLError) as exc:
+            raise ConfigError(f"{source}: cannot read the analysis config: {exc}") from exc
+    if not isinstance(config, dict):
+        raise ConfigError(f"{source}: expected sections like 'rfm: {{bins: 5}}'")
+    unknown = sorted(set(config) - set(ALL_SCHEMES))
+    if unknown:
+        raise ConfigError(f"{source}: unknown section(s) {unknown}; use {', '.join(ALL_SCHEMES)}")
+    loaded: dict[str, BaseModel] = {}
+    for scheme, section in config.items():
+        cls = config_class(scheme)
+        if isinstance(section, BaseModel):
+            loaded[scheme] = section
+        elif scheme == "clusters":
+            try:
+                loaded[scheme] = cls.model_validate(section or {})
+            except ValueError as exc:
+                raise ConfigError(f"{source}: invalid clusters section: {exc}") from exc
+        else:
+            loaded[scheme] = cls.from_dict(section or {}, source=f"{source} [{scheme}]")
+    return loaded
+
+
+def _schemes(scheme: str | Sequence[str]) -> list[str]:
+    names = list(ALL_SCHEMES) if scheme == "all" else [scheme] if isinstance(scheme, str) else list(scheme)
+    unknown = [s for s in names if s not in ALL_SCHEMES]
+    if unknown:
+        raise ConfigError(f"unknown scheme(s) {unknown}; choose from {', '.join(ALL_SCHEMES)} or all")
+    return names
+
+
+def analyze(
+    source_or_transactions: Source | ir.Table | Transactions,
+    *,
+    scheme: str | Sequence[str] = "all",
+    snapshot_date: dt.date | str | None = None,
+    start: dt.date | str | None = None,
+    end: dt.date | str | None = None,
+    org: str | list[str] | None = None,
+    config: Any = None,
+    con: BaseBackend | None = None,
+    frequency: str = "invoices",
+    monetary: str = "sum",
+    progress: Callable[[str], None] | None = None,
+) -> AnalysisResult:
+    """Customer features and segments (rfm, levels, tiers, clusters or all) with KPI summaries."""
+    from segmint import engine
+    from segmint.features import customer_features, default_snapshot_date, excluded_customers, filter_window
+    from segmint.report import rfm_strategies, segment_summary
+    from segmint.segment import scheme_module
+
+    step = progress or (lambda message: log.info(message))
+    names = _schemes(scheme)
+    configs = load_analysis_config(config)
+    tx = source_or_transactions
+    if not isinstance(tx, Transactions):
+        step("reading transactions")
+        tx = read_transactions(tx, con=con)
+    window = dict(start=start, end=end, org=org)
+    snapshot = snapshot_date or default_snapshot_date(filter_window(tx.table, **window))
+    step("computing customer features")
+    features = customer_features(
+        tx.table, snapshot_date=snapshot, frequency=frequency, monetary=monetary, **window
+    )
+    features = engine.materialize(tx.con, features)
+    n_customers = int(features.count().execute())
+    if n_customers == 0:
+        raise DataError("no customer with a positive net purchase value in the selected window")
+    tables: dict[str, ir.Table | pd.DataFrame] = {
+        "excluded_customers": excluded_customers(tx.table, snapshot_date=snapshot, **window)
+    }
+    segments: dict[str, ir.Table | pd.DataFrame] = {}
+    summaries: dict[str, pd.DataFrame] = {}
+    skipped: dict[str, str] = {}
+    for name in names:
+        step(f"segmenting: {name}")
+        try:
+            module = scheme_module(name)
+        except ImportError as exc:
+            skipped[name] = f"not available ({exc})"
+            log.warning("scheme %s skipped: %s", name, exc)
+            continue
+        labelled = module.assign(features, configs.get(name))
+        if isinstance(labelled, ir.Table):
+            labelled = engine.materialize(tx.con, labelled.order_by("customer_id"))
+        segments[name] = labelled
+        strategies = rfm_strategies() if name == "rfm" else {}
+        if name == "tiers":
+            tiers_config = configs.get("tiers") or module.TiersConfig()
+            strategies = tiers_config.strategies
+            for axis in ("value", "frequency"):
+                tables[f"tiers_buckets_{axis}"] = module.bucket_table(features, axis, tiers_config)
+            tables["tiers_kpis"] = module.tier_kpis(labelled, tiers_config)
+        summaries[name] = segment_summary(labelled, strategies)
+    log.info("analysed %d customers (snapshot %s): %s", n_customers, snapshot, ", ".join(segments))
+    return AnalysisResult(
+        features=features,
+        snapshot_date=dt.date.fromisoformat(str(snapshot)[:10]),
+        segments=segments,
+        summaries=summaries,
+        tables=tables,
+        transactions=tx,
+        skipped=skipped,
+    )
