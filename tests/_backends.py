@@ -240,3 +240,91 @@ def postgres_con(postgres_url: str):
     con = engine.connect("postgres", url=postgres_url)
     yield con
     con.disconnect()
+
+
+# ---------------------------------------------------------------------------------------------
+# independent reference and comparison helpers for the parity tests
+
+
+def reference_rfm(frame: pd.DataFrame, bins: int = 5) -> pd.DataFrame:
+    """Plain-pandas R/F/M values and scores, written from the documented definitions.
+
+    Purchases are invoices with positive net value, dated by their earliest line; customers with
+    net value <= 0 are left out; snapshot = day after the last line; score = 1 + floor(bins*k/n),
+    k = number of customers with a strictly worse value.
+    """
+    day = frame["invoice_date"].dt.normalize()
+    snapshot = day.max() + pd.Timedelta(days=1)
+    invoices = (
+        frame.assign(day=day)
+        .groupby(["customer_id", "invoice_id"])
+        .agg(net=("amount", "sum"), day=("day", "min"))
+        .reset_index()
+    )
+    bought = invoices[invoices["net"] > 0]
+    per_customer = pd.DataFrame(
+        {
+            "frequency": bought.groupby("customer_id").size(),
+            "last_purchase": bought.groupby("customer_id")["day"].max(),
+            "monetary": frame.groupby("customer_id")["amount"].sum(),
+        }
+    )
+    per_customer = per_customer[per_customer["monetary"] > 0].dropna(subset=["frequency"])
+    per_customer["recency_days"] = (snapshot - per_customer["last_purchase"]).dt.days
+    n = len(per_customer)
+
+    def score(values: pd.Series) -> pd.Series:
+        worse = values.rank(method="min") - 1
+        return (1 + (worse * bins // n)).astype("int64")
+
+    per_customer["r_score"] = score(-per_customer["recency_days"])
+    per_customer["f_score"] = score(per_customer["frequency"])
+    per_customer["m_score"] = score(per_customer["monetary"])
+    result = per_customer.reset_index(names="customer_id")
+    return result.astype({"frequency": "int64", "recency_days": "int64"})
+
+
+def assert_same_rows(got: pd.DataFrame, expected: pd.DataFrame, keys: list[str]) -> None:
+    """Same columns, dtypes and values after sorting by ``keys``; floats to 1e-9 relative."""
+    assert list(got.columns) == list(expected.columns)
+    got = got.sort_values(keys).reset_index(drop=True)
+    expected = expected.sort_values(keys).reset_index(drop=True)
+    assert len(got) == len(expected)
+    for column in expected.columns:
+        exact = not pd.api.types.is_float_dtype(expected[column])
+        pd.testing.assert_series_equal(
+            got[column], expected[column], check_exact=exact, rtol=1e-9, atol=0.0, obj=column
+        )
+
+
+def to_pandas(expr) -> pd.DataFrame:
+    """Execute an Ibis expression through Arrow (same conversion on every backend)."""
+    return expr.to_pyarrow().to_pandas()
+
+
+def load_both(con, frame: pd.DataFrame, name: str = "tx"):
+    """``frame`` as a table in a fresh in-memory DuckDB and in ``con``: (duckdb table, con table)."""
+    import pyarrow as pa
+
+    from segmint import engine
+
+    arrow = pa.Table.from_pandas(frame, preserve_index=False)
+    return engine.connect().create_table(name, arrow), con.create_table(name, arrow, overwrite=True)
+
+
+REFERENCE_COLUMNS = ["customer_id", "recency_days", "frequency", "monetary", "r_score", "f_score", "m_score"]
+
+
+def check_rfm_parity(other_tx, duck_tx, frame: pd.DataFrame) -> pd.DataFrame:
+    """Assert features + RFM on ``other_tx``'s backend equal DuckDB's and the pandas reference."""
+    from segmint.features import customer_features
+    from segmint.segment import rfm
+
+    got = to_pandas(rfm.assign(customer_features(other_tx)))
+    assert_same_rows(got, to_pandas(rfm.assign(customer_features(duck_tx))), ["customer_id"])
+    reference = reference_rfm(frame)
+    assert_same_rows(got[REFERENCE_COLUMNS], reference[REFERENCE_COLUMNS], ["customer_id"])
+    return got
+
+
+WINDOW_OPTIONS = dict(start="2022-03-01", end="2023-06-30", org="south", frequency="days", monetary="mean")

@@ -92,6 +92,7 @@ def _connect_spark(master: str, overrides: dict[str, str]) -> BaseBackend:
             settings = {
                 **SPARK_DEFAULTS,
                 "spark.driver.memory": os.environ.get("SEGMINT_SPARK_DRIVER_MEMORY", "4g"),
+                "spark.sql.warehouse.dir": _spark_warehouse(),
                 **overrides,
             }
             for key, value in settings.items():
@@ -104,6 +105,22 @@ def _connect_spark(master: str, overrides: dict[str, str]) -> BaseBackend:
             "(java -version) or pass a Spark Connect URL like sc://host:15002"
         ) from exc
     return ibis.pyspark.connect(session)
+
+
+def _spark_warehouse() -> str:
+    """Where Spark keeps tables segmint creates: $SEGMINT_SPARK_WAREHOUSE or a temp dir removed at exit.
+
+    Spark's default (``./spark-warehouse``) would litter the user's working directory.
+    """
+    configured = os.environ.get("SEGMINT_SPARK_WAREHOUSE")
+    if configured:
+        return configured
+    import atexit
+    import shutil
+
+    warehouse = tempfile.mkdtemp(prefix="segmint-spark-")
+    atexit.register(shutil.rmtree, warehouse, ignore_errors=True)
+    return warehouse
 
 
 def _connect_postgres(url: str) -> BaseBackend:

@@ -1,0 +1,86 @@
+"""Backend connections: DuckDB settings, error messages, Spark session settings."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import ibis
+import pytest
+
+from segmint import engine
+from segmint.errors import BackendError
+
+
+def _setting(con, name: str):
+    return con.raw_sql(f"SELECT current_setting('{name}')").fetchone()[0]
+
+
+def test_duckdb_applies_memory_limit_threads_and_spill_directory(tmp_path):
+    con = engine.connect(memory_limit="600MB", threads=1, temp_directory=tmp_path / "spill")
+    assert _setting(con, "memory_limit") == "572.2 MiB"  # 600e6 bytes
+    assert _setting(con, "threads") == 1
+    assert _setting(con, "temp_directory") == str(tmp_path / "spill")
+
+
+def test_duckdb_spill_directory_from_environment(tmp_path, monkeypatch):
+    monkeypatch.setenv("SEGMINT_TEMP_DIR", str(tmp_path))
+    assert _setting(engine.connect(), "temp_directory") == str(tmp_path)
+
+
+def test_duckdb_file_persists_and_unreadable_path_names_it(tmp_path):
+    path = tmp_path / "work.duckdb"
+    con = engine.connect(path=path)
+    con.create_table("t", ibis.memtable({"x": [1, 2, 3]}))
+    con.disconnect()
+    assert engine.connect(path=path).table("t").x.sum().execute() == 6
+    with pytest.raises(BackendError, match=str(tmp_path)):
+        engine.connect(path=tmp_path)  # a directory, not a database file
+
+
+def test_unknown_backend_lists_the_choices():
+    with pytest.raises(BackendError, match="unknown backend 'oracle'; choose one of duckdb, spark, postgres"):
+        engine.connect("oracle")
+
+
+def test_postgres_needs_a_url():
+    with pytest.raises(BackendError, match="needs a URL like postgresql://"):
+        engine.connect("postgres")
+
+
+def test_spark_without_pyspark_says_what_to_install(monkeypatch):
+    monkeypatch.setitem(sys.modules, "pyspark.sql", None)  # import fails as if not installed
+    with pytest.raises(BackendError, match=r"pip install 'segmint\[spark\]'"):
+        engine.connect("spark")
+
+
+@pytest.mark.parametrize(
+    ("url", "shown"),
+    [
+        ("postgresql://bob:pw@db:5432/sales", "postgresql://bob:***@db:5432/sales"),
+        ("postgresql://bob@db/sales", "postgresql://bob@db/sales"),
+        ("postgres://db/sales?sslmode=require", "postgres://db/sales?sslmode=require"),
+    ],
+)
+def test_redact_url_hides_only_the_password(url, shown):
+    assert engine.redact_url(url) == shown
+
+
+def test_materialize_computes_once_into_a_new_table():
+    con = engine.connect()
+    source = con.create_table("src", ibis.memtable({"x": [1.0, 2.0, 4.0]}))
+    stored = engine.materialize(con, source.mutate(y=source.x * 2), "doubled")
+    con.drop_table("src")  # the materialised copy no longer depends on its source
+    assert stored.get_name().endswith("doubled")
+    assert stored.y.to_pyarrow().to_pylist() == [2.0, 4.0, 8.0]
+
+
+@pytest.mark.spark
+def test_spark_session_is_local_quiet_and_keeps_tables_out_of_the_cwd(spark_con):
+    conf = spark_con._session.sparkContext.getConf()
+    assert conf.get("spark.ui.enabled") == "false"
+    assert conf.get("spark.sql.session.timeZone") == "UTC"
+    assert conf.get("spark.sql.shuffle.partitions") == "2"  # fixture override wins over the default 8
+    warehouse = Path(conf.get("spark.sql.warehouse.dir").removeprefix("file:"))
+    assert Path.cwd() not in warehouse.parents and warehouse != Path.cwd() / "spark-warehouse"
+    assert engine.backend_name(spark_con) == "pyspark"
