@@ -84,6 +84,8 @@ def read_delimited(path: Path, *, con: BaseBackend, mapping: ColumnMapping | Non
     lines = lines[:HEAD_LINES]
     delimiter = sniff_delimiter(lines)
     rows = split_rows(lines, delimiter)
+    if not any(rows):
+        raise InputError(f"{path}: the file is empty (no rows to read)")
     header = mapping.header_row if mapping and mapping.header_row is not None else detect_header_row(rows)
     if header >= len(rows) and rows:
         raise InputError(f"{path}: header row {header} is past the end of the file sample")
@@ -91,8 +93,6 @@ def read_delimited(path: Path, *, con: BaseBackend, mapping: ColumnMapping | Non
     width = max((len(r) for r in rows[start:]), default=0)
     names = unique_names(list(rows[header]) if header >= 0 else [])
     names += unique_names([None] * width)[len(names) :]
-    if not names:
-        raise InputError(f"{path}: the file is empty")
     skip = header + 1 if header >= 0 else start
     raw = _load(path, con, encoding, delimiter, names, skip, first_row=skip + 1)
     raw.header_row = header if header >= 0 else None

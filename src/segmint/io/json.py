@@ -11,7 +11,6 @@ from segmint.errors import InputError
 from segmint.io.base import RawTable, drop_total_and_blank_rows, duckdb_to_con
 from segmint.schema import ColumnMapping
 
-_NESTED = ("STRUCT", "MAP", "[]", "JSON", "UNION")
 
 
 def read_json(path: Path, *, con: BaseBackend, mapping: ColumnMapping | None = None) -> RawTable:
@@ -22,10 +21,12 @@ def read_json(path: Path, *, con: BaseBackend, mapping: ColumnMapping | None = N
     except duckdb.Error as exc:
         raise InputError(f"{path.name}: not valid JSON records (an array of objects or JSON lines): {exc}") from exc
     names = [row[0] for row in described]
-    types = {row[0]: str(row[1]) for row in described}
     if not names or names == ["json"]:
         raise InputError(f"{path.name}: expected JSON objects (records), found plain values")
-    select = ", ".join(f"{_as_text(_q(n), types[n])} AS {_q(n)}" for n in names)
+    # Reading every field as JSON keeps numbers exactly as written ('3', not '3.0').
+    columns = "{" + ", ".join(f"'{_s(n)}': 'JSON'" for n in names) + "}"
+    source = f"read_json(?, format='auto', columns={columns})"
+    select = ", ".join(f"({_q(n)} ->> '$') AS {_q(n)}" for n in names)
     try:
         table = duckdb_to_con(con, f"SELECT {select} FROM {source}", source=path.name, first_row=1, params=[str(path)])
     except duckdb.Error as exc:
@@ -34,14 +35,9 @@ def read_json(path: Path, *, con: BaseBackend, mapping: ColumnMapping | None = N
     return drop_total_and_blank_rows(raw)
 
 
-def _as_text(column: str, dtype: str) -> str:
-    """SQL turning one JSON field into text: strings unquoted, objects/lists as JSON text."""
-    if dtype == "JSON":  # mixed types across records
-        return f"({column} ->> '$')"
-    if any(t in dtype for t in _NESTED):
-        return f"CAST(to_json({column}) AS VARCHAR)"
-    return f"CAST({column} AS VARCHAR)"
-
-
 def _q(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
+
+
+def _s(text: str) -> str:
+    return text.replace("'", "''")

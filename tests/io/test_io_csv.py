@@ -1,0 +1,128 @@
+"""Delimited-text reader: delimiters, encodings, header-less files, title rows, blank/total rows."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+import ibis
+import pytest
+
+from segmint.errors import InputError
+from segmint.io import read_raw
+from segmint.io.csv import sniff_delimiter, sniff_encoding
+
+
+@pytest.fixture
+def con():
+    return ibis.duckdb.connect()
+
+
+def rows(raw):
+    return raw.table.order_by("_row").execute()
+
+
+def test_comma_csv_keeps_every_value_as_text(con, tmp_path):
+    path = tmp_path / "sales.csv"
+    path.write_text("InvoiceNo,CustomerID,Amount\n001,00042,12.50\n002,00042,7\n", encoding="utf-8")
+    raw = read_raw(path, con=con)
+    df = rows(raw)
+    assert raw.columns == ["InvoiceNo", "CustomerID", "Amount"]
+    assert df["CustomerID"].tolist() == ["00042", "00042"]  # leading zeros kept
+    assert df["Amount"].tolist() == ["12.50", "7"]
+    assert df["_row"].tolist() == [2, 3]  # header is line 1
+    assert df["_source"].tolist() == ["sales.csv", "sales.csv"]
+    assert raw.header_row == 0
+
+
+def test_latin1_semicolon_with_decimal_commas(con, tmp_path):
+    path = tmp_path / "ventes.csv"
+    text = "Client;Date;Montant;Ville\nJosé;01/02/2023;1,5;Orléans\nRenée;02/02/2023;2,25;Besançon\n"
+    path.write_bytes(text.encode("latin-1"))
+    raw = read_raw(path, con=con)
+    df = rows(raw)
+    assert raw.columns == ["Client", "Date", "Montant", "Ville"]
+    assert df["Client"].tolist() == ["José", "Renée"]
+    assert df["Ville"].tolist() == ["Orléans", "Besançon"]
+    assert df["Montant"].tolist() == ["1,5", "2,25"]
+
+
+def test_cp1252_euro_sign_and_utf8_bom(con, tmp_path):
+    cp = tmp_path / "cp.csv"
+    cp.write_bytes("Customer,Price\nA,€5\n".encode("cp1252"))
+    bom = tmp_path / "bom.csv"
+    bom.write_bytes("Customer,Price\nB,£7\n".encode("utf-8-sig"))
+    assert rows(read_raw(cp, con=con))["Price"].tolist() == ["€5"]
+    raw = read_raw(bom, con=con)
+    assert raw.columns == ["Customer", "Price"]  # BOM is not part of the first name
+    assert rows(raw)["Price"].tolist() == ["£7"]
+
+
+def test_non_utf8_bytes_after_the_sniffed_head_fall_back_to_cp1252(con, tmp_path):
+    path = tmp_path / "late.csv"
+    body = "".join(f"C{i},{i}.00,plain\n" for i in range(20_000))  # > 256 KiB of ASCII first
+    path.write_bytes(("Customer,Amount,Note\n" + body).encode() + "Z,1.00,café\n".encode("cp1252"))
+    df = rows(read_raw(path, con=con))
+    assert len(df) == 20_001
+    assert df["Note"].iloc[-1] == "café"
+
+
+@pytest.mark.parametrize("delimiter", [",", ";", "\t", "|"])
+def test_every_common_delimiter_with_quoted_fields(con, tmp_path, delimiter):
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, delimiter=delimiter, lineterminator="\n")
+    data = [["Customer", "Product", "Amount"], ["A", f"x{delimiter}y \"big\"", "1.5"], ["B", "z", "2"]]
+    writer.writerows(data)
+    path = tmp_path / "d.txt"
+    path.write_text(buffer.getvalue(), encoding="utf-8")
+    df = rows(read_raw(path, con=con))
+    assert df[["Customer", "Product", "Amount"]].values.tolist() == data[1:]
+
+
+def test_whitespace_separated_without_header(con, tmp_path):
+    path = tmp_path / "log.txt"
+    path.write_text(" 00004 0001 19970101  2   29.33\r\n 00004 0001 19970118  2   29.73\r\n 00018 0002 19970102  1   11.77\r\n")
+    raw = read_raw(path, con=con)
+    df = rows(raw)
+    assert raw.columns == ["column_1", "column_2", "column_3", "column_4", "column_5"]
+    assert raw.header_row is None
+    assert df["column_1"].tolist() == ["00004", "00004", "00018"]
+    assert df["column_5"].tolist() == ["29.33", "29.73", "11.77"]
+    assert df["_row"].tolist() == [1, 2, 3]
+
+
+def test_whitespace_line_with_extra_fields_is_an_error_naming_the_file(con, tmp_path):
+    path = tmp_path / "ragged.txt"
+    path.write_text("a b c\n" + "1 2 3\n" * 300 + "7 8 9 10\n")  # beyond the sniffed sample
+    with pytest.raises(InputError, match="ragged.txt.*more than 3"):
+        read_raw(path, con=con)
+
+
+def test_title_rows_blank_lines_and_total_rows(con, tmp_path):
+    path = tmp_path / "report.csv"
+    path.write_text(
+        "ACME Ltd\nSales report 2023\n\nInvoice,Customer,Amount\n1,A,10\n2,B,20\nGrand Total,,30\n"
+    )
+    raw = read_raw(path, con=con)
+    df = rows(raw)
+    assert raw.header_row == 3
+    assert df["Invoice"].tolist() == ["1", "2"]
+    assert df["_row"].tolist() == [5, 6]  # file line numbers
+    assert raw.skipped == {"total_row": 1}
+    assert raw.skipped_examples["total_row"][0]["_row"] == 7
+
+
+def test_sniffers():
+    assert sniff_encoding("é".encode()) == "utf-8"
+    assert sniff_encoding("é".encode("latin-1") + b"\x81 ok") == "latin-1"  # 0x81 is undefined in cp1252
+    assert sniff_encoding("€".encode("cp1252")) == "cp1252"
+    assert sniff_delimiter(["a;b;c", "1;2,5;3"]) == ";"
+    assert sniff_delimiter([" 1  2   3", "4 5 6"]) == "whitespace"
+    assert sniff_delimiter(["a\tb", "1\t2"]) == "\t"
+
+
+def test_empty_file_is_an_input_error(con, tmp_path):
+    path = tmp_path / "empty.csv"
+    path.write_text("")
+    with pytest.raises(InputError, match="empty.csv"):
+        read_raw(path, con=con)

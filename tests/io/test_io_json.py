@@ -1,0 +1,97 @@
+"""JSON / JSON-lines reader and expansion of item lists (product_json) without double counting."""
+
+from __future__ import annotations
+
+import json
+
+import ibis
+import pytest
+
+from segmint.errors import InputError
+from segmint.io import read_raw
+from segmint.schema import apply_mapping, resolve_mapping
+
+
+@pytest.fixture
+def con():
+    return ibis.duckdb.connect()
+
+
+def frame(raw):
+    df = raw.table.order_by(["_row", "item_no"]).execute()
+    return df.astype(object).where(df.notna(), None)
+
+
+def test_json_array_scalars_become_text(con, tmp_path):
+    path = tmp_path / "orders.json"
+    path.write_text(json.dumps([
+        {"order_id": "A1", "customer": "00007", "date": "2024-03-01", "amount": 10.5},
+        {"order_id": "A2", "customer": "00008", "date": "2024-03-02", "amount": 3},
+    ]))  # fmt: skip
+    raw = read_raw(path, con=con)
+    df = raw.table.order_by("_row").execute()
+    assert raw.columns == ["order_id", "customer", "date", "amount"]
+    assert df["customer"].tolist() == ["00007", "00008"]
+    assert df["amount"].tolist() == ["10.5", "3"]
+    assert df["_row"].tolist() == [1, 2]
+
+
+S3_RECORDS = [
+    {"member_id": "M1", "payment_date": "2023-01-05", "total_amt": 30.5, "paid_amt": 30.0,
+     "product_json": json.dumps([{"product": "A", "quantity": 2}, {"product": "B", "quantity": 1}])},
+    {"member_id": "M2", "payment_date": "2023-01-06", "total_amt": 10, "paid_amt": 10,
+     "product_json": [{"product": "C", "quantity": 4}]},  # nested list instead of a JSON string
+    {"member_id": "M1", "payment_date": "2023-02-01", "total_amt": 7, "paid_amt": 7, "product_json": "[]"},
+]  # fmt: skip
+
+
+def test_product_json_without_prices_keeps_invoice_total_once(con, tmp_path):
+    path = tmp_path / "s3.jsonl"
+    path.write_text("\n".join(json.dumps(r) for r in S3_RECORDS) + "\n")
+    raw = read_raw(path, con=con)
+    df = frame(raw)
+    assert df["product"].tolist() == ["A", "B", "C", None]
+    assert df["quantity"].tolist() == ["2", "1", "4", None]
+    assert df["member_id"].tolist() == ["M1", "M1", "M2", "M1"]
+    assert df["payment_date"].tolist() == ["2023-01-05", "2023-01-05", "2023-01-06", "2023-02-01"]
+    assert df["item_no"].tolist() == ["1", "2", "1", "1"]
+    assert df["_row"].tolist() == [1, 1, 2, 3]  # JSON-lines line number
+    assert df["invoice_no"].tolist() == ["s3.jsonl:1", "s3.jsonl:1", "s3.jsonl:2", "s3.jsonl:3"]
+    # Invoice totals appear once: the sum over lines equals the sum over records.
+    assert sum(float(v) for v in df["total_amt"]) == pytest.approx(sum(r["total_amt"] for r in S3_RECORDS))
+    assert sum(float(v) for v in df["paid_amt"]) == pytest.approx(sum(r["paid_amt"] for r in S3_RECORDS))
+    mapping = resolve_mapping(raw)
+    assert mapping.fields == {
+        "invoice_id": "invoice_no", "customer_id": "member_id", "invoice_date": "payment_date",
+        "product_id": "product", "quantity": "quantity", "amount": "total_amt",
+    }  # fmt: skip
+    mapped = apply_mapping(raw, mapping).order_by(["_row"]).execute()
+    assert list(mapped.columns) == [
+        "invoice_id", "customer_id", "invoice_date", "product_id", "quantity", "amount", "_source", "_row",
+    ]  # fmt: skip
+
+
+def test_product_json_with_prices_uses_quantity_times_price(con, tmp_path):
+    path = tmp_path / "s3.csv"
+    items = [{"product": "A", "quantity": 2, "price": 10.0}, {"product": "B", "quantity": 1, "price": 5.0}]
+    path.write_text(
+        "member_id,payment_date,total_amt,paid_amt,product_json\n"
+        f"M1,2023-01-05,25.00,25.00,\"{json.dumps(items).replace(chr(34), chr(34) * 2)}\"\n"
+    )
+    raw = read_raw(path, con=con)
+    df = frame(raw)
+    assert raw.items_priced
+    assert df["price"].tolist() == ["10.0", "5.0"]
+    assert df["total_amt"].tolist() == ["25.00", "0"]
+    mapping = resolve_mapping(raw)
+    assert "amount" not in mapping.fields  # cleaning computes quantity * unit_price per line
+    assert mapping.fields["unit_price"] == "price" and mapping.fields["quantity"] == "quantity"
+    # An explicit override still wins.
+    assert resolve_mapping(raw, {"amount": "total_amt"}).fields["amount"] == "total_amt"
+
+
+def test_invalid_json_is_an_input_error(con, tmp_path):
+    path = tmp_path / "bad.json"
+    path.write_text('[{"a": 1}, {"a": ')
+    with pytest.raises(InputError, match="bad.json"):
+        read_raw(path, con=con)

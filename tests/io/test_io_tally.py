@@ -1,0 +1,85 @@
+"""Tally XML vouchers: one row per inventory entry, party amount when no inventory, returns negative."""
+
+from __future__ import annotations
+
+import ibis
+import pytest
+
+from segmint.errors import InputError
+from segmint.io import read_raw
+from segmint.schema import resolve_mapping
+
+DAY_BOOK = """<ENVELOPE>
+ <HEADER><TALLYREQUEST>Import Data</TALLYREQUEST></HEADER>
+ <BODY><IMPORTDATA><REQUESTDESC><REPORTNAME>Vouchers</REPORTNAME></REQUESTDESC><REQUESTDATA>
+  <TALLYMESSAGE xmlns:UDF="TallyUDF">
+   <VOUCHER VCHTYPE="Sales" ACTION="Create">
+    <DATE>20230401</DATE><VOUCHERTYPENAME>Sales</VOUCHERTYPENAME><VOUCHERNUMBER>1</VOUCHERNUMBER>
+    <PARTYLEDGERNAME>Ram Traders</PARTYLEDGERNAME>
+    <ALLINVENTORYENTRIES.LIST><STOCKITEMNAME>Widget</STOCKITEMNAME><RATE>100.00/Nos</RATE>
+     <AMOUNT>-200.00</AMOUNT><ACTUALQTY> 2 Nos</ACTUALQTY></ALLINVENTORYENTRIES.LIST>
+    <ALLINVENTORYENTRIES.LIST><STOCKITEMNAME>Gadget</STOCKITEMNAME><RATE>1,500.00/Nos</RATE>
+     <AMOUNT>-1500.00</AMOUNT><ACTUALQTY> 1 Nos</ACTUALQTY></ALLINVENTORYENTRIES.LIST>
+    <LEDGERENTRIES.LIST><LEDGERNAME>Ram Traders</LEDGERNAME><AMOUNT>-1700.00</AMOUNT></LEDGERENTRIES.LIST>
+   </VOUCHER>
+  </TALLYMESSAGE>
+  <TALLYMESSAGE><VOUCHER VCHTYPE="Receipt"><DATE>20230402</DATE><VOUCHERNUMBER>R1</VOUCHERNUMBER></VOUCHER></TALLYMESSAGE>
+  <TALLYMESSAGE><VOUCHER VCHTYPE="Sales"><DATE>20230403</DATE><VOUCHERNUMBER>2</VOUCHERNUMBER>
+    <PARTYLEDGERNAME>Shyam</PARTYLEDGERNAME>
+    <LEDGERENTRIES.LIST><LEDGERNAME>Shyam</LEDGERNAME><AMOUNT>-590.00</AMOUNT></LEDGERENTRIES.LIST>
+    <LEDGERENTRIES.LIST><LEDGERNAME>Sales</LEDGERNAME><AMOUNT>590.00</AMOUNT></LEDGERENTRIES.LIST>
+  </VOUCHER></TALLYMESSAGE>
+  <TALLYMESSAGE><VOUCHER VCHTYPE="Sales"><DATE>20230404</DATE><VOUCHERNUMBER>3</VOUCHERNUMBER>
+    <ISCANCELLED>Yes</ISCANCELLED><PARTYLEDGERNAME>Shyam</PARTYLEDGERNAME></VOUCHER></TALLYMESSAGE>
+  <TALLYMESSAGE><VOUCHER VCHTYPE="Credit Note"><DATE>20230405</DATE><VOUCHERNUMBER>CN1</VOUCHERNUMBER>
+    <PARTYLEDGERNAME>Ram Traders</PARTYLEDGERNAME>
+    <ALLINVENTORYENTRIES.LIST><STOCKITEMNAME>Widget</STOCKITEMNAME><RATE>100.00/Nos</RATE>
+     <AMOUNT>100.00</AMOUNT><ACTUALQTY> 1 Nos</ACTUALQTY></ALLINVENTORYENTRIES.LIST>
+  </VOUCHER></TALLYMESSAGE>
+ </REQUESTDATA></IMPORTDATA></BODY>
+</ENVELOPE>
+"""
+
+
+@pytest.fixture
+def con():
+    return ibis.duckdb.connect()
+
+
+def test_tally_xml_vouchers(con, tmp_path):
+    path = tmp_path / "daybook.xml"
+    path.write_text(DAY_BOOK, encoding="utf-8")
+    raw = read_raw(path, con=con)
+    df = raw.table.order_by(["_row", "Stock Item"]).execute()
+    got = df[["Vch No.", "Party Name", "Stock Item", "Quantity", "Unit", "Rate", "Amount", "_row"]]
+    assert got.astype(object).where(got.notna(), None).values.tolist() == [
+        ["1", "Ram Traders", "Gadget", "1", "Nos", "1500.00", "1500.00", 1],
+        ["1", "Ram Traders", "Widget", "2", "Nos", "100.00", "200.00", 1],
+        ["2", "Shyam", None, None, None, None, "590.00", 3],
+        ["CN1", "Ram Traders", "Widget", "-1", "Nos", "100.00", "-100.00", 5],
+    ]
+    assert df["Date"].tolist()[0] == "20230401"
+    assert raw.skipped == {"non_sales_voucher": 1, "cancelled_voucher": 1}
+    assert raw.skipped_examples["cancelled_voucher"][0]["Vch No."] == "3"
+    assert resolve_mapping(raw).fields == {
+        "invoice_id": "Vch No.", "customer_id": "Party Name", "invoice_date": "Date",
+        "product_name": "Stock Item", "quantity": "Quantity", "unit_price": "Rate", "amount": "Amount",
+    }  # fmt: skip
+
+
+def test_utf16_export_and_entity_expansion_is_refused(con, tmp_path):
+    path = tmp_path / "utf16.xml"
+    path.write_bytes(DAY_BOOK.replace("<ENVELOPE>", '<?xml version="1.0" encoding="UTF-16"?><ENVELOPE>', 1).encode("utf-16"))
+    assert read_raw(path, con=con).table.count().execute() == 4
+    bomb = tmp_path / "bomb.xml"
+    bomb.write_text('<?xml version="1.0"?><!DOCTYPE x [<!ENTITY a "aaaa">]><ENVELOPE>&a;</ENVELOPE>')
+    with pytest.raises(Exception) as info:
+        read_raw(bomb, con=con)
+    assert "Entit" in type(info.value).__name__ or "entit" in str(info.value).lower()
+
+
+def test_xml_without_vouchers_is_an_input_error(con, tmp_path):
+    path = tmp_path / "ledgers.xml"
+    path.write_text("<ENVELOPE><BODY><LEDGER NAME='Cash'/></BODY></ENVELOPE>")
+    with pytest.raises(InputError, match="ledgers.xml.*no <VOUCHER>"):
+        read_raw(path, con=con)
