@@ -1,0 +1,54 @@
+"""A hand-checkable canonical transactions table and a dashboard state holding it."""
+
+from __future__ import annotations
+
+import ibis
+import pandas as pd
+import pytest
+
+from segmint.app.state import AppState
+from segmint.schema import CANONICAL_COLUMNS
+
+# (invoice, customer, date, amount, country). D's return cancels its purchase (net 0 -> excluded).
+LINES = [
+    ("I1", "A", "2023-01-10", 100.0, "United Kingdom"),
+    ("I2", "A", "2023-03-01", 50.0, "United Kingdom"),
+    ("I3", "B", "2023-02-15", 200.0, "France"),
+    ("I4", "C", "2023-01-05", 10.0, "United Kingdom"),
+    ("I5", "C", "2023-02-05", 20.0, "United Kingdom"),
+    ("I6", "C", "2023-03-20", 30.0, "United Kingdom"),
+    ("I7", "D", "2023-03-25", 40.0, "United Kingdom"),
+    ("C8", "D", "2023-03-26", -40.0, "United Kingdom"),
+    ("I9", "E", "2022-11-01", 5.0, "Germany"),
+]
+
+
+def hand_frame() -> pd.DataFrame:
+    frame = pd.DataFrame(LINES, columns=["invoice_id", "customer_id", "invoice_date", "amount", "country"])
+    frame["invoice_date"] = pd.to_datetime(frame["invoice_date"])
+    frame["line_no"] = 1
+    frame["product_id"] = "P" + frame.index.astype(str)
+    frame["product_name"] = None
+    frame["quantity"] = frame["amount"].apply(lambda a: -1.0 if a < 0 else 1.0)
+    frame["unit_price"] = frame["amount"].abs()
+    frame["cost"] = float("nan")
+    frame["org_id"] = "shop1"
+    frame["is_return"] = frame["amount"] < 0
+    frame = frame[list(CANONICAL_COLUMNS)]
+    return frame.astype({"product_name": "string", "cost": "float64", "line_no": "int64"})
+
+
+@pytest.fixture
+def state() -> AppState:
+    con = ibis.duckdb.connect()
+    table = con.create_table("tx", hand_frame())
+    app_state = AppState()
+    app_state.add_dataset(table, "hand")
+    yield app_state
+    app_state.close()
+
+
+def inputs(state: AppState, scheme: str = "rfm", countries=None, settings=None, period: str = "quarter"):
+    """Values of FILTER_INPUTS as the browser would send them."""
+    session = {"session_id": "test", "dataset_id": state.default_dataset_id}
+    return (session, None, None, countries, None, scheme, period, settings or {})

@@ -1,0 +1,149 @@
+"""The dashboard in headless Chromium: every page renders, filters and edits update, screenshots saved."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import socket
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import ibis
+import pytest
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM = "/usr/bin/chromium"
+SHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+        "--disable-sync", "--no-first-run", "--disable-quic"]
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[str]:
+    if not os.path.exists(CHROMIUM):
+        pytest.skip(f"{CHROMIUM} not installed")
+    pytest.importorskip("playwright")
+    from werkzeug.serving import make_server
+
+    from _backends import canonical_frame
+    from segmint.app import create_app
+
+    con = ibis.duckdb.connect()
+    table = con.create_table("tx", canonical_frame(12_000, n_customers=900, seed=3))
+    app = create_app(transactions=table)
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    httpd = make_server("127.0.0.1", port, app.server, threaded=True)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{port}"
+    httpd.shutdown()
+    app.segmint_state.close()
+
+
+@pytest.fixture(scope="module")
+def page(server: str):
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        tab = browser.new_page(viewport={"width": 1400, "height": 1000})
+        yield tab
+        browser.close()
+
+
+def _customers(page) -> int:
+    return int(page.locator("#kpi-customers").inner_text().replace(",", ""))
+
+
+def _settle(page) -> None:
+    page.wait_for_function("!document.querySelector('[data-dash-is-loading=\"true\"]')", timeout=30_000)
+    page.wait_for_timeout(600)
+
+
+def test_overview_and_country_filter(server: str, page) -> None:
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.goto(server + "/")
+    page.wait_for_selector("#kpi-customers", timeout=30_000)
+    page.wait_for_selector("#overview-share .main-svg", timeout=30_000)
+    _settle(page)
+    everyone = _customers(page)
+    assert everyone > 500
+    page.screenshot(path=str(SHOTS / "overview.png"), full_page=True)
+    page.click("#f-country")
+    page.keyboard.type("France")
+    page.keyboard.press("Enter")
+    page.wait_for_function(f"document.querySelector('#kpi-customers').innerText.replace(/,/g,'') != '{everyone}'",
+                           timeout=30_000)
+    assert 0 < _customers(page) < everyone
+    page.keyboard.press("Escape")
+    # clear the filter for the next pages
+    page.locator("#f-country .Select-clear, #f-country [aria-label*='Clear']").first.click()
+    page.wait_for_function(f"document.querySelector('#kpi-customers').innerText.replace(/,/g,'') == '{everyone}'",
+                           timeout=30_000)
+
+
+def _grid_counts(page) -> list[str]:
+    return page.locator("#segments-grid .ag-center-cols-container [col-id='customers']").all_inner_texts()
+
+
+def test_segments_threshold_edit_changes_counts(server: str, page) -> None:
+    page.click("a.nav-link:has-text('Segments')")
+    page.wait_for_selector("#segments-grid .ag-row", timeout=30_000)
+    _settle(page)
+    before = _grid_counts(page)
+    page.screenshot(path=str(SHOTS / "segments.png"), full_page=True)
+    bins = page.locator("input[id*='\"key\":\"bins\"']")
+    bins.fill("3")
+    bins.press("Enter")
+    page.wait_for_function(
+        "(b) => JSON.stringify([...document.querySelectorAll(\"#segments-grid .ag-center-cols-container [col-id='customers']\")].map(e => e.innerText)) != b",
+        arg=json.dumps(before, separators=(",", ":")), timeout=30_000)
+    after = _grid_counts(page)
+    assert after != before
+    assert sum(int(v.replace(",", "")) for v in after) == sum(int(v.replace(",", "")) for v in before)
+    bins.fill("5")
+    bins.press("Enter")
+    _settle(page)
+
+
+def test_distributions_page(server: str, page) -> None:
+    page.click("a.nav-link:has-text('Distributions')")
+    page.wait_for_selector("#dist-scatter-2 .main-svg", timeout=30_000)
+    _settle(page)
+    assert "all" in page.locator("#dist-sample-note").inner_text()
+    page.screenshot(path=str(SHOTS / "distributions.png"), full_page=True)
+
+
+def test_story_search_shows_customer(server: str, page) -> None:
+    page.click("a.nav-link:has-text('Customer story')")
+    page.wait_for_selector("#story-results .list-group-item", timeout=60_000)
+    page.fill("#story-search", "C0004")
+    page.press("#story-search", "Enter")
+    page.wait_for_function("document.querySelector('#story-results-title').innerText.includes('C0004')",
+                           timeout=30_000)
+    first = page.locator("#story-results .list-group-item").first
+    customer = first.locator("span.fw-bold").inner_text()
+    assert customer.startswith("C0004")
+    first.click()
+    page.wait_for_selector("#story-card .card", timeout=30_000)
+    assert f"Customer {customer}" in page.locator("#story-card").inner_text()
+    assert re.search(r"First purchase: \d{4}-\d{2}-\d{2}", page.locator("#story-card").inner_text())
+    page.wait_for_selector("#story-sankey .main-svg", timeout=30_000)
+    _settle(page)
+    page.screenshot(path=str(SHOTS / "story.png"), full_page=True)
+
+
+def test_customers_grid_and_upload_pages(server: str, page) -> None:
+    page.click("a.nav-link:has-text('Customers')")
+    page.wait_for_selector("#customers-grid .ag-row", timeout=30_000)
+    _settle(page)
+    assert "customers" in page.locator("#customers-count").inner_text()
+    page.screenshot(path=str(SHOTS / "customers.png"), full_page=True)
+    page.click("a.nav-link:has-text('Upload')")
+    page.wait_for_selector("#upload-file", timeout=30_000)
+    page.screenshot(path=str(SHOTS / "upload.png"), full_page=True)

@@ -1,0 +1,116 @@
+"""Page callbacks called directly (no browser) on a table whose numbers are computed by hand."""
+
+from __future__ import annotations
+
+import base64
+
+import pytest
+
+from segmint.app.pages import customers, distributions, overview, segments, story, upload
+from segmint.errors import DataError, InputError
+
+from .conftest import inputs
+
+# By hand (snapshot 2023-03-27, D excluded: its return cancels its purchase):
+# A: 2 orders, 150, last 2023-03-01 (26 days); B: 1, 200, 40 days; C: 3, 60, 7 days; E: 1, 5, 146 days.
+
+
+def test_overview_kpis_and_country_revenue(state) -> None:
+    cards, share, rf, country, note = overview.overview_content(state, *inputs(state))
+    values = [card.children.children.children[1].children for card in cards]
+    assert values == ["4", "415", f"{415 / 7:,.2f}", "75.0%"]  # E is the one not seen in 90 days
+    assert sum(share.data[0].values) == 4
+    bars = dict(zip(country.data[0].y, country.data[0].x, strict=True))
+    assert bars == {"United Kingdom": 210.0, "France": 200.0, "Germany": 5.0}
+    assert sum(v for row in rf.data[0].z for v in row if v == v) == 4
+    assert note is None
+
+
+def test_country_filter_restricts_customers(state) -> None:
+    cards, _, _, country, _ = overview.overview_content(state, *inputs(state, countries=["United Kingdom"]))
+    assert cards[0].children.children.children[1].children == "2"  # A and C (D nets to zero)
+    assert list(country.data[0].x) == [210.0]
+
+
+def _counts(rows: list[dict]) -> dict[str, int]:
+    return {row["segment"]: row["customers"] for row in rows}
+
+
+def test_editing_level_thresholds_changes_segment_counts(state) -> None:
+    # R/F/M scores (1 + floor(5 k / 4), k = customers strictly worse): A 3/3/3, B 2/1/4, C 4/4/2,
+    # E 1/1/1 -> sums A 9, B 7, C 10, E 3.
+    rows, strategies, _, _ = segments.segments_content(state, *inputs(state, "levels"))
+    assert _counts(rows) == {"Champions": 1, "Loyal": 1, "Potential": 1, "Require Activation": 1}
+    ids = [{"type": "cfg", "key": "bins"}] + [{"type": "cfg", "key": f"thresholds.{n}"} for n in (
+        "Can't Lose Them", "Champions", "Loyal", "Potential", "Promising", "Needs Attention",
+        "Require Activation")]
+    settings = segments.settings_from_inputs("levels", ids, [5, 11, 9, 8, 7, 6, 5, 3])
+    rows, _, _, _ = segments.segments_content(state, *inputs(state, "levels", settings=settings))
+    assert _counts(rows) == {"Champions": 2, "Potential": 1, "Require Activation": 1}
+    assert len(strategies.children) == 4
+
+
+def test_invalid_thresholds_become_a_message(state) -> None:
+    ids = [{"type": "cfg", "key": "thresholds.Champions"}, {"type": "cfg", "key": "thresholds.Loyal"}]
+    settings = segments.settings_from_inputs("levels", ids, [5, 9])  # not decreasing
+    with pytest.raises(Exception, match="decrease"):
+        segments.segments_content(state, *inputs(state, "levels", settings=settings))
+
+
+def test_tiers_show_bucket_tables(state) -> None:
+    rows, _, buckets, _ = segments.segments_content(state, *inputs(state, "tiers"))
+    assert sum(row["customers"] for row in rows) == 4
+    grids = [c for c in buckets.children if getattr(c, "id", "").startswith("tiers-")]
+    assert [sum(r["customers"] for r in g.rowData) for g in grids] == [4, 4]
+
+
+def test_distributions_bins_count_every_customer(state) -> None:
+    result = distributions.distributions_content(state, [], *inputs(state))
+    histograms, scatters, note = result[:3], result[3:6], result[6]
+    assert [sum(h.data[0].y) for h in histograms] == [4, 4, 4]
+    assert sum(len(t.x) for t in scatters[0].data) == 4
+    assert note == "Scatter plots show all 4 customers."
+
+
+def test_story_search_and_customer(state) -> None:
+    title, results, _ = story.search_content(state, "a", *inputs(state))
+    assert "1 match" in title and results.children[0].id == {"type": "story-pick", "id": "A"}
+    _, recent, _ = story.search_content(state, "", *inputs(state))
+    ids = [item.id["id"] for item in recent.children]
+    assert ids == ["C", "A", "B", "E"]  # most recent first
+    assert [item.className for item in recent.children] == ["recent-customer"] * 3 + [""]
+    card, timeline, _ = story.customer_content(state, "A", *inputs(state))
+    text = str(card)
+    assert "2023-01-10" in text and "2023-03-01" in text
+    assert list(timeline.data[0].y) == [100.0, 50.0]
+
+
+def test_customers_grid_pages_sorts_and_filters(state) -> None:
+    request = {"startRow": 0, "endRow": 2, "sortModel": [{"colId": "monetary", "sort": "desc"}]}
+    response = customers.rows_response(state, request, *inputs(state))
+    assert response["rowCount"] == 4
+    assert [r["customer_id"] for r in response["rowData"]] == ["B", "A"]
+    request["filterModel"] = {"frequency": {"filterType": "number", "type": "greaterThan", "filter": 1}}
+    response = customers.rows_response(state, request, *inputs(state))
+    assert response["rowCount"] == 2 and [r["customer_id"] for r in response["rowData"]] == ["A", "C"]
+
+
+def test_customers_export_csv(state) -> None:
+    path = customers.export_file(state, "csv", {"customer_id": {"filterType": "text", "type": "equals",
+                                                                "filter": "b"}}, *inputs(state))
+    lines = path.read_text().splitlines()
+    assert len(lines) == 2 and lines[1].startswith("B,")
+
+
+def test_no_dataset_is_a_clear_error(state) -> None:
+    session = ({"session_id": "x", "dataset_id": None}, None, None, None, None, "rfm", "quarter", {})
+    with pytest.raises(DataError, match="upload"):
+        overview.overview_content(state, *session)
+
+
+def test_upload_size_limit_and_private_directory(state) -> None:
+    contents = "data:text/csv;base64," + base64.b64encode(b"x" * 3000).decode()
+    with pytest.raises(InputError, match="limit is 0.001 MB"):
+        upload.save_upload(state, "s1", "big.csv", contents, max_mb=0.001)
+    saved = upload.save_upload(state, "s1", "../../etc/passwd", contents, max_mb=1)
+    assert saved.parent == state.upload_dir("s1") and saved.name == "passwd"

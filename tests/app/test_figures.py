@@ -1,0 +1,119 @@
+"""Figure builders: figure type, trace count, and plotted values equal to the input tables."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from segmint.app import figures
+
+
+@pytest.fixture
+def summary() -> pd.DataFrame:
+    return pd.DataFrame({"segment": ["Lost", "Champions", "Average"], "segment_order": [0, 2, 1],
+                         "customers": [50, 10, 40], "revenue": [500.0, 4000.0, 1500.0]})
+
+
+def test_segment_colors_run_red_to_green_and_outliers_grey() -> None:
+    table = pd.DataFrame({"segment": ["Low", "High", "Mid", "Outlier"], "segment_order": [0, 2, 1, -1]})
+    colors = figures.segment_colors(table)
+    red_low = [int(v) for v in colors["Low"][4:-1].split(",")]
+    green_high = [int(v) for v in colors["High"][4:-1].split(",")]
+    assert red_low[0] > red_low[1] and green_high[1] > green_high[0]
+    assert colors["Outlier"] == figures.OUTLIER_COLOR
+
+
+def test_segment_share_treemap_values(summary: pd.DataFrame) -> None:
+    fig = figures.segment_share(summary)
+    assert len(fig.data) == 1 and fig.data[0].type == "treemap"
+    trace = fig.data[0]
+    assert list(trace.labels) == ["Champions", "Average", "Lost"]  # most valuable first
+    assert list(trace.values) == [10, 40, 50]
+    shares = [row[2] for row in trace.customdata]
+    assert shares == pytest.approx([0.10, 0.40, 0.50])
+    by_revenue = figures.segment_share(summary, value="revenue").data[0]
+    assert list(by_revenue.values) == [4000.0, 1500.0, 500.0]
+
+
+def test_rf_heatmap_cells_and_hover() -> None:
+    grid = pd.DataFrame({"r_score": [1, 1, 2], "f_score": [1, 2, 2], "customers": [5, 3, 7],
+                         "avg_monetary": [10.0, 20.0, 35.5]})
+    fig = figures.rf_heatmap(grid)
+    assert len(fig.data) == 1 and fig.data[0].type == "heatmap"
+    z = np.asarray(fig.data[0].z, dtype=float)
+    assert list(fig.data[0].y) == ["R1", "R2"] and list(fig.data[0].x) == ["F1", "F2"]
+    assert z[0, 0] == 5 and z[0, 1] == 3 and z[1, 1] == 7 and math.isnan(z[1, 0])
+    assert fig.data[0].text[1][1] == "7<br>avg 36"  # 35.5 rounds half to even on format -> 36
+    assert np.asarray(fig.data[0].customdata, dtype=float)[0, 1] == 20.0
+
+
+def test_revenue_by_country_sorted_and_rest_summed() -> None:
+    table = pd.DataFrame({"country": ["A", "B", "C", "D"], "revenue": [10.0, 40.0, 30.0, 20.0],
+                          "customers": [1, 4, 3, 2]})
+    fig = figures.revenue_by_country(table, top=2)
+    bar = fig.data[0]
+    assert bar.type == "bar" and bar.orientation == "h"
+    # plotted bottom-up: the largest is last
+    assert list(bar.y) == ["2 other countries", "C", "B"]
+    assert list(bar.x) == [30.0, 30.0, 40.0]  # A + D = 10 + 20
+    assert list(bar.customdata) == [3, 3, 4]
+
+
+def test_histogram_linear_and_log_axes() -> None:
+    bins = pd.DataFrame({"bin_start": [0.0, 1.0, 2.0], "bin_end": [1.0, 2.0, 3.0], "customers": [4, 9, 1]})
+    fig = figures.histogram(bins, "monetary", log_x=True, log_y=True)
+    bar = fig.data[0]
+    assert bar.type == "bar" and list(bar.y) == [4, 9, 1] and list(bar.x) == [0.5, 1.5, 2.5]
+    assert list(fig.layout.xaxis.tickvals) == [0, 1, 2, 3]
+    assert list(fig.layout.xaxis.ticktext) == ["1", "10", "100", "1,000"]
+    assert fig.layout.yaxis.type == "log"
+    assert bar.customdata[1] == pytest.approx((10.0, 100.0))
+
+
+def test_segment_scatter_one_trace_per_segment_and_sample_title() -> None:
+    points = pd.DataFrame({"customer_id": ["a", "b", "c"], "recency_days": [1, 5, 9],
+                           "frequency": [3, 1, 1], "monetary": [30.0, 10.0, 5.0],
+                           "segment": ["Top", "Low", "Low"], "segment_order": [1, 0, 0]})
+    fig = figures.segment_scatter(points, "recency_days", "frequency", total=300)
+    assert [t.name for t in fig.data] == ["Top", "Low"]
+    assert list(fig.data[1].x) == [5, 9] and list(fig.data[1].y) == [1, 1]
+    assert "random sample of 3 of 300" in fig.layout.title.text
+    assert "sample" not in figures.segment_scatter(points, "frequency", "monetary", total=3).layout.title.text
+
+
+def test_customer_timeline_two_rows() -> None:
+    purchases = pd.DataFrame({"invoice_id": ["i1", "i2"], "invoice_date": pd.to_datetime(["2023-01-05", "2023-05-01"]),
+                              "amount": [12.5, 30.0]})
+    periods = pd.DataFrame({"period": ["2023-Q1", "2023-Q2"], "period_start": pd.to_datetime(["2023-01-01", "2023-04-01"]),
+                            "segment": ["New", "Inactive"], "segment_order": [3, -1]})
+    fig = figures.customer_timeline(periods, purchases, "C1")
+    assert [t.type for t in fig.data] == ["bar", "scatter"]
+    assert list(fig.data[0].y) == [12.5, 30.0] and list(fig.data[1].y) == ["New", "Inactive"]
+
+
+def test_transitions_sankey_links() -> None:
+    flows = pd.DataFrame({"from_segment": ["Top", "Top", "Low"], "to_segment": ["Top", "Inactive", "Top"],
+                          "customers": [5, 2, 1]})
+    fig = figures.transitions_sankey(flows, {"Top": 1, "Low": 0, "Inactive": -1}, "Q1", "Q2")
+    sankey = fig.data[0]
+    assert sankey.type == "sankey"
+    assert list(sankey.node.label) == ["Top (Q1)", "Low (Q1)", "Top (Q2)", "Inactive (Q2)"]
+    assert list(sankey.link.source) == [0, 0, 1] and list(sankey.link.target) == [2, 3, 2]
+    assert list(sankey.link.value) == [5, 2, 1]
+
+
+def test_cohort_heatmap_percentages() -> None:
+    cohorts = pd.DataFrame({"cohort": ["Q1", "Q1", "Q2"], "periods_since": [0, 1, 0],
+                            "cohort_size": [10, 10, 4], "retained_pct": [100.0, 30.0, 100.0]})
+    fig = figures.cohort_heatmap(cohorts)
+    z = np.asarray(fig.data[0].z, dtype=float)
+    assert z[0, 0] == 100 and z[0, 1] == 30 and z[1, 0] == 100 and math.isnan(z[1, 1])
+    assert list(fig.data[0].y) == ["Q1 (n=10)", "Q2 (n=4)"]
+
+
+def test_empty_tables_give_a_message_not_an_error(summary: pd.DataFrame) -> None:
+    fig = figures.segment_share(summary.iloc[0:0])
+    assert len(fig.data) == 0 and "No customers" in fig.layout.annotations[0].text
