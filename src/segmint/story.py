@@ -22,7 +22,7 @@ from __future__ import annotations
 import datetime as dt
 import importlib
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Literal
 
 import ibis
@@ -30,6 +30,7 @@ import ibis.expr.types as ir
 import pandas as pd
 
 from segmint import features as feat
+from segmint.engine import materialize
 from segmint.errors import ConfigError, DataError
 from segmint.story_tables import cohort_table, retention, story_table, transitions
 
@@ -86,7 +87,6 @@ class StoryResult:
     retention: pd.DataFrame
     cohorts: pd.DataFrame
     excluded: PeriodCoverage | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
 
     def customer(self, customer_id: str) -> pd.Series:
         """The story row of one customer; DataError when the id is not in the story."""
@@ -192,6 +192,7 @@ def _active_rows(window: _Window, period: feat.Period) -> tuple[ir.Table, ir.Tab
     rows = feat.period_features(window.tx, period=period)
     index = ibis.memtable(window.periods[["period", "period_index"]])
     rows = rows.inner_join(index, "period")
+    rows = materialize(ibis.get_backend(window.tx), rows)  # reused by every story table
     active = rows.filter(rows.active & (rows.monetary > 0))
     return rows, active
 
@@ -251,10 +252,19 @@ def _cluster_segments(active: ir.Table, config: Any) -> ir.Table:
     return ibis.memtable(keep.astype({"segment_order": "int64", "period_index": "int64"}))
 
 
-def _segments_in_window(window: _Window, period: feat.Period, scheme: str, config: Any) -> ir.Table:
+def _segments_in_window(
+    window: _Window, period: feat.Period, scheme: str, config: Any,
+    rows: ir.Table | None = None, active: ir.Table | None = None,
+) -> ir.Table:
     if scheme not in SCHEMES:
         raise ConfigError(f"scheme={scheme!r}; choose one of {', '.join(SCHEMES)}")
-    rows, active = _active_rows(window, period)
+    if rows is None or active is None:
+        rows, active = _active_rows(window, period)
+    if int(active.count().execute()) == 0:
+        raise DataError(
+            "no customer has a purchase with positive net value in the story window; "
+            "check the amount column mapping and the --from/--to/--org filters"
+        )
     if scheme == "value":
         labels = _value_segments(active).select(
             "customer_id", "period_index", "segment", "segment_order", "reason"
@@ -343,12 +353,10 @@ def build_story(
     org: str | list[str] | None = None,
 ) -> StoryResult:
     """Every story table at once (segments per period, story, transitions, retention, cohorts)."""
-    from segmint.engine import materialize
-
     window = _window(tx, period, include_incomplete, min_coverage, start, end, org)
-    segments = _segments_in_window(window, period, scheme, config)
-    segments = materialize(ibis.get_backend(segments), segments)
     rows, active = _active_rows(window, period)
+    segments = _segments_in_window(window, period, scheme, config, rows, active)
+    segments = materialize(ibis.get_backend(segments), segments)
     return StoryResult(
         period=period,
         scheme=scheme,

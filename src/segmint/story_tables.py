@@ -88,7 +88,7 @@ def story_table(segments: ir.Table | pd.DataFrame, tx: ir.Table, *, period: str)
     if period not in UNITS:
         raise ConfigError(f"period={period!r}; choose one of {', '.join(UNITS)}")
     segments = _table(segments)
-    last_index = segments.period_index.max()
+    last_index = int(segments.period_index.max().execute())
     summary = segments.group_by("customer_id").aggregate(
         first_period=segments.period.argmin(segments.period_index),
         first_segment=segments.segment.argmin(segments.period_index),

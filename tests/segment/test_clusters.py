@@ -95,6 +95,7 @@ def test_same_seed_same_result_and_sampled_silhouette() -> None:
     first = ValueClusterer(seed=11, silhouette_sample=60).fit(data)
     second = ValueClusterer(seed=11, silhouette_sample=60).fit(data)
     assert first.silhouette_scores_ == second.silhouette_scores_
+    assert first.k_ == 4  # chosen on a 60-row sample, refitted on all 100
     assert (first.labels_ == second.labels_).all()
     np.testing.assert_array_equal(first.predict(data), first.labels_)
 

@@ -58,7 +58,7 @@ class ClusterConfig(SegmentConfig):
     k_range: tuple[int, int] = (2, 8)
     method: Literal["kmeans", "dbscan", "hdbscan"] = "kmeans"
     seed: int = 0
-    silhouette_sample: int = Field(default=5000, ge=50)  # customers scored per k (reproducible)
+    silhouette_sample: int = Field(default=5000, ge=50)  # rows k is chosen on (seeded sample)
     order_by: str = "monetary"  # feature whose cluster mean ranks clusters; "score" = mean z-score
     labels: list[str] | None = None  # one label per cluster, least valuable first; None = preset
     eps: float = Field(default=0.5, gt=0)  # DBSCAN neighbourhood radius (standardised units)
@@ -192,28 +192,25 @@ class ValueClusterer:
                 )
             return self._kmeans(self.k).fit_predict(X)
         low, high = self.k_range
-        high = min(high, n_distinct, len(X) - 1)
+        # k is chosen on a reproducible sample (fit and silhouette there), then refitted on all rows.
+        rng = np.random.default_rng(self.seed)
+        sample = X if len(X) <= self.silhouette_sample else X[
+            rng.choice(len(X), self.silhouette_sample, replace=False)
+        ]
+        high = min(high, len(np.unique(sample, axis=0)), len(sample) - 1)
         if high < low:
             raise DataError(
-                f"cannot choose k in {self.k_range}: only {len(X)} customers with {n_distinct} "
-                "distinct feature combinations; set k explicitly or add data"
+                f"cannot choose k in {tuple(self.k_range)}: only {len(X)} customers with "
+                f"{n_distinct} distinct feature combinations; set k explicitly or add data"
             )
-        best: tuple[float, int, np.ndarray] | None = None
         for k in range(low, high + 1):
-            assigned = self._kmeans(k).fit_predict(X)
-            score = float(
-                silhouette_score(
-                    X, assigned, sample_size=min(self.silhouette_sample, len(X)),
-                    random_state=self.seed,
-                )
-            )
+            assigned = self._kmeans(k).fit_predict(sample)
+            score = float(silhouette_score(sample, assigned))
             self.silhouette_scores_[k] = score
             log.debug("k=%d silhouette=%.4f", k, score)
-            if best is None or score > best[0]:
-                best = (score, k, assigned)
-        assert best is not None
-        log.info("chose k=%d by silhouette (%.3f)", best[1], best[0])
-        return best[2]
+        best = max(self.silhouette_scores_, key=self.silhouette_scores_.__getitem__)
+        log.info("chose k=%d by silhouette (%.3f)", best, self.silhouette_scores_[best])
+        return self._kmeans(best).fit_predict(X)
 
     def _kmeans(self, k: int) -> KMeans:
         return KMeans(n_clusters=k, n_init=10, random_state=self.seed)
