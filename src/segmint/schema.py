@@ -190,106 +190,14 @@ def normalize_name(name: str) -> str:
     return " ".join(re.sub(r"[^0-9a-z]+", " ", text.lower()).split())
 
 
-# field -> (tier-1 names, tier-2 names, partial phrases, words that veto a partial match). Exact
-# tier-1 beats tier-2 beats partial; two columns in the same tier for a required field = ambiguous.
-SYNONYMS: dict[str, tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...], tuple[str, ...]]] = {
-    "invoice_id": (
-        ("invoice no", "invoice", "invoice id", "invoice number", "bill no", "bill number", "vch no",
-         "voucher no", "voucher number", "order id", "order no", "order number", "transaction id",
-         "receipt no", "inv no", "document no", "txn id", "sales order no", "nota fiscal"),
-        ("order", "bill", "voucher", "transaction", "receipt", "ticket", "vch no vch type"),
-        ("invoice", "order id", "bill no", "voucher no", "vch no", "transaction id", "receipt"),
-        ("date", "time", "type", "status", "item", "line", "amount", "value", "qty", "quantity"),
-    ),
-    "customer_id": (
-        ("customer id", "customer", "customer no", "customer number", "customer code", "cust id",
-         "client id", "member id", "user id", "buyer id", "account id", "party name", "party",
-         "member", "buyer", "client", "customer unique id", "shopper id", "consumer id", "cliente",
-         "id cliente", "party ledger name", "user"),
-        ("customer name", "client name", "buyer name", "particulars", "account", "ledger", "name"),
-        ("customer", "client", "member", "buyer", "party", "shopper", "user id", "cust"),
-        ("date", "type", "segment", "city", "state", "country", "zip", "count", "email", "phone"),
-    ),
-    "invoice_date": (
-        ("invoice date", "bill date", "payment date", "order date", "transaction date",
-         "purchase date", "sale date", "sales date", "voucher date", "vch date", "txn date",
-         "order purchase timestamp", "invoice datetime", "order datetime"),
-        ("date", "datetime", "timestamp", "data", "fecha", "created at", "time", "day", "dt"),
-        ("date", "timestamp", "datetime", "purchase", "data", "fecha"),
-        ("due", "ship", "shipping", "delivery", "delivered", "estimated", "limit", "birth", "dob",
-         "expiry", "approved", "carrier", "updated", "modified", "signup", "registration", "first"),
-    ),
-    "quantity": (
-        ("quantity", "qty", "units", "quantidade", "cantidad", "pcs", "nos", "actual qty",
-         "billed qty", "number of items", "item count"),
-        ("count", "volume", "pieces"),
-        ("qty", "quantity", "units", "number of", "pieces", "pcs"),
-        ("price", "rate", "amount", "value", "cost"),
-    ),
-    "unit_price": (
-        ("unit price", "price", "rate", "price each", "sale price", "selling price", "item price",
-         "price per unit", "unitprice", "preco", "precio", "mrp", "unit rate"),
-        ("list price", "retail price"),
-        ("price", "rate"),
-        ("total", "cost", "freight", "shipping", "tax", "discount", "purchase"),
-    ),
-    "amount": (
-        ("amount", "net amount", "total amount", "total amt", "amt", "line total", "sales amount",
-         "invoice amount", "revenue", "sales", "net sales", "value", "net value", "sale amount",
-         "payment value", "order value", "total price", "extended price", "turnover", "valor",
-         "importe", "monto", "amount inr", "line amount", "invoice value", "total value"),
-        ("total", "debit", "gross amount", "grand total", "subtotal", "gross total", "sales value",
-         "payment amount", "paid amount", "gross sales"),
-        ("amount", "amt", "total", "value", "revenue", "sales"),
-        ("freight", "shipping", "tax", "vat", "gst", "discount", "tip", "fee", "balance", "due",
-         "cost", "commission", "paid", "outstanding", "credit", "refund", "points", "count", "id"),
-    ),
-    "cost": (
-        ("cost", "total cost", "cogs", "cost amount", "line cost", "cost of goods"),
-        ("purchase cost",),
-        ("cogs",),
-        ("unit", "per", "center", "centre"),
-    ),
-    "unit_cost": (
-        ("unit cost", "cost price", "cost per unit", "purchase price", "unit cogs", "unitcost"),
-        (),
-        ("unit cost", "cost price"),
-        (),
-    ),
-    "country": (
-        ("country", "region", "location", "country code", "territory", "market", "pais"),
-        ("state", "city", "customer state", "province", "estado", "zone"),
-        ("country", "region"),
-        ("id", "code no"),
-    ),
-    "product_id": (
-        ("stockcode", "stock code", "item", "product", "sku", "product id", "item code", "item id",
-         "product code", "article", "barcode", "ean", "upc", "material", "item no", "asin"),
-        ("product no", "article no", "part no", "model"),
-        ("sku", "stock code", "product id", "item code", "item id", "product code"),
-        ("name", "description", "category", "qty", "quantity", "price", "count", "type", "weight"),
-    ),
-    "product_name": (
-        ("description", "product name", "stock item", "item name", "item description",
-         "product description", "product title", "stock item name", "title"),
-        ("name of item", "article name", "goods"),
-        ("product name", "item name", "description"),
-        ("category", "length", "id"),
-    ),
-    "org_id": (
-        ("org", "org id", "organisation", "organization", "branch", "store", "store id", "shop",
-         "outlet", "seller id", "business unit", "company", "branch id", "shop id", "outlet id"),
-        ("seller", "merchant", "merchant id", "location id", "warehouse"),
-        ("store", "branch", "outlet", "org id", "seller id"),
-        ("name", "city", "state", "type"),
-    ),
-    "debit_credit": (
-        ("dr cr", "debit credit", "drcr", "dr or cr", "cr dr", "dc", "debit or credit"),
-        ("type dr cr", "dr cr indicator"),
-        ("dr cr",),
-        (),
-    ),
-}
+def _load_synonyms() -> dict[str, tuple[tuple[str, ...], ...]]:
+    """field -> (names, generic names, partial phrases, veto words) from column_synonyms.yaml."""
+    data = yaml.safe_load((Path(__file__).parent / "column_synonyms.yaml").read_text(encoding="utf-8"))
+    keys = ("names", "generic", "partial", "veto")
+    return {f: tuple(tuple(entry.get(k) or ()) for k in keys) for f, entry in data.items()}
+
+
+SYNONYMS = _load_synonyms()
 _REQUIRED_KIND = {  # content a column must mostly hold to accept a partial-name or content match
     "invoice_date": {"date"},
     "quantity": {"int", "number"},
@@ -519,7 +427,8 @@ def _mapping_help(
         (f for f in (*REQUIRED_FIELDS, "amount") if detection is None or f not in detection.mapping.fields),
         "customer_id",
     )
-    example_col = raw.columns[0] if raw.columns else "Column Name"
+    mapped = set(detection.mapping.fields.values()) if detection is not None else set()
+    example_col = next((c for c in raw.columns if c not in mapped), raw.columns[0] if raw.columns else "Column")
     lines += [
         "Fix: say which column holds each field, on the command line",
         f'  --map "{example_col}={example_field}"',

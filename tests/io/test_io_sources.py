@@ -76,3 +76,13 @@ def test_read_sql_table_and_query(con, tmp_path):
         read_sql(str(path), "missing")
     with pytest.raises(InputError, match="not found"):
         read_sql(str(tmp_path / "none.sqlite"), "sales")
+
+
+def test_non_duckdb_backend_receives_the_rows(tmp_path):
+    """Readers load through a private DuckDB and hand Arrow data to other backends (SQLite here)."""
+    path = tmp_path / "report.csv"
+    path.write_text("Title\n\nCustomer,Amount\nA,1.5\nB,2\nTotal,3.5\n")
+    raw = read_raw(path, con=ibis.sqlite.connect())
+    df = raw.table.order_by("_row").execute()
+    assert df[["Customer", "Amount", "_row"]].values.tolist() == [["A", "1.5", 4], ["B", "2", 5]]
+    assert raw.skipped == {"total_row": 1}

@@ -149,10 +149,11 @@ def drop_total_and_blank_rows(raw: RawTable, label_columns: int = 3) -> RawTable
             *[table[c].strip().lower().re_search(pattern.lower()) for c in text_cols[:label_columns]]
         ).fill_null(False)
         checks.append(("total_row", total & ~blank))
+    counts = table.aggregate(**{r: c.cast("int64").sum() for r, c in checks}).to_pyarrow().to_pylist()[0]
     for reason, condition in checks:
-        hits = table.filter(condition)
-        count = int(hits.count().to_pyarrow().as_py())
+        count = int(counts[reason] or 0)
         if count:
+            hits = table.filter(condition)
             examples = hits.order_by(ROW_COL).limit(MAX_EXAMPLES).to_pyarrow().to_pylist()
             raw.add_skipped(reason, count, examples)
             log.info("%s: dropped %d %s row(s)", raw.source, count, reason)
