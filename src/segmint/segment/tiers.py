@@ -28,10 +28,9 @@ from segmint.segment.rfm import quantile_score
 log = logging.getLogger(__name__)
 
 TIERS = ("Low", "Mid", "High")
-AXES: dict[str, tuple[str, str, str]] = {
-    # axis -> (bucket column, metric column, tier suffix)
-    "value": ("value_bucket", "atv", "Value"),
-    "frequency": ("frequency_bucket", "frequency", "Frequency"),
+AXES: dict[str, tuple[str, str]] = {  # axis -> (bucket column, bucketed metric)
+    "value": ("value_bucket", "atv"),
+    "frequency": ("frequency_bucket", "frequency"),
 }
 
 __all__ = ["TierCutoffs", "TiersConfig", "assign", "bucket_customers", "bucket_table", "cutoffs", "tier_kpis"]
@@ -81,7 +80,7 @@ def bucket_customers(features: ir.Table, n_buckets: int = 10) -> ir.Table:
 
 
 def _bucket_frame(bucketed: ir.Table, axis: str) -> pd.DataFrame:
-    bucket, metric, _ = AXES[axis]
+    bucket, metric = AXES[axis]
     per_bucket = bucketed.group_by(bucket=bucketed[bucket]).aggregate(
         customers=bucketed.count(),
         sales=bucketed.sales.sum(),
