@@ -25,14 +25,16 @@ from segmint import engine
 from segmint.errors import DataError, MappingError
 from segmint.parsing import (
     BLANK_TOKENS,
+    PLAIN_NUMBER,
     DATE_PATTERNS,
     EXCEL_SERIAL,
     decimal_evidence,
     normalised,
     numeric_parts,
-    parse_number,
     pattern_from_strptime,
-    pattern_timestamp,
+    add_parsed_dates,
+    add_parsed_number,
+    DatePattern,
 )
 from segmint.quality import (
     DROP_DESCRIPTIONS,
@@ -94,9 +96,11 @@ def clean_transactions(
     _check_fields(fields, mapping, source)
     warnings: list[str] = []
     evidence = _evidence(mapped, fields)
-    date_info, date_expr = _date_plan(mapped, mapping, options, evidence, source, warnings)
+    date_info, patterns, dayfirst = _date_plan(mapped, mapping, options, evidence, source, warnings)
     decimal = _decimal_plan(fields, mapping, options, evidence, warnings)
-    staged = engine.materialize(con, _stage(mapped, fields, date_expr, decimal, options))
+    plain = [f for f in NUMBER_FIELDS if evidence.get(f"plain:{f}", -1) == evidence["rows"]]
+    parsed = _parse(mapped, fields, patterns, dayfirst, decimal, plain)
+    staged = engine.materialize(con, _stage(parsed, fields, options))
 
     counts = staged.group_by("_reason").aggregate(n=staged.count()).execute()
     by_reason = {r: int(n) for r, n in zip(counts["_reason"], counts["n"]) if isinstance(r, str)}
@@ -133,12 +137,12 @@ def clean_transactions(
     )
     report.incomplete_period = incomplete_period(table, report.last_date, options.trailing_period)
     if dup_count and not report.duplicates_dropped:
-        warnings.append(
+        report.warnings.append(
             f"{dup_count:,} lines are exact copies of earlier lines; kept because without an invoice "
             "column they may be genuine repeat purchases"
         )
     if report.last_date and report.last_date > datetime.now() + timedelta(days=1):
-        warnings.append(f"the last date {report.last_date:%Y-%m-%d} is in the future; check the dates")
+        report.warnings.append(f"the last date {report.last_date:%Y-%m-%d} is in the future; check the dates")
     log.info("%s: kept %d of %d rows", source, report.rows_kept, report.rows_in)
     return CleanResult(table, report)
 
@@ -179,6 +183,10 @@ def _evidence(mapped: ibis.Table, fields: list[str]) -> dict[str, int]:
         metrics["date:second_gt12"] = (second > 12).cast("int64").sum()
     for field in (f for f in NUMBER_FIELDS if f in fields):
         point, comma = decimal_evidence(mapped[field])
+        if not mapped[field].type().is_numeric():
+            text = normalised(mapped[field].cast("string"))
+            plain = text.re_search(PLAIN_NUMBER) | text.isnull() | text.isin(list(BLANK_TOKENS))
+            metrics[f"plain:{field}"] = plain.cast("int64").sum()
         metrics[f"point:{field}"] = point.cast("int64").sum()
         metrics[f"comma:{field}"] = comma.cast("int64").sum()
     row = mapped.aggregate(**metrics).execute().iloc[0]
@@ -192,19 +200,19 @@ def _date_plan(
     evidence: dict[str, int],
     source: str,
     warnings: list[str],
-) -> tuple[DateFormatInfo, ir.TimestampValue]:
-    """Decide the date layouts (and dd/mm vs mm/dd) and build the parsing expression."""
+) -> tuple[DateFormatInfo, tuple[DatePattern, ...] | None, bool]:
+    """Decide the date layouts to try (None = native timestamps) and dd/mm vs mm/dd."""
     column = _label(mapping, "invoice_date")
     text = _date_text(mapped)
     if text is None:
         info = DateFormatInfo(column=column, formats={"native": evidence["rows"]}, evidence="native dates")
-        return info, mapped.invoice_date.cast("timestamp")
+        return info, None, False
     formats = {p.name: evidence[f"date:{p.name}"] for p in (*DATE_PATTERNS, EXCEL_SERIAL)}
     date_format = options.date_format or mapping.date_format
     if date_format:
         pattern = pattern_from_strptime(date_format)
         info = DateFormatInfo(column=column, formats=formats, evidence=f"forced format {date_format!r}")
-        return info, pattern_timestamp(text, pattern)
+        return info, (pattern,), False
     dayfirst = options.dayfirst if options.dayfirst is not None else mapping.dayfirst
     first, second = evidence["date:first_gt12"], evidence["date:second_gt12"]
     if dayfirst is not None:
@@ -231,8 +239,8 @@ def _date_plan(
     info = DateFormatInfo(
         column=column, formats=formats, dayfirst=dayfirst if formats["numeric"] else None, evidence=why
     )
-    parsers = [pattern_timestamp(text, p, dayfirst=bool(dayfirst)) for p in (*DATE_PATTERNS, EXCEL_SERIAL)]
-    return info, ibis.coalesce(*parsers)
+    present = tuple(p for p in (*DATE_PATTERNS, EXCEL_SERIAL) if formats[p.name])
+    return info, present or DATE_PATTERNS[:1], bool(dayfirst)
 
 
 def _numeric_examples(mapped: ibis.Table, text: ir.StringValue, part: str) -> str:
@@ -281,102 +289,111 @@ def _drop_duplicates(fields: list[str], options: CleanOptions) -> bool:
     return "invoice_id" in fields
 
 
-def _stage(
+def _parse(
     mapped: ibis.Table,
     fields: list[str],
-    date_expr: ir.TimestampValue,
+    patterns: tuple[DatePattern, ...] | None,
+    dayfirst: bool,
     decimal: dict[str, bool],
-    options: CleanOptions,
+    plain: list[str],
 ) -> ibis.Table:
-    """Every input row with its parsed values, repair flags and drop reason (NULL = kept)."""
-    t = mapped
-    cols: dict[str, ir.Value] = {}
-    nums = {f: parse_number(t[f], decimal_comma=decimal[f]) for f in NUMBER_FIELDS if f in fields}
+    """Add ``_invoice_date`` and, per number field f, ``_n_f`` plus its flags (see add_parsed_number)."""
+    if patterns is None:
+        t = mapped.mutate(_invoice_date=mapped.invoice_date.cast("timestamp"))
+    else:
+        t = mapped.mutate(_date_text=normalised(mapped.invoice_date.cast("string")))
+        t = add_parsed_dates(t, "_date_text", "_invoice_date", patterns, dayfirst=dayfirst)
+        t = t.drop("_date_text")
+    for field in (f for f in NUMBER_FIELDS if f in fields):
+        t = add_parsed_number(t, field, f"_n_{field}", decimal_comma=decimal[field], plain=field in plain)
+    return t
 
+
+def _stage(t: ibis.Table, fields: list[str], options: CleanOptions) -> ibis.Table:
+    """Every input row with its parsed values, repair flags and drop reason (NULL = kept).
+
+    Built in layers that refer to earlier layers' columns, so each SQL expression stays small.
+    """
+    nums = [f for f in NUMBER_FIELDS if f in fields]
+    null, false, one = ibis.null("float64"), ibis.literal(False), ibis.literal(1.0)
     customer = t.customer_id.cast("string").strip()
     integral = customer.re_search(r"^\d+\.0+$")
-    cols["_customer_id"] = ibis.cases((integral, customer.re_extract(r"^(\d+)\.0+$", 1)), else_=customer)
-    cols["_fix_customer"] = integral
-
     synthetic = t._source.cast("string") + ":" + t._row.cast("string")
-    if "invoice_id" in fields:
-        invoice = t.invoice_id.cast("string").strip()
-        invoice_blank = _blank(t.invoice_id)
-        cols["_invoice_id"] = ibis.cases((invoice_blank, synthetic), else_=invoice)
-        cancelled = ~invoice_blank & invoice.re_search(r"^[Cc]\d")
-    else:
-        invoice_blank, cancelled = ibis.literal(True), ibis.literal(False)
-        cols["_invoice_id"] = synthetic
-    cols["_fix_invoice"] = invoice_blank if "invoice_id" in fields else ibis.literal(False)
+    invoice_blank = _blank(t.invoice_id) if "invoice_id" in fields else ibis.literal(True)
+    invoice = t.invoice_id.cast("string").strip() if "invoice_id" in fields else synthetic
+    credit = false
+    for field in nums:
+        credit = credit | t[f"_n_{field}_credit"]
+    if "debit_credit" in fields:
+        credit = credit | normalised(t.debit_credit.cast("string")).isin(list(CREDIT_TOKENS))
+    t = t.mutate(
+        _customer_id=ibis.cases((integral, customer.re_extract(r"^(\d+)\.0+$", 1)), else_=customer),
+        _fix_customer=integral,
+        _invoice_id=ibis.cases((invoice_blank, synthetic), else_=invoice),
+        _fix_invoice=invoice_blank,
+        _cancelled=(~invoice_blank & invoice.re_search(r"^[Cc]\d")) if "invoice_id" in fields else false,
+        _credit=credit,
+    )
 
-    null = ibis.null("float64")
-    price = nums["unit_price"].value if "unit_price" in nums else None
-    amount = nums["amount"].value if "amount" in nums else None
-    quantity = nums["quantity"].value if "quantity" in nums else ibis.literal(1.0)
+    def value(field: str) -> ir.FloatingValue | None:
+        return t[f"_n_{field}"] if field in nums else None
 
     def ratio(num: ir.FloatingValue | None, den: ir.FloatingValue | None) -> ir.FloatingValue:
         return null if num is None or den is None else ibis.cases((den != 0, num / den), else_=null)
 
-    qty = ibis.coalesce(quantity, ratio(amount, price), ibis.literal(1.0))
-    line_amount = ibis.coalesce(*(v for v in (amount, None if price is None else qty * price) if v is not None))
-    unit_price = price if price is not None else ratio(line_amount, qty)
-    if price is not None:
-        unit_price = ibis.coalesce(price, ratio(line_amount, qty))
+    price, amount = value("unit_price"), value("amount")
+    t = t.mutate(_qty=ibis.coalesce(value("quantity") if "quantity" in nums else one, ratio(amount, price), one))
+    price, amount = value("unit_price"), value("amount")
+    computed = t._qty * price if price is not None else null
+    t = t.mutate(_line=ibis.coalesce(amount, computed) if amount is not None else computed)
+    price, qty, line = value("unit_price"), t._qty, t._line
     if "cost" in nums:
-        cost = nums["cost"].value
+        cost = t._n_cost
     elif "unit_cost" in nums:
-        cost = qty.abs() * nums["unit_cost"].value.abs()
+        cost = qty.abs() * t._n_unit_cost.abs()
     else:
         cost = null
-    credit = ibis.literal(False)
-    for parsed in nums.values():
-        credit = credit | parsed.credit
-    if "debit_credit" in fields:
-        credit = credit | normalised(t.debit_credit.cast("string")).isin(list(CREDIT_TOKENS))
-    is_return = ((qty < 0) | (line_amount < 0) | cancelled | credit).fill_null(False)
-    negate = lambda v: ibis.cases((is_return, -v.abs()), else_=v)  # noqa: E731
-    cols.update(
-        _invoice_date=date_expr,
-        _quantity=negate(qty),
-        _unit_price=ibis.cases((is_return, unit_price.abs()), else_=unit_price),
-        _amount=negate(line_amount),
-        _cost=negate(cost),
-        _is_return=is_return,
-        _credit=credit,
+    t = t.mutate(
+        _price=ibis.coalesce(price, ratio(line, qty)) if price is not None else ratio(line, qty),
+        _cost_raw=cost,
+        _is_return=((qty < 0) | (line < 0) | t._cancelled | t._credit).fill_null(False),
     )
-    lit_false = ibis.literal(False)
-    blank_of = lambda f: nums[f].blank if f in nums else ibis.literal(True)  # noqa: E731
-    cols["_fix_quantity"] = (nums["quantity"].blank if "quantity" in nums else lit_false) & line_amount.notnull()
-    cols["_fix_amount"] = blank_of("amount") & line_amount.notnull()
-    cols["_fix_unit_price"] = blank_of("unit_price") & unit_price.notnull()
+    is_return = t._is_return
+    negate = lambda v: ibis.cases((is_return, -v.abs()), else_=v)  # noqa: E731
+    blank = {f: t[f"_n_{f}_blank"] if f in nums else ibis.literal(True) for f in NUMBER_FIELDS}
     cost_field = next((f for f in ("cost", "unit_cost") if f in nums), None)
-    cols["_cost_unreadable"] = nums[cost_field].invalid if cost_field else lit_false
-    for field, parsed in nums.items():
-        cols[f"_money_{field}"] = parsed.reformatted
-        cols[f"_drcr_{field}"] = parsed.dr_cr
-        cols[f"_paren_{field}"] = parsed.parenthesised
-
     dup_key = [
-        cols["_customer_id"] if f == "customer_id" else date_expr if f == "invoice_date"
-        else nums[f].value if f in nums else t[f].cast("string").strip()
+        t._customer_id if f == "customer_id" else t._invoice_date if f == "invoice_date"
+        else t[f"_n_{f}"] if f in nums else t[f].cast("string").strip()
         for f in fields
     ]
-    dup_rank = ibis.row_number().over(group_by=dup_key, order_by=[t._source, t._row])
-    cols["_duplicate"] = dup_rank > 0
+    t = t.mutate(
+        _quantity=negate(t._qty),
+        _unit_price=ibis.cases((is_return, t._price.abs()), else_=t._price),
+        _amount=negate(t._line),
+        _cost=negate(t._cost_raw),
+        _fix_quantity=(blank["quantity"] & t._line.notnull()) if "quantity" in nums else false,
+        _fix_amount=blank["amount"] & t._line.notnull(),
+        _fix_unit_price=blank["unit_price"] & t._price.notnull(),
+        _cost_unreadable=t[f"_n_{cost_field}_invalid"] if cost_field else false,
+        _duplicate=ibis.row_number().over(group_by=dup_key, order_by=[t._source, t._row]) > 0,
+    )
     checks: list[tuple[ir.BooleanValue, str, str]] = [
         (_blank(t.customer_id), "missing_customer", "customer_id"),
         (_blank(t.invoice_date), "missing_date", "invoice_date"),
-        (date_expr.isnull(), "bad_date", "invoice_date"),
+        (t._invoice_date.isnull(), "bad_date", "invoice_date"),
     ]
-    checks += [(nums[f].invalid, f"bad_{f}", f) for f in ("quantity", "unit_price", "amount") if f in nums]
-    checks.append((line_amount.isnull(), "missing_amount", "amount" if "amount" in fields else "unit_price"))
+    checks += [(t[f"_n_{f}_invalid"], f"bad_{f}", f) for f in ("quantity", "unit_price", "amount") if f in nums]
+    checks.append((t._line.isnull(), "missing_amount", "amount" if "amount" in fields else "unit_price"))
     if _drop_duplicates(fields, options):
-        checks.append((cols["_duplicate"], "duplicate", "invoice_id" if "invoice_id" in fields else "_row"))
+        checks.append((t._duplicate, "duplicate", "invoice_id" if "invoice_id" in fields else "customer_id"))
     if options.returns == "drop":
-        checks.append((is_return, "return", "amount" if "amount" in fields else "quantity"))
-    cols["_reason"] = ibis.cases(*[(cond, name) for cond, name, _ in checks], else_=ibis.null("string"))
-    cols["_field"] = ibis.cases(*[(cond, field) for cond, _, field in checks], else_=ibis.null("string"))
-    return t.mutate(**cols)
+        checks.append((t._is_return, "return", "amount" if "amount" in fields else "quantity"))
+    t = t.mutate(
+        _reason=ibis.cases(*[(cond, name) for cond, name, _ in checks], else_=ibis.null("string")),
+        _field=ibis.cases(*[(cond, field) for cond, _, field in checks], else_=ibis.null("string")),
+    )
+    return t.drop("_qty", "_line", "_price", "_cost_raw", "_cancelled")
 
 
 def _examples(staged: ibis.Table, fields: list[str]) -> dict[str, list[dict[str, Any]]]:
@@ -435,9 +452,9 @@ def _parse_counters(staged: ibis.Table, fields: list[str]) -> tuple[dict[str, in
         "cost_unreadable": staged._cost_unreadable,
     }
     for field in (f for f in NUMBER_FIELDS if f in fields):
-        metrics[f"money_strings_{field}"] = staged[f"_money_{field}"]
-        metrics[f"dr_cr_markers_{field}"] = staged[f"_drcr_{field}"]
-        metrics[f"parentheses_negative_{field}"] = staged[f"_paren_{field}"]
+        metrics[f"money_strings_{field}"] = staged[f"_n_{field}_money"]
+        metrics[f"dr_cr_markers_{field}"] = staged[f"_n_{field}_drcr"]
+        metrics[f"parentheses_negative_{field}"] = staged[f"_n_{field}_paren"]
     kept = staged._reason.isnull()
     sums = {k: (v & kept).cast("int64").sum() for k, v in metrics.items()}
     sums["_duplicates"] = staged._duplicate.cast("int64").sum()

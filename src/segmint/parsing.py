@@ -85,8 +85,7 @@ def pattern_from_strptime(fmt: str) -> DatePattern:
     return DatePattern("date_format", fmt, regex + r"(?:\.\d+)?$", tuple(roles))
 
 
-def _int_part(text: ir.StringValue, regex: str, index: int, default: int | None) -> ir.IntegerValue:
-    part = text.re_extract(regex, index)
+def _int_part(part: ir.StringValue, default: int | None) -> ir.IntegerValue:
     fallback = ibis.literal(default, "int64") if default is not None else ibis.null("int64")
     return ibis.cases((part.re_search(r"^\d+$"), part.cast("int64")), else_=fallback)
 
@@ -100,47 +99,73 @@ def _days_in_month(year: ir.IntegerValue, month: ir.IntegerValue) -> ir.IntegerV
     )
 
 
-def pattern_timestamp(text: ir.StringValue, pattern: DatePattern, *, dayfirst: bool = False) -> ir.TimestampValue:
-    """Timestamp for values of ``text`` (lower-cased, trimmed) that match ``pattern``; NULL otherwise."""
-    if pattern is EXCEL_SERIAL:
-        return excel_serial_timestamp(text)
-    parts: dict[str, ir.IntegerValue] = {}
-    for index, role in enumerate(pattern.roles, start=1):
-        if role == "mon":
-            abbrev = text.re_extract(pattern.regex, index).substr(0, 3)
-            parts["m"] = abbrev.cases(*_MONTH_NUMBER.items(), else_=ibis.null("int64"))
-        elif role == "p":
-            parts["p"] = text.re_extract(pattern.regex, index)
-        else:
-            parts[role] = _int_part(text, pattern.regex, index, 0 if role in "HMS" else None)
-    if "a" in parts:
-        parts["d"], parts["m"] = (parts["a"], parts["b"]) if dayfirst else (parts["b"], parts["a"])
-    if "yy" in parts:  # 2-digit years: 00-69 -> 2000s, 70-99 -> 1900s
-        yy = parts["yy"]
-        parts["y"] = ibis.cases((yy >= 100, yy), (yy < 70, yy + 2000), else_=yy + 1900)
-    year, month, day = parts["y"], parts["m"], parts["d"]
-    hour = parts.get("H", ibis.literal(0, "int64"))
-    minute, second = parts.get("M", ibis.literal(0, "int64")), parts.get("S", ibis.literal(0, "int64"))
-    hour_ok = hour < 24
-    if "p" in parts:
-        meridiem = parts["p"]
-        hour_ok = ibis.cases((meridiem == "", hour < 24), else_=(hour >= 1) & (hour <= 12))
-        hour = ibis.cases(
-            ((meridiem == "pm") & (hour < 12), hour + 12), ((meridiem == "am") & (hour == 12), 0),
-            else_=hour,
+def add_parsed_dates(
+    table: ibis.Table, text: str, out: str, patterns: tuple[DatePattern, ...], *, dayfirst: bool = False
+) -> ibis.Table:
+    """Add column ``out``: the timestamp of the first of ``patterns`` that the ``text`` column fits.
+
+    ``text`` must hold lower-cased, trimmed values (:func:`normalised`); misfits give NULL. The work
+    is split in layers that refer to the previous layer's columns so the SQL stays small.
+    """
+    helpers: list[str] = []
+    name = {"H": "hour", "M": "minute", "S": "second"}  # SQL names are case-insensitive: avoid M vs m
+
+    def layer(t: ibis.Table, columns: dict[str, ir.Value]) -> ibis.Table:
+        helpers.extend(columns)
+        return t.mutate(**columns)
+
+    named = [(f"{out}_{i}", p) for i, p in enumerate(patterns) if p is not EXCEL_SERIAL]
+    t = layer(table, {f"{key}_{j}": table[text].re_extract(p.regex, j)
+                      for key, p in named for j in range(1, len(p.roles) + 1)}
+              | {f"{key}_ok": table[text].re_search(p.regex) for key, p in named})
+    ints: dict[str, ir.Value] = {}
+    for key, p in named:
+        for j, role in enumerate(p.roles, start=1):
+            raw = t[f"{key}_{j}"]
+            if role == "mon":
+                abbrev = raw.substr(0, 3)
+                ints[f"{key}_m"] = abbrev.cases(*_MONTH_NUMBER.items(), else_=ibis.null("int64"))
+            elif role == "p":
+                ints[f"{key}_p"] = raw
+            else:
+                ints[f"{key}_{name.get(role, role)}"] = _int_part(raw, 0 if role in "HMS" else None)
+    t = layer(t, ints)
+    parts: dict[str, ir.Value] = {}
+    for key, p in named:
+        if "yy" in p.roles:  # 2-digit years: 00-69 -> 2000s, 70-99 -> 1900s
+            yy = t[f"{key}_yy"]
+            parts[f"{key}_y"] = ibis.cases((yy >= 100, yy), (yy < 70, yy + 2000), else_=yy + 1900)
+        if "a" in p.roles:
+            day, month = (f"{key}_a", f"{key}_b") if dayfirst else (f"{key}_b", f"{key}_a")
+            parts[f"{key}_d"], parts[f"{key}_m"] = t[day], t[month]
+        if "p" in p.roles:
+            hour, meridiem = t[f"{key}_hour"], t[f"{key}_p"]
+            parts[f"{key}_hok"] = ibis.cases((meridiem == "", hour < 24), else_=hour.between(1, 12))
+            parts[f"{key}_hour"] = ibis.cases(
+                ((meridiem == "pm") & (hour < 12), hour + 12), ((meridiem == "am") & (hour == 12), 0),
+                else_=hour,
+            )
+    t = layer(t, parts)
+    stamps: dict[str, ir.Value] = {}
+    zero = ibis.literal(0, "int64")
+    for key, p in named:
+        year, month, day = t[f"{key}_y"], t[f"{key}_m"], t[f"{key}_d"]
+        hour, minute, second = (t[f"{key}_{name[r]}"] if r in p.roles else zero for r in "HMS")
+        hour_ok = t[f"{key}_hok"] if "p" in p.roles else hour < 24
+        valid = (
+            t[f"{key}_ok"] & year.between(1900, 2100) & month.between(1, 12) & (day >= 1)
+            & (day <= _days_in_month(year, month)) & hour_ok & (minute < 60) & (second < 60)
         )
-    valid = (
-        text.re_search(pattern.regex)
-        & year.between(1900, 2100)
-        & month.between(1, 12)
-        & (day >= 1)
-        & (day <= _days_in_month(year, month))
-        & hour_ok
-        & (minute < 60)
-        & (second < 60)
-    )
-    stamp = ibis.timestamp(year, month, day, hour, minute, second)
-    return ibis.cases((valid, stamp), else_=ibis.null("timestamp"))
+        stamps[f"{key}_ts"] = ibis.cases(
+            (valid, ibis.timestamp(year, month, day, hour, minute, second)), else_=ibis.null("timestamp")
+        )
+    if EXCEL_SERIAL in patterns:
+        stamps[f"{out}_serial_ts"] = excel_serial_timestamp(t[text])
+    t = layer(t, stamps)
+    found = [t[f"{key}_ts"] for key, _ in named]
+    if EXCEL_SERIAL in patterns:
+        found.append(t[f"{out}_serial_ts"])
+    return t.mutate(**{out: ibis.coalesce(*found) if len(found) > 1 else found[0]}).drop(*helpers)
 
 
 def excel_serial_timestamp(text: ir.StringValue) -> ir.TimestampValue:
@@ -156,7 +181,7 @@ def excel_serial_timestamp(text: ir.StringValue) -> ir.TimestampValue:
 def numeric_parts(text: ir.StringValue) -> tuple[ir.IntegerValue, ir.IntegerValue]:
     """The first and second number of dd/mm/yyyy-or-mm/dd/yyyy values (NULL for other layouts)."""
     regex = DATE_PATTERNS[1].regex
-    return _int_part(text, regex, 1, None), _int_part(text, regex, 2, None)
+    return _int_part(text.re_extract(regex, 1), None), _int_part(text.re_extract(regex, 2), None)
 
 
 # --- numbers: money strings, Dr/Cr, parentheses, thousands separators -----------------------
@@ -171,17 +196,7 @@ COMMA_DECIMAL = r",\d{1,2}$|,\d{4,}$|\.\d+,\d+$"  # 1.234,50  12,5
 BLANK_TOKENS = ("", "-", "--", "nan", "null", "none", "n/a", "na", "#n/a")
 
 
-@dataclass(frozen=True)
-class ParsedNumber:
-    """Expressions describing one parsed number column."""
-
-    value: ir.FloatingValue  # NULL when blank or not a number
-    blank: ir.BooleanValue  # empty, '-', 'nan' ... (not an error)
-    invalid: ir.BooleanValue  # something was written but it is not a number
-    reformatted: ir.BooleanValue  # parsed from a money-style string (symbols, separators, Dr/Cr, ...)
-    credit: ir.BooleanValue  # carried a 'Cr' marker
-    dr_cr: ir.BooleanValue  # carried a 'Dr' or 'Cr' marker
-    parenthesised: ir.BooleanValue  # written as (120.00)
+NUMBER_FLAGS = ("blank", "invalid", "money", "credit", "drcr", "paren")  # suffixes of add_parsed_number
 
 
 def normalised(text: ir.StringValue) -> ir.StringValue:
@@ -197,37 +212,67 @@ def decimal_evidence(value: ir.Value) -> tuple[ir.BooleanValue, ir.BooleanValue]
     return core.re_search(POINT_DECIMAL), core.re_search(COMMA_DECIMAL)
 
 
-def parse_number(value: ir.Value, *, decimal_comma: bool = False) -> ParsedNumber:
-    """Parse numbers such as ``Rs. 1,23,456.50``, ``(120.00)``, ``1,234.50 Cr`` or ``€1.234,50``.
+def add_parsed_number(
+    table: ibis.Table, column: str, out: str, *, decimal_comma: bool = False, plain: bool = False
+) -> ibis.Table:
+    """Add ``out`` (float) parsed from ``Rs. 1,23,456.50``, ``(120.00)``, ``1,234.50 Cr``, ``€1.234,50``...
 
-    A value with a decimal-point (``1,234.50``) or decimal-comma (``1.234,50``) signature is read
-    that way; ambiguous ones (``1,234``) follow ``decimal_comma`` (the column's evidence).
+    Also adds boolean ``out_<flag>`` columns for :data:`NUMBER_FLAGS`: blank ('', '-', 'nan': not an
+    error), invalid (written but not a number), money (needed more than a plain-number read), credit
+    ('Cr' marker), drcr ('Dr' or 'Cr' marker), paren (written in parentheses). A value with a
+    decimal-point (``1,234.50``) or decimal-comma (``1.234,50``) signature is read that way;
+    ambiguous ones (``1,234``) follow ``decimal_comma`` (the column's evidence). ``plain=True``
+    (the evidence says every value is a plain number or blank) takes a cheaper path.
     """
+    value = table[column]
     false = ibis.literal(False)
     if value.type().is_numeric():
-        number = value.cast("float64")
-        return ParsedNumber(number, value.isnull(), false, false, false, false, false)
-    text = normalised(value.cast("string"))
-    blank = text.isnull() | text.isin(list(BLANK_TOKENS))
-    matched = text.re_search(NUMBER_REGEX) & ~blank
-    core = text.re_extract(NUMBER_REGEX, 3)
+        flags = {f"{out}_{flag}": false for flag in NUMBER_FLAGS} | {f"{out}_blank": value.isnull()}
+        return table.mutate(**{out: value.cast("float64")}, **flags)
+    if plain:
+        t = table.mutate(**{f"{out}_t": normalised(value.cast("string"))})
+        text = t[f"{out}_t"]
+        number = ibis.cases((text.re_search(PLAIN_NUMBER), text.cast("float64")), else_=ibis.null("float64"))
+        flags = {f"{out}_{flag}": false for flag in NUMBER_FLAGS}
+        blank = text.isnull() | text.isin(list(BLANK_TOKENS))
+        return t.mutate(**{out: number}, **flags | {f"{out}_blank": blank}).drop(f"{out}_t")
+    t = table.mutate(**{f"{out}_t": normalised(value.cast("string"))})
+    text = t[f"{out}_t"]
+    minus = ["-", "−"]
+    t = t.mutate(**{
+        f"{out}_blank": text.isnull() | text.isin(list(BLANK_TOKENS)),
+        f"{out}_match": text.re_search(NUMBER_REGEX),
+        f"{out}_core": text.re_extract(NUMBER_REGEX, 3),
+        f"{out}_marker": text.re_extract(NUMBER_REGEX, 5),
+        f"{out}_minus": text.re_extract(NUMBER_REGEX, 1).isin(minus)
+        | text.re_extract(NUMBER_REGEX, 2).isin(minus) | (text.re_extract(NUMBER_REGEX, 4) == "-"),
+        f"{out}_plain": text.re_search(PLAIN_NUMBER),
+        f"{out}_paren_raw": text.re_search(r"^\(.*\)\s*(dr|cr)?\.?$"),
+    })
+    core = t[f"{out}_core"]
     as_comma = core.re_search(COMMA_DECIMAL) | (~core.re_search(POINT_DECIMAL) & decimal_comma)
     digits = ibis.cases(
-        (as_comma, core.re_replace(r"[.' ]", "").replace(",", ".")),
-        else_=core.re_replace(r"[,' ]", ""),
+        (as_comma, core.re_replace(r"[.' ]", "").replace(",", ".")), else_=core.re_replace(r"[,' ]", "")
     )
-    ok = matched & digits.re_search(r"^\d*\.?\d+$|^\d+\.$")
-    magnitude = ibis.cases((ok, digits.cast("float64")), else_=ibis.null("float64"))
-    marker = text.re_extract(NUMBER_REGEX, 5)
+    t = t.mutate(**{f"{out}_digits": digits})
+    digits = t[f"{out}_digits"]
+    ok = t[f"{out}_match"] & ~t[f"{out}_blank"] & digits.re_search(r"^\d*\.?\d+$|^\d+\.$")
+    t = t.mutate(**{
+        f"{out}_ok": ok,
+        f"{out}_magnitude": ibis.cases((ok, digits.cast("float64")), else_=ibis.null("float64")),
+    })
+    ok, marker = t[f"{out}_ok"], t[f"{out}_marker"]
     credit = ok & (marker == "cr")
-    parenthesised = ok & text.re_search(r"^\(.*\)\s*(dr|cr)?\.?$")
-    minus = (
-        text.re_extract(NUMBER_REGEX, 1).isin(["-", "−"])
-        | text.re_extract(NUMBER_REGEX, 2).isin(["-", "−"])
-        | (text.re_extract(NUMBER_REGEX, 4) == "-")
-    )
-    sign_flip = ok & (minus | parenthesised | credit)
-    number = ibis.cases((sign_flip, -magnitude), else_=magnitude)
-    reformatted = ok & ~text.re_search(PLAIN_NUMBER)
-    dr_cr = ok & marker.isin(["dr", "cr"])
-    return ParsedNumber(number, blank, ~blank & ~ok, reformatted, credit, dr_cr, parenthesised)
+    paren = ok & t[f"{out}_paren_raw"]
+    flip = ok & (t[f"{out}_minus"] | paren | credit)
+    magnitude = t[f"{out}_magnitude"]
+    t = t.mutate(**{
+        out: ibis.cases((flip, -magnitude), else_=magnitude),
+        f"{out}_invalid": ~t[f"{out}_blank"] & ~ok,
+        f"{out}_money": ok & ~t[f"{out}_plain"],
+        f"{out}_credit": credit,
+        f"{out}_drcr": ok & marker.isin(["dr", "cr"]),
+        f"{out}_paren": paren,
+    })
+    helpers = ("t", "match", "core", "marker", "minus", "plain", "paren_raw", "digits", "ok", "magnitude")
+    return t.drop(*(f"{out}_{h}" for h in helpers))

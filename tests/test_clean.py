@@ -1,0 +1,299 @@
+"""Cleaning: every parse case against hand-written expected values, drop counts, the report."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import ibis
+import pandas as pd
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from segmint.clean import CleanOptions, clean_transactions
+from segmint.errors import DataError, MappingError
+from segmint.quality import DataQualityReport
+from segmint.schema import CANONICAL_DTYPES, ColumnMapping
+
+
+@pytest.fixture(scope="module")
+def con():
+    return ibis.duckdb.connect()
+
+
+def mapped_table(columns: dict[str, list], source: str = "sales.csv") -> ibis.Table:
+    frame = pd.DataFrame(columns)
+    frame["_source"] = source
+    frame["_row"] = pd.Series(range(2, len(frame) + 2), dtype="int64")  # header is row 1
+    return ibis.memtable(frame)
+
+
+def clean(con, columns: dict[str, list], mapping: ColumnMapping | None = None, **kwargs):
+    table = mapped_table(columns)
+    fields = {c: c for c in columns}
+    return clean_transactions(table, mapping or ColumnMapping(fields=fields), con=con, source="sales.csv", **kwargs)
+
+
+def rows(result) -> pd.DataFrame:
+    return result.table.execute().sort_values(["invoice_id", "line_no"]).reset_index(drop=True)
+
+
+def basic(n: int, **columns) -> dict[str, list]:
+    base = {
+        "invoice_id": [f"I{i}" for i in range(n)],
+        "customer_id": ["C1"] * n,
+        "invoice_date": ["2023-04-01"] * n,
+        "amount": ["10"] * n,
+    }
+    base.update(columns)
+    return base
+
+
+def by_invoice(result, column: str) -> list:
+    frame = result.table.execute().sort_values("invoice_id")
+    return frame[column].tolist()
+
+
+def test_schema_is_canonical(con):
+    result = clean(con, basic(2))
+    schema = result.table.schema()
+    assert list(schema.names) == list(CANONICAL_DTYPES)
+    for name, dtype in CANONICAL_DTYPES.items():
+        kind = str(schema[name]).split("(")[0]
+        assert kind == dtype, name
+
+
+def test_date_layouts_day_first_by_evidence(con):
+    dates = ["2023-04-01", "2023-04-01 10:30:15", "45017", "45017.5", "20230401", "1-Apr-2023",
+             "01-Apr-23", "Apr 1, 2023", "13/04/2023", "02/03/2023 08:26", "2023-04-01T10:30:00Z"]
+    expected = ["2023-04-01", "2023-04-01 10:30:15", "2023-04-01", "2023-04-01 12:00", "2023-04-01",
+                "2023-04-01", "2023-04-01", "2023-04-01", "2023-04-13", "2023-03-02 08:26",
+                "2023-04-01 10:30"]
+    result = clean(con, basic(len(dates), invoice_date=dates))
+    got = by_invoice(result, "invoice_date")
+    order = sorted(range(len(dates)), key=lambda i: f"I{i}")
+    assert got == [pd.Timestamp(expected[i]) for i in order]
+    info = result.report.date_formats["invoice_date"]
+    assert info.dayfirst is True
+    assert info.formats == {"iso": 3, "numeric": 2, "compact": 1, "day_month_name": 2,
+                            "month_name_day": 1, "excel_serial": 2}
+    assert "first part > 12" in info.evidence
+
+
+def test_month_first_by_evidence(con):
+    result = clean(con, basic(2, invoice_date=["04/13/2023", "02/03/2023"]))
+    assert by_invoice(result, "invoice_date") == [pd.Timestamp("2023-04-13"), pd.Timestamp("2023-02-03")]
+    assert result.report.date_formats["invoice_date"].dayfirst is False
+
+
+def test_ambiguous_dates_assume_month_first_and_warn(con):
+    result = clean(con, basic(1, invoice_date=["02/03/2023"]))
+    assert by_invoice(result, "invoice_date") == [pd.Timestamp("2023-02-03")]
+    assert any("ambiguous" in w for w in result.report.warnings)
+    forced = clean(con, basic(1, invoice_date=["02/03/2023"]),
+                   ColumnMapping(fields={c: c for c in basic(1)}, dayfirst=True))
+    assert by_invoice(forced, "invoice_date") == [pd.Timestamp("2023-03-02")]
+    option = clean(con, basic(1, invoice_date=["02/03/2023"]), options=CleanOptions(dayfirst=True))
+    assert by_invoice(option, "invoice_date") == [pd.Timestamp("2023-03-02")]
+
+
+def test_contradictory_day_order_names_column_and_rows(con):
+    table = mapped_table(basic(3, invoice_date=["13/04/2023", "01/01/2023", "04/14/2023"]))
+    mapping = ColumnMapping(fields={"invoice_id": "Inv", "customer_id": "Cust",
+                                    "invoice_date": "Date", "amount": "Amt"})
+    with pytest.raises(DataError, match=r"'Date'.*rows 2 .*rows 4"):
+        clean_transactions(table, mapping, con=con, source="sales.csv")
+
+
+def test_date_format_option_and_native_timestamps(con):
+    forced = clean(con, basic(2, invoice_date=["01.04.2023", "2023-04-01"]),
+                   options=CleanOptions(date_format="%d.%m.%Y"))
+    assert by_invoice(forced, "invoice_date") == [pd.Timestamp("2023-04-01")]
+    assert forced.report.dropped["bad_date"].count == 1
+    native = clean(con, basic(1, invoice_date=[pd.Timestamp("2023-04-01 09:15")]))
+    assert by_invoice(native, "invoice_date") == [pd.Timestamp("2023-04-01 09:15")]
+
+
+def test_bad_and_missing_dates_are_dropped_with_examples(con):
+    result = clean(con, basic(4, invoice_date=["31/02/2023", "", "2023-04-01", "soon"]))
+    report = result.report
+    assert report.rows_kept == 1
+    assert report.dropped["bad_date"].count == 2
+    assert report.dropped["missing_date"].count == 1
+    examples = report.dropped["bad_date"].examples
+    assert [(e["_row"], e["value"]) for e in examples] == [(2, "31/02/2023"), (5, "soon")]
+    assert examples[0]["_source"] == "sales.csv"
+
+
+def test_money_strings(con):
+    amounts = ["Rs. 1,23,456.50", "₹1,234", "$1,234.50", "(120.00)", "1,234.50 Dr", "1,234.50 Cr",
+               "-5", "£0.99"]
+    expected = [123456.5, 1234.0, 1234.5, -120.0, 1234.5, -1234.5, -5.0, 0.99]
+    result = clean(con, basic(len(amounts), invoice_id=[f"I{i}" for i in range(len(amounts))],
+                              amount=amounts))
+    frame = result.table.execute().set_index("invoice_id").loc[[f"I{i}" for i in range(len(amounts))]]
+    assert frame["amount"].tolist() == pytest.approx(expected)
+    assert frame["is_return"].tolist() == [False, False, False, True, False, True, True, False]
+    parsed = result.report.parsed
+    assert parsed["money_strings_amount"] == 7  # all but "-5"
+    assert parsed["dr_cr_markers_amount"] == 2
+    assert parsed["parentheses_negative_amount"] == 1
+    assert result.report.returns == 3
+    assert result.report.returns_value == pytest.approx(-120.0 - 1234.5 - 5.0)
+
+
+def test_decimal_comma_decided_from_evidence(con):
+    result = clean(con, basic(3, amount=["€1.234,50", "1.234", "12,5"]))
+    assert by_invoice(result, "amount") == pytest.approx([1234.5, 1234.0, 12.5])
+    assert result.report.decimal_comma == {"amount": True}
+    point = clean(con, basic(2, amount=["1,234.50", "1,234"]))
+    assert by_invoice(point, "amount") == pytest.approx([1234.5, 1234.0])
+
+
+def test_blank_and_dash_amounts_fall_back_to_price(con):
+    result = clean(con, basic(3, amount=["-", "", "7"], quantity=["2", "3", "1"],
+                              unit_price=["4", "", "7"]))
+    assert result.report.rows_kept == 2
+    assert result.report.dropped["missing_amount"].count == 1
+    assert by_invoice(result, "amount") == pytest.approx([8.0, 7.0])
+
+
+def test_derived_quantity_amount_price_and_cost(con):
+    no_qty = clean(con, basic(1, amount=["30"]))
+    assert by_invoice(no_qty, "quantity") == [1.0]
+    assert by_invoice(no_qty, "unit_price") == [30.0]
+    price_only = clean(con, {"customer_id": ["a", "a"], "invoice_date": ["2023-04-01"] * 2,
+                             "quantity": ["3", "-2"], "unit_price": ["2.50", "2.50"],
+                             "unit_cost": ["1.5", "1.5"]})
+    frame = rows(price_only)
+    assert frame["amount"].tolist() == pytest.approx([7.5, -5.0])
+    assert frame["cost"].tolist() == pytest.approx([4.5, -3.0])
+    assert frame["invoice_id"].tolist() == ["sales.csv:2", "sales.csv:3"]
+    assert price_only.report.parsed["invoice_ids_synthesised"] == 2
+    amount_only = clean(con, basic(1, amount=["12"], quantity=["4"]))
+    assert by_invoice(amount_only, "unit_price") == [3.0]
+
+
+def test_debit_credit_column(con):
+    result = clean(con, basic(3, amount=["100", "40", "15"], debit_credit=["Dr", "Cr", "Credit"],
+                              quantity=["2", "1", "1"]))
+    assert by_invoice(result, "amount") == pytest.approx([100.0, -40.0, -15.0])
+    assert by_invoice(result, "quantity") == pytest.approx([2.0, -1.0, -1.0])
+    assert by_invoice(result, "is_return") == [False, True, True]
+    assert result.report.parsed["credit_entries"] == 2
+
+
+def test_customer_ids(con):
+    result = clean(con, basic(5, customer_id=["12345.0", " 00042 ", "A-7", "", "nan"]))
+    assert sorted(by_invoice(result, "customer_id")) == ["00042", "12345", "A-7"]
+    assert result.report.dropped["missing_customer"].count == 2
+    assert result.report.parsed["customer_ids_fixed"] == 1
+    native = clean(con, basic(2, customer_id=[12345.0, 7.0]))
+    assert sorted(by_invoice(native, "customer_id")) == ["12345", "7"]
+
+
+def test_line_numbers_and_cancellation_prefix(con):
+    result = clean(con, basic(4, invoice_id=["536365", "536365", "C536379", "536366"],
+                              quantity=["6", "2", "-1", "1"], amount=["15.30", "4", "-2", "1"]))
+    frame = rows(result)
+    assert frame[["invoice_id", "line_no"]].values.tolist() == [
+        ["536365", 1], ["536365", 2], ["536366", 1], ["C536379", 1]]
+    assert frame["is_return"].tolist() == [False, False, False, True]
+    assert result.report.invoices == 3
+
+
+def test_returns_net_or_drop(con):
+    data = basic(4, invoice_id=["1", "C2", "3", "4"], quantity=["2", "2", "-1", "1"],
+                 amount=["10", "10", "5", "5"])
+    net = clean(con, data)
+    assert net.report.total_amount == pytest.approx(10 - 10 - 5 + 5)
+    assert net.report.returns == 2
+    dropped = clean(con, data, options=CleanOptions(returns="drop"))
+    assert dropped.report.dropped["return"].count == 2
+    assert dropped.report.rows_kept == 2
+    assert dropped.report.total_amount == pytest.approx(15.0)
+
+
+def test_duplicates_with_and_without_invoice_column(con):
+    data = basic(4, invoice_id=["1", "1", "1", "2"], amount=["10", "10", "10.00", "10"])
+    with_invoice = clean(con, data)
+    assert with_invoice.report.dropped["duplicate"].count == 2  # '10.00' is the same value
+    assert with_invoice.report.duplicates == 2 and with_invoice.report.duplicates_dropped
+    no_invoice = {k: v for k, v in data.items() if k != "invoice_id"}
+    kept = clean(con, no_invoice)
+    assert kept.report.rows_kept == 4
+    assert kept.report.duplicates == 3 and not kept.report.duplicates_dropped
+    assert any("repeat purchases" in w for w in kept.report.warnings)
+
+
+def test_incomplete_trailing_period(con):
+    dates = ["2023-01-15", "2023-02-20", "2023-03-05", "2023-03-07", "2023-03-07"]
+    result = clean(con, basic(5, invoice_date=dates, amount=["1", "2", "3", "4", "5"]))
+    period = result.report.incomplete_period
+    assert (period.period, period.days_covered, period.period_days) == ("2023-03", 7, 31)
+    assert (period.rows, period.days_with_data, period.amount) == (3, 2, 12.0)
+    quarter = clean(con, basic(5, invoice_date=dates), options=CleanOptions(trailing_period="quarter"))
+    assert quarter.report.incomplete_period is None  # 2023-Q1 covered to 7 March: 66 of 90 days
+    full = clean(con, basic(2, invoice_date=["2023-02-01", "2023-03-28"]))
+    assert full.report.incomplete_period is None
+
+
+def test_reader_skips_count_as_rows_in(con):
+    result = clean(con, basic(3, customer_id=["a", "", "b"]), reader_skipped={"total_rows": 2})
+    report = result.report
+    assert (report.rows_in, report.rows_kept) == (5, 2)
+    assert report.dropped["total_rows"].count == 2
+
+
+def test_mapping_and_empty_errors(con):
+    with pytest.raises(MappingError, match="customer_id"):
+        clean(con, {"invoice_date": ["2023-01-01"], "amount": ["1"]})
+    with pytest.raises(MappingError, match="amount"):
+        clean(con, {"customer_id": ["a"], "invoice_date": ["2023-01-01"]})
+    with pytest.raises(DataError, match="no usable sales lines"):
+        clean(con, basic(2, invoice_date=["x", "y"]))
+
+
+def test_report_json_round_trip_and_summary(con, tmp_path):
+    result = clean(con, basic(4, customer_id=["a", "", "b", "b"], amount=["1,000.50", "2", "3", "4"]))
+    path = tmp_path / "quality.json"
+    result.report.to_json(path)
+    loaded = DataQualityReport.from_json(path)
+    assert loaded == result.report
+    text = loaded.summary()
+    assert "Rows read" in text and " 4 " in text
+    assert "missing_customer: no customer id" in text
+    assert "1,007.50" in text  # total amount 1000.50 + 3 + 4
+    assert "sales.csv row 3" in text
+
+
+def test_report_rejects_rows_that_do_not_add_up():
+    with pytest.raises(ValueError, match="rows_in"):
+        DataQualityReport(source="x", rows_in=3, rows_kept=1)
+
+
+MESSY_DATES = ["2023-04-01", "13/04/2023", "45017", "junk", "", None, "1-Apr-2023", "31/02/2023"]
+MESSY_AMOUNTS = ["10", "(5)", "Rs. 1,000", "abc", "", "-", "1,234.50 Cr", None]
+MESSY_CUSTOMERS = ["1", "2.0", "", " 3 ", None, "nan"]
+
+
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.lists(st.tuples(st.sampled_from(["1", "2", "C3"]), st.sampled_from(MESSY_CUSTOMERS),
+                          st.sampled_from(MESSY_DATES), st.sampled_from(MESSY_AMOUNTS),
+                          st.sampled_from(["1", "-1", "x", ""])), min_size=1, max_size=30),
+       st.sampled_from(["net", "drop"]))
+def test_rows_always_add_up(con, lines, returns):
+    data = dict(zip(["invoice_id", "customer_id", "invoice_date", "amount", "quantity"], map(list, zip(*lines))))
+    try:
+        result = clean(con, data, options=CleanOptions(returns=returns))
+    except DataError as exc:  # every row unusable
+        assert "no usable" in str(exc)
+        return
+    report = result.report
+    assert report.rows_in == len(lines)
+    assert report.rows_in == report.rows_kept + sum(d.count for d in report.dropped.values())
+    assert result.table.count().execute() == report.rows_kept
+    assert all(len(d.examples) <= 5 for d in report.dropped.values())
+    blank_customers = sum(c is None or c.strip() in ("", "nan") for _, c, *_ in lines)
+    missing = report.dropped["missing_customer"].count if "missing_customer" in report.dropped else 0
+    assert missing == blank_customers
