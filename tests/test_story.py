@@ -291,3 +291,48 @@ def test_rfm_scheme_uses_features_within_each_period() -> None:
     for cid in ("A", "B", "D"):
         assert q4.loc[cid, "segment"] == alone.loc[cid, "segment"]
         assert q4.loc[cid, "reason"] == alone.loc[cid, "reason"]
+
+
+def _write_csv(path) -> None:
+    lines = ["InvoiceNo,CustomerID,InvoiceDate,Amount"]
+    lines += [
+        f"{'C' if amount < 0 else ''}{1000 + i},{customer},{when},{amount}"
+        for i, (customer, when, amount) in enumerate(LINES)
+    ]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+def test_cli_prints_one_story_and_writes_tables(tmp_path) -> None:
+    from typer.testing import CliRunner
+
+    from segmint.cli import app
+
+    source = tmp_path / "sales.csv"
+    _write_csv(source)
+    out = tmp_path / "out"
+    run = CliRunner().invoke(app, ["story", str(source), "--customer", "B", "--out", str(out)])
+    assert run.exit_code == 0, run.output
+    text = " ".join(run.output.split())
+    assert "Joined 2022-Q1 as Low Value; inactive for 2 quarters" in text
+    assert "first purchase 2022-02-10, last purchase 2023-05-05" in text
+    written = pd.read_csv(out / "story.csv", dtype={"customer_id": str}).set_index("customer_id")
+    assert written.loc["C", "path"] == " > ".join(PATHS["C"])
+    assert sorted(p.name for p in out.iterdir()) == [
+        "cohorts.csv", "period_segments.csv", "retention.csv", "story.csv", "transitions.csv"
+    ]
+    overview = CliRunner().invoke(app, ["story", str(source), "--period", "year"])
+    assert overview.exit_code == 0, overview.output
+    assert "2023 excluded as incomplete" in " ".join(overview.output.split())
+    bad = CliRunner().invoke(app, ["story", str(source), "--customer", "Z"])
+    assert bad.exit_code == 2 and "'Z'" in bad.output
+
+
+def test_analyze_can_include_the_story() -> None:
+    from segmint.api import analyze
+
+    result = analyze(_tx(), scheme=["levels"], story_period="quarter")
+    assert result.story.story.set_index("customer_id")["path"].to_dict() == {
+        c: " > ".join(p) for c, p in PATHS.items()
+    }
+    assert {"story", "story_period_segments", "story_transitions", "story_retention",
+            "story_cohorts"} <= set(result.tables)

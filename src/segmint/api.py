@@ -121,6 +121,7 @@ class AnalysisResult:
     tables: dict[str, ir.Table | pd.DataFrame]  # tiers bucket/KPI tables, excluded customers
     transactions: Transactions
     skipped: dict[str, str] = field(default_factory=dict)  # scheme -> why it was not run
+    story: Any = None  # segmint.story.StoryResult when analyze(story_period=...) was asked for
 
     @property
     def report(self) -> Any:
@@ -187,6 +188,7 @@ def analyze(
     con: BaseBackend | None = None,
     frequency: str = "invoices",
     monetary: str = "sum",
+    story_period: str | None = None,
     progress: Callable[[str], None] | None = None,
 ) -> AnalysisResult:
     """Customer features and segments (rfm, levels, tiers, clusters or all) with KPI summaries."""
@@ -238,6 +240,13 @@ def analyze(
                 tables[f"tiers_buckets_{axis}"] = module.bucket_table(features, axis, tiers_config)
             tables["tiers_kpis"] = module.tier_kpis(labelled, tiers_config)
         summaries[name] = segment_summary(labelled, strategies)
+    story = None
+    if story_period is not None:
+        from segmint.story import build_story
+
+        step(f"building customer stories per {story_period}")
+        story = build_story(tx.table, period=story_period, **window)  # type: ignore[arg-type]
+        tables.update({n if n == "story" else f"story_{n}": t for n, t in story.tables().items()})
     log.info("analysed %d customers (snapshot %s): %s", n_customers, snapshot, ", ".join(segments))
     return AnalysisResult(
         features=features,
@@ -247,4 +256,5 @@ def analyze(
         tables=tables,
         transactions=tx,
         skipped=skipped,
+        story=story,
     )

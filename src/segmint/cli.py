@@ -239,8 +239,8 @@ def _print_customer_story(result: StoryResult, customer_id: str) -> None:
     flags = [name for name in ("is_new", "is_recent", "returned_after_gap") if row[name]]
     console.print(
         Panel(
-            f"{escape(row['narrative'])}\n\nfirst purchase {row['first_purchase']}, "
-            f"last purchase {row['last_purchase']}, active in {row['active_periods']} of "
+            f"{escape(row['narrative'])}\n\nfirst purchase {row['first_purchase']:%Y-%m-%d}, "
+            f"last purchase {row['last_purchase']:%Y-%m-%d}, active in {row['active_periods']} of "
             f"{row['periods']} {result.period}s{'; ' + ', '.join(flags) if flags else ''}",
             title=f"customer {escape(str(customer_id))}",
         )

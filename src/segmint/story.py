@@ -197,6 +197,11 @@ def _active_rows(window: _Window, period: feat.Period) -> tuple[ir.Table, ir.Tab
     return rows, active
 
 
+def _money(value: float) -> str:
+    """Amounts as the value reasons show them: whole units from 100 up, else rounded to cents."""
+    return f"{value:.0f}" if abs(value) >= 100 else str(round(value, 2))
+
+
 def _value_segments(active: ir.Table) -> ir.Table:
     has_cost = active.aggregate(missing=active.profit.isnull().sum(), n=active.count()).execute()
     basis_name = "profit" if int(has_cost.loc[0, "missing"]) == 0 else "monetary"
@@ -208,11 +213,15 @@ def _value_segments(active: ir.Table) -> ir.Table:
     shown = "spend" if basis_name == "monetary" else "profit"
     labelled = active.mutate(segment_order=order)
     label = labelled.segment_order.cases(*enumerate(VALUE_LABELS))
+    q1, q2, q3 = (_money(float(q[name])) for name in ("q1", "q2", "q3"))
     bound = labelled.segment_order.cases(
-        (3, f">= {q['q3']:,.0f} (top quarter)"), (2, f">= median {q['q2']:,.0f}"),
-        (1, f">= {q['q1']:,.0f}"), else_=f"< {q['q1']:,.0f} (bottom quarter)",
+        (3, f">= {q3} (top quarter)"), (2, f">= median {q2}"), (1, f">= {q1}"),
+        else_=f"< {q1} (bottom quarter)",
     )
-    amount = labelled[basis_name].round(0).cast("int64").cast("string")
+    column = labelled[basis_name]
+    amount = (column.abs() >= 100).ifelse(
+        column.round(0).cast("int64").cast("string"), column.round(2).cast("string")
+    )
     reason = (
         shown + " " + amount + " " + bound + ", frequency "
         + labelled.frequency.cast("string") + " -> " + label
