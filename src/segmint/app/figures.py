@@ -181,7 +181,8 @@ def segment_scatter(points: pd.DataFrame, x: str, y: str, *, total: int | None =
         title += f" (random sample of {len(points):,} of {total:,} customers)"
     fig.update_xaxes(title_text=x, type="log" if x == "monetary" else "linear")
     fig.update_yaxes(title_text=y, type="log" if y == "monetary" else "linear")
-    return _layout(fig, title, legend={"itemsizing": "constant"})
+    legend = {"itemsizing": "constant", "orientation": "h", "y": -0.22, "font": {"size": 10}}
+    return _layout(fig, title, legend=legend)
 
 
 def customer_timeline(periods: pd.DataFrame, purchases: pd.DataFrame, customer_id: str) -> go.Figure:

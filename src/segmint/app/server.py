@@ -7,7 +7,6 @@ from pathlib import Path
 from typing import Any
 
 import dash
-import dash_bootstrap_components as dbc
 
 from segmint.app import callbacks, layout
 from segmint.app.pages import customers, distributions, overview, segments, story, upload
@@ -56,10 +55,10 @@ def create_app(
     load_inputs(state, inputs, workspace)
     if transactions is not None:
         state.add_dataset(transactions, getattr(transactions, "label", "transactions"), default=True)
+    # Bootstrap (Bootswatch Flatly, MIT) is served from assets/, so the app also works offline.
     app = dash.Dash(
         __name__,
         title="segmint",
-        external_stylesheets=[dbc.themes.FLATLY],
         suppress_callback_exceptions=True,
         assets_folder=str(Path(__file__).parent / "assets"),
     )

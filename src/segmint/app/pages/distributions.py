@@ -27,13 +27,13 @@ def layout() -> html.Div:
                         id="dist-log", inline=True, inputClassName="me-1", labelClassName="me-3",
                         options=[{"label": "log x (bins on log10 scale)", "value": "log_x"},
                                  {"label": "log y (counts)", "value": "log_y"}],
-                        value=["log_x"]), md=8),
+                        value=[]), md=8),
                     dbc.Col(html.Small(id="dist-sample-note", className="text-muted"), md=4),
                 ],
                 className="mb-2",
             ),
             dbc.Row([dbc.Col(graph(f"dist-hist-{name}", 340), md=4) for name in FEATURES]),
-            dbc.Row([dbc.Col(graph(f"dist-scatter-{i}", 420), md=4) for i in range(len(PAIRS))]),
+            dbc.Row([dbc.Col(graph(f"dist-scatter-{i}", 520), md=4) for i in range(len(PAIRS))]),
         ]
     )
 

@@ -39,10 +39,12 @@ def column_defs(columns: list[tuple[str, str, str | None]]) -> list[dict]:
     """ag-grid column definitions with number formats."""
     defs = []
     for field, header, kind in columns:
-        spec: dict[str, Any] = {"field": field, "headerName": header}
+        spec: dict[str, Any] = {"field": field, "headerName": header, "wrapHeaderText": True,
+                                "autoHeaderHeight": True}
+        if field in ("segment", "tier"):
+            spec.update(minWidth=190, pinned="left")
         if kind:
-            spec.update(type="numericColumn", valueFormatter={"function": FORMATS[kind]},
-                        filter="agNumberColumnFilter")
+            spec.update(type="numericColumn", valueFormatter={"function": FORMATS[kind]})
         defs.append(spec)
     return defs
 
@@ -64,7 +66,8 @@ def layout() -> html.Div:
                                            color="secondary", outline=True),
                             ], className="mb-2"),
                             dag.AgGrid(id="segments-grid", columnDefs=column_defs(KPI_COLUMNS),
-                                       defaultColDef={"sortable": True, "resizable": True},
+                                       defaultColDef={"sortable": True, "resizable": True,
+                                                      "filter": False, "suppressHeaderMenuButton": True},
                                        columnSize="responsiveSizeToFit",
                                        csvExportParams={"fileName": "segment_kpis.csv"},
                                        dashGridOptions={"domLayout": "autoHeight"}),
