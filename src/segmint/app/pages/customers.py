@@ -58,7 +58,7 @@ def layout() -> html.Div:
                 html.Span(id="customers-count", className="me-3"),
                 dbc.Button("Download CSV", id="customers-csv", size="sm", color="primary", className="me-2"),
                 dbc.Button("Download Excel", id="customers-xlsx", size="sm", color="primary", outline=True),
-                html.Small(" downloads apply the grid's filters and sort", className="text-muted ms-2"),
+                html.Small(" downloads apply the grid's column filters", className="text-muted ms-2"),
             ], className="mb-2"),
             dcc.Download(id="customers-download"),
             dcc.Loading(html.Div(id="customers-grid-holder"), delay_show=300),
