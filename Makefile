@@ -41,7 +41,7 @@ run: install
 	$(BIN)/segmint demo --out $(OUT)
 
 dashboard: install
-	$(BIN)/segmint dashboard $(OUT)/transactions.parquet
+	$(BIN)/segmint dashboard --workspace $(OUT)/workspace.duckdb
 
 test: install-test system-deps
 	$(BIN)/python -m pytest -q -p no:cacheprovider

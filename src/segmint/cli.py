@@ -299,5 +299,61 @@ def dashboard(
     dash_app.run(host=host, port=port, debug=debug)
 
 
+@app.command()
+def demo(
+    out: Path = typer.Option(Path("out/demo"), "--out", "-o", help="Directory for the demo data and results."),
+    customers: int = typer.Option(2000, "--customers", min=50, help="Number of demo customers."),
+    years: int = typer.Option(3, "--years", min=1, help="Years of history."),
+    seed: int = typer.Option(7, "--seed", help="Random seed (same seed, same data)."),
+    fmt: str = typer.Option("csv", "--format", help="Table format for results: csv, xlsx or parquet."),
+) -> None:
+    """Generate demo sales data and run the whole job on it: clean, segment, stories, exports."""
+    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+    from segmint.api import analyze as run_analysis
+    from segmint.datasets import make_transactions
+    from segmint.engine import Workspace
+    from segmint.errors import SegmintError
+    from segmint.util import write_atomic
+
+    raw_path = out / "demo_sales.csv"
+    workspace_path = out / "workspace.duckdb"
+    results_dir = out / "results"
+    try:
+        with Progress(
+            SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=err_console
+        ) as bar:
+            task = bar.add_task("generating demo sales data ...", total=None)
+            frame = make_transactions(n_customers=customers, years=years, seed=seed)
+            write_atomic(raw_path, lambda tmp: frame.to_csv(tmp, index=False))
+            bar.update(task, description="reading and cleaning ...")
+            if workspace_path.exists():
+                workspace_path.unlink()  # the demo is regenerated from scratch each run
+            with Workspace(workspace_path) as ws:
+                tx = read_input([str(raw_path)], con=ws.con)
+                ws.append(tx.table, source=raw_path.name, report_json=tx.report.model_dump_json())
+                result = run_analysis(
+                    tx, scheme="all", story_period="quarter",
+                    progress=lambda message: bar.update(task, description=f"{message} ..."),
+                )  # fmt: skip
+                bar.update(task, description="writing results ...")
+                written = result.export(results_dir, fmt)
+    except SegmintError as exc:
+        fail(exc)
+    console.print(tx.mapping_description())
+    console.print(tx.report.summary())
+    _print_analysis(result)
+    console.rule("where things are")
+    console.print(f"demo sales data : {raw_path}")
+    console.print(f"workspace       : {workspace_path}")
+    console.print(f"results ({len(written)} tables): {results_dir}/")
+    for name, path in written.items():
+        console.print(f"  {name:<28} {path}")
+    console.print(
+        "dashboard       : [bold]make dashboard[/]  (or: .venv/bin/segmint dashboard "
+        f"--workspace {workspace_path}) then open http://127.0.0.1:8050/"
+    )
+
+
 if __name__ == "__main__":  # pragma: no cover
     app()
