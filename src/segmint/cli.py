@@ -25,7 +25,8 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
 )
-console = Console()
+# Rich assumes 80 columns when output is not a terminal; tables of KPIs need more to stay readable.
+console = Console(width=None if Console().is_terminal else 120)
 err_console = Console(stderr=True)
 
 
@@ -177,7 +178,10 @@ def _print_analysis(result: object) -> None:
     for scheme, summary in result.summaries.items():
         table = Table(title=f"{scheme} segments", title_justify="left")
         for column in ("segment", "customers", "% customers", "revenue", "% revenue", "recency", "frequency", "AOV"):
-            table.add_column(column, justify="left" if column == "segment" else "right")
+            if column == "segment":
+                table.add_column(column, justify="left", no_wrap=True)
+            else:
+                table.add_column(column, justify="right")
         for row in summary.itertuples():
             table.add_row(
                 escape(str(row.segment)), f"{row.customers:,}", f"{row.share_of_customers:.1%}",
