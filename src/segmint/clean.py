@@ -181,12 +181,11 @@ def _evidence(mapped: ibis.Table, fields: list[str]) -> dict[str, int]:
         first, second = numeric_parts(text)
         metrics["date:first_gt12"] = (first > 12).cast("int64").sum()
         metrics["date:second_gt12"] = (second > 12).cast("int64").sum()
-    for field in (f for f in NUMBER_FIELDS if f in fields):
+    for field in (f for f in NUMBER_FIELDS if f in fields and not mapped[f].type().is_numeric()):
         point, comma = decimal_evidence(mapped[field])
-        if not mapped[field].type().is_numeric():
-            text = normalised(mapped[field].cast("string"))
-            plain = text.re_search(PLAIN_NUMBER) | text.isnull() | text.isin(list(BLANK_TOKENS))
-            metrics[f"plain:{field}"] = plain.cast("int64").sum()
+        text = normalised(mapped[field].cast("string"))
+        plain = text.re_search(PLAIN_NUMBER) | text.isnull() | text.isin(list(BLANK_TOKENS))
+        metrics[f"plain:{field}"] = plain.cast("int64").sum()
         metrics[f"point:{field}"] = point.cast("int64").sum()
         metrics[f"comma:{field}"] = comma.cast("int64").sum()
     row = mapped.aggregate(**metrics).execute().iloc[0]
@@ -259,8 +258,8 @@ def _decimal_plan(
 ) -> dict[str, bool]:
     """Per number column: read ambiguous values like '1.234' with a decimal comma?"""
     numbers = [f for f in NUMBER_FIELDS if f in fields]
-    points = {f: evidence[f"point:{f}"] for f in numbers}
-    commas = {f: evidence[f"comma:{f}"] for f in numbers}
+    points = {f: evidence.get(f"point:{f}", 0) for f in numbers}
+    commas = {f: evidence.get(f"comma:{f}", 0) for f in numbers}
     pooled = sum(commas.values()) > sum(points.values())
     plan = {}
     for field in numbers:

@@ -206,8 +206,6 @@ def normalised(text: ir.StringValue) -> ir.StringValue:
 
 def decimal_evidence(value: ir.Value) -> tuple[ir.BooleanValue, ir.BooleanValue]:
     """Whether each value is unmistakably decimal-point (``1,234.50``) / decimal-comma (``1.234,50``)."""
-    if value.type().is_numeric():
-        return ibis.literal(False), ibis.literal(False)
     core = normalised(value.cast("string")).re_extract(NUMBER_REGEX, 3)
     return core.re_search(POINT_DECIMAL), core.re_search(COMMA_DECIMAL)
 
