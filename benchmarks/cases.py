@@ -4,10 +4,10 @@ Prints one JSON line: the case's own timing (``seconds``: from reading the file 
 per-customer result in memory, imports and engine start-up excluded), ``startup_s``, peak RSS,
 and a checksum of the result so the runner can check that engines computed the same thing.
 
-Cases:
-  segmint      segmint customer_features + RFM assign on DuckDB, scanning the Parquet file
-  segmint_full segmint.analyze on the file: column detection, cleaning, features, all schemes
-  pandas       the tutorial pipeline: read_parquet, groupby().agg with a recency lambda, qcut scores
+Cases (PARQUET is the canonical file, or the raw export for pandas and segmint_full):
+  segmint      segmint customer_features + RFM assign on DuckDB, scanning the canonical Parquet file
+  segmint_full segmint.analyze on the raw export: column detection, cleaning, features, all schemes
+  pandas       the tutorial pipeline on the raw export: read_parquet, groupby().agg, qcut scores
   duckdb_sql   hand-written DuckDB SQL: scan + aggregate the same columns (the engine's floor)
   spark        segmint customer_features + RFM assign on Spark local[N], scanning the Parquet file
 """
@@ -95,17 +95,18 @@ def run_spark(path: Path, options: argparse.Namespace) -> Callable[[], Summary]:
 
 
 def run_pandas(path: Path, options: argparse.Namespace) -> Callable[[], Summary]:
-    """The RFM recipe from pandas tutorials, verbatim in spirit (whole file read into a DataFrame)."""
+    """The RFM recipe of pandas tutorials on the raw export (whole file read into a DataFrame)."""
     import pandas as pd
 
     def work() -> Summary:
         df = pd.read_parquet(path)
-        snapshot = df["invoice_date"].max() + pd.Timedelta(days=1)
-        rfm = df.groupby("customer_id").agg(
+        df["TotalPrice"] = df["Quantity"] * df["UnitPrice"]
+        snapshot = df["InvoiceDate"].max() + pd.Timedelta(days=1)
+        rfm = df.groupby("CustomerID").agg(
             {
-                "invoice_date": lambda x: (snapshot - x.max()).days,
-                "invoice_id": "nunique",
-                "amount": "sum",
+                "InvoiceDate": lambda x: (snapshot - x.max()).days,
+                "InvoiceNo": "nunique",
+                "TotalPrice": "sum",
             }
         )
         rfm.columns = ["recency", "frequency", "monetary"]
@@ -144,6 +145,7 @@ def run_duckdb_sql(path: Path, options: argparse.Namespace) -> Callable[[], Summ
     return work
 
 
+RAW_INPUT = {"pandas", "segmint_full"}  # cases that read the raw export, not canonical lines
 CASES: dict[str, Callable[[Path, argparse.Namespace], Callable[[], Summary]]] = {
     "segmint": run_segmint,
     "segmint_full": run_segmint_full,

@@ -1,38 +1,40 @@
-"""Write synthetic canonical transactions to Parquet (and optionally CSV) in bounded-memory chunks.
+"""Write benchmark data: raw Online-Retail-like sales and the same lines as canonical transactions.
 
     python -m benchmarks.generate --rows 1e6 --out benchmarks/data [--format parquet,csv]
 
-Each chunk of ``--chunk-rows`` lines is generated with vectorised numpy and appended to the
-file(s), so 5e7 rows need no more memory than one chunk. Output is deterministic for a given
-``--seed`` and chunk size. Shape, loosely after the UCI Online Retail data: ~10 lines per invoice,
-one customer per 100 lines with skewed purchase counts, 3 years of dates, ~2% return invoices.
+Rows come from ``segmint.datasets`` (clean variant: native dates and numbers), generated and written
+block by block so 5e7 rows need the memory of one block. Two files per size:
+
+* ``raw_<rows>.parquet``: the columns a shop exports (InvoiceNo, StockCode, Quantity, InvoiceDate,
+  UnitPrice, UnitCost, CustomerID, Country, ...), read by the pandas recipe and ``segmint.analyze``;
+* ``transactions_<rows>.parquet``: the same lines as ``segmint.schema`` canonical columns, read by
+  the feature/RFM cases and the DuckDB SQL floor.
+
+``<rows>`` is the requested size; the generator picks the customer count from a pilot block, so
+the actual number of lines is close to it (within a few percent), and printed.
 """
 
 from __future__ import annotations
 
 import argparse
 import logging
+import math
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import numpy as np
+import pandas as pd
 import pyarrow as pa
-import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
 import pyarrow.parquet as pq
 
+from segmint import datasets
 from segmint.schema import CANONICAL_COLUMNS
 from segmint.util import atomic_path
 
 log = logging.getLogger("benchmarks.generate")
 
-LINES_PER_INVOICE = 10
-LINES_PER_CUSTOMER = 100
-N_PRODUCTS = 4_000
-FIRST_DAY = np.datetime64("2021-01-01T00:00:00", "s")
-N_DAYS = 3 * 365
-COUNTRIES = pa.array(["United Kingdom", "Germany", "France", "Netherlands", "Spain", None])
+SEED = 42
 ARROW_SCHEMA = pa.schema(
     [
         ("invoice_id", pa.string()),
@@ -51,6 +53,20 @@ ARROW_SCHEMA = pa.schema(
     ]
 )
 assert tuple(ARROW_SCHEMA.names) == CANONICAL_COLUMNS
+RAW_SCHEMA = pa.schema(
+    [
+        ("InvoiceNo", pa.string()),
+        ("StockCode", pa.string()),
+        ("Description", pa.string()),
+        ("Quantity", pa.int64()),
+        ("InvoiceDate", pa.timestamp("us")),
+        ("UnitPrice", pa.float64()),
+        ("UnitCost", pa.float64()),
+        ("CustomerID", pa.string()),
+        ("Country", pa.string()),
+        ("Org", pa.string()),
+    ]
+)
 
 
 def parse_rows(text: str) -> int:
@@ -70,92 +86,75 @@ def rows_label(n_rows: int) -> str:
     return str(n_rows)
 
 
-def _string_ids(prefix: str, numbers: np.ndarray) -> pa.Array:
-    return pc.binary_join_element_wise(prefix, pc.cast(pa.array(numbers), pa.string()), "")
+def customers_for(n_rows: int, seed: int = SEED) -> int:
+    """Customers to generate for about ``n_rows`` lines (lines per customer from a pilot block)."""
+    pilot = next(datasets.iter_transaction_chunks(2000, seed=seed, messy=False))
+    return max(1, math.ceil(n_rows * 2000 / len(pilot)))
 
 
-def _position_within(sorted_groups: np.ndarray) -> np.ndarray:
-    """1-based position of each element within its run of equal values."""
-    starts = np.r_[0, np.flatnonzero(np.diff(sorted_groups)) + 1]
-    lengths = np.diff(np.r_[starts, len(sorted_groups)])
-    return np.arange(len(sorted_groups)) - np.repeat(starts, lengths) + 1
+def canonical(raw: pd.DataFrame) -> pa.Table:
+    """The canonical lines of a clean raw chunk (what segmint's cleaning produces from it)."""
+    quantity = raw["Quantity"].astype("float64")
+    invoice = raw["InvoiceNo"].astype(str)
+    frame = pd.DataFrame(
+        {
+            "invoice_id": invoice,
+            "line_no": raw.groupby("InvoiceNo", sort=False).cumcount().astype("int64") + 1,
+            "customer_id": raw["CustomerID"].astype(str),
+            "invoice_date": raw["InvoiceDate"],
+            "product_id": raw["StockCode"].astype(str),
+            "product_name": raw["Description"].astype(str),
+            "quantity": quantity,
+            "unit_price": raw["UnitPrice"],
+            "amount": quantity * raw["UnitPrice"],
+            "cost": quantity * raw["UnitCost"],
+            "country": raw["Country"].astype(str),
+            "org_id": raw["Org"].astype(str),
+            "is_return": invoice.str.startswith("C") | (quantity < 0),
+        }
+    )
+    return pa.Table.from_pandas(frame, schema=ARROW_SCHEMA, preserve_index=False)
 
 
-def make_chunk(index: int, n_rows: int, total_rows: int, seed: int, chunk_rows: int) -> pa.Table:
-    """Chunk ``index`` (``n_rows`` lines) of a ``total_rows`` data set; invoices never span chunks."""
-    rng = np.random.default_rng([seed, index])
-    n_customers = max(total_rows // LINES_PER_CUSTOMER, 1)
-    n_invoices = max(n_rows // LINES_PER_INVOICE, 1)
-    first_invoice = index * (chunk_rows // LINES_PER_INVOICE + 1)
-    invoice_of_line = np.sort(rng.integers(0, n_invoices, n_rows))
-    # Zipf-like customer popularity: a few customers buy often, most buy once or twice
-    customer = (rng.pareto(1.2, n_invoices) * n_customers / 20).astype(np.int64) % n_customers
-    day = rng.integers(0, N_DAYS, n_invoices)
-    second = rng.integers(8 * 3600, 20 * 3600, n_invoices)
-    stamp = FIRST_DAY + (day * 86_400 + second).astype("timedelta64[s]")
-    is_return = rng.random(n_invoices) < 0.02
-    product = rng.zipf(1.3, n_rows) % N_PRODUCTS
-    quantity = rng.integers(1, 25, n_rows).astype(np.float64)
-    quantity = np.where(is_return[invoice_of_line], -quantity, quantity)
-    unit_price = np.round(0.5 + rng.gamma(1.5, 3.0, n_rows), 2)
-    amount = np.round(quantity * unit_price, 2)
-    cost = np.where(rng.random(n_rows) < 0.1, np.nan, np.round(amount * 0.6, 2))
-    invoice_numbers = invoice_of_line + first_invoice
-    invoice_ids = _string_ids("", 500_000 + invoice_numbers)
-    returned = pa.array(is_return[invoice_of_line])
-    invoice_ids = pc.if_else(returned, pc.binary_join_element_wise("C", invoice_ids, ""), invoice_ids)
-    line_customer = customer[invoice_of_line]
-    columns = {
-        "invoice_id": invoice_ids,
-        "line_no": pa.array(_position_within(invoice_of_line)),
-        "customer_id": _string_ids("C", 100_000 + line_customer),
-        "invoice_date": pa.array(stamp[invoice_of_line].astype("datetime64[us]")),
-        "product_id": _string_ids("P", product),
-        "product_name": _string_ids("Product ", product),
-        "quantity": pa.array(quantity),
-        "unit_price": pa.array(unit_price),
-        "amount": pa.array(amount),
-        "cost": pa.array(cost, from_pandas=True),
-        "country": COUNTRIES.take(pa.array(line_customer % len(COUNTRIES))),
-        "org_id": pc.if_else(pa.array(line_customer % 4 == 0), "wholesale", "retail"),
-        "is_return": returned,
-    }
-    return pa.table(columns).cast(ARROW_SCHEMA)
+def iter_chunks(n_rows: int, *, seed: int = SEED) -> Iterator[tuple[pa.Table, pa.Table]]:
+    """(raw, canonical) Arrow tables block by block for a data set of about ``n_rows`` lines."""
+    for raw in datasets.iter_transaction_chunks(customers_for(n_rows, seed), seed=seed, messy=False):
+        yield pa.Table.from_pandas(raw, schema=RAW_SCHEMA, preserve_index=False), canonical(raw)
 
 
-def iter_chunks(total_rows: int, *, seed: int = 42, chunk_rows: int = 1_000_000) -> Iterator[pa.Table]:
-    """All chunks of a ``total_rows`` data set, in order."""
-    for index, start in enumerate(range(0, total_rows, chunk_rows)):
-        yield make_chunk(index, min(chunk_rows, total_rows - start), total_rows, seed, chunk_rows)
+def paths_for(n_rows: int, out: Path, fmt: str = "parquet") -> tuple[Path, Path]:
+    """(raw file, canonical file) for a data set of ``n_rows``."""
+    label = rows_label(n_rows)
+    return out / f"raw_{label}.{fmt}", out / f"transactions_{label}.{fmt}"
 
 
-def write(total_rows: int, out: Path, *, formats: tuple[str, ...] = ("parquet",), seed: int = 42,
-          chunk_rows: int = 1_000_000) -> list[Path]:  # fmt: skip
-    """Write ``transactions_<rows>.<fmt>`` files under ``out``; return their paths."""
+def write(n_rows: int, out: Path, *, formats: tuple[str, ...] = ("parquet",), seed: int = SEED) -> list[Path]:
+    """Write the raw and canonical files of about ``n_rows`` lines in each format; return their paths."""
     out.mkdir(parents=True, exist_ok=True)
-    targets = [out / f"transactions_{rows_label(total_rows)}.{fmt}" for fmt in formats]
-    with _writers(targets) as writers:
-        for chunk in iter_chunks(total_rows, seed=seed, chunk_rows=chunk_rows):
-            for writer in writers:
-                writer.write_table(chunk)
-    return targets
+    targets = [(path, schema) for fmt in formats for path, schema in zip(paths_for(n_rows, out, fmt),
+                                                                            (RAW_SCHEMA, ARROW_SCHEMA))]  # fmt: skip
+    with _Writers(targets) as writers:
+        for raw, canonical_lines in iter_chunks(n_rows, seed=seed):
+            for (_, schema), writer in zip(targets, writers, strict=True):
+                writer.write_table(raw if schema is RAW_SCHEMA else canonical_lines)
+    return [path for path, _ in targets]
 
 
-class _writers:
-    """Open one Parquet/CSV writer per target on temp paths; rename all on success."""
+class _Writers:
+    """One Parquet/CSV writer per (path, schema), on temp paths renamed into place only on success."""
 
-    def __init__(self, targets: list[Path]) -> None:
+    def __init__(self, targets: list[tuple[Path, pa.Schema]]) -> None:
         self.targets = targets
-        self.contexts = [atomic_path(target) for target in targets]
+        self.contexts = [atomic_path(path) for path, _ in targets]
+        self.writers: list[pq.ParquetWriter | pa_csv.CSVWriter] = []
 
     def __enter__(self) -> list[pq.ParquetWriter | pa_csv.CSVWriter]:
-        self.writers = []
-        for target, context in zip(self.targets, self.contexts, strict=True):
+        for (path, schema), context in zip(self.targets, self.contexts, strict=True):
             tmp = context.__enter__()
-            if target.suffix == ".parquet":
-                self.writers.append(pq.ParquetWriter(tmp, ARROW_SCHEMA, compression="zstd"))
+            if path.suffix == ".parquet":
+                self.writers.append(pq.ParquetWriter(tmp, schema, compression="zstd"))
             else:
-                self.writers.append(pa_csv.CSVWriter(tmp, ARROW_SCHEMA))
+                self.writers.append(pa_csv.CSVWriter(tmp, schema))
         return self.writers
 
     def __exit__(self, *exc: object) -> None:
@@ -167,20 +166,21 @@ class _writers:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.generate", description=__doc__.split("\n")[0])
-    parser.add_argument("--rows", type=parse_rows, required=True, help="number of lines, e.g. 1e6")
+    parser.add_argument("--rows", type=parse_rows, required=True, help="about this many lines, e.g. 1e6")
     parser.add_argument("--out", type=Path, default=Path("benchmarks/data"))
     parser.add_argument("--format", default="parquet", help="comma list of parquet,csv")
-    parser.add_argument("--seed", type=int, default=42)
-    parser.add_argument("--chunk-rows", type=parse_rows, default=1_000_000)
+    parser.add_argument("--seed", type=int, default=SEED)
     args = parser.parse_args(argv)
     formats = tuple(f.strip() for f in args.format.split(",") if f.strip())
     unknown = set(formats) - {"parquet", "csv"}
     if unknown:
         parser.error(f"--format: unknown {sorted(unknown)}; use parquet and/or csv")
     started = time.perf_counter()
-    paths = write(args.rows, args.out, formats=formats, seed=args.seed, chunk_rows=args.chunk_rows)
-    for path in paths:
-        print(f"{path}  ({path.stat().st_size / 2**20:,.1f} MiB, {time.perf_counter() - started:.1f} s)")
+    for path in write(args.rows, args.out, formats=formats, seed=args.seed):
+        size = path.stat().st_size / 2**20
+        lines = pq.ParquetFile(path).metadata.num_rows if path.suffix == ".parquet" else None
+        print(f"{path}  {size:,.1f} MiB" + (f", {lines:,} lines" if lines is not None else ""))
+    print(f"done in {time.perf_counter() - started:.1f} s")
 
 
 if __name__ == "__main__":

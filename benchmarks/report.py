@@ -22,8 +22,9 @@ FLOOR_CASE = "duckdb_sql"
 SAME_ANSWER = (("segmint", "spark"), ("segmint", "segmint_full"), ("pandas", "duckdb_sql"))
 DESCRIPTIONS = {
     "segmint": "segmint `customer_features` + `rfm.assign` on DuckDB, scanning the Parquet file",
-    "segmint_full": "segmint `analyze` on the file (detect columns, clean, features, all schemes)",
-    "pandas": "pandas tutorial: `read_parquet`, `groupby().agg` with a recency lambda, `qcut` scores",
+    "segmint_full": "segmint `analyze` on the raw export (detect columns, clean, features, all schemes)",
+    "pandas": "pandas tutorial on the raw export: `read_parquet`, `groupby().agg` with a recency lambda, "
+    "`qcut` scores",
     "duckdb_sql": "bare DuckDB SQL: one scan + `GROUP BY customer_id` (max date, distinct invoices, sum)",
     "spark": "segmint `customer_features` + `rfm.assign` on Spark `local[N]`, reading the Parquet file",
 }
@@ -138,6 +139,10 @@ def write_results(
         *(["", f"**Note:** {note}"] if note else []),
         "",
         *results_table(results),
+        "",
+        "## Data",
+        "",
+        *sorted({f"- {_label(r.rows)}: {r.lines:,} invoice lines" for r in results}),
         "",
         "## Cases",
         "",

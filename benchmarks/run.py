@@ -20,8 +20,10 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import pyarrow.parquet as pq
+
 from benchmarks import generate
-from benchmarks.cases import CASES, add_engine_options
+from benchmarks.cases import CASES, RAW_INPUT, add_engine_options
 from benchmarks.report import write_results
 
 log = logging.getLogger("benchmarks.run")
@@ -38,6 +40,7 @@ class CaseResult:
     case: str
     runs: list[dict] = field(default_factory=list)
     error: str = ""
+    lines: int = 0  # actual lines in the data file (the generator lands near the requested rows)
 
     @property
     def seconds(self) -> list[float]:
@@ -73,13 +76,13 @@ def run_once(case: str, path: Path, engine_args: list[str], timeout: float) -> d
     return json.loads(stdout.strip().splitlines()[-1])
 
 
-def data_file(rows: int, data_dir: Path) -> Path:
-    """The Parquet file for ``rows``, generated when missing."""
-    path = data_dir / f"transactions_{generate.rows_label(rows)}.parquet"
-    if not path.exists():
-        log.info("generating %s", path)
+def data_files(rows: int, data_dir: Path) -> tuple[Path, Path]:
+    """(raw export, canonical) Parquet files for ``rows``, generated when missing."""
+    raw, canonical = generate.paths_for(rows, data_dir)
+    if not (raw.exists() and canonical.exists()):
+        log.info("generating %s and %s", raw, canonical)
         generate.write(rows, data_dir)
-    return path
+    return raw, canonical
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -110,12 +113,13 @@ def main(argv: list[str] | None = None) -> None:
     ]  # fmt: skip
     results: list[CaseResult] = []
     for rows in sizes:
-        path = data_file(rows, args.data)
+        raw, canonical = data_files(rows, args.data)
         for case in engines:
+            path = raw if case in RAW_INPUT else canonical
             if case == "spark" and rows > args.spark_max_rows:
                 log.info("skipping spark at %s rows (--spark-max-rows %s)", rows, args.spark_max_rows)
                 continue
-            result = CaseResult(rows, case)
+            result = CaseResult(rows, case, lines=pq.ParquetFile(path).metadata.num_rows)
             for attempt in range(args.repeat):
                 try:
                     result.runs.append(run_once(case, path, engine_args, args.timeout))

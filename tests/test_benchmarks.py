@@ -25,34 +25,33 @@ def test_rows_parsing_and_labels():
         generate.parse_rows("2.5")
 
 
-def test_chunks_are_canonical_invoices_and_deterministic():
-    chunks = list(generate.iter_chunks(12_000, seed=3, chunk_rows=5_000))
-    assert [c.num_rows for c in chunks] == [5_000, 5_000, 2_000]
-    frame = pd.concat([c.to_pandas() for c in chunks], ignore_index=True)
-    assert tuple(frame.columns) == CANONICAL_COLUMNS
-    # no invoice spans two chunks, and each invoice has one customer and one timestamp
-    chunk_of_row = pd.Series(range(len(frame))) // 5_000
-    assert (chunk_of_row.groupby(frame["invoice_id"]).nunique() == 1).all()
-    per_invoice = frame.groupby("invoice_id").agg(customers=("customer_id", "nunique"), stamps=("invoice_date", "nunique"))
-    assert (per_invoice == 1).all().all()
-    # line_no numbers each invoice's lines 1..n in order of appearance
-    assert (frame["line_no"] == frame.groupby("invoice_id").cumcount() + 1).all()
-    returns = frame["invoice_id"].str.startswith("C")
-    assert (returns == frame["is_return"]).all() and (frame.loc[returns, "amount"] < 0).all()
-    assert (frame.loc[~returns, "amount"] > 0).all()
-    assert ((frame["quantity"] * frame["unit_price"]).round(2) == frame["amount"]).all()
-    again = pd.concat([c.to_pandas() for c in generate.iter_chunks(12_000, seed=3, chunk_rows=5_000)])
-    pd.testing.assert_frame_equal(frame, again.reset_index(drop=True))
+def test_canonical_lines_are_the_raw_lines_mapped():
+    raw, lines = next(generate.iter_chunks(3_000, seed=3))
+    raw, frame = raw.to_pandas(), lines.to_pandas()
+    assert tuple(frame.columns) == CANONICAL_COLUMNS and len(frame) == len(raw) > 2_000
+    assert (frame["invoice_id"] == raw["InvoiceNo"]).all() and (frame["customer_id"] == raw["CustomerID"]).all()
+    assert (frame["amount"] == raw["Quantity"] * raw["UnitPrice"]).all()
+    assert (frame["cost"] == raw["Quantity"] * raw["UnitCost"]).all()
+    # line_no numbers each invoice's lines 1..n; (invoice_id, line_no) is a unique key
+    assert (frame["line_no"] == raw.groupby("InvoiceNo").cumcount() + 1).all()
+    assert not frame.duplicated(["invoice_id", "line_no"]).any()
+    returns = raw["InvoiceNo"].str.startswith("C")
+    assert returns.any() and (frame["is_return"] == returns).all()
+    assert (frame.loc[returns, "amount"] < 0).all() and (frame.loc[~returns, "amount"] > 0).all()
+    again = next(generate.iter_chunks(3_000, seed=3))[1].to_pandas()
+    pd.testing.assert_frame_equal(frame, again)
 
 
 def test_write_parquet_and_csv_hold_the_same_rows(tmp_path):
-    parquet, csv = generate.write(3_000, tmp_path, formats=("parquet", "csv"), chunk_rows=1_000)
-    assert parquet.name == "transactions_3000.parquet" and csv.name == "transactions_3000.csv"
-    from_parquet = pq.read_table(parquet).to_pandas()
-    from_csv = pd.read_csv(csv)
-    assert len(from_parquet) == len(from_csv) == 3_000
+    paths = generate.write(3_000, tmp_path, formats=("parquet", "csv"))
+    names = [p.name for p in paths]
+    assert names == ["raw_3000.parquet", "transactions_3000.parquet", "raw_3000.csv", "transactions_3000.csv"]
+    raw, canonical, raw_csv, canonical_csv = paths
+    from_parquet = pq.read_table(canonical).to_pandas()
+    from_csv = pd.read_csv(canonical_csv)
+    assert len(from_parquet) == len(from_csv) == len(pd.read_csv(raw_csv)) == pq.read_table(raw).num_rows
     assert from_csv["amount"].sum() == pytest.approx(from_parquet["amount"].sum(), rel=1e-12)
-    assert set(tmp_path.iterdir()) == {parquet, csv}  # no temp files left behind
+    assert set(tmp_path.iterdir()) == set(paths)  # no temp files left behind
 
 
 def test_runner_times_cases_in_subprocesses_and_checks_they_agree(tmp_path):
@@ -61,6 +60,7 @@ def test_runner_times_cases_in_subprocesses_and_checks_they_agree(tmp_path):
               "--data", str(tmp_path), "--out", str(out), "--memory-limit", "1GB", "--threads", "1"])  # fmt: skip
     text = out.read_text()
     data = pq.read_table(tmp_path / "transactions_2000.parquet").to_pandas()
+    assert len(data) == pq.read_table(tmp_path / "raw_2000.parquet").num_rows
     n_customers = data["customer_id"].nunique()
     n_invoices = data.groupby("customer_id")["invoice_id"].nunique().sum()
     for case in ("segmint", "pandas", "duckdb_sql"):
