@@ -53,7 +53,7 @@ def segment_summary(
     summary["share_of_revenue"] = summary.revenue / summary.revenue.sum()
     summary["aov"] = summary.revenue / summary.purchases
     strategy = rfm_strategies() if strategies is None else strategies
-    summary["strategy"] = summary.segment.map(strategy).fillna("")
+    summary["strategy"] = [strategy.get(name, "") for name in summary.segment]
     columns = [
         "segment", "segment_order", "customers", "share_of_customers", "revenue", "share_of_revenue",
         "mean_recency_days", "mean_frequency", "mean_monetary", "aov", "strategy",
