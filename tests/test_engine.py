@@ -84,3 +84,14 @@ def test_spark_session_is_local_quiet_and_keeps_tables_out_of_the_cwd(spark_con)
     warehouse = Path(conf.get("spark.sql.warehouse.dir").removeprefix("file:"))
     assert Path.cwd() not in warehouse.parents and warehouse != Path.cwd() / "spark-warehouse"
     assert engine.backend_name(spark_con) == "pyspark"
+
+
+def test_split_table_url_keeps_connection_options_and_spots_database_urls():
+    assert engine.split_table_url("postgresql://bob@db:5432/sales?sslmode=require&table=orders") == (
+        "postgresql://bob@db:5432/sales?sslmode=require",
+        "orders",
+    )
+    assert engine.is_database_url("postgres://db/sales?table=t")
+    assert not engine.is_database_url("sales.parquet") and not engine.is_database_url(Path("x.csv"))
+    with pytest.raises(BackendError, match=r"postgresql://bob:\*\*\*@db/sales: name the table"):
+        engine.split_table_url("postgresql://bob:pw@db/sales")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ibis
+import pyarrow as pa
 import pytest
 from _backends import WINDOW_OPTIONS, assert_same_rows, check_rfm_parity, load_both, to_pandas
 
@@ -56,3 +57,34 @@ def test_bad_postgres_url_raises_backend_error_without_password():
         engine.connect("postgres", url="postgresql://analyst:s3cret@127.0.0.1:1/sales")
     message = str(caught.value)
     assert "s3cret" not in message and "analyst:***@127.0.0.1:1/sales" in message
+
+
+def test_analyze_a_postgres_table_runs_in_postgres_and_equals_duckdb(postgres_url, postgres_con, tmp_path):
+    from segmint import datasets
+    from segmint.api import analyze
+
+    raw = datasets.make_transactions(300, seed=5, messy=False)
+    postgres_con.create_table("shop_sales", pa.Table.from_pandas(raw, preserve_index=False), overwrite=True)
+    raw.to_parquet(tmp_path / "shop_sales.parquet", index=False)
+    before = set(postgres_con.list_tables())
+
+    in_postgres = analyze(f"{postgres_url}?table=shop_sales", scheme="rfm")
+    in_duckdb = analyze(str(tmp_path / "shop_sales.parquet"), scheme="rfm")
+
+    assert in_postgres.transactions.con.name == "postgres"
+    assert in_postgres.features._find_backend().name == "postgres"  # aggregation ran in the database
+    assert in_postgres.report.rows_in == in_duckdb.report.rows_in == len(raw)
+    assert in_postgres.report.rows_kept == in_duckdb.report.rows_kept
+    assert_same_rows(
+        to_pandas(in_postgres.segments["rfm"]),
+        to_pandas(in_duckdb.segments["rfm"]),
+        ["customer_id"],
+    )
+    assert set(postgres_con.list_tables()) == before  # only temporary tables were created
+
+
+def test_postgres_url_without_table_says_how_to_name_it(postgres_url):
+    from segmint.api import read_transactions
+
+    with pytest.raises(BackendError, match=r"\?table=sales"):
+        read_transactions(postgres_url)

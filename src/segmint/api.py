@@ -95,9 +95,16 @@ def read_transactions(
     from segmint.io import read_raw
     from segmint.schema import apply_mapping, detect_mapping, resolve_mapping
 
-    con = con or engine.connect()
     wanted = _as_mapping(mapping)
-    raw = read_raw(source, con=con, mapping=wanted)
+    if engine.is_database_url(source):
+        from segmint.io import read_sql
+
+        # without ``con`` the table stays in its database: cleaning and features run there
+        raw = read_sql(*engine.split_table_url(str(source)), con=con)
+        con = raw.table._find_backend()
+    else:
+        con = con or engine.connect()
+        raw = read_raw(source, con=con, mapping=wanted)
     resolved = resolve_mapping(raw, wanted)
     evidence = detect_mapping(raw.columns, raw.sample(500)).evidence
     evidence = {f: why for f, why in evidence.items() if f in resolved.fields}

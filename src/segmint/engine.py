@@ -137,6 +137,29 @@ def _connect_postgres(url: str) -> BaseBackend:
         raise BackendError(f"cannot connect to {redact_url(url)!r}: {exc}") from exc
 
 
+DATABASE_SCHEMES = ("postgresql://", "postgres://")
+
+
+def is_database_url(source: object) -> bool:
+    """True for a PostgreSQL URL source (``postgresql://user@host/db?table=sales``)."""
+    return isinstance(source, str) and source.lower().startswith(DATABASE_SCHEMES)
+
+
+def split_table_url(url: str) -> tuple[str, str]:
+    """``postgresql://u@h/db?table=sales`` -> (connection URL without ``table``, ``"sales"``)."""
+    from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+    parts = urlsplit(url)
+    query = parse_qsl(parts.query, keep_blank_values=True)
+    tables = [value for key, value in query if key == "table"]
+    if len(tables) != 1 or not tables[0].strip():
+        raise BackendError(
+            f"{redact_url(url)}: name the table to read, e.g. postgresql://user@host/db?table=sales"
+        )
+    rest = urlencode([(key, value) for key, value in query if key != "table"])
+    return urlunsplit(parts._replace(query=rest)), tables[0].strip()
+
+
 def redact_url(url: str) -> str:
     """``url`` with any password replaced by ``***`` (safe for logs and error messages)."""
     from urllib.parse import urlsplit, urlunsplit
@@ -156,9 +179,9 @@ def backend_name(con: BaseBackend) -> str:
 def materialize(con: BaseBackend, expr: ibis.Table, name: str | None = None) -> ibis.Table:
     """Compute ``expr`` once into a temporary table so later queries do not recompute it."""
     name = name or f"segmint_{uuid4().hex[:12]}"
-    if con.name == "duckdb":
+    if con.name in ("duckdb", "postgres"):  # session-temporary: nothing left in the user's database
         return con.create_table(name, expr, temp=True, overwrite=True)
-    return con.create_table(name, expr, overwrite=True)
+    return con.create_table(name, expr, overwrite=True)  # Spark: in segmint's temporary warehouse
 
 
 def default_temp_dir() -> Path:
