@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 
 import ibis
 import pandas as pd
@@ -234,6 +233,10 @@ def test_incomplete_trailing_period(con):
     assert (period.rows, period.days_with_data, period.amount) == (3, 2, 12.0)
     quarter = clean(con, basic(5, invoice_date=dates), options=CleanOptions(trailing_period="quarter"))
     assert quarter.report.incomplete_period is None  # 2023-Q1 covered to 7 March: 66 of 90 days
+    q2 = clean(con, basic(2, invoice_date=["2023-03-01", "2023-04-10"]),
+               options=CleanOptions(trailing_period="quarter"))
+    assert (q2.report.incomplete_period.period, q2.report.incomplete_period.days_covered) == ("2023-Q2", 10)
+    assert q2.report.incomplete_period.period_days == 91 and q2.report.incomplete_period.rows == 1
     full = clean(con, basic(2, invoice_date=["2023-02-01", "2023-03-28"]))
     assert full.report.incomplete_period is None
 

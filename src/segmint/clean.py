@@ -14,7 +14,7 @@ import logging
 import math
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Literal
+from typing import Literal
 
 import ibis
 import ibis.expr.types as ir
@@ -41,6 +41,7 @@ from segmint.quality import (
     DataQualityReport,
     DateFormatInfo,
     DroppedRows,
+    drop_examples,
     incomplete_period,
     measure,
 )
@@ -53,7 +54,7 @@ log = logging.getLogger(__name__)
 NUMBER_FIELDS = ("quantity", "unit_price", "amount", "cost", "unit_cost")
 TEXT_FIELDS = ("product_id", "product_name", "country", "org_id")
 CREDIT_TOKENS = ("cr", "cr.", "credit", "c")
-MAX_EXAMPLES = 5
+MAX_EXAMPLES = 5  # example rows kept per drop reason
 
 
 class CleanOptions(BaseModel):
@@ -94,6 +95,8 @@ def clean_transactions(
     options = options or CleanOptions()
     fields = [c for c in mapped.columns if c in MAPPABLE_FIELDS]
     _check_fields(fields, mapping, source)
+    untyped = {f: mapped[f].cast("string") for f in fields if mapped[f].type().is_null()}
+    mapped = mapped.mutate(**untyped) if untyped else mapped  # all-empty columns have no type
     warnings: list[str] = []
     evidence = _evidence(mapped, fields)
     date_info, patterns, dayfirst = _date_plan(mapped, mapping, options, evidence, source, warnings)
@@ -105,7 +108,7 @@ def clean_transactions(
     counts = staged.group_by("_reason").aggregate(n=staged.count()).execute()
     by_reason = {r: int(n) for r, n in zip(counts["_reason"], counts["n"]) if isinstance(r, str)}
     rows_read = int(counts["n"].sum())
-    examples = _examples(staged, fields)
+    examples = drop_examples(staged, fields, MAX_EXAMPLES)
     dropped = {
         name: DroppedRows(count=n, description="skipped by the reader (not a sales line)")
         for name, n in (reader_skipped or {}).items() if n
@@ -177,17 +180,17 @@ def _evidence(mapped: ibis.Table, fields: list[str]) -> dict[str, int]:
     text = _date_text(mapped)
     if text is not None:
         for pattern in (*DATE_PATTERNS, EXCEL_SERIAL):
-            metrics[f"date:{pattern.name}"] = text.re_search(pattern.regex).cast("int64").sum()
+            metrics[f"date:{pattern.name}"] = text.re_search(pattern.regex).sum()
         first, second = numeric_parts(text)
-        metrics["date:first_gt12"] = (first > 12).cast("int64").sum()
-        metrics["date:second_gt12"] = (second > 12).cast("int64").sum()
+        metrics["date:first_gt12"] = (first > 12).sum()
+        metrics["date:second_gt12"] = (second > 12).sum()
     for field in (f for f in NUMBER_FIELDS if f in fields and not mapped[f].type().is_numeric()):
         point, comma = decimal_evidence(mapped[field])
         text = normalised(mapped[field].cast("string"))
         plain = text.re_search(PLAIN_NUMBER) | text.isnull() | text.isin(list(BLANK_TOKENS))
-        metrics[f"plain:{field}"] = plain.cast("int64").sum()
-        metrics[f"point:{field}"] = point.cast("int64").sum()
-        metrics[f"comma:{field}"] = comma.cast("int64").sum()
+        metrics[f"plain:{field}"] = plain.sum()
+        metrics[f"point:{field}"] = point.sum()
+        metrics[f"comma:{field}"] = comma.sum()
     row = mapped.aggregate(**metrics).execute().iloc[0]
     return {k: 0 if v is None or (isinstance(v, float) and math.isnan(v)) else int(v) for k, v in row.items()}
 
@@ -395,32 +398,6 @@ def _stage(t: ibis.Table, fields: list[str], options: CleanOptions) -> ibis.Tabl
     return t.drop("_qty", "_line", "_price", "_cost_raw", "_cancelled")
 
 
-def _examples(staged: ibis.Table, fields: list[str]) -> dict[str, list[dict[str, Any]]]:
-    """Up to five dropped rows per reason: ``_source``, ``_row``, the offending field and value."""
-    rows = staged.filter(staged._reason.notnull())
-    value = ibis.cases(
-        *[(rows._field == f, rows[f].cast("string")) for f in fields], else_=ibis.null("string")
-    )
-    rank = ibis.row_number().over(group_by=rows._reason, order_by=[rows._source, rows._row])
-    rows = rows.mutate(_rank=rank, value=value).filter(lambda r: r._rank < MAX_EXAMPLES)
-    frame = rows.select(
-        "_reason", "_source", "_row", field=rows._field, value=rows.value,
-        **{f: rows[f].cast("string") for f in fields},
-    ).order_by(["_reason", "_source", "_row"]).execute()
-    out: dict[str, list[dict[str, Any]]] = {}
-    for record in frame.to_dict(orient="records"):
-        clean = {k: _plain(v) for k, v in record.items() if k != "_reason"}
-        out.setdefault(record["_reason"], []).append(clean)
-    return out
-
-
-def _plain(value: Any) -> Any:
-    """JSON-friendly scalar (NaN -> None, numpy ints -> int)."""
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return None
-    return int(value) if hasattr(value, "item") and isinstance(value.item(), int) else value
-
-
 def _canonical(staged: ibis.Table) -> ibis.Table:
     """Kept rows in the canonical column order and types, with ``line_no`` per invoice."""
     kept = staged.filter(staged._reason.isnull())
@@ -455,8 +432,8 @@ def _parse_counters(staged: ibis.Table, fields: list[str]) -> tuple[dict[str, in
         metrics[f"dr_cr_markers_{field}"] = staged[f"_n_{field}_drcr"]
         metrics[f"parentheses_negative_{field}"] = staged[f"_n_{field}_paren"]
     kept = staged._reason.isnull()
-    sums = {k: (v & kept).cast("int64").sum() for k, v in metrics.items()}
-    sums["_duplicates"] = staged._duplicate.cast("int64").sum()
+    sums = {k: (v & kept).sum() for k, v in metrics.items()}
+    sums["_duplicates"] = staged._duplicate.sum()
     row = staged.aggregate(**sums).execute().iloc[0]
     counts = {k: 0 if v is None or v != v else int(v) for k, v in row.items()}
     return {k: v for k, v in counts.items() if not k.startswith("_")}, counts["_duplicates"]

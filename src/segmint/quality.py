@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -161,7 +162,7 @@ def measure(table: ibis.Table) -> dict[str, Any]:
         first_date=table.invoice_date.min(),
         last_date=table.invoice_date.max(),
         total_amount=table.amount.sum(),
-        returns=table.is_return.cast("int64").sum(),
+        returns=table.is_return.sum(),
         returns_value=table.amount.sum(where=table.is_return),
     ).execute().iloc[0]
     stats = {k: None if v is None or v != v else v for k, v in row.items()}
@@ -204,3 +205,29 @@ def incomplete_period(table: ibis.Table, last: datetime | None, granularity: str
         last_date=last.date(), days_covered=covered, days_with_data=int(row["days"]),
         period_days=period_days, rows=int(row["rows"]), amount=float(row["amount"] or 0.0),
     )
+
+
+def drop_examples(staged: ibis.Table, fields: list[str], limit: int = 5) -> dict[str, list[dict[str, Any]]]:
+    """Up to ``limit`` dropped rows per ``_reason``: ``_source``, ``_row``, offending field and value."""
+    rows = staged.filter(staged._reason.notnull())
+    value = ibis.cases(
+        *[(rows._field == f, rows[f].cast("string")) for f in fields], else_=ibis.null("string")
+    )
+    rank = ibis.row_number().over(group_by=rows._reason, order_by=[rows._source, rows._row])
+    rows = rows.mutate(_rank=rank, value=value).filter(lambda r: r._rank < limit)
+    frame = rows.select(
+        "_reason", "_source", "_row", field=rows._field, value=rows.value,
+        **{f: rows[f].cast("string") for f in fields},
+    ).order_by(["_reason", "_source", "_row"]).execute()
+    out: dict[str, list[dict[str, Any]]] = {}
+    for record in frame.to_dict(orient="records"):
+        clean = {k: _plain(v) for k, v in record.items() if k != "_reason"}
+        out.setdefault(record["_reason"], []).append(clean)
+    return out
+
+
+def _plain(value: Any) -> Any:
+    """JSON-friendly scalar (NaN -> None, numpy ints -> int)."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return None
+    return int(value) if hasattr(value, "item") and isinstance(value.item(), int) else value
