@@ -85,9 +85,11 @@ def test_k_is_chosen_by_silhouette_on_clear_blobs() -> None:
     model = ValueClusterer(seed=0).fit(data)
     assert model.k_ == 4
     assert max(model.silhouette_scores_, key=model.silhouette_scores_.get) == 4
-    assert set(model.silhouette_scores_) == set(range(2, 9))
+    assert set(model.silhouette_scores_) == set(range(3, 9))  # default k_range is 3..8
     three = _blobs(BLOBS[:3])
     assert ValueClusterer(seed=0).fit(three).k_ == 3
+    two = _blobs(BLOBS[:2])
+    assert ValueClusterer(seed=0, k_range=(2, 8)).fit(two).k_ == 2
 
 
 def test_same_seed_same_result_and_sampled_silhouette() -> None:

@@ -18,6 +18,7 @@ import pandas as pd
 from pydantic import Field, model_validator
 from sklearn.cluster import DBSCAN, HDBSCAN, KMeans
 from sklearn.metrics import silhouette_score
+from threadpoolctl import threadpool_limits
 from sklearn.neighbors import NearestNeighbors
 
 from segmint.errors import ConfigError, DataError
@@ -55,7 +56,7 @@ class ClusterConfig(SegmentConfig):
 
     features: list[str] = Field(default_factory=lambda: ["recency_days", "frequency", "monetary"])
     k: int | None = Field(default=None, ge=1)  # None = choose by silhouette within k_range
-    k_range: tuple[int, int] = (2, 8)
+    k_range: tuple[int, int] = (3, 8)  # two 'value' groups rarely help a campaign
     method: Literal["kmeans", "dbscan", "hdbscan"] = "kmeans"
     seed: int = 0
     silhouette_sample: int = Field(default=5000, ge=50)  # rows k is chosen on (seeded sample)
@@ -97,7 +98,7 @@ class ValueClusterer:
         features: tuple[str, ...] | list[str] = ("recency_days", "frequency", "monetary"),
         *,
         k: int | None = None,
-        k_range: tuple[int, int] = (2, 8),
+        k_range: tuple[int, int] = (3, 8),
         method: Literal["kmeans", "dbscan", "hdbscan"] = "kmeans",
         seed: int = 0,
         silhouette_sample: int = 5000,
@@ -167,7 +168,10 @@ class ValueClusterer:
         self.scale_ = np.where(scale > 0, scale, 1.0)
         X = (logged - self.mean_) / self.scale_
         if self.method == "kmeans":
-            raw = self._fit_kmeans(X)
+            # a few features on a few thousand rows: one thread is fastest, and OpenMP threads
+            # spinning against other work on the machine made k-means 30x slower
+            with threadpool_limits(1):
+                raw = self._fit_kmeans(X)
         elif self.method == "dbscan":
             raw = DBSCAN(eps=self.eps, min_samples=self.min_samples).fit_predict(X)
         elif self.method == "hdbscan":
