@@ -58,7 +58,7 @@ def result_list(rows: pd.DataFrame) -> dbc.ListGroup:
         badge = dbc.Badge("recent", color="success", className="ms-2") if recent else None
         items.append(dbc.ListGroupItem(
             [html.Span(row.customer_id, className="fw-bold"), badge,
-             html.Div(f"{row.segment}, last purchase {row.recency_days:,} days ago", className="small")],
+             html.Div(f"overall {row.segment}, last purchase {row.recency_days:,} days ago", className="small")],
             id={"type": "story-pick", "id": row.customer_id}, action=True,
             className="recent-customer" if recent else "",
         ))
@@ -89,7 +89,7 @@ def story_card(row: pd.Series) -> dbc.Card:
         dbc.Row([
             dbc.Col([fact("First purchase", pd.Timestamp(row["first_purchase"]).date()),
                      fact("Last purchase", pd.Timestamp(row["last_purchase"]).date())], md=4),
-            dbc.Col([fact("Current segment", row["current_segment"]),
+            dbc.Col([fact("Segment in the latest period", row["current_segment"]),
                      fact("Active periods", f"{row['active_periods']} of {row['periods']}")], md=4),
             dbc.Col([fact("Total spend", f"{row['total_spend']:,.2f}"),
                      fact("Joined", f"{row['first_period']} as {row['first_segment']}")], md=4),
