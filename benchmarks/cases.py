@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import resource
 import sys
 import time
 from collections.abc import Callable
@@ -155,18 +154,27 @@ CASES: dict[str, Callable[[Path, argparse.Namespace], Callable[[], Summary]]] = 
 }
 
 
+def _vm_hwm_bytes(pid: int | str = "self") -> int:
+    """Peak resident set size of a process (``VmHWM``), in bytes.
+
+    Not ``ru_maxrss``: on Linux that survives ``exec`` and so includes the parent's RSS at fork time.
+    """
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) * 1024
+    return 0
+
+
 def _peak_rss_bytes(spark: bool) -> int:
-    """Peak RSS of this process; for Spark plus the JVM's own peak (VmHWM), which is another process."""
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    """Peak RSS of this process; for Spark plus the JVM's own peak, which is another process."""
+    peak = _vm_hwm_bytes()
     if spark:
         from pyspark import SparkContext
 
         gateway = SparkContext._gateway
         proc = getattr(gateway, "proc", None) if gateway else None
         if proc is not None:
-            for line in Path(f"/proc/{proc.pid}/status").read_text().splitlines():
-                if line.startswith("VmHWM:"):
-                    peak += int(line.split()[1]) * 1024
+            peak += _vm_hwm_bytes(proc.pid)
     return peak
 
 
