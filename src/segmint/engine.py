@@ -17,6 +17,23 @@ from segmint.errors import BackendError
 log = logging.getLogger(__name__)
 
 BACKENDS = ("duckdb", "spark", "postgres")
+# DuckDB draws a progress bar on the terminal for long queries; the library never prints.
+QUIET_DUCKDB_SQL = "SET enable_progress_bar = false"
+
+
+def raw_duckdb() -> Any:
+    """A private in-memory DuckDB connection (no Ibis) for readers' sniffing and scans."""
+    import duckdb
+
+    connection = duckdb.connect()
+    connection.execute(QUIET_DUCKDB_SQL)
+    return connection
+
+
+def quiet_duckdb(con: BaseBackend) -> BaseBackend:
+    """Turn off DuckDB's terminal progress bar on an Ibis DuckDB connection; returns ``con``."""
+    con.raw_sql(QUIET_DUCKDB_SQL)
+    return con
 
 
 def connect(
@@ -48,7 +65,7 @@ def connect(
             config["temp_directory"] = str(tmp)
         database = str(path) if path else ":memory:"
         try:
-            return ibis.duckdb.connect(database, **config)
+            return quiet_duckdb(ibis.duckdb.connect(database, **config))
         except Exception as exc:  # duckdb raises its own IOException types
             raise BackendError(f"cannot open DuckDB database {database!r}: {exc}") from exc
     if backend == "spark":

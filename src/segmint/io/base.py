@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 import re
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 from uuid import uuid4
 
@@ -107,7 +106,6 @@ def duckdb_to_con(
     with ``first_row=None`` the ``SELECT`` provides ``_row`` itself. With a DuckDB ``con`` the data
     never passes through Python; other backends receive Arrow data from a private DuckDB.
     """
-    import duckdb
 
     name = temp_name()
     literal = "'" + source.replace("'", "''") + "'"
@@ -123,7 +121,9 @@ def duckdb_to_con(
         con.con.execute(f'CREATE TEMP TABLE "{name}" AS {sql}', params or [])
         con.con.execute(f'CREATE TEMP VIEW "{name}_v" AS {numbered}')
         return con.table(f"{name}_v")
-    private = duckdb.connect()
+    from segmint.engine import raw_duckdb
+
+    private = raw_duckdb()
     try:
         private.execute(f'CREATE TEMP TABLE "{name}" AS {sql}', params or [])
         data = private.execute(numbered).to_arrow_table()

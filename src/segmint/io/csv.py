@@ -12,6 +12,7 @@ from pathlib import Path
 
 from ibis.backends import BaseBackend
 
+from segmint.engine import raw_duckdb
 from segmint.errors import InputError
 from segmint.io.base import RawTable, drop_total_and_blank_rows, duckdb_to_con, unique_names
 from segmint.schema import ColumnMapping, detect_header_row
@@ -146,9 +147,8 @@ def _duckdb_read(
         too_wide = None
     try:
         if too_wide is not None:
-            import duckdb
 
-            extra = duckdb.connect().execute(too_wide, quoted).fetchone()[0]
+            extra = raw_duckdb().execute(too_wide, quoted).fetchone()[0]
             if extra:
                 raise InputError(
                     f"{source}: {extra} line(s) have more than {len(names)} space-separated fields; "

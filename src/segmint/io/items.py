@@ -14,12 +14,12 @@ from __future__ import annotations
 import json
 import logging
 
-import duckdb
 import ibis
 import pandas as pd
 import pyarrow as pa
 from ibis.backends import BaseBackend
 
+from segmint.engine import raw_duckdb
 from segmint.io.base import (
     ROW_COL,
     SOURCE_COL,
@@ -123,7 +123,7 @@ def _run(con: BaseBackend, raw: RawTable, sql: str) -> ibis.Table:
     if is_duckdb(con):
         inner = ibis.to_sql(raw.table, dialect="duckdb")
         return duckdb_to_con(con, sql.replace("{inner}", inner), source=raw.source, first_row=None)
-    private = duckdb.connect()
+    private = raw_duckdb()
     try:
         name = temp_name()
         private.register(name, raw.table.to_pyarrow())

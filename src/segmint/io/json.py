@@ -7,6 +7,7 @@ from pathlib import Path
 import duckdb
 from ibis.backends import BaseBackend
 
+from segmint.engine import raw_duckdb
 from segmint.errors import InputError
 from segmint.io.base import RawTable, drop_total_and_blank_rows, duckdb_to_con
 from segmint.schema import ColumnMapping
@@ -17,7 +18,7 @@ def read_json(path: Path, *, con: BaseBackend, mapping: ColumnMapping | None = N
     """Read a JSON array of records or JSON lines; ``_row`` is the record number (line in JSONL)."""
     source = "read_json(?, format='auto', sample_size=-1)"
     try:
-        described = duckdb.connect().execute(f"DESCRIBE SELECT * FROM {source}", [str(path)]).fetchall()
+        described = raw_duckdb().execute(f"DESCRIBE SELECT * FROM {source}", [str(path)]).fetchall()
     except duckdb.Error as exc:
         raise InputError(f"{path.name}: not valid JSON records (an array of objects or JSON lines): {exc}") from exc
     names = [row[0] for row in described]

@@ -7,6 +7,7 @@ from pathlib import Path
 import duckdb
 from ibis.backends import BaseBackend
 
+from segmint.engine import raw_duckdb
 from segmint.errors import InputError
 from segmint.io.base import ROW_COL, SOURCE_COL, RawTable, drop_total_and_blank_rows, duckdb_to_con
 from segmint.schema import ColumnMapping
@@ -15,7 +16,7 @@ from segmint.schema import ColumnMapping
 def read_parquet(path: Path, *, con: BaseBackend, mapping: ColumnMapping | None = None) -> RawTable:
     """Read a Parquet file; ``_row`` is the 1-based row position in the file."""
     try:
-        described = duckdb.connect().execute("DESCRIBE SELECT * FROM read_parquet(?)", [str(path)]).fetchall()
+        described = raw_duckdb().execute("DESCRIBE SELECT * FROM read_parquet(?)", [str(path)]).fetchall()
         names = [row[0] for row in described if row[0] not in (SOURCE_COL, ROW_COL)]
         table = duckdb_to_con(
             con,

@@ -10,6 +10,7 @@ import ibis
 import pyarrow as pa
 from ibis.backends import BaseBackend
 
+from segmint.engine import quiet_duckdb
 from segmint.errors import InputError
 from segmint.io.base import ROW_COL, SOURCE_COL, RawTable, register_arrow
 
@@ -34,7 +35,7 @@ def connect_source(source: str | Path | BaseBackend) -> BaseBackend:
         if path.suffix.lower() in _SQLITE:
             return ibis.sqlite.connect(str(path))
         if path.suffix.lower() in _DUCKDB:
-            return ibis.duckdb.connect(str(path), read_only=True)
+            return quiet_duckdb(ibis.duckdb.connect(str(path), read_only=True))
     except InputError:
         raise
     except Exception as exc:  # driver-specific connection errors
