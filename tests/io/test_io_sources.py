@@ -86,3 +86,13 @@ def test_non_duckdb_backend_receives_the_rows(tmp_path):
     df = raw.table.order_by("_row").execute()
     assert df[["Customer", "Amount", "_row"]].values.tolist() == [["A", "1.5", 4], ["B", "2", 5]]
     assert raw.skipped == {"total_row": 1}
+
+
+def test_database_errors_never_show_the_password(con):
+    from segmint.errors import InputError
+    from segmint.io import read_sql
+
+    with pytest.raises(InputError) as info:
+        read_sql("postgresql://shop:s3cret@127.0.0.1:1/sales", "orders", con=con)
+    assert "s3cret" not in str(info.value)
+    assert "shop:***@127.0.0.1" in str(info.value)

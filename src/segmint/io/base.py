@@ -108,7 +108,7 @@ def duckdb_to_con(
     """
 
     name = temp_name()
-    literal = "'" + source.replace("'", "''") + "'"
+    literal = sql_string(source)
     if first_row is None:
         select, row = f'* EXCLUDE ("{ROW_COL}")', f'"{ROW_COL}"'
     else:
@@ -132,6 +132,11 @@ def duckdb_to_con(
     return register_arrow(con, data)
 
 
+def sql_string(text: str) -> str:
+    """``text`` as a SQL string literal (single quotes doubled)."""
+    return "'" + text.replace("'", "''") + "'"
+
+
 def drop_total_and_blank_rows(raw: RawTable, label_columns: int = 3) -> RawTable:
     """Drop all-blank rows and report total lines (``Total``/``Grand Total`` in a leading text column).
 
@@ -149,7 +154,7 @@ def drop_total_and_blank_rows(raw: RawTable, label_columns: int = 3) -> RawTable
             *[table[c].strip().lower().re_search(pattern.lower()) for c in text_cols[:label_columns]]
         ).fill_null(False)
         checks.append(("total_row", total & ~blank))
-    counts = table.aggregate(**{r: c.cast("int64").sum() for r, c in checks}).to_pyarrow().to_pylist()[0]
+    counts = table.aggregate(**{r: c.sum() for r, c in checks}).to_pyarrow().to_pylist()[0]
     for reason, condition in checks:
         count = int(counts[reason] or 0)
         if count:

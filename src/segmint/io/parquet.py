@@ -9,7 +9,16 @@ from ibis.backends import BaseBackend
 
 from segmint.engine import raw_duckdb
 from segmint.errors import InputError
-from segmint.io.base import ROW_COL, SOURCE_COL, RawTable, drop_total_and_blank_rows, duckdb_to_con
+from segmint.io.base import (
+    ROW_COL,
+    SOURCE_COL,
+    RawTable,
+    drop_total_and_blank_rows,
+    duckdb_to_con,
+    is_duckdb,
+    sql_string,
+    temp_name,
+)
 from segmint.schema import ColumnMapping
 
 
@@ -18,13 +27,22 @@ def read_parquet(path: Path, *, con: BaseBackend, mapping: ColumnMapping | None 
     try:
         described = raw_duckdb().execute("DESCRIBE SELECT * FROM read_parquet(?)", [str(path)]).fetchall()
         names = [row[0] for row in described if row[0] not in (SOURCE_COL, ROW_COL)]
-        table = duckdb_to_con(
-            con,
-            "SELECT " + ", ".join('"' + n.replace('"', '""') + '"' for n in names) + " FROM read_parquet(?)",
-            source=path.name,
-            first_row=1,
-            params=[str(path)],
-        )
+        columns = ", ".join('"' + n.replace('"', '""') + '"' for n in names)
+        if is_duckdb(con):
+            # a view over the file: rows stream from Parquet, nothing is copied into the database
+            view = temp_name()
+            con.con.execute(
+                f'CREATE TEMP VIEW "{view}" AS SELECT {columns}, '
+                f'CAST({sql_string(path.name)} AS VARCHAR) AS "{SOURCE_COL}", '
+                f'CAST(file_row_number + 1 AS BIGINT) AS "{ROW_COL}" '
+                f"FROM read_parquet({sql_string(str(path))}, file_row_number = true)"
+            )
+            table = con.table(view)
+        else:
+            table = duckdb_to_con(
+                con, f"SELECT {columns} FROM read_parquet(?)", source=path.name, first_row=1,
+                params=[str(path)],
+            )  # fmt: skip
     except duckdb.Error as exc:
         raise InputError(f"{path.name}: cannot read as Parquet: {exc}") from exc
     raw = RawTable(table=table, source=path.name, columns=names, header_row=None, format="parquet")

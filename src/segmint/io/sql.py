@@ -10,7 +10,7 @@ import ibis
 import pyarrow as pa
 from ibis.backends import BaseBackend
 
-from segmint.engine import quiet_duckdb
+from segmint.engine import quiet_duckdb, redact_url
 from segmint.errors import InputError
 from segmint.io.base import ROW_COL, SOURCE_COL, RawTable, register_arrow
 
@@ -39,9 +39,9 @@ def connect_source(source: str | Path | BaseBackend) -> BaseBackend:
     except InputError:
         raise
     except Exception as exc:  # driver-specific connection errors
-        raise InputError(f"{text}: cannot connect: {exc}") from exc
+        raise InputError(f"{redact_url(text)}: cannot connect: {exc}") from exc
     raise InputError(
-        f"{text}: unknown database; give a URL (postgresql://user@host/db, sqlite:///file.db, "
+        f"{redact_url(text)}: unknown database; give a URL (postgresql://user@host/db, sqlite:///file.db, "
         f"duckdb:///file.duckdb) or a file ending in {' '.join(_SQLITE + _DUCKDB)}"
     )
 
@@ -59,7 +59,8 @@ def read_sql(
         table = database.sql(table_or_query) if _QUERY.match(table_or_query) else database.table(table_or_query)
     except Exception as exc:
         tables = ", ".join(sorted(database.list_tables())[:30])
-        raise InputError(f"{source}: cannot read {table_or_query!r}: {exc}; tables: {tables}") from exc
+        where = redact_url(str(source)) if not isinstance(source, BaseBackend) else database.name
+        raise InputError(f"{where}: cannot read {table_or_query!r}: {exc}; tables: {tables}") from exc
     columns = [c for c in table.columns if c not in (SOURCE_COL, ROW_COL)]
     table = table.select(*columns)
     if con is not None and con is not database:
