@@ -123,20 +123,51 @@ def consistency(results: list[CaseResult]) -> list[str]:
     return notes
 
 
+def load_results(out: Path) -> tuple[list[CaseResult], list[str], list[str]]:
+    """Earlier results saved beside ``out`` (``.json``): case results, the commands and notes."""
+    from benchmarks.run import CaseResult
+
+    saved = out.with_suffix(".json")
+    if not saved.exists():
+        return [], [], []
+    data = json.loads(saved.read_text())
+    results = [
+        CaseResult(r["rows"], r["case"], runs=r["runs"], error=r["error"], lines=r.get("lines", 0))
+        for r in data["results"]
+    ]
+    return results, data.get("commands", []), data.get("notes", [])
+
+
 def write_results(
-    results: list[CaseResult], out: Path, *, argv: list[str], settings: dict[str, Any], note: str = ""
+    results: list[CaseResult], out: Path, *, argv: list[str], settings: dict[str, Any], note: str = "",
+    merge: bool = False,
 ) -> None:
-    """Write ``out`` (Markdown) and ``out`` with a .json suffix (every run's record)."""
+    """Write ``out`` (Markdown) and ``out`` with a .json suffix (every run's record).
+
+    With ``merge``, results already saved beside ``out`` are kept unless this run measured the same
+    case at the same size, so separate runs (small sizes, 5e7, 1e8) build one table.
+    """
     info = machine_info()
+    command = f"python -m {' '.join(argv)}"
+    commands, notes = [command], [note] if note else []
+    if merge:
+        earlier, earlier_commands, earlier_notes = load_results(out)
+        fresh = {(r.rows, r.case) for r in results}
+        results = [r for r in earlier if (r.rows, r.case) not in fresh] + results
+        results.sort(key=lambda r: (r.rows, list(DESCRIPTIONS).index(r.case)))
+        commands, notes = earlier_commands + commands, earlier_notes + notes
     used = sorted({r.case for r in results})
     text = [
         "# segmint benchmarks",
         "",
-        f"Generated {dt.datetime.now().strftime('%Y-%m-%d %H:%M')} by `python -m {' '.join(argv)}`.",
+        f"Generated {dt.datetime.now().strftime('%Y-%m-%d %H:%M')} by:",
+        "",
+        *[f"- `{c}`" for c in commands],
+        "",
         "Each run is a fresh process; *median/min/max s* time the work from reading the file to the",
         "per-customer result in memory (imports and engine start-up excluded, shown as *start-up s*).",
         "*Peak RSS* is the largest over the runs (Spark: Python driver + JVM).",
-        *(["", f"**Note:** {note}"] if note else []),
+        *(["", *[f"**Note:** {n}" for n in notes]] if notes else []),
         "",
         *results_table(results),
         "",
@@ -161,5 +192,8 @@ def write_results(
         "",
     ]
     write_text_atomic(out, "\n".join(text))
-    raw = [{"rows": r.rows, "case": r.case, "error": r.error, "runs": r.runs} for r in results]
-    write_text_atomic(out.with_suffix(".json"), json.dumps({"machine": info, "results": raw}, indent=1))
+    raw = [
+        {"rows": r.rows, "case": r.case, "lines": r.lines, "error": r.error, "runs": r.runs} for r in results
+    ]
+    record = {"machine": info, "commands": commands, "notes": notes, "results": raw}
+    write_text_atomic(out.with_suffix(".json"), json.dumps(record, indent=1))

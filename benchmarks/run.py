@@ -95,6 +95,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--timeout", type=float, default=3600.0, help="seconds per run before it is killed")
     parser.add_argument("--spark-max-rows", type=generate.parse_rows, default=SPARK_MAX_ROWS)
     parser.add_argument("--note", default="", help="a line added to RESULTS.md (e.g. machine was busy)")
+    parser.add_argument(
+        "--merge", action="store_true", help="keep earlier results in --out (same size+case are replaced)"
+    )
     add_engine_options(parser)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", datefmt="%H:%M:%S")
@@ -130,7 +133,7 @@ def main(argv: list[str] | None = None) -> None:
                 log.info("%s rows=%s run %d: %.2f s", case, rows, attempt + 1, result.runs[-1]["seconds"])
             results.append(result)
     write_results(results, args.out, argv=["benchmarks.run", *(sys.argv[1:] if argv is None else argv)],
-                  settings=vars(args), note=args.note)  # fmt: skip
+                  settings=vars(args), note=args.note, merge=args.merge)  # fmt: skip
     print(args.out.read_text())
 
 

@@ -74,3 +74,28 @@ def test_runner_times_cases_in_subprocesses_and_checks_they_agree(tmp_path):
     net = data.groupby("customer_id")["amount"].sum()
     assert segmint_run["customers"] == int((net > 0).sum())
     assert segmint_run["peak_rss_bytes"] > 50 * 2**20 and segmint_run["seconds"] > 0
+
+
+def test_merge_keeps_earlier_sizes_and_replaces_a_rerun_case(tmp_path):
+    from benchmarks.report import load_results, write_results
+    from benchmarks.run import CaseResult
+
+    out = tmp_path / "RESULTS.md"
+    run = {"seconds": 1.0, "peak_rss_bytes": 2**30, "startup_s": 0.1, "customers": 10,
+           "sum_frequency": 20, "sum_monetary": 30.0}
+    settings = {"memory_limit": "6GB", "spark_cores": 2, "spark_memory": "4g"}
+    first = [CaseResult(1_000_000, "segmint", [run], lines=990_000),
+             CaseResult(1_000_000, "duckdb_sql", [run], lines=990_000)]  # fmt: skip
+    write_results(first, out, argv=["benchmarks.run", "--rows", "1e6"], settings=settings)
+    rerun = {**run, "seconds": 3.0}
+    second = [CaseResult(1_000_000, "segmint", [rerun], lines=990_000),
+              CaseResult(50_000_000, "segmint", [rerun], lines=49_000_000)]  # fmt: skip
+    write_results(second, out, argv=["benchmarks.run", "--rows", "5e7"], settings=settings, merge=True)
+
+    merged, commands, _ = load_results(out)
+    assert [(r.rows, r.case, r.seconds) for r in merged] == [
+        (1_000_000, "segmint", [3.0]), (1_000_000, "duckdb_sql", [1.0]), (50_000_000, "segmint", [3.0]),
+    ]
+    assert commands == ["python -m benchmarks.run --rows 1e6", "python -m benchmarks.run --rows 5e7"]
+    text = out.read_text()
+    assert "49,000,000 invoice lines" in text and "990,000 invoice lines" in text
