@@ -68,17 +68,32 @@ def load_mapping(mapping_file: Path | None, pairs: list[str] | None) -> ColumnMa
 
 
 def read_input(
-    inputs: list[str],
+    inputs: list[str] | None,
     *,
     mapping: ColumnMapping | None = None,
     con: BaseBackend | None = None,
     options: CleanOptions | None = None,
+    source: str | None = None,
+    engine: str = "duckdb",
+    master: str | None = None,
 ) -> Transactions:
-    """Read files (or one workspace .duckdb file) into cleaned canonical transactions."""
-    from segmint.api import read_transactions
+    """Read files, one workspace .duckdb file or a database table into cleaned canonical transactions.
 
-    source: str | list[str] = inputs[0] if len(inputs) == 1 else list(inputs)
-    return read_transactions(source, mapping=mapping, options=options, con=con)
+    ``engine="spark"`` runs reading, cleaning and everything after it on Spark (``master`` selects
+    the cluster); a ``source`` database URL keeps the work inside that database.
+    """
+    from segmint.api import read_transactions
+    from segmint.engine import connect
+    from segmint.errors import ConfigError
+
+    items = [*(inputs or []), *([source] if source else [])]
+    if not items:
+        raise ConfigError("give sales files, a workspace .duckdb or --source postgresql://.../db?table=NAME")
+    if engine not in ("duckdb", "spark"):
+        raise ConfigError(f"--engine {engine!r}: choose duckdb or spark")
+    if engine == "spark" and con is None:
+        con = connect("spark", master=master)
+    return read_transactions(items[0] if len(items) == 1 else items, mapping=mapping, options=options, con=con)
 
 
 def fail(exc: Exception) -> NoReturn:
@@ -89,6 +104,14 @@ def fail(exc: Exception) -> NoReturn:
 
 MapOption = typer.Option(None, "--map", help='Override one column: "SOURCE COLUMN=field". Repeatable.')
 MappingFileOption = typer.Option(None, "--mapping", help="YAML file with a column mapping (fields: ...).")
+InputsArgument = typer.Argument(None, help="Sales files, directories, globs or a workspace .duckdb.")
+SourceOption = typer.Option(
+    None, "--source", help="Read a database table instead: postgresql://user@host/db?table=sales (work runs there)."
+)
+EngineOption = typer.Option("duckdb", "--engine", help="duckdb (embedded, default) or spark.")
+MasterOption = typer.Option(
+    None, "--master", help="Spark master: local[*] (default), spark://host:7077 or Spark Connect sc://host:15002."
+)
 
 
 @app.command()
@@ -129,7 +152,7 @@ def ingest(
 
 @app.command()
 def analyze(
-    inputs: list[str] = typer.Argument(..., help="Sales files, directories, globs or a workspace .duckdb."),
+    inputs: list[str] | None = InputsArgument,
     scheme: str = typer.Option("all", "--scheme", "-s", help="rfm, levels, tiers, clusters or all."),
     snapshot: str | None = typer.Option(None, "--snapshot", help="Date recency is measured from (YYYY-MM-DD)."),
     date_from: str | None = typer.Option(None, "--from", help="First day to include (YYYY-MM-DD)."),
@@ -140,6 +163,9 @@ def analyze(
     config: Path | None = typer.Option(None, "--config", help="YAML with rfm:/levels:/tiers:/clusters: settings."),
     map_: list[str] | None = MapOption,
     mapping_file: Path | None = MappingFileOption,
+    source: str | None = SourceOption,
+    engine: str = EngineOption,
+    master: str | None = MasterOption,
 ) -> None:
     """Score customers (RFM, levels, value tiers, clusters) and print a KPI summary per segment."""
     from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
@@ -153,7 +179,7 @@ def analyze(
             SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=err_console
         ) as bar:
             task = bar.add_task("reading transactions ...", total=None)
-            tx = read_input(inputs, mapping=mapping)
+            tx = read_input(inputs, mapping=mapping, source=source, engine=engine, master=master)
             result = run_analysis(
                 tx, scheme=scheme, snapshot_date=snapshot, start=date_from, end=date_to, org=org,
                 config=config, progress=lambda message: bar.update(task, description=f"{message} ..."),
@@ -193,7 +219,7 @@ def _print_analysis(result: object) -> None:
 
 @app.command()
 def story(
-    inputs: list[str] = typer.Argument(..., help="Sales files, directories, globs or a workspace."),
+    inputs: list[str] | None = InputsArgument,
     period: str = typer.Option("quarter", "--period", "-p", help="quarter, month or year."),
     scheme: str = typer.Option(
         "value", "--scheme", "-s", help="Segments per period: value, rfm, levels, tiers or clusters."
@@ -206,13 +232,17 @@ def story(
     ),
     map_: list[str] | None = MapOption,
     mapping_file: Path | None = MappingFileOption,
+    source: str | None = SourceOption,
+    engine: str = EngineOption,
+    master: str | None = MasterOption,
 ) -> None:
     """Follow each customer's segment period by period: paths, migrations, retention, cohorts."""
     from segmint.errors import SegmintError
     from segmint.story import build_story
 
     try:
-        tx = read_input(inputs, mapping=load_mapping(mapping_file, map_))
+        mapping = load_mapping(mapping_file, map_)
+        tx = read_input(inputs, mapping=mapping, source=source, engine=engine, master=master)
         with console.status("building customer stories ..."):
             result = build_story(
                 tx, period=period, scheme=scheme, include_incomplete=keep_incomplete  # type: ignore[arg-type]

@@ -157,7 +157,7 @@ def add_parsed_dates(
             & (day <= _days_in_month(year, month)) & hour_ok & (minute < 60) & (second < 60)
         )
         stamps[f"{key}_ts"] = ibis.cases(
-            (valid, ibis.timestamp(year, month, day, hour, minute, second)), else_=ibis.null("timestamp")
+            (valid, _timestamp(t, year, month, day, hour, minute, second)), else_=ibis.null("timestamp")
         )
     if EXCEL_SERIAL in patterns:
         stamps[f"{out}_serial_ts"] = excel_serial_timestamp(t[text])
@@ -166,6 +166,28 @@ def add_parsed_dates(
     if EXCEL_SERIAL in patterns:
         found.append(t[f"{out}_serial_ts"])
     return t.mutate(**{out: ibis.coalesce(*found) if len(found) > 1 else found[0]}).drop(*helpers)
+
+
+def _timestamp(table: ir.Table, *parts: ir.IntegerValue) -> ir.TimestampValue:
+    """Timestamp from year, month, day, hour, minute, second columns, on any backend.
+
+    The pyspark compiler has no rule for ``ibis.timestamp(y, m, d, H, M, S)``; there the ISO text
+    ``YYYY-MM-DD HH:MM:SS`` is built and cast, which every backend compiles.
+    """
+    if _backend_name(table) != "pyspark":
+        return ibis.timestamp(*parts)
+    widths = (4, 2, 2, 2, 2, 2)
+    padded = [part.cast("string").lpad(width, "0") for part, width in zip(parts, widths, strict=True)]
+    year, month, day, hour, minute, second = padded
+    text = year + "-" + month + "-" + day + " " + hour + ":" + minute + ":" + second
+    return text.cast("timestamp")
+
+
+def _backend_name(table: ir.Table) -> str:
+    try:
+        return table._find_backend().name
+    except Exception:  # unbound memtables have no backend yet
+        return ""
 
 
 def excel_serial_timestamp(text: ir.StringValue) -> ir.TimestampValue:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import duckdb
+import ibis
 from ibis.backends import BaseBackend
 
 from segmint.engine import raw_duckdb
@@ -28,7 +29,9 @@ def read_parquet(path: Path, *, con: BaseBackend, mapping: ColumnMapping | None 
         described = raw_duckdb().execute("DESCRIBE SELECT * FROM read_parquet(?)", [str(path)]).fetchall()
         names = [row[0] for row in described if row[0] not in (SOURCE_COL, ROW_COL)]
         columns = ", ".join('"' + n.replace('"', '""') + '"' for n in names)
-        if is_duckdb(con):
+        if getattr(con, "name", "") == "pyspark":
+            table = _spark_parquet(con, path, names)
+        elif is_duckdb(con):
             # a view over the file: rows stream from Parquet, nothing is copied into the database
             view = temp_name()
             con.con.execute(
@@ -47,3 +50,20 @@ def read_parquet(path: Path, *, con: BaseBackend, mapping: ColumnMapping | None 
         raise InputError(f"{path.name}: cannot read as Parquet: {exc}") from exc
     raw = RawTable(table=table, source=path.name, columns=names, header_row=None, format="parquet")
     return drop_total_and_blank_rows(raw)
+
+
+def _spark_parquet(con: BaseBackend, path: Path, names: list[str]) -> ibis.Table:
+    """Let Spark read the file itself (nothing passes through Python).
+
+    Spark has no file row number: ``_row`` is Spark's unique, increasing row id (1-based within the
+    first partition), so example rows in reports are identified but not numbered like the file.
+    """
+    from pyspark.sql import functions as F
+
+    frame = con._session.read.parquet(str(path)).select(*[F.col(f"`{n}`") for n in names])
+    frame = frame.withColumn(SOURCE_COL, F.lit(path.name)).withColumn(
+        ROW_COL, (F.monotonically_increasing_id() + 1).cast("bigint")
+    )
+    view = temp_name()
+    frame.createOrReplaceTempView(view)
+    return con.table(view)
