@@ -95,13 +95,9 @@ class ColumnMapping(BaseModel):
     @classmethod
     def from_yaml(cls, path: str | Path) -> ColumnMapping:
         """Load a mapping from a YAML file (``fields:`` plus optional layout options)."""
-        path = Path(path)
-        try:
-            data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-        except (OSError, yaml.YAMLError) as exc:
-            raise ConfigError(f"{path}: cannot read column mapping: {exc}") from exc
-        if not isinstance(data, dict):
-            raise ConfigError(f"{path}: expected a mapping like 'fields: {{customer_id: CustomerID}}'")
+        from segmint.util import read_yaml_mapping
+
+        data = read_yaml_mapping(path, "column mapping (e.g. 'fields: {customer_id: CustomerID}')")
         if "fields" not in data and set(data) <= set(MAPPABLE_FIELDS):
             data = {"fields": data}  # allow the short form: a flat field -> column mapping
         try:
@@ -110,10 +106,12 @@ class ColumnMapping(BaseModel):
             raise ConfigError(f"{path}: invalid column mapping: {exc}") from exc
 
     def to_yaml(self, path: str | Path | None = None) -> str:
-        """Serialise to YAML; also write it to ``path`` when given."""
+        """Serialise to YAML; also write it (atomically) to ``path`` when given."""
+        from segmint.util import write_text_atomic
+
         text = yaml.safe_dump(self.model_dump(exclude_none=True), sort_keys=False, allow_unicode=True)
         if path is not None:
-            Path(path).write_text(text, encoding="utf-8")
+            write_text_atomic(path, text)
         return text
 
 

@@ -1,4 +1,4 @@
-"""Small shared helpers: atomic file output."""
+"""Small shared helpers: atomic file output, reading YAML settings."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 
 @contextmanager
@@ -35,3 +36,19 @@ def write_atomic(target: str | Path, writer: Callable[[Path], None]) -> Path:
 def write_text_atomic(target: str | Path, text: str) -> Path:
     """Write ``text`` (UTF-8) to ``target`` atomically."""
     return write_atomic(target, lambda tmp: tmp.write_text(text, encoding="utf-8"))
+
+
+def read_yaml_mapping(path: str | Path, what: str) -> dict[str, Any]:
+    """Top-level mapping of a YAML file (empty file -> {}); ConfigError naming ``what`` otherwise."""
+    import yaml
+
+    from segmint.errors import ConfigError
+
+    path = Path(path)
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except (OSError, yaml.YAMLError) as exc:
+        raise ConfigError(f"{path}: cannot read {what}: {exc}") from exc
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: expected {what} as a mapping of settings (key: value) at the top level")
+    return data

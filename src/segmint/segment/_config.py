@@ -10,6 +10,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from segmint.errors import ConfigError
+from segmint.util import read_yaml_mapping
 from segmint.util import write_text_atomic
 
 
@@ -27,13 +28,7 @@ class SegmentConfig(BaseModel):
     @classmethod
     def from_yaml(cls, path: str | Path) -> Self:
         """Load the config from a YAML file; keys left out keep their defaults."""
-        path = Path(path)
-        try:
-            data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-        except (OSError, yaml.YAMLError) as exc:
-            raise ConfigError(f"{path}: cannot read {cls.__name__} YAML: {exc}") from exc
-        if not isinstance(data, dict):
-            raise ConfigError(f"{path}: expected a mapping of settings at the top level")
+        data = read_yaml_mapping(path, f"{cls.__name__} YAML")
         return cls.from_dict(data, source=str(path))
 
     @classmethod
