@@ -98,7 +98,7 @@ def read_input(
 
 def fail(exc: Exception) -> NoReturn:
     """Print a SegmintError for a person and exit with status 2 (no traceback)."""
-    err_console.print(f"[bold red]error:[/] {escape(str(exc))}")
+    err_console.print(f"[bold red]error:[/] {escape(str(exc))}", soft_wrap=True)
     raise typer.Exit(code=2)
 
 
@@ -161,6 +161,11 @@ def analyze(
     out: Path | None = typer.Option(None, "--out", "-o", help="Directory to write all result tables to."),
     fmt: str = typer.Option("csv", "--format", help="Table format for --out: csv, xlsx or parquet."),
     config: Path | None = typer.Option(None, "--config", help="YAML with rfm:/levels:/tiers:/clusters: settings."),
+    frequency: str = typer.Option("invoices", "--frequency", help="Count purchases as invoices or days."),
+    monetary: str = typer.Option("sum", "--monetary", help="Monetary value: sum (total) or mean (per purchase)."),
+    story_period: str | None = typer.Option(
+        None, "--story", help="Also build customer stories per quarter, month or year (exported with --out)."
+    ),
     map_: list[str] | None = MapOption,
     mapping_file: Path | None = MappingFileOption,
     source: str | None = SourceOption,
@@ -182,7 +187,8 @@ def analyze(
             tx = read_input(inputs, mapping=mapping, source=source, engine=engine, master=master)
             result = run_analysis(
                 tx, scheme=scheme, snapshot_date=snapshot, start=date_from, end=date_to, org=org,
-                config=config, progress=lambda message: bar.update(task, description=f"{message} ..."),
+                config=config, frequency=frequency, monetary=monetary, story_period=story_period,
+                progress=lambda message: bar.update(task, description=f"{message} ..."),
             )  # fmt: skip
             written = result.export(out, fmt) if out is not None else {}
         if tx.report is not None:
