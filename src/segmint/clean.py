@@ -24,17 +24,18 @@ from pydantic import BaseModel, ConfigDict
 from segmint import engine
 from segmint.errors import DataError, MappingError
 from segmint.parsing import (
-    BLANK_TOKENS,
-    PLAIN_NUMBER,
     DATE_PATTERNS,
     EXCEL_SERIAL,
-    decimal_evidence,
-    normalised,
-    numeric_parts,
-    pattern_from_strptime,
+    PLAIN_NUMBER,
+    DatePattern,
     add_parsed_dates,
     add_parsed_number,
-    DatePattern,
+    decimal_evidence,
+    is_blank,
+    normalised,
+    numeric_parts,
+    one_of,
+    pattern_from_strptime,
 )
 from segmint.quality import (
     DROP_DESCRIPTIONS,
@@ -187,7 +188,7 @@ def _evidence(mapped: ibis.Table, fields: list[str]) -> dict[str, int]:
     for field in (f for f in NUMBER_FIELDS if f in fields and not mapped[f].type().is_numeric()):
         point, comma = decimal_evidence(mapped[field])
         text = normalised(mapped[field].cast("string"))
-        plain = text.re_search(PLAIN_NUMBER) | text.isnull() | text.isin(list(BLANK_TOKENS))
+        plain = text.re_search(PLAIN_NUMBER) | is_blank(text)
         metrics[f"plain:{field}"] = plain.sum()
         metrics[f"point:{field}"] = point.sum()
         metrics[f"comma:{field}"] = comma.sum()
@@ -280,11 +281,6 @@ def _decimal_plan(
     return plan
 
 
-def _blank(value: ir.Value) -> ir.BooleanValue:
-    text = normalised(value.cast("string"))
-    return text.isnull() | text.isin(list(BLANK_TOKENS))
-
-
 def _drop_duplicates(fields: list[str], options: CleanOptions) -> bool:
     if options.drop_duplicates is not None:
         return options.drop_duplicates
@@ -321,13 +317,13 @@ def _stage(t: ibis.Table, fields: list[str], options: CleanOptions) -> ibis.Tabl
     customer = t.customer_id.cast("string").strip()
     integral = customer.re_search(r"^\d+\.0+$")
     synthetic = t._source.cast("string") + ":" + t._row.cast("string")
-    invoice_blank = _blank(t.invoice_id) if "invoice_id" in fields else ibis.literal(True)
+    invoice_blank = is_blank(t.invoice_id) if "invoice_id" in fields else ibis.literal(True)
     invoice = t.invoice_id.cast("string").strip() if "invoice_id" in fields else synthetic
     credit = false
     for field in nums:
         credit = credit | t[f"_n_{field}_credit"]
     if "debit_credit" in fields:
-        credit = credit | normalised(t.debit_credit.cast("string")).isin(list(CREDIT_TOKENS))
+        credit = credit | one_of(normalised(t.debit_credit.cast("string")), CREDIT_TOKENS)
     t = t.mutate(
         _customer_id=ibis.cases((integral, customer.re_extract(r"^(\d+)\.0+$", 1)), else_=customer),
         _fix_customer=integral,
@@ -381,8 +377,8 @@ def _stage(t: ibis.Table, fields: list[str], options: CleanOptions) -> ibis.Tabl
         _duplicate=ibis.row_number().over(group_by=dup_key, order_by=[t._source, t._row]) > 0,
     )
     checks: list[tuple[ir.BooleanValue, str, str]] = [
-        (_blank(t.customer_id), "missing_customer", "customer_id"),
-        (_blank(t.invoice_date), "missing_date", "invoice_date"),
+        (is_blank(t.customer_id), "missing_customer", "customer_id"),
+        (is_blank(t.invoice_date), "missing_date", "invoice_date"),
         (t._invoice_date.isnull(), "bad_date", "invoice_date"),
     ]
     checks += [(t[f"_n_{f}_invalid"], f"bad_{f}", f) for f in ("quantity", "unit_price", "amount") if f in nums]
@@ -410,7 +406,7 @@ def _canonical(staged: ibis.Table) -> ibis.Table:
             values[name] = kept[f"_{name}"]
         elif name in kept.columns and name in TEXT_FIELDS:
             text = kept[name].cast("string").strip()
-            values[name] = ibis.cases((_blank(kept[name]), ibis.null("string")), else_=text)
+            values[name] = ibis.cases((is_blank(kept[name]), ibis.null("string")), else_=text)
         else:
             values[name] = ibis.null(CANONICAL_DTYPES[name])
     return kept.select(**{n: values[n].cast(CANONICAL_DTYPES[n]) for n in CANONICAL_DTYPES})
