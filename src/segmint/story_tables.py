@@ -11,6 +11,7 @@ import logging
 
 import ibis
 import ibis.expr.types as ir
+import numpy as np
 import pandas as pd
 
 from segmint.errors import ConfigError
@@ -44,25 +45,6 @@ def _runs(segments: ir.Table) -> pd.DataFrame:
     return runs.drop("island").order_by("customer_id", "start_index").execute()
 
 
-def _piece(run: pd.Series, units: tuple[str, str]) -> str:
-    n = int(run["periods"])
-    span = f"{n} {units[n > 1]}"
-    label, start = run["segment"], run["start_period"]
-    if run["position"] == 0:
-        return f"Joined {start} as {label}" + (f" ({span})" if n > 1 else "")
-    if run["skipped"]:
-        return f"{run['skipped']} more changes"
-    if label == INACTIVE:
-        if run["is_last"]:
-            return f"inactive since {start}"
-        return f"inactive in {start}" if n == 1 else f"inactive for {span}"
-    if run["after_gap"]:
-        return f"back in {start} as {label}" + (f" ({span})" if n > 1 else "")
-    if run["is_last"]:
-        return f"{label} since {start}"
-    return f"{label} in {start}" if n == 1 else f"{label} for {span}"
-
-
 def _narratives(runs: pd.DataFrame, period: str) -> pd.Series:
     runs = runs.copy()
     group = runs.groupby("customer_id", sort=False)
@@ -78,9 +60,47 @@ def _narratives(runs: pd.DataFrame, period: str) -> pd.Series:
     marker = long & (runs["position"] == 1)
     runs.loc[marker, "skipped"] = runs.loc[marker, "n_runs"] - MAX_RUNS_SHOWN + 1
     runs = runs[keep]
-    units = UNITS[period]
-    pieces = runs.apply(_piece, axis=1, units=units) if len(runs) else pd.Series(dtype=str)
-    return pieces.groupby(runs["customer_id"], sort=False).agg("; ".join)
+    if not len(runs):
+        return pd.Series(dtype=object)
+    # runs are sorted by customer: join each customer's phrases with one reduceat, not a Python loop
+    customers = runs["customer_id"].to_numpy()
+    last = ~runs["customer_id"].duplicated(keep="last").to_numpy()
+    phrases = _pieces(runs, UNITS[period]).to_numpy(dtype=object) + np.where(last, "", "; ").astype(object)
+    starts = np.flatnonzero(np.r_[True, customers[1:] != customers[:-1]])
+    return pd.Series(np.add.reduceat(phrases, starts), index=customers[starts], dtype=object)
+
+
+def _pieces(runs: pd.DataFrame, units: tuple[str, str]) -> pd.Series:
+    """One phrase per run ("Joined 2022-Q1 as Average", "inactive since 2023-Q4"), vectorised."""
+    n = runs["periods"].astype(int)
+    label, start = runs["segment"].astype(str), runs["start_period"].astype(str)
+    span = n.astype(str) + np.where(n > 1, f" {units[1]}", f" {units[0]}")
+    with_span = np.where(n > 1, " (" + span + ")", "")
+    inactive = label == INACTIVE
+    phrases = np.select(
+        [
+            runs["position"] == 0,
+            runs["skipped"] > 0,
+            inactive & runs["is_last"],
+            inactive & (n == 1),
+            inactive,
+            runs["after_gap"].fillna(False).astype(bool),
+            runs["is_last"],
+            n == 1,
+        ],
+        [
+            "Joined " + start + " as " + label + with_span,
+            runs["skipped"].astype(str) + " more changes",
+            "inactive since " + start,
+            "inactive in " + start,
+            "inactive for " + span,
+            "back in " + start + " as " + label + with_span,
+            label + " since " + start,
+            label + " in " + start,
+        ],
+        default=label + " for " + span,
+    )
+    return pd.Series(phrases, index=runs.index, dtype=object)
 
 
 def story_table(segments: ir.Table | pd.DataFrame, tx: ir.Table, *, period: str) -> pd.DataFrame:
@@ -110,10 +130,10 @@ def story_table(segments: ir.Table | pd.DataFrame, tx: ir.Table, *, period: str)
     )
     table = summary.left_join(dates, "customer_id").drop("customer_id_right").execute()
     runs = _runs(segments)
-    returned = runs.groupby("customer_id")["segment"].agg(
-        lambda s: bool((s.iloc[:-1] == INACTIVE).any())
-    )
-    table["returned_after_gap"] = table["customer_id"].map(returned).fillna(False).astype(bool)
+    # an Inactive run that is not the customer's last is followed by an active one: they came back
+    is_last_run = ~runs["customer_id"].duplicated(keep="last")
+    returned = set(runs.loc[(runs["segment"] == INACTIVE) & ~is_last_run, "customer_id"])
+    table["returned_after_gap"] = table["customer_id"].isin(returned)
     table["narrative"] = table["customer_id"].map(_narratives(runs, period))
     columns = [
         "customer_id", "first_purchase", "last_purchase", "first_period", "first_segment",
