@@ -37,8 +37,10 @@ system-deps:
 	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing; \
 	fi
 
+# `make run SERVE=1` also starts the dashboard on the results
 run: install
 	$(BIN)/segmint demo --out $(OUT)
+	@if [ -n "$(SERVE)" ]; then $(BIN)/segmint dashboard --workspace $(OUT)/workspace.duckdb; fi
 
 dashboard: install
 	$(BIN)/segmint dashboard --workspace $(OUT)/workspace.duckdb
