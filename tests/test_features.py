@@ -215,3 +215,27 @@ def test_features_match_pandas_reference(frequency):
     for column in ("monetary", "avg_order_value", "profit"):
         np.testing.assert_allclose(got[column].to_numpy("float64"), want[column].to_numpy("float64"), rtol=1e-9)
     assert got["country"].fillna("-").tolist() == want["country"].fillna("-").tolist()
+
+
+def test_a_purchase_fully_returned_is_not_positive_despite_float_noise():
+    """0.1 + 0.2 - 0.3 is 5.6e-17 in floating point: that customer bought nothing on balance.
+
+    Without a tolerance the sign of such sums depends on the engine's summation order (DuckDB and
+    Spark disagreed on one customer in 244,110), so one engine kept the customer and the other not.
+    """
+    assert 0.1 + 0.2 - 0.3 > 0  # the noise this test is about
+    rows = [
+        ("2001", 1, "E", "2023-01-10 09:00", "P1", 1, 0.1, 0.1, None, "UK", "o1", False),
+        ("2001", 2, "E", "2023-01-10 09:00", "P2", 1, 0.2, 0.2, None, "UK", "o1", False),
+        ("C2002", 1, "E", "2023-01-12 09:00", "P1", -1, 0.3, -0.3, None, "UK", "o1", True),
+        ("2003", 1, "F", "2023-01-11 09:00", "P1", 1, 0.01, 0.01, None, "UK", "o1", False),
+    ]
+    columns = [c for c in CANONICAL_DTYPES if c != "product_name"]
+    table = canonical(pd.DataFrame(rows, columns=columns))
+    features = _by_customer(customer_features(table))
+    assert set(features) == {"F"}  # a one-cent purchase is a purchase; a noise-level balance is not
+    excluded = excluded_customers(table).execute()
+    assert list(excluded.customer_id) == ["E"]
+    quarters = period_features(table).execute().set_index("customer_id")
+    assert quarters.loc["E", "frequency"] == 1  # invoice 2001 itself was a real purchase (0.3)
+    assert quarters.loc["F", "frequency"] == 1

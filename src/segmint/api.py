@@ -199,7 +199,12 @@ def analyze(
 ) -> AnalysisResult:
     """Customer features and segments (rfm, levels, tiers, clusters or all) with KPI summaries."""
     from segmint import engine
-    from segmint.features import customer_features, default_snapshot_date, excluded_customers, filter_window
+    from segmint.features import (
+        customer_features,
+        default_snapshot_date,
+        excluded_customers,
+        filter_window,
+    )
     from segmint.report import rfm_strategies, segment_summary
     from segmint.segment import scheme_module
 

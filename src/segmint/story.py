@@ -193,7 +193,7 @@ def _active_rows(window: _Window, period: feat.Period) -> tuple[ir.Table, ir.Tab
     index = ibis.memtable(window.periods[["period", "period_index"]])
     rows = rows.inner_join(index, "period")
     rows = materialize(ibis.get_backend(window.tx), rows)  # reused by every story table
-    active = rows.filter(rows.active & (rows.monetary > 0))
+    active = rows.filter(rows.active & feat.is_positive(rows.monetary))
     return rows, active
 
 

@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from segmint.errors import ConfigError
+from segmint.features import is_positive
 
 log = logging.getLogger(__name__)
 
@@ -124,7 +125,7 @@ def story_table(segments: ir.Table | pd.DataFrame, tx: ir.Table, *, period: str)
     invoices = tx.group_by("customer_id", "invoice_id").aggregate(
         net=tx.amount.sum(), day=tx.invoice_date.date().min()
     )
-    bought = invoices.filter(invoices.net > 0)
+    bought = invoices.filter(is_positive(invoices.net))
     dates = bought.group_by("customer_id").aggregate(
         first_purchase=bought.day.min(), last_purchase=bought.day.max()
     )
@@ -241,7 +242,7 @@ def cohort_table(rows: ir.Table, active: ir.Table, periods: pd.DataFrame) -> pd.
     tagged = rows.inner_join(joined_at, "customer_id")
     tagged = tagged.mutate(
         offset=tagged.period_index - tagged.cohort_index,
-        is_active=tagged.active & (tagged.monetary > 0),
+        is_active=tagged.active & is_positive(tagged.monetary),
     ).filter(lambda t: t.offset >= 0)
     table = tagged.group_by("cohort_index", "offset").aggregate(
         customers=tagged.is_active.sum(), revenue=tagged.monetary.sum()

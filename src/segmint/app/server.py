@@ -9,7 +9,14 @@ from typing import Any
 import dash
 
 from segmint.app import callbacks, layout
-from segmint.app.pages import customers, distributions, overview, segments, story, upload
+from segmint.app.pages import (
+    customers,
+    distributions,
+    overview,
+    segments,
+    story,
+    upload,
+)
 from segmint.app.state import AppState
 
 log = logging.getLogger(__name__)

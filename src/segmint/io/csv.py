@@ -14,7 +14,12 @@ from ibis.backends import BaseBackend
 
 from segmint.engine import raw_duckdb
 from segmint.errors import InputError
-from segmint.io.base import RawTable, drop_total_and_blank_rows, duckdb_to_con, unique_names
+from segmint.io.base import (
+    RawTable,
+    drop_total_and_blank_rows,
+    duckdb_to_con,
+    unique_names,
+)
 from segmint.schema import ColumnMapping, detect_header_row
 
 log = logging.getLogger(__name__)

@@ -13,7 +13,6 @@ from segmint.io.base import RawTable, drop_total_and_blank_rows, duckdb_to_con
 from segmint.schema import ColumnMapping
 
 
-
 def read_json(path: Path, *, con: BaseBackend, mapping: ColumnMapping | None = None) -> RawTable:
     """Read a JSON array of records or JSON lines; ``_row`` is the record number (line in JSONL)."""
     source = "read_json(?, format='auto', sample_size=-1)"

@@ -10,8 +10,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from segmint.errors import ConfigError
-from segmint.util import read_yaml_mapping
-from segmint.util import write_text_atomic
+from segmint.util import read_yaml_mapping, write_text_atomic
 
 
 def load_packaged_yaml(name: str) -> dict[str, Any]:

@@ -18,8 +18,8 @@ import pandas as pd
 from pydantic import Field, model_validator
 from sklearn.cluster import DBSCAN, HDBSCAN, KMeans
 from sklearn.metrics import silhouette_score
-from threadpoolctl import threadpool_limits
 from sklearn.neighbors import NearestNeighbors
+from threadpoolctl import threadpool_limits
 
 from segmint.errors import ConfigError, DataError
 from segmint.segment._config import SegmentConfig
