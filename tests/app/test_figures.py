@@ -117,3 +117,18 @@ def test_cohort_heatmap_percentages() -> None:
 def test_empty_tables_give_a_message_not_an_error(summary: pd.DataFrame) -> None:
     fig = figures.segment_share(summary.iloc[0:0])
     assert len(fig.data) == 0 and "No customers" in fig.layout.annotations[0].text
+
+
+def test_customer_timeline_keeps_the_schemes_colours() -> None:
+    """A customer who was only Hibernating then Lost: Hibernating keeps its (red-side) scheme colour."""
+    scheme = pd.DataFrame({"segment": ["Lost", "Hibernating", "Loyal", "Champions", "Inactive"],
+                           "segment_order": [0, 1, 2, 3, -1]})
+    palette = figures.segment_colors(scheme)
+    periods = pd.DataFrame({"period": ["2023-Q1", "2023-Q2"], "period_start": pd.to_datetime(["2023-01-01", "2023-04-01"]),
+                            "segment": ["Hibernating", "Lost"], "segment_order": [1, 0]})
+    purchases = pd.DataFrame({"invoice_id": ["i1"], "invoice_date": pd.to_datetime(["2023-01-05"]), "amount": [10.0]})
+    fig = figures.customer_timeline(periods, purchases, "C1", palette)
+    assert list(fig.data[1].marker.color) == [palette["Hibernating"], palette["Lost"]]
+    # on its own the customer's best segment would have been drawn in the top (green) colour
+    alone = figures.customer_timeline(periods, purchases, "C1")
+    assert alone.data[1].marker.color[0] == figures.segment_colors(periods)["Hibernating"] != palette["Hibernating"]

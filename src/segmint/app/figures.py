@@ -185,8 +185,14 @@ def segment_scatter(points: pd.DataFrame, x: str, y: str, *, total: int | None =
     return _layout(fig, title, legend=legend)
 
 
-def customer_timeline(periods: pd.DataFrame, purchases: pd.DataFrame, customer_id: str) -> go.Figure:
-    """Two rows sharing a time axis: purchases (net amount per invoice) and the segment per period."""
+def customer_timeline(
+    periods: pd.DataFrame, purchases: pd.DataFrame, customer_id: str, palette: dict[str, str] | None = None
+) -> go.Figure:
+    """Two rows sharing a time axis: purchases (net amount per invoice) and the segment per period.
+
+    ``palette`` (from :func:`segment_colors` over all of the scheme's segments) keeps a segment's
+    colour the same as on the other pages; without it colours rank only this customer's segments.
+    """
     if periods.empty and purchases.empty:
         return empty_figure(f"No history for customer {customer_id}")
     fig = make_subplots(rows=2, cols=1, shared_xaxes=True, row_heights=[0.6, 0.4], vertical_spacing=0.08)
@@ -197,7 +203,7 @@ def customer_timeline(periods: pd.DataFrame, purchases: pd.DataFrame, customer_i
         row=1, col=1,
     )
     if not periods.empty:
-        colors = segment_colors(periods)
+        colors = palette if palette is not None else segment_colors(periods)
         fig.add_trace(
             go.Scatter(
                 x=periods["period_start"], y=periods["segment"], mode="markers+lines",

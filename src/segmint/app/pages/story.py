@@ -110,12 +110,14 @@ def customer_content(state: AppState, customer_id: str | None, *inputs: Any) -> 
     def load() -> tuple:
         segments = story.period_segments
         periods = segments.filter(segments.customer_id == customer_id).order_by("period_index").execute()
+        every_segment = segments.select("segment", "segment_order").distinct().execute()
         window = filter_window(analysis.tx, start=filters.start, end=filters.end,
                                org=list(filters.orgs) or None)
-        return periods, queries.customer_purchases(window, customer_id)
+        return periods, every_segment, queries.customer_purchases(window, customer_id)
 
-    periods, purchases = state.query(dataset_id, load)
-    return story_card(row), figures.customer_timeline(periods, purchases, customer_id), None
+    periods, every_segment, purchases = state.query(dataset_id, load)
+    palette = figures.segment_colors(every_segment)
+    return story_card(row), figures.customer_timeline(periods, purchases, customer_id, palette), None
 
 
 def flows_content(state: AppState, from_period: str | None, to_period: str | None, *inputs: Any) -> tuple:
