@@ -268,6 +268,7 @@ def test_report_json_round_trip_and_summary(con, tmp_path):
     assert "missing_customer: no customer id" in text
     assert "1,007.50" in text  # total amount 1000.50 + 3 + 4
     assert "sales.csv row 3" in text
+    assert "value None" not in text  # a blank cell is shown as '' or (blank), never Python's None
 
 
 def test_report_rejects_rows_that_do_not_add_up():

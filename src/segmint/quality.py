@@ -132,7 +132,7 @@ class DataQualityReport(BaseModel):
             for name, d in examples:
                 for ex in d.examples[:3]:
                     where = f"{ex.get('_source', '?')} row {ex.get('_row', '?')}"
-                    value = f" value {ex['value']!r}" if "value" in ex else ""
+                    value = f" value {'(blank)' if ex['value'] is None else repr(ex['value'])}" if "value" in ex else ""
                     lines.append(f"  {name}: {where}{value}")
         if self.warnings:
             lines += ["", "Warnings:"] + [f"  - {w}" for w in self.warnings]
