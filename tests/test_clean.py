@@ -268,7 +268,13 @@ def test_report_json_round_trip_and_summary(con, tmp_path):
     assert "missing_customer: no customer id" in text
     assert "1,007.50" in text  # total amount 1000.50 + 3 + 4
     assert "sales.csv row 3" in text
-    assert "value None" not in text  # a blank cell is shown as '' or (blank), never Python's None
+
+
+def test_summary_shows_a_null_cell_as_blank(con):
+    result = clean(con, basic(3, customer_id=["a", None, "b"]))
+    text = result.report.summary()
+    assert "missing_customer: sales.csv row 3 value (blank)" in text  # header is row 1
+    assert "value None" not in text
 
 
 def test_report_rejects_rows_that_do_not_add_up():
