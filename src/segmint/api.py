@@ -205,7 +205,7 @@ def analyze(
         excluded_customers,
         filter_window,
     )
-    from segmint.report import rfm_strategies, segment_summary
+    from segmint.report import segment_strategies, segment_summary
     from segmint.segment import scheme_module
 
     step = progress or (lambda message: log.info(message))
@@ -243,10 +243,10 @@ def analyze(
         if isinstance(labelled, ir.Table):
             labelled = engine.materialize(tx.con, labelled.order_by("customer_id"))
         segments[name] = labelled
-        strategies = rfm_strategies() if name == "rfm" else {}
+        strategies = segment_strategies()
         if name == "tiers":
             tiers_config = configs.get("tiers") or module.TiersConfig()
-            strategies = tiers_config.strategies
+            strategies = segment_strategies(tiers_config)
             for axis in ("value", "frequency"):
                 tables[f"tiers_buckets_{axis}"] = module.bucket_table(features, axis, tiers_config)
             tables["tiers_kpis"] = module.tier_kpis(labelled, tiers_config)

@@ -27,6 +27,18 @@ def rfm_strategies() -> dict[str, str]:
     return load_packaged_yaml("rfm_strategies.yaml")
 
 
+def segment_strategies(config: object | None = None) -> dict[str, str]:
+    """Strategy per segment label for a scheme: its config's own texts (tiers), else the shared tables.
+
+    The shared tables are ``segment/rfm_strategies.yaml`` and ``segment/segment_strategies.yaml``
+    (levels, clusters, story periods); both are editable.
+    """
+    own = getattr(config, "strategies", None)
+    if own:
+        return dict(own)
+    return {**load_packaged_yaml("segment_strategies.yaml"), **rfm_strategies()}
+
+
 def segment_summary(
     labelled: ir.Table | pd.DataFrame, strategies: dict[str, str] | None = None
 ) -> pd.DataFrame:

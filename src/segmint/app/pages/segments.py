@@ -12,8 +12,7 @@ from dash import ALL, Dash, Input, Output, State, ctx, html
 from segmint.app.callbacks import FILTER_INPUTS, context, guarded
 from segmint.app.layout import message
 from segmint.app.state import AppState, scheme_config
-from segmint.app.strategies import strategies_for
-from segmint.report import segment_summary
+from segmint.report import segment_strategies, segment_summary
 
 KPI_COLUMNS = [
     ("segment", "Segment", None),
@@ -140,7 +139,7 @@ def segments_content(state: AppState, *inputs: Any) -> tuple:
     """(grid rows, strategy list, tiers bucket tables, message) for the filter values."""
     dataset_id, filters, settings = context(*inputs)
     analysis = state.analysis(dataset_id, filters, settings)
-    kpis = state.query(dataset_id, segment_summary, analysis.customers, strategies_for(analysis.config))
+    kpis = state.query(dataset_id, segment_summary, analysis.customers, segment_strategies(analysis.config))
     strategies = dbc.ListGroup(
         [dbc.ListGroupItem([html.B(f"{row.segment} ({row.customers:,}): "), row.strategy or "-"])
          for row in kpis.itertuples()],
