@@ -307,3 +307,23 @@ def test_rows_always_add_up(con, lines, returns):
     blank_customers = sum(c is None or c.strip() in ("", "nan") for _, c, *_ in lines)
     missing = report.dropped["missing_customer"].count if "missing_customer" in report.dropped else 0
     assert missing == blank_customers
+
+
+def test_debit_credit_columns_net_into_one_amount(con):
+    """A Tally register: sales in the Debit column, a credit note in the Credit column."""
+    mapping = ColumnMapping(fields={"invoice_id": "invoice_id", "customer_id": "customer_id",
+                                    "invoice_date": "invoice_date", "amount": "amount", "credit": "credit"})
+    result = clean(con, {
+        "invoice_id": ["1", "2", "3", "4"],
+        "customer_id": ["Ram Traders", "Shyam & Co", "Ram Traders", "Gopal"],
+        "invoice_date": ["2023-04-01", "2023-04-02", "2023-04-03", "2023-04-03"],
+        "amount": ["1,23,456.00 Dr", "12,500.50 Dr", None, "500"],
+        "credit": [None, None, "1,000.00 Cr", "200"],
+    }, mapping=mapping)
+    assert by_invoice(result, "amount") == [123456.0, 12500.5, -1000.0, 300.0]
+    assert by_invoice(result, "is_return") == [False, False, True, False]
+    report = result.report
+    assert report.rows_kept == 4 and not report.dropped
+    assert report.returns == 1 and report.returns_value == -1000.0
+    assert report.total_amount == 123456.0 + 12500.5 - 1000.0 + 300.0
+    assert report.parsed.get("amount_computed", 0) == 0  # the credit note's amount came from Credit

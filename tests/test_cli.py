@@ -64,3 +64,34 @@ def test_demo_job_prints_quality_segments_and_where_things_are(tmp_path):
     for name in ("features", "segments_rfm", "summary_tiers", "story", "story_cohorts"):
         assert (out / "results" / f"{name}.csv").stat().st_size > 0
     assert (out / "workspace.duckdb").exists()
+
+
+def test_tally_register_with_debit_and_credit_columns_nets_credit_notes(tmp_path):
+    """Title rows, a two-line 'Amount / Debit Credit' header, Indian digit grouping, a credit note."""
+    import datetime as dt
+
+    import openpyxl
+
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.title = "Sales Register"
+    for row in (["ABC Traders Pvt Ltd"], ["Sales Register"], ["1-Apr-2023 to 31-Mar-2024"], [],
+                ["Date", "Particulars", "Vch Type", "Vch No.", "Amount", None],
+                [None, None, None, None, "Debit", "Credit"],
+                [dt.datetime(2023, 4, 1), "Ram Traders", "Sales", 1, "1,23,456.00 Dr", None],
+                [dt.datetime(2023, 4, 2), "Shyam & Co", "Sales", 2, "12,500.50 Dr", None],
+                [dt.datetime(2023, 4, 3), "Ram Traders", "Credit Note", 3, None, "1,000.00 Cr"],
+                ["Grand Total", None, None, None, "1,35,956.50 Dr", "1,000.00 Cr"]):  # fmt: skip
+        sheet.append(row)
+    sheet.merge_cells("E5:F5")
+    book.save(tmp_path / "register.xlsx")
+
+    result = run("analyze", str(tmp_path / "register.xlsx"), "--scheme", "rfm", "--out", str(tmp_path / "out"))
+    assert result.exit_code == 0, result.output
+    assert "credit <- Amount Credit" in result.output
+    features = pd.read_csv(tmp_path / "out" / "features.csv").set_index("customer_id")
+    assert features.loc["Ram Traders", "monetary"] == 123_456.00 - 1_000.00  # the credit note nets
+    assert features.loc["Shyam & Co", "monetary"] == 12_500.50
+    quality = pd.read_json(tmp_path / "out" / "data_quality.json", typ="series")
+    assert quality["rows_kept"] == 3 and quality["returns"] == 1
+    assert set(quality["dropped"]) == {"total_row"}  # the Grand Total line, counted; nothing else lost

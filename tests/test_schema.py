@@ -42,7 +42,8 @@ VARIANTS = [
      {"customer_id": "member_id", "invoice_date": "payment_date", "amount": "total_amt"}),
     ("Date,Particulars,Vch Type,Vch No.,Debit,Credit",
      "1-Apr-2023,Ram Traders,Sales,1,\"1,23,456.00 Dr\",",
-     {"invoice_date": "Date", "customer_id": "Particulars", "invoice_id": "Vch No.", "amount": "Debit"}),
+     {"invoice_date": "Date", "customer_id": "Particulars", "invoice_id": "Vch No.", "amount": "Debit",
+      "credit": "Credit"}),
     ("order_id,customer_unique_id,order_status,order_purchase_timestamp,order_approved_at,"
      "order_delivered_customer_date,product_id,price,freight_value,customer_state",
      "e481f51c,7c396fd4,delivered,2017-10-02 10:56:33,2017-10-02 11:07:15,2017-10-10 21:25:13,"

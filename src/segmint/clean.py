@@ -52,7 +52,7 @@ __all__ = ["CleanOptions", "CleanResult", "DataQualityReport", "clean_transactio
 
 log = logging.getLogger(__name__)
 
-NUMBER_FIELDS = ("quantity", "unit_price", "amount", "cost", "unit_cost")
+NUMBER_FIELDS = ("quantity", "unit_price", "amount", "credit", "cost", "unit_cost")
 TEXT_FIELDS = ("product_id", "product_name", "country", "org_id")
 CREDIT_TOKENS = ("cr", "cr.", "credit", "c")
 MAX_EXAMPLES = 5  # example rows kept per drop reason
@@ -344,6 +344,14 @@ def _stage(t: ibis.Table, fields: list[str], options: CleanOptions) -> ibis.Tabl
     price, amount = value("unit_price"), value("amount")
     computed = t._qty * price if price is not None else null
     t = t.mutate(_line=ibis.coalesce(amount, computed) if amount is not None else computed)
+    if "credit" in nums:
+        # Debit/Credit layout (Tally registers, ledgers): a credit reduces the line, a credit-only
+        # line (credit note, sales return) becomes a negative line netted against the customer
+        credit_value = t._n_credit.abs()
+        t = t.mutate(_line=ibis.cases(
+            (t._line.isnull() & credit_value.isnull(), null),
+            else_=t._line.fill_null(0) - credit_value.fill_null(0),
+        ))
     price, qty, line = value("unit_price"), t._qty, t._line
     if "cost" in nums:
         cost = t._n_cost
@@ -371,7 +379,7 @@ def _stage(t: ibis.Table, fields: list[str], options: CleanOptions) -> ibis.Tabl
         _amount=negate(t._line),
         _cost=negate(t._cost_raw),
         _fix_quantity=(blank["quantity"] & t._line.notnull()) if "quantity" in nums else false,
-        _fix_amount=blank["amount"] & t._line.notnull(),
+        _fix_amount=blank["amount"] & blank["credit"] & t._line.notnull(),
         _fix_unit_price=blank["unit_price"] & t._price.notnull(),
         _cost_unreadable=t[f"_n_{cost_field}_invalid"] if cost_field else false,
         _duplicate=ibis.row_number().over(group_by=dup_key, order_by=[t._source, t._row]) > 0,

@@ -46,6 +46,7 @@ Field_ = Literal[
     "quantity",
     "unit_price",
     "amount",
+    "credit",
     "cost",
     "unit_cost",
     "country",
@@ -201,10 +202,11 @@ _REQUIRED_KIND = {  # content a column must mostly hold to accept a partial-name
     "quantity": {"int", "number"},
     "unit_price": {"int", "number"},
     "amount": {"int", "number"},
+    "credit": {"int", "number"},
     "cost": {"int", "number"},
     "unit_cost": {"int", "number"},
 }
-_NUMERIC_FIELDS = ("amount", "unit_price", "quantity", "cost", "unit_cost")
+_NUMERIC_FIELDS = ("amount", "credit", "unit_price", "quantity", "cost", "unit_cost")
 _CONTENT_ORDER = ("invoice_date", "amount", "customer_id", "quantity")
 
 
