@@ -194,3 +194,30 @@ def test_apply_mapping_renames_and_keeps_lineage(raw):
     ]  # fmt: skip
     with pytest.raises(MappingError, match="'Gone' \\(for amount\\)"):
         apply_mapping(raw, {"customer_id": "Party Name", "amount": "Gone"})
+
+
+@pytest.mark.parametrize(
+    ("header", "expected"),
+    [
+        # German export (latin-1 in practice), French, Portuguese with accents, Spanish, Italian
+        ("Rechnung,Kunde,Datum,Menge,Preis,Land",
+         {"invoice_id": "Rechnung", "customer_id": "Kunde", "invoice_date": "Datum", "quantity": "Menge",
+          "unit_price": "Preis", "country": "Land"}),
+        ("Facture,Code client,Date facture,Quantité,Prix unitaire,Pays",
+         {"invoice_id": "Facture", "customer_id": "Code client", "invoice_date": "Date facture",
+          "quantity": "Quantité", "unit_price": "Prix unitaire", "country": "Pays"}),
+        ("Fatura,Cliente,Data venda,Quantidade,Preço,País",
+         {"invoice_id": "Fatura", "customer_id": "Cliente", "invoice_date": "Data venda",
+          "quantity": "Quantidade", "unit_price": "Preço", "country": "País"}),
+        ("Factura,Cliente,Fecha,Cantidad,Importe",
+         {"invoice_id": "Factura", "customer_id": "Cliente", "invoice_date": "Fecha", "quantity": "Cantidad",
+          "amount": "Importe"}),
+        ("Numero fattura,Cliente,Data fattura,Quantita,Importo",
+         {"invoice_id": "Numero fattura", "customer_id": "Cliente", "invoice_date": "Data fattura",
+          "quantity": "Quantita", "amount": "Importo"}),
+    ],
+)  # fmt: skip
+def test_european_header_names(header, expected):
+    columns = header.split(",")
+    sample = pd.DataFrame([["1001", "K1", "13.04.2023", "2", "10,50", "AT"][: len(columns)]], columns=columns)
+    assert detect_mapping(columns, sample).mapping.fields == expected

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
@@ -184,8 +185,13 @@ def detect_header_row(rows: list[list[object]]) -> int:
 
 
 def normalize_name(name: str) -> str:
-    """``'CustomerID'``, ``'customer_id'``, ``'Customer-ID '`` -> ``'customer id'`` (for synonym lookup)."""
-    text = re.sub(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])", " ", str(name))
+    """``'CustomerID'``, ``'customer_id'``, ``'Customer-ID '`` -> ``'customer id'`` (for synonym lookup).
+
+    Accents are folded (``'Preço'`` -> ``'preco'``, ``'Quantité'`` -> ``'quantite'``) so one synonym
+    covers the spellings exports use.
+    """
+    folded = unicodedata.normalize("NFKD", str(name)).encode("ascii", "ignore").decode("ascii")
+    text = re.sub(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])", " ", folded)
     return " ".join(re.sub(r"[^0-9a-z]+", " ", text.lower()).split())
 
 
