@@ -152,3 +152,37 @@ def test_customers_grid_and_upload_pages(server: str, page) -> None:
     page.click("a.nav-link:has-text('Upload')")
     page.wait_for_selector("#upload-file", timeout=30_000)
     page.screenshot(path=str(SHOTS / "upload.png"), full_page=True)
+
+
+UPLOAD_CSV = """InvoiceNo,CustomerID,InvoiceDate,Quantity,UnitPrice,Country
+U1,A,2023-01-05,2,10.00,France
+U2,B,2023-01-06,1,25.00,Spain
+U3,A,2023-02-01,1,5.00,France
+U4,,2023-02-02,1,99.00,France
+U5,C,2023-02-03,3,1.00,Spain
+"""
+
+
+def test_upload_a_file_see_mapping_and_report_then_run(server: str, page, tmp_path) -> None:
+    """Upload through the page's file input: mapping + quality report shown, Run switches the data."""
+    path = tmp_path / "shop.csv"
+    path.write_text(UPLOAD_CSV)
+    page.goto(server + "/")
+    page.click("a.nav-link:has-text('Upload')")
+    page.wait_for_selector("#upload-file", timeout=30_000)
+    page.set_input_files("#upload-file input[type=file]", str(path))
+    page.wait_for_function("document.querySelector('#upload-report').innerText.includes('Rows read')",
+                           timeout=60_000)
+    report = page.locator("#upload-report").inner_text()
+    assert "missing_customer" in report  # U4 has no customer: dropped and shown, not hidden
+    mapping = page.locator("#upload-mapping").inner_text()
+    assert "CustomerID" in mapping and "InvoiceDate" in mapping
+    page.screenshot(path=str(SHOTS / "upload.png"), full_page=True)
+    page.click("#upload-run")
+    page.wait_for_function("document.querySelector('#upload-message').innerText.includes('shop.csv')",
+                           timeout=60_000)
+    page.click("a.nav-link:has-text('Overview')")
+    page.wait_for_function("document.querySelector('#kpi-customers') && "
+                           "document.querySelector('#kpi-customers').innerText === '3'", timeout=60_000)
+    # by hand: A 2*10 + 5, B 25, C 3*1 (U4 dropped) = 53
+    assert page.locator("#kpi-revenue").inner_text() == "53"
