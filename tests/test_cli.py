@@ -95,3 +95,44 @@ def test_tally_register_with_debit_and_credit_columns_nets_credit_notes(tmp_path
     quality = pd.read_json(tmp_path / "out" / "data_quality.json", typ="series")
     assert quality["rows_kept"] == 3 and quality["returns"] == 1
     assert set(quality["dropped"]) == {"total_row"}  # the Grand Total line, counted; nothing else lost
+
+
+def test_xlsx_export_adds_one_workbook_with_summaries_first(tmp_path):
+    import openpyxl
+
+    (tmp_path / "sales.csv").write_text(SALES)
+    result = run("analyze", str(tmp_path / "sales.csv"), "--scheme", "rfm", "--format", "xlsx",
+                 "--out", str(tmp_path / "out"))  # fmt: skip
+    assert result.exit_code == 0, result.output
+    book = openpyxl.load_workbook(tmp_path / "out" / "segmint_results.xlsx", read_only=True)
+    assert book.sheetnames[0] == "summary_rfm"
+    assert {"features", "segments_rfm", "excluded_customers"} <= set(book.sheetnames)
+    rows = list(book["features"].iter_rows(values_only=True))
+    header, body = rows[0], {row[0]: dict(zip(rows[0], row, strict=True)) for row in rows[1:]}
+    assert "monetary" in header
+    assert body["c1"]["monetary"] == 50 and body["c2"]["monetary"] == 8  # 10+30+2*5 and 8, by hand
+    summary = list(book["summary_rfm"].iter_rows(values_only=True))
+    customers = summary[0].index("customers")
+    assert sum(row[customers] for row in summary[1:]) == 2
+
+
+def test_tables_too_long_for_excel_fall_back_to_csv(tmp_path, monkeypatch):
+    import pytest
+
+    from segmint import report
+    from segmint.errors import ConfigError
+
+    frame = pd.DataFrame({"customer_id": ["a", "b", "c", "d"], "monetary": [1.0, 2.0, 3.0, 4.0]})
+    monkeypatch.setattr(report, "EXCEL_MAX_ROWS", 4)  # a sheet of 3 data rows + header
+    with pytest.raises(ConfigError, match="do not fit an Excel sheet.*--format csv"):
+        report.export_table(frame, tmp_path / "big.xlsx")
+
+    class Result:  # the parts of an AnalysisResult export_all reads
+        features, segments, summaries, report = frame, {}, {"rfm": frame.head(2)}, None
+        tables: dict = {}
+
+    written = report.export_all(Result(), tmp_path / "out", "xlsx")
+    assert written["features"].suffix == ".csv"  # 4 rows: too long, written as CSV
+    assert pd.read_csv(written["features"]).monetary.sum() == 10.0
+    assert written["summary_rfm"].suffix == ".xlsx"
+    assert written["workbook"].name == "segmint_results.xlsx"

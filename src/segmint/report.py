@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +17,7 @@ from segmint.util import write_atomic
 
 log = logging.getLogger(__name__)
 
+EXCEL_MAX_ROWS = 1_048_576  # rows in one Excel sheet, header included
 EXPORT_FORMATS = (".csv", ".xlsx", ".parquet")
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")  # spreadsheet formula / DDE triggers
 
@@ -112,27 +114,63 @@ def export_table(table: ir.Table | pd.DataFrame, path: str | Path) -> Path:
     frame = neutralise_formulas(_as_frame(table))
     if suffix == ".csv":
         return write_atomic(path, lambda tmp: frame.to_csv(tmp, index=False, encoding="utf-8"))
+    _check_excel_rows(frame, path)
+    return write_atomic(path, lambda tmp: _write_sheets(tmp, {path.stem: frame}))
 
-    def write_excel(tmp: Path) -> None:
-        options = {"strings_to_formulas": False, "strings_to_urls": False}
-        with pd.ExcelWriter(tmp, engine="xlsxwriter", engine_kwargs={"options": options}) as writer:
-            frame.to_excel(writer, index=False, sheet_name=path.stem[:31] or "Sheet1")
 
-    return write_atomic(path, write_excel)
+def export_workbook(tables: dict[str, ir.Table | pd.DataFrame], path: str | Path) -> Path:
+    """One Excel workbook with a sheet per table (in the given order), formula-safe and atomic."""
+    path = Path(path)
+    frames = {name: neutralise_formulas(_as_frame(table)) for name, table in tables.items()}
+    for frame in frames.values():
+        _check_excel_rows(frame, path)
+    return write_atomic(path, lambda tmp: _write_sheets(tmp, frames))
+
+
+def _check_excel_rows(frame: pd.DataFrame, path: Path) -> None:
+    if len(frame) >= EXCEL_MAX_ROWS:
+        raise ConfigError(
+            f"{path.name}: {len(frame):,} rows do not fit an Excel sheet ({EXCEL_MAX_ROWS - 1:,} at most); "
+            "export as .csv or .parquet instead (--format csv)"
+        )
+
+
+def _write_sheets(target: Path, frames: dict[str, pd.DataFrame]) -> None:
+    options = {"strings_to_formulas": False, "strings_to_urls": False}
+    with pd.ExcelWriter(target, engine="xlsxwriter", engine_kwargs={"options": options}) as writer:
+        for name, frame in frames.items():
+            frame.to_excel(writer, index=False, sheet_name=re.sub(r"[\[\]:*?/\\]", "_", name)[:31] or "Sheet1")
 
 
 def export_all(result: Any, out_dir: str | Path, fmt: str = "csv") -> dict[str, Path]:
-    """Write every table of an ``AnalysisResult`` into ``out_dir``; returns name -> path."""
+    """Write every table of an ``AnalysisResult`` into ``out_dir``; returns name -> path.
+
+    With ``fmt="xlsx"`` a table too long for an Excel sheet is written as CSV instead (logged), and
+    one workbook ``segmint_results.xlsx`` gathers every table that fits, summaries first.
+    """
     out_dir = Path(out_dir)
     suffix = "." + fmt.lstrip(".")
+    tables: dict[str, ir.Table | pd.DataFrame] = {"features": result.features}
+    tables.update({f"segments_{scheme}": labelled for scheme, labelled in result.segments.items()})
+    tables.update({f"summary_{scheme}": summary for scheme, summary in result.summaries.items()})
+    tables.update(result.tables)
     written: dict[str, Path] = {}
-    written["features"] = export_table(result.features, out_dir / f"features{suffix}")
-    for scheme, labelled in result.segments.items():
-        written[f"segments_{scheme}"] = export_table(labelled, out_dir / f"segments_{scheme}{suffix}")
-    for scheme, summary in result.summaries.items():
-        written[f"summary_{scheme}"] = export_table(summary, out_dir / f"summary_{scheme}{suffix}")
-    for name, extra in result.tables.items():
-        written[name] = export_table(extra, out_dir / f"{name}{suffix}")
+    fitting: dict[str, pd.DataFrame] = {}
+    for name, table in tables.items():
+        target = out_dir / f"{name}{suffix}"
+        if suffix == ".xlsx":
+            frame = _as_frame(table)
+            if len(frame) >= EXCEL_MAX_ROWS:
+                log.warning("%s: %d rows exceed an Excel sheet; written as CSV", name, len(frame))
+                target = target.with_suffix(".csv")
+            else:
+                fitting[name] = frame
+            table = frame
+        written[name] = export_table(table, target)
+    if fitting:
+        order = sorted(fitting, key=lambda name: (not name.startswith(("summary", "tiers")), name))
+        written["workbook"] = export_workbook({name: fitting[name] for name in order},
+                                              out_dir / "segmint_results.xlsx")  # fmt: skip
     if getattr(result, "report", None) is not None and hasattr(result.report, "to_json"):
         result.report.to_json(out_dir / "data_quality.json")
         written["data_quality"] = out_dir / "data_quality.json"
