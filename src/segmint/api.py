@@ -11,11 +11,11 @@ from typing import Any
 
 import ibis.expr.types as ir
 import pandas as pd
-import yaml
 from ibis.backends import BaseBackend
 from pydantic import BaseModel
 
 from segmint.errors import ConfigError, DataError
+from segmint.util import read_yaml_mapping
 
 log = logging.getLogger(__name__)
 
@@ -150,10 +150,7 @@ def load_analysis_config(config: Any) -> dict[str, BaseModel]:
     source = "config"
     if isinstance(config, (str, Path)):
         source = str(config)
-        try:
-            config = yaml.safe_load(Path(config).read_text(encoding="utf-8")) or {}
-        except (OSError, yaml.YAMLError) as exc:
-            raise ConfigError(f"{source}: cannot read the analysis config: {exc}") from exc
+        config = read_yaml_mapping(config, "the analysis config (sections rfm:, levels:, tiers:, clusters:)")
     if not isinstance(config, dict):
         raise ConfigError(f"{source}: expected sections like 'rfm: {{bins: 5}}'")
     unknown = sorted(set(config) - set(ALL_SCHEMES))
