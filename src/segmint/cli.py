@@ -13,6 +13,7 @@ from segmint import __version__
 
 if TYPE_CHECKING:
     from ibis.backends import BaseBackend
+    from rich.progress import Progress
 
     from segmint.api import Transactions
     from segmint.clean import CleanOptions
@@ -96,6 +97,13 @@ def read_input(
     return read_transactions(items[0] if len(items) == 1 else items, mapping=mapping, options=options, con=con)
 
 
+def _progress() -> Progress:
+    """Spinner, current step and elapsed time on stderr, for the long commands."""
+    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+    return Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=err_console)
+
+
 def fail(exc: Exception) -> NoReturn:
     """Print a SegmintError for a person and exit with status 2 (no traceback)."""
     err_console.print(f"[bold red]error:[/] {escape(str(exc))}", soft_wrap=True)
@@ -173,16 +181,12 @@ def analyze(
     master: str | None = MasterOption,
 ) -> None:
     """Score customers (RFM, levels, value tiers, clusters) and print a KPI summary per segment."""
-    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
-
     from segmint.api import analyze as run_analysis
     from segmint.errors import SegmintError
 
     try:
         mapping = load_mapping(mapping_file, map_)
-        with Progress(
-            SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=err_console
-        ) as bar:
+        with _progress() as bar:
             task = bar.add_task("reading transactions ...", total=None)
             tx = read_input(inputs, mapping=mapping, source=source, engine=engine, master=master)
             result = run_analysis(
@@ -260,10 +264,9 @@ def story(
         else:
             _print_story_overview(result)
         if out is not None:
-            from segmint.report import export_table
+            from segmint.report import export_tables
 
-            for name, table in result.tables().items():
-                target = export_table(table, out / f"{name}.{fmt}")
+            for target in export_tables(result.tables(), out, fmt).values():
                 console.print(f"wrote {target}")
     except SegmintError as exc:
         fail(exc)
@@ -348,8 +351,6 @@ def demo(
     fmt: str = typer.Option("csv", "--format", help="Table format for results: csv, xlsx or parquet."),
 ) -> None:
     """Generate demo sales data and run the whole job on it: clean, segment, stories, exports."""
-    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
-
     from segmint.api import analyze as run_analysis
     from segmint.datasets import make_transactions
     from segmint.engine import Workspace
@@ -360,9 +361,7 @@ def demo(
     workspace_path = out / "workspace.duckdb"
     results_dir = out / "results"
     try:
-        with Progress(
-            SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=err_console
-        ) as bar:
+        with _progress() as bar:
             task = bar.add_task("generating demo sales data ...", total=None)
             frame = make_transactions(n_customers=customers, years=years, seed=seed)
             write_atomic(raw_path, lambda tmp: frame.to_csv(tmp, index=False))

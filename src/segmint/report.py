@@ -142,18 +142,14 @@ def _write_sheets(target: Path, frames: dict[str, pd.DataFrame]) -> None:
             frame.to_excel(writer, index=False, sheet_name=re.sub(r"[\[\]:*?/\\]", "_", name)[:31] or "Sheet1")
 
 
-def export_all(result: Any, out_dir: str | Path, fmt: str = "csv") -> dict[str, Path]:
-    """Write every table of an ``AnalysisResult`` into ``out_dir``; returns name -> path.
+def export_tables(tables: dict[str, ir.Table | pd.DataFrame], out_dir: str | Path, fmt: str = "csv") -> dict[str, Path]:
+    """Write each table to ``out_dir/<name>.<fmt>``; returns name -> path.
 
     With ``fmt="xlsx"`` a table too long for an Excel sheet is written as CSV instead (logged), and
     one workbook ``segmint_results.xlsx`` gathers every table that fits, summaries first.
     """
     out_dir = Path(out_dir)
     suffix = "." + fmt.lstrip(".")
-    tables: dict[str, ir.Table | pd.DataFrame] = {"features": result.features}
-    tables.update({f"segments_{scheme}": labelled for scheme, labelled in result.segments.items()})
-    tables.update({f"summary_{scheme}": summary for scheme, summary in result.summaries.items()})
-    tables.update(result.tables)
     written: dict[str, Path] = {}
     fitting: dict[str, pd.DataFrame] = {}
     for name, table in tables.items():
@@ -171,6 +167,17 @@ def export_all(result: Any, out_dir: str | Path, fmt: str = "csv") -> dict[str, 
         order = sorted(fitting, key=lambda name: (not name.startswith(("summary", "tiers")), name))
         written["workbook"] = export_workbook({name: fitting[name] for name in order},
                                               out_dir / "segmint_results.xlsx")  # fmt: skip
+    return written
+
+
+def export_all(result: Any, out_dir: str | Path, fmt: str = "csv") -> dict[str, Path]:
+    """Write every table of an ``AnalysisResult`` (see ``export_tables``) plus its quality report."""
+    out_dir = Path(out_dir)
+    tables: dict[str, ir.Table | pd.DataFrame] = {"features": result.features}
+    tables.update({f"segments_{scheme}": labelled for scheme, labelled in result.segments.items()})
+    tables.update({f"summary_{scheme}": summary for scheme, summary in result.summaries.items()})
+    tables.update(result.tables)
+    written = export_tables(tables, out_dir, fmt)
     if getattr(result, "report", None) is not None and hasattr(result.report, "to_json"):
         result.report.to_json(out_dir / "data_quality.json")
         written["data_quality"] = out_dir / "data_quality.json"
