@@ -124,7 +124,8 @@ class DataQualityReport(BaseModel):
             p = self.incomplete_period
             lines.append(
                 f"Incomplete last period {p.period}: data up to {p.last_date} covers {p.days_covered} of "
-                f"{p.period_days} days ({p.rows:,} rows); it is kept but excluded from period comparisons."
+                f"{p.period_days} days ({p.rows:,} rows); it is kept here. `segmint story` leaves out a "
+                "trailing period it finds incomplete (--keep-incomplete keeps it)."
             )
         examples = [(name, d) for name, d in self.dropped.items() if d.examples]
         if examples:
@@ -176,15 +177,11 @@ def measure(table: ibis.Table) -> dict[str, Any]:
 
 
 def _period_bounds(day: date, granularity: str) -> tuple[str, date, date]:
-    if granularity == "quarter":
-        start = date(day.year, 3 * ((day.month - 1) // 3) + 1, 1)
-        label = f"{day.year}-Q{(day.month - 1) // 3 + 1}"
-        months = 3
-    else:
-        start, label, months = date(day.year, day.month, 1), f"{day:%Y-%m}", 1
-    month_index = start.month - 1 + months
-    end = date(start.year + month_index // 12, month_index % 12 + 1, 1) - timedelta(days=1)
-    return label, start, end
+    """(label, first day, last day) of the calendar month/quarter containing ``day``."""
+    from segmint.features import period_bounds, period_label
+
+    start, next_start = period_bounds(day, granularity)  # type: ignore[arg-type]
+    return period_label(day, granularity), start, next_start - timedelta(days=1)  # type: ignore[arg-type]
 
 
 def incomplete_period(table: ibis.Table, last: datetime | None, granularity: str) -> IncompletePeriod | None:
