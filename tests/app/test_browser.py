@@ -131,6 +131,12 @@ def test_story_search_shows_customer(server: str, page) -> None:
     page.press("#story-search", "Enter")
     page.wait_for_function(f"document.querySelector('#story-results-title').innerText.includes('{prefix}')",
                            timeout=30_000)
+    # the title and the list can render in separate frames: wait for the list to show the new results
+    page.wait_for_function(
+        "(() => { const ids = [...document.querySelectorAll('#story-results .list-group-item span.fw-bold')]"
+        f".map(e => e.innerText); return ids.length > 0 && ids.every(i => i.includes('{prefix}')); }})()",
+        timeout=30_000,
+    )
     first = page.locator("#story-results .list-group-item").first
     customer = first.locator("span.fw-bold").inner_text()
     assert customer.startswith(prefix)
