@@ -7,7 +7,7 @@ PY     := $(BIN)/python
 SUDO   := $(shell [ "$$(id -u)" = "0" ] || echo sudo)
 APT_PACKAGES := chromium chromium-driver postgresql
 
-.PHONY: run test install install-test system-deps demo dashboard clean bench
+.PHONY: run test install install-test system-deps demo dashboard clean bench screenshots
 
 $(PY):
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "error: $(PYTHON) not found; install Python 3.11 (apt-get install python3.11 python3.11-venv)"; exit 1; }
@@ -34,7 +34,7 @@ system-deps:
 	command -v java >/dev/null 2>&1 || missing="$$missing openjdk-17-jre-headless"; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing Debian packages:$$missing"; \
-	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing; \
+	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends $$missing; \
 	fi
 
 # `make run SERVE=1` also starts the dashboard on the results
@@ -47,6 +47,10 @@ dashboard: install
 
 test: install-test system-deps
 	$(BIN)/python -m pytest -q -p no:cacheprovider
+
+# refresh the README's dashboard screenshots (the test suite writes them to a scratch folder)
+screenshots: install-test
+	SEGMINT_SCREENSHOTS=docs/screenshots $(BIN)/python -m pytest -q -p no:cacheprovider tests/app/test_browser.py
 
 bench: install-test
 	$(BIN)/python -m benchmarks.run --rows 1e6,1e7

@@ -6,6 +6,7 @@ import json
 import os
 import re
 import socket
+import tempfile
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,7 +17,8 @@ import pytest
 pytestmark = pytest.mark.browser
 
 CHROMIUM = "/usr/bin/chromium"
-SHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+# screenshots go to a scratch folder; SEGMINT_SCREENSHOTS=docs/screenshots refreshes the README's on demand
+SHOTS = Path(os.environ.get("SEGMINT_SCREENSHOTS") or Path(tempfile.gettempdir()) / "segmint-screenshots")
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
         "--disable-sync", "--no-first-run", "--disable-quic"]
 
