@@ -80,6 +80,8 @@ def test_days_and_mean_variants(tx):
     got = _by_customer(customer_features(tx, frequency="days", monetary="mean"))
     assert got["B"]["frequency"] == 2 and got["B"]["monetary"] == 95.0  # 2023-02-01 and 06-30
     assert got["A"]["monetary"] == 7.5 and got["D"]["monetary"] == 3.0
+    # revenue stays the net value whatever monetary means: B 190, A 15, D 6 (sums of the fixture's lines)
+    assert (got["B"]["revenue"], got["A"]["revenue"], got["D"]["revenue"]) == (190.0, 15.0, 6.0)
 
 
 def test_window_org_and_snapshot(tx):
@@ -195,6 +197,7 @@ def _reference(df: pd.DataFrame, frequency: str) -> pd.DataFrame:
             "recency_days": (snapshot - out["last"]).dt.days,
             "frequency": out.frequency,
             "monetary": out.monetary,
+            "revenue": out.monetary,  # net value: the same number as monetary="sum"
             "avg_order_value": out.monetary / out.frequency,
             "profit": profit.reindex(out.index),
             "tenure_days": (snapshot - out["first"]).dt.days,
@@ -212,7 +215,7 @@ def test_features_match_pandas_reference(frequency):
     assert list(got.index) == list(want.index)
     for column in ("recency_days", "frequency", "tenure_days", "n_products"):
         np.testing.assert_array_equal(got[column].to_numpy("int64"), want[column].to_numpy("int64"))
-    for column in ("monetary", "avg_order_value", "profit"):
+    for column in ("monetary", "revenue", "avg_order_value", "profit"):
         np.testing.assert_allclose(got[column].to_numpy("float64"), want[column].to_numpy("float64"), rtol=1e-9)
     assert got["country"].fillna("-").tolist() == want["country"].fillna("-").tolist()
 

@@ -15,6 +15,7 @@ LABELLED = pd.DataFrame(
         "recency_days": [10, 30, 200, 400],
         "frequency": [4, 2, 1, 1],
         "monetary": [400.0, 100.0, 50.0, 10.0],
+        "revenue": [400.0, 100.0, 50.0, 10.0],
         "avg_order_value": [100.0, 50.0, 50.0, 10.0],
         "segment": ["Champions", "Champions", "Lost", "Lost"],
         "segment_order": [10, 10, 0, 0],
@@ -65,7 +66,8 @@ def test_levels_summary_carries_strategies():
 
     labelled = pd.DataFrame({"customer_id": ["a", "b"], "segment": ["Loyal", "Require Activation"],
                              "segment_order": [4, 0], "recency_days": [5, 90], "frequency": [3, 1],
-                             "monetary": [30.0, 5.0], "avg_order_value": [10.0, 5.0]})  # fmt: skip
+                             "monetary": [30.0, 5.0], "revenue": [30.0, 5.0],
+                             "avg_order_value": [10.0, 5.0]})  # fmt: skip
     summary = segment_summary(labelled, segment_strategies()).set_index("segment")
     assert summary.loc["Loyal", "strategy"].startswith("Recognise and reward")
     assert summary.loc["Require Activation", "strategy"].startswith("Cheap reactivation")

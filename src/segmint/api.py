@@ -4,23 +4,26 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 import ibis.expr.types as ir
 import pandas as pd
 from ibis.backends import BaseBackend
-from pydantic import BaseModel
 
-from segmint.errors import ConfigError, DataError
+from segmint.errors import ConfigError, DataError, Fix
 from segmint.util import read_yaml_mapping
+
+if TYPE_CHECKING:
+    from segmint.segment._config import SegmentConfig
 
 log = logging.getLogger(__name__)
 
-Source = str | Path | Sequence[str | Path]
-ALL_SCHEMES = ("rfm", "levels", "tiers", "clusters")
+Source: TypeAlias = str | Path | Sequence[str | Path]
+# A YAML path, or one section per scheme: its config object or a mapping of its settings.
+AnalysisConfig: TypeAlias = "str | Path | Mapping[str, SegmentConfig | Mapping[str, object] | None] | None"
 
 __all__ = ["AnalysisResult", "Transactions", "analyze", "load_analysis_config", "read_transactions"]
 
@@ -141,41 +144,36 @@ class AnalysisResult:
         return export_all(self, out_dir, fmt)
 
 
-def load_analysis_config(config: Any) -> dict[str, BaseModel]:
-    """Scheme configs from a YAML path or dict with sections ``rfm:``, ``levels:``, ``tiers:``, ``clusters:``."""
-    from segmint.segment import config_class
+def load_analysis_config(config: AnalysisConfig) -> dict[str, SegmentConfig]:
+    """Scheme configs from a YAML path or a dict with one section per scheme (``rfm:``, ``tiers:``, ...)."""
+    from segmint.segment import scheme_config, scheme_names
 
     if config is None:
         return {}
     source = "config"
     if isinstance(config, (str, Path)):
         source = str(config)
-        config = read_yaml_mapping(config, "the analysis config (sections rfm:, levels:, tiers:, clusters:)")
-    if not isinstance(config, dict):
-        raise ConfigError(f"{source}: expected sections like 'rfm: {{bins: 5}}'")
-    unknown = sorted(set(config) - set(ALL_SCHEMES))
+        config = read_yaml_mapping(config, f"the analysis config (sections {', '.join(scheme_names())})")
+    if not isinstance(config, Mapping):
+        raise ConfigError(f"{source}: expected sections like 'rfm: {{bins: 5}}'", field="config")
+    unknown = sorted(set(config) - set(scheme_names()))
     if unknown:
-        raise ConfigError(f"{source}: unknown section(s) {unknown}; use {', '.join(ALL_SCHEMES)}")
-    loaded: dict[str, BaseModel] = {}
-    for scheme, section in config.items():
-        cls = config_class(scheme)
-        if isinstance(section, BaseModel):
-            loaded[scheme] = section
-        elif scheme == "clusters":
-            try:
-                loaded[scheme] = cls.model_validate(section or {})
-            except ValueError as exc:
-                raise ConfigError(f"{source}: invalid clusters section: {exc}") from exc
-        else:
-            loaded[scheme] = cls.from_dict(section or {}, source=f"{source} [{scheme}]")
-    return loaded
+        raise ConfigError(
+            f"{source}: unknown section(s) {unknown}; use {', '.join(scheme_names())}",
+            field="config", value=unknown[0], fix=Fix(option="config", choices=scheme_names()),
+        )
+    return {
+        scheme: scheme_config(scheme, section or {}, source=f"{source} [{scheme}]")
+        for scheme, section in config.items()
+    }
 
 
 def _schemes(scheme: str | Sequence[str]) -> list[str]:
-    names = list(ALL_SCHEMES) if scheme == "all" else [scheme] if isinstance(scheme, str) else list(scheme)
-    unknown = [s for s in names if s not in ALL_SCHEMES]
-    if unknown:
-        raise ConfigError(f"unknown scheme(s) {unknown}; choose from {', '.join(ALL_SCHEMES)} or all")
+    from segmint.segment import get_scheme, scheme_names
+
+    names = list(scheme_names()) if scheme == "all" else [scheme] if isinstance(scheme, str) else list(scheme)
+    for name in names:
+        get_scheme(name)  # ConfigError naming the choices
     return names
 
 
@@ -187,7 +185,7 @@ def analyze(
     start: dt.date | str | None = None,
     end: dt.date | str | None = None,
     org: str | list[str] | None = None,
-    config: Any = None,
+    config: AnalysisConfig = None,
     con: BaseBackend | None = None,
     frequency: str = "invoices",
     monetary: str = "sum",
@@ -203,7 +201,7 @@ def analyze(
         filter_window,
     )
     from segmint.report import segment_strategies, segment_summary
-    from segmint.segment import scheme_module
+    from segmint.segment import get_scheme
 
     step = progress or (lambda message: log.info(message))
     names = _schemes(scheme)
@@ -230,24 +228,16 @@ def analyze(
     skipped: dict[str, str] = {}
     for name in names:
         step(f"segmenting: {name}")
-        try:
-            module = scheme_module(name)
-        except ImportError as exc:
-            skipped[name] = f"not available ({exc})"
-            log.warning("scheme %s skipped: %s", name, exc)
+        scheme = get_scheme(name)
+        if not scheme.available():
+            skipped[name] = "not available (its optional dependencies are not installed)"
+            log.warning("scheme %s skipped: not importable", name)
             continue
-        labelled = module.assign(features, configs.get(name))
-        if isinstance(labelled, ir.Table):
-            labelled = engine.materialize(tx.con, labelled.order_by("customer_id"))
+        scheme_settings = scheme.config(configs.get(name))
+        labelled = engine.materialize(tx.con, scheme.assign(features, scheme_settings).order_by("customer_id"))
         segments[name] = labelled
-        strategies = segment_strategies()
-        if name == "tiers":
-            tiers_config = configs.get("tiers") or module.TiersConfig()
-            strategies = segment_strategies(tiers_config)
-            for axis in ("value", "frequency"):
-                tables[f"tiers_buckets_{axis}"] = module.bucket_table(features, axis, tiers_config)
-            tables["tiers_kpis"] = module.tier_kpis(labelled, tiers_config)
-        summaries[name] = segment_summary(labelled, strategies)
+        tables.update(scheme.extra_tables(features, labelled, scheme_settings))
+        summaries[name] = segment_summary(labelled, segment_strategies(scheme_settings))
     story = None
     if story_period is not None:
         from segmint.story import build_story

@@ -11,8 +11,10 @@ Definitions (``customer_features``):
   whose net value (sum of ``amount``, returns negative) is positive; its date is the day of its
   earliest line. ``frequency`` counts purchases; ``first_purchase``/``last_purchase`` are the dates of
   the first and last purchase.
-* ``monetary`` is the customer's net value in the window (``"sum"``) or that net value divided by
-  ``frequency`` (``"mean"``); ``avg_order_value`` is always net / frequency.
+* ``revenue`` is the customer's net value in the window: the sum of ``amount`` over all their lines
+  (returns negative). It is the one definition of revenue every KPI, summary and tier sums.
+* ``monetary`` is ``revenue`` (``"sum"``) or ``revenue`` divided by ``frequency`` (``"mean"``);
+  ``avg_order_value`` is always revenue / frequency.
 * Customers whose net value in the window is <= 0 (only returns, or returns cancelling every
   purchase) are **excluded**: they have no purchase to score. ``excluded_customers`` lists them.
 * ``recency_days`` = snapshot - last purchase and ``tenure_days`` = snapshot - first purchase, in days;
@@ -173,6 +175,7 @@ def customer_features(
         recency_days=snap.delta(joined.last_purchase, unit="day").cast("int64"),
         frequency=freq,
         monetary=(joined.net_value if monetary == "sum" else aov).cast("float64"),
+        revenue=joined.net_value.cast("float64"),
         avg_order_value=aov.cast("float64"),
         profit=joined.profit.cast("float64"),
         tenure_days=snap.delta(joined.first_purchase, unit="day").cast("int64"),

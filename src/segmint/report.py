@@ -46,11 +46,11 @@ def segment_summary(
 ) -> pd.DataFrame:
     """Per segment: customers, share, revenue, share of revenue, mean R/F/M, AOV (most valuable first).
 
-    Revenue is each customer's net value (``avg_order_value * frequency``, which equals ``monetary``
-    when monetary is a sum); AOV is revenue over purchases. ``strategy`` defaults to the RFM texts.
+    Revenue is the customers' ``revenue`` feature (net value in the window, see ``segmint.features``);
+    AOV is revenue over purchases. ``strategy`` defaults to the RFM texts.
     """
     table = ibis.memtable(labelled) if isinstance(labelled, pd.DataFrame) else labelled
-    revenue = table.avg_order_value * table.frequency
+    revenue = table.revenue
     summary = (
         table.group_by("segment", "segment_order")
         .aggregate(

@@ -20,7 +20,6 @@ Rules (all periods are calendar months/quarters/years of the timezone-naive ``in
 from __future__ import annotations
 
 import datetime as dt
-import importlib
 import logging
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -31,13 +30,14 @@ import pandas as pd
 
 from segmint import features as feat
 from segmint.engine import materialize
-from segmint.errors import ConfigError, DataError
+from segmint.errors import ConfigError, DataError, Fix
+from segmint.segment import get_scheme, scheme_names
 from segmint.story_tables import cohort_table, retention, story_table, transitions
 
 log = logging.getLogger(__name__)
 
 Scheme = Literal["value", "rfm", "levels", "tiers", "clusters"]
-SCHEMES: tuple[str, ...] = ("value", "rfm", "levels", "tiers", "clusters")
+SCHEMES: tuple[str, ...] = ("value", *scheme_names())  # the registry's schemes as at import
 INACTIVE = "Inactive"
 VALUE_LABELS = ("Low Value", "Below Average", "Average", "High Value")
 
@@ -231,17 +231,15 @@ def _value_segments(active: ir.Table) -> ir.Table:
 
 def _scheme_segments(window: _Window, scheme: str, config: Any) -> ir.Table:
     """rfm/levels/tiers: the scheme's assign() on features computed within each period."""
-    try:
-        module = importlib.import_module(f"segmint.segment.{scheme}")
-    except ImportError as exc:
-        raise ConfigError(f"segment scheme {scheme!r} is not available: {exc}") from exc
+    registered = get_scheme(scheme)
+    config = registered.config(config)
     parts = []
     for row in window.periods.itertuples(index=False):
         snapshot = row.period_end + dt.timedelta(days=1)
         features = feat.customer_features(
             window.tx, snapshot_date=snapshot, start=row.period_start, end=row.period_end
         )
-        labelled = module.assign(features, config)
+        labelled = registered.assign(features, config)
         parts.append(
             labelled.select(
                 "customer_id", "segment", "segment_order", "reason",
@@ -251,22 +249,23 @@ def _scheme_segments(window: _Window, scheme: str, config: Any) -> ir.Table:
 
 
 def _cluster_segments(active: ir.Table, config: Any) -> ir.Table:
-    from segmint.segment import clusters
-
-    frame = active.execute()
-    if frame.empty:
-        raise DataError("no active customer-periods to cluster")
-    labelled = clusters.assign(frame, config)
-    keep = labelled[["customer_id", "period_index", "segment", "segment_order", "reason"]]
-    return ibis.memtable(keep.astype({"segment_order": "int64", "period_index": "int64"}))
+    labelled = get_scheme("clusters").assign(active, config)
+    return labelled.select(
+        "customer_id", period_index=labelled.period_index.cast("int64"), segment="segment",
+        segment_order=labelled.segment_order.cast("int64"), reason="reason",
+    )
 
 
 def _segments_in_window(
     window: _Window, period: feat.Period, scheme: str, config: Any,
     rows: ir.Table | None = None, active: ir.Table | None = None,
 ) -> ir.Table:
-    if scheme not in SCHEMES:
-        raise ConfigError(f"scheme={scheme!r}; choose one of {', '.join(SCHEMES)}")
+    choices = ("value", *scheme_names())
+    if scheme not in choices:
+        raise ConfigError(
+            f"scheme={scheme!r}; choose one of {', '.join(choices)}",
+            field="scheme", value=scheme, fix=Fix(option="scheme", choices=choices),
+        )
     if rows is None or active is None:
         rows, active = _active_rows(window, period)
     if int(active.count().execute()) == 0:

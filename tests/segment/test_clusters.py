@@ -8,7 +8,8 @@ import pandas as pd
 import pytest
 
 from segmint.errors import ConfigError, DataError
-from segmint.segment.clusters import ClusterConfig, ValueClusterer, assign, value_labels
+from segmint.segment.clusters import ClusterConfig, ValueClusterer, value_labels
+from segmint.segment.clusters import assign as assign_table
 
 # Four well-separated groups in (recency, frequency, monetary); listed from most to least valuable
 # on purpose so the test proves the estimator reorders them.
@@ -18,6 +19,12 @@ BLOBS = [  # (recency_days, frequency, monetary, size)
     (90, 4, 400.0, 30),
     (400, 1, 30.0, 40),
 ]
+
+
+def assign(data: pd.DataFrame, config: ClusterConfig | None = None) -> pd.DataFrame:
+    """``assign`` executed back into the input's row order (it returns an Ibis table)."""
+    out = assign_table(data, config).execute().set_index("customer_id")
+    return out.loc[data["customer_id"]].reset_index()
 
 
 def _blobs(groups=BLOBS, seed: int = 1) -> pd.DataFrame:
@@ -137,11 +144,16 @@ def test_hdbscan_finds_the_groups() -> None:
     assert (ranked["cluster"] == 3 - ranked["group"]).all()
 
 
-def test_accepts_an_ibis_table() -> None:
+def test_accepts_an_ibis_table_and_returns_one_in_its_backend() -> None:
     data = _blobs().drop(columns="group")
-    table = ibis.memtable(data)
-    out = assign(table, ClusterConfig(k=4))
+    con = ibis.duckdb.connect()
+    table = con.create_table("features", data)
+    labelled = assign_table(table, ClusterConfig(k=4))
+    assert isinstance(labelled, ibis.Table)
+    assert labelled._find_backend() is con
+    out = labelled.execute()
     assert len(out) == len(data)
+    assert out.dtypes["segment_order"] == "int64" and out.dtypes["cluster"] == "int64"
     assert out.groupby("segment")["monetary"].mean().idxmax() == "High Value"
 
 

@@ -22,6 +22,7 @@ def features(atv=ATV, visits=VISITS) -> ibis.Table:
                 "recency_days": [10 * i + 1 for i in range(len(atv))],
                 "frequency": visits,
                 "monetary": [float(a * v) for a, v in zip(atv, visits, strict=True)],
+                "revenue": [float(a * v) for a, v in zip(atv, visits, strict=True)],
                 "avg_order_value": [float(a) for a in atv],
             }
         )

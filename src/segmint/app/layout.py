@@ -8,7 +8,8 @@ from collections.abc import Callable
 import dash_bootstrap_components as dbc
 from dash import dcc, html
 
-from segmint.app.state import PERIODS, AppState, available_schemes
+from segmint.app.state import PERIODS, AppState
+from segmint.segment import available_schemes
 
 NAV = [
     ("/", "Overview"),

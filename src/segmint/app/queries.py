@@ -23,7 +23,7 @@ def kpis(customers: ir.Table, recent_days: int = RECENT_DAYS) -> dict[str, float
     """Customers, net revenue, average order value and the share who bought in the last ``recent_days``."""
     row = customers.aggregate(
         customers=customers.count(),
-        revenue=customers.monetary.sum(),
+        revenue=customers.revenue.sum(),
         orders=customers.frequency.sum(),
         recent=(customers.recency_days <= recent_days).sum(),
     ).execute().iloc[0]
@@ -41,9 +41,9 @@ def kpis(customers: ir.Table, recent_days: int = RECENT_DAYS) -> dict[str, float
 
 
 def segment_counts(customers: ir.Table) -> pd.DataFrame:
-    """segment, segment_order, customers, revenue (sum of monetary), most valuable first."""
+    """segment, segment_order, customers, revenue, most valuable first."""
     grouped = customers.group_by("segment", "segment_order").aggregate(
-        customers=customers.count(), revenue=customers.monetary.sum()
+        customers=customers.count(), revenue=customers.revenue.sum()
     )
     return grouped.order_by(ibis.desc("segment_order"), "segment").execute()
 
@@ -59,7 +59,7 @@ def rf_grid(scored: ir.Table) -> pd.DataFrame:
 def country_revenue(customers: ir.Table) -> pd.DataFrame:
     """country (customer's main country), revenue, customers."""
     grouped = customers.group_by("country").aggregate(
-        revenue=customers.monetary.sum(), customers=customers.count()
+        revenue=customers.revenue.sum(), customers=customers.count()
     )
     return grouped.order_by(ibis.desc("revenue")).execute()
 

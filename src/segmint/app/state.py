@@ -9,7 +9,6 @@ small LRU, so two users never share mutable data and repeating a view is instant
 from __future__ import annotations
 
 import hashlib
-import importlib
 import json
 import logging
 import shutil
@@ -23,48 +22,15 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import ibis.expr.types as ir
-import pandas as pd
 from ibis.backends import BaseBackend
 
-from segmint.errors import ConfigError, DataError
+from segmint.errors import DataError
+from segmint.segment import get_scheme, scheme_config
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
-# scheme -> (module, config class); schemes whose module is not importable are not offered.
-SCHEME_MODULES: dict[str, tuple[str, str]] = {
-    "rfm": ("segmint.segment.rfm", "RFMConfig"),
-    "levels": ("segmint.segment.levels", "LevelsConfig"),
-    "tiers": ("segmint.segment.tiers", "TiersConfig"),
-    "clusters": ("segmint.segment.clusters", "ClusterConfig"),
-}
 PERIODS = ("quarter", "month", "year")
-
-
-def available_schemes() -> list[str]:
-    """Schemes whose library module is installed, in display order."""
-    found = []
-    for scheme, (module, _) in SCHEME_MODULES.items():
-        try:
-            importlib.import_module(module)
-        except ImportError:
-            continue
-        found.append(scheme)
-    return found
-
-
-def scheme_config(scheme: str, overrides: dict[str, Any] | None = None) -> Any:
-    """The scheme's pydantic config with ``overrides`` applied (ConfigError when invalid)."""
-    if scheme not in SCHEME_MODULES:
-        raise ConfigError(f"unknown scheme {scheme!r}; choose one of {', '.join(SCHEME_MODULES)}")
-    module_name, class_name = SCHEME_MODULES[scheme]
-    config_class = getattr(importlib.import_module(module_name), class_name)
-    base = config_class().model_dump()
-    base.update(overrides or {})
-    try:
-        return config_class.model_validate(base)
-    except ValueError as exc:
-        raise ConfigError(f"invalid {scheme} settings: {exc}") from exc
 
 
 @dataclass(frozen=True)
@@ -245,12 +211,7 @@ def _compute(dataset: Dataset, filters: Filters, config: Any, key: str) -> Analy
     n_customers = int(features.count().execute())
     if n_customers == 0:
         raise DataError("no customer with a positive net purchase for these filters; widen them")
-    module = importlib.import_module(SCHEME_MODULES[filters.scheme][0])
-    labelled = module.assign(features, config)
-    if isinstance(labelled, pd.DataFrame):
-        customers = dataset.con.create_table(f"segmint_app_{key}", labelled, temp=True, overwrite=True)
-    else:
-        customers = materialize(dataset.con, labelled)
+    customers = materialize(dataset.con, get_scheme(filters.scheme).assign(features, config))
     scored = customers if filters.scheme == "rfm" else materialize(dataset.con, rfm.assign(features))
     return Analysis(key=key, filters=filters, features=features, customers=customers, rfm=scored, tx=tx,
                     config=config, n_customers=n_customers)

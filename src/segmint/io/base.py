@@ -137,6 +137,11 @@ def sql_string(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
+def sql_identifier(name: str) -> str:
+    """``name`` as a quoted SQL identifier (double quotes doubled): any column name is safe."""
+    return '"' + name.replace('"', '""') + '"'
+
+
 def drop_total_and_blank_rows(raw: RawTable, label_columns: int = 3) -> RawTable:
     """Drop all-blank rows and report total lines (``Total``/``Grand Total`` in a leading text column).
 

@@ -18,6 +18,8 @@ from segmint.io.base import (
     RawTable,
     drop_total_and_blank_rows,
     duckdb_to_con,
+    sql_identifier,
+    sql_string,
     unique_names,
 )
 from segmint.schema import ColumnMapping, detect_header_row
@@ -140,13 +142,13 @@ def _duckdb_read(
             "columns={'line': 'VARCHAR'}, delim='\\x1f', quote='', escape='', header=false, "
             f"auto_detect=false, skip={skip}) WHERE line IS NOT NULL AND trim(line) <> ''"
         )
-        cells = ", ".join(f'parts[{i + 1}] AS "{_q(n)}"' for i, n in enumerate(names))
+        cells = ", ".join(f"parts[{i + 1}] AS {sql_identifier(n)}" for i, n in enumerate(names))
         sql = f"SELECT {cells} FROM ({lines})"
         too_wide = f"SELECT count(*) FROM ({lines}) WHERE len(parts) > {len(names)}"
     else:
-        columns = "{" + ", ".join(f"'{_s(n)}': 'VARCHAR'" for n in names) + "}"
+        columns = "{" + ", ".join(f"{sql_string(n)}: 'VARCHAR'" for n in names) + "}"
         sql = (
-            f"SELECT * FROM read_csv(?, columns={columns}, delim='{_s(delimiter)}', quote='\"', "
+            f"SELECT * FROM read_csv(?, columns={columns}, delim={sql_string(delimiter)}, quote='\"', "
             f"escape='\"', header=false, auto_detect=false, skip={skip}, null_padding=true)"
         )
         too_wide = None
@@ -175,11 +177,3 @@ def _transcode(path: Path, encoding: str) -> Path:
         while chunk := src.read(1 << 20):
             out.write(chunk)
     return Path(name)
-
-
-def _q(name: str) -> str:
-    return name.replace('"', '""')
-
-
-def _s(text: str) -> str:
-    return text.replace("'", "''")

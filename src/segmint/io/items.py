@@ -27,6 +27,8 @@ from segmint.io.base import (
     duckdb_to_con,
     is_duckdb,
     register_arrow,
+    sql_identifier,
+    sql_string,
     temp_name,
 )
 from segmint.schema import detect_mapping, normalize_name
@@ -85,13 +87,13 @@ def expand_items(raw: RawTable, con: BaseBackend) -> RawTable:
     add_invoice = "invoice_id" not in by_name
     always = [names[k] for k in everywhere]
     item_fields = detect_mapping(always, _empty(always)).mapping.fields
-    q = _quote
+    q = sql_identifier
     select = [
         f"CASE WHEN __pos = 1 THEN {q(c)} ELSE '0' END AS {q(c)}" if c in money else q(c) for c in others
     ]
-    select += [f"CAST(__item ->> '{_lit(k)}' AS VARCHAR) AS {q(n)}" for k, n in names.items()]
+    select += [f"CAST(__item ->> {sql_string(k)} AS VARCHAR) AS {q(n)}" for k, n in names.items()]
     if add_invoice:
-        select.append(f"CAST(concat({_lit_str(raw.source)}, ':', {q(ROW_COL)}) AS VARCHAR) AS invoice_no")
+        select.append(f"CAST(concat({sql_string(raw.source)}, ':', {q(ROW_COL)}) AS VARCHAR) AS invoice_no")
     select += ["CAST(__pos AS VARCHAR) AS item_no", q(ROW_COL)]
     pj = f"to_json({q(column)})"
     parsed = f"CASE WHEN json_type({pj}) = 'VARCHAR' THEN TRY_CAST({pj} ->> '$' AS JSON) ELSE {pj} END"
@@ -137,15 +139,3 @@ def _run(con: BaseBackend, raw: RawTable, sql: str) -> ibis.Table:
 
 def _empty(columns: list[str]) -> pd.DataFrame:
     return pd.DataFrame(columns=columns)
-
-
-def _quote(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
-
-
-def _lit(text: str) -> str:
-    return text.replace("'", "''")
-
-
-def _lit_str(text: str) -> str:
-    return "'" + _lit(text) + "'"

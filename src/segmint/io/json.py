@@ -9,7 +9,7 @@ from ibis.backends import BaseBackend
 
 from segmint.engine import raw_duckdb
 from segmint.errors import InputError
-from segmint.io.base import RawTable, drop_total_and_blank_rows, duckdb_to_con
+from segmint.io.base import RawTable, drop_total_and_blank_rows, duckdb_to_con, sql_identifier, sql_string
 from segmint.schema import ColumnMapping
 
 
@@ -24,20 +24,12 @@ def read_json(path: Path, *, con: BaseBackend, mapping: ColumnMapping | None = N
     if not names or names == ["json"]:
         raise InputError(f"{path.name}: expected JSON objects (records), found plain values")
     # Reading every field as JSON keeps numbers exactly as written ('3', not '3.0').
-    columns = "{" + ", ".join(f"'{_s(n)}': 'JSON'" for n in names) + "}"
+    columns = "{" + ", ".join(f"{sql_string(n)}: 'JSON'" for n in names) + "}"
     source = f"read_json(?, format='auto', columns={columns})"
-    select = ", ".join(f"({_q(n)} ->> '$') AS {_q(n)}" for n in names)
+    select = ", ".join(f"({sql_identifier(n)} ->> '$') AS {sql_identifier(n)}" for n in names)
     try:
         table = duckdb_to_con(con, f"SELECT {select} FROM {source}", source=path.name, first_row=1, params=[str(path)])
     except duckdb.Error as exc:
         raise InputError(f"{path.name}: cannot read JSON: {exc}") from exc
     raw = RawTable(table=table, source=path.name, columns=names, header_row=None, format="json")
     return drop_total_and_blank_rows(raw)
-
-
-def _q(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
-
-
-def _s(text: str) -> str:
-    return text.replace("'", "''")

@@ -17,6 +17,7 @@ from segmint.io.base import (
     drop_total_and_blank_rows,
     duckdb_to_con,
     is_duckdb,
+    sql_identifier,
     sql_string,
     temp_name,
 )
@@ -28,7 +29,7 @@ def read_parquet(path: Path, *, con: BaseBackend, mapping: ColumnMapping | None 
     try:
         described = raw_duckdb().execute("DESCRIBE SELECT * FROM read_parquet(?)", [str(path)]).fetchall()
         names = [row[0] for row in described if row[0] not in (SOURCE_COL, ROW_COL)]
-        columns = ", ".join('"' + n.replace('"', '""') + '"' for n in names)
+        columns = ", ".join(sql_identifier(n) for n in names)
         if getattr(con, "name", "") == "pyspark":
             table = _spark_parquet(con, path, names)
         elif is_duckdb(con):

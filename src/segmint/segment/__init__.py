@@ -1,39 +1,158 @@
-"""Segmentation schemes: each ``segmint.segment.<scheme>`` has ``<Scheme>Config`` and ``assign``."""
+"""Segmentation schemes: the one registry the library, the CLI and the dashboard read.
+
+A scheme is a module with a :class:`~segmint.segment._config.SegmentConfig` subclass and
+``assign(features, config) -> ibis.Table`` (the customer features plus ``segment``,
+``segment_order`` (higher = more valuable) and ``reason``, in the backend of ``features``). It may
+also define ``extra_tables(features, labelled, config) -> dict[str, table]``: tables exported beside
+its segments (the tiers bucket tables). Add a scheme with :func:`register_scheme`; every list of
+schemes (``analyze(scheme="all")``, config sections, the CLI's ``--scheme``, the dashboard's
+dropdown) comes from here.
+"""
 
 from __future__ import annotations
 
 import importlib
+from collections.abc import Mapping
+from dataclasses import dataclass
 from types import ModuleType
+from typing import TYPE_CHECKING, Any
 
-import ibis.expr.types as ir
-import pandas as pd
-from pydantic import BaseModel
+from segmint.errors import ConfigError, Fix
 
-from segmint.errors import ConfigError
+if TYPE_CHECKING:
+    import ibis.expr.types as ir
+    import pandas as pd
 
-SCHEMES: tuple[str, ...] = ("rfm", "levels", "tiers", "clusters")
-CONFIG_CLASSES: dict[str, str] = {
-    "rfm": "RFMConfig",
-    "levels": "LevelsConfig",
-    "tiers": "TiersConfig",
-    "clusters": "ClusterConfig",
-}
+    from segmint.segment._config import SegmentConfig
+
+__all__ = [
+    "Scheme",
+    "assign_segments",
+    "available_schemes",
+    "get_scheme",
+    "register_scheme",
+    "scheme_config",
+    "scheme_names",
+]
+
+@dataclass(frozen=True)
+class Scheme:
+    """One registered scheme: where its code lives (imported on first use) and how to show it."""
+
+    name: str
+    module: str  # import path of the module with ``assign`` and the config class
+    config_class: str  # name of the SegmentConfig subclass in ``module``
+    title: str  # what people read: "RFM segments"
+    description: str = ""
+
+    def load(self) -> ModuleType:
+        """The scheme's module (ConfigError when it cannot be imported)."""
+        try:
+            return importlib.import_module(self.module)
+        except ImportError as exc:
+            raise ConfigError(
+                f"segmentation scheme {self.name!r} is not available: {exc}",
+                field="scheme", value=self.name, fix=Fix(option="scheme", choices=available_schemes()),
+            ) from exc
+
+    def available(self) -> bool:
+        """True when the module imports (optional dependencies installed)."""
+        try:
+            importlib.import_module(self.module)
+        except ImportError:
+            return False
+        return True
+
+    @property
+    def config_type(self) -> type[SegmentConfig]:
+        """The scheme's pydantic config class."""
+        return getattr(self.load(), self.config_class)
+
+    def config(self, settings: SegmentConfig | Mapping[str, Any] | None = None, *, source: str = "") -> SegmentConfig:
+        """The scheme's config: defaults, a (partial) mapping of fields over them, or a config as is."""
+        cls = self.config_type
+        if settings is None:
+            return cls()
+        if isinstance(settings, cls):
+            return settings
+        if not isinstance(settings, Mapping):
+            raise ConfigError(
+                f"{source or self.name}: settings for {self.name} must be a {cls.__name__} or a mapping of "
+                f"its fields, got {type(settings).__name__}"
+            )
+        return cls.from_dict(dict(settings), source=source or f"{self.name} settings")
+
+    def assign(self, features: ir.Table | pd.DataFrame, config: SegmentConfig | Mapping[str, Any] | None = None) -> ir.Table:
+        """Label each customer of ``features`` (see the module docstring)."""
+        return self.load().assign(features, self.config(config))
+
+    def extra_tables(
+        self, features: ir.Table, labelled: ir.Table, config: SegmentConfig | None = None
+    ) -> dict[str, ir.Table | pd.DataFrame]:
+        """Tables the scheme exports beside its segments (empty for most schemes)."""
+        build = getattr(self.load(), "extra_tables", None)
+        return {} if build is None else build(features, labelled, self.config(config))
 
 
-def scheme_module(scheme: str) -> ModuleType:
-    """The module implementing ``scheme`` (imported on first use)."""
-    if scheme not in SCHEMES:
-        raise ConfigError(f"unknown segmentation scheme {scheme!r}; choose one of {', '.join(SCHEMES)}")
-    return importlib.import_module(f"segmint.segment.{scheme}")
+_REGISTRY: dict[str, Scheme] = {}
 
 
-def config_class(scheme: str) -> type:
-    """The pydantic config class of ``scheme`` (e.g. ``RFMConfig`` for ``"rfm"``)."""
-    return getattr(scheme_module(scheme), CONFIG_CLASSES[scheme])
+def register_scheme(
+    name: str, module: str, config_class: str, *, title: str | None = None, description: str = "",
+    replace: bool = False,
+) -> Scheme:
+    """Add a scheme to the registry (ConfigError when ``name`` is taken, unless ``replace``)."""
+    if not name.isidentifier() or name == "all":
+        raise ConfigError(f"scheme name {name!r} must be a plain identifier other than 'all'")
+    if name in _REGISTRY and not replace:
+        raise ConfigError(f"a scheme named {name!r} is already registered ({_REGISTRY[name].module})")
+    scheme = Scheme(name, module, config_class, title or name, description)
+    _REGISTRY[name] = scheme
+    return scheme
+
+
+def scheme_names() -> tuple[str, ...]:
+    """Every registered scheme, in registration order."""
+    return tuple(_REGISTRY)
+
+
+def available_schemes() -> tuple[str, ...]:
+    """Registered schemes whose module imports, in registration order."""
+    return tuple(name for name, scheme in _REGISTRY.items() if scheme.available())
+
+
+def get_scheme(name: str) -> Scheme:
+    """The registered scheme ``name``; ConfigError listing the choices otherwise."""
+    try:
+        return _REGISTRY[name]
+    except (KeyError, TypeError):
+        raise ConfigError(
+            f"unknown scheme {name!r}; choose one of {', '.join(_REGISTRY)}",
+            field="scheme", value=name, fix=Fix(option="scheme", choices=scheme_names()),
+        ) from None
+
+
+def scheme_config(
+    name: str, settings: SegmentConfig | Mapping[str, Any] | None = None, *, source: str = ""
+) -> SegmentConfig:
+    """The one way to build a scheme's config (see :meth:`Scheme.config`)."""
+    return get_scheme(name).config(settings, source=source)
 
 
 def assign_segments(
-    features: ir.Table | pd.DataFrame, scheme: str = "rfm", config: BaseModel | None = None
-) -> ir.Table | pd.DataFrame:
-    """Label each customer of ``features`` with ``scheme``'s segments (see the scheme's ``assign``)."""
-    return scheme_module(scheme).assign(features, config)
+    features: ir.Table | pd.DataFrame,
+    scheme: str = "rfm",
+    config: SegmentConfig | Mapping[str, Any] | None = None,
+) -> ir.Table:
+    """Label each customer of ``features`` with ``scheme``'s segments (an Ibis table)."""
+    return get_scheme(scheme).assign(features, config)
+
+
+register_scheme("rfm", "segmint.segment.rfm", "RFMConfig", title="RFM segments",
+                description="11 named segments from recency, frequency and monetary quantile scores")
+register_scheme("levels", "segmint.segment.levels", "LevelsConfig", title="RFM levels",
+                description="7 levels from the sum R+F+M of the RFM scores")
+register_scheme("tiers", "segmint.segment.tiers", "TiersConfig", title="Spend x frequency tiers",
+                description="Low/Mid/High value x Low/Mid/High frequency from n-tile buckets")
+register_scheme("clusters", "segmint.segment.clusters", "ClusterConfig", title="Value clusters",
+                description="k-means on log features, clusters ordered by value")

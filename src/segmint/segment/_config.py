@@ -36,11 +36,16 @@ class SegmentConfig(BaseModel):
         try:
             return cls.model_validate(data)
         except ValidationError as exc:
+            errors = exc.errors(include_url=False)
             problems = "; ".join(
-                f"{'.'.join(str(p) for p in err['loc']) or '(top level)'}: {err['msg']}"
-                for err in exc.errors()
+                f"{'.'.join(str(p) for p in err['loc']) or '(top level)'}: {err['msg']}" for err in errors
             )
-            raise ConfigError(f"{source}: invalid {cls.__name__}: {problems}") from exc
+            first = errors[0] if errors else {}
+            raise ConfigError(
+                f"{source}: invalid {cls.__name__}: {problems}",
+                field=".".join(str(p) for p in first.get("loc", ())) or None,
+                value=first.get("input") if first.get("loc") else None,
+            ) from exc
 
     def to_yaml(self, path: str | Path | None = None) -> str:
         """Serialise to YAML; also write it (atomically) to ``path`` when given."""

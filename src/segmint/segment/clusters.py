@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 from typing import Literal
 
+import ibis
 import ibis.expr.types as ir
 import numpy as np
 import pandas as pd
@@ -300,15 +301,24 @@ def _reasons(frame: pd.DataFrame, features: list[str], segments: pd.Series) -> p
     return joined + " -> " + segments.astype(str)
 
 
-def assign(features: pd.DataFrame | ir.Table, config: ClusterConfig | None = None) -> pd.DataFrame:
-    """Label each customer with its value cluster: feature columns + cluster, segment, order, reason."""
+def assign(features: pd.DataFrame | ir.Table, config: ClusterConfig | None = None) -> ir.Table:
+    """Label each customer with its value cluster: feature columns + cluster, segment, order, reason.
+
+    Like every scheme it returns an Ibis table, in the backend of ``features`` (a pandas frame gives
+    an in-memory table).
+    """
     config = config or ClusterConfig()
     frame = _frame(features).reset_index(drop=True)
     model = ValueClusterer.from_config(config).fit(frame)
     out = frame.copy()
-    out["cluster"] = model.labels_
-    out["segment"] = model.label_of(model.labels_)
-    out["segment_order"] = model.labels_  # 0 = least valuable; -1 = outlier (unranked)
+    out["cluster"] = model.labels_.astype("int64")
+    out["segment"] = model.label_of(model.labels_).astype(str)
+    out["segment_order"] = model.labels_.astype("int64")  # 0 = least valuable; -1 = outlier (unranked)
     out["reason"] = _reasons(frame, config.features, out["segment"])
     log.info("clustered %d customers into %d clusters (%s)", len(out), model.k_, config.method)
-    return out
+    labelled = ibis.memtable(out)
+    if isinstance(features, ir.Table):
+        from segmint.engine import materialize
+
+        return materialize(features._find_backend(use_default=True), labelled)
+    return labelled

@@ -33,7 +33,16 @@ AXES: dict[str, tuple[str, str]] = {  # axis -> (bucket column, bucketed metric)
     "frequency": ("frequency_bucket", "frequency"),
 }
 
-__all__ = ["TierCutoffs", "TiersConfig", "assign", "bucket_customers", "bucket_table", "cutoffs", "tier_kpis"]
+__all__ = [
+    "TierCutoffs",
+    "TiersConfig",
+    "assign",
+    "bucket_customers",
+    "bucket_table",
+    "cutoffs",
+    "extra_tables",
+    "tier_kpis",
+]
 
 
 class TiersConfig(SegmentConfig):
@@ -68,11 +77,11 @@ class TierCutoffs(BaseModel):
 
 
 def bucket_customers(features: ir.Table, n_buckets: int = 10) -> ir.Table:
-    """Add ``sales`` (net value), ``atv``, ``value_bucket`` and ``frequency_bucket`` (1..n_buckets)."""
+    """Add ``sales`` (the ``revenue`` feature), ``atv``, ``value_bucket`` and ``frequency_bucket`` (1..n_buckets)."""
     n = features.customer_id.count().over(ibis.window())
     atv = features.avg_order_value.cast("float64")
     return features.mutate(
-        sales=(atv * features.frequency).cast("float64"),
+        sales=features.revenue.cast("float64"),
         atv=atv,
         value_bucket=quantile_score(ibis.rank().over(order_by=atv), n, n_buckets),
         frequency_bucket=quantile_score(ibis.rank().over(order_by=features.frequency), n, n_buckets),
@@ -196,3 +205,13 @@ def tier_kpis(labelled: ir.Table | pd.DataFrame, config: TiersConfig | None = No
     grouped["visits_per_customer"] = grouped.visits / grouped.customers
     grouped["strategy"] = grouped.segment.map(config.strategies).fillna("")
     return grouped.sort_values("segment_order", ascending=False, ignore_index=True)
+
+
+def extra_tables(
+    features: ir.Table, labelled: ir.Table, config: TiersConfig | None = None
+) -> dict[str, pd.DataFrame]:
+    """Tables exported beside the tiers: both bucket tables and the KPIs per combination."""
+    config = config or TiersConfig()
+    tables = {f"tiers_buckets_{axis}": bucket_table(features, axis, config) for axis in AXES}
+    tables["tiers_kpis"] = tier_kpis(labelled, config)
+    return tables

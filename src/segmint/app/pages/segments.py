@@ -11,8 +11,9 @@ from dash import ALL, Dash, Input, Output, State, ctx, html
 
 from segmint.app.callbacks import FILTER_INPUTS, context, guarded
 from segmint.app.layout import message
-from segmint.app.state import AppState, scheme_config
+from segmint.app.state import AppState
 from segmint.report import segment_strategies, segment_summary
+from segmint.segment import scheme_config
 
 KPI_COLUMNS = [
     ("segment", "Segment", None),

@@ -12,8 +12,9 @@ from dash import ALL, Dash, Input, Output, State, dcc, html
 from segmint.app.callbacks import alert, user_error
 from segmint.app.state import AppState
 from segmint.errors import InputError
+from segmint.io import FORMATS
 
-ACCEPT = ".csv,.tsv,.txt,.xlsx,.xls,.parquet,.json,.jsonl,.xml"
+ACCEPT = ",".join(FORMATS)  # every file type the readers accept
 NONE = "(none)"
 
 # Runs in the browser: refuse an over-size file before any byte is sent to the server.
