@@ -1,124 +1,28 @@
-"""Canonical transactions schema, column synonyms and the user-editable column mapping."""
+"""Detection: where the header row is and which column feeds each canonical field (names first, content fills gaps)."""
 
 from __future__ import annotations
 
 import re
 import unicodedata
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from importlib import resources
+from typing import TYPE_CHECKING
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from segmint.errors import ConfigError, MappingError
+from segmint.schema.columns import MAPPABLE_FIELDS, REQUIRED_FIELDS, ColumnMapping
 
 if TYPE_CHECKING:
-    import ibis
     import pandas as pd
 
-    from segmint.io.base import RawTable
-
-# One row = one invoice line. Order matters: it is the column order of every canonical table.
-CANONICAL_DTYPES: dict[str, str] = {
-    "invoice_id": "string",
-    "line_no": "int64",  # position of the line within its invoice (1-based); de-duplication key
-    "customer_id": "string",
-    "invoice_date": "timestamp",
-    "product_id": "string",
-    "product_name": "string",
-    "quantity": "float64",
-    "unit_price": "float64",
-    "amount": "float64",  # net line value; quantity * unit_price when the source has no amount
-    "cost": "float64",  # optional: total cost of the line (null when unknown)
-    "country": "string",
-    "org_id": "string",
-    "is_return": "boolean",  # cancellation / return line (negative quantity or amount, 'C' invoice)
-}
-CANONICAL_COLUMNS: tuple[str, ...] = tuple(CANONICAL_DTYPES)
-
-# Fields a user can map a source column to (line_no and is_return are derived by cleaning).
-Field_ = Literal[
-    "invoice_id",
-    "customer_id",
-    "invoice_date",
-    "product_id",
-    "product_name",
-    "quantity",
-    "unit_price",
-    "amount",
-    "credit",
-    "cost",
-    "unit_cost",
-    "country",
-    "org_id",
-    "debit_credit",
+__all__ = [
+    "SYNONYMS",
+    "MappingDetection",
+    "cell_kind",
+    "detect_header_row",
+    "detect_mapping",
+    "normalize_name",
 ]
-MAPPABLE_FIELDS: tuple[str, ...] = Field_.__args__  # type: ignore[attr-defined]
-REQUIRED_FIELDS: tuple[str, ...] = ("customer_id", "invoice_date")
-
-
-class ColumnMapping(BaseModel):
-    """Which source column feeds each canonical field; loadable from and savable to YAML.
-
-    ``fields`` maps a canonical field name to a source column name, e.g.
-    ``{"customer_id": "CustomerID", "invoice_date": "InvoiceDate"}``. Options that describe how
-    the source is laid out (header row, sheet, date order) live beside it so one file reproduces a read.
-    """
-
-    model_config = ConfigDict(extra="forbid")
-
-    fields: dict[str, str] = Field(default_factory=dict)
-    header_row: int | None = None  # 0-based row index of the header in the sheet/file; None = detect
-    sheet: str | int | None = None  # Excel sheet name or index; None = first sheet with data
-    dayfirst: bool | None = None  # None = decide per column from the evidence
-    date_format: str | None = None  # strptime format forcing the date parse, e.g. "%d.%m.%Y"
-
-    @field_validator("fields")
-    @classmethod
-    def _known_fields(cls, value: dict[str, str]) -> dict[str, str]:
-        unknown = sorted(set(value) - set(MAPPABLE_FIELDS))
-        if unknown:
-            raise ValueError(
-                f"unknown field(s) {unknown}; valid fields are: {', '.join(MAPPABLE_FIELDS)}"
-            )
-        return value
-
-    def source_for(self, field: str) -> str | None:
-        """Source column mapped to ``field`` (None when unmapped)."""
-        return self.fields.get(field)
-
-    def with_overrides(self, overrides: dict[str, str]) -> ColumnMapping:
-        """Return a copy where ``overrides`` (field -> source column) replace detected choices."""
-        merged = {f: c for f, c in self.fields.items() if c not in overrides.values()}
-        merged.update(overrides)
-        return self.model_copy(update={"fields": merged})
-
-    @classmethod
-    def from_yaml(cls, path: str | Path) -> ColumnMapping:
-        """Load a mapping from a YAML file (``fields:`` plus optional layout options)."""
-        from segmint.util import read_yaml_mapping
-
-        data = read_yaml_mapping(path, "column mapping (e.g. 'fields: {customer_id: CustomerID}')")
-        if "fields" not in data and set(data) <= set(MAPPABLE_FIELDS):
-            data = {"fields": data}  # allow the short form: a flat field -> column mapping
-        try:
-            return cls.model_validate(data)
-        except ValueError as exc:
-            raise ConfigError(f"{path}: invalid column mapping: {exc}") from exc
-
-    def to_yaml(self, path: str | Path | None = None) -> str:
-        """Serialise to YAML; also write it (atomically) to ``path`` when given."""
-        from segmint.util import write_text_atomic
-
-        text = yaml.safe_dump(self.model_dump(exclude_none=True), sort_keys=False, allow_unicode=True)
-        if path is not None:
-            write_text_atomic(path, text)
-        return text
-
-
-# --------------------------------------------------------------------------------------------------
-# Detection: header row and column mapping (names first, content fills the gaps).
 
 _CELL_NUMBER = re.compile(
     r"^[-+(]?\s*(?:[A-Z]{3}\s?|[$€£¥₹]\s?|rs\.?\s?|r\$\s?)?[-+]?\d[\d,' ]*(?:\.\d+)?\)?\s*(?:dr|cr)?\.?$",
@@ -197,7 +101,8 @@ def normalize_name(name: str) -> str:
 
 def _load_synonyms() -> dict[str, tuple[tuple[str, ...], ...]]:
     """field -> (names, generic names, partial phrases, veto words) from column_synonyms.yaml."""
-    data = yaml.safe_load((Path(__file__).parent / "column_synonyms.yaml").read_text(encoding="utf-8"))
+    text = resources.files("segmint").joinpath("column_synonyms.yaml").read_text(encoding="utf-8")
+    data = yaml.safe_load(text)
     keys = ("names", "generic", "partial", "veto")
     return {f: tuple(tuple(entry.get(k) or ()) for k in keys) for f, entry in data.items()}
 
@@ -353,110 +258,3 @@ def _assign(candidates: list[tuple[float, int, str, str, str]]) -> tuple[dict, d
             ambiguous[name] = [column, *ties]
             evidence[name] += f" (equally good: {', '.join(ties)})"
     return fields, evidence, ambiguous
-
-
-def resolve_mapping(
-    raw: RawTable, overrides: ColumnMapping | dict[str, str | None] | None = None
-) -> ColumnMapping:
-    """Detect the mapping of ``raw``, apply ``overrides`` (they win) and check required fields.
-
-    Raises MappingError naming the columns found (with sample values) and the exact fix.
-    """
-    sample = raw.sample(500)
-    detection = detect_mapping(raw.columns, sample)
-    layout: dict[str, Any] = {"header_row": raw.header_row, "sheet": raw.sheet}
-    if isinstance(overrides, ColumnMapping):
-        layout.update(overrides.model_dump(exclude={"fields"}, exclude_none=True))
-        overrides = dict(overrides.fields)
-    wanted = _orient_overrides(dict(overrides or {}), raw, sample)
-    mapping = detection.mapping.with_overrides({f: c for f, c in wanted.items() if c})
-    fields = {f: c for f, c in mapping.fields.items() if wanted.get(f, c)}
-    if raw.items_priced and fields.get("amount") in raw.invoice_level and "amount" not in wanted:
-        # Items carry their own price: the invoice total would be counted on top of the lines.
-        detection.evidence["amount"] = f"quantity x price per item ({fields.pop('amount')!r} is per invoice)"
-    ambiguous = {f: cols for f, cols in detection.ambiguous.items() if f not in wanted}
-    problems = []
-    for name in _required_now(fields):
-        if name in ambiguous and fields.get(name) in ambiguous[name]:
-            problems.append(f"{name} is ambiguous: {' or '.join(map(repr, ambiguous[name]))}")
-    missing = [f for f in REQUIRED_FIELDS if f not in fields]
-    if "amount" not in fields and "unit_price" not in fields:
-        missing.append("amount (or unit_price)")
-    problems += [f"no column found for {name}" for name in missing]
-    if problems:
-        raise MappingError(_mapping_help(raw, sample, problems, detection))
-    ordered = {f: fields[f] for f in MAPPABLE_FIELDS if f in fields}
-    layout = {k: v for k, v in layout.items() if k in ColumnMapping.model_fields}
-    return ColumnMapping(fields=ordered, **layout)
-
-
-def _required_now(fields: dict[str, str]) -> list[str]:
-    needed = list(REQUIRED_FIELDS)
-    needed += ["amount"] if "amount" in fields else ["unit_price", "quantity"]
-    return needed
-
-
-def _orient_overrides(
-    overrides: dict[str, str | None], raw: RawTable, sample: pd.DataFrame
-) -> dict[str, str | None]:
-    """Accept ``{field: column}`` and the CLI's ``{column: field}``; reject unknown names."""
-    result: dict[str, str | None] = {}
-    for key, value in overrides.items():
-        if key not in MAPPABLE_FIELDS and value in MAPPABLE_FIELDS and key in raw.columns:
-            key, value = value, key
-        if key not in MAPPABLE_FIELDS:
-            raise MappingError(
-                f"{raw.source}: unknown field {key!r} in the column mapping; valid fields are: "
-                f"{', '.join(MAPPABLE_FIELDS)}"
-            )
-        if value and value not in raw.columns:
-            raise MappingError(
-                _mapping_help(raw, sample, [f"column {value!r} (mapped to {key}) is not in the file"])
-            )
-        result[key] = value or None
-    return result
-
-
-def _mapping_help(
-    raw: RawTable, sample: pd.DataFrame, problems: list[str], detection: MappingDetection | None = None
-) -> str:
-    where = raw.source + (f" (sheet {raw.sheet!r})" if raw.sheet else "")
-    lines = [f"{where}: cannot map the columns: " + "; ".join(problems) + "."]
-    if detection is not None and detection.mapping.fields:
-        lines += ["Detected so far:", *("  " + ln for ln in detection.describe().splitlines())]
-    lines.append("Columns found (3 sample values each):")
-    for column in raw.columns:
-        values = [] if column not in sample else sample[column].dropna().astype(str)
-        shown = list(dict.fromkeys(v for v in values if v.strip()))[:3]
-        lines.append(f"  {column!r}: {', '.join(map(repr, shown)) or '(empty)'}")
-    example_field = next(
-        (f for f in (*REQUIRED_FIELDS, "amount") if detection is None or f not in detection.mapping.fields),
-        "customer_id",
-    )
-    mapped = set(detection.mapping.fields.values()) if detection is not None else set()
-    example_col = next((c for c in raw.columns if c not in mapped), raw.columns[0] if raw.columns else "Column")
-    lines += [
-        "Fix: say which column holds each field, on the command line",
-        f'  --map "{example_col}={example_field}"',
-        "or in a YAML mapping file passed with --mapping:",
-        "  fields:",
-        f"    {example_field}: {example_col}",
-    ]
-    return "\n".join(lines)
-
-
-def apply_mapping(raw: RawTable, mapping: ColumnMapping | dict[str, str]) -> ibis.Table:
-    """Select the mapped source columns renamed to canonical field names, plus ``_source``/``_row``."""
-    fields = mapping.fields if isinstance(mapping, ColumnMapping) else dict(mapping)
-    absent = {f: c for f, c in fields.items() if c not in raw.table.columns}
-    if absent:
-        raise MappingError(
-            f"{raw.source}: mapped column(s) not found: "
-            + ", ".join(f"{c!r} (for {f})" for f, c in absent.items())
-            + f"; columns are: {', '.join(map(repr, raw.columns))}"
-        )
-    table = raw.table
-    ordered = [f for f in MAPPABLE_FIELDS if f in fields]
-    return table.select(
-        *[table[fields[f]].name(f) for f in ordered], table["_source"], table["_row"]
-    )
