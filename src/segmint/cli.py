@@ -97,6 +97,17 @@ def read_input(
     return read_transactions(items[0] if len(items) == 1 else items, mapping=mapping, options=options, con=con)
 
 
+def open_workspace(path: Path) -> object:
+    """Open a workspace for writing, waiting (with a note) while a dashboard copies it."""
+    from segmint.engine import Workspace
+    from segmint.live import retry_locked
+
+    def note(message: str) -> None:
+        err_console.print(f"[yellow]note:[/] {escape(message)}", soft_wrap=True)
+
+    return retry_locked(lambda: Workspace(path), path, on_wait=note)
+
+
 def _progress() -> Progress:
     """Spinner, current step and elapsed time on stderr, for the long commands."""
     from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
@@ -131,12 +142,11 @@ def ingest(
     report_dir: Path | None = typer.Option(None, "--report-dir", help="Where to save the quality report JSON."),
 ) -> None:
     """Clean sales files and append them to a workspace (re-importing the same lines adds nothing)."""
-    from segmint.engine import Workspace
     from segmint.errors import SegmintError
 
     try:
         mapping = load_mapping(mapping_file, map_)
-        with Workspace(workspace) as ws:
+        with open_workspace(workspace) as ws:
             for item in inputs:
                 with console.status(f"reading {escape(item)} ..."):
                     tx = read_input([item], mapping=mapping, con=ws.con)
@@ -322,24 +332,56 @@ def _print_story_overview(result: StoryResult) -> None:
 @app.command()
 def dashboard(
     inputs: list[str] | None = typer.Argument(None, help="Sales files to open (or upload them in the app)."),
-    workspace: Path | None = typer.Option(None, "--workspace", "-w", help="DuckDB workspace to open."),
+    workspace: Path | None = typer.Option(
+        None, "--workspace", "-w", help="DuckDB workspace to follow live (refreshes when an import changes it)."
+    ),
     port: int = typer.Option(8050, "--port", help="Port to serve on."),
-    host: str = typer.Option("127.0.0.1", "--host", help="Interface to bind (0.0.0.0 = every interface)."),
+    host: str = typer.Option(
+        "127.0.0.1", "--host",
+        help="Interface to bind. 0.0.0.0 serves every interface: anyone who can reach this machine then "
+        "sees the data and can upload files.",
+    ),
+    refresh: float = typer.Option(
+        5.0, "--refresh", min=1, help="Seconds between checks of --workspace for new imports."
+    ),
     max_upload_mb: float = typer.Option(200, "--max-upload-mb", min=1, help="Largest file the upload page accepts."),
-    debug: bool = typer.Option(False, "--debug", help="Dash debug mode (auto-reload, error overlay)."),
+    threads: int = typer.Option(8, "--threads", min=1, help="Request threads of the web server."),
+    debug: bool = typer.Option(False, "--debug", help="Dash debug mode (development server, auto-reload)."),
 ) -> None:
-    """Open the interactive dashboard in the browser (upload page when no input is given)."""
+    """Open the interactive dashboard and its JSON/CSV API (upload page when no input is given)."""
     from segmint.errors import SegmintError
 
     try:
         from segmint.app import create_app
 
         with console.status("loading data ..."):
-            dash_app = create_app(inputs or None, workspace=workspace, max_upload_mb=max_upload_mb)
+            dash_app = create_app(
+                inputs or None, workspace=workspace, max_upload_mb=max_upload_mb, refresh_seconds=refresh
+            )
     except SegmintError as exc:
         fail(exc)
-    console.print(f"dashboard: [bold]http://{host}:{port}/[/]  (Ctrl+C to stop)")
-    dash_app.run(host=host, port=port, debug=debug)
+    if host not in ("127.0.0.1", "localhost", "::1"):
+        err_console.print(
+            f"[yellow]warning:[/] serving on {escape(host)}: anyone who can reach this machine can see the "
+            "data, use the API and upload files", soft_wrap=True,
+        )
+    url = f"http://{'127.0.0.1' if host in ('0.0.0.0', '::') else host}:{port}/"
+    console.print(f"dashboard: [bold]{url}[/]  API: {url}api  (Ctrl+C to stop)", soft_wrap=True)
+    if workspace is not None:
+        console.print(f"following {escape(str(workspace))}: new imports show within {refresh + 5:.0f} s",
+                      soft_wrap=True)
+    if debug:
+        dash_app.run(host=host, port=port, debug=True)
+        return
+    import logging
+
+    from waitress import serve
+
+    logging.getLogger("waitress").setLevel(logging.ERROR)  # we print the URL ourselves
+    try:
+        serve(dash_app.server, host=host, port=port, threads=threads, ident="segmint")
+    except OSError as exc:
+        fail(SegmintError(f"cannot serve on {host}:{port}: {exc}; pick another --port"))
 
 
 @app.command()

@@ -85,12 +85,17 @@ def filter_options(state: AppState, session: dict | None) -> tuple:
 def register(app: Dash, state: AppState, pages: dict[str, Any]) -> None:
     """Routing and filter-option callbacks."""
 
-    @app.callback(Output("page", "children"), Input("url", "pathname"))
-    def route(pathname: str | None) -> Any:
+    from segmint.app.layout import PAGES
+
+    without_filters = {page.path for page in PAGES if not page.filters}
+
+    @app.callback(Output("page", "children"), Output("filters-bar", "style"), Input("url", "pathname"))
+    def route(pathname: str | None) -> tuple:
         page = pages.get(pathname or "/")
+        hidden = {"display": "none"} if (pathname or "/") in without_filters else {}
         if page is None:
-            return alert(f"No page at {pathname}; use the navigation bar.")
-        return page.layout()
+            return alert(f"No page at {pathname}; use the navigation bar."), {}
+        return page.layout(), hidden
 
     @app.callback(
         Output("f-country", "options"),

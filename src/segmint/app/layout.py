@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import dash_bootstrap_components as dbc
 from dash import dcc, html
@@ -11,13 +12,29 @@ from dash import dcc, html
 from segmint.app.state import PERIODS, AppState
 from segmint.segment import available_schemes
 
-NAV = [
-    ("/", "Overview"),
-    ("/segments", "Segments"),
-    ("/distributions", "Distributions"),
-    ("/story", "Customer story"),
-    ("/customers", "Customers"),
-    ("/upload", "Upload"),
+
+
+@dataclass(frozen=True)
+class Page:
+    """One dashboard page: URL path, navigation label, module in ``segmint.app.pages``.
+
+    The module has ``layout() -> component`` and ``register(app, state)``. To add a page, add one
+    line to ``PAGES`` (the navigation bar and the router both read it).
+    """
+
+    path: str
+    label: str
+    module: str
+    filters: bool = True  # show the global filter bar on this page
+
+
+PAGES: list[Page] = [
+    Page("/", "Overview", "overview"),
+    Page("/segments", "Segments", "segments"),
+    Page("/distributions", "Distributions", "distributions"),
+    Page("/story", "Customer story", "story"),
+    Page("/customers", "Customers", "customers"),
+    Page("/upload", "Upload", "upload", filters=False),
 ]
 
 
@@ -36,10 +53,13 @@ def kpi_card(title: str, value: str, note: str = "", card_id: str | None = None)
     )
 
 
+GRAPH_CONFIG = {"displaylogo": False, "displayModeBar": "hover"}
+
+
 def graph(graph_id: str, height: int = 420) -> dcc.Loading:
     """A graph with a fixed starting height and a spinner while its callback runs."""
     return dcc.Loading(
-        dcc.Graph(id=graph_id, style={"height": f"{height}px"}, config={"displaylogo": False}),
+        dcc.Graph(id=graph_id, style={"height": f"{height}px"}, config=GRAPH_CONFIG),
         type="default", delay_show=300,
     )
 
@@ -73,12 +93,15 @@ def filters_bar() -> dbc.Card:
                 className="g-2",
             )
         ),
-        className="filters mb-3",
+        className="filters mb-3", id="filters-bar",
     )
 
 
-def shell(state: AppState, max_upload_mb: int) -> Callable[[], html.Div]:
-    """The layout function: evaluated per page load so every browser tab gets its own session id."""
+def shell(state: AppState, max_upload_mb: int, live_tick_ms: int | None = None) -> Callable[[], html.Div]:
+    """The layout function: evaluated per page load so every browser tab gets its own session id.
+
+    ``live_tick_ms`` (a live workspace is served) makes each tab check that often for newer data.
+    """
 
     def layout() -> html.Div:
         session = {"session_id": uuid.uuid4().hex, "dataset_id": state.default_dataset_id}
@@ -88,13 +111,15 @@ def shell(state: AppState, max_upload_mb: int) -> Callable[[], html.Div]:
                 dcc.Store(id="session", data=session),
                 dcc.Store(id="scheme-settings", data={}),
                 dcc.Store(id="max-upload-mb", data=max_upload_mb),
+                dcc.Interval(id="live-tick", interval=live_tick_ms or 60_000, disabled=live_tick_ms is None),
                 dbc.Navbar(
                     dbc.Container(
                         [
                             dbc.NavbarBrand("segmint", href="/"),
-                            dbc.Nav([dbc.NavLink(label, href=href, active="exact") for href, label in NAV],
+                            dbc.Nav([dbc.NavLink(page.label, href=page.path, active="exact") for page in PAGES],
                                     pills=True),
-                            html.Span(id="dataset-label", className="dataset-label"),
+                            html.Span([html.Span(id="dataset-label"), html.Span(id="live-status")],
+                                      className="dataset-label"),
                         ],
                         fluid=True,
                     ),

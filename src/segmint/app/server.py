@@ -2,48 +2,39 @@
 
 from __future__ import annotations
 
+import importlib
 import logging
 from pathlib import Path
 from typing import Any
 
 import dash
 
-from segmint.app import callbacks, layout
-from segmint.app.pages import (
-    customers,
-    distributions,
-    overview,
-    segments,
-    story,
-    upload,
-)
+from segmint.app import callbacks, layout, live
 from segmint.app.state import AppState
 
 log = logging.getLogger(__name__)
 
-PAGES: dict[str, Any] = {
-    "/": overview,
-    "/segments": segments,
-    "/distributions": distributions,
-    "/story": story,
-    "/customers": customers,
-    "/upload": upload,
-}
+
+def page_modules() -> dict[str, Any]:
+    """URL path -> page module, for every page in ``layout.PAGES``."""
+    return {page.path: importlib.import_module(f"segmint.app.pages.{page.module}") for page in layout.PAGES}
 
 
-def load_inputs(state: AppState, inputs: list[str] | None, workspace: str | Path | None) -> None:
-    """Read files (cleaned with the detected mapping) or a workspace into ``state`` as the default dataset."""
+def load_inputs(
+    state: AppState, inputs: list[str] | None, workspace: str | Path | None, refresh_seconds: float
+) -> live.LiveWorkspace | None:
+    """Read files (cleaned with the detected mapping) or follow a workspace as the default dataset."""
+    follower = None
     if workspace is not None:
-        from segmint.engine import Workspace
-
-        ws = Workspace(workspace)
-        state.add_dataset(ws.transactions(), Path(workspace).name, default=True)
+        follower = live.LiveWorkspace(state, workspace, interval=refresh_seconds)
+        follower.load()
     if inputs:
         from segmint.api import read_transactions
 
         source: str | list[str] = inputs[0] if len(inputs) == 1 else list(inputs)
         label = Path(inputs[0]).name + (f" + {len(inputs) - 1} more" if len(inputs) > 1 else "")
         state.add_dataset(read_transactions(source), label, default=True)
+    return follower
 
 
 def create_app(
@@ -52,14 +43,17 @@ def create_app(
     workspace: str | Path | None = None,
     transactions: Any = None,
     max_upload_mb: float = 200,
+    refresh_seconds: float = live.DEFAULT_INTERVAL,
     state: AppState | None = None,
 ) -> dash.Dash:
     """The dashboard over ``inputs`` files, a ``workspace``, or ready ``transactions`` (else upload first).
 
-    ``max_upload_mb`` caps uploads (checked in the browser, again on the server, and by Flask).
+    A ``workspace`` is followed live: checked every ``refresh_seconds`` and re-read when an import
+    changed it, without ever holding the file open. ``max_upload_mb`` caps uploads (checked in the
+    browser, again on the server, and by Flask).
     """
     state = state or AppState()
-    load_inputs(state, inputs, workspace)
+    follower = load_inputs(state, inputs, workspace, refresh_seconds)
     if transactions is not None:
         state.add_dataset(transactions, getattr(transactions, "label", "transactions"), default=True)
     # Bootstrap (Bootswatch Flatly, MIT) is served from assets/, so the app also works offline.
@@ -71,10 +65,18 @@ def create_app(
     )
     # base64 inflates uploads by 4/3; leave room for the rest of the request
     app.server.config["MAX_CONTENT_LENGTH"] = int(max_upload_mb * 2**20 * 4 / 3) + 2**20
-    app.layout = layout.shell(state, int(max_upload_mb))
+    tick_ms = int(min(live.TICK_SECONDS, refresh_seconds) * 1000) if follower is not None else None
+    app.layout = layout.shell(state, int(max_upload_mb), tick_ms)
     app.segmint_state = state  # for tests and embedding; per app, never shared across apps
-    callbacks.register(app, state, PAGES)
-    for module in (overview, segments, distributions, story, customers):
-        module.register(app, state)
-    upload.register(app, state, max_upload_mb)
+    app.segmint_live = follower
+    pages = page_modules()
+    callbacks.register(app, state, pages)
+    for path, module in pages.items():
+        if path == "/upload":
+            module.register(app, state, max_upload_mb)
+        else:
+            module.register(app, state)
+    live.register(app, follower)
+    if follower is not None:
+        follower.start()
     return app

@@ -124,6 +124,11 @@ class AppState:
         log.info("dataset %s loaded: %s", dataset.dataset_id, label)
         return dataset.dataset_id
 
+    def remove_dataset(self, dataset_id: str) -> None:
+        """Forget a dataset (a superseded live snapshot); its cached analyses age out of the LRU."""
+        with self._lock:
+            self._datasets.pop(dataset_id, None)
+
     def dataset(self, dataset_id: str | None) -> Dataset:
         """The dataset with this id; DataError (with what to do) when there is none."""
         dataset = self._datasets.get(dataset_id or "")
