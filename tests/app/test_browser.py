@@ -111,6 +111,13 @@ def test_segments_threshold_edit_changes_counts(server: str, page) -> None:
     after = _grid_counts(page)
     assert after != before
     assert sum(int(v.replace(",", "")) for v in after) == sum(int(v.replace(",", "")) for v in before)
+    # out of range: a plain message, and the last good table stays
+    bins.fill("11")
+    bins.press("Enter")
+    page.wait_for_function("document.querySelector('#segments-message').innerText.includes('at most 10')",
+                           timeout=30_000)
+    assert "pydantic" not in page.locator("#segments-message").inner_text()
+    assert _grid_counts(page) == after
     bins.fill("5")
     bins.press("Enter")
     _settle(page)
@@ -159,6 +166,7 @@ def test_customers_grid_and_upload_pages(server: str, page) -> None:
     page.screenshot(path=str(SHOTS / "customers.png"), full_page=True)
     page.click("a.nav-link:has-text('Upload')")
     page.wait_for_selector("#upload-file", timeout=30_000)
+    assert not page.locator("#filters-bar").is_visible()  # the filters mean nothing before an upload
     page.screenshot(path=str(SHOTS / "upload.png"), full_page=True)
 
 

@@ -16,10 +16,16 @@ from .conftest import inputs
 
 
 def test_overview_kpis_and_country_revenue(state) -> None:
-    cards, share, rf, country, note = overview.overview_content(state, *inputs(state))
+    cards, share, pie, rf, scores, country, country_style, note = overview.overview_content(
+        state, "customers", *inputs(state))
     values = [card.children.children.children[1].children for card in cards]
     assert values == ["4", "415", f"{415 / 7:,.2f}", "75.0%"]  # E is the one not seen in 90 days
     assert sum(share.data[0].values) == 4
+    assert pie.data[0].type == "pie" and sum(pie.data[0].values) == 4
+    assert sum(scores.data[0].y) == 4  # every customer has one total RFM score
+    assert country_style == {}
+    revenue_pie = overview.overview_content(state, "revenue", *inputs(state))[2]
+    assert sum(revenue_pie.data[0].values) == 415
     bars = dict(zip(country.data[0].y, country.data[0].x, strict=True))
     assert bars == {"United Kingdom": 210.0, "France": 200.0, "Germany": 5.0}
     assert sum(v for row in rf.data[0].z for v in row if v == v) == 4
@@ -27,7 +33,8 @@ def test_overview_kpis_and_country_revenue(state) -> None:
 
 
 def test_country_filter_restricts_customers(state) -> None:
-    cards, _, _, country, _ = overview.overview_content(state, *inputs(state, countries=["United Kingdom"]))
+    cards, *_, country, _, _ = overview.overview_content(state, "customers",
+                                                         *inputs(state, countries=["United Kingdom"]))
     assert cards[0].children.children.children[1].children == "2"  # A and C (D nets to zero)
     assert list(country.data[0].x) == [210.0]
 
@@ -60,13 +67,17 @@ def test_invalid_thresholds_become_a_message(state) -> None:
 def test_tiers_show_bucket_tables(state) -> None:
     rows, _, buckets, _ = segments.segments_content(state, *inputs(state, "tiers"))
     assert sum(row["customers"] for row in rows) == 4
-    grids = [c for c in buckets.children if getattr(c, "id", "").startswith("tiers-")]
+    grids = [c for c in buckets.children if getattr(c, "id", "").endswith("-grid")]
     assert [sum(r["customers"] for r in g.rowData) for g in grids] == [4, 4]
+    bars = [c.figure for c in buckets.children if getattr(c, "id", "").endswith("-bars")]
+    assert [round(sum(f.data[0].y), 6) for f in bars] == [1.0, 1.0]  # shares of sales add up
+    assert [round(sum(f.data[1].y), 6) for f in bars] == [1.0, 1.0]  # shares of customers too
 
 
 def test_distributions_bins_count_every_customer(state) -> None:
     result = distributions.distributions_content(state, [], *inputs(state))
-    histograms, scatters, note = result[:3], result[3:6], result[6]
+    histograms, scatters, legend, note = result[:3], result[3:6], result[6], result[7]
+    assert len(legend) == len({t.name for t in scatters[0].data})  # one chip per segment shown
     assert [sum(h.data[0].y) for h in histograms] == [4, 4, 4]
     assert sum(len(t.x) for t in scatters[0].data) == 4
     assert note == "Scatter plots show all 4 customers."
@@ -105,7 +116,7 @@ def test_customers_export_csv(state) -> None:
 def test_no_dataset_is_a_clear_error(state) -> None:
     session = ({"session_id": "x", "dataset_id": None}, None, None, None, None, "rfm", "quarter", {})
     with pytest.raises(DataError, match="upload"):
-        overview.overview_content(state, *session)
+        overview.overview_content(state, "customers", *session)
 
 
 def test_upload_size_limit_and_private_directory(state) -> None:
@@ -127,8 +138,24 @@ def test_upload_inspect_then_run_registers_the_dataset(state) -> None:
     assert "Rows kept" in report and "bad_date" in report
     session, _, label = upload.run_upload(state, {"session_id": "s2"}, str(path), dropdowns)
     assert label == "sales.csv"
-    cards, _, _, country, _ = overview.overview_content(state, session, None, None, None, None, "rfm", "quarter", {})
+    cards, *_, country, _, _ = overview.overview_content(state, "customers", session, None, None, None, None,
+                                                         "rfm", "quarter", {})
     assert cards[0].children.children.children[1].children == "2"  # A and B; C's row has no date
     assert dict(zip(country.data[0].y, country.data[0].x, strict=True)) == {"France": 200.0, "UK": 150.0}
     with pytest.raises(InputError, match="another session"):
         upload.run_upload(state, {"session_id": "other"}, str(path), dropdowns)
+
+
+def test_out_of_range_bins_are_a_plain_message_and_keep_the_settings() -> None:
+    from segmint.app.state import scheme_config
+
+    with pytest.raises(Exception) as raised:
+        scheme_config("rfm", {"bins": 11})
+    assert segments.plain_settings_error(raised.value) == "Score bins must be at most 10"
+    with pytest.raises(Exception) as raised:
+        scheme_config("rfm", {"bins": 2})
+    assert segments.plain_settings_error(raised.value) == "Score bins must be at least 3"
+
+
+def test_story_list_says_day_not_days() -> None:
+    assert [story.days_ago(n) for n in (0, 1, 2, 1500)] == ["today", "1 day ago", "2 days ago", "1,500 days ago"]

@@ -132,3 +132,48 @@ def test_customer_timeline_keeps_the_schemes_colours() -> None:
     # on its own the customer's best segment would have been drawn in the top (green) colour
     alone = figures.customer_timeline(periods, purchases, "C1")
     assert alone.data[1].marker.color[0] == figures.segment_colors(periods)["Hibernating"] != palette["Hibernating"]
+
+
+def test_segment_pie_values_and_colours(summary: pd.DataFrame) -> None:
+    fig = figures.segment_pie(summary, "revenue")
+    trace = fig.data[0]
+    assert trace.type == "pie" and list(trace.labels) == ["Champions", "Average", "Lost"]
+    assert list(trace.values) == [4000.0, 1500.0, 500.0]
+    colors = figures.segment_colors(summary)
+    assert list(trace.marker.colors) == [colors[s] for s in trace.labels]
+    assert "revenue" in fig.layout.title.text
+
+
+def test_rfm_score_bars_show_every_total_including_empty_ones() -> None:
+    totals = pd.DataFrame({"total_score": [3, 5, 6], "customers": [2, 4, 1], "avg_monetary": [1.0, 2.0, 3.0]})
+    bar = figures.rfm_score_bars(totals).data[0]
+    assert list(bar.x) == [3, 4, 5, 6] and list(bar.y) == [2, 0, 4, 1]
+
+
+def test_bucket_bars_colour_by_tier() -> None:
+    table = pd.DataFrame({"bucket": [2, 1, 3], "tier": ["Mid", "Low", "High"], "customers": [5, 5, 10],
+                          "sales": [20.0, 10.0, 70.0], "share_of_sales": [0.2, 0.1, 0.7]})
+    fig = figures.bucket_bars(table, "value")
+    bars, customers = fig.data
+    assert list(bars.x) == ["1", "2", "3"] and list(bars.y) == [0.1, 0.2, 0.7]
+    assert list(bars.marker.color) == [figures.TIER_COLORS[t] for t in ("Low", "Mid", "High")]
+    assert list(customers.y) == pytest.approx([0.25, 0.25, 0.5])
+
+
+def test_titles_use_words_not_column_names_and_empty_charts_have_no_toolbar() -> None:
+    bins = pd.DataFrame({"bin_start": [0.0], "bin_end": [1.0], "customers": [3]})
+    fig = figures.histogram(bins, "recency_days")
+    assert fig.layout.title.text == "Recency" and "days since last purchase" in fig.layout.xaxis.title.text
+    points = pd.DataFrame({"customer_id": ["a"], "recency_days": [1], "frequency": [2], "monetary": [3.0],
+                           "segment": ["S"], "segment_order": [0]})
+    scatter = figures.segment_scatter(points, "recency_days", "frequency", legend=False)
+    assert "_" not in scatter.layout.title.text and scatter.layout.showlegend is False
+    empty = figures.empty_figure("nothing")
+    assert "toImage" in empty.layout.modebar.remove and "zoom2d" in empty.layout.modebar.remove
+
+
+def test_timeline_bars_are_wide_enough_to_see() -> None:
+    dates = pd.Series(pd.to_datetime(["2022-01-01", "2024-12-31"]))
+    width_days = figures.bar_width_ms(dates) / 86_400_000
+    assert 8 < width_days < 10  # 1/120 of ~3 years
+    assert figures.bar_width_ms(pd.Series(pd.to_datetime(["2024-01-01"]))) / 86_400_000 == 4

@@ -56,6 +56,15 @@ def rf_grid(scored: ir.Table) -> pd.DataFrame:
     return grouped.order_by("r_score", "f_score").execute()
 
 
+def rfm_score_totals(scored: ir.Table) -> pd.DataFrame:
+    """Customers and average monetary per total RFM score (r_score + f_score + m_score)."""
+    total = (scored.r_score + scored.f_score + scored.m_score).cast("int64")
+    grouped = scored.group_by(total_score=total).aggregate(
+        customers=scored.count(), avg_monetary=scored.monetary.mean()
+    )
+    return grouped.order_by("total_score").execute()
+
+
 def country_revenue(customers: ir.Table) -> pd.DataFrame:
     """country (customer's main country), revenue, customers."""
     grouped = customers.group_by("country").aggregate(

@@ -9,7 +9,7 @@ from typing import Any
 
 import dash
 
-from segmint.app import callbacks, layout, live
+from segmint.app import api, callbacks, layout, live
 from segmint.app.state import AppState
 
 log = logging.getLogger(__name__)
@@ -77,6 +77,7 @@ def create_app(
         else:
             module.register(app, state)
     live.register(app, follower)
+    api.register(app.server, state, follower)
     if follower is not None:
         follower.start()
     return app

@@ -32,12 +32,21 @@ def visible_columns(available: list[str]) -> list[str]:
     return [*names, "reason"] if "reason" in available else names
 
 
+def header_name(column: str) -> str:
+    """Short grid header for a column (``recency_days`` -> ``Recency (days)``)."""
+    from segmint.app.figures import label
+
+    return {"recency_days": "Recency (days)", "frequency": "Frequency", "monetary": "Monetary",
+            "customer_id": "Customer", "segment": "Segment", "reason": "Why", "country": "Country",
+            "cluster": "Cluster"}.get(column, label(column))
+
+
 def column_defs(columns: list[str]) -> list[dict]:
     """ag-grid definitions: number columns right-aligned with number filters, text with text filters."""
     kinds = dict(BASE_COLUMNS)
     defs = []
     for name in columns:
-        spec: dict[str, Any] = {"field": name, "filter": "agTextColumnFilter",
+        spec: dict[str, Any] = {"field": name, "headerName": header_name(name), "filter": "agTextColumnFilter",
                                 "filterParams": {"filterOptions": ["contains", "equals", "startsWith"]}}
         kind = kinds.get(name) or ("int" if name.endswith("_score") or name == "cluster" else None)
         if kind:

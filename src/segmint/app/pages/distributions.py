@@ -33,7 +33,8 @@ def layout() -> html.Div:
                 className="mb-2",
             ),
             dbc.Row([dbc.Col(graph(f"dist-hist-{name}", 340), md=4) for name in FEATURES]),
-            dbc.Row([dbc.Col(graph(f"dist-scatter-{i}", 520), md=4) for i in range(len(PAIRS))]),
+            html.Div(id="dist-legend", className="segment-legend"),
+            dbc.Row([dbc.Col(graph(f"dist-scatter-{i}", 460), md=4) for i in range(len(PAIRS))]),
         ]
     )
 
@@ -50,10 +51,21 @@ def distributions_content(state: AppState, log_options: list[str] | None, *input
 
     bins, (points, total) = state.query(dataset_id, load)
     histograms = [figures.histogram(b, f, log_x=log_x, log_y=log_y) for b, f in zip(bins, FEATURES, strict=True)]
-    scatters = [figures.segment_scatter(points, x, y, total=total) for x, y in PAIRS]
+    # the three scatters share segments and colours: one legend above them, the plots stay aligned
+    scatters = [figures.segment_scatter(points, x, y, total=total, legend=False) for x, y in PAIRS]
     note = (f"Scatter plots show a random sample of {len(points):,} of {total:,} customers."
             if total > len(points) else f"Scatter plots show all {total:,} customers.")
-    return (*histograms, *scatters, note, None)
+    return (*histograms, *scatters, segment_legend(points), note, None)
+
+
+def segment_legend(points: Any) -> list:
+    """Coloured chips naming each segment, most valuable first (the scatters' shared legend)."""
+    if points.empty:
+        return []
+    colors = figures.segment_colors(points)
+    order = points.drop_duplicates("segment").sort_values("segment_order", ascending=False)["segment"]
+    return [html.Span([html.Span(className="legend-dot", style={"background": colors[name]}), str(name)],
+                      className="legend-chip") for name in order]
 
 
 def register(app: Dash, state: AppState) -> None:
@@ -62,9 +74,10 @@ def register(app: Dash, state: AppState) -> None:
     outputs += [Output(f"dist-scatter-{i}", "figure") for i in range(len(PAIRS))]
 
     def failed(alert: Any) -> tuple:
-        return (*[figures.empty_figure("No data")] * len(outputs), "", alert)
+        return (*[figures.empty_figure("No data")] * len(outputs), [], "", alert)
 
-    @app.callback(*outputs, Output("dist-sample-note", "children"), Output("dist-message", "children"),
+    @app.callback(*outputs, Output("dist-legend", "children"), Output("dist-sample-note", "children"),
+                  Output("dist-message", "children"),
                   Input("dist-log", "value"), *FILTER_INPUTS)
     @guarded(failed)
     def update_distributions(log_options: list[str] | None, *inputs: Any) -> tuple:

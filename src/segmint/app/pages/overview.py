@@ -1,11 +1,11 @@
-"""Overview: KPI cards, segment share, R x F grid and revenue by country."""
+"""Overview: KPI cards, segment share (treemap and pie), R x F grid, RFM scores and revenue by country."""
 
 from __future__ import annotations
 
 from typing import Any
 
 import dash_bootstrap_components as dbc
-from dash import Dash, Output, html
+from dash import Dash, Input, Output, html
 
 from segmint.app import figures, queries
 from segmint.app.callbacks import FILTER_INPUTS, context, guarded
@@ -19,8 +19,14 @@ def layout() -> html.Div:
         [
             message("overview-message"),
             dbc.Row(id="overview-kpis", className="g-3 mb-3"),
-            dbc.Row([dbc.Col(graph("overview-share"), md=6), dbc.Col(graph("overview-rf"), md=6)]),
-            dbc.Row([dbc.Col(graph("overview-country", 460), md=12)]),
+            dbc.RadioItems(
+                id="overview-share-by", inline=True, value="customers", className="mb-1 small",
+                options=[{"label": "share of customers", "value": "customers"},
+                         {"label": "share of revenue", "value": "revenue"}],
+            ),
+            dbc.Row([dbc.Col(graph("overview-share"), md=6), dbc.Col(graph("overview-pie"), md=6)]),
+            dbc.Row([dbc.Col(graph("overview-rf"), md=6), dbc.Col(graph("overview-scores"), md=6)]),
+            dbc.Row([dbc.Col(graph("overview-country", 460), md=12)], id="overview-country-row"),
         ]
     )
 
@@ -36,26 +42,34 @@ def kpi_cards(kpis: dict[str, float]) -> list[dbc.Col]:
     ]
 
 
-def overview_content(state: AppState, *inputs: Any) -> tuple:
-    """(kpi cards, share figure, R x F figure, country figure, message) for the filter values."""
+def overview_content(state: AppState, share_by: str | None, *inputs: Any) -> tuple:
+    """(kpi cards, treemap, pie, R x F grid, RFM score bars, country figure, country row style, message)."""
     dataset_id, filters, settings = context(*inputs)
     analysis = state.analysis(dataset_id, filters, settings)
+    share_by = share_by if share_by in ("customers", "revenue") else "customers"
 
     def load() -> tuple:
         return (queries.kpis(analysis.customers), queries.segment_counts(analysis.customers),
-                queries.rf_grid(analysis.rfm), queries.country_revenue(analysis.customers))
+                queries.rf_grid(analysis.rfm), queries.rfm_score_totals(analysis.rfm),
+                queries.country_revenue(analysis.customers))
 
-    kpis, counts, grid, countries = state.query(dataset_id, load)
+    kpis, counts, grid, totals, countries = state.query(dataset_id, load)
     note = None
     if filters.scheme != "rfm":
-        note = html.Small("The R x F grid uses RFM scores of the same customers.", className="text-muted")
-    return (kpi_cards(kpis), figures.segment_share(counts), figures.rf_heatmap(grid),
-            figures.revenue_by_country(countries), note)
+        note = html.Small("The R x F grid and the RFM scores use RFM scores of the same customers.",
+                          className="text-muted")
+    # no country column (or no value in it): no chart rather than one "(unknown)" bar
+    has_country = bool(countries["country"].notna().any()) if not countries.empty else False
+    country_style = {} if has_country else {"display": "none"}
+    return (kpi_cards(kpis), figures.segment_share(counts, share_by), figures.segment_pie(counts, share_by),
+            figures.rf_heatmap(grid), figures.rfm_score_bars(totals),
+            figures.revenue_by_country(countries) if has_country else figures.empty_figure("No country column"),
+            country_style, note)
 
 
 def _failed(alert: Any) -> tuple:
     empty = figures.empty_figure("No data")
-    return [], empty, empty, empty, alert
+    return [], empty, empty, empty, empty, empty, {"display": "none"}, alert
 
 
 def register(app: Dash, state: AppState) -> None:
@@ -64,11 +78,15 @@ def register(app: Dash, state: AppState) -> None:
     @app.callback(
         Output("overview-kpis", "children"),
         Output("overview-share", "figure"),
+        Output("overview-pie", "figure"),
         Output("overview-rf", "figure"),
+        Output("overview-scores", "figure"),
         Output("overview-country", "figure"),
+        Output("overview-country-row", "style"),
         Output("overview-message", "children"),
+        Input("overview-share-by", "value"),
         *FILTER_INPUTS,
     )
     @guarded(_failed)
-    def update_overview(*inputs: Any) -> tuple:
-        return overview_content(state, *inputs)
+    def update_overview(share_by: str | None, *inputs: Any) -> tuple:
+        return overview_content(state, share_by, *inputs)

@@ -7,10 +7,11 @@ from typing import Any
 import dash_ag_grid as dag
 import dash_bootstrap_components as dbc
 import pandas as pd
-from dash import ALL, Dash, Input, Output, State, ctx, html
+from dash import ALL, Dash, Input, Output, State, ctx, dcc, html, no_update
 
-from segmint.app.callbacks import FILTER_INPUTS, context, guarded
-from segmint.app.layout import message
+from segmint.app import figures
+from segmint.app.callbacks import FILTER_INPUTS, alert, context, guarded
+from segmint.app.layout import GRAPH_CONFIG, message
 from segmint.app.state import AppState
 from segmint.report import segment_strategies, segment_summary
 from segmint.segment import scheme_config
@@ -166,11 +167,41 @@ def tier_buckets(state: AppState, dataset_id: str | None, analysis: Any) -> html
         parts += [
             html.H6(f"{axis.title()} buckets: High = index >= {cut.high_index:.0f}, "
                     f"Low = index <= {cut.low_index:.0f}", className="mt-3"),
+            dcc.Graph(id=f"tiers-{axis}-bars", figure=figures.bucket_bars(table, axis), config=GRAPH_CONFIG,
+                      style={"height": "360px"}),
             dag.AgGrid(id=f"tiers-{axis}-grid", rowData=_records(table), columnDefs=column_defs(columns),
                        columnSize="responsiveSizeToFit", dashGridOptions={"domLayout": "autoHeight"},
                        defaultColDef={"sortable": True, "resizable": True}),
         ]
     return html.Div([html.H5("Tiers: bucket tables"), *parts])
+
+
+EDITOR_LABELS = {"bins": "Score bins", "n_buckets": "Buckets", "k": "Clusters"}
+
+
+def plain_settings_error(exc: Exception) -> str:
+    """A settings error in words (``Score bins must be at most 10``), not pydantic's message and URL."""
+    from pydantic import ValidationError
+
+    cause = exc if isinstance(exc, ValidationError) else exc.__cause__
+    if not isinstance(cause, ValidationError):
+        return str(exc)
+    parts = []
+    for error in cause.errors():
+        field = ".".join(str(p) for p in error.get("loc", ()))
+        name = EDITOR_LABELS.get(field, field.replace("_", " ").replace(".", " ") or "value")
+        limits = error.get("ctx") or {}
+        if "le" in limits:
+            parts.append(f"{name} must be at most {limits['le']}")
+        elif "ge" in limits:
+            parts.append(f"{name} must be at least {limits['ge']}")
+        elif "lt" in limits:
+            parts.append(f"{name} must be less than {limits['lt']}")
+        elif "gt" in limits:
+            parts.append(f"{name} must be more than {limits['gt']}")
+        else:
+            parts.append(f"{name}: {str(error.get('msg', 'invalid')).split(' [')[0]}")
+    return "; ".join(parts)
 
 
 def _records(table: pd.DataFrame) -> list[dict]:
@@ -190,13 +221,20 @@ def register(app: Dash, state: AppState) -> None:
             config = scheme_config(scheme)
         return editor(scheme, config)
 
-    @app.callback(Output("scheme-settings", "data"), Input({"type": "cfg", "key": ALL}, "value"),
+    @app.callback(Output("scheme-settings", "data"),
+                  Output("segments-message", "children", allow_duplicate=True),
+                  Input({"type": "cfg", "key": ALL}, "value"),
                   State({"type": "cfg", "key": ALL}, "id"), State("f-scheme", "value"),
                   State("scheme-settings", "data"), prevent_initial_call=True)
-    def edit_settings(values: list, ids: list[dict], scheme: str, settings: dict | None) -> dict:
+    def edit_settings(values: list, ids: list[dict], scheme: str, settings: dict | None) -> tuple:
+        scheme = scheme or "rfm"
         merged = dict(settings or {})
-        merged.update(settings_from_inputs(scheme or "rfm", ids, values))
-        return merged
+        merged.update(settings_from_inputs(scheme, ids, values))
+        try:
+            scheme_config(scheme, merged.get(scheme))
+        except Exception as exc:  # noqa: BLE001 - an invalid edit keeps the last valid settings
+            return no_update, alert(f"{plain_settings_error(exc)}; the table shows the last valid settings.")
+        return merged, None
 
     @app.callback(
         Output("segments-grid", "rowData"),
@@ -205,7 +243,7 @@ def register(app: Dash, state: AppState) -> None:
         Output("segments-message", "children"),
         *FILTER_INPUTS,
     )
-    @guarded(lambda alert: ([], None, None, alert))
+    @guarded(lambda alert: (no_update, no_update, no_update, alert))  # keep the last good table
     def update_segments(*inputs: Any) -> tuple:
         return segments_content(state, *inputs)
 

@@ -50,6 +50,12 @@ def layout() -> html.Div:
     )
 
 
+def days_ago(days: int) -> str:
+    """``today`` / ``1 day ago`` / ``12 days ago``."""
+    days = int(days)
+    return "today" if days == 0 else "1 day ago" if days == 1 else f"{days:,} days ago"
+
+
 def result_list(rows: pd.DataFrame) -> dbc.ListGroup:
     """Clickable customer ids; customers who bought in the last 90 days carry a green badge."""
     items = []
@@ -58,7 +64,7 @@ def result_list(rows: pd.DataFrame) -> dbc.ListGroup:
         badge = dbc.Badge("recent", color="success", className="ms-2") if recent else None
         items.append(dbc.ListGroupItem(
             [html.Span(row.customer_id, className="fw-bold"), badge,
-             html.Div(f"overall {row.segment}, last purchase {row.recency_days:,} days ago", className="small")],
+             html.Div(f"overall {row.segment}, last purchase {days_ago(row.recency_days)}", className="small")],
             id={"type": "story-pick", "id": row.customer_id}, action=True,
             className="recent-customer" if recent else "",
         ))

@@ -1,0 +1,124 @@
+"""The JSON/CSV API: hand-computed numbers, the CLI's numbers for the same file, errors as JSON."""
+
+from __future__ import annotations
+
+import io
+
+import ibis
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from segmint.app import api, create_app
+from segmint.cli import app as cli
+
+from .conftest import hand_frame
+
+# By hand (snapshot 2023-03-27; D excluded: its return cancels its purchase):
+# A: 2 orders, 150; B: 1, 200; C: 3, 60; E: 1, 5 -> 4 customers, 415 revenue, 7 orders.
+
+
+@pytest.fixture
+def client():
+    con = ibis.duckdb.connect()
+    dash_app = create_app(transactions=con.create_table("tx", hand_frame()))
+    yield dash_app.server.test_client()
+    dash_app.segmint_state.close()
+
+
+def test_summary_by_hand(client) -> None:
+    body = client.get("/api/summary?scheme=rfm").get_json()
+    assert (body["customers"], body["revenue"], body["orders"]) == (4, 415.0, 7)
+    assert sum(s["customers"] for s in body["segments"]) == 4
+    assert sum(s["revenue"] for s in body["segments"]) == pytest.approx(415.0)
+    assert body["data_as_of"]["last_transaction"] == "2023-03-26"
+    uk = client.get("/api/summary?country=United Kingdom").get_json()
+    assert (uk["customers"], uk["revenue"]) == (2, 210.0)  # A and C; D nets to zero
+    assert uk["filters"]["country"] == ["United Kingdom"]
+    window = client.get("/api/summary?start=2023-02-01&end=2023-03-31").get_json()
+    assert (window["customers"], window["revenue"]) == (3, 300.0)  # A 50, B 200, C 20 + 30; D nets to 0
+
+
+def test_segments_paged_and_csv(client) -> None:
+    first = client.get("/api/segments/levels?page_size=3").get_json()
+    assert (first["total"], first["pages"], first["next"], len(first["rows"])) == (4, 2, 2, 3)
+    second = client.get("/api/segments/levels?page_size=3&page=2").get_json()
+    ids = [r["customer_id"] for r in first["rows"] + second["rows"]]
+    assert ids == ["A", "B", "C", "E"]
+    assert all(r["segment"] for r in first["rows"])
+    text = client.get("/api/segments/levels?format=csv").get_data(as_text=True)
+    frame = pd.read_csv(io.StringIO(text))
+    assert list(frame.customer_id) == ["A", "B", "C", "E"]
+    assert frame.set_index("customer_id").loc["A", "monetary"] == 150.0
+    one = client.get(f"/api/segments/levels?segment={first['rows'][0]['segment']}").get_json()
+    assert {r["segment"] for r in one["rows"]} == {first["rows"][0]["segment"]}
+
+
+def test_customer_has_features_every_scheme_and_story(client) -> None:
+    body = client.get("/api/customers/C").get_json()
+    assert body["features"]["frequency"] == 3 and body["features"]["monetary"] == 60.0
+    assert body["features"]["last_purchase"] == "2023-03-20"
+    assert set(body["segments"]) == {"rfm", "levels", "tiers", "clusters"}
+    assert body["segments"]["rfm"]["segment"]
+    assert body["story"]["customer_id"] == "C" and body["story"]["total_spend"] == 60.0
+
+
+def test_registered_customer_results_are_added(client) -> None:
+    class Scores:
+        def customer(self, customer_id: str) -> dict:
+            return {"score": {"A": 700}.get(customer_id)}
+
+    api.register_customer_result("credit_test", lambda state, dataset_id, filters: Scores())
+    api.register_customer_result("absent_test", lambda state, dataset_id, filters: None)
+    try:
+        body = client.get("/api/customers/A").get_json()
+    finally:
+        api.CUSTOMER_RESULTS.pop("credit_test")
+        api.CUSTOMER_RESULTS.pop("absent_test")
+    assert body["credit_test"] == {"score": 700}
+    assert "absent_test" not in body  # the dataset has no such result: no section
+
+
+def test_errors_are_json_with_the_fix(client) -> None:
+    bad_date = client.get("/api/summary?start=2024-13-01")
+    assert bad_date.status_code == 400 and "YYYY-MM-DD" in bad_date.get_json()["error"]
+    bad_scheme = client.get("/api/segments/bogus")
+    assert bad_scheme.status_code == 400 and "rfm" in bad_scheme.get_json()["error"]
+    unknown = client.get("/api/customers/nobody")
+    assert unknown.status_code == 404 and "nobody" in unknown.get_json()["error"]
+    assert client.get("/api/segments/rfm?page=0").status_code == 400
+    assert "/api/summary" in client.get("/api").get_json()["routes"]
+
+
+def test_api_agrees_with_the_cli(tmp_path) -> None:
+    """Same file through `segmint analyze --out` and through the dashboard's API: same numbers."""
+    from segmint.api import read_transactions
+    from segmint.datasets import make_transactions
+
+    raw = tmp_path / "sales.csv"
+    make_transactions(n_customers=250, years=2, seed=11).to_csv(raw, index=False)
+    done = CliRunner().invoke(cli, ["analyze", str(raw), "--scheme", "all", "--out", str(tmp_path / "out")])
+    assert done.exit_code == 0, done.output
+    dash_app = create_app(transactions=read_transactions(str(raw)).table)
+    client = dash_app.server.test_client()
+    try:
+        for scheme in ("rfm", "levels", "tiers"):
+            summary = pd.read_csv(tmp_path / "out" / f"summary_{scheme}.csv")
+            body = client.get(f"/api/summary?scheme={scheme}").get_json()
+            assert body["customers"] == summary.customers.sum()
+            assert body["revenue"] == pytest.approx(summary.revenue.sum(), abs=0.01)
+            api_counts = {s["segment"]: (s["customers"], s["revenue"]) for s in body["segments"]}
+            cli_counts = {r.segment: (r.customers, round(r.revenue, 2)) for r in summary.itertuples()}
+            assert api_counts.keys() == cli_counts.keys()
+            for name, (customers, revenue) in cli_counts.items():
+                assert api_counts[name][0] == customers
+                assert api_counts[name][1] == pytest.approx(revenue, abs=0.01)
+            rows = pd.read_csv(io.StringIO(client.get(f"/api/segments/{scheme}?format=csv").get_data(as_text=True)),
+                               dtype={"customer_id": str})
+            cli_rows = pd.read_csv(tmp_path / "out" / f"segments_{scheme}.csv", dtype={"customer_id": str})
+            merged = cli_rows.merge(rows, on="customer_id", suffixes=("_cli", "_api"))
+            assert len(merged) == len(cli_rows) == len(rows)
+            assert (merged.segment_cli == merged.segment_api).all()
+            assert (merged.monetary_cli - merged.monetary_api).abs().max() <= 0.005
+    finally:
+        dash_app.segmint_state.close()
