@@ -330,6 +330,49 @@ def _print_story_overview(result: StoryResult) -> None:
 
 
 @app.command()
+def report(
+    inputs: list[str] | None = InputsArgument,
+    out: Path = typer.Option(Path("report.html"), "--out", "-o", help="HTML file to write."),
+    scheme: str = typer.Option("all", "--scheme", "-s", help="rfm, levels, tiers, clusters or all."),
+    period: str = typer.Option("quarter", "--period", "-p", help="Story periods: quarter, month or year."),
+    snapshot: str | None = typer.Option(None, "--snapshot", help="Date recency is measured from (YYYY-MM-DD)."),
+    date_from: str | None = typer.Option(None, "--from", help="First day to include (YYYY-MM-DD)."),
+    date_to: str | None = typer.Option(None, "--to", help="Last day to include (YYYY-MM-DD)."),
+    org: str | None = typer.Option(None, "--org", help="Only this organisation id."),
+    config: Path | None = typer.Option(None, "--config", help="YAML with rfm:/levels:/tiers:/clusters: settings."),
+    title: str = typer.Option("Customer segments", "--title", help="Title at the top of the report."),
+    map_: list[str] | None = MapOption,
+    mapping_file: Path | None = MappingFileOption,
+    source: str | None = SourceOption,
+) -> None:
+    """Write one self-contained HTML report (opens offline): quality, KPIs, every scheme, stories, cohorts."""
+    from segmint.api import analyze as run_analysis
+    from segmint.errors import SegmintError
+    from segmint.report_html import write_html_report
+
+    try:
+        mapping = load_mapping(mapping_file, map_)
+        with _progress() as bar:
+            task = bar.add_task("reading transactions ...", total=None)
+            tx = read_input(inputs, mapping=mapping, source=source)
+            result = run_analysis(
+                tx, scheme=scheme, snapshot_date=snapshot, start=date_from, end=date_to, org=org,
+                config=config, story_period=period,
+                progress=lambda message: bar.update(task, description=f"{message} ..."),
+            )  # fmt: skip
+            bar.update(task, description="writing the report ...")
+            label = ", ".join(Path(i).name for i in inputs or []) or (source or "")
+            written = write_html_report(result, out, title=title, source=label)
+        if tx.report is not None:
+            console.print(tx.mapping_description())
+            console.print(tx.report.summary())
+        _print_analysis(result)
+        console.print(f"wrote report: {written} ({written.stat().st_size / 2**20:.1f} MB, opens offline)")
+    except SegmintError as exc:
+        fail(exc)
+
+
+@app.command()
 def dashboard(
     inputs: list[str] | None = typer.Argument(None, help="Sales files to open (or upload them in the app)."),
     workspace: Path | None = typer.Option(

@@ -76,6 +76,27 @@ def segment_summary(
     return ordered[columns].reset_index(drop=True)
 
 
+def customer_kpis(customers: ir.Table, recent_days: int = 90) -> dict[str, float]:
+    """Customers, net revenue, orders, average order value and the share who bought in the last ``recent_days``."""
+    row = customers.aggregate(
+        customers=customers.count(),
+        revenue=customers.revenue.sum(),
+        orders=customers.frequency.sum(),
+        recent=(customers.recency_days <= recent_days).sum(),
+    ).execute().iloc[0]
+    n = int(row["customers"])
+    orders = float(row["orders"] or 0)
+    revenue = float(row["revenue"] or 0.0)
+    return {
+        "customers": n,
+        "revenue": revenue,
+        "orders": orders,
+        "aov": revenue / orders if orders else 0.0,
+        "recent_share": float(row["recent"] or 0) / n if n else 0.0,
+        "recent_days": recent_days,
+    }
+
+
 def neutralise_formulas(frame: pd.DataFrame) -> pd.DataFrame:
     """Copy of ``frame`` where text cells starting with = + - @ (or tab/CR) are prefixed with '."""
     out = frame.copy()

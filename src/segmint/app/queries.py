@@ -20,24 +20,10 @@ SEARCH_LIMIT = 20
 
 
 def kpis(customers: ir.Table, recent_days: int = RECENT_DAYS) -> dict[str, float]:
-    """Customers, net revenue, average order value and the share who bought in the last ``recent_days``."""
-    row = customers.aggregate(
-        customers=customers.count(),
-        revenue=customers.revenue.sum(),
-        orders=customers.frequency.sum(),
-        recent=(customers.recency_days <= recent_days).sum(),
-    ).execute().iloc[0]
-    n = int(row["customers"])
-    orders = float(row["orders"] or 0)
-    revenue = float(row["revenue"] or 0.0)
-    return {
-        "customers": n,
-        "revenue": revenue,
-        "orders": orders,
-        "aov": revenue / orders if orders else 0.0,
-        "recent_share": float(row["recent"] or 0) / n if n else 0.0,
-        "recent_days": recent_days,
-    }
+    """Customers, net revenue, orders, average order value, share who bought in the last ``recent_days``."""
+    from segmint.report import customer_kpis
+
+    return customer_kpis(customers, recent_days)
 
 
 def segment_counts(customers: ir.Table) -> pd.DataFrame:

@@ -42,8 +42,9 @@ def column_defs(columns: list[tuple[str, str, str | None]]) -> list[dict]:
     for field, header, kind in columns:
         spec: dict[str, Any] = {"field": field, "headerName": header, "wrapHeaderText": True,
                                 "autoHeaderHeight": True}
-        if field in ("segment", "tier"):
-            spec.update(minWidth=190, pinned="left")
+        if field in ("segment", "tier"):  # tier names like "High Value / High Frequency" wrap, not cut
+            spec.update(minWidth=230, pinned="left", wrapText=True, autoHeight=True,
+                        cellStyle={"lineHeight": "1.3", "paddingTop": "6px", "paddingBottom": "6px"})
         if kind:
             spec.update(type="numericColumn", valueFormatter={"function": FORMATS[kind]})
         defs.append(spec)

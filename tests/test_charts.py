@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from segmint.app import figures
+from segmint import charts as figures
 
 
 @pytest.fixture

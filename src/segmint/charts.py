@@ -1,0 +1,400 @@
+"""Chart builders: small pandas tables in, plotly Figures out (no I/O, no state, no app).
+
+Used by the dashboard (through ``segmint.app.figures``) and by the HTML report.
+
+Each function takes the already-aggregated table it draws, so it can be tested without a browser
+and without a database. Segments are coloured by ``segment_order`` (0 = least valuable = red).
+"""
+
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+import plotly.colors as pcolors
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+__all__ = ["FEATURE_LABELS", "MARGIN", "MODEBAR_BUTTONS", "OUTLIER_COLOR", "SEGMENT_SCALE", "SHORT_LABELS", "TEMPLATE", "TIER_COLORS", "bar_width_ms", "bucket_bars", "cohort_heatmap", "customer_timeline", "empty_figure", "histogram", "label", "revenue_by_country", "rf_heatmap", "rfm_score_bars", "segment_colors", "segment_pie", "segment_scatter", "segment_share", "transitions_sankey"]
+
+TEMPLATE = "plotly_white"
+MARGIN = {"l": 10, "r": 10, "t": 50, "b": 10}
+OUTLIER_COLOR = "rgb(150, 150, 150)"
+# red (least valuable) -> green (most valuable) with a saturated amber middle: RdYlGn's pale yellow
+# middle made mid-value segments ("Need Attention") nearly invisible on white.
+SEGMENT_SCALE = [
+    [0.0, "rgb(165, 0, 38)"], [0.25, "rgb(230, 97, 1)"], [0.5, "rgb(230, 171, 2)"],
+    [0.75, "rgb(102, 166, 30)"], [1.0, "rgb(0, 104, 55)"],
+]
+# what people call the features, for titles, axes and grid headers
+FEATURE_LABELS = {
+    "recency_days": "Recency (days since last purchase)",
+    "frequency": "Frequency (purchases)",
+    "monetary": "Monetary (net spend)",
+    "avg_order_value": "Average order value",
+    "customer_id": "Customer",
+    "first_purchase": "First purchase",
+    "last_purchase": "Last purchase",
+    "r_score": "R score",
+    "f_score": "F score",
+    "m_score": "M score",
+    "rfm_cell": "RFM cell",
+    "value_tier": "Value tier",
+    "frequency_tier": "Frequency tier",
+}
+SHORT_LABELS = {"recency_days": "Recency", "frequency": "Frequency", "monetary": "Monetary"}
+# every mode-bar button: an empty chart (a message, no data) gets no toolbar
+MODEBAR_BUTTONS = [
+    "zoom", "pan", "select", "lasso", "zoomIn", "zoomOut", "autoScale", "resetScale", "toImage",
+    "zoom2d", "pan2d", "select2d", "lasso2d", "zoomIn2d", "zoomOut2d", "autoScale2d", "resetScale2d",
+    "hoverClosestCartesian", "hoverCompareCartesian", "toggleSpikelines",
+]
+
+
+def label(column: str) -> str:
+    """A person's name for a column (``recency_days`` -> ``Recency (days since last purchase)``)."""
+    return FEATURE_LABELS.get(column, column.replace("_", " ").capitalize())
+
+
+def segment_colors(segments: pd.DataFrame) -> dict[str, str]:
+    """Map each segment to a red (low value) .. green (high value) colour by its ``segment_order``."""
+    ordered = (
+        segments[["segment", "segment_order"]]
+        .drop_duplicates("segment")
+        .sort_values(["segment_order", "segment"])
+    )
+    ranked = ordered[ordered["segment_order"] >= 0]
+    n = len(ranked)
+    positions = [0.5] if n == 1 else [0.05 + 0.9 * i / (n - 1) for i in range(n)]
+    colors = dict(zip(ranked["segment"], pcolors.sample_colorscale(SEGMENT_SCALE, positions), strict=True))
+    for name in ordered.loc[ordered["segment_order"] < 0, "segment"]:
+        colors[name] = OUTLIER_COLOR
+    return colors
+
+
+def _layout(fig: go.Figure, title: str, **kwargs: object) -> go.Figure:
+    fig.update_layout(template=TEMPLATE, title={"text": title, "x": 0.01}, margin=MARGIN, **kwargs)
+    return fig
+
+
+def empty_figure(message: str) -> go.Figure:
+    """A blank figure that shows ``message`` (no data for the current filters, nothing loaded)."""
+    fig = go.Figure()
+    fig.add_annotation(text=message, showarrow=False, font={"size": 15, "color": "#666"},
+                       xref="paper", yref="paper", x=0.5, y=0.5)
+    fig.update_xaxes(visible=False)
+    fig.update_yaxes(visible=False)
+    fig.update_layout(modebar={"remove": MODEBAR_BUTTONS}, dragmode=False)
+    return _layout(fig, "")
+
+
+def segment_share(summary: pd.DataFrame, value: str = "customers") -> go.Figure:
+    """Treemap of ``value`` (customers or revenue) per segment; hover shows both and the share."""
+    if summary.empty:
+        return empty_figure("No customers for these filters")
+    table = summary.sort_values("segment_order", ascending=False)
+    colors = segment_colors(table)
+    total = float(table[value].sum())
+    share = table[value] / total if total else table[value] * 0.0
+    fig = go.Figure(
+        go.Treemap(
+            labels=table["segment"],
+            parents=[""] * len(table),
+            values=table[value],
+            marker={"colors": [colors[s] for s in table["segment"]]},
+            customdata=list(zip(table["customers"], table["revenue"], share, strict=True)),
+            texttemplate="<b>%{label}</b><br>%{customdata[2]:.1%}",
+            hovertemplate="<b>%{label}</b><br>customers %{customdata[0]:,}<br>"
+            "revenue %{customdata[1]:,.0f}<br>share %{customdata[2]:.1%}<extra></extra>",
+            sort=False,
+        )
+    )
+    return _layout(fig, f"Segment share ({value})")
+
+
+def segment_pie(summary: pd.DataFrame, value: str = "customers") -> go.Figure:
+    """Pie of ``value`` (customers or revenue) per segment, most valuable first, segment colours."""
+    if summary.empty:
+        return empty_figure("No customers for these filters")
+    table = summary.sort_values("segment_order", ascending=False)
+    colors = segment_colors(table)
+    fig = go.Figure(
+        go.Pie(
+            labels=table["segment"], values=table[value].clip(lower=0), sort=False, direction="clockwise",
+            marker={"colors": [colors[s] for s in table["segment"]], "line": {"color": "#fff", "width": 1}},
+            customdata=list(zip(table["customers"], table["revenue"], strict=True)),
+            texttemplate="%{percent:.1%}", textposition="inside", insidetextorientation="horizontal",
+            hovertemplate="<b>%{label}</b><br>customers %{customdata[0]:,}<br>"
+            "revenue %{customdata[1]:,.0f}<br>share %{percent}<extra></extra>",
+        )
+    )
+    legend = {"orientation": "v", "x": 1.02, "y": 0.5, "font": {"size": 11}}
+    return _layout(fig, f"Share of {value} by segment", legend=legend)
+
+
+def rfm_score_bars(totals: pd.DataFrame) -> go.Figure:
+    """Customers per total RFM score (R + F + M), every possible total shown, zero bars included."""
+    if totals.empty:
+        return empty_figure("No RFM scores for these filters")
+    low, high = int(totals["total_score"].min()), int(totals["total_score"].max())
+    full = pd.DataFrame({"total_score": range(min(low, 3), high + 1)}).merge(totals, how="left").fillna(0)
+    fig = go.Figure(
+        go.Bar(
+            x=full["total_score"], y=full["customers"], marker_color="#2a6f97",
+            customdata=full["avg_monetary"],
+            hovertemplate="R+F+M = %{x}<br>customers %{y:,}<br>avg monetary %{customdata:,.0f}<extra></extra>",
+        )
+    )
+    fig.update_xaxes(title_text="RFM score (R + F + M)", dtick=1)
+    fig.update_yaxes(title_text="customers")
+    return _layout(fig, "Customers per RFM score", bargap=0.15)
+
+
+TIER_COLORS = {"High": "rgb(0, 104, 55)", "Mid": "rgb(230, 171, 2)", "Low": "rgb(165, 0, 38)"}
+
+
+def bucket_bars(table: pd.DataFrame, axis: str) -> go.Figure:
+    """Bars per spend (``axis="value"``) or frequency n-tile bucket: share of customers and of sales,
+    coloured by the tier each bucket falls in (``table`` from ``tiers.bucket_table`` plus ``tier``)."""
+    if table.empty:
+        return empty_figure("No buckets for these filters")
+    ordered = table.sort_values("bucket")
+    names = [f"{b}" for b in ordered["bucket"]]
+    share = ordered["customers"] / ordered["customers"].sum()
+    fig = go.Figure()
+    fig.add_trace(go.Bar(
+        x=names, y=ordered["share_of_sales"], name="% of sales",
+        marker_color=[TIER_COLORS.get(t, OUTLIER_COLOR) for t in ordered["tier"]],
+        customdata=list(zip(ordered["tier"], ordered["customers"], ordered["sales"], strict=True)),
+        hovertemplate="bucket %{x} (%{customdata[0]})<br>%{y:.1%} of sales (%{customdata[2]:,.0f})"
+        "<br>%{customdata[1]:,} customers<extra></extra>",
+    ))
+    fig.add_trace(go.Scatter(
+        x=names, y=share, name="% of customers", mode="markers+lines",
+        marker={"color": "#333", "size": 7}, line={"color": "#333", "width": 1, "dash": "dot"},
+        hovertemplate="bucket %{x}<br>%{y:.1%} of customers<extra></extra>",
+    ))
+    what = "spend (average transaction value)" if axis == "value" else "frequency (visits)"
+    fig.update_xaxes(title_text=f"{what} bucket, 1 = lowest", type="category")
+    fig.update_yaxes(title_text="share", tickformat=".0%")
+    legend = {"orientation": "h", "y": -0.3}
+    return _layout(fig, f"{'Spend' if axis == 'value' else 'Frequency'} buckets: sales and customers "
+                   "(bar colour = tier)", legend=legend, height=360)
+
+
+def rf_heatmap(grid: pd.DataFrame) -> go.Figure:
+    """Recency score x frequency score grid: colour = customers, text/hover = average monetary."""
+    if grid.empty:
+        return empty_figure("No RFM scores for these filters")
+    r_scores = sorted(grid["r_score"].unique())
+    f_scores = sorted(grid["f_score"].unique())
+    counts = grid.pivot(index="r_score", columns="f_score", values="customers").reindex(
+        index=r_scores, columns=f_scores
+    )
+    money = grid.pivot(index="r_score", columns="f_score", values="avg_monetary").reindex(
+        index=r_scores, columns=f_scores
+    )
+    text = [[("" if pd.isna(c) else f"{int(c):,}<br>avg {m:,.0f}") for c, m in zip(cr, mr, strict=True)]
+            for cr, mr in zip(counts.to_numpy(), money.to_numpy(), strict=True)]
+    fig = go.Figure(
+        go.Heatmap(
+            z=counts.to_numpy(),
+            x=[f"F{f}" for f in f_scores],
+            y=[f"R{r}" for r in r_scores],
+            customdata=money.to_numpy(),
+            text=text,
+            texttemplate="%{text}",
+            colorscale="Blues",
+            colorbar={"title": {"text": "customers"}},
+            hovertemplate="%{y} %{x}<br>customers %{z:,}<br>avg monetary %{customdata:,.2f}"
+            "<extra></extra>",
+        )
+    )
+    return _layout(fig, "Recency x frequency scores (customers, average monetary)",
+                   xaxis_title="frequency score", yaxis_title="recency score")
+
+
+def revenue_by_country(table: pd.DataFrame, top: int = 15) -> go.Figure:
+    """Horizontal bars of net revenue per country, largest first (top ``top``, the rest summed)."""
+    if table.empty:
+        return empty_figure("No revenue for these filters")
+    ordered = table.sort_values("revenue", ascending=False)
+    if len(ordered) > top:
+        rest = ordered.iloc[top:]
+        other = pd.DataFrame({"country": [f"{len(rest)} other countries"],
+                              "revenue": [rest["revenue"].sum()], "customers": [rest["customers"].sum()]})
+        ordered = pd.concat([ordered.iloc[:top], other], ignore_index=True)
+    ordered = ordered.iloc[::-1]
+    fig = go.Figure(
+        go.Bar(
+            x=ordered["revenue"],
+            y=ordered["country"].fillna("(unknown)"),
+            orientation="h",
+            customdata=ordered["customers"],
+            hovertemplate="%{y}<br>revenue %{x:,.0f}<br>customers %{customdata:,}<extra></extra>",
+            marker_color="#2a6f97",
+        )
+    )
+    return _layout(fig, "Net revenue by country", xaxis_title="net revenue",
+                   height=max(320, 28 * len(ordered) + 90))
+
+
+def histogram(bins: pd.DataFrame, feature: str, *, log_x: bool = False, log_y: bool = False) -> go.Figure:
+    """Bar histogram from pre-computed bins (``bin_start``, ``bin_end``, ``customers``).
+
+    With ``log_x`` the bin edges are log10 values and the axis is labelled in original units.
+    """
+    if bins.empty:
+        return empty_figure(f"No {SHORT_LABELS.get(feature, feature).lower()} values for these filters")
+    mids = (bins["bin_start"] + bins["bin_end"]) / 2
+    widths = bins["bin_end"] - bins["bin_start"]
+    start = 10 ** bins["bin_start"] if log_x else bins["bin_start"]
+    end = 10 ** bins["bin_end"] if log_x else bins["bin_end"]
+    fig = go.Figure(
+        go.Bar(
+            x=mids, y=bins["customers"], width=widths, marker_color="#468faf",
+            customdata=list(zip(start, end, strict=True)),
+            hovertemplate="%{customdata[0]:,.4~g} to %{customdata[1]:,.4~g}<br>customers %{y:,}"
+            "<extra></extra>",
+        )
+    )
+    axis: dict[str, object] = {"title": {"text": f"{label(feature)}, log scale" if log_x else label(feature)}}
+    if log_x:
+        low, high = math.floor(bins["bin_start"].min()), math.ceil(bins["bin_end"].max())
+        ticks = list(range(low, high + 1))
+        axis.update(tickvals=ticks, ticktext=[f"{10.0 ** t:,g}" for t in ticks])
+    fig.update_layout(xaxis=axis, yaxis={"title": {"text": "customers"},
+                                         "type": "log" if log_y else "linear"}, bargap=0.02)
+    return _layout(fig, SHORT_LABELS.get(feature, label(feature)))
+
+
+def segment_scatter(
+    points: pd.DataFrame, x: str, y: str, *, total: int | None = None, legend: bool = True
+) -> go.Figure:
+    """Scatter of ``x`` vs ``y`` per customer, one trace per segment; ``total`` > len = a sample.
+
+    Several scatters of the same customers share one legend: pass ``legend=False`` to all but one.
+    """
+    if points.empty:
+        return empty_figure("No customers for these filters")
+    colors = segment_colors(points)
+    fig = go.Figure()
+    x_name, y_name = SHORT_LABELS.get(x, label(x)), SHORT_LABELS.get(y, label(y))
+    for segment, group in points.sort_values("segment_order", ascending=False).groupby(
+        "segment", sort=False
+    ):
+        fig.add_trace(
+            go.Scattergl(
+                x=group[x], y=group[y], mode="markers", name=str(segment), legendgroup=str(segment),
+                marker={"color": colors[segment], "size": 5, "opacity": 0.6}, showlegend=legend,
+                text=group["customer_id"],
+                hovertemplate=f"%{{text}}<br>{x_name} %{{x:,}}<br>{y_name} %{{y:,}}<extra>{segment}</extra>",
+            )
+        )
+    title = f"{x_name} vs {y_name.lower()}"
+    if total is not None and total > len(points):
+        title += f" (random sample of {len(points):,} of {total:,} customers)"
+    fig.update_xaxes(title_text=label(x), type="log" if x == "monetary" else "linear")
+    fig.update_yaxes(title_text=label(y), type="log" if y == "monetary" else "linear")
+    options: dict[str, object] = {"showlegend": legend}
+    if legend:
+        options["legend"] = {"itemsizing": "constant", "orientation": "h", "y": -0.22, "font": {"size": 10}}
+    return _layout(fig, title, **options)
+
+
+def customer_timeline(
+    periods: pd.DataFrame, purchases: pd.DataFrame, customer_id: str, palette: dict[str, str] | None = None
+) -> go.Figure:
+    """Two rows sharing a time axis: purchases (net amount per invoice) and the segment per period.
+
+    ``palette`` (from :func:`segment_colors` over all of the scheme's segments) keeps a segment's
+    colour the same as on the other pages; without it colours rank only this customer's segments.
+    """
+    if periods.empty and purchases.empty:
+        return empty_figure(f"No history for customer {customer_id}")
+    fig = make_subplots(rows=2, cols=1, shared_xaxes=True, row_heights=[0.6, 0.4], vertical_spacing=0.08)
+    fig.add_trace(
+        go.Bar(x=purchases["invoice_date"], y=purchases["amount"], name="purchases",
+               width=bar_width_ms(purchases["invoice_date"], periods.get("period_start")),
+               marker_color="#2a6f97", customdata=purchases["invoice_id"],
+               hovertemplate="%{x|%Y-%m-%d} invoice %{customdata}<br>net %{y:,.2f}<extra></extra>"),
+        row=1, col=1,
+    )
+    if not periods.empty:
+        colors = palette if palette is not None else segment_colors(periods)
+        fig.add_trace(
+            go.Scatter(
+                x=periods["period_start"], y=periods["segment"], mode="markers+lines",
+                name="segment", line={"color": "#bbb", "width": 1, "shape": "hv"},
+                marker={"size": 14, "color": [colors[s] for s in periods["segment"]],
+                        "line": {"color": "#333", "width": 1}},
+                customdata=periods["period"],
+                hovertemplate="%{customdata}: %{y}<extra></extra>",
+            ),
+            row=2, col=1,
+        )
+        order = periods.drop_duplicates("segment").sort_values("segment_order")["segment"].tolist()
+        fig.update_yaxes(categoryorder="array", categoryarray=order, row=2, col=1)
+    fig.update_yaxes(title_text="net amount", row=1, col=1)
+    return _layout(fig, f"Customer {customer_id}: purchases and segment per period", showlegend=False)
+
+
+def bar_width_ms(dates: pd.Series, other: pd.Series | None = None) -> float:
+    """Width of date-axis bars in milliseconds: 1/120 of the shown time span, at least 4 days.
+
+    Plotly draws date bars 1 ms wide by default, which shows hairlines on a multi-year axis.
+    """
+    values = pd.to_datetime(pd.concat([dates, other]) if other is not None else dates).dropna()
+    span = (values.max() - values.min()) if len(values) > 1 else pd.Timedelta(days=90)
+    return max(pd.Timedelta(days=4), span / 120).total_seconds() * 1000
+
+
+def transitions_sankey(
+    flows: pd.DataFrame, order: dict[str, int], from_period: str, to_period: str
+) -> go.Figure:
+    """Sankey of customers moving from each segment in ``from_period`` to each in ``to_period``.
+
+    ``flows`` has from_segment, to_segment, customers; ``order`` maps segment -> segment_order.
+    """
+    if flows.empty:
+        return empty_figure(f"No customers in both {from_period} and {to_period}")
+    names = sorted(set(flows["from_segment"]) | set(flows["to_segment"]), key=lambda s: -order.get(s, -1))
+    colors = segment_colors(pd.DataFrame({"segment": names, "segment_order": [order.get(s, -1) for s in names]}))
+    sources = [s for s in names if s in set(flows["from_segment"])]
+    targets = [s for s in names if s in set(flows["to_segment"])]
+    labels = [f"{s} ({from_period})" for s in sources] + [f"{s} ({to_period})" for s in targets]
+    index_from = {s: i for i, s in enumerate(sources)}
+    index_to = {s: len(sources) + i for i, s in enumerate(targets)}
+    fig = go.Figure(
+        go.Sankey(
+            node={"label": labels, "color": [colors[s] for s in sources + targets], "pad": 10,
+                  "line": {"color": "#555", "width": 0.5}},
+            link={"source": [index_from[s] for s in flows["from_segment"]],
+                  "target": [index_to[s] for s in flows["to_segment"]],
+                  "value": flows["customers"].tolist(),
+                  "color": "rgba(120,120,120,0.25)"},
+            arrangement="snap",
+        )
+    )
+    return _layout(fig, f"Segment transitions {from_period} -> {to_period} (customers)", height=520)
+
+
+def cohort_heatmap(cohorts: pd.DataFrame) -> go.Figure:
+    """Retention by acquisition cohort (rows) and periods since first purchase (columns), in %."""
+    if cohorts.empty:
+        return empty_figure("No cohorts for these filters")
+    table = cohorts.pivot(index="cohort", columns="periods_since", values="retained_pct").sort_index()
+    sizes = cohorts.groupby("cohort")["cohort_size"].first().reindex(table.index)
+    z = table.to_numpy()
+    text = [["" if pd.isna(v) else f"{v:.0f}%" for v in row] for row in z]
+    fig = go.Figure(
+        go.Heatmap(
+            z=z, x=[str(c) for c in table.columns], y=[f"{c} (n={n:,})" for c, n in sizes.items()],
+            text=text, texttemplate="%{text}", colorscale="Greens", zmin=0, zmax=100,
+            colorbar={"title": {"text": "% active"}},
+            hovertemplate="%{y}<br>+%{x} periods: %{z:.1f}% active<extra></extra>",
+        )
+    )
+    fig.update_yaxes(autorange="reversed", title_text="first-purchase cohort")
+    fig.update_xaxes(title_text="periods since first purchase", type="category")
+    return _layout(fig, "Cohort retention", height=max(360, 26 * len(table) + 120))
