@@ -154,11 +154,11 @@ def _connect_postgres(url: str) -> BaseBackend:
         raise BackendError(f"cannot connect to {redact_url(url)!r}: {exc}") from exc
 
 
-DATABASE_SCHEMES = ("postgresql://", "postgres://")
+DATABASE_SCHEMES = ("postgresql://", "postgres://", "mysql://")
 
 
 def is_database_url(source: object) -> bool:
-    """True for a PostgreSQL URL source (``postgresql://user@host/db?table=sales``)."""
+    """True for a PostgreSQL or MySQL URL source (``postgresql://user@host/db?table=sales``)."""
     return isinstance(source, str) and source.lower().startswith(DATABASE_SCHEMES)
 
 
