@@ -1,0 +1,190 @@
+"""Whole-process benchmark: ``segmint analyze RAW_FILE`` next to the tools users would run instead.
+
+    python -m benchmarks.whole [--inputs cdnow,retail,csv:1e5,parquet:1e6,...] [--repeat 5]
+
+Every case is one fresh process started from the raw file and ended with its results written to disk
+(interpreter start, imports, reading, cleaning, computing and writing all count), timed from spawn to
+exit. Cases run interleaved (round 1: every case once, round 2: every case once, ...), so a change in
+machine load hits all of them alike; each round gives each peer's time divided by segmint's in the same
+round, and the tables report the median of those ratios. ``/proc/loadavg`` is recorded before every run.
+Peak RSS is the process's maximum resident set (``wait4``'s ``ru_maxrss``; the runner imports nothing
+heavy, so what it carries into the child through ``fork`` is about 20 MB).
+
+Inputs: ``cdnow`` (../shared/data/cdnow/CDNOW_master.txt, CSV), ``retail`` (an Online-Retail-like Parquet
+export of 541,909 lines, generated: the real file is not in this repository), ``csv:N`` / ``parquet:N``
+(generated raw exports of about N lines, see benchmarks/generate.py).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+CDNOW = ROOT.parent / "shared" / "data" / "cdnow" / "CDNOW_master.txt"
+PEERS = ("duckdb_sql", "polars", "pandas", "lifetimes")
+DEFAULT_INPUTS = "cdnow,retail,csv:1e5,parquet:1e5,csv:1e6,parquet:1e6,csv:1e7,parquet:1e7"
+
+
+@dataclass
+class Run:
+    case: str
+    seconds: float
+    peak_rss_bytes: int
+    load: str  # /proc/loadavg's three figures before the run
+    round: int
+    error: str = ""
+
+
+@dataclass
+class InputResult:
+    name: str  # cdnow, retail, csv:1e6 ...
+    path: str
+    lines: int
+    runs: list[Run] = field(default_factory=list)
+
+    def times(self, case: str) -> list[float]:
+        return [r.seconds for r in self.runs if r.case == case and not r.error]
+
+    def ratios(self, case: str) -> list[float]:
+        """segmint's time / ``case``'s time, round by round (only rounds where both ran)."""
+        by_round: dict[int, dict[str, float]] = {}
+        for run in self.runs:
+            if not run.error:
+                by_round.setdefault(run.round, {})[run.case] = run.seconds
+        return [r["segmint"] / r[case] for r in by_round.values() if "segmint" in r and case in r]
+
+
+def load_average() -> str:
+    return " ".join(Path("/proc/loadavg").read_text().split()[:3])
+
+
+def command(case: str, path: Path, out: Path) -> list[str]:
+    """The command line of one case (segmint's own CLI, or a peer recipe)."""
+    if case == "segmint":
+        segmint = Path(sys.executable).with_name("segmint")
+        return [str(segmint), "analyze", str(path), "--scheme", "rfm", "--out", str(out)]
+    return [sys.executable, "-m", "benchmarks.peers", case, str(path), str(out)]
+
+
+def run_case(case: str, path: Path, timeout: float) -> tuple[float, int, str]:
+    """(wall seconds, peak RSS bytes, error text) of one fresh process of ``case``."""
+    out = Path(tempfile.mkdtemp(prefix=f"segmint-bench-{case}-"))
+    log = out.with_suffix(".log")
+    try:
+        with log.open("w") as sink:
+            started = time.perf_counter()
+            process = subprocess.Popen(
+                command(case, path, out), stdout=subprocess.DEVNULL, stderr=sink, cwd=ROOT,
+                start_new_session=True,
+            )  # fmt: skip
+            deadline = started + timeout
+            while True:
+                pid, status, usage = os.wait4(process.pid, os.WNOHANG)
+                if pid:
+                    break
+                if time.perf_counter() > deadline:
+                    os.killpg(process.pid, signal.SIGKILL)
+                    os.wait4(process.pid, 0)
+                    return timeout, 0, f"timed out after {timeout:.0f} s"
+                time.sleep(0.002)
+            seconds = time.perf_counter() - started
+        code = os.waitstatus_to_exitcode(status)
+        error = "" if code == 0 else f"exit {code}: " + " | ".join(log.read_text().strip().splitlines()[-3:])
+        return seconds, usage.ru_maxrss * 1024, error
+    finally:
+        shutil.rmtree(out, ignore_errors=True)
+        log.unlink(missing_ok=True)
+
+
+def resolve_input(name: str, data_dir: Path) -> Path:
+    """The file behind an input name, generated when missing."""
+    from benchmarks import generate
+
+    if name == "cdnow":
+        if not CDNOW.exists():
+            raise SystemExit(f"{CDNOW} not found (the shared data folder sits beside the repository)")
+        return CDNOW
+    if name == "retail":
+        path = data_dir / "online_retail_like.parquet"
+        return path if path.exists() else generate.write_retail(data_dir)
+    fmt, _, rows = name.partition(":")
+    n_rows = generate.parse_rows(rows)
+    raw, _ = generate.paths_for(n_rows, data_dir, fmt)
+    if not raw.exists():
+        generate.write(n_rows, data_dir, formats=(fmt,))
+    return raw
+
+
+def count_lines(path: Path) -> int:
+    if path.suffix == ".parquet":
+        import pyarrow.parquet as pq  # only in the runner's parent phase, before any timed run
+
+        return pq.ParquetFile(path).metadata.num_rows
+    with path.open("rb") as handle:
+        return sum(chunk.count(b"\n") for chunk in iter(lambda: handle.read(1 << 20), b"")) - 1
+
+
+def machine() -> dict[str, str]:
+    info = {"python": platform.python_version(), "cores": str(os.cpu_count()), "os": platform.platform()}
+    meminfo = Path("/proc/meminfo").read_text().splitlines()[0].split()
+    info["ram_gib"] = f"{int(meminfo[1]) / 2**20:.1f}"
+    return info
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.whole", description=__doc__.split("\n")[0])
+    parser.add_argument("--inputs", default=DEFAULT_INPUTS, help=f"comma list (default {DEFAULT_INPUTS})")
+    parser.add_argument("--cases", default="segmint," + ",".join(PEERS))
+    parser.add_argument("--repeat", type=int, default=5, help="interleaved rounds (median reported)")
+    parser.add_argument("--data", type=Path, default=ROOT / "benchmarks" / "data")
+    parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "WHOLE.json")
+    parser.add_argument("--timeout", type=float, default=1800.0)
+    parser.add_argument("--skip", default="lifetimes:csv:1e7,lifetimes:parquet:1e7,pandas:parquet:1e8,"
+                        "pandas:csv:1e8,lifetimes:parquet:1e8,lifetimes:csv:1e8,polars:csv:1e8",
+                        help="case:input pairs not run (too slow or too big for this machine)")
+    parser.add_argument("--merge", action="store_true", help="keep other inputs' results already in --out")
+    args = parser.parse_args(argv)
+    cases = [c.strip() for c in args.cases.split(",") if c.strip()]
+    skip = {s.strip() for s in args.skip.split(",") if s.strip()}
+    previous = {}
+    if args.merge and args.out.exists():
+        previous = {r["name"]: r for r in json.loads(args.out.read_text())["inputs"]}
+    results: list[InputResult] = []
+    for name in [n.strip() for n in args.inputs.split(",") if n.strip()]:
+        path = resolve_input(name, args.data)
+        result = InputResult(name, str(path), count_lines(path))
+        todo = [c for c in cases if f"{c}:{name}" not in skip]
+        for round_ in range(args.repeat):
+            for case in todo:
+                load = load_average()
+                seconds, rss, error = run_case(case, path, args.timeout)
+                result.runs.append(Run(case, seconds, rss, load, round_, error))
+                print(f"{name} {case} round {round_ + 1}: {seconds:.2f} s, {rss / 2**20:.0f} MiB, load {load}"
+                      + (f"  ERROR {error}" if error else ""), flush=True)
+            todo = [c for c in todo if not any(r.case == c and r.error for r in result.runs)]
+        results.append(result)
+        previous.pop(name, None)
+    record = {
+        "generated": time.strftime("%Y-%m-%d %H:%M"),
+        "argv": ["benchmarks.whole", *(sys.argv[1:] if argv is None else argv)],
+        "machine": machine(),
+        "inputs": list(previous.values()) + [asdict(r) for r in results],
+    }
+    args.out.write_text(json.dumps(record, indent=1))
+    print(f"wrote {args.out}")
+
+
+if __name__ == "__main__":
+    main()
