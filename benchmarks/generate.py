@@ -38,7 +38,6 @@ SEED = 42
 ARROW_SCHEMA = pa.schema(
     [
         ("invoice_id", pa.string()),
-        ("line_no", pa.int64()),
         ("customer_id", pa.string()),
         ("invoice_date", pa.timestamp("us")),
         ("product_id", pa.string()),
@@ -99,7 +98,6 @@ def canonical(raw: pd.DataFrame) -> pa.Table:
     frame = pd.DataFrame(
         {
             "invoice_id": invoice,
-            "line_no": raw.groupby("InvoiceNo", sort=False).cumcount().astype("int64") + 1,
             "customer_id": raw["CustomerID"].astype(str),
             "invoice_date": raw["InvoiceDate"],
             "product_id": raw["StockCode"].astype(str),

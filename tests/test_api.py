@@ -7,19 +7,17 @@ import json
 
 import pandas as pd
 import pytest
-from test_features import ROWS, canonical  # the 12-row fixture (same tests/ folder)
+from test_features import ROW_COLUMNS, ROWS, canonical  # the 12-row fixture (same tests/ folder)
 
 from segmint.api import Transactions, analyze, load_analysis_config, read_transactions
 from segmint.errors import ConfigError, DataError
-from segmint.schema import CANONICAL_DTYPES
 
 SCHEMES = ["rfm", "levels", "tiers"]
 
 
 @pytest.fixture()
 def tx():
-    columns = [c for c in CANONICAL_DTYPES if c != "product_name"]
-    return canonical(pd.DataFrame(ROWS, columns=columns))
+    return canonical(pd.DataFrame(ROWS, columns=ROW_COLUMNS))
 
 
 def test_analyze_fixture_by_hand(tx):

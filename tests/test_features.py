@@ -22,6 +22,8 @@ from segmint.features import (
 from segmint.schema import CANONICAL_DTYPES
 
 # invoice, line, customer, date, product, qty, unit price, amount, cost, country, org, is_return
+ROW_COLUMNS = ["invoice_id", "line_no", "customer_id", "invoice_date", "product_id", "quantity", "unit_price",
+               "amount", "cost", "country", "org_id", "is_return"]  # fmt: skip
 ROWS = [
     ("1001", 1, "A", "2023-01-10 09:00", "P1", 2, 5.0, 10.0, 6.0, "UK", "o1", False),
     ("1001", 2, "A", "2023-01-10 09:00", "P2", 1, 20.0, 20.0, 12.0, "UK", "o1", False),
@@ -49,8 +51,7 @@ def canonical(df: pd.DataFrame) -> ibis.Table:
 
 @pytest.fixture()
 def tx() -> ibis.Table:
-    columns = [c for c in CANONICAL_DTYPES if c != "product_name"]
-    return canonical(pd.DataFrame(ROWS, columns=columns))
+    return canonical(pd.DataFrame(ROWS, columns=ROW_COLUMNS))
 
 
 def _by_customer(table: ibis.Table) -> dict[str, dict]:
@@ -233,8 +234,7 @@ def test_a_purchase_fully_returned_is_not_positive_despite_float_noise():
         ("C2002", 1, "E", "2023-01-12 09:00", "P1", -1, 0.3, -0.3, None, "UK", "o1", True),
         ("2003", 1, "F", "2023-01-11 09:00", "P1", 1, 0.01, 0.01, None, "UK", "o1", False),
     ]
-    columns = [c for c in CANONICAL_DTYPES if c != "product_name"]
-    table = canonical(pd.DataFrame(rows, columns=columns))
+    table = canonical(pd.DataFrame(rows, columns=ROW_COLUMNS))
     features = _by_customer(customer_features(table))
     assert set(features) == {"F"}  # a one-cent purchase is a purchase; a noise-level balance is not
     excluded = excluded_customers(table).execute()

@@ -46,20 +46,21 @@ def test_reimport_adds_nothing_and_overlap_adds_only_new_lines(tmp_path):
     second = canonical([("A2", 1, "c2", "2023-02-03", 7.5), ("A3", 1, "c1", "2023-03-04", 2.0)])
     with Workspace(path) as ws:
         assert ws.append(second, source="feb.csv") == (1, 1)
-        stored = ws.transactions().order_by(["invoice_id", "line_no"]).execute()
+        stored = ws.transactions().order_by(["invoice_id", "amount"]).execute()
         imports = ws.imports().execute()
-    assert list(zip(stored.invoice_id, stored.line_no)) == [("A1", 1), ("A1", 2), ("A2", 1), ("A3", 1)]
+    assert list(zip(stored.invoice_id, stored.amount)) == [("A1", 5.0), ("A1", 10.0), ("A2", 7.5), ("A3", 2.0)]
     assert stored.amount.sum() == pytest.approx(24.5)
     assert stored.invoice_date.iloc[3] == pd.Timestamp(dt.date(2023, 3, 4))
     assert list(imports.rows_added) == [3, 0, 1]
     assert list(imports.rows_offered) == [3, 3, 2]
 
 
-def test_duplicate_keys_within_one_import_are_stored_once(tmp_path):
+def test_identical_lines_within_one_import_are_all_stored_and_reimport_adds_none(tmp_path):
     rows = canonical([("B1", 1, "c1", "2023-01-02", 10.0), ("B1", 1, "c1", "2023-01-02", 10.0)])
     with Workspace(tmp_path / "ws.duckdb") as ws:
-        assert ws.append(rows) == (1, 1)
-        assert ws.transactions().count().execute() == 1
+        assert ws.append(rows) == (2, 0)
+        assert ws.append(rows) == (0, 2)
+        assert ws.transactions().count().execute() == 2
 
 
 def test_empty_workspace_explains_how_to_fill_it(tmp_path):

@@ -1,7 +1,9 @@
 """Cleaning: mapped raw columns -> the canonical transactions table plus a data-quality report.
 
-Formats are decided in Python from whole-column evidence (one aggregate query), then every row is
-parsed by one portable Ibis expression (see :mod:`segmint.parsing`). Sign convention: a line is a
+Formats are decided from evidence over each text column's distinct values and parsed once per distinct
+value (:mod:`segmint.formats`); then one portable Ibis expression gives every row its canonical values
+and its drop reason, and is materialised once. The canonical table is the kept rows of that one table
+(no second copy); the report's counters come from one aggregate over it. Sign convention: a line is a
 return when its quantity or amount is negative, its invoice id is an Online Retail cancellation
 (``C`` followed by digits) or it is a credit entry (``Cr`` marker or a debit/credit column saying
 ``Cr``): in a customer/sales ledger the customer is debited for a sale and credited for a return.
@@ -10,11 +12,11 @@ Return lines carry negative quantity, amount and cost so sums net out.
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
-import math
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Literal
+from typing import Any, Literal
 
 import ibis
 import ibis.expr.types as ir
@@ -23,28 +25,14 @@ from pydantic import BaseModel, ConfigDict
 
 from segmint import engine
 from segmint.errors import DataError, MappingError
-from segmint.parsing import (
-    DATE_PATTERNS,
-    EXCEL_SERIAL,
-    PLAIN_NUMBER,
-    DatePattern,
-    add_parsed_dates,
-    add_parsed_number,
-    decimal_evidence,
-    is_blank,
-    normalised,
-    numeric_parts,
-    one_of,
-    pattern_from_strptime,
-)
+from segmint.formats import NUMBER_FIELDS, date_plan, dictionaries, evidence, parse_columns
+from segmint.parsing import is_blank, normalised, one_of
 from segmint.quality import (
     DROP_DESCRIPTIONS,
     DataQualityReport,
-    DateFormatInfo,
     DroppedRows,
     drop_examples,
     incomplete_period,
-    measure,
 )
 from segmint.schema import CANONICAL_DTYPES, MAPPABLE_FIELDS, ColumnMapping
 
@@ -52,14 +40,20 @@ __all__ = ["CleanOptions", "CleanResult", "DataQualityReport", "clean_transactio
 
 log = logging.getLogger(__name__)
 
-NUMBER_FIELDS = ("quantity", "unit_price", "amount", "credit", "cost", "unit_cost")
 TEXT_FIELDS = ("product_id", "product_name", "country", "org_id")
 CREDIT_TOKENS = ("cr", "cr.", "credit", "c")
 MAX_EXAMPLES = 5  # example rows kept per drop reason
+EARLIEST_DATE = dt.date(1900, 1, 1)
+
+
+def latest_date_default() -> dt.date:
+    """The last plausible sale date when none is configured: one year from today."""
+    today = dt.date.today()
+    return today.replace(year=today.year + 1) if (today.month, today.day) != (2, 29) else today + timedelta(days=365)
 
 
 class CleanOptions(BaseModel):
-    """How cleaning treats returns, duplicates, ambiguous dates and the last period."""
+    """How cleaning treats returns, duplicates, ambiguous dates, implausible dates and the last period."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -69,11 +63,13 @@ class CleanOptions(BaseModel):
     date_format: str | None = None  # strptime format; overrides ColumnMapping.date_format
     decimal_comma: bool | None = None  # reading of ambiguous '1.234'; None = decide from evidence
     trailing_period: Literal["month", "quarter"] = "month"
+    earliest_date: dt.date = EARLIEST_DATE  # dates before it are dropped (date_out_of_range)
+    latest_date: dt.date | None = None  # dates after it are dropped; None = one year from today
 
 
 @dataclass(frozen=True)
 class CleanResult:
-    """The canonical transactions table (materialised in the backend) and its quality report."""
+    """The canonical transactions table (kept rows, in the backend) and its quality report."""
 
     table: ibis.Table
     report: DataQualityReport
@@ -91,7 +87,8 @@ def clean_transactions(
     """Parse, validate and de-duplicate mapped rows into the canonical table, reporting every drop.
 
     ``reader_skipped`` counts rows the reader already left out (e.g. Excel total rows) so that
-    ``report.rows_in`` counts every row of the file.
+    ``report.rows_in`` counts every row of the file. Every dropped row is counted under exactly one
+    reason (the first that applies, in the order of ``DROP_DESCRIPTIONS``).
     """
     options = options or CleanOptions()
     fields = [c for c in mapped.columns if c in MAPPABLE_FIELDS]
@@ -99,23 +96,38 @@ def clean_transactions(
     untyped = {f: mapped[f].cast("string") for f in fields if mapped[f].type().is_null()}
     mapped = mapped.mutate(**untyped) if untyped else mapped  # all-empty columns have no type
     warnings: list[str] = []
-    evidence = _evidence(mapped, fields)
-    date_info, patterns, dayfirst = _date_plan(mapped, mapping, options, evidence, source, warnings)
-    decimal = _decimal_plan(fields, mapping, options, evidence, warnings)
-    plain = [f for f in NUMBER_FIELDS if evidence.get(f"plain:{f}", -1) == evidence["rows"]]
-    parsed = _parse(mapped, fields, patterns, dayfirst, decimal, plain)
+    dicts = dictionaries(con, mapped, fields)
+    found = evidence(dicts)
+    date_info, patterns, dayfirst = date_plan(
+        mapped, _label(mapping, "invoice_date"), date_format=options.date_format or mapping.date_format,
+        dayfirst=options.dayfirst if options.dayfirst is not None else mapping.dayfirst,
+        evidence=found, source=source, warnings=warnings,
+    )  # fmt: skip
+    decimal = _decimal_plan(fields, mapping, options, found, warnings)
+    parsed = parse_columns(
+        con, mapped, fields, dicts, found, patterns=patterns, dayfirst=dayfirst, decimal=decimal
+    )
     staged = engine.materialize(con, _stage(parsed, fields, options))
+    for table in dicts.tables.values():
+        _drop_quietly(con, table)
+    drop_duplicates = _drop_duplicates(fields, options)
+    copies = _duplicates(con, staged, fields)
+    duplicates = int(copies.count().execute())
+    if drop_duplicates and duplicates:
+        staged = _mark_duplicates(staged, copies, fields)
 
-    counts = staged.group_by("_reason").aggregate(n=staged.count()).execute()
-    by_reason = {r: int(n) for r, n in zip(counts["_reason"], counts["n"]) if isinstance(r, str)}
-    rows_read = int(counts["n"].sum())
-    examples = drop_examples(staged, fields, MAX_EXAMPLES)
+    counts = _counters(staged, fields)
+    by_reason = {name: counts.pop(f"reason:{name}") for name in DROP_DESCRIPTIONS if f"reason:{name}" in counts}
+    rows_read = counts.pop("rows")
     dropped = {
         name: DroppedRows(count=n, description="skipped by the reader (not a sales line)")
         for name, n in (reader_skipped or {}).items() if n
-    }
+    }  # fmt: skip
+    examples = drop_examples(staged, mapped, fields, MAX_EXAMPLES) if any(by_reason.values()) else {}
     for name, description in DROP_DESCRIPTIONS.items():
         if by_reason.get(name):
+            if name == "date_out_of_range":
+                description = f"date before {options.earliest_date} or after {_latest(options)}"
             dropped[name] = DroppedRows(
                 count=by_reason[name], description=description, examples=examples.get(name, [])
             )
@@ -124,31 +136,43 @@ def clean_transactions(
         top = ", ".join(f"{d.count:,} {d.description}" for d in dropped.values()) or "no rows"
         raise DataError(f"{source}: no usable sales lines ({top}); check the column mapping")
 
-    table = engine.materialize(con, _canonical(staged))
-    parsed, dup_count = _parse_counters(staged, fields)
+    table = staged.filter(staged._reason.isnull()).select(*CANONICAL_DTYPES)
+    stats = {k: counts.pop(k) for k in list(counts) if k.startswith("measure:")}
     report = DataQualityReport(
         source=source,
         rows_in=rows_read + sum((reader_skipped or {}).values()),
         rows_kept=rows_kept,
         dropped=dropped,
-        parsed=parsed,
+        parsed={k: v for k, v in counts.items() if not k.startswith("_")},
         date_formats={"invoice_date": date_info},
         decimal_comma=decimal,
-        duplicates=dup_count,
-        duplicates_dropped=_drop_duplicates(fields, options),
+        duplicates=duplicates,
+        duplicates_dropped=drop_duplicates,
         warnings=warnings,
-        **measure(table),
+        **_measure(stats),
     )
     report.incomplete_period = incomplete_period(table, report.last_date, options.trailing_period)
-    if dup_count and not report.duplicates_dropped:
+    if duplicates and not report.duplicates_dropped:
         report.warnings.append(
-            f"{dup_count:,} lines are exact copies of earlier lines; kept because without an invoice "
-            "column they may be genuine repeat purchases"
-        )
+            f"{duplicates:,} lines are exact copies of earlier lines; kept because "
+            + ("you asked to keep them" if options.drop_duplicates is False and "invoice_id" in fields
+               else "without an invoice column they may be genuine repeat purchases")
+        )  # fmt: skip
     if report.last_date and report.last_date > datetime.now() + timedelta(days=1):
         report.warnings.append(f"the last date {report.last_date:%Y-%m-%d} is in the future; check the dates")
     log.info("%s: kept %d of %d rows", source, report.rows_kept, report.rows_in)
     return CleanResult(table, report)
+
+
+def _latest(options: CleanOptions) -> dt.date:
+    return options.latest_date or latest_date_default()
+
+
+def _drop_quietly(con: BaseBackend, table: ibis.Table) -> None:
+    try:
+        con.drop_table(table.get_name(), force=True)
+    except Exception:  # a temporary table the backend already forgot is no loss
+        log.debug("could not drop %s", table.get_name())
 
 
 def _check_fields(fields: list[str], mapping: ColumnMapping, source: str) -> None:
@@ -166,91 +190,6 @@ def _check_fields(fields: list[str], mapping: ColumnMapping, source: str) -> Non
 
 def _label(mapping: ColumnMapping, field: str) -> str:
     return mapping.source_for(field) or field
-
-
-def _date_text(mapped: ibis.Table) -> ir.StringValue | None:
-    column = mapped.invoice_date
-    if column.type().is_timestamp() or column.type().is_date():
-        return None
-    return normalised(column.cast("string"))
-
-
-def _evidence(mapped: ibis.Table, fields: list[str]) -> dict[str, int]:
-    """One aggregate over the whole table: rows per date layout and decimal-separator signatures."""
-    metrics: dict[str, ir.Scalar] = {"rows": mapped.count()}
-    text = _date_text(mapped)
-    if text is not None:
-        for pattern in (*DATE_PATTERNS, EXCEL_SERIAL):
-            metrics[f"date:{pattern.name}"] = text.re_search(pattern.regex).sum()
-        first, second = numeric_parts(text)
-        metrics["date:first_gt12"] = (first > 12).sum()
-        metrics["date:second_gt12"] = (second > 12).sum()
-    for field in (f for f in NUMBER_FIELDS if f in fields and not mapped[f].type().is_numeric()):
-        point, comma = decimal_evidence(mapped[field])
-        text = normalised(mapped[field].cast("string"))
-        plain = text.re_search(PLAIN_NUMBER) | is_blank(text)
-        metrics[f"plain:{field}"] = plain.sum()
-        metrics[f"point:{field}"] = point.sum()
-        metrics[f"comma:{field}"] = comma.sum()
-    row = mapped.aggregate(**metrics).execute().iloc[0]
-    return {k: 0 if v is None or (isinstance(v, float) and math.isnan(v)) else int(v) for k, v in row.items()}
-
-
-def _date_plan(
-    mapped: ibis.Table,
-    mapping: ColumnMapping,
-    options: CleanOptions,
-    evidence: dict[str, int],
-    source: str,
-    warnings: list[str],
-) -> tuple[DateFormatInfo, tuple[DatePattern, ...] | None, bool]:
-    """Decide the date layouts to try (None = native timestamps) and dd/mm vs mm/dd."""
-    column = _label(mapping, "invoice_date")
-    text = _date_text(mapped)
-    if text is None:
-        info = DateFormatInfo(column=column, formats={"native": evidence["rows"]}, evidence="native dates")
-        return info, None, False
-    formats = {p.name: evidence[f"date:{p.name}"] for p in (*DATE_PATTERNS, EXCEL_SERIAL)}
-    date_format = options.date_format or mapping.date_format
-    if date_format:
-        pattern = pattern_from_strptime(date_format)
-        info = DateFormatInfo(column=column, formats=formats, evidence=f"forced format {date_format!r}")
-        return info, (pattern,), False
-    dayfirst = options.dayfirst if options.dayfirst is not None else mapping.dayfirst
-    first, second = evidence["date:first_gt12"], evidence["date:second_gt12"]
-    if dayfirst is not None:
-        why = f"day first = {dayfirst} (set in the options/mapping)"
-    elif first and second:
-        raise DataError(
-            f"{source}: column '{column}' mixes day-first and month-first dates: "
-            f"{_numeric_examples(mapped, text, 'first')} put the day first but "
-            f"{_numeric_examples(mapped, text, 'second')} put the month first; fix those rows "
-            "or set dayfirst / date_format in the column mapping"
-        )
-    elif first:
-        dayfirst, why = True, f"day first: {first:,} values have a first part > 12 (e.g. 13/04/2023)"
-    elif second:
-        dayfirst, why = False, f"month first: {second:,} values have a second part > 12 (e.g. 04/13/2023)"
-    elif formats["numeric"]:
-        dayfirst, why = False, "ambiguous (no part > 12): ASSUMED month first (01/02/2023 = 2 Jan)"
-        warnings.append(
-            f"dates in column '{column}' such as 01/02/2023 are ambiguous; month first was assumed. "
-            "Set dayfirst: true in the column mapping if they are day first."
-        )
-    else:
-        why = "no dd/mm or mm/dd values"
-    info = DateFormatInfo(
-        column=column, formats=formats, dayfirst=dayfirst if formats["numeric"] else None, evidence=why
-    )
-    present = tuple(p for p in (*DATE_PATTERNS, EXCEL_SERIAL) if formats[p.name])
-    return info, present or DATE_PATTERNS[:1], bool(dayfirst)
-
-
-def _numeric_examples(mapped: ibis.Table, text: ir.StringValue, part: str) -> str:
-    first, second = numeric_parts(text)
-    rows = mapped.filter((first if part == "first" else second) > 12)
-    sample = rows.order_by(["_source", "_row"]).select("_row", "invoice_date").limit(3).execute()
-    return "rows " + ", ".join(f"{r} ({v!r})" for r, v in zip(sample["_row"], sample["invoice_date"]))
 
 
 def _decimal_plan(
@@ -287,24 +226,14 @@ def _drop_duplicates(fields: list[str], options: CleanOptions) -> bool:
     return "invoice_id" in fields
 
 
-def _parse(
-    mapped: ibis.Table,
-    fields: list[str],
-    patterns: tuple[DatePattern, ...] | None,
-    dayfirst: bool,
-    decimal: dict[str, bool],
-    plain: list[str],
-) -> ibis.Table:
-    """Add ``_invoice_date`` and, per number field f, ``_n_f`` plus its flags (see add_parsed_number)."""
-    if patterns is None:
-        t = mapped.mutate(_invoice_date=mapped.invoice_date.cast("timestamp"))
-    else:
-        t = mapped.mutate(_date_text=normalised(mapped.invoice_date.cast("string")))
-        t = add_parsed_dates(t, "_date_text", "_invoice_date", patterns, dayfirst=dayfirst)
-        t = t.drop("_date_text")
-    for field in (f for f in NUMBER_FIELDS if f in fields):
-        t = add_parsed_number(t, field, f"_n_{field}", decimal_comma=decimal[field], plain=field in plain)
-    return t
+def _customer_ids(column: ir.Value) -> tuple[ir.StringValue, ir.BooleanValue]:
+    """(customer id text, was it a whole number written as a float like '12345.0')."""
+    if column.type().is_floating():  # e.g. pandas' float CustomerID with NaN for missing ones
+        whole = (column == column.round(0)).fill_null(False) & (column.abs() < 1e15)
+        return ibis.cases((whole, column.cast("int64").cast("string")), else_=column.cast("string")), whole
+    text = column.cast("string").strip()
+    integral = ibis.cases((text.contains("."), text.re_search(r"^\d+\.0+$")), else_=False)
+    return ibis.cases((integral, text.re_extract(r"^(\d+)\.0+$", 1)), else_=text), integral
 
 
 def _stage(t: ibis.Table, fields: list[str], options: CleanOptions) -> ibis.Table:
@@ -314,8 +243,7 @@ def _stage(t: ibis.Table, fields: list[str], options: CleanOptions) -> ibis.Tabl
     """
     nums = [f for f in NUMBER_FIELDS if f in fields]
     null, false, one = ibis.null("float64"), ibis.literal(False), ibis.literal(1.0)
-    customer = t.customer_id.cast("string").strip()
-    integral = customer.re_search(r"^\d+\.0+$")
+    customer, integral = _customer_ids(t.customer_id)
     synthetic = t._source.cast("string") + ":" + t._row.cast("string")
     invoice_blank = is_blank(t.invoice_id) if "invoice_id" in fields else ibis.literal(True)
     invoice = t.invoice_id.cast("string").strip() if "invoice_id" in fields else synthetic
@@ -325,11 +253,13 @@ def _stage(t: ibis.Table, fields: list[str], options: CleanOptions) -> ibis.Tabl
     if "debit_credit" in fields:
         credit = credit | one_of(normalised(t.debit_credit.cast("string")), CREDIT_TOKENS)
     t = t.mutate(
-        _customer_id=ibis.cases((integral, customer.re_extract(r"^(\d+)\.0+$", 1)), else_=customer),
+        _customer_id=customer,
         _fix_customer=integral,
         _invoice_id=ibis.cases((invoice_blank, synthetic), else_=invoice),
         _fix_invoice=invoice_blank,
-        _cancelled=(~invoice_blank & invoice.re_search(r"^[Cc]\d")) if "invoice_id" in fields else false,
+        _cancelled=(
+            ~invoice_blank & ibis.cases((one_of(invoice.left(1), ("C", "c")), invoice.re_search(r"^[Cc]\d")), else_=False)
+        ) if "invoice_id" in fields else false,
         _credit=credit,
     )
 
@@ -368,76 +298,144 @@ def _stage(t: ibis.Table, fields: list[str], options: CleanOptions) -> ibis.Tabl
     negate = lambda v: ibis.cases((is_return, -v.abs()), else_=v)  # noqa: E731
     blank = {f: t[f"_n_{f}_blank"] if f in nums else ibis.literal(True) for f in NUMBER_FIELDS}
     cost_field = next((f for f in ("cost", "unit_cost") if f in nums), None)
-    dup_key = [
-        t._customer_id if f == "customer_id" else t._invoice_date if f == "invoice_date"
-        else t[f"_n_{f}"] if f in nums else t[f].cast("string").strip()
-        for f in fields
+    earliest = ibis.literal(datetime.combine(options.earliest_date, datetime.min.time()), type="timestamp")
+    after = _latest(options) + timedelta(days=1)
+    latest = ibis.literal(datetime.combine(after, datetime.min.time()), type="timestamp")
+    checks: list[tuple[ir.BooleanValue, str, str]] = [
+        (is_blank(t.customer_id), "missing_customer", "customer_id"),
+        (is_blank(t.invoice_date), "missing_date", "invoice_date"),
+        (t._invoice_date.isnull(), "bad_date", "invoice_date"),
+        ((t._invoice_date < earliest) | (t._invoice_date >= latest), "date_out_of_range", "invoice_date"),
     ]
+    checks += [(t[f"_n_{f}_invalid"], f"bad_{f}", f) for f in ("quantity", "unit_price", "amount") if f in nums]
+    checks.append((t._line.isnull(), "missing_amount", "amount" if "amount" in fields else "unit_price"))
+    flags = {
+        "_f_quantity_filled": (blank["quantity"] & t._line.notnull()) if "quantity" in nums else None,
+        "_f_amount_computed": blank["amount"] & blank["credit"] & t._line.notnull(),
+        "_f_unit_price_computed": blank["unit_price"] & t._price.notnull(),
+        "_f_cost_unreadable": t[f"_n_{cost_field}_invalid"] if cost_field else None,
+    }
     t = t.mutate(
         _quantity=negate(t._qty),
         _unit_price=ibis.cases((is_return, t._price.abs()), else_=t._price),
         _amount=negate(t._line),
         _cost=negate(t._cost_raw),
-        _fix_quantity=(blank["quantity"] & t._line.notnull()) if "quantity" in nums else false,
-        _fix_amount=blank["amount"] & blank["credit"] & t._line.notnull(),
-        _fix_unit_price=blank["unit_price"] & t._price.notnull(),
-        _cost_unreadable=t[f"_n_{cost_field}_invalid"] if cost_field else false,
-        _duplicate=ibis.row_number().over(group_by=dup_key, order_by=[t._source, t._row]) > 0,
-    )
-    checks: list[tuple[ir.BooleanValue, str, str]] = [
-        (is_blank(t.customer_id), "missing_customer", "customer_id"),
-        (is_blank(t.invoice_date), "missing_date", "invoice_date"),
-        (t._invoice_date.isnull(), "bad_date", "invoice_date"),
-    ]
-    checks += [(t[f"_n_{f}_invalid"], f"bad_{f}", f) for f in ("quantity", "unit_price", "amount") if f in nums]
-    checks.append((t._line.isnull(), "missing_amount", "amount" if "amount" in fields else "unit_price"))
-    if _drop_duplicates(fields, options):
-        checks.append((t._duplicate, "duplicate", "invoice_id" if "invoice_id" in fields else "customer_id"))
-    if options.returns == "drop":
-        checks.append((t._is_return, "return", "amount" if "amount" in fields else "quantity"))
-    t = t.mutate(
         _reason=ibis.cases(*[(cond, name) for cond, name, _ in checks], else_=ibis.null("string")),
         _field=ibis.cases(*[(cond, field) for cond, _, field in checks], else_=ibis.null("string")),
+        **{name: flag for name, flag in flags.items() if flag is not None},
     )
-    return t.drop("_qty", "_line", "_price", "_cost_raw", "_cancelled")
+    if options.returns == "drop":
+        t = t.mutate(
+            _reason=ibis.cases((t._reason.isnull() & t._is_return, "return"), else_=t._reason),
+            _field=ibis.cases(
+                (t._reason.isnull() & t._is_return, "amount" if "amount" in fields else "quantity"),
+                else_=t._field,
+            ),
+        )
+    return _narrow(t, fields)
 
 
-def _canonical(staged: ibis.Table) -> ibis.Table:
-    """Kept rows in the canonical column order and types, with ``line_no`` per invoice."""
-    kept = staged.filter(staged._reason.isnull())
-    line_no = ibis.row_number().over(group_by=kept._invoice_id, order_by=[kept._source, kept._row]) + 1
-    values: dict[str, ir.Value] = {"line_no": line_no}
-    for name in CANONICAL_DTYPES:
-        if name == "line_no":
-            continue
-        if f"_{name}" in kept.columns:
-            values[name] = kept[f"_{name}"]
-        elif name in kept.columns and name in TEXT_FIELDS:
-            text = kept[name].cast("string").strip()
-            values[name] = ibis.cases((is_blank(kept[name]), ibis.null("string")), else_=text)
+FLAG_COLUMNS = {  # report counter -> staged column (counted over kept rows)
+    "customer_ids_fixed": "_fix_customer",
+    "invoice_ids_synthesised": "_fix_invoice",
+    "quantity_filled": "_f_quantity_filled",
+    "amount_computed": "_f_amount_computed",
+    "unit_price_computed": "_f_unit_price_computed",
+    "credit_entries": "_credit",
+    "cost_unreadable": "_f_cost_unreadable",
+}
+NUMBER_COUNTERS = {"money": "money_strings", "drcr": "dr_cr_markers", "paren": "parentheses_negative"}
+
+
+def _narrow(t: ibis.Table, fields: list[str]) -> ibis.Table:
+    """Canonical values of every row plus its reason, flags and position: what is materialised.
+
+    Flags that cannot be true for this input (a typed column has no money strings) are not stored.
+    """
+    values: dict[str, ir.Value] = {}
+    for name, dtype in CANONICAL_DTYPES.items():
+        if f"_{name}" in t.columns:
+            values[name] = t[f"_{name}"].cast(dtype)
+        elif name in t.columns and name in TEXT_FIELDS:
+            text = t[name].cast("string").strip()
+            values[name] = ibis.cases((is_blank(t[name]), ibis.null("string")), else_=text).cast(dtype)
         else:
-            values[name] = ibis.null(CANONICAL_DTYPES[name])
-    return kept.select(**{n: values[n].cast(CANONICAL_DTYPES[n]) for n in CANONICAL_DTYPES})
-
-
-def _parse_counters(staged: ibis.Table, fields: list[str]) -> tuple[dict[str, int], int]:
-    """Counts of repaired values in the kept rows, and the number of exact duplicate lines (all rows)."""
-    metrics = {
-        "customer_ids_fixed": staged._fix_customer,
-        "invoice_ids_synthesised": staged._fix_invoice,
-        "quantity_filled": staged._fix_quantity,
-        "amount_computed": staged._fix_amount,
-        "unit_price_computed": staged._fix_unit_price,
-        "credit_entries": staged._credit,
-        "cost_unreadable": staged._cost_unreadable,
-    }
+            values[name] = ibis.null(dtype)
+    flags = {column: t[column] for column in FLAG_COLUMNS.values() if column in t.columns and not _never(t[column])}
     for field in (f for f in NUMBER_FIELDS if f in fields):
-        metrics[f"money_strings_{field}"] = staged[f"_n_{field}_money"]
-        metrics[f"dr_cr_markers_{field}"] = staged[f"_n_{field}_drcr"]
-        metrics[f"parentheses_negative_{field}"] = staged[f"_n_{field}_paren"]
+        for flag in NUMBER_COUNTERS:
+            column = f"_n_{field}_{flag}"
+            if not _never(t[column]):
+                flags[column] = t[column]
+    return t.select(**values, _reason=t._reason, _field=t._field, _source=t._source, _row=t._row, **flags)
+
+
+def _never(value: ir.Value) -> bool:
+    """True when ``value`` is the literal False (a flag that cannot be set for this input)."""
+    op = value.op()
+    return getattr(op, "value", None) is False and type(op).__name__ == "Literal"
+
+
+def _counters(staged: ibis.Table, fields: list[str]) -> dict[str, int]:
+    """One aggregate: rows per drop reason, repaired values in kept rows, and the kept rows' measures."""
     kept = staged._reason.isnull()
-    sums = {k: (v & kept).sum() for k, v in metrics.items()}
-    sums["_duplicates"] = staged._duplicate.sum()
-    row = staged.aggregate(**sums).execute().iloc[0]
-    counts = {k: 0 if v is None or v != v else int(v) for k, v in row.items()}
-    return {k: v for k, v in counts.items() if not k.startswith("_")}, counts["_duplicates"]
+    metrics: dict[str, ir.Scalar] = {"rows": staged.count()}
+    metrics |= {f"reason:{name}": (staged._reason == name).sum() for name in DROP_DESCRIPTIONS}
+    for counter, column in FLAG_COLUMNS.items():
+        if column in staged.columns:
+            metrics[counter] = (staged[column] & kept).sum()
+    for field in (f for f in NUMBER_FIELDS if f in fields):
+        for flag, counter in NUMBER_COUNTERS.items():
+            column = f"_n_{field}_{flag}"
+            metrics[f"{counter}_{field}"] = (staged[column] & kept).sum() if column in staged.columns else ibis.literal(0)
+    metrics |= {
+        "measure:customers": staged.customer_id.nunique(where=kept),
+        "measure:invoices": staged.invoice_id.nunique(where=kept),
+        "measure:first_date": staged.invoice_date.min(where=kept),
+        "measure:last_date": staged.invoice_date.max(where=kept),
+        "measure:total_amount": staged.amount.sum(where=kept),
+        "measure:returns": (staged.is_return & kept).sum(),
+        "measure:returns_value": staged.amount.sum(where=kept & staged.is_return),
+    }
+    row = staged.aggregate(**metrics).to_pyarrow().to_pylist()[0]
+    return {k: (v if k.startswith("measure:") else int(v or 0)) for k, v in row.items()}
+
+
+def _measure(stats: dict[str, Any]) -> dict[str, Any]:
+    """Report fields from the ``measure:`` counters (None-safe)."""
+    values = {k.removeprefix("measure:"): v for k, v in stats.items()}
+    for key in ("customers", "invoices", "returns"):
+        values[key] = int(values[key] or 0)
+    for key in ("total_amount", "returns_value"):
+        values[key] = float(values[key] or 0.0)
+    for key in ("first_date", "last_date"):
+        value = values[key]
+        values[key] = value if value is None or isinstance(value, datetime) else datetime.fromisoformat(str(value))
+    return values
+
+
+def _duplicate_key(fields: list[str]) -> list[str]:
+    """Canonical columns that make two lines exact copies (a synthetic invoice id is not compared)."""
+    return [c for c in CANONICAL_DTYPES if c != "invoice_id" or "invoice_id" in fields]
+
+
+def _mark_duplicates(staged: ibis.Table, copies: ibis.Table, fields: list[str]) -> ibis.Table:
+    """``staged`` with the ``copies`` given the reason ``duplicate`` (they were kept so far)."""
+    marked = copies.mutate(_copy=ibis.literal(True))
+    joined = staged.left_join(marked, ["_source", "_row"])
+    copy = joined._copy.fill_null(False)
+    field = "invoice_id" if "invoice_id" in fields else "customer_id"
+    columns = [c for c in staged.columns if c not in ("_reason", "_field", "_source", "_row")]
+    return joined.select(
+        *[joined[c] for c in columns], _source=staged._source, _row=staged._row,
+        _reason=ibis.cases((copy, "duplicate"), else_=joined._reason),
+        _field=ibis.cases((copy, field), else_=joined._field),
+    )  # fmt: skip
+
+
+def _duplicates(con: BaseBackend, staged: ibis.Table, fields: list[str]) -> ibis.Table:
+    """``_source``/``_row`` of kept lines that repeat an earlier kept line exactly (materialised, small)."""
+    kept = staged.filter(staged._reason.isnull())
+    number = ibis.row_number().over(group_by=_duplicate_key(fields), order_by=[kept._source, kept._row])
+    copies = kept.mutate(_copy=number).filter(lambda t: t._copy > 0).select("_source", "_row")
+    return engine.materialize(con, copies)

@@ -208,13 +208,14 @@ def default_temp_dir() -> Path:
 
 WORKSPACE_TABLE = "transactions"
 IMPORTS_TABLE = "imports"
-DEDUP_KEY = ("invoice_id", "line_no")
+OCCURRENCE = "line_no"  # occurrence of a line among identical lines of one import (1-based)
 
 
 class Workspace:
     """A DuckDB file holding cleaned canonical transactions, appended import by import.
 
-    Re-importing the same lines adds nothing: rows are de-duplicated by (invoice_id, line_no).
+    Re-importing the same lines adds nothing: a line is identified by its canonical values plus its
+    occurrence among identical lines of the same import.
     """
 
     def __init__(self, path: str | Path, *, con: BaseBackend | None = None) -> None:
@@ -240,14 +241,17 @@ class Workspace:
         from segmint.schema import CANONICAL_COLUMNS
 
         incoming = table.select(*CANONICAL_COLUMNS)
+        occurrence = ibis.row_number().over(group_by=[incoming[c] for c in CANONICAL_COLUMNS]) + 1
+        incoming = incoming.mutate(**{OCCURRENCE: occurrence})
+        key = [*CANONICAL_COLUMNS, OCCURRENCE]
         staged = materialize(self.con, incoming, f"staged_{uuid4().hex[:8]}")
         n_in = int(staged.count().execute())
         if not self.exists():
             self.con.create_table(WORKSPACE_TABLE, staged.limit(0))
         current = self.con.table(WORKSPACE_TABLE)
         # keep one row per key within the import, then drop keys the workspace already has
-        fresh = staged.distinct(on=list(DEDUP_KEY), keep="first").anti_join(current, list(DEDUP_KEY))
-        fresh = materialize(self.con, fresh.select(*CANONICAL_COLUMNS), f"fresh_{uuid4().hex[:8]}")
+        fresh = staged.anti_join(current, [staged[c].identical_to(current[c]) for c in key])
+        fresh = materialize(self.con, fresh.select(*key), f"fresh_{uuid4().hex[:8]}")
         n_added = int(fresh.count().execute())
         if n_added:
             self.con.insert(WORKSPACE_TABLE, fresh)

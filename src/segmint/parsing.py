@@ -129,13 +129,16 @@ def add_parsed_dates(
             elif role == "p":
                 ints[f"{key}_p"] = raw
             else:
+                if role == "yy":  # '0001' is year 1, not 2001: only 2-digit years are windowed
+                    ints[f"{key}_yylen"] = raw.length()
                 ints[f"{key}_{name.get(role, role)}"] = _int_part(raw, 0 if role in "HMS" else None)
     t = layer(t, ints)
     parts: dict[str, ir.Value] = {}
     for key, p in named:
         if "yy" in p.roles:  # 2-digit years: 00-69 -> 2000s, 70-99 -> 1900s
             yy = t[f"{key}_yy"]
-            parts[f"{key}_y"] = ibis.cases((yy >= 100, yy), (yy < 70, yy + 2000), else_=yy + 1900)
+            four = (t[f"{key}_yylen"] > 2) | (yy >= 100)
+            parts[f"{key}_y"] = ibis.cases((four, yy), (yy < 70, yy + 2000), else_=yy + 1900)
         if "a" in p.roles:
             day, month = (f"{key}_a", f"{key}_b") if dayfirst else (f"{key}_b", f"{key}_a")
             parts[f"{key}_d"], parts[f"{key}_m"] = t[day], t[month]
@@ -154,7 +157,7 @@ def add_parsed_dates(
         hour, minute, second = (t[f"{key}_{name[r]}"] if r in p.roles else zero for r in "HMS")
         hour_ok = t[f"{key}_hok"] if "p" in p.roles else hour < 24
         valid = (
-            t[f"{key}_ok"] & year.between(1900, 2100) & month.between(1, 12) & (day >= 1)
+            t[f"{key}_ok"] & year.between(1, 9999) & month.between(1, 12) & (day >= 1)
             & (day <= _days_in_month(year, month)) & hour_ok & (minute < 60) & (second < 60)
         )
         stamps[f"{key}_ts"] = ibis.cases(
@@ -209,14 +212,17 @@ def numeric_parts(text: ir.StringValue) -> tuple[ir.IntegerValue, ir.IntegerValu
 
 # --- numbers: money strings, Dr/Cr, parentheses, thousands separators -----------------------
 _CURRENCY = r"(?:rs\.?|inr|usd|eur|gbp|aud|cad|[$€£₹¥])"
+# groups: 1, 2 leading signs; 3 digits with separators; 4 exponent (1.5e+03); 5 trailing minus; 6 Dr/Cr
 NUMBER_REGEX = (
-    rf"^\(?\s*([-+−]?)\s*{_CURRENCY}?\s*([-+−]?)\s*(\d[\d.,' ]*\d|\d|\.\d+)\s*{_CURRENCY}?"
+    rf"^\(?\s*([-+−]?)\s*{_CURRENCY}?\s*([-+−]?)\s*(\d[\d.,' ]*\d|\d|\.\d+)(e[-+]?\d{{1,4}})?\s*{_CURRENCY}?"
     r"\s*(-?)\s*\)?\s*(dr|cr)?\.?$"
 )
+MAX_EXPONENT = 290  # 1.5e+03 reads as 1500; beyond 1e290 a value is not money but overflow (1e309 = inf)
 PLAIN_NUMBER = r"^[-+]?\d+(\.\d+)?$"
 POINT_DECIMAL = r"\.\d{1,2}$|\.\d{4,}$|,\d+\.\d+$"  # 1,234.50  12.5  3.14159  1,234.5
 COMMA_DECIMAL = r",\d{1,2}$|,\d{4,}$|\.\d+,\d+$"  # 1.234,50  12,5
 BLANK_TOKENS = ("", "-", "--", "nan", "null", "none", "n/a", "na", "#n/a")
+MAX_BLANK_TOKEN = max(len(token) for token in BLANK_TOKENS)
 # one regex on the raw text (any case, surrounding spaces/non-breaking spaces): far cheaper than
 # normalising the text and comparing it with each token, which DuckDB recomputes per comparison
 BLANK_PATTERN = (
@@ -227,10 +233,22 @@ BLANK_PATTERN = (
 
 
 def is_blank(value: ir.Value) -> ir.BooleanValue:
-    """Null, empty or a placeholder like '-', 'nan', 'N/A' (only text can hold a placeholder)."""
+    """Null, empty or a placeholder like '-', 'nan', 'N/A' (only text can hold a placeholder).
+
+    The regex only runs on values that could be blank (short, or starting/ending with white space):
+    a longer value with visible first and last characters cannot be, and most values are such.
+    """
+    if value.type().is_floating():
+        return value.isnull() | value.isnan().fill_null(False)
     if not value.type().is_string():
         return value.isnull()
-    return value.isnull() | value.re_search(BLANK_PATTERN)
+    maybe = (value.length() <= MAX_BLANK_TOKEN) | _spacey(value.left(1)) | _spacey(value.right(1))
+    return value.isnull() | ibis.cases((maybe, value.re_search(BLANK_PATTERN)), else_=False)
+
+
+def _spacey(char: ir.StringValue) -> ir.BooleanValue:
+    """One character that white space or a non-breaking space could be (cheap, no regex)."""
+    return (char.ascii_str() <= 32) | (char == "\u00a0")
 
 
 NUMBER_FLAGS = ("blank", "invalid", "money", "credit", "drcr", "paren")  # suffixes of add_parsed_number
@@ -256,8 +274,15 @@ def decimal_evidence(value: ir.Value) -> tuple[ir.BooleanValue, ir.BooleanValue]
     return core.re_search(POINT_DECIMAL), core.re_search(COMMA_DECIMAL)
 
 
+def _exponent_value(exponent: ir.StringValue) -> ir.IntegerValue:
+    """``e+03`` -> 3, ``e-12`` -> -12 (only called on 1-3 digit exponents)."""
+    digits = exponent.re_extract(r"(\d+)$", 1)
+    value = ibis.cases((digits.re_search(r"^\d{1,3}$"), digits.cast("int64")), else_=ibis.literal(999, "int64"))
+    return ibis.cases((exponent.contains("-"), -value), else_=value)
+
+
 def add_parsed_number(
-    table: ibis.Table, column: str, out: str, *, decimal_comma: bool = False, plain: bool = False
+    table: ibis.Table, column: str, out: str, *, decimal_comma: bool = False
 ) -> ibis.Table:
     """Add ``out`` (float) parsed from ``Rs. 1,23,456.50``, ``(120.00)``, ``1,234.50 Cr``, ``€1.234,50``...
 
@@ -265,21 +290,22 @@ def add_parsed_number(
     error), invalid (written but not a number), money (needed more than a plain-number read), credit
     ('Cr' marker), drcr ('Dr' or 'Cr' marker), paren (written in parentheses). A value with a
     decimal-point (``1,234.50``) or decimal-comma (``1.234,50``) signature is read that way;
-    ambiguous ones (``1,234``) follow ``decimal_comma`` (the column's evidence). ``plain=True``
-    (the evidence says every value is a plain number or blank) takes a cheaper path.
+    ambiguous ones (``1,234``) follow ``decimal_comma`` (the column's evidence). Scientific notation
+    (``1.5E+03``) is a number; an exponent beyond ``MAX_EXPONENT`` is not (``1e309`` would be inf). A
+    numeric column's NaN is blank and its +-inf invalid; ``-0`` reads as 0.
     """
     value = table[column]
     false = ibis.literal(False)
     if value.type().is_numeric():
-        flags = {f"{out}_{flag}": false for flag in NUMBER_FLAGS} | {f"{out}_blank": value.isnull()}
-        return table.mutate(**{out: value.cast("float64")}, **flags)
-    if plain:
-        t = table.mutate(**{f"{out}_t": normalised(value.cast("string"))})
-        text = t[f"{out}_t"]
-        number = ibis.cases((text.re_search(PLAIN_NUMBER), text.cast("float64")), else_=ibis.null("float64"))
-        flags = {f"{out}_{flag}": false for flag in NUMBER_FLAGS}
-        blank = is_blank(text)
-        return t.mutate(**{out: number}, **flags | {f"{out}_blank": blank}).drop(f"{out}_t")
+        number = value.cast("float64")
+        if value.type().is_floating():  # NaN is a missing value (pandas writes it so), inf is not a number
+            blank = value.isnull() | number.isnan().fill_null(False)
+            invalid = number.isinf().fill_null(False)
+            number = ibis.cases((blank | invalid, ibis.null("float64")), else_=number + 0.0)
+        else:
+            blank, invalid = value.isnull(), false
+        flags = {f"{out}_{flag}": false for flag in NUMBER_FLAGS} | {f"{out}_blank": blank}
+        return table.mutate(**{out: number}, **flags | {f"{out}_invalid": invalid})
     t = table.mutate(**{f"{out}_t": normalised(value.cast("string"))})
     text = t[f"{out}_t"]
     minus = ["-", "−"]
@@ -287,9 +313,10 @@ def add_parsed_number(
         f"{out}_blank": is_blank(text),
         f"{out}_match": text.re_search(NUMBER_REGEX),
         f"{out}_core": text.re_extract(NUMBER_REGEX, 3),
-        f"{out}_marker": text.re_extract(NUMBER_REGEX, 5),
+        f"{out}_exponent": text.re_extract(NUMBER_REGEX, 4),
+        f"{out}_marker": text.re_extract(NUMBER_REGEX, 6),
         f"{out}_minus": one_of(text.re_extract(NUMBER_REGEX, 1), minus)
-        | one_of(text.re_extract(NUMBER_REGEX, 2), minus) | (text.re_extract(NUMBER_REGEX, 4) == "-"),
+        | one_of(text.re_extract(NUMBER_REGEX, 2), minus) | (text.re_extract(NUMBER_REGEX, 5) == "-"),
         f"{out}_plain": text.re_search(PLAIN_NUMBER),
         f"{out}_paren_raw": text.re_search(r"^\(.*\)\s*(dr|cr)?\.?$"),
     })
@@ -299,11 +326,16 @@ def add_parsed_number(
         (as_comma, core.re_replace(r"[.' ]", "").replace(",", ".")), else_=core.re_replace(r"[,' ]", "")
     )
     t = t.mutate(**{f"{out}_digits": digits})
-    digits = t[f"{out}_digits"]
+    digits, exponent = t[f"{out}_digits"], t[f"{out}_exponent"].fill_null("")
+    scaled = exponent != ""
     ok = t[f"{out}_match"] & ~t[f"{out}_blank"] & digits.re_search(r"^\d*\.?\d+$|^\d+\.$")
+    ok = ok & (~scaled | ((digits.length() <= 18) & (_exponent_value(exponent).abs() <= MAX_EXPONENT)))
     t = t.mutate(**{
         f"{out}_ok": ok,
-        f"{out}_magnitude": ibis.cases((ok, digits.cast("float64")), else_=ibis.null("float64")),
+        f"{out}_magnitude": ibis.cases(
+            (ok & scaled, (digits + exponent).cast("float64")), (ok, digits.cast("float64")),
+            else_=ibis.null("float64"),
+        ),
     })
     ok, marker = t[f"{out}_ok"], t[f"{out}_marker"]
     credit = ok & (marker == "cr")
@@ -311,12 +343,13 @@ def add_parsed_number(
     flip = ok & (t[f"{out}_minus"] | paren | credit)
     magnitude = t[f"{out}_magnitude"]
     t = t.mutate(**{
-        out: ibis.cases((flip, -magnitude), else_=magnitude),
+        out: ibis.cases((flip & (magnitude != 0), -magnitude), else_=magnitude),
         f"{out}_invalid": ~t[f"{out}_blank"] & ~ok,
         f"{out}_money": ok & ~t[f"{out}_plain"],
         f"{out}_credit": credit,
         f"{out}_drcr": ok & one_of(marker, ("dr", "cr")),
         f"{out}_paren": paren,
     })
-    helpers = ("t", "match", "core", "marker", "minus", "plain", "paren_raw", "digits", "ok", "magnitude")
+    helpers = ("t", "match", "core", "exponent", "marker", "minus", "plain", "paren_raw", "digits", "ok",
+               "magnitude")
     return t.drop(*(f"{out}_{h}" for h in helpers))

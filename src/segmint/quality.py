@@ -18,6 +18,7 @@ DROP_DESCRIPTIONS: dict[str, str] = {
     "missing_customer": "no customer id",
     "missing_date": "no date",
     "bad_date": "date not understood",
+    "date_out_of_range": "date outside the plausible window",
     "bad_quantity": "quantity is not a number",
     "bad_unit_price": "unit price is not a number",
     "bad_amount": "amount is not a number",
@@ -155,27 +156,6 @@ class DataQualityReport(BaseModel):
         return cls.model_validate(json.loads(text))
 
 
-def measure(table: ibis.Table) -> dict[str, Any]:
-    """Customers, invoices, date range, totals and returns of the kept rows."""
-    row = table.aggregate(
-        customers=table.customer_id.nunique(),
-        invoices=table.invoice_id.nunique(),
-        first_date=table.invoice_date.min(),
-        last_date=table.invoice_date.max(),
-        total_amount=table.amount.sum(),
-        returns=table.is_return.sum(),
-        returns_value=table.amount.sum(where=table.is_return),
-    ).execute().iloc[0]
-    stats = {k: None if v is None or v != v else v for k, v in row.items()}
-    for key in ("first_date", "last_date"):
-        stats[key] = stats[key].to_pydatetime() if stats[key] is not None else None
-    for key in ("customers", "invoices", "returns"):
-        stats[key] = int(stats[key] or 0)
-    for key in ("total_amount", "returns_value"):
-        stats[key] = float(stats[key] or 0.0)
-    return stats
-
-
 def _period_bounds(day: date, granularity: str) -> tuple[str, date, date]:
     """(label, first day, last day) of the calendar month/quarter containing ``day``."""
     from segmint.features import period_bounds, period_label
@@ -204,22 +184,31 @@ def incomplete_period(table: ibis.Table, last: datetime | None, granularity: str
     )
 
 
-def drop_examples(staged: ibis.Table, fields: list[str], limit: int = 5) -> dict[str, list[dict[str, Any]]]:
-    """Up to ``limit`` dropped rows per ``_reason``: ``_source``, ``_row``, offending field and value."""
+def drop_examples(
+    staged: ibis.Table, mapped: ibis.Table, fields: list[str], limit: int = 5
+) -> dict[str, list[dict[str, Any]]]:
+    """Up to ``limit`` dropped rows per ``_reason``: ``_source``, ``_row``, offending field and value.
+
+    ``staged`` holds each row's ``_reason``/``_field``; the values shown are the row's original text,
+    looked up in ``mapped`` by ``_source``/``_row`` (only for the few example rows).
+    """
     rows = staged.filter(staged._reason.notnull())
-    value = ibis.cases(
-        *[(rows._field == f, rows[f].cast("string")) for f in fields], else_=ibis.null("string")
-    )
     rank = ibis.row_number().over(group_by=rows._reason, order_by=[rows._source, rows._row])
-    rows = rows.mutate(_rank=rank, value=value).filter(lambda r: r._rank < limit)
-    frame = rows.select(
-        "_reason", "_source", "_row", field=rows._field, value=rows.value,
-        **{f: rows[f].cast("string") for f in fields},
-    ).order_by(["_reason", "_source", "_row"]).execute()
+    picked = rows.mutate(_rank=rank).filter(lambda r: r._rank < limit)
+    picked = picked.select("_reason", "_source", "_row", "_field").order_by(["_reason", "_source", "_row"])
+    found = picked.to_pyarrow().to_pylist()
+    if not found:
+        return {}
+    wanted = mapped.filter(mapped._row.isin(sorted({r["_row"] for r in found})))
+    values = wanted.select("_source", "_row", **{f: wanted[f].cast("string") for f in fields})
+    by_position = {(r["_source"], r["_row"]): r for r in values.to_pyarrow().to_pylist()}
     out: dict[str, list[dict[str, Any]]] = {}
-    for record in frame.to_dict(orient="records"):
-        clean = {k: _plain(v) for k, v in record.items() if k != "_reason"}
-        out.setdefault(record["_reason"], []).append(clean)
+    for record in found:
+        original = by_position.get((record["_source"], record["_row"]), {})
+        example = {"_source": record["_source"], "_row": record["_row"], "field": record["_field"],
+                   "value": original.get(record["_field"])}  # fmt: skip
+        example |= {f: original.get(f) for f in fields}
+        out.setdefault(record["_reason"], []).append({k: _plain(v) for k, v in example.items()})
     return out
 
 

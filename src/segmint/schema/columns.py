@@ -21,7 +21,6 @@ __all__ = [
 # One row = one invoice line. Order matters: it is the column order of every canonical table.
 CANONICAL_DTYPES: dict[str, str] = {
     "invoice_id": "string",
-    "line_no": "int64",  # position of the line within its invoice (1-based); de-duplication key
     "customer_id": "string",
     "invoice_date": "timestamp",
     "product_id": "string",
@@ -36,7 +35,7 @@ CANONICAL_DTYPES: dict[str, str] = {
 }
 CANONICAL_COLUMNS: tuple[str, ...] = tuple(CANONICAL_DTYPES)
 
-# Fields a user can map a source column to (line_no and is_return are derived by cleaning).
+# Fields a user can map a source column to (is_return is derived by cleaning).
 Field_ = Literal[
     "invoice_id",
     "customer_id",

@@ -1,0 +1,222 @@
+"""Value formats of mapped text columns: evidence, the reading plan, and parsing through dictionaries.
+
+A text column holds far fewer distinct values than rows (dates repeat per invoice, prices per
+product), so the evidence (which date layouts occur, day/month order, decimal commas) is computed on
+each column's *dictionary* (distinct values with their row counts) and the expensive regex parsing runs
+once per distinct value; rows then get their value through an equality join. The evidence and the
+counts are the same as over every row (each distinct value is weighted by its count), only cheaper.
+Typed columns (Parquet numbers and timestamps, Excel dates) skip all of this.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import ibis
+import ibis.expr.types as ir
+from ibis.backends import BaseBackend
+
+from segmint import engine
+from segmint.errors import DataError
+from segmint.parsing import (
+    DATE_PATTERNS,
+    EXCEL_SERIAL,
+    NUMBER_FLAGS,
+    PLAIN_NUMBER,
+    DatePattern,
+    add_parsed_dates,
+    add_parsed_number,
+    decimal_evidence,
+    is_blank,
+    normalised,
+    numeric_parts,
+    pattern_from_strptime,
+)
+from segmint.quality import DateFormatInfo
+
+NUMBER_FIELDS = ("quantity", "unit_price", "amount", "credit", "cost", "unit_cost")
+
+
+@dataclass
+class Dictionaries:
+    """Distinct values (``value``, ``n`` rows) of the text columns that need parsing, materialised."""
+
+    rows: int
+    tables: dict[str, ibis.Table] = field(default_factory=dict)
+
+
+def text_fields(mapped: ibis.Table, fields: list[str]) -> list[str]:
+    """Mapped fields whose values must be parsed from text: a text date and text number columns."""
+    wanted = ["invoice_date", *[f for f in NUMBER_FIELDS if f in fields]]
+    return [f for f in wanted if f in fields and not _typed(mapped[f])]
+
+
+def _typed(column: ir.Value) -> bool:
+    dtype = column.type()
+    return dtype.is_numeric() or dtype.is_timestamp() or dtype.is_date()
+
+
+def dictionaries(con: BaseBackend, mapped: ibis.Table, fields: list[str]) -> Dictionaries:
+    """Build the dictionary of every text column that needs parsing (one grouping query each)."""
+    tables = {}
+    for name in text_fields(mapped, fields):
+        grouped = mapped.group_by(value=mapped[name].cast("string")).aggregate(n=mapped.count())
+        tables[name] = engine.materialize(con, grouped)
+    rows = int(mapped.count().execute()) if not tables else None
+    if rows is None:
+        first = next(iter(tables.values()))
+        rows = int(first.n.sum().execute() or 0)
+    return Dictionaries(rows=rows, tables=tables)
+
+
+def evidence(dicts: Dictionaries) -> dict[str, int]:
+    """Rows per date layout, day/month-order signals and decimal-separator signatures, from dictionaries."""
+    found: dict[str, int] = {"rows": dicts.rows}
+    if "invoice_date" in dicts.tables:
+        d = dicts.tables["invoice_date"]
+        text = normalised(d.value)
+        metrics: dict[str, ir.Scalar] = {}
+        for pattern in (*DATE_PATTERNS, EXCEL_SERIAL):
+            metrics[f"date:{pattern.name}"] = d.n.sum(where=text.re_search(pattern.regex))
+        first, second = numeric_parts(text)
+        metrics["date:first_gt12"] = d.n.sum(where=first > 12)
+        metrics["date:second_gt12"] = d.n.sum(where=second > 12)
+        found |= _one_row(d.aggregate(**metrics))
+    for name, d in dicts.tables.items():
+        if name == "invoice_date":
+            continue
+        point, comma = decimal_evidence(d.value)
+        text = normalised(d.value)
+        metrics = {
+            f"plain:{name}": d.n.sum(where=text.re_search(PLAIN_NUMBER) | is_blank(text)),
+            f"point:{name}": d.n.sum(where=point),
+            f"comma:{name}": d.n.sum(where=comma),
+            f"exact:{name}": d.n.sum(where=d.value.re_search(PLAIN_NUMBER) | is_blank(d.value)),
+        }
+        found |= _one_row(d.aggregate(**metrics))
+    return found
+
+
+def _one_row(table: ibis.Table) -> dict[str, int]:
+    row = table.to_pyarrow().to_pylist()[0]
+    return {k: 0 if v is None or (isinstance(v, float) and math.isnan(v)) else int(v) for k, v in row.items()}
+
+
+def date_plan(
+    mapped: ibis.Table,
+    column_label: str,
+    *,
+    date_format: str | None,
+    dayfirst: bool | None,
+    evidence: dict[str, int],
+    source: str,
+    warnings: list[str],
+) -> tuple[DateFormatInfo, tuple[DatePattern, ...] | None, bool]:
+    """Decide the date layouts to try (None = native timestamps) and dd/mm vs mm/dd."""
+    if _typed(mapped.invoice_date):
+        info = DateFormatInfo(column=column_label, formats={"native": evidence["rows"]}, evidence="native dates")
+        return info, None, False
+    formats = {p.name: evidence.get(f"date:{p.name}", 0) for p in (*DATE_PATTERNS, EXCEL_SERIAL)}
+    if date_format:
+        pattern = pattern_from_strptime(date_format)
+        info = DateFormatInfo(column=column_label, formats=formats, evidence=f"forced format {date_format!r}")
+        return info, (pattern,), False
+    first, second = evidence.get("date:first_gt12", 0), evidence.get("date:second_gt12", 0)
+    if dayfirst is not None:
+        why = f"day first = {dayfirst} (set in the options/mapping)"
+    elif first and second:
+        raise DataError(
+            f"{source}: column '{column_label}' mixes day-first and month-first dates: "
+            f"{_numeric_examples(mapped, 'first')} put the day first but "
+            f"{_numeric_examples(mapped, 'second')} put the month first; fix those rows "
+            "or set dayfirst / date_format in the column mapping"
+        )
+    elif first:
+        dayfirst, why = True, f"day first: {first:,} values have a first part > 12 (e.g. 13/04/2023)"
+    elif second:
+        dayfirst, why = False, f"month first: {second:,} values have a second part > 12 (e.g. 04/13/2023)"
+    elif formats["numeric"]:
+        dayfirst, why = False, "ambiguous (no part > 12): ASSUMED month first (01/02/2023 = 2 Jan)"
+        warnings.append(
+            f"dates in column '{column_label}' such as 01/02/2023 are ambiguous; month first was assumed. "
+            "Set dayfirst: true in the column mapping if they are day first."
+        )
+    else:
+        why = "no dd/mm or mm/dd values"
+    info = DateFormatInfo(
+        column=column_label, formats=formats, dayfirst=dayfirst if formats["numeric"] else None, evidence=why
+    )
+    present = tuple(p for p in (*DATE_PATTERNS, EXCEL_SERIAL) if formats[p.name])
+    return info, present or DATE_PATTERNS[:1], bool(dayfirst)
+
+
+def _numeric_examples(mapped: ibis.Table, part: str) -> str:
+    text = normalised(mapped.invoice_date.cast("string"))
+    first, second = numeric_parts(text)
+    rows = mapped.filter((first if part == "first" else second) > 12)
+    sample = rows.order_by(["_source", "_row"]).select("_row", "invoice_date").limit(3).to_pyarrow().to_pylist()
+    return "rows " + ", ".join(f"{r['_row']} ({r['invoice_date']!r})" for r in sample)
+
+
+def parse_columns(
+    con: BaseBackend,
+    mapped: ibis.Table,
+    fields: list[str],
+    dicts: Dictionaries,
+    evidence: dict[str, int],
+    *,
+    patterns: tuple[DatePattern, ...] | None,
+    dayfirst: bool,
+    decimal: dict[str, bool],
+) -> ibis.Table:
+    """``mapped`` plus ``_invoice_date`` and, per number field f, ``_n_f`` and its flags (``_n_f_<flag>``).
+
+    Typed columns are cast; text columns whose every value is a plain number (or blank) are cast
+    directly; other text columns are parsed once per distinct value and joined back.
+    """
+    t = mapped
+    if patterns is None:
+        t = t.mutate(_invoice_date=t.invoice_date.cast("timestamp"))
+    else:
+        d = dicts.tables["invoice_date"]
+        d = d.mutate(_date_text=normalised(d.value))
+        d = add_parsed_dates(d, "_date_text", "_parsed", patterns, dayfirst=dayfirst)
+        d = engine.materialize(con, d.select(_d_invoice_date=d.value, _invoice_date=d._parsed))
+        t = _join(t, "invoice_date", d, ["_invoice_date"])
+    for name in (f for f in NUMBER_FIELDS if f in fields):
+        out = f"_n_{name}"
+        if name not in dicts.tables:
+            t = add_parsed_number(t, name, out)
+        elif evidence.get(f"exact:{name}") == evidence["rows"]:
+            t = _plain_number(t, name, out, dicts.tables[name])
+        else:
+            d = dicts.tables[name]
+            d = add_parsed_number(d, "value", out, decimal_comma=decimal[name])
+            flags = [f"{out}_{flag}" for flag in NUMBER_FLAGS]
+            d = engine.materialize(con, d.select(d.value.name(f"_d_{name}"), out, *flags))
+            t = _join(t, name, d, [out, *flags])
+            t = t.mutate(**{f"{out}_{flag}": t[f"{out}_{flag}"].fill_null(False) for flag in NUMBER_FLAGS})
+            t = t.mutate(**{f"{out}_blank": t[f"{out}_blank"] | t[name].isnull()})
+    return t
+
+
+def _join(t: ibis.Table, column: str, d: ibis.Table, outputs: list[str]) -> ibis.Table:
+    """Left-join the parsed dictionary ``d`` (key ``_d_<column>``) on the raw text of ``column``."""
+    key = d[f"_d_{column}"]
+    joined = t.left_join(d, t[column].cast("string") == key)
+    return joined.select(*[t[c] for c in t.columns], *[d[o] for o in outputs])
+
+
+def _plain_number(t: ibis.Table, column: str, out: str, d: ibis.Table) -> ibis.Table:
+    """Every value is a plain number (``12``, ``-3.50``, ``1.5e3``) or NULL: a direct cast is exact."""
+    text = t[column].cast("string")
+    blank_values = [
+        r["value"] for r in d.filter(d.value.notnull() & ~d.value.re_search(PLAIN_NUMBER)).to_pyarrow().to_pylist()
+    ]
+    blank = text.isnull()
+    for value in blank_values:
+        blank = blank | (text == value)
+    number = ibis.cases((blank, ibis.null("float64")), else_=text.cast("float64") + 0.0)  # -0 -> 0
+    flags = {f"{out}_{flag}": ibis.literal(False) for flag in NUMBER_FLAGS}
+    return t.mutate(**{out: number}, **flags | {f"{out}_blank": blank})
