@@ -151,12 +151,17 @@ def drop_total_and_blank_rows(raw: RawTable, label_columns: int = 3) -> RawTable
     text_cols = [c for c in raw.columns if table[c].type().is_string()]
     if not raw.columns:
         return raw
-    blank = ibis.and_(*[_is_empty(table[c]) for c in raw.columns])
+    blank = ibis.literal(True)
+    for column in reversed(raw.columns):  # nested: a row's first non-empty cell ends the check
+        blank = ibis.cases((_is_empty(table[column]), blank), else_=False)
     checks: list[tuple[str, Any]] = [("blank", blank)]
     if text_cols:
         pattern = TOTAL_LABEL.pattern.replace("(?:", "(")
         total = ibis.or_(
-            *[table[c].strip().lower().re_search(pattern.lower()) for c in text_cols[:label_columns]]
+            *[
+                ibis.cases((table[c].ilike("%total%"), table[c].strip().lower().re_search(pattern.lower())), else_=False)
+                for c in text_cols[:label_columns]
+            ]
         ).fill_null(False)
         checks.append(("total_row", total & ~blank))
     counts = table.aggregate(**{r: c.sum() for r, c in checks}).to_pyarrow().to_pylist()[0]
