@@ -7,7 +7,7 @@ PY     := $(BIN)/python
 SUDO   := $(shell [ "$$(id -u)" = "0" ] || echo sudo)
 APT_PACKAGES := chromium chromium-driver postgresql
 
-.PHONY: run test install install-test system-deps demo dashboard clean bench screenshots
+.PHONY: run test install install-test system-deps demo dashboard clean bench bench-1e8 screenshots
 
 $(PY):
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "error: $(PYTHON) not found; install Python 3.11 (apt-get install python3.11 python3.11-venv)"; exit 1; }
@@ -52,8 +52,16 @@ test: install-test system-deps
 screenshots: install-test
 	SEGMINT_SCREENSHOTS=docs/screenshots $(BIN)/python -m pytest -q -p no:cacheprovider tests/app/test_browser.py
 
+# whole-process table (benchmarks/RESULTS.md) then the library-step table (benchmarks/LIBRARY_STEP.md);
+# about 30-40 min on an idle 2-core machine, data generated on first use. `make bench-1e8` adds 1e8.
 bench: install-test
-	$(BIN)/python -m benchmarks.run --rows 1e6,1e7
+	$(PY) -m pip install -q -e ".[bench]"
+	$(BIN)/python -m benchmarks.whole --repeat 3
+	$(BIN)/python -m benchmarks.run --rows 1e6,1e7 --engines segmint,pandas,duckdb_sql --repeat 3
+
+bench-1e8: install-test
+	$(PY) -m pip install -q -e ".[bench]"
+	$(BIN)/python -m benchmarks.whole --inputs parquet:1e8 --cases segmint,duckdb_sql,polars --repeat 1 --merge
 
 clean:
 	rm -rf $(VENV) out build *.egg-info src/*.egg-info

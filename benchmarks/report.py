@@ -158,7 +158,11 @@ def write_results(
         commands, notes = earlier_commands + commands, earlier_notes + notes
     used = sorted({r.case for r in results})
     text = [
-        "# segmint benchmarks",
+        "# segmint benchmarks: the library step only (not the product's speed)",
+        "",
+        "These rows time `customer_features` + `rfm.assign` on clean canonical Parquet with imports and",
+        "start-up excluded. What a user runs, `segmint analyze RAW_FILE` as a whole process next to the",
+        "tools people use instead, is in [RESULTS.md](RESULTS.md).",
         "",
         f"Generated {dt.datetime.now().strftime('%Y-%m-%d %H:%M')} by:",
         "",

@@ -1,4 +1,6 @@
-"""Time segmint against pandas and bare DuckDB on generated data; write benchmarks/RESULTS.md.
+"""Library step only: time features + RFM against pandas and bare DuckDB; write benchmarks/LIBRARY_STEP.md.
+
+Not the product's speed (imports, reading and cleaning excluded): see benchmarks.whole for that.
 
     python -m benchmarks.run --rows 1e6,1e7,5e7 [--engines segmint,pandas,duckdb_sql,spark] [--repeat 3]
 
@@ -91,7 +93,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--engines", default=",".join(DEFAULT_ENGINES), help=f"any of {', '.join(CASES)}")
     parser.add_argument("--repeat", type=int, default=3, help="runs per case (median reported; >= 3)")
     parser.add_argument("--data", type=Path, default=Path("benchmarks/data"))
-    parser.add_argument("--out", type=Path, default=Path("benchmarks/RESULTS.md"))
+    parser.add_argument("--out", type=Path, default=Path("benchmarks/LIBRARY_STEP.md"))
     parser.add_argument("--timeout", type=float, default=3600.0, help="seconds per run before it is killed")
     parser.add_argument("--spark-max-rows", type=generate.parse_rows, default=SPARK_MAX_ROWS)
     parser.add_argument("--note", default="", help="a line added to RESULTS.md (e.g. machine was busy)")

@@ -149,7 +149,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--cases", default="segmint," + ",".join(PEERS))
     parser.add_argument("--repeat", type=int, default=5, help="interleaved rounds (median reported)")
     parser.add_argument("--data", type=Path, default=ROOT / "benchmarks" / "data")
-    parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "WHOLE.json")
+    parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "RESULTS.json")
+    parser.add_argument("--markdown", type=Path, default=ROOT / "benchmarks" / "RESULTS.md")
+    parser.add_argument("--note", default="", help="a line for RESULTS.md (e.g. 'taken under load 8-16')")
     parser.add_argument("--timeout", type=float, default=1800.0)
     parser.add_argument("--skip", default="lifetimes:csv:1e7,lifetimes:parquet:1e7,pandas:parquet:1e8,"
                         "pandas:csv:1e8,lifetimes:parquet:1e8,lifetimes:csv:1e8,polars:csv:1e8",
@@ -179,11 +181,116 @@ def main(argv: list[str] | None = None) -> None:
     record = {
         "generated": time.strftime("%Y-%m-%d %H:%M"),
         "argv": ["benchmarks.whole", *(sys.argv[1:] if argv is None else argv)],
+        "note": args.note,
         "machine": machine(),
         "inputs": list(previous.values()) + [asdict(r) for r in results],
     }
     args.out.write_text(json.dumps(record, indent=1))
-    print(f"wrote {args.out}")
+    args.markdown.write_text(render(record))
+    print(f"wrote {args.out} and {args.markdown}")
+
+
+# --- RESULTS.md ------------------------------------------------------------------------------------
+def _loaded(data: dict) -> InputResult:
+    result = InputResult(data["name"], data["path"], data["lines"])
+    result.runs = [Run(**run) for run in data["runs"]]
+    return result
+
+
+def _median(values: list[float]) -> float | None:
+    return statistics.median(values) if values else None
+
+
+def _gib(n: float) -> str:
+    return f"{n / 2**30:.2f} GiB" if n >= 2**30 else f"{n / 2**20:.0f} MiB"
+
+
+def render(record: dict) -> str:
+    """RESULTS.md: one table of whole-process timings per input, then the issue's targets checked."""
+    inputs = [_loaded(d) for d in record["inputs"]]
+    order = ["segmint", *PEERS]
+    lines = [
+        "# segmint benchmarks: the whole process, next to the tools users would run instead",
+        "",
+        f"Generated {record['generated']} by `python -m {' '.join(record['argv'])}` "
+        "(`make bench` reproduces every table).",
+        "",
+        "Every run is one fresh process from the raw file to its results written to disk: interpreter",
+        "start, imports, reading, cleaning, computing and writing all count. `segmint` is",
+        "`segmint analyze FILE --scheme rfm --out DIR` (column detection, cleaning with the full quality",
+        "report, features, RFM, every table written); the peers are hand-written recipes for a file whose",
+        "layout they already know (`benchmarks/peers.py`). Cases run interleaved, round by round;",
+        "*segmint ÷ case* is the median over rounds of segmint's time divided by that case's time in the",
+        "same round (above 1: segmint is slower). *Peak RSS* is the largest over the rounds. *Load* is",
+        "`/proc/loadavg` (1 minute) before the runs, lowest-highest, on a machine with "
+        f"{record['machine']['cores']} cores.",
+        *([f"", f"**Note:** {record['note']}"] if record.get("note") else []),
+        "",
+        "| input | lines | case | median s | min-max s | segmint ÷ case | peak RSS | load | rounds |",
+        "|---|---:|---|---:|---:|---:|---:|---:|---:|",
+    ]
+    for result in inputs:
+        for case in [c for c in order if any(r.case == c for r in result.runs)]:
+            runs = [r for r in result.runs if r.case == case]
+            good = [r for r in runs if not r.error]
+            loads = [float(r.load.split()[0]) for r in runs]
+            load = f"{min(loads):.1f}-{max(loads):.1f}"
+            if not good:
+                lines.append(f"| {result.name} | {result.lines:,} | {case} | failed: {runs[0].error[:80]} | | | | {load} | 0 |")
+                continue
+            times = [r.seconds for r in good]
+            ratio = "" if case == "segmint" else f"{_median(result.ratios(case)):.2f}" if result.ratios(case) else "-"
+            lines.append(
+                f"| {result.name} | {result.lines:,} | {case} | {statistics.median(times):.2f} | "
+                f"{min(times):.2f}-{max(times):.2f} | {ratio} | {_gib(max(r.peak_rss_bytes for r in good))} | "
+                f"{load} | {len(good)} |"
+            )
+    lines += ["", *targets(inputs), "", "## Machine", ""]
+    lines += [f"- {key}: {value}" for key, value in record["machine"].items()]
+    lines += ["", "Library-step timings (features + RFM on clean canonical Parquet, imports excluded) are in",
+              "[LIBRARY_STEP.md](LIBRARY_STEP.md): they are not the product's speed.", ""]
+    return "\n".join(lines)
+
+
+def targets(inputs: list[InputResult]) -> list[str]:
+    """The issue's targets, each checked against the table (written from the numbers, not by hand)."""
+    by_name = {r.name: r for r in inputs}
+    rows = ["## Against the targets (issue 14)", "", "| target | measured | verdict |", "|---|---|---|"]
+
+    def ratio(name: str, case: str) -> float | None:
+        result = by_name.get(name)
+        return _median(result.ratios(case)) if result else None
+
+    def seconds(name: str) -> float | None:
+        result = by_name.get(name)
+        return _median(result.times("segmint")) if result else None
+
+    def rss(name: str) -> float | None:
+        result = by_name.get(name)
+        peaks = [r.peak_rss_bytes for r in result.runs if r.case == "segmint" and not r.error] if result else []
+        return max(peaks) if peaks else None
+
+    def check(label: str, measured: str, ok: bool | None) -> None:
+        verdict = "not measured" if ok is None else "met" if ok else "**not met**"
+        rows.append(f"| {label} | {measured} | {verdict} |")
+
+    for case, limit in (("pandas", 1.0), ("duckdb_sql", 5.0)):
+        value = ratio("retail", case)
+        check(f"retail log: segmint <= {limit:g}x {case}", "-" if value is None else f"{value:.2f}x",
+              None if value is None else value <= limit)
+    for name, limit in (("parquet:1e7", 3.0), ("csv:1e7", 4.0)):
+        value, peak = ratio(name, "duckdb_sql"), rss(name)
+        check(f"{name}: within {limit:g}x bare DuckDB SQL", "-" if value is None else f"{value:.2f}x",
+              None if value is None else value <= limit)
+        check(f"{name}: peak RSS < 2 GiB", "-" if peak is None else _gib(peak), None if peak is None else peak < 2**30 * 2)
+    cdnow, lifetimes = seconds("cdnow"), ratio("cdnow", "lifetimes")
+    check("CDNOW: under 1 s", "-" if cdnow is None else f"{cdnow:.2f} s", None if cdnow is None else cdnow < 1.0)
+    check("CDNOW: faster than lifetimes' summary", "-" if lifetimes is None else f"{lifetimes:.2f}x",
+          None if lifetimes is None else lifetimes < 1.0)
+    peak = rss("parquet:1e8")
+    check("1e8 Parquet completes, peak RSS < 4 GiB", "-" if peak is None else _gib(peak),
+          None if peak is None else peak < 4 * 2**30)
+    return rows
 
 
 if __name__ == "__main__":

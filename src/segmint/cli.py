@@ -131,6 +131,17 @@ EngineOption = typer.Option("duckdb", "--engine", help="duckdb (embedded, defaul
 MasterOption = typer.Option(
     None, "--master", help="Spark master: local[*] (default), spark://host:7077 or Spark Connect sc://host:15002."
 )
+KeepDuplicatesOption = typer.Option(
+    False, "--keep-duplicates",
+    help="Keep lines that exactly repeat an earlier line (by default they are dropped when there is an invoice column).",
+)  # fmt: skip
+
+
+def clean_options(keep_duplicates: bool) -> CleanOptions | None:
+    """Cleaning options from CLI flags (None = the library's defaults)."""
+    from segmint.clean import CleanOptions
+
+    return CleanOptions(drop_duplicates=False) if keep_duplicates else None
 
 
 @app.command()
@@ -189,6 +200,7 @@ def analyze(
     source: str | None = SourceOption,
     engine: str = EngineOption,
     master: str | None = MasterOption,
+    keep_duplicates: bool = KeepDuplicatesOption,
 ) -> None:
     """Score customers (RFM, levels, value tiers, clusters) and print a KPI summary per segment."""
     from segmint.api import analyze as run_analysis
@@ -198,7 +210,10 @@ def analyze(
         mapping = load_mapping(mapping_file, map_)
         with _progress() as bar:
             task = bar.add_task("reading transactions ...", total=None)
-            tx = read_input(inputs, mapping=mapping, source=source, engine=engine, master=master)
+            tx = read_input(
+                inputs, mapping=mapping, source=source, engine=engine, master=master,
+                options=clean_options(keep_duplicates),
+            )  # fmt: skip
             result = run_analysis(
                 tx, scheme=scheme, snapshot_date=snapshot, start=date_from, end=date_to, org=org,
                 config=config, frequency=frequency, monetary=monetary, story_period=story_period,

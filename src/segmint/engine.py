@@ -49,20 +49,18 @@ def connect(
 ) -> BaseBackend:
     """Open an Ibis connection: in-memory DuckDB unless ``path``/``backend`` say otherwise.
 
-    DuckDB spills to ``temp_directory`` when work exceeds ``memory_limit`` (e.g. ``"6GB"``), so data
-    larger than memory still completes. ``master`` selects the Spark master (``local[*]`` default) or
+    DuckDB spills to ``temp_directory`` (default ``$SEGMINT_TEMP_DIR`` or ``<tmp>/segmint-spill``) when
+    work exceeds ``memory_limit`` (default :func:`default_memory_limit`: ``$SEGMINT_MEMORY_LIMIT`` or
+    half of the machine's RAM), so data larger than memory still completes. ``master`` selects the Spark master (``local[*]`` default) or
     a Spark Connect URL (``sc://host:15002``), ``spark_config`` overrides Spark settings;
     ``url`` is a PostgreSQL URL.
     """
     if backend == "duckdb":
-        config: dict[str, Any] = {}
-        if memory_limit:
-            config["memory_limit"] = memory_limit
+        config: dict[str, Any] = {"memory_limit": memory_limit or default_memory_limit()}
         if threads:
             config["threads"] = threads
-        tmp = temp_directory or os.environ.get("SEGMINT_TEMP_DIR")
-        if tmp:
-            config["temp_directory"] = str(tmp)
+        tmp = temp_directory or os.environ.get("SEGMINT_TEMP_DIR") or default_temp_dir()
+        config["temp_directory"] = str(tmp)
         database = str(path) if path else ":memory:"
         try:
             return quiet_duckdb(ibis.duckdb.connect(database, **config))
@@ -76,6 +74,21 @@ def connect(
             raise BackendError("the postgres backend needs a URL like postgresql://user@host/db")
         return _connect_postgres(url)
     raise BackendError(f"unknown backend {backend!r}; choose one of {', '.join(BACKENDS)}")
+
+
+MEMORY_FRACTION = 0.5  # DuckDB's default memory limit: this share of physical RAM
+
+
+def default_memory_limit() -> str:
+    """``$SEGMINT_MEMORY_LIMIT`` (e.g. ``4GB``) or half of physical RAM, in DuckDB's notation."""
+    configured = os.environ.get("SEGMINT_MEMORY_LIMIT", "").strip()
+    if configured:
+        return configured
+    try:
+        total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):  # not on every platform
+        return "4GB"
+    return f"{max(256, int(total * MEMORY_FRACTION / 2**20))}MB"
 
 
 # Spark settings for a local session: quiet, no UI, few shuffle partitions (small machines, tests).

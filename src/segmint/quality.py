@@ -113,7 +113,7 @@ class DataQualityReport(BaseModel):
         if self.first_date and self.last_date:
             lines.append(f"Dates: {self.first_date:%Y-%m-%d} to {self.last_date:%Y-%m-%d}")
         lines.append(f"Returns/cancellations kept: {self.returns:,} lines, value {self.returns_value:,.2f}")
-        dup_action = "dropped" if self.duplicates_dropped else "kept (no invoice column: may be repeat buys)"
+        dup_action = "dropped" if self.duplicates_dropped else "kept (see the warnings)"
         lines.append(f"Exact duplicate lines: {self.duplicates:,} {dup_action}")
         for info in self.date_formats.values():
             found = ", ".join(f"{name} {n:,}" for name, n in info.formats.items() if n)

@@ -26,7 +26,6 @@ LINES = [
 def hand_frame() -> pd.DataFrame:
     frame = pd.DataFrame(LINES, columns=["invoice_id", "customer_id", "invoice_date", "amount", "country"])
     frame["invoice_date"] = pd.to_datetime(frame["invoice_date"])
-    frame["line_no"] = 1
     frame["product_id"] = "P" + frame.index.astype(str)
     frame["product_name"] = None
     frame["quantity"] = frame["amount"].apply(lambda a: -1.0 if a < 0 else 1.0)
@@ -35,7 +34,7 @@ def hand_frame() -> pd.DataFrame:
     frame["org_id"] = "shop1"
     frame["is_return"] = frame["amount"] < 0
     frame = frame[list(CANONICAL_COLUMNS)]
-    return frame.astype({"product_name": "string", "cost": "float64", "line_no": "int64"})
+    return frame.astype({"product_name": "string", "cost": "float64"})
 
 
 @pytest.fixture

@@ -114,7 +114,19 @@ def _formats() -> str:
 
 
 def union_raw(tables: list[RawTable]) -> RawTable:
-    """Stack RawTables by column name; a column missing from a file is null there."""
+    """Stack RawTables by column name; a column missing from a file is null there.
+
+    Files sharing no column name at all have different layouts: stacking them would leave every
+    row of one file without the other's fields (and drop them all), so that is an error.
+    """
+    first = tables[0]
+    for raw in tables[1:]:
+        if not {c.lower() for c in raw.columns} & {c.lower() for c in first.columns}:
+            raise InputError(
+                f"{first.source} and {raw.source} have different layouts (no column in common: "
+                f"{', '.join(first.columns[:6])} vs {', '.join(raw.columns[:6])}); read them separately, "
+                "or give them the same header row"
+            )
     columns: list[str] = []
     for raw in tables:
         columns += [c for c in raw.columns if c not in columns]

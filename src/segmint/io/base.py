@@ -151,9 +151,13 @@ def drop_total_and_blank_rows(raw: RawTable, label_columns: int = 3) -> RawTable
     text_cols = [c for c in raw.columns if table[c].type().is_string()]
     if not raw.columns:
         return raw
-    blank = ibis.literal(True)
-    for column in reversed(raw.columns):  # nested: a row's first non-empty cell ends the check
-        blank = ibis.cases((_is_empty(table[column]), blank), else_=False)
+    chunks = []
+    for first in range(0, len(raw.columns), 32):  # nested per chunk: a row's first non-empty cell ends it
+        blank = ibis.literal(True)
+        for column in reversed(raw.columns[first : first + 32]):
+            blank = ibis.cases((_is_empty(table[column]), blank), else_=False)
+        chunks.append(blank)
+    blank = balanced_and(chunks)
     checks: list[tuple[str, Any]] = [("blank", blank)]
     if text_cols:
         pattern = TOTAL_LABEL.pattern.replace("(?:", "(")
@@ -175,6 +179,16 @@ def drop_total_and_blank_rows(raw: RawTable, label_columns: int = 3) -> RawTable
             table = table.filter(~condition)
     raw.table = table
     return raw
+
+
+def balanced_and(conditions: list[Any]) -> Any:
+    """AND of many conditions as a balanced tree (a left-deep chain of 1,000 overflows the compiler)."""
+    while len(conditions) > 1:
+        conditions = [
+            conditions[i] & conditions[i + 1] if i + 1 < len(conditions) else conditions[i]
+            for i in range(0, len(conditions), 2)
+        ]
+    return conditions[0]
 
 
 def _is_empty(column: ibis.Column) -> ibis.BooleanValue:

@@ -5,7 +5,9 @@ from __future__ import annotations
 import codecs
 import csv
 import logging
+import mmap
 import os
+import sys
 import tempfile
 from collections import Counter
 from pathlib import Path
@@ -32,12 +34,18 @@ DELIMITERS = ("\t", ";", "|", ",")  # tie-break order: ',' also appears in decim
 WHITESPACE = "whitespace"
 
 
+BINARY_NUL_SHARE = 0.05  # more NUL bytes than this in the head (and not UTF-16): not a text file
+
+
 def sniff_encoding(head: bytes) -> str:
-    """Encoding of a file from its first bytes: BOMs, then utf-8, then cp1252, then latin-1."""
+    """Encoding of a file from its first bytes: BOMs, UTF-16 by its NUL pattern, utf-8, cp1252, latin-1."""
     if head.startswith(codecs.BOM_UTF8):
         return "utf-8-sig"
     if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         return "utf-16"
+    utf16 = _utf16_without_bom(head)
+    if utf16:
+        return utf16
     for encoding in ("utf-8", "cp1252"):
         try:
             codecs.getincrementaldecoder(encoding)().decode(head, final=False)
@@ -45,6 +53,28 @@ def sniff_encoding(head: bytes) -> str:
         except UnicodeDecodeError:
             continue
     return "latin-1"
+
+
+def _utf16_without_bom(head: bytes) -> str | None:
+    """``utf-16-le``/``utf-16-be`` when every other byte is mostly NUL (ASCII text in UTF-16)."""
+    sample = head[:4096]
+    half = len(sample) // 2
+    if half < 4:
+        return None
+    even, odd = sample[0::2].count(0), sample[1::2].count(0)
+    if odd > 0.3 * half and even < 0.05 * half:
+        return "utf-16-le"
+    if even > 0.3 * half and odd < 0.05 * half:
+        return "utf-16-be"
+    return None
+
+
+def count_nul_bytes(path: Path) -> int:
+    """NUL bytes anywhere in the file (memchr over a memory map: about a second for 10 GB)."""
+    if path.stat().st_size == 0:
+        return 0
+    with path.open("rb") as handle, mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) as data:
+        return 0 if data.find(b"\x00") < 0 else data[:].count(b"\x00")
 
 
 def sniff_delimiter(lines: list[str]) -> str:
@@ -82,10 +112,14 @@ def read_delimited(path: Path, *, con: BaseBackend, mapping: ColumnMapping | Non
     """Read a delimited text file into ``con`` with every column as text (nothing is parsed)."""
     with path.open("rb") as handle:
         head = handle.read(HEAD_BYTES)
-    if b"\x00" in head and not head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        raise InputError(f"{path}: looks like a binary file, not delimited text")
     encoding = sniff_encoding(head)
-    text = head.decode(encoding, errors="replace")
+    nul = 0 if encoding.startswith("utf-16") else count_nul_bytes(path)
+    if nul and head.count(0) > BINARY_NUL_SHARE * len(head):
+        raise InputError(
+            f"{path.name}: looks like a binary file, not delimited text (it is full of NUL bytes); "
+            "if it is a spreadsheet, give it its real extension (.xlsx) or export it as CSV"
+        )
+    text = head.replace(b"\x00", b"").decode(encoding, errors="replace") if nul else head.decode(encoding, errors="replace")
     lines = text.splitlines()
     if len(head) == HEAD_BYTES and len(lines) > 1:
         lines = lines[:-1]  # the last line of the sample may be cut
@@ -102,7 +136,7 @@ def read_delimited(path: Path, *, con: BaseBackend, mapping: ColumnMapping | Non
     names = unique_names(list(rows[header]) if header >= 0 else [])
     names += unique_names([None] * width)[len(names) :]
     skip = header + 1 if header >= 0 else start
-    raw = _load(path, con, encoding, delimiter, names, skip, first_row=skip + 1)
+    raw = _load(path, con, encoding, delimiter, names, skip, first_row=skip + 1, nul=nul)
     raw.header_row = header if header >= 0 else None
     raw.notes.append(
         f"encoding {encoding}, delimiter {'whitespace' if delimiter == WHITESPACE else repr(delimiter)}, "
@@ -113,27 +147,94 @@ def read_delimited(path: Path, *, con: BaseBackend, mapping: ColumnMapping | Non
 
 def _load(
     path: Path, con: BaseBackend, encoding: str, delimiter: str, names: list[str], skip: int,
-    first_row: int,
+    first_row: int, nul: int = 0,
 ) -> RawTable:
-    utf8_path, cleanup = (path, False) if encoding == "utf-8" else (_transcode(path, encoding), True)
-    try:
+    """Load with DuckDB's reader; files it cannot take as they are are normalised first (see below)."""
+    notes: list[str] = []
+    if nul or (encoding != "utf-8" and delimiter != WHITESPACE):
+        table = _read_normalised(path, con, encoding, delimiter, names, skip, first_row, notes)
+    else:
+        utf8_path, cleanup = (path, False) if encoding == "utf-8" else (_transcode(path, encoding), True)
         try:
             table = _duckdb_read(utf8_path, con, delimiter, names, skip, first_row, path.name)
         except InputError as exc:
-            if encoding != "utf-8" or "unicode" not in str(exc).lower():
+            if delimiter == WHITESPACE and encoding == "utf-8" and "unicode" in str(exc).lower():
+                encoding = "cp1252"
+                log.info("%s: not valid UTF-8 after the first %d bytes; reading as cp1252", path, HEAD_BYTES)
+                utf8_path, cleanup = _transcode(path, "cp1252"), True
+                table = _duckdb_read(utf8_path, con, delimiter, names, skip, first_row, path.name)
+            elif delimiter == WHITESPACE:
                 raise
-            log.info("%s: not valid UTF-8 after the first %d bytes; reading as cp1252", path, HEAD_BYTES)
-            encoding, utf8_path, cleanup = "cp1252", _transcode(path, "cp1252"), True
-            table = _duckdb_read(utf8_path, con, delimiter, names, skip, first_row, path.name)
+            else:
+                log.info("%s: DuckDB's reader refused it (%s); normalising it first", path, _first_line(exc))
+                if encoding == "utf-8" and "unicode" in str(exc).lower():
+                    encoding = "cp1252"
+                table = _read_normalised(path, con, encoding, delimiter, names, skip, first_row, notes)
+        finally:
+            if cleanup:
+                os.unlink(utf8_path)
+    raw = RawTable(table=table, source=path.name, columns=names, header_row=None, format="csv")
+    raw.notes += notes
+    return raw
+
+
+def _read_normalised(
+    path: Path, con: BaseBackend, encoding: str, delimiter: str, names: list[str], skip: int,
+    first_row: int, notes: list[str],
+):
+    """Rewrite the records with Python's csv module, then load them.
+
+    Python's reader takes what DuckDB's refuses: LF and CRLF mixed (files built by concatenation),
+    quoted fields holding CR or CRLF, very long lines, any encoding (UTF-16 without a byte-order
+    mark included); NUL bytes are removed and counted in the notes. Records keep their numbering.
+    """
+    csv.field_size_limit(sys.maxsize)
+    removed, longest = 0, 0
+    fd, name = tempfile.mkstemp(prefix="segmint-records-", suffix=".csv")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as out, path.open(
+            "r", encoding=encoding, errors="replace", newline=""
+        ) as src:
+            def lines():
+                nonlocal removed
+                for line in src:
+                    if "\x00" in line:
+                        removed += line.count("\x00")
+                        line = line.replace("\x00", "")
+                    yield line
+
+            special = (delimiter, '"', "\r", "\n")
+
+            def cell(text: str) -> str:
+                return '"' + text.replace('"', '""') + '"' if any(c in text for c in special) else text
+
+            width = len(names)
+            for number, record in enumerate(csv.reader(lines(), delimiter=delimiter, quotechar='"', strict=False)):
+                if number < skip:
+                    continue
+                if len(record) > width and any(cell.strip() for cell in record[width:]):
+                    raise InputError(
+                        f"{path.name}: row {first_row + number - skip} has {len(record)} fields but the header "
+                        f"names {width}; quote values that contain the delimiter {delimiter!r}"
+                    )
+                start = out.tell()
+                out.write(delimiter.join(cell(text) for text in (record + [""] * width)[:width]) + "\n")
+                longest = max(longest, out.tell() - start)
+        if removed:
+            notes.append(f"{removed:,} NUL byte(s) removed (they are not text)")
+        return _duckdb_read(Path(name), con, delimiter, names, 0, first_row, path.name, longest=longest)
     finally:
-        if cleanup:
-            os.unlink(utf8_path)
-    return RawTable(table=table, source=path.name, columns=names, header_row=None, format="csv")
+        os.unlink(name)
+
+
+def _first_line(exc: BaseException) -> str:
+    """DuckDB's own first line of an error, without its advice (engine options a user cannot pass)."""
+    return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
 
 
 def _duckdb_read(
     path: Path, con: BaseBackend, delimiter: str, names: list[str], skip: int, first_row: int,
-    source: str,
+    source: str, longest: int | None = None,
 ):
     quoted = [str(path)]
     if delimiter == WHITESPACE:
@@ -147,9 +248,14 @@ def _duckdb_read(
         too_wide = f"SELECT count(*) FROM ({lines}) WHERE len(parts) > {len(names)}"
     else:
         columns = "{" + ", ".join(f"{sql_string(n)}: 'VARCHAR'" for n in names) + "}"
+        sizes = ""
+        if longest is not None:  # a normalised file: one reader thread, lines as long as the longest record
+            line = max(2 * longest + 1024, 2_097_152)
+            sizes = f", max_line_size={line}, buffer_size={max(line * 2, 33_554_432)}, parallel=false, new_line='\\n'"
+        padding = "true" if longest is None else "false"  # normalised records are padded already
         sql = (
             f"SELECT * FROM read_csv(?, columns={columns}, delim={sql_string(delimiter)}, quote='\"', "
-            f"escape='\"', header=false, auto_detect=false, skip={skip}, null_padding=true)"
+            f"escape='\"', header=false, auto_detect=false, skip={skip}, null_padding={padding}{sizes})"
         )
         too_wide = None
     try:
@@ -165,7 +271,10 @@ def _duckdb_read(
     except InputError:
         raise
     except Exception as exc:  # duckdb.Error subclasses: conversion, invalid unicode, ragged rows
-        raise InputError(f"{source}: cannot read as delimited text: {exc}") from exc
+        raise InputError(
+            f"{source}: cannot read as delimited text ({_first_line(exc)}); save it again as CSV (UTF-8, "
+            "comma-separated, values with the delimiter or line breaks in double quotes)"
+        ) from exc
 
 
 def _transcode(path: Path, encoding: str) -> Path:

@@ -1,0 +1,132 @@
+"""parsing.py: numbers, dates and blanks against hand-written values (each case read by a person)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+
+import ibis
+import pandas as pd
+import pytest
+
+from segmint.errors import ConfigError
+from segmint.parsing import (
+    DATE_PATTERNS,
+    EXCEL_SERIAL,
+    add_parsed_dates,
+    add_parsed_number,
+    is_blank,
+    normalised,
+    pattern_from_strptime,
+)
+
+NUMBERS = [  # text, value, flag that must be set (besides none)
+    ("12", 12.0, None),
+    ("-3.50", -3.5, None),
+    ("1,234.50", 1234.5, "money"),
+    ("Rs. 1,23,456.50", 123456.5, "money"),
+    ("(120.00)", -120.0, "paren"),
+    ("1,234.50 Cr", -1234.5, "credit"),
+    ("500 Dr", 500.0, "drcr"),
+    ("€1.234,50", 1234.5, "money"),
+    ("1.5E+03", 1500.0, "money"),
+    ("2e2", 200.0, "money"),
+    ("-2.5e-1", -0.25, "money"),
+    ("-0", 0.0, None),
+    ("nan", None, "blank"),
+    ("  N/A ", None, "blank"),
+    ("-", None, "blank"),
+    ("", None, "blank"),
+    ("inf", None, "invalid"),
+    ("1e309", None, "invalid"),
+    ("abc", None, "invalid"),
+    ("12 apples", None, "invalid"),
+]
+
+
+@pytest.fixture(scope="module")
+def numbers() -> pd.DataFrame:
+    table = ibis.memtable({"text": [t for t, _, _ in NUMBERS], "i": list(range(len(NUMBERS)))})
+    return add_parsed_number(table, "text", "n").order_by("i").execute()
+
+
+@pytest.mark.parametrize("index", range(len(NUMBERS)), ids=[repr(t) for t, _, _ in NUMBERS])
+def test_number_values_and_flags(numbers, index):
+    text, value, flag = NUMBERS[index]
+    row = numbers.iloc[index]
+    if value is None:
+        assert row["n"] is None or math.isnan(row["n"])
+    else:
+        assert row["n"] == pytest.approx(value)
+        assert math.copysign(1.0, row["n"]) == math.copysign(1.0, value)  # '-0' is +0, not -0
+    flags = {f for f in ("blank", "invalid", "money", "credit", "drcr", "paren") if row[f"n_{f}"]}
+    expected = {flag} if flag else set()
+    if flag == "credit":
+        expected |= {"drcr", "money"}
+    if flag in ("paren", "drcr"):
+        expected |= {"money"}
+    assert flags == expected
+
+
+def test_decimal_comma_follows_the_columns_evidence_when_ambiguous():
+    table = ibis.memtable({"text": ["1.234", "1,5", "1.234,5"], "i": [0, 1, 2]})
+    point = add_parsed_number(table, "text", "n").order_by("i").execute()["n"].tolist()
+    comma = add_parsed_number(table, "text", "n", decimal_comma=True).order_by("i").execute()["n"].tolist()
+    assert point == [1.234, 1.5, 1234.5]  # '1,5' and '1.234,5' carry their own signature
+    assert comma == [1234.0, 1.5, 1234.5]
+
+
+def test_typed_float_column_nan_is_blank_and_inf_invalid():
+    frame = pd.DataFrame({"x": [1.5, float("nan"), float("inf"), -0.0, None]})
+    out = add_parsed_number(ibis.memtable(frame), "x", "n").execute()
+    assert out["n"].iloc[0] == 1.5 and math.copysign(1.0, out["n"].iloc[3]) == 1.0
+    assert out["n_blank"].tolist() == [False, True, False, False, True]
+    assert out["n_invalid"].tolist() == [False, False, True, False, False]
+
+
+def dates(values: list[str], patterns=DATE_PATTERNS, dayfirst: bool = False) -> list:
+    table = ibis.memtable({"raw": values, "i": list(range(len(values)))})
+    table = table.mutate(text=normalised(table.raw))
+    out = add_parsed_dates(table, "text", "when", patterns, dayfirst=dayfirst).order_by("i").execute()
+    return [None if pd.isna(v) else v.to_pydatetime() for v in out["when"]]
+
+
+def test_date_layouts():
+    got = dates(["2023-04-01", "2023/4/1 10:30", "20230401", "1-Apr-2023", "Apr 1, 2023", "04/01/2023 10:30 pm"])
+    assert got[:5] == [dt.datetime(2023, 4, 1)] + [dt.datetime(2023, 4, 1, 10, 30)] + [dt.datetime(2023, 4, 1)] * 3
+    assert got[5] == dt.datetime(2023, 4, 1, 22, 30)  # month first: 04/01 is 1 April
+
+
+def test_day_first_and_two_digit_years():
+    assert dates(["01/02/23", "13/02/1999", "01/02/69", "01/02/70"], dayfirst=True) == [
+        dt.datetime(2023, 2, 1), dt.datetime(1999, 2, 13), dt.datetime(2069, 2, 1), dt.datetime(1970, 2, 1)]
+
+
+def test_four_digit_year_0001_is_not_2001():
+    assert dates(["01/02/0001", "0001-01-01"]) == [dt.datetime(1, 1, 2), dt.datetime(1, 1, 1)]
+
+
+def test_impossible_dates_are_none():
+    assert dates(["2023-02-30", "2024-02-30", "2023-13-01", "2023-04-01 25:00", "yesterday"]) == [None] * 5
+    assert dates(["2024-02-29"]) == [dt.datetime(2024, 2, 29)]  # a leap day
+
+
+def test_excel_serial_days():
+    assert dates(["45017", "45017.5"], patterns=(EXCEL_SERIAL,)) == [
+        dt.datetime(2023, 4, 1), dt.datetime(2023, 4, 1, 12)]
+
+
+def test_strptime_formats():
+    pattern = pattern_from_strptime("%d.%m.%Y %H:%M")
+    assert dates(["01.04.2023 09:15", "1.4.2023 9:15"], patterns=(pattern,)) == [dt.datetime(2023, 4, 1, 9, 15)] * 2
+    with pytest.raises(ConfigError, match="not supported"):
+        pattern_from_strptime("%j/%Y")
+    with pytest.raises(ConfigError, match="needs a year"):
+        pattern_from_strptime("%d.%m")
+
+
+def test_blank_tokens_and_near_misses():
+    values = ["", "  ", "nan", " N/A", "null ", "#n/a", "\u00a0-\u00a0", None, "nana", "product", "n/a x", "0"]
+    table = ibis.memtable({"v": values, "i": list(range(len(values)))})
+    blank = table.mutate(b=is_blank(table.v)).order_by("i").execute()["b"].tolist()
+    assert blank == [True] * 8 + [False] * 4
