@@ -158,7 +158,8 @@ def _load(
         try:
             table = _duckdb_read(utf8_path, con, delimiter, names, skip, first_row, path.name)
         except InputError as exc:
-            if delimiter == WHITESPACE and encoding == "utf-8" and "unicode" in str(exc).lower():
+            unicode = "unicode" in str(exc.__cause__ or exc).lower()
+            if delimiter == WHITESPACE and encoding == "utf-8" and unicode:
                 encoding = "cp1252"
                 log.info("%s: not valid UTF-8 after the first %d bytes; reading as cp1252", path, HEAD_BYTES)
                 utf8_path, cleanup = _transcode(path, "cp1252"), True
@@ -167,7 +168,7 @@ def _load(
                 raise
             else:
                 log.info("%s: DuckDB's reader refused it (%s); normalising it first", path, _first_line(exc))
-                if encoding == "utf-8" and "unicode" in str(exc).lower():
+                if encoding == "utf-8" and unicode:
                     encoding = "cp1252"
                 table = _read_normalised(path, con, encoding, delimiter, names, skip, first_row, notes)
         finally:
