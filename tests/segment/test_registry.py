@@ -93,14 +93,12 @@ def test_one_way_to_build_a_config() -> None:
 
 
 def test_a_registered_scheme_runs_through_analyze_and_config_sections(halves) -> None:
-    from test_features import ROWS, canonical  # the 12-row fixture
+    from test_features import ROW_COLUMNS, ROWS, canonical  # the 12-row fixture
 
     from segmint.api import analyze, load_analysis_config
-    from segmint.schema import CANONICAL_DTYPES
 
     assert "halves" in scheme_names() and halves.title == "Halves"
-    columns = [c for c in CANONICAL_DTYPES if c != "product_name"]
-    tx = canonical(pd.DataFrame(ROWS, columns=columns))
+    tx = canonical(pd.DataFrame(ROWS, columns=ROW_COLUMNS))
     # revenue by hand on the fixture: A 15, B 190, D 6; threshold 10 -> A and B on top
     result = analyze(tx, scheme="all", config={"halves": {"threshold": 10}, "clusters": {"k": 2}})
     assert list(result.segments) == [*scheme_names()]
