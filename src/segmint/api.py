@@ -25,7 +25,7 @@ Source: TypeAlias = str | Path | Sequence[str | Path]
 # A YAML path, or one section per scheme: its config object or a mapping of its settings.
 AnalysisConfig: TypeAlias = "str | Path | Mapping[str, SegmentConfig | Mapping[str, object] | None] | None"
 
-__all__ = ["AnalysisResult", "Transactions", "analyze", "load_analysis_config", "read_transactions"]
+__all__ = ["AnalysisResult", "Transactions", "analyze", "load_analysis_config", "read_transactions", "recommend"]
 
 
 @dataclass
@@ -107,7 +107,7 @@ def read_transactions(
     else:
         con = con or engine.connect()
         raw = read_raw(source, con=con, mapping=wanted)
-    resolved = resolve_mapping(raw, wanted)
+    resolved = resolve_mapping(raw, wanted, require_value=getattr(options, "unpriced", "error") == "error")
     evidence = detect_mapping(raw.columns, raw.sample(500)).evidence
     evidence = {f: why for f, why in evidence.items() if f in resolved.fields}
     if wanted is not None:
@@ -256,3 +256,43 @@ def analyze(
         skipped=skipped,
         story=story,
     )
+
+
+def recommend(
+    source_or_transactions: Source | ir.Table | Transactions,
+    *,
+    until: dt.date | str | None = None,
+    top: int | None = None,
+    window: str | None = None,
+    scheme: str | None = None,
+    new_only: bool | None = None,
+    evaluate: bool = False,
+    config: Any = None,
+    mapping: Any = None,
+    con: BaseBackend | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> Any:
+    """Per-customer recommendations, segment favourites, single view and product views (RecommendResult).
+
+    Trains on lines up to ``until`` (default: all); ``evaluate`` scores the recommendations on the
+    purchases after ``until`` next to two baselines. Files without prices work (basket logs).
+    """
+    from segmint.clean import CleanOptions
+    from segmint.recommend import RecommendConfig, recommend_products
+
+    settings = RecommendConfig.build(config, top=top, window=window, scheme=scheme, new_only=new_only)
+    tx = source_or_transactions
+    if not isinstance(tx, Transactions):
+        (progress or log.info)("reading transactions")
+        tx = read_transactions(tx, mapping=mapping, options=CleanOptions(unpriced="units"), con=con)
+    fields = tx.mapping.fields if tx.mapping is not None else {}
+    if tx.mapping is not None and not {"product_id", "product_name"} & set(fields):
+        source = tx.report.source if tx.report is not None else "the input"
+        raise DataError(
+            f"{source}: recommendations need products, and no product column was found (columns used: "
+            f"{', '.join(fields.values())}); map one, e.g. fields: {{product_id: <column>}}. "
+            "Segments work without products."
+        )
+    priced = tx.mapping is None or bool({"amount", "unit_price"} & set(fields))
+    return recommend_products(tx.table, tx.con, settings, until=until, evaluate=evaluate, priced=priced,
+                              progress=progress)  # fmt: skip

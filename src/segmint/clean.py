@@ -65,6 +65,9 @@ class CleanOptions(BaseModel):
     trailing_period: Literal["month", "quarter"] = "month"
     earliest_date: dt.date = EARLIEST_DATE  # dates before it are dropped (date_out_of_range)
     latest_date: dt.date | None = None  # dates after it are dropped; None = one year from today
+    # no amount and no price column (basket logs): "error", or "units" = each line valued at its
+    # quantity, so product analyses can run; money figures then count items
+    unpriced: Literal["error", "units"] = "error"
 
 
 @dataclass(frozen=True)
@@ -92,7 +95,7 @@ def clean_transactions(
     """
     options = options or CleanOptions()
     fields = [c for c in mapped.columns if c in MAPPABLE_FIELDS]
-    _check_fields(fields, mapping, source)
+    _check_fields(fields, mapping, source, options)
     untyped = {f: mapped[f].cast("string") for f in fields if mapped[f].type().is_null()}
     mapped = mapped.mutate(**untyped) if untyped else mapped  # all-empty columns have no type
     warnings: list[str] = []
@@ -152,6 +155,10 @@ def clean_transactions(
         **_measure(stats),
     )
     report.incomplete_period = incomplete_period(table, report.last_date, options.trailing_period)
+    if unpriced(fields, options):
+        report.warnings.append(
+            "no amount or price column: each line is valued at its quantity, so money figures count items"
+        )
     if duplicates and not report.duplicates_dropped:
         report.warnings.append(
             f"{duplicates:,} lines are exact copies of earlier lines; kept because "
@@ -175,14 +182,14 @@ def _drop_quietly(con: BaseBackend, table: ibis.Table) -> None:
         log.debug("could not drop %s", table.get_name())
 
 
-def _check_fields(fields: list[str], mapping: ColumnMapping, source: str) -> None:
+def _check_fields(fields: list[str], mapping: ColumnMapping, source: str, options: CleanOptions) -> None:
     missing = [f for f in ("customer_id", "invoice_date") if f not in fields]
     if missing:
         raise MappingError(
             f"{source}: no column mapped to {', '.join(missing)}; map one in the column mapping "
             f"(e.g. fields: {{{missing[0]}: <column name>}})"
         )
-    if "amount" not in fields and "unit_price" not in fields:
+    if "amount" not in fields and "unit_price" not in fields and options.unpriced == "error":
         raise MappingError(
             f"{source}: map an amount (line total) or a unit price column so sales can be valued"
         )
@@ -218,6 +225,11 @@ def _decimal_plan(
                 f"1,234.50) and decimal commas ({commas[field]:,} like 1.234,50); each was read its own way"
             )
     return plan
+
+
+def unpriced(fields: list[str], options: CleanOptions) -> bool:
+    """No amount and no price mapped, and the options value each line at its quantity."""
+    return options.unpriced == "units" and "amount" not in fields and "unit_price" not in fields
 
 
 def _drop_duplicates(fields: list[str], options: CleanOptions) -> bool:
@@ -272,7 +284,7 @@ def _stage(t: ibis.Table, fields: list[str], options: CleanOptions) -> ibis.Tabl
     price, amount = value("unit_price"), value("amount")
     t = t.mutate(_qty=ibis.coalesce(value("quantity") if "quantity" in nums else one, ratio(amount, price), one))
     price, amount = value("unit_price"), value("amount")
-    computed = t._qty * price if price is not None else null
+    computed = t._qty * price if price is not None else t._qty if unpriced(fields, options) else null
     t = t.mutate(_line=ibis.coalesce(amount, computed) if amount is not None else computed)
     if "credit" in nums:
         # Debit/Credit layout (Tally registers, ledgers): a credit reduces the line, a credit-only

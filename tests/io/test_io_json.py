@@ -95,3 +95,65 @@ def test_invalid_json_is_an_input_error(con, tmp_path):
     path.write_text('[{"a": 1}, {"a": ')
     with pytest.raises(InputError, match="bad.json"):
         read_raw(path, con=con)
+
+
+def _csv_cell(value: object) -> str:
+    return '"' + json.dumps(value).replace('"', '""') + '"'
+
+
+WEIRD = 'we"ird'
+
+
+def test_dict_form_is_read_like_the_list_form(con, tmp_path):
+    path = tmp_path / "dict.csv"
+    path.write_text(
+        "member_id,payment_date,total_amt,product_json\n"
+        f"M1,2023-01-05,30,{_csv_cell({'D': 2, 'A': 1})}\n"
+        f"M2,2023-01-06,12,{_csv_cell({WEIRD: '3'})}\n"
+    )
+    df = frame(read_raw(path, con=con))
+    assert df["product"].tolist() == ["D", "A", 'we"ird']
+    assert df["quantity"].tolist() == ["2", "1", "3"]
+    assert df["total_amt"].tolist() == ["30", "0", "12"]
+
+
+def test_identical_items_in_one_basket_are_summed_never_dropped(con, tmp_path):
+    from segmint.api import read_transactions
+
+    path = tmp_path / "baskets.csv"
+    rows = [
+        # the same item twice (no quantity key) -> one line of 2; priced repeats -> quantity 3, amount 3 x 2.0
+        ("M1", "2023-01-05", [{"product": "A"}, {"product": "B"}, {"product": "A"}]),
+        ("M2", "2023-01-06", [{"product": "C", "qty": 1, "price": 2.0}, {"product": "C", "qty": 2, "price": 2.0}]),
+        ("M3", "2023-01-07", ["X", "X", "Y"]),
+    ]  # fmt: skip
+    path.write_text("member_id,payment_date,total_amt,product_json\n" + "".join(
+        f"{m},{d},10,{_csv_cell(items)}\n" for m, d, items in rows))
+    raw = read_raw(path, con=con)
+    df = frame(raw)
+    assert df["product"].tolist() == ["A", "B", "C", "X", "Y"]
+    # 'qty' is an item key of this file: repeats are summed there (a missing qty counts as 1)
+    assert df["qty"].tolist() == ["2", None, "3", "2", None]
+    assert "quantity" not in df
+    tx = read_transactions(path)
+    lines = tx.table.order_by(["customer_id", "product_id"]).execute()
+    assert tx.report.rows_kept == 5 and "duplicate" not in tx.report.dropped
+    assert lines["quantity"].tolist() == [2.0, 1.0, 3.0, 2.0, 1.0]
+
+
+def test_blank_basket_keeps_its_row_without_product(con, tmp_path):
+    path = tmp_path / "blank.csv"
+    path.write_text("member_id,payment_date,total_amt,product_json\n"
+                    f"M1,2023-01-05,30,{_csv_cell({'D': 2})}\nM2,2023-01-06,12,\nM3,2023-01-07,5,[]\n")
+    df = frame(read_raw(path, con=con))
+    assert df["product"].tolist() == ["D", None, None]
+    assert df["total_amt"].tolist() == ["30", "12", "5"]
+
+
+def test_repeated_names_without_quantity_key_get_a_quantity_column(con, tmp_path):
+    path = tmp_path / "names.jsonl"
+    path.write_text(json.dumps({"member_id": "M1", "payment_date": "2023-01-05", "total_amt": 9,
+                                "product_json": ["X", "Y", "X", "X"]}) + "\n")
+    df = frame(read_raw(path, con=con))
+    assert df["product"].tolist() == ["X", "Y"]
+    assert df["quantity"].tolist() == ["3", "1"]

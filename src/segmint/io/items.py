@@ -7,6 +7,12 @@ columns repeat on every line, except invoice-level money columns (``total_amt``,
 they stay on the first line of the invoice and are ``'0'`` on the others, so summing any of them
 gives the invoice total once, never once per item. When the items carry a price, line amounts are
 quantity x price and ``resolve_mapping`` ignores the invoice-level total (see ``RawTable.items_priced``).
+
+Three item layouts are read: a list of objects (above), a dict of product -> quantity
+(``{"D": 2, "A": 1}``) and a list of product names (``["D", "A", "A"]``). Identical items repeated in
+one basket are real quantities: they become one line whose quantity (and line amount, when items
+carry one) is the sum, so cleaning never mistakes them for duplicate lines. A blank list keeps its
+row (one line without a product): its money is real sales, only product analyses leave it out.
 """
 
 from __future__ import annotations
@@ -41,10 +47,13 @@ _MONEY_WORDS = {"amt", "amount", "total", "paid", "value", "price", "tax", "disc
 
 
 _MONEY_FIELDS = ("amount", "unit_price", "cost", "unit_cost", "quantity")
+_SUMMED_FIELDS = ("quantity", "amount", "cost")  # item fields added up when identical items repeat
+DICT_PRODUCT, DICT_QUANTITY = "product", "quantity"  # keys given to items of the dict / name-list forms
 
 
 def find_item_column(raw: RawTable, sample_size: int = 200) -> tuple[str, list[str], list[str]] | None:
-    """The column holding JSON lists of objects, the item keys seen, and the keys every item has."""
+    """The column holding JSON item lists (or product -> quantity dicts), the item keys seen, and the
+    keys every item has."""
     sample = raw.sample(sample_size)
     named = [c for c in raw.columns if normalize_name(c) in ITEM_COLUMN_NAMES]
     for column in named + [c for c in raw.columns if c not in named]:
@@ -62,15 +71,36 @@ def find_item_column(raw: RawTable, sample_size: int = 200) -> tuple[str, list[s
 
 
 def _parse_list(text: str) -> list[dict] | None:
-    if not text.lstrip().startswith("["):
+    """Items of one basket as objects: a list of objects, a product -> quantity dict or a list of names."""
+    if not text.lstrip().startswith(("[", "{")):
         return None
     try:
         value = json.loads(text)
     except ValueError:
         return None
-    if isinstance(value, list) and all(isinstance(v, dict) for v in value):
+    if isinstance(value, dict):
+        if value and all(_is_number(v) for v in value.values()):
+            return [{DICT_PRODUCT: k, DICT_QUANTITY: v} for k, v in value.items()]
+        return None
+    if not isinstance(value, list):
+        return None
+    if all(isinstance(v, dict) for v in value):
         return value
+    if value and all(isinstance(v, (str, int)) and not isinstance(v, bool) for v in value):
+        return [{DICT_PRODUCT: v} for v in value]
     return None
+
+
+def _is_number(value: object) -> bool:
+    if isinstance(value, bool):
+        return False
+    if isinstance(value, (int, float)):
+        return True
+    try:
+        float(str(value))
+    except ValueError:
+        return False
+    return True
 
 
 def expand_items(raw: RawTable, con: BaseBackend) -> RawTable:
@@ -87,25 +117,14 @@ def expand_items(raw: RawTable, con: BaseBackend) -> RawTable:
     add_invoice = "invoice_id" not in by_name
     always = [names[k] for k in everywhere]
     item_fields = detect_mapping(always, _empty(always)).mapping.fields
-    q = sql_identifier
-    select = [
-        f"CASE WHEN __pos = 1 THEN {q(c)} ELSE '0' END AS {q(c)}" if c in money else q(c) for c in others
-    ]
-    select += [f"CAST(__item ->> {sql_string(k)} AS VARCHAR) AS {q(n)}" for k, n in names.items()]
-    if add_invoice:
-        select.append(f"CAST(concat({sql_string(raw.source)}, ':', {q(ROW_COL)}) AS VARCHAR) AS invoice_no")
-    select += ["CAST(__pos AS VARCHAR) AS item_no", q(ROW_COL)]
-    pj = f"to_json({q(column)})"
-    parsed = f"CASE WHEN json_type({pj}) = 'VARCHAR' THEN TRY_CAST({pj} ->> '$' AS JSON) ELSE {pj} END"
-    sql = f"""
-        WITH base AS (SELECT *, json_extract({parsed}, '$[*]') AS __items FROM ({{inner}})),
-        lines AS (SELECT *, unnest(CASE WHEN coalesce(len(__items), 0) = 0 THEN [NULL::JSON]
-                                        ELSE __items END) AS __item,
-                            unnest(range(1, greatest(coalesce(len(__items), 0), 1) + 1)) AS __pos
-                  FROM base)
-        SELECT {", ".join(select)} FROM lines ORDER BY {q(ROW_COL)}, __pos"""
-    table = _run(con, raw, sql)
-    columns = others + list(names.values()) + (["invoice_no"] if add_invoice else []) + ["item_no"]
+    key_fields = detect_mapping(list(names.values()), _empty(list(names.values()))).mapping.fields
+    summed = {key_fields[f] for f in _SUMMED_FIELDS if f in key_fields}
+    count_column = None
+    if "quantity" not in key_fields and "quantity" not in by_name:
+        count_column = next(n for n in ("quantity", "item_quantity", "item_count") if n not in others + list(names.values()))
+    table = _run(con, raw, _expand_sql(raw, column, others, names, money, summed, count_column, add_invoice))
+    columns = (others + list(names.values()) + ([count_column] if count_column else [])
+               + (["invoice_no"] if add_invoice else []) + ["item_no"])  # fmt: skip
     expanded = RawTable(
         table=table, source=raw.source, columns=columns, header_row=raw.header_row,
         format=raw.format, sheet=raw.sheet, skipped=dict(raw.skipped),
@@ -114,11 +133,69 @@ def expand_items(raw: RawTable, con: BaseBackend) -> RawTable:
     )  # fmt: skip
     expanded.notes.append(
         f"column {column!r} expanded to one line per item (keys: {', '.join(keys)}); "
+        + "identical items repeated in a basket became one line with their summed quantity; "
         + (f"invoice-level {', '.join(money)} kept on each invoice's first line, 0 on the others; " if money else "")
         + ("invoice_no = '<file>:<row>' added (no invoice column)" if add_invoice else "")
     )
     log.info("%s: expanded item list column %r", raw.source, column)
     return expanded
+
+
+def _expand_sql(
+    raw: RawTable, column: str, others: list[str], names: dict[str, str], money: list[str],
+    summed: set[str], count_column: str | None, add_invoice: bool,
+) -> str:
+    """SQL turning each basket into item lines, identical items of one basket merged into one line."""
+    q = sql_identifier
+    pj = f"to_json({q(column)})"
+    parsed = f"CASE WHEN json_type({pj}) = 'VARCHAR' THEN TRY_CAST({pj} ->> '$' AS JSON) ELSE {pj} END"
+    key_path = "'$.\"' || replace(__k, '\"', '\\\"') || '\"'"
+    items = f"""CASE
+        WHEN json_type(__json) = 'OBJECT' THEN list_transform(json_keys(__json), __k -> json_object(
+            '{DICT_PRODUCT}', __k, '{DICT_QUANTITY}', json_extract(__json, {key_path})))
+        WHEN json_type(__json) = 'ARRAY' THEN list_transform(json_extract(__json, '$[*]'), __v -> CASE
+            WHEN json_type(__v) = 'OBJECT' THEN __v ELSE json_object('{DICT_PRODUCT}', __v ->> '$') END)
+        END"""
+    fields = [f"CAST(__item ->> {sql_string(k)} AS VARCHAR) AS {q(n)}" for k, n in names.items()]
+    quantity = [n for n in names.values() if n in summed]
+    # a non-numeric quantity is never merged (cleaning reports it); a missing one counts as 1
+    odd = " OR ".join(f"({q(n)} IS NOT NULL AND TRY_CAST({q(n)} AS DOUBLE) IS NULL)" for n in quantity)
+    group = [q(ROW_COL)] + [q(n) for n in names.values() if n not in summed]
+    group.append(f"CASE WHEN __item IS NULL{' OR ' + odd if odd else ''} THEN __pos END")
+    merged = [f"any_value({q(c)}) AS {q(c)}" for c in others]
+    for n in names.values():
+        if n in summed:
+            total = f"sum(coalesce(TRY_CAST({q(n)} AS DOUBLE), 1))"
+            merged.append(f"CASE WHEN count(*) = 1 THEN any_value({q(n)}) ELSE {_number_text(total)} END AS {q(n)}")
+        else:
+            merged.append(q(n))
+    if count_column:
+        merged.append(f"CASE WHEN any_value(__item) IS NULL THEN NULL ELSE CAST(count(*) AS VARCHAR) END AS {q(count_column)}")
+    merged += ["min(__pos) AS __first", q(ROW_COL)]
+    select = [
+        f"CASE WHEN __pos = 1 THEN {q(c)} ELSE '0' END AS {q(c)}" if c in money else q(c) for c in others
+    ]
+    select += [q(n) for n in names.values()] + ([q(count_column)] if count_column else [])
+    if add_invoice:
+        select.append(f"CAST(concat({sql_string(raw.source)}, ':', {q(ROW_COL)}) AS VARCHAR) AS invoice_no")
+    select += ["CAST(__pos AS VARCHAR) AS item_no", q(ROW_COL)]
+    return f"""
+        WITH base AS (SELECT *, {items} AS __items FROM (SELECT *, {parsed} AS __json FROM ({{inner}}))),
+        lines AS (SELECT *, unnest(CASE WHEN coalesce(len(__items), 0) = 0 THEN [NULL::JSON]
+                                        ELSE __items END) AS __item,
+                            unnest(range(1, greatest(coalesce(len(__items), 0), 1) + 1)) AS __pos
+                  FROM base),
+        items AS (SELECT *, {", ".join(fields)} FROM lines),
+        merged AS (SELECT {", ".join(merged)} FROM items GROUP BY {", ".join(group)}),
+        numbered AS (SELECT *, row_number() OVER (PARTITION BY {q(ROW_COL)} ORDER BY __first) AS __pos
+                     FROM merged)
+        SELECT {", ".join(select)} FROM numbered ORDER BY {q(ROW_COL)}, __pos"""
+
+
+def _number_text(value: str) -> str:
+    """SQL rendering a DOUBLE as text the way it would be written: '4' for 4.0, '2.5' for 2.5."""
+    return (f"CASE WHEN {value} = trunc({value}) AND abs({value}) < 1e15 "
+            f"THEN CAST(CAST({value} AS BIGINT) AS VARCHAR) ELSE CAST({value} AS VARCHAR) END")
 
 
 def _run(con: BaseBackend, raw: RawTable, sql: str) -> ibis.Table:
@@ -139,3 +216,4 @@ def _run(con: BaseBackend, raw: RawTable, sql: str) -> ibis.Table:
 
 def _empty(columns: list[str]) -> pd.DataFrame:
     return pd.DataFrame(columns=columns)
+

@@ -18,9 +18,11 @@ __all__ = ["apply_mapping", "resolve_mapping"]
 
 
 def resolve_mapping(
-    raw: RawTable, overrides: ColumnMapping | dict[str, str | None] | None = None
+    raw: RawTable, overrides: ColumnMapping | dict[str, str | None] | None = None, *, require_value: bool = True
 ) -> ColumnMapping:
     """Detect the mapping of ``raw``, apply ``overrides`` (they win) and check required fields.
+
+    ``require_value=False`` accepts a file with no amount or price column (a basket log).
 
     Raises MappingError naming the columns found (with sample values) and the exact fix.
     """
@@ -42,7 +44,7 @@ def resolve_mapping(
         if name in ambiguous and fields.get(name) in ambiguous[name]:
             problems.append(f"{name} is ambiguous: {' or '.join(map(repr, ambiguous[name]))}")
     missing = [f for f in REQUIRED_FIELDS if f not in fields]
-    if "amount" not in fields and "unit_price" not in fields:
+    if "amount" not in fields and "unit_price" not in fields and require_value:
         missing.append("amount (or unit_price)")
     problems += [f"no column found for {name}" for name in missing]
     if problems:

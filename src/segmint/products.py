@@ -1,0 +1,176 @@
+"""The product side of the customer view: segment favourites, the wide single view, product sales.
+
+All tables come from purchase lines (:func:`segmint.recommend_signals.purchase_lines`: returns and
+lines without a product never count) and are bounded: a fixed number of products per segment, per
+period, or as columns, so they stay small with millions of lines.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import ibis
+import ibis.expr.types as ir
+import pandas as pd
+
+__all__ = ["product_sales", "segment_favourites", "single_view", "top_products_by_period"]
+
+
+def segment_favourites(
+    lines: ir.Table,
+    segments: ir.Table,
+    start: dt.date,
+    as_of: dt.date,
+    names: ir.Table,
+    *,
+    favourites: int = 20,
+    min_buyers: int = 3,
+) -> pd.DataFrame:
+    """What each segment buys in [start, as_of): customers, units, revenue, share, lift and two ranks.
+
+    ``share_of_segment`` = the segment's customers who bought it / the segment's customers;
+    ``share_of_all`` = all customers who bought it / all customers; ``lift`` = their ratio ("what
+    Champions buy now that others don't"). ``rank_by_lift`` ranks products with at least
+    ``min_buyers`` buyers in the segment (fewer is noise); ``rank_by_volume`` ranks by units. A
+    product is listed when it is in the segment's top ``favourites`` by either.
+    """
+    recent = lines.filter(lines.day >= start, lines.day < as_of)
+    labelled = recent.inner_join(segments.select("customer_id", "segment", "segment_order"), "customer_id")
+    per = labelled.group_by("segment", "segment_order", "product").aggregate(
+        customers=labelled.customer_id.nunique(), units=labelled.units.sum(), revenue=labelled.revenue.sum()
+    )
+    sizes = segments.group_by("segment").aggregate(segment_customers=segments.count())
+    everyone = recent.group_by("product").aggregate(customers_all=recent.customer_id.nunique())
+    total = int(segments.count().execute())
+    per = per.inner_join(sizes, "segment").inner_join(everyone, "product")
+    share = per.customers.cast("float64") / per.segment_customers.cast("float64")
+    share_all = per.customers_all.cast("float64") / max(total, 1)
+    per = per.mutate(share_of_segment=share, share_of_all=share_all, lift=share / share_all)
+    ranked_lift = per.customers >= min_buyers
+    by_lift = ibis.row_number().over(
+        group_by=[per.segment, ranked_lift], order_by=[ibis.desc(per.lift), ibis.desc(per.customers), per.product]
+    )
+    by_volume = ibis.row_number().over(
+        group_by=per.segment, order_by=[ibis.desc(per.units), ibis.desc(per.customers), per.product]
+    )
+    per = per.mutate(
+        rank_by_lift=ibis.cases((ranked_lift, by_lift + 1), else_=ibis.null("int64")),
+        rank_by_volume=by_volume + 1,
+    )
+    kept = per.filter((per.rank_by_lift <= favourites) | (per.rank_by_volume <= favourites))
+    kept = kept.left_join(names, "product").drop("product_right")
+    frame = kept.select(
+        "segment", "segment_order", product_id="product", product_name=kept.product_name,
+        customers="customers", segment_customers="segment_customers", share_of_segment="share_of_segment",
+        share_of_all="share_of_all", lift="lift", units="units", revenue="revenue",
+        rank_by_lift="rank_by_lift", rank_by_volume="rank_by_volume",
+    ).to_pandas()  # fmt: skip
+    frame = frame.sort_values(["segment_order", "segment", "rank_by_lift", "rank_by_volume"],
+                              ascending=[False, True, True, True], na_position="last")  # fmt: skip
+    for column in ("share_of_segment", "share_of_all", "lift"):
+        frame[column] = frame[column].round(4)
+    frame["window_start"], frame["window_end"] = start, as_of - dt.timedelta(days=1)
+    return frame.reset_index(drop=True)
+
+
+def top_products(lines: ir.Table, limit: int, *, priced: bool) -> list[tuple[str, str]]:
+    """(product, product_name) of the ``limit`` best sellers (by revenue, by units when unpriced)."""
+    measure = lines.revenue if priced else lines.units
+    per = lines.group_by("product").aggregate(
+        value=measure.sum(), product_name=lines.product_name.argmax(lines.units)
+    )
+    rows = per.order_by(ibis.desc("value"), "product").limit(limit).execute()
+    return list(zip(rows["product"], rows["product_name"].fillna(rows["product"]), strict=True))
+
+
+def _label(product: str, name: str) -> str:
+    return name if name == product else f"{name} ({product})"
+
+
+def single_view(
+    lines: ir.Table,
+    segments: dict[str, ir.Table],
+    *,
+    products: int = 20,
+    values: str = "units",
+    priced: bool = True,
+) -> tuple[pd.DataFrame, str]:
+    """One row per customer: their segments, one column per top product (units or spend), the rest.
+
+    Returns the table and a note saying which products are columns (the table is capped at
+    ``products`` columns; ``other products`` and ``all products`` keep the totals exact).
+    """
+    chosen = top_products(lines, products, priced=priced)
+    measure = lines.units if values == "units" or not priced else lines.revenue
+    prefix = "units" if values == "units" or not priced else "spend"
+    columns: dict[str, ir.Value] = {}
+    for product, name in chosen:
+        label = f"{prefix}: {_label(product, name)}"
+        while label in columns:
+            label += " "
+        columns[label] = measure.sum(where=lines.product == product).fill_null(0)
+    shown = [p for p, _ in chosen]
+    columns[f"{prefix}: other products"] = measure.sum(where=~lines.product.isin(shown)).fill_null(0)
+    columns[f"{prefix}: all products"] = measure.sum()
+    columns["products bought"] = lines.product.nunique()
+    wide = lines.group_by("customer_id").aggregate(**columns)
+    for scheme, table in segments.items():
+        wide = wide.left_join(table.select("customer_id", **{f"segment_{scheme}": "segment"}), "customer_id")
+        wide = wide.drop("customer_id_right")
+    frame = wide.order_by("customer_id").to_pandas()
+    n_products = int(lines.product.nunique().execute())
+    note = (f"single view: {len(chosen)} of {n_products:,} products as columns (top by "
+            f"{'revenue' if priced else 'units'}); the others are summed in '{prefix}: other products'")  # fmt: skip
+    ordered = ["customer_id", *[f"segment_{s}" for s in segments], *columns]
+    return frame[ordered], note
+
+
+def period_column(day: ir.DateValue, period: str) -> ir.StringValue:
+    """'2024-03' (month), '2024-Q1' (quarter) or '2024' (year) of a date column."""
+    year = day.year().cast("string")
+    if period == "month":
+        return year + "-" + day.month().cast("string").lpad(2, "0")
+    if period == "quarter":
+        return year + "-Q" + day.quarter().cast("string")
+    return year
+
+
+def product_sales(
+    lines: ir.Table, by: ir.Table | str, *, period: str = "month", products: int = 20, priced: bool = True
+) -> pd.DataFrame:
+    """Units, revenue and customers per period, group and top product.
+
+    ``by`` is ``"country"`` (the line's country/region) or a segments table (customer_id, segment:
+    each buyer's current segment).
+    """
+    chosen = [p for p, _ in top_products(lines, products, priced=priced)]
+    picked = lines.filter(lines.product.isin(chosen))
+    if isinstance(by, str):
+        picked = picked.mutate(group=picked[by].fill_null("(unknown)"))
+        group_name = by
+    else:
+        picked = picked.inner_join(by.select("customer_id", group="segment"), "customer_id")
+        group_name = "segment"
+    picked = picked.mutate(period=period_column(picked.day, period))
+    per = picked.group_by("period", "group", "product").aggregate(
+        product_name=picked.product_name.argmax(picked.units),
+        units=picked.units.sum(), revenue=picked.revenue.sum(), customers=picked.customer_id.nunique(),
+    )  # fmt: skip
+    frame = per.order_by("period", "group", "product").to_pandas()
+    return frame.rename(columns={"group": group_name, "product": "product_id"})
+
+
+def top_products_by_period(lines: ir.Table, *, period: str = "month", top: int = 10, priced: bool = True) -> pd.DataFrame:
+    """The ``top`` products of each period by revenue (by units when unpriced), ranked."""
+    dated = lines.mutate(period=period_column(lines.day, period))
+    per = dated.group_by("period", "product").aggregate(
+        product_name=dated.product_name.argmax(dated.units),
+        units=dated.units.sum(), revenue=dated.revenue.sum(), customers=dated.customer_id.nunique(),
+    )  # fmt: skip
+    measure = per.revenue if priced else per.units
+    order = ibis.row_number().over(group_by=per.period, order_by=[ibis.desc(measure), per.product])
+    ranked = per.mutate(rank=order + 1).filter(lambda t: t.rank <= top)
+    frame = ranked.order_by("period", "rank").to_pandas()
+    return frame.rename(columns={"product": "product_id"})[
+        ["period", "rank", "product_id", "product_name", "units", "revenue", "customers"]
+    ]

@@ -1,0 +1,137 @@
+"""Evaluation of recommendations on a time split, next to the baselines a user would try first.
+
+Protocol: the model sees only lines before ``as_of`` (the day after ``until``). The customers
+evaluated bought something before ``as_of`` and bought something after it (up to ``end``, the last
+date of the data unless a horizon is given). A product is *relevant* for a customer when they
+bought it after ``as_of`` (with ``new_only``: and never before). For each method and each customer,
+with ``hits`` = recommended products that are relevant:
+
+* precision@N = hits / N, recall@N = hits / relevant products, hit rate = share with hits > 0,
+  each averaged over the customers evaluated (a method that lists fewer than N products is still
+  divided by N).
+
+Baselines on the same split: ``popular`` = the N products bought by most customers in the last
+window before ``as_of`` (without the customer's own with ``new_only``); ``own_most_bought`` = the
+customer's own N most-bought products (visits, then units, then most recent); and
+``own_then_popular`` = those, topped up with popular products to N (a stronger baseline).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import ibis
+import ibis.expr.types as ir
+
+METHOD_LABELS = {
+    "segmint": "segmint recommendations",
+    "popular": "global popularity of the last window",
+    "own_most_bought": "each customer's own most-bought products",
+    "own_then_popular": "own most-bought, topped up with popular products",
+}
+
+
+def own_most_bought(items: ir.Table, customers: ir.Table, top: int) -> ir.Table:
+    """customer_id, product, rank: each customer's own most-bought products."""
+    own = items.semi_join(customers, "customer_id")
+    order = ibis.row_number().over(
+        group_by=own.customer_id,
+        order_by=[ibis.desc(own.n), ibis.desc(own.units), ibis.desc(own.last_day), own.product],
+    )
+    ranked = own.mutate(rank=order + 1).filter(lambda t: t.rank <= top)
+    return ranked.select("customer_id", "product", "rank")
+
+
+def popular(all_share: ir.Table, customers: ir.Table, top: int, exclude: ir.Table | None = None) -> ir.Table:
+    """customer_id, product, rank: the most-bought products of the window (minus ``exclude`` pairs)."""
+    extra = 0 if exclude is None else 200
+    best = all_share.order_by(ibis.desc("share_all"), "product").limit(top + extra)
+    best = best.mutate(pop_rank=ibis.row_number().over(order_by=[ibis.desc(best.share_all), best.product]))
+    pairs = customers.select("customer_id").cross_join(best.select("product", "pop_rank"))
+    if exclude is not None:
+        pairs = pairs.anti_join(exclude, ["customer_id", "product"])
+    order = ibis.row_number().over(group_by=pairs.customer_id, order_by=pairs.pop_rank)
+    ranked = pairs.mutate(rank=order + 1).filter(lambda t: t.rank <= top)
+    return ranked.select("customer_id", "product", "rank")
+
+
+def own_then_popular(items: ir.Table, all_share: ir.Table, customers: ir.Table, top: int) -> ir.Table:
+    """Own most-bought first, then popular products the customer has not bought, up to ``top``."""
+    own = own_most_bought(items, customers, top)
+    fill = popular(all_share, customers, top, exclude=own.select("customer_id", "product"))
+    counts = own.group_by("customer_id").aggregate(n_own=own.count())
+    fill = fill.left_join(counts, "customer_id").drop("customer_id_right")
+    fill = fill.mutate(rank=fill.rank + fill.n_own.fill_null(0)).filter(lambda t: t.rank <= top)
+    return ibis.union(own, fill.select("customer_id", "product", "rank"))
+
+
+def metrics(recs: ir.Table, relevant: ir.Table, customers: ir.Table, top: int) -> dict[str, float]:
+    """precision@N, recall@N and hit rate of ``recs`` (customer_id, product) over ``customers``."""
+    hits = recs.semi_join(relevant, ["customer_id", "product"]).group_by("customer_id").aggregate(
+        hits=lambda t: t.count()
+    )
+    wanted = relevant.group_by("customer_id").aggregate(relevant=lambda t: t.count())
+    per = customers.inner_join(wanted, "customer_id").left_join(hits, "customer_id")
+    hit = per.hits.fill_null(0).cast("float64")
+    row = per.aggregate(
+        customers=per.count(),
+        precision=(hit / top).mean(),
+        recall=(hit / per.relevant.cast("float64")).mean(),
+        hit_rate=(hit > 0).cast("float64").mean(),
+    ).execute().iloc[0]
+    return {
+        "customers": int(row["customers"]),
+        f"precision@{top}": round(float(row["precision"] or 0.0), 4),
+        f"recall@{top}": round(float(row["recall"] or 0.0), 4),
+        "hit_rate": round(float(row["hit_rate"] or 0.0), 4),
+    }
+
+
+def evaluate(
+    recs: ir.Table,
+    lines: ir.Table,
+    items: ir.Table,
+    all_share: ir.Table,
+    *,
+    as_of: dt.date,
+    top: int,
+    new_only: bool,
+    end: dt.date | None = None,
+) -> dict[str, Any]:
+    """Scores of ``recs`` and the baselines on purchases from ``as_of`` on (see the module doc)."""
+    after = lines.filter(lines.day >= as_of)
+    if end is not None:
+        after = after.filter(after.day <= end)
+    relevant = after.select("customer_id", "product").distinct()
+    history = items.select("customer_id").distinct()
+    if new_only:
+        relevant = relevant.anti_join(items.select("customer_id", "product"), ["customer_id", "product"])
+    customers = relevant.select("customer_id").distinct().semi_join(history, "customer_id")
+    span = after.aggregate(first=after.day.min(), last=after.day.max(), buyers=after.customer_id.nunique()).execute()
+    methods: dict[str, ir.Table] = {"segmint": recs.select("customer_id", "product", "rank")}
+    own_pairs = items.select("customer_id", "product") if new_only else None
+    methods["popular"] = popular(all_share, customers, top, exclude=own_pairs)
+    if not new_only:
+        methods["own_most_bought"] = own_most_bought(items, customers, top)
+        methods["own_then_popular"] = own_then_popular(items, all_share, customers, top)
+    scores = {name: metrics(table, relevant, customers, top) for name, table in methods.items()}
+    key = f"precision@{top}"
+    ours = scores["segmint"][key]
+    lifts = {
+        f"vs_{name}": (round(ours / score[key] - 1, 4) if score[key] else None)
+        for name, score in scores.items() if name != "segmint"
+    }
+    first, last = span.loc[0, "first"], span.loc[0, "last"]
+    return {
+        "protocol": (f"trained on lines before {as_of}; scored on products bought from {as_of} on by "
+                     "customers who bought before and after; a product counts when the customer bought it"
+                     + (" and had never bought it before" if new_only else "")),  # fmt: skip
+        "test_period": {"first": str(first)[:10] if first is not None else None,
+                        "last": str(last)[:10] if last is not None else None},  # fmt: skip
+        "buyers_after": int(span.loc[0, "buyers"] or 0),
+        "customers_evaluated": scores["segmint"]["customers"],
+        "top": top,
+        "methods": {name: {"label": METHOD_LABELS[name], **s} for name, s in scores.items()},
+        "precision_lift": lifts,
+    }

@@ -1,0 +1,231 @@
+"""The signals recommendations are built from, as Ibis expressions that run in the engine.
+
+Definitions (``as_of`` is the first day NOT used: everything is computed from lines before it):
+
+* A *purchase line* is a line with a product (``product_id``, else ``product_name``), a positive
+  quantity and not a return or cancellation. Returns never count as purchases; a product whose
+  returned units reach the units a customer bought is treated as not wanted by that customer.
+* A *visit* is a customer and a calendar day with at least one purchase line (so files without
+  invoice numbers, where every line is its own invoice, still have baskets).
+* Own repurchase (per customer and product): visits with the product ``n``, ``share`` = n / the
+  customer's visits, days since the last one, exponential recency weights, and a recency-weighted
+  count ``dec90`` (each visit weighs 2^(-age / 90 days) ... written as exp(-age/90)).
+* Item-to-item similarity: cosine of the customer x product purchase matrix (customers who bought
+  both / sqrt(buyers of each)), over each customer's ``per_customer`` most recency-weighted
+  products, keeping ``neighbours`` products per product with at least ``min_common`` common buyers.
+  A customer's co-purchase score for a product is the recency-weighted mean similarity to what they
+  bought, with the product that contributed most (the reason's "often bought with X").
+* Segment favourites: share of a segment's customers who bought the product in the recent window,
+  next to the share of all customers (their ratio is the lift).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import ibis
+import ibis.expr.types as ir
+
+SMOOTH = 1e-3  # floor of the share features before taking logs (a product nobody bought)
+NO_SEGMENT = "(no segment)"
+
+
+def product_key(tx: ir.Table) -> ir.StringValue:
+    """The product a line is about: its id, else its name (blank -> NULL)."""
+    return ibis.coalesce(tx.product_id, tx.product_name)
+
+
+def purchase_lines(tx: ir.Table, before: dt.date | None = None) -> ir.Table:
+    """customer_id, product, product_name, day, units, revenue of purchase lines before ``before``."""
+    product = product_key(tx)
+    kept = tx.filter(~tx.is_return.fill_null(False), tx.quantity.fill_null(1.0) > 0, product.notnull())
+    if before is not None:
+        kept = kept.filter(kept.invoice_date < _midnight(before))
+    return kept.select(
+        customer_id=kept.customer_id,
+        product=product_key(kept),
+        product_name=ibis.coalesce(kept.product_name, kept.product_id),
+        day=kept.invoice_date.date(),
+        units=kept.quantity.fill_null(1.0),
+        revenue=kept.amount,
+        country=kept.country,
+    )
+
+
+def returned_products(tx: ir.Table, before: dt.date | None = None) -> ir.Table:
+    """(customer_id, product) whose returned units reach the units bought (before ``before``)."""
+    product = product_key(tx)
+    lines = tx.filter(product.notnull())
+    if before is not None:
+        lines = lines.filter(lines.invoice_date < _midnight(before))
+    units = lines.quantity.fill_null(1.0).abs()
+    returned = lines.is_return.fill_null(False)
+    per = lines.group_by(customer_id=lines.customer_id, product=product_key(lines)).aggregate(
+        bought=units.sum(where=~returned), back=units.sum(where=returned)
+    )
+    return per.filter(per.back.fill_null(0) >= per.bought.fill_null(0)).select("customer_id", "product")
+
+
+def product_names(lines: ir.Table) -> ir.Table:
+    """product -> product_name (the name on most of its lines)."""
+    counts = lines.group_by("product", "product_name").aggregate(n=lines.count())
+    return counts.group_by("product").aggregate(product_name=counts.product_name.argmax(counts.n))
+
+
+def customer_items(lines: ir.Table, as_of: dt.date) -> ir.Table:
+    """Own-repurchase features per (customer_id, product) from purchase lines before ``as_of``."""
+    visits = lines.group_by("customer_id", "product", "day").aggregate(units=lines.units.sum())
+    age = ibis.literal(as_of, type="date").delta(visits.day, unit="day").cast("float64")
+    per = visits.group_by("customer_id", "product").aggregate(
+        n=visits.count(),
+        units=visits.units.sum(),
+        last_day=visits.day.max(),
+        dec90=(-age / 90.0).exp().sum(),
+    )
+    totals = lines.group_by("customer_id").aggregate(visits=lines.day.nunique())
+    joined = per.inner_join(totals, "customer_id")
+    since = ibis.literal(as_of, type="date").delta(joined.last_day, unit="day").cast("float64")
+    return joined.select(
+        "customer_id", "product", "n", "units", "last_day", "visits",
+        days_since=since.cast("int64"),
+        f_own=ibis.literal(1.0),
+        f_log_n=(joined.n.cast("float64") + 1).ln(),
+        f_share=joined.n.cast("float64") / joined.visits.cast("float64"),
+        f_rec30=(-since / 30.0).exp(),
+        f_rec180=(-since / 180.0).exp(),
+        f_dec90=(joined.dec90 + 1).ln(),
+    )
+
+
+def top_customer_items(items: ir.Table, limit: int) -> ir.Table:
+    """Each customer's ``limit`` most recency-weighted products, with weight = share of their total."""
+    rank = ibis.row_number().over(
+        group_by=items.customer_id, order_by=[ibis.desc(items.f_dec90), ibis.desc(items.n), items.product]
+    )
+    top = items.mutate(_rank=rank).filter(lambda t: t._rank < limit)
+    total = top.f_dec90.sum().over(group_by=top.customer_id)
+    return top.select("customer_id", "product", weight=top.f_dec90 / total)
+
+
+def item_neighbours(top_items: ir.Table, *, neighbours: int = 30, min_common: int = 2) -> ir.Table:
+    """product, neighbour, similarity (cosine over customers), common buyers; top ``neighbours`` each."""
+    pairs_left = top_items.select(customer_id="customer_id", product="product")
+    pairs_right = top_items.select(customer_id="customer_id", neighbour="product")
+    pairs = pairs_left.inner_join(pairs_right, "customer_id").filter(lambda t: t.product != t.neighbour)
+    common = pairs.group_by("product", "neighbour").aggregate(common=pairs.count())
+    common = common.filter(common.common >= min_common)
+    buyers = top_items.group_by("product").aggregate(buyers=top_items.count())
+    left = buyers.select(product="product", buyers_a="buyers")
+    right = buyers.select(neighbour="product", buyers_b="buyers")
+    sims = common.inner_join(left, "product").inner_join(right, "neighbour")
+    similarity = sims.common.cast("float64") / (sims.buyers_a * sims.buyers_b).cast("float64").sqrt()
+    sims = sims.select("product", "neighbour", "common", similarity=similarity)
+    rank = ibis.row_number().over(
+        group_by=sims.product, order_by=[ibis.desc(sims.similarity), ibis.desc(sims.common), sims.neighbour]
+    )
+    return sims.mutate(_rank=rank).filter(lambda t: t._rank < neighbours).drop("_rank")
+
+
+def copurchase_scores(top_items: ir.Table, neighbours: ir.Table, limit: int) -> ir.Table:
+    """customer_id, product, f_cf (weighted mean similarity), because (the product behind it); top ``limit``."""
+    joined = top_items.inner_join(neighbours, "product")
+    contribution = joined.weight * joined.similarity
+    scored = joined.group_by(customer_id=joined.customer_id, target=joined.neighbour).aggregate(
+        f_cf=contribution.sum(), because=joined.product.argmax(contribution)
+    )
+    rank = ibis.row_number().over(
+        group_by=scored.customer_id, order_by=[ibis.desc(scored.f_cf), scored.target]
+    )
+    top = scored.mutate(_rank=rank).filter(lambda t: t._rank < limit)
+    return top.select("customer_id", product="target", f_cf="f_cf", because="because")
+
+
+def segment_shares(lines: ir.Table, segments: ir.Table, start: dt.date, as_of: dt.date) -> tuple[ir.Table, ir.Table]:
+    """(segment x product shares, product shares of all customers) of buyers in [start, as_of).
+
+    ``segments`` holds every customer to count (customer_id, segment); the first table has
+    segment, product, buyers, segment_customers, share; the second product, buyers_all, share_all.
+    """
+    recent = lines.filter(lines.day >= start, lines.day < as_of)
+    buyers = recent.select("customer_id", "product").distinct()
+    sizes = segments.group_by("segment").aggregate(segment_customers=segments.count())
+    total = max(int(segments.count().execute()), 1)
+    labelled = buyers.inner_join(segments, "customer_id")
+    per_segment = labelled.group_by("segment", "product").aggregate(buyers=labelled.count())
+    per_segment = per_segment.inner_join(sizes, "segment")
+    per_segment = per_segment.mutate(
+        share=per_segment.buyers.cast("float64") / per_segment.segment_customers.cast("float64")
+    )
+    overall = labelled.group_by("product").aggregate(buyers_all=labelled.count())
+    overall = overall.mutate(share_all=overall.buyers_all.cast("float64") / total)
+    return per_segment, overall
+
+
+def top_by_share(shares: ir.Table, group: str | None, limit: int) -> ir.Table:
+    """The ``limit`` products with the highest share (per ``group`` when given)."""
+    share = "share" if group else "share_all"
+    order = [ibis.desc(shares[share]), shares.product]
+    rank = ibis.row_number().over(group_by=shares[group], order_by=order) if group else ibis.row_number().over(
+        order_by=order
+    )
+    return shares.mutate(_rank=rank).filter(lambda t: t._rank < limit).drop("_rank")
+
+
+def candidates(
+    targets: ir.Table,
+    items: ir.Table,
+    copurchase: ir.Table | None,
+    segment_share: ir.Table,
+    all_share: ir.Table,
+    unwanted: ir.Table,
+    *,
+    own_limit: int,
+    popular_limit: int,
+    new_only: bool,
+) -> ir.Table:
+    """Candidate (customer, product) pairs for ``targets`` (customer_id, segment) with every feature.
+
+    Candidates are the customer's own products (their ``own_limit`` most recency-weighted), their
+    co-purchase neighbours, their segment's and everyone's ``popular_limit`` favourites; features
+    are 0 where a signal does not apply. Products returned in full are never candidates.
+    """
+    own = items.inner_join(targets.select("customer_id"), "customer_id")
+    own_rank = ibis.row_number().over(
+        group_by=own.customer_id, order_by=[ibis.desc(own.f_dec90), ibis.desc(own.n), own.product]
+    )
+    sources = [own.mutate(_r=own_rank).filter(lambda t: t._r < own_limit).select("customer_id", "product")]
+    if copurchase is not None:
+        cf = copurchase.inner_join(targets.select("customer_id"), "customer_id")
+        sources.append(cf.select("customer_id", "product"))
+    seg_top = top_by_share(segment_share, "segment", popular_limit)
+    sources.append(targets.inner_join(seg_top.select("segment", "product"), "segment").select("customer_id", "product"))
+    pop_top = top_by_share(all_share, None, popular_limit).select("product")
+    sources.append(targets.select("customer_id").cross_join(pop_top))
+    pairs = ibis.union(*sources, distinct=True)
+    pairs = pairs.anti_join(unwanted, ["customer_id", "product"])
+    if new_only:
+        pairs = pairs.anti_join(items.select("customer_id", "product"), ["customer_id", "product"])
+    own_cols = ["f_own", "f_log_n", "f_share", "f_rec30", "f_rec180", "f_dec90"]
+    joined = pairs.inner_join(targets, "customer_id")
+    joined = joined.left_join(items.select("customer_id", "product", "n", "days_since", *own_cols),
+                              ["customer_id", "product"]).drop("customer_id_right", "product_right")
+    if copurchase is not None:
+        joined = joined.left_join(copurchase, ["customer_id", "product"]).drop("customer_id_right", "product_right")
+    else:
+        joined = joined.mutate(f_cf=ibis.literal(0.0), because=ibis.null("string"))
+    seg = segment_share.select("segment", "product", seg_share="share")
+    joined = joined.left_join(seg, ["segment", "product"]).drop("segment_right", "product_right")
+    joined = joined.left_join(all_share.select("product", "share_all"), "product").drop("product_right")
+    fills = {c: joined[c].fill_null(0.0) for c in [*own_cols, "f_cf"]}
+    return joined.mutate(
+        **fills,
+        n=joined.n.fill_null(0),
+        seg_share=joined.seg_share.fill_null(0.0),
+        share_all=joined.share_all.fill_null(0.0),
+        f_seg=(joined.seg_share.fill_null(0.0) + SMOOTH).ln(),
+        f_pop=(joined.share_all.fill_null(0.0) + SMOOTH).ln(),
+    )
+
+
+def _midnight(day: dt.date) -> ir.TimestampScalar:
+    return ibis.literal(dt.datetime(day.year, day.month, day.day), type="timestamp")
