@@ -278,7 +278,7 @@ def recommend(
     purchases after ``until`` next to two baselines. Files without prices work (basket logs).
     """
     from segmint.clean import CleanOptions
-    from segmint.recommend import RecommendConfig, recommend_products
+    from segmint.recommendations.model import RecommendConfig, recommend_products
 
     settings = RecommendConfig.build(config, top=top, window=window, scheme=scheme, new_only=new_only)
     tx = source_or_transactions

@@ -456,6 +456,108 @@ def watch(
 
 
 @app.command()
+def recommend(
+    inputs: list[str] | None = InputsArgument,
+    until: str | None = typer.Option(None, "--until", help="Train on lines up to this date (YYYY-MM-DD); default all."),
+    top: int = typer.Option(10, "--top", min=1, help="Products to recommend per customer."),
+    window: str = typer.Option("2M", "--window", help="Recent window of favourites: 60D, 8W, 2M, 1Y."),
+    scheme: str = typer.Option("rfm", "--scheme", "-s", help="Segments: rfm, levels, tiers, clusters or value."),
+    new_only: bool = typer.Option(False, "--new-only", help="Only products the customer has not bought."),
+    evaluate: bool = typer.Option(
+        False, "--evaluate", help="Score on purchases after --until (default: the last window) next to baselines."
+    ),
+    customer: str | None = typer.Option(None, "--customer", "-c", help="Print this customer's recommendations."),
+    out: Path | None = typer.Option(None, "--out", "-o", help="Directory for recommendations.csv and the other tables."),
+    fmt: str = typer.Option("csv", "--format", help="Table format for --out: csv, xlsx or parquet."),
+    map_: list[str] | None = MapOption,
+    mapping_file: Path | None = MappingFileOption,
+    source: str | None = SourceOption,
+    engine: str = EngineOption,
+    master: str | None = MasterOption,
+) -> None:
+    """Recommend products per customer and per segment; with --evaluate, measure them on later purchases."""
+    from segmint.api import recommend as run_recommend
+    from segmint.clean import CleanOptions
+    from segmint.errors import SegmintError
+
+    try:
+        mapping = load_mapping(mapping_file, map_)
+        with _progress() as bar:
+            task = bar.add_task("reading transactions ...", total=None)
+            tx = read_input(inputs, mapping=mapping, source=source, engine=engine, master=master,
+                            options=CleanOptions(unpriced="units"))  # fmt: skip
+            result = run_recommend(
+                tx, until=until, top=top, window=window, scheme=scheme, new_only=new_only, evaluate=evaluate,
+                progress=lambda message: bar.update(task, description=f"{message} ..."),
+            )  # fmt: skip
+            written = {}
+            if out is not None:
+                from segmint.report import export_tables
+
+                bar.update(task, description="writing results ...")
+                written = export_tables(result.tables(), out, fmt)
+                written["evaluation"] = result.write_summary(out / "evaluation.json")
+        if tx.report is not None:
+            console.print(tx.mapping_description())
+            console.print(tx.report.summary())
+        _print_recommend(result, customer)
+        for name, path in written.items():
+            console.print(f"wrote {name}: {path}")
+    except SegmintError as exc:
+        fail(exc)
+
+
+def _print_recommend(result: object, customer: str | None) -> None:
+    from rich.table import Table
+
+    counts = result.counts
+    console.print(
+        f"trained on lines up to {result.until}: {counts['customers']:,} customers, {counts['products']:,} products, "
+        f"{counts['recommendations']:,} recommendations (top {result.config.top}"
+        f"{', new products only' if result.config.new_only else ''}); blend {escape(result.blend.source)}"
+    )
+    for note in result.notes:
+        console.print(f"[yellow]note:[/] {escape(note)}")
+    favourites = result.segment_products
+    table = Table("segment", "top products by lift (share of segment / of all)", title="segment favourites",
+                  title_justify="left")  # fmt: skip
+    for segment, rows in favourites.groupby("segment", sort=False):
+        best = rows.dropna(subset=["rank_by_lift"]).sort_values("rank_by_lift").head(3)
+        text = "; ".join(f"{r.product_name} ({r.share_of_segment:.1%} / {r.share_of_all:.1%})" for r in best.itertuples())
+        table.add_row(escape(str(segment)), escape(text or "(too few buyers)"))
+    console.print(table)
+    if customer is not None:
+        card = result.customer(customer)
+        rows = Table("rank", "product", "score", "why", title=f"customer {escape(customer)} ({escape(card['segment'])})",
+                     title_justify="left")  # fmt: skip
+        for item in card["recommendations"]:
+            name = item["product_name"] + ("" if item["product_name"] == item["product_id"] else f" [{item['product_id']}]")
+            rows.add_row(str(item["rank"]), escape(name),
+                         f"{item['score']:.3f}", escape(item["reason"]))  # fmt: skip
+        console.print(rows)
+    if result.evaluation is not None:
+        _print_evaluation(result.evaluation)
+
+
+def _print_evaluation(evaluation: dict) -> None:
+    from rich.table import Table
+
+    top = evaluation["top"]
+    period = evaluation["test_period"]
+    table = Table("method", f"precision@{top}", f"recall@{top}", "hit rate", "segmint's precision vs this",
+                  title=f"evaluation on purchases {period['first']} to {period['last']} "
+                        f"({evaluation['customers_evaluated']:,} customers who bought before and after)",
+                  title_justify="left")  # fmt: skip
+    for name, scores in evaluation["methods"].items():
+        lift = evaluation["precision_lift"].get(f"vs_{name}")
+        table.add_row(
+            escape(scores["label"]), f"{scores[f'precision@{top}']:.4f}", f"{scores[f'recall@{top}']:.4f}",
+            f"{scores['hit_rate']:.1%}", "" if name == "segmint" else ("n/a" if lift is None else f"{lift:+.1%}"),
+        )
+    console.print(table)
+
+
+@app.command()
 def dashboard(
     inputs: list[str] | None = typer.Argument(None, help="Sales files to open (or upload them in the app)."),
     workspace: Path | None = typer.Option(

@@ -1,6 +1,6 @@
 """Product recommendations per customer and per segment, with the evidence that they work.
 
-How a customer's top N is chosen (see :mod:`segmint.recommend_signals` for each signal):
+How a customer's top N is chosen (see :mod:`segmint.recommendations.signals` for each signal):
 
 1. Candidates: the customer's own products, products often bought by customers who bought theirs
    (item-to-item co-purchase, computed in the engine), and the recent favourites of their segment
@@ -17,7 +17,7 @@ How a customer's top N is chosen (see :mod:`segmint.recommend_signals` for each 
 
 ``evaluate=True`` scores the recommendations against what customers bought after the as-of date,
 next to two baselines on the same split (global popularity of the last window, each customer's own
-most-bought products); see :mod:`segmint.recommend_eval`.
+most-bought products); see :mod:`segmint.recommendations.evaluation`.
 """
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ import ibis.expr.types as ir
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from segmint import recommend_signals as sig
+from segmint.recommendations import signals as sig
 from segmint.engine import materialize
 from segmint.errors import ConfigError, DataError
 
@@ -360,8 +360,8 @@ def _reason(t: ir.Table, blend: Blend, window: Window) -> ir.StringValue:
     cf = "often bought with " + t.because_name.fill_null(t.because)
     in_window = f" in the last {window.label}"
     seg_pct = _percent(t.seg_share)
-    seg = "popular with " + t.segment + " customers" + in_window + " (" + seg_pct + " of them bought it)"
-    pop = "popular with all customers" + in_window + " (" + _percent(t.share_all) + " bought it)"
+    seg = "popular with " + t.segment + " customers" + in_window + " (bought by " + seg_pct + " of those who shopped)"
+    pop = "popular with all customers" + in_window + " (bought by " + _percent(t.share_all) + " of shoppers)"
     cf_lift = ibis.cases((t.because.notnull() & (t.f_cf > 0), lift("f_cf")), else_=-math.inf)
     seg_lift = ibis.cases(
         ((t.segment != sig.NO_SEGMENT) & (t.seg_share > t.share_all), lift("f_seg")), else_=-math.inf
@@ -470,9 +470,9 @@ def recommend_products(
     progress: Callable[[str], None] | None = None,
 ) -> RecommendResult:
     """The whole recommendation job on cleaned canonical transactions (see the module doc)."""
-    from segmint import products
+    from segmint.recommendations import products
     from segmint.features import _as_date
-    from segmint.recommend_eval import evaluate as run_evaluation
+    from segmint.recommendations.evaluation import evaluate as run_evaluation
 
     step = progress or (lambda message: log.info(message))
     window = Window.parse(config.window)

@@ -1,6 +1,6 @@
 """The product side of the customer view: segment favourites, the wide single view, product sales.
 
-All tables come from purchase lines (:func:`segmint.recommend_signals.purchase_lines`: returns and
+All tables come from purchase lines (:func:`segmint.recommendations.signals.purchase_lines`: returns and
 lines without a product never count) and are bounded: a fixed number of products per segment, per
 period, or as columns, so they stay small with millions of lines.
 """
@@ -28,23 +28,25 @@ def segment_favourites(
 ) -> pd.DataFrame:
     """What each segment buys in [start, as_of): customers, units, revenue, share, lift and two ranks.
 
-    ``share_of_segment`` = the segment's customers who bought it / the segment's customers;
-    ``share_of_all`` = all customers who bought it / all customers; ``lift`` = their ratio ("what
-    Champions buy now that others don't"). ``rank_by_lift`` ranks products with at least
-    ``min_buyers`` buyers in the segment (fewer is noise); ``rank_by_volume`` ranks by units. A
-    product is listed when it is in the segment's top ``favourites`` by either.
+    Shares are over *shoppers* (customers who bought anything in the window): ``share_of_segment``
+    = the segment's shoppers who bought the product / the segment's shoppers; ``share_of_all`` =
+    the same over all shoppers; ``lift`` = their ratio ("what Champions buy now that others
+    don't"). ``rank_by_lift`` ranks products with at least ``min_buyers`` buyers in the segment
+    (fewer is noise); ``rank_by_volume`` ranks by units. A product is listed when it is in the
+    segment's top ``favourites`` by either. ``segment_customers`` counts every member.
     """
     recent = lines.filter(lines.day >= start, lines.day < as_of)
     labelled = recent.inner_join(segments.select("customer_id", "segment", "segment_order"), "customer_id")
     per = labelled.group_by("segment", "segment_order", "product").aggregate(
         customers=labelled.customer_id.nunique(), units=labelled.units.sum(), revenue=labelled.revenue.sum()
     )
-    sizes = segments.group_by("segment").aggregate(segment_customers=segments.count())
-    everyone = recent.group_by("product").aggregate(customers_all=recent.customer_id.nunique())
-    total = int(segments.count().execute())
-    per = per.inner_join(sizes, "segment").inner_join(everyone, "product")
-    share = per.customers.cast("float64") / per.segment_customers.cast("float64")
-    share_all = per.customers_all.cast("float64") / max(total, 1)
+    members = segments.group_by("segment").aggregate(segment_customers=segments.count())
+    shoppers = labelled.group_by("segment").aggregate(segment_shoppers=labelled.customer_id.nunique())
+    everyone = labelled.group_by("product").aggregate(customers_all=labelled.customer_id.nunique())
+    total = max(int(labelled.customer_id.nunique().execute()), 1)
+    per = per.inner_join(members, "segment").inner_join(shoppers, "segment").inner_join(everyone, "product")
+    share = per.customers.cast("float64") / per.segment_shoppers.cast("float64")
+    share_all = per.customers_all.cast("float64") / total
     per = per.mutate(share_of_segment=share, share_of_all=share_all, lift=share / share_all)
     ranked_lift = per.customers >= min_buyers
     by_lift = ibis.row_number().over(
@@ -61,7 +63,8 @@ def segment_favourites(
     kept = kept.left_join(names, "product").drop("product_right")
     frame = kept.select(
         "segment", "segment_order", product_id="product", product_name=kept.product_name,
-        customers="customers", segment_customers="segment_customers", share_of_segment="share_of_segment",
+        customers="customers", segment_customers="segment_customers", segment_shoppers="segment_shoppers",
+        share_of_segment="share_of_segment",
         share_of_all="share_of_all", lift="lift", units="units", revenue="revenue",
         rank_by_lift="rank_by_lift", rank_by_volume="rank_by_volume",
     ).to_pandas()  # fmt: skip

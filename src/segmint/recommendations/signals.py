@@ -15,8 +15,9 @@ Definitions (``as_of`` is the first day NOT used: everything is computed from li
   products, keeping ``neighbours`` products per product with at least ``min_common`` common buyers.
   A customer's co-purchase score for a product is the recency-weighted mean similarity to what they
   bought, with the product that contributed most (the reason's "often bought with X").
-* Segment favourites: share of a segment's customers who bought the product in the recent window,
-  next to the share of all customers (their ratio is the lift).
+* Segment favourites: share of a segment's shoppers (customers who bought anything in the recent
+  window) who bought the product there, next to the same share over all shoppers (the ratio is the
+  lift).
 """
 
 from __future__ import annotations
@@ -143,18 +144,20 @@ def copurchase_scores(top_items: ir.Table, neighbours: ir.Table, limit: int) -> 
 def segment_shares(lines: ir.Table, segments: ir.Table, start: dt.date, as_of: dt.date) -> tuple[ir.Table, ir.Table]:
     """(segment x product shares, product shares of all customers) of buyers in [start, as_of).
 
-    ``segments`` holds every customer to count (customer_id, segment); the first table has
-    segment, product, buyers, segment_customers, share; the second product, buyers_all, share_all.
+    Shares are over the customers who bought anything in the window (a segment that did not shop
+    has no favourites): the first table has segment, product, buyers, segment_buyers, share; the
+    second product, buyers_all, share_all.
     """
     recent = lines.filter(lines.day >= start, lines.day < as_of)
     buyers = recent.select("customer_id", "product").distinct()
-    sizes = segments.group_by("segment").aggregate(segment_customers=segments.count())
-    total = max(int(segments.count().execute()), 1)
-    labelled = buyers.inner_join(segments, "customer_id")
+    labelled = buyers.inner_join(segments.select("customer_id", "segment"), "customer_id")
+    shoppers = labelled.select("customer_id", "segment").distinct()
+    sizes = shoppers.group_by("segment").aggregate(segment_buyers=shoppers.count())
+    total = max(int(shoppers.count().execute()), 1)
     per_segment = labelled.group_by("segment", "product").aggregate(buyers=labelled.count())
     per_segment = per_segment.inner_join(sizes, "segment")
     per_segment = per_segment.mutate(
-        share=per_segment.buyers.cast("float64") / per_segment.segment_customers.cast("float64")
+        share=per_segment.buyers.cast("float64") / per_segment.segment_buyers.cast("float64")
     )
     overall = labelled.group_by("product").aggregate(buyers_all=labelled.count())
     overall = overall.mutate(share_all=overall.buyers_all.cast("float64") / total)

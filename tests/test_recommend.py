@@ -1,0 +1,236 @@
+"""Recommendations: signals by hand, the evaluation protocol by hand, the whole job on small shops."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import math
+from pathlib import Path
+
+import ibis
+import pandas as pd
+import pytest
+
+import segmint
+from segmint.recommendations import signals as sig
+from segmint.errors import ConfigError, DataError
+from segmint.recommendations.model import RecommendConfig, Window
+from segmint.recommendations.evaluation import metrics, own_most_bought
+
+GROCERIES = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "groceries" / "Groceries_dataset.csv"
+
+
+def lines_table(rows: list[tuple], returns: tuple = ()) -> ibis.Table:
+    """Canonical transactions from (customer, date, product, quantity[, amount]) rows."""
+    records = []
+    for i, row in enumerate(rows):
+        customer, day, product, quantity = row[:4]
+        amount = row[4] if len(row) > 4 else 2.0 * quantity
+        records.append({
+            "invoice_id": f"I{i}", "line_no": 1, "customer_id": customer, "invoice_date": pd.Timestamp(day),
+            "product_id": product, "product_name": None if product is None else f"name {product}",
+            "quantity": float(quantity), "unit_price": 2.0, "amount": float(amount), "cost": None,
+            "country": "UK" if customer < "C5" else "India", "org_id": None, "is_return": i in returns,
+        })  # fmt: skip
+    frame = pd.DataFrame(records).astype({"cost": "float64", "org_id": "string"})
+    return ibis.duckdb.connect().create_table("tx", frame)
+
+
+def test_window_parsing_and_month_arithmetic():
+    assert Window.parse("2M").start(dt.date(2024, 3, 31)) == dt.date(2024, 1, 31)
+    assert Window.parse("3m").start(dt.date(2024, 5, 31)) == dt.date(2024, 2, 29)  # clipped to month end
+    assert Window.parse("8W").start(dt.date(2024, 3, 1)) == dt.date(2024, 1, 5)
+    assert Window.parse(" 60D ").start(dt.date(2024, 3, 1)) == dt.date(2024, 1, 1)
+    assert Window.parse("1Y").start(dt.date(2024, 2, 29)) == dt.date(2023, 2, 28)
+    assert Window.parse("2M").label == "2 months" and Window.parse("1W").label == "1 week"
+    for bad in ("2", "M", "0M", "2Q", "two months"):
+        with pytest.raises(ConfigError, match="60D"):
+            Window.parse(bad)
+    with pytest.raises(ConfigError, match="scheme"):
+        RecommendConfig.build(scheme="nope")
+
+
+def test_purchase_lines_leave_out_returns_and_lines_without_product():
+    tx = lines_table([
+        ("C1", "2024-01-01", "A", 2), ("C1", "2024-01-05", "A", -2), ("C1", "2024-01-02", None, 1),
+        ("C2", "2024-01-03", "B", 1), ("C2", "2024-01-04", "B", -1),
+    ], returns=(1, 4))  # fmt: skip
+    lines = sig.purchase_lines(tx).order_by("customer_id", "day").execute()
+    assert list(zip(lines.customer_id, lines["product"], lines.units)) == [("C1", "A", 2.0), ("C2", "B", 1.0)]
+    # both returned in full -> neither is a product the customer wants
+    returned = sig.returned_products(tx).order_by("customer_id").execute()
+    assert list(zip(returned.customer_id, returned["product"])) == [("C1", "A"), ("C2", "B")]
+
+
+def test_customer_item_features_by_hand():
+    tx = lines_table([
+        ("C1", "2024-01-01", "A", 1), ("C1", "2024-01-01", "A", 2), ("C1", "2024-02-01", "A", 1),
+        ("C1", "2024-02-01", "B", 1), ("C1", "2024-03-01", "C", 1),
+    ])  # fmt: skip
+    as_of = dt.date(2024, 3, 11)
+    items = sig.customer_items(sig.purchase_lines(tx), as_of).order_by("product").execute()
+    a = items.iloc[0]
+    assert (a["n"], a["units"], a["visits"], a["days_since"]) == (2, 4.0, 3, 39)  # 2 visit days of 3; Feb 1 -> Mar 11 (leap year)
+    assert a["f_share"] == pytest.approx(2 / 3)
+    assert a["f_rec30"] == pytest.approx(math.exp(-39 / 30))
+    ages = [(as_of - dt.date(2024, 1, 1)).days, 39]
+    assert a["f_dec90"] == pytest.approx(math.log(1 + sum(math.exp(-x / 90) for x in ages)))
+    assert items["days_since"].tolist() == [39, 39, 10]
+
+
+def test_item_similarity_is_the_cosine_over_customers():
+    # A bought by C1,C2,C3; B by C1,C2; C by C3,C4 -> cos(A,B) = 2/sqrt(3*2), cos(A,C) = 1/sqrt(3*2)
+    top = ibis.memtable({"customer_id": ["C1", "C1", "C2", "C2", "C3", "C3", "C4"],
+                         "product": ["A", "B", "A", "B", "A", "C", "C"]})  # fmt: skip
+    sims = sig.item_neighbours(top, neighbours=5, min_common=1).execute()
+    got = {(r.product, r.neighbour): r.similarity for r in sims.itertuples()}
+    assert got[("A", "B")] == pytest.approx(2 / math.sqrt(6))
+    assert got[("A", "C")] == pytest.approx(1 / math.sqrt(6))
+    assert ("B", "C") not in got  # no common buyer
+    strong = sig.item_neighbours(top, neighbours=5, min_common=2).execute()
+    assert sorted(zip(strong["product"], strong["neighbour"])) == [("A", "B"), ("B", "A")]
+
+
+def test_metrics_by_hand():
+    recs = ibis.memtable({"customer_id": ["C1", "C1", "C2", "C2", "C3"], "product": ["A", "B", "A", "C", "D"]})
+    relevant = ibis.memtable({"customer_id": ["C1", "C1", "C1", "C2", "C3"], "product": ["A", "B", "E", "B", "X"]})
+    customers = ibis.memtable({"customer_id": ["C1", "C2", "C3"]})
+    got = metrics(recs, relevant, customers, top=2)
+    # hits: C1 2 (of 3 relevant), C2 0, C3 0
+    assert got == {"customers": 3, "precision@2": round((2 / 2) / 3, 4), "recall@2": round((2 / 3) / 3, 4),
+                   "hit_rate": round(1 / 3, 4)}  # fmt: skip
+
+
+def test_own_most_bought_orders_by_visits_then_units_then_recency():
+    items = ibis.memtable({
+        "customer_id": ["C1"] * 4, "product": ["A", "B", "C", "D"], "n": [3, 3, 5, 1],
+        "units": [1.0, 9.0, 1.0, 1.0], "last_day": pd.to_datetime(["2024-01-01"] * 4).date,
+    })  # fmt: skip
+    ranked = own_most_bought(items, ibis.memtable({"customer_id": ["C1"]}), top=3).order_by("rank").execute()
+    assert ranked["product"].tolist() == ["C", "B", "A"]
+
+
+def shop_rows() -> list[tuple]:
+    """A shop where C1..C4 re-buy their staple monthly; some also buy a complement."""
+    rows = []
+    for month in range(1, 7):
+        day = f"2024-{month:02d}-10"
+        rows += [("C1", day, "A", 1), ("C2", day, "A", 2), ("C3", day, "B", 1), ("C4", day, "B", 1)]
+        rows += [("C5", day, "E", 1)] if month % 2 else []
+        if month <= 3:
+            rows += [("C1", day, "C", 1), ("C3", day, "C", 1)]
+    rows += [("C6", "2024-06-01", "A", 1), ("C2", "2024-07-05", "A", 1), ("C6", "2024-07-06", "C", 1)]
+    return rows
+
+
+@pytest.fixture(scope="module")
+def shop():
+    return segmint.recommend(lines_table(shop_rows()), until="2024-06-30", top=3, evaluate=True)
+
+
+def test_a_staple_is_recommended_first_with_its_reason(shop):
+    card = shop.customer("C1")
+    first = card["recommendations"][0]
+    assert (first["product_id"], first["rank"]) == ("A", 1)
+    assert first["reason"] == "bought 6 times, last 21 days ago"  # 2024-06-10 .. day after 2024-06-30
+    assert first["product_name"] == "name A"
+    assert card["until"] == "2024-06-30" and shop.blend.source.startswith("default")
+    assert [r["rank"] for r in card["recommendations"]] == [1, 2, 3]
+    scores = [r["score"] for r in card["recommendations"]]
+    assert scores == sorted(scores, reverse=True) and all(0 < s < 1 for s in scores)
+    with pytest.raises(DataError, match="leading zeros"):
+        shop.customer("nobody")
+
+
+def test_evaluation_counts_only_purchases_after_until(shop):
+    evaluation = shop.evaluation
+    # after 2024-06-30: C2 bought A (own staple), C6 bought C; both bought before
+    assert evaluation["customers_evaluated"] == 2
+    assert evaluation["test_period"] == {"first": "2024-07-05", "last": "2024-07-06"}
+    own = evaluation["methods"]["own_most_bought"]
+    # own most-bought: C2 -> [A] (hit), C6 -> [A] (miss): precision (1/3 + 0) / 2
+    assert own["precision@3"] == round((1 / 3) / 2, 4) and own["hit_rate"] == 0.5
+    assert set(evaluation["methods"]) == {"segmint", "popular", "own_most_bought", "own_then_popular"}
+
+
+def test_tables_have_the_documented_columns(shop):
+    tables = shop.tables()
+    recs = tables["recommendations"].execute()
+    assert list(recs.columns) == ["customer_id", "product_id", "product_name", "rank", "score", "reason"]
+    assert recs.groupby("customer_id").size().max() == 3
+    view = tables["single_view"]
+    assert view.columns[:2].tolist() == ["customer_id", "segment_rfm"]
+    c1 = view.set_index("customer_id").loc["C1"]
+    assert c1["units: all products"] == 9.0 and c1["products bought"] == 2  # 6 x A + 3 x C
+
+
+def test_new_only_leaves_out_what_was_bought_and_returns_never_count():
+    rows = shop_rows() + [("C5", "2024-06-20", "A", 1), ("C5", "2024-06-25", "A", -1)]
+    tx = lines_table(rows, returns=(len(rows) - 1,))
+    result = segmint.recommend(tx, until="2024-06-30", top=5, new_only=True)
+    recs = result.recommendations.execute()
+    bought = {(c, p) for c, _, p, q in shop_rows()}
+    assert not {(c, p) for c, p in zip(recs.customer_id, recs.product_id)} & bought
+    # C5 returned the A it bought: A is not recommended to C5 although A is the most popular product
+    assert "A" not in recs[recs.customer_id == "C5"].product_id.tolist()
+    assert result.evaluation is None
+
+
+def test_no_product_column_says_recommendations_need_products(tmp_path):
+    path = tmp_path / "sales.csv"
+    path.write_text("customer,date,amount\nC1,2024-01-01,10\nC2,2024-01-02,5\n")
+    with pytest.raises(DataError, match="recommendations need products"):
+        segmint.recommend(path)
+    assert segmint.analyze(path, scheme="rfm").summaries["rfm"]["customers"].sum() == 2  # segments still work
+
+
+def test_blank_product_rows_are_counted_and_kept_for_sales(tmp_path):
+    path = tmp_path / "baskets.csv"
+    path.write_text('member_id,payment_date,total_amt,product_json\n'
+                    'M1,2024-01-05,30,"{""D"": 2, ""A"": 1}"\nM2,2024-01-06,12,\nM1,2024-02-01,7,"[""A""]"\n')
+    result = segmint.recommend(path, top=2)
+    assert result.counts["lines_without_product"] == 1
+    assert any("1 lines without a product" in note for note in result.notes)
+    recs = result.recommendations.execute()
+    assert set(recs.customer_id) == {"M1"}  # M2 bought no product
+
+
+@pytest.mark.skipif(not GROCERIES.exists(), reason="../shared/data is not present")
+def test_groceries_basket_log_beats_own_most_bought(tmp_path):
+    from typer.testing import CliRunner
+
+    from segmint.cli import app
+
+    out = tmp_path / "out"
+    run = CliRunner().invoke(app, ["recommend", str(GROCERIES), "--until", "2015-10-31", "--evaluate",
+                                   "--out", str(out)])  # fmt: skip
+    assert run.exit_code == 0, run.output
+    summary = json.loads((out / "evaluation.json").read_text())
+    assert summary["counts"]["lines"] == 38_765  # the 759 exact duplicate rows are kept
+    methods = summary["evaluation"]["methods"]
+    ours, own = methods["segmint"]["precision@10"], methods["own_most_bought"]["precision@10"]
+    assert ours >= 1.15 * own
+    assert ours >= 0.95 * methods["popular"]["precision@10"]
+    recs = pd.read_csv(out / "recommendations.csv")
+    assert list(recs.columns) == ["customer_id", "product_id", "product_name", "rank", "score", "reason"]
+
+
+def test_cli_writes_the_three_files_and_prints_the_evaluation(tmp_path):
+    from typer.testing import CliRunner
+
+    from segmint.cli import app
+
+    path = tmp_path / "shop.csv"
+    pd.DataFrame(shop_rows(), columns=["Customer", "Date", "StockCode", "Quantity"]).assign(Price=2.0).to_csv(
+        path, index=False
+    )
+    out = tmp_path / "out"
+    run = CliRunner().invoke(app, ["recommend", str(path), "--until", "2024-06-30", "--top", "2", "--evaluate",
+                                   "--customer", "C1", "--out", str(out)])  # fmt: skip
+    assert run.exit_code == 0, run.output
+    assert "bought 6 times, last 21 days ago" in run.output and "precision@2" in run.output
+    recs = pd.read_csv(out / "recommendations.csv", dtype={"customer_id": str})
+    assert recs.groupby("customer_id").size().max() == 2
+    assert {"segment_products.csv", "evaluation.json", "single_view.csv"} <= {p.name for p in out.iterdir()}
+    bad = CliRunner().invoke(app, ["recommend", str(path), "--window", "2Q"])
+    assert bad.exit_code == 2 and "60D" in bad.output and "Traceback" not in bad.output
