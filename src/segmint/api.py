@@ -290,8 +290,8 @@ def recommend(
         source = tx.report.source if tx.report is not None else "the input"
         raise DataError(
             f"{source}: recommendations need products, and no product column was found (columns used: "
-            f"{', '.join(fields.values())}); map one, e.g. fields: {{product_id: <column>}}. "
-            "Segments work without products."
+            f"{', '.join(fields.values())}); map the column that names the product. Segments work without products.",
+            field="product_id", fix=Fix(option="mapping", example={"product_id": "<product column>"}),
         )
     priced = tx.mapping is None or bool({"amount", "unit_price"} & set(fields))
     return recommend_products(tx.table, tx.con, settings, until=until, evaluate=evaluate, priced=priced,

@@ -37,7 +37,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from segmint.recommendations import signals as sig
 from segmint.engine import materialize
-from segmint.errors import ConfigError, DataError
+from segmint.errors import ConfigError, DataError, Fix
 
 log = logging.getLogger(__name__)
 
@@ -47,7 +47,7 @@ SIGNALS: dict[str, tuple[str, ...]] = {
     "segment": ("f_seg",),
     "popular": ("f_pop",),
 }
-SEGMENT_SCHEMES = ("rfm", "levels", "tiers", "clusters", "value")
+STORY_SCHEMES = ("value",)  # segments of the latest story period (see segments_as_of)
 MIN_FIT_CUSTOMERS = 30  # fewer customers on the inner split -> the default blend
 _UNITS = {"D": "day", "W": "week", "M": "month", "Y": "year"}
 
@@ -75,7 +75,8 @@ class Window:
         if not match or int(match.group(1)) == 0:
             raise ConfigError(
                 f"window {text!r} is not a length of time; write a number and a unit: "
-                "60D (days), 8W (weeks), 2M (months) or 1Y (year)"
+                "60D (days), 8W (weeks), 2M (months) or 1Y (year)",
+                field="window", value=text, fix=Fix(option="window", example="2M"),
             )
         return cls(int(match.group(1)), match.group(2).upper())
 
@@ -130,8 +131,8 @@ class RecommendConfig(BaseModel):
     @classmethod
     def _scheme(cls, value: str) -> str:
         value = "value" if value == "story" else value
-        if value not in SEGMENT_SCHEMES:
-            raise ValueError(f"unknown scheme {value!r}; choose one of {', '.join(SEGMENT_SCHEMES)}")
+        if value not in segment_schemes():
+            raise ValueError(f"unknown scheme {value!r}; choose one of {', '.join(segment_schemes())}")
         return value
 
     @field_validator("signals")
@@ -150,7 +151,15 @@ class RecommendConfig(BaseModel):
         try:
             return cls.model_validate(base)
         except ValueError as exc:
-            raise ConfigError(f"invalid recommendation settings: {exc}") from exc
+            raise ConfigError(f"invalid recommendation settings: {exc}", field="recommend",
+                              fix=Fix(option="config", example={"top": 10, "window": "2M", "scheme": "rfm"})) from exc
+
+
+def segment_schemes() -> tuple[str, ...]:
+    """Schemes whose segments recommendations can use: every registered scheme, and story value."""
+    from segmint.segment import scheme_names
+
+    return (*scheme_names(), *STORY_SCHEMES)
 
 
 @dataclass(frozen=True)
@@ -226,13 +235,10 @@ def segments_as_of(tx: ir.Table, scheme: str, as_of: dt.date, config: Any = None
         per = period_segments(window, period="quarter", scheme="value")
         latest = per.filter(per.period_index == per.period_index.max())
         return latest.select("customer_id", "segment", "segment_order")
-    from segmint.segment import scheme_module
+    from segmint.segment import get_scheme
 
     features = feat.customer_features(tx, snapshot_date=as_of)
-    labelled = scheme_module(scheme).assign(features, config)
-    if isinstance(labelled, pd.DataFrame):
-        labelled = ibis.memtable(labelled[["customer_id", "segment", "segment_order"]].astype(
-            {"customer_id": "string", "segment": "string", "segment_order": "int64"}))  # fmt: skip
+    labelled = get_scheme(scheme).assign(features, config)
     return labelled.select("customer_id", "segment", labelled.segment_order.cast("int64"))
 
 
@@ -421,7 +427,7 @@ class RecommendResult:
         if rows.empty:
             raise DataError(
                 f"customer {customer_id!r} has no product purchase before {self.until + dt.timedelta(days=1)}; "
-                "check the id (ids are text, leading zeros count)"
+                "check the id (ids are text, leading zeros count)", field="customer_id", value=customer_id,
             )
         items = rows[["rank", "product_id", "product_name", "score", "reason"]]
         return {
@@ -485,8 +491,9 @@ def recommend_products(
     n_lines = int(lines.count().execute())
     if n_lines == 0:
         raise DataError(
-            "recommendations need products: no line has a product id or name (map a product column, "
-            "e.g. fields: {product_id: StockCode}); segments work without one"
+            "recommendations need products: no line has a product id or name (map a product column); "
+            "segments work without one",
+            field="product_id", fix=Fix(option="mapping", example={"product_id": "StockCode"}),
         )
     last_day = pd.Timestamp(stats["last"]).date()
     until_day = _as_date(until, "until")
@@ -500,7 +507,8 @@ def recommend_products(
     if evaluate and as_of > last_day:
         raise ConfigError(
             f"until {until_day} leaves no purchase after it to evaluate on (the data end {last_day}); "
-            "choose an earlier date"
+            "choose an earlier date",
+            field="until", value=str(until_day), fix=Fix(option="until", example=str(window.start(last_day))),
         )
     no_product = int(stats["no_product"] or 0)
     if no_product:
