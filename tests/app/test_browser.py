@@ -170,6 +170,25 @@ def test_customers_grid_and_upload_pages(server: str, page) -> None:
     page.screenshot(path=str(SHOTS / "upload.png"), full_page=True)
 
 
+def test_products_page_favourites_regions_and_a_customers_picks(server: str, page) -> None:
+    page.click("a.nav-link:has-text('Products')")
+    page.wait_for_selector("#products-favourites .main-svg", timeout=120_000)
+    page.wait_for_selector("#products-regions .main-svg", timeout=60_000)
+    _settle(page)
+    assert "by lift" in page.locator("#products-favourites").inner_text()
+    page.click("a.nav-link:has-text('Customers')")
+    page.wait_for_selector("#customers-grid .ag-row", timeout=60_000)
+    customer = page.locator("#customers-grid .ag-row .ag-cell").first.inner_text().strip()
+    page.click("a.nav-link:has-text('Products')")
+    page.wait_for_selector("#products-customer", timeout=30_000)
+    page.fill("#products-customer", customer)
+    page.press("#products-customer", "Enter")
+    page.wait_for_selector("#products-customer-grid .ag-row", timeout=60_000)
+    _settle(page)
+    assert f"Customer {customer}" in page.locator("#products-customer-card").inner_text()
+    page.screenshot(path=str(SHOTS / "products.png"), full_page=True)
+
+
 UPLOAD_CSV = """InvoiceNo,CustomerID,InvoiceDate,Quantity,UnitPrice,Country
 U1,A,2023-01-05,2,10.00,France
 U2,B,2023-01-06,1,25.00,Spain

@@ -34,6 +34,7 @@ PAGES: list[Page] = [
     Page("/distributions", "Distributions", "distributions"),
     Page("/story", "Customer story", "story"),
     Page("/customers", "Customers", "customers"),
+    Page("/products", "Products", "products"),
     Page("/upload", "Upload", "upload", filters=False),
 ]
 

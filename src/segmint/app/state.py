@@ -103,6 +103,7 @@ class AppState:
         self._datasets: dict[str, Dataset] = {}
         self._analyses: OrderedDict[str, Analysis] = OrderedDict()
         self._stories: OrderedDict[str, Any] = OrderedDict()
+        self._recommendations: OrderedDict[str, Any] = OrderedDict()
         self._max = max_analyses
         self._lock = threading.Lock()
         self.upload_root = upload_root or Path(tempfile.mkdtemp(prefix="segmint-uploads-"))
@@ -180,6 +181,29 @@ class AppState:
                 end=filters.end, org=list(filters.orgs) or None,
             )
             self._store(self._stories, key, result)
+            return result
+
+    def recommendations(self, dataset_id: str | None, filters: Filters, overrides: dict | None = None,
+                        window: str = "2M") -> Any:
+        """``segmint.recommendations`` for the filters: trained up to the end date, the scheme's segments."""
+        from segmint.features import filter_window
+        from segmint.recommendations import RecommendConfig, recommend_products
+
+        dataset = self.dataset(dataset_id)
+        config = scheme_config(filters.scheme, (overrides or {}).get(filters.scheme))
+        key = _key(dataset.dataset_id, replace(filters, period=""), {**config.model_dump(mode="json"), "window": window})
+        with dataset.lock:
+            cached = self._cached(self._recommendations, key)
+            if cached is not None:
+                return cached
+            fields = dataset.mapping.fields if dataset.mapping is not None else {}
+            tx = filter_window(dataset.window(filters), start=filters.start, org=list(filters.orgs) or None)
+            result = recommend_products(
+                tx, dataset.con, RecommendConfig.build(scheme=filters.scheme, window=window), until=filters.end,
+                priced=dataset.mapping is None or bool({"amount", "unit_price"} & set(fields)),
+                segment_config=config,
+            )  # fmt: skip
+            self._store(self._recommendations, key, result)
             return result
 
     def _cached(self, cache: OrderedDict, key: str) -> Any:

@@ -29,6 +29,7 @@ import ibis.expr.types as ir
 
 SMOOTH = 1e-3  # floor of the share features before taking logs (a product nobody bought)
 NO_SEGMENT = "(no segment)"
+PRIOR_SHOPPERS = 20  # pseudo-shoppers at the overall rate added to a segment (shrinks small segments' shares)
 
 
 def product_key(tx: ir.Table) -> ir.StringValue:
@@ -216,18 +217,25 @@ def candidates(
         joined = joined.left_join(copurchase, ["customer_id", "product"]).drop("customer_id_right", "product_right")
     else:
         joined = joined.mutate(f_cf=ibis.literal(0.0), because=ibis.null("string"))
-    seg = segment_share.select("segment", "product", seg_share="share")
+    seg = segment_share.select("segment", "product", seg_share="share", seg_buyers="buyers")
+    sizes = segment_share.select("segment", "segment_buyers").distinct()
     joined = joined.left_join(seg, ["segment", "product"]).drop("segment_right", "product_right")
+    joined = joined.left_join(sizes, "segment").drop("segment_right")
     joined = joined.left_join(all_share.select("product", "share_all"), "product").drop("product_right")
     fills = {c: joined[c].fill_null(0.0) for c in [*own_cols, "f_cf"]}
+    share_all = joined.share_all.fill_null(0.0)
+    # the segment's share shrunk towards everyone's: PRIOR_SHOPPERS pseudo-shoppers at the overall rate
+    smoothed = (joined.seg_buyers.fill_null(0) + PRIOR_SHOPPERS * share_all) / (
+        joined.segment_buyers.fill_null(0) + PRIOR_SHOPPERS
+    )
     return joined.mutate(
         **fills,
         n=joined.n.fill_null(0),
         seg_share=joined.seg_share.fill_null(0.0),
-        share_all=joined.share_all.fill_null(0.0),
-        f_seg=(joined.seg_share.fill_null(0.0) + SMOOTH).ln(),
-        f_pop=(joined.share_all.fill_null(0.0) + SMOOTH).ln(),
-    )
+        share_all=share_all,
+        f_seg=(smoothed + SMOOTH).ln(),
+        f_pop=(share_all + SMOOTH).ln(),
+    ).drop("seg_buyers", "segment_buyers")
 
 
 def _midnight(day: dt.date) -> ir.TimestampScalar:

@@ -71,6 +71,8 @@ def layout() -> html.Div:
             ], className="mb-2"),
             dcc.Download(id="customers-download"),
             dcc.Loading(html.Div(id="customers-grid-holder"), delay_show=300),
+            html.Div(html.Small("Click a customer to see what to offer them next.", className="text-muted"),
+                     id="customers-recommendations", className="mt-2"),
         ]
     )
 
@@ -82,7 +84,7 @@ def customers_grid(columns: list[str]) -> dag.AgGrid:
         rowModelType="infinite",
         columnDefs=column_defs(columns),
         defaultColDef={"sortable": True, "resizable": True, "filter": True, "minWidth": 110},
-        dashGridOptions={"pagination": True, "paginationPageSize": PAGE_SIZE,
+        dashGridOptions={"pagination": True, "paginationPageSize": PAGE_SIZE, "rowSelection": "single",
                          "cacheBlockSize": PAGE_SIZE, "maxBlocksInCache": 20},
         style={"height": "640px"},
     )
@@ -126,8 +128,25 @@ def export_file(state: AppState, kind: str, filter_model: dict | None, *inputs: 
     return target
 
 
+def recommendations_panel(state: AppState, selected: list[dict] | None, *inputs: Any) -> Any:
+    """The selected customer's recommendations (products page grid)."""
+    from segmint.app.pages.products import recommendation_grid
+
+    if not selected:
+        return html.Small("Click a customer to see what to offer them next.", className="text-muted")
+    dataset_id, filters, settings = context(*inputs)
+    card = state.recommendations(dataset_id, filters, settings).customer(str(selected[0]["customer_id"]))
+    return recommendation_grid(card, grid_id="customers-recommendation-grid")
+
+
 def register(app: Dash, state: AppState) -> None:
-    """Customers callbacks: columns, paged rows, downloads."""
+    """Customers callbacks: columns, paged rows, downloads, the selected customer's recommendations."""
+
+    @app.callback(Output("customers-recommendations", "children"), Input("customers-grid", "selectedRows"),
+                  *[State(i.component_id, i.component_property) for i in FILTER_INPUTS], prevent_initial_call=True)
+    @guarded(lambda alert: alert)
+    def recommendations(selected: list[dict] | None, *inputs: Any) -> Any:
+        return recommendations_panel(state, selected, *inputs)
 
     @app.callback(Output("customers-grid-holder", "children"), Output("customers-count", "children"),
                   Output("customers-message", "children"), *FILTER_INPUTS)

@@ -32,7 +32,9 @@ def layout() -> html.Div:
                         ],
                         md=3,
                     ),
-                    dbc.Col([html.Div(id="story-card"), graph("story-timeline", 380)], md=9),
+                    dbc.Col([html.Div(id="story-card"),
+                             dcc.Loading(html.Div(id="story-recommendations"), delay_show=300),
+                             graph("story-timeline", 380)], md=9),
                 ]
             ),
             html.Hr(),
@@ -102,6 +104,21 @@ def story_card(row: pd.Series) -> dbc.Card:
         ]),
         html.P(row["narrative"], className="mt-2 mb-0 story-narrative"),
     ]), className="mb-2")
+
+
+def customer_recommendations(state: AppState, customer_id: str | None, *inputs: Any) -> html.Div | None:
+    """The customer's top recommendations (none when the data have no products)."""
+    from segmint.app.pages.products import recommendation_list
+    from segmint.errors import SegmintError
+
+    if not customer_id:
+        return None
+    dataset_id, filters, settings = context(*inputs)
+    try:
+        card = state.recommendations(dataset_id, filters, settings).customer(customer_id)
+    except SegmintError:
+        return None
+    return recommendation_list(card)
 
 
 def customer_content(state: AppState, customer_id: str | None, *inputs: Any) -> tuple:
@@ -175,6 +192,11 @@ def register(app: Dash, state: AppState) -> None:
     @guarded(lambda alert: (None, figures.empty_figure("No story"), alert))
     def show_customer(customer_id: str | None, *inputs: Any) -> tuple:
         return customer_content(state, customer_id, *inputs)
+
+    @app.callback(Output("story-recommendations", "children"), Input("story-customer", "data"), *FILTER_INPUTS)
+    @guarded(lambda alert: None)
+    def show_recommendations(customer_id: str | None, *inputs: Any) -> Any:
+        return customer_recommendations(state, customer_id, *inputs)
 
     @app.callback(Output("story-from", "options"), Output("story-to", "options"),
                   Output("story-from", "value"), Output("story-to", "value"),

@@ -17,7 +17,7 @@ from segmint.errors import ConfigError, DataError
 from segmint.recommendations.model import RecommendConfig, Window
 from segmint.recommendations.evaluation import metrics, own_most_bought
 
-GROCERIES = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "groceries" / "Groceries_dataset.csv"
+GROCERIES = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "groceries" / "Groceries_dataset.csv"
 
 
 def lines_table(rows: list[tuple], returns: tuple = ()) -> ibis.Table:

@@ -1,0 +1,169 @@
+"""Products: segment favourites, product sales by country/region and by segment, a customer's picks."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import dash_ag_grid as dag
+import dash_bootstrap_components as dbc
+import pandas as pd
+from dash import Dash, Input, Output, dcc, html
+
+from segmint.app import product_figures
+from segmint.app.callbacks import FILTER_INPUTS, context, guarded
+from segmint.app.figures import empty_figure
+from segmint.app.layout import graph, message
+from segmint.app.state import AppState
+
+WINDOWS = [("1M", "last month"), ("2M", "last 2 months"), ("3M", "last 3 months"), ("6M", "last 6 months"),
+           ("1Y", "last year")]  # fmt: skip
+RECOMMENDATION_COLUMNS = [
+    {"field": "rank", "width": 80}, {"field": "product_name", "headerName": "product", "minWidth": 200},
+    {"field": "score", "width": 100, "valueFormatter": {"function": "d3.format('.3f')(params.value)"}},
+    {"field": "reason", "headerName": "why", "flex": 2, "minWidth": 320, "wrapText": True, "autoHeight": True},
+]  # fmt: skip
+FAVOURITE_COLUMNS = [
+    {"field": "product_name", "headerName": "product", "minWidth": 200, "pinned": "left"},
+    {"field": "rank_by_lift", "headerName": "rank (lift)", "width": 110},
+    {"field": "rank_by_volume", "headerName": "rank (units)", "width": 110},
+    {"field": "lift", "valueFormatter": {"function": "d3.format('.2f')(params.value)"}, "width": 90},
+    {"field": "lift_adjusted", "headerName": "lift (adjusted)", "width": 110,
+     "valueFormatter": {"function": "d3.format('.2f')(params.value)"}},
+    {"field": "share_of_segment", "headerName": "% of segment shoppers",
+     "valueFormatter": {"function": "d3.format('.1%')(params.value)"}},
+    {"field": "share_of_all", "headerName": "% of all shoppers",
+     "valueFormatter": {"function": "d3.format('.1%')(params.value)"}},
+    {"field": "customers", "headerName": "buyers", "width": 100},
+    {"field": "units", "valueFormatter": {"function": "d3.format(',.0f')(params.value)"}, "width": 100},
+    {"field": "revenue", "valueFormatter": {"function": "d3.format(',.2f')(params.value)"}},
+]  # fmt: skip
+
+
+def layout() -> html.Div:
+    """Products page components."""
+    return html.Div([
+        message("products-message"),
+        dbc.Row([
+            dbc.Col(dbc.InputGroup([dbc.InputGroupText("favourites of the"), dbc.Select(
+                id="products-window", options=[{"label": label, "value": v} for v, label in WINDOWS],
+                value="2M")]), md=3),
+            dbc.Col(dbc.InputGroup([dbc.InputGroupText("segment"), dbc.Select(id="products-segment")]), md=3),
+            dbc.Col(dbc.InputGroup([dbc.InputGroupText("measure"), dbc.Select(
+                id="products-measure", value="revenue",
+                options=[{"label": "revenue", "value": "revenue"}, {"label": "units", "value": "units"}])]), md=2),
+            dbc.Col(html.Small(id="products-note", className="text-muted"), md=4),
+        ], className="mb-2 g-2"),
+        dbc.Row([
+            dbc.Col(graph("products-favourites", 440), md=6),
+            dbc.Col(dag.AgGrid(id="products-favourites-grid", columnDefs=FAVOURITE_COLUMNS,
+                               defaultColDef={"sortable": True, "resizable": True},
+                               style={"height": "440px"}), md=6),
+        ]),
+        html.Hr(),
+        dbc.Row([
+            dbc.Col(graph("products-regions", 480), md=6),
+            dbc.Col([dbc.InputGroup([dbc.InputGroupText("product"), dbc.Select(id="products-product")],
+                                    className="mb-1"),
+                     graph("products-trend", 230), graph("products-segment-trend", 230)], md=6),
+        ]),
+        html.Hr(),
+        dbc.Row([
+            dbc.Col([html.H5("Recommendations for a customer"),
+                     dbc.Input(id="products-customer", placeholder="customer id ...", debounce=True,
+                               type="search", className="mb-2"),
+                     html.Div(id="products-customer-card")], md=6),
+            dbc.Col([html.H5("Top products per period"), html.Div(id="products-top")], md=6),
+        ]),
+    ])
+
+
+def recommendation_grid(card: dict, grid_id: str = "products-customer-grid") -> html.Div:
+    """A customer's recommendations (rank, product, score, why) with their segment."""
+    rows = pd.DataFrame(card["recommendations"])
+    return html.Div([
+        html.Div(f"Customer {card['customer_id']} ({card['segment']}), from purchases up to {card['until']}",
+                 className="small text-muted mb-1"),
+        dag.AgGrid(id=grid_id, columnDefs=RECOMMENDATION_COLUMNS, rowData=rows.to_dict("records"),
+                   defaultColDef={"resizable": True}, dashGridOptions={"domLayout": "autoHeight"}),
+    ])
+
+
+def recommendation_list(card: dict, limit: int = 5) -> html.Div:
+    """A short 'recommended next' list for cards (story card, Customers page)."""
+    items = [html.Li([html.Span(r["product_name"], className="fw-bold"), f" ({r['score']:.2f}): {r['reason']}"])
+             for r in card["recommendations"][:limit]]  # fmt: skip
+    return html.Div([html.Div("Recommended next", className="text-muted"), html.Ol(items, className="mb-0")],
+                    className="recommended-next mt-2")
+
+
+def overview_content(state: AppState, window: str, segment: str | None, measure: str, *inputs: Any) -> tuple:
+    """(segment options, segment, favourites figure, favourites rows, product options, regions figure, note,
+    top-products table, message)."""
+    dataset_id, filters, settings = context(*inputs)
+    result = state.recommendations(dataset_id, filters, settings, window=window or "2M")
+    favourites = result.segment_products
+    segments = list(dict.fromkeys(favourites["segment"]))
+    options = [{"label": s, "value": s} for s in segments]
+    segment = segment if segment in segments else (segments[0] if segments else None)
+    figure = product_figures.favourites_bars(favourites, segment) if segment else empty_figure("No favourites")
+    rows = favourites[favourites["segment"] == segment].to_dict("records") if segment else []
+    regions = result.product_sales_by_region
+    products = regions.groupby(["product_id", "product_name"])[measure].sum().sort_values(ascending=False)
+    product_options = [{"label": str(name)[:60], "value": pid} for pid, name in products.index]
+    top = result.top_products_by_period
+    latest = top[top["period"].isin(sorted(top["period"].unique())[-3:])]
+    table = dag.AgGrid(id="products-top-grid", rowData=latest.to_dict("records"),
+                       columnDefs=[{"field": c, "headerName": c.replace("_", " ")}
+                                   for c in ("period", "rank", "product_name", "units", "revenue", "customers")],
+                       defaultColDef={"resizable": True, "sortable": True}, style={"height": "330px"})  # fmt: skip
+    note = "; ".join(result.notes[-2:])
+    return (options, segment, figure, rows, product_options, product_figures.region_heatmap(regions, measure),
+            note, table, None)
+
+
+def product_content(state: AppState, window: str, product: str | None, measure: str, *inputs: Any) -> tuple:
+    """(trend by region, trend by segment) of one product."""
+    dataset_id, filters, settings = context(*inputs)
+    result = state.recommendations(dataset_id, filters, settings, window=window or "2M")
+    return (product_figures.region_trend(result.product_sales_by_region, product, measure),
+            product_figures.segment_trend(result.product_sales_by_segment, product, measure))  # fmt: skip
+
+
+def customer_card(state: AppState, customer_id: str | None, *inputs: Any) -> Any:
+    """A customer's recommendations, or a hint."""
+    if not customer_id or not customer_id.strip():
+        return html.Small("Type a customer id to see what to offer them next.", className="text-muted")
+    dataset_id, filters, settings = context(*inputs)
+    result = state.recommendations(dataset_id, filters, settings)
+    return recommendation_grid(result.customer(customer_id.strip()))
+
+
+def register(app: Dash, state: AppState) -> None:
+    """Products page callbacks."""
+
+    @app.callback(Output("products-segment", "options"), Output("products-segment", "value"),
+                  Output("products-favourites", "figure"), Output("products-favourites-grid", "rowData"),
+                  Output("products-product", "options"), Output("products-regions", "figure"),
+                  Output("products-note", "children"), Output("products-top", "children"),
+                  Output("products-message", "children"),
+                  Input("products-window", "value"), Input("products-segment", "value"),
+                  Input("products-measure", "value"), *FILTER_INPUTS)
+    @guarded(lambda alert: ([], None, empty_figure("No data"), [], [], empty_figure("No data"), "", None, alert))
+    def overview(window: str, segment: str | None, measure: str, *inputs: Any) -> tuple:
+        return overview_content(state, window, segment, measure or "revenue", *inputs)
+
+    @app.callback(Output("products-product", "value"), Input("products-product", "options"))
+    def first_product(options: list[dict] | None) -> str | None:
+        return options[0]["value"] if options else None
+
+    @app.callback(Output("products-trend", "figure"), Output("products-segment-trend", "figure"),
+                  Input("products-window", "value"), Input("products-product", "value"),
+                  Input("products-measure", "value"), *FILTER_INPUTS)
+    @guarded(lambda alert: (empty_figure("No data"), empty_figure("No data")))
+    def trend(window: str, product: str | None, measure: str, *inputs: Any) -> tuple:
+        return product_content(state, window, product, measure or "revenue", *inputs)
+
+    @app.callback(Output("products-customer-card", "children"), Input("products-customer", "value"), *FILTER_INPUTS)
+    @guarded(lambda alert: alert)
+    def customer(customer_id: str | None, *inputs: Any) -> Any:
+        return customer_card(state, customer_id, *inputs)

@@ -1,0 +1,75 @@
+"""Figures of the Products page, built from the recommendation result's small tables (no browser needed)."""
+
+from __future__ import annotations
+
+import pandas as pd
+import plotly.graph_objects as go
+
+from segmint.app.figures import _layout, empty_figure
+
+
+def favourites_bars(favourites: pd.DataFrame, segment: str, top: int = 10) -> go.Figure:
+    """The segment's top products by lift: share of the segment's shoppers next to all shoppers."""
+    rows = favourites[(favourites["segment"] == segment) & favourites["rank_by_lift"].notna()]
+    rows = rows.sort_values("rank_by_lift").head(top).iloc[::-1]
+    if rows.empty:
+        return empty_figure(f"No product has enough {segment} buyers in the window")
+    names = [str(n)[:40] for n in rows["product_name"]]
+    custom = rows[["lift", "customers", "units"]].to_numpy()
+    fig = go.Figure([
+        go.Bar(y=names, x=rows["share_of_segment"], orientation="h", name=f"{segment} shoppers",
+               customdata=custom, marker_color="#2c7fb8",
+               hovertemplate="%{y}<br>%{x:.1%} of " + segment + " shoppers<br>lift %{customdata[0]:.2f}, "
+                             "%{customdata[1]:,} buyers, %{customdata[2]:,.0f} units<extra></extra>"),
+        go.Bar(y=names, x=rows["share_of_all"], orientation="h", name="all shoppers", marker_color="#bdbdbd",
+               hovertemplate="%{y}<br>%{x:.1%} of all shoppers<extra></extra>"),
+    ])  # fmt: skip
+    start, end = rows["window_start"].iloc[0], rows["window_end"].iloc[0]
+    fig.update_layout(barmode="group", xaxis_tickformat=".0%", legend={"orientation": "h", "y": -0.12})
+    return _layout(fig, f"What {segment} buy more than others ({start} to {end}), by lift")
+
+
+def region_heatmap(sales: pd.DataFrame, value: str = "revenue", top: int = 15) -> go.Figure:
+    """Top products x country/region: total ``value`` over the whole period."""
+    if sales.empty:
+        return empty_figure("No product sales")
+    totals = sales.groupby(["product_id", "product_name", "country"], dropna=False)[value].sum().reset_index()
+    order = totals.groupby("product_id")[value].sum().sort_values(ascending=False).head(top).index
+    regions = totals.groupby("country")[value].sum().sort_values(ascending=False).index
+    grid = totals.pivot_table(index="product_id", columns="country", values=value, aggfunc="sum").reindex(
+        index=order, columns=regions
+    ).fillna(0)
+    names = totals.drop_duplicates("product_id").set_index("product_id")["product_name"].reindex(order)
+    labels = [str(n)[:40] for n in names.fillna(pd.Series(order, index=order))]
+    fig = go.Figure(go.Heatmap(
+        z=grid.to_numpy(), x=[str(c) for c in grid.columns], y=labels, colorscale="Blues",
+        hovertemplate="%{y}<br>%{x}: %{z:,.0f}<extra></extra>", colorbar={"title": value},
+    ))  # fmt: skip
+    fig.update_yaxes(autorange="reversed")
+    return _layout(fig, f"Top products by country/region ({value})")
+
+
+def region_trend(sales: pd.DataFrame, product: str | None, value: str = "revenue") -> go.Figure:
+    """One product's ``value`` per period, one line per country/region."""
+    rows = sales[sales["product_id"] == product] if product else sales.iloc[0:0]
+    if rows.empty:
+        return empty_figure("Pick a product")
+    fig = go.Figure()
+    for region, part in rows.groupby("country", dropna=False):
+        part = part.sort_values("period")
+        fig.add_trace(go.Scatter(x=part["period"], y=part[value], mode="lines+markers", name=str(region)))
+    name = rows["product_name"].iloc[0]
+    return _layout(fig, f"{name}: {value} per period by country/region")
+
+
+def segment_trend(sales: pd.DataFrame, product: str | None, value: str = "revenue") -> go.Figure:
+    """One product's ``value`` per period, stacked by the buyers' current segment."""
+    rows = sales[sales["product_id"] == product] if product else sales.iloc[0:0]
+    if rows.empty:
+        return empty_figure("Pick a product")
+    fig = go.Figure()
+    for segment, part in rows.groupby("segment"):
+        part = part.sort_values("period")
+        fig.add_trace(go.Bar(x=part["period"], y=part[value], name=str(segment)))
+    fig.update_layout(barmode="stack")
+    return _layout(fig, f"{rows['product_name'].iloc[0]}: {value} per period by buyers' segment")

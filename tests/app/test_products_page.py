@@ -1,0 +1,27 @@
+"""Products page callbacks on the hand-checkable dataset (no browser)."""
+
+from __future__ import annotations
+
+from segmint.app.pages import products
+from tests.app.conftest import inputs
+
+
+def test_products_page_content(state):
+    options, segment, figure, rows, product_options, regions, note, table, message = products.overview_content(
+        state, "1Y", None, "revenue", *inputs(state)
+    )
+    assert message is None and segment == options[0]["value"]
+    assert all(row["segment"] == segment for row in rows)
+    # every product was bought once (P0..P8, C8 is D's return): the heatmap lists each country it sold in
+    assert {o["value"] for o in product_options} == {f"P{i}" for i in range(9) if i != 7}
+    assert set(regions.data[0].x) == {"United Kingdom", "France", "Germany"}
+    trend, by_segment = products.product_content(state, "1Y", "P0", "units", *inputs(state))
+    assert list(trend.data[0].y) == [1.0]  # customer A's 2023-01 purchase of P0
+
+
+def test_customer_card_shows_recommendations_or_the_error(state):
+    card = products.customer_card(state, "A", *inputs(state))
+    grid = card.children[1]
+    assert grid.rowData[0]["rank"] == 1 and len(grid.rowData) <= 10
+    hint = products.customer_card(state, "", *inputs(state))
+    assert "Type a customer id" in hint.children

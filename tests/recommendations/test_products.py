@@ -1,0 +1,71 @@
+"""Segment favourites, the single view and product sales, against hand counts."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import ibis
+import pandas as pd
+import pytest
+
+from segmint.recommendations import products
+from segmint.recommendations.signals import PRIOR_SHOPPERS
+
+LINES = [  # customer, day, product, units, revenue, country
+    ("C1", "2024-03-01", "A", 1, 10.0, "UK"), ("C2", "2024-03-02", "A", 2, 20.0, "UK"),
+    ("C2", "2024-03-02", "B", 1, 5.0, "UK"), ("C3", "2024-03-03", "B", 3, 15.0, "FR"),
+    ("C4", "2024-03-04", "C", 1, 7.0, "FR"), ("C4", "2024-01-01", "A", 5, 50.0, "FR"),  # before the window
+]  # fmt: skip
+
+
+@pytest.fixture
+def lines() -> ibis.Table:
+    frame = pd.DataFrame(LINES, columns=["customer_id", "day", "product", "units", "revenue", "country"])
+    frame["day"] = pd.to_datetime(frame["day"]).dt.date
+    frame["product_name"] = "name " + frame["product"]
+    return ibis.memtable(frame)
+
+
+SEGMENTS = ibis.memtable({"customer_id": ["C1", "C2", "C3", "C4", "C5"], "segment": ["S1", "S1", "S2", "S2", "S2"],
+                          "segment_order": [1, 1, 0, 0, 0]})  # fmt: skip
+
+
+def test_segment_favourites_by_hand(lines):
+    names = ibis.memtable({"product": ["A", "B", "C"], "product_name": ["name A", "name B", "name C"]})
+    table = products.segment_favourites(lines, SEGMENTS, dt.date(2024, 2, 1), dt.date(2024, 4, 1), names,
+                                        min_buyers=1)  # fmt: skip
+    got = {(r.segment, r.product_id): r for r in table.itertuples()}
+    # shoppers in the window: S1 {C1, C2}, S2 {C3, C4} (C5 bought nothing); 4 in all
+    a = got[("S1", "A")]
+    assert (a.customers, a.units, a.revenue, a.segment_customers, a.segment_shoppers) == (2, 3.0, 30.0, 2, 2)
+    assert (a.share_of_segment, a.share_of_all, a.lift) == (1.0, 0.5, 2.0)
+    k = PRIOR_SHOPPERS
+    assert a.lift_adjusted == pytest.approx(round((2 + k * 0.5) / (2 + k) / 0.5, 4))
+    c = got[("S2", "C")]
+    assert (c.share_of_segment, c.share_of_all, c.lift, c.segment_customers) == (0.5, 0.25, 2.0, 3)
+    b = got[("S2", "B")]
+    assert (b.lift, b.units) == (1.0, 3.0)
+    s2 = table[table.segment == "S2"].set_index("product_id")
+    assert s2.loc["C", "rank_by_lift"] == 1 and s2.loc["B", "rank_by_volume"] == 1
+    assert table.segment.tolist()[0] == "S1"  # most valuable segment first
+
+
+def test_single_view_caps_columns_and_keeps_totals(lines):
+    view, note = products.single_view(lines, {"rfm": SEGMENTS}, products=2, values="spend")
+    # by revenue: A 80, B 20, C 7 -> columns A and B, C in 'other products'
+    assert list(view.columns) == ["customer_id", "segment_rfm", "spend: name A (A)", "spend: name B (B)",
+                                  "spend: other products", "spend: all products", "products bought"]  # fmt: skip
+    c4 = view.set_index("customer_id").loc["C4"]
+    assert (c4["spend: name A (A)"], c4["spend: other products"], c4["spend: all products"]) == (50.0, 7.0, 57.0)
+    assert note.startswith("single view: 2 of 3 products as columns")
+
+
+def test_product_sales_by_region_and_top_products(lines):
+    by_region = products.product_sales(lines, "country", period="month", products=3)
+    march_uk_a = by_region[(by_region.period == "2024-03") & (by_region.country == "UK") & (by_region.product_id == "A")]
+    assert march_uk_a[["units", "revenue", "customers"]].values.tolist() == [[3.0, 30.0, 2]]
+    by_segment = products.product_sales(lines, SEGMENTS, period="quarter", products=3)
+    assert set(by_segment.segment) == {"S1", "S2"} and set(by_segment.period) == {"2024-Q1"}
+    top = products.top_products_by_period(lines, period="month", top=2)
+    assert top[top.period == "2024-03"].product_id.tolist() == ["A", "B"]  # revenue 30, 20
+    assert top[top.period == "2024-01"].product_id.tolist() == ["A"]
