@@ -177,8 +177,10 @@ def test_products_page_favourites_regions_and_a_customers_picks(server: str, pag
     _settle(page)
     assert "by lift" in page.locator("#products-favourites").inner_text()
     page.click("a.nav-link:has-text('Customers')")
-    page.wait_for_selector("#customers-grid .ag-row", timeout=60_000)
-    customer = page.locator("#customers-grid .ag-row .ag-cell").first.inner_text().strip()
+    page.wait_for_function(
+        "(() => { const c = document.querySelector('#customers-grid .ag-row .ag-cell[col-id=\"customer_id\"]');"
+        " return c && c.innerText.trim().length > 0; })()", timeout=60_000)
+    customer = page.locator("#customers-grid .ag-row .ag-cell[col-id='customer_id']").first.inner_text().strip()
     page.click("a.nav-link:has-text('Products')")
     page.wait_for_selector("#products-customer", timeout=30_000)
     page.fill("#products-customer", customer)
