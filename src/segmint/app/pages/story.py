@@ -6,7 +6,7 @@ from typing import Any
 
 import dash_bootstrap_components as dbc
 import pandas as pd
-from dash import ALL, Dash, Input, Output, ctx, dcc, html, no_update
+from dash import ALL, Dash, Input, Output, State, ctx, dcc, html, no_update
 
 from segmint.app import figures, queries
 from segmint.app.callbacks import FILTER_INPUTS, context, guarded
@@ -193,9 +193,11 @@ def register(app: Dash, state: AppState) -> None:
     def show_customer(customer_id: str | None, *inputs: Any) -> tuple:
         return customer_content(state, customer_id, *inputs)
 
-    @app.callback(Output("story-recommendations", "children"), Input("story-customer", "data"), *FILTER_INPUTS)
+    # after the card: both need the dataset's connection, and the card should not wait for the model
+    @app.callback(Output("story-recommendations", "children"), Input("story-card", "children"),
+                  State("story-customer", "data"), *[State(i.component_id, i.component_property) for i in FILTER_INPUTS])
     @guarded(lambda alert: None)
-    def show_recommendations(customer_id: str | None, *inputs: Any) -> Any:
+    def show_recommendations(_card: Any, customer_id: str | None, *inputs: Any) -> Any:
         return customer_recommendations(state, customer_id, *inputs)
 
     @app.callback(Output("story-from", "options"), Output("story-to", "options"),
