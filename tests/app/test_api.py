@@ -61,6 +61,8 @@ def test_customer_has_features_every_scheme_and_story(client) -> None:
     assert set(body["segments"]) == {"rfm", "levels", "tiers", "clusters"}
     assert body["segments"]["rfm"]["segment"]
     assert body["story"]["customer_id"] == "C" and body["story"]["total_spend"] == 60.0
+    picks = body["recommendations"]
+    assert picks["customer_id"] == "C" and picks["recommendations"][0]["rank"] == 1
 
 
 def test_registered_customer_results_are_added(client) -> None:

@@ -48,6 +48,13 @@ def _story(state: AppState, dataset_id: str | None, filters: Filters) -> Any:
 register_customer_result("story", _story)
 
 
+def _recommendations(state: AppState, dataset_id: str | None, filters: Filters) -> Any:
+    return state.recommendations(dataset_id, filters)
+
+
+register_customer_result("recommendations", _recommendations)
+
+
 # --- request parsing -------------------------------------------------------------------------
 def _date(name: str) -> str | None:
     value = request.args.get(name) or None

@@ -5,7 +5,12 @@ from __future__ import annotations
 import pandas as pd
 import plotly.graph_objects as go
 
-from segmint.app.figures import _layout, empty_figure
+from segmint.charts import MARGIN, TEMPLATE, empty_figure
+
+
+def _layout(fig: go.Figure, title: str) -> go.Figure:
+    fig.update_layout(template=TEMPLATE, title={"text": title, "x": 0.01}, margin=MARGIN)
+    return fig
 
 
 def favourites_bars(favourites: pd.DataFrame, segment: str, top: int = 10) -> go.Figure:
