@@ -111,11 +111,11 @@ class RecommendConfig(BaseModel):
     scheme: str = "rfm"  # segments whose favourites are a signal and a table
     new_only: bool = False  # leave out what the customer already bought
     signals: tuple[str, ...] = ("own", "copurchase", "segment", "popular")
-    neighbours: int = Field(30, ge=1)  # co-purchase neighbours kept per product
-    per_customer: int = Field(50, ge=1)  # a customer's products used for co-purchase
-    own_limit: int = Field(100, ge=1)  # own products considered per customer
-    popular_limit: int = Field(30, ge=1)  # segment / overall favourites considered per customer
-    copurchase_limit: int = Field(50, ge=1)  # co-purchase candidates per customer
+    neighbours: int = Field(20, ge=1)  # co-purchase neighbours kept per product
+    per_customer: int = Field(20, ge=1)  # a customer's products used for co-purchase
+    own_limit: int = Field(50, ge=1)  # own products considered per customer
+    popular_limit: int = Field(20, ge=1)  # segment / overall favourites considered per customer
+    copurchase_limit: int = Field(30, ge=1)  # co-purchase candidates per customer
     fit_customers: int = Field(4000, ge=MIN_FIT_CUSTOMERS)  # customers sampled to learn the blend
     favourites: int = Field(20, ge=1)  # products per segment in segment_products
     min_buyers: int = Field(3, ge=1)  # buyers a product needs in a segment to be ranked by lift
