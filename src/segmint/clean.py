@@ -34,7 +34,7 @@ from segmint.quality import (
     drop_examples,
     incomplete_period,
 )
-from segmint.schema import CANONICAL_DTYPES, MAPPABLE_FIELDS, ColumnMapping
+from segmint.schema import CANONICAL_DTYPES, CONTACT_DTYPES, MAPPABLE_FIELDS, ColumnMapping
 
 __all__ = ["CleanOptions", "CleanResult", "DataQualityReport", "clean_transactions"]
 
@@ -139,7 +139,8 @@ def clean_transactions(
         top = ", ".join(f"{d.count:,} {d.description}" for d in dropped.values()) or "no rows"
         raise DataError(f"{source}: no usable sales lines ({top}); check the column mapping")
 
-    table = staged.filter(staged._reason.isnull()).select(*CANONICAL_DTYPES)
+    contacts = [name for name in CONTACT_DTYPES if name in staged.columns]
+    table = staged.filter(staged._reason.isnull()).select(*CANONICAL_DTYPES, *contacts)
     stats = {k: counts.pop(k) for k in list(counts) if k.startswith("measure:")}
     report = DataQualityReport(
         source=source,
@@ -373,6 +374,10 @@ def _narrow(t: ibis.Table, fields: list[str]) -> ibis.Table:
             values[name] = ibis.cases((is_blank(t[name]), ibis.null("string")), else_=text).cast(dtype)
         else:
             values[name] = ibis.null(dtype)
+    for name in CONTACT_DTYPES:  # contact columns (name, e-mail, phone) ride along only when the source had them
+        if name in t.columns:
+            text = t[name].cast("string").strip()
+            values[name] = ibis.cases((is_blank(t[name]), ibis.null("string")), else_=text)
     flags = {column: t[column] for column in FLAG_COLUMNS.values() if column in t.columns and not _never(t[column])}
     for field in (f for f in NUMBER_FIELDS if f in fields):
         for flag in NUMBER_COUNTERS:

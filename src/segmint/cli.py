@@ -507,6 +507,46 @@ def recommend(
         fail(exc)
 
 
+@app.command()
+def crm(
+    inputs: list[str] | None = InputsArgument,
+    out: Path = typer.Option(..., "--out", "-o", help="Directory for the contact lists."),
+    scheme: str = typer.Option("rfm", "--scheme", "-s", help="rfm, levels, tiers or clusters."),
+    tagged: bool = typer.Option(False, "--tagged", help="One file with a Tags column instead of a file per segment."),
+    fmt: str = typer.Option("csv", "--format", help="csv or xlsx."),
+    snapshot: str | None = typer.Option(None, "--snapshot", help="Date recency is measured from (YYYY-MM-DD)."),
+    config: Path | None = typer.Option(None, "--config", help="YAML with rfm:/levels:/tiers:/clusters: settings."),
+    map_: list[str] | None = MapOption,
+    mapping_file: Path | None = MappingFileOption,
+    source: str | None = SourceOption,
+) -> None:
+    """Contact lists per segment (e-mail, phone, name) ready to import into Mailchimp, Klaviyo or a CRM."""
+    from segmint.api import analyze as run_analysis
+    from segmint.crm import export_contact_lists
+    from segmint.errors import ConfigError, SegmintError
+
+    try:
+        if fmt not in ("csv", "xlsx"):
+            raise ConfigError(f"--format {fmt!r}: contact lists are written as csv or xlsx")
+        mapping = load_mapping(mapping_file, map_)
+        with _progress() as bar:
+            task = bar.add_task("reading transactions ...", total=None)
+            tx = read_input(inputs, mapping=mapping, source=source)
+            result = run_analysis(tx, scheme=scheme, snapshot_date=snapshot, config=config,
+                                  progress=lambda message: bar.update(task, description=f"{message} ..."))
+            lists = export_contact_lists(result, out, scheme=scheme, tagged=tagged, fmt=fmt)
+        if tx.report is not None:
+            console.print(tx.mapping_description())
+        console.print(lists.describe())
+        if lists.with_email == 0 and lists.with_phone == 0:
+            console.print("[yellow]note:[/] no e-mail or phone column was found; map one with "
+                          '--map "COLUMN=email" or --map "COLUMN=phone"', soft_wrap=True)
+        for name, path in lists.files.items():
+            console.print(f"wrote {name}: {path}")
+    except SegmintError as exc:
+        fail(exc)
+
+
 def _print_recommend(result: object, customer: str | None) -> None:
     from rich.table import Table
 

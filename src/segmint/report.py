@@ -97,10 +97,15 @@ def customer_kpis(customers: ir.Table, recent_days: int = 90) -> dict[str, float
     }
 
 
-def neutralise_formulas(frame: pd.DataFrame) -> pd.DataFrame:
-    """Copy of ``frame`` where text cells starting with = + - @ (or tab/CR) are prefixed with '."""
+def neutralise_formulas(frame: pd.DataFrame, trusted: tuple[str, ...] = ()) -> pd.DataFrame:
+    """Copy of ``frame`` where text cells starting with = + - @ (or tab/CR) are prefixed with '.
+
+    ``trusted`` columns are left alone: the caller validated them (e.g. phone numbers as ``+digits``).
+    """
     out = frame.copy()
     for column in out.columns:
+        if column in trusted:
+            continue
         series = out[column]
         if pd.api.types.is_string_dtype(series) or series.dtype == object:
             text = series.astype("string")
@@ -114,7 +119,7 @@ def _as_frame(table: ir.Table | pd.DataFrame) -> pd.DataFrame:
     return table.to_pandas() if isinstance(table, ir.Table) else table
 
 
-def export_table(table: ir.Table | pd.DataFrame, path: str | Path) -> Path:
+def export_table(table: ir.Table | pd.DataFrame, path: str | Path, trusted_columns: tuple[str, ...] = ()) -> Path:
     """Write ``table`` to ``path`` as CSV, Excel (.xlsx) or Parquet by extension, atomically."""
     path = Path(path)
     suffix = path.suffix.lower()
@@ -132,7 +137,7 @@ def export_table(table: ir.Table | pd.DataFrame, path: str | Path) -> Path:
                 table.to_parquet(tmp, index=False)
 
         return write_atomic(path, write_parquet)
-    frame = neutralise_formulas(_as_frame(table))
+    frame = neutralise_formulas(_as_frame(table), trusted_columns)
     if suffix == ".csv":
         return write_atomic(path, lambda tmp: frame.to_csv(tmp, index=False, encoding="utf-8"))
     _check_excel_rows(frame, path)
@@ -163,7 +168,10 @@ def _write_sheets(target: Path, frames: dict[str, pd.DataFrame]) -> None:
             frame.to_excel(writer, index=False, sheet_name=re.sub(r"[\[\]:*?/\\]", "_", name)[:31] or "Sheet1")
 
 
-def export_tables(tables: dict[str, ir.Table | pd.DataFrame], out_dir: str | Path, fmt: str = "csv") -> dict[str, Path]:
+def export_tables(
+    tables: dict[str, ir.Table | pd.DataFrame], out_dir: str | Path, fmt: str = "csv",
+    trusted_columns: tuple[str, ...] = (),
+) -> dict[str, Path]:
     """Write each table to ``out_dir/<name>.<fmt>``; returns name -> path.
 
     With ``fmt="xlsx"`` a table too long for an Excel sheet is written as CSV instead (logged), and
@@ -183,7 +191,7 @@ def export_tables(tables: dict[str, ir.Table | pd.DataFrame], out_dir: str | Pat
             else:
                 fitting[name] = frame
             table = frame
-        written[name] = export_table(table, target)
+        written[name] = export_table(table, target, trusted_columns)
     if fitting:
         order = sorted(fitting, key=lambda name: (not name.startswith(("summary", "tiers")), name))
         written["workbook"] = export_workbook({name: fitting[name] for name in order},

@@ -10,6 +10,8 @@ from __future__ import annotations
 from segmint.schema.columns import (
     CANONICAL_COLUMNS,
     CANONICAL_DTYPES,
+    CONTACT_DTYPES,
+    CONTACT_FIELDS,
     MAPPABLE_FIELDS,
     REQUIRED_FIELDS,
     ColumnMapping,
@@ -27,6 +29,8 @@ from segmint.schema.mapping import apply_mapping, resolve_mapping
 __all__ = [
     "CANONICAL_COLUMNS",
     "CANONICAL_DTYPES",
+    "CONTACT_DTYPES",
+    "CONTACT_FIELDS",
     "MAPPABLE_FIELDS",
     "REQUIRED_FIELDS",
     "SYNONYMS",

@@ -13,6 +13,8 @@ from segmint.errors import ConfigError
 __all__ = [
     "CANONICAL_COLUMNS",
     "CANONICAL_DTYPES",
+    "CONTACT_DTYPES",
+    "CONTACT_FIELDS",
     "MAPPABLE_FIELDS",
     "REQUIRED_FIELDS",
     "ColumnMapping",
@@ -34,6 +36,10 @@ CANONICAL_DTYPES: dict[str, str] = {
     "is_return": "boolean",  # cancellation / return line (negative quantity or amount, 'C' invoice)
 }
 CANONICAL_COLUMNS: tuple[str, ...] = tuple(CANONICAL_DTYPES)
+# Optional contact columns: after the canonical ones in a cleaned table only when the source has them
+# (campaign exports use them; nothing requires them; workspaces do not store them yet).
+CONTACT_DTYPES: dict[str, str] = {"customer_name": "string", "email": "string", "phone": "string"}
+CONTACT_FIELDS: tuple[str, ...] = tuple(CONTACT_DTYPES)
 
 # Fields a user can map a source column to (is_return is derived by cleaning).
 Field_ = Literal[
@@ -51,6 +57,9 @@ Field_ = Literal[
     "country",
     "org_id",
     "debit_credit",
+    "customer_name",
+    "email",
+    "phone",
 ]
 MAPPABLE_FIELDS: tuple[str, ...] = Field_.__args__  # type: ignore[attr-defined]
 REQUIRED_FIELDS: tuple[str, ...] = ("customer_id", "invoice_date")

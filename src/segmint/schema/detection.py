@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 import yaml
 
-from segmint.schema.columns import MAPPABLE_FIELDS, REQUIRED_FIELDS, ColumnMapping
+from segmint.schema.columns import CONTACT_FIELDS, MAPPABLE_FIELDS, REQUIRED_FIELDS, ColumnMapping
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -108,6 +108,7 @@ def _load_synonyms() -> dict[str, tuple[tuple[str, ...], ...]]:
 
 
 SYNONYMS = _load_synonyms()
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _REQUIRED_KIND = {  # content a column must mostly hold to accept a partial-name or content match
     "invoice_date": {"date"},
     "quantity": {"int", "number"},
@@ -161,7 +162,9 @@ def _profile(values: list[object]) -> _Profile:
     max_abs = 0.0
     for text in texts:
         kind = cell_kind(text)
-        if kind == "int" and len(text) > 1 and text.startswith("0") and text.isdigit():
+        if kind == "text" and _EMAIL.match(text):
+            kind = "email"
+        elif kind == "int" and len(text) > 1 and text.startswith("0") and text.isdigit():
             kind = "code"  # zero-padded ids such as 00001
         elif kind == "text" and re.fullmatch(r"[A-Za-z]{0,4}[-_]?\d[\w-]{0,19}", text):
             kind = "code"  # ids such as C12345, CUST-001
@@ -215,6 +218,8 @@ def detect_mapping(columns: list[str], sample: pd.DataFrame) -> MappingDetection
     for position, column in enumerate(columns):
         normalized = normalize_name(column)
         for name in SYNONYMS:
+            if name in CONTACT_FIELDS:
+                continue  # contacts take only columns no other field wants (below)
             score, why = _name_score(name, normalized)
             kinds = _REQUIRED_KIND.get(name)
             prof = profiles[column]
@@ -233,8 +238,26 @@ def detect_mapping(columns: list[str], sample: pd.DataFrame) -> MappingDetection
             _, why, _, column = max(scored, key=lambda x: (x[0], -x[2]))
             fields[name], evidence[name] = column, why
             used.add(column)
+    _detect_contacts(columns, profiles, fields, evidence)
     ordered = {f: fields[f] for f in MAPPABLE_FIELDS if f in fields}
     return MappingDetection(ColumnMapping(fields=ordered), evidence, ambiguous)
+
+
+
+def _detect_contacts(columns: list[str], profiles: dict[str, _Profile], fields: dict[str, str],
+                     evidence: dict[str, str]) -> None:
+    """Name, e-mail and phone from columns left over, so a 'Customer Name' that is the only customer
+    column stays the customer id; an e-mail column is also found by its content."""
+    for name in CONTACT_FIELDS:
+        taken = set(fields.values())
+        scored = [(*_name_score(name, normalize_name(c)), -i, c) for i, c in enumerate(columns) if c not in taken]
+        scored = [item for item in scored if item[0] >= 50]
+        if not scored and name == "email":
+            scored = [(30.0, f"content: {profiles[c].kinds.get('email', 0):.0%} of sampled values are e-mails", -i, c)
+                      for i, c in enumerate(columns) if c not in taken and profiles[c].kinds.get("email", 0) >= 0.8]
+        if scored:
+            _, why, _, column = max(scored)
+            fields[name], evidence[name] = column, why
 
 
 def _looks_named(normalized: str) -> bool:
