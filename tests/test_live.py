@@ -110,3 +110,36 @@ def test_only_lock_errors_are_retried():
     assert calls == [1]
     assert is_lock_error(RuntimeError('IO Error: Could not set lock on file "x"'))
     assert not is_lock_error(RuntimeError("Catalog Error"))
+
+
+def _hold_read_lock(path, seconds: float) -> subprocess.Popen:
+    """Another process reads ``path`` read-only (as the dashboard does while copying) for ``seconds``."""
+    code = textwrap.dedent(f"""
+        import duckdb, time
+        con = duckdb.connect({str(path)!r}, read_only=True)
+        print("reading", flush=True)
+        time.sleep({seconds})
+    """)
+    reader = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
+    assert reader.stdout.readline().strip() == "reading"
+    return reader
+
+
+def test_cli_ingest_waits_for_a_reading_dashboard(tmp_path):
+    from typer.testing import CliRunner
+
+    from segmint.cli import app
+
+    path = tmp_path / "ws.duckdb"
+    with Workspace(path) as ws:
+        ws.append(canonical([("A1", 1, "c1", "2023-01-02", 10.0)]), source="a.csv")
+    sales = tmp_path / "more.csv"
+    sales.write_text("InvoiceNo,CustomerID,InvoiceDate,Amount\nB1,c2,2023-01-05,4\n")
+    reader = _hold_read_lock(path, 1.5)
+    try:
+        done = CliRunner().invoke(app, ["ingest", str(sales), "--workspace", str(path)])
+    finally:
+        reader.wait()
+    assert done.exit_code == 0, done.output
+    assert "busy" in done.output and "1 new rows added" in done.output
+    assert read_version(path).rows == 2
