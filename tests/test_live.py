@@ -22,11 +22,12 @@ from segmint.live import (
 from tests.test_workspace import canonical
 
 
-def _hold_lock(path, seconds: float) -> subprocess.Popen:
-    """Another process opens ``path`` read-write (as `segmint ingest` does) for ``seconds``."""
+def _hold_lock(path, seconds: float, *, read_only: bool = False) -> subprocess.Popen:
+    """Another process opens ``path`` for ``seconds``: read-write as `segmint ingest` does, or read-only
+    as a dashboard copying it does."""
     code = textwrap.dedent(f"""
         import duckdb, sys, time
-        con = duckdb.connect({str(path)!r})
+        con = duckdb.connect({str(path)!r}, read_only={read_only})
         print("locked", flush=True)
         time.sleep({seconds})
     """)
@@ -112,19 +113,6 @@ def test_only_lock_errors_are_retried():
     assert not is_lock_error(RuntimeError("Catalog Error"))
 
 
-def _hold_read_lock(path, seconds: float) -> subprocess.Popen:
-    """Another process reads ``path`` read-only (as the dashboard does while copying) for ``seconds``."""
-    code = textwrap.dedent(f"""
-        import duckdb, time
-        con = duckdb.connect({str(path)!r}, read_only=True)
-        print("reading", flush=True)
-        time.sleep({seconds})
-    """)
-    reader = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
-    assert reader.stdout.readline().strip() == "reading"
-    return reader
-
-
 def test_cli_ingest_waits_for_a_reading_dashboard(tmp_path):
     from typer.testing import CliRunner
 
@@ -135,7 +123,7 @@ def test_cli_ingest_waits_for_a_reading_dashboard(tmp_path):
         ws.append(canonical([("A1", 1, "c1", "2023-01-02", 10.0)]), source="a.csv")
     sales = tmp_path / "more.csv"
     sales.write_text("InvoiceNo,CustomerID,InvoiceDate,Amount\nB1,c2,2023-01-05,4\n")
-    reader = _hold_read_lock(path, 1.5)
+    reader = _hold_lock(path, 1.5, read_only=True)
     try:
         done = CliRunner().invoke(app, ["ingest", str(sales), "--workspace", str(path)])
     finally:
