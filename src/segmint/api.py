@@ -211,7 +211,10 @@ def analyze(
         step("reading transactions")
         tx = read_transactions(tx, con=con)
     window = dict(start=start, end=end, org=org)
-    snapshot = snapshot_date or default_snapshot_date(filter_window(tx.table, **window))
+    last = getattr(tx.report, "last_date", None) if not any(window.values()) else None
+    snapshot = snapshot_date or (  # the cleaning report already knows the last date of the whole table
+        last.date() + dt.timedelta(days=1) if last is not None else default_snapshot_date(filter_window(tx.table, **window))
+    )
     step("computing customer features")
     features = customer_features(
         tx.table, snapshot_date=snapshot, frequency=frequency, monetary=monetary, **window

@@ -126,7 +126,7 @@ def clean_transactions(
         name: DroppedRows(count=n, description="skipped by the reader (not a sales line)")
         for name, n in (reader_skipped or {}).items() if n
     }  # fmt: skip
-    examples = drop_examples(staged, mapped, fields, MAX_EXAMPLES) if any(by_reason.values()) else {}
+    examples = drop_examples(staged, mapped, fields, MAX_EXAMPLES, counts=by_reason) if any(by_reason.values()) else {}
     for name, description in DROP_DESCRIPTIONS.items():
         if by_reason.get(name):
             if name == "date_out_of_range":

@@ -40,10 +40,11 @@ NUMBER_FIELDS = ("quantity", "unit_price", "amount", "credit", "cost", "unit_cos
 
 @dataclass
 class Dictionaries:
-    """Distinct values (``value``, ``n`` rows) of the text columns that need parsing, materialised."""
+    """Distinct values (``value``, ``n`` rows) of the text columns parsed through a dictionary."""
 
     rows: int
     tables: dict[str, ibis.Table] = field(default_factory=dict)
+    plain: list[str] = field(default_factory=list)  # text number columns holding only plain numbers
 
 
 def text_fields(mapped: ibis.Table, fields: list[str]) -> list[str]:
@@ -58,21 +59,32 @@ def _typed(column: ir.Value) -> bool:
 
 
 def dictionaries(con: BaseBackend, mapped: ibis.Table, fields: list[str]) -> Dictionaries:
-    """Build the dictionary of every text column that needs parsing (one grouping query each)."""
+    """Row count and the dictionaries of the text columns that need parsing.
+
+    One aggregate over the rows counts them and finds the text number columns holding only plain
+    numbers (``12``, ``-3.50``) or blanks: those are cast directly. The text date column and the other
+    number columns get a dictionary each (one grouping query).
+    """
+    text = text_fields(mapped, fields)
+    numbers = [f for f in text if f != "invoice_date"]
+    metrics: dict[str, ir.Scalar] = {"rows": mapped.count()}
+    for name in numbers:
+        value = mapped[name].cast("string")
+        metrics[f"exact:{name}"] = ibis.cases((is_blank(value), 1), (value.re_search(PLAIN_NUMBER), 1), else_=0).sum()
+    counts = _one_row(mapped.aggregate(**metrics))
+    plain = [f for f in numbers if counts[f"exact:{f}"] == counts["rows"]]
     tables = {}
-    for name in text_fields(mapped, fields):
+    for name in (f for f in text if f not in plain):
         grouped = mapped.group_by(value=mapped[name].cast("string")).aggregate(n=mapped.count())
         tables[name] = engine.materialize(con, grouped)
-    rows = int(mapped.count().execute()) if not tables else None
-    if rows is None:
-        first = next(iter(tables.values()))
-        rows = int(first.n.sum().execute() or 0)
-    return Dictionaries(rows=rows, tables=tables)
+    return Dictionaries(rows=counts["rows"], tables=tables, plain=plain)
 
 
 def evidence(dicts: Dictionaries) -> dict[str, int]:
     """Rows per date layout, day/month-order signals and decimal-separator signatures, from dictionaries."""
     found: dict[str, int] = {"rows": dicts.rows}
+    for name in dicts.plain:
+        found[f"plain:{name}"] = dicts.rows
     if "invoice_date" in dicts.tables:
         d = dicts.tables["invoice_date"]
         text = normalised(d.value)
@@ -92,7 +104,6 @@ def evidence(dicts: Dictionaries) -> dict[str, int]:
             f"plain:{name}": d.n.sum(where=text.re_search(PLAIN_NUMBER) | is_blank(text)),
             f"point:{name}": d.n.sum(where=point),
             f"comma:{name}": d.n.sum(where=comma),
-            f"exact:{name}": d.n.sum(where=d.value.re_search(PLAIN_NUMBER) | is_blank(d.value)),
         }
         found |= _one_row(d.aggregate(**metrics))
     return found
@@ -186,10 +197,10 @@ def parse_columns(
         t = _join(t, "invoice_date", d, ["_invoice_date"])
     for name in (f for f in NUMBER_FIELDS if f in fields):
         out = f"_n_{name}"
-        if name not in dicts.tables:
+        if name in dicts.plain:
+            t = _plain_number(t, name, out)
+        elif name not in dicts.tables:
             t = add_parsed_number(t, name, out)
-        elif evidence.get(f"exact:{name}") == evidence["rows"]:
-            t = _plain_number(t, name, out, dicts.tables[name])
         else:
             d = dicts.tables[name]
             d = add_parsed_number(d, "value", out, decimal_comma=decimal[name])
@@ -208,15 +219,10 @@ def _join(t: ibis.Table, column: str, d: ibis.Table, outputs: list[str]) -> ibis
     return joined.select(*[t[c] for c in t.columns], *[d[o] for o in outputs])
 
 
-def _plain_number(t: ibis.Table, column: str, out: str, d: ibis.Table) -> ibis.Table:
-    """Every value is a plain number (``12``, ``-3.50``, ``1.5e3``) or NULL: a direct cast is exact."""
+def _plain_number(t: ibis.Table, column: str, out: str) -> ibis.Table:
+    """Every value is a plain number (``12``, ``-3.50``) or blank: a direct cast is exact."""
     text = t[column].cast("string")
-    blank_values = [
-        r["value"] for r in d.filter(d.value.notnull() & ~d.value.re_search(PLAIN_NUMBER)).to_pyarrow().to_pylist()
-    ]
-    blank = text.isnull()
-    for value in blank_values:
-        blank = blank | (text == value)
+    blank = is_blank(text)
     number = ibis.cases((blank, ibis.null("float64")), else_=text.cast("float64") + 0.0)  # -0 -> 0
     flags = {f"{out}_{flag}": ibis.literal(False) for flag in NUMBER_FLAGS}
     return t.mutate(**{out: number}, **flags | {f"{out}_blank": blank})

@@ -185,18 +185,31 @@ def incomplete_period(table: ibis.Table, last: datetime | None, granularity: str
 
 
 def drop_examples(
-    staged: ibis.Table, mapped: ibis.Table, fields: list[str], limit: int = 5
+    staged: ibis.Table, mapped: ibis.Table, fields: list[str], limit: int = 5,
+    counts: dict[str, int] | None = None,
 ) -> dict[str, list[dict[str, Any]]]:
     """Up to ``limit`` dropped rows per ``_reason``: ``_source``, ``_row``, offending field and value.
 
     ``staged`` holds each row's ``_reason``/``_field``; the values shown are the row's original text,
-    looked up in ``mapped`` by ``_source``/``_row`` (only for the few example rows).
+    looked up in ``mapped`` by ``_source``/``_row`` (only for the few example rows). ``counts`` (rows
+    per reason, when known) lets each reason's first rows be found without ranking every dropped row.
     """
-    rows = staged.filter(staged._reason.notnull())
-    rank = ibis.row_number().over(group_by=rows._reason, order_by=[rows._source, rows._row])
-    picked = rows.mutate(_rank=rank).filter(lambda r: r._rank < limit)
-    picked = picked.select("_reason", "_source", "_row", "_field").order_by(["_reason", "_source", "_row"])
-    found = picked.to_pyarrow().to_pylist()
+    reasons = [r for r, n in counts.items() if n] if counts is not None else None
+    if reasons is None:
+        rows = staged.filter(staged._reason.notnull())
+        rank = ibis.row_number().over(group_by=rows._reason, order_by=[rows._source, rows._row])
+        picked = rows.mutate(_rank=rank).filter(lambda r: r._rank < limit)
+        picked = picked.select("_reason", "_source", "_row", "_field")
+    elif not reasons:
+        return {}
+    else:  # first rows per reason by a top-N each (no sort of every dropped row)
+        parts = [
+            staged.filter(staged._reason == reason).select("_reason", "_source", "_row", "_field")
+            .order_by(["_source", "_row"]).limit(limit)
+            for reason in reasons
+        ]  # fmt: skip
+        picked = parts[0] if len(parts) == 1 else ibis.union(*parts, distinct=False)
+    found = picked.order_by(["_reason", "_source", "_row"]).to_pyarrow().to_pylist()
     if not found:
         return {}
     wanted = mapped.filter(mapped._row.isin(sorted({r["_row"] for r in found})))

@@ -44,11 +44,19 @@ class RawTable:
     # when a reader expands item lists; ``items_priced`` = the items carry their own price.
     invoice_level: list[str] = field(default_factory=list)
     items_priced: bool = False
+    _sample: tuple[Any, pd.DataFrame, int] | None = field(default=None, repr=False, compare=False)
 
     def sample(self, n: int = 1000) -> pd.DataFrame:
-        """First ``n`` rows of the source columns as strings (for detection and error messages)."""
-        df = self.table.select(*self.columns).limit(n).to_pyarrow().to_pandas()
-        return df.astype(object).where(df.notna(), None)
+        """First ``n`` rows of the source columns as strings (for detection and error messages).
+
+        Fetched once: later calls for as many rows or fewer reuse it (detection asks several times).
+        """
+        table, cached, limit = self._sample or (None, None, 0)
+        if table is not self.table or limit < n:
+            df = self.table.select(*self.columns).limit(n).to_pyarrow().to_pandas()
+            cached = df.astype(object).where(df.notna(), None)
+            self._sample = (self.table, cached, n)
+        return cached.head(n)
 
     def add_skipped(self, reason: str, count: int, examples: list[dict[str, Any]]) -> None:
         """Record ``count`` rows dropped for ``reason`` (examples keep their ``_source``/``_row``)."""
