@@ -44,7 +44,7 @@ def test_bad_options_and_missing_input_exit_2_with_a_message(tmp_path):
     assert "--source postgresql://" in nothing.output
     engine = run("story", str(tmp_path / "sales.csv"), "--engine", "flink")
     assert engine.exit_code == 2
-    assert "choose duckdb or spark" in engine.output
+    assert "choose 'duckdb' or 'spark'" in engine.output
     bad_map = run("analyze", str(tmp_path / "sales.csv"), "--map", "CustomerID=client")
     assert bad_map.exit_code == 2
     assert "COLUMN=FIELD" in bad_map.output
@@ -124,8 +124,9 @@ def test_tables_too_long_for_excel_fall_back_to_csv(tmp_path, monkeypatch):
 
     frame = pd.DataFrame({"customer_id": ["a", "b", "c", "d"], "monetary": [1.0, 2.0, 3.0, 4.0]})
     monkeypatch.setattr(report, "EXCEL_MAX_ROWS", 4)  # a sheet of 3 data rows + header
-    with pytest.raises(ConfigError, match="do not fit an Excel sheet.*--format csv"):
+    with pytest.raises(ConfigError, match="do not fit an Excel sheet.*CSV or Parquet") as info:
         report.export_table(frame, tmp_path / "big.xlsx")
+    assert info.value.fix.option == "fmt" and info.value.fix.example == "csv"
 
     class Result:  # the parts of an AnalysisResult export_all reads
         features, segments, summaries, report = frame, {}, {"rfm": frame.head(2)}, None

@@ -17,11 +17,15 @@ from segmint.errors import ConfigError, DataError, Fix
 from segmint.util import read_yaml_mapping
 
 if TYPE_CHECKING:
+    from segmint.clean import CleanOptions
+    from segmint.schema import ColumnMapping
     from segmint.segment._config import SegmentConfig
 
 log = logging.getLogger(__name__)
 
 Source: TypeAlias = str | Path | Sequence[str | Path]
+# Which source column feeds each canonical field: a ColumnMapping, {field: column} or a YAML file.
+MappingLike: TypeAlias = "ColumnMapping | Mapping[str, str] | str | Path | None"
 # A YAML path, or one section per scheme: its config object or a mapping of its settings.
 AnalysisConfig: TypeAlias = "str | Path | Mapping[str, SegmentConfig | Mapping[str, object] | None] | None"
 
@@ -37,6 +41,7 @@ class Transactions:
     mapping: Any = None  # ColumnMapping (None for workspaces and ready-made tables)
     report: Any = None  # DataQualityReport (None for workspaces and ready-made tables)
     evidence: dict[str, str] = field(default_factory=dict)  # why each column was chosen
+    label: str = ""  # what was read, for people: "sales.csv", "sales.csv + 2 more", a workspace name
 
     def mapping_description(self) -> str:
         """Printable ``field <- column (why)`` lines for the mapping used."""
@@ -64,23 +69,38 @@ def _is_workspace(source: Source) -> bool:
     return isinstance(source, (str, Path)) and Path(source).suffix.lower() in (".duckdb", ".ddb")
 
 
-def _as_mapping(mapping: Any) -> Any:
-    from segmint.schema import ColumnMapping
+def _as_mapping(mapping: MappingLike) -> ColumnMapping | None:
+    from pydantic import ValidationError
+
+    from segmint.schema import MAPPABLE_FIELDS, ColumnMapping
 
     if mapping is None or isinstance(mapping, ColumnMapping):
         return mapping
     if isinstance(mapping, (str, Path)):
         return ColumnMapping.from_yaml(mapping)
-    if isinstance(mapping, dict):
-        return ColumnMapping(fields=mapping) if "fields" not in mapping else ColumnMapping(**mapping)
-    raise ConfigError(f"mapping must be a ColumnMapping, a dict or a YAML path, got {type(mapping).__name__}")
+    if not isinstance(mapping, Mapping):
+        raise ConfigError(
+            f"mapping must be a ColumnMapping, a dict of field -> column or a YAML path, got {type(mapping).__name__}",
+            field="mapping", fix=Fix(option="mapping", example={"customer_id": "CustomerID"}),
+        )
+    data = dict(mapping) if "fields" in mapping else {"fields": dict(mapping)}
+    try:
+        return ColumnMapping.model_validate(data)
+    except ValidationError as exc:
+        unknown = [k for k in data.get("fields") or {} if k not in MAPPABLE_FIELDS]
+        raise ConfigError(
+            f"invalid column mapping: {exc.errors(include_url=False)[0]['msg']}; give field -> column, "
+            f"e.g. {{'customer_id': 'CustomerID'}}",
+            field="mapping", value=unknown[0] if unknown else None,
+            fix=Fix(option="mapping", choices=MAPPABLE_FIELDS),
+        ) from exc
 
 
 def read_transactions(
     source: Source | ir.Table,
     *,
-    mapping: Any = None,
-    options: Any = None,
+    mapping: MappingLike = None,
+    options: CleanOptions | None = None,
     con: BaseBackend | None = None,
 ) -> Transactions:
     """Read files (or a workspace ``.duckdb``, or a canonical Ibis table) into cleaned transactions."""
@@ -88,10 +108,11 @@ def read_transactions(
 
     if isinstance(source, ir.Table):
         backend = con or source._find_backend(use_default=True)
-        return Transactions(_check_canonical(source, "table"), backend)
+        return Transactions(_check_canonical(source, "table"), backend, label="table")
     if _is_workspace(source):
         workspace = engine.Workspace(source, con=con)
-        return Transactions(_check_canonical(workspace.transactions(), str(source)), workspace.con)
+        table = _check_canonical(workspace.transactions(), str(source))
+        return Transactions(table, workspace.con, label=Path(source).name)
 
     from segmint.clean import clean_transactions
     from segmint.io import read_raw
@@ -116,7 +137,17 @@ def read_transactions(
     result = clean_transactions(
         mapped, resolved, con=con, source=raw.source, options=options, reader_skipped=raw.skipped
     )
-    return Transactions(result.table, con, resolved, result.report, evidence)
+    return Transactions(result.table, con, resolved, result.report, evidence, _label(source))
+
+
+def _label(source: Source) -> str:
+    """``sales.csv``, ``sales.csv + 2 more`` or a redacted database URL: what was read, for people."""
+    from segmint.engine import is_database_url, redact_url
+
+    if isinstance(source, (str, Path)):
+        return redact_url(str(source)) if is_database_url(source) else Path(source).name
+    items = list(source)
+    return Path(items[0]).name + (f" + {len(items) - 1} more" if len(items) > 1 else "")
 
 
 @dataclass

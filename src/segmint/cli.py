@@ -1,24 +1,48 @@
-"""segmint command line: a thin shell over the library (parse args, call, print)."""
+"""segmint command line: a thin shell over the library (parse args, call, print).
+
+Shared options and their parse-time checks live in ``cli_options``, printing (errors with their fix as
+flags, progress, tables) in ``cli_output``; a command here parses, calls ``segmint.api`` and prints.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, NoReturn
+from typing import TYPE_CHECKING
 
 import typer
-from rich.console import Console
 from rich.markup import escape
 
 from segmint import __version__
+from segmint.cli_options import (
+    ConfigOption,
+    EngineOption,
+    FormatOption,
+    FromOption,
+    InputsArgument,
+    KeepDuplicatesOption,
+    MapOption,
+    MappingFileOption,
+    MasterOption,
+    OrgOption,
+    PeriodOption,
+    SchemeOption,
+    SnapshotOption,
+    SourceOption,
+    ToOption,
+    check_story_scheme,
+    choice,
+    clean_options,
+    load_mapping,
+    parse_map_options,
+    read_input,
+    schemes_of,
+)
+from segmint.cli_output import console, err_console, fail, note, print_analysis, progress, status
 
 if TYPE_CHECKING:
-    from ibis.backends import BaseBackend
-    from rich.progress import Progress
-
-    from segmint.api import Transactions
-    from segmint.clean import CleanOptions
-    from segmint.schema import ColumnMapping
     from segmint.story import StoryResult
+
+__all__ = ["app", "console", "err_console", "fail", "load_mapping", "note", "parse_map_options", "read_input"]
 
 app = typer.Typer(
     name="segmint",
@@ -26,75 +50,32 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
 )
-# Rich assumes 80 columns when output is not a terminal; tables of KPIs need more to stay readable.
-console = Console(width=None if Console().is_terminal else 120)
-err_console = Console(stderr=True)
+_progress = progress  # the name commands used before cli_output existed
+_print_analysis = print_analysis
 
 
-@app.callback()
-def _main(
-    version: bool = typer.Option(False, "--version", help="Show the version and exit."),
-) -> None:
-    if version:
+def _hide_flag_types() -> None:
+    """Typer 0.29 prints ``<bool>`` beside plain flags (--help, --debug); a flag takes no value, so show none."""
+    from typer.core import TyperOption
+
+    shown = TyperOption.display_type_rich
+    if getattr(shown, "_segmint", False):
+        return
+
+    def display_type_rich(self: TyperOption, ctx: object) -> str | None:
+        return None if self.is_flag else shown(self, ctx)
+
+    display_type_rich._segmint = True  # type: ignore[attr-defined]
+    TyperOption.display_type_rich = display_type_rich  # type: ignore[method-assign]
+
+
+_hide_flag_types()
+
+
+def _show_version(value: bool) -> None:
+    if value:
         console.print(f"segmint {__version__}")
         raise typer.Exit()
-
-
-def parse_map_options(pairs: list[str] | None) -> dict[str, str]:
-    """Turn ``--map "Party Name=customer_id"`` options into a field -> source column dict."""
-    from segmint.errors import ConfigError
-    from segmint.schema import MAPPABLE_FIELDS
-
-    overrides: dict[str, str] = {}
-    for pair in pairs or []:
-        column, sep, field = pair.rpartition("=")
-        column, field = column.strip(), field.strip()
-        if not sep or not column or field not in MAPPABLE_FIELDS:
-            raise ConfigError(
-                f"--map {pair!r}: expected COLUMN=FIELD with FIELD one of {', '.join(MAPPABLE_FIELDS)}, "
-                f"e.g. --map \"Party Name=customer_id\""
-            )
-        overrides[field] = column
-    return overrides
-
-
-def load_mapping(mapping_file: Path | None, pairs: list[str] | None) -> ColumnMapping | None:
-    """Combine a YAML mapping file and ``--map`` options (options win); None when neither is given."""
-    from segmint.schema import ColumnMapping
-
-    if mapping_file is None and not pairs:
-        return None
-    base = ColumnMapping.from_yaml(mapping_file) if mapping_file else ColumnMapping()
-    return base.with_overrides(parse_map_options(pairs))
-
-
-def read_input(
-    inputs: list[str] | None,
-    *,
-    mapping: ColumnMapping | None = None,
-    con: BaseBackend | None = None,
-    options: CleanOptions | None = None,
-    source: str | None = None,
-    engine: str = "duckdb",
-    master: str | None = None,
-) -> Transactions:
-    """Read files, one workspace .duckdb file or a database table into cleaned canonical transactions.
-
-    ``engine="spark"`` runs reading, cleaning and everything after it on Spark (``master`` selects
-    the cluster); a ``source`` database URL keeps the work inside that database.
-    """
-    from segmint.api import read_transactions
-    from segmint.engine import connect
-    from segmint.errors import ConfigError
-
-    items = [*(inputs or []), *([source] if source else [])]
-    if not items:
-        raise ConfigError("give sales files, a workspace .duckdb or --source postgresql://.../db?table=NAME")
-    if engine not in ("duckdb", "spark"):
-        raise ConfigError(f"--engine {engine!r}: choose duckdb or spark")
-    if engine == "spark" and con is None:
-        con = connect("spark", master=master)
-    return read_transactions(items[0] if len(items) == 1 else items, mapping=mapping, options=options, con=con)
 
 
 def open_workspace(path: Path) -> object:
@@ -102,46 +83,16 @@ def open_workspace(path: Path) -> object:
     from segmint.engine import Workspace
     from segmint.live import retry_locked
 
-    def note(message: str) -> None:
-        err_console.print(f"[yellow]note:[/] {escape(message)}", soft_wrap=True)
-
     return retry_locked(lambda: Workspace(path), path, on_wait=note)
 
 
-def _progress() -> Progress:
-    """Spinner, current step and elapsed time on stderr, for the long commands."""
-    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
-
-    return Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=err_console)
-
-
-def fail(exc: Exception) -> NoReturn:
-    """Print a SegmintError for a person and exit with status 2 (no traceback)."""
-    err_console.print(f"[bold red]error:[/] {escape(str(exc))}", soft_wrap=True)
-    raise typer.Exit(code=2)
-
-
-MapOption = typer.Option(None, "--map", help='Override one column: "SOURCE COLUMN=field". Repeatable.')
-MappingFileOption = typer.Option(None, "--mapping", help="YAML file with a column mapping (fields: ...).")
-InputsArgument = typer.Argument(None, help="Sales files, directories, globs or a workspace .duckdb.")
-SourceOption = typer.Option(
-    None, "--source", help="Read a database table instead: postgresql://user@host/db?table=sales (work runs there)."
-)
-EngineOption = typer.Option("duckdb", "--engine", help="duckdb (embedded, default) or spark.")
-MasterOption = typer.Option(
-    None, "--master", help="Spark master: local[*] (default), spark://host:7077 or Spark Connect sc://host:15002."
-)
-KeepDuplicatesOption = typer.Option(
-    False, "--keep-duplicates",
-    help="Keep lines that exactly repeat an earlier line (by default they are dropped when there is an invoice column).",
-)  # fmt: skip
-
-
-def clean_options(keep_duplicates: bool) -> CleanOptions | None:
-    """Cleaning options from CLI flags (None = the library's defaults)."""
-    from segmint.clean import CleanOptions
-
-    return CleanOptions(drop_duplicates=False) if keep_duplicates else None
+@app.callback()
+def _main(
+    version: bool = typer.Option(
+        False, "--version", callback=_show_version, is_eager=True, help="Show the version and exit."
+    ),
+) -> None:
+    """Turn raw sales records into customer segments you can act on."""
 
 
 @app.command()
@@ -182,18 +133,23 @@ def ingest(
 @app.command()
 def analyze(
     inputs: list[str] | None = InputsArgument,
-    scheme: str = typer.Option("all", "--scheme", "-s", help="rfm, levels, tiers, clusters or all."),
-    snapshot: str | None = typer.Option(None, "--snapshot", help="Date recency is measured from (YYYY-MM-DD)."),
-    date_from: str | None = typer.Option(None, "--from", help="First day to include (YYYY-MM-DD)."),
-    date_to: str | None = typer.Option(None, "--to", help="Last day to include (YYYY-MM-DD)."),
-    org: str | None = typer.Option(None, "--org", help="Only this organisation id."),
+    scheme: str = SchemeOption,
+    snapshot: str | None = SnapshotOption,
+    date_from: str | None = FromOption,
+    date_to: str | None = ToOption,
+    org: str | None = OrgOption,
     out: Path | None = typer.Option(None, "--out", "-o", help="Directory to write all result tables to."),
-    fmt: str = typer.Option("csv", "--format", help="Table format for --out: csv, xlsx or parquet."),
-    config: Path | None = typer.Option(None, "--config", help="YAML with rfm:/levels:/tiers:/clusters: settings."),
-    frequency: str = typer.Option("invoices", "--frequency", help="Count purchases as invoices or days."),
-    monetary: str = typer.Option("sum", "--monetary", help="Monetary value: sum (total) or mean (per purchase)."),
+    fmt: str = FormatOption,
+    config: Path | None = ConfigOption,
+    frequency: str = typer.Option(
+        "invoices", "--frequency", callback=choice("invoices", "days"), help="Count purchases as invoices or days."
+    ),
+    monetary: str = typer.Option(
+        "sum", "--monetary", callback=choice("sum", "mean"), help="Monetary value: sum (total) or mean (per purchase)."
+    ),
     story_period: str | None = typer.Option(
-        None, "--story", help="Also build customer stories per quarter, month or year (exported with --out)."
+        None, "--story", callback=choice("quarter", "month", "year"),
+        help="Also build customer stories per quarter, month or year (exported with --out).",
     ),
     map_: list[str] | None = MapOption,
     mapping_file: Path | None = MappingFileOption,
@@ -215,7 +171,7 @@ def analyze(
                 options=clean_options(keep_duplicates),
             )  # fmt: skip
             result = run_analysis(
-                tx, scheme=scheme, snapshot_date=snapshot, start=date_from, end=date_to, org=org,
+                tx, scheme=schemes_of(scheme), snapshot_date=snapshot, start=date_from, end=date_to, org=org,
                 config=config, frequency=frequency, monetary=monetary, story_period=story_period,
                 progress=lambda message: bar.update(task, description=f"{message} ..."),
             )  # fmt: skip
@@ -230,38 +186,17 @@ def analyze(
         fail(exc)
 
 
-def _print_analysis(result: object) -> None:
-    from rich.table import Table
-
-    console.print(f"snapshot date: {result.snapshot_date}  (recency counted in days before it)")
-    for scheme, why in result.skipped.items():
-        console.print(f"[yellow]skipped {scheme}:[/] {escape(why)}")
-    for scheme, summary in result.summaries.items():
-        table = Table(title=f"{scheme} segments", title_justify="left")
-        for column in ("segment", "customers", "% customers", "revenue", "% revenue", "recency", "frequency", "AOV"):
-            if column == "segment":
-                table.add_column(column, justify="left", no_wrap=True)
-            else:
-                table.add_column(column, justify="right")
-        for row in summary.itertuples():
-            table.add_row(
-                escape(str(row.segment)), f"{row.customers:,}", f"{row.share_of_customers:.1%}",
-                f"{row.revenue:,.0f}", f"{row.share_of_revenue:.1%}", f"{row.mean_recency_days:,.0f}",
-                f"{row.mean_frequency:.2f}", f"{row.aov:,.2f}",
-            )  # fmt: skip
-        console.print(table)
-
-
 @app.command()
 def story(
     inputs: list[str] | None = InputsArgument,
-    period: str = typer.Option("quarter", "--period", "-p", help="quarter, month or year."),
+    period: str = PeriodOption,
     scheme: str = typer.Option(
-        "value", "--scheme", "-s", help="Segments per period: value, rfm, levels, tiers or clusters."
+        "value", "--scheme", "-s", callback=check_story_scheme,
+        help="Segments per period: value, rfm, levels, tiers, clusters (or any registered scheme).",
     ),
     customer: str | None = typer.Option(None, "--customer", "-c", help="Print this customer's story."),
     out: Path | None = typer.Option(None, "--out", "-o", help="Directory to write the story tables to."),
-    fmt: str = typer.Option("csv", "--format", help="Table format for --out: csv, xlsx or parquet."),
+    fmt: str = FormatOption,
     keep_incomplete: bool = typer.Option(
         False, "--keep-incomplete", help="Keep a trailing period the data cover only partly."
     ),
@@ -556,8 +491,8 @@ def _print_recommend(result: object, customer: str | None) -> None:
         f"{counts['recommendations']:,} recommendations (top {result.config.top}"
         f"{', new products only' if result.config.new_only else ''}); blend {escape(result.blend.source)}"
     )
-    for note in result.notes:
-        console.print(f"[yellow]note:[/] {escape(note)}")
+    for line in result.notes:
+        console.print(f"[yellow]note:[/] {escape(line)}")
     favourites = result.segment_products
     table = Table("segment", "top products by lift (share of segment / of all)", title="segment favourites",
                   title_justify="left")  # fmt: skip
@@ -599,7 +534,9 @@ def _print_evaluation(evaluation: dict) -> None:
 
 @app.command()
 def dashboard(
-    inputs: list[str] | None = typer.Argument(None, help="Sales files to open (or upload them in the app)."),
+    inputs: list[str] | None = typer.Argument(
+        None, metavar="FILES", help="Sales files to open (or upload them in the app).", show_default=False
+    ),
     workspace: Path | None = typer.Option(
         None, "--workspace", "-w", help="DuckDB workspace to follow live (refreshes when an import changes it)."
     ),
@@ -622,9 +559,15 @@ def dashboard(
     try:
         from segmint.app import create_app
 
-        with console.status("loading data ..."):
+        tx = None
+        if inputs:
+            with status("reading and cleaning ..."):
+                tx = read_input(inputs)
+            console.print(tx.mapping_description())
+            console.print(tx.report.summary())
+        with status("loading data ..."):
             dash_app = create_app(
-                inputs or None, workspace=workspace, max_upload_mb=max_upload_mb, refresh_seconds=refresh
+                None, workspace=workspace, transactions=tx, max_upload_mb=max_upload_mb, refresh_seconds=refresh
             )
     except SegmintError as exc:
         fail(exc)
@@ -658,7 +601,7 @@ def demo(
     customers: int = typer.Option(2000, "--customers", min=50, help="Number of demo customers."),
     years: int = typer.Option(3, "--years", min=1, help="Years of history."),
     seed: int = typer.Option(7, "--seed", help="Random seed (same seed, same data)."),
-    fmt: str = typer.Option("csv", "--format", help="Table format for results: csv, xlsx or parquet."),
+    fmt: str = FormatOption,
 ) -> None:
     """Generate demo sales data and run the whole job on it: clean, segment, stories, exports."""
     from segmint.api import analyze as run_analysis

@@ -34,7 +34,7 @@ from typing import Literal
 import ibis
 import ibis.expr.types as ir
 
-from segmint.errors import ConfigError, DataError
+from segmint.errors import ConfigError, DataError, Fix
 
 log = logging.getLogger(__name__)
 
@@ -74,7 +74,10 @@ def _as_date(value: DateLike, name: str) -> dt.date | None:
     try:
         return dt.date.fromisoformat(str(value).strip()[:10])
     except ValueError as exc:
-        raise ConfigError(f"{name}={value!r} is not a date; use the form YYYY-MM-DD") from exc
+        raise ConfigError(
+            f"{name}={value!r} is not a date ({exc}); use the form YYYY-MM-DD",
+            field=name, value=value, fix=Fix(option=name, example="2024-01-31"),
+        ) from exc
 
 
 def _midnight(day: dt.date) -> ir.TimestampScalar:
@@ -93,7 +96,10 @@ def filter_window(
     start_day, end_day = _as_date(start, "start"), _as_date(end, "end")
     before_day = _as_date(before, "snapshot_date")
     if start_day and end_day and start_day > end_day:
-        raise ConfigError(f"start {start_day} is after end {end_day}; swap them")
+        raise ConfigError(
+            f"start {start_day} is after end {end_day}; swap them",
+            field="start", value=start_day, fix=Fix(option="start", example=end_day.isoformat()),
+        )
     if org is not None:
         orgs = [org] if isinstance(org, str) else list(org)
         tx = tx.filter(tx.org_id.isin(orgs))
@@ -110,14 +116,20 @@ def default_snapshot_date(tx: ir.Table) -> dt.date:
     """The day after the last transaction of ``tx`` (already windowed); DataError when empty."""
     last = tx.invoice_date.max().execute()
     if last is None or last != last:  # None or NaT
-        raise DataError("no transactions in the selected window (check --from/--to/--org)")
+        raise DataError(
+            "no transactions in the selected window (dates, organisation)",
+            field="start", fix=Fix(option="start", note="widen the date range or clear the organisation filter"),
+        )
     return last.date() + dt.timedelta(days=1)
 
 
 def _purchases(tx: ir.Table, frequency: str) -> ir.Table:
     """One row per customer purchase unit (invoice or day) with its net value and date."""
     if frequency not in ("invoices", "days"):
-        raise ConfigError(f"frequency={frequency!r}; choose 'invoices' or 'days'")
+        raise ConfigError(
+            f"frequency={frequency!r}; choose 'invoices' or 'days'",
+            field="frequency", value=frequency, fix=Fix(option="frequency", choices=("invoices", "days")),
+        )
     day = tx.invoice_date.date()
     key = tx.invoice_id if frequency == "invoices" else day
     return tx.group_by(customer_id=tx.customer_id, unit=key).aggregate(
@@ -148,7 +160,10 @@ def customer_features(
 ) -> ir.Table:
     """One row per customer with a positive net value: recency, frequency, monetary and context."""
     if monetary not in ("sum", "mean"):
-        raise ConfigError(f"monetary={monetary!r}; choose 'sum' or 'mean'")
+        raise ConfigError(
+            f"monetary={monetary!r}; choose 'sum' or 'mean'",
+            field="monetary", value=monetary, fix=Fix(option="monetary", choices=("sum", "mean")),
+        )
     window = filter_window(tx, start=start, end=end, org=org, before=snapshot_date)
     snapshot = _as_date(snapshot_date, "snapshot_date") or default_snapshot_date(window)
     snap = ibis.literal(snapshot, type="date")
@@ -207,7 +222,10 @@ def excluded_customers(
 
 def _check_period(period: str) -> int:
     if period not in PERIOD_MONTHS:
-        raise ConfigError(f"period={period!r}; choose one of {', '.join(PERIOD_MONTHS)}")
+        raise ConfigError(
+            f"period={period!r}; choose one of {', '.join(PERIOD_MONTHS)}",
+            field="period", value=period, fix=Fix(option="period", choices=tuple(PERIOD_MONTHS)),
+        )
     return PERIOD_MONTHS[period]
 
 

@@ -11,14 +11,14 @@ import ibis
 import ibis.expr.types as ir
 import pandas as pd
 
-from segmint.errors import ConfigError
+from segmint.errors import ConfigError, Fix
 from segmint.segment._config import load_packaged_yaml
-from segmint.util import write_atomic
+from segmint.util import EXPORT_FORMAT_NAMES, check_export_format, write_atomic
 
 log = logging.getLogger(__name__)
 
 EXCEL_MAX_ROWS = 1_048_576  # rows in one Excel sheet, header included
-EXPORT_FORMATS = (".csv", ".xlsx", ".parquet")
+EXPORT_FORMATS = tuple(f".{name}" for name in EXPORT_FORMAT_NAMES)
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")  # spreadsheet formula / DDE triggers
 
 __all__ = ["export_all", "export_table", "neutralise_formulas", "rfm_strategies", "segment_summary"]
@@ -124,7 +124,10 @@ def export_table(table: ir.Table | pd.DataFrame, path: str | Path, trusted_colum
     path = Path(path)
     suffix = path.suffix.lower()
     if suffix not in EXPORT_FORMATS:
-        raise ConfigError(f"{path}: cannot export to {suffix or 'no extension'}; use .csv, .xlsx or .parquet")
+        raise ConfigError(
+            f"{path}: cannot export to {suffix or 'no extension'}; use .csv, .xlsx or .parquet",
+            field="fmt", value=suffix, fix=Fix(option="fmt", choices=EXPORT_FORMAT_NAMES),
+        )
     if suffix == ".parquet":
         arrow = table.to_pyarrow() if isinstance(table, ir.Table) else None
 
@@ -157,7 +160,8 @@ def _check_excel_rows(frame: pd.DataFrame, path: Path) -> None:
     if len(frame) >= EXCEL_MAX_ROWS:
         raise ConfigError(
             f"{path.name}: {len(frame):,} rows do not fit an Excel sheet ({EXCEL_MAX_ROWS - 1:,} at most); "
-            "export as .csv or .parquet instead (--format csv)"
+            "export as CSV or Parquet instead",
+            field="fmt", value="xlsx", fix=Fix(option="fmt", example="csv", choices=("csv", "parquet")),
         )
 
 
@@ -178,7 +182,7 @@ def export_tables(
     one workbook ``segmint_results.xlsx`` gathers every table that fits, summaries first.
     """
     out_dir = Path(out_dir)
-    suffix = "." + fmt.lstrip(".")
+    suffix = "." + check_export_format(fmt)
     written: dict[str, Path] = {}
     fitting: dict[str, pd.DataFrame] = {}
     for name, table in tables.items():

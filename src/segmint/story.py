@@ -271,7 +271,8 @@ def _segments_in_window(
     if int(active.count().execute()) == 0:
         raise DataError(
             "no customer has a purchase with positive net value in the story window; "
-            "check the amount column mapping and the --from/--to/--org filters"
+            "check the amount column mapping and the date and organisation filters",
+            field="start", fix=Fix(option="start", note="widen the date range or clear the organisation filter"),
         )
     if scheme == "value":
         labels = _value_segments(active).select(

@@ -1,4 +1,4 @@
-"""Small shared helpers: atomic file output, reading YAML settings."""
+"""Small shared helpers: atomic file output, reading YAML settings, the table formats segmint writes."""
 
 from __future__ import annotations
 
@@ -8,6 +8,8 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
+
+EXPORT_FORMAT_NAMES: tuple[str, ...] = ("csv", "xlsx", "parquet")  # table formats segmint writes
 
 
 @contextmanager
@@ -52,3 +54,16 @@ def read_yaml_mapping(path: str | Path, what: str) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise ConfigError(f"{path}: expected {what} as a mapping of settings (key: value) at the top level")
     return data
+
+
+def check_export_format(fmt: str) -> str:
+    """``fmt`` without a leading dot when it is csv, xlsx or parquet; ConfigError naming it otherwise."""
+    from segmint.errors import ConfigError, Fix
+
+    name = str(fmt).lower().lstrip(".")
+    if name not in EXPORT_FORMAT_NAMES:
+        raise ConfigError(
+            f"format {fmt!r} is not supported; choose {', '.join(EXPORT_FORMAT_NAMES)}",
+            field="fmt", value=fmt, fix=Fix(option="fmt", choices=EXPORT_FORMAT_NAMES),
+        )
+    return name

@@ -10,6 +10,7 @@ import dash_bootstrap_components as dbc
 from dash import Dash, Input, Output, html
 
 from segmint.app import queries
+from segmint.app.messages import describe
 from segmint.app.state import AppState, Filters
 from segmint.errors import SegmintError
 
@@ -36,14 +37,14 @@ def context(session: dict | None, start: Any, end: Any, countries: Any, orgs: An
 
 
 def alert(text: str, color: str = "warning") -> dbc.Alert:
-    """A dismissable message box."""
-    return dbc.Alert(text, color=color, dismissable=True, className="mb-2")
+    """A dismissable message box (line breaks in ``text`` are kept)."""
+    return dbc.Alert(text, color=color, dismissable=True, className="mb-2", style={"whiteSpace": "pre-line"})
 
 
 def user_error(exc: Exception) -> dbc.Alert:
     """Show a SegmintError to the user; anything else is logged and shown briefly."""
     if isinstance(exc, SegmintError):
-        return alert(str(exc))
+        return alert(describe(exc))
     log.exception("dashboard callback failed")
     return alert(f"Something went wrong: {type(exc).__name__}: {exc}", color="danger")
 

@@ -19,6 +19,7 @@ __all__ = [
     "SYNONYMS",
     "MappingDetection",
     "cell_kind",
+    "content_fits",
     "detect_header_row",
     "detect_mapping",
     "normalize_name",
@@ -134,6 +135,8 @@ class MappingDetection:
         """Printable table ``field <- column (why)`` including required fields that were not found."""
         shown = [f for f in MAPPABLE_FIELDS if f in self.mapping.fields or f in self.ambiguous]
         shown += [f for f in REQUIRED_FIELDS if f not in shown]
+        if not {"amount", "unit_price"} & set(shown):
+            shown.append("amount")
         width = max(len(f) for f in shown)
         lines = []
         for name in shown:
@@ -154,6 +157,15 @@ class _Profile:
 
     def share(self, kinds: set[str]) -> float:
         return sum(self.kinds.get(k, 0.0) for k in kinds)
+
+
+def content_fits(field_name: str, values: list[object]) -> bool:
+    """Whether sampled ``values`` could feed ``field_name`` (dates for dates, numbers for money)."""
+    prof = _profile(values)
+    kinds = _REQUIRED_KIND.get(field_name)
+    if prof.filled == 0:
+        return False
+    return kinds is None or prof.share(kinds | ({"code"} if "int" in kinds else set())) >= 0.8
 
 
 def _profile(values: list[object]) -> _Profile:

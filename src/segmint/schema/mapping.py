@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from segmint.errors import MappingError
+from segmint.errors import Fix, MappingError
 from segmint.schema.columns import MAPPABLE_FIELDS, REQUIRED_FIELDS, ColumnMapping
-from segmint.schema.detection import MappingDetection, detect_mapping
+from segmint.schema.detection import MappingDetection, content_fits, detect_mapping
 
 if TYPE_CHECKING:
     import ibis
@@ -24,7 +24,8 @@ def resolve_mapping(
 
     ``require_value=False`` accepts a file with no amount or price column (a basket log).
 
-    Raises MappingError naming the columns found (with sample values) and the exact fix.
+    Raises MappingError naming the columns found (with sample values), the mapping so far (overrides
+    applied) and, as data, a mapping that would fix it (``error.fix.example``: field -> column).
     """
     sample = raw.sample(500)
     detection = detect_mapping(raw.columns, sample)
@@ -32,26 +33,72 @@ def resolve_mapping(
     if isinstance(overrides, ColumnMapping):
         layout.update(overrides.model_dump(exclude={"fields"}, exclude_none=True))
         overrides = dict(overrides.fields)
-    wanted = _orient_overrides(dict(overrides or {}), raw, sample)
+    wanted = _orient_overrides(dict(overrides or {}), raw, sample, detection)
     mapping = detection.mapping.with_overrides({f: c for f, c in wanted.items() if c})
     fields = {f: c for f, c in mapping.fields.items() if wanted.get(f, c)}
+    evidence = {f: why for f, why in detection.evidence.items() if f in fields}
+    evidence.update({f: "set by you" for f, c in wanted.items() if c})
     if raw.items_priced and fields.get("amount") in raw.invoice_level and "amount" not in wanted:
         # Items carry their own price: the invoice total would be counted on top of the lines.
-        detection.evidence["amount"] = f"quantity x price per item ({fields.pop('amount')!r} is per invoice)"
+        evidence["amount"] = f"quantity x price per item ({fields.pop('amount')!r} is per invoice)"
     ambiguous = {f: cols for f, cols in detection.ambiguous.items() if f not in wanted}
-    problems = []
+    problems: list[str] = []
+    example: dict[str, str] = {}
     for name in _required_now(fields):
         if name in ambiguous and fields.get(name) in ambiguous[name]:
             problems.append(f"{name} is ambiguous: {' or '.join(map(repr, ambiguous[name]))}")
+            example[name] = ambiguous[name][0]
     missing = [f for f in REQUIRED_FIELDS if f not in fields]
     if "amount" not in fields and "unit_price" not in fields and require_value:
-        missing.append("amount (or unit_price)")
-    problems += [f"no column found for {name}" for name in missing]
+        missing.append("amount")
+    notes = []
+    for name in missing:
+        shown = "amount (or unit_price)" if name == "amount" else name
+        taken_by = _taken_by_override(name, detection, wanted)
+        if taken_by is not None:
+            column, other = taken_by
+            problems.append(f"no column for {shown}: {column!r}, detected as {name}, is mapped to {other} by your choice")
+            example[name] = column
+            detected_other = detection.mapping.fields.get(other)
+            if detected_other and detected_other != column:
+                example[other] = detected_other
+                notes.append(f"keep {column!r} as {name} and take {other} from {detected_other!r} (as detected)")
+            else:
+                notes.append(f"keep {column!r} as {name}, or name another column for {name}")
+        else:
+            problems.append(f"no column found for {shown}")
+            candidate = _candidate(name, raw, sample, set(fields.values()) | set(example.values()))
+            if candidate is not None:
+                example[name] = candidate
     if problems:
-        raise MappingError(_mapping_help(raw, sample, problems, detection))
+        so_far = MappingDetection(ColumnMapping(fields=fields), evidence, ambiguous)
+        raise MappingError(
+            _mapping_help(raw, sample, problems, so_far),
+            field=missing[0] if missing else next(iter(example), None),
+            fix=Fix(option="mapping", example=example or None, choices=tuple(raw.columns), note="; ".join(notes)),
+        )
     ordered = {f: fields[f] for f in MAPPABLE_FIELDS if f in fields}
     layout = {k: v for k, v in layout.items() if k in ColumnMapping.model_fields}
     return ColumnMapping(fields=ordered, **layout)
+
+
+def _taken_by_override(
+    name: str, detection: MappingDetection, wanted: dict[str, str | None]
+) -> tuple[str, str] | None:
+    """(column, field) when ``name``'s detected column was mapped to another field by an override."""
+    column = detection.mapping.fields.get(name)
+    for other, chosen in wanted.items():
+        if column is not None and chosen == column and other != name:
+            return column, other
+    return None
+
+
+def _candidate(name: str, raw: RawTable, sample: pd.DataFrame, used: set[str]) -> str | None:
+    """The first unused column whose sampled content could feed ``name`` (None when none fits)."""
+    for column in raw.columns:
+        if column not in used and column in sample and content_fits(name, sample[column].tolist()):
+            return column
+    return None
 
 
 def _required_now(fields: dict[str, str]) -> list[str]:
@@ -61,7 +108,7 @@ def _required_now(fields: dict[str, str]) -> list[str]:
 
 
 def _orient_overrides(
-    overrides: dict[str, str | None], raw: RawTable, sample: pd.DataFrame
+    overrides: dict[str, str | None], raw: RawTable, sample: pd.DataFrame, detection: MappingDetection
 ) -> dict[str, str | None]:
     """Accept ``{field: column}`` and the CLI's ``{column: field}``; reject unknown names."""
     result: dict[str, str | None] = {}
@@ -71,41 +118,33 @@ def _orient_overrides(
         if key not in MAPPABLE_FIELDS:
             raise MappingError(
                 f"{raw.source}: unknown field {key!r} in the column mapping; valid fields are: "
-                f"{', '.join(MAPPABLE_FIELDS)}"
+                f"{', '.join(MAPPABLE_FIELDS)}",
+                field=key, value=key, fix=Fix(option="mapping", choices=MAPPABLE_FIELDS),
             )
         if value and value not in raw.columns:
+            detected = detection.mapping.fields.get(key)
             raise MappingError(
-                _mapping_help(raw, sample, [f"column {value!r} (mapped to {key}) is not in the file"])
+                _mapping_help(raw, sample, [f"column {value!r} (mapped to {key}) is not in the file"]),
+                field=key, value=value,
+                fix=Fix(option="mapping", example={key: detected} if detected else None, choices=tuple(raw.columns)),
             )
         result[key] = value or None
     return result
 
 
 def _mapping_help(
-    raw: RawTable, sample: pd.DataFrame, problems: list[str], detection: MappingDetection | None = None
+    raw: RawTable, sample: pd.DataFrame, problems: list[str], so_far: MappingDetection | None = None
 ) -> str:
+    """What is wrong, the mapping so far and every column with sample values (no fix: that is data)."""
     where = raw.source + (f" (sheet {raw.sheet!r})" if raw.sheet else "")
     lines = [f"{where}: cannot map the columns: " + "; ".join(problems) + "."]
-    if detection is not None and detection.mapping.fields:
-        lines += ["Detected so far:", *("  " + ln for ln in detection.describe().splitlines())]
+    if so_far is not None and so_far.mapping.fields:
+        lines += ["Mapping so far:", *("  " + ln for ln in so_far.describe().splitlines())]
     lines.append("Columns found (3 sample values each):")
     for column in raw.columns:
         values = [] if column not in sample else sample[column].dropna().astype(str)
         shown = list(dict.fromkeys(v for v in values if v.strip()))[:3]
         lines.append(f"  {column!r}: {', '.join(map(repr, shown)) or '(empty)'}")
-    example_field = next(
-        (f for f in (*REQUIRED_FIELDS, "amount") if detection is None or f not in detection.mapping.fields),
-        "customer_id",
-    )
-    mapped = set(detection.mapping.fields.values()) if detection is not None else set()
-    example_col = next((c for c in raw.columns if c not in mapped), raw.columns[0] if raw.columns else "Column")
-    lines += [
-        "Fix: say which column holds each field, on the command line",
-        f'  --map "{example_col}={example_field}"',
-        "or in a YAML mapping file passed with --mapping:",
-        "  fields:",
-        f"    {example_field}: {example_col}",
-    ]
     return "\n".join(lines)
 
 
@@ -114,10 +153,12 @@ def apply_mapping(raw: RawTable, mapping: ColumnMapping | dict[str, str]) -> ibi
     fields = mapping.fields if isinstance(mapping, ColumnMapping) else dict(mapping)
     absent = {f: c for f, c in fields.items() if c not in raw.table.columns}
     if absent:
+        field, column = next(iter(absent.items()))
         raise MappingError(
             f"{raw.source}: mapped column(s) not found: "
             + ", ".join(f"{c!r} (for {f})" for f, c in absent.items())
-            + f"; columns are: {', '.join(map(repr, raw.columns))}"
+            + f"; columns are: {', '.join(map(repr, raw.columns))}",
+            field=field, value=column, fix=Fix(option="mapping", choices=tuple(raw.columns)),
         )
     table = raw.table
     ordered = [f for f in MAPPABLE_FIELDS if f in fields]

@@ -80,7 +80,12 @@ class Scheme:
                 f"{source or self.name}: settings for {self.name} must be a {cls.__name__} or a mapping of "
                 f"its fields, got {type(settings).__name__}"
             )
-        return cls.from_dict(dict(settings), source=source or f"{self.name} settings")
+        try:
+            return cls.from_dict(dict(settings), source=source or f"{self.name} settings")
+        except ConfigError as exc:
+            if exc.fix is None and exc.field:
+                exc.fix = Fix(option=f"{self.name}.{exc.field}")
+            raise
 
     def assign(self, features: ir.Table | pd.DataFrame, config: SegmentConfig | Mapping[str, Any] | None = None) -> ir.Table:
         """Label each customer of ``features`` (see the module docstring)."""

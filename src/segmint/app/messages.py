@@ -1,0 +1,49 @@
+"""What the dashboard says about a library error: its message and the fix in terms of the page's own controls.
+
+The library describes a fix as data (``segmint.errors.Fix``); the CLI renders it as flags, this module
+as "choose the column in the mapping table" or "widen the Dates filter".
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from segmint.errors import Fix, SegmintError
+
+# library parameter -> the control that sets it in the dashboard
+CONTROLS: dict[str, str] = {
+    "start": "the Dates filter",
+    "end": "the Dates filter",
+    "snapshot_date": "the Dates filter (the snapshot is the day after its end)",
+    "org": "the Org filter",
+    "scheme": "the Scheme menu",
+    "period": "the Period menu",
+    "fmt": "the export format",
+}
+
+
+def fix_text(fix: Fix, field: str | None = None) -> str:
+    """One sentence telling a dashboard user what to change."""
+    note = f" ({fix.note})" if fix.note else ""
+    if fix.option == "mapping":
+        example: Mapping[str, str] = fix.example or {}
+        if example:
+            picks = ", ".join(f"'{column}' for {name}" for name, column in example.items())
+            return f"In the mapping table on the Upload page, choose {picks}, then Run.{note}"
+        return f"In the mapping table on the Upload page, choose the column that holds {field or 'each field'}.{note}"
+    if "." in fix.option:  # a scheme setting, e.g. rfm.bins
+        scheme, setting = fix.option.split(".", 1)
+        return f"Change '{setting.replace('_', ' ')}' in the {scheme} thresholds panel on the Segments page.{note}"
+    control = CONTROLS.get(fix.option, f"the {fix.option.replace('_', ' ')} setting")
+    if fix.choices:
+        return f"Choose {', '.join(fix.choices)} in {control}.{note}"
+    if fix.note:
+        return f"{fix.note[0].upper()}{fix.note[1:]} ({control})."
+    return f"Change {control}."
+
+
+def describe(exc: SegmintError) -> str:
+    """The error's message followed by its fix for the dashboard (no command-line flags)."""
+    if exc.fix is None:
+        return str(exc)
+    return f"{exc}\n{fix_text(exc.fix, exc.field)}"

@@ -1,0 +1,179 @@
+"""Options shared by the CLI's commands, checked when the command line is parsed (before any data is read).
+
+A command declares ``scheme: str = SchemeOption`` and gets the same flag, help and validation as every
+other command; an invalid value stops with Typer's usage error (exit 2) in milliseconds.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import typer
+
+if TYPE_CHECKING:
+    from ibis.backends import BaseBackend
+
+    from segmint.api import Transactions
+    from segmint.clean import CleanOptions
+    from segmint.schema import ColumnMapping
+
+
+def choice(*values: str) -> Callable[[str | None], str | None]:
+    """Parse-time check that an option is one of ``values``."""
+
+    def check(value: str | None) -> str | None:
+        if value is not None and value not in values:
+            raise typer.BadParameter(f"{value!r}; choose {', '.join(map(repr, values[:-1]))} or {values[-1]!r}")
+        return value
+
+    return check
+
+
+def check_date(value: str | None) -> str | None:
+    """Parse-time check of a YYYY-MM-DD date."""
+    if value is None:
+        return None
+    try:
+        dt.date.fromisoformat(value.strip())
+    except ValueError as exc:
+        raise typer.BadParameter(f"{value!r} is not a date: {exc}; use YYYY-MM-DD, e.g. 2024-01-31") from None
+    return value.strip()
+
+
+def check_scheme(value: str) -> str:
+    """Parse-time check of ``--scheme``: ``all``, a registered scheme, or several separated by commas."""
+    from segmint.segment import scheme_names
+
+    names = [name.strip() for name in value.split(",") if name.strip()]
+    unknown = [name for name in names if name not in scheme_names() and name != "all"]
+    if unknown or not names:
+        raise typer.BadParameter(f"unknown scheme {', '.join(unknown) or value!r}; choose {', '.join(scheme_names())} or all")
+    return value
+
+
+def check_story_scheme(value: str) -> str:
+    """Parse-time check of the story's ``--scheme`` (``value`` or a registered scheme)."""
+    from segmint.segment import scheme_names
+
+    if value != "value" and value not in scheme_names():
+        raise typer.BadParameter(f"unknown scheme {value!r}; choose value, {', '.join(scheme_names())}")
+    return value
+
+
+def check_format(value: str) -> str:
+    """Parse-time check of ``--format`` (csv, xlsx or parquet)."""
+    from segmint.errors import ConfigError
+    from segmint.util import check_export_format
+
+    try:
+        return check_export_format(value)
+    except ConfigError as exc:
+        raise typer.BadParameter(str(exc)) from None
+
+
+PERIODS = ("quarter", "month", "year")
+
+InputsArgument = typer.Argument(
+    None, metavar="FILES", help="Sales files, directories, globs or a workspace .duckdb.", show_default=False
+)
+MapOption = typer.Option(None, "--map", help='Override one column: "SOURCE COLUMN=field". Repeatable.')
+MappingFileOption = typer.Option(None, "--mapping", help="YAML file with a column mapping (fields: ...).")
+SourceOption = typer.Option(
+    None, "--source", help="Read a database table instead: postgresql://user@host/db?table=sales (work runs there)."
+)
+EngineOption = typer.Option(
+    "duckdb", "--engine", callback=choice("duckdb", "spark"), help="duckdb (embedded, default) or spark."
+)
+MasterOption = typer.Option(
+    None, "--master", help="Spark master: local[*] (default), spark://host:7077 or Spark Connect sc://host:15002."
+)
+SchemeOption = typer.Option(
+    "all", "--scheme", "-s", callback=check_scheme,
+    help="rfm, levels, tiers, clusters (or any registered scheme), several with commas, or all.",
+)
+SnapshotOption = typer.Option(
+    None, "--snapshot", callback=check_date, help="Date recency is measured from (YYYY-MM-DD)."
+)
+FromOption = typer.Option(None, "--from", callback=check_date, help="First day to include (YYYY-MM-DD).")
+ToOption = typer.Option(None, "--to", callback=check_date, help="Last day to include (YYYY-MM-DD).")
+OrgOption = typer.Option(None, "--org", help="Only this organisation id.")
+FormatOption = typer.Option("csv", "--format", callback=check_format, help="Table format for --out: csv, xlsx or parquet.")
+ConfigOption = typer.Option(None, "--config", help="YAML with one section per scheme (rfm:, levels:, tiers:, clusters:).")
+KeepDuplicatesOption = typer.Option(
+    False, "--keep-duplicates",
+    help="Keep lines that exactly repeat an earlier line (by default they are dropped when there is an invoice column).",
+)  # fmt: skip
+PeriodOption = typer.Option("quarter", "--period", "-p", callback=choice(*PERIODS), help="quarter, month or year.")
+
+
+def clean_options(keep_duplicates: bool) -> CleanOptions | None:
+    """Cleaning options from CLI flags (None = the library's defaults)."""
+    from segmint.clean import CleanOptions
+
+    return CleanOptions(drop_duplicates=False) if keep_duplicates else None
+
+
+def schemes_of(value: str) -> str | list[str]:
+    """``--scheme`` text as ``analyze`` takes it: "all", one name or a list."""
+    names = [name.strip() for name in value.split(",") if name.strip()]
+    return names[0] if len(names) == 1 else names
+
+
+def parse_map_options(pairs: list[str] | None) -> dict[str, str]:
+    """Turn ``--map "Party Name=customer_id"`` options into a field -> source column dict."""
+    from segmint.errors import ConfigError
+    from segmint.schema import MAPPABLE_FIELDS
+
+    overrides: dict[str, str] = {}
+    for pair in pairs or []:
+        column, sep, field = pair.rpartition("=")
+        column, field = column.strip(), field.strip()
+        if not sep or not column or field not in MAPPABLE_FIELDS:
+            raise ConfigError(
+                f"--map {pair!r}: expected COLUMN=FIELD with FIELD one of {', '.join(MAPPABLE_FIELDS)}, "
+                f"e.g. --map \"Party Name=customer_id\""
+            )
+        overrides[field] = column
+    return overrides
+
+
+def load_mapping(mapping_file: Path | None, pairs: list[str] | None) -> ColumnMapping | None:
+    """Combine a YAML mapping file and ``--map`` options (options win); None when neither is given."""
+    from segmint.schema import ColumnMapping
+
+    if mapping_file is None and not pairs:
+        return None
+    base = ColumnMapping.from_yaml(mapping_file) if mapping_file else ColumnMapping()
+    return base.with_overrides(parse_map_options(pairs))
+
+
+def read_input(
+    inputs: list[str] | None,
+    *,
+    mapping: ColumnMapping | None = None,
+    con: BaseBackend | None = None,
+    options: CleanOptions | None = None,
+    source: str | None = None,
+    engine: str = "duckdb",
+    master: str | None = None,
+) -> Transactions:
+    """Read files, one workspace .duckdb file or a database table into cleaned canonical transactions.
+
+    ``engine="spark"`` runs reading, cleaning and everything after it on Spark (``master`` selects
+    the cluster); a ``source`` database URL keeps the work inside that database.
+    """
+    from segmint.api import read_transactions
+    from segmint.engine import connect
+    from segmint.errors import ConfigError
+
+    items = [*(inputs or []), *([source] if source else [])]
+    if not items:
+        raise ConfigError("give sales files, a workspace .duckdb or --source postgresql://.../db?table=NAME")
+    if engine not in ("duckdb", "spark"):
+        raise ConfigError(f"--engine {engine!r}: choose duckdb or spark")
+    if engine == "spark" and con is None:
+        con = connect("spark", master=master)
+    return read_transactions(items[0] if len(items) == 1 else items, mapping=mapping, options=options, con=con)
