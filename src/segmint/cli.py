@@ -283,13 +283,13 @@ def _print_story_overview(result: StoryResult) -> None:
 def report(
     inputs: list[str] | None = InputsArgument,
     out: Path = typer.Option(Path("report.html"), "--out", "-o", help="HTML file to write."),
-    scheme: str = typer.Option("all", "--scheme", "-s", help="rfm, levels, tiers, clusters or all."),
-    period: str = typer.Option("quarter", "--period", "-p", help="Story periods: quarter, month or year."),
-    snapshot: str | None = typer.Option(None, "--snapshot", help="Date recency is measured from (YYYY-MM-DD)."),
-    date_from: str | None = typer.Option(None, "--from", help="First day to include (YYYY-MM-DD)."),
-    date_to: str | None = typer.Option(None, "--to", help="Last day to include (YYYY-MM-DD)."),
-    org: str | None = typer.Option(None, "--org", help="Only this organisation id."),
-    config: Path | None = typer.Option(None, "--config", help="YAML with rfm:/levels:/tiers:/clusters: settings."),
+    scheme: str = SchemeOption,
+    period: str = PeriodOption,
+    snapshot: str | None = SnapshotOption,
+    date_from: str | None = FromOption,
+    date_to: str | None = ToOption,
+    org: str | None = OrgOption,
+    config: Path | None = ConfigOption,
     title: str = typer.Option("Customer segments", "--title", help="Title at the top of the report."),
     map_: list[str] | None = MapOption,
     mapping_file: Path | None = MappingFileOption,
@@ -306,7 +306,7 @@ def report(
             task = bar.add_task("reading transactions ...", total=None)
             tx = read_input(inputs, mapping=mapping, source=source)
             result = run_analysis(
-                tx, scheme=scheme, snapshot_date=snapshot, start=date_from, end=date_to, org=org,
+                tx, scheme=schemes_of(scheme), snapshot_date=snapshot, start=date_from, end=date_to, org=org,
                 config=config, story_period=period,
                 progress=lambda message: bar.update(task, description=f"{message} ..."),
             )  # fmt: skip
