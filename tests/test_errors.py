@@ -8,11 +8,10 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from test_features import ROWS, canonical  # the 12-row fixture
+from test_features import ROW_COLUMNS, ROWS, canonical  # the 12-row fixture
 
 import segmint
 from segmint.errors import ConfigError, DataError, Fix, MappingError, SegmintError
-from segmint.schema import CANONICAL_DTYPES
 
 FLAG = re.compile(r"(?<![\w-])--[a-z][a-z-]+")
 LIBRARY = Path(segmint.__file__).parent
@@ -46,8 +45,7 @@ def test_library_source_names_no_cli_flag() -> None:
 
 @pytest.fixture()
 def tx():
-    columns = [c for c in CANONICAL_DTYPES if c != "product_name"]
-    return canonical(pd.DataFrame(ROWS, columns=columns))
+    return canonical(pd.DataFrame(ROWS, columns=ROW_COLUMNS))
 
 
 def _raised(function, *args, **kwargs) -> SegmintError:
