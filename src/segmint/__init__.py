@@ -6,11 +6,11 @@ __version__ = "0.1.0"
 
 from segmint.errors import SegmintError  # noqa: E402
 
-__all__ = ["SegmintError", "__version__", "analyze", "read_transactions", "recommend"]
+__all__ = ["SegmintError", "__version__", "analyze", "clv", "read_transactions", "recommend"]
 
 
 def __getattr__(name: str):  # noqa: ANN202 - lazy re-export keeps `import segmint` light
-    if name in ("analyze", "read_transactions", "recommend", "AnalysisResult", "Transactions"):
+    if name in ("analyze", "clv", "read_transactions", "recommend", "AnalysisResult", "Transactions"):
         from segmint import api
 
         return getattr(api, name)

@@ -29,7 +29,7 @@ MappingLike: TypeAlias = "ColumnMapping | Mapping[str, str] | str | Path | None"
 # A YAML path, or one section per scheme: its config object or a mapping of its settings.
 AnalysisConfig: TypeAlias = "str | Path | Mapping[str, SegmentConfig | Mapping[str, object] | None] | None"
 
-__all__ = ["AnalysisResult", "Transactions", "analyze", "load_analysis_config", "read_transactions", "recommend"]
+__all__ = ["AnalysisResult", "Transactions", "analyze", "clv", "load_analysis_config", "read_transactions", "recommend"]
 
 
 @dataclass
@@ -330,3 +330,40 @@ def recommend(
     priced = tx.mapping is None or bool({"amount", "unit_price"} & set(fields))
     return recommend_products(tx.table, tx.con, settings, until=until, evaluate=evaluate, priced=priced,
                               progress=progress)  # fmt: skip
+
+
+def clv(
+    source_or_transactions: Source | ir.Table | Transactions,
+    *,
+    calibration_end: dt.date | str | None = None,
+    holdout_end: dt.date | str | None = None,
+    time_unit: str = "week",
+    horizon: float | str | None = None,
+    discount: float | str | None = None,
+    model: str = "bgnbd",
+    compare: bool = True,
+    segments: bool = True,
+    start: dt.date | str | None = None,
+    org: str | list[str] | None = None,
+    con: BaseBackend | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> Any:
+    """Customer lifetime value: P(alive), expected purchases and CLV per customer from a BTYD model.
+
+    ``model`` is bgnbd (default), pnbd or mbgnbd, fitted with Gamma-Gamma spend on purchases up to
+    ``calibration_end`` (default: the last day of data); later purchases check the forecast.
+    ``time_unit`` (day, week, month) is the unit of recency, T and ``horizon`` (a number of units
+    or text like "12 months"; default 12 months); ``discount`` is a rate per year (0.1, "10%") or
+    with its period ("1%/month"). Returns a ``segmint.btyd.result.CLVResult``.
+    """
+    from segmint.btyd.analysis import customer_value
+
+    tx = source_or_transactions
+    if not isinstance(tx, Transactions):
+        (progress or log.info)("reading transactions")
+        tx = read_transactions(tx, con=con)
+    return customer_value(
+        tx.table, calibration_end=calibration_end, holdout_end=holdout_end, time_unit=time_unit,
+        horizon=horizon, discount=discount, model=model, compare=compare, segments=segments,
+        start=start, org=org, progress=progress,
+    )

@@ -533,6 +533,57 @@ def _print_evaluation(evaluation: dict) -> None:
 
 
 @app.command()
+def clv(
+    inputs: list[str] | None = InputsArgument,
+    calibration_end: str | None = typer.Option(
+        None, "--calibration-end", help="Fit on purchases up to this day (YYYY-MM-DD); later ones check the forecast."
+    ),
+    holdout_end: str | None = typer.Option(None, "--holdout-end", help="Last day of the holdout (default: end of data)."),
+    time_unit: str = typer.Option("week", "--time-unit", help="Unit of recency, T and the horizon: day, week or month."),
+    horizon: str | None = typer.Option(
+        None, "--horizon", help="Forecast horizon in time units (52) or with a unit ('12 months'); default 12 months."
+    ),
+    discount: str | None = typer.Option(
+        None, "--discount", help="Discount rate: 0.1 or 10% per year, or with a period: 1%/month. Default 10%/year."
+    ),
+    model: str = typer.Option("bgnbd", "--model", "-m", help="bgnbd (default), pnbd or mbgnbd."),
+    compare: bool = typer.Option(True, "--compare/--no-compare", help="Also fit the other models and compare them."),
+    customer: str | None = typer.Option(None, "--customer", "-c", help="Print this customer's value."),
+    date_from: str | None = typer.Option(None, "--from", help="First day to include (YYYY-MM-DD)."),
+    org: str | None = typer.Option(None, "--org", help="Only this organisation id."),
+    out: Path | None = typer.Option(None, "--out", "-o", help="Directory for clv_model.json, clv.csv and the checks."),
+    fmt: str = typer.Option("csv", "--format", help="Table format for --out: csv, xlsx or parquet."),
+    map_: list[str] | None = MapOption,
+    mapping_file: Path | None = MappingFileOption,
+    source: str | None = SourceOption,
+    engine: str = EngineOption,
+    master: str | None = MasterOption,
+) -> None:
+    """Customer lifetime value: P(alive), expected purchases and CLV per customer (BG/NBD, Pareto/NBD, MBG/NBD)."""
+    from segmint.api import clv as run_clv
+    from segmint.cli_clv import print_clv
+    from segmint.errors import SegmintError
+
+    try:
+        mapping = load_mapping(mapping_file, map_)
+        with _progress() as bar:
+            task = bar.add_task("reading transactions ...", total=None)
+            tx = read_input(inputs, mapping=mapping, source=source, engine=engine, master=master)
+            result = run_clv(
+                tx, calibration_end=calibration_end, holdout_end=holdout_end, time_unit=time_unit,
+                horizon=float(horizon) if horizon and horizon.replace(".", "", 1).isdigit() else horizon,
+                discount=discount, model=model, compare=compare, start=date_from, org=org,
+                progress=lambda message: bar.update(task, description=f"{message} ..."),
+            )  # fmt: skip
+            written = result.export(out, fmt) if out is not None else {}
+        print_clv(console, result, customer)
+        for name, path in written.items():
+            console.print(f"wrote {name}: {path}")
+    except SegmintError as exc:
+        fail(exc)
+
+
+@app.command()
 def dashboard(
     inputs: list[str] | None = typer.Argument(
         None, metavar="FILES", help="Sales files to open (or upload them in the app).", show_default=False

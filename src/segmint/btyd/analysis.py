@@ -1,0 +1,186 @@
+"""The CLV analysis: summary in the engine -> models fitted -> every customer scored -> checks."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Callable
+from typing import Any
+
+import ibis.expr.types as ir
+import numpy as np
+import pandas as pd
+
+from segmint.btyd.gamma_gamma import GammaGamma
+from segmint.btyd.models import BGNBD, MBGNBD, BTYDModel
+from segmint.btyd.pareto import ParetoNBD
+from segmint.btyd.result import CLVResult
+from segmint.btyd.summary import btyd_summary, repeat_purchases_by_day, resolve_window
+from segmint.btyd.validation import holdout_by_frequency, holdout_errors, tracking
+from segmint.btyd.value import churn_risk, discounted_purchases, parse_discount, parse_horizon
+from segmint.errors import ConfigError, DataError, SegmintError
+from segmint.features import DateLike
+
+log = logging.getLogger(__name__)
+
+MODELS: dict[str, type[BTYDModel]] = {"bgnbd": BGNBD, "pnbd": ParetoNBD, "mbgnbd": MBGNBD}
+
+__all__ = ["MODELS", "customer_value", "make_model", "score_customers"]
+
+
+def make_model(name: str) -> BTYDModel:
+    """A fresh purchase model by name (bgnbd, pnbd or mbgnbd)."""
+    if name not in MODELS:
+        raise ConfigError(f"model={name!r} is not a CLV model; choose one of {', '.join(MODELS)}")
+    return MODELS[name]()
+
+
+def score_customers(model: BTYDModel, spend: GammaGamma | None, summary: pd.DataFrame, *, horizon: float,
+                    rate: float, period: str, time_unit: str) -> pd.DataFrame:
+    """The clv.csv columns for every row of ``summary`` (vectorised over customers)."""
+    x, t_x, age = (summary[c].to_numpy(dtype=float) for c in ("frequency", "recency", "T"))
+    expected, discounted = discounted_purchases(model, horizon, rate, period, time_unit, x, t_x, age)
+    # mean repeat spend to the cent, as exported, so every row can be checked from the file alone
+    spent = np.round(summary["monetary_value"].to_numpy(dtype=float), 2)
+    value = spend.expected_value(x, spent) if spend is not None else np.full(x.size, np.nan)
+    p_repurchase = model.p_repurchase(horizon, x, t_x, age)
+    clv = np.round(value * discounted, 2)  # to the cent; the rank is of the exported value
+    table = pd.DataFrame({
+        "customer_id": summary["customer_id"].astype(str).to_numpy(),
+        "frequency": summary["frequency"].to_numpy(dtype="int64"),
+        "recency": t_x,
+        "T": age,
+        "p_alive": model.p_alive(x, t_x, age),
+        "expected_purchases": expected,
+        "expected_avg_value": np.round(value, 2),
+        "clv": clv,
+        "churn_risk": churn_risk(p_repurchase).astype(str),
+        "p_repurchase": p_repurchase,
+        "value_rank": pd.Series(clv).rank(ascending=False, method="min").fillna(len(clv)).astype("int64"),
+        "monetary_value": spent,
+        "time_unit": time_unit,
+        "horizon": horizon,
+        "first_purchase": summary["first_purchase"].to_numpy(),
+        "last_purchase": summary["last_purchase"].to_numpy(),
+    })
+    return table
+
+
+def _segments(tx: ir.Table, calibration_end: dt.date, start: DateLike, org: Any) -> pd.DataFrame | None:
+    """RFM segment of each customer as of the calibration end (None when it cannot be computed)."""
+    from segmint.features import customer_features
+    from segmint.segment import rfm
+
+    try:
+        features = customer_features(tx, snapshot_date=calibration_end + dt.timedelta(days=1), start=start, org=org)
+        labelled = rfm.assign(features)
+        return labelled.select("customer_id", "segment", "segment_order").execute()
+    except SegmintError as exc:
+        log.warning("segments not joined: %s", exc)
+        return None
+
+
+def by_segment(customers: pd.DataFrame) -> pd.DataFrame:
+    """Per segment: customers, mean P(alive), expected purchases, total and mean CLV, share of value."""
+    grouped = customers.groupby(["segment", "segment_order"], dropna=False)
+    table = grouped.agg(
+        customers=("customer_id", "size"), mean_p_alive=("p_alive", "mean"),
+        expected_purchases=("expected_purchases", "sum"), total_clv=("clv", "sum"), mean_clv=("clv", "mean"),
+        high_churn_risk=("churn_risk", lambda s: float((s == "high").mean())),
+    ).reset_index()
+    total = table["total_clv"].sum()
+    table["share_of_clv"] = table["total_clv"] / total if total else np.nan
+    table["total_clv"] = table["total_clv"].round(2)
+    table["mean_clv"] = table["mean_clv"].round(2)
+    return table.sort_values(["segment_order", "segment"], ascending=[False, True]).reset_index(drop=True)
+
+
+def _comparison(summary: pd.DataFrame, fitted: dict[str, BTYDModel], holdout: float) -> pd.DataFrame:
+    rows = []
+    for name, model in fitted.items():
+        k = len(model.param_names)
+        row: dict[str, Any] = {"model": name, "label": model.label, "loglik": model.loglik_, "parameters": k,
+                               "aic": 2 * k - 2 * model.loglik_,
+                               "params": ", ".join(f"{p}={v:.4g}" for p, v in model.params_.items())}
+        if holdout > 0:
+            x, t_x, age = (summary[c].to_numpy(dtype=float) for c in ("frequency", "recency", "T"))
+            predicted = model.expected_purchases(holdout, x, t_x, age)
+            row.update(holdout_errors(summary["holdout_frequency"].to_numpy(), predicted))
+        rows.append(row)
+    return pd.DataFrame(rows).sort_values("aic").reset_index(drop=True)
+
+
+def customer_value(
+    tx: ir.Table,
+    *,
+    calibration_end: DateLike = None,
+    holdout_end: DateLike = None,
+    time_unit: str = "week",
+    horizon: float | str | None = None,
+    discount: float | str | None = None,
+    model: str = "bgnbd",
+    compare: bool = True,
+    segments: bool = True,
+    start: DateLike = None,
+    org: str | list[str] | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> CLVResult:
+    """Fit ``model`` and Gamma-Gamma on the calibration period and value every customer at its end."""
+    step = progress or (lambda message: log.info(message))
+    make_model(model)
+    horizon_units = parse_horizon(horizon, time_unit)
+    rate, period = parse_discount(discount)
+    window = resolve_window(tx, calibration_end=calibration_end, holdout_end=holdout_end, time_unit=time_unit,
+                            start=start, org=org)
+    step("computing the BTYD summary")
+    summary = btyd_summary(tx, window, start=start, org=org).execute()
+    if summary.empty:
+        raise DataError(f"no purchase on or before the calibration end {window.calibration_end}")
+    summary["customer_id"] = summary["customer_id"].astype(str)
+    frequency, recency, age = summary["frequency"], summary["recency"], summary["T"]
+    notes: list[str] = []
+    fitted: dict[str, BTYDModel] = {}
+    for name in [model] + ([m for m in MODELS if m != model] if compare else []):
+        step(f"fitting {MODELS[name].label}")
+        try:
+            fitted[name] = make_model(name).fit(frequency, recency, age)
+        except SegmintError as exc:
+            if name == model:
+                raise
+            notes.append(f"{MODELS[name].label} not compared: {exc}")
+    chosen = fitted[model]
+    notes += chosen.describe()["warnings"]
+    step("fitting Gamma-Gamma spend")
+    spend: GammaGamma | None = None
+    try:
+        spend = GammaGamma().fit(frequency, summary["monetary_value"])
+    except SegmintError as exc:
+        notes.append(f"no expected value per purchase: {exc}")
+    if spend is not None and spend.independence_.get("independent") is False:
+        notes.append(f"Gamma-Gamma: {spend.independence_['note']}")
+    step("scoring customers")
+    customers = score_customers(chosen, spend, summary, horizon=horizon_units, rate=rate, period=period,
+                                time_unit=time_unit)
+    result = CLVResult(customers=customers, model=chosen, spend=spend, window=window, horizon=horizon_units,
+                       discount_rate=rate, discount_period=period, notes=notes)
+    if window.holdout_end is not None:
+        step("checking the forecast on the holdout period")
+        predicted = chosen.expected_purchases(window.holdout_length, frequency, recency, age)
+        customers["holdout_frequency"] = summary["holdout_frequency"].to_numpy()
+        customers["predicted_holdout_purchases"] = predicted
+        result.by_frequency = holdout_by_frequency(summary, predicted)
+        repeats = repeat_purchases_by_day(tx, window, start=start, org=org).execute()
+        result.tracking = tracking(chosen, summary, window, repeats)
+    result.comparison = _comparison(summary, fitted, window.holdout_length)
+    if segments:
+        step("joining segments")
+        labels = _segments(tx, window.calibration_end, start, org)
+        if labels is not None:
+            labels["customer_id"] = labels["customer_id"].astype(str)
+            merged = customers.merge(labels, on="customer_id", how="left")
+            merged["segment_order"] = merged["segment_order"].fillna(-1).astype("int64")
+            merged["segment"] = merged["segment"].fillna("(no net purchase)")
+            result.customers = merged
+            result.by_segment = by_segment(merged)
+    log.info("CLV: %d customers, %s, horizon %s", len(customers), chosen.label, result.horizon_label())
+    return result

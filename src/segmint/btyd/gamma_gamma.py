@@ -1,0 +1,133 @@
+"""Gamma-Gamma model of spend per transaction (Fader & Hardie 2013, "The Gamma-Gamma Model of
+Monetary Value"; Colombo & Jiang 1999).
+
+A customer's spends are Gamma(p, nu) with nu ~ Gamma(q, v) across customers; fitted on customers
+with at least one repeat purchase, from their number of repeat purchases x and mean repeat spend m_x
+(FH13 eq. 1). It assumes spend is independent of purchase frequency: ``independence_check`` reports
+the correlation between the two, as FH13 section 3 does (0.11 on CDNOW).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy.special import gammaln, psi
+from scipy.stats import pearsonr, spearmanr
+
+from segmint.btyd.fitting import FitReport, hessian_errors, maximise
+from segmint.errors import DataError
+
+__all__ = ["GammaGamma", "INDEPENDENCE_LIMIT"]
+
+INDEPENDENCE_LIMIT = 0.3  # |Pearson r| above this: spend moves with frequency; the model's premise fails
+
+
+class GammaGamma:
+    """Gamma-Gamma spend model: ``fit(frequency, monetary_value)``, then ``expected_value(...)``."""
+
+    name = "gamma_gamma"
+    label = "Gamma-Gamma"
+    param_names = ("p", "q", "v")
+    citation = "Fader & Hardie (2013), The Gamma-Gamma Model of Monetary Value"
+
+    def __init__(self, *, n_starts: int = 3, random_state: int = 0) -> None:
+        self.n_starts = n_starts
+        self.random_state = random_state
+
+    @staticmethod
+    def _usable(frequency, monetary_value) -> tuple[np.ndarray, np.ndarray]:
+        x = np.asarray(frequency, dtype=float)
+        m = np.asarray(monetary_value, dtype=float)
+        keep = (x > 0) & np.isfinite(m) & (m > 0)
+        return x[keep], m[keep]
+
+    def _objective(self, log_params: np.ndarray, x: np.ndarray, m: np.ndarray, w: np.ndarray):
+        p, q, v = np.exp(log_params)
+        px = p * x
+        log_total = np.log(x * m + v)
+        ll = (gammaln(px + q) - gammaln(px) - gammaln(q) + q * np.log(v) + (px - 1) * np.log(m)
+              + px * np.log(x) - (px + q) * log_total)
+        d_p = x * (psi(px + q) - psi(px) + np.log(m) + np.log(x) - log_total)
+        d_q = psi(px + q) - psi(q) + np.log(v) - log_total
+        d_v = q / v - (px + q) / (x * m + v)
+        grad = np.array([w @ d_p * p, w @ d_q * q, w @ d_v * v])
+        return -float(w @ ll), -grad
+
+    def fit(self, frequency, monetary_value) -> GammaGamma:
+        """Fit on customers with frequency > 0 and a positive mean repeat spend (others are left out)."""
+        x, m = self._usable(frequency, monetary_value)
+        if x.size < 3:
+            raise DataError(
+                f"Gamma-Gamma needs customers with repeat purchases of positive value; found {x.size}"
+            )
+        keys, counts = np.unique(np.column_stack([x, m]), axis=0, return_counts=True)
+        ux, um, w = keys[:, 0], keys[:, 1], counts.astype(float)
+        scale = float(np.average(um, weights=w))  # spends ~ 1 while fitting
+        scaled = um / scale
+        mean, var = np.average(scaled, weights=w), np.average((scaled - np.average(scaled, weights=w)) ** 2, weights=w)
+        rng = np.random.default_rng(self.random_state)
+        starts = [np.log([1.0, 2.0, 1.0]), np.log([max(mean**2 / max(var, 1e-9), 0.1), 3.0, 2.0])]
+        while len(starts) < self.n_starts:
+            starts.append(rng.normal(0.0, 1.0, 3))
+        objective = lambda lp: self._objective(lp, ux, scaled, w)  # noqa: E731
+        report = maximise(objective, starts, model=self.label, names=self.param_names, scale=scale)
+        errors, _ = hessian_errors(objective, report.log_params)
+        p, q, v = np.exp(report.log_params)
+        self.params_ = {"p": float(p), "q": float(q), "v": float(v * scale)}
+        self.standard_errors_ = {"p": float(errors[0]), "q": float(errors[1]), "v": float(errors[2] * scale)}
+        self.loglik_ = -self._objective(np.log([p, q, v * scale]), ux, um, w)[0]
+        self.n_customers_ = int(w.sum())
+        self.fit_report_: FitReport = report
+        self.independence_ = self.independence_check(frequency, monetary_value)
+        return self
+
+    def with_params(self, p: float, q: float, v: float) -> GammaGamma:
+        """This model with given (e.g. published) parameters."""
+        self.params_ = {"p": float(p), "q": float(q), "v": float(v)}
+        self.standard_errors_ = {name: float("nan") for name in self.param_names}
+        return self
+
+    @staticmethod
+    def independence_check(frequency, monetary_value) -> dict:
+        """Correlation of repeat frequency and mean repeat spend (FH13 section 3), with a verdict."""
+        x, m = GammaGamma._usable(frequency, monetary_value)
+        if x.size < 3 or np.ptp(x) == 0 or np.ptp(m) == 0:
+            return {"pearson": None, "spearman": None, "n": int(x.size), "independent": None,
+                    "note": "too few repeat customers to check"}
+        pearson = float(pearsonr(x, m)[0])
+        spearman = float(spearmanr(x, m)[0])
+        independent = abs(pearson) <= INDEPENDENCE_LIMIT
+        note = (
+            f"spend and frequency are nearly uncorrelated (|r| <= {INDEPENDENCE_LIMIT}): the model applies"
+            if independent else
+            f"spend moves with frequency (|r| > {INDEPENDENCE_LIMIT}): Gamma-Gamma values are biased"
+        )
+        return {"pearson": pearson, "spearman": spearman, "n": int(x.size), "independent": independent,
+                "note": note}
+
+    def expected_value(self, frequency, monetary_value) -> np.ndarray:
+        """E[M | x, m_x] = p (v + x m_x) / (p x + q - 1) (FH13 eq. 5); the mean p v / (q - 1) when x = 0.
+
+        A mean repeat spend below zero (returns) counts as 0 spend on those purchases.
+        """
+        p, q, v = (self.params_[name] for name in self.param_names)
+        x = np.asarray(frequency, dtype=float)
+        m = np.nan_to_num(np.asarray(monetary_value, dtype=float), nan=0.0)
+        m = np.where(x > 0, np.maximum(m, 0.0), 0.0)
+        if q <= 1:
+            raise DataError(
+                f"Gamma-Gamma q = {q:.3g} <= 1: the population mean spend is infinite on these data "
+                "(a few enormous spends dominate); expected values cannot be computed"
+            )
+        return p * (v + x * m) / (p * x + q - 1.0)
+
+    def describe(self) -> dict:
+        """Parameters, standard errors, log-likelihood and the independence check as plain data."""
+        return {
+            "model": self.name,
+            "citation": self.citation,
+            "params": self.params_,
+            "standard_errors": self.standard_errors_,
+            "loglik": getattr(self, "loglik_", None),
+            "n_customers": getattr(self, "n_customers_", None),
+            "independence": getattr(self, "independence_", None),
+        }

@@ -1,0 +1,91 @@
+"""Rich rendering of a CLV result for ``segmint clv`` (the CLI's side: the library never prints)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+TOP_CUSTOMERS = 10
+
+
+def _number(value: Any, digits: int = 4) -> str:
+    if value is None or value != value:
+        return "-"
+    return f"{value:,.{digits}g}"
+
+
+def print_clv(console: Console, result: Any, customer: str | None = None) -> None:
+    """Model parameters, spend model, model comparison, holdout check, top customers, value by segment."""
+    info = result.model_summary()
+    unit = result.time_unit
+    console.print(
+        f"[bold]{info['model_label']}[/] fitted on {info['n_customers']:,} customers, purchases up to "
+        f"{info['calibration']['end']} (time unit: {unit}; recency and T in {unit}s)"
+    )
+    params = Table("parameter", "value", "std. error", title=f"{info['model_label']} ({escape(info['citation'])})",
+                   title_justify="left")
+    for name, value in info["params"].items():
+        params.add_row(name + (f" ({unit}s)" if name in result.model.time_params else ""),
+                       _number(value), _number(info["standard_errors"][name], 3))
+    params.add_row("log-likelihood", f"{info['loglik']:,.2f}", "")
+    console.print(params)
+    spend = info["gamma_gamma"]
+    if spend is not None:
+        check = spend["independence"] or {}
+        console.print(
+            f"Gamma-Gamma spend: p={_number(spend['p'])}, q={_number(spend['q'])}, v={_number(spend['v'])} on "
+            f"{spend['n_customers']:,} repeat customers; frequency-spend correlation "
+            f"{_number(check.get('pearson'), 2)}: {escape(check.get('note', ''))}"
+        )
+    discount = info["discount"]
+    console.print(f"horizon {result.horizon_label()}, discount {discount['rate']:.4g} per {discount['per']} "
+                  f"(= {discount['per_month']:.4%} per month)")
+    if result.comparison is not None and len(result.comparison) > 1:
+        table = Table("model", "log-lik", "AIC", "holdout MAE", "holdout total vs actual",
+                      title="model comparison (lowest AIC first)", title_justify="left")
+        for row in result.comparison.to_dict("records"):
+            total = ("-" if row.get("holdout_actual") is None else
+                     f"{row['holdout_predicted']:,.0f} vs {row['holdout_actual']:,.0f} "
+                     f"({row['holdout_total_error_pct']:+.1f}%)")
+            table.add_row(row["label"], f"{row['loglik']:,.1f}", f"{row['aic']:,.1f}",
+                          _number(row.get("holdout_mae"), 3), total)
+        console.print(table)
+    if result.by_frequency is not None:
+        table = Table("repeat purchases", "customers", "actual", "predicted",
+                      title=f"holdout ({result.window.holdout_length:,.4g} {unit}s to {result.window.holdout_end}): "
+                      "mean purchases per customer", title_justify="left")
+        for row in result.by_frequency.itertuples():
+            table.add_row(row.frequency, f"{row.customers:,}", f"{row.actual_mean:.3f}", f"{row.predicted_mean:.3f}")
+        console.print(table)
+    if customer is not None:
+        facts = result.customer(customer)
+        console.print(f"customer {escape(str(customer))}: {escape(facts['summary'])}; "
+                      f"{facts['expected_purchases']:.2f} purchases expected in {facts['horizon_label']}")
+    _print_top(console, result)
+    if result.by_segment is not None:
+        table = Table("segment", "customers", "mean P(alive)", f"CLV {result.horizon_label()}", "share of CLV",
+                      "mean CLV", "high churn risk", title="value by segment (RFM at the calibration end)",
+                      title_justify="left")
+        for row in result.by_segment.itertuples():
+            table.add_row(escape(str(row.segment)), f"{row.customers:,}", f"{row.mean_p_alive:.2f}",
+                          f"{row.total_clv:,.0f}", f"{row.share_of_clv:.1%}", f"{row.mean_clv:,.2f}",
+                          f"{row.high_churn_risk:.0%}")
+        console.print(table)
+    for note in result.notes:
+        console.print(f"[yellow]note:[/] {escape(note)}")
+
+
+def _print_top(console: Console, result: Any) -> None:
+    unit = result.time_unit
+    top = result.customers.nsmallest(TOP_CUSTOMERS, "value_rank")
+    table = Table("rank", "customer", "segment", "P(alive)", f"purchases next {result.horizon_label()}",
+                  "value/purchase", "CLV", "churn risk", title=f"top {TOP_CUSTOMERS} customers by predicted value "
+                  f"(recency/T in {unit}s)", title_justify="left")
+    for row in top.to_dict("records"):
+        table.add_row(str(row["value_rank"]), escape(str(row["customer_id"])), escape(str(row.get("segment", ""))),
+                      f"{row['p_alive']:.2f}", f"{row['expected_purchases']:.2f}",
+                      f"{row['expected_avg_value']:,.2f}", f"{row['clv']:,.2f}", row["churn_risk"])
+    console.print(table)

@@ -1,0 +1,56 @@
+"""segmint.clv in Python: the shared result convention (.tables(), .customer()) and clear errors."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+import segmint
+from segmint.datasets import make_transactions
+from segmint.errors import DataError, SegmintError
+
+
+@pytest.fixture(scope="module")
+def result(tmp_path_factory):
+    raw = make_transactions(n_customers=300, years=2, seed=3)
+    path = tmp_path_factory.mktemp("demo") / "sales.csv"
+    raw.to_csv(path, index=False)
+    return segmint.clv(str(path), time_unit="month", horizon="6 months", discount="8%/year", compare=False)
+
+
+def test_result_convention(result):
+    tables = result.tables()
+    assert set(tables) == {"clv", "clv_models", "clv_by_segment"}
+    customers = tables["clv"]
+    assert (customers.time_unit == "month").all() and customers.horizon.iloc[0] == pytest.approx(6.0)
+    one = result.customer(customers.customer_id.iloc[0])
+    assert one["time_unit"] == "month" and "6-month CLV" in one["summary"]
+    assert 0 <= one["p_alive"] <= 1 and one["clv"] >= 0
+    with pytest.raises(DataError, match="leading zeros"):
+        result.customer("no-such-customer")
+
+
+def test_segments_joined_and_value_sums(result):
+    by_segment = result.tables()["clv_by_segment"]
+    assert by_segment.customers.sum() == len(result.customers)
+    assert by_segment.share_of_clv.sum() == pytest.approx(1.0)
+    assert by_segment.total_clv.sum() == pytest.approx(result.customers.clv.sum(), abs=0.01 * len(by_segment))
+
+
+def test_too_few_repeat_buyers_is_a_clear_error():
+    frame = make_transactions(n_customers=40, years=1, seed=1).drop_duplicates(subset=["CustomerID"])
+    with pytest.raises(DataError, match="at least 10 customers with repeat purchases"):
+        segmint.clv(frame_path(frame))
+
+
+def frame_path(frame: pd.DataFrame) -> str:
+    import tempfile
+
+    path = tempfile.NamedTemporaryFile(suffix=".csv", delete=False).name
+    frame.to_csv(path, index=False)
+    return path
+
+
+def test_unknown_model_names_the_choices():
+    with pytest.raises(SegmintError, match="bgnbd, pnbd, mbgnbd"):
+        segmint.clv(frame_path(make_transactions(n_customers=20, years=1, seed=2)), model="weibull")
