@@ -190,6 +190,16 @@ def test_products_page_favourites_regions_and_a_customers_picks(server: str, pag
     _settle(page)
     assert f"Customer {customer}" in page.locator("#products-customer-card").inner_text()
     page.screenshot(path=str(SHOTS / "products.png"), full_page=True)
+def test_value_page_scores_customers(server: str, page) -> None:
+    page.click("a.nav-link:has-text('Value')")
+    page.wait_for_function("document.querySelector('#value-kpi-clv') && "
+                           "document.querySelector('#value-kpi-clv').innerText.length > 0", timeout=120_000)
+    page.wait_for_selector("#value-palive .main-svg", timeout=30_000)
+    _settle(page)
+    assert int(page.locator("#value-kpi-customers").inner_text().replace(",", "")) > 500
+    assert "times in weeks" in page.locator("#value-model-line").inner_text()
+    assert page.locator("#value-top tbody tr").count() == 20
+    page.screenshot(path=str(SHOTS / "value.png"), full_page=True)
 
 
 UPLOAD_CSV = """InvoiceNo,CustomerID,InvoiceDate,Quantity,UnitPrice,Country

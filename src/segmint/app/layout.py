@@ -35,6 +35,7 @@ PAGES: list[Page] = [
     Page("/story", "Customer story", "story"),
     Page("/customers", "Customers", "customers"),
     Page("/products", "Products", "products"),
+    Page("/value", "Value", "value"),
     Page("/upload", "Upload", "upload", filters=False),
 ]
 

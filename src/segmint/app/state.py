@@ -104,6 +104,7 @@ class AppState:
         self._analyses: OrderedDict[str, Analysis] = OrderedDict()
         self._stories: OrderedDict[str, Any] = OrderedDict()
         self._recommendations: OrderedDict[str, Any] = OrderedDict()
+        self._values: OrderedDict[str, Any] = OrderedDict()
         self._max = max_analyses
         self._lock = threading.Lock()
         self.upload_root = upload_root or Path(tempfile.mkdtemp(prefix="segmint-uploads-"))
@@ -204,6 +205,20 @@ class AppState:
                 segment_config=config,
             )  # fmt: skip
             self._store(self._recommendations, key, result)
+    def clv(self, dataset_id: str | None, filters: Filters, settings: dict[str, Any]) -> Any:
+        """``segmint.btyd.analysis.customer_value`` for the filters and the Value page's settings (cached)."""
+        from segmint.btyd.analysis import customer_value
+        from segmint.features import filter_window
+
+        dataset = self.dataset(dataset_id)
+        key = _key(dataset.dataset_id, replace(filters, scheme="", period=""), settings)
+        with dataset.lock:
+            cached = self._cached(self._values, key)
+            if cached is not None:
+                return cached
+            tx = filter_window(dataset.window(filters), end=filters.end)
+            result = customer_value(tx, start=filters.start, org=list(filters.orgs) or None, **settings)
+            self._store(self._values, key, result)
             return result
 
     def _cached(self, cache: OrderedDict, key: str) -> Any:

@@ -38,6 +38,11 @@ class SummaryArrays:
     unique_x: np.ndarray
     x_index: np.ndarray  # x == unique_x[x_index]
 
+    @property
+    def repeat(self) -> np.ndarray:
+        """Rows with repeat purchases (x > 0)."""
+        return self.x > 0
+
     @classmethod
     def build(cls, frequency, recency, T) -> SummaryArrays:
         """Validate and compress a summary (identical customers are counted once, with a weight)."""
@@ -203,20 +208,30 @@ class BGNBD(BTYDModel):
         return np.where(present, odds, -np.inf), denominator
 
     def _objective(self, log_params, data):
-        r, alpha, a, b = theta = np.exp(log_params)
+        r, alpha, a, b = np.exp(log_params)
         k = self._shift
         ux, idx, x, w = data.unique_x, data.x_index, data.x, data.weight
         per_x = gammaln(r + ux) - gammaln(r) + gammaln(b + ux + k) - gammaln(a + b + ux + k)
         per_x += gammaln(a + b) - gammaln(b)
-        log_aT, log_atx = np.log(alpha + data.T), np.log(alpha + data.t_x)
-        odds, denominator = self._odds(theta, x, data.t_x, data.T)
-        ll = per_x[idx] + r * np.log(alpha) - (r + x) * log_aT + np.logaddexp(0.0, odds)
-        share = expit(odds)  # weight of the second likelihood term
-        d_r = (psi(r + ux) - psi(r))[idx] + np.log(alpha) - log_aT + share * (log_aT - log_atx)
-        d_alpha = r / alpha - (r + x) / (alpha + data.T) + share * (r + x) * (
-            1.0 / (alpha + data.T) - 1.0 / (alpha + data.t_x))
-        d_a = (psi(a + b) - psi(a + b + ux + k))[idx] + share / a
-        d_b = (psi(b + ux + k) - psi(a + b + ux + k) + psi(a + b) - psi(b))[idx] - share / denominator
+        log_aT = np.log(alpha + data.T)
+        ll = per_x[idx] + r * np.log(alpha) - (r + x) * log_aT
+        d_r = (psi(r + ux) - psi(r))[idx] + np.log(alpha) - log_aT
+        d_alpha = r / alpha - (r + x) / (alpha + data.T)
+        d_a = (psi(a + b) - psi(a + b + ux + k))[idx]
+        d_b = (psi(b + ux + k) - psi(a + b + ux + k) + psi(a + b) - psi(b))[idx]
+        # the second likelihood term, only where it exists (x > 0 for BG/NBD): log(1 + e^odds)
+        two = slice(None) if k else data.repeat
+        xs, log_aTs = x[two], log_aT[two]
+        gap = log_aTs - np.log(alpha + data.t_x[two])
+        denominator = b + xs + k - 1.0
+        odds = np.log(a) - np.log(denominator) + (r + xs) * gap
+        small = np.exp(-np.abs(odds))
+        ll[two] += np.maximum(odds, 0.0) + np.log1p(small)
+        share = np.where(odds > 0, 1.0, small) / (1.0 + small)  # weight of the second term
+        d_r[two] += share * gap
+        d_alpha[two] += share * (r + xs) * (1.0 / (alpha + data.T[two]) - 1.0 / (alpha + data.t_x[two]))
+        d_a[two] += share / a
+        d_b[two] -= share / denominator
         grad = np.array([w @ d_r * r, w @ d_alpha * alpha, w @ d_a * a, w @ d_b * b])
         return -float(w @ ll), -grad
 

@@ -1,0 +1,152 @@
+"""Value: CLV per customer from a BTYD model -- P(alive) matrix, CLV distribution, tracking, top customers."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import dash_bootstrap_components as dbc
+import pandas as pd
+from dash import Dash, Input, Output, dcc, html
+
+from segmint.app import value_figures
+from segmint.app.callbacks import FILTER_INPUTS, context, guarded
+from segmint.app.figures import empty_figure
+from segmint.app.layout import graph, kpi_card, message
+from segmint.app.state import AppState
+
+MODELS = [("BG/NBD", "bgnbd"), ("Pareto/NBD", "pnbd"), ("MBG/NBD", "mbgnbd")]
+TOP = 20
+CONTROLS = [Input("value-model", "value"), Input("value-unit", "value"), Input("value-horizon", "value"),
+            Input("value-discount", "value"), Input("value-calibration", "date")]
+
+
+def layout() -> html.Div:
+    """Value page components: model settings, KPIs, four figures, two tables."""
+    def field(label: str, control: Any, width: int) -> dbc.Col:
+        return dbc.Col([dbc.Label(label, className="small text-muted mb-0"), control], md=width)
+
+    settings = dbc.Row([
+        field("Model", dbc.Select(id="value-model", options=[{"label": a, "value": b} for a, b in MODELS],
+                                  value="bgnbd"), 2),
+        field("Time unit", dbc.Select(id="value-unit", options=[{"label": u, "value": u}
+                                                                for u in ("day", "week", "month")], value="week"), 2),
+        field("Horizon (months)", dbc.Input(id="value-horizon", type="number", min=1, max=120, step=1, value=12,
+                                            debounce=True), 2),
+        field("Discount (% a year)", dbc.Input(id="value-discount", type="number", min=0, max=100, step=0.5,
+                                               value=10, debounce=True), 2),
+        field("Calibration end (later data checks the forecast)",
+              dcc.DatePickerSingle(id="value-calibration", clearable=True, display_format="YYYY-MM-DD",
+                                   placeholder="end of data"), 4),
+    ], className="g-2 mb-3")
+    return html.Div([
+        message("value-message"),
+        settings,
+        html.Div(id="value-model-line", className="small text-muted mb-2"),
+        dcc.Loading(dbc.Row(id="value-kpis", className="g-3 mb-3"), delay_show=300),
+        dbc.Row([dbc.Col(graph("value-palive", 440), md=6), dbc.Col(graph("value-clv", 440), md=6)]),
+        dbc.Row([dbc.Col(graph("value-tracking", 420), md=6), dbc.Col(graph("value-segments", 420), md=6)]),
+        dbc.Row([
+            dbc.Col([html.H6("Top customers by predicted value"), html.Div(id="value-top")], md=7),
+            dbc.Col([html.H6("Value by segment"), html.Div(id="value-by-segment")], md=5),
+        ], className="mt-3"),
+    ])
+
+
+def settings_from(model: Any, unit: Any, horizon: Any, discount: Any, calibration: Any) -> dict[str, Any]:
+    """``customer_value`` keyword arguments from the page's controls (bad inputs fall back to defaults)."""
+    months = float(horizon) if horizon not in (None, "") and float(horizon) > 0 else 12.0
+    rate = float(discount) if discount not in (None, "") and float(discount) >= 0 else 10.0
+    return {"model": model or "bgnbd", "time_unit": unit or "week", "horizon": f"{months:g} months",
+            "discount": f"{rate:g}%/year", "calibration_end": str(calibration)[:10] if calibration else None,
+            "compare": False}
+
+
+def _table(frame: pd.DataFrame, formats: dict[str, str]) -> dbc.Table:
+    shown = frame[list(formats)].copy()
+    for column, spec in formats.items():
+        if spec:
+            shown[column] = shown[column].map(lambda v, s=spec: "" if pd.isna(v) else format(v, s))
+    return dbc.Table.from_dataframe(shown, striped=True, bordered=False, hover=True, size="sm",
+                                    className="value-table")
+
+
+def top_customers(result: Any) -> dbc.Table:
+    """The ``TOP`` customers by CLV with their P(alive), expected purchases and band."""
+    unit = result.time_unit
+    top = result.customers.nsmallest(TOP, "value_rank").rename(columns={
+        "value_rank": "rank", "customer_id": "customer", "p_alive": "P(alive)",
+        "expected_purchases": "purchases expected", "expected_avg_value": "value / purchase",
+        "clv": "CLV", "churn_risk": "churn risk", "recency": f"recency ({unit}s)"})
+    formats = {"rank": "", "customer": "", "P(alive)": ".2f", "purchases expected": ".2f",
+               "value / purchase": ",.2f", "CLV": ",.2f", "churn risk": "", f"recency ({unit}s)": ".1f"}
+    if "segment" in top:
+        formats = {"rank": "", "customer": "", "segment": "", **{k: v for k, v in formats.items()
+                                                                if k not in ("rank", "customer")}}
+    return _table(top, formats)
+
+
+def segment_table(result: Any) -> Any:
+    """Segments with customers, mean P(alive), mean and total CLV, share of value."""
+    if result.by_segment is None:
+        return html.Small("Segments are not available for these data.", className="text-muted")
+    table = result.by_segment.rename(columns={"mean_p_alive": "P(alive)", "total_clv": "CLV",
+                                              "mean_clv": "mean CLV", "share_of_clv": "share"})
+    return _table(table, {"segment": "", "customers": ",", "P(alive)": ".2f", "mean CLV": ",.2f",
+                          "CLV": ",.0f", "share": ".1%"})
+
+
+def kpis(result: Any) -> list[dbc.Col]:
+    """Customers scored, predicted value, mean P(alive), share at high churn risk."""
+    customers = result.customers
+    return [
+        kpi_card("Customers", f"{len(customers):,}", f"first seen by {result.window.calibration_end}",
+                 card_id="value-kpi-customers"),
+        kpi_card("Predicted value", f"{customers['clv'].sum():,.0f}", f"CLV over {result.horizon_label()}",
+                 card_id="value-kpi-clv"),
+        kpi_card("Mean P(alive)", f"{customers['p_alive'].mean():.2f}", f"at {result.window.calibration_end}",
+                 card_id="value-kpi-alive"),
+        kpi_card("High churn risk", f"{(customers['churn_risk'] == 'high').mean():.1%}",
+                 "P(buying within the horizon) < 30%", card_id="value-kpi-risk"),
+    ]
+
+
+def model_line(result: Any) -> str:
+    """One line: model, parameters, log-likelihood, spend model and the units."""
+    info = result.model_summary()
+    params = ", ".join(f"{k} {v:.4g}" for k, v in info["params"].items())
+    spend = info["gamma_gamma"]
+    spend_text = "" if spend is None else f"; Gamma-Gamma p {spend['p']:.3g}, q {spend['q']:.3g}, v {spend['v']:.4g}"
+    return (f"{info['model_label']} fitted on {info['n_customers']:,} customers to {info['calibration']['end']}: "
+            f"{params} (times in {result.time_unit}s), log-likelihood {info['loglik']:,.1f}{spend_text}; "
+            f"discount {info['discount']['rate']:.3g}/{info['discount']['per']}")
+
+
+def value_content(state: AppState, model: Any, unit: Any, horizon: Any, discount: Any, calibration: Any,
+                  *inputs: Any) -> tuple:
+    """(model line, KPI cards, four figures, two tables, message) for the controls and filters."""
+    dataset_id, filters, _ = context(*inputs)
+    settings = settings_from(model, unit, horizon, discount, calibration)
+    result = state.clv(dataset_id, filters, settings)
+    grid_T = float(result.customers["T"].max())
+    max_x = int(min(result.customers["frequency"].quantile(0.99), 40))
+    grid = value_figures.p_alive_grid(result.model, max_frequency=max(max_x, 1), T=grid_T)
+    notes = [dbc.Alert(note, color="warning", className="py-1 mb-1") for note in result.notes] or None
+    return (model_line(result), kpis(result), value_figures.p_alive_matrix(grid, result.time_unit, grid_T),
+            value_figures.clv_histogram(result.customers["clv"], result.horizon_label()),
+            value_figures.tracking_plot(result.tracking, result.time_unit, result.window.calibration_end),
+            value_figures.segment_value_bars(result.by_segment), top_customers(result), segment_table(result),
+            notes)
+
+
+def register(app: Dash, state: AppState) -> None:
+    """Value page callbacks."""
+
+    @app.callback(
+        Output("value-model-line", "children"), Output("value-kpis", "children"),
+        Output("value-palive", "figure"), Output("value-clv", "figure"), Output("value-tracking", "figure"),
+        Output("value-segments", "figure"), Output("value-top", "children"), Output("value-by-segment", "children"),
+        Output("value-message", "children"), *CONTROLS, *FILTER_INPUTS,
+    )
+    @guarded(lambda alert: ("", [], *[empty_figure("No value model")] * 4, None, None, alert))
+    def update_value(*values: Any) -> tuple:
+        return value_content(state, *values)

@@ -1,0 +1,74 @@
+"""Value page: figures from a CLV result without a browser, and the page callback on demo data."""
+
+from __future__ import annotations
+
+import ibis
+import numpy as np
+import pandas as pd
+import pytest
+
+from segmint.app import value_figures
+from segmint.app.pages import value
+from segmint.app.state import AppState
+from segmint.btyd.models import BGNBD
+from segmint.datasets import make_transactions
+
+from .conftest import inputs
+
+
+@pytest.fixture(scope="module")
+def demo_state(tmp_path_factory):
+    from segmint.api import read_transactions
+
+    folder = tmp_path_factory.mktemp("value")
+    make_transactions(n_customers=400, years=2, seed=11).to_csv(folder / "demo.csv", index=False)
+    tx = read_transactions(str(folder / "demo.csv"), con=ibis.duckdb.connect())
+    state = AppState()
+    state.add_dataset(tx, "demo")
+    yield state
+    state.close()
+
+
+def test_p_alive_grid_is_the_model_formula():
+    model = BGNBD().with_params(r=0.243, alpha=4.414, a=0.793, b=2.426)
+    grid = value_figures.p_alive_grid(model, max_frequency=3, T=38.86, cells=5)
+    row = grid[(grid.frequency == 2) & np.isclose(grid.recency, 38.86 * 3 / 4)].iloc[0]
+    by_hand = 1 / (1 + 0.793 / (2.426 + 2 - 1) * ((4.414 + 38.86) / (4.414 + 38.86 * 0.75)) ** (0.243 + 2))
+    assert row.p_alive == pytest.approx(by_hand, rel=1e-12)
+    figure = value_figures.p_alive_matrix(grid, "week", 38.86)
+    assert "weeks" in figure.layout.xaxis.title.text
+
+
+def test_clv_histogram_counts_every_positive_customer():
+    clv = pd.Series([0.0, 1.0, 10.0, 10.0, 100.0, np.nan])
+    figure = value_figures.clv_histogram(clv, "12 months", bins=4)
+    assert sum(figure.data[0].y) == 4
+    assert "1 at 0" in figure.layout.title.text
+
+
+def test_page_shows_the_library_numbers(demo_state):
+    controls = ("bgnbd", "month", 6, 8, None)
+    line, cards, _, _, tracking, _, top, _, _ = value.value_content(demo_state, *controls, *inputs(demo_state))
+    import segmint
+
+    dataset = demo_state.dataset(demo_state.default_dataset_id)
+    result = segmint.clv(dataset.table, time_unit="month", horizon="6 months", discount="8%/year", compare=False)
+    assert f"{result.customers['clv'].sum():,.0f}" in str(cards[1])
+    assert "times in months" in line and "6 months" in str(cards[1])
+    assert tracking.layout.annotations[0].text.startswith("Choose a calibration end")  # no holdout asked
+    assert len(top.children[1].children) == value.TOP
+
+
+def test_bad_settings_fall_back_to_defaults():
+    got = value.settings_from(None, None, "", -3, "2023-06-30T00:00:00")
+    assert got == {"model": "bgnbd", "time_unit": "week", "horizon": "12 months", "discount": "10%/year",
+                   "calibration_end": "2023-06-30", "compare": False}
+
+
+def test_too_little_data_is_a_message_not_a_crash(state):
+    from segmint.app.callbacks import user_error
+    from segmint.errors import SegmintError
+
+    with pytest.raises(SegmintError, match="repeat purchases"):
+        value.value_content(state, "bgnbd", "week", 12, 10, None, *inputs(state))
+    assert "repeat purchases" in str(user_error(SegmintError("needs at least 10 customers with repeat purchases")))
