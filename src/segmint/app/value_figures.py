@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from segmint.app.figures import _layout, empty_figure, segment_colors
+from segmint.charts import _layout, empty_figure, segment_colors
 
 __all__ = ["clv_histogram", "p_alive_grid", "p_alive_matrix", "segment_value_bars", "tracking_plot"]
 

@@ -9,6 +9,7 @@ import pandas as pd
 from dash import Dash, Input, Output, dcc, html
 
 from segmint.app import value_figures
+from segmint.app.api import register_customer_result
 from segmint.app.callbacks import FILTER_INPUTS, context, guarded
 from segmint.app.figures import empty_figure
 from segmint.app.layout import graph, kpi_card, message
@@ -136,6 +137,14 @@ def value_content(state: AppState, model: Any, unit: Any, horizon: Any, discount
             value_figures.tracking_plot(result.tracking, result.time_unit, result.window.calibration_end),
             value_figures.segment_value_bars(result.by_segment), top_customers(result), segment_table(result),
             notes)
+
+
+def _customer_value(state: AppState, dataset_id: str | None, filters: Any) -> Any:
+    """The CLV result with the page's default settings, for ``/api/customers/<id>`` (section ``value``)."""
+    return state.clv(dataset_id, filters, settings_from(None, None, None, None, None))
+
+
+register_customer_result("value", _customer_value)
 
 
 def register(app: Dash, state: AppState) -> None:
