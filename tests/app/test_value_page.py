@@ -72,3 +72,19 @@ def test_too_little_data_is_a_message_not_a_crash(state):
     with pytest.raises(SegmintError, match="repeat purchases"):
         value.value_content(state, "bgnbd", "week", 12, 10, None, *inputs(state))
     assert "repeat purchases" in str(user_error(SegmintError("needs at least 10 customers with repeat purchases")))
+
+
+def test_story_card_and_customer_api_carry_the_value(demo_state):
+    from segmint.app.pages.story import story_card
+
+    dataset_id = demo_state.default_dataset_id
+    filters = value.context(*inputs(demo_state))[1]
+    result = demo_state.clv(dataset_id, filters, value.settings_from(None, None, None, None, None))
+    best = result.customers.nsmallest(1, "value_rank").iloc[0]
+    line = value.value_summary(demo_state, dataset_id, filters, best.customer_id)
+    assert f"P(alive) {best.p_alive:.2f}" in line and f"12-month CLV {best.clv:,.0f}" in line
+    row = pd.Series({"customer_id": best.customer_id, "is_recent": True, "first_purchase": "2023-01-01",
+                     "last_purchase": "2023-02-01", "current_segment": "x", "active_periods": 1, "periods": 2,
+                     "total_spend": 1.0, "first_period": "2023-Q1", "first_segment": "x", "narrative": "n"})
+    assert line in str(story_card(row, line))
+    assert value.value_summary(demo_state, dataset_id, filters, "no-such-customer") is None

@@ -25,6 +25,7 @@ __all__ = ["BGNBD", "BTYDModel", "MBGNBD", "SummaryArrays"]
 
 QUADRATURE_NODES = 64
 MIN_REPEAT_CUSTOMERS = 10  # fewer repeat buyers than this cannot pin down four parameters
+SEARCH_SAMPLE = 50_000  # customers the starting points are explored on; the best is polished on all
 
 
 @dataclass
@@ -65,6 +66,15 @@ class SummaryArrays:
         (ux, ut, uT), counts = rows[0].T, rows[1]
         unique_x, x_index = np.unique(ux, return_inverse=True)
         return cls(ux, ut, uT, counts.astype(float), unique_x, x_index)
+
+    def sample(self, customers: int, rng: np.random.Generator) -> SummaryArrays:
+        """A random sample of ``customers`` customers (without replacement), compressed again."""
+        rows = np.repeat(np.arange(self.x.size), self.weight.astype(np.int64))
+        chosen = rng.choice(rows, size=customers, replace=False)
+        counts = np.bincount(chosen, minlength=self.x.size).astype(float)
+        keep = counts > 0
+        unique_x, x_index = np.unique(self.x[keep], return_inverse=True)
+        return SummaryArrays(self.x[keep], self.t_x[keep], self.T[keep], counts[keep], unique_x, x_index)
 
     def scaled(self, scale: float) -> SummaryArrays:
         """The same summary with times divided by ``scale``."""
@@ -131,8 +141,19 @@ class BTYDModel:
         starts = [np.log(np.asarray(s, float)) for s in self._fixed_starts()]
         while len(starts) < self.n_starts:
             starts.append(rng.normal(0.0, 1.0, len(self.param_names)))
-        report = maximise(lambda lp: self._objective(lp, scaled), starts[: max(self.n_starts, 1)],
-                          model=self.label, names=self.param_names, scale=scale)
+        starts = starts[: max(self.n_starts, 1)]
+        if data.weight.sum() > 4 * SEARCH_SAMPLE:
+            # explore every start on a random sample, then polish the best optimum on everyone
+            sample = data.sample(SEARCH_SAMPLE, rng).scaled(scale)
+            search = maximise(lambda lp: self._objective(lp, sample), starts, model=self.label,
+                              names=self.param_names, scale=scale)
+            report = maximise(lambda lp: self._objective(lp, scaled), [search.log_params], model=self.label,
+                              names=self.param_names, scale=scale)
+            report.starts, report.starts_converged = search.starts, search.starts_converged
+            report.messages = search.messages + report.messages
+        else:
+            report = maximise(lambda lp: self._objective(lp, scaled), starts, model=self.label,
+                              names=self.param_names, scale=scale)
         errors, _ = hessian_errors(lambda lp: self._objective(lp, scaled), report.log_params)
         params = np.exp(report.log_params)
         for name in self.time_params:

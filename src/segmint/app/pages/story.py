@@ -86,8 +86,8 @@ def search_content(state: AppState, text: str | None, *inputs: Any) -> tuple:
     return title, result_list(rows), None
 
 
-def story_card(row: pd.Series) -> dbc.Card:
-    """First/last purchase, current segment, path and narrative of one customer."""
+def story_card(row: pd.Series, value: str | None = None) -> dbc.Card:
+    """First/last purchase, current segment, path and narrative of one customer (+ its CLV line)."""
     def fact(label: str, value: Any) -> html.Div:
         return html.Div([html.Span(f"{label}: ", className="text-muted"), html.Span(str(value))])
 
@@ -103,6 +103,7 @@ def story_card(row: pd.Series) -> dbc.Card:
                      fact("Joined", f"{row['first_period']} as {row['first_segment']}")], md=4),
         ]),
         html.P(row["narrative"], className="mt-2 mb-0 story-narrative"),
+        html.P(value, className="mt-1 mb-0 small story-value") if value else None,
     ]), className="mb-2")
 
 
@@ -140,7 +141,10 @@ def customer_content(state: AppState, customer_id: str | None, *inputs: Any) -> 
 
     periods, every_segment, purchases = state.query(dataset_id, load)
     palette = figures.segment_colors(every_segment)
-    return story_card(row), figures.customer_timeline(periods, purchases, customer_id, palette), None
+    from segmint.app.pages.value import value_summary
+
+    value = value_summary(state, dataset_id, filters, customer_id)
+    return story_card(row, value), figures.customer_timeline(periods, purchases, customer_id, palette), None
 
 
 def flows_content(state: AppState, from_period: str | None, to_period: str | None, *inputs: Any) -> tuple:

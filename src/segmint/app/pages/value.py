@@ -147,6 +147,18 @@ def _customer_value(state: AppState, dataset_id: str | None, filters: Any) -> An
 register_customer_result("value", _customer_value)
 
 
+def value_summary(state: AppState, dataset_id: str | None, filters: Any, customer_id: str) -> str | None:
+    """'Predicted value (BG/NBD, as of ...): Champions, P(alive) 0.97, 12-month CLV 1,240, low churn risk'
+    for the story card; None when no CLV model fits these data or the customer is not in it."""
+    from segmint.errors import SegmintError
+
+    try:
+        facts = _customer_value(state, dataset_id, filters).customer(customer_id)
+    except SegmintError:
+        return None
+    return f"Predicted value ({facts['model']}, as of {facts['as_of']}): {facts['summary']}"
+
+
 def register(app: Dash, state: AppState) -> None:
     """Value page callbacks."""
 
