@@ -103,3 +103,16 @@ def test_spark_summary_equals_duckdb(spark_con, canonical_tx):
     window = resolve_window(duck, **options)
     assert resolve_window(spark, **options) == window
     assert_same_rows(to_pandas(btyd_summary(spark, window)), to_pandas(btyd_summary(duck, window)), ["customer_id"])
+
+
+@pytest.mark.postgres
+def test_postgres_summary_equals_duckdb(postgres_con, canonical_tx):
+    from _backends import assert_same_rows, load_both, to_pandas
+
+    duck, pg = load_both(postgres_con, canonical_tx, "tx_btyd")
+    options = dict(calibration_end="2023-06-30", time_unit="month")
+    window = resolve_window(duck, **options)
+    assert resolve_window(pg, **options) == window
+    assert_same_rows(to_pandas(btyd_summary(pg, window)), to_pandas(btyd_summary(duck, window)), ["customer_id"])
+    days = to_pandas(repeat_purchases_by_day(pg, window))
+    assert days.repeat_purchases.sum() == to_pandas(repeat_purchases_by_day(duck, window)).repeat_purchases.sum()

@@ -32,7 +32,7 @@ def layout() -> html.Div:
                         ],
                         md=3,
                     ),
-                    dbc.Col([html.Div(id="story-card"),
+                    dbc.Col([html.Div(id="story-card"), html.Div(id="story-value", className="small mb-2"),
                              dcc.Loading(html.Div(id="story-recommendations"), delay_show=300),
                              graph("story-timeline", 380)], md=9),
                 ]
@@ -87,7 +87,7 @@ def search_content(state: AppState, text: str | None, *inputs: Any) -> tuple:
 
 
 def story_card(row: pd.Series, value: str | None = None) -> dbc.Card:
-    """First/last purchase, current segment, path and narrative of one customer (+ its CLV line)."""
+    """First/last purchase, current segment, path and narrative of one customer (+ a value line)."""
     def fact(label: str, value: Any) -> html.Div:
         return html.Div([html.Span(f"{label}: ", className="text-muted"), html.Span(str(value))])
 
@@ -141,10 +141,7 @@ def customer_content(state: AppState, customer_id: str | None, *inputs: Any) -> 
 
     periods, every_segment, purchases = state.query(dataset_id, load)
     palette = figures.segment_colors(every_segment)
-    from segmint.app.pages.value import value_summary
-
-    value = value_summary(state, dataset_id, filters, customer_id)
-    return story_card(row, value), figures.customer_timeline(periods, purchases, customer_id, palette), None
+    return story_card(row), figures.customer_timeline(periods, purchases, customer_id, palette), None
 
 
 def flows_content(state: AppState, from_period: str | None, to_period: str | None, *inputs: Any) -> tuple:

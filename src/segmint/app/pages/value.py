@@ -171,3 +171,12 @@ def register(app: Dash, state: AppState) -> None:
     @guarded(lambda alert: ("", [], *[empty_figure("No value model")] * 4, None, None, alert))
     def update_value(*values: Any) -> tuple:
         return value_content(state, *values)
+
+    # the story card's value line, in its own callback so the card never waits for a model fit
+    @app.callback(Output("story-value", "children"), Input("story-customer", "data"), *FILTER_INPUTS)
+    @guarded(lambda alert: None)
+    def story_value(customer_id: str | None, *inputs: Any) -> str | None:
+        if not customer_id:
+            return None
+        dataset_id, filters, _ = context(*inputs)
+        return value_summary(state, dataset_id, filters, customer_id)
