@@ -55,7 +55,8 @@ def test_page_shows_the_library_numbers(demo_state):
     result = segmint.clv(dataset.table, time_unit="month", horizon="6 months", discount="8%/year", compare=False)
     assert f"{result.customers['clv'].sum():,.0f}" in str(cards[1])
     assert "times in months" in line and "6 months" in str(cards[1])
-    assert tracking.layout.annotations[0].text.startswith("Choose a calibration end")  # no holdout asked
+    assert [trace.name for trace in tracking.data] == ["actual", "model"]  # in-sample without a holdout
+    assert tracking.data[0].y[-1] == result.tracking["cumulative_actual"].iloc[-1]
     assert len(top.children[1].children) == value.TOP
 
 

@@ -20,7 +20,7 @@ def result(tmp_path_factory):
 
 def test_result_convention(result):
     tables = result.tables()
-    assert set(tables) == {"clv", "clv_models", "clv_by_segment"}
+    assert set(tables) == {"clv", "clv_models", "clv_by_segment", "clv_tracking"}  # no holdout: in-sample tracking
     customers = tables["clv"]
     assert (customers.time_unit == "month").all() and customers.horizon.iloc[0] == pytest.approx(6.0)
     one = result.customer(customers.customer_id.iloc[0])

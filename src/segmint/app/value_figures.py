@@ -89,4 +89,4 @@ def segment_value_bars(by_segment: pd.DataFrame | None) -> go.Figure:
     ])
     fig.update_xaxes(tickformat=".0%")
     return _layout(fig, "Customers vs predicted value by segment", barmode="group",
-                   legend={"orientation": "h", "y": -0.12}, height=max(360, 42 * len(table) + 120))
+                   legend={"orientation": "h", "y": -0.12})

@@ -169,8 +169,8 @@ def customer_value(
         customers["holdout_frequency"] = summary["holdout_frequency"].to_numpy()
         customers["predicted_holdout_purchases"] = predicted
         result.by_frequency = holdout_by_frequency(summary, predicted)
-        repeats = repeat_purchases_by_day(tx, window, start=start, org=org).execute()
-        result.tracking = tracking(chosen, summary, window, repeats)
+    repeats = repeat_purchases_by_day(tx, window, start=start, org=org).execute()
+    result.tracking = tracking(chosen, summary, window, repeats)  # in-sample fit too when there is no holdout
     result.comparison = _comparison(summary, fitted, window.holdout_length)
     if segments:
         step("joining segments")

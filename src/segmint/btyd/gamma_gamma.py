@@ -42,12 +42,14 @@ class GammaGamma:
 
     def _objective(self, log_params: np.ndarray, x: np.ndarray, m: np.ndarray, w: np.ndarray):
         p, q, v = np.exp(log_params)
-        px = p * x
+        ux, idx = np.unique(x, return_inverse=True)  # Gamma functions once per distinct x
+        pux = p * ux
         log_total = np.log(x * m + v)
-        ll = (gammaln(px + q) - gammaln(px) - gammaln(q) + q * np.log(v) + (px - 1) * np.log(m)
+        px = p * x
+        ll = ((gammaln(pux + q) - gammaln(pux) - gammaln(q))[idx] + q * np.log(v) + (px - 1) * np.log(m)
               + px * np.log(x) - (px + q) * log_total)
-        d_p = x * (psi(px + q) - psi(px) + np.log(m) + np.log(x) - log_total)
-        d_q = psi(px + q) - psi(q) + np.log(v) - log_total
+        d_p = x * ((psi(pux + q) - psi(pux))[idx] + np.log(m) + np.log(x) - log_total)
+        d_q = (psi(pux + q) - psi(q))[idx] + np.log(v) - log_total
         d_v = q / v - (px + q) / (x * m + v)
         grad = np.array([w @ d_p * p, w @ d_q * q, w @ d_v * v])
         return -float(w @ ll), -grad

@@ -188,6 +188,11 @@ class BTYDModel:
         data = SummaryArrays.build(frequency, recency, T)
         return -self._objective(np.log(self.params), data)[0]
 
+    def expected_purchases_curve(self, times, frequency, recency, T) -> np.ndarray:
+        """E[Y(t) | x, t_x, T] for every t of ``times``: customers x len(times)."""
+        x, t_x, age = (np.asarray(v, dtype=float).ravel() for v in (frequency, recency, T))
+        return np.column_stack([self.expected_purchases(t, x, t_x, age) for t in np.atleast_1d(times)])
+
     def describe(self) -> dict:
         """Parameters, standard errors, log-likelihood and fit diagnostics as plain data."""
         report = getattr(self, "fit_report_", None)
@@ -281,6 +286,17 @@ class BGNBD(BTYDModel):
         shape = x.shape
         future = self._future(t.ravel(), x.ravel(), age.ravel()).reshape(shape)
         return self.p_alive(x, t_x, age) * future
+
+    def expected_purchases_curve(self, times, frequency, recency, T) -> np.ndarray:
+        """E[Y(t) | x, t_x, T] for every t of ``times`` (customers x len(times)): P(alive) and the distinct
+        (x, T) pairs are computed once, the quadrature once per pair and time."""
+        x, t_x, age = (np.asarray(v, dtype=float).ravel() for v in (frequency, recency, T))
+        keys, inverse = np.unique(np.column_stack([x, age]), axis=0, return_inverse=True)
+        times = np.atleast_1d(np.asarray(times, dtype=float))
+        ux = np.repeat(keys[:, 0], times.size)
+        ut = np.repeat(keys[:, 1], times.size)
+        future = self._future(np.tile(times, len(keys)), ux, ut).reshape(len(keys), times.size)
+        return self.p_alive(x, t_x, age)[:, None] * future[inverse.ravel()]
 
     def expected_purchases_population(self, t) -> np.ndarray:
         """E[X(t)]: expected repeat purchases of a new customer in ``t`` time units (eq. 7)."""

@@ -71,7 +71,7 @@ class ParetoNBD(BTYDModel):
         r, alpha, s, beta = theta = self.params
         died, alive = self._log_terms(theta, x, t_x, age)
         log_first = -(r + x) * np.log(alpha + age) - s * np.log(beta + age)
-        return np.exp(log_first - np.logaddexp(died, alive))
+        return np.minimum(np.exp(log_first - np.logaddexp(died, alive)), 1.0)  # a share: rounding can pass 1
 
     def expected_purchases(self, t, frequency, recency, T) -> np.ndarray:
         """E[Y(t) | x, t_x, T] (FH05 eq. 27): P(alive) (r+x)(beta+T) / ((alpha+T)(s-1)) [1 - ((beta+T)/(beta+T+t))^(s-1)]."""
@@ -81,6 +81,16 @@ class ParetoNBD(BTYDModel):
         # [1 - (1+t/(beta+T))^-(s-1)] / (s-1), stable also at s = 1
         factor = horizon * exprel(-(s - 1.0) * horizon)
         return self.p_alive(x, t_x, age) * (r + x) * (beta + age) / (alpha + age) * factor
+
+    def expected_purchases_curve(self, times, frequency, recency, T) -> np.ndarray:
+        """E[Y(t) | x, t_x, T] for every t of ``times`` (customers x len(times)), P(alive) computed once."""
+        x, t_x, age = (np.asarray(v, dtype=float).ravel() for v in (frequency, recency, T))
+        r, alpha, s, beta = self.params
+        t = np.atleast_1d(np.asarray(times, dtype=float))[None, :]
+        horizon = np.log1p(t / (beta + age[:, None]))
+        factor = horizon * exprel(-(s - 1.0) * horizon)
+        scale = self.p_alive(x, t_x, age) * (r + x) * (beta + age) / (alpha + age)
+        return scale[:, None] * factor
 
     def expected_purchases_population(self, t) -> np.ndarray:
         """E[X(t)] (FH05 eq. 17): r beta / (alpha (s-1)) [1 - (beta/(beta+t))^(s-1)]."""

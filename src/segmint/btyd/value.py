@@ -103,13 +103,9 @@ def discounted_purchases(model, horizon: float, rate: float, period: str, time_u
     """(expected purchases over the horizon, their discounted sum) per customer."""
     ends = schedule(horizon, time_unit)
     factors = discount_factors(ends, rate, period, time_unit)
-    previous = np.zeros(np.shape(frequency), dtype=float)
-    discounted = np.zeros_like(previous)
-    for end, factor in zip(ends, factors, strict=True):
-        cumulative = model.expected_purchases(end, frequency, recency, T)
-        discounted += (cumulative - previous) * factor
-        previous = cumulative
-    return previous, discounted
+    curve = model.expected_purchases_curve(ends, frequency, recency, T)  # customers x steps, cumulative
+    increments = np.diff(curve, axis=1, prepend=0.0)
+    return curve[:, -1], increments @ factors
 
 
 def churn_risk(p_repurchase: np.ndarray, thresholds: tuple[float, float] = RISK_THRESHOLDS) -> pd.Categorical:

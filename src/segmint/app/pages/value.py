@@ -45,7 +45,7 @@ def layout() -> html.Div:
         html.Div(id="value-model-line", className="small text-muted mb-2"),
         dcc.Loading(dbc.Row(id="value-kpis", className="g-3 mb-3"), delay_show=300),
         dbc.Row([dbc.Col(graph("value-palive", 440), md=6), dbc.Col(graph("value-clv", 440), md=6)]),
-        dbc.Row([dbc.Col(graph("value-tracking", 420), md=6), dbc.Col(graph("value-segments", 420), md=6)]),
+        dbc.Row([dbc.Col(graph("value-tracking", 480), md=6), dbc.Col(graph("value-segments", 480), md=6)]),
         dbc.Row([
             dbc.Col([html.H6("Top customers by predicted value"), html.Div(id="value-top")], md=7),
             dbc.Col([html.H6("Value by segment"), html.Div(id="value-by-segment")], md=5),
@@ -68,7 +68,7 @@ def _table(frame: pd.DataFrame, formats: dict[str, str]) -> dbc.Table:
         if spec:
             shown[column] = shown[column].map(lambda v, s=spec: "" if pd.isna(v) else format(v, s))
     return dbc.Table.from_dataframe(shown, striped=True, bordered=False, hover=True, size="sm",
-                                    className="value-table")
+                                    responsive=True, className="value-table")
 
 
 def top_customers(result: Any) -> dbc.Table:
