@@ -190,6 +190,8 @@ def test_products_page_favourites_regions_and_a_customers_picks(server: str, pag
     _settle(page)
     assert f"Customer {customer}" in page.locator("#products-customer-card").inner_text()
     page.screenshot(path=str(SHOTS / "products.png"), full_page=True)
+
+
 def test_value_page_scores_customers(server: str, page) -> None:
     page.click("a.nav-link:has-text('Value')")
     page.wait_for_function("document.querySelector('#value-kpi-clv') && "

@@ -205,6 +205,8 @@ class AppState:
                 segment_config=config,
             )  # fmt: skip
             self._store(self._recommendations, key, result)
+            return result
+
     def clv(self, dataset_id: str | None, filters: Filters, settings: dict[str, Any]) -> Any:
         """``segmint.btyd.analysis.customer_value`` for the filters and the Value page's settings (cached)."""
         from segmint.btyd.analysis import customer_value

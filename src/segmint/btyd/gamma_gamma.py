@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import numpy as np
 from scipy.special import gammaln, psi
-from scipy.stats import pearsonr, spearmanr
 
 from segmint.btyd.fitting import FitReport, hessian_errors, maximise
 from segmint.errors import DataError
@@ -91,6 +90,8 @@ class GammaGamma:
     @staticmethod
     def independence_check(frequency, monetary_value) -> dict:
         """Correlation of repeat frequency and mean repeat spend (FH13 section 3), with a verdict."""
+        from scipy.stats import pearsonr, spearmanr  # scipy.stats takes seconds to import: only when asked
+
         x, m = GammaGamma._usable(frequency, monetary_value)
         if x.size < 3 or np.ptp(x) == 0 or np.ptp(m) == 0:
             return {"pearson": None, "spearman": None, "n": int(x.size), "independent": None,
