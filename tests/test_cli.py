@@ -64,6 +64,11 @@ def test_demo_job_prints_quality_segments_and_where_things_are(tmp_path):
     for name in ("features", "segments_rfm", "summary_tiers", "story", "story_cohorts"):
         assert (out / "results" / f"{name}.csv").stat().st_size > 0
     assert (out / "workspace.duckdb").exists()
+    recs = pd.read_csv(out / "results" / "recommendations" / "recommendations.csv", dtype={"customer_id": str})
+    sales = pd.read_csv(out / "demo_sales.csv")
+    assert recs.customer_id.nunique() > 0.9 * sales.CustomerID.nunique()  # nearly every customer gets products
+    assert recs.groupby("customer_id")["rank"].max().max() == 10
+    assert (out / "results" / "recommendations" / "segment_products.csv").stat().st_size > 0
 
 
 def test_tally_register_with_debit_and_credit_columns_nets_credit_notes(tmp_path):

@@ -301,6 +301,9 @@ def recommend(
     scheme: str | None = None,
     new_only: bool | None = None,
     evaluate: bool = False,
+    start: dt.date | str | None = None,
+    end: dt.date | str | None = None,
+    org: str | list[str] | None = None,
     config: Any = None,
     mapping: Any = None,
     con: BaseBackend | None = None,
@@ -308,10 +311,12 @@ def recommend(
 ) -> Any:
     """Per-customer recommendations, segment favourites, single view and product views (RecommendResult).
 
-    Trains on lines up to ``until`` (default: all); ``evaluate`` scores the recommendations on the
-    purchases after ``until`` next to two baselines. Files without prices work (basket logs).
+    Uses the lines from ``start`` to ``end`` (inclusive) of ``org`` only, when given. Trains on lines
+    up to ``until`` (default: all); ``evaluate`` scores the recommendations on the purchases after
+    ``until`` (up to ``end``) next to two baselines. Files without prices work (basket logs).
     """
     from segmint.clean import CleanOptions
+    from segmint.features import default_snapshot_date, filter_window
     from segmint.recommendations.model import RecommendConfig, recommend_products
 
     settings = RecommendConfig.build(config, top=top, window=window, scheme=scheme, new_only=new_only)
@@ -328,7 +333,11 @@ def recommend(
             field="product_id", fix=Fix(option="mapping", example={"product_id": "<product column>"}),
         )
     priced = tx.mapping is None or bool({"amount", "unit_price"} & set(fields))
-    return recommend_products(tx.table, tx.con, settings, until=until, evaluate=evaluate, priced=priced,
+    table = tx.table
+    if start is not None or end is not None or org is not None:
+        table = filter_window(table, start=start, end=end, org=org)
+        default_snapshot_date(table)  # DataError when the window holds no line
+    return recommend_products(table, tx.con, settings, until=until, evaluate=evaluate, priced=priced,
                               progress=progress)  # fmt: skip
 
 

@@ -401,6 +401,9 @@ def recommend(
     evaluate: bool = typer.Option(
         False, "--evaluate", help="Score on purchases after --until (default: the last window) next to baselines."
     ),
+    date_from: str | None = FromOption,
+    date_to: str | None = ToOption,
+    org: str | None = OrgOption,
     customer: str | None = typer.Option(None, "--customer", "-c", help="Print this customer's recommendations."),
     out: Path | None = typer.Option(None, "--out", "-o", help="Directory for recommendations.csv and the other tables."),
     fmt: str = typer.Option("csv", "--format", help="Table format for --out: csv, xlsx or parquet."),
@@ -423,7 +426,7 @@ def recommend(
                             options=CleanOptions(unpriced="units"))  # fmt: skip
             result = run_recommend(
                 tx, until=until, top=top, window=window, scheme=scheme, new_only=new_only, evaluate=evaluate,
-                progress=lambda message: bar.update(task, description=f"{message} ..."),
+                start=date_from, end=date_to, org=org, progress=lambda message: bar.update(task, description=f"{message} ..."),
             )  # fmt: skip
             written = {}
             if out is not None:
@@ -656,9 +659,11 @@ def demo(
 ) -> None:
     """Generate demo sales data and run the whole job on it: clean, segment, stories, exports."""
     from segmint.api import analyze as run_analysis
+    from segmint.api import recommend as run_recommend
     from segmint.datasets import make_transactions
     from segmint.engine import Workspace
     from segmint.errors import SegmintError
+    from segmint.report import export_tables
     from segmint.util import write_atomic
 
     raw_path = out / "demo_sales.csv"
@@ -681,6 +686,11 @@ def demo(
                 )  # fmt: skip
                 bar.update(task, description="writing results ...")
                 written = result.export(results_dir, fmt)
+                recommendations = run_recommend(
+                    tx, progress=lambda message: bar.update(task, description=f"recommendations: {message} ...")
+                )
+                written.update({f"recommendations/{name}": path for name, path in
+                                export_tables(recommendations.tables(), results_dir / "recommendations", fmt).items()})
     except SegmintError as exc:
         fail(exc)
     console.print(tx.mapping_description())

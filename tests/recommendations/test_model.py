@@ -232,5 +232,15 @@ def test_cli_writes_the_three_files_and_prints_the_evaluation(tmp_path):
     recs = pd.read_csv(out / "recommendations.csv", dtype={"customer_id": str})
     assert recs.groupby("customer_id").size().max() == 2
     assert {"segment_products.csv", "evaluation.json", "single_view.csv"} <= {p.name for p in out.iterdir()}
+    # --from/--to/--org narrow the lines used, like every other command
+    narrowed = out / "narrowed"
+    run = CliRunner().invoke(app, ["recommend", str(path), "--from", "2024-03-01", "--to", "2024-06-30", "--evaluate",
+                                   "--out", str(narrowed)])  # fmt: skip
+    assert run.exit_code == 0, run.output
+    counts = json.loads((narrowed / "evaluation.json").read_text())["counts"]
+    assert counts["lines"] == sum("2024-03-01" <= row[1] <= "2024-06-30" for row in shop_rows())  # 19
+    run = CliRunner().invoke(app, ["recommend", str(path), "--org", "nowhere"])
+    assert run.exit_code != 0 and "no transactions in the selected window" in run.output
+    assert "Traceback" not in run.output
     bad = CliRunner().invoke(app, ["recommend", str(path), "--window", "2Q"])
     assert bad.exit_code == 2 and "60D" in bad.output and "Traceback" not in bad.output
