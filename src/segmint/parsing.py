@@ -247,8 +247,8 @@ def is_blank(value: ir.Value) -> ir.BooleanValue:
 
 
 def _spacey(char: ir.StringValue) -> ir.BooleanValue:
-    """One character that white space or a non-breaking space could be (cheap, no regex)."""
-    return (char.ascii_str() <= 32) | (char == "\u00a0")
+    """One character (or none) that is white space or a non-breaking space (a plain comparison)."""
+    return (char <= " ") | (char == "\u00a0")
 
 
 NUMBER_FLAGS = ("blank", "invalid", "money", "credit", "drcr", "paren")  # suffixes of add_parsed_number
