@@ -249,6 +249,17 @@ def _customer_ids(column: ir.Value) -> tuple[ir.StringValue, ir.BooleanValue]:
     return ibis.cases((integral, text.re_extract(r"^(\d+)\.0+$", 1)), else_=text), integral
 
 
+def _cancellation(raw: ir.Value, invoice: ir.StringValue) -> ir.BooleanValue:
+    """An Online Retail cancellation: the trimmed invoice id is ``C`` followed by digits.
+
+    The regex runs only on ids containing a ``C`` (a plain substring test): DuckDB inlines this
+    expression into every column that depends on the return flag, so its per-row cost multiplies.
+    A blank id or placeholder (``nan``, ``n/a``) never matches.
+    """
+    text = raw.cast("string")
+    return ibis.cases((text.contains("C") | text.contains("c"), invoice.re_search(r"^[Cc]\d")), else_=False)
+
+
 def _stage(t: ibis.Table, fields: list[str], options: CleanOptions) -> ibis.Table:
     """Every input row with its parsed values, repair flags and drop reason (NULL = kept).
 
@@ -270,9 +281,7 @@ def _stage(t: ibis.Table, fields: list[str], options: CleanOptions) -> ibis.Tabl
         _fix_customer=integral,
         _invoice_id=ibis.cases((invoice_blank, synthetic), else_=invoice),
         _fix_invoice=invoice_blank,
-        _cancelled=(
-            ~invoice_blank & ibis.cases((one_of(invoice.left(1), ("C", "c")), invoice.re_search(r"^[Cc]\d")), else_=False)
-        ) if "invoice_id" in fields else false,
+        _cancelled=_cancellation(t.invoice_id, invoice) if "invoice_id" in fields else false,
         _credit=credit,
     )
 
@@ -332,7 +341,7 @@ def _stage(t: ibis.Table, fields: list[str], options: CleanOptions) -> ibis.Tabl
         _quantity=negate(t._qty),
         _unit_price=ibis.cases((is_return, t._price.abs()), else_=t._price),
         _amount=negate(t._line),
-        _cost=negate(t._cost_raw),
+        _cost=null if cost is null else negate(t._cost_raw),  # no cost column: no per-row work
         _reason=ibis.cases(*[(cond, name) for cond, name, _ in checks], else_=ibis.null("string")),
         _field=ibis.cases(*[(cond, field) for cond, _, field in checks], else_=ibis.null("string")),
         **{name: flag for name, flag in flags.items() if flag is not None},

@@ -208,9 +208,13 @@ def backend_name(con: BaseBackend) -> str:
 
 def materialize(con: BaseBackend, expr: ibis.Table, name: str | None = None) -> ibis.Table:
     """Compute ``expr`` once into a temporary table so later queries do not recompute it."""
+    # A fresh unique name needs no overwrite: Ibis implements overwrite of a temporary table as
+    # create + insert + a second full copy under the final name, which doubled the cost of every
+    # materialised table.
+    overwrite = name is not None
     name = name or f"segmint_{uuid4().hex[:12]}"
     if con.name in ("duckdb", "postgres"):  # session-temporary: nothing left in the user's database
-        return con.create_table(name, expr, temp=True, overwrite=True)
+        return con.create_table(name, expr, temp=True, overwrite=overwrite)
     return con.create_table(name, expr, overwrite=True)  # Spark: in segmint's temporary warehouse
 
 
