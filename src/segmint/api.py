@@ -6,20 +6,25 @@ import datetime as dt
 import logging
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeAlias
+from typing import TYPE_CHECKING, Any, Literal, TypeAlias
 
 import ibis.expr.types as ir
 import pandas as pd
 from ibis.backends import BaseBackend
 
 from segmint.errors import ConfigError, DataError, Fix
+from segmint.lazy import LazyTables
 from segmint.util import read_yaml_mapping
 
 if TYPE_CHECKING:
     from segmint.clean import CleanOptions
+    from segmint.features import DateLike, Period
+    from segmint.quality import DataQualityReport
     from segmint.schema import ColumnMapping
     from segmint.segment._config import SegmentConfig
+    from segmint.story import StoryResult
 
 log = logging.getLogger(__name__)
 
@@ -152,27 +157,57 @@ def _label(source: Source) -> str:
 
 @dataclass
 class AnalysisResult:
-    """Features, labelled customers and KPI summaries per scheme, plus extra tables; ``export`` writes all."""
+    """Features and labelled customers per scheme; summaries and extra tables are built when first read.
+
+    ``window`` is the transactions the analysis used (every filter applied). ``summaries`` (KPIs per
+    scheme) and ``tables`` (excluded customers, scheme extras, story tables) are lazy mappings: a
+    dashboard page pays only for what it shows, ``export`` writes them all.
+    """
 
     features: ir.Table
     snapshot_date: dt.date
-    segments: dict[str, ir.Table | pd.DataFrame]
-    summaries: dict[str, pd.DataFrame]
-    tables: dict[str, ir.Table | pd.DataFrame]  # tiers bucket/KPI tables, excluded customers
+    segments: dict[str, ir.Table]
+    summaries: LazyTables[pd.DataFrame]
+    tables: LazyTables[ir.Table | pd.DataFrame]  # excluded customers, tiers bucket/KPI tables, story
     transactions: Transactions
+    window: ir.Table | None = None  # the transactions analysed (country, org and dates applied)
+    configs: dict[str, SegmentConfig] = field(default_factory=dict)  # the settings each scheme ran with
+    n_customers: int = 0
     skipped: dict[str, str] = field(default_factory=dict)  # scheme -> why it was not run
-    story: Any = None  # segmint.story.StoryResult when analyze(story_period=...) was asked for
+    notes: list[str] = field(default_factory=list)  # what a reader must know (short history, ties, ...)
+    story: StoryResult | None = None  # when analyze(story_period=...) was asked for
+    _cache: dict[str, object] = field(default_factory=dict, repr=False)
 
     @property
-    def report(self) -> Any:
+    def report(self) -> DataQualityReport | None:
         """The data-quality report of the cleaning step (None for workspaces / ready-made tables)."""
         return self.transactions.report
+
+    def rfm_scores(self) -> ir.Table:
+        """Customers with R, F and M scores (the R x F grid), whichever schemes ran; computed once."""
+        if "rfm_scores" not in self._cache:
+            if "rfm" in self.segments:
+                self._cache["rfm_scores"] = self.segments["rfm"]
+            else:
+                from segmint.engine import materialize
+                from segmint.segment import get_scheme
+
+                scored = get_scheme("rfm").assign(self.features, self.configs.get("rfm"))
+                self._cache["rfm_scores"] = materialize(self.transactions.con, scored)
+        return self._cache["rfm_scores"]  # type: ignore[return-value]
+
+    def excluded_count(self) -> int:
+        """Customers left out because their net value in the window is <= 0 (one query, then kept)."""
+        if "excluded_count" not in self._cache:
+            self._cache["excluded_count"] = int(self.tables["excluded_customers"].count().execute())
+        return self._cache["excluded_count"]  # type: ignore[return-value]
 
     def export(self, out_dir: str | Path, fmt: str = "csv") -> dict[str, Path]:
         """Write every table to ``out_dir`` (csv, xlsx or parquet); returns name -> path."""
         from segmint.report import export_all
+        from segmint.util import check_export_format
 
-        return export_all(self, out_dir, fmt)
+        return export_all(self, out_dir, check_export_format(fmt))
 
 
 def load_analysis_config(config: AnalysisConfig) -> dict[str, SegmentConfig]:
@@ -208,77 +243,95 @@ def _schemes(scheme: str | Sequence[str]) -> list[str]:
     return names
 
 
+def _as_transactions(
+    source: Source | ir.Table | Transactions, con: BaseBackend | None, step: Callable[[str], None]
+) -> Transactions:
+    if isinstance(source, Transactions):
+        return source
+    step("reading transactions")
+    return read_transactions(source, con=con)
+
+
+def in_countries(table: ir.Table, country: str | Sequence[str] | None) -> ir.Table:
+    """Lines whose country is ``country`` (or one of them); every line when None or empty."""
+    countries = [country] if isinstance(country, str) else list(country or [])
+    return table.filter(table.country.isin(countries)) if countries else table
+
+
 def analyze(
     source_or_transactions: Source | ir.Table | Transactions,
     *,
     scheme: str | Sequence[str] = "all",
-    snapshot_date: dt.date | str | None = None,
-    start: dt.date | str | None = None,
-    end: dt.date | str | None = None,
-    org: str | list[str] | None = None,
+    snapshot_date: DateLike = None,
+    start: DateLike = None,
+    end: DateLike = None,
+    org: str | Sequence[str] | None = None,
+    country: str | Sequence[str] | None = None,
     config: AnalysisConfig = None,
     con: BaseBackend | None = None,
-    frequency: str = "invoices",
-    monetary: str = "sum",
-    story_period: str | None = None,
+    frequency: Literal["invoices", "days"] = "invoices",
+    monetary: Literal["sum", "mean"] = "sum",
+    story_period: Period | None = None,
     progress: Callable[[str], None] | None = None,
 ) -> AnalysisResult:
-    """Customer features and segments (rfm, levels, tiers, clusters or all) with KPI summaries."""
+    """Customer features and segments (every registered scheme, or those named) with KPI summaries.
+
+    The one pipeline behind the CLI, the dashboard and the Python API: ``country``, ``org``,
+    ``start`` and ``end`` restrict the lines analysed; summaries and extra tables are computed when
+    first read (see :class:`AnalysisResult`).
+    """
     from segmint import engine
-    from segmint.features import (
-        customer_features,
-        default_snapshot_date,
-        excluded_customers,
-        filter_window,
-    )
+    from segmint.features import customer_features, default_snapshot_date, excluded_customers, filter_window
     from segmint.report import segment_strategies, segment_summary
     from segmint.segment import get_scheme
 
-    step = progress or (lambda message: log.info(message))
+    step = progress or log.info
     names = _schemes(scheme)
     configs = load_analysis_config(config)
-    tx = source_or_transactions
-    if not isinstance(tx, Transactions):
-        step("reading transactions")
-        tx = read_transactions(tx, con=con)
-    window = dict(start=start, end=end, org=org)
-    last = getattr(tx.report, "last_date", None) if not any(window.values()) else None
-    snapshot = snapshot_date or (  # the cleaning report already knows the last date of the whole table
-        last.date() + dt.timedelta(days=1) if last is not None else default_snapshot_date(filter_window(tx.table, **window))
+    tx = _as_transactions(source_or_transactions, con, step)
+    lines = in_countries(tx.table, country)
+    orgs = [org] if isinstance(org, str) else (list(org) if org else None)
+    window = dict(start=start, end=end, org=orgs)
+    analysed = filter_window(lines, **window)
+    # with no filter the cleaning report already knows the last date of the whole table
+    last = getattr(tx.report, "last_date", None) if not (start or end or orgs or country) else None
+    snapshot = snapshot_date or (
+        last.date() + dt.timedelta(days=1) if last is not None else default_snapshot_date(analysed)
     )
     step("computing customer features")
-    features = customer_features(
-        tx.table, snapshot_date=snapshot, frequency=frequency, monetary=monetary, **window
-    )
+    features = customer_features(lines, snapshot_date=snapshot, frequency=frequency, monetary=monetary, **window)
     features = engine.materialize(tx.con, features)
     n_customers = int(features.count().execute())
     if n_customers == 0:
-        raise DataError("no customer with a positive net purchase value in the selected window")
-    tables: dict[str, ir.Table | pd.DataFrame] = {
-        "excluded_customers": excluded_customers(tx.table, snapshot_date=snapshot, **window)
-    }
-    segments: dict[str, ir.Table | pd.DataFrame] = {}
-    summaries: dict[str, pd.DataFrame] = {}
+        raise DataError(
+            "no customer with a positive net purchase value in the selected window",
+            field="start", fix=Fix(option="start", note="widen the date range or the country and organisation filters"),
+        )
+    summaries: LazyTables[pd.DataFrame] = LazyTables()
+    tables: LazyTables[ir.Table | pd.DataFrame] = LazyTables()
+    tables.add("excluded_customers", partial(excluded_customers, lines, snapshot_date=snapshot, **window))
+    segments: dict[str, ir.Table] = {}
+    used: dict[str, SegmentConfig] = {}
     skipped: dict[str, str] = {}
     for name in names:
         step(f"segmenting: {name}")
-        scheme = get_scheme(name)
-        if not scheme.available():
+        scheme_ = get_scheme(name)
+        if not scheme_.available():
             skipped[name] = "not available (its optional dependencies are not installed)"
             log.warning("scheme %s skipped: not importable", name)
             continue
-        scheme_settings = scheme.config(configs.get(name))
-        labelled = engine.materialize(tx.con, scheme.assign(features, scheme_settings).order_by("customer_id"))
+        settings = used[name] = scheme_.config(configs.get(name))
+        labelled = engine.materialize(tx.con, scheme_.assign(features, settings).order_by("customer_id"))
         segments[name] = labelled
-        tables.update(scheme.extra_tables(features, labelled, scheme_settings))
-        summaries[name] = segment_summary(labelled, segment_strategies(scheme_settings))
-    story = None
+        tables.add_group(partial(scheme_.extra_tables, features, labelled, settings))
+        summaries.add(name, partial(segment_summary, labelled, segment_strategies(settings)))
+    story_result = None
     if story_period is not None:
         from segmint.story import build_story
 
         step(f"building customer stories per {story_period}")
-        story = build_story(tx.table, period=story_period, **window)  # type: ignore[arg-type]
-        tables.update({n if n == "story" else f"story_{n}": t for n, t in story.tables().items()})
+        story_result = build_story(lines, period=story_period, **window)
+        tables.update({n if n == "story" else f"story_{n}": t for n, t in story_result.tables().items()})
     log.info("analysed %d customers (snapshot %s): %s", n_customers, snapshot, ", ".join(segments))
     return AnalysisResult(
         features=features,
@@ -287,8 +340,42 @@ def analyze(
         summaries=summaries,
         tables=tables,
         transactions=tx,
+        window=analysed,
+        configs=used,
+        n_customers=n_customers,
         skipped=skipped,
-        story=story,
+        story=story_result,
+    )
+
+
+def story(
+    source_or_transactions: Source | ir.Table | Transactions,
+    *,
+    period: Period = "quarter",
+    scheme: str = "value",
+    config: AnalysisConfig = None,
+    start: DateLike = None,
+    end: DateLike = None,
+    org: str | Sequence[str] | None = None,
+    country: str | Sequence[str] | None = None,
+    include_incomplete: bool = False,
+    con: BaseBackend | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> StoryResult:
+    """Each customer's segment period by period (paths, migrations, retention, cohorts), same filters as ``analyze``.
+
+    ``config`` is an analysis config (one section per scheme); the section of ``scheme`` is used.
+    """
+    from segmint.story import build_story
+
+    step = progress or log.info
+    settings = load_analysis_config(config).get(scheme) if scheme != "value" else None
+    tx = _as_transactions(source_or_transactions, con, step)
+    orgs = [org] if isinstance(org, str) else (list(org) if org else None)
+    step(f"building customer stories per {period}")
+    return build_story(
+        in_countries(tx.table, country), period=period, scheme=scheme, config=settings,  # type: ignore[arg-type]
+        include_incomplete=include_incomplete, start=start, end=end, org=orgs,
     )
 
 

@@ -15,6 +15,7 @@ from rich.markup import escape
 from segmint import __version__
 from segmint.cli_options import (
     ConfigOption,
+    CountryOption,
     EngineOption,
     FormatOption,
     FromOption,
@@ -138,6 +139,7 @@ def analyze(
     date_from: str | None = FromOption,
     date_to: str | None = ToOption,
     org: str | None = OrgOption,
+    country: list[str] | None = CountryOption,
     out: Path | None = typer.Option(None, "--out", "-o", help="Directory to write all result tables to."),
     fmt: str = FormatOption,
     config: Path | None = ConfigOption,
@@ -172,7 +174,7 @@ def analyze(
             )  # fmt: skip
             result = run_analysis(
                 tx, scheme=schemes_of(scheme), snapshot_date=snapshot, start=date_from, end=date_to, org=org,
-                config=config, frequency=frequency, monetary=monetary, story_period=story_period,
+                country=country, config=config, frequency=frequency, monetary=monetary, story_period=story_period,
                 progress=lambda message: bar.update(task, description=f"{message} ..."),
             )  # fmt: skip
             written = result.export(out, fmt) if out is not None else {}
@@ -207,16 +209,14 @@ def story(
     master: str | None = MasterOption,
 ) -> None:
     """Follow each customer's segment period by period: paths, migrations, retention, cohorts."""
+    from segmint import api
     from segmint.errors import SegmintError
-    from segmint.story import build_story
 
     try:
         mapping = load_mapping(mapping_file, map_)
         tx = read_input(inputs, mapping=mapping, source=source, engine=engine, master=master)
         with console.status("building customer stories ..."):
-            result = build_story(
-                tx, period=period, scheme=scheme, include_incomplete=keep_incomplete  # type: ignore[arg-type]
-            )
+            result = api.story(tx, period=period, scheme=scheme, include_incomplete=keep_incomplete)  # type: ignore[arg-type]
         if result.excluded is not None:
             console.print(f"[yellow]note:[/] {escape(result.excluded.describe())} (--keep-incomplete keeps it)")
         if customer is not None:

@@ -100,6 +100,7 @@ SnapshotOption = typer.Option(
 FromOption = typer.Option(None, "--from", callback=check_date, help="First day to include (YYYY-MM-DD).")
 ToOption = typer.Option(None, "--to", callback=check_date, help="Last day to include (YYYY-MM-DD).")
 OrgOption = typer.Option(None, "--org", help="Only this organisation id.")
+CountryOption = typer.Option(None, "--country", help="Only lines from this country. Repeatable.")
 FormatOption = typer.Option("csv", "--format", callback=check_format, help="Table format for --out: csv, xlsx or parquet.")
 ConfigOption = typer.Option(None, "--config", help="YAML with one section per scheme (rfm:, levels:, tiers:, clusters:).")
 KeepDuplicatesOption = typer.Option(

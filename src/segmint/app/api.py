@@ -156,11 +156,10 @@ def data_as_of(state: AppState, dataset_id: str | None, analysis: Any, live: Any
 def summary(state: AppState, dataset_id: str | None, filters: Filters, live: Any = None) -> dict[str, Any]:
     """Customers, revenue, orders and per-segment counts for the filters (the Overview's numbers)."""
     from segmint.app import queries
-    from segmint.report import segment_strategies, segment_summary
 
     analysis = state.analysis(dataset_id, filters)
     kpis = state.query(dataset_id, queries.kpis, analysis.customers)
-    table = state.query(dataset_id, segment_summary, analysis.customers, segment_strategies(analysis.config))
+    table = state.query(dataset_id, analysis.summary)
     segments = [
         {"segment": row.segment, "customers": int(row.customers), "share_of_customers": row.share_of_customers,
          "revenue": row.revenue, "share_of_revenue": row.share_of_revenue, "aov": row.aov,

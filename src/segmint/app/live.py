@@ -71,10 +71,13 @@ class LiveStatus:
 class LiveWorkspace:
     """Keeps ``state``'s default dataset equal to the latest snapshot of the workspace at ``path``."""
 
-    def __init__(self, state: AppState, path: str | Path, *, interval: float = DEFAULT_INTERVAL) -> None:
+    def __init__(
+        self, state: AppState, path: str | Path, *, interval: float = DEFAULT_INTERVAL, warm: bool = False
+    ) -> None:
         self.state = state
         self.path = Path(path)
         self.interval = interval
+        self.warm = warm  # compute each snapshot's first view before the tabs move to it
         self._dir = Path(tempfile.mkdtemp(prefix="segmint-live-"))
         self._generations: list[tuple[str, Any, Path]] = []  # (dataset id, connection, snapshot file)
         self._superseded: set[str] = set()
@@ -134,6 +137,8 @@ class LiveWorkspace:
         con = connect("duckdb", path=target)
         table = con.table("transactions")
         dataset_id = self.state.add_dataset(table, self.path.name, default=True)
+        if self.warm:
+            self.state.warm(dataset_id)  # tabs move to a snapshot whose first view is computed
         with self._lock:
             if self._status.dataset_id is not None:
                 self._superseded.add(self._status.dataset_id)

@@ -21,12 +21,13 @@ def page_modules() -> dict[str, Any]:
 
 
 def load_inputs(
-    state: AppState, inputs: list[str] | None, workspace: str | Path | None, refresh_seconds: float
+    state: AppState, inputs: list[str] | None, workspace: str | Path | None, refresh_seconds: float,
+    *, warm: bool = False,
 ) -> live.LiveWorkspace | None:
     """Read files (cleaned with the detected mapping) or follow a workspace as the default dataset."""
     follower = None
     if workspace is not None:
-        follower = live.LiveWorkspace(state, workspace, interval=refresh_seconds)
+        follower = live.LiveWorkspace(state, workspace, interval=refresh_seconds, warm=warm)
         follower.load()
     if inputs:
         from segmint.api import read_transactions
@@ -45,17 +46,21 @@ def create_app(
     max_upload_mb: float = 200,
     refresh_seconds: float = live.DEFAULT_INTERVAL,
     state: AppState | None = None,
+    warm: bool = True,
 ) -> dash.Dash:
     """The dashboard over ``inputs`` files, a ``workspace``, or ready ``transactions`` (else upload first).
 
     A ``workspace`` is followed live: checked every ``refresh_seconds`` and re-read when an import
     changed it, without ever holding the file open. ``max_upload_mb`` caps uploads (checked in the
-    browser, again on the server, and by Flask).
+    browser, again on the server, and by Flask). ``warm`` computes the first view's analysis before
+    returning, so the first page load only queries it.
     """
     state = state or AppState()
-    follower = load_inputs(state, inputs, workspace, refresh_seconds)
+    follower = load_inputs(state, inputs, workspace, refresh_seconds, warm=warm)
     if transactions is not None:
         state.add_dataset(transactions, getattr(transactions, "label", "transactions"), default=True)
+    if warm and state.default_dataset_id is not None and follower is None:
+        state.warm(state.default_dataset_id)
     # Bootstrap (Bootswatch Flatly, MIT) is served from assets/, so the app also works offline.
     app = dash.Dash(
         __name__,

@@ -19,13 +19,20 @@ from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import ibis.expr.types as ir
 from ibis.backends import BaseBackend
 
 from segmint.errors import DataError
-from segmint.segment import get_scheme, scheme_config
+from segmint.segment import scheme_config
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from segmint.api import AnalysisResult, Transactions
+    from segmint.segment._config import SegmentConfig
+    from segmint.story import StoryResult
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -75,25 +82,63 @@ class Dataset:
     lock: threading.RLock = field(default_factory=threading.RLock, compare=False, repr=False)
 
     def window(self, filters: Filters) -> ir.Table:
-        """Transactions restricted to the filters' countries (dates and orgs go to the library)."""
-        table = self.table
-        if filters.countries:
-            table = table.filter(table.country.isin(list(filters.countries)))
-        return table
+        """Transactions of the filters' countries (dates and orgs are applied by the library calls)."""
+        from segmint.api import in_countries
+
+        return in_countries(self.table, filters.countries)
+
+    def transactions(self) -> Transactions:
+        """The dataset as ``segmint.api`` takes it."""
+        from segmint.api import Transactions
+
+        return Transactions(self.table, self.con, self.mapping, self.report, label=self.label)
 
 
 @dataclass(frozen=True)
 class Analysis:
-    """Labelled customers for one scheme, plus RFM scores for the R x F grid (materialised tables)."""
+    """``segmint.api.analyze`` for one scheme and the dashboard's filters (the pipeline the CLI runs).
+
+    Read ``rfm`` and ``summary()`` while holding the dataset's lock (``AppState.query``): they are
+    computed on first use.
+    """
 
     key: str
     filters: Filters
-    features: ir.Table  # customer features (materialised)
-    customers: ir.Table  # features + segment, segment_order, reason (+ scheme columns)
-    rfm: ir.Table  # features + r_score, f_score, m_score, RFM segment
-    tx: ir.Table  # the transactions the analysis used (country-filtered)
-    config: Any
-    n_customers: int
+    result: AnalysisResult
+
+    @property
+    def features(self) -> ir.Table:
+        """Customer features (materialised)."""
+        return self.result.features
+
+    @property
+    def customers(self) -> ir.Table:
+        """Features + segment, segment_order, reason (+ the scheme's own columns)."""
+        return self.result.segments[self.filters.scheme]
+
+    @property
+    def rfm(self) -> ir.Table:
+        """Features + R, F, M scores for the R x F grid (the rfm segments, or computed once)."""
+        return self.result.rfm_scores()
+
+    @property
+    def tx(self) -> ir.Table:
+        """The transactions the analysis used (every filter applied)."""
+        return self.result.window
+
+    @property
+    def config(self) -> SegmentConfig:
+        """The scheme's settings the analysis ran with."""
+        return self.result.configs[self.filters.scheme]
+
+    @property
+    def n_customers(self) -> int:
+        """Customers with a positive net purchase value in the window."""
+        return self.result.n_customers
+
+    def summary(self) -> pd.DataFrame:
+        """KPIs per segment with strategies (``segmint.report.segment_summary``)."""
+        return self.result.summaries[self.filters.scheme]
 
 
 class AppState:
@@ -165,9 +210,21 @@ class AppState:
             self._store(self._analyses, key, result)
             return result
 
-    def story(self, dataset_id: str | None, filters: Filters, overrides: dict | None = None) -> Any:
-        """``segmint.story.build_story`` for the filters (per-period segments, transitions, cohorts)."""
-        from segmint.story import build_story
+    def warm(self, dataset_id: str) -> None:
+        """Compute the first view's analysis now (default filters), so the first page load finds it ready.
+
+        A failure is left for the page to show (it raises the same error when it asks).
+        """
+        from segmint.errors import SegmintError
+
+        try:
+            self.analysis(dataset_id, Filters())
+        except SegmintError as exc:
+            log.info("dataset %s not warmed: %s", dataset_id, exc)
+
+    def story(self, dataset_id: str | None, filters: Filters, overrides: dict | None = None) -> StoryResult:
+        """``segmint.api.story`` for the filters (per-period segments, transitions, cohorts)."""
+        from segmint import api
 
         dataset = self.dataset(dataset_id)
         config = scheme_config(filters.scheme, (overrides or {}).get(filters.scheme))
@@ -176,10 +233,9 @@ class AppState:
             cached = self._cached(self._stories, key)
             if cached is not None:
                 return cached
-            result = build_story(
-                dataset.window(filters), period=filters.period, scheme=filters.scheme,
-                config=config, start=filters.start,
-                end=filters.end, org=list(filters.orgs) or None,
+            result = api.story(
+                dataset.transactions(), period=filters.period, scheme=filters.scheme,  # type: ignore[arg-type]
+                config={filters.scheme: config}, **_window(filters),
             )
             self._store(self._stories, key, result)
             return result
@@ -246,18 +302,17 @@ def _key(dataset_id: str, filters: Filters, settings: dict) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:24]
 
 
-def _compute(dataset: Dataset, filters: Filters, config: Any, key: str) -> Analysis:
-    from segmint.engine import materialize
-    from segmint.features import customer_features
-    from segmint.segment import rfm
+def _window(filters: Filters) -> dict[str, Any]:
+    """The dashboard's filters as ``segmint.api`` parameters."""
+    return dict(start=filters.start, end=filters.end, org=list(filters.orgs) or None,
+                country=list(filters.countries) or None)
 
-    tx = dataset.window(filters)
-    features = customer_features(tx, start=filters.start, end=filters.end, org=list(filters.orgs) or None)
-    features = materialize(dataset.con, features)
-    n_customers = int(features.count().execute())
-    if n_customers == 0:
-        raise DataError("no customer with a positive net purchase for these filters; widen them")
-    customers = materialize(dataset.con, get_scheme(filters.scheme).assign(features, config))
-    scored = customers if filters.scheme == "rfm" else materialize(dataset.con, rfm.assign(features))
-    return Analysis(key=key, filters=filters, features=features, customers=customers, rfm=scored, tx=tx,
-                    config=config, n_customers=n_customers)
+
+def _compute(dataset: Dataset, filters: Filters, config: SegmentConfig, key: str) -> Analysis:
+    """The one pipeline: ``segmint.api.analyze`` on the dataset for the filters and the scheme's settings."""
+    from segmint import api
+
+    result = api.analyze(
+        dataset.transactions(), scheme=filters.scheme, config={filters.scheme: config}, **_window(filters)
+    )
+    return Analysis(key=key, filters=filters, result=result)

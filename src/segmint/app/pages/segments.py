@@ -13,7 +13,6 @@ from segmint.app import figures
 from segmint.app.callbacks import FILTER_INPUTS, alert, context, guarded
 from segmint.app.layout import GRAPH_CONFIG, message
 from segmint.app.state import AppState
-from segmint.report import segment_strategies, segment_summary
 from segmint.segment import scheme_config
 
 KPI_COLUMNS = [
@@ -142,7 +141,7 @@ def segments_content(state: AppState, *inputs: Any) -> tuple:
     """(grid rows, strategy list, tiers bucket tables, message) for the filter values."""
     dataset_id, filters, settings = context(*inputs)
     analysis = state.analysis(dataset_id, filters, settings)
-    kpis = state.query(dataset_id, segment_summary, analysis.customers, segment_strategies(analysis.config))
+    kpis = state.query(dataset_id, analysis.summary)
     strategies = dbc.ListGroup(
         [dbc.ListGroupItem([html.B(f"{row.segment} ({row.customers:,}): "), row.strategy or "-"])
          for row in kpis.itertuples()],
