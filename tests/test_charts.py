@@ -50,6 +50,16 @@ def test_rf_heatmap_cells_and_hover() -> None:
     assert np.asarray(fig.data[0].customdata, dtype=float)[0, 1] == 20.0
 
 
+def test_rf_heatmap_keeps_empty_score_levels() -> None:
+    """Ties can leave F2 empty; with the bins the grid still has its F2 column (empty), not F1, F3, F4."""
+    grid = pd.DataFrame({"r_score": [1, 2, 3], "f_score": [1, 3, 4], "customers": [5, 3, 7],
+                         "avg_monetary": [10.0, 20.0, 30.0]})
+    fig = figures.rf_heatmap(grid, bins=4)
+    assert list(fig.data[0].x) == ["F1", "F2", "F3", "F4"] and list(fig.data[0].y) == ["R1", "R2", "R3", "R4"]
+    z = np.asarray(fig.data[0].z, dtype=float)
+    assert np.isnan(z[:, 1]).all() and np.isnan(z[3]).all() and z[1, 2] == 3
+
+
 def test_revenue_by_country_sorted_and_rest_summed() -> None:
     table = pd.DataFrame({"country": ["A", "B", "C", "D"], "revenue": [10.0, 40.0, 30.0, 20.0],
                           "customers": [1, 4, 3, 2]})

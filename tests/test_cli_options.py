@@ -69,3 +69,85 @@ def test_cdnow_override_error_is_consistent() -> None:
     assert "amount       <- -  (not found)" in text
     assert "amount       <- dollar_value" not in text  # the overridden column is not shown as amount
     assert '--map "dollar_value=amount" --map "customer_id=customer_id"' in text
+
+
+@pytest.mark.parametrize(
+    ("command", "option", "value", "says"),
+    [
+        ("crm", "--scheme", "bogus", "unknown scheme 'bogus'"),
+        ("crm", "--scheme", "all", "unknown scheme 'all'"),  # one scheme's lists
+        ("crm", "--format", "pdf", "'pdf'; choose 'csv' or 'xlsx'"),
+        ("crm", "--snapshot", "2024-13-01", "'2024-13-01' is not a date"),
+        ("recommend", "--scheme", "bogus", "unknown scheme 'bogus'; choose value"),
+        ("recommend", "--format", "pdf", "format 'pdf' is not supported"),
+        ("recommend", "--until", "2024-02-30", "'2024-02-30' is not a date"),
+        ("story", "--from", "2024-02-30", "'2024-02-30' is not a date"),
+        ("report", "--to", "2024-13-01", "'2024-13-01' is not a date"),
+    ],
+)
+def test_every_command_checks_its_options_before_reading(tmp_path, command, option, value, says) -> None:
+    args = [command, str(tmp_path / "not-there.csv"), option, value]
+    if command == "crm":
+        args += ["--out", str(tmp_path / "lists")]
+    result = run(*args)
+    text = " ".join(result.output.replace("│", " ").split())
+    assert result.exit_code == 2 and says in text and "not-there" not in text, text
+
+
+def _commands() -> dict[str, set[str]]:
+    import typer.main
+
+    group = typer.main.get_command(app)
+    return {
+        name: {opt for param in command.params for opt in (*param.opts, *param.secondary_opts)}
+        for name, command in group.commands.items()  # type: ignore[attr-defined]
+    }
+
+
+def test_a_fix_never_names_a_flag_the_command_lacks() -> None:
+    """Every library fix option, rendered for every command, only names that command's flags."""
+    import re
+
+    from segmint.cli_output import FLAGS, fix_lines
+    from segmint.errors import Fix
+
+    fixes = [Fix(option=name, example="X") for name in FLAGS if name != "mapping"] + [
+        Fix(option="mapping", example={"amount": "Total"}), Fix(option="rfm.bins", example=5),
+        Fix(option="start", note="widen the date range"), Fix(option="window", example="2M"),
+    ]
+    for command, flags in _commands().items():
+        for fix in fixes:
+            for line in fix_lines(fix, None, flags):
+                named = set(re.findall(r"(?<![\w-])--[a-z][a-z-]*", line))
+                assert named <= flags, (command, fix, line)
+    # the note survives when the flag is missing; the flag is used when present
+    assert fix_lines(Fix(option="start", note="widen the date range"), None, {"--to"}) == ["widen the date range"]
+    assert fix_lines(Fix(option="start", example="2024-01-01"), None, {"--from"}) == ["--from 2024-01-01"]
+
+
+def test_story_takes_the_same_filters_as_analyze() -> None:
+    flags = _commands()
+    for option in ("--from", "--to", "--org", "--country", "--config"):
+        assert option in flags["story"] and option in flags["analyze"], option
+
+
+def test_summary_names_orders_excluded_customers_and_ties(tmp_path) -> None:
+    """The CLI says how many customers were left out (net <= 0), counts orders like the dashboard, explains ties."""
+    lines = ["Invoice,Customer,Date,Quantity,Amount"]
+    purchases = {"A": 1, "B": 1, "C": 1, "D": 1, "E": 1, "F": 1, "G": 2, "H": 3, "I": 4, "J": 5}
+    number = 0
+    for customer, count in purchases.items():
+        for i in range(count):
+            number += 1
+            lines.append(f"{number},{customer},2024-0{1 + i}-1{i},1,{10 + i}.00")
+    lines += ["900,K,2024-01-05,1,25.00", "C901,K,2024-02-05,-1,-25.00"]  # K nets to zero: excluded
+    path = tmp_path / "sales.csv"
+    path.write_text("\n".join(lines) + "\n")
+    result = run("analyze", str(path), "--scheme", "rfm")
+    assert result.exit_code == 0, result.output
+    text = " ".join(result.output.split())
+    # 10 customers kept; orders = 6 x 1 + 2 + 3 + 4 + 5 = 20 (K's purchase is not counted: K is excluded)
+    assert "customers: 10 orders: 20 (purchases with a positive net value)" in text
+    assert "1 customer(s) whose purchases net to zero or less" in text
+    assert "Invoice numbers (returns included): 22" in text  # 20 + K's purchase + K's return
+    assert "no customer has F score 2 and 3 (of 1-5): 60% of customers (6 of 10)" in text

@@ -72,12 +72,15 @@ def test_cli_python_and_dashboard_agree(sales, tmp_path) -> None:
     kpis = state.query(dataset, queries.kpis, board.customers)
     assert kpis["customers"] == python.n_customers == len(want)
     assert kpis["revenue"] == pytest.approx(want.revenue.sum())
+    # orders: one definition (purchases with a positive net value), the same in the CLI's summary line
+    assert kpis["orders"] == want.frequency.sum()
+    assert f"orders: {int(kpis['orders']):,} (purchases with a positive net value)" in " ".join(ran.output.split())
     # the R x F grid: the rfm segments themselves, not a second computation
     assert board.rfm is board.customers
     state.close()
 
 
-def test_story_goes_through_the_api_with_the_dashboards_filters(sales) -> None:
+def test_story_goes_through_the_api_with_the_dashboards_filters(sales, tmp_path) -> None:
     state = AppState()
     dataset = state.add_dataset(api.read_transactions(sales, con=ibis.duckdb.connect()), "sales.csv")
     filters = Filters.from_inputs(WINDOW["start"], WINDOW["end"], WINDOW["country"], None, "rfm", "quarter")
@@ -86,3 +89,10 @@ def test_story_goes_through_the_api_with_the_dashboards_filters(sales) -> None:
     assert board.story.customer_id.tolist() == python.story.customer_id.tolist()
     assert board.retention.active.tolist() == python.retention.active.tolist()
     state.close()
+    # segmint story takes the same filters as flags
+    args = ["story", sales, "--scheme", "rfm", "--from", WINDOW["start"], "--to", WINDOW["end"],
+            "--country", "United Kingdom", "--country", "Germany", "--out", str(tmp_path / "story")]
+    ran = CliRunner().invoke(app, args)
+    assert ran.exit_code == 0, ran.output
+    cli = pd.read_csv(tmp_path / "story" / "story.csv", dtype={"customer_id": str})
+    assert cli.customer_id.tolist() == python.story.customer_id.tolist()

@@ -6,12 +6,32 @@ __version__ = "0.1.0"
 
 from segmint.errors import SegmintError  # noqa: E402
 
-__all__ = ["SegmintError", "__version__", "analyze", "clv", "read_transactions", "recommend"]
+# Re-exported from segmint.api on first use (keeps `import segmint` light): api.__all__ except names
+# taken by a submodule (``segmint.story`` is the story module; the function is ``segmint.api.story``).
+_API = (
+    "AnalysisConfig",
+    "AnalysisResult",
+    "MappingLike",
+    "Source",
+    "Transactions",
+    "analyze",
+    "clv",
+    "load_analysis_config",
+    "read_transactions",
+    "recommend",
+)
+
+__all__ = ["SegmintError", "__version__", *_API]
 
 
-def __getattr__(name: str):  # noqa: ANN202 - lazy re-export keeps `import segmint` light
-    if name in ("analyze", "clv", "read_transactions", "recommend", "AnalysisResult", "Transactions"):
+def __getattr__(name: str) -> object:
+    """Lazy re-export of the public API from :mod:`segmint.api`."""
+    if name in _API:
         from segmint import api
 
         return getattr(api, name)
     raise AttributeError(f"module 'segmint' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_API})

@@ -8,20 +8,23 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal, TypeAlias
+from typing import TYPE_CHECKING, Literal, TypeAlias
 
 import ibis.expr.types as ir
 import pandas as pd
 from ibis.backends import BaseBackend
 
+from segmint import _API as _EXPORTED
 from segmint.errors import ConfigError, DataError, Fix
 from segmint.lazy import LazyTables
 from segmint.util import read_yaml_mapping
 
 if TYPE_CHECKING:
+    from segmint.btyd.result import CLVResult
     from segmint.clean import CleanOptions
     from segmint.features import DateLike, Period
     from segmint.quality import DataQualityReport
+    from segmint.recommendations import RecommendConfig, RecommendResult
     from segmint.schema import ColumnMapping
     from segmint.segment._config import SegmentConfig
     from segmint.story import StoryResult
@@ -34,7 +37,9 @@ MappingLike: TypeAlias = "ColumnMapping | Mapping[str, str] | str | Path | None"
 # A YAML path, or one section per scheme: its config object or a mapping of its settings.
 AnalysisConfig: TypeAlias = "str | Path | Mapping[str, SegmentConfig | Mapping[str, object] | None] | None"
 
-__all__ = ["AnalysisResult", "Transactions", "analyze", "clv", "load_analysis_config", "read_transactions", "recommend"]
+# what ``segmint`` re-exports (listed there so ``import segmint`` stays light), plus ``story``: the name
+# ``segmint.story`` is the story module, so the function is ``segmint.api.story``
+__all__ = [*_EXPORTED, "story"]
 
 
 @dataclass
@@ -43,8 +48,8 @@ class Transactions:
 
     table: ir.Table
     con: BaseBackend
-    mapping: Any = None  # ColumnMapping (None for workspaces and ready-made tables)
-    report: Any = None  # DataQualityReport (None for workspaces and ready-made tables)
+    mapping: ColumnMapping | None = None  # None for workspaces and ready-made tables
+    report: DataQualityReport | None = None  # None for workspaces and ready-made tables
     evidence: dict[str, str] = field(default_factory=dict)  # why each column was chosen
     label: str = ""  # what was read, for people: "sales.csv", "sales.csv + 2 more", a workspace name
 
@@ -174,7 +179,6 @@ class AnalysisResult:
     configs: dict[str, SegmentConfig] = field(default_factory=dict)  # the settings each scheme ran with
     n_customers: int = 0
     skipped: dict[str, str] = field(default_factory=dict)  # scheme -> why it was not run
-    notes: list[str] = field(default_factory=list)  # what a reader must know (short history, ties, ...)
     story: StoryResult | None = None  # when analyze(story_period=...) was asked for
     _cache: dict[str, object] = field(default_factory=dict, repr=False)
 
@@ -195,6 +199,25 @@ class AnalysisResult:
                 scored = get_scheme("rfm").assign(self.features, self.configs.get("rfm"))
                 self._cache["rfm_scores"] = materialize(self.transactions.con, scored)
         return self._cache["rfm_scores"]  # type: ignore[return-value]
+
+    def notes(self) -> list[str]:
+        """What a reader of the segments must know (empty score levels from ties, short history); computed once."""
+        if "notes" not in self._cache:
+            from segmint.segment import get_scheme
+
+            self._cache["notes"] = [
+                note for name, labelled in self.segments.items()
+                for note in get_scheme(name).notes(self.features, labelled, self.configs.get(name))
+            ]  # fmt: skip
+        return self._cache["notes"]  # type: ignore[return-value]
+
+    def kpis(self) -> dict[str, float]:
+        """Customers, revenue, orders (purchases with a positive net value), AOV, recent share; computed once."""
+        if "kpis" not in self._cache:
+            from segmint.report import customer_kpis
+
+            self._cache["kpis"] = customer_kpis(self.features)
+        return self._cache["kpis"]  # type: ignore[return-value]
 
     def excluded_count(self) -> int:
         """Customers left out because their net value in the window is <= 0 (one query, then kept)."""
@@ -252,12 +275,6 @@ def _as_transactions(
     return read_transactions(source, con=con)
 
 
-def in_countries(table: ir.Table, country: str | Sequence[str] | None) -> ir.Table:
-    """Lines whose country is ``country`` (or one of them); every line when None or empty."""
-    countries = [country] if isinstance(country, str) else list(country or [])
-    return table.filter(table.country.isin(countries)) if countries else table
-
-
 def analyze(
     source_or_transactions: Source | ir.Table | Transactions,
     *,
@@ -281,7 +298,13 @@ def analyze(
     first read (see :class:`AnalysisResult`).
     """
     from segmint import engine
-    from segmint.features import customer_features, default_snapshot_date, excluded_customers, filter_window
+    from segmint.features import (
+        customer_features,
+        default_snapshot_date,
+        excluded_customers,
+        filter_window,
+        in_countries,
+    )
     from segmint.report import segment_strategies, segment_summary
     from segmint.segment import get_scheme
 
@@ -366,6 +389,7 @@ def story(
 
     ``config`` is an analysis config (one section per scheme); the section of ``scheme`` is used.
     """
+    from segmint.features import in_countries
     from segmint.story import build_story
 
     step = progress or log.info
@@ -391,11 +415,11 @@ def recommend(
     start: dt.date | str | None = None,
     end: dt.date | str | None = None,
     org: str | list[str] | None = None,
-    config: Any = None,
-    mapping: Any = None,
+    config: RecommendConfig | Mapping[str, object] | None = None,
+    mapping: MappingLike = None,
     con: BaseBackend | None = None,
     progress: Callable[[str], None] | None = None,
-) -> Any:
+) -> RecommendResult:
     """Per-customer recommendations, segment favourites, single view and product views (RecommendResult).
 
     Uses the lines from ``start`` to ``end`` (inclusive) of ``org`` only, when given. Trains on lines
@@ -406,7 +430,10 @@ def recommend(
     from segmint.features import default_snapshot_date, filter_window
     from segmint.recommendations.model import RecommendConfig, recommend_products
 
-    settings = RecommendConfig.build(config, top=top, window=window, scheme=scheme, new_only=new_only)
+    settings = RecommendConfig.build(
+        dict(config) if isinstance(config, Mapping) else config,
+        top=top, window=window, scheme=scheme, new_only=new_only,
+    )  # fmt: skip
     tx = source_or_transactions
     if not isinstance(tx, Transactions):
         (progress or log.info)("reading transactions")
@@ -443,7 +470,7 @@ def clv(
     org: str | list[str] | None = None,
     con: BaseBackend | None = None,
     progress: Callable[[str], None] | None = None,
-) -> Any:
+) -> CLVResult:
     """Customer lifetime value: P(alive), expected purchases and CLV per customer from a BTYD model.
 
     ``model`` is bgnbd (default), pnbd or mbgnbd, fitted with Gamma-Gamma spend on purchases up to

@@ -182,12 +182,16 @@ def bucket_bars(table: pd.DataFrame, axis: str) -> go.Figure:
                    "(bar colour = tier)", legend=legend, height=360)
 
 
-def rf_heatmap(grid: pd.DataFrame) -> go.Figure:
-    """Recency score x frequency score grid: colour = customers, text/hover = average monetary."""
+def rf_heatmap(grid: pd.DataFrame, bins: int | None = None) -> go.Figure:
+    """Recency score x frequency score grid: colour = customers, text/hover = average monetary.
+
+    With ``bins`` every score 1..bins gets its row and column, so a score no customer holds (ties:
+    most customers bought once) shows as an empty column instead of vanishing.
+    """
     if grid.empty:
         return empty_figure("No RFM scores for these filters")
-    r_scores = sorted(grid["r_score"].unique())
-    f_scores = sorted(grid["f_score"].unique())
+    r_scores = list(range(1, bins + 1)) if bins else sorted(grid["r_score"].unique())
+    f_scores = list(range(1, bins + 1)) if bins else sorted(grid["f_score"].unique())
     counts = grid.pivot(index="r_score", columns="f_score", values="customers").reindex(
         index=r_scores, columns=f_scores
     )

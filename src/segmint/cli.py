@@ -14,6 +14,7 @@ from rich.markup import escape
 
 from segmint import __version__
 from segmint.cli_options import (
+    SCHEMES,
     ConfigOption,
     CountryOption,
     EngineOption,
@@ -24,12 +25,15 @@ from segmint.cli_options import (
     MapOption,
     MappingFileOption,
     MasterOption,
+    OneSchemeOption,
     OrgOption,
     PeriodOption,
     SchemeOption,
     SnapshotOption,
     SourceOption,
+    StorySchemeOption,
     ToOption,
+    check_date,
     check_story_scheme,
     choice,
     clean_options,
@@ -38,7 +42,16 @@ from segmint.cli_options import (
     read_input,
     schemes_of,
 )
-from segmint.cli_output import console, err_console, fail, note, print_analysis, progress, status
+from segmint.cli_output import (
+    console,
+    err_console,
+    fail,
+    note,
+    print_analysis,
+    progress,
+    status,
+    summarise,
+)
 
 if TYPE_CHECKING:
     from segmint.story import StoryResult
@@ -111,11 +124,11 @@ def ingest(
         mapping = load_mapping(mapping_file, map_)
         with open_workspace(workspace) as ws:
             for item in inputs:
-                with console.status(f"reading {escape(item)} ..."):
+                with status(f"reading {escape(item)} ..."):
                     tx = read_input([item], mapping=mapping, con=ws.con)
                 console.print(tx.mapping_description())
                 console.print(tx.report.summary())
-                with console.status("appending to the workspace ..."):
+                with status("appending to the workspace ..."):
                     added, skipped = ws.append(
                         tx.table, source=item, report_json=tx.report.model_dump_json()
                     )
@@ -192,10 +205,12 @@ def analyze(
 def story(
     inputs: list[str] | None = InputsArgument,
     period: str = PeriodOption,
-    scheme: str = typer.Option(
-        "value", "--scheme", "-s", callback=check_story_scheme,
-        help="Segments per period: value, rfm, levels, tiers, clusters (or any registered scheme).",
-    ),
+    scheme: str = StorySchemeOption,
+    date_from: str | None = FromOption,
+    date_to: str | None = ToOption,
+    org: str | None = OrgOption,
+    country: list[str] | None = CountryOption,
+    config: Path | None = ConfigOption,
     customer: str | None = typer.Option(None, "--customer", "-c", help="Print this customer's story."),
     out: Path | None = typer.Option(None, "--out", "-o", help="Directory to write the story tables to."),
     fmt: str = FormatOption,
@@ -214,9 +229,13 @@ def story(
 
     try:
         mapping = load_mapping(mapping_file, map_)
-        tx = read_input(inputs, mapping=mapping, source=source, engine=engine, master=master)
-        with console.status("building customer stories ..."):
-            result = api.story(tx, period=period, scheme=scheme, include_incomplete=keep_incomplete)  # type: ignore[arg-type]
+        with status("reading transactions ..."):
+            tx = read_input(inputs, mapping=mapping, source=source, engine=engine, master=master)
+        with status("building customer stories ..."):
+            result = api.story(
+                tx, period=period, scheme=scheme, config=config, start=date_from, end=date_to, org=org,  # type: ignore[arg-type]
+                country=country, include_incomplete=keep_incomplete,
+            )  # fmt: skip
         if result.excluded is not None:
             console.print(f"[yellow]note:[/] {escape(result.excluded.describe())} (--keep-incomplete keeps it)")
         if customer is not None:
@@ -393,10 +412,14 @@ def watch(
 @app.command()
 def recommend(
     inputs: list[str] | None = InputsArgument,
-    until: str | None = typer.Option(None, "--until", help="Train on lines up to this date (YYYY-MM-DD); default all."),
+    until: str | None = typer.Option(
+        None, "--until", callback=check_date, help="Train on lines up to this date (YYYY-MM-DD); default all."
+    ),
     top: int = typer.Option(10, "--top", min=1, help="Products to recommend per customer."),
     window: str = typer.Option("2M", "--window", help="Recent window of favourites: 60D, 8W, 2M, 1Y."),
-    scheme: str = typer.Option("rfm", "--scheme", "-s", help="Segments: rfm, levels, tiers, clusters or value."),
+    scheme: str = typer.Option(
+        "rfm", "--scheme", "-s", callback=check_story_scheme, help=f"Segments: {SCHEMES} or value."
+    ),
     new_only: bool = typer.Option(False, "--new-only", help="Only products the customer has not bought."),
     evaluate: bool = typer.Option(
         False, "--evaluate", help="Score on purchases after --until (default: the last window) next to baselines."
@@ -406,7 +429,7 @@ def recommend(
     org: str | None = OrgOption,
     customer: str | None = typer.Option(None, "--customer", "-c", help="Print this customer's recommendations."),
     out: Path | None = typer.Option(None, "--out", "-o", help="Directory for recommendations.csv and the other tables."),
-    fmt: str = typer.Option("csv", "--format", help="Table format for --out: csv, xlsx or parquet."),
+    fmt: str = FormatOption,
     map_: list[str] | None = MapOption,
     mapping_file: Path | None = MappingFileOption,
     source: str | None = SourceOption,
@@ -449,11 +472,11 @@ def recommend(
 def crm(
     inputs: list[str] | None = InputsArgument,
     out: Path = typer.Option(..., "--out", "-o", help="Directory for the contact lists."),
-    scheme: str = typer.Option("rfm", "--scheme", "-s", help="rfm, levels, tiers or clusters."),
+    scheme: str = OneSchemeOption,
     tagged: bool = typer.Option(False, "--tagged", help="One file with a Tags column instead of a file per segment."),
-    fmt: str = typer.Option("csv", "--format", help="csv or xlsx."),
-    snapshot: str | None = typer.Option(None, "--snapshot", help="Date recency is measured from (YYYY-MM-DD)."),
-    config: Path | None = typer.Option(None, "--config", help="YAML with rfm:/levels:/tiers:/clusters: settings."),
+    fmt: str = typer.Option("csv", "--format", callback=choice("csv", "xlsx"), help="csv or xlsx."),
+    snapshot: str | None = SnapshotOption,
+    config: Path | None = ConfigOption,
     map_: list[str] | None = MapOption,
     mapping_file: Path | None = MappingFileOption,
     source: str | None = SourceOption,
@@ -461,11 +484,9 @@ def crm(
     """Contact lists per segment (e-mail, phone, name) ready to import into Mailchimp, Klaviyo or a CRM."""
     from segmint.api import analyze as run_analysis
     from segmint.crm import export_contact_lists
-    from segmint.errors import ConfigError, SegmintError
+    from segmint.errors import SegmintError
 
     try:
-        if fmt not in ("csv", "xlsx"):
-            raise ConfigError(f"--format {fmt!r}: contact lists are written as csv or xlsx")
         mapping = load_mapping(mapping_file, map_)
         with _progress() as bar:
             task = bar.add_task("reading transactions ...", total=None)
@@ -691,6 +712,7 @@ def demo(
                 )
                 written.update({f"recommendations/{name}": path for name, path in
                                 export_tables(recommendations.tables(), results_dir / "recommendations", fmt).items()})
+                summarise(result)  # printed below, after the workspace is closed
     except SegmintError as exc:
         fail(exc)
     console.print(tx.mapping_description())

@@ -13,6 +13,10 @@ from typing import TYPE_CHECKING
 
 import typer
 
+from segmint.segment import (
+    scheme_names,  # the registry only: scheme modules load on first use
+)
+
 if TYPE_CHECKING:
     from ibis.backends import BaseBackend
 
@@ -45,8 +49,6 @@ def check_date(value: str | None) -> str | None:
 
 def check_scheme(value: str) -> str:
     """Parse-time check of ``--scheme``: ``all``, a registered scheme, or several separated by commas."""
-    from segmint.segment import scheme_names
-
     names = [name.strip() for name in value.split(",") if name.strip()]
     unknown = [name for name in names if name not in scheme_names() and name != "all"]
     if unknown or not names:
@@ -55,11 +57,16 @@ def check_scheme(value: str) -> str:
 
 
 def check_story_scheme(value: str) -> str:
-    """Parse-time check of the story's ``--scheme`` (``value`` or a registered scheme)."""
-    from segmint.segment import scheme_names
-
+    """Parse-time check of a one-scheme ``--scheme`` that also takes ``value`` (story, recommend)."""
     if value != "value" and value not in scheme_names():
         raise typer.BadParameter(f"unknown scheme {value!r}; choose value, {', '.join(scheme_names())}")
+    return value
+
+
+def check_one_scheme(value: str) -> str:
+    """Parse-time check of a one-scheme ``--scheme`` (a registered scheme)."""
+    if value not in scheme_names():
+        raise typer.BadParameter(f"unknown scheme {value!r}; choose {', '.join(scheme_names())}")
     return value
 
 
@@ -90,10 +97,14 @@ EngineOption = typer.Option(
 MasterOption = typer.Option(
     None, "--master", help="Spark master: local[*] (default), spark://host:7077 or Spark Connect sc://host:15002."
 )
+SCHEMES = ", ".join(scheme_names())  # help texts name the registered schemes (segmint.segment)
 SchemeOption = typer.Option(
-    "all", "--scheme", "-s", callback=check_scheme,
-    help="rfm, levels, tiers, clusters (or any registered scheme), several with commas, or all.",
+    "all", "--scheme", "-s", callback=check_scheme, help=f"{SCHEMES}, several with commas, or all."
 )
+StorySchemeOption = typer.Option(
+    "value", "--scheme", "-s", callback=check_story_scheme, help=f"Segments per period: value, {SCHEMES}."
+)
+OneSchemeOption = typer.Option("rfm", "--scheme", "-s", callback=check_one_scheme, help=f"One of {SCHEMES}.")
 SnapshotOption = typer.Option(
     None, "--snapshot", callback=check_date, help="Date recency is measured from (YYYY-MM-DD)."
 )
@@ -102,7 +113,9 @@ ToOption = typer.Option(None, "--to", callback=check_date, help="Last day to inc
 OrgOption = typer.Option(None, "--org", help="Only this organisation id.")
 CountryOption = typer.Option(None, "--country", help="Only lines from this country. Repeatable.")
 FormatOption = typer.Option("csv", "--format", callback=check_format, help="Table format for --out: csv, xlsx or parquet.")
-ConfigOption = typer.Option(None, "--config", help="YAML with one section per scheme (rfm:, levels:, tiers:, clusters:).")
+ConfigOption = typer.Option(
+    None, "--config", help=f"YAML with one section per scheme ({', '.join(n + ':' for n in scheme_names())})."
+)
 KeepDuplicatesOption = typer.Option(
     False, "--keep-duplicates",
     help="Keep lines that exactly repeat an earlier line (by default they are dropped when there is an invoice column).",

@@ -6,7 +6,7 @@ works); this module is the one place that turns it into command-line flags.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Collection, Iterator, Mapping
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, NoReturn
 
@@ -49,15 +49,23 @@ def flag_for(option: str) -> str:
     return FLAGS.get(option, "--" + option.replace("_", "-"))
 
 
-def fix_lines(fix: Fix, field: str | None = None) -> list[str]:
-    """A library fix as command-line advice: the flags to add, with a value that works."""
+def fix_lines(fix: Fix, field: str | None = None, flags: Collection[str] | None = None) -> list[str]:
+    """A library fix as command-line advice: the flags to add, with a value that works.
+
+    ``flags`` are the options of the command that failed (None: any): a flag the command lacks is
+    never suggested; the fix's plain-language note is shown instead (or nothing).
+    """
     if fix.option == "mapping":
+        if flags is not None and not {"--map", "--mapping"} & set(flags):
+            return [fix.note] if fix.note else []
         return _mapping_fix(fix, field)
+    flag = "--config" if "." in fix.option else flag_for(fix.option)
+    if flags is not None and flag not in flags:
+        return [fix.note] if fix.note else []
     if "." in fix.option:  # a scheme setting, e.g. rfm.bins: set in the --config YAML
         scheme, setting = fix.option.split(".", 1)
         value = fix.example if fix.example is not None else "VALUE"
         return [f"set it in a YAML file passed with --config:  {scheme}: {{{setting}: {value}}}"]
-    flag = flag_for(fix.option)
     if fix.example is not None:
         advice = f"{flag} {fix.example}"
     elif fix.choices:
@@ -78,12 +86,22 @@ def _mapping_fix(fix: Fix, field: str | None) -> list[str]:
     return lines
 
 
+def command_flags() -> set[str] | None:
+    """The options (``--from``, ``-s``, ...) of the command being run; None outside a command."""
+    import click
+
+    ctx = click.get_current_context(silent=True)
+    if ctx is None:
+        return None
+    return {name for param in ctx.command.params for name in (*param.opts, *param.secondary_opts)}
+
+
 def fail(exc: Exception) -> NoReturn:
     """Print a SegmintError and its fix (as flags) for a person and exit with status 2 (no traceback)."""
     err_console.print(f"[bold red]error:[/] {escape(str(exc))}", soft_wrap=True)
     fix = getattr(exc, "fix", None)
-    if fix is not None:
-        lines = fix_lines(fix, getattr(exc, "field", None))
+    lines = fix_lines(fix, getattr(exc, "field", None), command_flags()) if fix is not None else []
+    if lines:
         err_console.print(f"[bold]fix:[/] {escape(lines[0])}", soft_wrap=True)
         for line in lines[1:]:
             err_console.print(f"  {escape(line)}", soft_wrap=True)
@@ -131,11 +149,28 @@ def share(part: float, whole: float) -> str:
     return f"{value:.1%}"
 
 
+def summarise(result: AnalysisResult) -> AnalysisResult:
+    """Compute what ``print_analysis`` shows (KPIs, excluded customers, notes) while the data are open."""
+    result.kpis(), result.excluded_count(), result.notes(), dict(result.summaries.items())
+    return result
+
+
 def print_analysis(result: AnalysisResult) -> None:
     """Snapshot, skipped schemes, excluded customers, warnings and one KPI table per scheme."""
     from rich.table import Table
 
     console.print(f"snapshot date: {result.snapshot_date}  (recency counted in days before it)")
+    kpis = result.kpis()
+    console.print(
+        f"customers: {kpis['customers']:,}   orders: {kpis['orders']:,.0f} (purchases with a positive net value)   "
+        f"revenue: {kpis['revenue']:,.2f}   average order value: {kpis['aov']:,.2f}", soft_wrap=True,
+    )
+    excluded = result.excluded_count()
+    if excluded:
+        console.print(
+            f"[yellow]note:[/] {excluded:,} customer(s) whose purchases net to zero or less (returns) are not in the "
+            "segments; --out writes them to excluded_customers", soft_wrap=True,
+        )
     for scheme, why in result.skipped.items():
         console.print(f"[yellow]skipped {scheme}:[/] {escape(why)}")
     for scheme, summary in result.summaries.items():
@@ -151,3 +186,5 @@ def print_analysis(result: AnalysisResult) -> None:
                 f"{row.mean_frequency:.2f}", f"{row.aov:,.2f}",
             )  # fmt: skip
         console.print(table)
+    for line in result.notes():
+        console.print(f"[yellow]note:[/] {escape(line)}", soft_wrap=True)

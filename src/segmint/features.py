@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from collections.abc import Sequence
 from typing import Literal
 
 import ibis
@@ -56,6 +57,7 @@ __all__ = [
     "default_snapshot_date",
     "excluded_customers",
     "filter_window",
+    "in_countries",
     "period_bounds",
     "period_features",
     "period_label",
@@ -110,6 +112,12 @@ def filter_window(
     if before_day:
         tx = tx.filter(tx.invoice_date < _midnight(before_day))
     return tx
+
+
+def in_countries(tx: ir.Table, country: str | Sequence[str] | None) -> ir.Table:
+    """Lines whose country is ``country`` (or one of them); every line when None or empty."""
+    countries = [country] if isinstance(country, str) else list(country or [])
+    return tx.filter(tx.country.isin(countries)) if countries else tx
 
 
 def default_snapshot_date(tx: ir.Table) -> dt.date:

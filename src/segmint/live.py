@@ -20,6 +20,7 @@ from typing import Any, TypeVar
 from uuid import uuid4
 
 from segmint.errors import BackendError
+from segmint.util import sql_string
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -138,7 +139,7 @@ class WorkspaceVersion:
 
 
 def _quote(path: str | Path) -> str:
-    return "'" + str(Path(path).resolve()).replace("'", "''") + "'"
+    return sql_string(str(Path(path).resolve()))
 
 
 def _read_version(raw: Any, alias: str, stamp: FileStamp) -> WorkspaceVersion:

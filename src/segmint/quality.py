@@ -108,7 +108,7 @@ class DataQualityReport(BaseModel):
         table += [(f"  {name}: {d.description}", d.count, pct(d.count)) for name, d in self.dropped.items()]
         width = max(len(label) for label, _, _ in table)
         lines += [f"{label:<{width}}  {count:>12,}  {share:>6}" for label, count, share in table]
-        lines += ["", f"Customers: {self.customers:,}   Invoices: {self.invoices:,}   "
+        lines += ["", f"Customers: {self.customers:,}   Invoice numbers (returns included): {self.invoices:,}   "
                       f"Total amount: {self.total_amount:,.2f}"]
         if self.first_date and self.last_date:
             lines.append(f"Dates: {self.first_date:%Y-%m-%d} to {self.last_date:%Y-%m-%d}")

@@ -14,14 +14,10 @@ from typing import Any
 
 import pandas as pd
 
+from segmint.segment import scheme_title
+
 log = logging.getLogger(__name__)
 
-SCHEME_TITLES = {
-    "rfm": "RFM segments",
-    "levels": "RFM score levels",
-    "tiers": "Spend x frequency tiers",
-    "clusters": "Value clusters (k-means)",
-}
 SUMMARY_COLUMNS = [  # column, header, format
     ("segment", "Segment", "{}"),
     ("customers", "Customers", "{:,.0f}"),
@@ -116,7 +112,7 @@ def _scheme_section(name: str, result: Any) -> str:
     from segmint import charts
 
     summary = result.summaries[name]
-    parts = [f'<h2 id="{_e(name)}">{_e(SCHEME_TITLES.get(name, name))}</h2>']
+    parts = [f'<h2 id="{_e(name)}">{_e(scheme_title(name))}</h2>']
     figures = [charts.segment_share(summary, "customers"), charts.segment_pie(summary, "revenue")]
     labelled = result.segments[name]
     if name == "rfm":
@@ -125,7 +121,8 @@ def _scheme_section(name: str, result: Any) -> str:
             customers=("customer_id", "size"), avg_monetary=("monetary", "mean"))
         totals = frame.assign(total_score=frame.r_score + frame.f_score + frame.m_score).groupby(
             "total_score", as_index=False).agg(customers=("customer_id", "size"), avg_monetary=("monetary", "mean"))
-        figures += [charts.rf_heatmap(grid), charts.rfm_score_bars(totals)]
+        bins = getattr(result.configs.get("rfm"), "bins", 5)
+        figures += [charts.rf_heatmap(grid, bins), charts.rfm_score_bars(totals)]
     if name == "tiers":
         from segmint.segment import tiers
 

@@ -22,7 +22,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, TypeAlias
 
 import ibis
 import ibis.expr.types as ir
@@ -36,7 +36,7 @@ from segmint.story_tables import cohort_table, retention, story_table, transitio
 
 log = logging.getLogger(__name__)
 
-Scheme = Literal["value", "rfm", "levels", "tiers", "clusters"]
+Scheme: TypeAlias = str  # "value" (the story's own value segments) or any registered scheme (SCHEMES)
 SCHEMES: tuple[str, ...] = ("value", *scheme_names())  # the registry's schemes as at import
 INACTIVE = "Inactive"
 VALUE_LABELS = ("Low Value", "Below Average", "Average", "High Value")

@@ -1,4 +1,4 @@
-"""Small shared helpers: atomic file output, reading YAML settings, the table formats segmint writes."""
+"""Small shared helpers: atomic file output, reading YAML settings, the table formats segmint writes, SQL quoting."""
 
 from __future__ import annotations
 
@@ -67,3 +67,13 @@ def check_export_format(fmt: str) -> str:
             field="fmt", value=fmt, fix=Fix(option="fmt", choices=EXPORT_FORMAT_NAMES),
         )
     return name
+
+
+def sql_string(text: str) -> str:
+    """``text`` as a SQL string literal (single quotes doubled): the one place segmint quotes SQL text."""
+    return "'" + text.replace("'", "''") + "'"
+
+
+def sql_identifier(name: str) -> str:
+    """``name`` as a quoted SQL identifier (double quotes doubled): any column name is safe."""
+    return '"' + name.replace('"', '""') + '"'

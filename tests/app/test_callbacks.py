@@ -159,3 +159,11 @@ def test_out_of_range_bins_are_a_plain_message_and_keep_the_settings() -> None:
 
 def test_story_list_says_day_not_days() -> None:
     assert [story.days_ago(n) for n in (0, 1, 2, 1500)] == ["today", "1 day ago", "2 days ago", "1,500 days ago"]
+
+
+def test_segments_page_explains_empty_score_levels(state) -> None:
+    # F scores A 3, B 1, C 4, E 1: B and E bought equally often, so F 2 is empty (and 5: 4 customers, 5 bins)
+    _, _, _, message = segments.segments_content(state, *inputs(state, "rfm"))
+    text = message.children
+    assert "no customer has F score 2 and 5 (of 1-5): 50% of customers (2 of 4)" in text
+    assert "only 4 customers for 5 levels, so R score 5 stays empty" in text

@@ -183,3 +183,15 @@ def test_bad_input_names_the_column() -> None:
         assign(data)
     with pytest.raises(DataError, match="distinct"):
         assign(data.dropna().head(3).assign(frequency=1, monetary=1.0, recency_days=1))
+
+
+def test_reason_says_one_day_not_one_days() -> None:
+    data = pd.DataFrame({
+        "customer_id": [str(i) for i in range(6)],
+        "recency_days": [0, 1, 2, 300, 310, 320],
+        "frequency": [9, 10, 11, 1, 1, 2],
+        "monetary": [4000.0, 5000.0, 4500.0, 20.0, 25.0, 30.0],
+    })
+    reasons = assign(data, ClusterConfig(k=2))["reason"].tolist()
+    assert "last purchase today" in reasons[0] and "last purchase 1 day ago" in reasons[1]
+    assert "last purchase 2 days ago" in reasons[2] and "1 days" not in " ".join(reasons)

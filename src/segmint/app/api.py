@@ -22,7 +22,7 @@ import pandas as pd
 from flask import Flask, Response, request
 
 from segmint.app.state import PERIODS, AppState, Filters
-from segmint.segment import available_schemes
+from segmint.segment import available_schemes, scheme_names
 from segmint.errors import ConfigError, DataError, SegmintError
 
 log = logging.getLogger(__name__)
@@ -241,7 +241,7 @@ ROUTES = {
     "/api/customers/<customer_id>": "features, segment in every scheme, story and other per-customer results",
 }
 FILTERS_HELP = {"start": "YYYY-MM-DD", "end": "YYYY-MM-DD", "country": "repeatable or comma-separated",
-                "org": "repeatable or comma-separated", "scheme": "rfm, levels, tiers or clusters",
+                "org": "repeatable or comma-separated", "scheme": ", ".join(scheme_names()),
                 "period": "quarter, month or year (stories)", "dataset": "a dataset id (default: the served data)"}
 
 

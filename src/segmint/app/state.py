@@ -83,7 +83,7 @@ class Dataset:
 
     def window(self, filters: Filters) -> ir.Table:
         """Transactions of the filters' countries (dates and orgs are applied by the library calls)."""
-        from segmint.api import in_countries
+        from segmint.features import in_countries
 
         return in_countries(self.table, filters.countries)
 

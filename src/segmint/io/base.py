@@ -13,6 +13,8 @@ import pandas as pd
 import pyarrow as pa
 from ibis.backends import BaseBackend
 
+from segmint.util import sql_identifier, sql_string  # noqa: F401 - the readers' one quoting helper pair
+
 log = logging.getLogger(__name__)
 
 SOURCE_COL = "_source"
@@ -140,14 +142,6 @@ def duckdb_to_con(
     return register_arrow(con, data)
 
 
-def sql_string(text: str) -> str:
-    """``text`` as a SQL string literal (single quotes doubled)."""
-    return "'" + text.replace("'", "''") + "'"
-
-
-def sql_identifier(name: str) -> str:
-    """``name`` as a quoted SQL identifier (double quotes doubled): any column name is safe."""
-    return '"' + name.replace('"', '""') + '"'
 
 
 def drop_total_and_blank_rows(raw: RawTable, label_columns: int = 3) -> RawTable:

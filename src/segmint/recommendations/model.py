@@ -33,7 +33,7 @@ from typing import Any, Literal
 import ibis
 import ibis.expr.types as ir
 import pandas as pd
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from segmint.recommendations import signals as sig
 from segmint.engine import materialize
@@ -150,9 +150,20 @@ class RecommendConfig(BaseModel):
         base.update({k: v for k, v in overrides.items() if v is not None})
         try:
             return cls.model_validate(base)
-        except ValueError as exc:
-            raise ConfigError(f"invalid recommendation settings: {exc}", field="recommend",
-                              fix=Fix(option="config", example={"top": 10, "window": "2M", "scheme": "rfm"})) from exc
+        except ValidationError as exc:  # a plain message naming the setting, its value and a working one
+            errors = exc.errors(include_url=False)
+            problems = "; ".join(
+                f"{'.'.join(map(str, e['loc'])) or 'settings'} = {e.get('input')!r}: {e['msg'].removeprefix('Value error, ')}"
+                for e in errors
+            )
+            name = ".".join(map(str, errors[0]["loc"])) if errors else ""
+            known = cls.model_fields.get(name)
+            raise ConfigError(
+                f"invalid recommendation settings: {problems}", field=name or "config",
+                value=errors[0].get("input") if errors else None,
+                fix=Fix(option=name, example=known.default) if known is not None and known.default is not None
+                else Fix(option="config", example={"top": 10, "window": "2M", "scheme": "rfm"}),
+            ) from exc
 
 
 def segment_schemes() -> tuple[str, ...]:

@@ -4,7 +4,8 @@ A scheme is a module with a :class:`~segmint.segment._config.SegmentConfig` subc
 ``assign(features, config) -> ibis.Table`` (the customer features plus ``segment``,
 ``segment_order`` (higher = more valuable) and ``reason``, in the backend of ``features``). It may
 also define ``extra_tables(features, labelled, config) -> dict[str, table]``: tables exported beside
-its segments (the tiers bucket tables). Add a scheme with :func:`register_scheme`; every list of
+its segments (the tiers bucket tables), and ``notes(features, labelled, config) -> list[str]``: what a
+reader must know (see ``segment.notes``). Add a scheme with :func:`register_scheme`; every list of
 schemes (``analyze(scheme="all")``, config sections, the CLI's ``--scheme``, the dashboard's
 dropdown) comes from here.
 """
@@ -33,6 +34,7 @@ __all__ = [
     "register_scheme",
     "scheme_config",
     "scheme_names",
+    "scheme_title",
 ]
 
 @dataclass(frozen=True)
@@ -98,6 +100,11 @@ class Scheme:
         build = getattr(self.load(), "extra_tables", None)
         return {} if build is None else build(features, labelled, self.config(config))
 
+    def notes(self, features: ir.Table, labelled: ir.Table, config: SegmentConfig | None = None) -> list[str]:
+        """What a reader of these segments must know (empty score levels from ties, short history)."""
+        build = getattr(self.load(), "notes", None)
+        return [] if build is None else list(build(features, labelled, self.config(config)))
+
 
 _REGISTRY: dict[str, Scheme] = {}
 
@@ -119,6 +126,12 @@ def register_scheme(
 def scheme_names() -> tuple[str, ...]:
     """Every registered scheme, in registration order."""
     return tuple(_REGISTRY)
+
+
+def scheme_title(name: str) -> str:
+    """What people read for scheme ``name`` ("RFM segments"); the name itself when not registered."""
+    scheme = _REGISTRY.get(name)
+    return scheme.title if scheme is not None else name
 
 
 def available_schemes() -> tuple[str, ...]:
@@ -155,9 +168,9 @@ def assign_segments(
 
 register_scheme("rfm", "segmint.segment.rfm", "RFMConfig", title="RFM segments",
                 description="11 named segments from recency, frequency and monetary quantile scores")
-register_scheme("levels", "segmint.segment.levels", "LevelsConfig", title="RFM levels",
+register_scheme("levels", "segmint.segment.levels", "LevelsConfig", title="RFM score levels",
                 description="7 levels from the sum R+F+M of the RFM scores")
 register_scheme("tiers", "segmint.segment.tiers", "TiersConfig", title="Spend x frequency tiers",
                 description="Low/Mid/High value x Low/Mid/High frequency from n-tile buckets")
-register_scheme("clusters", "segmint.segment.clusters", "ClusterConfig", title="Value clusters",
+register_scheme("clusters", "segmint.segment.clusters", "ClusterConfig", title="Value clusters (k-means)",
                 description="k-means on log features, clusters ordered by value")

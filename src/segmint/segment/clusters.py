@@ -287,7 +287,8 @@ def _reasons(frame: pd.DataFrame, features: list[str], segments: pd.Series) -> p
     for name in ordered:
         column = pd.to_numeric(frame[name])
         if name == "recency_days":
-            parts.append("last purchase " + _thousands(column) + " days ago")
+            days = column.map(lambda v: "today" if v == 0 else "1 day ago" if v == 1 else None)
+            parts.append("last purchase " + days.fillna(_thousands(column) + " days ago"))
             continue
         text = f"{name} " + _thousands(column)
         if name == "monetary":

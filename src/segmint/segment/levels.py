@@ -15,7 +15,7 @@ from pydantic import Field, model_validator
 from segmint.segment._config import SegmentConfig
 from segmint.segment.rfm import rfm_scores
 
-__all__ = ["DEFAULT_THRESHOLDS", "LevelsConfig", "assign"]
+__all__ = ["DEFAULT_THRESHOLDS", "LevelsConfig", "assign", "notes"]
 
 # Minimum R+F+M (5 bins, sums 3..15) per level, most valuable first; the last level takes the rest.
 DEFAULT_THRESHOLDS: dict[str, float] = {
@@ -75,3 +75,12 @@ def assign(features: ir.Table, config: LevelsConfig | None = None) -> ir.Table:
     return labelled.mutate(
         segment_order=labelled.segment.substitute(order, else_=-1).cast("int64"), reason=reason
     ).drop("_minimum")
+
+
+def notes(features: ir.Table, labelled: ir.Table, config: LevelsConfig | None = None) -> list[str]:
+    """Empty R, F or M scores and the ties that empty them (see ``segment.notes``)."""
+    from segmint.segment.notes import tie_notes
+
+    bins = (config or LevelsConfig()).bins
+    metrics = {"r_score": "recency_days", "f_score": "frequency", "m_score": "monetary"}
+    return tie_notes("RFM score levels", labelled, {column: (bins, metric) for column, metric in metrics.items()})

@@ -38,6 +38,7 @@ __all__ = [
     "quantile_score",
     "rfm_scores",
     "scaled_score",
+    "notes",
     "segment_for",
 ]
 
@@ -179,3 +180,12 @@ def assign(features: ir.Table, config: RFMConfig | None = None) -> ir.Table:
     return labelled.mutate(
         segment_order=labelled.segment.substitute(order, else_=-1).cast("int64"), reason=reason
     )
+
+
+def notes(features: ir.Table, labelled: ir.Table, config: RFMConfig | None = None) -> list[str]:
+    """Empty R, F or M scores and the ties that empty them (see ``segment.notes``)."""
+    from segmint.segment.notes import tie_notes
+
+    bins = (config or RFMConfig()).bins
+    metrics = {"r_score": "recency_days", "f_score": "frequency", "m_score": "monetary"}
+    return tie_notes("RFM segments", labelled, {column: (bins, metric) for column, metric in metrics.items()})

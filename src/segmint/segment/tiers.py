@@ -41,6 +41,7 @@ __all__ = [
     "bucket_table",
     "cutoffs",
     "extra_tables",
+    "notes",
     "tier_kpis",
 ]
 
@@ -215,3 +216,14 @@ def extra_tables(
     tables = {f"tiers_buckets_{axis}": bucket_table(features, axis, config) for axis in AXES}
     tables["tiers_kpis"] = tier_kpis(labelled, config)
     return tables
+
+
+def notes(features: ir.Table, labelled: ir.Table, config: TiersConfig | None = None) -> list[str]:
+    """Too short a history for the tiers, and empty buckets with the ties that empty them."""
+    from segmint.segment.notes import history_note, tie_notes
+
+    n = (config or TiersConfig()).n_buckets
+    found = tie_notes("Spend x frequency tiers", labelled,
+                      {"value_bucket": (n, "avg_order_value"), "frequency_bucket": (n, "frequency")})
+    short = history_note("Spend x frequency tiers", features)
+    return ([short] if short else []) + found

@@ -62,7 +62,8 @@ def overview_content(state: AppState, share_by: str | None, *inputs: Any) -> tup
     has_country = bool(countries["country"].notna().any()) if not countries.empty else False
     country_style = {} if has_country else {"display": "none"}
     return (kpi_cards(kpis), figures.segment_share(counts, share_by), figures.segment_pie(counts, share_by),
-            figures.rf_heatmap(grid), figures.rfm_score_bars(totals),
+            figures.rf_heatmap(grid, getattr(analysis.result.configs.get("rfm"), "bins", 5)),
+            figures.rfm_score_bars(totals),
             figures.revenue_by_country(countries) if has_country else figures.empty_figure("No country column"),
             country_style, note)
 

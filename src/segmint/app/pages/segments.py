@@ -148,7 +148,8 @@ def segments_content(state: AppState, *inputs: Any) -> tuple:
         flush=True,
     )
     buckets = tier_buckets(state, dataset_id, analysis) if filters.scheme == "tiers" else None
-    return _records(kpis), strategies, buckets, None
+    notes = state.query(dataset_id, analysis.result.notes)  # empty score levels (ties), short history
+    return _records(kpis), strategies, buckets, alert("\n".join(notes), color="info") if notes else None
 
 
 def tier_buckets(state: AppState, dataset_id: str | None, analysis: Any) -> html.Div:

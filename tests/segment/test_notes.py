@@ -1,0 +1,64 @@
+"""Empty score levels are explained (ties), and short histories are flagged, with hand-computed values."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import ibis
+import pandas as pd
+
+from segmint.segment import get_scheme
+from segmint.segment.notes import empty_levels, history_note, tie_notes
+
+# 10 customers: 6 bought once, then 2, 3, 4, 5 purchases. F = 1 + floor(5 k / 10), k = customers with
+# fewer purchases: once -> k=0 -> 1; 2 -> k=6 -> 4; 3 -> k=7 -> 4; 4 -> k=8 -> 5; 5 -> k=9 -> 5.
+# So F scores 2 and 3 hold nobody.
+FREQUENCY = [1, 1, 1, 1, 1, 1, 2, 3, 4, 5]
+
+
+def _features(first: dt.date, last: dt.date) -> ibis.Table:
+    n = len(FREQUENCY)
+    frame = pd.DataFrame({
+        "customer_id": [f"c{i}" for i in range(n)],
+        "recency_days": list(range(10, 10 + n)),
+        "frequency": FREQUENCY,
+        "monetary": [10.0 * (i + 1) for i in range(n)],
+        "revenue": [10.0 * (i + 1) for i in range(n)],
+        "avg_order_value": [10.0 * (i + 1) / f for i, f in enumerate(FREQUENCY)],
+        "first_purchase": [first] * n,
+        "last_purchase": [last] * n,
+    })
+    return ibis.memtable(frame)
+
+
+def test_empty_levels_and_the_tie_behind_them() -> None:
+    labelled = get_scheme("rfm").assign(_features(dt.date(2022, 1, 1), dt.date(2024, 6, 30)))
+    assert sorted(labelled.f_score.execute().tolist()) == [1, 1, 1, 1, 1, 1, 4, 4, 5, 5]
+    assert empty_levels(labelled, {"f_score": 5, "r_score": 5, "m_score": 5}) == {"f_score": [2, 3]}
+    (note,) = tie_notes("RFM segments", labelled, {"f_score": (5, "frequency"), "m_score": (5, "monetary")})
+    assert note.startswith("RFM segments: no customer has F score 2 and 3 (of 1-5): 60% of customers (6 of 10)")
+    assert "same number of purchases (1)" in note
+
+
+def test_every_scheme_with_scores_says_so() -> None:
+    features = _features(dt.date(2022, 1, 1), dt.date(2024, 6, 30))
+    for name in ("rfm", "levels"):
+        scheme = get_scheme(name)
+        notes = scheme.notes(features, scheme.assign(features))
+        assert len(notes) == 1 and "F score 2 and 3" in notes[0], name
+    tiers = get_scheme("tiers")
+    notes = tiers.notes(features, tiers.assign(features))
+    # frequency buckets (10): once -> 1; 2 -> 1+floor(10*6/10)=7; 3 -> 8; 4 -> 9; 5 -> 10: 2..6 empty
+    assert notes == [n for n in notes if "frequency bucket 2, 3, 4, 5 and 6 (of 1-10)" in n or "value bucket" in n]
+    assert any("frequency bucket 2, 3, 4, 5 and 6 (of 1-10)" in n for n in notes)
+    assert get_scheme("clusters").notes(features, get_scheme("clusters").assign(features)) == []
+
+
+def test_short_history_is_flagged_for_tiers() -> None:
+    long = _features(dt.date(2022, 1, 1), dt.date(2024, 6, 30))
+    assert history_note("tiers", long) is None
+    short = _features(dt.date(1997, 1, 1), dt.date(1998, 6, 30))  # CDNOW's 546 days
+    note = history_note("tiers", short)
+    assert note is not None and "546 days (1997-01-01 to 1998-06-30)" in note and "2 years" in note
+    tiers = get_scheme("tiers")
+    assert any("546 days" in n for n in tiers.notes(short, tiers.assign(short)))

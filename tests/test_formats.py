@@ -1,0 +1,120 @@
+"""formats.py: evidence from dictionaries equals a row-by-row count; the reading plan; parsing through joins.
+
+Expected values are counted by hand from the few rows below (each row read by a person).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import ibis
+import pandas as pd
+import pytest
+
+from segmint.errors import DataError
+from segmint.formats import (
+    date_plan,
+    dictionaries,
+    evidence,
+    parse_columns,
+    text_fields,
+)
+
+ROWS = pd.DataFrame({
+    "_source": ["f.csv"] * 6,
+    "_row": [2, 3, 4, 5, 6, 7],
+    "invoice_date": ["13/04/2023", "13/04/2023", "13/04/2023", "04/05/2023", "04/05/2023", "2023-01-02"],
+    "amount": ["12", "-3.50", "", "7", "7", "0.25"],  # plain numbers and a blank: cast directly
+    "unit_price": ["1,234.50", "12", "1,234.50", "(5.00)", "12", "Rs. 1,23,456.50"],  # needs parsing
+})
+FIELDS = ["invoice_date", "amount", "unit_price"]
+
+
+@pytest.fixture()
+def con():
+    return ibis.duckdb.connect()
+
+
+@pytest.fixture()
+def mapped(con):
+    return con.create_table("mapped", ROWS)
+
+
+def test_text_fields_skip_typed_columns(con) -> None:
+    typed = con.create_table("typed", ROWS.assign(invoice_date=pd.Timestamp("2023-01-02"), amount=1.5))
+    assert text_fields(typed, FIELDS) == ["unit_price"]
+
+
+def test_dictionaries_hold_distinct_values_with_their_row_counts(con, mapped) -> None:
+    dicts = dictionaries(con, mapped, FIELDS)
+    assert dicts.rows == 6
+    assert dicts.plain == ["amount"]  # every value a plain number or blank
+    assert set(dicts.tables) == {"invoice_date", "unit_price"}
+    dates = dict(dicts.tables["invoice_date"].execute()[["value", "n"]].itertuples(index=False))
+    assert dates == {"13/04/2023": 3, "04/05/2023": 2, "2023-01-02": 1}
+    prices = dict(dicts.tables["unit_price"].execute()[["value", "n"]].itertuples(index=False))
+    assert prices == {"1,234.50": 2, "12": 2, "(5.00)": 1, "Rs. 1,23,456.50": 1}
+
+
+def test_evidence_counts_rows_not_distinct_values(con, mapped) -> None:
+    found = evidence(dictionaries(con, mapped, FIELDS))
+    # dates: 5 rows dd/mm-or-mm/dd ("numeric"), 1 ISO; first part > 12 on the 3 rows of 13/04/2023
+    assert found["date:numeric"] == 5 and found["date:iso"] == 1 and found["date:compact"] == 0
+    assert found["date:first_gt12"] == 3 and found["date:second_gt12"] == 0
+    # prices: plain "12" on 2 rows; a decimal point on 1,234.50 (2 rows), (5.00) and 1,23,456.50: 4 rows
+    assert found["plain:unit_price"] == 2
+    assert found["point:unit_price"] == 4 and found["comma:unit_price"] == 0
+    assert found["plain:amount"] == 6
+
+
+def _plan(mapped, found, **options):
+    warnings: list[str] = []
+    info, patterns, dayfirst = date_plan(
+        mapped, "Date", date_format=options.get("date_format"), dayfirst=options.get("dayfirst"),
+        evidence=found, source="f.csv", warnings=warnings,
+    )
+    return info, patterns, dayfirst, warnings
+
+
+def test_date_plan_reads_day_first_from_the_evidence(con, mapped) -> None:
+    info, patterns, dayfirst, warnings = _plan(mapped, evidence(dictionaries(con, mapped, FIELDS)))
+    assert dayfirst is True and info.dayfirst is True and warnings == []
+    assert info.evidence.startswith("day first: 3 values have a first part > 12")
+    assert [p.name for p in patterns] == ["iso", "numeric"]
+    assert info.formats["numeric"] == 5 and info.formats["iso"] == 1
+
+
+def test_date_plan_refuses_mixed_orders_naming_rows(con) -> None:
+    mixed = con.create_table("mixed", ROWS.assign(invoice_date=["13/04/2023", "04/13/2023"] * 3))
+    found = evidence(dictionaries(con, mixed, FIELDS))
+    with pytest.raises(DataError, match=r"mixes day-first and month-first dates: rows 2 \('13/04/2023'\)"):
+        _plan(mixed, found)
+
+
+def test_date_plan_warns_when_every_date_is_ambiguous(con) -> None:
+    ambiguous = con.create_table("ambiguous", ROWS.assign(invoice_date="01/02/2023"))
+    info, _, dayfirst, warnings = _plan(ambiguous, evidence(dictionaries(con, ambiguous, FIELDS)))
+    assert dayfirst is False and "ASSUMED month first" in info.evidence
+    assert len(warnings) == 1 and "01/02/2023 are ambiguous" in warnings[0]
+    # a choice made in the mapping wins over the evidence and is said to be so
+    info, _, dayfirst, warnings = _plan(ambiguous, evidence(dictionaries(con, ambiguous, FIELDS)), dayfirst=True)
+    assert dayfirst is True and warnings == [] and "set in the options" in info.evidence
+
+
+def test_parse_columns_gives_every_row_its_value(con, mapped) -> None:
+    dicts = dictionaries(con, mapped, FIELDS)
+    found = evidence(dicts)
+    _, patterns, dayfirst, _ = _plan(mapped, found)
+    parsed = parse_columns(con, mapped, FIELDS, dicts, found, patterns=patterns, dayfirst=dayfirst,
+                           decimal={"unit_price": False})
+    got = parsed.order_by("_row").execute()
+    assert [d.date() for d in got["_invoice_date"]] == [dt.date(2023, 4, 13)] * 3 + [dt.date(2023, 5, 4)] * 2 + [
+        dt.date(2023, 1, 2)
+    ]
+    amounts = got["_n_amount"].tolist()
+    assert amounts[:2] == [12.0, -3.5] and pd.isna(amounts[2]) and amounts[3:] == [7.0, 7.0, 0.25]
+    assert got["_n_amount_blank"].tolist() == [False, False, True, False, False, False]
+    assert got["_n_unit_price"].tolist() == [1234.5, 12.0, 1234.5, -5.0, 12.0, 123456.5]
+    assert got["_n_unit_price_paren"].tolist() == [False, False, False, True, False, False]
+    assert got["_n_unit_price_money"].tolist() == [True, False, True, True, False, True]
+    assert len(got) == 6  # the joins neither drop nor repeat a row
