@@ -58,6 +58,7 @@ def test_demo_job_prints_quality_segments_and_where_things_are(tmp_path):
     assert "Data quality report: demo_sales.csv" in text
     assert "rfm segments" in text and "levels segments" in text and "tiers segments" in text
     assert "segmint dashboard --workspace" in text
+    assert "then open       : http://127.0.0.1:8050/" in result.output.splitlines()  # one unbroken line
     raw_rows = len(pd.read_csv(out / "demo_sales.csv"))
     quality = pd.read_json(out / "results" / "data_quality.json", typ="series")
     assert quality["rows_in"] == raw_rows  # every generated row is accounted for

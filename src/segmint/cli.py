@@ -725,9 +725,10 @@ def demo(
     for name, path in written.items():
         console.print(f"  {name:<28} {path}")
     console.print(
-        "dashboard       : [bold]make dashboard[/]  (or: .venv/bin/segmint dashboard "
-        f"--workspace {workspace_path}) then open http://127.0.0.1:8050/"
+        f"dashboard       : [bold]make dashboard[/]  (or: .venv/bin/segmint dashboard --workspace {workspace_path})",
+        soft_wrap=True,
     )
+    console.print("then open       : http://127.0.0.1:8050/", soft_wrap=True)  # its own line: never wrapped
 
 
 if __name__ == "__main__":  # pragma: no cover
