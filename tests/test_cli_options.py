@@ -151,3 +151,18 @@ def test_summary_names_orders_excluded_customers_and_ties(tmp_path) -> None:
     assert "1 customer(s) whose purchases net to zero or less" in text
     assert "Invoice numbers (returns included): 22" in text  # 20 + K's purchase + K's return
     assert "no customer has F score 2 and 3 (of 1-5): 60% of customers (6 of 10)" in text
+
+
+def test_a_sliver_of_dropped_rows_is_not_shown_as_zero(tmp_path) -> None:
+    """1 bad row of 1,501 is 0.07%: the quality report says "<0.1%", never "0.0%"."""
+    from segmint.util import share
+
+    assert (share(0, 10), share(41, 82_791), share(82_750, 82_791), share(5, 5)) == ("0.0%", "<0.1%", ">99.9%", "100.0%")
+    lines = ["Invoice,Customer,Date,Amount"] + [f"{i},C{i % 40},2024-01-{1 + i % 28:02d},{5 + i % 7}.50" for i in range(1500)]
+    lines.append("9999,,2024-01-05,3.00")  # no customer: dropped
+    path = tmp_path / "sales.csv"
+    path.write_text("\n".join(lines) + "\n")
+    result = run("analyze", str(path), "--scheme", "rfm")
+    assert result.exit_code == 0, result.output
+    dropped = next(line for line in result.output.splitlines() if line.startswith("Rows dropped"))
+    assert dropped.split()[-2:] == ["1", "<0.1%"], dropped

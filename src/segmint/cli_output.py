@@ -14,6 +14,8 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
+from segmint.util import share
+
 if TYPE_CHECKING:
     from rich.progress import Progress
 
@@ -135,18 +137,6 @@ def status(message: str) -> Iterator[None]:
         return
     with err_console.status(message):
         yield
-
-
-def share(part: float, whole: float) -> str:
-    """``part / whole`` as a percentage people can read: 0.0% only for zero, "<0.1%" for a sliver."""
-    if not whole:
-        return "-"
-    value = part / whole
-    if 0 < value < 0.001:
-        return "<0.1%"
-    if 0.999 < value < 1:
-        return ">99.9%"
-    return f"{value:.1%}"
 
 
 def summarise(result: AnalysisResult) -> AnalysisResult:

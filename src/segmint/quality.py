@@ -98,7 +98,9 @@ class DataQualityReport(BaseModel):
 
     def summary(self) -> str:
         """Plain-text summary a business user can read: counts, drops with examples, assumptions."""
-        pct = (lambda n: f"{100 * n / self.rows_in:.1f}%") if self.rows_in else (lambda n: "-")
+        from segmint.util import share
+
+        pct = lambda n: share(n, self.rows_in)  # noqa: E731 - "<0.1%" for a sliver, never "0.0%"
         lines = [f"Data quality report: {self.source}", ""]
         table = [
             ("Rows read", self.rows_in, ""),

@@ -77,3 +77,15 @@ def sql_string(text: str) -> str:
 def sql_identifier(name: str) -> str:
     """``name`` as a quoted SQL identifier (double quotes doubled): any column name is safe."""
     return '"' + name.replace('"', '""') + '"'
+
+
+def share(part: float, whole: float) -> str:
+    """``part / whole`` as a percentage people can read: 0.0% only for zero, "<0.1%" for a sliver."""
+    if not whole:
+        return "-"
+    value = part / whole
+    if 0 < value < 0.001:
+        return "<0.1%"
+    if 0.999 < value < 1:
+        return ">99.9%"
+    return f"{value:.1%}"
