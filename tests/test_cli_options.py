@@ -166,3 +166,19 @@ def test_a_sliver_of_dropped_rows_is_not_shown_as_zero(tmp_path) -> None:
     assert result.exit_code == 0, result.output
     dropped = next(line for line in result.output.splitlines() if line.startswith("Rows dropped"))
     assert dropped.split()[-2:] == ["1", "<0.1%"], dropped
+
+
+def test_dashboard_file_prints_the_mapping_and_quality_report(tmp_path, monkeypatch) -> None:
+    """Like every command that reads files, `segmint dashboard FILE` shows how it read them (server stubbed)."""
+    import waitress
+
+    served = []
+    monkeypatch.setattr(waitress, "serve", lambda app, **options: served.append(options))
+    path = tmp_path / "sales.csv"
+    path.write_text("Invoice,Client,Date,Amount\n1,A,2024-01-02,10.50\n2,B,2024-01-03,4.25\n3,A,2024-02-03,7.00\n")
+    result = run("dashboard", str(path), "--port", "8765")
+    assert result.exit_code == 0, result.output
+    text = " ".join(result.output.split())
+    assert "customer_id <- Client" in text and "Data quality report: sales.csv" in text
+    assert "Rows read 3" in text and "dashboard: http://127.0.0.1:8765/" in text
+    assert served and served[0]["port"] == 8765
