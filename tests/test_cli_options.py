@@ -182,3 +182,18 @@ def test_dashboard_file_prints_the_mapping_and_quality_report(tmp_path, monkeypa
     assert "customer_id <- Client" in text and "Data quality report: sales.csv" in text
     assert "Rows read 3" in text and "dashboard: http://127.0.0.1:8765/" in text
     assert served and served[0]["port"] == 8765
+
+
+def test_piped_output_has_no_spinner_frames(tmp_path) -> None:
+    """`segmint analyze FILE > out.txt`: no progress line lands in the output (nothing drawn when piped)."""
+    import subprocess
+    import sys
+
+    path = tmp_path / "sales.csv"
+    path.write_text("Invoice,Client,Date,Amount\n1,A,2024-01-02,10.50\n2,B,2024-01-03,4.25\n3,A,2024-02-03,7.00\n")
+    done = subprocess.run([sys.executable, "-m", "segmint.cli", "analyze", str(path), "--scheme", "rfm"],
+                          capture_output=True, text=True, timeout=300, check=False)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines()[0].startswith("invoice_id <- Invoice")  # the mapping comes first
+    for text in (done.stdout, done.stderr):
+        assert "..." not in text and not any(frame in text for frame in "⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏")
