@@ -13,6 +13,7 @@ import numpy as np
 from scipy.special import gammaln, psi
 
 from segmint.btyd.fitting import FitReport, hessian_errors, maximise
+from segmint.btyd.models import distinct_rows
 from segmint.errors import DataError
 
 __all__ = ["GammaGamma", "INDEPENDENCE_LIMIT"]
@@ -39,19 +40,28 @@ class GammaGamma:
         keep = (x > 0) & np.isfinite(m) & (m > 0)
         return x[keep], m[keep]
 
-    def _objective(self, log_params: np.ndarray, x: np.ndarray, m: np.ndarray, w: np.ndarray):
+    @staticmethod
+    def _constants(x: np.ndarray, m: np.ndarray, w: np.ndarray) -> dict:
+        """The parts of the likelihood that do not depend on the parameters (computed once per fit)."""
+        ux, idx = np.unique(x, return_inverse=True)
+        wx = w * x
+        return {"x": x, "m": m, "w": w, "wx": wx, "ux": ux, "weight_x": np.bincount(idx.ravel(), weights=w),
+                "customers": w.sum(), "wx_log_m": wx @ np.log(m), "w_log_m": w @ np.log(m),
+                "wx_log_x": wx @ np.log(x)}
+
+    def _objective(self, log_params: np.ndarray, c: dict):
+        """Negative log-likelihood (FH13 eq. 1 summed) and its gradient in log-parameters."""
         p, q, v = np.exp(log_params)
-        ux, idx = np.unique(x, return_inverse=True)  # Gamma functions once per distinct x
+        ux, weight_x, customers = c["ux"], c["weight_x"], c["customers"]
+        log_total = np.log(c["x"] * c["m"] + v)
+        wx_log_total, w_log_total = c["wx"] @ log_total, c["w"] @ log_total
         pux = p * ux
-        log_total = np.log(x * m + v)
-        px = p * x
-        ll = ((gammaln(pux + q) - gammaln(pux) - gammaln(q))[idx] + q * np.log(v) + (px - 1) * np.log(m)
-              + px * np.log(x) - (px + q) * log_total)
-        d_p = x * ((psi(pux + q) - psi(pux))[idx] + np.log(m) + np.log(x) - log_total)
-        d_q = (psi(pux + q) - psi(q))[idx] + np.log(v) - log_total
-        d_v = q / v - (px + q) / (x * m + v)
-        grad = np.array([w @ d_p * p, w @ d_q * q, w @ d_v * v])
-        return -float(w @ ll), -grad
+        ll = (weight_x @ (gammaln(pux + q) - gammaln(pux) - gammaln(q)) + customers * q * np.log(v)
+              + p * c["wx_log_m"] - c["w_log_m"] + p * c["wx_log_x"] - p * wx_log_total - q * w_log_total)
+        d_p = (weight_x @ (ux * (psi(pux + q) - psi(pux))) + c["wx_log_m"] + c["wx_log_x"] - wx_log_total)
+        d_q = weight_x @ (psi(pux + q) - psi(q)) + customers * np.log(v) - w_log_total
+        d_v = customers * q / v - ((p * c["wx"] + q * c["w"]) @ (1.0 / (c["x"] * c["m"] + v)))
+        return -float(ll), -np.array([d_p * p, d_q * q, d_v * v])
 
     def fit(self, frequency, monetary_value) -> GammaGamma:
         """Fit on customers with frequency > 0 and a positive mean repeat spend (others are left out)."""
@@ -60,8 +70,8 @@ class GammaGamma:
             raise DataError(
                 f"Gamma-Gamma needs customers with repeat purchases of positive value; found {x.size}"
             )
-        keys, counts = np.unique(np.column_stack([x, m]), axis=0, return_counts=True)
-        ux, um, w = keys[:, 0], keys[:, 1], counts.astype(float)
+        first, inverse = distinct_rows(x, m)
+        ux, um, w = x[first], m[first], np.bincount(inverse, minlength=first.size).astype(float)
         scale = float(np.average(um, weights=w))  # spends ~ 1 while fitting
         scaled = um / scale
         mean, var = np.average(scaled, weights=w), np.average((scaled - np.average(scaled, weights=w)) ** 2, weights=w)
@@ -69,13 +79,14 @@ class GammaGamma:
         starts = [np.log([1.0, 2.0, 1.0]), np.log([max(mean**2 / max(var, 1e-9), 0.1), 3.0, 2.0])]
         while len(starts) < self.n_starts:
             starts.append(rng.normal(0.0, 1.0, 3))
-        objective = lambda lp: self._objective(lp, ux, scaled, w)  # noqa: E731
+        constants = self._constants(ux, scaled, w)
+        objective = lambda lp: self._objective(lp, constants)  # noqa: E731
         report = maximise(objective, starts, model=self.label, names=self.param_names, scale=scale)
         errors, _ = hessian_errors(objective, report.log_params)
         p, q, v = np.exp(report.log_params)
         self.params_ = {"p": float(p), "q": float(q), "v": float(v * scale)}
         self.standard_errors_ = {"p": float(errors[0]), "q": float(errors[1]), "v": float(errors[2] * scale)}
-        self.loglik_ = -self._objective(np.log([p, q, v * scale]), ux, um, w)[0]
+        self.loglik_ = -self._objective(np.log([p, q, v * scale]), self._constants(ux, um, w))[0]
         self.n_customers_ = int(w.sum())
         self.fit_report_: FitReport = report
         self.independence_ = self.independence_check(frequency, monetary_value)

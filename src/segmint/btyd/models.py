@@ -28,9 +28,27 @@ MIN_REPEAT_CUSTOMERS = 10  # fewer repeat buyers than this cannot pin down four 
 SEARCH_SAMPLE = 50_000  # customers the starting points are explored on; the best is polished on all
 
 
+def distinct_rows(*columns: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(index of one row per distinct combination, inverse) in lexicographic order of ``columns``.
+
+    Equivalent to ``np.unique(np.column_stack(columns), axis=0)`` but sorts integer codes, not rows
+    (an order of magnitude faster on a million customers).
+    """
+    coded = [np.unique(column, return_inverse=True) for column in columns]
+    if np.prod([float(max(values.size, 1)) for values, _ in coded]) >= 2.0**62:  # codes would overflow
+        _, first, inverse = np.unique(np.column_stack(columns), axis=0, return_index=True, return_inverse=True)
+        return first, inverse.ravel()
+    key = np.zeros(columns[0].size, dtype=np.int64)
+    for values, codes in coded:
+        key = key * values.size + codes.ravel()
+    _, first, inverse = np.unique(key, return_index=True, return_inverse=True)
+    return first, inverse.ravel()
+
+
 @dataclass
 class SummaryArrays:
-    """Distinct (frequency, recency, T) rows with their counts, and the distinct frequencies."""
+    """Distinct (frequency, recency, T) rows with their counts, sorted by frequency, with the distinct
+    frequencies and ages (so per-frequency and per-age terms are computed once per likelihood call)."""
 
     x: np.ndarray
     t_x: np.ndarray
@@ -38,11 +56,35 @@ class SummaryArrays:
     weight: np.ndarray
     unique_x: np.ndarray
     x_index: np.ndarray  # x == unique_x[x_index]
+    unique_T: np.ndarray
+    T_index: np.ndarray  # T == unique_T[T_index]
+    unique_t_x: np.ndarray
+    t_x_index: np.ndarray  # t_x == unique_t_x[t_x_index]
+    first_repeat: int  # rows from here on have x > 0 (rows are sorted by x)
+
+    def __post_init__(self) -> None:
+        # customers per distinct frequency and per distinct age, and their purchases per distinct age
+        self.weight_x = np.bincount(self.x_index, weights=self.weight, minlength=self.unique_x.size)
+        self.weight_T = np.bincount(self.T_index, weights=self.weight, minlength=self.unique_T.size)
+        self.weight_xT = np.bincount(self.T_index, weights=self.weight * self.x, minlength=self.unique_T.size)
 
     @property
-    def repeat(self) -> np.ndarray:
+    def repeat(self) -> slice:
         """Rows with repeat purchases (x > 0)."""
-        return self.x > 0
+        return slice(self.first_repeat, None)
+
+    @classmethod
+    def from_rows(cls, x: np.ndarray, t_x: np.ndarray, age: np.ndarray, weight: np.ndarray) -> SummaryArrays:
+        """Compress rows (identical customers counted once, with their summed weight)."""
+        first, inverse = distinct_rows(x, t_x, age)
+        counts = np.bincount(inverse, weights=weight, minlength=first.size)
+        keep = counts > 0
+        ux, ut, uT, counts = x[first][keep], t_x[first][keep], age[first][keep], counts[keep]
+        unique_x, x_index = np.unique(ux, return_inverse=True)
+        unique_T, T_index = np.unique(uT, return_inverse=True)
+        unique_t_x, t_x_index = np.unique(ut, return_inverse=True)
+        return cls(ux, ut, uT, counts.astype(float), unique_x, x_index.ravel(), unique_T, T_index.ravel(),
+                   unique_t_x, t_x_index.ravel(), int(np.searchsorted(ux, 0.5)))
 
     @classmethod
     def build(cls, frequency, recency, T) -> SummaryArrays:
@@ -62,23 +104,20 @@ class SummaryArrays:
                 f"summary row {i}: frequency={x[i]}, recency={t_x[i]}, T={age[i]} is impossible "
                 "(need a whole frequency >= 0 and 0 <= recency <= T)"
             )
-        rows = np.unique(np.column_stack([x, t_x, age]), axis=0, return_counts=True)
-        (ux, ut, uT), counts = rows[0].T, rows[1]
-        unique_x, x_index = np.unique(ux, return_inverse=True)
-        return cls(ux, ut, uT, counts.astype(float), unique_x, x_index)
+        return cls.from_rows(x, t_x, age, np.ones(x.size))
 
     def sample(self, customers: int, rng: np.random.Generator) -> SummaryArrays:
         """A random sample of ``customers`` customers (without replacement), compressed again."""
         rows = np.repeat(np.arange(self.x.size), self.weight.astype(np.int64))
         chosen = rng.choice(rows, size=customers, replace=False)
         counts = np.bincount(chosen, minlength=self.x.size).astype(float)
-        keep = counts > 0
-        unique_x, x_index = np.unique(self.x[keep], return_inverse=True)
-        return SummaryArrays(self.x[keep], self.t_x[keep], self.T[keep], counts[keep], unique_x, x_index)
+        return SummaryArrays.from_rows(self.x, self.t_x, self.T, counts)
 
     def scaled(self, scale: float) -> SummaryArrays:
         """The same summary with times divided by ``scale``."""
-        return SummaryArrays(self.x, self.t_x / scale, self.T / scale, self.weight, self.unique_x, self.x_index)
+        return SummaryArrays(self.x, self.t_x / scale, self.T / scale, self.weight, self.unique_x, self.x_index,
+                             self.unique_T / scale, self.T_index, self.unique_t_x / scale, self.t_x_index,
+                             self.first_repeat)
 
 
 def _arrays(*values) -> list[np.ndarray]:
@@ -236,30 +275,35 @@ class BGNBD(BTYDModel):
     def _objective(self, log_params, data):
         r, alpha, a, b = np.exp(log_params)
         k = self._shift
-        ux, idx, x, w = data.unique_x, data.x_index, data.x, data.weight
+        ux, wx, uT = data.unique_x, data.weight_x, data.unique_T
+        customers = wx.sum()
+        # first likelihood term: summed per distinct frequency and per distinct age
         per_x = gammaln(r + ux) - gammaln(r) + gammaln(b + ux + k) - gammaln(a + b + ux + k)
         per_x += gammaln(a + b) - gammaln(b)
-        log_aT = np.log(alpha + data.T)
-        ll = per_x[idx] + r * np.log(alpha) - (r + x) * log_aT
-        d_r = (psi(r + ux) - psi(r))[idx] + np.log(alpha) - log_aT
-        d_alpha = r / alpha - (r + x) / (alpha + data.T)
-        d_a = (psi(a + b) - psi(a + b + ux + k))[idx]
-        d_b = (psi(b + ux + k) - psi(a + b + ux + k) + psi(a + b) - psi(b))[idx]
-        # the second likelihood term, only where it exists (x > 0 for BG/NBD): log(1 + e^odds)
+        log_aT = np.log(alpha + uT)
+        inv_aT = 1.0 / (alpha + uT)
+        rate_weight = r * data.weight_T + data.weight_xT  # sum of w (r + x) per distinct T
+        ll = wx @ per_x + customers * r * np.log(alpha) - rate_weight @ log_aT
+        g_r = wx @ (psi(r + ux) - psi(r)) + customers * np.log(alpha) - data.weight_T @ log_aT
+        g_alpha = customers * r / alpha - rate_weight @ inv_aT
+        g_a = wx @ (psi(a + b) - psi(a + b + ux + k))
+        g_b = wx @ (psi(b + ux + k) - psi(a + b + ux + k) + psi(a + b) - psi(b))
+        # the second term, only where it exists (x > 0 for BG/NBD): log(1 + e^odds), odds per row
         two = slice(None) if k else data.repeat
-        xs, log_aTs = x[two], log_aT[two]
-        gap = log_aTs - np.log(alpha + data.t_x[two])
-        denominator = b + xs + k - 1.0
-        odds = np.log(a) - np.log(denominator) + (r + xs) * gap
+        xs, ws, x_i = data.x[two], data.weight[two], data.x_index[two]
+        T_i, t_i = data.T_index[two], data.t_x_index[two]
+        inv_den = 1.0 / (b + ux + k - 1.0)
+        gap = log_aT[T_i] - np.log(alpha + data.unique_t_x)[t_i]
+        odds = np.log(a) + np.log(inv_den)[x_i] + (r + xs) * gap
         small = np.exp(-np.abs(odds))
-        ll[two] += np.maximum(odds, 0.0) + np.log1p(small)
-        share = np.where(odds > 0, 1.0, small) / (1.0 + small)  # weight of the second term
-        d_r[two] += share * gap
-        d_alpha[two] += share * (r + xs) * (1.0 / (alpha + data.T[two]) - 1.0 / (alpha + data.t_x[two]))
-        d_a[two] += share / a
-        d_b[two] -= share / denominator
-        grad = np.array([w @ d_r * r, w @ d_alpha * alpha, w @ d_a * a, w @ d_b * b])
-        return -float(w @ ll), -grad
+        ll += ws @ (np.maximum(odds, 0.0) + np.log1p(small))
+        share = ws * np.where(odds > 0, 1.0, small) / (1.0 + small)  # weighted share of the second term
+        g_r += share @ gap
+        g_alpha += share @ ((r + xs) * (inv_aT[T_i] - (1.0 / (alpha + data.unique_t_x))[t_i]))
+        g_a += share.sum() / a
+        g_b -= share @ inv_den[x_i]
+        grad = np.array([g_r * r, g_alpha * alpha, g_a * a, g_b * b])
+        return -float(ll), -grad
 
     # --- scoring --------------------------------------------------------------------------------
     def p_alive(self, frequency, recency, T) -> np.ndarray:
@@ -272,13 +316,14 @@ class BGNBD(BTYDModel):
         """E[purchases in (T, T + t] | alive at T] = E[(1 - (1 + p t/(alpha+T))^-(r+x)) / p], p ~ Beta(a, b+x+k)."""
         r, alpha, a, b = self.params
         kappa = t / (alpha + age)
-        keys, inverse = np.unique(np.column_stack([x, kappa]), axis=0, return_inverse=True)
-        ux, uk = keys[:, 0], keys[:, 1]
+        x, kappa = np.broadcast_arrays(np.asarray(x, float).ravel(), np.asarray(kappa, float).ravel())
+        first, inverse = distinct_rows(x, kappa)
+        ux, uk = x[first], kappa[first]
 
         def given_p(p: np.ndarray) -> np.ndarray:
             return -np.expm1(-(r + ux[:, None]) * np.log1p(p * uk[:, None])) / p
 
-        return beta_expectation(a, b + ux + self._shift, given_p)[inverse.ravel()]
+        return beta_expectation(a, b + ux + self._shift, given_p)[inverse]
 
     def expected_purchases(self, t, frequency, recency, T) -> np.ndarray:
         """E[Y(t) | x, t_x, T]: expected purchases in the next ``t`` time units (eq. 10)."""
@@ -291,12 +336,12 @@ class BGNBD(BTYDModel):
         """E[Y(t) | x, t_x, T] for every t of ``times`` (customers x len(times)): P(alive) and the distinct
         (x, T) pairs are computed once, the quadrature once per pair and time."""
         x, t_x, age = (np.asarray(v, dtype=float).ravel() for v in (frequency, recency, T))
-        keys, inverse = np.unique(np.column_stack([x, age]), axis=0, return_inverse=True)
+        first, inverse = distinct_rows(x, age)
         times = np.atleast_1d(np.asarray(times, dtype=float))
-        ux = np.repeat(keys[:, 0], times.size)
-        ut = np.repeat(keys[:, 1], times.size)
-        future = self._future(np.tile(times, len(keys)), ux, ut).reshape(len(keys), times.size)
-        return self.p_alive(x, t_x, age)[:, None] * future[inverse.ravel()]
+        ux = np.repeat(x[first], times.size)
+        ut = np.repeat(age[first], times.size)
+        future = self._future(np.tile(times, first.size), ux, ut).reshape(first.size, times.size)
+        return self.p_alive(x, t_x, age)[:, None] * future[inverse]
 
     def expected_purchases_population(self, t) -> np.ndarray:
         """E[X(t)]: expected repeat purchases of a new customer in ``t`` time units (eq. 7)."""
