@@ -42,10 +42,10 @@ from segmint.errors import ConfigError, DataError, Fix
 log = logging.getLogger(__name__)
 
 SIGNALS: dict[str, tuple[str, ...]] = {
-    "own": ("f_own", "f_log_n", "f_share", "f_rec30", "f_rec180", "f_dec90"),
+    "own": (*sig.OWN_FEATURES, "f_own_irep", "f_own_trend"),
     "copurchase": ("f_cf",),
     "segment": ("f_seg",),
-    "popular": ("f_pop",),
+    "popular": ("f_pop", "f_trend", "f_newp"),
 }
 STORY_SCHEMES = ("value",)  # segments of the latest story period (see segments_as_of)
 MIN_FIT_CUSTOMERS = 30  # fewer customers on the inner split -> the default blend
@@ -209,7 +209,7 @@ def default_blend(config: RecommendConfig) -> Blend:
     names = features_for(config)
     means = dict.fromkeys(names, 0.0)
     means.update({"f_seg": math.log(sig.SMOOTH), "f_pop": math.log(sig.SMOOTH)})
-    return Blend({n: DEFAULT_BLEND[n] for n in names}, DEFAULT_BLEND["intercept"],
+    return Blend({n: DEFAULT_BLEND.get(n, 0.0) for n in names}, DEFAULT_BLEND["intercept"],
                  {n: means[n] for n in names}, "default (too little history for an inner time split)")  # fmt: skip
 
 
@@ -283,7 +283,7 @@ def build_signals(
     """All signals as of ``as_of`` (lines before it) and the candidates of ``only`` (default everyone)."""
     window = Window.parse(config.window)
     before = lines.filter(lines.day < as_of)
-    items = materialize(con, sig.customer_items(before, as_of))
+    items = materialize(con, sig.customer_items(before, as_of, window.start(as_of)))
     targets = _targets(con, before, segments)
     wanted = targets if only is None else targets.semi_join(only, "customer_id")
     seg_share, all_share = sig.segment_shares(before, targets, window.start(as_of), as_of)
@@ -295,9 +295,11 @@ def build_signals(
         chosen = top.semi_join(wanted.select("customer_id"), "customer_id")
         copurchase = sig.copurchase_scores(chosen, neighbours, config.copurchase_limit)
     unwanted = sig.returned_products(tx, before=as_of)
+    product_features = materialize(con, sig.product_signals(before, all_share, window.start(as_of), as_of))
     cands = sig.candidates(
         wanted, items, copurchase, seg_share, all_share, unwanted,
         own_limit=config.own_limit, popular_limit=config.popular_limit, new_only=config.new_only,
+        product_features=product_features,
     )  # fmt: skip
     return Signals(as_of, targets, items, seg_share, all_share, materialize(con, cands))
 

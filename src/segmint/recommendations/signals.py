@@ -29,6 +29,8 @@ import ibis.expr.types as ir
 
 SMOOTH = 1e-3  # floor of the share features before taking logs (a product nobody bought)
 NO_SEGMENT = "(no segment)"
+OWN_FEATURES = ("f_own", "f_log_n", "f_share", "f_rec30", "f_rec180", "f_dec30", "f_dec90", "f_dec365", "f_win",
+                "f_last", "f_once", "f_cycle", "f_due", "f_own_rep", "f_since", "f_visits", "f_prob")  # fmt: skip
 PRIOR_SHOPPERS = 20  # pseudo-shoppers at the overall rate added to a segment (shrinks small segments' shares)
 
 
@@ -74,19 +76,46 @@ def product_names(lines: ir.Table) -> ir.Table:
     return counts.group_by("product").aggregate(product_name=counts.product_name.argmax(counts.n))
 
 
-def customer_items(lines: ir.Table, as_of: dt.date) -> ir.Table:
-    """Own-repurchase features per (customer_id, product) from purchase lines before ``as_of``."""
+def customer_items(lines: ir.Table, as_of: dt.date, window_start: dt.date | None = None) -> ir.Table:
+    """Own-repurchase features per (customer_id, product) from purchase lines before ``as_of``.
+
+    ``window_start`` starts the recent window (default 60 days before ``as_of``): visits in it,
+    and the length of the window the repurchase cycle is compared with.
+    """
+    window_start = window_start or as_of - dt.timedelta(days=60)
+    window_days = float(max((as_of - window_start).days, 1))
     visits = lines.group_by("customer_id", "product", "day").aggregate(units=lines.units.sum())
     age = ibis.literal(as_of, type="date").delta(visits.day, unit="day").cast("float64")
     per = visits.group_by("customer_id", "product").aggregate(
         n=visits.count(),
         units=visits.units.sum(),
+        first_day=visits.day.min(),
         last_day=visits.day.max(),
+        dec30=(-age / 30.0).exp().sum(),
         dec90=(-age / 90.0).exp().sum(),
+        dec365=(-age / 365.0).exp().sum(),
+        n_win=(visits.day >= window_start).sum(),
     )
-    totals = lines.group_by("customer_id").aggregate(visits=lines.day.nunique())
-    joined = per.inner_join(totals, "customer_id")
+    days = lines.select("customer_id", "day").distinct()
+    days = days.mutate(visit_no=ibis.row_number().over(group_by=days.customer_id, order_by=days.day) + 1)
+    recent_days = float(min(365, max(window_days, 180)))
+    totals = days.group_by("customer_id").aggregate(
+        visits=days.count(), last_visit=days.day.max(), first_visit=days.day.min(),
+        visits_recent=(ibis.literal(as_of, type="date").delta(days.day, unit="day") < recent_days).sum(),
+    )
+    pairs = per.group_by("customer_id").aggregate(pairs=per.n.sum(), products=per.count())
+    firsts = days.select("customer_id", first_day="day", first_no="visit_no")
+    joined = per.inner_join(totals, "customer_id").inner_join(pairs, "customer_id")
+    joined = joined.inner_join(firsts, ["customer_id", "first_day"])
     since = ibis.literal(as_of, type="date").delta(joined.last_day, unit="day").cast("float64")
+    span = joined.last_day.delta(joined.first_day, unit="day").cast("float64")
+    tenure = ibis.literal(as_of, type="date").delta(joined.first_visit, unit="day").cast("float64")
+    repeated = joined.n > 1
+    gap = ibis.greatest(span / (joined.n - 1).cast("float64"), 1.0)  # mean days between re-purchases
+    repeat_share = (joined.pairs - joined.products).cast("float64") / (joined.pairs + 5).cast("float64")
+    exposure = (joined.visits - joined.first_no + 1).cast("float64")  # visits since the first purchase of it
+    per_visit = joined.n.cast("float64") / (exposure + 1.0)
+    expected_visits = joined.visits_recent.cast("float64") / tenure.clip(30.0, recent_days) * window_days
     return joined.select(
         "customer_id", "product", "n", "units", "last_day", "visits",
         days_since=since.cast("int64"),
@@ -95,7 +124,18 @@ def customer_items(lines: ir.Table, as_of: dt.date) -> ir.Table:
         f_share=joined.n.cast("float64") / joined.visits.cast("float64"),
         f_rec30=(-since / 30.0).exp(),
         f_rec180=(-since / 180.0).exp(),
+        f_dec30=(joined.dec30 + 1).ln(),
         f_dec90=(joined.dec90 + 1).ln(),
+        f_dec365=(joined.dec365 + 1).ln(),
+        f_win=(joined.n_win.cast("float64") + 1).ln(),
+        f_last=(joined.last_day == joined.last_visit).cast("float64"),
+        f_once=(~repeated).cast("float64"),
+        f_cycle=ibis.cases((repeated, (window_days / gap).ln().clip(-3.0, 3.0)), else_=0.0),
+        f_due=ibis.cases((repeated, (since / gap).clip(0.0, 4.0)), else_=0.0),
+        f_own_rep=repeat_share,
+        f_since=per_visit,
+        f_visits=(expected_visits + 1).ln(),
+        f_prob=1.0 - (-(expected_visits * per_visit)).exp(),
     )
 
 
@@ -165,6 +205,45 @@ def segment_shares(lines: ir.Table, segments: ir.Table, start: dt.date, as_of: d
     return per_segment, overall
 
 
+def product_signals(lines: ir.Table, all_share: ir.Table, start: dt.date, as_of: dt.date) -> ir.Table:
+    """Per product bought before ``as_of``: f_trend, f_newp and irep (see the module doc).
+
+    * ``f_trend``: log of the product's share of shoppers in the last quarter of the window (at
+      least 14 days) over its share in the whole window (rising: seasonal or new products);
+    * ``f_newp``: 1 when the product's first sale is in the window (a new product);
+    * ``irep``: of the customers who bought the product before the window and shopped in it, the
+      share who bought it again there, shrunk towards the overall rate (how re-bought it is).
+    """
+    recent_start = max(start, as_of - dt.timedelta(days=max(14, (as_of - start).days // 4)))
+    late = lines.filter(lines.day >= recent_start, lines.day < as_of)
+    late_shoppers = max(int(late.customer_id.nunique().execute()), 1)
+    late_share = late.group_by("product").aggregate(late=late.customer_id.nunique())
+    before = lines.filter(lines.day < start).select("customer_id", "product").distinct()
+    window = lines.filter(lines.day >= start, lines.day < as_of)
+    active = window.select("customer_id").distinct()
+    had = before.semi_join(active, "customer_id")
+    again = had.semi_join(window.select("customer_id", "product").distinct(), ["customer_id", "product"])
+    had_n = had.group_by("product").aggregate(had=had.count())
+    again_n = again.group_by("product").aggregate(again=again.count())
+    rates = had_n.aggregate(had=had_n.had.sum()).execute().iloc[0]["had"] or 0
+    overall_rate = (int(again_n.aggregate(a=again_n.again.sum()).execute().iloc[0]["a"] or 0) / rates) if rates else 0.0
+    first = lines.filter(lines.day < as_of).group_by("product").aggregate(first_day=lambda t: t.day.min())
+    joined = first.left_join(all_share.select("product", "share_all"), "product").drop("product_right")
+    joined = joined.left_join(late_share, "product").drop("product_right")
+    joined = joined.left_join(had_n, "product").drop("product_right")
+    joined = joined.left_join(again_n, "product").drop("product_right")
+    share_all = joined.share_all.fill_null(0.0)
+    share_late = joined.late.fill_null(0).cast("float64") / late_shoppers
+    prior = 5.0
+    return joined.select(
+        "product",
+        f_trend=((share_late + SMOOTH) / (share_all + SMOOTH)).ln(),
+        f_newp=(joined.first_day >= start).cast("float64"),
+        irep=(joined.again.fill_null(0).cast("float64") + prior * overall_rate)
+        / (joined.had.fill_null(0).cast("float64") + prior),
+    )
+
+
 def top_by_share(shares: ir.Table, group: str | None, limit: int) -> ir.Table:
     """The ``limit`` products with the highest share (per ``group`` when given)."""
     share = "share" if group else "share_all"
@@ -186,6 +265,7 @@ def candidates(
     own_limit: int,
     popular_limit: int,
     new_only: bool,
+    product_features: ir.Table | None = None,
 ) -> ir.Table:
     """Candidate (customer, product) pairs for ``targets`` (customer_id, segment) with every feature.
 
@@ -209,7 +289,7 @@ def candidates(
     pairs = pairs.anti_join(unwanted, ["customer_id", "product"])
     if new_only:
         pairs = pairs.anti_join(items.select("customer_id", "product"), ["customer_id", "product"])
-    own_cols = ["f_own", "f_log_n", "f_share", "f_rec30", "f_rec180", "f_dec90"]
+    own_cols = list(OWN_FEATURES)
     joined = pairs.inner_join(targets, "customer_id")
     joined = joined.left_join(items.select("customer_id", "product", "n", "days_since", *own_cols),
                               ["customer_id", "product"]).drop("customer_id_right", "product_right")
@@ -222,7 +302,11 @@ def candidates(
     joined = joined.left_join(seg, ["segment", "product"]).drop("segment_right", "product_right")
     joined = joined.left_join(sizes, "segment").drop("segment_right")
     joined = joined.left_join(all_share.select("product", "share_all"), "product").drop("product_right")
-    fills = {c: joined[c].fill_null(0.0) for c in [*own_cols, "f_cf"]}
+    if product_features is not None:
+        joined = joined.left_join(product_features, "product").drop("product_right")
+    else:
+        joined = joined.mutate(f_trend=ibis.literal(0.0), f_newp=ibis.literal(0.0), irep=ibis.literal(0.0))
+    fills = {c: joined[c].fill_null(0.0) for c in [*own_cols, "f_cf", "f_trend", "f_newp"]}
     share_all = joined.share_all.fill_null(0.0)
     # the segment's share shrunk towards everyone's: PRIOR_SHOPPERS pseudo-shoppers at the overall rate
     smoothed = (joined.seg_buyers.fill_null(0) + PRIOR_SHOPPERS * share_all) / (
@@ -235,7 +319,9 @@ def candidates(
         share_all=share_all,
         f_seg=(smoothed + SMOOTH).ln(),
         f_pop=(share_all + SMOOTH).ln(),
-    ).drop("seg_buyers", "segment_buyers")
+        f_own_irep=joined.f_own.fill_null(0.0) * joined.irep.fill_null(0.0),
+        f_own_trend=joined.f_own.fill_null(0.0) * joined.f_trend.fill_null(0.0),
+    ).drop("seg_buyers", "segment_buyers", "irep")
 
 
 def _midnight(day: dt.date) -> ir.TimestampScalar:
