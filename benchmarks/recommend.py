@@ -1,7 +1,7 @@
 """Recommendations: speed of the whole CLI job and quality on time splits; writes benchmarks/RECOMMEND.md.
 
     python -m benchmarks.recommend speed   [--customers 25000 --products 4000 --orders 13] [--repeat 3]
-    python -m benchmarks.recommend quality [--datasets demo,affinity,groceries]
+    python -m benchmarks.recommend quality [--datasets demo,affinity,retail,groceries]
 
 *speed* runs ``segmint recommend FILE --evaluate --out DIR`` in fresh processes (the path a user
 runs: read, clean, segment, learn the blend, score, evaluate, write every table) on generated data
@@ -67,6 +67,17 @@ def demo_file() -> Path:
     return path
 
 
+def retail_file(customers: int = 1500, products: int = 1500) -> Path:
+    """An Online-Retail-like invoice log (``benchmarks.retail_data``; cached in benchmarks/data/)."""
+    from benchmarks.retail_data import make_retail_log
+
+    path = DATA / f"retail_{customers}c_{products}p.parquet"
+    if not path.exists():
+        DATA.mkdir(parents=True, exist_ok=True)
+        make_retail_log(customers, products).to_parquet(path, index=False)
+    return path
+
+
 def run_cli(path: Path, extra: list[str]) -> dict:
     """One fresh ``segmint recommend`` process: wall and CPU seconds, peak RSS, load before."""
     before = os.getloadavg()
@@ -101,6 +112,7 @@ def quality(args: argparse.Namespace) -> dict:
         "demo": (demo_file(), None),
         "affinity": (affinity_file(2000, 500, 10.0), None),
         "affinity_25k": (affinity_file(25_000, 4_000, 13.0), None),
+        "retail": (retail_file(), None),
         "groceries": (GROCERIES, None),
     }
     results: dict[str, dict] = {}
@@ -166,7 +178,7 @@ def main() -> None:
     parser.add_argument("--products", type=int, default=4_000)
     parser.add_argument("--orders", type=float, default=13.0)
     parser.add_argument("--repeat", type=int, default=3)
-    parser.add_argument("--datasets", default="demo,affinity,affinity_25k,groceries")
+    parser.add_argument("--datasets", default="demo,affinity,retail,affinity_25k,groceries")
     args = parser.parse_args()
     record = json.loads(RAW.read_text()) if RAW.exists() else {}
     if args.what == "speed":

@@ -141,13 +141,18 @@ def main() -> None:
     parser.add_argument("--out", type=Path, required=True, help=".parquet or .csv")
     args = parser.parse_args()
     frame = make_affinity_sales(args.customers, args.products, orders_per_customer=args.orders, seed=args.seed)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    if args.out.suffix == ".csv":
-        frame.to_csv(args.out, index=False)
+    write_frame(frame, args.out)
+
+
+def write_frame(frame: pd.DataFrame, out: Path) -> None:
+    """Write a generated log as CSV or Parquet (by suffix) and say what it holds."""
+    out.parent.mkdir(parents=True, exist_ok=True)
+    if out.suffix == ".csv":
+        frame.to_csv(out, index=False)
     else:
-        frame.to_parquet(args.out, index=False)
-    print(f"{args.out}: {len(frame):,} lines, {frame.CustomerID.nunique():,} customers, "
-          f"{frame.StockCode.nunique():,} products")
+        frame.to_parquet(out, index=False)
+    customers = frame.CustomerID.replace("", None).nunique()
+    print(f"{out}: {len(frame):,} lines, {customers:,} customers, {frame.StockCode.nunique():,} products")
 
 
 if __name__ == "__main__":

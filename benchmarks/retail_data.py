@@ -281,13 +281,9 @@ def main() -> None:
     parser.add_argument("--out", type=Path, required=True, help=".parquet or .csv")
     args = parser.parse_args()
     frame = make_retail_log(args.customers, args.products, seed=args.seed)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    if args.out.suffix == ".csv":
-        frame.to_csv(args.out, index=False)
-    else:
-        frame.to_parquet(args.out, index=False)
-    print(f"{args.out}: {len(frame):,} lines, {frame.CustomerID.replace('', np.nan).nunique():,} customers, "
-          f"{frame.StockCode.nunique():,} products")
+    from benchmarks.recommend_data import write_frame
+
+    write_frame(frame, args.out)
 
 
 if __name__ == "__main__":

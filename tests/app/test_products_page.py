@@ -25,3 +25,33 @@ def test_customer_card_shows_recommendations_or_the_error(state):
     assert grid.rowData[0]["rank"] == 1 and len(grid.rowData) <= 10
     hint = products.customer_card(state, "", *inputs(state))
     assert "Type a customer id" in hint.children
+
+
+def test_a_live_refresh_recommends_from_the_new_lines(tmp_path):
+    import pytest
+
+    from segmint.app.live import LiveWorkspace
+    from segmint.app.state import AppState, Filters
+    from segmint.engine import Workspace
+    from segmint.errors import DataError
+    from tests.test_workspace import canonical
+
+    path = tmp_path / "ws.duckdb"
+    with Workspace(path) as ws:
+        ws.append(canonical([("A1", 1, "c1", "2023-01-02", 10.0), ("A2", 1, "c2", "2023-01-03", 5.0)]), source="jan")
+    state = AppState()
+    live = LiveWorkspace(state, path, interval=60)
+    first = live.load()
+    try:
+        with pytest.raises(DataError, match="no product purchase"):
+            state.recommendations(first, Filters()).customer("c3")
+        with Workspace(path) as ws:
+            ws.append(canonical([("A3", 1, "c3", "2023-02-01", 7.0)]), source="feb")
+        assert live.check() is True
+        card = state.recommendations(live.status.dataset_id, Filters()).customer("c3")
+        assert [r["product_id"] for r in card["recommendations"]] == ["P1"]  # the one product, bought once
+        state.remove_dataset(first)  # a superseded snapshot: its cached results go with it
+        assert len(state._recommendations) == 1
+    finally:
+        live.stop()
+        state.close()

@@ -244,3 +244,32 @@ def test_cli_writes_the_three_files_and_prints_the_evaluation(tmp_path):
     assert "Traceback" not in run.output
     bad = CliRunner().invoke(app, ["recommend", str(path), "--window", "2Q"])
     assert bad.exit_code == 2 and "60D" in bad.output and "Traceback" not in bad.output
+
+
+def test_hits_at_counts_each_customers_top_by_hand():
+    from segmint.recommendations.model import hits_at
+
+    frame = pd.DataFrame({"customer_id": ["A", "A", "A", "B", "B"], "product": ["p1", "p2", "p3", "p1", "p2"],
+                          "share_all": 0.1, "label": [1, 0, 1, 0, 0]})  # fmt: skip
+    # A's top 2 by score: p1 (hit), p2 (miss); B has no later purchase, so it is not evaluated
+    assert hits_at(frame, [3.0, 2.0, 1.0, 5.0, 4.0], top=2) == (1, 1)
+    assert hits_at(frame, [3.0, 1.0, 2.0, 5.0, 4.0], top=2) == (2, 1)
+
+
+def test_the_blend_is_chosen_by_precision_on_held_out_customers():
+    """Only f_due (in 'all signals', not in the compact set) tells what each customer buys next."""
+    import numpy as np
+
+    from segmint.recommendations.model import choose_features, features_for
+
+    names = features_for(RecommendConfig())
+    rng = np.random.default_rng(1)
+    frame = pd.DataFrame(rng.normal(size=(90 * 12, len(names))), columns=names)
+    frame["customer_id"] = np.repeat([f"C{i}" for i in range(90)], 12)
+    frame["product"] = np.tile([f"P{j}" for j in range(12)], 90)
+    frame["share_all"] = 0.1
+    frame["label"] = (frame.groupby("customer_id")["f_due"].rank(ascending=False) <= 3).astype("int8")
+    chosen, scores = choose_features(frame, names, top=3)
+    assert chosen == "all signals" and scores["all signals"] >= 0.9  # 3 of 3 found for nearly everyone
+    assert set(scores) == {"all signals", "compact signals", "popularity"}
+    assert max(scores["compact signals"], scores["popularity"]) < 0.5  # chance: 3 / 12 = 0.25

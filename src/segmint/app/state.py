@@ -149,6 +149,7 @@ class AppState:
         self._analyses: OrderedDict[str, Analysis] = OrderedDict()
         self._stories: OrderedDict[str, Any] = OrderedDict()
         self._recommendations: OrderedDict[str, Any] = OrderedDict()
+        self._owner: dict[str, tuple[str, OrderedDict]] = {}  # key -> (dataset id, its cache)
         self._values: OrderedDict[str, Any] = OrderedDict()
         self._max = max_analyses
         self._lock = threading.Lock()
@@ -172,9 +173,13 @@ class AppState:
         return dataset.dataset_id
 
     def remove_dataset(self, dataset_id: str) -> None:
-        """Forget a dataset (a superseded live snapshot); its cached analyses age out of the LRU."""
+        """Forget a dataset (a superseded live snapshot) and every result cached for it."""
         with self._lock:
             self._datasets.pop(dataset_id, None)
+            for key, (owner, cache) in list(self._owner.items()):
+                if owner == dataset_id:
+                    cache.pop(key, None)
+                    del self._owner[key]
 
     def dataset(self, dataset_id: str | None) -> Dataset:
         """The dataset with this id; DataError (with what to do) when there is none."""
@@ -207,7 +212,7 @@ class AppState:
             if cached is not None:
                 return cached
             result = _compute(dataset, filters, config, key)
-            self._store(self._analyses, key, result)
+            self._store(self._analyses, key, result, dataset.dataset_id)
             return result
 
     def warm(self, dataset_id: str) -> None:
@@ -237,7 +242,7 @@ class AppState:
                 dataset.transactions(), period=filters.period, scheme=filters.scheme,  # type: ignore[arg-type]
                 config={filters.scheme: config}, **_window(filters),
             )
-            self._store(self._stories, key, result)
+            self._store(self._stories, key, result, dataset.dataset_id)
             return result
 
     def recommendations(self, dataset_id: str | None, filters: Filters, overrides: dict | None = None,
@@ -260,7 +265,7 @@ class AppState:
                 priced=dataset.mapping is None or bool({"amount", "unit_price"} & set(fields)),
                 segment_config=config,
             )  # fmt: skip
-            self._store(self._recommendations, key, result)
+            self._store(self._recommendations, key, result, dataset.dataset_id)
             return result
 
     def clv(self, dataset_id: str | None, filters: Filters, settings: dict[str, Any]) -> Any:
@@ -276,7 +281,7 @@ class AppState:
                 return cached
             tx = filter_window(dataset.window(filters), end=filters.end)
             result = customer_value(tx, start=filters.start, org=list(filters.orgs) or None, **settings)
-            self._store(self._values, key, result)
+            self._store(self._values, key, result, dataset.dataset_id)
             return result
 
     def _cached(self, cache: OrderedDict, key: str) -> Any:
@@ -286,11 +291,13 @@ class AppState:
                 return cache[key]
         return None
 
-    def _store(self, cache: OrderedDict, key: str, value: Any) -> None:
+    def _store(self, cache: OrderedDict, key: str, value: Any, dataset_id: str | None = None) -> None:
         with self._lock:
             cache[key] = value
+            if dataset_id is not None:
+                self._owner[key] = (dataset_id, cache)
             while len(cache) > self._max:
-                cache.popitem(last=False)
+                self._owner.pop(cache.popitem(last=False)[0], None)
 
     def close(self) -> None:
         """Remove uploaded files (connections are released with the process)."""

@@ -51,6 +51,11 @@ STORY_SCHEMES = ("value",)  # segments of the latest story period (see segments_
 MIN_FIT_CUSTOMERS = 30  # fewer customers on the inner split -> the default blend
 _UNITS = {"D": "day", "W": "week", "M": "month", "Y": "year"}
 
+# The feature sets the inner split chooses between (by cross-validated precision@N; see choose_features)
+COMPACT_FEATURES = ("f_own", "f_log_n", "f_share", "f_rec30", "f_rec180", "f_dec90", "f_cf", "f_seg", "f_pop")
+CV_FOLDS = 3  # customer folds of the inner split
+CV_CUSTOMERS = 1500  # customers of the inner split used to choose (the chosen blend is fitted on all)
+
 # Fitted on generated data with segment affinities (benchmarks/recommend.py --fit-default); used
 # only when a log is too short for its own inner split.
 DEFAULT_BLEND: dict[str, float] = {
@@ -228,6 +233,58 @@ def fit_blend(frame: pd.DataFrame, names: list[str], source: str) -> Blend:
                  dict(zip(names, map(float, mean), strict=True)), source)  # fmt: skip
 
 
+def feature_sets(names: list[str]) -> dict[str, list[str]]:
+    """The candidate blends: every signal, the compact set, and popularity alone (when in use)."""
+    sets = {"all signals": list(names)}
+    compact = [n for n in names if n in COMPACT_FEATURES]
+    if compact and len(compact) < len(names):
+        sets["compact signals"] = compact
+    if "f_pop" in names and len(names) > 1:
+        sets["popularity"] = ["f_pop"]
+    return sets
+
+
+def hits_at(frame: pd.DataFrame, linear: Any, top: int) -> tuple[int, int]:
+    """(hits in each customer's ``top`` by ``linear``, customers with a positive) of a labelled frame."""
+    ranked = frame.assign(_linear=linear).sort_values(
+        ["customer_id", "_linear", "share_all", "product"], ascending=[True, False, False, True]
+    )
+    best = ranked.groupby("customer_id", sort=False).head(top)
+    return int(best["label"].sum()), int(frame.loc[frame["label"] > 0, "customer_id"].nunique())
+
+
+def choose_features(frame: pd.DataFrame, names: list[str], top: int) -> tuple[str, dict[str, float]]:
+    """The feature set whose blend ranks best for customers it was not fitted on.
+
+    Customers of the inner split (up to CV_CUSTOMERS) are dealt into CV_FOLDS folds; each set's
+    blend is fitted on the other folds and scored by precision@``top`` on the held-out fold.
+    Returns the chosen set's name and every set's cross-validated precision (ties keep the
+    earlier, richer set).
+    """
+    import numpy as np
+
+    sets = feature_sets(names)
+    customers = np.sort(frame["customer_id"].unique())
+    customers = np.random.default_rng(0).permutation(customers)[:CV_CUSTOMERS]
+    fold_of = pd.Series(np.arange(len(customers)) % CV_FOLDS, index=customers)
+    part = frame[frame["customer_id"].isin(customers)]
+    folds = part["customer_id"].map(fold_of).to_numpy()
+    scores: dict[str, float] = {}
+    for label, features in sets.items():
+        hits = evaluated = 0
+        for k in range(CV_FOLDS):
+            train, test = part[folds != k], part[folds == k]
+            if train["label"].nunique() < 2 or test.empty:
+                continue
+            blend = fit_blend(train, features, "")
+            linear = test[features].to_numpy(dtype="float64") @ np.array([blend.weights[f] for f in features])
+            h, n = hits_at(test, linear, top)
+            hits, evaluated = hits + h, evaluated + n
+        scores[label] = round(hits / (top * evaluated), 4) if evaluated else 0.0
+    best = max(scores, key=lambda name: scores[name])
+    return best, scores
+
+
 # --- segments ------------------------------------------------------------------------------------
 
 
@@ -323,12 +380,15 @@ def learn_blend(
     signals = build_signals(con, tx, lines, segment_fn(inner), inner, config, only=sample)
     bought = later.select("customer_id", "product").distinct().mutate(label=ibis.literal(1, "int8"))
     labelled = signals.candidates.left_join(bought, ["customer_id", "product"])
-    frame = labelled.select("customer_id", *names, label=labelled.label.fill_null(0)).to_pandas()
+    frame = labelled.select("customer_id", "product", "share_all", *names,
+                            label=labelled.label.fill_null(0)).to_pandas()  # fmt: skip
     positives = int(frame["label"].sum())
     if positives < MIN_FIT_CUSTOMERS or positives == len(frame):
         return default_blend(config)
-    blend = fit_blend(frame, names, f"fitted on {n_customers:,} customers: signals before {inner}, "
-                                    f"purchases {inner} to {as_of - dt.timedelta(days=1)}")  # fmt: skip
+    chosen, cv = choose_features(frame, names, config.top)
+    blend = fit_blend(frame, feature_sets(names)[chosen], f"{chosen}, fitted on {n_customers:,} customers: signals "
+                      f"before {inner}, purchases {inner} to {as_of - dt.timedelta(days=1)}")  # fmt: skip
+    blend.fit.update(chosen=chosen, **{f"cv_precision@{config.top}": cv})
     blend.fit.update(fit_customers=n_customers, fit_candidates=len(frame), fit_positives=positives,
                      fit_recall_of_candidates=_candidate_recall(later, sample, frame))  # fmt: skip
     return blend
