@@ -273,3 +273,24 @@ def test_the_blend_is_chosen_by_precision_on_held_out_customers():
     assert chosen == "all signals" and scores["all signals"] >= 0.9  # 3 of 3 found for nearly everyone
     assert set(scores) == {"all signals", "compact signals", "popularity"}
     assert max(scores["compact signals"], scores["popularity"]) < 0.5  # chance: 3 / 12 = 0.25
+
+
+
+def test_with_the_popularity_blend_every_reason_is_popularity():
+    """When cross-validation picks popularity alone, 'bought 6 times' is no longer why a product is first."""
+    from segmint.engine import materialize
+    from segmint.recommendations import model
+
+    tx = lines_table(shop_rows())
+    con = tx._find_backend()
+    config = RecommendConfig(top=3)
+    lines = materialize(con, sig.purchase_lines(tx))
+    as_of = dt.date(2024, 7, 1)
+    signals = model.build_signals(con, tx, lines, model.segments_as_of(tx, "rfm", as_of), as_of, config)
+    popularity = model.Blend({"f_pop": 1.0}, 0.0, {"f_pop": 0.0}, "popularity")
+    recs = model.rank(signals, popularity, sig.product_names(lines), config).execute()
+    c1 = recs[recs.customer_id == "C1"]
+    # shoppers of 2024-05-01 .. 06-30: C1..C6; A bought by C1, C2, C6 (3 of 6), B by C3, C4, E by C5
+    assert c1.product_id.tolist() == ["A", "B", "E"]
+    assert c1.reason.iloc[0] == "popular with all customers in the last 2 months (bought by 50% of shoppers)"
+    assert c1.reason.str.startswith("popular with all customers").all()

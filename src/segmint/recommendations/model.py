@@ -446,8 +446,9 @@ def _reason(t: ir.Table, blend: Blend, window: Window) -> ir.StringValue:
         ((t.segment != sig.NO_SEGMENT) & (t.seg_share > t.share_all), lift("f_seg")), else_=-math.inf
     )
     pop_lift = lift("f_pop")
+    own_used = any(name in blend.weights for name in SIGNALS["own"])  # not so for popularity alone
     return ibis.cases(
-        (t.n > 0, own),
+        ((t.n > 0) & own_used, own),
         ((cf_lift >= seg_lift) & (cf_lift >= pop_lift) & (cf_lift > -math.inf), cf),
         ((seg_lift >= pop_lift) & (seg_lift > -math.inf), seg),
         else_=pop,
