@@ -178,6 +178,8 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--models", default="bgnbd,mbgnbd,pnbd,gg")
     parser.add_argument("--tools", default="segmint,lifetimes,pymc")
+    parser.add_argument("--peer-models", default="bgnbd,gg",
+                        help="models lifetimes and pymc-marketing also fit (default bgnbd,gg)")
     parser.add_argument("--peer-python", default=None, help="python of an environment with lifetimes/pymc-marketing")
     parser.add_argument("--timeout", type=float, default=900)
     args = parser.parse_args()
@@ -186,7 +188,9 @@ def main() -> None:
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
         simulate(n).to_csv(path, index=False)
-    cases = [("fit", tool, model) for model in args.models.split(",") for tool in args.tools.split(",")]
+    peer_models = set(args.peer_models.split(","))
+    cases = [("fit", tool, model) for model in args.models.split(",") for tool in args.tools.split(",")
+             if tool == "segmint" or model in peer_models]
     cases.append(("score", "segmint", "score"))
     results = [{"kind": kind, "tool": tool, "model": model, "runs": []} for kind, tool, model in cases]
     for _ in range(args.repeat):

@@ -14,6 +14,7 @@ customer base analysis", IJRM 24(3) -- a customer may also drop out right after 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 from scipy.special import expit, gammaln, psi, roots_jacobi
@@ -67,6 +68,16 @@ class SummaryArrays:
         self.weight_x = np.bincount(self.x_index, weights=self.weight, minlength=self.unique_x.size)
         self.weight_T = np.bincount(self.T_index, weights=self.weight, minlength=self.unique_T.size)
         self.weight_xT = np.bincount(self.T_index, weights=self.weight * self.x, minlength=self.unique_T.size)
+
+    @cached_property
+    def by_recency(self) -> tuple[np.ndarray, np.ndarray]:
+        """(one row per distinct (x, t_x), inverse): terms of x and t_x only are computed once per pair."""
+        return distinct_rows(self.x, self.t_x)
+
+    @cached_property
+    def by_age(self) -> tuple[np.ndarray, np.ndarray]:
+        """(one row per distinct (x, T), inverse)."""
+        return distinct_rows(self.x, self.T)
 
     @property
     def repeat(self) -> slice:

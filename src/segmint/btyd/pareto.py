@@ -45,7 +45,11 @@ class ParetoNBD(BTYDModel):
     def _loglik(self, log_params: np.ndarray, data: SummaryArrays) -> float:
         r, alpha, s, beta = theta = np.exp(log_params)
         ux, idx = data.unique_x, data.x_index
-        died, alive = self._log_terms(theta, data.x, data.t_x, data.T)
+        (died_rows, died_at), (alive_rows, alive_at) = data.by_recency, data.by_age
+        died = np.log(s) + log_tail_integral(r + data.x[died_rows], s + 1.0, alpha, beta, data.t_x[died_rows])
+        alive = np.log(r + data.x[alive_rows]) + log_tail_integral(
+            r + data.x[alive_rows] + 1.0, s, alpha, beta, data.T[alive_rows])
+        died, alive = died[died_at], alive[alive_at]
         per_x = gammaln(r + ux) - gammaln(r)
         ll = per_x[idx] + r * np.log(alpha) + s * np.log(beta) + np.logaddexp(died, alive)
         return float(data.weight @ ll)
