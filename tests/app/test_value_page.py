@@ -89,3 +89,22 @@ def test_story_card_and_customer_api_carry_the_value(demo_state):
                      "total_spend": 1.0, "first_period": "2023-Q1", "first_segment": "x", "narrative": "n"})
     assert line in str(story_card(row, line))
     assert value.value_summary(demo_state, dataset_id, filters, "no-such-customer") is None
+
+
+def test_customer_api_has_the_value_section(demo_state):
+    """/api/customers/<id> carries the same P(alive), CLV and band as segmint.clv on the same data."""
+    import segmint
+    from segmint.app import create_app
+
+    dataset = demo_state.dataset(demo_state.default_dataset_id)
+    result = segmint.clv(dataset.table, compare=False)  # the page's defaults: BG/NBD, weeks, 12 months, 10%/year
+    best = result.customers.nsmallest(1, "value_rank").iloc[0]
+    dash_app = create_app(transactions=dataset.table)
+    try:
+        body = dash_app.server.test_client().get(f"/api/customers/{best.customer_id}").get_json()
+    finally:
+        dash_app.segmint_state.close()
+    got = body["value"]
+    assert got["p_alive"] == pytest.approx(best.p_alive, rel=1e-9)
+    assert got["clv"] == pytest.approx(best.clv, abs=0.005) and got["churn_risk"] == best.churn_risk
+    assert got["value_rank"] == 1 and got["time_unit"] == "week"

@@ -56,3 +56,13 @@ def test_distinct_rows_match_numpy_unique():
     expected, expected_inverse = np.unique(rows, axis=0, return_inverse=True)
     np.testing.assert_array_equal(rows[first], expected)
     np.testing.assert_array_equal(inverse, expected_inverse.ravel())
+
+
+def test_no_converging_start_is_a_clear_error():
+    from segmint.btyd.fitting import ConvergenceError, maximise
+
+    def nowhere(log_params: np.ndarray) -> tuple[float, np.ndarray]:
+        return float("nan"), np.zeros_like(log_params)
+
+    with pytest.raises(ConvergenceError, match="did not converge from any of 2 starting points"):
+        maximise(nowhere, [np.zeros(2), np.ones(2)], model="BG/NBD", names=("r", "alpha"), scale=1.0)
