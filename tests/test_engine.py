@@ -23,6 +23,18 @@ def test_duckdb_applies_memory_limit_threads_and_spill_directory(tmp_path):
     assert _setting(con, "temp_directory") == str(tmp_path / "spill")
 
 
+def test_default_memory_limit_is_half_the_ram_capped_and_overridable(monkeypatch):
+    monkeypatch.delenv("SEGMINT_MEMORY_LIMIT", raising=False)
+    ram_mb = {"SC_PAGE_SIZE": 4096, "SC_PHYS_PAGES": 0}
+    monkeypatch.setattr(engine.os, "sysconf", lambda name: ram_mb[name])
+    ram_mb["SC_PHYS_PAGES"] = 24 * 2**30 // 4096  # 24 GiB: half would be 12 GiB, the cap wins
+    assert engine.default_memory_limit() == "1536MB"
+    ram_mb["SC_PHYS_PAGES"] = 2 * 2**30 // 4096  # 2 GiB: half of it
+    assert engine.default_memory_limit() == "1024MB"
+    monkeypatch.setenv("SEGMINT_MEMORY_LIMIT", "8GB")
+    assert engine.default_memory_limit() == "8GB"
+
+
 def test_duckdb_spill_directory_from_environment(tmp_path, monkeypatch):
     monkeypatch.setenv("SEGMINT_TEMP_DIR", str(tmp_path))
     assert _setting(engine.connect(), "temp_directory") == str(tmp_path)

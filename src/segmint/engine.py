@@ -76,19 +76,24 @@ def connect(
     raise BackendError(f"unknown backend {backend!r}; choose one of {', '.join(BACKENDS)}")
 
 
-MEMORY_FRACTION = 0.5  # DuckDB's default memory limit: this share of physical RAM
+MEMORY_FRACTION = 0.5  # DuckDB's default memory limit: this share of physical RAM ...
+MEMORY_CAP_MB = 1536  # ... but at most this: 1e7 lines then peak at 1.9 GiB RSS (7.8 GiB uncapped)
 
 
 def default_memory_limit() -> str:
-    """``$SEGMINT_MEMORY_LIMIT`` (e.g. ``4GB``) or half of physical RAM, in DuckDB's notation."""
+    """``$SEGMINT_MEMORY_LIMIT`` (e.g. ``8GB``) or half of physical RAM up to 1.5 GB, in DuckDB's notation.
+
+    Beyond the limit DuckDB spills to its temp directory: 1e7 lines took about a third more CPU at
+    1.5 GB than with 12 GB, for a quarter of the memory. Raise it for speed on a big machine.
+    """
     configured = os.environ.get("SEGMINT_MEMORY_LIMIT", "").strip()
     if configured:
         return configured
     try:
         total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
     except (ValueError, OSError, AttributeError):  # not on every platform
-        return "4GB"
-    return f"{max(256, int(total * MEMORY_FRACTION / 2**20))}MB"
+        return f"{MEMORY_CAP_MB}MB"
+    return f"{max(256, min(MEMORY_CAP_MB, int(total * MEMORY_FRACTION / 2**20)))}MB"
 
 
 # Spark settings for a local session: quiet, no UI, few shuffle partitions (small machines, tests).

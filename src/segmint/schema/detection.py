@@ -8,9 +8,8 @@ from dataclasses import dataclass, field
 from importlib import resources
 from typing import TYPE_CHECKING
 
-import yaml
-
 from segmint.schema.columns import CONTACT_FIELDS, MAPPABLE_FIELDS, REQUIRED_FIELDS, ColumnMapping
+from segmint.util import parse_packaged_yaml
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -103,7 +102,7 @@ def normalize_name(name: str) -> str:
 def _load_synonyms() -> dict[str, tuple[tuple[str, ...], ...]]:
     """field -> (names, generic names, partial phrases, veto words) from column_synonyms.yaml."""
     text = resources.files("segmint").joinpath("column_synonyms.yaml").read_text(encoding="utf-8")
-    data = yaml.safe_load(text)
+    data = parse_packaged_yaml(text)
     keys = ("names", "generic", "partial", "veto")
     return {f: tuple(tuple(entry.get(k) or ()) for k in keys) for f, entry in data.items()}
 

@@ -10,13 +10,13 @@ import yaml
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from segmint.errors import ConfigError
-from segmint.util import read_yaml_mapping, write_text_atomic
+from segmint.util import parse_packaged_yaml, read_yaml_mapping, write_text_atomic
 
 
 def load_packaged_yaml(name: str) -> dict[str, Any]:
     """Parse a YAML file shipped in ``segmint.segment`` (the editable default rule tables)."""
     text = resources.files("segmint.segment").joinpath(name).read_text(encoding="utf-8")
-    return yaml.safe_load(text) or {}
+    return parse_packaged_yaml(text) or {}
 
 
 class SegmentConfig(BaseModel):
