@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import shutil
 
 import pytest
 
@@ -167,3 +168,19 @@ def test_segments_page_explains_empty_score_levels(state) -> None:
     text = message.children
     assert "no customer has F score 2 and 5 (of 1-5): 50% of customers (2 of 4)" in text
     assert "only 4 customers for 5 levels, so R score 5 stays empty" in text
+
+
+@pytest.mark.skipif(shutil.which("node") is None, reason="node not installed")
+def test_grid_shares_show_a_sliver_as_less_than_a_tenth() -> None:
+    """The Segments grid's % formatter (JavaScript, run by node with d3.format stubbed) agrees with util.share."""
+    import json
+    import subprocess
+
+    from segmint.util import share
+
+    values = [0.0, 2 / 23_502, 0.25, 82_750 / 82_791, 1.0]
+    script = ("const d3 = {format: () => v => (100 * v).toFixed(1) + '%'};"
+              f"const f = params => ({segments.FORMATS['pct']});"
+              f"console.log(JSON.stringify({json.dumps(values)}.map(value => f({{value}}))));")
+    shown = json.loads(subprocess.run(["node", "-e", script], capture_output=True, text=True, check=True).stdout)
+    assert shown == [share(v, 1) for v in values] == ["0.0%", "<0.1%", "25.0%", ">99.9%", "100.0%"]

@@ -28,7 +28,9 @@ KPI_COLUMNS = [
 ]
 FORMATS = {
     "int": "d3.format(',')(params.value)",
-    "pct": "d3.format('.1%')(params.value)",
+    # a sliver (2 of 23,502 customers) reads "<0.1%", never "0.0%", as in the CLI (util.share)
+    "pct": "params.value > 0 && params.value < 0.001 ? '<0.1%' : params.value > 0.999 && params.value < 1"
+           " ? '>99.9%' : d3.format('.1%')(params.value)",
     "money": "d3.format(',.0f')(params.value)",
     "money2": "d3.format(',.2f')(params.value)",
     "num1": "d3.format(',.1f')(params.value)",
