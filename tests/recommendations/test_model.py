@@ -294,3 +294,14 @@ def test_with_the_popularity_blend_every_reason_is_popularity():
     assert c1.product_id.tolist() == ["A", "B", "E"]
     assert c1.reason.iloc[0] == "popular with all customers in the last 2 months (bought by 50% of shoppers)"
     assert c1.reason.str.startswith("popular with all customers").all()
+
+
+def test_the_job_drops_its_scratch_tables_and_keeps_its_result():
+    """A dashboard recommends many times on one connection: only each result's own tables stay."""
+    tx = lines_table(shop_rows())
+    con = tx._find_backend()
+    before = set(con.list_tables())
+    result = segmint.recommend(tx, until="2024-06-30", top=2, evaluate=True)
+    left = set(con.list_tables()) - before
+    assert left == {result.recommendations.op().name, result.segments.op().name}
+    assert result.customer("C1")["recommendations"][0]["product_id"] == "A"  # still readable

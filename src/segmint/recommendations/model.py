@@ -26,7 +26,9 @@ import datetime as dt
 import logging
 import math
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -36,7 +38,7 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from segmint.recommendations import signals as sig
-from segmint.engine import materialize
+from segmint import engine
 from segmint.errors import ConfigError, DataError, Fix
 
 log = logging.getLogger(__name__)
@@ -62,6 +64,44 @@ DEFAULT_BLEND: dict[str, float] = {
     "intercept": -4.6, "f_own": 1.2, "f_log_n": 0.55, "f_share": 1.4, "f_rec30": 0.6, "f_rec180": 0.6,
     "f_dec90": 0.3, "f_cf": 2.0, "f_seg": 0.35, "f_pop": 0.3,
 }  # fmt: skip
+
+
+_CREATED: ContextVar[list[str] | None] = ContextVar("segmint_recommend_tables", default=None)
+
+
+def materialize(con: Any, expr: ir.Table) -> ir.Table:
+    """:func:`segmint.engine.materialize`, remembered so the job drops its scratch tables when done."""
+    table = engine.materialize(con, expr)
+    created = _CREATED.get()
+    if created is not None:
+        created.append(table.op().name)
+    return table
+
+
+@contextmanager
+def scratch_tables(con: Any) -> Iterator[set[str]]:
+    """Tables materialised inside are dropped on exit, except the names the caller adds to the yielded set.
+
+    A long-running dashboard computes many recommendations on one connection: without this, every
+    run's candidate tables (millions of rows) would stay in memory for the life of the process.
+    """
+    created: list[str] = []
+    token = _CREATED.set(created)
+    keep: set[str] = set()
+    try:
+        yield keep
+    finally:
+        _CREATED.reset(token)
+        outer = _CREATED.get()
+        for name in created:
+            if name in keep:
+                if outer is not None:
+                    outer.append(name)  # now the enclosing scope's table
+                continue
+            try:
+                con.drop_table(name, force=True)
+            except Exception:  # noqa: BLE001 - a scratch table that cannot be dropped only costs memory
+                log.debug("could not drop scratch table %s", name, exc_info=True)
 
 
 @dataclass(frozen=True)
@@ -538,7 +578,19 @@ class RecommendResult:
         return write_text_atomic(path, json.dumps(self.summary(), indent=2, default=str) + "\n")
 
 
-def recommend_products(
+def recommend_products(tx: ir.Table, con: Any, config: RecommendConfig, **options: Any) -> RecommendResult:
+    """The whole recommendation job on cleaned canonical transactions (see the module doc).
+
+    ``options``: ``until``, ``evaluate``, ``priced``, ``segment_config``, ``progress`` (see
+    :func:`segmint.recommend`). Scratch tables are dropped; the result keeps only its own.
+    """
+    with scratch_tables(con) as keep:
+        result = _recommend_products(tx, con, config, **options)
+        keep.update({result.recommendations.op().name, result.segments.op().name})
+    return result
+
+
+def _recommend_products(
     tx: ir.Table,
     con: Any,
     config: RecommendConfig,
@@ -549,7 +601,6 @@ def recommend_products(
     segment_config: Any = None,
     progress: Callable[[str], None] | None = None,
 ) -> RecommendResult:
-    """The whole recommendation job on cleaned canonical transactions (see the module doc)."""
     from segmint.recommendations import products
     from segmint.features import _as_date
     from segmint.recommendations.evaluation import evaluate as run_evaluation
@@ -595,7 +646,8 @@ def recommend_products(
         return materialize(con, segments_as_of(tx, config.scheme, day, segment_config))
 
     step("learning the blend on an inner time split")
-    blend = learn_blend(con, tx, lines, as_of, config, segment_fn)
+    with scratch_tables(con):  # the inner split's tables are not needed once the blend is fitted
+        blend = learn_blend(con, tx, lines, as_of, config, segment_fn)
     step("scoring candidates")
     segments = segment_fn(as_of)
     signals = build_signals(con, tx, lines, segments, as_of, config)
