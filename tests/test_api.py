@@ -27,12 +27,13 @@ def test_analyze_fixture_by_hand(tx):
     # n=3, 5 bins: recency A 108, D 42, B 1 -> R 1, 1+floor(5/3)=2, 1+floor(10/3)=4;
     # frequency A 2, D 2, B 3 -> F 1, 1, 4; monetary D 6, A 15, B 190 -> M 1, 2, 4
     assert rfm.rfm_cell.to_dict() == {"A": "112", "B": "444", "D": "211"}
-    assert rfm.segment.to_dict() == {"A": "Lost", "B": "Loyal Customers", "D": "Hibernating"}
+    # D's first purchase (2023-05-05) is in the snapshot's quarter: New Customers whatever its cell
+    assert rfm.segment.to_dict() == {"A": "Lost", "B": "Loyal Customers", "D": "New Customers"}
     levels = result.segments["levels"].execute().set_index("customer_id")
     assert levels.segment.to_dict() == {"A": "Require Activation", "B": "Can't Lose Them", "D": "Require Activation"}
     summary = result.summaries["rfm"].set_index("segment")
-    assert summary.index.tolist() == ["Loyal Customers", "Hibernating", "Lost"]
-    assert summary.revenue.to_dict() == {"Loyal Customers": 190.0, "Hibernating": 6.0, "Lost": 15.0}
+    assert summary.index.tolist() == ["Loyal Customers", "New Customers", "Lost"]
+    assert summary.revenue.to_dict() == {"Loyal Customers": 190.0, "New Customers": 6.0, "Lost": 15.0}
     excluded = result.tables["excluded_customers"].execute()
     assert excluded.customer_id.tolist() == ["C"]
     assert set(result.tables) >= {"tiers_buckets_value", "tiers_buckets_frequency", "tiers_kpis"}
@@ -61,7 +62,7 @@ def test_export_all(tx, tmp_path):
     features = pd.read_csv(written["features"])
     assert features.set_index("customer_id").recency_days.to_dict() == {"A": 108, "B": 1, "D": 42}
     summary = pd.read_csv(written["summary_rfm"])
-    assert summary.segment.tolist() == ["Loyal Customers", "Hibernating", "Lost"]
+    assert summary.segment.tolist() == ["Loyal Customers", "New Customers", "Lost"]
 
 
 def test_workspace_source(tx, tmp_path):

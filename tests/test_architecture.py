@@ -111,8 +111,12 @@ def test_one_revenue_definition() -> None:
     """A customer's revenue is computed once (features: net value of the window); others read the column.
 
     recommendations/signals.py names the amount of one purchase line ``revenue`` (product sales, not a
-    customer's revenue).
+    customer's revenue); story_tables.py sums a cohort's per-period net spend (the story grid's ``net``
+    column) into the cohort's revenue.
     """
     defined = _lines_matching(r"\brevenue\s*=\s*[\w.]*(amount|net_value|net)\b")
-    assert sorted({line.split(":")[0] for line in defined}) == ["features.py", "recommendations/signals.py"], defined
+    assert sorted({line.split(":")[0] for line in defined}) == [
+        "features.py", "recommendations/signals.py", "story_tables.py"
+    ], defined
+    assert len([line for line in defined if line.startswith("story_tables.py")]) == 1
     assert len([line for line in defined if line.startswith("features.py")]) == 1

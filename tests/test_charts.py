@@ -94,54 +94,9 @@ def test_segment_scatter_one_trace_per_segment_and_sample_title() -> None:
     assert "sample" not in figures.segment_scatter(points, "frequency", "monetary", total=3).layout.title.text
 
 
-def test_customer_timeline_two_rows() -> None:
-    purchases = pd.DataFrame({"invoice_id": ["i1", "i2"], "invoice_date": pd.to_datetime(["2023-01-05", "2023-05-01"]),
-                              "amount": [12.5, 30.0]})
-    periods = pd.DataFrame({"period": ["2023-Q1", "2023-Q2"], "period_start": pd.to_datetime(["2023-01-01", "2023-04-01"]),
-                            "segment": ["New", "Inactive"], "segment_order": [3, -1]})
-    fig = figures.customer_timeline(periods, purchases, "C1")
-    assert [t.type for t in fig.data] == ["bar", "scatter"]
-    assert list(fig.data[0].y) == [12.5, 30.0] and list(fig.data[1].y) == ["New", "Inactive"]
-
-
-def test_transitions_sankey_links() -> None:
-    flows = pd.DataFrame({"from_segment": ["Top", "Top", "Low"], "to_segment": ["Top", "Inactive", "Top"],
-                          "customers": [5, 2, 1]})
-    fig = figures.transitions_sankey(flows, {"Top": 1, "Low": 0, "Inactive": -1}, "Q1", "Q2")
-    sankey = fig.data[0]
-    assert sankey.type == "sankey"
-    assert list(sankey.node.label) == ["Top (Q1)", "Low (Q1)", "Top (Q2)", "Inactive (Q2)"]
-    assert list(sankey.link.source) == [0, 0, 1] and list(sankey.link.target) == [2, 3, 2]
-    assert list(sankey.link.value) == [5, 2, 1]
-
-
-def test_cohort_heatmap_percentages() -> None:
-    cohorts = pd.DataFrame({"cohort": ["Q1", "Q1", "Q2"], "periods_since": [0, 1, 0],
-                            "cohort_size": [10, 10, 4], "retained_pct": [100.0, 30.0, 100.0]})
-    fig = figures.cohort_heatmap(cohorts)
-    z = np.asarray(fig.data[0].z, dtype=float)
-    assert z[0, 0] == 100 and z[0, 1] == 30 and z[1, 0] == 100 and math.isnan(z[1, 1])
-    assert list(fig.data[0].y) == ["Q1 (n=10)", "Q2 (n=4)"]
-
-
 def test_empty_tables_give_a_message_not_an_error(summary: pd.DataFrame) -> None:
     fig = figures.segment_share(summary.iloc[0:0])
     assert len(fig.data) == 0 and "No customers" in fig.layout.annotations[0].text
-
-
-def test_customer_timeline_keeps_the_schemes_colours() -> None:
-    """A customer who was only Hibernating then Lost: Hibernating keeps its (red-side) scheme colour."""
-    scheme = pd.DataFrame({"segment": ["Lost", "Hibernating", "Loyal", "Champions", "Inactive"],
-                           "segment_order": [0, 1, 2, 3, -1]})
-    palette = figures.segment_colors(scheme)
-    periods = pd.DataFrame({"period": ["2023-Q1", "2023-Q2"], "period_start": pd.to_datetime(["2023-01-01", "2023-04-01"]),
-                            "segment": ["Hibernating", "Lost"], "segment_order": [1, 0]})
-    purchases = pd.DataFrame({"invoice_id": ["i1"], "invoice_date": pd.to_datetime(["2023-01-05"]), "amount": [10.0]})
-    fig = figures.customer_timeline(periods, purchases, "C1", palette)
-    assert list(fig.data[1].marker.color) == [palette["Hibernating"], palette["Lost"]]
-    # on its own the customer's best segment would have been drawn in the top (green) colour
-    alone = figures.customer_timeline(periods, purchases, "C1")
-    assert alone.data[1].marker.color[0] == figures.segment_colors(periods)["Hibernating"] != palette["Hibernating"]
 
 
 def test_segment_pie_values_and_colours(summary: pd.DataFrame) -> None:

@@ -226,20 +226,28 @@ def test_duplicates_with_and_without_invoice_column(con):
     assert any("repeat purchases" in w for w in kept.report.warnings)
 
 
-def test_incomplete_trailing_period(con):
-    dates = ["2023-01-15", "2023-02-20", "2023-03-05", "2023-03-07", "2023-03-07"]
-    result = clean(con, basic(5, invoice_date=dates, amount=["1", "2", "3", "4", "5"]))
-    period = result.report.incomplete_period
-    assert (period.period, period.days_covered, period.period_days) == ("2023-03", 7, 31)
-    assert (period.rows, period.days_with_data, period.amount) == (3, 2, 12.0)
-    quarter = clean(con, basic(5, invoice_date=dates), options=CleanOptions(trailing_period="quarter"))
-    assert quarter.report.incomplete_period is None  # 2023-Q1 covered to 7 March: 66 of 90 days
-    q2 = clean(con, basic(2, invoice_date=["2023-03-01", "2023-04-10"]),
-               options=CleanOptions(trailing_period="quarter"))
-    assert (q2.report.incomplete_period.period, q2.report.incomplete_period.days_covered) == ("2023-Q2", 10)
-    assert q2.report.incomplete_period.period_days == 91 and q2.report.incomplete_period.rows == 1
-    full = clean(con, basic(2, invoice_date=["2023-02-01", "2023-03-28"]))
-    assert full.report.incomplete_period is None
+def test_partial_periods_and_gaps_by_the_shared_coverage_rule(con):
+    # trading every day from 1 January to 7 March 2023: the usual gap is 1 day
+    days = pd.date_range("2023-01-01", "2023-03-07").strftime("%Y-%m-%d").tolist()
+    result = clean(con, basic(len(days), invoice_date=days))
+    assert [(p.period, p.covered_days, p.days, p.coverage) for p in result.report.partial_periods] == [
+        ("2023-03", 7, 31, round(7 / 31, 4)), ("2023-Q1", 66, 90, round(66 / 90, 4))  # the story's quarter too
+    ]
+    assert "Partial period: 2023-03 is partial: data cover 2023-03-01 to 2023-03-07, 7 of its 31 days (23%)" \
+        in result.report.summary()
+    quarter = clean(con, basic(len(days), invoice_date=days), options=CleanOptions(trailing_period="quarter"))
+    assert [(p.period, p.covered_days, p.days) for p in quarter.report.partial_periods] == [("2023-Q1", 66, 90)]
+    two_months = clean(con, basic(len(days[:59]), invoice_date=days[:59]))  # 1 January .. 28 February
+    assert [(p.period, p.covered_days) for p in two_months.report.partial_periods] == [("2023-Q1", 59)]
+    quarter_days = pd.date_range("2023-01-01", "2023-03-31").strftime("%Y-%m-%d").tolist()
+    full = clean(con, basic(len(quarter_days), invoice_date=quarter_days))
+    assert full.report.partial_periods == [] and full.report.gaps == []
+    # a month inside the range with 3 trading days against 28-31 around it is a gap, named
+    year = pd.date_range("2023-01-01", "2023-07-31")
+    kept = [d for d in year if d.month != 4 or d.day <= 3]
+    gappy = clean(con, basic(len(kept), invoice_date=[d.strftime("%Y-%m-%d") for d in kept]))
+    assert [(g.month, g.trading_days, g.neighbour_trading_days) for g in gappy.report.gaps] == [("2023-04", 3, 30.5)]
+    assert "2023-04: 3 trading days and 3 rows, against a median of 30.5 days" in gappy.report.summary()
 
 
 def test_reader_skips_count_as_rows_in(con):

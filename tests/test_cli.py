@@ -38,7 +38,8 @@ def test_bad_options_and_missing_input_exit_2_with_a_message(tmp_path):
     (tmp_path / "sales.csv").write_text(SALES)
     bad_frequency = run("analyze", str(tmp_path / "sales.csv"), "--frequency", "weeks")
     assert bad_frequency.exit_code == 2
-    assert "choose 'invoices' or 'days'" in bad_frequency.output
+    flat = " ".join(bad_frequency.output.replace("│", " ").split())
+    assert "choose 'auto', 'invoices' or 'days'" in flat
     nothing = run("analyze")
     assert nothing.exit_code == 2
     assert "--source postgresql://" in nothing.output

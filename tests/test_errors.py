@@ -16,7 +16,7 @@ from segmint.errors import ConfigError, DataError, Fix, MappingError, SegmintErr
 FLAG = re.compile(r"(?<![\w-])--[a-z][a-z-]+")
 LIBRARY = Path(segmint.__file__).parent
 # Messages owned by sessions that are moving them (each already reworded on its branch).
-PENDING = {("engine.py", "--workspace"), ("quality.py", "--keep-incomplete")}
+PENDING = {("engine.py", "--workspace")}
 
 
 def test_error_carries_field_value_and_fix_as_data() -> None:
@@ -69,7 +69,7 @@ def test_analysis_errors_name_the_parameter_not_a_flag(tx) -> None:
     bins = _raised(analyze, tx, scheme="rfm", config={"rfm": {"bins": 11}})
     assert (bins.field, bins.value, bins.fix.option) == ("bins", 11, "rfm.bins")
     frequency = _raised(analyze, tx, scheme="rfm", frequency="weeks")
-    assert frequency.fix.choices == ("invoices", "days")
+    assert frequency.fix.choices == ("auto", "invoices", "days")
 
 
 def test_export_format_error_names_the_format_not_a_file(tx, tmp_path) -> None:

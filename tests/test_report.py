@@ -40,37 +40,21 @@ def test_segment_summary_by_hand(as_ibis):
 def test_every_rfm_segment_has_a_strategy():
     from segmint.segment.rfm import RFMConfig
 
-    assert {s.name for s in RFMConfig().segments} == set(rfm_strategies())
-
-
-def test_every_label_any_scheme_can_produce_has_a_strategy():
-    from segmint.report import segment_strategies
-    from segmint.segment.clusters import OUTLIER, VALUE_LABELS
-    from segmint.segment.levels import DEFAULT_THRESHOLDS
-    from segmint.segment.rfm import RFMConfig
-    from segmint.segment.tiers import TiersConfig
-    from segmint.story_tables import INACTIVE
-
-    shared = segment_strategies()
-    labels = {s.name for s in RFMConfig().segments} | set(DEFAULT_THRESHOLDS) | {OUTLIER, INACTIVE}
-    labels |= {label for names in VALUE_LABELS.values() for label in names}
-    missing = sorted(label for label in labels if not shared.get(label, "").strip())
-    assert missing == []
-    tiers = TiersConfig()
-    assert segment_strategies(tiers) == dict(tiers.strategies)  # tiers carry their own editable texts
-    assert len(tiers.strategies) == 9  # High/Mid/Low Value x High/Mid/Low Frequency
+    assert {s.name for s in RFMConfig().segments} | {"Inactive"} == set(rfm_strategies())  # + the story's
 
 
 def test_levels_summary_carries_strategies():
     from segmint.report import segment_strategies
+    from segmint.segment.levels import LevelsConfig
 
     labelled = pd.DataFrame({"customer_id": ["a", "b"], "segment": ["Loyal", "Require Activation"],
                              "segment_order": [4, 0], "recency_days": [5, 90], "frequency": [3, 1],
                              "monetary": [30.0, 5.0], "revenue": [30.0, 5.0],
                              "avg_order_value": [10.0, 5.0]})  # fmt: skip
-    summary = segment_summary(labelled, segment_strategies()).set_index("segment")
+    summary = segment_summary(labelled, segment_strategies(LevelsConfig())).set_index("segment")
     assert summary.loc["Loyal", "strategy"].startswith("Recognise and reward")
     assert summary.loc["Require Activation", "strategy"].startswith("Cheap reactivation")
+    assert segment_strategies(scheme="levels") == segment_strategies(LevelsConfig())
 
 
 TRICKY = pd.DataFrame(

@@ -9,10 +9,11 @@ Spend per customer and quarter (net; '-' = no purchase, 'r' = only a return of 2
     D            .       .       .   10000    1000   10000
     E            .       .       .       .       .     100
 
-The 17 active customer-quarters spend 10 (x3), 100 (x5), 1000 (x4), 10000 (x5). Linear-interpolated
-quartiles (positions 4, 8, 12 of 0..16) are exactly 100, 1000 and 10000, so under the "value" rule
-(>= Q3 High, >= median Average, >= Q1 Below Average, else Low) the labels are
-10 -> Low Value, 100 -> Below Average, 1000 -> Average, 10000 -> High Value.
+The 17 active customer-quarters spend 10 (x3), 100 (x5), 1000 (x4), 10000 (x5): on log spend these
+are four exact clusters, so the clusters scheme (k=4 on monetary, one model for every quarter,
+within-period) labels them 10 -> Low Value, 100 -> Below Average, 1000 -> Average, 10000 -> High
+Value. These within-period labels test the story's structure (paths, narratives, transitions,
+retention, cohorts); tests/test_story_asof.py tests the as-of (lifecycle) kind on the same data.
 """
 
 from __future__ import annotations
@@ -62,7 +63,7 @@ PANDAS_DTYPES = {
 def _tx(lines=LINES) -> ibis.Table:
     rows = [
         {
-            "invoice_id": f"{'C' if amount < 0 else ''}{i}", "line_no": 1, "customer_id": customer,
+            "invoice_id": f"{'C' if amount < 0 else ''}{i}", "customer_id": customer,
             "invoice_date": pd.Timestamp(when), "product_id": "p", "product_name": None,
             "quantity": 1.0 if amount > 0 else -1.0, "unit_price": abs(amount), "amount": amount,
             "cost": None, "country": None, "org_id": None, "is_return": amount < 0,
@@ -73,9 +74,12 @@ def _tx(lines=LINES) -> ibis.Table:
     return ibis.duckdb.connect().create_table("tx", frame)
 
 
+CLUSTERS = ClusterConfig(k=4, features=["monetary"])
+
+
 @pytest.fixture(scope="module")
 def result() -> story.StoryResult:
-    return story.build_story(_tx(), period="quarter", scheme="value")
+    return story.build_story(_tx(), period="quarter", scheme="clusters", config=CLUSTERS)
 
 
 L, BA, AV, H, I = "Low Value", "Below Average", "Average", "High Value", "Inactive"
@@ -89,6 +93,7 @@ PATHS = {
 
 
 def test_period_segments_hand_values(result: story.StoryResult) -> None:
+    assert result.kind == "within_period"
     table = result.period_segments.execute()
     got = table.groupby("customer_id")["segment"].agg(list).to_dict()
     assert got == PATHS
@@ -96,15 +101,20 @@ def test_period_segments_hand_values(result: story.StoryResult) -> None:
     assert a.loc["2022-Q1", ["frequency", "monetary"]].tolist() == [2, 1000.0]
     assert a.loc["2022-Q1", "last_purchase"] == pd.Timestamp("2022-03-31")
     assert a.loc["2022-Q2", "monetary"] == 1000.0
+    assert a.loc["2022-Q3", ["frequency_to_date", "monetary_to_date"]].tolist() == [4, 12000.0]
+    assert a.loc["2022-Q1", "recency_days"] == 1  # last purchase 31 March, scored on 1 April
     b_q4 = table[(table.customer_id == "B") & (table.period == "2022-Q4")].iloc[0]
     assert (b_q4.frequency, b_q4.monetary) == (1, 100.0)  # the return invoice is no purchase
     c_q4 = table[(table.customer_id == "C") & (table.period == "2022-Q4")].iloc[0]
     assert (c_q4.active, c_q4.segment, c_q4.monetary, c_q4.segment_order) == (False, I, -20.0, -1)
-    assert b_q4.reason == "spend 100 >= 100, frequency 1 -> Below Average"
+    assert c_q4.reason == "no purchase in 2022-Q4"
+    assert b_q4.reason.startswith("monetary 100 (top ") and b_q4.reason.endswith("-> Below Average")
     assert list(result.periods["period"]) == [
         "2022-Q1", "2022-Q2", "2022-Q3", "2022-Q4", "2023-Q1", "2023-Q2"
     ]
-    assert result.excluded is None
+    # data end 2023-06-28: two days short of the quarter, within the usual gap of this sparse log
+    assert not result.periods["partial"].any() and result.dropped == []
+    assert result.periods["as_of"].iloc[-1] == D(2023, 6, 28)  # scored on the last day with data
 
 
 def test_story_table(result: story.StoryResult) -> None:
@@ -128,13 +138,22 @@ def test_story_table(result: story.StoryResult) -> None:
     assert s["active_periods"].to_dict() == {"A": 5, "B": 4, "C": 4, "D": 3, "E": 1}
     assert s["total_spend"].to_dict() == {"A": 32000, "B": 1210, "C": 200, "D": 21000, "E": 100}
     assert s["current_segment"].to_dict() == {"A": I, "B": AV, "C": L, "D": H, "E": BA}
+    # Klaviyo-style: the segment before the current run and the as-of date the current run began
+    assert s["previous_segment"].fillna("-").to_dict() == {"A": H, "B": BA, "C": I, "D": AV, "E": "-"}
+    changed = {c: (None if pd.isna(v) else pd.Timestamp(v).date()) for c, v in s["segment_changed_on"].items()}
+    assert changed == {"A": D(2023, 6, 28), "B": D(2023, 6, 28), "C": D(2023, 3, 31), "D": D(2023, 6, 28),
+                       "E": None}
+    assert s.loc["C", "current_reason"].endswith("-> Low Value")
     assert s["first_period"].to_dict() == {
         "A": "2022-Q1", "B": "2022-Q1", "C": "2022-Q2", "D": "2022-Q4", "E": "2023-Q2"
     }
     assert pd.Timestamp(s.loc["A", "first_purchase"]) == pd.Timestamp("2022-01-15")
     assert pd.Timestamp(s.loc["C", "last_purchase"]) == pd.Timestamp("2023-06-01")
     assert pd.Timestamp(s.loc["B", "last_purchase"]) == pd.Timestamp("2023-05-05")
-    assert result.customer("D")["path"] == "High Value > Average > High Value"
+    record = result.customer("D")
+    assert record["path"] == "High Value > Average > High Value"
+    assert [p["segment"] for p in record["timeline"]] == PATHS["D"]
+    assert record["first_purchase"] == "2022-12-24" and record["kind"] == "within_period"
 
 
 def _counts(table: pd.DataFrame) -> dict[tuple[str, str], tuple[int, float]]:
@@ -177,22 +196,26 @@ def test_transitions_between_chosen_periods(result: story.StoryResult) -> None:
 
 def test_retention(result: story.StoryResult) -> None:
     r = result.retention.set_index("period")
-    expected = {  # active, new, retained, reactivated, previous_active, churned
-        "2022-Q1": (2, 2, 0, 0, 0, 0),
-        "2022-Q2": (2, 1, 1, 0, 2, 1),
-        "2022-Q3": (2, 0, 2, 0, 2, 0),
-        "2022-Q4": (3, 1, 1, 1, 2, 1),
-        "2023-Q1": (4, 0, 3, 1, 3, 0),
-        "2023-Q2": (4, 1, 3, 0, 4, 1),
+    expected = {  # active, new, retained, reactivated, previous_active, churned, purchases, revenue
+        "2022-Q1": (2, 2, 0, 0, 0, 0, 3, 1010),
+        "2022-Q2": (2, 1, 1, 0, 2, 1, 2, 1100),
+        "2022-Q3": (2, 0, 2, 0, 2, 0, 2, 10100),
+        "2022-Q4": (3, 1, 1, 1, 2, 1, 3, 20080),  # C's return (-20) nets into revenue
+        "2023-Q1": (4, 0, 3, 1, 3, 0, 4, 11110),
+        "2023-Q2": (4, 1, 3, 0, 4, 1, 4, 11110),
     }
-    cols = ["active", "new", "retained", "reactivated", "previous_active", "churned"]
+    cols = ["active", "new", "retained", "reactivated", "previous_active", "churned", "purchases", "revenue"]
     assert {p: tuple(int(v) for v in row) for p, row in r[cols].iterrows()} == expected
     rates = r["retention_rate"].tolist()
     assert math.isnan(rates[0]) and rates[1:] == [0.5, 1.0, 0.5, 1.0, 0.75]
+    # per-day rates over the covered days (Q1 2022 has 90 days, Q3 92)
+    assert r.loc["2022-Q1", "revenue_per_day"] == pytest.approx(1010 / 90)
+    assert r.loc["2022-Q3", "purchases_per_day"] == pytest.approx(2 / 92)
+    assert set(r["note"]) == {""}
 
 
-def test_cohorts() -> None:
-    table = story.cohorts(_tx(), "quarter")
+def test_cohorts(result: story.StoryResult) -> None:
+    table = result.cohorts
     got = {
         (r.cohort, r.periods_since): (r.period, r.cohort_size, r.customers, r.revenue)
         for r in table.itertuples()
@@ -217,26 +240,27 @@ def test_cohorts() -> None:
     row = table[(table.cohort == "2022-Q1") & (table.periods_since == 1)].iloc[0]
     assert row.retained_pct == 50.0
     assert row.revenue_pct == pytest.approx(100 * 1000 / 1010)
+    assert story.cohorts(_tx(), "quarter").equals(table)
 
 
 def test_year_and_month_periods() -> None:
     tx = _tx()
-    # 2023 ends on 28 June: an incomplete year, left out unless asked for. 2022 alone spends
-    # 22000, 110, 180, 10000 -> quartiles 162.5, 5090, 13000.
-    only_2022 = story.period_segments(tx, period="year").execute()
-    assert {(r.customer_id, r.period): r.segment for r in only_2022.itertuples()} == {
-        ("A", "2022"): H, ("B", "2022"): L, ("C", "2022"): BA, ("D", "2022"): AV,
-    }
-    years = story.period_segments(tx, period="year", include_incomplete=True).execute()
-    # Customer-years spend 20, 100, 110, 180, 1100, 10000, 10000, 11000, 22000:
-    # quartiles at positions 2, 4, 6 -> 110, 1100, 10000.
-    got = {(r.customer_id, r.period): r.segment for r in years.itertuples()}
-    assert got == {
-        ("A", "2022"): H, ("A", "2023"): H, ("B", "2022"): BA, ("B", "2023"): AV,
-        ("C", "2022"): BA, ("C", "2023"): L, ("D", "2022"): H, ("D", "2023"): H,
-        ("E", "2023"): L,
-    }
-    months = story.period_segments(tx, period="month").execute()
+    # 2023 ends on 28 June: a partial year (1 Jan to 28 June = 179 of 365 days), kept and marked
+    years = story.build_story(tx, period="year", scheme="clusters", config=CLUSTERS)
+    assert years.periods[["period", "partial", "note"]].values.tolist() == [
+        ["2022", False, ""], ["2023", True, "partial (49% of days)"]
+    ]
+    assert years.retention.set_index("period").loc["2023", "revenue_per_day"] == pytest.approx(11110 * 2 / 179)
+    assert "2023 (partial, 49% of days)" in years.story.set_index("customer_id").loc["E", "narrative"]
+    spend = years.period_segments.execute().set_index(["customer_id", "period"])["monetary"].to_dict()
+    assert spend == {("A", "2022"): 22000, ("A", "2023"): 10000, ("B", "2022"): 110, ("B", "2023"): 1100,
+                     ("C", "2022"): 180, ("C", "2023"): 20, ("D", "2022"): 10000, ("D", "2023"): 11000,
+                     ("E", "2023"): 100}
+    dropped = story.build_story(tx, period="year", scheme="clusters", config=CLUSTERS, drop_partial=True)
+    assert dropped.periods["period"].tolist() == ["2022"] and dropped.dropped[0].period == "2023"
+    assert set(dropped.period_segments.execute().period) == {"2022"}
+    assert "E" not in set(dropped.story.customer_id)  # E's only purchase is in the dropped year
+    months = story.build_story(tx, period="month", scheme="clusters", config=CLUSTERS).period_segments.execute()
     a = months[months.customer_id == "A"]
     assert len(a) == 18  # 2022-01 .. 2023-06
     assert a[a.active].period.tolist() == ["2022-01", "2022-03", "2022-04", "2022-08", "2022-11",
@@ -244,53 +268,13 @@ def test_year_and_month_periods() -> None:
     assert a.set_index("period").loc["2022-03", "monetary"] == 600.0
 
 
-def test_incomplete_last_quarter_excluded_by_default_and_kept_on_request() -> None:
-    tx = _tx([*LINES, ("F", "2023-07-02 10:00", 100.0)])
-    coverage = story.incomplete_trailing_period(tx, "quarter")
-    assert coverage == story.PeriodCoverage(
-        period="2023-Q3", period_start=D(2023, 7, 1), period_end=D(2023, 9, 30),
-        last_transaction=D(2023, 7, 2), coverage=round(2 / 92, 4),
-    )
-    default = story.build_story(tx)
-    assert default.excluded == coverage
-    assert sorted(default.story.customer_id) == ["A", "B", "C", "D", "E"]
-    assert default.period_segments.execute().groupby("customer_id")["segment"].agg(list).to_dict() \
-        == PATHS
-    kept = story.build_story(tx, include_incomplete=True)
-    assert kept.excluded is None
-    assert kept.periods["period"].iloc[-1] == "2023-Q3"
-    assert kept.story.set_index("customer_id").loc["F", "is_new"]
-    assert story.incomplete_trailing_period(_tx(), "quarter") is None  # ends 2023-06-28
-
-
-def test_clusters_scheme_fits_once_across_periods() -> None:
-    # On log spend alone the four spend levels are four exact clusters: same labels as "value".
-    config = ClusterConfig(k=4, features=["monetary"])
-    table = story.period_segments(_tx(), scheme="clusters", config=config).execute()
-    assert table.groupby("customer_id")["segment"].agg(list).to_dict() == PATHS
-
-
-def test_unknown_scheme_is_a_config_error() -> None:
+def test_unknown_scheme_kind_and_lifecycle_names_within_a_period() -> None:
     with pytest.raises(ConfigError, match="scheme='bogus'"):
-        story.period_segments(_tx(), scheme="bogus")
-
-
-def test_rfm_scheme_uses_features_within_each_period() -> None:
-    from segmint.features import customer_features
-    from segmint.segment import rfm
-
-    tx = _tx()
-    table = story.period_segments(tx, scheme="rfm").execute()
-    q4 = table[table.period == "2022-Q4"].set_index("customer_id")
-    # Same quarter scored alone, snapshot the day after it ends.
-    alone = rfm.assign(
-        customer_features(tx, start="2022-10-01", end="2022-12-31", snapshot_date="2023-01-01")
-    ).execute().set_index("customer_id")
-    assert sorted(q4.index) == ["A", "B", "C", "D"]
-    assert q4.loc["C", "segment"] == I  # only a return in Q4
-    for cid in ("A", "B", "D"):
-        assert q4.loc[cid, "segment"] == alone.loc[cid, "segment"]
-        assert q4.loc[cid, "reason"] == alone.loc[cid, "reason"]
+        story.build_story(_tx(), scheme="bogus")
+    with pytest.raises(ConfigError, match="kind='sideways'"):
+        story.build_story(_tx(), scheme="value", kind="sideways")
+    with pytest.raises(ConfigError, match="rfm names claim tenure and lifecycle"):
+        story.build_story(_tx(), scheme="rfm", kind="within_period")
 
 
 def _write_csv(path) -> None:
@@ -309,30 +293,40 @@ def test_cli_prints_one_story_and_writes_tables(tmp_path) -> None:
 
     source = tmp_path / "sales.csv"
     _write_csv(source)
+    config = tmp_path / "story.yaml"
+    config.write_text("clusters:\n  k: 4\n  features: [monetary]\n")
     out = tmp_path / "out"
-    run = CliRunner().invoke(app, ["story", str(source), "--customer", "B", "--out", str(out)])
+    run = CliRunner().invoke(app, ["story", str(source), "--scheme", "clusters", "--config", str(config),
+                                   "--customer", "B", "--out", str(out)])
     assert run.exit_code == 0, run.output
     text = " ".join(run.output.split())
+    assert "clusters segments, within-period (activity/value)" in text
     assert "Joined 2022-Q1 as Low Value; inactive for 2 quarters" in text
+    assert "current segment: Average; before: Below Average, changed on 2023-06-28" in text
     assert "first purchase 2022-02-10, last purchase 2023-05-05" in text
     written = pd.read_csv(out / "story.csv", dtype={"customer_id": str}).set_index("customer_id")
     assert written.loc["C", "path"] == " > ".join(PATHS["C"])
     assert sorted(p.name for p in out.iterdir()) == [
-        "cohorts.csv", "period_segments.csv", "retention.csv", "story.csv", "transitions.csv"
+        "cohorts.csv", "period_segments.csv", "periods.csv", "retention.csv", "story.csv", "transitions.csv"
     ]
-    overview = CliRunner().invoke(app, ["story", str(source), "--period", "year"])
+    overview = CliRunner().invoke(app, ["story", str(source), "--period", "year", "--scheme", "tiers"])
     assert overview.exit_code == 0, overview.output
-    assert "2023 excluded as incomplete" in " ".join(overview.output.split())
+    assert "partial (49% of days)" in " ".join(overview.output.split())
+    dropped = CliRunner().invoke(app, ["story", str(source), "--period", "year", "--drop-partial"])
+    assert "left out: 2023 is partial" in " ".join(dropped.output.split())
     bad = CliRunner().invoke(app, ["story", str(source), "--customer", "Z"])
     assert bad.exit_code == 2 and "'Z'" in bad.output
+    bad_kind = CliRunner().invoke(app, ["story", str(source), "--scheme", "levels", "--kind", "within-period"])
+    assert bad_kind.exit_code == 2 and "levels names claim tenure" in " ".join(bad_kind.output.split())
 
 
 def test_analyze_can_include_the_story() -> None:
     from segmint.api import analyze
 
-    result = analyze(_tx(), scheme=["levels"], story_period="quarter")
+    result = analyze(_tx(), scheme=["levels"], story_period="quarter", story_scheme="clusters",
+                     config={"clusters": {"k": 4, "features": ["monetary"]}})
     assert result.story.story.set_index("customer_id")["path"].to_dict() == {
         c: " > ".join(p) for c, p in PATHS.items()
     }
     assert {"story", "story_period_segments", "story_transitions", "story_retention",
-            "story_cohorts"} <= set(result.tables)
+            "story_cohorts", "story_periods"} <= set(result.tables)

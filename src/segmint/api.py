@@ -180,6 +180,8 @@ class AnalysisResult:
     n_customers: int = 0
     skipped: dict[str, str] = field(default_factory=dict)  # scheme -> why it was not run
     story: StoryResult | None = None  # when analyze(story_period=...) was asked for
+    frequency: str = "invoices"  # what a purchase is: "invoices" or "days"
+    frequency_notes: list[str] = field(default_factory=list)  # e.g. frequency by days without invoices
     _cache: dict[str, object] = field(default_factory=dict, repr=False)
 
     @property
@@ -205,7 +207,7 @@ class AnalysisResult:
         if "notes" not in self._cache:
             from segmint.segment import get_scheme
 
-            self._cache["notes"] = [
+            self._cache["notes"] = [*self.frequency_notes] + [
                 note for name, labelled in self.segments.items()
                 for note in get_scheme(name).notes(self.features, labelled, self.configs.get(name))
             ]  # fmt: skip
@@ -286,16 +288,20 @@ def analyze(
     country: str | Sequence[str] | None = None,
     config: AnalysisConfig = None,
     con: BaseBackend | None = None,
-    frequency: Literal["invoices", "days"] = "invoices",
+    frequency: Literal["auto", "invoices", "days"] = "auto",
     monetary: Literal["sum", "mean"] = "sum",
     story_period: Period | None = None,
+    story_scheme: str = "value",
     progress: Callable[[str], None] | None = None,
 ) -> AnalysisResult:
     """Customer features and segments (every registered scheme, or those named) with KPI summaries.
 
     The one pipeline behind the CLI, the dashboard and the Python API: ``country``, ``org``,
     ``start`` and ``end`` restrict the lines analysed; summaries and extra tables are computed when
-    first read (see :class:`AnalysisResult`).
+    first read (see :class:`AnalysisResult`). ``frequency="auto"`` counts invoices, or calendar days
+    when the data have no invoice column (``notes()`` says so). RFM's "New Customers" window is the
+    story's period when a story is asked for (else a quarter), so the story's current segment and
+    the analysis agree.
     """
     from segmint import engine
     from segmint.features import (
@@ -304,9 +310,10 @@ def analyze(
         excluded_customers,
         filter_window,
         in_countries,
+        resolve_frequency,
     )
     from segmint.report import segment_strategies, segment_summary
-    from segmint.segment import get_scheme
+    from segmint.segment import get_scheme, scheme_config
 
     step = progress or log.info
     names = _schemes(scheme)
@@ -321,6 +328,11 @@ def analyze(
     snapshot = snapshot_date or (
         last.date() + dt.timedelta(days=1) if last is not None else default_snapshot_date(analysed)
     )
+    frequency, frequency_note = resolve_frequency(tx, frequency)
+    if story_period is not None and "rfm" in configs and "new_within" not in configs["rfm"].model_fields_set:
+        configs["rfm"] = configs["rfm"].model_copy(update={"new_within": story_period})
+    elif story_period is not None and "rfm" not in configs:
+        configs["rfm"] = scheme_config("rfm", {"new_within": story_period})
     step("computing customer features")
     features = customer_features(lines, snapshot_date=snapshot, frequency=frequency, monetary=monetary, **window)
     features = engine.materialize(tx.con, features)
@@ -347,13 +359,16 @@ def analyze(
         labelled = engine.materialize(tx.con, scheme_.assign(features, settings).order_by("customer_id"))
         segments[name] = labelled
         tables.add_group(partial(scheme_.extra_tables, features, labelled, settings))
-        summaries.add(name, partial(segment_summary, labelled, segment_strategies(settings)))
+        summaries.add(name, partial(segment_summary, labelled, segment_strategies(settings, scheme=name)))
     story_result = None
     if story_period is not None:
         from segmint.story import build_story
 
         step(f"building customer stories per {story_period}")
-        story_result = build_story(lines, period=story_period, **window)
+        story_result = build_story(
+            lines, period=story_period, scheme=story_scheme, config=configs.get(story_scheme), frequency=frequency,
+            **window,
+        )
         tables.update({n if n == "story" else f"story_{n}": t for n, t in story_result.tables().items()})
     log.info("analysed %d customers (snapshot %s): %s", n_customers, snapshot, ", ".join(segments))
     return AnalysisResult(
@@ -368,6 +383,8 @@ def analyze(
         n_customers=n_customers,
         skipped=skipped,
         story=story_result,
+        frequency=frequency,
+        frequency_notes=[frequency_note] if frequency_note else [],
     )
 
 
@@ -381,25 +398,29 @@ def story(
     end: DateLike = None,
     org: str | Sequence[str] | None = None,
     country: str | Sequence[str] | None = None,
-    include_incomplete: bool = False,
+    kind: str | None = None,
+    drop_partial: bool = False,
+    frequency: Literal["auto", "invoices", "days"] = "auto",
     con: BaseBackend | None = None,
     progress: Callable[[str], None] | None = None,
 ) -> StoryResult:
     """Each customer's segment period by period (paths, migrations, retention, cohorts), same filters as ``analyze``.
 
     ``config`` is an analysis config (one section per scheme); the section of ``scheme`` is used.
+    ``kind``: as_of (lifecycle) or within_period (None: the scheme's default); partial first/last
+    periods are kept and marked unless ``drop_partial``.
     """
     from segmint.features import in_countries
     from segmint.story import build_story
 
     step = progress or log.info
-    settings = load_analysis_config(config).get(scheme) if scheme != "value" else None
+    settings = load_analysis_config(config).get(scheme)
     tx = _as_transactions(source_or_transactions, con, step)
     orgs = [org] if isinstance(org, str) else (list(org) if org else None)
     step(f"building customer stories per {period}")
     return build_story(
         in_countries(tx.table, country), period=period, scheme=scheme, config=settings,  # type: ignore[arg-type]
-        include_incomplete=include_incomplete, start=start, end=end, org=orgs,
+        kind=kind, drop_partial=drop_partial, frequency=frequency, start=start, end=end, org=orgs,
     )
 
 

@@ -13,9 +13,8 @@ import math
 import pandas as pd
 import plotly.colors as pcolors
 import plotly.graph_objects as go
-from plotly.subplots import make_subplots
 
-__all__ = ["FEATURE_LABELS", "MARGIN", "MODEBAR_BUTTONS", "OUTLIER_COLOR", "SEGMENT_SCALE", "SHORT_LABELS", "TEMPLATE", "TIER_COLORS", "bar_width_ms", "bucket_bars", "cohort_heatmap", "customer_timeline", "empty_figure", "histogram", "label", "revenue_by_country", "rf_heatmap", "rfm_score_bars", "segment_colors", "segment_pie", "segment_scatter", "segment_share", "transitions_sankey"]
+__all__ = ["FEATURE_LABELS", "MARGIN", "MODEBAR_BUTTONS", "OUTLIER_COLOR", "SEGMENT_SCALE", "SHORT_LABELS", "TEMPLATE", "TIER_COLORS", "bar_width_ms", "bucket_bars", "empty_figure", "histogram", "label", "revenue_by_country", "rf_heatmap", "rfm_score_bars", "segment_colors", "segment_pie", "segment_scatter", "segment_share"]
 
 TEMPLATE = "plotly_white"
 MARGIN = {"l": 10, "r": 10, "t": 50, "b": 10}
@@ -306,43 +305,6 @@ def segment_scatter(
     return _layout(fig, title, **options)
 
 
-def customer_timeline(
-    periods: pd.DataFrame, purchases: pd.DataFrame, customer_id: str, palette: dict[str, str] | None = None
-) -> go.Figure:
-    """Two rows sharing a time axis: purchases (net amount per invoice) and the segment per period.
-
-    ``palette`` (from :func:`segment_colors` over all of the scheme's segments) keeps a segment's
-    colour the same as on the other pages; without it colours rank only this customer's segments.
-    """
-    if periods.empty and purchases.empty:
-        return empty_figure(f"No history for customer {customer_id}")
-    fig = make_subplots(rows=2, cols=1, shared_xaxes=True, row_heights=[0.6, 0.4], vertical_spacing=0.08)
-    fig.add_trace(
-        go.Bar(x=purchases["invoice_date"], y=purchases["amount"], name="purchases",
-               width=bar_width_ms(purchases["invoice_date"], periods.get("period_start")),
-               marker_color="#2a6f97", customdata=purchases["invoice_id"],
-               hovertemplate="%{x|%Y-%m-%d} invoice %{customdata}<br>net %{y:,.2f}<extra></extra>"),
-        row=1, col=1,
-    )
-    if not periods.empty:
-        colors = palette if palette is not None else segment_colors(periods)
-        fig.add_trace(
-            go.Scatter(
-                x=periods["period_start"], y=periods["segment"], mode="markers+lines",
-                name="segment", line={"color": "#bbb", "width": 1, "shape": "hv"},
-                marker={"size": 14, "color": [colors[s] for s in periods["segment"]],
-                        "line": {"color": "#333", "width": 1}},
-                customdata=periods["period"],
-                hovertemplate="%{customdata}: %{y}<extra></extra>",
-            ),
-            row=2, col=1,
-        )
-        order = periods.drop_duplicates("segment").sort_values("segment_order")["segment"].tolist()
-        fig.update_yaxes(categoryorder="array", categoryarray=order, row=2, col=1)
-    fig.update_yaxes(title_text="net amount", row=1, col=1)
-    return _layout(fig, f"Customer {customer_id}: purchases and segment per period", showlegend=False)
-
-
 def bar_width_ms(dates: pd.Series, other: pd.Series | None = None) -> float:
     """Width of date-axis bars in milliseconds: 1/120 of the shown time span, at least 4 days.
 
@@ -351,54 +313,3 @@ def bar_width_ms(dates: pd.Series, other: pd.Series | None = None) -> float:
     values = pd.to_datetime(pd.concat([dates, other]) if other is not None else dates).dropna()
     span = (values.max() - values.min()) if len(values) > 1 else pd.Timedelta(days=90)
     return max(pd.Timedelta(days=4), span / 120).total_seconds() * 1000
-
-
-def transitions_sankey(
-    flows: pd.DataFrame, order: dict[str, int], from_period: str, to_period: str
-) -> go.Figure:
-    """Sankey of customers moving from each segment in ``from_period`` to each in ``to_period``.
-
-    ``flows`` has from_segment, to_segment, customers; ``order`` maps segment -> segment_order.
-    """
-    if flows.empty:
-        return empty_figure(f"No customers in both {from_period} and {to_period}")
-    names = sorted(set(flows["from_segment"]) | set(flows["to_segment"]), key=lambda s: -order.get(s, -1))
-    colors = segment_colors(pd.DataFrame({"segment": names, "segment_order": [order.get(s, -1) for s in names]}))
-    sources = [s for s in names if s in set(flows["from_segment"])]
-    targets = [s for s in names if s in set(flows["to_segment"])]
-    labels = [f"{s} ({from_period})" for s in sources] + [f"{s} ({to_period})" for s in targets]
-    index_from = {s: i for i, s in enumerate(sources)}
-    index_to = {s: len(sources) + i for i, s in enumerate(targets)}
-    fig = go.Figure(
-        go.Sankey(
-            node={"label": labels, "color": [colors[s] for s in sources + targets], "pad": 10,
-                  "line": {"color": "#555", "width": 0.5}},
-            link={"source": [index_from[s] for s in flows["from_segment"]],
-                  "target": [index_to[s] for s in flows["to_segment"]],
-                  "value": flows["customers"].tolist(),
-                  "color": "rgba(120,120,120,0.25)"},
-            arrangement="snap",
-        )
-    )
-    return _layout(fig, f"Segment transitions {from_period} -> {to_period} (customers)", height=520)
-
-
-def cohort_heatmap(cohorts: pd.DataFrame) -> go.Figure:
-    """Retention by acquisition cohort (rows) and periods since first purchase (columns), in %."""
-    if cohorts.empty:
-        return empty_figure("No cohorts for these filters")
-    table = cohorts.pivot(index="cohort", columns="periods_since", values="retained_pct").sort_index()
-    sizes = cohorts.groupby("cohort")["cohort_size"].first().reindex(table.index)
-    z = table.to_numpy()
-    text = [["" if pd.isna(v) else f"{v:.0f}%" for v in row] for row in z]
-    fig = go.Figure(
-        go.Heatmap(
-            z=z, x=[str(c) for c in table.columns], y=[f"{c} (n={n:,})" for c, n in sizes.items()],
-            text=text, texttemplate="%{text}", colorscale="Greens", zmin=0, zmax=100,
-            colorbar={"title": {"text": "% active"}},
-            hovertemplate="%{y}<br>+%{x} periods: %{z:.1f}% active<extra></extra>",
-        )
-    )
-    fig.update_yaxes(autorange="reversed", title_text="first-purchase cohort")
-    fig.update_xaxes(title_text="periods since first purchase", type="category")
-    return _layout(fig, "Cohort retention", height=max(360, 26 * len(table) + 120))

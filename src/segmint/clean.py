@@ -32,7 +32,7 @@ from segmint.quality import (
     DataQualityReport,
     DroppedRows,
     drop_examples,
-    incomplete_period,
+    period_checks,
 )
 from segmint.schema import CANONICAL_DTYPES, CONTACT_DTYPES, MAPPABLE_FIELDS, ColumnMapping
 
@@ -155,7 +155,7 @@ def clean_transactions(
         warnings=warnings,
         **_measure(stats),
     )
-    report.incomplete_period = incomplete_period(table, report.last_date, options.trailing_period)
+    report.partial_periods, report.gaps = period_checks(table, options.trailing_period)
     if unpriced(fields, options):
         report.warnings.append(
             "no amount or price column: each line is valued at its quantity, so money figures count items"

@@ -19,6 +19,7 @@ from segmint.cli_options import (
     CountryOption,
     EngineOption,
     FormatOption,
+    FrequencyOption,
     FromOption,
     InputsArgument,
     KeepDuplicatesOption,
@@ -156,9 +157,7 @@ def analyze(
     out: Path | None = typer.Option(None, "--out", "-o", help="Directory to write all result tables to."),
     fmt: str = FormatOption,
     config: Path | None = ConfigOption,
-    frequency: str = typer.Option(
-        "invoices", "--frequency", callback=choice("invoices", "days"), help="Count purchases as invoices or days."
-    ),
+    frequency: str = FrequencyOption,
     monetary: str = typer.Option(
         "sum", "--monetary", callback=choice("sum", "mean"), help="Monetary value: sum (total) or mean (per purchase)."
     ),
@@ -206,6 +205,11 @@ def story(
     inputs: list[str] | None = InputsArgument,
     period: str = PeriodOption,
     scheme: str = StorySchemeOption,
+    kind: str | None = typer.Option(
+        None, "--kind", callback=choice("as-of", "within-period"),
+        help="as-of (lifecycle: the segment at each period end on all history; the default when the scheme's "
+        "names claim tenure, as RFM's do) or within-period (activity inside each period).",
+    ),
     date_from: str | None = FromOption,
     date_to: str | None = ToOption,
     org: str | None = OrgOption,
@@ -214,9 +218,11 @@ def story(
     customer: str | None = typer.Option(None, "--customer", "-c", help="Print this customer's story."),
     out: Path | None = typer.Option(None, "--out", "-o", help="Directory to write the story tables to."),
     fmt: str = FormatOption,
-    keep_incomplete: bool = typer.Option(
-        False, "--keep-incomplete", help="Keep a trailing period the data cover only partly."
+    drop_partial: bool = typer.Option(
+        False, "--drop-partial",
+        help="Leave out a first or last period the data cover only partly (kept and marked by default).",
     ),
+    frequency: str = FrequencyOption,
     map_: list[str] | None = MapOption,
     mapping_file: Path | None = MappingFileOption,
     source: str | None = SourceOption,
@@ -233,11 +239,15 @@ def story(
             tx = read_input(inputs, mapping=mapping, source=source, engine=engine, master=master)
         with status("building customer stories ..."):
             result = api.story(
-                tx, period=period, scheme=scheme, config=config, start=date_from, end=date_to, org=org,  # type: ignore[arg-type]
-                country=country, include_incomplete=keep_incomplete,
+                tx, period=period, scheme=scheme, kind=kind.replace("-", "_") if kind else None, config=config,  # type: ignore[arg-type]
+                start=date_from, end=date_to, org=org, country=country, drop_partial=drop_partial,
+                frequency=frequency,  # type: ignore[arg-type]
             )  # fmt: skip
-        if result.excluded is not None:
-            console.print(f"[yellow]note:[/] {escape(result.excluded.describe())} (--keep-incomplete keeps it)")
+        console.print(escape(result.describe_kind()))
+        for message in result.notes:
+            note(message)
+        for item in result.dropped:
+            console.print(f"[yellow]left out:[/] {escape(item.describe())} (--drop-partial)")
         if customer is not None:
             _print_customer_story(result, customer)
         else:
@@ -255,24 +265,32 @@ def _print_customer_story(result: StoryResult, customer_id: str) -> None:
     from rich.panel import Panel
     from rich.table import Table
 
-    row = result.customer(customer_id)
-    segments = result.period_segments
-    rows = segments.filter(segments.customer_id == str(customer_id)).order_by("period_index").execute()
-    flags = [name for name in ("is_new", "is_recent", "returned_after_gap") if row[name]]
+    from segmint.story_tables import period_labels
+
+    record = result.customer(customer_id)
+    flags = [name for name in ("is_new", "is_recent", "returned_after_gap") if record[name]]
+    changed = (
+        f"; before: {record['previous_segment']}, changed on {record['segment_changed_on']}"
+        if record["previous_segment"] else ""
+    )
     console.print(
         Panel(
-            f"{escape(row['narrative'])}\n\nfirst purchase {row['first_purchase']:%Y-%m-%d}, "
-            f"last purchase {row['last_purchase']:%Y-%m-%d}, active in {row['active_periods']} of "
-            f"{row['periods']} {result.period}s{'; ' + ', '.join(flags) if flags else ''}",
-            title=f"customer {escape(str(customer_id))}",
+            f"current segment: [bold]{escape(record['current_segment'])}[/]{escape(changed)}\n"
+            f"why: {escape(record['current_reason'])}\n\n{escape(record['narrative'])}\n\n"
+            f"first purchase {record['first_purchase']}, last purchase {record['last_purchase']}, active in "
+            f"{record['active_periods']} of {record['periods']} {result.period}s"
+            f"{'; ' + ', '.join(flags) if flags else ''}",
+            title=f"customer {escape(str(customer_id))} ({escape(result.scheme)}, {escape(result.kind_name)})",
         )
     )
-    table = Table("period", "segment", "orders", "spend", "why")
-    for item in rows.itertuples():
-        style = "dim" if not item.active else None
+    table = Table("period", "segment", "purchases" if result.frequency == "invoices" else "visits (days)",
+                  "spend", "why")
+    partial = period_labels(result.periods)  # "1998-Q2 (partial, 76% of days)"
+    for item in record["timeline"]:
+        label = partial.get(item["period"], item["period"])
         table.add_row(
-            item.period, escape(item.segment), f"{item.frequency:,}", f"{item.monetary:,.2f}",
-            escape(item.reason), style=style,
+            escape(label), escape(item["segment"]), f"{item['frequency']:,}", f"{item['monetary']:,.2f}",
+            escape(item["reason"]), style=None if item["active"] else "dim",
         )
     console.print(table)
 
@@ -287,14 +305,17 @@ def _print_story_overview(result: StoryResult) -> None:
         f"{int(story_table['is_recent'].sum()):,} active in {last}, {int(story_table['is_new'].sum()):,} new, "
         f"{int(story_table['returned_after_gap'].sum()):,} came back after a gap"
     )
-    table = Table("period", "active", "new", "retained", "back", "churned", "retention")
+    table = Table("period", "active", "new", "retained", "back", "churned", "retention", "revenue/day", "note")
     for item in result.retention.itertuples():
         rate = "" if item.retention_rate != item.retention_rate else f"{item.retention_rate:.0%}"
         table.add_row(
             item.period, f"{item.active:,}", f"{item.new:,}", f"{item.retained:,}",
-            f"{item.reactivated:,}", f"{item.churned:,}", rate,
+            f"{item.reactivated:,}", f"{item.churned:,}", rate, f"{item.revenue_per_day:,.2f}",
+            escape(item.note),
         )
     console.print(table)
+    current = story_table["current_segment"].value_counts()
+    console.print("current segment: " + ", ".join(f"{escape(str(s))} {n:,}" for s, n in current.items()))
     console.print("Pass --customer ID to read one customer's story.")
 
 

@@ -59,7 +59,7 @@ def check_scheme(value: str) -> str:
 def check_story_scheme(value: str) -> str:
     """Parse-time check of a one-scheme ``--scheme`` that also takes ``value`` (story, recommend)."""
     if value != "value" and value not in scheme_names():
-        raise typer.BadParameter(f"unknown scheme {value!r}; choose value, {', '.join(scheme_names())}")
+        raise typer.BadParameter(f"unknown scheme {value!r}; choose {', '.join(dict.fromkeys(('value', *scheme_names())))}")
     return value
 
 
@@ -102,7 +102,7 @@ SchemeOption = typer.Option(
     "all", "--scheme", "-s", callback=check_scheme, help=f"{SCHEMES}, several with commas, or all."
 )
 StorySchemeOption = typer.Option(
-    "value", "--scheme", "-s", callback=check_story_scheme, help=f"Segments per period: value, {SCHEMES}."
+    "value", "--scheme", "-s", callback=check_story_scheme, help=f"Segments per period: {SCHEMES}."
 )
 OneSchemeOption = typer.Option("rfm", "--scheme", "-s", callback=check_one_scheme, help=f"One of {SCHEMES}.")
 SnapshotOption = typer.Option(
@@ -115,6 +115,10 @@ CountryOption = typer.Option(None, "--country", help="Only lines from this count
 FormatOption = typer.Option("csv", "--format", callback=check_format, help="Table format for --out: csv, xlsx or parquet.")
 ConfigOption = typer.Option(
     None, "--config", help=f"YAML with one section per scheme ({', '.join(n + ':' for n in scheme_names())})."
+)
+FrequencyOption = typer.Option(
+    "auto", "--frequency", callback=choice("auto", "invoices", "days"),
+    help="Count purchases as invoices or days (auto: days when there is no invoice column).",
 )
 KeepDuplicatesOption = typer.Option(
     False, "--keep-duplicates",

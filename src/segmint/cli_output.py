@@ -39,7 +39,8 @@ FLAGS: dict[str, str] = {
     "frequency": "--frequency",
     "monetary": "--monetary",
     "period": "--period",
-    "include_incomplete": "--keep-incomplete",
+    "drop_partial": "--drop-partial",
+    "kind": "--kind",
     "ties": "--ties",
     "engine": "--engine",
     "source": "--source",
@@ -149,6 +150,8 @@ def print_analysis(result: AnalysisResult) -> None:
     """Snapshot, skipped schemes, excluded customers, warnings and one KPI table per scheme."""
     from rich.table import Table
 
+    from segmint.segment.strategies import display_name
+
     console.print(f"snapshot date: {result.snapshot_date}  (recency counted in days before it)")
     kpis = result.kpis()
     console.print(
@@ -169,9 +172,10 @@ def print_analysis(result: AnalysisResult) -> None:
         for column in ("customers", "% customers", "revenue", "% revenue", "recency", "frequency", "AOV"):
             table.add_column(column, justify="right")
         customers, revenue = summary.customers.sum(), summary.revenue.sum()
+        shown = tuple(result.summaries)  # a name two printed schemes share is shown with its scheme
         for row in summary.itertuples():
             table.add_row(
-                escape(str(row.segment)), f"{row.customers:,}", share(row.customers, customers),
+                escape(display_name(scheme, str(row.segment), shown)), f"{row.customers:,}", share(row.customers, customers),
                 f"{row.revenue:,.0f}", share(row.revenue, revenue), f"{row.mean_recency_days:,.0f}",
                 f"{row.mean_frequency:.2f}", f"{row.aov:,.2f}",
             )  # fmt: skip

@@ -27,7 +27,7 @@ class Fix:
     """What to change, as data: the library parameter to set and a value that would work.
 
     ``option`` is a parameter name of ``segmint.api`` (``mapping``, ``scheme``, ``snapshot_date``,
-    ``start``, ``end``, ``org``, ``fmt``, ``config``, ``include_incomplete``, ...) or a scheme setting
+    ``start``, ``end``, ``org``, ``fmt``, ``config``, ``drop_partial``, ``kind``, ...) or a scheme setting
     (``rfm.bins``); ``example`` a value that works (for ``mapping``: ``{field: column}``);
     ``choices`` the accepted values when they are a short list; ``note`` a plain-language hint.
     """

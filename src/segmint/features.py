@@ -62,6 +62,8 @@ __all__ = [
     "period_features",
     "period_label",
     "period_starts",
+    "purchase_unit",
+    "resolve_frequency",
 ]
 
 
@@ -129,6 +131,44 @@ def default_snapshot_date(tx: ir.Table) -> dt.date:
             field="start", fix=Fix(option="start", note="widen the date range or clear the organisation filter"),
         )
     return last.date() + dt.timedelta(days=1)
+
+
+def purchase_unit(tx: ir.Table) -> Literal["invoices", "days"]:
+    """``"days"`` when the data have no invoice column, else ``"invoices"``.
+
+    Cleaning gives a line without an invoice id the id ``<source>:<row>``, one line each; when every
+    invoice is such a single synthesised line, a customer's lines on one day are one visit. The
+    mapping decides when it is known; otherwise (workspaces, ready tables) the ids do.
+    """
+    table = getattr(tx, "table", tx)
+    mapping = getattr(tx, "mapping", None)
+    if mapping is not None and hasattr(mapping, "fields"):
+        return "invoices" if "invoice_id" in mapping.fields else "days"
+    counts = table.aggregate(
+        lines=table.count(), invoices=table.invoice_id.nunique(),
+        named=(~table.invoice_id.re_search(r":[0-9]+$")).sum(),
+    ).execute().iloc[0]
+    synthesised = int(counts["named"] or 0) == 0 and int(counts["invoices"]) == int(counts["lines"])
+    return "days" if synthesised else "invoices"
+
+
+NO_INVOICES_NOTE = (
+    "no invoice column: one customer's purchases on one day count as one visit (frequency by days)"
+)
+
+
+def resolve_frequency(tx: ir.Table, frequency: str = "auto") -> tuple[Literal["invoices", "days"], str]:
+    """(purchase unit, note): ``"auto"`` counts days when the data have no invoice column, and says so."""
+    if frequency not in ("auto", "invoices", "days"):
+        raise ConfigError(
+            f"frequency={frequency!r}; choose 'auto', 'invoices' or 'days'",
+            field="frequency", value=frequency,
+            fix=Fix(option="frequency", choices=("auto", "invoices", "days")),
+        )
+    if frequency != "auto":
+        return frequency, ""  # type: ignore[return-value]
+    unit = purchase_unit(tx)
+    return unit, NO_INVOICES_NOTE if unit == "days" else ""
 
 
 def _purchases(tx: ir.Table, frequency: str) -> ir.Table:

@@ -4,16 +4,16 @@ from __future__ import annotations
 
 import json
 import math
-from datetime import date, datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import ibis
 from pydantic import BaseModel, Field, model_validator
 
+from segmint.coverage import MonthGap, PeriodCoverage, data_span, month_gaps, period_coverage
 from segmint.util import write_text_atomic
 
-INCOMPLETE_SHARE = 0.5  # a last period whose data spans < 50% of its days is reported incomplete
 DROP_DESCRIPTIONS: dict[str, str] = {
     "missing_customer": "no customer id",
     "missing_date": "no date",
@@ -45,21 +45,6 @@ class DateFormatInfo(BaseModel):
     evidence: str = ""
 
 
-class IncompletePeriod(BaseModel):
-    """A last month/quarter with data on only part of its days (kept; downstream excludes it)."""
-
-    period: str  # "2023-04" or "2023-Q2"
-    granularity: str
-    period_start: date
-    period_end: date
-    last_date: date
-    days_covered: int  # calendar days from period start to the last date
-    days_with_data: int
-    period_days: int
-    rows: int
-    amount: float
-
-
 class DataQualityReport(BaseModel):
     """Everything a business user needs to trust (or question) the cleaned transactions."""
 
@@ -79,7 +64,8 @@ class DataQualityReport(BaseModel):
     first_date: datetime | None = None
     last_date: datetime | None = None
     total_amount: float = 0.0
-    incomplete_period: IncompletePeriod | None = None
+    partial_periods: list[PeriodCoverage] = Field(default_factory=list)  # first/last, see segmint.coverage
+    gaps: list[MonthGap] = Field(default_factory=list)  # months inside the range far below their neighbours
     warnings: list[str] = Field(default_factory=list)
 
     @model_validator(mode="after")
@@ -123,13 +109,11 @@ class DataQualityReport(BaseModel):
         fixed = {k: v for k, v in self.parsed.items() if v}
         if fixed:
             lines.append("Values repaired: " + ", ".join(f"{k} {v:,}" for k, v in fixed.items()))
-        if self.incomplete_period:
-            p = self.incomplete_period
-            lines.append(
-                f"Incomplete last period {p.period}: data up to {p.last_date} covers {p.days_covered} of "
-                f"{p.period_days} days ({p.rows:,} rows); it is kept here. `segmint story` leaves out a "
-                "trailing period it finds incomplete (--keep-incomplete keeps it)."
-            )
+        for p in self.partial_periods:
+            lines.append(f"Partial period: {p.describe()}; kept, and marked partial in stories.")
+        if self.gaps:
+            lines.append("Gaps inside the date range (check for an outage or a missing export):")
+            lines += [f"  {gap.describe()}" for gap in self.gaps]
         examples = [(name, d) for name, d in self.dropped.items() if d.examples]
         if examples:
             lines += ["", "Examples of dropped rows:"]
@@ -158,32 +142,19 @@ class DataQualityReport(BaseModel):
         return cls.model_validate(json.loads(text))
 
 
-def _period_bounds(day: date, granularity: str) -> tuple[str, date, date]:
-    """(label, first day, last day) of the calendar month/quarter containing ``day``."""
-    from segmint.features import period_bounds, period_label
+def period_checks(table: ibis.Table, granularity: str) -> tuple[list[PeriodCoverage], list[MonthGap]]:
+    """(partial first/last periods, gaps inside the range) of the kept rows, by the shared rule.
 
-    start, next_start = period_bounds(day, granularity)  # type: ignore[arg-type]
-    return period_label(day, granularity), start, next_start - timedelta(days=1)  # type: ignore[arg-type]
-
-
-def incomplete_period(table: ibis.Table, last: datetime | None, granularity: str) -> IncompletePeriod | None:
-    """The last month/quarter when the data covers under half of its days (reported, not dropped)."""
-    if last is None:
-        return None
-    label, start, end = _period_bounds(last.date(), granularity)
-    period_days = (end - start).days + 1
-    covered = (last.date() - start).days + 1
-    if covered >= INCOMPLETE_SHARE * period_days:
-        return None
-    tail = table.filter(table.invoice_date >= datetime.combine(start, datetime.min.time()))
-    row = tail.aggregate(
-        rows=tail.count(), days=tail.invoice_date.date().nunique(), amount=tail.amount.sum()
-    ).execute().iloc[0]
-    return IncompletePeriod(
-        period=label, granularity=granularity, period_start=start, period_end=end,
-        last_date=last.date(), days_covered=covered, days_with_data=int(row["days"]),
-        period_days=period_days, rows=int(row["rows"]), amount=float(row["amount"] or 0.0),
-    )
+    Months are checked with quarters too (the story's default period), so the report names the
+    same partial quarter, with the same share of days, as the story does.
+    """
+    span = data_span(table)
+    partial = []
+    for unit in ("month", "quarter") if granularity == "month" else (granularity,):
+        periods = period_coverage(span, unit)  # type: ignore[arg-type]
+        edges = [periods[0]] if len(periods) == 1 else [periods[0], periods[-1]]
+        partial += [p for p in edges if p.partial]
+    return partial, month_gaps(table)
 
 
 def drop_examples(

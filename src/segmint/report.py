@@ -12,7 +12,6 @@ import ibis.expr.types as ir
 import pandas as pd
 
 from segmint.errors import ConfigError, Fix
-from segmint.segment._config import load_packaged_yaml
 from segmint.util import EXPORT_FORMAT_NAMES, check_export_format, write_atomic
 
 log = logging.getLogger(__name__)
@@ -25,20 +24,22 @@ __all__ = ["export_all", "export_table", "neutralise_formulas", "rfm_strategies"
 
 
 def rfm_strategies() -> dict[str, str]:
-    """Engagement strategy text per RFM segment (``segment/rfm_strategies.yaml``)."""
-    return load_packaged_yaml("rfm_strategies.yaml")
+    """Engagement strategy text per RFM segment (``segment/strategies.yaml``, section rfm)."""
+    from segmint.segment.strategies import strategies_for
+
+    return strategies_for("rfm")
 
 
-def segment_strategies(config: object | None = None) -> dict[str, str]:
-    """Strategy per segment label for a scheme: its config's own texts (tiers), else the shared tables.
+def segment_strategies(config: object | None = None, scheme: str | None = None) -> dict[str, str]:
+    """Strategy per segment label of one scheme (``scheme``, or the scheme ``config`` belongs to).
 
-    The shared tables are ``segment/rfm_strategies.yaml`` and ``segment/segment_strategies.yaml``
-    (levels, clusters, story periods); both are editable.
+    Texts come from ``segment/strategies.yaml``, keyed by scheme so a name two schemes share (levels'
+    top group "Can't Lose Them", RFM's lapsed "Can't Lose Them") gets its own scheme's advice; a
+    config with its own ``strategies`` (tiers) overrides them.
     """
-    own = getattr(config, "strategies", None)
-    if own:
-        return dict(own)
-    return {**load_packaged_yaml("segment_strategies.yaml"), **rfm_strategies()}
+    from segmint.segment.strategies import strategies_for
+
+    return strategies_for(scheme, config)
 
 
 def segment_summary(

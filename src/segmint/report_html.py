@@ -137,20 +137,24 @@ def _scheme_section(name: str, result: Any) -> str:
 
 
 def _story_section(story: Any) -> str:
-    from segmint import charts
+    from segmint import story_charts
     from segmint.story_tables import transition_matrix, transitions
 
     labels = story.periods["period"].tolist()
-    parts = [f'<h2 id="story">Customer stories per {_e(story.period)} ({_e(labels[0])} to {_e(labels[-1])})</h2>']
-    if story.excluded is not None:
-        parts.append(f'<p class="note">{_e(story.excluded.describe())}</p>')
+    shown = story_charts.period_labels(story.periods)
+    parts = [f'<h2 id="story">Customer stories per {_e(story.period)} ({_e(labels[0])} to {_e(labels[-1])})</h2>',
+             f'<p class="note">{_e(story.describe_kind())}.</p>']
+    parts += [f'<p class="note">{_e(note)}</p>' for note in story.notes]
+    parts += [f'<p class="note">{_e(c.describe())}; left out.</p>' for c in story.dropped]
     figures = []
     if len(labels) >= 2:
         flows = transitions(story.period_segments, labels[-2], labels[-1])
         order = story.period_segments.select("segment", "segment_order").distinct().execute()
-        figures.append(charts.transitions_sankey(
-            flows, dict(zip(order["segment"], order["segment_order"], strict=True)), labels[-2], labels[-1]))
-    figures.append(charts.cohort_heatmap(story.cohorts))
+        order = dict(zip(order["segment"], order["segment_order"], strict=True))
+        figures.append(story_charts.transitions_sankey(flows, order, labels[-2], labels[-1], labels=shown))
+        figures.append(story_charts.migration_matrix(flows, order, labels[-2], labels[-1], shown))
+    figures.append(story_charts.cohort_heatmap(story.cohorts, shown))
+    figures.append(story_charts.period_activity(story.retention))
     parts.append('<div class="charts">' + "".join(_chart(f) for f in figures) + "</div>")
     if not story.transitions.empty:
         matrix = transition_matrix(story.transitions, "share").reset_index()
@@ -159,7 +163,8 @@ def _story_section(story: Any) -> str:
                      "</h3>" + _table(matrix, columns))
     retention = [("period", "Period", "{}"), ("active", "Active", "{:,.0f}"), ("new", "New", "{:,.0f}"),
                  ("retained", "Retained", "{:,.0f}"), ("reactivated", "Came back", "{:,.0f}"),
-                 ("churned", "Churned", "{:,.0f}"), ("retention_rate", "Retention", "{:.0%}")]
+                 ("churned", "Churned", "{:,.0f}"), ("retention_rate", "Retention", "{:.0%}"),
+                 ("revenue_per_day", "Revenue per day", "{:,.2f}"), ("note", "Note", "{}")]
     parts.append("<h3>Retention per period</h3>" + _table(story.retention, retention))
     return "".join(parts)
 

@@ -1,94 +1,119 @@
 """Each customer's story over calendar periods: segments per period, paths, migrations, cohorts.
 
-Rules (all periods are calendar months/quarters/years of the timezone-naive ``invoice_date``):
+Two kinds of per-period segment, each named for what it means:
 
-* A customer is *active* in a period when they made a purchase there (an invoice with positive net
-  value) and their net spend in the period is positive. From the customer's first active period to
-  the last period of the story every period is a row; periods without activity get the segment
-  ``Inactive`` (``segment_order`` -1).
-* The trailing period is *incomplete* when the data stop well before its end: more than
-  ``max(10% of its days, the 95th percentile gap between consecutive trading days)`` days are
-  missing. It is excluded by default (see ``StoryResult.excluded``) so a part-period does not look
-  like a collapse in activity.
-* Schemes: ``value`` (quartiles of profit, or of spend when cost is unknown, pooled over all active
-  customer-periods: >= Q3 High Value, >= median Average, >= Q1 Below Average, else Low Value);
-  ``rfm``/``levels``/``tiers`` (the scheme's ``assign`` on features computed within each period, the
-  snapshot being the day after the period); ``clusters`` (one model fitted on all active
-  customer-periods so labels mean the same in every period).
+* **as-of** (lifecycle; the default for rfm and levels): the segment as it stood at each period's
+  end, on all the customer's history up to that date (recency to that date, frequency/monetary to
+  date), scored against every customer known at that date. The last period's as-of segment is the
+  customer's *current segment*, the same one ``analyze`` gives at the snapshot the day after the
+  last transaction. A customer who bought nothing in a period keeps a segment (recency grows).
+* **within-period** (activity/value; the default for value, tiers and clusters): how the customer
+  fared inside the period, scored among the customers active in it; a period without a purchase is
+  ``Inactive``. Its labels claim no tenure or lifecycle, so rfm and levels (whose names do: "New
+  Customers", "Lost", "Can't Lose Them") are as-of only.
+
+Rows run from the customer's first *active* period (a purchase and positive net spend in it) to the
+last period. Periods are calendar months/quarters/years of the timezone-naive ``invoice_date``; each
+is scored at its *as-of date*, its last day or, for the final period, the last day with data (so
+the current segment is the one ``analyze`` reports). Partial first/last periods
+(:mod:`segmint.coverage`) are kept and marked ``partial (76% of days)``, unless ``drop_partial``:
+then their rows are left out of every table after the stories are computed on all the data (a
+customer who joined in a dropped first period is not made "new" in the next one).
+
+Without an invoice column a purchase is a calendar day (``frequency="auto"``), so one customer's
+lines on one day are one visit; ``notes`` says so.
 """
 
 from __future__ import annotations
 
-import datetime as dt
+import inspect
 import logging
-from dataclasses import dataclass
-from typing import Any, TypeAlias
+from dataclasses import dataclass, field
+from typing import Any, Literal, TypeAlias
 
 import ibis
 import ibis.expr.types as ir
 import pandas as pd
 
+from segmint import coverage as cov
 from segmint import features as feat
 from segmint.engine import materialize
 from segmint.errors import ConfigError, DataError, Fix
 from segmint.segment import get_scheme, scheme_names
-from segmint.story_tables import cohort_table, retention, story_table, transitions
+from segmint.story_features import as_of_features, period_activity, period_grid, within_features
+from segmint.story_tables import INACTIVE, cohort_table, retention, story_table, transitions
 
 log = logging.getLogger(__name__)
 
-Scheme: TypeAlias = str  # "value" (the story's own value segments) or any registered scheme (SCHEMES)
-SCHEMES: tuple[str, ...] = ("value", *scheme_names())  # the registry's schemes as at import
-INACTIVE = "Inactive"
-VALUE_LABELS = ("Low Value", "Below Average", "Average", "High Value")
+Scheme: TypeAlias = str  # any registered scheme (SCHEMES)
+Kind = Literal["as_of", "within_period"]
+SCHEMES: tuple[str, ...] = scheme_names()  # the registry's schemes as at import
+KINDS: tuple[str, ...] = ("as_of", "within_period")
+KIND_NAMES = {"as_of": "as-of (lifecycle)", "within_period": "within-period (activity/value)"}
+KIND_DESCRIPTIONS = {
+    "as_of": "each customer's segment as it stood at the end of each {period}, on all their history "
+             "to that date",
+    "within_period": "how each customer fared inside each {period}, among the customers who bought in it",
+}
+
+
+def default_kind(scheme: str) -> str:
+    """The registry's story kind of ``scheme``: as-of for lifecycle names (rfm, levels), else within-period."""
+    return get_scheme(scheme).story_kind
+
+
+def _lifecycle(scheme: str) -> bool:
+    """Whether the scheme's names claim tenure/lifecycle, so its stories are as-of only."""
+    return get_scheme(scheme).story_kind == "as_of"
+
 
 __all__ = [
     "INACTIVE",
+    "KINDS",
     "SCHEMES",
-    "PeriodCoverage",
     "StoryResult",
     "build_story",
     "cohorts",
     "customer_story",
-    "incomplete_trailing_period",
     "period_segments",
     "retention",
     "transitions",
 ]
 
 
-@dataclass(frozen=True)
-class PeriodCoverage:
-    """A trailing period the data cover only partly (``coverage`` = share of its days covered)."""
-
-    period: str
-    period_start: dt.date
-    period_end: dt.date  # last day of the period
-    last_transaction: dt.date
-    coverage: float
-
-    def describe(self) -> str:
-        """One line for reports: which period was left out and why."""
-        return (
-            f"{self.period} excluded as incomplete: data end {self.last_transaction} "
-            f"({self.coverage:.0%} of the period, which ends {self.period_end})"
-        )
-
-
 @dataclass
 class StoryResult:
-    """All story tables for one period granularity and scheme, plus the excluded trailing period."""
+    """All story tables for one period, scheme and kind, with the periods' coverage and notes."""
 
     period: str
     scheme: str
-    periods: pd.DataFrame  # period_index, period, period_start, period_end (last day)
+    kind: str
+    periods: pd.DataFrame  # period_index, period, period_start, period_end, as_of, coverage, partial, note
     period_segments: ir.Table
     story: pd.DataFrame
     transitions: pd.DataFrame
     retention: pd.DataFrame
     cohorts: pd.DataFrame
-    excluded: PeriodCoverage | None = None
+    dropped: list[cov.PeriodCoverage] = field(default_factory=list)  # partial periods left out
+    notes: list[str] = field(default_factory=list)  # frequency basis, profit basis, ...
+    frequency: str = "invoices"
 
-    def customer(self, customer_id: str) -> pd.Series:
+    @property
+    def kind_name(self) -> str:
+        """``"as-of (lifecycle)"`` or ``"within-period (activity/value)"``."""
+        return KIND_NAMES[self.kind]
+
+    def describe_kind(self) -> str:
+        """One sentence saying which kind of segment the story shows."""
+        text = KIND_DESCRIPTIONS[self.kind].format(period=self.period)
+        return f"{self.scheme} segments, {self.kind_name}: {text}"
+
+    @property
+    def partial(self) -> pd.DataFrame:
+        """The partial periods kept in the story (rows of ``periods``)."""
+        return self.periods[self.periods["partial"]]
+
+    def story_row(self, customer_id: str) -> pd.Series:
         """The story row of one customer; DataError when the id is not in the story."""
         rows = self.story[self.story["customer_id"] == str(customer_id)]
         if rows.empty:
@@ -98,9 +123,23 @@ class StoryResult:
             )
         return rows.iloc[0]
 
+    def customer(self, customer_id: str) -> dict[str, Any]:
+        """One customer's story: current/previous segment, change date, narrative and every period."""
+        row = self.story_row(customer_id)
+        segments = self.period_segments
+        mine = segments.filter(segments.customer_id == str(customer_id)).order_by("period_index")
+        periods = mine.execute()
+        record = {k: _plain(v) for k, v in row.items()}
+        record["scheme"], record["kind"], record["period_kind"] = self.scheme, self.kind, self.period
+        record["timeline"] = [
+            {k: _plain(v) for k, v in item.items()} for item in periods.to_dict(orient="records")
+        ]
+        return record
+
     def tables(self) -> dict[str, pd.DataFrame | ir.Table]:
         """Name -> table, for exporting every story table at once."""
         return {
+            "periods": self.periods,
             "period_segments": self.period_segments,
             "story": self.story,
             "transitions": self.transitions,
@@ -109,212 +148,185 @@ class StoryResult:
         }
 
 
-# --- periods ------------------------------------------------------------------------------------
-
-
-def incomplete_trailing_period(
-    tx: ir.Table, period: feat.Period = "quarter", *, min_coverage: float = 0.9
-) -> PeriodCoverage | None:
-    """The last calendar period when the data stop clearly before its end, else None."""
-    days = tx.select(day=tx.invoice_date.date()).distinct()
-    gap = days.day.delta(days.day.lag().over(order_by=days.day), unit="day")
-    stats = days.mutate(gap=gap).aggregate(
-        first=lambda t: t.day.min(), last=lambda t: t.day.max(), gap_p95=lambda t: t.gap.quantile(0.95)
-    ).execute()
-    if stats.empty or pd.isna(stats.loc[0, "last"]):
-        raise DataError("no transactions to tell a story from (check the input and filters)")
-    first, last = pd.Timestamp(stats.loc[0, "first"]).date(), pd.Timestamp(stats.loc[0, "last"]).date()
-    start, next_start = feat.period_bounds(last, period)
-    if start <= first:
-        return None  # the data hold a single period; nothing would be left without it
-    length = (next_start - start).days
-    missing = (next_start - last).days - 1
-    typical_gap = 0.0 if pd.isna(stats.loc[0, "gap_p95"]) else float(stats.loc[0, "gap_p95"])
-    if missing <= max((1 - min_coverage) * length, typical_gap):
+def _plain(value: Any) -> Any:
+    """JSON-friendly scalars: NaN/NaT -> None, timestamps -> ISO dates, numpy -> Python."""
+    if value is None:
         return None
-    return PeriodCoverage(
-        period=feat.period_label(start, period),
-        period_start=start,
-        period_end=next_start - dt.timedelta(days=1),
-        last_transaction=last,
-        coverage=round((length - missing) / length, 4),
-    )
+    if isinstance(value, float) and value != value:
+        return None
+    if value is pd.NaT:
+        return None
+    if isinstance(value, pd.Timestamp):
+        return value.date().isoformat()
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    if hasattr(value, "item"):
+        return value.item()
+    return value
 
 
-def _periods_frame(first: dt.date, last: dt.date, period: feat.Period) -> pd.DataFrame:
-    starts = feat.period_starts(first, last, period)
-    rows = []
-    for index, start in enumerate(starts):
-        _, next_start = feat.period_bounds(start, period)
-        rows.append(
-            {
-                "period_index": index,
-                "period": feat.period_label(start, period),
-                "period_start": start,
-                "period_end": next_start - dt.timedelta(days=1),
-            }
-        )
-    return pd.DataFrame(rows)
+# --- window and periods -------------------------------------------------------------------------
 
 
 @dataclass
 class _Window:
-    tx: ir.Table  # transactions inside the story window
-    periods: pd.DataFrame
-    excluded: PeriodCoverage | None
+    tx: ir.Table
+    periods: pd.DataFrame  # every period, with coverage
+    coverage: list[cov.PeriodCoverage]
+    frequency: str
+    notes: list[str]
+
+
+def _periods_frame(coverage: list[cov.PeriodCoverage]) -> pd.DataFrame:
+    frame = cov.as_frame(coverage)
+    frame["as_of"] = frame["last_day"]  # scoring date: the period's last covered day
+    columns = ["period_index", "period", "period_start", "period_end", "as_of", "days", "covered_days",
+               "coverage", "partial", "note"]
+    return frame[columns]
 
 
 def _window(
-    tx: Any, period: feat.Period, include_incomplete: bool, min_coverage: float,
+    tx: Any, period: feat.Period, frequency: str, min_coverage: float,
     start: feat.DateLike = None, end: feat.DateLike = None, org: str | list[str] | None = None,
 ) -> _Window:
-    tx = getattr(tx, "table", tx)  # accept a Transactions bundle
-    tx = feat.filter_window(tx, start=start, end=end, org=org)
-    excluded = incomplete_trailing_period(tx, period, min_coverage=min_coverage)
-    if excluded is not None:
-        if include_incomplete:
-            log.info("keeping incomplete trailing period %s (%.0f%% covered)",
-                     excluded.period, 100 * excluded.coverage)
-            excluded = None
-        else:
-            log.info(excluded.describe())
-            tx = feat.filter_window(tx, before=excluded.period_start)
-    bounds = tx.aggregate(first=tx.invoice_date.min(), last=tx.invoice_date.max()).execute()
-    first, last = (pd.Timestamp(bounds.loc[0, c]).date() for c in ("first", "last"))
-    return _Window(tx=tx, periods=_periods_frame(first, last, period), excluded=excluded)
+    unit, note = feat.resolve_frequency(tx, frequency)
+    table = getattr(tx, "table", tx)  # accept a Transactions bundle
+    table = feat.filter_window(table, start=start, end=end, org=org)
+    span = cov.data_span(table)
+    coverage = cov.period_coverage(span, period, min_coverage=min_coverage)
+    periods = _periods_frame(coverage)
+    # the final period is scored on the last day with data (the snapshot analyze uses)
+    periods.loc[periods.index[-1], "as_of"] = span.last_day
+    notes = [note] if note else []
+    return _Window(tx=table, periods=periods, coverage=coverage, frequency=unit, notes=notes)
 
 
 # --- segments per period ------------------------------------------------------------------------
 
 
-def _active_rows(window: _Window, period: feat.Period) -> tuple[ir.Table, ir.Table]:
-    """(every customer-period with transactions, the active ones) with ``period_index``."""
-    rows = feat.period_features(window.tx, period=period)
-    index = ibis.memtable(window.periods[["period", "period_index"]])
-    rows = rows.inner_join(index, "period")
-    rows = materialize(ibis.get_backend(window.tx), rows)  # reused by every story table
-    active = rows.filter(rows.active & feat.is_positive(rows.monetary))
-    return rows, active
-
-
-def _money(value: float) -> str:
-    """Amounts as the value reasons show them: whole units from 100 up, else rounded to cents."""
-    return f"{value:.0f}" if abs(value) >= 100 else str(round(value, 2))
-
-
-def _value_segments(active: ir.Table) -> ir.Table:
-    has_cost = active.aggregate(missing=active.profit.isnull().sum(), n=active.count()).execute()
-    basis_name = "profit" if int(has_cost.loc[0, "missing"]) == 0 else "monetary"
-    basis = active[basis_name]
-    q = active.aggregate(
-        q1=basis.quantile(0.25), q2=basis.quantile(0.5), q3=basis.quantile(0.75)
-    ).execute().iloc[0]
-    order = ibis.cases((basis >= q["q3"], 3), (basis >= q["q2"], 2), (basis >= q["q1"], 1), else_=0)
-    shown = "spend" if basis_name == "monetary" else "profit"
-    labelled = active.mutate(segment_order=order)
-    label = labelled.segment_order.cases(*enumerate(VALUE_LABELS))
-    q1, q2, q3 = (_money(float(q[name])) for name in ("q1", "q2", "q3"))
-    bound = labelled.segment_order.cases(
-        (3, f">= {q3} (top quarter)"), (2, f">= median {q2}"), (1, f">= {q1}"),
-        else_=f"< {q1} (bottom quarter)",
-    )
-    column = labelled[basis_name]
-    amount = (column.abs() >= 100).ifelse(
-        column.round(0).cast("int64").cast("string"), column.round(2).cast("string")
-    )
-    reason = (
-        shown + " " + amount + " " + bound + ", frequency "
-        + labelled.frequency.cast("string") + " -> " + label
-    )
-    return labelled.mutate(segment=label, reason=reason)
-
-
-def _scheme_segments(window: _Window, scheme: str, config: Any) -> ir.Table:
-    """rfm/levels/tiers: the scheme's assign() on features computed within each period."""
-    registered = get_scheme(scheme)
-    config = registered.config(config)
-    parts = []
-    for row in window.periods.itertuples(index=False):
-        snapshot = row.period_end + dt.timedelta(days=1)
-        features = feat.customer_features(
-            window.tx, snapshot_date=snapshot, start=row.period_start, end=row.period_end
-        )
-        labelled = registered.assign(features, config)
-        parts.append(
-            labelled.select(
-                "customer_id", "segment", "segment_order", "reason",
-            ).mutate(period_index=ibis.literal(int(row.period_index), type="int64"))
-        )
-    return ibis.union(*parts)
-
-
-def _cluster_segments(active: ir.Table, config: Any) -> ir.Table:
-    labelled = get_scheme("clusters").assign(active, config)
-    return labelled.select(
-        "customer_id", period_index=labelled.period_index.cast("int64"), segment="segment",
-        segment_order=labelled.segment_order.cast("int64"), reason="reason",
-    )
-
-
-def _segments_in_window(
-    window: _Window, period: feat.Period, scheme: str, config: Any,
-    rows: ir.Table | None = None, active: ir.Table | None = None,
-) -> ir.Table:
-    choices = ("value", *scheme_names())
+def _kind(scheme: str, kind: str | None) -> str:
+    choices = scheme_names()
     if scheme not in choices:
         raise ConfigError(
             f"scheme={scheme!r}; choose one of {', '.join(choices)}",
             field="scheme", value=scheme, fix=Fix(option="scheme", choices=choices),
         )
-    if rows is None or active is None:
-        rows, active = _active_rows(window, period)
-    if int(active.count().execute()) == 0:
+    chosen = kind or default_kind(scheme)
+    if chosen not in KINDS:
+        raise ConfigError(f"kind={chosen!r}; choose as_of or within_period", field="kind", value=chosen,
+                          fix=Fix(option="kind", choices=KINDS))
+    if chosen == "within_period" and _lifecycle(scheme):
+        activity = ", ".join(name for name in scheme_names() if not _lifecycle(name))
+        raise ConfigError(
+            f"{scheme} names claim tenure and lifecycle (New Customers, Lost, Can't Lose Them), which "
+            f"one period's activity cannot show; use kind as_of, or one of these schemes for "
+            f"within-period segments: {activity}",
+            field="kind", value=chosen, fix=Fix(option="kind", choices=("as_of",)),
+        )
+    return chosen
+
+
+def _scheme_config(scheme: str, config: Any, period: str) -> Any:
+    config = get_scheme(scheme).config(config)
+    if scheme == "rfm" and "new_within" not in config.model_fields_set:
+        # "New" in a story means a first purchase in the period scored (unless set explicitly)
+        config = config.model_copy(update={"new_within": period})
+    return config
+
+
+def _label_rows(
+    features: ir.Table, periods: pd.DataFrame, scheme: str, config: Any, notes: list[str]
+) -> ir.Table:
+    """customer_id, period_index, segment, segment_order, reason (+ scheme columns) per scored row."""
+    registered = get_scheme(scheme)
+    module = registered.load()
+    keep = ["customer_id", "period_index", "segment", "segment_order", "reason", *get_scheme(scheme).story_columns]
+    if scheme in ("value", "clusters"):
+        frame = features.execute()
+        if frame.empty:
+            raise DataError("no customer-period to segment")
+        if scheme == "clusters":  # one model for every period, so labels mean the same throughout
+            labelled = module.assign(frame, config)
+            labelled = labelled.execute() if isinstance(labelled, ir.Table) else labelled
+        else:  # the value story ranks customers within each period, as the seed does
+            parts = [module.label_frame(part, config) for _, part in frame.groupby("period_index", sort=True)]
+            labelled = pd.concat(parts, ignore_index=True)
+            basis = labelled.groupby("period_index")["value_basis"].first()
+            if (basis == "revenue").all():
+                notes.append("the data have no cost: the value story ranks revenue (net spend) where "
+                             "profit (amount - cost) would be")
+            elif (basis == "revenue").any():
+                names = periods.set_index("period_index").loc[basis[basis == "revenue"].index, "period"]
+                notes.append(f"{', '.join(names)}: some customers have no cost, so the value story ranks "
+                             "revenue (net spend) there instead of profit")
+        types = {"segment_order": "int64", "period_index": "int64"}
+        return ibis.memtable(labelled[[c for c in keep if c in labelled.columns]].astype(types))
+    if "by" in inspect.signature(module.assign).parameters:  # one expression scores every period
+        labelled = module.assign(features, config, by="period_index")
+        return labelled.select(*[c for c in keep if c in labelled.columns])
+    parts = []
+    for index in periods["period_index"]:
+        part = features.filter(features.period_index == int(index))
+        labelled = registered.assign(part, config)
+        parts.append(labelled.select(*[c for c in keep if c in labelled.columns]))
+    return ibis.union(*parts)
+
+
+def _segments(window: _Window, grid: ir.Table, period: str, scheme: str, kind: str, config: Any,
+              notes: list[str]) -> ir.Table:
+    periods = window.periods
+    features = as_of_features(grid, periods) if kind == "as_of" else within_features(grid, periods)
+    features = materialize(ibis.get_backend(grid), features)
+    if int(features.count().execute()) == 0:
         raise DataError(
             "no customer has a purchase with positive net value in the story window; "
             "check the amount column mapping and the date and organisation filters",
             field="start", fix=Fix(option="start", note="widen the date range or clear the organisation filter"),
         )
-    if scheme == "value":
-        labels = _value_segments(active).select(
-            "customer_id", "period_index", "segment", "segment_order", "reason"
-        )
-    elif scheme == "clusters":
-        labels = _cluster_segments(active, config)
-    else:
-        labels = _scheme_segments(window, scheme, config)
-    # Scheme labels only count for active customer-periods (positive net spend with a purchase).
-    keyed = active.select("customer_id", "period_index")
-    labels = labels.inner_join(keyed, ["customer_id", "period_index"])
-
-    periods = ibis.memtable(window.periods)
-    joined_at = active.group_by("customer_id").aggregate(first_index=active.period_index.min())
-    grid = joined_at.cross_join(periods).filter(lambda t: t.period_index >= t.first_index)
-    months = feat.PERIOD_MONTHS[period]
-    values = rows.select(
-        "customer_id", "period_index", "frequency", "monetary", "profit",
-        last_purchase=(rows.period_start + ibis.interval(months=months)).sub(
-            rows.recency_days.cast("int32").as_interval("D")
-        ),
+    labels = _label_rows(features, periods, scheme, _scheme_config(scheme, config, period), notes)
+    measures = features.select("customer_id", "period_index", "recency_days")
+    info = ibis.memtable(periods[["period_index", "period", "period_start", "period_end", "as_of", "note"]])
+    rows = grid.filter(grid.first_active_index.notnull() & (grid.period_index >= grid.first_active_index))
+    out = rows.inner_join(info, "period_index").left_join(labels, ["customer_id", "period_index"])
+    out = out.left_join(measures, ["customer_id", "period_index"])
+    no_label = "no purchase in " + out.period if kind == "within_period" else ibis.literal(
+        "no net purchase value to date (returns cancel the purchases)"
     )
-    out = grid.left_join(values, ["customer_id", "period_index"]).left_join(
-        labels, ["customer_id", "period_index"]
-    )
-    active_now = out.segment.notnull()
+    extras = {c: out[c] for c in get_scheme(scheme).story_columns if c in labels.columns}
     return out.select(
         customer_id=out.customer_id,
         period_index=out.period_index.cast("int64"),
         period=out.period,
+        period_note=out.note,
         period_start=out.period_start.cast("date"),
         period_end=out.period_end.cast("date"),
-        active=active_now,
-        frequency=out.frequency.fill_null(0).cast("int64"),
-        monetary=out.monetary.fill_null(0.0),
-        profit=out.profit,
-        last_purchase=active_now.ifelse(out.last_purchase.cast("date"), ibis.null("date")),
+        as_of=out.as_of.cast("date"),
+        active=out.active,
+        frequency=out.purchases.cast("int64"),
+        monetary=out.net.cast("float64"),
+        profit=out.profit.cast("float64"),
+        first_purchase=out.first_purchase.cast("date"),
+        last_purchase=out.active.ifelse(out.last_day, ibis.null("date")).cast("date"),
+        recency_days=out.recency_days,
+        frequency_to_date=out.purchases_to_date.cast("int64"),
+        monetary_to_date=out.net_to_date.cast("float64"),
         segment=out.segment.fill_null(INACTIVE),
         segment_order=out.segment_order.fill_null(-1).cast("int64"),
-        reason=out.reason.fill_null("no purchase in " + out.period),
+        reason=out.reason.fill_null(no_label),
+        **extras,
     ).order_by("customer_id", "period_index")
+
+
+def _drop_periods(periods: pd.DataFrame, drop_partial: bool) -> tuple[pd.DataFrame, list[int]]:
+    """(periods kept, indexes dropped): partial first/last periods when ``drop_partial``."""
+    if not drop_partial:
+        return periods, []
+    edges = {int(periods["period_index"].min()), int(periods["period_index"].max())}
+    dropped = [int(i) for i in periods.loc[periods["partial"], "period_index"] if int(i) in edges]
+    kept = periods[~periods["period_index"].isin(dropped)].reset_index(drop=True)
+    if kept.empty:
+        raise DataError("every period of the story is partial; keep them (do not drop partial periods)")
+    return kept, dropped
 
 
 def period_segments(
@@ -322,31 +334,29 @@ def period_segments(
     *,
     period: feat.Period = "quarter",
     scheme: Scheme = "value",
+    kind: Kind | None = None,
     config: Any = None,
-    include_incomplete: bool = False,
-    min_coverage: float = 0.9,
+    frequency: str = "auto",
+    min_coverage: float = cov.MIN_COVERAGE,
 ) -> ir.Table:
-    """Per customer and period (from their first active one): activity, spend, profit and segment."""
-    window = _window(tx, period, include_incomplete, min_coverage)
-    return _segments_in_window(window, period, scheme, config)
+    """Per customer and period (from their first active one): activity, spend and segment."""
+    return build_story(tx, period=period, scheme=scheme, kind=kind, config=config, frequency=frequency,
+                       min_coverage=min_coverage).period_segments
 
 
-def customer_story(segments: ir.Table, tx: Any, *, period: feat.Period = "quarter") -> pd.DataFrame:
+def customer_story(segments: ir.Table, *, period: feat.Period = "quarter") -> pd.DataFrame:
     """One row per customer: path of period segments, key dates, flags and a one-line narrative."""
-    return story_table(segments, getattr(tx, "table", tx), period=period)
+    return story_table(segments, period=period)
 
 
 def cohorts(
-    tx: Any,
-    period: feat.Period = "quarter",
-    *,
-    include_incomplete: bool = False,
-    min_coverage: float = 0.9,
+    tx: Any, period: feat.Period = "quarter", *, frequency: str = "auto",
+    min_coverage: float = cov.MIN_COVERAGE,
 ) -> pd.DataFrame:
     """Acquisition cohort x periods since acquisition: retained customers and revenue (n and %)."""
-    window = _window(tx, period, include_incomplete, min_coverage)
-    rows, active = _active_rows(window, period)
-    return cohort_table(rows, active, window.periods)
+    window = _window(tx, period, frequency, min_coverage)
+    activity = period_activity(window.tx, window.periods, period, window.frequency)
+    return cohort_table(period_grid(activity, window.periods), window.periods)
 
 
 def build_story(
@@ -354,26 +364,47 @@ def build_story(
     *,
     period: feat.Period = "quarter",
     scheme: Scheme = "value",
+    kind: Kind | None = None,
     config: Any = None,
-    include_incomplete: bool = False,
-    min_coverage: float = 0.9,
+    drop_partial: bool = False,
+    min_coverage: float = cov.MIN_COVERAGE,
+    frequency: str = "auto",
     start: feat.DateLike = None,
     end: feat.DateLike = None,
     org: str | list[str] | None = None,
 ) -> StoryResult:
     """Every story table at once (segments per period, story, transitions, retention, cohorts)."""
-    window = _window(tx, period, include_incomplete, min_coverage, start, end, org)
-    rows, active = _active_rows(window, period)
-    segments = _segments_in_window(window, period, scheme, config, rows, active)
-    segments = materialize(ibis.get_backend(segments), segments)
+    if period not in feat.PERIOD_MONTHS:
+        raise ConfigError(f"period={period!r}; choose one of {', '.join(feat.PERIOD_MONTHS)}")
+    kind = _kind(scheme, kind)
+    window = _window(tx, period, frequency, min_coverage, start, end, org)
+    notes = list(window.notes)
+    con = ibis.get_backend(window.tx)
+    activity = period_activity(window.tx, window.periods, period, window.frequency)
+    grid = materialize(con, period_grid(activity, window.periods))
+    segments = materialize(con, _segments(window, grid, period, scheme, kind, config, notes))
+    kept, dropped = _drop_periods(window.periods, drop_partial)
+    per_period = retention(segments, window.periods)
+    cohort = cohort_table(grid, window.periods)
+    if dropped:
+        segments = segments.filter(~segments.period_index.isin(dropped))
+        per_period = per_period[per_period["period"].isin(kept["period"])].reset_index(drop=True)
+        cohort = cohort[cohort["cohort"].isin(kept["period"]) & cohort["period"].isin(kept["period"])]
+        cohort = cohort.reset_index(drop=True)
+    for item in kept[kept["partial"]].itertuples():
+        notes.append(f"{item.period} is {item.note}: totals are for part of the period; compare "
+                     "per-day rates (retention table)")
     return StoryResult(
         period=period,
         scheme=scheme,
-        periods=window.periods,
+        kind=kind,
+        periods=kept,
         period_segments=segments,
-        story=story_table(segments, window.tx, period=period),
+        story=story_table(segments, period=period, periods=kept),
         transitions=transitions(segments),
-        retention=retention(segments),
-        cohorts=cohort_table(rows, active, window.periods),
-        excluded=window.excluded,
+        retention=per_period,
+        cohorts=cohort,
+        dropped=[window.coverage[i] for i in dropped],
+        notes=notes,
+        frequency=window.frequency,
     )

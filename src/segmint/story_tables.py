@@ -15,7 +15,6 @@ import numpy as np
 import pandas as pd
 
 from segmint.errors import ConfigError
-from segmint.features import is_positive
 
 log = logging.getLogger(__name__)
 
@@ -42,17 +41,21 @@ def _runs(segments: ir.Table) -> pd.DataFrame:
         start_index=marked.period_index.min(),
         periods=marked.count(),
         start_period=marked.period.argmin(marked.period_index),
+        start_as_of=marked.as_of.argmin(marked.period_index),
     )
     return runs.drop("island").order_by("customer_id", "start_index").execute()
 
 
-def _narratives(runs: pd.DataFrame, period: str) -> pd.Series:
+def _narratives(runs: pd.DataFrame, period: str, labels: dict[str, str], joined_before: set[str]) -> pd.Series:
     runs = runs.copy()
     group = runs.groupby("customer_id", sort=False)
     runs["position"] = group.cumcount()
     runs["n_runs"] = group["segment"].transform("size")
     runs["is_last"] = runs["position"] == runs["n_runs"] - 1
     runs["after_gap"] = group["segment"].shift(1).eq(INACTIVE)
+    runs["joined"] = (runs["position"] == 0) & ~runs["customer_id"].isin(joined_before)
+    if labels:
+        runs["start_period"] = runs["start_period"].map(lambda p: labels.get(p, p))
     long = runs["n_runs"] > MAX_RUNS_SHOWN
     from_end = runs["n_runs"] - 1 - runs["position"]
     # Long stories: keep the first run, a "N more changes" marker, and the last MAX-2 runs.
@@ -80,7 +83,7 @@ def _pieces(runs: pd.DataFrame, units: tuple[str, str]) -> pd.Series:
     inactive = label == INACTIVE
     phrases = np.select(
         [
-            runs["position"] == 0,
+            runs["joined"],
             runs["skipped"] > 0,
             inactive & runs["is_last"],
             inactive & (n == 1),
@@ -104,42 +107,69 @@ def _pieces(runs: pd.DataFrame, units: tuple[str, str]) -> pd.Series:
     return pd.Series(phrases, index=runs.index, dtype=object)
 
 
-def story_table(segments: ir.Table | pd.DataFrame, tx: ir.Table, *, period: str) -> pd.DataFrame:
-    """Per customer: path, first/last purchase, recent/new/returned flags and a narrative."""
+def period_labels(periods: pd.DataFrame | None) -> dict[str, str]:
+    """period -> "2011-Q4 (partial, 76% of days)" for the partial ones."""
+    if periods is None or "partial" not in periods:
+        return {}
+    partial = periods[periods["partial"]]
+    return {p: f"{p} (partial, {c:.0%} of days)" for p, c in zip(partial["period"], partial["coverage"], strict=True)}
+
+
+def story_table(
+    segments: ir.Table | pd.DataFrame, *, period: str, periods: pd.DataFrame | None = None
+) -> pd.DataFrame:
+    """Per customer: path, current/previous segment and change date, first/last purchase, flags, narrative.
+
+    ``previous_segment`` is the segment before the current run and ``segment_changed_on`` the as-of
+    date of the period the current run began (both empty when the segment never changed), as CRM
+    tools show them. ``periods`` (the story's, with coverage) marks partial periods in narratives.
+    """
     if period not in UNITS:
         raise ConfigError(f"period={period!r}; choose one of {', '.join(UNITS)}")
     segments = _table(segments)
-    last_index = int(segments.period_index.max().execute())
+    bounds = segments.aggregate(
+        last_index=segments.period_index.max(), first_start=segments.period_start.min(),
+        last_start=segments.period_start.max(),
+    ).execute().iloc[0]
+    last_index = int(bounds["last_index"])
+    first_start, last_start = (ibis.literal(pd.Timestamp(bounds[c]).date()) for c in ("first_start", "last_start"))
     summary = segments.group_by("customer_id").aggregate(
+        first_purchase=segments.first_purchase.min(),
+        last_purchase=segments.last_purchase.max(),
         first_period=segments.period.argmin(segments.period_index),
         first_segment=segments.segment.argmin(segments.period_index),
         current_segment=segments.segment.argmax(segments.period_index),
+        current_reason=segments.reason.argmax(segments.period_index),
         periods=segments.count(),
         active_periods=segments.active.sum().cast("int64"),
         total_spend=segments.monetary.sum(),
         is_recent=segments.active.argmax(segments.period_index)
         & (segments.period_index.max() == last_index),
-        is_new=segments.period_index.min() == last_index,
         path=segments.segment.group_concat(" > ", order_by=segments.period_index),
+        # came back after a gap: a period without a purchase followed by one with a purchase
+        returned_after_gap=segments.period_index.min(where=~segments.active)
+        < segments.period_index.max(where=segments.active),
     )
-    invoices = tx.group_by("customer_id", "invoice_id").aggregate(
-        net=tx.amount.sum(), day=tx.invoice_date.date().min()
+    summary = summary.mutate(
+        is_new=summary.first_purchase >= last_start, joined_before=summary.first_purchase < first_start
     )
-    bought = invoices.filter(is_positive(invoices.net))
-    dates = bought.group_by("customer_id").aggregate(
-        first_purchase=bought.day.min(), last_purchase=bought.day.max()
-    )
-    table = summary.left_join(dates, "customer_id").drop("customer_id_right").execute()
+    table = summary.execute()
     runs = _runs(segments)
-    # an Inactive run that is not the customer's last is followed by an active one: they came back
-    is_last_run = ~runs["customer_id"].duplicated(keep="last")
-    returned = set(runs.loc[(runs["segment"] == INACTIVE) & ~is_last_run, "customer_id"])
-    table["returned_after_gap"] = table["customer_id"].isin(returned)
-    table["narrative"] = table["customer_id"].map(_narratives(runs, period))
+    last_run = ~runs["customer_id"].duplicated(keep="last")
+    previous = runs[runs["customer_id"].duplicated(keep=False)].groupby("customer_id", sort=False)
+    before_last = previous.nth(-2).set_index("customer_id")["segment"]
+    changed_on = runs[last_run & runs["customer_id"].isin(before_last.index)].set_index("customer_id")
+    table["previous_segment"] = table["customer_id"].map(before_last.to_dict())
+    table["segment_changed_on"] = pd.to_datetime(table["customer_id"].map(changed_on["start_as_of"].to_dict()))
+    table["returned_after_gap"] = table["returned_after_gap"].fillna(False).astype(bool)
+    joined_before = set(table.loc[table["joined_before"].astype(bool), "customer_id"])
+    table["narrative"] = table["customer_id"].map(
+        _narratives(runs, period, period_labels(periods), joined_before)
+    )
     columns = [
-        "customer_id", "first_purchase", "last_purchase", "first_period", "first_segment",
-        "current_segment", "periods", "active_periods", "total_spend", "is_recent", "is_new",
-        "returned_after_gap", "path", "narrative",
+        "customer_id", "current_segment", "previous_segment", "segment_changed_on", "current_reason",
+        "first_purchase", "last_purchase", "first_period", "first_segment", "periods", "active_periods",
+        "total_spend", "is_recent", "is_new", "returned_after_gap", "path", "narrative",
     ]
     return table[columns].sort_values("customer_id", ignore_index=True)
 
@@ -204,10 +234,13 @@ def transition_matrix(table: pd.DataFrame, values: str = "customers") -> pd.Data
     return matrix.reindex(index=rows, columns=order).fillna(0)
 
 
-def retention(segments: ir.Table | pd.DataFrame) -> pd.DataFrame:
-    """Per period: active, new, retained (active before and now), reactivated, churned, rate.
+def retention(segments: ir.Table | pd.DataFrame, periods: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Per period: active, new, retained, reactivated, churned, rate, purchases, revenue, per-day rates.
 
     ``retention_rate`` = retained / customers active in the previous period (empty for the first).
+    With ``periods`` (the story's, with coverage) each row also carries ``covered_days``,
+    ``coverage`` and ``note``, and ``purchases_per_day`` / ``revenue_per_day`` are over the covered
+    days, so a partial period compares fairly with full ones.
     """
     segments = _table(segments)
     previous = segments.active.lag().over(
@@ -220,32 +253,41 @@ def retention(segments: ir.Table | pd.DataFrame) -> pd.DataFrame:
         retained=(marked.active & marked.previous.fill_null(False)).sum(),
         reactivated=(marked.active & ~marked.previous.fill_null(True)).sum(),
         previous_active=marked.previous.fill_null(False).sum(),
+        purchases=marked.frequency.sum(),
+        revenue=marked.monetary.sum(),
     ).order_by("period_index").execute()
-    counts = ["active", "new", "retained", "reactivated", "previous_active"]
+    counts = ["active", "new", "retained", "reactivated", "previous_active", "purchases"]
     per_period[counts] = per_period[counts].astype("int64")
     per_period["churned"] = per_period["previous_active"] - per_period["retained"]
     rate = per_period["retained"] / per_period["previous_active"].where(per_period["previous_active"] > 0)
-    per_period["retention_rate"] = rate.where(per_period["period_index"] > 0)
+    per_period["retention_rate"] = rate.where(per_period["period_index"] > per_period["period_index"].min())
+    if periods is not None:
+        days = periods.set_index("period_index")
+        per_period["covered_days"] = per_period["period_index"].map(days["covered_days"]).astype("int64")
+        per_period["coverage"] = per_period["period_index"].map(days["coverage"])
+        per_period["note"] = per_period["period_index"].map(days["note"]).fillna("")
+        per_period["purchases_per_day"] = per_period["purchases"] / per_period["covered_days"]
+        per_period["revenue_per_day"] = per_period["revenue"] / per_period["covered_days"]
     return per_period.drop(columns="period_index")
 
 
 # --- cohorts ------------------------------------------------------------------------------------
 
 
-def cohort_table(rows: ir.Table, active: ir.Table, periods: pd.DataFrame) -> pd.DataFrame:
+def cohort_table(grid: ir.Table, periods: pd.DataFrame) -> pd.DataFrame:
     """Acquisition cohort x periods since acquisition: active customers and net revenue (n and %).
 
-    ``retained_pct`` is the share of the cohort active in that period; ``revenue_pct`` is revenue
-    relative to the cohort's revenue in its first period (both in percent).
+    ``grid`` is :func:`segmint.story_features.period_grid`; a customer's cohort is their first active
+    period. ``retained_pct`` is the share of the cohort active in that period; ``revenue_pct`` is
+    revenue relative to the cohort's revenue in its first period (both in percent). ``note`` marks
+    a partial period.
     """
-    joined_at = active.group_by("customer_id").aggregate(cohort_index=active.period_index.min())
-    tagged = rows.inner_join(joined_at, "customer_id")
-    tagged = tagged.mutate(
-        offset=tagged.period_index - tagged.cohort_index,
-        is_active=tagged.active & is_positive(tagged.monetary),
-    ).filter(lambda t: t.offset >= 0)
-    table = tagged.group_by("cohort_index", "offset").aggregate(
-        customers=tagged.is_active.sum(), revenue=tagged.monetary.sum()
+    tagged = grid.filter(grid.first_active_index.notnull())
+    tagged = tagged.mutate(offset=tagged.period_index - tagged.first_active_index).filter(
+        lambda t: t.offset >= 0
+    )
+    table = tagged.group_by(cohort_index=tagged.first_active_index, offset=tagged.offset).aggregate(
+        customers=tagged.active.sum(), revenue=tagged.net.sum()
     ).execute()
     # Every cohort gets a row for each period up to the last one, zero when nobody came back.
     last = int(periods["period_index"].max())
@@ -257,8 +299,10 @@ def cohort_table(rows: ir.Table, active: ir.Table, periods: pd.DataFrame) -> pd.
         {"customers": 0, "revenue": 0.0}
     )
     labels = periods.set_index("period_index")["period"]
+    notes = periods.set_index("period_index")["note"] if "note" in periods else None
     table["cohort"] = table["cohort_index"].map(labels)
     table["period"] = (table["cohort_index"] + table["offset"]).map(labels)
+    table["note"] = (table["cohort_index"] + table["offset"]).map(notes).fillna("") if notes is not None else ""
     table = table.sort_values(["cohort_index", "offset"], ignore_index=True)
     first = table[table["offset"] == 0].set_index("cohort_index")
     table["cohort_size"] = table["cohort_index"].map(first["customers"]).astype("int64")
@@ -267,7 +311,7 @@ def cohort_table(rows: ir.Table, active: ir.Table, periods: pd.DataFrame) -> pd.
     base = table["cohort_index"].map(first["revenue"])
     table["revenue_pct"] = 100 * table["revenue"] / base.where(base != 0)
     columns = [
-        "cohort", "offset", "period", "cohort_size", "customers", "retained_pct", "revenue",
+        "cohort", "offset", "period", "note", "cohort_size", "customers", "retained_pct", "revenue",
         "revenue_pct",
     ]
     return table[columns].rename(columns={"offset": "periods_since"})

@@ -58,11 +58,14 @@ def test_customer_has_features_every_scheme_and_story(client) -> None:
     body = client.get("/api/customers/C").get_json()
     assert body["features"]["frequency"] == 3 and body["features"]["monetary"] == 60.0
     assert body["features"]["last_purchase"] == "2023-03-20"
-    assert set(body["segments"]) == {"rfm", "levels", "tiers", "clusters"}
+    assert set(body["segments"]) == {"rfm", "levels", "tiers", "clusters", "value"}
     assert body["segments"]["rfm"]["segment"]
     assert body["story"]["customer_id"] == "C" and body["story"]["total_spend"] == 60.0
     picks = body["recommendations"]
     assert picks["customer_id"] == "C" and picks["recommendations"][0]["rank"] == 1
+    # one current segment: the as-of story's last period is the analysis's rfm segment
+    assert body["story"]["current_segment"] == body["segments"]["rfm"]["segment"]
+    assert [p["period"] for p in body["story"]["timeline"]] == ["2023-Q1"]
 
 
 def test_registered_customer_results_are_added(client) -> None:

@@ -135,6 +135,8 @@ def test_distributions_page(server: str, page) -> None:
 def test_story_search_shows_customer(server: str, page) -> None:
     page.click("a.nav-link:has-text('Customer story')")
     page.wait_for_selector("#story-results .list-group-item", timeout=60_000)
+    page.wait_for_selector("#story-kind-text b", timeout=30_000)
+    assert "Showing rfm segments, as-of (lifecycle)" in page.locator("#story-kind-text").inner_text()
     listed = page.locator("#story-results .list-group-item").first.locator("span.fw-bold").inner_text()
     prefix = listed[:4]  # search by the first digits of a real customer id
     page.fill("#story-search", prefix)

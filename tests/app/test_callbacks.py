@@ -85,16 +85,46 @@ def test_distributions_bins_count_every_customer(state) -> None:
 
 
 def test_story_search_and_customer(state) -> None:
-    title, results, _ = story.search_content(state, "a", *inputs(state))
+    title, results, _ = story.search_content(state, "a", None, *inputs(state))
     assert "1 match" in title and results.children[0].id == {"type": "story-pick", "id": "A"}
-    _, recent, _ = story.search_content(state, "", *inputs(state))
+    _, recent, _ = story.search_content(state, "", None, *inputs(state))
     ids = [item.id["id"] for item in recent.children]
     assert ids == ["C", "A", "B", "E"]  # most recent first
     assert [item.className for item in recent.children] == ["recent-customer"] * 3 + [""]
-    card, timeline, _ = story.customer_content(state, "A", *inputs(state))
+    card, timeline, _ = story.customer_content(state, "A", None, *inputs(state))
     text = str(card)
     assert "2023-01-10" in text and "2023-03-01" in text
     assert list(timeline.data[0].y) == [100.0, 50.0]
+
+
+def test_one_current_segment_in_the_list_the_card_and_the_customers_grid(state) -> None:
+    # rfm is as-of: the story's last period is the analysis's snapshot, so all three agree
+    analysis = state.analysis(*story.context(*inputs(state))[:2])
+    segments = analysis.customers.execute().set_index("customer_id")["segment"].to_dict()
+    _, recent, _ = story.search_content(state, "", None, *inputs(state))
+    for item in recent.children:
+        customer = item.id["id"]
+        assert f"current: {segments[customer]}," in str(item.children[2].children)
+        card, _, _ = story.customer_content(state, customer, None, *inputs(state))
+        assert f"'Current segment: ', className='text-muted'), Span('{segments[customer]}')" in str(card)
+    # E (first purchase 2022-11-01, last quarter 2023-Q1) is not new; C/A/B joined in 2023-Q1 and are
+    assert segments == {"A": "New Customers", "B": "New Customers", "C": "New Customers", "E": "Lost"}
+    response = customers.rows_response(state, {"startRow": 0, "endRow": 10}, *inputs(state))
+    rows = {r["customer_id"]: r for r in response["rowData"]}
+    assert {c: r["segment"] for c, r in rows.items()} == segments
+    assert rows["E"]["previous_segment"] == "New Customers" and rows["E"]["segment_changed_on"] == "2023-03-26"
+
+
+def test_story_page_says_which_kind_it_shows(state) -> None:
+    sentence, options, value, _ = story.kind_content(state, None, *inputs(state))
+    assert value == "as_of" and "as-of (lifecycle)" in str(sentence)
+    assert [o["disabled"] for o in options] == [False, True]  # rfm names claim lifecycle
+    sentence, options, value, _ = story.kind_content(state, "within_period", *inputs(state, "value"))
+    assert value == "within_period" and "within-period (activity/value)" in str(sentence)
+    _, _, value, _ = story.kind_content(state, "as_of", *inputs(state, "value"))
+    assert value == "as_of"
+    flows = story.flows_content(state, None, None, [], None, *inputs(state, "value"))
+    assert flows[1:3] == ("2022-Q4", "2023-Q1") and flows[3].data[0].type == "sankey"
 
 
 def test_customers_grid_pages_sorts_and_filters(state) -> None:

@@ -86,8 +86,9 @@ def test_story_card_and_customer_api_carry_the_value(demo_state):
     assert f"P(alive) {best.p_alive:.2f}" in line and f"12-month CLV {best.clv:,.0f}" in line
     row = pd.Series({"customer_id": best.customer_id, "is_recent": True, "first_purchase": "2023-01-01",
                      "last_purchase": "2023-02-01", "current_segment": "x", "active_periods": 1, "periods": 2,
-                     "total_spend": 1.0, "first_period": "2023-Q1", "first_segment": "x", "narrative": "n"})
-    assert line in str(story_card(row, line))
+                     "total_spend": 1.0, "first_period": "2023-Q1", "first_segment": "x", "narrative": "n",
+                     "current_reason": "why"})
+    assert line in str(story_card(row, "quarter", value=line))
     assert value.value_summary(demo_state, dataset_id, filters, "no-such-customer") is None
 
 

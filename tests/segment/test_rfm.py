@@ -89,12 +89,20 @@ def test_scaled_scores():
     assert [scaled_score(s, 10) for s in range(1, 11)] == [1, 1, 2, 2, 3, 3, 4, 4, 5, 5]
 
 
-def _expected_segment(r: int, f: int, m: int) -> str:
-    """The documented R x FM grid, typed out by hand."""
+def _expected_segment(r: int, f: int, m: int, new: bool = False, bought: bool = False) -> str:
+    """The documented R x FM grid for established customers, typed out by hand; new -> New Customers.
+
+    A customer who bought in the window is never Lost, Hibernating or Can't Lose Them (absence
+    labels): they take the R 3 label of their FM band.
+    """
+    if new:
+        return "New Customers"
     fm = (f + m) / 2
     band = 0 if fm <= 2 else 1 if fm <= 3 else 2 if fm <= 4 else 3
+    if bought and r <= 2 and (band == 0 or band == 3 or (r == 1 and band == 1)):
+        return ["About To Sleep", "Need Attention", "Loyal Customers", "Loyal Customers"][band]
     grid = {
-        5: ["New Customers", "Potential Loyalist", "Champions", "Champions"],
+        5: ["Potential Loyalist", "Potential Loyalist", "Champions", "Champions"],
         4: ["Promising", "Potential Loyalist", "Loyal Customers", "Champions"],
         3: ["About To Sleep", "Need Attention", "Loyal Customers", "Loyal Customers"],
         2: ["Hibernating", "At Risk", "At Risk", "Can't Lose Them"],
@@ -113,7 +121,8 @@ def test_all_125_cells_get_exactly_one_segment():
     assert len(got) == 125 and got.customer_id.is_unique
     assert got.rfm_cell.tolist() == [f"{r}{f}{m}" for r, f, m in cells]
     assert got.segment.tolist() == [_expected_segment(*cell) for cell in cells]
-    assert set(got.segment) == set(SEGMENTS)
+    # without first-purchase dates nobody can be shown to be new
+    assert set(got.segment) == set(SEGMENTS) - {"New Customers"} and not got.is_new.any()
     order = dict(zip(SEGMENTS, range(10, -1, -1), strict=True))
     assert (got.segment_order == got.segment.map(order)).all()
     champion = got[got.rfm_cell == "545"].iloc[0]
@@ -123,9 +132,75 @@ def test_all_125_cells_get_exactly_one_segment():
 @pytest.mark.parametrize("bins", range(3, 11))
 def test_every_cell_covered_for_any_bins(bins):
     config = RFMConfig(bins=bins)
-    for r, f, m in itertools.product(range(1, bins + 1), repeat=3):
-        got = segment_for(r, f, m, config)
-        assert got == _expected_segment(scaled_score(r, bins), scaled_score(f, bins), scaled_score(m, bins))
+    kinds = [(False, False), (False, True), (True, True)]  # (new, bought in the window)
+    for (r, f, m), (new, bought) in itertools.product(itertools.product(range(1, bins + 1), repeat=3), kinds):
+        got = segment_for(r, f, m, config, new=new, bought=bought)
+        scaled = (scaled_score(r, bins), scaled_score(f, bins), scaled_score(m, bins))
+        assert got == _expected_segment(*scaled, new, bought)
+
+
+def _dated(rows: list[tuple[str, int, int, float, str, int]]) -> ibis.Table:
+    """Features with first_purchase and tenure_days: (id, recency, frequency, monetary, first, tenure)."""
+    return ibis.memtable(pd.DataFrame(
+        [{"customer_id": c, "recency_days": r, "frequency": f, "monetary": m,
+          "first_purchase": pd.Timestamp(first).date(), "tenure_days": t} for c, r, f, m, first, t in rows]
+    ))
+
+
+def test_new_customers_only_when_the_first_purchase_is_in_the_window():
+    # Snapshot 2023-07-01 for everyone (first_purchase + tenure_days), so the window is 2023-Q2.
+    table = _dated([
+        ("new_small", 1, 1, 5.0, "2023-06-30", 1),  # R5, FM low, first purchase in Q2: new
+        ("new_big", 1, 9, 900.0, "2023-04-01", 91),  # first day of Q2, scores of a champion: still new
+        ("old_small", 1, 1, 6.0, "2023-03-31", 92),  # R5, FM low, but joined in Q1: right neighbour
+        # twelve older customers, all less recent: recency 1 has k=12 worse of 15 -> R=1+floor(60/15)=5
+        *[(f"old_{i}", 300 - 20 * i, 2 + i, 50.0 + 10 * i, "2021-01-01", 911) for i in range(12)],
+    ])
+    got = assign(table).execute().set_index("customer_id")
+    assert got.loc["new_small", "segment"] == "New Customers"
+    assert got.loc["new_big", "segment"] == "New Customers"
+    assert got.loc["old_small", "rfm_cell"] == "511"  # the classic grid's New Customers cell
+    assert got.loc["old_small", "segment"] == "Potential Loyalist"
+    assert got.is_new.to_dict() == {c: c.startswith("new") for c in got.index}
+    assert got.loc["new_small", "reason"] == (
+        "R=5 F=1 M=1, first purchase 2023-06-30 in the current quarter -> New Customers: "
+        "first purchase in the current period"
+    )
+    assert got.loc["old_small", "reason"].startswith("R=5 F=1 M=1, customer since 2023-03-31 (not new) -> ")
+    assert "customer since" not in got.loc["old_1", "reason"]  # no tenure rule decided it
+    # A month window: only June's first purchase is new; 30 days: tenure 1 and 91 -> only new_small
+    by_month = assign(table, RFMConfig(new_within="month")).execute().set_index("customer_id")
+    assert by_month.loc["new_big", "segment"] != "New Customers" and by_month.loc["new_small", "is_new"]
+    by_days = assign(table, RFMConfig(new_within=30)).execute().set_index("customer_id")
+    assert by_days.is_new.sum() == 1 and by_days.loc["new_small", "is_new"]
+    assert "in the last 30 days" in by_days.loc["new_small", "reason"]
+
+
+def test_absence_labels_only_for_customers_who_did_not_buy_in_the_window():
+    # Snapshot 2022-07-01 (first_purchase + tenure_days): the window is 2022-Q2. A young customer base:
+    # twelve customers bought in the last days, so a purchase on 1 April (recency 91) scores R=1.
+    table = _dated([
+        ("bought_small", 91, 1, 5.0, "2022-01-10", 172),  # last purchase 2022-04-01: in Q2
+        ("gone_small", 92, 1, 5.0, "2022-01-10", 172),  # last purchase 2022-03-31: before Q2
+        ("bought_big", 91, 9, 900.0, "2022-01-05", 177),
+        ("gone_big", 95, 9, 900.0, "2022-01-05", 177),
+        *[(f"recent_{i}", 1 + i % 3, 3 + i % 4, 40.0 + 9 * i, "2022-02-01", 150) for i in range(12)],
+    ])
+    got = assign(table).execute().set_index("customer_id")
+    assert got.loc[["bought_small", "gone_small"], "rfm_cell"].tolist() == ["111", "111"]
+    assert got.loc["gone_small", "segment"] == "Lost"
+    assert got.loc["bought_small", "segment"] == "About To Sleep"  # not "Lost" in the quarter they bought
+    assert got.loc["bought_small", "reason"] == (
+        "R=1 F=1 M=1, last purchase 2022-04-01 in the current quarter -> About To Sleep: "
+        "below-average recency, frequency and spend"
+    )
+    assert got.loc[["bought_big", "gone_big"], "r_score"].tolist() == [1, 1]
+    assert got.loc["gone_big", "segment"] == "Can't Lose Them"
+    assert got.loc["bought_big", "segment"] == "Loyal Customers"
+    assert "last purchase" not in got.loc["gone_big", "reason"]
+    # a 30-day window: 91 days ago is outside it, so the absence labels apply again
+    by_days = assign(table, RFMConfig(new_within=30)).execute().set_index("customer_id")
+    assert by_days.loc["bought_small", "segment"] == "Lost"
 
 
 def test_ibis_assign_matches_python_rules_with_other_bins():
@@ -144,7 +219,7 @@ def test_config_yaml_round_trip_and_errors(tmp_path):
     (tmp_path / "bad.yaml").write_text(
         "segments: [{name: Best}, {name: Rest}]\nrules:\n  - {segment: Best, r: [4, 5]}\n"
     )
-    with pytest.raises(ConfigError, match="no rule matches cell R=1 F=1 M=1"):
+    with pytest.raises(ConfigError, match="no rule matches cell R=1 F=1 M=1 for an established customer"):
         RFMConfig.from_yaml(tmp_path / "bad.yaml")
     with pytest.raises(ConfigError, match="not listed under segments"):
         RFMConfig.from_dict({"segments": [{"name": "A"}], "rules": [{"segment": "B"}]})

@@ -18,10 +18,12 @@ import uuid
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import ibis.expr.types as ir
+import pandas as pd
 from ibis.backends import BaseBackend
 
 from segmint.errors import DataError
@@ -80,6 +82,13 @@ class Dataset:
     report: Any = None  # segmint.quality.DataQualityReport when read from files
     mapping: Any = None  # segmint.schema.ColumnMapping when read from files
     lock: threading.RLock = field(default_factory=threading.RLock, compare=False, repr=False)
+
+    @cached_property
+    def purchase_unit(self) -> str:
+        """What a purchase is here: "invoices", or "days" when the data have no invoice column."""
+        from segmint.features import purchase_unit
+
+        return purchase_unit(self)
 
     def window(self, filters: Filters) -> ir.Table:
         """Transactions of the filters' countries (dates and orgs are applied by the library calls)."""
@@ -204,8 +213,9 @@ class AppState:
     def analysis(self, dataset_id: str | None, filters: Filters, overrides: dict | None = None) -> Analysis:
         """Features + segments for the filters and scheme settings (computed once, then cached)."""
         dataset = self.dataset(dataset_id)
-        config = scheme_config(filters.scheme, (overrides or {}).get(filters.scheme))
-        # the period only matters to stories: leave it out so changing it reuses the analysis
+        config = _period_config(filters, overrides)
+        # the period matters to stories (and to RFM's newness window, which is in the config):
+        # leave it out so changing it reuses the analysis of the other schemes
         key = _key(dataset.dataset_id, replace(filters, period=""), config.model_dump(mode="json"))
         with dataset.lock:
             cached = self._cached(self._analyses, key)
@@ -227,20 +237,26 @@ class AppState:
         except SegmintError as exc:
             log.info("dataset %s not warmed: %s", dataset_id, exc)
 
-    def story(self, dataset_id: str | None, filters: Filters, overrides: dict | None = None) -> StoryResult:
-        """``segmint.api.story`` for the filters (per-period segments, transitions, cohorts)."""
+    def story(
+        self, dataset_id: str | None, filters: Filters, overrides: dict | None = None, kind: str | None = None
+    ) -> StoryResult:
+        """``segmint.api.story`` for the filters (per-period segments, transitions, cohorts).
+
+        ``kind`` is as_of or within_period (None: the scheme's default); the scheme's config is the
+        analysis's, so the story's current segment is the analysis's segment (as-of kinds).
+        """
         from segmint import api
 
         dataset = self.dataset(dataset_id)
-        config = scheme_config(filters.scheme, (overrides or {}).get(filters.scheme))
-        key = _key(dataset.dataset_id, filters, config.model_dump(mode="json"))
+        config = _period_config(filters, overrides)
+        key = _key(dataset.dataset_id, filters, [config.model_dump(mode="json"), kind])
         with dataset.lock:
             cached = self._cached(self._stories, key)
             if cached is not None:
                 return cached
             result = api.story(
-                dataset.transactions(), period=filters.period, scheme=filters.scheme,  # type: ignore[arg-type]
-                config={filters.scheme: config}, **_window(filters),
+                dataset.transactions(), period=filters.period, scheme=filters.scheme, kind=kind,  # type: ignore[arg-type]
+                config={filters.scheme: config}, frequency=dataset.purchase_unit, **_window(filters),
             )
             self._store(self._stories, key, result, dataset.dataset_id)
             return result
@@ -252,7 +268,7 @@ class AppState:
         from segmint.recommendations import RecommendConfig, recommend_products
 
         dataset = self.dataset(dataset_id)
-        config = scheme_config(filters.scheme, (overrides or {}).get(filters.scheme))
+        config = _period_config(filters, overrides)  # the segments the analysis and the story show
         key = _key(dataset.dataset_id, replace(filters, period=""), {**config.model_dump(mode="json"), "window": window})
         with dataset.lock:
             cached = self._cached(self._recommendations, key)
@@ -284,6 +300,27 @@ class AppState:
             self._store(self._values, key, result, dataset.dataset_id)
             return result
 
+    def customers_with_story(self, dataset_id: str | None, filters: Filters, overrides: dict | None = None) -> ir.Table:
+        """The analysis's customers plus the as-of story's previous segment and change date (cached).
+
+        For as-of schemes the story's current segment is the analysis's ``segment``, so the Customers
+        page, the story card and exports show one current segment with its history.
+        """
+        dataset = self.dataset(dataset_id)
+        analysis = self.analysis(dataset_id, filters, overrides)
+        key = "customers-story:" + _key(dataset.dataset_id, filters, analysis.key)
+        cached = self._cached(self._stories, key)
+        if cached is not None:
+            return cached
+        story = self.story(dataset_id, filters, overrides)
+        frame = story.story[["customer_id", "previous_segment", "segment_changed_on"]].copy()
+        frame["segment_changed_on"] = pd.to_datetime(frame["segment_changed_on"]).dt.date
+        with dataset.lock:
+            fields = dataset.con.create_table(f"segmint_app_story_{key[-24:]}", frame, temp=True, overwrite=True)
+            table = analysis.customers.left_join(fields, "customer_id").drop("customer_id_right")
+        self._store(self._stories, key, table)
+        return table
+
     def _cached(self, cache: OrderedDict, key: str) -> Any:
         with self._lock:
             if key in cache:
@@ -304,7 +341,16 @@ class AppState:
         shutil.rmtree(self.upload_root, ignore_errors=True)
 
 
-def _key(dataset_id: str, filters: Filters, settings: dict) -> str:
+def _period_config(filters: Filters, overrides: dict | None) -> Any:
+    """The scheme's config; RFM's "New Customers" window is the filters' period unless set."""
+    own = (overrides or {}).get(filters.scheme) or {}
+    config = scheme_config(filters.scheme, own)
+    if filters.scheme == "rfm" and "new_within" not in own:
+        config = config.model_copy(update={"new_within": filters.period})
+    return config
+
+
+def _key(dataset_id: str, filters: Filters, settings: Any) -> str:
     text = json.dumps([dataset_id, filters.__dict__, settings], sort_keys=True, default=str)
     return hashlib.sha256(text.encode()).hexdigest()[:24]
 

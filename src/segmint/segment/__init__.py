@@ -46,6 +46,10 @@ class Scheme:
     config_class: str  # name of the SegmentConfig subclass in ``module``
     title: str  # what people read: "RFM segments"
     description: str = ""
+    # stories: "as_of" when the names claim tenure/lifecycle ("New Customers", "Lost"), so each period
+    # is scored on all history to its end; "within_period" scores each period's own purchases
+    story_kind: str = "within_period"
+    story_columns: tuple[str, ...] = ()  # scheme columns carried into a story's period_segments
 
     def load(self) -> ModuleType:
         """The scheme's module (ConfigError when it cannot be imported)."""
@@ -111,14 +115,16 @@ _REGISTRY: dict[str, Scheme] = {}
 
 def register_scheme(
     name: str, module: str, config_class: str, *, title: str | None = None, description: str = "",
-    replace: bool = False,
+    story_kind: str = "within_period", story_columns: tuple[str, ...] = (), replace: bool = False,
 ) -> Scheme:
     """Add a scheme to the registry (ConfigError when ``name`` is taken, unless ``replace``)."""
     if not name.isidentifier() or name == "all":
         raise ConfigError(f"scheme name {name!r} must be a plain identifier other than 'all'")
     if name in _REGISTRY and not replace:
         raise ConfigError(f"a scheme named {name!r} is already registered ({_REGISTRY[name].module})")
-    scheme = Scheme(name, module, config_class, title or name, description)
+    if story_kind not in ("as_of", "within_period"):
+        raise ConfigError(f"story_kind={story_kind!r}; choose as_of or within_period")
+    scheme = Scheme(name, module, config_class, title or name, description, story_kind, tuple(story_columns))
     _REGISTRY[name] = scheme
     return scheme
 
@@ -167,10 +173,18 @@ def assign_segments(
 
 
 register_scheme("rfm", "segmint.segment.rfm", "RFMConfig", title="RFM segments",
-                description="11 named segments from recency, frequency and monetary quantile scores")
+                description="11 named segments from recency, frequency and monetary quantile scores",
+                story_kind="as_of", story_columns=("rfm_cell",))
 register_scheme("levels", "segmint.segment.levels", "LevelsConfig", title="RFM score levels",
-                description="7 levels from the sum R+F+M of the RFM scores")
+                description="7 levels from the sum R+F+M of the RFM scores",
+                story_kind="as_of", story_columns=("rfm_score",))
 register_scheme("tiers", "segmint.segment.tiers", "TiersConfig", title="Spend x frequency tiers",
-                description="Low/Mid/High value x Low/Mid/High frequency from n-tile buckets")
+                description="Low/Mid/High value x Low/Mid/High frequency from n-tile buckets",
+                story_columns=("value_tier", "frequency_tier"))
 register_scheme("clusters", "segmint.segment.clusters", "ClusterConfig", title="Value clusters (k-means)",
-                description="k-means on log features, clusters ordered by value")
+                description="k-means on log features, clusters ordered by value", story_columns=("cluster",))
+register_scheme("value", "segmint.segment.value", "ValueConfig", title="Value story (profit x frequency)",
+                description="k-means on profit and on frequency, ordered and combined: High Value / Average / "
+                            "Below Average / Low Value",
+                story_columns=("profit_segment", "frequency_segment", "overall_score", "profit_cluster",
+                               "frequency_cluster"))

@@ -53,10 +53,13 @@ class LevelsConfig(SegmentConfig):
         return {name: 3 + (t - 3) * factor for name, t in self.thresholds.items()}
 
 
-def assign(features: ir.Table, config: LevelsConfig | None = None) -> ir.Table:
-    """Features plus RFM scores, ``segment`` (level), ``segment_order`` and ``reason``."""
+def assign(features: ir.Table, config: LevelsConfig | None = None, *, by: str | None = None) -> ir.Table:
+    """Features plus RFM scores, ``segment`` (level), ``segment_order`` and ``reason``.
+
+    ``by`` scores each group of that column among itself (the story scores every period at once).
+    """
     config = config or LevelsConfig()
-    scored = rfm_scores(features, config.bins)
+    scored = rfm_scores(features, config.bins, by=by)
     thresholds = config.scaled_thresholds()
     names = list(thresholds)
     total = scored.rfm_score

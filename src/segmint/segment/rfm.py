@@ -8,8 +8,20 @@ values always share a score, never split by row order; with distinct values each
 ``n / bins`` customers, while a value shared by many customers leaves some scores above it empty.
 
 Segments come from an editable rule table (``rfm_segments.yaml``): rules are tried in order and the
-first whose R / F / M / FM ranges contain the customer's scores wins; the table must give every
-cell a segment (checked when the config is built).
+first whose R / F / M / FM ranges (and tenure condition) contain the customer wins; the table must give
+every cell a segment, for new and established customers alike (checked when the config is built).
+
+Tenure: a rule with ``new: true`` matches only customers whose first purchase falls in the newness
+window (``new_within``: the calendar month/quarter/year holding the scoring date, or a number of days
+before it); ``new: false`` only the others. The scoring date is recovered per row as
+``first_purchase + tenure_days`` (the snapshot), so the rule needs ``first_purchase`` and
+``tenure_days`` columns; without them nobody is new.
+
+Absence: a rule with ``bought: true`` matches only customers whose last purchase falls in that same
+window (``first_purchase + tenure_days - recency_days``), ``bought: false`` only the others. Labels
+that claim absence ("Lost", "Hibernating", "Can't Lose Them") are kept from a customer who bought
+in the window: early in a young customer base almost everyone is recent, so a purchase 80 days ago
+can score R=1. Without the date columns nobody has bought in the window (the plain R x FM grid).
 """
 
 from __future__ import annotations
@@ -17,6 +29,7 @@ from __future__ import annotations
 import itertools
 import logging
 import math
+from typing import Literal
 
 import ibis
 import ibis.expr.types as ir
@@ -37,6 +50,8 @@ __all__ = [
     "assign",
     "quantile_score",
     "rfm_scores",
+    "bought_in_window_flag",
+    "new_customer_flag",
     "scaled_score",
     "notes",
     "segment_for",
@@ -62,6 +77,8 @@ class RFMRule(BaseModel):
     f: Range | None = None
     m: Range | None = None
     fm: Range | None = None  # mean of the F and M scores
+    new: bool | None = None  # True: only customers new in the window; False: only established ones
+    bought: bool | None = None  # True: only customers who bought in the window; False: only the others
 
     @field_validator("r", "f", "m", "fm")
     @classmethod
@@ -74,8 +91,12 @@ class RFMRule(BaseModel):
         """The ranges this rule sets, by score name (r, f, m, fm)."""
         return {k: v for k in ("r", "f", "m", "fm") if (v := getattr(self, k)) is not None}
 
-    def matches(self, scaled: dict[str, float]) -> bool:
-        """Whether scaled scores ``{"r":.., "f":.., "m":.., "fm":..}`` fall in every range."""
+    def matches(self, scaled: dict[str, float], new: bool = False, bought: bool = False) -> bool:
+        """Whether scaled scores ``{"r":.., "f":.., "m":.., "fm":..}`` fall in every range (and conditions)."""
+        if self.new is not None and self.new != new:
+            return False
+        if self.bought is not None and self.bought != bought:
+            return False
         return all(low <= scaled[k] <= high for k, (low, high) in self.bounds().items())
 
 
@@ -84,9 +105,11 @@ def _default(key: str) -> list:
 
 
 class RFMConfig(SegmentConfig):
-    """Number of score bins and the segment rule table (defaults: 5 bins, ``rfm_segments.yaml``)."""
+    """Score bins, the newness window and the segment rule table (defaults: 5 bins, a quarter, the YAML)."""
 
     bins: int = Field(default=5, ge=3, le=10)
+    # "New" = first purchase in the calendar period holding the scoring date, or within N days of it.
+    new_within: Literal["month", "quarter", "year"] | int = "quarter"
     segments: list[SegmentInfo] = Field(default_factory=lambda: _default("segments"))
     rules: list[RFMRule] = Field(default_factory=lambda: _default("rules"))
 
@@ -98,11 +121,16 @@ class RFMConfig(SegmentConfig):
         unknown = sorted({r.segment for r in self.rules} - set(names))
         if unknown:
             raise ValueError(f"rules use segment(s) {unknown} not listed under segments: {names}")
-        for cell in itertools.product(range(1, self.bins + 1), repeat=3):
-            if segment_for(*cell, self) is None:
-                r, f, m = cell
+        if isinstance(self.new_within, int) and self.new_within < 1:
+            raise ValueError(f"new_within={self.new_within} days must be at least 1 (or month/quarter/year)")
+        kinds = ((False, False), (False, True), (True, True))  # (new, bought): a new customer has bought
+        for (r, f, m), (new, bought) in itertools.product(itertools.product(range(1, self.bins + 1), repeat=3),
+                                                          kinds):
+            if segment_for(r, f, m, self, new=new, bought=bought) is None:
+                who = ("a new customer" if new else "an established customer who bought in the window"
+                       if bought else "an established customer")
                 raise ValueError(
-                    f"no rule matches cell R={r} F={f} M={m} (bins={self.bins}); "
+                    f"no rule matches cell R={r} F={f} M={m} for {who} (bins={self.bins}); "
                     "add a rule for it or a catch-all rule with no ranges at the end"
                 )
         return self
@@ -122,10 +150,48 @@ def _scaled(config: RFMConfig, r: int, f: int, m: int) -> dict[str, float]:
     return {"r": r5, "f": f5, "m": m5, "fm": (f5 + m5) / 2}
 
 
-def segment_for(r: int, f: int, m: int, config: RFMConfig) -> str | None:
-    """Segment of one score cell by the rule table (first match); None when no rule matches."""
+def segment_for(
+    r: int, f: int, m: int, config: RFMConfig, *, new: bool = False, bought: bool = False
+) -> str | None:
+    """Segment of one score cell (new or established, bought in the window or not) by the first matching rule."""
     scaled = _scaled(config, r, f, m)
-    return next((rule.segment for rule in config.rules if rule.matches(scaled)), None)
+    return next((rule.segment for rule in config.rules if rule.matches(scaled, new, bought or new)), None)
+
+
+def new_customer_flag(features: ir.Table, within: str | int) -> ir.BooleanValue:
+    """Whether each customer's first purchase falls in the newness window of their scoring date.
+
+    The scoring date (snapshot) is ``first_purchase + tenure_days``; the window is the calendar
+    month/quarter/year holding the day before it (the last day scored), or ``within`` days before it.
+    """
+    if not {"first_purchase", "tenure_days"} <= set(features.columns):
+        return ibis.literal(False)
+    tenure = features.tenure_days.cast("int64")
+    if isinstance(within, int):
+        return tenure <= within
+    first = features.first_purchase.cast("date")
+    last_day = first + (tenure - 1).as_interval("D")
+    unit = {"month": "M", "quarter": "Q", "year": "Y"}[within]
+    return first >= last_day.truncate(unit)
+
+
+def bought_in_window_flag(features: ir.Table, within: str | int) -> ir.BooleanValue:
+    """Whether each customer's last purchase falls in the window of :func:`new_customer_flag`."""
+    if not {"first_purchase", "tenure_days", "recency_days"} <= set(features.columns):
+        return ibis.literal(False)
+    recency = features.recency_days.cast("int64")
+    if isinstance(within, int):
+        return recency <= within
+    first = features.first_purchase.cast("date")
+    tenure = features.tenure_days.cast("int64")
+    last_day = first + (tenure - 1).as_interval("D")
+    last_purchase = first + (tenure - recency).as_interval("D")
+    unit = {"month": "M", "quarter": "Q", "year": "Y"}[within]
+    return last_purchase >= last_day.truncate(unit)
+
+
+def _window_text(within: str | int) -> str:
+    return f"in the last {within} days" if isinstance(within, int) else f"in the current {within}"
 
 
 def quantile_score(rank_worse: ir.IntegerValue, n: ir.IntegerValue, bins: int) -> ir.IntegerValue:
@@ -133,13 +199,19 @@ def quantile_score(rank_worse: ir.IntegerValue, n: ir.IntegerValue, bins: int) -
     return ((rank_worse * bins) / n).floor().cast("int64") + 1
 
 
-def rfm_scores(features: ir.Table, bins: int = 5) -> ir.Table:
-    """Add ``r_score``, ``f_score``, ``m_score`` (1..bins), ``rfm_cell`` ("545") and ``rfm_score`` (sum)."""
-    n = features.customer_id.count().over(ibis.window())
+def rfm_scores(features: ir.Table, bins: int = 5, *, by: str | None = None) -> ir.Table:
+    """Add ``r_score``, ``f_score``, ``m_score`` (1..bins), ``rfm_cell`` ("545") and ``rfm_score`` (sum).
+
+    ``by`` scores each group of that column separately (the story scores every period at once).
+    """
+    group = [by] if by else None
+    n = features.customer_id.count().over(ibis.window(group_by=group))
     scored = features.mutate(
-        r_score=quantile_score(ibis.rank().over(order_by=ibis.desc(features.recency_days)), n, bins),
-        f_score=quantile_score(ibis.rank().over(order_by=features.frequency), n, bins),
-        m_score=quantile_score(ibis.rank().over(order_by=features.monetary), n, bins),
+        r_score=quantile_score(
+            ibis.rank().over(group_by=group, order_by=ibis.desc(features.recency_days)), n, bins
+        ),
+        f_score=quantile_score(ibis.rank().over(group_by=group, order_by=features.frequency), n, bins),
+        m_score=quantile_score(ibis.rank().over(group_by=group, order_by=features.monetary), n, bins),
     )
     as_text = [scored[c].cast("string") for c in ("r_score", "f_score", "m_score")]
     return scored.mutate(
@@ -154,32 +226,63 @@ def _scaled_expr(score: ir.IntegerValue, bins: int) -> ir.NumericValue:
     return ((score * 2 - 1) * SCALE / (2 * bins)).floor().cast("int64") + 1
 
 
-def assign(features: ir.Table, config: RFMConfig | None = None) -> ir.Table:
-    """Features plus R/F/M scores, ``segment``, ``segment_order`` and a one-line ``reason``."""
+def assign(features: ir.Table, config: RFMConfig | None = None, *, by: str | None = None) -> ir.Table:
+    """Features plus R/F/M scores, ``segment``, ``segment_order`` and a one-line ``reason``.
+
+    ``by`` scores each group of that column among itself (see :func:`rfm_scores`).
+    """
     config = config or RFMConfig()
-    scored = rfm_scores(features, config.bins)
+    scored = rfm_scores(features, config.bins, by=by)
     r5, f5, m5 = (_scaled_expr(scored[c], config.bins) for c in ("r_score", "f_score", "m_score"))
     scaled = {"r": r5, "f": f5, "m": m5, "fm": (f5 + m5) / 2}
-    branches = []
+    scored = scored.mutate(is_new=new_customer_flag(scored, config.new_within))
+    bought = bought_in_window_flag(scored, config.new_within) | scored.is_new
+    branches, tenure_rule, bought_rule = [], [], []
     for rule in config.rules:
         condition = ibis.literal(True)
         for key, (low, high) in rule.bounds().items():
             condition &= scaled[key].between(low, high)
+        if rule.new is not None:
+            condition &= scored.is_new if rule.new else ~scored.is_new
+        if rule.bought is not None:
+            condition &= bought if rule.bought else ~bought
         branches.append((condition, rule.segment))
+        tenure_rule.append((condition, rule.new is not None))
+        bought_rule.append((condition, rule.bought is True))
     segment = ibis.cases(*branches, else_=config.rules[-1].segment)
-    labelled = scored.mutate(segment=segment)
+    # the reason names the first (last) purchase when a tenure (absence) condition decided the segment
+    uses_tenure = ibis.cases(*tenure_rule, else_=config.rules[-1].new is not None)
+    uses_bought = ibis.cases(*bought_rule, else_=config.rules[-1].bought is True)
+    labelled = scored.mutate(segment=segment, _uses_tenure=uses_tenure, _uses_bought=uses_bought)
     descriptions = {s.name: s.description for s in config.segments}
     order = config.segment_order()
+    tenure_text = ibis.literal("")
+    if "first_purchase" in labelled.columns:
+        since = labelled.first_purchase.cast("date").cast("string")
+        tenure_text = ibis.cases(
+            (~labelled._uses_tenure, ""),
+            (labelled.is_new, ", first purchase " + since + " " + _window_text(config.new_within)),
+            else_=", customer since " + since + " (not new)",
+        )
+        if {"tenure_days", "recency_days"} <= set(labelled.columns):
+            days = labelled.tenure_days.cast("int64") - labelled.recency_days.cast("int64")
+            last = labelled.first_purchase.cast("date") + days.as_interval("D")
+            tenure_text = ibis.cases(
+                (labelled._uses_bought & ~labelled.is_new,
+                 ", last purchase " + last.strftime("%Y-%m-%d") + " " + _window_text(config.new_within)),
+                else_=tenure_text,
+            )
     reason = (
         "R=" + labelled.r_score.cast("string")
         + " F=" + labelled.f_score.cast("string")
         + " M=" + labelled.m_score.cast("string")
+        + tenure_text
         + " -> " + labelled.segment
         + ": " + labelled.segment.substitute(descriptions, else_="")
     )  # fmt: skip
     return labelled.mutate(
         segment_order=labelled.segment.substitute(order, else_=-1).cast("int64"), reason=reason
-    )
+    ).drop("_uses_tenure", "_uses_bought")
 
 
 def notes(features: ir.Table, labelled: ir.Table, config: RFMConfig | None = None) -> list[str]:

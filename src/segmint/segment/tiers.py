@@ -22,7 +22,7 @@ import ibis.expr.types as ir
 import pandas as pd
 from pydantic import BaseModel, Field
 
-from segmint.segment._config import SegmentConfig, load_packaged_yaml
+from segmint.segment._config import SegmentConfig
 from segmint.segment.rfm import quantile_score
 
 log = logging.getLogger(__name__)
@@ -46,15 +46,19 @@ __all__ = [
 ]
 
 
+def _default_strategies() -> dict[str, str]:
+    from segmint.segment.strategies import strategy_table
+
+    return {name: s.text for name, s in strategy_table("tiers").items() if "/" in name}
+
+
 class TiersConfig(SegmentConfig):
     """Bucket count, optional (low, high) index cut-offs, and the strategy text per combination."""
 
     n_buckets: int = Field(default=10, ge=2, le=100)
     value_cutoffs: tuple[float, float] | None = None
     frequency_cutoffs: tuple[float, float] | None = None
-    strategies: dict[str, str] = Field(
-        default_factory=lambda: load_packaged_yaml("tiers_strategies.yaml")
-    )
+    strategies: dict[str, str] = Field(default_factory=lambda: _default_strategies())
 
 
 class TierCutoffs(BaseModel):

@@ -17,7 +17,8 @@ from segmint.app.pages.segments import FORMATS
 from segmint.app.state import AppState
 
 BASE_COLUMNS = [
-    ("customer_id", None), ("segment", None), ("recency_days", "int"), ("frequency", "int"),
+    ("customer_id", None), ("segment", None), ("previous_segment", None), ("segment_changed_on", None),
+    ("recency_days", "int"), ("frequency", "int"),
     ("monetary", "money2"), ("avg_order_value", "money2"), ("first_purchase", None),
     ("last_purchase", None), ("country", None),
 ]
@@ -90,28 +91,37 @@ def customers_grid(columns: list[str]) -> dag.AgGrid:
     )
 
 
+def customers_table(state: AppState, dataset_id: str | None, filters: Any, settings: dict) -> Any:
+    """Labelled customers; for as-of schemes with the story's previous segment and change date."""
+    from segmint.story import default_kind
+
+    if default_kind(filters.scheme) == "as_of":
+        return state.customers_with_story(dataset_id, filters, settings)
+    return state.analysis(dataset_id, filters, settings).customers
+
+
 def grid_setup(state: AppState, *inputs: Any) -> tuple:
     """(grid, count text, message) for the filter values."""
     dataset_id, filters, settings = context(*inputs)
     analysis = state.analysis(dataset_id, filters, settings)
-    columns = visible_columns(list(analysis.customers.columns))
+    columns = visible_columns(list(customers_table(state, dataset_id, filters, settings).columns))
     return customers_grid(columns), f"{analysis.n_customers:,} customers ({filters.scheme})", None
 
 
 def rows_response(state: AppState, request: dict | None, *inputs: Any) -> dict:
     """``getRowsResponse`` for ag-grid's infinite row model: one block of rows and the filtered count."""
     dataset_id, filters, settings = context(*inputs)
-    analysis = state.analysis(dataset_id, filters, settings)
+    table = customers_table(state, dataset_id, filters, settings)
     request = request or {}
-    columns = visible_columns(list(analysis.customers.columns))
+    columns = visible_columns(list(table.columns))
     page, total = state.query(
-        dataset_id, queries.customers_page, analysis.customers, columns,
+        dataset_id, queries.customers_page, table, columns,
         start=int(request.get("startRow", 0)), end=int(request.get("endRow", PAGE_SIZE)),
         sort_model=request.get("sortModel"), filter_model=request.get("filterModel"),
     )
-    for name in ("first_purchase", "last_purchase"):
+    for name in ("first_purchase", "last_purchase", "segment_changed_on"):
         if name in page:
-            page[name] = page[name].astype(str)
+            page[name] = page[name].astype(str).where(page[name].notna(), None)
     return {"rowData": page.astype(object).where(page.notna(), None).to_dict("records"), "rowCount": total}
 
 
@@ -120,9 +130,9 @@ def export_file(state: AppState, kind: str, filter_model: dict | None, *inputs: 
     from segmint.report import export_table
 
     dataset_id, filters, settings = context(*inputs)
-    analysis = state.analysis(dataset_id, filters, settings)
-    table = queries.apply_grid_filters(analysis.customers, filter_model or {})
-    columns = visible_columns(list(analysis.customers.columns))
+    customers = customers_table(state, dataset_id, filters, settings)
+    table = queries.apply_grid_filters(customers, filter_model or {})
+    columns = visible_columns(list(customers.columns))
     target = Path(tempfile.mkdtemp(prefix="segmint-export-")) / f"customers_{filters.scheme}.{kind}"
     state.query(dataset_id, export_table, table.select(*columns).order_by("customer_id"), target)
     return target

@@ -1,0 +1,259 @@
+"""The value story: profit x frequency clusters per customer -> High Value / Average / Below Average / Low Value.
+
+The recipe of the seed notebook, made exact and repeatable:
+
+1. Per customer: ``profit`` (amount - cost) and ``frequency``. When the data have no cost, profit is
+   unknown and revenue (``monetary``) is used instead, with a note saying so (``basis_note``).
+2. Each axis is clustered on its own: k-means with ``k`` clusters (default 9, as in the seed;
+   fewer when the axis has fewer distinct values), or DBSCAN/HDBSCAN (outlier-robust: a point no
+   cluster takes joins the cluster of its nearest clustered neighbour and is flagged), or quantile
+   cut-offs (``1 + floor(k * below / n)``, ``below`` = customers with a strictly smaller value).
+3. Clusters are renumbered by their mean value (``order_cluster``): 0 = lowest profit / fewest
+   purchases. The rank is scaled to 0..1 (``rank / (clusters - 1)``; 0 when only one cluster).
+4. ``overall_score`` = the mean of the two scaled ranks. Labels from ``cutoffs`` (default 0.75 /
+   0.5 / 0.25): >= 0.75 High Value, >= 0.5 Average, >= 0.25 Below Average, else Low Value. The same
+   cut-offs on each scaled rank give the ``profit_segment`` and ``frequency_segment`` columns.
+
+Clustering runs on the raw values, as the seed does (so a few big customers take the top clusters),
+on the distinct values weighted by how many customers share each one (the same k-means objective as
+on every row), with Lloyd's algorithm in one dimension (:func:`kmeans_1d`): k-means++ starts, the best
+of ``n_init``, each step a binary search over sorted values, so a million customers take milliseconds.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Literal
+
+import ibis
+import ibis.expr.types as ir
+import numpy as np
+import pandas as pd
+from pydantic import Field, model_validator
+
+from segmint.errors import DataError
+from segmint.segment._config import SegmentConfig
+
+log = logging.getLogger(__name__)
+
+LABELS = ("Low Value", "Below Average", "Average", "High Value")  # least valuable first
+AXES = ("profit", "frequency")
+
+__all__ = ["LABELS", "ValueConfig", "assign", "axis_ranks", "basis_column", "kmeans_1d", "label_frame",
+           "order_cluster"]
+
+
+class ValueConfig(SegmentConfig):
+    """Clusters per axis, the method, and the score cut-offs between the four labels."""
+
+    k: int = Field(default=9, ge=2, le=50)
+    method: Literal["kmeans", "dbscan", "hdbscan", "quantiles"] = "kmeans"
+    seed: int = 0
+    n_init: int = Field(default=10, ge=1)
+    cutoffs: tuple[float, float, float] = (0.25, 0.5, 0.75)  # Below Average, Average, High Value
+    eps: float = Field(default=0.5, gt=0)  # DBSCAN radius, in standard deviations of the axis
+    min_samples: int = Field(default=5, ge=1)
+    min_cluster_size: int = Field(default=15, ge=2)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> ValueConfig:
+        low, mid, high = self.cutoffs
+        if not 0 < low < mid < high <= 1:
+            raise ValueError(f"cutoffs must rise within (0, 1], got {list(self.cutoffs)}")
+        return self
+
+
+def basis_column(features: pd.DataFrame) -> tuple[str, str]:
+    """(column, note): ``profit`` when every customer's cost is known, else ``monetary`` and why."""
+    if "profit" in features.columns and len(features) and features["profit"].notna().all():
+        return "profit", ""
+    missing = int(features["profit"].isna().sum()) if "profit" in features.columns else len(features)
+    return "monetary", (
+        f"no cost for {missing:,} of {len(features):,} customers: the value story uses revenue "
+        "(net spend) where profit (amount - cost) would be"
+    )
+
+
+def order_cluster(values: np.ndarray, clusters: np.ndarray) -> np.ndarray:
+    """Renumber cluster ids by the mean of ``values`` in each (0 = lowest mean), as the seed does."""
+    found = np.unique(clusters)
+    means = np.array([values[clusters == c].mean() for c in found])
+    rank = np.empty(len(found), dtype=int)
+    rank[np.argsort(means, kind="stable")] = np.arange(len(found))
+    return rank[np.searchsorted(found, clusters)]
+
+
+def kmeans_1d(
+    values: np.ndarray, weights: np.ndarray, k: int, *, n_init: int = 10, seed: int = 0, max_iter: int = 300
+) -> tuple[np.ndarray, float]:
+    """(cluster per value, inertia): weighted k-means (Lloyd's algorithm, k-means++ starts) in 1-D.
+
+    ``values`` must be sorted and distinct (``np.unique``), ``weights`` their counts. In one
+    dimension a cluster is a run of consecutive values, so each Lloyd step is a ``searchsorted`` of
+    the midpoints between centres plus prefix sums: O(k log n) instead of O(k n). Clusters come out
+    numbered by their centre, lowest first; the best of ``n_init`` starts (least inertia) wins.
+    """
+    rng = np.random.default_rng(seed)
+    w = np.asarray(weights, dtype=float)
+    x = np.asarray(values, dtype=float)
+    sum_w = np.concatenate([[0.0], np.cumsum(w)])
+    sum_wx = np.concatenate([[0.0], np.cumsum(w * x)])
+    sum_wxx = np.concatenate([[0.0], np.cumsum(w * x * x)])
+
+    def cuts(centres: np.ndarray) -> np.ndarray:
+        return np.concatenate([[0], np.searchsorted(x, (centres[:-1] + centres[1:]) / 2, side="right"), [len(x)]])
+
+    best: tuple[float, np.ndarray] | None = None
+    for _ in range(n_init):
+        # k-means++: the first centre by weight, each next one by weight x squared distance
+        centres = [x[rng.choice(len(x), p=w / w.sum())]]
+        distance = (x - centres[0]) ** 2
+        for _ in range(1, k):
+            mass = w * distance
+            pick = rng.choice(len(x), p=mass / mass.sum()) if mass.sum() > 0 else rng.integers(len(x))
+            centres.append(x[pick])
+            distance = np.minimum(distance, (x - x[pick]) ** 2)
+        centres = np.sort(np.unique(centres))
+        for _ in range(max_iter):
+            edges = cuts(centres)
+            weight = sum_w[edges[1:]] - sum_w[edges[:-1]]
+            total = sum_wx[edges[1:]] - sum_wx[edges[:-1]]
+            moved = np.where(weight > 0, total / np.where(weight > 0, weight, 1), centres)
+            moved = np.unique(moved)  # a centre left without values merges away
+            if len(moved) == len(centres) and np.allclose(moved, centres, rtol=0, atol=1e-12 * (1 + abs(x).max())):
+                centres = moved
+                break
+            centres = moved
+        edges = cuts(centres)
+        weight = sum_w[edges[1:]] - sum_w[edges[:-1]]
+        total = sum_wx[edges[1:]] - sum_wx[edges[:-1]]
+        squares = sum_wxx[edges[1:]] - sum_wxx[edges[:-1]]
+        inertia = float(np.sum(squares - np.where(weight > 0, total**2 / np.where(weight > 0, weight, 1), 0)))
+        if best is None or inertia < best[0] - 1e-9 * abs(best[0]):
+            best = (inertia, edges)
+    inertia, edges = best  # type: ignore[misc]
+    labels = np.repeat(np.arange(len(edges) - 1), np.diff(edges))
+    _, labels = np.unique(labels, return_inverse=True)  # drop empty clusters from the numbering
+    return labels, inertia
+
+
+def _density(values: np.ndarray, config: ValueConfig) -> tuple[np.ndarray, np.ndarray]:
+    """(cluster per row, outlier flag): DBSCAN/HDBSCAN on standardised values, noise -> nearest cluster."""
+    from sklearn.cluster import DBSCAN, HDBSCAN
+
+    scale = values.std() or 1.0
+    X = ((values - values.mean()) / scale).reshape(-1, 1)
+    if config.method == "dbscan":
+        raw = DBSCAN(eps=config.eps, min_samples=config.min_samples).fit_predict(X)
+    else:
+        raw = HDBSCAN(min_cluster_size=config.min_cluster_size, min_samples=config.min_samples,
+                      copy=True).fit_predict(X)
+    noise = raw < 0
+    if noise.all():
+        return np.zeros(len(values), dtype=int), noise
+    if noise.any():  # 1-D: the nearest clustered value decides
+        kept = np.flatnonzero(~noise)
+        order = kept[np.argsort(values[kept], kind="stable")]
+        sorted_values = values[order]
+        pos = np.clip(np.searchsorted(sorted_values, values[noise]), 1, len(order) - 1)
+        left, right = sorted_values[pos - 1], sorted_values[pos]
+        nearest = np.where(values[noise] - left <= right - values[noise], order[pos - 1], order[pos])
+        if len(order) == 1:
+            nearest = np.full(int(noise.sum()), order[0])
+        raw = raw.copy()
+        raw[noise] = raw[nearest]
+    return raw, noise
+
+
+def axis_ranks(values: np.ndarray, config: ValueConfig) -> tuple[np.ndarray, int, np.ndarray]:
+    """(value-ordered cluster per row, number of clusters, outlier flag) for one axis."""
+    values = np.asarray(values, dtype=float)
+    outlier = np.zeros(len(values), dtype=bool)
+    if len(values) == 0:
+        return np.zeros(0, dtype=int), 0, outlier
+    distinct, inverse, counts = np.unique(values, return_inverse=True, return_counts=True)
+    if config.method == "quantiles":
+        below = np.cumsum(counts) - counts  # customers with a strictly smaller value
+        bucket = (config.k * below) // len(values)
+        return order_cluster(distinct, bucket)[inverse], len(np.unique(bucket)), outlier
+    if config.method in ("dbscan", "hdbscan"):
+        raw, outlier = _density(values, config)
+        ranks = order_cluster(values, raw)
+        return ranks, int(ranks.max()) + 1, outlier
+    k = min(config.k, len(distinct))
+    if k == 1:
+        return np.zeros(len(values), dtype=int), 1, outlier
+    raw, _ = kmeans_1d(distinct, counts.astype(float), k, n_init=config.n_init, seed=config.seed)
+    ranks = order_cluster(distinct, raw)  # weighted means order like unweighted ones in 1-D
+    found = len(np.unique(ranks))
+    return ranks[inverse], found, outlier
+
+
+def _scaled(ranks: np.ndarray, clusters: int) -> np.ndarray:
+    return ranks / (clusters - 1) if clusters > 1 else np.zeros(len(ranks))
+
+
+def _label(score: np.ndarray, cutoffs: tuple[float, float, float]) -> np.ndarray:
+    order = np.searchsorted(np.asarray(cutoffs) - 1e-12, score, side="right")
+    return order
+
+
+def _amount(values: pd.Series) -> pd.Series:
+    return values.map(lambda v: f"{v:,.0f}" if abs(v) >= 100 else f"{v:,.2f}")
+
+
+def assign(features: pd.DataFrame | ir.Table, config: ValueConfig | None = None) -> ir.Table:
+    """Features plus per-axis clusters and scores, the two axis segments, ``segment``, order and reason.
+
+    Like every scheme it returns an Ibis table, in the backend of ``features`` (a pandas frame
+    gives an in-memory table).
+    """
+    frame = features.execute() if isinstance(features, ir.Table) else features
+    labelled = ibis.memtable(label_frame(frame, config))
+    if isinstance(features, ir.Table):
+        from segmint.engine import materialize
+
+        return materialize(features._find_backend(use_default=True), labelled)
+    return labelled
+
+
+def label_frame(features: pd.DataFrame, config: ValueConfig | None = None) -> pd.DataFrame:
+    """:func:`assign` on a pandas frame, returning pandas (the story calls it once per period)."""
+    config = config or ValueConfig()
+    frame = features.copy().reset_index(drop=True)
+    if frame.empty:
+        raise DataError("no customers to place in the value story")
+    basis, note = basis_column(frame)
+    if note:
+        log.info(note)
+    out = frame
+    scores = {}
+    for axis, column in (("profit", basis), ("frequency", "frequency")):
+        values = pd.to_numeric(frame[column]).to_numpy(float)
+        ranks, clusters, outlier = axis_ranks(values, config)
+        out[f"{axis}_cluster"] = ranks
+        out[f"{axis}_clusters"] = clusters
+        scores[axis] = _scaled(ranks, clusters)
+        out[f"{axis}_score"] = np.round(scores[axis], 4)
+        if config.method in ("dbscan", "hdbscan"):
+            out[f"{axis}_outlier"] = outlier
+    overall = (scores["profit"] + scores["frequency"]) / 2
+    out["overall_score"] = np.round(overall, 4)
+    names = np.array(LABELS, dtype=object)
+    out["profit_segment"] = names[_label(scores["profit"], config.cutoffs)]
+    out["frequency_segment"] = names[_label(scores["frequency"], config.cutoffs)]
+    order = _label(overall, config.cutoffs)
+    out["segment"] = names[order]
+    out["segment_order"] = order.astype("int64")
+    shown = "profit" if basis == "profit" else "revenue"
+    out["value_basis"] = shown
+    out["reason"] = (
+        shown + " " + _amount(pd.to_numeric(frame[basis]))
+        + " (cluster " + (out["profit_cluster"] + 1).astype(str) + " of " + out["profit_clusters"].astype(str)
+        + "), frequency " + frame["frequency"].astype(str)
+        + " (cluster " + (out["frequency_cluster"] + 1).astype(str) + " of "
+        + out["frequency_clusters"].astype(str) + "): score " + out["overall_score"].map("{:.2f}".format)
+        + " -> " + out["segment"]
+    )
+    log.info("value story: %d customers, %s basis, method %s", len(out), shown, config.method)
+    return out

@@ -1,0 +1,120 @@
+"""The real CDNOW log through `segmint story`: lifecycle labels true to the data, counts from the raw text.
+
+Every CDNOW customer made their first purchase in 1997-Q1 (data README), so "New Customers" may only
+appear in 1997-Q1 (more generally: only in each customer's first active quarter). Active customers
+per quarter and cohort sizes are counted straight from the raw text with str.split. Skipped when
+../shared/data is absent.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from segmint.cli import app
+
+MASTER = Path(__file__).parents[1] / ".." / "shared" / "data" / "cdnow" / "CDNOW_master.txt"
+
+pytestmark = pytest.mark.skipif(not MASTER.is_file(), reason="../shared/data/cdnow is not present")
+
+
+def raw_quarters() -> pd.DataFrame:
+    """customer_id, quarter, dollars per line, parsed with str.split (no segmint code)."""
+    rows = [line.split() for line in MASTER.read_text().splitlines()[1:] if line.strip()]
+    frame = pd.DataFrame([(r[0], r[1], float(r[3])) for r in rows], columns=["customer_id", "date", "dollars"])
+    date = pd.to_datetime(frame["date"], format="%Y%m%d")
+    frame["quarter"] = date.dt.year.astype(str) + "-Q" + date.dt.quarter.astype(str)
+    return frame
+
+
+@pytest.fixture(scope="module")
+def story_out(tmp_path_factory) -> tuple[Path, str]:
+    out = tmp_path_factory.mktemp("cdnow_story")
+    run = CliRunner().invoke(app, ["story", str(MASTER), "--scheme", "rfm", "--out", str(out)])
+    assert run.exit_code == 0, run.output
+    return out, " ".join(run.output.split())
+
+
+def read(out: Path, name: str) -> pd.DataFrame:
+    return pd.read_csv(out / f"{name}.csv", dtype={"customer_id": str})
+
+
+def test_newness_only_in_first_periods(story_out) -> None:
+    out, text = story_out
+    assert "rfm segments, as-of (lifecycle)" in text
+    assert "one customer's purchases on one day count as one visit" in text
+    segments, story = read(out, "period_segments"), read(out, "story").set_index("customer_id")
+    new = segments[segments.segment == "New Customers"]
+    assert len(new) == len(story)  # every customer is new exactly once ...
+    assert (new.set_index("customer_id")["period"] == story.loc[new.customer_id, "first_period"]).all()
+    assert set(new.period) <= {"1997-Q1", "1997-Q2", "1997-Q3", "1997-Q4"}  # ... when they first bought
+    assert (new.period == "1997-Q1").sum() > 23_000
+    assert story.loc["00001", "first_segment"] == "New Customers"  # not "Lost" in the quarter they bought
+    later = segments[(segments.period == "1998-Q2")]
+    assert "New Customers" not in set(later.segment)
+    # the retention table's new customers are exactly the customers labelled new, period by period
+    labelled_new = new.groupby("period").size()
+    retention = read(out, "retention").set_index("period")
+    assert retention["new"].to_dict() == labelled_new.reindex(retention.index, fill_value=0).to_dict()
+    # a customer who bought in a quarter is never called Lost in it (as-of scoring at the quarter's end)
+    assert not (segments.active & segments.segment.isin(["Lost", "Hibernating", "Can't Lose Them"])).any()
+
+
+def test_active_counts_and_cohorts_equal_the_raw_text(story_out) -> None:
+    out, _ = story_out
+    raw = raw_quarters()
+    bought = raw[raw.dollars > 0]
+    active = bought.groupby("quarter")["customer_id"].nunique()
+    retention = read(out, "retention").set_index("period")
+    assert retention["active"].to_dict() == active.to_dict()
+    first = bought.groupby("customer_id")["quarter"].min()
+    cohorts = read(out, "cohorts")
+    sizes = cohorts[cohorts.periods_since == 0].set_index("cohort")["cohort_size"]
+    assert sizes.to_dict() == first.value_counts().to_dict()
+    # customers of each cohort active in each later quarter
+    tagged = bought.assign(cohort=bought.customer_id.map(first))
+    want = tagged.groupby(["cohort", "quarter"])["customer_id"].nunique()
+    got = cohorts[cohorts.customers > 0].set_index(["cohort", "period"])["customers"]
+    assert got.to_dict() == want.to_dict()
+    assert retention.loc["1998-Q2", "note"] != retention.loc["1998-Q2", "note"]  # NaN: no partial period
+    periods = read(out, "periods")
+    assert not periods.partial.any() and periods.period.tolist() == [
+        "1997-Q1", "1997-Q2", "1997-Q3", "1997-Q4", "1998-Q1", "1998-Q2"
+    ]
+
+
+def test_partial_last_quarter_is_kept_and_named_alike_by_story_and_quality_report(tmp_path) -> None:
+    """The real log cut on 8 June 1998 (customers 00001-03000): 1998-Q2 is partial, kept and marked."""
+    from segmint.api import read_transactions
+
+    lines = MASTER.read_text().splitlines()
+    kept = [lines[0]] + [row for row in lines[1:] if row.split() and row.split()[0] <= "03000"
+                         and row.split()[1] <= "19980608"]
+    cut = tmp_path / "cdnow_cut.txt"
+    cut.write_text("\n".join(kept) + "\n")
+    last_day = max(pd.Timestamp(row.split()[1]) for row in kept[1:])
+    covered = (last_day - pd.Timestamp("1998-04-01")).days + 1  # 1998-Q2 has 91 days
+    share = f"{covered / 91:.0%}"
+    run = CliRunner().invoke(
+        app, ["story", str(cut), "--scheme", "rfm", "--customer", "00003", "--out", str(tmp_path / "out")]
+    )
+    assert run.exit_code == 0, run.output
+    text = " ".join(run.output.split())
+    assert f"1998-Q2 is partial ({share} of days)" in text
+    assert f"1998-Q2 (partial, {share} of days)" in text  # the customer's timeline row (bought on 1998-05-28)
+    periods = read(tmp_path / "out", "periods").set_index("period")
+    assert periods.loc["1998-Q2", "covered_days"] == covered and bool(periods.loc["1998-Q2", "partial"])
+    assert not periods.drop(index="1998-Q2").partial.any()
+    retention = read(tmp_path / "out", "retention").set_index("period")
+    assert retention.loc["1998-Q2", "note"] == f"partial ({share} of days)"
+    raw = raw_quarters()
+    in_cut = raw[(raw.customer_id <= "03000") & (raw.date <= "19980608") & (raw.dollars > 0)]
+    assert retention.loc["1998-Q2", "active"] == in_cut[in_cut.quarter == "1998-Q2"].customer_id.nunique()
+    # the quality report names the same quarter with the same days (one coverage rule)
+    report = read_transactions(str(cut)).report
+    quarters = [p for p in report.partial_periods if p.period.endswith("Q2")]
+    assert [(p.period, p.covered_days, p.days) for p in quarters] == [("1998-Q2", covered, 91)]
+    assert f"{covered} of its 91 days ({share})" in report.summary()
