@@ -15,11 +15,12 @@ from __future__ import annotations
 import numpy as np
 from scipy.special import exprel, gammaln
 
-from segmint.btyd.fitting import numerical_gradient
 from segmint.btyd.models import BTYDModel, SummaryArrays, _arrays
 from segmint.btyd.special import log_tail_integral
 
 __all__ = ["ParetoNBD"]
+
+NUMERICAL_STEP = 1e-5  # central differences in log-parameters for the gradient
 
 
 class ParetoNBD(BTYDModel):
@@ -42,31 +43,36 @@ class ParetoNBD(BTYDModel):
         alive = np.log(r + x) + log_tail_integral(r + x + 1.0, s, alpha, beta, T)
         return died, alive
 
-    def _loglik(self, log_params: np.ndarray, data: SummaryArrays) -> float:
-        r, alpha, s, beta = theta = np.exp(log_params)
-        ux, idx = data.unique_x, data.x_index
+    def _loglik(self, log_params: np.ndarray, data: SummaryArrays) -> np.ndarray:
+        """Log-likelihood at every row of ``log_params`` (points x 4): the tail integrals' series run
+        once for all points, as a numerical gradient needs nine of them."""
+        theta = np.exp(np.atleast_2d(log_params))
+        r, alpha, s, beta = (theta[:, [i]] for i in range(4))  # columns: one point per row
         (died_rows, died_at), (alive_rows, alive_at) = data.by_recency, data.by_age
-        died = np.log(s) + log_tail_integral(r + data.x[died_rows], s + 1.0, alpha, beta, data.t_x[died_rows])
-        alive = np.log(r + data.x[alive_rows]) + log_tail_integral(
-            r + data.x[alive_rows] + 1.0, s, alpha, beta, data.T[alive_rows])
-        died, alive = died[died_at], alive[alive_at]
-        per_x = gammaln(r + ux) - gammaln(r)
-        ll = per_x[idx] + r * np.log(alpha) + s * np.log(beta) + np.logaddexp(died, alive)
-        return float(data.weight @ ll)
+        x_died, x_alive = data.x[died_rows][None, :], data.x[alive_rows][None, :]
+        died = np.log(s) + log_tail_integral(r + x_died, s + 1.0, alpha, beta, data.t_x[died_rows][None, :])
+        alive = np.log(r + x_alive) + log_tail_integral(r + x_alive + 1.0, s, alpha, beta, data.T[alive_rows][None, :])
+        per_x = gammaln(r + data.unique_x[None, :]) - gammaln(r)
+        constant = (r * np.log(alpha) + s * np.log(beta)).ravel() * data.weight.sum()
+        return per_x @ data.weight_x + constant + np.logaddexp(died[:, died_at], alive[:, alive_at]) @ data.weight
 
     def _objective(self, log_params, data):
-        def negative(lp: np.ndarray) -> float:
+        def negative(points: np.ndarray) -> np.ndarray:
             with np.errstate(all="ignore"):
                 try:
-                    value = -self._loglik(lp, data)
-                except FloatingPointError:
-                    return np.inf
-            return value if np.isfinite(value) else np.inf
+                    values = -self._loglik(points, data)
+                except FloatingPointError:  # a series failed for some point: find which, one by one
+                    if len(points) == 1:
+                        return np.array([np.inf])
+                    values = np.concatenate([negative(point[None, :]) for point in points])
+            return np.where(np.isfinite(values), values, np.inf)
 
-        value = negative(log_params)
-        if not np.isfinite(value):
-            return value, np.zeros_like(log_params)
-        return value, numerical_gradient(negative, log_params)
+        k = log_params.size
+        shifts = NUMERICAL_STEP * np.eye(k)
+        values = negative(np.vstack([log_params, log_params + shifts, log_params - shifts]))
+        if not np.isfinite(values[0]):
+            return float(values[0]), np.zeros_like(log_params)
+        return float(values[0]), (values[1 : k + 1] - values[k + 1 :]) / (2 * NUMERICAL_STEP)
 
     # --- scoring (FH05 section 4) ---------------------------------------------------------------
     def p_alive(self, frequency, recency, T) -> np.ndarray:
