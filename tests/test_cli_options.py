@@ -33,7 +33,7 @@ def test_version_and_help() -> None:
         ("--snapshot", "2024-13-01", "'2024-13-01' is not a date"),
         ("--from", "2024-02-30", "'2024-02-30' is not a date"),
         ("--format", "pdf", "format 'pdf' is not supported"),
-        ("--frequency", "weeks", "choose 'invoices' or 'days'"),
+        ("--frequency", "weeks", "choose 'auto', 'invoices' or 'days'"),
     ],
 )
 def test_invalid_options_are_rejected_before_reading_data(tmp_path, option, value, says) -> None:
