@@ -465,8 +465,16 @@ def _duplicates(con: BaseBackend, staged: ibis.Table, fields: list[str]) -> ibis
     """
     kept = staged.filter(staged._reason.isnull())
     key = _duplicate_key(fields)
-    repeated = kept.group_by(key).aggregate(_n=kept.count()).filter(lambda t: t._n > 1).select(*key)
-    lines = kept.semi_join(repeated, [kept[c].identical_to(repeated[c]) for c in key])  # NULL matches NULL
+    if con.name == "duckdb":
+        # one 64-bit hash of the whole line is grouped and joined instead of every column (about half
+        # the work, and far less memory at 1e7 lines); equal lines have equal hashes, and a collision
+        # only adds a candidate that the exact numbering below tells apart
+        kept = kept.mutate(_hash=ibis.struct({c: kept[c] for c in key}).hash())
+        repeated = kept.group_by("_hash").aggregate(_n=kept.count()).filter(lambda t: t._n > 1).select("_hash")
+        lines = kept.semi_join(repeated, "_hash")
+    else:
+        repeated = kept.group_by(key).aggregate(_n=kept.count()).filter(lambda t: t._n > 1).select(*key)
+        lines = kept.semi_join(repeated, [kept[c].identical_to(repeated[c]) for c in key])  # NULL matches NULL
     number = ibis.row_number().over(group_by=key, order_by=[lines._source, lines._row])
     copies = lines.mutate(_copy=number).filter(lambda t: t._copy > 0).select("_source", "_row")
     return engine.materialize(con, copies)
