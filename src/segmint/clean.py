@@ -110,7 +110,7 @@ def clean_transactions(
     parsed = parse_columns(
         con, mapped, fields, dicts, found, patterns=patterns, dayfirst=dayfirst, decimal=decimal
     )
-    staged = engine.materialize(con, _stage(parsed, fields, options))
+    staged = _materialize_staged(con, mapped, *_stage(parsed, fields, options))
     for table in dicts.tables.values():
         _drop_quietly(con, table)
     drop_duplicates = _drop_duplicates(fields, options)
@@ -260,8 +260,9 @@ def _cancellation(raw: ir.Value, invoice: ir.StringValue) -> ir.BooleanValue:
     return ibis.cases((text.contains("C") | text.contains("c"), invoice.re_search(r"^[Cc]\d")), else_=False)
 
 
-def _stage(t: ibis.Table, fields: list[str], options: CleanOptions) -> ibis.Table:
-    """Every input row with its parsed values, repair flags and drop reason (NULL = kept).
+def _stage(t: ibis.Table, fields: list[str], options: CleanOptions) -> tuple[ibis.Table, dict[str, str]]:
+    """Every input row with its parsed values, repair flags and drop reason (NULL = kept), and the
+    field each reason names.
 
     Built in layers that refer to earlier layers' columns, so each SQL expression stays small.
     """
@@ -349,9 +350,27 @@ def _stage(t: ibis.Table, fields: list[str], options: CleanOptions) -> ibis.Tabl
     if options.returns == "drop":
         t = t.mutate(_reason=ibis.cases((t._reason.isnull() & t._is_return, "return"), else_=t._reason))
         field_of["return"] = "amount" if "amount" in fields else "quantity"
-    # the field named by the reason, from the reason (one cheap look-up, not every check again)
-    field = ibis.cases(*[(t._reason == name, column) for name, column in field_of.items()], else_=ibis.null("string"))
-    return _narrow(t, fields, field)
+    return _narrow(t, fields), field_of
+
+
+def _materialize_staged(
+    con: BaseBackend, mapped: ibis.Table, narrow: ibis.Table, field_of: dict[str, str]
+) -> ibis.Table:
+    """Materialise the staged rows, storing only what cannot be derived from stored columns.
+
+    The field a drop reason names is derived from the reason (one cheap look-up when read, not a
+    string per row), and a ``_source`` that is one file name for every row (one file read) is a
+    constant of the view: at 1e7 lines these two columns were about a quarter of the stored bytes,
+    which pushed the staged table past DuckDB's memory limit into spilling.
+    """
+    sources = mapped.select("_source").distinct().limit(2).to_pyarrow().column(0).to_pylist()
+    constant = len(sources) == 1 and sources[0] is not None
+    stored = engine.materialize(con, narrow.drop("_source") if constant else narrow)
+    field = ibis.cases(
+        *[(stored._reason == name, column) for name, column in field_of.items()], else_=ibis.null("string")
+    )  # fmt: skip
+    extra = {"_source": ibis.literal(sources[0], type="string")} if constant else {}
+    return stored.mutate(_field=field, **extra)
 
 
 FLAG_COLUMNS = {  # report counter -> staged column (counted over kept rows)
@@ -366,7 +385,7 @@ FLAG_COLUMNS = {  # report counter -> staged column (counted over kept rows)
 NUMBER_COUNTERS = {"money": "money_strings", "drcr": "dr_cr_markers", "paren": "parentheses_negative"}
 
 
-def _narrow(t: ibis.Table, fields: list[str], reason_field: ir.StringValue) -> ibis.Table:
+def _narrow(t: ibis.Table, fields: list[str]) -> ibis.Table:
     """Canonical values of every row plus its reason, flags and position: what is materialised.
 
     Flags that cannot be true for this input (a typed column has no money strings) are not stored.
@@ -390,7 +409,7 @@ def _narrow(t: ibis.Table, fields: list[str], reason_field: ir.StringValue) -> i
             column = f"_n_{field}_{flag}"
             if not _never(t[column]):
                 flags[column] = t[column]
-    return t.select(**values, _reason=t._reason, _field=reason_field, _source=t._source, _row=t._row, **flags)
+    return t.select(**values, _reason=t._reason, _source=t._source, _row=t._row, **flags)
 
 
 def _never(value: ir.Value) -> bool:
