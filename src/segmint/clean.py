@@ -122,6 +122,8 @@ def clean_transactions(
     counts = _counters(staged, fields)
     by_reason = {name: counts.pop(f"reason:{name}") for name in DROP_DESCRIPTIONS if f"reason:{name}" in counts}
     rows_read = counts.pop("rows")
+    if date_info.evidence == "native dates":
+        date_info.formats["native"] = rows_read
     dropped = {
         name: DroppedRows(count=n, description="skipped by the reader (not a sales line)")
         for name, n in (reader_skipped or {}).items() if n

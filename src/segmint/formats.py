@@ -42,7 +42,7 @@ NUMBER_FIELDS = ("quantity", "unit_price", "amount", "credit", "cost", "unit_cos
 class Dictionaries:
     """Distinct values (``value``, ``n`` rows) of the text columns parsed through a dictionary."""
 
-    rows: int
+    rows: int | None  # None: not counted (no text number column needed it; typed inputs skip that pass)
     tables: dict[str, ibis.Table] = field(default_factory=dict)
     plain: list[str] = field(default_factory=list)  # text number columns holding only plain numbers
 
@@ -63,10 +63,17 @@ def dictionaries(con: BaseBackend, mapped: ibis.Table, fields: list[str]) -> Dic
 
     One aggregate over the rows counts them and finds the text number columns holding only plain
     numbers (``12``, ``-3.50``) or blanks: those are cast directly. The text date column and the other
-    number columns get a dictionary each (one grouping query).
+    number columns get a dictionary each (one grouping query). With no text number column there is
+    no aggregate at all (``rows`` is None): the cleaning pass counts the rows anyway.
     """
     text = text_fields(mapped, fields)
     numbers = [f for f in text if f != "invoice_date"]
+    if not numbers:
+        tables = {}
+        if "invoice_date" in text:
+            grouped = mapped.group_by(value=mapped.invoice_date.cast("string")).aggregate(n=mapped.count())
+            tables["invoice_date"] = engine.materialize(con, grouped)
+        return Dictionaries(rows=None, tables=tables)
     metrics: dict[str, ir.Scalar] = {"rows": mapped.count()}
     for name in numbers:
         value = mapped[name].cast("string")
@@ -82,7 +89,7 @@ def dictionaries(con: BaseBackend, mapped: ibis.Table, fields: list[str]) -> Dic
 
 def evidence(dicts: Dictionaries) -> dict[str, int]:
     """Rows per date layout, day/month-order signals and decimal-separator signatures, from dictionaries."""
-    found: dict[str, int] = {"rows": dicts.rows}
+    found: dict[str, int] = {"rows": dicts.rows} if dicts.rows is not None else {}
     for name in dicts.plain:
         found[f"plain:{name}"] = dicts.rows
     if "invoice_date" in dicts.tables:
@@ -126,7 +133,8 @@ def date_plan(
 ) -> tuple[DateFormatInfo, tuple[DatePattern, ...] | None, bool]:
     """Decide the date layouts to try (None = native timestamps) and dd/mm vs mm/dd."""
     if _typed(mapped.invoice_date):
-        info = DateFormatInfo(column=column_label, formats={"native": evidence["rows"]}, evidence="native dates")
+        # rows not counted yet (typed inputs): the cleaning pass fills in its row count
+        info = DateFormatInfo(column=column_label, formats={"native": evidence.get("rows", 0)}, evidence="native dates")
         return info, None, False
     formats = {p.name: evidence.get(f"date:{p.name}", 0) for p in (*DATE_PATTERNS, EXCEL_SERIAL)}
     if date_format:
