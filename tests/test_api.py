@@ -66,7 +66,7 @@ def test_export_all(tx, tmp_path):
 
 
 def test_workspace_source(tx, tmp_path):
-    from segmint.engine import Workspace
+    from segmint.workspace import Workspace
 
     path = tmp_path / "ws.duckdb"
     with Workspace(path) as ws:

@@ -1,68 +1,249 @@
-"""Workspace: canonical rows appended with de-duplication by (invoice_id, line_no)."""
+"""Workspace appends: a line's identity is what it is (fields + occurrence), a source's is its content hash."""
 
 from __future__ import annotations
 
-import datetime as dt
+import hashlib
+import json
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
 
+import duckdb
 import ibis
 import pandas as pd
 import pytest
+from typer.testing import CliRunner
 
-from segmint.engine import Workspace
-from segmint.errors import BackendError
+from segmint.cli import app
+from segmint.errors import BackendError, InputError
 from segmint.schema import CANONICAL_COLUMNS, CANONICAL_DTYPES
+from segmint.workspace import Workspace
+
+HEADER = "invoice,customer,date,product,quantity,amount\n"
 
 
-def canonical(rows: list[tuple[str, int, str, str, float]]) -> ibis.Table:
-    """Canonical table from (invoice, line, customer, ISO date, amount) tuples."""
-    frame = pd.DataFrame(
-        {
-            "invoice_id": [r[0] for r in rows],
-            "line_no": [r[1] for r in rows],
-            "customer_id": [r[2] for r in rows],
-            "invoice_date": pd.to_datetime([r[3] for r in rows]),
-            "product_id": "P1",
-            "product_name": None,
-            "quantity": 1.0,
-            "unit_price": [r[4] for r in rows],
-            "amount": [r[4] for r in rows],
-            "cost": None,
-            "country": "India",
-            "org_id": None,
-            "is_return": False,
-        }
-    )
-    return ibis.memtable(frame).cast(dict(CANONICAL_DTYPES)).select(*CANONICAL_COLUMNS)
+def write(path: Path, text: str) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+    return path
 
 
-def test_reimport_adds_nothing_and_overlap_adds_only_new_lines(tmp_path):
-    path = tmp_path / "ws.duckdb"
-    first = canonical([("A1", 1, "c1", "2023-01-02", 10.0), ("A1", 2, "c1", "2023-01-02", 5.0),
-                       ("A2", 1, "c2", "2023-02-03", 7.5)])
-    with Workspace(path) as ws:
-        assert ws.append(first, source="jan.csv") == (3, 0)
-        assert ws.append(first, source="jan.csv") == (0, 3)
-    # a later export overlapping one invoice line, reopened from disk
-    second = canonical([("A2", 1, "c2", "2023-02-03", 7.5), ("A3", 1, "c1", "2023-03-04", 2.0)])
-    with Workspace(path) as ws:
-        assert ws.append(second, source="feb.csv") == (1, 1)
-        stored = ws.transactions().order_by(["invoice_id", "amount"]).execute()
-        imports = ws.imports().execute()
-    assert list(zip(stored.invoice_id, stored.amount)) == [("A1", 5.0), ("A1", 10.0), ("A2", 7.5), ("A3", 2.0)]
-    assert stored.amount.sum() == pytest.approx(24.5)
-    assert stored.invoice_date.iloc[3] == pd.Timestamp(dt.date(2023, 3, 4))
-    assert list(imports.rows_added) == [3, 0, 1]
-    assert list(imports.rows_offered) == [3, 3, 2]
+def stored(path: Path) -> pd.DataFrame:
+    """The workspace's lines as a plain frame, read with DuckDB directly (not through segmint)."""
+    with duckdb.connect(str(path), read_only=True) as db:
+        return db.execute("SELECT * FROM transactions ORDER BY invoice_date, customer_id, amount").df()
 
 
-def test_identical_lines_within_one_import_are_all_stored_and_reimport_adds_none(tmp_path):
-    rows = canonical([("B1", 1, "c1", "2023-01-02", 10.0), ("B1", 1, "c1", "2023-01-02", 10.0)])
+def import_log(path: Path) -> pd.DataFrame:
+    with duckdb.connect(str(path), read_only=True) as db:
+        return db.execute("SELECT * FROM imports ORDER BY import_id").df()
+
+
+def ingest(workspace: Path, *files: Path) -> list:
+    with Workspace(workspace) as ws:
+        return [ws.ingest(f) for f in files]
+
+
+def test_same_file_name_in_two_folders_both_land(tmp_path):
+    # no invoice column: cleaning makes ids from the file name and row; they must not collide
+    jan = write(tmp_path / "jan" / "sales.csv", "customer,date,amount\nc1,2023-01-05,10.50\nc2,2023-01-06,20\n")
+    feb = write(tmp_path / "feb" / "sales.csv", "customer,date,amount\nc1,2023-02-05,11\nc3,2023-02-06,20\n")
+    ws = tmp_path / "ws.duckdb"
+    first, second = ingest(ws, jan, feb)
+    assert (first.rows_added, second.rows_added, second.rows_already_present) == (2, 2, 0)
+    lines = stored(ws)
+    assert lines.amount.tolist() == [10.5, 20.0, 11.0, 20.0]
+    assert lines.invoice_id.is_unique  # c1's two purchases stay two invoices
+    from segmint.api import analyze
+
+    features = analyze(ws, scheme="rfm").features.execute().set_index("customer_id")
+    assert features.frequency.to_dict() == {"c1": 2, "c2": 1, "c3": 1}
+    assert features.monetary.to_dict() == {"c1": 21.5, "c2": 20.0, "c3": 20.0}
+
+
+def test_financial_year_invoice_numbers_restart_and_both_years_land(tmp_path):
+    # Tally numbers vouchers 1, 2, 3 again every April
+    fy23 = write(tmp_path / "fy2023.csv", HEADER + "1,c1,2023-04-03,P1,1,100\n2,c2,2023-04-05,P1,2,200\n")
+    fy24 = write(tmp_path / "fy2024.csv", HEADER + "1,c1,2024-04-02,P1,1,100\n2,c3,2024-04-04,P2,1,50\n")
+    ws = tmp_path / "ws.duckdb"
+    results = ingest(ws, fy23, fy24)
+    assert [r.rows_added for r in results] == [2, 2]
+    assert stored(ws).invoice_id.tolist() == ["1", "2", "1", "2"]
+
+
+def test_same_invoice_number_on_another_date_or_customer_is_another_line(tmp_path):
+    base = write(tmp_path / "a.csv", HEADER + "7,c1,2023-05-13,P1,1,10\n")
+    other_day = write(tmp_path / "b.csv", HEADER + "7,c1,2023-05-14,P1,1,10\n")
+    other_customer = write(tmp_path / "c.csv", HEADER + "7,c2,2023-05-13,P1,1,10\n")
+    same_line = write(tmp_path / "d.csv", "date,invoice,amount,customer,product,quantity\n13/05/2023,7,10.00,c1,P1,1\n")
+    results = ingest(tmp_path / "ws.duckdb", base, other_day, other_customer, same_line)
+    assert [r.rows_added for r in results] == [1, 1, 1, 0]
+    # d.csv is the first line written another way (column order, date and amount formats)
+    assert results[3].already_present_why == {f"identical to lines imported from {base} (import 1)": 1}
+
+
+def test_overlapping_exports_add_only_new_lines(tmp_path):
+    rows = {
+        "jan": "A1,c1,2023-01-10,P1,1,10\nA1,c1,2023-01-10,P2,2,4\n",
+        "feb": "A2,c2,2023-02-11,P1,1,10\n",
+        "mar": "A3,c1,2023-03-12,P3,5,2.5\n",
+        "apr": "A4,c3,2023-04-13,P1,1,10\nA4,c3,2023-04-13,P2,1,2\n",
+    }
+    q1 = write(tmp_path / "jan-mar.csv", HEADER + rows["jan"] + rows["feb"] + rows["mar"])
+    q2 = write(tmp_path / "feb-apr.csv", HEADER + rows["feb"] + rows["mar"] + rows["apr"])
+    ws = tmp_path / "ws.duckdb"
+    first, second = ingest(ws, q1, q2)
+    assert (first.rows_offered, first.rows_added) == (4, 4)
+    assert (second.rows_offered, second.rows_added, second.rows_already_present) == (4, 2, 2)
+    assert second.already_present_why == {f"identical to lines imported from {q1} (import 1)": 2}
+    lines = stored(ws)
+    assert len(lines) == 6 and lines.amount.sum() == pytest.approx(10 + 4 + 10 + 2.5 + 10 + 2)
+
+
+def test_identical_lines_count_by_occurrence_without_an_invoice_column(tmp_path):
+    # CDNOW-style log: the same customer really bought the same value twice on one day
+    line = "c1,1997-01-05,2,20.00\n"
+    header = "customer_id,date,number_of_cds,dollar_value\n"
+    twice = write(tmp_path / "twice.csv", header + line * 2 + "c2,1997-01-06,1,9.99\n")
+    twice_overlap = write(tmp_path / "twice_again.csv", header + "c2,1997-01-06,1,9.99\n" + line * 2)
+    thrice = write(tmp_path / "thrice.csv", header + line * 3)
+    results = ingest(tmp_path / "ws.duckdb", twice, twice_overlap, thrice)
+    assert [(r.rows_offered, r.rows_added) for r in results] == [(3, 3), (3, 0), (3, 1)]
+    lines = stored(tmp_path / "ws.duckdb")
+    assert (lines.customer_id == "c1").sum() == 3
+    assert lines.line_key.is_unique
+
+
+def test_same_content_under_another_name_adds_nothing_and_says_why(tmp_path):
+    original = write(tmp_path / "export.csv", HEADER + "A1,c1,2023-01-10,P1,1,10\nA2,c2,2023-01-11,P1,1,5\n")
+    renamed = tmp_path / "elsewhere" / "copy of export.csv"
+    renamed.parent.mkdir()
+    renamed.write_bytes(original.read_bytes())
+    ws = tmp_path / "ws.duckdb"
+    first, second = ingest(ws, original, renamed)
+    assert (second.rows_offered, second.rows_added, second.rows_already_present) == (2, 0, 2)
+    (why,) = second.already_present_why
+    assert why.startswith("same content (sha256 ") and f"as {original} (import 1" in why
+    log = import_log(ws)
+    digest = hashlib.sha256(original.read_bytes()).hexdigest()
+    assert log.content_hash.tolist() == [digest, digest]
+    assert log.source.tolist() == [str(original), str(renamed)]
+    assert log.rows_added.tolist() == [2, 0] and log.rows_already_present.tolist() == [0, 2]
+    assert json.loads(log.already_present_why.iloc[1]) == {why: 2}
+    assert log.imported_at.notna().all() and log.report_json.iloc[0].startswith("{")
+    assert len(stored(ws)) == 2
+
+
+def test_append_canonical_tables_from_python(tmp_path):
+    frame = pd.DataFrame({
+        "invoice_id": ["B1", "B1", "B2"], "line_no": [1, 2, 1], "customer_id": ["c1", "c1", "c2"],
+        "invoice_date": pd.to_datetime(["2023-01-02", "2023-01-02", "2023-02-03"]),
+        "product_id": ["P1", "P1", "P2"], "product_name": None, "quantity": 1.0,
+        "unit_price": [10.0, 10.0, 7.5], "amount": [10.0, 10.0, 7.5], "cost": None, "country": "India",
+        "org_id": None, "is_return": False,
+    })  # fmt: skip
+    table = ibis.memtable(frame).cast(dict(CANONICAL_DTYPES)).select(*CANONICAL_COLUMNS)
     with Workspace(tmp_path / "ws.duckdb") as ws:
-        assert ws.append(rows) == (2, 0)
-        assert ws.append(rows) == (0, 2)
-        assert ws.transactions().count().execute() == 2
+        first = ws.append(table, source="frame")
+        again = ws.append(table, source="frame")
+        assert (first.rows_added, again.rows_added, again.rows_already_present) == (3, 0, 3)
+        assert ws.transactions().columns == CANONICAL_COLUMNS
+        assert ws.imports().count().execute() == 2
 
 
 def test_empty_workspace_explains_how_to_fill_it(tmp_path):
     with Workspace(tmp_path / "empty.duckdb") as ws, pytest.raises(BackendError, match="segmint ingest"):
         ws.transactions()
+    with pytest.raises(InputError, match="not found"):
+        Workspace(tmp_path / "missing.duckdb", create=False)
+
+
+def test_older_workspace_gets_line_identities(tmp_path):
+    path = tmp_path / "old.duckdb"
+    csv = write(tmp_path / "sales.csv", HEADER + "A1,c1,2023-01-10,P1,1,10\nA2,c2,2023-01-11,P1,1,5\n")
+    with duckdb.connect(str(path)) as db:  # the layout segmint wrote before line identities
+        db.execute("CREATE TABLE transactions (invoice_id VARCHAR, line_no BIGINT, customer_id VARCHAR, "
+                   "invoice_date TIMESTAMP, product_id VARCHAR, product_name VARCHAR, quantity DOUBLE, "
+                   "unit_price DOUBLE, amount DOUBLE, cost DOUBLE, country VARCHAR, org_id VARCHAR, "
+                   "is_return BOOLEAN)")  # fmt: skip
+        db.execute("INSERT INTO transactions VALUES ('A1', 1, 'c1', '2023-01-10', 'P1', NULL, 1, 10, 10, "
+                   "NULL, NULL, NULL, false)")  # fmt: skip
+        db.execute("CREATE TABLE imports (source VARCHAR, rows_offered BIGINT, rows_added BIGINT, "
+                   "imported_at TIMESTAMP, report_json VARCHAR)")
+        db.execute("INSERT INTO imports VALUES ('old.csv', 1, 1, '2024-01-01', '')")
+    (result,) = ingest(path, csv)
+    assert (result.rows_added, result.rows_already_present) == (1, 1)
+    assert import_log(path).import_id.tolist() == [1, 2]
+    assert stored(path).invoice_id.tolist() == ["A1", "A2"]
+
+
+def test_cli_ingest_says_what_was_already_there(tmp_path):
+    jan = write(tmp_path / "jan.csv", HEADER + "A1,c1,2023-01-10,P1,1,10\nA2,c2,2023-01-11,P1,1,5\n")
+    feb = write(tmp_path / "feb.csv", HEADER + "A2,c2,2023-01-11,P1,1,5\nA3,c3,2023-02-11,P1,1,8\n")
+    ws = tmp_path / "ws.duckdb"
+    runner = CliRunner()
+    assert runner.invoke(app, ["ingest", str(jan), "--workspace", str(ws)]).exit_code == 0
+    result = runner.invoke(app, ["ingest", str(tmp_path), "--workspace", str(ws)])
+    assert result.exit_code == 0, result.output
+    output = " ".join(result.output.split())
+    assert f"{feb}: 2 lines, 1 new lines added to {ws}, 1 already there" in output
+    assert f"1 already there: identical to lines imported from {jan} (import 1)" in output
+    assert f"{jan}: 2 lines, 0 new lines added to {ws}, 2 already there" in output
+    assert "2 already there: same content (sha256" in output
+    assert f"workspace {ws}: 3 lines from 3 import(s)" in output
+
+
+KILLER = textwrap.dedent(
+    """
+    import os, signal, sys
+    from segmint.workspace import Workspace
+
+    workspace, source, fatal = sys.argv[1:4]
+
+    def progress(step):
+        if step == fatal:
+            os.kill(os.getpid(), signal.SIGKILL)
+
+    ws = Workspace(workspace)
+    ws.ingest(source, progress=progress)
+    os.kill(os.getpid(), signal.SIGKILL)  # 'after commit': die before closing the file
+    """
+)
+STEPS = ["hashing the file", "reading and cleaning", "computing line identities",
+         "comparing with the workspace", "writing lines", "writing the import log", "committing",
+         "after commit"]  # fmt: skip
+
+
+JAN = HEADER + "A1,c1,2023-01-10,P1,1,10\nA2,c2,2023-01-11,P1,1,5\n"
+FEB = HEADER + "A2,c2,2023-01-11,P1,1,5\nA3,c3,2023-02-11,P1,1,8\n"
+
+
+@pytest.fixture(scope="module")
+def january_workspace(tmp_path_factory) -> Path:
+    """A workspace holding jan.csv (built once; tests copy it)."""
+    folder = tmp_path_factory.mktemp("january")
+    ws = folder / "ws.duckdb"
+    ingest(ws, write(folder / "jan.csv", JAN))
+    return ws
+
+
+@pytest.mark.parametrize("fatal", STEPS)
+def test_kill_9_at_each_step_leaves_lines_and_log_in_agreement(tmp_path, january_workspace, fatal):
+    ws = tmp_path / "ws.duckdb"
+    ws.write_bytes(january_workspace.read_bytes())
+    feb = write(tmp_path / "feb.csv", FEB)
+    died = subprocess.run([sys.executable, "-c", KILLER, str(ws), str(feb), fatal], capture_output=True)
+    assert died.returncode == -signal.SIGKILL, died.stderr.decode()
+    committed = fatal == "after commit"
+    lines, log = stored(ws), import_log(ws)
+    assert len(lines) == (3 if committed else 2)
+    assert log.rows_added.sum() == len(lines)
+    assert set(lines.import_id) == set(log.import_id)
+    assert len(log) == (2 if committed else 1)
+    if fatal in ("writing the import log", "after commit"):  # the import can simply be run again
+        (again,) = ingest(ws, feb)
+        assert (again.rows_added, again.rows_already_present) == ((0, 2) if committed else (1, 1))
+        assert len(stored(ws)) == 3 and import_log(ws).rows_added.sum() == 3

@@ -120,7 +120,9 @@ def read_transactions(
         backend = con or source._find_backend(use_default=True)
         return Transactions(_check_canonical(source, "table"), backend, label="table")
     if _is_workspace(source):
-        workspace = engine.Workspace(source, con=con)
+        from segmint.workspace import Workspace
+
+        workspace = Workspace(source, con=con, create=False)
         table = _check_canonical(workspace.transactions(), str(source))
         return Transactions(table, workspace.con, label=Path(source).name)
 

@@ -95,7 +95,7 @@ def _show_version(value: bool) -> None:
 
 def open_workspace(path: Path) -> object:
     """Open a workspace for writing, waiting (with a note) while a dashboard copies it."""
-    from segmint.engine import Workspace
+    from segmint.workspace import Workspace
     from segmint.live import retry_locked
 
     return retry_locked(lambda: Workspace(path), path, on_wait=note)
@@ -118,31 +118,50 @@ def ingest(
     mapping_file: Path | None = MappingFileOption,
     report_dir: Path | None = typer.Option(None, "--report-dir", help="Where to save the quality report JSON."),
 ) -> None:
-    """Clean sales files and append them to a workspace (re-importing the same lines adds nothing)."""
+    """Clean sales files and append them to a workspace, one import per file.
+
+    A line already in the workspace (same date, customer, invoice, product, quantity, amount, ...) is
+    not added again, and a file whose content was imported before adds nothing.
+    """
     from segmint.errors import SegmintError
+    from segmint.io import expand_sources
 
     try:
         mapping = load_mapping(mapping_file, map_)
+        files = expand_sources(inputs)
+        shown_mapping = None
         with open_workspace(workspace) as ws:
-            for item in inputs:
-                with status(f"reading {escape(item)} ..."):
-                    tx = read_input([item], mapping=mapping, con=ws.con)
-                console.print(tx.mapping_description())
-                console.print(tx.report.summary())
-                with status("appending to the workspace ..."):
-                    added, skipped = ws.append(
-                        tx.table, source=item, report_json=tx.report.model_dump_json()
+            for path in files:
+                name = escape(str(path))
+                with status(f"{name} ...") as update:
+                    result = ws.ingest(
+                        path, mapping=mapping, progress=lambda step: update(f"{name}: {step} ...")
                     )
-                if report_dir is not None:
-                    target = report_dir / f"{Path(item).name}.quality.json"
-                    tx.report.to_json(target)
-                    console.print(f"quality report: {target}")
-                console.print(
-                    f"[green]{escape(item)}[/]: {added:,} new rows added to {workspace}, "
-                    f"{skipped:,} already there"
-                )
+                if result.transactions is not None:
+                    description = result.transactions.mapping_description()
+                    if description != shown_mapping:
+                        console.print(description)
+                        shown_mapping = description
+                    console.print(result.report.summary())
+                    if report_dir is not None:
+                        target = report_dir / f"{path.name}.quality.json"
+                        result.report.to_json(target)
+                        console.print(f"quality report: {target}")
+                _print_import(result, workspace)
+            total, imports = ws.totals()
+        console.print(f"workspace {escape(str(workspace))}: {total:,} lines from {imports:,} import(s)")
     except SegmintError as exc:
         fail(exc)
+
+
+def _print_import(result: object, workspace: Path) -> None:
+    console.print(
+        f"[green]{escape(result.source)}[/]: {result.rows_offered:,} lines, "
+        f"{result.rows_added:,} new lines added to {escape(str(workspace))}, "
+        f"{result.rows_already_present:,} already there"
+    )
+    for why, count in result.already_present_why.items():
+        console.print(f"  {count:,} already there: {escape(why)}")
 
 
 @app.command()
@@ -703,7 +722,7 @@ def demo(
     from segmint.api import analyze as run_analysis
     from segmint.api import recommend as run_recommend
     from segmint.datasets import make_transactions
-    from segmint.engine import Workspace
+    from segmint.workspace import Workspace
     from segmint.errors import SegmintError
     from segmint.report import export_tables
     from segmint.util import write_atomic
@@ -720,8 +739,7 @@ def demo(
             if workspace_path.exists():
                 workspace_path.unlink()  # the demo is regenerated from scratch each run
             with Workspace(workspace_path) as ws:
-                tx = read_input([str(raw_path)], con=ws.con)
-                ws.append(tx.table, source=raw_path.name, report_json=tx.report.model_dump_json())
+                tx = ws.ingest(raw_path).transactions
                 result = run_analysis(
                     tx, scheme="all", story_period="quarter",
                     progress=lambda message: bar.update(task, description=f"{message} ..."),

@@ -6,7 +6,7 @@ works); this module is the one place that turns it into command-line flags.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterator, Mapping
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, NoReturn
 
@@ -131,13 +131,16 @@ def progress() -> Progress:
 
 
 @contextmanager
-def status(message: str) -> Iterator[None]:
-    """A spinner with ``message`` while the block runs (nothing when stderr is not a terminal)."""
+def status(message: str) -> Iterator[Callable[[str], None]]:
+    """A spinner with ``message`` while the block runs (nothing when stderr is not a terminal).
+
+    Yields ``update(message)`` to change the text (a no-op without a terminal).
+    """
     if not err_console.is_terminal:
-        yield
+        yield lambda _message: None
         return
-    with err_console.status(message):
-        yield
+    with err_console.status(message) as spinner:
+        yield lambda text: spinner.update(text)
 
 
 def summarise(result: AnalysisResult) -> AnalysisResult:

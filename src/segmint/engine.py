@@ -1,4 +1,4 @@
-"""Backend connections (DuckDB by default, Spark, PostgreSQL) and the DuckDB workspace file."""
+"""Backend connections: DuckDB by default, Spark, PostgreSQL (the workspace file is segmint.workspace)."""
 
 from __future__ import annotations
 
@@ -228,90 +228,10 @@ def default_temp_dir() -> Path:
     return Path(tempfile.gettempdir()) / "segmint-spill"
 
 
-WORKSPACE_TABLE = "transactions"
-IMPORTS_TABLE = "imports"
-OCCURRENCE = "line_no"  # occurrence of a line among identical lines of one import (1-based)
+def __getattr__(name: str) -> Any:
+    """``segmint.engine.Workspace`` moved to :mod:`segmint.workspace`; kept importable from here."""
+    if name == "Workspace":
+        from segmint.workspace import Workspace
 
-
-class Workspace:
-    """A DuckDB file holding cleaned canonical transactions, appended import by import.
-
-    Re-importing the same lines adds nothing: a line is identified by its canonical values plus its
-    occurrence among identical lines of the same import.
-    """
-
-    def __init__(self, path: str | Path, *, con: BaseBackend | None = None) -> None:
-        self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self.con = con or connect("duckdb", path=self.path)
-
-    def exists(self) -> bool:
-        """True when the workspace already holds a transactions table."""
-        return WORKSPACE_TABLE in self.con.list_tables()
-
-    def transactions(self) -> ibis.Table:
-        """The workspace's canonical transactions table."""
-        if not self.exists():
-            raise BackendError(
-                f"workspace {self.path} has no transactions yet; add some with "
-                f"'segmint ingest FILE --workspace {self.path}'"
-            )
-        return self.con.table(WORKSPACE_TABLE)
-
-    def append(self, table: ibis.Table, *, source: str = "", report_json: str = "") -> tuple[int, int]:
-        """Add canonical rows not already present; return (rows added, rows skipped as already there)."""
-        from segmint.schema import CANONICAL_COLUMNS
-
-        incoming = table.select(*CANONICAL_COLUMNS)
-        occurrence = ibis.row_number().over(group_by=[incoming[c] for c in CANONICAL_COLUMNS]) + 1
-        incoming = incoming.mutate(**{OCCURRENCE: occurrence})
-        key = [*CANONICAL_COLUMNS, OCCURRENCE]
-        staged = materialize(self.con, incoming, f"staged_{uuid4().hex[:8]}")
-        n_in = int(staged.count().execute())
-        if not self.exists():
-            self.con.create_table(WORKSPACE_TABLE, staged.limit(0))
-        current = self.con.table(WORKSPACE_TABLE)
-        # keep one row per key within the import, then drop keys the workspace already has
-        fresh = staged.anti_join(current, [staged[c].identical_to(current[c]) for c in key])
-        fresh = materialize(self.con, fresh.select(*key), f"fresh_{uuid4().hex[:8]}")
-        n_added = int(fresh.count().execute())
-        if n_added:
-            self.con.insert(WORKSPACE_TABLE, fresh)
-        self._record_import(source, n_in, n_added, report_json)
-        for temp in (staged, fresh):
-            self.con.drop_table(temp.get_name(), force=True)
-        log.info("workspace %s: %d rows in, %d added", self.path, n_in, n_added)
-        return n_added, n_in - n_added
-
-    def imports(self) -> ibis.Table:
-        """History of imports: source, rows offered, rows added, time, data-quality report JSON."""
-        return self.con.table(IMPORTS_TABLE)
-
-    def _record_import(self, source: str, n_in: int, n_added: int, report_json: str) -> None:
-        import datetime as dt
-
-        import pyarrow as pa
-
-        row = pa.table(
-            {
-                "source": [source],
-                "rows_offered": [n_in],
-                "rows_added": [n_added],
-                "imported_at": [dt.datetime.now(dt.UTC).replace(tzinfo=None)],
-                "report_json": [report_json],
-            }
-        )
-        if IMPORTS_TABLE not in self.con.list_tables():
-            self.con.create_table(IMPORTS_TABLE, row)
-        else:
-            self.con.insert(IMPORTS_TABLE, row)
-
-    def close(self) -> None:
-        """Release the DuckDB file."""
-        self.con.disconnect()
-
-    def __enter__(self) -> Workspace:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
+        return Workspace
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

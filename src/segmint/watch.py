@@ -104,12 +104,19 @@ def import_into(
 ) -> ImportOutcome:
     """Read, clean and append one file or database URL to ``workspace`` (opened only for this import)."""
     from segmint.api import read_transactions
-    from segmint.engine import Workspace
+    from segmint.engine import is_database_url, redact_url
     from segmint.live import retry_locked
+    from segmint.workspace import Workspace
 
     with retry_locked(lambda: Workspace(workspace), workspace, on_wait=on_wait) as ws:
-        tx = read_transactions(source, mapping=mapping, con=ws.con)
-        report_json = tx.report.model_dump_json() if tx.report is not None else ""
-        added, already = ws.append(tx.table, source=str(source), report_json=report_json)
-    log.info("watch: %s -> %s: %d added, %d already there", source, workspace, added, already)
-    return ImportOutcome(str(source), added, already, tx.report, tx.mapping_description())
+        if is_database_url(source):  # a table: every re-read offers all lines; line identity keeps new ones
+            tx = read_transactions(source, mapping=mapping, con=ws.con)
+            report_json = tx.report.model_dump_json() if tx.report is not None else ""
+            result = ws.append(tx.table, source=redact_url(source), report_json=report_json)
+        else:  # a file: same identity rules (and content hash) as segmint ingest
+            result = ws.ingest(source, mapping=mapping)
+            tx = result.transactions
+    added, already = result.rows_added, result.rows_already_present
+    log.info("watch: %s -> %s: %d added, %d already there", redact_url(source), workspace, added, already)
+    report = tx.report if tx is not None else None
+    return ImportOutcome(str(source), added, already, report, tx.mapping_description() if tx is not None else "")

@@ -1,0 +1,373 @@
+"""The appendable workspace: a DuckDB file of canonical sales lines plus the log of every import.
+
+A line's identity comes from what it is, never from where it sat: the fingerprint of its canonical
+fields (date, customer, invoice, product, quantity, price, amount, cost, country, org, return flag)
+plus its occurrence number among identical lines of the same import. An invoice id that cleaning
+made up from the file name and row number (no invoice column) is left out of the fingerprint, so
+the same line in a renamed or overlapping export is recognised. A source's identity is the SHA-256
+of its bytes: content already imported adds nothing. The lines of an import and its log entry are
+written in one transaction, so a crash leaves either both or neither.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import logging
+import re
+from collections.abc import Callable
+from contextlib import suppress
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+from uuid import uuid4
+
+import ibis
+import ibis.expr.types as ir
+from ibis.backends import BaseBackend
+
+from segmint.engine import connect, materialize
+from segmint.errors import BackendError, InputError
+from segmint.schema import CANONICAL_COLUMNS, CANONICAL_DTYPES
+
+log = logging.getLogger(__name__)
+
+__all__ = ["ImportResult", "Workspace", "file_sha256", "line_keys"]
+
+WORKSPACE_TABLE = "transactions"
+IMPORTS_TABLE = "imports"
+LINE_KEY = "line_key"
+IMPORT_ID = "import_id"
+# Canonical fields that say what a line is (line_no only says where it sat in its invoice).
+IDENTITY_FIELDS: tuple[str, ...] = tuple(c for c in CANONICAL_COLUMNS if c != "line_no")
+_SQL_TYPES = {"string": "VARCHAR", "int64": "BIGINT", "float64": "DOUBLE", "timestamp": "TIMESTAMP",
+              "boolean": "BOOLEAN"}  # fmt: skip
+_IMPORT_COLUMNS: dict[str, str] = {
+    "import_id": "BIGINT",
+    "source": "VARCHAR",  # the path as given
+    "content_hash": "VARCHAR",  # sha256 of the file's bytes (NULL for tables appended from Python)
+    "rows_offered": "BIGINT",  # canonical lines the import offered (after cleaning)
+    "rows_added": "BIGINT",
+    "rows_already_present": "BIGINT",
+    "already_present_why": "VARCHAR",  # JSON: reason -> lines
+    "imported_at": "TIMESTAMP",  # UTC
+    "report_json": "VARCHAR",  # the data-quality report of the import
+}
+Progress = Callable[[str], None]
+
+
+def file_sha256(path: str | Path) -> str:
+    """Hex SHA-256 of a file's bytes, read in 1 MiB blocks."""
+    digest = hashlib.sha256()
+    with Path(path).open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _rollback(db: Any) -> None:
+    with suppress(Exception):  # nothing to roll back when BEGIN itself failed
+        db.execute("ROLLBACK")
+
+
+def _field_text(table: ir.Table, name: str) -> ir.StringValue:
+    """A field as stable text for the fingerprint: numbers rounded to 1e-6 (-0 is 0), NULL as \\N."""
+    column = table[name]
+    kind = column.type()
+    if kind.is_floating():
+        text = (column.round(6) + 0.0).cast("string")
+    elif kind.is_timestamp():
+        text = column.strftime("%Y-%m-%d %H:%M:%S")
+    else:
+        text = column.cast("string")
+    return text.fill_null("\\N")
+
+
+def line_keys(table: ir.Table, synthetic_invoice: ir.BooleanValue | None = None) -> ir.Table:
+    """``table`` with ``line_key`` = md5 of the identity fields + ':' + occurrence among identical lines.
+
+    ``synthetic_invoice`` marks rows whose invoice id was made up from a position (left out of the
+    fingerprint so the line is recognised wherever it sits).
+    """
+    parts = []
+    for name in IDENTITY_FIELDS:
+        text = _field_text(table, name)
+        if name == "invoice_id" and synthetic_invoice is not None:
+            text = ibis.cases((synthetic_invoice, ibis.literal("\\S")), else_=text)
+        parts.append(text)
+    fingerprint = ibis.literal("\x1f").join(parts).hexdigest("md5")
+    keyed = table.mutate(_fingerprint=fingerprint)
+    occurrence = ibis.row_number().over(group_by=keyed._fingerprint)
+    keyed = keyed.mutate(**{LINE_KEY: keyed._fingerprint + ":" + occurrence.cast("string")})
+    return keyed.drop("_fingerprint")
+
+
+@dataclass(frozen=True)
+class ImportResult:
+    """What one import did: lines offered, added and already present (with why), and its log id."""
+
+    source: str
+    rows_offered: int
+    rows_added: int
+    rows_already_present: int
+    already_present_why: dict[str, int] = field(default_factory=dict)  # reason -> lines
+    import_id: int | None = None
+    content_hash: str | None = None
+    report: Any = None  # DataQualityReport of the cleaning step (None when nothing was read)
+    transactions: Any = None  # segmint.api.Transactions read for this import (None when skipped)
+
+    def summary(self) -> str:
+        """One line (plus one per reason) a person can read."""
+        head = (f"{self.source}: {self.rows_offered:,} lines, {self.rows_added:,} added, "
+                f"{self.rows_already_present:,} already present")  # fmt: skip
+        reasons = [f"  {n:,} {why}" for why, n in self.already_present_why.items() if n]
+        return "\n".join([head, *reasons])
+
+
+class Workspace:
+    """A DuckDB file holding cleaned canonical transactions, appended import by import.
+
+    Re-importing lines adds nothing; see the module docstring for how a line is identified.
+    """
+
+    def __init__(self, path: str | Path, *, con: BaseBackend | None = None, create: bool = True) -> None:
+        self.path = Path(path)
+        if con is None and not create and not self.path.exists():
+            raise InputError(f"{self.path}: workspace file not found; create one with 'segmint ingest'")
+        if con is None:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.con = con or connect("duckdb", path=self.path)
+        self._upgrade()
+
+    # --- reading ------------------------------------------------------------------------------
+    def exists(self) -> bool:
+        """True when the workspace already holds a transactions table."""
+        return WORKSPACE_TABLE in self.con.list_tables()
+
+    def transactions(self) -> ibis.Table:
+        """The workspace's canonical transactions table (canonical columns only)."""
+        if not self.exists():
+            raise BackendError(
+                f"workspace {self.path} has no transactions yet; add some with "
+                f"'segmint ingest FILE --workspace {self.path}'"
+            )
+        return self.con.table(WORKSPACE_TABLE).select(*CANONICAL_COLUMNS)
+
+    def imports(self) -> ibis.Table:
+        """The import log: id, source, content hash, lines offered/added/already present and why, time."""
+        if IMPORTS_TABLE not in self.con.list_tables():
+            self._create_tables()
+        return self.con.table(IMPORTS_TABLE)
+
+    def totals(self) -> tuple[int, int]:
+        """(lines stored, imports logged)."""
+        if not self.exists():
+            return 0, 0
+        db = self.con.con
+        lines = db.execute(f'SELECT count(*) FROM "{WORKSPACE_TABLE}"').fetchone()[0]
+        imports = db.execute(f'SELECT count(*) FROM "{IMPORTS_TABLE}"').fetchone()[0]
+        return int(lines), int(imports)
+
+    # --- writing ------------------------------------------------------------------------------
+    def ingest(
+        self,
+        path: str | Path,
+        *,
+        mapping: Any = None,
+        options: Any = None,
+        progress: Progress | None = None,
+    ) -> ImportResult:
+        """Read, clean and append one file; content imported before (same bytes) adds nothing."""
+        from segmint.api import read_transactions
+
+        step = progress or (lambda message: log.debug(message))
+        path = Path(path)
+        step("hashing the file")
+        try:
+            content_hash = file_sha256(path)
+        except OSError as exc:
+            raise InputError(f"{path}: cannot read: {exc}") from exc
+        earlier = self._import_with_hash(content_hash)
+        if earlier is not None:
+            return self._record_same_content(str(path), content_hash, earlier, step)
+        step("reading and cleaning")
+        tx = read_transactions(str(path), mapping=mapping, options=options, con=self.con)
+        result = self.append(
+            tx.table, source=str(path), content_hash=content_hash,
+            report_json=tx.report.model_dump_json() if tx.report is not None else "",
+            synthetic_invoice_source=path.name, progress=step,
+        )  # fmt: skip
+        return replace(result, report=tx.report, transactions=tx)
+
+    def append(
+        self,
+        table: ibis.Table,
+        *,
+        source: str = "",
+        content_hash: str | None = None,
+        report_json: str = "",
+        synthetic_invoice_source: str | None = None,
+        progress: Progress | None = None,
+    ) -> ImportResult:
+        """Add canonical lines not already present, and log the import, in one transaction.
+
+        ``synthetic_invoice_source`` is the file name cleaning used for made-up invoice ids
+        (``name:row``); those ids are left out of the identity and stored as ``name:row (import N)``.
+        """
+        step = progress or (lambda message: log.debug(message))
+        step("computing line identities")
+        incoming = table.select(*CANONICAL_COLUMNS)
+        synthetic = None
+        if synthetic_invoice_source is not None:
+            pattern = "^" + re.escape(synthetic_invoice_source) + r":\d+$"
+            synthetic = incoming.invoice_id.re_search(pattern).fill_null(False)
+            incoming = incoming.mutate(_synthetic=synthetic)
+            synthetic = incoming._synthetic
+        staged_name = f"segmint_import_{uuid4().hex[:12]}"
+        materialize(self.con, line_keys(incoming, synthetic), staged_name)
+        db = self.con.con  # the DuckDB connection: one explicit transaction for lines + log
+        try:
+            db.execute("BEGIN TRANSACTION")
+            self._create_tables()
+            import_id = int(db.execute(f'SELECT coalesce(max(import_id), 0) + 1 FROM "{IMPORTS_TABLE}"')
+                            .fetchone()[0])  # fmt: skip
+            step("comparing with the workspace")
+            rows_offered = int(db.execute(f'SELECT count(*) FROM "{staged_name}"').fetchone()[0])
+            present = db.execute(
+                f'SELECT t.import_id, count(*) FROM "{staged_name}" s '
+                f'JOIN "{WORKSPACE_TABLE}" t ON t.line_key = s.line_key GROUP BY 1 ORDER BY 1'
+            ).fetchall()
+            why = self._reasons(present)
+            step("writing lines")
+            values = {c: f's."{c}"' for c in CANONICAL_COLUMNS}
+            if synthetic is not None:
+                values["invoice_id"] = (f"CASE WHEN s._synthetic THEN s.invoice_id || ' (import {import_id})' "
+                                        "ELSE s.invoice_id END")  # fmt: skip
+            values |= {LINE_KEY: f"s.{LINE_KEY}", IMPORT_ID: str(import_id)}
+            names = ", ".join(f'"{c}"' for c in values)
+            inserted = db.execute(
+                f'INSERT INTO "{WORKSPACE_TABLE}" ({names}) SELECT {", ".join(values.values())} '
+                f'FROM "{staged_name}" s '
+                f'ANTI JOIN "{WORKSPACE_TABLE}" t ON t.{LINE_KEY} = s.{LINE_KEY}'
+            ).fetchone()
+            rows_added = int(inserted[0]) if inserted else 0
+            rows_already = rows_offered - rows_added
+            step("writing the import log")
+            self._insert_import(import_id, source, content_hash, rows_offered, rows_added, why, report_json)
+            step("committing")
+            db.execute("COMMIT")
+        except BaseException:
+            _rollback(db)
+            raise
+        finally:
+            db.execute(f'DROP TABLE IF EXISTS "{staged_name}"')
+        log.info("workspace %s: import %d (%s): %d lines, %d added", self.path, import_id, source,
+                 rows_offered, rows_added)  # fmt: skip
+        return ImportResult(source=source, rows_offered=rows_offered, rows_added=rows_added,
+                            rows_already_present=rows_already, already_present_why=why,
+                            import_id=import_id, content_hash=content_hash)  # fmt: skip
+
+    def _reasons(self, present: list[tuple[int | None, int]]) -> dict[str, int]:
+        """'identical to lines imported from X (import N)' -> lines, for lines already stored."""
+        ids = [int(i) for i, _ in present if i is not None]
+        names = dict(self.con.con.execute(
+            f'SELECT import_id, source FROM "{IMPORTS_TABLE}" WHERE list_contains(?, import_id)', [ids]
+        ).fetchall()) if ids else {}  # fmt: skip
+        return {
+            (f"identical to lines imported from {names.get(i, '?')} (import {i})" if i is not None
+             else "identical to lines stored by an earlier segmint version"): int(n)
+            for i, n in present
+        }  # fmt: skip
+
+    def _record_same_content(self, source: str, content_hash: str, earlier: dict[str, Any],
+                             step: Progress) -> ImportResult:  # fmt: skip
+        why = {f"same content (sha256 {content_hash[:12]}…) as {earlier['source']} (import "
+               f"{earlier['import_id']}, {earlier['imported_at']:%Y-%m-%d %H:%M} UTC)": earlier["rows_offered"]}
+        db = self.con.con
+        step("writing the import log")
+        try:
+            db.execute("BEGIN TRANSACTION")
+            import_id = int(db.execute(f'SELECT coalesce(max(import_id), 0) + 1 FROM "{IMPORTS_TABLE}"')
+                            .fetchone()[0])  # fmt: skip
+            self._insert_import(import_id, source, content_hash, earlier["rows_offered"], 0, why, "")
+            db.execute("COMMIT")
+        except BaseException:
+            _rollback(db)
+            raise
+        return ImportResult(source=source, rows_offered=earlier["rows_offered"], rows_added=0,
+                            rows_already_present=earlier["rows_offered"], already_present_why=why,
+                            import_id=import_id, content_hash=content_hash)  # fmt: skip
+
+    def _import_with_hash(self, content_hash: str) -> dict[str, Any] | None:
+        if IMPORTS_TABLE not in self.con.list_tables():
+            return None
+        found = self.con.con.execute(
+            f'SELECT import_id, source, imported_at, rows_offered FROM "{IMPORTS_TABLE}" '
+            "WHERE content_hash = ? ORDER BY import_id LIMIT 1",
+            [content_hash],
+        ).fetchone()
+        if found is None:
+            return None
+        return dict(zip(("import_id", "source", "imported_at", "rows_offered"), found, strict=True))
+
+    def _insert_import(self, import_id: int, source: str, content_hash: str | None, rows_offered: int,
+                       rows_added: int, why: dict[str, int], report_json: str) -> None:  # fmt: skip
+        now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
+        self.con.con.execute(
+            f'INSERT INTO "{IMPORTS_TABLE}" ({", ".join(_IMPORT_COLUMNS)}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
+            [import_id, source, content_hash, rows_offered, rows_added, rows_offered - rows_added,
+             json.dumps(why), now, report_json],
+        )  # fmt: skip
+
+    def _create_tables(self) -> None:
+        """Create the transactions and imports tables when missing (inside the caller's transaction)."""
+        db = self.con.con
+        columns = [f'"{name}" {_SQL_TYPES[kind]}' for name, kind in CANONICAL_DTYPES.items()]
+        columns += [f"{LINE_KEY} VARCHAR", f"{IMPORT_ID} BIGINT"]
+        db.execute(f'CREATE TABLE IF NOT EXISTS "{WORKSPACE_TABLE}" ({", ".join(columns)})')
+        imports = ", ".join(f"{name} {kind}" for name, kind in _IMPORT_COLUMNS.items())
+        db.execute(f'CREATE TABLE IF NOT EXISTS "{IMPORTS_TABLE}" ({imports})')
+
+    def _upgrade(self) -> None:
+        """Give a workspace written by an earlier segmint (keys by invoice and line number) line keys."""
+        tables = self.con.list_tables()
+        if WORKSPACE_TABLE not in tables or LINE_KEY in self.con.table(WORKSPACE_TABLE).columns:
+            return
+        log.info("workspace %s: adding line identities to an older workspace", self.path)
+        db = self.con.con
+        old = self.con.table(WORKSPACE_TABLE).select(*CANONICAL_COLUMNS)
+        keyed = line_keys(old).mutate(**{IMPORT_ID: ibis.literal(None, "int64")})
+        staged_name = f"segmint_upgrade_{uuid4().hex[:12]}"
+        materialize(self.con, keyed, staged_name)
+        db.execute("BEGIN TRANSACTION")
+        try:
+            db.execute(f'DROP TABLE "{WORKSPACE_TABLE}"')
+            db.execute(f'CREATE TABLE "{WORKSPACE_TABLE}" AS SELECT * FROM "{staged_name}"')
+            if IMPORTS_TABLE in tables:
+                have = set(self.con.table(IMPORTS_TABLE).columns)
+                for name, kind in _IMPORT_COLUMNS.items():
+                    if name not in have:
+                        db.execute(f'ALTER TABLE "{IMPORTS_TABLE}" ADD COLUMN {name} {kind}')
+                db.execute(
+                    f'UPDATE "{IMPORTS_TABLE}" SET import_id = n, '
+                    "rows_already_present = rows_offered - rows_added, already_present_why = '{}' "
+                    f'FROM (SELECT rowid AS r, row_number() OVER (ORDER BY imported_at, rowid) AS n '
+                    f'FROM "{IMPORTS_TABLE}") AS numbered WHERE "{IMPORTS_TABLE}".rowid = numbered.r'
+                )
+            db.execute("COMMIT")
+        except BaseException:
+            _rollback(db)
+            raise
+        finally:
+            db.execute(f'DROP TABLE IF EXISTS "{staged_name}"')
+
+    def close(self) -> None:
+        """Release the DuckDB file."""
+        self.con.disconnect()
+
+    def __enter__(self) -> Workspace:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
