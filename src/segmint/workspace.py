@@ -17,7 +17,8 @@ import json
 import logging
 import re
 from collections.abc import Callable
-from contextlib import suppress
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -66,9 +67,17 @@ def file_sha256(path: str | Path) -> str:
     return digest.hexdigest()
 
 
-def _rollback(db: Any) -> None:
-    with suppress(Exception):  # nothing to roll back when BEGIN itself failed
-        db.execute("ROLLBACK")
+@contextmanager
+def _transaction(db: Any) -> Iterator[Any]:
+    """BEGIN ... COMMIT on a DuckDB connection; ROLLBACK on any error (or interrupt)."""
+    db.execute("BEGIN TRANSACTION")
+    try:
+        yield db
+    except BaseException:
+        with suppress(Exception):
+            db.execute("ROLLBACK")
+        raise
+    db.execute("COMMIT")
 
 
 def _field_text(table: ir.Table, name: str) -> ir.StringValue:
@@ -228,38 +237,33 @@ class Workspace:
         materialize(self.con, line_keys(incoming, synthetic), staged_name)
         db = self.con.con  # the DuckDB connection: one explicit transaction for lines + log
         try:
-            db.execute("BEGIN TRANSACTION")
-            self._create_tables()
-            import_id = int(db.execute(f'SELECT coalesce(max(import_id), 0) + 1 FROM "{IMPORTS_TABLE}"')
-                            .fetchone()[0])  # fmt: skip
-            step("comparing with the workspace")
-            rows_offered = int(db.execute(f'SELECT count(*) FROM "{staged_name}"').fetchone()[0])
-            present = db.execute(
-                f'SELECT t.import_id, count(*) FROM "{staged_name}" s '
-                f'JOIN "{WORKSPACE_TABLE}" t ON t.line_key = s.line_key GROUP BY 1 ORDER BY 1'
-            ).fetchall()
-            why = self._reasons(present)
-            step("writing lines")
-            values = {c: f's."{c}"' for c in CANONICAL_COLUMNS}
-            if synthetic is not None:
-                values["invoice_id"] = (f"CASE WHEN s._synthetic THEN s.invoice_id || ' (import {import_id})' "
-                                        "ELSE s.invoice_id END")  # fmt: skip
-            values |= {LINE_KEY: f"s.{LINE_KEY}", IMPORT_ID: str(import_id)}
-            names = ", ".join(f'"{c}"' for c in values)
-            inserted = db.execute(
-                f'INSERT INTO "{WORKSPACE_TABLE}" ({names}) SELECT {", ".join(values.values())} '
-                f'FROM "{staged_name}" s '
-                f'ANTI JOIN "{WORKSPACE_TABLE}" t ON t.{LINE_KEY} = s.{LINE_KEY}'
-            ).fetchone()
-            rows_added = int(inserted[0]) if inserted else 0
-            rows_already = rows_offered - rows_added
-            step("writing the import log")
-            self._insert_import(import_id, source, content_hash, rows_offered, rows_added, why, report_json)
-            step("committing")
-            db.execute("COMMIT")
-        except BaseException:
-            _rollback(db)
-            raise
+            with _transaction(db):
+                self._create_tables()
+                import_id = self._next_import_id()
+                step("comparing with the workspace")
+                rows_offered = int(db.execute(f'SELECT count(*) FROM "{staged_name}"').fetchone()[0])
+                present = db.execute(
+                    f'SELECT t.import_id, count(*) FROM "{staged_name}" s '
+                    f'JOIN "{WORKSPACE_TABLE}" t ON t.line_key = s.line_key GROUP BY 1 ORDER BY 1'
+                ).fetchall()
+                why = self._reasons(present)
+                step("writing lines")
+                values = {c: f's."{c}"' for c in CANONICAL_COLUMNS}
+                if synthetic is not None:
+                    values["invoice_id"] = (f"CASE WHEN s._synthetic THEN s.invoice_id || ' (import {import_id})' "
+                                            "ELSE s.invoice_id END")  # fmt: skip
+                values |= {LINE_KEY: f"s.{LINE_KEY}", IMPORT_ID: str(import_id)}
+                names = ", ".join(f'"{c}"' for c in values)
+                inserted = db.execute(
+                    f'INSERT INTO "{WORKSPACE_TABLE}" ({names}) SELECT {", ".join(values.values())} '
+                    f'FROM "{staged_name}" s '
+                    f'ANTI JOIN "{WORKSPACE_TABLE}" t ON t.{LINE_KEY} = s.{LINE_KEY}'
+                ).fetchone()
+                rows_added = int(inserted[0]) if inserted else 0
+                rows_already = rows_offered - rows_added
+                step("writing the import log")
+                self._insert_import(import_id, source, content_hash, rows_offered, rows_added, why, report_json)
+                step("committing")
         finally:
             db.execute(f'DROP TABLE IF EXISTS "{staged_name}"')
         log.info("workspace %s: import %d (%s): %d lines, %d added", self.path, import_id, source,
@@ -284,17 +288,10 @@ class Workspace:
                              step: Progress) -> ImportResult:  # fmt: skip
         why = {f"same content (sha256 {content_hash[:12]}…) as {earlier['source']} (import "
                f"{earlier['import_id']}, {earlier['imported_at']:%Y-%m-%d %H:%M} UTC)": earlier["rows_offered"]}
-        db = self.con.con
         step("writing the import log")
-        try:
-            db.execute("BEGIN TRANSACTION")
-            import_id = int(db.execute(f'SELECT coalesce(max(import_id), 0) + 1 FROM "{IMPORTS_TABLE}"')
-                            .fetchone()[0])  # fmt: skip
+        with _transaction(self.con.con):
+            import_id = self._next_import_id()
             self._insert_import(import_id, source, content_hash, earlier["rows_offered"], 0, why, "")
-            db.execute("COMMIT")
-        except BaseException:
-            _rollback(db)
-            raise
         return ImportResult(source=source, rows_offered=earlier["rows_offered"], rows_added=0,
                             rows_already_present=earlier["rows_offered"], already_present_why=why,
                             import_id=import_id, content_hash=content_hash)  # fmt: skip
@@ -310,6 +307,10 @@ class Workspace:
         if found is None:
             return None
         return dict(zip(("import_id", "source", "imported_at", "rows_offered"), found, strict=True))
+
+    def _next_import_id(self) -> int:
+        found = self.con.con.execute(f'SELECT coalesce(max(import_id), 0) + 1 FROM "{IMPORTS_TABLE}"').fetchone()
+        return int(found[0])
 
     def _insert_import(self, import_id: int, source: str, content_hash: str | None, rows_offered: int,
                        rows_added: int, why: dict[str, int], report_json: str) -> None:  # fmt: skip
@@ -340,27 +341,27 @@ class Workspace:
         keyed = line_keys(old).mutate(**{IMPORT_ID: ibis.literal(None, "int64")})
         staged_name = f"segmint_upgrade_{uuid4().hex[:12]}"
         materialize(self.con, keyed, staged_name)
-        db.execute("BEGIN TRANSACTION")
         try:
-            db.execute(f'DROP TABLE "{WORKSPACE_TABLE}"')
-            db.execute(f'CREATE TABLE "{WORKSPACE_TABLE}" AS SELECT * FROM "{staged_name}"')
-            if IMPORTS_TABLE in tables:
-                have = set(self.con.table(IMPORTS_TABLE).columns)
-                for name, kind in _IMPORT_COLUMNS.items():
-                    if name not in have:
-                        db.execute(f'ALTER TABLE "{IMPORTS_TABLE}" ADD COLUMN {name} {kind}')
-                db.execute(
-                    f'UPDATE "{IMPORTS_TABLE}" SET import_id = n, '
-                    "rows_already_present = rows_offered - rows_added, already_present_why = '{}' "
-                    f'FROM (SELECT rowid AS r, row_number() OVER (ORDER BY imported_at, rowid) AS n '
-                    f'FROM "{IMPORTS_TABLE}") AS numbered WHERE "{IMPORTS_TABLE}".rowid = numbered.r'
-                )
-            db.execute("COMMIT")
-        except BaseException:
-            _rollback(db)
-            raise
+            with _transaction(db):
+                db.execute(f'DROP TABLE "{WORKSPACE_TABLE}"')
+                db.execute(f'CREATE TABLE "{WORKSPACE_TABLE}" AS SELECT * FROM "{staged_name}"')
+                if IMPORTS_TABLE in tables:
+                    self._upgrade_import_log()
         finally:
             db.execute(f'DROP TABLE IF EXISTS "{staged_name}"')
+
+    def _upgrade_import_log(self) -> None:
+        db = self.con.con
+        have = set(self.con.table(IMPORTS_TABLE).columns)
+        for name, kind in _IMPORT_COLUMNS.items():
+            if name not in have:
+                db.execute(f'ALTER TABLE "{IMPORTS_TABLE}" ADD COLUMN {name} {kind}')
+        db.execute(
+            f'UPDATE "{IMPORTS_TABLE}" SET import_id = n, '
+            "rows_already_present = rows_offered - rows_added, already_present_why = '{}' "
+            f'FROM (SELECT rowid AS r, row_number() OVER (ORDER BY imported_at, rowid) AS n '
+            f'FROM "{IMPORTS_TABLE}") AS numbered WHERE "{IMPORTS_TABLE}".rowid = numbered.r'
+        )
 
     def close(self) -> None:
         """Release the DuckDB file."""
