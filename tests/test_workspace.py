@@ -155,7 +155,7 @@ def test_append_canonical_tables_from_python(tmp_path):
 
 
 def test_empty_workspace_explains_how_to_fill_it(tmp_path):
-    with Workspace(tmp_path / "empty.duckdb") as ws, pytest.raises(BackendError, match="segmint ingest"):
+    with Workspace(tmp_path / "empty.duckdb") as ws, pytest.raises(BackendError, match="no transactions yet; ingest"):
         ws.transactions()
     with pytest.raises(InputError, match="not found"):
         Workspace(tmp_path / "missing.duckdb", create=False)

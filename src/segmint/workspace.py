@@ -29,7 +29,7 @@ import ibis.expr.types as ir
 from ibis.backends import BaseBackend
 
 from segmint.engine import connect, materialize
-from segmint.errors import BackendError, InputError
+from segmint.errors import BackendError, Fix, InputError
 from segmint.schema import CANONICAL_COLUMNS, CANONICAL_DTYPES
 
 log = logging.getLogger(__name__)
@@ -143,7 +143,10 @@ class Workspace:
     def __init__(self, path: str | Path, *, con: BaseBackend | None = None, create: bool = True) -> None:
         self.path = Path(path)
         if con is None and not create and not self.path.exists():
-            raise InputError(f"{self.path}: workspace file not found; create one with 'segmint ingest'")
+            raise InputError(
+                f"{self.path}: workspace file not found; check the path, or ingest sales files to create it",
+                field="workspace", value=str(self.path),
+            )
         if con is None:
             self.path.parent.mkdir(parents=True, exist_ok=True)
         self.con = con or connect("duckdb", path=self.path)
@@ -158,8 +161,9 @@ class Workspace:
         """The workspace's canonical transactions table (canonical columns only)."""
         if not self.exists():
             raise BackendError(
-                f"workspace {self.path} has no transactions yet; add some with "
-                f"'segmint ingest FILE --workspace {self.path}'"
+                f"workspace {self.path} has no transactions yet; ingest sales files into it first",
+                field="workspace", value=str(self.path),
+                fix=Fix(option="workspace", note="ingest sales files into the workspace, then read it"),
             )
         return self.con.table(WORKSPACE_TABLE).select(*CANONICAL_COLUMNS)
 
