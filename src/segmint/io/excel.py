@@ -23,6 +23,7 @@ from segmint.io.base import (
     register_arrow,
     unique_names,
 )
+from segmint.io.excel_guard import check_workbook
 from segmint.schema import ColumnMapping, cell_kind, detect_header_row, detect_mapping
 
 log = logging.getLogger(__name__)
@@ -32,28 +33,35 @@ _DATA = {"date", "int", "number"}
 
 
 def read_excel(path: Path, *, con: BaseBackend, mapping: ColumnMapping | None = None) -> RawTable:
-    """Read one sheet (``mapping.sheet`` or the first holding a transaction table) as text columns."""
+    """Read one sheet (``mapping.sheet`` or the first holding a transaction table) as text columns.
+
+    The workbook is checked against ``ExcelLimits`` first (expansion bombs are refused unparsed); the
+    sheet is parsed once and its cells stay in Arrow columns (only the first rows become Python
+    values, to find the header).
+    """
     import fastexcel
 
+    check_workbook(path)
     try:
         reader = fastexcel.read_excel(str(path))
     except Exception as exc:  # calamine raises its own error types for corrupt/encrypted files
-        raise InputError(f"{path}: cannot open as an Excel workbook: {exc}") from exc
-    sheet = _pick_sheet(path, reader, mapping)
-    rows = _load_rows(reader, sheet)
-    header = detect_header_row(rows[:SAMPLE_ROWS])
+        raise InputError(f"{path.name}: cannot open as an Excel workbook: {_calamine_message(exc)}; "
+                         "open it in Excel and save it as .xlsx (or as CSV)",
+                         field="file", value=path.name) from exc  # fmt: skip
+    sheet, cells = _pick_sheet(path, reader, mapping)
+    top = _python_rows(cells.slice(0, SAMPLE_ROWS + 22))
+    header = detect_header_row(top[:SAMPLE_ROWS])
     if mapping and mapping.header_row is not None:
         header = mapping.header_row
-    names, first_data = _header_names(rows, header)
-    body = rows[first_data:]
-    columns = {name: [r[i] if i < len(r) else None for r in body] for i, name in enumerate(names)}
-    columns[SOURCE_COL] = [path.name] * len(body)
-    columns[ROW_COL] = list(range(first_data + 1, first_data + 1 + len(body)))  # Excel row numbers
-    data = pa.table(
-        {k: pa.array(v, type=pa.int64() if k == ROW_COL else pa.string()) for k, v in columns.items()}
-    )
+        top = _python_rows(cells.slice(0, header + 22))
+    names, first_data = _header_names(top, header)
+    body = cells.slice(first_data)
+    data = {name: body.column(i) if i < body.num_columns else pa.nulls(body.num_rows, pa.string())
+            for i, name in enumerate(names)}  # fmt: skip
+    data[SOURCE_COL] = pa.repeat(pa.scalar(path.name), body.num_rows)
+    data[ROW_COL] = pa.array(range(first_data + 1, first_data + 1 + body.num_rows), pa.int64())  # Excel rows
     raw = RawTable(
-        table=register_arrow(con, data),
+        table=register_arrow(con, pa.table(data)),
         source=path.name,
         columns=names,
         header_row=header if header >= 0 else None,
@@ -65,60 +73,71 @@ def read_excel(path: Path, *, con: BaseBackend, mapping: ColumnMapping | None = 
         + (f"header on row {header + 1}" if header >= 0 else "no header row (columns column_1..n)")
         + (f" merged with row {header + 2}" if first_data == header + 2 else "")
     )
-    titles = [" ".join(c for c in r if c) for r in rows[: max(header, 0)] if any(r)]
+    titles = [" ".join(c for c in r if c) for r in top[: max(header, 0)] if any(r)]
     if titles:
         raw.notes.append("title rows above the header: " + " | ".join(titles))
     return drop_total_and_blank_rows(raw)
 
 
-def _pick_sheet(path: Path, reader, mapping: ColumnMapping | None) -> str:
+def _pick_sheet(path: Path, reader, mapping: ColumnMapping | None) -> tuple[str, pa.Table]:
+    """The sheet to read and its cells (each sheet is parsed once)."""
     names = list(reader.sheet_names)
     if not names:
-        raise InputError(f"{path}: the workbook has no sheets")
+        raise InputError(f"{path.name}: the workbook has no sheets", field="file", value=path.name)
     if mapping and mapping.sheet is not None:
         if isinstance(mapping.sheet, int) or str(mapping.sheet).isdigit():
             index = int(mapping.sheet)
             if 0 <= index < len(names):
-                return names[index]
+                return names[index], _load_cells(path, reader, names[index])
         elif mapping.sheet in names:
-            return str(mapping.sheet)
-        raise InputError(f"{path}: no sheet {mapping.sheet!r}; sheets are: {', '.join(names)}")
-    first_with_data = None
+            return str(mapping.sheet), _load_cells(path, reader, str(mapping.sheet))
+        raise InputError(f"{path.name}: no sheet {mapping.sheet!r}; sheets are: {', '.join(names)}",
+                         field="sheet", value=mapping.sheet)  # fmt: skip
+    first_with_data: tuple[str, pa.Table] | None = None
     for name in names:
-        rows = _load_rows(reader, name, SAMPLE_ROWS)
+        cells = _load_cells(path, reader, name)
+        rows = _python_rows(cells.slice(0, SAMPLE_ROWS))
         if not any(any(c is not None for c in r) for r in rows):
             continue
-        first_with_data = first_with_data or name
+        first_with_data = first_with_data or (name, cells)
         header = detect_header_row(rows)
         cols, start = _header_names(rows, header)
         sample = {c: [r[i] if i < len(r) else None for r in rows[start:]] for i, c in enumerate(cols)}
         found = detect_mapping(cols, pd.DataFrame(sample, columns=cols)).mapping.fields
         if {"customer_id", "invoice_date"} <= set(found):
-            return name
+            return name, cells
     if first_with_data is None:
-        raise InputError(f"{path}: every sheet is empty")
-    log.info("%s: no sheet looks like a transaction table; using %r", path, first_with_data)
+        raise InputError(f"{path.name}: every sheet is empty", field="file", value=path.name)
+    log.info("%s: no sheet looks like a transaction table; using %r", path, first_with_data[0])
     return first_with_data
 
 
-def _load_rows(reader, sheet: str, n_rows: int | None = None) -> list[list[str | None]]:
-    """Rows of a sheet as lists of text cells; index i is spreadsheet row i + 1."""
+def _load_cells(path: Path, reader, sheet: str) -> pa.Table:
+    """Every cell of a sheet as trimmed text (blank -> null); row i is spreadsheet row i + 1."""
+    import pyarrow.compute as pc
+
     try:
-        loaded = reader.load_sheet(sheet, header_row=None, dtypes="string", skip_rows=0, n_rows=n_rows)
-        columns = loaded.to_arrow().to_pydict()
+        loaded = reader.load_sheet(sheet, header_row=None, dtypes="string", skip_rows=0)
+        table = loaded.to_arrow()
     except Exception as exc:
-        raise InputError(f"sheet {sheet!r}: cannot read: {exc}") from exc
-    cells = list(columns.values())
-    if not cells:
-        return []
-    return [[_text(col[i]) for col in cells] for i in range(len(cells[0]))]
+        raise InputError(f"{path.name}: sheet {sheet!r} cannot be read: {_calamine_message(exc)}",
+                         field="sheet", value=sheet) from exc  # fmt: skip
+    columns = []
+    for column in table.columns:
+        text = pc.utf8_trim_whitespace(column.cast(pa.string()))
+        columns.append(pc.if_else(pc.equal(text, ""), pa.scalar(None, pa.string()), text))
+    return pa.table(columns, names=[f"c{i}" for i in range(len(columns))])
 
 
-def _text(value: object) -> str | None:
-    if value is None:
-        return None
-    text = str(value).strip()
-    return text or None
+def _python_rows(cells: pa.Table) -> list[list[str | None]]:
+    """A few rows of cells as Python lists (header detection works on these)."""
+    columns = [column.to_pylist() for column in cells.columns]
+    return [list(row) for row in zip(*columns, strict=True)] if columns else []
+
+
+def _calamine_message(exc: Exception) -> str:
+    """The first line of a calamine error (its 'Context:' lines repeat the path)."""
+    return str(exc).split("\n", 1)[0].strip() or type(exc).__name__
 
 
 def _header_names(rows: list[list[str | None]], header: int) -> tuple[list[str], int]:

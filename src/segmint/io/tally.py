@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
-from defusedxml import ElementTree
+from defusedxml import DefusedXmlException, ElementTree
 from ibis.backends import BaseBackend
 
 from segmint.errors import InputError
@@ -55,6 +55,14 @@ def read_tally_xml(path: Path, *, con: BaseBackend, mapping: ColumnMapping | Non
             element.clear()
     except ElementTree.ParseError as exc:
         raise InputError(f"{path.name}: not well-formed XML: {exc}") from exc
+    except DefusedXmlException as exc:  # entity expansion, external entities, external DTDs
+        raise InputError(
+            f"{path.name}: refused for safety: the XML declares entities or external references, which "
+            "can expand a small file into gigabytes or read other files on this computer. "
+            "Export the vouchers from Tally again (Tally writes no entity declarations), or remove "
+            "the <!DOCTYPE ...> block at the top of the file",
+            field="file", value=path.name,
+        ) from exc
     if number == 0:
         raise InputError(
             f"{path.name}: no <VOUCHER> elements; export vouchers from Tally as XML "

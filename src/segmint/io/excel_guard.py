@@ -1,0 +1,211 @@
+"""Refuse Excel expansion bombs before parsing: zip members' sizes and ratios, and each sheet's extent.
+
+An .xlsx is a zip of XML parts. A few megabytes can expand to a gigabyte sheet, and one cell at
+XFD1048576 makes the parser allocate 17 billion cells, so both are checked from the zip directory and
+a streaming scan of the sheet XML (bounded by the declared sizes) before the workbook is opened.
+The limits are documented in the README and set with environment variables (``ExcelLimits.from_env``).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import struct
+import zipfile
+import zlib
+from collections.abc import Iterator
+from itertools import chain
+from pathlib import Path
+from typing import BinaryIO
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from segmint.errors import Fix, InputError
+
+__all__ = ["ExcelLimits", "check_workbook"]
+
+MB = 2**20
+SCAN_BLOCK = 8 * MB
+_ROW_NUMBER = re.compile(rb"<(?:\w+:)?row\b[^>]*?\sr=\"(\d{1,10})\"")
+_CELL_REF = re.compile(rb" r=\"([A-Z]{1,4})(\d{1,10})\"")  # only cells carry letters+digits in r=""
+_SHEET_PART = re.compile(r"^xl/worksheets/[^/]+\.xml$", re.IGNORECASE)
+
+
+class ExcelLimits(BaseModel):
+    """How large a workbook segmint opens (beyond these it refuses with a message, before parsing).
+
+    A sheet of ``max_cells`` cells needs about 1.5 GB of memory to read; save bigger sheets as CSV.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    max_expanded_mb: float = Field(1024, gt=0)  # all zip members together, uncompressed
+    max_ratio: float = Field(100, gt=1)  # uncompressed / compressed, for members over 10 MB
+    max_cells: int = Field(10_000_000, gt=0)  # rows x columns a sheet spans (or cells it holds)
+
+    @classmethod
+    def from_env(cls) -> ExcelLimits:
+        """Defaults, overridden by SEGMINT_EXCEL_MAX_MB, SEGMINT_EXCEL_MAX_RATIO, SEGMINT_EXCEL_MAX_CELLS."""
+        names = {"max_expanded_mb": "SEGMINT_EXCEL_MAX_MB", "max_ratio": "SEGMINT_EXCEL_MAX_RATIO",
+                 "max_cells": "SEGMINT_EXCEL_MAX_CELLS"}  # fmt: skip
+        values = {field: os.environ[env].replace("_", "") for field, env in names.items() if os.environ.get(env)}
+        try:
+            return cls(**values)  # type: ignore[arg-type]
+        except ValueError as exc:
+            raise InputError(f"invalid Excel limit in the environment ({', '.join(names.values())}): {exc}") from exc
+
+
+def check_workbook(path: Path, limits: ExcelLimits | None = None) -> None:
+    """InputError when the workbook at ``path`` would expand beyond ``limits`` (zip formats only).
+
+    Legacy .xls files are not zips; their format caps a sheet at 65,536 x 256 cells.
+    """
+    limits = limits or ExcelLimits.from_env()
+    if not zipfile.is_zipfile(path):
+        _check_not_zip(path)
+        return
+    try:
+        with zipfile.ZipFile(path) as archive:
+            members = archive.infolist()
+    except zipfile.BadZipFile as exc:
+        raise _damaged(path, str(exc)) from exc
+    _check_sizes(path, members, limits)
+    with path.open("rb") as handle:
+        for member in members:
+            if _SHEET_PART.match(member.filename):
+                _check_extent(path, _inflate(path, handle, member), member, limits)
+            elif member.compress_size > 64 * 1024:  # smaller members cannot expand past ~66 MB
+                for _ in _inflate(path, handle, member):
+                    pass
+
+
+def _damaged(path: Path, why: str) -> InputError:
+    return InputError(f"{path.name}: the workbook is damaged ({why}); open it in Excel and save it again",
+                      field="file", value=path.name)  # fmt: skip
+
+
+def _inflate(path: Path, handle: BinaryIO, member: zipfile.ZipInfo) -> Iterator[bytes]:
+    """The member's bytes, decompressed here (not trusting its declared size, as the parser does not)."""
+    handle.seek(member.header_offset)
+    local = handle.read(30)
+    if len(local) < 30 or local[:4] != b"PK\x03\x04":
+        raise _damaged(path, f"no local header for {member.filename}")
+    name_length, extra_length = struct.unpack("<HH", local[26:30])
+    handle.seek(member.header_offset + 30 + name_length + extra_length)
+    if member.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
+        raise _damaged(path, f"{member.filename} uses an unusual compression method {member.compress_type}")
+    inflater = zlib.decompressobj(-15) if member.compress_type == zipfile.ZIP_DEFLATED else None
+    left, produced = member.compress_size, 0
+    while left > 0:
+        raw = handle.read(min(left, 1 * MB))
+        if not raw:
+            break
+        left -= len(raw)
+        block = inflater.decompress(raw, SCAN_BLOCK) if inflater else raw
+        while block:
+            produced += len(block)
+            if produced > member.file_size:
+                raise _damaged(path, f"{member.filename} holds more than the {member.file_size:,} bytes it "
+                                     "declares, as a decompression bomb would")  # fmt: skip
+            yield block
+            block = inflater.decompress(inflater.unconsumed_tail, SCAN_BLOCK) if inflater else b""
+
+
+def _check_not_zip(path: Path) -> None:
+    """A file that is not a zip must be a legacy .xls (OLE2) workbook; say what it is otherwise."""
+    with path.open("rb") as handle:
+        head = handle.read(4096)
+    if head.startswith(b"\xd0\xcf\x11\xe0"):  # OLE2: .xls, or an encrypted .xlsx
+        return
+    if head.startswith(b"PK"):
+        raise InputError(
+            f"{path.name}: the workbook is incomplete or damaged (its zip directory is missing, as after "
+            "an interrupted download); download or save it again",
+            field="file", value=path.name,
+        )
+    kind = "is empty" if not head else "holds text, not a workbook" if b"\x00" not in head else "is not a workbook"
+    hint = "; if it is CSV, rename it to .csv" if head and b"\x00" not in head else ""
+    raise InputError(
+        f"{path.name}: not an Excel workbook: the file {kind}{hint}", field="file", value=path.name
+    )
+
+
+def _refuse(path: Path, what: str, limit: str) -> InputError:
+    return InputError(
+        f"{path.name}: refused: {what}, beyond what segmint opens ({limit}); it may be a decompression "
+        "bomb. If the workbook is genuine, save the sheet as CSV and read that, or raise the limit "
+        "(SEGMINT_EXCEL_MAX_MB, SEGMINT_EXCEL_MAX_RATIO, SEGMINT_EXCEL_MAX_CELLS)",
+        field="file", value=path.name,
+        fix=Fix(option="excel_limits", note="save the sheet as CSV, or raise the Excel limits"),
+    )
+
+
+def _check_sizes(path: Path, members: list[zipfile.ZipInfo], limits: ExcelLimits) -> None:
+    total = sum(m.file_size for m in members)
+    biggest = max(members, key=lambda m: m.file_size, default=None)
+    if biggest is not None and total > limits.max_expanded_mb * MB:
+        raise _refuse(
+            path,
+            f"the {path.stat().st_size / MB:,.1f} MB file expands to {total / MB:,.0f} MB "
+            f"({biggest.filename} alone {biggest.file_size / MB:,.0f} MB)",
+            f"{limits.max_expanded_mb:,.0f} MB expanded",
+        )
+    for member in members:
+        ratio = member.file_size / max(member.compress_size, 1)
+        if member.file_size > 10 * MB and ratio > limits.max_ratio:
+            raise _refuse(
+                path,
+                f"{member.filename} expands {ratio:,.0f} times, from {member.compress_size / MB:,.1f} MB "
+                f"to {member.file_size / MB:,.0f} MB",
+                f"{limits.max_ratio:,.0f} times",
+            )
+
+
+def _check_extent(path: Path, blocks: Iterator[bytes], member: zipfile.ZipInfo, limits: ExcelLimits) -> None:
+    """Scan a sheet's XML for the rows and columns it spans; the parser allocates all of them."""
+    max_row = rows = cells = 0
+    max_column = 1
+    tail = b""
+    for block in chain(_chunked(blocks), [None]):
+        data = tail + (block or b"")
+        cut = len(data) if block is None else data.rfind(b"<", 0, max(len(data) - 256, 0))
+        if cut <= 0:  # no tag start yet: keep reading
+            tail = data
+            continue
+        scan, tail = data[:cut], data[cut:]  # a tag cut by the block boundary is scanned next time
+        max_row = max(max_row, *map(int, _ROW_NUMBER.findall(scan) or [0]))
+        refs = _CELL_REF.findall(scan)
+        if refs:
+            max_column = max(max_column, *map(_column_number, {letters for letters, _ in refs}))
+            max_row = max(max_row, *map(int, {digits for _, digits in refs}))
+        rows += scan.count(b"<row") + scan.count(b":row ") + scan.count(b":row>")
+        cells += scan.count(b"<c ") + scan.count(b"<c>") + scan.count(b":c ") + scan.count(b":c>")
+    max_row = max(max_row, rows)
+    extent = max_row * max_column
+    if extent > limits.max_cells or cells > limits.max_cells:
+        sheet = member.filename.rsplit("/", 1)[-1]
+        what = (f"{sheet} spans {max_row:,} rows x {max_column:,} columns = {extent:,} cells"
+                if extent >= cells else f"{sheet} holds {cells:,} cells")  # fmt: skip
+        raise _refuse(path, what, f"{limits.max_cells:,} cells")
+
+
+def _chunked(blocks: Iterator[bytes]) -> Iterator[bytes]:
+    """Blocks of about SCAN_BLOCK bytes (regex scans are cheaper on big blocks)."""
+    pending: list[bytes] = []
+    size = 0
+    for block in blocks:
+        pending.append(block)
+        size += len(block)
+        if size >= SCAN_BLOCK:
+            yield b"".join(pending)
+            pending, size = [], 0
+    if pending:
+        yield b"".join(pending)
+
+
+def _column_number(letters: bytes) -> int:
+    """b'A' -> 1, b'Z' -> 26, b'AA' -> 27, b'XFD' -> 16384."""
+    number = 0
+    for letter in letters:
+        number = number * 26 + letter - 64
+    return number
