@@ -126,9 +126,7 @@ def read_transactions(
         table = _check_canonical(workspace.transactions(), str(source))
         return Transactions(table, workspace.con, label=Path(source).name)
 
-    from segmint.clean import clean_transactions
     from segmint.io import read_raw
-    from segmint.schema import apply_mapping, detect_mapping, resolve_mapping
 
     wanted = _as_mapping(mapping)
     if engine.is_database_url(source):
@@ -140,6 +138,18 @@ def read_transactions(
     else:
         con = con or engine.connect()
         raw = read_raw(source, con=con, mapping=wanted)
+    return clean_raw(raw, con=con, mapping=wanted, options=options)
+
+
+def clean_raw(raw: Any, *, con: BaseBackend, mapping: Any = None, options: Any = None) -> Transactions:
+    """Map (detected, or ``mapping``) and clean a ``RawTable`` already read into ``con``.
+
+    The dashboard reads an upload once and cleans it again as the user edits the mapping.
+    """
+    from segmint.clean import clean_transactions
+    from segmint.schema import apply_mapping, detect_mapping, resolve_mapping
+
+    wanted = _as_mapping(mapping)
     resolved = resolve_mapping(raw, wanted, require_value=getattr(options, "unpriced", "error") == "error")
     evidence = detect_mapping(raw.columns, raw.sample(500)).evidence
     evidence = {f: why for f, why in evidence.items() if f in resolved.fields}

@@ -665,6 +665,9 @@ def dashboard(
         5.0, "--refresh", min=1, help="Seconds between checks of --workspace for new imports."
     ),
     max_upload_mb: float = typer.Option(200, "--max-upload-mb", min=1, help="Largest file the upload page accepts."),
+    upload_idle_minutes: float = typer.Option(
+        60, "--upload-idle-minutes", min=1, help="Delete a browser session's uploads after this long without use."
+    ),
     threads: int = typer.Option(8, "--threads", min=1, help="Request threads of the web server."),
     debug: bool = typer.Option(False, "--debug", help="Dash debug mode (development server, auto-reload)."),
 ) -> None:
@@ -682,7 +685,8 @@ def dashboard(
             console.print(tx.report.summary())
         with status("loading data ..."):
             dash_app = create_app(
-                None, workspace=workspace, transactions=tx, max_upload_mb=max_upload_mb, refresh_seconds=refresh
+                None, workspace=workspace, transactions=tx, max_upload_mb=max_upload_mb, refresh_seconds=refresh,
+                upload_idle_minutes=upload_idle_minutes,
             )
     except SegmintError as exc:
         fail(exc)

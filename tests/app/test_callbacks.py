@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import base64
 import shutil
 
 import pytest
 
-from segmint.app.pages import customers, distributions, overview, segments, story, upload
-from segmint.errors import DataError, InputError
+from segmint.app.pages import customers, distributions, overview, segments, story
+from segmint.errors import DataError
 
 from .conftest import inputs
 
@@ -150,31 +149,12 @@ def test_no_dataset_is_a_clear_error(state) -> None:
         overview.overview_content(state, "customers", *session)
 
 
-def test_upload_size_limit_and_private_directory(state) -> None:
-    contents = "data:text/csv;base64," + base64.b64encode(b"x" * 3000).decode()
-    with pytest.raises(InputError, match="limit is 0.001 MB"):
-        upload.save_upload(state, "s1", "big.csv", contents, max_mb=0.001)
-    saved = upload.save_upload(state, "s1", "../../etc/passwd", contents, max_mb=1)
-    assert saved.parent == state.upload_dir("s1") and saved.name == "passwd"
-
-
-def test_upload_inspect_then_run_registers_the_dataset(state) -> None:
-    csv = (b"InvoiceNo,CustomerID,InvoiceDate,Amount,Country\n1,A,2023-01-10,100,UK\n"
-           b"2,A,2023-03-01,50,UK\n3,B,2023-02-15,200,France\n4,C,not a date,30,UK\n")
-    contents = "data:text/csv;base64," + base64.b64encode(csv).decode()
-    path = upload.save_upload(state, "s2", "sales.csv", contents, max_mb=1)
-    editor, report = upload.inspect_upload(path)
-    dropdowns = {row.children[1].children.id["field"]: row.children[1].children.value for row in editor.children}
-    assert dropdowns["customer_id"] == "CustomerID" and dropdowns["invoice_date"] == "InvoiceDate"
-    assert "Rows kept" in report and "bad_date" in report
-    session, _, label = upload.run_upload(state, {"session_id": "s2"}, str(path), dropdowns)
-    assert label == "sales.csv"
-    cards, *_, country, _, _ = overview.overview_content(state, "customers", session, None, None, None, None,
-                                                         "rfm", "quarter", {})
-    assert cards[0].children.children.children[1].children == "2"  # A and B; C's row has no date
-    assert dict(zip(country.data[0].y, country.data[0].x, strict=True)) == {"France": 200.0, "UK": 150.0}
-    with pytest.raises(InputError, match="another session"):
-        upload.run_upload(state, {"session_id": "other"}, str(path), dropdowns)
+def test_customers_grid_caps_rows_per_request(state, monkeypatch) -> None:
+    monkeypatch.setattr(customers, "MAX_ROWS_PER_REQUEST", 3)
+    response = customers.rows_response(state, {"startRow": 0, "endRow": 10**9}, *inputs(state))
+    assert response["rowCount"] == 4 and len(response["rowData"]) == 3
+    response = customers.rows_response(state, {"startRow": 3, "endRow": 1}, *inputs(state))
+    assert response["rowData"] == []
 
 
 def test_out_of_range_bins_are_a_plain_message_and_keep_the_settings() -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -100,13 +99,14 @@ def filters_bar() -> dbc.Card:
 
 
 def shell(state: AppState, max_upload_mb: int, live_tick_ms: int | None = None) -> Callable[[], html.Div]:
-    """The layout function: evaluated per page load so every browser tab gets its own session id.
+    """The layout function, evaluated per page load.
 
+    A page starts on its browser session's last upload (so a reload keeps it), else the server's data.
     ``live_tick_ms`` (a live workspace is served) makes each tab check that often for newer data.
     """
 
     def layout() -> html.Div:
-        session = {"session_id": uuid.uuid4().hex, "dataset_id": state.default_dataset_id}
+        session = {"dataset_id": state.start_dataset_id()}  # the browser session is a cookie (sessions.py)
         return html.Div(
             [
                 dcc.Location(id="url"),

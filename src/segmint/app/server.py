@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import atexit
 import importlib
 import logging
 from pathlib import Path
@@ -9,7 +10,8 @@ from typing import Any
 
 import dash
 
-from segmint.app import api, callbacks, layout, live
+from segmint.app import api, callbacks, layout, live, sessions
+from segmint.app.sessions import DEFAULT_IDLE_MINUTES
 from segmint.app.state import AppState
 
 log = logging.getLogger(__name__)
@@ -45,6 +47,7 @@ def create_app(
     transactions: Any = None,
     max_upload_mb: float = 200,
     refresh_seconds: float = live.DEFAULT_INTERVAL,
+    upload_idle_minutes: float = DEFAULT_IDLE_MINUTES,
     state: AppState | None = None,
     warm: bool = True,
 ) -> dash.Dash:
@@ -52,10 +55,13 @@ def create_app(
 
     A ``workspace`` is followed live: checked every ``refresh_seconds`` and re-read when an import
     changed it, without ever holding the file open. ``max_upload_mb`` caps uploads (checked in the
-    browser, again on the server, and by Flask). ``warm`` computes the first view's analysis before
-    returning, so the first page load only queries it.
+    browser, again while the server writes the file); a browser session's uploads are private and
+    deleted after ``upload_idle_minutes`` without a request from it, and at exit. ``warm`` computes
+    the first view's analysis before returning, so the first page load only queries it.
     """
-    state = state or AppState()
+    if state is None:
+        state = AppState(upload_idle_minutes=upload_idle_minutes)
+        atexit.register(state.close)
     follower = load_inputs(state, inputs, workspace, refresh_seconds, warm=warm)
     if transactions is not None:
         state.add_dataset(transactions, getattr(transactions, "label", "transactions"), default=True)
@@ -68,8 +74,8 @@ def create_app(
         suppress_callback_exceptions=True,
         assets_folder=str(Path(__file__).parent / "assets"),
     )
-    # base64 inflates uploads by 4/3; leave room for the rest of the request
-    app.server.config["MAX_CONTENT_LENGTH"] = int(max_upload_mb * 2**20 * 4 / 3) + 2**20
+    app.server.config["MAX_CONTENT_LENGTH"] = int(max_upload_mb * 2**20) + 2**20  # files arrive as raw bytes
+    sessions.install(app.server, state.sessions, state.forget_sessions)
     tick_ms = int(min(live.TICK_SECONDS, refresh_seconds) * 1000) if follower is not None else None
     app.layout = layout.shell(state, int(max_upload_mb), tick_ms)
     app.segmint_state = state  # for tests and embedding; per app, never shared across apps

@@ -26,6 +26,7 @@ import ibis.expr.types as ir
 import pandas as pd
 from ibis.backends import BaseBackend
 
+from segmint.app.sessions import DEFAULT_IDLE_MINUTES, BrowserSession, Sessions, current_session_id
 from segmint.errors import DataError
 from segmint.segment import scheme_config
 
@@ -81,6 +82,7 @@ class Dataset:
     table: ir.Table
     report: Any = None  # segmint.quality.DataQualityReport when read from files
     mapping: Any = None  # segmint.schema.ColumnMapping when read from files
+    owner: str | None = None  # the browser session that uploaded it; None = the server's own data
     lock: threading.RLock = field(default_factory=threading.RLock, compare=False, repr=False)
 
     @cached_property
@@ -153,7 +155,8 @@ class Analysis:
 class AppState:
     """Datasets and analyses of one running dashboard (created by ``create_app``, not a global)."""
 
-    def __init__(self, *, max_analyses: int = 24, upload_root: Path | None = None) -> None:
+    def __init__(self, *, max_analyses: int = 24, upload_root: Path | None = None,
+                 upload_idle_minutes: float = DEFAULT_IDLE_MINUTES) -> None:  # fmt: skip
         self._datasets: dict[str, Dataset] = {}
         self._analyses: OrderedDict[str, Analysis] = OrderedDict()
         self._stories: OrderedDict[str, Any] = OrderedDict()
@@ -163,22 +166,31 @@ class AppState:
         self._max = max_analyses
         self._lock = threading.Lock()
         self.upload_root = upload_root or Path(tempfile.mkdtemp(prefix="segmint-uploads-"))
+        self.sessions = Sessions(self.upload_root, idle_minutes=upload_idle_minutes)
         self.default_dataset_id: str | None = None
 
     # --- datasets ------------------------------------------------------------------------------
-    def add_dataset(self, tx: Any, label: str, *, default: bool = False) -> str:
-        """Register cleaned transactions (a ``Transactions`` or an Ibis table); returns its id."""
+    def add_dataset(self, tx: Any, label: str, *, default: bool = False, owner: str | None = None) -> str:
+        """Register cleaned transactions (a ``Transactions`` or an Ibis table); returns its id.
+
+        ``owner`` = the browser session that uploaded it: only that session sees it, and it never
+        becomes the default others start on.
+        """
         table = getattr(tx, "table", tx)
         con = getattr(tx, "con", None) or table._find_backend()
         dataset = Dataset(
-            dataset_id=uuid.uuid4().hex[:16], label=label, con=con, table=table,
-            report=getattr(tx, "report", None), mapping=getattr(tx, "mapping", None),
+            dataset_id=uuid.uuid4().hex, label=label, con=con, table=table,
+            report=getattr(tx, "report", None), mapping=getattr(tx, "mapping", None), owner=owner,
         )
         with self._lock:
             self._datasets[dataset.dataset_id] = dataset
-            if default or self.default_dataset_id is None:
+            if owner is None and (default or self.default_dataset_id is None):
                 self.default_dataset_id = dataset.dataset_id
-        log.info("dataset %s loaded: %s", dataset.dataset_id, label)
+        if owner is not None:
+            session = self.sessions.touch(owner)
+            session.dataset_ids.add(dataset.dataset_id)
+            session.current_dataset_id = dataset.dataset_id
+        log.info("dataset %s loaded: %s", dataset.dataset_id[:8], label)
         return dataset.dataset_id
 
     def remove_dataset(self, dataset_id: str) -> None:
@@ -191,18 +203,33 @@ class AppState:
                     del self._owner[key]
 
     def dataset(self, dataset_id: str | None) -> Dataset:
-        """The dataset with this id; DataError (with what to do) when there is none."""
+        """The dataset with this id; DataError (with what to do) when there is none or it is not ours."""
         dataset = self._datasets.get(dataset_id or "")
-        if dataset is None:
+        if dataset is None or not self._visible(dataset):
             raise DataError("no data loaded yet: upload a sales file on the Upload page")
         return dataset
 
-    def upload_dir(self, session_id: str) -> Path:
-        """This browser session's private upload directory (created on first use)."""
-        safe = "".join(c for c in session_id if c.isalnum())[:32] or "anonymous"
-        path = self.upload_root / safe
-        path.mkdir(parents=True, exist_ok=True)
-        return path
+    def _visible(self, dataset: Dataset) -> bool:
+        """Server data is everyone's; an upload only its session's (no request = library use)."""
+        session_id = current_session_id()
+        return dataset.owner is None or session_id is None or dataset.owner == session_id
+
+    def start_dataset_id(self) -> str | None:
+        """What a page load shows: the session's last upload (survives a reload), else the server's data."""
+        session = self.sessions.get(current_session_id())
+        if session is not None and session.current_dataset_id in self._datasets:
+            return session.current_dataset_id
+        return self.default_dataset_id
+
+    def forget_sessions(self, sessions: list[BrowserSession]) -> None:
+        """Drop the datasets (and cached analyses) of sessions whose uploads were deleted."""
+        gone = {dataset_id for session in sessions for dataset_id in session.dataset_ids}
+        with self._lock:
+            for dataset_id in gone:
+                self._datasets.pop(dataset_id, None)
+            for cache in (self._analyses, self._stories):
+                for key in [k for k in cache if k.split(":", 1)[0] in gone]:
+                    del cache[key]
 
     def query(self, dataset_id: str | None, function: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         """Run ``function(*args)`` while holding the dataset's connection lock."""
@@ -337,7 +364,8 @@ class AppState:
                 self._owner.pop(cache.popitem(last=False)[0], None)
 
     def close(self) -> None:
-        """Remove uploaded files (connections are released with the process)."""
+        """Delete every uploaded file and forget the uploads (server shutdown)."""
+        self.forget_sessions(self.sessions.close())
         shutil.rmtree(self.upload_root, ignore_errors=True)
 
 
@@ -352,7 +380,7 @@ def _period_config(filters: Filters, overrides: dict | None) -> Any:
 
 def _key(dataset_id: str, filters: Filters, settings: Any) -> str:
     text = json.dumps([dataset_id, filters.__dict__, settings], sort_keys=True, default=str)
-    return hashlib.sha256(text.encode()).hexdigest()[:24]
+    return f"{dataset_id}:{hashlib.sha256(text.encode()).hexdigest()[:24]}"  # dataset first: see forget_sessions
 
 
 def _window(filters: Filters) -> dict[str, Any]:

@@ -24,6 +24,7 @@ BASE_COLUMNS = [
 ]
 SCORE_COLUMNS = ["r_score", "f_score", "m_score", "rfm_cell", "value_tier", "frequency_tier", "cluster"]
 PAGE_SIZE = 100
+MAX_ROWS_PER_REQUEST = 1000  # a block request asking for more gets this many (no bulk dumps)
 
 
 def visible_columns(available: list[str]) -> list[str]:
@@ -114,9 +115,10 @@ def rows_response(state: AppState, request: dict | None, *inputs: Any) -> dict:
     table = customers_table(state, dataset_id, filters, settings)
     request = request or {}
     columns = visible_columns(list(table.columns))
+    start = max(int(request.get("startRow", 0)), 0)
+    end = min(max(int(request.get("endRow", start + PAGE_SIZE)), start), start + MAX_ROWS_PER_REQUEST)
     page, total = state.query(
-        dataset_id, queries.customers_page, table, columns,
-        start=int(request.get("startRow", 0)), end=int(request.get("endRow", PAGE_SIZE)),
+        dataset_id, queries.customers_page, table, columns, start=start, end=end,
         sort_model=request.get("sortModel"), filter_model=request.get("filterModel"),
     )
     for name in ("first_purchase", "last_purchase", "segment_changed_on"):

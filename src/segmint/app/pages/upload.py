@@ -2,46 +2,38 @@
 
 from __future__ import annotations
 
-import base64
-import re
-from pathlib import Path
+from typing import Any
 
 import dash_bootstrap_components as dbc
 from dash import ALL, Dash, Input, Output, State, dcc, html
 
 from segmint.app.callbacks import alert, user_error
+from segmint.app.sessions import current_session_id
 from segmint.app.state import AppState
+from segmint.app.uploads import Upload, register_route, scrub
 from segmint.errors import InputError
 from segmint.io import FORMATS
 
 ACCEPT = ",".join(FORMATS)  # every file type the readers accept
 NONE = "(none)"
-
-# Runs in the browser: refuse an over-size file before any byte is sent to the server.
-SIZE_CHECK_JS = """
-function(contents, filename, maxMb) {
-    if (!contents) { return [null, null]; }
-    const bytes = Math.floor((contents.length - contents.indexOf(',') - 1) * 3 / 4);
-    if (bytes > maxMb * 1024 * 1024) {
-        return [null, `${filename} is ${(bytes / 1048576).toFixed(1)} MB; the upload limit is ${maxMb} MB. ` +
-                      'Start the dashboard with --max-upload-mb N, or load big files with ' +
-                      "'segmint dashboard FILE' or a workspace."];
-    }
-    return [{filename: filename, contents: contents}, null];
-}
-"""
+MAX_MB_SETTING = "SEGMINT_MAX_UPLOAD_MB"  # Flask config key the page reads its size limit from
 
 
 def layout() -> html.Div:
-    """Upload page components."""
+    """Upload page components (assets/upload.js sends the chosen file to the server as raw bytes)."""
+    from flask import current_app, has_app_context
+
+    max_upload_mb = current_app.config.get(MAX_MB_SETTING, "") if has_app_context() else ""
     return html.Div(
         [
-            dcc.Store(id="upload-accepted"),
-            dcc.Store(id="upload-path"),
-            dcc.Upload(
-                id="upload-file", accept=ACCEPT, className="upload-box",
-                children=html.Div(["Drag a sales file here or ", html.A("choose one"),
-                                   html.Div("CSV, TSV, Excel, Parquet, JSON, XML", className="small text-muted")]),
+            dcc.Store(id="upload-accepted"),  # {token, filename, size} once the server has the file
+            html.Label(
+                [
+                    html.Div(["Drag a sales file here or ", html.A("choose one"),
+                              html.Div("CSV, TSV, Excel, Parquet, JSON, XML", className="small text-muted")]),
+                ],  # upload.js adds the <input type=file id=upload-input> (Dash has no file input)
+                id="upload-file", htmlFor="upload-input", className="upload-box d-block",
+                **{"data-accept": ACCEPT, "data-max-mb": str(max_upload_mb)},
             ),
             html.Div(id="upload-size-message", className="mt-2 text-danger fw-bold"),
             dcc.Loading(html.Div(id="upload-message", className="mt-2"), delay_show=200),
@@ -57,24 +49,6 @@ def layout() -> html.Div:
             ),
         ]
     )
-
-
-def safe_filename(name: str) -> str:
-    """A file name without directories or odd characters (keeps the extension)."""
-    stem = re.sub(r"[^A-Za-z0-9._-]+", "_", Path(name or "upload").name).strip("._") or "upload"
-    return stem[:120]
-
-
-def save_upload(state: AppState, session_id: str, filename: str, contents: str, max_mb: float) -> Path:
-    """Decode a ``dcc.Upload`` data URL into this session's upload directory; InputError when too big."""
-    _, _, encoded = contents.partition(",")
-    data = base64.b64decode(encoded)
-    if len(data) > max_mb * 1024 * 1024:
-        raise InputError(f"{filename} is {len(data) / 2**20:.1f} MB; the upload limit is {max_mb} MB "
-                         "(start the dashboard with --max-upload-mb N)")
-    target = state.upload_dir(session_id) / safe_filename(filename)
-    target.write_bytes(data)
-    return target
 
 
 def mapping_editor(columns: list[str], fields: dict[str, str], evidence: dict[str, str]) -> html.Div:
@@ -94,76 +68,76 @@ def mapping_editor(columns: list[str], fields: dict[str, str], evidence: dict[st
     return html.Div(rows)
 
 
-def inspect_upload(path: Path) -> tuple[html.Div, str]:
-    """(mapping editor, quality report text) for an uploaded file read with the detected mapping."""
-    from segmint.api import read_transactions
-    from segmint.engine import connect
-    from segmint.io import read_raw
-    from segmint.schema import detect_mapping
-
-    con = connect()
-    raw = read_raw(str(path), con=con)
-    detection = detect_mapping(raw.columns, raw.sample(500))
-    editor = mapping_editor(raw.columns, detection.mapping.fields, detection.evidence)
-    try:
-        report = read_transactions(str(path), con=con).report.summary()
-    except Exception as exc:  # noqa: BLE001 - the user fixes the mapping, then runs
-        report = f"Cannot clean the file with the detected mapping yet:\n{exc}"
-    return editor, report
+def find_upload(state: AppState, token: str | None) -> Upload:
+    """This browser session's upload with ``token`` (another session's is not found)."""
+    session = state.sessions.get(current_session_id())
+    upload = session.uploads.get(token or "") if session is not None else None
+    if upload is None:
+        raise InputError("that upload is no longer here (uploads of an idle session are deleted); "
+                         "upload the file again", field="file")  # fmt: skip
+    return upload
 
 
-def run_upload(state: AppState, session: dict, path: str, fields: dict[str, str]) -> tuple[dict, str, str]:
-    """Read ``path`` with the chosen mapping, register it; (new session data, report text, label)."""
-    from segmint.api import read_transactions
-    from segmint.engine import connect
-    from segmint.schema import ColumnMapping
+def inspect_upload(upload: Upload) -> tuple[html.Div, str]:
+    """(mapping editor, quality report text): the file is read once and cleaned with the detected mapping."""
+    upload.read()
+    detection = upload.detected
+    editor = mapping_editor(upload.raw.columns, detection.mapping.fields, detection.evidence)
+    if isinstance(upload.cleaned, Exception):
+        report = f"Cannot clean the file with the detected mapping yet:\n{upload.cleaned}"
+    else:
+        report = upload.cleaned.report.summary()
+    return editor, scrub(report, upload)
 
-    source = Path(path).resolve()
-    if state.upload_dir(session.get("session_id", "")).resolve() not in source.parents:
-        raise InputError("that upload belongs to another session; upload the file again")
-    mapping = ColumnMapping(fields={f: c for f, c in fields.items() if c and c != NONE})
-    tx = read_transactions(str(source), mapping=mapping, con=connect())
-    dataset_id = state.add_dataset(tx, source.name)
-    return {**session, "dataset_id": dataset_id}, tx.report.summary(), source.name
+
+def run_upload(state: AppState, session: dict, token: str, fields: dict[str, str]) -> tuple[dict, str, str]:
+    """Clean the upload with the chosen mapping and make it this session's data; (store, report, label)."""
+    upload = find_upload(state, token)
+    tx = upload.clean({f: c for f, c in fields.items() if c and c != NONE})
+    dataset_id = state.add_dataset(tx, upload.filename, owner=current_session_id() or "")
+    return {**session, "dataset_id": dataset_id}, scrub(tx.report.summary(), upload), upload.filename
+
+
+def _shown(exc: Exception, upload: Upload | None) -> Any:
+    """The error as an alert, without server folder names."""
+    shown = user_error(exc)
+    shown.children = scrub(str(shown.children), upload)
+    return shown
 
 
 def register(app: Dash, state: AppState, max_upload_mb: float) -> None:
-    """Upload callbacks: size check in the browser, inspect on upload, run on click."""
-    app.clientside_callback(
-        SIZE_CHECK_JS,
-        Output("upload-accepted", "data"), Output("upload-size-message", "children"),
-        Input("upload-file", "contents"), State("upload-file", "filename"), State("max-upload-mb", "data"),
-    )
+    """Upload route and callbacks: the file is posted by assets/upload.js, inspected, then run on click."""
+    app.server.config[MAX_MB_SETTING] = max_upload_mb
+    register_route(app.server, state, max_upload_mb, app.config.routes_pathname_prefix or "/")
 
     @app.callback(Output("upload-mapping", "children"), Output("upload-report", "children"),
-                  Output("upload-path", "data"), Output("upload-run", "disabled"),
-                  Output("upload-message", "children"),
-                  Input("upload-accepted", "data"), State("session", "data"), prevent_initial_call=True)
-    def inspect(accepted: dict | None, session: dict | None) -> tuple:
+                  Output("upload-run", "disabled"), Output("upload-message", "children"),
+                  Input("upload-accepted", "data"), prevent_initial_call=True)
+    def inspect(accepted: dict | None) -> tuple:
         if not accepted:
-            return None, "", None, True, None
+            return None, "", True, None
+        upload = None
         try:
-            path = save_upload(state, (session or {}).get("session_id", ""), accepted["filename"],
-                               accepted["contents"], max_upload_mb)
-            editor, report = inspect_upload(path)
+            upload = find_upload(state, accepted.get("token"))
+            editor, report = inspect_upload(upload)
         except Exception as exc:  # noqa: BLE001 - shown to the user
-            return None, "", None, True, user_error(exc)
-        note = alert(f"{path.name} uploaded: check the mapping, then press Run.", color="info")
-        return editor, report, str(path), False, note
+            return None, "", True, _shown(exc, upload)
+        note = alert(f"{upload.filename} uploaded: check the mapping, then press Run.", color="info")
+        return editor, report, False, note
 
     @app.callback(Output("session", "data"), Output("upload-report", "children", allow_duplicate=True),
                   Output("upload-message", "children", allow_duplicate=True),
-                  Input("upload-run", "n_clicks"), State("upload-path", "data"), State("session", "data"),
+                  Input("upload-run", "n_clicks"), State("upload-accepted", "data"), State("session", "data"),
                   State({"type": "map", "field": ALL}, "value"), State({"type": "map", "field": ALL}, "id"),
                   prevent_initial_call=True)
-    def run(_: int | None, path: str | None, session: dict | None, values: list, ids: list) -> tuple:
+    def run(_: int | None, accepted: dict | None, session: dict | None, values: list, ids: list) -> tuple:
         from dash import no_update
 
-        if not path:
+        if not accepted:
             return no_update, no_update, alert("Upload a file first.")
         fields = {ident["field"]: value for ident, value in zip(ids, values, strict=True)}
         try:
-            new_session, report, label = run_upload(state, session or {}, path, fields)
+            new_session, report, label = run_upload(state, session or {}, accepted.get("token"), fields)
         except Exception as exc:  # noqa: BLE001 - shown to the user
-            return no_update, no_update, user_error(exc)
+            return no_update, no_update, _shown(exc, None)
         return new_session, report, alert(f"{label} loaded: open Overview to explore it.", color="success")

@@ -1,0 +1,88 @@
+"""Two browsers on one dashboard started without data: an upload is its session's only, and survives a reload."""
+
+from __future__ import annotations
+
+import os
+import socket
+import threading
+from collections.abc import Iterator
+
+import pytest
+
+from .test_browser import ARGS, CHROMIUM, SHOTS, UPLOAD_CSV
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture(scope="module")
+def empty_server() -> Iterator[tuple[str, object]]:
+    if not os.path.exists(CHROMIUM):
+        pytest.skip(f"{CHROMIUM} not installed")
+    pytest.importorskip("playwright")
+    from werkzeug.serving import make_server
+
+    from segmint.app import create_app
+
+    app = create_app(max_upload_mb=5)  # no files, no workspace: every session starts empty
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    httpd = make_server("127.0.0.1", port, app.server, threaded=True)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{port}", app.segmint_state
+    httpd.shutdown()
+    app.segmint_state.close()
+
+
+def _customers_shown(page, expected: str) -> None:
+    page.wait_for_function(
+        f"document.querySelector('#kpi-customers') && document.querySelector('#kpi-customers').innerText === '{expected}'",
+        timeout=60_000,
+    )
+
+
+def test_an_upload_is_invisible_to_another_session(empty_server, tmp_path) -> None:
+    from playwright.sync_api import sync_playwright
+
+    server, state = empty_server
+    path = tmp_path / "private shop.csv"
+    path.write_text(UPLOAD_CSV)
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        alice = browser.new_context(viewport={"width": 1400, "height": 1000}).new_page()
+        alice.goto(server + "/upload")
+        alice.wait_for_selector("#upload-input", state="attached", timeout=30_000)
+        alice.set_input_files("#upload-input", str(path))
+        alice.wait_for_function("document.querySelector('#upload-report').innerText.includes('Rows read')",
+                                timeout=60_000)
+        assert str(state.upload_root) not in alice.content()  # no server path in what the page got
+        alice.click("#upload-run")
+        alice.wait_for_function("document.querySelector('#upload-message').innerText.includes('private_shop.csv')",
+                                timeout=60_000)
+        alice.screenshot(path=str(SHOTS / "upload-run.png"), full_page=True)
+        alice.click("a.nav-link:has-text('Overview')")
+        _customers_shown(alice, "3")  # by hand: A, B, C (U4 has no customer)
+
+        # a second browser (its own cookies) opens the same server: it sees nothing of Alice's
+        bob = browser.new_context(viewport={"width": 1400, "height": 1000}).new_page()
+        bob.goto(server + "/")
+        bob.wait_for_function("document.querySelector('#dataset-label') && "
+                              "document.querySelector('#dataset-label').innerText.includes('no data loaded')",
+                              timeout=60_000)
+        bob.wait_for_timeout(1500)
+        assert "private_shop" not in bob.content()
+        assert bob.locator("#kpi-customers").count() == 0 or bob.locator("#kpi-customers").inner_text() != "3"
+        bob.screenshot(path=str(SHOTS / "second-session-empty.png"), full_page=True)
+        bob.goto(server + "/customers")
+        bob.wait_for_timeout(2000)
+        assert "private_shop" not in bob.content()
+
+        # Alice reloads: her upload is still her data
+        alice.reload()
+        _customers_shown(alice, "3")
+        assert "private_shop.csv" in alice.locator("#dataset-label").inner_text()
+        browser.close()
+    sessions = [s for s in (state.sessions.get(i) for i in list(state.sessions._sessions)) if s and s.uploads]
+    assert len(sessions) == 1  # only Alice's session holds an upload

@@ -1,0 +1,169 @@
+"""Uploads and browser sessions without a browser: private, streamed to disk once, deleted when idle."""
+
+from __future__ import annotations
+
+import io
+from contextlib import contextmanager
+from pathlib import Path
+
+import flask
+import pytest
+
+from segmint.app import create_app
+from segmint.app.pages import overview, upload
+from segmint.app.sessions import COOKIE, Sessions
+from segmint.app.state import AppState
+from segmint.app.uploads import receive, scrub
+from segmint.errors import DataError, InputError
+
+from .conftest import hand_frame
+
+CSV = (b"InvoiceNo,CustomerID,InvoiceDate,Amount,Country\n1,A,2023-01-10,100,UK\n"
+       b"2,A,2023-03-01,50,UK\n3,B,2023-02-15,200,France\n4,C,not a date,30,UK\n")  # fmt: skip
+_FLASK = flask.Flask(__name__)
+
+
+@contextmanager
+def as_session(session_id: str | None):
+    """Run code as if serving a request of browser session ``session_id``."""
+    with _FLASK.test_request_context():
+        flask.g.segmint_session = session_id
+        yield
+
+
+class Source(io.BytesIO):
+    """A request body that counts how much was read from it."""
+
+
+def test_receive_streams_blocks_to_a_private_folder(tmp_path):
+    body = Source(CSV)
+    saved = receive(body, len(CSV), tmp_path, "../../etc/passwd", max_mb=1)
+    assert saved.path.parent.parent == tmp_path and saved.path.name == "passwd"
+    assert saved.path.read_bytes() == CSV and saved.size == len(CSV)
+    assert len(saved.token) == 16
+
+
+def test_receive_refuses_oversize_files_and_keeps_nothing(tmp_path):
+    big = b"x" * 3000
+    with pytest.raises(InputError, match="limit is 0.001 MB"):
+        receive(Source(big), len(big), tmp_path, "big.csv", max_mb=0.001)  # declared length
+    with pytest.raises(InputError, match="limit is 0.001 MB"):
+        receive(Source(big), None, tmp_path, "big.csv", max_mb=0.001)  # counted while writing
+    with pytest.raises(InputError, match="empty"):
+        receive(Source(b""), 0, tmp_path, "none.csv", max_mb=1)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_upload_is_read_once_and_private_to_its_session(tmp_path):
+    state = AppState(upload_root=tmp_path / "uploads")
+    with as_session("s1"):
+        session = state.sessions.touch("s1")
+        saved = receive(Source(CSV), len(CSV), session.folder, "sales.csv", max_mb=1)
+        session.uploads[saved.token] = saved
+        editor, report = upload.inspect_upload(upload.find_upload(state, saved.token))
+        dropdowns = {row.children[1].children.id["field"]: row.children[1].children.value
+                     for row in editor.children}  # fmt: skip
+        assert dropdowns["customer_id"] == "CustomerID" and dropdowns["invoice_date"] == "InvoiceDate"
+        assert "Rows kept" in report and "bad_date" in report and str(tmp_path) not in report
+        saved.path.unlink()  # Run must not read the file again
+        store, _, label = upload.run_upload(state, {}, saved.token, dropdowns)
+        assert label == "sales.csv"
+        cards, *_, country, _, _ = overview.overview_content(state, "customers", store, None, None, None, None,
+                                                             "rfm", "quarter", {})  # fmt: skip
+        assert cards[0].children.children.children[1].children == "2"  # A and B; C's row has no date
+        assert dict(zip(country.data[0].y, country.data[0].x, strict=True)) == {"France": 200.0, "UK": 150.0}
+        assert state.start_dataset_id() == store["dataset_id"]  # a reload of s1 shows its upload
+    with as_session("s2"):
+        assert state.start_dataset_id() is None  # a new session starts empty
+        with pytest.raises(DataError, match="no data loaded"):
+            state.dataset(store["dataset_id"])  # even knowing the id
+        with pytest.raises(InputError, match="upload the file again"):
+            upload.find_upload(state, saved.token)
+    assert state.default_dataset_id is None
+
+
+def test_new_sessions_start_on_the_servers_own_data(tmp_path):
+    import ibis
+
+    state = AppState(upload_root=tmp_path / "uploads")
+    server_data = state.add_dataset(ibis.duckdb.connect().create_table("tx", hand_frame()), "server.csv")
+    with as_session("s1"):
+        mine = state.add_dataset(ibis.duckdb.connect().create_table("tx", hand_frame()), "mine.csv", owner="s1")
+        assert state.start_dataset_id() == mine
+    with as_session("s2"):
+        assert state.start_dataset_id() == server_data
+        assert state.dataset(server_data).label == "server.csv"
+    assert state.default_dataset_id == server_data
+
+
+def test_idle_sessions_and_shutdown_delete_uploads(tmp_path):
+    import ibis
+
+    now = [1000.0]
+    state = AppState(upload_root=tmp_path / "uploads")
+    state.sessions = Sessions(tmp_path / "uploads", idle_minutes=60, clock=lambda: now[0])
+    for name in ("idle", "busy"):
+        session = state.sessions.touch(name)
+        session.uploads["t"] = receive(Source(CSV), len(CSV), session.folder, f"{name}.csv", max_mb=1)
+    idle_data = state.add_dataset(ibis.duckdb.connect().create_table("tx", hand_frame()), "idle.csv", owner="idle")
+    now[0] += 59 * 60
+    state.sessions.touch("busy")
+    assert state.sessions.expire() == []
+    now[0] += 2 * 60  # idle: 61 minutes without a request; busy: 2 minutes
+    expired = state.sessions.expire()
+    state.forget_sessions(expired)
+    assert [s.session_id for s in expired] == ["idle"]
+    assert not (tmp_path / "uploads" / "idle").exists() and (tmp_path / "uploads" / "busy").exists()
+    with as_session(None), pytest.raises(DataError):
+        state.dataset(idle_data)
+    state.close()
+    assert not (tmp_path / "uploads").exists()
+
+
+def test_upload_route_sets_a_session_cookie_and_answers_without_paths(tmp_path):
+    app = create_app(max_upload_mb=1, state=AppState(upload_root=tmp_path / "uploads"))
+    client = app.server.test_client()
+    answer = client.post("/_segmint/upload?name=../shop%20sales.csv", data=CSV)
+    assert answer.status_code == 200
+    body = answer.get_json()
+    assert body["filename"] == "shop_sales.csv" and body["size"] == len(CSV)
+    assert str(tmp_path) not in answer.get_data(as_text=True)
+    cookie = client.get_cookie(COOKIE)
+    assert cookie is not None and cookie.http_only
+    session = app.segmint_state.sessions.get(cookie.value)
+    assert list(session.uploads) == [body["token"]]
+    refused = client.post("/_segmint/upload?name=big.csv", data=b"x" * (2 * 2**20 + 10))
+    assert refused.status_code == 413
+    other = app.server.test_client()  # another browser: a different session
+    other.get("/")
+    assert other.get_cookie(COOKIE).value != cookie.value
+    app.segmint_state.close()
+
+
+def test_scrub_removes_server_folders(tmp_path):
+    saved = receive(Source(CSV), len(CSV), tmp_path, "sales.csv", max_mb=1)
+    text = f"{saved.path}: bad row; see {saved.path.parent}/other"
+    assert scrub(text, saved) == "sales.csv: bad row; see other"
+    assert str(tmp_path) not in scrub(f"cannot read {saved.path}", saved)
+    assert Path(saved.path).exists()
+
+
+def test_an_excel_bomb_upload_is_refused_and_the_server_carries_on(tmp_path):
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).parents[1] / "fixtures" / "hostile"))
+    import _generate
+
+    bomb = tmp_path / "bomb.xlsx"
+    _generate.excel_far_cell(bomb, cell="XFD1048576")
+    state = AppState(upload_root=tmp_path / "uploads")
+    with as_session("s1"):
+        session = state.sessions.touch("s1")
+        saved = receive(bomb.open("rb"), bomb.stat().st_size, session.folder, "bomb.xlsx", max_mb=1)
+        session.uploads[saved.token] = saved
+        with pytest.raises(InputError, match="refused: sheet1.xml spans 1,048,576 rows"):
+            upload.inspect_upload(upload.find_upload(state, saved.token))
+        good = receive(Source(CSV), len(CSV), session.folder, "sales.csv", max_mb=1)
+        session.uploads[good.token] = good
+        _, report = upload.inspect_upload(upload.find_upload(state, good.token))
+        assert "Rows kept" in report
