@@ -240,7 +240,7 @@ class AnalysisResult:
         return self._cache["excluded_count"]  # type: ignore[return-value]
 
     def export(self, out_dir: str | Path, fmt: str = "csv") -> dict[str, Path]:
-        """Write every table to ``out_dir`` (csv, xlsx or parquet); returns name -> path."""
+        """Write every table to ``out_dir`` (csv, json, xlsx or parquet); returns name -> path."""
         from segmint.report import export_all
         from segmint.util import check_export_format
 

@@ -25,6 +25,7 @@ from pydantic import BaseModel, ConfigDict
 
 from segmint import engine
 from segmint.errors import DataError, MappingError
+from segmint.money import MONEY_DECIMALS
 from segmint.formats import NUMBER_FIELDS, date_plan, dictionaries, evidence, parse_columns
 from segmint.parsing import is_blank, normalised, one_of
 from segmint.quality import (
@@ -450,8 +451,8 @@ def _measure(stats: dict[str, Any]) -> dict[str, Any]:
     values = {k.removeprefix("measure:"): v for k, v in stats.items()}
     for key in ("customers", "invoices", "returns"):
         values[key] = int(values[key] or 0)
-    for key in ("total_amount", "returns_value"):
-        values[key] = float(values[key] or 0.0)
+    for key in ("total_amount", "returns_value"):  # money: to the cent, no float-sum noise
+        values[key] = round(float(values[key] or 0.0), MONEY_DECIMALS) + 0.0
     for key in ("first_date", "last_date"):
         value = values[key]
         values[key] = value if value is None or isinstance(value, datetime) else datetime.fromisoformat(str(value))

@@ -616,7 +616,7 @@ def clv(
     date_from: str | None = typer.Option(None, "--from", help="First day to include (YYYY-MM-DD)."),
     org: str | None = typer.Option(None, "--org", help="Only this organisation id."),
     out: Path | None = typer.Option(None, "--out", "-o", help="Directory for clv_model.json, clv.csv and the checks."),
-    fmt: str = typer.Option("csv", "--format", help="Table format for --out: csv, xlsx or parquet."),
+    fmt: str = typer.Option("csv", "--format", help="Table format for --out: csv, json, xlsx or parquet."),
     map_: list[str] | None = MapOption,
     mapping_file: Path | None = MappingFileOption,
     source: str | None = SourceOption,

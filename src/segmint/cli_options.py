@@ -71,7 +71,7 @@ def check_one_scheme(value: str) -> str:
 
 
 def check_format(value: str) -> str:
-    """Parse-time check of ``--format`` (csv, xlsx or parquet)."""
+    """Parse-time check of ``--format`` (csv, json, xlsx or parquet)."""
     from segmint.errors import ConfigError
     from segmint.util import check_export_format
 
@@ -112,7 +112,7 @@ FromOption = typer.Option(None, "--from", callback=check_date, help="First day t
 ToOption = typer.Option(None, "--to", callback=check_date, help="Last day to include (YYYY-MM-DD).")
 OrgOption = typer.Option(None, "--org", help="Only this organisation id.")
 CountryOption = typer.Option(None, "--country", help="Only lines from this country. Repeatable.")
-FormatOption = typer.Option("csv", "--format", callback=check_format, help="Table format for --out: csv, xlsx or parquet.")
+FormatOption = typer.Option("csv", "--format", callback=check_format, help="Table format for --out: csv, json, xlsx or parquet.")
 ConfigOption = typer.Option(
     None, "--config", help=f"YAML with one section per scheme ({', '.join(n + ':' for n in scheme_names())})."
 )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -169,7 +170,7 @@ def _connect_postgres(url: str) -> BaseBackend:
     try:
         return ibis.connect(url)
     except Exception as exc:
-        raise BackendError(f"cannot connect to {redact_url(url)!r}: {exc}") from exc
+        raise BackendError(f"cannot connect to {redact_url(url)!r}: {redact(str(exc), url)}") from None
 
 
 DATABASE_SCHEMES = ("postgresql://", "postgres://", "mysql://")
@@ -184,7 +185,14 @@ def split_table_url(url: str) -> tuple[str, str]:
     """``postgresql://u@h/db?table=sales`` -> (connection URL without ``table``, ``"sales"``)."""
     from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - a bad port or host fails here, not inside the driver
+    except ValueError as exc:
+        raise BackendError(
+            f"{redact_url(url)}: not a valid database URL ({exc}); write it as "
+            "postgresql://user@host:5432/db?table=sales", field="source", value=redact_url(url),
+        ) from None
     query = parse_qsl(parts.query, keep_blank_values=True)
     tables = [value for key, value in query if key == "table"]
     if len(tables) != 1 or not tables[0].strip():
@@ -195,15 +203,45 @@ def split_table_url(url: str) -> tuple[str, str]:
     return urlunsplit(parts._replace(query=rest)), tables[0].strip()
 
 
-def redact_url(url: str) -> str:
-    """``url`` with any password replaced by ``***`` (safe for logs and error messages)."""
-    from urllib.parse import urlsplit, urlunsplit
+SECRET_PARAMETERS = ("password", "passwd", "pwd", "sslpassword", "secret", "token", "access_token", "api_key",
+                     "apikey")  # fmt: skip
 
-    parts = urlsplit(url)
-    if not parts.password:
-        return url
-    netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
-    return urlunsplit(parts._replace(netloc=netloc))
+
+def url_secrets(url: str) -> list[str]:
+    """The secret values in ``url`` (as written and decoded): its password and ``?password=``-style values."""
+    from urllib.parse import parse_qsl, quote, unquote
+
+    found = [m.group(0).rsplit(":", 1)[1][:-1] for m in _URL_PASSWORD.finditer(url)]
+    query = url.split("?", 1)[1] if "?" in url else ""
+    found += [value for key, value in parse_qsl(query, keep_blank_values=True) if key.lower() in SECRET_PARAMETERS]
+    found += [m.group("value").strip("'") for m in _SECRET_PARAMETER.finditer(url)]
+    values = {v for v in found if v} | {unquote(v) for v in found if v} | {quote(v, safe="") for v in found if v}
+    return sorted(values, key=len, reverse=True)
+
+
+_URL_PASSWORD = re.compile(r"(?P<head>[a-z][a-z0-9+.-]*://[^\s:/@?#]*:)[^\s@/?#]*@", re.IGNORECASE)
+_SECRET_PARAMETER = re.compile(
+    r"(?P<head>(?:^|[?&;\s])(?:" + "|".join(SECRET_PARAMETERS) + r")\s*=\s*)(?P<value>'[^']*'|[^&\s'\"]*)",
+    re.IGNORECASE,
+)
+
+
+def redact_url(url: str) -> str:
+    """``url`` with every password masked as ``***`` (``user:pass@host`` and ``?password=...``).
+
+    Safe for logs and error messages; ``redact`` does the same to text that may quote the URL.
+    """
+    return redact(url, url)
+
+
+def redact(text: str, url: str = "") -> str:
+    """``text`` with passwords masked: in URLs, in ``password=`` settings, and ``url``'s secrets anywhere."""
+    text = _URL_PASSWORD.sub(r"\g<head>***@", text)
+    text = _SECRET_PARAMETER.sub(r"\g<head>***", text)
+    for secret in url_secrets(url):
+        if len(secret) >= 3:  # shorter ones would mask ordinary letters of the message
+            text = text.replace(secret, "***")
+    return text
 
 
 def backend_name(con: BaseBackend) -> str:

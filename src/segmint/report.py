@@ -1,4 +1,4 @@
-"""Segment KPI summaries and safe exports (CSV / Excel / Parquet) of any result table."""
+"""Segment KPI summaries and safe exports (CSV / JSON / Excel / Parquet, money to the cent) of any result table."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ import ibis.expr.types as ir
 import pandas as pd
 
 from segmint.errors import ConfigError, Fix
+from segmint.money import round_money
 from segmint.util import EXPORT_FORMAT_NAMES, check_export_format, write_atomic
 
 log = logging.getLogger(__name__)
@@ -121,37 +122,42 @@ def _as_frame(table: ir.Table | pd.DataFrame) -> pd.DataFrame:
 
 
 def export_table(table: ir.Table | pd.DataFrame, path: str | Path, trusted_columns: tuple[str, ...] = ()) -> Path:
-    """Write ``table`` to ``path`` as CSV, Excel (.xlsx) or Parquet by extension, atomically."""
+    """Write ``table`` to ``path`` as CSV, JSON (records), Excel (.xlsx) or Parquet by extension, atomically.
+
+    Money columns are rounded to the cent here, once, for every format (see ``segmint.money``).
+    """
     path = Path(path)
     suffix = path.suffix.lower()
     if suffix not in EXPORT_FORMATS:
         raise ConfigError(
-            f"{path}: cannot export to {suffix or 'no extension'}; use .csv, .xlsx or .parquet",
+            f"{path}: cannot export to {suffix or 'no extension'}; use {', '.join(EXPORT_FORMATS)}",
             field="fmt", value=suffix, fix=Fix(option="fmt", choices=EXPORT_FORMAT_NAMES),
         )
     if suffix == ".parquet":
-        arrow = table.to_pyarrow() if isinstance(table, ir.Table) else None
+        import pyarrow as pa
+        import pyarrow.parquet as pq
 
-        def write_parquet(tmp: Path) -> None:
-            if arrow is not None:
-                import pyarrow.parquet as pq
-
-                pq.write_table(arrow, tmp)
-            else:
-                table.to_parquet(tmp, index=False)
-
-        return write_atomic(path, write_parquet)
-    frame = neutralise_formulas(_as_frame(table), trusted_columns)
+        arrow = table.to_pyarrow() if isinstance(table, ir.Table) else pa.Table.from_pandas(table, preserve_index=False)
+        arrow = round_money(arrow)
+        return write_atomic(path, lambda tmp: pq.write_table(arrow, tmp))
+    frame = neutralise_formulas(round_money(_as_frame(table)), trusted_columns)
     if suffix == ".csv":
         return write_atomic(path, lambda tmp: frame.to_csv(tmp, index=False, encoding="utf-8"))
+    if suffix == ".json":
+        return write_atomic(path, lambda tmp: _write_json(tmp, frame))
     _check_excel_rows(frame, path)
     return write_atomic(path, lambda tmp: _write_sheets(tmp, {path.stem: frame}))
+
+
+def _write_json(target: Path, frame: pd.DataFrame) -> None:
+    """A JSON array of row objects; dates as ISO text, missing values as null."""
+    frame.to_json(target, orient="records", date_format="iso", double_precision=15, force_ascii=False)
 
 
 def export_workbook(tables: dict[str, ir.Table | pd.DataFrame], path: str | Path) -> Path:
     """One Excel workbook with a sheet per table (in the given order), formula-safe and atomic."""
     path = Path(path)
-    frames = {name: neutralise_formulas(_as_frame(table)) for name, table in tables.items()}
+    frames = {name: neutralise_formulas(round_money(_as_frame(table))) for name, table in tables.items()}
     for frame in frames.values():
         _check_excel_rows(frame, path)
     return write_atomic(path, lambda tmp: _write_sheets(tmp, frames))

@@ -9,7 +9,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-EXPORT_FORMAT_NAMES: tuple[str, ...] = ("csv", "xlsx", "parquet")  # table formats segmint writes
+EXPORT_FORMAT_NAMES: tuple[str, ...] = ("csv", "json", "xlsx", "parquet")  # table formats segmint writes
 
 
 @contextmanager
@@ -22,10 +22,32 @@ def atomic_path(target: str | Path) -> Iterator[Path]:
     tmp = Path(tmp_name)
     try:
         yield tmp
+        os.chmod(tmp, _mode_for(target))  # mkstemp makes 0600 files; outputs get normal permissions
         os.replace(tmp, target)
     finally:
         if tmp.exists():
             tmp.unlink()
+
+
+def _mode_for(target: Path) -> int:
+    """The permissions an output gets: those of the file it replaces, else 0666 minus the umask."""
+    try:
+        return target.stat().st_mode & 0o7777
+    except FileNotFoundError:
+        return 0o666 & ~current_umask()
+
+
+def current_umask() -> int:
+    """The process umask, read without changing it (Linux exposes it in /proc; else set and restore)."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("Umask:"):
+                return int(line.split()[1], 8)
+    except (OSError, ValueError):
+        pass
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
 
 
 def write_atomic(target: str | Path, writer: Callable[[Path], None]) -> Path:
@@ -68,7 +90,7 @@ def read_yaml_mapping(path: str | Path, what: str) -> dict[str, Any]:
 
 
 def check_export_format(fmt: str) -> str:
-    """``fmt`` without a leading dot when it is csv, xlsx or parquet; ConfigError naming it otherwise."""
+    """``fmt`` without a leading dot when it is csv, json, xlsx or parquet; ConfigError naming it otherwise."""
     from segmint.errors import ConfigError, Fix
 
     name = str(fmt).lower().lstrip(".")

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import os
 import socket
 import threading
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -52,7 +55,7 @@ def test_an_upload_is_invisible_to_another_session(empty_server, tmp_path) -> No
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
         alice = browser.new_context(viewport={"width": 1400, "height": 1000}).new_page()
-        alice.goto(server + "/upload")
+        alice.goto(server + "/upload", timeout=120_000)
         alice.wait_for_selector("#upload-input", state="attached", timeout=30_000)
         alice.set_input_files("#upload-input", str(path))
         alice.wait_for_function("document.querySelector('#upload-report').innerText.includes('Rows read')",
@@ -65,9 +68,22 @@ def test_an_upload_is_invisible_to_another_session(empty_server, tmp_path) -> No
         alice.click("a.nav-link:has-text('Overview')")
         _customers_shown(alice, "3")  # by hand: A, B, C (U4 has no customer)
 
+        # the Segments page's Export CSV writes numbers (not "1,234" or "33.3%")
+        alice.click("a.nav-link:has-text('Segments')")
+        alice.wait_for_selector("#segments-grid .ag-row", timeout=60_000)
+        with alice.expect_download() as download:
+            alice.click("#segments-export")
+        exported = Path(download.value.path()).read_text(encoding="utf-8-sig")
+        rows = list(csv.DictReader(io.StringIO(exported)))
+        body = exported.split("\n", 1)[1]
+        assert rows and "%" not in body and not any("," in value for r in rows for value in r.values())
+        assert sum(float(r["Customers"]) for r in rows) == 3
+        assert sum(float(r["Revenue"]) for r in rows) == 53.0  # by hand: A 25, B 25, C 3
+        assert all(0 < float(r["% customers"]) <= 1 for r in rows)
+
         # a second browser (its own cookies) opens the same server: it sees nothing of Alice's
         bob = browser.new_context(viewport={"width": 1400, "height": 1000}).new_page()
-        bob.goto(server + "/")
+        bob.goto(server + "/", timeout=120_000)
         bob.wait_for_function("document.querySelector('#dataset-label') && "
                               "document.querySelector('#dataset-label').innerText.includes('no data loaded')",
                               timeout=60_000)
@@ -75,12 +91,14 @@ def test_an_upload_is_invisible_to_another_session(empty_server, tmp_path) -> No
         assert "private_shop" not in bob.content()
         assert bob.locator("#kpi-customers").count() == 0 or bob.locator("#kpi-customers").inner_text() != "3"
         bob.screenshot(path=str(SHOTS / "second-session-empty.png"), full_page=True)
-        bob.goto(server + "/customers")
+        bob.goto(server + "/customers", timeout=120_000)
         bob.wait_for_timeout(2000)
         assert "private_shop" not in bob.content()
 
-        # Alice reloads: her upload is still her data
-        alice.reload()
+        # Alice reloads the Overview: her upload is still her data
+        alice.click("a.nav-link:has-text('Overview')")
+        _customers_shown(alice, "3")
+        alice.reload(timeout=120_000)
         _customers_shown(alice, "3")
         assert "private_shop.csv" in alice.locator("#dataset-label").inner_text()
         browser.close()

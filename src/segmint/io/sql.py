@@ -10,7 +10,7 @@ import ibis
 import pyarrow as pa
 from ibis.backends import BaseBackend
 
-from segmint.engine import quiet_duckdb, redact_url
+from segmint.engine import quiet_duckdb, redact, redact_url
 from segmint.errors import InputError
 from segmint.io.base import ROW_COL, SOURCE_COL, RawTable, register_arrow
 
@@ -39,7 +39,7 @@ def connect_source(source: str | Path | BaseBackend) -> BaseBackend:
     except InputError:
         raise
     except Exception as exc:  # driver-specific connection errors
-        raise InputError(f"{redact_url(text)}: cannot connect: {exc}") from exc
+        raise InputError(f"{redact_url(text)}: cannot connect: {redact(str(exc), text)}") from None
     raise InputError(
         f"{redact_url(text)}: unknown database; give a URL (postgresql://user@host/db, sqlite:///file.db, "
         f"duckdb:///file.duckdb) or a file ending in {' '.join(_SQLITE + _DUCKDB)}"
@@ -60,7 +60,8 @@ def read_sql(
     except Exception as exc:
         tables = ", ".join(sorted(database.list_tables())[:30])
         where = redact_url(str(source)) if not isinstance(source, BaseBackend) else database.name
-        raise InputError(f"{where}: cannot read {table_or_query!r}: {exc}; tables: {tables}") from exc
+        why = redact(str(exc), str(source)) if not isinstance(source, BaseBackend) else str(exc)
+        raise InputError(f"{where}: cannot read {table_or_query!r}: {why}; tables: {tables}") from None
     columns = [c for c in table.columns if c not in (SOURCE_COL, ROW_COL)]
     table = table.select(*columns)
     if con is not None and con is not database:

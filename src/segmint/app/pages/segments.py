@@ -13,6 +13,7 @@ from segmint.app import figures
 from segmint.app.callbacks import FILTER_INPUTS, alert, context, guarded
 from segmint.app.layout import GRAPH_CONFIG, message
 from segmint.app.state import AppState
+from segmint.money import round_money
 from segmint.segment import scheme_config
 
 KPI_COLUMNS = [
@@ -70,7 +71,8 @@ def layout() -> html.Div:
                             ], className="mb-2"),
                             dag.AgGrid(id="segments-grid", columnDefs=column_defs(KPI_COLUMNS),
                                        defaultColDef={"sortable": True, "resizable": True,
-                                                      "filter": False, "suppressHeaderMenuButton": True},
+                                                      "filter": False, "suppressHeaderMenuButton": True,
+                                                      "useValueFormatterForExport": False},  # CSV: numbers
                                        columnSize="responsiveSizeToFit",
                                        csvExportParams={"fileName": "segment_kpis.csv"},
                                        dashGridOptions={"domLayout": "autoHeight"}),
@@ -208,6 +210,8 @@ def plain_settings_error(exc: Exception) -> str:
 
 
 def _records(table: pd.DataFrame) -> list[dict]:
+    """Grid rows; money to the cent, as the Export CSV button writes them."""
+    table = round_money(table)
     return table.astype(object).where(table.notna(), None).to_dict("records")
 
 

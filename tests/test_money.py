@@ -1,0 +1,81 @@
+"""Money to the cent in every export format; shares, scores and counts untouched."""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from decimal import Decimal
+from pathlib import Path
+
+import openpyxl
+import pandas as pd
+import pyarrow.parquet as pq
+import pytest
+
+from segmint.money import money_decimals
+from segmint.report import export_tables
+
+CDNOW = Path(__file__).parents[1] / ".." / "shared" / "data" / "cdnow" / "CDNOW_master.txt"
+
+
+@pytest.mark.parametrize(
+    ("name", "decimals"),
+    [("revenue", 2), ("monetary", 2), ("avg_order_value", 2), ("aov", 2), ("mean_monetary", 2), ("amount", 2),
+     ("clv", 2), ("predicted_clv", 2), ("sales", 2), ("atv_min", 2), ("credit_limit", 2), ("unit_price", 4),
+     ("share_of_revenue", None), ("credit_score", None), ("mean_recency_days", None), ("frequency", None),
+     ("p_alive", None), ("value_rate", None), ("quantity", None), ("index", None)],
+)  # fmt: skip
+def test_money_columns_by_name(name, decimals):
+    assert money_decimals(name) == decimals
+
+
+def noisy() -> pd.DataFrame:
+    # sums as float addition leaves them, and a -0 return
+    return pd.DataFrame({
+        "customer_id": ["A", "B", "C"],
+        "revenue": [0.1 + 0.2, 211.64 + 65.46, -0.0],  # 0.30000000000000004, 277.09999999999997
+        "share_of_revenue": [1 / 3, 1 / 3, 1 / 3],
+        "unit_price": [0.012499999999, 2.5, 1 / 3],
+    })  # fmt: skip
+
+
+def test_every_format_writes_cents(tmp_path):
+    assert noisy().revenue[1] != 277.1  # the noise is real
+    expected = [Decimal("0.30"), Decimal("277.10"), Decimal("0.00")]  # by hand
+    written = {fmt: export_tables({"summary": noisy()}, tmp_path / fmt, fmt)["summary"]
+               for fmt in ("csv", "json", "parquet", "xlsx")}  # fmt: skip
+    text = written["csv"].read_text()
+    assert "277.1," in text and "0.3," in text and "277.09999" not in text and "-0.0" not in text
+    assert "0.3333333333333333" in text  # a share keeps its precision
+    records = json.loads(written["json"].read_text())
+    parquet = pq.read_table(written["parquet"]).to_pylist()
+    sheet = openpyxl.load_workbook(written["xlsx"]).active
+    excel = [dict(zip([c.value for c in sheet[1]], [c.value for c in row], strict=True)) for row in sheet.iter_rows(2)]
+    for rows in (records, parquet, excel):
+        assert [Decimal(str(r["revenue"])).quantize(Decimal("0.01")) for r in rows] == expected
+        assert [float(r["revenue"]) for r in rows] == [0.3, 277.1, 0.0]
+        assert math.copysign(1.0, float(rows[2]["revenue"])) == 1.0  # -0 is written as 0
+        assert [r["unit_price"] for r in rows] == [0.0125, 2.5, 0.3333]
+
+
+@pytest.mark.skipif(not CDNOW.exists(), reason="../shared/data not present")
+def test_cdnow_exports_are_exact_to_the_cent(tmp_path):
+    from typer.testing import CliRunner
+
+    from segmint.cli import app
+
+    result = CliRunner().invoke(app, ["analyze", str(CDNOW), "--scheme", "rfm", "--out", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    features = (tmp_path / "features.csv").read_text().splitlines()
+    header = features[0].split(",")
+    money = [i for i, name in enumerate(header) if money_decimals(name) is not None]
+    assert {header[i] for i in money} >= {"monetary", "revenue", "avg_order_value"}
+    too_long = [line for line in features[1:] for i in money if re.search(r"\.\d{3,}", line.split(",")[i])]
+    assert too_long == []
+    # the dollars of the raw file, added as decimals, equal the exported customer totals
+    dollars = sum(Decimal(line.split()[3]) for line in CDNOW.read_text().splitlines()[1:])
+    exported = sum(Decimal(line.split(",")[header.index("monetary")]) for line in features[1:])
+    assert dollars == Decimal("2500315.63") == exported
+    quality = json.loads((tmp_path / "data_quality.json").read_text())
+    assert quality["total_amount"] == 2500315.63
