@@ -25,6 +25,17 @@ from segmint.workspace import Workspace
 HEADER = "invoice,customer,date,product,quantity,amount\n"
 
 
+def canonical(rows: list[tuple[str, int, str, str, float]]) -> ibis.Table:
+    """Canonical table from (invoice, line, customer, ISO date, amount) tuples (also used by test_live)."""
+    frame = pd.DataFrame({
+        "invoice_id": [r[0] for r in rows], "line_no": [r[1] for r in rows], "customer_id": [r[2] for r in rows],
+        "invoice_date": pd.to_datetime([r[3] for r in rows]), "product_id": "P1", "product_name": None,
+        "quantity": 1.0, "unit_price": [r[4] for r in rows], "amount": [r[4] for r in rows], "cost": None,
+        "country": "India", "org_id": None, "is_return": False,
+    })  # fmt: skip
+    return ibis.memtable(frame).cast(dict(CANONICAL_DTYPES)).select(*CANONICAL_COLUMNS)
+
+
 def write(path: Path, text: str) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(text, encoding="utf-8")
@@ -138,14 +149,8 @@ def test_same_content_under_another_name_adds_nothing_and_says_why(tmp_path):
 
 
 def test_append_canonical_tables_from_python(tmp_path):
-    frame = pd.DataFrame({
-        "invoice_id": ["B1", "B1", "B2"], "line_no": [1, 2, 1], "customer_id": ["c1", "c1", "c2"],
-        "invoice_date": pd.to_datetime(["2023-01-02", "2023-01-02", "2023-02-03"]),
-        "product_id": ["P1", "P1", "P2"], "product_name": None, "quantity": 1.0,
-        "unit_price": [10.0, 10.0, 7.5], "amount": [10.0, 10.0, 7.5], "cost": None, "country": "India",
-        "org_id": None, "is_return": False,
-    })  # fmt: skip
-    table = ibis.memtable(frame).cast(dict(CANONICAL_DTYPES)).select(*CANONICAL_COLUMNS)
+    table = canonical([("B1", 1, "c1", "2023-01-02", 10.0), ("B1", 2, "c1", "2023-01-02", 10.0),
+                       ("B2", 1, "c2", "2023-02-03", 7.5)])  # B1's two lines are identical: both kept
     with Workspace(tmp_path / "ws.duckdb") as ws:
         first = ws.append(table, source="frame")
         again = ws.append(table, source="frame")
