@@ -22,6 +22,7 @@ log = logging.getLogger(__name__)
 
 UPLOAD_ROUTE = "_segmint/upload"
 BLOCK = 2**20
+UPLOAD_MEMORY_LIMIT = "1GB"  # per upload's DuckDB database; a server holds many sessions' uploads
 
 
 def safe_filename(name: str) -> str:
@@ -55,7 +56,9 @@ class Upload:
         with self.lock:
             if self.raw is not None:
                 return
-            con = connect()
+            # its own database file beside the upload: memory stays bounded, the rest spills to disk
+            con = connect("duckdb", path=self.path.parent / "upload.duckdb", memory_limit=UPLOAD_MEMORY_LIMIT,
+                          temp_directory=self.path.parent / "spill")  # fmt: skip
             raw = read_raw(str(self.path), con=con)
             self.detected = detect_mapping(raw.columns, raw.sample(500))
             self.raw, self.con = raw, con
