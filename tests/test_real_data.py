@@ -67,10 +67,10 @@ def test_ingest_then_reingest_adds_nothing(name, tmp_path):
     runner = CliRunner()
     first = runner.invoke(app, ["ingest", str(CDNOW / name), "--workspace", str(workspace)])
     assert first.exit_code == 0, first.output
-    assert f"{rows:,} lines, {rows:,} new lines added" in " ".join(first.output.split())
+    assert f"{rows:,} rows, {rows:,} new rows added" in " ".join(first.output.split())
     again = runner.invoke(app, ["ingest", str(CDNOW / name), "--workspace", str(workspace)])
     assert again.exit_code == 0, again.output
-    assert f"0 new lines added to {workspace}, {rows:,} already there" in " ".join(again.output.split())
+    assert f"0 new rows added to {workspace}, {rows:,} already there" in " ".join(again.output.split())
     assert "already there: same content (sha256" in again.output
 
     from segmint.workspace import Workspace

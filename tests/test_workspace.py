@@ -194,11 +194,11 @@ def test_cli_ingest_says_what_was_already_there(tmp_path):
     result = runner.invoke(app, ["ingest", str(tmp_path), "--workspace", str(ws)])
     assert result.exit_code == 0, result.output
     output = " ".join(result.output.split())
-    assert f"{feb}: 2 lines, 1 new lines added to {ws}, 1 already there" in output
+    assert f"{feb}: 2 rows, 1 new rows added to {ws}, 1 already there" in output
     assert f"1 already there: identical to lines imported from {jan} (import 1)" in output
-    assert f"{jan}: 2 lines, 0 new lines added to {ws}, 2 already there" in output
+    assert f"{jan}: 2 rows, 0 new rows added to {ws}, 2 already there" in output
     assert "2 already there: same content (sha256" in output
-    assert f"workspace {ws}: 3 lines from 3 import(s)" in output
+    assert f"workspace {ws}: 3 rows from 3 import(s)" in output
 
 
 KILLER = textwrap.dedent(

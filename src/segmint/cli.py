@@ -149,15 +149,15 @@ def ingest(
                         console.print(f"quality report: {target}")
                 _print_import(result, workspace)
             total, imports = ws.totals()
-        console.print(f"workspace {escape(str(workspace))}: {total:,} lines from {imports:,} import(s)")
+        console.print(f"workspace {escape(str(workspace))}: {total:,} rows from {imports:,} import(s)")
     except SegmintError as exc:
         fail(exc)
 
 
 def _print_import(result: object, workspace: Path) -> None:
     console.print(
-        f"[green]{escape(result.source)}[/]: {result.rows_offered:,} lines, "
-        f"{result.rows_added:,} new lines added to {escape(str(workspace))}, "
+        f"[green]{escape(result.source)}[/]: {result.rows_offered:,} rows, "
+        f"{result.rows_added:,} new rows added to {escape(str(workspace))}, "
         f"{result.rows_already_present:,} already there"
     )
     for why, count in result.already_present_why.items():
