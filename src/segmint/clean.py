@@ -25,8 +25,8 @@ from pydantic import BaseModel, ConfigDict
 
 from segmint import engine
 from segmint.errors import DataError, MappingError
-from segmint.money import MONEY_DECIMALS
 from segmint.formats import NUMBER_FIELDS, date_plan, dictionaries, evidence, parse_columns
+from segmint.money import MONEY_DECIMALS
 from segmint.parsing import is_blank, normalised, one_of
 from segmint.quality import (
     DROP_DESCRIPTIONS,

@@ -117,6 +117,7 @@ def ingest(
     map_: list[str] | None = MapOption,
     mapping_file: Path | None = MappingFileOption,
     report_dir: Path | None = typer.Option(None, "--report-dir", help="Where to save the quality report JSON."),
+    keep_duplicates: bool = KeepDuplicatesOption,
 ) -> None:
     """Clean sales files and append them to a workspace, one import per file.
 
@@ -135,8 +136,9 @@ def ingest(
                 name = escape(str(path))
                 with status(f"{name} ...") as update:
                     result = ws.ingest(
-                        path, mapping=mapping, progress=lambda step: update(f"{name}: {step} ...")
-                    )
+                        path, mapping=mapping, options=clean_options(keep_duplicates),
+                        progress=lambda step: update(f"{name}: {step} ..."),
+                    )  # fmt: skip
                 if result.transactions is not None:
                     description = result.transactions.mapping_description()
                     if description != shown_mapping:
