@@ -105,5 +105,5 @@ def test_parquet_round_trip_keeps_values(tmp_path, as_ibis):
 
 
 def test_unknown_extension(tmp_path):
-    with pytest.raises(ConfigError, match=r"\.json.*use \.csv, \.xlsx or \.parquet"):
-        export_table(TRICKY, tmp_path / "out.json")
+    with pytest.raises(ConfigError, match=r"\.pdf.*use \.csv, \.json, \.xlsx or \.parquet"):
+        export_table(TRICKY, tmp_path / "out.pdf")
