@@ -157,3 +157,21 @@ def test_repeated_names_without_quantity_key_get_a_quantity_column(con, tmp_path
     df = frame(read_raw(path, con=con))
     assert df["product"].tolist() == ["X", "Y"]
     assert df["quantity"].tolist() == ["3", "1"]
+
+
+@pytest.mark.parametrize(("text", "deepest"), [
+    ("", 0),
+    ('[{"a": 1}]', 2),  # no line end at all
+    ('[{"a": "[[[[[[", "b": "\\"]]]"}]\n', 2),  # brackets inside strings (and an escaped quote) do not count
+    ('[\n  {\n    "a": [[1]]\n  }\n]\n', 4),  # pretty-printed: depth carries across lines and blocks
+])  # fmt: skip
+def test_nesting_is_measured_outside_strings_across_blocks(tmp_path, monkeypatch, text, deepest):
+    from segmint.io import json as json_reader
+
+    monkeypatch.setattr(json_reader, "SCAN_BLOCK", 3)  # force many blocks, cut mid-line
+    path = tmp_path / "x.json"
+    path.write_text(text)
+    json_reader.check_nesting(path, max_depth=deepest)
+    if deepest:
+        with pytest.raises(InputError, match="x.json: refused: values nest more than"):
+            json_reader.check_nesting(path, max_depth=deepest - 1)

@@ -76,7 +76,7 @@ def _parse_list(text: str) -> list[dict] | None:
         return None
     try:
         value = json.loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):  # not JSON, or nested deeper than Python parses
         return None
     if isinstance(value, dict):
         if value and all(_is_number(v) for v in value.values()):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+from itertools import accumulate
 from pathlib import Path
 
 import duckdb
@@ -12,9 +14,16 @@ from segmint.errors import InputError
 from segmint.io.base import RawTable, drop_total_and_blank_rows, duckdb_to_con, sql_identifier, sql_string
 from segmint.schema import ColumnMapping
 
+MAX_NESTING = 256  # levels of [ and { a file may nest; far deeper crashes the JSON parser
+_STRING = re.compile(rb'"(?:[^"\\]|\\.)*"')
+_NOT_BRACKETS = bytes(b for b in range(256) if b not in b"[]{}")
+_DEPTH_STEP = {ord("["): 1, ord("{"): 1, ord("]"): -1, ord("}"): -1}
+SCAN_BLOCK = 16 * 2**20
+
 
 def read_json(path: Path, *, con: BaseBackend, mapping: ColumnMapping | None = None) -> RawTable:
     """Read a JSON array of records or JSON lines; ``_row`` is the record number (line in JSONL)."""
+    check_nesting(path)
     source = "read_json(?, format='auto', sample_size=-1)"
     try:
         described = raw_duckdb().execute(f"DESCRIBE SELECT * FROM {source}", [str(path)]).fetchall()
@@ -33,3 +42,35 @@ def read_json(path: Path, *, con: BaseBackend, mapping: ColumnMapping | None = N
         raise InputError(f"{path.name}: cannot read JSON: {exc}") from exc
     raw = RawTable(table=table, source=path.name, columns=names, header_row=None, format="json")
     return drop_total_and_blank_rows(raw)
+
+
+def check_nesting(path: Path, max_depth: int = MAX_NESTING) -> None:
+    """InputError when brackets nest deeper than ``max_depth`` (outside strings), before DuckDB parses.
+
+    Read in blocks cut at line ends (a JSON string never spans a line), so memory stays bounded for
+    JSON lines; a file without line breaks is scanned whole.
+    """
+    depth = 0
+    pending = b""
+    with path.open("rb") as handle:
+        while True:
+            block = handle.read(SCAN_BLOCK)
+            data = pending + block
+            cut = data.rfind(b"\n") + 1 if block else len(data)
+            if block and cut == 0:  # no line end yet: keep reading
+                pending = data
+                continue
+            scan, pending = data[:cut], data[cut:]
+            brackets = _STRING.sub(b"", scan).translate(None, _NOT_BRACKETS)
+            if brackets:
+                levels = list(accumulate(map(_DEPTH_STEP.__getitem__, brackets), initial=depth))
+                if max(levels) > max_depth:
+                    raise InputError(
+                        f"{path.name}: refused: values nest more than {max_depth} levels deep (arrays or "
+                        "objects inside each other); a sales export nests a few levels at most, so the file "
+                        "is damaged or hostile. Export the data again",
+                        field="file", value=path.name,
+                    )
+                depth = levels[-1]
+            if not block:
+                return
