@@ -78,7 +78,7 @@ def test_export_format_error_names_the_format_not_a_file(tx, tmp_path) -> None:
     result = analyze(tx, scheme="rfm")
     error = _raised(result.export, tmp_path / "out", "pdf")
     assert "pdf" in str(error) and "features" not in str(error)
-    assert error.fix.choices == ("csv", "xlsx", "parquet")
+    assert error.fix.choices == ("csv", "json", "xlsx", "parquet")
     assert not (tmp_path / "out").exists()  # nothing written before the check
 
 

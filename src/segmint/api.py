@@ -138,10 +138,12 @@ def read_transactions(
     else:
         con = con or engine.connect()
         raw = read_raw(source, con=con, mapping=wanted)
-    return clean_raw(raw, con=con, mapping=wanted, options=options)
+    return clean_raw(raw, con=con, mapping=wanted, options=options, label=_label(source))
 
 
-def clean_raw(raw: Any, *, con: BaseBackend, mapping: Any = None, options: Any = None) -> Transactions:
+def clean_raw(
+    raw: Any, *, con: BaseBackend, mapping: Any = None, options: Any = None, label: str | None = None
+) -> Transactions:
     """Map (detected, or ``mapping``) and clean a ``RawTable`` already read into ``con``.
 
     The dashboard reads an upload once and cleans it again as the user edits the mapping.
@@ -159,7 +161,7 @@ def clean_raw(raw: Any, *, con: BaseBackend, mapping: Any = None, options: Any =
     result = clean_transactions(
         mapped, resolved, con=con, source=raw.source, options=options, reader_skipped=raw.skipped
     )
-    return Transactions(result.table, con, resolved, result.report, evidence, _label(source))
+    return Transactions(result.table, con, resolved, result.report, evidence, label or raw.source)
 
 
 def _label(source: Source) -> str:

@@ -130,7 +130,8 @@ def export_table(table: ir.Table | pd.DataFrame, path: str | Path, trusted_colum
     suffix = path.suffix.lower()
     if suffix not in EXPORT_FORMATS:
         raise ConfigError(
-            f"{path}: cannot export to {suffix or 'no extension'}; use {', '.join(EXPORT_FORMATS)}",
+            f"{path}: cannot export to {suffix or 'no extension'}; use {', '.join(EXPORT_FORMATS[:-1])} or "
+            f"{EXPORT_FORMATS[-1]}",
             field="fmt", value=suffix, fix=Fix(option="fmt", choices=EXPORT_FORMAT_NAMES),
         )
     if suffix == ".parquet":
