@@ -15,6 +15,7 @@ _API = (
     "Source",
     "Transactions",
     "analyze",
+    "clean_raw",
     "clv",
     "load_analysis_config",
     "read_transactions",

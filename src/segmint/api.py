@@ -22,6 +22,7 @@ from segmint.util import read_yaml_mapping
 if TYPE_CHECKING:
     from segmint.btyd.result import CLVResult
     from segmint.clean import CleanOptions
+    from segmint.io.base import RawTable
     from segmint.features import DateLike, Period
     from segmint.quality import DataQualityReport
     from segmint.recommendations import RecommendConfig, RecommendResult
@@ -142,7 +143,8 @@ def read_transactions(
 
 
 def clean_raw(
-    raw: Any, *, con: BaseBackend, mapping: Any = None, options: Any = None, label: str | None = None
+    raw: RawTable, *, con: BaseBackend, mapping: MappingLike = None, options: CleanOptions | None = None,
+    label: str | None = None,
 ) -> Transactions:
     """Map (detected, or ``mapping``) and clean a ``RawTable`` already read into ``con``.
 
