@@ -252,3 +252,38 @@ def test_kill_9_at_each_step_leaves_lines_and_log_in_agreement(tmp_path, january
         (again,) = ingest(ws, feb)
         assert (again.rows_added, again.rows_already_present) == ((0, 2) if committed else (1, 1))
         assert len(stored(ws)) == 3 and import_log(ws).rows_added.sum() == 3
+
+
+CONTACTS = "invoice,customer,date,product,quantity,amount,name,email,phone\n"
+
+
+def test_contacts_are_kept_in_the_workspace_and_reach_crm_lists(tmp_path):
+    first = write(tmp_path / "q1.csv", HEADER + "1,c1,2023-01-05,P1,1,100\n2,c2,2023-01-06,P1,1,50\n")
+    # a later export repeats q1's lines with contacts, and adds one line: contacts fill in, nothing doubles
+    second = write(tmp_path / "q2.csv", CONTACTS
+                   + "1,c1,2023-01-05,P1,1,100,Asha Rao,asha@example.com,+91 98450 12345\n"
+                   + "2,c2,2023-01-06,P1,1,50,,,\n"
+                   + "3,c2,2023-04-02,P1,1,70,Ben Ode,ben@example.com,\n")  # fmt: skip
+    ws = tmp_path / "ws.duckdb"
+    a, b = ingest(ws, first, second)
+    assert (a.rows_added, b.rows_added, b.rows_already_present) == (2, 1, 2)
+    lines = stored(ws).set_index("invoice_id")
+    lines = lines.astype(object).where(lines.notna(), None)
+    assert lines.email.to_dict() == {"1": "asha@example.com", "2": None, "3": "ben@example.com"}
+    assert lines.customer_name.to_dict() == {"1": "Asha Rao", "2": None, "3": "Ben Ode"}
+    with Workspace(ws) as w:
+        assert "phone" in w.transactions().columns and "email" in w.transactions().columns
+
+    out = tmp_path / "lists"
+    done = CliRunner().invoke(app, ["crm", str(ws), "--out", str(out), "--tagged"])
+    assert done.exit_code == 0, done.output
+    crm = pd.read_csv(out / "rfm_contacts.csv", dtype=str).set_index("Customer ID")
+    assert crm.loc["c1", "Email"] == "asha@example.com" and crm.loc["c2", "Email"] == "ben@example.com"
+    assert crm.loc["c1", "Phone Number"] == "+919845012345" and crm.loc["c1", "First Name"] == "Asha"
+
+
+def test_a_workspace_without_contacts_has_no_contact_columns(tmp_path):
+    ws = tmp_path / "ws.duckdb"
+    ingest(ws, write(tmp_path / "q1.csv", HEADER + "1,c1,2023-01-05,P1,1,100\n"))
+    with Workspace(ws) as w:
+        assert w.transactions().columns == CANONICAL_COLUMNS

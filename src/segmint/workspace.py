@@ -6,7 +6,9 @@ plus its occurrence number among identical lines of the same import. An invoice 
 made up from the file name and row number (no invoice column) is left out of the fingerprint, so
 the same line in a renamed or overlapping export is recognised. A source's identity is the SHA-256
 of its bytes: content already imported adds nothing. The lines of an import and its log entry are
-written in one transaction, so a crash leaves either both or neither.
+written in one transaction, so a crash leaves either both or neither. Contact columns (customer name,
+e-mail, phone) are stored with the lines when a source has them, outside the identity: a later export
+that adds an e-mail to lines already stored fills it in instead of adding the lines again.
 """
 
 from __future__ import annotations
@@ -30,7 +32,7 @@ from ibis.backends import BaseBackend
 
 from segmint.engine import connect, materialize
 from segmint.errors import BackendError, Fix, InputError
-from segmint.schema import CANONICAL_COLUMNS, CANONICAL_DTYPES
+from segmint.schema import CANONICAL_COLUMNS, CANONICAL_DTYPES, CONTACT_FIELDS
 
 log = logging.getLogger(__name__)
 
@@ -158,14 +160,24 @@ class Workspace:
         return WORKSPACE_TABLE in self.con.list_tables()
 
     def transactions(self) -> ibis.Table:
-        """The workspace's canonical transactions table (canonical columns only)."""
+        """The canonical transactions, plus the contact columns (name, e-mail, phone) that hold values."""
         if not self.exists():
             raise BackendError(
                 f"workspace {self.path} has no transactions yet; ingest sales files into it first",
                 field="workspace", value=str(self.path),
                 fix=Fix(option="workspace", note="ingest sales files into the workspace, then read it"),
             )
-        return self.con.table(WORKSPACE_TABLE).select(*CANONICAL_COLUMNS)
+        table = self.con.table(WORKSPACE_TABLE)
+        return table.select(*CANONICAL_COLUMNS, *self._filled_contacts(table))
+
+    def _filled_contacts(self, table: ir.Table) -> list[str]:
+        stored = [name for name in CONTACT_FIELDS if name in table.columns]
+        if not stored:
+            return []
+        counts = self.con.con.execute(
+            "SELECT " + ", ".join(f'count("{name}")' for name in stored) + f' FROM "{WORKSPACE_TABLE}"'
+        ).fetchone()
+        return [name for name, n in zip(stored, counts, strict=True) if n]
 
     def imports(self) -> ibis.Table:
         """The import log: id, source, content hash, lines offered/added/already present and why, time."""
@@ -230,7 +242,8 @@ class Workspace:
         """
         step = progress or (lambda message: log.debug(message))
         step("computing line identities")
-        incoming = table.select(*CANONICAL_COLUMNS)
+        contacts = [name for name in CONTACT_FIELDS if name in table.columns]
+        incoming = table.select(*CANONICAL_COLUMNS, *contacts)
         synthetic = None
         if synthetic_invoice_source is not None:
             pattern = "^" + re.escape(synthetic_invoice_source) + r":\d+$"
@@ -252,7 +265,8 @@ class Workspace:
                 ).fetchall()
                 why = self._reasons(present)
                 step("writing lines")
-                values = {c: f's."{c}"' for c in CANONICAL_COLUMNS}
+                self._fill_contacts(staged_name, contacts)
+                values = {c: f's."{c}"' for c in (*CANONICAL_COLUMNS, *contacts)}
                 if synthetic is not None:
                     values["invoice_id"] = (f"CASE WHEN s._synthetic THEN s.invoice_id || ' (import {import_id})' "
                                             "ELSE s.invoice_id END")  # fmt: skip
@@ -275,6 +289,17 @@ class Workspace:
         return ImportResult(source=source, rows_offered=rows_offered, rows_added=rows_added,
                             rows_already_present=rows_already, already_present_why=why,
                             import_id=import_id, content_hash=content_hash)  # fmt: skip
+
+    def _fill_contacts(self, staged_name: str, contacts: list[str]) -> None:
+        """Give lines already stored the contact values they lack from the same lines in this import."""
+        if not contacts:
+            return
+        assign = ", ".join(f'"{c}" = coalesce(t."{c}", s."{c}")' for c in contacts)
+        lacking = " OR ".join(f'(t."{c}" IS NULL AND s."{c}" IS NOT NULL)' for c in contacts)
+        self.con.con.execute(
+            f'UPDATE "{WORKSPACE_TABLE}" AS t SET {assign} FROM "{staged_name}" AS s '
+            f"WHERE t.{LINE_KEY} = s.{LINE_KEY} AND ({lacking})"
+        )
 
     def _reasons(self, present: list[tuple[int | None, int]]) -> dict[str, int]:
         """'identical to lines imported from X (import N)' -> lines, for lines already stored."""
@@ -330,7 +355,10 @@ class Workspace:
         db = self.con.con
         columns = [f'"{name}" {_SQL_TYPES[kind]}' for name, kind in CANONICAL_DTYPES.items()]
         columns += [f"{LINE_KEY} VARCHAR", f"{IMPORT_ID} BIGINT"]
+        columns += [f'"{name}" VARCHAR' for name in CONTACT_FIELDS]
         db.execute(f'CREATE TABLE IF NOT EXISTS "{WORKSPACE_TABLE}" ({", ".join(columns)})')
+        for name in CONTACT_FIELDS:  # workspaces written before contacts were stored
+            db.execute(f'ALTER TABLE "{WORKSPACE_TABLE}" ADD COLUMN IF NOT EXISTS "{name}" VARCHAR')
         imports = ", ".join(f"{name} {kind}" for name, kind in _IMPORT_COLUMNS.items())
         db.execute(f'CREATE TABLE IF NOT EXISTS "{IMPORTS_TABLE}" ({imports})')
 

@@ -37,7 +37,7 @@ CANONICAL_DTYPES: dict[str, str] = {
 }
 CANONICAL_COLUMNS: tuple[str, ...] = tuple(CANONICAL_DTYPES)
 # Optional contact columns: after the canonical ones in a cleaned table only when the source has them
-# (campaign exports use them; nothing requires them; workspaces do not store them yet).
+# (campaign exports use them; nothing requires them; workspaces store them beside the lines).
 CONTACT_DTYPES: dict[str, str] = {"customer_name": "string", "email": "string", "phone": "string"}
 CONTACT_FIELDS: tuple[str, ...] = tuple(CONTACT_DTYPES)
 
