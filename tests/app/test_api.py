@@ -127,3 +127,16 @@ def test_api_agrees_with_the_cli(tmp_path) -> None:
             assert (merged.monetary_cli - merged.monetary_api).abs().max() <= 0.005
     finally:
         dash_app.segmint_state.close()
+
+
+def test_money_is_cut_to_the_cent_by_the_one_money_rule() -> None:
+    # float sums carry binary noise; the API rounds money (any column the export rule calls money) once
+    payload = api.plain({"clv": 36.731234, "p_alive": 0.7266203, "segments": [{"revenue": 2500315.6300003813}],
+                         "credit_limit": 1999.999999, "mean_recency_days": 12.345})
+    assert payload == {"clv": 36.73, "p_alive": 0.7266203, "segments": [{"revenue": 2500315.63}],
+                       "credit_limit": 2000.0, "mean_recency_days": 12.345}
+    frame = pd.DataFrame({"customer_id": ["=1+1", "c2"], "clv": [277.09999999999997, -0.001],
+                          "expected_purchases": [1.2259944577615642, 0.5]})
+    text = api.csv_response(frame, "x.csv").get_data(as_text=True)
+    assert text.splitlines() == ["customer_id,clv,expected_purchases", "'=1+1,277.1,1.2259944577615642",
+                                 "c2,0.0,0.5"]

@@ -24,12 +24,12 @@ from flask import Flask, Response, request
 from segmint.app.state import PERIODS, AppState, Filters
 from segmint.segment import available_schemes, scheme_names
 from segmint.errors import ConfigError, DataError, SegmintError
+from segmint.money import money_decimals, round_money
 
 log = logging.getLogger(__name__)
 
 DEFAULT_PAGE_SIZE = 100
 MAX_PAGE_SIZE = 10_000
-MONEY_COLUMNS = {"monetary", "revenue", "avg_order_value", "aov", "mean_monetary", "profit", "amount"}
 # (state, dataset id, filters) -> an object with .customer(customer_id), or None when the dataset has no such result
 CustomerResult = Callable[[AppState, "str | None", Filters], Any]
 CUSTOMER_RESULTS: dict[str, CustomerResult] = {}
@@ -111,7 +111,8 @@ def plain(value: Any, key: str = "") -> Any:
     if isinstance(value, float):
         if math.isnan(value) or math.isinf(value):
             return None
-        return round(value, 2) if key in MONEY_COLUMNS else value
+        decimals = money_decimals(key) if key else None
+        return round(value, decimals) + 0.0 if decimals is not None else value
     if isinstance(value, (pd.Timestamp, dt.datetime)):
         return value.isoformat() if (value.hour, value.minute, value.second) != (0, 0, 0) else value.date().isoformat()
     if isinstance(value, dt.date):
@@ -130,10 +131,7 @@ def csv_response(frame: pd.DataFrame, filename: str) -> Response:
     """CSV with money to the cent and spreadsheet-formula triggers neutralised (as in exports)."""
     from segmint.report import neutralise_formulas
 
-    out = neutralise_formulas(frame)
-    for column in out.columns:
-        if column in MONEY_COLUMNS and pd.api.types.is_float_dtype(out[column]):
-            out[column] = out[column].round(2)
+    out = round_money(neutralise_formulas(frame))
     buffer = io.StringIO()
     out.to_csv(buffer, index=False, quoting=csv.QUOTE_MINIMAL)
     return Response(buffer.getvalue(), mimetype="text/csv",
