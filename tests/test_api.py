@@ -123,3 +123,22 @@ def test_csv_end_to_end_and_cli(tmp_path):
     assert json.loads((out / "data_quality.json").read_text())["rows_in"] == 6
     bad = CliRunner().invoke(app, ["analyze", str(path), "--scheme", "nope"])
     assert bad.exit_code == 2 and "unknown scheme" in bad.output
+
+
+def test_all_skips_a_scheme_the_data_cannot_support(tmp_path):
+    # two customers: k-means cannot choose k in 3..8, so "all" runs the other schemes and says why it
+    # skipped clusters; naming clusters explicitly still fails with that reason
+    from typer.testing import CliRunner
+
+    from segmint.cli import app
+
+    path = tmp_path / "sales.csv"
+    path.write_text(CSV)
+    result = analyze(read_transactions(path), scheme="all")
+    assert "clusters" not in result.segments and "cannot choose k" in result.skipped["clusters"]
+    assert {"rfm", "levels", "tiers"} <= set(result.segments)
+    run = CliRunner().invoke(app, ["analyze", str(path), "--out", str(tmp_path / "out")])
+    assert run.exit_code == 0, run.output
+    assert "skipped clusters" in run.output and "rfm segments" in run.output
+    with pytest.raises(DataError, match="cannot choose k"):
+        analyze(read_transactions(path), scheme="clusters")

@@ -372,7 +372,17 @@ def analyze(
             log.warning("scheme %s skipped: not importable", name)
             continue
         settings = used[name] = scheme_.config(configs.get(name))
-        labelled = engine.materialize(tx.con, scheme_.assign(features, settings).order_by("customer_id"))
+        try:
+            labelled = engine.materialize(tx.con, scheme_.assign(features, settings).order_by("customer_id"))
+        except DataError as exc:
+            if scheme != "all":  # a scheme the user named must run or fail
+                raise
+            # "all" means every scheme the data supports: one that cannot run (k-means on 2 customers)
+            # is skipped with its reason instead of failing the others
+            del used[name]
+            skipped[name] = str(exc)
+            log.warning("scheme %s skipped: %s", name, exc)
+            continue
         segments[name] = labelled
         tables.add_group(partial(scheme_.extra_tables, features, labelled, settings))
         summaries.add(name, partial(segment_summary, labelled, segment_strategies(settings, scheme=name)))
