@@ -50,7 +50,7 @@ test: install-test system-deps
 
 # refresh the README's dashboard screenshots (the test suite writes them to a scratch folder)
 screenshots: install-test
-	SEGMINT_SCREENSHOTS=docs/screenshots $(BIN)/python -m pytest -q -p no:cacheprovider tests/app/test_browser.py
+	SEGMINT_SCREENSHOTS=docs/screenshots $(BIN)/python -m pytest -q -p no:cacheprovider tests/app/test_browser.py tests/app/test_credit_page.py
 
 # whole-process table (benchmarks/RESULTS.md) then the library-step table (benchmarks/LIBRARY_STEP.md);
 # about 30-40 min on an idle 2-core machine, data generated on first use. `make bench-1e8` adds 1e8.

@@ -27,6 +27,10 @@ __all__ = ["SegmintError", "__version__", *_API]
 
 def __getattr__(name: str) -> object:
     """Lazy re-export of the public API from :mod:`segmint.api`."""
+    if name == "credit":  # the package segmint.credit, callable: segmint.credit(...) is segmint.api.credit(...)
+        import segmint.credit
+
+        return segmint.credit
     if name in _API:
         from segmint import api
 

@@ -20,6 +20,10 @@ from segmint.lazy import LazyTables
 from segmint.util import read_yaml_mapping
 
 if TYPE_CHECKING:
+    from segmint.credit import CreditResult, ScorecardConfig
+    from segmint.io.ledger import Ledger
+    from segmint.io.ledger_report import LedgerReport
+    from segmint.io.vouchers import LedgerRules
     from segmint.btyd.result import CLVResult
     from segmint.clean import CleanOptions
     from segmint.io.base import RawTable
@@ -38,9 +42,9 @@ MappingLike: TypeAlias = "ColumnMapping | Mapping[str, str] | str | Path | None"
 # A YAML path, or one section per scheme: its config object or a mapping of its settings.
 AnalysisConfig: TypeAlias = "str | Path | Mapping[str, SegmentConfig | Mapping[str, object] | None] | None"
 
-# what ``segmint`` re-exports (listed there so ``import segmint`` stays light), plus ``story``: the name
-# ``segmint.story`` is the story module, so the function is ``segmint.api.story``
-__all__ = [*_EXPORTED, "story"]
+# what ``segmint`` re-exports (listed there so ``import segmint`` stays light), plus ``story`` and
+# ``credit``: ``segmint.story`` is the story module and ``segmint.credit`` the (callable) credit package
+__all__ = [*_EXPORTED, "story", "credit"]
 
 
 @dataclass
@@ -53,6 +57,7 @@ class Transactions:
     report: DataQualityReport | None = None  # None for workspaces and ready-made tables
     evidence: dict[str, str] = field(default_factory=dict)  # why each column was chosen
     label: str = ""  # what was read, for people: "sales.csv", "sales.csv + 2 more", a workspace name
+    ledger: LedgerReport | None = None  # when the source was a ledger (Day Book, Ledger Account)
 
     def mapping_description(self) -> str:
         """Printable ``field <- column (why)`` lines for the mapping used."""
@@ -130,6 +135,7 @@ def read_transactions(
     from segmint.io import read_raw
 
     wanted = _as_mapping(mapping)
+    ledger = None
     if engine.is_database_url(source):
         from segmint.io import read_sql
 
@@ -137,18 +143,22 @@ def read_transactions(
         raw = read_sql(*engine.split_table_url(str(source)), con=con)
         con = raw.table._find_backend()
     else:
+        from segmint.io.ledger import sales_view
+
         con = con or engine.connect()
-        raw = read_raw(source, con=con, mapping=wanted)
-    return clean_raw(raw, con=con, mapping=wanted, options=options, label=_label(source))
+        # a ledger (Day Book, Ledger Account): only its sales vouchers net of credit notes are sales
+        raw, ledger = sales_view(read_raw(source, con=con, mapping=wanted), con=con)
+    return clean_raw(raw, con=con, mapping=wanted, options=options, label=_label(source), ledger=ledger)
 
 
 def clean_raw(
     raw: RawTable, *, con: BaseBackend, mapping: MappingLike = None, options: CleanOptions | None = None,
-    label: str | None = None,
+    label: str | None = None, ledger: LedgerReport | None = None,
 ) -> Transactions:
     """Map (detected, or ``mapping``) and clean a ``RawTable`` already read into ``con``.
 
-    The dashboard reads an upload once and cleans it again as the user edits the mapping.
+    The dashboard reads an upload once and cleans it again as the user edits the mapping. ``ledger`` is
+    the reading report when ``raw`` is the sales view of a ledger (its party shown as the customer's source).
     """
     from segmint.clean import clean_transactions
     from segmint.schema import apply_mapping, detect_mapping, resolve_mapping
@@ -157,13 +167,15 @@ def clean_raw(
     resolved = resolve_mapping(raw, wanted, require_value=getattr(options, "unpriced", "error") == "error")
     evidence = detect_mapping(raw.columns, raw.sample(500)).evidence
     evidence = {f: why for f, why in evidence.items() if f in resolved.fields}
+    if ledger is not None and ledger.party and resolved.fields.get("customer_id") == "Party":
+        evidence["customer_id"] = f"the Ledger Account's one party, from {ledger.party_from}"
     if wanted is not None:
         evidence.update({f: "set by you" for f in wanted.fields})
     mapped = apply_mapping(raw, resolved)
     result = clean_transactions(
         mapped, resolved, con=con, source=raw.source, options=options, reader_skipped=raw.skipped
     )
-    return Transactions(result.table, con, resolved, result.report, evidence, label or raw.source)
+    return Transactions(result.table, con, resolved, result.report, evidence, label or raw.source, ledger)
 
 
 def _label(source: Source) -> str:
@@ -537,3 +549,68 @@ def clv(
         horizon=horizon, discount=discount, model=model, compare=compare, segments=segments,
         start=start, org=org, progress=progress,
     )
+
+
+def credit(
+    ledger: Source | Ledger,
+    *,
+    as_of: dt.date | str | None = None,
+    terms: int | None = None,
+    sales: Source | Transactions | AnalysisResult | None = None,
+    scorecard: ScorecardConfig | Mapping[str, object] | str | Path | None = None,
+    rules: LedgerRules | Mapping[str, object] | str | Path | None = None,
+    party: str | None = None,
+    columns: dict[str, str] | None = None,
+    credit_limits: dict[str, float] | str | Path | None = None,
+    actions: Mapping[str, Mapping[str, str]] | str | Path | None = None,
+    con: BaseBackend | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> CreditResult:
+    """Credit Score and Credit Segment per customer from ledgers (plus the customer 360 with ``sales``).
+
+    ``ledger``: Day Book / Group Vouchers / Ledger Account exports (Excel, CSV, Tally XML), bill-wise
+    receivables tables, or a ready :class:`segmint.io.ledger.Ledger`. ``as_of`` defaults to the last
+    date in the data; ``terms`` (days) sets due dates where the data has none. ``scorecard``,
+    ``rules`` (voucher types, counter-ledgers) and ``actions`` (value x risk matrix) take YAML paths or
+    dicts. ``party`` names the party of a one-party report whose titles do not.
+    """
+    from segmint.credit import analyze_credit
+    from segmint.credit.customer360 import customer_360, load_actions
+    from segmint.io.ledger import Ledger, read_ledger
+
+    step = progress or (lambda message: log.info(message))
+    if isinstance(ledger, Ledger):
+        read = ledger
+    else:
+        step("reading the ledger")
+        read = read_ledger(ledger, con=con, rules=rules, party=party, columns=columns)
+    step("allocating payments to bills and scoring customers")
+    result = analyze_credit(read, as_of=as_of, terms=terms, scorecard=scorecard,
+                            credit_limits=_credit_limits(credit_limits))  # fmt: skip
+    if sales is not None:
+        analysis = sales
+        if not isinstance(sales, AnalysisResult):
+            from segmint.segment import available_schemes
+
+            step("segmenting the sales")
+            schemes = [s for s in ("rfm", "value") if s in available_schemes()]  # value, else spend quartiles
+            analysis = analyze(sales, scheme=schemes, story_period="quarter", progress=step)
+        result.customer_360 = customer_360(result.details, analysis, load_actions(actions))
+    return result
+
+
+def _credit_limits(source: dict[str, float] | str | Path | None) -> dict[str, float] | None:
+    """Credit limits as {customer_id: limit} from a dict or a CSV with customer_id and credit_limit columns."""
+    if source is None or isinstance(source, dict):
+        return source
+    try:
+        frame = pd.read_csv(source, dtype=str)
+    except (OSError, ValueError) as exc:
+        raise ConfigError(f"{source}: cannot read credit limits: {exc}") from exc
+    if not {"customer_id", "credit_limit"} <= set(frame.columns):
+        raise ConfigError(f"{source}: credit limits need columns customer_id and credit_limit; found {list(frame.columns)}")
+    values = pd.to_numeric(frame["credit_limit"].str.replace(",", ""), errors="coerce")
+    if values.isna().any():
+        bad = frame.loc[values.isna(), "credit_limit"].iloc[0]
+        raise ConfigError(f"{source}: credit_limit {bad!r} is not a number")
+    return dict(zip(frame["customer_id"], values, strict=True))

@@ -214,6 +214,10 @@ def analyze(
         if tx.report is not None:
             console.print(tx.mapping_description())
             console.print(tx.report.summary())
+        if tx.ledger is not None:
+            console.print("A ledger: only sales vouchers net of credit notes are sales. Voucher types:")
+            console.print(escape(tx.ledger.type_table()), soft_wrap=True)
+            console.print(escape(tx.ledger.sales_line()), soft_wrap=True)
         _print_analysis(result)
         for name, path in written.items():
             console.print(f"wrote {name}: {path}")
@@ -384,6 +388,81 @@ def report(
 
 
 @app.command()
+def credit(
+    ledgers: list[str] = typer.Argument(
+        ..., help="Ledgers: Day Book / Group Vouchers / Ledger Account (Excel, CSV, Tally XML) or receivables tables."
+    ),
+    as_of: str | None = typer.Option(None, "--as-of", help="Measure as of this date (YYYY-MM-DD); default: the last date."),
+    terms: int | None = typer.Option(
+        None, "--terms", min=0, help="Credit terms in days: due date = bill date + N where the data gives none."
+    ),
+    sales: str | None = typer.Option(None, "--sales", help="Sales file(s) or workspace .duckdb: adds customer_360."),
+    out: Path | None = typer.Option(None, "--out", "-o", help="Directory for credit.csv, allocations, open bills, 360."),
+    fmt: str = typer.Option("csv", "--format", help="Table format for --out: csv, xlsx or parquet."),
+    scorecard: Path | None = typer.Option(None, "--scorecard", help="YAML scorecard (factors, bins, segment thresholds)."),
+    rules: Path | None = typer.Option(None, "--rules", help="YAML ledger rules: voucher_types overrides, counter_ledgers."),
+    party: str | None = typer.Option(None, "--party", help="Party of a one-party Ledger Account whose titles do not name it."),
+    limits: Path | None = typer.Option(None, "--limits", help="CSV with customer_id and credit_limit columns."),
+    customer: str | None = typer.Option(None, "--customer", "-c", help="Print this customer's credit facts."),
+    workspace: Path | None = typer.Option(
+        None, "--workspace", "-w", help="Also keep the ledger in this workspace (the dashboard's Credit page reads it)."
+    ),
+    map_: list[str] | None = typer.Option(
+        None, "--map", help='Name a ledger column: "COLUMN=field" (party, date, voucher_type, debit, credit, ...).'
+    ),
+) -> None:
+    """Credit Score and Credit Segment per customer from ledgers; with --sales, the customer 360."""
+    from segmint.api import credit as run_credit
+    from segmint.errors import SegmintError
+
+    try:
+        columns = _ledger_columns(map_)
+        with _progress() as bar:
+            task = bar.add_task("reading the ledger ...", total=None)
+            result = run_credit(
+                ledgers if len(ledgers) > 1 else ledgers[0], as_of=as_of, terms=terms, sales=sales,
+                scorecard=scorecard, rules=rules, party=party, credit_limits=limits, columns=columns,
+                progress=lambda message: bar.update(task, description=f"{message} ..."),
+            )  # fmt: skip
+            written = {}
+            if out is not None:
+                from segmint.report import export_tables
+
+                bar.update(task, description="writing results ...")
+                written = export_tables(result.tables(), out, fmt)
+                written["ledger_report"] = Path(out) / "ledger_report.json"
+                result.report.to_json(written["ledger_report"])
+            if workspace is not None:
+                from segmint.workspace import Workspace
+                from segmint.io.ledger import save_ledger
+
+                with Workspace(workspace) as ws:
+                    save_ledger(ws.con, result.ledger, terms=terms)
+                written["workspace"] = workspace
+        console.print(escape(result.report.summary()), soft_wrap=True)
+        _print_credit(result, customer)
+        for name, path in written.items():
+            console.print(f"wrote {name}: {path}")
+    except SegmintError as exc:
+        fail(exc)
+
+
+def _ledger_columns(pairs: list[str] | None) -> dict[str, str] | None:
+    """``--map "Customer=party"`` options of `segmint credit` as a ledger field -> column dict."""
+    from segmint.errors import ConfigError
+    from segmint.io.ledger_layout import column_synonyms
+
+    fields = sorted(column_synonyms())
+    columns: dict[str, str] = {}
+    for pair in pairs or []:
+        column, sep, field = pair.rpartition("=")
+        if not sep or not column.strip() or field.strip() not in fields:
+            raise ConfigError(f"--map {pair!r}: expected COLUMN=FIELD with FIELD one of {', '.join(fields)}")
+        columns[field.strip()] = column.strip()
+    return columns or None
+
+
+@app.command()
 def watch(
     folder: Path | None = typer.Argument(None, help="Folder that exports are dropped into."),
     workspace: Path = typer.Option(..., "--workspace", "-w", help="DuckDB workspace to append to."),
@@ -449,6 +528,37 @@ def watch(
         fail(exc)
     except KeyboardInterrupt:
         console.print("stopped")
+
+
+def _print_credit(result: object, customer: str | None) -> None:
+    from rich.table import Table
+
+    console.rule("credit")
+    console.print(escape(result.describe()), soft_wrap=True)
+    table = Table(title="risk summary (Credit Segment)", title_justify="left")
+    for column in ("segment", "customers", "owed", "% of owed", "90+ days", "mean score", "days to pay",
+                   "late / paid bills"):
+        table.add_column(column, justify="left" if column == "segment" else "right", no_wrap=True)
+    for row in result.summary().itertuples():
+        days = "" if row.avg_days_to_pay != row.avg_days_to_pay else f"{row.avg_days_to_pay:,.1f}"
+        table.add_row(
+            escape(str(row.credit_segment)), f"{row.customers:,}", f"{row.owed:,.2f}",
+            f"{row.share_of_outstanding:.1%}", f"{row.aging_90_plus:,.2f}", f"{row.mean_score:.1f}", days,
+            f"{row.bills_paid_late:,} / {row.bills_paid:,}",
+        )  # fmt: skip
+    console.print(table)
+    riskiest = result.details.sort_values(["credit_score", "outstanding"], ascending=[True, False]).head(10)
+    top = Table(title="lowest scores (most at risk first)", title_justify="left")
+    for column in ("customer", "score", "segment", "outstanding", "90+ days", "reason"):
+        top.add_column(column, justify="right" if column in ("score", "outstanding", "90+ days") else "left")
+    for row in riskiest.itertuples():
+        top.add_row(escape(str(row.customer_id)), str(row.credit_score), row.credit_segment,
+                    f"{row.outstanding:,.2f}", f"{row.aging_90_plus:,.2f}", escape(row.reason))  # fmt: skip
+    console.print(top)
+    if customer is not None:
+        facts = result.customer(customer)
+        lines = "\n".join(f"{k}: {v}" for k, v in facts.items())
+        console.print(escape(lines))
 
 
 @app.command()
@@ -672,6 +782,7 @@ def dashboard(
     ),
     threads: int = typer.Option(8, "--threads", min=1, help="Request threads of the web server."),
     debug: bool = typer.Option(False, "--debug", help="Dash debug mode (development server, auto-reload)."),
+    ledger: list[str] | None = typer.Option(None, "--ledger", help="Ledger file(s) for the Credit page. Repeatable."),
 ) -> None:
     """Open the interactive dashboard and its JSON/CSV API (upload page when no input is given)."""
     from segmint.errors import SegmintError
@@ -689,6 +800,7 @@ def dashboard(
             dash_app = create_app(
                 None, workspace=workspace, transactions=tx, max_upload_mb=max_upload_mb, refresh_seconds=refresh,
                 upload_idle_minutes=upload_idle_minutes,
+                ledger=(ledger if len(ledger) > 1 else ledger[0]) if ledger else None,
             )
     except SegmintError as exc:
         fail(exc)
@@ -724,16 +836,21 @@ def demo(
     seed: int = typer.Option(7, "--seed", help="Random seed (same seed, same data)."),
     fmt: str = FormatOption,
 ) -> None:
-    """Generate demo sales data and run the whole job on it: clean, segment, stories, exports."""
+    """Generate demo sales data and a ledger for the same customers; run the whole job: clean, segment,
+    stories, credit scores, the customer 360, exports."""
     from segmint.api import analyze as run_analysis
+    from segmint.api import credit as run_credit
     from segmint.api import recommend as run_recommend
+    from segmint.credit.demo import make_ledger
     from segmint.datasets import make_transactions
     from segmint.workspace import Workspace
     from segmint.errors import SegmintError
+    from segmint.io.ledger import save_ledger
     from segmint.report import export_tables
     from segmint.util import write_atomic
 
     raw_path = out / "demo_sales.csv"
+    ledger_path = out / "demo_ledger.csv"
     workspace_path = out / "workspace.duckdb"
     results_dir = out / "results"
     try:
@@ -757,14 +874,24 @@ def demo(
                 )
                 written.update({f"recommendations/{name}": path for name, path in
                                 export_tables(recommendations.tables(), results_dir / "recommendations", fmt).items()})
+                bar.update(task, description="writing a demo ledger and scoring credit ...")
+                invoices = tx.table.select("invoice_id", "customer_id", "invoice_date", "amount").to_pandas()
+                ledger = make_ledger(invoices, seed=seed)
+                write_atomic(ledger_path, lambda tmp: ledger.to_csv(tmp, index=False))
+                credit_result = run_credit(str(ledger_path), terms=30, sales=result, con=ws.con)
+                save_ledger(ws.con, credit_result.ledger, terms=30)  # the dashboard's Credit page reads it
+                credit_written = export_tables(credit_result.tables(), results_dir / "credit", fmt)
+                written.update({f"credit/{name}": path for name, path in credit_written.items()})
                 summarise(result)  # printed below, after the workspace is closed
     except SegmintError as exc:
         fail(exc)
     console.print(tx.mapping_description())
     console.print(tx.report.summary())
     _print_analysis(result)
+    _print_credit(credit_result, None)
     console.rule("where things are")
     console.print(f"demo sales data : {raw_path}")
+    console.print(f"demo ledger     : {ledger_path}  (segmint credit {ledger_path} --terms 30 --sales ...)")
     console.print(f"workspace       : {workspace_path}")
     console.print(f"results ({len(written)} tables): {results_dir}/")
     for name, path in written.items():

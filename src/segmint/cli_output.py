@@ -61,7 +61,10 @@ def fix_lines(fix: Fix, field: str | None = None, flags: Collection[str] | None 
     if fix.option == "mapping":
         if flags is not None and not {"--map", "--mapping"} & set(flags):
             return [fix.note] if fix.note else []
-        return _mapping_fix(fix, field)
+        return _mapping_fix(fix, field, flags)
+    if fix.option == "columns" and isinstance(fix.example, Mapping) and (flags is None or "--map" in flags):
+        pairs = " ".join(f'--map "{column}={name}"' for name, column in fix.example.items())  # segmint credit
+        return [f"{fix.note}: {pairs}" if fix.note else f"say which column holds each field: {pairs}"]
     flag = "--config" if "." in fix.option else flag_for(fix.option)
     if flags is not None and flag not in flags:
         return [fix.note] if fix.note else []
@@ -70,7 +73,8 @@ def fix_lines(fix: Fix, field: str | None = None, flags: Collection[str] | None 
         value = fix.example if fix.example is not None else "VALUE"
         return [f"set it in a YAML file passed with --config:  {scheme}: {{{setting}: {value}}}"]
     if fix.example is not None:
-        advice = f"{flag} {fix.example}"
+        example = str(fix.example)
+        advice = f'{flag} "{example}"' if " " in example else f"{flag} {example}"
     elif fix.choices:
         advice = f"{flag} {'|'.join(fix.choices)}"
     else:
@@ -78,12 +82,15 @@ def fix_lines(fix: Fix, field: str | None = None, flags: Collection[str] | None 
     return [f"{fix.note}: {advice}" if fix.note else advice]
 
 
-def _mapping_fix(fix: Fix, field: str | None) -> list[str]:
+def _mapping_fix(fix: Fix, field: str | None, flags: Collection[str] | None = None) -> list[str]:
     example: Mapping[str, str] = fix.example or {field or "customer_id": "COLUMN"}
-    flags = " ".join(f'--map "{column}={name}"' for name, column in example.items())
-    lines = [f"say which column holds each field: {flags}"]
-    lines += ["or in a YAML mapping file passed with --mapping:", "  fields:"]
-    lines += [f"    {name}: {column}" for name, column in example.items()]
+    lines = []
+    if flags is None or "--map" in flags:
+        pairs = " ".join(f'--map "{column}={name}"' for name, column in example.items())
+        lines.append(f"say which column holds each field: {pairs}")
+    if flags is None or "--mapping" in flags:  # e.g. segmint credit has --map but no --mapping
+        lines += [("or in" if lines else "say it in") + " a YAML mapping file passed with --mapping:", "  fields:"]
+        lines += [f"    {name}: {column}" for name, column in example.items()]
     if fix.note:
         lines.append(f"({fix.note})")
     return lines

@@ -190,6 +190,17 @@ def read_version(path: str | Path, *, timeout: float = 10.0) -> WorkspaceVersion
     return retry_locked(peek, path, timeout=timeout)
 
 
+def _ledger_tables(raw: Any, alias: str) -> list[str]:
+    """The ledger tables (``segmint.io.ledger.save_ledger``) present in the attached workspace."""
+    from segmint.io.ledger import LEDGER_REPORT_TABLE, LEDGER_TABLE
+
+    found = raw.execute(
+        "SELECT table_name FROM duckdb_tables() WHERE database_name = ? AND table_name IN (?, ?)",
+        [alias, LEDGER_TABLE, LEDGER_REPORT_TABLE],
+    ).fetchall()
+    return [name for (name,) in found]
+
+
 def snapshot_into(path: str | Path, target: str | Path, *, timeout: float = 30.0) -> WorkspaceVersion:
     """Copy the workspace's transactions into the new DuckDB file ``target``; returns what was copied.
 
@@ -208,6 +219,8 @@ def snapshot_into(path: str | Path, target: str | Path, *, timeout: float = 30.0
             raw.execute(f"ATTACH {_quote(target)} AS snap")
             try:
                 raw.execute(f"CREATE TABLE snap.{TRANSACTIONS_TABLE} AS SELECT * FROM {alias}.{TRANSACTIONS_TABLE}")
+                for extra in _ledger_tables(raw, alias):  # the ledger the Credit page scores, when stored
+                    raw.execute(f"CREATE TABLE snap.{extra} AS SELECT * FROM {alias}.{extra}")
             finally:
                 raw.execute("DETACH snap")
             return version

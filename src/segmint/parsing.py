@@ -127,7 +127,7 @@ def add_parsed_dates(
                 abbrev = raw.substr(0, 3)
                 ints[f"{key}_m"] = abbrev.cases(*_MONTH_NUMBER.items(), else_=ibis.null("int64"))
             elif role == "p":
-                ints[f"{key}_p"] = raw
+                ints[f"{key}_p"] = raw.fill_null("")  # PostgreSQL gives NULL for a group that did not match
             else:
                 if role == "yy":  # '0001' is year 1, not 2001: only 2-digit years are windowed
                     ints[f"{key}_yylen"] = raw.length()

@@ -83,3 +83,18 @@ def test_xml_without_vouchers_is_an_input_error(con, tmp_path):
     path.write_text("<ENVELOPE><BODY><LEDGER NAME='Cash'/></BODY></ENVELOPE>")
     with pytest.raises(InputError, match="ledgers.xml.*no <VOUCHER>"):
         read_raw(path, con=con)
+
+
+def test_control_characters_and_invalid_references_are_removed(con, tmp_path):
+    """Tally writes raw \\x04/\\x05 bytes and &#4; references that XML 1.0 forbids; they are dropped."""
+    dirty = DAY_BOOK.replace("<STOCKITEMNAME>Widget", "<STOCKITEMNAME>&#4; Widget\x05").replace(
+        "<VOUCHERNUMBER>2<", "<VOUCHERNUMBER>&#x4;2<")
+    path = tmp_path / "dirty.xml"
+    path.write_text(dirty, encoding="utf-8")
+    raw = read_raw(path, con=con)
+    df = raw.table.order_by(["_row", "Stock Item"]).execute()
+    assert df["Stock Item"].tolist()[:2] == ["Gadget", "Widget"] and df["Vch No."].tolist()[2] == "2"
+    assert any("removed" in note for note in raw.notes)
+    bare = tmp_path / "utf16le.xml"  # UTF-16 without a byte-order mark
+    bare.write_bytes(DAY_BOOK.encode("utf-16-le"))
+    assert read_raw(bare, con=con).table.count().execute() == 4

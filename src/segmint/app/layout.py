@@ -35,6 +35,7 @@ PAGES: list[Page] = [
     Page("/customers", "Customers", "customers"),
     Page("/products", "Products", "products"),
     Page("/value", "Value", "value"),
+    Page("/credit", "Credit", "credit"),
     Page("/upload", "Upload", "upload", filters=False),
 ]
 

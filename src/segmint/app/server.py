@@ -50,8 +50,12 @@ def create_app(
     upload_idle_minutes: float = DEFAULT_IDLE_MINUTES,
     state: AppState | None = None,
     warm: bool = True,
+    ledger: Any = None,
 ) -> dash.Dash:
     """The dashboard over ``inputs`` files, a ``workspace``, or ready ``transactions`` (else upload first).
+
+    ``ledger`` (ledger files or a read :class:`segmint.io.ledger.Ledger`) feeds the Credit page of the
+    default dataset; a workspace that holds a ledger (``segmint demo``) feeds it by itself.
 
     A ``workspace`` is followed live: checked every ``refresh_seconds`` and re-read when an import
     changed it, without ever holding the file open. ``max_upload_mb`` caps uploads (checked in the
@@ -65,6 +69,10 @@ def create_app(
     follower = load_inputs(state, inputs, workspace, refresh_seconds, warm=warm)
     if transactions is not None:
         state.add_dataset(transactions, getattr(transactions, "label", "transactions"), default=True)
+    if ledger is not None and state.default_dataset_id is not None:
+        from segmint.io.ledger import Ledger, read_ledger
+
+        state.credit.set_ledger(state.default_dataset_id, ledger if isinstance(ledger, Ledger) else read_ledger(ledger))
     if warm and state.default_dataset_id is not None and follower is None:
         state.warm(state.default_dataset_id)
     # Bootstrap (Bootswatch Flatly, MIT) is served from assets/, so the app also works offline.

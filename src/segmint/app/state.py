@@ -168,6 +168,9 @@ class AppState:
         self.upload_root = upload_root or Path(tempfile.mkdtemp(prefix="segmint-uploads-"))
         self.sessions = Sessions(self.upload_root, idle_minutes=upload_idle_minutes)
         self.default_dataset_id: str | None = None
+        from segmint.app.credit_state import CreditStore
+
+        self.credit = CreditStore()  # ledgers and credit results per dataset (the Credit page)
 
     # --- datasets ------------------------------------------------------------------------------
     def add_dataset(self, tx: Any, label: str, *, default: bool = False, owner: str | None = None) -> str:

@@ -42,10 +42,13 @@ class RawTable:
     skipped: dict[str, int] = field(default_factory=dict)
     skipped_examples: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    titles: list[str] = field(default_factory=list)  # report title lines above the header (company, party, period)
     # Columns holding one value per invoice placed on its first line only ('0' on the others), set
     # when a reader expands item lists; ``items_priced`` = the items carry their own price.
     invoice_level: list[str] = field(default_factory=list)
     items_priced: bool = False
+    # Tally XML: one row per voucher type (type, base type, why, vouchers, cancelled, parties, debit, credit)
+    voucher_types: list[dict[str, Any]] = field(default_factory=list)
     _sample: tuple[Any, pd.DataFrame, int] | None = field(default=None, repr=False, compare=False)
 
     def sample(self, n: int = 1000) -> pd.DataFrame:

@@ -138,6 +138,8 @@ def read_delimited(path: Path, *, con: BaseBackend, mapping: ColumnMapping | Non
     skip = header + 1 if header >= 0 else start
     raw = _load(path, con, encoding, delimiter, names, skip, first_row=skip + 1, nul=nul)
     raw.header_row = header if header >= 0 else None
+    above = rows[: max(header, 0)]
+    raw.titles = [" ".join(c.strip() for c in r if c.strip()) for r in above if any(c.strip() for c in r)]
     raw.notes.append(
         f"encoding {encoding}, delimiter {'whitespace' if delimiter == WHITESPACE else repr(delimiter)}, "
         + (f"header on line {header + 1}" if header >= 0 else "no header row (columns column_1..n)")

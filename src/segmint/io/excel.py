@@ -76,6 +76,7 @@ def read_excel(path: Path, *, con: BaseBackend, mapping: ColumnMapping | None = 
     titles = [" ".join(c for c in r if c) for r in top[: max(header, 0)] if any(r)]
     if titles:
         raw.notes.append("title rows above the header: " + " | ".join(titles))
+        raw.titles = titles
     return drop_total_and_blank_rows(raw)
 
 

@@ -16,6 +16,7 @@ from segmint import story_charts as sf
 from segmint.app import figures, queries
 from segmint.app.callbacks import FILTER_INPUTS, context, guarded
 from segmint.app.layout import graph, message
+from segmint.app.pages.credit import credit_badge
 from segmint.app.state import AppState
 from segmint.features import filter_window
 
@@ -214,7 +215,11 @@ def customer_content(state: AppState, customer_id: str | None, kind: str | None,
     palette = figures.segment_colors(every_segment)
     timeline = sf.customer_timeline(periods, purchases, customer_id, palette, sf.period_labels(story.periods))
     latest = None if story.kind == "as_of" else str(story.periods["period"].iloc[-1])
-    return story_card(record, story.period, latest), timeline, None
+    card = story_card(record, story.period, latest)
+    credit = credit_badge(state, dataset_id, customer_id)  # the Credit Segment when a ledger is loaded
+    if credit is not None:
+        card.children.children.insert(1, credit)
+    return card, timeline, None
 
 
 def flows_content(state: AppState, from_period: str | None, to_period: str | None, show: list | None,

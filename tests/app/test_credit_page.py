@@ -1,0 +1,178 @@
+"""Credit page: figure builders on hand tables, the page's content without a browser, and in Chromium."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import socket
+import sys
+import tempfile
+import threading
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from segmint.app import credit_figures as cf
+
+sys.path.insert(0, str(Path(__file__).parents[1] / "credit"))
+from ledgers import day_book_csv  # noqa: E402
+
+SHOTS = Path(os.environ.get("SEGMINT_SCREENSHOTS") or Path(tempfile.gettempdir()) / "segmint-screenshots")
+CHROMIUM = "/usr/bin/chromium"
+
+
+def details() -> pd.DataFrame:
+    return pd.DataFrame({
+        "customer_id": ["a", "b", "c"], "credit_segment": ["Low", "Very High", "Very High"],
+        "credit_score": [90, 20, 10], "outstanding": [100.0, 50.0, -5.0],
+        "aging_0_30": [100.0, 10.0, 0.0], "aging_31_60": [0.0, 0.0, 0.0], "aging_61_90": [0.0, 15.0, 0.0],
+        "aging_90_plus": [0.0, 25.0, 0.0],
+    })
+
+
+def test_aging_bars_stack_each_segments_buckets():
+    fig = cf.aging_by_segment(details())
+    assert [t.name for t in fig.data] == ["0-30 days", "31-60", "61-90", "90+"]
+    by_bucket = {t.name: dict(zip(t.x, t.y)) for t in fig.data}
+    assert by_bucket["0-30 days"]["Very High"] == 10.0 and by_bucket["90+"]["Very High"] == 25.0
+    assert by_bucket["0-30 days"]["Low"] == 100.0 and by_bucket["90+"]["Medium"] == 0.0
+    top = cf.aging_top_customers(details())
+    assert list(top.data[0].y) == ["b (Very High)", "a (Low)"]  # c owes nothing; largest balance on top
+
+
+def test_score_histogram_and_value_risk_matrix():
+    fig = cf.score_distribution(details())
+    assert {t.name: len(t.x) for t in fig.data} == {"Low": 1, "Very High": 2}
+    matrix = details().assign(value_segment=["High Value", "High Value", "No Sales"])
+    heat = cf.value_risk_matrix(matrix).data[0]
+    assert list(heat.y) == ["High Value", "No Sales"] and list(heat.x) == ["Low", "Medium", "High", "Very High"]
+    assert heat.z[0][0] == 1 and heat.z[0][3] == 1 and heat.z[1][3] == 1
+    assert "owe 50" in heat.text[0][3] and "owe 0" in heat.text[1][3]  # c paid 5 ahead: owes nothing, not -5
+
+
+def test_ledger_timeline_bars_balance_and_days_to_pay():
+    timeline = pd.DataFrame({
+        "entry_date": [dt.date(2023, 1, 1), dt.date(2023, 1, 20), dt.date(2023, 2, 1)],
+        "voucher_type": ["Sales", "Receipt", "Credit Note"], "base_type": ["Sales", "Receipt", "Credit Note"],
+        "voucher_no": ["S1", "R1", "CN1"], "amount": [100.0, -60.0, -10.0], "balance": [100.0, 40.0, 30.0],
+    })
+    allocations = pd.DataFrame({"settled_by_date": [dt.date(2023, 1, 20)], "days_to_pay": [19.0], "bill_no": ["S1"],
+                                "amount": [60.0]})
+    fig = cf.ledger_timeline(timeline, allocations, "x", 30)
+    names = [t.name for t in fig.data]
+    assert names == ["bill", "payment", "credit note / adjustment", "balance", "days to pay"]
+    assert list(fig.data[3].y) == [100.0, 40.0, 30.0] and list(fig.data[4].y) == [19.0]
+
+
+@pytest.fixture(scope="module")
+def app_with_ledger(tmp_path_factory):
+    import ibis
+
+    from segmint.api import read_transactions
+    from segmint.app import create_app
+
+    folder = tmp_path_factory.mktemp("credit")
+    sales = folder / "sales.csv"
+    sales.write_text("InvoiceNo,InvoiceDate,CustomerID,Amount\n" + "\n".join(
+        f"{c}{i},2023-0{1 + i % 5}-1{i % 9},{c},{v}" for c, v in (("A", 900), ("B", 300), ("C", 40), ("D", 10))
+        for i in range(1, 6)))  # fmt: skip
+    tx = read_transactions(str(sales), con=ibis.duckdb.connect())
+    app = create_app(transactions=tx.table, ledger=str(day_book_csv(folder / "daybook.csv")))
+    yield app
+    app.segmint_state.close()
+
+
+def test_page_content_without_a_browser(app_with_ledger):
+    from segmint.app.pages import credit
+
+    state = app_with_ledger.segmint_state
+    inputs = ({"session_id": "t", "dataset_id": state.default_dataset_id}, None, "2023-06-30", None, None, "rfm",
+              "quarter", {})
+    kpis, note, *figs, options, chosen, summary, message = credit.overview_content(state, *inputs)
+    assert message is None and "2023-06-30" in note
+    assert kpis[0].children.children.children[1].children == "4"  # A, B, C, D are customers
+    # A (score 10: 49.9 days late incl. open, every paid bill late, 62% over 90 days, slower, 180 days of
+    # history = 4 of 100 points... see tests/credit/ledgers.py) and C (3) are both Very High; A owes more
+    assert chosen == "A"
+    card, figure, _ = credit.timeline_content(state, "A", *inputs)
+    assert "score" in str(card) and figure.data[-1].name == "days to pay"
+
+
+@pytest.fixture(scope="module")
+def demo_app(tmp_path_factory):
+    """The demo sales and ledger `make run` writes (fewer customers), as the dashboard shows them."""
+    import ibis
+
+    from segmint.api import read_transactions
+    from segmint.app import create_app
+    from segmint.credit.demo import make_ledger
+    from segmint.datasets import make_transactions
+
+    folder = tmp_path_factory.mktemp("credit_demo")
+    make_transactions(n_customers=300, years=2, seed=3).to_csv(folder / "sales.csv", index=False)
+    tx = read_transactions(str(folder / "sales.csv"), con=ibis.duckdb.connect())
+    ledger = make_ledger(tx.table.select("invoice_id", "customer_id", "invoice_date", "amount").to_pandas(), seed=3)
+    ledger.to_csv(folder / "ledger.csv", index=False)
+    app = create_app(transactions=tx.table, ledger=str(folder / "ledger.csv"))
+    yield app, ledger
+    app.segmint_state.close()
+
+
+@pytest.mark.browser
+def test_credit_page_in_chromium(demo_app):
+    if not os.path.exists(CHROMIUM):
+        pytest.skip(f"{CHROMIUM} not installed")
+    pytest.importorskip("playwright")
+    from playwright.sync_api import sync_playwright
+    from werkzeug.serving import make_server
+
+    app, ledger = demo_app
+    # customers: parties with a sales invoice, a credit note or an opening balance, counter-ledgers aside
+    sales_side = ledger[ledger["Vch Type"].isin(["Sales", "Online Sales", "Credit Note", "Opening Balance"])]
+    customers = sales_side.loc[sales_side["Particulars"] != "Cash", "Particulars"].nunique()
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    httpd = make_server("127.0.0.1", port, app.server, threaded=True)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    try:
+        with sync_playwright() as pw:
+            browser = pw.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu"])
+            page = browser.new_page(viewport={"width": 1400, "height": 1000})
+            page.goto(f"http://127.0.0.1:{port}/credit")
+            page.wait_for_selector("#credit-timeline .main-svg", timeout=120_000)
+            page.wait_for_selector("#credit-kpi-customers", timeout=120_000)
+            page.wait_for_function("!document.querySelector('[data-dash-is-loading=\"true\"]')", timeout=120_000)
+            assert page.locator("#credit-kpi-customers").inner_text().replace(",", "") == str(customers)
+            assert "score" in page.locator("#credit-reason").inner_text()
+            page.wait_for_timeout(500)
+            SHOTS.mkdir(parents=True, exist_ok=True)
+            page.screenshot(path=str(SHOTS / "credit.png"), full_page=True)
+            browser.close()
+    finally:
+        httpd.shutdown()
+
+
+def test_a_workspace_ledger_reaches_the_live_snapshot(tmp_path):
+    """`segmint demo` keeps the ledger in the workspace; the dashboard's snapshot copies it with the sales."""
+    import duckdb
+
+    from segmint.engine import Workspace
+    from segmint.io.ledger import load_ledger, read_ledger, save_ledger
+    from segmint.live import snapshot_into
+    from tests.test_workspace import canonical
+
+    path = tmp_path / "ws.duckdb"
+    ledger = read_ledger(str(day_book_csv(tmp_path / "daybook.csv")))
+    with Workspace(path) as ws:
+        ws.append(canonical([("A1", 1, "A", "2023-01-02", 10.0)]), source="jan.csv")
+        save_ledger(ws.con, ledger, terms=30)
+    snapshot_into(path, tmp_path / "snap.duckdb")
+    import ibis
+
+    copy = load_ledger(ibis.duckdb.connect(str(tmp_path / "snap.duckdb")))
+    assert copy is not None and copy.report.rows_in == ledger.report.rows_in == 20
+    assert copy.report.terms == 30  # the dashboard scores it with the terms the command used
+    assert int(copy.entries.amount_cents.sum().execute()) == int(ledger.entries.amount_cents.sum().execute())
+    duckdb.connect(str(path)).close()

@@ -1,0 +1,45 @@
+"""The scorecard by hand: points per band, factors that do not apply left out, segments, reasons, YAML."""
+
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+import pytest
+
+from segmint.credit.scorecard import ScorecardConfig, score
+from segmint.errors import ConfigError
+
+
+def measures(**columns) -> pd.DataFrame:
+    base = {"days_late_incl_open": [0.0], "share_paid_late": [0.0], "share_90_plus": [0.0], "trend_days": [0.0],
+            "history_days": [400], "utilisation": [math.nan]}
+    base.update({k: [v] for k, v in columns.items()})
+    return pd.DataFrame(base, index=["c"])
+
+
+def test_points_by_hand_and_factors_that_do_not_apply():
+    # on time, nothing late, nothing old, steady, a year of history, no credit limit: 100 of 100
+    assert score(measures()).loc["c", "credit_score"] == 100
+    # 20 days late (14 of 35), 30% paid late (10 of 25), 20% over 90 days (10 of 25), +10 days slower
+    # (4 of 10), 100 days of history (2 of 5): 40 of 100
+    out = score(measures(days_late_incl_open=20, share_paid_late=0.3, share_90_plus=0.2, trend_days=10,
+                         history_days=100)).loc["c"]
+    assert out["credit_score"] == 40 and out["credit_segment"] == "High"
+    assert out["reason"].startswith("score 40: 20 days late on average (-21 of 35); 30% of bills paid late (-15 of 25)")
+    # never paid and no trend: those factors drop out of the possible points; a 95% used limit: 5 of 15
+    out = score(measures(share_paid_late=math.nan, trend_days=math.nan, utilisation=0.95)).loc["c"]
+    assert out["credit_score"] == round(100 * (35 + 25 + 5 + 5) / (35 + 25 + 5 + 15))  # 88
+
+
+def test_yaml_scorecard_moves_the_thresholds(tmp_path):
+    path = tmp_path / "card.yaml"
+    path.write_text("segments:\n  - {min_score: 98, segment: Low}\n  - {min_score: 0, segment: Very High}\n")
+    card = ScorecardConfig.load(path)  # factors stay the packaged ones
+    assert score(measures(history_days=400), card).loc["c", "credit_segment"] == "Low"  # 100
+    assert score(measures(history_days=100), card).loc["c", "credit_segment"] == "Very High"  # 97 (2 of 5 for history)
+    assert score(measures(history_days=100)).loc["c", "credit_segment"] == "Low"  # the packaged thresholds: 75
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("segments:\n  - {min_score: 10, segment: Low}\n  - {min_score: 50, segment: High}\n")
+    with pytest.raises(ConfigError, match="highest min_score"):
+        ScorecardConfig.load(bad)

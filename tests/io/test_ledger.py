@@ -1,0 +1,112 @@
+"""Ledger reading: voucher types -> base types, counter-ledgers, layouts, and `analyze` on a ledger."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from segmint.cli import app
+from segmint.errors import ConfigError
+from segmint.io.ledger_layout import title_party
+from segmint.io.vouchers import LedgerRules, TallyMasters, classify_voucher_types
+
+sys.path.insert(0, str(Path(__file__).parents[1] / "credit"))
+from ledgers import day_book_csv, ledger_account_xlsx  # noqa: E402
+
+
+@pytest.mark.parametrize(("name", "base"), [
+    ("Bhosari Sales", "Sales"), ("Nashik Reciept", "Receipt"), ("PO: Advantech", "Purchase Order"),
+    ("RDC : Sudhir", "Delivery Note"), ("Bhosari  Delivery Note", "Delivery Note"), ("Sales Order", "Sales Order"),
+    ("Debit Note : TDS", "Debit Note"), ("Credit Note", "Credit Note"), ("Purchase  Nanded", "Purchase"),
+    ("Stock Journal", "Stock Journal"), ("Journal", "Journal"), ("Contra", "Contra"), ("Rejections In", "Rejections"),
+    ("Works To Bhosari Inward", "Receipt Note"), ("GST Sale Invoice", "Sales"), ("Payment", "Payment"),
+    ("MEI : Brigesh Morwal", "Other"),
+])  # fmt: skip
+def test_voucher_types_by_name(name, base):
+    assert classify_voucher_types([name])[name][0] == base
+
+
+def test_tally_masters_and_overrides_beat_the_name():
+    masters = TallyMasters(voucher_types={"Counter Bill": ("Counter Bill", "Sales"), "Shop Cash": ("Counter Bill", "")})
+    found = classify_voucher_types(["Counter Bill", "Shop Cash"], masters=masters)
+    assert found["Counter Bill"][0] == "Sales" and found["Shop Cash"][0] == "Sales"
+    assert "Tally master" in found["Shop Cash"][1]
+    rules = LedgerRules.load({"voucher_types": {"MEI : Brigesh Morwal": "purchase order"}})
+    assert classify_voucher_types(["MEI : Brigesh Morwal"], rules)["MEI : Brigesh Morwal"] == (
+        "Purchase Order", "your override")
+    with pytest.raises(ConfigError, match="unknown base type"):
+        LedgerRules.load({"voucher_types": {"X": "Invoice-ish"}})
+
+
+@pytest.mark.parametrize(("name", "counter"), [
+    ("Sales A/c", True), ("To Sales A/c", True), ("CGST Output 9%", True), ("Output IGST", True), ("Round Off", True),
+    ("HDFC Bank", True), ("HDFC Bank Ltd C/C 50200023258429", True), ("Cash", True), ("Discount Allowed", True),
+    ("Interstate Sale (IGST) @18%", True), ("Suspense", True), ("Sharma Stores", False),
+    ("Tushar Sales Corporation", False), ("Swanand Sales & Services Private Limited", False), ("Cash & Carry Mart", False),
+])  # fmt: skip
+def test_counter_ledgers_are_never_customers(name, counter):
+    assert LedgerRules.load().is_counter_ledger(name) is counter
+
+
+def test_party_from_title_rows():
+    assert title_party(["ABC Ltd", "Pune", "Sharma Stores", "Ledger Account", "1-Apr-23 to 31-Mar-24"])[0] == "Sharma Stores"
+    assert title_party(["ABC Ltd", "Ledger Account — Sharma Stores", "1-Apr-23 to 31-Mar-24"])[0] == "Sharma Stores"
+    assert title_party(["ABC Ltd", "Ledger: Ram & Co", "1-Apr-23 to 31-Mar-24"])[0] == "Ram & Co"
+    assert title_party(["ABC Ltd", "Day Book", "1-Apr-23 to 31-Mar-24"])[0] is None
+
+
+def test_analyze_a_single_party_ledger(tmp_path):
+    """Sales are purchases, receipts are payments (not returns), the party comes from the title."""
+    path = ledger_account_xlsx(tmp_path / "sharma.xlsx")
+    result = CliRunner().invoke(app, ["analyze", str(path), "--scheme", "rfm", "--out", str(tmp_path / "out")])
+    assert result.exit_code == 0, result.output
+    features = pd.read_csv(tmp_path / "out" / "features.csv").set_index("customer_id")
+    assert list(features.index) == ["Sharma Stores"]
+    assert features.loc["Sharma Stores", "monetary"] == 10_000 + 4_000 - 1_000  # the credit note nets
+    assert features.loc["Sharma Stores", "frequency"] == 2
+    quality = pd.read_json(tmp_path / "out" / "data_quality.json", typ="series")
+    assert quality["rows_in"] == 9 and quality["rows_kept"] == 3
+    assert quality["dropped"]["total_row"]["count"] == 2
+    assert "customer_id <- Party  (the Ledger Account's one party, from title row 3" in result.output
+    assert quality["dropped"]["receipt_vouchers"]["count"] == 2  # receipts: payments, not returns
+    assert "Sales" in result.output and "Receipt" in result.output  # the voucher type table is printed
+
+
+def test_analyze_a_day_book_keeps_sales_net_of_credit_notes(tmp_path):
+    path = day_book_csv(tmp_path / "daybook.csv")
+    result = CliRunner().invoke(app, ["analyze", str(path), "--scheme", "rfm", "--out", str(tmp_path / "out")])
+    assert result.exit_code == 0, result.output
+    features = pd.read_csv(tmp_path / "out" / "features.csv").set_index("customer_id")
+    assert features["monetary"].to_dict() == {"A": 5000 + 3000 + 1200 - 500, "B": 2500.0, "C": 700.0, "D": 600.0}
+    quality = pd.read_json(tmp_path / "out" / "data_quality.json", typ="series")
+    dropped = {k: v["count"] for k, v in quality["dropped"].items()}
+    assert quality["rows_in"] == 20 == quality["rows_kept"] + sum(dropped.values())
+    assert dropped["counter_ledger"] == 2  # the cash sale and the bank contra name no customer
+
+
+def test_group_vouchers_of_sundry_debtors_and_rows_out_of_order(tmp_path):
+    """A Group Vouchers report of Sundry Debtors: every party is a customer, even one with only a receipt;
+    a row dated before the row above is reported; every row is used or dropped with a reason."""
+    import segmint
+    from segmint.io.ledger import read_ledger
+
+    path = tmp_path / "debtors.csv"
+    path.write_text("Demo Traders\nGroup Vouchers: Sundry Debtors\n1-Apr-23 to 30-Jun-23\n"
+                    "Date,Particulars,Vch Type,Vch No.,Debit,Credit\n"
+                    "05/04/2023,Asha Stores,Sales,1,\"1,000.00\",\n"
+                    "03/04/2023,Old Debtor,Receipt,R1,,250.00\n"
+                    "20/04/2023,Asha Stores,Receipt,R2,,400.00\n"
+                    "21/04/2023,Asha Stores,Sales,2,n/a?,\n"
+                    ",Grand Total,,,\"1,000.00\",650.00\n")
+    ledger = read_ledger(path)
+    report = ledger.report
+    assert report.rows_in == 5 == report.rows_used + sum(d.count for d in report.dropped.values())
+    assert set(report.dropped) == {"bad_amount", "total_row"}
+    assert any("dated before the row above" in w for w in report.warnings)
+    result = segmint.credit(ledger, as_of="2023-06-30")
+    owed = result.details.set_index("customer_id")["outstanding"].to_dict()
+    assert owed == {"Asha Stores": 600.0, "Old Debtor": -250.0}
