@@ -99,3 +99,24 @@ def test_kind_sentence_and_klaviyo_fields(rfm_story: story.StoryResult) -> None:
         runs = [seg for i, seg in enumerate(segments) if i == 0 or seg != segments[i - 1]]
         previous = s.loc[customer, "previous_segment"]
         assert (runs[-2] if len(runs) > 1 else None) == (None if pd.isna(previous) else previous)
+
+
+def test_a_start_date_hides_earlier_periods_but_not_the_history(rfm_story: story.StoryResult) -> None:
+    # as-of segments stand on all history, so starting the story at 2022-07-01 must give the very same
+    # labels for 2022-Q3 on as the whole story, and nobody who bought before July is "New Customers"
+    windowed = story.build_story(_tx(), scheme="rfm", start="2022-07-01")
+    got = windowed.period_segments.execute()
+    full = rfm_story.period_segments.execute()
+    want = full[full.period >= "2022-Q3"]
+    assert sorted(got.period.unique()) == sorted(want.period.unique())
+    key = ["customer_id", "period"]
+    pd.testing.assert_frame_equal(
+        got.sort_values(key)[key + ["segment", "rfm_cell"]].reset_index(drop=True),
+        want.sort_values(key)[key + ["segment", "rfm_cell"]].reset_index(drop=True),
+    )
+    new = got[got.segment == "New Customers"]
+    assert (pd.to_datetime(new.first_purchase) >= pd.to_datetime(new.period_start)).all()
+    # D first bought on 2022-12-24 and E on 2023-06-28; A, B and C before July
+    assert new.set_index("customer_id").period.to_dict() == {"D": "2022-Q4", "E": "2023-Q2"}
+    assert any("before 2022-07-01" in note for note in windowed.notes)
+    assert windowed.retention.set_index("period").loc["2022-Q4", "new"] == 1

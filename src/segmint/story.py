@@ -317,6 +317,17 @@ def _segments(window: _Window, grid: ir.Table, period: str, scheme: str, kind: s
     ).order_by("customer_id", "period_index")
 
 
+def _before(periods: pd.DataFrame, start: feat.DateLike) -> list[int]:
+    """Indexes of the periods that end before ``start`` (a period holding ``start`` is shown whole)."""
+    first = pd.Timestamp(str(start)[:10])
+    ends = pd.to_datetime(periods["period_end"])
+    hidden = [int(i) for i in periods.loc[ends < first, "period_index"]]
+    if len(hidden) == len(periods):
+        raise DataError(f"no period of the story ends on or after {str(start)[:10]}; choose an earlier start",
+                        field="start", value=str(start), fix=Fix(option="start", note="choose an earlier start"))
+    return hidden
+
+
 def _drop_periods(periods: pd.DataFrame, drop_partial: bool) -> tuple[pd.DataFrame, list[int]]:
     """(periods kept, indexes dropped): partial first/last periods when ``drop_partial``."""
     if not drop_partial:
@@ -377,13 +388,23 @@ def build_story(
     if period not in feat.PERIOD_MONTHS:
         raise ConfigError(f"period={period!r}; choose one of {', '.join(feat.PERIOD_MONTHS)}")
     kind = _kind(scheme, kind)
-    window = _window(tx, period, frequency, min_coverage, start, end, org)
+    # As-of (lifecycle) segments stand on all the history up to each period end, so a start date hides
+    # the earlier periods but never the purchases before it: otherwise a customer who first bought before
+    # the window would be called "New Customers" in it. Within-period segments need only the window.
+    history_start = None if kind == "as_of" and start is not None else start
+    window = _window(tx, period, frequency, min_coverage, history_start, end, org)
     notes = list(window.notes)
     con = ibis.get_backend(window.tx)
     activity = period_activity(window.tx, window.periods, period, window.frequency)
     grid = materialize(con, period_grid(activity, window.periods))
     segments = materialize(con, _segments(window, grid, period, scheme, kind, config, notes))
     kept, dropped = _drop_periods(window.periods, drop_partial)
+    hidden = _before(kept, start) if history_start is None and start is not None else []
+    if hidden:
+        kept = kept[~kept["period_index"].isin(hidden)].reset_index(drop=True)
+        dropped = sorted(set(dropped) | set(hidden))
+        notes.append(f"segments as of each period end count the purchases before {str(start)[:10]} too "
+                     "(first purchase, to-date totals); earlier periods are not shown")
     per_period = retention(segments, window.periods)
     cohort = cohort_table(grid, window.periods)
     if dropped:
@@ -404,7 +425,7 @@ def build_story(
         transitions=transitions(segments),
         retention=per_period,
         cohorts=cohort,
-        dropped=[window.coverage[i] for i in dropped],
+        dropped=[window.coverage[i] for i in dropped if i not in hidden],
         notes=notes,
         frequency=window.frequency,
     )
