@@ -83,6 +83,12 @@ def test_cdnow_override_error_is_consistent() -> None:
         ("recommend", "--until", "2024-02-30", "'2024-02-30' is not a date"),
         ("story", "--from", "2024-02-30", "'2024-02-30' is not a date"),
         ("report", "--to", "2024-13-01", "'2024-13-01' is not a date"),
+        ("clv", "--calibration-end", "1997-13-40", "'1997-13-40' is not a date"),
+        ("clv", "--holdout-end", "1998-02-30", "'1998-02-30' is not a date"),
+        ("clv", "--time-unit", "fortnight", "'fortnight'; choose 'day', 'week' or 'month'"),
+        ("clv", "--model", "gamma", "'gamma'; choose 'bgnbd', 'pnbd' or 'mbgnbd'"),
+        ("clv", "--format", "pdf", "format 'pdf' is not supported"),
+        ("clv", "--from", "2024-02-30", "'2024-02-30' is not a date"),
     ],
 )
 def test_every_command_checks_its_options_before_reading(tmp_path, command, option, value, says) -> None:

@@ -712,23 +712,31 @@ def _print_evaluation(evaluation: dict) -> None:
 def clv(
     inputs: list[str] | None = InputsArgument,
     calibration_end: str | None = typer.Option(
-        None, "--calibration-end", help="Fit on purchases up to this day (YYYY-MM-DD); later ones check the forecast."
+        None, "--calibration-end", callback=check_date,
+        help="Fit on purchases up to this day (YYYY-MM-DD); later ones check the forecast.",
     ),
-    holdout_end: str | None = typer.Option(None, "--holdout-end", help="Last day of the holdout (default: end of data)."),
-    time_unit: str = typer.Option("week", "--time-unit", help="Unit of recency, T and the horizon: day, week or month."),
+    holdout_end: str | None = typer.Option(
+        None, "--holdout-end", callback=check_date, help="Last day of the holdout (default: end of data)."
+    ),
+    time_unit: str = typer.Option(
+        "week", "--time-unit", callback=choice("day", "week", "month"),
+        help="Unit of recency, T and the horizon: day, week or month.",
+    ),
     horizon: str | None = typer.Option(
         None, "--horizon", help="Forecast horizon in time units (52) or with a unit ('12 months'); default 12 months."
     ),
     discount: str | None = typer.Option(
         None, "--discount", help="Discount rate: 0.1 or 10% per year, or with a period: 1%/month. Default 10%/year."
     ),
-    model: str = typer.Option("bgnbd", "--model", "-m", help="bgnbd (default), pnbd or mbgnbd."),
+    model: str = typer.Option(
+        "bgnbd", "--model", "-m", callback=choice("bgnbd", "pnbd", "mbgnbd"), help="bgnbd (default), pnbd or mbgnbd."
+    ),
     compare: bool = typer.Option(True, "--compare/--no-compare", help="Also fit the other models and compare them."),
     customer: str | None = typer.Option(None, "--customer", "-c", help="Print this customer's value."),
-    date_from: str | None = typer.Option(None, "--from", help="First day to include (YYYY-MM-DD)."),
-    org: str | None = typer.Option(None, "--org", help="Only this organisation id."),
+    date_from: str | None = FromOption,
+    org: str | None = OrgOption,
     out: Path | None = typer.Option(None, "--out", "-o", help="Directory for clv_model.json, clv.csv and the checks."),
-    fmt: str = typer.Option("csv", "--format", help="Table format for --out: csv, json, xlsx or parquet."),
+    fmt: str = FormatOption,
     map_: list[str] | None = MapOption,
     mapping_file: Path | None = MappingFileOption,
     source: str | None = SourceOption,
