@@ -120,3 +120,11 @@ def test_a_start_date_hides_earlier_periods_but_not_the_history(rfm_story: story
     assert new.set_index("customer_id").period.to_dict() == {"D": "2022-Q4", "E": "2023-Q2"}
     assert any("before 2022-07-01" in note for note in windowed.notes)
     assert windowed.retention.set_index("period").loc["2022-Q4", "new"] == 1
+
+
+def test_a_bad_start_date_is_a_config_error_naming_start() -> None:
+    from segmint.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="start='2022-13-01' is not a date") as caught:
+        story.build_story(_tx(), scheme="rfm", start="2022-13-01")
+    assert caught.value.field == "start"

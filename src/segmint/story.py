@@ -26,6 +26,7 @@ lines on one day are one visit; ``notes`` says so.
 
 from __future__ import annotations
 
+import datetime as dt
 import inspect
 import logging
 from dataclasses import dataclass, field
@@ -317,14 +318,12 @@ def _segments(window: _Window, grid: ir.Table, period: str, scheme: str, kind: s
     ).order_by("customer_id", "period_index")
 
 
-def _before(periods: pd.DataFrame, start: feat.DateLike) -> list[int]:
-    """Indexes of the periods that end before ``start`` (a period holding ``start`` is shown whole)."""
-    first = pd.Timestamp(str(start)[:10])
-    ends = pd.to_datetime(periods["period_end"])
-    hidden = [int(i) for i in periods.loc[ends < first, "period_index"]]
+def _before(periods: pd.DataFrame, first: dt.date) -> list[int]:
+    """Indexes of the periods that end before ``first`` (a period holding ``first`` is shown whole)."""
+    hidden = [int(i) for i in periods.loc[pd.to_datetime(periods["period_end"]).dt.date < first, "period_index"]]
     if len(hidden) == len(periods):
-        raise DataError(f"no period of the story ends on or after {str(start)[:10]}; choose an earlier start",
-                        field="start", value=str(start), fix=Fix(option="start", note="choose an earlier start"))
+        raise DataError(f"no period of the story ends on or after {first}; choose an earlier start",
+                        field="start", value=str(first), fix=Fix(option="start", note="choose an earlier start"))
     return hidden
 
 
@@ -391,19 +390,20 @@ def build_story(
     # As-of (lifecycle) segments stand on all the history up to each period end, so a start date hides
     # the earlier periods but never the purchases before it: otherwise a customer who first bought before
     # the window would be called "New Customers" in it. Within-period segments need only the window.
-    history_start = None if kind == "as_of" and start is not None else start
-    window = _window(tx, period, frequency, min_coverage, history_start, end, org)
+    first_day = feat._as_date(start, "start")  # a bad start fails here, before any work
+    keep_history = kind == "as_of" and first_day is not None
+    window = _window(tx, period, frequency, min_coverage, None if keep_history else first_day, end, org)
     notes = list(window.notes)
     con = ibis.get_backend(window.tx)
     activity = period_activity(window.tx, window.periods, period, window.frequency)
     grid = materialize(con, period_grid(activity, window.periods))
     segments = materialize(con, _segments(window, grid, period, scheme, kind, config, notes))
     kept, dropped = _drop_periods(window.periods, drop_partial)
-    hidden = _before(kept, start) if history_start is None and start is not None else []
+    hidden = _before(kept, first_day) if keep_history else []
     if hidden:
         kept = kept[~kept["period_index"].isin(hidden)].reset_index(drop=True)
         dropped = sorted(set(dropped) | set(hidden))
-        notes.append(f"segments as of each period end count the purchases before {str(start)[:10]} too "
+        notes.append(f"segments as of each period end count the purchases before {first_day} too "
                      "(first purchase, to-date totals); earlier periods are not shown")
     per_period = retention(segments, window.periods)
     cohort = cohort_table(grid, window.periods)
