@@ -18,7 +18,7 @@ def con():
 
 
 def frame(raw):
-    df = raw.table.order_by(["_row", "item_no"]).execute()
+    df = raw.table.order_by(["_row", "item_position"]).execute()
     return df.astype(object).where(df.notna(), None)
 
 
@@ -54,7 +54,7 @@ def test_product_json_without_prices_keeps_invoice_total_once(con, tmp_path):
     assert df["quantity"].tolist() == ["2", "1", "4", None]
     assert df["member_id"].tolist() == ["M1", "M1", "M2", "M1"]
     assert df["payment_date"].tolist() == ["2023-01-05", "2023-01-05", "2023-01-06", "2023-02-01"]
-    assert df["item_no"].tolist() == ["1", "2", "1", "1"]
+    assert df["item_position"].tolist() == ["1", "2", "1", "1"]
     assert df["_row"].tolist() == [1, 1, 2, 3]  # JSON-lines line number
     assert df["invoice_no"].tolist() == ["s3.jsonl:1", "s3.jsonl:1", "s3.jsonl:2", "s3.jsonl:3"]
     # Invoice totals appear once: the sum over lines equals the sum over records.
@@ -157,6 +157,44 @@ def test_repeated_names_without_quantity_key_get_a_quantity_column(con, tmp_path
     df = frame(read_raw(path, con=con))
     assert df["product"].tolist() == ["X", "Y"]
     assert df["quantity"].tolist() == ["3", "1"]
+
+
+def test_one_file_may_mix_dict_object_and_name_baskets(tmp_path):
+    """Dict baskets are read into the objects' own product/quantity keys, not a second product column."""
+    from segmint.api import read_transactions
+
+    path = tmp_path / "mixed.json"
+    path.write_text(json.dumps([
+        {"customer_id": "A", "date": "2024-01-05", "invoice": "1", "amount": 30, "product_json": {"D": 2, "A": 1}},
+        {"customer_id": "A", "date": "2024-02-05", "invoice": "2", "amount": 20,
+         "product_json": [{"product_id": "X", "quantity": 1}, {"product_id": "X", "quantity": 1}]},
+        {"customer_id": "B", "date": "2024-02-07", "invoice": "3", "amount": 15, "product_json": ""},
+        {"customer_id": "B", "date": "2024-03-07", "invoice": "4", "amount": 10, "product_json": ["D", "E"]},
+    ]))  # fmt: skip
+    tx = read_transactions(path)
+    lines = tx.table.order_by(["invoice_id", "product_id"]).to_pyarrow().to_pylist()
+    got = [(r["invoice_id"], r["product_id"], r["quantity"]) for r in lines]
+    # by hand: D x2 + A x1; X twice -> one line of 2; a blank basket keeps its line without a product; D, E
+    assert got == [("1", "A", 1.0), ("1", "D", 2.0), ("2", "X", 2.0), ("3", None, 1.0), ("4", "D", 1.0), ("4", "E", 1.0)]
+    assert tx.report.rows_kept == 6 and not tx.report.dropped
+
+
+def test_item_name_key_is_the_product_not_a_customer(tmp_path):
+    """Items like {"name": "X", "qty": 2}: 'name' inside an item names the product; the basket position
+    column is never mistaken for a product code."""
+    from segmint.api import read_transactions
+
+    path = tmp_path / "named.json"
+    path.write_text(json.dumps([
+        {"member": "A", "date": "2024-02-05", "invoice": "2", "amount": 20,
+         "product_json": [{"name": "Tea", "qty": 1}, {"name": "Tea", "qty": 1}, {"name": "Milk", "qty": 3}]},
+        {"member": "B", "date": "2024-03-07", "invoice": "4", "amount": 10, "product_json": [{"name": "Milk", "qty": 1}]},
+    ]))  # fmt: skip
+    tx = read_transactions(path)
+    assert tx.mapping.fields["customer_id"] == "member"
+    lines = tx.table.order_by(["invoice_id", "product_name"]).to_pyarrow().to_pylist()
+    assert [(r["customer_id"], r["product_name"], r["quantity"]) for r in lines] == [
+        ("A", "Milk", 3.0), ("A", "Tea", 2.0), ("B", "Milk", 1.0)]
 
 
 @pytest.mark.parametrize(("text", "deepest"), [

@@ -49,29 +49,40 @@ _MONEY_WORDS = {"amt", "amount", "total", "paid", "value", "price", "tax", "disc
 _MONEY_FIELDS = ("amount", "unit_price", "cost", "unit_cost", "quantity")
 _SUMMED_FIELDS = ("quantity", "amount", "cost")  # item fields added up when identical items repeat
 DICT_PRODUCT, DICT_QUANTITY = "product", "quantity"  # keys given to items of the dict / name-list forms
+ITEM_NAME_KEYS = ("name", "title", "label", "description")  # an item's own name: the product's
+# the item's position in its basket; not "item_no", which column detection rightly reads as a product code
+POSITION_COLUMN = "item_position"
 
 
-def find_item_column(raw: RawTable, sample_size: int = 200) -> tuple[str, list[str], list[str]] | None:
+def find_item_column(raw: RawTable, sample_size: int = 200) -> tuple[str, list[str], list[str], set[str]] | None:
     """The column holding JSON item lists (or product -> quantity dicts), the item keys seen, and the
-    keys every item has."""
+    keys every item has, and the basket forms seen (``objects``, ``dict``, ``names``).
+
+    Keys are those of the item objects; baskets written as a product -> quantity dict or a list of
+    names add ``product``/``quantity`` only when no object item was seen (otherwise they are read into
+    the objects' own product and quantity keys, see :func:`expand_items`).
+    """
     sample = raw.sample(sample_size)
     named = [c for c in raw.columns if normalize_name(c) in ITEM_COLUMN_NAMES]
     for column in named + [c for c in raw.columns if c not in named]:
         values = [v for v in sample[column].tolist() if v is not None and str(v).strip()]
         parsed = [_parse_list(str(v)) for v in values]
         good = [p for p in parsed if p is not None]
-        if values and len(good) >= 0.8 * len(values) and any(good):
+        if values and len(good) >= 0.8 * len(values) and any(items for items, _ in good):
+            objects = [items for items, kind in good if kind == "objects"]
+            lists = objects or [items for items, _ in good]
             keys: list[str] = []
-            for items in good:
+            for items in lists:
                 for item in items:
                     keys += [k for k in item if k not in keys]
-            everywhere = [k for k in keys if all(k in item for items in good for item in items)]
-            return column, keys, everywhere
+            everywhere = [k for k in keys if all(k in item for items in lists for item in items)]
+            return column, keys, everywhere, {kind for _, kind in good}
     return None
 
 
-def _parse_list(text: str) -> list[dict] | None:
-    """Items of one basket as objects: a list of objects, a product -> quantity dict or a list of names."""
+def _parse_list(text: str) -> tuple[list[dict], str] | None:
+    """Items of one basket as objects, and the basket's form: ``objects`` (a list of objects),
+    ``dict`` (product -> quantity) or ``names`` (a list of product names)."""
     if not text.lstrip().startswith(("[", "{")):
         return None
     try:
@@ -80,14 +91,14 @@ def _parse_list(text: str) -> list[dict] | None:
         return None
     if isinstance(value, dict):
         if value and all(_is_number(v) for v in value.values()):
-            return [{DICT_PRODUCT: k, DICT_QUANTITY: v} for k, v in value.items()]
+            return [{DICT_PRODUCT: k, DICT_QUANTITY: v} for k, v in value.items()], "dict"
         return None
     if not isinstance(value, list):
         return None
     if all(isinstance(v, dict) for v in value):
-        return value
+        return value, "objects"
     if value and all(isinstance(v, (str, int)) and not isinstance(v, bool) for v in value):
-        return [{DICT_PRODUCT: v} for v in value]
+        return [{DICT_PRODUCT: v} for v in value], "names"
     return None
 
 
@@ -108,9 +119,21 @@ def expand_items(raw: RawTable, con: BaseBackend) -> RawTable:
     found = find_item_column(raw)
     if found is None:
         return raw
-    column, keys, everywhere = found
+    column, keys, everywhere, kinds = found
     others = [c for c in raw.columns if c != column]
+    product_key, quantity_key = _item_keys(keys)
+    if quantity_key is None and "dict" in kinds:  # {"D": 2} baskets beside objects without a quantity
+        quantity_key = DICT_QUANTITY if DICT_QUANTITY not in keys else f"{DICT_QUANTITY}_"
+        keys = [*keys, quantity_key]
+    product_key = product_key or DICT_PRODUCT
+    if product_key not in keys:
+        keys = [product_key, *keys]
     names = {k: (k if k not in others else f"item_{k}") for k in keys}
+    expanded = [*others, *names.values()]
+    detected = detect_mapping(expanded, _empty(expanded)).mapping.fields
+    if names[product_key] not in (detected.get("product_id"), detected.get("product_name")):
+        # e.g. {"name": ..., "qty": ...}: inside an item, "name" is the product's (not a customer's)
+        names[product_key] = next(n for n in ("item_name", "item_product_name") if n not in others)
     by_name = detect_mapping(others, _empty(others)).mapping.fields
     not_money = {c for f, c in by_name.items() if f not in _MONEY_FIELDS}
     money = [c for c in others if set(normalize_name(c).split()) & _MONEY_WORDS and c not in not_money]
@@ -122,9 +145,10 @@ def expand_items(raw: RawTable, con: BaseBackend) -> RawTable:
     count_column = None
     if "quantity" not in key_fields and "quantity" not in by_name:
         count_column = next(n for n in ("quantity", "item_quantity", "item_count") if n not in others + list(names.values()))
-    table = _run(con, raw, _expand_sql(raw, column, others, names, money, summed, count_column, add_invoice))
+    sql = _expand_sql(raw, column, others, names, money, summed, count_column, add_invoice, (product_key, quantity_key))
+    table = _run(con, raw, sql)
     columns = (others + list(names.values()) + ([count_column] if count_column else [])
-               + (["invoice_no"] if add_invoice else []) + ["item_no"])  # fmt: skip
+               + (["invoice_no"] if add_invoice else []) + [POSITION_COLUMN])  # fmt: skip
     expanded = RawTable(
         table=table, source=raw.source, columns=columns, header_row=raw.header_row,
         format=raw.format, sheet=raw.sheet, skipped=dict(raw.skipped),
@@ -141,20 +165,37 @@ def expand_items(raw: RawTable, con: BaseBackend) -> RawTable:
     return expanded
 
 
+def _item_keys(keys: list[str]) -> tuple[str | None, str | None]:
+    """The item key naming the product and the one holding its quantity (None when absent).
+
+    Inside an item a bare ``name``/``title``/``description`` is the product's; no key is a customer's.
+    """
+    fields = detect_mapping(keys, _empty(keys)).mapping.fields
+    product = fields.get("product_id") or fields.get("product_name")
+    if product is None:
+        product = next((k for k in keys if normalize_name(k) in ITEM_NAME_KEYS), None)
+    return product, fields.get("quantity")
+
+
 def _expand_sql(
     raw: RawTable, column: str, others: list[str], names: dict[str, str], money: list[str],
-    summed: set[str], count_column: str | None, add_invoice: bool,
+    summed: set[str], count_column: str | None, add_invoice: bool, keys: tuple[str, str | None],
 ) -> str:
-    """SQL turning each basket into item lines, identical items of one basket merged into one line."""
+    """SQL turning each basket into item lines, identical items of one basket merged into one line.
+
+    ``keys`` = (product key, quantity key) of the item objects: a basket written as a product ->
+    quantity dict or a list of names is read into those same keys, so one file may mix the forms.
+    """
     q = sql_identifier
     pj = f"to_json({q(column)})"
     parsed = f"CASE WHEN json_type({pj}) = 'VARCHAR' THEN TRY_CAST({pj} ->> '$' AS JSON) ELSE {pj} END"
     key_path = "'$.\"' || replace(__k, '\"', '\\\"') || '\"'"
+    product, quantity = sql_string(keys[0]), sql_string(keys[1] or DICT_QUANTITY)
     items = f"""CASE
         WHEN json_type(__json) = 'OBJECT' THEN list_transform(json_keys(__json), __k -> json_object(
-            '{DICT_PRODUCT}', __k, '{DICT_QUANTITY}', json_extract(__json, {key_path})))
+            {product}, __k, {quantity}, json_extract(__json, {key_path})))
         WHEN json_type(__json) = 'ARRAY' THEN list_transform(json_extract(__json, '$[*]'), __v -> CASE
-            WHEN json_type(__v) = 'OBJECT' THEN __v ELSE json_object('{DICT_PRODUCT}', __v ->> '$') END)
+            WHEN json_type(__v) = 'OBJECT' THEN __v ELSE json_object({product}, __v ->> '$') END)
         END"""
     fields = [f"CAST(__item ->> {sql_string(k)} AS VARCHAR) AS {q(n)}" for k, n in names.items()]
     quantity = [n for n in names.values() if n in summed]
@@ -178,7 +219,7 @@ def _expand_sql(
     select += [q(n) for n in names.values()] + ([q(count_column)] if count_column else [])
     if add_invoice:
         select.append(f"CAST(concat({sql_string(raw.source)}, ':', {q(ROW_COL)}) AS VARCHAR) AS invoice_no")
-    select += ["CAST(__pos AS VARCHAR) AS item_no", q(ROW_COL)]
+    select += [f"CAST(__pos AS VARCHAR) AS {POSITION_COLUMN}", q(ROW_COL)]
     return f"""
         WITH base AS (SELECT *, {items} AS __items FROM (SELECT *, {parsed} AS __json FROM ({{inner}}))),
         lines AS (SELECT *, unnest(CASE WHEN coalesce(len(__items), 0) = 0 THEN [NULL::JSON]
