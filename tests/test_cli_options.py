@@ -190,6 +190,24 @@ def test_dashboard_file_prints_the_mapping_and_quality_report(tmp_path, monkeypa
     assert served and served[0]["port"] == 8765
 
 
+def test_dashboard_on_a_workspace_file_serves_it(tmp_path, monkeypatch) -> None:
+    """`segmint dashboard sales.duckdb`: a workspace holds lines cleaned at import; no report to print, no crash."""
+    import waitress
+
+    from segmint.workspace import Workspace
+
+    served = []
+    monkeypatch.setattr(waitress, "serve", lambda app, **options: served.append(app))
+    path = tmp_path / "sales.csv"
+    path.write_text("Invoice,Client,Date,Amount\n1,A,2024-01-02,10.50\n2,B,2024-01-03,4.25\n")
+    with Workspace(tmp_path / "shop.duckdb") as ws:
+        ws.ingest(path)
+    result = run("dashboard", str(tmp_path / "shop.duckdb"), "--port", "8766")
+    assert result.exit_code == 0, result.output
+    assert "canonical table" in result.output and "dashboard: http://127.0.0.1:8766/" in result.output
+    assert len(served) == 1
+
+
 def test_piped_output_has_no_spinner_frames(tmp_path) -> None:
     """`segmint analyze FILE > out.txt`: no progress line lands in the output (nothing drawn when piped)."""
     import subprocess

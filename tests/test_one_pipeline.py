@@ -96,3 +96,52 @@ def test_story_goes_through_the_api_with_the_dashboards_filters(sales, tmp_path)
     assert ran.exit_code == 0, ran.output
     cli = pd.read_csv(tmp_path / "story" / "story.csv", dtype={"customer_id": str})
     assert cli.customer_id.tolist() == python.story.customer_id.tolist()
+
+
+def test_value_and_products_pages_go_through_api_clv_and_recommend(sales, monkeypatch) -> None:
+    """The Value and Products pages show what segmint.clv / segmint.recommend give for the same filters."""
+    from segmint.app.pages import value
+
+    calls: list[str] = []
+    for name in ("clv", "recommend"):
+        original = getattr(api, name)
+        monkeypatch.setattr(api, name, lambda *a, _f=original, _n=name, **k: calls.append(_n) or _f(*a, **k))
+    state = AppState()
+    tx = api.read_transactions(sales, con=ibis.duckdb.connect())  # one read: both sides get the same lines
+    dataset = state.add_dataset(tx, "sales.csv")
+    filters = Filters.from_inputs(WINDOW["start"], WINDOW["end"], WINDOW["country"], None, "rfm", "quarter")
+    settings = value.settings_from(None, None, None, None, None)
+    board = state.clv(dataset, filters, settings)
+    python = api.clv(tx, **WINDOW, **settings)
+    mine = board.customers.set_index("customer_id").sort_index()
+    want = python.customers.set_index("customer_id").sort_index()
+    assert len(want) > 100 and list(mine.index) == list(want.index)
+    for column in ("frequency", "recency", "T", "p_alive", "clv"):
+        assert mine[column].tolist() == pytest.approx(want[column].tolist()), column
+    # only customers with lines in the window's countries and dates; none bought only elsewhere or later
+    lines = tx.table.execute()
+    inside = lines[lines.country.isin(WINDOW["country"]) & (lines.invoice_date >= WINDOW["start"])
+                   & (lines.invoice_date < "2023-10-01")]
+    assert set(want.index) <= set(inside.customer_id.astype(str))
+    assert str(board.window.calibration_end) == str(inside.invoice_date.max().date())
+    # the page's KPI tile is the API's total, formatted
+    inputs = ({"dataset_id": dataset}, WINDOW["start"], WINDOW["end"], WINDOW["country"], None, "rfm",
+              "quarter", {})
+    content = value.value_content(state, None, None, None, None, None, *inputs)
+    tiles = {card.children.children.children[0].children: card.children.children.children[1].children
+             for card in content[1]}
+    assert tiles["Predicted value"] == f"{want['clv'].sum():,.0f}"
+    assert tiles["Customers"] == f"{len(want):,}"
+
+    board_recs = state.recommendations(dataset, filters)
+    python_recs = api.recommend(tx, until=WINDOW["end"], start=WINDOW["start"], country=WINDOW["country"],
+                                scheme="rfm", window="2M", segment_config={"new_within": "quarter"})
+    key = ["customer_id", "rank"]
+    got = board_recs.recommendations.execute().sort_values(key, ignore_index=True)
+    expected = python_recs.recommendations.execute().sort_values(key, ignore_index=True)
+    assert len(expected) > 100
+    pd.testing.assert_frame_equal(got[[*key, "product_id", "segment"]], expected[[*key, "product_id", "segment"]])
+    assert got.score.tolist() == pytest.approx(expected.score.tolist())
+    assert set(got.customer_id) <= set(inside.customer_id.astype(str))
+    assert calls.count("clv") == 2 and calls.count("recommend") == 2  # the dashboard called the API too
+    state.close()

@@ -474,19 +474,23 @@ def recommend(
     start: dt.date | str | None = None,
     end: dt.date | str | None = None,
     org: str | list[str] | None = None,
+    country: str | Sequence[str] | None = None,
     config: RecommendConfig | Mapping[str, object] | None = None,
+    segment_config: SegmentConfig | Mapping[str, object] | None = None,
     mapping: MappingLike = None,
     con: BaseBackend | None = None,
     progress: Callable[[str], None] | None = None,
 ) -> RecommendResult:
     """Per-customer recommendations, segment favourites, single view and product views (RecommendResult).
 
-    Uses the lines from ``start`` to ``end`` (inclusive) of ``org`` only, when given. Trains on lines
-    up to ``until`` (default: all); ``evaluate`` scores the recommendations on the purchases after
-    ``until`` (up to ``end``) next to two baselines. Files without prices work (basket logs).
+    Uses the lines from ``start`` to ``end`` (inclusive) of ``org`` and ``country`` only, when given.
+    Trains on lines up to ``until`` (default: all); ``evaluate`` scores the recommendations on the
+    purchases after ``until`` (up to ``end``) next to two baselines. ``segment_config`` is the settings
+    of the segments recommended for (the scheme's, as ``analyze`` takes them). Files without prices
+    work (basket logs).
     """
     from segmint.clean import CleanOptions
-    from segmint.features import default_snapshot_date, filter_window
+    from segmint.features import default_snapshot_date, filter_window, in_countries
     from segmint.recommendations.model import RecommendConfig, recommend_products
 
     settings = RecommendConfig.build(
@@ -506,12 +510,16 @@ def recommend(
             field="product_id", fix=Fix(option="mapping", example={"product_id": "<product column>"}),
         )
     priced = tx.mapping is None or bool({"amount", "unit_price"} & set(fields))
-    table = tx.table
-    if start is not None or end is not None or org is not None:
+    table = in_countries(tx.table, country)
+    if start is not None or end is not None or org is not None or country:
         table = filter_window(table, start=start, end=end, org=org)
         default_snapshot_date(table)  # DataError when the window holds no line
+    if segment_config is not None and not hasattr(segment_config, "model_dump"):
+        from segmint.segment import scheme_config
+
+        segment_config = scheme_config(settings.scheme, dict(segment_config))
     return recommend_products(table, tx.con, settings, until=until, evaluate=evaluate, priced=priced,
-                              progress=progress)  # fmt: skip
+                              segment_config=segment_config, progress=progress)  # fmt: skip
 
 
 def clv(
@@ -526,7 +534,9 @@ def clv(
     compare: bool = True,
     segments: bool = True,
     start: dt.date | str | None = None,
+    end: dt.date | str | None = None,
     org: str | list[str] | None = None,
+    country: str | Sequence[str] | None = None,
     con: BaseBackend | None = None,
     progress: Callable[[str], None] | None = None,
 ) -> CLVResult:
@@ -536,16 +546,22 @@ def clv(
     ``calibration_end`` (default: the last day of data); later purchases check the forecast.
     ``time_unit`` (day, week, month) is the unit of recency, T and ``horizon`` (a number of units
     or text like "12 months"; default 12 months); ``discount`` is a rate per year (0.1, "10%") or
-    with its period ("1%/month"). Returns a ``segmint.btyd.result.CLVResult``.
+    with its period ("1%/month"). Only lines of ``country`` and ``org`` up to ``end`` (inclusive) are
+    used, as in ``analyze``; ``start`` is the first day of the history the model sees. Returns a
+    ``segmint.btyd.result.CLVResult``.
     """
     from segmint.btyd.analysis import customer_value
+    from segmint.features import filter_window, in_countries
 
     tx = source_or_transactions
     if not isinstance(tx, Transactions):
         (progress or log.info)("reading transactions")
         tx = read_transactions(tx, con=con)
+    table = in_countries(tx.table, country)
+    if end is not None:
+        table = filter_window(table, end=end)
     return customer_value(
-        tx.table, calibration_end=calibration_end, holdout_end=holdout_end, time_unit=time_unit,
+        table, calibration_end=calibration_end, holdout_end=holdout_end, time_unit=time_unit,
         horizon=horizon, discount=discount, model=model, compare=compare, segments=segments,
         start=start, org=org, progress=progress,
     )

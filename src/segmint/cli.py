@@ -803,7 +803,8 @@ def dashboard(
             with status("reading and cleaning ..."):
                 tx = read_input(inputs)
             console.print(tx.mapping_description())
-            console.print(tx.report.summary())
+            if tx.report is not None:  # a workspace holds lines cleaned when they were imported
+                console.print(tx.report.summary())
         with status("loading data ..."):
             dash_app = create_app(
                 None, workspace=workspace, transactions=tx, max_upload_mb=max_upload_mb, refresh_seconds=refresh,

@@ -92,12 +92,6 @@ class Dataset:
 
         return purchase_unit(self)
 
-    def window(self, filters: Filters) -> ir.Table:
-        """Transactions of the filters' countries (dates and orgs are applied by the library calls)."""
-        from segmint.features import in_countries
-
-        return in_countries(self.table, filters.countries)
-
     def transactions(self) -> Transactions:
         """The dataset as ``segmint.api`` takes it."""
         from segmint.api import Transactions
@@ -293,9 +287,8 @@ class AppState:
 
     def recommendations(self, dataset_id: str | None, filters: Filters, overrides: dict | None = None,
                         window: str = "2M") -> Any:
-        """``segmint.recommendations`` for the filters: trained up to the end date, the scheme's segments."""
-        from segmint.features import filter_window
-        from segmint.recommendations import RecommendConfig, recommend_products
+        """``segmint.api.recommend`` for the filters: trained up to the end date, the scheme's segments."""
+        from segmint import api
 
         dataset = self.dataset(dataset_id)
         config = _period_config(filters, overrides)  # the segments the analysis and the story show
@@ -304,20 +297,17 @@ class AppState:
             cached = self._cached(self._recommendations, key)
             if cached is not None:
                 return cached
-            fields = dataset.mapping.fields if dataset.mapping is not None else {}
-            tx = filter_window(dataset.window(filters), start=filters.start, org=list(filters.orgs) or None)
-            result = recommend_products(
-                tx, dataset.con, RecommendConfig.build(scheme=filters.scheme, window=window), until=filters.end,
-                priced=dataset.mapping is None or bool({"amount", "unit_price"} & set(fields)),
+            result = api.recommend(
+                dataset.transactions(), until=filters.end, start=filters.start, org=list(filters.orgs) or None,
+                country=list(filters.countries) or None, scheme=filters.scheme, window=window,
                 segment_config=config,
             )  # fmt: skip
             self._store(self._recommendations, key, result, dataset.dataset_id)
             return result
 
     def clv(self, dataset_id: str | None, filters: Filters, settings: dict[str, Any]) -> Any:
-        """``segmint.btyd.analysis.customer_value`` for the filters and the Value page's settings (cached)."""
-        from segmint.btyd.analysis import customer_value
-        from segmint.features import filter_window
+        """``segmint.api.clv`` for the filters and the Value page's settings (cached)."""
+        from segmint import api
 
         dataset = self.dataset(dataset_id)
         key = _key(dataset.dataset_id, replace(filters, scheme="", period=""), settings)
@@ -325,8 +315,7 @@ class AppState:
             cached = self._cached(self._values, key)
             if cached is not None:
                 return cached
-            tx = filter_window(dataset.window(filters), end=filters.end)
-            result = customer_value(tx, start=filters.start, org=list(filters.orgs) or None, **settings)
+            result = api.clv(dataset.transactions(), **_window(filters), **settings)
             self._store(self._values, key, result, dataset.dataset_id)
             return result
 
