@@ -27,7 +27,7 @@ from segmint import engine
 from segmint.errors import DataError, MappingError
 from segmint.formats import NUMBER_FIELDS, date_plan, dictionaries, evidence, parse_columns
 from segmint.money import MONEY_DECIMALS
-from segmint.parsing import is_blank, normalised, one_of
+from segmint.parsing import normalised, one_of
 from segmint.quality import (
     DROP_DESCRIPTIONS,
     DataQualityReport,
@@ -36,6 +36,7 @@ from segmint.quality import (
     period_checks,
 )
 from segmint.schema import CANONICAL_DTYPES, CONTACT_DTYPES, MAPPABLE_FIELDS, ColumnMapping
+from segmint.textshape import TextShape, text_shape
 
 __all__ = ["CleanOptions", "CleanResult", "DataQualityReport", "clean_transactions"]
 
@@ -111,12 +112,17 @@ def clean_transactions(
     parsed = parse_columns(
         con, mapped, fields, dicts, found, patterns=patterns, dayfirst=dayfirst, decimal=decimal
     )
-    staged = _materialize_staged(con, mapped, *_stage(parsed, fields, options))
+    shape = text_shape(
+        con, mapped, ["customer_id", "invoice_id", "invoice_date", *TEXT_FIELDS, *CONTACT_DTYPES],
+        dots=("customer_id",), cs=("invoice_id",),
+    )  # fmt: skip
+    stream = streamable(con, dicts.tables, shape.counts.get("rows", dicts.rows))
+    staged = _materialize_staged(con, mapped, *_stage(parsed, fields, options, shape), stream=stream)
     for table in dicts.tables.values():
         _drop_quietly(con, table)
     drop_duplicates = _drop_duplicates(fields, options)
     copies = _duplicates(con, staged, fields)
-    duplicates = int(copies.count().execute())
+    duplicates = 0 if copies is None else int(copies.count().to_pyarrow().as_py())
     if drop_duplicates and duplicates:
         staged = _mark_duplicates(staged, copies, fields)
 
@@ -144,6 +150,8 @@ def clean_transactions(
 
     contacts = [name for name in CONTACT_DTYPES if name in staged.columns]
     table = staged.filter(staged._reason.isnull()).select(*CANONICAL_DTYPES, *contacts)
+    if stream:
+        table = engine.temp_view(con, table)
     stats = {k: counts.pop(k) for k in list(counts) if k.startswith("measure:")}
     report = DataQualityReport(
         source=source,
@@ -242,28 +250,34 @@ def _drop_duplicates(fields: list[str], options: CleanOptions) -> bool:
     return "invoice_id" in fields
 
 
-def _customer_ids(column: ir.Value) -> tuple[ir.StringValue, ir.BooleanValue]:
+def _customer_ids(column: ir.Value, shape: TextShape) -> tuple[ir.StringValue, ir.BooleanValue]:
     """(customer id text, was it a whole number written as a float like '12345.0')."""
     if column.type().is_floating():  # e.g. pandas' float CustomerID with NaN for missing ones
         whole = (column == column.round(0)).fill_null(False) & (column.abs() < 1e15)
         return ibis.cases((whole, column.cast("int64").cast("string")), else_=column.cast("string")), whole
-    text = column.cast("string").strip()
+    text = shape.stripped(column, "customer_id")
+    if not shape.has("customer_id", "."):  # no id holds a dot: none is written like 12345.0
+        return text, ibis.literal(False)
     integral = ibis.cases((text.contains("."), text.re_search(r"^\d+\.0+$")), else_=False)
     return ibis.cases((integral, text.re_extract(r"^(\d+)\.0+$", 1)), else_=text), integral
 
 
-def _cancellation(raw: ir.Value, invoice: ir.StringValue) -> ir.BooleanValue:
+def _cancellation(raw: ir.Value, invoice: ir.StringValue, shape: TextShape) -> ir.BooleanValue:
     """An Online Retail cancellation: the trimmed invoice id is ``C`` followed by digits.
 
     The regex runs only on ids containing a ``C`` (a plain substring test): DuckDB inlines this
     expression into every column that depends on the return flag, so its per-row cost multiplies.
     A blank id or placeholder (``nan``, ``n/a``) never matches.
     """
+    if not shape.has("invoice_id", "C"):
+        return ibis.literal(False)
     text = raw.cast("string")
     return ibis.cases((text.contains("C") | text.contains("c"), invoice.re_search(r"^[Cc]\d")), else_=False)
 
 
-def _stage(t: ibis.Table, fields: list[str], options: CleanOptions) -> tuple[ibis.Table, dict[str, str]]:
+def _stage(
+    t: ibis.Table, fields: list[str], options: CleanOptions, shape: TextShape
+) -> tuple[ibis.Table, dict[str, str]]:
     """Every input row with its parsed values, repair flags and drop reason (NULL = kept), and the
     field each reason names.
 
@@ -271,10 +285,10 @@ def _stage(t: ibis.Table, fields: list[str], options: CleanOptions) -> tuple[ibi
     """
     nums = [f for f in NUMBER_FIELDS if f in fields]
     null, false, one = ibis.null("float64"), ibis.literal(False), ibis.literal(1.0)
-    customer, integral = _customer_ids(t.customer_id)
+    customer, integral = _customer_ids(t.customer_id, shape)
     synthetic = t._source.cast("string") + ":" + t._row.cast("string")
-    invoice_blank = is_blank(t.invoice_id) if "invoice_id" in fields else ibis.literal(True)
-    invoice = t.invoice_id.cast("string").strip() if "invoice_id" in fields else synthetic
+    invoice_blank = shape.blank(t.invoice_id, "invoice_id") if "invoice_id" in fields else ibis.literal(True)
+    invoice = shape.stripped(t.invoice_id, "invoice_id") if "invoice_id" in fields else synthetic
     credit = false
     for field in nums:
         credit = credit | t[f"_n_{field}_credit"]
@@ -283,9 +297,9 @@ def _stage(t: ibis.Table, fields: list[str], options: CleanOptions) -> tuple[ibi
     t = t.mutate(
         _customer_id=customer,
         _fix_customer=integral,
-        _invoice_id=ibis.cases((invoice_blank, synthetic), else_=invoice),
+        _invoice_id=invoice if _never(invoice_blank) else ibis.cases((invoice_blank, synthetic), else_=invoice),
         _fix_invoice=invoice_blank,
-        _cancelled=_cancellation(t.invoice_id, invoice) if "invoice_id" in fields else false,
+        _cancelled=_cancellation(t.invoice_id, invoice, shape) if "invoice_id" in fields else false,
         _credit=credit,
     )
 
@@ -328,8 +342,8 @@ def _stage(t: ibis.Table, fields: list[str], options: CleanOptions) -> tuple[ibi
     after = _latest(options) + timedelta(days=1)
     latest = ibis.literal(datetime.combine(after, datetime.min.time()), type="timestamp")
     checks: list[tuple[ir.BooleanValue, str, str]] = [
-        (is_blank(t.customer_id), "missing_customer", "customer_id"),
-        (is_blank(t.invoice_date), "missing_date", "invoice_date"),
+        (shape.blank(t.customer_id, "customer_id"), "missing_customer", "customer_id"),
+        (shape.blank(t.invoice_date, "invoice_date"), "missing_date", "invoice_date"),
         (t._invoice_date.isnull(), "bad_date", "invoice_date"),
         ((t._invoice_date < earliest) | (t._invoice_date >= latest), "date_out_of_range", "invoice_date"),
     ]
@@ -353,27 +367,59 @@ def _stage(t: ibis.Table, fields: list[str], options: CleanOptions) -> tuple[ibi
     if options.returns == "drop":
         t = t.mutate(_reason=ibis.cases((t._reason.isnull() & t._is_return, "return"), else_=t._reason))
         field_of["return"] = "amount" if "amount" in fields else "quantity"
-    return _narrow(t, fields), field_of
+    return _narrow(t, fields, shape), field_of
 
 
 def _materialize_staged(
-    con: BaseBackend, mapped: ibis.Table, narrow: ibis.Table, field_of: dict[str, str]
+    con: BaseBackend, mapped: ibis.Table, narrow: ibis.Table, field_of: dict[str, str], *, stream: bool
 ) -> ibis.Table:
-    """Materialise the staged rows, storing only what cannot be derived from stored columns.
+    """The staged rows: streamed (an expression every later pass recomputes from the source) or
+    materialised, storing only what cannot be derived from stored columns.
 
-    The field a drop reason names is derived from the reason (one cheap look-up when read, not a
-    string per row), and a ``_source`` that is one file name for every row (one file read) is a
-    constant of the view: at 1e7 lines these two columns were about a quarter of the stored bytes,
-    which pushed the staged table past DuckDB's memory limit into spilling.
+    Streamed when the source is cheap to read again and needs no parsing through dictionaries (typed
+    columns on DuckDB, e.g. Parquet): each pass then reads only the columns it needs, and no copy of
+    every line is made. At 1e7 lines that copy (about 200 bytes a line) was past DuckDB's memory limit,
+    so it and every pass over it spilled to disk.
+
+    When materialised, the field a drop reason names is derived from the reason (one cheap look-up
+    when read, not a string per row), and a ``_source`` that is one file name for every row (one file
+    read) is a constant of the view: at 1e7 lines these two columns were about a quarter of the
+    stored bytes.
     """
-    sources = mapped.select("_source").distinct().limit(2).to_pyarrow().column(0).to_pylist()
-    constant = len(sources) == 1 and sources[0] is not None
-    stored = engine.materialize(con, narrow.drop("_source") if constant else narrow)
+    extra: dict[str, ir.Value] = {}
+    if stream:
+        stored = narrow
+    else:
+        sources = mapped.select("_source").distinct().limit(2).to_pyarrow().column(0).to_pylist()
+        constant = len(sources) == 1 and sources[0] is not None
+        stored = engine.materialize(con, narrow.drop("_source") if constant else narrow)
+        extra = {"_source": ibis.literal(sources[0], type="string")} if constant else {}
     field = ibis.cases(
         *[(stored._reason == name, column) for name, column in field_of.items()], else_=ibis.null("string")
     )  # fmt: skip
-    extra = {"_source": ibis.literal(sources[0], type="string")} if constant else {}
     return stored.mutate(_field=field, **extra)
+
+
+STAGED_BYTES_PER_ROW = 200  # a materialised staged line of a typical export (DuckDB stores it uncompressed)
+
+
+def streamable(con: BaseBackend, dicts_tables: dict[str, ibis.Table], rows: int | None) -> bool:
+    """Stream the staged rows (no copy) when the engine is DuckDB, no column is parsed through a
+    dictionary (a join per pass) and their copy would take more than half of DuckDB's memory limit.
+
+    Below that size a copy is cheaper than recomputing the rows in each later pass (1e6 lines: about
+    15% less CPU); above it the copy spills to disk. ``$SEGMINT_STAGING`` = ``stream`` /
+    ``materialize`` overrides the choice (tests use it to compare both).
+    """
+    import os
+
+    forced = os.environ.get("SEGMINT_STAGING", "").strip().lower()
+    if forced in ("stream", "materialize"):
+        return forced == "stream"
+    limit = engine.memory_limit_bytes(con)
+    if con.name != "duckdb" or dicts_tables or rows is None or limit is None:
+        return False
+    return rows * STAGED_BYTES_PER_ROW > limit / 2
 
 
 FLAG_COLUMNS = {  # report counter -> staged column (counted over kept rows)
@@ -388,7 +434,7 @@ FLAG_COLUMNS = {  # report counter -> staged column (counted over kept rows)
 NUMBER_COUNTERS = {"money": "money_strings", "drcr": "dr_cr_markers", "paren": "parentheses_negative"}
 
 
-def _narrow(t: ibis.Table, fields: list[str]) -> ibis.Table:
+def _narrow(t: ibis.Table, fields: list[str], shape: TextShape) -> ibis.Table:
     """Canonical values of every row plus its reason, flags and position: what is materialised.
 
     Flags that cannot be true for this input (a typed column has no money strings) are not stored.
@@ -398,14 +444,12 @@ def _narrow(t: ibis.Table, fields: list[str]) -> ibis.Table:
         if f"_{name}" in t.columns:
             values[name] = t[f"_{name}"].cast(dtype)
         elif name in t.columns and name in TEXT_FIELDS:
-            text = t[name].cast("string").strip()
-            values[name] = ibis.cases((is_blank(t[name]), ibis.null("string")), else_=text).cast(dtype)
+            values[name] = _text_value(t[name], name, shape).cast(dtype)
         else:
             values[name] = ibis.null(dtype)
     for name in CONTACT_DTYPES:  # contact columns (name, e-mail, phone) ride along only when the source had them
         if name in t.columns:
-            text = t[name].cast("string").strip()
-            values[name] = ibis.cases((is_blank(t[name]), ibis.null("string")), else_=text)
+            values[name] = _text_value(t[name], name, shape)
     flags = {column: t[column] for column in FLAG_COLUMNS.values() if column in t.columns and not _never(t[column])}
     for field in (f for f in NUMBER_FIELDS if f in fields):
         for flag in NUMBER_COUNTERS:
@@ -413,6 +457,14 @@ def _narrow(t: ibis.Table, fields: list[str]) -> ibis.Table:
             if not _never(t[column]):
                 flags[column] = t[column]
     return t.select(**values, _reason=t._reason, _source=t._source, _row=t._row, **flags)
+
+
+def _text_value(value: ir.Value, column: str, shape: TextShape) -> ir.StringValue:
+    """Trimmed text, NULL for a blank value or placeholder (each step only where it can change a value)."""
+    text, blank = shape.stripped(value, column), shape.blank(value, column)
+    if value.type().is_string() and not shape.has(column, "placeholder"):
+        return text  # blank only when NULL, and NULL stays NULL
+    return text if _never(blank) else ibis.cases((blank, ibis.null("string")), else_=text)
 
 
 def _never(value: ir.Value) -> bool:
@@ -478,12 +530,13 @@ def _mark_duplicates(staged: ibis.Table, copies: ibis.Table, fields: list[str]) 
     )  # fmt: skip
 
 
-def _duplicates(con: BaseBackend, staged: ibis.Table, fields: list[str]) -> ibis.Table:
-    """``_source``/``_row`` of kept lines that repeat an earlier kept line exactly (materialised, small).
+def _duplicates(con: BaseBackend, staged: ibis.Table, fields: list[str]) -> ibis.Table | None:
+    """``_source``/``_row`` of kept lines that repeat an earlier kept line exactly (materialised, small),
+    or None when no kept line repeats another.
 
-    A hash aggregate finds the repeated lines' keys (usually few); only the lines with such a key
-    are numbered. Numbering every kept line (a window partitioned by the whole line) cost about
-    twice as much and held every line in memory at once.
+    A hash aggregate finds the repeated lines' keys (usually few, often none: then the rows are not
+    read again); only the lines with such a key are numbered. Numbering every kept line (a window
+    partitioned by the whole line) cost about twice as much and held every line in memory at once.
     """
     kept = staged.filter(staged._reason.isnull())
     key = _duplicate_key(fields)
@@ -493,6 +546,9 @@ def _duplicates(con: BaseBackend, staged: ibis.Table, fields: list[str]) -> ibis
         # only adds a candidate that the exact numbering below tells apart
         kept = kept.mutate(_hash=ibis.struct({c: kept[c] for c in key}).hash())
         repeated = kept.group_by("_hash").aggregate(_n=kept.count()).filter(lambda t: t._n > 1).select("_hash")
+        repeated = engine.materialize(con, repeated)
+        if not _has_rows(repeated):
+            return None
         lines = kept.semi_join(repeated, "_hash")
     else:
         repeated = kept.group_by(key).aggregate(_n=kept.count()).filter(lambda t: t._n > 1).select(*key)
@@ -500,3 +556,7 @@ def _duplicates(con: BaseBackend, staged: ibis.Table, fields: list[str]) -> ibis
     number = ibis.row_number().over(group_by=key, order_by=[lines._source, lines._row])
     copies = lines.mutate(_copy=number).filter(lambda t: t._copy > 0).select("_source", "_row")
     return engine.materialize(con, copies)
+
+
+def _has_rows(table: ibis.Table) -> bool:
+    return bool(table.limit(1).count().to_pyarrow().as_py())

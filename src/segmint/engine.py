@@ -249,6 +249,23 @@ def backend_name(con: BaseBackend) -> str:
     return con.name
 
 
+_UNITS = {"": 1, "b": 1, "kb": 1e3, "mb": 1e6, "gb": 1e9, "tb": 1e12, "kib": 2**10, "mib": 2**20, "gib": 2**30, "tib": 2**40}
+
+
+def memory_limit_bytes(con: BaseBackend) -> int | None:
+    """DuckDB's current memory limit in bytes (None on other engines or when it cannot be read)."""
+    if con.name != "duckdb":
+        return None
+    try:
+        text = con.con.execute("SELECT current_setting('memory_limit')").fetchone()[0]
+    except Exception:  # an old DuckDB without the setting: no limit known
+        return None
+    match = re.fullmatch(r"\s*([\d.]+)\s*([a-zA-Z]*)\s*", str(text))
+    if not match or match.group(2).lower() not in _UNITS:
+        return None
+    return int(float(match.group(1)) * _UNITS[match.group(2).lower()])
+
+
 def materialize(con: BaseBackend, expr: ibis.Table, name: str | None = None) -> ibis.Table:
     """Compute ``expr`` once into a temporary table so later queries do not recompute it."""
     # A fresh unique name needs no overwrite: Ibis implements overwrite of a temporary table as
@@ -259,6 +276,18 @@ def materialize(con: BaseBackend, expr: ibis.Table, name: str | None = None) -> 
     if con.name in ("duckdb", "postgres"):  # session-temporary: nothing left in the user's database
         return con.create_table(name, expr, temp=True, overwrite=overwrite)
     return con.create_table(name, expr, overwrite=True)  # Spark: in segmint's temporary warehouse
+
+
+def temp_view(con: BaseBackend, expr: ibis.Table) -> ibis.Table:
+    """``expr`` as a session-temporary DuckDB view, for an expression later queries read several times.
+
+    Ibis writes a subexpression that one query uses twice (features read the lines three times) as a
+    CTE, which DuckDB materialises whole, every column of every line; a view is expanded where it is
+    used, so each use reads only the columns it needs (1e7 lines: features 13 -> 9 CPU seconds).
+    """
+    name = f"segmint_v_{uuid4().hex[:12]}"
+    con.con.execute(f'CREATE TEMP VIEW "{name}" AS {ibis.to_sql(expr, dialect="duckdb")}')
+    return con.table(name)
 
 
 def default_temp_dir() -> Path:

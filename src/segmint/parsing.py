@@ -242,11 +242,11 @@ def is_blank(value: ir.Value) -> ir.BooleanValue:
         return value.isnull() | value.isnan().fill_null(False)
     if not value.type().is_string():
         return value.isnull()
-    maybe = (value.length() <= MAX_BLANK_TOKEN) | _spacey(value.left(1)) | _spacey(value.right(1))
+    maybe = (value.length() <= MAX_BLANK_TOKEN) | spacey(value.left(1)) | spacey(value.right(1))
     return value.isnull() | ibis.cases((maybe, value.re_search(BLANK_PATTERN)), else_=False)
 
 
-def _spacey(char: ir.StringValue) -> ir.BooleanValue:
+def spacey(char: ir.StringValue) -> ir.BooleanValue:
     """One character (or none) that is white space or a non-breaking space (a plain comparison)."""
     return (char <= " ") | (char == "\u00a0")
 

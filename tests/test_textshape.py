@@ -1,0 +1,171 @@
+"""Cleaning's shortcuts for large inputs change no value: the text-shape simplifications against the full
+expressions, and streamed staging against a materialised copy (same report, same kept rows)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import ibis
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+import segmint.clean as clean_module
+from segmint import engine, read_transactions
+from segmint.clean import clean_transactions, streamable
+from segmint.schema import ColumnMapping
+from segmint.textshape import ANY, text_shape
+
+NBSP = "\u00a0"
+
+
+@pytest.fixture(scope="module")
+def con():
+    return ibis.duckdb.connect()
+
+
+def mapped(columns: dict[str, list]) -> ibis.Table:
+    frame = pd.DataFrame(columns)
+    frame["_source"] = "sales.csv"
+    frame["_row"] = pd.Series(range(2, len(frame) + 2), dtype="int64")
+    return ibis.memtable(frame)
+
+
+MESSY = {  # every value a shortcut could get wrong, each column messy in its own way
+    "invoice_id": ["A1", " A2", "C3", "c4", "n/a", None, "A7 ", "C 8", "Cx9", f"{NBSP}-{NBSP}", "A11", "A11"],
+    "customer_id": ["12345.0", " 7 ", "8a", "x.5", "-", "9", "10", "15", "11", f"{NBSP}NA{NBSP}", "13", "13"],
+    "invoice_date": ["2023-04-01"] * 12,
+    "amount": ["10", "-5", "3", "4", "5", "6", "7", "8", "9", "10", "11", "11"],
+    "product_name": ["  tea ", "none", "", "cup", "NULL", "mug\t", None, "pot", "#N/A", "jar", "lid", "lid"],
+    "country": ["UK", "UK ", "--", "FR", "FR", "DE", "DE", "na", "UK", "UK", "UK", "UK"],
+}
+CLEAN = {  # no padding, placeholders, dots or C's: every shortcut applies
+    "invoice_id": ["A1", "A2", "A3", "A3"],
+    "customer_id": ["7", "8", "9", "9"],
+    "invoice_date": ["2023-04-01"] * 4,
+    "amount": ["10", "-5", "3", "3"],
+    "product_name": ["teapot", "mug", "cup", "cup"],
+    "country": ["France", "Germany", "United Kingdom", "United Kingdom"],
+}
+
+
+def cleaned(con, columns: dict[str, list], monkeypatch=None, full: bool = False):
+    if full:  # the full expressions, as before the shortcuts (nothing proved absent)
+        monkeypatch.setattr(clean_module, "text_shape", lambda *args, **kwargs: ANY)
+    result = clean_transactions(
+        mapped(columns), ColumnMapping(fields={c: c for c in columns}), con=con, source="sales.csv"
+    )
+    if full:
+        monkeypatch.undo()
+    frame = result.table.execute()
+    frame = frame.sort_values(list(frame.columns), na_position="first").reset_index(drop=True)
+    return frame, result.report.model_dump()
+
+
+@pytest.mark.parametrize("columns", [MESSY, CLEAN], ids=["messy", "clean"])
+def test_shortcuts_give_the_full_expressions_result(con, monkeypatch, columns):
+    shortcut_rows, shortcut_report = cleaned(con, columns)
+    full_rows, full_report = cleaned(con, columns, monkeypatch, full=True)
+    pd.testing.assert_frame_equal(shortcut_rows, full_rows)
+    assert shortcut_report == full_report
+
+
+def test_messy_values_are_still_cleaned(con):
+    rows, report = cleaned(con, MESSY)
+    # by hand: '-' and NBSP-NA customers are missing; 12345.0 -> 12345 and ' 7 ' -> '7'
+    assert report["dropped"]["missing_customer"]["count"] == 2
+    assert {"12345", "7"} <= set(rows.customer_id)
+    assert set(rows.invoice_id) == {"A1", "A2", "A7", "C3", "c4", "C 8", "Cx9", "A11", "sales.csv:7"}  # synthesised
+    returns = dict(zip(rows.invoice_id, rows.is_return, strict=True))
+    assert returns["C3"] and returns["c4"] and not returns["C 8"] and not returns["Cx9"]
+    assert set(rows.product_name.dropna()) == {"tea", "cup", "mug", "pot", "lid"}  # none/NULL/#N/A/'' are blank
+    assert set(rows.country.dropna()) == {"UK", "FR", "DE"}  # '--' and 'na' are blank
+    assert report["duplicates"] == 1
+
+
+def test_shape_proves_only_what_no_row_contradicts(con):
+    shape = text_shape(con, mapped(CLEAN), list(CLEAN), dots=("customer_id",), cs=("invoice_id",))
+    assert shape.counts["rows"] == 4
+    for column in ("invoice_id", "customer_id", "product_name", "country"):
+        assert not shape.has(column, "null") and not shape.has(column, "placeholder")
+        assert not shape.has(column, "padded")
+    assert not shape.has("customer_id", ".") and not shape.has("invoice_id", "C")
+    # one hostile value each is enough to keep the full expression for that column only
+    for column, value, feature in [
+        ("country", "Fra ", "padded"), ("country", f"{NBSP}ab", "placeholder"), ("country", "\t", "padded"),
+        ("product_name", "n/a", "placeholder"), ("product_name", "  -  ", "placeholder"),
+        ("product_name", None, "null"), ("customer_id", "9.0", "."), ("invoice_id", "c9", "C"),
+    ]:  # fmt: skip
+        columns = {k: list(v) for k, v in CLEAN.items()}
+        columns[column][0] = value
+        shape = text_shape(con, mapped(columns), list(columns), dots=("customer_id",), cs=("invoice_id",))
+        assert shape.has(column, feature), (column, value)
+        assert not shape.has("invoice_id" if column != "invoice_id" else "country", "padded")
+
+
+def test_other_engines_keep_the_full_expressions():
+    class NotDuckDB:
+        name = "postgres"
+
+    assert text_shape(NotDuckDB(), mapped(CLEAN), list(CLEAN)) is ANY
+
+
+def test_streaming_is_chosen_for_copies_larger_than_half_the_memory_limit(monkeypatch):
+    monkeypatch.delenv("SEGMINT_STAGING", raising=False)
+    small = engine.connect(memory_limit="100MB")
+    assert engine.memory_limit_bytes(small) == pytest.approx(100e6, rel=0.1)  # DuckDB reports 95.3 MiB
+    assert not streamable(small, {}, 1_000)
+    assert streamable(small, {}, 1_000_000)  # 200 MB staged > 50 MB
+    assert not streamable(small, {"invoice_date": object()}, 1_000_000)  # parsed through a dictionary
+
+
+def _hostile_parquet(path) -> None:
+    """Typed columns with every kind of drop, repair and exact copies (Parquet: the streamed path)."""
+    day = dt.datetime(2023, 4, 1, 10, 30)
+    lines = [  # invoice, customer (float ids like pandas writes), date, qty, price, product, country
+        ("536365", 12345.0, day, 6, 2.55, "TEA", "UK"),
+        ("536365", 12345.0, day, 6, 2.55, "TEA", "UK"),  # exact copy: dropped as a duplicate
+        ("536365", 12345.0, day, 6, 2.55, "TEA", "UK"),  # second copy
+        ("536366", 12346.0, day + dt.timedelta(days=3), 2, 3.0, " MUG ", " FR"),  # padded text
+        ("C536367", 12346.0, day + dt.timedelta(days=4), -1, 3.0, "MUG", "FR"),  # cancellation
+        ("536368", None, day, 1, 1.0, "CUP", "UK"),  # missing customer
+        ("536369", 12347.0, dt.datetime(1800, 1, 1), 1, 1.0, "CUP", "UK"),  # date out of range
+        ("536370", 12347.0, day, 1, float("nan"), "CUP", "UK"),  # no price: missing amount
+        ("n/a", 12348.0, day + dt.timedelta(days=9), 4, 5.0, None, "n/a"),  # placeholder invoice/country
+        ("536371", 12348.5, day + dt.timedelta(days=10), 3, 2.0, "LID", "UK"),  # a non-whole id
+    ]
+    columns = list(zip(*lines, strict=True))
+    table = pa.table({
+        "InvoiceNo": pa.array(columns[0], pa.string()), "CustomerID": pa.array(columns[1], pa.float64()),
+        "InvoiceDate": pa.array(columns[2], pa.timestamp("us")), "Quantity": pa.array(columns[3], pa.int64()),
+        "UnitPrice": pa.array(columns[4], pa.float64()), "Description": pa.array(columns[5], pa.string()),
+        "Country": pa.array(columns[6], pa.string()),
+    })  # fmt: skip
+    pq.write_table(table, path)
+
+
+def _read(path, staging: str, monkeypatch):
+    monkeypatch.setenv("SEGMINT_STAGING", staging)
+    tx = read_transactions(path, con=engine.connect())
+    frame = tx.table.execute()
+    frame = frame.sort_values(list(frame.columns), na_position="first").reset_index(drop=True)
+    return frame, tx.report.model_dump()
+
+
+def test_streamed_staging_gives_the_materialised_result(tmp_path, monkeypatch):
+    path = tmp_path / "sales.parquet"
+    _hostile_parquet(path)
+    streamed_rows, streamed_report = _read(path, "stream", monkeypatch)
+    copied_rows, copied_report = _read(path, "materialize", monkeypatch)
+    pd.testing.assert_frame_equal(streamed_rows, copied_rows)
+    assert streamed_report == copied_report
+    # by hand: 10 lines = 6 kept + 2 duplicates + missing customer + date out of range + missing amount
+    assert streamed_report["rows_in"] == 10 and streamed_report["rows_kept"] == 5
+    dropped = {name: d["count"] for name, d in streamed_report["dropped"].items()}
+    assert dropped == {"duplicate": 2, "missing_customer": 1, "date_out_of_range": 1, "missing_amount": 1}
+    assert streamed_report["duplicates"] == 2
+    assert [e["_row"] for e in streamed_report["dropped"]["duplicate"]["examples"]] == [2, 3]
+    assert sorted(streamed_rows.customer_id) == ["12345", "12346", "12346", "12348", "12348.5"]
+    assert set(streamed_rows.country.dropna()) == {"UK", "FR"} and streamed_rows.country.isna().sum() == 1
+    assert streamed_rows.is_return.sum() == 1 and streamed_rows.amount.sum() == pytest.approx(15.3 + 6 - 3 + 20 + 6)
