@@ -144,12 +144,13 @@ def purchase_unit(tx: ir.Table) -> Literal["invoices", "days"]:
     mapping = getattr(tx, "mapping", None)
     if mapping is not None and hasattr(mapping, "fields"):
         return "invoices" if "invoice_id" in mapping.fields else "days"
-    counts = table.aggregate(
-        lines=table.count(), invoices=table.invoice_id.nunique(),
-        named=(~table.invoice_id.re_search(r":[0-9]+$")).sum(),
-    ).execute().iloc[0]
-    synthesised = int(counts["named"] or 0) == 0 and int(counts["invoices"]) == int(counts["lines"])
-    return "days" if synthesised else "invoices"
+    synthetic = table.invoice_id.re_search(r":[0-9]+$")
+    # one real invoice id settles it: a query that stops at the first (a full count and distinct
+    # count of 5e7 ids took 31 s of a story); only all-synthesised ids need the counts
+    if len(table.filter(~synthetic).select("invoice_id").limit(1).execute()):
+        return "invoices"
+    counts = table.aggregate(lines=table.count(), invoices=table.invoice_id.nunique()).execute().iloc[0]
+    return "days" if int(counts["invoices"]) == int(counts["lines"]) else "invoices"
 
 
 NO_INVOICES_NOTE = (

@@ -11,7 +11,6 @@ import logging
 
 import ibis
 import ibis.expr.types as ir
-import numpy as np
 import pandas as pd
 
 from segmint.errors import ConfigError
@@ -30,8 +29,8 @@ def _table(segments: ir.Table | pd.DataFrame) -> ir.Table:
 # --- customer story -----------------------------------------------------------------------------
 
 
-def _runs(segments: ir.Table) -> pd.DataFrame:
-    """Consecutive periods with the same segment collapsed into runs (gaps-and-islands)."""
+def _islands(segments: ir.Table) -> ir.Table:
+    """Consecutive periods with the same segment collapsed into runs (gaps-and-islands), unordered."""
     by_customer = ibis.window(group_by="customer_id", order_by="period_index")
     by_segment = ibis.window(group_by=["customer_id", "segment"], order_by="period_index")
     marked = segments.mutate(
@@ -42,69 +41,57 @@ def _runs(segments: ir.Table) -> pd.DataFrame:
         periods=marked.count(),
         start_period=marked.period.argmin(marked.period_index),
         start_as_of=marked.as_of.argmin(marked.period_index),
+        first_purchase=marked.first_purchase.min(),
     )
-    return runs.drop("island").order_by("customer_id", "start_index").execute()
+    return runs.drop("island")
 
 
-def _narratives(runs: pd.DataFrame, period: str, labels: dict[str, str], joined_before: set[str]) -> pd.Series:
-    runs = runs.copy()
-    group = runs.groupby("customer_id", sort=False)
-    runs["position"] = group.cumcount()
-    runs["n_runs"] = group["segment"].transform("size")
-    runs["is_last"] = runs["position"] == runs["n_runs"] - 1
-    runs["after_gap"] = group["segment"].shift(1).eq(INACTIVE)
-    runs["joined"] = (runs["position"] == 0) & ~runs["customer_id"].isin(joined_before)
-    if labels:
-        runs["start_period"] = runs["start_period"].map(lambda p: labels.get(p, p))
-    long = runs["n_runs"] > MAX_RUNS_SHOWN
-    from_end = runs["n_runs"] - 1 - runs["position"]
-    # Long stories: keep the first run, a "N more changes" marker, and the last MAX-2 runs.
-    keep = ~long | (runs["position"] <= 1) | (from_end < MAX_RUNS_SHOWN - 2)
-    runs["skipped"] = 0
-    marker = long & (runs["position"] == 1)
-    runs.loc[marker, "skipped"] = runs.loc[marker, "n_runs"] - MAX_RUNS_SHOWN + 1
-    runs = runs[keep]
-    if not len(runs):
-        return pd.Series(dtype=object)
-    # runs are sorted by customer: join each customer's phrases with one reduceat, not a Python loop
-    customers = runs["customer_id"].to_numpy()
-    last = ~runs["customer_id"].duplicated(keep="last").to_numpy()
-    phrases = _pieces(runs, UNITS[period]).to_numpy(dtype=object) + np.where(last, "", "; ").astype(object)
-    starts = np.flatnonzero(np.r_[True, customers[1:] != customers[:-1]])
-    return pd.Series(np.add.reduceat(phrases, starts), index=customers[starts], dtype=object)
+def _run_facts(segments: ir.Table, period: str, labels: dict[str, str], first_start: ir.Value) -> ir.Table:
+    """Per customer: narrative, previous segment and when the current run began, from the runs in SQL.
 
-
-def _pieces(runs: pd.DataFrame, units: tuple[str, str]) -> pd.Series:
-    """One phrase per run ("Joined 2022-Q1 as Average", "inactive since 2023-Q4"), vectorised."""
-    n = runs["periods"].astype(int)
-    label, start = runs["segment"].astype(str), runs["start_period"].astype(str)
-    span = n.astype(str) + np.where(n > 1, f" {units[1]}", f" {units[0]}")
-    with_span = np.where(n > 1, " (" + span + ")", "")
+    One phrase per run ("Joined 2022-Q1 as Average", "inactive since 2023-Q4"), in one query (the
+    pandas version took 90 of the 375 s of a story of 1.2M customers): long stories keep the first
+    run, an "N more changes" marker and the last ``MAX_RUNS_SHOWN - 2`` runs.
+    """
+    runs = _islands(segments)
+    customer = ibis.window(group_by="customer_id", order_by="start_index")
+    whole = ibis.window(group_by="customer_id")
+    runs = runs.mutate(
+        position=ibis.row_number().over(customer),
+        n_runs=runs.count().over(whole),
+        after_gap=(runs.segment.lag().over(customer) == INACTIVE).fill_null(False),
+        first_purchase=runs.first_purchase.min().over(whole),
+    )
+    one, many = UNITS[period]
+    n = runs.periods
+    span = n.cast("string") + ibis.ifelse(n > 1, f" {many}", f" {one}")
+    with_span = ibis.ifelse(n > 1, " (" + span + ")", "")
+    label = runs.segment
+    start = runs.start_period.substitute(labels) if labels else runs.start_period
+    is_last = runs.position == runs.n_runs - 1
     inactive = label == INACTIVE
-    phrases = np.select(
-        [
-            runs["joined"],
-            runs["skipped"] > 0,
-            inactive & runs["is_last"],
-            inactive & (n == 1),
-            inactive,
-            runs["after_gap"].fillna(False).astype(bool),
-            runs["is_last"],
-            n == 1,
-        ],
-        [
-            "Joined " + start + " as " + label + with_span,
-            runs["skipped"].astype(str) + " more changes",
-            "inactive since " + start,
-            "inactive in " + start,
-            "inactive for " + span,
-            "back in " + start + " as " + label + with_span,
-            label + " since " + start,
-            label + " in " + start,
-        ],
-        default=label + " for " + span,
+    long = runs.n_runs > MAX_RUNS_SHOWN
+    skipped = ibis.ifelse(long & (runs.position == 1), runs.n_runs - MAX_RUNS_SHOWN + 1, 0)
+    joined = (runs.position == 0) & ~(runs.first_purchase < first_start).fill_null(False)
+    phrase = ibis.cases(
+        (joined, "Joined " + start + " as " + label + with_span),
+        (skipped > 0, skipped.cast("string") + " more changes"),
+        (inactive & is_last, "inactive since " + start),
+        (inactive & (n == 1), "inactive in " + start),
+        (inactive, "inactive for " + span),
+        (runs.after_gap, "back in " + start + " as " + label + with_span),
+        (is_last, label + " since " + start),
+        (n == 1, label + " in " + start),
+        else_=label + " for " + span,
     )
-    return pd.Series(phrases, index=runs.index, dtype=object)
+    keep = ~long | (runs.position <= 1) | (runs.n_runs - 1 - runs.position < MAX_RUNS_SHOWN - 2)
+    runs = runs.mutate(phrase=phrase, keep=keep)
+    changed = runs.n_runs > 1
+    return runs.group_by("customer_id").aggregate(
+        narrative=runs.phrase.group_concat("; ", where=runs.keep, order_by=runs.start_index),
+        previous_segment=runs.segment.max(where=changed & (runs.position == runs.n_runs - 2)),
+        segment_changed_on=runs.start_as_of.max(where=changed & (runs.position == runs.n_runs - 1)),
+    )
 
 
 def period_labels(periods: pd.DataFrame | None) -> dict[str, str]:
@@ -153,25 +140,17 @@ def story_table(
     summary = summary.mutate(
         is_new=summary.first_purchase >= last_start, joined_before=summary.first_purchase < first_start
     )
+    facts = _run_facts(segments, period, period_labels(periods), first_start)
+    summary = summary.inner_join(facts, "customer_id").order_by("customer_id")
     table = summary.execute()
-    runs = _runs(segments)
-    last_run = ~runs["customer_id"].duplicated(keep="last")
-    previous = runs[runs["customer_id"].duplicated(keep=False)].groupby("customer_id", sort=False)
-    before_last = previous.nth(-2).set_index("customer_id")["segment"]
-    changed_on = runs[last_run & runs["customer_id"].isin(before_last.index)].set_index("customer_id")
-    table["previous_segment"] = table["customer_id"].map(before_last.to_dict())
-    table["segment_changed_on"] = pd.to_datetime(table["customer_id"].map(changed_on["start_as_of"].to_dict()))
+    table["segment_changed_on"] = pd.to_datetime(table["segment_changed_on"])
     table["returned_after_gap"] = table["returned_after_gap"].fillna(False).astype(bool)
-    joined_before = set(table.loc[table["joined_before"].astype(bool), "customer_id"])
-    table["narrative"] = table["customer_id"].map(
-        _narratives(runs, period, period_labels(periods), joined_before)
-    )
     columns = [
         "customer_id", "current_segment", "previous_segment", "segment_changed_on", "current_reason",
         "first_purchase", "last_purchase", "first_period", "first_segment", "periods", "active_periods",
         "total_spend", "is_recent", "is_new", "returned_after_gap", "path", "narrative",
     ]
-    return table[columns].sort_values("customer_id", ignore_index=True)
+    return table[columns].reset_index(drop=True)
 
 
 # --- transitions and retention ------------------------------------------------------------------

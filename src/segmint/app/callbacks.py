@@ -9,7 +9,6 @@ from typing import Any
 import dash_bootstrap_components as dbc
 from dash import Dash, Input, Output, html
 
-from segmint.app import queries
 from segmint.app.messages import describe
 from segmint.app.state import AppState, Filters
 from segmint.errors import SegmintError
@@ -72,14 +71,7 @@ def filter_options(state: AppState, session: dict | None) -> tuple:
     if dataset_id is None:
         return [], [], None, None, "no data loaded"
     dataset = state.dataset(dataset_id)
-
-    def load() -> tuple:
-        countries = queries.distinct_values(dataset.table, "country")
-        orgs = queries.distinct_values(dataset.table, "org_id")
-        first, last = queries.date_range(dataset.table)
-        return countries, orgs, first, last
-
-    countries, orgs, first, last = state.query(dataset_id, load)
+    countries, orgs, first, last = dataset.choices
     return (countries, orgs, first, last, f"{dataset.label} ({first} to {last})")
 
 

@@ -92,6 +92,20 @@ class Dataset:
 
         return purchase_unit(self)
 
+    @cached_property
+    def choices(self) -> tuple[list[str], list[str], str | None, str | None]:
+        """(countries, orgs, first day, last day) for the filter bar: read once, a dataset never changes.
+
+        Each is a scan of every line (three of 49M lines at 1.2M customers), which every page load
+        repeated before.
+        """
+        from segmint.app import queries
+
+        with self.lock:
+            first, last = queries.date_range(self.table)
+            return (queries.distinct_values(self.table, "country"), queries.distinct_values(self.table, "org_id"),
+                    first, last)
+
     def transactions(self) -> Transactions:
         """The dataset as ``segmint.api`` takes it."""
         from segmint.api import Transactions
@@ -257,6 +271,7 @@ class AppState:
         from segmint.errors import SegmintError
 
         try:
+            self.dataset(dataset_id).choices  # noqa: B018 - the filter bar's options, read once
             self.analysis(dataset_id, Filters())
         except SegmintError as exc:
             log.info("dataset %s not warmed: %s", dataset_id, exc)

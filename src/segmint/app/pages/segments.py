@@ -45,10 +45,12 @@ def column_defs(columns: list[tuple[str, str, str | None]]) -> list[dict]:
         spec: dict[str, Any] = {"field": field, "headerName": header, "wrapHeaderText": True,
                                 "autoHeaderHeight": True}
         if field in ("segment", "tier"):  # tier names like "High Value / High Frequency" wrap, not cut
-            spec.update(minWidth=230, pinned="left", wrapText=True, autoHeight=True,
+            spec.update(minWidth=190, pinned="left", wrapText=True, autoHeight=True,
                         cellStyle={"lineHeight": "1.3", "paddingTop": "6px", "paddingBottom": "6px"})
         if kind:
             spec.update(type="numericColumn", valueFormatter={"function": FORMATS[kind]})
+        if field in ("revenue", "sales"):  # 415,568,702 at 1.2M customers: shown whole, never "415,568..."
+            spec["minWidth"] = 125
         defs.append(spec)
     return defs
 
