@@ -97,9 +97,14 @@ def start_server(workspace: Path, port: int, timeout: float = 1800) -> tuple[sub
 
 
 def load_page(url: str, path: str, server_pid: int, shot: Path | None) -> dict[str, float]:
-    """One first load of ``path`` in a fresh browser: seconds to rendered, server CPU seconds meanwhile."""
+    """One first load of ``path`` in a fresh browser: seconds to rendered, server CPU seconds meanwhile.
+
+    ``browser_cpu`` is the CPU of the Playwright driver and Chromium (reaped children), launch and
+    screenshot included: an upper bound of what rendering the page cost the browser.
+    """
     from playwright.sync_api import sync_playwright
 
+    before = os.times()
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
         page = browser.new_page(viewport={"width": 1400, "height": 1000})
@@ -116,7 +121,9 @@ def load_page(url: str, path: str, server_pid: int, shot: Path | None) -> dict[s
             page.wait_for_timeout(500)
             page.screenshot(path=str(shot), full_page=True)
         browser.close()
-    return {"seconds": seconds, "server_cpu": cpu, "customers": text}
+    after = os.times()
+    browser_cpu = (after.children_user + after.children_system) - (before.children_user + before.children_system)
+    return {"seconds": seconds, "server_cpu": cpu, "browser_cpu": browser_cpu, "customers": text}
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -149,21 +156,24 @@ def main(argv: list[str] | None = None) -> None:
                         shot = args.shots / f"dashboard_{rows_label(n_rows)}{path.replace('/', '_') or '_'}.png"
                     out = load_page(f"http://127.0.0.1:{port}", path, proc.pid, shot)
                     runs.append({"what": f"first load {path}", "round": round_, "seconds": out["seconds"],
-                                 "cpu": out["server_cpu"], "load": load, "customers": out["customers"]})
-                    print(f"first load {path:10} {out['seconds']:6.2f} s, server CPU {out['server_cpu']:6.2f} s "
-                          f"(load {load:.1f}) {out['customers']}", flush=True)
+                                 "cpu": out["server_cpu"], "browser_cpu": out["browser_cpu"], "load": load,
+                                 "customers": out["customers"]})
+                    print(f"first load {path:10} {out['seconds']:6.2f} s, server CPU {out['server_cpu']:6.2f} s, "
+                          f"browser CPU {out['browser_cpu']:6.2f} s (load {load:.1f}) {out['customers']}", flush=True)
         finally:
             proc.terminate()
             proc.wait(timeout=30)
     print(f"\n{rows_label(n_rows)} rows, workspace {workspace.name}, {time.strftime('%Y-%m-%d %H:%M')}\n")
-    print("| measurement | median s | min-max s | server CPU s (median) | load (1 min) | runs |")
-    print("|---|---:|---:|---:|---:|---:|")
+    print("| measurement | median s | min-max s | server CPU s (median) | browser CPU s (median) | load (1 min) | runs |")
+    print("|---|---:|---:|---:|---:|---:|---:|")
     for what in dict.fromkeys(r["what"] for r in runs):
         mine = [r for r in runs if r["what"] == what]
         secs = [r["seconds"] for r in mine]
         loads = [r["load"] for r in mine]
         print(f"| {what} | {statistics.median(secs):.2f} | {min(secs):.2f}-{max(secs):.2f} | "
-              f"{statistics.median(r['cpu'] for r in mine):.2f} | {min(loads):.1f}-{max(loads):.1f} | {len(mine)} |")
+              f"{statistics.median(r['cpu'] for r in mine):.2f} | "
+              f"{statistics.median(r.get('browser_cpu', 0.0) for r in mine):.2f} | "
+              f"{min(loads):.1f}-{max(loads):.1f} | {len(mine)} |")
     if args.json is not None:
         args.json.write_text(json.dumps(runs, indent=1))
 

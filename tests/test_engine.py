@@ -107,3 +107,28 @@ def test_split_table_url_keeps_connection_options_and_spots_database_urls():
     assert not engine.is_database_url("sales.parquet") and not engine.is_database_url(Path("x.csv"))
     with pytest.raises(BackendError, match=r"postgresql://bob:\*\*\*@db/sales: name the table"):
         engine.split_table_url("postgresql://bob:pw@db/sales")
+
+
+def test_out_of_memory_is_one_clear_error_naming_the_setting(tmp_path, monkeypatch):
+    """DuckDB's OutOfMemoryException (a story of 1.2M customers at the 1.5 GB default) -> BackendError, no traceback."""
+    import duckdb
+    from typer.testing import CliRunner
+
+    from segmint.cli import app
+
+    con = engine.connect(memory_limit="1GB")
+
+    def out_of_memory(*args, **kwargs):
+        raise duckdb.OutOfMemoryException("Out of Memory Error: could not allocate block of size 256.0 KiB")
+
+    monkeypatch.setattr(type(con), "create_table", out_of_memory)
+    with pytest.raises(BackendError, match=r"ran out of memory \(1\.0 GB\).*SEGMINT_MEMORY_LIMIT") as caught:
+        engine.materialize(con, ibis.memtable({"a": [1, 2]}))
+    assert caught.value.field == "memory_limit"
+    path = tmp_path / "sales.csv"
+    path.write_text("Invoice,Client,Date,Amount\n1,A,2024-01-02,10.50\n2,B,2024-01-03,4.25\n")
+    result = CliRunner().invoke(app, ["story", str(path), "--scheme", "rfm"])
+    assert result.exit_code != 0
+    text = " ".join(result.output.split())
+    assert "ran out of memory" in text and "SEGMINT_MEMORY_LIMIT" in text
+    assert "Traceback" not in result.output and "--memory-limit" not in text  # no flag that does not exist

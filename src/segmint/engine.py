@@ -273,9 +273,22 @@ def materialize(con: BaseBackend, expr: ibis.Table, name: str | None = None) -> 
     # materialised table.
     overwrite = name is not None
     name = name or f"segmint_{uuid4().hex[:12]}"
-    if con.name in ("duckdb", "postgres"):  # session-temporary: nothing left in the user's database
-        return con.create_table(name, expr, temp=True, overwrite=overwrite)
-    return con.create_table(name, expr, overwrite=True)  # Spark: in segmint's temporary warehouse
+    try:
+        if con.name in ("duckdb", "postgres"):  # session-temporary: nothing left in the user's database
+            return con.create_table(name, expr, temp=True, overwrite=overwrite)
+        return con.create_table(name, expr, overwrite=True)  # Spark: in segmint's temporary warehouse
+    except Exception as exc:
+        if type(exc).__name__ != "OutOfMemoryException":  # duckdb's, without importing it for other engines
+            raise
+        limit = memory_limit_bytes(con)
+        size = f"{limit / 1e9:.1f} GB" if limit else "its memory limit"
+        # e.g. the story of 1.2M customers x 12 quarters at the 1.5 GB default: one clear error, no traceback
+        raise BackendError(
+            f"DuckDB ran out of memory ({size}) computing an intermediate table: give it more with the "
+            "environment variable SEGMINT_MEMORY_LIMIT (e.g. 8GB, below the free memory of this machine), "
+            "or narrow the data (dates, countries, organisations)",
+            field="memory_limit", value=size,
+        ) from exc  # no Fix: no api parameter or CLI flag sets it, the environment does
 
 
 def temp_view(con: BaseBackend, expr: ibis.Table) -> ibis.Table:
