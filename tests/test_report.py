@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import ibis
 import pandas as pd
 import pytest
@@ -107,3 +109,35 @@ def test_parquet_round_trip_keeps_values(tmp_path, as_ibis):
 def test_unknown_extension(tmp_path):
     with pytest.raises(ConfigError, match=r"\.pdf.*use \.csv, \.json, \.xlsx or \.parquet"):
         export_table(TRICKY, tmp_path / "out.pdf")
+
+
+EDGES = pd.DataFrame(
+    {
+        "customer_id": ["=1+1", "+49 30", "plain, with comma", 'say "hi"', "line\nbreak", "", None, "-5", "@x", "\tTab"],
+        # half-cent ties (exact and inexact), float-sum noise, -0, missing, huge, infinite
+        "revenue": [0.125, 2.675, 1.005, 2566.74 / 4, -0.0, 0.1 + 0.2, float("nan"), 1e17, float("inf"), -2.5],
+        "unit_price": [0.012499999999, 1 / 3, 2.5, 0.00005, 1.23456789, 0.0, 99.99995, -0.00015, 7.0, None],
+        "share_of_revenue": [1 / 3, 2 / 3, 0.0, -0.0, 1e-7, 1e20, float("-inf"), 0.5, None, 0.1 + 0.2],
+        "frequency": list(range(10)),
+        "is_new": [True, False] * 5,
+        "first_purchase": [dt.date(1997, 1, d) for d in range(1, 11)],
+        "last_seen": pd.to_datetime(["2011-12-09 12:50:00"] * 9 + ["2011-12-09 00:00:00"]),
+    }
+)
+
+
+def test_csv_writers_write_what_pandas_writes(tmp_path):
+    """DuckDB's COPY (engine tables) and the row writer (small Arrow tables) write the same text as the
+    pandas path: money by the same rounding rule, the same neutralised text, floats, booleans and dates."""
+    import pyarrow as pa
+
+    by_pandas = export_table(EDGES, tmp_path / "pandas.csv").read_text()
+    con = ibis.duckdb.connect()
+    by_duckdb = export_table(con.create_table("edges", EDGES), tmp_path / "duckdb.csv").read_text()
+    by_rows = export_table(pa.Table.from_pandas(EDGES, preserve_index=False), tmp_path / "rows.csv").read_text()
+    assert by_duckdb == by_pandas
+    assert by_rows == by_pandas
+    lines = by_pandas.splitlines()
+    assert lines[1].startswith("'=1+1,0.12,0.0125,")  # half to even of 12.5 cents; a formula neutralised
+    # by hand: 2.675 x 100 = 267.5 in floating point (even: 268), 1.005 x 100 = 100.49999999999999
+    assert ",2.68," in lines[2] and ",1.0," in lines[3] and ",641.68," in lines[4]

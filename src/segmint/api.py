@@ -11,7 +11,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Literal, TypeAlias
 
 import ibis.expr.types as ir
-import pandas as pd
 from ibis.backends import BaseBackend
 
 from segmint import _API as _EXPORTED
@@ -20,6 +19,9 @@ from segmint.lazy import LazyTables
 from segmint.util import read_yaml_mapping
 
 if TYPE_CHECKING:
+    import pandas as pd
+    import pyarrow as pa
+
     from segmint.credit import CreditResult, ScorecardConfig
     from segmint.io.ledger import Ledger
     from segmint.io.ledger_report import LedgerReport
@@ -165,7 +167,7 @@ def clean_raw(
 
     wanted = _as_mapping(mapping)
     resolved = resolve_mapping(raw, wanted, require_value=getattr(options, "unpriced", "error") == "error")
-    evidence = detect_mapping(raw.columns, raw.sample(500)).evidence
+    evidence = detect_mapping(raw.columns, raw.sample_columns(500)).evidence
     evidence = {f: why for f, why in evidence.items() if f in resolved.fields}
     if ledger is not None and ledger.party and resolved.fields.get("customer_id") == "Party":
         evidence["customer_id"] = f"the Ledger Account's one party, from {ledger.party_from}"
@@ -210,6 +212,8 @@ class AnalysisResult:
     story: StoryResult | None = None  # when analyze(story_period=...) was asked for
     frequency: str = "invoices"  # what a purchase is: "invoices" or "days"
     frequency_notes: list[str] = field(default_factory=list)  # e.g. frequency by days without invoices
+    # ``summaries`` as Arrow tables (the same numbers; what the CLI prints and ``export`` writes, no pandas)
+    summary_tables: LazyTables[pa.Table] = field(default_factory=LazyTables)
     _cache: dict[str, object] = field(default_factory=dict, repr=False)
 
     @property
@@ -252,7 +256,7 @@ class AnalysisResult:
     def excluded_count(self) -> int:
         """Customers left out because their net value in the window is <= 0 (one query, then kept)."""
         if "excluded_count" not in self._cache:
-            self._cache["excluded_count"] = int(self.tables["excluded_customers"].count().execute())
+            self._cache["excluded_count"] = int(self.tables["excluded_customers"].count().to_pyarrow().as_py())
         return self._cache["excluded_count"]  # type: ignore[return-value]
 
     def export(self, out_dir: str | Path, fmt: str = "csv") -> dict[str, Path]:
@@ -340,7 +344,7 @@ def analyze(
         in_countries,
         resolve_frequency,
     )
-    from segmint.report import segment_strategies, segment_summary
+    from segmint.report import segment_strategies, segment_summary_table
     from segmint.segment import get_scheme, scheme_config
 
     step = progress or log.info
@@ -364,13 +368,14 @@ def analyze(
     step("computing customer features")
     features = customer_features(lines, snapshot_date=snapshot, frequency=frequency, monetary=monetary, **window)
     features = engine.materialize(tx.con, features)
-    n_customers = int(features.count().execute())
+    n_customers = int(features.count().to_pyarrow().as_py())
     if n_customers == 0:
         raise DataError(
             "no customer with a positive net purchase value in the selected window",
             field="start", fix=Fix(option="start", note="widen the date range or the country and organisation filters"),
         )
-    summaries: LazyTables[pd.DataFrame] = LazyTables()
+    summary_tables: LazyTables[pa.Table] = LazyTables()
+    summaries: LazyTables[pd.DataFrame] = LazyTables()  # the same tables in pandas, converted when read
     tables: LazyTables[ir.Table | pd.DataFrame] = LazyTables()
     tables.add("excluded_customers", partial(excluded_customers, lines, snapshot_date=snapshot, **window))
     segments: dict[str, ir.Table] = {}
@@ -397,7 +402,8 @@ def analyze(
             continue
         segments[name] = labelled
         tables.add_group(partial(scheme_.extra_tables, features, labelled, settings))
-        summaries.add(name, partial(segment_summary, labelled, segment_strategies(settings, scheme=name)))
+        summary_tables.add(name, partial(segment_summary_table, labelled, segment_strategies(settings, scheme=name)))
+        summaries.add(name, partial(_to_pandas, summary_tables, name))
     story_result = None
     if story_period is not None:
         from segmint.story import build_story
@@ -414,6 +420,7 @@ def analyze(
         snapshot_date=dt.date.fromisoformat(str(snapshot)[:10]),
         segments=segments,
         summaries=summaries,
+        summary_tables=summary_tables,
         tables=tables,
         transactions=tx,
         window=analysed,
@@ -424,6 +431,10 @@ def analyze(
         frequency=frequency,
         frequency_notes=[frequency_note] if frequency_note else [],
     )
+
+
+def _to_pandas(tables: Mapping[str, pa.Table], name: str) -> pd.DataFrame:
+    return tables[name].to_pandas()
 
 
 def story(
@@ -619,6 +630,8 @@ def _credit_limits(source: dict[str, float] | str | Path | None) -> dict[str, fl
     """Credit limits as {customer_id: limit} from a dict or a CSV with customer_id and credit_limit columns."""
     if source is None or isinstance(source, dict):
         return source
+    import pandas as pd
+
     try:
         frame = pd.read_csv(source, dtype=str)
     except (OSError, ValueError) as exc:

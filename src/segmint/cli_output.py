@@ -152,8 +152,19 @@ def status(message: str) -> Iterator[Callable[[str], None]]:
 
 def summarise(result: AnalysisResult) -> AnalysisResult:
     """Compute what ``print_analysis`` shows (KPIs, excluded customers, notes) while the data are open."""
-    result.kpis(), result.excluded_count(), result.notes(), dict(result.summaries.items())
+    result.kpis(), result.excluded_count(), result.notes(), dict(_summary_rows(result))
     return result
+
+
+def _summary_rows(result: AnalysisResult) -> Iterator[tuple[str, list[dict]]]:
+    """(scheme, one dict per segment) of each KPI summary, from its Arrow form when the result has one."""
+    arrow = getattr(result, "summary_tables", None)
+    if arrow is not None:
+        for scheme, table in arrow.items():
+            yield scheme, table.to_pylist()
+        return
+    for scheme, frame in result.summaries.items():
+        yield scheme, frame.to_dict("records")
 
 
 def print_analysis(result: AnalysisResult) -> None:
@@ -176,18 +187,19 @@ def print_analysis(result: AnalysisResult) -> None:
         )
     for scheme, why in result.skipped.items():
         console.print(f"[yellow]skipped {scheme}:[/] {escape(why)}")
-    for scheme, summary in result.summaries.items():
+    summaries = dict(_summary_rows(result))
+    shown = tuple(summaries)  # a name two printed schemes share is shown with its scheme
+    for scheme, rows in summaries.items():
         table = Table(title=f"{scheme} segments", title_justify="left")
         table.add_column("segment", justify="left", no_wrap=True)
         for column in ("customers", "% customers", "revenue", "% revenue", "recency", "frequency", "AOV"):
             table.add_column(column, justify="right")
-        customers, revenue = summary.customers.sum(), summary.revenue.sum()
-        shown = tuple(result.summaries)  # a name two printed schemes share is shown with its scheme
-        for row in summary.itertuples():
+        customers, revenue = sum(r["customers"] for r in rows), sum(r["revenue"] for r in rows)
+        for row in rows:
             table.add_row(
-                escape(display_name(scheme, str(row.segment), shown)), f"{row.customers:,}", share(row.customers, customers),
-                f"{row.revenue:,.0f}", share(row.revenue, revenue), f"{row.mean_recency_days:,.0f}",
-                f"{row.mean_frequency:.2f}", f"{row.aov:,.2f}",
+                escape(display_name(scheme, str(row["segment"]), shown)), f"{row['customers']:,}",
+                share(row["customers"], customers), f"{row['revenue']:,.0f}", share(row["revenue"], revenue),
+                f"{row['mean_recency_days']:,.0f}", f"{row['mean_frequency']:.2f}", f"{row['aov']:,.2f}",
             )  # fmt: skip
         console.print(table)
     for line in result.notes():

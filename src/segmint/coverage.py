@@ -19,10 +19,11 @@ One rule, used by the quality report, the story, the CLI and the dashboard:
 from __future__ import annotations
 
 import datetime as dt
+import math
 import statistics
+from typing import TYPE_CHECKING
 
 import ibis.expr.types as ir
-import pandas as pd
 from pydantic import BaseModel
 
 from segmint.errors import DataError
@@ -33,11 +34,15 @@ GAP_DAYS_SHARE = 0.5  # a month with under half its neighbours' trading days is 
 GAP_ROWS_SHARE = 0.25  # ... or under a quarter of their rows
 GAP_NEIGHBOURS = 2  # months on each side a month is compared with
 
+if TYPE_CHECKING:
+    import pandas as pd
+
 __all__ = [
     "DataSpan",
     "MonthGap",
     "PeriodCoverage",
     "data_span",
+    "day_counts",
     "month_gaps",
     "period_coverage",
 ]
@@ -101,23 +106,41 @@ class MonthGap(BaseModel):
         )
 
 
+def day_counts(tx: ir.Table) -> list[tuple[dt.date, int]]:
+    """(day, rows) for every day with a transaction, in date order: one small query that both
+    :func:`data_span` and :func:`month_gaps` can be computed from (see :func:`span_and_gaps`)."""
+    day = tx.invoice_date.date()
+    counted = tx.group_by(day=day).aggregate(rows=tx.count()).to_pyarrow().to_pydict()
+    return sorted((d, int(n)) for d, n in zip(counted["day"], counted["rows"], strict=True) if d is not None)
+
+
 def data_span(tx: ir.Table) -> DataSpan:
     """First/last day, trading days and the usual gap of ``tx`` (DataError when it is empty)."""
-    days = tx.select(day=tx.invoice_date.date()).distinct()
-    gap = days.day.delta(days.day.lag().over(order_by=days.day), unit="day")
-    stats = days.mutate(gap=gap).aggregate(
-        first=lambda t: t.day.min(), last=lambda t: t.day.max(), n=lambda t: t.count(),
-        gap_p95=lambda t: t.gap.quantile(0.95),
-    ).execute()
-    if stats.empty or pd.isna(stats.loc[0, "last"]):
+    return span_of_days(day_counts(tx))
+
+
+def span_of_days(days: list[tuple[dt.date, int]]) -> DataSpan:
+    """:func:`data_span` from :func:`day_counts`: the usual gap is the 95th percentile (linear, as SQL's
+    ``percentile_cont``) of the gaps between consecutive trading days."""
+    if not days:
         raise DataError("no transactions in the selected window (check the input and the date/org filters)")
-    gap_p95 = stats.loc[0, "gap_p95"]
+    gaps = sorted((b[0] - a[0]).days for a, b in zip(days, days[1:]))
     return DataSpan(
-        first_day=pd.Timestamp(stats.loc[0, "first"]).date(),
-        last_day=pd.Timestamp(stats.loc[0, "last"]).date(),
-        trading_days=int(stats.loc[0, "n"]),
-        usual_gap=0 if pd.isna(gap_p95) else int(round(float(gap_p95))),
+        first_day=days[0][0], last_day=days[-1][0], trading_days=len(days),
+        usual_gap=0 if not gaps else int(round(_percentile(gaps, 0.95))),
     )
+
+
+def _percentile(ordered: list[int], q: float) -> float:
+    position = q * (len(ordered) - 1)
+    low, high = math.floor(position), math.ceil(position)
+    return ordered[low] + (position - low) * (ordered[high] - ordered[low])
+
+
+def span_and_gaps(tx: ir.Table) -> tuple[DataSpan, list[MonthGap]]:
+    """:func:`data_span` and :func:`month_gaps` of ``tx`` from one query."""
+    days = day_counts(tx)
+    return span_of_days(days), gaps_of_days(days)
 
 
 def period_coverage(
@@ -147,17 +170,21 @@ def period_coverage(
 
 def month_gaps(tx: ir.Table) -> list[MonthGap]:
     """Months inside the range with far fewer trading days or rows than the months around them."""
-    day = tx.invoice_date.date()
-    per_month = tx.group_by(month=day.truncate("M")).aggregate(
-        rows=tx.count(), trading_days=day.nunique()
-    ).execute()
-    if per_month.empty:
+    return gaps_of_days(day_counts(tx))
+
+
+def gaps_of_days(days: list[tuple[dt.date, int]]) -> list[MonthGap]:
+    """:func:`month_gaps` from :func:`day_counts`."""
+    if not days:
         return []
-    per_month["month"] = pd.to_datetime(per_month["month"]).dt.date
-    counts = per_month.set_index("month")
-    months = period_starts(counts.index.min(), counts.index.max(), "month")
-    rows = [int(counts["rows"].get(m, 0)) for m in months]
-    trading = [int(counts["trading_days"].get(m, 0)) for m in months]
+    per_month: dict[dt.date, list[int]] = {}  # month -> [rows, trading days]
+    for day, n in days:
+        counts = per_month.setdefault(day.replace(day=1), [0, 0])
+        counts[0] += n
+        counts[1] += 1
+    months = period_starts(min(per_month), max(per_month), "month")
+    rows = [per_month.get(m, [0, 0])[0] for m in months]
+    trading = [per_month.get(m, [0, 0])[1] for m in months]
     gaps = []
     for i in range(1, len(months) - 1):  # the first and last month are coverage questions
         around = [j for j in range(i - GAP_NEIGHBOURS, i + GAP_NEIGHBOURS + 1)
@@ -176,6 +203,8 @@ def month_gaps(tx: ir.Table) -> list[MonthGap]:
 
 def as_frame(coverage: list[PeriodCoverage]) -> pd.DataFrame:
     """The coverage list as a table (period_index first), for exports and charts."""
+    import pandas as pd
+
     frame = pd.DataFrame([c.model_dump() for c in coverage])
     frame.insert(0, "period_index", range(len(frame)))
     frame["note"] = [c.note for c in coverage]

@@ -31,6 +31,36 @@ def raw_duckdb() -> Any:
     return connection
 
 
+def arrow_results_without_pandas() -> None:
+    """Let Ibis return DuckDB results as Arrow without importing pandas (about 0.4 s of start-up).
+
+    Ibis 12's ``ibis.backends.duckdb.converter`` defines its pandas converter next to the Arrow one
+    and imports pandas whenever pandas is installed, so the first ``to_pyarrow()`` loads pandas. The
+    module is imported here with pandas hidden (Ibis then skips the pandas class, as it does when
+    pandas is absent); the first caller that asks for the pandas class (``execute()``) gets the
+    module re-run with pandas, so both kinds of result keep working.
+    """
+    import importlib
+    import sys
+
+    name, pandas_formats = "ibis.backends.duckdb.converter", "ibis.formats.pandas"
+    if name in sys.modules or "pandas" in sys.modules:
+        return
+    sys.modules[pandas_formats] = None  # type: ignore[assignment]  # import raises ModuleNotFoundError
+    try:
+        converter = importlib.import_module(name)
+    finally:
+        del sys.modules[pandas_formats]
+
+    def pandas_converter(attribute: str) -> Any:
+        if attribute != "DuckDBPandasData":
+            raise AttributeError(f"module {name!r} has no attribute {attribute!r}")
+        importlib.reload(converter)  # pandas visible now: defines DuckDBPandasData
+        return converter.DuckDBPandasData
+
+    converter.__getattr__ = pandas_converter  # type: ignore[attr-defined]
+
+
 def quiet_duckdb(con: BaseBackend) -> BaseBackend:
     """Turn off DuckDB's terminal progress bar on an Ibis DuckDB connection; returns ``con``."""
     con.raw_sql(QUIET_DUCKDB_SQL)
@@ -63,6 +93,7 @@ def connect(
         tmp = temp_directory or os.environ.get("SEGMINT_TEMP_DIR") or default_temp_dir()
         config["temp_directory"] = str(tmp)
         database = str(path) if path else ":memory:"
+        arrow_results_without_pandas()
         try:
             return quiet_duckdb(ibis.duckdb.connect(database, **config))
         except Exception as exc:  # duckdb raises its own IOException types

@@ -124,7 +124,7 @@ def in_countries(tx: ir.Table, country: str | Sequence[str] | None) -> ir.Table:
 
 def default_snapshot_date(tx: ir.Table) -> dt.date:
     """The day after the last transaction of ``tx`` (already windowed); DataError when empty."""
-    last = tx.invoice_date.max().execute()
+    last = tx.invoice_date.max().to_pyarrow().as_py()
     if last is None or last != last:  # None or NaT
         raise DataError(
             "no transactions in the selected window (dates, organisation)",
@@ -147,9 +147,9 @@ def purchase_unit(tx: ir.Table) -> Literal["invoices", "days"]:
     synthetic = table.invoice_id.re_search(r":[0-9]+$")
     # one real invoice id settles it: a query that stops at the first (a full count and distinct
     # count of 5e7 ids took 31 s of a story); only all-synthesised ids need the counts
-    if len(table.filter(~synthetic).select("invoice_id").limit(1).execute()):
+    if table.filter(~synthetic).select("invoice_id").limit(1).to_pyarrow().num_rows:
         return "invoices"
-    counts = table.aggregate(lines=table.count(), invoices=table.invoice_id.nunique()).execute().iloc[0]
+    counts = table.aggregate(lines=table.count(), invoices=table.invoice_id.nunique()).to_pyarrow().to_pylist()[0]
     return "days" if int(counts["invoices"]) == int(counts["lines"]) else "invoices"
 
 

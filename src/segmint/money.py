@@ -12,9 +12,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-import pandas as pd
-
-__all__ = ["MONEY_DECIMALS", "PRICE_DECIMALS", "money_decimals", "round_money"]
+__all__ = ["MONEY_DECIMALS", "PRICE_DECIMALS", "money_decimals", "round_money", "round_value"]
 
 MONEY_DECIMALS = 2
 PRICE_DECIMALS = 4  # unit prices may be fractions of a cent (0.0125 per gram)
@@ -42,6 +40,8 @@ def round_money(table: Any) -> Any:
 
     if isinstance(table, pa.Table):
         return _round_arrow(table)
+    import pandas as pd
+
     money = {c: d for c in table.columns
              if pd.api.types.is_float_dtype(table[c]) and (d := money_decimals(str(c))) is not None}  # fmt: skip
     if not money:
@@ -53,12 +53,25 @@ def round_money(table: Any) -> Any:
 
 
 def _round_arrow(table: Any) -> Any:
+    """Arrow money columns rounded like pandas/numpy ``round``: half to even of ``x * 10**d``, then
+    divided back (Arrow's own ``round(ndigits=...)`` leaves 0.41000000000000003 as it is)."""
     import pyarrow as pa
     import pyarrow.compute as pc
 
     for index, field in enumerate(table.schema):
         decimals = money_decimals(field.name)
         if decimals is not None and pa.types.is_floating(field.type):
-            rounded = pc.add(pc.round(table.column(index), ndigits=decimals), pa.scalar(0.0, field.type))
+            scale = pa.scalar(10.0**decimals, field.type)
+            scaled = pc.round(pc.multiply(table.column(index), scale), round_mode="half_to_even")
+            rounded = pc.add(pc.divide(scaled, scale), pa.scalar(0.0, field.type))
             table = table.set_column(index, field, rounded)
     return table
+
+
+def round_value(value: float, decimals: int) -> float:
+    """One float rounded by the rule of :func:`round_money` (numpy's: half to even of ``value * 10**d``)."""
+    scale = 10.0**decimals
+    scaled = value * scale
+    if scaled != scaled or scaled in (float("inf"), float("-inf")):  # NaN, or too large to round: as numpy
+        return scaled / scale
+    return float(round(scaled)) / scale + 0.0

@@ -11,7 +11,7 @@ from typing import Any
 import ibis
 from pydantic import BaseModel, Field, model_validator
 
-from segmint.coverage import MonthGap, PeriodCoverage, data_span, month_gaps, period_coverage
+from segmint.coverage import MonthGap, PeriodCoverage, period_coverage, span_and_gaps
 from segmint.util import write_text_atomic
 
 DROP_DESCRIPTIONS: dict[str, str] = {
@@ -148,13 +148,13 @@ def period_checks(table: ibis.Table, granularity: str) -> tuple[list[PeriodCover
     Months are checked with quarters too (the story's default period), so the report names the
     same partial quarter, with the same share of days, as the story does.
     """
-    span = data_span(table)
+    span, gaps = span_and_gaps(table)
     partial = []
     for unit in ("month", "quarter") if granularity == "month" else (granularity,):
         periods = period_coverage(span, unit)  # type: ignore[arg-type]
         edges = [periods[0]] if len(periods) == 1 else [periods[0], periods[-1]]
         partial += [p for p in edges if p.partial]
-    return partial, month_gaps(table)
+    return partial, gaps
 
 
 def drop_examples(

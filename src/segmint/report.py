@@ -5,15 +5,18 @@ from __future__ import annotations
 import logging
 import re
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import ibis
 import ibis.expr.types as ir
-import pandas as pd
 
 from segmint.errors import ConfigError, Fix
-from segmint.money import round_money
-from segmint.util import EXPORT_FORMAT_NAMES, check_export_format, write_atomic
+from segmint.money import money_decimals, round_money
+from segmint.util import EXPORT_FORMAT_NAMES, check_export_format, sql_identifier, sql_string, write_atomic
+
+if TYPE_CHECKING:  # pandas is imported only where a pandas table is given or asked for
+    import pandas as pd
+    import pyarrow as pa
 
 log = logging.getLogger(__name__)
 
@@ -43,39 +46,53 @@ def segment_strategies(config: object | None = None, scheme: str | None = None) 
     return strategies_for(scheme, config)
 
 
+SUMMARY_COLUMNS = (
+    "segment", "segment_order", "customers", "share_of_customers", "revenue", "share_of_revenue",
+    "mean_recency_days", "mean_frequency", "mean_monetary", "aov", "strategy",
+)  # fmt: skip
+
+
 def segment_summary(
     labelled: ir.Table | pd.DataFrame, strategies: dict[str, str] | None = None
 ) -> pd.DataFrame:
     """Per segment: customers, share, revenue, share of revenue, mean R/F/M, AOV (most valuable first).
 
     Revenue is the customers' ``revenue`` feature (net value in the window, see ``segmint.features``);
-    AOV is revenue over purchases. ``strategy`` defaults to the RFM texts.
+    AOV is revenue over purchases. ``strategy`` defaults to the RFM texts. The pandas form of
+    :func:`segment_summary_table`.
     """
-    table = ibis.memtable(labelled) if isinstance(labelled, pd.DataFrame) else labelled
-    revenue = table.revenue
-    summary = (
-        table.group_by("segment", "segment_order")
-        .aggregate(
-            customers=table.count(),
-            revenue=revenue.sum(),
-            purchases=table.frequency.sum(),
-            mean_recency_days=table.recency_days.mean(),
-            mean_frequency=table.frequency.mean(),
-            mean_monetary=table.monetary.mean(),
-        )
-        .execute()
-    )
-    summary["share_of_customers"] = summary.customers / summary.customers.sum()
-    summary["share_of_revenue"] = summary.revenue / summary.revenue.sum()
-    summary["aov"] = summary.revenue / summary.purchases
+    return segment_summary_table(labelled, strategies).to_pandas()
+
+
+def segment_summary_table(
+    labelled: ir.Table | pd.DataFrame, strategies: dict[str, str] | None = None
+) -> pa.Table:
+    """:func:`segment_summary` as an Arrow table: one aggregate in the engine, the shares in Arrow (no pandas)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    table = labelled if isinstance(labelled, ir.Table) else ibis.memtable(labelled)
     strategy = rfm_strategies() if strategies is None else strategies
-    summary["strategy"] = [strategy.get(name, "") for name in summary.segment]
-    columns = [
-        "segment", "segment_order", "customers", "share_of_customers", "revenue", "share_of_revenue",
-        "mean_recency_days", "mean_frequency", "mean_monetary", "aov", "strategy",
-    ]  # fmt: skip
-    ordered = summary.sort_values(["segment_order", "segment"], ascending=[False, True])
-    return ordered[columns].reset_index(drop=True)
+    grouped = table.group_by("segment", "segment_order").aggregate(
+        customers=table.count(),
+        revenue=table.revenue.sum(),
+        purchases=table.frequency.sum(),
+        mean_recency_days=table.recency_days.mean(),
+        mean_frequency=table.frequency.mean(),
+        mean_monetary=table.monetary.mean(),
+    )
+    # the strategy texts join in the query: Arrow arrays built from Python lists would import pandas
+    texts = [(grouped.segment == name, text) for name, text in strategy.items()]
+    grouped = grouped.mutate(strategy=ibis.cases(*texts, else_="") if texts else ibis.literal(""))
+    summary = grouped.to_pyarrow().sort_by([("segment_order", "descending"), ("segment", "ascending")])
+    customers = summary["customers"].cast(pa.float64())
+    revenue = summary["revenue"].cast(pa.float64())
+    columns = {
+        "share_of_customers": pc.divide(customers, pc.sum(customers)),
+        "share_of_revenue": pc.divide(revenue, pc.sum(revenue)),
+        "aov": pc.divide(revenue, summary["purchases"].cast(pa.float64())),
+    }
+    return pa.table({name: columns[name] if name in columns else summary[name] for name in SUMMARY_COLUMNS})
 
 
 def customer_kpis(customers: ir.Table, recent_days: int = 90) -> dict[str, float]:
@@ -85,7 +102,7 @@ def customer_kpis(customers: ir.Table, recent_days: int = 90) -> dict[str, float
         revenue=customers.revenue.sum(),
         orders=customers.frequency.sum(),
         recent=(customers.recency_days <= recent_days).sum(),
-    ).execute().iloc[0]
+    ).to_pyarrow().to_pylist()[0]
     n = int(row["customers"])
     orders = float(row["orders"] or 0)
     revenue = float(row["revenue"] or 0.0)
@@ -104,6 +121,8 @@ def neutralise_formulas(frame: pd.DataFrame, trusted: tuple[str, ...] = ()) -> p
 
     ``trusted`` columns are left alone: the caller validated them (e.g. phone numbers as ``+digits``).
     """
+    import pandas as pd
+
     out = frame.copy()
     for column in out.columns:
         if column in trusted:
@@ -117,14 +136,35 @@ def neutralise_formulas(frame: pd.DataFrame, trusted: tuple[str, ...] = ()) -> p
     return out
 
 
-def _as_frame(table: ir.Table | pd.DataFrame) -> pd.DataFrame:
-    return table.to_pandas() if isinstance(table, ir.Table) else table
+def _as_frame(table: ir.Table | pd.DataFrame | pa.Table) -> pd.DataFrame:
+    return table.to_pandas() if hasattr(table, "to_pandas") else table
 
 
-def export_table(table: ir.Table | pd.DataFrame, path: str | Path, trusted_columns: tuple[str, ...] = ()) -> Path:
+def _is_pandas(table: object) -> bool:
+    return type(table).__module__.split(".")[0] == "pandas"
+
+
+def _on_duckdb(table: object) -> bool:
+    if not isinstance(table, ir.Table):
+        return False
+    try:
+        return getattr(table._find_backend(), "name", "") == "duckdb"
+    except Exception:  # an unbound table (a memtable): no backend of its own
+        return False
+
+
+SMALL_TABLE_CELLS = 100_000  # Arrow tables up to this size are written row by row in Python
+
+
+def export_table(
+    table: ir.Table | pd.DataFrame | pa.Table, path: str | Path, trusted_columns: tuple[str, ...] = ()
+) -> Path:
     """Write ``table`` to ``path`` as CSV, JSON (records), Excel (.xlsx) or Parquet by extension, atomically.
 
-    Money columns are rounded to the cent here, once, for every format (see ``segmint.money``).
+    Money columns are rounded to the cent here, once, for every format (see ``segmint.money``), and
+    text cells a spreadsheet would run as a formula are neutralised (CSV, JSON, Excel). A DuckDB table
+    goes to CSV by DuckDB's ``COPY`` and a small Arrow table row by row, both without pandas and in
+    the text pandas' ``to_csv`` writes (shortest round-trip floats, True/False, ISO dates).
     """
     path = Path(path)
     suffix = path.suffix.lower()
@@ -138,9 +178,13 @@ def export_table(table: ir.Table | pd.DataFrame, path: str | Path, trusted_colum
         import pyarrow as pa
         import pyarrow.parquet as pq
 
-        arrow = table.to_pyarrow() if isinstance(table, ir.Table) else pa.Table.from_pandas(table, preserve_index=False)
+        arrow = pa.Table.from_pandas(table, preserve_index=False) if _is_pandas(table) else _as_arrow(table)
         arrow = round_money(arrow)
         return write_atomic(path, lambda tmp: pq.write_table(arrow, tmp))
+    if suffix == ".csv" and _on_duckdb(table):
+        return write_atomic(path, lambda tmp: _copy_csv(table, tmp, trusted_columns))  # type: ignore[arg-type]
+    if suffix == ".csv" and hasattr(table, "num_rows") and table.num_rows * table.num_columns <= SMALL_TABLE_CELLS:
+        return write_atomic(path, lambda tmp: _write_csv_rows(table, tmp, trusted_columns))  # type: ignore[arg-type]
     frame = neutralise_formulas(round_money(_as_frame(table)), trusted_columns)
     if suffix == ".csv":
         return write_atomic(path, lambda tmp: frame.to_csv(tmp, index=False, encoding="utf-8"))
@@ -148,6 +192,81 @@ def export_table(table: ir.Table | pd.DataFrame, path: str | Path, trusted_colum
         return write_atomic(path, lambda tmp: _write_json(tmp, frame))
     _check_excel_rows(frame, path)
     return write_atomic(path, lambda tmp: _write_sheets(tmp, {path.stem: frame}))
+
+
+def _as_arrow(table: ir.Table | pa.Table) -> pa.Table:
+    return table.to_pyarrow() if isinstance(table, ir.Table) else table
+
+
+def _copy_csv(table: ir.Table, target: Path, trusted: tuple[str, ...]) -> None:
+    """``COPY`` the table's query to CSV in DuckDB, each column as :func:`_csv_column` writes it."""
+    con = table._find_backend()
+    schema = table.schema()
+    columns = ", ".join(_csv_column(name, schema[name], trusted) for name in table.columns)
+    query = f"SELECT {columns} FROM ({con.compile(table)})"
+    con.raw_sql(f"COPY ({query}) TO {sql_string(str(target))} (FORMAT csv, HEADER)")
+
+
+def _csv_column(name: str, dtype: Any, trusted: tuple[str, ...]) -> str:
+    """One column of :func:`_copy_csv` in DuckDB SQL: money rounded by ``segmint.money``'s rule (half to
+    even of value x 10^d, bit for bit numpy's), NaN as an empty cell, True/False, formulas neutralised."""
+    column = sql_identifier(name)
+    if dtype.is_floating():
+        decimals = money_decimals(name)
+        if decimals is None:
+            return f"CASE WHEN isnan({column}) THEN NULL ELSE {column} END AS {column}"
+        scale = repr(10.0**decimals)
+        scaled = f"({column} * {scale})"
+        low = f"floor({scaled})"
+        rounded = (
+            f"CASE WHEN isinf({scaled}) THEN {scaled} WHEN {scaled} - {low} > 0.5 THEN {low} + 1 "
+            f"WHEN {scaled} - {low} < 0.5 THEN {low} ELSE {low} + abs(fmod({low}, 2)) END"
+        )
+        return f"CASE WHEN isnan({column}) THEN NULL ELSE ({rounded}) / {scale} + 0.0 END AS {column}"
+    if dtype.is_boolean():
+        return f"CASE WHEN {column} THEN 'True' WHEN NOT {column} THEN 'False' END AS {column}"
+    if dtype.is_string() and name not in trusted:
+        risky = " OR ".join(f"starts_with({column}, {_sql_char(p)})" for p in FORMULA_PREFIXES)
+        return f"CASE WHEN {risky} THEN concat(chr(39), {column}) ELSE nullif({column}, '') END AS {column}"
+    return column
+
+
+def _sql_char(text: str) -> str:
+    return sql_string(text) if text.isprintable() else f"chr({ord(text)})"
+
+
+def _write_csv_rows(table: pa.Table, target: Path, trusted: tuple[str, ...]) -> None:
+    """A small Arrow table to CSV in Python: the text pandas' ``to_csv`` writes (with the same csv
+    module), money rounded by ``segmint.money``'s rule and formula-like text neutralised."""
+    import csv
+
+    import pyarrow as pa
+
+    from segmint.money import round_value
+
+    columns = []
+    for name, column in zip(table.column_names, table.columns, strict=True):
+        if pa.types.is_timestamp(column.type) and column.type.unit == "ns":
+            column = column.cast(pa.timestamp("us", column.type.tz))  # as_py of ns values needs pandas
+        decimals = money_decimals(name) if pa.types.is_floating(column.type) else None
+        text = (pa.types.is_string(column.type) or pa.types.is_large_string(column.type)) and name not in trusted
+        values = column.to_pylist()
+        if decimals is not None:
+            values = [None if v is None else round_value(v, decimals) for v in values]
+        elif text:
+            values = [None if v is None else "'" + v if v.startswith(FORMULA_PREFIXES) else v for v in values]
+        columns.append(values)
+    with open(target, "w", encoding="utf-8", newline="") as handle:
+        writer = csv.writer(handle, lineterminator="\n")
+        writer.writerow(table.column_names)
+        for row in zip(*columns, strict=True):
+            writer.writerow([_csv_cell(v) for v in row])
+
+
+def _csv_cell(value: Any) -> Any:
+    if value is None or (isinstance(value, float) and value != value):
+        return ""
+    return repr(value) if isinstance(value, float) else value
 
 
 def _write_json(target: Path, frame: pd.DataFrame) -> None:
@@ -174,6 +293,8 @@ def _check_excel_rows(frame: pd.DataFrame, path: Path) -> None:
 
 
 def _write_sheets(target: Path, frames: dict[str, pd.DataFrame]) -> None:
+    import pandas as pd
+
     options = {"strings_to_formulas": False, "strings_to_urls": False}
     with pd.ExcelWriter(target, engine="xlsxwriter", engine_kwargs={"options": options}) as writer:
         for name, frame in frames.items():
@@ -214,9 +335,11 @@ def export_tables(
 def export_all(result: Any, out_dir: str | Path, fmt: str = "csv") -> dict[str, Path]:
     """Write every table of an ``AnalysisResult`` (see ``export_tables``) plus its quality report."""
     out_dir = Path(out_dir)
-    tables: dict[str, ir.Table | pd.DataFrame] = {"features": result.features}
+    tables: dict[str, ir.Table | pd.DataFrame | pa.Table] = {"features": result.features}
     tables.update({f"segments_{scheme}": labelled for scheme, labelled in result.segments.items()})
-    tables.update({f"summary_{scheme}": summary for scheme, summary in result.summaries.items()})
+    summaries = getattr(result, "summary_tables", None)  # Arrow summaries: no pandas needed
+    summaries = result.summaries if summaries is None else summaries
+    tables.update({f"summary_{scheme}": summary for scheme, summary in summaries.items()})
     tables.update(result.tables)
     written = export_tables(tables, out_dir, fmt)
     if getattr(result, "report", None) is not None and hasattr(result.report, "to_json"):

@@ -5,15 +5,17 @@ from __future__ import annotations
 import logging
 import re
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from uuid import uuid4
 
 import ibis
-import pandas as pd
 import pyarrow as pa
 from ibis.backends import BaseBackend
 
 from segmint.util import sql_identifier, sql_string  # noqa: F401 - the readers' one quoting helper pair
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 log = logging.getLogger(__name__)
 
@@ -49,19 +51,36 @@ class RawTable:
     items_priced: bool = False
     # Tally XML: one row per voucher type (type, base type, why, vouchers, cancelled, parties, debit, credit)
     voucher_types: list[dict[str, Any]] = field(default_factory=list)
-    _sample: tuple[Any, pd.DataFrame, int] | None = field(default=None, repr=False, compare=False)
+    _sample: tuple[Any, pa.Table, int] | None = field(default=None, repr=False, compare=False)
+
+    def _sample_arrow(self, n: int) -> pa.Table:
+        """First ``n`` rows of the source columns, fetched once (detection asks several times)."""
+        table, cached, limit = self._sample or (None, None, 0)
+        if table is not self.table or limit < n or cached is None:
+            cached = self.table.select(*self.columns).limit(n).to_pyarrow()
+            self._sample = (self.table, cached, n)
+        return cached.slice(0, n)
+
+    def sample_columns(self, n: int = 1000) -> dict[str, list[Any]]:
+        """First ``n`` rows as plain Python values per column (None for missing or NaN), without pandas."""
+        import pyarrow.compute as pc
+
+        out: dict[str, list[Any]] = {}
+        arrow = self._sample_arrow(n)
+        for name, column in zip(arrow.column_names, arrow.columns, strict=True):
+            if pa.types.is_timestamp(column.type) and column.type.unit == "ns":
+                # nanosecond values become pandas Timestamps in Arrow's as_py; microseconds do for a sample
+                column = pc.cast(column, pa.timestamp("us", column.type.tz), safe=False)
+            values = column.to_pylist()
+            if pa.types.is_floating(column.type):
+                values = [None if v != v else v for v in values]  # NaN is a missing value
+            out[name] = values
+        return out
 
     def sample(self, n: int = 1000) -> pd.DataFrame:
-        """First ``n`` rows of the source columns as strings (for detection and error messages).
-
-        Fetched once: later calls for as many rows or fewer reuse it (detection asks several times).
-        """
-        table, cached, limit = self._sample or (None, None, 0)
-        if table is not self.table or limit < n:
-            df = self.table.select(*self.columns).limit(n).to_pyarrow().to_pandas()
-            cached = df.astype(object).where(df.notna(), None)
-            self._sample = (self.table, cached, n)
-        return cached.head(n)
+        """First ``n`` rows of the source columns as Python objects (None for missing) in pandas."""
+        df = self._sample_arrow(n).to_pandas()
+        return df.astype(object).where(df.notna(), None)
 
     def add_skipped(self, reason: str, count: int, examples: list[dict[str, Any]]) -> None:
         """Record ``count`` rows dropped for ``reason`` (examples keep their ``_source``/``_row``)."""
@@ -131,14 +150,14 @@ def duckdb_to_con(
         f'CAST({row} AS BIGINT) AS "{ROW_COL}" FROM "{name}"'
     )
     if is_duckdb(con):
-        con.con.execute(f'CREATE TEMP TABLE "{name}" AS {sql}', params or [])
+        con.con.execute(f'CREATE TEMP TABLE "{name}" AS {sql}', *([params] if params else []))
         con.con.execute(f'CREATE TEMP VIEW "{name}_v" AS {numbered}')
         return con.table(f"{name}_v")
     from segmint.engine import raw_duckdb
 
     private = raw_duckdb()
     try:
-        private.execute(f'CREATE TEMP TABLE "{name}" AS {sql}', params or [])
+        private.execute(f'CREATE TEMP TABLE "{name}" AS {sql}', *([params] if params else []))
         data = private.execute(numbered).to_arrow_table()
     finally:
         private.close()

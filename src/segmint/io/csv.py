@@ -239,10 +239,10 @@ def _duckdb_read(
     path: Path, con: BaseBackend, delimiter: str, names: list[str], skip: int, first_row: int,
     source: str, longest: int | None = None,
 ):
-    quoted = [str(path)]
+    quoted = sql_string(str(path))  # a literal, not a parameter: binding parameters makes DuckDB import pandas
     if delimiter == WHITESPACE:
         lines = (
-            "SELECT regexp_split_to_array(trim(line), '\\s+') AS parts FROM read_csv(?, "
+            f"SELECT regexp_split_to_array(trim(line), '\\s+') AS parts FROM read_csv({quoted}, "
             "columns={'line': 'VARCHAR'}, delim='\\x1f', quote='', escape='', header=false, "
             f"auto_detect=false, skip={skip}) WHERE line IS NOT NULL AND trim(line) <> ''"
         )
@@ -257,20 +257,20 @@ def _duckdb_read(
             sizes = f", max_line_size={line}, buffer_size={max(line * 2, 33_554_432)}, parallel=false, new_line='\\n'"
         padding = "true" if longest is None else "false"  # normalised records are padded already
         sql = (
-            f"SELECT * FROM read_csv(?, columns={columns}, delim={sql_string(delimiter)}, quote='\"', "
+            f"SELECT * FROM read_csv({quoted}, columns={columns}, delim={sql_string(delimiter)}, quote='\"', "
             f"escape='\"', header=false, auto_detect=false, skip={skip}, null_padding={padding}{sizes})"
         )
         too_wide = None
     try:
         if too_wide is not None:
 
-            extra = raw_duckdb().execute(too_wide, quoted).fetchone()[0]
+            extra = raw_duckdb().execute(too_wide).fetchone()[0]
             if extra:
                 raise InputError(
                     f"{source}: {extra} line(s) have more than {len(names)} space-separated fields; "
                     "values containing spaces need a real delimiter (save the file as CSV)"
                 )
-        return duckdb_to_con(con, sql, source=source, first_row=first_row, params=quoted)
+        return duckdb_to_con(con, sql, source=source, first_row=first_row)
     except InputError:
         raise
     except Exception as exc:  # duckdb.Error subclasses: conversion, invalid unicode, ragged rows

@@ -21,7 +21,6 @@ import json
 import logging
 
 import ibis
-import pandas as pd
 import pyarrow as pa
 from ibis.backends import BaseBackend
 
@@ -62,10 +61,10 @@ def find_item_column(raw: RawTable, sample_size: int = 200) -> tuple[str, list[s
     names add ``product``/``quantity`` only when no object item was seen (otherwise they are read into
     the objects' own product and quantity keys, see :func:`expand_items`).
     """
-    sample = raw.sample(sample_size)
+    sample = raw.sample_columns(sample_size)
     named = [c for c in raw.columns if normalize_name(c) in ITEM_COLUMN_NAMES]
     for column in named + [c for c in raw.columns if c not in named]:
-        values = [v for v in sample[column].tolist() if v is not None and str(v).strip()]
+        values = [v for v in sample.get(column, []) if v is not None and str(v).strip()]
         parsed = [_parse_list(str(v)) for v in values]
         good = [p for p in parsed if p is not None]
         if values and len(good) >= 0.8 * len(values) and any(items for items, _ in good):
@@ -255,6 +254,6 @@ def _run(con: BaseBackend, raw: RawTable, sql: str) -> ibis.Table:
     return register_arrow(con, arrow.append_column(SOURCE_COL, source))
 
 
-def _empty(columns: list[str]) -> pd.DataFrame:
-    return pd.DataFrame(columns=columns)
+def _empty(columns: list[str]) -> dict[str, list]:
+    return {column: [] for column in columns}
 

@@ -21,7 +21,6 @@ from typing import Any
 
 import ibis
 import ibis.expr.types as ir
-import pandas as pd
 from ibis.backends import BaseBackend
 
 from segmint.errors import DataError, Fix, InputError
@@ -98,7 +97,7 @@ def read_ledger(
                                   evidence=["Tally XML: party ledger lines and their bill allocations"])
         else:
             raw = read_raw(path, con=con)
-            layout = detect_layout(raw, raw.sample(1000), rules=rules, party=party, columns=columns)
+            layout = detect_layout(raw, rules=rules, party=party, columns=columns)
             if layout is None:
                 raise InputError(_not_a_ledger(raw), field="columns", value=", ".join(raw.columns),
                                  fix=Fix(option="columns", example={"party": "Customer", "debit": "Dr"},
@@ -284,6 +283,8 @@ def _closing(staged: ir.Table, layout: LedgerLayout) -> dict[str, int]:
 
 
 def _day(value: Any) -> dt.date | None:
+    import pandas as pd
+
     if value is None or value is pd.NaT or (isinstance(value, float) and value != value):
         return None
     return pd.Timestamp(value).date()
@@ -303,7 +304,7 @@ def sales_view(raw: RawTable, *, con: BaseBackend, rules: Any = None, party: str
     if raw.format.startswith("tally-xml"):
         return raw, _xml_report(raw)
     rules = LedgerRules.load(rules)
-    layout = detect_layout(raw, raw.sample(1000), rules=rules, party=party)
+    layout = detect_layout(raw, rules=rules, party=party)
     if layout is None or layout.kind == "receivables":
         return raw, None
     staged = _stage_one(raw, layout, rules, con, None)

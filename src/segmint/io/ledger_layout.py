@@ -16,12 +16,11 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
-import pandas as pd
-
 from segmint.errors import Fix, MappingError
 from segmint.io.base import RawTable
 from segmint.io.vouchers import LedgerRules, classify_voucher_types, strip_direction
 from segmint.schema import normalize_name
+from segmint.schema.detection import Sample, sample_values
 
 LAYOUTS = ("vouchers", "single_party", "receivables")
 _PERIOD = re.compile(
@@ -122,7 +121,7 @@ def title_period(titles: list[str]) -> tuple[str, str] | None:
 
 def detect_layout(
     raw: RawTable,
-    sample: pd.DataFrame,
+    sample: Sample | None = None,
     *,
     rules: LedgerRules | None = None,
     party: str | None = None,
@@ -149,10 +148,11 @@ def detect_layout(
         if named and "party" in found:
             return _single(found, named, where, period, "a party named in the title, no voucher-type column")
         return None
-    types = sample[found["voucher_type"]].dropna().astype(str) if found["voucher_type"] in sample else pd.Series([], dtype=str)
+    sample = raw.sample_columns(1000) if sample is None else sample  # fetched only for voucher tables
+    types = [str(v) for v in sample_values(sample, found["voucher_type"]) if v is not None and v == v]
     bases = classify_voucher_types(sorted(set(types)), rules)
     known = sum(bases[t][0] != "Other" for t in types)
-    if types.empty or known * 2 < len(types):
+    if not types or known * 2 < len(types):
         return None  # a 'Type' column of something else (product types, channels)
     party_column = found.get("party")
     if named:
@@ -160,7 +160,7 @@ def detect_layout(
         return _single(found, named, where, period, why)
     if party_column is None:
         return LedgerLayout("vouchers", found, period=period, debtors_only=debtors)  # error raised by the reader
-    values = sample[party_column].dropna().astype(str) if party_column in sample else pd.Series([], dtype=str)
+    values = [str(v) for v in sample_values(sample, party_column) if v is not None and v == v]
     counter = sum(rules.is_counter_ledger(v) or bool(_BALANCE_ROW.match(v)) for v in values)
     if len(values) and counter * 2 >= len(values):
         layout = LedgerLayout("single_party", found, period=period)

@@ -27,7 +27,8 @@ from segmint.schema import ColumnMapping
 def read_parquet(path: Path, *, con: BaseBackend, mapping: ColumnMapping | None = None) -> RawTable:
     """Read a Parquet file; ``_row`` is the 1-based row position in the file."""
     try:
-        described = raw_duckdb().execute("DESCRIBE SELECT * FROM read_parquet(?)", [str(path)]).fetchall()
+        # the path as a literal: binding a parameter makes DuckDB import pandas
+        described = raw_duckdb().execute(f"DESCRIBE SELECT * FROM read_parquet({sql_string(str(path))})").fetchall()
         names = [row[0] for row in described if row[0] not in (SOURCE_COL, ROW_COL)]
         columns = ", ".join(sql_identifier(n) for n in names)
         if getattr(con, "name", "") == "pyspark":
@@ -44,8 +45,7 @@ def read_parquet(path: Path, *, con: BaseBackend, mapping: ColumnMapping | None 
             table = con.table(view)
         else:
             table = duckdb_to_con(
-                con, f"SELECT {columns} FROM read_parquet(?)", source=path.name, first_row=1,
-                params=[str(path)],
+                con, f"SELECT {columns} FROM read_parquet({sql_string(str(path))})", source=path.name, first_row=1,
             )  # fmt: skip
     except duckdb.Error as exc:
         raise InputError(f"{path.name}: cannot read as Parquet: {exc}") from exc

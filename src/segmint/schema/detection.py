@@ -6,13 +6,17 @@ import re
 import unicodedata
 from dataclasses import dataclass, field
 from importlib import resources
-from typing import TYPE_CHECKING
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 from segmint.schema.columns import CONTACT_FIELDS, MAPPABLE_FIELDS, REQUIRED_FIELDS, ColumnMapping
 from segmint.util import parse_packaged_yaml
 
 if TYPE_CHECKING:
     import pandas as pd
+
+# Sampled rows: column -> values (``RawTable.sample_columns``), or a pandas frame of them
+Sample: TypeAlias = "Mapping[str, list[Any]] | pd.DataFrame"
 
 __all__ = [
     "SYNONYMS",
@@ -22,6 +26,7 @@ __all__ = [
     "detect_header_row",
     "detect_mapping",
     "normalize_name",
+    "sample_values",
 ]
 
 _CELL_NUMBER = re.compile(
@@ -222,9 +227,17 @@ def _content_score(field_name: str, prof: _Profile) -> tuple[float, str]:
     return 0.0, ""
 
 
-def detect_mapping(columns: list[str], sample: pd.DataFrame) -> MappingDetection:
+def sample_values(sample: Sample, column: str) -> list[Any]:
+    """The sampled values of ``column`` as a list (empty when the sample lacks it)."""
+    if column not in sample:
+        return []
+    values = sample[column]
+    return values.tolist() if hasattr(values, "tolist") else list(values)
+
+
+def detect_mapping(columns: list[str], sample: Sample) -> MappingDetection:
     """Guess which column feeds each canonical field: names (synonyms) first, content fills gaps."""
-    profiles = {c: _profile(sample[c].tolist() if c in sample else []) for c in columns}
+    profiles = {c: _profile(sample_values(sample, c)) for c in columns}
     candidates: list[tuple[float, int, str, str, str]] = []
     for position, column in enumerate(columns):
         normalized = normalize_name(column)

@@ -6,11 +6,10 @@ from typing import TYPE_CHECKING, Any
 
 from segmint.errors import Fix, MappingError
 from segmint.schema.columns import MAPPABLE_FIELDS, REQUIRED_FIELDS, ColumnMapping
-from segmint.schema.detection import MappingDetection, content_fits, detect_mapping
+from segmint.schema.detection import MappingDetection, Sample, content_fits, detect_mapping, sample_values
 
 if TYPE_CHECKING:
     import ibis
-    import pandas as pd
 
     from segmint.io.base import RawTable
 
@@ -27,7 +26,7 @@ def resolve_mapping(
     Raises MappingError naming the columns found (with sample values), the mapping so far (overrides
     applied) and, as data, a mapping that would fix it (``error.fix.example``: field -> column).
     """
-    sample = raw.sample(500)
+    sample = raw.sample_columns(500)
     detection = detect_mapping(raw.columns, sample)
     layout: dict[str, Any] = {"header_row": raw.header_row, "sheet": raw.sheet}
     if isinstance(overrides, ColumnMapping):
@@ -93,10 +92,10 @@ def _taken_by_override(
     return None
 
 
-def _candidate(name: str, raw: RawTable, sample: pd.DataFrame, used: set[str]) -> str | None:
+def _candidate(name: str, raw: RawTable, sample: Sample, used: set[str]) -> str | None:
     """The first unused column whose sampled content could feed ``name`` (None when none fits)."""
     for column in raw.columns:
-        if column not in used and column in sample and content_fits(name, sample[column].tolist()):
+        if column not in used and column in sample and content_fits(name, sample_values(sample, column)):
             return column
     return None
 
@@ -108,7 +107,7 @@ def _required_now(fields: dict[str, str]) -> list[str]:
 
 
 def _orient_overrides(
-    overrides: dict[str, str | None], raw: RawTable, sample: pd.DataFrame, detection: MappingDetection
+    overrides: dict[str, str | None], raw: RawTable, sample: Sample, detection: MappingDetection
 ) -> dict[str, str | None]:
     """Accept ``{field: column}`` and the CLI's ``{column: field}``; reject unknown names."""
     result: dict[str, str | None] = {}
@@ -133,7 +132,7 @@ def _orient_overrides(
 
 
 def _mapping_help(
-    raw: RawTable, sample: pd.DataFrame, problems: list[str], so_far: MappingDetection | None = None
+    raw: RawTable, sample: Sample, problems: list[str], so_far: MappingDetection | None = None
 ) -> str:
     """What is wrong, the mapping so far and every column with sample values (no fix: that is data)."""
     where = raw.source + (f" (sheet {raw.sheet!r})" if raw.sheet else "")
@@ -142,7 +141,7 @@ def _mapping_help(
         lines += ["Mapping so far:", *("  " + ln for ln in so_far.describe().splitlines())]
     lines.append("Columns found (3 sample values each):")
     for column in raw.columns:
-        values = [] if column not in sample else sample[column].dropna().astype(str)
+        values = [str(v) for v in sample_values(sample, column) if v is not None and v == v]
         shown = list(dict.fromkeys(v for v in values if v.strip()))[:3]
         lines.append(f"  {column!r}: {', '.join(map(repr, shown)) or '(empty)'}")
     return "\n".join(lines)

@@ -1,0 +1,39 @@
+"""Start-up work of the path users run: `segmint analyze FILE --scheme rfm --out DIR` loads no pandas,
+scikit-learn, SciPy or plotting library (they cost more than the whole analysis of a small file)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+
+HEAVY = ("pandas", "sklearn", "scipy", "plotly", "dash", "matplotlib")
+
+
+def test_analyze_rfm_loads_no_pandas_or_models(tmp_path):
+    source = tmp_path / "sales.csv"
+    source.write_text(
+        "InvoiceNo,CustomerID,InvoiceDate,Quantity,UnitPrice\n"
+        "A1,c1,2024-01-05,2,10.50\nA2,c2,2024-02-05,1,3.25\nA3,c1,2024-03-01,1,8.00\n"
+        "A4,c3,2024-03-02,5,1.10\nA4,c3,2024-03-02,5,1.10\nA5,,2024-03-03,1,2.00\n"
+    )
+    out = tmp_path / "out"
+    script = textwrap.dedent(f"""
+        import sys
+        from segmint.cli import app
+        sys.argv = ["segmint", "analyze", {str(source)!r}, "--scheme", "rfm", "--out", {str(out)!r}]
+        try:
+            app()
+        except SystemExit as exit:
+            assert not exit.code, exit.code
+        print("LOADED", sorted(name for name in {HEAVY!r} if name in sys.modules))
+    """)
+    run = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert run.stdout.strip().splitlines()[-1] == "LOADED []"
+    written = {path.name for path in out.iterdir()}
+    assert {"features.csv", "segments_rfm.csv", "summary_rfm.csv", "data_quality.json"} <= written
+    features = (out / "features.csv").read_text().splitlines()
+    assert features[0].startswith("customer_id,") and len(features) == 4  # c1, c2, c3 (the blank id dropped)
+    text = (out / "features.csv").read_text()  # by hand: snapshot 2024-03-03 (the last kept line + 1 day)
+    assert "c1,2,2,29.0,29.0,14.5," in text and "c3,1,1,5.5,5.5,5.5," in text  # the copied A4 line dropped
