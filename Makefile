@@ -14,8 +14,11 @@ $(PY):
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 
+# bytecode compiled once: an editable install has none, and with PYTHONDONTWRITEBYTECODE set every
+# `segmint` run would compile its modules again (about 0.1 s of start-up)
 $(VENV)/.installed: pyproject.toml | $(PY)
 	$(PY) -m pip install -q -e .
+	$(PY) -m compileall -q src
 	@touch $@
 
 $(VENV)/.installed-test: pyproject.toml $(VENV)/.installed
@@ -56,11 +59,13 @@ screenshots: install-test
 # about 30-40 min on an idle 2-core machine, data generated on first use. `make bench-1e8` adds 1e8.
 bench: install-test
 	$(PY) -m pip install -q -e ".[bench]"
+	$(PY) -m compileall -q src
 	$(BIN)/python -m benchmarks.whole --repeat 3
 	$(BIN)/python -m benchmarks.run --rows 1e6,1e7 --engines segmint,pandas,duckdb_sql --repeat 3
 
 bench-1e8: install-test
 	$(PY) -m pip install -q -e ".[bench]"
+	$(PY) -m compileall -q src
 	$(BIN)/python -m benchmarks.whole --inputs parquet:1e8 --cases segmint,duckdb_sql,polars --repeat 1 --merge
 
 clean:

@@ -344,7 +344,7 @@ def analyze(
         in_countries,
         resolve_frequency,
     )
-    from segmint.report import segment_strategies, segment_summary_table
+    from segmint.report import customer_kpis, segment_strategies, segment_summary_table
     from segmint.segment import get_scheme, scheme_config
 
     step = progress or log.info
@@ -368,7 +368,8 @@ def analyze(
     step("computing customer features")
     features = customer_features(lines, snapshot_date=snapshot, frequency=frequency, monetary=monetary, **window)
     features = engine.materialize(tx.con, features)
-    n_customers = int(features.count().to_pyarrow().as_py())
+    kpis = customer_kpis(features)  # one query: the customer count and the KPIs the result shows
+    n_customers = int(kpis["customers"])
     if n_customers == 0:
         raise DataError(
             "no customer with a positive net purchase value in the selected window",
@@ -377,7 +378,9 @@ def analyze(
     summary_tables: LazyTables[pa.Table] = LazyTables()
     summaries: LazyTables[pd.DataFrame] = LazyTables()  # the same tables in pandas, converted when read
     tables: LazyTables[ir.Table | pd.DataFrame] = LazyTables()
-    tables.add("excluded_customers", partial(excluded_customers, lines, snapshot_date=snapshot, **window))
+    # materialised when first read: the CLI counts it and exports it, one scan of the lines for both
+    excluded = partial(excluded_customers, lines, snapshot_date=snapshot, **window)
+    tables.add("excluded_customers", lambda: engine.materialize(tx.con, excluded()))
     segments: dict[str, ir.Table] = {}
     used: dict[str, SegmentConfig] = {}
     skipped: dict[str, str] = {}
@@ -430,6 +433,7 @@ def analyze(
         story=story_result,
         frequency=frequency,
         frequency_notes=[frequency_note] if frequency_note else [],
+        _cache={"kpis": kpis},
     )
 
 

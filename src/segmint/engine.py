@@ -61,6 +61,38 @@ def arrow_results_without_pandas() -> None:
     converter.__getattr__ = pandas_converter  # type: ignore[attr-defined]
 
 
+def lazy_sql_compilers() -> None:
+    """Import Ibis' SQL compilers one by one, when first used (about 0.1 s of start-up).
+
+    Ibis 12's ``ibis.backends.sql.compilers`` package imports all twenty compilers, and with them
+    the sqlglot dialects of Athena, BigQuery, Snowflake, Trino... on first use of any backend. The
+    package is registered unexecuted, with a module ``__getattr__`` importing the compiler asked
+    for (``sc.duckdb``, ``sc.PostgresCompiler``), which is all Ibis reads from it.
+    """
+    import importlib
+    import importlib.util
+    import sys
+
+    name = "ibis.backends.sql.compilers"
+    if name in sys.modules:
+        return
+    spec = importlib.util.find_spec(name)
+    if spec is None or spec.submodule_search_locations is None:
+        return
+    package = importlib.util.module_from_spec(spec)
+
+    def compiler(attribute: str) -> Any:
+        module = attribute[: -len("Compiler")].lower() if attribute.endswith("Compiler") else attribute
+        try:
+            found = importlib.import_module(f"{name}.{module}")
+        except ModuleNotFoundError as exc:
+            raise AttributeError(f"module {name!r} has no attribute {attribute!r}") from exc
+        return getattr(found, attribute) if attribute.endswith("Compiler") else found
+
+    package.__getattr__ = compiler  # type: ignore[attr-defined]
+    sys.modules[name] = package
+
+
 def quiet_duckdb(con: BaseBackend) -> BaseBackend:
     """Turn off DuckDB's terminal progress bar on an Ibis DuckDB connection; returns ``con``."""
     con.raw_sql(QUIET_DUCKDB_SQL)
@@ -93,6 +125,7 @@ def connect(
         tmp = temp_directory or os.environ.get("SEGMINT_TEMP_DIR") or default_temp_dir()
         config["temp_directory"] = str(tmp)
         database = str(path) if path else ":memory:"
+        lazy_sql_compilers()  # before the DuckDB backend's first import
         arrow_results_without_pandas()
         try:
             return quiet_duckdb(ibis.duckdb.connect(database, **config))

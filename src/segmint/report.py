@@ -12,7 +12,14 @@ import ibis.expr.types as ir
 
 from segmint.errors import ConfigError, Fix
 from segmint.money import money_decimals, round_money
-from segmint.util import EXPORT_FORMAT_NAMES, check_export_format, sql_identifier, sql_string, write_atomic
+from segmint.util import (
+    EXPORT_FORMAT_NAMES,
+    arrow_result,
+    check_export_format,
+    sql_identifier,
+    sql_string,
+    write_atomic,
+)
 
 if TYPE_CHECKING:  # pandas is imported only where a pandas table is given or asked for
     import pandas as pd
@@ -84,7 +91,7 @@ def segment_summary_table(
     # the strategy texts join in the query: Arrow arrays built from Python lists would import pandas
     texts = [(grouped.segment == name, text) for name, text in strategy.items()]
     grouped = grouped.mutate(strategy=ibis.cases(*texts, else_="") if texts else ibis.literal(""))
-    summary = grouped.to_pyarrow().sort_by([("segment_order", "descending"), ("segment", "ascending")])
+    summary = arrow_result(grouped.order_by([ibis.desc("segment_order"), "segment"]))
     customers = summary["customers"].cast(pa.float64())
     revenue = summary["revenue"].cast(pa.float64())
     columns = {
@@ -97,12 +104,12 @@ def segment_summary_table(
 
 def customer_kpis(customers: ir.Table, recent_days: int = 90) -> dict[str, float]:
     """Customers, net revenue, orders, average order value and the share who bought in the last ``recent_days``."""
-    row = customers.aggregate(
+    row = arrow_result(customers.aggregate(
         customers=customers.count(),
         revenue=customers.revenue.sum(),
         orders=customers.frequency.sum(),
         recent=(customers.recency_days <= recent_days).sum(),
-    ).to_pyarrow().to_pylist()[0]
+    )).to_pylist()[0]
     n = int(row["customers"])
     orders = float(row["orders"] or 0)
     revenue = float(row["revenue"] or 0.0)

@@ -102,6 +102,20 @@ def check_export_format(fmt: str) -> str:
     return name
 
 
+def arrow_result(expr: Any) -> Any:
+    """The result of an Ibis table expression as an Arrow table.
+
+    DuckDB's comes straight from the engine (no pandas). Other backends' go through Ibis' pandas
+    conversion, which accepts what they return: PostgreSQL gives means and sums of integers as
+    numeric (Decimal) where Ibis' schema says float64, which Arrow refuses.
+    """
+    if getattr(expr._find_backend(use_default=True), "name", "") == "duckdb":
+        return expr.to_pyarrow()
+    import pyarrow as pa
+
+    return pa.Table.from_pandas(expr.execute(), preserve_index=False)
+
+
 def sql_string(text: str) -> str:
     """``text`` as a SQL string literal (single quotes doubled): the one place segmint quotes SQL text."""
     return "'" + text.replace("'", "''") + "'"

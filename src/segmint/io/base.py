@@ -22,6 +22,7 @@ log = logging.getLogger(__name__)
 SOURCE_COL = "_source"
 ROW_COL = "_row"
 MAX_EXAMPLES = 5
+SAMPLE_ROWS = 500  # rows fetched at least when a sample is first asked for
 # A label cell that marks a subtotal/total line of a report rather than a transaction.
 TOTAL_LABEL = re.compile(r"^\s*(grand\s+|sub[\s-]?)?total(s)?\s*(:|-)?\s*$", re.IGNORECASE)
 
@@ -57,20 +58,18 @@ class RawTable:
         """First ``n`` rows of the source columns, fetched once (detection asks several times)."""
         table, cached, limit = self._sample or (None, None, 0)
         if table is not self.table or limit < n or cached is None:
-            cached = self.table.select(*self.columns).limit(n).to_pyarrow()
-            self._sample = (self.table, cached, n)
+            limit = max(n, SAMPLE_ROWS)  # item lists ask for 200 rows, then detection for 500: one query
+            # nanosecond timestamps as microseconds: Arrow turns nanoseconds into pandas Timestamps
+            columns = [_micro(self.table[c]) for c in self.columns]
+            cached = self.table.select(*columns).limit(limit).to_pyarrow()
+            self._sample = (self.table, cached, limit)
         return cached.slice(0, n)
 
     def sample_columns(self, n: int = 1000) -> dict[str, list[Any]]:
         """First ``n`` rows as plain Python values per column (None for missing or NaN), without pandas."""
-        import pyarrow.compute as pc
-
         out: dict[str, list[Any]] = {}
         arrow = self._sample_arrow(n)
         for name, column in zip(arrow.column_names, arrow.columns, strict=True):
-            if pa.types.is_timestamp(column.type) and column.type.unit == "ns":
-                # nanosecond values become pandas Timestamps in Arrow's as_py; microseconds do for a sample
-                column = pc.cast(column, pa.timestamp("us", column.type.tz), safe=False)
             values = column.to_pylist()
             if pa.types.is_floating(column.type):
                 values = [None if v != v else v for v in values]  # NaN is a missing value
@@ -89,6 +88,13 @@ class RawTable:
         self.skipped[reason] = self.skipped.get(reason, 0) + count
         kept = self.skipped_examples.setdefault(reason, [])
         kept.extend(examples[: MAX_EXAMPLES - len(kept)])
+
+
+def _micro(column: Any) -> Any:
+    dtype = column.type()
+    if dtype.is_timestamp() and (dtype.scale or 0) > 6:
+        return column.cast(dtype.copy(scale=6)).name(column.get_name())
+    return column
 
 
 def unique_names(names: list[Any]) -> list[str]:
@@ -185,12 +191,7 @@ def drop_total_and_blank_rows(raw: RawTable, label_columns: int = 3) -> RawTable
     checks: list[tuple[str, Any]] = [("blank", blank)]
     if text_cols:
         pattern = TOTAL_LABEL.pattern.replace("(?:", "(")
-        total = ibis.or_(
-            *[
-                ibis.cases((table[c].ilike("%total%"), table[c].strip().lower().re_search(pattern.lower())), else_=False)
-                for c in text_cols[:label_columns]
-            ]
-        ).fill_null(False)
+        total = ibis.or_(*[_is_total_label(table[c], pattern) for c in text_cols[:label_columns]]).fill_null(False)
         checks.append(("total_row", total & ~blank))
     counts = table.aggregate(**{r: c.sum() for r, c in checks}).to_pyarrow().to_pylist()[0]
     for reason, condition in checks:
@@ -216,6 +217,17 @@ def balanced_and(conditions: list[Any]) -> Any:
 
 
 def _is_empty(column: ibis.Column) -> ibis.BooleanValue:
+    """Null, or text that is empty after stripping white space: only text starting with a white space
+    (or empty) can be, so most cells are decided by comparing their first character."""
     if column.type().is_string():
-        return column.isnull() | (column.strip() == "")
+        return column.isnull() | ibis.cases((column.left(1) <= " ", column.strip() == ""), else_=False)
     return column.isnull()
+
+
+def _is_total_label(column: ibis.Column, pattern: str) -> ibis.BooleanValue:
+    """``TOTAL_LABEL`` on one text column. A match starts (after white space) with t, g or s (total,
+    grand total, subtotal) in either case: other cells are decided by their first character."""
+    first = column.left(1)
+    maybe = first.isin(["t", "T", "g", "G", "s", "S"]) | (first <= " ")
+    label = ibis.cases((column.ilike("%total%"), column.strip().lower().re_search(pattern.lower())), else_=False)
+    return ibis.cases((maybe, label), else_=False)

@@ -32,6 +32,7 @@ HEAD_BYTES = 256 * 1024
 HEAD_LINES = 200
 DELIMITERS = ("\t", ";", "|", ",")  # tie-break order: ',' also appears in decimals and amounts
 WHITESPACE = "whitespace"
+TOO_WIDE = "segmint: a line has more space-separated fields than the header"
 
 
 BINARY_NUL_SHARE = 0.05  # more NUL bytes than this in the head (and not UTF-16): not a text file
@@ -247,7 +248,9 @@ def _duckdb_read(
             f"auto_detect=false, skip={skip}) WHERE line IS NOT NULL AND trim(line) <> ''"
         )
         cells = ", ".join(f"parts[{i + 1}] AS {sql_identifier(n)}" for i, n in enumerate(names))
-        sql = f"SELECT {cells} FROM ({lines})"
+        # a line with more fields than the header stops the load (no second pass over the file to look)
+        checked = f"CASE WHEN len(parts) > {len(names)} THEN error({sql_string(TOO_WIDE)}) ELSE parts END AS parts"
+        sql = f"SELECT {cells} FROM (SELECT {checked} FROM ({lines}))"
         too_wide = f"SELECT count(*) FROM ({lines}) WHERE len(parts) > {len(names)}"
     else:
         columns = "{" + ", ".join(f"{sql_string(n)}: 'VARCHAR'" for n in names) + "}"
@@ -262,18 +265,14 @@ def _duckdb_read(
         )
         too_wide = None
     try:
-        if too_wide is not None:
-
-            extra = raw_duckdb().execute(too_wide).fetchone()[0]
-            if extra:
-                raise InputError(
-                    f"{source}: {extra} line(s) have more than {len(names)} space-separated fields; "
-                    "values containing spaces need a real delimiter (save the file as CSV)"
-                )
         return duckdb_to_con(con, sql, source=source, first_row=first_row)
-    except InputError:
-        raise
     except Exception as exc:  # duckdb.Error subclasses: conversion, invalid unicode, ragged rows
+        if too_wide is not None and TOO_WIDE in str(exc):
+            extra = raw_duckdb().execute(too_wide).fetchone()[0]
+            raise InputError(
+                f"{source}: {extra} line(s) have more than {len(names)} space-separated fields; "
+                "values containing spaces need a real delimiter (save the file as CSV)"
+            ) from None
         raise InputError(
             f"{source}: cannot read as delimited text ({_first_line(exc)}); save it again as CSV (UTF-8, "
             "comma-separated, values with the delimiter or line breaks in double quotes)"
