@@ -234,11 +234,16 @@ def assign(features: ir.Table, config: RFMConfig | None = None, *, by: str | Non
     config = config or RFMConfig()
     scored = rfm_scores(features, config.bins, by=by)
     r5, f5, m5 = (_scaled_expr(scored[c], config.bins) for c in ("r_score", "f_score", "m_score"))
-    scaled = {"r": r5, "f": f5, "m": m5, "fm": (f5 + m5) / 2}
-    scored = scored.mutate(is_new=new_customer_flag(scored, config.new_within))
-    bought = bought_in_window_flag(scored, config.new_within) | scored.is_new
-    branches, tenure_rule, bought_rule = [], [], []
-    for rule in config.rules:
+    # the scaled scores and both flags are columns of their own: the rule CASE below refers to them in
+    # many branches, and an inlined expression would be evaluated again in every branch that uses it
+    scored = scored.mutate(
+        is_new=new_customer_flag(scored, config.new_within), _r5=r5, _f5=f5, _m5=m5, _fm5=(f5 + m5) / 2,
+        _bought=bought_in_window_flag(scored, config.new_within),
+    )
+    scaled = {"r": scored._r5, "f": scored._f5, "m": scored._m5, "fm": scored._fm5}
+    bought = scored._bought | scored.is_new
+    branches = []
+    for number, rule in enumerate(config.rules):
         condition = ibis.literal(True)
         for key, (low, high) in rule.bounds().items():
             condition &= scaled[key].between(low, high)
@@ -246,14 +251,17 @@ def assign(features: ir.Table, config: RFMConfig | None = None, *, by: str | Non
             condition &= scored.is_new if rule.new else ~scored.is_new
         if rule.bought is not None:
             condition &= bought if rule.bought else ~bought
-        branches.append((condition, rule.segment))
-        tenure_rule.append((condition, rule.new is not None))
-        bought_rule.append((condition, rule.bought is True))
-    segment = ibis.cases(*branches, else_=config.rules[-1].segment)
-    # the reason names the first (last) purchase when a tenure (absence) condition decided the segment
-    uses_tenure = ibis.cases(*tenure_rule, else_=config.rules[-1].new is not None)
-    uses_bought = ibis.cases(*bought_rule, else_=config.rules[-1].bought is True)
-    labelled = scored.mutate(segment=segment, _uses_tenure=uses_tenure, _uses_bought=uses_bought)
+        branches.append((condition, number))
+    # the first matching rule's number, once per customer; the segment and the reason's wording read it
+    last = len(config.rules) - 1
+    scored = scored.mutate(_rule=ibis.cases(*branches, else_=last))
+    rules = dict(enumerate(config.rules))
+    labelled = scored.mutate(
+        segment=scored._rule.substitute({n: rule.segment for n, rule in rules.items()}, else_=rules[last].segment),
+        # the reason names the first (last) purchase when a tenure (absence) condition decided the segment
+        _uses_tenure=scored._rule.isin([n for n, rule in rules.items() if rule.new is not None]),
+        _uses_bought=scored._rule.isin([n for n, rule in rules.items() if rule.bought is True]),
+    )
     descriptions = {s.name: s.description for s in config.segments}
     order = config.segment_order()
     tenure_text = ibis.literal("")
@@ -282,7 +290,7 @@ def assign(features: ir.Table, config: RFMConfig | None = None, *, by: str | Non
     )  # fmt: skip
     return labelled.mutate(
         segment_order=labelled.segment.substitute(order, else_=-1).cast("int64"), reason=reason
-    ).drop("_uses_tenure", "_uses_bought")
+    ).drop("_uses_tenure", "_uses_bought", "_r5", "_f5", "_m5", "_fm5", "_bought", "_rule")
 
 
 def notes(features: ir.Table, labelled: ir.Table, config: RFMConfig | None = None) -> list[str]:
