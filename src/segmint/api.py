@@ -147,10 +147,31 @@ def read_transactions(
     else:
         from segmint.io.ledger import sales_view
 
+        own = con is None
         con = con or engine.connect()
+        raw = read_raw(source, con=con, mapping=wanted)
+        if own:
+            _one_thread_when_small(con, raw.table)
         # a ledger (Day Book, Ledger Account): only its sales vouchers net of credit notes are sales
-        raw, ledger = sales_view(read_raw(source, con=con, mapping=wanted), con=con)
+        raw, ledger = sales_view(raw, con=con)
     return clean_raw(raw, con=con, mapping=wanted, options=options, label=_label(source), ledger=ledger)
+
+
+SMALL_INPUT_ROWS = 1_000_000  # below this, DuckDB works on one thread (see _one_thread_when_small)
+
+
+def _one_thread_when_small(con: BaseBackend, table: ir.Table) -> None:
+    """One DuckDB thread for an input under ``SMALL_INPUT_ROWS`` lines (its own connection only).
+
+    At these sizes the queries are short and a second thread mostly adds coordination: measured on the
+    whole ``analyze`` job, one thread used 20-25% less CPU (CDNOW 2.4 -> 1.9 CPU s, a 541,909-line
+    log 3.9 -> 2.9) for about the same wall time, and the job is no faster on two idle cores.
+    Counting rows is free here: a loaded CSV is a table, a Parquet file has its count in its footer.
+    """
+    if getattr(con, "name", "") != "duckdb":
+        return
+    if int(table.count().to_pyarrow().as_py()) < SMALL_INPUT_ROWS:
+        con.raw_sql("SET threads = 1")
 
 
 def clean_raw(
