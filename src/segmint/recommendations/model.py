@@ -259,14 +259,18 @@ def default_blend(config: RecommendConfig) -> Blend:
 
 
 def fit_blend(frame: pd.DataFrame, names: list[str], source: str) -> Blend:
-    """Logistic regression of 'bought in the next window' on the features (standardised, L2)."""
+    """Logistic regression of 'bought in the next window' on the features (standardised, L2).
+
+    Newton's method (a few Cholesky solves of a features x features system) converges to the
+    optimum in ~5 iterations where L-BFGS took ~60 and stopped short on correlated features.
+    """
     from sklearn.linear_model import LogisticRegression
 
     x = frame[names].to_numpy(dtype="float64")
     y = frame["label"].to_numpy(dtype="int8")
     mean, std = x.mean(axis=0), x.std(axis=0)
     std[std == 0] = 1.0
-    model = LogisticRegression(C=1.0, max_iter=500).fit((x - mean) / std, y)
+    model = LogisticRegression(C=1.0, solver="newton-cholesky", max_iter=100).fit((x - mean) / std, y)
     weights = model.coef_[0] / std
     intercept = float(model.intercept_[0] - (model.coef_[0] * mean / std).sum())
     return Blend(dict(zip(names, map(float, weights), strict=True)), intercept,
@@ -371,6 +375,8 @@ class Signals:
     segment_share: ir.Table
     all_share: ir.Table
     candidates: ir.Table
+    top_items: ir.Table | None = None  # co-purchase inputs (None without that signal)
+    neighbours: ir.Table | None = None
 
 
 def build_signals(
@@ -385,7 +391,7 @@ def build_signals(
     wanted = targets if only is None else targets.semi_join(only, "customer_id")
     seg_share, all_share = sig.segment_shares(before, targets, window.start(as_of), as_of)
     seg_share, all_share = materialize(con, seg_share), materialize(con, all_share)
-    copurchase = None
+    copurchase = top = neighbours = None
     if "copurchase" in config.signals:
         top = materialize(con, sig.top_customer_items(items, config.per_customer))
         neighbours = materialize(con, sig.item_neighbours(top, neighbours=config.neighbours))
@@ -398,7 +404,7 @@ def build_signals(
         own_limit=config.own_limit, popular_limit=config.popular_limit, new_only=config.new_only,
         product_features=product_features,
     )  # fmt: skip
-    return Signals(as_of, targets, items, seg_share, all_share, materialize(con, cands))
+    return Signals(as_of, targets, items, seg_share, all_share, materialize(con, cands), top, neighbours)
 
 
 def learn_blend(
@@ -451,6 +457,12 @@ def rank(signals: Signals, blend: Blend, names: ir.Table, config: RecommendConfi
         order_by=[ibis.desc(scored._linear), ibis.desc(scored.share_all), scored.product],
     )
     top = scored.mutate(rank=order + 1).filter(lambda t: t.rank <= config.top)
+    if signals.top_items is not None and signals.neighbours is not None:
+        linked = top.filter(top.f_cf > 0).select("customer_id", "product")
+        found = sig.copurchase_because(linked, signals.top_items, signals.neighbours)
+        top = top.left_join(found, ["customer_id", "product"]).drop("customer_id_right", "product_right")
+    else:
+        top = top.mutate(because=ibis.null("string"))
     because = names.select(because="product", because_name="product_name")
     top = top.left_join(because, "because").drop("because_right")
     top = top.left_join(names, "product").drop("product_right")

@@ -169,17 +169,36 @@ def item_neighbours(top_items: ir.Table, *, neighbours: int = 30, min_common: in
 
 
 def copurchase_scores(top_items: ir.Table, neighbours: ir.Table, limit: int) -> ir.Table:
-    """customer_id, product, f_cf (weighted mean similarity), because (the product behind it); top ``limit``."""
+    """customer_id, product, f_cf (weighted mean similarity to the customer's products); top ``limit``.
+
+    The product behind a score (the reason's "often bought with X") is found afterwards, for the
+    recommended products only (:func:`copurchase_because`): an arg-max over every (customer,
+    product) pair here cost more than the whole rest of the scoring.
+    """
     joined = top_items.inner_join(neighbours, "product")
-    contribution = joined.weight * joined.similarity
     scored = joined.group_by(customer_id=joined.customer_id, target=joined.neighbour).aggregate(
-        f_cf=contribution.sum(), because=joined.product.argmax(contribution)
+        f_cf=(joined.weight * joined.similarity).sum()
     )
     rank = ibis.row_number().over(
         group_by=scored.customer_id, order_by=[ibis.desc(scored.f_cf), scored.target]
     )
     top = scored.mutate(_rank=rank).filter(lambda t: t._rank < limit)
-    return top.select("customer_id", product="target", f_cf="f_cf", because="because")
+    return top.select("customer_id", product="target", f_cf="f_cf")
+
+
+def copurchase_because(recs: ir.Table, top_items: ir.Table, neighbours: ir.Table) -> ir.Table:
+    """customer_id, product, because: the customer's product that adds most to ``recs``' co-purchase score."""
+    links = neighbours.select(item="product", product="neighbour", similarity="similarity")
+    links = links.semi_join(recs.select("product").distinct(), "product")
+    mine = top_items.semi_join(recs.select("customer_id").distinct(), "customer_id")
+    joined = mine.select("customer_id", item="product", weight="weight").inner_join(links, "item")
+    joined = joined.semi_join(recs, ["customer_id", "product"])
+    contribution = joined.weight * joined.similarity
+    order = ibis.row_number().over(
+        group_by=[joined.customer_id, joined.product], order_by=[ibis.desc(contribution), joined.item]
+    )
+    best = joined.mutate(_rank=order).filter(lambda t: t._rank == 0)
+    return best.select("customer_id", "product", because="item")
 
 
 def segment_shares(lines: ir.Table, segments: ir.Table, start: dt.date, as_of: dt.date) -> tuple[ir.Table, ir.Table]:
@@ -296,7 +315,7 @@ def candidates(
     if copurchase is not None:
         joined = joined.left_join(copurchase, ["customer_id", "product"]).drop("customer_id_right", "product_right")
     else:
-        joined = joined.mutate(f_cf=ibis.literal(0.0), because=ibis.null("string"))
+        joined = joined.mutate(f_cf=ibis.literal(0.0))
     seg = segment_share.select("segment", "product", seg_share="share", seg_buyers="buyers")
     sizes = segment_share.select("segment", "segment_buyers").distinct()
     joined = joined.left_join(seg, ["segment", "product"]).drop("segment_right", "product_right")
