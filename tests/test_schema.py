@@ -222,3 +222,29 @@ def test_european_header_names(header, expected):
     columns = header.split(",")
     sample = pd.DataFrame([["1001", "K1", "13.04.2023", "2", "10,50", "AT"][: len(columns)]], columns=columns)
     assert detect_mapping(columns, sample).mapping.fields == expected
+
+
+@pytest.mark.parametrize("header,expected", [
+    ("Invoice,Customer,Date,SKU,Category,Customer Category,Qty,Price", "Category"),
+    ("Bill No,Bill Date,Party Name,Item Name,Stock Group,Qty,Rate", "Stock Group"),
+    ("order_id,user_id,order_date,product_id,department,price", "department"),
+    ("Invoice,Customer,Date,SKU,Customer Category,Qty,Price", None),  # a customer's category is no product's
+])  # fmt: skip
+def test_a_product_category_column_is_detected(header, expected):
+    columns = header.split(",")
+    detection = detect_mapping(columns, pd.DataFrame([["x"] * len(columns)], columns=columns))
+    assert detection.mapping.fields.get("category") == expected
+    assert "customer_id" in detection.mapping.fields  # the category never takes the customer's column
+
+
+def test_the_category_rides_along_a_cleaned_table_only_when_the_source_has_one(tmp_path):
+    from segmint import read_transactions
+
+    with_category = tmp_path / "with.csv"
+    with_category.write_text("Invoice,Customer,Date,SKU,Category,Qty,Price\n1,C1,2024-01-02,A, Fruit ,2,1.5\n"
+                             "2,C2,2024-01-03,B,,1,2.0\n")  # fmt: skip
+    table = read_transactions(with_category).table.order_by("invoice_id").to_pandas()
+    assert table["category"].tolist()[0] == "Fruit" and pd.isna(table["category"].tolist()[1])  # trimmed; blank = NULL
+    without = tmp_path / "without.csv"
+    without.write_text("Invoice,Customer,Date,SKU,Qty,Price\n1,C1,2024-01-02,A,2,1.5\n")
+    assert "category" not in read_transactions(without).table.columns

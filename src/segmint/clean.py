@@ -35,7 +35,7 @@ from segmint.quality import (
     drop_examples,
     period_checks,
 )
-from segmint.schema import CANONICAL_DTYPES, CONTACT_DTYPES, MAPPABLE_FIELDS, ColumnMapping
+from segmint.schema import CANONICAL_DTYPES, CONTACT_DTYPES, MAPPABLE_FIELDS, PRODUCT_ATTRIBUTE_DTYPES, ColumnMapping
 from segmint.textshape import TextShape, text_shape
 
 __all__ = ["CleanOptions", "CleanResult", "DataQualityReport", "clean_transactions"]
@@ -113,7 +113,7 @@ def clean_transactions(
         con, mapped, fields, dicts, found, patterns=patterns, dayfirst=dayfirst, decimal=decimal
     )
     shape = text_shape(
-        con, mapped, ["customer_id", "invoice_id", "invoice_date", *TEXT_FIELDS, *CONTACT_DTYPES],
+        con, mapped, ["customer_id", "invoice_id", "invoice_date", *TEXT_FIELDS, *CONTACT_DTYPES, *PRODUCT_ATTRIBUTE_DTYPES],
         dots=("customer_id",), cs=("invoice_id",),
     )  # fmt: skip
     stream = streamable(con, dicts.tables, shape.counts.get("rows", dicts.rows))
@@ -148,7 +148,7 @@ def clean_transactions(
         top = ", ".join(f"{d.count:,} {d.description}" for d in dropped.values()) or "no rows"
         raise DataError(f"{source}: no usable sales lines ({top}); check the column mapping")
 
-    contacts = [name for name in CONTACT_DTYPES if name in staged.columns]
+    contacts = [name for name in (*CONTACT_DTYPES, *PRODUCT_ATTRIBUTE_DTYPES) if name in staged.columns]
     table = staged.filter(staged._reason.isnull()).select(*CANONICAL_DTYPES, *contacts)
     if stream:
         table = engine.temp_view(con, table)
@@ -447,7 +447,7 @@ def _narrow(t: ibis.Table, fields: list[str], shape: TextShape) -> ibis.Table:
             values[name] = _text_value(t[name], name, shape).cast(dtype)
         else:
             values[name] = ibis.null(dtype)
-    for name in CONTACT_DTYPES:  # contact columns (name, e-mail, phone) ride along only when the source had them
+    for name in (*CONTACT_DTYPES, *PRODUCT_ATTRIBUTE_DTYPES):  # contacts and a product's category ride along only when the source had them
         if name in t.columns:
             values[name] = _text_value(t[name], name, shape)
     flags = {column: t[column] for column in FLAG_COLUMNS.values() if column in t.columns and not _never(t[column])}

@@ -195,6 +195,26 @@ def test_blank_product_rows_are_counted_and_kept_for_sales(tmp_path):
     assert set(recs.customer_id) == {"M1"}  # M2 bought no product
 
 
+def test_product_json_items_with_a_category_give_a_single_view_by_category(tmp_path):
+    path = tmp_path / "baskets.csv"
+    path.write_text('member_id,payment_date,total_amt,product_json\n'
+                    'M1,2024-01-05,30,"[{""sku"": ""A"", ""qty"": 2, ""category"": ""Tea""}, {""sku"": ""B"", ""qty"": 1, ""category"": ""Cake""}]"\n'
+                    'M2,2024-01-06,12,"[{""sku"": ""C"", ""qty"": 4, ""category"": ""Tea""}]"\n')  # fmt: skip
+    result = segmint.recommend(path, top=2)
+    view = result.tables()["single_view_by_category"].set_index("customer_id")
+    # units per category, by hand: M1 Tea 2, Cake 1; M2 Tea 4 (Tea sells more units, so it comes first)
+    assert view.loc["M1", ["units: Tea", "units: Cake", "units: all products"]].tolist() == [2.0, 1.0, 3.0]
+    assert view.loc["M2", ["units: Tea", "units: Cake", "categories bought"]].tolist() == [4.0, 0.0, 1]
+    assert "single_view_by_category" not in segmint.recommend(plain_basket_log(tmp_path), top=1).tables()
+
+
+def plain_basket_log(tmp_path: Path) -> Path:
+    """A small basket log without categories."""
+    path = tmp_path / "plain.csv"
+    path.write_text("Member_number,Date,itemDescription\n1,01-01-2015,milk\n2,02-01-2015,bread\n1,03-01-2015,bread\n")
+    return path
+
+
 @pytest.mark.skipif(not GROCERIES.exists(), reason="../shared/data is not present")
 def test_groceries_basket_log_beats_own_most_bought(tmp_path):
     from typer.testing import CliRunner

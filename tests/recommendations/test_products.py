@@ -69,3 +69,20 @@ def test_product_sales_by_region_and_top_products(lines):
     top = products.top_products_by_period(lines, period="month", top=2)
     assert top[top.period == "2024-03"].product_id.tolist() == ["A", "B"]  # revenue 30, 20
     assert top[top.period == "2024-01"].product_id.tolist() == ["A"]
+
+
+def test_single_view_by_category_by_hand(lines):
+    # A and B are Fruit, C Bakery; C4's January line has no category (kept in the totals, under 'other')
+    category = {"A": "Fruit", "B": "Fruit", "C": "Bakery"}
+    tagged = lines.mutate(category=lines["product"].substitute(category))
+    tagged = tagged.mutate(category=ibis.cases((tagged.day < dt.date(2024, 2, 1), ibis.null("string")),
+                                               else_=tagged.category))  # fmt: skip
+    view, note = products.single_view(tagged, {"rfm": SEGMENTS}, products=1, values="units", by="category")
+    # units by category: Fruit 1+2+1+3 = 7, Bakery 1 -> one column (Fruit); Bakery and the blank in 'other'
+    assert list(view.columns) == ["customer_id", "segment_rfm", "units: Fruit", "units: other categories",
+                                  "units: all products", "categories bought"]  # fmt: skip
+    got = view.set_index("customer_id")
+    assert got.loc["C2", ["units: Fruit", "units: other categories", "units: all products"]].tolist() == [3.0, 0.0, 3.0]
+    assert got.loc["C4", ["units: Fruit", "units: other categories", "units: all products"]].tolist() == [0.0, 6.0, 6.0]
+    assert got.loc["C4", "categories bought"] == 1  # the blank category is not a category
+    assert note.startswith("single view by category: 1 of 2 categories as columns")

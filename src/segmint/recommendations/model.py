@@ -164,7 +164,7 @@ class RecommendConfig(BaseModel):
     fit_customers: int = Field(4000, ge=MIN_FIT_CUSTOMERS)  # customers sampled to learn the blend
     favourites: int = Field(20, ge=1)  # products per segment in segment_products
     min_buyers: int = Field(3, ge=1)  # buyers a product needs in a segment to be ranked by lift
-    single_view_products: int = Field(20, ge=1, le=200)  # product columns of the single view
+    single_view_products: int = Field(20, ge=1, le=200)  # product (category) columns of the single view
     single_view_values: Literal["units", "spend"] = "units"
 
     @field_validator("window")
@@ -265,12 +265,14 @@ def fit_blend(frame: pd.DataFrame, names: list[str], source: str) -> Blend:
     optimum in ~5 iterations where L-BFGS took ~60 and stopped short on correlated features.
     """
     from sklearn.linear_model import LogisticRegression
+    from threadpoolctl import threadpool_limits
 
     x = frame[names].to_numpy(dtype="float64")
     y = frame["label"].to_numpy(dtype="int8")
     mean, std = x.mean(axis=0), x.std(axis=0)
     std[std == 0] = 1.0
-    model = LogisticRegression(C=1.0, solver="newton-cholesky", max_iter=100).fit((x - mean) / std, y)
+    with threadpool_limits(1):  # a features x features system: BLAS threads only contend on a busy machine
+        model = LogisticRegression(C=1.0, solver="newton-cholesky", max_iter=100).fit((x - mean) / std, y)
     weights = model.coef_[0] / std
     intercept = float(model.intercept_[0] - (model.coef_[0] * mean / std).sum())
     return Blend(dict(zip(names, map(float, weights), strict=True)), intercept,
@@ -533,6 +535,7 @@ class RecommendResult:
     evaluation: dict[str, Any] | None = None
     notes: list[str] = field(default_factory=list)
     counts: dict[str, int] = field(default_factory=dict)
+    single_view_by_category: pd.DataFrame | None = None  # when the data name each product's category
 
     def tables(self) -> dict[str, ir.Table | pd.DataFrame]:
         """Name -> table, what ``--out`` writes (evaluation.json is written beside them)."""
@@ -544,7 +547,7 @@ class RecommendResult:
             "product_sales_by_segment": self.product_sales_by_segment,
             "product_sales_by_region": self.product_sales_by_region,
             "top_products_by_period": self.top_products_by_period,
-        }
+        } | ({} if self.single_view_by_category is None else {"single_view_by_category": self.single_view_by_category})
 
     def customer(self, customer_id: str) -> dict[str, Any]:
         """One customer's segment and ranked recommendations (JSON-friendly)."""
@@ -688,6 +691,15 @@ def _recommend_products(
         values=config.single_view_values, priced=priced,
     )  # fmt: skip
     notes.append(note)
+    by_category = None
+    if "category" in tx.columns:  # a mapped category column (or product_json items with a category)
+        with_category = before.filter(before.category.notnull())
+        if int(with_category.count().execute()):
+            by_category, note = products.single_view(
+                before, {config.scheme: signals.targets}, products=config.single_view_products,
+                values=config.single_view_values, priced=priced, by="category",
+            )  # fmt: skip
+            notes.append(note)
     period = _view_period(before)
     if not priced:
         notes.append("no prices in the data: revenue columns count items")
@@ -705,6 +717,7 @@ def _recommend_products(
         evaluation=evaluation,
         notes=notes,
         counts=counts,
+        single_view_by_category=by_category,
     )
 
 

@@ -97,6 +97,14 @@ def _label(product: str, name: str) -> str:
     return name if name == product else f"{name} ({product})"
 
 
+def top_categories(lines: ir.Table, limit: int, *, priced: bool) -> list[str]:
+    """The ``limit`` best-selling categories (by revenue, by units when unpriced)."""
+    measure = lines.revenue if priced else lines.units
+    known = lines.filter(lines.category.notnull())
+    per = known.group_by("category").aggregate(value=measure.sum())
+    return per.order_by(ibis.desc("value"), "category").limit(limit).execute()["category"].tolist()
+
+
 def single_view(
     lines: ir.Table,
     segments: dict[str, ir.Table],
@@ -104,33 +112,42 @@ def single_view(
     products: int = 20,
     values: str = "units",
     priced: bool = True,
+    by: str = "product",
 ) -> tuple[pd.DataFrame, str]:
     """One row per customer: their segments, one column per top product (units or spend), the rest.
 
-    Returns the table and a note saying which products are columns (the table is capped at
-    ``products`` columns; ``other products`` and ``all products`` keep the totals exact).
+    With ``by="category"`` the columns are the top ``products`` categories instead (lines without
+    a category are summed in 'other categories'). Returns the table and a note saying which
+    products (categories) are columns: the table is capped at ``products`` columns; ``other ...``
+    and ``all products`` keep the totals exact.
     """
-    chosen = top_products(lines, products, priced=priced)
     measure = lines.units if values == "units" or not priced else lines.revenue
     prefix = "units" if values == "units" or not priced else "spend"
+    key = lines.product if by == "product" else lines.category
+    if by == "product":
+        chosen = top_products(lines, products, priced=priced)
+    else:
+        chosen = [(c, c) for c in top_categories(lines, products, priced=priced)]
+    what = "products" if by == "product" else "categories"
     columns: dict[str, ir.Value] = {}
-    for product, name in chosen:
-        label = f"{prefix}: {_label(product, name)}"
+    for value, name in chosen:
+        label = f"{prefix}: {_label(value, name)}"
         while label in columns:
             label += " "
-        columns[label] = measure.sum(where=lines.product == product).fill_null(0)
+        columns[label] = measure.sum(where=key == value).fill_null(0)
     shown = [p for p, _ in chosen]
-    columns[f"{prefix}: other products"] = measure.sum(where=~lines.product.isin(shown)).fill_null(0)
+    columns[f"{prefix}: other {what}"] = measure.sum(where=~key.isin(shown) | key.isnull()).fill_null(0)
     columns[f"{prefix}: all products"] = measure.sum()
-    columns["products bought"] = lines.product.nunique()
+    columns[f"{what} bought"] = key.nunique()
     wide = lines.group_by("customer_id").aggregate(**columns)
     for scheme, table in segments.items():
         wide = wide.left_join(table.select("customer_id", **{f"segment_{scheme}": "segment"}), "customer_id")
         wide = wide.drop("customer_id_right")
     frame = wide.order_by("customer_id").to_pandas()
-    n_products = int(lines.product.nunique().execute())
-    note = (f"single view: {len(chosen)} of {n_products:,} products as columns (top by "
-            f"{'revenue' if priced else 'units'}); the others are summed in '{prefix}: other products'")  # fmt: skip
+    n_values = int(key.nunique().execute())
+    note = (f"single view{' by category' if by != 'product' else ''}: {len(chosen)} of {n_values:,} {what} as "
+            f"columns (top by {'revenue' if priced else 'units'}); the others are summed in "
+            f"'{prefix}: other {what}'")  # fmt: skip
     ordered = ["customer_id", *[f"segment_{s}" for s in segments], *columns]
     return frame[ordered], note
 

@@ -40,7 +40,10 @@ def product_key(tx: ir.Table) -> ir.StringValue:
 
 
 def purchase_lines(tx: ir.Table, before: dt.date | None = None) -> ir.Table:
-    """customer_id, product, product_name, day, units, revenue of purchase lines before ``before``."""
+    """customer_id, product, product_name, day, units, revenue, country, category of purchase lines.
+
+    Lines before ``before`` only, when given; ``category`` is NULL when the data have none.
+    """
     product = product_key(tx)
     kept = tx.filter(~tx.is_return.fill_null(False), tx.quantity.fill_null(1.0) > 0, product.notnull())
     if before is not None:
@@ -53,6 +56,7 @@ def purchase_lines(tx: ir.Table, before: dt.date | None = None) -> ir.Table:
         units=kept.quantity.fill_null(1.0),
         revenue=kept.amount,
         country=kept.country,
+        category=kept.category if "category" in kept.columns else ibis.null("string"),
     )
 
 
@@ -78,6 +82,8 @@ def product_names(lines: ir.Table) -> ir.Table:
 
 def customer_items(lines: ir.Table, as_of: dt.date, window_start: dt.date | None = None) -> ir.Table:
     """Own-repurchase features per (customer_id, product) from purchase lines before ``as_of``.
+
+    ``own_rank`` (0 = first) orders each customer's products by recency-weighted visits.
 
     ``window_start`` starts the recent window (default 60 days before ``as_of``): visits in it,
     and the length of the window the repurchase cycle is compared with.
@@ -116,7 +122,7 @@ def customer_items(lines: ir.Table, as_of: dt.date, window_start: dt.date | None
     exposure = (joined.visits - joined.first_no + 1).cast("float64")  # visits since the first purchase of it
     per_visit = joined.n.cast("float64") / (exposure + 1.0)
     expected_visits = joined.visits_recent.cast("float64") / tenure.clip(30.0, recent_days) * window_days
-    return joined.select(
+    items = joined.select(
         "customer_id", "product", "n", "units", "last_day", "visits",
         days_since=since.cast("int64"),
         f_own=ibis.literal(1.0),
@@ -137,14 +143,17 @@ def customer_items(lines: ir.Table, as_of: dt.date, window_start: dt.date | None
         f_visits=(expected_visits + 1).ln(),
         f_prob=1.0 - (-(expected_visits * per_visit)).exp(),
     )
+    # the customer's products by recency-weighted visits: computed once, used to pick the own
+    # candidates and the products co-purchase starts from
+    own_rank = ibis.row_number().over(
+        group_by=items.customer_id, order_by=[ibis.desc(items.f_dec90), ibis.desc(items.n), items.product]
+    )
+    return items.mutate(own_rank=own_rank)
 
 
 def top_customer_items(items: ir.Table, limit: int) -> ir.Table:
     """Each customer's ``limit`` most recency-weighted products, with weight = share of their total."""
-    rank = ibis.row_number().over(
-        group_by=items.customer_id, order_by=[ibis.desc(items.f_dec90), ibis.desc(items.n), items.product]
-    )
-    top = items.mutate(_rank=rank).filter(lambda t: t._rank < limit)
+    top = items.filter(items.own_rank < limit)
     total = top.f_dec90.sum().over(group_by=top.customer_id)
     return top.select("customer_id", "product", weight=top.f_dec90 / total)
 
@@ -292,11 +301,8 @@ def candidates(
     co-purchase neighbours, their segment's and everyone's ``popular_limit`` favourites; features
     are 0 where a signal does not apply. Products returned in full are never candidates.
     """
-    own = items.inner_join(targets.select("customer_id"), "customer_id")
-    own_rank = ibis.row_number().over(
-        group_by=own.customer_id, order_by=[ibis.desc(own.f_dec90), ibis.desc(own.n), own.product]
-    )
-    sources = [own.mutate(_r=own_rank).filter(lambda t: t._r < own_limit).select("customer_id", "product")]
+    own = items.filter(items.own_rank < own_limit).semi_join(targets.select("customer_id"), "customer_id")
+    sources = [own.select("customer_id", "product")]
     if copurchase is not None:
         cf = copurchase.inner_join(targets.select("customer_id"), "customer_id")
         sources.append(cf.select("customer_id", "product"))

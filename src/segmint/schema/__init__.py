@@ -13,6 +13,7 @@ from segmint.schema.columns import (
     CONTACT_DTYPES,
     CONTACT_FIELDS,
     MAPPABLE_FIELDS,
+    PRODUCT_ATTRIBUTE_DTYPES,
     REQUIRED_FIELDS,
     ColumnMapping,
 )
@@ -32,6 +33,7 @@ __all__ = [
     "CONTACT_DTYPES",
     "CONTACT_FIELDS",
     "MAPPABLE_FIELDS",
+    "PRODUCT_ATTRIBUTE_DTYPES",
     "REQUIRED_FIELDS",
     "SYNONYMS",
     "ColumnMapping",

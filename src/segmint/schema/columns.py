@@ -16,6 +16,7 @@ __all__ = [
     "CONTACT_DTYPES",
     "CONTACT_FIELDS",
     "MAPPABLE_FIELDS",
+    "PRODUCT_ATTRIBUTE_DTYPES",
     "REQUIRED_FIELDS",
     "ColumnMapping",
 ]
@@ -40,6 +41,9 @@ CANONICAL_COLUMNS: tuple[str, ...] = tuple(CANONICAL_DTYPES)
 # (campaign exports use them; nothing requires them; workspaces store them beside the lines).
 CONTACT_DTYPES: dict[str, str] = {"customer_name": "string", "email": "string", "phone": "string"}
 CONTACT_FIELDS: tuple[str, ...] = tuple(CONTACT_DTYPES)
+# Optional product attributes, kept the same way (only when the source has them): a product's
+# category (a column, or a key of product_json items) gives the single view one column per category.
+PRODUCT_ATTRIBUTE_DTYPES: dict[str, str] = {"category": "string"}
 
 # Fields a user can map a source column to (is_return is derived by cleaning).
 Field_ = Literal[
@@ -48,6 +52,7 @@ Field_ = Literal[
     "invoice_date",
     "product_id",
     "product_name",
+    "category",
     "quantity",
     "unit_price",
     "amount",
