@@ -55,6 +55,7 @@ _UNITS = {"D": "day", "W": "week", "M": "month", "Y": "year"}
 
 # The feature sets the inner split chooses between (by cross-validated precision@N; see choose_features)
 COMPACT_FEATURES = ("f_own", "f_log_n", "f_share", "f_rec30", "f_rec180", "f_dec90", "f_cf", "f_seg", "f_pop")
+REGULARISED = {"all signals, regularised": 0.1, "all signals, strongly regularised": 0.01}  # label -> C
 CV_FOLDS = 3  # customer folds of the inner split
 CV_CUSTOMERS = 1500  # customers of the inner split used to choose (the chosen blend is fitted on all)
 
@@ -258,8 +259,11 @@ def default_blend(config: RecommendConfig) -> Blend:
                  {n: means[n] for n in names}, "default (too little history for an inner time split)")  # fmt: skip
 
 
-def fit_blend(frame: pd.DataFrame, names: list[str], source: str) -> Blend:
+def fit_blend(frame: pd.DataFrame, names: list[str], source: str, strength: float = 1.0) -> Blend:
     """Logistic regression of 'bought in the next window' on the features (standardised, L2).
+
+    ``strength`` is the inverse of the L2 penalty (scikit-learn's ``C``): smaller shrinks the
+    weights more (chosen by cross-validation with the feature set, see :func:`feature_sets`).
 
     Newton's method (a few Cholesky solves of a features x features system) converges to the
     optimum in ~5 iterations where L-BFGS took ~60 and stopped short on correlated features.
@@ -272,21 +276,24 @@ def fit_blend(frame: pd.DataFrame, names: list[str], source: str) -> Blend:
     mean, std = x.mean(axis=0), x.std(axis=0)
     std[std == 0] = 1.0
     with threadpool_limits(1):  # a features x features system: BLAS threads only contend on a busy machine
-        model = LogisticRegression(C=1.0, solver="newton-cholesky", max_iter=100).fit((x - mean) / std, y)
+        model = LogisticRegression(C=strength, solver="newton-cholesky", max_iter=100).fit((x - mean) / std, y)
     weights = model.coef_[0] / std
     intercept = float(model.intercept_[0] - (model.coef_[0] * mean / std).sum())
     return Blend(dict(zip(names, map(float, weights), strict=True)), intercept,
                  dict(zip(names, map(float, mean), strict=True)), source)  # fmt: skip
 
 
-def feature_sets(names: list[str]) -> dict[str, list[str]]:
-    """The candidate blends: every signal, the compact set, and popularity alone (when in use)."""
-    sets = {"all signals": list(names)}
+def feature_sets(names: list[str]) -> dict[str, tuple[list[str], float]]:
+    """The candidate blends, label -> (features, strength): every signal (with three L2 penalties),
+    the compact set, and popularity alone (when in use). Richer, less penalised blends come first."""
+    sets = {"all signals": (list(names), 1.0)}
+    if len(names) > 1:
+        sets.update({label: (list(names), strength) for label, strength in REGULARISED.items()})
     compact = [n for n in names if n in COMPACT_FEATURES]
     if compact and len(compact) < len(names):
-        sets["compact signals"] = compact
+        sets["compact signals"] = (compact, 1.0)
     if "f_pop" in names and len(names) > 1:
-        sets["popularity"] = ["f_pop"]
+        sets["popularity"] = (["f_pop"], 1.0)
     return sets
 
 
@@ -300,7 +307,7 @@ def hits_at(frame: pd.DataFrame, linear: Any, top: int) -> tuple[int, int]:
 
 
 def choose_features(frame: pd.DataFrame, names: list[str], top: int) -> tuple[str, dict[str, float]]:
-    """The feature set whose blend ranks best for customers it was not fitted on.
+    """The feature set (and L2 penalty) whose blend ranks best for customers it was not fitted on.
 
     Customers of the inner split (up to CV_CUSTOMERS) are dealt into CV_FOLDS folds; each set's
     blend is fitted on the other folds and scored by precision@``top`` on the held-out fold.
@@ -316,13 +323,13 @@ def choose_features(frame: pd.DataFrame, names: list[str], top: int) -> tuple[st
     part = frame[frame["customer_id"].isin(customers)]
     folds = part["customer_id"].map(fold_of).to_numpy()
     scores: dict[str, float] = {}
-    for label, features in sets.items():
+    for label, (features, strength) in sets.items():
         hits = evaluated = 0
         for k in range(CV_FOLDS):
             train, test = part[folds != k], part[folds == k]
             if train["label"].nunique() < 2 or test.empty:
                 continue
-            blend = fit_blend(train, features, "")
+            blend = fit_blend(train, features, "", strength)
             linear = test[features].to_numpy(dtype="float64") @ np.array([blend.weights[f] for f in features])
             h, n = hits_at(test, linear, top)
             hits, evaluated = hits + h, evaluated + n
@@ -434,9 +441,10 @@ def learn_blend(
     if positives < MIN_FIT_CUSTOMERS or positives == len(frame):
         return default_blend(config)
     chosen, cv = choose_features(frame, names, config.top)
-    blend = fit_blend(frame, feature_sets(names)[chosen], f"{chosen}, fitted on {n_customers:,} customers: signals "
-                      f"before {inner}, purchases {inner} to {as_of - dt.timedelta(days=1)}")  # fmt: skip
-    blend.fit.update(chosen=chosen, **{f"cv_precision@{config.top}": cv})
+    features, strength = feature_sets(names)[chosen]
+    blend = fit_blend(frame, features, f"{chosen}, fitted on {n_customers:,} customers: signals "
+                      f"before {inner}, purchases {inner} to {as_of - dt.timedelta(days=1)}", strength)  # fmt: skip
+    blend.fit.update(chosen=chosen, l2_strength=strength, **{f"cv_precision@{config.top}": cv})
     blend.fit.update(fit_customers=n_customers, fit_candidates=len(frame), fit_positives=positives,
                      fit_recall_of_candidates=_candidate_recall(later, sample, frame))  # fmt: skip
     return blend
