@@ -108,6 +108,10 @@ def evaluate(
     if new_only:
         relevant = relevant.anti_join(items.select("customer_id", "product"), ["customer_id", "product"])
     customers = relevant.select("customer_id").distinct().semi_join(history, "customer_id")
+    from segmint.recommendations.model import materialize  # the job's scratch tables (dropped at its end)
+
+    con = lines._find_backend()
+    relevant, customers = materialize(con, relevant), materialize(con, customers)  # read by every method
     span = after.aggregate(first=after.day.min(), last=after.day.max(), buyers=after.customer_id.nunique()).execute()
     methods: dict[str, ir.Table] = {"segmint": recs.select("customer_id", "product", "rank")}
     own_pairs = items.select("customer_id", "product") if new_only else None
