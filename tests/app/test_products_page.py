@@ -55,3 +55,13 @@ def test_a_live_refresh_recommends_from_the_new_lines(tmp_path):
     finally:
         live.stop()
         state.close()
+
+
+def test_single_view_on_the_page_shows_the_biggest_buyers_and_says_when_there_is_no_category(state):
+    note, grid = products.single_view_content(state, "1Y", "product", *inputs(state)).children
+    # units bought (one per purchase line; D's return is no purchase): C 3, A 2, B 1, D 1, E 1
+    assert [(r["customer_id"], r["units: all products"]) for r in grid.rowData] == [
+        ("C", 3.0), ("A", 2.0), ("B", 1.0), ("D", 1.0), ("E", 1.0)]
+    assert note.children.startswith("5 customers; showing the 5 who bought most. single view: 8 of 8 products")
+    missing = products.single_view_content(state, "1Y", "category", *inputs(state))
+    assert "no product category" in missing.children

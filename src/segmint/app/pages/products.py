@@ -1,4 +1,5 @@
-"""Products: segment favourites, product sales by country/region and by segment, a customer's picks."""
+"""Products: segment favourites, product sales by country/region and by segment, a customer's picks,
+and the single customer view (one column per top product or category)."""
 
 from __future__ import annotations
 
@@ -22,6 +23,7 @@ RECOMMENDATION_COLUMNS = [
     {"field": "score", "width": 100, "valueFormatter": {"function": "d3.format('.3f')(params.value)"}},
     {"field": "reason", "headerName": "why", "flex": 2, "minWidth": 320, "wrapText": True, "autoHeight": True},
 ]  # fmt: skip
+SINGLE_VIEW_ROWS = 500  # customers shown in the dashboard's single view (the export has every customer)
 FAVOURITE_COLUMNS = [
     {"field": "product_name", "headerName": "product", "minWidth": 200, "pinned": "left"},
     {"field": "rank_by_lift", "headerName": "rank (lift)", "width": 110},
@@ -74,6 +76,15 @@ def layout() -> html.Div:
                      html.Div(id="products-customer-card")], md=6),
             dbc.Col([html.H5("Top products per period"), html.Div(id="products-top")], md=6),
         ]),
+        html.Hr(),
+        dbc.Row([
+            dbc.Col(html.H5("Single customer view"), md="auto"),
+            dbc.Col(dbc.InputGroup([dbc.InputGroupText("one column per"), dbc.Select(
+                id="products-view-by", value="product",
+                options=[{"label": "top product", "value": "product"}, {"label": "category", "value": "category"}])]),
+                md=3),
+        ], className="mb-1 g-2 align-items-center"),
+        html.Div(id="products-single-view"),
     ])
 
 
@@ -138,6 +149,29 @@ def customer_card(state: AppState, customer_id: str | None, *inputs: Any) -> Any
     return recommendation_grid(result.customer(customer_id.strip()))
 
 
+def single_view_content(state: AppState, window: str, by: str, *inputs: Any) -> Any:
+    """The single view (the customers who bought most, one column per top product or category) with its note."""
+    dataset_id, filters, settings = context(*inputs)
+    result = state.recommendations(dataset_id, filters, settings, window=window or "2M")
+    view = result.single_view_by_category if by == "category" else result.single_view
+    if view is None:
+        return html.Small("The data name no product category (map a category column, or give product_json items "
+                          "a category) -- showing nothing by category.", className="text-muted")  # fmt: skip
+    total = next(c for c in view.columns if c.endswith(": all products"))
+    shown = view.sort_values([total, "customer_id"], ascending=[False, True]).head(SINGLE_VIEW_ROWS)
+    note = next((n for n in result.notes if n.startswith("single view" + (" by category" if by == "category" else ":"))),
+                "")  # fmt: skip
+    columns = [{"field": c, "headerName": c, "pinned": "left" if c == "customer_id" else None,
+                "minWidth": 120 if c.startswith("segment") or c == "customer_id" else 90}
+               for c in shown.columns]  # fmt: skip
+    return html.Div([
+        html.Small(f"{len(view):,} customers; showing the {len(shown):,} who bought most. {note}. "
+                   "segmint recommend --out writes every customer.", className="text-muted"),
+        dag.AgGrid(id="products-single-view-grid", rowData=shown.to_dict("records"), columnDefs=columns,
+                   defaultColDef={"resizable": True, "sortable": True}, style={"height": "420px"}),
+    ])  # fmt: skip
+
+
 def register(app: Dash, state: AppState) -> None:
     """Products page callbacks."""
 
@@ -162,6 +196,12 @@ def register(app: Dash, state: AppState) -> None:
     @guarded(lambda alert: (empty_figure("No data"), empty_figure("No data")))
     def trend(window: str, product: str | None, measure: str, *inputs: Any) -> tuple:
         return product_content(state, window, product, measure or "revenue", *inputs)
+
+    @app.callback(Output("products-single-view", "children"), Input("products-window", "value"),
+                  Input("products-view-by", "value"), *FILTER_INPUTS)
+    @guarded(lambda alert: alert)
+    def single_view(window: str, by: str, *inputs: Any) -> Any:
+        return single_view_content(state, window, by or "product", *inputs)
 
     @app.callback(Output("products-customer-card", "children"), Input("products-customer", "value"), *FILTER_INPUTS)
     @guarded(lambda alert: alert)
