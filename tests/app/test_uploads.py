@@ -82,6 +82,29 @@ def test_upload_is_read_once_and_private_to_its_session(tmp_path):
     assert state.default_dataset_id is None
 
 
+LEDGER = (b"Date,Particulars,Vch Type,Vch No.,Debit Amount,Credit Amount\n"
+          b"2024-01-05,Acme,Sales,S-1,100.00,\n2024-01-20,Acme,Receipt,R-1,,100.00\n"
+          b"2024-02-05,Beta,Sales,S-2,250.00,\n2024-02-10,Beta,Credit Note,CN-1,,50.00\n"
+          b"2024-02-11,HDFC Bank,Contra,C-1,,1000.00\n")  # fmt: skip
+
+
+def test_an_uploaded_ledger_counts_only_its_sales_like_the_cli(tmp_path):
+    """A Day Book upload: sales 100 + 250 less the 50 credit note = 300 from Acme and Beta (by hand);
+    the receipt is a payment and the bank a counter-ledger, as `segmint analyze` reads the same file."""
+    from segmint.api import read_transactions
+
+    saved = receive(Source(LEDGER), len(LEDGER), tmp_path, "daybook.csv", max_mb=1)
+    saved.read()
+    report = saved.cleaned.report
+    assert (report.rows_in, report.rows_kept, report.total_amount, report.customers) == (5, 3, 300.0, 2)
+    assert {name: d.count for name, d in report.dropped.items()} == {"receipt_vouchers": 1, "counter_ledger": 1}
+    assert saved.ledger is not None
+    again = saved.clean(dict(saved.cleaned.mapping.fields) | {"product_id": "Vch No."})  # an edited mapping
+    assert again.report.total_amount == 300.0 and again.report.rows_kept == 3
+    cli = read_transactions(saved.path).report
+    assert (cli.rows_kept, cli.total_amount, cli.customers) == (report.rows_kept, report.total_amount, report.customers)
+
+
 def test_new_sessions_start_on_the_servers_own_data(tmp_path):
     import ibis
 

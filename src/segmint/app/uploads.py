@@ -44,6 +44,7 @@ class Upload:
     con: Any = None
     detected: Any = None  # segmint.schema.MappingResult for the raw columns
     cleaned: Any = None  # segmint.api.Transactions with the detected mapping (None if that failed)
+    ledger: Any = None  # segmint.io.ledger.LedgerReport when the file is a ledger (its sales view is read)
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def read(self) -> None:
@@ -51,6 +52,7 @@ class Upload:
         from segmint.api import clean_raw
         from segmint.engine import connect
         from segmint.io import read_raw
+        from segmint.io.ledger import sales_view
         from segmint.schema import detect_mapping
 
         with self.lock:
@@ -59,11 +61,13 @@ class Upload:
             # its own database file beside the upload: memory stays bounded, the rest spills to disk
             con = connect("duckdb", path=self.path.parent / "upload.duckdb", memory_limit=UPLOAD_MEMORY_LIMIT,
                           temp_directory=self.path.parent / "spill")  # fmt: skip
-            raw = read_raw(str(self.path), con=con)
+            # a ledger (Day Book, Ledger Account): only its sales vouchers net of credit notes are
+            # sales, as in `segmint analyze` and segmint.read_transactions
+            raw, self.ledger = sales_view(read_raw(str(self.path), con=con), con=con)
             self.detected = detect_mapping(raw.columns, raw.sample(500))
             self.raw, self.con = raw, con
             try:
-                self.cleaned = clean_raw(raw, con=con)
+                self.cleaned = clean_raw(raw, con=con, ledger=self.ledger)
             except Exception as exc:  # noqa: BLE001 - the user fixes the mapping, then runs
                 self.cleaned = exc
 
@@ -76,11 +80,11 @@ class Upload:
         with self.lock:
             if isinstance(self.cleaned, Transactions) and self.cleaned.mapping.fields == fields:
                 return self.cleaned
-            return clean_raw(self.raw, con=self.con, mapping=ColumnMapping(fields=fields))
+            return clean_raw(self.raw, con=self.con, mapping=ColumnMapping(fields=fields), ledger=self.ledger)
 
     def close(self) -> None:
         """Forget the raw table (its connection goes once no dataset uses it)."""
-        self.raw = self.cleaned = self.detected = None
+        self.raw = self.cleaned = self.detected = self.ledger = None
 
 
 def receive(stream: Any, length: int | None, folder: Path, filename: str, max_mb: float) -> Upload:
