@@ -37,3 +37,28 @@ def test_analyze_rfm_loads_no_pandas_or_models(tmp_path):
     assert features[0].startswith("customer_id,") and len(features) == 4  # c1, c2, c3 (the blank id dropped)
     text = (out / "features.csv").read_text()  # by hand: snapshot 2024-03-03 (the last kept line + 1 day)
     assert "c1,2,2,29.0,29.0,14.5," in text and "c3,1,1,5.5,5.5,5.5," in text  # the copied A4 line dropped
+
+
+def test_results_still_come_when_the_pandas_free_shortcut_cannot_apply(tmp_path):
+    """If Ibis' converter module cannot be imported with pandas hidden (another Ibis layout), the
+    shortcut steps aside: pandas loads as usual and both Arrow and pandas results work."""
+    script = textwrap.dedent("""
+        import importlib, sys
+        real = importlib.import_module
+        def refuse(name, *args, **kwargs):
+            if name == "ibis.backends.duckdb.converter" and "ibis.formats.pandas" in sys.modules:
+                raise ImportError("simulated: this Ibis needs pandas here")
+            return real(name, *args, **kwargs)
+        importlib.import_module = refuse
+        from segmint import engine
+        engine.arrow_results_without_pandas()
+        importlib.import_module = real
+        assert sys.modules.get("ibis.formats.pandas", "gone") is not None  # nothing left hidden
+        import ibis
+        t = ibis.memtable({"x": [1, 2, 3]})
+        con = engine.connect()
+        print(con.to_pyarrow(t.x.sum()).as_py(), int(con.execute(t.x.sum())))
+    """)
+    run = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert run.stdout.split() == ["6", "6"]

@@ -49,8 +49,12 @@ def arrow_results_without_pandas() -> None:
     sys.modules[pandas_formats] = None  # type: ignore[assignment]  # import raises ModuleNotFoundError
     try:
         converter = importlib.import_module(name)
+    except Exception:  # another Ibis layout: no shortcut, pandas simply loads when Ibis wants it
+        log.debug("Ibis' DuckDB converter could not be imported without pandas", exc_info=True)
+        sys.modules.pop(name, None)
+        return
     finally:
-        del sys.modules[pandas_formats]
+        sys.modules.pop(pandas_formats, None)
 
     def pandas_converter(attribute: str) -> Any:
         if attribute != "DuckDBPandasData":
