@@ -198,10 +198,9 @@ def copurchase_scores(top_items: ir.Table, neighbours: ir.Table, limit: int) -> 
 def copurchase_because(recs: ir.Table, top_items: ir.Table, neighbours: ir.Table) -> ir.Table:
     """customer_id, product, because: the customer's product that adds most to ``recs``' co-purchase score."""
     links = neighbours.select(item="product", product="neighbour", similarity="similarity")
-    links = links.semi_join(recs.select("product").distinct(), "product")
-    mine = top_items.semi_join(recs.select("customer_id").distinct(), "customer_id")
-    joined = mine.select("customer_id", item="product", weight="weight").inner_join(links, "item")
-    joined = joined.semi_join(recs, ["customer_id", "product"])
+    joined = recs.select("customer_id", "product").inner_join(links, "product")  # what points at each pick
+    mine = top_items.select("customer_id", item="product", weight="weight")
+    joined = joined.inner_join(mine, ["customer_id", "item"])  # ... and which of those the customer bought
     contribution = joined.weight * joined.similarity
     order = ibis.row_number().over(
         group_by=[joined.customer_id, joined.product], order_by=[ibis.desc(contribution), joined.item]
