@@ -95,7 +95,7 @@ def test_shape_proves_only_what_no_row_contradicts(con):
     for column, value, feature in [
         ("country", "Fra ", "padded"), ("country", f"{NBSP}ab", "placeholder"), ("country", "\t", "padded"),
         ("product_name", "n/a", "placeholder"), ("product_name", "  -  ", "placeholder"),
-        ("product_name", None, "null"), ("customer_id", "9.0", "."), ("invoice_id", "c9", "C"),
+        ("product_name", None, "null"), ("customer_id", "9.0", "."), ("invoice_id", "c9", "C"), ("invoice_id", " C9", "C"),
     ]:  # fmt: skip
         columns = {k: list(v) for k, v in CLEAN.items()}
         columns[column][0] = value

@@ -73,19 +73,22 @@ def text_shape(
     metrics: dict[str, ir.Scalar] = {"rows": table.count()}
     for column in text:
         value = table[column]
-        # white space first or last (what strip removes; ``< '!'`` is a byte comparison on DuckDB)
-        padded = ibis.or_(value < "!", *[value.endswith(char) for char in TRIMMED])
         metrics[f"null:{column}"] = value.isnull().sum()
-        metrics[f"padded:{column}"] = padded.sum()
-        # a placeholder longer than MAX_BLANK_TOKEN is padded (with white space or a no-break space)
-        nbsp = value.startswith(NBSP) | value.endswith(NBSP)
+        # white space first or last: what strip removes (``< '!'``: the first byte is at most a space)
+        metrics[f"padded:{column}"] = ibis.or_(value < "!", *[value.endswith(char) for char in TRIMMED]).sum()
+        # a non-NULL blank is short ('', '-', 'n/a') or padded (counted above) or has a no-break space
         short = ibis.cases((value.length() <= MAX_BLANK_TOKEN, value.re_search(BLANK_PATTERN)), else_=False)
-        metrics[f"placeholder:{column}"] = (short | nbsp | padded).sum()
+        metrics[f"placeholder:{column}"] = (short | value.startswith(NBSP) | value.endswith(NBSP)).sum()
     for column in (c for c in dots if c in text):
         metrics[f".:{column}"] = table[column].contains(".").sum()
     for column in (c for c in cs if c in text):
-        metrics[f"C:{column}"] = (table[column].contains("C") | table[column].contains("c")).sum()
+        value = table[column]  # an unpadded value starting with C or c (byte ranges: no substring search)
+        metrics[f"C:{column}"] = (((value >= "C") & (value < "D")) | ((value >= "c") & (value < "d"))).sum()
     row = table.aggregate(**metrics).to_pyarrow().to_pylist()[0]
     counts = {key: int(value or 0) for key, value in row.items()}
-    absent = frozenset(tuple(reversed(key.split(":", 1))) for key, n in counts.items() if n == 0 and ":" in key)
+    found = {key for key, n in counts.items() if n}
+    for column in text:  # a padded value may hide a placeholder or a C behind its white space
+        if f"padded:{column}" in found:
+            found |= {f"placeholder:{column}", f"C:{column}"}
+    absent = frozenset(tuple(reversed(key.split(":", 1))) for key in counts if ":" in key and key not in found)
     return TextShape(absent=absent, counts=counts)
