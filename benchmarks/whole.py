@@ -45,6 +45,7 @@ class Run:
     load: str  # /proc/loadavg's three figures before the run
     round: int
     error: str = ""
+    cpu_seconds: float = 0.0  # user + system CPU of the process and its threads (steadier than wall under load)
 
 
 @dataclass
@@ -78,8 +79,8 @@ def command(case: str, path: Path, out: Path) -> list[str]:
     return [sys.executable, "-m", "benchmarks.peers", case, str(path), str(out)]
 
 
-def run_case(case: str, path: Path, timeout: float) -> tuple[float, int, str]:
-    """(wall seconds, peak RSS bytes, error text) of one fresh process of ``case``."""
+def run_case(case: str, path: Path, timeout: float) -> tuple[float, int, str, float]:
+    """(wall seconds, peak RSS bytes, error text, CPU seconds) of one fresh process of ``case``."""
     out = Path(tempfile.mkdtemp(prefix=f"segmint-bench-{case}-"))
     log = out.with_suffix(".log")
     try:
@@ -97,12 +98,12 @@ def run_case(case: str, path: Path, timeout: float) -> tuple[float, int, str]:
                 if time.perf_counter() > deadline:
                     os.killpg(process.pid, signal.SIGKILL)
                     os.wait4(process.pid, 0)
-                    return timeout, 0, f"timed out after {timeout:.0f} s"
+                    return timeout, 0, f"timed out after {timeout:.0f} s", 0.0
                 time.sleep(0.002)
             seconds = time.perf_counter() - started
         code = os.waitstatus_to_exitcode(status)
         error = "" if code == 0 else f"exit {code}: " + " | ".join(log.read_text().strip().splitlines()[-3:])
-        return seconds, usage.ru_maxrss * 1024, error
+        return seconds, usage.ru_maxrss * 1024, error, usage.ru_utime + usage.ru_stime
     finally:
         shutil.rmtree(out, ignore_errors=True)
         log.unlink(missing_ok=True)
@@ -171,9 +172,9 @@ def main(argv: list[str] | None = None) -> None:
         for round_ in range(args.repeat):
             for case in todo:
                 load = load_average()
-                seconds, rss, error = run_case(case, path, args.timeout)
-                result.runs.append(Run(case, seconds, rss, load, round_, error))
-                print(f"{name} {case} round {round_ + 1}: {seconds:.2f} s, {rss / 2**20:.0f} MiB, load {load}"
+                seconds, rss, error, cpu = run_case(case, path, args.timeout)
+                result.runs.append(Run(case, seconds, rss, load, round_, error, cpu))
+                print(f"{name} {case} round {round_ + 1}: {seconds:.2f} s, {cpu:.2f} CPU s, {rss / 2**20:.0f} MiB, load {load}"
                       + (f"  ERROR {error}" if error else ""), flush=True)
             todo = [c for c in todo if not any(r.case == c and r.error for r in result.runs)]
         results.append(result)
@@ -226,8 +227,8 @@ def render(record: dict) -> str:
         f"{record['machine']['cores']} cores.",
         *([f"", f"**Note:** {record['note']}"] if record.get("note") else []),
         "",
-        "| input | lines | case | median s | min-max s | segmint ÷ case | peak RSS | load | rounds |",
-        "|---|---:|---|---:|---:|---:|---:|---:|---:|",
+        "| input | lines | case | median s | min-max s | median CPU s | segmint ÷ case | peak RSS | load | rounds |",
+        "|---|---:|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for result in inputs:
         for case in [c for c in order if any(r.case == c for r in result.runs)]:
@@ -236,13 +237,15 @@ def render(record: dict) -> str:
             loads = [float(r.load.split()[0]) for r in runs]
             load = f"{min(loads):.1f}-{max(loads):.1f}"
             if not good:
-                lines.append(f"| {result.name} | {result.lines:,} | {case} | failed: {runs[0].error[:80]} | | | | {load} | 0 |")
+                lines.append(f"| {result.name} | {result.lines:,} | {case} | failed: {runs[0].error[:80]} | | | | | {load} | 0 |")
                 continue
             times = [r.seconds for r in good]
+            cpu = statistics.median(r.cpu_seconds for r in good)
+            cpu_text = f"{cpu:.2f}" if cpu else "-"  # runs recorded before CPU was measured
             ratio = "" if case == "segmint" else f"{_median(result.ratios(case)):.2f}" if result.ratios(case) else "-"
             lines.append(
                 f"| {result.name} | {result.lines:,} | {case} | {statistics.median(times):.2f} | "
-                f"{min(times):.2f}-{max(times):.2f} | {ratio} | {_gib(max(r.peak_rss_bytes for r in good))} | "
+                f"{min(times):.2f}-{max(times):.2f} | {cpu_text} | {ratio} | {_gib(max(r.peak_rss_bytes for r in good))} | "
                 f"{load} | {len(good)} |"
             )
     lines += ["", *targets(inputs), "", "## Machine", ""]
