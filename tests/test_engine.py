@@ -132,3 +132,11 @@ def test_out_of_memory_is_one_clear_error_naming_the_setting(tmp_path, monkeypat
     text = " ".join(result.output.split())
     assert "ran out of memory" in text and "SEGMINT_MEMORY_LIMIT" in text
     assert "Traceback" not in result.output and "--memory-limit" not in text  # no flag that does not exist
+    # out of memory in a story's last queries (not a materialised table): the same one error
+    monkeypatch.undo()
+    from segmint import story
+
+    monkeypatch.setattr(story, "story_table", out_of_memory)
+    result = CliRunner().invoke(app, ["story", str(path), "--scheme", "rfm"])
+    assert result.exit_code != 0 and "SEGMINT_MEMORY_LIMIT" in " ".join(result.output.split())
+    assert "Traceback" not in result.output

@@ -284,6 +284,13 @@ def story(
                 console.print(f"wrote {target}")
     except SegmintError as exc:
         fail(exc)
+    except Exception as exc:  # DuckDB out of memory outside a materialised table (a story's last queries)
+        from segmint.engine import out_of_memory_error
+
+        error = out_of_memory_error(exc)
+        if error is None:
+            raise
+        fail(error)
 
 
 def _print_customer_story(result: StoryResult, customer_id: str) -> None:

@@ -346,17 +346,28 @@ def materialize(con: BaseBackend, expr: ibis.Table, name: str | None = None) -> 
             return con.create_table(name, expr, temp=True, overwrite=overwrite)
         return con.create_table(name, expr, overwrite=True)  # Spark: in segmint's temporary warehouse
     except Exception as exc:
-        if type(exc).__name__ != "OutOfMemoryException":  # duckdb's, without importing it for other engines
+        error = out_of_memory_error(exc, con)
+        if error is None:
             raise
-        limit = memory_limit_bytes(con)
-        size = f"{limit / 1e9:.1f} GB" if limit else "its memory limit"
-        # e.g. the story of 1.2M customers x 12 quarters at the 1.5 GB default: one clear error, no traceback
-        raise BackendError(
-            f"DuckDB ran out of memory ({size}) computing an intermediate table: give it more with the "
-            "environment variable SEGMINT_MEMORY_LIMIT (e.g. 8GB, below the free memory of this machine), "
-            "or narrow the data (dates, countries, organisations)",
-            field="memory_limit", value=size,
-        ) from exc  # no Fix: no api parameter or CLI flag sets it, the environment does
+        raise error from exc
+
+
+def out_of_memory_error(exc: BaseException, con: BaseBackend | None = None) -> BackendError | None:
+    """A BackendError naming ``SEGMINT_MEMORY_LIMIT`` when ``exc`` is DuckDB running out of memory, else None.
+
+    E.g. the story of 1.2M customers x 12 quarters at the 1.5 GB default: one clear error, no traceback.
+    No Fix: no api parameter or CLI flag sets the limit, the environment does.
+    """
+    if type(exc).__name__ != "OutOfMemoryException":  # duckdb's, without importing it for other engines
+        return None
+    limit = memory_limit_bytes(con) if con is not None else None
+    size = f"{limit / 1e9:.1f} GB" if limit else "its memory limit"
+    return BackendError(
+        f"DuckDB ran out of memory ({size}): give it more with the environment variable SEGMINT_MEMORY_LIMIT "
+        "(e.g. 8GB, below the free memory of this machine), or narrow the data (dates, countries, "
+        "organisations)",
+        field="memory_limit", value=size,
+    )
 
 
 def temp_view(con: BaseBackend, expr: ibis.Table) -> ibis.Table:

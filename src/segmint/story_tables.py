@@ -87,11 +87,16 @@ def _run_facts(segments: ir.Table, period: str, labels: dict[str, str], first_st
     keep = ~long | (runs.position <= 1) | (runs.n_runs - 1 - runs.position < MAX_RUNS_SHOWN - 2)
     runs = runs.mutate(phrase=phrase, keep=keep)
     changed = runs.n_runs > 1
-    return runs.group_by("customer_id").aggregate(
+    # the path from the runs ("A > A > B" = "A > " twice, "B > ", less the last " > "): ordered string
+    # aggregation over runs, not over every customer-period, which needs the memory of the whole table
+    steps = (runs.segment + " > ").repeat(runs.periods)
+    facts = runs.group_by("customer_id").aggregate(
+        path=steps.group_concat("", order_by=runs.start_index),
         narrative=runs.phrase.group_concat("; ", where=runs.keep, order_by=runs.start_index),
         previous_segment=runs.segment.max(where=changed & (runs.position == runs.n_runs - 2)),
         segment_changed_on=runs.start_as_of.max(where=changed & (runs.position == runs.n_runs - 1)),
     )
+    return facts.mutate(path=facts.path.substr(0, facts.path.length() - 3))
 
 
 def period_labels(periods: pd.DataFrame | None) -> dict[str, str]:
@@ -132,7 +137,6 @@ def story_table(
         total_spend=segments.monetary.sum(),
         is_recent=segments.active.argmax(segments.period_index)
         & (segments.period_index.max() == last_index),
-        path=segments.segment.group_concat(" > ", order_by=segments.period_index),
         # came back after a gap: a period without a purchase followed by one with a purchase
         returned_after_gap=segments.period_index.min(where=~segments.active)
         < segments.period_index.max(where=segments.active),
