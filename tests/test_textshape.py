@@ -120,7 +120,7 @@ def test_streaming_is_chosen_for_copies_larger_than_half_the_memory_limit(monkey
     assert not streamable(small, {"invoice_date": object()}, 1_000_000)  # parsed through a dictionary
 
 
-def _hostile_parquet(path) -> None:
+def _hostile_parquet(path, copies: bool = True) -> None:
     """Typed columns with every kind of drop, repair and exact copies (Parquet: the streamed path)."""
     day = dt.datetime(2023, 4, 1, 10, 30)
     lines = [  # invoice, customer (float ids like pandas writes), date, qty, price, product, country
@@ -135,6 +135,8 @@ def _hostile_parquet(path) -> None:
         ("n/a", 12348.0, day + dt.timedelta(days=9), 4, 5.0, None, "n/a"),  # placeholder invoice/country
         ("536371", 12348.5, day + dt.timedelta(days=10), 3, 2.0, "LID", "UK"),  # a non-whole id
     ]
+    if not copies:
+        del lines[1:3]
     columns = list(zip(*lines, strict=True))
     table = pa.table({
         "InvoiceNo": pa.array(columns[0], pa.string()), "CustomerID": pa.array(columns[1], pa.float64()),
@@ -169,3 +171,18 @@ def test_streamed_staging_gives_the_materialised_result(tmp_path, monkeypatch):
     assert sorted(streamed_rows.customer_id) == ["12345", "12346", "12346", "12348", "12348.5"]
     assert set(streamed_rows.country.dropna()) == {"UK", "FR"} and streamed_rows.country.isna().sum() == 1
     assert streamed_rows.is_return.sum() == 1 and streamed_rows.amount.sum() == pytest.approx(15.3 + 6 - 3 + 20 + 6)
+
+
+def test_streamed_staging_without_duplicates_skips_the_duplicate_pass(tmp_path, monkeypatch):
+    path = tmp_path / "sales.parquet"
+    _hostile_parquet(path, copies=False)
+    calls = []
+    real = clean_module._duplicates
+    monkeypatch.setattr(clean_module, "_duplicates", lambda *a, **k: calls.append(1) or real(*a, **k))
+    streamed_rows, streamed_report = _read(path, "stream", monkeypatch)
+    assert calls == []  # the counters' distinct line hashes showed no repeated line
+    copied_rows, copied_report = _read(path, "materialize", monkeypatch)
+    assert calls == [1]
+    pd.testing.assert_frame_equal(streamed_rows, copied_rows)
+    assert streamed_report == copied_report
+    assert streamed_report["duplicates"] == 0 and streamed_report["rows_in"] == 8

@@ -121,12 +121,17 @@ def clean_transactions(
     for table in dicts.tables.values():
         _drop_quietly(con, table)
     drop_duplicates = _drop_duplicates(fields, options)
-    copies = _duplicates(con, staged, fields)
+    counts = _counters(staged, fields, distinct_lines=stream) if stream else None
+    if counts is not None and _no_repeated_line(counts):
+        copies = None  # every kept line's hash is distinct: no line repeats another (no duplicate pass)
+    else:
+        copies = _duplicates(con, staged, fields)
     duplicates = 0 if copies is None else int(copies.count().to_pyarrow().as_py())
     if drop_duplicates and duplicates:
         staged = _mark_duplicates(staged, copies, fields)
-
-    counts = _counters(staged, fields)
+        counts = None  # counted before the copies were marked
+    counts = counts if counts is not None else _counters(staged, fields)
+    counts.pop("_distinct_lines", None)
     by_reason = {name: counts.pop(f"reason:{name}") for name in DROP_DESCRIPTIONS if f"reason:{name}" in counts}
     rows_read = counts.pop("rows")
     if date_info.evidence == "native dates":
@@ -473,10 +478,23 @@ def _never(value: ir.Value) -> bool:
     return getattr(op, "value", None) is False and type(op).__name__ == "Literal"
 
 
-def _counters(staged: ibis.Table, fields: list[str]) -> dict[str, int]:
-    """One aggregate: rows per drop reason, repaired values in kept rows, and the kept rows' measures."""
+def _no_repeated_line(counts: dict[str, Any]) -> bool:
+    """From counters with ``_distinct_lines``: as many distinct line hashes as kept lines (equal lines
+    have equal hashes, so no kept line repeats another)."""
+    kept = counts["rows"] - sum(v for k, v in counts.items() if k.startswith("reason:"))
+    return counts["_distinct_lines"] == kept
+
+
+def _counters(staged: ibis.Table, fields: list[str], *, distinct_lines: bool = False) -> dict[str, int]:
+    """One aggregate: rows per drop reason, repaired values in kept rows, and the kept rows' measures.
+
+    ``distinct_lines`` adds ``_distinct_lines``, the number of distinct hashes of kept lines (DuckDB):
+    for a streamed large input without duplicates this replaces the separate duplicate pass.
+    """
     kept = staged._reason.isnull()
     metrics: dict[str, ir.Scalar] = {"rows": staged.count()}
+    if distinct_lines:
+        metrics["_distinct_lines"] = _line_hash(staged, fields).nunique(where=kept)
     metrics |= {f"reason:{name}": (staged._reason == name).sum() for name in DROP_DESCRIPTIONS}
     for counter, column in FLAG_COLUMNS.items():
         if column in staged.columns:
@@ -516,6 +534,11 @@ def _duplicate_key(fields: list[str]) -> list[str]:
     return [c for c in CANONICAL_DTYPES if c != "invoice_id" or "invoice_id" in fields]
 
 
+def _line_hash(table: ibis.Table, fields: list[str]) -> ir.IntegerValue:
+    """One 64-bit hash of a line's duplicate key (equal lines, equal hashes)."""
+    return ibis.struct({c: table[c] for c in _duplicate_key(fields)}).hash()
+
+
 def _mark_duplicates(staged: ibis.Table, copies: ibis.Table, fields: list[str]) -> ibis.Table:
     """``staged`` with the ``copies`` given the reason ``duplicate`` (they were kept so far)."""
     marked = copies.mutate(_copy=ibis.literal(True))
@@ -544,7 +567,7 @@ def _duplicates(con: BaseBackend, staged: ibis.Table, fields: list[str]) -> ibis
         # one 64-bit hash of the whole line is grouped and joined instead of every column (about half
         # the work, and far less memory at 1e7 lines); equal lines have equal hashes, and a collision
         # only adds a candidate that the exact numbering below tells apart
-        kept = kept.mutate(_hash=ibis.struct({c: kept[c] for c in key}).hash())
+        kept = kept.mutate(_hash=_line_hash(kept, fields))
         repeated = kept.group_by("_hash").aggregate(_n=kept.count()).filter(lambda t: t._n > 1).select("_hash")
         repeated = engine.materialize(con, repeated)
         if not _has_rows(repeated):
