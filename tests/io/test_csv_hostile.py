@@ -46,6 +46,9 @@ CASES = {  # name -> (file bytes, customer -> amount kept)
         b'customer,date,amount,note\na,2023-01-01,10,"x\ry"\nb,2023-01-02,20,"p\r\nq"\n', {"a": 10.0, "b": 20.0}
     ),
     "no_final_newline.csv": (HEADER + b"a,2023-01-01,10\nb,2023-01-02,20", {"a": 10.0, "b": 20.0}),
+    # a quoted bare CR between semicolons on the only data line: the delimiter is sniffed from records,
+    # not from lines cut at the CR (which made ';' look as consistent as ',', and won the tie)
+    "quoted_cr_semicolons.csv": (b'customer,invoice,date,amount,note\nA0,INV0,2022-01-01,7.00,";\r;"\n', {"A0": 7.0}),
     "duplicate_names.csv": (
         b"customer,date,amount,amount\na,2023-01-01,10,11\nb,2023-01-02,20,21\n", {"a": 10.0, "b": 20.0}
     ),

@@ -88,10 +88,13 @@ def sniff_delimiter(lines: list[str]) -> str:
         return ","
     best, best_score = ",", 0.0
     for delimiter in DELIMITERS:
-        counts = [len(row) for row in csv.reader(body, delimiter=delimiter) if len(row) > 1]
+        # records, not lines: a quoted field may hold a line break or a bare CR (which splitlines()
+        # cut), and the record it belongs to counts once for the delimiter that quotes it right
+        records = list(csv.reader(body, delimiter=delimiter))
+        counts = [len(row) for row in records if len(row) > 1]
         if counts:
             width, hits = Counter(counts).most_common(1)[0]
-            score = hits / len(body)
+            score = hits / len(records)
             if score > best_score:
                 best, best_score = delimiter, score
     split_counts = [len(line.split()) for line in body if len(line.split()) > 1]
