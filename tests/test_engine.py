@@ -20,7 +20,7 @@ def test_duckdb_applies_memory_limit_threads_and_spill_directory(tmp_path):
     con = engine.connect(memory_limit="600MB", threads=1, temp_directory=tmp_path / "spill")
     assert _setting(con, "memory_limit") == "572.2 MiB"  # 600e6 bytes
     assert _setting(con, "threads") == 1
-    assert _setting(con, "temp_directory") == str(tmp_path / "spill")
+    assert Path(_setting(con, "temp_directory")).parent == tmp_path / "spill"  # a private folder inside
 
 
 def test_default_memory_limit_is_half_the_ram_capped_and_overridable(monkeypatch):
@@ -37,7 +37,24 @@ def test_default_memory_limit_is_half_the_ram_capped_and_overridable(monkeypatch
 
 def test_duckdb_spill_directory_from_environment(tmp_path, monkeypatch):
     monkeypatch.setenv("SEGMINT_TEMP_DIR", str(tmp_path))
-    assert _setting(engine.connect(), "temp_directory") == str(tmp_path)
+    assert Path(_setting(engine.connect(), "temp_directory")).parent == tmp_path
+
+
+def test_connections_sharing_a_spill_folder_never_delete_each_others_files(tmp_path):
+    """DuckDB deletes the temp directory it created when its connection closes: two connections (two
+    segmint processes) spilling into one shared folder used to lose the survivor's spill files."""
+    spill = tmp_path / "shared"
+    first = engine.connect(memory_limit="40MB", threads=1, temp_directory=spill)
+    second = engine.connect(memory_limit="40MB", threads=1, temp_directory=spill)
+    assert _setting(first, "temp_directory") != _setting(second, "temp_directory")
+    big = "CREATE TEMP TABLE t AS SELECT range AS i, md5(range::VARCHAR) AS s FROM range(1500000)"
+    for con in (first, second):
+        con.raw_sql(big)  # more than 40 MB: both spill
+    assert Path(_setting(first, "temp_directory")).exists() and Path(_setting(second, "temp_directory")).exists()
+    first.disconnect()
+    assert spill.exists() and Path(_setting(second, "temp_directory")).exists()
+    # by hand: 1,500,000 distinct md5 texts, still readable from the survivor's spilled table
+    assert second.raw_sql("SELECT count(DISTINCT s) FROM t").fetchone()[0] == 1_500_000
 
 
 def test_duckdb_file_persists_and_unreadable_path_names_it(tmp_path):

@@ -116,7 +116,7 @@ def connect(
 ) -> BaseBackend:
     """Open an Ibis connection: in-memory DuckDB unless ``path``/``backend`` say otherwise.
 
-    DuckDB spills to ``temp_directory`` (default ``$SEGMINT_TEMP_DIR`` or ``<tmp>/segmint-spill``) when
+    DuckDB spills to a private folder inside ``temp_directory`` (default ``$SEGMINT_TEMP_DIR`` or ``<tmp>/segmint-spill``) when
     work exceeds ``memory_limit`` (default :func:`default_memory_limit`: ``$SEGMINT_MEMORY_LIMIT`` or
     half of the machine's RAM), so data larger than memory still completes. ``master`` selects the Spark master (``local[*]`` default) or
     a Spark Connect URL (``sc://host:15002``), ``spark_config`` overrides Spark settings;
@@ -127,7 +127,7 @@ def connect(
         if threads:
             config["threads"] = threads
         tmp = temp_directory or os.environ.get("SEGMINT_TEMP_DIR") or default_temp_dir()
-        config["temp_directory"] = str(tmp)
+        config["temp_directory"] = str(private_spill_dir(tmp))
         database = str(path) if path else ":memory:"
         lazy_sql_compilers()  # before the DuckDB backend's first import
         arrow_results_without_pandas()
@@ -388,6 +388,20 @@ def temp_view(con: BaseBackend, expr: ibis.Table) -> ibis.Table:
 def default_temp_dir() -> Path:
     """Directory DuckDB spills to when no temp directory is configured."""
     return Path(tempfile.gettempdir()) / "segmint-spill"
+
+
+def private_spill_dir(parent: str | Path) -> Path:
+    """A folder of its own inside ``parent`` for one connection's spill files.
+
+    DuckDB creates its temp directory when it first spills and deletes it when the connection
+    closes, so connections sharing one folder deleted each other's spill files mid-query (a second
+    ``segmint`` process crashed with "Cannot open file ... duckdb_temp_storage"). ``parent`` is
+    created here (DuckDB makes only the last level); the private folder is DuckDB's to create and
+    remove.
+    """
+    parent = Path(parent)
+    parent.mkdir(parents=True, exist_ok=True)
+    return parent / f"{os.getpid()}-{uuid4().hex[:8]}"
 
 
 def __getattr__(name: str) -> Any:
