@@ -187,11 +187,22 @@ def main(argv: list[str] | None = None) -> None:
         "inputs": list(previous.values()) + [asdict(r) for r in results],
     }
     args.out.write_text(json.dumps(record, indent=1))
-    args.markdown.write_text(render(record))
+    args.markdown.write_text(render(record) + hand_written(args.markdown))
     print(f"wrote {args.out} and {args.markdown}")
 
 
 # --- RESULTS.md ------------------------------------------------------------------------------------
+def hand_written(markdown: Path) -> str:
+    """The sections of an existing RESULTS.md written by hand (from the first heading that says so, or
+    the first marked block): a re-run replaces the generated tables above them and keeps them."""
+    if not markdown.exists():
+        return ""
+    lines = markdown.read_text().splitlines(keepends=True)
+    start = next((i for i, line in enumerate(lines)
+                  if (line.startswith("## ") and "written by hand" in line) or line.startswith("<!-- ")), None)
+    return "" if start is None else "\n" + "".join(lines[start:])
+
+
 def _loaded(data: dict) -> InputResult:
     result = InputResult(data["name"], data["path"], data["lines"])
     result.runs = [Run(**run) for run in data["runs"]]

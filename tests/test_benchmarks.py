@@ -96,3 +96,15 @@ def test_merge_keeps_earlier_sizes_and_replaces_a_rerun_case(tmp_path):
     assert commands == ["python -m benchmarks.run --rows 1e6", "python -m benchmarks.run --rows 5e7"]
     text = out.read_text()
     assert "49,000,000 invoice lines" in text and "990,000 invoice lines" in text
+
+
+def test_whole_process_rerun_keeps_the_hand_written_sections(tmp_path):
+    from benchmarks.whole import hand_written
+
+    md = tmp_path / "RESULTS.md"
+    assert hand_written(md) == ""
+    md.write_text("# generated\n| a |\n\n## Machine\n- cores: 2\n\n## Why (written by hand, today)\nprose\n"
+                  "<!-- clv:start -->\nclv\n<!-- clv:end -->\n")
+    assert hand_written(md) == "\n## Why (written by hand, today)\nprose\n<!-- clv:start -->\nclv\n<!-- clv:end -->\n"
+    md.write_text("# generated only\n## Machine\n")
+    assert hand_written(md) == ""
