@@ -285,16 +285,26 @@ def reference_rfm(frame: pd.DataFrame, bins: int = 5) -> pd.DataFrame:
 
 
 def assert_same_rows(got: pd.DataFrame, expected: pd.DataFrame, keys: list[str]) -> None:
-    """Same columns, dtypes and values after sorting by ``keys``; floats to 1e-9 relative."""
+    """Same columns, dtypes and values after sorting by ``keys``; floats to 1e-9 relative, and money
+    sums (which segmint rounds to ``MONEY_SUM_DECIMALS`` where they are formed) to that precision too."""
+    from segmint.features import MONEY_SUM_DECIMALS
+
     assert list(got.columns) == list(expected.columns)
     got = got.sort_values(keys).reset_index(drop=True)
     expected = expected.sort_values(keys).reset_index(drop=True)
     assert len(got) == len(expected)
     for column in expected.columns:
         exact = not pd.api.types.is_float_dtype(expected[column])
+        money = column in MONEY_SUMS
         pd.testing.assert_series_equal(
-            got[column], expected[column], check_exact=exact, rtol=1e-9, atol=0.0, obj=column
+            got[column], expected[column], check_exact=exact, rtol=1e-9,
+            atol=10.0**-MONEY_SUM_DECIMALS if money else 0.0, obj=column,
         )
+
+
+# per-customer money columns derived from a rounded money sum (AOV and mean monetary divide one by
+# the purchases, so their error is at most the sum's)
+MONEY_SUMS = {"monetary", "revenue", "profit", "avg_order_value", "net_value"}
 
 
 def to_pandas(expr) -> pd.DataFrame:

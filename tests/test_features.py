@@ -242,3 +242,21 @@ def test_a_purchase_fully_returned_is_not_positive_despite_float_noise():
     quarters = period_features(table).execute().set_index("customer_id")
     assert quarters.loc["E", "frequency"] == 1  # invoice 2001 itself was a real purchase (0.3)
     assert quarters.loc["F", "frequency"] == 1
+
+
+def test_money_sums_carry_no_float_noise_whatever_the_order():
+    """0.1 + 0.2 + 0.3 is 0.6000000000000001 summed left to right and 0.6 right to left; an engine's
+    threads pick either. Revenue is the exact 0.60 by hand, so AOV (and any value at an exact half
+    cent) is the same number in every run and rounds the same way at the edge."""
+    assert (0.1 + 0.2) + 0.3 != 0.1 + (0.2 + 0.3)  # the order matters in floating point
+    rows = [
+        ("3001", 1, "G", "2023-01-10 09:00", "P1", 1, 0.1, 0.1, 0.05, "UK", "o1", False),
+        ("3002", 1, "G", "2023-01-11 09:00", "P2", 1, 0.2, 0.2, 0.05, "UK", "o1", False),
+        ("3003", 1, "G", "2023-01-12 09:00", "P3", 1, 0.3, 0.3, 0.05, "UK", "o1", False),
+        ("3004", 1, "G", "2023-01-13 09:00", "P3", 1, 0.0, 0.0, None, "UK", "o1", False),
+    ]
+    features = _by_customer(customer_features(canonical(pd.DataFrame(rows, columns=ROW_COLUMNS))))
+    g = features["G"]
+    assert g["revenue"] == 0.6 and g["monetary"] == 0.6  # exactly, not 0.6000000000000001
+    assert g["frequency"] == 3 and g["avg_order_value"] == 0.6 / 3  # the zero invoice is no purchase
+    assert g["profit"] == 0.45  # 0.6 - 3 x 0.05, the line without a cost left out

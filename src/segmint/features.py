@@ -48,6 +48,18 @@ DateLike = dt.date | dt.datetime | str | None
 MONEY_EPSILON = 1e-6
 
 
+# Money sums are rounded to this many decimals where they are formed: far below a cent (and below
+# any exported precision), far above float noise. A float sum's last bits depend on the order the
+# engine adds in (DuckDB's threads, Spark's partitions), and a value at an exact half cent (revenue /
+# orders = x.xx5) then rounded to either cent at the edge, so two runs of the same code disagreed.
+MONEY_SUM_DECIMALS = 6
+
+
+def money_sum(value: ir.NumericValue) -> ir.FloatingValue:
+    """``value.sum()`` rounded to ``MONEY_SUM_DECIMALS``: the same number whatever the summation order."""
+    return value.sum().round(MONEY_SUM_DECIMALS).cast("float64")
+
+
 def is_positive(value: ir.NumericValue) -> ir.BooleanValue:
     """A net amount that is really above zero (not summation noise); see ``MONEY_EPSILON``."""
     return value > MONEY_EPSILON
@@ -225,8 +237,8 @@ def customer_features(
         last_purchase=bought.unit_date.max(),
     )
     line_stats = window.group_by("customer_id").aggregate(
-        net_value=window.amount.sum(),
-        profit=(window.amount - window.cost).sum(),
+        net_value=money_sum(window.amount),
+        profit=money_sum(window.amount - window.cost),
         n_products=window.product_id.nunique(where=~window.is_return.fill_null(False)),
     )
     kept = line_stats.filter(is_positive(line_stats.net_value))
