@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import socket
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 import ibis
 import pandas as pd
 import pytest
@@ -51,3 +56,21 @@ def inputs(state: AppState, scheme: str = "rfm", countries=None, settings=None, 
     """Values of FILTER_INPUTS as the browser would send them."""
     session = {"session_id": "test", "dataset_id": state.default_dataset_id}
     return (session, None, None, countries, None, scheme, period, settings or {})
+
+
+@contextmanager
+def serve(app) -> Iterator[str]:
+    """Serve a Dash ``app`` in a thread on a free local port; yields its URL, then stops the server and
+    closes the app's state (the browser tests' one server)."""
+    from werkzeug.serving import make_server
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    httpd = make_server("127.0.0.1", port, app.server, threaded=True)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        httpd.shutdown()
+        app.segmint_state.close()

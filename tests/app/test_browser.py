@@ -5,14 +5,14 @@ from __future__ import annotations
 import json
 import os
 import re
-import socket
 import tempfile
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 
 import ibis
 import pytest
+
+from .conftest import serve
 
 pytestmark = pytest.mark.browser
 
@@ -28,8 +28,6 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     if not os.path.exists(CHROMIUM):
         pytest.skip(f"{CHROMIUM} not installed")
     pytest.importorskip("playwright")
-    from werkzeug.serving import make_server
-
     from segmint.api import read_transactions
     from segmint.app import create_app
     from segmint.datasets import make_transactions
@@ -38,16 +36,8 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     raw = Path(tmp_path_factory.mktemp("demo")) / "demo_sales.csv"
     make_transactions(n_customers=900, years=3, seed=3).to_csv(raw, index=False)
     tx = read_transactions(str(raw), con=ibis.duckdb.connect())
-    app = create_app(transactions=tx.table)
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    httpd = make_server("127.0.0.1", port, app.server, threaded=True)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{port}"
-    httpd.shutdown()
-    app.segmint_state.close()
+    with serve(create_app(transactions=tx.table)) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")

@@ -5,13 +5,12 @@ from __future__ import annotations
 import csv
 import io
 import os
-import socket
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from .conftest import serve
 from .test_browser import ARGS, CHROMIUM, SHOTS, UPLOAD_CSV
 
 pytestmark = pytest.mark.browser
@@ -22,20 +21,11 @@ def empty_server() -> Iterator[tuple[str, object]]:
     if not os.path.exists(CHROMIUM):
         pytest.skip(f"{CHROMIUM} not installed")
     pytest.importorskip("playwright")
-    from werkzeug.serving import make_server
-
     from segmint.app import create_app
 
     app = create_app(max_upload_mb=5)  # no files, no workspace: every session starts empty
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    httpd = make_server("127.0.0.1", port, app.server, threaded=True)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{port}", app.segmint_state
-    httpd.shutdown()
-    app.segmint_state.close()
+    with serve(app) as url:
+        yield url, app.segmint_state
 
 
 def _customers_shown(page, expected: str) -> None:
