@@ -157,3 +157,45 @@ def test_out_of_memory_is_one_clear_error_naming_the_setting(tmp_path, monkeypat
     result = CliRunner().invoke(app, ["story", str(path), "--scheme", "rfm"])
     assert result.exit_code != 0 and "SEGMINT_MEMORY_LIMIT" in " ".join(result.output.split())
     assert "Traceback" not in result.output
+
+
+@pytest.mark.parametrize(("command", "function"), [("analyze", "analyze"), ("recommend", "recommend"), ("clv", "clv")])
+def test_out_of_memory_in_any_command_is_one_clear_error(tmp_path, monkeypatch, command, function):
+    """Out of memory while fetching a query's result (not a materialised table): every command, not only story,
+    ends in the one error naming the setting and its configured value, exit status 2, no traceback."""
+    import duckdb
+    from typer.testing import CliRunner
+
+    from segmint import api
+    from segmint.cli import app
+
+    def out_of_memory(*args, **kwargs):
+        raise duckdb.OutOfMemoryException("Out of Memory Error: failed to pin block of size 256.0 KiB")
+
+    monkeypatch.setenv("SEGMINT_MEMORY_LIMIT", "3GB")
+    monkeypatch.setattr(api, function, out_of_memory)
+    path = tmp_path / "sales.csv"
+    path.write_text("Invoice,Client,Date,Product,Amount\n1,A,2024-01-02,P1,10.50\n2,B,2024-01-03,P2,4.25\n")
+    result = CliRunner().invoke(app, [command, str(path)])
+    text = " ".join(result.output.split())
+    assert result.exit_code == 2, result.output
+    assert "ran out of memory (3GB)" in text and "SEGMINT_MEMORY_LIMIT" in text
+    assert "Traceback" not in result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+
+
+def test_other_errors_still_propagate_from_commands(tmp_path, monkeypatch):
+    """The group's handler maps only DuckDB's out-of-memory: a programming error is not hidden as one."""
+    from typer.testing import CliRunner
+
+    from segmint import api
+    from segmint.cli import app
+
+    def broken(*args, **kwargs):
+        raise ZeroDivisionError("a bug")
+
+    monkeypatch.setattr(api, "analyze", broken)
+    path = tmp_path / "sales.csv"
+    path.write_text("Invoice,Client,Date,Amount\n1,A,2024-01-02,10.50\n")
+    result = CliRunner().invoke(app, ["analyze", str(path)])
+    assert isinstance(result.exception, ZeroDivisionError)

@@ -45,6 +45,7 @@ from segmint.cli_options import (
 )
 from segmint.cli_output import (
     console,
+    SegmintGroup,
     err_console,
     fail,
     note,
@@ -64,6 +65,7 @@ app = typer.Typer(
     help="Turn raw sales records into customer segments you can act on.",
     no_args_is_help=True,
     add_completion=False,
+    cls=SegmintGroup,  # out of memory in any command: one clear error
 )
 _progress = progress  # the name commands used before cli_output existed
 _print_analysis = print_analysis
@@ -284,13 +286,6 @@ def story(
                 console.print(f"wrote {target}")
     except SegmintError as exc:
         fail(exc)
-    except Exception as exc:  # DuckDB out of memory outside a materialised table (a story's last queries)
-        from segmint.engine import out_of_memory_error
-
-        error = out_of_memory_error(exc)
-        if error is None:
-            raise
-        fail(error)
 
 
 def _print_customer_story(result: StoryResult, customer_id: str) -> None:

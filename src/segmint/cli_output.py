@@ -10,9 +10,11 @@ from collections.abc import Callable, Collection, Iterator, Mapping
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, NoReturn
 
+import click
 import typer
 from rich.console import Console
 from rich.markup import escape
+from typer.core import TyperGroup
 
 from segmint.util import share
 
@@ -116,6 +118,26 @@ def fail(exc: Exception) -> NoReturn:
         for line in lines[1:]:
             err_console.print(f"  {escape(line)}", soft_wrap=True)
     raise typer.Exit(code=2)
+
+
+class SegmintGroup(TyperGroup):
+    """segmint's command group: DuckDB running out of memory in ANY command is one clear error, no traceback.
+
+    A materialised table already raises the library's BackendError; a query's result (a story's last
+    queries, an export, a dashboard-sized fetch) raises DuckDB's own exception, caught here once for
+    every command instead of in each one.
+    """
+
+    def invoke(self, ctx: click.Context) -> object:
+        try:
+            return super().invoke(ctx)
+        except Exception as exc:
+            from segmint.engine import out_of_memory_error
+
+            error = out_of_memory_error(exc)
+            if error is None:
+                raise
+            fail(error)
 
 
 def note(message: str) -> None:

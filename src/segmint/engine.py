@@ -361,7 +361,7 @@ def out_of_memory_error(exc: BaseException, con: BaseBackend | None = None) -> B
     if type(exc).__name__ != "OutOfMemoryException":  # duckdb's, without importing it for other engines
         return None
     limit = memory_limit_bytes(con) if con is not None else None
-    size = f"{limit / 1e9:.1f} GB" if limit else "its memory limit"
+    size = f"{limit / 1e9:.1f} GB" if limit else default_memory_limit()  # a query's result: no connection at hand
     return BackendError(
         f"DuckDB ran out of memory ({size}): give it more with the environment variable SEGMINT_MEMORY_LIMIT "
         "(e.g. 8GB, below the free memory of this machine), or narrow the data (dates, countries, "
