@@ -59,9 +59,9 @@ def inputs(state: AppState, scheme: str = "rfm", countries=None, settings=None, 
 
 
 @contextmanager
-def serve(app) -> Iterator[str]:
+def serve(app, close_state: bool = True) -> Iterator[str]:
     """Serve a Dash ``app`` in a thread on a free local port; yields its URL, then stops the server and
-    closes the app's state (the browser tests' one server)."""
+    closes the app's state unless ``close_state`` is False (the app's fixture closes it)."""
     from werkzeug.serving import make_server
 
     with socket.socket() as sock:
@@ -73,4 +73,5 @@ def serve(app) -> Iterator[str]:
         yield f"http://127.0.0.1:{port}"
     finally:
         httpd.shutdown()
-        app.segmint_state.close()
+        if close_state:
+            app.segmint_state.close()

@@ -4,16 +4,16 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-import socket
 import sys
 import tempfile
-import threading
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
 from segmint.app import credit_figures as cf
+
+from .conftest import serve
 
 sys.path.insert(0, str(Path(__file__).parents[1] / "credit"))
 from ledgers import day_book_csv  # noqa: E402
@@ -125,22 +125,16 @@ def test_credit_page_in_chromium(demo_app):
         pytest.skip(f"{CHROMIUM} not installed")
     pytest.importorskip("playwright")
     from playwright.sync_api import sync_playwright
-    from werkzeug.serving import make_server
 
     app, ledger = demo_app
     # customers: parties with a sales invoice, a credit note or an opening balance, counter-ledgers aside
     sales_side = ledger[ledger["Vch Type"].isin(["Sales", "Online Sales", "Credit Note", "Opening Balance"])]
     customers = sales_side.loc[sales_side["Particulars"] != "Cash", "Particulars"].nunique()
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    httpd = make_server("127.0.0.1", port, app.server, threaded=True)
-    threading.Thread(target=httpd.serve_forever, daemon=True).start()
-    try:
+    with serve(app, close_state=False) as url:  # demo_app closes its state
         with sync_playwright() as pw:
             browser = pw.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu"])
             page = browser.new_page(viewport={"width": 1400, "height": 1000})
-            page.goto(f"http://127.0.0.1:{port}/credit")
+            page.goto(f"{url}/credit")
             page.wait_for_selector("#credit-timeline .main-svg", timeout=120_000)
             page.wait_for_selector("#credit-kpi-customers", timeout=120_000)
             page.wait_for_function("!document.querySelector('[data-dash-is-loading=\"true\"]')", timeout=120_000)
@@ -150,8 +144,6 @@ def test_credit_page_in_chromium(demo_app):
             SHOTS.mkdir(parents=True, exist_ok=True)
             page.screenshot(path=str(SHOTS / "credit.png"), full_page=True)
             browser.close()
-    finally:
-        httpd.shutdown()
 
 
 def test_a_workspace_ledger_reaches_the_live_snapshot(tmp_path):
