@@ -142,3 +142,47 @@ def test_all_skips_a_scheme_the_data_cannot_support(tmp_path):
     assert "skipped clusters" in run.output and "rfm segments" in run.output
     with pytest.raises(DataError, match="cannot choose k"):
         analyze(read_transactions(path), scheme="clusters")
+
+
+def _threads(con) -> int:
+    return int(con.con.execute("SELECT current_setting('threads')").fetchone()[0])
+
+
+def test_small_text_file_is_read_on_one_thread(tmp_path, monkeypatch):
+    """A CSV under SMALL_TEXT_BYTES is read with one DuckDB thread (its size says it is small before
+    its lines are counted); a Parquet file keeps the default until its footer's count is known."""
+    import segmint.io
+
+    seen = {}
+    real = segmint.io.read_raw
+
+    def spy(source, *, con, mapping=None):
+        seen[str(source)] = _threads(con)
+        return real(source, con=con, mapping=mapping)
+
+    monkeypatch.setattr(segmint.io, "read_raw", spy)
+    csv = tmp_path / "sales.csv"
+    csv.write_text("InvoiceNo,CustomerID,InvoiceDate,Quantity,UnitPrice\nA1,c1,2024-01-05,2,10.50\n")
+    tx = read_transactions(csv)
+    assert seen[str(csv)] == 1 and _threads(tx.con) == 1
+    parquet = tmp_path / "sales.parquet"
+    tx.table.to_parquet(parquet)
+    from segmint import engine
+
+    default = _threads(engine.connect())
+    read_transactions(parquet)
+    assert seen[str(parquet)] == default
+
+
+def test_small_text_files_by_kind_and_total_size(tmp_path):
+    from segmint.api import SMALL_TEXT_BYTES, _small_text_files
+
+    small, big, parquet = tmp_path / "a.csv", tmp_path / "b.txt", tmp_path / "c.parquet"
+    small.write_text("x,y\n1,2\n")
+    with big.open("wb") as handle:  # a sparse file: its size is what counts
+        handle.truncate(SMALL_TEXT_BYTES + 1)
+    parquet.write_bytes(b"PAR1")
+    assert _small_text_files(small) and _small_text_files([small, str(small)])
+    assert not _small_text_files(big) and not _small_text_files([small, big])
+    assert not _small_text_files(parquet) and not _small_text_files(tmp_path / "missing.csv")
+    assert not _small_text_files(tmp_path) and not _small_text_files([])

@@ -149,8 +149,11 @@ def read_transactions(
 
         own = con is None
         con = con or engine.connect()
+        small_text = own and _small_text_files(source)
+        if small_text:  # the read itself is one of the queries a second thread slows down
+            con.raw_sql("SET threads = 1")
         raw = read_raw(source, con=con, mapping=wanted)
-        if own:
+        if own and not small_text:
             _one_thread_when_small(con, raw.table)
         # a ledger (Day Book, Ledger Account): only its sales vouchers net of credit notes are sales
         raw, ledger = sales_view(raw, con=con)
@@ -158,6 +161,26 @@ def read_transactions(
 
 
 SMALL_INPUT_ROWS = 1_000_000  # below this, DuckDB works on one thread (see _one_thread_when_small)
+SMALL_TEXT_BYTES = 16 * 2**20  # text files (CSV, JSON) this small hold far fewer lines: one thread from the start
+
+
+def _small_text_files(source: Source) -> bool:
+    """Whether ``source`` names only CSV/JSON files of ``SMALL_TEXT_BYTES`` in all (read on one thread).
+
+    Their line count is known only after reading, but their size before: reading CDNOW's 2 MB on two
+    threads cost about twice the CPU of one (a loaded machine, 2 cores). Anything else (a folder,
+    a glob, a missing file, Parquet whose count is free in its footer) is left to the count after reading.
+    """
+    from segmint.io import FORMATS
+
+    items = [source] if isinstance(source, (str, Path)) else list(source)
+    total = 0
+    for item in items:
+        path = Path(item)
+        if FORMATS.get(path.suffix.lower()) not in ("csv", "json") or not path.is_file():
+            return False
+        total += path.stat().st_size
+    return bool(items) and total <= SMALL_TEXT_BYTES
 
 
 def _one_thread_when_small(con: BaseBackend, table: ir.Table) -> None:
