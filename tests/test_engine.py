@@ -199,3 +199,19 @@ def test_other_errors_still_propagate_from_commands(tmp_path, monkeypatch):
     path.write_text("Invoice,Client,Date,Amount\n1,A,2024-01-02,10.50\n")
     result = CliRunner().invoke(app, ["analyze", str(path)])
     assert isinstance(result.exception, ZeroDivisionError)
+
+
+def test_close_connections_closes_what_is_open_and_keeps_file_data(tmp_path):
+    database = tmp_path / "kept.duckdb"
+    con = engine.connect(path=database)
+    con.raw_sql("CREATE TABLE t AS SELECT 42 AS x")
+    private = engine.raw_duckdb()
+    engine.close_connections()
+    with pytest.raises(Exception):
+        private.execute("SELECT 1")
+    with pytest.raises(Exception):
+        con.raw_sql("SELECT 1")
+    again = engine.connect(path=database)
+    assert again.raw_sql("SELECT x FROM t").fetchone()[0] == 42
+    again.disconnect()
+    engine.close_connections()  # an already closed connection is no error

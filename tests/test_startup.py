@@ -62,3 +62,28 @@ def test_results_still_come_when_the_pandas_free_shortcut_cannot_apply(tmp_path)
     run = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
     assert run.returncode == 0, run.stderr[-2000:]
     assert run.stdout.split() == ["6", "6"]
+
+
+def _run_main(*args: str) -> subprocess.CompletedProcess:
+    script = "import sys; from segmint.cli import main; sys.argv = ['segmint', *sys.argv[1:]]; main()"
+    return subprocess.run([sys.executable, "-c", script, *args], capture_output=True, text=True, timeout=120)
+
+
+def test_main_leaves_fast_with_the_output_written_and_the_exit_status(tmp_path):
+    """``main`` (the ``segmint`` command) skips the interpreter's teardown: everything printed and
+    written must still be there, exit handlers still run, and the status is the command's."""
+    source = tmp_path / "sales.csv"
+    source.write_text("InvoiceNo,CustomerID,InvoiceDate,Quantity,UnitPrice\nA1,c1,2024-01-05,2,10.50\n"
+                      "A2,c2,2024-02-05,1,3.25\n")  # fmt: skip
+    out = tmp_path / "out"
+    run = _run_main("analyze", str(source), "--scheme", "rfm", "--out", str(out))
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert run.stdout.rstrip().endswith(f"wrote data_quality: {out / 'data_quality.json'}")
+    assert (out / "features.csv").read_text().count("\n") == 3  # header + c1 + c2
+    missing = _run_main("analyze", str(tmp_path / "missing.csv"))
+    assert missing.returncode == 2 and "file not found" in missing.stdout + missing.stderr
+    assert _run_main("--version").returncode == 0
+    handlers = ("import atexit, sys; from segmint.cli import main; atexit.register(print, 'handler ran'); "
+                "sys.argv = ['segmint', '--version']; main()")  # fmt: skip
+    ran = subprocess.run([sys.executable, "-c", handlers], capture_output=True, text=True, timeout=120)
+    assert ran.returncode == 0 and ran.stdout.splitlines()[-1] == "handler ran"

@@ -58,7 +58,7 @@ from segmint.cli_output import (
 if TYPE_CHECKING:
     from segmint.story import StoryResult
 
-__all__ = ["app", "console", "err_console", "fail", "load_mapping", "note", "parse_map_options", "read_input"]
+__all__ = ["app", "console", "err_console", "fail", "load_mapping", "main", "note", "parse_map_options", "read_input"]
 
 app = typer.Typer(
     name="segmint",
@@ -914,5 +914,40 @@ def demo(
     console.print("then open       : http://127.0.0.1:8050/", soft_wrap=True)  # its own line: never wrapped
 
 
+def main() -> None:
+    """The ``segmint`` command: run the app, then leave without tearing the interpreter down.
+
+    Freeing every module and object one by one at exit (Ibis, sqlglot, pyarrow, numpy, DuckDB) took
+    0.1 CPU s and 0.2-0.4 s wall after a small ``analyze``; the operating system reclaims the memory
+    anyway. Everything an orderly exit does that matters still happens first: output is flushed,
+    DuckDB connections are closed (a workspace file checkpointed, a spill folder removed) and exit
+    handlers run. A Spark session leaves the ordinary way.
+    """
+    import atexit
+    import os
+    import sys
+
+    try:
+        app()
+        code: object = 0
+    except SystemExit as exit_:
+        code = exit_.code
+    if "pyspark" in sys.modules:
+        sys.exit(code)
+    from segmint.engine import close_connections
+
+    if code is not None and not isinstance(code, int):  # what ``sys.exit("message")`` prints
+        print(code, file=sys.stderr)
+        code = 1
+    close_connections()
+    atexit._run_exitfuncs()
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):  # a closed pipe (``segmint ... | head``) or stream: nothing to flush to
+            pass
+    os._exit(code or 0)
+
+
 if __name__ == "__main__":  # pragma: no cover
-    app()
+    main()

@@ -6,6 +6,7 @@ import logging
 import os
 import re
 import tempfile
+import weakref
 from pathlib import Path
 from typing import Any
 from uuid import uuid4
@@ -22,13 +23,30 @@ BACKENDS = ("duckdb", "spark", "postgres")
 QUIET_DUCKDB_SQL = "SET enable_progress_bar = false"
 
 
+# DuckDB connections opened here and still alive (weak: closing and dropping them is their owner's job);
+# ``close_connections`` closes them before the CLI leaves without tearing the interpreter down
+_OPEN: weakref.WeakSet[Any] = weakref.WeakSet()
+
+
 def raw_duckdb() -> Any:
     """A private in-memory DuckDB connection (no Ibis) for readers' sniffing and scans."""
     import duckdb
 
     connection = duckdb.connect()
     connection.execute(QUIET_DUCKDB_SQL)
+    _OPEN.add(connection)
     return connection
+
+
+def close_connections() -> None:
+    """Close every DuckDB connection opened here that is still open (a file database is checkpointed,
+    a spill folder removed, as when the connection is garbage-collected)."""
+    for connection in list(_OPEN):
+        try:
+            (connection.disconnect if isinstance(connection, BaseBackend) else connection.close)()
+        except Exception:  # already closed, or closing failed: nothing more to do at exit
+            log.debug("closing a DuckDB connection at exit failed", exc_info=True)
+    _OPEN.clear()
 
 
 def arrow_results_without_pandas() -> None:
@@ -132,9 +150,11 @@ def connect(
         lazy_sql_compilers()  # before the DuckDB backend's first import
         arrow_results_without_pandas()
         try:
-            return quiet_duckdb(ibis.duckdb.connect(database, **config))
+            con = quiet_duckdb(ibis.duckdb.connect(database, **config))
         except Exception as exc:  # duckdb raises its own IOException types
             raise BackendError(f"cannot open DuckDB database {database!r}: {exc}") from exc
+        _OPEN.add(con)
+        return con
     if backend == "spark":
         master = master or os.environ.get("SEGMINT_SPARK_MASTER", "local[*]")
         return _connect_spark(master, spark_config or {})
