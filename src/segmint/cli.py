@@ -921,12 +921,16 @@ def main() -> None:
     0.1 CPU s and 0.2-0.4 s wall after a small ``analyze``; the operating system reclaims the memory
     anyway. Everything an orderly exit does that matters still happens first: output is flushed,
     DuckDB connections are closed (a workspace file checkpointed, a spill folder removed) and exit
-    handlers run. A Spark session leaves the ordinary way.
+    handlers run. A Spark session leaves the ordinary way. The process is the command's own, so it
+    also sets Ibis' options for it (see ``cli_options.unfused_sql``).
     """
     import atexit
     import os
     import sys
 
+    from segmint.cli_options import _PROCESS
+
+    _PROCESS["unfused_sql"] = True
     try:
         app()
         code: object = 0

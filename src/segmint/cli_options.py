@@ -168,6 +168,22 @@ def load_mapping(mapping_file: Path | None, pairs: list[str] | None) -> ColumnMa
     return base.with_overrides(parse_map_options(pairs))
 
 
+_PROCESS = {"unfused_sql": False}  # set by ``cli.main``: the process is the segmint command's own
+
+
+def unfused_sql() -> None:
+    """Compile Ibis expressions without merging nested SELECTs (in the ``segmint`` command's process).
+
+    Merging a select into the one it reads from is most of Ibis' compile time for segmint's long
+    expressions (RFM's rule table: 44 -> 25 ms), and every engine segmint runs on (DuckDB, Spark,
+    PostgreSQL) flattens nested selects in its own optimiser: same results, same query times
+    (CDNOW, the retail log and 1e6 lines checked byte for byte), about 0.15 CPU s less per ``analyze``.
+    """
+    import ibis
+
+    ibis.options.sql.fuse_selects = False
+
+
 def read_input(
     inputs: list[str] | None,
     *,
@@ -187,6 +203,8 @@ def read_input(
     from segmint.engine import connect
     from segmint.errors import ConfigError
 
+    if _PROCESS["unfused_sql"]:  # a global Ibis option: not changed in a host process (tests, notebooks)
+        unfused_sql()
     items = [*(inputs or []), *([source] if source else [])]
     if not items:
         raise ConfigError("give sales files, a workspace .duckdb or --source postgresql://.../db?table=NAME")
