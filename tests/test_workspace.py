@@ -282,6 +282,39 @@ def test_contacts_are_kept_in_the_workspace_and_reach_crm_lists(tmp_path):
     assert crm.loc["c1", "Phone Number"] == "+919845012345" and crm.loc["c1", "First Name"] == "Asha"
 
 
+CATEGORIES = "invoice,customer,date,product,quantity,amount,category\n"
+
+
+def test_categories_are_kept_in_an_old_workspace_and_give_recommend_a_single_view_by_category(tmp_path):
+    ws = tmp_path / "ws.duckdb"
+    ingest(ws, write(tmp_path / "q1.csv", HEADER + "1,c1,2024-01-05,P1,2,20\n2,c2,2024-01-06,P2,1,15\n"))
+    with duckdb.connect(str(ws)) as db:  # a workspace written before categories were stored
+        db.execute("ALTER TABLE transactions DROP COLUMN category")
+    with Workspace(ws, create=False) as w:
+        assert w.transactions().columns == CANONICAL_COLUMNS
+    # a later export repeats invoice 1 with its category and adds three lines: the category fills in
+    second = write(tmp_path / "q2.csv", CATEGORIES + "1,c1,2024-01-05,P1,2,20,Tea\n3,c1,2024-02-10,P2,3,45,Cake\n"
+                   "4,c2,2024-02-11,P1,1,10,Tea\n5,c3,2024-02-12,P3,4,8,Tea\n")  # fmt: skip
+    (b,) = ingest(ws, second)
+    assert (b.rows_added, b.rows_already_present) == (3, 1)
+    lines = stored(ws).set_index("invoice_id")
+    assert len(lines) == 5
+    assert lines.category.astype(object).where(lines.category.notna(), None).to_dict() == {
+        "1": "Tea", "2": None, "3": "Cake", "4": "Tea", "5": "Tea"}  # fmt: skip
+
+    out = tmp_path / "out"
+    done = CliRunner().invoke(app, ["recommend", str(ws), "--out", str(out)])
+    assert done.exit_code == 0, done.output
+    view = pd.read_csv(out / "single_view_by_category.csv").set_index("customer_id")
+    # by hand: revenue Cake 45 > Tea 20 + 10 + 8 = 38, so Cake is the first column; units per customer:
+    # c1 Tea 2, Cake 3; c2 Tea 1 and P2 without a category (1, under 'other'); c3 Tea 4
+    assert list(view.columns) == ["segment_rfm", "units: Cake", "units: Tea", "units: other categories",
+                                  "units: all products", "categories bought"]  # fmt: skip
+    assert view.loc["c1"].tolist()[1:] == [3.0, 2.0, 0.0, 5.0, 2]
+    assert view.loc["c2"].tolist()[1:] == [0.0, 1.0, 1.0, 2.0, 1]
+    assert view.loc["c3"].tolist()[1:] == [0.0, 4.0, 0.0, 4.0, 1]
+
+
 def test_a_workspace_without_contacts_has_no_contact_columns(tmp_path):
     ws = tmp_path / "ws.duckdb"
     ingest(ws, write(tmp_path / "q1.csv", HEADER + "1,c1,2023-01-05,P1,1,100\n"))

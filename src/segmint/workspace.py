@@ -7,8 +7,9 @@ made up from the file name and row number (no invoice column) is left out of the
 the same line in a renamed or overlapping export is recognised. A source's identity is the SHA-256
 of its bytes: content already imported adds nothing. The lines of an import and its log entry are
 written in one transaction, so a crash leaves either both or neither. Contact columns (customer name,
-e-mail, phone) are stored with the lines when a source has them, outside the identity: a later export
-that adds an e-mail to lines already stored fills it in instead of adding the lines again.
+e-mail, phone) and a product's category are stored with the lines when a source has them, outside the
+identity: a later export that adds an e-mail or a category to lines already stored fills it in instead
+of adding the lines again.
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ from ibis.backends import BaseBackend
 
 from segmint.engine import connect, materialize
 from segmint.errors import BackendError, Fix, InputError
-from segmint.schema import CANONICAL_COLUMNS, CANONICAL_DTYPES, CONTACT_FIELDS
+from segmint.schema import CANONICAL_COLUMNS, CANONICAL_DTYPES, CONTACT_FIELDS, PRODUCT_ATTRIBUTE_DTYPES
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +45,8 @@ LINE_KEY = "line_key"
 IMPORT_ID = "import_id"
 # Canonical fields that say what a line is (line_no only says where it sat in its invoice).
 IDENTITY_FIELDS: tuple[str, ...] = tuple(c for c in CANONICAL_COLUMNS if c != "line_no")
+# Optional text columns stored beside the lines when a source has them, outside the identity.
+ATTRIBUTE_FIELDS: tuple[str, ...] = (*CONTACT_FIELDS, *PRODUCT_ATTRIBUTE_DTYPES)
 _SQL_TYPES = {"string": "VARCHAR", "int64": "BIGINT", "float64": "DOUBLE", "timestamp": "TIMESTAMP",
               "boolean": "BOOLEAN"}  # fmt: skip
 _IMPORT_COLUMNS: dict[str, str] = {
@@ -160,7 +163,7 @@ class Workspace:
         return WORKSPACE_TABLE in self.con.list_tables()
 
     def transactions(self) -> ibis.Table:
-        """The canonical transactions, plus the contact columns (name, e-mail, phone) that hold values."""
+        """The canonical transactions, plus the contact columns and the category where they hold values."""
         if not self.exists():
             raise BackendError(
                 f"workspace {self.path} has no transactions yet; ingest sales files into it first",
@@ -168,10 +171,10 @@ class Workspace:
                 fix=Fix(option="workspace", note="ingest sales files into the workspace, then read it"),
             )
         table = self.con.table(WORKSPACE_TABLE)
-        return table.select(*CANONICAL_COLUMNS, *self._filled_contacts(table))
+        return table.select(*CANONICAL_COLUMNS, *self._filled_attributes(table))
 
-    def _filled_contacts(self, table: ir.Table) -> list[str]:
-        stored = [name for name in CONTACT_FIELDS if name in table.columns]
+    def _filled_attributes(self, table: ir.Table) -> list[str]:
+        stored = [name for name in ATTRIBUTE_FIELDS if name in table.columns]
         if not stored:
             return []
         counts = self.con.con.execute(
@@ -242,7 +245,7 @@ class Workspace:
         """
         step = progress or (lambda message: log.debug(message))
         step("computing line identities")
-        contacts = [name for name in CONTACT_FIELDS if name in table.columns]
+        contacts = [name for name in ATTRIBUTE_FIELDS if name in table.columns]
         incoming = table.select(*CANONICAL_COLUMNS, *contacts)
         synthetic = None
         if synthetic_invoice_source is not None:
@@ -291,7 +294,7 @@ class Workspace:
                             import_id=import_id, content_hash=content_hash)  # fmt: skip
 
     def _fill_contacts(self, staged_name: str, contacts: list[str]) -> None:
-        """Give lines already stored the contact values they lack from the same lines in this import."""
+        """Give lines already stored the contact values (or category) they lack from the same lines in this import."""
         if not contacts:
             return
         assign = ", ".join(f'"{c}" = coalesce(t."{c}", s."{c}")' for c in contacts)
@@ -355,9 +358,9 @@ class Workspace:
         db = self.con.con
         columns = [f'"{name}" {_SQL_TYPES[kind]}' for name, kind in CANONICAL_DTYPES.items()]
         columns += [f"{LINE_KEY} VARCHAR", f"{IMPORT_ID} BIGINT"]
-        columns += [f'"{name}" VARCHAR' for name in CONTACT_FIELDS]
+        columns += [f'"{name}" VARCHAR' for name in ATTRIBUTE_FIELDS]
         db.execute(f'CREATE TABLE IF NOT EXISTS "{WORKSPACE_TABLE}" ({", ".join(columns)})')
-        for name in CONTACT_FIELDS:  # workspaces written before contacts were stored
+        for name in ATTRIBUTE_FIELDS:  # workspaces written before contacts (or categories) were stored
             db.execute(f'ALTER TABLE "{WORKSPACE_TABLE}" ADD COLUMN IF NOT EXISTS "{name}" VARCHAR')
         imports = ", ".join(f"{name} {kind}" for name, kind in _IMPORT_COLUMNS.items())
         db.execute(f'CREATE TABLE IF NOT EXISTS "{IMPORTS_TABLE}" ({imports})')
