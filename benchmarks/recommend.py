@@ -1,7 +1,7 @@
 """Recommendations: speed of the whole CLI job and quality on time splits; writes benchmarks/RECOMMEND.md.
 
     python -m benchmarks.recommend speed   [--customers 25000 --products 4000 --orders 13] [--repeat 3]
-    python -m benchmarks.recommend quality [--datasets demo,affinity,retail,groceries]
+    python -m benchmarks.recommend quality [--datasets demo,affinity,retail,groceries] [--splits 3]
 
 *speed* runs ``segmint recommend FILE --evaluate --out DIR`` in fresh processes (the path a user
 runs: read, clean, segment, learn the blend, score, evaluate, write every table) on generated data
@@ -11,7 +11,8 @@ steadier number.
 
 *quality* runs ``segmint.recommend(..., evaluate=True)`` on a time split of each dataset with the
 full blend and with signals left out (an ablation: which signals earn their place), next to the
-baselines the evaluation reports.
+baselines the evaluation reports; then the full blend again on ``--splits`` - 1 earlier splits (each a
+month before the last, each scored on the 2 months after it only), so a lift can be told from noise.
 """
 
 from __future__ import annotations
@@ -113,6 +114,7 @@ def quality(args: argparse.Namespace) -> dict:
         "affinity": (affinity_file(2000, 500, 10.0), None),
         "affinity_25k": (affinity_file(25_000, 4_000, 13.0), None),
         "retail": (retail_file(), None),
+        "retail_4300": (retail_file(4300, 4000), None),  # the UCI file's size: 4,300 customers, ~548,000 lines
         "groceries": (GROCERIES, None),
     }
     results: dict[str, dict] = {}
@@ -129,7 +131,29 @@ def quality(args: argparse.Namespace) -> dict:
                                       "blend": result.blend.to_dict(), "evaluation": result.evaluation}  # fmt: skip
         new = segmint.recommend(tx, until=until, evaluate=True, new_only=True)
         results[name]["full blend, new products only"] = {"blend": new.blend.to_dict(), "evaluation": new.evaluation}
+        results[name]["splits"] = rolling(tx, args.splits)
     return results
+
+
+def rolling(tx, splits: int) -> list[dict]:  # noqa: ANN001
+    """The full blend on ``splits`` time splits: the last 2 months held out, then each a month earlier.
+
+    Split k trains on lines before (the data's end - k months - 2 months) and is scored on the 2
+    months after that only, so every split answers the same question on different months.
+    """
+    import segmint
+    from segmint.recommendations.model import Window
+
+    end = (tx.table.invoice_date.max().execute()).date() + dt.timedelta(days=1)  # first day after the data
+    runs = []
+    for k in range(splits):
+        as_of = Window.parse("2M").start(end)
+        result = segmint.recommend(tx, until=as_of - dt.timedelta(days=1), end=end - dt.timedelta(days=1),
+                                   evaluate=True)  # fmt: skip
+        runs.append({"until": str(as_of - dt.timedelta(days=1)), "end": str(end - dt.timedelta(days=1)),
+                     "blend": result.blend.to_dict(), "evaluation": result.evaluation})  # fmt: skip
+        end = Window.parse("1M").start(end)
+    return runs
 
 
 def _units():  # noqa: ANN202
@@ -160,10 +184,35 @@ def render(record: dict) -> str:
             if method != "segmint":
                 lines.append(_row(f"baseline: {scores['label']}", scores))
         for variant, entry in variants.items():
+            if variant == "splits":
+                continue
             lines.append(_row(f"segmint, {variant}", entry["evaluation"]["methods"]["segmint"]))
         lines += ["", f"Split: {full['protocol']}; test period {full['test_period']['first']} to "
                       f"{full['test_period']['last']}. Blend: {variants['full blend']['blend']['source']}.", ""]  # fmt: skip
+        lines += _rolling_table(variants.get("splits") or [])
     return "\n".join(lines)
+
+
+def _rolling_table(splits: list[dict]) -> list[str]:
+    """Precision@10 of the full blend and the baselines on each rolling split, with the lifts."""
+    if not splits:
+        return []
+    rows = ["Rolling splits (the full blend chosen on each split's own inner split; 2 months scored):", "",
+            "| trained up to | scored to | customers | popularity | own most-bought | segmint | vs own | vs popularity | blend chosen |",
+            "|---|---|---:|---:|---:|---:|---:|---:|---|"]  # fmt: skip
+    lifts = []
+    for run in splits:
+        m = run["evaluation"]["methods"]
+        ours, own, pop = (m[k]["precision@10"] for k in ("segmint", "own_most_bought", "popular"))
+        lift = run["evaluation"]["precision_lift"]
+        lifts.append(lift["vs_own_most_bought"])
+        rows.append(f"| {run['until']} | {run['end']} | {m['segmint']['customers']:,} | {pop:.4f} | {own:.4f} | "
+                    f"{ours:.4f} | {lift['vs_own_most_bought']:+.1%} | {lift['vs_popular']:+.1%} | "
+                    f"{run['blend'].get('chosen', run['blend']['source'][:24])} |")  # fmt: skip
+    if len(lifts) > 1:
+        rows += ["", f"Lift over own most-bought: mean {sum(lifts) / len(lifts):+.1%}, from {min(lifts):+.1%} "
+                     f"to {max(lifts):+.1%} over {len(lifts)} splits."]  # fmt: skip
+    return [*rows, ""]
 
 
 def _row(label: str, scores: dict) -> str:
@@ -178,7 +227,8 @@ def main() -> None:
     parser.add_argument("--products", type=int, default=4_000)
     parser.add_argument("--orders", type=float, default=13.0)
     parser.add_argument("--repeat", type=int, default=3)
-    parser.add_argument("--datasets", default="demo,affinity,retail,affinity_25k,groceries")
+    parser.add_argument("--datasets", default="demo,affinity,retail,retail_4300,affinity_25k,groceries")
+    parser.add_argument("--splits", type=int, default=3, help="rolling time splits of the full blend (quality)")
     args = parser.parse_args()
     record = json.loads(RAW.read_text()) if RAW.exists() else {}
     if args.what == "speed":

@@ -101,13 +101,16 @@ def test_metrics_by_hand():
                    "hit_rate": round(1 / 3, 4)}  # fmt: skip
 
 
-def test_own_most_bought_orders_by_visits_then_units_then_recency():
+def test_own_most_bought_orders_by_visits_then_recency_then_units():
     items = ibis.memtable({
-        "customer_id": ["C1"] * 4, "product": ["A", "B", "C", "D"], "n": [3, 3, 5, 1],
-        "units": [1.0, 9.0, 1.0, 1.0], "last_day": pd.to_datetime(["2024-01-01"] * 4).date,
+        "customer_id": ["C1"] * 6, "product": ["A", "B", "C", "D", "E", "F"], "n": [3, 3, 5, 1, 3, 2],
+        "units": [1.0, 9.0, 1.0, 1.0, 2.0, 50.0],
+        "last_day": pd.to_datetime(["2024-01-01", "2024-01-01", "2024-01-01", "2024-03-01", "2024-02-01",
+                                    "2024-03-01"]).date,
     })  # fmt: skip
-    ranked = own_most_bought(items, ibis.memtable({"customer_id": ["C1"]}), top=3).order_by("rank").execute()
-    assert ranked["product"].tolist() == ["C", "B", "A"]
+    ranked = own_most_bought(items, ibis.memtable({"customer_id": ["C1"]}), top=5).order_by("rank").execute()
+    # 5 visits first; of the three bought on 3 visits, E most recently, then B (9 units) before A (1)
+    assert ranked["product"].tolist() == ["C", "E", "B", "A", "F"]
 
 
 def shop_rows() -> list[tuple]:
