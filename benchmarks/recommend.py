@@ -198,7 +198,7 @@ def _rolling_table(splits: list[dict]) -> list[str]:
     if not splits:
         return []
     rows = ["Rolling splits (the full blend chosen on each split's own inner split; 2 months scored):", "",
-            "| trained up to | scored to | customers | popularity | own most-bought | segmint | vs own | vs popularity | blend chosen |",
+            "| trained up to | scored to | customers | popularity | own most-bought | segmint | vs own (95% interval) | vs popularity | blend chosen |",
             "|---|---|---:|---:|---:|---:|---:|---:|---|"]  # fmt: skip
     lifts = []
     for run in splits:
@@ -207,12 +207,21 @@ def _rolling_table(splits: list[dict]) -> list[str]:
         lift = run["evaluation"]["precision_lift"]
         lifts.append(lift["vs_own_most_bought"])
         rows.append(f"| {run['until']} | {run['end']} | {m['segmint']['customers']:,} | {pop:.4f} | {own:.4f} | "
-                    f"{ours:.4f} | {lift['vs_own_most_bought']:+.1%} | {lift['vs_popular']:+.1%} | "
+                    f"{ours:.4f} | {_lift(run['evaluation'], 'own_most_bought')} | {_lift(run['evaluation'], 'popular')} | "
                     f"{run['blend'].get('chosen', run['blend']['source'][:24])} |")  # fmt: skip
     if len(lifts) > 1:
         rows += ["", f"Lift over own most-bought: mean {sum(lifts) / len(lifts):+.1%}, from {min(lifts):+.1%} "
                      f"to {max(lifts):+.1%} over {len(lifts)} splits."]  # fmt: skip
     return [*rows, ""]
+
+
+def _lift(evaluation: dict, baseline: str) -> str:
+    """'+10.6% (+7.9 to +13.3)': the lift over a baseline with its approximate 95% interval."""
+    lift = evaluation["precision_lift"][f"vs_{baseline}"]
+    interval = evaluation.get("precision_lift_95", {}).get(f"vs_{baseline}")
+    if lift is None:
+        return "n/a"
+    return f"{lift:+.1%}" + (f" ({interval[0] * 100:+.1f} to {interval[1] * 100:+.1f})" if interval else "")
 
 
 def _row(label: str, scores: dict) -> str:

@@ -697,15 +697,17 @@ def _print_evaluation(evaluation: dict) -> None:
 
     top = evaluation["top"]
     period = evaluation["test_period"]
-    table = Table("method", f"precision@{top}", f"recall@{top}", "hit rate", "segmint's precision vs this",
+    table = Table("method", f"precision@{top}", f"recall@{top}", "hit rate", "segmint's precision vs this (95% interval)",
                   title=f"evaluation on purchases {period['first']} to {period['last']} "
                         f"({evaluation['customers_evaluated']:,} customers who bought before and after)",
                   title_justify="left")  # fmt: skip
     for name, scores in evaluation["methods"].items():
         lift = evaluation["precision_lift"].get(f"vs_{name}")
+        interval = evaluation.get("precision_lift_95", {}).get(f"vs_{name}")
+        shown = "n/a" if lift is None else f"{lift:+.1%}" + (f" ({interval[0]:+.1%} to {interval[1]:+.1%})" if interval else "")
         table.add_row(
             escape(scores["label"]), f"{scores[f'precision@{top}']:.4f}", f"{scores[f'recall@{top}']:.4f}",
-            f"{scores['hit_rate']:.1%}", "" if name == "segmint" else ("n/a" if lift is None else f"{lift:+.1%}"),
+            f"{scores['hit_rate']:.1%}", "" if name == "segmint" else shown,
         )
     console.print(table)
 

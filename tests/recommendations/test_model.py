@@ -15,7 +15,7 @@ import segmint
 from segmint.recommendations import signals as sig
 from segmint.errors import ConfigError, DataError
 from segmint.recommendations.model import RecommendConfig, Window
-from segmint.recommendations.evaluation import metrics, own_most_bought
+from segmint.recommendations.evaluation import lift_interval, metrics, own_most_bought
 
 GROCERIES = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "groceries" / "Groceries_dataset.csv"
 
@@ -99,6 +99,22 @@ def test_metrics_by_hand():
     # hits: C1 2 (of 3 relevant), C2 0, C3 0
     assert got == {"customers": 3, "precision@2": round((2 / 2) / 3, 4), "recall@2": round((2 / 3) / 3, 4),
                    "hit_rate": round(1 / 3, 4)}  # fmt: skip
+
+
+def test_lift_interval_is_paired_by_customer():
+    relevant = ibis.memtable({"customer_id": ["C1", "C1", "C1", "C2", "C3", "C4"],
+                              "product": ["A", "B", "E", "B", "X", "Y"]})  # fmt: skip
+    customers = ibis.memtable({"customer_id": ["C1", "C2", "C3", "C4"]})
+    ours = ibis.memtable({"customer_id": ["C1", "C1", "C2", "C2", "C3", "C4"], "product": ["A", "B", "A", "C", "D", "Y"]})
+    theirs = ibis.memtable({"customer_id": ["C1", "C1", "C2"], "product": ["A", "F", "B"]})
+    # hits at 2: ours C1 2, C2 0, C3 0, C4 1; theirs 1, 1, 0, 0 -> differences / 2: 0.5, -0.5, 0, 0.5
+    differences = [0.5, -0.5, 0.0, 0.5]
+    mean = sum(differences) / 4
+    sd = math.sqrt(sum((d - mean) ** 2 for d in differences) / 3)
+    half, base = 1.96 * sd / 2, (1 + 1) / 2 / 4  # theirs: precision 0.25
+    assert lift_interval(ours, theirs, relevant, customers, top=2) == [round((mean - half) / base, 4),
+                                                                        round((mean + half) / base, 4)]  # fmt: skip
+    assert lift_interval(ours, theirs.filter(theirs.product == "F"), relevant, customers, top=2) is None  # no hit
 
 
 def test_own_most_bought_orders_by_visits_then_recency_then_units():
