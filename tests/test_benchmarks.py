@@ -108,3 +108,23 @@ def test_whole_process_rerun_keeps_the_hand_written_sections(tmp_path):
     assert hand_written(md) == "\n## Why (written by hand, today)\nprose\n<!-- clv:start -->\nclv\n<!-- clv:end -->\n"
     md.write_text("# generated only\n## Machine\n")
     assert hand_written(md) == ""
+
+
+def test_whole_compiles_the_segmint_package_it_times(tmp_path, monkeypatch):
+    """benchmarks.whole writes the bytecode of the package the ``segmint`` case imports (found, not imported)."""
+    import importlib.machinery
+    import importlib.util
+
+    from benchmarks import whole
+
+    package = tmp_path / "segmint"
+    package.mkdir()
+    (package / "__init__.py").write_text("")
+    (package / "api.py").write_text("VALUE = 1\n")
+    spec = importlib.machinery.ModuleSpec("segmint", None, is_package=True)
+    spec.submodule_search_locations = [str(package)]
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name: spec if name == "segmint" else None)
+    whole.compile_segmint()
+    tag = sys.implementation.cache_tag
+    assert (package / "__pycache__" / f"api.{tag}.pyc").exists()
+    assert (package / "__pycache__" / f"__init__.{tag}.pyc").exists()
