@@ -83,6 +83,10 @@ def test_main_leaves_fast_with_the_output_written_and_the_exit_status(tmp_path):
     missing = _run_main("analyze", str(tmp_path / "missing.csv"))
     assert missing.returncode == 2 and "file not found" in missing.stdout + missing.stderr
     assert _run_main("--version").returncode == 0
+    shown = _run_main("analyze", "--help")  # main builds only the command named first
+    assert shown.returncode == 0 and "Usage: segmint analyze" in shown.stdout and "--scheme" in shown.stdout
+    typo = _run_main("anlyze", "x")
+    assert typo.returncode == 2 and "Did you mean 'analyze'?" in typo.stdout + typo.stderr
     handlers = ("import atexit, sys; from segmint.cli import main; atexit.register(print, 'handler ran'); "
                 "sys.argv = ['segmint', '--version']; main()")  # fmt: skip
     ran = subprocess.run([sys.executable, "-c", handlers], capture_output=True, text=True, timeout=120)

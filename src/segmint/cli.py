@@ -916,6 +916,21 @@ def demo(
     console.print("then open       : http://127.0.0.1:8050/", soft_wrap=True)  # its own line: never wrapped
 
 
+def _only_the_command_given(args: list[str]) -> None:
+    """Keep only the command named first on the command line in ``app`` (this process runs no other).
+
+    Typer builds every command's parameters before parsing (about 25 ms for a dozen commands);
+    anything else (``--help``, ``--version``, a typo Typer suggests a command for) keeps them all.
+    """
+    from typer.main import get_command_name
+
+    if not args or args[0].startswith("-"):
+        return
+    named = [c for c in app.registered_commands if (c.name or get_command_name(c.callback.__name__)) == args[0]]
+    if len(named) == 1:
+        app.registered_commands = named
+
+
 def main() -> None:
     """The ``segmint`` command: run the app, then leave without tearing the interpreter down.
 
@@ -933,6 +948,7 @@ def main() -> None:
     from segmint.cli_options import _PROCESS
 
     _PROCESS["unfused_sql"] = True
+    _only_the_command_given(sys.argv[1:])
     try:
         app()
         code: object = 0
