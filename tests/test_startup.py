@@ -102,3 +102,18 @@ def test_main_runs_analyze_without_the_cyclic_collector_and_other_commands_with_
         run = subprocess.run([sys.executable, "-c", script, *args], capture_output=True, text=True, timeout=120)
         assert run.returncode == 0, run.stderr[-2000:]
         assert run.stdout.splitlines()[-1] == f"collector {enabled}"
+
+
+def test_a_segmint_script_calling_app_runs_main(tmp_path):
+    """A ``segmint`` script installed before the entry point became ``main`` calls ``app()``: it runs ``main``."""
+    source = tmp_path / "sales.csv"
+    source.write_text("InvoiceNo,CustomerID,InvoiceDate,Quantity,UnitPrice\nA1,c1,2024-01-05,2,10.50\n")
+    script = tmp_path / "bin" / "segmint"
+    script.parent.mkdir()
+    script.write_text("import atexit, gc, sys\nfrom segmint.cli import app\n"
+                      "atexit.register(lambda: print('collector', gc.isenabled()))\n"
+                      "if __name__ == '__main__':\n    sys.exit(app())\n")  # fmt: skip
+    run = subprocess.run([sys.executable, str(script), "analyze", str(source)], capture_output=True, text=True,
+                         timeout=120)  # fmt: skip
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert run.stdout.splitlines()[-1] == "collector False"  # main's analyze: the collector is off

@@ -14,6 +14,7 @@ from rich.markup import escape
 
 from segmint import __version__
 from segmint.cli_options import (
+    _PROCESS,
     SCHEMES,
     ConfigOption,
     CountryOption,
@@ -60,7 +61,19 @@ if TYPE_CHECKING:
 
 __all__ = ["app", "console", "err_console", "fail", "load_mapping", "main", "note", "parse_map_options", "read_input"]
 
-app = typer.Typer(
+class _Segmint(typer.Typer):
+    """The app; called bare by a ``segmint`` script installed before ``main`` became the entry point, it runs ``main``."""
+
+    def __call__(self, *args: object, **kwargs: object) -> object:
+        import sys
+
+        script = getattr(sys.modules.get("__main__"), "__file__", None) or ""
+        if not args and not kwargs and Path(script).name == "segmint" and not _PROCESS["command"]:
+            return main()
+        return super().__call__(*args, **kwargs)
+
+
+app = _Segmint(
     name="segmint",
     help="Turn raw sales records into customer segments you can act on.",
     no_args_is_help=True,
@@ -946,9 +959,7 @@ def main() -> None:
     import os
     import sys
 
-    from segmint.cli_options import _PROCESS
-
-    _PROCESS["unfused_sql"] = True
+    _PROCESS["command"] = True
     _only_the_command_given(sys.argv[1:])
     if sys.argv[1:2] == ["analyze"]:
         # no cyclic garbage collection in this one-shot command: Ibis and sqlglot allocate hundreds of
@@ -956,7 +967,7 @@ def main() -> None:
         # what it would free (the compiled SQL trees, parent-linked) is about 12 MB at any input size
         gc.disable()
     try:
-        app()
+        typer.Typer.__call__(app)
         code: object = 0
     except SystemExit as exit_:
         code = exit_.code

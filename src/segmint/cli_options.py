@@ -168,7 +168,7 @@ def load_mapping(mapping_file: Path | None, pairs: list[str] | None) -> ColumnMa
     return base.with_overrides(parse_map_options(pairs))
 
 
-_PROCESS = {"unfused_sql": False}  # set by ``cli.main``: the process is the segmint command's own
+_PROCESS = {"command": False}  # set by ``cli.main``: this process runs the segmint command (and nothing else)
 
 
 def unfused_sql() -> None:
@@ -203,7 +203,7 @@ def read_input(
     from segmint.engine import connect
     from segmint.errors import ConfigError
 
-    if _PROCESS["unfused_sql"]:  # a global Ibis option: not changed in a host process (tests, notebooks)
+    if _PROCESS["command"]:  # a global Ibis option: not changed in a host process (tests, notebooks)
         unfused_sql()
     items = [*(inputs or []), *([source] if source else [])]
     if not items:
