@@ -951,7 +951,7 @@ def main() -> None:
     0.1 CPU s and 0.2-0.4 s wall after a small ``analyze``; the operating system reclaims the memory
     anyway. Everything an orderly exit does that matters still happens first: output is flushed,
     DuckDB connections are closed (a workspace file checkpointed, a spill folder removed) and exit
-    handlers run. A Spark session leaves the ordinary way. The process is the command's own, so it
+    handlers run. A Spark or PostgreSQL session leaves the ordinary way. The process is the command's own, so it
     also sets Ibis' options for it (see ``cli_options.unfused_sql``).
     """
     import atexit
@@ -971,7 +971,7 @@ def main() -> None:
         code: object = 0
     except SystemExit as exit_:
         code = exit_.code
-    if "pyspark" in sys.modules:
+    if {"pyspark", "psycopg", "psycopg2"} & set(sys.modules):  # a JVM or a database session: close them as usual
         sys.exit(code)
     from segmint.engine import close_connections
 
