@@ -181,6 +181,11 @@ def drop_total_and_blank_rows(raw: RawTable, label_columns: int = 3) -> RawTable
     text_cols = [c for c in raw.columns if table[c].type().is_string()]
     if not raw.columns:
         return raw
+    bytewise = _backend_name(table) == "duckdb"
+    pattern = TOTAL_LABEL.pattern.replace("(?:", "(")
+    labels = text_cols[:label_columns]
+    if _no_blank_or_total_row(table, raw.columns, labels, pattern, bytewise):
+        return raw
     chunks = []
     for first in range(0, len(raw.columns), 32):  # nested per chunk: a row's first non-empty cell ends it
         blank = ibis.literal(True)
@@ -189,9 +194,8 @@ def drop_total_and_blank_rows(raw: RawTable, label_columns: int = 3) -> RawTable
         chunks.append(blank)
     blank = balanced_and(chunks)
     checks: list[tuple[str, Any]] = [("blank", blank)]
-    if text_cols:
-        pattern = TOTAL_LABEL.pattern.replace("(?:", "(")
-        total = ibis.or_(*[_is_total_label(table[c], pattern) for c in text_cols[:label_columns]]).fill_null(False)
+    if labels:
+        total = ibis.or_(*[_is_total_label(table[c], pattern, bytewise) for c in labels]).fill_null(False)
         checks.append(("total_row", total & ~blank))
     counts = table.aggregate(**{r: c.sum() for r, c in checks}).to_pyarrow().to_pylist()[0]
     for reason, condition in checks:
@@ -204,6 +208,31 @@ def drop_total_and_blank_rows(raw: RawTable, label_columns: int = 3) -> RawTable
             table = table.filter(~condition)
     raw.table = table
     return raw
+
+
+def _no_blank_or_total_row(
+    table: ibis.Table, columns: list[str], labels: list[str], pattern: str, bytewise: bool
+) -> bool:
+    """True when one cheap aggregate proves there is neither a blank row nor a total line.
+
+    A blank row has every cell empty, so one column without an empty cell rules blank rows out: the
+    witness is a typed column where there is one (its NULL count costs next to nothing) and the
+    first column otherwise. The total test reads only the label columns. Most files have neither,
+    and then the full test (every column of every row) is never run.
+    """
+    witness = next((c for c in columns if not table[c].type().is_string()), columns[0])
+    metrics = {"empty": _is_empty(table[witness]).sum()}
+    if labels:
+        metrics["total"] = ibis.or_(*[_is_total_label(table[c], pattern, bytewise) for c in labels]).fill_null(False).sum()
+    counts = table.aggregate(**metrics).to_pyarrow().to_pylist()[0]
+    return not any(int(n or 0) for n in counts.values())
+
+
+def _backend_name(table: ibis.Table) -> str:
+    try:
+        return table._find_backend().name
+    except Exception:  # an unbound expression: no backend-specific shortcut
+        return ""
 
 
 def balanced_and(conditions: list[Any]) -> Any:
@@ -224,10 +253,17 @@ def _is_empty(column: ibis.Column) -> ibis.BooleanValue:
     return column.isnull()
 
 
-def _is_total_label(column: ibis.Column, pattern: str) -> ibis.BooleanValue:
+def _is_total_label(column: ibis.Column, pattern: str, bytewise: bool = False) -> ibis.BooleanValue:
     """``TOTAL_LABEL`` on one text column. A match starts (after white space) with t, g or s (total,
-    grand total, subtotal) in either case: other cells are decided by their first character."""
-    first = column.left(1)
-    maybe = first.isin(["t", "T", "g", "G", "s", "S"]) | (first <= " ")
+    grand total, subtotal) in either case: other cells are decided by their first character.
+
+    ``bytewise`` (DuckDB, which compares text byte by byte): the first character is tested by
+    comparing the whole value with byte ranges, a third cheaper than extracting it.
+    """
+    if bytewise:
+        maybe = (column < "!") | ibis.or_(*[(column >= c) & (column < chr(ord(c) + 1)) for c in "tTgGsS"])
+    else:
+        first = column.left(1)
+        maybe = first.isin(["t", "T", "g", "G", "s", "S"]) | (first <= " ")
     label = ibis.cases((column.ilike("%total%"), column.strip().lower().re_search(pattern.lower())), else_=False)
     return ibis.cases((maybe, label), else_=False)
