@@ -118,3 +118,44 @@ def test_parse_columns_gives_every_row_its_value(con, mapped) -> None:
     assert got["_n_unit_price_paren"].tolist() == [False, False, False, True, False, False]
     assert got["_n_unit_price_money"].tolist() == [True, False, True, True, False, True]
     assert len(got) == 6  # the joins neither drop nor repeat a row
+
+
+def _parsed_dates(con, dates: list, monkeypatch=None, exact=None):
+    """(``_invoice_date`` per row in row order, columns read by a direct cast) for these date texts."""
+    import segmint.formats as formats_module
+
+    if exact is not None:
+        monkeypatch.setattr(formats_module, "_cast_is_exact", lambda d: exact)
+    frame = pd.DataFrame({"_source": "f.csv", "_row": range(2, len(dates) + 2), "invoice_date": dates,
+                          "amount": ["1"] * len(dates)})  # fmt: skip
+    table = ibis.memtable(frame)
+    dicts = dictionaries(con, table, FIELDS[:2])
+    found = evidence(dicts)
+    _, patterns, dayfirst, _ = _plan(table, found)
+    parsed = parse_columns(con, table, FIELDS[:2], dicts, found, patterns=patterns, dayfirst=dayfirst, decimal={})
+    return parsed.order_by("_row").execute()["_invoice_date"].tolist(), dicts.cast
+
+
+@pytest.mark.parametrize("dates, cast", [
+    (["2023-04-01", "2023-04-01 10:30:00", "2023-04-01T10:30:00.000000", None, "2023-12-31", "2023-04-01"], True),
+    (["2023-04-01", " 2023-04-02 ", "2023-02-30", "N/A", "2023-04-01"], None),  # cast and parser may differ
+    (["2023-04-01", "13/04/2023", "04/05/2023"], False),  # day-first dates: only the parser reads them
+    (["2023-04-01", "2023-04-01 10:30:00.250000"], False),  # the parser keeps whole seconds, the cast does not
+])  # fmt: skip
+def test_dates_a_direct_cast_reads_exactly_skip_the_dictionary_join(con, monkeypatch, dates, cast) -> None:
+    """The cast is used only when it gives every distinct text the parser's date: same values either way."""
+    direct, columns = _parsed_dates(con, dates)
+    joined, _ = _parsed_dates(con, dates, monkeypatch, exact=False)
+    assert [None if pd.isna(d) else d for d in direct] == [None if pd.isna(d) else d for d in joined]
+    if cast is not None:
+        assert columns == (["invoice_date"] if cast else [])
+    if cast:
+        assert direct[1] == dt.datetime(2023, 4, 1, 10, 30) and pd.isna(direct[3])
+
+
+def test_plain_number_columns_test_blanks_per_row_only_when_a_placeholder_occurs(con) -> None:
+    frame = pd.DataFrame({"_source": "f.csv", "_row": [2, 3, 4], "invoice_date": ["2023-04-01"] * 3,
+                          "amount": ["12", None, "-"], "quantity": ["1", None, "2"]})  # fmt: skip
+    dicts = dictionaries(con, ibis.memtable(frame), ["invoice_date", "amount", "quantity"])
+    assert sorted(dicts.plain) == ["amount", "quantity"]  # '-' is a blank, so 'amount' is plain too
+    assert dicts.nulls_only == ["quantity"]  # 'amount' holds a placeholder: its blanks are tested per row

@@ -45,6 +45,12 @@ class Dictionaries:
     rows: int | None  # None: not counted (no text number column needed it; typed inputs skip that pass)
     tables: dict[str, ibis.Table] = field(default_factory=dict)
     plain: list[str] = field(default_factory=list)  # text number columns holding only plain numbers
+    nulls_only: list[str] = field(default_factory=list)  # plain columns whose only blanks are NULLs
+    cast: list[str] = field(default_factory=list)  # columns whose dictionary proved a direct cast exact
+
+    def joined(self) -> dict[str, ibis.Table]:
+        """The dictionaries rows still get their values from (through an equality join)."""
+        return {name: table for name, table in self.tables.items() if name not in self.cast}
 
 
 def text_fields(mapped: ibis.Table, fields: list[str]) -> list[str]:
@@ -61,10 +67,11 @@ def _typed(column: ir.Value) -> bool:
 def dictionaries(con: BaseBackend, mapped: ibis.Table, fields: list[str]) -> Dictionaries:
     """Row count and the dictionaries of the text columns that need parsing.
 
-    One aggregate over the rows counts them and finds the text number columns holding only plain
-    numbers (``12``, ``-3.50``) or blanks: those are cast directly. The text date column and the other
-    number columns get a dictionary each (one grouping query). With no text number column there is
-    no aggregate at all (``rows`` is None): the cleaning pass counts the rows anyway.
+    A count over each text number column's distinct values finds those holding only plain numbers
+    (``12``, ``-3.50``) or blanks: those are cast directly (and tested for blanks per row only when a
+    placeholder like ``-`` occurs). The text date column and the other number columns get a
+    dictionary each (one grouping query). With no text number column there is no count at all
+    (``rows`` is None): the cleaning pass counts the rows anyway.
     """
     text = text_fields(mapped, fields)
     numbers = [f for f in text if f != "invoice_date"]
@@ -74,17 +81,23 @@ def dictionaries(con: BaseBackend, mapped: ibis.Table, fields: list[str]) -> Dic
             grouped = mapped.group_by(value=mapped.invoice_date.cast("string")).aggregate(n=mapped.count())
             tables["invoice_date"] = engine.materialize(con, grouped)
         return Dictionaries(rows=None, tables=tables)
-    metrics: dict[str, ir.Scalar] = {"rows": mapped.count()}
+    counts = _one_row(mapped.aggregate(rows=mapped.count()))
     for name in numbers:
-        value = mapped[name].cast("string")
-        metrics[f"exact:{name}"] = ibis.cases((is_blank(value), 1), (value.re_search(PLAIN_NUMBER), 1), else_=0).sum()
-    counts = _one_row(mapped.aggregate(**metrics))
+        # each distinct value tested once, weighted by its rows (a query per column: one query would
+        # share ``mapped`` as a CTE that DuckDB copies whole)
+        values = mapped.group_by(value=mapped[name].cast("string")).aggregate(n=mapped.count())
+        blank = is_blank(values.value)
+        counts |= _one_row(values.aggregate(**{
+            f"exact:{name}": ibis.cases((blank | values.value.re_search(PLAIN_NUMBER), values.n), else_=0).sum(),
+            f"placeholders:{name}": ibis.cases((blank & values.value.notnull(), values.n), else_=0).sum(),
+        }))  # fmt: skip
     plain = [f for f in numbers if counts[f"exact:{f}"] == counts["rows"]]
+    nulls_only = [f for f in plain if not counts[f"placeholders:{f}"]]
     tables = {}
     for name in (f for f in text if f not in plain):
         grouped = mapped.group_by(value=mapped[name].cast("string")).aggregate(n=mapped.count())
         tables[name] = engine.materialize(con, grouped)
-    return Dictionaries(rows=counts["rows"], tables=tables, plain=plain)
+    return Dictionaries(rows=counts["rows"], tables=tables, plain=plain, nulls_only=nulls_only)
 
 
 def evidence(dicts: Dictionaries) -> dict[str, int]:
@@ -202,11 +215,15 @@ def parse_columns(
         d = d.mutate(_date_text=normalised(d.value))
         d = add_parsed_dates(d, "_date_text", "_parsed", patterns, dayfirst=dayfirst)
         d = engine.materialize(con, d.select(_d_invoice_date=d.value, _invoice_date=d._parsed))
-        t = _join(t, "invoice_date", d, ["_invoice_date"])
+        if con.name == "duckdb" and _cast_is_exact(d):
+            t = t.mutate(_invoice_date=_date_cast(t.invoice_date))
+            dicts.cast.append("invoice_date")
+        else:
+            t = _join(t, "invoice_date", d, ["_invoice_date"])
     for name in (f for f in NUMBER_FIELDS if f in fields):
         out = f"_n_{name}"
         if name in dicts.plain:
-            t = _plain_number(t, name, out)
+            t = _plain_number(t, name, out, nulls_only=name in dicts.nulls_only)
         elif name not in dicts.tables:
             t = add_parsed_number(t, name, out)
         else:
@@ -220,6 +237,22 @@ def parse_columns(
     return t
 
 
+def _date_cast(text: ir.Value) -> ir.TimestampValue:
+    """DuckDB's own reading of a text timestamp (strict ISO 8601), NULL for anything else."""
+    return text.cast("string").try_cast("timestamp")
+
+
+def _cast_is_exact(d: ibis.Table) -> bool:
+    """Does the direct cast give every distinct date text of the parsed dictionary ``d`` its parsed date?
+
+    Then rows need no join with the dictionary (ISO dates, the usual export): the cast is exact for
+    every row, since every row's text is one of the values checked. One NULL-safe comparison per
+    distinct value.
+    """
+    differs = ~_date_cast(d._d_invoice_date).identical_to(d._invoice_date)
+    return not int(d.aggregate(n=differs.sum()).to_pyarrow().column(0)[0].as_py() or 0)
+
+
 def _join(t: ibis.Table, column: str, d: ibis.Table, outputs: list[str]) -> ibis.Table:
     """Left-join the parsed dictionary ``d`` (key ``_d_<column>``) on the raw text of ``column``."""
     key = d[f"_d_{column}"]
@@ -227,10 +260,13 @@ def _join(t: ibis.Table, column: str, d: ibis.Table, outputs: list[str]) -> ibis
     return joined.select(*[t[c] for c in t.columns], *[d[o] for o in outputs])
 
 
-def _plain_number(t: ibis.Table, column: str, out: str) -> ibis.Table:
-    """Every value is a plain number (``12``, ``-3.50``) or blank: a direct cast is exact."""
+def _plain_number(t: ibis.Table, column: str, out: str, *, nulls_only: bool = False) -> ibis.Table:
+    """Every value is a plain number (``12``, ``-3.50``) or blank: a direct cast is exact.
+
+    ``nulls_only``: no value is a placeholder ('', '-', 'n/a'), so blank means NULL (no per-row test).
+    """
     text = t[column].cast("string")
-    blank = is_blank(text)
+    blank = text.isnull() if nulls_only else is_blank(text)
     number = ibis.cases((blank, ibis.null("float64")), else_=text.cast("float64") + 0.0)  # -0 -> 0
     flags = {f"{out}_{flag}": ibis.literal(False) for flag in NUMBER_FLAGS}
     return t.mutate(**{out: number}, **flags | {f"{out}_blank": blank})
