@@ -405,6 +405,25 @@ def temp_view(con: BaseBackend, expr: ibis.Table) -> ibis.Table:
     return con.table(name)
 
 
+def spool_file(con: BaseBackend, suffix: str = ".parquet") -> Path:
+    """A fresh path for a temporary file that lives as long as ``con`` (removed when it is collected,
+    or at exit), beside DuckDB's spill folders (``$SEGMINT_TEMP_DIR`` or ``<tmp>/segmint-spill``)."""
+    import weakref
+
+    parent = Path(os.environ.get("SEGMINT_TEMP_DIR") or default_temp_dir())
+    parent.mkdir(parents=True, exist_ok=True)
+    path = parent / f"{os.getpid()}-{uuid4().hex[:12]}{suffix}"
+    weakref.finalize(con, _remove_quietly, str(path))
+    return path
+
+
+def _remove_quietly(path: str) -> None:
+    try:
+        os.unlink(path)
+    except OSError:  # never written, or already gone
+        pass
+
+
 def default_temp_dir() -> Path:
     """Directory DuckDB spills to when no temp directory is configured."""
     return Path(tempfile.gettempdir()) / "segmint-spill"

@@ -126,3 +126,44 @@ def test_empty_file_is_an_input_error(con, tmp_path):
     path.write_text("")
     with pytest.raises(InputError, match="empty.csv"):
         read_raw(path, con=con)
+
+
+@pytest.mark.parametrize("spool", [False, True], ids=["table", "parquet-spool"])
+def test_large_files_spooled_to_parquet_read_the_same_rows(con, tmp_path, monkeypatch, spool):
+    """A large CSV goes to a temporary Parquet file instead of a text table: same values, same
+    file line numbers, the same total line found; the file is removed with the connection."""
+    import gc
+
+    import segmint.io.csv as csv_module
+
+    monkeypatch.setattr(csv_module, "_spool", lambda *args: spool)
+    spill = tmp_path / "spill"
+    monkeypatch.setenv("SEGMINT_TEMP_DIR", str(spill))
+    path = tmp_path / "report.csv"
+    path.write_text("Title\n\nInvoice,Customer,Amount\n1, A ,10\n2,,\n,,\n3,B,-\nGrand Total,,30\n", encoding="utf-8")
+    own = ibis.duckdb.connect()
+    raw = read_raw(path, con=own)
+    df = rows(raw)
+    assert df["Invoice"].tolist() == ["1", "2", "3"]
+    df = df.astype(object).where(df.notna(), None)
+    assert df["Customer"].tolist() == [" A ", None, "B"]  # text kept as it was, blanks NULL
+    assert df["Amount"].tolist() == ["10", None, "-"]
+    assert df["_row"].tolist() == [4, 5, 7]  # file line numbers (the blank row 6 dropped)
+    assert raw.skipped == {"blank": 1, "total_row": 1}
+    assert raw.skipped_examples["total_row"][0]["_row"] == 8
+    assert len(list(spill.glob("*.parquet"))) == (1 if spool else 0)
+    del raw, df, own
+    gc.collect()
+    assert list(spill.glob("*.parquet")) == []
+
+
+def test_only_files_too_large_for_a_text_table_are_spooled(con, tmp_path):
+    from segmint import engine
+    from segmint.io.csv import _spool
+
+    path = tmp_path / "sales.csv"
+    path.write_text("a,b\n" + "1,2\n" * 100_000, encoding="utf-8")  # 400,004 bytes
+    small = engine.connect(memory_limit="1MB")
+    assert _spool(path, small, ["a", "b"])  # over a third of the limit
+    assert not _spool(path, con, ["a", "b"])
+    assert not _spool(path, small, ["a", "File_Row_Number"])  # the spool's own row column

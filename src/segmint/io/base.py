@@ -137,12 +137,15 @@ def duckdb_to_con(
     source: str,
     first_row: int | None,
     params: list[Any] | None = None,
+    spool: bool = False,
 ) -> ibis.Table:
     """Run a DuckDB ``SELECT`` (file readers) into a table of ``con`` with ``_source`` and ``_row``.
 
     ``_row`` = ``first_row`` + position (DuckDB keeps insertion order and exposes it as ``rowid``);
     with ``first_row=None`` the ``SELECT`` provides ``_row`` itself. With a DuckDB ``con`` the data
     never passes through Python; other backends receive Arrow data from a private DuckDB.
+    ``spool`` (DuckDB, large text files): the rows go to a temporary Parquet file read through a view
+    instead of a table (see :func:`_spool`).
     """
 
     name = temp_name()
@@ -155,6 +158,8 @@ def duckdb_to_con(
         f'SELECT {select}, CAST({literal} AS VARCHAR) AS "{SOURCE_COL}", '
         f'CAST({row} AS BIGINT) AS "{ROW_COL}" FROM "{name}"'
     )
+    if is_duckdb(con) and spool:
+        return _spool(con, sql, name=name, source=literal, first_row=first_row, params=params)
     if is_duckdb(con):
         con.con.execute(f'CREATE TEMP TABLE "{name}" AS {sql}', *([params] if params else []))
         con.con.execute(f'CREATE TEMP VIEW "{name}_v" AS {numbered}')
@@ -170,6 +175,30 @@ def duckdb_to_con(
     return register_arrow(con, data)
 
 
+def _spool(
+    con: BaseBackend, sql: str, *, name: str, source: str, first_row: int | None, params: list[Any] | None
+) -> ibis.Table:
+    """The ``SELECT``'s rows written once to a temporary Parquet file, read through a view.
+
+    A large text file loaded as a table of text columns is stored uncompressed (1e7 CSV lines: 1.5 GB,
+    past DuckDB's memory limit, so it spilled and every pass read it back from disk). Parquet keeps
+    each column dictionary-encoded (270 MB), each pass reads only the columns it needs, and grouping
+    a column runs on its dictionary. Rows keep their order (``_row`` is the file's row number).
+    """
+    from segmint.engine import spool_file
+
+    path = sql_string(str(spool_file(con)))
+    con.con.execute(
+        f"COPY ({sql}) TO {path} (FORMAT parquet, COMPRESSION uncompressed, PRESERVE_ORDER true)",
+        *([params] if params else []),
+    )
+    row = f'"{ROW_COL}"' if first_row is None else f"file_row_number + {int(first_row)}"
+    drop = f'"{ROW_COL}", file_row_number' if first_row is None else "file_row_number"
+    con.con.execute(
+        f'CREATE TEMP VIEW "{name}_v" AS SELECT * EXCLUDE ({drop}), CAST({source} AS VARCHAR) AS "{SOURCE_COL}", '
+        f'CAST({row} AS BIGINT) AS "{ROW_COL}" FROM read_parquet({path}, file_row_number = true)'
+    )
+    return con.table(f"{name}_v")
 
 
 def drop_total_and_blank_rows(raw: RawTable, label_columns: int = 3) -> RawTable:

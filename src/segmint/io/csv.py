@@ -20,6 +20,7 @@ from segmint.io.base import (
     RawTable,
     drop_total_and_blank_rows,
     duckdb_to_con,
+    is_duckdb,
     sql_identifier,
     sql_string,
     unique_names,
@@ -268,7 +269,7 @@ def _duckdb_read(
         )
         too_wide = None
     try:
-        return duckdb_to_con(con, sql, source=source, first_row=first_row)
+        return duckdb_to_con(con, sql, source=source, first_row=first_row, spool=_spool(path, con, names))
     except Exception as exc:  # duckdb.Error subclasses: conversion, invalid unicode, ragged rows
         if too_wide is not None and TOO_WIDE in str(exc):
             extra = raw_duckdb().execute(too_wide).fetchone()[0]
@@ -280,6 +281,18 @@ def _duckdb_read(
             f"{source}: cannot read as delimited text ({_first_line(exc)}); save it again as CSV (UTF-8, "
             "comma-separated, values with the delimiter or line breaks in double quotes)"
         ) from exc
+
+
+def _spool(path: Path, con: BaseBackend, names: list[str]) -> bool:
+    """Spool the rows to a temporary Parquet file (see ``io.base.duckdb_to_con``) when the file is large:
+    as a table of text columns it would take over about half of DuckDB's memory limit (about 1.4 bytes
+    a byte of CSV)."""
+    from segmint.engine import memory_limit_bytes
+
+    limit = memory_limit_bytes(con) if is_duckdb(con) else None
+    if limit is None or any(n.lower() == "file_row_number" for n in names):  # the spool's own row column
+        return False
+    return path.stat().st_size > limit / 3
 
 
 def _transcode(path: Path, encoding: str) -> Path:
