@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from segmint.io.ledger import Ledger
     from segmint.io.ledger_report import LedgerReport
     from segmint.io.vouchers import LedgerRules
+    from segmint.workspace import Workspace
     from segmint.btyd.result import CLVResult
     from segmint.clean import CleanOptions
     from segmint.io.base import RawTable
@@ -60,6 +61,7 @@ class Transactions:
     evidence: dict[str, str] = field(default_factory=dict)  # why each column was chosen
     label: str = ""  # what was read, for people: "sales.csv", "sales.csv + 2 more", a workspace name
     ledger: LedgerReport | None = None  # when the source was a ledger (Day Book, Ledger Account)
+    workspace: Workspace | None = None  # the workspace read, when the lines are a workspace's
 
     def mapping_description(self) -> str:
         """Printable ``field <- column (why)`` lines for the mapping used."""
@@ -132,7 +134,7 @@ def read_transactions(
 
         workspace = Workspace(source, con=con, create=False)
         table = _check_canonical(workspace.transactions(), str(source))
-        return Transactions(table, workspace.con, label=Path(source).name)
+        return Transactions(table, workspace.con, label=Path(source).name, workspace=workspace)
 
     from segmint.io import read_raw
 
@@ -514,10 +516,13 @@ def story(
     settings = load_analysis_config(config).get(scheme)
     tx = _as_transactions(source_or_transactions, con, step)
     orgs = [org] if isinstance(org, str) else (list(org) if org else None)
+    # a workspace's stored per customer-month rollup stands for all its lines (not for a country)
+    rollup = tx.workspace.rollup() if tx.workspace is not None and not country else None
     step(f"building customer stories per {period}")
     return build_story(
         in_countries(tx.table, country), period=period, scheme=scheme, config=settings,  # type: ignore[arg-type]
         kind=kind, drop_partial=drop_partial, frequency=frequency, start=start, end=end, org=orgs,
+        rollup=rollup,
     )
 
 

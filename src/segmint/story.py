@@ -41,7 +41,15 @@ from segmint import features as feat
 from segmint.engine import materialize
 from segmint.errors import ConfigError, DataError, Fix
 from segmint.segment import get_scheme, scheme_names
-from segmint.story_features import as_of_features, period_activity, period_grid, within_features
+from segmint.story_features import (
+    as_of_features,
+    customer_starts,
+    period_activity,
+    period_grid,
+    rollup_activity,
+    within_features,
+)
+from segmint.story_features import Rollup
 from segmint.story_tables import INACTIVE, cohort_table, retention, story_table, transitions
 
 log = logging.getLogger(__name__)
@@ -181,6 +189,7 @@ class _Window:
     coverage: list[cov.PeriodCoverage]
     frequency: str
     notes: list[str]
+    rollup: ir.Table | None = None  # per customer-month totals of exactly these lines, when known
 
 
 def _periods_frame(coverage: list[cov.PeriodCoverage]) -> pd.DataFrame:
@@ -194,17 +203,21 @@ def _periods_frame(coverage: list[cov.PeriodCoverage]) -> pd.DataFrame:
 def _window(
     tx: Any, period: feat.Period, frequency: str, min_coverage: float,
     start: feat.DateLike = None, end: feat.DateLike = None, org: str | list[str] | None = None,
+    rollup: Rollup | None = None,
 ) -> _Window:
     unit, note = feat.resolve_frequency(tx, frequency)
     table = getattr(tx, "table", tx)  # accept a Transactions bundle
+    if start is not None or end is not None or org:
+        rollup = None  # the rollup holds every line: a filtered story reads the lines
     table = feat.filter_window(table, start=start, end=end, org=org)
-    span = cov.data_span(table)
+    span = cov.span_of_days(rollup.day_counts()) if rollup is not None else cov.data_span(table)
     coverage = cov.period_coverage(span, period, min_coverage=min_coverage)
     periods = _periods_frame(coverage)
     # the final period is scored on the last day with data (the snapshot analyze uses)
     periods.loc[periods.index[-1], "as_of"] = span.last_day
     notes = [note] if note else []
-    return _Window(tx=table, periods=periods, coverage=coverage, frequency=unit, notes=notes)
+    return _Window(tx=table, periods=periods, coverage=coverage, frequency=unit, notes=notes,
+                   rollup=rollup.months if rollup is not None else None)
 
 
 # --- segments per period ------------------------------------------------------------------------
@@ -267,10 +280,19 @@ def _label_rows(
                              "revenue (net spend) there instead of profit")
         types = {"segment_order": "int64", "period_index": "int64"}
         return ibis.memtable(labelled[[c for c in keep if c in labelled.columns]].astype(types))
+    if hasattr(module, "label_scores"):  # ranks once for every period, labels row by row
+        # the ranks (the only costly part) are stored on the columns scores, tenure and reasons read;
+        # segments and reasons stay an expression over them, so the reason text of every
+        # customer-period is only ever computed where it is read (an export, one customer, the last
+        # period), never held for 7.9M rows at once
+        from segmint.segment.rfm import rfm_scores
+
+        used = [c for c in RANKED_COLUMNS if c in features.columns]
+        scored = materialize(ibis.get_backend(features), rfm_scores(features.select(*used), config.bins,
+                                                                    by="period_index"))
+        labelled = module.label_scores(scored, config)
+        return labelled.select(*[c for c in keep if c in labelled.columns])
     if "by" in inspect.signature(module.assign).parameters:  # one expression scores every period
-        # rank on the columns scores, tenure and reasons read only, in a table of its own: scoring
-        # 7.9M customer-quarters (1.2M customers) with every feature in the same query as the joins
-        # and the sort ran out of DuckDB's 1.5 GB default
         used = [c for c in RANKED_COLUMNS if c in features.columns]
         labelled = module.assign(features.select(*used), config, by="period_index")
         return materialize(ibis.get_backend(features), labelled.select(*[c for c in keep if c in labelled.columns]))
@@ -279,14 +301,22 @@ def _label_rows(
         part = features.filter(features.period_index == int(index))
         labelled = registered.assign(part, config)
         parts.append(labelled.select(*[c for c in keep if c in labelled.columns]))
-    return ibis.union(*parts)
+    return materialize(ibis.get_backend(features), ibis.union(*parts))
+
+
+@dataclass
+class _Segments:
+    core: ir.Table  # period_segments without reasons, customer_id = the integer key (materialised)
+    labels: ir.Table  # customer_id (key), period_index, reason: read lazily
+    no_label: Any  # period column -> the reason of a row without a label
 
 
 def _segments(window: _Window, grid: ir.Table, period: str, scheme: str, kind: str, config: Any,
-              notes: list[str]) -> ir.Table:
+              notes: list[str]) -> _Segments:
     periods = window.periods
+    con = ibis.get_backend(grid)
     features = as_of_features(grid, periods) if kind == "as_of" else within_features(grid, periods)
-    features = materialize(ibis.get_backend(grid), features)
+    features = materialize(con, features)
     if int(features.count().execute()) == 0:
         raise DataError(
             "no customer has a purchase with positive net value in the story window; "
@@ -297,13 +327,10 @@ def _segments(window: _Window, grid: ir.Table, period: str, scheme: str, kind: s
     measures = features.select("customer_id", "period_index", "recency_days")
     info = ibis.memtable(periods[["period_index", "period", "period_start", "period_end", "as_of", "note"]])
     rows = grid.filter(grid.first_active_index.notnull() & (grid.period_index >= grid.first_active_index))
-    out = rows.inner_join(info, "period_index").left_join(labels, ["customer_id", "period_index"])
+    out = rows.inner_join(info, "period_index").left_join(labels.drop("reason"), ["customer_id", "period_index"])
     out = out.left_join(measures, ["customer_id", "period_index"])
-    no_label = "no purchase in " + out.period if kind == "within_period" else ibis.literal(
-        "no net purchase value to date (returns cancel the purchases)"
-    )
     extras = {c: out[c] for c in get_scheme(scheme).story_columns if c in labels.columns}
-    return out.select(
+    core = out.select(
         customer_id=out.customer_id,
         period_index=out.period_index.cast("int64"),
         period=out.period,
@@ -322,9 +349,27 @@ def _segments(window: _Window, grid: ir.Table, period: str, scheme: str, kind: s
         monetary_to_date=out.net_to_date.cast("float64"),
         segment=out.segment.fill_null(INACTIVE),
         segment_order=out.segment_order.fill_null(-1).cast("int64"),
-        reason=out.reason.fill_null(no_label),
         **extras,
-    ).order_by("customer_id", "period_index")
+    )
+    no_label = (lambda period: "no purchase in " + period) if kind == "within_period" else (
+        lambda period: ibis.literal("no net purchase value to date (returns cancel the purchases)"))
+    return _Segments(core=materialize(con, core), labels=labels.select("customer_id", "period_index", "reason"),
+                     no_label=no_label)
+
+
+def _with_reasons(core: ir.Table, labels: ir.Table, customers: ir.Table, no_label: Any) -> ir.Table:
+    """period_segments as users read them: text customer ids, a reason per row, in id and period order."""
+    names = customers.select(customer_key="customer_key", customer_text="customer_id")
+    joined = core.inner_join(names, core.customer_id == names.customer_key)
+    joined = joined.left_join(labels, ["customer_id", "period_index"])
+    columns = [c for c in core.columns if c != "customer_id"]
+    position = columns.index("segment_order") + 1
+    values = {c: joined[c] for c in columns}
+    values["reason"] = joined.reason.fill_null(no_label(joined.period))
+    ordered = ["customer_id", *columns[:position], "reason", *columns[position:]]
+    values["customer_id"] = joined.customer_text
+    table = joined.select(**{c: values[c] for c in ordered}, _key=joined.customer_key)
+    return table.order_by("_key", "period_index").drop("_key")  # keys run in id order
 
 
 def _before(periods: pd.DataFrame, first: dt.date) -> list[int]:
@@ -391,8 +436,14 @@ def build_story(
     start: feat.DateLike = None,
     end: feat.DateLike = None,
     org: str | list[str] | None = None,
+    rollup: Rollup | None = None,
 ) -> StoryResult:
-    """Every story table at once (segments per period, story, transitions, retention, cohorts)."""
+    """Every story table at once (segments per period, story, transitions, retention, cohorts).
+
+    ``rollup`` (a workspace's, :meth:`segmint.workspace.Workspace.rollup`) holds per customer-month
+    totals of exactly the lines of ``tx``: the story then reads it instead of every line, unless an
+    end date or organisation narrows the lines.
+    """
     if period not in feat.PERIOD_MONTHS:
         raise ConfigError(f"period={period!r}; choose one of {', '.join(feat.PERIOD_MONTHS)}")
     kind = _kind(scheme, kind)
@@ -401,12 +452,18 @@ def build_story(
     # the window would be called "New Customers" in it. Within-period segments need only the window.
     first_day = feat._as_date(start, "start")  # a bad start fails here, before any work
     keep_history = kind == "as_of" and first_day is not None
-    window = _window(tx, period, frequency, min_coverage, None if keep_history else first_day, end, org)
+    window = _window(tx, period, frequency, min_coverage, None if keep_history else first_day, end, org, rollup)
     notes = list(window.notes)
     con = ibis.get_backend(window.tx)
-    activity = period_activity(window.tx, window.periods, period, window.frequency)
-    grid = materialize(con, period_grid(activity, window.periods))
-    segments = materialize(con, _segments(window, grid, period, scheme, kind, config, notes))
+    if window.rollup is not None:
+        activity = rollup_activity(window.rollup, window.periods, period, window.frequency)
+    else:
+        activity = period_activity(window.tx, window.periods, period, window.frequency)
+    activity = materialize(con, activity)
+    customers = materialize(con, customer_starts(activity))
+    grid = materialize(con, period_grid(activity, window.periods, customers))
+    labelled = _segments(window, grid, period, scheme, kind, config, notes)
+    segments, labels = labelled.core, labelled.labels
     kept, dropped = _drop_periods(window.periods, drop_partial)
     hidden = _before(kept, first_day) if keep_history else []
     if hidden:
@@ -418,6 +475,7 @@ def build_story(
     cohort = cohort_table(grid, window.periods)
     if dropped:
         segments = segments.filter(~segments.period_index.isin(dropped))
+        labels = labels.filter(~labels.period_index.isin(dropped))
         per_period = per_period[per_period["period"].isin(kept["period"])].reset_index(drop=True)
         cohort = cohort[cohort["cohort"].isin(kept["period"]) & cohort["period"].isin(kept["period"])]
         cohort = cohort.reset_index(drop=True)
@@ -429,8 +487,9 @@ def build_story(
         scheme=scheme,
         kind=kind,
         periods=kept,
-        period_segments=segments,
-        story=story_table(segments, period=period, periods=kept),
+        period_segments=_with_reasons(segments, labels, customers, labelled.no_label),
+        story=story_table(segments, period=period, periods=kept, customers=customers,
+                          reasons=(labels, labelled.no_label)),
         transitions=transitions(segments),
         retention=per_period,
         cohorts=cohort,

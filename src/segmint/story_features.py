@@ -19,16 +19,23 @@ value, dated by its first line), the first/last purchase day, net spend and prof
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 
 import ibis
 import ibis.expr.types as ir
 import pandas as pd
 
-from segmint.features import is_positive
+from segmint.features import MONEY_SUM_DECIMALS, is_positive, money_sum
 
 TRUNCATE = {"month": "M", "quarter": "Q", "year": "Y"}
 
-__all__ = ["as_of_features", "period_activity", "period_grid", "within_features"]
+__all__ = ["ROLLUP_COLUMNS", "Rollup", "line_days", "as_of_features", "customer_starts", "monthly_rollup", "period_activity", "period_grid",
+           "rollup_activity", "within_features"]
+
+# per customer and calendar month: what period_activity needs for any period length and purchase unit
+ROLLUP_COLUMNS = {"customer_id": "string", "month": "date", "net": "float64", "profit": "float64",
+                  "invoices": "int64", "invoice_first": "date", "invoice_last": "date",
+                  "days": "int64", "day_first": "date", "day_last": "date"}
 
 
 def period_activity(tx: ir.Table, periods: pd.DataFrame, period: str, frequency: str) -> ir.Table:
@@ -46,9 +53,13 @@ def period_activity(tx: ir.Table, periods: pd.DataFrame, period: str, frequency:
         purchases=bought.count(), first_day=bought.unit_date.min(), last_day=bought.unit_date.max()
     )
     money = lines.group_by("customer_id", "period_start").aggregate(
-        net=lines.amount.sum(), profit=(lines.amount - lines.cost).sum(),
+        net=money_sum(lines.amount), profit=money_sum(lines.amount - lines.cost),
     )
-    joined = money.left_join(purchases, ["customer_id", "period_start"])
+    return _indexed(money.left_join(purchases, ["customer_id", "period_start"]), periods)
+
+
+def _indexed(joined: ir.Table, periods: pd.DataFrame) -> ir.Table:
+    """Per customer and period: the story's period index and the activity columns, typed."""
     index = ibis.memtable(periods[["period_index", "period_start"]].assign(
         period_start=pd.to_datetime(periods["period_start"]).dt.date
     ))
@@ -64,24 +75,93 @@ def period_activity(tx: ir.Table, periods: pd.DataFrame, period: str, frequency:
     )
 
 
-def period_grid(activity: ir.Table, periods: pd.DataFrame) -> ir.Table:
-    """Every customer x period from their first line on, with the period's values and running totals.
+@dataclass(frozen=True)
+class Rollup:
+    """A workspace's per-customer-month totals (:func:`monthly_rollup`) and lines per day, of every line."""
 
-    Columns: customer_id, period_index, purchases, first_day, last_day, net, profit (the period's;
-    0/null without lines), active, purchases_to_date, net_to_date, profit_to_date,
-    first_purchase, last_purchase_to_date, first_active_index (first period active in; null if none).
+    months: ir.Table
+    days: ir.Table  # day, lines (one row or more per day: summed here)
+
+    def day_counts(self) -> list[tuple[dt.date, int]]:
+        """:func:`segmint.coverage.day_counts` of the lines, from the stored counts."""
+        counted = self.days.group_by("day").aggregate(rows=self.days.lines.sum()).to_pyarrow().to_pydict()
+        return sorted((d, int(n)) for d, n in zip(counted["day"], counted["rows"], strict=True) if d is not None)
+
+
+def line_days(tx: ir.Table) -> ir.Table:
+    """Lines per calendar day (what :class:`Rollup` keeps for the periods' coverage)."""
+    day = tx.invoice_date.date()
+    return tx.group_by(day=day).aggregate(lines=tx.count())
+
+
+def monthly_rollup(tx: ir.Table) -> ir.Table:
+    """Per customer and calendar month with any line: net, profit, and purchases counted both ways.
+
+    ``invoices``/``invoice_first``/``invoice_last``: the invoices with positive net value dated (by
+    their first line) in the month, and the first/last such date; ``days``/``day_first``/``day_last``
+    the same for calendar days. Summed over the months of a period these are exactly
+    :func:`period_activity`'s columns, so a workspace keeps this table and a story reads it instead
+    of every line (:func:`rollup_activity`). An invoice is whole in this table: appending lines of
+    an invoice already stored needs its customer's rows rebuilt (the workspace does that).
     """
-    index = ibis.memtable(periods[["period_index"]].astype("int64"))
+    day = tx.invoice_date.date()
+    lines = tx.select("customer_id", "invoice_id", "amount", day=day, profit=tx.amount - tx.cost)
+    lines = lines.mutate(month=lines.day.truncate("M"))
+
+    def bought(key: str, prefix: str) -> ir.Table:
+        units = lines.group_by("customer_id", key).aggregate(net=lines.amount.sum(), unit_date=lines.day.min())
+        units = units.filter(is_positive(units.net))
+        month = units.unit_date.truncate("M")
+        return units.group_by(customer_id=units.customer_id, month=month).aggregate(**{
+            prefix + "s": units.count(), prefix + "_first": units.unit_date.min(),
+            prefix + "_last": units.unit_date.max(),
+        })
+
+    money = lines.group_by("customer_id", "month").aggregate(net=money_sum(lines.amount), profit=money_sum(lines.profit))
+    joined = money.left_join(bought("invoice_id", "invoice"), ["customer_id", "month"])
+    joined = joined.left_join(bought("day", "day"), ["customer_id", "month"])
+    return joined.select(**{name: joined[name].cast(kind) for name, kind in ROLLUP_COLUMNS.items()})
+
+
+def rollup_activity(rollup: ir.Table, periods: pd.DataFrame, period: str, frequency: str) -> ir.Table:
+    """:func:`period_activity` from a :func:`monthly_rollup` table (months summed into periods)."""
+    prefix = "invoice" if frequency == "invoices" else "day"
+    start = rollup.month.truncate(TRUNCATE[period]) if period != "month" else rollup.month
+    joined = rollup.group_by(customer_id=rollup.customer_id, period_start=start).aggregate(
+        purchases=rollup[prefix + "s"].sum(), first_day=rollup[prefix + "_first"].min(),
+        last_day=rollup[prefix + "_last"].max(), net=money_sum(rollup.net), profit=money_sum(rollup.profit),
+    )
+    return _indexed(joined, periods)
+
+
+def customer_starts(activity: ir.Table) -> ir.Table:
+    """Per customer: first period with a line, first active period, and an integer key in id order."""
     starts = activity.group_by("customer_id").aggregate(
         first_index=activity.period_index.min(),
         first_active_index=activity.period_index.min(
             where=(activity.purchases > 0) & is_positive(activity.net)
         ),
     )
+    return starts.mutate(customer_key=ibis.row_number().over(order_by="customer_id"))
+
+
+def period_grid(activity: ir.Table, periods: pd.DataFrame, starts: ir.Table | None = None) -> ir.Table:
+    """Every customer x period from their first line on, with the period's values and running totals.
+
+    Columns: customer_id, period_index, purchases, first_day, last_day, net, profit (the period's;
+    0/null without lines), active, purchases_to_date, net_to_date, profit_to_date,
+    first_purchase, last_purchase_to_date, first_active_index (first period active in; null if none).
+    With ``starts`` (:func:`customer_starts`, materialised) ``customer_id`` is the integer key: every
+    later join, window and sort of the story runs on integers.
+    """
+    index = ibis.memtable(periods[["period_index"]].astype("int64"))
+    if starts is None:
+        starts = customer_starts(activity).drop("customer_key")
     grid = starts.cross_join(index).filter(lambda t: t.period_index >= t.first_index)
     rows = grid.left_join(activity, ["customer_id", "period_index"])
     rows = rows.select(
-        "customer_id", "period_index", "first_active_index",
+        customer_id=rows.customer_key if "customer_key" in starts.columns else rows.customer_id,
+        period_index=rows.period_index, first_active_index=rows.first_active_index,
         purchases=rows.purchases.fill_null(0), first_day=rows.first_day, last_day=rows.last_day,
         net=rows.net.fill_null(0.0), profit=rows.profit,
     )
@@ -89,8 +169,8 @@ def period_grid(activity: ir.Table, periods: pd.DataFrame) -> ir.Table:
     return rows.mutate(
         active=(rows.purchases > 0) & is_positive(rows.net),
         purchases_to_date=rows.purchases.sum().over(to_date).cast("int64"),
-        net_to_date=rows.net.sum().over(to_date),
-        profit_to_date=rows.profit.sum().over(to_date),
+        net_to_date=rows.net.sum().over(to_date).round(MONEY_SUM_DECIMALS),
+        profit_to_date=rows.profit.sum().over(to_date).round(MONEY_SUM_DECIMALS),
         first_purchase=rows.first_day.min().over(to_date),
         last_purchase_to_date=rows.last_day.max().over(to_date),
     )

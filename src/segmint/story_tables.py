@@ -8,12 +8,14 @@ is Ibis; only the small results (per-customer stories, matrices) become pandas.
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 import ibis
 import ibis.expr.types as ir
 import pandas as pd
 
 from segmint.errors import ConfigError
+from segmint.features import money_sum
 
 log = logging.getLogger(__name__)
 
@@ -29,39 +31,56 @@ def _table(segments: ir.Table | pd.DataFrame) -> ir.Table:
 # --- customer story -----------------------------------------------------------------------------
 
 
-def _islands(segments: ir.Table) -> ir.Table:
-    """Consecutive periods with the same segment collapsed into runs (gaps-and-islands), unordered."""
-    by_customer = ibis.window(group_by="customer_id", order_by="period_index")
-    by_segment = ibis.window(group_by=["customer_id", "segment"], order_by="period_index")
-    marked = segments.mutate(
-        island=ibis.row_number().over(by_customer) - ibis.row_number().over(by_segment)
-    )
-    runs = marked.group_by("customer_id", "segment", "island").aggregate(
-        start_index=marked.period_index.min(),
-        periods=marked.count(),
-        start_period=marked.period.argmin(marked.period_index),
-        start_as_of=marked.as_of.argmin(marked.period_index),
-        first_purchase=marked.first_purchase.min(),
-    )
-    return runs.drop("island")
+MAX_PIVOT = 40  # paths of stories with at most this many periods are put together without a sort
 
 
-def _run_facts(segments: ir.Table, period: str, labels: dict[str, str], first_start: ir.Value) -> ir.Table:
-    """Per customer: narrative, previous segment and when the current run began, from the runs in SQL.
+def _runs(segments: ir.Table) -> ir.Table:
+    """Consecutive periods with the same segment collapsed into runs (gaps-and-islands).
 
-    One phrase per run ("Joined 2022-Q1 as Average", "inactive since 2023-Q4"), in one query (the
-    pandas version took 90 of the 375 s of a story of 1.2M customers): long stories keep the first
-    run, an "N more changes" marker and the last ``MAX_RUNS_SHOWN - 2`` runs.
+    Per run: its ``position`` (0 = first) among the customer's ``n_runs``, start index, period and
+    as-of date, length, the segment before it and the customer's first purchase. Two windows over
+    each customer's periods (no per-customer string aggregation, which sorts inside every group).
     """
-    runs = _islands(segments)
-    customer = ibis.window(group_by="customer_id", order_by="start_index")
+    rows = segments.select("customer_id", "period_index", "segment", "period", "as_of", "first_purchase")
+    ordered = ibis.window(group_by="customer_id", order_by="period_index")
+    before = rows.segment.lag().over(ordered)
+    rows = rows.mutate(_before=before, _start=(rows.segment != before).fill_null(True))
+    to_here = ibis.window(group_by="customer_id", order_by="period_index", preceding=None, following=0)
     whole = ibis.window(group_by="customer_id")
-    runs = runs.mutate(
-        position=ibis.row_number().over(customer),
-        n_runs=runs.count().over(whole),
-        after_gap=(runs.segment.lag().over(customer) == INACTIVE).fill_null(False),
-        first_purchase=runs.first_purchase.min().over(whole),
+    rows = rows.mutate(
+        run=rows._start.cast("int64").sum().over(to_here),
+        n_runs=rows._start.cast("int64").sum().over(whole),
+        customer_first=rows.first_purchase.min().over(whole),
     )
+    runs = rows.group_by("customer_id", "run").aggregate(
+        segment=rows.segment.max(),
+        start_index=rows.period_index.min(),
+        periods=rows.count(),
+        start_period=rows.period.max(where=rows._start),
+        start_as_of=rows.as_of.max(where=rows._start),
+        before=rows._before.max(where=rows._start),
+        n_runs=rows.n_runs.max(),
+        first_purchase=rows.customer_first.min(),
+    )
+    return runs.mutate(position=runs.run - 1).drop("run")
+
+
+def _joined(parts: list[ir.Value], separator: str) -> ir.StringValue:
+    """The non-null parts joined by ``separator`` (SQL's concat_ws)."""
+    return ibis.literal(separator).join(parts)
+
+
+def _run_facts(
+    segments: ir.Table, period: str, labels: dict[str, str], first_start: ir.Value, n_periods: int
+) -> ir.Table:
+    """Per customer: narrative, path, previous segment and when the current run began, from the runs in SQL.
+
+    One phrase per run ("Joined 2022-Q1 as Average", "inactive since 2023-Q4"): long stories keep the
+    first run, an "N more changes" marker and the last ``MAX_RUNS_SHOWN - 2`` runs, so a narrative has
+    at most ``MAX_RUNS_SHOWN`` phrases, each put in its slot by a filtered aggregate (and a path of at
+    most ``MAX_PIVOT`` periods run by run), without sorting inside each customer's group.
+    """
+    runs = _runs(segments)
     one, many = UNITS[period]
     n = runs.periods
     span = n.cast("string") + ibis.ifelse(n > 1, f" {many}", f" {one}")
@@ -73,26 +92,31 @@ def _run_facts(segments: ir.Table, period: str, labels: dict[str, str], first_st
     long = runs.n_runs > MAX_RUNS_SHOWN
     skipped = ibis.ifelse(long & (runs.position == 1), runs.n_runs - MAX_RUNS_SHOWN + 1, 0)
     joined = (runs.position == 0) & ~(runs.first_purchase < first_start).fill_null(False)
+    after_gap = (runs.before == INACTIVE).fill_null(False)
     phrase = ibis.cases(
         (joined, "Joined " + start + " as " + label + with_span),
         (skipped > 0, skipped.cast("string") + " more changes"),
         (inactive & is_last, "inactive since " + start),
         (inactive & (n == 1), "inactive in " + start),
         (inactive, "inactive for " + span),
-        (runs.after_gap, "back in " + start + " as " + label + with_span),
+        (after_gap, "back in " + start + " as " + label + with_span),
         (is_last, label + " since " + start),
         (n == 1, label + " in " + start),
         else_=label + " for " + span,
     )
     keep = ~long | (runs.position <= 1) | (runs.n_runs - 1 - runs.position < MAX_RUNS_SHOWN - 2)
-    runs = runs.mutate(phrase=phrase, keep=keep)
+    # a kept phrase's place in the narrative: 0, 1 ("N more changes" when long), then the last runs
+    slot = ibis.ifelse(long & (runs.position > 1), runs.position - (runs.n_runs - MAX_RUNS_SHOWN), runs.position)
+    runs = runs.mutate(phrase=phrase, keep=keep, slot=slot, step=(runs.segment + " > ").repeat(runs.periods))
     changed = runs.n_runs > 1
-    # the path from the runs ("A > A > B" = "A > " twice, "B > ", less the last " > "): ordered string
-    # aggregation over runs, not over every customer-period, which needs the memory of the whole table
-    steps = (runs.segment + " > ").repeat(runs.periods)
+    if n_periods <= MAX_PIVOT:  # "A > A > B" = "A > " twice, "B > ", less the last " > "
+        path = _joined([runs.step.max(where=runs.position == k) for k in range(n_periods)], "")
+    else:
+        path = runs.step.group_concat("", order_by=runs.start_index)
     facts = runs.group_by("customer_id").aggregate(
-        path=steps.group_concat("", order_by=runs.start_index),
-        narrative=runs.phrase.group_concat("; ", where=runs.keep, order_by=runs.start_index),
+        path=path,
+        narrative=_joined([runs.phrase.max(where=runs.keep & (runs.slot == k)) for k in range(MAX_RUNS_SHOWN)],
+                          "; "),
         previous_segment=runs.segment.max(where=changed & (runs.position == runs.n_runs - 2)),
         segment_changed_on=runs.start_as_of.max(where=changed & (runs.position == runs.n_runs - 1)),
     )
@@ -108,19 +132,24 @@ def period_labels(periods: pd.DataFrame | None) -> dict[str, str]:
 
 
 def story_table(
-    segments: ir.Table | pd.DataFrame, *, period: str, periods: pd.DataFrame | None = None
+    segments: ir.Table | pd.DataFrame, *, period: str, periods: pd.DataFrame | None = None,
+    customers: ir.Table | None = None, reasons: tuple[ir.Table, Any] | None = None,
 ) -> pd.DataFrame:
     """Per customer: path, current/previous segment and change date, first/last purchase, flags, narrative.
 
     ``previous_segment`` is the segment before the current run and ``segment_changed_on`` the as-of
     date of the period the current run began (both empty when the segment never changed), as CRM
     tools show them. ``periods`` (the story's, with coverage) marks partial periods in narratives.
+    The story itself passes ``segments`` keyed by integers (``customers``: customer_key ->
+    customer_id) without reasons; ``reasons`` = (customer_id key, period_index, reason, and the
+    reason of an unlabelled row as a function of its table), read for the last period only.
     """
     if period not in UNITS:
         raise ConfigError(f"period={period!r}; choose one of {', '.join(UNITS)}")
     segments = _table(segments)
     bounds = segments.aggregate(
-        last_index=segments.period_index.max(), first_start=segments.period_start.min(),
+        last_index=segments.period_index.max(), first_index=segments.period_index.min(),
+        first_start=segments.period_start.min(),
         last_start=segments.period_start.max(),
     ).execute().iloc[0]
     last_index = int(bounds["last_index"])
@@ -131,7 +160,10 @@ def story_table(
         first_period=segments.period.argmin(segments.period_index),
         first_segment=segments.segment.argmin(segments.period_index),
         current_segment=segments.segment.argmax(segments.period_index),
-        current_reason=segments.reason.argmax(segments.period_index),
+        **({"current_reason": segments.reason.argmax(segments.period_index)} if reasons is None else {
+            "current_index": segments.period_index.max(),
+            "current_period": segments.period.argmax(segments.period_index),
+        }),
         periods=segments.count(),
         active_periods=segments.active.sum().cast("int64"),
         total_spend=segments.monetary.sum(),
@@ -144,8 +176,21 @@ def story_table(
     summary = summary.mutate(
         is_new=summary.first_purchase >= last_start, joined_before=summary.first_purchase < first_start
     )
-    facts = _run_facts(segments, period, period_labels(periods), first_start)
-    summary = summary.inner_join(facts, "customer_id").order_by("customer_id")
+    n_periods = int(bounds["last_index"]) - int(bounds["first_index"]) + 1
+    facts = _run_facts(segments, period, period_labels(periods), first_start, n_periods)
+    summary = summary.inner_join(facts, "customer_id")
+    if reasons is not None:  # every customer's rows reach the last period: its reasons only
+        labels, no_label = reasons
+        last = labels.filter(labels.period_index == last_index)
+        summary = summary.left_join(last, [summary.customer_id == last.customer_id,
+                                           summary.current_index == last.period_index])
+        summary = summary.mutate(current_reason=summary.reason.fill_null(no_label(summary.current_period)))
+    if customers is not None:
+        names = customers.select("customer_key", customer_text="customer_id")
+        summary = summary.inner_join(names, summary.customer_id == names.customer_key)
+        summary = summary.mutate(customer_id=summary.customer_text).order_by("customer_key")
+    else:
+        summary = summary.order_by("customer_id")
     table = summary.execute()
     table["segment_changed_on"] = pd.to_datetime(table["segment_changed_on"])
     table["returned_after_gap"] = table["returned_after_gap"].fillna(False).astype(bool)
@@ -237,7 +282,7 @@ def retention(segments: ir.Table | pd.DataFrame, periods: pd.DataFrame | None = 
         reactivated=(marked.active & ~marked.previous.fill_null(True)).sum(),
         previous_active=marked.previous.fill_null(False).sum(),
         purchases=marked.frequency.sum(),
-        revenue=marked.monetary.sum(),
+        revenue=money_sum(marked.monetary),
     ).order_by("period_index").execute()
     counts = ["active", "new", "retained", "reactivated", "previous_active", "purchases"]
     per_period[counts] = per_period[counts].astype("int64")
@@ -270,7 +315,7 @@ def cohort_table(grid: ir.Table, periods: pd.DataFrame) -> pd.DataFrame:
         lambda t: t.offset >= 0
     )
     table = tagged.group_by(cohort_index=tagged.first_active_index, offset=tagged.offset).aggregate(
-        customers=tagged.active.sum(), revenue=tagged.net.sum()
+        customers=tagged.active.sum(), revenue=money_sum(tagged.net)
     ).execute()
     # Every cohort gets a row for each period up to the last one, zero when nobody came back.
     last = int(periods["period_index"].max())

@@ -41,6 +41,11 @@ __all__ = ["ImportResult", "Workspace", "file_sha256", "line_keys"]
 
 WORKSPACE_TABLE = "transactions"
 IMPORTS_TABLE = "imports"
+# the story's rollup of the lines (segmint.story_features.monthly_rollup / line_days) and the number
+# of lines it covers: a workspace whose count differs (written by an older segmint) rebuilds it
+ROLLUP_TABLE = "story_months"
+DAYS_TABLE = "story_days"
+ROLLUP_STATE = "story_rollup_state"
 LINE_KEY = "line_key"
 IMPORT_ID = "import_id"
 # Canonical fields that say what a line is (line_no only says where it sat in its invoice).
@@ -182,6 +187,53 @@ class Workspace:
         ).fetchone()
         return [name for name, n in zip(stored, counts, strict=True) if n]
 
+    def rollup(self) -> Any:
+        """The lines' per customer-month totals and lines per day (built here when missing or stale).
+
+        A story reads these instead of every line (:class:`segmint.story_features.Rollup`). Appends keep
+        them up to date; a workspace written before they existed builds them on first use.
+        """
+        from segmint.story_features import Rollup
+
+        if not self.exists():
+            self.transactions()  # the error saying the workspace is empty
+        if self._rollup_lines() != self.totals()[0]:
+            log.info("workspace %s: building the story rollup", self.path)
+            with _transaction(self.con.con):
+                self._build_rollup()
+        return Rollup(months=self.con.table(ROLLUP_TABLE), days=self.con.table(DAYS_TABLE))
+
+    def _rollup_lines(self) -> int | None:
+        """Lines the stored rollup covers (None when there is none)."""
+        if ROLLUP_STATE not in self.con.list_tables():
+            return None
+        found = self.con.con.execute(f'SELECT max(lines) FROM "{ROLLUP_STATE}"').fetchone()
+        return None if found is None or found[0] is None else int(found[0])
+
+    def _build_rollup(self, import_id: int | None = None) -> None:
+        """(Re)build the rollup from every line, or for an import: its customers' months and its days."""
+        from segmint.story_features import line_days, monthly_rollup
+
+        db = self.con.con
+        lines = self.con.table(WORKSPACE_TABLE)
+        if import_id is None:
+            for name in (ROLLUP_TABLE, DAYS_TABLE, ROLLUP_STATE):
+                db.execute(f'DROP TABLE IF EXISTS "{name}"')
+            self.con.create_table(ROLLUP_TABLE, monthly_rollup(lines))
+            self.con.create_table(DAYS_TABLE, line_days(lines))
+            db.execute(f'CREATE TABLE "{ROLLUP_STATE}" (lines BIGINT)')
+        else:
+            # an import can add lines to an invoice already stored: its customers' months are rebuilt
+            # whole from their lines, so nothing is lost or counted twice
+            added = lines.filter(lines[IMPORT_ID] == import_id)
+            touched = f'SELECT DISTINCT customer_id FROM "{WORKSPACE_TABLE}" WHERE {IMPORT_ID} = {int(import_id)}'
+            db.execute(f'DELETE FROM "{ROLLUP_TABLE}" WHERE customer_id IN ({touched})')
+            mine = lines.filter(lines.customer_id.isin(added.customer_id))
+            self.con.insert(ROLLUP_TABLE, monthly_rollup(mine))
+            self.con.insert(DAYS_TABLE, line_days(added))
+            db.execute(f'DELETE FROM "{ROLLUP_STATE}"')
+        db.execute(f'INSERT INTO "{ROLLUP_STATE}" SELECT count(*) FROM "{WORKSPACE_TABLE}"')
+
     def imports(self) -> ibis.Table:
         """The import log: id, source, content hash, lines offered/added/already present and why, time."""
         if IMPORTS_TABLE not in self.con.list_tables():
@@ -260,6 +312,7 @@ class Workspace:
             with _transaction(db):
                 self._create_tables()
                 import_id = self._next_import_id()
+                lines_before, rollup_before = self.totals()[0], self._rollup_lines()
                 step("comparing with the workspace")
                 rows_offered = int(db.execute(f'SELECT count(*) FROM "{staged_name}"').fetchone()[0])
                 present = db.execute(
@@ -282,6 +335,9 @@ class Workspace:
                 ).fetchone()
                 rows_added = int(inserted[0]) if inserted else 0
                 rows_already = rows_offered - rows_added
+                if rows_added and (rollup_before is None and lines_before == 0 or rollup_before == lines_before):
+                    step("updating the story rollup")
+                    self._build_rollup(import_id if lines_before else None)
                 step("writing the import log")
                 self._insert_import(import_id, source, content_hash, rows_offered, rows_added, why, report_json)
                 step("committing")

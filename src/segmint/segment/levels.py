@@ -15,7 +15,7 @@ from pydantic import Field, model_validator
 from segmint.segment._config import SegmentConfig
 from segmint.segment.rfm import rfm_scores
 
-__all__ = ["DEFAULT_THRESHOLDS", "LevelsConfig", "assign", "notes"]
+__all__ = ["DEFAULT_THRESHOLDS", "LevelsConfig", "assign", "label_scores", "notes"]
 
 # Minimum R+F+M (5 bins, sums 3..15) per level, most valuable first; the last level takes the rest.
 DEFAULT_THRESHOLDS: dict[str, float] = {
@@ -59,7 +59,12 @@ def assign(features: ir.Table, config: LevelsConfig | None = None, *, by: str | 
     ``by`` scores each group of that column among itself (the story scores every period at once).
     """
     config = config or LevelsConfig()
-    scored = rfm_scores(features, config.bins, by=by)
+    return label_scores(rfm_scores(features, config.bins, by=by), config)
+
+
+def label_scores(scored: ir.Table, config: LevelsConfig | None = None) -> ir.Table:
+    """:func:`assign` on a table already scored by :func:`rfm_scores` (row by row, no ranking)."""
+    config = config or LevelsConfig()
     thresholds = config.scaled_thresholds()
     names = list(thresholds)
     total = scored.rfm_score

@@ -48,6 +48,7 @@ __all__ = [
     "RFMRule",
     "SegmentInfo",
     "assign",
+    "label_scores",
     "quantile_score",
     "rfm_scores",
     "bought_in_window_flag",
@@ -232,7 +233,16 @@ def assign(features: ir.Table, config: RFMConfig | None = None, *, by: str | Non
     ``by`` scores each group of that column among itself (see :func:`rfm_scores`).
     """
     config = config or RFMConfig()
-    scored = rfm_scores(features, config.bins, by=by)
+    return label_scores(rfm_scores(features, config.bins, by=by), config)
+
+
+def label_scores(scored: ir.Table, config: RFMConfig | None = None) -> ir.Table:
+    """:func:`assign` on a table already scored by :func:`rfm_scores`: row by row, no ranking.
+
+    The story materialises the scores of every customer-period once and reads the segment and the
+    reason from this expression only where needed (the reason text of 7.9M rows is never held).
+    """
+    config = config or RFMConfig()
     r5, f5, m5 = (_scaled_expr(scored[c], config.bins) for c in ("r_score", "f_score", "m_score"))
     # the scaled scores and both flags are columns of their own: the rule CASE below refers to them in
     # many branches, and an inlined expression would be evaluated again in every branch that uses it
