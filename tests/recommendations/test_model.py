@@ -295,24 +295,42 @@ def test_hits_at_counts_each_customers_top_by_hand():
     assert hits_at(frame, [3.0, 1.0, 2.0, 5.0, 4.0], top=2) == (2, 1)
 
 
-def test_the_blend_is_chosen_by_precision_on_held_out_customers():
-    """Only f_due (in 'all signals', not in the compact set) tells what each customer buys next."""
+def random_candidates(seed: int, decisive: str) -> tuple[pd.DataFrame, list[str]]:
+    """90 customers x 12 candidates with random features; each buys the 3 highest on ``decisive``."""
     import numpy as np
 
-    from segmint.recommendations.model import choose_features, features_for
+    from segmint.recommendations.model import features_for
 
     names = features_for(RecommendConfig())
-    rng = np.random.default_rng(1)
+    rng = np.random.default_rng(seed)
     frame = pd.DataFrame(rng.normal(size=(90 * 12, len(names))), columns=names)
     frame["customer_id"] = np.repeat([f"C{i}" for i in range(90)], 12)
     frame["product"] = np.tile([f"P{j}" for j in range(12)], 90)
     frame["share_all"] = 0.1
-    frame["label"] = (frame.groupby("customer_id")["f_due"].rank(ascending=False) <= 3).astype("int8")
+    frame["label"] = (frame.groupby("customer_id")[decisive].rank(ascending=False) <= 3).astype("int8")
+    return frame, names
+
+
+def test_the_blend_is_chosen_by_precision_on_held_out_customers():
+    """Only f_due (in 'all signals', not in the compact set) tells what each customer buys next."""
+    from segmint.recommendations.model import choose_features
+
+    frame, names = random_candidates(1, "f_due")
     chosen, scores = choose_features(frame, names, top=3)
     assert chosen.startswith("all signals") and scores[chosen] >= 0.9  # 3 of 3 found for nearly everyone
     assert set(scores) == {"all signals", "all signals, regularised", "all signals, strongly regularised",
                            "compact signals", "popularity"}  # fmt: skip
     assert max(scores["compact signals"], scores["popularity"]) < 0.5  # chance: 3 / 12 = 0.25
+
+
+def test_popularity_is_kept_when_a_richer_blend_only_ties_it():
+    """Each customer buys their 3 most popular candidates: every blend with f_pop finds them all."""
+    from segmint.recommendations.model import choose_features
+
+    frame, names = random_candidates(2, "f_pop")
+    chosen, scores = choose_features(frame, names, top=3)
+    assert scores["popularity"] == 1.0 and scores["all signals"] <= 1.0  # nothing to gain over popularity
+    assert chosen == "popularity"
 
 
 

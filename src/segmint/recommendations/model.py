@@ -297,13 +297,19 @@ def feature_sets(names: list[str]) -> dict[str, tuple[list[str], float]]:
     return sets
 
 
-def hits_at(frame: pd.DataFrame, linear: Any, top: int) -> tuple[int, int]:
-    """(hits in each customer's ``top`` by ``linear``, customers with a positive) of a labelled frame."""
+def customer_hits_at(frame: pd.DataFrame, linear: Any, top: int) -> pd.Series:
+    """Hits in each customer's ``top`` by ``linear``, per customer with a positive (a labelled frame)."""
     ranked = frame.assign(_linear=linear).sort_values(
         ["customer_id", "_linear", "share_all", "product"], ascending=[True, False, False, True]
     )
-    best = ranked.groupby("customer_id", sort=False).head(top)
-    return int(best["label"].sum()), int(frame.loc[frame["label"] > 0, "customer_id"].nunique())
+    hits = ranked.groupby("customer_id", sort=False).head(top).groupby("customer_id")["label"].sum()
+    return hits[frame.loc[frame["label"] > 0, "customer_id"].unique()]
+
+
+def hits_at(frame: pd.DataFrame, linear: Any, top: int) -> tuple[int, int]:
+    """(hits in each customer's ``top`` by ``linear``, customers with a positive) of a labelled frame."""
+    hits = customer_hits_at(frame, linear, top)
+    return int(hits.sum()), len(hits)
 
 
 def choose_features(frame: pd.DataFrame, names: list[str], top: int) -> tuple[str, dict[str, float]]:
@@ -312,7 +318,10 @@ def choose_features(frame: pd.DataFrame, names: list[str], top: int) -> tuple[st
     Customers of the inner split (up to CV_CUSTOMERS) are dealt into CV_FOLDS folds; each set's
     blend is fitted on the other folds and scored by precision@``top`` on the held-out fold.
     Returns the chosen set's name and every set's cross-validated precision (ties keep the
-    earlier, richer set).
+    earlier, richer set). Popularity alone is kept unless the best blend beats it by more than one
+    standard error of the paired per-customer difference (the one-standard-error rule): where
+    personal signals add nothing measurable (a basket log like groceries), a blend that won the
+    cross-validation by noise lost to popularity on the months after.
     """
     import numpy as np
 
@@ -323,18 +332,24 @@ def choose_features(frame: pd.DataFrame, names: list[str], top: int) -> tuple[st
     part = frame[frame["customer_id"].isin(customers)]
     folds = part["customer_id"].map(fold_of).to_numpy()
     scores: dict[str, float] = {}
+    per_customer: dict[str, pd.Series] = {}
     for label, (features, strength) in sets.items():
-        hits = evaluated = 0
+        found = []
         for k in range(CV_FOLDS):
             train, test = part[folds != k], part[folds == k]
             if train["label"].nunique() < 2 or test.empty:
                 continue
             blend = fit_blend(train, features, "", strength)
             linear = test[features].to_numpy(dtype="float64") @ np.array([blend.weights[f] for f in features])
-            h, n = hits_at(test, linear, top)
-            hits, evaluated = hits + h, evaluated + n
-        scores[label] = round(hits / (top * evaluated), 4) if evaluated else 0.0
+            found.append(customer_hits_at(test, linear, top))
+        per_customer[label] = pd.concat(found) if found else pd.Series(dtype="float64")
+        evaluated = len(per_customer[label])
+        scores[label] = round(per_customer[label].sum() / (top * evaluated), 4) if evaluated else 0.0
     best = max(scores, key=lambda name: scores[name])
+    if best != "popularity" and "popularity" in per_customer and len(per_customer[best]) > 1:
+        difference = (per_customer[best] - per_customer["popularity"].reindex(per_customer[best].index)) / top
+        if difference.mean() <= difference.std(ddof=1) / len(difference) ** 0.5:
+            best = "popularity"
     return best, scores
 
 
