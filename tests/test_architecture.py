@@ -114,7 +114,7 @@ def test_one_revenue_definition() -> None:
     customer's revenue); story_tables.py sums a cohort's per-period net spend (the story grid's ``net``
     column) into the cohort's revenue.
     """
-    defined = _lines_matching(r"\brevenue\s*=\s*[\w.]*(amount|net_value|net)\b")
+    defined = _lines_matching(r"\brevenue\s*=\s*(money_sum\()?[\w.]*(amount|net_value|net)\b")  # summed to the cent
     assert sorted({line.split(":")[0] for line in defined}) == [
         "features.py", "recommendations/signals.py", "story_tables.py"
     ], defined
