@@ -98,7 +98,8 @@ def test_main_runs_analyze_without_the_cyclic_collector_and_other_commands_with_
     source.write_text("InvoiceNo,CustomerID,InvoiceDate,Quantity,UnitPrice\nA1,c1,2024-01-05,2,10.50\n")
     script = ("import atexit, gc, sys; from segmint.cli import main; "
               "atexit.register(lambda: print('collector', gc.isenabled())); sys.argv = ['segmint', *sys.argv[1:]]; main()")
-    for args, enabled in ((["analyze", str(source)], False), (["--version"], True)):
+    story = ["analyze", str(source), "--story", "quarter"]
+    for args, enabled in ((["analyze", str(source)], False), (story, True), (["--version"], True)):
         run = subprocess.run([sys.executable, "-c", script, *args], capture_output=True, text=True, timeout=120)
         assert run.returncode == 0, run.stderr[-2000:]
         assert run.stdout.splitlines()[-1] == f"collector {enabled}"

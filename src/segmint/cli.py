@@ -961,10 +961,11 @@ def main() -> None:
 
     _PROCESS["command"] = True
     _only_the_command_given(sys.argv[1:])
-    if sys.argv[1:2] == ["analyze"]:
+    if sys.argv[1:2] == ["analyze"] and not any(arg.startswith("--story") for arg in sys.argv):
         # no cyclic garbage collection in this one-shot command: Ibis and sqlglot allocate hundreds of
         # thousands of objects, and the collector walking them cost about 0.1 CPU s of a CDNOW analyze;
         # what it would free (the compiled SQL trees, parent-linked) is about 12 MB at any input size
+        # (a story compiles many more queries: it keeps the collector)
         gc.disable()
     try:
         typer.Typer.__call__(app)
