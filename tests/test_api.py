@@ -148,10 +148,11 @@ def _threads(con) -> int:
     return int(con.con.execute("SELECT current_setting('threads')").fetchone()[0])
 
 
-def test_small_text_file_is_read_on_one_thread(tmp_path, monkeypatch):
-    """A CSV under SMALL_TEXT_BYTES is read with one DuckDB thread (its size says it is small before
-    its lines are counted); a Parquet file keeps the default until its footer's count is known."""
+def test_small_files_are_read_on_one_thread(tmp_path, monkeypatch):
+    """A CSV under SMALL_TEXT_BYTES and a Parquet file whose footer counts fewer than SMALL_INPUT_ROWS
+    lines are read with one DuckDB thread; a Parquet file over it keeps the default for its read."""
     import segmint.io
+    from segmint import api, engine
 
     seen = {}
     real = segmint.io.read_raw
@@ -167,22 +168,32 @@ def test_small_text_file_is_read_on_one_thread(tmp_path, monkeypatch):
     assert seen[str(csv)] == 1 and _threads(tx.con) == 1
     parquet = tmp_path / "sales.parquet"
     tx.table.to_parquet(parquet)
-    from segmint import engine
-
+    read_transactions(parquet)
+    assert seen[str(parquet)] == 1
     default = _threads(engine.connect())
+    monkeypatch.setattr(api, "SMALL_INPUT_ROWS", 1)  # the file's one line is now not "fewer"
     read_transactions(parquet)
     assert seen[str(parquet)] == default
 
 
-def test_small_text_files_by_kind_and_total_size(tmp_path):
-    from segmint.api import SMALL_TEXT_BYTES, _small_text_files
+def test_small_input_by_kind_size_and_footer_count(tmp_path, monkeypatch):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
 
-    small, big, parquet = tmp_path / "a.csv", tmp_path / "b.txt", tmp_path / "c.parquet"
+    from segmint import api
+    from segmint.api import SMALL_TEXT_BYTES, small_input
+
+    small, big, fake, parquet = tmp_path / "a.csv", tmp_path / "b.txt", tmp_path / "c.parquet", tmp_path / "d.parquet"
     small.write_text("x,y\n1,2\n")
     with big.open("wb") as handle:  # a sparse file: its size is what counts
         handle.truncate(SMALL_TEXT_BYTES + 1)
-    parquet.write_bytes(b"PAR1")
-    assert _small_text_files(small) and _small_text_files([small, str(small)])
-    assert not _small_text_files(big) and not _small_text_files([small, big])
-    assert not _small_text_files(parquet) and not _small_text_files(tmp_path / "missing.csv")
-    assert not _small_text_files(tmp_path) and not _small_text_files([])
+    fake.write_bytes(b"PAR1")
+    pq.write_table(pa.table({"x": list(range(10))}), parquet)
+    assert small_input(small) and small_input([small, str(small)])
+    assert not small_input(big) and not small_input([small, big])
+    assert small_input(parquet) and small_input([parquet, parquet])
+    monkeypatch.setattr(api, "SMALL_INPUT_ROWS", 20)  # two copies of the 10-line file: 20 lines, not fewer
+    assert small_input(parquet) and not small_input([parquet, parquet])
+    assert not small_input(fake) and not small_input([small, parquet])
+    assert not small_input(tmp_path / "missing.csv") and not small_input(tmp_path) and not small_input([])
+    assert not small_input("postgresql://user@host/db?table=sales")

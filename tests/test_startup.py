@@ -118,3 +118,21 @@ def test_a_segmint_script_calling_app_runs_main(tmp_path):
                          timeout=120)  # fmt: skip
     assert run.returncode == 0, run.stderr[-2000:]
     assert run.stdout.splitlines()[-1] == "collector False"  # main's analyze: the collector is off
+
+
+def test_main_compiles_unfused_only_for_inputs_known_small(tmp_path):
+    from segmint.api import SMALL_TEXT_BYTES
+
+    small = tmp_path / "sales.csv"
+    small.write_text("InvoiceNo,CustomerID,InvoiceDate,Quantity,UnitPrice\nA1,c1,2024-01-05,2,10.50\n")
+    big = tmp_path / "big.csv"
+    with big.open("wb") as handle:  # over the size limit (and not text: the command then fails, as it should)
+        handle.truncate(SMALL_TEXT_BYTES + 1)
+    script = ("import atexit, sys, ibis; from segmint.cli import main; "
+              "atexit.register(lambda: print('fused', ibis.options.sql.fuse_selects)); "
+              "sys.argv = ['segmint', *sys.argv[1:]]; main()")  # fmt: skip
+    for path, fused, status in ((small, False, 0), (big, True, 2)):
+        run = subprocess.run([sys.executable, "-c", script, "analyze", str(path)], capture_output=True, text=True,
+                             timeout=120)  # fmt: skip
+        assert run.returncode == status, run.stderr[-2000:]
+        assert run.stdout.splitlines()[-1] == f"fused {fused}"

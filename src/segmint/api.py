@@ -151,11 +151,11 @@ def read_transactions(
 
         own = con is None
         con = con or engine.connect()
-        small_text = own and _small_text_files(source)
-        if small_text:  # the read itself is one of the queries a second thread slows down
+        small = own and small_input(source)
+        if small:  # the read itself is one of the queries a second thread slows down
             con.raw_sql("SET threads = 1")
         raw = read_raw(source, con=con, mapping=wanted)
-        if own and not small_text:
+        if own and not small:
             _one_thread_when_small(con, raw.table)
         # a ledger (Day Book, Ledger Account): only its sales vouchers net of credit notes are sales
         raw, ledger = sales_view(raw, con=con)
@@ -163,26 +163,40 @@ def read_transactions(
 
 
 SMALL_INPUT_ROWS = 1_000_000  # below this, DuckDB works on one thread (see _one_thread_when_small)
-SMALL_TEXT_BYTES = 16 * 2**20  # text files (CSV, JSON) this small hold far fewer lines: one thread from the start
+SMALL_TEXT_BYTES = 16 * 2**20  # text files (CSV, JSON) this small hold far fewer lines (see small_input)
 
 
-def _small_text_files(source: Source) -> bool:
-    """Whether ``source`` names only CSV/JSON files of ``SMALL_TEXT_BYTES`` in all (read on one thread).
+def small_input(source: Source) -> bool:
+    """Whether ``source`` is known to be small before it is read: CSV/JSON files of ``SMALL_TEXT_BYTES``
+    in all, or Parquet files whose footers count fewer than ``SMALL_INPUT_ROWS`` lines.
 
-    Their line count is known only after reading, but their size before: reading CDNOW's 2 MB on two
-    threads cost about twice the CPU of one (a loaded machine, 2 cores). Anything else (a folder,
-    a glob, a missing file, Parquet whose count is free in its footer) is left to the count after reading.
+    Small inputs are read on one DuckDB thread (reading CDNOW's 2 MB on two threads cost about twice
+    the CPU of one, on a loaded 2-core machine). Anything else (a folder, a glob, a missing file,
+    Excel, a mix of kinds) is left to the count after reading.
     """
     from segmint.io import FORMATS
 
     items = [source] if isinstance(source, (str, Path)) else list(source)
-    total = 0
-    for item in items:
-        path = Path(item)
-        if FORMATS.get(path.suffix.lower()) not in ("csv", "json") or not path.is_file():
+    paths = [Path(item) for item in items]
+    kinds = {FORMATS.get(path.suffix.lower()) for path in paths}
+    if not paths or len(kinds) != 1 or not all(path.is_file() for path in paths):
+        return False
+    if kinds <= {"csv", "json"}:
+        return sum(path.stat().st_size for path in paths) <= SMALL_TEXT_BYTES
+    if kinds == {"parquet"}:
+        from segmint.engine import raw_duckdb
+        from segmint.util import sql_string
+
+        files = "[" + ", ".join(sql_string(str(path)) for path in paths) + "]"
+        footers = raw_duckdb()
+        try:
+            rows = footers.execute(f"SELECT sum(num_rows) FROM parquet_file_metadata({files})").fetchone()[0]
+        except Exception:  # not readable as Parquet: the reader names the problem
             return False
-        total += path.stat().st_size
-    return bool(items) and total <= SMALL_TEXT_BYTES
+        finally:
+            footers.close()
+        return rows is not None and int(rows) < SMALL_INPUT_ROWS
+    return False
 
 
 def _one_thread_when_small(con: BaseBackend, table: ir.Table) -> None:
