@@ -61,6 +61,7 @@ if TYPE_CHECKING:
 
 __all__ = ["app", "console", "err_console", "fail", "load_mapping", "main", "note", "parse_map_options", "read_input"]
 
+
 class _Segmint(typer.Typer):
     """The app; called bare by a ``segmint`` script installed before ``main`` became the entry point, it runs ``main``."""
 
