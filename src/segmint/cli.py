@@ -63,7 +63,8 @@ __all__ = ["app", "console", "err_console", "fail", "load_mapping", "main", "not
 
 
 class _Segmint(typer.Typer):
-    """The app; called bare by a ``segmint`` script installed before ``main`` became the entry point, it runs ``main``."""
+    """The app; called bare by a ``segmint`` script installed before ``main`` became the entry point,
+    it runs ``main``."""
 
     def __call__(self, *args: object, **kwargs: object) -> object:
         import sys
@@ -952,8 +953,8 @@ def main() -> None:
     0.1 CPU s and 0.2-0.4 s wall after a small ``analyze``; the operating system reclaims the memory
     anyway. Everything an orderly exit does that matters still happens first: output is flushed,
     DuckDB connections are closed (a workspace file checkpointed, a spill folder removed) and exit
-    handlers run. A Spark or PostgreSQL session leaves the ordinary way. The process is the command's own, so it
-    also sets Ibis' options for it (see ``cli_options.unfused_sql``).
+    handlers run. A Spark or PostgreSQL session leaves the ordinary way. The process is the
+    command's own, so it also sets Ibis' options for it (see ``cli_options.unfused_sql``).
     """
     import atexit
     import gc
