@@ -151,7 +151,7 @@ def read_transactions(
 
         own = con is None
         con = con or engine.connect()
-        small = own and small_input(source)
+        small = own and small_input(source, con=con)
         if small:  # the read itself is one of the queries a second thread slows down
             con.raw_sql("SET threads = 1")
         raw = read_raw(source, con=con, mapping=wanted)
@@ -166,13 +166,14 @@ SMALL_INPUT_ROWS = 1_000_000  # below this, DuckDB works on one thread (see _one
 SMALL_TEXT_BYTES = 16 * 2**20  # text files (CSV, JSON) this small hold far fewer lines (see small_input)
 
 
-def small_input(source: Source) -> bool:
+def small_input(source: Source, *, con: BaseBackend | None = None) -> bool:
     """Whether ``source`` is known to be small before it is read: CSV/JSON files of ``SMALL_TEXT_BYTES``
     in all, or Parquet files whose footers count fewer than ``SMALL_INPUT_ROWS`` lines.
 
     Small inputs are read on one DuckDB thread (reading CDNOW's 2 MB on two threads cost about twice
     the CPU of one, on a loaded 2-core machine). Anything else (a folder, a glob, a missing file,
-    Excel, a mix of kinds) is left to the count after reading.
+    Excel, a mix of kinds) is left to the count after reading. ``con`` (DuckDB) reads the footers;
+    without it a private connection does.
     """
     from segmint.io import FORMATS
 
@@ -188,13 +189,15 @@ def small_input(source: Source) -> bool:
         from segmint.util import sql_string
 
         files = "[" + ", ".join(sql_string(str(path)) for path in paths) + "]"
-        footers = raw_duckdb()
+        own = getattr(con, "name", "") != "duckdb"
+        footers = raw_duckdb() if own else con.con  # type: ignore[union-attr]
         try:
             rows = footers.execute(f"SELECT sum(num_rows) FROM parquet_file_metadata({files})").fetchone()[0]
         except Exception:  # not readable as Parquet: the reader names the problem
             return False
         finally:
-            footers.close()
+            if own:
+                footers.close()
         return rows is not None and int(rows) < SMALL_INPUT_ROWS
     return False
 

@@ -27,8 +27,10 @@ from segmint.schema import ColumnMapping
 def read_parquet(path: Path, *, con: BaseBackend, mapping: ColumnMapping | None = None) -> RawTable:
     """Read a Parquet file; ``_row`` is the 1-based row position in the file."""
     try:
-        # the path as a literal: binding a parameter makes DuckDB import pandas
-        described = raw_duckdb().execute(f"DESCRIBE SELECT * FROM read_parquet({sql_string(str(path))})").fetchall()
+        # the path as a literal: binding a parameter makes DuckDB import pandas; a DuckDB ``con`` describes
+        # it itself (a private connection costs about 10 ms to open)
+        describer = con.con if is_duckdb(con) else raw_duckdb()
+        described = describer.execute(f"DESCRIBE SELECT * FROM read_parquet({sql_string(str(path))})").fetchall()
         names = [row[0] for row in described if row[0] not in (SOURCE_COL, ROW_COL)]
         columns = ", ".join(sql_identifier(n) for n in names)
         if getattr(con, "name", "") == "pyspark":
