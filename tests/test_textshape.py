@@ -186,3 +186,22 @@ def test_streamed_staging_without_duplicates_skips_the_duplicate_pass(tmp_path, 
     pd.testing.assert_frame_equal(streamed_rows, copied_rows)
     assert streamed_report == copied_report
     assert streamed_report["duplicates"] == 0 and streamed_report["rows_in"] == 8
+
+
+def test_lines_alike_only_in_the_probe_key_go_to_the_exact_duplicate_pass(tmp_path, monkeypatch):
+    """Same invoice, product and quantity at another price: not a duplicate, found exactly."""
+    day = dt.datetime(2023, 4, 1, 10, 30)
+    table = pa.table({
+        "InvoiceNo": ["536365", "536365", "536366"], "CustomerID": ["17850", "17850", "17851"],
+        "InvoiceDate": pa.array([day, day, day], pa.timestamp("us")), "StockCode": ["TEA", "TEA", "TEA"],
+        "Quantity": [6, 6, 6], "UnitPrice": [2.55, 2.60, 2.55],
+    })  # fmt: skip
+    path = tmp_path / "sales.parquet"
+    pq.write_table(table, path)
+    calls = []
+    real = clean_module._duplicates
+    monkeypatch.setattr(clean_module, "_duplicates", lambda *a, **k: calls.append(1) or real(*a, **k))
+    rows, report = _read(path, "stream", monkeypatch)
+    assert calls == [1]  # the probe key (invoice, product, quantity) repeats: checked line by line
+    assert report["duplicates"] == 0 and report["rows_kept"] == 3
+    assert sorted(rows.unit_price) == [2.55, 2.55, 2.60]
