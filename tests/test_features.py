@@ -12,6 +12,7 @@ import pytest
 from segmint.errors import ConfigError, DataError
 from segmint.features import (
     customer_features,
+    customer_line_stats,
     default_snapshot_date,
     excluded_customers,
     period_bounds,
@@ -94,6 +95,20 @@ def test_window_org_and_snapshot(tx):
     assert sorted(got) == ["D"] and got["D"]["recency_days"] == 12 and got["D"]["tenure_days"] == 27
     excluded = excluded_customers(tx, start="2023-02-01", end="2023-05-31").execute()
     assert excluded.set_index("customer_id")["net_value"].to_dict() == {"A": -15.0, "C": -15.0}
+
+
+def test_line_stats_computed_once_give_the_same_features_and_exclusions(tx):
+    """api.analyze materialises the per-customer line sums once and passes them to both."""
+    window = {"start": "2023-02-01", "end": "2023-05-31", "snapshot_date": "2023-06-01"}
+    stats = customer_line_stats(tx, **window)
+    by_hand = {row["customer_id"]: row for row in stats.execute().to_dict("records")}
+    # window Feb..May: A 1002 (5) + C1003 (-20), 2 lines, P1 bought (P2 only returned); B 1004 + 1005
+    assert (by_hand["A"]["net_sum"], by_hand["A"]["lines"], by_hand["A"]["n_products"]) == (-15.0, 2, 1)
+    assert (by_hand["B"]["net_sum"], by_hand["B"]["lines"], by_hand["B"]["n_products"]) == (150.0, 2, 1)
+    shared = customer_features(tx, line_stats=stats, **window).execute()
+    pd.testing.assert_frame_equal(shared, customer_features(tx, **window).execute())
+    shared = excluded_customers(tx, line_stats=stats, **window).execute()
+    pd.testing.assert_frame_equal(shared, excluded_customers(tx, **window).execute())
 
 
 def test_bad_parameters(tx):

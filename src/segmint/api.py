@@ -401,6 +401,7 @@ def analyze(
     from segmint import engine
     from segmint.features import (
         customer_features,
+        customer_line_stats,
         default_snapshot_date,
         excluded_customers,
         filter_window,
@@ -429,7 +430,11 @@ def analyze(
     elif story_period is not None and "rfm" not in configs:
         configs["rfm"] = scheme_config("rfm", {"new_within": story_period})
     step("computing customer features")
-    features = customer_features(lines, snapshot_date=snapshot, frequency=frequency, monetary=monetary, **window)
+    # per-customer line sums once, for the features and the excluded customers (one pass over the lines)
+    stats = engine.materialize(tx.con, customer_line_stats(lines, snapshot_date=snapshot, **window))
+    features = customer_features(
+        lines, snapshot_date=snapshot, frequency=frequency, monetary=monetary, line_stats=stats, **window
+    )
     features = engine.materialize(tx.con, features)
     kpis = customer_kpis(features)  # one query: the customer count and the KPIs the result shows
     n_customers = int(kpis["customers"])
@@ -442,7 +447,7 @@ def analyze(
     summaries: LazyTables[pd.DataFrame] = LazyTables()  # the same tables in pandas, converted when read
     tables: LazyTables[ir.Table | pd.DataFrame] = LazyTables()
     # materialised when first read: the CLI counts it and exports it, one scan of the lines for both
-    excluded = partial(excluded_customers, lines, snapshot_date=snapshot, **window)
+    excluded = partial(excluded_customers, lines, snapshot_date=snapshot, line_stats=stats, **window)
     tables.add("excluded_customers", lambda: engine.materialize(tx.con, excluded()))
     segments: dict[str, ir.Table] = {}
     used: dict[str, SegmentConfig] = {}

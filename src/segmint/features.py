@@ -66,6 +66,7 @@ def is_positive(value: ir.NumericValue) -> ir.BooleanValue:
 
 __all__ = [
     "customer_features",
+    "customer_line_stats",
     "default_snapshot_date",
     "excluded_customers",
     "filter_window",
@@ -209,6 +210,30 @@ def _main_country(tx: ir.Table) -> ir.Table:
     return ranked.filter(ranked.rank == 0).select("customer_id", "country")
 
 
+def customer_line_stats(
+    tx: ir.Table,
+    *,
+    snapshot_date: DateLike = None,
+    start: DateLike = None,
+    end: DateLike = None,
+    org: str | list[str] | None = None,
+) -> ir.Table:
+    """Per customer, over their lines in the window: the net value as summed (``net_sum``), profit,
+    lines and distinct products bought (returns aside).
+
+    ``customer_features`` and ``excluded_customers`` both start from these; materialised once and
+    passed to both as ``line_stats``, the lines are read once for the two (at 1e7 lines a pass over
+    them costs 1-2 CPU seconds).
+    """
+    window = filter_window(tx, start=start, end=end, org=org, before=snapshot_date)
+    return window.group_by("customer_id").aggregate(
+        net_sum=window.amount.sum(),
+        profit=money_sum(window.amount - window.cost),
+        lines=window.count(),
+        n_products=window.product_id.nunique(where=~window.is_return.fill_null(False)),
+    )
+
+
 def customer_features(
     tx: ir.Table,
     *,
@@ -218,8 +243,12 @@ def customer_features(
     org: str | list[str] | None = None,
     frequency: Literal["invoices", "days"] = "invoices",
     monetary: Literal["sum", "mean"] = "sum",
+    line_stats: ir.Table | None = None,
 ) -> ir.Table:
-    """One row per customer with a positive net value: recency, frequency, monetary and context."""
+    """One row per customer with a positive net value: recency, frequency, monetary and context.
+
+    ``line_stats``: :func:`customer_line_stats` of the same lines and window, when already computed.
+    """
     if monetary not in ("sum", "mean"):
         raise ConfigError(
             f"monetary={monetary!r}; choose 'sum' or 'mean'",
@@ -236,11 +265,12 @@ def customer_features(
         first_purchase=bought.unit_date.min(),
         last_purchase=bought.unit_date.max(),
     )
-    line_stats = window.group_by("customer_id").aggregate(
-        net_value=money_sum(window.amount),
-        profit=money_sum(window.amount - window.cost),
-        n_products=window.product_id.nunique(where=~window.is_return.fill_null(False)),
-    )
+    if line_stats is None:
+        line_stats = customer_line_stats(tx, snapshot_date=snapshot_date, start=start, end=end, org=org)
+    line_stats = line_stats.select(
+        "customer_id", "profit", "n_products",
+        net_value=line_stats.net_sum.round(MONEY_SUM_DECIMALS).cast("float64"),  # as money_sum rounds it
+    )  # fmt: skip
     kept = line_stats.filter(is_positive(line_stats.net_value))
     joined = kept.inner_join(purchase_stats, "customer_id")
     joined = joined.left_join(_main_country(window), "customer_id").drop("customer_id_right")
@@ -269,12 +299,17 @@ def excluded_customers(
     start: DateLike = None,
     end: DateLike = None,
     org: str | list[str] | None = None,
+    line_stats: ir.Table | None = None,
 ) -> ir.Table:
-    """Customers left out of ``customer_features`` (net value <= 0 in the window), with that value."""
-    window = filter_window(tx, start=start, end=end, org=org, before=snapshot_date)
-    per_customer = window.group_by("customer_id").aggregate(
-        net_value=window.amount.sum(), lines=window.count()
-    )
+    """Customers left out of ``customer_features`` (net value <= 0 in the window), with that value.
+
+    ``line_stats``: :func:`customer_line_stats` of the same lines and window, when already computed.
+    """
+    if line_stats is not None:
+        per_customer = line_stats.select("customer_id", net_value=line_stats.net_sum, lines=line_stats.lines)
+    else:
+        window = filter_window(tx, start=start, end=end, org=org, before=snapshot_date)
+        per_customer = window.group_by("customer_id").aggregate(net_value=window.amount.sum(), lines=window.count())
     return per_customer.filter(~is_positive(per_customer.net_value)).order_by("customer_id")
 
 
