@@ -43,6 +43,7 @@ from segmint.errors import ConfigError, DataError, Fix
 from segmint.segment import get_scheme, scheme_names
 from segmint.story_features import (
     as_of_features,
+    as_of_rows,
     customer_starts,
     period_activity,
     period_grid,
@@ -280,18 +281,6 @@ def _label_rows(
                              "revenue (net spend) there instead of profit")
         types = {"segment_order": "int64", "period_index": "int64"}
         return ibis.memtable(labelled[[c for c in keep if c in labelled.columns]].astype(types))
-    if hasattr(module, "label_scores"):  # ranks once for every period, labels row by row
-        # the ranks (the only costly part) are stored on the columns scores, tenure and reasons read;
-        # segments and reasons stay an expression over them, so the reason text of every
-        # customer-period is only ever computed where it is read (an export, one customer, the last
-        # period), never held for 7.9M rows at once
-        from segmint.segment.rfm import rfm_scores
-
-        used = [c for c in RANKED_COLUMNS if c in features.columns]
-        scored = materialize(ibis.get_backend(features), rfm_scores(features.select(*used), config.bins,
-                                                                    by="period_index"))
-        labelled = module.label_scores(scored, config)
-        return labelled.select(*[c for c in keep if c in labelled.columns])
     if "by" in inspect.signature(module.assign).parameters:  # one expression scores every period
         used = [c for c in RANKED_COLUMNS if c in features.columns]
         labelled = module.assign(features.select(*used), config, by="period_index")
@@ -311,26 +300,59 @@ class _Segments:
     no_label: Any  # period column -> the reason of a row without a label
 
 
-def _segments(window: _Window, grid: ir.Table, period: str, scheme: str, kind: str, config: Any,
-              notes: list[str]) -> _Segments:
+def _no_purchase() -> DataError:
+    return DataError(
+        "no customer has a purchase with positive net value in the story window; "
+        "check the amount column mapping and the date and organisation filters",
+        field="start", fix=Fix(option="start", note="widen the date range or clear the organisation filter"),
+    )
+
+
+def _ranked_segments(window: _Window, grid: ir.Table, scheme: str, config: Any) -> _Segments:
+    """As-of segments of a scheme that ranks every period at once (rfm, levels), scored in the grid itself.
+
+    The known rows of each period are ranked among themselves (the others in a scope of their own,
+    then ignored), so no feature or label table is joined back onto the grid; the ranks are stored
+    once and the segments and reasons read from a row-wise expression over them.
+    """
+    from segmint.segment.rfm import rfm_scores
+
     periods = window.periods
     con = ibis.get_backend(grid)
-    features = as_of_features(grid, periods) if kind == "as_of" else within_features(grid, periods)
-    features = materialize(con, features)
-    if int(features.count().execute()) == 0:
-        raise DataError(
-            "no customer has a purchase with positive net value in the story window; "
-            "check the amount column mapping and the date and organisation filters",
-            field="start", fix=Fix(option="start", note="widen the date range or clear the organisation filter"),
-        )
-    labels = _label_rows(features, periods, scheme, _scheme_config(scheme, config, period), notes)
-    measures = features.select("customer_id", "period_index", "recency_days")
-    info = ibis.memtable(periods[["period_index", "period", "period_start", "period_end", "as_of", "note"]])
-    rows = grid.filter(grid.first_active_index.notnull() & (grid.period_index >= grid.first_active_index))
-    out = rows.inner_join(info, "period_index").left_join(labels.drop("reason"), ["customer_id", "period_index"])
-    out = out.left_join(measures, ["customer_id", "period_index"])
-    extras = {c: out[c] for c in get_scheme(scheme).story_columns if c in labels.columns}
-    core = out.select(
+    rows = as_of_rows(grid, periods)
+    rows = rows.mutate(_scope=rows.known.ifelse(rows.period_index, -1))
+    scored = materialize(con, rfm_scores(rows, config.bins, by="_scope"))
+    if not int(scored.known.sum().execute() or 0):
+        raise _no_purchase()
+    labels = get_scheme(scheme).load().label_scores(scored, config)
+    story_rows = labels.filter(labels.first_active_index.notnull()
+                               & (labels.period_index >= labels.first_active_index))
+    out = story_rows.inner_join(_period_info(periods), "period_index")
+    known = out.known
+
+    def masked(column: str) -> ir.Value:
+        return known.ifelse(out[column], ibis.null(out[column].type()))
+
+    extras = {c: masked(c) for c in get_scheme(scheme).story_columns if c in labels.columns}
+    core = _core(out, masked("recency_days"), masked("segment"), masked("segment_order"), extras)
+    reasons = labels.filter(labels.known).select("customer_id", "period_index", "reason")
+    return _Segments(core=materialize(con, core), labels=reasons, no_label=_no_label("as_of"))
+
+
+def _period_info(periods: pd.DataFrame) -> ir.Table:
+    return ibis.memtable(periods[["period_index", "period", "period_start", "period_end", "as_of", "note"]])
+
+
+def _no_label(kind: str) -> Any:
+    """period column -> the reason of a row without a label."""
+    if kind == "within_period":
+        return lambda period: "no purchase in " + period
+    return lambda period: ibis.literal("no net purchase value to date (returns cancel the purchases)")
+
+
+def _core(out: ir.Table, recency: ir.Value, segment: ir.Value, order: ir.Value, extras: dict[str, ir.Value]) -> ir.Table:
+    """period_segments' columns but the reason, ``customer_id`` = the integer key."""
+    return out.select(
         customer_id=out.customer_id,
         period_index=out.period_index.cast("int64"),
         period=out.period,
@@ -344,17 +366,36 @@ def _segments(window: _Window, grid: ir.Table, period: str, scheme: str, kind: s
         profit=out.profit.cast("float64"),
         first_purchase=out.first_purchase.cast("date"),
         last_purchase=out.active.ifelse(out.last_day, ibis.null("date")).cast("date"),
-        recency_days=out.recency_days,
+        recency_days=recency,
         frequency_to_date=out.purchases_to_date.cast("int64"),
         monetary_to_date=out.net_to_date.cast("float64"),
-        segment=out.segment.fill_null(INACTIVE),
-        segment_order=out.segment_order.fill_null(-1).cast("int64"),
+        segment=segment.fill_null(INACTIVE),
+        segment_order=order.fill_null(-1).cast("int64"),
         **extras,
     )
-    no_label = (lambda period: "no purchase in " + period) if kind == "within_period" else (
-        lambda period: ibis.literal("no net purchase value to date (returns cancel the purchases)"))
+
+
+def _segments(window: _Window, grid: ir.Table, period: str, scheme: str, kind: str, config: Any,
+              notes: list[str]) -> _Segments:
+    periods = window.periods
+    con = ibis.get_backend(grid)
+    config = _scheme_config(scheme, config, period)
+    if kind == "as_of" and hasattr(get_scheme(scheme).load(), "label_scores"):
+        return _ranked_segments(window, grid, scheme, config)
+    features = as_of_features(grid, periods) if kind == "as_of" else within_features(grid, periods)
+    features = materialize(con, features)
+    if int(features.count().execute()) == 0:
+        raise _no_purchase()
+    labels = _label_rows(features, periods, scheme, config, notes)
+    measures = features.select("customer_id", "period_index", "recency_days")
+    rows = grid.filter(grid.first_active_index.notnull() & (grid.period_index >= grid.first_active_index))
+    out = rows.inner_join(_period_info(periods), "period_index")
+    out = out.left_join(labels.drop("reason"), ["customer_id", "period_index"])
+    out = out.left_join(measures, ["customer_id", "period_index"])
+    extras = {c: out[c] for c in get_scheme(scheme).story_columns if c in labels.columns}
+    core = _core(out, out.recency_days, out.segment, out.segment_order, extras)
     return _Segments(core=materialize(con, core), labels=labels.select("customer_id", "period_index", "reason"),
-                     no_label=no_label)
+                     no_label=_no_label(kind))
 
 
 def _with_reasons(core: ir.Table, labels: ir.Table, customers: ir.Table, no_label: Any) -> ir.Table:

@@ -29,7 +29,7 @@ from segmint.features import MONEY_SUM_DECIMALS, is_positive, money_sum
 
 TRUNCATE = {"month": "M", "quarter": "Q", "year": "Y"}
 
-__all__ = ["ROLLUP_COLUMNS", "Rollup", "line_days", "as_of_features", "customer_starts", "monthly_rollup", "period_activity", "period_grid",
+__all__ = ["ROLLUP_COLUMNS", "Rollup", "line_days", "as_of_features", "as_of_rows", "customer_starts", "monthly_rollup", "period_activity", "period_grid",
            "rollup_activity", "within_features"]
 
 # per customer and calendar month: what period_activity needs for any period length and purchase unit
@@ -202,6 +202,23 @@ def _features(rows: ir.Table, purchases: str, net: str, profit: str, last: str) 
         first_purchase=rows.first_purchase,
         last_purchase=rows[last],
     )
+
+
+def as_of_rows(grid: ir.Table, periods: pd.DataFrame) -> ir.Table:
+    """Every grid row with :func:`as_of_features`' columns added and ``known`` (the rows those keep).
+
+    Scoring these in place (ranks among the known rows of each period) gives the as-of segments
+    without joining features and labels back onto the grid.
+    """
+    rows = grid.inner_join(_snapshots(periods).drop("period_start"), "period_index")
+    known = (rows.purchases_to_date > 0) & is_positive(rows.net_to_date)
+    return rows.mutate(
+        known=known,
+        recency_days=rows.snapshot.delta(rows.last_purchase_to_date, unit="day").cast("int64"),
+        frequency=rows.purchases_to_date.cast("int64"),
+        monetary=rows.net_to_date.cast("float64"),
+        tenure_days=rows.snapshot.delta(rows.first_purchase, unit="day").cast("int64"),
+    ).drop("snapshot")
 
 
 def as_of_features(grid: ir.Table, periods: pd.DataFrame) -> ir.Table:

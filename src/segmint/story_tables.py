@@ -53,12 +53,12 @@ def _runs(segments: ir.Table) -> ir.Table:
         customer_first=rows.first_purchase.min().over(whole),
     )
     runs = rows.group_by("customer_id", "run").aggregate(
-        segment=rows.segment.max(),
+        segment=rows.segment.arbitrary(),  # one segment per run
         start_index=rows.period_index.min(),
         periods=rows.count(),
-        start_period=rows.period.max(where=rows._start),
-        start_as_of=rows.as_of.max(where=rows._start),
-        before=rows._before.max(where=rows._start),
+        start_period=rows.period.arbitrary(where=rows._start),  # one start row per run
+        start_as_of=rows.as_of.arbitrary(where=rows._start),
+        before=rows._before.arbitrary(where=rows._start),
         n_runs=rows.n_runs.max(),
         first_purchase=rows.customer_first.min(),
     )
@@ -109,16 +109,21 @@ def _run_facts(
     slot = ibis.ifelse(long & (runs.position > 1), runs.position - (runs.n_runs - MAX_RUNS_SHOWN), runs.position)
     runs = runs.mutate(phrase=phrase, keep=keep, slot=slot, step=(runs.segment + " > ").repeat(runs.periods))
     changed = runs.n_runs > 1
+    # each filter below holds for one run of a customer at most: any_value, no string comparisons
     if n_periods <= MAX_PIVOT:  # "A > A > B" = "A > " twice, "B > ", less the last " > "
-        path = _joined([runs.step.max(where=runs.position == k) for k in range(n_periods)], "")
+        path = _joined([runs.step.arbitrary(where=runs.position == k) for k in range(n_periods)], "")
     else:
         path = runs.step.group_concat("", order_by=runs.start_index)
+    first, last = runs.position == 0, runs.position == runs.n_runs - 1
     facts = runs.group_by("customer_id").aggregate(
+        first_period=runs.start_period.arbitrary(where=first),
+        first_segment=runs.segment.arbitrary(where=first),
+        current_segment=runs.segment.arbitrary(where=last),
         path=path,
-        narrative=_joined([runs.phrase.max(where=runs.keep & (runs.slot == k)) for k in range(MAX_RUNS_SHOWN)],
-                          "; "),
-        previous_segment=runs.segment.max(where=changed & (runs.position == runs.n_runs - 2)),
-        segment_changed_on=runs.start_as_of.max(where=changed & (runs.position == runs.n_runs - 1)),
+        narrative=_joined([runs.phrase.arbitrary(where=runs.keep & (runs.slot == k))
+                           for k in range(MAX_RUNS_SHOWN)], "; "),
+        previous_segment=runs.segment.arbitrary(where=changed & (runs.position == runs.n_runs - 2)),
+        segment_changed_on=runs.start_as_of.arbitrary(where=changed & last),
     )
     return facts.mutate(path=facts.path.substr(0, facts.path.length() - 3))
 
@@ -157,18 +162,16 @@ def story_table(
     summary = segments.group_by("customer_id").aggregate(
         first_purchase=segments.first_purchase.min(),
         last_purchase=segments.last_purchase.max(),
-        first_period=segments.period.argmin(segments.period_index),
-        first_segment=segments.segment.argmin(segments.period_index),
-        current_segment=segments.segment.argmax(segments.period_index),
+        # the first/current segment and period come from the runs (no ordered aggregate per customer)
         **({"current_reason": segments.reason.argmax(segments.period_index)} if reasons is None else {
             "current_index": segments.period_index.max(),
-            "current_period": segments.period.argmax(segments.period_index),
+            "current_period": segments.period.arbitrary(where=segments.period_index == last_index),
         }),
         periods=segments.count(),
         active_periods=segments.active.sum().cast("int64"),
         total_spend=segments.monetary.sum(),
-        is_recent=segments.active.argmax(segments.period_index)
-        & (segments.period_index.max() == last_index),
+        # active in the last period of the story (a customer's rows run to it)
+        is_recent=segments.active.arbitrary(where=segments.period_index == last_index).fill_null(False),
         # came back after a gap: a period without a purchase followed by one with a purchase
         returned_after_gap=segments.period_index.min(where=~segments.active)
         < segments.period_index.max(where=segments.active),
