@@ -52,6 +52,7 @@ from segmint.story_features import (
 )
 from segmint.story_features import Rollup
 from segmint.story_tables import INACTIVE, cohort_table, retention, story_table, transitions
+from segmint.story_value import ENGINE_METHODS, value_labels
 
 log = logging.getLogger(__name__)
 
@@ -261,6 +262,8 @@ def _label_rows(
     registered = get_scheme(scheme)
     module = registered.load()
     keep = ["customer_id", "period_index", "segment", "segment_order", "reason", *get_scheme(scheme).story_columns]
+    if scheme == "value" and config.method in ENGINE_METHODS:  # clustered on distinct values: rows stay in the engine
+        return value_labels(features, periods, config, notes)
     if scheme in ("value", "clusters"):
         frame = features.execute()
         if frame.empty:

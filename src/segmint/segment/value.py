@@ -39,8 +39,8 @@ log = logging.getLogger(__name__)
 LABELS = ("Low Value", "Below Average", "Average", "High Value")  # least valuable first
 AXES = ("profit", "frequency")
 
-__all__ = ["LABELS", "ValueConfig", "assign", "axis_ranks", "basis_column", "kmeans_1d", "label_frame",
-           "order_cluster"]
+__all__ = ["LABELS", "ValueConfig", "assign", "axis_ranks", "basis_column", "distinct_ranks", "kmeans_1d",
+           "label_frame", "order_cluster"]
 
 
 class ValueConfig(SegmentConfig):
@@ -171,22 +171,32 @@ def axis_ranks(values: np.ndarray, config: ValueConfig) -> tuple[np.ndarray, int
     outlier = np.zeros(len(values), dtype=bool)
     if len(values) == 0:
         return np.zeros(0, dtype=int), 0, outlier
-    distinct, inverse, counts = np.unique(values, return_inverse=True, return_counts=True)
-    if config.method == "quantiles":
-        below = np.cumsum(counts) - counts  # customers with a strictly smaller value
-        bucket = (config.k * below) // len(values)
-        return order_cluster(distinct, bucket)[inverse], len(np.unique(bucket)), outlier
     if config.method in ("dbscan", "hdbscan"):
         raw, outlier = _density(values, config)
         ranks = order_cluster(values, raw)
         return ranks, int(ranks.max()) + 1, outlier
+    distinct, inverse, counts = np.unique(values, return_inverse=True, return_counts=True)
+    ranks, found = distinct_ranks(distinct, counts, config)
+    return ranks[inverse], found, outlier
+
+
+def distinct_ranks(distinct: np.ndarray, counts: np.ndarray, config: ValueConfig) -> tuple[np.ndarray, int]:
+    """(value-ordered cluster per distinct value, clusters) from sorted distinct values and their counts.
+
+    What :func:`axis_ranks` does for k-means and quantiles, which need only the distinct values and
+    how many customers share each: the story counts them in the engine and labels every
+    customer-period from this small result (density methods need every row).
+    """
+    if config.method == "quantiles":
+        below = np.cumsum(counts) - counts  # customers with a strictly smaller value
+        bucket = (config.k * below) // int(np.sum(counts))
+        return order_cluster(distinct, bucket), len(np.unique(bucket))
     k = min(config.k, len(distinct))
     if k == 1:
-        return np.zeros(len(values), dtype=int), 1, outlier
-    raw, _ = kmeans_1d(distinct, counts.astype(float), k, n_init=config.n_init, seed=config.seed)
+        return np.zeros(len(distinct), dtype=int), 1
+    raw, _ = kmeans_1d(distinct, np.asarray(counts).astype(float), k, n_init=config.n_init, seed=config.seed)
     ranks = order_cluster(distinct, raw)  # weighted means order like unweighted ones in 1-D
-    found = len(np.unique(ranks))
-    return ranks[inverse], found, outlier
+    return ranks, len(np.unique(ranks))
 
 
 def _scaled(ranks: np.ndarray, clusters: int) -> np.ndarray:
