@@ -48,6 +48,7 @@ from segmint.story_features import (
     period_activity,
     period_grid,
     rollup_activity,
+    scores_by_counts,
     within_features,
 )
 from segmint.story_features import Rollup
@@ -318,13 +319,11 @@ def _ranked_segments(window: _Window, grid: ir.Table, scheme: str, config: Any) 
     then ignored), so no feature or label table is joined back onto the grid; the ranks are stored
     once and the segments and reasons read from a row-wise expression over them.
     """
-    from segmint.segment.rfm import rfm_scores
-
     periods = window.periods
     con = ibis.get_backend(grid)
     rows = as_of_rows(grid, periods)
     rows = rows.mutate(_scope=rows.known.ifelse(rows.period_index, -1))
-    scored = materialize(con, rfm_scores(rows, config.bins, by="_scope"))
+    scored = materialize(con, scores_by_counts(rows, config.bins, by="_scope"))
     if not int(scored.known.sum().execute() or 0):
         raise _no_purchase()
     labels = get_scheme(scheme).load().label_scores(scored, config)

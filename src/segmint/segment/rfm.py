@@ -56,6 +56,7 @@ __all__ = [
     "scaled_score",
     "notes",
     "segment_for",
+    "with_cells",
 ]
 
 
@@ -214,6 +215,11 @@ def rfm_scores(features: ir.Table, bins: int = 5, *, by: str | None = None) -> i
         f_score=quantile_score(ibis.rank().over(group_by=group, order_by=features.frequency), n, bins),
         m_score=quantile_score(ibis.rank().over(group_by=group, order_by=features.monetary), n, bins),
     )
+    return with_cells(scored)
+
+
+def with_cells(scored: ir.Table) -> ir.Table:
+    """Add ``rfm_cell`` ("545") and ``rfm_score`` (the sum) to a table with ``r_score``, ``f_score``, ``m_score``."""
     as_text = [scored[c].cast("string") for c in ("r_score", "f_score", "m_score")]
     return scored.mutate(
         rfm_cell=as_text[0] + as_text[1] + as_text[2],
