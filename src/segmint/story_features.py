@@ -222,18 +222,21 @@ def as_of_rows(grid: ir.Table, periods: pd.DataFrame) -> ir.Table:
 
 
 def scores_by_counts(rows: ir.Table, bins: int, by: str) -> ir.Table:
-    """:func:`segmint.segment.rfm.rfm_scores` (``by`` groups) from counts of each distinct value.
+    """:func:`segmint.segment.rfm.rfm_scores` (``by`` groups) with R and F from counts of each distinct value.
 
-    A score needs the number of rows of its group with a strictly worse value: counting the
-    distinct values of each group and summing the counts of the worse ones gives it from a small
-    table joined back, instead of ranking (sorting) every customer-period three times.
+    A score needs the number of rows of its group with a strictly worse value: for recency and
+    frequency (a few hundred distinct values a period) counting the distinct values and summing the
+    counts of the worse ones gives it from a small table joined back, instead of ranking (sorting)
+    every customer-period; M (nearly one value per customer) is ranked.
     """
     from segmint.segment.rfm import quantile_score, with_cells
 
     sizes = rows.group_by(by).aggregate(_n=rows.count())
     scored = rows.inner_join(sizes, by)
-    for score, column, worse_first in (("r_score", "recency_days", True), ("f_score", "frequency", False),
-                                       ("m_score", "monetary", False)):
+    # monetary is nearly unique per customer: counting its values is a sort anyway, so it is ranked
+    worse = ibis.rank().over(group_by=by, order_by=scored.monetary)
+    scored = scored.mutate(m_score=quantile_score(worse, scored._n, bins))
+    for score, column, worse_first in (("r_score", "recency_days", True), ("f_score", "frequency", False)):
         counted = rows.group_by(by, column).aggregate(_k=rows.count())
         order = ibis.desc(counted[column]) if worse_first else counted[column]
         before = ibis.window(group_by=by, order_by=order, preceding=None, following=0)
