@@ -392,11 +392,12 @@ def _segments(window: _Window, grid: ir.Table, period: str, scheme: str, kind: s
     if int(features.count().execute()) == 0:
         raise _no_purchase()
     labels = _label_rows(features, periods, scheme, config, notes)
-    measures = features.select("customer_id", "period_index", "recency_days")
     rows = grid.filter(grid.first_active_index.notnull() & (grid.period_index >= grid.first_active_index))
     out = rows.inner_join(_period_info(periods), "period_index")
     out = out.left_join(labels.drop("reason"), ["customer_id", "period_index"])
-    out = out.left_join(measures, ["customer_id", "period_index"])
+    if "recency_days" not in labels.columns:  # labels that carry it save a second join onto the grid
+        out = out.left_join(features.select("customer_id", "period_index", "recency_days"),
+                            ["customer_id", "period_index"])
     extras = {c: out[c] for c in get_scheme(scheme).story_columns if c in labels.columns}
     core = _core(out, out.recency_days, out.segment, out.segment_order, extras)
     return _Segments(core=materialize(con, core), labels=labels.select("customer_id", "period_index", "reason"),

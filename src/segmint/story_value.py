@@ -49,7 +49,7 @@ def _axis(features: ir.Table, value: ir.Value, config: ValueConfig) -> tuple[pa.
 
 
 def value_labels(features: ir.Table, periods: pd.DataFrame, config: ValueConfig, notes: list[str]) -> ir.Table:
-    """customer_id, period_index, segment, segment_order, reason and the value story's columns, per period.
+    """customer_id, period_index, segment, segment_order, recency_days, reason and the value story's columns.
 
     ``features`` are the within-period features (one row per active customer-period); each period
     is clustered on its own, on profit when every customer in it has a cost, else on revenue.
@@ -86,7 +86,7 @@ def value_labels(features: ir.Table, periods: pd.DataFrame, config: ValueConfig,
         + rows.frequency_clusters.cast("string") + "): score " + rows.score_text + " -> " + rows.segment
     )  # fmt: skip
     return rows.select(
-        "customer_id", "period_index", "segment", "segment_order", reason=reason,
+        "customer_id", "period_index", "segment", "segment_order", "recency_days", reason=reason,
         profit_segment=rows.profit_segment, frequency_segment=rows.frequency_segment,
         overall_score=rows.overall_score, profit_cluster=rows.profit_cluster,
         frequency_cluster=rows.frequency_cluster,
