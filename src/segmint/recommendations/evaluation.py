@@ -13,8 +13,8 @@ with ``hits`` = recommended products that are relevant:
 Baselines on the same split: ``popular`` = the N products bought by most customers in the last
 window before ``as_of`` (without the customer's own with ``new_only``); ``own_most_bought`` = the
 customer's own N most-bought products (visits with the product, ties broken by the most recent,
-then by units: the strongest of the simple orders on every log we measured, so a lift over it is
-not an artefact of a weak tie-break); and
+then by units: stronger than ties by units on every repeat-purchase log we measured, so a lift over
+it is not an artefact of a weak tie-break); and
 ``own_then_popular`` = those, topped up with popular products to N (a stronger baseline).
 
 Each lift comes with an approximate 95% interval: the same customers are scored by both methods,
