@@ -65,3 +65,28 @@ def test_single_view_on_the_page_shows_the_biggest_buyers_and_says_when_there_is
     assert note.children.startswith("5 customers; showing the 5 who bought most. single view: 8 of 8 products")
     missing = products.single_view_content(state, "1Y", "category", *inputs(state))
     assert "no product category" in missing.children
+
+
+def test_a_live_workspace_with_categories_fills_the_single_view_by_category(tmp_path):
+    from segmint.app.live import LiveWorkspace
+    from segmint.app.state import AppState
+    from segmint.workspace import Workspace
+
+    path = tmp_path / "sales.csv"
+    path.write_text("invoice,customer,date,product,quantity,amount,category\n"
+                    "1,c1,2024-01-05,P1,2,20,Tea\n2,c1,2024-02-10,P2,3,45,Cake\n3,c2,2024-02-11,P1,1,10,Tea\n")
+    workspace = tmp_path / "ws.duckdb"
+    with Workspace(workspace) as ws:
+        ws.ingest(path)
+    state = AppState()
+    live = LiveWorkspace(state, workspace, interval=60)
+    live.load()
+    try:
+        note, grid = products.single_view_content(state, "1Y", "category", *inputs(state)).children
+        # units by category, by hand: c1 Cake 3, Tea 2; c2 Tea 1 (Cake's revenue 45 > Tea's 30: first column)
+        rows = {r["customer_id"]: (r["units: Cake"], r["units: Tea"], r["units: all products"]) for r in grid.rowData}
+        assert rows == {"c1": (3.0, 2.0, 5.0), "c2": (0.0, 1.0, 1.0)}
+        assert "single view by category: 2 of 2 categories" in note.children
+    finally:
+        live.stop()
+        state.close()
