@@ -39,6 +39,19 @@ def test_segment_summary_by_hand(as_ibis):
     assert champions.strategy == rfm_strategies()["Champions"]
 
 
+def test_segment_money_is_summed_without_float_noise():
+    """0.1 + 0.2 + 0.3 is 0.6000000000000001 in floats and its mean 0.20000000000000004: a segment's revenue
+    and mean monetary are the exact 0.6 and 0.2, so shares do not follow the summation order."""
+    labelled = pd.DataFrame({
+        "customer_id": ["a", "b", "c", "d"], "recency_days": [1, 2, 3, 4], "frequency": [1, 1, 1, 1],
+        "monetary": [0.1, 0.2, 0.3, 0.4], "revenue": [0.1, 0.2, 0.3, 0.4],
+        "segment": ["A", "A", "A", "B"], "segment_order": [1, 1, 1, 0],
+    })  # fmt: skip
+    summary = segment_summary(ibis.memtable(labelled)).set_index("segment")
+    assert summary.loc["A", "revenue"] == 0.6 and summary.loc["A", "mean_monetary"] == 0.2
+    assert summary.loc["A", "share_of_revenue"] == 0.6 / (0.6 + 0.4)
+
+
 def test_every_rfm_segment_has_a_strategy():
     from segmint.segment.rfm import RFMConfig
 

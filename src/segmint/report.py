@@ -80,13 +80,17 @@ def segment_summary_table(
 
     table = labelled if isinstance(labelled, ir.Table) else ibis.memtable(labelled)
     strategy = rfm_strategies() if strategies is None else strategies
+    from segmint.features import MONEY_SUM_DECIMALS, money_sum
+
+    # money summed and averaged to MONEY_SUM_DECIMALS: a float sum's last bits follow the engine's
+    # summation order, so the shares of revenue differed in their last digits between two runs
     grouped = table.group_by("segment", "segment_order").aggregate(
         customers=table.count(),
-        revenue=table.revenue.sum(),
+        revenue=money_sum(table.revenue),
         purchases=table.frequency.sum(),
         mean_recency_days=table.recency_days.mean(),
         mean_frequency=table.frequency.mean(),
-        mean_monetary=table.monetary.mean(),
+        mean_monetary=(table.monetary.sum() / table.count()).round(MONEY_SUM_DECIMALS).cast("float64"),
     )
     # the strategy texts join in the query: Arrow arrays built from Python lists would import pandas
     texts = [(grouped.segment == name, text) for name, text in strategy.items()]
