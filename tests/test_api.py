@@ -153,6 +153,7 @@ def test_small_files_are_read_on_one_thread(tmp_path, monkeypatch):
     lines are read with one DuckDB thread; a Parquet file over it keeps the default for its read."""
     import segmint.io
     from segmint import api, engine
+    from segmint.io import size
 
     seen = {}
     real = segmint.io.read_raw
@@ -171,7 +172,7 @@ def test_small_files_are_read_on_one_thread(tmp_path, monkeypatch):
     read_transactions(parquet)
     assert seen[str(parquet)] == 1
     default = _threads(engine.connect())
-    monkeypatch.setattr(api, "SMALL_INPUT_ROWS", 1)  # the file's one line is now not "fewer"
+    monkeypatch.setattr(size, "SMALL_INPUT_ROWS", 1)  # the file's one line is now not "fewer"
     read_transactions(parquet)
     assert seen[str(parquet)] == default
 
@@ -180,8 +181,8 @@ def test_small_input_by_kind_size_and_footer_count(tmp_path, monkeypatch):
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    from segmint import api
-    from segmint.api import SMALL_TEXT_BYTES, small_input
+    from segmint.io import size
+    from segmint.io.size import SMALL_TEXT_BYTES, small_input
 
     small, big, fake, parquet = tmp_path / "a.csv", tmp_path / "b.txt", tmp_path / "c.parquet", tmp_path / "d.parquet"
     small.write_text("x,y\n1,2\n")
@@ -192,7 +193,7 @@ def test_small_input_by_kind_size_and_footer_count(tmp_path, monkeypatch):
     assert small_input(small) and small_input([small, str(small)])
     assert not small_input(big) and not small_input([small, big])
     assert small_input(parquet) and small_input([parquet, parquet])
-    monkeypatch.setattr(api, "SMALL_INPUT_ROWS", 20)  # two copies of the 10-line file: 20 lines, not fewer
+    monkeypatch.setattr(size, "SMALL_INPUT_ROWS", 20)  # two copies of the 10-line file: 20 lines, not fewer
     assert small_input(parquet) and not small_input([parquet, parquet])
     assert not small_input(fake) and not small_input([small, parquet])
     assert not small_input(tmp_path / "missing.csv") and not small_input(tmp_path) and not small_input([])

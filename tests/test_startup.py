@@ -121,7 +121,7 @@ def test_a_segmint_script_calling_app_runs_main(tmp_path):
 
 
 def test_main_compiles_unfused_only_for_inputs_known_small(tmp_path):
-    from segmint.api import SMALL_TEXT_BYTES
+    from segmint.io.size import SMALL_TEXT_BYTES
 
     small = tmp_path / "sales.csv"
     small.write_text("InvoiceNo,CustomerID,InvoiceDate,Quantity,UnitPrice\nA1,c1,2024-01-05,2,10.50\n")

@@ -151,7 +151,9 @@ def read_transactions(
 
         own = con is None
         con = con or engine.connect()
-        small = own and small_input(source, con=con)
+        from segmint.io import size
+
+        small = own and size.small_input(source, con=con)
         if small:  # the read itself is one of the queries a second thread slows down
             con.raw_sql("SET threads = 1")
         raw = read_raw(source, con=con, mapping=wanted)
@@ -162,57 +164,19 @@ def read_transactions(
     return clean_raw(raw, con=con, mapping=wanted, options=options, label=_label(source), ledger=ledger)
 
 
-SMALL_INPUT_ROWS = 1_000_000  # below this, DuckDB works on one thread (see _one_thread_when_small)
-SMALL_TEXT_BYTES = 16 * 2**20  # text files (CSV, JSON) this small hold far fewer lines (see small_input)
-
-
-def small_input(source: Source, *, con: BaseBackend | None = None) -> bool:
-    """Whether ``source`` is known to be small before it is read: CSV/JSON files of ``SMALL_TEXT_BYTES``
-    in all, or Parquet files whose footers count fewer than ``SMALL_INPUT_ROWS`` lines.
-
-    Small inputs are read on one DuckDB thread (reading CDNOW's 2 MB on two threads cost about twice
-    the CPU of one, on a loaded 2-core machine). Anything else (a folder, a glob, a missing file,
-    Excel, a mix of kinds) is left to the count after reading. ``con`` (DuckDB) reads the footers;
-    without it a private connection does.
-    """
-    from segmint.io import FORMATS
-
-    items = [source] if isinstance(source, (str, Path)) else list(source)
-    paths = [Path(item) for item in items]
-    kinds = {FORMATS.get(path.suffix.lower()) for path in paths}
-    if not paths or len(kinds) != 1 or not all(path.is_file() for path in paths):
-        return False
-    if kinds <= {"csv", "json"}:
-        return sum(path.stat().st_size for path in paths) <= SMALL_TEXT_BYTES
-    if kinds == {"parquet"}:
-        from segmint.engine import raw_duckdb
-        from segmint.util import sql_string
-
-        files = "[" + ", ".join(sql_string(str(path)) for path in paths) + "]"
-        own = getattr(con, "name", "") != "duckdb"
-        footers = raw_duckdb() if own else con.con  # type: ignore[union-attr]
-        try:
-            rows = footers.execute(f"SELECT sum(num_rows) FROM parquet_file_metadata({files})").fetchone()[0]
-        except Exception:  # not readable as Parquet: the reader names the problem
-            return False
-        finally:
-            if own:
-                footers.close()
-        return rows is not None and int(rows) < SMALL_INPUT_ROWS
-    return False
-
-
 def _one_thread_when_small(con: BaseBackend, table: ir.Table) -> None:
-    """One DuckDB thread for an input under ``SMALL_INPUT_ROWS`` lines (its own connection only).
+    """One DuckDB thread for an input under ``io.size.SMALL_INPUT_ROWS`` lines (its own connection only).
 
     At these sizes the queries are short and a second thread mostly adds coordination: measured on the
     whole ``analyze`` job, one thread used 20-25% less CPU (CDNOW 2.4 -> 1.9 CPU s, a 541,909-line
     log 3.9 -> 2.9) for about the same wall time, and the job is no faster on two idle cores.
     Counting rows is free here: a loaded CSV is a table, a Parquet file has its count in its footer.
     """
+    from segmint.io import size
+
     if getattr(con, "name", "") != "duckdb":
         return
-    if int(table.count().to_pyarrow().as_py()) < SMALL_INPUT_ROWS:
+    if int(table.count().to_pyarrow().as_py()) < size.SMALL_INPUT_ROWS:
         con.raw_sql("SET threads = 1")
 
 

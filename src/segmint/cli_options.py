@@ -178,7 +178,7 @@ def unfused_sql() -> None:
     expressions (RFM's rule table: 44 -> 25 ms), and every engine segmint runs on (DuckDB, Spark,
     PostgreSQL) flattens nested selects in its own optimiser: same results (CDNOW, the retail log,
     1e6 and 1e7 lines checked byte for byte), about 0.15 CPU s less per ``analyze``. Only for inputs
-    known small (``api.small_input``): at 1e7 lines the CPU was the same and DuckDB's peak memory
+    known small (``io.size.small_input``): at 1e7 lines the CPU was the same and DuckDB's peak memory
     about 60 MB higher unfused.
     """
     import ibis
@@ -201,7 +201,8 @@ def read_input(
     ``engine="spark"`` runs reading, cleaning and everything after it on Spark (``master`` selects
     the cluster); a ``source`` database URL keeps the work inside that database.
     """
-    from segmint.api import read_transactions, small_input
+    from segmint.api import read_transactions
+    from segmint.io.size import small_input
     from segmint.engine import connect
     from segmint.errors import ConfigError
 
