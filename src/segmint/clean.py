@@ -495,8 +495,7 @@ def _counters(staged: ibis.Table, fields: list[str], *, distinct_lines: bool = F
     kept = staged._reason.isnull()
     metrics: dict[str, ir.Scalar] = {"rows": staged.count()}
     if distinct_lines:
-        probe = ibis.struct({c: staged[c] for c in _probe_key(fields)}).hash()
-        metrics["_distinct_lines"] = probe.nunique(where=kept)
+        metrics["_distinct_lines"] = _line_hash(staged, _probe_key(fields)).nunique(where=kept)
     metrics |= {f"reason:{name}": (staged._reason == name).sum() for name in DROP_DESCRIPTIONS}
     for counter, column in FLAG_COLUMNS.items():
         if column in staged.columns:
@@ -546,9 +545,9 @@ def _probe_key(fields: list[str]) -> list[str]:
     return probe if all(c in fields for c in probe[:2]) else _duplicate_key(fields)
 
 
-def _line_hash(table: ibis.Table, fields: list[str]) -> ir.IntegerValue:
-    """One 64-bit hash of a line's duplicate key (equal lines, equal hashes)."""
-    return ibis.struct({c: table[c] for c in _duplicate_key(fields)}).hash()
+def _line_hash(table: ibis.Table, columns: list[str]) -> ir.IntegerValue:
+    """One 64-bit hash of a line's ``columns`` (the duplicate key or its probe: equal lines, equal hashes)."""
+    return ibis.struct({c: table[c] for c in columns}).hash()
 
 
 def _mark_duplicates(staged: ibis.Table, copies: ibis.Table, fields: list[str]) -> ibis.Table:
@@ -579,7 +578,7 @@ def _duplicates(con: BaseBackend, staged: ibis.Table, fields: list[str]) -> ibis
         # one 64-bit hash of the whole line is grouped and joined instead of every column (about half
         # the work, and far less memory at 1e7 lines); equal lines have equal hashes, and a collision
         # only adds a candidate that the exact numbering below tells apart
-        kept = kept.mutate(_hash=_line_hash(kept, fields))
+        kept = kept.mutate(_hash=_line_hash(kept, key))
         repeated = kept.group_by("_hash").aggregate(_n=kept.count()).filter(lambda t: t._n > 1).select("_hash")
         repeated = engine.materialize(con, repeated)
         if not _has_rows(repeated):

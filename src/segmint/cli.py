@@ -45,8 +45,8 @@ from segmint.cli_options import (
     schemes_of,
 )
 from segmint.cli_output import (
-    console,
     SegmintGroup,
+    console,
     err_console,
     fail,
     note,

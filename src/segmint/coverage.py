@@ -43,6 +43,7 @@ __all__ = [
     "PeriodCoverage",
     "data_span",
     "day_counts",
+    "listed_days",
     "month_gaps",
     "period_coverage",
 ]
@@ -110,8 +111,13 @@ def day_counts(tx: ir.Table) -> list[tuple[dt.date, int]]:
     """(day, rows) for every day with a transaction, in date order: one small query that both
     :func:`data_span` and :func:`month_gaps` can be computed from (see :func:`span_and_gaps`)."""
     day = tx.invoice_date.date()
-    counted = tx.group_by(day=day).aggregate(rows=tx.count()).to_pyarrow().to_pydict()
-    return sorted((d, int(n)) for d, n in zip(counted["day"], counted["rows"], strict=True) if d is not None)
+    return listed_days(tx.group_by(day=day).aggregate(rows=tx.count()))
+
+
+def listed_days(counted: ir.Table) -> list[tuple[dt.date, int]]:
+    """(day, rows) in date order from a table of ``day`` and ``rows`` (rows without a day left out)."""
+    columns = counted.to_pyarrow().to_pydict()
+    return sorted((d, int(n)) for d, n in zip(columns["day"], columns["rows"], strict=True) if d is not None)
 
 
 def data_span(tx: ir.Table) -> DataSpan:

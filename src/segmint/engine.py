@@ -144,8 +144,7 @@ def connect(
         config: dict[str, Any] = {"memory_limit": memory_limit or default_memory_limit()}
         if threads:
             config["threads"] = threads
-        tmp = temp_directory or os.environ.get("SEGMINT_TEMP_DIR") or default_temp_dir()
-        config["temp_directory"] = str(private_spill_dir(tmp))
+        config["temp_directory"] = str(private_spill_dir(spill_root(temp_directory)))
         database = str(path) if path else ":memory:"
         lazy_sql_compilers()  # before the DuckDB backend's first import
         arrow_results_without_pandas()
@@ -407,12 +406,8 @@ def temp_view(con: BaseBackend, expr: ibis.Table) -> ibis.Table:
 
 def spool_file(con: BaseBackend, suffix: str = ".parquet") -> Path:
     """A fresh path for a temporary file that lives as long as ``con`` (removed when it is collected,
-    or at exit), beside DuckDB's spill folders (``$SEGMINT_TEMP_DIR`` or ``<tmp>/segmint-spill``)."""
-    import weakref
-
-    parent = Path(os.environ.get("SEGMINT_TEMP_DIR") or default_temp_dir())
-    parent.mkdir(parents=True, exist_ok=True)
-    path = parent / f"{os.getpid()}-{uuid4().hex[:12]}{suffix}"
+    or at exit), beside DuckDB's spill folders (:func:`spill_root`)."""
+    path = private_spill_dir(spill_root()).with_suffix(suffix)
     weakref.finalize(con, _remove_quietly, str(path))
     return path
 
@@ -422,6 +417,18 @@ def _remove_quietly(path: str) -> None:
         os.unlink(path)
     except OSError:  # never written, or already gone
         pass
+
+
+def spill_root(temp_directory: str | Path | None = None) -> Path:
+    """Where DuckDB spills and segmint's temporary files go: ``temp_directory``, else
+    ``$SEGMINT_TEMP_DIR``, else :func:`default_temp_dir`."""
+    return Path(temp_directory or os.environ.get("SEGMINT_TEMP_DIR") or default_temp_dir())
+
+
+def one_row_counts(table: ibis.Table) -> dict[str, int]:
+    """The one row of an aggregate of counts as ``{name: int}`` (NULL and NaN count as 0)."""
+    row = table.to_pyarrow().to_pylist()[0]
+    return {k: 0 if v is None or (isinstance(v, float) and v != v) else int(v) for k, v in row.items()}
 
 
 def default_temp_dir() -> Path:

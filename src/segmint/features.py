@@ -55,9 +55,14 @@ MONEY_EPSILON = 1e-6
 MONEY_SUM_DECIMALS = 6
 
 
+def money_round(value: ir.NumericValue) -> ir.FloatingValue:
+    """A money sum (or a mean of sums) rounded to ``MONEY_SUM_DECIMALS``, as float64."""
+    return value.round(MONEY_SUM_DECIMALS).cast("float64")
+
+
 def money_sum(value: ir.NumericValue) -> ir.FloatingValue:
     """``value.sum()`` rounded to ``MONEY_SUM_DECIMALS``: the same number whatever the summation order."""
-    return value.sum().round(MONEY_SUM_DECIMALS).cast("float64")
+    return money_round(value.sum())
 
 
 def is_positive(value: ir.NumericValue) -> ir.BooleanValue:
@@ -276,7 +281,7 @@ def customer_features(
         line_stats = customer_line_stats(tx, snapshot_date=snapshot_date, start=start, end=end, org=org)
     line_stats = line_stats.select(
         "customer_id", "profit", "n_products",
-        net_value=line_stats.net_sum.round(MONEY_SUM_DECIMALS).cast("float64"),  # as money_sum rounds it
+        net_value=money_round(line_stats.net_sum),  # as money_sum rounds it
     )  # fmt: skip
     kept = line_stats.filter(is_positive(line_stats.net_value))
     joined = kept.inner_join(purchase_stats, "customer_id")

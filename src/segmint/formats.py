@@ -10,7 +10,6 @@ Typed columns (Parquet numbers and timestamps, Excel dates) skip all of this.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 
 import ibis
@@ -81,13 +80,13 @@ def dictionaries(con: BaseBackend, mapped: ibis.Table, fields: list[str]) -> Dic
             grouped = mapped.group_by(value=mapped.invoice_date.cast("string")).aggregate(n=mapped.count())
             tables["invoice_date"] = engine.materialize(con, grouped)
         return Dictionaries(rows=None, tables=tables)
-    counts = _one_row(mapped.aggregate(rows=mapped.count()))
+    counts = engine.one_row_counts(mapped.aggregate(rows=mapped.count()))
     for name in numbers:
         # each distinct value tested once, weighted by its rows (a query per column: one query would
         # share ``mapped`` as a CTE that DuckDB copies whole)
         values = mapped.group_by(value=mapped[name].cast("string")).aggregate(n=mapped.count())
         blank = is_blank(values.value)
-        counts |= _one_row(values.aggregate(**{
+        counts |= engine.one_row_counts(values.aggregate(**{
             f"exact:{name}": ibis.cases((blank | values.value.re_search(PLAIN_NUMBER), values.n), else_=0).sum(),
             f"placeholders:{name}": ibis.cases((blank & values.value.notnull(), values.n), else_=0).sum(),
         }))  # fmt: skip
@@ -114,7 +113,7 @@ def evidence(dicts: Dictionaries) -> dict[str, int]:
         first, second = numeric_parts(text)
         metrics["date:first_gt12"] = d.n.sum(where=first > 12)
         metrics["date:second_gt12"] = d.n.sum(where=second > 12)
-        found |= _one_row(d.aggregate(**metrics))
+        found |= engine.one_row_counts(d.aggregate(**metrics))
     for name, d in dicts.tables.items():
         if name == "invoice_date":
             continue
@@ -125,13 +124,10 @@ def evidence(dicts: Dictionaries) -> dict[str, int]:
             f"point:{name}": d.n.sum(where=point),
             f"comma:{name}": d.n.sum(where=comma),
         }
-        found |= _one_row(d.aggregate(**metrics))
+        found |= engine.one_row_counts(d.aggregate(**metrics))
     return found
 
 
-def _one_row(table: ibis.Table) -> dict[str, int]:
-    row = table.to_pyarrow().to_pylist()[0]
-    return {k: 0 if v is None or (isinstance(v, float) and math.isnan(v)) else int(v) for k, v in row.items()}
 
 
 def date_plan(

@@ -80,7 +80,7 @@ def segment_summary_table(
 
     table = labelled if isinstance(labelled, ir.Table) else ibis.memtable(labelled)
     strategy = rfm_strategies() if strategies is None else strategies
-    from segmint.features import MONEY_SUM_DECIMALS, money_sum
+    from segmint.features import money_round, money_sum
 
     # money summed and averaged to MONEY_SUM_DECIMALS: a float sum's last bits follow the engine's
     # summation order, so the shares of revenue differed in their last digits between two runs
@@ -90,7 +90,7 @@ def segment_summary_table(
         purchases=table.frequency.sum(),
         mean_recency_days=table.recency_days.mean(),
         mean_frequency=table.frequency.mean(),
-        mean_monetary=(table.monetary.sum() / table.count()).round(MONEY_SUM_DECIMALS).cast("float64"),
+        mean_monetary=money_round(table.monetary.sum() / table.count()),
     )
     # the strategy texts join in the query: Arrow arrays built from Python lists would import pandas
     texts = [(grouped.segment == name, text) for name, text in strategy.items()]

@@ -42,6 +42,7 @@ from segmint.engine import materialize
 from segmint.errors import ConfigError, DataError, Fix
 from segmint.segment import get_scheme, scheme_names
 from segmint.story_features import (
+    Rollup,
     as_of_features,
     as_of_rows,
     customer_starts,
@@ -51,7 +52,6 @@ from segmint.story_features import (
     scores_by_counts,
     within_features,
 )
-from segmint.story_features import Rollup
 from segmint.story_tables import INACTIVE, cohort_table, retention, story_table, transitions
 from segmint.story_value import ENGINE_METHODS, value_labels
 

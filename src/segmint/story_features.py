@@ -25,12 +25,25 @@ import ibis
 import ibis.expr.types as ir
 import pandas as pd
 
-from segmint.features import MONEY_SUM_DECIMALS, is_positive, money_sum
+from segmint.coverage import listed_days
+from segmint.features import is_positive, money_round, money_sum
 
 TRUNCATE = {"month": "M", "quarter": "Q", "year": "Y"}
 
-__all__ = ["ROLLUP_COLUMNS", "Rollup", "line_days", "as_of_features", "as_of_rows", "scores_by_counts", "customer_starts", "monthly_rollup", "period_activity", "period_grid",
-           "rollup_activity", "within_features"]
+__all__ = [
+    "ROLLUP_COLUMNS",
+    "Rollup",
+    "as_of_features",
+    "as_of_rows",
+    "customer_starts",
+    "line_days",
+    "monthly_rollup",
+    "period_activity",
+    "period_grid",
+    "rollup_activity",
+    "scores_by_counts",
+    "within_features",
+]
 
 # per customer and calendar month: what period_activity needs for any period length and purchase unit
 ROLLUP_COLUMNS = {"customer_id": "string", "month": "date", "net": "float64", "profit": "float64",
@@ -84,8 +97,7 @@ class Rollup:
 
     def day_counts(self) -> list[tuple[dt.date, int]]:
         """:func:`segmint.coverage.day_counts` of the lines, from the stored counts."""
-        counted = self.days.group_by("day").aggregate(rows=self.days.lines.sum()).to_pyarrow().to_pydict()
-        return sorted((d, int(n)) for d, n in zip(counted["day"], counted["rows"], strict=True) if d is not None)
+        return listed_days(self.days.group_by("day").aggregate(rows=self.days.lines.sum()))
 
 
 def line_days(tx: ir.Table) -> ir.Table:
@@ -169,8 +181,8 @@ def period_grid(activity: ir.Table, periods: pd.DataFrame, starts: ir.Table | No
     return rows.mutate(
         active=(rows.purchases > 0) & is_positive(rows.net),
         purchases_to_date=rows.purchases.sum().over(to_date).cast("int64"),
-        net_to_date=rows.net.sum().over(to_date).round(MONEY_SUM_DECIMALS),
-        profit_to_date=rows.profit.sum().over(to_date).round(MONEY_SUM_DECIMALS),
+        net_to_date=money_round(rows.net.sum().over(to_date)),
+        profit_to_date=money_round(rows.profit.sum().over(to_date)),
         first_purchase=rows.first_day.min().over(to_date),
         last_purchase_to_date=rows.last_day.max().over(to_date),
     )

@@ -15,7 +15,7 @@ import ibis.expr.types as ir
 import pandas as pd
 
 from segmint.errors import ConfigError
-from segmint.features import MONEY_SUM_DECIMALS, money_sum
+from segmint.features import money_sum
 
 log = logging.getLogger(__name__)
 
@@ -318,7 +318,7 @@ def cohort_table(grid: ir.Table, periods: pd.DataFrame) -> pd.DataFrame:
         lambda t: t.offset >= 0
     )
     table = tagged.group_by(cohort_index=tagged.first_active_index, offset=tagged.offset).aggregate(
-        customers=tagged.active.sum(), revenue=tagged.net.sum().round(MONEY_SUM_DECIMALS)
+        customers=tagged.active.sum(), revenue=money_sum(tagged.net)
     ).execute()
     # Every cohort gets a row for each period up to the last one, zero when nobody came back.
     last = int(periods["period_index"].max())

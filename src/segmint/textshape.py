@@ -22,6 +22,7 @@ import ibis
 import ibis.expr.types as ir
 from ibis.backends import BaseBackend
 
+from segmint.engine import one_row_counts
 from segmint.parsing import BLANK_PATTERN, MAX_BLANK_TOKEN, is_blank
 
 __all__ = ["ANY", "TextShape", "text_shape"]
@@ -70,7 +71,7 @@ def text_shape(
     text = [c for c in dict.fromkeys(columns) if c in table.columns and table[c].type().is_string()]
     if con.name != "duckdb" or not text:
         return ANY
-    counts = _one_row(table.aggregate(rows=table.count()))
+    counts = one_row_counts(table.aggregate(rows=table.count()))
     for column in text:
         # each test runs once per distinct value, weighted by its rows: a column holds far fewer
         # distinct values than rows (1e7 lines: 244k customers, a few hundred products), and DuckDB
@@ -92,14 +93,10 @@ def text_shape(
             tests["C"] = ((value >= "C") & (value < "D")) | ((value >= "c") & (value < "d"))
         metrics = {f"{feature}:{column}": ibis.cases((test, rows), else_=0).sum() for feature, test in tests.items()}
         # a query per column: in one query Ibis would share ``table`` as a CTE that DuckDB copies whole
-        counts |= _one_row(values.aggregate(**metrics))
+        counts |= one_row_counts(values.aggregate(**metrics))
     found = {key for key, n in counts.items() if n}
     for column in text:  # a padded value may hide a placeholder or a C behind its white space
         if f"padded:{column}" in found:
             found |= {f"placeholder:{column}", f"C:{column}"}
     absent = frozenset(tuple(reversed(key.split(":", 1))) for key in counts if ":" in key and key not in found)
     return TextShape(absent=absent, counts=counts)
-
-
-def _one_row(table: ir.Table) -> dict[str, int]:
-    return {key: int(value or 0) for key, value in table.to_pyarrow().to_pylist()[0].items()}

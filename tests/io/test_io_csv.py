@@ -136,7 +136,7 @@ def test_large_files_spooled_to_parquet_read_the_same_rows(con, tmp_path, monkey
 
     import segmint.io.csv as csv_module
 
-    monkeypatch.setattr(csv_module, "_spool", lambda *args: spool)
+    monkeypatch.setattr(csv_module, "_should_spool", lambda *args: spool)
     spill = tmp_path / "spill"
     monkeypatch.setenv("SEGMINT_TEMP_DIR", str(spill))
     path = tmp_path / "report.csv"
@@ -159,11 +159,11 @@ def test_large_files_spooled_to_parquet_read_the_same_rows(con, tmp_path, monkey
 
 def test_only_files_too_large_for_a_text_table_are_spooled(con, tmp_path):
     from segmint import engine
-    from segmint.io.csv import _spool
+    from segmint.io.csv import _should_spool
 
     path = tmp_path / "sales.csv"
     path.write_text("a,b\n" + "1,2\n" * 100_000, encoding="utf-8")  # 400,004 bytes
     small = engine.connect(memory_limit="1MB")
-    assert _spool(path, small, ["a", "b"])  # over a third of the limit
-    assert not _spool(path, con, ["a", "b"])
-    assert not _spool(path, small, ["a", "File_Row_Number"])  # the spool's own row column
+    assert _should_spool(path, small, ["a", "b"])  # over a third of the limit
+    assert not _should_spool(path, con, ["a", "b"])
+    assert not _should_spool(path, small, ["a", "File_Row_Number"])  # the spool's own row column

@@ -269,7 +269,7 @@ def _duckdb_read(
         )
         too_wide = None
     try:
-        return duckdb_to_con(con, sql, source=source, first_row=first_row, spool=_spool(path, con, names))
+        return duckdb_to_con(con, sql, source=source, first_row=first_row, spool=_should_spool(path, con, names))
     except Exception as exc:  # duckdb.Error subclasses: conversion, invalid unicode, ragged rows
         if too_wide is not None and TOO_WIDE in str(exc):
             extra = raw_duckdb().execute(too_wide).fetchone()[0]
@@ -283,7 +283,7 @@ def _duckdb_read(
         ) from exc
 
 
-def _spool(path: Path, con: BaseBackend, names: list[str]) -> bool:
+def _should_spool(path: Path, con: BaseBackend, names: list[str]) -> bool:
     """Spool the rows to a temporary Parquet file (see ``io.base.duckdb_to_con``) when the file is large:
     as a table of text columns it would take over about half of DuckDB's memory limit (about 1.4 bytes
     a byte of CSV)."""
