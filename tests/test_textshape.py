@@ -40,6 +40,12 @@ MESSY = {  # every value a shortcut could get wrong, each column messy in its ow
     "product_name": ["  tea ", "none", "", "cup", "NULL", "mug\t", None, "pot", "#N/A", "jar", "lid", "lid"],
     "country": ["UK", "UK ", "--", "FR", "FR", "DE", "DE", "na", "UK", "UK", "UK", "UK"],
 }
+CANCELLED = {  # unpadded ids with C's: the cancellation test is two byte ranges instead of a regex
+    "invoice_id": ["C3", "c4", "Cx9", "C", "CC5", "C-1", "A1", "C0", "c9", "C:2", "B3", "D4"],
+    "customer_id": ["7", "8", "9", "10", "11", "12", "13", "14", "15", "16", "17", "18"],
+    "invoice_date": ["2023-04-01"] * 12,
+    "amount": ["10", "5", "3", "4", "5", "6", "7", "8", "9", "10", "11", "12"],
+}
 CLEAN = {  # no padding, placeholders, dots or C's: every shortcut applies
     "invoice_id": ["A1", "A2", "A3", "A3"],
     "customer_id": ["7", "8", "9", "9"],
@@ -63,7 +69,7 @@ def cleaned(con, columns: dict[str, list], monkeypatch=None, full: bool = False)
     return frame, result.report.model_dump()
 
 
-@pytest.mark.parametrize("columns", [MESSY, CLEAN], ids=["messy", "clean"])
+@pytest.mark.parametrize("columns", [MESSY, CLEAN, CANCELLED], ids=["messy", "clean", "cancelled"])
 def test_shortcuts_give_the_full_expressions_result(con, monkeypatch, columns):
     shortcut_rows, shortcut_report = cleaned(con, columns)
     full_rows, full_report = cleaned(con, columns, monkeypatch, full=True)
@@ -82,6 +88,14 @@ def test_messy_values_are_still_cleaned(con):
     assert set(rows.product_name.dropna()) == {"tea", "cup", "mug", "pot", "lid"}  # none/NULL/#N/A/'' are blank
     assert set(rows.country.dropna()) == {"UK", "FR", "DE"}  # '--' and 'na' are blank
     assert report["duplicates"] == 1
+
+
+def test_cancellations_are_a_c_and_a_digit(con):
+    rows, report = cleaned(con, CANCELLED)
+    returns = dict(zip(rows.invoice_id, rows.is_return, strict=True))
+    # by hand: ^[Cc]\d -- C3, c4, C0, c9 are cancellations; Cx9, C, CC5, C-1, C:2 (':' follows '9') are not
+    assert {i for i, r in returns.items() if r} == {"C3", "c4", "C0", "c9"}
+    assert report["returns"] == 4 and report["returns_value"] == -(10 + 5 + 8 + 9)
 
 
 def test_shape_proves_only_what_no_row_contradicts(con):

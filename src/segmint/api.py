@@ -62,6 +62,7 @@ class Transactions:
     label: str = ""  # what was read, for people: "sales.csv", "sales.csv + 2 more", a workspace name
     ledger: LedgerReport | None = None  # when the source was a ledger (Day Book, Ledger Account)
     workspace: Workspace | None = None  # the workspace read, when the lines are a workspace's
+    totals: ir.Table | None = None  # invoices.invoice_totals of ``table``, when cleaning computed them
 
     def mapping_description(self) -> str:
         """Printable ``field <- column (why)`` lines for the mapping used."""
@@ -204,7 +205,9 @@ def clean_raw(
     result = clean_transactions(
         mapped, resolved, con=con, source=raw.source, options=options, reader_skipped=raw.skipped
     )
-    return Transactions(result.table, con, resolved, result.report, evidence, label or raw.source, ledger)
+    return Transactions(
+        result.table, con, resolved, result.report, evidence, label or raw.source, ledger, totals=result.totals
+    )
 
 
 def _label(source: Source) -> str:
@@ -394,10 +397,14 @@ def analyze(
     elif story_period is not None and "rfm" not in configs:
         configs["rfm"] = scheme_config("rfm", {"new_within": story_period})
     step("computing customer features")
+    # a large input's lines summed per invoice, day and country by cleaning: the per-customer sums,
+    # purchases and main country read these groups instead of the lines
+    totals = in_countries(tx.totals, country) if tx.totals is not None else None
     # per-customer line sums once, for the features and the excluded customers (one pass over the lines)
-    stats = engine.materialize(tx.con, customer_line_stats(lines, snapshot_date=snapshot, **window))
+    stats = engine.materialize(tx.con, customer_line_stats(lines, snapshot_date=snapshot, totals=totals, **window))
     features = customer_features(
-        lines, snapshot_date=snapshot, frequency=frequency, monetary=monetary, line_stats=stats, **window
+        lines, snapshot_date=snapshot, frequency=frequency, monetary=monetary, line_stats=stats, totals=totals,
+        **window,
     )
     features = engine.materialize(tx.con, features)
     kpis = customer_kpis(features)  # one query: the customer count and the KPIs the result shows

@@ -107,9 +107,12 @@ class MonthGap(BaseModel):
         )
 
 
-def day_counts(tx: ir.Table) -> list[tuple[dt.date, int]]:
+def day_counts(tx: ir.Table, totals: ir.Table | None = None) -> list[tuple[dt.date, int]]:
     """(day, rows) for every day with a transaction, in date order: one small query that both
-    :func:`data_span` and :func:`month_gaps` can be computed from (see :func:`span_and_gaps`)."""
+    :func:`data_span` and :func:`month_gaps` can be computed from (see :func:`span_and_gaps`).
+    ``totals``: :func:`segmint.invoices.invoice_totals` of ``tx``, summed instead of reading the lines."""
+    if totals is not None:
+        return listed_days(totals.group_by("day").aggregate(rows=totals.lines.sum()))
     day = tx.invoice_date.date()
     return listed_days(tx.group_by(day=day).aggregate(rows=tx.count()))
 
@@ -143,9 +146,9 @@ def _percentile(ordered: list[int], q: float) -> float:
     return ordered[low] + (position - low) * (ordered[high] - ordered[low])
 
 
-def span_and_gaps(tx: ir.Table) -> tuple[DataSpan, list[MonthGap]]:
-    """:func:`data_span` and :func:`month_gaps` of ``tx`` from one query."""
-    days = day_counts(tx)
+def span_and_gaps(tx: ir.Table, totals: ir.Table | None = None) -> tuple[DataSpan, list[MonthGap]]:
+    """:func:`data_span` and :func:`month_gaps` of ``tx`` from one query (of its ``totals`` when given)."""
+    days = day_counts(tx, totals)
     return span_of_days(days), gaps_of_days(days)
 
 

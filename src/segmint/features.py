@@ -134,6 +134,20 @@ def filter_window(
     return tx
 
 
+def _windowed_totals(
+    totals: ir.Table | None, *, start: DateLike, end: DateLike, org: str | list[str] | None, before: DateLike
+) -> ir.Table | None:
+    """``totals`` (invoice totals of every line) restricted to the window, or None when they cannot
+    stand for it (an organisation is not part of their grain: the lines are read then)."""
+    if totals is None or org is not None:
+        return None
+    from segmint.invoices import window_totals
+
+    return window_totals(
+        totals, start=_as_date(start, "start"), end=_as_date(end, "end"), before=_as_date(before, "snapshot_date")
+    )
+
+
 def in_countries(tx: ir.Table, country: str | Sequence[str] | None) -> ir.Table:
     """Lines whose country is ``country`` (or one of them); every line when None or empty."""
     countries = [country] if isinstance(country, str) else list(country or [])
@@ -190,12 +204,18 @@ def resolve_frequency(tx: ir.Table, frequency: str = "auto") -> tuple[Literal["i
     return unit, NO_INVOICES_NOTE if unit == "days" else ""
 
 
-def _purchases(tx: ir.Table, frequency: str) -> ir.Table:
-    """One row per customer purchase unit (invoice or day) with its net value and date."""
+def _purchases(tx: ir.Table, frequency: str, totals: ir.Table | None = None) -> ir.Table:
+    """One row per customer purchase unit (invoice or day) with its net value and date (from the
+    lines, or from their ``totals`` per invoice and day when given)."""
     if frequency not in ("invoices", "days"):
         raise ConfigError(
             f"frequency={frequency!r}; choose 'invoices' or 'days'",
             field="frequency", value=frequency, fix=Fix(option="frequency", choices=("invoices", "days")),
+        )
+    if totals is not None:
+        key = totals.invoice_id if frequency == "invoices" else totals.day
+        return totals.group_by(customer_id=totals.customer_id, unit=key).aggregate(
+            net=totals.net.sum(), unit_date=totals.day.min()
         )
     day = tx.invoice_date.date()
     key = tx.invoice_id if frequency == "invoices" else day
@@ -204,10 +224,14 @@ def _purchases(tx: ir.Table, frequency: str) -> ir.Table:
     )
 
 
-def _main_country(tx: ir.Table) -> ir.Table:
+def _main_country(tx: ir.Table, totals: ir.Table | None = None) -> ir.Table:
     """customer_id -> country on most lines (ties alphabetical)."""
-    known = tx.filter(tx.country.notnull())
-    counts = known.group_by("customer_id", "country").aggregate(n_lines=known.count())
+    if totals is not None:
+        known = totals.filter(totals.country.notnull())
+        counts = known.group_by("customer_id", "country").aggregate(n_lines=known.lines.sum())
+    else:
+        known = tx.filter(tx.country.notnull())
+        counts = known.group_by("customer_id", "country").aggregate(n_lines=known.count())
     rank = ibis.row_number().over(
         group_by=counts.customer_id, order_by=[ibis.desc(counts.n_lines), counts.country]
     )
@@ -222,18 +246,26 @@ def customer_line_stats(
     start: DateLike = None,
     end: DateLike = None,
     org: str | list[str] | None = None,
+    totals: ir.Table | None = None,
 ) -> ir.Table:
     """Per customer, over their lines in the window: the net value as summed (``net_sum``), profit,
     lines and distinct products bought (returns aside).
 
     ``customer_features`` and ``excluded_customers`` both start from these; materialised once and
     passed to both as ``line_stats``, the lines are read once for the two (at 1e7 lines a pass over
-    them costs 1-2 CPU seconds).
+    them costs 1-2 CPU seconds). ``totals``: :func:`segmint.invoices.invoice_totals` of ``tx``, when
+    already computed (the sums then come from it; distinct products still need the lines).
     """
     window = filter_window(tx, start=start, end=end, org=org, before=snapshot_date)
-    sums = window.group_by("customer_id").aggregate(
-        net_sum=window.amount.sum(), profit=money_sum(window.amount - window.cost), lines=window.count()
-    )
+    groups = _windowed_totals(totals, start=start, end=end, org=org, before=snapshot_date)
+    if groups is not None:
+        sums = groups.group_by("customer_id").aggregate(
+            net_sum=groups.net.sum(), profit=money_round(groups.profit.sum()), lines=groups.lines.sum().cast("int64")
+        )
+    else:
+        sums = window.group_by("customer_id").aggregate(
+            net_sum=window.amount.sum(), profit=money_sum(window.amount - window.cost), lines=window.count()
+        )
     # distinct products as two plain groupings (customer and product, then customer): the same count
     # as a distinct count, but DuckDB spills plain groupings to disk when they outgrow its memory
     # limit, and a grouped distinct count of 1e8 lines ran out of memory at the 1.5 GB default
@@ -256,10 +288,13 @@ def customer_features(
     frequency: Literal["invoices", "days"] = "invoices",
     monetary: Literal["sum", "mean"] = "sum",
     line_stats: ir.Table | None = None,
+    totals: ir.Table | None = None,
 ) -> ir.Table:
     """One row per customer with a positive net value: recency, frequency, monetary and context.
 
-    ``line_stats``: :func:`customer_line_stats` of the same lines and window, when already computed.
+    ``line_stats``: :func:`customer_line_stats` of the same lines and window, when already computed;
+    ``totals``: :func:`segmint.invoices.invoice_totals` of ``tx`` (purchases and the main country are
+    then summed from it instead of the lines).
     """
     if monetary not in ("sum", "mean"):
         raise ConfigError(
@@ -270,7 +305,8 @@ def customer_features(
     snapshot = _as_date(snapshot_date, "snapshot_date") or default_snapshot_date(window)
     snap = ibis.literal(snapshot, type="date")
 
-    units = _purchases(window, frequency)
+    groups = _windowed_totals(totals, start=start, end=end, org=org, before=snapshot_date)
+    units = _purchases(window, frequency, groups)
     bought = units.filter(is_positive(units.net))
     purchase_stats = bought.group_by("customer_id").aggregate(
         frequency=bought.count(),
@@ -278,14 +314,14 @@ def customer_features(
         last_purchase=bought.unit_date.max(),
     )
     if line_stats is None:
-        line_stats = customer_line_stats(tx, snapshot_date=snapshot_date, start=start, end=end, org=org)
+        line_stats = customer_line_stats(tx, snapshot_date=snapshot_date, start=start, end=end, org=org, totals=totals)
     line_stats = line_stats.select(
         "customer_id", "profit", "n_products",
         net_value=money_round(line_stats.net_sum),  # as money_sum rounds it
     )  # fmt: skip
     kept = line_stats.filter(is_positive(line_stats.net_value))
     joined = kept.inner_join(purchase_stats, "customer_id")
-    joined = joined.left_join(_main_country(window), "customer_id").drop("customer_id_right")
+    joined = joined.left_join(_main_country(window, groups), "customer_id").drop("customer_id_right")
     freq = joined.frequency.cast("int64")
     aov = joined.net_value / freq.cast("float64")
     return joined.select(

@@ -142,13 +142,16 @@ class DataQualityReport(BaseModel):
         return cls.model_validate(json.loads(text))
 
 
-def period_checks(table: ibis.Table, granularity: str) -> tuple[list[PeriodCoverage], list[MonthGap]]:
+def period_checks(
+    table: ibis.Table, granularity: str, totals: ibis.Table | None = None
+) -> tuple[list[PeriodCoverage], list[MonthGap]]:
     """(partial first/last periods, gaps inside the range) of the kept rows, by the shared rule.
 
     Months are checked with quarters too (the story's default period), so the report names the
-    same partial quarter, with the same share of days, as the story does.
+    same partial quarter, with the same share of days, as the story does. ``totals``: the kept rows'
+    :func:`segmint.invoices.invoice_totals`, read instead of the rows.
     """
-    span, gaps = span_and_gaps(table)
+    span, gaps = span_and_gaps(table, totals)
     partial = []
     for unit in ("month", "quarter") if granularity == "month" else (granularity,):
         periods = period_coverage(span, unit)  # type: ignore[arg-type]

@@ -1,0 +1,151 @@
+"""Invoice totals stand for the lines: features, excluded customers and the quality report computed from
+them equal those computed from the lines, and the values are checked by hand."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import ibis
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from segmint import analyze, engine, read_transactions
+from segmint.features import customer_features, customer_line_stats, excluded_customers
+from segmint.invoices import invoice_totals
+
+D = dt.datetime
+
+
+def _lines() -> pd.DataFrame:
+    """Canonical lines where every grouping matters: an invoice over two days, a customer in two
+    countries, a return, a fully returned purchase, lines without cost or country."""
+    rows = [  # invoice, customer, date, product, amount, cost, country, is_return
+        ("I1", "A", D(2023, 1, 5, 10), "p1", 10.0, 4.0, "UK", False),
+        ("I1", "A", D(2023, 1, 5, 11), "p2", 5.0, None, "UK", False),
+        ("I2", "A", D(2023, 2, 1, 9), "p1", 7.5, 3.0, "FR", False),
+        ("I2", "A", D(2023, 2, 2, 9), "p3", 2.5, 1.0, "FR", False),  # the same invoice the next day
+        ("I3", "A", D(2023, 3, 1, 9), "p1", -10.0, -4.0, "UK", True),  # a return
+        ("I4", "B", D(2023, 1, 9, 9), "p2", 20.0, None, None, False),
+        ("I5", "B", D(2023, 1, 9, 15), "p2", -20.0, None, None, True),  # returns B's purchase in full
+        ("I6", "C", D(2023, 3, 3, 9), "p4", 3.0, 1.0, "DE", False),
+        ("I6", "C", D(2023, 3, 3, 9), "p4", 3.0, 1.0, "DE", False),
+        ("I7", "C", D(2023, 3, 20, 9), "p5", 1.0, None, "FR", False),
+        ("I8", "D", D(2023, 1, 2, 9), "p1", 4.0, 1.0, "UK", False),
+    ]
+    columns = ["invoice_id", "customer_id", "invoice_date", "product_id", "amount", "cost", "country", "is_return"]
+    frame = pd.DataFrame(rows, columns=columns)
+    frame["quantity"] = 1.0
+    frame["org_id"] = "X"
+    return frame
+
+
+@pytest.fixture(scope="module")
+def tx():
+    con = ibis.duckdb.connect()
+    return con.create_table("lines", _lines(), temp=True)
+
+
+def _frame(table: ibis.Table) -> pd.DataFrame:
+    return table.execute().sort_values("customer_id").reset_index(drop=True)
+
+
+def test_totals_group_the_lines_by_customer_invoice_day_and_country(tx):
+    totals = invoice_totals(tx).execute().sort_values(["invoice_id", "day"]).reset_index(drop=True)
+    # by hand: I2 spans two days, I6's two lines are one group; I1's profit counts only the costed line
+    assert list(totals.invoice_id) == ["I1", "I2", "I2", "I3", "I4", "I5", "I6", "I7", "I8"]
+    assert list(totals.lines) == [2, 1, 1, 1, 1, 1, 2, 1, 1]
+    assert totals.loc[0, "net"] == 15.0 and totals.loc[0, "profit"] == 6.0
+    assert pd.isna(totals.loc[4, "profit"])  # no line of I4 has a cost
+    assert int(totals.lines.sum()) == len(_lines())
+
+
+@pytest.mark.parametrize("frequency", ["invoices", "days"])
+@pytest.mark.parametrize(
+    "window",
+    [{}, {"start": "2023-01-09", "end": "2023-03-03"}, {"snapshot_date": "2023-03-02"}, {"start": "2023-02-02"}],
+    ids=["all", "start-end", "snapshot", "start"],
+)
+def test_features_from_totals_equal_features_from_lines(tx, frequency, window):
+    totals = invoice_totals(tx)
+    snapshot = window.get("snapshot_date", "2023-04-01")
+    bounds = {k: v for k, v in window.items() if k != "snapshot_date"}
+    direct = customer_features(tx, snapshot_date=snapshot, frequency=frequency, **bounds)
+    summed = customer_features(tx, snapshot_date=snapshot, frequency=frequency, totals=totals, **bounds)
+    pd.testing.assert_frame_equal(_frame(direct), _frame(summed))
+    stats = customer_line_stats(tx, snapshot_date=snapshot, totals=totals, **bounds)
+    pd.testing.assert_frame_equal(
+        _frame(excluded_customers(tx, snapshot_date=snapshot, **bounds)),
+        _frame(excluded_customers(tx, snapshot_date=snapshot, line_stats=stats, **bounds)),
+    )
+
+
+def test_features_from_totals_by_hand(tx):
+    features = _frame(customer_features(tx, snapshot_date="2023-04-01", totals=invoice_totals(tx))).set_index("customer_id")
+    # A: I1 15, I2 10, I3 -10 (a return, not a purchase): 2 purchases, revenue 15; UK 3 lines vs FR 2
+    assert features.loc["A", "frequency"] == 2 and features.loc["A", "revenue"] == 15.0
+    assert features.loc["A", "country"] == "UK" and features.loc["A", "n_products"] == 3
+    assert features.loc["A", "profit"] == (10 - 4) + (7.5 - 3) + (2.5 - 1) + (-10 + 4)
+    assert pd.Timestamp(features.loc["A", "first_purchase"]) == pd.Timestamp(2023, 1, 5)
+    assert pd.Timestamp(features.loc["A", "last_purchase"]) == pd.Timestamp(2023, 2, 1)
+    # C: DE on 2 lines, FR on 1; B nets to zero and is excluded
+    assert features.loc["C", "country"] == "DE" and features.loc["C", "frequency"] == 2
+    assert "B" not in features.index
+
+
+def test_an_organisation_filter_reads_the_lines(tx):
+    """Organisations are not part of the totals' grain: with one, the lines are read (same result)."""
+    totals = invoice_totals(tx)
+    direct = customer_features(tx, snapshot_date="2023-04-01", org="X")
+    summed = customer_features(tx, snapshot_date="2023-04-01", org="X", totals=totals.filter(totals.lines < 0))
+    pd.testing.assert_frame_equal(_frame(direct), _frame(summed))  # the (empty) totals were not read
+
+
+def _parquet(path) -> None:
+    """A typed export with duplicates, a cancellation, drops and two countries for one customer."""
+    day = D(2023, 4, 3, 10, 30)
+    lines = [  # invoice, customer, date, product, qty, price, country
+        ("536365", "17850", day, "TEA", 6, 2.5, "UK"),
+        ("536365", "17850", day, "TEA", 6, 2.5, "UK"),  # exact copy
+        ("536365", "17850", day, "MUG", 1, 4.0, "UK"),
+        ("536366", "17850", day + dt.timedelta(days=40), "TEA", 2, 2.5, "FR"),
+        ("C536367", "17850", day + dt.timedelta(days=41), "TEA", -2, 2.5, "FR"),  # cancellation
+        ("536368", "13047", day + dt.timedelta(days=1), "CUP", 3, 1.0, "UK"),
+        ("536369", None, day, "CUP", 1, 1.0, "UK"),  # no customer
+        ("536370", "13047", day + dt.timedelta(days=70), "LID", 1, 3.0, None),
+    ]
+    columns = list(zip(*lines, strict=True))
+    pq.write_table(pa.table({
+        "InvoiceNo": pa.array(columns[0], pa.string()), "CustomerID": pa.array(columns[1], pa.string()),
+        "InvoiceDate": pa.array(columns[2], pa.timestamp("us")), "StockCode": pa.array(columns[3], pa.string()),
+        "Quantity": pa.array(columns[4], pa.int64()), "UnitPrice": pa.array(columns[5], pa.float64()),
+        "Country": pa.array(columns[6], pa.string()),
+    }), path)  # fmt: skip
+
+
+def _analyze(path, staging: str, monkeypatch):
+    monkeypatch.setenv("SEGMINT_STAGING", staging)
+    tx = read_transactions(path, con=engine.connect())
+    result = analyze(tx, scheme="rfm")
+    return tx, _frame(result.features), _frame(result.tables["excluded_customers"]), tx.report.model_dump()
+
+
+def test_streamed_input_reports_and_analyses_from_its_totals(tmp_path, monkeypatch):
+    path = tmp_path / "sales.parquet"
+    _parquet(path)
+    streamed, features, excluded, report = _analyze(path, "stream", monkeypatch)
+    copied, copied_features, copied_excluded, copied_report = _analyze(path, "materialize", monkeypatch)
+    assert streamed.totals is not None and copied.totals is None  # only a streamed (large) input has them
+    pd.testing.assert_frame_equal(features, copied_features)
+    pd.testing.assert_frame_equal(excluded, copied_excluded)
+    assert report == copied_report
+    # by hand: 8 lines, 1 duplicate and 1 without a customer dropped; 2 customers, 5 invoice numbers
+    assert report["rows_in"] == 8 and report["rows_kept"] == 6 and report["duplicates"] == 1
+    assert report["customers"] == 2 and report["invoices"] == 5
+    by_customer = features.set_index("customer_id")
+    # 17850: 536365 (6*2.5 + 4 = 19), 536366 (5), C536367 (-5, a return): 2 purchases, revenue 19
+    assert by_customer.loc["17850", "frequency"] == 2 and by_customer.loc["17850", "revenue"] == 19.0
+    # 2 UK lines once the copy is dropped, 2 FR lines: the tie goes to the alphabetically first
+    assert by_customer.loc["17850", "country"] == "FR" and by_customer.loc["17850", "n_products"] == 2
+    assert by_customer.loc["13047", "frequency"] == 2 and by_customer.loc["13047", "revenue"] == 6.0
