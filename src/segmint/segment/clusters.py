@@ -17,13 +17,11 @@ import ibis.expr.types as ir
 import numpy as np
 import pandas as pd
 from pydantic import Field, model_validator
-from sklearn.cluster import DBSCAN, HDBSCAN, KMeans
-from sklearn.metrics import silhouette_score
-from sklearn.neighbors import NearestNeighbors
 from threadpoolctl import threadpool_limits
 
 from segmint.errors import ConfigError, DataError
 from segmint.segment._config import SegmentConfig
+from segmint.segment.kmeans import kmeans, silhouette_scores
 
 log = logging.getLogger(__name__)
 
@@ -169,13 +167,17 @@ class ValueClusterer:
         self.scale_ = np.where(scale > 0, scale, 1.0)
         X = (logged - self.mean_) / self.scale_
         if self.method == "kmeans":
-            # a few features on a few thousand rows: one thread is fastest, and OpenMP threads
-            # spinning against other work on the machine made k-means 30x slower
+            # a few features on a few thousand rows: one thread is fastest, and BLAS/OpenMP threads
+            # spinning against other work on the machine made k-means 5-30x slower
             with threadpool_limits(1):
                 raw = self._fit_kmeans(X)
         elif self.method == "dbscan":
+            from sklearn.cluster import DBSCAN
+
             raw = DBSCAN(eps=self.eps, min_samples=self.min_samples).fit_predict(X)
         elif self.method == "hdbscan":
+            from sklearn.cluster import HDBSCAN
+
             raw = HDBSCAN(
                 min_cluster_size=self.min_cluster_size, min_samples=self.min_samples, copy=True
             ).fit_predict(X)
@@ -195,7 +197,7 @@ class ValueClusterer:
                     f"k={self.k} clusters requested but the customers have only {n_distinct} "
                     "distinct feature combinations; lower k"
                 )
-            return self._kmeans(self.k).fit_predict(X)
+            return self._kmeans(X, self.k)
         low, high = self.k_range
         # k is chosen on a reproducible sample (fit and silhouette there), then refitted on all rows.
         rng = np.random.default_rng(self.seed)
@@ -208,17 +210,17 @@ class ValueClusterer:
                 f"cannot choose k in {tuple(self.k_range)}: only {len(X)} customers with "
                 f"{n_distinct} distinct feature combinations; set k explicitly or add data"
             )
-        for k in range(low, high + 1):
-            assigned = self._kmeans(k).fit_predict(sample)
-            score = float(silhouette_score(sample, assigned))
-            self.silhouette_scores_[k] = score
+        fits = {k: self._kmeans(sample, k) for k in range(low, high + 1)}
+        self.silhouette_scores_ = silhouette_scores(sample, fits)  # one pass over the sample's distances
+        for k, score in self.silhouette_scores_.items():
             log.debug("k=%d silhouette=%.4f", k, score)
         best = max(self.silhouette_scores_, key=self.silhouette_scores_.__getitem__)
         log.info("chose k=%d by silhouette (%.3f)", best, self.silhouette_scores_[best])
-        return self._kmeans(best).fit_predict(X)
+        return self._kmeans(X, best)
 
-    def _kmeans(self, k: int) -> KMeans:
-        return KMeans(n_clusters=k, n_init=10, random_state=self.seed)
+    def _kmeans(self, X: np.ndarray, k: int) -> np.ndarray:
+        """Cluster of each row: scikit-learn's KMeans(k, n_init=10, random_state=seed), in numpy."""
+        return kmeans(X, k, n_init=10, seed=self.seed)[0]
 
     def _order_clusters(self, values: np.ndarray, X: np.ndarray, raw: np.ndarray) -> None:
         found = sorted(int(c) for c in np.unique(raw) if c >= 0)
@@ -253,6 +255,8 @@ class ValueClusterer:
             distances = ((X[:, None, :] - self.cluster_centers_[None, :, :]) ** 2).sum(axis=2)
             return distances.argmin(axis=1)
         # Density methods: take the cluster of the nearest training point (DBSCAN: only within eps).
+        from sklearn.neighbors import NearestNeighbors
+
         nearest = NearestNeighbors(n_neighbors=1).fit(self._X_fit_)
         distance, index = nearest.kneighbors(X)
         assigned = self.labels_[index[:, 0]]
