@@ -42,17 +42,21 @@ from segmint.cli_options import (
     load_mapping,
     parse_map_options,
     read_input,
+    read_sales,
     schemes_of,
 )
 from segmint.cli_output import (
+    SegmintCommand,
     SegmintGroup,
     console,
     err_console,
     fail,
     note,
     print_analysis,
-    progress,
+    print_read,
+    print_written,
     status,
+    steps,
     summarise,
 )
 
@@ -64,7 +68,11 @@ __all__ = ["app", "console", "err_console", "fail", "load_mapping", "main", "not
 
 class _Segmint(typer.Typer):
     """The app; called bare by a ``segmint`` script installed before ``main`` became the entry point,
-    it runs ``main``."""
+    it runs ``main``. Its commands are ``SegmintCommand``s: a library error in any of them is one clear
+    screen."""
+
+    def command(self, *args: object, cls: type | None = None, **kwargs: object):  # type: ignore[override]
+        return super().command(*args, cls=cls or SegmintCommand, **kwargs)  # type: ignore[arg-type]
 
     def __call__(self, *args: object, **kwargs: object) -> object:
         import sys
@@ -82,7 +90,6 @@ app = _Segmint(
     add_completion=False,
     cls=SegmintGroup,  # out of memory in any command: one clear error
 )
-_progress = progress  # the name commands used before cli_output existed
 _print_analysis = print_analysis
 
 
@@ -141,36 +148,32 @@ def ingest(
     A line already in the workspace (same date, customer, invoice, product, quantity, amount, ...) is
     not added again, and a file whose content was imported before adds nothing.
     """
-    from segmint.errors import SegmintError
     from segmint.io import expand_sources
 
-    try:
-        mapping = load_mapping(mapping_file, map_)
-        files = expand_sources(inputs)
-        shown_mapping = None
-        with open_workspace(workspace) as ws:
-            for path in files:
-                name = escape(str(path))
-                with status(f"{name} ...") as update:
-                    result = ws.ingest(
-                        path, mapping=mapping, options=clean_options(keep_duplicates),
-                        progress=lambda step: update(f"{name}: {step} ..."),
-                    )  # fmt: skip
-                if result.transactions is not None:
-                    description = result.transactions.mapping_description()
-                    if description != shown_mapping:
-                        console.print(description)
-                        shown_mapping = description
-                    console.print(result.report.summary())
-                    if report_dir is not None:
-                        target = report_dir / f"{path.name}.quality.json"
-                        result.report.to_json(target)
-                        console.print(f"quality report: {target}")
-                _print_import(result, workspace)
-            total, imports = ws.totals()
-        console.print(f"workspace {escape(str(workspace))}: {total:,} rows from {imports:,} import(s)")
-    except SegmintError as exc:
-        fail(exc)
+    mapping = load_mapping(mapping_file, map_)
+    files = expand_sources(inputs)
+    shown_mapping = None
+    with open_workspace(workspace) as ws:
+        for path in files:
+            name = escape(str(path))
+            with status(f"{name} ...") as update:
+                result = ws.ingest(
+                    path, mapping=mapping, options=clean_options(keep_duplicates),
+                    progress=lambda step: update(f"{name}: {step} ..."),
+                )  # fmt: skip
+            if result.transactions is not None:
+                description = result.transactions.mapping_description()
+                if description != shown_mapping:
+                    console.print(description)
+                    shown_mapping = description
+                console.print(result.report.summary())
+                if report_dir is not None:
+                    target = report_dir / f"{path.name}.quality.json"
+                    result.report.to_json(target)
+                    console.print(f"quality report: {target}")
+            _print_import(result, workspace)
+        total, imports = ws.totals()
+    console.print(f"workspace {escape(str(workspace))}: {total:,} rows from {imports:,} import(s)")
 
 
 def _print_import(result: object, workspace: Path) -> None:
@@ -212,34 +215,25 @@ def analyze(
 ) -> None:
     """Score customers (RFM, levels, value tiers, clusters) and print a KPI summary per segment."""
     from segmint.api import analyze as run_analysis
-    from segmint.errors import SegmintError
 
-    try:
-        mapping = load_mapping(mapping_file, map_)
-        with _progress() as bar:
-            task = bar.add_task("reading transactions ...", total=None)
-            tx = read_input(
-                inputs, mapping=mapping, source=source, engine=engine, master=master,
-                options=clean_options(keep_duplicates),
-            )  # fmt: skip
-            result = run_analysis(
-                tx, scheme=schemes_of(scheme), snapshot_date=snapshot, start=date_from, end=date_to, org=org,
-                country=country, config=config, frequency=frequency, monetary=monetary, story_period=story_period,
-                progress=lambda message: bar.update(task, description=f"{message} ..."),
-            )  # fmt: skip
-            written = result.export(out, fmt) if out is not None else {}
-        if tx.report is not None:
-            console.print(tx.mapping_description())
-            console.print(tx.report.summary())
-        if tx.ledger is not None:
-            console.print("A ledger: only sales vouchers net of credit notes are sales. Voucher types:")
-            console.print(escape(tx.ledger.type_table()), soft_wrap=True)
-            console.print(escape(tx.ledger.sales_line()), soft_wrap=True)
-        _print_analysis(result)
-        for name, path in written.items():
-            console.print(f"wrote {name}: {path}")
-    except SegmintError as exc:
-        fail(exc)
+    with steps("reading transactions") as step:
+        tx = read_sales(
+            inputs, map_, mapping_file, source=source, engine=engine, master=master,
+            options=clean_options(keep_duplicates),
+        )  # fmt: skip
+        result = run_analysis(
+            tx, scheme=schemes_of(scheme), snapshot_date=snapshot, start=date_from, end=date_to, org=org,
+            country=country, config=config, frequency=frequency, monetary=monetary, story_period=story_period,
+            progress=step,
+        )  # fmt: skip
+        written = result.export(out, fmt) if out is not None else {}
+    print_read(tx)
+    if tx.ledger is not None:
+        console.print("A ledger: only sales vouchers net of credit notes are sales. Voucher types:")
+        console.print(escape(tx.ledger.type_table()), soft_wrap=True)
+        console.print(escape(tx.ledger.sales_line()), soft_wrap=True)
+    _print_analysis(result)
+    print_written(written)
 
 
 @app.command()
@@ -273,34 +267,29 @@ def story(
 ) -> None:
     """Follow each customer's segment period by period: paths, migrations, retention, cohorts."""
     from segmint import api
-    from segmint.errors import SegmintError
 
-    try:
-        mapping = load_mapping(mapping_file, map_)
-        with status("reading transactions ..."):
-            tx = read_input(inputs, mapping=mapping, source=source, engine=engine, master=master)
-        with status("building customer stories ..."):
-            result = api.story(
-                tx, period=period, scheme=scheme, kind=kind.replace("-", "_") if kind else None, config=config,  # type: ignore[arg-type]
-                start=date_from, end=date_to, org=org, country=country, drop_partial=drop_partial,
-                frequency=frequency,  # type: ignore[arg-type]
-            )  # fmt: skip
-        console.print(escape(result.describe_kind()))
-        for message in result.notes:
-            note(message)
-        for item in result.dropped:
-            console.print(f"[yellow]left out:[/] {escape(item.describe())} (--drop-partial)")
-        if customer is not None:
-            _print_customer_story(result, customer)
-        else:
-            _print_story_overview(result)
-        if out is not None:
-            from segmint.report import export_tables
+    with status("reading transactions ..."):
+        tx = read_sales(inputs, map_, mapping_file, source=source, engine=engine, master=master)
+    with status("building customer stories ..."):
+        result = api.story(
+            tx, period=period, scheme=scheme, kind=kind.replace("-", "_") if kind else None, config=config,  # type: ignore[arg-type]
+            start=date_from, end=date_to, org=org, country=country, drop_partial=drop_partial,
+            frequency=frequency,  # type: ignore[arg-type]
+        )  # fmt: skip
+    console.print(escape(result.describe_kind()))
+    for message in result.notes:
+        note(message)
+    for item in result.dropped:
+        console.print(f"[yellow]left out:[/] {escape(item.describe())} (--drop-partial)")
+    if customer is not None:
+        _print_customer_story(result, customer)
+    else:
+        _print_story_overview(result)
+    if out is not None:
+        from segmint.report import export_tables
 
-            for target in export_tables(result.tables(), out, fmt).values():
-                console.print(f"wrote {target}")
-    except SegmintError as exc:
-        fail(exc)
+        for target in export_tables(result.tables(), out, fmt).values():
+            console.print(f"wrote {target}")
 
 
 def _print_customer_story(result: StoryResult, customer_id: str) -> None:
@@ -379,29 +368,20 @@ def report(
 ) -> None:
     """Write one self-contained HTML report (opens offline): quality, KPIs, every scheme, stories, cohorts."""
     from segmint.api import analyze as run_analysis
-    from segmint.errors import SegmintError
     from segmint.report_html import write_html_report
 
-    try:
-        mapping = load_mapping(mapping_file, map_)
-        with _progress() as bar:
-            task = bar.add_task("reading transactions ...", total=None)
-            tx = read_input(inputs, mapping=mapping, source=source)
-            result = run_analysis(
-                tx, scheme=schemes_of(scheme), snapshot_date=snapshot, start=date_from, end=date_to, org=org,
-                config=config, story_period=period,
-                progress=lambda message: bar.update(task, description=f"{message} ..."),
-            )  # fmt: skip
-            bar.update(task, description="writing the report ...")
-            label = ", ".join(Path(i).name for i in inputs or []) or (source or "")
-            written = write_html_report(result, out, title=title, source=label)
-        if tx.report is not None:
-            console.print(tx.mapping_description())
-            console.print(tx.report.summary())
-        _print_analysis(result)
-        console.print(f"wrote report: {written} ({written.stat().st_size / 2**20:.1f} MB, opens offline)")
-    except SegmintError as exc:
-        fail(exc)
+    with steps("reading transactions") as step:
+        tx = read_sales(inputs, map_, mapping_file, source=source)
+        result = run_analysis(
+            tx, scheme=schemes_of(scheme), snapshot_date=snapshot, start=date_from, end=date_to, org=org,
+            config=config, story_period=period, progress=step,
+        )  # fmt: skip
+        step("writing the report")
+        label = ", ".join(Path(i).name for i in inputs or []) or (source or "")
+        written = write_html_report(result, out, title=title, source=label)
+    print_read(tx)
+    _print_analysis(result)
+    console.print(f"wrote report: {written} ({written.stat().st_size / 2**20:.1f} MB, opens offline)")
 
 
 @app.command()
@@ -430,38 +410,31 @@ def credit(
 ) -> None:
     """Credit Score and Credit Segment per customer from ledgers; with --sales, the customer 360."""
     from segmint.api import credit as run_credit
-    from segmint.errors import SegmintError
 
-    try:
-        columns = _ledger_columns(map_)
-        with _progress() as bar:
-            task = bar.add_task("reading the ledger ...", total=None)
-            result = run_credit(
-                ledgers if len(ledgers) > 1 else ledgers[0], as_of=as_of, terms=terms, sales=sales,
-                scorecard=scorecard, rules=rules, party=party, credit_limits=limits, columns=columns,
-                progress=lambda message: bar.update(task, description=f"{message} ..."),
-            )  # fmt: skip
-            written = {}
-            if out is not None:
-                from segmint.report import export_tables
+    columns = _ledger_columns(map_)
+    with steps("reading the ledger") as step:
+        result = run_credit(
+            ledgers if len(ledgers) > 1 else ledgers[0], as_of=as_of, terms=terms, sales=sales,
+            scorecard=scorecard, rules=rules, party=party, credit_limits=limits, columns=columns, progress=step,
+        )  # fmt: skip
+        written = {}
+        if out is not None:
+            from segmint.report import export_tables
 
-                bar.update(task, description="writing results ...")
-                written = export_tables(result.tables(), out, fmt)
-                written["ledger_report"] = Path(out) / "ledger_report.json"
-                result.report.to_json(written["ledger_report"])
-            if workspace is not None:
-                from segmint.workspace import Workspace
-                from segmint.io.ledger import save_ledger
+            step("writing results")
+            written = export_tables(result.tables(), out, fmt)
+            written["ledger_report"] = Path(out) / "ledger_report.json"
+            result.report.to_json(written["ledger_report"])
+        if workspace is not None:
+            from segmint.workspace import Workspace
+            from segmint.io.ledger import save_ledger
 
-                with Workspace(workspace) as ws:
-                    save_ledger(ws.con, result.ledger, terms=terms)
-                written["workspace"] = workspace
-        console.print(escape(result.report.summary()), soft_wrap=True)
-        _print_credit(result, customer)
-        for name, path in written.items():
-            console.print(f"wrote {name}: {path}")
-    except SegmintError as exc:
-        fail(exc)
+            with Workspace(workspace) as ws:
+                save_ledger(ws.con, result.ledger, terms=terms)
+            written["workspace"] = workspace
+    console.print(escape(result.report.summary()), soft_wrap=True)
+    _print_credit(result, customer)
+    print_written(written)
 
 
 def _ledger_columns(pairs: list[str] | None) -> dict[str, str] | None:
@@ -541,8 +514,6 @@ def watch(
             if once:
                 return
             time.sleep(interval if watcher is None else min(interval, max(settle, 0.5)))
-    except SegmintError as exc:
-        fail(exc)
     except KeyboardInterrupt:
         console.print("stopped")
 
@@ -608,33 +579,24 @@ def recommend(
     """Recommend products per customer and per segment; with --evaluate, measure them on later purchases."""
     from segmint.api import recommend as run_recommend
     from segmint.clean import CleanOptions
-    from segmint.errors import SegmintError
 
-    try:
-        mapping = load_mapping(mapping_file, map_)
-        with _progress() as bar:
-            task = bar.add_task("reading transactions ...", total=None)
-            tx = read_input(inputs, mapping=mapping, source=source, engine=engine, master=master,
-                            options=CleanOptions(unpriced="units"))  # fmt: skip
-            result = run_recommend(
-                tx, until=until, top=top, window=window, scheme=scheme, new_only=new_only, evaluate=evaluate,
-                start=date_from, end=date_to, org=org, progress=lambda message: bar.update(task, description=f"{message} ..."),
-            )  # fmt: skip
-            written = {}
-            if out is not None:
-                from segmint.report import export_tables
+    with steps("reading transactions") as step:
+        tx = read_sales(inputs, map_, mapping_file, source=source, engine=engine, master=master,
+                        options=CleanOptions(unpriced="units"))  # fmt: skip
+        result = run_recommend(
+            tx, until=until, top=top, window=window, scheme=scheme, new_only=new_only, evaluate=evaluate,
+            start=date_from, end=date_to, org=org, progress=step,
+        )  # fmt: skip
+        written = {}
+        if out is not None:
+            from segmint.report import export_tables
 
-                bar.update(task, description="writing results ...")
-                written = export_tables(result.tables(), out, fmt)
-                written["evaluation"] = result.write_summary(out / "evaluation.json")
-        if tx.report is not None:
-            console.print(tx.mapping_description())
-            console.print(tx.report.summary())
-        _print_recommend(result, customer)
-        for name, path in written.items():
-            console.print(f"wrote {name}: {path}")
-    except SegmintError as exc:
-        fail(exc)
+            step("writing results")
+            written = export_tables(result.tables(), out, fmt)
+            written["evaluation"] = result.write_summary(out / "evaluation.json")
+    print_read(tx)
+    _print_recommend(result, customer)
+    print_written(written)
 
 
 @app.command()
@@ -653,26 +615,17 @@ def crm(
     """Contact lists per segment (e-mail, phone, name) ready to import into Mailchimp, Klaviyo or a CRM."""
     from segmint.api import analyze as run_analysis
     from segmint.crm import export_contact_lists
-    from segmint.errors import SegmintError
 
-    try:
-        mapping = load_mapping(mapping_file, map_)
-        with _progress() as bar:
-            task = bar.add_task("reading transactions ...", total=None)
-            tx = read_input(inputs, mapping=mapping, source=source)
-            result = run_analysis(tx, scheme=scheme, snapshot_date=snapshot, config=config,
-                                  progress=lambda message: bar.update(task, description=f"{message} ..."))
-            lists = export_contact_lists(result, out, scheme=scheme, tagged=tagged, fmt=fmt)
-        if tx.report is not None:
-            console.print(tx.mapping_description())
-        console.print(lists.describe())
-        if lists.with_email == 0 and lists.with_phone == 0:
-            console.print("[yellow]note:[/] no e-mail or phone column was found; map one with "
-                          '--map "COLUMN=email" or --map "COLUMN=phone"', soft_wrap=True)
-        for name, path in lists.files.items():
-            console.print(f"wrote {name}: {path}")
-    except SegmintError as exc:
-        fail(exc)
+    with steps("reading transactions") as step:
+        tx = read_sales(inputs, map_, mapping_file, source=source)
+        result = run_analysis(tx, scheme=scheme, snapshot_date=snapshot, config=config, progress=step)
+        lists = export_contact_lists(result, out, scheme=scheme, tagged=tagged, fmt=fmt)
+    print_read(tx, quality=False)
+    console.print(lists.describe())
+    if lists.with_email == 0 and lists.with_phone == 0:
+        console.print("[yellow]note:[/] no e-mail or phone column was found; map one with "
+                      '--map "COLUMN=email" or --map "COLUMN=phone"', soft_wrap=True)
+    print_written(lists.files)
 
 
 def _print_recommend(result: object, customer: str | None) -> None:
@@ -765,25 +718,17 @@ def clv(
     """Customer lifetime value: P(alive), expected purchases and CLV per customer (BG/NBD, Pareto/NBD, MBG/NBD)."""
     from segmint.api import clv as run_clv
     from segmint.cli_clv import print_clv
-    from segmint.errors import SegmintError
 
-    try:
-        mapping = load_mapping(mapping_file, map_)
-        with _progress() as bar:
-            task = bar.add_task("reading transactions ...", total=None)
-            tx = read_input(inputs, mapping=mapping, source=source, engine=engine, master=master)
-            result = run_clv(
-                tx, calibration_end=calibration_end, holdout_end=holdout_end, time_unit=time_unit,
-                horizon=float(horizon) if horizon and horizon.replace(".", "", 1).isdigit() else horizon,
-                discount=discount, model=model, compare=compare, start=date_from, org=org,
-                progress=lambda message: bar.update(task, description=f"{message} ..."),
-            )  # fmt: skip
-            written = result.export(out, fmt) if out is not None else {}
-        print_clv(console, result, customer)
-        for name, path in written.items():
-            console.print(f"wrote {name}: {path}")
-    except SegmintError as exc:
-        fail(exc)
+    with steps("reading transactions") as step:
+        tx = read_sales(inputs, map_, mapping_file, source=source, engine=engine, master=master)
+        result = run_clv(
+            tx, calibration_end=calibration_end, holdout_end=holdout_end, time_unit=time_unit,
+            horizon=float(horizon) if horizon and horizon.replace(".", "", 1).isdigit() else horizon,
+            discount=discount, model=model, compare=compare, start=date_from, org=org, progress=step,
+        )  # fmt: skip
+        written = result.export(out, fmt) if out is not None else {}
+    print_clv(console, result, customer)
+    print_written(written)
 
 
 @app.command()
@@ -812,26 +757,22 @@ def dashboard(
     ledger: list[str] | None = typer.Option(None, "--ledger", help="Ledger file(s) for the Credit page. Repeatable."),
 ) -> None:
     """Open the interactive dashboard and its JSON/CSV API (upload page when no input is given)."""
+    from segmint.app import create_app
     from segmint.errors import SegmintError
 
-    try:
-        from segmint.app import create_app
-
-        tx = None
-        if inputs:
-            with status("reading and cleaning ..."):
-                tx = read_input(inputs)
-            console.print(tx.mapping_description())
-            if tx.report is not None:  # a workspace holds lines cleaned when they were imported
-                console.print(tx.report.summary())
-        with status("loading data ..."):
-            dash_app = create_app(
-                None, workspace=workspace, transactions=tx, max_upload_mb=max_upload_mb, refresh_seconds=refresh,
-                upload_idle_minutes=upload_idle_minutes,
-                ledger=(ledger if len(ledger) > 1 else ledger[0]) if ledger else None,
-            )
-    except SegmintError as exc:
-        fail(exc)
+    tx = None
+    if inputs:
+        with status("reading and cleaning ..."):
+            tx = read_input(inputs)
+        console.print(tx.mapping_description())
+        if tx.report is not None:  # a workspace holds lines cleaned when they were imported
+            console.print(tx.report.summary())
+    with status("loading data ..."):
+        dash_app = create_app(
+            None, workspace=workspace, transactions=tx, max_upload_mb=max_upload_mb, refresh_seconds=refresh,
+            upload_idle_minutes=upload_idle_minutes,
+            ledger=(ledger if len(ledger) > 1 else ledger[0]) if ledger else None,
+        )
     if host not in ("127.0.0.1", "localhost", "::1"):
         err_console.print(
             f"[yellow]warning:[/] serving on {escape(host)}: anyone who can reach this machine can see the "
@@ -872,7 +813,6 @@ def demo(
     from segmint.credit.demo import make_ledger
     from segmint.datasets import make_transactions
     from segmint.workspace import Workspace
-    from segmint.errors import SegmintError
     from segmint.io.ledger import save_ledger
     from segmint.report import export_tables
     from segmint.util import write_atomic
@@ -881,38 +821,33 @@ def demo(
     ledger_path = out / "demo_ledger.csv"
     workspace_path = out / "workspace.duckdb"
     results_dir = out / "results"
-    try:
-        with _progress() as bar:
-            task = bar.add_task("generating demo sales data ...", total=None)
-            frame = make_transactions(n_customers=customers, years=years, seed=seed)
-            write_atomic(raw_path, lambda tmp: frame.to_csv(tmp, index=False))
-            bar.update(task, description="reading and cleaning ...")
-            if workspace_path.exists():
-                workspace_path.unlink()  # the demo is regenerated from scratch each run
-            with Workspace(workspace_path) as ws:
-                tx = ws.ingest(raw_path).transactions
-                result = run_analysis(
-                    tx, scheme="all", story_period="quarter",
-                    progress=lambda message: bar.update(task, description=f"{message} ..."),
-                )  # fmt: skip
-                bar.update(task, description="writing results ...")
-                written = result.export(results_dir, fmt)
-                recommendations = run_recommend(
-                    tx, progress=lambda message: bar.update(task, description=f"recommendations: {message} ...")
-                )
-                written.update({f"recommendations/{name}": path for name, path in
-                                export_tables(recommendations.tables(), results_dir / "recommendations", fmt).items()})
-                bar.update(task, description="writing a demo ledger and scoring credit ...")
-                invoices = tx.table.select("invoice_id", "customer_id", "invoice_date", "amount").to_pandas()
-                ledger = make_ledger(invoices, seed=seed)
-                write_atomic(ledger_path, lambda tmp: ledger.to_csv(tmp, index=False))
-                credit_result = run_credit(str(ledger_path), terms=30, sales=result, con=ws.con)
-                save_ledger(ws.con, credit_result.ledger, terms=30)  # the dashboard's Credit page reads it
-                credit_written = export_tables(credit_result.tables(), results_dir / "credit", fmt)
-                written.update({f"credit/{name}": path for name, path in credit_written.items()})
-                summarise(result)  # printed below, after the workspace is closed
-    except SegmintError as exc:
-        fail(exc)
+    with steps("generating demo sales data") as step:
+        frame = make_transactions(n_customers=customers, years=years, seed=seed)
+        write_atomic(raw_path, lambda tmp: frame.to_csv(tmp, index=False))
+        step("reading and cleaning")
+        if workspace_path.exists():
+            workspace_path.unlink()  # the demo is regenerated from scratch each run
+        with Workspace(workspace_path) as ws:
+            tx = ws.ingest(raw_path).transactions
+            result = run_analysis(
+                tx, scheme="all", story_period="quarter", progress=step,
+            )  # fmt: skip
+            step("writing results")
+            written = result.export(results_dir, fmt)
+            recommendations = run_recommend(
+                tx, progress=lambda message: step(f"recommendations: {message}")
+            )
+            written.update({f"recommendations/{name}": path for name, path in
+                            export_tables(recommendations.tables(), results_dir / "recommendations", fmt).items()})
+            step("writing a demo ledger and scoring credit")
+            invoices = tx.table.select("invoice_id", "customer_id", "invoice_date", "amount").to_pandas()
+            ledger = make_ledger(invoices, seed=seed)
+            write_atomic(ledger_path, lambda tmp: ledger.to_csv(tmp, index=False))
+            credit_result = run_credit(str(ledger_path), terms=30, sales=result, con=ws.con)
+            save_ledger(ws.con, credit_result.ledger, terms=30)  # the dashboard's Credit page reads it
+            credit_written = export_tables(credit_result.tables(), results_dir / "credit", fmt)
+            written.update({f"credit/{name}": path for name, path in credit_written.items()})
+            summarise(result)  # printed below, after the workspace is closed
     console.print(tx.mapping_description())
     console.print(tx.report.summary())
     _print_analysis(result)

@@ -168,6 +168,11 @@ def load_mapping(mapping_file: Path | None, pairs: list[str] | None) -> ColumnMa
     return base.with_overrides(parse_map_options(pairs))
 
 
+def read_sales(inputs: list[str] | None, map_: list[str] | None, mapping_file: Path | None, **kwargs: object) -> Transactions:
+    """``read_input`` with the mapping the ``--mapping`` file and ``--map`` options give."""
+    return read_input(inputs, mapping=load_mapping(mapping_file, map_), **kwargs)  # type: ignore[arg-type]
+
+
 _PROCESS = {"command": False}  # set by ``cli.main``: this process runs the segmint command (and nothing else)
 
 

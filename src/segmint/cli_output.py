@@ -14,14 +14,14 @@ import click
 import typer
 from rich.console import Console
 from rich.markup import escape
-from typer.core import TyperGroup
+from typer.core import TyperCommand, TyperGroup
 
 from segmint.util import share
 
 if TYPE_CHECKING:
     from rich.progress import Progress
 
-    from segmint.api import AnalysisResult
+    from segmint.api import AnalysisResult, Transactions
     from segmint.errors import Fix
 
 # Rich assumes 80 columns when output is not a terminal; tables of KPIs need more to stay readable.
@@ -120,6 +120,24 @@ def fail(exc: Exception) -> NoReturn:
     raise typer.Exit(code=2)
 
 
+class SegmintCommand(TyperCommand):
+    """A segmint command: the library's errors (``SegmintError``) end in ``fail``'s one clear screen.
+
+    Caught here for every command instead of a try/except in each; the command's own context is still
+    the current one, so the fix is printed with that command's flags.
+    """
+
+    def invoke(self, ctx: click.Context) -> object:
+        try:
+            return super().invoke(ctx)
+        except Exception as exc:
+            from segmint.errors import SegmintError
+
+            if not isinstance(exc, SegmintError):
+                raise
+            fail(exc)
+
+
 class SegmintGroup(TyperGroup):
     """segmint's command group: DuckDB running out of memory in ANY command is one clear error, no traceback.
 
@@ -170,6 +188,30 @@ def status(message: str) -> Iterator[Callable[[str], None]]:
         return
     with err_console.status(message) as spinner:
         yield lambda text: spinner.update(text)
+
+
+@contextmanager
+def steps(first: str) -> Iterator[Callable[[str], None]]:
+    """``progress`` showing ``first``; yields ``step(message)`` that shows the next step (also the
+    ``progress`` callback the library's long functions take)."""
+    with progress() as bar:
+        task = bar.add_task(f"{first} ...", total=None)
+        yield lambda message: bar.update(task, description=f"{message} ...")
+
+
+def print_read(tx: Transactions, *, quality: bool = True) -> None:
+    """How the columns were read and (``quality``) the cleaning report; a workspace has neither: its
+    lines were cleaned when they were imported."""
+    if tx.report is None:
+        return
+    console.print(tx.mapping_description())
+    if quality:
+        console.print(tx.report.summary())
+
+
+def print_written(written: Mapping[str, object]) -> None:
+    for name, path in written.items():
+        console.print(f"wrote {name}: {path}")
 
 
 def summarise(result: AnalysisResult) -> AnalysisResult:
