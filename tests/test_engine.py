@@ -104,6 +104,26 @@ def test_materialize_computes_once_into_a_new_table():
     assert stored.y.to_pyarrow().to_pylist() == [2.0, 4.0, 8.0]
 
 
+def test_materialize_declares_the_expressions_types_and_registers_in_memory_tables():
+    """DuckDB's unnamed tables skip Ibis' catalog and column look-ups: the table is still temporary,
+    typed as the expression says, and an in-memory (Arrow) input is registered before the query."""
+    con = engine.connect()
+    memory = ibis.memtable({"id": ["a", "b", "c"], "n": [1, 2, 3]})
+    expr = memory.mutate(share=memory.n / 6, big=memory.n > 1, day=ibis.date("2024-01-02"))
+    stored = engine.materialize(con, expr)
+    assert stored.schema() == expr.schema()
+    name = stored.op().name
+    found = con.con.execute("SELECT database_name, temporary FROM duckdb_tables() WHERE table_name = ?", [name]).fetchall()
+    assert found == [("temp", True)]  # session-temporary: nothing left in the user's database
+    assert con.table(name, database=("temp", "main")).schema() == expr.schema()
+    rows = stored.order_by("id").to_pyarrow().to_pylist()
+    assert [(r["id"], r["n"], r["share"], r["big"], str(r["day"])) for r in rows] == [
+        ("a", 1, 1 / 6, False, "2024-01-02"), ("b", 2, 2 / 6, True, "2024-01-02"), ("c", 3, 3 / 6, True, "2024-01-02"),
+    ]
+    again = engine.materialize(con, stored.filter(stored.big).select("id"))  # a table of a table
+    assert sorted(again.id.to_pyarrow().to_pylist()) == ["b", "c"]
+
+
 @pytest.mark.spark
 def test_spark_session_is_local_quiet_and_keeps_tables_out_of_the_cwd(spark_con):
     conf = spark_con._session.sparkContext.getConf()
@@ -138,7 +158,8 @@ def test_out_of_memory_is_one_clear_error_naming_the_setting(tmp_path, monkeypat
     def out_of_memory(*args, **kwargs):
         raise duckdb.OutOfMemoryException("Out of Memory Error: could not allocate block of size 256.0 KiB")
 
-    monkeypatch.setattr(type(con), "create_table", out_of_memory)
+    monkeypatch.setattr(type(con), "create_table", out_of_memory)  # named tables (and other engines)
+    monkeypatch.setattr(engine, "_duckdb_temp_table", out_of_memory)  # DuckDB's unnamed temporary tables
     with pytest.raises(BackendError, match=r"ran out of memory \(1\.0 GB\).*SEGMINT_MEMORY_LIMIT") as caught:
         engine.materialize(con, ibis.memtable({"a": [1, 2]}))
     assert caught.value.field == "memory_limit"

@@ -109,12 +109,15 @@ def _lloyd_step(
                 weight[cluster] = 1.0
                 weight[labels[point]] -= 1.0
     moved = sums
-    biggest = np.argmax(weight)
-    for cluster in range(k):  # in order: an empty cluster copies the biggest one, averaged or not yet
-        if weight[cluster] > 0:
-            moved[cluster] *= 1.0 / weight[cluster]
-        else:
-            moved[cluster] = moved[biggest]
+    if weight.all():
+        moved *= (1.0 / weight)[:, None]
+    else:
+        biggest = np.argmax(weight)
+        for cluster in range(k):  # in order: an empty cluster copies the biggest one, averaged or not yet
+            if weight[cluster] > 0:
+                moved[cluster] *= 1.0 / weight[cluster]
+            else:
+                moved[cluster] = moved[biggest]
     shift = np.sqrt(_squared_distance_to(moved, centers, np.arange(k)))
     return labels, moved, shift
 
@@ -195,7 +198,8 @@ def silhouette_scores(X: np.ndarray, labelings: dict[int, np.ndarray]) -> dict[i
     totals = np.empty((n, offsets[-1]))
     for start in range(0, n, _CHUNK_ROWS):
         stop = min(start + _CHUNK_ROWS, n)
-        distances = np.sqrt(_squared_distances(X[start:stop], X, x_squared_norms))
+        distances = _squared_distances(X[start:stop], X, x_squared_norms)
+        np.sqrt(distances, out=distances)
         distances[np.arange(stop - start), np.arange(start, stop)] = 0.0
         totals[start:stop] = distances @ indicator
     scores: dict[int, float] = {}
