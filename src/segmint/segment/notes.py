@@ -31,21 +31,26 @@ MIN_HISTORY_DAYS = 730  # spend x frequency tiers: about two years of history
 
 def empty_levels(labelled: ir.Table, levels: Mapping[str, int]) -> dict[str, list[int]]:
     """Score column -> the levels 1..n that no customer holds (only columns with a gap); one query."""
+    return _gaps_and_customers(labelled, levels)[0]
+
+
+def _gaps_and_customers(labelled: ir.Table, levels: Mapping[str, int]) -> tuple[dict[str, list[int]], int]:
+    """(:func:`empty_levels`, the number of customers), from one aggregate."""
     counts = {f"{column}__{k}": (labelled[column] == k).sum() for column, n in levels.items() for k in range(1, n + 1)}
-    row = labelled.aggregate(**counts).to_pyarrow().to_pylist()[0]
+    row = labelled.aggregate(_customers=labelled.count(), **counts).to_pyarrow().to_pylist()[0]
     gaps = {column: [k for k in range(1, n + 1) if not row[f"{column}__{k}"]] for column, n in levels.items()}
-    return {column: missing for column, missing in gaps.items() if missing}
+    return {column: missing for column, missing in gaps.items() if missing}, int(row["_customers"])
 
 
 def _listed(levels: list[int]) -> str:
     return ", ".join(map(str, levels[:-1])) + (" and " if len(levels) > 1 else "") + str(levels[-1])
 
 
-def _largest_tie(labelled: ir.Table, metric: str) -> tuple[object, int, int]:
-    """(value, customers holding it, all customers) of the most common value of ``metric``."""
+def _largest_tie(labelled: ir.Table, metric: str) -> tuple[object, int]:
+    """(value, customers holding it) of the most common value of ``metric``."""
     grouped = labelled.group_by(value=labelled[metric]).aggregate(customers=labelled.count())
     top = grouped.order_by(ibis.desc("customers")).limit(1).to_pyarrow().to_pylist()[0]
-    return top["value"], int(top["customers"]), int(labelled.count().to_pyarrow().as_py())
+    return top["value"], int(top["customers"])
 
 
 def tie_notes(title: str, labelled: ir.Table, levels: Mapping[str, tuple[int, str]]) -> list[str]:
@@ -53,11 +58,11 @@ def tie_notes(title: str, labelled: ir.Table, levels: Mapping[str, tuple[int, st
 
     ``levels`` maps a score column to (number of levels, the metric it scores).
     """
-    gaps = empty_levels(labelled, {column: n for column, (n, _) in levels.items()})
+    gaps, total = _gaps_and_customers(labelled, {column: n for column, (n, _) in levels.items()})
     notes = []
     for column, missing in gaps.items():
         n, metric = levels[column]
-        value, tied, total = _largest_tie(labelled, metric)
+        value, tied = _largest_tie(labelled, metric)
         label = LEVEL_LABELS.get(column, column)
         if tied == 1:  # distinct values fill every level unless there are fewer customers than levels
             notes.append(f"{title}: only {total:,} customers for {n} levels, so {label} {_listed(missing)} "
