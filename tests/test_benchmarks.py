@@ -128,3 +128,23 @@ def test_whole_compiles_the_segmint_package_it_times(tmp_path, monkeypatch):
     tag = sys.implementation.cache_tag
     assert (package / "__pycache__" / f"api.{tag}.pyc").exists()
     assert (package / "__pycache__" / f"__init__.{tag}.pyc").exists()
+
+
+def test_whole_times_the_default_command_when_asked(tmp_path):
+    """``segmint_all`` is the command a user runs first (every scheme); its row has no peer ratio and
+    the CDNOW target for it is checked from its median."""
+    from benchmarks.whole import command, render
+
+    rfm = command("segmint", Path("in.csv"), Path("out"))
+    every = command("segmint_all", Path("in.csv"), Path("out"))
+    assert rfm[1:] == ["analyze", "in.csv", "--scheme", "rfm", "--out", "out"]
+    assert every[1:] == ["analyze", "in.csv", "--out", "out"]
+    runs = [{"case": case, "seconds": seconds, "peak_rss_bytes": 2**20, "load": "0.5 0.5 0.5", "round": r,
+             "cpu_seconds": seconds}
+            for r, (case, seconds) in enumerate([("segmint", 1.0), ("segmint_all", 2.0), ("segmint", 1.2),
+                                                 ("segmint_all", 2.8), ("segmint_all", 2.6)])]
+    record = {"generated": "now", "argv": ["benchmarks.whole"], "note": "", "machine": {"cores": "2"},
+              "inputs": [{"name": "cdnow", "path": "x", "lines": 10, "runs": runs}]}
+    text = render(record)
+    assert "| cdnow | 10 | segmint_all | 2.60 | 2.00-2.80 | 2.60 |  |" in text  # median of 2.0, 2.8, 2.6
+    assert "| CDNOW, the default command (every scheme): under 2.5 s | 2.60 s | **not met** |" in text
