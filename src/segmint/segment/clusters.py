@@ -189,10 +189,9 @@ class ValueClusterer:
         return self
 
     def _fit_kmeans(self, X: np.ndarray) -> np.ndarray:
-        n_distinct = len(np.unique(X, axis=0))
         self.silhouette_scores_: dict[int, float] = {}
         if self.k is not None:
-            if self.k > n_distinct:
+            if self.k > (n_distinct := len(np.unique(X, axis=0))):
                 raise DataError(
                     f"k={self.k} clusters requested but the customers have only {n_distinct} "
                     "distinct feature combinations; lower k"
@@ -208,7 +207,7 @@ class ValueClusterer:
         if high < low:
             raise DataError(
                 f"cannot choose k in {tuple(self.k_range)}: only {len(X)} customers with "
-                f"{n_distinct} distinct feature combinations; set k explicitly or add data"
+                f"{len(np.unique(X, axis=0))} distinct feature combinations; set k explicitly or add data"
             )
         fits = {k: self._kmeans(sample, k) for k in range(low, high + 1)}
         self.silhouette_scores_ = silhouette_scores(sample, fits)  # one pass over the sample's distances
