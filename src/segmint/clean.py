@@ -116,7 +116,7 @@ def clean_transactions(
     )
     shape = text_shape(
         con, mapped, ["customer_id", "invoice_id", "invoice_date", *TEXT_FIELDS, *CONTACT_DTYPES, *PRODUCT_ATTRIBUTE_DTYPES],
-        dots=("customer_id",), cs=("invoice_id",),
+        dots=("customer_id",), cs=("invoice_id",), grouped=dicts.tables,
     )  # fmt: skip
     stream = streamable(con, dicts.joined(), shape.counts.get("rows", dicts.rows))
     staged = _materialize_staged(con, mapped, *_stage(parsed, fields, options, shape), stream=stream)

@@ -61,12 +61,14 @@ NBSP = "\u00a0"
 
 
 def text_shape(
-    con: BaseBackend, table: ir.Table, columns: list[str], *, dots: tuple[str, ...] = (), cs: tuple[str, ...] = ()
+    con: BaseBackend, table: ir.Table, columns: list[str], *, dots: tuple[str, ...] = (), cs: tuple[str, ...] = (),
+    grouped: dict[str, ir.Table] | None = None,
 ) -> TextShape:
     """Count, over each text column's distinct values, what could change its values (DuckDB only).
 
     Every text column in ``columns`` is checked for NULLs, placeholders and padding; those in ``dots``
-    also for a ``.``, those in ``cs`` for a ``C``/``c``.
+    also for a ``.``, those in ``cs`` for a ``C``/``c``. ``grouped``: a column's distinct values already
+    counted (``value``, ``n``; e.g. the date dictionary cleaning parses), read instead of grouping again.
     """
     text = [c for c in dict.fromkeys(columns) if c in table.columns and table[c].type().is_string()]
     if con.name != "duckdb" or not text:
@@ -76,7 +78,9 @@ def text_shape(
         # each test runs once per distinct value, weighted by its rows: a column holds far fewer
         # distinct values than rows (1e7 lines: 244k customers, a few hundred products), and DuckDB
         # groups a Parquet column through its dictionary, so this costs half of testing every row
-        values = table.group_by(value=table[column]).aggregate(n=table.count())
+        values = (grouped or {}).get(column)
+        if values is None:
+            values = table.group_by(value=table[column]).aggregate(n=table.count())
         value, rows = values.value, values.n
         tests: dict[str, ir.BooleanValue] = {
             "null": value.isnull(),

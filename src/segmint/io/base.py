@@ -250,6 +250,14 @@ def _no_blank_or_total_row(
     and then the full test (every column of every row) is never run.
     """
     witness = next((c for c in columns if not table[c].type().is_string()), columns[0])
+    if bytewise:
+        # DuckDB: one filtered count per test, unioned (an OR across columns or a sum of CASEs is
+        # evaluated row by row): a filter on one column is pushed into the scan, where a Parquet file's
+        # statistics or dictionary decide most of it (1e7 lines: about 1.1 -> 0.4 CPU s)
+        tests = [_is_empty(table[witness], bytewise), *[_is_total_label(table[c], pattern, bytewise) for c in labels]]
+        parts = [hits.aggregate(n=hits.count()) for hits in (table.filter(test) for test in tests)]
+        counted = parts[0] if len(parts) == 1 else ibis.union(*parts, distinct=False)
+        return not any(int(n or 0) for n in counted.to_pyarrow().column("n").to_pylist())
     metrics = {"empty": _is_empty(table[witness]).sum()}
     if labels:
         metrics["total"] = ibis.or_(*[_is_total_label(table[c], pattern, bytewise) for c in labels]).fill_null(False).sum()
@@ -274,11 +282,13 @@ def balanced_and(conditions: list[Any]) -> Any:
     return conditions[0]
 
 
-def _is_empty(column: ibis.Column) -> ibis.BooleanValue:
+def _is_empty(column: ibis.Column, bytewise: bool = False) -> ibis.BooleanValue:
     """Null, or text that is empty after stripping white space: only text starting with a white space
-    (or empty) can be, so most cells are decided by comparing their first character."""
+    (or empty) can be, so most cells are decided by comparing their first character (``bytewise``, on
+    DuckDB: the whole value below ``!``, the same test without extracting the character)."""
     if column.type().is_string():
-        return column.isnull() | ibis.cases((column.left(1) <= " ", column.strip() == ""), else_=False)
+        first_is_space = column < "!" if bytewise else column.left(1) <= " "
+        return column.isnull() | ibis.cases((first_is_space, column.strip() == ""), else_=False)
     return column.isnull()
 
 
@@ -295,4 +305,6 @@ def _is_total_label(column: ibis.Column, pattern: str, bytewise: bool = False) -
         first = column.left(1)
         maybe = first.isin(["t", "T", "g", "G", "s", "S"]) | (first <= " ")
     label = ibis.cases((column.ilike("%total%"), column.strip().lower().re_search(pattern.lower())), else_=False)
+    if bytewise:  # a conjunction, not a CASE: a filter on it reaches the scan (NULL only for a NULL cell)
+        return maybe & column.ilike("%total%") & column.strip().lower().re_search(pattern.lower())
     return ibis.cases((maybe, label), else_=False)
