@@ -52,6 +52,7 @@ from segmint.story_features import (
     scores_by_counts,
     within_features,
 )
+from segmint.story_rows import coded
 from segmint.story_tables import INACTIVE, cohort_table, retention, story_table, transitions
 from segmint.story_value import ENGINE_METHODS, value_labels
 
@@ -518,8 +519,10 @@ def build_story(
         dropped = sorted(set(dropped) | set(hidden))
         notes.append(f"segments as of each period end count the purchases before {first_day} too "
                      "(first purchase, to-date totals); earlier periods are not shown")
-    per_period = retention(segments, window.periods)
+    rows = coded(segments, materialize=lambda table: materialize(con, table))  # one window pass, integers
+    per_period = retention(rows, window.periods)
     cohort = cohort_table(grid, window.periods)
+    rows = rows.kept(dropped)
     if dropped:
         segments = segments.filter(~segments.period_index.isin(dropped))
         labels = labels.filter(~labels.period_index.isin(dropped))
@@ -535,9 +538,9 @@ def build_story(
         kind=kind,
         periods=kept,
         period_segments=_with_reasons(segments, labels, customers, labelled.no_label),
-        story=story_table(segments, period=period, periods=kept, customers=customers,
+        story=story_table(rows, period=period, periods=kept, customers=customers,
                           reasons=(labels, labelled.no_label)),
-        transitions=transitions(segments),
+        transitions=transitions(rows),
         retention=per_period,
         cohorts=cohort,
         dropped=[window.coverage[i] for i in dropped if i not in hidden],

@@ -16,6 +16,7 @@ import pandas as pd
 
 from segmint.errors import ConfigError
 from segmint.features import money_sum
+from segmint.story_rows import Coded, as_table, coded
 
 log = logging.getLogger(__name__)
 
@@ -24,45 +25,44 @@ UNITS = {"month": ("month", "months"), "quarter": ("quarter", "quarters"), "year
 MAX_RUNS_SHOWN = 5  # narratives longer than this keep the first run and the last ones
 
 
-def _table(segments: ir.Table | pd.DataFrame) -> ir.Table:
-    return ibis.memtable(segments) if isinstance(segments, pd.DataFrame) else segments
-
-
 # --- customer story -----------------------------------------------------------------------------
 
 
-MAX_PIVOT = 40  # paths of stories with at most this many periods are put together without a sort
+# a run packed in one integer: its start period, its code and the code before it; sorted by start
+START, CODE = 2**32, 2**16
 
 
-def _runs(segments: ir.Table) -> ir.Table:
-    """Consecutive periods with the same segment collapsed into runs (gaps-and-islands).
+def _packed_run(rows: ir.Table) -> ir.IntegerValue:
+    """A run's start row packed (start, code + 1, code before + 2; 0 = no period before)."""
+    return rows.period_index * START + (rows.code + 1) * CODE + (rows.before + 2).fill_null(0)
 
-    Per run: its ``position`` (0 = first) among the customer's ``n_runs``, start index, period and
-    as-of date, length, the segment before it and the customer's first purchase. Two windows over
-    each customer's periods (no per-customer string aggregation, which sorts inside every group).
+
+class _Runs:
+    """Integer facts of a customer's runs (consecutive periods with one segment), from their sorted list.
+
+    ``runs`` holds each run's :func:`_packed_run`, sorted (by start); ``last`` the customer's last
+    period. A run's length is the next run's start (or ``last + 1``) less its own.
     """
-    rows = segments.select("customer_id", "period_index", "segment", "period", "as_of", "first_purchase")
-    ordered = ibis.window(group_by="customer_id", order_by="period_index")
-    before = rows.segment.lag().over(ordered)
-    rows = rows.mutate(_before=before, _start=(rows.segment != before).fill_null(True))
-    to_here = ibis.window(group_by="customer_id", order_by="period_index", preceding=None, following=0)
-    whole = ibis.window(group_by="customer_id")
-    rows = rows.mutate(
-        run=rows._start.cast("int64").sum().over(to_here),
-        n_runs=rows._start.cast("int64").sum().over(whole),
-        customer_first=rows.first_purchase.min().over(whole),
-    )
-    runs = rows.group_by("customer_id", "run").aggregate(
-        segment=rows.segment.arbitrary(),  # one segment per run
-        start_index=rows.period_index.min(),
-        periods=rows.count(),
-        start_period=rows.period.arbitrary(where=rows._start),  # one start row per run
-        start_as_of=rows.as_of.arbitrary(where=rows._start),
-        before=rows._before.arbitrary(where=rows._start),
-        n_runs=rows.n_runs.max(),
-        first_purchase=rows.customer_first.min(),
-    )
-    return runs.mutate(position=runs.run - 1).drop("run")
+
+    def __init__(self, runs: ir.ArrayValue, last: ir.IntegerValue) -> None:
+        self.runs, self.last, self.count = runs, last, runs.length()
+
+    def packed(self, index: int | ir.IntegerValue) -> ir.IntegerValue:
+        return self.runs[index]
+
+    def start(self, index: int | ir.IntegerValue) -> ir.IntegerValue:
+        return self.packed(index) >> 32
+
+    def code(self, index: int | ir.IntegerValue) -> ir.IntegerValue:
+        return ((self.packed(index) >> 16) & (CODE - 1)) - 1
+
+    def before(self, index: int | ir.IntegerValue) -> ir.IntegerValue:
+        before = self.packed(index) & (CODE - 1)
+        return ibis.ifelse(before == 0, ibis.null("int64"), before - 2)
+
+    def periods(self, index: int | ir.IntegerValue) -> ir.IntegerValue:
+        following = self.start(index + 1).fill_null(self.last + 1)
+        return following - self.start(index)
 
 
 def _joined(parts: list[ir.Value], separator: str) -> ir.StringValue:
@@ -70,62 +70,70 @@ def _joined(parts: list[ir.Value], separator: str) -> ir.StringValue:
     return ibis.literal(separator).join(parts)
 
 
-def _run_facts(
-    segments: ir.Table, period: str, labels: dict[str, str], first_start: ir.Value, n_periods: int
-) -> ir.Table:
-    """Per customer: narrative, path, previous segment and when the current run began, from the runs in SQL.
+def _texts(facts: ir.Table, coded: Coded, period: str, labels: dict[str, str], first_start: ir.Value,
+           n_periods: int) -> dict[str, ir.Value]:
+    """The story's text columns from each customer's sorted runs: names and periods looked up, phrases put together.
 
     One phrase per run ("Joined 2022-Q1 as Average", "inactive since 2023-Q4"): long stories keep the
     first run, an "N more changes" marker and the last ``MAX_RUNS_SHOWN - 2`` runs, so a narrative has
-    at most ``MAX_RUNS_SHOWN`` phrases, each put in its slot by a filtered aggregate (and a path of at
-    most ``MAX_PIVOT`` periods run by run), without sorting inside each customer's group.
+    at most ``MAX_RUNS_SHOWN`` phrases; the path names the segment of every period, run by run.
     """
-    runs = _runs(segments)
     one, many = UNITS[period]
-    n = runs.periods
-    span = n.cast("string") + ibis.ifelse(n > 1, f" {many}", f" {one}")
-    with_span = ibis.ifelse(n > 1, " (" + span + ")", "")
-    label = runs.segment
-    start = runs.start_period.substitute(labels) if labels else runs.start_period
-    is_last = runs.position == runs.n_runs - 1
-    inactive = label == INACTIVE
-    long = runs.n_runs > MAX_RUNS_SHOWN
-    skipped = ibis.ifelse(long & (runs.position == 1), runs.n_runs - MAX_RUNS_SHOWN + 1, 0)
-    joined = (runs.position == 0) & ~(runs.first_purchase < first_start).fill_null(False)
-    after_gap = (runs.before == INACTIVE).fill_null(False)
-    phrase = ibis.cases(
-        (joined, "Joined " + start + " as " + label + with_span),
-        (skipped > 0, skipped.cast("string") + " more changes"),
-        (inactive & is_last, "inactive since " + start),
-        (inactive & (n == 1), "inactive in " + start),
-        (inactive, "inactive for " + span),
-        (after_gap, "back in " + start + " as " + label + with_span),
-        (is_last, label + " since " + start),
-        (n == 1, label + " in " + start),
-        else_=label + " for " + span,
-    )
-    keep = ~long | (runs.position <= 1) | (runs.n_runs - 1 - runs.position < MAX_RUNS_SHOWN - 2)
-    # a kept phrase's place in the narrative: 0, 1 ("N more changes" when long), then the last runs
-    slot = ibis.ifelse(long & (runs.position > 1), runs.position - (runs.n_runs - MAX_RUNS_SHOWN), runs.position)
-    runs = runs.mutate(phrase=phrase, keep=keep, slot=slot, step=(runs.segment + " > ").repeat(runs.periods))
-    changed = runs.n_runs > 1
-    # each filter below holds for one run of a customer at most: any_value, no string comparisons
-    if n_periods <= MAX_PIVOT:  # "A > A > B" = "A > " twice, "B > ", less the last " > "
-        path = _joined([runs.step.arbitrary(where=runs.position == k) for k in range(n_periods)], "")
-    else:
-        path = runs.step.group_concat("", order_by=runs.start_index)
-    first, last = runs.position == 0, runs.position == runs.n_runs - 1
-    facts = runs.group_by("customer_id").aggregate(
-        first_period=runs.start_period.arbitrary(where=first),
-        first_segment=runs.segment.arbitrary(where=first),
-        current_segment=runs.segment.arbitrary(where=last),
-        path=path,
-        narrative=_joined([runs.phrase.arbitrary(where=runs.keep & (runs.slot == k))
-                           for k in range(MAX_RUNS_SHOWN)], "; "),
-        previous_segment=runs.segment.arbitrary(where=changed & (runs.position == runs.n_runs - 2)),
-        segment_changed_on=runs.start_as_of.arbitrary(where=changed & last),
-    )
-    return facts.mutate(path=facts.path.substr(0, facts.path.length() - 3))
+    info = coded.periods
+    period_of = dict(zip(info["period_index"].astype(int), info["period"], strict=True))
+    shown = {index: labels.get(name, name) for index, name in period_of.items()}  # partial periods marked
+    as_of = dict(zip(info["period_index"].astype(int), (pd.Timestamp(d).date() for d in info["as_of"]), strict=True))
+    inactive = next((code for code, name in coded.names.items() if name == INACTIVE), None)
+    runs = _Runs(facts.runs, facts.current_index)
+    n_runs = runs.count
+
+    def name(code: ir.IntegerValue) -> ir.StringValue:
+        return code.substitute(coded.names, else_=ibis.null("string"))
+
+    def is_inactive(code: ir.IntegerValue) -> ir.BooleanValue:
+        return (code == inactive).fill_null(False) if inactive is not None else ibis.literal(False)
+
+    long = n_runs > MAX_RUNS_SHOWN
+    joined_first = ~(facts.first_purchase < first_start).fill_null(False)
+    phrases = []
+    for k in range(MAX_RUNS_SHOWN):
+        # the run in narrative slot k: the k-th, or in a long story one of the last runs
+        index = k if k <= 1 else ibis.ifelse(long, n_runs - MAX_RUNS_SHOWN + k, k)
+        code, n = runs.code(index), runs.periods(index)
+        label = name(code)
+        start = runs.start(index).substitute(shown, else_=ibis.null("string"))
+        span = n.cast("string") + ibis.ifelse(n > 1, f" {many}", f" {one}")
+        with_span = ibis.ifelse(n > 1, " (" + span + ")", "")
+        is_last = index == n_runs - 1
+        inactive_run = is_inactive(code)
+        cases = [(joined_first, "Joined " + start + " as " + label + with_span)] if k == 0 else []
+        if k == 1:
+            cases.append((long, (n_runs - MAX_RUNS_SHOWN + 1).cast("string") + " more changes"))
+        phrase = ibis.cases(
+            *cases,
+            (inactive_run & is_last, "inactive since " + start),
+            (inactive_run & (n == 1), "inactive in " + start),
+            (inactive_run, "inactive for " + span),
+            (is_inactive(runs.before(index)), "back in " + start + " as " + label + with_span),
+            (is_last, label + " since " + start),
+            (n == 1, label + " in " + start),
+            else_=label + " for " + span,
+        )
+        phrases.append(ibis.ifelse(runs.packed(index).isnull(), ibis.null("string"), phrase))
+    # "A > A > B" = "A > " twice, "B > ", less the last " > "
+    path = _joined([(name(runs.code(k)) + " > ").repeat(runs.periods(k)) for k in range(n_periods)], "")
+    changed = n_runs > 1
+    return {
+        "first_period": runs.start(0).substitute(period_of, else_=ibis.null("string")),
+        "first_segment": name(runs.code(0)),
+        "current_segment": name(runs.code(n_runs - 1)),
+        "path": path.substr(0, path.length() - 3),
+        "narrative": _joined(phrases, "; "),
+        "previous_segment": ibis.ifelse(changed, name(runs.code(n_runs - 2)), ibis.null("string")),
+        "segment_changed_on": ibis.ifelse(changed, runs.start(n_runs - 1).substitute(as_of, else_=ibis.null("date")),
+                                          ibis.null("date")),
+    }
+
 
 
 def period_labels(periods: pd.DataFrame | None) -> dict[str, str]:
@@ -136,8 +144,15 @@ def period_labels(periods: pd.DataFrame | None) -> dict[str, str]:
     return {p: f"{p} (partial, {c:.0%} of days)" for p, c in zip(partial["period"], partial["coverage"], strict=True)}
 
 
+STORY_COLUMNS = [
+    "customer_id", "current_segment", "previous_segment", "segment_changed_on", "current_reason",
+    "first_purchase", "last_purchase", "first_period", "first_segment", "periods", "active_periods",
+    "total_spend", "is_recent", "is_new", "returned_after_gap", "path", "narrative",
+]
+
+
 def story_table(
-    segments: ir.Table | pd.DataFrame, *, period: str, periods: pd.DataFrame | None = None,
+    segments: ir.Table | pd.DataFrame | Coded, *, period: str, periods: pd.DataFrame | None = None,
     customers: ir.Table | None = None, reasons: tuple[ir.Table, Any] | None = None,
 ) -> pd.DataFrame:
     """Per customer: path, current/previous segment and change date, first/last purchase, flags, narrative.
@@ -145,64 +160,61 @@ def story_table(
     ``previous_segment`` is the segment before the current run and ``segment_changed_on`` the as-of
     date of the period the current run began (both empty when the segment never changed), as CRM
     tools show them. ``periods`` (the story's, with coverage) marks partial periods in narratives.
-    The story itself passes ``segments`` keyed by integers (``customers``: customer_key ->
+    The story itself passes :class:`Coded` rows keyed by integers (``customers``: customer_key ->
     customer_id) without reasons; ``reasons`` = (customer_id key, period_index, reason, and the
-    reason of an unlabelled row as a function of its table), read for the last period only.
+    reason of an unlabelled row as a function of its period column), read for the last period only.
     """
     if period not in UNITS:
         raise ConfigError(f"period={period!r}; choose one of {', '.join(UNITS)}")
-    segments = _table(segments)
-    bounds = segments.aggregate(
-        last_index=segments.period_index.max(), first_index=segments.period_index.min(),
-        first_start=segments.period_start.min(),
-        last_start=segments.period_start.max(),
-    ).execute().iloc[0]
-    last_index = int(bounds["last_index"])
-    first_start, last_start = (ibis.literal(pd.Timestamp(bounds[c]).date()) for c in ("first_start", "last_start"))
-    summary = segments.group_by("customer_id").aggregate(
-        first_purchase=segments.first_purchase.min(),
-        last_purchase=segments.last_purchase.max(),
-        # the first/current segment and period come from the runs (no ordered aggregate per customer)
-        **({"current_reason": segments.reason.argmax(segments.period_index)} if reasons is None else {
-            "current_index": segments.period_index.max(),
-            "current_period": segments.period.arbitrary(where=segments.period_index == last_index),
-        }),
-        periods=segments.count(),
-        active_periods=segments.active.sum().cast("int64"),
-        total_spend=segments.monetary.sum(),
+    if isinstance(segments, Coded):
+        rows_coded = segments
+    else:
+        table = as_table(segments)
+        rows_coded = coded(table)
+        if reasons is None:  # every row of period_segments has its reason
+            reasons = (table.select("customer_id", "period_index", "reason"), None)
+    rows, info = rows_coded.rows, rows_coded.periods
+    last_index, first_index = int(info["period_index"].max()), int(info["period_index"].min())
+    first_start = ibis.literal(pd.Timestamp(info["period_start"].min()).date())
+    last_start = ibis.literal(pd.Timestamp(info["period_start"].max()).date())
+    summary = rows.group_by("customer_id").aggregate(
+        first_purchase=rows.first_purchase.min(),
+        last_purchase=rows.last_purchase.max(),
+        current_index=rows.period_index.max(),
+        periods=rows.count(),
+        active_periods=rows.active.sum().cast("int64"),
+        total_spend=rows.monetary.sum(),
         # active in the last period of the story (a customer's rows run to it)
-        is_recent=segments.active.arbitrary(where=segments.period_index == last_index).fill_null(False),
+        is_recent=rows.active.arbitrary(where=rows.period_index == last_index).fill_null(False),
         # came back after a gap: a period without a purchase followed by one with a purchase
-        returned_after_gap=segments.period_index.min(where=~segments.active)
-        < segments.period_index.max(where=segments.active),
+        returned_after_gap=rows.period_index.min(where=~rows.active) < rows.period_index.max(where=rows.active),
+        # the runs: rows whose segment differs from the period before, packed and sorted
+        runs=_packed_run(rows).collect(where=rows.before.isnull() | (rows.code != rows.before)).sort(),
     )
+    n_periods = last_index - first_index + 1
+    summary = summary.mutate(**_texts(summary, rows_coded, period, period_labels(periods), first_start, n_periods))
+    labels, no_label = reasons
+    # every customer's rows reach the last period of the story: its reasons only
+    last = labels.filter(labels.period_index == last_index) if no_label is not None else labels
+    summary = summary.left_join(last, [summary.customer_id == last.customer_id,
+                                       summary.current_index == last.period_index])
+    current_period = summary.current_index.substitute(
+        dict(zip(info["period_index"].astype(int), info["period"], strict=True)), else_=ibis.null("string"))
+    reason = summary.reason.fill_null(no_label(current_period)) if no_label is not None else summary.reason
     summary = summary.mutate(
-        is_new=summary.first_purchase >= last_start, joined_before=summary.first_purchase < first_start
+        current_reason=reason,
+        is_new=summary.first_purchase >= last_start,
     )
-    n_periods = int(bounds["last_index"]) - int(bounds["first_index"]) + 1
-    facts = _run_facts(segments, period, period_labels(periods), first_start, n_periods)
-    summary = summary.inner_join(facts, "customer_id")
-    if reasons is not None:  # every customer's rows reach the last period: its reasons only
-        labels, no_label = reasons
-        last = labels.filter(labels.period_index == last_index)
-        summary = summary.left_join(last, [summary.customer_id == last.customer_id,
-                                           summary.current_index == last.period_index])
-        summary = summary.mutate(current_reason=summary.reason.fill_null(no_label(summary.current_period)))
     if customers is not None:
         names = customers.select("customer_key", customer_text="customer_id")
         summary = summary.inner_join(names, summary.customer_id == names.customer_key)
         summary = summary.mutate(customer_id=summary.customer_text).order_by("customer_key")
     else:
         summary = summary.order_by("customer_id")
-    table = summary.execute()
+    table = summary.select(*STORY_COLUMNS).execute()
     table["segment_changed_on"] = pd.to_datetime(table["segment_changed_on"])
     table["returned_after_gap"] = table["returned_after_gap"].fillna(False).astype(bool)
-    columns = [
-        "customer_id", "current_segment", "previous_segment", "segment_changed_on", "current_reason",
-        "first_purchase", "last_purchase", "first_period", "first_segment", "periods", "active_periods",
-        "total_spend", "is_recent", "is_new", "returned_after_gap", "path", "narrative",
-    ]
-    return table[columns].reset_index(drop=True)
+    return table.reset_index(drop=True)
 
 
 # --- transitions and retention ------------------------------------------------------------------
@@ -217,37 +229,37 @@ def _period_index(segments: ir.Table, label: str) -> int:
 
 
 def transitions(
-    segments: ir.Table | pd.DataFrame, from_period: str | None = None, to_period: str | None = None
+    segments: ir.Table | pd.DataFrame | Coded, from_period: str | None = None, to_period: str | None = None
 ) -> pd.DataFrame:
     """Migration counts and row shares between two periods (default: pooled consecutive pairs).
 
     With neither period given every consecutive pair is pooled, so ``share`` is the customer-weighted
     average over pairs; with one given, the other is its neighbour. ``churn`` marks active -> Inactive.
     """
-    segments = _table(segments)
-    before = segments.select(
-        "customer_id", from_index="period_index", from_segment="segment", from_order="segment_order"
-    )
-    after = segments.select(
-        "customer_id", to_index="period_index", to_segment="segment", to_order="segment_order"
-    )
     if from_period is None and to_period is None:
-        pairs = before.inner_join(
-            after, [before.customer_id == after.customer_id, after.to_index == before.from_index + 1]
-        )
+        rows_coded = segments if isinstance(segments, Coded) else coded(segments)
+        rows = rows_coded.rows
+        pairs = rows.filter(rows.before.notnull())
+        counts = pairs.group_by(from_code=pairs.before, to_code=pairs.code).aggregate(customers=pairs.count()).execute()
+        for side in ("from", "to"):
+            counts[f"{side}_segment"] = counts[f"{side}_code"].map(rows_coded.names)
+            counts[f"{side}_order"] = counts[f"{side}_code"].map(rows_coded.orders)
     else:
+        segments = as_table(segments)
         start = _period_index(segments, from_period) if from_period else None
         stop = _period_index(segments, to_period) if to_period else None
         start = stop - 1 if start is None else start
         stop = start + 1 if stop is None else stop
         if stop <= start:
             raise ConfigError(f"to_period must come after from_period ({from_period} -> {to_period})")
-        pairs = before.filter(before.from_index == start).inner_join(
-            after.filter(after.to_index == stop), "customer_id"
-        )
-    counts = pairs.group_by("from_segment", "from_order", "to_segment", "to_order").aggregate(
-        customers=pairs.count()
-    ).execute()
+        before = segments.filter(segments.period_index == start).select(
+            "customer_id", from_segment="segment", from_order="segment_order")
+        after = segments.filter(segments.period_index == stop).select(
+            "customer_id", to_segment="segment", to_order="segment_order")
+        pairs = before.inner_join(after, "customer_id")
+        counts = pairs.group_by("from_segment", "from_order", "to_segment", "to_order").aggregate(
+            customers=pairs.count()
+        ).execute()
     counts["share"] = counts["customers"] / counts.groupby("from_segment")["customers"].transform("sum")
     counts["churn"] = (counts["from_segment"] != INACTIVE) & (counts["to_segment"] == INACTIVE)
     counts = counts.sort_values(
@@ -265,7 +277,7 @@ def transition_matrix(table: pd.DataFrame, values: str = "customers") -> pd.Data
     return matrix.reindex(index=rows, columns=order).fillna(0)
 
 
-def retention(segments: ir.Table | pd.DataFrame, periods: pd.DataFrame | None = None) -> pd.DataFrame:
+def retention(segments: ir.Table | pd.DataFrame | Coded, periods: pd.DataFrame | None = None) -> pd.DataFrame:
     """Per period: active, new, retained, reactivated, churned, rate, purchases, revenue, per-day rates.
 
     ``retention_rate`` = retained / customers active in the previous period (empty for the first).
@@ -273,12 +285,9 @@ def retention(segments: ir.Table | pd.DataFrame, periods: pd.DataFrame | None = 
     ``coverage`` and ``note``, and ``purchases_per_day`` / ``revenue_per_day`` are over the covered
     days, so a partial period compares fairly with full ones.
     """
-    segments = _table(segments)
-    previous = segments.active.lag().over(
-        ibis.window(group_by="customer_id", order_by="period_index")
-    )
-    marked = segments.mutate(previous=previous)
-    per_period = marked.group_by("period_index", "period").aggregate(
+    rows_coded = segments if isinstance(segments, Coded) else coded(segments)
+    marked = rows_coded.rows
+    per_period = marked.group_by("period_index").aggregate(
         active=marked.active.sum(),
         new=(marked.active & marked.previous.isnull()).sum(),
         retained=(marked.active & marked.previous.fill_null(False)).sum(),
@@ -287,6 +296,8 @@ def retention(segments: ir.Table | pd.DataFrame, periods: pd.DataFrame | None = 
         purchases=marked.frequency.sum(),
         revenue=money_sum(marked.monetary),
     ).order_by("period_index").execute()
+    names = dict(zip(rows_coded.periods["period_index"], rows_coded.periods["period"], strict=True))
+    per_period.insert(1, "period", per_period["period_index"].map(names))
     counts = ["active", "new", "retained", "reactivated", "previous_active", "purchases"]
     per_period[counts] = per_period[counts].astype("int64")
     per_period["churned"] = per_period["previous_active"] - per_period["retained"]
