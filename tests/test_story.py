@@ -26,7 +26,7 @@ import pandas as pd
 import pytest
 
 from segmint import story
-from segmint.errors import ConfigError
+from segmint.errors import ConfigError, DataError
 from segmint.schema import CANONICAL_DTYPES
 from segmint.segment.clusters import ClusterConfig
 from segmint.story_tables import transition_matrix
@@ -154,6 +154,27 @@ def test_story_table(result: story.StoryResult) -> None:
     assert record["path"] == "High Value > Average > High Value"
     assert [p["segment"] for p in record["timeline"]] == PATHS["D"]
     assert record["first_purchase"] == "2022-12-24" and record["kind"] == "within_period"
+
+
+def test_overview_and_one_customer_without_reading_the_whole_story() -> None:
+    """The CLI's counts and one customer's row come from the rows, before (and without) the story table."""
+    fresh = story.build_story(_tx(), period="quarter", scheme="clusters", config=CLUSTERS)
+    overview = fresh.overview()
+    assert "story" not in fresh.__dict__  # counted without building the story's text
+    # current segments (PATHS' last entries), each held by one customer: in customer order A..E
+    assert overview["current_segment"].tolist() == [I, AV, L, H, BA]
+    assert overview["customers"].tolist() == [1, 1, 1, 1, 1]
+    # active in 2023-Q2: all but A; new in it: E; back after a gap: B (2022-Q2..Q3) and C (2022-Q4)
+    assert overview.set_index("current_segment")[["recent", "new", "returned_after_gap"]].sum().tolist() == [4, 1, 2]
+    row = fresh.story_row("C")
+    assert "story" not in fresh.__dict__
+    assert row["narrative"] == ("Joined 2022-Q2 as Below Average (2 quarters); inactive in 2022-Q4; "
+                                "back in 2023-Q1 as Low Value (2 quarters)")
+    assert (row["periods"], row["previous_segment"], row["returned_after_gap"]) == (5, I, True)
+    assert fresh.story["current_segment"].tolist() == [I, AV, L, H, BA]
+    assert fresh.overview().equals(overview)  # counted from the story table once it was read
+    with pytest.raises(DataError, match="no purchase in the story window"):
+        fresh.story_row("Z")
 
 
 def _counts(table: pd.DataFrame) -> dict[tuple[str, str], tuple[int, float]]:

@@ -329,12 +329,12 @@ def _print_customer_story(result: StoryResult, customer_id: str) -> None:
 def _print_story_overview(result: StoryResult) -> None:
     from rich.table import Table
 
-    story_table = result.story
+    overview = result.overview()
     first, last = result.periods["period"].iloc[[0, -1]]
     console.print(
-        f"{len(story_table):,} customers over {len(result.periods)} {result.period}s ({first} to {last}): "
-        f"{int(story_table['is_recent'].sum()):,} active in {last}, {int(story_table['is_new'].sum()):,} new, "
-        f"{int(story_table['returned_after_gap'].sum()):,} came back after a gap"
+        f"{int(overview['customers'].sum()):,} customers over {len(result.periods)} {result.period}s ({first} to "
+        f"{last}): {int(overview['recent'].sum()):,} active in {last}, {int(overview['new'].sum()):,} new, "
+        f"{int(overview['returned_after_gap'].sum()):,} came back after a gap"
     )
     table = Table("period", "active", "new", "retained", "back", "churned", "retention", "revenue/day", "note")
     for item in result.retention.itertuples():
@@ -345,8 +345,8 @@ def _print_story_overview(result: StoryResult) -> None:
             escape(item.note),
         )
     console.print(table)
-    current = story_table["current_segment"].value_counts()
-    console.print("current segment: " + ", ".join(f"{escape(str(s))} {n:,}" for s, n in current.items()))
+    current = zip(overview["current_segment"], overview["customers"], strict=True)
+    console.print("current segment: " + ", ".join(f"{escape(str(s))} {n:,}" for s, n in current))
     console.print("Pass --customer ID to read one customer's story.")
 
 

@@ -30,6 +30,7 @@ import datetime as dt
 import inspect
 import logging
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any, Literal, TypeAlias
 
 import ibis
@@ -52,8 +53,17 @@ from segmint.story_features import (
     scores_by_counts,
     within_features,
 )
-from segmint.story_rows import coded
-from segmint.story_tables import INACTIVE, cohort_table, retention, story_table, transitions
+from segmint.story_rows import Coded, coded
+from segmint.story_tables import (
+    INACTIVE,
+    cohort_table,
+    retention,
+    story_frame,
+    story_overview,
+    story_query,
+    story_table,
+    transitions,
+)
 from segmint.story_value import ENGINE_METHODS, value_labels
 
 log = logging.getLogger(__name__)
@@ -108,13 +118,34 @@ class StoryResult:
     kind: str
     periods: pd.DataFrame  # period_index, period, period_start, period_end, as_of, coverage, partial, note
     period_segments: ir.Table
-    story: pd.DataFrame
+    story_query: ir.Table  # the story table as an expression: ``story`` runs it when first read
     transitions: pd.DataFrame
     retention: pd.DataFrame
     cohorts: pd.DataFrame
     dropped: list[cov.PeriodCoverage] = field(default_factory=list)  # partial periods left out
     notes: list[str] = field(default_factory=list)  # frequency basis, profit basis, ...
     frequency: str = "invoices"
+    rows: Coded | None = None  # the integer rows the story's counts come from (``overview``)
+
+    @cached_property
+    def story(self) -> pd.DataFrame:
+        """Per customer: path, current/previous segment and change date, flags, narrative (read once, on demand)."""
+        return story_frame(self.story_query)
+
+    def overview(self) -> pd.DataFrame:
+        """Per current segment: customers, active in the last period, new, back after a gap (most customers first).
+
+        Counted from the story's rows without its text unless the story table was already read.
+        """
+        if self.rows is not None and "story" not in self.__dict__:
+            return story_overview(self.rows)
+        story = self.story
+        flags = story.groupby("current_segment", sort=False).agg(
+            recent=("is_recent", "sum"), new=("is_new", "sum"), returned_after_gap=("returned_after_gap", "sum"))
+        counts = story["current_segment"].value_counts().rename("customers")
+        table = flags.reindex(counts.index).astype("int64")
+        table.insert(0, "customers", counts.astype("int64"))
+        return table.rename_axis("current_segment").reset_index()
 
     @property
     def kind_name(self) -> str:
@@ -133,7 +164,11 @@ class StoryResult:
 
     def story_row(self, customer_id: str) -> pd.Series:
         """The story row of one customer; DataError when the id is not in the story."""
-        rows = self.story[self.story["customer_id"] == str(customer_id)]
+        if "story" in self.__dict__:
+            rows = self.story[self.story["customer_id"] == str(customer_id)]
+        else:  # one customer's row, without the story of everyone
+            query = self.story_query
+            rows = story_frame(query.filter(query.customer_id == str(customer_id)))
         if rows.empty:
             raise DataError(
                 f"customer {customer_id!r} has no purchase in the story window; "
@@ -538,12 +573,13 @@ def build_story(
         kind=kind,
         periods=kept,
         period_segments=_with_reasons(segments, labels, customers, labelled.no_label),
-        story=story_table(rows, period=period, periods=kept, customers=customers,
-                          reasons=(labels, labelled.no_label)),
+        story_query=story_query(rows, period=period, periods=kept, customers=customers,
+                                reasons=(labels, labelled.no_label)),
         transitions=transitions(rows),
         retention=per_period,
         cohorts=cohort,
         dropped=[window.coverage[i] for i in dropped if i not in hidden],
         notes=notes,
         frequency=window.frequency,
+        rows=rows,
     )

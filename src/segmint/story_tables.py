@@ -157,6 +157,25 @@ def story_table(
 ) -> pd.DataFrame:
     """Per customer: path, current/previous segment and change date, first/last purchase, flags, narrative.
 
+    :func:`story_query` run (see there).
+    """
+    return story_frame(story_query(segments, period=period, periods=periods, customers=customers, reasons=reasons))
+
+
+def story_frame(query: ir.Table) -> pd.DataFrame:
+    """The story table of a :func:`story_query` (or of its rows for some customers) as pandas."""
+    table = query.execute()
+    table["segment_changed_on"] = pd.to_datetime(table["segment_changed_on"])
+    table["returned_after_gap"] = table["returned_after_gap"].astype(bool)
+    return table.reset_index(drop=True)
+
+
+def story_query(
+    segments: ir.Table | pd.DataFrame | Coded, *, period: str, periods: pd.DataFrame | None = None,
+    customers: ir.Table | None = None, reasons: tuple[ir.Table, Any] | None = None,
+) -> ir.Table:
+    """Per customer, as an expression (in customer order): the columns of :func:`story_table`.
+
     ``previous_segment`` is the segment before the current run and ``segment_changed_on`` the as-of
     date of the period the current run began (both empty when the segment never changed), as CRM
     tools show them. ``periods`` (the story's, with coverage) marks partial periods in narratives.
@@ -187,7 +206,8 @@ def story_table(
         # active in the last period of the story (a customer's rows run to it)
         is_recent=rows.active.arbitrary(where=rows.period_index == last_index).fill_null(False),
         # came back after a gap: a period without a purchase followed by one with a purchase
-        returned_after_gap=rows.period_index.min(where=~rows.active) < rows.period_index.max(where=rows.active),
+        returned_after_gap=(rows.period_index.min(where=~rows.active)
+                            < rows.period_index.max(where=rows.active)).fill_null(False),
         # the runs: rows whose segment differs from the period before, packed and sorted
         runs=_packed_run(rows).collect(where=rows.before.isnull() | (rows.code != rows.before)).sort(),
     )
@@ -211,10 +231,35 @@ def story_table(
         summary = summary.mutate(customer_id=summary.customer_text).order_by("customer_key")
     else:
         summary = summary.order_by("customer_id")
-    table = summary.select(*STORY_COLUMNS).execute()
-    table["segment_changed_on"] = pd.to_datetime(table["segment_changed_on"])
-    table["returned_after_gap"] = table["returned_after_gap"].fillna(False).astype(bool)
-    return table.reset_index(drop=True)
+    return summary.select(*STORY_COLUMNS)
+
+
+def story_overview(segments: Coded) -> pd.DataFrame:
+    """Per current segment: customers, how many are active in the last period, new, back after a gap.
+
+    What :func:`story_table`'s flags count, without the story's text; most customers first (ties in
+    the order the segments first appear in the story, as ``value_counts`` of its column gives them).
+    Every customer's rows reach the last period of the story.
+    """
+    rows, info = segments.rows, segments.periods
+    last_index = int(info["period_index"].max())
+    last_start = ibis.literal(pd.Timestamp(info["period_start"].max()).date())
+    at_last = rows.period_index == last_index
+    per = rows.group_by("customer_id").aggregate(
+        code=rows.code.arbitrary(where=at_last),
+        recent=rows.active.arbitrary(where=at_last).fill_null(False).cast("int64"),
+        new=(rows.first_purchase.min() >= last_start).fill_null(False).cast("int64"),
+        back=(rows.period_index.min(where=~rows.active) < rows.period_index.max(where=rows.active))
+        .fill_null(False).cast("int64"),
+    )
+    counts = per.group_by("code").aggregate(
+        customers=per.count(), recent=per.recent.sum(), new=per.new.sum(), returned_after_gap=per.back.sum(),
+        first=per.customer_id.min(),
+    ).execute().sort_values("first")
+    counts.insert(0, "current_segment", counts.pop("code").map(segments.names))
+    table = counts.drop(columns="first").set_index("current_segment").astype("int64")
+    order = table["customers"].sort_values(ascending=False).index
+    return table.loc[order].reset_index()
 
 
 # --- transitions and retention ------------------------------------------------------------------
