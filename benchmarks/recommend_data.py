@@ -32,9 +32,13 @@ N_GROUPS = 8
 
 def make_affinity_sales(
     n_customers: int = 25_000, n_products: int = 4_000, *, years: int = 2, orders_per_customer: float = 10.0,
-    seed: int = 0, start: str = "2023-01-01",
+    seed: int = 0, start: str = "2023-01-01", latent: dict | None = None,
 ) -> pd.DataFrame:
-    """Raw invoice lines (Online-Retail-like columns) with segment affinities, staples and complements."""
+    """Raw invoice lines (Online-Retail-like columns) with segment affinities, staples and complements.
+
+    ``latent`` (optional, for benchmarks.recommend_oracle) is filled with the hidden draws the lines
+    come from (each customer's rate, life, group and staples; the product distributions).
+    """
     rng = np.random.default_rng(seed)
     category = rng.permutation(np.arange(n_products) % N_CATEGORIES)
     within = np.empty(n_products)
@@ -85,6 +89,10 @@ def make_affinity_sales(
     extra = rng.random(len(line_order)) < 0.25
     line_order = np.r_[line_order, line_order[extra]]
     product = np.r_[product, partner[product[extra]]]
+    if latent is not None:
+        latent.update(acquired=acquired, end=end, rate=rate, group=group, n_staples=n_staples, staples=staples,
+                      later=later, group_p=group_p, global_p=global_p, partner=partner, days=days,
+                      start=pd.Timestamp(start))  # fmt: skip
     quantity = 1 + rng.poisson(1.0, len(product))
     lines = pd.DataFrame({"order": line_order, "product": product, "quantity": quantity})
     lines = lines.groupby(["order", "product"], as_index=False, sort=True)["quantity"].sum()

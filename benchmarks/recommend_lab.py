@@ -57,7 +57,8 @@ def frames(name: str, shift: int) -> dict:
     for _ in range(shift):
         end = m.Window.parse("1M").start(end)
     as_of = window.start(end)
-    out: dict = {"as_of": as_of, "inner": window.start(as_of), "end": end}
+    out: dict = {"as_of": as_of, "inner": window.start(as_of), "end": end,
+                 "names": sig.product_names(lines).to_pandas()}  # product -> product_name (session 5)
     for label, at, stop in (("fit", out["inner"], as_of), ("eval", as_of, end)):
         history = lines.filter(lines.day < at).select("customer_id").distinct()
         later = lines.filter(lines.day >= at, lines.day < stop)
@@ -218,12 +219,17 @@ def experiments(name: str, shift: int) -> dict[str, float]:
     return res
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+def lab_arguments(doc: str | None) -> argparse.Namespace:
+    """--datasets and --splits of a lab script (warnings of the many small fits silenced)."""
+    parser = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--datasets", default="retail,retail_4300,affinity,groceries,demo")
     parser.add_argument("--splits", type=int, default=3)
-    args = parser.parse_args()
     warnings.filterwarnings("ignore")
+    return parser.parse_args()
+
+
+def main() -> None:
+    args = lab_arguments(__doc__)
     for name in args.datasets.split(","):
         rows = {shift: experiments(name, shift) for shift in range(args.splits)}
         methods = list(rows[0])

@@ -55,15 +55,24 @@ DAYS = 374  # 2010-12-01 .. 2011-12-09
 def make_retail_log(
     n_customers: int = 4300, n_products: int = 4000, *, seed: int = 0, guest_share: float = 0.2,
     basket_median: float = 18.0, orders_per_year: float = 6.0, explore: tuple[float, float] = (2.0, 5.0),
+    latent: dict | None = None,
 ) -> pd.DataFrame:
-    """Raw invoice lines in the UCI Online Retail columns (see the module doc)."""
+    """Raw invoice lines in the UCI Online Retail columns (see the module doc).
+
+    ``latent`` (optional, for benchmarks.recommend_oracle): a dict with ``day`` (a day index); it is
+    filled with the hidden state the lines are drawn from -- the catalogue, the customers, the day
+    table, each customer's order days and their repertoire as it stood before their first order on
+    or after ``day`` -- without changing the lines drawn.
+    """
     rng = np.random.default_rng(seed)
     catalogue = _catalogue(rng, n_products)
     customers = _customers(rng, n_customers, catalogue, orders_per_year, basket_median, explore)
     season = _season_table(catalogue)
+    if latent is not None:
+        latent.update(catalogue=catalogue, customers=customers, season=season, repertoire={}, days={})
     orders: list[tuple[int, int, np.ndarray, np.ndarray]] = []  # (customer, day, products, quantities)
     for c in range(n_customers):
-        _simulate_customer(rng, c, customers, catalogue, season, orders)
+        _simulate_customer(rng, c, customers, catalogue, season, orders, latent)
     n_guest = int(len(orders) * guest_share / max(1e-9, 1 - guest_share))
     for _ in range(n_guest):
         day = int(_order_days(rng, 0, DAYS, 1, season["busy"])[0])
@@ -161,41 +170,51 @@ def _order_days(rng: np.random.Generator, first: int, last: int, count: int, bus
 
 
 def _simulate_customer(rng: np.random.Generator, c: int, customers: dict, catalogue: dict, season: dict,
-                       orders: list) -> None:
+                       orders: list, latent: dict | None = None) -> None:
     first, last = int(customers["acquired"][c]), int(customers["end"][c])
     n_orders = 1 + rng.poisson(customers["rate"][c] * (last - first))
     days = _order_days(rng, first, last, n_orders, season["busy"])
     days[0] = first if season["busy"][first] > 0 else days[0]
     days = np.unique(days)
-    taste = customers["taste"][c]
+    if latent is not None:
+        latent["days"][c] = days
     repertoire: dict[int, list[float]] = {}  # product -> [last day, attachment, cycle, fades on day]
     for day in days:
         day = int(day)
-        size = max(1, int(rng.poisson(customers["basket"][c])))
-        for product in [p for p, v in repertoire.items() if v[3] < day]:
-            del repertoire[product]
-        chosen: list[int] = []
-        if repertoire:
-            items = np.fromiter(repertoire.keys(), dtype=np.int64)
-            values = np.array(list(repertoire.values()))
-            since = day - values[:, 0]
-            due = 1.0 - np.exp(-since / values[:, 2])
-            weight = values[:, 1] * due * _season_factor(catalogue["season"][items], day)
-            n_repeat = min(len(items), rng.binomial(size, 1.0 - customers["explore"][c]))
-            if n_repeat and weight.sum() > 0:
-                n_repeat = min(n_repeat, int((weight > 0).sum()))
-                chosen = list(rng.choice(items, n_repeat, replace=False, p=weight / weight.sum()))
-        n_new = max(size - len(chosen), 0 if repertoire else size)
-        chosen += _explore(rng, catalogue, taste, day, chosen, n_new)
-        products = np.unique(np.array(chosen, dtype=np.int64))
-        for product in products:
-            entry = repertoire.get(int(product))
-            if entry is not None:
-                entry[0] = day
-            elif rng.random() < 0.5:
-                cycle = catalogue["cycle"][product] * rng.lognormal(0.0, 0.5)
-                repertoire[int(product)] = [day, rng.lognormal(0.0, 0.8), cycle, day + rng.exponential(220.0)]
+        if latent is not None and day >= latent["day"] and c not in latent["repertoire"]:
+            latent["repertoire"][c] = {p: list(v) for p, v in repertoire.items()}
+        products = draw_order(rng, c, day, repertoire, customers, catalogue)
         orders.append((c, day, products, _quantities(rng, catalogue, products)))
+
+
+def draw_order(rng: np.random.Generator, c: int, day: int, repertoire: dict[int, list[float]], customers: dict,
+               catalogue: dict) -> np.ndarray:
+    """The products of customer ``c``'s order on ``day``; ``repertoire`` is updated in place."""
+    size = max(1, int(rng.poisson(customers["basket"][c])))
+    for product in [p for p, v in repertoire.items() if v[3] < day]:
+        del repertoire[product]
+    chosen: list[int] = []
+    if repertoire:
+        items = np.fromiter(repertoire.keys(), dtype=np.int64)
+        values = np.array(list(repertoire.values()))
+        since = day - values[:, 0]
+        due = 1.0 - np.exp(-since / values[:, 2])
+        weight = values[:, 1] * due * _season_factor(catalogue["season"][items], day)
+        n_repeat = min(len(items), rng.binomial(size, 1.0 - customers["explore"][c]))
+        if n_repeat and weight.sum() > 0:
+            n_repeat = min(n_repeat, int((weight > 0).sum()))
+            chosen = list(rng.choice(items, n_repeat, replace=False, p=weight / weight.sum()))
+    n_new = max(size - len(chosen), 0 if repertoire else size)
+    chosen += _explore(rng, catalogue, customers["taste"][c], day, chosen, n_new)
+    products = np.unique(np.array(chosen, dtype=np.int64))
+    for product in products:
+        entry = repertoire.get(int(product))
+        if entry is not None:
+            entry[0] = day
+        elif rng.random() < 0.5:
+            cycle = catalogue["cycle"][product] * rng.lognormal(0.0, 0.5)
+            repertoire[int(product)] = [day, rng.lognormal(0.0, 0.8), cycle, day + rng.exponential(220.0)]
+    return products
 
 
 def _explore(rng: np.random.Generator, catalogue: dict, taste: np.ndarray, day: int, basket: list[int],
