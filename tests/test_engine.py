@@ -124,6 +124,25 @@ def test_materialize_declares_the_expressions_types_and_registers_in_memory_tabl
     assert sorted(again.id.to_pyarrow().to_pylist()) == ["b", "c"]
 
 
+def test_arrow_table_stores_arrow_rows_as_a_temporary_table_with_their_types():
+    import datetime as dt
+    import os
+
+    import pyarrow as pa
+
+    con = engine.connect()
+    data = pa.table({
+        "id": ["a", "b", None], "n": [1, None, 3], "x": [0.1, 2.5, None],
+        "day": [dt.date(2024, 1, 2), None, dt.date(1999, 12, 31)], "flag": [True, False, None],
+    })
+    stored = engine.arrow_table(con, data)
+    assert stored.schema() == ibis.schema({"id": "string", "n": "int64", "x": "float64", "day": "date", "flag": "boolean"})
+    assert stored.to_pyarrow().to_pydict() == data.to_pydict()
+    found = con.con.execute("SELECT database_name FROM duckdb_tables() WHERE table_name = ?", [stored.op().name]).fetchall()
+    assert found == [("temp",)]
+    assert not list(engine.spill_root().glob(f"{os.getpid()}-*.parquet"))  # this process's spool file is gone
+
+
 @pytest.mark.spark
 def test_spark_session_is_local_quiet_and_keeps_tables_out_of_the_cwd(spark_con):
     conf = spark_con._session.sparkContext.getConf()

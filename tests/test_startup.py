@@ -3,11 +3,31 @@ scikit-learn, SciPy or plotting library (they cost more than the whole analysis 
 
 from __future__ import annotations
 
+import ast
 import subprocess
 import sys
 import textwrap
 
 HEAVY = ("pandas", "sklearn", "scipy", "plotly", "dash", "matplotlib")
+
+
+def _heavy_modules_loaded(*args: str) -> list[str]:
+    """Run ``segmint ARGS`` in a fresh interpreter; the HEAVY modules it imported."""
+    script = textwrap.dedent(f"""
+        import sys
+        from segmint.cli import app
+        sys.argv = ["segmint", *{list(args)!r}]
+        try:
+            app()
+        except SystemExit as exit:
+            assert not exit.code, exit.code
+        print("LOADED", sorted(name for name in {HEAVY!r} if name in sys.modules))
+    """)
+    run = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=180)
+    assert run.returncode == 0, run.stderr[-2000:]
+    last = run.stdout.strip().splitlines()[-1]
+    assert last.startswith("LOADED ")
+    return ast.literal_eval(last.removeprefix("LOADED "))
 
 
 def test_analyze_rfm_loads_no_pandas_or_models(tmp_path):
@@ -18,25 +38,36 @@ def test_analyze_rfm_loads_no_pandas_or_models(tmp_path):
         "A4,c3,2024-03-02,5,1.10\nA4,c3,2024-03-02,5,1.10\nA5,,2024-03-03,1,2.00\n"
     )
     out = tmp_path / "out"
-    script = textwrap.dedent(f"""
-        import sys
-        from segmint.cli import app
-        sys.argv = ["segmint", "analyze", {str(source)!r}, "--scheme", "rfm", "--out", {str(out)!r}]
-        try:
-            app()
-        except SystemExit as exit:
-            assert not exit.code, exit.code
-        print("LOADED", sorted(name for name in {HEAVY!r} if name in sys.modules))
-    """)
-    run = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
-    assert run.returncode == 0, run.stderr[-2000:]
-    assert run.stdout.strip().splitlines()[-1] == "LOADED []"
+    assert _heavy_modules_loaded("analyze", str(source), "--scheme", "rfm", "--out", str(out)) == []
     written = {path.name for path in out.iterdir()}
     assert {"features.csv", "segments_rfm.csv", "summary_rfm.csv", "data_quality.json"} <= written
     features = (out / "features.csv").read_text().splitlines()
     assert features[0].startswith("customer_id,") and len(features) == 4  # c1, c2, c3 (the blank id dropped)
     text = (out / "features.csv").read_text()  # by hand: snapshot 2024-03-03 (the last kept line + 1 day)
     assert "c1,2,2,29.0,29.0,14.5," in text and "c3,1,1,5.5,5.5,5.5," in text  # the copied A4 line dropped
+
+
+def test_the_default_analyze_runs_every_scheme_without_pandas_or_models(tmp_path):
+    """`segmint analyze FILE --out DIR` (every scheme: rfm, levels, tiers, k-means clusters, value) loads
+    neither pandas nor scikit-learn; the schemes labelled in Python write dates as dates, like the rest."""
+    lines = ["InvoiceNo,CustomerID,InvoiceDate,Quantity,UnitPrice"]
+    for c in range(40):  # 40 customers, 1-4 invoices each, spread over two years
+        for i in range(1 + c % 4):
+            lines.append(f"I{c}-{i},c{c:02d},{2022 + (c + i) % 2}-{1 + (c * 5 + i) % 12:02d}-{1 + c % 27:02d},"
+                         f"{1 + i},{(3 + c * 7 % 50) * 1.25:.2f}")
+    source = tmp_path / "sales.csv"
+    source.write_text("\n".join(lines) + "\n")
+    out = tmp_path / "out"
+    assert _heavy_modules_loaded("analyze", str(source), "--out", str(out)) == []
+    tables = {}
+    for name in ("features", "segments_rfm", "segments_tiers", "segments_clusters", "segments_value"):
+        rows = (out / f"{name}.csv").read_text().splitlines()
+        header = rows[0].split(",")
+        tables[name] = {r.split(",")[0]: r.split(",")[header.index("first_purchase")] for r in rows[1:]}
+    assert len(tables["features"]) == 40 and tables["features"]["c00"] == "2022-01-01"  # c00: one line, by hand
+    for name, first in tables.items():
+        assert first == tables["features"], name
+    assert {"tiers_kpis.csv", "tiers_buckets_value.csv", "summary_clusters.csv"} <= {p.name for p in out.iterdir()}
 
 
 def test_results_still_come_when_the_pandas_free_shortcut_cannot_apply(tmp_path):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ibis
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -115,3 +116,29 @@ def test_config_validation(tmp_path):
     path = tmp_path / "tiers.yaml"
     TiersConfig(n_buckets=4, value_cutoffs=(70, 130)).to_yaml(path)
     assert TiersConfig.from_yaml(path).value_cutoffs == (70, 130)
+
+
+def test_kpis_have_the_sums_pandas_groupby_gives_to_the_last_bit():
+    """The tier KPIs are summed in Python (no pandas on the analyze path): the same floats, bit for
+    bit, as pandas' groupby().agg on the same rows (a second method), on values whose float sums
+    depend on the order and method of adding."""
+    rng = np.random.default_rng(5)
+    n = 3000
+    rows = pd.DataFrame({
+        "customer_id": [f"c{i}" for i in range(n)],
+        "segment": rng.choice(["High Value / High Frequency", "Low Value / Low Frequency", "Mid Value / High Frequency"], n),
+        "sales": rng.lognormal(3, 2, n) * rng.choice([1, -1e-3], n),
+        "frequency": rng.integers(1, 30, n),
+        "recency_days": rng.integers(0, 700, n),
+    })
+    rows["segment_order"] = rows.segment.map({"High Value / High Frequency": 8, "Low Value / Low Frequency": 0,
+                                              "Mid Value / High Frequency": 5})
+    got = tier_kpis(rows, CONFIG).set_index("segment")
+    want = rows.groupby(["segment", "segment_order"], as_index=False).agg(
+        customers=("customer_id", "size"), revenue=("sales", "sum"), visits=("frequency", "sum"),
+        mean_recency_days=("recency_days", "mean"),
+    ).set_index("segment")
+    for column in ("customers", "revenue", "visits", "mean_recency_days"):
+        assert got[column].loc[want.index].tolist() == want[column].tolist(), column
+    assert got.share_of_revenue.loc[want.index].tolist() == (want.revenue / want.revenue.sum()).tolist()
+    assert got.segment_order.tolist() == [8, 5, 0]

@@ -10,18 +10,22 @@ that belong to no cluster as ``-1`` / ``"Outlier"``.
 from __future__ import annotations
 
 import logging
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import ibis
 import ibis.expr.types as ir
 import numpy as np
-import pandas as pd
+import pyarrow as pa
 from pydantic import Field, model_validator
 from threadpoolctl import threadpool_limits
 
+from segmint import arrays
 from segmint.errors import ConfigError, DataError
 from segmint.segment._config import SegmentConfig
 from segmint.segment.kmeans import kmeans, silhouette_scores
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 log = logging.getLogger(__name__)
 
@@ -79,8 +83,33 @@ class ClusterConfig(SegmentConfig):
         return self
 
 
-def _frame(data: pd.DataFrame | ir.Table) -> pd.DataFrame:
-    return data.execute() if isinstance(data, ir.Table) else data
+def _frame(data: pd.DataFrame | pa.Table | ir.Table) -> pd.DataFrame | pa.Table:
+    """A customer table in memory: Arrow for an Ibis table (no pandas on the ``analyze`` path)."""
+    return data.to_pyarrow() if isinstance(data, ir.Table) else data
+
+
+def _number(value: object) -> float:
+    try:
+        return float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return np.nan
+
+
+def _names(data: pd.DataFrame | pa.Table) -> list[str]:
+    return list(data.column_names) if isinstance(data, pa.Table) else [str(c) for c in data.columns]
+
+
+def _numbers(data: pd.DataFrame | pa.Table, name: str) -> np.ndarray:
+    """A column as float64, NaN where missing or not a number (``pd.to_numeric(errors="coerce")``)."""
+    if isinstance(data, pa.Table):
+        column = data[name]
+        kind = column.type
+        if pa.types.is_integer(kind) or pa.types.is_floating(kind) or pa.types.is_boolean(kind):
+            return arrays.numbers(column)
+        return np.array([_number(value) for value in column.to_pylist()], dtype=float)
+    import pandas as pd
+
+    return pd.to_numeric(data[name], errors="coerce").to_numpy(float)
 
 
 class ValueClusterer:
@@ -125,18 +154,20 @@ class ValueClusterer:
         return cls(**config.model_dump())
 
     # -- input -------------------------------------------------------------------------------------
-    def _values(self, data: pd.DataFrame) -> np.ndarray:
-        missing = [c for c in self.features if c not in data.columns]
+    def _values(self, data: pd.DataFrame | pa.Table) -> np.ndarray:
+        names = _names(data)
+        missing = [c for c in self.features if c not in names]
         if missing:
             raise DataError(
                 f"cluster features {missing} are not columns of the customer table "
-                f"(columns: {', '.join(map(str, data.columns))}); change 'features' in the cluster settings"
+                f"(columns: {', '.join(names)}); change 'features' in the cluster settings"
             )
-        values = data[list(self.features)].apply(pd.to_numeric, errors="coerce").to_numpy(float)
+        values = np.column_stack([_numbers(data, name) for name in self.features]).reshape(-1, len(self.features))
         bad = ~np.isfinite(values)
         if bad.any():
             row, col = np.argwhere(bad)[0]
-            ident = data["customer_id"].iloc[row] if "customer_id" in data.columns else row
+            ident = (data["customer_id"][int(row)].as_py() if isinstance(data, pa.Table) else data["customer_id"].iloc[row]) \
+                if "customer_id" in names else row
             raise DataError(
                 f"column {self.features[col]!r} has {int(bad[:, col].sum())} missing or non-numeric "
                 f"value(s) (first: customer {ident}); fill them or cluster on other features"
@@ -233,11 +264,7 @@ class ValueClusterer:
         self._mapping_ = mapping
         self.k_ = len(found)
         self.labels_ = np.array([mapping.get(int(c), -1) for c in raw], dtype=int)
-        self.cluster_means_ = pd.DataFrame(
-            [values[self.labels_ == c].mean(axis=0) for c in range(self.k_)],
-            columns=list(self.features),
-        )
-        self.cluster_means_.index.name = "cluster"
+        self._cluster_means = np.array([values[self.labels_ == c].mean(axis=0) for c in range(self.k_)])
         self.cluster_centers_ = np.array([X[self.labels_ == c].mean(axis=0) for c in range(self.k_)])
         if self.labels is not None and len(self.labels) != self.k_:
             raise ConfigError(
@@ -245,6 +272,15 @@ class ValueClusterer:
                 "give one label per cluster or leave labels empty"
             )
         self.label_names_ = tuple(self.labels) if self.labels is not None else value_labels(self.k_)
+
+    @property
+    def cluster_means_(self) -> pd.DataFrame:
+        """Raw feature means per cluster (rows: clusters in value order), as a pandas frame."""
+        import pandas as pd
+
+        means = pd.DataFrame(self._cluster_means, columns=list(self.features))
+        means.index.name = "cluster"
+        return means
 
     # -- prediction --------------------------------------------------------------------------------
     def predict(self, data: pd.DataFrame | ir.Table) -> np.ndarray:
@@ -278,51 +314,71 @@ class ValueClusterer:
             raise RuntimeError("this ValueClusterer is not fitted yet; call fit() first")
 
 
-def _thousands(values: pd.Series) -> pd.Series:
-    return values.map(lambda v: f"{v:,.0f}" if abs(v) >= 100 or float(v).is_integer() else f"{v:,.2f}")
+def _thousands(value: float) -> str:
+    return f"{value:,.0f}" if abs(value) >= 100 or float(value).is_integer() else f"{value:,.2f}"
 
 
-def _reasons(frame: pd.DataFrame, features: list[str], segments: pd.Series) -> pd.Series:
-    """One line per customer: the value features behind the cluster, monetary with its top-% rank."""
+def _days_ago(days: float) -> str:
+    return "today" if days == 0 else "1 day ago" if days == 1 else f"{_thousands(days)} days ago"
+
+
+def _reasons(columns: dict[str, list], features: list[str], segments: list[str]) -> list[str]:
+    """One line per customer: the value features behind the cluster, monetary with its top-% rank.
+
+    ``columns`` holds each feature's values (Python numbers, as the table stores them).
+    """
     ordered = [f for f in ("monetary", "frequency", "recency_days") if f in features]
     ordered += [f for f in features if f not in ordered]
-    parts: list[pd.Series] = []
+    parts: list[list[str]] = []
     for name in ordered:
-        column = pd.to_numeric(frame[name])
+        values = columns[name]
         if name == "recency_days":
-            days = column.map(lambda v: "today" if v == 0 else "1 day ago" if v == 1 else None)
-            parts.append("last purchase " + days.fillna(_thousands(column) + " days ago"))
+            parts.append([f"last purchase {_days_ago(v)}" for v in values])
             continue
-        text = f"{name} " + _thousands(column)
+        text = [f"{name} {_thousands(v)}" for v in values]
         if name == "monetary":
-            # Share of customers spending at least this much, rounded up: "top 8%".
-            top = np.ceil(100 * column.rank(method="max", ascending=False) / len(column)).clip(lower=1)
-            text = text + " (top " + top.astype(int).astype(str) + "%)"
+            # share of customers spending at least this much, rounded up: "top 8%" (ties share the
+            # rank of the last of them, as pandas' rank(method="max", ascending=False))
+            spend = np.asarray(values, dtype=float)
+            at_least = len(spend) - np.searchsorted(np.sort(spend), spend, side="left")
+            top = np.ceil(100 * at_least.astype(float) / len(spend)).clip(min=1).astype(int).tolist()
+            text = [f"{t} (top {p}%)" for t, p in zip(text, top, strict=True)]
         parts.append(text)
-    joined = parts[0]
-    for part in parts[1:]:
-        joined = joined + ", " + part
-    return joined + " -> " + segments.astype(str)
+    return [", ".join(row) + " -> " + segment for *row, segment in zip(*parts, segments, strict=True)]
 
 
 def assign(features: pd.DataFrame | ir.Table, config: ClusterConfig | None = None) -> ir.Table:
     """Label each customer with its value cluster: feature columns + cluster, segment, order, reason.
 
     Like every scheme it returns an Ibis table, in the backend of ``features`` (a pandas frame gives
-    an in-memory table).
+    an in-memory table); an Ibis table is read as Arrow, so the ``analyze`` path needs no pandas.
     """
     config = config or ClusterConfig()
-    frame = _frame(features).reset_index(drop=True)
+    frame = _frame(features)
+    if not isinstance(frame, pa.Table):
+        frame = frame.reset_index(drop=True)
     model = ValueClusterer.from_config(config).fit(frame)
-    out = frame.copy()
-    out["cluster"] = model.labels_.astype("int64")
-    out["segment"] = model.label_of(model.labels_).astype(str)
-    out["segment_order"] = model.labels_.astype("int64")  # 0 = least valuable; -1 = outlier (unranked)
-    out["reason"] = _reasons(frame, config.features, out["segment"])
-    log.info("clustered %d customers into %d clusters (%s)", len(out), model.k_, config.method)
-    labelled = ibis.memtable(out)
+    clusters = model.labels_.astype("int64")
+    segments = [str(name) for name in model.label_of(model.labels_)]
+    values = {name: (frame[name].to_pylist() if isinstance(frame, pa.Table) else frame[name].tolist())
+              for name in config.features}  # fmt: skip
+    added = {
+        "cluster": clusters,
+        "segment": segments,
+        "segment_order": clusters,  # 0 = least valuable; -1 = outlier (unranked)
+        "reason": _reasons(values, config.features, segments),
+    }
+    if isinstance(frame, pa.Table):
+        for name, column in added.items():
+            frame = frame.append_column(name, arrays.column(column))
+        out = frame
+    else:
+        out = frame.copy()
+        for name, column in added.items():
+            out[name] = column
+    log.info("clustered %d customers into %d clusters (%s)", len(clusters), model.k_, config.method)
     if isinstance(features, ir.Table):
-        from segmint.engine import materialize
+        from segmint.engine import arrow_table
 
-        return materialize(features._find_backend(use_default=True), labelled)
-    return labelled
+        return arrow_table(features._find_backend(use_default=True), out)
+    return ibis.memtable(out)

@@ -15,15 +15,20 @@ the bottom buckets up to the last one in an unbroken run with index <= low (and 
 from __future__ import annotations
 
 import logging
-from typing import Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import ibis
 import ibis.expr.types as ir
-import pandas as pd
+import numpy as np
+import pyarrow as pa
 from pydantic import BaseModel, Field
 
+from segmint import arrays
 from segmint.segment._config import SegmentConfig
 from segmint.segment.rfm import quantile_score
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 log = logging.getLogger(__name__)
 
@@ -93,7 +98,8 @@ def bucket_customers(features: ir.Table, n_buckets: int = 10) -> ir.Table:
     )
 
 
-def _bucket_frame(bucketed: ir.Table, axis: str) -> pd.DataFrame:
+def _bucket_arrow(bucketed: ir.Table, axis: str) -> pa.Table:
+    """Per bucket, highest first: customers, sales, visits, metric range, shares and the index."""
     bucket, metric = AXES[axis]
     per_bucket = bucketed.group_by(bucket=bucketed[bucket]).aggregate(
         customers=bucketed.count(),
@@ -102,15 +108,28 @@ def _bucket_frame(bucketed: ir.Table, axis: str) -> pd.DataFrame:
         metric_min=bucketed[metric].min(),
         metric_max=bucketed[metric].max(),
     )
-    frame = per_bucket.execute().sort_values("bucket", ascending=False, ignore_index=True)
-    average = frame.sales.sum() / frame.customers.sum()
-    frame["share_of_sales"] = frame.sales / frame.sales.sum()
-    frame["sales_per_customer"] = frame.sales / frame.customers
-    frame["atv"] = frame.sales / frame.visits
-    frame["visits_per_customer"] = frame.visits / frame.customers
-    frame["index"] = 100 * frame.sales_per_customer / average
+    table = per_bucket.to_pyarrow()
+    buckets = table["bucket"].to_pylist()
+    table = arrays.reordered(table, sorted(range(len(buckets)), key=lambda i: -buckets[i]))  # highest first
+    sales, customers, visits = (arrays.numbers(table[c]) for c in ("sales", "customers", "visits"))
+    average = sales.sum() / customers.sum()  # numpy's sums, as pandas takes them
     name = "atv" if axis == "value" else "visits"
-    return frame.rename(columns={"metric_min": f"{name}_min", "metric_max": f"{name}_max"})
+    table = table.rename_columns([*table.column_names[:4], f"{name}_min", f"{name}_max"])
+    per_customer = sales / customers
+    added = {
+        "share_of_sales": sales / sales.sum(),
+        "sales_per_customer": per_customer,
+        "atv": sales / visits,
+        "visits_per_customer": visits / customers,
+        "index": 100 * per_customer / average,
+    }
+    for column, values in added.items():
+        table = table.append_column(column, arrays.column(values))
+    return table
+
+
+def _bucket_frame(bucketed: ir.Table, axis: str) -> pd.DataFrame:
+    return _bucket_arrow(bucketed, axis).to_pandas()
 
 
 def bucket_table(
@@ -121,12 +140,16 @@ def bucket_table(
     return _bucket_frame(bucket_customers(features, config.n_buckets), by)
 
 
+def _rows(table: pd.DataFrame | pa.Table) -> list[dict[str, Any]]:
+    return table.to_pylist() if isinstance(table, pa.Table) else table.to_dict("records")
+
+
 def cutoffs(
-    table: pd.DataFrame, axis: Literal["value", "frequency"], manual: tuple[float, float] | None = None
+    table: pd.DataFrame | pa.Table, axis: Literal["value", "frequency"], manual: tuple[float, float] | None = None
 ) -> TierCutoffs:
     """Tier split of one axis from its bucket table (rule in the module docstring)."""
-    ordered = table.sort_values("bucket", ascending=False, ignore_index=True)
-    indexes = ordered["index"].tolist()
+    ordered = sorted(_rows(table), key=lambda row: row["bucket"], reverse=True)
+    indexes = [row["index"] for row in ordered]
     if manual is not None:
         low, high = manual
     else:
@@ -134,20 +157,20 @@ def cutoffs(
         low = 100 - (100 - min(indexes)) / 2
     metric = "atv" if axis == "value" else "visits"
 
-    def run(rows: pd.DataFrame, keep) -> pd.DataFrame:
-        stop = next((i for i, value in enumerate(rows["index"]) if not keep(value)), len(rows))
-        return rows.iloc[:stop]
+    def run(rows: list[dict[str, Any]], keep) -> list[dict[str, Any]]:
+        stop = next((i for i, row in enumerate(rows) if not keep(row["index"])), len(rows))
+        return rows[:stop]
 
     top = run(ordered, lambda x: x >= high and x > 100)
-    bottom = run(ordered.iloc[::-1].reset_index(drop=True), lambda x: x <= low and x < 100)
+    bottom = run(ordered[::-1], lambda x: x <= low and x < 100)
     return TierCutoffs(
         axis=axis,
         low_index=float(low),
         high_index=float(high),
-        high_from_bucket=int(top.bucket.min()) if len(top) else None,
-        low_to_bucket=int(bottom.bucket.max()) if len(bottom) else None,
-        high_from_value=float(top[f"{metric}_min"].min()) if len(top) else None,
-        low_to_value=float(bottom[f"{metric}_max"].max()) if len(bottom) else None,
+        high_from_bucket=int(min(row["bucket"] for row in top)) if top else None,
+        low_to_bucket=int(max(row["bucket"] for row in bottom)) if bottom else None,
+        high_from_value=float(min(row[f"{metric}_min"] for row in top)) if top else None,
+        low_to_value=float(max(row[f"{metric}_max"] for row in bottom)) if bottom else None,
     )
 
 
@@ -158,9 +181,9 @@ def _tier_expr(bucket: ir.IntegerValue, cut: TierCutoffs) -> ir.IntegerValue:
     return ibis.cases((bucket >= high, 2), (bucket <= low, 0), else_=1)
 
 
-def _bucket_text(bucket: ir.IntegerValue, frame: pd.DataFrame, n_buckets: int) -> ir.StringValue:
+def _bucket_text(bucket: ir.IntegerValue, frame: pd.DataFrame | pa.Table, n_buckets: int) -> ir.StringValue:
     """ " in bucket 9 of 10 (index 180) -> " for a bucket column."""
-    index_text = {int(b): f"{i:.0f}" for b, i in zip(frame.bucket, frame["index"], strict=True)}
+    index_text = {int(row["bucket"]): f"{row['index']:.0f}" for row in _rows(frame)}
     return (
         " in bucket " + bucket.cast("string") + f" of {n_buckets} (index "
         + bucket.substitute(index_text, else_="?") + ") -> "
@@ -171,7 +194,7 @@ def assign(features: ir.Table, config: TiersConfig | None = None) -> ir.Table:
     """Features plus buckets, ``value_tier``, ``frequency_tier``, ``segment``, ``segment_order``, ``reason``."""
     config = config or TiersConfig()
     bucketed = bucket_customers(features, config.n_buckets)
-    frames = {axis: _bucket_frame(bucketed, axis) for axis in AXES}
+    frames = {axis: _bucket_arrow(bucketed, axis) for axis in AXES}
     manual = {"value": config.value_cutoffs, "frequency": config.frequency_cutoffs}
     cuts = {axis: cutoffs(frames[axis], axis, manual[axis]) for axis in AXES}
     log.info("tier cut-offs: %s", {axis: cut.model_dump() for axis, cut in cuts.items()})
@@ -196,29 +219,73 @@ def assign(features: ir.Table, config: TiersConfig | None = None) -> ir.Table:
 
 def tier_kpis(labelled: ir.Table | pd.DataFrame, config: TiersConfig | None = None) -> pd.DataFrame:
     """Per value x frequency combination: customers, revenue, share, ATV, visits, recency, strategy."""
-    config = config or TiersConfig()
-    frame = labelled.execute() if isinstance(labelled, ir.Table) else labelled
-    grouped = frame.groupby(["segment", "segment_order"], as_index=False).agg(
-        customers=("customer_id", "size"),
-        revenue=("sales", "sum"),
-        visits=("frequency", "sum"),
-        mean_recency_days=("recency_days", "mean"),
-    )
-    grouped["share_of_customers"] = grouped.customers / grouped.customers.sum()
-    grouped["share_of_revenue"] = grouped.revenue / grouped.revenue.sum()
-    grouped["atv"] = grouped.revenue / grouped.visits
-    grouped["visits_per_customer"] = grouped.visits / grouped.customers
-    grouped["strategy"] = grouped.segment.map(config.strategies).fillna("")
-    return grouped.sort_values("segment_order", ascending=False, ignore_index=True)
+    return _kpis_arrow(labelled, config or TiersConfig()).to_pandas()
+
+
+def _kahan(total: float, compensation: float, value: float) -> tuple[float, float]:
+    """One step of Kahan's compensated sum, as pandas' grouped sum and mean take it (a NaN
+    compensation is reset)."""
+    y = value - compensation
+    t = total + y
+    compensation = t - total - y
+    return t, (0.0 if compensation != compensation else compensation)
+
+
+def _kpis_arrow(labelled: ir.Table | pd.DataFrame, config: TiersConfig) -> pa.Table:
+    """:func:`tier_kpis` as Arrow, with the sums pandas' ``groupby().agg`` gives (Kahan-compensated, in
+    row order), so the exported figures are the same to the last bit as before; no pandas needed."""
+    columns = ["segment", "segment_order", "sales", "frequency", "recency_days"]
+    if isinstance(labelled, ir.Table):
+        data = labelled.select(*columns).to_pyarrow()
+    else:
+        data = pa.Table.from_pandas(labelled[columns], preserve_index=False)
+    groups: dict[tuple[str, int], list] = {}
+    for segment, order, sales, visits, recency in zip(*(data[c].to_pylist() for c in columns), strict=True):
+        group = groups.get((segment, order))
+        if group is None:  # customers, revenue (+ compensation), visits, recency sum (+ compensation), recency n
+            group = groups[(segment, order)] = [0, 0.0, 0.0, 0, 0.0, 0.0, 0]
+        group[0] += 1
+        if sales is not None and sales == sales:
+            group[1], group[2] = _kahan(group[1], group[2], float(sales))
+        group[3] += visits or 0
+        if recency is not None and recency == recency:
+            group[4], group[5] = _kahan(group[4], group[5], float(recency))
+            group[6] += 1
+    keys = sorted(groups)  # pandas' group order, before the sort by segment_order
+    customers = np.array([groups[k][0] for k in keys], dtype="int64")
+    revenue = np.array([groups[k][1] for k in keys], dtype=float)
+    visits = np.array([groups[k][3] for k in keys], dtype="int64")
+    with np.errstate(divide="ignore", invalid="ignore"):
+        recency = np.array([groups[k][4] / groups[k][6] if groups[k][6] else np.nan for k in keys], dtype=float)
+        table = {
+            "segment": [k[0] for k in keys],
+            "segment_order": np.array([k[1] for k in keys], dtype="int64"),
+            "customers": customers,
+            "revenue": revenue,
+            "visits": visits,
+            "mean_recency_days": recency,
+            "share_of_customers": customers / customers.sum(),
+            "share_of_revenue": revenue / revenue.sum(),
+            "atv": revenue / visits,
+            "visits_per_customer": visits / customers,
+            "strategy": [config.strategies.get(k[0]) or "" for k in keys],
+        }
+    order = sorted(range(len(keys)), key=lambda i: -keys[i][1])  # most valuable combination first
+    return pa.Table.from_arrays(
+        [arrays.column([values[i] for i in order] if isinstance(values, list) else np.asarray(values)[order])
+         for values in table.values()],
+        names=list(table),
+    )  # fmt: skip
 
 
 def extra_tables(
     features: ir.Table, labelled: ir.Table, config: TiersConfig | None = None
-) -> dict[str, pd.DataFrame]:
-    """Tables exported beside the tiers: both bucket tables and the KPIs per combination."""
+) -> dict[str, pa.Table]:
+    """Tables exported beside the tiers: both bucket tables and the KPIs per combination (Arrow)."""
     config = config or TiersConfig()
-    tables = {f"tiers_buckets_{axis}": bucket_table(features, axis, config) for axis in AXES}
-    tables["tiers_kpis"] = tier_kpis(labelled, config)
+    tables = {f"tiers_buckets_{axis}": _bucket_arrow(bucket_customers(features, config.n_buckets), axis)
+              for axis in AXES}  # fmt: skip
+    tables["tiers_kpis"] = _kpis_arrow(labelled, config)
     return tables
 
 

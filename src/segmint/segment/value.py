@@ -23,16 +23,20 @@ of ``n_init``, each step a binary search over sorted values, so a million custom
 from __future__ import annotations
 
 import logging
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import ibis
 import ibis.expr.types as ir
 import numpy as np
-import pandas as pd
+import pyarrow as pa
 from pydantic import Field, model_validator
 
+from segmint import arrays
 from segmint.errors import DataError
 from segmint.segment._config import SegmentConfig
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 log = logging.getLogger(__name__)
 
@@ -63,13 +67,22 @@ class ValueConfig(SegmentConfig):
         return self
 
 
-def basis_column(features: pd.DataFrame) -> tuple[str, str]:
+def basis_column(features: pd.DataFrame | pa.Table) -> tuple[str, str]:
     """(column, note): ``profit`` when every customer's cost is known, else ``monetary`` and why."""
-    if "profit" in features.columns and len(features) and features["profit"].notna().all():
+    rows = features.num_rows if isinstance(features, pa.Table) else len(features)
+    names = features.column_names if isinstance(features, pa.Table) else features.columns
+    if "profit" in names:
+        profit = features["profit"]
+        if isinstance(features, pa.Table):  # missing: NULL or NaN, as pandas counts it
+            missing = int(np.isnan(arrays.numbers(profit)).sum())
+        else:
+            missing = int(profit.isna().sum())
+    else:
+        missing = rows
+    if "profit" in names and rows and not missing:
         return "profit", ""
-    missing = int(features["profit"].isna().sum()) if "profit" in features.columns else len(features)
     return "monetary", (
-        f"no cost for {missing:,} of {len(features):,} customers: the value story uses revenue "
+        f"no cost for {missing:,} of {rows:,} customers: the value story uses revenue "
         "(net spend) where profit (amount - cost) would be"
     )
 
@@ -208,62 +221,81 @@ def _label(score: np.ndarray, cutoffs: tuple[float, float, float]) -> np.ndarray
     return order
 
 
-def _amount(values: pd.Series) -> pd.Series:
-    return values.map(lambda v: f"{v:,.0f}" if abs(v) >= 100 else f"{v:,.2f}")
+def _amount(value: float) -> str:
+    return f"{value:,.0f}" if abs(value) >= 100 else f"{value:,.2f}"
 
 
 def assign(features: pd.DataFrame | ir.Table, config: ValueConfig | None = None) -> ir.Table:
     """Features plus per-axis clusters and scores, the two axis segments, ``segment``, order and reason.
 
     Like every scheme it returns an Ibis table, in the backend of ``features`` (a pandas frame
-    gives an in-memory table).
+    gives an in-memory table); an Ibis table is read as Arrow, so the ``analyze`` path needs no pandas.
     """
-    frame = features.execute() if isinstance(features, ir.Table) else features
-    labelled = ibis.memtable(label_frame(frame, config))
-    if isinstance(features, ir.Table):
-        from segmint.engine import materialize
+    if not isinstance(features, ir.Table):
+        return ibis.memtable(label_frame(features, config))
+    from segmint.engine import arrow_table
 
-        return materialize(features._find_backend(use_default=True), labelled)
-    return labelled
+    table = features.to_pyarrow()
+    if table.num_rows == 0:
+        raise DataError("no customers to place in the value story")
+    labelled = table
+    for name, column in _label_columns(table, table["frequency"].to_pylist(), config or ValueConfig()).items():
+        labelled = labelled.append_column(name, arrays.column(column))
+    return arrow_table(features._find_backend(use_default=True), labelled)
 
 
 def label_frame(features: pd.DataFrame, config: ValueConfig | None = None) -> pd.DataFrame:
     """:func:`assign` on a pandas frame, returning pandas (the story calls it once per period)."""
-    config = config or ValueConfig()
     frame = features.copy().reset_index(drop=True)
     if frame.empty:
         raise DataError("no customers to place in the value story")
-    basis, note = basis_column(frame)
+    for name, column in _label_columns(frame, frame["frequency"].tolist(), config or ValueConfig()).items():
+        frame[name] = column
+    return frame
+
+
+def _label_columns(features: pd.DataFrame | pa.Table, frequency: list, config: ValueConfig) -> dict[str, object]:
+    """The value story's columns for ``features`` (pandas or Arrow), in order; ``frequency`` as listed."""
+    basis, note = basis_column(features)
     if note:
         log.info(note)
-    out = frame
+    out: dict[str, object] = {}
     scores = {}
+    values = {}
     for axis, column in (("profit", basis), ("frequency", "frequency")):
-        values = pd.to_numeric(frame[column]).to_numpy(float)
-        ranks, clusters, outlier = axis_ranks(values, config)
+        values[axis] = _floats(features, column)
+        ranks, clusters, outlier = axis_ranks(values[axis], config)
         out[f"{axis}_cluster"] = ranks
-        out[f"{axis}_clusters"] = clusters
+        out[f"{axis}_clusters"] = np.full(len(ranks), clusters, dtype="int64")
         scores[axis] = _scaled(ranks, clusters)
         out[f"{axis}_score"] = np.round(scores[axis], 4)
         if config.method in ("dbscan", "hdbscan"):
             out[f"{axis}_outlier"] = outlier
-    overall = (scores["profit"] + scores["frequency"]) / 2
-    out["overall_score"] = np.round(overall, 4)
+    overall = np.round((scores["profit"] + scores["frequency"]) / 2, 4)
+    out["overall_score"] = overall
     names = np.array(LABELS, dtype=object)
     out["profit_segment"] = names[_label(scores["profit"], config.cutoffs)]
     out["frequency_segment"] = names[_label(scores["frequency"], config.cutoffs)]
-    order = _label(overall, config.cutoffs)
+    order = _label((scores["profit"] + scores["frequency"]) / 2, config.cutoffs)
     out["segment"] = names[order]
     out["segment_order"] = order.astype("int64")
     shown = "profit" if basis == "profit" else "revenue"
-    out["value_basis"] = shown
-    out["reason"] = (
-        shown + " " + _amount(pd.to_numeric(frame[basis]))
-        + " (cluster " + (out["profit_cluster"] + 1).astype(str) + " of " + out["profit_clusters"].astype(str)
-        + "), frequency " + frame["frequency"].astype(str)
-        + " (cluster " + (out["frequency_cluster"] + 1).astype(str) + " of "
-        + out["frequency_clusters"].astype(str) + "): score " + out["overall_score"].map("{:.2f}".format)
-        + " -> " + out["segment"]
-    )
-    log.info("value story: %d customers, %s basis, method %s", len(out), shown, config.method)
+    out["value_basis"] = [shown] * len(order)
+    rows = zip(values["profit"].tolist(), out["profit_cluster"].tolist(), out["profit_clusters"].tolist(), frequency,
+               out["frequency_cluster"].tolist(), out["frequency_clusters"].tolist(), overall.tolist(),
+               out["segment"].tolist(), strict=True)  # fmt: skip
+    out["reason"] = [
+        f"{shown} {_amount(amount)} (cluster {pc + 1} of {pcs}), frequency {visits} (cluster {fc + 1} of {fcs}): "
+        f"score {score:.2f} -> {segment}"
+        for amount, pc, pcs, visits, fc, fcs, score, segment in rows
+    ]
+    log.info("value story: %d customers, %s basis, method %s", len(order), shown, config.method)
     return out
+
+
+def _floats(features: pd.DataFrame | pa.Table, column: str) -> np.ndarray:
+    if isinstance(features, pa.Table):
+        return arrays.numbers(features[column])
+    import pandas as pd
+
+    return pd.to_numeric(features[column]).to_numpy(float)
