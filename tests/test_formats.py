@@ -159,3 +159,61 @@ def test_plain_number_columns_test_blanks_per_row_only_when_a_placeholder_occurs
     dicts = dictionaries(con, ibis.memtable(frame), ["invoice_date", "amount", "quantity"])
     assert sorted(dicts.plain) == ["amount", "quantity"]  # '-' is a blank, so 'amount' is plain too
     assert dicts.nulls_only == ["quantity"]  # 'amount' holds a placeholder: its blanks are tested per row
+
+
+ISO_TEXTS = [  # canonical ISO (the shortcut's) and every near miss, which is parsed value by value
+    "2023-04-01", "2023-04-01 10:30:00", "2023-04-01 10:30:00.000000", "2024-02-29 23:59:59",
+    "2023-4-1", "2023-04-01T10:30:00", "2023-04-01 10:30", "2023-04-01 10:30:00.5", "2023-04-01 10:30:00.500000",
+    "2023-02-30 10:00:00", "2023-04-01 24:00:00", " 2023-04-01", "2023-04-01 10:30:00+02", "0000-01-01",
+    "12023-04-01", "01/04/2023", "2023/04/01", None, "",
+]
+
+
+def test_canonical_iso_dates_skip_the_regexes_and_read_the_same(con, monkeypatch):
+    import segmint.formats as formats
+
+    frame = pd.DataFrame({"_source": "f.csv", "_row": range(2, 2 * len(ISO_TEXTS) + 2),
+                          "invoice_date": ISO_TEXTS * 2})  # fmt: skip
+    mapped = con.create_table("dates", frame, overwrite=True)
+
+    def read(shortcut: bool):
+        if not shortcut:  # the dictionary without the canonical marker: every text through the regexes
+            real = formats._date_dictionary
+            monkeypatch.setattr(formats, "_date_dictionary", lambda c, m: real(c, m).drop("iso"))
+        dicts = dictionaries(con, mapped, ["invoice_date"])
+        found = evidence(dicts)
+        info, patterns, dayfirst = date_plan(
+            mapped, "date", date_format=None, dayfirst=None, evidence=found, source="f.csv", warnings=[]
+        )
+        parsed = parse_columns(con, mapped, ["invoice_date"], dicts, found, patterns=patterns, dayfirst=dayfirst, decimal={})
+        monkeypatch.undo()
+        rows = parsed.select("_row", "_invoice_date").order_by("_row").to_pyarrow().to_pylist()
+        return found, info.model_dump(), rows, "iso" in dicts.tables["invoice_date"].columns
+
+    fast, slow = read(True), read(False)
+    assert fast[3] and not slow[3]
+    assert fast[:3] == slow[:3]
+    readings = {text: row["_invoice_date"] for text, row in zip(ISO_TEXTS, fast[2], strict=False)}
+    # by hand: the canonical texts and the parseable near misses; impossible dates are NULL
+    assert readings["2023-04-01 10:30:00.000000"] == dt.datetime(2023, 4, 1, 10, 30)
+    assert readings["2023-4-1"] == readings["2023-04-01"] == dt.datetime(2023, 4, 1)
+    assert readings["2023-04-01 10:30:00.5"] == dt.datetime(2023, 4, 1, 10, 30)  # the iso layout drops fractions
+    assert readings["2023-02-30 10:00:00"] is None and readings["12023-04-01"] is None
+    assert fast[0]["date:iso"] == 2 * 14  # 4 canonical + 10 iso-like near misses (both copies)
+    marked = formats._date_dictionary(con, mapped)
+    canonical = sorted(marked.filter(marked.iso).value.to_pyarrow().to_pylist())
+    assert canonical == ["2023-04-01", "2023-04-01 10:30:00", "2023-04-01 10:30:00.000000", "2024-02-29 23:59:59"]
+
+
+def test_a_forced_format_reads_canonical_iso_texts_its_own_way(con):
+    frame = pd.DataFrame({"_source": "f.csv", "_row": [2, 3], "invoice_date": ["01.04.2023", "2023-04-01"]})
+    mapped = con.create_table("forced", frame, overwrite=True)
+    dicts = dictionaries(con, mapped, ["invoice_date"])
+    found = evidence(dicts)
+    _, patterns, dayfirst = date_plan(
+        mapped, "date", date_format="%d.%m.%Y", dayfirst=None, evidence=found, source="f.csv", warnings=[]
+    )
+    parsed = parse_columns(con, mapped, ["invoice_date"], dicts, found, patterns=patterns, dayfirst=dayfirst, decimal={})
+    rows = parsed.order_by("_row").to_pyarrow().column("_invoice_date").to_pylist()
+    assert rows == [dt.datetime(2023, 4, 1), None]  # the ISO text does not fit %d.%m.%Y
+    assert found["date:iso"] == 1
