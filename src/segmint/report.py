@@ -212,6 +212,9 @@ def _as_arrow(table: ir.Table | pa.Table) -> pa.Table:
 def _copy_csv(table: ir.Table, target: Path, trusted: tuple[str, ...]) -> None:
     """``COPY`` the table's query to CSV in DuckDB, each column as :func:`_csv_column` writes it."""
     con = table._find_backend()
+    hooks = getattr(con, "_run_pre_execute_hooks", None)
+    if hooks is not None:  # registers the in-memory tables (pandas/Arrow) the query names
+        hooks(table)
     schema = table.schema()
     columns = ", ".join(_csv_column(name, schema[name], trusted) for name in table.columns)
     query = f"SELECT {columns} FROM ({con.compile(table)})"

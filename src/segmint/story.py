@@ -50,10 +50,10 @@ from segmint.story_features import (
     period_activity,
     period_grid,
     rollup_activity,
-    scores_by_counts,
+    scores_by_order,
     within_features,
 )
-from segmint.story_rows import Coded, coded
+from segmint.story_rows import Coded, coded, with_previous
 from segmint.story_tables import (
     INACTIVE,
     cohort_table,
@@ -335,9 +335,10 @@ def _label_rows(
 
 @dataclass
 class _Segments:
-    core: ir.Table  # period_segments without reasons, customer_id = the integer key (materialised)
+    core: ir.Table  # period_segments without reasons, customer_id = the integer key
     labels: ir.Table  # customer_id (key), period_index, reason: read lazily
     no_label: Any  # period column -> the reason of a row without a label
+    rows: Coded | None = None  # the core's rows as integers, when stored that way (else from the core)
 
 
 def _no_purchase() -> DataError:
@@ -351,33 +352,49 @@ def _no_purchase() -> DataError:
 def _ranked_segments(window: _Window, grid: ir.Table, scheme: str, config: Any) -> _Segments:
     """As-of segments of a scheme that ranks every period at once (rfm, levels), scored in the grid itself.
 
-    The known rows of each period are ranked among themselves (the others in a scope of their own,
-    then ignored), so no feature or label table is joined back onto the grid; the ranks are stored
-    once and the segments and reasons read from a row-wise expression over them.
+    Each row is scored against the known rows of its period (by comparisons with the period's order
+    statistics; rows not known are scored too, then ignored), so no feature or label table is joined
+    back onto the grid. One table is stored: the grid's columns with each row's segment as an integer
+    (its order) beside the previous period's; segments, reasons and period names are read from
+    expressions over it (and over the grid) where they are used.
     """
     periods = window.periods
     con = ibis.get_backend(grid)
     rows = as_of_rows(grid, periods)
-    rows = rows.mutate(_scope=rows.known.ifelse(rows.period_index, -1))
-    scored = scores_by_counts(rows, config.bins, by="_scope")
-    # stored once and read by the core and the reasons: only the columns they read (7.9M rows)
-    unread = ["first_day", "profit_to_date", "last_purchase_to_date", "_scope", "frequency", "monetary"]
-    scored = materialize(con, scored.drop(*[c for c in unread if c in scored.columns]))
-    if not int(scored.known.sum().execute() or 0):
+    found = rows.aggregate(known=rows.known.sum(), first=rows.first_active_index.min()).execute().iloc[0]
+    if not int(found["known"] or 0):
         raise _no_purchase()
+    scored = scores_by_order(rows, config.bins)  # row by row: read by the stored rows and the reasons
     labels = get_scheme(scheme).load().label_scores(scored, config)
     story_rows = labels.filter(labels.first_active_index.notnull()
                                & (labels.period_index >= labels.first_active_index))
-    out = story_rows.inner_join(_period_info(periods), "period_index")
-    known = out.known
+    known = story_rows.known
 
     def masked(column: str) -> ir.Value:
-        return known.ifelse(out[column], ibis.null(out[column].type()))
+        return known.ifelse(story_rows[column], ibis.null(story_rows[column].type()))
 
-    extras = {c: masked(c) for c in get_scheme(scheme).story_columns if c in labels.columns}
-    core = _core(out, masked("recency_days"), masked("segment"), masked("segment_order"), extras)
+    extras = [c for c in get_scheme(scheme).story_columns if c in labels.columns]
+    # stored once, without text: the grid's columns, the segment's code (its order) and the previous period's
+    rows = with_previous(story_rows.select(
+        "customer_id", "period_index", "active", "purchases", "net", "profit", "first_purchase", "last_day",
+        "purchases_to_date", "net_to_date", recency_days=masked("recency_days"),
+        code=masked("segment_order").fill_null(-1).cast("int64"), **{c: masked(c) for c in extras},
+    ))
+    rows = materialize(con, rows)
+    names = {order: name for name, order in config.segment_order().items()} | {-1: INACTIVE}
+    out = rows.inner_join(_period_info(periods), "period_index")
+    segment = out.code.substitute(names, else_=ibis.null("string"))
+    core = _core(out, out.recency_days, segment, out.code, {c: out[c] for c in extras})
     reasons = labels.filter(labels.known).select("customer_id", "period_index", "reason")
-    return _Segments(core=materialize(con, core), labels=reasons, no_label=_no_label("as_of"))
+    first = int(found["first"])  # the first period any story row is in
+    coded_rows = Coded(
+        rows=rows.select("customer_id", "period_index", "code", "active", "first_purchase", "before", "previous",
+                         frequency=rows.purchases.cast("int64"), monetary=rows.net.cast("float64"),
+                         last_purchase=rows.active.ifelse(rows.last_day, ibis.null("date")).cast("date")),
+        names=names, orders={code: code for code in names},
+        periods=periods.loc[periods["period_index"] >= first, ["period_index", "period", "period_start", "as_of"]],
+    )
+    return _Segments(core=core, labels=reasons, no_label=_no_label("as_of"), rows=coded_rows)
 
 
 def _period_info(periods: pd.DataFrame) -> ir.Table:
@@ -554,7 +571,7 @@ def build_story(
         dropped = sorted(set(dropped) | set(hidden))
         notes.append(f"segments as of each period end count the purchases before {first_day} too "
                      "(first purchase, to-date totals); earlier periods are not shown")
-    rows = coded(segments, materialize=lambda table: materialize(con, table))  # one window pass, integers
+    rows = labelled.rows if labelled.rows is not None else coded(segments, lambda table: materialize(con, table))
     per_period = retention(rows, window.periods)
     cohort = cohort_table(grid, window.periods)
     rows = rows.kept(dropped)

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 
 import ibis
 import ibis.expr.types as ir
+import numpy as np
 import pandas as pd
 
 from segmint.coverage import listed_days
@@ -41,7 +42,8 @@ __all__ = [
     "period_activity",
     "period_grid",
     "rollup_activity",
-    "scores_by_counts",
+    "score_cuts",
+    "scores_by_order",
     "within_features",
 ]
 
@@ -165,26 +167,43 @@ def period_grid(activity: ir.Table, periods: pd.DataFrame, starts: ir.Table | No
     first_purchase, last_purchase_to_date, first_active_index (first period active in; null if none).
     With ``starts`` (:func:`customer_starts`, materialised) ``customer_id`` is the integer key: every
     later join, window and sort of the story runs on integers.
+
+    The running totals are taken over the periods with lines only (one window over ``activity``); each
+    of those rows then stands for itself and the empty periods up to the customer's next line, whose
+    totals it carries (an ``unnest`` of the period range), instead of a customer x period grid joined
+    with the activity and windowed.
     """
-    index = ibis.memtable(periods[["period_index"]].astype("int64"))
     if starts is None:
         starts = customer_starts(activity).drop("customer_key")
-    grid = starts.cross_join(index).filter(lambda t: t.period_index >= t.first_index)
-    rows = grid.left_join(activity, ["customer_id", "period_index"])
-    rows = rows.select(
-        customer_id=rows.customer_key if "customer_key" in starts.columns else rows.customer_id,
-        period_index=rows.period_index, first_active_index=rows.first_active_index,
-        purchases=rows.purchases.fill_null(0), first_day=rows.first_day, last_day=rows.last_day,
-        net=rows.net.fill_null(0.0), profit=rows.profit,
+    keyed = "customer_key" in starts.columns
+    joined = activity.inner_join(starts, "customer_id")
+    key = joined.customer_key if keyed else joined.customer_id
+    act = joined.select(
+        "period_index", "purchases", "first_day", "last_day", "net", "profit", "first_active_index", _key=key,
     )
-    to_date = ibis.window(group_by="customer_id", order_by="period_index", preceding=None, following=0)
-    return rows.mutate(
-        active=(rows.purchases > 0) & is_positive(rows.net),
-        purchases_to_date=rows.purchases.sum().over(to_date).cast("int64"),
-        net_to_date=money_round(rows.net.sum().over(to_date)),
-        profit_to_date=money_round(rows.profit.sum().over(to_date)),
-        first_purchase=rows.first_day.min().over(to_date),
-        last_purchase_to_date=rows.last_day.max().over(to_date),
+    to_date = ibis.window(group_by="_key", order_by="period_index", preceding=None, following=0)
+    ordered = ibis.window(group_by="_key", order_by="period_index")
+    end = int(periods["period_index"].max()) + 1
+    act = act.mutate(
+        purchases_to_date=act.purchases.sum().over(to_date).cast("int64"),
+        net_to_date=money_round(act.net.sum().over(to_date)),
+        profit_to_date=money_round(act.profit.sum().over(to_date)),
+        first_purchase=act.first_day.min().over(to_date),
+        last_purchase_to_date=act.last_day.max().over(to_date),
+        _until=act.period_index.lead().over(ordered).fill_null(end),
+    )
+    rows = act.mutate(_period=ibis.range(act.period_index, act._until).unnest())
+    own = rows._period == rows.period_index  # the row's own period (the others have no line)
+    purchases = own.ifelse(rows.purchases, 0)
+    net = own.ifelse(rows.net, 0.0)
+    return rows.select(
+        customer_id=rows._key, period_index=rows._period.cast("int64"), first_active_index=rows.first_active_index,
+        purchases=purchases, first_day=own.ifelse(rows.first_day, ibis.null("date")),
+        last_day=own.ifelse(rows.last_day, ibis.null("date")), net=net,
+        profit=own.ifelse(rows.profit, ibis.null("float64")),
+        active=(purchases > 0) & is_positive(net),
+        purchases_to_date=rows.purchases_to_date, net_to_date=rows.net_to_date, profit_to_date=rows.profit_to_date,
+        first_purchase=rows.first_purchase, last_purchase_to_date=rows.last_purchase_to_date,
     )
 
 
@@ -233,31 +252,74 @@ def as_of_rows(grid: ir.Table, periods: pd.DataFrame) -> ir.Table:
     ).drop("snapshot")
 
 
-def scores_by_counts(rows: ir.Table, bins: int, by: str) -> ir.Table:
-    """:func:`segmint.segment.rfm.rfm_scores` (``by`` groups) with R and F from counts of each distinct value.
+def _nth_worst(values: np.ndarray, counts: np.ndarray, ranks: list[int]) -> list[float]:
+    """The ``r``-th worst value for each ``r`` in ``ranks`` (1-based), from distinct values sorted worst first."""
+    reached = np.cumsum(counts)
+    return [values[int(np.searchsorted(reached, r))] for r in ranks]
 
-    A score needs the number of rows of its group with a strictly worse value: for recency and
-    frequency (a few hundred distinct values a period) counting the distinct values and summing the
-    counts of the worse ones gives it from a small table joined back, instead of ranking (sorting)
-    every customer-period; M (nearly one value per customer) is ranked.
+
+def _cut_ranks(n: int, bins: int) -> list[int]:
+    """``ceil(s * n / bins)`` for s = 1 .. bins - 1: the rows a score above ``s`` must beat."""
+    return [-(-s * n // bins) for s in range(1, bins)]
+
+
+def score_cuts(known: ir.Table, bins: int) -> pd.DataFrame:
+    """Per period: the ``ceil(s * n / bins)``-th worst recency, frequency and monetary value among ``known`` rows.
+
+    Columns period_index, r1.., f1.., m1.. (s = 1 .. bins - 1). Recency and frequency take a few hundred
+    distinct values a period: they are counted in the engine; monetary (nearly one value per customer)
+    is read once and its order statistics found by ``numpy.partition``, without sorting.
     """
-    from segmint.segment.rfm import quantile_score, with_cells
+    frame: dict[int, dict[str, float]] = {}
+    for prefix, column, worst_first in (("r", "recency_days", True), ("f", "frequency", False)):
+        counted = known.group_by("period_index", _v=known[column]).aggregate(_k=known.count()).to_pyarrow()
+        period, values, counts = (counted[c].to_numpy() for c in ("period_index", "_v", "_k"))
+        order = np.lexsort((-values if worst_first else values, period))
+        period, values, counts = period[order], values[order], counts[order]
+        for index in np.unique(period):
+            mine = slice(np.searchsorted(period, index, side="left"), np.searchsorted(period, index, side="right"))
+            ranks = _cut_ranks(int(counts[mine].sum()), bins)
+            cuts = _nth_worst(values[mine], counts[mine], ranks)
+            frame.setdefault(int(index), {}).update({f"{prefix}{s}": v for s, v in enumerate(cuts, start=1)})
+    money = known.select("period_index", "monetary").to_pyarrow()
+    period, values = money["period_index"].to_numpy(), money["monetary"].to_numpy()
+    order = np.argsort(period, kind="stable")
+    period, values = period[order], values[order]
+    for index in np.unique(period):
+        mine = values[np.searchsorted(period, index, side="left"):np.searchsorted(period, index, side="right")]
+        ranks = [r - 1 for r in _cut_ranks(len(mine), bins)]
+        cuts = np.partition(mine, ranks)[ranks]
+        frame[int(index)].update({f"m{s}": float(v) for s, v in enumerate(cuts, start=1)})
+    columns = [f"{p}{s}" for p in "rfm" for s in range(1, bins)]
+    table = pd.DataFrame.from_dict(frame, orient="index", columns=columns).rename_axis("period_index").reset_index()
+    return table.astype({"period_index": "int64", **{c: "float64" for c in columns if c[0] == "m"},
+                         **{c: "int64" for c in columns if c[0] != "m"}})
 
-    sizes = rows.group_by(by).aggregate(_n=rows.count())
-    scored = rows.inner_join(sizes, by)
-    # monetary is nearly unique per customer: counting its values is a sort anyway, so it is ranked
-    worse = ibis.rank().over(group_by=by, order_by=scored.monetary)
-    scored = scored.mutate(m_score=quantile_score(worse, scored._n, bins))
-    for score, column, worse_first in (("r_score", "recency_days", True), ("f_score", "frequency", False)):
-        counted = rows.group_by(by, column).aggregate(_k=rows.count())
-        order = ibis.desc(counted[column]) if worse_first else counted[column]
-        before = ibis.window(group_by=by, order_by=order, preceding=None, following=0)
-        counted = counted.select(_group=counted[by], _value=counted[column],
-                                 _worse=counted._k.sum().over(before) - counted._k)
-        scored = scored.left_join(counted, [scored[by] == counted._group, scored[column] == counted._value])
-        scored = scored.mutate(**{score: quantile_score(scored._worse, scored._n, bins)})
-        scored = scored.drop("_group", "_value", "_worse")
-    return with_cells(scored.drop("_n"))
+
+def scores_by_order(rows: ir.Table, bins: int) -> ir.Table:
+    """:func:`segmint.segment.rfm.rfm_scores` per period among the rows ``known`` in it, by comparisons.
+
+    A score is ``1 + floor(bins * k / n)`` with ``k`` known rows of the period strictly worse, so it is
+    above ``s`` exactly when ``k >= ceil(s * n / bins)``: when the value is better than the
+    ``ceil(s * n / bins)``-th worst of the period (:func:`score_cuts`). Every row is scored by
+    comparing it with its period's ``bins - 1`` cuts per axis: no rank window (a sort of every
+    customer-period) and no counts joined back. Rows not known are scored too (ignored by the story).
+    """
+    from segmint.segment.rfm import with_cells
+
+    cuts = ibis.memtable(score_cuts(rows.filter(rows.known), bins))
+    scored = rows.left_join(cuts, "period_index")
+    steps = range(1, bins)
+
+    def score(hits: list[ir.BooleanValue]) -> ir.IntegerValue:
+        return sum((hit.fill_null(False).cast("int64") for hit in hits), ibis.literal(1, "int64"))
+
+    scored = scored.mutate(
+        r_score=score([scored.recency_days < scored[f"r{s}"] for s in steps]),
+        f_score=score([scored.frequency > scored[f"f{s}"] for s in steps]),
+        m_score=score([scored.monetary > scored[f"m{s}"] for s in steps]),
+    )
+    return with_cells(scored.drop(*[f"{p}{s}" for p in "rfm" for s in steps]))
 
 
 def as_of_features(grid: ir.Table, periods: pd.DataFrame) -> ir.Table:

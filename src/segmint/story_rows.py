@@ -14,7 +14,7 @@ import ibis
 import ibis.expr.types as ir
 import pandas as pd
 
-__all__ = ["Coded", "as_table", "coded"]
+__all__ = ["Coded", "as_table", "coded", "with_previous"]
 
 
 def as_table(segments: ir.Table | pd.DataFrame) -> ir.Table:
@@ -71,11 +71,16 @@ def coded(segments: ir.Table | pd.DataFrame, materialize: Any = None) -> Coded:
         table = segments.inner_join(ibis.memtable(pairs), ["segment", "segment_order"])
         names = dict(zip(pairs["code"], pairs["segment"], strict=True))
         orders = dict(zip(pairs["code"], pairs["segment_order"].astype(int), strict=True))
-    ordered = ibis.window(group_by="customer_id", order_by="period_index")
-    rows = table.select(
-        "customer_id", "period_index", "active", "frequency", "monetary", "first_purchase", "last_purchase",
-        code=table.code, before=table.code.lag().over(ordered), previous=table.active.lag().over(ordered),
-    )
+    rows = with_previous(table.select(
+        "customer_id", "period_index", "active", "frequency", "monetary", "first_purchase", "last_purchase", "code",
+    ))
     if materialize is not None:
         rows = materialize(rows)
     return Coded(rows=rows, names=names, orders=orders, periods=periods)
+
+
+def with_previous(rows: ir.Table) -> ir.Table:
+    """``rows`` (customer_id, period_index, code, active, ...) with the customer's previous period's code
+    (``before``) and activity (``previous``): one window."""
+    ordered = ibis.window(group_by="customer_id", order_by="period_index")
+    return rows.mutate(before=rows.code.lag().over(ordered), previous=rows.active.lag().over(ordered))

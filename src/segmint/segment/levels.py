@@ -52,6 +52,10 @@ class LevelsConfig(SegmentConfig):
         factor = (self.bins - 1) / (self.threshold_bins - 1)
         return {name: 3 + (t - 3) * factor for name, t in self.thresholds.items()}
 
+    def segment_order(self) -> dict[str, int]:
+        """Level name -> order (0 = least valuable = last listed)."""
+        return {name: len(self.thresholds) - 1 - i for i, name in enumerate(self.thresholds)}
+
 
 def assign(features: ir.Table, config: LevelsConfig | None = None, *, by: str | None = None) -> ir.Table:
     """Features plus RFM scores, ``segment`` (level), ``segment_order`` and ``reason``.
@@ -71,7 +75,7 @@ def label_scores(scored: ir.Table, config: LevelsConfig | None = None) -> ir.Tab
     level = ibis.cases(*[(total >= t, name) for name, t in thresholds.items()], else_=names[-1])
     minimum = ibis.cases(*[(total >= t, f"{t:.4g}") for t in thresholds.values()], else_=None)
     labelled = scored.mutate(segment=level, _minimum=minimum)
-    order = {name: len(names) - 1 - i for i, name in enumerate(names)}
+    order = config.segment_order()
     sum_text = (
         "R+F+M = " + labelled.r_score.cast("string") + "+" + labelled.f_score.cast("string")
         + "+" + labelled.m_score.cast("string") + " = " + labelled.rfm_score.cast("string")

@@ -1,0 +1,64 @@
+"""The story's R/F/M scores by comparison with each period's order statistics equal the rank formula.
+
+``segmint.segment.rfm``'s rule: score = 1 + floor(bins * k / n), k = rows of the period strictly worse
+(pandas: ``rank(method="min") - 1``, on ``-recency_days`` for R), among the rows known in the period.
+"""
+
+from __future__ import annotations
+
+import ibis
+import numpy as np
+import pandas as pd
+import pytest
+
+from segmint.story_features import score_cuts, scores_by_order
+
+
+def _rows(seed: int) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    n = 400
+    return pd.DataFrame({
+        "customer_id": np.arange(n),
+        "period_index": rng.integers(0, 3, n),
+        "known": rng.random(n) < 0.8,
+        "recency_days": rng.integers(0, 30, n),  # many ties
+        "frequency": rng.integers(1, 6, n),  # more ties
+        # ties on a few values, and one period where a single value is shared by half the rows
+        "monetary": np.where(rng.random(n) < 0.3, 50.0, np.round(rng.exponential(100, n), 2)),
+    })
+
+
+def _by_rank(frame: pd.DataFrame, bins: int) -> pd.DataFrame:
+    known = frame[frame["known"]].copy()
+    groups = known.groupby("period_index")
+    n = groups["customer_id"].transform("count")
+    for score, values in (("r_score", -known["recency_days"]), ("f_score", known["frequency"]),
+                          ("m_score", known["monetary"])):
+        worse = values.groupby(known["period_index"]).rank(method="min") - 1
+        known[score] = (1 + np.floor(bins * worse / n)).astype("int64")
+    return known.set_index("customer_id")[["r_score", "f_score", "m_score"]].sort_index()
+
+
+@pytest.mark.parametrize(("seed", "bins"), [(0, 5), (1, 4), (2, 10)])
+def test_scores_by_order_equal_the_rank_formula(seed: int, bins: int) -> None:
+    frame = _rows(seed)
+    table = ibis.duckdb.connect().create_table("rows", frame)
+    scored = scores_by_order(table, bins).execute()
+    got = scored[scored["known"]].set_index("customer_id")[["r_score", "f_score", "m_score"]].sort_index()
+    pd.testing.assert_frame_equal(got, _by_rank(frame, bins), check_dtype=False)
+    cells = scored["r_score"].astype(str) + scored["f_score"].astype(str) + scored["m_score"].astype(str)
+    assert (scored["rfm_cell"] == cells).all()
+
+
+def test_score_cuts_by_hand() -> None:
+    """Ten known values 1..10 (and an unknown row): with 5 bins the cuts are the 2nd, 4th, 6th, 8th worst."""
+    frame = pd.DataFrame({
+        "customer_id": range(11), "period_index": [0] * 11, "known": [True] * 10 + [False],
+        "recency_days": [*range(1, 11), 0], "frequency": [*range(1, 11), 99],
+        "monetary": [float(v) for v in range(1, 11)] + [1000.0],
+    })
+    table = ibis.duckdb.connect().create_table("rows", frame)
+    cuts = score_cuts(table.filter(table.known), 5).iloc[0]
+    assert [cuts[f"m{s}"] for s in range(1, 5)] == [2.0, 4.0, 6.0, 8.0]
+    assert [cuts[f"f{s}"] for s in range(1, 5)] == [2, 4, 6, 8]
+    assert [cuts[f"r{s}"] for s in range(1, 5)] == [9, 7, 5, 3]  # worst = most days since a purchase
