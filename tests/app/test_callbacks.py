@@ -194,3 +194,28 @@ def test_grid_shares_show_a_sliver_as_less_than_a_tenth() -> None:
               f"console.log(JSON.stringify({json.dumps(values)}.map(value => f({{value}}))));")
     shown = json.loads(subprocess.run(["node", "-e", script], capture_output=True, text=True, check=True).stdout)
     assert shown == [share(v, 1) for v in values] == ["0.0%", "<0.1%", "25.0%", ">99.9%", "100.0%"]
+
+
+def test_story_pages_read_the_story_from_many_threads_at_once(state) -> None:
+    # the story table is read on demand; two request threads running queries on one DuckDB connection
+    # at once hang, so the dashboard's state reads it under the dataset's lock before any page sees it
+    import threading
+
+    result = story._story(state, None, *inputs(state, period="month"))[0]
+    assert "story" in vars(result)  # already read, under the lock
+    done: list[str] = []
+
+    def search() -> None:
+        story.search_content(state, "", None, *inputs(state, period="year"))
+        done.append("search")
+
+    def flows() -> None:
+        story.flows_content(state, None, None, None, None, *inputs(state, period="year"))
+        done.append("flows")
+
+    threads = [threading.Thread(target=f, daemon=True) for f in (search, flows) * 3]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert sorted(done) == ["flows"] * 3 + ["search"] * 3
