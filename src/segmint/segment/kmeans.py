@@ -63,8 +63,7 @@ def _nearest(X_T: np.ndarray, centers: np.ndarray, scratch: np.ndarray) -> np.nd
     (fresh arrays of this size cost page faults), and are compared in k passes over the rows.
     """
     distances = scratch[: len(centers)]
-    np.matmul(centers, X_T, out=distances)
-    distances *= -2.0
+    np.matmul(centers * -2.0, X_T, out=distances)  # = -2 (c.x) to the bit: scaling by 2 is exact
     distances += _squared_norms(centers)[:, None]
     labels = np.zeros(X_T.shape[1], dtype=np.int32)
     best = distances[0]
