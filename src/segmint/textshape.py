@@ -79,7 +79,11 @@ def text_shape(
         # distinct values than rows (1e7 lines: 244k customers, a few hundred products), and DuckDB
         # groups a Parquet column through its dictionary, so this costs half of testing every row
         values = (grouped or {}).get(column)
-        if values is None:
+        if values is None and column in cs:
+            # invoice ids: about one distinct value in five rows, so grouping them costs more than
+            # testing every row (1e7 lines: about 1.0 -> 0.7 CPU s); each row counts once
+            values = table.select(value=table[column], n=ibis.literal(1, type="int64"))
+        elif values is None:
             values = table.group_by(value=table[column]).aggregate(n=table.count())
         value, rows = values.value, values.n
         tests: dict[str, ir.BooleanValue] = {
