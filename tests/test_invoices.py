@@ -149,3 +149,21 @@ def test_streamed_input_reports_and_analyses_from_its_totals(tmp_path, monkeypat
     # 2 UK lines once the copy is dropped, 2 FR lines: the tie goes to the alphabetically first
     assert by_customer.loc["17850", "country"] == "FR" and by_customer.loc["17850", "n_products"] == 2
     assert by_customer.loc["13047", "frequency"] == 2 and by_customer.loc["13047", "revenue"] == 6.0
+
+
+@pytest.mark.parametrize(
+    "filters",
+    [{"country": "UK"}, {"start": "2023-04-04", "end": "2023-06-30"}, {"snapshot_date": "2023-05-20"}],
+    ids=["country", "start-end", "snapshot"],
+)
+def test_a_filtered_analysis_from_totals_equals_the_lines(tmp_path, monkeypatch, filters):
+    path = tmp_path / "sales.parquet"
+    _parquet(path)
+    results = []
+    for staging in ("stream", "materialize"):
+        monkeypatch.setenv("SEGMINT_STAGING", staging)
+        tx = read_transactions(path, con=engine.connect())
+        result = analyze(tx, scheme="rfm", **filters)
+        results.append((_frame(result.features), _frame(result.tables["excluded_customers"])))
+    pd.testing.assert_frame_equal(results[0][0], results[1][0])
+    pd.testing.assert_frame_equal(results[0][1], results[1][1])
