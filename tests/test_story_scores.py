@@ -62,3 +62,20 @@ def test_score_cuts_by_hand() -> None:
     assert [cuts[f"m{s}"] for s in range(1, 5)] == [2.0, 4.0, 6.0, 8.0]
     assert [cuts[f"f{s}"] for s in range(1, 5)] == [2, 4, 6, 8]
     assert [cuts[f"r{s}"] for s in range(1, 5)] == [9, 7, 5, 3]  # worst = most days since a purchase
+
+
+def test_retention_revenue_is_the_exact_sum() -> None:
+    """Retention's revenue is the exact sum of the period totals (not a float sum that depends on its order)."""
+    from decimal import Decimal
+
+    from segmint.story_tables import retention
+
+    amounts = [123_456_789.01] + [0.07] * 3000 + [1_234.56] * 7
+    day = pd.Timestamp("2024-03-31").date()
+    frame = pd.DataFrame({
+        "customer_id": [f"C{i}" for i in range(len(amounts))], "period_index": 0, "period": "2024-Q1",
+        "period_start": pd.Timestamp("2024-01-01").date(), "as_of": day, "segment": "Average", "segment_order": 2,
+        "active": True, "frequency": 1, "monetary": amounts, "first_purchase": day, "last_purchase": day,
+    })
+    exact = float(sum(Decimal(repr(v)) for v in amounts))
+    assert retention(frame)["revenue"].iloc[0] == exact == 123_465_640.93  # 123,456,789.01 + 210.00 + 8,641.92

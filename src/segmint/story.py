@@ -42,6 +42,7 @@ from segmint import features as feat
 from segmint.engine import materialize
 from segmint.errors import ConfigError, DataError, Fix
 from segmint.segment import get_scheme, scheme_names
+from segmint.segment.value import LABELS as VALUE_LABELS
 from segmint.story_features import (
     Rollup,
     as_of_features,
@@ -299,8 +300,6 @@ def _label_rows(
     registered = get_scheme(scheme)
     module = registered.load()
     keep = ["customer_id", "period_index", "segment", "segment_order", "reason", *get_scheme(scheme).story_columns]
-    if scheme == "value" and config.method in ENGINE_METHODS:  # clustered on distinct values: rows stay in the engine
-        return value_labels(features, periods, config, notes)
     if scheme in ("value", "clusters"):
         frame = features.execute()
         if frame.empty:
@@ -359,7 +358,6 @@ def _ranked_segments(window: _Window, grid: ir.Table, scheme: str, config: Any) 
     expressions over it (and over the grid) where they are used.
     """
     periods = window.periods
-    con = ibis.get_backend(grid)
     rows = as_of_rows(grid, periods)
     found = rows.aggregate(known=rows.known.sum(), first=rows.first_active_index.min()).execute().iloc[0]
     if not int(found["known"] or 0):
@@ -373,28 +371,40 @@ def _ranked_segments(window: _Window, grid: ir.Table, scheme: str, config: Any) 
     def masked(column: str) -> ir.Value:
         return known.ifelse(story_rows[column], ibis.null(story_rows[column].type()))
 
-    extras = [c for c in get_scheme(scheme).story_columns if c in labels.columns]
-    # stored once, without text: the grid's columns, the segment's code (its order) and the previous period's
-    rows = with_previous(story_rows.select(
-        "customer_id", "period_index", "active", "purchases", "net", "profit", "first_purchase", "last_day",
-        "purchases_to_date", "net_to_date", recency_days=masked("recency_days"),
-        code=masked("segment_order").fill_null(-1).cast("int64"), **{c: masked(c) for c in extras},
-    ))
-    rows = materialize(con, rows)
+    extras = {c: masked(c) for c in get_scheme(scheme).story_columns if c in labels.columns}
     names = {order: name for name, order in config.segment_order().items()} | {-1: INACTIVE}
-    out = rows.inner_join(_period_info(periods), "period_index")
+    core, coded_rows = _stored(story_rows, masked("recency_days"), masked("segment_order"), extras, names, periods,
+                               int(found["first"]))
+    reasons = labels.filter(labels.known).select("customer_id", "period_index", "reason")
+    return _Segments(core=core, labels=reasons, no_label=_no_label("as_of"), rows=coded_rows)
+
+
+def _stored(
+    rows: ir.Table, recency: ir.Value, code: ir.Value, extras: dict[str, ir.Value], names: dict[int, str],
+    periods: pd.DataFrame, first: int,
+) -> tuple[ir.Table, Coded]:
+    """The one table a story stores, and what is read from it: (period_segments' core, its :class:`Coded` rows).
+
+    Stored: the story rows' grid columns, recency, the scheme's columns and the segment as an integer
+    ``code`` (its order; ``names`` decodes it, -1 = Inactive) beside the previous period's. The core's
+    segment names and period columns are looked up where it is read. ``first``: the first period of
+    any story row.
+    """
+    stored = materialize(ibis.get_backend(rows), with_previous(rows.select(
+        "customer_id", "period_index", "active", "purchases", "net", "profit", "first_purchase", "last_day",
+        "purchases_to_date", "net_to_date", recency_days=recency, code=code.fill_null(-1).cast("int64"), **extras,
+    )))
+    out = stored.inner_join(_period_info(periods), "period_index")
     segment = out.code.substitute(names, else_=ibis.null("string"))
     core = _core(out, out.recency_days, segment, out.code, {c: out[c] for c in extras})
-    reasons = labels.filter(labels.known).select("customer_id", "period_index", "reason")
-    first = int(found["first"])  # the first period any story row is in
     coded_rows = Coded(
-        rows=rows.select("customer_id", "period_index", "code", "active", "first_purchase", "before", "previous",
-                         frequency=rows.purchases.cast("int64"), monetary=rows.net.cast("float64"),
-                         last_purchase=rows.active.ifelse(rows.last_day, ibis.null("date")).cast("date")),
+        rows=stored.select("customer_id", "period_index", "code", "active", "first_purchase", "before", "previous",
+                           frequency=stored.purchases.cast("int64"), monetary=stored.net.cast("float64"),
+                           last_purchase=stored.active.ifelse(stored.last_day, ibis.null("date")).cast("date")),
         names=names, orders={code: code for code in names},
         periods=periods.loc[periods["period_index"] >= first, ["period_index", "period", "period_start", "as_of"]],
     )
-    return _Segments(core=core, labels=reasons, no_label=_no_label("as_of"), rows=coded_rows)
+    return core, coded_rows
 
 
 def _period_info(periods: pd.DataFrame) -> ir.Table:
@@ -444,8 +454,17 @@ def _segments(window: _Window, grid: ir.Table, period: str, scheme: str, kind: s
     features = materialize(con, features)
     if int(features.count().execute()) == 0:
         raise _no_purchase()
-    labels = _label_rows(features, periods, scheme, config, notes)
     rows = grid.filter(grid.first_active_index.notnull() & (grid.period_index >= grid.first_active_index))
+    if scheme == "value" and config.method in ENGINE_METHODS:  # clustered on distinct values: rows stay in the engine
+        labels, reasons = value_labels(features, periods, config, notes)
+        out = rows.left_join(labels, ["customer_id", "period_index"])
+        extras = {c: out[c] for c in get_scheme(scheme).story_columns if c in labels.columns}
+        names = dict(enumerate(VALUE_LABELS)) | {-1: INACTIVE}
+        first = int(rows.period_index.min().execute())
+        core, coded_rows = _stored(out, out.recency_days, out.segment_order, extras, names, periods, first)
+        return _Segments(core=core, labels=reasons, no_label=_no_label(kind), rows=coded_rows)
+    labels = _label_rows(features, periods, scheme, config, notes)
+    reasons = labels.select("customer_id", "period_index", "reason")
     out = rows.inner_join(_period_info(periods), "period_index")
     out = out.left_join(labels.drop("reason"), ["customer_id", "period_index"])
     if "recency_days" not in labels.columns:  # labels that carry it save a second join onto the grid
@@ -453,8 +472,7 @@ def _segments(window: _Window, grid: ir.Table, period: str, scheme: str, kind: s
                             ["customer_id", "period_index"])
     extras = {c: out[c] for c in get_scheme(scheme).story_columns if c in labels.columns}
     core = _core(out, out.recency_days, out.segment, out.segment_order, extras)
-    return _Segments(core=materialize(con, core), labels=labels.select("customer_id", "period_index", "reason"),
-                     no_label=_no_label(kind))
+    return _Segments(core=materialize(con, core), labels=reasons, no_label=_no_label(kind))
 
 
 def _with_reasons(core: ir.Table, labels: ir.Table, customers: ir.Table, no_label: Any) -> ir.Table:

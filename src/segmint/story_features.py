@@ -291,7 +291,8 @@ def score_cuts(known: ir.Table, bins: int) -> pd.DataFrame:
         cuts = np.partition(mine, ranks)[ranks]
         frame[int(index)].update({f"m{s}": float(v) for s, v in enumerate(cuts, start=1)})
     columns = [f"{p}{s}" for p in "rfm" for s in range(1, bins)]
-    table = pd.DataFrame.from_dict(frame, orient="index", columns=columns).rename_axis("period_index").reset_index()
+    table = pd.DataFrame([{"period_index": index, **cuts} for index, cuts in frame.items()],
+                         columns=["period_index", *columns])
     return table.astype({"period_index": "int64", **{c: "float64" for c in columns if c[0] == "m"},
                          **{c: "int64" for c in columns if c[0] != "m"}})
 

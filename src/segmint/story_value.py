@@ -29,7 +29,11 @@ def _amount_text(values: np.ndarray) -> list[str]:
 
 
 def _axis(features: ir.Table, value: ir.Value, config: ValueConfig) -> tuple[pa.Table, dict[int, int]]:
-    """(period_index, v, cluster) per distinct value of each period, and clusters per period."""
+    """(period_index, v, cluster) per distinct value of each period, and clusters per period.
+
+    Clusters are runs of consecutive values numbered from the lowest (one dimension), so a value's
+    cluster is also the number of clusters whose first value it reaches, less one (:func:`_starts`).
+    """
     counted = features.select("period_index", v=value).group_by("period_index", "v").aggregate(n=ibis._.count())
     frame = counted.to_pyarrow()
     period = frame["period_index"].to_numpy()
@@ -48,11 +52,30 @@ def _axis(features: ir.Table, value: ir.Value, config: ValueConfig) -> tuple[pa.
     return frame.select(["period_index", "v"]).append_column("cluster", pa.array(cluster)), clusters
 
 
-def value_labels(features: ir.Table, periods: pd.DataFrame, config: ValueConfig, notes: list[str]) -> ir.Table:
-    """customer_id, period_index, segment, segment_order, recency_days, reason and the value story's columns.
+def _starts(axis: pa.Table, prefix: str) -> pd.DataFrame:
+    """Per period: the first (lowest) value of each cluster but the first, as columns prefix1, prefix2, ..."""
+    frame = axis.to_pandas()
+    firsts = frame[frame["cluster"] > 0].groupby(["period_index", "cluster"])["v"].min().unstack("cluster")
+    firsts.columns = [f"{prefix}{int(c)}" for c in firsts.columns]
+    return firsts
+
+
+def _cluster(rows: ir.Table, value: ir.Value, prefix: str) -> ir.IntegerValue:
+    """The cluster of ``value``: how many of its period's cluster starts (``prefix`` columns) it reaches."""
+    starts = [rows[c] for c in rows.columns if c.startswith(prefix) and c[len(prefix):].isdigit()]
+    return sum(((value >= start).fill_null(False).cast("int64") for start in starts), ibis.literal(0, "int64"))
+
+
+def value_labels(
+    features: ir.Table, periods: pd.DataFrame, config: ValueConfig, notes: list[str]
+) -> tuple[ir.Table, ir.Table]:
+    """(labels, reasons): customer_id, period_index, segment, segment_order, recency_days and the value story's
+    columns; and customer_id, period_index, reason.
 
     ``features`` are the within-period features (one row per active customer-period); each period
-    is clustered on its own, on profit when every customer in it has a cost, else on revenue.
+    is clustered on its own, on profit when every customer in it has a cost, else on revenue. A row's
+    clusters come from comparisons with its period's cluster starts (a join with one row per period,
+    no join on values); the reasons' amount text is looked up by value where reasons are read.
     """
     basis = features.group_by("period_index").aggregate(missing=features.profit.isnull().sum()).execute()
     on_profit = sorted(int(p) for p, missing in zip(basis["period_index"], basis["missing"], strict=True)
@@ -71,13 +94,26 @@ def value_labels(features: ir.Table, periods: pd.DataFrame, config: ValueConfig,
     money = money.append_column("amount_text", pa.array(_amount_text(money["v"].to_numpy())))
     visits, visit_clusters = _axis(features, features.frequency, config)
     pairs = _pairs(money_clusters, visit_clusters, set(on_profit), config)
-    money_t, visits_t, pairs_t = ibis.memtable(money), ibis.memtable(visits), ibis.memtable(pairs)
-    rows = features.mutate(_amount=amount)
+    starts = _starts(money, "_p").join(_starts(visits, "_f"), how="outer")
+    starts = starts.reindex(sorted(set(money_clusters) | set(visit_clusters))).rename_axis("period_index")
+    starts = ibis.memtable(starts.reset_index().astype({"period_index": "int64"}))
+    rows = features.mutate(_amount=amount).inner_join(starts, "period_index")
+    rows = rows.select(*features.columns, "_amount", profit_cluster=_cluster(rows, rows._amount, "_p"),
+                       frequency_cluster=_cluster(rows, rows.frequency, "_f")).view()
+    # one key per period and cluster pair: a lookup joined on period_index alone beside the amounts'
+    # (also per period) would let the planner join the two lookups first (millions of rows)
+    pairs = ibis.memtable(pairs.assign(_pair=_pair_key(pairs)).drop(columns=["period_index", "profit_cluster",
+                                                                               "frequency_cluster"]))
+    rows = rows.inner_join(pairs, _pair_key(rows) == pairs._pair)
+    rows = rows.select(*rows.columns)
+    labels = rows.select(
+        "customer_id", "period_index", "segment", "segment_order", "recency_days",
+        profit_segment=rows.profit_segment, frequency_segment=rows.frequency_segment,
+        overall_score=rows.overall_score, profit_cluster=rows.profit_cluster,
+        frequency_cluster=rows.frequency_cluster,
+    )
+    money_t = ibis.memtable(money.select(["period_index", "v", "amount_text"]))
     rows = rows.inner_join(money_t, [rows.period_index == money_t.period_index, rows._amount == money_t.v])
-    rows = rows.select(*features.columns, profit_cluster=rows.cluster, amount_text=rows.amount_text)
-    rows = rows.inner_join(visits_t, [rows.period_index == visits_t.period_index, rows.frequency == visits_t.v])
-    rows = rows.select(*features.columns, "profit_cluster", "amount_text", frequency_cluster=rows.cluster)
-    rows = rows.inner_join(pairs_t, ["period_index", "profit_cluster", "frequency_cluster"])
     reason = (
         rows.shown + " " + rows.amount_text
         + " (cluster " + (rows.profit_cluster + 1).cast("string") + " of " + rows.profit_clusters.cast("string")
@@ -85,12 +121,12 @@ def value_labels(features: ir.Table, periods: pd.DataFrame, config: ValueConfig,
         + " (cluster " + (rows.frequency_cluster + 1).cast("string") + " of "
         + rows.frequency_clusters.cast("string") + "): score " + rows.score_text + " -> " + rows.segment
     )  # fmt: skip
-    return rows.select(
-        "customer_id", "period_index", "segment", "segment_order", "recency_days", reason=reason,
-        profit_segment=rows.profit_segment, frequency_segment=rows.frequency_segment,
-        overall_score=rows.overall_score, profit_cluster=rows.profit_cluster,
-        frequency_cluster=rows.frequency_cluster,
-    )
+    return labels, rows.select("customer_id", "period_index", reason=reason)
+
+
+def _pair_key(table: ir.Table | pd.DataFrame) -> ir.IntegerValue | pd.Series:
+    """One integer per period and (profit, frequency) cluster pair (clusters: at most 50 per axis)."""
+    return (table["period_index"] * 64 + table["profit_cluster"]) * 64 + table["frequency_cluster"]
 
 
 def _pairs(money: dict[int, int], visits: dict[int, int], on_profit: set[int], config: ValueConfig) -> pd.DataFrame:
