@@ -1,6 +1,10 @@
 """The ceiling of precision@10 on the generated logs: what a recommender that knew the generator could score.
 
     python -m benchmarks.recommend_oracle [--datasets retail,retail_4300,affinity,affinity_25k] [--splits 3]
+    python -m benchmarks.recommend_oracle --hidden | --candidates | --describe [--datasets ...]
+
+Results go to benchmarks/RECOMMEND_ORACLE.json (or the file named by $ORACLE_OUT, so that runs in
+parallel do not overwrite each other); benchmarks/RESULTS.md (*Recommendations*, session 5) reads them.
 
 The generators (``benchmarks.retail_data``, ``benchmarks.recommend_data``) are re-run with their seed
 and hand over the hidden state the lines were drawn from. For each customer evaluated on a rolling
@@ -31,6 +35,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
+import os
 from collections import Counter
 from pathlib import Path
 
@@ -40,7 +45,7 @@ import pandas as pd
 from benchmarks.recommend import DATA, RAW
 
 TOP = 10
-OUT = Path(__import__("os").environ.get("ORACLE_OUT", DATA.parent / "RECOMMEND_ORACLE.json"))
+OUT = Path(os.environ.get("ORACLE_OUT", DATA.parent / "RECOMMEND_ORACLE.json"))
 DATASETS = {  # name -> (generator, arguments): the files benchmarks.recommend caches
     "retail": ("retail", (1500, 1500), {}),
     "retail_4300": ("retail", (4300, 4000), {}),
@@ -448,7 +453,7 @@ def main() -> None:
             OUT.write_text(json.dumps(record, indent=1, default=float))
         return
     if args.candidates:
-        for name in args.datasets.split(","):
+        for name in [n for n in args.datasets.split(",") if DATASETS[n][0] == "affinity"]:
             record.setdefault("candidates", {})[name] = candidates_check(name, args.splits)
             OUT.write_text(json.dumps(record, indent=1, default=float))
         return
