@@ -154,3 +154,16 @@ def test_csv_writers_write_what_pandas_writes(tmp_path):
     assert lines[1].startswith("'=1+1,0.12,0.0125,")  # half to even of 12.5 cents; a formula neutralised
     # by hand: 2.675 x 100 = 267.5 in floating point (even: 268), 1.005 x 100 = 100.49999999999999
     assert ",2.68," in lines[2] and ",1.0," in lines[3] and ",641.68," in lines[4]
+
+
+def test_money_total_is_exact_in_any_order() -> None:
+    # 1e15 + 0.01 loses the cent in float64 (a unit in the last place of 1e15 is 0.125); by hand the
+    # total is 0.02 in every order
+    import ibis
+
+    from segmint.features import money_total
+
+    values = [1e15, 0.01, -1e15, 0.01]
+    for order in (values, values[::-1], [0.01, 0.01, 1e15, -1e15]):
+        table = ibis.memtable({"revenue": order})
+        assert ibis.duckdb.connect().execute(table.aggregate(total=money_total(table.revenue)))["total"][0] == 0.02

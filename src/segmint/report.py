@@ -80,13 +80,13 @@ def segment_summary_table(
 
     table = labelled if isinstance(labelled, ir.Table) else ibis.memtable(labelled)
     strategy = rfm_strategies() if strategies is None else strategies
-    from segmint.features import money_round, money_sum
+    from segmint.features import money_round, money_total
 
-    # money summed and averaged to MONEY_SUM_DECIMALS: a float sum's last bits follow the engine's
-    # summation order, so the shares of revenue differed in their last digits between two runs
+    # money summed exactly and averaged to MONEY_SUM_DECIMALS: a float sum's last bits follow the
+    # engine's summation order, so the shares of revenue differed in their last digits between two runs
     grouped = table.group_by("segment", "segment_order").aggregate(
         customers=table.count(),
-        revenue=money_sum(table.revenue),
+        revenue=money_total(table.revenue),
         purchases=table.frequency.sum(),
         mean_recency_days=table.recency_days.mean(),
         mean_frequency=table.frequency.mean(),

@@ -15,7 +15,7 @@ import ibis.expr.types as ir
 import pandas as pd
 
 from segmint.errors import ConfigError
-from segmint.features import money_sum
+from segmint.features import money_sum, money_total
 from segmint.story_rows import Coded, as_table, coded
 
 log = logging.getLogger(__name__)
@@ -341,7 +341,7 @@ def retention(segments: ir.Table | pd.DataFrame | Coded, periods: pd.DataFrame |
         purchases=marked.frequency.sum(),
         # summed exactly: a float sum of 400k period totals near 1e8 is off by ~1e-6 in an order-dependent
         # way, enough to move a per-day rate at a half cent
-        revenue=marked.monetary.cast("decimal(38, 6)").sum().cast("float64"),
+        revenue=money_total(marked.monetary),
     ).order_by("period_index").execute()
     names = dict(zip(rows_coded.periods["period_index"], rows_coded.periods["period"], strict=True))
     per_period.insert(1, "period", per_period["period_index"].map(names))
