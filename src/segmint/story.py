@@ -165,11 +165,8 @@ class StoryResult:
 
     def story_row(self, customer_id: str) -> pd.Series:
         """The story row of one customer; DataError when the id is not in the story."""
-        if "story" in self.__dict__:
-            rows = self.story[self.story["customer_id"] == str(customer_id)]
-        else:  # one customer's row, without the story of everyone
-            query = self.story_query
-            rows = story_frame(query.filter(query.customer_id == str(customer_id)))
+        # the whole story table, read once: a query filtered on one id still aggregates every customer
+        rows = self.story[self.story["customer_id"] == str(customer_id)]
         if rows.empty:
             raise DataError(
                 f"customer {customer_id!r} has no purchase in the story window; "
