@@ -90,7 +90,6 @@ app = _Segmint(
     add_completion=False,
     cls=SegmintGroup,  # out of memory in any command: one clear error
 )
-_print_analysis = print_analysis
 
 
 def _hide_flag_types() -> None:
@@ -232,7 +231,7 @@ def analyze(
         console.print("A ledger: only sales vouchers net of credit notes are sales. Voucher types:")
         console.print(escape(tx.ledger.type_table()), soft_wrap=True)
         console.print(escape(tx.ledger.sales_line()), soft_wrap=True)
-    _print_analysis(result)
+    print_analysis(result)
     print_written(written)
 
 
@@ -380,7 +379,7 @@ def report(
         label = ", ".join(Path(i).name for i in inputs or []) or (source or "")
         written = write_html_report(result, out, title=title, source=label)
     print_read(tx)
-    _print_analysis(result)
+    print_analysis(result)
     console.print(f"wrote report: {written} ({written.stat().st_size / 2**20:.1f} MB, opens offline)")
 
 
@@ -850,7 +849,7 @@ def demo(
             summarise(result)  # printed below, after the workspace is closed
     console.print(tx.mapping_description())
     console.print(tx.report.summary())
-    _print_analysis(result)
+    print_analysis(result)
     _print_credit(credit_result, None)
     console.rule("where things are")
     console.print(f"demo sales data : {raw_path}")

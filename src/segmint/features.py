@@ -270,7 +270,7 @@ def customer_line_stats(
     groups = _windowed_totals(totals, start=start, end=end, org=org, before=snapshot_date)
     if groups is not None:
         sums = groups.group_by("customer_id").aggregate(
-            net_sum=groups.net.sum(), profit=money_round(groups.profit.sum()), lines=groups.lines.sum().cast("int64")
+            net_sum=groups.net.sum(), profit=money_sum(groups.profit), lines=groups.lines.sum().cast("int64")
         )
     else:
         sums = window.group_by("customer_id").aggregate(
