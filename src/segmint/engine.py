@@ -383,12 +383,17 @@ def _duckdb_temp_table(con: BaseBackend, expr: ibis.Table, name: str) -> ibis.Ta
     ``analyze`` materialises, about 6 ms each. The table is declared and filled as Ibis does it.
     """
     con._run_pre_execute_hooks(expr)  # registers in-memory tables (pandas/Arrow) the query names
-    schema = expr.schema()
+    return _declared_temp_table(con, name, expr.schema(), con.compile(expr))
+
+
+def _declared_temp_table(con: BaseBackend, name: str, schema: ibis.Schema, select: str) -> ibis.Table:
+    """A DuckDB temporary table declared with ``schema``'s columns and filled by the query ``select``,
+    as an Ibis table that knows its schema (no look-up of the columns it was just given)."""
     table = sql_identifier(name)
     columns = ", ".join(column.sql(con.dialect) for column in schema.to_sqlglot_column_defs(con.dialect))
     con.con.execute(f"CREATE TEMPORARY TABLE {table} ({columns})")
     names = ", ".join(sql_identifier(column) for column in schema.names)
-    con.con.execute(f"INSERT INTO {table} ({names}) {con.compile(expr)}").fetchall()
+    con.con.execute(f"INSERT INTO {table} ({names}) {select}").fetchall()
     return ops.DatabaseTable(
         name, schema=schema, source=con, namespace=ops.Namespace(catalog="temp", database="main")
     ).to_expr()
@@ -400,7 +405,7 @@ def arrow_table(con: BaseBackend, data: Any) -> ibis.Table:
     Ibis' memtable and DuckDB's scans of Python objects (register, from_arrow) import pandas to see
     what they were given, about 0.3 CPU s of a small ``analyze``; on DuckDB the rows go through a
     temporary Parquet file instead (pyarrow writes it, DuckDB reads it natively: a few ms for the
-    customer tables the schemes label in Python).
+    customer tables the schemes label in Python), into a table declared with the Arrow table's types.
     """
     if con.name != "duckdb":
         return materialize(con, ibis.memtable(data))
@@ -408,14 +413,15 @@ def arrow_table(con: BaseBackend, data: Any) -> ibis.Table:
 
     from segmint.util import sql_string
 
-    name = f"segmint_{uuid4().hex[:12]}"
+    schema = ibis.Schema.from_pyarrow(data.schema)
+    names = ", ".join(sql_identifier(column) for column in schema.names)
     path = spool_file(con)
     try:
         pq.write_table(data, path)
-        con.con.execute(f"CREATE TEMPORARY TABLE {sql_identifier(name)} AS SELECT * FROM read_parquet({sql_string(str(path))})")
+        select = f"SELECT {names} FROM read_parquet({sql_string(str(path))})"
+        return _declared_temp_table(con, f"segmint_{uuid4().hex[:12]}", schema, select)
     finally:
         _remove_quietly(str(path))
-    return con.table(name)
 
 
 def out_of_memory_error(exc: BaseException, con: BaseBackend | None = None) -> BackendError | None:
