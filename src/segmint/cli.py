@@ -567,6 +567,13 @@ def recommend(
     date_to: str | None = ToOption,
     org: str | None = OrgOption,
     customer: str | None = typer.Option(None, "--customer", "-c", help="Print this customer's recommendations."),
+    as_product: list[str] | None = typer.Option(
+        None, "--as-product", metavar="ITEM", help="An item (code or name) that is a product even if it looks like postage or a fee. Repeatable."
+    ),
+    as_service: list[str] | None = typer.Option(
+        None, "--as-service", metavar="ITEM",
+        help="An item (code or name) that is no product (postage, fees ...): kept for sales, left out of recommendations. Repeatable.",
+    ),
     out: Path | None = typer.Option(None, "--out", "-o", help="Directory for recommendations.csv and the other tables."),
     fmt: str = FormatOption,
     map_: list[str] | None = MapOption,
@@ -585,6 +592,7 @@ def recommend(
         result = run_recommend(
             tx, until=until, top=top, window=window, scheme=scheme, new_only=new_only, evaluate=evaluate,
             start=date_from, end=date_to, org=org, progress=step,
+            config={"treat_as_products": as_product or (), "treat_as_services": as_service or ()},
         )  # fmt: skip
         written = {}
         if out is not None:

@@ -90,3 +90,26 @@ def test_a_live_workspace_with_categories_fills_the_single_view_by_category(tmp_
     finally:
         live.stop()
         state.close()
+
+
+def test_the_page_leaves_out_postage_and_says_so():
+    import ibis
+    import pandas as pd
+
+    from segmint.app.state import AppState
+    from tests.app.conftest import hand_frame
+
+    frame = hand_frame()
+    postage = frame.iloc[[2]].assign(product_id="POST", product_name="POSTAGE", amount=18.0, unit_price=18.0)
+    state = AppState()
+    state.add_dataset(ibis.duckdb.connect().create_table("tx", pd.concat([frame, postage])), "hand")
+    try:
+        options, segment, figure, rows, product_options, regions, note, table, message = products.overview_content(
+            state, "1Y", None, "revenue", *inputs(state)
+        )
+        assert message is None
+        assert note.startswith("1 line of 1 non-merchandise item (POSTAGE) kept for sales, left out of product")
+        assert {o["value"] for o in product_options} == {f"P{i}" for i in range(9) if i != 7}  # as without it
+        assert "POST" not in {r["product_id"] for r in rows}
+    finally:
+        state.close()

@@ -246,6 +246,9 @@ def test_groceries_basket_log_beats_own_most_bought(tmp_path):
     assert run.exit_code == 0, run.output
     summary = json.loads((out / "evaluation.json").read_text())
     assert summary["counts"]["lines"] == 38_765  # the 759 exact duplicate rows are kept
+    # no grocery item is non-merchandise ("shopping bags", "newspapers", "bags" are products)
+    assert summary["counts"]["non_merchandise_lines"] == 0 and summary["non_merchandise"] == []
+    assert not (out / "non_merchandise.csv").exists()
     methods = summary["evaluation"]["methods"]
     ours, own = methods["segmint"]["precision@10"], methods["own_most_bought"]["precision@10"]
     assert ours >= 1.15 * own

@@ -38,6 +38,7 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from segmint.recommendations import signals as sig
+from segmint.recommendations.merchandise import MerchandiseRules, non_merchandise_note
 from segmint import engine
 from segmint.errors import ConfigError, DataError, Fix
 
@@ -167,6 +168,10 @@ class RecommendConfig(BaseModel):
     min_buyers: int = Field(3, ge=1)  # buyers a product needs in a segment to be ranked by lift
     single_view_products: int = Field(20, ge=1, le=200)  # product (category) columns of the single view
     single_view_values: Literal["units", "spend"] = "units"
+    # items (product code or name, any case) to treat as products whatever non_merchandise.yaml says,
+    # and items to treat as non-merchandise (postage, fees, ...: kept for sales, left out of product analyses)
+    treat_as_products: tuple[str, ...] = ()
+    treat_as_services: tuple[str, ...] = ()
 
     @field_validator("window")
     @classmethod
@@ -180,6 +185,13 @@ class RecommendConfig(BaseModel):
         if value not in segment_schemes():
             raise ValueError(f"unknown scheme {value!r}; choose one of {', '.join(segment_schemes())}")
         return value
+
+    @field_validator("treat_as_products", "treat_as_services", mode="before")
+    @classmethod
+    def _items(cls, value: Any) -> Any:
+        if value is None:
+            return ()
+        return (value,) if isinstance(value, str) else value
 
     @field_validator("signals")
     @classmethod
@@ -559,6 +571,8 @@ class RecommendResult:
     notes: list[str] = field(default_factory=list)
     counts: dict[str, int] = field(default_factory=dict)
     single_view_by_category: pd.DataFrame | None = None  # when the data name each product's category
+    # product_id, product_name, lines, amount of the items left out as non-merchandise (postage, fees, ...)
+    non_merchandise: pd.DataFrame | None = None
 
     def tables(self) -> dict[str, ir.Table | pd.DataFrame]:
         """Name -> table, what ``--out`` writes (evaluation.json is written beside them)."""
@@ -570,7 +584,8 @@ class RecommendResult:
             "product_sales_by_segment": self.product_sales_by_segment,
             "product_sales_by_region": self.product_sales_by_region,
             "top_products_by_period": self.top_products_by_period,
-        } | ({} if self.single_view_by_category is None else {"single_view_by_category": self.single_view_by_category})
+        } | ({} if self.single_view_by_category is None else {"single_view_by_category": self.single_view_by_category}) \
+          | ({} if self.non_merchandise is None or self.non_merchandise.empty else {"non_merchandise": self.non_merchandise})
 
     def customer(self, customer_id: str) -> dict[str, Any]:
         """One customer's segment and ranked recommendations (JSON-friendly)."""
@@ -602,10 +617,18 @@ class RecommendResult:
             "new_only": self.config.new_only,
             "signals": list(self.config.signals),
             "counts": self.counts,
+            "non_merchandise": self.non_merchandise_summary(),
             "blend": self.blend.to_dict(),
             "notes": self.notes,
             "evaluation": self.evaluation,
         }
+
+    def non_merchandise_summary(self, limit: int = 50) -> list[dict[str, Any]]:
+        """The non-merchandise items left out of product analyses (most lines first, up to ``limit``)."""
+        if self.non_merchandise is None:
+            return []
+        rows = self.non_merchandise.head(limit).astype(object).where(self.non_merchandise.head(limit).notna(), None)
+        return rows.to_dict("records")
 
     def write_summary(self, path: Any) -> Any:
         """Write :meth:`summary` as JSON atomically; returns the path."""
@@ -646,7 +669,9 @@ def _recommend_products(
     step = progress or (lambda message: log.info(message))
     window = Window.parse(config.window)
     step("finding purchase lines")
-    lines = materialize(con, sig.purchase_lines(tx))
+    left_out = MerchandiseRules.default(config.treat_as_products, config.treat_as_services).find(tx)
+    lines = materialize(con, sig.purchase_lines(tx, left_out=left_out))
+    services = left_out.items
     stats = tx.aggregate(
         lines=tx.count(), no_product=sig.product_key(tx).isnull().sum(), returns=tx.is_return.fill_null(False).sum(),
         last=tx.invoice_date.max(),
@@ -654,8 +679,10 @@ def _recommend_products(
     n_lines = int(lines.count().execute())
     if n_lines == 0:
         raise DataError(
-            "recommendations need products: no line has a product id or name (map a product column); "
-            "segments work without one",
+            "recommendations need products: no line has a product id or name (map a product column)"
+            + (f", or every product is non-merchandise ({non_merchandise_note(services)}; name the real "
+               "products in treat_as_products)" if not services.empty else "")
+            + "; segments work without one",
             field="product_id", fix=Fix(option="mapping", example={"product_id": "StockCode"}),
         )
     last_day = pd.Timestamp(stats["last"]).date()
@@ -677,8 +704,12 @@ def _recommend_products(
     if no_product:
         notes.append(f"{no_product:,} lines without a product (e.g. a blank product_json) are kept for sales "
                      "but left out of product analyses")  # fmt: skip
+    service_note = non_merchandise_note(services)
+    if service_note:
+        notes.append(service_note)
     counts = {"lines": int(stats["lines"]), "purchase_lines": n_lines, "lines_without_product": no_product,
-              "return_lines": int(stats["returns"] or 0)}  # fmt: skip
+              "return_lines": int(stats["returns"] or 0), "non_merchandise_lines": int(services["lines"].sum()),
+              "non_merchandise_items": len(services)}  # fmt: skip
 
     def segment_fn(day: dt.date) -> ir.Table:
         return materialize(con, segments_as_of(tx, config.scheme, day, segment_config))
@@ -741,6 +772,7 @@ def _recommend_products(
         notes=notes,
         counts=counts,
         single_view_by_category=by_category,
+        non_merchandise=services,
     )
 
 

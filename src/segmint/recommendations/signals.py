@@ -3,7 +3,8 @@
 Definitions (``as_of`` is the first day NOT used: everything is computed from lines before it):
 
 * A *purchase line* is a line with a product (``product_id``, else ``product_name``), a positive
-  quantity and not a return or cancellation. Returns never count as purchases; a product whose
+  quantity, not a return or cancellation and not a non-merchandise line (postage, fees, discounts:
+  :mod:`segmint.recommendations.merchandise`). Returns never count as purchases; a product whose
   returned units reach the units a customer bought is treated as not wanted by that customer.
 * A *visit* is a customer and a calendar day with at least one purchase line (so files without
   invoice numbers, where every line is its own invoice, still have baskets).
@@ -27,6 +28,8 @@ import datetime as dt
 import ibis
 import ibis.expr.types as ir
 
+from segmint.recommendations.merchandise import MerchandiseRules, NonMerchandise
+
 SMOOTH = 1e-3  # floor of the share features before taking logs (a product nobody bought)
 NO_SEGMENT = "(no segment)"
 OWN_FEATURES = ("f_own", "f_log_n", "f_share", "f_rec30", "f_rec180", "f_dec30", "f_dec90", "f_dec365", "f_win",
@@ -39,13 +42,17 @@ def product_key(tx: ir.Table) -> ir.StringValue:
     return ibis.coalesce(tx.product_id, tx.product_name)
 
 
-def purchase_lines(tx: ir.Table, before: dt.date | None = None) -> ir.Table:
+def purchase_lines(tx: ir.Table, before: dt.date | None = None, left_out: NonMerchandise | None = None) -> ir.Table:
     """customer_id, product, product_name, day, units, revenue, country, category of purchase lines.
 
-    Lines before ``before`` only, when given; ``category`` is NULL when the data have none.
+    Non-merchandise lines (postage, fees, discounts, ...: ``left_out``, default what the packaged rule
+    table finds in ``tx``) are no purchase of a product. Lines before ``before`` only, when given;
+    ``category`` is NULL when the data have none.
     """
     product = product_key(tx)
-    kept = tx.filter(~tx.is_return.fill_null(False), tx.quantity.fill_null(1.0) > 0, product.notnull())
+    left_out = left_out or MerchandiseRules.default().find(tx)
+    kept = tx.filter(~tx.is_return.fill_null(False), tx.quantity.fill_null(1.0) > 0, product.notnull(),
+                     ~left_out.flag(tx))  # fmt: skip
     if before is not None:
         kept = kept.filter(kept.invoice_date < _midnight(before))
     return kept.select(

@@ -15,6 +15,7 @@ from segmint.app.callbacks import FILTER_INPUTS, context, guarded
 from segmint.app.figures import empty_figure
 from segmint.app.layout import graph, message
 from segmint.app.state import AppState
+from segmint.recommendations.merchandise import non_merchandise_note
 
 WINDOWS = [("1M", "last month"), ("2M", "last 2 months"), ("3M", "last 3 months"), ("6M", "last 6 months"),
            ("1Y", "last year")]  # fmt: skip
@@ -127,7 +128,8 @@ def overview_content(state: AppState, window: str, segment: str | None, measure:
                        columnDefs=[{"field": c, "headerName": c.replace("_", " ")}
                                    for c in ("period", "rank", "product_name", "units", "revenue", "customers")],
                        defaultColDef={"resizable": True, "sortable": True}, style={"height": "330px"})  # fmt: skip
-    note = "; ".join(result.notes[-2:])
+    left_out = non_merchandise_note(result.non_merchandise) if result.non_merchandise is not None else None
+    note = "; ".join(dict.fromkeys([*([left_out] if left_out else []), *result.notes[-2:]]))
     return (options, segment, figure, rows, product_options, product_figures.region_heatmap(regions, measure),
             note, table, None)
 

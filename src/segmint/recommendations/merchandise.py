@@ -1,0 +1,195 @@
+"""Which lines are merchandise: postage, fees, discounts, manual adjustments ... are not products.
+
+Real invoice logs carry lines that are money but no product a customer chooses: the UCI Online Retail
+log's POSTAGE (on most foreign customers' invoices), DOTCOM POSTAGE, CARRIAGE, Manual, Discount,
+SAMPLES, Bank Charges, AMAZON FEE, CRUK Commission, gift vouchers. Sales, revenue, segments and RFM
+keep them (their amounts are real); product analyses leave them out, or a recommender offers "POSTAGE"
+as the product to buy next. They are recognised by the rule table ``non_merchandise.yaml`` (whole-name
+and whole-code patterns, see its header), with a user's override: items to treat as products, items to
+treat as non-merchandise. :func:`segmint.recommendations.signals.purchase_lines` applies the rule, so
+every product analysis gets its lines from one place.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import cache, cached_property
+from importlib import resources
+from typing import Any
+
+import ibis
+import ibis.expr.types as ir
+import pandas as pd
+
+from segmint.errors import ConfigError
+from segmint.util import parse_packaged_yaml
+
+RULES_FILE = "non_merchandise.yaml"
+SHOWN_ITEMS = 5  # item names listed in the note
+
+
+def _whole(patterns: list[str]) -> str:
+    """One pattern of the table's alternatives (matched with fullmatch; a space = any run of whitespace)."""
+    parts = [p.strip().replace(" ?", r"\s*").replace(" ", r"\s+") for p in patterns if p and p.strip()]
+    return "|".join(f"(?:{p})" for p in parts)
+
+
+def _normal(text: object) -> str | None:
+    if text is None or (isinstance(text, float) and pd.isna(text)):
+        return None
+    return str(text).strip().lower()
+
+
+@dataclass(frozen=True)
+class MerchandiseRules:
+    """The non-merchandise rule table and a user's overrides (items given by code or name, any case)."""
+
+    codes: tuple[str, ...]
+    names: tuple[str, ...]
+    treat_as_products: tuple[str, ...] = ()
+    treat_as_services: tuple[str, ...] = ()
+
+    @classmethod
+    def default(cls, treat_as_products: Any = (), treat_as_services: Any = ()) -> MerchandiseRules:
+        """The packaged table, with the user's overrides."""
+        codes, names = _packaged()
+        return cls(codes, names, _items(treat_as_products), _items(treat_as_services))
+
+    @cached_property
+    def _code(self) -> re.Pattern | None:
+        return re.compile(_whole(list(self.codes))) if self.codes else None
+
+    @cached_property
+    def _name(self) -> re.Pattern | None:
+        return re.compile(_whole(list(self.names))) if self.names else None
+
+    def marks(self, value: object, kind: str) -> bool | None:
+        """Whether a product code (``kind="code"``) or name marks its line as non-merchandise: True,
+        False when the user named it a product (that vetoes the line), None when it says nothing."""
+        text = _normal(value)
+        if text is None:
+            return None
+        if text in self.treat_as_products:
+            return False
+        pattern = self._code if kind == "code" else self._name
+        if text in self.treat_as_services or (pattern is not None and pattern.fullmatch(text)):
+            return True
+        return None
+
+    def is_service(self, code: object = None, name: object = None) -> bool:
+        """Whether a line with this product code and name is non-merchandise: the code or the name
+        marks it, and the user named neither a product."""
+        marks = (self.marks(code, "code"), self.marks(name, "name"))
+        return False not in marks and True in marks
+
+    def find(self, tx: ir.Table) -> NonMerchandise:
+        """The non-merchandise items of canonical transactions (one grouping query; the patterns run
+        in Python on the distinct codes and names, so every engine reads them alike)."""
+        from segmint.features import money_sum
+
+        pairs = tx.group_by("product_id", "product_name").aggregate(
+            lines=tx.count(), amount=money_sum(tx.amount)
+        ).to_pandas()
+        marked: dict[str, dict[bool, list[str]]] = {}
+        for kind, column in (("code", "product_id"), ("name", "product_name")):
+            found: dict[bool, list[str]] = {True: [], False: []}
+            for value in pairs[column].dropna().unique():
+                verdict = self.marks(value, kind)
+                if verdict is not None:
+                    found[verdict].append(str(value))
+            marked[kind] = found
+        hit = pairs[[self.is_service(c, n) for c, n in zip(pairs["product_id"], pairs["product_name"], strict=True)]]
+        return NonMerchandise(
+            codes=tuple(marked["code"][True]), names=tuple(marked["name"][True]),
+            product_codes=tuple(marked["code"][False]), product_names=tuple(marked["name"][False]),
+            items=_items_table(hit),
+        )  # fmt: skip
+
+
+@dataclass(frozen=True)
+class NonMerchandise:
+    """What the rules found in one table: the raw codes and names that mark a line (and those the user
+    named products), and the items (product_id, product_name, lines, amount; most lines first)."""
+
+    codes: tuple[str, ...]
+    names: tuple[str, ...]
+    product_codes: tuple[str, ...]
+    product_names: tuple[str, ...]
+    items: pd.DataFrame
+
+    def flag(self, tx: ir.Table) -> ir.BooleanValue:
+        """Engine expression: True on the non-merchandise lines of ``tx`` (the table it was found in)."""
+        def any_of(codes: tuple[str, ...], names: tuple[str, ...]) -> ir.BooleanValue:
+            found = ibis.literal(False)
+            if codes:
+                found = found | tx.product_id.isin(list(codes)).fill_null(False)
+            if names:
+                found = found | tx.product_name.isin(list(names)).fill_null(False)
+            return found
+
+        return any_of(self.codes, self.names) & ~any_of(self.product_codes, self.product_names)
+
+    @property
+    def note(self) -> str | None:
+        """'12 lines of 3 non-merchandise items (POSTAGE, Manual, AMAZON FEE) kept for sales, left out
+        of product analyses', or None when there is none."""
+        return non_merchandise_note(self.items)
+
+
+def _items(values: Any) -> tuple[str, ...]:
+    if values is None:
+        return ()
+    if isinstance(values, str):
+        values = [values]
+    return tuple(dict.fromkeys(v for v in (_normal(x) for x in values) if v))
+
+
+@cache
+def _packaged() -> tuple[tuple[str, ...], tuple[str, ...]]:
+    text = resources.files("segmint.recommendations").joinpath(RULES_FILE).read_text(encoding="utf-8")
+    data = parse_packaged_yaml(text) or {}
+    codes: list[str] = []
+    names: list[str] = []
+    for rule in data.get("rules", []):
+        codes += [str(c) for c in rule.get("codes") or []]
+        names += [str(n) for n in rule.get("names") or []]
+    for pattern in codes + names:
+        try:
+            re.compile(pattern)
+        except re.error as exc:  # a broken edit of the table: name the pattern
+            raise ConfigError(f"{RULES_FILE}: pattern {pattern!r} is not a regular expression ({exc})",
+                              field="non_merchandise", value=pattern) from exc  # fmt: skip
+    return tuple(codes), tuple(names)
+
+
+def _items_table(pairs: pd.DataFrame) -> pd.DataFrame:
+    """product_id, product_name, lines, amount per item from (product_id, product_name, lines, amount)
+    of each spelling; an item's name is the one on most of its lines. Most lines first."""
+    columns = ["product_id", "product_name", "lines", "amount"]
+    if pairs.empty:
+        return pd.DataFrame({c: pd.Series(dtype=t) for c, t in zip(columns, ["object", "object", "int64", "float64"],
+                                                                      strict=True)})  # fmt: skip
+    frame = pd.DataFrame({
+        "product_id": pairs["product_id"].fillna(pairs["product_name"]),
+        "product_name": pairs["product_name"].fillna(pairs["product_id"]).str.strip(),
+        "named": pairs["product_name"].notna(), "lines": pairs["lines"].astype("int64"), "amount": pairs["amount"],
+    })  # fmt: skip
+    frame = frame.sort_values(["product_id", "named", "lines", "product_name"], ascending=[True, False, False, True])
+    per = frame.groupby("product_id", sort=False).agg(
+        product_name=("product_name", "first"), lines=("lines", "sum"), amount=("amount", "sum"))
+    per = per.reset_index()[columns]
+    per["amount"] = per["amount"].round(2)
+    return per.sort_values(["lines", "product_id"], ascending=[False, True], ignore_index=True)
+
+
+def non_merchandise_note(items: pd.DataFrame) -> str | None:
+    """'12 lines of 3 non-merchandise items (POSTAGE, Manual, AMAZON FEE) kept for sales, left out of
+    product analyses', or None when there is none."""
+    if items.empty:
+        return None
+    names = [str(n).strip() for n in items["product_name"].head(SHOWN_ITEMS)]
+    more = ", ..." if len(items) > SHOWN_ITEMS else ""
+    lines, count = int(items["lines"].sum()), len(items)
+    return (f"{lines:,} line{'s' if lines != 1 else ''} of {count:,} non-merchandise item{'s' if count != 1 else ''} "
+            f"({', '.join(names)}{more}) kept for sales, left out of product analyses")  # fmt: skip
