@@ -244,6 +244,52 @@ def write_retail(out: Path, *, seed: int = SEED) -> Path:
     return path
 
 
+
+def write_retail_xlsx(out: Path, *, seed: int = SEED) -> Path:
+    """The Online-Retail-like lines of :func:`write_retail` as one ``.xlsx`` sheet, typed like the UCI file.
+
+    The real ``Online Retail.xlsx`` holds numbers as numbers (Quantity, UnitPrice, CustomerID, and the
+    InvoiceNo/StockCode values that are all digits) and InvoiceDate as Excel dates shown
+    ``m/d/yyyy h:mm``; cancellations (``C536379``), coded stock (``85123A``) and descriptions are text,
+    a missing customer an empty cell. Written row by row (xlsxwriter ``constant_memory``).
+    """
+    import numpy as np
+    import xlsxwriter
+
+    source = out / "online_retail_like.parquet"
+    if not source.exists():
+        write_retail(out, seed=seed)
+    table = pq.read_table(source)
+    columns = table.column_names
+    path = out / "online_retail_like.xlsx"
+    with atomic_path(path) as tmp:
+        book = xlsxwriter.Workbook(str(tmp), {"constant_memory": True, "strings_to_numbers": False})
+        sheet = book.add_worksheet("Online Retail")
+        stamp = book.add_format({"num_format": "m/d/yyyy h:mm"})
+        sheet.write_row(0, 0, columns)
+        epoch = np.datetime64("1899-12-30T00:00:00", "s")
+        row = 1
+        for batch in table.to_batches(max_chunksize=50_000):
+            data = batch.to_pydict()
+            serial = ((batch.column(columns.index("InvoiceDate")).to_numpy(zero_copy_only=False)
+                       .astype("datetime64[s]") - epoch).astype(np.int64) / 86_400.0).tolist()
+            for i in range(batch.num_rows):
+                for j, name in enumerate(columns):
+                    value = data[name][i]
+                    if name == "InvoiceDate":
+                        sheet.write_number(row, j, serial[i], stamp)
+                    elif value is None or (isinstance(value, float) and value != value):
+                        continue
+                    elif isinstance(value, str) and value.isdigit():
+                        sheet.write_number(row, j, int(value))
+                    elif isinstance(value, str):
+                        sheet.write_string(row, j, value)
+                    else:
+                        sheet.write_number(row, j, value)
+                row += 1
+        book.close()
+    return path
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.generate", description=__doc__.split("\n")[0])
     parser.add_argument("--rows", type=parse_rows, required=True, help="about this many lines, e.g. 1e6")

@@ -8,14 +8,30 @@ from pathlib import Path
 import pytest
 
 from segmint.errors import InputError
-from segmint.io.excel_guard import ExcelLimits, _column_number, check_workbook
+from segmint.io.excel_guard import ExcelLimits, _scan_extent, check_workbook
 
 sys.path.insert(0, str(Path(__file__).parents[1] / "fixtures" / "hostile"))
 import _generate  # noqa: E402
 
 
 def test_column_letters():
-    assert [_column_number(c) for c in (b"A", b"Z", b"AA", b"AZ", b"BA", b"XFD")] == [1, 26, 27, 52, 53, 16384]
+    columns = [_scan_extent(f'<c r="{c}1"/>'.encode()).max_column for c in ("A", "Z", "AA", "AZ", "BA", "XFD")]
+    assert columns == [1, 26, 27, 52, 53, 16384]
+
+
+def test_references_however_the_xml_spells_them():
+    """Quotes, white space and prefixes a parser accepts cannot hide a far cell from the scan."""
+    spelled = [
+        b'<row r="7"><c r="B3"><v>1</v></c></row>',  # row 7 from the row element, column B
+        b"<row r='7'><c r='B3'><v>1</v></c></row>",
+        b'<row\tr = "7"><c\nr=\n"b3"><v>1</v></c></row>',
+        b'<x:row spans="1:2" r="7"><x:c t="n" r="B3"><x:v>1</x:v></x:c></x:row>',
+    ]
+    for xml in spelled:
+        assert _scan_extent(xml)[:] == (7, 2, 1, 1), xml
+    assert _scan_extent(b'<c r="A12345678901234"/>').max_row >= 10**12  # more digits than any sheet
+    # text that merely looks like a reference is not one: no white space before r=, or not an element
+    assert _scan_extent(b'<c r="A1"><is><t>for="ZZ99" <c</t></is></c>')[:] == (1, 1, 0, 1)
 
 
 def test_cell_limit_is_exact(tmp_path):
