@@ -191,6 +191,7 @@ def clean_raw(
     the reading report when ``raw`` is the sales view of a ledger (its party shown as the customer's source).
     """
     from segmint.clean import clean_transactions
+    from segmint.quality import SheetRead
     from segmint.schema import apply_mapping, detect_mapping, resolve_mapping
 
     wanted = _as_mapping(mapping)
@@ -205,6 +206,8 @@ def clean_raw(
     result = clean_transactions(
         mapped, resolved, con=con, source=raw.source, options=options, reader_skipped=raw.skipped
     )
+    if raw.sheets:  # the sheets of a workbook read, and those left out with why
+        result.report.sheets = [SheetRead(**sheet) for sheet in raw.sheets]
     return Transactions(
         result.table, con, resolved, result.report, evidence, label or raw.source, ledger, totals=result.totals
     )

@@ -36,6 +36,19 @@ class DroppedRows(BaseModel):
     examples: list[dict[str, Any]] = Field(default_factory=list)
 
 
+class SheetRead(BaseModel):
+    """One sheet of a workbook of several: the rows below its header and whether it was read (why not)."""
+
+    name: str
+    rows: int = Field(0, ge=0)
+    read: bool = True
+    why: str = ""  # empty; not a transaction table; its columns differ from the first sheet's
+
+    def describe(self) -> str:
+        rows = f"{self.rows:,} row" + ("" if self.rows == 1 else "s")
+        return f"{self.name!r} ({rows})" + ("" if self.read else f" not read: {self.why}")
+
+
 class DateFormatInfo(BaseModel):
     """How one date column was read: rows per layout and the day/month-order decision."""
 
@@ -67,6 +80,7 @@ class DataQualityReport(BaseModel):
     partial_periods: list[PeriodCoverage] = Field(default_factory=list)  # first/last, see segmint.coverage
     gaps: list[MonthGap] = Field(default_factory=list)  # months inside the range far below their neighbours
     warnings: list[str] = Field(default_factory=list)
+    sheets: list[SheetRead] = Field(default_factory=list)  # a workbook of several sheets: each one's fate
 
     @model_validator(mode="after")
     def _rows_add_up(self) -> DataQualityReport:
@@ -88,6 +102,11 @@ class DataQualityReport(BaseModel):
 
         pct = lambda n: share(n, self.rows_in)  # noqa: E731 - "<0.1%" for a sliver, never "0.0%"
         lines = [f"Data quality report: {self.source}", ""]
+        if self.sheets:
+            read = [sheet.describe() for sheet in self.sheets if sheet.read]
+            lines.append("Sheets read as one table: " + ", ".join(read) if len(read) > 1 else f"Sheet read: {read[0]}")
+            lines += [f"Sheet {sheet.describe()}" for sheet in self.sheets if not sheet.read]
+            lines.append("")
         table = [
             ("Rows read", self.rows_in, ""),
             ("Rows kept", self.rows_kept, pct(self.rows_kept)),
@@ -128,7 +147,8 @@ class DataQualityReport(BaseModel):
 
     def to_json(self, path: str | Path | None = None) -> str:
         """Serialise to JSON; also write it atomically to ``path`` when given."""
-        text = self.model_dump_json(indent=2)
+        # ``sheets`` only for workbooks of several sheets: other reports stay as they were written before
+        text = self.model_dump_json(indent=2, exclude=None if getattr(self, "sheets", None) else {"sheets"})
         if path is not None:
             write_text_atomic(path, text)
         return text

@@ -293,7 +293,8 @@ class Workspace:
         """Add canonical lines not already present, and log the import, in one transaction.
 
         ``synthetic_invoice_source`` is the file name cleaning used for made-up invoice ids
-        (``name:row``); those ids are left out of the identity and stored as ``name:row (import N)``.
+        (``name:row``, ``name [sheet]:row``); those ids are left out of the identity and stored as
+        ``name:row (import N)``.
         """
         step = progress or (lambda message: log.debug(message))
         step("computing line identities")
@@ -301,7 +302,8 @@ class Workspace:
         incoming = table.select(*CANONICAL_COLUMNS, *contacts)
         synthetic = None
         if synthetic_invoice_source is not None:
-            pattern = "^" + re.escape(synthetic_invoice_source) + r":\d+$"
+            # name:row, or name [sheet]:row for a workbook read sheet by sheet
+            pattern = "^" + re.escape(synthetic_invoice_source) + r"( \[[^\]]*\])?:\d+$"
             synthetic = incoming.invoice_id.re_search(pattern).fill_null(False)
             incoming = incoming.mutate(_synthetic=synthetic)
             synthetic = incoming._synthetic

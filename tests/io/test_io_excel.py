@@ -126,3 +126,134 @@ def test_corrupt_workbook_is_an_input_error(con, tmp_path):
     path.write_bytes(b"PK\x03\x04 not really a zip")
     with pytest.raises(InputError, match="bad.xlsx"):
         read_raw(path, con=con)
+
+
+# --- workbooks of several sheets (Online Retail II keeps one year per sheet) -------------------------
+RETAIL_II = ["Invoice", "StockCode", "Description", "Quantity", "InvoiceDate", "Price", "Customer ID", "Country"]
+
+
+def retail_ii_workbook(path, *, notes=True, other_columns=False):
+    """Two year sheets with Online Retail II's header, typed as Excel writes them; a notes sheet between.
+
+    Row 5 of both year sheets is the same line without an invoice number: two lines, not a duplicate.
+    """
+    import xlsxwriter
+
+    book = xlsxwriter.Workbook(str(path))
+    stamp = book.add_format({"num_format": "m/d/yyyy h:mm"})
+    twin = [None, "22087", "PAPER BUNTING", 1, dt.datetime(2010, 6, 1, 10, 0), 2.95, 16321, "Australia"]
+    years = {
+        "Year 2009-2010": [
+            [489434, "85048", "15CM CHRISTMAS GLASS BALL", 12, dt.datetime(2009, 12, 1, 7, 45), 6.95, 13085, "United Kingdom"],
+            ["C489449", "22087", "PAPER BUNTING", -12, dt.datetime(2009, 12, 1, 10, 33), 2.95, 16321, "Australia"],
+            [489435, "22350", "CAT BOWL", 12, dt.datetime(2009, 12, 1, 7, 46), 2.55, None, "United Kingdom"],
+            twin,
+        ],
+        "Year 2010-2011": [
+            [536365, "85123A", "WHITE HANGING HEART", 6, dt.datetime(2010, 12, 1, 8, 26), 2.55, 17850, "United Kingdom"],
+            [536366, "22633", "HAND WARMER", 6, dt.datetime(2010, 12, 1, 8, 28), 1.85, 17850, "United Kingdom"],
+            [536367, "84879", "ASSORTED BIRD", 32, dt.datetime(2010, 12, 1, 8, 34), 1.69, 13047, "United Kingdom"],
+            twin,
+            [536368, "22960", "JAM MAKING SET", 6, dt.datetime(2010, 12, 1, 8, 34), 4.25, 13047, "United Kingdom"],
+        ],
+    }
+    for i, (name, rows) in enumerate(years.items()):
+        if notes and i == 1:
+            book.add_worksheet("Notes").write_column(0, 0, ["Source: UCI", "Prices in sterling"])
+        sheet = book.add_worksheet(name)
+        sheet.write_row(0, 0, RETAIL_II)
+        for r, row in enumerate(rows, start=1):
+            for c, value in enumerate(row):
+                if isinstance(value, dt.datetime):
+                    sheet.write_datetime(r, c, value, stamp)
+                elif value is not None:
+                    sheet.write(r, c, value)
+    if other_columns:
+        other = book.add_worksheet("Refunds")
+        other.write_row(0, 0, ["Customer ID", "Refund date", "Refund"])
+        other.write_row(1, 0, [13085, "2010-01-05", 10.0])
+    book.close()
+
+
+def test_every_transaction_sheet_is_read_as_one_table(con, tmp_path):
+    path = tmp_path / "online_retail_II.xlsx"
+    retail_ii_workbook(path)
+    raw = read_raw(path, con=con)
+    rows = raw.table.order_by(["_source", "_row"]).execute()
+    first, second = "online_retail_II.xlsx [Year 2009-2010]", "online_retail_II.xlsx [Year 2010-2011]"
+    assert len(rows) == 4 + 5
+    assert rows["_source"].tolist() == [first] * 4 + [second] * 5
+    assert rows["_row"].tolist() == [2, 3, 4, 5, 2, 3, 4, 5, 6]  # each sheet's own row numbers
+    assert rows["Invoice"].tolist()[:2] == ["489434", "C489449"]
+    assert raw.columns == RETAIL_II and raw.sheet is None
+    assert raw.sheets == [
+        {"name": "Year 2009-2010", "rows": 4, "read": True, "why": ""},
+        {"name": "Notes", "rows": 2, "read": False, "why": "not a transaction table (no customer and date columns found)"},
+        {"name": "Year 2010-2011", "rows": 5, "read": True, "why": ""},
+    ]
+
+
+def test_several_sheets_in_the_quality_report_and_line_identity(tmp_path):
+    import segmint
+
+    path = tmp_path / "online_retail_II.xlsx"
+    retail_ii_workbook(path)
+    tx = segmint.read_transactions(str(path))
+    report = tx.report
+    # 9 lines: one without a customer (sheet 1 row 4) dropped; the twins (row 5 of each sheet) both kept
+    assert (report.rows_in, report.rows_kept, report.duplicates) == (9, 8, 0)
+    example = report.dropped["missing_customer"].examples[0]
+    assert (example["_source"], example["_row"]) == ("online_retail_II.xlsx [Year 2009-2010]", 4)
+    text = report.summary()
+    assert "Sheets read as one table: 'Year 2009-2010' (4 rows), 'Year 2010-2011' (5 rows)" in text
+    assert "Sheet 'Notes' (2 rows) not read: not a transaction table" in text
+    assert "online_retail_II.xlsx [Year 2009-2010] row 4" in text
+    lines = tx.table.execute()
+    twins = sorted(lines.loc[lines["invoice_id"].str.contains(":"), "invoice_id"])
+    assert twins == ["online_retail_II.xlsx [Year 2009-2010]:5", "online_retail_II.xlsx [Year 2010-2011]:5"]
+    # revenue by hand: 12*6.95 - 12*2.95 + 2*2.95 + 6*2.55 + 6*1.85 + 32*1.69 + 6*4.25
+    assert round(float(lines["amount"].sum()), 2) == 159.88
+    assert '"sheets"' in report.to_json()
+
+
+def test_workspace_keeps_both_twins_of_a_two_sheet_workbook(tmp_path):
+    from segmint.workspace import Workspace
+
+    path = tmp_path / "online_retail_II.xlsx"
+    retail_ii_workbook(path)
+    workspace = Workspace(tmp_path / "ws.duckdb")
+    result = workspace.ingest(path)
+    assert (result.rows_offered, result.rows_added) == (8, 8)
+    ids = workspace.transactions().filter(lambda t: t.invoice_id.contains(":")).invoice_id.execute()
+    assert sorted(ids) == ["online_retail_II.xlsx [Year 2009-2010]:5 (import 1)",
+                           "online_retail_II.xlsx [Year 2010-2011]:5 (import 1)"]  # fmt: skip
+
+
+def test_sheet_with_other_columns_is_left_out_and_said(con, tmp_path):
+    path = tmp_path / "book.xlsx"
+    retail_ii_workbook(path, notes=False, other_columns=True)
+    raw = read_raw(path, con=con)
+    assert int(raw.table.count().execute()) == 9
+    refunds = raw.sheets[-1]
+    assert refunds["name"] == "Refunds" and not refunds["read"]
+    assert refunds["why"].startswith("its columns differ from those of sheet 'Year 2009-2010'; it lacks 'Invoice'")
+    assert any(note.startswith("sheet 'Refunds' not read: its columns differ") for note in raw.notes)
+
+
+def test_a_sheet_chosen_by_the_mapping_is_the_only_one_read(con, tmp_path):
+    path = tmp_path / "online_retail_II.xlsx"
+    retail_ii_workbook(path)
+    raw = read_raw(path, con=con, mapping=ColumnMapping(sheet="Year 2010-2011"))
+    rows = raw.table.execute()
+    assert len(rows) == 5 and set(rows["_source"]) == {"online_retail_II.xlsx"}
+    assert raw.sheet == "Year 2010-2011" and raw.sheets == []
+
+
+def test_one_sheet_workbook_report_has_no_sheet_list(tmp_path):
+    import segmint
+
+    path = tmp_path / "one.xlsx"
+    retail_ii_workbook(path, notes=False)
+    tx = segmint.read_transactions(str(path), mapping=ColumnMapping(sheet=0))
+    assert tx.report.sheets == [] and '"sheets"' not in tx.report.to_json()
+    assert "Sheet" not in tx.report.summary()

@@ -52,6 +52,9 @@ class RawTable:
     items_priced: bool = False
     # Tally XML: one row per voucher type (type, base type, why, vouchers, cancelled, parties, debit, credit)
     voucher_types: list[dict[str, Any]] = field(default_factory=list)
+    # A workbook of several sheets: each sheet's name, rows below its header, whether it was read and
+    # why not (empty, not a transaction table, other columns); empty for one-sheet files
+    sheets: list[dict[str, Any]] = field(default_factory=list)
     _sample: tuple[Any, pa.Table, int] | None = field(default=None, repr=False, compare=False)
 
     def _sample_arrow(self, n: int) -> pa.Table:

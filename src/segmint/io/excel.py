@@ -8,7 +8,9 @@ every value as text and drops blank and total rows, counting them in ``RawTable.
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import pyarrow as pa
@@ -33,11 +35,14 @@ _DATA = {"date", "int", "number"}
 
 
 def read_excel(path: Path, *, con: BaseBackend, mapping: ColumnMapping | None = None) -> RawTable:
-    """Read one sheet (``mapping.sheet`` or the first holding a transaction table) as text columns.
+    """Read every transaction sheet of a workbook as one table of text columns (``mapping.sheet``: that one).
 
-    The workbook is checked against ``ExcelLimits`` first (expansion bombs are refused unparsed); the
-    sheet is parsed once and its cells stay in Arrow columns (only the first rows become Python
-    values, to find the header).
+    The first sheet holding a transaction table (customer and date columns) sets the columns; every
+    other sheet with the same column names is read too (a log split by year, as Online Retail II is),
+    each row keeping its sheet in ``_source`` (``book.xlsx [2010]``) when more than one is read. The
+    sheets left out and why are in ``RawTable.sheets``. The workbook is checked against ``ExcelLimits``
+    first (expansion bombs are refused unparsed); each sheet is parsed once and its cells stay in Arrow
+    columns (only the first rows become Python values, to find the header).
     """
     import fastexcel
 
@@ -48,69 +53,147 @@ def read_excel(path: Path, *, con: BaseBackend, mapping: ColumnMapping | None = 
         raise InputError(f"{path.name}: cannot open as an Excel workbook: {_calamine_message(exc)}; "
                          "open it in Excel and save it as .xlsx (or as CSV)",
                          field="file", value=path.name) from exc  # fmt: skip
-    sheet, cells = _pick_sheet(path, reader, mapping)
-    top = _python_rows(cells.slice(0, SAMPLE_ROWS + 22))
-    header = detect_header_row(top[:SAMPLE_ROWS])
-    if mapping and mapping.header_row is not None:
-        header = mapping.header_row
-        top = _python_rows(cells.slice(0, header + 22))
-    names, first_data = _header_names(top, header)
-    body = cells.slice(first_data)
-    data = {name: body.column(i) if i < body.num_columns else pa.nulls(body.num_rows, pa.string())
-            for i, name in enumerate(names)}  # fmt: skip
-    data[SOURCE_COL] = pa.repeat(pa.scalar(path.name), body.num_rows)
-    data[ROW_COL] = pa.array(range(first_data + 1, first_data + 1 + body.num_rows), pa.int64())  # Excel rows
+    header = mapping.header_row if mapping else None
+    names = list(reader.sheet_names)
+    if not names:
+        raise InputError(f"{path.name}: the workbook has no sheets", field="file", value=path.name)
+    if mapping and mapping.sheet is not None:
+        name = _named_sheet(path, names, mapping.sheet)
+        sheets, seen = [_Sheet.of(name, _load_cells(path, reader, name), header)], []
+        if sheets[0].is_empty():
+            raise InputError(f"{path.name}: sheet {name!r} is empty; sheets are: {', '.join(names)}",
+                             field="sheet", value=mapping.sheet)  # fmt: skip
+    else:
+        sheets, seen = _transaction_sheets(path, reader, names, header)
+    first = sheets[0]
+    keys = [_key(c) for c in first.names]
+    parts = []
+    for sheet in sheets:
+        where = {_key(c): i for i, c in enumerate(sheet.names)}
+        body = sheet.body
+        data = {name: body.column(where[key]) if where[key] < body.num_columns else pa.nulls(body.num_rows, pa.string())
+                for name, key in zip(first.names, keys, strict=True)}  # fmt: skip
+        label = path.name if len(sheets) == 1 else f"{path.name} [{sheet.name}]"
+        data[SOURCE_COL] = pa.repeat(pa.scalar(label), body.num_rows)
+        data[ROW_COL] = pa.array(range(sheet.first_data + 1, sheet.first_data + 1 + body.num_rows), pa.int64())
+        parts.append(pa.table(data))
     raw = RawTable(
-        table=register_arrow(con, pa.table(data)),
+        table=register_arrow(con, pa.concat_tables(parts) if len(parts) > 1 else parts[0]),
         source=path.name,
-        columns=names,
-        header_row=header if header >= 0 else None,
+        columns=first.names,
+        header_row=first.header if first.header >= 0 and all(s.header == first.header for s in sheets) else None,
         format="excel",
-        sheet=str(sheet),
+        sheet=first.name if len(sheets) == 1 else None,
+        sheets=seen,
     )
-    raw.notes.append(
-        f"sheet {sheet!r}, "
-        + (f"header on row {header + 1}" if header >= 0 else "no header row (columns column_1..n)")
-        + (f" merged with row {header + 2}" if first_data == header + 2 else "")
-    )
-    titles = [" ".join(c for c in r if c) for r in top[: max(header, 0)] if any(r)]
+    for sheet in sheets:
+        raw.notes.append(
+            f"sheet {sheet.name!r}, "
+            + (f"header on row {sheet.header + 1}" if sheet.header >= 0 else "no header row (columns column_1..n)")
+            + (f" merged with row {sheet.header + 2}" if sheet.first_data == sheet.header + 2 else "")
+        )
+    raw.notes += [f"sheet {s['name']!r} not read: {s['why']}" for s in seen if not s["read"]]
+    titles = [" ".join(c for c in r if c) for r in first.top[: max(first.header, 0)] if any(r)]
     if titles:
         raw.notes.append("title rows above the header: " + " | ".join(titles))
         raw.titles = titles
     return drop_total_and_blank_rows(raw)
 
 
-def _pick_sheet(path: Path, reader, mapping: ColumnMapping | None) -> tuple[str, pa.Table]:
-    """The sheet to read and its cells (each sheet is parsed once)."""
-    names = list(reader.sheet_names)
-    if not names:
-        raise InputError(f"{path.name}: the workbook has no sheets", field="file", value=path.name)
-    if mapping and mapping.sheet is not None:
-        if isinstance(mapping.sheet, int) or str(mapping.sheet).isdigit():
-            index = int(mapping.sheet)
-            if 0 <= index < len(names):
-                return names[index], _load_cells(path, reader, names[index])
-        elif mapping.sheet in names:
-            return str(mapping.sheet), _load_cells(path, reader, str(mapping.sheet))
-        raise InputError(f"{path.name}: no sheet {mapping.sheet!r}; sheets are: {', '.join(names)}",
-                         field="sheet", value=mapping.sheet)  # fmt: skip
-    first_with_data: tuple[str, pa.Table] | None = None
+@dataclass
+class _Sheet:
+    """One sheet's table: its header (row index, -1 = none), column names and the cells below them."""
+
+    name: str
+    cells: pa.Table  # every cell; row i is spreadsheet row i + 1
+    top: list[list[str | None]]  # the first rows as Python values (header detection reads these)
+    header: int
+    names: list[str]
+    first_data: int
+
+    @classmethod
+    def of(cls, name: str, cells: pa.Table, header: int | None = None) -> _Sheet:
+        """The table of a sheet's cells; ``header``: the header row index when the mapping gives one."""
+        top = _python_rows(cells.slice(0, SAMPLE_ROWS + 22))
+        if not any(any(c is not None for c in r) for r in top):
+            return cls(name, cells, top, -1, [], 0)  # an empty sheet
+        if header is None:
+            header = detect_header_row(top[:SAMPLE_ROWS])
+        else:
+            top = _python_rows(cells.slice(0, header + 22))
+        names, first_data = _header_names(top, header)
+        return cls(name, cells, top, header, names, first_data)
+
+    @property
+    def body(self) -> pa.Table:
+        """The cells below the header."""
+        return self.cells.slice(self.first_data)
+
+    def is_empty(self) -> bool:
+        return not self.names
+
+    def is_transactions(self) -> bool:
+        """Detection finds a customer and a date column in its first rows."""
+        rows = self.top[self.first_data : SAMPLE_ROWS]
+        sample = {c: [r[i] if i < len(r) else None for r in rows] for i, c in enumerate(self.names)}
+        found = detect_mapping(self.names, pd.DataFrame(sample, columns=self.names)).mapping.fields
+        return {"customer_id", "invoice_date"} <= set(found)
+
+
+def _transaction_sheets(
+    path: Path, reader, names: list[str], header: int | None
+) -> tuple[list[_Sheet], list[dict[str, Any]]]:
+    """The sheets to read (the first transaction sheet and those with its columns) and, when the
+    workbook has more than one sheet, what became of each (name, rows, read, why)."""
+    sheets: list[_Sheet] = []
+    seen: list[dict[str, Any]] = []
+    first_with_data: _Sheet | None = None
     for name in names:
-        cells = _load_cells(path, reader, name)
-        rows = _python_rows(cells.slice(0, SAMPLE_ROWS))
-        if not any(any(c is not None for c in r) for r in rows):
+        sheet = _Sheet.of(name, _load_cells(path, reader, name))
+        if sheet.is_empty():
+            seen.append({"name": name, "rows": 0, "read": False, "why": "empty"})
             continue
-        first_with_data = first_with_data or (name, cells)
-        header = detect_header_row(rows)
-        cols, start = _header_names(rows, header)
-        sample = {c: [r[i] if i < len(r) else None for r in rows[start:]] for i, c in enumerate(cols)}
-        found = detect_mapping(cols, pd.DataFrame(sample, columns=cols)).mapping.fields
-        if {"customer_id", "invoice_date"} <= set(found):
-            return name, cells
-    if first_with_data is None:
-        raise InputError(f"{path.name}: every sheet is empty", field="file", value=path.name)
-    log.info("%s: no sheet looks like a transaction table; using %r", path, first_with_data[0])
-    return first_with_data
+        first_with_data = first_with_data or sheet
+        missing = [c for c in sheets[0].names if _key(c) not in {_key(n) for n in sheet.names}] if sheets else []
+        extra = [c for c in sheet.names if _key(c) not in {_key(n) for n in sheets[0].names}] if sheets else []
+        why = ""
+        if (not sheets or missing or extra) and not sheet.is_transactions():
+            why = "not a transaction table (no customer and date columns found)"
+        elif missing or extra:
+            why = (f"its columns differ from those of sheet {sheets[0].name!r}"
+                   + (f"; it lacks {', '.join(map(repr, missing[:5]))}" if missing else "")
+                   + (f"; it has {', '.join(map(repr, extra[:5]))}" if extra else ""))  # fmt: skip
+        if why:  # rows: every row up to its last cell, header included
+            seen.append({"name": name, "rows": sheet.cells.num_rows, "read": False, "why": why})
+            continue
+        if header is not None:
+            sheet = _Sheet.of(name, sheet.cells, header)
+        sheets.append(sheet)
+        seen.append({"name": name, "rows": sheet.body.num_rows, "read": True, "why": ""})
+    if not sheets:
+        if first_with_data is None:
+            raise InputError(f"{path.name}: every sheet is empty", field="file", value=path.name)
+        log.info("%s: no sheet looks like a transaction table; using %r", path, first_with_data.name)
+        sheet = first_with_data if header is None else _Sheet.of(first_with_data.name, first_with_data.cells, header)
+        sheets = [sheet]
+        seen = [dict(s, read=True, why="", rows=sheet.body.num_rows) if s["name"] == sheet.name else s for s in seen]
+    return sheets, seen if len(names) > 1 else []
+
+
+def _named_sheet(path: Path, names: list[str], wanted: str | int) -> str:
+    """The sheet a mapping names (by name, or by 0-based position)."""
+    if isinstance(wanted, int) or str(wanted).isdigit():
+        if 0 <= int(wanted) < len(names):
+            return names[int(wanted)]
+    elif wanted in names:
+        return str(wanted)
+    raise InputError(f"{path.name}: no sheet {wanted!r}; sheets are: {', '.join(names)}",
+                     field="sheet", value=wanted)  # fmt: skip
+
+
+def _key(name: str) -> str:
+    """A column name as sheets are matched: case and spacing aside."""
+    return " ".join(name.split()).casefold()
 
 
 def _load_cells(path: Path, reader, sheet: str) -> pa.Table:

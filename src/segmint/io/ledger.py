@@ -322,7 +322,8 @@ def sales_view(raw: RawTable, *, con: BaseBackend, rules: Any = None, party: str
         columns.append("Party")
     view = RawTable(
         table=kept.select(*selected, kept._source, kept._row), source=raw.source, columns=columns,
-        header_row=raw.header_row, format=raw.format, sheet=raw.sheet, skipped=dict(raw.skipped),
+        header_row=raw.header_row, format=raw.format, sheet=raw.sheet, sheets=list(raw.sheets),
+        skipped=dict(raw.skipped),
         skipped_examples={k: list(v) for k, v in raw.skipped_examples.items()}, notes=list(raw.notes),
         titles=list(raw.titles),
     )  # fmt: skip
