@@ -289,7 +289,9 @@ class AnalysisResult:
     def excluded_count(self) -> int:
         """Customers left out because their net value in the window is <= 0 (one query, then kept)."""
         if "excluded_count" not in self._cache:
-            self._cache["excluded_count"] = int(self.tables["excluded_customers"].count().to_pyarrow().as_py())
+            from segmint.engine import row_count
+
+            self._cache["excluded_count"] = row_count(self.tables["excluded_customers"])
         return self._cache["excluded_count"]  # type: ignore[return-value]
 
     def export(self, out_dir: str | Path, fmt: str = "csv") -> dict[str, Path]:

@@ -150,8 +150,12 @@ def connect(
         database = str(path) if path else ":memory:"
         lazy_sql_compilers()  # before the DuckDB backend's first import
         arrow_results_without_pandas()
+        # Ibis' DuckDB backend class itself: ``ibis.duckdb`` first looks the backend up among the entry
+        # points of every installed package (a few ms at each start)
+        from ibis.backends.duckdb import Backend as DuckDBBackend
+
         try:
-            con = quiet_duckdb(ibis.duckdb.connect(database, **config))
+            con = quiet_duckdb(DuckDBBackend().connect(database, **config))
         except Exception as exc:  # duckdb raises its own IOException types
             raise BackendError(f"cannot open DuckDB database {database!r}: {exc}") from exc
         _OPEN.add(con)
@@ -375,6 +379,20 @@ def materialize(con: BaseBackend, expr: ibis.Table, name: str | None = None) -> 
         raise error from exc
 
 
+# rows of each temporary table ``materialize`` filled on DuckDB (its unique name -> count): the
+# tables are written once, so a later count of one needs no query (see ``row_count``)
+_ROWS: dict[str, int] = {}
+
+
+def row_count(table: ibis.Table) -> int:
+    """The number of rows of ``table``: known without a query for a table :func:`materialize` made on
+    DuckDB (the insert reported it), one count query otherwise."""
+    op = table.op()
+    if isinstance(op, ops.DatabaseTable) and op.name in _ROWS:
+        return _ROWS[op.name]
+    return int(table.count().to_pyarrow().as_py())
+
+
 def _duckdb_temp_table(con: BaseBackend, expr: ibis.Table, name: str) -> ibis.Table:
     """``con.create_table(name, expr, temp=True)`` without its three look-ups.
 
@@ -393,7 +411,8 @@ def _declared_temp_table(con: BaseBackend, name: str, schema: ibis.Schema, selec
     columns = ", ".join(column.sql(con.dialect) for column in schema.to_sqlglot_column_defs(con.dialect))
     con.con.execute(f"CREATE TEMPORARY TABLE {table} ({columns})")
     names = ", ".join(sql_identifier(column) for column in schema.names)
-    con.con.execute(f"INSERT INTO {table} ({names}) {select}").fetchall()
+    ((inserted,),) = con.con.execute(f"INSERT INTO {table} ({names}) {select}").fetchall()
+    _ROWS[name] = int(inserted)  # DuckDB reports the rows an INSERT wrote: counting them is free
     return ops.DatabaseTable(
         name, schema=schema, source=con, namespace=ops.Namespace(catalog="temp", database="main")
     ).to_expr()
@@ -453,7 +472,7 @@ def temp_view(con: BaseBackend, expr: ibis.Table) -> ibis.Table:
     hooks = getattr(con, "_run_pre_execute_hooks", None)
     if hooks is not None:  # registers in-memory tables (pandas/Arrow) the view's SQL names
         hooks(expr)
-    con.con.execute(f'CREATE TEMP VIEW "{name}" AS {ibis.to_sql(expr, dialect="duckdb")}')
+    con.con.execute(f'CREATE TEMP VIEW "{name}" AS {con.compile(expr)}')  # compiled as every query is
     return con.table(name)
 
 

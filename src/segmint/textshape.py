@@ -62,18 +62,19 @@ NBSP = "\u00a0"
 
 def text_shape(
     con: BaseBackend, table: ir.Table, columns: list[str], *, dots: tuple[str, ...] = (), cs: tuple[str, ...] = (),
-    grouped: dict[str, ir.Table] | None = None,
+    grouped: dict[str, ir.Table] | None = None, rows: int | None = None,
 ) -> TextShape:
     """Count, over each text column's distinct values, what could change its values (DuckDB only).
 
     Every text column in ``columns`` is checked for NULLs, placeholders and padding; those in ``dots``
     also for a ``.``, those in ``cs`` for a ``C``/``c``. ``grouped``: a column's distinct values already
-    counted (``value``, ``n``; e.g. the date dictionary cleaning parses), read instead of grouping again.
+    counted (``value``, ``n``; e.g. the date dictionary cleaning parses), read instead of grouping again;
+    ``rows``: the table's row count when already known (no query counts it again).
     """
     text = [c for c in dict.fromkeys(columns) if c in table.columns and table[c].type().is_string()]
     if con.name != "duckdb" or not text:
         return ANY
-    counts = one_row_counts(table.aggregate(rows=table.count()))
+    counts = {"rows": rows} if rows is not None else one_row_counts(table.aggregate(rows=table.count()))
     for column in text:
         # each test runs once per distinct value, weighted by its rows: a column holds far fewer
         # distinct values than rows (1e7 lines: 244k customers, a few hundred products), and DuckDB

@@ -303,10 +303,11 @@ def sales_view(raw: RawTable, *, con: BaseBackend, rules: Any = None, party: str
     """
     if raw.format.startswith("tally-xml"):
         return raw, _xml_report(raw)
-    rules = LedgerRules.load(rules)
+    rules = None if rules is None else LedgerRules.load(rules)  # the packaged ones only for a ledger
     layout = detect_layout(raw, rules=rules, party=party)
     if layout is None or layout.kind == "receivables":
         return raw, None
+    rules = LedgerRules.load(rules)
     staged = _stage_one(raw, layout, rules, con, None)
     report = _report(staged, _entries(staged.table.filter(staged.table._reason.isnull()), layout))
     t = staged.table

@@ -41,9 +41,9 @@ _BALANCE_ROW = re.compile(r"^\s*(opening|closing)\s+balance\s*$", re.IGNORECASE)
 @lru_cache(maxsize=1)
 def column_synonyms() -> dict[str, tuple[str, ...]]:
     """field -> normalised column names, from ``ledger_columns.yaml``."""
-    import yaml
+    from segmint.util import parse_packaged_yaml
 
-    data = yaml.safe_load(Path(__file__).with_name("ledger_columns.yaml").read_text(encoding="utf-8"))
+    data = parse_packaged_yaml(Path(__file__).with_name("ledger_columns.yaml").read_text(encoding="utf-8"))
     return {f: tuple(normalize_name(n) for n in names) for f, names in data.items()}
 
 
@@ -132,7 +132,6 @@ def detect_layout(
     ``party`` names the party of a one-party report whose titles do not; ``columns`` (field ->
     column) overrides the detected columns.
     """
-    rules = rules or LedgerRules.load()
     found = match_columns(raw.columns, columns)
     titles = list(raw.titles)
     period = title_period(titles)
@@ -149,6 +148,7 @@ def detect_layout(
             return _single(found, named, where, period, "a party named in the title, no voucher-type column")
         return None
     sample = raw.sample_columns(1000) if sample is None else sample  # fetched only for voucher tables
+    rules = rules or LedgerRules.load()  # read only for voucher tables (a YAML table and its model)
     types = [str(v) for v in sample_values(sample, found["voucher_type"]) if v is not None and v == v]
     bases = classify_voucher_types(sorted(set(types)), rules)
     known = sum(bases[t][0] != "Other" for t in types)

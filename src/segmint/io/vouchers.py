@@ -122,10 +122,9 @@ class LedgerRules(BaseModel):
 
 @functools.lru_cache(maxsize=1)
 def _packaged() -> LedgerRules:
-    import yaml
+    from segmint.util import parse_packaged_yaml
 
-    data = yaml.safe_load(_RULES_FILE.read_text(encoding="utf-8"))
-    return LedgerRules.model_validate(data)
+    return LedgerRules.model_validate(parse_packaged_yaml(_RULES_FILE.read_text(encoding="utf-8")))
 
 
 def strip_direction(name: str | None) -> str | None:
