@@ -226,6 +226,20 @@ def test_duplicates_with_and_without_invoice_column(con):
     assert any("repeat purchases" in w for w in kept.report.warnings)
 
 
+def test_on_duckdb_the_cleaned_lines_are_a_view_later_queries_name():
+    """Queries over the cleaned lines (features, duplicates, counters) compile the name of one view,
+    not the parsing and drop-reason expressions again; the rows are the same as through the expression."""
+    from segmint import engine
+
+    duck = engine.connect()
+    data = basic(3, invoice_id=["1", "2", "3"], amount=["10", "x", "7.5"])
+    result = clean(duck, data)
+    sql = duck.compile(result.table.aggregate(n=result.table.count()))
+    assert "CASE" not in sql and "segmint_v_" in sql  # one view named, nothing re-derived
+    assert sorted(result.table.amount.to_pyarrow().to_pylist()) == [7.5, 10.0]  # 'x' dropped as bad_amount
+    assert result.report.dropped["bad_amount"].count == 1
+
+
 def test_partial_periods_and_gaps_by_the_shared_coverage_rule(con):
     # trading every day from 1 January to 7 March 2023: the usual gap is 1 day
     days = pd.date_range("2023-01-01", "2023-03-07").strftime("%Y-%m-%d").tolist()

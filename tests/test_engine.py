@@ -124,6 +124,22 @@ def test_materialize_declares_the_expressions_types_and_registers_in_memory_tabl
     assert sorted(again.id.to_pyarrow().to_pylist()) == ["b", "c"]
 
 
+def test_row_count_of_a_materialised_table_needs_no_query(monkeypatch):
+    """DuckDB reports the rows an INSERT wrote: the count of a table ``materialize`` filled is known
+    (the source has 10 rows, 4 of them with x > 5: counted by hand); any other table is counted."""
+    con = engine.connect()
+    source = con.create_table("ten", ibis.memtable({"x": list(range(10))}))
+    stored = engine.materialize(con, source.filter(source.x > 5))
+    empty = engine.materialize(con, source.filter(source.x > 99))
+    compiled: list[object] = []
+    compile_ = con.compile
+    monkeypatch.setattr(con, "compile", lambda expr, **kwargs: compiled.append(expr) or compile_(expr, **kwargs))
+    assert engine.row_count(stored) == 4 and engine.row_count(empty) == 0
+    assert compiled == []  # neither count compiled a query
+    assert engine.row_count(source) == 10  # not made by materialize: one count query
+    assert len(compiled) == 1
+
+
 def test_arrow_table_stores_arrow_rows_as_a_temporary_table_with_their_types():
     import datetime as dt
     import os

@@ -59,6 +59,25 @@ def test_party_from_title_rows():
     assert title_party(["ABC Ltd", "Day Book", "1-Apr-23 to 31-Mar-24"])[0] is None
 
 
+def test_a_sales_table_is_no_ledger_without_reading_the_ledger_rules(tmp_path):
+    """The packaged voucher rules (a YAML table and its model) are read only for a table with a
+    voucher-type column: a plain sales table (CDNOW's columns) is classified from its column names."""
+    from segmint import engine
+    from segmint.io import read_raw
+    from segmint.io.ledger import sales_view
+    from segmint.io.vouchers import _packaged
+
+    source = tmp_path / "sales.csv"
+    source.write_text("customer_id,date,number_of_cds,dollar_value\n00001,19970101,1,11.77\n")
+    con = engine.connect()
+    raw = read_raw(str(source), con=con)
+    _packaged.cache_clear()
+    view, ledger = sales_view(raw, con=con)
+    assert ledger is None and view is raw
+    assert _packaged.cache_info().currsize == 0  # never loaded
+    assert LedgerRules.load().base_by_name("Sales")[0] == "Sales"  # and still there when asked for
+
+
 def test_analyze_a_single_party_ledger(tmp_path):
     """Sales are purchases, receipts are payments (not returns), the party comes from the title."""
     path = ledger_account_xlsx(tmp_path / "sharma.xlsx")
