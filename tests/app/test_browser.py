@@ -47,6 +47,7 @@ def page(server: str):
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
         tab = browser.new_page(viewport={"width": 1400, "height": 1000})
+        tab.goto(server + "/")  # every test can run alone (-k): the app is open before the first one
         yield tab
         browser.close()
 

@@ -2,10 +2,22 @@
 
 from __future__ import annotations
 
+from collections import Counter
+from collections.abc import Iterable
+
 import pandas as pd
 import plotly.graph_objects as go
 
 from segmint.charts import MARGIN, TEMPLATE, empty_figure
+
+
+def product_labels(ids: Iterable[object], names: Iterable[object], width: int = 40) -> list[str]:
+    """One label per product: its name (cut to ``width``), with its code where two products shown together
+    share a name (real catalogues reuse a description across codes: "WHITE LUNCH BAG" twice). A chart's
+    categorical axis merges equal labels, drawing two products' bars on one row."""
+    pairs = [(str(i), str(n)[:width] if n is not None and not pd.isna(n) else str(i)) for i, n in zip(ids, names, strict=True)]
+    shared = {n for n, count in Counter(n for _, n in pairs).items() if count > 1}
+    return [f"{n} ({i})" if n in shared and n != i else n for i, n in pairs]
 
 
 def _layout(fig: go.Figure, title: str) -> go.Figure:
@@ -19,7 +31,7 @@ def favourites_bars(favourites: pd.DataFrame, segment: str, top: int = 10) -> go
     rows = rows.sort_values("rank_by_lift").head(top).iloc[::-1]
     if rows.empty:
         return empty_figure(f"No product has enough {segment} buyers in the window")
-    names = [str(n)[:40] for n in rows["product_name"]]
+    names = product_labels(rows["product_id"], rows["product_name"])
     custom = rows[["lift", "customers", "units"]].to_numpy()
     fig = go.Figure([
         go.Bar(y=names, x=rows["share_of_segment"], orientation="h", name=f"{segment} shoppers",
@@ -45,7 +57,7 @@ def region_heatmap(sales: pd.DataFrame, value: str = "revenue", top: int = 15) -
         index=order, columns=regions
     ).fillna(0)
     names = totals.drop_duplicates("product_id").set_index("product_id")["product_name"].reindex(order)
-    labels = [str(n)[:40] for n in names.fillna(pd.Series(order, index=order))]
+    labels = product_labels(order, names)
     fig = go.Figure(go.Heatmap(
         z=grid.to_numpy(), x=[str(c) for c in grid.columns], y=labels, colorscale="Blues",
         hovertemplate="%{y}<br>%{x}: %{z:,.0f}<extra></extra>", colorbar={"title": value},

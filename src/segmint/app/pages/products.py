@@ -21,12 +21,14 @@ WINDOWS = [("1M", "last month"), ("2M", "last 2 months"), ("3M", "last 3 months"
            ("1Y", "last year")]  # fmt: skip
 RECOMMENDATION_COLUMNS = [
     {"field": "rank", "width": 80}, {"field": "product_name", "headerName": "product", "minWidth": 200},
+    {"field": "product_id", "headerName": "code", "width": 100},
     {"field": "score", "width": 100, "valueFormatter": {"function": "d3.format('.3f')(params.value)"}},
     {"field": "reason", "headerName": "why", "flex": 2, "minWidth": 320, "wrapText": True, "autoHeight": True},
 ]  # fmt: skip
 SINGLE_VIEW_ROWS = 500  # customers shown in the dashboard's single view (the export has every customer)
 FAVOURITE_COLUMNS = [
     {"field": "product_name", "headerName": "product", "minWidth": 200, "pinned": "left"},
+    {"field": "product_id", "headerName": "code", "width": 100},
     {"field": "rank_by_lift", "headerName": "rank (lift)", "width": 110},
     {"field": "rank_by_volume", "headerName": "rank (units)", "width": 110},
     {"field": "lift", "valueFormatter": {"function": "d3.format('.2f')(params.value)"}, "width": 90},
@@ -121,12 +123,13 @@ def overview_content(state: AppState, window: str, segment: str | None, measure:
     rows = favourites[favourites["segment"] == segment].to_dict("records") if segment else []
     regions = result.product_sales_by_region
     products = regions.groupby(["product_id", "product_name"])[measure].sum().sort_values(ascending=False)
-    product_options = [{"label": str(name)[:60], "value": pid} for pid, name in products.index]
+    labels = product_figures.product_labels([p for p, _ in products.index], [n for _, n in products.index], width=60)
+    product_options = [{"label": label, "value": pid} for label, (pid, _) in zip(labels, products.index, strict=True)]
     top = result.top_products_by_period
     latest = top[top["period"].isin(sorted(top["period"].unique())[-3:])]
     table = dag.AgGrid(id="products-top-grid", rowData=latest.to_dict("records"),
                        columnDefs=[{"field": c, "headerName": c.replace("_", " ")}
-                                   for c in ("period", "rank", "product_name", "units", "revenue", "customers")],
+                                   for c in ("period", "rank", "product_name", "product_id", "units", "revenue", "customers")],
                        defaultColDef={"resizable": True, "sortable": True}, style={"height": "330px"})  # fmt: skip
     left_out = non_merchandise_note(result.non_merchandise) if result.non_merchandise is not None else None
     note = "; ".join(dict.fromkeys([*([left_out] if left_out else []), *result.notes[-2:]]))

@@ -1,0 +1,41 @@
+"""Product charts keep two products apart when they share a name (a categorical axis merges equal labels)."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from segmint.app.product_figures import favourites_bars, product_labels, region_heatmap
+
+
+def test_labels_add_the_code_only_where_names_are_shared():
+    assert product_labels(["1", "2", "3", "4"], ["WHITE LUNCH BAG", "RED MUG", "WHITE LUNCH BAG", None]) == [
+        "WHITE LUNCH BAG (1)", "RED MUG", "WHITE LUNCH BAG (3)", "4",
+    ]
+    # names cut to the width first, so the code is never the part cut off
+    assert product_labels(["a", "b"], ["X" * 50, "X" * 50], width=10) == ["XXXXXXXXXX (a)", "XXXXXXXXXX (b)"]
+
+
+def test_favourites_chart_draws_one_row_per_product_even_when_two_share_a_name():
+    favourites = pd.DataFrame({
+        "segment": ["Champions"] * 3, "product_id": ["85001", "85002", "85003"],
+        "product_name": ["WHITE LUNCH BAG", "WHITE LUNCH BAG", "BLUE DOORMAT"],
+        "rank_by_lift": [1, 2, 3], "share_of_segment": [0.12, 0.06, 0.05], "share_of_all": [0.06, 0.03, 0.04],
+        "lift": [2.0, 2.0, 1.25], "customers": [12, 6, 5], "units": [40, 20, 9],
+        "window_start": ["2024-11-01"] * 3, "window_end": ["2024-12-31"] * 3,
+    })  # fmt: skip
+    figure = favourites_bars(favourites, "Champions")
+    rows = list(figure.data[0].y)
+    assert sorted(rows) == ["BLUE DOORMAT", "WHITE LUNCH BAG (85001)", "WHITE LUNCH BAG (85002)"]
+    assert len(set(rows)) == 3  # three bars on three rows
+    by_row = dict(zip(figure.data[0].y, figure.data[0].x, strict=True))
+    assert by_row["WHITE LUNCH BAG (85001)"] == 0.12 and by_row["WHITE LUNCH BAG (85002)"] == 0.06
+
+
+def test_region_heatmap_keeps_products_with_one_name_on_separate_rows():
+    sales = pd.DataFrame({
+        "product_id": ["1", "2", "1", "3"], "product_name": ["MUG", "MUG", "MUG", "LAMP"],
+        "country": ["France", "France", "Spain", "Spain"], "revenue": [10.0, 7.0, 5.0, 1.0],
+    })  # fmt: skip
+    figure = region_heatmap(sales)
+    assert list(figure.data[0].y) == ["MUG (1)", "MUG (2)", "LAMP"]  # by total: 15, 7, 1
+    assert [list(r) for r in figure.data[0].z] == [[10.0, 5.0], [7.0, 0.0], [0.0, 1.0]]  # France, Spain
