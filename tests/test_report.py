@@ -7,6 +7,8 @@ import datetime as dt
 import ibis
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from segmint.errors import ConfigError
 from segmint.report import export_table, neutralise_formulas, rfm_strategies, segment_summary
@@ -167,3 +169,35 @@ def test_money_total_is_exact_in_any_order() -> None:
     for order in (values, values[::-1], [0.01, 0.01, 1e15, -1e15]):
         table = ibis.memtable({"revenue": order})
         assert ibis.duckdb.connect().execute(table.aggregate(total=money_total(table.revenue)))["total"][0] == 0.02
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(st.one_of(st.none(), st.sampled_from([0.0, -0.0, 3.0]), st.floats(-1e9, 1e9).map(lambda v: round(v, 2))),
+             max_size=24),  # fmt: skip
+    st.floats(-1e6, 1e6),
+)
+def test_summary_shares_are_arrows_to_the_bit(values, scale):
+    """The summary's sums and divisions, done without ``pyarrow.compute`` for a segment-sized column,
+    give exactly what ``pyarrow.compute`` gives (checked against it: Arrow's block-wise float sum, IEEE
+    division with x/0 = inf or NaN, NULLs kept)."""
+    import math
+
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    from segmint.report import _arrow_sum, _divided, _float_array
+
+    def same(a, b):
+        return (a is None and b is None) or (a is not None and b is not None and (
+            (a != a and b != b) or (a == b and math.copysign(1, a) == math.copysign(1, b))))  # fmt: skip
+
+    column = pa.array(values, pa.float64())
+    total = _arrow_sum(values)
+    assert same(pc.sum(column).as_py(), total)
+    denominators = [None if v is None else round(v * scale, 1) for v in values]
+    expected = pc.divide(column, pa.array(denominators, pa.float64())).to_pylist()
+    assert all(same(a, b) for a, b in zip(expected, _divided(values, denominators), strict=True))
+    if total is not None:
+        assert all(same(a, b) for a, b in zip(pc.divide(column, total).to_pylist(), _divided(values, total), strict=True))
+    assert all(same(a, b) for a, b in zip(_float_array(values).to_pylist(), values, strict=True))

@@ -538,7 +538,7 @@ def _counters(
         "measure:returns": (staged.is_return & kept).sum(),
         "measure:returns_value": staged.amount.sum(where=kept & staged.is_return),
     }
-    row = staged.aggregate(**metrics).to_pyarrow().to_pylist()[0]
+    row = engine.first_row(staged.aggregate(**metrics))
     return {k: (v if k.startswith("measure:") else int(v or 0)) for k, v in row.items()}
 
 

@@ -287,7 +287,7 @@ def _cast_is_exact(d: ibis.Table) -> bool:
     distinct value.
     """
     differs = ~_date_cast(d._d_invoice_date).identical_to(d._invoice_date)
-    return not int(d.aggregate(n=differs.sum()).to_pyarrow().column(0)[0].as_py() or 0)
+    return not engine.one_row_counts(d.aggregate(n=differs.sum()))["n"]
 
 
 def _join(t: ibis.Table, column: str, d: ibis.Table, outputs: list[str]) -> ibis.Table:

@@ -76,7 +76,6 @@ def segment_summary_table(
 ) -> pa.Table:
     """:func:`segment_summary` as an Arrow table: one aggregate in the engine, the shares in Arrow (no pandas)."""
     import pyarrow as pa
-    import pyarrow.compute as pc
 
     table = labelled if isinstance(labelled, ir.Table) else ibis.memtable(labelled)
     strategy = rfm_strategies() if strategies is None else strategies
@@ -87,7 +86,9 @@ def segment_summary_table(
     grouped = table.group_by("segment", "segment_order").aggregate(
         customers=table.count(),
         revenue=money_total(table.revenue),
-        purchases=table.frequency.sum(),
+        # as a float: exact for whole numbers (below 2**53), and an integer sum comes from DuckDB as a
+        # HUGEINT that Ibis converts to its int64 through pyarrow.compute
+        purchases=table.frequency.cast("float64").sum(),
         mean_recency_days=table.recency_days.mean(),
         mean_frequency=table.frequency.mean(),
         mean_monetary=money_round(table.monetary.sum() / table.count()),
@@ -96,24 +97,76 @@ def segment_summary_table(
     texts = [(grouped.segment == name, text) for name, text in strategy.items()]
     grouped = grouped.mutate(strategy=ibis.cases(*texts, else_="") if texts else ibis.literal(""))
     summary = arrow_result(grouped.order_by([ibis.desc("segment_order"), "segment"]))
-    customers = summary["customers"].cast(pa.float64())
-    revenue = summary["revenue"].cast(pa.float64())
+    customers, revenue, purchases = (_floats(summary[name]) for name in ("customers", "revenue", "purchases"))
     columns = {
-        "share_of_customers": pc.divide(customers, pc.sum(customers)),
-        "share_of_revenue": pc.divide(revenue, pc.sum(revenue)),
-        "aov": pc.divide(revenue, summary["purchases"].cast(pa.float64())),
+        "share_of_customers": _divided(customers, _arrow_sum(customers)),
+        "share_of_revenue": _divided(revenue, _arrow_sum(revenue)),
+        "aov": _divided(revenue, purchases),
     }
-    return pa.table({name: columns[name] if name in columns else summary[name] for name in SUMMARY_COLUMNS})
+    return pa.table({name: _float_array(columns[name]) if name in columns else summary[name] for name in SUMMARY_COLUMNS})
+
+
+def _float_array(values: list[float | None]) -> pa.Array:
+    """A float64 Arrow array of ``values`` from their bytes (``pa.array`` of a Python list imports pandas)."""
+    import array
+
+    import pyarrow as pa
+
+    if None in values:  # NULLs need a validity bitmap: the ordinary way (rare: shares of a NULL revenue)
+        return pa.array(values, pa.float64())
+    return pa.Array.from_buffers(pa.float64(), len(values), [None, pa.py_buffer(array.array("d", values))])
+
+
+def _floats(column: pa.ChunkedArray) -> list[float | None]:
+    return [None if value is None else float(value) for value in column.to_pylist()]
+
+
+ARROW_SUM_BLOCK = 16  # Arrow sums floats in blocks of 16 values, each block from left to right
+
+
+def _arrow_sum(values: list[float | None]) -> float | None:
+    """``pyarrow.compute.sum`` of float64 values, bit for bit: a block of up to 16 values (and one more)
+    without NULLs Arrow adds from left to right, as here; anything else (longer, NULLs, empty) goes to
+    Arrow. A summary has one row per segment, so ``pyarrow.compute`` (about a twentieth of a small
+    ``analyze`` to import) is rarely needed."""
+    if not values or len(values) > ARROW_SUM_BLOCK or None in values:
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        return pc.sum(pa.array(values, pa.float64())).as_py()
+    total = 0.0
+    for value in values:
+        total += value  # type: ignore[operator]
+    return total
+
+
+def _divided(numerators: list[float | None], denominators: float | list[float | None]) -> list[float | None]:
+    """Element-wise IEEE division as ``pyarrow.compute.divide`` does it for floats (x/0 is inf or NaN, NULL stays NULL)."""
+    import math
+
+    if not isinstance(denominators, list):
+        denominators = [denominators] * len(numerators)
+    out: list[float | None] = []
+    for n, d in zip(numerators, denominators, strict=True):
+        if n is None or d is None:
+            out.append(None)
+        elif d == 0.0:
+            out.append(math.nan if n == 0.0 or n != n else math.copysign(math.inf, n) * math.copysign(1.0, d))
+        else:
+            out.append(n / d)
+    return out
 
 
 def customer_kpis(customers: ir.Table, recent_days: int = 90) -> dict[str, float]:
     """Customers, net revenue, orders, average order value and the share who bought in the last ``recent_days``."""
-    row = arrow_result(customers.aggregate(
+    from segmint.engine import first_row
+
+    row = first_row(customers.aggregate(
         customers=customers.count(),
         revenue=customers.revenue.sum(),
         orders=customers.frequency.sum(),
         recent=(customers.recency_days <= recent_days).sum(),
-    )).to_pylist()[0]
+    ))
     n = int(row["customers"])
     orders = float(row["orders"] or 0)
     revenue = float(row["revenue"] or 0.0)

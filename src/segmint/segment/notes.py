@@ -16,6 +16,8 @@ from collections.abc import Mapping
 import ibis
 import ibis.expr.types as ir
 
+from segmint.engine import first_row
+
 __all__ = ["MIN_HISTORY_DAYS", "empty_levels", "history_note", "tie_notes"]
 
 LEVEL_LABELS = {
@@ -37,7 +39,7 @@ def empty_levels(labelled: ir.Table, levels: Mapping[str, int]) -> dict[str, lis
 def _gaps_and_customers(labelled: ir.Table, levels: Mapping[str, int]) -> tuple[dict[str, list[int]], int]:
     """(:func:`empty_levels`, the number of customers), from one aggregate."""
     counts = {f"{column}__{k}": (labelled[column] == k).sum() for column, n in levels.items() for k in range(1, n + 1)}
-    row = labelled.aggregate(_customers=labelled.count(), **counts).to_pyarrow().to_pylist()[0]
+    row = first_row(labelled.aggregate(_customers=labelled.count(), **counts))
     gaps = {column: [k for k in range(1, n + 1) if not row[f"{column}__{k}"]] for column, n in levels.items()}
     return {column: missing for column, missing in gaps.items() if missing}, int(row["_customers"])
 
