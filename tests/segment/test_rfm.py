@@ -212,6 +212,22 @@ def test_ibis_assign_matches_python_rules_with_other_bins():
     assert got.segment.tolist() == want
 
 
+@pytest.mark.parametrize("bins", [3, 5, 7])
+def test_a_table_ending_in_a_catch_all_rule_covers_every_cell(bins):
+    """A rule with no range and no new/bought condition matches every cell, so the completeness check
+    accepts the table without trying all cells; checked here cell by cell: each gets a segment, and
+    a rule conditioned on newness alone is no catch-all (the check still runs and names the cell)."""
+    config = RFMConfig.from_dict({
+        "bins": bins, "segments": [{"name": "Best"}, {"name": "Rest"}],
+        "rules": [{"segment": "Best", "r": [5, 5], "fm": [4, 5]}, {"segment": "Rest"}],
+    })  # fmt: skip
+    kinds = [(False, False), (False, True), (True, True)]
+    for (r, f, m), (new, bought) in itertools.product(itertools.product(range(1, bins + 1), repeat=3), kinds):
+        assert segment_for(r, f, m, config, new=new, bought=bought) in ("Best", "Rest")
+    with pytest.raises(ConfigError, match="no rule matches cell R=1 F=1 M=1 for an established customer"):
+        RFMConfig.from_dict({"bins": bins, "segments": [{"name": "New"}], "rules": [{"segment": "New", "new": True}]})
+
+
 def test_config_yaml_round_trip_and_errors(tmp_path):
     path = tmp_path / "rfm.yaml"
     RFMConfig(bins=4).to_yaml(path)

@@ -125,6 +125,8 @@ class RFMConfig(SegmentConfig):
             raise ValueError(f"rules use segment(s) {unknown} not listed under segments: {names}")
         if isinstance(self.new_within, int) and self.new_within < 1:
             raise ValueError(f"new_within={self.new_within} days must be at least 1 (or month/quarter/year)")
+        if any(not rule.bounds() and rule.new is None and rule.bought is None for rule in self.rules):
+            return self  # a catch-all rule (the packaged table ends with one) gives every cell a segment
         kinds = ((False, False), (False, True), (True, True))  # (new, bought): a new customer has bought
         for (r, f, m), (new, bought) in itertools.product(itertools.product(range(1, self.bins + 1), repeat=3),
                                                           kinds):
