@@ -77,16 +77,19 @@ def dictionaries(con: BaseBackend, mapped: ibis.Table, fields: list[str]) -> Dic
     if not numbers:
         tables = {"invoice_date": _date_dictionary(con, mapped)} if "invoice_date" in text else {}
         return Dictionaries(rows=None, tables=tables)
-    counts = engine.one_row_counts(mapped.aggregate(rows=mapped.count()))
+    counts: dict[str, int] = {}
     for name in numbers:
         # each distinct value tested once, weighted by its rows (a query per column: one query would
         # share ``mapped`` as a CTE that DuckDB copies whole)
         values = mapped.group_by(value=mapped[name].cast("string")).aggregate(n=mapped.count())
         blank = is_blank(values.value)
-        counts |= engine.one_row_counts(values.aggregate(**{
+        metrics = {
             f"exact:{name}": ibis.cases((blank | values.value.re_search(PLAIN_NUMBER), values.n), else_=0).sum(),
             f"placeholders:{name}": ibis.cases((blank & values.value.notnull(), values.n), else_=0).sum(),
-        }))  # fmt: skip
+        }
+        if not counts:  # every row is in one group (NULL too): the first column's groups count the rows
+            metrics["rows"] = values.n.sum()
+        counts |= engine.one_row_counts(values.aggregate(**metrics))
     plain = [f for f in numbers if counts[f"exact:{f}"] == counts["rows"]]
     nulls_only = [f for f in plain if not counts[f"placeholders:{f}"]]
     tables = {}

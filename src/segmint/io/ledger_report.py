@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from pydantic import BaseModel, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from segmint.io.vouchers import type_table_text
 from segmint.quality import DataQualityReport, DroppedRows
@@ -28,8 +28,14 @@ LEDGER_DROPS: dict[str, str] = {
 }
 
 
+# built when first used, not at import: reading a sales table (no ledger) never builds them
+_DEFERRED = ConfigDict(defer_build=True)
+
+
 class VoucherTypeRow(BaseModel):
     """One voucher type of the file: its base type, why, how many vouchers and their value."""
+
+    model_config = _DEFERRED
 
     voucher_type: str
     base_type: str
@@ -47,6 +53,8 @@ class VoucherTypeRow(BaseModel):
 
 class LedgerReport(BaseModel):
     """What reading a ledger did: layout, party, rows in/used/dropped, types, dates, warnings."""
+
+    model_config = _DEFERRED
 
     source: str
     layout: str

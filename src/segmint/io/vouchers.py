@@ -40,7 +40,7 @@ def _norm(name: str) -> str:
 class LedgerRules(BaseModel):
     """Voucher-type overrides and counter-ledger patterns; the packaged defaults plus a user's YAML."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)  # built when a ledger is read, not at import
 
     voucher_types: dict[str, str] = Field(default_factory=dict)  # exact type name -> base type
     name_rules: list[tuple[str, str]] = Field(default_factory=list)  # (regex, base type), in order
