@@ -195,8 +195,11 @@ def clean_raw(
     from segmint.schema import apply_mapping, detect_mapping, resolve_mapping
 
     wanted = _as_mapping(mapping)
-    resolved = resolve_mapping(raw, wanted, require_value=getattr(options, "unpriced", "error") == "error")
-    evidence = detect_mapping(raw.columns, raw.sample_columns(500)).evidence
+    detection = detect_mapping(raw.columns, raw.sample_columns(500))  # once: resolving reads it too
+    resolved = resolve_mapping(
+        raw, wanted, require_value=getattr(options, "unpriced", "error") == "error", detection=detection
+    )
+    evidence = detection.evidence
     evidence = {f: why for f, why in evidence.items() if f in resolved.fields}
     if ledger is not None and ledger.party and resolved.fields.get("customer_id") == "Party":
         evidence["customer_id"] = f"the Ledger Account's one party, from {ledger.party_from}"

@@ -17,17 +17,19 @@ __all__ = ["apply_mapping", "resolve_mapping"]
 
 
 def resolve_mapping(
-    raw: RawTable, overrides: ColumnMapping | dict[str, str | None] | None = None, *, require_value: bool = True
+    raw: RawTable, overrides: ColumnMapping | dict[str, str | None] | None = None, *, require_value: bool = True,
+    detection: MappingDetection | None = None,
 ) -> ColumnMapping:
     """Detect the mapping of ``raw``, apply ``overrides`` (they win) and check required fields.
 
-    ``require_value=False`` accepts a file with no amount or price column (a basket log).
+    ``require_value=False`` accepts a file with no amount or price column (a basket log). ``detection``:
+    ``detect_mapping`` of ``raw``'s columns and 500-row sample, when the caller already has it.
 
     Raises MappingError naming the columns found (with sample values), the mapping so far (overrides
     applied) and, as data, a mapping that would fix it (``error.fix.example``: field -> column).
     """
     sample = raw.sample_columns(500)
-    detection = detect_mapping(raw.columns, sample)
+    detection = detect_mapping(raw.columns, sample) if detection is None else detection
     layout: dict[str, Any] = {"header_row": raw.header_row, "sheet": raw.sheet}
     if isinstance(overrides, ColumnMapping):
         layout.update(overrides.model_dump(exclude={"fields"}, exclude_none=True))
