@@ -26,6 +26,8 @@ can score R=1. Without the date columns nobody has bought in the window (the pla
 
 from __future__ import annotations
 
+import copy
+import functools
 import itertools
 import logging
 import math
@@ -103,7 +105,13 @@ class RFMRule(BaseModel):
 
 
 def _default(key: str) -> list:
-    return load_packaged_yaml(DEFAULT_TABLE)[key]
+    return copy.deepcopy(_default_table()[key])  # a fresh copy for each config: the parse is shared
+
+
+@functools.lru_cache(maxsize=1)
+def _default_table() -> dict:
+    """The packaged rule table, parsed once (its segments and its rules are two defaults of one file)."""
+    return load_packaged_yaml(DEFAULT_TABLE)
 
 
 class RFMConfig(SegmentConfig):
