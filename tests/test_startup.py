@@ -39,9 +39,10 @@ def test_analyze_rfm_loads_no_pandas_or_models(tmp_path):
     )
     out = tmp_path / "out"
     # nor pyarrow.compute (a twentieth of a small analyze): one-row results come from DuckDB's cursor
-    # and the summary's shares are summed and divided as Arrow would
+    # and the summary's shares are summed and divided as Arrow would; nor Rich's progress bar when
+    # stderr is no terminal (nothing would be drawn)
     loaded = _heavy_modules_loaded("analyze", str(source), "--scheme", "rfm", "--out", str(out),
-                                   heavy=(*HEAVY, "pyarrow.compute"))  # fmt: skip
+                                   heavy=(*HEAVY, "pyarrow.compute", "rich.progress"))  # fmt: skip
     assert loaded == []
     written = {path.name for path in out.iterdir()}
     assert {"features.csv", "segments_rfm.csv", "summary_rfm.csv", "data_quality.json"} <= written

@@ -193,7 +193,11 @@ def status(message: str) -> Iterator[Callable[[str], None]]:
 @contextmanager
 def steps(first: str) -> Iterator[Callable[[str], None]]:
     """``progress`` showing ``first``; yields ``step(message)`` that shows the next step (also the
-    ``progress`` callback the library's long functions take)."""
+    ``progress`` callback the library's long functions take). Without a terminal nothing would be
+    drawn: no progress bar is built (nor Rich's progress module imported)."""
+    if not err_console.is_terminal:
+        yield lambda _message: None
+        return
     with progress() as bar:
         task = bar.add_task(f"{first} ...", total=None)
         yield lambda message: bar.update(task, description=f"{message} ...")
