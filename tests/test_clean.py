@@ -240,6 +240,20 @@ def test_on_duckdb_the_cleaned_lines_are_a_view_later_queries_name():
     assert result.report.dropped["bad_amount"].count == 1
 
 
+def test_a_flag_set_to_false_layers_earlier_is_known_never_set(con):
+    """A typed number column's money/Dr-Cr/parenthesis flags are the literal False a few layers down:
+    seen through the layers they are not stored (the report counts them as 0); a computed flag is."""
+    from segmint.clean import _never
+
+    t = ibis.table({"amount": "float64", "text": "string"}, name="t")
+    layered = t.mutate(flag=ibis.literal(False), real=t.text.contains("x")).mutate(other=t.amount + 1)
+    layered = layered.mutate(more=layered.other * 2)
+    assert _never(layered.flag, through_layers=True) and not _never(layered.flag)
+    assert not _never(layered.real, through_layers=True) and not _never(layered.other, through_layers=True)
+    typed = clean(con, basic(3, amount=[10.0, 2.5, 4.0]))  # a float amount: nothing written as money
+    assert typed.report.parsed["money_strings_amount"] == 0 and typed.report.rows_kept == 3
+
+
 def test_partial_periods_and_gaps_by_the_shared_coverage_rule(con):
     # trading every day from 1 January to 7 March 2023: the usual gap is 1 day
     days = pd.date_range("2023-01-01", "2023-03-07").strftime("%Y-%m-%d").tolist()

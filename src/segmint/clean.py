@@ -478,7 +478,7 @@ def _narrow(t: ibis.Table, fields: list[str], shape: TextShape) -> ibis.Table:
     for field in (f for f in NUMBER_FIELDS if f in fields):
         for flag in NUMBER_COUNTERS:
             column = f"_n_{field}_{flag}"
-            if not _never(t[column]):
+            if not _never(t[column], through_layers=True):
                 flags[column] = t[column]
     return t.select(**values, _reason=t._reason, _source=t._source, _row=t._row, **flags)
 
@@ -491,9 +491,13 @@ def _text_value(value: ir.Value, column: str, shape: TextShape) -> ir.StringValu
     return text if _never(blank) else ibis.cases((blank, ibis.null("string")), else_=text)
 
 
-def _never(value: ir.Value) -> bool:
-    """True when ``value`` is the literal False (a flag that cannot be set for this input)."""
+def _never(value: ir.Value, *, through_layers: bool = False) -> bool:
+    """True when ``value`` is the literal False (a flag that cannot be set for this input);
+    ``through_layers``: also when it is a column an earlier layer set to that literal (a typed number
+    column's money, Dr/Cr and parenthesis flags, which the report counts as 0 when not stored)."""
     op = value.op()
+    while through_layers and type(op).__name__ == "Field" and type(op.rel).__name__ == "Project":
+        op = op.rel.values[op.name]  # the column's own expression in the layer that made it
     return getattr(op, "value", None) is False and type(op).__name__ == "Literal"
 
 
