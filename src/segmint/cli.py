@@ -275,6 +275,11 @@ def story(
             start=date_from, end=date_to, org=org, country=country, drop_partial=drop_partial,
             frequency=frequency,  # type: ignore[arg-type]
         )  # fmt: skip
+        # what is printed is counted under the spinner: every table when they are written (the overview is
+        # then counted from them), else the overview on its own
+        tables = result.tables() if out is not None else None
+        if tables is None and customer is None:
+            result.overview()
     console.print(escape(result.describe_kind()))
     for message in result.notes:
         note(message)
@@ -284,10 +289,10 @@ def story(
         _print_customer_story(result, customer)
     else:
         _print_story_overview(result)
-    if out is not None:
+    if tables is not None:
         from segmint.report import export_tables
 
-        for target in export_tables(result.tables(), out, fmt).values():
+        for target in export_tables(tables, out, fmt).values():
             console.print(f"wrote {target}")
 
 

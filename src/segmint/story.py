@@ -31,6 +31,7 @@ import inspect
 import logging
 from dataclasses import dataclass, field
 from functools import cached_property
+from collections.abc import Callable
 from typing import Any, Literal, TypeAlias
 
 import ibis
@@ -45,8 +46,10 @@ from segmint.segment import get_scheme, scheme_names
 from segmint.segment.value import LABELS as VALUE_LABELS
 from segmint.story_features import (
     Rollup,
+    activity_retention,
     as_of_features,
     as_of_rows,
+    current_grid,
     customer_starts,
     period_activity,
     period_grid,
@@ -58,14 +61,16 @@ from segmint.story_rows import Coded, coded, with_previous
 from segmint.story_tables import (
     INACTIVE,
     cohort_table,
+    overview_counts,
     retention,
+    retention_from_counts,
     story_frame,
     story_overview,
     story_query,
     story_table,
     transitions,
 )
-from segmint.story_value import ENGINE_METHODS, value_labels
+from segmint.story_value import ENGINE_METHODS, profit_basis, value_labels
 
 log = logging.getLogger(__name__)
 
@@ -111,22 +116,94 @@ __all__ = [
 
 
 @dataclass
+class _Parts:
+    """Every table of a story (what ``--out`` writes and a customer's card reads)."""
+
+    period_segments: ir.Table
+    story_query: ir.Table  # the story table as an expression
+    transitions: pd.DataFrame
+    retention: pd.DataFrame
+    cohorts: pd.DataFrame
+    rows: Coded  # the integer rows the story's counts come from
+
+
+@dataclass
+class _Current:
+    """What the story's overview shows, computed without the story's tables (see :func:`_current_story`)."""
+
+    retention: pd.DataFrame
+    overview: pd.DataFrame | None  # None: count it from the story's rows
+
+
+@dataclass
 class StoryResult:
-    """All story tables for one period, scheme and kind, with the periods' coverage and notes."""
+    """All story tables for one period, scheme and kind, with the periods' coverage and notes.
+
+    The tables are built when one of them is first read (all at once); the overview and the
+    retention table, what ``segmint story`` prints, are counted without them when read first
+    (:func:`_current_story`: the last period's segments and each period's counts), unless the
+    tables were already built. :meth:`load` builds everything at once (an app reads the result from
+    several threads: queries on one DuckDB connection must not run outside its lock).
+    """
 
     period: str
     scheme: str
     kind: str
     periods: pd.DataFrame  # period_index, period, period_start, period_end, as_of, coverage, partial, note
-    period_segments: ir.Table
-    story_query: ir.Table  # the story table as an expression: ``story`` runs it when first read
-    transitions: pd.DataFrame
-    retention: pd.DataFrame
-    cohorts: pd.DataFrame
     dropped: list[cov.PeriodCoverage] = field(default_factory=list)  # partial periods left out
     notes: list[str] = field(default_factory=list)  # frequency basis, profit basis, ...
     frequency: str = "invoices"
-    rows: Coded | None = None  # the integer rows the story's counts come from (``overview``)
+    build: Callable[[], _Parts] | None = field(default=None, repr=False)  # every table, on first read
+    current: Callable[[], _Current] | None = field(default=None, repr=False)  # the overview without them
+
+    @cached_property
+    def _parts(self) -> _Parts:
+        assert self.build is not None, "a StoryResult needs its build"
+        return self.build()
+
+    def _built(self) -> bool:
+        return "_parts" in self.__dict__ or self.current is None
+
+    @cached_property
+    def _current(self) -> _Current:
+        assert self.current is not None
+        return self.current()
+
+    @property
+    def period_segments(self) -> ir.Table:
+        """Per customer and period (from their first active one): activity, spend, segment, reason."""
+        return self._parts.period_segments
+
+    @property
+    def story_query(self) -> ir.Table:
+        """The story table as an expression (``story`` runs it when first read)."""
+        return self._parts.story_query
+
+    @property
+    def transitions(self) -> pd.DataFrame:
+        """Migration counts between consecutive periods (pooled)."""
+        return self._parts.transitions
+
+    @property
+    def cohorts(self) -> pd.DataFrame:
+        """Acquisition cohort x periods since acquisition."""
+        return self._parts.cohorts
+
+    @property
+    def rows(self) -> Coded:
+        """The integer rows the story's counts come from."""
+        return self._parts.rows
+
+    @property
+    def retention(self) -> pd.DataFrame:
+        """Per period: active, new, retained, reactivated, churned, rates, purchases, revenue."""
+        return self._parts.retention if self._built() else self._current.retention
+
+    def load(self) -> StoryResult:
+        """Build every table and read the story table now (not on first use); returns self."""
+        self._parts  # noqa: B018
+        self.story  # noqa: B018
+        return self
 
     @cached_property
     def story(self) -> pd.DataFrame:
@@ -136,9 +213,12 @@ class StoryResult:
     def overview(self) -> pd.DataFrame:
         """Per current segment: customers, active in the last period, new, back after a gap (most customers first).
 
-        Counted from the story's rows without its text unless the story table was already read.
+        Counted from the story's rows without its text unless the story table was already read, or
+        (:func:`_current_story`) without the story's tables unless they were already built.
         """
-        if self.rows is not None and "story" not in self.__dict__:
+        if "story" not in self.__dict__:
+            if not self._built() and self._current.overview is not None:
+                return self._current.overview
             return story_overview(self.rows)
         story = self.story
         flags = story.groupby("current_segment", sort=False).agg(
@@ -355,25 +435,40 @@ def _ranked_segments(window: _Window, grid: ir.Table, scheme: str, config: Any) 
     expressions over it (and over the grid) where they are used.
     """
     periods = window.periods
-    rows = as_of_rows(grid, periods)
+    rows, labels = _ranked_labels(grid, periods, scheme, config)
     found = rows.aggregate(known=rows.known.sum(), first=rows.first_active_index.min()).execute().iloc[0]
     if not int(found["known"] or 0):
         raise _no_purchase()
-    scored = scores_by_order(rows, config.bins)  # row by row: read by the stored rows and the reasons
-    labels = get_scheme(scheme).load().label_scores(scored, config)
-    story_rows = labels.filter(labels.first_active_index.notnull()
-                               & (labels.period_index >= labels.first_active_index))
+    story_rows = _story_rows(labels)
     known = story_rows.known
 
     def masked(column: str) -> ir.Value:
         return known.ifelse(story_rows[column], ibis.null(story_rows[column].type()))
 
     extras = {c: masked(c) for c in get_scheme(scheme).story_columns if c in labels.columns}
-    names = {order: name for name, order in config.segment_order().items()} | {-1: INACTIVE}
-    core, coded_rows = _stored(story_rows, masked("recency_days"), masked("segment_order"), extras, names, periods,
-                               int(found["first"]))
+    core, coded_rows = _stored(story_rows, masked("recency_days"), masked("segment_order"), extras,
+                               _names(scheme, config), periods, int(found["first"]))
     reasons = labels.filter(labels.known).select("customer_id", "period_index", "reason")
     return _Segments(core=core, labels=reasons, no_label=_no_label("as_of"), rows=coded_rows)
+
+
+def _ranked_labels(grid: ir.Table, periods: pd.DataFrame, scheme: str, config: Any) -> tuple[ir.Table, ir.Table]:
+    """(the grid's rows with as-of features and ``known``, the same rows scored and labelled by ``scheme``)."""
+    rows = as_of_rows(grid, periods)
+    scored = scores_by_order(rows, config.bins)  # row by row: read by the stored rows and the reasons
+    return rows, get_scheme(scheme).load().label_scores(scored, config)
+
+
+def _story_rows(table: ir.Table) -> ir.Table:
+    """The rows of a story: from the customer's first active period on."""
+    return table.filter(table.first_active_index.notnull() & (table.period_index >= table.first_active_index))
+
+
+def _names(scheme: str, config: Any) -> dict[int, str]:
+    """Segment code -> name of a scheme stored as integer codes (-1 = Inactive)."""
+    if scheme == "value":
+        return dict(enumerate(VALUE_LABELS)) | {-1: INACTIVE}
+    return {order: name for name, order in config.segment_order().items()} | {-1: INACTIVE}
 
 
 def _stored(
@@ -451,14 +546,14 @@ def _segments(window: _Window, grid: ir.Table, period: str, scheme: str, kind: s
     features = materialize(con, features)
     if int(features.count().execute()) == 0:
         raise _no_purchase()
-    rows = grid.filter(grid.first_active_index.notnull() & (grid.period_index >= grid.first_active_index))
+    rows = _story_rows(grid)
     if scheme == "value" and config.method in ENGINE_METHODS:  # clustered on distinct values: rows stay in the engine
         labels, reasons = value_labels(features, periods, config, notes)
         out = rows.left_join(labels, ["customer_id", "period_index"])
         extras = {c: out[c] for c in get_scheme(scheme).story_columns if c in labels.columns}
-        names = dict(enumerate(VALUE_LABELS)) | {-1: INACTIVE}
         first = int(rows.period_index.min().execute())
-        core, coded_rows = _stored(out, out.recency_days, out.segment_order, extras, names, periods, first)
+        core, coded_rows = _stored(out, out.recency_days, out.segment_order, extras, _names(scheme, config), periods,
+                                   first)
         return _Segments(core=core, labels=reasons, no_label=_no_label(kind), rows=coded_rows)
     labels = _label_rows(features, periods, scheme, config, notes)
     reasons = labels.select("customer_id", "period_index", "reason")
@@ -575,27 +670,29 @@ def build_story(
     else:
         activity = period_activity(window.tx, window.periods, period, window.frequency)
     activity = materialize(con, activity)
-    customers = materialize(con, customer_starts(activity))
-    grid = materialize(con, period_grid(activity, window.periods, customers))
-    labelled = _segments(window, grid, period, scheme, kind, config, notes)
-    segments, labels = labelled.core, labelled.labels
     kept, dropped = _drop_periods(window.periods, drop_partial)
     hidden = _before(kept, first_day) if keep_history else []
     if hidden:
         kept = kept[~kept["period_index"].isin(hidden)].reset_index(drop=True)
         dropped = sorted(set(dropped) | set(hidden))
+    settings = _scheme_config(scheme, config, period)
+
+    def tables(label_notes: list[str]) -> _Parts:
+        return _tables(window, activity, period, scheme, kind, config, label_notes, kept, dropped)
+
+    build: Callable[[], _Parts]
+    current: Callable[[], _Current] | None = None
+    if _counted_without_tables(scheme, kind, settings) and _any_active(activity):
+        # the tables are built when first read; the overview is counted without them (notes said now)
+        on_profit = profit_basis(_active_rows(activity), window.periods, notes) if scheme == "value" else None
+        build = lambda: tables([])  # noqa: E731 - the labelling notes were said above
+        current = lambda: _current_story(activity, window.periods, kept, scheme, settings, on_profit)  # noqa: E731
+    else:
+        parts = tables(notes)
+        build = lambda: parts  # noqa: E731
+    if hidden:
         notes.append(f"segments as of each period end count the purchases before {first_day} too "
                      "(first purchase, to-date totals); earlier periods are not shown")
-    rows = labelled.rows if labelled.rows is not None else coded(segments, lambda table: materialize(con, table))
-    per_period = retention(rows, window.periods)
-    cohort = cohort_table(grid, window.periods)
-    rows = rows.kept(dropped)
-    if dropped:
-        segments = segments.filter(~segments.period_index.isin(dropped))
-        labels = labels.filter(~labels.period_index.isin(dropped))
-        per_period = per_period[per_period["period"].isin(kept["period"])].reset_index(drop=True)
-        cohort = cohort[cohort["cohort"].isin(kept["period"]) & cohort["period"].isin(kept["period"])]
-        cohort = cohort.reset_index(drop=True)
     for item in kept[kept["partial"]].itertuples():
         notes.append(f"{item.period} is {item.note}: totals are for part of the period; compare "
                      "per-day rates (retention table)")
@@ -604,14 +701,111 @@ def build_story(
         scheme=scheme,
         kind=kind,
         periods=kept,
+        dropped=[window.coverage[i] for i in dropped if i not in hidden],
+        notes=notes,
+        frequency=window.frequency,
+        build=build,
+        current=current,
+    )
+
+
+def _tables(
+    window: _Window, activity: ir.Table, period: str, scheme: str, kind: str, config: Any, notes: list[str],
+    kept: pd.DataFrame, dropped: list[int],
+) -> _Parts:
+    """Every story table: keys, the grid, the stored segments, and what is read from them."""
+    con = ibis.get_backend(activity)
+    customers = materialize(con, customer_starts(activity))
+    grid = materialize(con, period_grid(activity, window.periods, customers))
+    labelled = _segments(window, grid, period, scheme, kind, config, notes)
+    segments, labels = labelled.core, labelled.labels
+    rows = labelled.rows if labelled.rows is not None else coded(segments, lambda table: materialize(con, table))
+    per_period = retention(rows, window.periods)
+    cohort = cohort_table(grid, window.periods)
+    rows = rows.kept(dropped)
+    if dropped:
+        segments = segments.filter(~segments.period_index.isin(dropped))
+        labels = labels.filter(~labels.period_index.isin(dropped))
+        per_period = _kept_periods(per_period, kept)
+        cohort = cohort[cohort["cohort"].isin(kept["period"]) & cohort["period"].isin(kept["period"])]
+        cohort = cohort.reset_index(drop=True)
+    return _Parts(
         period_segments=_with_reasons(segments, labels, customers, labelled.no_label),
         story_query=story_query(rows, period=period, periods=kept, customers=customers,
                                 reasons=(labels, labelled.no_label)),
         transitions=transitions(rows),
         retention=per_period,
         cohorts=cohort,
-        dropped=[window.coverage[i] for i in dropped if i not in hidden],
-        notes=notes,
-        frequency=window.frequency,
         rows=rows,
     )
+
+
+def _kept_periods(per_period: pd.DataFrame, kept: pd.DataFrame) -> pd.DataFrame:
+    return per_period[per_period["period"].isin(kept["period"])].reset_index(drop=True)
+
+
+# --- the overview without the story's tables ----------------------------------------------------
+
+
+def _counted_without_tables(scheme: str, kind: str, config: Any) -> bool:
+    """Whether the overview can be counted from the last period's segments alone.
+
+    True for schemes that segment each period on its own: as-of scores (rfm, levels) and the value
+    story's within-period clusters in the engine. Not for k-means clusters (one model over every
+    period) or pandas labelling.
+    """
+    if kind == "as_of":
+        return hasattr(get_scheme(scheme).load(), "label_scores")
+    return scheme == "value" and config.method in ENGINE_METHODS
+
+
+def _active_rows(activity: ir.Table) -> ir.Table:
+    return activity.filter((activity.purchases > 0) & feat.is_positive(activity.net))
+
+
+def _any_active(activity: ir.Table) -> bool:
+    return bool(_active_rows(activity).count().execute())
+
+
+def _current_story(
+    activity: ir.Table, periods: pd.DataFrame, kept: pd.DataFrame, scheme: str, config: Any,
+    on_profit: list[int] | None,
+) -> _Current:
+    """The overview and retention table ``segmint story`` prints, without building the story's tables.
+
+    Retention counts come from the periods with lines (:func:`activity_retention`). Each customer's
+    current segment is their segment in the last period shown, scored as the full story scores it
+    but on that period's rows alone (:func:`current_grid`: one row per customer, 1/8 of a 12-period
+    story's rows), which is exact for schemes that segment each period on its own
+    (:func:`_counted_without_tables`); the flags come from the same row. When nobody is known in that
+    period the overview is left to the story's rows.
+    """
+    con = ibis.get_backend(activity)
+    counts = activity_retention(activity).execute()
+    per_period = retention_from_counts(counts, periods, int(counts["period_index"].min()))
+    per_period = _kept_periods(per_period, kept)
+    last, first_shown = int(kept["period_index"].max()), int(kept["period_index"].min())
+    grid = materialize(con, current_grid(activity, last, first_shown))
+    names = _names(scheme, config)
+    if scheme == "value":
+        features = within_features(grid, periods)
+        if not int(features.count().execute()):
+            return _Current(retention=per_period, overview=None)
+        labels, _ = value_labels(features, periods, config, [], on_profit)
+        rows = _story_rows(grid)
+        rows = rows.left_join(labels.select("customer_id", "segment_order"), "customer_id")
+        code = rows.segment_order
+    else:
+        scored, labels = _ranked_labels(grid, periods, scheme, config)
+        if not int(scored.known.sum().execute() or 0):
+            return _Current(retention=per_period, overview=None)
+        rows = _story_rows(labels)
+        code = rows.known.ifelse(rows.segment_order, ibis.null("int64"))
+    start = pd.Timestamp(kept["period_start"].max()).date()
+    lowest = ibis.greatest(rows.first_active_index, first_shown)
+    back = rows.last_active_index.notnull() & (rows.active_periods < rows.last_active_index - lowest + 1)
+    per = rows.select(
+        customer_id=rows.customer_id, code=code.fill_null(-1).cast("int64"), recent=rows.active.cast("int64"),
+        new=(rows.first_purchase >= start).fill_null(False).cast("int64"), back=back.fill_null(False).cast("int64"),
+    )
+    return _Current(retention=per_period, overview=overview_counts(per, names))

@@ -27,7 +27,7 @@ import numpy as np
 import pandas as pd
 
 from segmint.coverage import listed_days
-from segmint.features import is_positive, money_round, money_sum
+from segmint.features import is_positive, money_round, money_sum, money_total
 
 TRUNCATE = {"month": "M", "quarter": "Q", "year": "Y"}
 
@@ -35,7 +35,9 @@ __all__ = [
     "ROLLUP_COLUMNS",
     "Rollup",
     "as_of_features",
+    "activity_retention",
     "as_of_rows",
+    "current_grid",
     "customer_starts",
     "line_days",
     "monthly_rollup",
@@ -204,6 +206,83 @@ def period_grid(activity: ir.Table, periods: pd.DataFrame, starts: ir.Table | No
         active=(purchases > 0) & is_positive(net),
         purchases_to_date=rows.purchases_to_date, net_to_date=rows.net_to_date, profit_to_date=rows.profit_to_date,
         first_purchase=rows.first_purchase, last_purchase_to_date=rows.last_purchase_to_date,
+    )
+
+
+def _is_active(activity: ir.Table) -> ir.BooleanValue:
+    """A customer-period with a purchase and positive net spend (the grid's ``active``)."""
+    return (activity.purchases > 0) & is_positive(activity.net)
+
+
+def current_grid(activity: ir.Table, index: int, first_shown: int | None = None) -> ir.Table:
+    """:func:`period_grid`'s rows of period ``index`` alone (text ids), by one aggregate of ``activity``.
+
+    One row per customer with a line up to period ``index``, with that period's values and the
+    running totals up to it, and ``first_active_index`` over all periods (as :func:`customer_starts`):
+    what scoring that one period needs, without the grid of every period. Also, for the story's
+    overview, over the periods ``first_shown`` (default: all) .. ``index``: ``active_periods`` and
+    ``last_active_index`` (the customer's active periods among them, and the last one).
+    """
+    act = activity
+    active = _is_active(act)
+    upto = act.period_index <= index
+    own = act.period_index == index
+    shown = upto & (act.period_index >= (first_shown if first_shown is not None else 0))
+    per = act.group_by("customer_id").aggregate(
+        _lines=upto.sum(),
+        first_active_index=act.period_index.min(where=active),
+        purchases=act.purchases.sum(where=own),
+        first_day=act.first_day.min(where=own),
+        last_day=act.last_day.max(where=own),
+        net=act.net.sum(where=own),
+        profit=act.profit.max(where=own),  # the period's one row: its value (null without lines)
+        purchases_to_date=act.purchases.sum(where=upto),
+        net_to_date=money_round(act.net.sum(where=upto)),
+        profit_to_date=money_round(act.profit.sum(where=upto)),
+        first_purchase=act.first_day.min(where=upto),
+        last_purchase_to_date=act.last_day.max(where=upto),
+        active_periods=active.sum(where=shown),
+        last_active_index=act.period_index.max(where=shown & active),
+    )
+    per = per.filter(per._lines > 0)
+    purchases = per.purchases.fill_null(0).cast("int64")
+    net = per.net.fill_null(0.0)
+    return per.select(
+        customer_id=per.customer_id, period_index=ibis.literal(index, "int64"),
+        first_active_index=per.first_active_index, purchases=purchases, first_day=per.first_day,
+        last_day=per.last_day, net=net, profit=per.profit, active=(purchases > 0) & is_positive(net),
+        purchases_to_date=per.purchases_to_date.cast("int64"), net_to_date=per.net_to_date,
+        profit_to_date=per.profit_to_date, first_purchase=per.first_purchase,
+        last_purchase_to_date=per.last_purchase_to_date, active_periods=per.active_periods.fill_null(0).cast("int64"),
+        last_active_index=per.last_active_index,
+    )
+
+
+def activity_retention(activity: ir.Table) -> ir.Table:
+    """Per period (from the first with an active customer): the counts :func:`segmint.story_tables.retention` takes.
+
+    The same numbers as from the story's rows (every customer-period from the customer's first
+    active one), from the periods with lines: a customer's row in a period without lines is
+    inactive, bought nothing and spent 0, so only ``active``, ``new`` (first active period),
+    ``retained`` (active in the period before too), ``purchases`` and ``revenue`` of the rows with
+    lines need counting; ``reactivated`` and ``previous_active`` follow from them.
+    """
+    act = activity.mutate(active=_is_active(activity))
+    mine = ibis.window(group_by="customer_id")
+    ordered = ibis.window(group_by="customer_id", order_by="period_index")
+    act = act.mutate(
+        first_active_index=act.period_index.min(where=act.active).over(mine),
+        _before=act.period_index.lag().over(ordered),
+        _was_active=act.active.lag().over(ordered),
+    )
+    rows = act.filter(act.period_index >= act.first_active_index)
+    retained = rows.active & rows._was_active.fill_null(False) & (rows._before == rows.period_index - 1)
+    return rows.group_by("period_index").aggregate(
+        active=rows.active.sum(),
+        new=(rows.period_index == rows.first_active_index).sum(),
+        retained=retained.fill_null(False).sum(),
+        purchases=rows.purchases.sum(),
+        revenue=money_total(rows.net),
     )
 
 

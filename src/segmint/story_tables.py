@@ -252,11 +252,19 @@ def story_overview(segments: Coded) -> pd.DataFrame:
         back=(rows.period_index.min(where=~rows.active) < rows.period_index.max(where=rows.active))
         .fill_null(False).cast("int64"),
     )
+    return overview_counts(per, segments.names)
+
+
+def overview_counts(per: ir.Table, names: dict[int, str]) -> pd.DataFrame:
+    """:func:`story_overview` from one row per customer: customer_id, code (current segment), recent, new, back (0/1).
+
+    Ties in customer counts keep the order of each segment's first customer (ids in story order).
+    """
     counts = per.group_by("code").aggregate(
         customers=per.count(), recent=per.recent.sum(), new=per.new.sum(), returned_after_gap=per.back.sum(),
         first=per.customer_id.min(),
     ).execute().sort_values("first")
-    counts.insert(0, "current_segment", counts.pop("code").map(segments.names))
+    counts.insert(0, "current_segment", counts.pop("code").map(names))
     table = counts.drop(columns="first").set_index("current_segment").astype("int64")
     order = table["customers"].sort_values(ascending=False).index
     return table.loc[order].reset_index()
@@ -344,9 +352,37 @@ def retention(segments: ir.Table | pd.DataFrame | Coded, periods: pd.DataFrame |
         revenue=money_total(marked.monetary),
     ).order_by("period_index").execute()
     names = dict(zip(rows_coded.periods["period_index"], rows_coded.periods["period"], strict=True))
+    return _retention_frame(per_period, names, periods)
+
+
+def retention_from_counts(counts: pd.DataFrame, periods: pd.DataFrame, first: int) -> pd.DataFrame:
+    """:func:`retention` from per-period counts of the active rows (:func:`segmint.story_features.activity_retention`).
+
+    ``counts``: period_index, active, new, retained, purchases, revenue for the periods with lines;
+    every period from ``first`` (the story's first active period) on gets a row, the inactive rows of
+    a customer-period without lines adding nothing but being there.
+    """
+    every = periods.loc[periods["period_index"] >= first, ["period_index"]].astype("int64")
+    table = every.merge(counts.astype({"period_index": "int64"}), on="period_index", how="left")
+    table = table.fillna({"active": 0, "new": 0, "retained": 0, "purchases": 0, "revenue": 0.0})
+    table = table.sort_values("period_index", ignore_index=True)
+    active = table["active"].astype("int64")
+    # every customer active in the period before has a row in this one (rows run to the last period)
+    previous = active.shift(1, fill_value=0)
+    table["reactivated"] = active - table["new"].astype("int64") - table["retained"].astype("int64")
+    table["previous_active"] = previous
+    table = table[["period_index", "active", "new", "retained", "reactivated", "previous_active", "purchases",
+                   "revenue"]]
+    names = dict(zip(periods["period_index"], periods["period"], strict=True))
+    return _retention_frame(table, names, periods)
+
+
+def _retention_frame(per_period: pd.DataFrame, names: dict[Any, str], periods: pd.DataFrame | None) -> pd.DataFrame:
+    """The retention table from its per-period counts (period_index, active, new, ..., revenue)."""
     per_period.insert(1, "period", per_period["period_index"].map(names))
     counts = ["active", "new", "retained", "reactivated", "previous_active", "purchases"]
     per_period[counts] = per_period[counts].astype("int64")
+    per_period["revenue"] = per_period["revenue"].astype("float64")
     per_period["churned"] = per_period["previous_active"] - per_period["retained"]
     rate = per_period["retained"] / per_period["previous_active"].where(per_period["previous_active"] > 0)
     per_period["retention_rate"] = rate.where(per_period["period_index"] > per_period["period_index"].min())

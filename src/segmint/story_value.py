@@ -18,7 +18,7 @@ import pyarrow as pa
 
 from segmint.segment.value import LABELS, ValueConfig, _label, _scaled, distinct_ranks
 
-__all__ = ["ENGINE_METHODS", "value_labels"]
+__all__ = ["ENGINE_METHODS", "profit_basis", "value_labels"]
 
 ENGINE_METHODS = ("kmeans", "quantiles")  # methods that need the distinct values only
 
@@ -66,16 +66,10 @@ def _cluster(rows: ir.Table, value: ir.Value, prefix: str) -> ir.IntegerValue:
     return sum(((value >= start).fill_null(False).cast("int64") for start in starts), ibis.literal(0, "int64"))
 
 
-def value_labels(
-    features: ir.Table, periods: pd.DataFrame, config: ValueConfig, notes: list[str]
-) -> tuple[ir.Table, ir.Table]:
-    """(labels, reasons): customer_id, period_index, segment, segment_order, recency_days and the value story's
-    columns; and customer_id, period_index, reason.
+def profit_basis(features: ir.Table, periods: pd.DataFrame, notes: list[str]) -> list[int]:
+    """The periods whose customers in ``features`` (period_index, profit) all have a profit: clustered on it.
 
-    ``features`` are the within-period features (one row per active customer-period); each period
-    is clustered on its own, on profit when every customer in it has a cost, else on revenue. A row's
-    clusters come from comparisons with its period's cluster starts (a join with one row per period,
-    no join on values); the reasons' amount text is looked up by value where reasons are read.
+    The others are clustered on revenue, and ``notes`` says so.
     """
     basis = features.group_by("period_index").aggregate(missing=features.profit.isnull().sum()).execute()
     on_profit = sorted(int(p) for p, missing in zip(basis["period_index"], basis["missing"], strict=True)
@@ -88,6 +82,25 @@ def value_labels(
         names = periods.set_index("period_index").loc[revenue, "period"]
         notes.append(f"{', '.join(names)}: some customers have no cost, so the value story ranks "
                      "revenue (net spend) there instead of profit")
+    return on_profit
+
+
+def value_labels(
+    features: ir.Table, periods: pd.DataFrame, config: ValueConfig, notes: list[str],
+    on_profit: list[int] | None = None,
+) -> tuple[ir.Table, ir.Table]:
+    """(labels, reasons): customer_id, period_index, segment, segment_order, recency_days and the value story's
+    columns; and customer_id, period_index, reason.
+
+    ``features`` are the within-period features (one row per active customer-period); each period
+    is clustered on its own, on profit when every customer in it has a cost, else on revenue. A row's
+    clusters come from comparisons with its period's cluster starts (a join with one row per period,
+    no join on values); the reasons' amount text is looked up by value where reasons are read.
+    ``on_profit``: the periods clustered on profit when known (:func:`profit_basis`, which is
+    otherwise run here on ``features``).
+    """
+    if on_profit is None:
+        on_profit = profit_basis(features, periods, notes)
     uses_profit = features.period_index.isin(on_profit) if on_profit else ibis.literal(False)
     amount = uses_profit.ifelse(features.profit, features.monetary)
     money, money_clusters = _axis(features, amount, config)

@@ -297,9 +297,9 @@ class AppState:
                 dataset.transactions(), period=filters.period, scheme=filters.scheme, kind=kind,  # type: ignore[arg-type]
                 config={filters.scheme: config}, frequency=dataset.purchase_unit, **_window(filters),
             )
-            # the story table is read when first used; pages read it from several request threads at once,
-            # and two queries on one DuckDB connection from two threads hang: read it here, under the lock
-            result.story  # noqa: B018
+            # the story's tables are built when first read; pages read them from several request threads at
+            # once, and two queries on one DuckDB connection from two threads hang: build them here, under the lock
+            result.load()
             self._store(self._stories, key, result, dataset.dataset_id)
             return result
 
