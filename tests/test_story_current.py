@@ -131,3 +131,23 @@ def test_current_grid_is_the_period_grid_of_one_period(seed: int) -> None:
         want = grid[grid["period_index"] == index][got.columns]
         got, want = (t.sort_values("customer_id", ignore_index=True) for t in (got, want))
         pd.testing.assert_frame_equal(got, want, check_dtype=False)
+
+
+def test_the_story_written_from_its_query_is_the_pandas_csv(tmp_path) -> None:
+    """``segmint story --out`` writes the story table by DuckDB's COPY of its query: the same bytes as pandas'."""
+    from test_story import LINES
+
+    from segmint.report import export_tables
+
+    tricky = [("=HYPERLINK(1)", "2022-03-01 10:00", 100.0), ("+4455", "2022-07-01 10:00", 50.5),
+              ("@x", "2022-09-30 10:00", 1234.565), ("-1", "2022-01-02 10:00", 10.0)]
+    result = story.build_story(_tx(LINES + tricky), scheme="rfm", period="month", drop_partial=True)
+    query = result.tables(story_query=True)["story"]
+    assert isinstance(query, ibis.Table)  # not read yet: its query
+    export_tables({"story": query}, tmp_path / "query")
+    export_tables({"story": result.story}, tmp_path / "pandas")
+    assert isinstance(result.tables(story_query=True)["story"], pd.DataFrame)  # read: the frame
+    written = (tmp_path / "query" / "story.csv").read_bytes()
+    assert written == (tmp_path / "pandas" / "story.csv").read_bytes()
+    assert written.count(b"\n") == len(result.story) + 1
+    assert b"\n'=HYPERLINK(1)," in written and b"\n'-1," in written  # formulas neutralised, both ways

@@ -277,7 +277,7 @@ def story(
         )  # fmt: skip
         # what is printed is counted under the spinner: every table when they are written (the overview is
         # then counted from them), else the overview on its own
-        tables = result.tables() if out is not None else None
+        tables = result.tables(story_query=fmt == "csv") if out is not None else None
         if tables is None and customer is None:
             result.overview()
     console.print(escape(result.describe_kind()))

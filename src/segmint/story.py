@@ -267,12 +267,16 @@ class StoryResult:
         ]
         return record
 
-    def tables(self) -> dict[str, pd.DataFrame | ir.Table]:
-        """Name -> table, for exporting every story table at once."""
+    def tables(self, *, story_query: bool = False) -> dict[str, pd.DataFrame | ir.Table]:
+        """Name -> table, for exporting every story table at once.
+
+        ``story_query``: the story table as its query unless it was read already (DuckDB writes that to
+        CSV without pandas, in the same text; other formats keep the pandas table's types).
+        """
         return {
             "periods": self.periods,
             "period_segments": self.period_segments,
-            "story": self.story,
+            "story": self.story_query if story_query and "story" not in self.__dict__ else self.story,
             "transitions": self.transitions,
             "retention": self.retention,
             "cohorts": self.cohorts,
