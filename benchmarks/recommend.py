@@ -68,14 +68,15 @@ def demo_file() -> Path:
     return path
 
 
-def retail_file(customers: int = 1500, products: int = 1500) -> Path:
-    """An Online-Retail-like invoice log (``benchmarks.retail_data``; cached in benchmarks/data/)."""
+def retail_file(customers: int = 1500, products: int = 1500, non_merchandise: bool = False) -> Path:
+    """An Online-Retail-like invoice log (``benchmarks.retail_data``; cached in benchmarks/data/);
+    ``non_merchandise`` adds the UCI file's service lines other than POSTAGE (Manual, CARRIAGE, ...)."""
     from benchmarks.retail_data import make_retail_log
 
-    path = DATA / f"retail_{customers}c_{products}p.parquet"
+    path = DATA / f"retail_{customers}c_{products}p{'_services' if non_merchandise else ''}.parquet"
     if not path.exists():
         DATA.mkdir(parents=True, exist_ok=True)
-        make_retail_log(customers, products).to_parquet(path, index=False)
+        make_retail_log(customers, products, non_merchandise=non_merchandise).to_parquet(path, index=False)
     return path
 
 

@@ -22,7 +22,12 @@ Christmas season, and see new products arrive through the year. What this genera
   repertoire with some probability and repertoire items fade after a random interest span, so
   repertoires drift;
 * foreign customers add a POSTAGE line to most orders (as in the UCI file); 2% of lines are
-  returned within a month ('C' invoices); ``guest_share`` of orders have no customer id.
+  returned within a month ('C' invoices); ``guest_share`` of orders have no customer id;
+* with ``non_merchandise=True`` (``--non-merchandise``), the UCI file's other service lines at about its
+  rates (:func:`service_lines`): DOTCOM POSTAGE on guests' orders, CARRIAGE on Irish customers' orders,
+  Manual lines (most on sales invoices, some on 'C' invoices), Bank Charges, Discount, SAMPLES and CRUK
+  Commission on 'C' invoices, AMAZON FEE, Adjust bad debt and gift vouchers on guests' invoices. They
+  are drawn from their own random stream, so every other line is the same as without them.
 """
 
 from __future__ import annotations
@@ -55,7 +60,7 @@ DAYS = 374  # 2010-12-01 .. 2011-12-09
 def make_retail_log(
     n_customers: int = 4300, n_products: int = 4000, *, seed: int = 0, guest_share: float = 0.2,
     basket_median: float = 18.0, orders_per_year: float = 6.0, explore: tuple[float, float] = (2.0, 5.0),
-    latent: dict | None = None,
+    latent: dict | None = None, non_merchandise: bool = False,
 ) -> pd.DataFrame:
     """Raw invoice lines in the UCI Online Retail columns (see the module doc).
 
@@ -79,7 +84,12 @@ def make_retail_log(
         size = int(np.clip(rng.lognormal(np.log(basket_median), 0.8), 1, 120))
         products = _draw_products(rng, catalogue["weight_at"](day), size)
         orders.append((-1, day, products, _quantities(rng, catalogue, products)))
-    return _to_frame(rng, orders, catalogue, customers)
+    frame = _to_frame(rng, orders, catalogue, customers)
+    if non_merchandise:
+        extra = service_lines(np.random.default_rng([seed, 1]), frame)
+        frame = pd.concat([frame, extra], ignore_index=True)
+        frame = frame.sort_values(["InvoiceDate", "InvoiceNo"], kind="stable").reset_index(drop=True)
+    return frame
 
 
 # --- the catalogue -------------------------------------------------------------------------------
@@ -292,14 +302,62 @@ def _to_frame(rng: np.random.Generator, orders: list, catalogue: dict, customers
     return frame.sort_values(["InvoiceDate", "InvoiceNo"], kind="stable").reset_index(drop=True)
 
 
+def service_lines(rng: np.random.Generator, frame: pd.DataFrame) -> pd.DataFrame:
+    """Non-merchandise lines of the UCI file other than POSTAGE, at about its rates per invoice.
+
+    UCI Online Retail (25,900 invoices): DOT 709 lines (nearly all guests), M 571, C2 143 (mostly
+    EIRE), D 77, S 63, BANK CHARGES 37, AMAZONFEE 34, CRUK 16, B 3, gift vouchers a few dozen.
+    """
+    sales = frame[~frame["InvoiceNo"].str.startswith("C")]
+    orders = sales.drop_duplicates("InvoiceNo")[["InvoiceNo", "InvoiceDate", "CustomerID", "Country"]]
+    known, guests = orders[orders["CustomerID"] != ""], orders[orders["CustomerID"] == ""]
+    parts: list[pd.DataFrame] = []
+    credit_no = iter(range(600_000, 700_000))
+
+    def add(on: pd.DataFrame, share: float, code: str, name: str, price, quantity: int = 1,  # noqa: ANN001
+            credit: bool = False) -> None:
+        chosen = on[rng.random(len(on)) < share].copy() if share < 1 else on.copy()
+        if chosen.empty:
+            return
+        chosen["StockCode"], chosen["Description"] = code, name
+        chosen["Quantity"] = -quantity if credit else quantity
+        chosen["UnitPrice"] = np.round(price(len(chosen)), 2)
+        if credit:  # a credit note a few days later
+            chosen["InvoiceNo"] = ["C" + str(next(credit_no)) for _ in range(len(chosen))]
+            chosen["InvoiceDate"] = chosen["InvoiceDate"] + pd.to_timedelta(rng.integers(0, 8, len(chosen)), unit="D")
+        parts.append(chosen)
+
+    def lognormal(median: float, sigma: float):  # noqa: ANN202
+        return lambda n: rng.lognormal(np.log(median), sigma, n).clip(0.01)
+
+    add(guests, 0.15, "DOT", "DOTCOM POSTAGE", lognormal(100.0, 0.8))
+    add(known[known["Country"] == "EIRE"], 0.25, "C2", "CARRIAGE", lambda n: np.full(n, 50.0))
+    add(known, 0.015, "M", "Manual", lognormal(5.0, 1.5))
+    add(known, 0.005, "M", "Manual", lognormal(5.0, 1.5), credit=True)
+    add(known, 0.0015, "BANK CHARGES", "Bank Charges", lambda n: np.full(n, 15.0))
+    add(known, 0.003, "D", "Discount", lognormal(20.0, 1.0), credit=True)
+    add(known, 0.0025, "S", "SAMPLES", lognormal(30.0, 1.0), credit=True)
+    add(known.sample(16, random_state=int(rng.integers(1 << 31))) if len(known) >= 16 else known, 1.0,
+        "CRUK", "CRUK Commission", lognormal(40.0, 0.8), credit=True)  # fmt: skip
+    add(guests, 0.008, "AMAZONFEE", "AMAZON FEE", lognormal(3000.0, 1.0))
+    add(guests, 0.001, "B", "Adjust bad debt", lognormal(500.0, 1.0))
+    add(guests, 0.01, "gift_0001_20", "Dotcomgiftshop Gift Voucher £20.00", lambda n: np.full(n, 17.02))
+    columns = ["InvoiceNo", "StockCode", "Description", "Quantity", "InvoiceDate", "UnitPrice", "CustomerID", "Country"]
+    end = START + pd.Timedelta(days=DAYS)
+    lines = pd.concat(parts, ignore_index=True)[columns] if parts else pd.DataFrame(columns=columns)
+    return lines[lines["InvoiceDate"] < end]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--customers", type=int, default=4300)
     parser.add_argument("--products", type=int, default=4000)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", type=Path, required=True, help=".parquet or .csv")
+    parser.add_argument("--non-merchandise", action="store_true",
+                        help="add the UCI file's other service lines (Manual, CARRIAGE, Discount, fees ...)")
     args = parser.parse_args()
-    frame = make_retail_log(args.customers, args.products, seed=args.seed)
+    frame = make_retail_log(args.customers, args.products, seed=args.seed, non_merchandise=args.non_merchandise)
     from benchmarks.recommend_data import write_frame
 
     write_frame(frame, args.out)

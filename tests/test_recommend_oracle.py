@@ -51,3 +51,17 @@ def test_retail_hidden_state_leaves_the_lines_alone_and_holds_only_what_was_boug
         codes = {str(10_000 + p) for p in repertoire}
         assert codes <= before.get(str(12_346 + customer), set())  # a product joins a repertoire when bought
         assert all(entry[0] < 200 for entry in repertoire.values())  # last bought before the day
+
+
+def test_the_uci_service_lines_leave_the_other_lines_alone_and_are_all_recognised():
+    from segmint.recommendations.merchandise import MerchandiseRules
+
+    plain = make_retail_log(300, 300, seed=1)
+    frame = make_retail_log(300, 300, seed=1, non_merchandise=True)
+    merged = frame.merge(plain, how="left", indicator=True)
+    assert (merged["_merge"] == "both").sum() == len(plain)  # every line of the plain log, unchanged
+    added = merged[merged["_merge"] == "left_only"]
+    assert {"M", "DOT", "CRUK"} <= set(added["StockCode"]) and len(added) < 0.01 * len(plain)
+    rules = MerchandiseRules.default()
+    for code, name in {*zip(frame["StockCode"], frame["Description"], strict=True)}:
+        assert rules.is_service(code, name) == (code in set(added["StockCode"]) | {"POST"}), (code, name)
