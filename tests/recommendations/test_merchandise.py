@@ -22,7 +22,8 @@ SERVICES = [
     ("ADJUST", "Adjustment by john on 26/01/2010 16"), ("TEST001", "This is a test product."),
     (None, "Shipping"), (None, "delivery charge"), (None, "Freight"), (None, "Postage & Packing"),
     (None, "PayPal fee"), (None, "Card surcharge"), (None, "Staff discount"), (None, " samples "),
-    ("SHIP", "Standard  Shipping"), (None, "Gift Card £25"), (None, "Restocking fee"),
+    ("SHIP", "Standard  Shipping"), (None, "Gift Card £25"), (None, "Restocking fee"), (None, "S&H"),
+    (None, "Shipping - Standard"), (None, "Delivery (next day)"), (None, "Sales Commission"),
     ("POST", None), ("AMAZONFEE", None),  # a code alone (no description column)
 ]  # fmt: skip
 PRODUCTS = [
@@ -30,7 +31,7 @@ PRODUCTS = [
     ("22910", "DISCOUNT CARD HOLDER"), ("21000", "SAMPLE BOOK OF FABRICS"), ("23000", "BANK HOLIDAY BUNTING"),
     ("22000", "GIFT WRAP VINTAGE DOILY"), ("22001", "CHRISTMAS GIFT CARD"), ("22002", "DELIVERY VAN TOY"),
     ("22003", "TEST TUBE RACK"), ("22004", "VOUCHER HOLDER"), ("PADS", "PADS TO MATCH ALL CUSHIONS"),
-    ("22005", "COFFEE MUG"), ("D1", "SHIPPING CONTAINER STORAGE BOX"), ("84997D", "CHILDRENS CUTLERY"),
+    ("22005", "COFFEE MUG"), ("22006", "CUSTOM PET PORTRAIT COMMISSION"), ("22007", "POSTMAN PAT MUG"), ("D1", "SHIPPING CONTAINER STORAGE BOX"), ("84997D", "CHILDRENS CUTLERY"),
     # one-letter codes are products unless their name says otherwise (a shop may call a product "D")
     ("D", None), ("M", "MUG"), ("S", "SMALL BAG"), ("B", "B"), (None, "whole milk"), (None, "shopping bags"),
 ]  # fmt: skip
