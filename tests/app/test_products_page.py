@@ -113,3 +113,17 @@ def test_the_page_leaves_out_postage_and_says_so():
         assert "POST" not in {r["product_id"] for r in rows}
     finally:
         state.close()
+
+
+def test_favourite_bars_label_small_shares_with_a_decimal():
+    import pandas as pd
+
+    from segmint.app import product_figures
+
+    rows = pd.DataFrame({"segment": "Champions", "rank_by_lift": [1.0, 2.0], "product_name": ["A", "B"],
+                         "share_of_segment": [0.021, 0.011], "share_of_all": [0.008, 0.004], "lift": [2.5, 2.5],
+                         "customers": [5, 3], "units": [10.0, 4.0], "window_start": "2024-01-01",
+                         "window_end": "2024-02-29"})  # fmt: skip
+    assert product_figures.favourites_bars(rows, "Champions").layout.xaxis.tickformat == ".1%"  # 2.1% top share
+    wide = rows.assign(share_of_segment=[0.4, 0.2])
+    assert product_figures.favourites_bars(wide, "Champions").layout.xaxis.tickformat == ".0%"

@@ -42,7 +42,9 @@ def favourites_bars(favourites: pd.DataFrame, segment: str, top: int = 10) -> go
                hovertemplate="%{y}<br>%{x:.1%} of all shoppers<extra></extra>"),
     ])  # fmt: skip
     start, end = rows["window_start"].iloc[0], rows["window_end"].iloc[0]
-    fig.update_layout(barmode="group", xaxis_tickformat=".0%", legend={"orientation": "h", "y": -0.12})
+    widest = float(rows[["share_of_segment", "share_of_all"]].max().max())
+    ticks = ".0%" if widest >= 0.1 else ".1%"  # 0.5% steps under 10% would print as "1%, 1%, 2%, 2%"
+    fig.update_layout(barmode="group", xaxis_tickformat=ticks, legend={"orientation": "h", "y": -0.12})
     return _layout(fig, f"What {segment} buy more than others ({start} to {end}), by lift")
 
 
