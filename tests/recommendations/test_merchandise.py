@@ -188,3 +188,13 @@ def test_purchase_lines_leave_out_service_lines_by_default():
     assert sorted(sig.purchase_lines(tx, left_out=keep_all).to_pandas()["product"]) == ["23493", "A", "POST"]
     items = MerchandiseRules.default().find(tx).items
     assert items.to_dict("records") == [{"product_id": "POST", "product_name": "POSTAGE", "lines": 1, "amount": 18.0}]
+
+
+def test_a_log_of_service_lines_only_says_so():
+    from segmint.errors import DataError
+    from tests.recommendations.test_model import lines_table
+
+    tx = lines_table([("C1", "2024-01-01", "POST", 1), ("C2", "2024-01-02", "POST", 2)])
+    with pytest.raises(DataError, match=r"every product is non-merchandise \(2 lines of 1 non-merchandise item "
+                                        r"\(name POST\).*treat_as_products"):  # fmt: skip
+        segmint.recommend(tx)

@@ -38,7 +38,7 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from segmint.recommendations import signals as sig
-from segmint.recommendations.merchandise import MerchandiseRules, non_merchandise_note
+from segmint.recommendations.merchandise import MerchandiseRules
 from segmint import engine
 from segmint.errors import ConfigError, DataError, Fix
 
@@ -680,8 +680,8 @@ def _recommend_products(
     if n_lines == 0:
         raise DataError(
             "recommendations need products: no line has a product id or name (map a product column)"
-            + (f", or every product is non-merchandise ({non_merchandise_note(services)}; name the real "
-               "products in treat_as_products)" if not services.empty else "")
+            + (f", or every product is non-merchandise ({left_out.note}; name the real products in "
+               "treat_as_products)" if left_out.note else "")
             + "; segments work without one",
             field="product_id", fix=Fix(option="mapping", example={"product_id": "StockCode"}),
         )
@@ -704,9 +704,8 @@ def _recommend_products(
     if no_product:
         notes.append(f"{no_product:,} lines without a product (e.g. a blank product_json) are kept for sales "
                      "but left out of product analyses")  # fmt: skip
-    service_note = non_merchandise_note(services)
-    if service_note:
-        notes.append(service_note)
+    if left_out.note:
+        notes.append(left_out.note)
     counts = {"lines": int(stats["lines"]), "purchase_lines": n_lines, "lines_without_product": no_product,
               "return_lines": int(stats["returns"] or 0), "non_merchandise_lines": int(services["lines"].sum()),
               "non_merchandise_items": len(services)}  # fmt: skip
