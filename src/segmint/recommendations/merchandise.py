@@ -91,20 +91,20 @@ class MerchandiseRules:
         pairs = tx.group_by("product_id", "product_name").aggregate(
             lines=tx.count(), amount=money_sum(tx.amount)
         ).to_pandas()
-        marked: dict[str, dict[bool, list[str]]] = {}
+        verdicts: dict[str, dict[object, bool]] = {}  # kind -> raw value -> its mark (values that mark nothing left out)
         for kind, column in (("code", "product_id"), ("name", "product_name")):
-            found: dict[bool, list[str]] = {True: [], False: []}
-            for value in pairs[column].dropna().unique():
-                verdict = self.marks(value, kind)
-                if verdict is not None:
-                    found[verdict].append(str(value))
-            marked[kind] = found
-        hit = pairs[[self.is_service(c, n) for c, n in zip(pairs["product_id"], pairs["product_name"], strict=True)]]
-        return NonMerchandise(
-            codes=tuple(marked["code"][True]), names=tuple(marked["name"][True]),
-            product_codes=tuple(marked["code"][False]), product_names=tuple(marked["name"][False]),
-            items=_items_table(hit),
-        )  # fmt: skip
+            marks = {value: self.marks(value, kind) for value in pairs[column].dropna().unique()}
+            verdicts[kind] = {value: mark for value, mark in marks.items() if mark is not None}
+
+        def chosen(kind: str, mark: bool) -> tuple[str, ...]:
+            return tuple(str(value) for value, found in verdicts[kind].items() if found is mark)
+
+        line_marks = zip(pairs["product_id"].map(verdicts["code"]), pairs["product_name"].map(verdicts["name"]),
+                         strict=True)  # fmt: skip
+        hit = pairs[[True in marks and False not in marks for marks in line_marks]]
+        return NonMerchandise(codes=chosen("code", True), names=chosen("name", True),
+                              product_codes=chosen("code", False), product_names=chosen("name", False),
+                              items=_items_table(hit))  # fmt: skip
 
 
 @dataclass(frozen=True)
