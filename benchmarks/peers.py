@@ -4,8 +4,8 @@ Each peer reads the raw file, computes per-customer recency / frequency / moneta
 the recipe has them) and writes one CSV to ``OUT/rfm.csv``, the way a competent user writes it by hand for
 a file whose layout they already know. Layouts: the CDNOW purchase log (whitespace-separated, ``YYYYMMDD``
 dates, no invoice column) and Online-Retail-like exports (``InvoiceNo, StockCode, Description, Quantity,
-InvoiceDate, UnitPrice, CustomerID, Country``, CSV or Parquet). Rows without a customer are dropped, as
-every tutorial does.
+InvoiceDate, UnitPrice, CustomerID, Country``, CSV, Parquet or .xlsx). Rows without a customer are dropped,
+as every tutorial does.
 
 Tools:
   duckdb_sql  one hand-written DuckDB SQL statement (scan, GROUP BY customer, NTILE scores, COPY TO CSV)
@@ -13,6 +13,11 @@ Tools:
   pandas      the pandas tutorial recipe (read, dropna, TotalPrice, groupby().agg with a recency lambda,
               qcut scores, to_csv)
   lifetimes   lifetimes' ``summary_data_from_transaction_data`` (frequency, recency, T, monetary_value)
+  pandas_calamine  the pandas recipe with ``pd.read_excel(..., engine="calamine")`` (.xlsx only; needs
+              python-calamine): the faster reader a user can pick instead of the default openpyxl
+
+An .xlsx is read as the tutorials do (``pd.read_excel``, ``pl.read_excel``); DuckDB SQL has no .xlsx
+reader without its ``excel`` extension, which is downloaded at run time, so it is not a peer there.
 """
 
 from __future__ import annotations
@@ -25,6 +30,10 @@ def _is_cdnow(path: Path) -> bool:
     return path.name.upper().startswith("CDNOW")
 
 
+def _xlsx(path: Path) -> bool:
+    return path.suffix.lower() in (".xlsx", ".xlsm")
+
+
 def _csv(path: Path) -> bool:
     return path.suffix.lower() in (".csv", ".txt")
 
@@ -33,6 +42,8 @@ def _csv(path: Path) -> bool:
 def duckdb_sql(path: Path, out: Path) -> None:
     import duckdb
 
+    if _xlsx(path):
+        raise SystemExit("DuckDB reads .xlsx only with its excel extension, downloaded at run time")
     con = duckdb.connect()
     target = str(out / "rfm.csv").replace("'", "''")
     if _is_cdnow(path):
@@ -77,6 +88,8 @@ def polars(path: Path, out: Path) -> None:
     else:
         if path.suffix == ".parquet":
             raw = pl.scan_parquet(path)
+        elif _xlsx(path):
+            raw = pl.read_excel(path, schema_overrides={"CustomerID": pl.Float64}).lazy()  # calamine, as polars does
         else:
             raw = pl.scan_csv(path, schema_overrides={"CustomerID": pl.Utf8, "InvoiceNo": pl.Utf8}, try_parse_dates=True)
         lines = raw.filter(pl.col("CustomerID").is_not_null()).select(
@@ -100,7 +113,7 @@ def polars(path: Path, out: Path) -> None:
 
 
 # --- pandas tutorial ------------------------------------------------------------------------------------
-def _pandas_lines(path: Path):
+def _pandas_lines(path: Path, engine: str | None = None):
     import pandas as pd
 
     if _is_cdnow(path):
@@ -115,6 +128,10 @@ def _pandas_lines(path: Path):
         )
     if path.suffix == ".parquet":
         df = pd.read_parquet(path)
+    elif _xlsx(path):
+        # the tutorial's pd.read_excel("Online Retail.xlsx"); openpyxl, pandas' default engine (named: pandas
+        # says the default will change to calamine)
+        df = pd.read_excel(path, engine=engine or "openpyxl")
     else:
         df = pd.read_csv(path, dtype={"CustomerID": str, "InvoiceNo": str}, parse_dates=["InvoiceDate"])
     df = df.dropna(subset=["CustomerID"])
@@ -122,10 +139,10 @@ def _pandas_lines(path: Path):
     return df
 
 
-def pandas(path: Path, out: Path) -> None:
+def pandas(path: Path, out: Path, engine: str | None = None) -> None:
     import pandas as pd
 
-    df = _pandas_lines(path)
+    df = _pandas_lines(path, engine)
     snapshot = df["InvoiceDate"].max() + pd.Timedelta(days=1)
     rfm = df.groupby("CustomerID").agg(
         {"InvoiceDate": lambda x: (snapshot - x.max()).days, "InvoiceNo": "nunique", "TotalPrice": "sum"}
@@ -148,7 +165,14 @@ def lifetimes(path: Path, out: Path) -> None:
     summary.to_csv(out / "rfm.csv")
 
 
-TOOLS = {"duckdb_sql": duckdb_sql, "polars": polars, "pandas": pandas, "lifetimes": lifetimes}
+def pandas_calamine(path: Path, out: Path) -> None:
+    if not _xlsx(path):
+        raise SystemExit("pandas_calamine reads .xlsx files only")
+    pandas(path, out, engine="calamine")
+
+
+TOOLS = {"duckdb_sql": duckdb_sql, "polars": polars, "pandas": pandas, "lifetimes": lifetimes,
+         "pandas_calamine": pandas_calamine}  # fmt: skip
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -11,7 +11,9 @@ Peak RSS is the process's maximum resident set (``wait4``'s ``ru_maxrss``; the r
 heavy, so what it carries into the child through ``fork`` is about 20 MB).
 
 Inputs: ``cdnow`` (../shared/data/cdnow/CDNOW_master.txt, CSV), ``retail`` (an Online-Retail-like Parquet
-export of 541,909 lines, generated: the real file is not in this repository), ``csv:N`` / ``parquet:N``
+export of 541,909 lines, generated: the real file is not in this repository), ``xlsx`` (the same lines as
+one .xlsx sheet typed like the UCI workbook, see ``generate.write_retail_xlsx``; peers: pandas with
+openpyxl and with ``engine="calamine"``, polars), ``csv:N`` / ``parquet:N``
 (generated raw exports of about N lines, see benchmarks/generate.py).
 """
 
@@ -34,6 +36,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 CDNOW = ROOT.parent / "shared" / "data" / "cdnow" / "CDNOW_master.txt"
 PEERS = ("duckdb_sql", "polars", "pandas", "lifetimes")
+XLSX_PEERS = ("pandas_calamine",)  # --cases ...,pandas_calamine with --inputs xlsx (needs python-calamine)
 SEGMINT_CASES = ("segmint", "segmint_all")  # --scheme rfm (compared with the peers); the default command
 DEFAULT_INPUTS = "cdnow,retail,csv:1e5,parquet:1e5,csv:1e6,parquet:1e6,csv:1e7,parquet:1e7"
 
@@ -122,6 +125,9 @@ def resolve_input(name: str, data_dir: Path) -> Path:
     if name == "retail":
         path = data_dir / "online_retail_like.parquet"
         return path if path.exists() else generate.write_retail(data_dir)
+    if name == "xlsx":
+        path = data_dir / "online_retail_like.xlsx"
+        return path if path.exists() else generate.write_retail_xlsx(data_dir)
     fmt, _, rows = name.partition(":")
     n_rows = generate.parse_rows(rows)
     raw, _ = generate.paths_for(n_rows, data_dir, fmt)
@@ -131,6 +137,10 @@ def resolve_input(name: str, data_dir: Path) -> Path:
 
 
 def count_lines(path: Path) -> int:
+    if path.suffix == ".xlsx":
+        import fastexcel  # only in the runner's parent phase, before any timed run
+
+        return fastexcel.read_excel(str(path)).load_sheet(0).height
     if path.suffix == ".parquet":
         import pyarrow.parquet as pq  # only in the runner's parent phase, before any timed run
 
@@ -238,7 +248,7 @@ def _gib(n: float) -> str:
 def render(record: dict) -> str:
     """RESULTS.md: one table of whole-process timings per input, then the issue's targets checked."""
     inputs = [_loaded(d) for d in record["inputs"]]
-    order = [*SEGMINT_CASES, *PEERS]
+    order = [*SEGMINT_CASES, *PEERS, *XLSX_PEERS]
     lines = [
         "# segmint benchmarks: the whole process, next to the tools users would run instead",
         "",

@@ -148,3 +148,31 @@ def test_whole_times_the_default_command_when_asked(tmp_path):
     text = render(record)
     assert "| cdnow | 10 | segmint_all | 2.60 | 2.00-2.80 | 2.60 |  |" in text  # median of 2.0, 2.8, 2.6
     assert "| CDNOW, the default command (every scheme): under 2.5 s | 2.60 s | **not met** |" in text
+
+
+def test_retail_xlsx_is_typed_like_the_uci_workbook(tmp_path):
+    """Numbers and dates stay numbers and dates; cancellations and coded stock stay text; the peer reads it."""
+    import datetime as dt
+
+    import fastexcel
+    import pyarrow as pa
+
+    from benchmarks import peers
+
+    lines = pa.table({
+        "InvoiceNo": ["536365", "536365", "C536379"], "StockCode": ["85123A", "71053", "D"],
+        "Description": ["WHITE HEART", None, "Discount"], "Quantity": [6, 2, -1],
+        "InvoiceDate": pa.array([dt.datetime(2010, 12, 1, 8, 26), dt.datetime(2010, 12, 1, 8, 26),
+                                 dt.datetime(2010, 12, 1, 9, 41)], pa.timestamp("ns")),
+        "UnitPrice": [2.55, 3.39, 27.5], "CustomerID": [17850.0, 17850.0, None], "Country": ["United Kingdom"] * 3,
+    }, schema=generate.RETAIL_SCHEMA)  # fmt: skip
+    pq.write_table(lines, tmp_path / "online_retail_like.parquet")
+    path = generate.write_retail_xlsx(tmp_path)
+    sheet = fastexcel.read_excel(str(path)).load_sheet(0, schema_sample_rows=None).to_arrow()
+    assert sheet.column_names == lines.column_names
+    assert sheet.column("InvoiceNo").to_pylist() == ["536365", "536365", "C536379"]  # numbers and text
+    assert str(sheet.schema.field("InvoiceDate").type).startswith("timestamp")
+    assert sheet.column("InvoiceDate").to_pylist()[2] == dt.datetime(2010, 12, 1, 9, 41)
+    assert sheet.column("Quantity").to_pylist() == [6, 2, -1] and sheet.column("CustomerID").to_pylist()[2] is None
+    frame = peers._pandas_lines(path)  # the tutorial's pd.read_excel (openpyxl), rows without a customer dropped
+    assert frame["TotalPrice"].round(2).tolist() == [15.30, 6.78]  # 6 x 2.55, 2 x 3.39
