@@ -251,32 +251,70 @@ def write_retail_xlsx(out: Path, *, seed: int = SEED) -> Path:
     The real ``Online Retail.xlsx`` holds numbers as numbers (Quantity, UnitPrice, CustomerID, and the
     InvoiceNo/StockCode values that are all digits) and InvoiceDate as Excel dates shown
     ``m/d/yyyy h:mm``; cancellations (``C536379``), coded stock (``85123A``) and descriptions are text,
-    a missing customer an empty cell. Written row by row (xlsxwriter ``constant_memory``).
+    a missing customer an empty cell. Written row by row (xlsxwriter ``constant_memory``, which stores
+    text inline where Excel would use its shared-strings table).
     """
-    import numpy as np
-    import xlsxwriter
+    table = _retail_lines(out, seed)
+    path = out / "online_retail_like.xlsx"
+    with atomic_path(path) as tmp:
+        _write_workbook(tmp, {"Online Retail": table})
+    return path
 
+
+RETAIL_II_HEADER = ["Invoice", "StockCode", "Description", "Quantity", "InvoiceDate", "Price", "Customer ID", "Country"]
+
+
+def write_retail_ii_xlsx(out: Path, *, seed: int = SEED) -> Path:
+    """An Online-Retail-II-like workbook: two year sheets with the UCI file's header and sizes.
+
+    ``Year 2009-2010`` holds 525,461 lines (the retail-like lines a year earlier, invoice numbers
+    below 536,365), ``Year 2010-2011`` all 541,909 lines of :func:`write_retail`: 1,067,370 lines, typed as
+    in :func:`write_retail_xlsx`.
+    """
+    import pyarrow.compute as pc
+
+    table = _retail_lines(out, seed).rename_columns(RETAIL_II_HEADER)
+    earlier = table.slice(0, 525_461)
+    renumbered = [v[:1] + str(int(v[1:]) - 50_000) if v.startswith("C") else str(int(v) - 50_000)
+                  for v in earlier["Invoice"].to_pylist()]  # fmt: skip
+    earlier = earlier.set_column(0, "Invoice", pa.array(renumbered, pa.string()))
+    stamps = pc.subtract(earlier["InvoiceDate"], pa.scalar(365 * 86_400 * 10**9, pa.duration("ns")))
+    earlier = earlier.set_column(4, "InvoiceDate", stamps)
+    path = out / "online_retail_II_like.xlsx"
+    with atomic_path(path) as tmp:
+        _write_workbook(tmp, {"Year 2009-2010": earlier, "Year 2010-2011": table})
+    return path
+
+
+def _retail_lines(out: Path, seed: int) -> pa.Table:
     source = out / "online_retail_like.parquet"
     if not source.exists():
         write_retail(out, seed=seed)
-    table = pq.read_table(source)
-    columns = table.column_names
-    path = out / "online_retail_like.xlsx"
-    with atomic_path(path) as tmp:
-        book = xlsxwriter.Workbook(str(tmp), {"constant_memory": True, "strings_to_numbers": False})
-        sheet = book.add_worksheet("Online Retail")
-        stamp = book.add_format({"num_format": "m/d/yyyy h:mm"})
+    return pq.read_table(source)
+
+
+def _write_workbook(path: Path, sheets: dict[str, pa.Table]) -> None:
+    """One sheet per table, cell by cell typed like Excel's own files (see :func:`write_retail_xlsx`)."""
+    import numpy as np
+    import xlsxwriter
+
+    book = xlsxwriter.Workbook(str(path), {"constant_memory": True, "strings_to_numbers": False})
+    stamp = book.add_format({"num_format": "m/d/yyyy h:mm"})
+    epoch = np.datetime64("1899-12-30T00:00:00", "s")
+    for name, table in sheets.items():
+        sheet = book.add_worksheet(name)
+        columns = table.column_names
+        dates = columns.index(next(c for c in columns if c.endswith("Date")))
         sheet.write_row(0, 0, columns)
-        epoch = np.datetime64("1899-12-30T00:00:00", "s")
         row = 1
         for batch in table.to_batches(max_chunksize=50_000):
             data = batch.to_pydict()
-            serial = ((batch.column(columns.index("InvoiceDate")).to_numpy(zero_copy_only=False)
-                       .astype("datetime64[s]") - epoch).astype(np.int64) / 86_400.0).tolist()
+            serial = ((batch.column(dates).to_numpy(zero_copy_only=False).astype("datetime64[s]") - epoch)
+                      .astype(np.int64) / 86_400.0).tolist()  # fmt: skip
             for i in range(batch.num_rows):
-                for j, name in enumerate(columns):
-                    value = data[name][i]
-                    if name == "InvoiceDate":
+                for j, column in enumerate(columns):
+                    value = data[column][i]
+                    if j == dates:
                         sheet.write_number(row, j, serial[i], stamp)
                     elif value is None or (isinstance(value, float) and value != value):
                         continue
@@ -287,8 +325,7 @@ def write_retail_xlsx(out: Path, *, seed: int = SEED) -> Path:
                     else:
                         sheet.write_number(row, j, value)
                 row += 1
-        book.close()
-    return path
+    book.close()
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.generate", description=__doc__.split("\n")[0])

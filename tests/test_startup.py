@@ -172,3 +172,26 @@ def test_main_compiles_unfused_only_for_inputs_known_small(tmp_path):
                              timeout=120)  # fmt: skip
         assert run.returncode == status, run.stderr[-2000:]
         assert run.stdout.splitlines()[-1] == f"fused {fused}"
+
+
+def test_analyze_rfm_of_a_workbook_loads_no_pandas(tmp_path):
+    """The Excel reader trims and stores cells without turning Python values into Arrow data."""
+    import datetime as dt
+
+    import xlsxwriter
+
+    source = tmp_path / "sales.xlsx"
+    book = xlsxwriter.Workbook(str(source))
+    sheet, stamp = book.add_worksheet("Sales"), book.add_format({"num_format": "yyyy-mm-dd"})
+    sheet.write_row(0, 0, ["InvoiceNo", "CustomerID", "InvoiceDate", "Quantity", "UnitPrice"])
+    for row, (invoice, customer, day, quantity, price) in enumerate(
+        [("A1", "c1", 5, 2, 10.5), ("A2", "c2", 6, 1, 3.25), ("A3", " c1 ", 7, 1, 8.0)], start=1
+    ):
+        sheet.write_row(row, 0, [invoice, customer])
+        sheet.write_datetime(row, 2, dt.datetime(2024, 1, day), stamp)
+        sheet.write_row(row, 3, [quantity, price])
+    book.close()
+    out = tmp_path / "out"
+    assert _heavy_modules_loaded("analyze", str(source), "--scheme", "rfm", "--out", str(out)) == []
+    # by hand: ' c1 ' trimmed to c1 (A1 2 x 10.50 + A3 8.00, last on 01-07, snapshot 01-08)
+    assert "c1,1,2,29.0,29.0,14.5," in (out / "features.csv").read_text()
