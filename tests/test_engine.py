@@ -209,7 +209,7 @@ def test_out_of_memory_is_one_clear_error_naming_the_setting(tmp_path, monkeypat
     monkeypatch.undo()
     from segmint import story
 
-    monkeypatch.setattr(story, "story_overview", out_of_memory)
+    monkeypatch.setattr(story, "overview_counts", out_of_memory)
     result = CliRunner().invoke(app, ["story", str(path), "--scheme", "rfm"])
     assert result.exit_code != 0 and "SEGMINT_MEMORY_LIMIT" in " ".join(result.output.split())
     assert "Traceback" not in result.output

@@ -31,7 +31,7 @@ def favourites_bars(favourites: pd.DataFrame, segment: str, top: int = 10) -> go
     rows = rows.sort_values("rank_by_lift").head(top).iloc[::-1]
     if rows.empty:
         return empty_figure(f"No product has enough {segment} buyers in the window")
-    names = product_labels(rows["product_id"], rows["product_name"])
+    names = product_labels(rows.get("product_id", rows["product_name"]), rows["product_name"])
     custom = rows[["lift", "customers", "units"]].to_numpy()
     fig = go.Figure([
         go.Bar(y=names, x=rows["share_of_segment"], orientation="h", name=f"{segment} shoppers",
