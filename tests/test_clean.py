@@ -254,6 +254,24 @@ def test_a_flag_set_to_false_layers_earlier_is_known_never_set(con):
     assert typed.report.parsed["money_strings_amount"] == 0 and typed.report.rows_kept == 3
 
 
+def test_columns_the_input_makes_constant_are_not_stored_per_row():
+    """A canonical field the file lacks (cost, org, product) and a repair that cannot happen are
+    constants of the staged view, not columns of the stored copy; the cleaned lines still have them."""
+    from segmint import engine
+
+    duck = engine.connect()
+    result = clean(duck, basic(3))  # invoice, customer, date, amount: no cost, org, product or quantity
+    stored = duck.con.execute(
+        "SELECT table_name, list(column_name) FROM duckdb_columns() WHERE table_name IN "
+        "(SELECT table_name FROM duckdb_tables() WHERE database_name = 'temp') GROUP BY 1"  # tables, not views
+    ).fetchall()
+    staged = [columns for _, columns in stored if "_reason" in columns]
+    assert len(staged) == 1 and not {"cost", "org_id", "product_id", "_fix_invoice"} & set(staged[0])
+    rows = result.table.select("cost", "org_id", "product_id", "amount").to_pyarrow().to_pylist()
+    assert sorted(r["amount"] for r in rows) == [10.0] * 3 and {(r["cost"], r["org_id"], r["product_id"]) for r in rows} == {(None, None, None)}
+    assert result.report.parsed["invoice_ids_synthesised"] == 0  # counted as before, over the constant
+
+
 def test_partial_periods_and_gaps_by_the_shared_coverage_rule(con):
     # trading every day from 1 January to 7 March 2023: the usual gap is 1 day
     days = pd.date_range("2023-01-01", "2023-03-07").strftime("%Y-%m-%d").tolist()

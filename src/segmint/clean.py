@@ -413,8 +413,12 @@ def _materialize_staged(
     else:
         sources = mapped.select("_source").distinct().limit(2).to_pyarrow().column(0).to_pylist()
         constant = len(sources) == 1 and sources[0] is not None
-        stored = engine.materialize(con, narrow.drop("_source") if constant else narrow)
-        extra = {"_source": ibis.literal(sources[0], type="string")} if constant else {}
+        # columns the expression makes constant (a canonical field the file lacks, a repair that cannot
+        # happen) are constants of the view too, not stored once per row
+        extra = {c: literal for c in narrow.columns if c != "_source" and (literal := _literal(narrow[c])) is not None}
+        if constant:
+            extra["_source"] = ibis.literal(sources[0], type="string")
+        stored = engine.materialize(con, narrow.drop(*extra) if extra else narrow)
     field = ibis.cases(
         *[(stored._reason == name, column) for name, column in field_of.items()], else_=ibis.null("string")
     )  # fmt: skip
@@ -489,6 +493,14 @@ def _text_value(value: ir.Value, column: str, shape: TextShape) -> ir.StringValu
     if value.type().is_string() and not shape.has(column, "placeholder"):
         return text  # blank only when NULL, and NULL stays NULL
     return text if _never(blank) else ibis.cases((blank, ibis.null("string")), else_=text)
+
+
+def _literal(value: ir.Value) -> ir.Value | None:
+    """The literal ``value`` is (seen through the layers that carry it forward), or None."""
+    op = value.op()
+    while type(op).__name__ == "Field" and type(op.rel).__name__ == "Project":
+        op = op.rel.values[op.name]
+    return op.to_expr() if type(op).__name__ == "Literal" else None
 
 
 def _never(value: ir.Value, *, through_layers: bool = False) -> bool:
