@@ -280,3 +280,23 @@ def test_cells_are_trimmed_like_str_strip_and_blanks_are_null(tmp_path, backend)
     assert expected == ["A1", None, "x\u2003y", "B", None]
     assert [None if v != v else v for v in rows["Invoice"]] == expected
     assert rows["_row"].tolist() == [2, 3, 4, 5, 6] and set(rows["_source"]) == {"spaces.xlsx"}
+
+
+def test_a_stray_unheaded_column_does_not_leave_a_sheet_out(con, tmp_path):
+    """A note typed beside the table (no header above it) makes an unnamed column; the sheet is still
+    the same table, its rows are read, and the first sheet's columns are kept."""
+    import xlsxwriter
+
+    path = tmp_path / "years.xlsx"
+    book = xlsxwriter.Workbook(str(path))
+    for name, rows in (("2023", [["c1", "2023-01-02", 10.25]]), ("2024", [["c2", "2024-01-03", 5.5], ["c3", "2024-01-04", 2.0]])):
+        sheet = book.add_worksheet(name)
+        sheet.write_row(0, 0, ["Customer", "Invoice Date", "Amount"])
+        for r, row in enumerate(rows, start=1):
+            sheet.write_row(r, 0, row)
+    book.get_worksheet_by_name("2024").write(2, 4, "checked by AB")  # column E, no header
+    book.close()
+    raw = read_raw(path, con=con)
+    rows = raw.table.order_by(["_source", "_row"]).execute()
+    assert raw.columns == ["Customer", "Invoice Date", "Amount"]
+    assert rows["Customer"].tolist() == ["c1", "c2", "c3"] and [s["read"] for s in raw.sheets] == [True, True]

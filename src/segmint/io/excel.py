@@ -75,8 +75,8 @@ def read_excel(path: Path, *, con: BaseBackend, mapping: ColumnMapping | None = 
     for sheet in sheets:
         where = {_key(c): i for i, c in enumerate(sheet.names)}
         body = sheet.body
-        data = {name: body.column(where[key]) if where[key] < body.num_columns else pa.nulls(body.num_rows, pa.string())
-                for name, key in zip(first.names, keys, strict=True)}  # fmt: skip
+        data = {name: body.column(where[key]) if where.get(key, body.num_columns) < body.num_columns
+                else pa.nulls(body.num_rows, pa.string()) for name, key in zip(first.names, keys, strict=True)}  # fmt: skip
         parts.append(pa.table(data))
         label = path.name if len(sheets) == 1 else f"{path.name} [{sheet.name}]"
         spans.append(_Span(label, sheet.first_data + 1, body.num_rows))
@@ -157,8 +157,9 @@ def _transaction_sheets(
             seen.append({"name": name, "rows": 0, "read": False, "why": "empty"})
             continue
         first_with_data = first_with_data or sheet
-        missing = [c for c in sheets[0].names if _key(c) not in {_key(n) for n in sheet.names}] if sheets else []
-        extra = [c for c in sheet.names if _key(c) not in {_key(n) for n in sheets[0].names}] if sheets else []
+        # columns without a header cell (a stray note beside the table) do not make another table
+        missing = [c for c in _named(sheets[0]) if _key(c) not in {_key(n) for n in sheet.names}] if sheets else []
+        extra = [c for c in _named(sheet) if _key(c) not in {_key(n) for n in sheets[0].names}] if sheets else []
         why = ""
         if (not sheets or missing or extra) and not sheet.is_transactions():
             why = "not a transaction table (no customer and date columns found)"
@@ -192,6 +193,11 @@ def _named_sheet(path: Path, names: list[str], wanted: str | int) -> str:
         return str(wanted)
     raise InputError(f"{path.name}: no sheet {wanted!r}; sheets are: {', '.join(names)}",
                      field="sheet", value=wanted)  # fmt: skip
+
+
+def _named(sheet: _Sheet) -> list[str]:
+    """The sheet's column names that come from its header (not ``column_<position>`` for a blank cell)."""
+    return [c for i, c in enumerate(sheet.names, start=1) if c != f"column_{i}"]
 
 
 def _key(name: str) -> str:
