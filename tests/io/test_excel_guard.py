@@ -32,6 +32,7 @@ def test_references_however_the_xml_spells_them():
     assert _scan_extent(b'<c r="A12345678901234"/>').max_row >= 10**12  # more digits than any sheet
     # text that merely looks like a reference is not one: no white space before r=, or not an element
     assert _scan_extent(b'<c r="A1"><is><t>for="ZZ99" <c</t></is></c>')[:] == (1, 1, 0, 1)
+    assert _scan_extent(b':c <')[:] == (0, 0, 0, 0)  # a prefix-like ':c ' with no tag before it
 
 
 def test_cell_limit_is_exact(tmp_path):

@@ -216,42 +216,54 @@ def _scan_extent(scan: bytes) -> _Extent:
         equals = equals[equals >= 2]
     quote = a[equals + 1]
     start = equals[(a[equals - 1] == 114) & _space(a[equals - 2]) & ((quote == 34) | (quote == 39))] + 2
-    column = np.zeros(len(start), np.int64)
-    letters = np.zeros(len(start), np.int64)
-    going = np.ones(len(start), bool)
-    for k in range(6):
-        if not going.any():
-            break
-        byte = (a[start + k] | 0x20).astype(np.int64)  # lower case
-        going &= (byte >= 97) & (byte <= 122)
-        column = np.where(going, column * 26 + byte - 96, column)
-        letters += going
-    huge = bool(going.any())  # six letters or more
-    row = np.zeros(len(start), np.int64)
-    going = np.ones(len(start), bool)
-    for k in range(12):
-        if not going.any():
-            break
-        byte = a[start + letters + k].astype(np.int64)
-        going &= (byte >= 48) & (byte <= 57)
-        row = np.where(going, row * 10 + byte - 48, row)
-    huge = huge or bool(going.any())  # twelve digits or more
-    tags = np.flatnonzero(a == 60)  # '<'
-    cells, rows = _named(a, tags)
+    column, letters, huge = _run(a, start, 26, 97, 122, longest=5, case_blind=True)  # a=1 .. z=26
+    row, _, many = _run(a, start + letters, 10, 48, 57, longest=11)
+    opening = a[:-5] == 60  # '<'
+    at = np.flatnonzero(opening & (a[1:-4] == 99))  # '<c'
+    cells = _ends_name(a[at + 2])
+    at = np.flatnonzero(opening & (a[1:-4] == 114))  # '<r'
+    rows = (a[at + 2] == 111) & (a[at + 3] == 119) & _ends_name(a[at + 4])
     colons = np.flatnonzero(a == 58)  # ':' of a prefixed name (<x:c>), or anywhere else
     prefixed = colons[np.logical_or(*_named(a, colons))]
+    tags = np.flatnonzero(a == 60) if len(prefixed) else prefixed
     if len(prefixed) and len(tags):  # keep those in the name of an opening tag (not </x:c>, not text)
-        before = tags[np.searchsorted(tags, prefixed) - 1]
-        ends = np.flatnonzero(_ends_name(a))
-        opening = (a[before + 1] != 47) & (ends[np.searchsorted(ends, before)] > prefixed) & (prefixed > before)
+        index = np.searchsorted(tags, prefixed) - 1  # the last '<' before each: -1 when there is none
+        prefixed, before = prefixed[index >= 0], tags[index[index >= 0]]
+        ends = np.flatnonzero(_ends_name(a))  # not empty: every prefixed name is followed by one
+        name_end = ends[np.minimum(np.searchsorted(ends, before), len(ends) - 1)]  # the tag name's end
+        opening = (a[before + 1] != 47) & (name_end > prefixed)
         named = _named(a, prefixed[opening])
         cells, rows = np.concatenate([cells, named[0]]), np.concatenate([rows, named[1]])
     return _Extent(
-        max_row=_HUGE if huge else int(row.max(initial=0)),
-        max_column=_HUGE if huge else int(column.max(initial=0)),
+        max_row=_HUGE if huge or many else int(row.max(initial=0)),
+        max_column=_HUGE if huge or many else int(column.max(initial=0)),
         rows=int(np.count_nonzero(rows)),
         cells=int(np.count_nonzero(cells)),
     )
+
+
+def _run(a, at, base: int, low: int, high: int, longest: int, case_blind: bool = False):  # type: ignore[no-untyped-def]
+    """(value, length, too long) of the runs of bytes in ``low..high`` starting at positions ``at``, read as
+    numbers in ``base`` (digit = byte - ``low`` + ``low != 48``: letters count from 1); longer than
+    ``longest`` is too long. In-place updates: no array allocated per byte read but the one looked up."""
+    import numpy as np
+
+    value = np.zeros(len(at), np.int64)
+    length = np.zeros(len(at), np.int64)
+    going = np.ones(len(at), bool)
+    position = at.copy()
+    offset = 0 if low == 48 else 1
+    for _ in range(longest + 1):
+        byte = a[position]
+        digit = (byte | 0x20 if case_blind else byte) - np.uint8(low)  # below low wraps past 255
+        going &= digit <= high - low
+        if not going.any():
+            return value, length, False
+        np.multiply(value, base, out=value, where=going)
+        np.add(value, digit + np.uint8(offset), out=value, where=going)
+        length += going
+        position += 1
+    return value, length, True
 
 
 def _named(a, at):  # type: ignore[no-untyped-def] - numpy arrays
