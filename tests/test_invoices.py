@@ -13,7 +13,7 @@ import pytest
 
 from segmint import analyze, engine, read_transactions
 from segmint.features import customer_features, customer_line_stats, excluded_customers
-from segmint.invoices import invoice_totals
+from segmint.invoices import invoice_totals, line_groups, totals_of_groups
 
 D = dt.datetime
 
@@ -167,3 +167,71 @@ def test_a_filtered_analysis_from_totals_equals_the_lines(tmp_path, monkeypatch,
         results.append((_frame(result.features), _frame(result.tables["excluded_customers"])))
     pd.testing.assert_frame_equal(results[0][0], results[1][0])
     pd.testing.assert_frame_equal(results[0][1], results[1][1])
+
+
+def _staged(con) -> ibis.Table:
+    """Staged lines (every row, with its drop reason) for ``line_groups``: the kept lines of ``_lines``
+    plus two dropped rows and a line that repeats another on product only (another quantity)."""
+    frame = _lines()
+    frame["_reason"] = None
+    frame["_f_flag"] = frame.product_id == "p1"  # a repair flag set on every p1 line
+    extra = frame.iloc[[0, 0, 7]].copy()
+    extra.iloc[0, extra.columns.get_loc("_reason")] = "missing_customer"
+    extra.iloc[1, extra.columns.get_loc("_reason")] = "missing_customer"
+    extra.iloc[2, extra.columns.get_loc("quantity")] = 2.0  # I6's p4 at another quantity: not a repeat
+    return con.create_table("staged", pd.concat([frame, extra], ignore_index=True), temp=True)
+
+
+def test_line_groups_count_the_report_and_find_repeats_by_hand():
+    con = ibis.duckdb.connect()
+    staged = _staged(con)
+    groups = line_groups(staged, flags=["_f_flag"], probe=["invoice_id", "product_id", "quantity"]).execute()
+    kept = groups[groups._reason.isna()].sort_values(["invoice_id", "day"]).reset_index(drop=True)
+    dropped = groups[groups._reason.notna()]
+    # the kept groups are the invoice totals of the kept lines (I6 now has a third line)
+    assert list(kept.invoice_id) == ["I1", "I2", "I2", "I3", "I4", "I5", "I6", "I7", "I8"]
+    assert list(kept.lines) == [2, 1, 1, 1, 1, 1, 3, 1, 1]
+    # by hand: I6 holds two equal p4 lines at quantity 1 (one repeat) and p4 at quantity 2 (none)
+    assert list(kept.repeats) == [0, 0, 0, 0, 0, 0, 1, 0, 0]
+    assert kept.loc[3, "returns"] == 1 and kept.loc[3, "returns_value"] == -10.0  # I3, the return
+    assert pd.isna(kept.loc[0, "returns_value"])  # no return line in I1
+    assert kept._f_flag.sum() == 4  # p1 on I1, I2, I3, I8
+    assert kept.loc[0, "first_date"] == D(2023, 1, 5, 10) and kept.loc[0, "last_date"] == D(2023, 1, 5, 11)
+    # the two dropped copies of I1's first line: one group of their own, not in the totals
+    assert list(dropped.lines) == [2] and list(dropped.repeats) == [1]
+    totals = totals_of_groups(con.table("staged").pipe(lambda t: line_groups(t, flags=[], probe=["invoice_id"])))
+    direct = invoice_totals(staged.filter(staged._reason.isnull()))
+    order = ["invoice_id", "day"]
+    pd.testing.assert_frame_equal(
+        totals.execute().sort_values(order).reset_index(drop=True),
+        direct.execute().sort_values(order).reset_index(drop=True),
+    )
+
+
+def test_a_streamed_input_with_copies_kept_reports_as_the_materialised_one(tmp_path, monkeypatch):
+    from segmint.clean import CleanOptions
+
+    path = tmp_path / "sales.parquet"
+    _parquet(path)
+    reports = []
+    for staging in ("stream", "materialize"):
+        monkeypatch.setenv("SEGMINT_STAGING", staging)
+        tx = read_transactions(path, con=engine.connect(), options=CleanOptions(drop_duplicates=False))
+        reports.append(tx.report.model_dump())
+    assert reports[0] == reports[1]
+    # by hand: the copy is kept (7 of 8 lines kept) and counted, with a warning
+    assert reports[0]["rows_kept"] == 7 and reports[0]["duplicates"] == 1 and reports[0]["warnings"]
+
+
+def test_lines_before_the_snapshot_need_no_test_when_the_last_date_is_earlier():
+    from types import SimpleNamespace
+
+    from segmint.api import _lines_before
+
+    report = SimpleNamespace(last_date=D(2024, 12, 31, 17, 59))
+    fresh = SimpleNamespace(totals=object(), report=report)  # lines fresh from cleaning, with totals
+    assert _lines_before(fresh, dt.date(2025, 1, 1)) is None  # every line is before it
+    assert _lines_before(fresh, dt.date(2024, 12, 31)) == dt.date(2024, 12, 31)  # the last day's lines are not
+    assert _lines_before(fresh, "2025-01-01") == "2025-01-01"  # not a date: kept as given
+    other = SimpleNamespace(totals=None, report=report)  # e.g. a workspace: its report may not describe them
+    assert _lines_before(other, dt.date(2025, 1, 1)) == dt.date(2025, 1, 1)

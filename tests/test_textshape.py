@@ -219,3 +219,32 @@ def test_lines_alike_only_in_the_probe_key_go_to_the_exact_duplicate_pass(tmp_pa
     assert calls == [1]  # the probe key (invoice, product, quantity) repeats: checked line by line
     assert report["duplicates"] == 0 and report["rows_kept"] == 3
     assert sorted(rows.unit_price) == [2.55, 2.55, 2.60]
+
+
+def test_the_kept_lines_test_only_the_reasons_some_line_was_dropped_for(tmp_path, monkeypatch):
+    # a line with no customer AND a date out of range is dropped as missing_customer (the first test it
+    # meets): date_out_of_range counts no line, so its test is left out of the kept lines' filter
+    path = tmp_path / "sales.parquet"
+    day = dt.datetime(2023, 4, 1, 10, 30)
+    pq.write_table(pa.table({
+        "InvoiceNo": ["1", "2", "3"], "CustomerID": ["A", None, "B"],
+        "InvoiceDate": pa.array([day, dt.datetime(1800, 1, 1), day], pa.timestamp("us")),
+        "Quantity": [1, 1, 2], "UnitPrice": [2.0, 3.0, 4.0],
+    }), path)  # fmt: skip
+    rows, report = _read(path, "stream", monkeypatch)
+    assert {n: d["count"] for n, d in report["dropped"].items()} == {"missing_customer": 1}
+    assert list(rows.customer_id) == ["A", "B"] and list(rows.amount) == [2.0, 8.0]
+    assert _read(path, "materialize", monkeypatch)[1] == report
+
+
+def test_with_nothing_dropped_the_kept_lines_are_every_line_untested(tmp_path, monkeypatch):
+    path = tmp_path / "sales.parquet"
+    _hostile_parquet(path, copies=False)
+    table = pa.Table.from_pylist([r for r in pq.read_table(path).to_pylist() if r["InvoiceNo"] in ("536365", "536366")])
+    pq.write_table(table, path)
+    monkeypatch.setenv("SEGMINT_STAGING", "stream")
+    tx = read_transactions(path, con=engine.connect())
+    assert tx.report.rows_kept == tx.report.rows_in == 2
+    view = tx.con.con.execute(f"SELECT sql FROM duckdb_views() WHERE view_name = '{tx.table.get_name()}'").fetchone()[0]
+    assert "missing_customer" not in view and "date_out_of_range" not in view  # no drop test per line
+    assert sorted(tx.table.execute().customer_id) == ["12345", "12346"]

@@ -409,7 +409,9 @@ def analyze(
     # purchases and main country read these groups instead of the lines
     totals = in_countries(tx.totals, country) if tx.totals is not None else None
     # per-customer line sums once, for the features and the excluded customers (one pass over the lines)
-    stats = engine.materialize(tx.con, customer_line_stats(lines, snapshot_date=snapshot, totals=totals, **window))
+    stats = engine.materialize(tx.con, customer_line_stats(
+        lines, snapshot_date=_lines_before(tx, snapshot), totals=totals, product_codes=_product_codes(tx), **window,
+    ))  # fmt: skip
     features = customer_features(
         lines, snapshot_date=snapshot, frequency=frequency, monetary=monetary, line_stats=stats, totals=totals,
         **window,
@@ -482,6 +484,26 @@ def analyze(
         frequency_notes=[frequency_note] if frequency_note else [],
         _cache={"kpis": kpis},
     )
+
+
+def _lines_before(tx: Transactions, snapshot: DateLike) -> DateLike:
+    """``snapshot``, or None when every line is before it (the last date cleaning found is earlier): no
+    per-line test (on a large CSV file, a date cast of every line in the pass it would add to). Only
+    for lines fresh from cleaning (invoice totals computed), whose report describes exactly them."""
+    last = getattr(tx.report, "last_date", None) if tx.totals is not None else None
+    day = snapshot if isinstance(snapshot, dt.date) and not isinstance(snapshot, dt.datetime) else None
+    return None if last is not None and day is not None and last.date() < day else snapshot
+
+
+def _product_codes(tx: Transactions) -> tuple[ir.Table, int] | None:
+    """Large inputs (invoice totals computed): the product ids numbered for counting distinct products
+    as bit sets (:mod:`segmint.distinct`), when they are few enough."""
+    customers = getattr(tx.report, "customers", None)
+    if tx.totals is None or not customers or "product_id" not in tx.table.columns:
+        return None
+    from segmint.distinct import codes
+
+    return codes(tx.con, tx.table.product_id, groups=int(customers))
 
 
 def _to_pandas(tables: Mapping[str, pa.Table], name: str) -> pd.DataFrame:

@@ -16,9 +16,11 @@ import datetime as dt
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from collections.abc import Collection
 from typing import Any, Literal
 
 import ibis
+import ibis.expr.operations as ops
 import ibis.expr.types as ir
 from ibis.backends import BaseBackend
 from pydantic import BaseModel, ConfigDict
@@ -26,7 +28,7 @@ from pydantic import BaseModel, ConfigDict
 from segmint import engine
 from segmint.errors import DataError, MappingError
 from segmint.formats import NUMBER_FIELDS, date_plan, dictionaries, evidence, parse_columns
-from segmint.invoices import invoice_totals
+from segmint.invoices import line_groups, totals_of_groups
 from segmint.money import MONEY_DECIMALS
 from segmint.parsing import normalised, one_of
 from segmint.quality import (
@@ -123,18 +125,25 @@ def clean_transactions(
     for table in dicts.tables.values():
         _drop_quietly(con, table)
     drop_duplicates = _drop_duplicates(fields, options)
-    # a streamed input's distinct customers and invoices are counted on its invoice totals (below)
-    counts = _counters(staged, fields, distinct_lines=stream, distinct_ids=False) if stream else None
-    if counts is not None and _no_repeated_line(counts):
-        copies = None  # every kept line's hash is distinct: no line repeats another (no duplicate pass)
+    groups = counts = None
+    if stream:
+        # one pass over the lines: grouped by drop reason and the invoice totals' grain, the report's
+        # counts, the totals analyze reads and the proof that no line repeats another all come from
+        # the groups (2.1M at 1e7 lines)
+        groups = _line_groups(con, staged, fields)
+        counts = _group_counters(groups, staged, fields)
+    if counts is not None and not counts["_repeats"]:
+        copies = None  # no kept line repeats another (no duplicate pass)
     else:
         copies = _duplicates(con, staged, fields)
     duplicates = 0 if copies is None else engine.row_count(copies)
     if drop_duplicates and duplicates:
         staged = _mark_duplicates(staged, copies, fields)
-        counts = None  # counted before the copies were marked
-    counts = counts if counts is not None else _counters(staged, fields, distinct_ids=not stream)
-    counts.pop("_distinct_lines", None)
+        # counted before the copies were marked: group (or count) the marked lines again
+        groups = _line_groups(con, staged, fields) if stream else None
+        counts = _group_counters(groups, staged, fields) if groups is not None else None
+    counts = counts if counts is not None else _counters(staged, fields)
+    counts.pop("_repeats", None)
     by_reason = {name: counts.pop(f"reason:{name}") for name in DROP_DESCRIPTIONS if f"reason:{name}" in counts}
     rows_read = counts.pop("rows")
     if date_info.evidence == "native dates":
@@ -159,14 +168,19 @@ def clean_transactions(
     contacts = [name for name in (*CONTACT_DTYPES, *PRODUCT_ATTRIBUTE_DTYPES) if name in staged.columns]
     table = staged.filter(staged._reason.isnull()).select(*CANONICAL_DTYPES, *contacts)
     totals = None
+    if groups is not None and not (drop_duplicates and duplicates):
+        # every later pass reads the kept lines again: test only the reasons some line was dropped
+        # for (none, often: then no filter and no test at all)
+        occurring = [name for name, n in by_reason.items() if n]
+        kept = _materialize_staged(con, mapped, *_stage(parsed, fields, options, shape, occurring), stream=True)
+        table = (kept.filter(kept._reason.isnull()) if occurring else kept).select(*CANONICAL_DTYPES, *contacts)
     if con.name == "duckdb":
         table = engine.temp_view(con, table)
-    if stream:
-        # the kept lines summed per customer, invoice, day and country: the report's customers, invoices
-        # and lines per day, and analyze's per-customer sums, purchases and main country, read these
-        # groups (2.1M at 1e7 lines) instead of passing over the lines once for each
-        totals = engine.materialize(con, invoice_totals(table))
-        counts |= _distinct_ids(totals)
+    if groups is not None:
+        # the kept lines summed per customer, invoice, day and country: the report's lines per day and
+        # analyze's per-customer sums, purchases and main country read these groups (2.1M at 1e7
+        # lines) instead of passing over the lines once for each
+        totals = engine.temp_view(con, totals_of_groups(groups))
     stats = {k: counts.pop(k) for k in list(counts) if k.startswith("measure:")}
     report = DataQualityReport(
         source=source,
@@ -296,12 +310,16 @@ def _cancellation(raw: ir.Value, invoice: ir.StringValue, shape: TextShape) -> i
 
 
 def _stage(
-    t: ibis.Table, fields: list[str], options: CleanOptions, shape: TextShape
+    t: ibis.Table, fields: list[str], options: CleanOptions, shape: TextShape, reasons: Collection[str] | None = None
 ) -> tuple[ibis.Table, dict[str, str]]:
     """Every input row with its parsed values, repair flags and drop reason (NULL = kept), and the
     field each reason names.
 
     Built in layers that refer to earlier layers' columns, so each SQL expression stays small.
+    ``reasons``: the drop reasons some row was counted under; the tests of the others are left out
+    (a row's reason is the first test it meets, so a test no row met first never decides a reason:
+    leaving it out changes no row's reason). With none, no row is dropped and ``_reason`` is NULL,
+    and later passes over the kept rows compute none of the tests (e.g. no date cast of a CSV file).
     """
     nums = [f for f in NUMBER_FIELDS if f in fields]
     null, false, one = ibis.null("float64"), ibis.literal(False), ibis.literal(1.0)
@@ -380,14 +398,19 @@ def _stage(
         _unit_price=ibis.cases((is_return, t._price.abs()), else_=t._price),
         _amount=negate(t._line),
         _cost=null if cost is null else negate(t._cost_raw),  # no cost column: no per-row work
-        _reason=ibis.cases(*[(cond, name) for cond, name, _ in checks], else_=ibis.null("string")),
+        _reason=_first_reason([(cond, name) for cond, name, _ in checks if reasons is None or name in reasons]),
         **{name: flag for name, flag in flags.items() if flag is not None},
     )
     field_of = {name: field for _, name, field in checks}
-    if options.returns == "drop":
+    if options.returns == "drop" and (reasons is None or "return" in reasons):
         t = t.mutate(_reason=ibis.cases((t._reason.isnull() & t._is_return, "return"), else_=t._reason))
         field_of["return"] = "amount" if "amount" in fields else "quantity"
     return _narrow(t, fields, shape), field_of
+
+
+def _first_reason(checks: list[tuple[ir.BooleanValue, str]]) -> ir.StringValue:
+    """The name of the first check a row meets, NULL when none (or no check)."""
+    return ibis.cases(*checks, else_=ibis.null("string")) if checks else ibis.null("string")
 
 
 def _materialize_staged(
@@ -513,27 +536,67 @@ def _never(value: ir.Value, *, through_layers: bool = False) -> bool:
     return getattr(op, "value", None) is False and type(op).__name__ == "Literal"
 
 
-def _no_repeated_line(counts: dict[str, Any]) -> bool:
-    """From counters with ``_distinct_lines``: as many distinct hashes of the lines' probe key as kept
-    lines (equal lines have equal probe keys, so equal hashes: no kept line repeats another)."""
-    kept = counts["rows"] - sum(v for k, v in counts.items() if k.startswith("reason:"))
-    return counts["_distinct_lines"] == kept
+def _counted_flags(staged: ibis.Table, fields: list[str]) -> dict[str, str | None]:
+    """Report counter -> staged flag column (None: the input cannot set it), in :func:`_counters`' order."""
+    flags: dict[str, str | None] = {c: col for c, col in FLAG_COLUMNS.items() if col in staged.columns}
+    for field in (f for f in NUMBER_FIELDS if f in fields):
+        for flag, counter in NUMBER_COUNTERS.items():
+            column = f"_n_{field}_{flag}"
+            flags[f"{counter}_{field}"] = column if column in staged.columns else None
+    return {c: None if col is None or _always_false(staged[col]) else col for c, col in flags.items()}
 
 
-def _counters(
-    staged: ibis.Table, fields: list[str], *, distinct_lines: bool = False, distinct_ids: bool = True
-) -> dict[str, int]:
-    """One aggregate: rows per drop reason, repaired values in kept rows, and the kept rows' measures.
+def _always_false(value: ir.Value) -> bool:
+    """``value`` is False on every row by construction: a literal False (or an OR of them, an AND with
+    one), followed through the projections that carry it to ``value``'s table."""
 
-    ``distinct_lines`` adds ``_distinct_lines``, the number of distinct hashes of kept lines' probe key
-    (DuckDB): for a streamed large input without duplicates this replaces the separate duplicate pass.
-    ``distinct_ids=False`` leaves out the distinct customers and invoices (:func:`_distinct_ids` counts
-    them on the invoice totals).
-    """
+    def false(op: Any) -> bool:
+        while isinstance(op, ops.Field) and isinstance(op.rel, ops.Project) and op.name in op.rel.values:
+            op = op.rel.values[op.name]
+        if isinstance(op, ops.Literal):
+            return op.value is False
+        if isinstance(op, ops.Or):
+            return false(op.left) and false(op.right)
+        if isinstance(op, ops.And):
+            return false(op.left) or false(op.right)
+        return False
+
+    return false(value.op())
+
+
+def _line_groups(con: BaseBackend, staged: ibis.Table, fields: list[str]) -> ibis.Table:
+    """:func:`segmint.invoices.line_groups` of the staged lines, materialised (flags that cannot be
+    set are not summed: a constant summed per group still costs a hash-table update per line)."""
+    flags = sorted({col for col in _counted_flags(staged, fields).values() if col is not None})
+    return engine.materialize(con, line_groups(staged, flags=flags, probe=_probe_key(fields)))
+
+
+def _group_counters(groups: ibis.Table, staged: ibis.Table, fields: list[str]) -> dict[str, Any]:
+    """What :func:`_counters` counts over the lines, summed over their :func:`_line_groups`, with the
+    distinct customers and invoices and ``_repeats`` (kept lines that may repeat another)."""
+    kept = groups._reason.isnull()
+    metrics: dict[str, ir.Scalar] = {"rows": groups.lines.sum()}
+    metrics |= {f"reason:{name}": groups.lines.sum(where=groups._reason == name) for name in DROP_DESCRIPTIONS}
+    for counter, column in _counted_flags(staged, fields).items():
+        metrics[counter] = ibis.literal(0) if column is None else groups[column].sum(where=kept)
+    metrics |= {
+        "measure:customers": groups.customer_id.nunique(where=kept),
+        "measure:invoices": groups.invoice_id.nunique(where=kept),
+        "measure:first_date": groups.first_date.min(where=kept),
+        "measure:last_date": groups.last_date.max(where=kept),
+        "measure:total_amount": groups.net.sum(where=kept),
+        "measure:returns": groups.returns.sum(where=kept),
+        "measure:returns_value": groups.returns_value.sum(where=kept),
+        "_repeats": groups.repeats.sum(where=kept),
+    }
+    row = groups.aggregate(**metrics).to_pyarrow().to_pylist()[0]
+    return {k: (v if k.startswith("measure:") else int(v or 0)) for k, v in row.items()}
+
+
+def _counters(staged: ibis.Table, fields: list[str]) -> dict[str, int]:
+    """One aggregate: rows per drop reason, repaired values in kept rows, and the kept rows' measures."""
     kept = staged._reason.isnull()
     metrics: dict[str, ir.Scalar] = {"rows": staged.count()}
-    if distinct_lines:
-        metrics["_distinct_lines"] = _line_hash(staged, _probe_key(fields)).nunique(where=kept)
     metrics |= {f"reason:{name}": (staged._reason == name).sum() for name in DROP_DESCRIPTIONS}
     for counter, column in FLAG_COLUMNS.items():
         if column in staged.columns:
@@ -542,12 +605,9 @@ def _counters(
         for flag, counter in NUMBER_COUNTERS.items():
             column = f"_n_{field}_{flag}"
             metrics[f"{counter}_{field}"] = (staged[column] & kept).sum() if column in staged.columns else ibis.literal(0)
-    if distinct_ids:
-        metrics |= {
-            "measure:customers": staged.customer_id.nunique(where=kept),
-            "measure:invoices": staged.invoice_id.nunique(where=kept),
-        }
     metrics |= {
+        "measure:customers": staged.customer_id.nunique(where=kept),
+        "measure:invoices": staged.invoice_id.nunique(where=kept),
         "measure:first_date": staged.invoice_date.min(where=kept),
         "measure:last_date": staged.invoice_date.max(where=kept),
         "measure:total_amount": staged.amount.sum(where=kept),
@@ -556,13 +616,6 @@ def _counters(
     }
     row = engine.first_row(staged.aggregate(**metrics))
     return {k: (v if k.startswith("measure:") else int(v or 0)) for k, v in row.items()}
-
-
-def _distinct_ids(totals: ibis.Table) -> dict[str, int]:
-    """The ``measure:`` counts of distinct customers and invoices of the kept lines, from their totals
-    (every kept line is in one group, with its customer and invoice id)."""
-    counted = totals.aggregate(customers=totals.customer_id.nunique(), invoices=totals.invoice_id.nunique())
-    return {f"measure:{name}": n for name, n in engine.one_row_counts(counted).items()}
 
 
 def _measure(stats: dict[str, Any]) -> dict[str, Any]:

@@ -257,9 +257,14 @@ def customer_line_stats(
     end: DateLike = None,
     org: str | list[str] | None = None,
     totals: ir.Table | None = None,
+    product_codes: tuple[ir.Table, int] | None = None,
 ) -> ir.Table:
     """Per customer, over their lines in the window: the net value as summed (``net_sum``), profit,
     lines and distinct products bought (returns aside).
+
+    ``product_codes``: every product id numbered (:func:`segmint.distinct.codes`, DuckDB): each
+    customer's distinct products are then counted as the bits of one bit string, grouping by
+    customer alone instead of by every (customer, product) pair.
 
     ``customer_features`` and ``excluded_customers`` both start from these; materialised once and
     passed to both as ``line_stats``, the lines are read once for the two (at 1e7 lines a pass over
@@ -280,8 +285,15 @@ def customer_line_stats(
     # as a distinct count, but DuckDB spills plain groupings to disk when they outgrow its memory
     # limit, and a grouped distinct count of 1e8 lines ran out of memory at the 1.5 GB default
     bought = window.filter(~window.is_return.fill_null(False) & window.product_id.notnull())
-    pairs = bought.group_by(["customer_id", "product_id"]).aggregate()
-    products = pairs.group_by("customer_id").aggregate(n_products=pairs.count())
+    if product_codes is not None:
+        from segmint.distinct import count_codes
+
+        numbered, n = product_codes
+        coded = bought.inner_join(numbered, bought.product_id == numbered.value)
+        products = coded.group_by("customer_id").aggregate(n_products=count_codes(coded.code, n))
+    else:
+        pairs = bought.group_by(["customer_id", "product_id"]).aggregate()
+        products = pairs.group_by("customer_id").aggregate(n_products=pairs.count())
     joined = sums.left_join(products, "customer_id")
     return joined.select(
         sums.customer_id, sums.net_sum, sums.profit, sums.lines, n_products=products.n_products.fill_null(0)
