@@ -589,7 +589,12 @@ def _group_counters(groups: ibis.Table, staged: ibis.Table, fields: list[str]) -
         "measure:returns_value": groups.returns_value.sum(where=kept),
         "_repeats": groups.repeats.sum(where=kept),
     }
-    row = groups.aggregate(**metrics).to_pyarrow().to_pylist()[0]
+    return _counted(groups, metrics)
+
+
+def _counted(table: ibis.Table, metrics: dict[str, ir.Scalar]) -> dict[str, Any]:
+    """One aggregate of ``table``: counts as ints (NULL = 0), ``measure:`` values as they are."""
+    row = engine.first_row(table.aggregate(**metrics))
     return {k: (v if k.startswith("measure:") else int(v or 0)) for k, v in row.items()}
 
 
@@ -598,13 +603,8 @@ def _counters(staged: ibis.Table, fields: list[str]) -> dict[str, int]:
     kept = staged._reason.isnull()
     metrics: dict[str, ir.Scalar] = {"rows": staged.count()}
     metrics |= {f"reason:{name}": (staged._reason == name).sum() for name in DROP_DESCRIPTIONS}
-    for counter, column in FLAG_COLUMNS.items():
-        if column in staged.columns:
-            metrics[counter] = (staged[column] & kept).sum()
-    for field in (f for f in NUMBER_FIELDS if f in fields):
-        for flag, counter in NUMBER_COUNTERS.items():
-            column = f"_n_{field}_{flag}"
-            metrics[f"{counter}_{field}"] = (staged[column] & kept).sum() if column in staged.columns else ibis.literal(0)
+    for counter, column in _counted_flags(staged, fields).items():
+        metrics[counter] = ibis.literal(0) if column is None else (staged[column] & kept).sum()
     metrics |= {
         "measure:customers": staged.customer_id.nunique(where=kept),
         "measure:invoices": staged.invoice_id.nunique(where=kept),
@@ -614,8 +614,7 @@ def _counters(staged: ibis.Table, fields: list[str]) -> dict[str, int]:
         "measure:returns": (staged.is_return & kept).sum(),
         "measure:returns_value": staged.amount.sum(where=kept & staged.is_return),
     }
-    row = engine.first_row(staged.aggregate(**metrics))
-    return {k: (v if k.startswith("measure:") else int(v or 0)) for k, v in row.items()}
+    return _counted(staged, metrics)
 
 
 def _measure(stats: dict[str, Any]) -> dict[str, Any]:
