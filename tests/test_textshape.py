@@ -248,3 +248,18 @@ def test_with_nothing_dropped_the_kept_lines_are_every_line_untested(tmp_path, m
     view = tx.con.con.execute(f"SELECT sql FROM duckdb_views() WHERE view_name = '{tx.table.get_name()}'").fetchone()[0]
     assert "missing_customer" not in view and "date_out_of_range" not in view  # no drop test per line
     assert sorted(tx.table.execute().customer_id) == ["12345", "12346"]
+
+
+@pytest.mark.parametrize("copies", [True, False])
+def test_inputs_too_large_for_the_lists_prove_by_the_duplicate_pass(tmp_path, monkeypatch, copies):
+    path = tmp_path / "sales.parquet"
+    _hostile_parquet(path, copies=copies)
+    monkeypatch.setattr(clean_module, "PROOF_BYTES_PER_LINE", 10**12)  # no list of hashes fits
+    calls = []
+    real = clean_module._duplicates
+    monkeypatch.setattr(clean_module, "_duplicates", lambda *a, **k: calls.append(1) or real(*a, **k))
+    streamed_rows, streamed_report = _read(path, "stream", monkeypatch)
+    assert calls == [1]  # no per-group proof: the duplicate pass decides
+    copied_rows, copied_report = _read(path, "materialize", monkeypatch)
+    pd.testing.assert_frame_equal(streamed_rows, copied_rows)
+    assert streamed_report == copied_report and streamed_report["duplicates"] == (2 if copies else 0)

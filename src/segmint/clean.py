@@ -130,9 +130,10 @@ def clean_transactions(
         # one pass over the lines: grouped by drop reason and the invoice totals' grain, the report's
         # counts, the totals analyze reads and the proof that no line repeats another all come from
         # the groups (2.1M at 1e7 lines)
-        groups = _line_groups(con, staged, fields)
+        prove = _lists_fit(con, shape.counts.get("rows", dicts.rows))
+        groups = _line_groups(con, staged, fields, prove=prove)
         counts = _group_counters(groups, staged, fields)
-    if counts is not None and not counts["_repeats"]:
+    if counts is not None and counts.get("_repeats") == 0:
         copies = None  # no kept line repeats another (no duplicate pass)
     else:
         copies = _duplicates(con, staged, fields)
@@ -140,7 +141,7 @@ def clean_transactions(
     if drop_duplicates and duplicates:
         staged = _mark_duplicates(staged, copies, fields)
         # counted before the copies were marked: group (or count) the marked lines again
-        groups = _line_groups(con, staged, fields) if stream else None
+        groups = _line_groups(con, staged, fields, prove=False) if stream else None
         counts = _group_counters(groups, staged, fields) if groups is not None else None
     counts = counts if counts is not None else _counters(staged, fields)
     counts.pop("_repeats", None)
@@ -564,11 +565,24 @@ def _always_false(value: ir.Value) -> bool:
     return false(value.op())
 
 
-def _line_groups(con: BaseBackend, staged: ibis.Table, fields: list[str]) -> ibis.Table:
+def _line_groups(con: BaseBackend, staged: ibis.Table, fields: list[str], *, prove: bool) -> ibis.Table:
     """:func:`segmint.invoices.line_groups` of the staged lines, materialised (flags that cannot be
-    set are not summed: a constant summed per group still costs a hash-table update per line)."""
+    set are not summed: a constant summed per group still costs a hash-table update per line);
+    ``prove``: with the per-group proof that no line repeats another."""
     flags = sorted({col for col in _counted_flags(staged, fields).values() if col is not None})
-    return engine.materialize(con, line_groups(staged, flags=flags, probe=_probe_key(fields)))
+    return engine.materialize(con, line_groups(staged, flags=flags, probe=_probe_key(fields) if prove else None))
+
+
+PROOF_BYTES_PER_LINE = 40  # the groups' hash table with a list of line hashes per group, a line
+
+
+def _lists_fit(con: BaseBackend, rows: int | None) -> bool:
+    """Prove "no repeated line" with lists of hashes per group (:func:`segmint.invoices.line_groups`)
+    only when they take at most half of DuckDB's memory limit: DuckDB spills a grouping to disk but
+    not the lists in it (1e8 lines ran out of memory at 1.5 GB). Larger inputs take the duplicate
+    pass, a plain grouping of the line hashes, which spills."""
+    limit = engine.memory_limit_bytes(con)
+    return rows is not None and limit is not None and rows * PROOF_BYTES_PER_LINE <= limit / 2
 
 
 def _group_counters(groups: ibis.Table, staged: ibis.Table, fields: list[str]) -> dict[str, Any]:
@@ -587,8 +601,9 @@ def _group_counters(groups: ibis.Table, staged: ibis.Table, fields: list[str]) -
         "measure:total_amount": groups.net.sum(where=kept),
         "measure:returns": groups.returns.sum(where=kept),
         "measure:returns_value": groups.returns_value.sum(where=kept),
-        "_repeats": groups.repeats.sum(where=kept),
     }
+    if "repeats" in groups.columns:
+        metrics["_repeats"] = groups.repeats.sum(where=kept)
     return _counted(groups, metrics)
 
 

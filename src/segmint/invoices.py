@@ -49,7 +49,7 @@ def invoice_totals(lines: ir.Table) -> ir.Table:
     ).aggregate(lines=lines.count(), net=lines.amount.sum(), profit=(lines.amount - lines.cost).sum())  # fmt: skip
 
 
-def line_groups(staged: ir.Table, *, flags: Sequence[str], probe: Sequence[str]) -> ir.Table:
+def line_groups(staged: ir.Table, *, flags: Sequence[str], probe: Sequence[str] | None) -> ir.Table:
     """Every staged line (kept or dropped) grouped by its drop reason and the totals' grain: the one pass
     over the lines that cleaning a large input makes (DuckDB).
 
@@ -60,10 +60,9 @@ def line_groups(staged: ir.Table, *, flags: Sequence[str], probe: Sequence[str])
     repeats holds no exact copy, and no group with repeats means no line repeats another (the
     proof that used to take a distinct count of every line's hash, a hash table of 1e7 entries,
     takes a list per group here). Rows with a drop reason form groups of their own, read only for
-    the report's counts; :func:`totals_of_groups` gives the kept groups' totals.
+    the report's counts; :func:`totals_of_groups` gives the kept groups' totals. ``probe=None``: no
+    ``repeats`` (the lists of a very large input would not fit in memory: DuckDB cannot spill them).
     """
-    rest = [c for c in probe if c not in GRAIN] or list(probe)
-    line_hash = _hash32(ibis.struct({c: staged[c] for c in rest}))
     returned = staged.is_return.fill_null(False)
     metrics: dict[str, ir.Scalar] = {
         "lines": staged.count(),
@@ -73,8 +72,11 @@ def line_groups(staged: ir.Table, *, flags: Sequence[str], probe: Sequence[str])
         "last_date": staged.invoice_date.max(),
         "returns": returned.cast("int64").sum(),
         "returns_value": staged.amount.sum(where=returned),
-        "repeats": staged.count() - _list_distinct(line_hash.collect(include_null=True)).length(),
     }
+    if probe is not None:
+        rest = [c for c in probe if c not in GRAIN] or list(probe)
+        line_hash = _hash32(ibis.struct({c: staged[c] for c in rest}))
+        metrics["repeats"] = staged.count() - _list_distinct(line_hash.collect(include_null=True)).length()
     metrics |= {column: staged[column].cast("int64").sum() for column in flags}
     return staged.group_by(
         _reason=staged._reason, customer_id=staged.customer_id, invoice_id=staged.invoice_id,
