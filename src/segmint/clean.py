@@ -133,6 +133,8 @@ def clean_transactions(
         prove = _lists_fit(con, shape.counts.get("rows", dicts.rows))
         groups = _line_groups(con, staged, fields, prove=prove)
         counts = _group_counters(groups, staged, fields)
+        if not prove:  # too large for the lists: as many distinct probe hashes as kept lines proves it
+            counts["_repeats"] = _kept(counts) - _distinct_probes(staged, fields)
     if counts is not None and counts.get("_repeats") == 0:
         copies = None  # no kept line repeats another (no duplicate pass)
     else:
@@ -573,14 +575,25 @@ def _line_groups(con: BaseBackend, staged: ibis.Table, fields: list[str], *, pro
     return engine.materialize(con, line_groups(staged, flags=flags, probe=_probe_key(fields) if prove else None))
 
 
+def _kept(counts: dict[str, Any]) -> int:
+    return counts["rows"] - sum(v for k, v in counts.items() if k.startswith("reason:"))
+
+
+def _distinct_probes(staged: ibis.Table, fields: list[str]) -> int:
+    """Distinct hashes of the kept lines' probe key (equal lines, equal hashes): one hash table of
+    every kept line, which DuckDB spills to disk when it outgrows the memory limit."""
+    counted = staged.aggregate(n=_line_hash(staged, _probe_key(fields)).nunique(where=staged._reason.isnull()))
+    return engine.one_row_counts(counted)["n"]
+
+
 PROOF_BYTES_PER_LINE = 40  # the groups' hash table with a list of line hashes per group, a line
 
 
 def _lists_fit(con: BaseBackend, rows: int | None) -> bool:
     """Prove "no repeated line" with lists of hashes per group (:func:`segmint.invoices.line_groups`)
     only when they take at most half of DuckDB's memory limit: DuckDB spills a grouping to disk but
-    not the lists in it (1e8 lines ran out of memory at 1.5 GB). Larger inputs take the duplicate
-    pass, a plain grouping of the line hashes, which spills."""
+    not the lists in it (1e8 lines ran out of memory at 1.5 GB). Larger inputs take the
+    proof of session 5, a distinct count of every kept line's probe hash, which spills."""
     limit = engine.memory_limit_bytes(con)
     return rows is not None and limit is not None and rows * PROOF_BYTES_PER_LINE <= limit / 2
 
