@@ -14,9 +14,9 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from collections.abc import Collection
 from typing import Any, Literal
 
 import ibis

@@ -42,7 +42,7 @@ def codes(con: BaseBackend, values: ir.Column, *, groups: int) -> tuple[ir.Table
     distinct = values.name("value").as_table().distinct()
     distinct = distinct.filter(distinct.value.notnull())
     numbered = engine.materialize(con, distinct.mutate(code=ibis.row_number().cast("int64")))
-    n = int(numbered.count().to_pyarrow().as_py())
+    n = engine.row_count(numbered)
     if n == 0 or max(groups, 1) * n / 8 > MAX_SET_BYTES:
         con.drop_table(numbered.get_name(), force=True)
         return None
