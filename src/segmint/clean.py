@@ -521,22 +521,25 @@ def _text_value(value: ir.Value, column: str, shape: TextShape) -> ir.StringValu
     return text if _never(blank) else ibis.cases((blank, ibis.null("string")), else_=text)
 
 
+def _origin(op: Any) -> Any:
+    """The expression that made a column, seen through the projection layers that carry it forward."""
+    while isinstance(op, ops.Field) and isinstance(op.rel, ops.Project) and op.name in op.rel.values:
+        op = op.rel.values[op.name]
+    return op
+
+
 def _literal(value: ir.Value) -> ir.Value | None:
     """The literal ``value`` is (seen through the layers that carry it forward), or None."""
-    op = value.op()
-    while type(op).__name__ == "Field" and type(op.rel).__name__ == "Project":
-        op = op.rel.values[op.name]
-    return op.to_expr() if type(op).__name__ == "Literal" else None
+    op = _origin(value.op())
+    return op.to_expr() if isinstance(op, ops.Literal) else None
 
 
 def _never(value: ir.Value, *, through_layers: bool = False) -> bool:
     """True when ``value`` is the literal False (a flag that cannot be set for this input);
     ``through_layers``: also when it is a column an earlier layer set to that literal (a typed number
     column's money, Dr/Cr and parenthesis flags, which the report counts as 0 when not stored)."""
-    op = value.op()
-    while through_layers and type(op).__name__ == "Field" and type(op.rel).__name__ == "Project":
-        op = op.rel.values[op.name]  # the column's own expression in the layer that made it
-    return getattr(op, "value", None) is False and type(op).__name__ == "Literal"
+    op = _origin(value.op()) if through_layers else value.op()  # the column's own expression
+    return getattr(op, "value", None) is False and isinstance(op, ops.Literal)
 
 
 def _counted_flags(staged: ibis.Table, fields: list[str]) -> dict[str, str | None]:
@@ -554,8 +557,7 @@ def _always_false(value: ir.Value) -> bool:
     one), followed through the projections that carry it to ``value``'s table."""
 
     def false(op: Any) -> bool:
-        while isinstance(op, ops.Field) and isinstance(op.rel, ops.Project) and op.name in op.rel.values:
-            op = op.rel.values[op.name]
+        op = _origin(op)
         if isinstance(op, ops.Literal):
             return op.value is False
         if isinstance(op, ops.Or):
