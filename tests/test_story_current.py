@@ -151,3 +151,20 @@ def test_the_story_written_from_its_query_is_the_pandas_csv(tmp_path) -> None:
     assert written == (tmp_path / "pandas" / "story.csv").read_bytes()
     assert written.count(b"\n") == len(result.story) + 1
     assert b"\n'=HYPERLINK(1)," in written and b"\n'-1," in written  # formulas neutralised, both ways
+
+
+def test_a_clusters_story_does_not_depend_on_the_order_rows_are_read() -> None:
+    """k-means draws its starts from the rows in order: the story reads its features in key order."""
+    from segmint.segment.clusters import ClusterConfig
+
+    frame = _random_tx(4, customers=300).execute()
+    config = ClusterConfig(k=4, features=["monetary", "frequency"])
+    segments = []
+    for seed in (1, 2):
+        shuffled = frame.sample(frac=1.0, random_state=seed).reset_index(drop=True)
+        con = ibis.duckdb.connect()
+        con.raw_sql("SET threads = 2")
+        tx = con.create_table("tx", shuffled)
+        result = story.build_story(tx, scheme="clusters", config=config)
+        segments.append(result.period_segments.select("customer_id", "period_index", "segment").execute())
+    pd.testing.assert_frame_equal(segments[0], segments[1])

@@ -382,7 +382,8 @@ def _label_rows(
     module = registered.load()
     keep = ["customer_id", "period_index", "segment", "segment_order", "reason", *get_scheme(scheme).story_columns]
     if scheme in ("value", "clusters"):
-        frame = features.execute()
+        # in key order: k-means draws its starts from the rows in order, so an unordered read changed the clusters
+        frame = features.order_by("customer_id", "period_index").execute()
         if frame.empty:
             raise DataError("no customer-period to segment")
         if scheme == "clusters":  # one model for every period, so labels mean the same throughout
