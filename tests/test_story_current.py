@@ -168,3 +168,15 @@ def test_a_clusters_story_does_not_depend_on_the_order_rows_are_read() -> None:
         result = story.build_story(tx, scheme="clusters", config=config)
         segments.append(result.period_segments.select("customer_id", "period_index", "segment").execute())
     pd.testing.assert_frame_equal(segments[0], segments[1])
+
+
+def test_one_customers_story_row_without_the_story_table() -> None:
+    """A card read before the story table: the customer's own rows give the story table's row."""
+    result = story.build_story(_tx(), scheme="rfm", drop_partial=True)
+    rows = {c: result.story_row(c) for c in "CE"}  # C: a return and a gap; E: new in the last quarter
+    with pytest.raises(story.DataError, match="no purchase in the story window"):
+        result.story_row("Z")
+    assert "story" not in result.__dict__
+    table = result.story.set_index("customer_id", drop=False)
+    for customer, row in rows.items():
+        pd.testing.assert_series_equal(row, table.loc[customer], check_names=False)

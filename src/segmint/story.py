@@ -125,6 +125,7 @@ class _Parts:
     retention: pd.DataFrame
     cohorts: pd.DataFrame
     rows: Coded  # the integer rows the story's counts come from
+    one: Callable[[str], ir.Table]  # customer id -> the story table's query for that customer's rows only
 
 
 @dataclass
@@ -244,9 +245,15 @@ class StoryResult:
         return self.periods[self.periods["partial"]]
 
     def story_row(self, customer_id: str) -> pd.Series:
-        """The story row of one customer; DataError when the id is not in the story."""
-        # the whole story table, read once: a query filtered on one id still aggregates every customer
-        rows = self.story[self.story["customer_id"] == str(customer_id)]
+        """The story row of one customer; DataError when the id is not in the story.
+
+        From the story table once it was read (an app reads it once for every card), else from the
+        customer's own rows (one card read from the command line builds no 1.2M-row story table).
+        """
+        if "story" in self.__dict__:
+            rows = self.story[self.story["customer_id"] == str(customer_id)]
+        else:
+            rows = story_frame(self._parts.one(str(customer_id)))
         if rows.empty:
             raise DataError(
                 f"customer {customer_id!r} has no purchase in the story window; "
@@ -734,6 +741,17 @@ def _tables(
         per_period = _kept_periods(per_period, kept)
         cohort = cohort[cohort["cohort"].isin(kept["period"]) & cohort["period"].isin(kept["period"])]
         cohort = cohort.reset_index(drop=True)
+
+    def one(customer_id: str) -> ir.Table:
+        """The story query of one customer: their rows filtered by key before anything is aggregated."""
+        found = customers.filter(customers.customer_id == customer_id)
+        keys = found.customer_key.to_pyarrow().to_pylist()
+        key = int(keys[0]) if keys else -1  # -1: no such customer, no row
+        mine = Coded(rows=rows.rows.filter(rows.rows.customer_id == key), names=rows.names, orders=rows.orders,
+                     periods=rows.periods)
+        return story_query(mine, period=period, periods=kept, customers=found,
+                           reasons=(labels.filter(labels.customer_id == key), labelled.no_label))
+
     return _Parts(
         period_segments=_with_reasons(segments, labels, customers, labelled.no_label),
         story_query=story_query(rows, period=period, periods=kept, customers=customers,
@@ -742,6 +760,7 @@ def _tables(
         retention=per_period,
         cohorts=cohort,
         rows=rows,
+        one=one,
     )
 
 
