@@ -1,7 +1,7 @@
 """What ``segmint story`` prints, counted without the story's tables, equals what the tables give.
 
 ``StoryResult.overview()`` and ``.retention`` are counted from the last period's segments alone and from
-each period's lines (``story._current_story``) until a table is read; these tests build the same story
+each period's lines (``story_current.current_story``) until a table is read; these tests build the same story
 twice and compare that with the counts of the full story's rows and of its story table (two other
 methods), on random logs (returns, invoices spanning periods, customers without cost, gaps) and on the
 hand-built fixture of test_story.py.
@@ -15,13 +15,12 @@ import pandas as pd
 import pytest
 from test_story import PANDAS_DTYPES, _tx
 
+from segmint import coverage as cov
 from segmint import story
 from segmint.schema import CANONICAL_DTYPES
 from segmint.story import _periods_frame
 from segmint.story_features import current_grid, period_activity, period_grid
 from segmint.story_tables import story_overview
-
-from segmint import coverage as cov
 
 
 def _random_tx(seed: int, customers: int = 80) -> ibis.Table:

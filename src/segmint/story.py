@@ -43,27 +43,31 @@ from segmint import features as feat
 from segmint.engine import materialize
 from segmint.errors import ConfigError, DataError, Fix
 from segmint.segment import get_scheme, scheme_names
-from segmint.segment.value import LABELS as VALUE_LABELS
+from segmint.story_current import (
+    Current,
+    active_rows,
+    any_active,
+    counted_without_tables,
+    current_story,
+    from_first_active,
+    kept_periods,
+    names_of,
+    ranked_labels,
+)
 from segmint.story_features import (
     Rollup,
-    activity_retention,
     as_of_features,
-    as_of_rows,
-    current_grid,
     customer_starts,
     period_activity,
     period_grid,
     rollup_activity,
-    scores_by_order,
     within_features,
 )
 from segmint.story_rows import Coded, coded, with_previous
 from segmint.story_tables import (
     INACTIVE,
     cohort_table,
-    overview_counts,
     retention,
-    retention_from_counts,
     story_frame,
     story_overview,
     story_query,
@@ -129,20 +133,12 @@ class _Parts:
 
 
 @dataclass
-class _Current:
-    """What the story's overview shows, computed without the story's tables (see :func:`_current_story`)."""
-
-    retention: pd.DataFrame
-    overview: pd.DataFrame | None  # None: count it from the story's rows
-
-
-@dataclass
 class StoryResult:
     """All story tables for one period, scheme and kind, with the periods' coverage and notes.
 
     The tables are built when one of them is first read (all at once); the overview and the
     retention table, what ``segmint story`` prints, are counted without them when read first
-    (:func:`_current_story`: the last period's segments and each period's counts), unless the
+    (:func:`current_story`: the last period's segments and each period's counts), unless the
     tables were already built. :meth:`load` builds everything at once (an app reads the result from
     several threads: queries on one DuckDB connection must not run outside its lock).
     """
@@ -155,7 +151,7 @@ class StoryResult:
     notes: list[str] = field(default_factory=list)  # frequency basis, profit basis, ...
     frequency: str = "invoices"
     build: Callable[[], _Parts] | None = field(default=None, repr=False)  # every table, on first read
-    current: Callable[[], _Current] | None = field(default=None, repr=False)  # the overview without them
+    current: Callable[[], Current] | None = field(default=None, repr=False)  # the overview without them
 
     @cached_property
     def _parts(self) -> _Parts:
@@ -166,7 +162,7 @@ class StoryResult:
         return "_parts" in self.__dict__ or self.current is None
 
     @cached_property
-    def _current(self) -> _Current:
+    def _current(self) -> Current:
         assert self.current is not None
         return self.current()
 
@@ -215,7 +211,7 @@ class StoryResult:
         """Per current segment: customers, active in the last period, new, back after a gap (most customers first).
 
         Counted from the story's rows without its text unless the story table was already read, or
-        (:func:`_current_story`) without the story's tables unless they were already built.
+        (:func:`current_story`) without the story's tables unless they were already built.
         """
         if "story" not in self.__dict__:
             if not self._built() and self._current.overview is not None:
@@ -447,11 +443,11 @@ def _ranked_segments(window: _Window, grid: ir.Table, scheme: str, config: Any) 
     expressions over it (and over the grid) where they are used.
     """
     periods = window.periods
-    rows, labels = _ranked_labels(grid, periods, scheme, config)
+    rows, labels = ranked_labels(grid, periods, scheme, config)
     found = rows.aggregate(known=rows.known.sum(), first=rows.first_active_index.min()).execute().iloc[0]
     if not int(found["known"] or 0):
         raise _no_purchase()
-    story_rows = _story_rows(labels)
+    story_rows = from_first_active(labels)
     known = story_rows.known
 
     def masked(column: str) -> ir.Value:
@@ -459,28 +455,9 @@ def _ranked_segments(window: _Window, grid: ir.Table, scheme: str, config: Any) 
 
     extras = {c: masked(c) for c in get_scheme(scheme).story_columns if c in labels.columns}
     core, coded_rows = _stored(story_rows, masked("recency_days"), masked("segment_order"), extras,
-                               _names(scheme, config), periods, int(found["first"]))
+                               names_of(scheme, config), periods, int(found["first"]))
     reasons = labels.filter(labels.known).select("customer_id", "period_index", "reason")
     return _Segments(core=core, labels=reasons, no_label=_no_label("as_of"), rows=coded_rows)
-
-
-def _ranked_labels(grid: ir.Table, periods: pd.DataFrame, scheme: str, config: Any) -> tuple[ir.Table, ir.Table]:
-    """(the grid's rows with as-of features and ``known``, the same rows scored and labelled by ``scheme``)."""
-    rows = as_of_rows(grid, periods)
-    scored = scores_by_order(rows, config.bins)  # row by row: read by the stored rows and the reasons
-    return rows, get_scheme(scheme).load().label_scores(scored, config)
-
-
-def _story_rows(table: ir.Table) -> ir.Table:
-    """The rows of a story: from the customer's first active period on."""
-    return table.filter(table.first_active_index.notnull() & (table.period_index >= table.first_active_index))
-
-
-def _names(scheme: str, config: Any) -> dict[int, str]:
-    """Segment code -> name of a scheme stored as integer codes (-1 = Inactive)."""
-    if scheme == "value":
-        return dict(enumerate(VALUE_LABELS)) | {-1: INACTIVE}
-    return {order: name for name, order in config.segment_order().items()} | {-1: INACTIVE}
 
 
 def _stored(
@@ -558,13 +535,13 @@ def _segments(window: _Window, grid: ir.Table, period: str, scheme: str, kind: s
     features = materialize(con, features)
     if int(features.count().execute()) == 0:
         raise _no_purchase()
-    rows = _story_rows(grid)
+    rows = from_first_active(grid)
     if scheme == "value" and config.method in ENGINE_METHODS:  # clustered on distinct values: rows stay in the engine
         labels, reasons = value_labels(features, periods, config, notes)
         out = rows.left_join(labels, ["customer_id", "period_index"])
         extras = {c: out[c] for c in get_scheme(scheme).story_columns if c in labels.columns}
         first = int(rows.period_index.min().execute())
-        core, coded_rows = _stored(out, out.recency_days, out.segment_order, extras, _names(scheme, config), periods,
+        core, coded_rows = _stored(out, out.recency_days, out.segment_order, extras, names_of(scheme, config), periods,
                                    first)
         return _Segments(core=core, labels=reasons, no_label=_no_label(kind), rows=coded_rows)
     labels = _label_rows(features, periods, scheme, config, notes)
@@ -693,12 +670,12 @@ def build_story(
         return _tables(window, activity, period, scheme, kind, config, label_notes, kept, dropped)
 
     build: Callable[[], _Parts]
-    current: Callable[[], _Current] | None = None
-    if _counted_without_tables(scheme, kind, settings) and _any_active(activity):
+    current: Callable[[], Current] | None = None
+    if counted_without_tables(scheme, kind, settings) and any_active(activity):
         # the tables are built when first read; the overview is counted without them (notes said now)
-        on_profit = profit_basis(_active_rows(activity), window.periods, notes) if scheme == "value" else None
+        on_profit = profit_basis(active_rows(activity), window.periods, notes) if scheme == "value" else None
         build = lambda: tables([])  # noqa: E731 - the labelling notes were said above
-        current = lambda: _current_story(activity, window.periods, kept, scheme, settings, on_profit)  # noqa: E731
+        current = lambda: current_story(activity, window.periods, kept, scheme, settings, on_profit)  # noqa: E731
     else:
         parts = tables(notes)
         build = lambda: parts  # noqa: E731
@@ -738,7 +715,7 @@ def _tables(
     if dropped:
         segments = segments.filter(~segments.period_index.isin(dropped))
         labels = labels.filter(~labels.period_index.isin(dropped))
-        per_period = _kept_periods(per_period, kept)
+        per_period = kept_periods(per_period, kept)
         cohort = cohort[cohort["cohort"].isin(kept["period"]) & cohort["period"].isin(kept["period"])]
         cohort = cohort.reset_index(drop=True)
 
@@ -764,72 +741,3 @@ def _tables(
     )
 
 
-def _kept_periods(per_period: pd.DataFrame, kept: pd.DataFrame) -> pd.DataFrame:
-    return per_period[per_period["period"].isin(kept["period"])].reset_index(drop=True)
-
-
-# --- the overview without the story's tables ----------------------------------------------------
-
-
-def _counted_without_tables(scheme: str, kind: str, config: Any) -> bool:
-    """Whether the overview can be counted from the last period's segments alone.
-
-    True for schemes that segment each period on its own: as-of scores (rfm, levels) and the value
-    story's within-period clusters in the engine. Not for k-means clusters (one model over every
-    period) or pandas labelling.
-    """
-    if kind == "as_of":
-        return hasattr(get_scheme(scheme).load(), "label_scores")
-    return scheme == "value" and config.method in ENGINE_METHODS
-
-
-def _active_rows(activity: ir.Table) -> ir.Table:
-    return activity.filter((activity.purchases > 0) & feat.is_positive(activity.net))
-
-
-def _any_active(activity: ir.Table) -> bool:
-    return bool(_active_rows(activity).count().execute())
-
-
-def _current_story(
-    activity: ir.Table, periods: pd.DataFrame, kept: pd.DataFrame, scheme: str, config: Any,
-    on_profit: list[int] | None,
-) -> _Current:
-    """The overview and retention table ``segmint story`` prints, without building the story's tables.
-
-    Retention counts come from the periods with lines (:func:`activity_retention`). Each customer's
-    current segment is their segment in the last period shown, scored as the full story scores it
-    but on that period's rows alone (:func:`current_grid`: one row per customer, 1/8 of a 12-period
-    story's rows), which is exact for schemes that segment each period on its own
-    (:func:`_counted_without_tables`); the flags come from the same row. When nobody is known in that
-    period the overview is left to the story's rows.
-    """
-    con = ibis.get_backend(activity)
-    counts = activity_retention(activity).execute()
-    per_period = retention_from_counts(counts, periods, int(counts["period_index"].min()))
-    per_period = _kept_periods(per_period, kept)
-    last, first_shown = int(kept["period_index"].max()), int(kept["period_index"].min())
-    grid = materialize(con, current_grid(activity, last, first_shown))
-    names = _names(scheme, config)
-    if scheme == "value":
-        features = within_features(grid, periods)
-        if not int(features.count().execute()):
-            return _Current(retention=per_period, overview=None)
-        labels, _ = value_labels(features, periods, config, [], on_profit)
-        rows = _story_rows(grid)
-        rows = rows.left_join(labels.select("customer_id", "segment_order"), "customer_id")
-        code = rows.segment_order
-    else:
-        scored, labels = _ranked_labels(grid, periods, scheme, config)
-        if not int(scored.known.sum().execute() or 0):
-            return _Current(retention=per_period, overview=None)
-        rows = _story_rows(labels)
-        code = rows.known.ifelse(rows.segment_order, ibis.null("int64"))
-    start = pd.Timestamp(kept["period_start"].max()).date()
-    lowest = ibis.greatest(rows.first_active_index, first_shown)
-    back = rows.last_active_index.notnull() & (rows.active_periods < rows.last_active_index - lowest + 1)
-    per = rows.select(
-        customer_id=rows.customer_id, code=code.fill_null(-1).cast("int64"), recent=rows.active.cast("int64"),
-        new=(rows.first_purchase >= start).fill_null(False).cast("int64"), back=back.fill_null(False).cast("int64"),
-    )
-    return _Current(retention=per_period, overview=overview_counts(per, names))
