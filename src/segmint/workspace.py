@@ -182,10 +182,13 @@ class Workspace:
         stored = [name for name in ATTRIBUTE_FIELDS if name in table.columns]
         if not stored:
             return []
-        counts = self.con.con.execute(
-            "SELECT " + ", ".join(f'count("{name}")' for name in stored) + f' FROM "{WORKSPACE_TABLE}"'
+        # whether any line has a value: EXISTS stops at the first one, and skips the blocks whose statistics
+        # say they hold no value (count() read the whole column: 0.6 CPU s at 49M lines on every open)
+        filled = self.con.con.execute(
+            "SELECT " + ", ".join(f'EXISTS (SELECT 1 FROM "{WORKSPACE_TABLE}" WHERE "{name}" IS NOT NULL)'
+                                  for name in stored)
         ).fetchone()
-        return [name for name, n in zip(stored, counts, strict=True) if n]
+        return [name for name, found in zip(stored, filled, strict=True) if found]
 
     def rollup(self) -> Any:
         """The lines' per customer-month totals and lines per day (built here when missing or stale).
