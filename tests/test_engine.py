@@ -207,9 +207,9 @@ def test_out_of_memory_is_one_clear_error_naming_the_setting(tmp_path, monkeypat
     assert "Traceback" not in result.output and "--memory-limit" not in text  # no flag that does not exist
     # out of memory in a story's last queries (not a materialised table): the same one error
     monkeypatch.undo()
-    from segmint import story
+    from segmint import story_current
 
-    monkeypatch.setattr(story, "overview_counts", out_of_memory)
+    monkeypatch.setattr(story_current, "overview_counts", out_of_memory)  # the overview's last query
     result = CliRunner().invoke(app, ["story", str(path), "--scheme", "rfm"])
     assert result.exit_code != 0 and "SEGMINT_MEMORY_LIMIT" in " ".join(result.output.split())
     assert "Traceback" not in result.output
