@@ -169,13 +169,18 @@ def test_a_clusters_story_does_not_depend_on_the_order_rows_are_read() -> None:
     pd.testing.assert_frame_equal(segments[0], segments[1])
 
 
-def test_one_customers_story_row_without_the_story_table() -> None:
-    """A card read before the story table: the customer's own rows give the story table's row."""
-    result = story.build_story(_tx(), scheme="rfm", drop_partial=True)
-    rows = {c: result.story_row(c) for c in "CE"}  # C: a return and a gap; E: new in the last quarter
+@pytest.mark.parametrize("scheme", ["rfm", "value"])
+def test_one_customers_story_row_without_the_story_table(scheme: str) -> None:
+    """A card read before the tables: from the customer's own rows (scored among everyone's), as the tables give it."""
+    result = story.build_story(_tx(), scheme=scheme, drop_partial=True)
+    card = result.customer("C")  # the first card: C's rows alone (a return and a gap)
+    assert "_parts" not in result.__dict__
+    row = result.story_row("E")  # a second card: from the tables, without the story table (E: new)
     with pytest.raises(story.DataError, match="no purchase in the story window"):
         result.story_row("Z")
     assert "story" not in result.__dict__
     table = result.story.set_index("customer_id", drop=False)
-    for customer, row in rows.items():
-        pd.testing.assert_series_equal(row, table.loc[customer], check_names=False)
+    pd.testing.assert_series_equal(row, table.loc["E"], check_names=False)
+    full = story.build_story(_tx(), scheme=scheme, drop_partial=True).load()
+    assert card == full.customer("C")
+    assert [p["segment"] for p in card["timeline"]] == card["path"].split(" > ")

@@ -152,6 +152,7 @@ class StoryResult:
     frequency: str = "invoices"
     build: Callable[[], _Parts] | None = field(default=None, repr=False)  # every table, on first read
     current: Callable[[], Current] | None = field(default=None, repr=False)  # the overview without them
+    card: Callable[[str], _Card] | None = field(default=None, repr=False)  # one customer's rows alone
 
     @cached_property
     def _parts(self) -> _Parts:
@@ -246,8 +247,11 @@ class StoryResult:
         From the story table once it was read (an app reads it once for every card), else from the
         customer's own rows (one card read from the command line builds no 1.2M-row story table).
         """
+        card = self._card_of(str(customer_id))
         if "story" in self.__dict__:
             rows = self.story[self.story["customer_id"] == str(customer_id)]
+        elif card is not None:
+            rows = story_frame(card.story)
         else:
             rows = story_frame(self._parts.one(str(customer_id)))
         if rows.empty:
@@ -257,10 +261,21 @@ class StoryResult:
             )
         return rows.iloc[0]
 
+    def _card_of(self, customer_id: str) -> _Card | None:
+        """The first card read before any table: from that customer's rows alone (later ones: from the tables)."""
+        cards = self.__dict__.setdefault("_cards", {})
+        if customer_id in cards:
+            return cards[customer_id]
+        if cards or self.card is None or "_parts" in self.__dict__ or "story" in self.__dict__:
+            return None
+        cards[customer_id] = self.card(customer_id)
+        return cards[customer_id]
+
     def customer(self, customer_id: str) -> dict[str, Any]:
         """One customer's story: current/previous segment, change date, narrative and every period."""
         row = self.story_row(customer_id)
-        segments = self.period_segments
+        card = self._card_of(str(customer_id))
+        segments = card.period_segments if card is not None else self.period_segments
         mine = segments.filter(segments.customer_id == str(customer_id)).order_by("period_index")
         periods = mine.execute()
         record = {k: _plain(v) for k, v in row.items()}
@@ -433,7 +448,7 @@ def _no_purchase() -> DataError:
     )
 
 
-def _ranked_segments(window: _Window, grid: ir.Table, scheme: str, config: Any) -> _Segments:
+def _ranked_segments(window: _Window, grid: ir.Table, scheme: str, config: Any, only: int | None = None) -> _Segments:
     """As-of segments of a scheme that ranks every period at once (rfm, levels), scored in the grid itself.
 
     Each row is scored against the known rows of its period (by comparisons with the period's order
@@ -448,6 +463,8 @@ def _ranked_segments(window: _Window, grid: ir.Table, scheme: str, config: Any) 
     if not int(found["known"] or 0):
         raise _no_purchase()
     story_rows = from_first_active(labels)
+    if only is not None:  # one customer's rows (scored among everyone's)
+        story_rows = story_rows.filter(story_rows.customer_id == only)
     known = story_rows.known
 
     def masked(column: str) -> ir.Value:
@@ -457,6 +474,8 @@ def _ranked_segments(window: _Window, grid: ir.Table, scheme: str, config: Any) 
     core, coded_rows = _stored(story_rows, masked("recency_days"), masked("segment_order"), extras,
                                names_of(scheme, config), periods, int(found["first"]))
     reasons = labels.filter(labels.known).select("customer_id", "period_index", "reason")
+    if only is not None:
+        reasons = reasons.filter(reasons.customer_id == only)
     return _Segments(core=core, labels=reasons, no_label=_no_label("as_of"), rows=coded_rows)
 
 
@@ -525,12 +544,13 @@ def _core(out: ir.Table, recency: ir.Value, segment: ir.Value, order: ir.Value, 
 
 
 def _segments(window: _Window, grid: ir.Table, period: str, scheme: str, kind: str, config: Any,
-              notes: list[str]) -> _Segments:
+              notes: list[str], only: int | None = None) -> _Segments:
+    """The stored segments of every customer, or (``only``: a customer key) of one customer, scored among all."""
     periods = window.periods
     con = ibis.get_backend(grid)
     config = _scheme_config(scheme, config, period)
     if kind == "as_of" and hasattr(get_scheme(scheme).load(), "label_scores"):
-        return _ranked_segments(window, grid, scheme, config)
+        return _ranked_segments(window, grid, scheme, config, only)
     features = as_of_features(grid, periods) if kind == "as_of" else within_features(grid, periods)
     features = materialize(con, features)
     if int(features.count().execute()) == 0:
@@ -538,12 +558,16 @@ def _segments(window: _Window, grid: ir.Table, period: str, scheme: str, kind: s
     rows = from_first_active(grid)
     if scheme == "value" and config.method in ENGINE_METHODS:  # clustered on distinct values: rows stay in the engine
         labels, reasons = value_labels(features, periods, config, notes)
+        first = int(rows.period_index.min().execute())
+        if only is not None:  # one customer's rows (clustered among everyone's)
+            rows, reasons = rows.filter(rows.customer_id == only), reasons.filter(reasons.customer_id == only)
         out = rows.left_join(labels, ["customer_id", "period_index"])
         extras = {c: out[c] for c in get_scheme(scheme).story_columns if c in labels.columns}
-        first = int(rows.period_index.min().execute())
         core, coded_rows = _stored(out, out.recency_days, out.segment_order, extras, names_of(scheme, config), periods,
                                    first)
         return _Segments(core=core, labels=reasons, no_label=_no_label(kind), rows=coded_rows)
+    if only is not None:
+        raise ValueError("one customer's segments are stored only for rfm/levels as of and value in the engine")
     labels = _label_rows(features, periods, scheme, config, notes)
     reasons = labels.select("customer_id", "period_index", "reason")
     out = rows.inner_join(_period_info(periods), "period_index")
@@ -671,11 +695,15 @@ def build_story(
 
     build: Callable[[], _Parts]
     current: Callable[[], Current] | None = None
+    card: Callable[[str], _Card] | None = None
     if counted_without_tables(scheme, kind, settings) and any_active(activity):
         # the tables are built when first read; the overview is counted without them (notes said now)
         on_profit = profit_basis(active_rows(activity), window.periods, notes) if scheme == "value" else None
         build = lambda: tables([])  # noqa: E731 - the labelling notes were said above
         current = lambda: current_story(activity, window.periods, kept, scheme, settings, on_profit)  # noqa: E731
+
+        def card(customer_id: str) -> _Card:
+            return _card(window, activity, period, scheme, kind, config, kept, dropped, customer_id)
     else:
         parts = tables(notes)
         build = lambda: parts  # noqa: E731
@@ -695,6 +723,7 @@ def build_story(
         frequency=window.frequency,
         build=build,
         current=current,
+        card=card,
     )
 
 
@@ -739,5 +768,39 @@ def _tables(
         rows=rows,
         one=one,
     )
+
+
+@dataclass
+class _Card:
+    """One customer's story row and period_segments as queries over that customer's rows alone."""
+
+    story: ir.Table
+    period_segments: ir.Table
+
+
+def _card(
+    window: _Window, activity: ir.Table, period: str, scheme: str, kind: str, config: Any, kept: pd.DataFrame,
+    dropped: list[int], customer_id: str,
+) -> _Card:
+    """One customer's card without every customer's stored segments.
+
+    The grid of every customer is built (each period is scored among everyone known in it), but only
+    this customer's rows are scored, labelled and stored: no 7.9M-row table for one card.
+    """
+    con = ibis.get_backend(activity)
+    customers = materialize(con, customer_starts(activity))
+    found = customers.filter(customers.customer_id == customer_id)
+    keys = found.customer_key.to_pyarrow().to_pylist()
+    key = int(keys[0]) if keys else -1  # -1: no such customer, no row
+    grid = materialize(con, period_grid(activity, window.periods, customers))
+    labelled = _segments(window, grid, period, scheme, kind, config, [], only=key)
+    assert labelled.rows is not None  # the stored paths (see counted_without_tables)
+    rows, segments, labels = labelled.rows.kept(dropped), labelled.core, labelled.labels
+    if dropped:
+        segments = segments.filter(~segments.period_index.isin(dropped))
+        labels = labels.filter(~labels.period_index.isin(dropped))
+    return _Card(story=story_query(rows, period=period, periods=kept, customers=found,
+                                   reasons=(labels, labelled.no_label)),
+                 period_segments=_with_reasons(segments, labels, found, labelled.no_label))
 
 
