@@ -567,7 +567,7 @@ def _segments(window: _Window, grid: ir.Table, period: str, scheme: str, kind: s
                                    first)
         return _Segments(core=core, labels=reasons, no_label=_no_label(kind), rows=coded_rows)
     if only is not None:
-        raise ValueError("one customer's segments are stored only for rfm/levels as of and value in the engine")
+        raise ValueError("one customer's segments are stored only where the story stores integer codes")
     labels = _label_rows(features, periods, scheme, config, notes)
     reasons = labels.select("customer_id", "period_index", "reason")
     out = rows.inner_join(_period_info(periods), "period_index")
