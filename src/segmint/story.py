@@ -29,9 +29,8 @@ from __future__ import annotations
 import datetime as dt
 import inspect
 import logging
-from dataclasses import dataclass, field
-from functools import cached_property
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any, Literal, TypeAlias
 
 import ibis
@@ -63,13 +62,12 @@ from segmint.story_features import (
     rollup_activity,
     within_features,
 )
+from segmint.story_result import Card, Parts, StoryResult
 from segmint.story_rows import Coded, coded, with_previous
 from segmint.story_tables import (
     INACTIVE,
     cohort_table,
     retention,
-    story_frame,
-    story_overview,
     story_query,
     story_table,
     transitions,
@@ -82,14 +80,6 @@ Scheme: TypeAlias = str  # any registered scheme (SCHEMES)
 Kind = Literal["as_of", "within_period"]
 SCHEMES: tuple[str, ...] = scheme_names()  # the registry's schemes as at import
 KINDS: tuple[str, ...] = ("as_of", "within_period")
-KIND_NAMES = {"as_of": "as-of (lifecycle)", "within_period": "within-period (activity/value)"}
-KIND_DESCRIPTIONS = {
-    "as_of": "each customer's segment as it stood at the end of each {period}, on all their history "
-             "to that date",
-    "within_period": "how each customer fared inside each {period}, among the customers who bought in it",
-}
-
-
 def default_kind(scheme: str) -> str:
     """The registry's story kind of ``scheme``: as-of for lifecycle names (rfm, levels), else within-period."""
     return get_scheme(scheme).story_kind
@@ -117,205 +107,6 @@ __all__ = [
     "retention",
     "transitions",
 ]
-
-
-@dataclass
-class _Parts:
-    """Every table of a story (what ``--out`` writes and a customer's card reads)."""
-
-    period_segments: ir.Table
-    story_query: ir.Table  # the story table as an expression
-    transitions: pd.DataFrame
-    retention: pd.DataFrame
-    cohorts: pd.DataFrame
-    rows: Coded  # the integer rows the story's counts come from
-    one: Callable[[str], ir.Table]  # customer id -> the story table's query for that customer's rows only
-
-
-@dataclass
-class StoryResult:
-    """All story tables for one period, scheme and kind, with the periods' coverage and notes.
-
-    The tables are built when one of them is first read (all at once); the overview and the
-    retention table, what ``segmint story`` prints, are counted without them when read first
-    (:func:`current_story`: the last period's segments and each period's counts), unless the
-    tables were already built. :meth:`load` builds everything at once (an app reads the result from
-    several threads: queries on one DuckDB connection must not run outside its lock).
-    """
-
-    period: str
-    scheme: str
-    kind: str
-    periods: pd.DataFrame  # period_index, period, period_start, period_end, as_of, coverage, partial, note
-    dropped: list[cov.PeriodCoverage] = field(default_factory=list)  # partial periods left out
-    notes: list[str] = field(default_factory=list)  # frequency basis, profit basis, ...
-    frequency: str = "invoices"
-    build: Callable[[], _Parts] | None = field(default=None, repr=False)  # every table, on first read
-    current: Callable[[], Current] | None = field(default=None, repr=False)  # the overview without them
-    card: Callable[[str], _Card] | None = field(default=None, repr=False)  # one customer's rows alone
-
-    @cached_property
-    def _parts(self) -> _Parts:
-        assert self.build is not None, "a StoryResult needs its build"
-        return self.build()
-
-    def _built(self) -> bool:
-        return "_parts" in self.__dict__ or self.current is None
-
-    @cached_property
-    def _current(self) -> Current:
-        assert self.current is not None
-        return self.current()
-
-    @property
-    def period_segments(self) -> ir.Table:
-        """Per customer and period (from their first active one): activity, spend, segment, reason."""
-        return self._parts.period_segments
-
-    @property
-    def story_query(self) -> ir.Table:
-        """The story table as an expression (``story`` runs it when first read)."""
-        return self._parts.story_query
-
-    @property
-    def transitions(self) -> pd.DataFrame:
-        """Migration counts between consecutive periods (pooled)."""
-        return self._parts.transitions
-
-    @property
-    def cohorts(self) -> pd.DataFrame:
-        """Acquisition cohort x periods since acquisition."""
-        return self._parts.cohorts
-
-    @property
-    def rows(self) -> Coded:
-        """The integer rows the story's counts come from."""
-        return self._parts.rows
-
-    @property
-    def retention(self) -> pd.DataFrame:
-        """Per period: active, new, retained, reactivated, churned, rates, purchases, revenue."""
-        return self._parts.retention if self._built() else self._current.retention
-
-    def load(self) -> StoryResult:
-        """Build every table and read the story table now (not on first use); returns self."""
-        self._parts  # noqa: B018
-        self.story  # noqa: B018
-        return self
-
-    @cached_property
-    def story(self) -> pd.DataFrame:
-        """Per customer: path, current/previous segment and change date, flags, narrative (read once, on demand)."""
-        return story_frame(self.story_query)
-
-    def overview(self) -> pd.DataFrame:
-        """Per current segment: customers, active in the last period, new, back after a gap (most customers first).
-
-        Counted from the story's rows without its text unless the story table was already read, or
-        (:func:`current_story`) without the story's tables unless they were already built.
-        """
-        if "story" not in self.__dict__:
-            if not self._built() and self._current.overview is not None:
-                return self._current.overview
-            return story_overview(self.rows)
-        story = self.story
-        flags = story.groupby("current_segment", sort=False).agg(
-            recent=("is_recent", "sum"), new=("is_new", "sum"), returned_after_gap=("returned_after_gap", "sum"))
-        counts = story["current_segment"].value_counts().rename("customers")
-        table = flags.reindex(counts.index).astype("int64")
-        table.insert(0, "customers", counts.astype("int64"))
-        return table.rename_axis("current_segment").reset_index()
-
-    @property
-    def kind_name(self) -> str:
-        """``"as-of (lifecycle)"`` or ``"within-period (activity/value)"``."""
-        return KIND_NAMES[self.kind]
-
-    def describe_kind(self) -> str:
-        """One sentence saying which kind of segment the story shows."""
-        text = KIND_DESCRIPTIONS[self.kind].format(period=self.period)
-        return f"{self.scheme} segments, {self.kind_name}: {text}"
-
-    @property
-    def partial(self) -> pd.DataFrame:
-        """The partial periods kept in the story (rows of ``periods``)."""
-        return self.periods[self.periods["partial"]]
-
-    def story_row(self, customer_id: str) -> pd.Series:
-        """The story row of one customer; DataError when the id is not in the story.
-
-        From the story table once it was read (an app reads it once for every card), else from the
-        customer's own rows (one card read from the command line builds no 1.2M-row story table).
-        """
-        card = self._card_of(str(customer_id))
-        if "story" in self.__dict__:
-            rows = self.story[self.story["customer_id"] == str(customer_id)]
-        elif card is not None:
-            rows = story_frame(card.story)
-        else:
-            rows = story_frame(self._parts.one(str(customer_id)))
-        if rows.empty:
-            raise DataError(
-                f"customer {customer_id!r} has no purchase in the story window; "
-                "check the id (ids are text, leading zeros count)"
-            )
-        return rows.iloc[0]
-
-    def _card_of(self, customer_id: str) -> _Card | None:
-        """The first card read before any table: from that customer's rows alone (later ones: from the tables)."""
-        cards = self.__dict__.setdefault("_cards", {})
-        if customer_id in cards:
-            return cards[customer_id]
-        if cards or self.card is None or "_parts" in self.__dict__ or "story" in self.__dict__:
-            return None
-        cards[customer_id] = self.card(customer_id)
-        return cards[customer_id]
-
-    def customer(self, customer_id: str) -> dict[str, Any]:
-        """One customer's story: current/previous segment, change date, narrative and every period."""
-        row = self.story_row(customer_id)
-        card = self._card_of(str(customer_id))
-        segments = card.period_segments if card is not None else self.period_segments
-        mine = segments.filter(segments.customer_id == str(customer_id)).order_by("period_index")
-        periods = mine.execute()
-        record = {k: _plain(v) for k, v in row.items()}
-        record["scheme"], record["kind"], record["period_kind"] = self.scheme, self.kind, self.period
-        record["timeline"] = [
-            {k: _plain(v) for k, v in item.items()} for item in periods.to_dict(orient="records")
-        ]
-        return record
-
-    def tables(self, *, story_query: bool = False) -> dict[str, pd.DataFrame | ir.Table]:
-        """Name -> table, for exporting every story table at once.
-
-        ``story_query``: the story table as its query unless it was read already (DuckDB writes that to
-        CSV without pandas, in the same text; other formats keep the pandas table's types).
-        """
-        return {
-            "periods": self.periods,
-            "period_segments": self.period_segments,
-            "story": self.story_query if story_query and "story" not in self.__dict__ else self.story,
-            "transitions": self.transitions,
-            "retention": self.retention,
-            "cohorts": self.cohorts,
-        }
-
-
-def _plain(value: Any) -> Any:
-    """JSON-friendly scalars: NaN/NaT -> None, timestamps -> ISO dates, numpy -> Python."""
-    if value is None:
-        return None
-    if isinstance(value, float) and value != value:
-        return None
-    if value is pd.NaT:
-        return None
-    if isinstance(value, pd.Timestamp):
-        return value.date().isoformat()
-    if hasattr(value, "isoformat"):
-        return value.isoformat()
-    if hasattr(value, "item"):
-        return value.item()
-    return value
 
 
 # --- window and periods -------------------------------------------------------------------------
@@ -690,19 +481,19 @@ def build_story(
         dropped = sorted(set(dropped) | set(hidden))
     settings = _scheme_config(scheme, config, period)
 
-    def tables(label_notes: list[str]) -> _Parts:
+    def tables(label_notes: list[str]) -> Parts:
         return _tables(window, activity, period, scheme, kind, config, label_notes, kept, dropped)
 
-    build: Callable[[], _Parts]
+    build: Callable[[], Parts]
     current: Callable[[], Current] | None = None
-    card: Callable[[str], _Card] | None = None
+    card: Callable[[str], Card] | None = None
     if counted_without_tables(scheme, kind, settings) and any_active(activity):
         # the tables are built when first read; the overview is counted without them (notes said now)
         on_profit = profit_basis(active_rows(activity), window.periods, notes) if scheme == "value" else None
         build = lambda: tables([])  # noqa: E731 - the labelling notes were said above
         current = lambda: current_story(activity, window.periods, kept, scheme, settings, on_profit)  # noqa: E731
 
-        def card(customer_id: str) -> _Card:
+        def card(customer_id: str) -> Card:
             return _card(window, activity, period, scheme, kind, config, kept, dropped, customer_id)
     else:
         parts = tables(notes)
@@ -730,7 +521,7 @@ def build_story(
 def _tables(
     window: _Window, activity: ir.Table, period: str, scheme: str, kind: str, config: Any, notes: list[str],
     kept: pd.DataFrame, dropped: list[int],
-) -> _Parts:
+) -> Parts:
     """Every story table: keys, the grid, the stored segments, and what is read from them."""
     con = ibis.get_backend(activity)
     customers = materialize(con, customer_starts(activity))
@@ -758,7 +549,7 @@ def _tables(
         return story_query(mine, period=period, periods=kept, customers=found,
                            reasons=(labels.filter(labels.customer_id == key), labelled.no_label))
 
-    return _Parts(
+    return Parts(
         period_segments=_with_reasons(segments, labels, customers, labelled.no_label),
         story_query=story_query(rows, period=period, periods=kept, customers=customers,
                                 reasons=(labels, labelled.no_label)),
@@ -770,18 +561,10 @@ def _tables(
     )
 
 
-@dataclass
-class _Card:
-    """One customer's story row and period_segments as queries over that customer's rows alone."""
-
-    story: ir.Table
-    period_segments: ir.Table
-
-
 def _card(
     window: _Window, activity: ir.Table, period: str, scheme: str, kind: str, config: Any, kept: pd.DataFrame,
     dropped: list[int], customer_id: str,
-) -> _Card:
+) -> Card:
     """One customer's card without every customer's stored segments.
 
     The grid of every customer is built (each period is scored among everyone known in it), but only
@@ -799,7 +582,7 @@ def _card(
     if dropped:
         segments = segments.filter(~segments.period_index.isin(dropped))
         labels = labels.filter(~labels.period_index.isin(dropped))
-    return _Card(story=story_query(rows, period=period, periods=kept, customers=found,
+    return Card(story=story_query(rows, period=period, periods=kept, customers=found,
                                    reasons=(labels, labelled.no_label)),
                  period_segments=_with_reasons(segments, labels, found, labelled.no_label))
 
