@@ -332,7 +332,8 @@ def _stage(
     invoice = shape.stripped(t.invoice_id, "invoice_id") if "invoice_id" in fields else synthetic
     credit = false
     for field in nums:
-        credit = credit | t[f"_n_{field}_credit"]
+        if not _never(t[f"_n_{field}_credit"], through_layers=True):  # a typed column has no Cr marker
+            credit = credit | t[f"_n_{field}_credit"]
     if "debit_credit" in fields:
         credit = credit | one_of(normalised(t.debit_credit.cast("string")), CREDIT_TOKENS)
     t = t.mutate(
