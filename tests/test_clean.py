@@ -272,6 +272,22 @@ def test_columns_the_input_makes_constant_are_not_stored_per_row():
     assert result.report.parsed["invoice_ids_synthesised"] == 0  # counted as before, over the constant
 
 
+def test_value_dictionaries_are_dropped_once_the_rows_are_staged():
+    """The distinct-value dictionaries cleaning parses through (text dates, money texts) are temporary
+    tables dropped when the staged rows no longer need them; only the staged copy and the parsed
+    dictionaries' results remain."""
+    from segmint import engine
+
+    duck = engine.connect()
+    before = {name for (name,) in duck.con.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
+    result = clean(duck, basic(3, invoice_date=["01/04/2023", "02/04/2023", "03/04/2023"], amount=["$10", "$2.50", "$4"]))
+    assert result.report.rows_kept == 3
+    tables = duck.con.execute("SELECT table_name, list(column_name) FROM duckdb_columns() WHERE table_name IN "
+                              "(SELECT table_name FROM duckdb_tables()) GROUP BY 1").fetchall()  # fmt: skip
+    left = {name: columns for name, columns in tables if name not in before}
+    assert not [name for name, columns in left.items() if columns[:2] == ["value", "n"]]  # no grouped dictionary
+
+
 def test_partial_periods_and_gaps_by_the_shared_coverage_rule(con):
     # trading every day from 1 January to 7 March 2023: the usual gap is 1 day
     days = pd.date_range("2023-01-01", "2023-03-07").strftime("%Y-%m-%d").tolist()

@@ -220,8 +220,15 @@ def _latest(options: CleanOptions) -> dt.date:
 
 
 def _drop_quietly(con: BaseBackend, table: ibis.Table) -> None:
+    op = table.op()
+    namespace = getattr(op, "namespace", None)
     try:
-        con.drop_table(table.get_name(), force=True)
+        if namespace is not None and namespace.catalog and namespace.database:
+            # a temporary table ``materialize`` made: by its own name in its schema (its qualified
+            # name "temp.main.x" quoted as one identifier named no table, so none was ever dropped)
+            con.drop_table(op.name, database=(namespace.catalog, namespace.database), force=True)
+        else:
+            con.drop_table(table.get_name(), force=True)
     except Exception:  # a temporary table the backend already forgot is no loss
         log.debug("could not drop %s", table.get_name())
 
