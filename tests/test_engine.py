@@ -140,6 +140,19 @@ def test_row_count_of_a_materialised_table_needs_no_query(monkeypatch):
     assert len(compiled) == 1
 
 
+def test_row_counts_kept_are_bounded_and_a_forgotten_one_is_counted(monkeypatch):
+    """A long-lived process (the dashboard) keeps only the latest counts; an older table is still
+    counted right, by a query (3 rows of 5 with x >= 2, by hand)."""
+    monkeypatch.setattr(engine, "_ROWS_KEPT", 2)
+    con = engine.connect()
+    source = con.create_table("five", ibis.memtable({"x": list(range(5))}))
+    first = engine.materialize(con, source.filter(source.x >= 2))
+    for _ in range(3):
+        engine.materialize(con, source.filter(source.x >= 4))
+    assert len(engine._ROWS) <= 2 and first.op().name not in engine._ROWS
+    assert engine.row_count(first) == 3
+
+
 def test_arrow_table_stores_arrow_rows_as_a_temporary_table_with_their_types():
     import datetime as dt
     import os

@@ -7,6 +7,7 @@ import os
 import re
 import tempfile
 import weakref
+from collections import OrderedDict
 from pathlib import Path
 from typing import Any
 from uuid import uuid4
@@ -380,8 +381,10 @@ def materialize(con: BaseBackend, expr: ibis.Table, name: str | None = None) -> 
 
 
 # rows of each temporary table ``materialize`` filled on DuckDB (its unique name -> count): the
-# tables are written once, so a later count of one needs no query (see ``row_count``)
-_ROWS: dict[str, int] = {}
+# tables are written once, so a later count of one needs no query (see ``row_count``); a long-lived
+# process (the dashboard) keeps only the latest ones: a forgotten count costs one count query
+_ROWS: OrderedDict[str, int] = OrderedDict()
+_ROWS_KEPT = 4096
 
 
 def row_count(table: ibis.Table) -> int:
@@ -413,6 +416,8 @@ def _declared_temp_table(con: BaseBackend, name: str, schema: ibis.Schema, selec
     names = ", ".join(sql_identifier(column) for column in schema.names)
     ((inserted,),) = con.con.execute(f"INSERT INTO {table} ({names}) {select}").fetchall()
     _ROWS[name] = int(inserted)  # DuckDB reports the rows an INSERT wrote: counting them is free
+    while len(_ROWS) > _ROWS_KEPT:
+        _ROWS.popitem(last=False)
     return ops.DatabaseTable(
         name, schema=schema, source=con, namespace=ops.Namespace(catalog="temp", database="main")
     ).to_expr()

@@ -39,3 +39,15 @@ def test_region_heatmap_keeps_products_with_one_name_on_separate_rows():
     figure = region_heatmap(sales)
     assert list(figure.data[0].y) == ["MUG (1)", "MUG (2)", "LAMP"]  # by total: 15, 7, 1
     assert [list(r) for r in figure.data[0].z] == [[10.0, 5.0], [7.0, 0.0], [0.0, 1.0]]  # France, Spain
+
+
+def test_a_cards_recommended_list_adds_the_code_where_two_picks_share_a_name():
+    from segmint.app.pages.products import recommendation_list
+
+    card = {"recommendations": [
+        {"product_id": "85000", "product_name": "WHITE MUG", "score": 0.5, "reason": "bought twice"},
+        {"product_id": "85037", "product_name": "WHITE MUG", "score": 0.4, "reason": "popular"},
+        {"product_id": "85111", "product_name": "RED MUG", "score": 0.3, "reason": "popular"},
+    ]}  # fmt: skip
+    items = recommendation_list(card).children[1].children
+    assert [li.children[0].children for li in items] == ["WHITE MUG (85000)", "WHITE MUG (85037)", "RED MUG"]

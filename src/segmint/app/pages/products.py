@@ -104,8 +104,11 @@ def recommendation_grid(card: dict, grid_id: str = "products-customer-grid") -> 
 
 def recommendation_list(card: dict, limit: int = 5) -> html.Div:
     """A short 'recommended next' list for cards (story card, Customers page)."""
-    items = [html.Li([html.Span(r["product_name"], className="fw-bold"), f" ({r['score']:.2f}): {r['reason']}"])
-             for r in card["recommendations"][:limit]]  # fmt: skip
+    picks = card["recommendations"][:limit]
+    names = product_figures.product_labels([r.get("product_id", r["product_name"]) for r in picks],
+                                           [r["product_name"] for r in picks], width=60)  # fmt: skip
+    items = [html.Li([html.Span(name, className="fw-bold"), f" ({r['score']:.2f}): {r['reason']}"])
+             for name, r in zip(names, picks, strict=True)]  # fmt: skip
     return html.Div([html.Div("Recommended next", className="text-muted"), html.Ol(items, className="mb-0")],
                     className="recommended-next mt-2")
 
