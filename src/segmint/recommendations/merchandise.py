@@ -80,8 +80,7 @@ class MerchandiseRules:
     def is_service(self, code: object = None, name: object = None) -> bool:
         """Whether a line with this product code and name is non-merchandise: the code or the name
         marks it, and the user named neither a product."""
-        marks = (self.marks(code, "code"), self.marks(name, "name"))
-        return False not in marks and True in marks
+        return _decides((self.marks(code, "code"), self.marks(name, "name")))
 
     def find(self, tx: ir.Table) -> NonMerchandise:
         """The non-merchandise items of canonical transactions (one grouping query; the patterns run
@@ -101,7 +100,7 @@ class MerchandiseRules:
 
         line_marks = zip(pairs["product_id"].map(verdicts["code"]), pairs["product_name"].map(verdicts["name"]),
                          strict=True)  # fmt: skip
-        hit = pairs[[True in marks and False not in marks for marks in line_marks]]
+        hit = pairs[[_decides(marks) for marks in line_marks]]
         return NonMerchandise(codes=chosen("code", True), names=chosen("name", True),
                               product_codes=chosen("code", False), product_names=chosen("name", False),
                               items=_items_table(hit))  # fmt: skip
@@ -135,6 +134,12 @@ class NonMerchandise:
         """'12 lines of 3 non-merchandise items (POSTAGE, Manual, AMAZON FEE) kept for sales, left out
         of product analyses', or None when there is none."""
         return non_merchandise_note(self.items)
+
+
+def _decides(marks: tuple[bool | None, ...]) -> bool:
+    """A line's verdict from its code's and name's marks: non-merchandise when one marks it and the
+    user named neither a product (``NonMerchandise.flag`` is the same rule in the engine)."""
+    return True in marks and False not in marks
 
 
 def _items(values: Any) -> tuple[str, ...]:
