@@ -173,11 +173,12 @@ def _one_thread_when_small(con: BaseBackend, table: ir.Table) -> None:
     log 3.9 -> 2.9) for about the same wall time, and the job is no faster on two idle cores.
     Counting rows is free here: a loaded CSV is a table, a Parquet file has its count in its footer.
     """
+    from segmint.engine import row_count
     from segmint.io import size
 
     if getattr(con, "name", "") != "duckdb":
         return
-    if int(table.count().to_pyarrow().as_py()) < size.SMALL_INPUT_ROWS:
+    if row_count(table) < size.SMALL_INPUT_ROWS:
         con.raw_sql("SET threads = 1")
 
 
