@@ -121,3 +121,28 @@ def test_one_revenue_definition() -> None:
     ], defined
     assert len([line for line in defined if line.startswith("story_tables.py")]) == 1
     assert len([line for line in defined if line.startswith("features.py")]) == 1
+
+
+def test_every_cli_command_is_listed_once_where_it_lives() -> None:
+    """``cli.COMMANDS`` is the one list of commands: each names the module defining it, and no CLI module
+    defines a command (a function taking Typer options) it does not list; ``--help`` shows them in its order."""
+    import importlib
+
+    import typer.models
+    from typer.testing import CliRunner
+
+    from segmint.cli import COMMANDS, app
+
+    defined = {}
+    for path in sorted(SRC.glob("cli_*.py")):
+        module = importlib.import_module(f"segmint.{path.stem}")
+        for name, value in vars(module).items():
+            if callable(value) and getattr(value, "__module__", None) == module.__name__ and any(
+                isinstance(default, typer.models.ParameterInfo)
+                for default in getattr(value, "__defaults__", None) or ()
+            ):
+                defined[name] = module.__name__
+    assert defined == COMMANDS
+    shown = CliRunner().invoke(app, ["--help"], env={"COLUMNS": "200"}).output
+    listed = [line.split()[1] for line in shown.splitlines() if line.startswith("│ ") and line.split()[1] in COMMANDS]
+    assert listed == list(COMMANDS)

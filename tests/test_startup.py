@@ -129,6 +129,18 @@ def test_main_leaves_fast_with_the_output_written_and_the_exit_status(tmp_path):
     assert ran.returncode == 0 and ran.stdout.splitlines()[-1] == "handler ran"
 
 
+def test_main_imports_only_the_module_of_the_command_it_runs():
+    """``main`` keeps the command named first: its module alone of the command modules is imported."""
+    script = ("import sys, typer.main; from segmint.cli import app, _only_the_command_given; "
+              "_only_the_command_given(['analyze']); typer.main.get_command(app); "
+              "print(sorted(m for m in sys.modules if m.startswith('segmint.cli')), "
+              "[c.callback.__name__ for c in app.registered_commands])")  # fmt: skip
+    run = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert run.stdout.strip() == ("['segmint.cli', 'segmint.cli_analyze', 'segmint.cli_options', 'segmint.cli_output'] "
+                                  "['analyze']")
+
+
 def test_main_runs_analyze_without_the_cyclic_collector_and_other_commands_with_it(tmp_path):
     source = tmp_path / "sales.csv"
     source.write_text("InvoiceNo,CustomerID,InvoiceDate,Quantity,UnitPrice\nA1,c1,2024-01-05,2,10.50\n")

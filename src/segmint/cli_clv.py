@@ -1,14 +1,81 @@
-"""Rich rendering of a CLV result for ``segmint clv`` (the CLI's side: the library never prints)."""
+"""`segmint clv` and its Rich rendering of a CLV result (the CLI's side: the library never prints)."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
+import typer
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from segmint.cli_options import (
+    EngineOption,
+    FormatOption,
+    FromOption,
+    InputsArgument,
+    MapOption,
+    MappingFileOption,
+    MasterOption,
+    OrgOption,
+    SourceOption,
+    check_date,
+    choice,
+    read_sales,
+)
+from segmint.cli_output import console, print_written, steps
+
 TOP_CUSTOMERS = 10
+
+
+def clv(
+    inputs: list[str] | None = InputsArgument,
+    calibration_end: str | None = typer.Option(
+        None, "--calibration-end", callback=check_date,
+        help="Fit on purchases up to this day (YYYY-MM-DD); later ones check the forecast.",
+    ),
+    holdout_end: str | None = typer.Option(
+        None, "--holdout-end", callback=check_date, help="Last day of the holdout (default: end of data)."
+    ),
+    time_unit: str = typer.Option(
+        "week", "--time-unit", callback=choice("day", "week", "month"),
+        help="Unit of recency, T and the horizon: day, week or month.",
+    ),
+    horizon: str | None = typer.Option(
+        None, "--horizon", help="Forecast horizon in time units (52) or with a unit ('12 months'); default 12 months."
+    ),
+    discount: str | None = typer.Option(
+        None, "--discount", help="Discount rate: 0.1 or 10% per year, or with a period: 1%/month. Default 10%/year."
+    ),
+    model: str = typer.Option(
+        "bgnbd", "--model", "-m", callback=choice("bgnbd", "pnbd", "mbgnbd"), help="bgnbd (default), pnbd or mbgnbd."
+    ),
+    compare: bool = typer.Option(True, "--compare/--no-compare", help="Also fit the other models and compare them."),
+    customer: str | None = typer.Option(None, "--customer", "-c", help="Print this customer's value."),
+    date_from: str | None = FromOption,
+    org: str | None = OrgOption,
+    out: Path | None = typer.Option(None, "--out", "-o", help="Directory for clv_model.json, clv.csv and the checks."),
+    fmt: str = FormatOption,
+    map_: list[str] | None = MapOption,
+    mapping_file: Path | None = MappingFileOption,
+    source: str | None = SourceOption,
+    engine: str = EngineOption,
+    master: str | None = MasterOption,
+) -> None:
+    """Customer lifetime value: P(alive), expected purchases and CLV per customer (BG/NBD, Pareto/NBD, MBG/NBD)."""
+    from segmint.api import clv as run_clv
+
+    with steps("reading transactions") as step:
+        tx = read_sales(inputs, map_, mapping_file, source=source, engine=engine, master=master)
+        result = run_clv(
+            tx, calibration_end=calibration_end, holdout_end=holdout_end, time_unit=time_unit,
+            horizon=float(horizon) if horizon and horizon.replace(".", "", 1).isdigit() else horizon,
+            discount=discount, model=model, compare=compare, start=date_from, org=org, progress=step,
+        )  # fmt: skip
+        written = result.export(out, fmt) if out is not None else {}
+    print_clv(console, result, customer)
+    print_written(written)
 
 
 def _number(value: Any, digits: int = 4) -> str:

@@ -1,0 +1,135 @@
+"""`segmint recommend`: product recommendations per customer and segment, and their evaluation."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+from rich.markup import escape
+
+from segmint.cli_options import (
+    SCHEMES,
+    EngineOption,
+    FormatOption,
+    FromOption,
+    InputsArgument,
+    MapOption,
+    MappingFileOption,
+    MasterOption,
+    OrgOption,
+    SourceOption,
+    ToOption,
+    check_date,
+    check_story_scheme,
+    read_sales,
+)
+from segmint.cli_output import console, print_read, print_written, steps
+
+
+def recommend(
+    inputs: list[str] | None = InputsArgument,
+    until: str | None = typer.Option(
+        None, "--until", callback=check_date, help="Train on lines up to this date (YYYY-MM-DD); default all."
+    ),
+    top: int = typer.Option(10, "--top", min=1, help="Products to recommend per customer."),
+    window: str = typer.Option("2M", "--window", help="Recent window of favourites: 60D, 8W, 2M, 1Y."),
+    scheme: str = typer.Option(
+        "rfm", "--scheme", "-s", callback=check_story_scheme, help=f"Segments: {SCHEMES} or value."
+    ),
+    new_only: bool = typer.Option(False, "--new-only", help="Only products the customer has not bought."),
+    evaluate: bool = typer.Option(
+        False, "--evaluate", help="Score on purchases after --until (default: the last window) next to baselines."
+    ),
+    date_from: str | None = FromOption,
+    date_to: str | None = ToOption,
+    org: str | None = OrgOption,
+    customer: str | None = typer.Option(None, "--customer", "-c", help="Print this customer's recommendations."),
+    as_product: list[str] | None = typer.Option(
+        None, "--as-product", metavar="ITEM", help="An item (code or name) that is a product even if it looks like postage or a fee. Repeatable."
+    ),
+    as_service: list[str] | None = typer.Option(
+        None, "--as-service", metavar="ITEM",
+        help="An item (code or name) that is no product (postage, fees ...): kept for sales, left out of recommendations. Repeatable.",
+    ),
+    out: Path | None = typer.Option(None, "--out", "-o", help="Directory for recommendations.csv and the other tables."),
+    fmt: str = FormatOption,
+    map_: list[str] | None = MapOption,
+    mapping_file: Path | None = MappingFileOption,
+    source: str | None = SourceOption,
+    engine: str = EngineOption,
+    master: str | None = MasterOption,
+) -> None:
+    """Recommend products per customer and per segment; with --evaluate, measure them on later purchases."""
+    from segmint.api import recommend as run_recommend
+    from segmint.clean import CleanOptions
+
+    with steps("reading transactions") as step:
+        tx = read_sales(inputs, map_, mapping_file, source=source, engine=engine, master=master,
+                        options=CleanOptions(unpriced="units"))  # fmt: skip
+        result = run_recommend(
+            tx, until=until, top=top, window=window, scheme=scheme, new_only=new_only, evaluate=evaluate,
+            start=date_from, end=date_to, org=org, progress=step,
+            config={"treat_as_products": as_product or (), "treat_as_services": as_service or ()},
+        )  # fmt: skip
+        written = {}
+        if out is not None:
+            from segmint.report import export_tables
+
+            step("writing results")
+            written = export_tables(result.tables(), out, fmt)
+            written["evaluation"] = result.write_summary(out / "evaluation.json")
+    print_read(tx)
+    _print_recommend(result, customer)
+    print_written(written)
+
+
+def _print_recommend(result: object, customer: str | None) -> None:
+    from rich.table import Table
+
+    counts = result.counts
+    console.print(
+        f"trained on lines up to {result.until}: {counts['customers']:,} customers, {counts['products']:,} products, "
+        f"{counts['recommendations']:,} recommendations (top {result.config.top}"
+        f"{', new products only' if result.config.new_only else ''}); blend {escape(result.blend.source)}"
+    )
+    for line in result.notes:
+        console.print(f"[yellow]note:[/] {escape(line)}")
+    favourites = result.segment_products
+    table = Table("segment", "top products by lift (share of segment / of all)", title="segment favourites",
+                  title_justify="left")  # fmt: skip
+    for segment, rows in favourites.groupby("segment", sort=False):
+        best = rows.dropna(subset=["rank_by_lift"]).sort_values("rank_by_lift").head(3)
+        text = "; ".join(f"{r.product_name} ({r.share_of_segment:.1%} / {r.share_of_all:.1%})" for r in best.itertuples())
+        table.add_row(escape(str(segment)), escape(text or "(too few buyers)"))
+    console.print(table)
+    if customer is not None:
+        card = result.customer(customer)
+        rows = Table("rank", "product", "score", "why", title=f"customer {escape(customer)} ({escape(card['segment'])})",
+                     title_justify="left")  # fmt: skip
+        for item in card["recommendations"]:
+            name = item["product_name"] + ("" if item["product_name"] == item["product_id"] else f" [{item['product_id']}]")
+            rows.add_row(str(item["rank"]), escape(name),
+                         f"{item['score']:.3f}", escape(item["reason"]))  # fmt: skip
+        console.print(rows)
+    if result.evaluation is not None:
+        _print_evaluation(result.evaluation)
+
+
+def _print_evaluation(evaluation: dict) -> None:
+    from rich.table import Table
+
+    top = evaluation["top"]
+    period = evaluation["test_period"]
+    table = Table("method", f"precision@{top}", f"recall@{top}", "hit rate", "segmint's precision vs this (95% interval)",
+                  title=f"evaluation on purchases {period['first']} to {period['last']} "
+                        f"({evaluation['customers_evaluated']:,} customers who bought before and after)",
+                  title_justify="left")  # fmt: skip
+    for name, scores in evaluation["methods"].items():
+        lift = evaluation["precision_lift"].get(f"vs_{name}")
+        interval = evaluation.get("precision_lift_95", {}).get(f"vs_{name}")
+        shown = "n/a" if lift is None else f"{lift:+.1%}" + (f" ({interval[0]:+.1%} to {interval[1]:+.1%})" if interval else "")
+        table.add_row(
+            escape(scores["label"]), f"{scores[f'precision@{top}']:.4f}", f"{scores[f'recall@{top}']:.4f}",
+            f"{scores['hit_rate']:.1%}", "" if name == "segmint" else shown,
+        )
+    console.print(table)
