@@ -80,12 +80,13 @@ def _chart(fig: Any, height: int = 420) -> str:
 
 
 def _kpis(result: Any) -> str:
+    from segmint.engine import row_count
     from segmint.report import customer_kpis
 
     kpis = customer_kpis(result.features)
     excluded = result.tables.get("excluded_customers")
     n_excluded = 0 if excluded is None else int(len(excluded) if isinstance(excluded, pd.DataFrame)
-                                                else excluded.count().execute())
+                                                else row_count(excluded))
     tiles = [
         ("Customers", f"{kpis['customers']:,}", "with a positive net purchase"),
         ("Revenue", f"{kpis['revenue']:,.2f}", "net of returns"),

@@ -39,7 +39,7 @@ import pandas as pd
 
 from segmint import coverage as cov
 from segmint import features as feat
-from segmint.engine import materialize
+from segmint.engine import materialize, row_count
 from segmint.errors import ConfigError, DataError, Fix
 from segmint.segment import get_scheme, scheme_names
 from segmint.story_current import (
@@ -344,7 +344,7 @@ def _segments(window: _Window, grid: ir.Table, period: str, scheme: str, kind: s
         return _ranked_segments(window, grid, scheme, config, only)
     features = as_of_features(grid, periods) if kind == "as_of" else within_features(grid, periods)
     features = materialize(con, features)
-    if int(features.count().execute()) == 0:
+    if row_count(features) == 0:
         raise _no_purchase()
     rows = from_first_active(grid)
     if scheme == "value" and config.method in ENGINE_METHODS:  # clustered on distinct values: rows stay in the engine

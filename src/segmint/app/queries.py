@@ -14,6 +14,8 @@ import ibis
 import ibis.expr.types as ir
 import pandas as pd
 
+from segmint.engine import row_count
+
 RECENT_DAYS = 90
 SCATTER_LIMIT = 50_000
 SEARCH_LIMIT = 20
@@ -88,7 +90,7 @@ def histogram_bins(customers: ir.Table, feature: str, *, bins: int = 40, log: bo
 def scatter_points(customers: ir.Table, limit: int = SCATTER_LIMIT) -> tuple[pd.DataFrame, int]:
     """(points, total): every customer when there are at most ``limit``, else a reproducible random sample."""
     columns = ["customer_id", "recency_days", "frequency", "monetary", "segment", "segment_order"]
-    total = int(customers.count().execute())
+    total = row_count(customers)  # the analysis's materialised customers: counted when stored
     table = customers.select(*columns)
     if total > limit:
         table = table.order_by(table.customer_id.hash()).limit(limit)
@@ -159,7 +161,7 @@ def customers_page(
         if s.get("colId") in columns
     ]
     ordered = table.order_by([*keys, "customer_id"])
-    total = int(table.count().execute())
+    total = row_count(table)  # unfiltered analysis customers: counted when stored; else one count query
     page = ordered.select(*columns).limit(max(end - start, 0), offset=start).execute()
     return page, total
 
