@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+import itertools
 import logging
 import os
 import re
@@ -118,6 +120,40 @@ def lazy_sql_compilers() -> None:
     sys.modules[name] = package
 
 
+@functools.cache
+def _duckdb_backend() -> type[BaseBackend]:
+    """Ibis' DuckDB backend, compiling through :mod:`segmint.sql_cache` (the same SQL, kept for the next run).
+
+    The class itself: ``ibis.duckdb`` first looks the backend up among the entry points of every
+    installed package (a few ms at each start).
+    """
+    from ibis.backends.duckdb import Backend
+
+    class DuckDBBackend(Backend):
+        def compile(self, expr: Any, /, *, limit: Any = None, params: Any = None, pretty: bool = False) -> str:
+            if params or pretty:
+                return super().compile(expr, limit=limit, params=params, pretty=pretty)
+            from segmint.sql_cache import compile_cached
+
+            return compile_cached(self, expr, lambda: super(DuckDBBackend, self).compile(expr, limit=limit), limit)
+
+    DuckDBBackend.__module__, DuckDBBackend.__qualname__ = __name__, "DuckDBBackend"
+    return DuckDBBackend
+
+
+_SESSION_NAMES = itertools.count(1)
+
+
+def session_name(prefix: str = "segmint") -> str:
+    """A name for a DuckDB temporary table or view, unique in this process and the same at every run.
+
+    Temporary objects live in their connection only, so a process-wide sequence cannot collide; the
+    same names run after run let :mod:`segmint.sql_cache` find the SQL of queries that name them.
+    (Objects other processes may see, in Spark or PostgreSQL, keep random names.)
+    """
+    return f"{prefix}_{next(_SESSION_NAMES)}"
+
+
 def quiet_duckdb(con: BaseBackend) -> BaseBackend:
     """Turn off DuckDB's terminal progress bar on an Ibis DuckDB connection; returns ``con``."""
     con.raw_sql(QUIET_DUCKDB_SQL)
@@ -153,10 +189,8 @@ def connect(
         arrow_results_without_pandas()
         # Ibis' DuckDB backend class itself: ``ibis.duckdb`` first looks the backend up among the entry
         # points of every installed package (a few ms at each start)
-        from ibis.backends.duckdb import Backend as DuckDBBackend
-
         try:
-            con = quiet_duckdb(DuckDBBackend().connect(database, **config))
+            con = quiet_duckdb(_duckdb_backend()().connect(database, **config))
         except Exception as exc:  # duckdb raises its own IOException types
             raise BackendError(f"cannot open DuckDB database {database!r}: {exc}") from exc
         _OPEN.add(con)
@@ -366,9 +400,10 @@ def materialize(con: BaseBackend, expr: ibis.Table, name: str | None = None) -> 
     # create + insert + a second full copy under the final name, which doubled the cost of every
     # materialised table.
     overwrite = name is not None
-    name = name or f"segmint_{uuid4().hex[:12]}"
+    duckdb = con.name == "duckdb"
+    name = name or (session_name() if duckdb else f"segmint_{uuid4().hex[:12]}")
     try:
-        if con.name == "duckdb" and not overwrite:
+        if duckdb and not overwrite:
             return _duckdb_temp_table(con, expr, name)
         if con.name in ("duckdb", "postgres"):  # session-temporary: nothing left in the user's database
             return con.create_table(name, expr, temp=True, overwrite=overwrite)
@@ -443,7 +478,7 @@ def arrow_table(con: BaseBackend, data: Any) -> ibis.Table:
     try:
         pq.write_table(data, path)
         select = f"SELECT {names} FROM read_parquet({sql_string(str(path))})"
-        return _declared_temp_table(con, f"segmint_{uuid4().hex[:12]}", schema, select)
+        return _declared_temp_table(con, session_name(), schema, select)
     finally:
         _remove_quietly(str(path))
 
@@ -473,7 +508,7 @@ def temp_view(con: BaseBackend, expr: ibis.Table) -> ibis.Table:
     CTE, which DuckDB materialises whole, every column of every line; a view is expanded where it is
     used, so each use reads only the columns it needs (1e7 lines: features 13 -> 9 CPU seconds).
     """
-    name = f"segmint_v_{uuid4().hex[:12]}"
+    name = session_name("segmint_v")
     hooks = getattr(con, "_run_pre_execute_hooks", None)
     if hooks is not None:  # registers in-memory tables (pandas/Arrow) the view's SQL names
         hooks(expr)

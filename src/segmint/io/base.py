@@ -151,7 +151,9 @@ def duckdb_to_con(
     instead of a table (see :func:`_spool`).
     """
 
-    name = temp_name()
+    from segmint.engine import session_name
+
+    name = session_name("segmint_raw")  # a temporary table of ``con`` or of a private DuckDB
     literal = sql_string(source)
     if first_row is None:
         select, row = f'* EXCLUDE ("{ROW_COL}")', f'"{ROW_COL}"'

@@ -26,7 +26,6 @@ from segmint.io.base import (
     register_arrow,
     sql_identifier,
     sql_string,
-    temp_name,
     unique_names,
 )
 from segmint.io.excel_guard import check_workbook
@@ -250,7 +249,7 @@ def _store(con: BaseBackend, table: pa.Table, spans: list[_Span]) -> ibis.Table:
         return register_arrow(con, table.append_column(ROW_COL, pa.array(rows, pa.int64())))
     import pyarrow.parquet as pq
 
-    from segmint.engine import spool_file
+    from segmint.engine import session_name, spool_file
 
     label, row, start = "CASE", "CASE", 0  # the sheet of file row n: the span whose rows hold n
     for span in spans:  # (no query parameters: DuckDB's conversion of Python values imports pandas)
@@ -259,7 +258,7 @@ def _store(con: BaseBackend, table: pa.Table, spans: list[_Span]) -> ibis.Table:
         row += f" WHEN file_row_number < {start} THEN file_row_number + {span.first_row - start + span.rows}"
     values = [f"nullif({sql_identifier(c)}, '') AS {sql_identifier(c)}" for c in columns]
     values += [f"{label} END AS {SOURCE_COL}", f"CAST({row} END AS BIGINT) AS {ROW_COL}"]
-    name, path = temp_name(), spool_file(con)
+    name, path = session_name("segmint_raw"), spool_file(con)
     try:
         pq.write_table(table, path, compression="none")
         con.con.execute(f"CREATE TEMPORARY TABLE {sql_identifier(name)} AS SELECT {', '.join(values)} "

@@ -8,7 +8,7 @@ import duckdb
 import ibis
 from ibis.backends import BaseBackend
 
-from segmint.engine import raw_duckdb
+from segmint.engine import raw_duckdb, session_name
 from segmint.errors import InputError
 from segmint.io.base import (
     ROW_COL,
@@ -37,7 +37,7 @@ def read_parquet(path: Path, *, con: BaseBackend, mapping: ColumnMapping | None 
             table = _spark_parquet(con, path, names)
         elif is_duckdb(con):
             # a view over the file: rows stream from Parquet, nothing is copied into the database
-            view = temp_name()
+            view = session_name("segmint_raw")
             con.con.execute(
                 f'CREATE TEMP VIEW "{view}" AS SELECT {columns}, '
                 f'CAST({sql_string(path.name)} AS VARCHAR) AS "{SOURCE_COL}", '
