@@ -84,16 +84,23 @@ def command(case: str, path: Path, out: Path) -> list[str]:
     return [sys.executable, "-m", "benchmarks.peers", case, str(path), str(out)]
 
 
-def run_case(case: str, path: Path, timeout: float) -> tuple[float, int, str, float]:
-    """(wall seconds, peak RSS bytes, error text, CPU seconds) of one fresh process of ``case``."""
+def run_case(
+    case: str, path: Path, timeout: float, sql_cache: Path | None = None
+) -> tuple[float, int, str, float]:
+    """(wall seconds, peak RSS bytes, error text, CPU seconds) of one fresh process of ``case``.
+
+    ``sql_cache``: segmint's cache of compiled SQL for this run (``$SEGMINT_CACHE_DIR``); None: an
+    empty one, removed after the run (a cold run, as on data never analysed before).
+    """
     out = Path(tempfile.mkdtemp(prefix=f"segmint-bench-{case}-"))
     log = out.with_suffix(".log")
+    cache = sql_cache or out.with_suffix(".cache")
     try:
         with log.open("w") as sink:
             started = time.perf_counter()
             process = subprocess.Popen(
                 command(case, path, out), stdout=subprocess.DEVNULL, stderr=sink, cwd=ROOT,
-                start_new_session=True,
+                start_new_session=True, env={**os.environ, "SEGMINT_CACHE_DIR": str(cache)},
             )  # fmt: skip
             deadline = started + timeout
             while True:
@@ -112,6 +119,8 @@ def run_case(case: str, path: Path, timeout: float) -> tuple[float, int, str, fl
     finally:
         shutil.rmtree(out, ignore_errors=True)
         log.unlink(missing_ok=True)
+        if sql_cache is None:
+            shutil.rmtree(cache, ignore_errors=True)
 
 
 def resolve_input(name: str, data_dir: Path) -> Path:
@@ -185,7 +194,13 @@ def main(argv: list[str] | None = None) -> None:
                         "pandas:csv:1e8,lifetimes:parquet:1e8,lifetimes:csv:1e8,polars:csv:1e8",
                         help="case:input pairs not run (too slow or too big for this machine)")
     parser.add_argument("--merge", action="store_true", help="keep other inputs' results already in --out")
+    parser.add_argument("--sql-cache", choices=("warm", "cold"), default="warm",
+                        help="warm: segmint's compiled-SQL cache kept between rounds (a private folder; the first "
+                        "round fills it, as a user's first run does); cold: an empty cache at every run")
     args = parser.parse_args(argv)
+    private_cache = Path(tempfile.mkdtemp(prefix="segmint-bench-sql-")) if args.sql_cache == "warm" else None
+    note = " ".join(filter(None, [args.note, f"segmint's SQL cache: {args.sql_cache}"
+                                   + (" (first round cold)" if args.sql_cache == "warm" else " (every run)")]))
     compile_segmint()
     cases = [c.strip() for c in args.cases.split(",") if c.strip()]
     skip = {s.strip() for s in args.skip.split(",") if s.strip()}
@@ -200,7 +215,7 @@ def main(argv: list[str] | None = None) -> None:
         for round_ in range(args.repeat):
             for case in todo:
                 load = load_average()
-                seconds, rss, error, cpu = run_case(case, path, args.timeout)
+                seconds, rss, error, cpu = run_case(case, path, args.timeout, private_cache)
                 result.runs.append(Run(case, seconds, rss, load, round_, error, cpu))
                 print(f"{name} {case} round {round_ + 1}: {seconds:.2f} s, {cpu:.2f} CPU s, {rss / 2**20:.0f} MiB, load {load}"
                       + (f"  ERROR {error}" if error else ""), flush=True)
@@ -210,10 +225,12 @@ def main(argv: list[str] | None = None) -> None:
     record = {
         "generated": time.strftime("%Y-%m-%d %H:%M"),
         "argv": ["benchmarks.whole", *(sys.argv[1:] if argv is None else argv)],
-        "note": args.note,
+        "note": note,
         "machine": machine(),
         "inputs": list(previous.values()) + [asdict(r) for r in results],
     }
+    if private_cache is not None:
+        shutil.rmtree(private_cache, ignore_errors=True)
     args.out.write_text(json.dumps(record, indent=1))
     args.markdown.write_text(render(record) + hand_written(args.markdown))
     print(f"wrote {args.out} and {args.markdown}")
