@@ -151,3 +151,32 @@ def test_the_cache_keeps_a_bounded_number_of_entries(cache, monkeypatch):
     for threshold in range(7):
         con.compile(_query(sales, threshold=float(threshold)))
     assert len(list(cache.iterdir())) <= 4
+
+
+def test_an_entry_others_may_change_is_not_trusted(cache):
+    con = engine.connect()
+    expr = _query(_sales(con))
+    right = con.compile(expr)
+    (entry,) = cache.iterdir()
+    forged = right.replace("SUM", "MAX")
+    import hashlib
+
+    entry.write_bytes(f"{sql_cache.FORMAT} {hashlib.sha256(forged.encode()).hexdigest()}\n{forged}".encode())
+    assert con.compile(expr) == forged  # a well-formed entry is used as it is (the user's own file) ...
+    entry.write_bytes(f"{sql_cache.FORMAT} {hashlib.sha256(forged.encode()).hexdigest()}\n{forged}".encode())
+    entry.chmod(0o666)
+    assert con.compile(expr) == right  # ... unless others may write it
+
+
+def test_entries_are_private_whatever_the_umask(cache):
+    previous = os.umask(0o002)  # group-writable files by default (user private groups)
+    try:
+        con = engine.connect()
+        expr = _query(_sales(con))
+        con.compile(expr)
+    finally:
+        os.umask(previous)
+    (entry,) = cache.iterdir()
+    assert entry.stat().st_mode & 0o077 == 0
+    calls = []
+    assert sql_cache.compile_cached(con, expr, lambda: calls.append(1) or "", None) and calls == []

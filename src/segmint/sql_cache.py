@@ -6,7 +6,8 @@ SQL: every operation's class, every argument (literal values with their types, c
 table names, namespaces and schemas), the kind of expression, the row limit, the dialect, the Ibis,
 sqlglot and DuckDB versions and Ibis' SQL options. An expression with something the key cannot name
 exactly (in-memory data, a Python UDF, an object of an unknown type) is not cached. Entries are plain
-files checked by a hash of their SQL: a missing, stale or corrupt one is a miss, never an error.
+files checked by a hash of their SQL: a missing, stale or corrupt one is a miss, never an error; an
+entry another user owns or may change is ignored (it would run as this user's SQL).
 
 ``$SEGMINT_CACHE_DIR`` (default ``$XDG_CACHE_HOME/segmint`` or ``~/.cache/segmint``) holds the ``sql``
 folder; ``SEGMINT_SQL_CACHE=0`` turns the cache off.
@@ -21,6 +22,7 @@ import hashlib
 import itertools
 import logging
 import os
+import threading
 import uuid
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -131,7 +133,11 @@ def _encode(value: Any) -> str:
 
 def _read(path: Path) -> str | None:
     try:
-        text = path.read_bytes().decode("utf-8")  # bytes: SQL may hold a carriage return
+        with open(path, "rb") as handle:  # bytes: SQL may hold a carriage return
+            if not _trusted(os.fstat(handle.fileno())):
+                log.warning("ignoring the SQL cache entry %s: not written by this user or writable by others", path)
+                return None
+            text = handle.read().decode("utf-8")
     except (OSError, UnicodeError):
         return None
     head, _, sql = text.partition("\n")
@@ -141,14 +147,23 @@ def _read(path: Path) -> str | None:
     return sql
 
 
+def _trusted(stat: os.stat_result) -> bool:
+    """An entry is run as SQL: only one this user owns and nobody else may change (POSIX)."""
+    if not hasattr(os, "getuid"):
+        return True
+    return stat.st_uid == os.getuid() and not stat.st_mode & 0o022
+
+
 def _write(path: Path, sql: str) -> None:
     """Write an entry atomically; a cache that cannot be written is only slower."""
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         if next(_writes) % PRUNE_EVERY == 0:
             _prune(path.parent)
-        temp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-        temp.write_bytes(f"{FORMAT} {hashlib.sha256(sql.encode()).hexdigest()}\n{sql}".encode())
+        temp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
+        descriptor = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)  # whatever the umask
+        with os.fdopen(descriptor, "wb") as handle:
+            handle.write(f"{FORMAT} {hashlib.sha256(sql.encode()).hexdigest()}\n{sql}".encode())
         os.replace(temp, path)
     except OSError:
         log.debug("cannot write the SQL cache entry %s", path, exc_info=True)
