@@ -248,3 +248,35 @@ def test_unfused_sql_compiles_differently_to_the_same_analysis(monkeypatch) -> N
     assert unfused.keys() == fused.keys()
     for name, table in fused.items():
         assert unfused[name].equals(table), name
+
+
+def test_a_running_command_suggests_only_its_own_flags() -> None:
+    """The flags of the command that failed are read from its context (Typer runs its own copy of Click,
+    whose context Click's ``get_current_context`` never sees): a command without ``--from`` gets the
+    fix's note, one with it gets the flag, whether the error reaches ``SegmintCommand`` or ``fail`` is
+    called inside the command."""
+    import typer
+
+    from segmint.cli_output import SegmintCommand, fail
+    from segmint.errors import DataError, Fix
+
+    error = DataError("no sales in the window", field="start", fix=Fix(option="start", note="widen the dates"))
+    app_ = typer.Typer()
+
+    @app_.command(cls=SegmintCommand)
+    def narrow(start: str = typer.Option("", "--from")) -> None:
+        raise error
+
+    @app_.command(cls=SegmintCommand)
+    def plain(size: int = typer.Option(1, "--size")) -> None:
+        raise error
+
+    @app_.command(cls=SegmintCommand)
+    def direct(size: int = typer.Option(1, "--size")) -> None:
+        fail(error)
+
+    shown = {name: CliRunner().invoke(app_, [name]) for name in ("narrow", "plain", "direct")}
+    assert all(result.exit_code == 2 for result in shown.values())
+    assert "fix: widen the dates: --from" in shown["narrow"].output
+    for name in ("plain", "direct"):
+        assert "fix: widen the dates" in shown[name].output and "--from" not in shown[name].output, name

@@ -10,7 +10,6 @@ from collections.abc import Callable, Collection, Iterator, Mapping
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, NoReturn
 
-import click
 import typer
 from rich.console import Console
 from rich.markup import escape
@@ -19,6 +18,7 @@ from typer.core import TyperCommand, TyperGroup
 from segmint.util import share
 
 if TYPE_CHECKING:
+    import click
     from rich.progress import Progress
 
     from segmint.api import AnalysisResult, Transactions
@@ -98,21 +98,30 @@ def _mapping_fix(fix: Fix, field: str | None, flags: Collection[str] | None = No
     return lines
 
 
-def command_flags() -> set[str] | None:
-    """The options (``--from``, ``-s``, ...) of the command being run; None outside a command."""
-    import click
-
-    ctx = click.get_current_context(silent=True)
+def command_flags(ctx: click.Context | None = None) -> set[str] | None:
+    """The options (``--from``, ``-s``, ...) of ``ctx``'s command, else of the command being run; None
+    outside a command."""
+    ctx = ctx or _current_context()
     if ctx is None:
         return None
     return {name for param in ctx.command.params for name in (*param.opts, *param.secondary_opts)}
 
 
-def fail(exc: Exception) -> NoReturn:
-    """Print a SegmintError and its fix (as flags) for a person and exit with status 2 (no traceback)."""
+def _current_context() -> click.Context | None:
+    # Typer 0.2x runs its own copy of Click, whose context stack Click's ``get_current_context`` never sees
+    try:
+        from typer._click.globals import get_current_context
+    except ImportError:  # a Typer on Click itself
+        from click import get_current_context
+    return get_current_context(silent=True)
+
+
+def fail(exc: Exception, ctx: click.Context | None = None) -> NoReturn:
+    """Print a SegmintError and its fix (as flags of ``ctx``'s command, else of the command being run) for
+    a person and exit with status 2 (no traceback)."""
     err_console.print(f"[bold red]error:[/] {escape(str(exc))}", soft_wrap=True)
     fix = getattr(exc, "fix", None)
-    lines = fix_lines(fix, getattr(exc, "field", None), command_flags()) if fix is not None else []
+    lines = fix_lines(fix, getattr(exc, "field", None), command_flags(ctx)) if fix is not None else []
     if lines:
         err_console.print(f"[bold]fix:[/] {escape(lines[0])}", soft_wrap=True)
         for line in lines[1:]:
@@ -135,7 +144,7 @@ class SegmintCommand(TyperCommand):
 
             if not isinstance(exc, SegmintError):
                 raise
-            fail(exc)
+            fail(exc, ctx)
 
 
 class SegmintGroup(TyperGroup):
