@@ -187,8 +187,6 @@ def connect(
         database = str(path) if path else ":memory:"
         lazy_sql_compilers()  # before the DuckDB backend's first import
         arrow_results_without_pandas()
-        # Ibis' DuckDB backend class itself: ``ibis.duckdb`` first looks the backend up among the entry
-        # points of every installed package (a few ms at each start)
         try:
             con = quiet_duckdb(_duckdb_backend()().connect(database, **config))
         except Exception as exc:  # duckdb raises its own IOException types
