@@ -137,9 +137,9 @@ def test_a_second_run_of_analyze_compiles_nothing_and_writes_the_same_files(cach
                         str(out)], capture_output=True, text=True, check=True)  # fmt: skip
         outputs.append({p.name: p.read_bytes() for p in sorted(out.iterdir())})
         if run == "cold":
-            entries = {p.name: p.stat().st_mtime_ns for p in cache.iterdir()}
+            entries = {p.name: (p.stat().st_ino, p.read_bytes()) for p in cache.iterdir()}
     assert len(entries) > 10
-    assert {p.name: p.stat().st_mtime_ns for p in cache.iterdir()} == entries  # nothing new, nothing rewritten
+    assert {p.name: (p.stat().st_ino, p.read_bytes()) for p in cache.iterdir()} == entries  # nothing new or rewritten
     assert outputs[0] == outputs[1] and "segments_rfm.csv" in outputs[0]
 
 
@@ -180,3 +180,21 @@ def test_entries_are_private_whatever_the_umask(cache):
     assert entry.stat().st_mode & 0o077 == 0
     calls = []
     assert sql_cache.compile_cached(con, expr, lambda: calls.append(1) or "", None) and calls == []
+
+
+def test_pruning_keeps_the_entries_runs_read(cache, monkeypatch):
+    """What a long-lived process writes and never reads again goes first; an entry every run reads stays."""
+    monkeypatch.setattr(sql_cache, "MAX_ENTRIES", 4)
+    monkeypatch.setattr(sql_cache, "PRUNE_EVERY", 1)
+    con = engine.connect()
+    sales = _sales(con)
+    read_often = _query(sales, threshold=100.0)
+    con.compile(read_often)
+    (kept,) = cache.iterdir()
+    os.utime(kept, (1, 1))  # written long ago ...
+    inode = kept.stat().st_ino
+    for threshold in range(6):
+        con.compile(read_often)  # ... but read at every run
+        con.compile(_query(sales, threshold=float(threshold)))
+    assert kept.stat().st_ino == inode  # never removed (and so never written again)
+    assert len(list(cache.iterdir())) <= 4

@@ -31,7 +31,7 @@ from typing import Any
 log = logging.getLogger(__name__)
 
 FORMAT = "segmint-sql-cache 1"  # first line of an entry; a new format is a new key prefix too
-MAX_ENTRIES = 4096  # beyond this the older half is removed ...
+MAX_ENTRIES = 4096  # beyond this the least recently used half is removed ...
 PRUNE_EVERY = 512  # ... checked at a process's first write and every this many writes after it
 _SCALARS = (str, int, float, bool, bytes, type(None), decimal.Decimal, dt.date, dt.time, dt.timedelta, uuid.UUID)
 _writes = itertools.count()
@@ -66,9 +66,20 @@ def compile_cached(con: Any, expr: Any, compile_: Callable[[], str], limit: Any 
     if sql is None:
         sql = compile_()
         _write(path, sql)
-    elif hasattr(con, "_log"):  # Ibis logs what it compiles when ``ibis.options.verbose`` is set
-        con._log(sql)
+    else:
+        _touch(path)
+        if hasattr(con, "_log"):  # Ibis logs what it compiles when ``ibis.options.verbose`` is set
+            con._log(sql)
     return sql
+
+
+def _touch(path: Path) -> None:
+    """Mark an entry used: pruning removes the least recently used (a long-lived process such as the
+    dashboard writes entries no later run reads; they must not push out those every run reads)."""
+    try:
+        os.utime(path)
+    except OSError:
+        pass
 
 
 def expression_key(con: Any, expr: Any, limit: Any = None) -> str:
@@ -170,7 +181,7 @@ def _write(path: Path, sql: str) -> None:
 
 
 def _prune(folder: Path) -> None:
-    """Keep fewer than MAX_ENTRIES entries: at the limit, all but the latest half go."""
+    """Keep fewer than MAX_ENTRIES entries: at the limit, all but the most recently used half go."""
     entries = [e for e in os.scandir(folder) if e.name.endswith(".sql")]
     if len(entries) < MAX_ENTRIES:
         return
