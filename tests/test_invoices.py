@@ -169,38 +169,27 @@ def test_a_filtered_analysis_from_totals_equals_the_lines(tmp_path, monkeypatch,
     pd.testing.assert_frame_equal(results[0][1], results[1][1])
 
 
-def _staged(con) -> ibis.Table:
-    """Staged lines (every row, with its drop reason) for ``line_groups``: the kept lines of ``_lines``
-    plus two dropped rows and a line that repeats another on product only (another quantity)."""
+def _kept_lines(con) -> ibis.Table:
+    """The lines of ``_lines`` plus a line that repeats I6's p4 on product only (another quantity)."""
     frame = _lines()
-    frame["_reason"] = None
-    frame["_f_flag"] = frame.product_id == "p1"  # a repair flag set on every p1 line
-    extra = frame.iloc[[0, 0, 7]].copy()
-    extra.iloc[0, extra.columns.get_loc("_reason")] = "missing_customer"
-    extra.iloc[1, extra.columns.get_loc("_reason")] = "missing_customer"
-    extra.iloc[2, extra.columns.get_loc("quantity")] = 2.0  # I6's p4 at another quantity: not a repeat
-    return con.create_table("staged", pd.concat([frame, extra], ignore_index=True), temp=True)
+    extra = frame.iloc[[7]].copy()
+    extra.iloc[0, extra.columns.get_loc("quantity")] = 2.0  # I6's p4 at another quantity: not a repeat
+    return con.create_table("kept", pd.concat([frame, extra], ignore_index=True), temp=True)
 
 
-def test_line_groups_count_the_report_and_find_repeats_by_hand():
+def test_line_groups_are_the_totals_and_find_repeats_by_hand():
     con = ibis.duckdb.connect()
-    staged = _staged(con)
-    groups = line_groups(staged, flags=["_f_flag"], probe=["invoice_id", "product_id", "quantity"]).execute()
-    kept = groups[groups._reason.isna()].sort_values(["invoice_id", "day"]).reset_index(drop=True)
-    dropped = groups[groups._reason.notna()]
-    # the kept groups are the invoice totals of the kept lines (I6 now has a third line)
-    assert list(kept.invoice_id) == ["I1", "I2", "I2", "I3", "I4", "I5", "I6", "I7", "I8"]
-    assert list(kept.lines) == [2, 1, 1, 1, 1, 1, 3, 1, 1]
+    kept = _kept_lines(con)
+    groups = line_groups(kept, probe=["invoice_id", "product_id", "quantity"]).execute()
+    groups = groups.sort_values(["invoice_id", "day"]).reset_index(drop=True)
+    # the groups are the invoice totals of the lines (I6 now has a third line)
+    assert list(groups.invoice_id) == ["I1", "I2", "I2", "I3", "I4", "I5", "I6", "I7", "I8"]
+    assert list(groups.lines) == [2, 1, 1, 1, 1, 1, 3, 1, 1]
     # by hand: I6 holds two equal p4 lines at quantity 1 (one repeat) and p4 at quantity 2 (none)
-    assert list(kept.repeats) == [0, 0, 0, 0, 0, 0, 1, 0, 0]
-    assert kept.loc[3, "returns"] == 1 and kept.loc[3, "returns_value"] == -10.0  # I3, the return
-    assert pd.isna(kept.loc[0, "returns_value"])  # no return line in I1
-    assert kept._f_flag.sum() == 4  # p1 on I1, I2, I3, I8
-    assert kept.loc[0, "first_date"] == D(2023, 1, 5, 10) and kept.loc[0, "last_date"] == D(2023, 1, 5, 11)
-    # the two dropped copies of I1's first line: one group of their own, not in the totals
-    assert list(dropped.lines) == [2] and list(dropped.repeats) == [1]
-    totals = totals_of_groups(con.table("staged").pipe(lambda t: line_groups(t, flags=[], probe=["invoice_id"])))
-    direct = invoice_totals(staged.filter(staged._reason.isnull()))
+    assert list(groups.repeats) == [0, 0, 0, 0, 0, 0, 1, 0, 0]
+    totals = totals_of_groups(line_groups(kept, probe=None))
+    assert "repeats" not in totals.columns
+    direct = invoice_totals(kept)
     order = ["invoice_id", "day"]
     pd.testing.assert_frame_equal(
         totals.execute().sort_values(order).reset_index(drop=True),

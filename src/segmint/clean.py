@@ -125,27 +125,35 @@ def clean_transactions(
     for table in dicts.tables.values():
         _drop_quietly(con, table)
     drop_duplicates = _drop_duplicates(fields, options)
-    groups = counts = None
+    groups = kept = None
+    counts: dict[str, Any] = {}
     if stream:
-        # one pass over the lines: grouped by drop reason and the invoice totals' grain, the report's
-        # counts, the totals analyze reads and the proof that no line repeats another all come from
-        # the groups (2.1M at 1e7 lines)
+        # one ungrouped aggregate over the lines: rows per drop reason, repairs and the kept lines'
+        # measures but the distinct customers and invoices, counted from the groups below
+        counts = _counters(staged, fields, distinct=False)
+        # every later pass reads the kept lines again: test only the reasons some line was dropped
+        # for (none, often: then no filter and no test at all)
+        kept = _kept_lines(con, mapped, parsed, fields, options, shape, counts)
+        # the kept lines grouped by the invoice totals' grain (2.1M groups at 1e7 lines): the totals
+        # analyze reads, the distinct customers and invoices and the proof that no line repeats another
         prove = _lists_fit(con, shape.counts.get("rows", dicts.rows))
-        groups = _line_groups(con, staged, fields, prove=prove)
-        counts = _group_counters(groups, staged, fields)
+        groups = _line_groups(con, kept, fields, prove=prove)
+        counts |= _group_counters(groups)
         if not prove:  # too large for the lists: as many distinct probe hashes as kept lines proves it
-            counts["_repeats"] = _kept(counts) - _distinct_probes(staged, fields)
-    if counts is not None and counts.get("_repeats") == 0:
+            counts["_repeats"] = _kept(counts) - _distinct_probes(kept, fields)
+    if counts.get("_repeats") == 0:
         copies = None  # no kept line repeats another (no duplicate pass)
     else:
         copies = _duplicates(con, staged, fields)
     duplicates = 0 if copies is None else engine.row_count(copies)
     if drop_duplicates and duplicates:
         staged = _mark_duplicates(staged, copies, fields)
-        # counted before the copies were marked: group (or count) the marked lines again
-        groups = _line_groups(con, staged, fields, prove=False) if stream else None
-        counts = _group_counters(groups, staged, fields) if groups is not None else None
-    counts = counts if counts is not None else _counters(staged, fields)
+        if stream:  # counted before the copies were marked: count and group the marked lines again
+            kept = staged.filter(staged._reason.isnull())
+            groups = _line_groups(con, kept, fields, prove=False)
+            counts = _counters(staged, fields, distinct=False) | _group_counters(groups)
+    if not stream:  # one aggregate of the stored lines counts everything, the distinct values too
+        counts = _counters(staged, fields, distinct=True)
     counts.pop("_repeats", None)
     by_reason = {name: counts.pop(f"reason:{name}") for name in DROP_DESCRIPTIONS if f"reason:{name}" in counts}
     rows_read = counts.pop("rows")
@@ -169,14 +177,9 @@ def clean_transactions(
         raise DataError(f"{source}: no usable sales lines ({top}); check the column mapping")
 
     contacts = [name for name in (*CONTACT_DTYPES, *PRODUCT_ATTRIBUTE_DTYPES) if name in staged.columns]
-    table = staged.filter(staged._reason.isnull()).select(*CANONICAL_DTYPES, *contacts)
+    lines = kept if kept is not None else staged.filter(staged._reason.isnull())
+    table = lines.select(*CANONICAL_DTYPES, *contacts)
     totals = None
-    if groups is not None and not (drop_duplicates and duplicates):
-        # every later pass reads the kept lines again: test only the reasons some line was dropped
-        # for (none, often: then no filter and no test at all)
-        occurring = [name for name, n in by_reason.items() if n]
-        kept = _materialize_staged(con, mapped, *_stage(parsed, fields, options, shape, occurring), stream=True)
-        table = (kept.filter(kept._reason.isnull()) if occurring else kept).select(*CANONICAL_DTYPES, *contacts)
     if con.name == "duckdb":
         table = engine.temp_view(con, table)
     if groups is not None:
@@ -398,9 +401,11 @@ def _stage(
     ]
     checks += [(t[f"_n_{f}_invalid"], f"bad_{f}", f) for f in ("quantity", "unit_price", "amount") if f in nums]
     checks.append((t._line.isnull(), "missing_amount", "amount" if "amount" in fields else "unit_price"))
+    # counted over kept lines only, whose line value is never NULL (else: missing_amount), so the
+    # flags need not test it (a flag that is the literal True is counted as the kept lines)
     flags = {
-        "_f_quantity_filled": (blank["quantity"] & t._line.notnull()) if "quantity" in nums else None,
-        "_f_amount_computed": blank["amount"] & blank["credit"] & t._line.notnull(),
+        "_f_quantity_filled": blank["quantity"] if "quantity" in nums else None,
+        "_f_amount_computed": _both(blank["amount"], blank["credit"]),
         "_f_unit_price_computed": blank["unit_price"] & t._price.notnull(),
         "_f_cost_unreadable": t[f"_n_{cost_field}_invalid"] if cost_field else None,
     }
@@ -417,6 +422,13 @@ def _stage(
         t = t.mutate(_reason=ibis.cases((t._reason.isnull() & t._is_return, "return"), else_=t._reason))
         field_of["return"] = "amount" if "amount" in fields else "quantity"
     return _narrow(t, fields, shape), field_of
+
+
+def _both(left: ir.BooleanValue, right: ir.BooleanValue) -> ir.BooleanValue:
+    """``left & right`` without an operand that is the literal True (both True: the literal True)."""
+    if _always_true(left):
+        return right
+    return left if _always_true(right) else left & right
 
 
 def _first_reason(checks: list[tuple[ir.BooleanValue, str]]) -> ir.StringValue:
@@ -550,14 +562,24 @@ def _never(value: ir.Value, *, through_layers: bool = False) -> bool:
     return getattr(op, "value", None) is False and isinstance(op, ops.Literal)
 
 
-def _counted_flags(staged: ibis.Table, fields: list[str]) -> dict[str, str | None]:
-    """Report counter -> staged flag column (None: the input cannot set it), in :func:`_counters`' order."""
+def _counted_flags(staged: ibis.Table, fields: list[str]) -> dict[str, str | bool | None]:
+    """Report counter -> staged flag column (None: the input cannot set it; True: every line sets it),
+    in :func:`_counters`' order."""
     flags: dict[str, str | None] = {c: col for c, col in FLAG_COLUMNS.items() if col in staged.columns}
     for field in (f for f in NUMBER_FIELDS if f in fields):
         for flag, counter in NUMBER_COUNTERS.items():
             column = f"_n_{field}_{flag}"
             flags[f"{counter}_{field}"] = column if column in staged.columns else None
-    return {c: None if col is None or _always_false(staged[col]) else col for c, col in flags.items()}
+    return {
+        c: None if col is None or _always_false(staged[col]) else True if _always_true(staged[col]) else col
+        for c, col in flags.items()
+    }
+
+
+def _always_true(value: ir.Value) -> bool:
+    """``value`` is the literal True, seen through the projections that carry it to ``value``'s table."""
+    op = _origin(value.op())
+    return isinstance(op, ops.Literal) and op.value is True
 
 
 def _always_false(value: ir.Value) -> bool:
@@ -577,22 +599,31 @@ def _always_false(value: ir.Value) -> bool:
     return false(value.op())
 
 
-def _line_groups(con: BaseBackend, staged: ibis.Table, fields: list[str], *, prove: bool) -> ibis.Table:
-    """:func:`segmint.invoices.line_groups` of the staged lines, materialised (flags that cannot be
-    set are not summed: a constant summed per group still costs a hash-table update per line);
-    ``prove``: with the per-group proof that no line repeats another."""
-    flags = sorted({col for col in _counted_flags(staged, fields).values() if col is not None})
-    return engine.materialize(con, line_groups(staged, flags=flags, probe=_probe_key(fields) if prove else None))
+def _kept_lines(
+    con: BaseBackend, mapped: ibis.Table, parsed: ibis.Table, fields: list[str], options: CleanOptions,
+    shape: TextShape, counts: dict[str, Any],
+) -> ibis.Table:
+    """The kept lines as a streamed expression that tests only the drop reasons some line met (a
+    row's reason is the first test it meets: leaving out tests no row met changes no row's reason)."""
+    occurring = [name for name in DROP_DESCRIPTIONS if counts.get(f"reason:{name}")]
+    lines = _materialize_staged(con, mapped, *_stage(parsed, fields, options, shape, occurring), stream=True)
+    return lines.filter(lines._reason.isnull()) if occurring else lines
+
+
+def _line_groups(con: BaseBackend, kept: ibis.Table, fields: list[str], *, prove: bool) -> ibis.Table:
+    """:func:`segmint.invoices.line_groups` of the kept lines, materialised; ``prove``: with the
+    per-group proof that no line repeats another."""
+    return engine.materialize(con, line_groups(kept, probe=_probe_key(fields) if prove else None))
 
 
 def _kept(counts: dict[str, Any]) -> int:
     return counts["rows"] - sum(v for k, v in counts.items() if k.startswith("reason:"))
 
 
-def _distinct_probes(staged: ibis.Table, fields: list[str]) -> int:
+def _distinct_probes(kept: ibis.Table, fields: list[str]) -> int:
     """Distinct hashes of the kept lines' probe key (equal lines, equal hashes): one hash table of
     every kept line, which DuckDB spills to disk when it outgrows the memory limit."""
-    counted = staged.aggregate(n=_line_hash(staged, _probe_key(fields)).nunique(where=staged._reason.isnull()))
+    counted = kept.aggregate(n=_line_hash(kept, _probe_key(fields)).nunique())
     return engine.one_row_counts(counted)["n"]
 
 
@@ -608,25 +639,15 @@ def _lists_fit(con: BaseBackend, rows: int | None) -> bool:
     return rows is not None and limit is not None and rows * PROOF_BYTES_PER_LINE <= limit / 2
 
 
-def _group_counters(groups: ibis.Table, staged: ibis.Table, fields: list[str]) -> dict[str, Any]:
-    """What :func:`_counters` counts over the lines, summed over their :func:`_line_groups`, with the
-    distinct customers and invoices and ``_repeats`` (kept lines that may repeat another)."""
-    kept = groups._reason.isnull()
-    metrics: dict[str, ir.Scalar] = {"rows": groups.lines.sum()}
-    metrics |= {f"reason:{name}": groups.lines.sum(where=groups._reason == name) for name in DROP_DESCRIPTIONS}
-    for counter, column in _counted_flags(staged, fields).items():
-        metrics[counter] = ibis.literal(0) if column is None else groups[column].sum(where=kept)
-    metrics |= {
-        "measure:customers": groups.customer_id.nunique(where=kept),
-        "measure:invoices": groups.invoice_id.nunique(where=kept),
-        "measure:first_date": groups.first_date.min(where=kept),
-        "measure:last_date": groups.last_date.max(where=kept),
-        "measure:total_amount": groups.net.sum(where=kept),
-        "measure:returns": groups.returns.sum(where=kept),
-        "measure:returns_value": groups.returns_value.sum(where=kept),
+def _group_counters(groups: ibis.Table) -> dict[str, Any]:
+    """The kept lines' distinct customers and invoices, and ``_repeats`` (kept lines that may repeat
+    another), from their :func:`_line_groups`."""
+    metrics: dict[str, ir.Scalar] = {
+        "measure:customers": groups.customer_id.nunique(),
+        "measure:invoices": groups.invoice_id.nunique(),
     }
     if "repeats" in groups.columns:
-        metrics["_repeats"] = groups.repeats.sum(where=kept)
+        metrics["_repeats"] = groups.repeats.sum()
     return _counted(groups, metrics)
 
 
@@ -636,22 +657,30 @@ def _counted(table: ibis.Table, metrics: dict[str, ir.Scalar]) -> dict[str, Any]
     return {k: (v if k.startswith("measure:") else int(v or 0)) for k, v in row.items()}
 
 
-def _counters(staged: ibis.Table, fields: list[str]) -> dict[str, int]:
-    """One aggregate: rows per drop reason, repaired values in kept rows, and the kept rows' measures."""
+def _counters(staged: ibis.Table, fields: list[str], *, distinct: bool) -> dict[str, Any]:
+    """One ungrouped aggregate of the staged lines: rows per drop reason, repaired values in kept rows
+    and the kept rows' measures; ``distinct``: with the distinct customers and invoices (a hash table
+    of every value: large inputs count them from their groups instead)."""
     kept = staged._reason.isnull()
     metrics: dict[str, ir.Scalar] = {"rows": staged.count()}
     metrics |= {f"reason:{name}": (staged._reason == name).sum() for name in DROP_DESCRIPTIONS}
     for counter, column in _counted_flags(staged, fields).items():
-        metrics[counter] = ibis.literal(0) if column is None else (staged[column] & kept).sum()
+        if column is None:
+            metrics[counter] = ibis.literal(0)
+        elif column is True:  # set on every kept line: the kept lines' count
+            metrics[counter] = kept.sum()
+        else:
+            metrics[counter] = (staged[column] & kept).sum()
     metrics |= {
-        "measure:customers": staged.customer_id.nunique(where=kept),
-        "measure:invoices": staged.invoice_id.nunique(where=kept),
         "measure:first_date": staged.invoice_date.min(where=kept),
         "measure:last_date": staged.invoice_date.max(where=kept),
         "measure:total_amount": staged.amount.sum(where=kept),
         "measure:returns": (staged.is_return & kept).sum(),
         "measure:returns_value": staged.amount.sum(where=kept & staged.is_return),
     }
+    if distinct:
+        metrics["measure:customers"] = staged.customer_id.nunique(where=kept)
+        metrics["measure:invoices"] = staged.invoice_id.nunique(where=kept)
     return _counted(staged, metrics)
 
 

@@ -49,45 +49,37 @@ def invoice_totals(lines: ir.Table) -> ir.Table:
     ).aggregate(lines=lines.count(), net=lines.amount.sum(), profit=(lines.amount - lines.cost).sum())  # fmt: skip
 
 
-def line_groups(staged: ir.Table, *, flags: Sequence[str], probe: Sequence[str] | None) -> ir.Table:
-    """Every staged line (kept or dropped) grouped by its drop reason and the totals' grain: the one pass
-    over the lines that cleaning a large input makes (DuckDB).
+def line_groups(lines: ir.Table, *, probe: Sequence[str] | None) -> ir.Table:
+    """The kept lines grouped by the totals' grain: the one grouping of the lines that cleaning a large
+    input makes (DuckDB).
 
-    Per group: the totals of :func:`invoice_totals` (``lines``, ``net``, ``profit``), what the quality
-    report counts (the sum of each repair flag in ``flags``, the first and last date, return lines
-    and their value) and ``repeats``: lines minus the distinct hashes of their ``probe`` columns.
-    Equal lines agree on every column, so they fall in one group with one hash: a group without
-    repeats holds no exact copy, and no group with repeats means no line repeats another (the
-    proof that used to take a distinct count of every line's hash, a hash table of 1e7 entries,
-    takes a list per group here). Rows with a drop reason form groups of their own, read only for
-    the report's counts; :func:`totals_of_groups` gives the kept groups' totals. ``probe=None``: no
-    ``repeats`` (the lists of a very large input would not fit in memory: DuckDB cannot spill them).
+    Per group: the totals of :func:`invoice_totals` (``lines``, ``net``, ``profit``) and ``repeats``:
+    lines minus the distinct hashes of their ``probe`` columns. Equal lines agree on every column, so
+    they fall in one group with one hash: a group without repeats holds no exact copy, and no group
+    with repeats means no line repeats another (the proof that used to take a distinct count of every
+    line's hash, a hash table of 1e7 entries, takes a list per group here). The report's counters are
+    one ungrouped aggregate of their own: summed per group, each cost a hash-table update per line.
+    ``probe=None``: no ``repeats`` (the lists of a very large input would not fit in memory: DuckDB
+    cannot spill them).
     """
-    returned = staged.is_return.fill_null(False)
     metrics: dict[str, ir.Scalar] = {
-        "lines": staged.count(),
-        "net": staged.amount.sum(),
-        "profit": (staged.amount - staged.cost).sum(),
-        "first_date": staged.invoice_date.min(),
-        "last_date": staged.invoice_date.max(),
-        "returns": returned.cast("int64").sum(),
-        "returns_value": staged.amount.sum(where=returned),
+        "lines": lines.count(),
+        "net": lines.amount.sum(),
+        "profit": (lines.amount - lines.cost).sum(),
     }
     if probe is not None:
         rest = [c for c in probe if c not in GRAIN] or list(probe)
-        line_hash = _hash32(ibis.struct({c: staged[c] for c in rest}))
-        metrics["repeats"] = staged.count() - _list_distinct(line_hash.collect(include_null=True)).length()
-    metrics |= {column: staged[column].cast("int64").sum() for column in flags}
-    return staged.group_by(
-        _reason=staged._reason, customer_id=staged.customer_id, invoice_id=staged.invoice_id,
-        day=staged.invoice_date.date(), country=staged.country,
+        line_hash = _hash32(ibis.struct({c: lines[c] for c in rest}))
+        metrics["repeats"] = lines.count() - _list_distinct(line_hash.collect(include_null=True)).length()
+    return lines.group_by(
+        customer_id=lines.customer_id, invoice_id=lines.invoice_id, day=lines.invoice_date.date(),
+        country=lines.country,
     ).aggregate(**metrics)  # fmt: skip
 
 
 def totals_of_groups(groups: ir.Table) -> ir.Table:
-    """The kept lines' :func:`invoice_totals` from :func:`line_groups` (the groups without a drop reason)."""
-    kept = groups.filter(groups._reason.isnull())
-    return kept.select(*TOTALS_COLUMNS)
+    """The kept lines' :func:`invoice_totals` from :func:`line_groups`."""
+    return groups.select(*TOTALS_COLUMNS)
 
 
 def window_totals(
