@@ -243,7 +243,7 @@ def test_on_duckdb_the_cleaned_lines_are_a_view_later_queries_name():
 def test_a_flag_set_to_false_layers_earlier_is_known_never_set(con):
     """A typed number column's money/Dr-Cr/parenthesis flags are the literal False a few layers down:
     seen through the layers they are not stored (the report counts them as 0); a computed flag is."""
-    from segmint.clean import _never
+    from segmint.clean_stage import _never
 
     t = ibis.table({"amount": "float64", "text": "string"}, name="t")
     layered = t.mutate(flag=ibis.literal(False), real=t.text.contains("x")).mutate(other=t.amount + 1)

@@ -12,6 +12,7 @@ import pyarrow.parquet as pq
 import pytest
 
 import segmint.clean as clean_module
+import segmint.clean_counts as counts_module
 from segmint import engine, read_transactions
 from segmint.clean import clean_transactions, streamable
 from segmint.schema import ColumnMapping
@@ -254,7 +255,7 @@ def test_with_nothing_dropped_the_kept_lines_are_every_line_untested(tmp_path, m
 def test_inputs_too_large_for_the_lists_prove_by_a_distinct_count(tmp_path, monkeypatch, copies):
     path = tmp_path / "sales.parquet"
     _hostile_parquet(path, copies=copies)
-    monkeypatch.setattr(clean_module, "PROOF_BYTES_PER_LINE", 10**12)  # no list of hashes fits
+    monkeypatch.setattr(counts_module, "PROOF_BYTES_PER_LINE", 10**12)  # no list of hashes fits
     calls = []
     real = clean_module._duplicates
     monkeypatch.setattr(clean_module, "_duplicates", lambda *a, **k: calls.append(1) or real(*a, **k))

@@ -1,0 +1,210 @@
+"""Counting the staged lines: the quality report's counters, the kept lines' groups with the proof
+that no line repeats another, and the exact duplicate pass when the proof fails.
+
+Cleaning's internals: :mod:`segmint.clean` runs them over :mod:`segmint.clean_stage`'s lines.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import ibis
+import ibis.expr.types as ir
+from ibis.backends import BaseBackend
+
+from segmint import engine
+from segmint.clean_options import CleanOptions
+from segmint.clean_stage import (
+    FLAG_COLUMNS,
+    NUMBER_COUNTERS,
+    _always_false,
+    _always_true,
+    _materialize_staged,
+    _stage,
+)
+from segmint.formats import NUMBER_FIELDS
+from segmint.invoices import line_groups
+from segmint.money import MONEY_DECIMALS
+from segmint.quality import DROP_DESCRIPTIONS
+from segmint.schema import CANONICAL_DTYPES
+from segmint.textshape import TextShape
+
+
+def _counted_flags(staged: ibis.Table, fields: list[str]) -> dict[str, str | bool | None]:
+    """Report counter -> staged flag column (None: the input cannot set it; True: every line sets it),
+    in :func:`_counters`' order."""
+    flags: dict[str, str | None] = {c: col for c, col in FLAG_COLUMNS.items() if col in staged.columns}
+    for field in (f for f in NUMBER_FIELDS if f in fields):
+        for flag, counter in NUMBER_COUNTERS.items():
+            column = f"_n_{field}_{flag}"
+            flags[f"{counter}_{field}"] = column if column in staged.columns else None
+    return {
+        c: None if col is None or _always_false(staged[col]) else True if _always_true(staged[col]) else col
+        for c, col in flags.items()
+    }
+
+
+def _kept_lines(
+    con: BaseBackend, mapped: ibis.Table, parsed: ibis.Table, fields: list[str], options: CleanOptions,
+    shape: TextShape, counts: dict[str, Any],
+) -> ibis.Table:
+    """The kept lines as a streamed expression that tests only the drop reasons some line met (a
+    row's reason is the first test it meets: leaving out tests no row met changes no row's reason)."""
+    occurring = [name for name in DROP_DESCRIPTIONS if counts.get(f"reason:{name}")]
+    lines = _materialize_staged(con, mapped, *_stage(parsed, fields, options, shape, occurring), stream=True)
+    return lines.filter(lines._reason.isnull()) if occurring else lines
+
+
+def _line_groups(con: BaseBackend, kept: ibis.Table, fields: list[str], *, prove: bool) -> ibis.Table:
+    """:func:`segmint.invoices.line_groups` of the kept lines, materialised; ``prove``: with the
+    per-group proof that no line repeats another."""
+    return engine.materialize(con, line_groups(kept, probe=_probe_key(fields) if prove else None))
+
+
+def _kept(counts: dict[str, Any]) -> int:
+    return counts["rows"] - sum(v for k, v in counts.items() if k.startswith("reason:"))
+
+
+def _distinct_probes(kept: ibis.Table, fields: list[str]) -> int:
+    """Distinct hashes of the kept lines' probe key (equal lines, equal hashes): one hash table of
+    every kept line, which DuckDB spills to disk when it outgrows the memory limit."""
+    counted = kept.aggregate(n=_line_hash(kept, _probe_key(fields)).nunique())
+    return engine.one_row_counts(counted)["n"]
+
+
+PROOF_BYTES_PER_LINE = 40  # the groups' hash table with a list of line hashes per group, a line
+
+
+def _lists_fit(con: BaseBackend, rows: int | None) -> bool:
+    """Prove "no repeated line" with lists of hashes per group (:func:`segmint.invoices.line_groups`)
+    only when they take at most half of DuckDB's memory limit: DuckDB spills a grouping to disk but
+    not the lists in it (1e8 lines ran out of memory at 1.5 GB). Larger inputs take the
+    proof of session 5, a distinct count of every kept line's probe hash, which spills."""
+    limit = engine.memory_limit_bytes(con)
+    return rows is not None and limit is not None and rows * PROOF_BYTES_PER_LINE <= limit / 2
+
+
+def _group_counters(groups: ibis.Table) -> dict[str, Any]:
+    """The kept lines' distinct customers and invoices, and ``_repeats`` (kept lines that may repeat
+    another), from their :func:`_line_groups`."""
+    metrics: dict[str, ir.Scalar] = {
+        "measure:customers": groups.customer_id.nunique(),
+        "measure:invoices": groups.invoice_id.nunique(),
+    }
+    if "repeats" in groups.columns:
+        metrics["_repeats"] = groups.repeats.sum()
+    return _counted(groups, metrics)
+
+
+def _counted(table: ibis.Table, metrics: dict[str, ir.Scalar]) -> dict[str, Any]:
+    """One aggregate of ``table``: counts as ints (NULL = 0), ``measure:`` values as they are."""
+    row = engine.first_row(table.aggregate(**metrics))
+    return {k: (v if k.startswith("measure:") else int(v or 0)) for k, v in row.items()}
+
+
+def _counters(staged: ibis.Table, fields: list[str], *, distinct: bool) -> dict[str, Any]:
+    """One ungrouped aggregate of the staged lines: rows per drop reason, repaired values in kept rows
+    and the kept rows' measures; ``distinct``: with the distinct customers and invoices (a hash table
+    of every value: large inputs count them from their groups instead)."""
+    kept = staged._reason.isnull()
+    metrics: dict[str, ir.Scalar] = {"rows": staged.count()}
+    metrics |= {f"reason:{name}": (staged._reason == name).sum() for name in DROP_DESCRIPTIONS}
+    for counter, column in _counted_flags(staged, fields).items():
+        if column is None:
+            metrics[counter] = ibis.literal(0)
+        elif column is True:  # set on every kept line: the kept lines' count
+            metrics[counter] = kept.sum()
+        else:
+            metrics[counter] = (staged[column] & kept).sum()
+    metrics |= {
+        "measure:first_date": staged.invoice_date.min(where=kept),
+        "measure:last_date": staged.invoice_date.max(where=kept),
+        "measure:total_amount": staged.amount.sum(where=kept),
+        "measure:returns": (staged.is_return & kept).sum(),
+        "measure:returns_value": staged.amount.sum(where=kept & staged.is_return),
+    }
+    if distinct:
+        metrics["measure:customers"] = staged.customer_id.nunique(where=kept)
+        metrics["measure:invoices"] = staged.invoice_id.nunique(where=kept)
+    return _counted(staged, metrics)
+
+
+def _measure(stats: dict[str, Any]) -> dict[str, Any]:
+    """Report fields from the ``measure:`` counters (None-safe)."""
+    values = {k.removeprefix("measure:"): v for k, v in stats.items()}
+    for key in ("customers", "invoices", "returns"):
+        values[key] = int(values[key] or 0)
+    for key in ("total_amount", "returns_value"):  # money: to the cent, no float-sum noise
+        values[key] = round(float(values[key] or 0.0), MONEY_DECIMALS) + 0.0
+    for key in ("first_date", "last_date"):
+        value = values[key]
+        values[key] = value if value is None or isinstance(value, datetime) else datetime.fromisoformat(str(value))
+    return values
+
+
+def _duplicate_key(fields: list[str]) -> list[str]:
+    """Canonical columns that make two lines exact copies (a synthetic invoice id is not compared)."""
+    return [c for c in CANONICAL_DTYPES if c != "invoice_id" or "invoice_id" in fields]
+
+
+def _probe_key(fields: list[str]) -> list[str]:
+    """Columns whose values tell lines apart in practice, a subset of the duplicate key (equal lines
+    agree on them): one line per invoice, product and quantity, as a rule. Hashing three columns
+    instead of twelve makes proving that a large input has no duplicate a third cheaper (1e7 lines:
+    about 4.3 -> 3.0 CPU s); lines that agree on these only (the same product and quantity twice on
+    an invoice at another price) just send cleaning to the exact duplicate pass."""
+    probe = ["invoice_id", "product_id", "quantity"]
+    return probe if all(c in fields for c in probe[:2]) else _duplicate_key(fields)
+
+
+def _line_hash(table: ibis.Table, columns: list[str]) -> ir.IntegerValue:
+    """One 64-bit hash of a line's ``columns`` (the duplicate key or its probe: equal lines, equal hashes)."""
+    return ibis.struct({c: table[c] for c in columns}).hash()
+
+
+def _mark_duplicates(staged: ibis.Table, copies: ibis.Table, fields: list[str]) -> ibis.Table:
+    """``staged`` with the ``copies`` given the reason ``duplicate`` (they were kept so far)."""
+    marked = copies.mutate(_copy=ibis.literal(True))
+    joined = staged.left_join(marked, ["_source", "_row"])
+    copy = joined._copy.fill_null(False)
+    field = "invoice_id" if "invoice_id" in fields else "customer_id"
+    columns = [c for c in staged.columns if c not in ("_reason", "_field", "_source", "_row")]
+    return joined.select(
+        *[joined[c] for c in columns], _source=staged._source, _row=staged._row,
+        _reason=ibis.cases((copy, "duplicate"), else_=joined._reason),
+        _field=ibis.cases((copy, field), else_=joined._field),
+    )  # fmt: skip
+
+
+def _duplicates(con: BaseBackend, staged: ibis.Table, fields: list[str]) -> ibis.Table | None:
+    """``_source``/``_row`` of kept lines that repeat an earlier kept line exactly (materialised, small),
+    or None when no kept line repeats another.
+
+    A hash aggregate finds the repeated lines' keys (usually few, often none: then the rows are not
+    read again); only the lines with such a key are numbered. Numbering every kept line (a window
+    partitioned by the whole line) cost about twice as much and held every line in memory at once.
+    """
+    key = _duplicate_key(fields)
+    # only the columns the numbering reads: each query below then compiles and carries 13 columns, not 30
+    kept = staged.filter(staged._reason.isnull()).select(*key, "_source", "_row")
+    if con.name == "duckdb":
+        # one 64-bit hash of the whole line is grouped and joined instead of every column (about half
+        # the work, and far less memory at 1e7 lines); equal lines have equal hashes, and a collision
+        # only adds a candidate that the exact numbering below tells apart
+        kept = kept.mutate(_hash=_line_hash(kept, key))
+        repeated = kept.group_by("_hash").aggregate(_n=kept.count()).filter(lambda t: t._n > 1).select("_hash")
+        repeated = engine.materialize(con, repeated)
+        if not _has_rows(repeated):
+            return None
+        lines = kept.semi_join(repeated, "_hash")
+    else:
+        repeated = kept.group_by(key).aggregate(_n=kept.count()).filter(lambda t: t._n > 1).select(*key)
+        lines = kept.semi_join(repeated, [kept[c].identical_to(repeated[c]) for c in key])  # NULL matches NULL
+    number = ibis.row_number().over(group_by=key, order_by=[lines._source, lines._row])
+    copies = lines.mutate(_copy=number).filter(lambda t: t._copy > 0).select("_source", "_row")
+    return engine.materialize(con, copies)
+
+
+def _has_rows(table: ibis.Table) -> bool:
+    return bool(engine.row_count(table))  # a table materialize made: counted when it was filled
