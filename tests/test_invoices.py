@@ -224,3 +224,42 @@ def test_lines_before_the_snapshot_need_no_test_when_the_last_date_is_earlier():
     assert _lines_before(fresh, "2025-01-01") == "2025-01-01"  # not a date: kept as given
     other = SimpleNamespace(totals=None, report=report)  # e.g. a workspace: its report may not describe them
     assert _lines_before(other, dt.date(2025, 1, 1)) == dt.date(2025, 1, 1)
+
+
+def test_a_streamed_input_without_drops_counts_its_report_from_filters_and_groups(tmp_path, monkeypatch):
+    """No line dropped: the report's counts come from one filtered count per test and the groups' sums;
+    they equal the materialised input's aggregate of every line, and the values by hand."""
+    day = D(2023, 4, 3, 10, 30)
+    lines = [  # invoice, customer, date, product, qty, price, cost
+        ("536365", "17850", day, "TEA", 6, 2.5, 1.0),
+        ("536365", "17850", day, "MUG", None, 4.0, 2.0),  # no quantity: filled with 1
+        ("536366", "17850", day + dt.timedelta(days=40), "TEA", 2, 2.5, float("inf")),  # cost unreadable
+        ("C536367", "17850", day + dt.timedelta(days=41), "TEA", 2, 2.5, 1.0),  # cancellation: a return
+        ("536368", "13047", day + dt.timedelta(days=1, hours=3), "CUP", -3, 1.0, None),  # a return
+    ]
+    columns = list(zip(*lines, strict=True))
+    path = tmp_path / "clean.parquet"
+    pq.write_table(pa.table({
+        "InvoiceNo": pa.array(columns[0], pa.string()), "CustomerID": pa.array(columns[1], pa.string()),
+        "InvoiceDate": pa.array(columns[2], pa.timestamp("us")), "StockCode": pa.array(columns[3], pa.string()),
+        "Quantity": pa.array(columns[4], pa.int64()), "UnitPrice": pa.array(columns[5], pa.float64()),
+        "UnitCost": pa.array(columns[6], pa.float64()),
+    }), path)  # fmt: skip
+    import segmint.clean as clean_module
+
+    reports, aggregated = [], []
+    real = clean_module._counters
+    monkeypatch.setattr(clean_module, "_counters", lambda *a, **k: aggregated.append(1) or real(*a, **k))
+    for staging in ("stream", "materialize"):
+        monkeypatch.setenv("SEGMINT_STAGING", staging)
+        reports.append(read_transactions(path, con=engine.connect()).report.model_dump())
+    assert aggregated == [1]  # only the materialised input aggregated every line
+    assert reports[0] == reports[1]
+    report = reports[0]
+    assert report["rows_in"] == report["rows_kept"] == 5 and report["dropped"] == {}
+    assert report["parsed"]["quantity_filled"] == 1 and report["parsed"]["cost_unreadable"] == 1
+    assert report["parsed"]["amount_computed"] == 5
+    # by hand: 15 + 4 + 5 - 5 - 3 = 16; returns: the cancellation (-5) and the negative line (-3)
+    assert report["total_amount"] == 16.0 and report["returns"] == 2 and report["returns_value"] == -8.0
+    assert report["first_date"] == day and report["last_date"] == day + dt.timedelta(days=41)
+    assert report["customers"] == 2 and report["invoices"] == 4

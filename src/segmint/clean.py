@@ -25,6 +25,7 @@ from ibis.backends import BaseBackend
 from segmint import engine
 from segmint.clean_counts import (
     _counters,
+    _counters_without_drops,
     _distinct_probes,
     _duplicates,
     _group_counters,
@@ -103,23 +104,28 @@ def clean_transactions(
         dots=("customer_id",), cs=("invoice_id",), grouped=dicts.tables, rows=dicts.rows,
     )  # fmt: skip
     stream = streamable(con, dicts.joined(), shape.counts.get("rows", dicts.rows))
-    staged = _materialize_staged(con, mapped, *_stage(parsed, fields, options, shape), stream=stream)
+    narrow, field_of, tests = _stage(parsed, fields, options, shape)
+    staged = _materialize_staged(con, mapped, narrow, field_of, stream=stream)
     for table in dicts.tables.values():
         _drop_quietly(con, table)
     drop_duplicates = _drop_duplicates(fields, options)
     groups = kept = None
     counts: dict[str, Any] = {}
     if stream:
-        # one ungrouped aggregate over the lines: rows per drop reason, repairs and the kept lines'
-        # measures but the distinct customers and invoices, counted from the groups below
-        counts = _counters(staged, fields, distinct=False)
+        # no line dropped (typed files, as a rule): each test and repair counted by a filter on its own
+        # columns, which Parquet's statistics mostly answer; else one ungrouped aggregate over the
+        # lines counts rows per drop reason, repairs and the kept lines' measures (but the distinct
+        # customers and invoices, counted from the groups below)
+        counts = _counters_without_drops(con, staged, fields, tests)
+        summed = counts is not None  # the kept lines' sums and returns then come from the groups
+        counts = counts if summed else _counters(staged, fields, distinct=False)
         # every later pass reads the kept lines again: test only the reasons some line was dropped
         # for (none, often: then no filter and no test at all)
         kept = _kept_lines(con, mapped, parsed, fields, options, shape, counts)
         # the kept lines grouped by the invoice totals' grain (2.1M groups at 1e7 lines): the totals
         # analyze reads, the distinct customers and invoices and the proof that no line repeats another
         prove = _lists_fit(con, shape.counts.get("rows", dicts.rows))
-        groups = _line_groups(con, kept, fields, prove=prove)
+        groups = _line_groups(con, kept, fields, prove=prove, returns=summed)
         counts |= _group_counters(groups)
         if not prove:  # too large for the lists: as many distinct probe hashes as kept lines proves it
             counts["_repeats"] = _kept(counts) - _distinct_probes(kept, fields)

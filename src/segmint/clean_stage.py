@@ -60,9 +60,10 @@ def _cancellation(raw: ir.Value, invoice: ir.StringValue, shape: TextShape) -> i
 
 def _stage(
     t: ibis.Table, fields: list[str], options: CleanOptions, shape: TextShape, reasons: Collection[str] | None = None
-) -> tuple[ibis.Table, dict[str, str]]:
-    """Every input row with its parsed values, repair flags and drop reason (NULL = kept), and the
-    field each reason names.
+) -> tuple[ibis.Table, dict[str, str], dict[str, ibis.Table]]:
+    """Every input row with its parsed values, repair flags and drop reason (NULL = kept), the field
+    each reason names, and every row's drop tests (``reason:<name>``) and repair flags as columns of
+    their own (None when a test depends on the others: returns dropped).
 
     Built in layers that refer to earlier layers' columns, so each SQL expression stays small.
     ``reasons``: the drop reasons some row was counted under; the tests of the others are left out
@@ -129,6 +130,7 @@ def _stage(
     earliest = ibis.literal(datetime.combine(options.earliest_date, datetime.min.time()), type="timestamp")
     after = latest_date(options) + timedelta(days=1)
     latest = ibis.literal(datetime.combine(after, datetime.min.time()), type="timestamp")
+    tested = t  # the layer the tests below are written over
     checks: list[tuple[ir.BooleanValue, str, str]] = [
         (shape.blank(t.customer_id, "customer_id"), "missing_customer", "customer_id"),
         (shape.blank(t.invoice_date, "invoice_date"), "missing_date", "invoice_date"),
@@ -154,10 +156,18 @@ def _stage(
         **{name: flag for name, flag in flags.items() if flag is not None},
     )
     field_of = {name: field for _, name, field in checks}
+    # each drop test and repair flag as a column of its own (the flags as the staged lines name them)
+    numbers = [f"_n_{f}_{flag}" for f in nums for flag in NUMBER_COUNTERS]
+    tests: ibis.Table | None = tested.select(
+        **{f"reason:{name}": cond for cond, name, _ in checks},
+        **{name: flag for name, flag in flags.items() if flag is not None},
+        **{column: tested[column] for column in ("_fix_customer", "_fix_invoice", "_credit", *numbers)},
+    )  # fmt: skip
     if options.returns == "drop" and (reasons is None or "return" in reasons):
         t = t.mutate(_reason=ibis.cases((t._reason.isnull() & t._is_return, "return"), else_=t._reason))
         field_of["return"] = "amount" if "amount" in fields else "quantity"
-    return _narrow(t, fields, shape), field_of
+        tests = None  # the return test depends on the others
+    return _narrow(t, fields, shape), field_of, tests
 
 
 def _both(left: ir.BooleanValue, right: ir.BooleanValue) -> ir.BooleanValue:

@@ -49,7 +49,7 @@ def invoice_totals(lines: ir.Table) -> ir.Table:
     ).aggregate(lines=lines.count(), net=lines.amount.sum(), profit=(lines.amount - lines.cost).sum())  # fmt: skip
 
 
-def line_groups(lines: ir.Table, *, probe: Sequence[str] | None) -> ir.Table:
+def line_groups(lines: ir.Table, *, probe: Sequence[str] | None, returns: bool = False) -> ir.Table:
     """The kept lines grouped by the totals' grain: the one grouping of the lines that cleaning a large
     input makes (DuckDB).
 
@@ -60,13 +60,17 @@ def line_groups(lines: ir.Table, *, probe: Sequence[str] | None) -> ir.Table:
     line's hash, a hash table of 1e7 entries, takes a list per group here). The report's counters are
     one ungrouped aggregate of their own: summed per group, each cost a hash-table update per line.
     ``probe=None``: no ``repeats`` (the lists of a very large input would not fit in memory: DuckDB
-    cannot spill them).
+    cannot spill them). ``returns``: with ``returns`` (return lines) and ``returns_value`` (their
+    amount), for a report whose lines were not aggregated otherwise.
     """
     metrics: dict[str, ir.Scalar] = {
         "lines": lines.count(),
         "net": lines.amount.sum(),
         "profit": (lines.amount - lines.cost).sum(),
     }
+    if returns:
+        returned = lines.is_return.fill_null(False)
+        metrics |= {"returns": returned.cast("int64").sum(), "returns_value": lines.amount.sum(where=returned)}
     if probe is not None:
         rest = [c for c in probe if c not in GRAIN] or list(probe)
         line_hash = _hash32(ibis.struct({c: lines[c] for c in rest}))
