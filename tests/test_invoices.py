@@ -226,9 +226,15 @@ def test_lines_before_the_snapshot_need_no_test_when_the_last_date_is_earlier():
     assert _lines_before(other, dt.date(2025, 1, 1)) == dt.date(2025, 1, 1)
 
 
-def test_a_streamed_input_without_drops_counts_its_report_from_filters_and_groups(tmp_path, monkeypatch):
+@pytest.mark.parametrize("lists_fit", [True, False])
+def test_a_streamed_input_without_drops_counts_its_report_from_filters_and_groups(tmp_path, monkeypatch, lists_fit):
     """No line dropped: the report's counts come from one filtered count per test and the groups' sums;
-    they equal the materialised input's aggregate of every line, and the values by hand."""
+    they equal the materialised input's aggregate of every line, and the values by hand (with the
+    no-repeat proof by lists per group, or by a distinct count when the lists would not fit)."""
+    import segmint.clean_counts as counts_module
+
+    if not lists_fit:
+        monkeypatch.setattr(counts_module, "PROOF_BYTES_PER_LINE", 10**12)
     day = D(2023, 4, 3, 10, 30)
     lines = [  # invoice, customer, date, product, qty, price, cost
         ("536365", "17850", day, "TEA", 6, 2.5, 1.0),
