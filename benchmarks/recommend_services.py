@@ -58,7 +58,7 @@ def main() -> None:
     parser.add_argument("--datasets", default=",".join(DATASETS))
     args = parser.parse_args()
     import segmint
-    from segmint.recommendations.merchandise import MerchandiseRules
+    from segmint.merchandise import MerchandiseRules
     from segmint.recommendations.model import Window
 
     record = json.loads(RAW.read_text()) if RAW.exists() else {}

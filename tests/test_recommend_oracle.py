@@ -54,7 +54,7 @@ def test_retail_hidden_state_leaves_the_lines_alone_and_holds_only_what_was_boug
 
 
 def test_the_uci_service_lines_leave_the_other_lines_alone_and_are_all_recognised():
-    from segmint.recommendations.merchandise import MerchandiseRules
+    from segmint.merchandise import MerchandiseRules
 
     plain = make_retail_log(300, 300, seed=1)
     frame = make_retail_log(300, 300, seed=1, non_merchandise=True)

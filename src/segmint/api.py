@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     from segmint.clean import CleanOptions
     from segmint.io.base import RawTable
     from segmint.features import DateLike, Period
+    from segmint.merchandise import NonMerchandiseValues
     from segmint.quality import DataQualityReport
     from segmint.recommendations import RecommendConfig, RecommendResult
     from segmint.schema import ColumnMapping
@@ -364,6 +365,8 @@ def analyze(
     story_period: Period | None = None,
     story_scheme: str = "value",
     progress: Callable[[str], None] | None = None,
+    treat_as_products: Sequence[str] = (),
+    treat_as_services: Sequence[str] = (),
 ) -> AnalysisResult:
     """Customer features and segments (every registered scheme, or those named) with KPI summaries.
 
@@ -372,7 +375,8 @@ def analyze(
     first read (see :class:`AnalysisResult`). ``frequency="auto"`` counts invoices, or calendar days
     when the data have no invoice column (``notes()`` says so). RFM's "New Customers" window is the
     story's period when a story is asked for (else a quarter), so the story's current segment and
-    the analysis agree.
+    the analysis agree. ``n_products`` counts merchandise only (:mod:`segmint.merchandise`; items the
+    user names in ``treat_as_products`` / ``treat_as_services`` override its rule table).
     """
     from segmint import engine
     from segmint.features import (
@@ -410,8 +414,10 @@ def analyze(
     # purchases and main country read these groups instead of the lines
     totals = in_countries(tx.totals, country) if tx.totals is not None else None
     # per-customer line sums once, for the features and the excluded customers (one pass over the lines)
+    non_merchandise, product_codes = _product_counting(tx, treat_as_products, treat_as_services)
     stats = engine.materialize(tx.con, customer_line_stats(
-        lines, snapshot_date=_lines_before(tx, snapshot), totals=totals, product_codes=_product_codes(tx), **window,
+        lines, snapshot_date=_lines_before(tx, snapshot), totals=totals, product_codes=product_codes,
+        non_merchandise=non_merchandise, **window,
     ))  # fmt: skip
     features = customer_features(
         lines, snapshot_date=snapshot, frequency=frequency, monetary=monetary, line_stats=stats, totals=totals,
@@ -496,15 +502,31 @@ def _lines_before(tx: Transactions, snapshot: DateLike) -> DateLike:
     return None if last is not None and day is not None and last.date() < day else snapshot
 
 
-def _product_codes(tx: Transactions) -> tuple[ir.Table, int] | None:
-    """Large inputs (invoice totals computed): the product ids numbered for counting distinct products
-    as bit sets (:mod:`segmint.distinct`), when they are few enough."""
-    customers = getattr(tx.report, "customers", None)
-    if tx.totals is None or not customers or "product_id" not in tx.table.columns:
-        return None
+def _product_counting(
+    tx: Transactions, as_products: Sequence[str], as_services: Sequence[str]
+) -> tuple[NonMerchandiseValues, tuple[ir.Table, int] | None]:
+    """What ``n_products`` needs: the non-merchandise codes and names (postage, fees ...: no product;
+    none without a query when the source mapped no product column) and, for large inputs (invoice
+    totals computed), the product ids numbered for counting distinct products as bit sets
+    (:mod:`segmint.distinct`) when they are few enough. One distinct (product_id, product_name) pass
+    over the lines serves both."""
+    from segmint import engine
     from segmint.distinct import codes
+    from segmint.merchandise import MerchandiseRules, NonMerchandiseValues
 
-    return codes(tx.con, tx.table.product_id, groups=int(customers))
+    customers = getattr(tx.report, "customers", None)
+    numbered = tx.totals is not None and bool(customers) and "product_id" in tx.table.columns
+    if tx.mapping is not None and not {"product_id", "product_name"} & set(tx.mapping.fields):
+        nothing = NonMerchandiseValues((), (), (), ())
+        return nothing, codes(tx.con, tx.table.product_id, groups=int(customers)) if numbered else None
+    rules = MerchandiseRules.default(as_products, as_services)
+    if not numbered:
+        return rules.find_values(tx.table), None
+    pairs = engine.materialize(tx.con, tx.table.select("product_id", "product_name").distinct())
+    try:
+        return rules.find_values(pairs), codes(tx.con, pairs.product_id, groups=int(customers))
+    finally:
+        tx.con.drop_table(pairs.get_name(), force=True)
 
 
 def _to_pandas(tables: Mapping[str, pa.Table], name: str) -> pd.DataFrame:

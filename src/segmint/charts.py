@@ -35,6 +35,7 @@ FEATURE_LABELS = {
     "customer_id": "Customer",
     "first_purchase": "First purchase",
     "last_purchase": "Last purchase",
+    "n_products": "Products bought (distinct, no postage or fees)",
     "r_score": "R score",
     "f_score": "F score",
     "m_score": "M score",

@@ -21,7 +21,8 @@ Definitions (``customer_features``):
   the default snapshot is the day after the last transaction in the window (so a purchase on the
   last day has recency 1).
 * ``profit`` sums ``amount - cost`` over lines with a known cost (null when none has one);
-  ``n_products`` counts distinct product ids on non-return lines; ``country`` is the country on most
+  ``n_products`` counts distinct product ids on non-return lines that are merchandise (postage, fees,
+  discounts ... are not products: :mod:`segmint.merchandise`); ``country`` is the country on most
   of the customer's lines (ties -> alphabetically first; null when never known).
 """
 
@@ -30,12 +31,15 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from collections.abc import Sequence
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import ibis
 import ibis.expr.types as ir
 
 from segmint.errors import ConfigError, DataError, Fix
+
+if TYPE_CHECKING:
+    from segmint.merchandise import NonMerchandiseValues
 
 log = logging.getLogger(__name__)
 
@@ -258,9 +262,13 @@ def customer_line_stats(
     org: str | list[str] | None = None,
     totals: ir.Table | None = None,
     product_codes: tuple[ir.Table, int] | None = None,
+    non_merchandise: NonMerchandiseValues | None = None,
 ) -> ir.Table:
     """Per customer, over their lines in the window: the net value as summed (``net_sum``), profit,
-    lines and distinct products bought (returns aside).
+    lines and distinct products bought (returns and non-merchandise lines aside).
+
+    ``non_merchandise``: what :class:`segmint.merchandise.MerchandiseRules` found in ``tx`` (default:
+    the packaged rules, one query for the distinct product codes and names).
 
     ``product_codes``: every product id numbered (:func:`segmint.distinct.codes`, DuckDB): each
     customer's distinct products are then counted as the bits of one bit string, grouping by
@@ -285,6 +293,12 @@ def customer_line_stats(
     # as a distinct count, but DuckDB spills plain groupings to disk when they outgrow its memory
     # limit, and a grouped distinct count of 1e8 lines ran out of memory at the 1.5 GB default
     bought = window.filter(~window.is_return.fill_null(False) & window.product_id.notnull())
+    if non_merchandise is None:
+        from segmint.merchandise import MerchandiseRules
+
+        non_merchandise = MerchandiseRules.default().find_values(tx)
+    if not non_merchandise.empty:
+        bought = bought.filter(~non_merchandise.flag(bought))
     if product_codes is not None:
         from segmint.distinct import count_codes
 

@@ -38,7 +38,7 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from segmint.recommendations import signals as sig
-from segmint.recommendations.merchandise import MerchandiseRules
+from segmint.merchandise import MerchandiseRules, NonMerchandiseValues
 from segmint import engine
 from segmint.errors import ConfigError, DataError, Fix
 
@@ -368,11 +368,14 @@ def choose_features(frame: pd.DataFrame, names: list[str], top: int) -> tuple[st
 # --- segments ------------------------------------------------------------------------------------
 
 
-def segments_as_of(tx: ir.Table, scheme: str, as_of: dt.date, config: Any = None) -> ir.Table:
+def segments_as_of(
+    tx: ir.Table, scheme: str, as_of: dt.date, config: Any = None, left_out: NonMerchandiseValues | None = None
+) -> ir.Table:
     """customer_id, segment, segment_order of every segmented customer, from lines before ``as_of``.
 
     rfm/levels/tiers/clusters segment the whole history; ``value`` is each customer's segment in
-    the latest complete quarter of their story (value quartiles).
+    the latest complete quarter of their story (value quartiles). ``left_out``: the non-merchandise
+    codes and names already found (the features need not look for them again).
     """
     from segmint import features as feat
 
@@ -385,7 +388,8 @@ def segments_as_of(tx: ir.Table, scheme: str, as_of: dt.date, config: Any = None
         return latest.select("customer_id", "segment", "segment_order")
     from segmint.segment import get_scheme
 
-    features = feat.customer_features(tx, snapshot_date=as_of)
+    stats = feat.customer_line_stats(tx, snapshot_date=as_of, non_merchandise=left_out)
+    features = feat.customer_features(tx, snapshot_date=as_of, line_stats=stats)
     labelled = get_scheme(scheme).assign(features, config)
     return labelled.select("customer_id", "segment", labelled.segment_order.cast("int64"))
 
@@ -711,7 +715,7 @@ def _recommend_products(
               "non_merchandise_items": len(services)}  # fmt: skip
 
     def segment_fn(day: dt.date) -> ir.Table:
-        return materialize(con, segments_as_of(tx, config.scheme, day, segment_config))
+        return materialize(con, segments_as_of(tx, config.scheme, day, segment_config, left_out))
 
     step("learning the blend on an inner time split")
     with scratch_tables(con):  # the inner split's tables are not needed once the blend is fitted

@@ -4,7 +4,7 @@ Definitions (``as_of`` is the first day NOT used: everything is computed from li
 
 * A *purchase line* is a line with a product (``product_id``, else ``product_name``), a positive
   quantity, not a return or cancellation and not a non-merchandise line (postage, fees, discounts:
-  :mod:`segmint.recommendations.merchandise`). Returns never count as purchases; a product whose
+  :mod:`segmint.merchandise`). Returns never count as purchases; a product whose
   returned units reach the units a customer bought is treated as not wanted by that customer.
 * A *visit* is a customer and a calendar day with at least one purchase line (so files without
   invoice numbers, where every line is its own invoice, still have baskets).
@@ -28,7 +28,7 @@ import datetime as dt
 import ibis
 import ibis.expr.types as ir
 
-from segmint.recommendations.merchandise import MerchandiseRules, NonMerchandise
+from segmint.merchandise import MerchandiseRules, NonMerchandise
 
 SMOOTH = 1e-3  # floor of the share features before taking logs (a product nobody bought)
 NO_SEGMENT = "(no segment)"

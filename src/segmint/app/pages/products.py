@@ -15,7 +15,7 @@ from segmint.app.callbacks import FILTER_INPUTS, context, guarded
 from segmint.app.figures import empty_figure
 from segmint.app.layout import graph, message
 from segmint.app.state import AppState
-from segmint.recommendations.merchandise import non_merchandise_note
+from segmint.merchandise import non_merchandise_note
 
 WINDOWS = [("1M", "last month"), ("2M", "last 2 months"), ("3M", "last 3 months"), ("6M", "last 6 months"),
            ("1Y", "last year")]  # fmt: skip

@@ -4,10 +4,15 @@ Real invoice logs carry lines that are money but no product a customer chooses: 
 log's POSTAGE (on most foreign customers' invoices), DOTCOM POSTAGE, CARRIAGE, Manual, Discount,
 SAMPLES, Bank Charges, AMAZON FEE, CRUK Commission, gift vouchers. Sales, revenue, segments and RFM
 keep them (their amounts are real); product analyses leave them out, or a recommender offers "POSTAGE"
-as the product to buy next. They are recognised by the rule table ``non_merchandise.yaml`` (whole-name
-and whole-code patterns, see its header), with a user's override: items to treat as products, items to
-treat as non-merchandise. :func:`segmint.recommendations.signals.purchase_lines` applies the rule, so
-every product analysis gets its lines from one place.
+as the product to buy next, and a customer's count of products (``n_products``) counts postage. They
+are recognised by the rule table ``non_merchandise.yaml`` (whole-name and whole-code patterns, see its
+header), with a user's override: items to treat as products, items to treat as non-merchandise.
+:func:`segmint.recommendations.signals.purchase_lines` and :func:`segmint.features.customer_line_stats`
+apply the rule, so every product analysis and every product count reads lines the same way.
+
+A property of lines (like a return), not of recommendations: features and every analysis after them
+read it, so it sits beside them. pandas is imported only for the item table of :meth:`MerchandiseRules.find`
+(the ``analyze`` path loads no pandas).
 """
 
 from __future__ import annotations
@@ -16,14 +21,16 @@ import re
 from dataclasses import dataclass
 from functools import cache, cached_property
 from importlib import resources
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import ibis
 import ibis.expr.types as ir
-import pandas as pd
 
 from segmint.errors import ConfigError
 from segmint.util import parse_packaged_yaml
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 RULES_FILE = "non_merchandise.yaml"
 SHOWN_ITEMS = 5  # item names listed in the note
@@ -36,7 +43,7 @@ def _whole(patterns: list[str]) -> str:
 
 
 def _normal(text: object) -> str | None:
-    if text is None or (isinstance(text, float) and pd.isna(text)):
+    if text is None or text != text:  # None, NaN (pandas' missing value)
         return None
     return str(text).strip().lower()
 
@@ -82,6 +89,20 @@ class MerchandiseRules:
         marks it, and the user named neither a product."""
         return _decides((self.marks(code, "code"), self.marks(name, "name")))
 
+    def _verdicts(self, kind: str, values: Any) -> dict[object, bool]:
+        """Raw value -> its mark, for the distinct values that mark something (``kind``: code or name)."""
+        marks = {value: self.marks(value, kind) for value in values if value is not None and value == value}
+        return {value: mark for value, mark in marks.items() if mark is not None}
+
+    def find_values(self, tx: ir.Table) -> NonMerchandiseValues:
+        """The raw codes and names that mark non-merchandise lines of ``tx`` (and those the user named
+        products): one query for the distinct (product_id, product_name), the patterns in Python, no pandas."""
+        columns = [c for c in ("product_id", "product_name") if c in tx.columns]  # a table may lack one
+        pairs = tx.select(*columns).distinct().to_pyarrow() if columns else None
+        found = {c: set(pairs.column(c).to_pylist()) if c in columns else () for c in ("product_id", "product_name")}
+        return NonMerchandiseValues(**_split(self._verdicts("code", found["product_id"]),
+                                             self._verdicts("name", found["product_name"])))  # fmt: skip
+
     def find(self, tx: ir.Table) -> NonMerchandise:
         """The non-merchandise items of canonical transactions (one grouping query; the patterns run
         in Python on the distinct codes and names, so every engine reads them alike)."""
@@ -90,32 +111,27 @@ class MerchandiseRules:
         pairs = tx.group_by("product_id", "product_name").aggregate(
             lines=tx.count(), amount=money_sum(tx.amount)
         ).to_pandas()
-        verdicts: dict[str, dict[object, bool]] = {}  # kind -> raw value -> its mark (values that mark nothing left out)
-        for kind, column in (("code", "product_id"), ("name", "product_name")):
-            marks = {value: self.marks(value, kind) for value in pairs[column].dropna().unique()}
-            verdicts[kind] = {value: mark for value, mark in marks.items() if mark is not None}
-
-        def chosen(kind: str, mark: bool) -> tuple[str, ...]:
-            return tuple(str(value) for value, found in verdicts[kind].items() if found is mark)
-
-        line_marks = zip(pairs["product_id"].map(verdicts["code"]), pairs["product_name"].map(verdicts["name"]),
-                         strict=True)  # fmt: skip
+        code = self._verdicts("code", pairs["product_id"].dropna().unique())
+        name = self._verdicts("name", pairs["product_name"].dropna().unique())
+        line_marks = zip(pairs["product_id"].map(code), pairs["product_name"].map(name), strict=True)
         hit = pairs[[_decides(marks) for marks in line_marks]]
-        return NonMerchandise(codes=chosen("code", True), names=chosen("name", True),
-                              product_codes=chosen("code", False), product_names=chosen("name", False),
-                              items=_items_table(hit))  # fmt: skip
+        return NonMerchandise(**_split(code, name), items=_items_table(hit))
 
 
 @dataclass(frozen=True)
-class NonMerchandise:
-    """What the rules found in one table: the raw codes and names that mark a line (and those the user
-    named products), and the items (product_id, product_name, lines, amount; most lines first)."""
+class NonMerchandiseValues:
+    """What the rules found in one table: the raw codes and names that mark a line, and those the user
+    named products."""
 
     codes: tuple[str, ...]
     names: tuple[str, ...]
     product_codes: tuple[str, ...]
     product_names: tuple[str, ...]
-    items: pd.DataFrame
+
+    @property
+    def empty(self) -> bool:
+        """True when no line is non-merchandise (``flag`` is always False)."""
+        return not (self.codes or self.names)
 
     def flag(self, tx: ir.Table) -> ir.BooleanValue:
         """Engine expression: True on the non-merchandise lines of ``tx`` (the table it was found in)."""
@@ -129,11 +145,27 @@ class NonMerchandise:
 
         return any_of(self.codes, self.names) & ~any_of(self.product_codes, self.product_names)
 
+
+@dataclass(frozen=True)
+class NonMerchandise(NonMerchandiseValues):
+    """The values found, with the items (product_id, product_name, lines, amount; most lines first)."""
+
+    items: pd.DataFrame
+
     @property
     def note(self) -> str | None:
         """'12 lines of 3 non-merchandise items (POSTAGE, Manual, AMAZON FEE) kept for sales, left out
         of product analyses', or None when there is none."""
         return non_merchandise_note(self.items)
+
+
+def _split(code: dict[object, bool], name: dict[object, bool]) -> dict[str, tuple[str, ...]]:
+    """The codes and names that mark non-merchandise, and those the user named products (sorted)."""
+    def chosen(verdicts: dict[object, bool], mark: bool) -> tuple[str, ...]:
+        return tuple(sorted(str(value) for value, found in verdicts.items() if found is mark))
+
+    return {"codes": chosen(code, True), "names": chosen(name, True),
+            "product_codes": chosen(code, False), "product_names": chosen(name, False)}  # fmt: skip
 
 
 def _decides(marks: tuple[bool | None, ...]) -> bool:
@@ -152,7 +184,7 @@ def _items(values: Any) -> tuple[str, ...]:
 
 @cache
 def _packaged() -> tuple[tuple[str, ...], tuple[str, ...]]:
-    text = resources.files("segmint.recommendations").joinpath(RULES_FILE).read_text(encoding="utf-8")
+    text = resources.files("segmint").joinpath(RULES_FILE).read_text(encoding="utf-8")
     data = parse_packaged_yaml(text) or {}
     codes: list[str] = []
     names: list[str] = []
@@ -171,6 +203,8 @@ def _packaged() -> tuple[tuple[str, ...], tuple[str, ...]]:
 def _items_table(pairs: pd.DataFrame) -> pd.DataFrame:
     """product_id, product_name, lines, amount per item from (product_id, product_name, lines, amount)
     of each spelling; an item's name is the one on most of its lines. Most lines first."""
+    import pandas as pd
+
     columns = ["product_id", "product_name", "lines", "amount"]
     if pairs.empty:
         return pd.DataFrame({c: pd.Series(dtype=t) for c, t in zip(columns, ["object", "object", "int64", "float64"],

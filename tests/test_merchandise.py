@@ -11,7 +11,7 @@ import pytest
 
 import segmint
 from segmint.recommendations import signals as sig
-from segmint.recommendations.merchandise import MerchandiseRules, non_merchandise_note
+from segmint.merchandise import MerchandiseRules, non_merchandise_note
 
 # (StockCode, Description) of the UCI Online Retail / Online Retail II logs' service lines, and others
 SERVICES = [
@@ -198,3 +198,33 @@ def test_a_log_of_service_lines_only_says_so():
     with pytest.raises(DataError, match=r"every product is non-merchandise \(2 lines of 1 non-merchandise item "
                                         r"\(name POST\).*treat_as_products"):  # fmt: skip
         segmint.recommend(tx)
+
+
+def test_a_customers_product_count_counts_merchandise_only(tmp_path):
+    """n_products (features, segments, the customer 360) counts distinct products, not postage or fees.
+    By hand from or2_log: F bought A1, B1 (+ POSTAGE on every invoice), G A1, C1 (+ Manual), H B1, C1
+    (+ Discount): 2 each; every line still counts for sales."""
+    path = or2_log(tmp_path / "or2.csv")
+
+    def counts(**overrides):
+        result = segmint.analyze(path, scheme="rfm", **overrides)
+        features = result.features.to_pandas().set_index("customer_id")
+        return features["n_products"].to_dict(), features["revenue"].to_dict()
+
+    products, revenue = counts()
+    assert products == {"F": 2, "G": 2, "H": 2}
+    with pytest.MonkeyPatch.context() as patch:  # large inputs' path: invoice totals and products as bit sets
+        patch.setenv("SEGMINT_STAGING", "stream")
+        assert segmint.read_transactions(path).totals is not None
+        assert counts()[0] == {"F": 2, "G": 2, "H": 2}
+    assert revenue == {"F": 3 + 2 + 36 + 2 + 36 + 3 + 36 + 3 + 36, "G": 3 + 4 + 4 + 4 + 5 + 4, "H": 4 + 4 + 2 - 3}
+    # the user's items win: POST is a product (F: 3), GREEN TIN is not (G: A1, H: B1)
+    products, _ = counts(treat_as_products=["post"], treat_as_services=["green tin"])
+    assert products == {"F": 3, "G": 1, "H": 1}
+
+
+def test_a_table_without_product_names_is_read_by_its_codes():
+    tx = ibis.memtable({"product_id": ["POST", "A1", None]}, schema={"product_id": "string"})
+    found = MerchandiseRules.default().find_values(tx)
+    assert (found.codes, found.names, found.empty) == (("POST",), (), False)
+    assert MerchandiseRules.default().find_values(ibis.memtable({"amount": [1.0]})).empty
