@@ -143,7 +143,7 @@ def rolling(tx, splits: int) -> list[dict]:  # noqa: ANN001
     months after that only, so every split answers the same question on different months.
     """
     import segmint
-    from segmint.recommendations.model import Window
+    from segmint.recommendations.settings import Window
 
     end = (tx.table.invoice_date.max().execute()).date() + dt.timedelta(days=1)  # first day after the data
     runs = []

@@ -43,19 +43,22 @@ def frames(name: str, shift: int) -> dict:
 
     import segmint
     from segmint.clean import CleanOptions
-    from segmint.recommendations import model as m
+    from segmint.recommendations.blend import features_for
+    from segmint.recommendations.scoring import build_signals, segments_as_of
+    from segmint.recommendations.scratch import materialize
+    from segmint.recommendations.settings import RecommendConfig, Window
     from segmint.recommendations import signals as sig
 
     cached = CACHE / f"{name}_{shift}.pkl"
     if cached.exists():
         return pickle.loads(cached.read_bytes())
     tx = segmint.read_transactions(dataset(name), options=CleanOptions(unpriced="units"))
-    con, table, config = tx.con, tx.table, m.RecommendConfig()
-    window = m.Window.parse(config.window)
-    lines = m.materialize(con, sig.purchase_lines(table))
+    con, table, config = tx.con, tx.table, RecommendConfig()
+    window = Window.parse(config.window)
+    lines = materialize(con, sig.purchase_lines(table))
     end = pd.Timestamp(lines.day.max().execute()).date() + dt.timedelta(days=1)
     for _ in range(shift):
-        end = m.Window.parse("1M").start(end)
+        end = Window.parse("1M").start(end)
     as_of = window.start(end)
     out: dict = {"as_of": as_of, "inner": window.start(as_of), "end": end,
                  "names": sig.product_names(lines).to_pandas()}  # product -> product_name (session 5)
@@ -65,15 +68,15 @@ def frames(name: str, shift: int) -> dict:
         eligible = later.select("customer_id").distinct().semi_join(history, "customer_id")
         if label == "fit":
             eligible = eligible.order_by(eligible.customer_id.hash(), "customer_id").limit(config.fit_customers)
-        sample = m.materialize(con, eligible)
-        signals = m.build_signals(con, table, lines, m.materialize(con, m.segments_as_of(table, config.scheme, at)),
+        sample = materialize(con, eligible)
+        signals = build_signals(con, table, lines, materialize(con, segments_as_of(table, config.scheme, at)),
                                   at, config, only=sample)  # fmt: skip
         bought = later.select("customer_id", "product").distinct().mutate(label=ibis.literal(1, "int8"))
         labelled = signals.candidates.left_join(bought, ["customer_id", "product"])
         before = lines.filter(lines.day < at)
         out[label] = {
             "at": at, "customers": sample.to_pandas()["customer_id"].tolist(),
-            "frame": labelled.select("customer_id", "product", "n", "share_all", *m.features_for(config),
+            "frame": labelled.select("customer_id", "product", "n", "share_all", *features_for(config),
                                      label=labelled.label.fill_null(0)).to_pandas(),  # fmt: skip
             "items": signals.items.semi_join(sample, "customer_id").select(
                 "customer_id", "product", "n", "units", "last_day").to_pandas(),
@@ -101,11 +104,11 @@ def own_most_bought(part: dict, order: list[str]) -> float:
 
 def blend(fit: pd.DataFrame, ev: pd.DataFrame, names: list[str]) -> np.ndarray:
     """The shipped method: the feature set / L2 strength chosen by cross-validation on the inner split."""
-    from segmint.recommendations import model as m
+    from segmint.recommendations.blend import choose_features, feature_sets, fit_blend
 
-    chosen, _ = m.choose_features(fit, names, TOP)
-    features, strength = m.feature_sets(names)[chosen]
-    weights = m.fit_blend(fit, features, "", strength).weights
+    chosen, _ = choose_features(fit, names, TOP)
+    features, strength = feature_sets(names)[chosen]
+    weights = fit_blend(fit, features, "", strength).weights
     return ev[features].to_numpy() @ np.array([weights[f] for f in features])
 
 
@@ -186,7 +189,8 @@ def experiments(name: str, shift: int) -> dict[str, float]:
     """precision@10 of every method on one split."""
     from sklearn.ensemble import HistGradientBoostingClassifier
 
-    from segmint.recommendations.model import RecommendConfig, features_for
+    from segmint.recommendations.settings import RecommendConfig
+    from segmint.recommendations.blend import features_for
 
     names = features_for(RecommendConfig())
     d = frames(name, shift)

@@ -69,7 +69,7 @@ def generate(name: str, as_of_day: int | None = None) -> tuple[pd.DataFrame, dic
 
 def splits(frame: pd.DataFrame, count: int) -> list[tuple[dt.date, dt.date]]:
     """(as_of, end) of the rolling splits, as benchmarks.recommend.rolling cuts them (end exclusive)."""
-    from segmint.recommendations.model import Window
+    from segmint.recommendations.settings import Window
 
     end = frame["InvoiceDate"].max().date() + dt.timedelta(days=1)
     out = []
@@ -290,7 +290,8 @@ def candidates_check(name: str, count: int) -> list[dict]:
     and the history-revealed oracle's restricted to them.
     """
     from benchmarks.recommend_lab import blend, frames
-    from segmint.recommendations.model import RecommendConfig, features_for
+    from segmint.recommendations.settings import RecommendConfig
+    from segmint.recommendations.blend import features_for
 
     frame, latent = generate(name)
     rows = []
@@ -334,7 +335,8 @@ def hidden_facts(name: str, count: int) -> list[dict]:
     """
     from benchmarks.recommend_lab import blend, frames
     from benchmarks.recommend_signals import per_customer
-    from segmint.recommendations.model import RecommendConfig, features_for
+    from segmint.recommendations.settings import RecommendConfig
+    from segmint.recommendations.blend import features_for
 
     names = features_for(RecommendConfig())
     retail = DATASETS[name][0] == "retail"

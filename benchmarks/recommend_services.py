@@ -59,7 +59,7 @@ def main() -> None:
     args = parser.parse_args()
     import segmint
     from segmint.merchandise import MerchandiseRules
-    from segmint.recommendations.model import Window
+    from segmint.recommendations.settings import Window
 
     record = json.loads(RAW.read_text()) if RAW.exists() else {}
     for name in args.datasets.split(","):

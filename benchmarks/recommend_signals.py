@@ -162,7 +162,8 @@ def per_customer(part: dict, frame: pd.DataFrame, score: np.ndarray) -> pd.Serie
 
 def experiments(name: str, shift: int) -> dict[str, tuple[float, float, float]]:
     """name -> (precision@10, difference from the shipped blend, its standard error) on one split."""
-    from segmint.recommendations.model import RecommendConfig, features_for
+    from segmint.recommendations.settings import RecommendConfig
+    from segmint.recommendations.blend import features_for
 
     names = features_for(RecommendConfig())
     d = frames(name, shift)
@@ -178,7 +179,7 @@ def experiments(name: str, shift: int) -> dict[str, tuple[float, float, float]]:
         diff = (hits - base) / TOP
         out[f"+ {label}"] = (hits.mean() / TOP, diff.mean(), diff.std(ddof=1) / len(diff) ** 0.5)
     # the choice keeps popularity on basket logs (groceries, demo): would a signal make a personal blend win?
-    from segmint.recommendations.model import fit_blend
+    from segmint.recommendations.blend import fit_blend
 
     def forced(features: list[str]) -> pd.Series:
         weights = fit_blend(fit, features, "", 1.0).weights

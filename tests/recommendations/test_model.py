@@ -14,7 +14,7 @@ import pytest
 import segmint
 from segmint.recommendations import signals as sig
 from segmint.errors import ConfigError, DataError
-from segmint.recommendations.model import RecommendConfig, Window
+from segmint.recommendations.settings import RecommendConfig, Window
 from segmint.recommendations.evaluation import lift_interval, metrics, own_most_bought
 
 GROCERIES = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "groceries" / "Groceries_dataset.csv"
@@ -289,7 +289,7 @@ def test_cli_writes_the_three_files_and_prints_the_evaluation(tmp_path):
 
 
 def test_hits_at_counts_each_customers_top_by_hand():
-    from segmint.recommendations.model import hits_at
+    from segmint.recommendations.blend import hits_at
 
     frame = pd.DataFrame({"customer_id": ["A", "A", "A", "B", "B"], "product": ["p1", "p2", "p3", "p1", "p2"],
                           "share_all": 0.1, "label": [1, 0, 1, 0, 0]})  # fmt: skip
@@ -302,7 +302,7 @@ def random_candidates(seed: int, decisive: str) -> tuple[pd.DataFrame, list[str]
     """90 customers x 12 candidates with random features; each buys the 3 highest on ``decisive``."""
     import numpy as np
 
-    from segmint.recommendations.model import features_for
+    from segmint.recommendations.blend import features_for
 
     names = features_for(RecommendConfig())
     rng = np.random.default_rng(seed)
@@ -316,7 +316,7 @@ def random_candidates(seed: int, decisive: str) -> tuple[pd.DataFrame, list[str]
 
 def test_the_blend_is_chosen_by_precision_on_held_out_customers():
     """Only f_due (in 'all signals', not in the compact set) tells what each customer buys next."""
-    from segmint.recommendations.model import choose_features
+    from segmint.recommendations.blend import choose_features
 
     frame, names = random_candidates(1, "f_due")
     chosen, scores = choose_features(frame, names, top=3)
@@ -328,7 +328,7 @@ def test_the_blend_is_chosen_by_precision_on_held_out_customers():
 
 def test_popularity_is_kept_when_a_richer_blend_only_ties_it():
     """Each customer buys their 3 most popular candidates: every blend with f_pop finds them all."""
-    from segmint.recommendations.model import choose_features
+    from segmint.recommendations.blend import choose_features
 
     frame, names = random_candidates(2, "f_pop")
     chosen, scores = choose_features(frame, names, top=3)
@@ -340,16 +340,16 @@ def test_popularity_is_kept_when_a_richer_blend_only_ties_it():
 def test_with_the_popularity_blend_every_reason_is_popularity():
     """When cross-validation picks popularity alone, 'bought 6 times' is no longer why a product is first."""
     from segmint.engine import materialize
-    from segmint.recommendations import model
+    from segmint.recommendations import blend, scoring
 
     tx = lines_table(shop_rows())
     con = tx._find_backend()
     config = RecommendConfig(top=3)
     lines = materialize(con, sig.purchase_lines(tx))
     as_of = dt.date(2024, 7, 1)
-    signals = model.build_signals(con, tx, lines, model.segments_as_of(tx, "rfm", as_of), as_of, config)
-    popularity = model.Blend({"f_pop": 1.0}, 0.0, {"f_pop": 0.0}, "popularity")
-    recs = model.rank(signals, popularity, sig.product_names(lines), config).execute()
+    signals = scoring.build_signals(con, tx, lines, scoring.segments_as_of(tx, "rfm", as_of), as_of, config)
+    popularity = blend.Blend({"f_pop": 1.0}, 0.0, {"f_pop": 0.0}, "popularity")
+    recs = scoring.rank(signals, popularity, sig.product_names(lines), config).execute()
     c1 = recs[recs.customer_id == "C1"]
     # shoppers of 2024-05-01 .. 06-30: C1..C6; A bought by C1, C2, C6 (3 of 6), B by C3, C4, E by C5
     assert c1.product_id.tolist() == ["A", "B", "E"]

@@ -143,7 +143,7 @@ def evaluate(
     if new_only:
         relevant = relevant.anti_join(items.select("customer_id", "product"), ["customer_id", "product"])
     customers = relevant.select("customer_id").distinct().semi_join(history, "customer_id")
-    from segmint.recommendations.model import materialize  # the job's scratch tables (dropped at its end)
+    from segmint.recommendations.scratch import materialize  # the job's scratch tables (dropped at its end)
 
     con = lines._find_backend()
     relevant, customers = materialize(con, relevant), materialize(con, customers)  # read by every method
