@@ -171,6 +171,13 @@ def test_products_page_favourites_regions_and_a_customers_picks(server: str, pag
     page.wait_for_selector("#products-regions .main-svg", timeout=60_000)
     _settle(page)
     assert "by lift" in page.locator("#products-favourites").inner_text()
+    for chart in ("#products-favourites", "#products-regions", "#products-trend"):  # the mode bar shows on hover
+        page.hover(chart)
+        title, bar = page.evaluate(
+            "c => [c.querySelector('.gtitle'), c.querySelector('.modebar')].map(e => e.getBoundingClientRect().toJSON())",
+            page.locator(chart).element_handle())
+        apart = title["top"] >= bar["bottom"] or title["right"] <= bar["left"] or title["left"] >= bar["right"]
+        assert apart, (chart, title, bar)  # the title never hides under the mode bar
     page.click("a.nav-link:has-text('Customers')")
     page.wait_for_function(
         "(() => { const c = document.querySelector('#customers-grid .ag-row .ag-cell[col-id=\"customer_id\"]');"

@@ -20,8 +20,23 @@ def product_labels(ids: Iterable[object], names: Iterable[object], width: int = 
     return [f"{n} ({i})" if n in shared and n != i else n for i, n in pairs]
 
 
-def _layout(fig: go.Figure, title: str) -> go.Figure:
-    fig.update_layout(template=TEMPLATE, title={"text": title, "x": 0.01}, margin=MARGIN)
+MODEBAR_BAND = 30  # px at the top kept for Plotly's mode bar (shown on hover at the top right)
+TITLE_LINE = 22  # px per title line (the second, smaller line included)
+SECOND_LINE = 18  # px the smaller second line hangs below the first
+
+
+def _layout(fig: go.Figure, title: str, subtitle: str | None = None) -> go.Figure:
+    """The page's look; the title (and a smaller second line) starts below the mode bar's band, so the
+    two never overlap however long the title is or however narrow the column."""
+    text = title if subtitle is None else f"{title}<br><sup>{subtitle}</sup>"
+    lines = 1 if subtitle is None else 2
+    fig.update_layout(
+        template=TEMPLATE, margin={**MARGIN, "t": MODEBAR_BAND + TITLE_LINE * lines + 8},
+        # anchored above the plot area (paper) and filling the margin upwards: Plotly anchors a title's
+        # first line, so the smaller second line's height is padded in
+        title={"text": text, "x": 0.01, "xanchor": "left", "y": 1, "yref": "paper", "yanchor": "bottom",
+               "pad": {"b": 8 + SECOND_LINE * (lines - 1)}},
+    )  # fmt: skip
     return fig
 
 
@@ -45,7 +60,8 @@ def favourites_bars(favourites: pd.DataFrame, segment: str, top: int = 10) -> go
     widest = float(rows[["share_of_segment", "share_of_all"]].max().max())
     ticks = ".0%" if widest >= 0.1 else ".1%"  # 0.5% steps under 10% would print as "1%, 1%, 2%, 2%"
     fig.update_layout(barmode="group", xaxis_tickformat=ticks, legend={"orientation": "h", "y": -0.12})
-    return _layout(fig, f"What {segment} buy more than others ({start} to {end}), by lift")
+    return _layout(fig, f"What {segment} buy more than others, by lift",
+                   f"share of shoppers who bought each product, {start} to {end}")
 
 
 def region_heatmap(sales: pd.DataFrame, value: str = "revenue", top: int = 15) -> go.Figure:
@@ -65,7 +81,7 @@ def region_heatmap(sales: pd.DataFrame, value: str = "revenue", top: int = 15) -
         hovertemplate="%{y}<br>%{x}: %{z:,.0f}<extra></extra>", colorbar={"title": value},
     ))  # fmt: skip
     fig.update_yaxes(autorange="reversed")
-    return _layout(fig, f"Top products by country/region ({value})")
+    return _layout(fig, "Top products by country/region", f"{value} over the whole period")
 
 
 def region_trend(sales: pd.DataFrame, product: str | None, value: str = "revenue") -> go.Figure:
@@ -78,7 +94,7 @@ def region_trend(sales: pd.DataFrame, product: str | None, value: str = "revenue
         part = part.sort_values("period")
         fig.add_trace(go.Scatter(x=part["period"], y=part[value], mode="lines+markers", name=str(region)))
     name = rows["product_name"].iloc[0]
-    return _layout(fig, f"{name}: {value} per period by country/region")
+    return _layout(fig, str(name), f"{value} per period by country/region")
 
 
 def segment_trend(sales: pd.DataFrame, product: str | None, value: str = "revenue") -> go.Figure:
@@ -91,4 +107,4 @@ def segment_trend(sales: pd.DataFrame, product: str | None, value: str = "revenu
         part = part.sort_values("period")
         fig.add_trace(go.Bar(x=part["period"], y=part[value], name=str(segment)))
     fig.update_layout(barmode="stack")
-    return _layout(fig, f"{rows['product_name'].iloc[0]}: {value} per period by buyers' segment")
+    return _layout(fig, str(rows["product_name"].iloc[0]), f"{value} per period by buyers' segment")
