@@ -32,6 +32,7 @@ The signals (all from lines before the split's date):
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 
 import numpy as np
 import pandas as pd
@@ -199,12 +200,12 @@ def experiments(name: str, shift: int) -> dict[str, tuple[float, float, float]]:
     return out
 
 
-def main() -> None:
-    args = lab_arguments(__doc__)
-    for name in args.datasets.split(","):
+def run(datasets: str, splits: int, experiment: Callable[[str, int], dict[str, tuple[float, float, float]]]) -> None:
+    """Print ``experiment(dataset, split)`` per split as it comes, then a table per dataset."""
+    for name in datasets.split(","):
         rows = {}
-        for shift in range(args.splits):
-            rows[shift] = experiments(name, shift)
+        for shift in range(splits):
+            rows[shift] = experiment(name, shift)
             print(name, shift, {k: tuple(round(x, 4) for x in v) for k, v in rows[shift].items()}, flush=True)
         print(f"\n## {name}\n\n| method | " + " | ".join(f"split {s}" for s in rows) + " |")
         print("|---|" + "---:|" * len(rows))
@@ -215,6 +216,11 @@ def main() -> None:
                 cells.append(f"{p:.4f}" if method == "shipped blend" or np.isnan(p)
                              else f"{p:.4f} ({diff * 100:+.2f} +- {se * 100:.2f})")  # fmt: skip
             print(f"| {method} | " + " | ".join(cells) + " |")
+
+
+def main() -> None:
+    args = lab_arguments(__doc__)
+    run(args.datasets, args.splits, experiments)
 
 
 if __name__ == "__main__":
