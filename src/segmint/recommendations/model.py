@@ -32,6 +32,7 @@ from typing import Any
 import ibis.expr.types as ir
 import pandas as pd
 
+from segmint.engine import row_count
 from segmint.errors import ConfigError, DataError, Fix
 from segmint.merchandise import MerchandiseRules
 from segmint.recommendations import signals as sig
@@ -169,7 +170,7 @@ def _recommend_products(
         lines=tx.count(), no_product=sig.product_key(tx).isnull().sum(), returns=tx.is_return.fill_null(False).sum(),
         last=tx.invoice_date.max(),
     ).execute().iloc[0]  # fmt: skip
-    n_lines = int(lines.count().execute())
+    n_lines = row_count(lines)
     if n_lines == 0:
         raise DataError(
             "recommendations need products: no line has a product id or name (map a product column)"
@@ -214,8 +215,7 @@ def _recommend_products(
     signals = build_signals(con, tx, lines, segments, as_of, config)
     names = materialize(con, sig.product_names(lines.filter(lines.day < as_of)))
     recs = materialize(con, rank(signals, blend, names, config))
-    counts.update(customers=int(signals.targets.count().execute()),
-                  products=int(names.count().execute()), recommendations=int(recs.count().execute()))  # fmt: skip
+    counts.update(customers=row_count(signals.targets), products=row_count(names), recommendations=row_count(recs))
     evaluation = None
     if evaluate:
         step("evaluating against later purchases")

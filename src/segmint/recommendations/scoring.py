@@ -14,6 +14,7 @@ import ibis
 import ibis.expr.types as ir
 import pandas as pd
 
+from segmint.engine import row_count
 from segmint.merchandise import NonMerchandiseValues
 from segmint.recommendations import signals as sig
 from segmint.recommendations.blend import Blend, choose_features, default_blend, feature_sets, features_for, fit_blend
@@ -117,7 +118,7 @@ def learn_blend(
     eligible = later.select("customer_id").distinct().semi_join(history, "customer_id")
     sample = eligible.order_by(eligible.customer_id.hash(), "customer_id").limit(config.fit_customers)
     sample = materialize(con, sample)
-    n_customers = int(sample.count().execute())
+    n_customers = row_count(sample)
     if n_customers < MIN_FIT_CUSTOMERS:
         log.info("only %d customers on the inner split: default blend", n_customers)
         return default_blend(config)
