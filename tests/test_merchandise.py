@@ -223,6 +223,19 @@ def test_a_customers_product_count_counts_merchandise_only(tmp_path):
     assert products == {"F": 3, "G": 1, "H": 1}
 
 
+def test_the_cli_takes_the_override_for_the_product_count(tmp_path):
+    from typer.testing import CliRunner
+
+    from segmint.cli import app
+
+    path = or2_log(tmp_path / "or2.csv")
+    out = tmp_path / "out"
+    run = CliRunner().invoke(app, ["analyze", str(path), "--scheme", "rfm", "--as-product", "Manual", "--out", str(out)])
+    assert run.exit_code == 0, run.output
+    features = pd.read_csv(out / "features.csv", dtype={"customer_id": str}).set_index("customer_id")
+    assert features["n_products"].to_dict() == {"F": 2, "G": 3, "H": 2}
+
+
 def test_a_table_without_product_names_is_read_by_its_codes():
     tx = ibis.memtable({"product_id": ["POST", "A1", None]}, schema={"product_id": "string"})
     found = MerchandiseRules.default().find_values(tx)

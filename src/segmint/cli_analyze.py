@@ -8,6 +8,8 @@ import typer
 from rich.markup import escape
 
 from segmint.cli_options import (
+    AsProductOption,
+    AsServiceOption,
     ConfigOption,
     CountryOption,
     EngineOption,
@@ -59,6 +61,8 @@ def analyze(
     engine: str = EngineOption,
     master: str | None = MasterOption,
     keep_duplicates: bool = KeepDuplicatesOption,
+    as_product: list[str] | None = AsProductOption,
+    as_service: list[str] | None = AsServiceOption,
 ) -> None:
     """Score customers (RFM, levels, value tiers, clusters) and print a KPI summary per segment."""
     from segmint.api import analyze as run_analysis
@@ -71,7 +75,7 @@ def analyze(
         result = run_analysis(
             tx, scheme=schemes_of(scheme), snapshot_date=snapshot, start=date_from, end=date_to, org=org,
             country=country, config=config, frequency=frequency, monetary=monetary, story_period=story_period,
-            progress=step,
+            progress=step, treat_as_products=as_product or (), treat_as_services=as_service or (),
         )  # fmt: skip
         written = result.export(out, fmt) if out is not None else {}
     print_read(tx)

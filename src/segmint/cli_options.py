@@ -125,6 +125,14 @@ KeepDuplicatesOption = typer.Option(
     help="Keep lines that exactly repeat an earlier line (by default they are dropped when there is an invoice column).",
 )  # fmt: skip
 PeriodOption = typer.Option("quarter", "--period", "-p", callback=choice(*PERIODS), help="quarter, month or year.")
+AsProductOption = typer.Option(
+    None, "--as-product", metavar="ITEM",
+    help="An item (code or name) that is a product even if it looks like postage or a fee. Repeatable.",
+)
+AsServiceOption = typer.Option(
+    None, "--as-service", metavar="ITEM",
+    help="An item (code or name) that is no product (postage, fees ...): kept for sales, left out of product counts and recommendations. Repeatable.",
+)  # fmt: skip
 
 
 def clean_options(keep_duplicates: bool) -> CleanOptions | None:

@@ -9,6 +9,8 @@ from rich.markup import escape
 
 from segmint.cli_options import (
     SCHEMES,
+    AsProductOption,
+    AsServiceOption,
     EngineOption,
     FormatOption,
     FromOption,
@@ -44,13 +46,8 @@ def recommend(
     date_to: str | None = ToOption,
     org: str | None = OrgOption,
     customer: str | None = typer.Option(None, "--customer", "-c", help="Print this customer's recommendations."),
-    as_product: list[str] | None = typer.Option(
-        None, "--as-product", metavar="ITEM", help="An item (code or name) that is a product even if it looks like postage or a fee. Repeatable."
-    ),
-    as_service: list[str] | None = typer.Option(
-        None, "--as-service", metavar="ITEM",
-        help="An item (code or name) that is no product (postage, fees ...): kept for sales, left out of recommendations. Repeatable.",
-    ),
+    as_product: list[str] | None = AsProductOption,
+    as_service: list[str] | None = AsServiceOption,
     out: Path | None = typer.Option(None, "--out", "-o", help="Directory for recommendations.csv and the other tables."),
     fmt: str = FormatOption,
     map_: list[str] | None = MapOption,
