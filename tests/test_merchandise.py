@@ -223,6 +223,21 @@ def test_a_customers_product_count_counts_merchandise_only(tmp_path):
     assert products == {"F": 3, "G": 1, "H": 1}
 
 
+def test_the_customer_360_counts_merchandise_only(tmp_path):
+    """The dashboard's customer view (/api/customers/<id>) shows the same count: F pays POSTAGE on every
+    invoice and bought 2 products."""
+    from segmint.app import api as app_api
+    from segmint.app.state import AppState, Filters
+
+    state = AppState()
+    try:
+        dataset = state.add_dataset(segmint.read_transactions(or2_log(tmp_path / "or2.csv")).table, "or2")
+        counts = {c: app_api.customer(state, dataset, Filters(), c)["features"]["n_products"] for c in "FGH"}
+    finally:
+        state.close()
+    assert counts == {"F": 2, "G": 2, "H": 2}
+
+
 def test_the_cli_takes_the_override_for_the_product_count(tmp_path):
     from typer.testing import CliRunner
 
