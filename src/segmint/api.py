@@ -508,25 +508,23 @@ def _product_counting(
     """What ``n_products`` needs: the non-merchandise codes and names (postage, fees ...: no product;
     none without a query when the source mapped no product column) and, for large inputs (invoice
     totals computed), the product ids numbered for counting distinct products as bit sets
-    (:mod:`segmint.distinct`) when they are few enough. One distinct (product_id, product_name) pass
-    over the lines serves both."""
-    from segmint import engine
+    (:mod:`segmint.distinct`) when they are few enough: the product ids numbered serve both."""
     from segmint.distinct import codes
     from segmint.merchandise import MerchandiseRules, NonMerchandiseValues
 
     customers = getattr(tx.report, "customers", None)
     numbered = tx.totals is not None and bool(customers) and "product_id" in tx.table.columns
+    product_codes = codes(tx.con, tx.table.product_id, groups=int(customers)) if numbered else None
     if tx.mapping is not None and not {"product_id", "product_name"} & set(tx.mapping.fields):
-        nothing = NonMerchandiseValues((), (), (), ())
-        return nothing, codes(tx.con, tx.table.product_id, groups=int(customers)) if numbered else None
+        return NonMerchandiseValues((), (), (), ()), product_codes
     rules = MerchandiseRules.default(as_products, as_services)
-    if not numbered:
+    if product_codes is None:
         return rules.find_values(tx.table), None
-    pairs = engine.materialize(tx.con, tx.table.select("product_id", "product_name").distinct())
-    try:
-        return rules.find_values(pairs), codes(tx.con, pairs.product_id, groups=int(customers))
-    finally:
-        tx.con.drop_table(pairs.get_name(), force=True)
+    # the numbered values are the lines' distinct product ids: only the names need a pass (at 1e7 lines
+    # two one-column distincts cost 0.14 CPU s, one distinct of the pairs 0.26)
+    ids = product_codes[0].select("value").to_pyarrow().column("value").to_pylist()
+    names = tx.table.select("product_name").distinct().to_pyarrow().column("product_name").to_pylist()
+    return rules.values_of(ids, names), product_codes
 
 
 def _to_pandas(tables: Mapping[str, pa.Table], name: str) -> pd.DataFrame:

@@ -99,9 +99,12 @@ class MerchandiseRules:
         products): one query for the distinct (product_id, product_name), the patterns in Python, no pandas."""
         columns = [c for c in ("product_id", "product_name") if c in tx.columns]  # a table may lack one
         pairs = tx.select(*columns).distinct().to_pyarrow() if columns else None
-        found = {c: set(pairs.column(c).to_pylist()) if c in columns else () for c in ("product_id", "product_name")}
-        return NonMerchandiseValues(**_split(self._verdicts("code", found["product_id"]),
-                                             self._verdicts("name", found["product_name"])))  # fmt: skip
+        found = {c: pairs.column(c).to_pylist() if c in columns else () for c in ("product_id", "product_name")}
+        return self.values_of(found["product_id"], found["product_name"])
+
+    def values_of(self, codes: Any, names: Any) -> NonMerchandiseValues:
+        """:meth:`find_values` of a table whose distinct product codes and names are these."""
+        return NonMerchandiseValues(**_split(self._verdicts("code", set(codes)), self._verdicts("name", set(names))))
 
     def find(self, tx: ir.Table) -> NonMerchandise:
         """The non-merchandise items of canonical transactions (one grouping query; the patterns run
