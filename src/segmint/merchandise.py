@@ -43,7 +43,7 @@ def _whole(patterns: list[str]) -> str:
 
 
 def _normal(text: object) -> str | None:
-    if text is None or text != text:  # None, NaN (pandas' missing value)
+    if text is None or (isinstance(text, float) and text != text):  # None, NaN (pandas' missing value)
         return None
     return str(text).strip().lower()
 
@@ -91,7 +91,7 @@ class MerchandiseRules:
 
     def _verdicts(self, kind: str, values: Any) -> dict[object, bool]:
         """Raw value -> its mark, for the distinct values that mark something (``kind``: code or name)."""
-        marks = {value: self.marks(value, kind) for value in values if value is not None and value == value}
+        marks = {value: self.marks(value, kind) for value in values}  # None and NaN mark nothing
         return {value: mark for value, mark in marks.items() if mark is not None}
 
     def find_values(self, tx: ir.Table) -> NonMerchandiseValues:
