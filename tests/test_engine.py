@@ -153,6 +153,24 @@ def test_row_counts_kept_are_bounded_and_a_forgotten_one_is_counted(monkeypatch)
     assert engine.row_count(first) == 3
 
 
+def test_row_count_survives_another_thread_evicting_the_entry(monkeypatch):
+    """The dashboard's threads share the remembered counts: an entry evicted by another thread's
+    materialize right after a look-up saw it must not raise (2 rows of 4 with x >= 2, by hand)."""
+    from collections import OrderedDict
+
+    class EvictedAfterLookup(OrderedDict):
+        def __contains__(self, key: object) -> bool:
+            found = super().__contains__(key)
+            self.pop(key, None)  # another thread's materialize evicts it in between
+            return found
+
+    con = engine.connect()
+    source = con.create_table("four", ibis.memtable({"x": list(range(4))}))
+    stored = engine.materialize(con, source.filter(source.x >= 2))
+    monkeypatch.setattr(engine, "_ROWS", EvictedAfterLookup(engine._ROWS))
+    assert engine.row_count(stored) == 2
+
+
 def test_arrow_table_stores_arrow_rows_as_a_temporary_table_with_their_types():
     import datetime as dt
     import os

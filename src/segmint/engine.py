@@ -424,8 +424,10 @@ def row_count(table: ibis.Table) -> int:
     """The number of rows of ``table``: known without a query for a table :func:`materialize` made on
     DuckDB (the insert reported it), one count query otherwise."""
     op = table.op()
-    if isinstance(op, ops.DatabaseTable) and op.name in _ROWS:
-        return _ROWS[op.name]
+    # one look-up: between a membership test and a read, another thread's materialize may evict the entry
+    known = _ROWS.get(op.name) if isinstance(op, ops.DatabaseTable) else None
+    if known is not None:
+        return known
     return int(table.count().to_pyarrow().as_py())
 
 
