@@ -89,12 +89,21 @@ def _grid_counts(page) -> list[str]:
     return page.locator("#segments-grid .ag-center-cols-container [col-id='customers']").all_inner_texts()
 
 
+def _cut_texts(page, grid: str) -> list[str]:
+    """Header labels and cell values of a grid that the browser shows cut (text wider than its box)."""
+    return page.evaluate(
+        "(grid) => [...document.querySelectorAll(grid + ' .ag-header-cell-text, ' + grid + ' .ag-cell-value')]"
+        ".filter(e => e.scrollWidth > e.clientWidth + 1).map(e => e.innerText)", grid)
+
+
 def test_segments_threshold_edit_changes_counts(server: str, page) -> None:
     page.click("a.nav-link:has-text('Segments')")
     page.wait_for_selector("#segments-grid .ag-row", timeout=30_000)
     _settle(page)
     before = _grid_counts(page)
     page.screenshot(path=str(SHOTS / "segments.png"), full_page=True)
+    # every header word and every number is shown whole at 1400 px: no "Custom..." or "9..."
+    assert _cut_texts(page, "#segments-grid") == []
     bins = page.locator("input[id*='\"key\":\"bins\"']")
     bins.fill("3")
     bins.press("Enter")

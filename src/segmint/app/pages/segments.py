@@ -38,19 +38,27 @@ FORMATS = {
 }
 
 
+def header_width(header: str) -> int:
+    """Pixels a grid column needs so that its longest header word is shown whole."""
+    return 8 * max(len(word) for word in header.split()) + 36
+
+
 def column_defs(columns: list[tuple[str, str, str | None]]) -> list[dict]:
     """ag-grid column definitions with number formats."""
     defs = []
     for field, header, kind in columns:
+        # headers wrap between words but never cut one ("Custom..."): each column is at least as
+        # wide as its longest header word (about 8 px a character in the bold header font, plus padding)
         spec: dict[str, Any] = {"field": field, "headerName": header, "wrapHeaderText": True,
-                                "autoHeaderHeight": True}
+                                "autoHeaderHeight": True, "minWidth": header_width(header)}
         if field in ("segment", "tier"):  # tier names like "High Value / High Frequency" wrap, not cut
             spec.update(minWidth=190, pinned="left", wrapText=True, autoHeight=True,
                         cellStyle={"lineHeight": "1.3", "paddingTop": "6px", "paddingBottom": "6px"})
-        if kind:
-            spec.update(type="numericColumn", valueFormatter={"function": FORMATS[kind]})
+        if kind:  # a number like 129.73 or 16.7% needs about 90 px whatever its header
+            spec.update(type="numericColumn", valueFormatter={"function": FORMATS[kind]},
+                        minWidth=max(spec["minWidth"], 90))
         if field in ("revenue", "sales"):  # 415,568,702 at 1.2M customers: shown whole, never "415,568..."
-            spec["minWidth"] = 125
+            spec["minWidth"] = max(spec["minWidth"], 125)
         defs.append(spec)
     return defs
 
