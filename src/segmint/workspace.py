@@ -9,20 +9,15 @@ of its bytes: content already imported adds nothing. The lines of an import and 
 written in one transaction, so a crash leaves either both or neither. Contact columns (customer name,
 e-mail, phone) and a product's category are stored with the lines when a source has them, outside the
 identity: a later export that adds an e-mail or a category to lines already stored fills it in instead
-of adding the lines again.
+of adding the lines again. The import log (hashes, same-content records, import ids) is
+:mod:`segmint.workspace_log`.
 """
 
 from __future__ import annotations
 
-import datetime as dt
-import hashlib
-import json
 import logging
 import re
-from collections.abc import Callable
-from collections.abc import Iterator
-from contextlib import contextmanager, suppress
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 from uuid import uuid4
@@ -34,13 +29,26 @@ from ibis.backends import BaseBackend
 from segmint.engine import connect, materialize
 from segmint.errors import BackendError, Fix, InputError
 from segmint.schema import CANONICAL_COLUMNS, CANONICAL_DTYPES, CONTACT_FIELDS, PRODUCT_ATTRIBUTE_DTYPES
+from segmint.workspace_log import (
+    IMPORTS_TABLE,
+    ImportResult,
+    Progress,
+    already_present_reasons,
+    create_import_log,
+    file_sha256,
+    import_with_hash,
+    insert_import,
+    next_import_id,
+    record_same_content,
+    transaction,
+    upgrade_import_log,
+)
 
 log = logging.getLogger(__name__)
 
 __all__ = ["ImportResult", "Workspace", "file_sha256", "line_keys"]
 
 WORKSPACE_TABLE = "transactions"
-IMPORTS_TABLE = "imports"
 # the story's rollup of the lines (segmint.story_features.monthly_rollup / line_days) and the number
 # of lines it covers: a workspace whose count differs (written by an older segmint) rebuilds it
 ROLLUP_TABLE = "story_months"
@@ -54,40 +62,6 @@ IDENTITY_FIELDS: tuple[str, ...] = tuple(c for c in CANONICAL_COLUMNS if c != "l
 ATTRIBUTE_FIELDS: tuple[str, ...] = (*CONTACT_FIELDS, *PRODUCT_ATTRIBUTE_DTYPES)
 _SQL_TYPES = {"string": "VARCHAR", "int64": "BIGINT", "float64": "DOUBLE", "timestamp": "TIMESTAMP",
               "boolean": "BOOLEAN"}  # fmt: skip
-_IMPORT_COLUMNS: dict[str, str] = {
-    "import_id": "BIGINT",
-    "source": "VARCHAR",  # the path as given
-    "content_hash": "VARCHAR",  # sha256 of the file's bytes (NULL for tables appended from Python)
-    "rows_offered": "BIGINT",  # canonical lines the import offered (after cleaning)
-    "rows_added": "BIGINT",
-    "rows_already_present": "BIGINT",
-    "already_present_why": "VARCHAR",  # JSON: reason -> lines
-    "imported_at": "TIMESTAMP",  # UTC
-    "report_json": "VARCHAR",  # the data-quality report of the import
-}
-Progress = Callable[[str], None]
-
-
-def file_sha256(path: str | Path) -> str:
-    """Hex SHA-256 of a file's bytes, read in 1 MiB blocks."""
-    digest = hashlib.sha256()
-    with Path(path).open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-@contextmanager
-def _transaction(db: Any) -> Iterator[Any]:
-    """BEGIN ... COMMIT on a DuckDB connection; ROLLBACK on any error (or interrupt)."""
-    db.execute("BEGIN TRANSACTION")
-    try:
-        yield db
-    except BaseException:
-        with suppress(Exception):
-            db.execute("ROLLBACK")
-        raise
-    db.execute("COMMIT")
 
 
 def _field_text(table: ir.Table, name: str) -> ir.StringValue:
@@ -120,28 +94,6 @@ def line_keys(table: ir.Table, synthetic_invoice: ir.BooleanValue | None = None)
     occurrence = ibis.row_number().over(group_by=keyed._fingerprint)
     keyed = keyed.mutate(**{LINE_KEY: keyed._fingerprint + ":" + occurrence.cast("string")})
     return keyed.drop("_fingerprint")
-
-
-@dataclass(frozen=True)
-class ImportResult:
-    """What one import did: lines offered, added and already present (with why), and its log id."""
-
-    source: str
-    rows_offered: int
-    rows_added: int
-    rows_already_present: int
-    already_present_why: dict[str, int] = field(default_factory=dict)  # reason -> lines
-    import_id: int | None = None
-    content_hash: str | None = None
-    report: Any = None  # DataQualityReport of the cleaning step (None when nothing was read)
-    transactions: Any = None  # segmint.api.Transactions read for this import (None when skipped)
-
-    def summary(self) -> str:
-        """One line (plus one per reason) a person can read."""
-        head = (f"{self.source}: {self.rows_offered:,} lines, {self.rows_added:,} added, "
-                f"{self.rows_already_present:,} already present")  # fmt: skip
-        reasons = [f"  {n:,} {why}" for why, n in self.already_present_why.items() if n]
-        return "\n".join([head, *reasons])
 
 
 class Workspace:
@@ -202,7 +154,7 @@ class Workspace:
             self.transactions()  # the error saying the workspace is empty
         if self._rollup_lines() != self.totals()[0]:
             log.info("workspace %s: building the story rollup", self.path)
-            with _transaction(self.con.con):
+            with transaction(self.con.con):
                 self._build_rollup()
         return Rollup(months=self.con.table(ROLLUP_TABLE), days=self.con.table(DAYS_TABLE))
 
@@ -271,9 +223,9 @@ class Workspace:
             content_hash = file_sha256(path)
         except OSError as exc:
             raise InputError(f"{path}: cannot read: {exc}") from exc
-        earlier = self._import_with_hash(content_hash)
+        earlier = import_with_hash(self.con, content_hash)
         if earlier is not None:
-            return self._record_same_content(str(path), content_hash, earlier, step)
+            return record_same_content(self.con.con, str(path), content_hash, earlier, step)
         step("reading and cleaning")
         tx = read_transactions(str(path), mapping=mapping, options=options, con=self.con)
         result = self.append(
@@ -314,9 +266,9 @@ class Workspace:
         materialize(self.con, line_keys(incoming, synthetic), staged_name)
         db = self.con.con  # the DuckDB connection: one explicit transaction for lines + log
         try:
-            with _transaction(db):
+            with transaction(db):
                 self._create_tables()
-                import_id = self._next_import_id()
+                import_id = next_import_id(db)
                 lines_before, rollup_before = self.totals()[0], self._rollup_lines()
                 step("comparing with the workspace")
                 rows_offered = int(db.execute(f'SELECT count(*) FROM "{staged_name}"').fetchone()[0])
@@ -324,7 +276,7 @@ class Workspace:
                     f'SELECT t.import_id, count(*) FROM "{staged_name}" s '
                     f'JOIN "{WORKSPACE_TABLE}" t ON t.line_key = s.line_key GROUP BY 1 ORDER BY 1'
                 ).fetchall()
-                why = self._reasons(present)
+                why = already_present_reasons(db, present)
                 step("writing lines")
                 self._fill_contacts(staged_name, contacts)
                 values = {c: f's."{c}"' for c in (*CANONICAL_COLUMNS, *contacts)}
@@ -344,7 +296,7 @@ class Workspace:
                     step("updating the story rollup")
                     self._build_rollup(import_id if lines_before else None)
                 step("writing the import log")
-                self._insert_import(import_id, source, content_hash, rows_offered, rows_added, why, report_json)
+                insert_import(db, import_id, source, content_hash, rows_offered, rows_added, why, report_json)
                 step("committing")
         finally:
             db.execute(f'DROP TABLE IF EXISTS "{staged_name}"')
@@ -365,55 +317,6 @@ class Workspace:
             f"WHERE t.{LINE_KEY} = s.{LINE_KEY} AND ({lacking})"
         )
 
-    def _reasons(self, present: list[tuple[int | None, int]]) -> dict[str, int]:
-        """'identical to lines imported from X (import N)' -> lines, for lines already stored."""
-        ids = [int(i) for i, _ in present if i is not None]
-        names = dict(self.con.con.execute(
-            f'SELECT import_id, source FROM "{IMPORTS_TABLE}" WHERE list_contains(?, import_id)', [ids]
-        ).fetchall()) if ids else {}  # fmt: skip
-        return {
-            (f"identical to lines imported from {names.get(i, '?')} (import {i})" if i is not None
-             else "identical to lines stored by an earlier segmint version"): int(n)
-            for i, n in present
-        }  # fmt: skip
-
-    def _record_same_content(self, source: str, content_hash: str, earlier: dict[str, Any],
-                             step: Progress) -> ImportResult:  # fmt: skip
-        why = {f"same content (sha256 {content_hash[:12]}…) as {earlier['source']} (import "
-               f"{earlier['import_id']}, {earlier['imported_at']:%Y-%m-%d %H:%M} UTC)": earlier["rows_offered"]}
-        step("writing the import log")
-        with _transaction(self.con.con):
-            import_id = self._next_import_id()
-            self._insert_import(import_id, source, content_hash, earlier["rows_offered"], 0, why, "")
-        return ImportResult(source=source, rows_offered=earlier["rows_offered"], rows_added=0,
-                            rows_already_present=earlier["rows_offered"], already_present_why=why,
-                            import_id=import_id, content_hash=content_hash)  # fmt: skip
-
-    def _import_with_hash(self, content_hash: str) -> dict[str, Any] | None:
-        if IMPORTS_TABLE not in self.con.list_tables():
-            return None
-        found = self.con.con.execute(
-            f'SELECT import_id, source, imported_at, rows_offered FROM "{IMPORTS_TABLE}" '
-            "WHERE content_hash = ? ORDER BY import_id LIMIT 1",
-            [content_hash],
-        ).fetchone()
-        if found is None:
-            return None
-        return dict(zip(("import_id", "source", "imported_at", "rows_offered"), found, strict=True))
-
-    def _next_import_id(self) -> int:
-        found = self.con.con.execute(f'SELECT coalesce(max(import_id), 0) + 1 FROM "{IMPORTS_TABLE}"').fetchone()
-        return int(found[0])
-
-    def _insert_import(self, import_id: int, source: str, content_hash: str | None, rows_offered: int,
-                       rows_added: int, why: dict[str, int], report_json: str) -> None:  # fmt: skip
-        now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
-        self.con.con.execute(
-            f'INSERT INTO "{IMPORTS_TABLE}" ({", ".join(_IMPORT_COLUMNS)}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
-            [import_id, source, content_hash, rows_offered, rows_added, rows_offered - rows_added,
-             json.dumps(why), now, report_json],
-        )  # fmt: skip
-
     def _create_tables(self) -> None:
         """Create the transactions and imports tables when missing (inside the caller's transaction)."""
         db = self.con.con
@@ -423,8 +326,7 @@ class Workspace:
         db.execute(f'CREATE TABLE IF NOT EXISTS "{WORKSPACE_TABLE}" ({", ".join(columns)})')
         for name in ATTRIBUTE_FIELDS:  # workspaces written before contacts (or categories) were stored
             db.execute(f'ALTER TABLE "{WORKSPACE_TABLE}" ADD COLUMN IF NOT EXISTS "{name}" VARCHAR')
-        imports = ", ".join(f"{name} {kind}" for name, kind in _IMPORT_COLUMNS.items())
-        db.execute(f'CREATE TABLE IF NOT EXISTS "{IMPORTS_TABLE}" ({imports})')
+        create_import_log(db)
 
     def _upgrade(self) -> None:
         """Give a workspace written by an earlier segmint (keys by invoice and line number) line keys."""
@@ -438,26 +340,13 @@ class Workspace:
         staged_name = f"segmint_upgrade_{uuid4().hex[:12]}"
         materialize(self.con, keyed, staged_name)
         try:
-            with _transaction(db):
+            with transaction(db):
                 db.execute(f'DROP TABLE "{WORKSPACE_TABLE}"')
                 db.execute(f'CREATE TABLE "{WORKSPACE_TABLE}" AS SELECT * FROM "{staged_name}"')
                 if IMPORTS_TABLE in tables:
-                    self._upgrade_import_log()
+                    upgrade_import_log(self.con)
         finally:
             db.execute(f'DROP TABLE IF EXISTS "{staged_name}"')
-
-    def _upgrade_import_log(self) -> None:
-        db = self.con.con
-        have = set(self.con.table(IMPORTS_TABLE).columns)
-        for name, kind in _IMPORT_COLUMNS.items():
-            if name not in have:
-                db.execute(f'ALTER TABLE "{IMPORTS_TABLE}" ADD COLUMN {name} {kind}')
-        db.execute(
-            f'UPDATE "{IMPORTS_TABLE}" SET import_id = n, '
-            "rows_already_present = rows_offered - rows_added, already_present_why = '{}' "
-            f'FROM (SELECT rowid AS r, row_number() OVER (ORDER BY imported_at, rowid) AS n '
-            f'FROM "{IMPORTS_TABLE}") AS numbered WHERE "{IMPORTS_TABLE}".rowid = numbered.r'
-        )
 
     def close(self) -> None:
         """Release the DuckDB file."""
