@@ -126,11 +126,11 @@ def test_xlsx_export_adds_one_workbook_with_summaries_first(tmp_path):
 def test_tables_too_long_for_excel_fall_back_to_csv(tmp_path, monkeypatch):
     import pytest
 
-    from segmint import report
+    from segmint import exports, report
     from segmint.errors import ConfigError
 
     frame = pd.DataFrame({"customer_id": ["a", "b", "c", "d"], "monetary": [1.0, 2.0, 3.0, 4.0]})
-    monkeypatch.setattr(report, "EXCEL_MAX_ROWS", 4)  # a sheet of 3 data rows + header
+    monkeypatch.setattr(exports, "EXCEL_MAX_ROWS", 4)  # a sheet of 3 data rows + header
     with pytest.raises(ConfigError, match="do not fit an Excel sheet.*CSV or Parquet") as info:
         report.export_table(frame, tmp_path / "big.xlsx")
     assert info.value.fix.option == "fmt" and info.value.fix.example == "csv"

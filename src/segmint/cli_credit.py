@@ -44,7 +44,7 @@ def credit(
         )  # fmt: skip
         written = {}
         if out is not None:
-            from segmint.report import export_tables
+            from segmint.exports import export_tables
 
             step("writing results")
             written = export_tables(result.tables(), out, fmt)

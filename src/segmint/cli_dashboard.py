@@ -93,7 +93,7 @@ def demo(
     from segmint.datasets import make_transactions
     from segmint.workspace import Workspace
     from segmint.io.ledger import save_ledger
-    from segmint.report import export_tables
+    from segmint.exports import export_tables
     from segmint.util import write_atomic
 
     raw_path = out / "demo_sales.csv"

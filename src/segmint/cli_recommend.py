@@ -70,7 +70,7 @@ def recommend(
         )  # fmt: skip
         written = {}
         if out is not None:
-            from segmint.report import export_tables
+            from segmint.exports import export_tables
 
             step("writing results")
             written = export_tables(result.tables(), out, fmt)

@@ -87,7 +87,7 @@ def story(
     else:
         _print_story_overview(result)
     if tables is not None:
-        from segmint.report import export_tables
+        from segmint.exports import export_tables
 
         for target in export_tables(tables, out, fmt).values():
             console.print(f"wrote {target}")

@@ -110,7 +110,7 @@ def export_contact_lists(
     result: Any, out_dir: str | Path, *, scheme: str = "rfm", tagged: bool = False, fmt: str = "csv"
 ) -> ContactLists:
     """Write ``<scheme>_<segment>.csv`` per segment (or ``<scheme>_contacts.csv`` with ``Tags``)."""
-    from segmint.report import export_tables
+    from segmint.exports import export_tables
 
     if scheme not in result.segments:
         raise ConfigError(f"no {scheme!r} segments in this result; computed: {', '.join(result.segments)}")

@@ -2,7 +2,7 @@
 
 Sums of float amounts carry binary noise (277.09999999999997, 2500315.6300003813). Computations keep
 full precision; every export rounds money columns to the cent (unit prices to 1/100 of a cent) in
-``round_money``, called by ``segmint.report.export_table`` for CSV, JSON, Excel and Parquet alike.
+``round_money``, called by ``segmint.exports.export_table`` for CSV, JSON, Excel and Parquet alike.
 A column is money by its name (``revenue``, ``monetary``, ``amount``, ``aov``, ``clv``, ...), unless the
 name says it is a share, rate, score, probability or count.
 """

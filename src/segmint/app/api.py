@@ -129,7 +129,7 @@ def json_response(payload: Any, status: int = 200) -> Response:
 
 def csv_response(frame: pd.DataFrame, filename: str) -> Response:
     """CSV with money to the cent and spreadsheet-formula triggers neutralised (as in exports)."""
-    from segmint.report import neutralise_formulas
+    from segmint.exports import neutralise_formulas
 
     out = round_money(neutralise_formulas(frame))
     buffer = io.StringIO()

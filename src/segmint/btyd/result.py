@@ -145,8 +145,8 @@ class CLVResult:
         })
 
     def export(self, out_dir: str | Path, fmt: str = "csv") -> dict[str, Path]:
-        """Write every table (``report.export_tables``) and clv_model.json to ``out_dir``."""
-        from segmint.report import export_tables
+        """Write every table (``exports.export_tables``) and clv_model.json to ``out_dir``."""
+        from segmint.exports import export_tables
         from segmint.util import write_text_atomic
 
         out_dir = Path(out_dir)

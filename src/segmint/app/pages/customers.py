@@ -129,7 +129,7 @@ def rows_response(state: AppState, request: dict | None, *inputs: Any) -> dict:
 
 def export_file(state: AppState, kind: str, filter_model: dict | None, *inputs: Any) -> Path:
     """Write the (grid-filtered) customers to a CSV or Excel file with the library's safe export."""
-    from segmint.report import export_table
+    from segmint.exports import export_table
 
     dataset_id, filters, settings = context(*inputs)
     customers = customers_table(state, dataset_id, filters, settings)

@@ -1,0 +1,267 @@
+"""Safe exports of any result table: CSV / JSON / Excel / Parquet, money to the cent, formulas neutralised.
+
+Every table segmint writes goes through here (``analyze --out``, stories, credit, CLV,
+recommendations, CRM lists, the dashboard's downloads): written atomically, money rounded once by
+``segmint.money``'s rule, and text a spreadsheet would run as a formula prefixed with ``'``.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import ibis.expr.types as ir
+
+from segmint.errors import ConfigError, Fix
+from segmint.money import money_decimals, round_money
+from segmint.util import EXPORT_FORMAT_NAMES, check_export_format, sql_identifier, sql_string, write_atomic
+
+if TYPE_CHECKING:  # pandas is imported only where a pandas table is given or asked for
+    import pandas as pd
+    import pyarrow as pa
+
+log = logging.getLogger(__name__)
+
+EXCEL_MAX_ROWS = 1_048_576  # rows in one Excel sheet, header included
+EXPORT_FORMATS = tuple(f".{name}" for name in EXPORT_FORMAT_NAMES)
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")  # spreadsheet formula / DDE triggers
+
+__all__ = ["export_all", "export_table", "export_tables", "export_workbook", "neutralise_formulas"]
+
+
+def neutralise_formulas(frame: pd.DataFrame, trusted: tuple[str, ...] = ()) -> pd.DataFrame:
+    """Copy of ``frame`` where text cells starting with = + - @ (or tab/CR) are prefixed with '.
+
+    ``trusted`` columns are left alone: the caller validated them (e.g. phone numbers as ``+digits``).
+    """
+    import pandas as pd
+
+    out = frame.copy()
+    for column in out.columns:
+        if column in trusted:
+            continue
+        series = out[column]
+        if pd.api.types.is_string_dtype(series) or series.dtype == object:
+            text = series.astype("string")
+            risky = text.str.startswith(FORMULA_PREFIXES).fillna(False).astype(bool)
+            if risky.any():
+                out[column] = series.where(~risky, "'" + text)
+    return out
+
+
+def _as_frame(table: ir.Table | pd.DataFrame | pa.Table) -> pd.DataFrame:
+    return table.to_pandas() if hasattr(table, "to_pandas") else table
+
+
+def _is_pandas(table: object) -> bool:
+    return type(table).__module__.split(".")[0] == "pandas"
+
+
+def _on_duckdb(table: object) -> bool:
+    if not isinstance(table, ir.Table):
+        return False
+    try:
+        return getattr(table._find_backend(), "name", "") == "duckdb"
+    except Exception:  # an unbound table (a memtable): no backend of its own
+        return False
+
+
+SMALL_TABLE_CELLS = 100_000  # Arrow tables up to this size are written row by row in Python
+
+
+def export_table(
+    table: ir.Table | pd.DataFrame | pa.Table, path: str | Path, trusted_columns: tuple[str, ...] = ()
+) -> Path:
+    """Write ``table`` to ``path`` as CSV, JSON (records), Excel (.xlsx) or Parquet by extension, atomically.
+
+    Money columns are rounded to the cent here, once, for every format (see ``segmint.money``), and
+    text cells a spreadsheet would run as a formula are neutralised (CSV, JSON, Excel). A DuckDB table
+    goes to CSV by DuckDB's ``COPY`` and a small Arrow table row by row, both without pandas and in
+    the text pandas' ``to_csv`` writes (shortest round-trip floats, True/False, ISO dates).
+    """
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if suffix not in EXPORT_FORMATS:
+        raise ConfigError(
+            f"{path}: cannot export to {suffix or 'no extension'}; use {', '.join(EXPORT_FORMATS[:-1])} or "
+            f"{EXPORT_FORMATS[-1]}",
+            field="fmt", value=suffix, fix=Fix(option="fmt", choices=EXPORT_FORMAT_NAMES),
+        )
+    if suffix == ".parquet":
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        arrow = pa.Table.from_pandas(table, preserve_index=False) if _is_pandas(table) else _as_arrow(table)
+        arrow = round_money(arrow)
+        return write_atomic(path, lambda tmp: pq.write_table(arrow, tmp))
+    if suffix == ".csv" and _on_duckdb(table):
+        return write_atomic(path, lambda tmp: _copy_csv(table, tmp, trusted_columns))  # type: ignore[arg-type]
+    if suffix == ".csv" and hasattr(table, "num_rows") and table.num_rows * table.num_columns <= SMALL_TABLE_CELLS:
+        return write_atomic(path, lambda tmp: _write_csv_rows(table, tmp, trusted_columns))  # type: ignore[arg-type]
+    frame = neutralise_formulas(round_money(_as_frame(table)), trusted_columns)
+    if suffix == ".csv":
+        return write_atomic(path, lambda tmp: frame.to_csv(tmp, index=False, encoding="utf-8"))
+    if suffix == ".json":
+        return write_atomic(path, lambda tmp: _write_json(tmp, frame))
+    _check_excel_rows(frame, path)
+    return write_atomic(path, lambda tmp: _write_sheets(tmp, {path.stem: frame}))
+
+
+def _as_arrow(table: ir.Table | pa.Table) -> pa.Table:
+    return table.to_pyarrow() if isinstance(table, ir.Table) else table
+
+
+def _copy_csv(table: ir.Table, target: Path, trusted: tuple[str, ...]) -> None:
+    """``COPY`` the table's query to CSV in DuckDB, each column as :func:`_csv_column` writes it."""
+    con = table._find_backend()
+    hooks = getattr(con, "_run_pre_execute_hooks", None)
+    if hooks is not None:  # registers the in-memory tables (pandas/Arrow) the query names
+        hooks(table)
+    schema = table.schema()
+    columns = ", ".join(_csv_column(name, schema[name], trusted) for name in table.columns)
+    query = f"SELECT {columns} FROM ({con.compile(table)})"
+    con.raw_sql(f"COPY ({query}) TO {sql_string(str(target))} (FORMAT csv, HEADER)")
+
+
+def _csv_column(name: str, dtype: Any, trusted: tuple[str, ...]) -> str:
+    """One column of :func:`_copy_csv` in DuckDB SQL: money rounded by ``segmint.money``'s rule (half to
+    even of value x 10^d, bit for bit numpy's), NaN as an empty cell, True/False, formulas neutralised."""
+    column = sql_identifier(name)
+    if dtype.is_floating():
+        decimals = money_decimals(name)
+        if decimals is None:
+            return f"CASE WHEN isnan({column}) THEN NULL ELSE {column} END AS {column}"
+        scale = repr(10.0**decimals)
+        scaled = f"({column} * {scale})"
+        low = f"floor({scaled})"
+        rounded = (
+            f"CASE WHEN isinf({scaled}) THEN {scaled} WHEN {scaled} - {low} > 0.5 THEN {low} + 1 "
+            f"WHEN {scaled} - {low} < 0.5 THEN {low} ELSE {low} + abs(fmod({low}, 2)) END"
+        )
+        return f"CASE WHEN isnan({column}) THEN NULL ELSE ({rounded}) / {scale} + 0.0 END AS {column}"
+    if dtype.is_boolean():
+        return f"CASE WHEN {column} THEN 'True' WHEN NOT {column} THEN 'False' END AS {column}"
+    if dtype.is_string() and name not in trusted:
+        risky = " OR ".join(f"starts_with({column}, {_sql_char(p)})" for p in FORMULA_PREFIXES)
+        return f"CASE WHEN {risky} THEN concat(chr(39), {column}) ELSE nullif({column}, '') END AS {column}"
+    return column
+
+
+def _sql_char(text: str) -> str:
+    return sql_string(text) if text.isprintable() else f"chr({ord(text)})"
+
+
+def _write_csv_rows(table: pa.Table, target: Path, trusted: tuple[str, ...]) -> None:
+    """A small Arrow table to CSV in Python: the text pandas' ``to_csv`` writes (with the same csv
+    module), money rounded by ``segmint.money``'s rule and formula-like text neutralised."""
+    import csv
+
+    import pyarrow as pa
+
+    from segmint.money import round_value
+
+    columns = []
+    for name, column in zip(table.column_names, table.columns, strict=True):
+        if pa.types.is_timestamp(column.type) and column.type.unit == "ns":
+            column = column.cast(pa.timestamp("us", column.type.tz))  # as_py of ns values needs pandas
+        decimals = money_decimals(name) if pa.types.is_floating(column.type) else None
+        text = (pa.types.is_string(column.type) or pa.types.is_large_string(column.type)) and name not in trusted
+        values = column.to_pylist()
+        if decimals is not None:
+            values = [None if v is None else round_value(v, decimals) for v in values]
+        elif text:
+            values = [None if v is None else "'" + v if v.startswith(FORMULA_PREFIXES) else v for v in values]
+        columns.append(values)
+    with open(target, "w", encoding="utf-8", newline="") as handle:
+        writer = csv.writer(handle, lineterminator="\n")
+        writer.writerow(table.column_names)
+        for row in zip(*columns, strict=True):
+            writer.writerow([_csv_cell(v) for v in row])
+
+
+def _csv_cell(value: Any) -> Any:
+    if value is None or (isinstance(value, float) and value != value):
+        return ""
+    return repr(value) if isinstance(value, float) else value
+
+
+def _write_json(target: Path, frame: pd.DataFrame) -> None:
+    """A JSON array of row objects; dates as ISO text, missing values as null."""
+    frame.to_json(target, orient="records", date_format="iso", double_precision=15, force_ascii=False)
+
+
+def export_workbook(tables: dict[str, ir.Table | pd.DataFrame], path: str | Path) -> Path:
+    """One Excel workbook with a sheet per table (in the given order), formula-safe and atomic."""
+    path = Path(path)
+    frames = {name: neutralise_formulas(round_money(_as_frame(table))) for name, table in tables.items()}
+    for frame in frames.values():
+        _check_excel_rows(frame, path)
+    return write_atomic(path, lambda tmp: _write_sheets(tmp, frames))
+
+
+def _check_excel_rows(frame: pd.DataFrame, path: Path) -> None:
+    if len(frame) >= EXCEL_MAX_ROWS:
+        raise ConfigError(
+            f"{path.name}: {len(frame):,} rows do not fit an Excel sheet ({EXCEL_MAX_ROWS - 1:,} at most); "
+            "export as CSV or Parquet instead",
+            field="fmt", value="xlsx", fix=Fix(option="fmt", example="csv", choices=("csv", "parquet")),
+        )
+
+
+def _write_sheets(target: Path, frames: dict[str, pd.DataFrame]) -> None:
+    import pandas as pd
+
+    options = {"strings_to_formulas": False, "strings_to_urls": False}
+    with pd.ExcelWriter(target, engine="xlsxwriter", engine_kwargs={"options": options}) as writer:
+        for name, frame in frames.items():
+            frame.to_excel(writer, index=False, sheet_name=re.sub(r"[\[\]:*?/\\]", "_", name)[:31] or "Sheet1")
+
+
+def export_tables(
+    tables: dict[str, ir.Table | pd.DataFrame], out_dir: str | Path, fmt: str = "csv",
+    trusted_columns: tuple[str, ...] = (),
+) -> dict[str, Path]:
+    """Write each table to ``out_dir/<name>.<fmt>``; returns name -> path.
+
+    With ``fmt="xlsx"`` a table too long for an Excel sheet is written as CSV instead (logged), and
+    one workbook ``segmint_results.xlsx`` gathers every table that fits, summaries first.
+    """
+    out_dir = Path(out_dir)
+    suffix = "." + check_export_format(fmt)
+    written: dict[str, Path] = {}
+    fitting: dict[str, pd.DataFrame] = {}
+    for name, table in tables.items():
+        target = out_dir / f"{name}{suffix}"
+        if suffix == ".xlsx":
+            frame = _as_frame(table)
+            if len(frame) >= EXCEL_MAX_ROWS:
+                log.warning("%s: %d rows exceed an Excel sheet; written as CSV", name, len(frame))
+                target = target.with_suffix(".csv")
+            else:
+                fitting[name] = frame
+            table = frame
+        written[name] = export_table(table, target, trusted_columns)
+    if fitting:
+        order = sorted(fitting, key=lambda name: (not name.startswith(("summary", "tiers")), name))
+        written["workbook"] = export_workbook({name: fitting[name] for name in order},
+                                              out_dir / "segmint_results.xlsx")  # fmt: skip
+    return written
+
+
+def export_all(result: Any, out_dir: str | Path, fmt: str = "csv") -> dict[str, Path]:
+    """Write every table of an ``AnalysisResult`` (see ``export_tables``) plus its quality report."""
+    out_dir = Path(out_dir)
+    tables: dict[str, ir.Table | pd.DataFrame | pa.Table] = {"features": result.features}
+    tables.update({f"segments_{scheme}": labelled for scheme, labelled in result.segments.items()})
+    summaries = getattr(result, "summary_tables", None)  # Arrow summaries: no pandas needed
+    summaries = result.summaries if summaries is None else summaries
+    tables.update({f"summary_{scheme}": summary for scheme, summary in summaries.items()})
+    tables.update(result.tables)
+    written = export_tables(tables, out_dir, fmt)
+    if getattr(result, "report", None) is not None and hasattr(result.report, "to_json"):
+        result.report.to_json(out_dir / "data_quality.json")
+        written["data_quality"] = out_dir / "data_quality.json"
+    log.info("exported %d tables to %s", len(written), out_dir)
+    return written
