@@ -97,7 +97,7 @@ def _print_customer_story(result: StoryResult, customer_id: str) -> None:
     from rich.panel import Panel
     from rich.table import Table
 
-    from segmint.story_tables import period_labels
+    from segmint.story_narrative import period_labels
 
     record = result.customer(customer_id)
     flags = [name for name in ("is_new", "is_recent", "returned_after_gap") if record[name]]

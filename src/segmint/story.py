@@ -57,16 +57,10 @@ from segmint.story_features import (
     rollup_activity,
 )
 from segmint.story_result import Card, Parts, StoryResult
-from segmint.story_rows import Coded, coded
+from segmint.story_narrative import story_query, story_table
+from segmint.story_rows import INACTIVE, Coded, coded
 from segmint.story_segments import scheme_config, stored_segments, with_reasons
-from segmint.story_tables import (
-    INACTIVE,
-    cohort_table,
-    retention,
-    story_query,
-    story_table,
-    transitions,
-)
+from segmint.story_tables import cohort_table, retention, transitions
 from segmint.story_value import profit_basis
 
 log = logging.getLogger(__name__)

@@ -12,7 +12,7 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from segmint.charts import _layout, bar_width_ms, empty_figure, segment_colors
-from segmint.story_tables import period_labels  # noqa: F401 - the pages and the report take it from here
+from segmint.story_narrative import period_labels  # noqa: F401 - the pages and the report take it from here
 
 INACTIVE = "Inactive"
 PARTIAL_PATTERN = {"shape": "/", "fgcolor": "rgba(60,60,60,0.45)", "solidity": 0.3}

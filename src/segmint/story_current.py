@@ -29,7 +29,9 @@ from segmint.story_features import (
     scores_by_order,
     within_features,
 )
-from segmint.story_tables import INACTIVE, overview_counts, retention_from_counts
+from segmint.story_narrative import overview_counts
+from segmint.story_rows import INACTIVE
+from segmint.story_tables import retention_from_counts
 from segmint.story_value import ENGINE_METHODS, value_labels
 
 __all__ = ["Current", "active_rows", "any_active", "counted_without_tables", "current_story", "from_first_active",

@@ -21,7 +21,7 @@ from segmint import coverage as cov
 from segmint.errors import DataError
 from segmint.story_current import Current
 from segmint.story_rows import Coded
-from segmint.story_tables import story_frame, story_overview
+from segmint.story_narrative import story_frame, story_overview
 
 __all__ = ["KIND_DESCRIPTIONS", "KIND_NAMES", "Card", "Parts", "StoryResult"]
 

@@ -1,6 +1,6 @@
 """``period_segments``' rows as integers: a code per segment and each row beside the customer's previous one.
 
-The story table, transitions and retention (:mod:`segmint.story_tables`) are aggregates of these rows:
+The story table (:mod:`segmint.story_narrative`), transitions and retention (:mod:`segmint.story_tables`) are aggregates of these rows:
 one window pass over them, and no segment text carried through joins, windows or sorts (names are
 looked up in a small dictionary at the end).
 """
@@ -14,7 +14,9 @@ import ibis
 import ibis.expr.types as ir
 import pandas as pd
 
-__all__ = ["Coded", "as_table", "coded", "with_previous"]
+__all__ = ["INACTIVE", "Coded", "as_table", "coded", "with_previous"]
+
+INACTIVE = "Inactive"  # the within-period segment of a period without a purchase
 
 
 def as_table(segments: ir.Table | pd.DataFrame) -> ir.Table:

@@ -22,8 +22,7 @@ from segmint.errors import DataError, Fix
 from segmint.segment import get_scheme
 from segmint.story_current import from_first_active, names_of, ranked_labels
 from segmint.story_features import as_of_features, within_features
-from segmint.story_rows import Coded, with_previous
-from segmint.story_tables import INACTIVE
+from segmint.story_rows import INACTIVE, Coded, with_previous
 from segmint.story_value import ENGINE_METHODS, value_labels
 
 # what a scheme that scores every period in one expression (rfm, levels) reads of the features

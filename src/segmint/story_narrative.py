@@ -1,0 +1,266 @@
+"""Each customer's story from their per-period segments: path, narrative, current and previous segment.
+
+Inputs are the ``period_segments`` rows of :mod:`segmint.story` (:class:`segmint.story_rows.Coded`):
+one row per customer and period from the customer's first active period on, ``Inactive`` when
+nothing was bought. A customer's runs (consecutive periods in one segment) are collected in the
+engine, packed in integers; the phrases of a narrative are put together from them there too. Also
+the overview: customers per current segment, with how many are recent, new and back after a gap.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import ibis
+import ibis.expr.types as ir
+import pandas as pd
+
+from segmint.errors import ConfigError
+from segmint.story_rows import INACTIVE, Coded, as_table, coded
+
+__all__ = ["STORY_COLUMNS", "overview_counts", "period_labels", "story_frame", "story_overview", "story_query",
+           "story_table"]
+
+UNITS = {"month": ("month", "months"), "quarter": ("quarter", "quarters"), "year": ("year", "years")}
+MAX_RUNS_SHOWN = 5  # narratives longer than this keep the first run and the last ones
+
+# a run packed in one integer: its start period, its code and the code before it; sorted by start
+START, CODE = 2**32, 2**16
+
+
+def _packed_run(rows: ir.Table) -> ir.IntegerValue:
+    """A run's start row packed (start, code + 1, code before + 2; 0 = no period before)."""
+    return rows.period_index * START + (rows.code + 1) * CODE + (rows.before + 2).fill_null(0)
+
+
+class _Runs:
+    """Integer facts of a customer's runs (consecutive periods with one segment), from their sorted list.
+
+    ``runs`` holds each run's :func:`_packed_run`, sorted (by start); ``last`` the customer's last
+    period. A run's length is the next run's start (or ``last + 1``) less its own.
+    """
+
+    def __init__(self, runs: ir.ArrayValue, last: ir.IntegerValue) -> None:
+        self.runs, self.last, self.count = runs, last, runs.length()
+
+    def packed(self, index: int | ir.IntegerValue) -> ir.IntegerValue:
+        return self.runs[index]
+
+    def start(self, index: int | ir.IntegerValue) -> ir.IntegerValue:
+        return self.packed(index) >> 32
+
+    def code(self, index: int | ir.IntegerValue) -> ir.IntegerValue:
+        return ((self.packed(index) >> 16) & (CODE - 1)) - 1
+
+    def before(self, index: int | ir.IntegerValue) -> ir.IntegerValue:
+        before = self.packed(index) & (CODE - 1)
+        return ibis.ifelse(before == 0, ibis.null("int64"), before - 2)
+
+    def periods(self, index: int | ir.IntegerValue) -> ir.IntegerValue:
+        following = self.start(index + 1).fill_null(self.last + 1)
+        return following - self.start(index)
+
+
+def _joined(parts: list[ir.Value], separator: str) -> ir.StringValue:
+    """The non-null parts joined by ``separator`` (SQL's concat_ws)."""
+    return ibis.literal(separator).join(parts)
+
+
+def _texts(facts: ir.Table, coded: Coded, period: str, labels: dict[str, str], first_start: ir.Value,
+           n_periods: int) -> dict[str, ir.Value]:
+    """The story's text columns from each customer's sorted runs: names and periods looked up, phrases put together.
+
+    One phrase per run ("Joined 2022-Q1 as Average", "inactive since 2023-Q4"): long stories keep the
+    first run, an "N more changes" marker and the last ``MAX_RUNS_SHOWN - 2`` runs, so a narrative has
+    at most ``MAX_RUNS_SHOWN`` phrases; the path names the segment of every period, run by run.
+    """
+    one, many = UNITS[period]
+    info = coded.periods
+    period_of = dict(zip(info["period_index"].astype(int), info["period"], strict=True))
+    shown = {index: labels.get(name, name) for index, name in period_of.items()}  # partial periods marked
+    as_of = dict(zip(info["period_index"].astype(int), (pd.Timestamp(d).date() for d in info["as_of"]), strict=True))
+    inactive = next((code for code, name in coded.names.items() if name == INACTIVE), None)
+    runs = _Runs(facts.runs, facts.current_index)
+    n_runs = runs.count
+
+    def name(code: ir.IntegerValue) -> ir.StringValue:
+        return code.substitute(coded.names, else_=ibis.null("string"))
+
+    def is_inactive(code: ir.IntegerValue) -> ir.BooleanValue:
+        return (code == inactive).fill_null(False) if inactive is not None else ibis.literal(False)
+
+    long = n_runs > MAX_RUNS_SHOWN
+    joined_first = ~(facts.first_purchase < first_start).fill_null(False)
+    phrases = []
+    for k in range(MAX_RUNS_SHOWN):
+        # the run in narrative slot k: the k-th, or in a long story one of the last runs
+        index = k if k <= 1 else ibis.ifelse(long, n_runs - MAX_RUNS_SHOWN + k, k)
+        code, n = runs.code(index), runs.periods(index)
+        label = name(code)
+        start = runs.start(index).substitute(shown, else_=ibis.null("string"))
+        span = n.cast("string") + ibis.ifelse(n > 1, f" {many}", f" {one}")
+        with_span = ibis.ifelse(n > 1, " (" + span + ")", "")
+        is_last = index == n_runs - 1
+        inactive_run = is_inactive(code)
+        cases = [(joined_first, "Joined " + start + " as " + label + with_span)] if k == 0 else []
+        if k == 1:
+            cases.append((long, (n_runs - MAX_RUNS_SHOWN + 1).cast("string") + " more changes"))
+        phrase = ibis.cases(
+            *cases,
+            (inactive_run & is_last, "inactive since " + start),
+            (inactive_run & (n == 1), "inactive in " + start),
+            (inactive_run, "inactive for " + span),
+            (is_inactive(runs.before(index)), "back in " + start + " as " + label + with_span),
+            (is_last, label + " since " + start),
+            (n == 1, label + " in " + start),
+            else_=label + " for " + span,
+        )
+        phrases.append(ibis.ifelse(runs.packed(index).isnull(), ibis.null("string"), phrase))
+    # "A > A > B" = "A > " twice, "B > ", less the last " > "
+    path = _joined([(name(runs.code(k)) + " > ").repeat(runs.periods(k)) for k in range(n_periods)], "")
+    changed = n_runs > 1
+    return {
+        "first_period": runs.start(0).substitute(period_of, else_=ibis.null("string")),
+        "first_segment": name(runs.code(0)),
+        "current_segment": name(runs.code(n_runs - 1)),
+        "path": path.substr(0, path.length() - 3),
+        "narrative": _joined(phrases, "; "),
+        "previous_segment": ibis.ifelse(changed, name(runs.code(n_runs - 2)), ibis.null("string")),
+        "segment_changed_on": ibis.ifelse(changed, runs.start(n_runs - 1).substitute(as_of, else_=ibis.null("date")),
+                                          ibis.null("date")),
+    }
+
+
+
+def period_labels(periods: pd.DataFrame | None) -> dict[str, str]:
+    """period -> "2011-Q4 (partial, 76% of days)" for the partial ones."""
+    if periods is None or "partial" not in periods:
+        return {}
+    partial = periods[periods["partial"]]
+    return {p: f"{p} (partial, {c:.0%} of days)" for p, c in zip(partial["period"], partial["coverage"], strict=True)}
+
+
+STORY_COLUMNS = [
+    "customer_id", "current_segment", "previous_segment", "segment_changed_on", "current_reason",
+    "first_purchase", "last_purchase", "first_period", "first_segment", "periods", "active_periods",
+    "total_spend", "is_recent", "is_new", "returned_after_gap", "path", "narrative",
+]
+
+
+def story_table(
+    segments: ir.Table | pd.DataFrame | Coded, *, period: str, periods: pd.DataFrame | None = None,
+    customers: ir.Table | None = None, reasons: tuple[ir.Table, Any] | None = None,
+) -> pd.DataFrame:
+    """Per customer: path, current/previous segment and change date, first/last purchase, flags, narrative.
+
+    :func:`story_query` run (see there).
+    """
+    return story_frame(story_query(segments, period=period, periods=periods, customers=customers, reasons=reasons))
+
+
+def story_frame(query: ir.Table) -> pd.DataFrame:
+    """The story table of a :func:`story_query` (or of its rows for some customers) as pandas."""
+    table = query.execute()
+    table["segment_changed_on"] = pd.to_datetime(table["segment_changed_on"])
+    table["returned_after_gap"] = table["returned_after_gap"].astype(bool)
+    return table.reset_index(drop=True)
+
+
+def story_query(
+    segments: ir.Table | pd.DataFrame | Coded, *, period: str, periods: pd.DataFrame | None = None,
+    customers: ir.Table | None = None, reasons: tuple[ir.Table, Any] | None = None,
+) -> ir.Table:
+    """Per customer, as an expression (in customer order): the columns of :func:`story_table`.
+
+    ``previous_segment`` is the segment before the current run and ``segment_changed_on`` the as-of
+    date of the period the current run began (both empty when the segment never changed), as CRM
+    tools show them. ``periods`` (the story's, with coverage) marks partial periods in narratives.
+    The story itself passes :class:`Coded` rows keyed by integers (``customers``: customer_key ->
+    customer_id) without reasons; ``reasons`` = (customer_id key, period_index, reason, and the
+    reason of an unlabelled row as a function of its period column), read for the last period only.
+    """
+    if period not in UNITS:
+        raise ConfigError(f"period={period!r}; choose one of {', '.join(UNITS)}")
+    if isinstance(segments, Coded):
+        rows_coded = segments
+    else:
+        table = as_table(segments)
+        rows_coded = coded(table)
+        if reasons is None:  # every row of period_segments has its reason
+            reasons = (table.select("customer_id", "period_index", "reason"), None)
+    rows, info = rows_coded.rows, rows_coded.periods
+    last_index, first_index = int(info["period_index"].max()), int(info["period_index"].min())
+    first_start = ibis.literal(pd.Timestamp(info["period_start"].min()).date())
+    last_start = ibis.literal(pd.Timestamp(info["period_start"].max()).date())
+    summary = rows.group_by("customer_id").aggregate(
+        first_purchase=rows.first_purchase.min(),
+        last_purchase=rows.last_purchase.max(),
+        current_index=rows.period_index.max(),
+        periods=rows.count(),
+        active_periods=rows.active.sum().cast("int64"),
+        total_spend=rows.monetary.sum(),
+        # active in the last period of the story (a customer's rows run to it)
+        is_recent=rows.active.arbitrary(where=rows.period_index == last_index).fill_null(False),
+        # came back after a gap: a period without a purchase followed by one with a purchase
+        returned_after_gap=(rows.period_index.min(where=~rows.active)
+                            < rows.period_index.max(where=rows.active)).fill_null(False),
+        # the runs: rows whose segment differs from the period before, packed and sorted
+        runs=_packed_run(rows).collect(where=rows.before.isnull() | (rows.code != rows.before)).sort(),
+    )
+    n_periods = last_index - first_index + 1
+    summary = summary.mutate(**_texts(summary, rows_coded, period, period_labels(periods), first_start, n_periods))
+    labels, no_label = reasons
+    # every customer's rows reach the last period of the story: its reasons only
+    last = labels.filter(labels.period_index == last_index) if no_label is not None else labels
+    summary = summary.left_join(last, [summary.customer_id == last.customer_id,
+                                       summary.current_index == last.period_index])
+    current_period = summary.current_index.substitute(
+        dict(zip(info["period_index"].astype(int), info["period"], strict=True)), else_=ibis.null("string"))
+    reason = summary.reason.fill_null(no_label(current_period)) if no_label is not None else summary.reason
+    summary = summary.mutate(
+        current_reason=reason,
+        is_new=summary.first_purchase >= last_start,
+    )
+    if customers is not None:
+        names = customers.select("customer_key", customer_text="customer_id")
+        summary = summary.inner_join(names, summary.customer_id == names.customer_key)
+        summary = summary.mutate(customer_id=summary.customer_text).order_by("customer_key")
+    else:
+        summary = summary.order_by("customer_id")
+    return summary.select(*STORY_COLUMNS)
+
+
+def story_overview(segments: Coded) -> pd.DataFrame:
+    """Per current segment: customers, how many are active in the last period, new, back after a gap.
+
+    What :func:`story_table`'s flags count, without the story's text; most customers first (ties in
+    the order the segments first appear in the story, as ``value_counts`` of its column gives them).
+    Every customer's rows reach the last period of the story.
+    """
+    rows, info = segments.rows, segments.periods
+    last_index = int(info["period_index"].max())
+    last_start = ibis.literal(pd.Timestamp(info["period_start"].max()).date())
+    at_last = rows.period_index == last_index
+    per = rows.group_by("customer_id").aggregate(
+        code=rows.code.arbitrary(where=at_last),
+        recent=rows.active.arbitrary(where=at_last).fill_null(False).cast("int64"),
+        new=(rows.first_purchase.min() >= last_start).fill_null(False).cast("int64"),
+        back=(rows.period_index.min(where=~rows.active) < rows.period_index.max(where=rows.active))
+        .fill_null(False).cast("int64"),
+    )
+    return overview_counts(per, segments.names)
+
+
+def overview_counts(per: ir.Table, names: dict[int, str]) -> pd.DataFrame:
+    """:func:`story_overview` from one row per customer: customer_id, code (current segment), recent, new, back (0/1).
+
+    Ties in customer counts keep the order of each segment's first customer (ids in story order).
+    """
+    counts = per.group_by("code").aggregate(
+        customers=per.count(), recent=per.recent.sum(), new=per.new.sum(), returned_after_gap=per.back.sum(),
+        first=per.customer_id.min(),
+    ).execute().sort_values("first")
+    counts.insert(0, "current_segment", counts.pop("code").map(names))
+    table = counts.drop(columns="first").set_index("current_segment").astype("int64")
+    order = table["customers"].sort_values(ascending=False).index
+    return table.loc[order].reset_index()
