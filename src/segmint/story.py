@@ -49,13 +49,8 @@ from segmint.story_current import (
     current_story,
     kept_periods,
 )
-from segmint.story_features import (
-    Rollup,
-    customer_starts,
-    period_activity,
-    period_grid,
-    rollup_activity,
-)
+from segmint.story_activity import Rollup, period_activity, rollup_activity
+from segmint.story_features import customer_starts, period_grid
 from segmint.story_result import Card, Parts, StoryResult
 from segmint.story_narrative import story_query, story_table
 from segmint.story_rows import INACTIVE, Coded, coded

@@ -22,15 +22,10 @@ from segmint import features as feat
 from segmint.engine import materialize
 from segmint.segment import get_scheme
 from segmint.segment.value import LABELS as VALUE_LABELS
-from segmint.story_features import (
-    activity_retention,
-    as_of_rows,
-    current_grid,
-    scores_by_order,
-    within_features,
-)
+from segmint.story_features import activity_retention, as_of_rows, current_grid, within_features
 from segmint.story_narrative import overview_counts
 from segmint.story_rows import INACTIVE
+from segmint.story_scores import scores_by_order
 from segmint.story_tables import retention_from_counts
 from segmint.story_value import ENGINE_METHODS, value_labels
 

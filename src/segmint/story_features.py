@@ -1,8 +1,7 @@
-"""Per customer and period: what they did inside the period, and where they stood at its end.
+"""Per customer and period: where they stood at each period's end, and what they did inside it.
 
-One pass over the transactions gives, per customer and calendar period with any line, the purchases
-dated in it (a purchase = an invoice, or a calendar day when there are no invoices, with positive net
-value, dated by its first line), the first/last purchase day, net spend and profit. From that:
+From each customer's activity per period (:mod:`segmint.story_activity`: purchases, first/last
+purchase day, net spend and profit, from the lines or a workspace's rollup):
 
 * the *grid*: one row per customer and period, from the customer's first period with any line to
   the last period of the story, with running totals (``*_to_date``);
@@ -14,22 +13,30 @@ value, dated by its first line), the first/last purchase day, net spend and prof
 * ``within_features``: the same columns computed on the period's own purchases (recency from the
   period's scoring date to the last purchase in it), for customers *active* in it (a purchase and
   positive net spend in the period).
+
+The activity and the as-of R/F/M scores (:mod:`segmint.story_scores`) lived here: their names stay
+importable from here.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
 
 import ibis
 import ibis.expr.types as ir
-import numpy as np
 import pandas as pd
 
-from segmint.coverage import listed_days
-from segmint.features import is_positive, money_round, money_sum, money_total
-
-TRUNCATE = {"month": "M", "quarter": "Q", "year": "Y"}
+from segmint.features import is_positive, money_round, money_total
+from segmint.story_activity import TRUNCATE  # noqa: F401 - lived here
+from segmint.story_activity import (
+    ROLLUP_COLUMNS,
+    Rollup,
+    line_days,
+    monthly_rollup,
+    period_activity,
+    rollup_activity,
+)
+from segmint.story_scores import score_cuts, scores_by_order
 
 __all__ = [
     "ROLLUP_COLUMNS",
@@ -48,106 +55,6 @@ __all__ = [
     "scores_by_order",
     "within_features",
 ]
-
-# per customer and calendar month: what period_activity needs for any period length and purchase unit
-ROLLUP_COLUMNS = {"customer_id": "string", "month": "date", "net": "float64", "profit": "float64",
-                  "invoices": "int64", "invoice_first": "date", "invoice_last": "date",
-                  "days": "int64", "day_first": "date", "day_last": "date"}
-
-
-def period_activity(tx: ir.Table, periods: pd.DataFrame, period: str, frequency: str) -> ir.Table:
-    """Per customer and period with any line: purchases, first/last purchase day, net, profit."""
-    unit = TRUNCATE[period]
-    day = tx.invoice_date.date()
-    lines = tx.mutate(day=day, period_start=day.truncate(unit))
-    key = lines.invoice_id if frequency == "invoices" else lines.day
-    units = lines.group_by(customer_id=lines.customer_id, unit=key).aggregate(
-        net=lines.amount.sum(), unit_date=lines.day.min()
-    )
-    bought = units.filter(is_positive(units.net))
-    bought = bought.mutate(period_start=bought.unit_date.truncate(unit))
-    purchases = bought.group_by("customer_id", "period_start").aggregate(
-        purchases=bought.count(), first_day=bought.unit_date.min(), last_day=bought.unit_date.max()
-    )
-    money = lines.group_by("customer_id", "period_start").aggregate(
-        net=money_sum(lines.amount), profit=money_sum(lines.amount - lines.cost),
-    )
-    return _indexed(money.left_join(purchases, ["customer_id", "period_start"]), periods)
-
-
-def _indexed(joined: ir.Table, periods: pd.DataFrame) -> ir.Table:
-    """Per customer and period: the story's period index and the activity columns, typed."""
-    index = ibis.memtable(periods[["period_index", "period_start"]].assign(
-        period_start=pd.to_datetime(periods["period_start"]).dt.date
-    ))
-    joined = joined.inner_join(index, joined.period_start.cast("date") == index.period_start)
-    return joined.select(
-        customer_id=joined.customer_id,
-        period_index=joined.period_index.cast("int64"),
-        purchases=joined.purchases.fill_null(0).cast("int64"),
-        first_day=joined.first_day.cast("date"),
-        last_day=joined.last_day.cast("date"),
-        net=joined.net.cast("float64"),
-        profit=joined.profit.cast("float64"),
-    )
-
-
-@dataclass(frozen=True)
-class Rollup:
-    """A workspace's per-customer-month totals (:func:`monthly_rollup`) and lines per day, of every line."""
-
-    months: ir.Table
-    days: ir.Table  # day, lines (one row or more per day: summed here)
-
-    def day_counts(self) -> list[tuple[dt.date, int]]:
-        """:func:`segmint.coverage.day_counts` of the lines, from the stored counts."""
-        return listed_days(self.days.group_by("day").aggregate(rows=self.days.lines.sum()))
-
-
-def line_days(tx: ir.Table) -> ir.Table:
-    """Lines per calendar day (what :class:`Rollup` keeps for the periods' coverage)."""
-    day = tx.invoice_date.date()
-    return tx.group_by(day=day).aggregate(lines=tx.count())
-
-
-def monthly_rollup(tx: ir.Table) -> ir.Table:
-    """Per customer and calendar month with any line: net, profit, and purchases counted both ways.
-
-    ``invoices``/``invoice_first``/``invoice_last``: the invoices with positive net value dated (by
-    their first line) in the month, and the first/last such date; ``days``/``day_first``/``day_last``
-    the same for calendar days. Summed over the months of a period these are exactly
-    :func:`period_activity`'s columns, so a workspace keeps this table and a story reads it instead
-    of every line (:func:`rollup_activity`). An invoice is whole in this table: appending lines of
-    an invoice already stored needs its customer's rows rebuilt (the workspace does that).
-    """
-    day = tx.invoice_date.date()
-    lines = tx.select("customer_id", "invoice_id", "amount", day=day, profit=tx.amount - tx.cost)
-    lines = lines.mutate(month=lines.day.truncate("M"))
-
-    def bought(key: str, prefix: str) -> ir.Table:
-        units = lines.group_by("customer_id", key).aggregate(net=lines.amount.sum(), unit_date=lines.day.min())
-        units = units.filter(is_positive(units.net))
-        month = units.unit_date.truncate("M")
-        return units.group_by(customer_id=units.customer_id, month=month).aggregate(**{
-            prefix + "s": units.count(), prefix + "_first": units.unit_date.min(),
-            prefix + "_last": units.unit_date.max(),
-        })
-
-    money = lines.group_by("customer_id", "month").aggregate(net=money_sum(lines.amount), profit=money_sum(lines.profit))
-    joined = money.left_join(bought("invoice_id", "invoice"), ["customer_id", "month"])
-    joined = joined.left_join(bought("day", "day"), ["customer_id", "month"])
-    return joined.select(**{name: joined[name].cast(kind) for name, kind in ROLLUP_COLUMNS.items()})
-
-
-def rollup_activity(rollup: ir.Table, periods: pd.DataFrame, period: str, frequency: str) -> ir.Table:
-    """:func:`period_activity` from a :func:`monthly_rollup` table (months summed into periods)."""
-    prefix = "invoice" if frequency == "invoices" else "day"
-    start = rollup.month.truncate(TRUNCATE[period]) if period != "month" else rollup.month
-    joined = rollup.group_by(customer_id=rollup.customer_id, period_start=start).aggregate(
-        purchases=rollup[prefix + "s"].sum(), first_day=rollup[prefix + "_first"].min(),
-        last_day=rollup[prefix + "_last"].max(), net=money_sum(rollup.net), profit=money_sum(rollup.profit),
-    )
-    return _indexed(joined, periods)
 
 
 def customer_starts(activity: ir.Table) -> ir.Table:
@@ -329,77 +236,6 @@ def as_of_rows(grid: ir.Table, periods: pd.DataFrame) -> ir.Table:
         monetary=rows.net_to_date.cast("float64"),
         tenure_days=rows.snapshot.delta(rows.first_purchase, unit="day").cast("int64"),
     ).drop("snapshot")
-
-
-def _nth_worst(values: np.ndarray, counts: np.ndarray, ranks: list[int]) -> list[float]:
-    """The ``r``-th worst value for each ``r`` in ``ranks`` (1-based), from distinct values sorted worst first."""
-    reached = np.cumsum(counts)
-    return [values[int(np.searchsorted(reached, r))] for r in ranks]
-
-
-def _cut_ranks(n: int, bins: int) -> list[int]:
-    """``ceil(s * n / bins)`` for s = 1 .. bins - 1: the rows a score above ``s`` must beat."""
-    return [-(-s * n // bins) for s in range(1, bins)]
-
-
-def score_cuts(known: ir.Table, bins: int) -> pd.DataFrame:
-    """Per period: the ``ceil(s * n / bins)``-th worst recency, frequency and monetary value among ``known`` rows.
-
-    Columns period_index, r1.., f1.., m1.. (s = 1 .. bins - 1). Recency and frequency take a few hundred
-    distinct values a period: they are counted in the engine; monetary (nearly one value per customer)
-    is read once and its order statistics found by ``numpy.partition``, without sorting.
-    """
-    frame: dict[int, dict[str, float]] = {}
-    for prefix, column, worst_first in (("r", "recency_days", True), ("f", "frequency", False)):
-        counted = known.group_by("period_index", _v=known[column]).aggregate(_k=known.count()).to_pyarrow()
-        period, values, counts = (counted[c].to_numpy() for c in ("period_index", "_v", "_k"))
-        order = np.lexsort((-values if worst_first else values, period))
-        period, values, counts = period[order], values[order], counts[order]
-        for index in np.unique(period):
-            mine = slice(np.searchsorted(period, index, side="left"), np.searchsorted(period, index, side="right"))
-            ranks = _cut_ranks(int(counts[mine].sum()), bins)
-            cuts = _nth_worst(values[mine], counts[mine], ranks)
-            frame.setdefault(int(index), {}).update({f"{prefix}{s}": v for s, v in enumerate(cuts, start=1)})
-    money = known.select("period_index", "monetary").to_pyarrow()
-    period, values = money["period_index"].to_numpy(), money["monetary"].to_numpy()
-    order = np.argsort(period, kind="stable")
-    period, values = period[order], values[order]
-    for index in np.unique(period):
-        mine = values[np.searchsorted(period, index, side="left"):np.searchsorted(period, index, side="right")]
-        ranks = [r - 1 for r in _cut_ranks(len(mine), bins)]
-        cuts = np.partition(mine, ranks)[ranks]
-        frame[int(index)].update({f"m{s}": float(v) for s, v in enumerate(cuts, start=1)})
-    columns = [f"{p}{s}" for p in "rfm" for s in range(1, bins)]
-    table = pd.DataFrame([{"period_index": index, **cuts} for index, cuts in frame.items()],
-                         columns=["period_index", *columns])
-    return table.astype({"period_index": "int64", **{c: "float64" for c in columns if c[0] == "m"},
-                         **{c: "int64" for c in columns if c[0] != "m"}})
-
-
-def scores_by_order(rows: ir.Table, bins: int) -> ir.Table:
-    """:func:`segmint.segment.rfm.rfm_scores` per period among the rows ``known`` in it, by comparisons.
-
-    A score is ``1 + floor(bins * k / n)`` with ``k`` known rows of the period strictly worse, so it is
-    above ``s`` exactly when ``k >= ceil(s * n / bins)``: when the value is better than the
-    ``ceil(s * n / bins)``-th worst of the period (:func:`score_cuts`). Every row is scored by
-    comparing it with its period's ``bins - 1`` cuts per axis: no rank window (a sort of every
-    customer-period) and no counts joined back. Rows not known are scored too (ignored by the story).
-    """
-    from segmint.segment.rfm import with_cells
-
-    cuts = ibis.memtable(score_cuts(rows.filter(rows.known), bins))
-    scored = rows.left_join(cuts, "period_index")
-    steps = range(1, bins)
-
-    def score(hits: list[ir.BooleanValue]) -> ir.IntegerValue:
-        return sum((hit.fill_null(False).cast("int64") for hit in hits), ibis.literal(1, "int64"))
-
-    scored = scored.mutate(
-        r_score=score([scored.recency_days < scored[f"r{s}"] for s in steps]),
-        f_score=score([scored.frequency > scored[f"f{s}"] for s in steps]),
-        m_score=score([scored.monetary > scored[f"m{s}"] for s in steps]),
-    )
-    return with_cells(scored.drop(*[f"{p}{s}" for p in "rfm" for s in steps]))
 
 
 def as_of_features(grid: ir.Table, periods: pd.DataFrame) -> ir.Table:

@@ -49,7 +49,7 @@ log = logging.getLogger(__name__)
 __all__ = ["ImportResult", "Workspace", "file_sha256", "line_keys"]
 
 WORKSPACE_TABLE = "transactions"
-# the story's rollup of the lines (segmint.story_features.monthly_rollup / line_days) and the number
+# the story's rollup of the lines (segmint.story_activity.monthly_rollup / line_days) and the number
 # of lines it covers: a workspace whose count differs (written by an older segmint) rebuilds it
 ROLLUP_TABLE = "story_months"
 DAYS_TABLE = "story_days"
@@ -145,10 +145,10 @@ class Workspace:
     def rollup(self) -> Any:
         """The lines' per customer-month totals and lines per day (built here when missing or stale).
 
-        A story reads these instead of every line (:class:`segmint.story_features.Rollup`). Appends keep
+        A story reads these instead of every line (:class:`segmint.story_activity.Rollup`). Appends keep
         them up to date; a workspace written before they existed builds them on first use.
         """
-        from segmint.story_features import Rollup
+        from segmint.story_activity import Rollup
 
         if not self.exists():
             self.transactions()  # the error saying the workspace is empty
@@ -167,7 +167,7 @@ class Workspace:
 
     def _build_rollup(self, import_id: int | None = None) -> None:
         """(Re)build the rollup from every line, or for an import: its customers' months and its days."""
-        from segmint.story_features import line_days, monthly_rollup
+        from segmint.story_activity import line_days, monthly_rollup
 
         db = self.con.con
         lines = self.con.table(WORKSPACE_TABLE)
