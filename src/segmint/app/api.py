@@ -21,7 +21,8 @@ import numpy as np
 import pandas as pd
 from flask import Flask, Response, request
 
-from segmint.app.state import PERIODS, AppState, Filters
+from segmint.app.filters import PERIODS, Filters
+from segmint.app.state import AppState
 from segmint.segment import available_schemes, scheme_names
 from segmint.errors import ConfigError, DataError, SegmintError
 from segmint.money import money_decimals, round_money

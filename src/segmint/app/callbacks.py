@@ -9,8 +9,9 @@ from typing import Any
 import dash_bootstrap_components as dbc
 from dash import Dash, Input, Output, html
 
+from segmint.app.filters import Filters
 from segmint.app.messages import describe
-from segmint.app.state import AppState, Filters
+from segmint.app.state import AppState
 from segmint.errors import SegmintError
 
 log = logging.getLogger(__name__)

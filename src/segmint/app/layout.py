@@ -8,7 +8,8 @@ from dataclasses import dataclass
 import dash_bootstrap_components as dbc
 from dash import dcc, html
 
-from segmint.app.state import PERIODS, AppState
+from segmint.app.filters import PERIODS
+from segmint.app.state import AppState
 from segmint.segment import available_schemes
 
 

@@ -3,7 +3,8 @@
 Browser sessions keep only ids and small settings in ``dcc.Store``; everything large lives here as
 immutable objects. Each dataset has its own backend connection and lock (a DuckDB connection must
 not run two queries at once), and analyses are cached by (dataset, filters, scheme, config) in a
-small LRU, so two users never share mutable data and repeating a view is instant.
+small LRU, so two users never share mutable data and repeating a view is instant. The filters
+and what they mean to ``segmint.api`` are :mod:`segmint.app.filters`.
 """
 
 from __future__ import annotations
@@ -26,9 +27,10 @@ import ibis.expr.types as ir
 import pandas as pd
 from ibis.backends import BaseBackend
 
+from segmint.app.filters import PERIODS, Filters, api_window, period_config  # noqa: F401 - PERIODS lived here
 from segmint.app.sessions import DEFAULT_IDLE_MINUTES, BrowserSession, Sessions, current_session_id
 from segmint.errors import DataError
-from segmint.segment import scheme_config
+from segmint.segment import scheme_config  # noqa: F401 - importable from here, as before
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -39,37 +41,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
-
-PERIODS = ("quarter", "month", "year")
-
-
-@dataclass(frozen=True)
-class Filters:
-    """The dashboard's global filters (None / empty = no restriction)."""
-
-    start: str | None = None
-    end: str | None = None
-    countries: tuple[str, ...] = ()
-    orgs: tuple[str, ...] = ()
-    scheme: str = "rfm"
-    period: str = "quarter"
-
-    @classmethod
-    def from_inputs(cls, start: Any, end: Any, countries: Any, orgs: Any, scheme: Any, period: Any) -> Filters:
-        """Build from Dash component values (strings, lists or None)."""
-        def as_tuple(value: Any) -> tuple[str, ...]:
-            if not value:
-                return ()
-            return tuple(sorted(str(v) for v in ([value] if isinstance(value, str) else value)))
-
-        return cls(
-            start=(str(start)[:10] if start else None),
-            end=(str(end)[:10] if end else None),
-            countries=as_tuple(countries),
-            orgs=as_tuple(orgs),
-            scheme=scheme or "rfm",
-            period=period if period in PERIODS else "quarter",
-        )
 
 
 @dataclass(frozen=True)
@@ -251,7 +222,7 @@ class AppState:
     def analysis(self, dataset_id: str | None, filters: Filters, overrides: dict | None = None) -> Analysis:
         """Features + segments for the filters and scheme settings (computed once, then cached)."""
         dataset = self.dataset(dataset_id)
-        config = _period_config(filters, overrides)
+        config = period_config(filters, overrides)
         # the period matters to stories (and to RFM's newness window, which is in the config):
         # leave it out so changing it reuses the analysis of the other schemes
         key = _key(dataset.dataset_id, replace(filters, period=""), config.model_dump(mode="json"))
@@ -287,7 +258,7 @@ class AppState:
         from segmint import api
 
         dataset = self.dataset(dataset_id)
-        config = _period_config(filters, overrides)
+        config = period_config(filters, overrides)
         key = _key(dataset.dataset_id, filters, [config.model_dump(mode="json"), kind])
         with dataset.lock:
             cached = self._cached(self._stories, key)
@@ -295,7 +266,7 @@ class AppState:
                 return cached
             result = api.story(
                 dataset.transactions(), period=filters.period, scheme=filters.scheme, kind=kind,  # type: ignore[arg-type]
-                config={filters.scheme: config}, frequency=dataset.purchase_unit, **_window(filters),
+                config={filters.scheme: config}, frequency=dataset.purchase_unit, **api_window(filters),
             )
             # the story's tables are built when first read; pages read them from several request threads at
             # once, and two queries on one DuckDB connection from two threads hang: build them here, under the lock
@@ -309,7 +280,7 @@ class AppState:
         from segmint import api
 
         dataset = self.dataset(dataset_id)
-        config = _period_config(filters, overrides)  # the segments the analysis and the story show
+        config = period_config(filters, overrides)  # the segments the analysis and the story show
         key = _key(dataset.dataset_id, replace(filters, period=""), {**config.model_dump(mode="json"), "window": window})
         with dataset.lock:
             cached = self._cached(self._recommendations, key)
@@ -333,7 +304,7 @@ class AppState:
             cached = self._cached(self._values, key)
             if cached is not None:
                 return cached
-            result = api.clv(dataset.transactions(), **_window(filters), **settings)
+            result = api.clv(dataset.transactions(), **api_window(filters), **settings)
             self._store(self._values, key, result, dataset.dataset_id)
             return result
 
@@ -379,24 +350,9 @@ class AppState:
         shutil.rmtree(self.upload_root, ignore_errors=True)
 
 
-def _period_config(filters: Filters, overrides: dict | None) -> Any:
-    """The scheme's config; RFM's "New Customers" window is the filters' period unless set."""
-    own = (overrides or {}).get(filters.scheme) or {}
-    config = scheme_config(filters.scheme, own)
-    if filters.scheme == "rfm" and "new_within" not in own:
-        config = config.model_copy(update={"new_within": filters.period})
-    return config
-
-
 def _key(dataset_id: str, filters: Filters, settings: Any) -> str:
     text = json.dumps([dataset_id, filters.__dict__, settings], sort_keys=True, default=str)
     return f"{dataset_id}:{hashlib.sha256(text.encode()).hexdigest()[:24]}"  # dataset first: see forget_sessions
-
-
-def _window(filters: Filters) -> dict[str, Any]:
-    """The dashboard's filters as ``segmint.api`` parameters."""
-    return dict(start=filters.start, end=filters.end, org=list(filters.orgs) or None,
-                country=list(filters.countries) or None)
 
 
 def _compute(dataset: Dataset, filters: Filters, config: SegmentConfig, key: str) -> Analysis:
@@ -404,6 +360,6 @@ def _compute(dataset: Dataset, filters: Filters, config: SegmentConfig, key: str
     from segmint import api
 
     result = api.analyze(
-        dataset.transactions(), scheme=filters.scheme, config={filters.scheme: config}, **_window(filters)
+        dataset.transactions(), scheme=filters.scheme, config={filters.scheme: config}, **api_window(filters)
     )
     return Analysis(key=key, filters=filters, result=result)
