@@ -13,7 +13,7 @@ import pytest
 
 from segmint import analyze, engine, read_transactions
 from segmint.features import customer_features, customer_line_stats, excluded_customers
-from segmint.invoices import invoice_totals, line_groups, totals_of_groups
+from segmint.invoices import invoice_totals, line_groups, one_row_per_invoice, totals_of_groups
 
 D = dt.datetime
 
@@ -94,6 +94,26 @@ def test_features_from_totals_by_hand(tx):
     assert "B" not in features.index
 
 
+def test_one_row_per_invoice_only_when_no_invoice_fills_two_rows(tx):
+    # by hand: 8 invoice ids in 9 rows (I2 over two days); without I2, 7 ids in 7 rows
+    assert not one_row_per_invoice(invoice_totals(tx), 8)
+    assert one_row_per_invoice(invoice_totals(tx.filter(tx.invoice_id != "I2")), 7)
+
+
+def test_purchases_by_invoice_are_the_rows_of_totals_with_one_row_per_invoice(tx):
+    lines = tx.filter(tx.invoice_id != "I2")
+    totals = invoice_totals(lines)
+    direct = _frame(customer_features(lines, snapshot_date="2023-04-01"))
+    rows = _frame(customer_features(lines, snapshot_date="2023-04-01", totals=totals, totals_per_invoice=True))
+    pd.testing.assert_frame_equal(direct, rows)
+    by_customer = rows.set_index("customer_id")
+    # by hand: A bought I1 (15 on Jan 5) and returned 10 (I3); C bought I6 (6, Mar 3) and I7 (1, Mar 20)
+    assert by_customer.loc["A", "frequency"] == 1 and by_customer.loc["A", "revenue"] == 5.0
+    assert by_customer.loc["C", "frequency"] == 2 and by_customer.loc["C", "revenue"] == 7.0
+    assert pd.Timestamp(by_customer.loc["C", "first_purchase"]) == pd.Timestamp(2023, 3, 3)
+    assert pd.Timestamp(by_customer.loc["C", "last_purchase"]) == pd.Timestamp(2023, 3, 20)
+
+
 def test_an_organisation_filter_reads_the_lines(tx):
     """Organisations are not part of the totals' grain: with one, the lines are read (same result)."""
     totals = invoice_totals(tx)
@@ -102,8 +122,9 @@ def test_an_organisation_filter_reads_the_lines(tx):
     pd.testing.assert_frame_equal(_frame(direct), _frame(summed))  # the (empty) totals were not read
 
 
-def _parquet(path) -> None:
-    """A typed export with duplicates, a cancellation, drops and two countries for one customer."""
+def _parquet(path, extra: tuple = ()) -> None:
+    """A typed export with duplicates, a cancellation, drops and two countries for one customer
+    (and the ``extra`` lines)."""
     day = D(2023, 4, 3, 10, 30)
     lines = [  # invoice, customer, date, product, qty, price, country
         ("536365", "17850", day, "TEA", 6, 2.5, "UK"),
@@ -114,6 +135,7 @@ def _parquet(path) -> None:
         ("536368", "13047", day + dt.timedelta(days=1), "CUP", 3, 1.0, "UK"),
         ("536369", None, day, "CUP", 1, 1.0, "UK"),  # no customer
         ("536370", "13047", day + dt.timedelta(days=70), "LID", 1, 3.0, None),
+        *extra,
     ]
     columns = list(zip(*lines, strict=True))
     pq.write_table(pa.table({
@@ -137,6 +159,7 @@ def test_streamed_input_reports_and_analyses_from_its_totals(tmp_path, monkeypat
     streamed, features, excluded, report = _analyze(path, "stream", monkeypatch)
     copied, copied_features, copied_excluded, copied_report = _analyze(path, "materialize", monkeypatch)
     assert streamed.totals is not None and copied.totals is None  # only a streamed (large) input has them
+    assert streamed.totals_per_invoice and not copied.totals_per_invoice  # 5 invoices in 5 groups
     pd.testing.assert_frame_equal(features, copied_features)
     pd.testing.assert_frame_equal(excluded, copied_excluded)
     assert report == copied_report
@@ -149,6 +172,21 @@ def test_streamed_input_reports_and_analyses_from_its_totals(tmp_path, monkeypat
     # 2 UK lines once the copy is dropped, 2 FR lines: the tie goes to the alphabetically first
     assert by_customer.loc["17850", "country"] == "FR" and by_customer.loc["17850", "n_products"] == 2
     assert by_customer.loc["13047", "frequency"] == 2 and by_customer.loc["13047", "revenue"] == 6.0
+
+
+def test_an_invoice_over_two_days_is_one_purchase_of_a_streamed_input(tmp_path, monkeypatch):
+    """An invoice in two groups (two days): purchases are regrouped by invoice, as from the lines."""
+    path = tmp_path / "sales.parquet"
+    _parquet(path, extra=[("536366", "17850", D(2023, 5, 14, 9), "MUG", 1, 4.0, "FR")])  # 536366's next day
+    streamed, features, _, report = _analyze(path, "stream", monkeypatch)
+    _, copied_features, _, copied_report = _analyze(path, "materialize", monkeypatch)
+    assert streamed.totals is not None and not streamed.totals_per_invoice  # 5 invoices in 6 groups
+    pd.testing.assert_frame_equal(features, copied_features)
+    assert report == copied_report
+    by_customer = features.set_index("customer_id")
+    # by hand: 536365 (19), 536366 (5 on May 13 + 4 on May 14), C536367 (-5): 2 purchases, revenue 23
+    assert by_customer.loc["17850", "frequency"] == 2 and by_customer.loc["17850", "revenue"] == 23.0
+    assert pd.Timestamp(by_customer.loc["17850", "last_purchase"]) == pd.Timestamp(2023, 5, 13)
 
 
 @pytest.mark.parametrize(

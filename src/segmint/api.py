@@ -64,6 +64,7 @@ class Transactions:
     ledger: LedgerReport | None = None  # when the source was a ledger (Day Book, Ledger Account)
     workspace: Workspace | None = None  # the workspace read, when the lines are a workspace's
     totals: ir.Table | None = None  # invoices.invoice_totals of ``table``, when cleaning computed them
+    totals_per_invoice: bool = False  # every invoice is one row of ``totals``
 
     def mapping_description(self) -> str:
         """Printable ``field <- column (why)`` lines for the mapping used."""
@@ -214,7 +215,8 @@ def clean_raw(
     if raw.sheets:  # the sheets of a workbook read, and those left out with why
         result.report.sheets = [SheetRead(**sheet) for sheet in raw.sheets]
     return Transactions(
-        result.table, con, resolved, result.report, evidence, label or raw.source, ledger, totals=result.totals
+        result.table, con, resolved, result.report, evidence, label or raw.source, ledger, totals=result.totals,
+        totals_per_invoice=result.totals_per_invoice,
     )
 
 
@@ -421,7 +423,7 @@ def analyze(
     ))  # fmt: skip
     features = customer_features(
         lines, snapshot_date=snapshot, frequency=frequency, monetary=monetary, line_stats=stats, totals=totals,
-        **window,
+        totals_per_invoice=tx.totals_per_invoice, **window,
     )
     features = engine.materialize(tx.con, features)
     kpis = customer_kpis(features)  # one query: the customer count and the KPIs the result shows

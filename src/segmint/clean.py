@@ -40,7 +40,7 @@ from segmint.clean_options import CleanOptions, latest_date, unpriced
 from segmint.clean_stage import TEXT_FIELDS, _materialize_staged, _stage, streamable
 from segmint.errors import DataError, MappingError
 from segmint.formats import NUMBER_FIELDS, date_plan, dictionaries, evidence, parse_columns
-from segmint.invoices import totals_of_groups
+from segmint.invoices import one_row_per_invoice, totals_of_groups
 from segmint.quality import (
     DROP_DESCRIPTIONS,
     DataQualityReport,
@@ -65,6 +65,7 @@ class CleanResult:
     table: ibis.Table
     report: DataQualityReport
     totals: ibis.Table | None = None  # invoices.invoice_totals of ``table`` (large inputs), materialised
+    totals_per_invoice: bool = False  # every invoice is one row of ``totals`` (invoices.one_row_per_invoice)
 
 
 def clean_transactions(
@@ -203,7 +204,9 @@ def clean_transactions(
     if report.last_date and report.last_date > datetime.now() + timedelta(days=1):
         report.warnings.append(f"the last date {report.last_date:%Y-%m-%d} is in the future; check the dates")
     log.info("%s: kept %d of %d rows", source, report.rows_kept, report.rows_in)
-    return CleanResult(table, report, totals)
+    # as many invoices as groups (as a rule): purchases by invoice are the groups, not regrouped
+    per_invoice = groups is not None and one_row_per_invoice(groups, report.invoices)
+    return CleanResult(table, report, totals, per_invoice)
 
 
 

@@ -218,14 +218,21 @@ def resolve_frequency(tx: ir.Table, frequency: str = "auto") -> tuple[Literal["i
     return unit, NO_INVOICES_NOTE if unit == "days" else ""
 
 
-def _purchases(tx: ir.Table, frequency: str, totals: ir.Table | None = None) -> ir.Table:
+def _purchases(
+    tx: ir.Table, frequency: str, totals: ir.Table | None = None, *, totals_per_invoice: bool = False
+) -> ir.Table:
     """One row per customer purchase unit (invoice or day) with its net value and date (from the
-    lines, or from their ``totals`` per invoice and day when given)."""
+    lines, or from their ``totals`` per invoice and day when given; with ``totals_per_invoice``, the
+    rows of ``totals`` are the invoices themselves)."""
     if frequency not in ("invoices", "days"):
         raise ConfigError(
             f"frequency={frequency!r}; choose 'invoices' or 'days'",
             field="frequency", value=frequency, fix=Fix(option="frequency", choices=("invoices", "days")),
         )
+    if totals is not None and totals_per_invoice and frequency == "invoices":
+        # one row per invoice: grouping by customer and invoice would leave every row as it is (at 1e7
+        # lines, 2.1M rows regrouped for nothing: about half of the features' CPU)
+        return totals.select(customer_id=totals.customer_id, unit=totals.invoice_id, net=totals.net, unit_date=totals.day)
     if totals is not None:
         key = totals.invoice_id if frequency == "invoices" else totals.day
         return totals.group_by(customer_id=totals.customer_id, unit=key).aggregate(
@@ -325,12 +332,14 @@ def customer_features(
     monetary: Literal["sum", "mean"] = "sum",
     line_stats: ir.Table | None = None,
     totals: ir.Table | None = None,
+    totals_per_invoice: bool = False,
 ) -> ir.Table:
     """One row per customer with a positive net value: recency, frequency, monetary and context.
 
     ``line_stats``: :func:`customer_line_stats` of the same lines and window, when already computed;
     ``totals``: :func:`segmint.invoices.invoice_totals` of ``tx`` (purchases and the main country are
-    then summed from it instead of the lines).
+    then summed from it instead of the lines); ``totals_per_invoice``: every invoice is one row of
+    ``totals`` (:func:`segmint.invoices.one_row_per_invoice`), so its rows are the purchases by invoice.
     """
     if monetary not in ("sum", "mean"):
         raise ConfigError(
@@ -342,7 +351,7 @@ def customer_features(
     snap = ibis.literal(snapshot, type="date")
 
     groups = _windowed_totals(totals, start=start, end=end, org=org, before=snapshot_date)
-    units = _purchases(window, frequency, groups)
+    units = _purchases(window, frequency, groups, totals_per_invoice=totals_per_invoice)
     bought = units.filter(is_positive(units.net))
     purchase_stats = bought.group_by("customer_id").aggregate(
         frequency=bought.count(),

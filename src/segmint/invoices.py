@@ -18,7 +18,7 @@ import ibis
 import ibis.expr.datatypes as dt_
 import ibis.expr.types as ir
 
-__all__ = ["TOTALS_COLUMNS", "invoice_totals", "line_groups", "totals_of_groups", "window_totals"]
+__all__ = ["TOTALS_COLUMNS", "invoice_totals", "line_groups", "one_row_per_invoice", "totals_of_groups", "window_totals"]
 
 GRAIN = ("customer_id", "invoice_id", "day", "country")
 TOTALS_COLUMNS = (*GRAIN, "lines", "net", "profit")
@@ -79,6 +79,16 @@ def line_groups(lines: ir.Table, *, probe: Sequence[str] | None, returns: bool =
         customer_id=lines.customer_id, invoice_id=lines.invoice_id, day=lines.invoice_date.date(),
         country=lines.country,
     ).aggregate(**metrics)  # fmt: skip
+
+
+def one_row_per_invoice(groups: ir.Table, invoices: int) -> bool:
+    """Is every invoice one row of ``groups`` (totals or line groups; ``invoices``: their distinct
+    non-NULL invoice ids, as the quality report counts them)? As many ids as rows leaves no invoice
+    over two days, customers or countries and no NULL id; a materialised table's rows are known
+    without a query (:func:`segmint.engine.row_count`)."""
+    from segmint.engine import row_count
+
+    return invoices == row_count(groups)
 
 
 def totals_of_groups(groups: ir.Table) -> ir.Table:
