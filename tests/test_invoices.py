@@ -307,3 +307,42 @@ def test_a_streamed_input_without_drops_counts_its_report_from_filters_and_group
     assert report["total_amount"] == 16.0 and report["returns"] == 2 and report["returns_value"] == -8.0
     assert report["first_date"] == day and report["last_date"] == day + dt.timedelta(days=41)
     assert report["customers"] == 2 and report["invoices"] == 4
+
+
+CSV_LINES = (
+    "InvoiceNo,CustomerID,InvoiceDate,StockCode,Quantity,UnitPrice\n"
+    "536365,17850,2023-04-03 10:30:00,TEA,6,2.5\n"
+    "536365,17850,2023-04-03 10:30:00,MUG,,4.0\n"  # no quantity: filled with 1
+    "C536367,17850,2023-05-14 09:00:00,TEA,2,2.5\n"  # a cancellation: a return
+    "536368,13047,2023-04-04 13:30:00,CUP,-3,1.0\n"  # a return
+)
+
+
+@pytest.mark.parametrize("bad_date", [False, True], ids=["no-drop", "bad-date"])
+def test_a_streamed_csv_file_counts_its_tests_and_dates_in_one_pass(tmp_path, monkeypatch, bad_date):
+    """A CSV file's dates and numbers are cast per line: every drop test, repair flag and the first and
+    last date are counted in one aggregate (not one pass per test); the report equals the materialised
+    input's, and the values by hand. A line met by a test sends cleaning to the full aggregate."""
+    import segmint.clean as clean_module
+
+    path = tmp_path / "sales.csv"
+    path.write_text(CSV_LINES + ("536369,13047,2023-02-30 09:00:00,CUP,1,1.0\n" if bad_date else ""))
+    passes: list[bool] = []
+    real = clean_module._counters_without_drops
+    monkeypatch.setattr(
+        clean_module, "_counters_without_drops", lambda *a, **k: passes.append(k["one_pass"]) or real(*a, **k)
+    )
+    reports = []
+    for staging in ("stream", "materialize"):
+        monkeypatch.setenv("SEGMINT_STAGING", staging)
+        reports.append(read_transactions(path, con=engine.connect()).report.model_dump())
+    assert passes == [True]  # only the streamed input counts without drops, in one pass
+    assert reports[0] == reports[1]
+    report = reports[0]
+    # by hand: 6*2.5 + 1*4 - 2*2.5 - 3*1 = 11; the returns are the cancellation (-5) and the CUP line (-3)
+    assert report["rows_kept"] == 4 and report["parsed"]["quantity_filled"] == 1
+    assert report["total_amount"] == 11.0 and report["returns"] == 2 and report["returns_value"] == -8.0
+    assert report["first_date"] == D(2023, 4, 3, 10, 30) and report["last_date"] == D(2023, 5, 14, 9)
+    assert report["customers"] == 2 and report["invoices"] == 3
+    assert report["rows_in"] == (5 if bad_date else 4)
+    assert list(report["dropped"]) == (["bad_date"] if bad_date else [])

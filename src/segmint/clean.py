@@ -117,7 +117,7 @@ def clean_transactions(
         # columns, which Parquet's statistics mostly answer; else one ungrouped aggregate over the
         # lines counts rows per drop reason, repairs and the kept lines' measures (but the distinct
         # customers and invoices, counted from the groups below)
-        counts = _counters_without_drops(con, staged, fields, tests)
+        counts = _counters_without_drops(con, staged, fields, tests, one_pass=bool(dicts.cast or dicts.plain))
         summed = counts is not None  # the kept lines' sums and returns then come from the groups
         counts = counts if summed else _counters(staged, fields, distinct=False)
         # every later pass reads the kept lines again: test only the reasons some line was dropped

@@ -162,6 +162,7 @@ def _stage(
         **{f"reason:{name}": cond for cond, name, _ in checks},
         **{name: flag for name, flag in flags.items() if flag is not None},
         **{column: tested[column] for column in ("_fix_customer", "_fix_invoice", "_credit", *numbers)},
+        _date=tested._invoice_date.cast(CANONICAL_DTYPES["invoice_date"]),  # as the staged invoice_date
     )  # fmt: skip
     if options.returns == "drop" and (reasons is None or "return" in reasons):
         t = t.mutate(_reason=ibis.cases((t._reason.isnull() & t._is_return, "return"), else_=t._reason))
