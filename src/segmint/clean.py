@@ -35,6 +35,7 @@ from segmint.clean_counts import (
     _lists_fit,
     _mark_duplicates,
     _measure,
+    _with_line_hash,
 )
 from segmint.clean_options import CleanOptions, latest_date, unpriced
 from segmint.clean_stage import TEXT_FIELDS, _materialize_staged, _stage, streamable
@@ -106,6 +107,8 @@ def clean_transactions(
     )  # fmt: skip
     stream = streamable(con, dicts.joined(), shape.counts.get("rows", dicts.rows))
     narrow, field_of, tests = _stage(parsed, fields, options, shape)
+    if not stream and con.name == "duckdb":  # the duplicate pass groups and joins the stored hash
+        narrow = _with_line_hash(narrow, fields)
     staged = _materialize_staged(con, mapped, narrow, field_of, stream=stream)
     for table in dicts.tables.values():
         _drop_quietly(con, table)

@@ -212,6 +212,16 @@ def _line_hash(table: ibis.Table, columns: list[str]) -> ir.IntegerValue:
     return ibis.struct({c: table[c] for c in columns}).hash()
 
 
+def _with_line_hash(narrow: ibis.Table, fields: list[str]) -> ibis.Table:
+    """``narrow`` (the staged lines about to be stored) with ``_hash``, the hash of each kept line's probe
+    key (NULL for a dropped line): stored once, :func:`_duplicates` groups and joins it instead of hashing
+    every kept line's twelve columns twice (retail log: its two duplicate passes about 0.19 -> 0.085 CPU s).
+    Equal lines have equal probe keys; lines that agree on it only are candidates the
+    exact numbering tells apart."""
+    key = _line_hash(narrow, _probe_key(fields))
+    return narrow.mutate(_hash=ibis.cases((narrow._reason.isnull(), key), else_=ibis.null("int64")))
+
+
 def _mark_duplicates(staged: ibis.Table, copies: ibis.Table, fields: list[str]) -> ibis.Table:
     """``staged`` with the ``copies`` given the reason ``duplicate`` (they were kept so far)."""
     marked = copies.mutate(_copy=ibis.literal(True))
@@ -235,13 +245,14 @@ def _duplicates(con: BaseBackend, staged: ibis.Table, fields: list[str]) -> ibis
     partitioned by the whole line) cost about twice as much and held every line in memory at once.
     """
     key = _duplicate_key(fields)
+    stored = "_hash" in staged.columns  # hashed when stored (:func:`_with_line_hash`)
     # only the columns the numbering reads: each query below then compiles and carries 13 columns, not 30
-    kept = staged.filter(staged._reason.isnull()).select(*key, "_source", "_row")
+    kept = staged.filter(staged._reason.isnull()).select(*key, "_source", "_row", *(["_hash"] if stored else []))
     if con.name == "duckdb":
         # one 64-bit hash of the whole line is grouped and joined instead of every column (about half
         # the work, and far less memory at 1e7 lines); equal lines have equal hashes, and a collision
         # only adds a candidate that the exact numbering below tells apart
-        kept = kept.mutate(_hash=_line_hash(kept, key))
+        kept = kept if stored else kept.mutate(_hash=_line_hash(kept, key))
         repeated = kept.group_by("_hash").aggregate(_n=kept.count()).filter(lambda t: t._n > 1).select("_hash")
         repeated = engine.materialize(con, repeated)
         if not _has_rows(repeated):
