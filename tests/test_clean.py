@@ -249,6 +249,26 @@ def test_duplicates_hashed_on_the_probe_key_are_told_apart_exactly(staging, monk
     assert [e["_row"] for e in report.dropped["duplicate"].examples] == [3, 5]
 
 
+def test_duplicates_of_two_files_are_marked_by_file_and_row():
+    """Stored lines of two files (their ``_source`` stored): duplicates are marked in place by file and
+    row. By hand: a.csv row 3 repeats a.csv row 2, b.csv rows 2 and 4 repeat it and a.csv row 4; b.csv
+    row 3 shares its row number with a.csv row 3 but is a line of its own: 3 duplicates, 3 lines kept."""
+    from segmint import engine
+
+    first = basic(3, invoice_id=["1", "1", "2"], customer_id=["C1", "C1", "C2"], amount=["10", "10", "4"])
+    second = basic(3, invoice_id=["1", "4", "2"], customer_id=["C1", "C3", "C2"], amount=["10", "6", "4"])
+    table = ibis.union(mapped_table(first, "a.csv"), mapped_table(second, "b.csv"))
+    result = clean_transactions(table, ColumnMapping(fields={c: c for c in first}), con=engine.connect(),
+                                source="a.csv, b.csv")  # fmt: skip
+    report = result.report
+    assert report.duplicates == 3 and report.dropped["duplicate"].count == 3 and report.rows_kept == 3
+    assert [(e["_source"], e["_row"]) for e in report.dropped["duplicate"].examples] == [
+        ("a.csv", 3), ("b.csv", 2), ("b.csv", 4)]
+    assert {e["field"] for e in report.dropped["duplicate"].examples} == {"invoice_id"}
+    assert sorted(result.table.amount.to_pyarrow().to_pylist()) == [4.0, 6.0, 10.0]
+    assert report.total_amount == pytest.approx(20.0)
+
+
 def test_on_duckdb_the_cleaned_lines_are_a_view_later_queries_name():
     """Queries over the cleaned lines (features, duplicates, counters) compile the name of one view,
     not the parsing and drop-reason expressions again; the rows are the same as through the expression."""

@@ -171,6 +171,26 @@ def test_row_count_survives_another_thread_evicting_the_entry(monkeypatch):
     assert engine.row_count(stored) == 2
 
 
+def test_set_where_in_changes_a_materialised_tables_matching_rows_in_place():
+    """Rows whose (source, row) pair is in the keys get the value; a pair matching on one key only does
+    not (a.csv row 3 is marked, b.csv row 3 is not); a view over the table sees the change; a table
+    ``materialize`` did not make is left alone (False: the caller derives the change)."""
+    con = engine.connect()
+    lines = ibis.memtable({"_source": ["a.csv", "a.csv", "b.csv", "b.csv"], "_row": [2, 3, 2, 3],
+                           "_reason": [None, None, "missing_customer", None]})  # fmt: skip
+    stored = engine.materialize(con, lines)
+    view = engine.temp_view(con, stored.mutate(dropped=stored._reason.notnull()))
+    keys = ibis.memtable({"_source": ["a.csv", "b.csv"], "_row": [3, 4]})
+    assert engine.set_where_in(con, stored, keys, {"_reason": "duplicate"})
+    rows = sorted(view.to_pyarrow().to_pylist(), key=lambda r: (r["_source"], r["_row"]))
+    assert [(r["_source"], r["_row"], r["_reason"], r["dropped"]) for r in rows] == [
+        ("a.csv", 2, None, False), ("a.csv", 3, "duplicate", True),
+        ("b.csv", 2, "missing_customer", True), ("b.csv", 3, None, False),
+    ]  # fmt: skip
+    assert engine.row_count(stored) == 4
+    assert not engine.set_where_in(con, con.table(view.get_name()), keys, {"_reason": "x"})  # a view
+
+
 def test_arrow_table_stores_arrow_rows_as_a_temporary_table_with_their_types():
     import datetime as dt
     import os

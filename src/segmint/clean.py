@@ -27,6 +27,7 @@ from segmint.clean_counts import (
     _counters,
     _counters_without_drops,
     _distinct_probes,
+    _duplicate_field,
     _duplicates,
     _group_counters,
     _kept,
@@ -107,9 +108,10 @@ def clean_transactions(
     )  # fmt: skip
     stream = streamable(con, dicts.joined(), shape.counts.get("rows", dicts.rows))
     narrow, field_of, tests = _stage(parsed, fields, options, shape)
-    if not stream and con.name == "duckdb":  # the duplicate pass groups and joins the stored hash
-        narrow = _with_line_hash(narrow, fields)
-    staged = _materialize_staged(con, mapped, narrow, field_of, stream=stream)
+    if not stream and con.name == "duckdb":
+        narrow = _with_line_hash(narrow, fields)  # the duplicate pass groups and joins the stored hash
+        field_of = field_of | {"duplicate": _duplicate_field(fields)}  # copies may be marked in place
+    staged, stored = _materialize_staged(con, mapped, narrow, field_of, stream=stream)
     for table in dicts.tables.values():
         _drop_quietly(con, table)
     drop_duplicates = _drop_duplicates(fields, options)
@@ -139,7 +141,7 @@ def clean_transactions(
         copies = _duplicates(con, staged, fields)
     duplicates = 0 if copies is None else engine.row_count(copies)
     if drop_duplicates and duplicates:
-        staged = _mark_duplicates(staged, copies, fields)
+        staged = _mark_duplicates(con, staged, stored, copies, fields)
         if stream:  # counted before the copies were marked: count and group the marked lines again
             kept = staged.filter(staged._reason.isnull())
             groups = _line_groups(con, kept, fields, prove=False)

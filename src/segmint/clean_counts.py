@@ -53,7 +53,7 @@ def _kept_lines(
     row's reason is the first test it meets: leaving out tests no row met changes no row's reason)."""
     occurring = [name for name in DROP_DESCRIPTIONS if counts.get(f"reason:{name}")]
     narrow, field_of, _ = _stage(parsed, fields, options, shape, occurring)
-    lines = _materialize_staged(con, mapped, narrow, field_of, stream=True)
+    lines, _ = _materialize_staged(con, mapped, narrow, field_of, stream=True)
     return lines.filter(lines._reason.isnull()) if occurring else lines
 
 
@@ -222,12 +222,28 @@ def _with_line_hash(narrow: ibis.Table, fields: list[str]) -> ibis.Table:
     return narrow.mutate(_hash=ibis.cases((narrow._reason.isnull(), key), else_=ibis.null("int64")))
 
 
-def _mark_duplicates(staged: ibis.Table, copies: ibis.Table, fields: list[str]) -> ibis.Table:
-    """``staged`` with the ``copies`` given the reason ``duplicate`` (they were kept so far)."""
+def _duplicate_field(fields: list[str]) -> str:
+    """The field a duplicate's drop names: its invoice id (its customer id when the file has none)."""
+    return "invoice_id" if "invoice_id" in fields else "customer_id"
+
+
+def _mark_duplicates(
+    con: BaseBackend, staged: ibis.Table, stored: ibis.Table | None, copies: ibis.Table, fields: list[str]
+) -> ibis.Table:
+    """``staged`` with the ``copies`` given the reason ``duplicate`` (they were kept so far).
+
+    In place in the ``stored`` rows when the engine allows it (:func:`segmint.engine.set_where_in`;
+    ``staged`` reads them and derives the field from the reason): later queries then read no join.
+    Else a join marks them in every query that reads the result.
+    """
+    if stored is not None:
+        keys = [c for c in ("_source", "_row") if c in stored.columns]  # no stored _source: one file
+        if engine.set_where_in(con, stored, copies.select(*keys), {"_reason": "duplicate"}):
+            return staged
     marked = copies.mutate(_copy=ibis.literal(True))
     joined = staged.left_join(marked, ["_source", "_row"])
     copy = joined._copy.fill_null(False)
-    field = "invoice_id" if "invoice_id" in fields else "customer_id"
+    field = _duplicate_field(fields)
     columns = [c for c in staged.columns if c not in ("_reason", "_field", "_source", "_row")]
     return joined.select(
         *[joined[c] for c in columns], _source=staged._source, _row=staged._row,

@@ -185,7 +185,7 @@ def _first_reason(checks: list[tuple[ir.BooleanValue, str]]) -> ir.StringValue:
 
 def _materialize_staged(
     con: BaseBackend, mapped: ibis.Table, narrow: ibis.Table, field_of: dict[str, str], *, stream: bool
-) -> ibis.Table:
+) -> tuple[ibis.Table, ibis.Table | None]:
     """The staged rows: streamed (an expression every later pass recomputes from the source) or
     materialised, storing only what cannot be derived from stored columns.
 
@@ -198,7 +198,7 @@ def _materialize_staged(
     When materialised, the field a drop reason names is derived from the reason (one cheap look-up
     when read, not a string per row), and a ``_source`` that is one file name for every row (one file
     read) is a constant of the view: at 1e7 lines these two columns were about a quarter of the
-    stored bytes.
+    stored bytes. Returns the staged rows and the stored table they read (None when streamed).
     """
     extra: dict[str, ir.Value] = {}
     if stream:
@@ -218,7 +218,9 @@ def _materialize_staged(
     staged = stored.mutate(_field=field, **extra)
     # a view: each later query (duplicates, counters, examples, the kept lines) names it instead of
     # compiling these derived columns again (about a third of a small input's compile time)
-    return staged if stream or con.name != "duckdb" else engine.temp_view(con, staged)
+    if stream:
+        return staged, None
+    return (staged if con.name != "duckdb" else engine.temp_view(con, staged)), stored
 
 
 STAGED_BYTES_PER_ROW = 200  # a materialised staged line of a typical export (DuckDB stores it uncompressed)
