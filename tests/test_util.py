@@ -60,3 +60,42 @@ def test_a_failed_write_leaves_the_old_file_and_no_temporary(tmp_path):
     with pytest.raises(RuntimeError):
         write_atomic(target, broken)
     assert target.read_text() == "old" and [p.name for p in tmp_path.iterdir()] == ["kept.csv"]
+
+
+def test_packaged_yaml_is_parsed_once_then_read_back_as_json_without_pyyaml(tmp_path, monkeypatch):
+    """The parsed value of packaged YAML is kept as JSON keyed by the text: read back equal (types too),
+    with PyYAML's loader never called; YAML that JSON cannot hold exactly (a date, a number as a key)
+    is parsed every time; a corrupt entry is parsed again; the cache off keeps nothing."""
+    import datetime as dt
+    import json
+
+    import yaml
+
+    from segmint.util import parse_packaged_yaml
+
+    monkeypatch.setenv("SEGMINT_CACHE_DIR", str(tmp_path))
+    monkeypatch.delenv("SEGMINT_SQL_CACHE", raising=False)
+    text = "rules:\n  - name: Champions\n    r: [4, 5]\n    share: 0.5\n    new: false\n    note: ~\n"
+    expected = {"rules": [{"name": "Champions", "r": [4, 5], "share": 0.5, "new": False, "note": None}]}
+    assert parse_packaged_yaml(text) == expected
+    (entry,) = (tmp_path / "yaml").iterdir()
+    assert json.loads(entry.read_text().split("\n", 1)[1]) == expected
+
+    calls = []
+    real_load = yaml.load
+    monkeypatch.setattr(yaml, "load", lambda *a, **k: calls.append(1) or real_load(*a, **k))
+    again = parse_packaged_yaml(text)
+    assert again == expected and calls == []
+    assert type(again["rules"][0]["share"]) is float and type(again["rules"][0]["r"][0]) is int
+
+    assert parse_packaged_yaml("day: 2024-01-02\n") == {"day": dt.date(2024, 1, 2)}
+    assert parse_packaged_yaml("1: one\n") == {1: "one"}
+    assert parse_packaged_yaml("1: one\n") == {1: "one"} and len(calls) == 3  # parsed at each call
+    assert len(list((tmp_path / "yaml").iterdir())) == 1
+
+    entry.write_text(entry.read_text()[:-3])  # the checksum no longer matches: parsed again
+    assert parse_packaged_yaml(text) == expected and len(calls) == 4
+
+    monkeypatch.setenv("SEGMINT_SQL_CACHE", "0")
+    assert parse_packaged_yaml("a: 1\n") == {"a": 1} and len(calls) == 5
+    assert len(list((tmp_path / "yaml").iterdir())) == 1

@@ -41,14 +41,31 @@ class Uncacheable(Exception):
     """The expression holds something the key cannot name exactly (it is then compiled every time)."""
 
 
-def cache_dir() -> Path | None:
-    """The folder of cached SQL, or None when ``SEGMINT_SQL_CACHE`` is ``0``/``false``/``off``."""
+def cache_dir(kind: str = "sql") -> Path | None:
+    """The folder of cached SQL (``kind``: another kind of entry, e.g. ``yaml``, beside it), or None when
+    ``SEGMINT_SQL_CACHE`` is ``0``/``false``/``off``."""
     if os.environ.get("SEGMINT_SQL_CACHE", "").strip().lower() in ("0", "false", "off", "no"):
         return None
     root = os.environ.get("SEGMINT_CACHE_DIR") or os.path.join(
         os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache"), "segmint"
     )
-    return Path(root) / "sql"
+    return Path(root) / kind
+
+
+def entry_path(kind: str, name: str) -> Path | None:
+    """Where the entry ``name`` of ``kind`` is kept, or None when the cache is off."""
+    folder = cache_dir(kind)
+    return None if folder is None else folder / name
+
+
+def read_entry(path: Path) -> str | None:
+    """An entry's text as written, or None (missing, stale, corrupt, or not this user's)."""
+    return _read(path)
+
+
+def write_entry(path: Path, text: str) -> None:
+    """Keep ``text`` as the entry at ``path`` (atomically; a cache that cannot be written is only slower)."""
+    _write(path, text)
 
 
 def compile_cached(con: Any, expr: Any, compile_: Callable[[], str], limit: Any = None) -> str:

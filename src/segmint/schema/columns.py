@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from segmint.errors import ConfigError
@@ -121,6 +120,8 @@ class ColumnMapping(BaseModel):
 
     def to_yaml(self, path: str | Path | None = None) -> str:
         """Serialise to YAML; also write it (atomically) to ``path`` when given."""
+        import yaml
+
         from segmint.util import write_text_atomic
 
         text = yaml.safe_dump(self.model_dump(exclude_none=True), sort_keys=False, allow_unicode=True)

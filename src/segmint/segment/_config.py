@@ -6,7 +6,6 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, Self
 
-import yaml
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from segmint.errors import ConfigError
@@ -49,6 +48,8 @@ class SegmentConfig(BaseModel):
 
     def to_yaml(self, path: str | Path | None = None) -> str:
         """Serialise to YAML; also write it (atomically) to ``path`` when given."""
+        import yaml
+
         text = yaml.safe_dump(self.model_dump(mode="json"), sort_keys=False, allow_unicode=True)
         if path is not None:
             write_text_atomic(path, text)
