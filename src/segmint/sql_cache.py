@@ -10,7 +10,8 @@ files checked by a hash of their SQL: a missing, stale or corrupt one is a miss,
 entry another user owns or may change is ignored (it would run as this user's SQL).
 
 ``$SEGMINT_CACHE_DIR`` (default ``$XDG_CACHE_HOME/segmint`` or ``~/.cache/segmint``) holds the ``sql``
-folder; ``SEGMINT_SQL_CACHE=0`` turns the cache off.
+folder, and the ``yaml`` folder of parsed packaged YAML (:func:`segmint.util.parse_packaged_yaml`);
+``SEGMINT_SQL_CACHE=0`` turns both off.
 """
 
 from __future__ import annotations
