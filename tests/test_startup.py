@@ -207,3 +207,19 @@ def test_analyze_rfm_of_a_workbook_loads_no_pandas(tmp_path):
     assert _heavy_modules_loaded("analyze", str(source), "--scheme", "rfm", "--out", str(out)) == []
     # by hand: ' c1 ' trimmed to c1 (A1 2 x 10.50 + A3 8.00, last on 01-07, snapshot 01-08)
     assert "c1,1,2,29.0,29.0,14.5," in (out / "features.csv").read_text()
+
+
+def test_a_second_analyze_imports_no_pyyaml(tmp_path, monkeypatch):
+    """The packaged YAML (column synonyms, RFM table, product rules) is parsed by the first run and
+    read back as JSON by the next: PyYAML is loaded by the first run only."""
+    monkeypatch.setenv("SEGMINT_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.delenv("SEGMINT_SQL_CACHE", raising=False)
+    source = tmp_path / "sales.csv"
+    source.write_text(
+        "InvoiceNo,CustomerID,InvoiceDate,StockCode,Description,Quantity,UnitPrice\n"
+        "A1,c1,2024-01-05,P1,MUG,2,10.50\nA2,c2,2024-02-05,POST,POSTAGE,1,3.25\n"
+    )
+    runs = [_heavy_modules_loaded("analyze", str(source), "--scheme", "rfm", "--out", str(tmp_path / f"out{i}"),
+                                  heavy=("yaml",)) for i in range(2)]  # fmt: skip
+    assert runs == [["yaml"], []]
+    assert (tmp_path / "out0" / "features.csv").read_bytes() == (tmp_path / "out1" / "features.csv").read_bytes()
