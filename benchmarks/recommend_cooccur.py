@@ -28,10 +28,9 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-from benchmarks.recommend_lab import blend, frames, lab_arguments
-from benchmarks.recommend_signals import per_customer, run
+from benchmarks.recommend_lab import blend, frames
+from benchmarks.recommend_signals import against_shipped, lab_main, paired, per_customer, shipped_features
 
-TOP = 10
 SMOOTH = 1e-3
 NEW = {"basket cosine, damped": ["f_cfb"], "customer cosine, IUF + decay": ["f_cfu"],
        "customer cosine from the last visit": ["f_cfl"]}  # fmt: skip
@@ -102,30 +101,14 @@ def add_signals(part: dict) -> pd.DataFrame:
 
 def experiments(name: str, shift: int) -> dict[str, tuple[float, float, float]]:
     """name -> (precision@10, difference from the shipped blend, its standard error) on one split."""
-    from segmint.recommendations.blend import features_for
-    from segmint.recommendations.settings import RecommendConfig
-
-    names = features_for(RecommendConfig())
     d = frames(name, shift)
     fit, ev = add_signals(d["fit"]), add_signals(d["eval"])
-    base = per_customer(d["eval"], ev, blend(fit, ev, names))
-    out = {"shipped blend": (base.mean() / TOP, 0.0, 0.0)}
-    for label, added in [*NEW.items(), ("all three", [f for v in NEW.values() for f in v])]:
-        hits = per_customer(d["eval"], ev, blend(fit, ev, names + added))
-        diff = (hits - base) / TOP
-        out[f"+ {label}"] = (hits.mean() / TOP, diff.mean(), diff.std(ddof=1) / len(diff) ** 0.5)
-    for label, added in NEW.items():  # in place of the shipped co-purchase
-        kept = [f for f in names if f != "f_cf"] + added
-        hits = per_customer(d["eval"], ev, blend(fit, ev, kept))
-        diff = (hits - base) / TOP
-        out[f"{added[0]} instead of f_cf"] = (hits.mean() / TOP, diff.mean(), diff.std(ddof=1) / len(diff) ** 0.5)
+    out, base = against_shipped(d, fit, ev, {**NEW, "all three": [f for v in NEW.values() for f in v]})
+    for added in NEW.values():  # in place of the shipped co-purchase
+        kept = [f for f in shipped_features() if f != "f_cf"] + added
+        out[f"{added[0]} instead of f_cf"] = paired(per_customer(d["eval"], ev, blend(fit, ev, kept)), base)
     return out
 
 
-def main() -> None:
-    args = lab_arguments(__doc__)
-    run(args.datasets, args.splits, experiments)
-
-
 if __name__ == "__main__":
-    main()
+    lab_main(__doc__, experiments)

@@ -23,8 +23,8 @@ import pandas as pd
 
 from benchmarks.recommend_cooccur import cooccurrence
 from benchmarks.recommend_item_btyd import model_signals
-from benchmarks.recommend_lab import blend, frames, lab_arguments
-from benchmarks.recommend_signals import per_customer, run
+from benchmarks.recommend_lab import blend, frames
+from benchmarks.recommend_signals import lab_main, paired, per_customer, shipped_features
 
 TOP = 10
 FOLDS = 2
@@ -55,10 +55,7 @@ def cross_fitted(frame: pd.DataFrame, features: list[str], kind: str) -> np.ndar
 
 
 def experiments(name: str, shift: int) -> dict[str, tuple[float, float, float]]:
-    from segmint.recommendations.blend import features_for
-    from segmint.recommendations.settings import RecommendConfig
-
-    names = features_for(RecommendConfig())
+    names = shipped_features()
     d = frames(name, shift)
     fit, ev = d["fit"]["frame"], d["eval"]["frame"]
     base = per_customer(d["eval"], ev, blend(fit, ev, names))
@@ -70,16 +67,27 @@ def experiments(name: str, shift: int) -> dict[str, tuple[float, float, float]]:
             "trees, shipped features, cross-fitted on the held-out months": (ev, names, "trees"),
             "trees, + session-8 signals, cross-fitted on the held-out months": (richer, names + added, "trees")}  # fmt: skip
     for label, (frame, features, kind) in rows.items():
-        hits = per_customer(d["eval"], frame, cross_fitted(frame, features, kind))
-        diff = (hits - base) / TOP
-        out[label] = (hits.mean() / TOP, diff.mean(), diff.std(ddof=1) / len(diff) ** 0.5)
+        out[label] = paired(per_customer(d["eval"], frame, cross_fitted(frame, features, kind)), base)
     return out
 
 
-def main() -> None:
-    args = lab_arguments(__doc__)
-    run(args.datasets, args.splits, experiments)
+def popularity_bump(name: str = "groceries", splits: int = 3) -> None:
+    """Popularity + beta x one own feature, beta and the feature chosen on the inner split (printed per split)."""
+    grid = [(f, b) for f in ("f_own", "f_log_n", "f_dec90", "f_dec365", "f_rec180") for b in (0.05, 0.1, 0.2, 0.4)]
+    for shift in range(splits):
+        d = frames(name, shift)
+        scores = {}
+        for part in ("fit", "eval"):
+            frame = d[part]["frame"]
+            pop = frame["f_pop"].to_numpy()
+            scores[part] = {(f, b): per_customer(d[part], frame, pop + b * frame[f].to_numpy()).mean() / TOP
+                            for f, b in grid}  # fmt: skip
+            scores[part]["popularity"] = per_customer(d[part], frame, pop).mean() / TOP
+        chosen = max(scores["fit"], key=lambda k: scores["fit"][k])
+        best = max(scores["eval"], key=lambda k: scores["eval"][k])
+        print(f"{name} split {shift}: popularity {scores['eval']['popularity']:.4f}; chosen on the inner split "
+              f"{chosen} {scores['eval'][chosen]:.4f}; best on the held-out months {best} {scores['eval'][best]:.4f}")
 
 
 if __name__ == "__main__":
-    main()
+    lab_main(__doc__, experiments)

@@ -27,10 +27,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from benchmarks.recommend_lab import blend, frames, lab_arguments
-from benchmarks.recommend_signals import per_customer, run
+from benchmarks.recommend_lab import frames
+from benchmarks.recommend_signals import against_shipped, lab_main, paired, per_customer
 
-TOP = 10
 SMOOTH = 1e-3
 MODELS = {"mbg": "MBG/NBD", "pnbd": "Pareto/NBD"}
 
@@ -65,40 +64,29 @@ def model_signals(part: dict, window: float) -> tuple[pd.DataFrame, dict]:
         p[own] = model.p_repurchase(window, x, t_x, T)
         alive[own] = model.p_alive(x, t_x, T)
         e[own] = np.log(model.expected_purchases(window, x, t_x, T) + SMOOTH)
+        if not all(np.isfinite(v).all() for v in (p, alive, e)):  # the fit's extreme parameters overflow
+            continue
         out.update({f"f_{key}_p": p, f"f_{key}_alive": alive, f"f_{key}_e": e})
     return frame.assign(**out), params
 
 
 def experiments(name: str, shift: int) -> dict[str, tuple[float, float, float]]:
     """name -> (precision@10, difference from the shipped blend, its standard error) on one split."""
-    from segmint.recommendations.blend import features_for
-    from segmint.recommendations.settings import RecommendConfig
-
-    names = features_for(RecommendConfig())
     d = frames(name, shift)
     fit, fit_params = model_signals(d["fit"], float((d["as_of"] - d["inner"]).days))
     ev, ev_params = model_signals(d["eval"], float((d["end"] - d["as_of"]).days))
     print(name, shift, "fitted on the inner split's history:", fit_params, "on the split's:", ev_params, flush=True)
-    base = per_customer(d["eval"], ev, blend(fit, ev, names))
-    out = {"shipped blend": (base.mean() / TOP, 0.0, 0.0)}
+    fitted = {key: [f"f_{key}_p", f"f_{key}_alive", f"f_{key}_e"] for key in MODELS}
+    fitted = {key: added for key, added in fitted.items() if added[0] in fit and added[0] in ev}  # converged
+    out, base = against_shipped(d, fit, ev, {MODELS[key]: added for key, added in fitted.items()})
     for key, label in MODELS.items():
-        added = [f"f_{key}_p", f"f_{key}_alive", f"f_{key}_e"]
-        if added[0] not in fit or added[0] not in ev:  # the model did not converge on this log
+        if key in fitted:
+            alone = ev[f"f_{key}_e"].to_numpy() + 1e-6 * ev["share_all"].to_numpy()
+            out[f"{label} E[visits] alone"] = paired(per_customer(d["eval"], ev, alone), base)
+        else:  # the model did not converge (or overflowed) on this log
             out[f"+ {label}"] = out[f"{label} E[visits] alone"] = (float("nan"),) * 3
-            continue
-        hits = per_customer(d["eval"], ev, blend(fit, ev, names + added))
-        diff = (hits - base) / TOP
-        out[f"+ {label}"] = (hits.mean() / TOP, diff.mean(), diff.std(ddof=1) / len(diff) ** 0.5)
-        alone = per_customer(d["eval"], ev, ev[f"f_{key}_e"].to_numpy() + 1e-6 * ev["share_all"].to_numpy())
-        diff = (alone - base) / TOP
-        out[f"{label} E[visits] alone"] = (alone.mean() / TOP, diff.mean(), diff.std(ddof=1) / len(diff) ** 0.5)
     return out
 
 
-def main() -> None:
-    args = lab_arguments(__doc__)
-    run(args.datasets, args.splits, experiments)
-
-
 if __name__ == "__main__":
-    main()
+    lab_main(__doc__, experiments)

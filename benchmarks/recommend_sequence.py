@@ -26,8 +26,8 @@ import duckdb
 import numpy as np
 import pandas as pd
 
-from benchmarks.recommend_lab import blend, frames, lab_arguments
-from benchmarks.recommend_signals import per_customer, run
+from benchmarks.recommend_lab import frames
+from benchmarks.recommend_signals import against_shipped, lab_main, per_customer
 
 TOP = 10
 SMOOTH = 1e-3
@@ -75,27 +75,13 @@ def add_signals(part: dict) -> pd.DataFrame:
 
 def experiments(name: str, shift: int) -> dict[str, tuple[float, float, float]]:
     """name -> (precision@10, difference from the shipped blend, its standard error) on one split."""
-    from segmint.recommendations.blend import features_for
-    from segmint.recommendations.settings import RecommendConfig
-
-    names = features_for(RecommendConfig())
     d = frames(name, shift)
     fit, ev = add_signals(d["fit"]), add_signals(d["eval"])
-    base = per_customer(d["eval"], ev, blend(fit, ev, names))
-    out = {"shipped blend": (base.mean() / TOP, 0.0, 0.0)}
-    for label, added in [*NEW.items(), ("both", [f for v in NEW.values() for f in v])]:
-        hits = per_customer(d["eval"], ev, blend(fit, ev, names + added))
-        diff = (hits - base) / TOP
-        out[f"+ {label}"] = (hits.mean() / TOP, diff.mean(), diff.std(ddof=1) / len(diff) ** 0.5)
+    out, base = against_shipped(d, fit, ev, {**NEW, "both": [f for v in NEW.values() for f in v]})
     seq_alone = per_customer(d["eval"], ev, ev["f_seq3"].to_numpy())
     out["f_seq3 alone as the scorer"] = (seq_alone.mean() / TOP, (seq_alone - base).mean() / TOP, 0.0)
     return out
 
 
-def main() -> None:
-    args = lab_arguments(__doc__)
-    run(args.datasets, args.splits, experiments)
-
-
 if __name__ == "__main__":
-    main()
+    lab_main(__doc__, experiments)

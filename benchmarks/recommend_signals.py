@@ -200,6 +200,38 @@ def experiments(name: str, shift: int) -> dict[str, tuple[float, float, float]]:
     return out
 
 
+def paired(hits: pd.Series, base: pd.Series) -> tuple[float, float, float]:
+    """(precision@10 of ``hits``, mean paired difference from ``base``, its standard error)."""
+    diff = (hits - base) / TOP
+    return hits.mean() / TOP, diff.mean(), diff.std(ddof=1) / len(diff) ** 0.5
+
+
+def shipped_features() -> list[str]:
+    """The shipped blend's feature columns (default settings)."""
+    from segmint.recommendations.blend import features_for
+    from segmint.recommendations.settings import RecommendConfig
+
+    return features_for(RecommendConfig())
+
+
+def against_shipped(d: dict, fit: pd.DataFrame, ev: pd.DataFrame,
+                    additions: dict[str, list[str]]) -> tuple[dict[str, tuple[float, float, float]], pd.Series]:
+    """Rows 'shipped blend' and '+ label' (the blend chosen and fitted with the added features), and the
+    shipped blend's hits per evaluated customer."""
+    names = shipped_features()
+    base = per_customer(d["eval"], ev, blend(fit, ev, names))
+    out = {"shipped blend": (base.mean() / TOP, 0.0, 0.0)}
+    for label, added in additions.items():
+        out[f"+ {label}"] = paired(per_customer(d["eval"], ev, blend(fit, ev, names + added)), base)
+    return out, base
+
+
+def lab_main(doc: str | None, experiment: Callable[[str, int], dict[str, tuple[float, float, float]]]) -> None:
+    """A lab script's command line: --datasets and --splits, then :func:`run`."""
+    args = lab_arguments(doc)
+    run(args.datasets, args.splits, experiment)
+
+
 def run(datasets: str, splits: int, experiment: Callable[[str, int], dict[str, tuple[float, float, float]]]) -> None:
     """Print ``experiment(dataset, split)`` per split as it comes, then a table per dataset."""
     for name in datasets.split(","):
