@@ -142,3 +142,27 @@ def test_kpis_have_the_sums_pandas_groupby_gives_to_the_last_bit():
         assert got[column].loc[want.index].tolist() == want[column].tolist(), column
     assert got.share_of_revenue.loc[want.index].tolist() == (want.revenue / want.revenue.sum()).tolist()
     assert got.segment_order.tolist() == [8, 5, 0]
+
+
+def test_bucket_sales_are_the_exact_sum_on_two_threads():
+    """A bucket's sales is its customers' revenue added exactly: a float sum on DuckDB's two threads was
+    off by 0.009 on 300,000 customers (a cent at the export) and its last digits changed run to run."""
+    import decimal
+    import random
+
+    import pyarrow as pa
+
+    rng = random.Random(7)
+    n = 300_000
+    revenue = [rng.randint(1, 10**9) / 100 for _ in range(n)]
+    exact = float(sum(decimal.Decimal(str(r)) for r in revenue))  # 1,500,953,169,496.68
+    con = ibis.duckdb.connect()
+    con.raw_sql("SET threads = 2")
+    table = con.create_table(
+        "f", pa.table({"customer_id": [str(i) for i in range(n)], "revenue": revenue,
+                       "avg_order_value": [1.0] * n, "frequency": [1] * n}),  # one ATV: one bucket
+    )  # fmt: skip
+    for _ in range(3):
+        buckets = bucket_table(table, "value")
+        assert buckets.sales.tolist() == [exact]
+        assert buckets.share_of_sales.tolist() == [1.0]

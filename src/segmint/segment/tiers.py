@@ -24,6 +24,7 @@ import pyarrow as pa
 from pydantic import BaseModel, Field
 
 from segmint import arrays
+from segmint.features import money_total
 from segmint.segment._config import SegmentConfig
 from segmint.segment.rfm import quantile_score
 
@@ -103,7 +104,7 @@ def _bucket_arrow(bucketed: ir.Table, axis: str) -> pa.Table:
     bucket, metric = AXES[axis]
     per_bucket = bucketed.group_by(bucket=bucketed[bucket]).aggregate(
         customers=bucketed.count(),
-        sales=bucketed.sales.sum(),
+        sales=money_total(bucketed.sales),  # exact and the same whatever the engine's summation order
         visits=bucketed.frequency.sum(),
         metric_min=bucketed[metric].min(),
         metric_max=bucketed[metric].max(),
