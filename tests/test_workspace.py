@@ -320,3 +320,18 @@ def test_a_workspace_without_contacts_has_no_contact_columns(tmp_path):
     ingest(ws, write(tmp_path / "q1.csv", HEADER + "1,c1,2023-01-05,P1,1,100\n"))
     with Workspace(ws) as w:
         assert w.transactions().columns == CANONICAL_COLUMNS
+
+
+def test_a_workspace_without_invoice_ids_counts_visits_by_day_like_the_file(tmp_path):
+    """Lines without an invoice column: one customer's lines on one day are one visit, in the file and in a
+    workspace alike (the workspace's made-up ids carry ' (import 1)', and were each counted as an order)."""
+    from segmint import api
+
+    header = "customer_id,date,number_of_cds,dollar_value\n"
+    data = write(tmp_path / "log.csv", header + "c1,1997-01-05,2,20.00\nc1,1997-01-05,1,12.00\n"
+                 "c1,1997-02-01,1,9.00\nc2,1997-01-06,1,9.99\n")  # fmt: skip
+    ingest(tmp_path / "ws.duckdb", data)
+    by_hand = {"c1": (2, 41.0), "c2": (1, 9.99)}  # visits = distinct days, revenue
+    for source in (data, tmp_path / "ws.duckdb"):
+        features = api.analyze(source, scheme="rfm").features.to_pyarrow().to_pylist()
+        assert {row["customer_id"]: (row["frequency"], row["revenue"]) for row in features} == by_hand, source

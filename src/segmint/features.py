@@ -182,7 +182,8 @@ def default_snapshot_date(tx: ir.Table) -> dt.date:
 def purchase_unit(tx: ir.Table) -> Literal["invoices", "days"]:
     """``"days"`` when the data have no invoice column, else ``"invoices"``.
 
-    Cleaning gives a line without an invoice id the id ``<source>:<row>``, one line each; when every
+    Cleaning gives a line without an invoice id the id ``<source>:<row>`` (a workspace adds
+    `` (import <n>)``), one line each; when every
     invoice is such a single synthesised line, a customer's lines on one day are one visit. The
     mapping decides when it is known; otherwise (workspaces, ready tables) the ids do.
     """
@@ -190,7 +191,8 @@ def purchase_unit(tx: ir.Table) -> Literal["invoices", "days"]:
     mapping = getattr(tx, "mapping", None)
     if mapping is not None and hasattr(mapping, "fields"):
         return "invoices" if "invoice_id" in mapping.fields else "days"
-    synthetic = table.invoice_id.re_search(r":[0-9]+$")
+    # a workspace stores a made-up id with the import that added it: "<source>:<row> (import <n>)"
+    synthetic = table.invoice_id.re_search(r":[0-9]+( \(import [0-9]+\))?$")
     # one real invoice id settles it: a query that stops at the first (a full count and distinct
     # count of 5e7 ids took 31 s of a story); only all-synthesised ids need the counts
     if table.filter(~synthetic).select("invoice_id").limit(1).to_pyarrow().num_rows:
