@@ -116,3 +116,24 @@ def test_postgres_summary_equals_duckdb(postgres_con, canonical_tx):
     assert_same_rows(to_pandas(btyd_summary(pg, window)), to_pandas(btyd_summary(duck, window)), ["customer_id"])
     days = to_pandas(repeat_purchases_by_day(pg, window))
     assert days.repeat_purchases.sum() == to_pandas(repeat_purchases_by_day(duck, window)).repeat_purchases.sum()
+
+
+def test_monetary_value_is_the_exact_mean_whatever_the_adding_order():
+    """CDNOW customers 00120 and 00154: their repeat purchases average exactly 20.135 and 13.705. A float sum
+    said 20.134999999999998 (20.13 at the cent) or 13.705000000000002 (13.71) depending on the order the
+    engine added in, so a file and a workspace of the same log exported different cents."""
+    from segmint.money import round_value
+
+    lines = [("c120", d, a) for d, a in (("1997-01-01", 22.97), ("1997-02-22", 14.96), ("1997-03-30", 11.77),
+                                         ("1997-05-17", 42.32), ("1997-12-18", 11.49))]
+    lines += [("c154", d, a) for d, a in (("1997-01-01", 14.37), ("1997-05-29", 14.96), ("1997-09-27", 13.99),
+                                          ("1997-11-06", 13.99), ("1998-04-26", 11.88))]
+    rows = frame().iloc[:0]
+    for i, (customer, day, amount) in enumerate(lines):
+        rows.loc[i] = {**frame().iloc[0].to_dict(), "invoice_id": f"I{i}", "customer_id": customer,
+                       "invoice_date": pd.Timestamp(day), "amount": amount, "unit_price": amount, "quantity": 1.0}
+    for order in (rows, rows.iloc[::-1]):
+        got = summarise(ibis.memtable(order.reset_index(drop=True)), calibration_end="1998-06-30")
+        assert got.loc["c120"].monetary_value == 20.135  # (14.96 + 11.77 + 42.32 + 11.49) / 4 by hand
+        assert got.loc["c154"].monetary_value == 13.705  # (14.96 + 13.99 + 13.99 + 11.88) / 4
+        assert (round_value(20.135, 2), round_value(13.705, 2)) == (20.14, 13.70)  # half to even

@@ -27,7 +27,7 @@ import ibis
 import ibis.expr.types as ir
 
 from segmint.errors import ConfigError, DataError
-from segmint.features import MONEY_EPSILON, DateLike, _as_date, filter_window, is_positive
+from segmint.features import MONEY_EPSILON, DateLike, _as_date, filter_window, is_positive, money_round, money_sum
 
 TimeUnit = Literal["day", "week", "month"]
 UNIT_DAYS: dict[str, float] = {"day": 1.0, "week": 7.0, "month": 365.25 / 12}
@@ -78,8 +78,8 @@ def purchase_occasions(tx: ir.Table) -> ir.Table:
     """customer_id, day, value: one row per purchase occasion (see the module docstring)."""
     sale = ~tx.is_return.fill_null(False)
     days = tx.group_by(customer_id=tx.customer_id, day=tx.invoice_date.date()).aggregate(
-        value=tx.amount.sum(),
-        sales=tx.amount.sum(where=sale),
+        value=money_sum(tx.amount),  # money sums rounded where formed: the same whatever the adding order
+        sales=money_round(tx.amount.sum(where=sale)),
         sales_lines=tx.count(where=sale),
     )
     free_order = (days.value.abs() <= MONEY_EPSILON) & (days.sales.fill_null(0.0).abs() <= MONEY_EPSILON)
@@ -135,7 +135,7 @@ def btyd_summary(tx: ir.Table, window: SummaryWindow, *, start: DateLike = None,
         occasions=calibration.count(),
         first_purchase=calibration.day.min(),
         last_purchase=calibration.day.max(),
-        repeat_value=calibration.value.sum(where=~calibration.is_first),
+        repeat_value=money_round(calibration.value.sum(where=~calibration.is_first)),
     )
     frequency = (per_customer.occasions - 1).cast("int64")
     recency_days = per_customer.last_purchase.delta(per_customer.first_purchase, unit="day")
@@ -146,7 +146,7 @@ def btyd_summary(tx: ir.Table, window: SummaryWindow, *, start: DateLike = None,
         recency=recency_days.cast("float64") / per_unit,
         T=age_days.cast("float64") / per_unit,
         monetary_value=ibis.cases(
-            (frequency > 0, per_customer.repeat_value.cast("float64") / frequency.cast("float64")),
+            (frequency > 0, money_round(per_customer.repeat_value.cast("float64") / frequency.cast("float64"))),
             else_=ibis.null("float64"),
         ),
         first_purchase=per_customer.first_purchase,
@@ -156,7 +156,7 @@ def btyd_summary(tx: ir.Table, window: SummaryWindow, *, start: DateLike = None,
         return summary.order_by("customer_id")
     holdout = occasions.filter(occasions.day > _day(window.calibration_end))
     later = holdout.group_by("customer_id").aggregate(
-        holdout_frequency=holdout.count(), holdout_value=holdout.value.sum()
+        holdout_frequency=holdout.count(), holdout_value=money_sum(holdout.value)
     )
     joined = summary.left_join(later, "customer_id").drop("customer_id_right")
     return joined.mutate(
