@@ -49,19 +49,30 @@ def lgamma_quotient(x: np.ndarray, delta: np.ndarray) -> np.ndarray:
 
 
 def _euler_series(e: np.ndarray, o: np.ndarray, z: np.ndarray, max_terms: int) -> tuple[np.ndarray, np.ndarray]:
-    """(log 2F1(1, e; e+o; z), converged) for e, o > 0, 0 <= z < 1; positive terms, ratio < z."""
+    """(log 2F1(1, e; e+o; z), converged) for e, o > 0, 0 <= z < 1; positive terms, ratio < z.
+
+    The rows still summing are kept in compact arrays (converged rows leave them) instead of being
+    indexed out of the full arrays at every step: the same operations per row, so the same bits.
+    """
     total = np.ones_like(z)
-    term = np.ones_like(z)
     active = np.flatnonzero(z > 0)
-    bound = z / np.maximum(1.0 - z, 1e-300)
+    z_a, e_a, eo_a = z[active], e[active], e[active] + o[active]
+    bound_a = z_a / np.maximum(1.0 - z_a, 1e-300)
+    term_a, total_a = np.ones_like(z_a), np.ones_like(z_a)
     k = 0
     while active.size and k < max_terms:
         for _ in range(8):  # a few steps between the (costlier) convergence checks
-            term[active] *= z[active] * (e[active] + k) / (e[active] + o[active] + k)
-            total[active] += term[active]
+            term_a *= z_a * (e_a + k) / (eo_a + k)
+            total_a += term_a
             k += 1
-        done = term[active] * bound[active] < _TOL * total[active]
-        active = active[~done]
+        done = term_a * bound_a < _TOL * total_a
+        if done.any():
+            total[active[done]] = total_a[done]
+            keep = ~done
+            active, z_a, e_a, eo_a, bound_a, term_a, total_a = (
+                v[keep] for v in (active, z_a, e_a, eo_a, bound_a, term_a, total_a)
+            )
+    total[active] = total_a
     converged = np.ones(z.shape, bool)
     converged[active] = False
     return np.log(total), converged
@@ -97,20 +108,27 @@ def _connection_series(n: np.ndarray, e: np.ndarray, o: np.ndarray, w: np.ndarra
         )
     total = np.where(pole, pair, gamma_term)
     largest = np.abs(total)
-    coef = np.ones_like(w)  # (e)_k / k! (-w)^k
+    # the series over the rows still summing, kept compact as in _euler_series (same bits)
     active = np.arange(w.size)
+    d_a, pole_a, k0_a, e_a, w_a, ew_a = d, pole, k0, e, w, e * w
+    coef_a = np.ones_like(w)  # (e)_k / k! (-w)^k
+    total_a, largest_a = total.copy(), largest.copy()
     k = 0
     while active.size and k < 400:
-        dk = d[active] + k
-        skip = pole[active] & (k0[active] == k)
-        contribution = np.where(skip, 0.0, coef[active] / np.where(skip, 1.0, dk))
-        total[active] -= contribution
-        largest[active] = np.maximum(largest[active], np.abs(contribution))
-        coef[active] *= -(e[active] + k) / (k + 1) * w[active]
+        skip = pole_a & (k0_a == k)
+        contribution = np.where(skip, 0.0, coef_a / np.where(skip, 1.0, d_a + k))
+        total_a -= contribution
+        largest_a = np.maximum(largest_a, np.abs(contribution))
+        coef_a *= -(e_a + k) / (k + 1) * w_a
         k += 1
-        past_peak = (k > k0[active]) & (k > e[active] * w[active])
-        small = np.abs(coef[active]) < _TOL * np.abs(total[active])
-        active = active[~(past_peak & small)]
+        done = (k > k0_a) & (k > ew_a) & (np.abs(coef_a) < _TOL * np.abs(total_a))  # past the peak, small
+        if done.any():
+            total[active[done]], largest[active[done]] = total_a[done], largest_a[done]
+            keep = ~done
+            active, d_a, pole_a, k0_a, e_a, w_a, ew_a, coef_a, total_a, largest_a = (
+                v[keep] for v in (active, d_a, pole_a, k0_a, e_a, w_a, ew_a, coef_a, total_a, largest_a)
+            )
+    total[active], largest[active] = total_a, largest_a
     ok = (total > 0) & (largest < _MAX_CANCELLATION * total) & np.isfinite(total)
     ok[active] = False
     with np.errstate(divide="ignore", invalid="ignore"):
