@@ -126,6 +126,19 @@ def customer_value(
     progress: Callable[[str], None] | None = None,
 ) -> CLVResult:
     """Fit ``model`` and Gamma-Gamma on the calibration period and value every customer at its end."""
+    from segmint.btyd.fitting import one_blas_thread
+
+    with one_blas_thread():  # fits, spend check, scoring: the same digits on any machine
+        return _customer_value(tx, calibration_end=calibration_end, holdout_end=holdout_end, time_unit=time_unit,
+                               horizon=horizon, discount=discount, model=model, compare=compare,
+                               segments=segments, start=start, org=org, progress=progress)
+
+
+def _customer_value(
+    tx: ir.Table, *, calibration_end: DateLike, holdout_end: DateLike, time_unit: str,
+    horizon: float | str | None, discount: float | str | None, model: str, compare: bool, segments: bool,
+    start: DateLike, org: str | list[str] | None, progress: Callable[[str], None] | None,
+) -> CLVResult:
     step = progress or (lambda message: log.info(message))
     make_model(model)
     horizon_units = parse_horizon(horizon, time_unit)

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 from scipy.optimize import minimize
+from threadpoolctl import threadpool_limits
 
 from segmint.errors import SegmintError
 
@@ -22,7 +23,18 @@ log = logging.getLogger(__name__)
 
 LOG_BOUND = 12.0  # parameters stay within exp(+-12) (after time rescaling)
 
-__all__ = ["ConvergenceError", "FitReport", "maximise", "numerical_gradient"]
+__all__ = ["ConvergenceError", "FitReport", "maximise", "numerical_gradient", "one_blas_thread"]
+
+
+def one_blas_thread() -> threadpool_limits:
+    """BLAS on one thread while BTYD models are fitted and scored.
+
+    Their dot products are over a few thousand distinct summary rows: OpenBLAS' threads only add
+    hand-offs (and spin against other work on the machine: ``segmint clv`` of CDNOW took 13.8-14.6 CPU s
+    with the default threads, 4.5-4.8 on one), and a thread count that varies by machine changed
+    the order of the sums, so the fitted parameters' last digits (and a few exported cents) too.
+    """
+    return threadpool_limits(1, user_api="blas")
 
 
 class ConvergenceError(SegmintError):
@@ -75,8 +87,9 @@ def maximise(
         return value, grad
 
     for start in starts:
-        result = minimize(safe, start, jac=True, method="L-BFGS-B", bounds=bounds,
-                          options={"maxiter": 2000, "ftol": 1e-13, "gtol": 1e-7})
+        with one_blas_thread():
+            result = minimize(safe, start, jac=True, method="L-BFGS-B", bounds=bounds,
+                              options={"maxiter": 2000, "ftol": 1e-13, "gtol": 1e-7})
         iterations += int(result.nit)
         ok = bool(result.success) and result.fun < 1e299
         converged += ok
@@ -106,6 +119,13 @@ def hessian_errors(
     objective: Callable[[np.ndarray], tuple[float, np.ndarray]], log_params: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
     """(standard errors of the natural parameters, covariance of the log-parameters) from the Hessian."""
+    with one_blas_thread():
+        return _hessian_errors(objective, log_params)
+
+
+def _hessian_errors(
+    objective: Callable[[np.ndarray], tuple[float, np.ndarray]], log_params: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
     k = log_params.size
     hessian = np.empty((k, k))
     for i in range(k):
