@@ -97,6 +97,22 @@ def test_ambiguous_dates_assume_month_first_and_warn(con):
     assert by_invoice(option, "invoice_date") == [pd.Timestamp("2023-03-02")]
 
 
+def test_dotted_dates_are_day_first_without_a_day_over_12(con):
+    # 05.01.2023 is 5 January wherever dates are written with dots (a German export: Datum, 10,50)
+    result = clean(con, basic(3, invoice_date=["05.01.2023", "06.02.2023", "07.03.2023"]))
+    assert by_invoice(result, "invoice_date") == [pd.Timestamp("2023-01-05"), pd.Timestamp("2023-02-06"),
+                                                  pd.Timestamp("2023-03-07")]
+    assert result.report.date_formats["invoice_date"].dayfirst is True
+    assert not any("ambiguous" in w for w in result.report.warnings)
+    # evidence still wins: a second part > 12 makes dotted dates month first
+    result = clean(con, basic(2, invoice_date=["05.13.2023", "06.02.2023"]))
+    assert by_invoice(result, "invoice_date") == [pd.Timestamp("2023-05-13"), pd.Timestamp("2023-06-02")]
+    # slashes and dots mixed, nothing over 12: still ambiguous, month first assumed with the warning
+    result = clean(con, basic(2, invoice_date=["05.01.2023", "06/02/2023"]))
+    assert by_invoice(result, "invoice_date") == [pd.Timestamp("2023-05-01"), pd.Timestamp("2023-06-02")]
+    assert any("ambiguous" in w for w in result.report.warnings)
+
+
 def test_contradictory_day_order_names_column_and_rows(con):
     table = mapped_table(basic(3, invoice_date=["13/04/2023", "01/01/2023", "04/14/2023"]))
     mapping = ColumnMapping(fields={"invoice_id": "Inv", "customer_id": "Cust",

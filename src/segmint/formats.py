@@ -35,6 +35,9 @@ from segmint.parsing import (
 from segmint.quality import DateFormatInfo
 
 NUMBER_FIELDS = ("quantity", "unit_price", "amount", "credit", "cost", "unit_cost")
+# dd.mm.yyyy: where dates are written with dots (German, Russian, Scandinavian, ... usage) the day
+# comes first; month-first usage writes slashes, so dots alone settle an otherwise ambiguous column
+DOTTED_DATE = r"^\d{1,2}\.\d{1,2}\.(\d{4}|\d{2})\b"
 
 
 @dataclass
@@ -147,6 +150,7 @@ def evidence(dicts: Dictionaries) -> dict[str, int]:
         first, second = numeric_parts(text)
         metrics["date:first_gt12"] = d.n.sum(where=first > 12)
         metrics["date:second_gt12"] = d.n.sum(where=second > 12)
+        metrics["date:dotted"] = d.n.sum(where=text.re_search(DOTTED_DATE))
         found |= engine.one_row_counts(d.aggregate(**metrics))
         whole = dicts.tables["invoice_date"]
         if "iso" in whole.columns:  # canonical ISO texts fit the iso layout only (see _date_dictionary)
@@ -201,6 +205,8 @@ def date_plan(
         dayfirst, why = True, f"day first: {first:,} values have a first part > 12 (e.g. 13/04/2023)"
     elif second:
         dayfirst, why = False, f"month first: {second:,} values have a second part > 12 (e.g. 04/13/2023)"
+    elif formats["numeric"] and evidence.get("date:dotted", 0) == formats["numeric"]:
+        dayfirst, why = True, "no part > 12, written with dots (01.02.2023): day first (1 Feb), the dotted convention"
     elif formats["numeric"]:
         dayfirst, why = False, "ambiguous (no part > 12): ASSUMED month first (01/02/2023 = 2 Jan)"
         warnings.append(
