@@ -168,3 +168,33 @@ def test_a_workspace_ledger_reaches_the_live_snapshot(tmp_path):
     assert copy.report.terms == 30  # the dashboard scores it with the terms the command used
     assert int(copy.entries.amount_cents.sum().execute()) == int(ledger.entries.amount_cents.sum().execute())
     duckdb.connect(str(path)).close()
+
+
+def test_the_note_names_the_due_dates_a_receivables_table_has(tmp_path):
+    """A bill-wise table with due dates is aged by them; the page said "aging from bill dates" (the CLI did not)."""
+    import ibis
+
+    from segmint.api import read_transactions
+    from segmint.app import create_app
+    from segmint.app.pages import credit
+
+    sales = tmp_path / "sales.csv"
+    sales.write_text("InvoiceNo,InvoiceDate,CustomerID,Amount\nS1,2023-01-05,A,100\nS2,2023-02-05,B,50\n")
+    receivables = tmp_path / "receivables.csv"
+    receivables.write_text(
+        "customerID,invoiceNumber,InvoiceDate,DueDate,InvoiceAmount,SettledDate\n"
+        "A,1001,1/5/2023,2/4/2023,100.00,2/10/2023\n"
+        "B,1002,2/5/2023,3/7/2023,50.00,3/1/2023\n"
+        "A,1003,3/1/2023,3/31/2023,70.00,4/20/2023\n"
+    )
+    app = create_app(transactions=read_transactions(str(sales), con=ibis.duckdb.connect()).table,
+                     ledger=str(receivables))
+    try:
+        state = app.segmint_state
+        inputs = ({"session_id": "t", "dataset_id": state.default_dataset_id}, None, "2023-06-30", None, None,
+                  "rfm", "quarter", {})
+        _, note, *_ = credit.overview_content(state, *inputs)
+    finally:
+        app.segmint_state.close()
+    # three bills, each with its due date in the file
+    assert "from the data's due dates (3 entries)" in note and "no terms: aging from bill dates" not in note

@@ -121,6 +121,10 @@ class CreditResult:
         rows["balance"] = rows["amount_cents"].cumsum() / 100
         return rows[["entry_date", "voucher_type", "base_type", "voucher_no", "amount", "balance"]].reset_index(drop=True)
 
+    def terms_text(self) -> str:
+        """How aging and lateness were measured: the given terms, else the data's due dates or bill dates."""
+        return f"terms {self.terms} days" if self.terms is not None else f"no terms ({self._due_dates_text()})"
+
     def _due_dates_text(self) -> str:
         default = self.scorecard.default_terms_days
         entries = self.entries
@@ -135,9 +139,7 @@ class CreditResult:
         d = self.details
         counts = d["credit_segment"].value_counts()
         lines = [
-            f"credit as of {self.as_of}"
-            + (f", terms {self.terms} days" if self.terms is not None else
-               f", no terms ({self._due_dates_text()})"),
+            f"credit as of {self.as_of}, {self.terms_text()}",
             f"{len(d):,} customers, outstanding {d['outstanding'].sum():,.2f}"
             + (f" (owed {d['outstanding'].clip(lower=0).sum():,.2f} less {-d['outstanding'].clip(upper=0).sum():,.2f} "
                "paid ahead)" if (d["outstanding"] < 0).any() else "") + ", of which 90+ days "

@@ -129,8 +129,8 @@ def overview_content(state: AppState, *inputs: Any) -> tuple:
         matrix = state.query(dataset_id, value_risk, result, features)
     except Exception:  # noqa: BLE001 - no sales analysis for these filters: the matrix says so
         matrix = pd.DataFrame()
-    terms = f"terms {result.terms} days" if result.terms is not None else "no terms: aging from bill dates"
-    note = f"As of {result.as_of} (the end of the date filter sets it), {terms}. " + " ".join(result.warnings)
+    note = f"As of {result.as_of} (the end of the date filter sets it), {result.terms_text()}. " + " ".join(
+        result.warnings)
     options = customer_options(details)
     # the biggest balance of the riskiest segment that owes anything
     owing = details[details["outstanding"] > 0].assign(
