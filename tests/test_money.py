@@ -79,3 +79,35 @@ def test_cdnow_exports_are_exact_to_the_cent(tmp_path):
     assert dollars == Decimal("2500315.63") == exported
     quality = json.loads((tmp_path / "data_quality.json").read_text())
     assert quality["total_amount"] == 2500315.63
+
+
+def test_json_and_excel_read_as_the_csv_does(tmp_path):
+    """JSON numbers in their shortest text (25.12, not 25.120000000000001), dates as dates; Excel shows
+    money to the cent (100.50) and dates without a time of 00:00."""
+    frame = pd.DataFrame({
+        "customer_id": ["00004", "00018"],
+        "avg_order_value": [100.5 / 4, 14.96],  # 25.125 rounds (half to even) to 25.12
+        "revenue": [100.5, float("nan")],
+        "share_of_revenue": [0.1, 1 / 3],
+        "first_purchase": pd.to_datetime(["1997-01-01", "1997-01-04"]),
+        "paid_at": pd.to_datetime(["2023-01-05 10:30", None]),
+        "is_new": [False, True],
+    })
+    written = {fmt: export_tables({"segments": frame}, tmp_path / fmt, fmt)["segments"] for fmt in ("json", "xlsx")}
+    text = written["json"].read_text()
+    assert '"avg_order_value": 25.12,' in text and '"avg_order_value": 14.96,' in text
+    assert re.search(r"\d\.\d*0000", text) is None  # no float noise anywhere
+    records = json.loads(text)
+    assert [r["first_purchase"] for r in records] == ["1997-01-01", "1997-01-04"]
+    assert [r["paid_at"] for r in records] == ["2023-01-05T10:30:00", None]
+    assert [r["revenue"] for r in records] == [100.5, None] and records[1]["share_of_revenue"] == 1 / 3
+    assert [r["customer_id"] for r in records] == ["00004", "00018"] and records[0]["is_new"] is False
+    sheet = openpyxl.load_workbook(written["xlsx"]).active
+    header = [c.value for c in sheet[1]]
+    row = {name: cell for name, cell in zip(header, sheet[2], strict=True)}
+    assert row["revenue"].value == 100.5 and row["revenue"].number_format == "#,##0.00"  # shown as 100.50
+    assert row["avg_order_value"].number_format == "#,##0.00"
+    assert row["share_of_revenue"].number_format == "General"  # not money
+    assert row["first_purchase"].is_date and row["first_purchase"].number_format == "yyyy-mm-dd"
+    assert row["paid_at"].number_format == "yyyy-mm-dd hh:mm:ss"
+    assert row["customer_id"].value == "00004"

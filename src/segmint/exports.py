@@ -188,8 +188,47 @@ def _csv_cell(value: Any) -> Any:
 
 
 def _write_json(target: Path, frame: pd.DataFrame) -> None:
-    """A JSON array of row objects; dates as ISO text, missing values as null."""
-    frame.to_json(target, orient="records", date_format="iso", double_precision=15, force_ascii=False)
+    """A JSON array of row objects: numbers in their shortest exact text (25.12, not pandas'
+    25.120000000000001), dates as ISO text (``2023-01-05``, the time only when one is set), missing and
+    infinite values as null."""
+    import json
+    import math
+
+    import pandas as pd
+
+    frame = _dates_as_dates(frame)
+    for column in frame.columns:
+        series = frame[column]
+        if pd.api.types.is_datetime64_any_dtype(series):
+            frame[column] = series.map(lambda v: None if pd.isna(v) else v.isoformat())
+
+    def plain(value: Any) -> Any:
+        if hasattr(value, "isoformat"):  # a date of a column of dates
+            return value.isoformat()
+        return value.item() if hasattr(value, "item") else str(value)  # numpy scalars
+
+    records = frame.astype(object).where(frame.notna(), None).to_dict("records")
+    for record in records:
+        for key, value in record.items():
+            if isinstance(value, float) and not math.isfinite(value):
+                record[key] = None
+    with open(target, "w", encoding="utf-8") as handle:
+        json.dump(records, handle, ensure_ascii=False, default=plain, allow_nan=False)
+
+
+def _dates_as_dates(frame: pd.DataFrame) -> pd.DataFrame:
+    """A copy where a timestamp column whose every value is a midnight (a date read as a timestamp:
+    ``first_purchase``) holds dates, so exports write ``2023-01-05`` rather than a time of 00:00."""
+    import pandas as pd
+
+    out = frame.copy()
+    for column in out.columns:
+        series = out[column]
+        if pd.api.types.is_datetime64_any_dtype(series) and getattr(series.dt, "tz", None) is None:
+            present = series.dropna()
+            if (present == present.dt.normalize()).all():
+                out[column] = series.dt.date.astype(object).where(series.notna(), None)
+    return out
 
 
 def export_workbook(tables: dict[str, ir.Table | pd.DataFrame], path: str | Path) -> Path:
@@ -211,12 +250,22 @@ def _check_excel_rows(frame: pd.DataFrame, path: Path) -> None:
 
 
 def _write_sheets(target: Path, frames: dict[str, pd.DataFrame]) -> None:
+    """Sheets that read as the CSV does: money shown to the cent (100.50, 1,234.00), dates as dates
+    without a time of 00:00, columns wide enough for their header."""
     import pandas as pd
 
     options = {"strings_to_formulas": False, "strings_to_urls": False}
-    with pd.ExcelWriter(target, engine="xlsxwriter", engine_kwargs={"options": options}) as writer:
+    with pd.ExcelWriter(target, engine="xlsxwriter", engine_kwargs={"options": options},
+                        date_format="yyyy-mm-dd", datetime_format="yyyy-mm-dd hh:mm:ss") as writer:
+        money_formats = {d: writer.book.add_format({"num_format": "#,##0." + "0" * d}) for d in {2, 4}}
         for name, frame in frames.items():
-            frame.to_excel(writer, index=False, sheet_name=re.sub(r"[\[\]:*?/\\]", "_", name)[:31] or "Sheet1")
+            sheet_name = re.sub(r"[\[\]:*?/\\]", "_", name)[:31] or "Sheet1"
+            _dates_as_dates(frame).to_excel(writer, index=False, sheet_name=sheet_name)
+            sheet = writer.sheets[sheet_name]
+            for index, column in enumerate(frame.columns):
+                decimals = money_decimals(str(column)) if pd.api.types.is_float_dtype(frame[column]) else None
+                width = min(max(len(str(column)) + 2, 10), 40)
+                sheet.set_column(index, index, width, money_formats.get(decimals) if decimals else None)
 
 
 def export_tables(
