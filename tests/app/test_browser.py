@@ -174,6 +174,26 @@ def test_customers_grid_and_upload_pages(server: str, page) -> None:
     page.screenshot(path=str(SHOTS / "upload.png"), full_page=True)
 
 
+def test_a_900px_window_wraps_the_navigation_instead_of_scrolling_sideways(server: str, page) -> None:
+    """At 900 px the data label ran off the navigation bar (light text on the white page) and every page
+    scrolled sideways by Dash's 208 px hidden dropdown input."""
+    narrow = page.context.browser.new_page(viewport={"width": 900, "height": 900})
+    try:
+        for path in ("/", "/credit"):
+            narrow.goto(server + path)
+            narrow.wait_for_selector("#dataset-label:not(:empty)", timeout=30_000)
+            _settle(narrow)
+            width, label, bar = narrow.evaluate(
+                "[document.documentElement.scrollWidth,"
+                " document.querySelector('.dataset-label').getBoundingClientRect().toJSON(),"
+                " document.querySelector('.navbar').getBoundingClientRect().toJSON()]")
+            assert width <= 900, path
+            assert label["right"] <= bar["right"] and label["bottom"] <= bar["bottom"], (label, bar)
+        narrow.screenshot(path=str(SHOTS / "overview_900.png"), full_page=True)
+    finally:
+        narrow.close()
+
+
 def test_products_page_favourites_regions_and_a_customers_picks(server: str, page) -> None:
     page.click("a.nav-link:has-text('Products')")
     page.wait_for_selector("#products-favourites .main-svg", timeout=120_000)
