@@ -34,6 +34,17 @@ def test_frequency_days_and_mean_monetary_reach_the_features(tmp_path):
     assert features.loc["c1", "recency_days"] == 1
 
 
+def test_segment_tables_show_revenue_to_the_cent(tmp_path):
+    """The per-segment revenue read 1,710,060 where the quality report and the CSV say 1,710,059.53."""
+    (tmp_path / "sales.csv").write_text("InvoiceNo,InvoiceDate,CustomerID,Amount\n"
+                                        "A1,2023-01-02,c1,1234.56\nA2,2023-01-09,c1,0.49\n")
+    result = CliRunner().invoke(app, ["analyze", str(tmp_path / "sales.csv"), "--scheme", "rfm"],
+                                env={"COLUMNS": "200"})
+    assert result.exit_code == 0, result.output
+    row = next(line for line in result.output.splitlines() if "│" in line and "100.0%" in line)
+    assert "1,235.05" in row  # 1234.56 + 0.49, by hand
+
+
 def test_bad_options_and_missing_input_exit_2_with_a_message(tmp_path):
     (tmp_path / "sales.csv").write_text(SALES)
     bad_frequency = run("analyze", str(tmp_path / "sales.csv"), "--frequency", "weeks")

@@ -275,7 +275,7 @@ def print_analysis(result: AnalysisResult) -> None:
         for row in rows:
             table.add_row(
                 escape(display_name(scheme, str(row["segment"]), shown)), f"{row['customers']:,}",
-                share(row["customers"], customers), f"{row['revenue']:,.0f}", share(row["revenue"], revenue),
+                share(row["customers"], customers), f"{row['revenue']:,.2f}", share(row["revenue"], revenue),
                 f"{row['mean_recency_days']:,.0f}", f"{row['mean_frequency']:.2f}", f"{row['aov']:,.2f}",
             )  # fmt: skip
         console.print(table)

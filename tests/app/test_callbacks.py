@@ -19,7 +19,7 @@ def test_overview_kpis_and_country_revenue(state) -> None:
     cards, share, pie, rf, scores, country, country_style, note = overview.overview_content(
         state, "customers", *inputs(state))
     values = [card.children.children.children[1].children for card in cards]
-    assert values == ["4", "415", f"{415 / 7:,.2f}", "75.0%"]  # E is the one not seen in 90 days
+    assert values == ["4", "415.00", f"{415 / 7:,.2f}", "75.0%"]  # E is the one not seen in 90 days; money to the cent
     assert sum(share.data[0].values) == 4
     assert pie.data[0].type == "pie" and sum(pie.data[0].values) == 4
     assert sum(scores.data[0].y) == 4  # every customer has one total RFM score

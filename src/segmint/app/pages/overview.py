@@ -35,7 +35,7 @@ def kpi_cards(kpis: dict[str, float]) -> list[dbc.Col]:
     """Four KPI tiles from ``queries.kpis``."""
     return [
         kpi_card("Customers", f"{kpis['customers']:,}", "with a positive net purchase"),
-        kpi_card("Revenue", f"{kpis['revenue']:,.0f}", "net of returns"),
+        kpi_card("Revenue", f"{kpis['revenue']:,.2f}", "net of returns"),
         kpi_card("Avg order value", f"{kpis['aov']:,.2f}", f"{kpis['orders']:,.0f} orders"),
         kpi_card("Recent", f"{kpis['recent_share']:.1%}",
                  f"bought in the last {kpis['recent_days']} days"),

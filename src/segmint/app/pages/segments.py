@@ -32,7 +32,7 @@ FORMATS = {
     # a sliver (2 of 23,502 customers) reads "<0.1%", never "0.0%", as in the CLI (util.share)
     "pct": "params.value > 0 && params.value < 0.001 ? '<0.1%' : params.value > 0.999 && params.value < 1"
            " ? '>99.9%' : d3.format('.1%')(params.value)",
-    "money": "d3.format(',.0f')(params.value)",
+    "money": "d3.format(',.2f')(params.value)",  # to the cent, as the exports and the CLI
     "money2": "d3.format(',.2f')(params.value)",
     "num1": "d3.format(',.1f')(params.value)",
 }
@@ -57,8 +57,8 @@ def column_defs(columns: list[tuple[str, str, str | None]]) -> list[dict]:
         if kind:  # a number like 129.73 or 16.7% needs about 90 px whatever its header
             spec.update(type="numericColumn", valueFormatter={"function": FORMATS[kind]},
                         minWidth=max(spec["minWidth"], 90))
-        if field in ("revenue", "sales"):  # 415,568,702 at 1.2M customers: shown whole, never "415,568..."
-            spec["minWidth"] = max(spec["minWidth"], 125)
+        if field in ("revenue", "sales"):  # 415,568,702.15 at 1.2M customers: shown whole, never "415,568..."
+            spec["minWidth"] = max(spec["minWidth"], 145)
         defs.append(spec)
     return defs
 
