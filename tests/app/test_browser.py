@@ -189,6 +189,15 @@ def test_a_900px_window_wraps_the_navigation_instead_of_scrolling_sideways(serve
                 " document.querySelector('.navbar').getBoundingClientRect().toJSON()]")
             assert width <= 900, path
             assert label["right"] <= bar["right"] and label["bottom"] <= bar["bottom"], (label, bar)
+        narrow.goto(server + "/")
+        narrow.wait_for_selector("#kpi-revenue", timeout=30_000)
+        _settle(narrow)
+        # money to the cent on one line, inside its card (it broke as "2,500,315." over "63")
+        value, card = narrow.evaluate("[document.querySelector('#kpi-revenue').getBoundingClientRect().toJSON(),"
+                                      " document.querySelector('#kpi-revenue').closest('.card').getBoundingClientRect()"
+                                      ".toJSON()]")
+        line = narrow.evaluate("parseFloat(getComputedStyle(document.querySelector('#kpi-revenue')).lineHeight)")
+        assert value["height"] < 1.5 * line and value["right"] <= card["right"], (value, card)
         narrow.screenshot(path=str(SHOTS / "overview_900.png"), full_page=True)
     finally:
         narrow.close()
