@@ -400,6 +400,18 @@ def test_report_json_round_trip_and_summary(con, tmp_path):
     assert "sales.csv row 3" in text
 
 
+def test_summary_claims_no_invoice_numbers_a_file_does_not_have(con):
+    # a purchase log without invoices (CDNOW): the report said "Invoice numbers: 69,659", one per line
+    columns = basic(3, customer_id=["a", "a", "b"])
+    del columns["invoice_id"]
+    text = clean(con, columns).report.summary()
+    assert "Invoice numbers: none in the data (a customer's lines on one day count as one visit)" in text
+    assert "Invoice numbers (returns included)" not in text
+    # with an invoice column (one blank cell made up) the count stays
+    text = clean(con, basic(3, invoice_id=["I1", "", "I2"])).report.summary()
+    assert "Invoice numbers (returns included): 3" in text
+
+
 def test_summary_shows_a_null_cell_as_blank(con):
     result = clean(con, basic(3, customer_id=["a", None, "b"]))
     text = result.report.summary()

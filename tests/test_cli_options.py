@@ -154,7 +154,7 @@ def test_summary_names_orders_excluded_customers_and_ties(tmp_path) -> None:
     text = " ".join(result.output.split())
     # 10 customers kept; orders = 6 x 1 + 2 + 3 + 4 + 5 = 20 (K's purchase is not counted: K is excluded)
     assert "customers: 10 orders: 20 (purchases with a positive net value)" in text
-    assert "1 customer(s) whose purchases net to zero or less" in text
+    assert "1 customer(s) whose purchases net to zero or less (returned in full, or only zero-value lines)" in text
     assert "Invoice numbers (returns included): 22" in text  # 20 + K's purchase + K's return
     assert "no customer has F score 2 and 3 (of 1-5): 60% of customers (6 of 10)" in text
 

@@ -259,8 +259,8 @@ def print_analysis(result: AnalysisResult) -> None:
     excluded = result.excluded_count()
     if excluded:
         console.print(
-            f"[yellow]note:[/] {excluded:,} customer(s) whose purchases net to zero or less (returns) are not in the "
-            "segments; --out writes them to excluded_customers", soft_wrap=True,
+            f"[yellow]note:[/] {excluded:,} customer(s) whose purchases net to zero or less (returned in full, or "
+            "only zero-value lines) are not in the segments; --out writes them to excluded_customers", soft_wrap=True,
         )
     for scheme, why in result.skipped.items():
         console.print(f"[yellow]skipped {scheme}:[/] {escape(why)}")

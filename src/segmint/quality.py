@@ -115,8 +115,11 @@ class DataQualityReport(BaseModel):
         table += [(f"  {name}: {d.description}", d.count, pct(d.count)) for name, d in self.dropped.items()]
         width = max(len(label) for label, _, _ in table)
         lines += [f"{label:<{width}}  {count:>12,}  {share:>6}" for label, count, share in table]
-        lines += ["", f"Customers: {self.customers:,}   Invoice numbers (returns included): {self.invoices:,}   "
-                      f"Total amount: {self.total_amount:,.2f}"]
+        invoices = f"Invoice numbers (returns included): {self.invoices:,}"
+        if self.rows_kept and self.parsed.get("invoice_ids_synthesised", 0) >= self.rows_kept:
+            # every number was made up, one per line: counting them would claim invoices the data lack
+            invoices = "Invoice numbers: none in the data (a customer's lines on one day count as one visit)"
+        lines += ["", f"Customers: {self.customers:,}   {invoices}   Total amount: {self.total_amount:,.2f}"]
         if self.first_date and self.last_date:
             lines.append(f"Dates: {self.first_date:%Y-%m-%d} to {self.last_date:%Y-%m-%d}")
         lines.append(f"Returns/cancellations kept: {self.returns:,} lines, value {self.returns_value:,.2f}")

@@ -96,8 +96,9 @@ def _kpis(result: Any) -> str:
     ]
     body = "".join(f'<div class="kpi"><div class="t">{_e(t)}</div><div class="v">{_e(v)}</div>'
                    f'<div class="n">{_e(n)}</div></div>' for t, v, n in tiles)
-    note = (f'<p class="note">{n_excluded:,} customer(s) whose purchases net to zero or less (returns) are not '
-            "segmented; they are listed in excluded_customers of the table exports.</p>") if n_excluded else ""
+    note = (f'<p class="note">{n_excluded:,} customer(s) whose purchases net to zero or less (returned in full, or '
+            "only zero-value lines) are not segmented; they are listed in excluded_customers of the table "
+            "exports.</p>") if n_excluded else ""
     return f'<div class="kpis">{body}</div>{note}'
 
 

@@ -38,6 +38,13 @@ def test_empty_levels_and_the_tie_behind_them() -> None:
     (note,) = tie_notes("RFM segments", labelled, {"f_score": (5, "frequency"), "m_score": (5, "monetary")})
     assert note.startswith("RFM segments: no customer has F score 2 and 3 (of 1-5): 60% of customers (6 of 10)")
     assert "same number of purchases (1)" in note
+    # the note ends with the scores it explains ("so the levels above it stay empty" named none)
+    assert note.endswith("equal values always share an F score (never split by row order), which leaves F score "
+                         "2 and 3 empty")
+    one = ibis.memtable(pd.DataFrame({"customer_id": ["c0"], "recency_days": [3], "frequency": [1],
+                                      "monetary": [5.0]}))
+    (note, *_) = tie_notes("RFM segments", get_scheme("rfm").assign(one), {"r_score": (5, "recency_days")})
+    assert note == "RFM segments: only 1 customer for 5 levels, so R score 2, 3, 4 and 5 stay empty"
 
 
 def test_every_scheme_with_scores_says_so() -> None:

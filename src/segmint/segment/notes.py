@@ -44,6 +44,10 @@ def _gaps_and_customers(labelled: ir.Table, levels: Mapping[str, int]) -> tuple[
     return {column: missing for column, missing in gaps.items() if missing}, int(row["_customers"])
 
 
+def _article(label: str) -> str:
+    return "an" if label[0] in "AEFHILMNORSX" else "a"  # an R / F / M score (letters said with a vowel)
+
+
 def _listed(levels: list[int]) -> str:
     return ", ".join(map(str, levels[:-1])) + (" and " if len(levels) > 1 else "") + str(levels[-1])
 
@@ -67,15 +71,16 @@ def tie_notes(title: str, labelled: ir.Table, levels: Mapping[str, tuple[int, st
         value, tied = _largest_tie(labelled, metric)
         label = LEVEL_LABELS.get(column, column)
         if tied == 1:  # distinct values fill every level unless there are fewer customers than levels
-            notes.append(f"{title}: only {total:,} customers for {n} levels, so {label} {_listed(missing)} "
-                         f"{'stays' if len(missing) == 1 else 'stay'} empty")
+            notes.append(f"{title}: only {total:,} customer{'' if total == 1 else 's'} for {n} levels, so {label} "
+                         f"{_listed(missing)} {'stays' if len(missing) == 1 else 'stay'} empty")
             continue
         shown = f"{value:,.2f}" if isinstance(value, float) and not float(value).is_integer() else f"{value:,.0f}" \
             if isinstance(value, (int, float)) else str(value)
         notes.append(
             f"{title}: no customer has {label} {_listed(missing)} (of 1-{n}): {tied / total:.0%} of customers "
             f"({tied:,} of {total:,}) have the same {METRIC_LABELS.get(metric, metric)} ({shown}), and equal "
-            f"values always share a {label} (never split by row order), so the levels above it stay empty"
+            f"values always share {_article(label)} {label} (never split by row order), which leaves {label} "
+            f"{_listed(missing)} empty"
         )
     return notes
 
