@@ -41,6 +41,13 @@ def test_aging_bars_stack_each_segments_buckets():
     assert list(top.data[0].y) == ["b (Very High)", "a (Low)"]  # c owes nothing; largest balance on top
 
 
+def test_aging_says_so_when_nobody_owes():
+    paid_up = details().assign(outstanding=[0.0, 0.0, -5.0], aging_0_30=0.0, aging_61_90=0.0, aging_90_plus=0.0)
+    fig = cf.aging_by_segment(paid_up)
+    assert fig.data == () and [a.text for a in fig.layout.annotations] == ["Nobody owes anything"]
+    assert fig.layout.title.text == "Outstanding by risk and age"
+
+
 def test_score_histogram_and_value_risk_matrix():
     fig = cf.score_distribution(details())
     assert {t.name: len(t.x) for t in fig.data} == {"Low": 1, "Very High": 2}

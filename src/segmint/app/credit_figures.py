@@ -21,6 +21,10 @@ def aging_by_segment(details: pd.DataFrame) -> go.Figure:
     if details.empty:
         return empty_figure("No customers")
     totals = details.groupby("credit_segment")[list(BUCKETS)].sum().reindex(SEGMENTS).fillna(0)
+    if not (totals.to_numpy() > 0).any():  # an empty axis from -1 to 1 read as a broken chart
+        fig = empty_figure("Nobody owes anything")
+        fig.layout.title.text = "Outstanding by risk and age"
+        return fig
     fig = go.Figure([
         go.Bar(x=totals.index, y=totals[b], name=BUCKET_LABELS[b], marker_color=BUCKET_COLORS[b],
                hovertemplate="%{x}: %{y:,.2f}<extra>" + BUCKET_LABELS[b] + "</extra>")
