@@ -85,3 +85,15 @@ def test_churn_risk_band_claims_hold_on_the_holdout(run):
     assert share["high"] < share["medium"] < share["low"]
     predicted = came_back.p_repurchase.mean()
     assert (abs(predicted - share) < 0.1).all()
+
+
+def test_one_time_buyers_alive_by_assumption_is_said(run):
+    """BG/NBD gives every customer without a repeat purchase P(alive) = 1 ("Lost: mean P(alive) 1.00");
+    the output says so. 1,411 of the 2,357 sample customers made no repeat purchase in the 39 weeks
+    (Fader, Hardie & Lee 2005: 946 repeat buyers)."""
+    output, out = run
+    text = " ".join(output.split())
+    assert "the 1,411 customers (60%) who never bought again have P(alive) = 1 by assumption" in text
+    table = pd.read_csv(out / "clv.csv", dtype={"customer_id": str})
+    never = table[table.frequency == 0]
+    assert len(never) == 1411 and (never.p_alive == 1).all()

@@ -163,6 +163,14 @@ def _customer_value(
             notes.append(f"{MODELS[name].label} not compared: {exc}")
     chosen = fitted[model]
     notes += chosen.describe()["warnings"]
+    if model == "bgnbd" and (never := int((frequency == 0).sum())):
+        # read beside "Lost: mean P(alive) 1.00", the model's assumption looks like a bug: say it
+        notes.append(
+            f"BG/NBD lets a customer drop out only right after a repeat purchase, so the {never:,} customers "
+            f"({never / len(frequency):.0%}) who never bought again have P(alive) = 1 by assumption, however long "
+            "ago they bought; read their churn risk (the chance of buying within the horizon) instead, or choose "
+            "the Pareto/NBD or MBG/NBD model, which let them drop out"
+        )
     step("fitting Gamma-Gamma spend")
     spend: GammaGamma | None = None
     try:
