@@ -45,6 +45,26 @@ def test_segment_tables_show_revenue_to_the_cent(tmp_path):
     assert "1,235.05" in row  # 1234.56 + 0.49, by hand
 
 
+def test_a_basket_log_without_prices_is_pointed_to_unpriced_units_and_segments_with_it(tmp_path):
+    """Groceries_dataset.csv (member, date, item) stopped analyze with 'map a COLUMN to amount', which no
+    column could be. Now the fix names --unpriced units, and with it each line counts one item."""
+    path = tmp_path / "baskets.csv"
+    path.write_text("Member_number,Date,itemDescription\n"
+                    "1808,21-07-2015,tropical fruit\n1808,21-07-2015,whole milk\n1808,05-01-2015,pip fruit\n"
+                    "2552,19-09-2015,whole milk\n")
+    refused = CliRunner().invoke(app, ["analyze", str(path), "--scheme", "rfm"], env={"COLUMNS": "200"})
+    assert refused.exit_code == 2
+    text = " ".join(refused.output.split())
+    assert "no column found for amount" in text and "(a basket log)" in text and "--unpriced units" in text
+    result = run("analyze", str(path), "--scheme", "rfm", "--unpriced", "units", "--out", str(tmp_path / "out"))
+    assert result.exit_code == 0, result.output
+    features = pd.read_csv(tmp_path / "out" / "features.csv", dtype={"customer_id": str}).set_index("customer_id")
+    # by hand: 1808 has 3 lines on 2 days (baskets), 2552 one line
+    assert features.loc["1808", "revenue"] == 3 and features.loc["1808", "frequency"] == 2
+    assert features.loc["2552", "revenue"] == 1 and features.loc["2552", "frequency"] == 1
+    assert "money figures count items" in result.output
+
+
 def test_bad_options_and_missing_input_exit_2_with_a_message(tmp_path):
     (tmp_path / "sales.csv").write_text(SALES)
     bad_frequency = run("analyze", str(tmp_path / "sales.csv"), "--frequency", "weeks")

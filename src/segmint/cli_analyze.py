@@ -28,6 +28,7 @@ from segmint.cli_options import (
     SnapshotOption,
     SourceOption,
     ToOption,
+    UnpricedOption,
     choice,
     clean_options,
     read_sales,
@@ -61,6 +62,7 @@ def analyze(
     engine: str = EngineOption,
     master: str | None = MasterOption,
     keep_duplicates: bool = KeepDuplicatesOption,
+    unpriced: str = UnpricedOption,
     as_product: list[str] | None = AsProductOption,
     as_service: list[str] | None = AsServiceOption,
 ) -> None:
@@ -70,7 +72,7 @@ def analyze(
     with steps("reading transactions") as step:
         tx = read_sales(
             inputs, map_, mapping_file, source=source, engine=engine, master=master,
-            options=clean_options(keep_duplicates),
+            options=clean_options(keep_duplicates, unpriced),
         )  # fmt: skip
         result = run_analysis(
             tx, scheme=schemes_of(scheme), snapshot_date=snapshot, start=date_from, end=date_to, org=org,
@@ -101,13 +103,14 @@ def report(
     map_: list[str] | None = MapOption,
     mapping_file: Path | None = MappingFileOption,
     source: str | None = SourceOption,
+    unpriced: str = UnpricedOption,
 ) -> None:
     """Write one self-contained HTML report (opens offline): quality, KPIs, every scheme, stories, cohorts."""
     from segmint.api import analyze as run_analysis
     from segmint.report_html import write_html_report
 
     with steps("reading transactions") as step:
-        tx = read_sales(inputs, map_, mapping_file, source=source)
+        tx = read_sales(inputs, map_, mapping_file, source=source, options=clean_options(unpriced=unpriced))
         result = run_analysis(
             tx, scheme=schemes_of(scheme), snapshot_date=snapshot, start=date_from, end=date_to, org=org,
             config=config, story_period=period, progress=step,

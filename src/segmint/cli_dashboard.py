@@ -7,7 +7,7 @@ from pathlib import Path
 import typer
 from rich.markup import escape
 
-from segmint.cli_options import FormatOption, read_input
+from segmint.cli_options import FormatOption, UnpricedOption, clean_options, read_input
 from segmint.cli_output import console, err_console, fail, print_analysis, status, steps, summarise
 
 
@@ -34,6 +34,7 @@ def dashboard(
     threads: int = typer.Option(8, "--threads", min=1, help="Request threads of the web server."),
     debug: bool = typer.Option(False, "--debug", help="Dash debug mode (development server, auto-reload)."),
     ledger: list[str] | None = typer.Option(None, "--ledger", help="Ledger file(s) for the Credit page. Repeatable."),
+    unpriced: str = UnpricedOption,
 ) -> None:
     """Open the interactive dashboard and its JSON/CSV API (upload page when no input is given)."""
     from segmint.app import create_app
@@ -42,7 +43,7 @@ def dashboard(
     tx = None
     if inputs:
         with status("reading and cleaning ..."):
-            tx = read_input(inputs)
+            tx = read_input(inputs, options=clean_options(unpriced=unpriced))
         console.print(tx.mapping_description())
         if tx.report is not None:  # a workspace holds lines cleaned when they were imported
             console.print(tx.report.summary())

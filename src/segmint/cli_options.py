@@ -124,6 +124,10 @@ KeepDuplicatesOption = typer.Option(
     False, "--keep-duplicates",
     help="Keep lines that exactly repeat an earlier line (by default they are dropped when there is an invoice column).",
 )  # fmt: skip
+UnpricedOption = typer.Option(
+    "error", "--unpriced", callback=choice("error", "units"),
+    help="A file with no amount or price column (a basket log): units values each line at its quantity, so money figures count items; error (default) asks for the column.",
+)  # fmt: skip
 PeriodOption = typer.Option("quarter", "--period", "-p", callback=choice(*PERIODS), help="quarter, month or year.")
 AsProductOption = typer.Option(
     None, "--as-product", metavar="ITEM",
@@ -135,11 +139,13 @@ AsServiceOption = typer.Option(
 )  # fmt: skip
 
 
-def clean_options(keep_duplicates: bool) -> CleanOptions | None:
+def clean_options(keep_duplicates: bool = False, unpriced: str = "error") -> CleanOptions | None:
     """Cleaning options from CLI flags (None = the library's defaults)."""
     from segmint.clean import CleanOptions
 
-    return CleanOptions(drop_duplicates=False) if keep_duplicates else None
+    if not keep_duplicates and unpriced == "error":
+        return None
+    return CleanOptions(drop_duplicates=False if keep_duplicates else None, unpriced=unpriced)
 
 
 def schemes_of(value: str) -> str | list[str]:

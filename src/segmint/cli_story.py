@@ -24,7 +24,9 @@ from segmint.cli_options import (
     SourceOption,
     StorySchemeOption,
     ToOption,
+    UnpricedOption,
     choice,
+    clean_options,
     read_sales,
 )
 from segmint.cli_output import console, note, status
@@ -60,12 +62,14 @@ def story(
     source: str | None = SourceOption,
     engine: str = EngineOption,
     master: str | None = MasterOption,
+    unpriced: str = UnpricedOption,
 ) -> None:
     """Follow each customer's segment period by period: paths, migrations, retention, cohorts."""
     from segmint import api
 
     with status("reading transactions ..."):
-        tx = read_sales(inputs, map_, mapping_file, source=source, engine=engine, master=master)
+        tx = read_sales(inputs, map_, mapping_file, source=source, engine=engine, master=master,
+                        options=clean_options(unpriced=unpriced))
     with status("building customer stories ..."):
         result = api.story(
             tx, period=period, scheme=scheme, kind=kind.replace("-", "_") if kind else None, config=config,  # type: ignore[arg-type]

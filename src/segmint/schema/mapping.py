@@ -73,10 +73,15 @@ def resolve_mapping(
                 example[name] = candidate
     if problems:
         so_far = MappingDetection(ColumnMapping(fields=fields), evidence, ambiguous)
+        fix = Fix(option="mapping", example=example or None, choices=tuple(raw.columns), note="; ".join(notes))
+        if missing == ["amount"] and len(problems) == 1 and not example:
+            # no column holds money (a basket log such as Groceries_dataset.csv): mapping one is no way out
+            fix = Fix(option="unpriced", example="units", choices=("error", "units"), note=(
+                "no column holds amounts or prices; if one does, name it in the column mapping; if the file has "
+                "none (a basket log), value each line at its quantity (money figures then count items)"))
         raise MappingError(
             _mapping_help(raw, sample, problems, so_far),
-            field=missing[0] if missing else next(iter(example), None),
-            fix=Fix(option="mapping", example=example or None, choices=tuple(raw.columns), note="; ".join(notes)),
+            field=missing[0] if missing else next(iter(example), None), fix=fix,
         )
     ordered = {f: fields[f] for f in MAPPABLE_FIELDS if f in fields}
     layout = {k: v for k, v in layout.items() if k in ColumnMapping.model_fields}
