@@ -54,3 +54,29 @@ def frame_path(frame: pd.DataFrame) -> str:
 def test_unknown_model_names_the_choices():
     with pytest.raises(SegmintError, match="bgnbd, pnbd, mbgnbd"):
         segmint.clv(frame_path(make_transactions(n_customers=20, years=1, seed=2)), model="weibull")
+
+
+def test_without_a_spend_model_customers_rank_by_expected_purchases(tmp_path, monkeypatch):
+    """Gamma-Gamma can fail (item counts of a basket log as 'spend'): every CLV is then unknown, and the
+    top-customers tables listed everybody at the last rank with a blank CLV and a total of 0."""
+    from segmint.btyd import analysis
+    from segmint.btyd.fitting import ConvergenceError
+
+    def fail(self, *args, **kwargs):
+        raise ConvergenceError("Gamma-Gamma: the likelihood maximisation did not converge")
+
+    monkeypatch.setattr(analysis.GammaGamma, "fit", fail)
+    path = tmp_path / "sales.csv"
+    make_transactions(n_customers=300, years=2, seed=3).to_csv(path, index=False)
+    result = segmint.clv(str(path), time_unit="week", horizon="6 months", discount=0, compare=False)
+    customers = result.customers
+    assert customers.clv.isna().all() and any("no expected value per purchase" in n for n in result.notes)
+    # with no discount the ranking is that of the expected purchases, highest first
+    expected_rank = customers.expected_purchases.rank(ascending=False, method="min").astype("int64")
+    assert (customers.value_rank == expected_rank).all() and customers.value_rank.min() == 1
+    assert result.by_segment.total_clv.isna().all()  # unknown, not 0
+
+    from segmint.app.pages import value
+
+    card = value.kpis(result)[1].children.children.children
+    assert card[1].children == "n/a" and "ranked by expected purchases" in card[2].children

@@ -56,7 +56,10 @@ def score_customers(model: BTYDModel, spend: GammaGamma | None, summary: pd.Data
         "clv": clv,
         "churn_risk": churn_risk(p_repurchase).astype(str),
         "p_repurchase": p_repurchase,
-        "value_rank": pd.Series(clv).rank(ascending=False, method="min").fillna(len(clv)).astype("int64"),
+        # without a spend model every CLV is unknown: rank by the (discounted) purchases expected instead,
+        # not everyone last (the top-customers tables listed 3,898 customers all ranked 3,898)
+        "value_rank": pd.Series(clv if np.isfinite(clv).any() else discounted).rank(
+            ascending=False, method="min").fillna(len(clv)).astype("int64"),
         "monetary_value": spent,
         "time_unit": time_unit,
         "horizon": horizon,
@@ -85,7 +88,8 @@ def by_segment(customers: pd.DataFrame) -> pd.DataFrame:
     grouped = customers.groupby(["segment", "segment_order"], dropna=False)
     table = grouped.agg(
         customers=("customer_id", "size"), mean_p_alive=("p_alive", "mean"),
-        expected_purchases=("expected_purchases", "sum"), total_clv=("clv", "sum"), mean_clv=("clv", "mean"),
+        expected_purchases=("expected_purchases", "sum"), total_clv=("clv", lambda s: s.sum(min_count=1)),
+        mean_clv=("clv", "mean"),
         high_churn_risk=("churn_risk", lambda s: float((s == "high").mean())),
     ).reset_index()
     total = table["total_clv"].sum()

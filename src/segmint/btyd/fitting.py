@@ -98,10 +98,11 @@ def maximise(
         if ok and (best is None or result.fun < best.fun):
             best = result
     if best is None:
+        log.info("%s did not converge: %s", model, "; ".join(messages))  # the optimiser's words ("ABNORMAL: ")
         raise ConvergenceError(
             f"{model}: the likelihood maximisation did not converge from any of {len(starts)} starting "
-            f"points ({'; '.join(messages[:2])}). The data may not fit this model: try another model, "
-            "a longer calibration period, or check that customers have repeat purchases"
+            "points. The data may not fit this model: try another model, a longer calibration period, or "
+            "check that customers have repeat purchases"
         )
     report = FitReport(best.x, float(best.fun), True, len(starts), converged, iterations, messages)
     at_bound = [names[i] for i in range(len(names)) if abs(best.x[i]) > LOG_BOUND - 1.0]

@@ -138,7 +138,7 @@ class CLVResult:
                 "expected_avg_value": "expected value per purchase (Gamma-Gamma)",
                 "clv": f"expected_avg_value x discounted expected purchases over {self.horizon_label()}",
                 "churn_risk": "high (p_repurchase < 0.3), medium (< 0.7) or low",
-                "value_rank": "1 = highest clv",
+                "value_rank": "1 = highest clv (by expected purchases when no clv could be computed)",
             },
             "comparison": None if self.comparison is None else self.comparison.to_dict("records"),
             "notes": self.notes,

@@ -102,8 +102,9 @@ def kpis(result: Any) -> list[dbc.Col]:
     return [
         kpi_card("Customers", f"{len(customers):,}", f"first seen by {result.window.calibration_end}",
                  card_id="value-kpi-customers"),
-        kpi_card("Predicted value", f"{customers['clv'].sum():,.0f}", f"CLV over {result.horizon_label()}",
-                 card_id="value-kpi-clv"),
+        kpi_card("Predicted value", f"{customers['clv'].sum():,.0f}" if customers["clv"].notna().any() else "n/a",
+                 f"CLV over {result.horizon_label()}" if customers["clv"].notna().any() else
+                 "no spend model (see the notes): customers ranked by expected purchases", card_id="value-kpi-clv"),
         kpi_card("Mean P(alive)", f"{customers['p_alive'].mean():.2f}", f"at {result.window.calibration_end}",
                  card_id="value-kpi-alive"),
         kpi_card("High churn risk", f"{(customers['churn_risk'] == 'high').mean():.1%}",
