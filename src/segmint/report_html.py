@@ -90,7 +90,7 @@ def _kpis(result: Any) -> str:
     tiles = [
         ("Customers", f"{kpis['customers']:,}", "with a positive net purchase"),
         ("Revenue", f"{kpis['revenue']:,.2f}", "net of returns"),
-        ("Orders", f"{kpis['orders']:,.0f}", "invoices with a positive net value"),
+        ("Orders", f"{kpis['orders']:,.0f}", "purchases with a positive net value"),
         ("Avg order value", f"{kpis['aov']:,.2f}", "revenue / orders"),
         ("Recent", f"{kpis['recent_share']:.1%}", f"bought in the last {kpis['recent_days']} days"),
     ]
