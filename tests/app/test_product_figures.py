@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from segmint.app.product_figures import favourites_bars, product_labels, region_heatmap
+from segmint.app.product_figures import favourites_bars, product_labels, region_heatmap, region_trend
 
 
 def test_labels_add_the_code_only_where_names_are_shared():
@@ -51,3 +51,17 @@ def test_a_cards_recommended_list_adds_the_code_where_two_picks_share_a_name():
     ]}  # fmt: skip
     items = recommendation_list(card).children[1].children
     assert [li.children[0].children for li in items] == ["WHITE MUG (85000)", "WHITE MUG (85037)", "RED MUG"]
+
+
+def test_without_a_country_column_the_region_charts_say_so():
+    """Groceries_dataset.csv has no country: the heatmap showed one column headed "(unknown)"."""
+    sales = pd.DataFrame({
+        "product_id": ["1", "2", "1"], "product_name": ["milk", "bread", "milk"],
+        "period": ["2015-01", "2015-01", "2015-02"],
+        "country": ["(unknown)"] * 3, "revenue": [3.0, 2.0, 4.0],
+    })  # fmt: skip
+    figure = region_heatmap(sales)
+    assert figure.data == () and "No country/region column" in figure.layout.annotations[0].text
+    trend = region_trend(sales, "1")
+    assert list(trend.data[0].y) == [3.0, 4.0] and trend.layout.showlegend is False
+    assert "no country/region column" in trend.layout.title.text

@@ -64,10 +64,19 @@ def favourites_bars(favourites: pd.DataFrame, segment: str, top: int = 10) -> go
                    f"share of shoppers who bought each product, {start} to {end}")
 
 
+def has_regions(sales: pd.DataFrame) -> bool:
+    """Whether product sales by region name any region (without a country column every line is "(unknown)")."""
+    return bool((sales["country"].notna() & (sales["country"].astype(str) != "(unknown)")).any())
+
+
 def region_heatmap(sales: pd.DataFrame, value: str = "revenue", top: int = 15) -> go.Figure:
     """Top products x country/region: total ``value`` over the whole period."""
     if sales.empty:
         return empty_figure("No product sales")
+    if not has_regions(sales):  # one column headed "(unknown)" looked like a region of that name
+        fig = empty_figure("No country/region column in the data: sales by region need one")
+        fig.layout.title.text = "Top products by country/region"
+        return fig
     totals = sales.groupby(["product_id", "product_name", "country"], dropna=False)[value].sum().reset_index()
     order = totals.groupby("product_id")[value].sum().sort_values(ascending=False).head(top).index
     regions = totals.groupby("country")[value].sum().sort_values(ascending=False).index
@@ -94,6 +103,9 @@ def region_trend(sales: pd.DataFrame, product: str | None, value: str = "revenue
         part = part.sort_values("period")
         fig.add_trace(go.Scatter(x=part["period"], y=part[value], mode="lines+markers", name=str(region)))
     name = rows["product_name"].iloc[0]
+    if not has_regions(rows):
+        fig.update_layout(showlegend=False)
+        return _layout(fig, str(name), f"{value} per period (no country/region column)")
     return _layout(fig, str(name), f"{value} per period by country/region")
 
 
