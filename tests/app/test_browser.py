@@ -170,7 +170,9 @@ def test_customers_grid_and_upload_pages(server: str, page) -> None:
     page.screenshot(path=str(SHOTS / "customers.png"), full_page=True)
     page.click("a.nav-link:has-text('Upload')")
     page.wait_for_selector("#upload-file", timeout=30_000)
+    _settle(page)
     assert not page.locator("#filters-bar").is_visible()  # the filters mean nothing before an upload
+    assert page.locator("#upload-message").inner_text() == ""  # no "Upload a file first." before any click
     page.screenshot(path=str(SHOTS / "upload.png"), full_page=True)
 
 
@@ -274,4 +276,4 @@ def test_upload_a_file_see_mapping_and_report_then_run(server: str, page, tmp_pa
     page.wait_for_function("document.querySelector('#kpi-customers') && "
                            "document.querySelector('#kpi-customers').innerText === '3'", timeout=60_000)
     # by hand: A 2*10 + 5, B 25, C 3*1 (U4 dropped) = 53
-    assert page.locator("#kpi-revenue").inner_text() == "53"
+    assert page.locator("#kpi-revenue").inner_text() == "53.00"  # to the cent

@@ -130,9 +130,11 @@ def register(app: Dash, state: AppState, max_upload_mb: float) -> None:
                   Input("upload-run", "n_clicks"), State("upload-accepted", "data"), State("session", "data"),
                   State({"type": "map", "field": ALL}, "value"), State({"type": "map", "field": ALL}, "id"),
                   prevent_initial_call=True)
-    def run(_: int | None, accepted: dict | None, session: dict | None, values: list, ids: list) -> tuple:
+    def run(clicks: int | None, accepted: dict | None, session: dict | None, values: list, ids: list) -> tuple:
         from dash import no_update
 
+        if not clicks:  # the page (re)rendering its Run button is no click: no "Upload a file first." on arrival
+            return no_update, no_update, no_update
         if not accepted:
             return no_update, no_update, alert("Upload a file first.")
         fields = {ident["field"]: value for ident, value in zip(ids, values, strict=True)}
