@@ -142,3 +142,17 @@ def test_timeline_bars_are_wide_enough_to_see() -> None:
     width_days = figures.bar_width_ms(dates) / 86_400_000
     assert 8 < width_days < 10  # 1/120 of ~3 years
     assert figures.bar_width_ms(pd.Series(pd.to_datetime(["2024-01-01"]))) / 86_400_000 == 4
+
+
+def test_long_titles_put_their_parenthesis_on_a_second_line():
+    """Plotly never wraps a title: at 900 px the R x F grid read "Recency x frequency scores (customers, average"."""
+    from segmint.charts import title_lines
+
+    assert title_lines("Recency x frequency scores (customers, average monetary)") == (
+        "Recency x frequency scores<br><sup>(customers, average monetary)</sup>", True)
+    assert title_lines("Segment share (customers)") == ("Segment share (customers)", False)  # short: one line
+    assert title_lines("Customers vs predicted value by segment, all of them") == (
+        "Customers vs predicted value by segment, all of them", False)  # nothing to move
+    grid = pd.DataFrame({"r_score": [1, 5], "f_score": [1, 5], "customers": [2, 3], "avg_monetary": [10.0, 20.0]})
+    fig = figures.rf_heatmap(grid)
+    assert fig.layout.title.text.startswith("Recency x frequency scores<br>") and fig.layout.margin.t == 72

@@ -73,8 +73,21 @@ def segment_colors(segments: pd.DataFrame) -> dict[str, str]:
     return colors
 
 
+LONG_TITLE = 42  # characters: a half-width chart at 900 px cut "Recency x frequency scores (customers, average"
+
+
+def title_lines(title: str) -> tuple[str, bool]:
+    """A long title's parenthesis moved to a smaller second line (Plotly never wraps a title); whether it was."""
+    head, paren, rest = title.partition(" (")
+    if len(title) <= LONG_TITLE or not paren or not head or "<br>" in title:
+        return title, False
+    return f"{head}<br><sup>({rest}</sup>", True
+
+
 def _layout(fig: go.Figure, title: str, **kwargs: object) -> go.Figure:
-    fig.update_layout(title={"text": title, "x": 0.01}, margin=MARGIN, **kwargs)
+    title, two_lines = title_lines(title)
+    margin = {**MARGIN, "t": 72} if two_lines else MARGIN
+    fig.update_layout(title={"text": title, "x": 0.01}, margin=kwargs.pop("margin", margin), **kwargs)
     # Setting a template validates and deep-copies all of it (~40 ms a figure, most of the Overview's
     # server time); plotly's own default-template path assigns its already validated object without
     # checking it again, as done here. The figure's JSON is the same.
