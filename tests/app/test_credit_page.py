@@ -48,6 +48,19 @@ def test_aging_says_so_when_nobody_owes():
     assert fig.layout.title.text == "Outstanding by risk and age"
 
 
+def test_owed_kpi_names_what_was_paid_ahead():
+    """The card said "Outstanding 85,640,414.86" where the CLI said outstanding 32,373,409.93 (owed
+    85,640,414.86 less 53,267,004.93 paid ahead) on the same ledger."""
+    from segmint.app.pages import credit
+
+    table = details().assign(paid=[10.0, 0.0, 5.0], avg_days_to_pay=[20.0, None, 3.0], bills_paid_late=[0, 0, 0],
+                             bills_paid=[1, 0, 1])
+    card = credit.kpis(table)[1].children.children.children
+    # owed 100 + 50 = 150 (c paid 5 ahead), 25 of it over 90 days
+    assert [card[0].children, card[1].children] == ["Owed", "150.00"]
+    assert card[2].children == "17% over 90 days; 5.00 paid ahead: net 145.00"
+
+
 def test_score_histogram_and_value_risk_matrix():
     fig = cf.score_distribution(details())
     assert {t.name: len(t.x) for t in fig.data} == {"Low": 1, "Very High": 2}

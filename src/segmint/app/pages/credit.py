@@ -58,6 +58,7 @@ def layout() -> html.Div:
 def kpis(details: pd.DataFrame) -> list[dbc.Col]:
     """Customers, outstanding, 90+ days, bills paid late, amount-weighted days to pay."""
     owed = details["outstanding"].clip(lower=0).sum()
+    ahead = -details["outstanding"].clip(upper=0).sum()
     old = details["aging_90_plus"].sum()
     paid = details["paid"].where(details["avg_days_to_pay"].notna(), 0)
     days = (details["avg_days_to_pay"].fillna(0) * paid).sum() / paid.sum() if paid.sum() else float("nan")
@@ -65,7 +66,10 @@ def kpis(details: pd.DataFrame) -> list[dbc.Col]:
     risky = int(details["credit_segment"].isin(["High", "Very High"]).sum())
     return [
         kpi_card("Customers on credit", f"{len(details):,}", f"{risky:,} high or very high risk", "credit-kpi-customers"),
-        kpi_card("Outstanding", f"{owed:,.2f}", f"{old / owed:.0%} over 90 days" if owed else "", "credit-kpi-outstanding"),
+        # "Owed" as the risk summary and the CLI say: the net outstanding is smaller when customers paid ahead
+        kpi_card("Owed", f"{owed:,.2f}", "; ".join(filter(None, [
+            f"{old / owed:.0%} over 90 days" if owed else "",
+            f"{ahead:,.2f} paid ahead: net {owed - ahead:,.2f}" if ahead else ""])), "credit-kpi-outstanding"),
         kpi_card("Days to pay", "-" if days != days else f"{days:,.1f}", "amount-weighted", "credit-kpi-days"),
         kpi_card("Bills paid late", f"{late:,}", f"of {bills:,} paid bills", "credit-kpi-late"),
     ]
