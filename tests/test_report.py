@@ -186,7 +186,10 @@ def test_summary_shares_are_arrows_to_the_bit(values, scale):
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    from segmint.report import _arrow_sum, _divided, _float_array
+    import ibis
+
+    from segmint.report import _arrow_sum, _divided
+    from segmint.results import Columns
 
     def same(a, b):
         return (a is None and b is None) or (a is not None and b is not None and (
@@ -200,4 +203,6 @@ def test_summary_shares_are_arrows_to_the_bit(values, scale):
     assert all(same(a, b) for a, b in zip(expected, _divided(values, denominators), strict=True))
     if total is not None:
         assert all(same(a, b) for a, b in zip(pc.divide(column, total).to_pylist(), _divided(values, total), strict=True))
-    assert all(same(a, b) for a, b in zip(_float_array(values).to_pylist(), values, strict=True))
+    as_arrow = Columns(ibis.schema({"x": "float64"}), {"x": values}).to_arrow()["x"]
+    assert as_arrow.type == pa.float64()
+    assert all(same(a, b) for a, b in zip(as_arrow.to_pylist(), values, strict=True))

@@ -38,11 +38,11 @@ def test_analyze_rfm_loads_no_pandas_or_models(tmp_path):
         "A4,c3,2024-03-02,5,1.10\nA4,c3,2024-03-02,5,1.10\nA5,,2024-03-03,1,2.00\n"
     )
     out = tmp_path / "out"
-    # nor pyarrow.compute (a twentieth of a small analyze): one-row results come from DuckDB's cursor
-    # and the summary's shares are summed and divided as Arrow would; nor Rich's progress bar when
+    # nor pyarrow and numpy (a tenth of a small analyze): small results come from DuckDB's cursor and
+    # the summary's shares are summed and divided as Arrow would; nor Rich's progress bar when
     # stderr is no terminal (nothing would be drawn)
     loaded = _heavy_modules_loaded("analyze", str(source), "--scheme", "rfm", "--out", str(out),
-                                   heavy=(*HEAVY, "pyarrow.compute", "rich.progress"))  # fmt: skip
+                                   heavy=(*HEAVY, "pyarrow", "numpy", "rich.progress"))  # fmt: skip
     assert loaded == []
     written = {path.name for path in out.iterdir()}
     assert {"features.csv", "segments_rfm.csv", "summary_rfm.csv", "data_quality.json"} <= written
@@ -50,6 +50,34 @@ def test_analyze_rfm_loads_no_pandas_or_models(tmp_path):
     assert features[0].startswith("customer_id,") and len(features) == 4  # c1, c2, c3 (the blank id dropped)
     text = (out / "features.csv").read_text()  # by hand: snapshot 2024-03-03 (the last kept line + 1 day)
     assert "c1,2,2,29.0,29.0,14.5," in text and "c3,1,1,5.5,5.5,5.5," in text  # the copied A4 line dropped
+
+
+def test_analyze_rfm_of_a_parquet_log_loads_no_pyarrow(tmp_path):
+    """A typed log (timestamps, floats) with a copied line, a cancellation and postage: detection's
+    sample, the quality examples, the product rules and the summary come without Arrow."""
+    import duckdb
+
+    source = tmp_path / "sales.parquet"
+    duckdb.sql(
+        "SELECT * FROM (VALUES ('A1', 'c1', TIMESTAMP '2024-01-05 10:00', 'P1', 'MUG', 2, 10.5),"
+        " ('A1', 'c1', TIMESTAMP '2024-01-05 10:00', 'P1', 'MUG', 2, 10.5),"
+        " ('A2', 'c2', TIMESTAMP '2024-02-05 11:30', 'POST', 'POSTAGE', 1, 3.25),"
+        " ('A3', 'c2', TIMESTAMP '2024-02-06 09:00', 'P2', 'CUP', 4, 1.25),"
+        " ('CA3', 'c2', TIMESTAMP '2024-02-07 09:00', 'P2', 'CUP', -1, 1.25))"
+        " AS t(InvoiceNo, CustomerID, InvoiceDate, StockCode, Description, Quantity, UnitPrice)"
+    ).write_parquet(str(source))
+    out = tmp_path / "out"
+    loaded = _heavy_modules_loaded("analyze", str(source), "--scheme", "rfm", "--out", str(out),
+                                   heavy=(*HEAVY, "pyarrow", "numpy"))  # fmt: skip
+    assert loaded == []
+    text = (out / "features.csv").read_text()
+    # by hand: snapshot 2024-02-08 (the last line + 1 day); the copied A1 line dropped (c1: 2 x 10.50,
+    # 34 days before); c2: A2 3.25 + A3 5.00 - CA3 1.25 = 7.00 in two purchases, postage no product
+    assert "\nc1,34,1,21.0,21.0,21.0,,34,2024-01-05,2024-01-05,1," in text
+    assert "\nc2,2,2,7.0,7.0,3.5,,3,2024-02-05,2024-02-06,1," in text
+    summary = (out / "summary_rfm.csv").read_text().splitlines()
+    assert summary[0].startswith("segment,segment_order,customers,share_of_customers,revenue,share_of_revenue,")
+    assert sum(int(line.split(",")[2]) for line in summary[1:]) == 2
 
 
 def test_the_default_analyze_runs_every_scheme_without_pandas_or_models(tmp_path):

@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     from segmint.features import DateLike, Period
     from segmint.merchandise import NonMerchandiseValues
     from segmint.quality import DataQualityReport
+    from segmint.results import Columns
     from segmint.recommendations import RecommendConfig, RecommendResult
     from segmint.schema import ColumnMapping
     from segmint.segment._config import SegmentConfig
@@ -252,8 +253,10 @@ class AnalysisResult:
     story: StoryResult | None = None  # when analyze(story_period=...) was asked for
     frequency: str = "invoices"  # what a purchase is: "invoices" or "days"
     frequency_notes: list[str] = field(default_factory=list)  # e.g. frequency by days without invoices
-    # ``summaries`` as Arrow tables (the same numbers; what the CLI prints and ``export`` writes, no pandas)
+    # ``summaries`` as Arrow tables (the same numbers, no pandas)
     summary_tables: LazyTables[pa.Table] = field(default_factory=LazyTables)
+    # and as Python columns (what the CLI prints and ``export`` writes as CSV: no Arrow on DuckDB)
+    summary_columns: LazyTables[Columns] = field(default_factory=LazyTables)
     _cache: dict[str, object] = field(default_factory=dict, repr=False)
 
     @property
@@ -390,7 +393,7 @@ def analyze(
         in_countries,
         resolve_frequency,
     )
-    from segmint.report import customer_kpis, segment_strategies, segment_summary_table
+    from segmint.report import customer_kpis, segment_strategies, segment_summary_columns
     from segmint.segment import get_scheme, scheme_config
 
     step = progress or log.info
@@ -433,8 +436,9 @@ def analyze(
             "no customer with a positive net purchase value in the selected window",
             field="start", fix=Fix(option="start", note="widen the date range or the country and organisation filters"),
         )
-    summary_tables: LazyTables[pa.Table] = LazyTables()
-    summaries: LazyTables[pd.DataFrame] = LazyTables()  # the same tables in pandas, converted when read
+    summary_columns: LazyTables[Columns] = LazyTables()
+    summary_tables: LazyTables[pa.Table] = LazyTables()  # the same tables in Arrow and pandas, converted when read
+    summaries: LazyTables[pd.DataFrame] = LazyTables()
     tables: LazyTables[ir.Table | pd.DataFrame] = LazyTables()
     # materialised when first read: the CLI counts it and exports it, one scan of the lines for both
     excluded = partial(excluded_customers, lines, snapshot_date=snapshot, line_stats=stats, **window)
@@ -463,7 +467,8 @@ def analyze(
             continue
         segments[name] = labelled
         tables.add_group(partial(scheme_.extra_tables, features, labelled, settings))
-        summary_tables.add(name, partial(segment_summary_table, labelled, segment_strategies(settings, scheme=name)))
+        summary_columns.add(name, partial(segment_summary_columns, labelled, segment_strategies(settings, scheme=name)))
+        summary_tables.add(name, partial(_to_arrow, summary_columns, name))
         summaries.add(name, partial(_to_pandas, summary_tables, name))
     story_result = None
     if story_period is not None:
@@ -482,6 +487,7 @@ def analyze(
         segments=segments,
         summaries=summaries,
         summary_tables=summary_tables,
+        summary_columns=summary_columns,
         tables=tables,
         transactions=tx,
         window=analysed,
@@ -531,6 +537,10 @@ def _product_counting(
 
 def _to_pandas(tables: Mapping[str, pa.Table], name: str) -> pd.DataFrame:
     return tables[name].to_pandas()
+
+
+def _to_arrow(tables: Mapping[str, Columns], name: str) -> pa.Table:
+    return tables[name].to_arrow()
 
 
 def story(

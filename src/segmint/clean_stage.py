@@ -21,6 +21,7 @@ from segmint import engine
 from segmint.clean_options import CleanOptions, latest_date, unpriced
 from segmint.formats import NUMBER_FIELDS
 from segmint.parsing import normalised, one_of
+from segmint.results import columns as result_columns
 from segmint.schema import CANONICAL_DTYPES, CONTACT_DTYPES, PRODUCT_ATTRIBUTE_DTYPES
 from segmint.textshape import TextShape
 
@@ -204,7 +205,7 @@ def _materialize_staged(
     if stream:
         stored = narrow
     else:
-        sources = mapped.select("_source").distinct().limit(2).to_pyarrow().column(0).to_pylist()
+        sources = result_columns(mapped.select("_source").distinct().limit(2))["_source"]
         constant = len(sources) == 1 and sources[0] is not None
         # columns the expression makes constant (a canonical field the file lacks, a repair that cannot
         # happen) are constants of the view too, not stored once per row

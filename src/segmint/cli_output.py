@@ -234,7 +234,12 @@ def summarise(result: AnalysisResult) -> AnalysisResult:
 
 
 def _summary_rows(result: AnalysisResult) -> Iterator[tuple[str, list[dict]]]:
-    """(scheme, one dict per segment) of each KPI summary, from its Arrow form when the result has one."""
+    """(scheme, one dict per segment) of each KPI summary, from its Python or Arrow form when the result has one."""
+    plain = getattr(result, "summary_columns", None)
+    if plain:  # (empty in a result built without them)
+        for scheme, columns in plain.items():
+            yield scheme, columns.to_pylist()
+        return
     arrow = getattr(result, "summary_tables", None)
     if arrow is not None:
         for scheme, table in arrow.items():

@@ -28,6 +28,7 @@ from pydantic import BaseModel
 
 from segmint.errors import DataError
 from segmint.features import Period, period_bounds, period_label, period_starts
+from segmint.results import columns as result_columns
 
 MIN_COVERAGE = 0.9
 GAP_DAYS_SHARE = 0.5  # a month with under half its neighbours' trading days is a gap
@@ -119,7 +120,7 @@ def day_counts(tx: ir.Table, totals: ir.Table | None = None) -> list[tuple[dt.da
 
 def listed_days(counted: ir.Table) -> list[tuple[dt.date, int]]:
     """(day, rows) in date order from a table of ``day`` and ``rows`` (rows without a day left out)."""
-    columns = counted.to_pyarrow().to_pydict()
+    columns = result_columns(counted)
     return sorted((d, int(n)) for d, n in zip(columns["day"], columns["rows"], strict=True) if d is not None)
 
 

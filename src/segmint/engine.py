@@ -130,6 +130,29 @@ def _duckdb_backend() -> type[BaseBackend]:
     from ibis.backends.duckdb import Backend
 
     class DuckDBBackend(Backend):
+        def to_pyarrow(self, expr: Any, /, **kwargs: Any) -> Any:
+            # the converter module (pyarrow, numpy: about a tenth of a small ``analyze``) loads at the
+            # first Arrow result, not at connect: a CSV export and the CLI's results need none
+            arrow_results_without_pandas()
+            return super().to_pyarrow(expr, **kwargs)
+
+        def get_schema(self, table_name: str, *, catalog: str | None = None, database: str | None = None) -> Any:
+            # Ibis' own, with DESCRIBE's rows from the cursor instead of an Arrow table (no pyarrow)
+            import duckdb
+            import ibis.common.exceptions as exc
+            import sqlglot as sg
+            import sqlglot.expressions as sge
+
+            table = sg.table(table_name, db=database, catalog=catalog, quoted=self.compiler.quoted)
+            try:
+                described = self.con.sql(sge.Describe(this=table).sql(self.dialect))
+            except duckdb.CatalogException:
+                raise exc.TableNotFound(table_name) from None
+            position = {column: i for i, column in enumerate(described.columns)}
+            name, kind, null = position["column_name"], position["column_type"], position["null"]
+            from_string = self.compiler.type_mapper.from_string
+            return ibis.Schema({row[name]: from_string(row[kind], nullable=row[null] == "YES") for row in described.fetchall()})
+
         def compile(self, expr: Any, /, *, limit: Any = None, params: Any = None, pretty: bool = False) -> str:
             if params or pretty:
                 return super().compile(expr, limit=limit, params=params, pretty=pretty)
@@ -186,7 +209,6 @@ def connect(
         config["temp_directory"] = str(private_spill_dir(spill_root(temp_directory)))
         database = str(path) if path else ":memory:"
         lazy_sql_compilers()  # before the DuckDB backend's first import
-        arrow_results_without_pandas()
         try:
             con = quiet_duckdb(_duckdb_backend()().connect(database, **config))
         except Exception as exc:  # duckdb raises its own IOException types

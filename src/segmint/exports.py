@@ -19,8 +19,12 @@ from segmint.money import money_decimals, round_money
 from segmint.util import EXPORT_FORMAT_NAMES, check_export_format, sql_identifier, sql_string, write_atomic
 
 if TYPE_CHECKING:  # pandas is imported only where a pandas table is given or asked for
+    from collections.abc import Iterator
+
     import pandas as pd
     import pyarrow as pa
+
+    from segmint.results import Columns
 
 log = logging.getLogger(__name__)
 
@@ -153,25 +157,20 @@ def _sql_char(text: str) -> str:
     return sql_string(text) if text.isprintable() else f"chr({ord(text)})"
 
 
-def _write_csv_rows(table: pa.Table, target: Path, trusted: tuple[str, ...]) -> None:
-    """A small Arrow table to CSV in Python: the text pandas' ``to_csv`` writes (with the same csv
-    module), money rounded by ``segmint.money``'s rule and formula-like text neutralised."""
+def _write_csv_rows(table: pa.Table | Columns, target: Path, trusted: tuple[str, ...]) -> None:
+    """A small Arrow table (or :class:`segmint.results.Columns`) to CSV in Python: the text pandas'
+    ``to_csv`` writes (with the same csv module), money rounded by ``segmint.money``'s rule and
+    formula-like text neutralised."""
     import csv
-
-    import pyarrow as pa
 
     from segmint.money import round_value
 
     columns = []
-    for name, column in zip(table.column_names, table.columns, strict=True):
-        if pa.types.is_timestamp(column.type) and column.type.unit == "ns":
-            column = column.cast(pa.timestamp("us", column.type.tz))  # as_py of ns values needs pandas
-        decimals = money_decimals(name) if pa.types.is_floating(column.type) else None
-        text = (pa.types.is_string(column.type) or pa.types.is_large_string(column.type)) and name not in trusted
-        values = column.to_pylist()
+    for name, values, floating, text in _plain_columns(table):
+        decimals = money_decimals(name) if floating else None
         if decimals is not None:
             values = [None if v is None else round_value(v, decimals) for v in values]
-        elif text:
+        elif text and name not in trusted:
             values = [None if v is None else "'" + v if v.startswith(FORMULA_PREFIXES) else v for v in values]
         columns.append(values)
     with open(target, "w", encoding="utf-8", newline="") as handle:
@@ -179,6 +178,23 @@ def _write_csv_rows(table: pa.Table, target: Path, trusted: tuple[str, ...]) -> 
         writer.writerow(table.column_names)
         for row in zip(*columns, strict=True):
             writer.writerow([_csv_cell(v) for v in row])
+
+
+def _plain_columns(table: pa.Table | Columns) -> Iterator[tuple[str, list[Any], bool, bool]]:
+    """(name, Python values, floating, text) of each column of an Arrow table or ``Columns``."""
+    from segmint.results import Columns
+
+    if isinstance(table, Columns):
+        for name, dtype in table.schema.items():
+            yield name, table.values[name], dtype.is_floating(), dtype.is_string()
+        return
+    import pyarrow as pa
+
+    for name, column in zip(table.column_names, table.columns, strict=True):
+        if pa.types.is_timestamp(column.type) and column.type.unit == "ns":
+            column = column.cast(pa.timestamp("us", column.type.tz))  # as_py of ns values needs pandas
+        text = pa.types.is_string(column.type) or pa.types.is_large_string(column.type)
+        yield name, column.to_pylist(), pa.types.is_floating(column.type), text
 
 
 def _csv_cell(value: Any) -> Any:
@@ -304,7 +320,9 @@ def export_all(result: Any, out_dir: str | Path, fmt: str = "csv") -> dict[str, 
     out_dir = Path(out_dir)
     tables: dict[str, ir.Table | pd.DataFrame | pa.Table] = {"features": result.features}
     tables.update({f"segments_{scheme}": labelled for scheme, labelled in result.segments.items()})
-    summaries = getattr(result, "summary_tables", None)  # Arrow summaries: no pandas needed
+    # summaries as Python columns (CSV: no Arrow) or Arrow tables: no pandas needed
+    summaries = getattr(result, "summary_columns", None) if fmt == "csv" else None
+    summaries = summaries or getattr(result, "summary_tables", None)
     summaries = result.summaries if summaries is None else summaries
     tables.update({f"summary_{scheme}": summary for scheme, summary in summaries.items()})
     tables.update(result.tables)

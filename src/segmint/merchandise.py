@@ -27,6 +27,7 @@ import ibis
 import ibis.expr.types as ir
 
 from segmint.errors import ConfigError
+from segmint.results import columns as result_columns
 from segmint.util import parse_packaged_yaml
 
 if TYPE_CHECKING:
@@ -98,8 +99,8 @@ class MerchandiseRules:
         """The raw codes and names that mark non-merchandise lines of ``tx`` (and those the user named
         products): one query for the distinct (product_id, product_name), the patterns in Python, no pandas."""
         columns = [c for c in ("product_id", "product_name") if c in tx.columns]  # a table may lack one
-        pairs = tx.select(*columns).distinct().to_pyarrow() if columns else None
-        found = {c: pairs.column(c).to_pylist() if c in columns else () for c in ("product_id", "product_name")}
+        pairs = result_columns(tx.select(*columns).distinct()) if columns else {}
+        found = {c: pairs.get(c, ()) for c in ("product_id", "product_name")}
         return self.values_of(found["product_id"], found["product_name"])
 
     def values_of(self, codes: Any, names: Any) -> NonMerchandiseValues:

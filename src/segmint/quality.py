@@ -12,6 +12,7 @@ import ibis
 from pydantic import BaseModel, Field, model_validator
 
 from segmint.coverage import MonthGap, PeriodCoverage, period_coverage, span_and_gaps
+from segmint.results import rows as result_rows
 from segmint.util import write_text_atomic
 
 DROP_DESCRIPTIONS: dict[str, str] = {
@@ -208,12 +209,12 @@ def drop_examples(
             for reason in reasons
         ]  # fmt: skip
         picked = parts[0] if len(parts) == 1 else ibis.union(*parts, distinct=False)
-    found = picked.order_by(["_reason", "_source", "_row"]).to_pyarrow().to_pylist()
+    found = result_rows(picked.order_by(["_reason", "_source", "_row"]))
     if not found:
         return {}
     wanted = mapped.filter(mapped._row.isin(sorted({r["_row"] for r in found})))
     values = wanted.select("_source", "_row", **{f: wanted[f].cast("string") for f in fields})
-    by_position = {(r["_source"], r["_row"]): r for r in values.to_pyarrow().to_pylist()}
+    by_position = {(r["_source"], r["_row"]): r for r in result_rows(values)}
     out: dict[str, list[dict[str, Any]]] = {}
     for record in found:
         original = by_position.get((record["_source"], record["_row"]), {})

@@ -5,7 +5,7 @@ The exports of any result table are :mod:`segmint.exports`; their names stay imp
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import ibis
 import ibis.expr.types as ir
@@ -21,11 +21,12 @@ from segmint.exports import (  # noqa: F401 - re-exported: exports lived here
     export_workbook,
     neutralise_formulas,
 )
-from segmint.util import arrow_result
 
 if TYPE_CHECKING:  # pandas is imported only where a pandas table is given or asked for
     import pandas as pd
     import pyarrow as pa
+
+    from segmint.results import Columns
 
 __all__ = ["export_all", "export_table", "neutralise_formulas", "rfm_strategies", "segment_summary"]
 
@@ -70,13 +71,20 @@ def segment_summary(
 def segment_summary_table(
     labelled: ir.Table | pd.DataFrame, strategies: dict[str, str] | None = None
 ) -> pa.Table:
-    """:func:`segment_summary` as an Arrow table: one aggregate in the engine, the shares in Arrow (no pandas)."""
-    import pyarrow as pa
+    """:func:`segment_summary` as an Arrow table (no pandas)."""
+    return segment_summary_columns(labelled, strategies).to_arrow()
+
+
+def segment_summary_columns(labelled: ir.Table | pd.DataFrame, strategies: dict[str, str] | None = None) -> Columns:
+    """:func:`segment_summary` as Python columns: one aggregate in the engine, the shares in Python
+    exactly as Arrow computes them (no pandas, and on DuckDB no Arrow: see :mod:`segmint.results`)."""
+    import ibis.expr.datatypes as dt
+
+    from segmint.features import money_round, money_total
+    from segmint.results import Columns, columns
 
     table = labelled if isinstance(labelled, ir.Table) else ibis.memtable(labelled)
     strategy = rfm_strategies() if strategies is None else strategies
-    from segmint.features import money_round, money_total
-
     # money summed exactly and averaged to MONEY_SUM_DECIMALS: a float sum's last bits follow the
     # engine's summation order, so the shares of revenue differed in their last digits between two runs
     grouped = table.group_by("segment", "segment_order").aggregate(
@@ -92,29 +100,22 @@ def segment_summary_table(
     # the strategy texts join in the query: Arrow arrays built from Python lists would import pandas
     texts = [(grouped.segment == name, text) for name, text in strategy.items()]
     grouped = grouped.mutate(strategy=ibis.cases(*texts, else_="") if texts else ibis.literal(""))
-    summary = arrow_result(grouped.order_by([ibis.desc("segment_order"), "segment"]))
+    ordered = grouped.order_by([ibis.desc("segment_order"), "segment"])
+    summary = columns(ordered)
     customers, revenue, purchases = (_floats(summary[name]) for name in ("customers", "revenue", "purchases"))
-    columns = {
+    computed = {
         "share_of_customers": _divided(customers, _arrow_sum(customers)),
         "share_of_revenue": _divided(revenue, _arrow_sum(revenue)),
         "aov": _divided(revenue, purchases),
     }
-    return pa.table({name: _float_array(columns[name]) if name in columns else summary[name] for name in SUMMARY_COLUMNS})
+    schema = ordered.schema()
+    types = {name: dt.float64 if name in computed else schema[name] for name in SUMMARY_COLUMNS}
+    values = {name: computed[name] if name in computed else summary[name] for name in SUMMARY_COLUMNS}
+    return Columns(ibis.schema(types), values)
 
 
-def _float_array(values: list[float | None]) -> pa.Array:
-    """A float64 Arrow array of ``values`` from their bytes (``pa.array`` of a Python list imports pandas)."""
-    import array
-
-    import pyarrow as pa
-
-    if None in values:  # NULLs need a validity bitmap: the ordinary way (rare: shares of a NULL revenue)
-        return pa.array(values, pa.float64())
-    return pa.Array.from_buffers(pa.float64(), len(values), [None, pa.py_buffer(array.array("d", values))])
-
-
-def _floats(column: pa.ChunkedArray) -> list[float | None]:
-    return [None if value is None else float(value) for value in column.to_pylist()]
+def _floats(values: list[Any]) -> list[float | None]:
+    return [None if value is None else float(value) for value in values]
 
 
 ARROW_SUM_BLOCK = 16  # Arrow sums floats in blocks of 16 values, each block from left to right

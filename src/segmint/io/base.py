@@ -9,13 +9,15 @@ from typing import TYPE_CHECKING, Any
 from uuid import uuid4
 
 import ibis
-import pyarrow as pa
 from ibis.backends import BaseBackend
 
+from segmint.results import columns as result_columns
+from segmint.results import rows as result_rows
 from segmint.util import sql_identifier, sql_string  # noqa: F401 - the readers' one quoting helper pair
 
 if TYPE_CHECKING:
     import pandas as pd
+    import pyarrow as pa
 
 log = logging.getLogger(__name__)
 
@@ -56,28 +58,36 @@ class RawTable:
     # why not (empty, not a transaction table, other columns); empty for one-sheet files
     sheets: list[dict[str, Any]] = field(default_factory=list)
     _sample: tuple[Any, pa.Table, int] | None = field(default=None, repr=False, compare=False)
+    _sample_values: tuple[Any, dict[str, list[Any]], int] | None = field(default=None, repr=False, compare=False)
+
+    def _sample_query(self, n: int) -> tuple[ibis.Table, int]:
+        """The first rows of the source columns (at least ``SAMPLE_ROWS``: item lists ask for 200 rows,
+        then detection for 500, one query), and how many it fetches."""
+        limit = max(n, SAMPLE_ROWS)
+        # nanosecond timestamps as microseconds: Arrow turns nanoseconds into pandas Timestamps
+        return self.table.select(*[_micro(self.table[c]) for c in self.columns]).limit(limit), limit
 
     def _sample_arrow(self, n: int) -> pa.Table:
         """First ``n`` rows of the source columns, fetched once (detection asks several times)."""
         table, cached, limit = self._sample or (None, None, 0)
         if table is not self.table or limit < n or cached is None:
-            limit = max(n, SAMPLE_ROWS)  # item lists ask for 200 rows, then detection for 500: one query
-            # nanosecond timestamps as microseconds: Arrow turns nanoseconds into pandas Timestamps
-            columns = [_micro(self.table[c]) for c in self.columns]
-            cached = self.table.select(*columns).limit(limit).to_pyarrow()
+            query, limit = self._sample_query(n)
+            cached = query.to_pyarrow()
             self._sample = (self.table, cached, limit)
         return cached.slice(0, n)
 
     def sample_columns(self, n: int = 1000) -> dict[str, list[Any]]:
-        """First ``n`` rows as plain Python values per column (None for missing or NaN), without pandas."""
-        out: dict[str, list[Any]] = {}
-        arrow = self._sample_arrow(n)
-        for name, column in zip(arrow.column_names, arrow.columns, strict=True):
-            values = column.to_pylist()
-            if pa.types.is_floating(column.type):
-                values = [None if v != v else v for v in values]  # NaN is a missing value
-            out[name] = values
-        return out
+        """First ``n`` rows as plain Python values per column (None for missing or NaN), without pandas
+        or Arrow on DuckDB (see :mod:`segmint.results`); fetched once, detection asks several times."""
+        table, cached, limit = self._sample_values or (None, None, 0)
+        if table is not self.table or limit < n or cached is None:
+            query, limit = self._sample_query(n)
+            floating = [name for name, dtype in query.schema().items() if dtype.is_floating()]
+            cached = result_columns(query)
+            for name in floating:
+                cached[name] = [None if v != v else v for v in cached[name]]  # NaN is a missing value
+            self._sample_values = (self.table, cached, limit)
+        return {name: values[:n] for name, values in cached.items()}
 
     def sample(self, n: int = 1000) -> pd.DataFrame:
         """First ``n`` rows of the source columns as Python objects (None for missing) in pandas."""
@@ -231,12 +241,12 @@ def drop_total_and_blank_rows(raw: RawTable, label_columns: int = 3) -> RawTable
     if labels:
         total = ibis.or_(*[_is_total_label(table[c], pattern, bytewise) for c in labels]).fill_null(False)
         checks.append(("total_row", total & ~blank))
-    counts = table.aggregate(**{r: c.sum() for r, c in checks}).to_pyarrow().to_pylist()[0]
+    counts = result_rows(table.aggregate(**{r: c.sum() for r, c in checks}))[0]
     for reason, condition in checks:
         count = int(counts[reason] or 0)
         if count:
             hits = table.filter(condition)
-            examples = hits.order_by(ROW_COL).limit(MAX_EXAMPLES).to_pyarrow().to_pylist()
+            examples = result_rows(hits.order_by(ROW_COL).limit(MAX_EXAMPLES))
             raw.add_skipped(reason, count, examples)
             log.info("%s: dropped %d %s row(s)", raw.source, count, reason)
             table = table.filter(~condition)
@@ -262,11 +272,11 @@ def _no_blank_or_total_row(
         tests = [_is_empty(table[witness], bytewise), *[_is_total_label(table[c], pattern, bytewise) for c in labels]]
         parts = [hits.aggregate(n=hits.count()) for hits in (table.filter(test) for test in tests)]
         counted = parts[0] if len(parts) == 1 else ibis.union(*parts, distinct=False)
-        return not any(int(n or 0) for n in counted.to_pyarrow().column("n").to_pylist())
+        return not any(int(n or 0) for n in result_columns(counted)["n"])
     metrics = {"empty": _is_empty(table[witness]).sum()}
     if labels:
         metrics["total"] = ibis.or_(*[_is_total_label(table[c], pattern, bytewise) for c in labels]).fill_null(False).sum()
-    counts = table.aggregate(**metrics).to_pyarrow().to_pylist()[0]
+    counts = result_rows(table.aggregate(**metrics))[0]
     return not any(int(n or 0) for n in counts.values())
 
 

@@ -21,7 +21,6 @@ import json
 import logging
 
 import ibis
-import pyarrow as pa
 from ibis.backends import BaseBackend
 
 from segmint.engine import raw_duckdb
@@ -250,6 +249,8 @@ def _run(con: BaseBackend, raw: RawTable, sql: str) -> ibis.Table:
         arrow = private.execute(sql.replace("{inner}", inner)).to_arrow_table()
     finally:
         private.close()
+    import pyarrow as pa
+
     source = pa.array([raw.source] * arrow.num_rows, type=pa.string())
     return register_arrow(con, arrow.append_column(SOURCE_COL, source))
 

@@ -17,6 +17,7 @@ import ibis
 import ibis.expr.types as ir
 
 from segmint.engine import first_row
+from segmint.results import rows as result_rows
 
 __all__ = ["MIN_HISTORY_DAYS", "empty_levels", "history_note", "tie_notes"]
 
@@ -55,7 +56,7 @@ def _listed(levels: list[int]) -> str:
 def _largest_tie(labelled: ir.Table, metric: str) -> tuple[object, int]:
     """(value, customers holding it) of the most common value of ``metric``."""
     grouped = labelled.group_by(value=labelled[metric]).aggregate(customers=labelled.count())
-    top = grouped.order_by(ibis.desc("customers")).limit(1).to_pyarrow().to_pylist()[0]
+    top = result_rows(grouped.order_by(ibis.desc("customers")).limit(1))[0]
     return top["value"], int(top["customers"])
 
 
@@ -87,9 +88,7 @@ def tie_notes(title: str, labelled: ir.Table, levels: Mapping[str, tuple[int, st
 
 def history_note(title: str, features: ir.Table, min_days: int = MIN_HISTORY_DAYS) -> str | None:
     """A warning when the customers' purchases span less than ``min_days`` (None when long enough)."""
-    row = features.aggregate(
-        first=features.first_purchase.min(), last=features.last_purchase.max()
-    ).to_pyarrow().to_pylist()[0]
+    row = result_rows(features.aggregate(first=features.first_purchase.min(), last=features.last_purchase.max()))[0]
     first, last = row["first"], row["last"]
     if first is None or last is None:
         return None
