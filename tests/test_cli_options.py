@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+import typer
 from typer.testing import CliRunner
 
 from segmint import __version__
@@ -280,3 +281,38 @@ def test_a_running_command_suggests_only_its_own_flags() -> None:
     assert "fix: widen the dates: --from" in shown["narrow"].output
     for name in ("plain", "direct"):
         assert "fix: widen the dates" in shown[name].output and "--from" not in shown[name].output, name
+
+
+def test_options_not_given_get_their_defaults_without_a_pydantic_adapter(tmp_path) -> None:
+    """Typer coerces every parameter through a pydantic adapter built on first use; segmint's CLI builds
+    one only for a value that needs it: missing options and plain text come through unchanged, paths,
+    lists and numbers are still coerced and checked."""
+    from segmint.cli_output import SegmintGroup  # segmint.cli (imported above) set the coercion up
+
+    seen: dict[str, object] = {}
+    demo = typer.Typer(cls=SegmintGroup)
+
+    @demo.command()
+    def given(
+        name: str = typer.Option("plain", "--name"),
+        items: list[str] | None = typer.Option(None, "--item"),
+        count: int | None = typer.Option(None, "--count"),
+        path: Path | None = typer.Option(None, "--path"),
+        flag: bool = typer.Option(False, "--flag"),
+    ) -> None:
+        seen.update(name=name, items=items, count=count, path=path, flag=flag)
+
+    @demo.command()
+    def other() -> None:
+        pass
+
+    runner = CliRunner()
+    assert runner.invoke(demo, ["given"]).exit_code == 0
+    assert seen == {"name": "plain", "items": None, "count": None, "path": None, "flag": False}
+    result = runner.invoke(demo, ["given", "--name", "given", "--item", "a", "--item", "b", "--count", "3",
+                                  "--path", str(tmp_path), "--flag"])  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert seen == {"name": "given", "items": ["a", "b"], "count": 3, "path": tmp_path, "flag": True}
+    assert type(seen["count"]) is int and isinstance(seen["path"], Path)
+    bad = runner.invoke(demo, ["given", "--count", "three"])
+    assert bad.exit_code == 2 and "--count" in bad.output  # a usage error naming the option

@@ -8,8 +8,9 @@ tables) in ``cli_output``.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import typer
 
@@ -108,6 +109,51 @@ def _hide_flag_types() -> None:
 
 
 _hide_flag_types()
+
+
+class _CoercedWhenNeeded:
+    """A parameter's coercion that builds its pydantic adapter only for a value that needs one: Typer
+    coerces a missing value (None) to None, or () for a multi-value parameter, and a plain ``str``
+    option's text to the same text (its adapter's ``str(value)``)."""
+
+    __slots__ = ("_build",)
+
+    def __init__(self, build: Callable[[], Any]) -> None:
+        self._build = build
+
+    def coerce(self, value: Any, param: Any, ctx: Any) -> Any:
+        multiple = param.multiple or param.nargs == -1
+        if value is None:
+            return () if multiple else None
+        info = param.type_descriptor.parameter_info
+        if (type(value) is str and param.type_descriptor.annotation is str and not multiple and info.parser is None
+                and getattr(info, "click_type", None) is None):  # fmt: skip
+            return value
+        return self._build().coerce(value, param=param, ctx=ctx)
+
+
+def _adapters_for_given_values_only() -> None:
+    """Typer 0.29 builds a pydantic TypeAdapter for every parameter of the command it runs (``analyze``
+    has 22: about 0.04 CPU s), also for the options not given and plain text, whose coercion needs
+    none; build them only for the values that need them (a path, a list, a number)."""
+    try:
+        from typer.core import _TyperParameter
+    except ImportError:  # another Typer: its own way
+        return
+    built = getattr(_TyperParameter, "get_runtime_param", None)
+    if built is None or getattr(built, "_segmint", False):
+        return
+
+    def get_runtime_param(self: Any) -> Any:
+        if getattr(self, "_runtime_param", None) is not None:
+            return self._runtime_param
+        return _CoercedWhenNeeded(lambda: built(self))
+
+    get_runtime_param._segmint = True  # type: ignore[attr-defined]
+    _TyperParameter.get_runtime_param = get_runtime_param  # type: ignore[method-assign]
+
+
+_adapters_for_given_values_only()
 
 
 def _show_version(value: bool) -> None:
