@@ -24,9 +24,17 @@ if TYPE_CHECKING:
     from segmint.api import AnalysisResult, Transactions
     from segmint.errors import Fix
 
-# Rich assumes 80 columns when output is not a terminal; tables of KPIs need more to stay readable.
-console = Console(width=None if Console().is_terminal else 120)
-err_console = Console(stderr=True, width=None if Console(stderr=True).is_terminal else 120)
+
+def _console(stderr: bool = False) -> Console:
+    """Rich assumes 80 columns when output is not a terminal; tables of KPIs need more to stay readable.
+    Off a terminal nothing is coloured, so no highlighting either (its regexes ran over every line
+    printed, for styles that were then dropped: a fiftieth of a small ``analyze``)."""
+    terminal = Console(stderr=stderr).is_terminal
+    return Console(stderr=stderr, width=None if terminal else 120, highlight=terminal)
+
+
+console = _console()
+err_console = _console(stderr=True)
 
 # library parameter -> the flag that sets it (one table for every command)
 FLAGS: dict[str, str] = {
