@@ -69,3 +69,26 @@ def test_short_history_is_flagged_for_tiers() -> None:
     assert note is not None and "546 days (1997-01-01 to 1998-06-30)" in note and "2 years" in note
     tiers = get_scheme("tiers")
     assert any("546 days" in n for n in tiers.notes(short, tiers.assign(short)))
+
+
+def test_new_customers_of_a_short_history_are_said_to_be_first_seen() -> None:
+    """A Day Book from 2022-01-01 read on 2022-05-10: 126 customers first seen in Q2 were called "New
+    Customers" without a word that they may have bought in 2021."""
+    def features(start: dt.date) -> ibis.Table:
+        snapshot = dt.date(2024, 5, 11)
+        firsts = [start, start, dt.date(2024, 4, 10)]  # the last one is first seen in 2024-Q2
+        return ibis.memtable(pd.DataFrame({
+            "customer_id": ["a", "b", "c"], "recency_days": [5, 40, 31], "frequency": [3, 2, 1],
+            "monetary": [30.0, 20.0, 10.0], "first_purchase": firsts,
+            "tenure_days": [(snapshot - f).days for f in firsts],
+        }))
+
+    rfm = get_scheme("rfm")
+    short = features(dt.date(2024, 1, 1))
+    notes = [n for n in rfm.notes(short, rfm.assign(short)) if "New Customers" in n]
+    # window 2024-04-01 (the quarter holding 2024-05-10), data from 2024-01-01: 91 days before it, 1 new
+    assert notes == ["RFM segments: New Customers are first seen in the data in the current quarter, but the data "
+                     "start on 2024-01-01, only 91 days before it: some of the 1 may have bought before the data "
+                     "begin"]
+    long = features(dt.date(2022, 1, 1))
+    assert not [n for n in rfm.notes(long, rfm.assign(long)) if "New Customers" in n]

@@ -27,6 +27,7 @@ can score R=1. Without the date columns nobody has bought in the window (the pla
 from __future__ import annotations
 
 import copy
+import datetime as dt
 import functools
 import itertools
 import logging
@@ -323,6 +324,34 @@ def notes(features: ir.Table, labelled: ir.Table, config: RFMConfig | None = Non
     """Empty R, F or M scores and the ties that empty them (see ``segment.notes``)."""
     from segmint.segment.notes import tie_notes
 
-    bins = (config or RFMConfig()).bins
+    config = config or RFMConfig()
     metrics = {"r_score": "recency_days", "f_score": "frequency", "m_score": "monetary"}
-    return tie_notes("RFM segments", labelled, {column: (bins, metric) for column, metric in metrics.items()})
+    found = tie_notes("RFM segments", labelled, {column: (config.bins, metric) for column, metric in metrics.items()})
+    return found + _short_history_note(labelled, config)
+
+
+NEW_HISTORY_DAYS = 365  # "New Customers" need this much history before the newness window to be new
+
+
+def _short_history_note(labelled: ir.Table, config: RFMConfig) -> list[str]:
+    """New Customers are first seen in the data: said so when the data start shortly before the window
+    (a Day Book from January read in May: customers of last year are "new" in April)."""
+    if not {"first_purchase", "tenure_days", "is_new"} <= set(labelled.columns):
+        return []
+    scored_on = labelled.first_purchase.cast("date") + labelled.tenure_days.cast("int64").as_interval("D")
+    row = labelled.aggregate(start=labelled.first_purchase.cast("date").min(), scored_on=scored_on.max(),
+                             new=labelled.is_new.sum()).to_pyarrow().to_pylist()[0]
+    if not row["new"] or row["start"] is None:
+        return []
+    last_day = row["scored_on"] - dt.timedelta(days=1)
+    if isinstance(config.new_within, int):
+        window_start = row["scored_on"] - dt.timedelta(days=config.new_within)
+    else:
+        months = {"month": 1, "quarter": 3, "year": 12}[config.new_within]
+        window_start = last_day.replace(month=(last_day.month - 1) // months * months + 1, day=1)
+    before = (window_start - row["start"]).days
+    if before >= NEW_HISTORY_DAYS:
+        return []
+    return [f"RFM segments: New Customers are first seen in the data {_window_text(config.new_within)}, but the data "
+            f"start on {row['start']:%Y-%m-%d}, only {max(before, 0):,} days before it: some of the {row['new']:,} may "
+            "have bought before the data begin"]
