@@ -37,6 +37,7 @@ from segmint.clean_counts import (
     _mark_duplicates,
     _measure,
     _with_line_hash,
+    absent_reasons,
 )
 from segmint.clean_options import CleanOptions, latest_date, unpriced
 from segmint.clean_stage import TEXT_FIELDS, _materialize_staged, _stage, streamable
@@ -107,7 +108,9 @@ def clean_transactions(
         dots=("customer_id",), cs=("invoice_id",), grouped=dicts.tables, rows=dicts.rows,
     )  # fmt: skip
     stream = streamable(con, dicts.joined(), shape.counts.get("rows", dicts.rows))
-    narrow, field_of, tests = _stage(parsed, fields, options, shape)
+    # streamed lines cast their text again in every pass: what the dictionaries prove is left out
+    absent, dates = absent_reasons(dicts, fields, shape, options) if stream else (set(), None)
+    narrow, field_of, tests = _stage(parsed, fields, options, shape, absent=absent)
     if not stream and con.name == "duckdb":
         narrow = _with_line_hash(narrow, fields)  # the duplicate pass groups and joins the stored hash
         field_of = field_of | {"duplicate": _duplicate_field(fields)}  # copies may be marked in place
@@ -122,12 +125,14 @@ def clean_transactions(
         # columns, which Parquet's statistics mostly answer; else one ungrouped aggregate over the
         # lines counts rows per drop reason, repairs and the kept lines' measures (but the distinct
         # customers and invoices, counted from the groups below)
-        counts = _counters_without_drops(con, staged, fields, tests, one_pass=bool(dicts.cast or dicts.plain))
+        counts = _counters_without_drops(
+            con, staged, fields, tests, one_pass=bool(dicts.cast or dicts.plain), rows=dicts.rows, dates=dates
+        )
         summed = counts is not None  # the kept lines' sums and returns then come from the groups
         counts = counts if summed else _counters(staged, fields, distinct=False)
         # every later pass reads the kept lines again: test only the reasons some line was dropped
         # for (none, often: then no filter and no test at all)
-        kept = _kept_lines(con, mapped, parsed, fields, options, shape, counts)
+        kept = _kept_lines(con, mapped, parsed, fields, options, shape, counts, absent)
         # the kept lines grouped by the invoice totals' grain (2.1M groups at 1e7 lines): the totals
         # analyze reads, the distinct customers and invoices and the proof that no line repeats another
         prove = _lists_fit(con, shape.counts.get("rows", dicts.rows))

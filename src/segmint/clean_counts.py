@@ -22,8 +22,9 @@ from segmint.clean_stage import (
     _always_true,
     _materialize_staged,
     _stage,
+    date_checks,
 )
-from segmint.formats import NUMBER_FIELDS
+from segmint.formats import NUMBER_FIELDS, Dictionaries, date_cast
 from segmint.invoices import line_groups
 from segmint.money import MONEY_DECIMALS
 from segmint.quality import DROP_DESCRIPTIONS
@@ -45,14 +46,42 @@ def _counted_flags(staged: ibis.Table, fields: list[str]) -> dict[str, str | boo
     }
 
 
+def absent_reasons(
+    dicts: Dictionaries, fields: list[str], shape: TextShape, options: CleanOptions
+) -> tuple[set[str], tuple[datetime, datetime] | None]:
+    """Drop reasons no row can meet, proved over dictionaries, and (first, last) date of every row.
+
+    A date read by DuckDB's cast (``formats.parse_columns`` proved it exact) is a function of its text
+    alone, so its drop tests, run once per distinct text of the date dictionary, find a row exactly
+    when some row meets them; with none met, every row's date is among the dictionary's, whose least
+    and greatest are the rows' first and last date. A line value is the quantity (or 1) times a price
+    from a column with a plain number in every row (``Dictionaries.filled``): never missing. The
+    counters then cast no date and no number per line (1e7 CSV lines: about 1 CPU s).
+    """
+    absent: set[str] = set()
+    if "unit_price" in dicts.filled and not {"amount", "credit"} & set(fields):
+        absent.add("missing_amount")
+    values = dicts.tables.get("invoice_date")
+    if values is None or "invoice_date" not in dicts.cast:
+        return absent, None
+    checks = date_checks(values.value, date_cast(values.value), shape, options)
+    found = engine.first_row(values.aggregate(
+        first=date_cast(values.value).min(), last=date_cast(values.value).max(),
+        **{name: ibis.cases((test, values.n), else_=0).sum() for test, name, _ in checks},
+    ))  # fmt: skip
+    if any(found[name] or 0 for _, name, _ in checks):
+        return absent, None
+    return absent | {name for _, name, _ in checks}, (found["first"], found["last"])
+
+
 def _kept_lines(
     con: BaseBackend, mapped: ibis.Table, parsed: ibis.Table, fields: list[str], options: CleanOptions,
-    shape: TextShape, counts: dict[str, Any],
+    shape: TextShape, counts: dict[str, Any], absent: set[str] | None = None,
 ) -> ibis.Table:
     """The kept lines as a streamed expression that tests only the drop reasons some line met (a
     row's reason is the first test it meets: leaving out tests no row met changes no row's reason)."""
     occurring = [name for name in DROP_DESCRIPTIONS if counts.get(f"reason:{name}")]
-    narrow, field_of, _ = _stage(parsed, fields, options, shape, occurring)
+    narrow, field_of, _ = _stage(parsed, fields, options, shape, occurring, absent=absent or ())
     lines, _ = _materialize_staged(con, mapped, narrow, field_of, stream=True)
     return lines.filter(lines._reason.isnull()) if occurring else lines
 
@@ -107,7 +136,8 @@ def _group_counters(groups: ibis.Table) -> dict[str, Any]:
 
 
 def _counters_without_drops(
-    con: BaseBackend, staged: ibis.Table, fields: list[str], tests: ibis.Table | None, *, one_pass: bool = False
+    con: BaseBackend, staged: ibis.Table, fields: list[str], tests: ibis.Table | None, *, one_pass: bool = False,
+    rows: int | None = None, dates: tuple[datetime, datetime] | None = None,
 ) -> dict[str, Any] | None:
     """:func:`_counters` (but the kept lines' sums and returns) when no row meets any drop test, else None.
 
@@ -116,34 +146,48 @@ def _counters_without_drops(
     Parquet's statistics decide most of it; 1e7 lines: about 0.2 CPU s, the aggregate of every line
     about 1.5); the dates are a minimum and a maximum. ``one_pass``: the tests cast text per line (a
     CSV file's dates and numbers), which each filtered count would do again: one aggregate counts
-    every test and the dates (1e7 CSV lines: 2.6 -> about 1.1 CPU s).
+    every test and the dates (1e7 CSV lines: 2.6 -> about 1.1 CPU s). ``rows`` and ``dates`` (first,
+    last), when known (:func:`absent_reasons`): with every test the literal False, no pass at all.
     """
     if tests is None or con.name != "duckdb":
         return None
-    view = engine.temp_view(con, tests)
     flags = _counted_flags(staged, fields)
-    columns = [c for c in view.columns if c.startswith("reason:")]
+    columns = [c for c in tests.columns if c.startswith("reason:")]
     columns += [column for column in flags.values() if isinstance(column, str)]
-    columns = list(dict.fromkeys(columns))
-    dates: dict[str, Any] | None = None
-    if one_pass:
-        metrics = {f"n{i}": view.count(where=view[c]) for i, c in enumerate(columns)}
-        row = engine.first_row(view.aggregate(rows=view.count(), first=view._date.min(), last=view._date.max(), **metrics))
-        found = {c: row[f"n{i}"] for i, c in enumerate(columns)} | {"rows": row["rows"]}
-        dates = {"first": row["first"], "last": row["last"]}
+    columns = [c for c in dict.fromkeys(columns) if not _always_false(tests[c])]  # a literal False counts 0
+    known = None if dates is None else {"first": dates[0], "last": dates[1]}
+    if not columns and known is not None and rows is not None:
+        found: dict[str, Any] = {"rows": rows}
     else:
-        parts = [view.filter(view[c]).aggregate(k=ibis.literal(c), n=ibis._.count()) for c in columns]
-        parts.append(view.aggregate(k=ibis.literal("rows"), n=ibis._.count()))
-        found = dict(zip(*ibis.union(*parts, distinct=False).to_pyarrow().to_pydict().values(), strict=True))
+        found, known = _test_counts(con, tests, columns, one_pass=one_pass, dates=known)
     if any(n for k, n in found.items() if k.startswith("reason:")):
         return None
     rows = int(found["rows"])
     counts: dict[str, Any] = {"rows": rows} | {f"reason:{name}": 0 for name in DROP_DESCRIPTIONS}
     for counter, column in flags.items():
-        counts[counter] = 0 if column is None else rows if column is True else int(found[column] or 0)
-    if dates is None:  # Parquet's statistics answer these
-        dates = engine.first_row(staged.aggregate(first=staged.invoice_date.min(), last=staged.invoice_date.max()))
-    return counts | {"measure:first_date": dates["first"], "measure:last_date": dates["last"]}
+        counts[counter] = 0 if column is None else rows if column is True else int(found.get(column) or 0)
+    if known is None:  # Parquet's statistics answer these
+        known = engine.first_row(staged.aggregate(first=staged.invoice_date.min(), last=staged.invoice_date.max()))
+    return counts | {"measure:first_date": known["first"], "measure:last_date": known["last"]}
+
+
+def _test_counts(
+    con: BaseBackend, tests: ibis.Table, columns: list[str], *, one_pass: bool, dates: dict[str, Any] | None
+) -> tuple[dict[str, Any], dict[str, Any] | None]:
+    """Rows meeting each test column of ``tests`` and ``rows``; the first and last date when
+    ``one_pass`` and not known already (``dates``)."""
+    view = engine.temp_view(con, tests)
+    if one_pass:
+        metrics = {f"n{i}": view.count(where=view[c]) for i, c in enumerate(columns)}
+        if dates is None:
+            metrics |= {"first": view._date.min(), "last": view._date.max()}
+        row = engine.first_row(view.aggregate(rows=view.count(), **metrics))
+        found = {c: row[f"n{i}"] for i, c in enumerate(columns)} | {"rows": row["rows"]}
+        return found, dates or {"first": row["first"], "last": row["last"]}
+    parts = [view.filter(view[c]).aggregate(k=ibis.literal(c), n=ibis._.count()) for c in columns]
+    parts.append(view.aggregate(k=ibis.literal("rows"), n=ibis._.count()))
+    found = dict(zip(*ibis.union(*parts, distinct=False).to_pyarrow().to_pydict().values(), strict=True))
+    return found, dates
 
 
 def _counted(table: ibis.Table, metrics: dict[str, ir.Scalar]) -> dict[str, Any]:

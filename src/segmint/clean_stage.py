@@ -59,8 +59,23 @@ def _cancellation(raw: ir.Value, invoice: ir.StringValue, shape: TextShape) -> i
     return ibis.cases((text.contains("C") | text.contains("c"), invoice.re_search(r"^[Cc]\d")), else_=False)
 
 
+def date_checks(
+    text: ir.Value, parsed: ir.TimestampValue, shape: TextShape, options: CleanOptions
+) -> list[tuple[ir.BooleanValue, str, str]]:
+    """The drop tests of a date (``text`` as read, ``parsed`` its reading): (test, reason, field)."""
+    earliest = ibis.literal(datetime.combine(options.earliest_date, datetime.min.time()), type="timestamp")
+    after = latest_date(options) + timedelta(days=1)
+    latest = ibis.literal(datetime.combine(after, datetime.min.time()), type="timestamp")
+    return [
+        (shape.blank(text, "invoice_date"), "missing_date", "invoice_date"),
+        (parsed.isnull(), "bad_date", "invoice_date"),
+        ((parsed < earliest) | (parsed >= latest), "date_out_of_range", "invoice_date"),
+    ]
+
+
 def _stage(
-    t: ibis.Table, fields: list[str], options: CleanOptions, shape: TextShape, reasons: Collection[str] | None = None
+    t: ibis.Table, fields: list[str], options: CleanOptions, shape: TextShape, reasons: Collection[str] | None = None,
+    absent: Collection[str] = (),
 ) -> tuple[ibis.Table, dict[str, str], dict[str, ibis.Table]]:
     """Every input row with its parsed values, repair flags and drop reason (NULL = kept), the field
     each reason names, and every row's drop tests (``reason:<name>``) and repair flags as columns of
@@ -71,6 +86,7 @@ def _stage(
     (a row's reason is the first test it meets, so a test no row met first never decides a reason:
     leaving it out changes no row's reason). With none, no row is dropped and ``_reason`` is NULL,
     and later passes over the kept rows compute none of the tests (e.g. no date cast of a CSV file).
+    ``absent``: reasons proved to be met by no row (:func:`absent_reasons`): no test at all, counted 0.
     """
     nums = [f for f in NUMBER_FIELDS if f in fields]
     null, false, one = ibis.null("float64"), ibis.literal(False), ibis.literal(1.0)
@@ -128,18 +144,14 @@ def _stage(
     negate = lambda v: ibis.cases((is_return, -v.abs()), else_=v)  # noqa: E731
     blank = {f: t[f"_n_{f}_blank"] if f in nums else ibis.literal(True) for f in NUMBER_FIELDS}
     cost_field = next((f for f in ("cost", "unit_cost") if f in nums), None)
-    earliest = ibis.literal(datetime.combine(options.earliest_date, datetime.min.time()), type="timestamp")
-    after = latest_date(options) + timedelta(days=1)
-    latest = ibis.literal(datetime.combine(after, datetime.min.time()), type="timestamp")
     tested = t  # the layer the tests below are written over
     checks: list[tuple[ir.BooleanValue, str, str]] = [
         (shape.blank(t.customer_id, "customer_id"), "missing_customer", "customer_id"),
-        (shape.blank(t.invoice_date, "invoice_date"), "missing_date", "invoice_date"),
-        (t._invoice_date.isnull(), "bad_date", "invoice_date"),
-        ((t._invoice_date < earliest) | (t._invoice_date >= latest), "date_out_of_range", "invoice_date"),
+        *date_checks(t.invoice_date, t._invoice_date, shape, options),
     ]
     checks += [(t[f"_n_{f}_invalid"], f"bad_{f}", f) for f in ("quantity", "unit_price", "amount") if f in nums]
     checks.append((t._line.isnull(), "missing_amount", "amount" if "amount" in fields else "unit_price"))
+    checks = [check for check in checks if check[1] not in absent]
     # counted over kept lines only, whose line value is never NULL (else: missing_amount), so the
     # flags need not test it (a flag that is the literal True is counted as the kept lines)
     flags = {

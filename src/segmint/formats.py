@@ -48,6 +48,7 @@ class Dictionaries:
     tables: dict[str, ibis.Table] = field(default_factory=dict)
     plain: list[str] = field(default_factory=list)  # text number columns holding only plain numbers
     nulls_only: list[str] = field(default_factory=list)  # plain columns whose only blanks are NULLs
+    filled: list[str] = field(default_factory=list)  # plain columns with a number in every row (no blank)
     cast: list[str] = field(default_factory=list)  # columns whose dictionary proved a direct cast exact
 
     def joined(self) -> dict[str, ibis.Table]:
@@ -89,12 +90,14 @@ def dictionaries(con: BaseBackend, mapped: ibis.Table, fields: list[str]) -> Dic
         metrics = {
             f"exact:{name}": ibis.cases((blank | values.value.re_search(PLAIN_NUMBER), values.n), else_=0).sum(),
             f"placeholders:{name}": ibis.cases((blank & values.value.notnull(), values.n), else_=0).sum(),
+            f"nulls:{name}": ibis.cases((values.value.isnull(), values.n), else_=0).sum(),
         }
         if not counts:  # every row is in one group (NULL too): the first column's groups count the rows
             metrics["rows"] = values.n.sum()
         counts |= engine.one_row_counts(values.aggregate(**metrics))
     plain = [f for f in numbers if counts[f"exact:{f}"] == counts["rows"]]
     nulls_only = [f for f in plain if not counts[f"placeholders:{f}"]]
+    filled = [f for f in nulls_only if not counts[f"nulls:{f}"]]
     tables = {}
     for name in (f for f in text if f not in plain):
         if name == "invoice_date":
@@ -102,7 +105,7 @@ def dictionaries(con: BaseBackend, mapped: ibis.Table, fields: list[str]) -> Dic
             continue
         grouped = mapped.group_by(value=mapped[name].cast("string")).aggregate(n=mapped.count())
         tables[name] = engine.materialize(con, grouped)
-    return Dictionaries(rows=counts["rows"], tables=tables, plain=plain, nulls_only=nulls_only)
+    return Dictionaries(rows=counts["rows"], tables=tables, plain=plain, nulls_only=nulls_only, filled=filled)
 
 
 ISO_SHAPES = ("%Y-%m-%d", "%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M:%S.000000")  # 10, 19 and 26 characters
@@ -259,17 +262,17 @@ def parse_columns(
         d = d.select(_d_invoice_date=d.value, _invoice_date=d._parsed)
         if shortcut:  # the cast is their parse (see _date_dictionary)
             iso = whole.filter(whole.iso)
-            d = ibis.union(d, iso.select(_d_invoice_date=iso.value, _invoice_date=_date_cast(iso.value)), distinct=False)
+            d = ibis.union(d, iso.select(_d_invoice_date=iso.value, _invoice_date=date_cast(iso.value)), distinct=False)
         d = engine.materialize(con, d)
         if con.name == "duckdb" and _cast_is_exact(d):
-            t = t.mutate(_invoice_date=_date_cast(t.invoice_date))
+            t = t.mutate(_invoice_date=date_cast(t.invoice_date))
             dicts.cast.append("invoice_date")
         else:
             t = _join(t, "invoice_date", d, ["_invoice_date"])
     for name in (f for f in NUMBER_FIELDS if f in fields):
         out = f"_n_{name}"
         if name in dicts.plain:
-            t = _plain_number(t, name, out, nulls_only=name in dicts.nulls_only)
+            t = _plain_number(t, name, out, nulls_only=name in dicts.nulls_only, filled=name in dicts.filled)
         elif name not in dicts.tables:
             t = add_parsed_number(t, name, out)
         else:
@@ -283,7 +286,7 @@ def parse_columns(
     return t
 
 
-def _date_cast(text: ir.Value) -> ir.TimestampValue:
+def date_cast(text: ir.Value) -> ir.TimestampValue:
     """DuckDB's own reading of a text timestamp (strict ISO 8601), NULL for anything else."""
     return text.cast("string").try_cast("timestamp")
 
@@ -295,7 +298,7 @@ def _cast_is_exact(d: ibis.Table) -> bool:
     every row, since every row's text is one of the values checked. One NULL-safe comparison per
     distinct value.
     """
-    differs = ~_date_cast(d._d_invoice_date).identical_to(d._invoice_date)
+    differs = ~date_cast(d._d_invoice_date).identical_to(d._invoice_date)
     return not engine.one_row_counts(d.aggregate(n=differs.sum()))["n"]
 
 
@@ -306,13 +309,20 @@ def _join(t: ibis.Table, column: str, d: ibis.Table, outputs: list[str]) -> ibis
     return joined.select(*[t[c] for c in t.columns], *[d[o] for o in outputs])
 
 
-def _plain_number(t: ibis.Table, column: str, out: str, *, nulls_only: bool = False) -> ibis.Table:
+def _plain_number(
+    t: ibis.Table, column: str, out: str, *, nulls_only: bool = False, filled: bool = False
+) -> ibis.Table:
     """Every value is a plain number (``12``, ``-3.50``) or blank: a direct cast is exact.
 
-    ``nulls_only``: no value is a placeholder ('', '-', 'n/a'), so blank means NULL (no per-row test).
+    ``nulls_only``: no value is a placeholder ('', '-', 'n/a'), so blank means NULL (no per-row test);
+    ``filled``: no value is NULL either, so none is blank (the literal False: tests of it drop out).
     """
     text = t[column].cast("string")
-    blank = text.isnull() if nulls_only else is_blank(text)
-    number = ibis.cases((blank, ibis.null("float64")), else_=text.cast("float64") + 0.0)  # -0 -> 0
+    if filled:
+        blank: ir.BooleanValue = ibis.literal(False)
+        number = text.cast("float64") + 0.0  # -0 -> 0
+    else:
+        blank = text.isnull() if nulls_only else is_blank(text)
+        number = ibis.cases((blank, ibis.null("float64")), else_=text.cast("float64") + 0.0)
     flags = {f"{out}_{flag}": ibis.literal(False) for flag in NUMBER_FLAGS}
     return t.mutate(**{out: number}, **flags | {f"{out}_blank": blank})
