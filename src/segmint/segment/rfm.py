@@ -336,13 +336,19 @@ NEW_HISTORY_DAYS = 365  # "New Customers" need this much history before the newn
 def _short_history_note(labelled: ir.Table, config: RFMConfig) -> list[str]:
     """New Customers are first seen in the data: said so when the data start shortly before the window
     (a Day Book from January read in May: customers of last year are "new" in April)."""
+    from segmint.results import rows as result_rows
+
     if not {"first_purchase", "tenure_days", "is_new"} <= set(labelled.columns):
         return []
-    scored_on = labelled.first_purchase.cast("date") + labelled.tenure_days.cast("int64").as_interval("D")
-    row = labelled.aggregate(start=labelled.first_purchase.cast("date").min(), scored_on=scored_on.max(),
-                             new=labelled.is_new.sum()).to_pyarrow().to_pylist()[0]
+    # the scoring day is every customer's first purchase + tenure: the latest first purchase has the least
+    # tenure; counts and a date in types DuckDB's cursor returns as Ibis names them (no Arrow needed)
+    first = labelled.first_purchase.cast("date")
+    row = result_rows(labelled.aggregate(start=first.min(), latest=first.max(),
+                                         tenure=labelled.tenure_days.cast("int64").min(),
+                                         new=labelled.count(where=labelled.is_new)))[0]
     if not row["new"] or row["start"] is None:
         return []
+    row["scored_on"] = row["latest"] + dt.timedelta(days=row["tenure"])
     last_day = row["scored_on"] - dt.timedelta(days=1)
     if isinstance(config.new_within, int):
         window_start = row["scored_on"] - dt.timedelta(days=config.new_within)
