@@ -8,7 +8,7 @@ from pathlib import Path
 import ibis
 import pytest
 
-from segmint import engine
+from segmint import engine, remote
 from segmint.errors import BackendError
 
 
@@ -92,7 +92,7 @@ def test_spark_without_pyspark_says_what_to_install(monkeypatch):
     ],
 )
 def test_redact_url_hides_only_the_password(url, shown):
-    assert engine.redact_url(url) == shown
+    assert remote.redact_url(url) == shown
 
 
 def test_materialize_computes_once_into_a_new_table():
@@ -222,14 +222,14 @@ def test_spark_session_is_local_quiet_and_keeps_tables_out_of_the_cwd(spark_con)
 
 
 def test_split_table_url_keeps_connection_options_and_spots_database_urls():
-    assert engine.split_table_url("postgresql://bob@db:5432/sales?sslmode=require&table=orders") == (
+    assert remote.split_table_url("postgresql://bob@db:5432/sales?sslmode=require&table=orders") == (
         "postgresql://bob@db:5432/sales?sslmode=require",
         "orders",
     )
-    assert engine.is_database_url("postgres://db/sales?table=t")
-    assert not engine.is_database_url("sales.parquet") and not engine.is_database_url(Path("x.csv"))
+    assert remote.is_database_url("postgres://db/sales?table=t")
+    assert not remote.is_database_url("sales.parquet") and not remote.is_database_url(Path("x.csv"))
     with pytest.raises(BackendError, match=r"postgresql://bob:\*\*\*@db/sales: name the table"):
-        engine.split_table_url("postgresql://bob:pw@db/sales")
+        remote.split_table_url("postgresql://bob:pw@db/sales")
 
 
 def test_out_of_memory_is_one_clear_error_naming_the_setting(tmp_path, monkeypatch):

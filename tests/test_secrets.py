@@ -7,7 +7,7 @@ import logging
 import pytest
 from typer.testing import CliRunner
 
-from segmint import engine
+from segmint import remote
 from segmint.cli import app
 
 SECRET = "TopSecret99"
@@ -27,13 +27,13 @@ SECRET = "TopSecret99"
     ],
 )  # fmt: skip
 def test_redact_url_masks_every_password_form(url, shown):
-    assert engine.redact_url(url) == shown
+    assert remote.redact_url(url) == shown
 
 
 def test_redact_masks_the_urls_secrets_wherever_a_driver_quotes_them():
     url = "postgresql://db/sales?user=bob&password=a%26bcd"
     message = f"auth failed for password 'a&bcd' in {url} (a%26bcd)"
-    assert engine.redact(message, url) == "auth failed for password '***' in postgresql://db/sales?user=bob&password=*** (***)"
+    assert remote.redact(message, url) == "auth failed for password '***' in postgresql://db/sales?user=bob&password=*** (***)"
 
 
 @pytest.mark.parametrize(

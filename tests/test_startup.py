@@ -114,8 +114,8 @@ def test_results_still_come_when_the_pandas_free_shortcut_cannot_apply(tmp_path)
                 raise ImportError("simulated: this Ibis needs pandas here")
             return real(name, *args, **kwargs)
         importlib.import_module = refuse
-        from segmint import engine
-        engine.arrow_results_without_pandas()
+        from segmint import duckdb_backend, engine
+        duckdb_backend.arrow_results_without_pandas()
         importlib.import_module = real
         assert sys.modules.get("ibis.formats.pandas", "gone") is not None  # nothing left hidden
         import ibis

@@ -129,6 +129,7 @@ def read_transactions(
 ) -> Transactions:
     """Read files (or a workspace ``.duckdb``, or a canonical Ibis table) into cleaned transactions."""
     from segmint import engine
+    from segmint.remote import is_database_url, split_table_url
 
     if isinstance(source, ir.Table):
         backend = con or source._find_backend(use_default=True)
@@ -144,11 +145,11 @@ def read_transactions(
 
     wanted = _as_mapping(mapping)
     ledger = None
-    if engine.is_database_url(source):
+    if is_database_url(source):
         from segmint.io import read_sql
 
         # without ``con`` the table stays in its database: cleaning and features run there
-        raw = read_sql(*engine.split_table_url(str(source)), con=con)
+        raw = read_sql(*split_table_url(str(source)), con=con)
         con = raw.table._find_backend()
     else:
         from segmint.io.ledger import sales_view
@@ -223,7 +224,7 @@ def clean_raw(
 
 def _label(source: Source) -> str:
     """``sales.csv``, ``sales.csv + 2 more`` or a redacted database URL: what was read, for people."""
-    from segmint.engine import is_database_url, redact_url
+    from segmint.remote import is_database_url, redact_url
 
     if isinstance(source, (str, Path)):
         return redact_url(str(source)) if is_database_url(source) else Path(source).name

@@ -106,7 +106,7 @@ def watch(
         return True
 
     try:
-        from segmint.engine import redact_url as redact
+        from segmint.remote import redact_url as redact
 
         if folder is None and source is None:
             raise ConfigError("give a folder to watch, a --source database URL, or both")

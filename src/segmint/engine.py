@@ -1,8 +1,8 @@
-"""Backend connections: DuckDB by default, Spark, PostgreSQL (the workspace file is segmint.workspace)."""
+"""Backend connections: DuckDB by default, Spark and PostgreSQL (segmint.remote), and the table helpers
+every engine shares (the workspace file is segmint.workspace)."""
 
 from __future__ import annotations
 
-import functools
 import itertools
 import logging
 import os
@@ -54,116 +54,6 @@ def close_connections() -> None:
     _OPEN.clear()
 
 
-def arrow_results_without_pandas() -> None:
-    """Let Ibis return DuckDB results as Arrow without importing pandas (about 0.4 s of start-up).
-
-    Ibis 12's ``ibis.backends.duckdb.converter`` defines its pandas converter next to the Arrow one
-    and imports pandas whenever pandas is installed, so the first ``to_pyarrow()`` loads pandas. The
-    module is imported here with pandas hidden (Ibis then skips the pandas class, as it does when
-    pandas is absent); the first caller that asks for the pandas class (``execute()``) gets the
-    module re-run with pandas, so both kinds of result keep working.
-    """
-    import importlib
-    import sys
-
-    name, pandas_formats = "ibis.backends.duckdb.converter", "ibis.formats.pandas"
-    if name in sys.modules or "pandas" in sys.modules:
-        return
-    sys.modules[pandas_formats] = None  # type: ignore[assignment]  # import raises ModuleNotFoundError
-    try:
-        converter = importlib.import_module(name)
-    except Exception:  # another Ibis layout: no shortcut, pandas simply loads when Ibis wants it
-        log.debug("Ibis' DuckDB converter could not be imported without pandas", exc_info=True)
-        sys.modules.pop(name, None)
-        return
-    finally:
-        sys.modules.pop(pandas_formats, None)
-
-    def pandas_converter(attribute: str) -> Any:
-        if attribute != "DuckDBPandasData":
-            raise AttributeError(f"module {name!r} has no attribute {attribute!r}")
-        importlib.reload(converter)  # pandas visible now: defines DuckDBPandasData
-        return converter.DuckDBPandasData
-
-    converter.__getattr__ = pandas_converter  # type: ignore[attr-defined]
-
-
-def lazy_sql_compilers() -> None:
-    """Import Ibis' SQL compilers one by one, when first used (about 0.1 s of start-up).
-
-    Ibis 12's ``ibis.backends.sql.compilers`` package imports all twenty compilers, and with them
-    the sqlglot dialects of Athena, BigQuery, Snowflake, Trino... on first use of any backend. The
-    package is registered unexecuted, with a module ``__getattr__`` importing the compiler asked
-    for (``sc.duckdb``, ``sc.PostgresCompiler``), which is all Ibis reads from it.
-    """
-    import importlib
-    import importlib.util
-    import sys
-
-    name = "ibis.backends.sql.compilers"
-    if name in sys.modules:
-        return
-    spec = importlib.util.find_spec(name)
-    if spec is None or spec.submodule_search_locations is None:
-        return
-    package = importlib.util.module_from_spec(spec)
-
-    def compiler(attribute: str) -> Any:
-        module = attribute[: -len("Compiler")].lower() if attribute.endswith("Compiler") else attribute
-        try:
-            found = importlib.import_module(f"{name}.{module}")
-        except ModuleNotFoundError as exc:
-            raise AttributeError(f"module {name!r} has no attribute {attribute!r}") from exc
-        return getattr(found, attribute) if attribute.endswith("Compiler") else found
-
-    package.__getattr__ = compiler  # type: ignore[attr-defined]
-    sys.modules[name] = package
-
-
-@functools.cache
-def _duckdb_backend() -> type[BaseBackend]:
-    """Ibis' DuckDB backend, compiling through :mod:`segmint.sql_cache` (the same SQL, kept for the next run).
-
-    The class itself: ``ibis.duckdb`` first looks the backend up among the entry points of every
-    installed package (a few ms at each start).
-    """
-    from ibis.backends.duckdb import Backend
-
-    class DuckDBBackend(Backend):
-        def to_pyarrow(self, expr: Any, /, **kwargs: Any) -> Any:
-            # the converter module (pyarrow, numpy: about a tenth of a small ``analyze``) loads at the
-            # first Arrow result, not at connect: a CSV export and the CLI's results need none
-            arrow_results_without_pandas()
-            return super().to_pyarrow(expr, **kwargs)
-
-        def get_schema(self, table_name: str, *, catalog: str | None = None, database: str | None = None) -> Any:
-            # Ibis' own, with DESCRIBE's rows from the cursor instead of an Arrow table (no pyarrow)
-            import duckdb
-            import ibis.common.exceptions as exc
-            import sqlglot as sg
-            import sqlglot.expressions as sge
-
-            table = sg.table(table_name, db=database, catalog=catalog, quoted=self.compiler.quoted)
-            try:
-                described = self.con.sql(sge.Describe(this=table).sql(self.dialect))
-            except duckdb.CatalogException:
-                raise exc.TableNotFound(table_name) from None
-            position = {column: i for i, column in enumerate(described.columns)}
-            name, kind, null = position["column_name"], position["column_type"], position["null"]
-            from_string = self.compiler.type_mapper.from_string
-            return ibis.Schema({row[name]: from_string(row[kind], nullable=row[null] == "YES") for row in described.fetchall()})
-
-        def compile(self, expr: Any, /, *, limit: Any = None, params: Any = None, pretty: bool = False) -> str:
-            if params or pretty:
-                return super().compile(expr, limit=limit, params=params, pretty=pretty)
-            from segmint.sql_cache import compile_cached
-
-            return compile_cached(self, expr, lambda: super(DuckDBBackend, self).compile(expr, limit=limit), limit)
-
-    DuckDBBackend.__module__, DuckDBBackend.__qualname__ = __name__, "DuckDBBackend"
-    return DuckDBBackend
-
-
 _SESSION_NAMES = itertools.count(1)
 
 
@@ -208,20 +98,26 @@ def connect(
             config["threads"] = threads
         config["temp_directory"] = str(private_spill_dir(spill_root(temp_directory)))
         database = str(path) if path else ":memory:"
+        from segmint.duckdb_backend import duckdb_backend, lazy_sql_compilers
+
         lazy_sql_compilers()  # before the DuckDB backend's first import
         try:
-            con = quiet_duckdb(_duckdb_backend()().connect(database, **config))
+            con = quiet_duckdb(duckdb_backend()().connect(database, **config))
         except Exception as exc:  # duckdb raises its own IOException types
             raise BackendError(f"cannot open DuckDB database {database!r}: {exc}") from exc
         _OPEN.add(con)
         return con
     if backend == "spark":
         master = master or os.environ.get("SEGMINT_SPARK_MASTER", "local[*]")
-        return _connect_spark(master, spark_config or {})
+        from segmint.remote import connect_spark
+
+        return connect_spark(master, spark_config or {})
     if backend == "postgres":
         if not url:
             raise BackendError("the postgres backend needs a URL like postgresql://user@host/db")
-        return _connect_postgres(url)
+        from segmint.remote import connect_postgres
+
+        return connect_postgres(url)
     raise BackendError(f"unknown backend {backend!r}; choose one of {', '.join(BACKENDS)}")
 
 
@@ -243,153 +139,6 @@ def default_memory_limit() -> str:
     except (ValueError, OSError, AttributeError):  # not on every platform
         return f"{MEMORY_CAP_MB}MB"
     return f"{max(256, min(MEMORY_CAP_MB, int(total * MEMORY_FRACTION / 2**20)))}MB"
-
-
-# Spark settings for a local session: quiet, no UI, few shuffle partitions (small machines, tests).
-SPARK_DEFAULTS: dict[str, str] = {
-    "spark.sql.session.timeZone": "UTC",
-    "spark.sql.shuffle.partitions": "8",
-    "spark.ui.enabled": "false",
-    "spark.ui.showConsoleProgress": "false",
-    "spark.sql.execution.arrow.pyspark.enabled": "true",
-    "spark.driver.bindAddress": "127.0.0.1",
-    "spark.driver.host": "127.0.0.1",
-}
-
-
-def _connect_spark(master: str, overrides: dict[str, str]) -> BaseBackend:
-    try:
-        from pyspark.sql import SparkSession
-
-        ibis.pyspark  # noqa: B018 - fails here, not later, when ibis' pyspark extra is missing
-    except ImportError as exc:
-        raise BackendError(
-            "the Spark engine needs pyspark: pip install 'segmint[spark]' (and Java 17)"
-        ) from exc
-    try:
-        if master.startswith("sc://"):
-            session = SparkSession.builder.remote(master).getOrCreate()
-        else:
-            if master.startswith("local"):
-                os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")  # read by the JVM at launch
-            builder = SparkSession.builder.master(master).appName("segmint")
-            settings = {
-                **SPARK_DEFAULTS,
-                "spark.driver.memory": os.environ.get("SEGMINT_SPARK_DRIVER_MEMORY", "4g"),
-                "spark.sql.warehouse.dir": _spark_warehouse(),
-                **overrides,
-            }
-            for key, value in settings.items():
-                builder = builder.config(key, value)
-            session = builder.getOrCreate()
-            session.sparkContext.setLogLevel("ERROR")
-    except Exception as exc:  # py4j / JVM launch errors
-        raise BackendError(
-            f"cannot start Spark (master {master!r}): {exc}; check that Java 17 is installed "
-            "(java -version) or pass a Spark Connect URL like sc://host:15002"
-        ) from exc
-    return ibis.pyspark.connect(session)
-
-
-def _spark_warehouse() -> str:
-    """Where Spark keeps tables segmint creates: $SEGMINT_SPARK_WAREHOUSE or a temp dir removed at exit.
-
-    Spark's default (``./spark-warehouse``) would litter the user's working directory.
-    """
-    configured = os.environ.get("SEGMINT_SPARK_WAREHOUSE")
-    if configured:
-        return configured
-    import atexit
-    import shutil
-
-    warehouse = tempfile.mkdtemp(prefix="segmint-spark-")
-    atexit.register(shutil.rmtree, warehouse, ignore_errors=True)
-    return warehouse
-
-
-def _connect_postgres(url: str) -> BaseBackend:
-    """Connect to PostgreSQL; ``postgres://`` and ``postgresql://`` URLs are both accepted."""
-    try:
-        ibis.postgres  # noqa: B018
-    except ImportError as exc:
-        raise BackendError(
-            "the PostgreSQL engine needs psycopg: pip install 'segmint[postgres]'"
-        ) from exc
-    try:
-        return ibis.connect(url)
-    except Exception as exc:
-        raise BackendError(f"cannot connect to {redact_url(url)!r}: {redact(str(exc), url)}") from None
-
-
-DATABASE_SCHEMES = ("postgresql://", "postgres://", "mysql://")
-
-
-def is_database_url(source: object) -> bool:
-    """True for a PostgreSQL or MySQL URL source (``postgresql://user@host/db?table=sales``)."""
-    return isinstance(source, str) and source.lower().startswith(DATABASE_SCHEMES)
-
-
-def split_table_url(url: str) -> tuple[str, str]:
-    """``postgresql://u@h/db?table=sales`` -> (connection URL without ``table``, ``"sales"``)."""
-    from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
-
-    try:
-        parts = urlsplit(url)
-        parts.port  # noqa: B018 - a bad port or host fails here, not inside the driver
-    except ValueError as exc:
-        raise BackendError(
-            f"{redact_url(url)}: not a valid database URL ({exc}); write it as "
-            "postgresql://user@host:5432/db?table=sales", field="source", value=redact_url(url),
-        ) from None
-    query = parse_qsl(parts.query, keep_blank_values=True)
-    tables = [value for key, value in query if key == "table"]
-    if len(tables) != 1 or not tables[0].strip():
-        raise BackendError(
-            f"{redact_url(url)}: name the table to read, e.g. postgresql://user@host/db?table=sales"
-        )
-    rest = urlencode([(key, value) for key, value in query if key != "table"])
-    return urlunsplit(parts._replace(query=rest)), tables[0].strip()
-
-
-SECRET_PARAMETERS = ("password", "passwd", "pwd", "sslpassword", "secret", "token", "access_token", "api_key",
-                     "apikey")  # fmt: skip
-
-
-def url_secrets(url: str) -> list[str]:
-    """The secret values in ``url`` (as written and decoded): its password and ``?password=``-style values."""
-    from urllib.parse import parse_qsl, quote, unquote
-
-    found = [m.group(0).rsplit(":", 1)[1][:-1] for m in _URL_PASSWORD.finditer(url)]
-    query = url.split("?", 1)[1] if "?" in url else ""
-    found += [value for key, value in parse_qsl(query, keep_blank_values=True) if key.lower() in SECRET_PARAMETERS]
-    found += [m.group("value").strip("'") for m in _SECRET_PARAMETER.finditer(url)]
-    values = {v for v in found if v} | {unquote(v) for v in found if v} | {quote(v, safe="") for v in found if v}
-    return sorted(values, key=len, reverse=True)
-
-
-_URL_PASSWORD = re.compile(r"(?P<head>[a-z][a-z0-9+.-]*://[^\s:/@?#]*:)[^\s@/?#]*@", re.IGNORECASE)
-_SECRET_PARAMETER = re.compile(
-    r"(?P<head>(?:^|[?&;\s])(?:" + "|".join(SECRET_PARAMETERS) + r")\s*=\s*)(?P<value>'[^']*'|[^&\s'\"]*)",
-    re.IGNORECASE,
-)
-
-
-def redact_url(url: str) -> str:
-    """``url`` with every password masked as ``***`` (``user:pass@host`` and ``?password=...``).
-
-    Safe for logs and error messages; ``redact`` does the same to text that may quote the URL.
-    """
-    return redact(url, url)
-
-
-def redact(text: str, url: str = "") -> str:
-    """``text`` with passwords masked: in URLs, in ``password=`` settings, and ``url``'s secrets anywhere."""
-    text = _URL_PASSWORD.sub(r"\g<head>***@", text)
-    text = _SECRET_PARAMETER.sub(r"\g<head>***", text)
-    for secret in url_secrets(url):
-        if len(secret) >= 3:  # shorter ones would mask ordinary letters of the message
-            text = text.replace(secret, "***")
-    return text
 
 
 def backend_name(con: BaseBackend) -> str:

@@ -104,7 +104,7 @@ def import_into(
 ) -> ImportOutcome:
     """Read, clean and append one file or database URL to ``workspace`` (opened only for this import)."""
     from segmint.api import read_transactions
-    from segmint.engine import is_database_url, redact_url
+    from segmint.remote import is_database_url, redact_url
     from segmint.live import retry_locked
     from segmint.workspace import Workspace
 

@@ -10,7 +10,8 @@ import ibis
 import pyarrow as pa
 from ibis.backends import BaseBackend
 
-from segmint.engine import quiet_duckdb, redact, redact_url
+from segmint.engine import quiet_duckdb
+from segmint.remote import redact, redact_url
 from segmint.errors import InputError
 from segmint.io.base import ROW_COL, SOURCE_COL, RawTable, register_arrow
 

@@ -1,0 +1,123 @@
+"""Ibis' DuckDB backend as segmint runs it: compiled SQL cached on disk, no pandas, pyarrow or unused SQL
+compilers imported before a result needs them (start-up work a small ``analyze`` would otherwise pay)."""
+
+from __future__ import annotations
+
+import functools
+import logging
+from typing import Any
+
+import ibis
+from ibis.backends import BaseBackend
+
+log = logging.getLogger(__name__)
+
+
+def arrow_results_without_pandas() -> None:
+    """Let Ibis return DuckDB results as Arrow without importing pandas (about 0.4 s of start-up).
+
+    Ibis 12's ``ibis.backends.duckdb.converter`` defines its pandas converter next to the Arrow one
+    and imports pandas whenever pandas is installed, so the first ``to_pyarrow()`` loads pandas. The
+    module is imported here with pandas hidden (Ibis then skips the pandas class, as it does when
+    pandas is absent); the first caller that asks for the pandas class (``execute()``) gets the
+    module re-run with pandas, so both kinds of result keep working.
+    """
+    import importlib
+    import sys
+
+    name, pandas_formats = "ibis.backends.duckdb.converter", "ibis.formats.pandas"
+    if name in sys.modules or "pandas" in sys.modules:
+        return
+    sys.modules[pandas_formats] = None  # type: ignore[assignment]  # import raises ModuleNotFoundError
+    try:
+        converter = importlib.import_module(name)
+    except Exception:  # another Ibis layout: no shortcut, pandas simply loads when Ibis wants it
+        log.debug("Ibis' DuckDB converter could not be imported without pandas", exc_info=True)
+        sys.modules.pop(name, None)
+        return
+    finally:
+        sys.modules.pop(pandas_formats, None)
+
+    def pandas_converter(attribute: str) -> Any:
+        if attribute != "DuckDBPandasData":
+            raise AttributeError(f"module {name!r} has no attribute {attribute!r}")
+        importlib.reload(converter)  # pandas visible now: defines DuckDBPandasData
+        return converter.DuckDBPandasData
+
+    converter.__getattr__ = pandas_converter  # type: ignore[attr-defined]
+
+
+def lazy_sql_compilers() -> None:
+    """Import Ibis' SQL compilers one by one, when first used (about 0.1 s of start-up).
+
+    Ibis 12's ``ibis.backends.sql.compilers`` package imports all twenty compilers, and with them
+    the sqlglot dialects of Athena, BigQuery, Snowflake, Trino... on first use of any backend. The
+    package is registered unexecuted, with a module ``__getattr__`` importing the compiler asked
+    for (``sc.duckdb``, ``sc.PostgresCompiler``), which is all Ibis reads from it.
+    """
+    import importlib
+    import importlib.util
+    import sys
+
+    name = "ibis.backends.sql.compilers"
+    if name in sys.modules:
+        return
+    spec = importlib.util.find_spec(name)
+    if spec is None or spec.submodule_search_locations is None:
+        return
+    package = importlib.util.module_from_spec(spec)
+
+    def compiler(attribute: str) -> Any:
+        module = attribute[: -len("Compiler")].lower() if attribute.endswith("Compiler") else attribute
+        try:
+            found = importlib.import_module(f"{name}.{module}")
+        except ModuleNotFoundError as exc:
+            raise AttributeError(f"module {name!r} has no attribute {attribute!r}") from exc
+        return getattr(found, attribute) if attribute.endswith("Compiler") else found
+
+    package.__getattr__ = compiler  # type: ignore[attr-defined]
+    sys.modules[name] = package
+
+
+@functools.cache
+def duckdb_backend() -> type[BaseBackend]:
+    """Ibis' DuckDB backend, compiling through :mod:`segmint.sql_cache` (the same SQL, kept for the next run).
+
+    The class itself: ``ibis.duckdb`` first looks the backend up among the entry points of every
+    installed package (a few ms at each start).
+    """
+    from ibis.backends.duckdb import Backend
+
+    class DuckDBBackend(Backend):
+        def to_pyarrow(self, expr: Any, /, **kwargs: Any) -> Any:
+            # the converter module (pyarrow, numpy: about a tenth of a small ``analyze``) loads at the
+            # first Arrow result, not at connect: a CSV export and the CLI's results need none
+            arrow_results_without_pandas()
+            return super().to_pyarrow(expr, **kwargs)
+
+        def get_schema(self, table_name: str, *, catalog: str | None = None, database: str | None = None) -> Any:
+            # Ibis' own, with DESCRIBE's rows from the cursor instead of an Arrow table (no pyarrow)
+            import duckdb
+            import ibis.common.exceptions as exc
+            import sqlglot as sg
+            import sqlglot.expressions as sge
+
+            table = sg.table(table_name, db=database, catalog=catalog, quoted=self.compiler.quoted)
+            try:
+                described = self.con.sql(sge.Describe(this=table).sql(self.dialect))
+            except duckdb.CatalogException:
+                raise exc.TableNotFound(table_name) from None
+            position = {column: i for i, column in enumerate(described.columns)}
+            name, kind, null = position["column_name"], position["column_type"], position["null"]
+            from_string = self.compiler.type_mapper.from_string
+            return ibis.Schema({row[name]: from_string(row[kind], nullable=row[null] == "YES") for row in described.fetchall()})
+
+        def compile(self, expr: Any, /, *, limit: Any = None, params: Any = None, pretty: bool = False) -> str:
+            if params or pretty:
+                return super().compile(expr, limit=limit, params=params, pretty=pretty)
+            from segmint.sql_cache import compile_cached
+
+            return compile_cached(self, expr, lambda: super(DuckDBBackend, self).compile(expr, limit=limit), limit)
+
+    DuckDBBackend.__module__, DuckDBBackend.__qualname__ = __name__, "DuckDBBackend"
+    return DuckDBBackend
