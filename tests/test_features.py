@@ -15,11 +15,8 @@ from segmint.features import (
     customer_line_stats,
     default_snapshot_date,
     excluded_customers,
-    period_bounds,
-    period_features,
-    period_label,
-    period_starts,
 )
+from segmint.periods import period_bounds, period_features, period_label, period_starts
 from segmint.schema import CANONICAL_DTYPES
 
 # invoice, line, customer, date, product, qty, unit price, amount, cost, country, org, is_return

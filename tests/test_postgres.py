@@ -9,7 +9,8 @@ from _backends import WINDOW_OPTIONS, assert_same_rows, check_rfm_parity, load_b
 
 from segmint import engine
 from segmint.errors import BackendError
-from segmint.features import customer_features, period_features
+from segmint.features import customer_features
+from segmint.periods import period_features
 from segmint.segment import rfm
 
 pytestmark = pytest.mark.postgres

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 from _backends import WINDOW_OPTIONS, assert_same_rows, check_rfm_parity, load_both, to_pandas
 
-from segmint.features import customer_features, period_features
+from segmint.features import customer_features
+from segmint.periods import period_features
 from segmint.schema import CANONICAL_COLUMNS
 
 pytestmark = pytest.mark.spark

@@ -27,7 +27,8 @@ import ibis.expr.types as ir
 from pydantic import BaseModel
 
 from segmint.errors import DataError
-from segmint.features import Period, period_bounds, period_label, period_starts
+from segmint.features import Period
+from segmint.periods import period_bounds, period_label, period_starts
 from segmint.results import columns as result_columns
 
 MIN_COVERAGE = 0.9
