@@ -154,3 +154,39 @@ def test_random_csv_files_round_trip(tmp_path, case):
     frame = tx.table.execute()
     got = {i: (c, round(a, 2)) for i, c, a in zip(frame.invoice_id, frame.customer_id, frame.amount)}
     assert got == {i: (c, round(a, 2)) for i, (c, a) in rows.items()}
+
+
+def _unclosed_quote_file(encoding: str = "utf-8") -> bytes:
+    """20 invoices; row 4's note spans two lines (a real quoted line break); row 9 opens a quote it never
+    closes, so the 12 rows after it would read as one value of row 9."""
+    rows = ["invoice,customer,date,amount,note"]
+    for i in range(1, 21):
+        note = '"Mug, blue' if i == 8 else ('"Bag\nlarge"' if i == 3 else "Cup")
+        rows.append(f"A{i},c{i % 5},2024-01-{i:02d},{i}.50,{note}")
+    return ("\n".join(rows) + "\n").encode(encoding)
+
+
+@pytest.mark.parametrize("encoding", ["utf-8", "cp1252"])  # DuckDB's reader refuses it first / Python's reads it
+def test_an_unclosed_quote_is_refused_with_its_row_and_column(tmp_path, encoding):
+    data = _unclosed_quote_file(encoding)
+    if encoding == "cp1252":
+        data = data.replace(b"Cup", "Caf\u00e9".encode("cp1252"))  # not UTF-8: read by Python's csv module directly
+    path = write(tmp_path, "sales.csv", data)
+    with pytest.raises(InputError) as caught:
+        read(path)
+    # row 9 of the file as a spreadsheet numbers it (header = row 1; the two-line note is one record);
+    # 12 lines follow it, every one a whole record (A9..A20)
+    assert "sales.csv: row 9, column 'note'" in caught.value.message
+    assert "next 12 line(s), 12 of them whole rows" in caught.value.message
+    assert (caught.value.field, caught.value.value) == ("note", 9)
+    result = CliRunner().invoke(app, ["analyze", str(path), "--out", str(tmp_path / "out")])
+    assert result.exit_code != 0 and "row 9, column 'note'" in result.output and "Traceback" not in result.output
+
+
+def test_a_quoted_line_break_in_text_is_still_read(tmp_path):
+    """Without the unclosed quote every row is kept, row 3's note with its line break."""
+    data = _unclosed_quote_file().replace(b'"Mug, blue', b'"Mug, blue"')
+    tx = read(write(tmp_path, "sales.csv", data))
+    frame = tx.table.execute()
+    assert len(frame) == 20
+    assert sorted(frame.amount) == [i + 0.5 for i in range(1, 21)]

@@ -197,15 +197,16 @@ def _read_normalised(
     mark included); NUL bytes are removed and counted in the notes. Records keep their numbering.
     """
     csv.field_size_limit(sys.maxsize)
-    removed, longest = 0, 0
+    removed, longest, physical = 0, 0, 0  # physical: lines read so far (a quoted field may hold several)
     fd, name = tempfile.mkstemp(prefix="segmint-records-", suffix=".csv")
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline="") as out, path.open(
             "r", encoding=encoding, errors="replace", newline=""
         ) as src:
             def lines():
-                nonlocal removed
+                nonlocal removed, physical
                 for line in src:
+                    physical += 1
                     if "\x00" in line:
                         removed += line.count("\x00")
                         line = line.replace("\x00", "")
@@ -217,9 +218,13 @@ def _read_normalised(
                 return '"' + text.replace('"', '""') + '"' if any(c in text for c in special) else text
 
             width = len(names)
+            before = 0  # physical lines read before the current record
             for number, record in enumerate(csv.reader(lines(), delimiter=delimiter, quotechar='"', strict=False)):
+                spanned, before = physical - before, physical
                 if number < skip:
                     continue
+                if spanned > 1:
+                    _check_swallowed_lines(path.name, first_row + number - skip, record, delimiter, names, spanned)
                 if len(record) > width and any(cell.strip() for cell in record[width:]):
                     raise InputError(
                         f"{path.name}: row {first_row + number - skip} has {len(record)} fields but the header "
@@ -233,6 +238,28 @@ def _read_normalised(
         return _duckdb_read(Path(name), con, delimiter, names, 0, first_row, path.name, longest=longest)
     finally:
         os.unlink(name)
+
+
+def _check_swallowed_lines(
+    source: str, row: int, record: list[str], delimiter: str, names: list[str], lines: int
+) -> None:
+    """Refuse a record whose quoted value swallowed whole records: a double quote opened and never closed
+    (or closed only by a stray quote lines later) makes every line up to there one value, and those rows
+    would be lost without a word. A line inside a quoted value that holds as many delimiters as a record
+    (one fewer than the columns) is such a record; a quoted value with line breaks in ordinary text is kept."""
+    width = len(names)
+    if width < 3:  # a line of ordinary text may hold a delimiter or two: two columns say too little
+        return
+    for column, value in zip(names, record):
+        inner = value.split("\n")[1:]
+        swallowed = sum(piece.count(delimiter) >= width - 1 for piece in inner)
+        if swallowed:
+            raise InputError(
+                f'{source}: row {row}, column {column!r}, opens a double quote (") that is not closed on its line, so the next '
+                f"{lines - 1:,} line(s), {swallowed:,} of them whole rows, would read as one value; close the quote "
+                "(or double it, \"\", inside a quoted value) or remove it, then read the file again",
+                field=column, value=row,
+            )
 
 
 def _first_line(exc: BaseException) -> str:
