@@ -190,3 +190,27 @@ def test_a_quoted_line_break_in_text_is_still_read(tmp_path):
     frame = tx.table.execute()
     assert len(frame) == 20
     assert sorted(frame.amount) == [i + 0.5 for i in range(1, 21)]
+
+
+@pytest.mark.parametrize(("head", "says"), [
+    (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(range(256)) * 4, "it is a PNG image"),
+    (b"PK\x03\x04\x14\x00\x06\x00" + b"xl/workbook.xml" + bytes(range(256)) * 4, "give it the .xlsx extension"),
+    (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(512), "an old Excel workbook (.xls)"),
+    (b"PAR1\x15\x04\x15" + bytes(range(256)) * 4 + b"PAR1", "give it the .parquet extension"),
+    (b"\x1f\x8b\x08\x00" + bytes(range(1, 256)) * 4, "unzip it (gunzip)"),
+    # no known signature: 1,020 bytes, 4 x 26 of them control bytes (1-8, 11, 14-26, 28-31: 8 + 1 + 13 + 4)
+    (bytes(range(1, 256)) * 4, "looks like a binary file, not delimited text (104 control bytes in its first 1,020)"),
+])
+def test_a_binary_file_named_csv_is_one_clear_error(tmp_path, head, says):
+    path = write(tmp_path, "sales.csv", head)
+    with pytest.raises(InputError) as caught:
+        read(path)
+    assert caught.value.message.startswith("sales.csv") and says in caught.value.message
+    result = CliRunner().invoke(app, ["analyze", str(path), "--out", str(tmp_path / "out")])
+    assert result.exit_code != 0 and says in result.output.replace("\n", " ") and "Traceback" not in result.output
+
+
+def test_text_with_a_few_control_bytes_is_still_read(tmp_path):
+    """A stray form feed or bell in a note is not a binary file: 1 control byte in a few hundred."""
+    data = HEADER.replace(b"\n", b",note\n") + b"a,2023-01-01,10,bell\x07\nb,2023-01-02,20,page\x0cbreak\n" + b"c,2023-01-03,30,x\n" * 5
+    assert kept(read(write(tmp_path, "sales.csv", data))) == {"a": 10.0, "b": 20.0, "c": 30.0}

@@ -37,6 +37,21 @@ TOO_WIDE = "segmint: a line has more space-separated fields than the header"
 
 
 BINARY_NUL_SHARE = 0.05  # more NUL bytes than this in the head (and not UTF-16): not a text file
+BINARY_CONTROL_SHARE = 0.02  # more control bytes than this (not tab, CR, LF, FF): not a text file either
+
+# The first bytes of files a user may save or rename as .csv by mistake: what the file is, what to do.
+SIGNATURES: tuple[tuple[bytes, str], ...] = (
+    (b"PK\x03\x04", "a ZIP archive (an .xlsx workbook is one): if it is a workbook, give it the .xlsx extension; "
+                     "if it is a zip, unzip it and read the file inside"),
+    (b"\xd0\xcf\x11\xe0", "an old Excel workbook (.xls): give it the .xls extension or save it as .xlsx or CSV"),
+    (b"PAR1", "a Parquet file: give it the .parquet extension"),
+    (b"\x1f\x8b", "a gzip-compressed file: unzip it (gunzip) and read the file inside"),
+    (b"%PDF", "a PDF document, not a table: export the data as CSV or Excel from where the PDF came from"),
+    (b"\x89PNG", "a PNG image, not a table"),
+    (b"\xff\xd8\xff", "a JPEG image, not a table"),
+    (b"GIF8", "a GIF image, not a table"),
+    (b"SQLite format 3\x00", "an SQLite database: read its table with a sqlite:///FILE?table=NAME source"),
+)
 
 
 def sniff_encoding(head: bytes) -> str:
@@ -118,6 +133,7 @@ def read_delimited(path: Path, *, con: BaseBackend, mapping: ColumnMapping | Non
     with path.open("rb") as handle:
         head = handle.read(HEAD_BYTES)
     encoding = sniff_encoding(head)
+    _refuse_binary(path, head, encoding)
     nul = 0 if encoding.startswith("utf-16") else count_nul_bytes(path)
     if nul and head.count(0) > BINARY_NUL_SHARE * len(head):
         raise InputError(
@@ -150,6 +166,23 @@ def read_delimited(path: Path, *, con: BaseBackend, mapping: ColumnMapping | Non
         + (f"header on line {header + 1}" if header >= 0 else "no header row (columns column_1..n)")
     )
     return drop_total_and_blank_rows(raw)
+
+
+def _refuse_binary(path: Path, head: bytes, encoding: str) -> None:
+    """One clear error for a binary file named like text (a workbook, an image, an archive renamed .csv):
+    read as text it gave garbage columns and a mapping error about them."""
+    for signature, what in SIGNATURES:
+        if head.startswith(signature):
+            raise InputError(f"{path.name} is not delimited text: it is {what}", field="source", value=path.name)
+    if encoding.startswith("utf-16") or not head:
+        return
+    control = sum(head.count(bytes([byte])) for byte in (*range(1, 9), 11, *range(14, 27), *range(28, 32)))
+    if control > BINARY_CONTROL_SHARE * len(head):
+        raise InputError(
+            f"{path.name}: looks like a binary file, not delimited text ({control:,} control bytes in its first "
+            f"{len(head):,}); export the data as CSV (UTF-8) or give the file its real extension",
+            field="source", value=path.name,
+        )
 
 
 def _load(
