@@ -30,7 +30,7 @@ def test_analyze_fixture_by_hand(tx):
     # D's first purchase (2023-05-05) is in the snapshot's quarter: New Customers whatever its cell
     assert rfm.segment.to_dict() == {"A": "Lost", "B": "Loyal Customers", "D": "New Customers"}
     levels = result.segments["levels"].execute().set_index("customer_id")
-    assert levels.segment.to_dict() == {"A": "Require Activation", "B": "Can't Lose Them", "D": "Require Activation"}
+    assert levels.segment.to_dict() == {"A": "Require Activation", "B": "Top Customers", "D": "Require Activation"}
     summary = result.summaries["rfm"].set_index("segment")
     assert summary.index.tolist() == ["Loyal Customers", "New Customers", "Lost"]
     assert summary.revenue.to_dict() == {"Loyal Customers": 190.0, "New Customers": 6.0, "Lost": 15.0}

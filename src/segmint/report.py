@@ -42,7 +42,7 @@ def segment_strategies(config: object | None = None, scheme: str | None = None) 
     """Strategy per segment label of one scheme (``scheme``, or the scheme ``config`` belongs to).
 
     Texts come from ``segment/strategies.yaml``, keyed by scheme so a name two schemes share (levels'
-    top group "Can't Lose Them", RFM's lapsed "Can't Lose Them") gets its own scheme's advice; a
+    "Champions" by R+F+M, RFM's "Champions" by R and FM) gets its own scheme's advice; a
     config with its own ``strategies`` (tiers) overrides them.
     """
     from segmint.segment.strategies import strategies_for

@@ -49,7 +49,7 @@ def test_editing_level_thresholds_changes_segment_counts(state) -> None:
     rows, strategies, _, _ = segments.segments_content(state, *inputs(state, "levels"))
     assert _counts(rows) == {"Champions": 1, "Loyal": 1, "Potential": 1, "Require Activation": 1}
     ids = [{"type": "cfg", "key": "bins"}] + [{"type": "cfg", "key": f"thresholds.{n}"} for n in (
-        "Can't Lose Them", "Champions", "Loyal", "Potential", "Promising", "Needs Attention",
+        "Top Customers", "Champions", "Loyal", "Potential", "Promising", "Needs Attention",
         "Require Activation")]
     settings = segments.settings_from_inputs("levels", ids, [5, 11, 9, 8, 7, 6, 5, 3])
     rows, _, _, _ = segments.segments_content(state, *inputs(state, "levels", settings=settings))

@@ -14,10 +14,10 @@ from segmint.segment.levels import LevelsConfig, assign
 # minimum R+F+M for 5 bins, typed out by hand from the documented defaults
 LEVEL_BY_SUM_5 = {
     3: "Require Activation", 4: "Require Activation", 5: "Needs Attention", 6: "Promising",
-    7: "Potential", 8: "Potential", 9: "Loyal", 10: "Champions", 11: "Can't Lose Them",
-    12: "Can't Lose Them", 13: "Can't Lose Them", 14: "Can't Lose Them", 15: "Can't Lose Them",
+    7: "Potential", 8: "Potential", 9: "Loyal", 10: "Champions", 11: "Top Customers",
+    12: "Top Customers", 13: "Top Customers", 14: "Top Customers", 15: "Top Customers",
 }  # fmt: skip
-ORDER = {"Can't Lose Them": 6, "Champions": 5, "Loyal": 4, "Potential": 3, "Promising": 2,
+ORDER = {"Top Customers": 6, "Champions": 5, "Loyal": 4, "Potential": 3, "Promising": 2,
          "Needs Attention": 1, "Require Activation": 0}  # fmt: skip
 
 
@@ -43,7 +43,7 @@ def test_default_thresholds_every_sum():
     assert got.segment.tolist() == [LEVEL_BY_SUM_5[sum(c)] for c in cells]
     assert (got.segment_order == got.segment.map(ORDER)).all()
     row = got[got.rfm_cell == "453"].iloc[0]
-    assert row.reason == "R+F+M = 4+5+3 = 12 >= 11 -> Can't Lose Them"
+    assert row.reason == "R+F+M = 4+5+3 = 12 >= 11 -> Top Customers"
 
 
 def test_thresholds_rescale_to_three_bins():
@@ -51,7 +51,7 @@ def test_thresholds_rescale_to_three_bins():
     table, cells = grid_features(3)
     got = assign(table, LevelsConfig(bins=3)).execute().sort_values("customer_id")
     by_sum = {3: "Require Activation", 4: "Needs Attention", 5: "Potential", 6: "Loyal",
-              7: "Can't Lose Them", 8: "Can't Lose Them", 9: "Can't Lose Them"}  # fmt: skip
+              7: "Top Customers", 8: "Top Customers", 9: "Top Customers"}  # fmt: skip
     assert got.segment.tolist() == [by_sum[sum(c)] for c in cells]
 
 
@@ -72,3 +72,29 @@ def test_bad_thresholds():
         LevelsConfig.from_dict({"thresholds": {"A": 5, "B": 9}})
     with pytest.raises(ConfigError, match="thresholds"):
         LevelsConfig.from_dict({"thresholds": {"A": 5}})
+
+
+def test_top_customers_claim_holds_on_real_cdnow() -> None:
+    """The top level claims the best customers by R+F+M, not lapsing ones (the seed's name, "Can't Lose
+    Them", claimed they were slipping away; on CDNOW 38% of them bought in the last 91 days). Checked
+    against features computed from the raw text with pandas alone (tests/test_real_data.py)."""
+    from test_real_data import CDNOW, raw_lines, reference_features
+
+    if not CDNOW.is_dir():
+        pytest.skip("../shared/data/cdnow is not present")
+    import segmint
+
+    levels = segmint.analyze(CDNOW / "CDNOW_master.txt", scheme="levels").segments["levels"]
+    levels = (levels.execute() if hasattr(levels, "execute") else levels).set_index("customer_id")
+    joined = reference_features(raw_lines("CDNOW_master.txt", True)).join(levels[["segment", "rfm_score"]], how="inner")
+    assert len(joined) == len(levels) == 23_502
+    by = joined.groupby("segment").agg(
+        customers=("monetary", "size"), revenue=("monetary", "mean"), orders=("frequency", "mean"),
+        lowest=("rfm_score", "min"), recent=("recency_days", lambda days: (days <= 91).mean()),
+    )
+    top = by.loc["Top Customers"]
+    assert top.lowest == 11 and top.customers == 8_524
+    others = by.drop(index="Top Customers")
+    assert top.revenue > 3 * others.revenue.max() and top.orders > 2 * others.orders.max()
+    assert top.recent > 0.3  # many bought lately: "slipping away" would be false
+    assert "Can't Lose Them" not in by.index

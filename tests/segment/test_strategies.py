@@ -43,18 +43,19 @@ def test_top_segment_is_rewarded_or_grown_never_won_back(scheme: str, k: int) ->
 
 
 def test_levels_top_group_is_not_given_rfm_win_back_advice() -> None:
-    # the issue: levels' top group "Can't Lose Them" got RFM's win-back text
+    # the issue: levels' top group, then also called "Can't Lose Them", got RFM's win-back text
     levels, rfm = segment_strategies(LevelsConfig()), segment_strategies(RFMConfig())
-    assert levels["Can't Lose Them"] != rfm["Can't Lose Them"]
-    assert strategy_table("levels")["Can't Lose Them"].goal == "reward"
+    assert "Can't Lose Them" not in levels and levels["Top Customers"] != rfm["Can't Lose Them"]
+    assert strategy_table("levels")["Top Customers"].goal == "reward"
     assert strategy_table("rfm")["Can't Lose Them"].goal == "win_back"  # RFM's lapsed big spenders
     assert segment_strategies(TiersConfig(strategies={"High Value / High Frequency": "mine"}))[
         "High Value / High Frequency"] == "mine"
 
 
 def test_names_shared_by_schemes_carry_their_scheme() -> None:
-    assert display_name("levels", "Can't Lose Them") == "Can't Lose Them (levels)"
-    assert display_name("rfm", "Can't Lose Them") == "Can't Lose Them (rfm)"
+    assert display_name("levels", "Champions") == "Champions (levels)"
+    assert display_name("rfm", "Champions") == "Champions (rfm)"
+    assert display_name("levels", "Top Customers") == "Top Customers"  # no other scheme has it
     assert display_name("rfm", "Lost") == "Lost"  # no other scheme has it
     assert display_name("value", "High Value", shown=("value", "rfm")) == "High Value"
     assert display_name("value", "High Value", shown=("value", "clusters")) == "High Value (value)"
@@ -70,5 +71,5 @@ def test_cli_names_shared_labels_with_their_scheme(tmp_path) -> None:
     _write_csv(source)
     run = CliRunner().invoke(app, ["analyze", str(source), "--scheme", "all"])
     assert run.exit_code == 0, run.output
-    # customer A (R=1, F=5, M=5 on the last day) is "Can't Lose Them" in both rfm and levels
-    assert "Can't Lose Them (rfm)" in run.output and "Can't Lose Them (levels)" in run.output
+    # "High Value" is a label of both clusters and value: each table names its scheme
+    assert "High Value (clusters)" in run.output and "High Value (value)" in run.output

@@ -19,7 +19,7 @@ __all__ = ["DEFAULT_THRESHOLDS", "LevelsConfig", "assign", "label_scores", "note
 
 # Minimum R+F+M (5 bins, sums 3..15) per level, most valuable first; the last level takes the rest.
 DEFAULT_THRESHOLDS: dict[str, float] = {
-    "Can't Lose Them": 11,
+    "Top Customers": 11,
     "Champions": 10,
     "Loyal": 9,
     "Potential": 7,

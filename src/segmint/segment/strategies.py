@@ -65,7 +65,7 @@ def strategies_for(scheme: str | None = None, config: Any = None) -> dict[str, s
 
 
 def display_name(scheme: str, segment: str, shown: tuple[str, ...] | None = None) -> str:
-    """``"Can't Lose Them (levels)"`` when another scheme (of ``shown``, default all) uses the name."""
+    """``"Champions (levels)"`` when another scheme (of ``shown``, default all) uses the name."""
     others = [s for s in (shown or tuple(_table())) if s not in (scheme, "story")]
     if any(segment in _table().get(other, {}) for other in others):
         return f"{segment} ({scheme})"
