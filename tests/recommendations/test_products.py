@@ -9,7 +9,6 @@ import pandas as pd
 import pytest
 
 from segmint.recommendations import products
-from segmint.recommendations.signals import PRIOR_SHOPPERS
 
 LINES = [  # customer, day, product, units, revenue, country
     ("C1", "2024-03-01", "A", 1, 10.0, "UK"), ("C2", "2024-03-02", "A", 2, 20.0, "UK"),
@@ -39,8 +38,8 @@ def test_segment_favourites_by_hand(lines):
     a = got[("S1", "A")]
     assert (a.customers, a.units, a.revenue, a.segment_customers, a.segment_shoppers) == (2, 3.0, 30.0, 2, 2)
     assert (a.share_of_segment, a.share_of_all, a.lift) == (1.0, 0.5, 2.0)
-    k = PRIOR_SHOPPERS
-    assert a.lift_adjusted == pytest.approx(round((2 + k * 0.5) / (2 + k) / 0.5, 4))
+    # Wilson 95% lower bound of 2 in 2 with z = 1.96: (1 + z²/4 - z * z/4) / (1 + z²/2) = 0.34238, / 0.5
+    assert a.lift_low == pytest.approx(0.6848, abs=1e-4)
     c = got[("S2", "C")]
     assert (c.share_of_segment, c.share_of_all, c.lift, c.segment_customers) == (0.5, 0.25, 2.0, 3)
     b = got[("S2", "B")]
@@ -86,3 +85,25 @@ def test_single_view_by_category_by_hand(lines):
     assert got.loc["C4", ["units: Fruit", "units: other categories", "units: all products"]].tolist() == [0.0, 6.0, 6.0]
     assert got.loc["C4", "categories bought"] == 1  # the blank category is not a category
     assert note.startswith("single view by category: 1 of 2 categories as columns")
+
+
+def test_lift_ranking_needs_buyers_to_vouch_for_it():
+    """3 buyers of 499 at lift 2.0 ranked first by lift before (groceries' Champions: zwieback, mustard,
+    dish cleaner); 60 of 499 at lift 1.8 is the favourite a marketer can act on. Wilson bounds by hand:
+    3/499 -> 0.002047 (lift low end 0.68), 60/499 -> 0.09457 (1.42)."""
+    rows, shoppers = [], [f"S{i}" for i in range(499)] + [f"O{i}" for i in range(4_491)]
+    rows += [(c, "2024-03-01", "niche", 1, 1.0) for c in shoppers[:3] + shoppers[499:499 + 12]]  # 3/499 vs 15/4990
+    rows += [(c, "2024-03-01", "staple", 1, 1.0) for c in shoppers[:60] + shoppers[499:499 + 273]]  # 60 vs 333
+    rows += [(c, "2024-03-02", "bread", 1, 1.0) for c in shoppers]  # everyone shops
+    frame = pd.DataFrame(rows, columns=["customer_id", "day", "product", "units", "revenue"])
+    frame["day"], frame["product_name"] = pd.to_datetime(frame["day"]).dt.date, frame["product"]
+    segments = ibis.memtable({"customer_id": shoppers, "segment": ["Champions"] * 499 + ["Others"] * 4_491,
+                              "segment_order": [1] * 499 + [0] * 4_491})  # fmt: skip
+    names = ibis.memtable({"product": ["niche", "staple", "bread"], "product_name": ["niche", "staple", "bread"]})
+    table = products.segment_favourites(ibis.memtable(frame), segments, dt.date(2024, 2, 1), dt.date(2024, 4, 1), names)
+    champions = table[table.segment == "Champions"].set_index("product_id")
+    assert champions.loc["niche", "lift"] == pytest.approx((3 / 499) / (15 / 4_990), abs=1e-4)  # 2.0
+    assert champions.loc["staple", "lift"] == pytest.approx((60 / 499) / (333 / 4_990), abs=1e-4)  # 1.80
+    assert champions.loc["niche", "lift_low"] == pytest.approx(0.002047 / (15 / 4_990), abs=2e-3)
+    assert champions.loc["staple", "lift_low"] == pytest.approx(0.09457 / (333 / 4_990), abs=2e-3)
+    assert champions.loc["staple", "rank_by_lift"] == 1 and champions.loc["niche", "rank_by_lift"] > 1

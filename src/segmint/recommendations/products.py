@@ -13,11 +13,17 @@ import ibis
 import ibis.expr.types as ir
 import pandas as pd
 
-from segmint.recommendations.signals import PRIOR_SHOPPERS
-
 __all__ = ["product_sales", "segment_favourites", "single_view", "top_products_by_period"]
 
+Z_95 = 1.959964  # two-sided 95%: the normal quantile of the Wilson interval behind ``lift_low``
 
+
+def wilson_low(buyers: ir.IntegerValue, shoppers: ir.IntegerValue, z: float = Z_95) -> ir.FloatingValue:
+    """Lower end of the Wilson score interval of the share ``buyers / shoppers`` (an Ibis expression)."""
+    n = shoppers.cast("float64")
+    p = buyers.cast("float64") / n
+    z2 = z * z
+    return (p + z2 / (2 * n) - z * (p * (1 - p) / n + z2 / (4 * n * n)).sqrt()) / (1 + z2 / n)
 
 
 def segment_favourites(
@@ -36,9 +42,11 @@ def segment_favourites(
     = the segment's shoppers who bought the product / the segment's shoppers; ``share_of_all`` =
     the same over all shoppers; ``lift`` = their ratio ("what Champions buy now that others
     don't"). ``rank_by_lift`` ranks products with at least ``min_buyers`` buyers in the segment by
-    ``lift_adjusted``, the lift with ``PRIOR_SHOPPERS`` pseudo-shoppers who buy at the overall rate
-    added to the segment (so 3 of 3 buyers does not outrank 300 of 400); ``rank_by_volume`` ranks by units. A product is listed when it is in the
-    segment's top ``favourites`` by either. ``segment_customers`` counts every member.
+    ``lift_low``, the lift at the low end of its 95% interval (the segment's share's Wilson lower bound
+    over everyone's share): a lift the segment's buyers can vouch for, so 3 buyers in 499 (lift 2.0,
+    low end 0.68) no longer outrank 60 in 499 at lift 1.8 (low end 1.4). ``rank_by_volume`` ranks by
+    units. A product is listed when it is in the segment's top ``favourites`` by either.
+    ``segment_customers`` counts every member.
     """
     recent = lines.filter(lines.day >= start, lines.day < as_of)
     labelled = recent.inner_join(segments.select("customer_id", "segment", "segment_order"), "customer_id")
@@ -52,12 +60,12 @@ def segment_favourites(
     per = per.inner_join(members, "segment").inner_join(shoppers, "segment").inner_join(everyone, "product")
     share = per.customers.cast("float64") / per.segment_shoppers.cast("float64")
     share_all = per.customers_all.cast("float64") / total
-    adjusted = (per.customers + PRIOR_SHOPPERS * share_all) / (per.segment_shoppers + PRIOR_SHOPPERS) / share_all
-    per = per.mutate(share_of_segment=share, share_of_all=share_all, lift=share / share_all, lift_adjusted=adjusted)
+    low = wilson_low(per.customers, per.segment_shoppers) / share_all
+    per = per.mutate(share_of_segment=share, share_of_all=share_all, lift=share / share_all, lift_low=low)
     ranked_lift = per.customers >= min_buyers
     by_lift = ibis.row_number().over(
         group_by=[per.segment, ranked_lift],
-        order_by=[ibis.desc(per.lift_adjusted), ibis.desc(per.customers), per.product],
+        order_by=[ibis.desc(per.lift_low), ibis.desc(per.customers), per.product],
     )
     by_volume = ibis.row_number().over(
         group_by=per.segment, order_by=[ibis.desc(per.units), ibis.desc(per.customers), per.product]
@@ -72,12 +80,12 @@ def segment_favourites(
         "segment", "segment_order", product_id="product", product_name=kept.product_name,
         customers="customers", segment_customers="segment_customers", segment_shoppers="segment_shoppers",
         share_of_segment="share_of_segment",
-        share_of_all="share_of_all", lift="lift", lift_adjusted="lift_adjusted", units="units", revenue="revenue",
+        share_of_all="share_of_all", lift="lift", lift_low="lift_low", units="units", revenue="revenue",
         rank_by_lift="rank_by_lift", rank_by_volume="rank_by_volume",
     ).to_pandas()  # fmt: skip
     frame = frame.sort_values(["segment_order", "segment", "rank_by_lift", "rank_by_volume"],
                               ascending=[False, True, True, True], na_position="last")  # fmt: skip
-    for column in ("share_of_segment", "share_of_all", "lift", "lift_adjusted"):
+    for column in ("share_of_segment", "share_of_all", "lift", "lift_low"):
         frame[column] = frame[column].round(4)
     frame["window_start"], frame["window_end"] = start, as_of - dt.timedelta(days=1)
     return frame.reset_index(drop=True)

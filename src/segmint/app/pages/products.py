@@ -32,7 +32,7 @@ FAVOURITE_COLUMNS = [
     {"field": "rank_by_lift", "headerName": "rank (lift)", "width": 110},
     {"field": "rank_by_volume", "headerName": "rank (units)", "width": 110},
     {"field": "lift", "valueFormatter": {"function": "d3.format('.2f')(params.value)"}, "width": 90},
-    {"field": "lift_adjusted", "headerName": "lift (adjusted)", "width": 110,
+    {"field": "lift_low", "headerName": "lift (95% low)", "width": 120,
      "valueFormatter": {"function": "d3.format('.2f')(params.value)"}},
     {"field": "share_of_segment", "headerName": "% of segment shoppers",
      "valueFormatter": {"function": "d3.format('.1%')(params.value)"}},
