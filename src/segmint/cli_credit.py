@@ -78,30 +78,31 @@ def _ledger_columns(pairs: list[str] | None) -> dict[str, str] | None:
 
 
 def print_credit(result: object, customer: str | None) -> None:
-    from rich.table import Table
+    from segmint.cli_tables import Column, fitted_table
 
     console.rule("credit")
     console.print(escape(result.describe()), soft_wrap=True)
-    table = Table(title="risk summary (Credit Segment)", title_justify="left")
-    for column in ("segment", "customers", "owed", "% of owed", "90+ days", "mean score", "days to pay",
-                   "late / paid bills"):
-        table.add_column(column, justify="left" if column == "segment" else "right", no_wrap=True)
-    for row in result.summary().itertuples():
-        days = "" if row.avg_days_to_pay != row.avg_days_to_pay else f"{row.avg_days_to_pay:,.1f}"
-        table.add_row(
-            escape(str(row.credit_segment)), f"{row.customers:,}", f"{row.owed:,.2f}",
-            f"{row.share_of_outstanding:.1%}", f"{row.aging_90_plus:,.2f}", f"{row.mean_score:.1f}", days,
-            f"{row.bills_paid_late:,} / {row.bills_paid:,}",
-        )  # fmt: skip
-    console.print(table)
+    where = "credit_summary and credit (--out) have every column"
+    columns = (Column("segment", "left"), Column("customers"), Column("owed"), Column("% of owed", drop=4),
+               Column("90+ days"), Column("mean score", drop=2), Column("days to pay", drop=3),
+               Column("late / paid bills", drop=1))  # fmt: skip
+    cells = [
+        (escape(str(row.credit_segment)), f"{row.customers:,}", f"{row.owed:,.2f}", f"{row.share_of_outstanding:.1%}",
+         f"{row.aging_90_plus:,.2f}", f"{row.mean_score:.1f}",
+         "" if row.avg_days_to_pay != row.avg_days_to_pay else f"{row.avg_days_to_pay:,.1f}",
+         f"{row.bills_paid_late:,} / {row.bills_paid:,}")
+        for row in result.summary().itertuples()
+    ]  # fmt: skip
+    console.print(fitted_table("risk summary (Credit Segment)", columns, cells, width=console.width, elsewhere=where))
     riskiest = result.details.sort_values(["credit_score", "outstanding"], ascending=[True, False]).head(10)
-    top = Table(title="lowest scores (most at risk first)", title_justify="left")
-    for column in ("customer", "score", "segment", "outstanding", "90+ days", "reason"):
-        top.add_column(column, justify="right" if column in ("score", "outstanding", "90+ days") else "left")
-    for row in riskiest.itertuples():
-        top.add_row(escape(str(row.customer_id)), str(row.credit_score), row.credit_segment,
-                    f"{row.outstanding:,.2f}", f"{row.aging_90_plus:,.2f}", escape(row.reason))  # fmt: skip
-    console.print(top)
+    columns = (Column("customer", "left", wrap=True), Column("score"), Column("segment", "left", drop=1),
+               Column("outstanding"), Column("90+ days", drop=2), Column("reason", "left", wrap=True, wrap_width=24))  # fmt: skip
+    cells = [
+        (escape(str(row.customer_id)), str(row.credit_score), row.credit_segment, f"{row.outstanding:,.2f}",
+         f"{row.aging_90_plus:,.2f}", escape(row.reason))
+        for row in riskiest.itertuples()
+    ]  # fmt: skip
+    console.print(fitted_table("lowest scores (most at risk first)", columns, cells, width=console.width, elsewhere=where))
     if customer is not None:
         facts = result.customer(customer)
         lines = "\n".join(f"{k}: {v}" for k, v in facts.items())

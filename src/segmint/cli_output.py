@@ -26,11 +26,14 @@ if TYPE_CHECKING:
 
 
 def _console(stderr: bool = False) -> Console:
-    """Rich assumes 80 columns when output is not a terminal; tables of KPIs need more to stay readable.
-    Off a terminal nothing is coloured, so no highlighting either (its regexes ran over every line
-    printed, for styles that were then dropped: a fiftieth of a small ``analyze``)."""
+    """Rich assumes 80 columns when output is not a terminal; tables of KPIs need more to stay readable,
+    so 120 there unless ``COLUMNS`` says otherwise. Off a terminal nothing is coloured, so no highlighting
+    either (its regexes ran over every line printed, for styles that were then dropped: a fiftieth of a
+    small ``analyze``)."""
+    import os
+
     terminal = Console(stderr=stderr).is_terminal
-    return Console(stderr=stderr, width=None if terminal else 120, highlight=terminal)
+    return Console(stderr=stderr, width=None if terminal or os.environ.get("COLUMNS") else 120, highlight=terminal)
 
 
 console = _console()
@@ -259,7 +262,7 @@ def _summary_rows(result: AnalysisResult) -> Iterator[tuple[str, list[dict]]]:
 
 def print_analysis(result: AnalysisResult) -> None:
     """Snapshot, skipped schemes, excluded customers, warnings and one KPI table per scheme."""
-    from rich.table import Table
+    from segmint.cli_tables import Column, fitted_table
 
     from segmint.segment.strategies import display_name
 
@@ -279,18 +282,17 @@ def print_analysis(result: AnalysisResult) -> None:
         console.print(f"[yellow]skipped {scheme}:[/] {escape(why)}")
     summaries = dict(_summary_rows(result))
     shown = tuple(summaries)  # a name two printed schemes share is shown with its scheme
+    columns = (Column("segment", "left"), Column("customers"), Column("% customers", drop=4), Column("revenue"),
+               Column("% revenue", drop=5), Column("recency", drop=3), Column("frequency", drop=2), Column("AOV", drop=1))  # fmt: skip
     for scheme, rows in summaries.items():
-        table = Table(title=f"{scheme} segments", title_justify="left")
-        table.add_column("segment", justify="left", no_wrap=True)
-        for column in ("customers", "% customers", "revenue", "% revenue", "recency", "frequency", "AOV"):
-            table.add_column(column, justify="right")
         customers, revenue = sum(r["customers"] for r in rows), sum(r["revenue"] for r in rows)
-        for row in rows:
-            table.add_row(
-                escape(display_name(scheme, str(row["segment"]), shown)), f"{row['customers']:,}",
-                share(row["customers"], customers), f"{row['revenue']:,.2f}", share(row["revenue"], revenue),
-                f"{row['mean_recency_days']:,.0f}", f"{row['mean_frequency']:.2f}", f"{row['aov']:,.2f}",
-            )  # fmt: skip
-        console.print(table)
+        cells = [
+            (escape(display_name(scheme, str(row["segment"]), shown)), f"{row['customers']:,}",
+             share(row["customers"], customers), f"{row['revenue']:,.2f}", share(row["revenue"], revenue),
+             f"{row['mean_recency_days']:,.0f}", f"{row['mean_frequency']:.2f}", f"{row['aov']:,.2f}")
+            for row in rows
+        ]  # fmt: skip
+        console.print(fitted_table(f"{scheme} segments", columns, cells, width=console.width,
+                                   elsewhere="the summary tables --out writes have every column"))  # fmt: skip
     for line in result.notes():
         console.print(f"[yellow]note:[/] {escape(line)}", soft_wrap=True)

@@ -109,13 +109,12 @@ class DataQualityReport(BaseModel):
             lines += [f"Sheet {sheet.describe()}" for sheet in self.sheets if not sheet.read]
             lines.append("")
         table = [
-            ("Rows read", self.rows_in, ""),
-            ("Rows kept", self.rows_kept, pct(self.rows_kept)),
-            ("Rows dropped", self.rows_dropped, pct(self.rows_dropped)),
+            ("Rows read", self.rows_in, "", ""),
+            ("Rows kept", self.rows_kept, pct(self.rows_kept), ""),
+            ("Rows dropped", self.rows_dropped, pct(self.rows_dropped), ""),
         ]
-        table += [(f"  {name}: {d.description}", d.count, pct(d.count)) for name, d in self.dropped.items()]
-        width = max(len(label) for label, _, _ in table)
-        lines += [f"{label:<{width}}  {count:>12,}  {share:>6}" for label, count, share in table]
+        table += [(f"  {name}", d.count, pct(d.count), d.description) for name, d in self.dropped.items()]
+        lines += count_lines(table)
         invoices = f"Invoice numbers (returns included): {self.invoices:,}"
         if self.rows_kept and self.parsed.get("invoice_ids_synthesised", 0) >= self.rows_kept:
             # every number was made up, one per line: counting them would claim invoices the data lack
@@ -164,6 +163,15 @@ class DataQualityReport(BaseModel):
         if not text.lstrip().startswith("{"):
             text = Path(path_or_text).read_text(encoding="utf-8")
         return cls.model_validate(json.loads(text))
+
+
+def count_lines(rows: list[tuple[str, int, str, str]]) -> list[str]:
+    """Aligned 'label  count  share  description' lines (rows read, kept, dropped by reason).
+
+    The description comes last: on a narrow terminal only it wraps, and the counts stay in their column.
+    """
+    width = max(len(label) for label, *_ in rows)
+    return [f"{label:<{width}}  {count:>12,}  {share:>6}  {about}".rstrip() for label, count, share, about in rows]
 
 
 def period_checks(

@@ -8,7 +8,9 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from segmint.io.vouchers import type_table_text
-from segmint.quality import DataQualityReport, DroppedRows
+from segmint.quality import DataQualityReport, DroppedRows, count_lines
+
+SUMMARY_TYPES = 15  # voucher types a printed summary lists (the most used; the voucher_types table has all)
 
 LEDGER_DROPS: dict[str, str] = {
     "blank": "blank line",
@@ -81,10 +83,10 @@ class LedgerReport(BaseModel):
             raise ValueError(f"rows_in ({self.rows_in}) != rows_used ({self.rows_used}) + dropped ({dropped})")
         return self
 
-    def type_table(self) -> str:
-        """The voucher type -> base type table (vouchers, debit + credit amount, why)."""
+    def type_table(self, limit: int | None = None) -> str:
+        """The voucher type -> base type table (vouchers, debit + credit amount, why); see ``type_table_text``."""
         rows = [dict(r.model_dump(), amount=r.amount) for r in self.voucher_types]
-        return type_table_text(rows)
+        return type_table_text(rows, limit)
 
     def base_totals(self) -> dict[str, dict[str, float]]:
         """Base type -> vouchers, cancelled and amount (debit + credit) over its voucher types."""
@@ -111,20 +113,19 @@ class LedgerReport(BaseModel):
         pct = (lambda n: f"{100 * n / self.rows_in:.1f}%") if self.rows_in else (lambda n: "-")
         head = f"Ledger: {self.source} ({self.layout}"
         head += f", party {self.party!r} from {self.party_from})" if self.party else ")"
-        rows = [("Rows read", self.rows_in, ""), ("Rows used", self.rows_used, pct(self.rows_used)),
-                ("Rows dropped", self.rows_in - self.rows_used, pct(self.rows_in - self.rows_used))]
-        rows += [(f"  {name}: {d.description}", d.count, pct(d.count)) for name, d in self.dropped.items()]
-        width = max(len(label) for label, _, _ in rows)
+        rows = [("Rows read", self.rows_in, "", ""), ("Rows used", self.rows_used, pct(self.rows_used), ""),
+                ("Rows dropped", self.rows_in - self.rows_used, pct(self.rows_in - self.rows_used), "")]
+        rows += [(f"  {name}", d.count, pct(d.count), d.description) for name, d in self.dropped.items()]
         lines = [head]
         if self.columns:
             lines.append("Columns: " + ", ".join(f"{field} <- {column}" for field, column in self.columns.items()))
-        lines += [f"{label:<{width}}  {n:>10,}  {share:>6}" for label, n, share in rows]
+        lines += count_lines(rows)
         lines.append(f"Entries: {self.entries:,} from {self.parties:,} parties"
                      + (f", {self.first_date} to {self.last_date}" if self.first_date else ""))
         if self.dates:
             lines.append(f"Dates: {self.dates}")
         if self.voucher_types:
-            lines += ["", "Voucher types (type -> base type):", self.type_table(), self.sales_line()]
+            lines += ["", "Voucher types (type -> base type):", self.type_table(SUMMARY_TYPES), self.sales_line()]
         examples = [(name, d) for name, d in self.dropped.items() if d.examples]
         if examples:
             lines += ["", "Examples of dropped rows:"]

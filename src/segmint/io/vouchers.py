@@ -189,17 +189,35 @@ def classify_voucher_types(
     return result
 
 
-def type_table_text(rows: list[dict[str, Any]]) -> str:
-    """The type -> base-type table as aligned text: type, base, vouchers, amount, why."""
+def type_table_text(rows: list[dict[str, Any]], limit: int | None = None) -> str:
+    """The type -> base-type table as aligned text: type, base, vouchers, amount, why.
+
+    With ``limit`` (a printed summary): the first ``limit`` types, each rule named briefly ("name rule",
+    "Tally master"), so a line fits an 80-column terminal; the full reasons and every type are in the
+    report's ``voucher_types`` table.
+    """
     if not rows:
         return "voucher types: none"
-    width = max(len("voucher type"), *(len(str(r["voucher_type"])) for r in rows))
-    base_width = max(len("base type"), *(len(str(r["base_type"])) for r in rows))
+    shown = rows if limit is None else rows[:limit]
+    width = max(len("voucher type"), *(len(str(r["voucher_type"])) for r in shown))
+    base_width = max(len("base type"), *(len(str(r["base_type"])) for r in shown))
     lines = [f"{'voucher type':<{width}}  {'base type':<{base_width}}  {'vouchers':>9}  {'amount':>17}  why"]
-    for r in rows:
+    for r in shown:
+        why = str(r["why"]) if limit is None else _brief_why(str(r["why"]))
         note = f"  ({r['cancelled']:,} cancelled)" if r.get("cancelled") else ""
         lines.append(
             f"{r['voucher_type']:<{width}}  {r['base_type']:<{base_width}}  {r['vouchers']:>9,}  "
-            f"{r['amount']:>17,.2f}  {r['why']}{note}"
+            f"{r['amount']:>17,.2f}  {why}{note}"
         )
+    if len(rows) > len(shown):
+        rest = rows[len(shown):]
+        lines.append(f"... and {len(rest):,} more types ({sum(r['vouchers'] for r in rest):,} vouchers): every type and "
+                     "the rule that classified it are in the voucher_types table")
     return "\n".join(lines)
+
+
+def _brief_why(why: str) -> str:
+    """'name matches 'sale|invoice|...'' -> 'name rule'; 'Tally master: A -> B ...' -> 'Tally master'."""
+    if why.startswith("name matches"):
+        return "name rule"
+    return why.split(":")[0] if why.startswith("Tally master") else why
