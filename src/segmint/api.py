@@ -216,6 +216,7 @@ def clean_raw(
     )
     if raw.sheets:  # the sheets of a workbook read, and those left out with why
         result.report.sheets = [SheetRead(**sheet) for sheet in raw.sheets]
+    result.report.warnings += raw.report_notes  # what the reader knows of the amounts (e.g. before tax)
     return Transactions(
         result.table, con, resolved, result.report, evidence, label or raw.source, ledger, totals=result.totals,
         totals_per_invoice=result.totals_per_invoice,

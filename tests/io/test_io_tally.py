@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+from pathlib import Path
+
 import ibis
 import pytest
 
@@ -98,3 +101,34 @@ def test_control_characters_and_invalid_references_are_removed(con, tmp_path):
     bare = tmp_path / "utf16le.xml"  # UTF-16 without a byte-order mark
     bare.write_bytes(DAY_BOOK.encode("utf-16-le"))
     assert read_raw(bare, con=con).table.count().execute() == 4
+
+
+UTTAM = Path(__file__).parents[2] / ".." / "shared" / "data" / "tally" / "uttam_daybook_2025.xml"
+
+
+def test_items_equal_to_the_bill_need_no_note(con, tmp_path):
+    path = tmp_path / "daybook.xml"
+    path.write_text(DAY_BOOK, encoding="utf-8")
+    assert read_raw(path, con=con).report_notes == []  # voucher 1: items 200 + 1,500 = the bill of 1,700
+
+
+@pytest.mark.skipif(not UTTAM.is_file(), reason="../shared/data/tally is not present")
+def test_revenue_basis_is_said_when_items_are_before_tax():
+    """The Uttam GST invoice bills 48,091.00; its items are worth 40,755.00 before 7,335.90 IGST and 0.10
+    round-off: read straight from the XML's ledger lines here, then the report says so."""
+    import re
+
+    import segmint
+
+    text = UTTAM.read_text(encoding="ascii", errors="replace")
+    invoice = text[text.rfind("<VOUCHER", 0, text.find("GST Sale Invoice")):]
+    invoice = invoice[: invoice.find("</VOUCHER>")]
+    lines = {name: Decimal(amount) for name, amount in re.findall(
+        r"<LEDGERNAME>(.*?)</LEDGERNAME>.*?<AMOUNT>(.*?)</AMOUNT>", invoice, re.S)}  # fmt: skip
+    assert -lines["L Artisan Products"] == Decimal("48091.00") and lines["IGST"] == Decimal("7335.90")
+    items = -lines["L Artisan Products"] - lines["IGST"] - lines["Round Off"]
+    assert items == Decimal("40755.00")
+    tx = segmint.read_transactions(UTTAM)
+    assert tx.report.total_amount == pytest.approx(float(items))
+    said = [w for w in tx.report.warnings if "before taxes and round-off" in w]
+    assert said and f"{items:,.2f} of 48,091.00 billed; the 7,336.00 between" in said[0]

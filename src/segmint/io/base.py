@@ -47,6 +47,7 @@ class RawTable:
     skipped: dict[str, int] = field(default_factory=dict)
     skipped_examples: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    report_notes: list[str] = field(default_factory=list)  # what the quality report must say of the values read
     titles: list[str] = field(default_factory=list)  # report title lines above the header (company, party, period)
     # Columns holding one value per invoice placed on its first line only ('0' on the others), set
     # when a reader expands item lists; ``items_priced`` = the items carry their own price.

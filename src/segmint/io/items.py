@@ -150,7 +150,7 @@ def expand_items(raw: RawTable, con: BaseBackend) -> RawTable:
     expanded = RawTable(
         table=table, source=raw.source, columns=columns, header_row=raw.header_row,
         format=raw.format, sheet=raw.sheet, sheets=list(raw.sheets), skipped=dict(raw.skipped),
-        skipped_examples=dict(raw.skipped_examples), notes=list(raw.notes),
+        skipped_examples=dict(raw.skipped_examples), notes=list(raw.notes), report_notes=list(raw.report_notes),
         invoice_level=money, items_priced="unit_price" in item_fields or "amount" in item_fields,
     )  # fmt: skip
     expanded.notes.append(

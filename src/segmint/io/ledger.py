@@ -326,6 +326,7 @@ def sales_view(raw: RawTable, *, con: BaseBackend, rules: Any = None, party: str
         header_row=raw.header_row, format=raw.format, sheet=raw.sheet, sheets=list(raw.sheets),
         skipped=dict(raw.skipped),
         skipped_examples={k: list(v) for k, v in raw.skipped_examples.items()}, notes=list(raw.notes),
+        report_notes=list(raw.report_notes),
         titles=list(raw.titles),
     )  # fmt: skip
     why = staged.filter(staged._why.notnull())

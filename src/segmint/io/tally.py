@@ -47,6 +47,7 @@ def read_tally_xml(
     bases = _bases(export, rules)
     rows: list[dict[str, Any]] = []
     skipped: dict[str, list[dict[str, Any]]] = {}
+    kept: list[VoucherRecord] = []
     for voucher in export.vouchers:
         base = bases.get(voucher.vch_type, ("Other", ""))[0]
         reason = _skip_reason(voucher, base, rules, export)
@@ -56,13 +57,39 @@ def read_tally_xml(
                  ROW_COL: voucher.position}
             )  # fmt: skip
         else:
+            kept += [voucher] if base == SALES else []
             rows += [dict(r, **{ROW_COL: voucher.position}) for r in _sales_rows(voucher, base)]
     raw = _raw_table(rows, COLUMNS, path, con, "tally-xml")
     for reason, examples in skipped.items():
         raw.add_skipped(reason, len(examples), examples)
     raw.notes += _notes(export, bases, f"{len(rows)} sales line(s); sales positive, credit notes negative")
+    raw.report_notes += _amount_basis(kept)
     raw.voucher_types = _type_rows(export, bases)
     return raw
+
+
+def _amount_basis(vouchers: list[VoucherRecord]) -> list[str]:
+    """What the lines of the sales vouchers read are worth: the stock items' value before taxes and round-off
+    when a voucher lists items, else the bill's total to the party (taxes included, as it is owed). Said,
+    with the totals, when the two differ, so revenue here and the bills a ledger view counts can be told
+    apart (a GST invoice of 48,091.00 is 40,755.00 of items, 7,335.90 IGST and 0.10 round-off)."""
+    def billed(voucher: VoucherRecord) -> Decimal:
+        return sum((abs(to_decimal(line.amount) or Decimal(0)) for line in _party_lines(voucher)), Decimal(0))
+
+    itemised = [v for v in vouchers if v.items and _party_lines(v)]  # a bill to compare the items with
+    if not itemised:
+        return []
+    items = sum((abs(to_decimal(item["amount"]) or Decimal(0)) for v in itemised for item in v.items), Decimal(0))
+    bills = sum((billed(v) for v in itemised), Decimal(0))
+    if bills == items:
+        return []
+    note = (f"{len(itemised):,} voucher(s) list stock items: their amounts are the items' value before taxes and "
+            f"round-off ({items:,.2f} of {bills:,.2f} billed; the {bills - items:,.2f} between are taxes, charges "
+            "and round-off on the same bills)")
+    others = len(vouchers) - len(itemised)
+    if others:
+        note += f"; {others:,} sales voucher(s) without items (or without a party line) count their bill total"
+    return [note]
 
 
 def _type_rows(export: TallyExport, bases: dict[str, tuple[str, str]]) -> list[dict[str, Any]]:
