@@ -50,7 +50,7 @@ def fitted_table(title: str, columns: Sequence[Column], rows: Sequence[Sequence[
     if left_out:
         caption = f"left out at {width} columns: {', '.join(left_out)}" + (f"; {elsewhere}" if elsewhere else "")
     table = Table(title=title, title_justify="left", caption=caption or None, caption_justify="left")
-    sizes = _wrap_widths(kept, need, {c.name: max((len(row[columns.index(c)]) for row in rows), default=0)
+    sizes = _widths(kept, need, {c.name: max((len(row[columns.index(c)]) for row in rows), default=0)
                                       for c in kept if c.wrap}, width)  # fmt: skip
     for column in kept:  # fixed widths: Rich wraps a header in its column, and never cuts a value
         table.add_column(column.name, justify=column.justify, overflow="fold", width=sizes[column.name])
@@ -60,11 +60,17 @@ def fitted_table(title: str, columns: Sequence[Column], rows: Sequence[Sequence[
     return table
 
 
-def _wrap_widths(kept: Sequence[Column], need: dict[str, int], natural: dict[str, int], width: int) -> dict[str, int]:
-    """Every column's width: its need; the room left over goes to the wrapping columns, in proportion to
-    what they lack of their widest cell (Rich's own shrinking overshot the console by a column or two)."""
+def _widths(kept: Sequence[Column], need: dict[str, int], natural: dict[str, int], width: int) -> dict[str, int]:
+    """Every column's width: its need; the room left over goes first to headers (each on one line, when all
+    fit), then to the wrapping columns in proportion to what they lack of their widest cell (Rich's own
+    shrinking overshot the console by a column or two)."""
     sizes = {c.name: need[c.name] for c in kept}
     room = width - sum(sizes.values()) - 3 * len(kept) - 1
+    headers = {c.name: max(len(c.name) - sizes[c.name], 0) for c in kept}
+    if 0 < sum(headers.values()) <= room:  # room for every header on one line: take it first
+        for name, more in headers.items():
+            sizes[name] += more
+        room -= sum(headers.values())
     lacking = {name: max(natural[name] - sizes[name], 0) for name in natural}
     total = sum(lacking.values())
     for name, short in lacking.items():
