@@ -245,6 +245,25 @@ def test_value_page_scores_customers(server: str, page) -> None:
     page.screenshot(path=str(SHOTS / "value.png"), full_page=True)
 
 
+
+def test_value_tables_fit_a_900px_window(server: str, page) -> None:
+    """At 900 px the two Value tables sat side by side and each was cut (scrolled inside its half: the
+    top customers' 'value / purchase' and CLV, the segments' CLV and share out of sight)."""
+    narrow = page.context.browser.new_page(viewport={"width": 900, "height": 900})
+    try:
+        narrow.goto(server + "/value")
+        narrow.wait_for_selector("#value-top tbody tr", timeout=120_000)
+        narrow.wait_for_selector("#value-by-segment tbody tr", timeout=30_000)
+        _settle(narrow)
+        for table in ("#value-top table", "#value-by-segment table"):
+            shown, full = narrow.evaluate(
+                "t => [t.parentElement.clientWidth, t.scrollWidth]", narrow.locator(table).element_handle())
+            assert full <= shown, (table, full, shown)  # every column in sight, nothing to scroll to
+        narrow.screenshot(path=str(SHOTS / "value_900.png"), full_page=True)
+    finally:
+        narrow.close()
+
+
 UPLOAD_CSV = """InvoiceNo,CustomerID,InvoiceDate,Quantity,UnitPrice,Country
 U1,A,2023-01-05,2,10.00,France
 U2,B,2023-01-06,1,25.00,Spain
