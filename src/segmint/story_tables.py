@@ -32,7 +32,13 @@ from segmint.story_rows import INACTIVE, Coded, as_table, coded
 # --- transitions and retention ------------------------------------------------------------------
 
 
-def _period_index(segments: ir.Table, label: str) -> int:
+def _period_index(segments: ir.Table, label: str, periods: pd.DataFrame | None = None) -> int:
+    """The index of period ``label``: from the story's ``periods`` table when given (no query: the
+    dashboard compiled the whole story expression for it, most of a second per transitions chart)."""
+    if periods is not None:
+        found = periods.loc[periods["period"] == label, "period_index"]
+        if len(found):
+            return int(found.iloc[0])
     found = segments.filter(segments.period == label).period_index.max().execute()
     if found is None or pd.isna(found):
         known = segments.select("period").distinct().order_by("period").period.execute().tolist()
@@ -41,12 +47,14 @@ def _period_index(segments: ir.Table, label: str) -> int:
 
 
 def transitions(
-    segments: ir.Table | pd.DataFrame | Coded, from_period: str | None = None, to_period: str | None = None
+    segments: ir.Table | pd.DataFrame | Coded, from_period: str | None = None, to_period: str | None = None,
+    periods: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """Migration counts and row shares between two periods (default: pooled consecutive pairs).
 
     With neither period given every consecutive pair is pooled, so ``share`` is the customer-weighted
     average over pairs; with one given, the other is its neighbour. ``churn`` marks active -> Inactive.
+    ``periods`` (``StoryResult.periods``: period, period_index) names the periods' indexes without a query.
     """
     if from_period is None and to_period is None:
         rows_coded = segments if isinstance(segments, Coded) else coded(segments)
@@ -58,8 +66,8 @@ def transitions(
             counts[f"{side}_order"] = counts[f"{side}_code"].map(rows_coded.orders)
     else:
         segments = as_table(segments)
-        start = _period_index(segments, from_period) if from_period else None
-        stop = _period_index(segments, to_period) if to_period else None
+        start = _period_index(segments, from_period, periods) if from_period else None
+        stop = _period_index(segments, to_period, periods) if to_period else None
         start = stop - 1 if start is None else start
         stop = start + 1 if stop is None else stop
         if stop <= start:

@@ -240,7 +240,7 @@ def flows_content(state: AppState, from_period: str | None, to_period: str | Non
         from_period, to_period = labels[-2], labels[-1]
 
     def load() -> tuple:
-        flows = transitions(story.period_segments, from_period, to_period)
+        flows = transitions(story.period_segments, from_period, to_period, story.periods)
         segments = story.period_segments
         order = segments.select("segment", "segment_order").distinct().execute()
         return flows, dict(zip(order["segment"], order["segment_order"], strict=True))
