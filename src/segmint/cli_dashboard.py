@@ -71,6 +71,9 @@ def dashboard(
     from waitress import serve
 
     logging.getLogger("waitress").setLevel(logging.ERROR)  # we print the URL ourselves
+    from segmint.app.server import warm_in_background
+
+    warm_in_background()
     try:
         serve(dash_app.server, host=host, port=port, threads=threads, ident="segmint")
     except OSError as exc:

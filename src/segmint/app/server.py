@@ -100,3 +100,25 @@ def create_app(
     if follower is not None:
         follower.start()
     return app
+
+
+# Modules that pages load on their first use (scikit-learn with SciPy: about a second, for the Products
+# page's blend, the Value page's model checks and clusters); the served dashboard imports them on a
+# background thread after start, so the first visit to those pages does not wait for them.
+WARM_MODULES = ("sklearn.linear_model", "sklearn.cluster", "scipy.optimize", "scipy.special")
+
+
+def warm_imports(modules: tuple[str, ...] = WARM_MODULES) -> None:
+    """Import ``modules`` (each once; a missing one is skipped: the page that needs it says so itself)."""
+    for name in modules:
+        try:
+            importlib.import_module(name)
+        except ImportError:
+            log.debug("warming %s: not installed", name)
+
+
+def warm_in_background() -> None:
+    """Start :func:`warm_imports` on a daemon thread (never delays the first page nor the server's exit)."""
+    import threading
+
+    threading.Thread(target=warm_imports, name="segmint-warm-imports", daemon=True).start()
