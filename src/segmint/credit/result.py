@@ -62,7 +62,7 @@ class CreditResult:
             rows.append({
                 "credit_segment": segment, "customers": len(part), "outstanding": round(part["outstanding"].sum(), 2),
                 "owed": round(owed[part.index].sum(), 2),
-                "share_of_outstanding": float(owed[part.index].sum() / owed.sum()) if owed.sum() > 0 else 0.0,
+                "share_of_owed": round(float(owed[part.index].sum() / owed.sum()), 4) if owed.sum() > 0 else 0.0,
                 "paid_ahead": round(-part["outstanding"].clip(upper=0).sum(), 2) + 0.0,
                 "aging_90_plus": round(part["aging_90_plus"].sum(), 2),
                 "mean_score": round(float(part["credit_score"].mean()), 1),
@@ -72,7 +72,7 @@ class CreditResult:
                 "bills": int(part["bills"].sum()),
             })  # fmt: skip
         summary = pd.DataFrame(rows, columns=["credit_segment", "customers", "outstanding", "owed",
-                                              "share_of_outstanding", "paid_ahead", "aging_90_plus", "mean_score",
+                                              "share_of_owed", "paid_ahead", "aging_90_plus", "mean_score",
                                               "avg_days_to_pay", "bills_paid_late", "bills_paid", "bills"])  # fmt: skip
         summary["_order"] = summary["credit_segment"].map(order).fillna(len(order))
         return summary.sort_values("_order").drop(columns="_order").reset_index(drop=True)

@@ -1,0 +1,30 @@
+"""credit_summary.csv: each segment's share of what is owed, named for what it is and rounded (no float noise)."""
+
+from __future__ import annotations
+
+import pandas as pd
+from typer.testing import CliRunner
+
+from segmint.cli import app
+
+from ledgers import DAY_BOOK_EXPECTED, day_book_csv
+
+
+def test_share_of_owed_is_named_and_rounded(tmp_path):
+    path = day_book_csv(tmp_path / "daybook.csv")
+    result = CliRunner().invoke(app, ["credit", str(path), "--as-of", "2023-06-30", "--out", str(tmp_path / "out")])
+    assert result.exit_code == 0, result.output
+    segments = pd.read_csv(tmp_path / "out" / "credit.csv").set_index("customer_id")["credit_segment"]
+    # owed by hand: A 3,200, B 500, C 700 (D is 400 ahead, owes nothing); 4,400 in all
+    owed = {customer: max(expected["outstanding"], 0.0) for customer, expected in DAY_BOOK_EXPECTED.items()}
+    expected = {}
+    for customer, amount in owed.items():
+        expected[segments[customer]] = expected.get(segments[customer], 0.0) + amount
+    summary = pd.read_csv(tmp_path / "out" / "credit_summary.csv").set_index("credit_segment")
+    assert "share_of_outstanding" not in summary.columns  # it is the share of the positive balances, not of net
+    for segment, amount in expected.items():
+        assert summary.loc[segment, "owed"] == amount
+        assert summary.loc[segment, "share_of_owed"] == round(amount / 4400, 4)
+    text = (tmp_path / "out" / "credit_summary.csv").read_text()
+    assert not any(len(cell.split(".")[-1]) > 4 for line in text.splitlines()[1:] for cell in line.split(",")
+                   if cell.replace(".", "").replace("-", "").isdigit())
