@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pandas as pd
 from typer.testing import CliRunner
 
@@ -28,3 +30,19 @@ def test_share_of_owed_is_named_and_rounded(tmp_path):
     text = (tmp_path / "out" / "credit_summary.csv").read_text()
     assert not any(len(cell.split(".")[-1]) > 4 for line in text.splitlines()[1:] for cell in line.split(",")
                    if cell.replace(".", "").replace("-", "").isdigit())
+
+
+def test_open_bills_age_is_days_since_the_bill_date(tmp_path):
+    """With 30-day terms, as of 2023-06-30 (tests/credit/ledgers.py): A's S2 (2023-02-01, 2,000 open) is 149
+    days old and 119 overdue (90+); S3 (2023-06-10, 1,200) is 20 days old and not yet due (0-30)."""
+    path = day_book_csv(tmp_path / "daybook.csv")
+    result = CliRunner().invoke(app, ["credit", str(path), "--as-of", "2023-06-30", "--terms", "30",
+                                      "--out", str(tmp_path / "out")])  # fmt: skip
+    assert result.exit_code == 0, result.output
+    bills = pd.read_csv(tmp_path / "out" / "open_bills.csv").set_index("bill_no")
+    as_of = dt.date(2023, 6, 30)
+    assert bills.loc["S2", "age_days"] == (as_of - dt.date(2023, 2, 1)).days == 149
+    assert bills.loc["S2", "days_overdue"] == 119 and bills.loc["S2", "bucket"] == "aging_90_plus"
+    assert bills.loc["S3", "age_days"] == (as_of - dt.date(2023, 6, 10)).days == 20
+    assert bills.loc["S3", "days_overdue"] == 0 and bills.loc["S3", "bucket"] == "aging_0_30"
+    assert bills.loc["S2", "open_amount"] == 2000.0 and bills.loc["S3", "open_amount"] == 1200.0

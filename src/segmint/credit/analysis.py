@@ -226,6 +226,6 @@ def _open_table(bills: pd.DataFrame) -> pd.DataFrame:
         "customer_id": open_bills["customer_id"], "bill_no": open_bills["bill_no"],
         "bill_type": open_bills["base_type"], "bill_date": open_bills["bill_date"], "due_date": open_bills["due"],
         "bill_amount": _money(open_bills["bill_cents"]), "open_amount": _money(open_bills["open_cents"]),
-        "age_days": open_bills["age_days"], "days_overdue": open_bills["days_overdue"], "bucket": open_bills["bucket"],
+        "age_days": open_bills["bill_age_days"], "days_overdue": open_bills["days_overdue"], "bucket": open_bills["bucket"],
     })  # fmt: skip
     return _dates(out, ("bill_date", "due_date")).sort_values(["customer_id", "bill_date"], ignore_index=True)

@@ -38,7 +38,8 @@ def _weighted(value: ir.NumericValue, weight: ir.NumericValue, where: ir.Boolean
 
 
 def bill_facts(bills: ir.Table, *, as_of: dt.date, terms: int | None, default_terms: int) -> ir.Table:
-    """Each bill with its lateness due date, aging basis date, age in days and aging bucket."""
+    """Each bill with its lateness due date, aging basis date, days since it (``age_days``, negative while not
+    due), its aging bucket, and ``bill_age_days`` (days since the bill date: what open_bills calls its age)."""
     as_of_lit = ibis.literal(as_of, "date")
     data_due = bills.due_date
     late_due = ibis.coalesce(data_due, bills.bill_date + ibis.interval(days=terms if terms is not None else default_terms))
@@ -46,7 +47,8 @@ def bill_facts(bills: ir.Table, *, as_of: dt.date, terms: int | None, default_te
         ibis.coalesce(data_due, bills.bill_date))
     facts = bills.mutate(due=late_due, aging_from=aging_from)
     age = as_of_lit.delta(facts.aging_from, unit="day")
-    facts = facts.mutate(age_days=age, days_overdue=ibis.greatest(as_of_lit.delta(facts.due, unit="day"), 0))
+    facts = facts.mutate(age_days=age, days_overdue=ibis.greatest(as_of_lit.delta(facts.due, unit="day"), 0),
+                         bill_age_days=as_of_lit.delta(facts.bill_date, unit="day"))
     bucket = ibis.cases(
         (facts.age_days <= 30, BUCKETS[0]), (facts.age_days <= 60, BUCKETS[1]),
         (facts.age_days <= 90, BUCKETS[2]), else_=BUCKETS[3],
