@@ -288,8 +288,11 @@ def test_upload_a_file_see_mapping_and_report_then_run(server: str, page, tmp_pa
     mapping = page.locator("#upload-mapping").inner_text()
     assert "CustomerID" in mapping and "InvoiceDate" in mapping
     page.screenshot(path=str(SHOTS / "upload.png"), full_page=True)
+    assert "shop.csv uploaded" in page.locator("#upload-message").inner_text()
     page.click("#upload-run")
-    page.wait_for_function("document.querySelector('#upload-message').innerText.includes('shop.csv')",
+    # wait for Run's own answer: the upload's note above also names shop.csv, so waiting for the name passed
+    # before Run had answered (the Overview was then opened while Run still ran)
+    page.wait_for_function("document.querySelector('#upload-message').innerText.includes('shop.csv loaded')",
                            timeout=60_000)
     page.click("a.nav-link:has-text('Overview')")
     page.wait_for_function("document.querySelector('#kpi-customers') && "

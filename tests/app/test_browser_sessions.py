@@ -52,8 +52,10 @@ def test_an_upload_is_invisible_to_another_session(empty_server, tmp_path) -> No
                                 timeout=60_000)
         assert str(state.upload_root) not in alice.content()  # no server path in what the page got
         alice.click("#upload-run")
-        alice.wait_for_function("document.querySelector('#upload-message').innerText.includes('private_shop.csv')",
-                                timeout=60_000)
+        # Run's own answer (the upload's note before it also names the file)
+        alice.wait_for_function(
+            "document.querySelector('#upload-message').innerText.includes('private_shop.csv loaded')",
+            timeout=60_000)
         alice.screenshot(path=str(SHOTS / "upload-run.png"), full_page=True)
         alice.click("a.nav-link:has-text('Overview')")
         _customers_shown(alice, "3")  # by hand: A, B, C (U4 has no customer)
