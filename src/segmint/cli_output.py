@@ -234,8 +234,9 @@ def print_read(tx: Transactions, *, quality: bool = True) -> None:
 
 
 def print_written(written: Mapping[str, object]) -> None:
+    """One 'wrote NAME: PATH' line per file, never wrapped (a path broken over two lines cannot be pasted)."""
     for name, path in written.items():
-        console.print(f"wrote {name}: {path}")
+        console.print(f"wrote {name}: {escape(str(path))}", soft_wrap=True)
 
 
 def summarise(result: AnalysisResult) -> AnalysisResult:
