@@ -10,6 +10,7 @@ from datetime import datetime
 from typing import Any
 
 import ibis
+import ibis.expr.datatypes as dt
 import ibis.expr.types as ir
 from ibis.backends import BaseBackend
 
@@ -252,8 +253,26 @@ def _probe_key(fields: list[str]) -> list[str]:
 
 
 def _line_hash(table: ibis.Table, columns: list[str]) -> ir.IntegerValue:
-    """One 64-bit hash of a line's ``columns`` (the duplicate key or its probe: equal lines, equal hashes)."""
-    return ibis.struct({c: table[c] for c in columns}).hash()
+    """One hash of a line's ``columns`` (the duplicate key or its probe: equal lines, equal hashes).
+
+    On DuckDB its own 64-bit ``hash`` shifted right one bit into a BIGINT: Ibis' ``hash()`` converts it
+    through a bit string, which cost as much as hashing (retail log, 541,909 lines: 0.042 -> 0.026
+    thread-CPU s for the hash alone). A collision of unequal lines only makes them candidates the exact
+    numbering tells apart. Other engines: Ibis' ``hash()``."""
+    key = ibis.struct({c: table[c] for c in columns})
+    con = table._find_backend(use_default=True)
+    if getattr(con, "name", "") != "duckdb":
+        return key.hash()
+    # Ibis types ``>>`` as int64 and would drop the cast: through uint64, DuckDB casts to BIGINT
+    return (_engine_hash(key) >> 1).cast("uint64").cast("int64")
+
+
+def _engine_hash(value: ir.StructValue) -> ir.IntegerValue:
+    """DuckDB's ``hash`` of ``value`` (UBIGINT)."""
+
+    def hash(value): ...  # noqa: A001, ANN001, ANN202 - the engine's own function
+
+    return ibis.udf.scalar.builtin(hash, name="hash", signature=((value.type(),), dt.uint64))(value)
 
 
 def _with_line_hash(narrow: ibis.Table, fields: list[str]) -> ibis.Table:
