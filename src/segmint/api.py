@@ -495,6 +495,7 @@ def recommend(
     mapping: MappingLike = None,
     con: BaseBackend | None = None,
     progress: Callable[[str], None] | None = None,
+    picks: bool = True,
 ) -> RecommendResult:
     """Per-customer recommendations, segment favourites, single view and product views (RecommendResult).
 
@@ -502,7 +503,8 @@ def recommend(
     Trains on lines up to ``until`` (default: all); ``evaluate`` scores the recommendations on the
     purchases after ``until`` (up to ``end``) next to two baselines. ``segment_config`` is the settings
     of the segments recommended for (the scheme's, as ``analyze`` takes them). Files without prices
-    work (basket logs).
+    work (basket logs). ``picks=False`` computes the product views only (favourites, single view, sales):
+    no per-customer ranking, whose learned blend is most of the time.
     """
     from segmint.clean import CleanOptions
     from segmint.features import default_snapshot_date, filter_window, in_countries
@@ -512,6 +514,8 @@ def recommend(
         dict(config) if isinstance(config, Mapping) else config,
         top=top, window=window, scheme=scheme, new_only=new_only,
     )  # fmt: skip
+    if evaluate and not picks:
+        raise ConfigError("the evaluation scores per-customer picks: keep picks on to evaluate", field="picks")
     tx = source_or_transactions
     if not isinstance(tx, Transactions):
         (progress or log.info)("reading transactions")
@@ -534,7 +538,7 @@ def recommend(
 
         segment_config = scheme_config(settings.scheme, dict(segment_config))
     return recommend_products(table, tx.con, settings, until=until, evaluate=evaluate, priced=priced,
-                              segment_config=segment_config, progress=progress)  # fmt: skip
+                              segment_config=segment_config, progress=progress, picks=picks)  # fmt: skip
 
 
 def clv(

@@ -127,3 +127,21 @@ def test_favourite_bars_label_small_shares_with_a_decimal():
     assert product_figures.favourites_bars(rows, "Champions").layout.xaxis.tickformat == ".1%"  # 2.1% top share
     wide = rows.assign(share_of_segment=[0.4, 0.2])
     assert product_figures.favourites_bars(wide, "Champions").layout.xaxis.tickformat == ".0%"
+
+
+def test_the_page_shows_without_learning_the_blend(state, monkeypatch):
+    """The favourites, sales and single view need no per-customer ranking: only a typed customer fits it."""
+    import pytest
+
+    from segmint.recommendations import model
+
+    learned = []
+    real = model.learn_blend
+    monkeypatch.setattr(model, "learn_blend", lambda *a, **k: learned.append(1) or real(*a, **k))
+    assert products.overview_content(state, "1Y", None, "revenue", *inputs(state))[-1] is None
+    products.product_content(state, "1Y", "P0", "units", *inputs(state))
+    products.single_view_content(state, "1Y", "product", *inputs(state))
+    assert learned == []
+    products.customer_card(state, "A", *inputs(state))
+    assert learned == [1]
+    pytest.importorskip("dash")

@@ -109,3 +109,31 @@ def test_customer_api_has_the_value_section(demo_state):
     assert got["p_alive"] == pytest.approx(best.p_alive, rel=1e-9)
     assert got["clv"] == pytest.approx(best.clv, abs=0.005) and got["churn_risk"] == best.churn_risk
     assert got["value_rank"] == 1 and got["time_unit"] == "week"
+
+
+def test_tables_stack_below_1200_px():
+    """At 900 px the two tables side by side cut their columns: each takes the full width below xl."""
+    def find(node, wanted):
+        if getattr(node, "id", None) == wanted:
+            return node
+        children = getattr(node, "children", None)
+        for child in children if isinstance(children, list) else [children] if children is not None else []:
+            found = find(child, wanted)
+            if found is not None:
+                return found
+        return None
+
+    page = value.layout()
+    for table_id in ("value-top", "value-by-segment"):
+        column = next(c for c in _columns(page) if find(c, table_id) is not None)
+        assert column.width == 12 and column.xl in (5, 7) and getattr(column, "md", None) is None
+
+
+def _columns(node):
+    import dash_bootstrap_components as dbc
+
+    if isinstance(node, dbc.Col):
+        yield node
+    children = getattr(node, "children", None)
+    for child in children if isinstance(children, list) else [children] if children is not None else []:
+        yield from _columns(child)

@@ -366,3 +366,21 @@ def test_the_job_drops_its_scratch_tables_and_keeps_its_result():
     left = set(con.list_tables()) - before
     assert left == {result.recommendations.op().name, result.segments.op().name}
     assert result.customer("C1")["recommendations"][0]["product_id"] == "A"  # still readable
+
+
+def test_product_views_without_picks_fit_no_blend_and_match(shop, monkeypatch):
+    """picks=False: the same favourites, single view and sales, and no blend learned (the slow part)."""
+    from segmint.recommendations import model
+
+    monkeypatch.setattr(model, "learn_blend", lambda *a, **k: pytest.fail("the blend was learned"))
+    views = segmint.recommend(lines_table(shop_rows()), until="2024-06-30", top=3, picks=False)
+    assert views.recommendations is None and views.blend is None and "recommendations" not in views.tables()
+    for name in ("segment_products", "single_view", "product_sales_by_segment", "product_sales_by_region",
+                 "top_products_by_period"):
+        pd.testing.assert_frame_equal(views.tables()[name], shop.tables()[name])
+    assert views.segments.execute().sort_values("customer_id").reset_index(drop=True).equals(
+        shop.segments.execute().sort_values("customer_id").reset_index(drop=True))
+    with pytest.raises(ConfigError, match="product views only"):
+        views.customer("C1")
+    with pytest.raises(ConfigError, match="picks"):
+        segmint.recommend(lines_table(shop_rows()), picks=False, evaluate=True)

@@ -275,23 +275,31 @@ class AppState:
             return result
 
     def recommendations(self, dataset_id: str | None, filters: Filters, overrides: dict | None = None,
-                        window: str = "2M") -> Any:
-        """``segmint.api.recommend`` for the filters: trained up to the end date, the scheme's segments."""
+                        window: str = "2M", picks: bool = True) -> Any:
+        """``segmint.api.recommend`` for the filters: trained up to the end date, the scheme's segments.
+
+        ``picks=False``: the product views only (what the Products page shows before a customer is
+        asked for), without the learned blend that is most of the time; a cached full result serves too.
+        """
         from segmint import api
 
         dataset = self.dataset(dataset_id)
         config = period_config(filters, overrides)  # the segments the analysis and the story show
-        key = _key(dataset.dataset_id, replace(filters, period=""), {**config.model_dump(mode="json"), "window": window})
+        settings = {**config.model_dump(mode="json"), "window": window}
+        key = _key(dataset.dataset_id, replace(filters, period=""), settings)
+        views_key = _key(dataset.dataset_id, replace(filters, period=""), {**settings, "picks": False})
         with dataset.lock:
             cached = self._cached(self._recommendations, key)
+            if cached is None and not picks:
+                cached = self._cached(self._recommendations, views_key)
             if cached is not None:
                 return cached
             result = api.recommend(
                 dataset.transactions(), until=filters.end, start=filters.start, org=list(filters.orgs) or None,
                 country=list(filters.countries) or None, scheme=filters.scheme, window=window,
-                segment_config=config,
+                segment_config=config, picks=picks,
             )  # fmt: skip
-            self._store(self._recommendations, key, result, dataset.dataset_id)
+            self._store(self._recommendations, key if picks else views_key, result, dataset.dataset_id)
             return result
 
     def clv(self, dataset_id: str | None, filters: Filters, settings: dict[str, Any]) -> Any:

@@ -37,7 +37,7 @@ from segmint.errors import ConfigError, DataError, Fix
 from segmint.merchandise import MerchandiseRules
 from segmint.recommendations import signals as sig
 from segmint.recommendations.blend import Blend
-from segmint.recommendations.scoring import build_signals, learn_blend, rank, segments_as_of
+from segmint.recommendations.scoring import build_signals, customer_segments, learn_blend, rank, segments_as_of
 from segmint.recommendations.scratch import materialize, scratch_tables
 from segmint.recommendations.settings import RecommendConfig, Window
 
@@ -51,7 +51,7 @@ log = logging.getLogger(__name__)
 class RecommendResult:
     """Recommendations, segment favourites, single view, product views and (optionally) evaluation."""
 
-    recommendations: ir.Table  # customer_id, product_id, product_name, rank, score, reason, segment
+    recommendations: ir.Table | None  # customer_id, product_id, product_name, rank, score, reason, segment
     segment_products: pd.DataFrame
     single_view: pd.DataFrame
     product_sales_by_segment: pd.DataFrame
@@ -60,7 +60,7 @@ class RecommendResult:
     segments: ir.Table  # customer_id, segment (the scheme's, as of ``until``)
     config: RecommendConfig
     until: dt.date  # last day of the lines used
-    blend: Blend
+    blend: Blend | None  # None (and no recommendations) when only the product views were asked for
     evaluation: dict[str, Any] | None = None
     notes: list[str] = field(default_factory=list)
     counts: dict[str, int] = field(default_factory=dict)
@@ -70,9 +70,9 @@ class RecommendResult:
 
     def tables(self) -> dict[str, ir.Table | pd.DataFrame]:
         """Name -> table, what ``--out`` writes (evaluation.json is written beside them)."""
-        recs = self.recommendations.select("customer_id", "product_id", "product_name", "rank", "score", "reason")
-        return {
-            "recommendations": recs,
+        recs = {} if self.recommendations is None else {"recommendations": self.recommendations.select(
+            "customer_id", "product_id", "product_name", "rank", "score", "reason")}
+        return recs | {
             "segment_products": self.segment_products,
             "single_view": self.single_view,
             "product_sales_by_segment": self.product_sales_by_segment,
@@ -84,6 +84,9 @@ class RecommendResult:
     def customer(self, customer_id: str) -> dict[str, Any]:
         """One customer's segment and ranked recommendations (JSON-friendly)."""
         recs = self.recommendations
+        if recs is None:
+            raise ConfigError("these results hold the product views only: ask for recommendations to rank "
+                              "products per customer", field="recommendations")
         rows = recs.filter(recs.customer_id == str(customer_id)).order_by("rank").to_pandas()
         if rows.empty:
             raise DataError(
@@ -141,7 +144,8 @@ def recommend_products(tx: ir.Table, con: Any, config: RecommendConfig, **option
     """
     with scratch_tables(con) as keep:
         result = _recommend_products(tx, con, config, **options)
-        keep.update({result.recommendations.op().name, result.segments.op().name})
+        keep.update({result.segments.op().name}
+                    | ({result.recommendations.op().name} if result.recommendations is not None else set()))
     return result
 
 
@@ -155,6 +159,7 @@ def _recommend_products(
     priced: bool = True,
     segment_config: Any = None,
     progress: Callable[[str], None] | None = None,
+    picks: bool = True,
 ) -> RecommendResult:
     from segmint.recommendations import products
     from segmint.features import _as_date
@@ -207,33 +212,40 @@ def _recommend_products(
     def segment_fn(day: dt.date) -> ir.Table:
         return materialize(con, segments_as_of(tx, config.scheme, day, segment_config, left_out))
 
-    step("learning the blend on an inner time split")
-    with scratch_tables(con):  # the inner split's tables are not needed once the blend is fitted
-        blend = learn_blend(con, tx, lines, as_of, config, segment_fn)
-    step("scoring candidates")
-    segments = segment_fn(as_of)
-    signals = build_signals(con, tx, lines, segments, as_of, config)
-    names = materialize(con, sig.product_names(lines.filter(lines.day < as_of)))
-    recs = materialize(con, rank(signals, blend, names, config))
-    counts.update(customers=row_count(signals.targets), products=row_count(names), recommendations=row_count(recs))
+    before = lines.filter(lines.day < as_of)
+    names = materialize(con, sig.product_names(before))
+    blend = recs = None
+    if picks:
+        step("learning the blend on an inner time split")
+        with scratch_tables(con):  # the inner split's tables are not needed once the blend is fitted
+            blend = learn_blend(con, tx, lines, as_of, config, segment_fn)
+        step("scoring candidates")
+        segments = segment_fn(as_of)
+        signals = build_signals(con, tx, lines, segments, as_of, config)
+        targets = signals.targets
+        recs = materialize(con, rank(signals, blend, names, config))
+        counts.update(recommendations=row_count(recs))
+    else:  # the product views need each customer's segment only: no blend, no candidates (the slow part)
+        segments = segment_fn(as_of)
+        targets = customer_segments(con, before, segments)
+    counts.update(customers=row_count(targets), products=row_count(names))
     evaluation = None
-    if evaluate:
+    if evaluate and recs is not None:
         step("evaluating against later purchases")
         evaluation = run_evaluation(
             recs.select("customer_id", product="product_id", rank="rank"), lines, signals.items,
             signals.all_share, as_of=as_of, top=config.top, new_only=config.new_only,
         )  # fmt: skip
     step("building product views")
-    before = lines.filter(lines.day < as_of)
     labelled = segments.select("customer_id", "segment", "segment_order")
-    everyone = signals.targets.left_join(labelled, "customer_id").drop("customer_id_right", "segment_right")
+    everyone = targets.left_join(labelled, "customer_id").drop("customer_id_right", "segment_right")
     everyone = everyone.mutate(segment_order=everyone.segment_order.fill_null(-1))
     favourites = products.segment_favourites(
         before, everyone, window.start(as_of), as_of, names, favourites=config.favourites,
         min_buyers=config.min_buyers,
     )  # fmt: skip
     view, note = products.single_view(
-        before, {config.scheme: signals.targets}, products=config.single_view_products,
+        before, {config.scheme: targets}, products=config.single_view_products,
         values=config.single_view_values, priced=priced,
     )  # fmt: skip
     notes.append(note)
@@ -242,7 +254,7 @@ def _recommend_products(
         with_category = before.filter(before.category.notnull())
         if int(with_category.count().execute()):
             by_category, note = products.single_view(
-                before, {config.scheme: signals.targets}, products=config.single_view_products,
+                before, {config.scheme: targets}, products=config.single_view_products,
                 values=config.single_view_values, priced=priced, by="category",
             )  # fmt: skip
             notes.append(note)
@@ -253,10 +265,10 @@ def _recommend_products(
         recommendations=recs,
         segment_products=favourites,
         single_view=view,
-        product_sales_by_segment=products.product_sales(before, signals.targets, period=period, priced=priced),
+        product_sales_by_segment=products.product_sales(before, targets, period=period, priced=priced),
         product_sales_by_region=products.product_sales(before, "country", period=period, priced=priced),
         top_products_by_period=products.top_products_by_period(before, period=period, priced=priced),
-        segments=signals.targets,
+        segments=targets,
         config=config,
         until=until_day,
         blend=blend,

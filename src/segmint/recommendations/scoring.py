@@ -53,7 +53,7 @@ def segments_as_of(
     return labelled.select("customer_id", "segment", labelled.segment_order.cast("int64"))
 
 
-def _targets(con: Any, lines: ir.Table, segments: ir.Table) -> ir.Table:
+def customer_segments(con: Any, lines: ir.Table, segments: ir.Table) -> ir.Table:
     """Every customer with purchase lines, with their segment (NO_SEGMENT when unsegmented)."""
     customers = lines.select("customer_id").distinct()
     joined = customers.left_join(segments, "customer_id")
@@ -86,7 +86,7 @@ def build_signals(
     window = Window.parse(config.window)
     before = lines.filter(lines.day < as_of)
     items = materialize(con, sig.customer_items(before, as_of, window.start(as_of)))
-    targets = _targets(con, before, segments)
+    targets = customer_segments(con, before, segments)
     wanted = targets if only is None else targets.semi_join(only, "customer_id")
     seg_share, all_share = sig.segment_shares(before, targets, window.start(as_of), as_of)
     seg_share, all_share = materialize(con, seg_share), materialize(con, all_share)

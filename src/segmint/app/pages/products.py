@@ -76,7 +76,7 @@ def layout() -> html.Div:
             dbc.Col([html.H5("Recommendations for a customer"),
                      dbc.Input(id="products-customer", placeholder="customer id ...", debounce=True,
                                type="search", className="mb-2"),
-                     html.Div(id="products-customer-card")], md=6),
+                     dcc.Loading(html.Div(id="products-customer-card"), delay_show=300)], md=6),
             dbc.Col([html.H5("Top products per period"), html.Div(id="products-top")], md=6),
         ]),
         html.Hr(),
@@ -117,7 +117,7 @@ def overview_content(state: AppState, window: str, segment: str | None, measure:
     """(segment options, segment, favourites figure, favourites rows, product options, regions figure, note,
     top-products table, message)."""
     dataset_id, filters, settings = context(*inputs)
-    result = state.recommendations(dataset_id, filters, settings, window=window or "2M")
+    result = state.recommendations(dataset_id, filters, settings, window=window or "2M", picks=False)
     favourites = result.segment_products
     segments = list(dict.fromkeys(favourites["segment"]))
     options = [{"label": s, "value": s} for s in segments]
@@ -143,7 +143,7 @@ def overview_content(state: AppState, window: str, segment: str | None, measure:
 def product_content(state: AppState, window: str, product: str | None, measure: str, *inputs: Any) -> tuple:
     """(trend by region, trend by segment) of one product."""
     dataset_id, filters, settings = context(*inputs)
-    result = state.recommendations(dataset_id, filters, settings, window=window or "2M")
+    result = state.recommendations(dataset_id, filters, settings, window=window or "2M", picks=False)
     return (product_figures.region_trend(result.product_sales_by_region, product, measure),
             product_figures.segment_trend(result.product_sales_by_segment, product, measure))  # fmt: skip
 
@@ -160,7 +160,7 @@ def customer_card(state: AppState, customer_id: str | None, *inputs: Any) -> Any
 def single_view_content(state: AppState, window: str, by: str, *inputs: Any) -> Any:
     """The single view (the customers who bought most, one column per top product or category) with its note."""
     dataset_id, filters, settings = context(*inputs)
-    result = state.recommendations(dataset_id, filters, settings, window=window or "2M")
+    result = state.recommendations(dataset_id, filters, settings, window=window or "2M", picks=False)
     view = result.single_view_by_category if by == "category" else result.single_view
     if view is None:
         return html.Small("The data name no product category (map a category column, or give product_json items "
