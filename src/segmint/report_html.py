@@ -150,7 +150,7 @@ def _story_section(story: Any) -> str:
     parts += [f'<p class="note">{_e(c.describe())}; left out.</p>' for c in story.dropped]
     figures = []
     if len(labels) >= 2:
-        flows = transitions(story.period_segments, labels[-2], labels[-1], story.periods)
+        flows = transitions(story.rows, labels[-2], labels[-1])  # the integer rows: no text join
         order = story.period_segments.select("segment", "segment_order").distinct().execute()
         order = dict(zip(order["segment"], order["segment_order"], strict=True))
         figures.append(story_charts.transitions_sankey(flows, order, labels[-2], labels[-1], labels=shown))

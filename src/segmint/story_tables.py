@@ -32,13 +32,7 @@ from segmint.story_rows import INACTIVE, Coded, as_table, coded
 # --- transitions and retention ------------------------------------------------------------------
 
 
-def _period_index(segments: ir.Table, label: str, periods: pd.DataFrame | None = None) -> int:
-    """The index of period ``label``: from the story's ``periods`` table when given (no query: the
-    dashboard compiled the whole story expression for it, most of a second per transitions chart)."""
-    if periods is not None:
-        found = periods.loc[periods["period"] == label, "period_index"]
-        if len(found):
-            return int(found.iloc[0])
+def _period_index(segments: ir.Table, label: str) -> int:
     found = segments.filter(segments.period == label).period_index.max().execute()
     if found is None or pd.isna(found):
         known = segments.select("period").distinct().order_by("period").period.execute().tolist()
@@ -46,15 +40,28 @@ def _period_index(segments: ir.Table, label: str, periods: pd.DataFrame | None =
     return int(found)
 
 
+def _pair(periods: pd.DataFrame, from_period: str | None, to_period: str | None) -> tuple[int, int]:
+    """(from, to) period indexes of a story's periods table, as :func:`transitions` reads its arguments."""
+    index = dict(zip(periods["period"].astype(str), periods["period_index"].astype(int), strict=True))
+    for label in (from_period, to_period):
+        if label is not None and label not in index:
+            raise ConfigError(f"period {label!r} is not in the story; periods: {', '.join(sorted(index))}")
+    start = index[from_period] if from_period else None
+    stop = index[to_period] if to_period else None
+    start = stop - 1 if start is None else start
+    stop = start + 1 if stop is None else stop
+    if stop <= start:
+        raise ConfigError(f"to_period must come after from_period ({from_period} -> {to_period})")
+    return start, stop
+
+
 def transitions(
-    segments: ir.Table | pd.DataFrame | Coded, from_period: str | None = None, to_period: str | None = None,
-    periods: pd.DataFrame | None = None,
+    segments: ir.Table | pd.DataFrame | Coded, from_period: str | None = None, to_period: str | None = None
 ) -> pd.DataFrame:
     """Migration counts and row shares between two periods (default: pooled consecutive pairs).
 
     With neither period given every consecutive pair is pooled, so ``share`` is the customer-weighted
     average over pairs; with one given, the other is its neighbour. ``churn`` marks active -> Inactive.
-    ``periods`` (``StoryResult.periods``: period, period_index) names the periods' indexes without a query.
     """
     if from_period is None and to_period is None:
         rows_coded = segments if isinstance(segments, Coded) else coded(segments)
@@ -64,10 +71,20 @@ def transitions(
         for side in ("from", "to"):
             counts[f"{side}_segment"] = counts[f"{side}_code"].map(rows_coded.names)
             counts[f"{side}_order"] = counts[f"{side}_code"].map(rows_coded.orders)
+    elif isinstance(segments, Coded):  # the story's integer rows: no text join, period labels from memory
+        start, stop = _pair(segments.periods, from_period, to_period)
+        rows = segments.rows
+        before = rows.filter(rows.period_index == start).select("customer_id", from_code="code")
+        after = rows.filter(rows.period_index == stop).select("customer_id", to_code="code")
+        pairs = before.inner_join(after, "customer_id")
+        counts = pairs.group_by("from_code", "to_code").aggregate(customers=pairs.count()).execute()
+        for side in ("from", "to"):
+            counts[f"{side}_segment"] = counts[f"{side}_code"].map(segments.names)
+            counts[f"{side}_order"] = counts[f"{side}_code"].map(segments.orders)
     else:
         segments = as_table(segments)
-        start = _period_index(segments, from_period, periods) if from_period else None
-        stop = _period_index(segments, to_period, periods) if to_period else None
+        start = _period_index(segments, from_period) if from_period else None
+        stop = _period_index(segments, to_period) if to_period else None
         start = stop - 1 if start is None else start
         stop = start + 1 if stop is None else stop
         if stop <= start:

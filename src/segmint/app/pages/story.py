@@ -239,11 +239,10 @@ def flows_content(state: AppState, from_period: str | None, to_period: str | Non
     if from_period not in labels or to_period not in labels or labels.index(to_period) <= labels.index(from_period):
         from_period, to_period = labels[-2], labels[-1]
 
-    def load() -> tuple:
-        flows = transitions(story.period_segments, from_period, to_period, story.periods)
-        segments = story.period_segments
-        order = segments.select("segment", "segment_order").distinct().execute()
-        return flows, dict(zip(order["segment"], order["segment_order"], strict=True))
+    def load() -> tuple:  # the story's integer rows: no join of text ids and reasons per callback
+        rows = story.rows
+        flows = transitions(rows, from_period, to_period)
+        return flows, {rows.names[code]: order for code, order in rows.orders.items()}
 
     flows, order = state.query(dataset_id, load)
     sankey = sf.transitions_sankey(flows, order, from_period, to_period, show_inactive=bool(show), labels=shown)
