@@ -101,14 +101,13 @@ class GammaGamma:
     @staticmethod
     def independence_check(frequency, monetary_value) -> dict:
         """Correlation of repeat frequency and mean repeat spend (FH13 section 3), with a verdict."""
-        from scipy.stats import pearsonr, spearmanr  # scipy.stats takes seconds to import: only when asked
-
         x, m = GammaGamma._usable(frequency, monetary_value)
         if x.size < 3 or np.ptp(x) == 0 or np.ptp(m) == 0:
             return {"pearson": None, "spearman": None, "n": int(x.size), "independent": None,
                     "note": "too few repeat customers to check"}
-        pearson = float(pearsonr(x, m)[0])
-        spearman = float(spearmanr(x, m)[0])
+        # the coefficients only (no p-values): importing scipy.stats for them took 2.4 s of the Value page's first load
+        pearson = _pearson(x, m)
+        spearman = _pearson(_average_ranks(x), _average_ranks(m))
         independent = abs(pearson) <= INDEPENDENCE_LIMIT
         note = (
             f"spend and frequency are nearly uncorrelated (|r| <= {INDEPENDENCE_LIMIT}): the model applies"
@@ -145,3 +144,24 @@ class GammaGamma:
             "n_customers": getattr(self, "n_customers_", None),
             "independence": getattr(self, "independence_", None),
         }
+
+
+def _pearson(x: np.ndarray, y: np.ndarray) -> float:
+    """Pearson's r, computed as scipy.stats.pearsonr does (centred, each scaled by its largest value
+    before the norm, then the dot product), so the value is the same to the last digit."""
+    xm, ym = x - x.mean(), y - y.mean()
+    xmax, ymax = np.abs(xm).max(), np.abs(ym).max()
+    xnorm, ynorm = xmax * np.linalg.norm(xm / xmax), ymax * np.linalg.norm(ym / ymax)
+    return float(np.clip(np.sum((xm / xnorm) * (ym / ynorm)), -1.0, 1.0))
+
+
+def _average_ranks(values: np.ndarray) -> np.ndarray:
+    """Ranks 1..n, ties sharing their mean rank (scipy.stats.rankdata's "average"), for Spearman's rho."""
+    order = np.argsort(values, kind="mergesort")
+    where = np.empty(order.size, dtype=np.intp)
+    where[order] = np.arange(order.size)
+    ordered = values[order]
+    starts = np.r_[True, ordered[1:] != ordered[:-1]]
+    dense = starts.cumsum()[where]
+    bounds = np.r_[np.nonzero(starts)[0], starts.size]
+    return 0.5 * (bounds[dense] + bounds[dense - 1] + 1)
