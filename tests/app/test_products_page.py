@@ -145,3 +145,12 @@ def test_the_page_shows_without_learning_the_blend(state, monkeypatch):
     products.customer_card(state, "A", *inputs(state))
     assert learned == [1]
     pytest.importorskip("dash")
+
+
+def test_controls_take_half_a_row_below_1200_px():
+    """Four controls in one row cut their values at 900 px ("favourites of the | l"): two a row below xl."""
+    import dash_bootstrap_components as dbc
+
+    controls = products.layout().children[1]
+    assert isinstance(controls, dbc.Row)
+    assert all(column.md == 6 and column.xl in (2, 3, 4) for column in controls.children)

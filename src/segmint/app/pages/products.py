@@ -51,12 +51,12 @@ def layout() -> html.Div:
         dbc.Row([
             dbc.Col(dbc.InputGroup([dbc.InputGroupText("favourites of the"), dbc.Select(
                 id="products-window", options=[{"label": label, "value": v} for v, label in WINDOWS],
-                value="2M")]), md=3),
-            dbc.Col(dbc.InputGroup([dbc.InputGroupText("segment"), dbc.Select(id="products-segment")]), md=3),
+                value="2M")]), md=6, xl=3),  # two a row below 1200 px: at 900 px four cut their values
+            dbc.Col(dbc.InputGroup([dbc.InputGroupText("segment"), dbc.Select(id="products-segment")]), md=6, xl=3),
             dbc.Col(dbc.InputGroup([dbc.InputGroupText("measure"), dbc.Select(
                 id="products-measure", value="revenue",
-                options=[{"label": "revenue", "value": "revenue"}, {"label": "units", "value": "units"}])]), md=2),
-            dbc.Col(html.Small(id="products-note", className="text-muted"), md=4),
+                options=[{"label": "revenue", "value": "revenue"}, {"label": "units", "value": "units"}])]), md=6, xl=2),
+            dbc.Col(html.Small(id="products-note", className="text-muted"), md=6, xl=4),
         ], className="mb-2 g-2"),
         dbc.Row([
             dbc.Col(graph("products-favourites", 440), md=6),
