@@ -38,6 +38,7 @@ from segmint.clean_counts import (
     _measure,
     _with_line_hash,
     absent_reasons,
+    returns_by_quantity,
 )
 from segmint.clean_options import CleanOptions, latest_date, unpriced
 from segmint.clean_stage import TEXT_FIELDS, _materialize_staged, _stage, streamable
@@ -132,7 +133,7 @@ def clean_transactions(
         counts = counts if summed else _counters(staged, fields, distinct=False)
         # every later pass reads the kept lines again: test only the reasons some line was dropped
         # for (none, often: then no filter and no test at all)
-        kept = _kept_lines(con, mapped, parsed, fields, options, shape, counts, absent)
+        kept = _kept_lines(con, mapped, parsed, fields, options, shape, counts, absent, quantity_returns="count")
         # the kept lines grouped by the invoice totals' grain (2.1M groups at 1e7 lines): the totals
         # analyze reads, the distinct customers and invoices and the proof that no line repeats another
         prove = _lists_fit(con, shape.counts.get("rows", dicts.rows))
@@ -140,6 +141,11 @@ def clean_transactions(
         counts |= _group_counters(groups)
         if not prove:  # too large for the lists: as many distinct probe hashes as kept lines proves it
             counts["_repeats"] = _kept(counts) - _distinct_probes(kept, fields)
+    if stream and returns_by_quantity(counts, options):
+        # every return a line of negative quantity: later passes (the products counted per customer)
+        # find the returns by the quantity alone, reading neither invoice ids nor prices for them
+        kept = _kept_lines(con, mapped, parsed, fields, options, shape, counts, absent, quantity_returns="only")
+    counts.pop("_quantity_returns", None)
     if counts.get("_repeats") == 0:
         copies = None  # no kept line repeats another (no duplicate pass)
     else:

@@ -7,7 +7,7 @@ Cleaning's internals: :mod:`segmint.clean` runs them over :mod:`segmint.clean_st
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 import ibis
 import ibis.expr.datatypes as dt
@@ -78,11 +78,15 @@ def absent_reasons(
 def _kept_lines(
     con: BaseBackend, mapped: ibis.Table, parsed: ibis.Table, fields: list[str], options: CleanOptions,
     shape: TextShape, counts: dict[str, Any], absent: set[str] | None = None,
+    quantity_returns: Literal["count", "only"] | None = None,
 ) -> ibis.Table:
     """The kept lines as a streamed expression that tests only the drop reasons some line met (a
-    row's reason is the first test it meets: leaving out tests no row met changes no row's reason)."""
+    row's reason is the first test it meets: leaving out tests no row met changes no row's reason).
+    ``quantity_returns``: as :func:`segmint.clean_stage._stage`'s."""
     occurring = [name for name in DROP_DESCRIPTIONS if counts.get(f"reason:{name}")]
-    narrow, field_of, _ = _stage(parsed, fields, options, shape, occurring, absent=absent or ())
+    narrow, field_of, _ = _stage(
+        parsed, fields, options, shape, occurring, absent=absent or (), quantity_returns=quantity_returns
+    )
     lines, _ = _materialize_staged(con, mapped, narrow, field_of, stream=True)
     return lines.filter(lines._reason.isnull()) if occurring else lines
 
@@ -93,6 +97,15 @@ def _line_groups(
     """:func:`segmint.invoices.line_groups` of the kept lines, materialised; ``prove``: with the
     per-group proof that no line repeats another; ``returns``: with the return lines and their value."""
     return engine.materialize(con, line_groups(kept, probe=_probe_key(fields) if prove else None, returns=returns))
+
+
+def returns_by_quantity(counts: dict[str, Any], options: CleanOptions) -> bool:
+    """Is every kept return line a line of negative quantity (``_quantity_returns``, counted by the
+    grouping pass, equal to the returns: a negative quantity is a return, so equal counts are equal
+    sets)? Then testing the quantity alone finds the same returns. Not when returns are dropped: the
+    count is of the kept lines, and a weaker test would keep a dropped one."""
+    counted = counts.get("_quantity_returns")
+    return counted is not None and options.returns != "drop" and counted == counts.get("measure:returns")
 
 
 def _kept(counts: dict[str, Any]) -> int:
@@ -133,6 +146,8 @@ def _group_counters(groups: ibis.Table) -> dict[str, Any]:
         }
     if "repeats" in groups.columns:
         metrics["_repeats"] = groups.repeats.sum()
+    if "quantity_returns" in groups.columns:
+        metrics["_quantity_returns"] = groups.quantity_returns.sum()
     return _counted(groups, metrics)
 
 

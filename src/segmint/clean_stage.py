@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Collection
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Literal
 
 import ibis
 import ibis.expr.operations as ops
@@ -75,7 +75,7 @@ def date_checks(
 
 def _stage(
     t: ibis.Table, fields: list[str], options: CleanOptions, shape: TextShape, reasons: Collection[str] | None = None,
-    absent: Collection[str] = (),
+    absent: Collection[str] = (), quantity_returns: Literal["count", "only"] | None = None,
 ) -> tuple[ibis.Table, dict[str, str], dict[str, ibis.Table]]:
     """Every input row with its parsed values, repair flags and drop reason (NULL = kept), the field
     each reason names, and every row's drop tests (``reason:<name>``) and repair flags as columns of
@@ -87,6 +87,10 @@ def _stage(
     leaving it out changes no row's reason). With none, no row is dropped and ``_reason`` is NULL,
     and later passes over the kept rows compute none of the tests (e.g. no date cast of a CSV file).
     ``absent``: reasons proved to be met by no row (:func:`absent_reasons`): no test at all, counted 0.
+    ``quantity_returns``: "count" adds ``_qty_return`` (the line's own quantity is negative: a return,
+    and the test of most returns); "only" tests returns by that alone, exact where the lines were
+    proved to hold no other return (:func:`segmint.clean_counts.returns_by_quantity`): later passes then
+    read neither the invoice ids nor the prices to find the returns.
     """
     nums = [f for f in NUMBER_FIELDS if f in fields]
     null, false, one = ibis.null("float64"), ibis.literal(False), ibis.literal(1.0)
@@ -138,8 +142,12 @@ def _stage(
     t = t.mutate(
         _price=ibis.coalesce(price, ratio(line, qty)) if price is not None else ratio(line, qty),
         _cost_raw=cost,
-        _is_return=((qty < 0) | (line < 0) | t._cancelled | t._credit).fill_null(False),
+        _is_return=(
+            (qty < 0) if quantity_returns == "only" else (qty < 0) | (line < 0) | t._cancelled | t._credit
+        ).fill_null(False),
     )
+    if quantity_returns == "count":
+        t = t.mutate(_qty_return=(qty < 0).fill_null(False))
     is_return = t._is_return
     negate = lambda v: ibis.cases((is_return, -v.abs()), else_=v)  # noqa: E731
     blank = {f: t[f"_n_{f}_blank"] if f in nums else ibis.literal(True) for f in NUMBER_FIELDS}
@@ -292,6 +300,8 @@ def _narrow(t: ibis.Table, fields: list[str], shape: TextShape) -> ibis.Table:
             column = f"_n_{field}_{flag}"
             if not _never(t[column], through_layers=True):
                 flags[column] = t[column]
+    if "_qty_return" in t.columns:  # streamed kept lines only: counted by the grouping pass
+        flags["_qty_return"] = t._qty_return
     return t.select(**values, _reason=t._reason, _source=t._source, _row=t._row, **flags)
 
 

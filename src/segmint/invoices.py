@@ -71,6 +71,8 @@ def line_groups(lines: ir.Table, *, probe: Sequence[str] | None, returns: bool =
     if returns:
         returned = lines.is_return.fill_null(False)
         metrics |= {"returns": returned.cast("int64").sum(), "returns_value": lines.amount.sum(where=returned)}
+    if "_qty_return" in lines.columns:  # the returns of negative quantity among them
+        metrics["quantity_returns"] = lines._qty_return.cast("int64").sum()
     if probe is not None:
         rest = [c for c in probe if c not in GRAIN] or list(probe)
         line_hash = _hash32(ibis.struct({c: lines[c] for c in rest}))
