@@ -144,6 +144,17 @@ def filter_window(
     return tx
 
 
+def _window_where(
+    tx: ir.Table, where: ir.BooleanValue, *, start: DateLike, end: DateLike, org: str | list[str] | None,
+    before: DateLike,
+) -> ir.Table:
+    """The lines of ``tx`` where ``where`` holds, in the window. Filtered before the window, so a query
+    reading the window's lines in another branch does not share them with this one: Ibis writes a
+    shared subexpression as a CTE, which DuckDB materialises whole (the retail log's two feature
+    queries: 0.080 -> 0.063 and 0.061 -> 0.048 s with the lines read twice instead)."""
+    return filter_window(tx.filter(where), start=start, end=end, org=org, before=before)
+
+
 def _windowed_totals(
     totals: ir.Table | None, *, start: DateLike, end: DateLike, org: str | list[str] | None, before: DateLike
 ) -> ir.Table | None:
@@ -243,13 +254,13 @@ def _purchases(
     )
 
 
-def _main_country(tx: ir.Table, totals: ir.Table | None = None) -> ir.Table:
-    """customer_id -> country on most lines (ties alphabetical)."""
+def _main_country(known: ir.Table, totals: ir.Table | None = None) -> ir.Table:
+    """customer_id -> country on most lines (ties alphabetical), from ``totals`` when given, else from
+    the lines ``known`` (those with a country)."""
     if totals is not None:
         known = totals.filter(totals.country.notnull())
         counts = known.group_by("customer_id", "country").aggregate(n_lines=known.lines.sum())
     else:
-        known = tx.filter(tx.country.notnull())
         counts = known.group_by("customer_id", "country").aggregate(n_lines=known.count())
     rank = ibis.row_number().over(
         group_by=counts.customer_id, order_by=[ibis.desc(counts.n_lines), counts.country]
@@ -297,7 +308,9 @@ def customer_line_stats(
     # distinct products as two plain groupings (customer and product, then customer): the same count
     # as a distinct count, but DuckDB spills plain groupings to disk when they outgrow its memory
     # limit, and a grouped distinct count of 1e8 lines ran out of memory at the 1.5 GB default
-    bought = window.filter(~window.is_return.fill_null(False) & window.product_id.notnull())
+    bought = _window_where(
+        tx, ~tx.is_return.fill_null(False) & tx.product_id.notnull(), start=start, end=end, org=org, before=snapshot_date
+    )
     if non_merchandise is None:
         from segmint.merchandise import MerchandiseRules
 
@@ -364,7 +377,8 @@ def customer_features(
     )  # fmt: skip
     kept = line_stats.filter(is_positive(line_stats.net_value))
     joined = kept.inner_join(purchase_stats, "customer_id")
-    joined = joined.left_join(_main_country(window, groups), "customer_id").drop("customer_id_right")
+    known = _window_where(tx, tx.country.notnull(), start=start, end=end, org=org, before=snapshot_date)
+    joined = joined.left_join(_main_country(known, groups), "customer_id").drop("customer_id_right")
     freq = joined.frequency.cast("int64")
     aov = joined.net_value / freq.cast("float64")
     return joined.select(
