@@ -124,6 +124,28 @@ def test_materialize_declares_the_expressions_types_and_registers_in_memory_tabl
     assert sorted(again.id.to_pyarrow().to_pylist()) == ["b", "c"]
 
 
+def test_ibis_pre_execute_hooks_run_only_for_what_they_act_on(monkeypatch):
+    """Ibis walks a query four times before running it (in-memory tables, Python UDFs ...): segmint's
+    DuckDB backend runs those hooks only when the query holds such a node, and then they still work."""
+    from ibis.backends.duckdb import Backend
+
+    con = engine.connect()
+    calls = []
+    hooks = Backend._run_pre_execute_hooks
+    monkeypatch.setattr(Backend, "_run_pre_execute_hooks", lambda self, expr: calls.append(expr) or hooks(self, expr))
+    stored = engine.materialize(con, ibis.memtable({"x": [1, 2, 3]}))
+    assert len(calls) == 1  # the in-memory table was registered
+    assert engine.first_row(stored.aggregate(n=stored.count(), total=stored.x.sum())) == {"n": 3, "total": 6}
+    assert len(calls) == 1  # a query of stored tables only: no hook
+
+    @ibis.udf.scalar.python
+    def plus_one(x: int) -> int:
+        return x + 1
+
+    assert engine.first_row(stored.aggregate(top=plus_one(stored.x).max())) == {"top": 4}
+    assert len(calls) == 2  # the UDF was registered before the query
+
+
 def test_row_count_of_a_materialised_table_needs_no_query(monkeypatch):
     """DuckDB reports the rows an INSERT wrote: the count of a table ``materialize`` filled is known
     (the source has 10 rows, 4 of them with x > 5: counted by hand); any other table is counted."""
