@@ -117,6 +117,39 @@ def test_dict_form_is_read_like_the_list_form(con, tmp_path):
     assert df["total_amt"].tolist() == ["30", "0", "12"]
 
 
+@pytest.mark.parametrize("suffix", ["csv", "jsonl"])
+def test_single_object_basket_is_one_item_like_the_list_and_dict_forms(tmp_path, suffix):
+    """One item written without its list ({"product_id": "A", "quantity": 2}) is that item: the list,
+    dict and single-object forms of the same baskets give the same lines, alone or mixed in one file."""
+    from segmint.api import read_transactions
+
+    baskets = {  # (customer, amount, product, quantity) written in each form
+        "list": [[{"product_id": "A", "quantity": 2}], [{"product_id": "7", "quantity": 1}]],
+        "dict": [{"A": 2}, {"7": 1}],
+        "single": [{"product_id": "A", "quantity": 2}, {"product_id": 7, "quantity": 1}],
+    }
+    expected = [("M1", "A", 2.0, 30.0), ("M2", "7", 1.0, 10.0)]
+
+    def lines(name, forms):
+        path = tmp_path / f"{name}.{suffix}"
+        records = [("M1", "2023-01-05", 30, forms[0]), ("M2", "2023-01-06", 10, forms[1])]
+        if suffix == "csv":
+            path.write_text("member_id,payment_date,total_amt,product_json\n"
+                            + "".join(f"{m},{d},{a},{_csv_cell(b)}\n" for m, d, a, b in records))
+        else:
+            path.write_text("".join(json.dumps({"member_id": m, "payment_date": d, "total_amt": a,
+                                                "product_json": b}) + "\n" for m, d, a, b in records))
+        tx = read_transactions(path)
+        assert not tx.report.dropped
+        rows = tx.table.order_by("customer_id").to_pyarrow().to_pylist()
+        return [(r["customer_id"], r["product_id"], r["quantity"], r["amount"]) for r in rows]
+
+    for name, forms in baskets.items():
+        assert lines(name, forms) == expected, name
+    assert lines("mixed", [baskets["single"][0], baskets["dict"][1]]) == expected
+    assert lines("mixed2", [baskets["list"][0], baskets["single"][1]]) == expected
+
+
 def test_identical_items_in_one_basket_are_summed_never_dropped(con, tmp_path):
     from segmint.api import read_transactions
 

@@ -8,8 +8,9 @@ they stay on the first line of the invoice and are ``'0'`` on the others, so sum
 gives the invoice total once, never once per item. When the items carry a price, line amounts are
 quantity x price and ``resolve_mapping`` ignores the invoice-level total (see ``RawTable.items_priced``).
 
-Three item layouts are read: a list of objects (above), a dict of product -> quantity
-(``{"D": 2, "A": 1}``) and a list of product names (``["D", "A", "A"]``). Identical items repeated in
+Four item layouts are read: a list of objects (above), one object without its list
+(``{"product": "A", "quantity": 2}``), a dict of product -> quantity (``{"D": 2, "A": 1}``) and a list
+of product names (``["D", "A", "A"]``). Identical items repeated in
 one basket are real quantities: they become one line whose quantity (and line amount, when items
 carry one) is the sum, so cleaning never mistakes them for duplicate lines. A blank list keeps its
 row (one line without a product): its money is real sales, only product analyses leave it out.
@@ -17,6 +18,7 @@ row (one line without a product): its money is real sales, only product analyses
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 
@@ -88,9 +90,11 @@ def _parse_list(text: str) -> tuple[list[dict], str] | None:
     except (ValueError, RecursionError):  # not JSON, or nested deeper than Python parses
         return None
     if isinstance(value, dict):
-        if value and all(_is_number(v) for v in value.values()):
+        if not value:
+            return None
+        if all(_is_number(v) for v in value.values()) and not _names_an_item(tuple(value)):
             return [{DICT_PRODUCT: k, DICT_QUANTITY: v} for k, v in value.items()], "dict"
-        return None
+        return [value], "objects"  # one item written without its list: {"product_id": "A", "quantity": 2}
     if not isinstance(value, list):
         return None
     if all(isinstance(v, dict) for v in value):
@@ -98,6 +102,14 @@ def _parse_list(text: str) -> tuple[list[dict], str] | None:
     if value and all(isinstance(v, (str, int)) and not isinstance(v, bool) for v in value):
         return [{DICT_PRODUCT: v} for v in value], "names"
     return None
+
+
+@functools.lru_cache(maxsize=256)
+def _names_an_item(keys: tuple[str, ...]) -> bool:
+    """True when an object's keys are an item's fields (a product and its quantity or price), so
+    ``{"product_id": 7, "quantity": 2}`` is one item, not a basket of products "product_id" and "quantity"."""
+    fields = detect_mapping(list(keys), _empty(list(keys))).mapping.fields
+    return ("product_id" in fields or "product_name" in fields) and len(fields) >= 2
 
 
 def _is_number(value: object) -> bool:
@@ -183,13 +195,21 @@ def _expand_sql(
 
     ``keys`` = (product key, quantity key) of the item objects: a basket written as a product ->
     quantity dict or a list of names is read into those same keys, so one file may mix the forms.
+    A single object holding an item's fields is that one item.
     """
     q = sql_identifier
     pj = f"to_json({q(column)})"
     parsed = f"CASE WHEN json_type({pj}) = 'VARCHAR' THEN TRY_CAST({pj} ->> '$' AS JSON) ELSE {pj} END"
     key_path = "'$.\"' || replace(__k, '\"', '\\\"') || '\"'"
     product, quantity = sql_string(keys[0]), sql_string(keys[1] or DICT_QUANTITY)
+    value_text = f"json_extract_string(__json, {key_path})"
+    other_keys = "[" + ", ".join(sql_string(k) for k in names if k != keys[0]) + "]::VARCHAR[]"
+    # one item written without its list (the rule of _parse_list): a non-number value, or a product and its fields
+    single = f"""len(list_filter(json_keys(__json), __k -> TRY_CAST({value_text} AS DOUBLE) IS NULL)) > 0
+        OR (list_contains(json_keys(__json), {product})
+            AND len(list_filter(json_keys(__json), __k -> list_contains({other_keys}, __k))) > 0)"""
     items = f"""CASE
+        WHEN json_type(__json) = 'OBJECT' AND ({single}) THEN [__json]
         WHEN json_type(__json) = 'OBJECT' THEN list_transform(json_keys(__json), __k -> json_object(
             {product}, __k, {quantity}, json_extract(__json, {key_path})))
         WHEN json_type(__json) = 'ARRAY' THEN list_transform(json_extract(__json, '$[*]'), __v -> CASE
