@@ -86,6 +86,18 @@ def test_month_first_by_evidence(con):
     assert result.report.date_formats["invoice_date"].dayfirst is False
 
 
+def test_date_order_evidence_quotes_a_date_of_the_data(con):
+    """The example of a day/month-order decision is a value of the column, never a made-up date."""
+    month_first = clean(con, basic(3, invoice_date=["12/25/2012", "03/04/2012", "01/13/2013"]))
+    # second part > 12: 12/25/2012 and 01/13/2013; the example is the first of them in text order
+    assert month_first.report.date_formats["invoice_date"].evidence == (
+        "month first: 2 values have a second part > 12 (e.g. 01/13/2013)")
+    day_first = clean(con, basic(3, invoice_date=["25/12/2012", "03/04/2012", "13/01/2013"]))
+    assert day_first.report.date_formats["invoice_date"].evidence == (
+        "day first: 2 values have a first part > 12 (e.g. 13/01/2013)")
+    assert "e.g. 13/01/2013" in day_first.report.summary()
+
+
 def test_ambiguous_dates_assume_month_first_and_warn(con):
     result = clean(con, basic(1, invoice_date=["02/03/2023"]))
     assert by_invoice(result, "invoice_date") == [pd.Timestamp("2023-02-03")]

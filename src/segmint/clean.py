@@ -98,7 +98,7 @@ def clean_transactions(
     date_info, patterns, dayfirst = date_plan(
         mapped, _label(mapping, "invoice_date"), date_format=options.date_format or mapping.date_format,
         dayfirst=options.dayfirst if options.dayfirst is not None else mapping.dayfirst,
-        evidence=found, source=source, warnings=warnings,
+        evidence=found, source=source, warnings=warnings, dates=dicts.tables.get("invoice_date"),
     )  # fmt: skip
     decimal = _decimal_plan(fields, mapping, options, found, warnings)
     parsed = parse_columns(

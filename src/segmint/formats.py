@@ -183,8 +183,12 @@ def date_plan(
     evidence: dict[str, int],
     source: str,
     warnings: list[str],
+    dates: ibis.Table | None = None,
 ) -> tuple[DateFormatInfo, tuple[DatePattern, ...] | None, bool]:
-    """Decide the date layouts to try (None = native timestamps) and dd/mm vs mm/dd."""
+    """Decide the date layouts to try (None = native timestamps) and dd/mm vs mm/dd.
+
+    ``dates`` is the date column's dictionary (distinct ``value``), where the example of the evidence
+    is taken from (the column itself without it)."""
     if _typed(mapped.invoice_date):
         # rows not counted yet (typed inputs): the cleaning pass fills in its row count
         info = DateFormatInfo(column=column_label, formats={"native": evidence.get("rows", 0)}, evidence="native dates")
@@ -205,9 +209,11 @@ def date_plan(
             "or set dayfirst / date_format in the column mapping"
         )
     elif first:
-        dayfirst, why = True, f"day first: {first:,} values have a first part > 12 (e.g. 13/04/2023)"
+        example = _order_example(mapped if dates is None else dates, "first")
+        dayfirst, why = True, f"day first: {first:,} values have a first part > 12 (e.g. {example})"
     elif second:
-        dayfirst, why = False, f"month first: {second:,} values have a second part > 12 (e.g. 04/13/2023)"
+        example = _order_example(mapped if dates is None else dates, "second")
+        dayfirst, why = False, f"month first: {second:,} values have a second part > 12 (e.g. {example})"
     elif formats["numeric"] and evidence.get("date:dotted", 0) == formats["numeric"]:
         dayfirst, why = True, "no part > 12, written with dots (01.02.2023): day first (1 Feb), the dotted convention"
     elif formats["numeric"]:
@@ -223,6 +229,15 @@ def date_plan(
     )
     present = tuple(p for p in (*DATE_PATTERNS, EXCEL_SERIAL) if formats[p.name])
     return info, present or DATE_PATTERNS[:1], bool(dayfirst)
+
+
+def _order_example(table: ibis.Table, part: str) -> str:
+    """One date text of ``table`` (a date dictionary's ``value``, or the mapped ``invoice_date``) whose
+    first or second numeric part is above 12: the evidence of the day/month order, quoted as written."""
+    value = table["value" if "value" in table.columns else "invoice_date"].cast("string")
+    first, second = numeric_parts(normalised(value))
+    example = value.min(where=(first if part == "first" else second) > 12)
+    return str(engine.first_row(example.name("example").as_table())["example"]).strip()
 
 
 def _numeric_examples(mapped: ibis.Table, part: str) -> str:

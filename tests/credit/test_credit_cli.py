@@ -115,6 +115,9 @@ def test_bill_wise_receivables_table(tmp_path):
     check(credit.loc["Y"], {"outstanding": 50.0, "aging_90_plus": 50.0, "avg_days_to_pay": None})
     details = pd.read_csv(tmp_path / "out" / "credit_details.csv").set_index("customer_id")
     assert details.loc["X", "avg_days_late"] == 7.5 and details.loc["X", "share_paid_late"] == 0.5
+    # the date-order evidence quotes a date of the file: second parts > 12 are 1/20 and 3/13 (settled)
+    # and 3/31 (due); the first date field with one is the due date, whose only one is 3/31
+    assert "Dates: month first (3 values like 3/31/2023)" in result.output
 
 
 def test_single_party_ledger_without_a_party_is_a_clear_error(tmp_path):

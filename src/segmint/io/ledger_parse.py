@@ -41,13 +41,17 @@ def parse_dates(raw: RawTable, layout: LedgerLayout, dayfirst: bool | None) -> t
     texts = {f: normalised(table[c].cast("string")) for f, c in columns.items() if not table[c].type().is_temporal()}
     warnings: list[str] = []
     metrics: dict[str, Any] = {"rows": table.count()}
+    examples: dict[str, Any] = {}  # a date of the file showing the order (the first field's that has one)
     for f, text in texts.items():
         for pattern in (*DATE_PATTERNS, EXCEL_SERIAL):
             metrics[f"{f}:{pattern.name}"] = text.re_search(pattern.regex).sum()
         first, second = numeric_parts(text)
         metrics[f"{f}:first"] = (first > 12).sum()
         metrics[f"{f}:second"] = (second > 12).sum()
-    counts = {k: whole(v) for k, v in table.aggregate(**metrics).execute().iloc[0].items()}
+        examples[f"{f}:first"] = table[columns[f]].cast("string").min(where=first > 12)
+        examples[f"{f}:second"] = table[columns[f]].cast("string").min(where=second > 12)
+    row = table.aggregate(**metrics, **{f"example:{k}": v for k, v in examples.items()}).execute().iloc[0]
+    counts = {k: whole(v) for k, v in row.items() if not k.startswith("example:")}
     first = sum(counts.get(f"{f}:first", 0) for f in texts)
     second = sum(counts.get(f"{f}:second", 0) for f in texts)
     numeric = sum(counts.get(f"{f}:numeric", 0) for f in texts)
@@ -59,9 +63,9 @@ def parse_dates(raw: RawTable, layout: LedgerLayout, dayfirst: bool | None) -> t
             f"part above 12, {second:,} a second part above 12); fix those rows or say which order the file uses"
         )
     elif first:
-        dayfirst, note = True, f"day first ({first:,} values like 13/04/2023)"
+        dayfirst, note = True, f"day first ({first:,} values like {_example(row, texts, 'first')})"
     elif second:
-        dayfirst, note = False, f"month first ({second:,} values like 04/13/2023)"
+        dayfirst, note = False, f"month first ({second:,} values like {_example(row, texts, 'second')})"
     elif numeric:
         dayfirst, note = True, "dd/mm vs mm/dd ambiguous: ASSUMED day first, as Tally writes dates"
         warnings.append(f"{raw.source}: dates such as 01/02/2023 are ambiguous; day first (1 Feb) was assumed")
@@ -91,6 +95,11 @@ def by_dictionary(table: ir.Table, column: str, outputs: list[str], parse: Any) 
     parsed = materialize(table._find_backend(), parse(distinct).select("value", *outputs))
     joined = table.left_join(parsed, table[column] == parsed.value)
     return joined.drop(*[c for c in joined.columns if c == "value" or c.endswith("_right")])
+
+
+def _example(row: Any, fields: dict[str, Any], part: str) -> str:
+    """The first date field's value (as written) whose ``part`` is above 12, from the evidence row."""
+    return next(str(row[f"example:{f}:{part}"]).strip() for f in fields if isinstance(row[f"example:{f}:{part}"], str))
 
 
 def parse_period(period: tuple[str, str] | None, table: ir.Table) -> dt.date | None:
