@@ -118,6 +118,10 @@ def test_value_and_products_pages_go_through_api_clv_and_recommend(sales, monkey
     assert len(want) > 100 and list(mine.index) == list(want.index)
     for column in ("frequency", "recency", "T", "p_alive", "clv"):
         assert mine[column].tolist() == pytest.approx(want[column].tolist()), column
+    # its segments are the dashboard's cached RFM analysis's (no second pass), the same as segmint.clv's
+    assert mine.segment.tolist() == want.segment.tolist() and board.by_segment.equals(python.by_segment)
+    analysed = _by_customer(state.analysis(dataset, filters).customers)
+    assert (mine.segment[analysed.index] == analysed.segment).all()
     # only customers with lines in the window's countries and dates; none bought only elsewhere or later
     lines = tx.table.execute()
     inside = lines[lines.country.isin(WINDOW["country"]) & (lines.invoice_date >= WINDOW["start"])

@@ -551,7 +551,7 @@ def clv(
     discount: float | str | None = None,
     model: str = "bgnbd",
     compare: bool = True,
-    segments: bool = True,
+    segments: bool | AnalysisResult = True,
     start: dt.date | str | None = None,
     end: dt.date | str | None = None,
     org: str | list[str] | None = None,
@@ -566,24 +566,36 @@ def clv(
     ``time_unit`` (day, week, month) is the unit of recency, T and ``horizon`` (a number of units
     or text like "12 months"; default 12 months); ``discount`` is a rate per year (0.1, "10%") or
     with its period ("1%/month"). Only lines of ``country`` and ``org`` up to ``end`` (inclusive) are
-    used, as in ``analyze``; ``start`` is the first day of the history the model sees. Returns a
+    used, as in ``analyze``; ``start`` is the first day of the history the model sees. ``segments``
+    joins each customer's RFM segment as of the calibration end (``analyze``'s for the next day); an
+    ``analyze`` result of the same lines with those segments supplies them as they are. Returns a
     ``segmint.btyd.result.CLVResult``.
     """
     from segmint.btyd.analysis import customer_value
     from segmint.features import filter_window, in_countries
 
-    tx = source_or_transactions
-    if not isinstance(tx, Transactions):
-        (progress or log.info)("reading transactions")
-        tx = read_transactions(tx, con=con)
+    tx = _as_transactions(source_or_transactions, con, progress or log.info)
     table = in_countries(tx.table, country)
     if end is not None:
         table = filter_window(table, end=end)
+    window = dict(start=start, end=end, org=org, country=country)
     return customer_value(
         table, calibration_end=calibration_end, holdout_end=holdout_end, time_unit=time_unit,
-        horizon=horizon, discount=discount, model=model, compare=compare, segments=segments,
+        horizon=horizon, discount=discount, model=model, compare=compare,
+        segments=partial(_rfm_segments, tx, segments, window) if segments is not False else None,
         start=start, org=org, progress=progress,
     )
+
+
+def _rfm_segments(
+    tx: Transactions, given: bool | AnalysisResult, window: dict, calibration_end: dt.date
+) -> pd.DataFrame:
+    """customer_id, segment, segment_order: RFM as ``analyze`` gives it the day after ``calibration_end``
+    (``given``'s when it is that analysis, e.g. the dashboard's, else computed)."""
+    snapshot = calibration_end + dt.timedelta(days=1)
+    ready = isinstance(given, AnalysisResult) and given.snapshot_date == snapshot and "rfm" in given.segments
+    analysis = given if ready else analyze(tx, scheme="rfm", snapshot_date=snapshot, **window)
+    return analysis.segments["rfm"].select("customer_id", "segment", "segment_order").execute()
 
 
 def credit(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pandas as pd
 import pytest
 
@@ -35,6 +37,34 @@ def test_segments_joined_and_value_sums(result):
     assert by_segment.customers.sum() == len(result.customers)
     assert by_segment.share_of_clv.sum() == pytest.approx(1.0)
     assert by_segment.total_clv.sum() == pytest.approx(result.customers.clv.sum(), abs=0.01 * len(by_segment))
+
+
+def test_segments_are_the_analysis_segments_the_day_after_the_calibration_end(tmp_path, monkeypatch):
+    """Without an invoice column a purchase is a day, for the segments as for ``analyze``: two lines of
+    one day are one purchase (clv counted each line as a purchase before, and disagreed with the
+    Segments page for 209 of CDNOW's 23,570 customers). A given analysis supplies them as they are."""
+    days = {f"c{i:02d}": [f"2023-01-{1 + i % 20:02d}", f"2023-{2 + i % 9:02d}-{3 + i % 25:02d}"]
+            + ([f"2023-11-{1 + i % 7:02d}"] if i % 3 == 0 else []) for i in range(40)}
+    lines = [(customer, day, 10.0 + n + 3 * k) for n, (customer, dates) in enumerate(days.items())
+             for k, day in enumerate(dates[:n % 2] + dates)]  # every other customer: two lines on one day
+    day_rows = pd.DataFrame(lines, columns=["customer", "date", "amount"])
+    path = tmp_path / "days.csv"
+    day_rows.to_csv(path, index=False)
+    tx = segmint.read_transactions(str(path))
+    result = segmint.clv(tx, time_unit="week", compare=False)
+    analysis = segmint.analyze(tx, scheme="rfm", snapshot_date=result.window.calibration_end + dt.timedelta(days=1))
+    assert analysis.frequency == "days"
+    expected = analysis.segments["rfm"].select("customer_id", "segment").execute().set_index("customer_id").segment
+    got = result.customers.set_index("customer_id").segment
+    assert len(got) == 40 and got.sort_index().tolist() == expected.sort_index().tolist()
+    frequency = analysis.features.execute().set_index("customer_id").frequency
+    assert frequency.to_dict() == {customer: len(dates) for customer, dates in days.items()}  # days, not lines
+
+    calls = []
+    monkeypatch.setattr(segmint.api, "analyze", lambda *a, **k: calls.append(1))
+    reused = segmint.clv(tx, time_unit="week", compare=False, segments=analysis)
+    assert calls == [] and reused.customers.equals(result.customers) and reused.by_segment.equals(result.by_segment)
+    assert "segment" not in segmint.clv(tx, time_unit="week", compare=False, segments=False).customers
 
 
 def test_too_few_repeat_buyers_is_a_clear_error():

@@ -29,7 +29,7 @@ from ibis.backends import BaseBackend
 
 from segmint.app.filters import PERIODS, Filters, api_window, period_config  # noqa: F401 - PERIODS lived here
 from segmint.app.sessions import DEFAULT_IDLE_MINUTES, BrowserSession, Sessions, current_session_id
-from segmint.errors import DataError
+from segmint.errors import DataError, SegmintError
 from segmint.segment import scheme_config  # noqa: F401 - importable from here, as before
 
 if TYPE_CHECKING:
@@ -303,7 +303,11 @@ class AppState:
             return result
 
     def clv(self, dataset_id: str | None, filters: Filters, settings: dict[str, Any]) -> Any:
-        """``segmint.api.clv`` for the filters and the Value page's settings (cached)."""
+        """``segmint.api.clv`` for the filters and the Value page's settings (cached).
+
+        Its RFM segments (as of the end of data) are the cached default RFM analysis's, as ``segmint clv``
+        computes them: not a second pass over the lines.
+        """
         from segmint import api
 
         dataset = self.dataset(dataset_id)
@@ -312,7 +316,13 @@ class AppState:
             cached = self._cached(self._values, key)
             if cached is not None:
                 return cached
-            result = api.clv(dataset.transactions(), **api_window(filters), **settings)
+            segments: Any = True
+            if settings.get("calibration_end") is None:
+                try:
+                    segments = self.analysis(dataset_id, replace(filters, scheme="rfm", period="quarter")).result
+                except SegmintError:  # no segments here: api.clv says why and values the customers anyway
+                    pass
+            result = api.clv(dataset.transactions(), segments=segments, **api_window(filters), **settings)
             self._store(self._values, key, result, dataset.dataset_id)
             return result
 

@@ -24,6 +24,8 @@ from segmint.features import DateLike
 log = logging.getLogger(__name__)
 
 MODELS: dict[str, type[BTYDModel]] = {"bgnbd": BGNBD, "pnbd": ParetoNBD, "mbgnbd": MBGNBD}
+# customer_id, segment, segment_order of every customer as of a calibration end (``segmint.api.clv``: RFM)
+SegmentsAsOf = Callable[[dt.date], pd.DataFrame]
 
 __all__ = ["MODELS", "customer_value", "make_model", "score_customers"]
 
@@ -69,15 +71,10 @@ def score_customers(model: BTYDModel, spend: GammaGamma | None, summary: pd.Data
     return table
 
 
-def _segments(tx: ir.Table, calibration_end: dt.date, start: DateLike, org: Any) -> pd.DataFrame | None:
-    """RFM segment of each customer as of the calibration end (None when it cannot be computed)."""
-    from segmint.features import customer_features
-    from segmint.segment import rfm
-
+def _segments(labels: SegmentsAsOf, calibration_end: dt.date) -> pd.DataFrame | None:
+    """``labels(calibration_end)``, or None (with a warning) when the segments cannot be computed."""
     try:
-        features = customer_features(tx, snapshot_date=calibration_end + dt.timedelta(days=1), start=start, org=org)
-        labelled = rfm.assign(features)
-        return labelled.select("customer_id", "segment", "segment_order").execute()
+        return labels(calibration_end)
     except SegmintError as exc:
         log.warning("segments not joined: %s", exc)
         return None
@@ -124,12 +121,13 @@ def customer_value(
     discount: float | str | None = None,
     model: str = "bgnbd",
     compare: bool = True,
-    segments: bool = True,
+    segments: SegmentsAsOf | None = None,
     start: DateLike = None,
     org: str | list[str] | None = None,
     progress: Callable[[str], None] | None = None,
 ) -> CLVResult:
-    """Fit ``model`` and Gamma-Gamma on the calibration period and value every customer at its end."""
+    """Fit ``model`` and Gamma-Gamma on the calibration period and value every customer at its end
+    (with its segment from ``segments`` when given)."""
     from segmint.btyd.fitting import one_blas_thread
 
     with one_blas_thread():  # fits, spend check, scoring: the same digits on any machine
@@ -140,7 +138,8 @@ def customer_value(
 
 def _customer_value(
     tx: ir.Table, *, calibration_end: DateLike, holdout_end: DateLike, time_unit: str,
-    horizon: float | str | None, discount: float | str | None, model: str, compare: bool, segments: bool,
+    horizon: float | str | None, discount: float | str | None, model: str, compare: bool,
+    segments: SegmentsAsOf | None,
     start: DateLike, org: str | list[str] | None, progress: Callable[[str], None] | None,
 ) -> CLVResult:
     step = progress or (lambda message: log.info(message))
@@ -197,9 +196,9 @@ def _customer_value(
     repeats = repeat_purchases_by_day(tx, window, start=start, org=org).execute()
     result.tracking = tracking(chosen, summary, window, repeats)  # in-sample fit too when there is no holdout
     result.comparison = _comparison(summary, fitted, window.holdout_length)
-    if segments:
+    if segments is not None:
         step("joining segments")
-        labels = _segments(tx, window.calibration_end, start, org)
+        labels = _segments(segments, window.calibration_end)
         if labels is not None:
             labels["customer_id"] = labels["customer_id"].astype(str)
             merged = customers.merge(labels, on="customer_id", how="left")
