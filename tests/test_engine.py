@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import ast
+import subprocess
 import sys
+import textwrap
 from pathlib import Path
 
 import ibis
@@ -144,6 +147,35 @@ def test_ibis_pre_execute_hooks_run_only_for_what_they_act_on(monkeypatch):
 
     assert engine.first_row(stored.aggregate(top=plus_one(stored.x).max())) == {"top": 4}
     assert len(calls) == 2  # the UDF was registered before the query
+
+
+def test_sqlglots_duckdb_templates_parsed_when_read_are_the_templates_and_transpile_the_same():
+    """sqlglot's DuckDB dialect imported by ``connect`` (templates deferred) and as it is: every class
+    attribute and a transpile that reads two templates agree; a template left deferred is parsed on read."""
+    script = textwrap.dedent("""
+        import sys
+        import sqlglot, sqlglot.expressions as exp
+        if sys.argv[1] == "deferred":
+            from segmint import engine
+            engine.connect()
+        from sqlglot.dialects.duckdb import DuckDB
+        generator = DuckDB.Generator
+        deferred = sorted(n for n, v in vars(generator).items() if type(v).__name__ == "_Template")
+        read = {n: getattr(generator, n) for n in sorted(vars(generator)) if n.isupper()}
+        values = {n: v.sql() for n, v in read.items() if isinstance(v, exp.Expression)}
+        moved = sqlglot.transpile("SELECT NORMAL(0, 1, RANDOM(7)), ZIPF(1, 10, RANDOM())", read="snowflake", write="duckdb")
+        print(repr((deferred, values, moved)))
+    """)
+    runs = {}
+    for mode in ("deferred", "eager"):
+        run = subprocess.run([sys.executable, "-c", script, mode], capture_output=True, text=True, timeout=120)
+        assert run.returncode == 0, run.stderr[-2000:]
+        runs[mode] = ast.literal_eval(run.stdout.strip().splitlines()[-1])
+    deferred, values, moved = runs["deferred"]
+    assert "ZIPF_TEMPLATE" in deferred and "APPROXIMATE_SIMILARITY_TEMPLATE" in deferred  # until first read
+    assert runs["eager"][0] == []
+    assert values == runs["eager"][1] and len(values) >= 12  # each template as sqlglot parses it
+    assert moved == runs["eager"][2]
 
 
 def test_row_count_of_a_materialised_table_needs_no_query(monkeypatch):

@@ -98,9 +98,10 @@ def connect(
             config["threads"] = threads
         config["temp_directory"] = str(private_spill_dir(spill_root(temp_directory)))
         database = str(path) if path else ":memory:"
-        from segmint.duckdb_backend import duckdb_backend, lazy_sql_compilers
+        from segmint.duckdb_backend import duckdb_backend, lazy_dialect_templates, lazy_sql_compilers
 
         lazy_sql_compilers()  # before the DuckDB backend's first import
+        lazy_dialect_templates()
         try:
             con = quiet_duckdb(duckdb_backend()().connect(database, **config))
         except Exception as exc:  # duckdb raises its own IOException types
