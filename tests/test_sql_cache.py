@@ -43,13 +43,12 @@ def test_what_changes_the_sql_changes_the_key(cache):
     sales = _sales(con)
     key = sql_cache.expression_key(con, _query(sales))
     assert sql_cache.expression_key(con, _query(sales)) == key  # the same expression built again
-    other_table = _sales(con)  # same columns and types, another table
     changed = {
         "literal": _query(sales, threshold=2.5),
         "literal type": _query(sales, threshold=2),
         "date literal": _query(sales, since=dt.date(2024, 1, 3)),
         "column": _query(sales.mutate(price=sales.amount), column="price"),
-        "table": _query(other_table),
+        "table": _query(con.create_table("sales", _sales(con).execute())),  # not a session table
         "dtype": _query(_sales(con, amount="float32")),
         "operation": _query(sales).mutate(total=ibis._.total.round(2)),
         "kind of expression": _query(sales).total,
@@ -58,6 +57,30 @@ def test_what_changes_the_sql_changes_the_key(cache):
     keys["limit"] = sql_cache.expression_key(con, _query(sales), limit=10)
     assert key not in keys.values()
     assert len(set(keys.values())) == len(keys)
+
+
+def test_session_tables_are_named_by_their_place_and_the_sql_by_their_names(cache):
+    """A session table's name depends on what the process did before (the dashboard's pages, in any
+    order): the same query over another session table of the same columns has the same key, and the
+    SQL read back names the tables of the query asked for."""
+    con = engine.connect()
+    first, second = _sales(con), _sales(con)
+    joined = _query(first).join(second.select("customer_id", n=second.amount), "customer_id")
+    swapped = _query(second).join(first.select("customer_id", n=first.amount), "customer_id")
+    assert sql_cache.expression_key(con, _query(first)) == sql_cache.expression_key(con, _query(second))
+    assert sql_cache.expression_key(con, joined) == sql_cache.expression_key(con, swapped)
+    cold = con.compile(_query(first))
+    (entry,) = cache.iterdir()
+    assert first.op().name not in entry.read_text()
+    for table, expr in ((second, _query(second)), (first, _query(first))):
+        calls = []
+        sql = sql_cache.compile_cached(con, expr, lambda: calls.append(1) or "", None)
+        assert calls == [] and sql == _fresh(con, expr) and f'"{table.op().name}"' in sql
+    assert cold == _fresh(con, _query(first))
+    con.compile(joined)
+    calls = []
+    assert sql_cache.compile_cached(con, swapped, lambda: calls.append(1) or "", None) == _fresh(con, swapped)
+    assert calls == [] and con.to_pyarrow(swapped).num_rows == 3
 
 
 def test_cached_sql_equals_a_fresh_compile_and_is_read_back(cache):
@@ -198,3 +221,31 @@ def test_pruning_keeps_the_entries_runs_read(cache, monkeypatch):
         con.compile(_query(sales, threshold=float(threshold)))
     assert kept.stat().st_ino == inode  # never removed (and so never written again)
     assert len(list(cache.iterdir())) <= 4
+
+
+def test_a_second_story_in_one_process_compiles_nothing(cache, tmp_path):
+    """The dashboard builds stories in a long-lived process: its session tables have other names each
+    time, and the periods and score cuts are in-memory tables; every statement is read from the cache."""
+    from segmint import api
+    from segmint.datasets import make_transactions
+
+    path = tmp_path / "sales.csv"
+    make_transactions(n_customers=120, years=2, seed=5).to_csv(path, index=False)
+    tx = api.read_transactions(str(path))
+    compiled = []
+    original = sql_cache.compile_cached
+
+    def counting(con, expr, compile_, limit=None):
+        return original(con, expr, lambda: compiled.append(1) or compile_(), limit)
+
+    stories = []
+    for run in ("cold", "warm"):
+        compiled.clear()
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr(sql_cache, "compile_cached", counting)
+            story = api.story(tx, scheme="rfm", period="quarter")
+            story.load()
+            stories.append(story.story)
+        if run == "cold":
+            assert len(compiled) > 5
+    assert compiled == [] and stories[0].equals(stories[1])

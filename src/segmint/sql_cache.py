@@ -5,9 +5,10 @@ the same work again at every run on the same data. The key is a hash of everythi
 SQL: every operation's class, every argument (literal values with their types, column names, dtypes,
 table names, namespaces and schemas), the kind of expression, the row limit, the dialect, the Ibis,
 sqlglot and DuckDB versions and Ibis' SQL options. An expression with something the key cannot name
-exactly (in-memory data, a Python UDF, an object of an unknown type) is not cached. Entries are plain
-files checked by a hash of their SQL: a missing, stale or corrupt one is a miss, never an error; an
-entry another user owns or may change is ignored (it would run as this user's SQL).
+exactly (in-memory data not named by its content, see :mod:`segmint.memtables`; a Python UDF; an
+object of an unknown type) is not cached. Entries are plain files checked by a hash of their SQL: a
+missing, stale or corrupt one is a miss, never an error; an entry another user owns or may change is
+ignored (it would run as this user's SQL).
 
 ``$SEGMINT_CACHE_DIR`` (default ``$XDG_CACHE_HOME/segmint`` or ``~/.cache/segmint``) holds the ``sql``
 folder, and the ``yaml`` folder of parsed packaged YAML (:func:`segmint.util.parse_packaged_yaml`);
@@ -23,6 +24,7 @@ import hashlib
 import itertools
 import logging
 import os
+import re
 import threading
 import uuid
 from collections.abc import Callable, Mapping
@@ -34,6 +36,8 @@ log = logging.getLogger(__name__)
 FORMAT = "segmint-sql-cache 1"  # first line of an entry; a new format is a new key prefix too
 MAX_ENTRIES = 4096  # beyond this the least recently used half is removed ...
 PRUNE_EVERY = 512  # ... checked at a process's first write and every this many writes after it
+# the names engine.session_name gives (segmint_12, segmint_raw_3): another in each process
+SESSION_TABLE = re.compile(r"segmint(?:_[a-z]+)?_[0-9]+")
 _SCALARS = (str, int, float, bool, bytes, type(None), decimal.Decimal, dt.date, dt.time, dt.timedelta, uuid.UUID)
 _writes = itertools.count()
 
@@ -75,19 +79,22 @@ def compile_cached(con: Any, expr: Any, compile_: Callable[[], str], limit: Any 
     if folder is None:
         return compile_()
     try:
-        key = expression_key(con, expr, limit)
+        key, sessions = _key(con, expr, limit)
     except Uncacheable as why:
         log.debug("SQL not cached: %s", why)
         return compile_()
     path = folder / f"{key}.sql"
-    sql = _read(path)
-    if sql is None:
+    stored = _read(path)
+    if stored is None:
         sql = compile_()
-        _write(path, sql)
-    else:
-        _touch(path)
-        if hasattr(con, "_log"):  # Ibis logs what it compiles when ``ibis.options.verbose`` is set
-            con._log(sql)
+        template = _template(sql, sessions)
+        if template is not None:
+            _write(path, template)
+        return sql
+    _touch(path)
+    sql = _filled(stored, sessions)
+    if hasattr(con, "_log"):  # Ibis logs what it compiles when ``ibis.options.verbose`` is set
+        con._log(sql)
     return sql
 
 
@@ -101,20 +108,58 @@ def _touch(path: Path) -> None:
 
 
 def expression_key(con: Any, expr: Any, limit: Any = None) -> str:
-    """A hex key naming ``expr`` compiled on ``con`` exactly, the same in every process (raises Uncacheable)."""
+    """A hex key naming ``expr`` compiled on ``con`` exactly, the same in every process (raises Uncacheable).
+
+    A session table (:func:`segmint.engine.session_name`) is named by its place among them: its name
+    depends on what the process did before (the dashboard's pages, in the order a user opens them),
+    so the cached SQL holds a placeholder in its stead.
+    """
+    return _key(con, expr, limit)[0]
+
+
+def _key(con: Any, expr: Any, limit: Any) -> tuple[str, list[str]]:
+    """(key, the session tables' names in the order the key numbers them)."""
     import duckdb
     import ibis
     import sqlglot
 
     root = expr.op()
-    digests = root.map(_node_digest)
+    sessions: list[str] = []
+
+    def digest(node: Any, results: Any, /, **arguments: Any) -> _Digest:
+        name = arguments.get("name")
+        if type(node).__name__ == "DatabaseTable" and isinstance(name, str) and SESSION_TABLE.fullmatch(name):
+            if name not in sessions:
+                sessions.append(name)
+            arguments["name"] = _placeholder(sessions.index(name))
+        return _node_digest(node, results, **arguments)
+
+    digests = root.map(digest)
     options = ibis.options.sql
     header = (
         FORMAT, ibis.__version__, sqlglot.__version__, duckdb.__version__, type(con).__module__,
         type(con).__qualname__, str(con.dialect), repr(options.fuse_selects), repr(options.default_limit),
         type(expr).__module__, type(expr).__qualname__, _encode(limit),
     )
-    return hashlib.sha256("\x1f".join(header).encode() + digests[root]).hexdigest()
+    return hashlib.sha256("\x1f".join(header).encode() + digests[root]).hexdigest(), sessions
+
+
+def _placeholder(index: int) -> str:
+    return f"{{segmint session table {index}}}"
+
+
+def _template(sql: str, sessions: list[str]) -> str | None:
+    """``sql`` with each session table's quoted name replaced by its placeholder; None when a name is
+    also written otherwise (left uncached: the placeholder would not stand for every use)."""
+    for index, name in enumerate(sessions):
+        sql = sql.replace(f'"{name}"', f'"{_placeholder(index)}"')
+    return None if any(re.search(rf"\b{name}\b", sql) for name in sessions) else sql
+
+
+def _filled(template: str, sessions: list[str]) -> str:
+    for index, name in enumerate(sessions):
+        template = template.replace(f'"{_placeholder(index)}"', f'"{name}"')
+    return template
 
 
 class _Digest(bytes):
@@ -130,7 +175,12 @@ def _node_digest(node: Any, _results: Any, /, **arguments: Any) -> _Digest:
             raise Uncacheable(f"a {udf} UDF")
         parts += [_encode(getattr(kind, a, None)) for a in ("__func_name__", "__udf_namespace__", "__config__", "dtype")]
     if kind.__name__ == "InMemoryTable":
-        raise Uncacheable("in-memory data")
+        from segmint.memtables import CONTENT_PREFIX
+
+        # its SQL names the table, never its rows: cacheable when the name stands for the rows
+        if not str(arguments.get("name", "")).startswith(CONTENT_PREFIX):
+            raise Uncacheable("in-memory data")
+        arguments = {"name": arguments["name"], "schema": arguments["schema"]}
     parts += [f"{name}={_encode(value)}" for name, value in arguments.items()]
     return _Digest(hashlib.sha256("\x1e".join(parts).encode()).digest())
 

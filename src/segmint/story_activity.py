@@ -13,12 +13,12 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-import ibis
 import ibis.expr.types as ir
 import pandas as pd
 
 from segmint.coverage import listed_days
 from segmint.features import is_positive, money_sum
+from segmint.memtables import frame_table
 
 __all__ = ["ROLLUP_COLUMNS", "TRUNCATE", "Rollup", "line_days", "monthly_rollup", "period_activity",
            "rollup_activity"]
@@ -53,7 +53,7 @@ def period_activity(tx: ir.Table, periods: pd.DataFrame, period: str, frequency:
 
 def _indexed(joined: ir.Table, periods: pd.DataFrame) -> ir.Table:
     """Per customer and period: the story's period index and the activity columns, typed."""
-    index = ibis.memtable(periods[["period_index", "period_start"]].assign(
+    index = frame_table(periods[["period_index", "period_start"]].assign(
         period_start=pd.to_datetime(periods["period_start"]).dt.date
     ))
     joined = joined.inner_join(index, joined.period_start.cast("date") == index.period_start)

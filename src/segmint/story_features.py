@@ -27,6 +27,7 @@ import ibis.expr.types as ir
 import pandas as pd
 
 from segmint.features import is_positive, money_round, money_total
+from segmint.memtables import frame_table
 from segmint.story_activity import TRUNCATE  # noqa: F401 - lived here
 from segmint.story_activity import (
     ROLLUP_COLUMNS,
@@ -200,7 +201,7 @@ def _snapshots(periods: pd.DataFrame) -> ir.Table:
         "snapshot": [pd.Timestamp(d).date() + dt.timedelta(days=1) for d in periods["as_of"]],
         "period_start": [pd.Timestamp(d).date() for d in periods["period_start"]],
     })
-    return ibis.memtable(frame)
+    return frame_table(frame)
 
 
 def _features(rows: ir.Table, purchases: str, net: str, profit: str, last: str) -> ir.Table:

@@ -14,6 +14,8 @@ import ibis
 import ibis.expr.types as ir
 import pandas as pd
 
+from segmint.memtables import frame_table
+
 __all__ = ["INACTIVE", "Coded", "as_table", "coded", "with_previous"]
 
 INACTIVE = "Inactive"  # the within-period segment of a period without a purchase
@@ -21,7 +23,7 @@ INACTIVE = "Inactive"  # the within-period segment of a period without a purchas
 
 def as_table(segments: ir.Table | pd.DataFrame) -> ir.Table:
     """An Ibis table of ``segments`` (a pandas frame becomes an in-memory table)."""
-    return ibis.memtable(segments) if isinstance(segments, pd.DataFrame) else segments
+    return frame_table(segments) if isinstance(segments, pd.DataFrame) else segments
 
 
 @dataclass(frozen=True)
@@ -70,7 +72,7 @@ def coded(segments: ir.Table | pd.DataFrame, materialize: Any = None) -> Coded:
         orders = {code: code for code in names}
     else:
         pairs = pairs.assign(code=range(len(pairs)))
-        table = segments.inner_join(ibis.memtable(pairs), ["segment", "segment_order"])
+        table = segments.inner_join(frame_table(pairs), ["segment", "segment_order"])
         names = dict(zip(pairs["code"], pairs["segment"], strict=True))
         orders = dict(zip(pairs["code"], pairs["segment_order"].astype(int), strict=True))
     rows = with_previous(table.select(

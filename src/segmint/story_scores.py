@@ -12,6 +12,8 @@ import ibis.expr.types as ir
 import numpy as np
 import pandas as pd
 
+from segmint.memtables import frame_table
+
 __all__ = ["score_cuts", "scores_by_order"]
 
 
@@ -71,7 +73,7 @@ def scores_by_order(rows: ir.Table, bins: int) -> ir.Table:
     """
     from segmint.segment.rfm import with_cells
 
-    cuts = ibis.memtable(score_cuts(rows.filter(rows.known), bins))
+    cuts = frame_table(score_cuts(rows.filter(rows.known), bins))
     scored = rows.left_join(cuts, "period_index")
     steps = range(1, bins)
 

@@ -19,6 +19,7 @@ import pandas as pd
 
 from segmint.engine import materialize, row_count
 from segmint.errors import DataError, Fix
+from segmint.memtables import frame_table
 from segmint.segment import get_scheme
 from segmint.story_current import from_first_active, names_of, ranked_labels
 from segmint.story_features import as_of_features, within_features
@@ -66,7 +67,7 @@ def _label_rows(
                 notes.append(f"{', '.join(names)}: some customers have no cost, so the value story ranks "
                              "revenue (net spend) there instead of profit")
         types = {"segment_order": "int64", "period_index": "int64"}
-        return ibis.memtable(labelled[[c for c in keep if c in labelled.columns]].astype(types))
+        return frame_table(labelled[[c for c in keep if c in labelled.columns]].astype(types))
     if "by" in inspect.signature(module.assign).parameters:  # one expression scores every period
         used = [c for c in RANKED_COLUMNS if c in features.columns]
         labelled = module.assign(features.select(*used), config, by="period_index")
@@ -154,7 +155,7 @@ def _stored(
 
 
 def _period_info(periods: pd.DataFrame) -> ir.Table:
-    return ibis.memtable(periods[["period_index", "period", "period_start", "period_end", "as_of", "note"]])
+    return frame_table(periods[["period_index", "period", "period_start", "period_end", "as_of", "note"]])
 
 
 def _no_label(kind: str) -> Any:

@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
+from segmint.memtables import frame_table
 from segmint.segment.value import LABELS, ValueConfig, _label, _scaled, distinct_ranks
 
 __all__ = ["ENGINE_METHODS", "profit_basis", "value_labels"]
@@ -109,13 +110,13 @@ def value_labels(
     pairs = _pairs(money_clusters, visit_clusters, set(on_profit), config)
     starts = _starts(money, "_p").join(_starts(visits, "_f"), how="outer")
     starts = starts.reindex(sorted(set(money_clusters) | set(visit_clusters))).rename_axis("period_index")
-    starts = ibis.memtable(starts.reset_index().astype({"period_index": "int64"}))
+    starts = frame_table(starts.reset_index().astype({"period_index": "int64"}))
     rows = features.mutate(_amount=amount).inner_join(starts, "period_index")
     rows = rows.select(*features.columns, "_amount", profit_cluster=_cluster(rows, rows._amount, "_p"),
                        frequency_cluster=_cluster(rows, rows.frequency, "_f")).view()
     # one key per period and cluster pair: a lookup joined on period_index alone beside the amounts'
     # (also per period) would let the planner join the two lookups first (millions of rows)
-    pairs = ibis.memtable(pairs.assign(_pair=_pair_key(pairs)).drop(columns=["period_index", "profit_cluster",
+    pairs = frame_table(pairs.assign(_pair=_pair_key(pairs)).drop(columns=["period_index", "profit_cluster",
                                                                                "frequency_cluster"]))
     rows = rows.inner_join(pairs, _pair_key(rows) == pairs._pair)
     rows = rows.select(*rows.columns)
@@ -125,7 +126,7 @@ def value_labels(
         overall_score=rows.overall_score, profit_cluster=rows.profit_cluster,
         frequency_cluster=rows.frequency_cluster,
     )
-    money_t = ibis.memtable(money.select(["period_index", "v", "amount_text"]))
+    money_t = frame_table(money.select(["period_index", "v", "amount_text"]))
     rows = rows.inner_join(money_t, [rows.period_index == money_t.period_index, rows._amount == money_t.v])
     reason = (
         rows.shown + " " + rows.amount_text
