@@ -220,7 +220,9 @@ def drop_examples(
     found = result_rows(picked.order_by(["_reason", "_source", "_row"]))
     if not found:
         return {}
-    wanted = mapped.filter(mapped._row.isin(sorted({r["_row"] for r in found})))
+    # equalities, not IN: DuckDB pushes them into a Parquet scan through the view's ``file_row_number + 1``
+    # (the retail log: 15 -> 10 ms; an IN list is tested on every decoded row)
+    wanted = mapped.filter(ibis.or_(*[mapped._row == row for row in sorted({r["_row"] for r in found})]))
     values = wanted.select("_source", "_row", **{f: wanted[f].cast("string") for f in fields})
     by_position = {(r["_source"], r["_row"]): r for r in result_rows(values)}
     out: dict[str, list[dict[str, Any]]] = {}
