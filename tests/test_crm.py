@@ -62,7 +62,7 @@ def test_lists_per_segment_and_tagged(tmp_path):
     assert everyone.loc["C1", "Phone Number"] == "+919845012345"  # no formula-guard quote on a phone
     assert (everyone.loc["C1", "First Name"], everyone.loc["C1", "Last Name"]) == ("Asha", "Rao")
     assert everyone.loc["C2", "Email"] == ""  # not an e-mail address: left blank
-    assert everyone.loc["C1", "Revenue"] == "150.0" and everyone.loc["C1", "Orders"] == "2"
+    assert everyone.loc["C1", "Revenue"] == "150.00" and everyone.loc["C1", "Orders"] == "2"
     for name, frame in frames.items():
         assert set(frame["Segment"]) == {frame["Segment"].iloc[0]} and name.startswith("rfm_")
         assert (frame["Tags"] == "segmint:rfm:" + frame["Segment"]).all()

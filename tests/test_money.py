@@ -1,4 +1,4 @@
-"""Money to the cent in every export format; shares, scores and counts untouched."""
+"""Numbers at the edge: money to the cent, shares to 4 places, means to 2, in every export format."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ import pandas as pd
 import pyarrow.parquet as pq
 import pytest
 
-from segmint.money import money_decimals
+from segmint.money import export_decimals, money_decimals, money_text
 from segmint.report import export_tables
 
 CDNOW = Path(__file__).parents[1] / ".." / "shared" / "data" / "cdnow" / "CDNOW_master.txt"
@@ -46,8 +46,9 @@ def test_every_format_writes_cents(tmp_path):
     written = {fmt: export_tables({"summary": noisy()}, tmp_path / fmt, fmt)["summary"]
                for fmt in ("csv", "json", "parquet", "xlsx")}  # fmt: skip
     text = written["csv"].read_text()
-    assert "277.1," in text and "0.3," in text and "277.09999" not in text and "-0.0" not in text
-    assert "0.3333333333333333" in text  # a share keeps its precision
+    # money with every decimal of the cent shown, as Excel displays it; a unit price with 2 to 4
+    assert text.splitlines()[1:] == ["A,0.30,0.3333,0.0125", "B,277.10,0.3333,2.50", "C,0.00,0.3333,0.3333"]
+    assert "277.09999" not in text and "-0.0" not in text
     records = json.loads(written["json"].read_text())
     parquet = pq.read_table(written["parquet"]).to_pylist()
     sheet = openpyxl.load_workbook(written["xlsx"]).active
@@ -100,7 +101,7 @@ def test_json_and_excel_read_as_the_csv_does(tmp_path):
     records = json.loads(text)
     assert [r["first_purchase"] for r in records] == ["1997-01-01", "1997-01-04"]
     assert [r["paid_at"] for r in records] == ["2023-01-05T10:30:00", None]
-    assert [r["revenue"] for r in records] == [100.5, None] and records[1]["share_of_revenue"] == 1 / 3
+    assert [r["revenue"] for r in records] == [100.5, None] and records[1]["share_of_revenue"] == 0.3333
     assert [r["customer_id"] for r in records] == ["00004", "00018"] and records[0]["is_new"] is False
     sheet = openpyxl.load_workbook(written["xlsx"]).active
     header = [c.value for c in sheet[1]]
@@ -111,3 +112,89 @@ def test_json_and_excel_read_as_the_csv_does(tmp_path):
     assert row["first_purchase"].is_date and row["first_purchase"].number_format == "yyyy-mm-dd"
     assert row["paid_at"].number_format == "yyyy-mm-dd hh:mm:ss"
     assert row["customer_id"].value == "00004"
+
+
+@pytest.mark.parametrize(
+    ("name", "decimals"),
+    [("revenue", 2), ("unit_price", 4), ("aging_0_30", 2), ("owed", 2), ("share_of_customers", 4),
+     ("retention_rate", 4), ("p_alive", 4), ("mean_p_alive", 4), ("lift", 4), ("overall_score", 4),
+     ("mean_recency_days", 2), ("mean_frequency", 2), ("index", 2), ("visits_per_customer", 2),
+     ("purchases_per_day", 2), ("retained_pct", 2), ("avg_days_late", 2), ("expected_purchases", 4),
+     ("T", 4), ("period", 4), ("percentile", 4)],
+)  # fmt: skip
+def test_export_decimals_by_name(name, decimals):
+    assert export_decimals(name) == decimals
+
+
+def test_money_text_shows_every_decimal():
+    assert [money_text(v, 2) for v in (101.5, 89.0, 0.0, 1234.56)] == ["101.50", "89.00", "0.00", "1234.56"]
+    assert [money_text(v, 4) for v in (2.5, 0.0125, 3.0, 2.555)] == ["2.50", "0.0125", "3.00", "2.555"]
+
+
+def summary_frame() -> pd.DataFrame:
+    # the noisy values of CDNOW's summary_clusters / tiers_buckets_frequency (segmint 373e468)
+    return pd.DataFrame({
+        "segment": ["High Value", "Average"],
+        "share_of_customers": [0.1435622500212748, 0.2866139051995575],
+        "mean_recency_days": [54.67634854771784, 278.000148456057],
+        "mean_frequency": [9.205097806757557, 3.176811163895487],
+        "mean_monetary": [387.6911, 101.5],
+        "visits_per_customer": [11.945429740791269, 5.3942542787286065],
+        "index": [470.26551203639167, 185.571824962483],
+    })  # fmt: skip
+
+
+@pytest.mark.parametrize("engine", ["pandas", "arrow", "duckdb"])
+def test_shares_and_means_are_rounded_in_every_writer(tmp_path, engine):
+    """Shares to 4 places, means and indexes to 2, money to the cent, whichever writer runs (pandas,
+    a small Arrow table row by row, DuckDB's COPY) and in CSV, JSON, Parquet and Excel alike."""
+    import ibis
+    import pyarrow as pa
+
+    frame = summary_frame()
+    table = {"pandas": frame, "arrow": pa.Table.from_pandas(frame),
+             "duckdb": ibis.duckdb.connect().create_table("summary", frame)}[engine]
+    expected = {  # by hand
+        "share_of_customers": [0.1436, 0.2866], "mean_recency_days": [54.68, 278.0], "mean_frequency": [9.21, 3.18],
+        "mean_monetary": [387.69, 101.5], "visits_per_customer": [11.95, 5.39], "index": [470.27, 185.57],
+    }  # fmt: skip
+    csv_path = export_tables({"summary": table}, tmp_path / "csv", "csv")["summary"]
+    assert csv_path.read_text().splitlines() == [
+        "segment,share_of_customers,mean_recency_days,mean_frequency,mean_monetary,visits_per_customer,index",
+        "High Value,0.1436,54.68,9.21,387.69,11.95,470.27",
+        "Average,0.2866,278.0,3.18,101.50,5.39,185.57",
+    ]
+    for fmt in ("json", "parquet", "xlsx"):
+        path = export_tables({"summary": table}, tmp_path / fmt, fmt)["summary"]
+        if fmt == "json":
+            rows = json.loads(path.read_text())
+        elif fmt == "parquet":
+            rows = pq.read_table(path).to_pylist()
+        else:
+            sheet = openpyxl.load_workbook(path).active
+            names = [c.value for c in sheet[1]]
+            rows = [dict(zip(names, [c.value for c in row], strict=True)) for row in sheet.iter_rows(2)]
+        assert {k: [r[k] for r in rows] for k in expected} == expected, fmt
+
+
+@pytest.mark.skipif(not CDNOW.exists(), reason="../shared/data not present")
+def test_cdnow_summaries_carry_no_float_noise(tmp_path):
+    """Every float analyze writes has at most 4 decimals; a summary's shares and means equal its own
+    counts and sums divided, rounded (shares to 4 places, means to 2)."""
+    from typer.testing import CliRunner
+
+    from segmint.cli import app
+
+    result = CliRunner().invoke(app, ["analyze", str(CDNOW), "--scheme", "tiers", "--out", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    for path in tmp_path.glob("*.csv"):
+        assert re.search(r"(^|,)-?\d+\.\d{5,}(,|$)", path.read_text(), re.MULTILINE) is None, path.name
+    summary = pd.read_csv(tmp_path / "summary_tiers.csv")
+    customers, revenue = summary["customers"], summary["revenue"]
+    assert (summary["share_of_customers"] == (customers / customers.sum()).round(4)).all()
+    assert (summary["share_of_revenue"] == (revenue / revenue.sum()).round(4)).all()
+    assert ((summary["mean_monetary"] - revenue / customers).abs() <= 0.005 + 1e-9).all()
+    buckets = pd.read_csv(tmp_path / "tiers_buckets_frequency.csv")
+    per_customer = buckets["visits"] / buckets["customers"]
+    assert (buckets["visits_per_customer"] == per_customer.round(2)).all()
+    assert buckets["visits_per_customer"].iloc[0] == 11.95  # 26,268 visits of 2,199 customers = 11.9454...

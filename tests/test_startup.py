@@ -49,7 +49,7 @@ def test_analyze_rfm_loads_no_pandas_or_models(tmp_path):
     features = (out / "features.csv").read_text().splitlines()
     assert features[0].startswith("customer_id,") and len(features) == 4  # c1, c2, c3 (the blank id dropped)
     text = (out / "features.csv").read_text()  # by hand: snapshot 2024-03-03 (the last kept line + 1 day)
-    assert "c1,2,2,29.0,29.0,14.5," in text and "c3,1,1,5.5,5.5,5.5," in text  # the copied A4 line dropped
+    assert "c1,2,2,29.00,29.00,14.50," in text and "c3,1,1,5.50,5.50,5.50," in text  # the copied A4 line dropped
 
 
 def test_analyze_rfm_of_a_parquet_log_loads_no_pyarrow(tmp_path):
@@ -73,8 +73,8 @@ def test_analyze_rfm_of_a_parquet_log_loads_no_pyarrow(tmp_path):
     text = (out / "features.csv").read_text()
     # by hand: snapshot 2024-02-08 (the last line + 1 day); the copied A1 line dropped (c1: 2 x 10.50,
     # 34 days before); c2: A2 3.25 + A3 5.00 - CA3 1.25 = 7.00 in two purchases, postage no product
-    assert "\nc1,34,1,21.0,21.0,21.0,,34,2024-01-05,2024-01-05,1," in text
-    assert "\nc2,2,2,7.0,7.0,3.5,,3,2024-02-05,2024-02-06,1," in text
+    assert "\nc1,34,1,21.00,21.00,21.00,,34,2024-01-05,2024-01-05,1," in text
+    assert "\nc2,2,2,7.00,7.00,3.50,,3,2024-02-05,2024-02-06,1," in text
     summary = (out / "summary_rfm.csv").read_text().splitlines()
     assert summary[0].startswith("segment,segment_order,customers,share_of_customers,revenue,share_of_revenue,")
     assert sum(int(line.split(",")[2]) for line in summary[1:]) == 2
@@ -234,7 +234,7 @@ def test_analyze_rfm_of_a_workbook_loads_no_pandas(tmp_path):
     out = tmp_path / "out"
     assert _heavy_modules_loaded("analyze", str(source), "--scheme", "rfm", "--out", str(out)) == []
     # by hand: ' c1 ' trimmed to c1 (A1 2 x 10.50 + A3 8.00, last on 01-07, snapshot 01-08)
-    assert "c1,1,2,29.0,29.0,14.5," in (out / "features.csv").read_text()
+    assert "c1,1,2,29.00,29.00,14.50," in (out / "features.csv").read_text()
 
 
 def test_a_second_analyze_imports_no_pyyaml(tmp_path, monkeypatch):

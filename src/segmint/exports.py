@@ -1,8 +1,9 @@
 """Safe exports of any result table: CSV / JSON / Excel / Parquet, money to the cent, formulas neutralised.
 
 Every table segmint writes goes through here (``analyze --out``, stories, credit, CLV,
-recommendations, CRM lists, the dashboard's downloads): written atomically, money rounded once by
-``segmint.money``'s rule, and text a spreadsheet would run as a formula prefixed with ``'``.
+recommendations, CRM lists, the dashboard's downloads): written atomically, every float rounded once
+by ``segmint.money``'s rule (money to the cent, shares to 4 places, means to 2), and text a
+spreadsheet would run as a formula prefixed with ``'``.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 import ibis.expr.types as ir
 
 from segmint.errors import ConfigError, Fix
-from segmint.money import money_decimals, round_money
+from segmint.money import MONEY_DECIMALS, export_decimals, money_decimals, money_text, round_numbers
 from segmint.util import EXPORT_FORMAT_NAMES, check_export_format, sql_identifier, sql_string, write_atomic
 
 if TYPE_CHECKING:  # pandas is imported only where a pandas table is given or asked for
@@ -80,10 +81,11 @@ def export_table(
 ) -> Path:
     """Write ``table`` to ``path`` as CSV, JSON (records), Excel (.xlsx) or Parquet by extension, atomically.
 
-    Money columns are rounded to the cent here, once, for every format (see ``segmint.money``), and
-    text cells a spreadsheet would run as a formula are neutralised (CSV, JSON, Excel). A DuckDB table
-    goes to CSV by DuckDB's ``COPY`` and a small Arrow table row by row, both without pandas and in
-    the text pandas' ``to_csv`` writes (shortest round-trip floats, True/False, ISO dates).
+    Float columns are rounded here, once, for every format (money to the cent, shares to 4 places,
+    means to 2: see ``segmint.money``), CSV shows money's every decimal (``101.50``), and text cells a
+    spreadsheet would run as a formula are neutralised (CSV, JSON, Excel). A DuckDB table goes to CSV
+    by DuckDB's ``COPY`` and a small Arrow table row by row, both without pandas and in the text
+    pandas' ``to_csv`` writes (shortest round-trip floats, True/False, ISO dates).
     """
     path = Path(path)
     suffix = path.suffix.lower()
@@ -98,15 +100,16 @@ def export_table(
         import pyarrow.parquet as pq
 
         arrow = pa.Table.from_pandas(table, preserve_index=False) if _is_pandas(table) else _as_arrow(table)
-        arrow = round_money(arrow)
+        arrow = round_numbers(arrow)
         return write_atomic(path, lambda tmp: pq.write_table(arrow, tmp))
     if suffix == ".csv" and _on_duckdb(table):
         return write_atomic(path, lambda tmp: _copy_csv(table, tmp, trusted_columns))  # type: ignore[arg-type]
     if suffix == ".csv" and hasattr(table, "num_rows") and table.num_rows * table.num_columns <= SMALL_TABLE_CELLS:
         return write_atomic(path, lambda tmp: _write_csv_rows(table, tmp, trusted_columns))  # type: ignore[arg-type]
-    frame = neutralise_formulas(round_money(_as_frame(table)), trusted_columns)
+    frame = neutralise_formulas(round_numbers(_as_frame(table)), trusted_columns)
     if suffix == ".csv":
-        return write_atomic(path, lambda tmp: frame.to_csv(tmp, index=False, encoding="utf-8"))
+        text = money_as_text(frame)
+        return write_atomic(path, lambda tmp: text.to_csv(tmp, index=False, encoding="utf-8"))
     if suffix == ".json":
         return write_atomic(path, lambda tmp: _write_json(tmp, frame))
     _check_excel_rows(frame, path)
@@ -130,13 +133,12 @@ def _copy_csv(table: ir.Table, target: Path, trusted: tuple[str, ...]) -> None:
 
 
 def _csv_column(name: str, dtype: Any, trusted: tuple[str, ...]) -> str:
-    """One column of :func:`_copy_csv` in DuckDB SQL: money rounded by ``segmint.money``'s rule (half to
-    even of value x 10^d, bit for bit numpy's), NaN as an empty cell, True/False, formulas neutralised."""
+    """One column of :func:`_copy_csv` in DuckDB SQL: floats rounded by ``segmint.money``'s rule (half to
+    even of value x 10^d, bit for bit numpy's), money with every decimal shown, NaN as an empty cell,
+    True/False, formulas neutralised."""
     column = sql_identifier(name)
     if dtype.is_floating():
-        decimals = money_decimals(name)
-        if decimals is None:
-            return f"CASE WHEN isnan({column}) THEN NULL ELSE {column} END AS {column}"
+        decimals = export_decimals(name)
         scale = repr(10.0**decimals)
         scaled = f"({column} * {scale})"
         low = f"floor({scaled})"
@@ -144,7 +146,10 @@ def _csv_column(name: str, dtype: Any, trusted: tuple[str, ...]) -> str:
             f"CASE WHEN isinf({scaled}) THEN {scaled} WHEN {scaled} - {low} > 0.5 THEN {low} + 1 "
             f"WHEN {scaled} - {low} < 0.5 THEN {low} ELSE {low} + abs(fmod({low}, 2)) END"
         )
-        return f"CASE WHEN isnan({column}) THEN NULL ELSE ({rounded}) / {scale} + 0.0 END AS {column}"
+        value = f"({rounded}) / {scale} + 0.0"
+        if money_decimals(name) is not None:
+            value = _sql_money_text(value, decimals)
+        return f"CASE WHEN isnan({column}) THEN NULL ELSE {value} END AS {column}"
     if dtype.is_boolean():
         return f"CASE WHEN {column} THEN 'True' WHEN NOT {column} THEN 'False' END AS {column}"
     if dtype.is_string() and name not in trusted:
@@ -153,23 +158,54 @@ def _csv_column(name: str, dtype: Any, trusted: tuple[str, ...]) -> str:
     return column
 
 
+def _sql_money_text(value: str, decimals: int) -> str:
+    """SQL of :func:`segmint.money.money_text`: ``101.50``; a price with 2 to 4 decimals (``2.50``, ``0.0125``)."""
+    text = f"printf('%.{decimals}f', {value})"
+    if decimals <= MONEY_DECIMALS:
+        return f"CASE WHEN isinf({value}) THEN CAST({value} AS VARCHAR) ELSE {text} END"
+    trimmed = f"regexp_replace({text}, '(\\.[0-9]{{{MONEY_DECIMALS}}}[0-9]*?)0+$', '\\1')"
+    return f"CASE WHEN isinf({value}) THEN CAST({value} AS VARCHAR) ELSE {trimmed} END"
+
+
+def money_as_text(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` with its (rounded) float money columns as the text CSV writes: ``101.50``."""
+    import pandas as pd
+
+    money = {c: d for c in frame.columns
+             if pd.api.types.is_float_dtype(frame[c]) and (d := money_decimals(str(c))) is not None}  # fmt: skip
+    if not money:
+        return frame
+    out = frame.copy()
+    for column, decimals in money.items():
+        out[column] = [_money_cell(v, decimals) for v in out[column].tolist()]
+    return out
+
+
+def _money_cell(value: float | None, decimals: int) -> str | None:
+    if value is None or value != value:
+        return None
+    return money_text(value, decimals) if value not in (float("inf"), float("-inf")) else repr(value)
+
+
 def _sql_char(text: str) -> str:
     return sql_string(text) if text.isprintable() else f"chr({ord(text)})"
 
 
 def _write_csv_rows(table: pa.Table | Columns, target: Path, trusted: tuple[str, ...]) -> None:
     """A small Arrow table (or :class:`segmint.results.Columns`) to CSV in Python: the text pandas'
-    ``to_csv`` writes (with the same csv module), money rounded by ``segmint.money``'s rule and
-    formula-like text neutralised."""
+    ``to_csv`` writes (with the same csv module), floats rounded by ``segmint.money``'s rule, money
+    with every decimal shown and formula-like text neutralised."""
     import csv
 
     from segmint.money import round_value
 
     columns = []
     for name, values, floating, text in _plain_columns(table):
-        decimals = money_decimals(name) if floating else None
-        if decimals is not None:
+        if floating:
+            decimals, money = export_decimals(name), money_decimals(name) is not None
             values = [None if v is None else round_value(v, decimals) for v in values]
+            if money:
+                values = [_money_cell(v, decimals) for v in values]
         elif text and name not in trusted:
             values = [None if v is None else "'" + v if v.startswith(FORMULA_PREFIXES) else v for v in values]
         columns.append(values)
@@ -250,7 +286,7 @@ def _dates_as_dates(frame: pd.DataFrame) -> pd.DataFrame:
 def export_workbook(tables: dict[str, ir.Table | pd.DataFrame], path: str | Path) -> Path:
     """One Excel workbook with a sheet per table (in the given order), formula-safe and atomic."""
     path = Path(path)
-    frames = {name: neutralise_formulas(round_money(_as_frame(table))) for name, table in tables.items()}
+    frames = {name: neutralise_formulas(round_numbers(_as_frame(table))) for name, table in tables.items()}
     for frame in frames.values():
         _check_excel_rows(frame, path)
     return write_atomic(path, lambda tmp: _write_sheets(tmp, frames))
@@ -266,14 +302,14 @@ def _check_excel_rows(frame: pd.DataFrame, path: Path) -> None:
 
 
 def _write_sheets(target: Path, frames: dict[str, pd.DataFrame]) -> None:
-    """Sheets that read as the CSV does: money shown to the cent (100.50, 1,234.00), dates as dates
-    without a time of 00:00, columns wide enough for their header."""
+    """Sheets that read as the CSV does: money shown to the cent (100.50, 1,234.00; unit prices with 2 to
+    4 decimals), dates as dates without a time of 00:00, columns wide enough for their header."""
     import pandas as pd
 
     options = {"strings_to_formulas": False, "strings_to_urls": False}
     with pd.ExcelWriter(target, engine="xlsxwriter", engine_kwargs={"options": options},
                         date_format="yyyy-mm-dd", datetime_format="yyyy-mm-dd hh:mm:ss") as writer:
-        money_formats = {d: writer.book.add_format({"num_format": "#,##0." + "0" * d}) for d in {2, 4}}
+        money_formats = {d: writer.book.add_format({"num_format": "#,##0.00" + "#" * (d - 2)}) for d in {2, 4}}
         for name, frame in frames.items():
             sheet_name = re.sub(r"[\[\]:*?/\\]", "_", name)[:31] or "Sheet1"
             _dates_as_dates(frame).to_excel(writer, index=False, sheet_name=sheet_name)

@@ -129,14 +129,15 @@ def test_api_agrees_with_the_cli(tmp_path) -> None:
         dash_app.segmint_state.close()
 
 
-def test_money_is_cut_to_the_cent_by_the_one_money_rule() -> None:
-    # float sums carry binary noise; the API rounds money (any column the export rule calls money) once
+def test_numbers_are_rounded_by_the_one_export_rule() -> None:
+    # float sums carry binary noise; the API rounds each number once, as exports round its column:
+    # money to the cent, probabilities and shares to 4 places, means to 2 (12.345 is 12.3450000000000006...)
     payload = api.plain({"clv": 36.731234, "p_alive": 0.7266203, "segments": [{"revenue": 2500315.6300003813}],
                          "credit_limit": 1999.999999, "mean_recency_days": 12.345})
-    assert payload == {"clv": 36.73, "p_alive": 0.7266203, "segments": [{"revenue": 2500315.63}],
-                       "credit_limit": 2000.0, "mean_recency_days": 12.345}
+    assert payload == {"clv": 36.73, "p_alive": 0.7266, "segments": [{"revenue": 2500315.63}],
+                       "credit_limit": 2000.0, "mean_recency_days": 12.35}
     frame = pd.DataFrame({"customer_id": ["=1+1", "c2"], "clv": [277.09999999999997, -0.001],
                           "expected_purchases": [1.2259944577615642, 0.5]})
     text = api.csv_response(frame, "x.csv").get_data(as_text=True)
-    assert text.splitlines() == ["customer_id,clv,expected_purchases", "'=1+1,277.1,1.2259944577615642",
-                                 "c2,0.0,0.5"]
+    assert text.splitlines() == ["customer_id,clv,expected_purchases", "'=1+1,277.10,1.226",
+                                 "c2,0.00,0.5"]

@@ -106,7 +106,7 @@ def test_customer_api_has_the_value_section(demo_state):
     finally:
         dash_app.segmint_state.close()
     got = body["value"]
-    assert got["p_alive"] == pytest.approx(best.p_alive, rel=1e-9)
+    assert got["p_alive"] == round(best.p_alive, 4)  # a probability to 4 places, as exports write it
     assert got["clv"] == pytest.approx(best.clv, abs=0.005) and got["churn_risk"] == best.churn_risk
     assert got["value_rank"] == 1 and got["time_unit"] == "week"
 

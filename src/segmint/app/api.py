@@ -25,7 +25,7 @@ from segmint.app.filters import PERIODS, Filters
 from segmint.app.state import AppState
 from segmint.segment import available_schemes, scheme_names
 from segmint.errors import ConfigError, DataError, SegmintError
-from segmint.money import money_decimals, round_money
+from segmint.money import export_decimals, round_numbers
 
 log = logging.getLogger(__name__)
 
@@ -100,7 +100,8 @@ def _positive_int(name: str, default: int, ceiling: int) -> int:
 
 # --- JSON / CSV ------------------------------------------------------------------------------
 def plain(value: Any, key: str = "") -> Any:
-    """JSON-safe Python value: numpy/pandas scalars unwrapped, NaN -> None, dates ISO, money to the cent."""
+    """JSON-safe Python value: numpy/pandas scalars unwrapped, NaN -> None, dates ISO, a float under a
+    key rounded as exports round that column (money to the cent, shares to 4 places, means to 2)."""
     if isinstance(value, dict):
         return {str(k): plain(v, str(k)) for k, v in value.items()}
     if isinstance(value, (list, tuple, np.ndarray, pd.Series)):
@@ -112,8 +113,7 @@ def plain(value: Any, key: str = "") -> Any:
     if isinstance(value, float):
         if math.isnan(value) or math.isinf(value):
             return None
-        decimals = money_decimals(key) if key else None
-        return round(value, decimals) + 0.0 if decimals is not None else value
+        return round(value, export_decimals(key)) + 0.0 if key else value
     if isinstance(value, (pd.Timestamp, dt.datetime)):
         return value.isoformat() if (value.hour, value.minute, value.second) != (0, 0, 0) else value.date().isoformat()
     if isinstance(value, dt.date):
@@ -129,10 +129,10 @@ def json_response(payload: Any, status: int = 200) -> Response:
 
 
 def csv_response(frame: pd.DataFrame, filename: str) -> Response:
-    """CSV with money to the cent and spreadsheet-formula triggers neutralised (as in exports)."""
-    from segmint.exports import neutralise_formulas
+    """CSV with numbers rounded, money to the cent and spreadsheet-formula triggers neutralised (as in exports)."""
+    from segmint.exports import money_as_text, neutralise_formulas
 
-    out = round_money(neutralise_formulas(frame))
+    out = money_as_text(round_numbers(neutralise_formulas(frame)))
     buffer = io.StringIO()
     out.to_csv(buffer, index=False, quoting=csv.QUOTE_MINIMAL)
     return Response(buffer.getvalue(), mimetype="text/csv",

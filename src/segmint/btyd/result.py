@@ -32,6 +32,21 @@ def _plain(value: Any) -> Any:
     return value
 
 
+def _rounded(value: Any, keep: frozenset[str], key: str = "") -> Any:
+    """``value`` with its floats rounded as exports round a column of their key (log-likelihood and
+    AIC to 4 places, correlations to 4, weeks to 4), except under ``keep``: a fitted model's
+    parameters, standard errors and discount rates stay in full, so predictions can be reproduced."""
+    if isinstance(value, dict):
+        return {k: v if k in keep else _rounded(v, keep, k) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_rounded(v, keep, key) for v in value]
+    if isinstance(value, float) and key:
+        from segmint.money import export_decimals
+
+        return round(value, export_decimals(key)) + 0.0
+    return value
+
+
 @dataclass
 class CLVResult:
     """Customer value from a BTYD model fitted on the calibration period, scored at its end."""
@@ -145,13 +160,16 @@ class CLVResult:
         })
 
     def export(self, out_dir: str | Path, fmt: str = "csv") -> dict[str, Path]:
-        """Write every table (``exports.export_tables``) and clv_model.json to ``out_dir``."""
+        """Write every table (``exports.export_tables``) and clv_model.json (its statistics rounded as
+        the tables are) to ``out_dir``."""
         from segmint.exports import export_tables
         from segmint.util import write_text_atomic
 
         out_dir = Path(out_dir)
         written = export_tables(self.tables(), out_dir, fmt)
         target = out_dir / "clv_model.json"
-        write_text_atomic(target, json.dumps(self.model_summary(), indent=2, ensure_ascii=False) + "\n")
+        keep = frozenset({"params", "standard_errors", "discount", *(self.spend.params_ if self.spend else ())})
+        summary = _rounded(self.model_summary(), keep)
+        write_text_atomic(target, json.dumps(summary, indent=2, ensure_ascii=False) + "\n")
         written["clv_model"] = target
         return written

@@ -13,7 +13,7 @@ from segmint.app import figures
 from segmint.app.callbacks import FILTER_INPUTS, alert, context, guarded
 from segmint.app.layout import GRAPH_CONFIG, message
 from segmint.app.state import AppState
-from segmint.money import round_money
+from segmint.money import round_numbers
 from segmint.segment import scheme_config
 
 KPI_COLUMNS = [
@@ -220,8 +220,8 @@ def plain_settings_error(exc: Exception) -> str:
 
 
 def _records(table: pd.DataFrame) -> list[dict]:
-    """Grid rows; money to the cent, as the Export CSV button writes them."""
-    table = round_money(table)
+    """Grid rows; numbers rounded as the Export CSV button writes them (money to the cent)."""
+    table = round_numbers(table)
     return table.astype(object).where(table.notna(), None).to_dict("records")
 
 
