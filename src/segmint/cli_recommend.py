@@ -83,6 +83,8 @@ def recommend(
 def _print_recommend(result: object, customer: str | None) -> None:
     from rich.table import Table
 
+    from segmint.recommendations.products import bought_more
+
     counts = result.counts
     console.print(
         f"trained on lines up to {result.until}: {counts['customers']:,} customers, {counts['products']:,} products, "
@@ -95,9 +97,10 @@ def _print_recommend(result: object, customer: str | None) -> None:
     table = Table("segment", "top products by lift (share of segment / of all)", title="segment favourites",
                   title_justify="left")  # fmt: skip
     for segment, rows in favourites.groupby("segment", sort=False):
-        best = rows.dropna(subset=["rank_by_lift"]).sort_values("rank_by_lift").head(3)
+        best = bought_more(rows, str(segment), 3)
         text = "; ".join(f"{r.product_name} ({r.share_of_segment:.1%} / {r.share_of_all:.1%})" for r in best.itertuples())
-        table.add_row(escape(str(segment)), escape(text or "(too few buyers)"))
+        empty = "(too few buyers)" if rows["rank_by_lift"].isna().all() else "(none bought more than by all shoppers)"
+        table.add_row(escape(str(segment)), escape(text or empty))
     console.print(table)
     if customer is not None:
         card = result.customer(customer)

@@ -31,6 +31,19 @@ def test_favourites_chart_draws_one_row_per_product_even_when_two_share_a_name()
     assert by_row["WHITE LUNCH BAG (85001)"] == 0.12 and by_row["WHITE LUNCH BAG (85002)"] == 0.06
 
 
+def test_favourites_chart_shows_only_what_the_segment_buys_more_than_others():
+    favourites = pd.DataFrame({
+        "segment": ["Champions"] * 3, "product_id": ["1", "2", "3"], "product_name": ["A", "B", "C"],
+        "rank_by_lift": [1, 2, 3], "share_of_segment": [0.12, 0.2, 0.05], "share_of_all": [0.06, 0.22, 0.04],
+        "lift": [2.0, 0.9091, 1.25], "customers": [12, 20, 5], "units": [40, 30, 9],
+        "window_start": ["2024-11-01"] * 3, "window_end": ["2024-12-31"] * 3,
+    })  # fmt: skip
+    assert list(favourites_bars(favourites, "Champions").data[0].y) == ["C", "A"]  # B: 20% of them, 22% of all
+    below = favourites.assign(lift=[0.5, 0.9, 0.8])
+    figure = favourites_bars(below, "Champions")
+    assert not figure.data and "bought more by Champions" in figure.layout.annotations[0].text
+
+
 def test_region_heatmap_keeps_products_with_one_name_on_separate_rows():
     sales = pd.DataFrame({
         "product_id": ["1", "2", "1", "3"], "product_name": ["MUG", "MUG", "MUG", "LAMP"],

@@ -41,11 +41,16 @@ def _layout(fig: go.Figure, title: str, subtitle: str | None = None) -> go.Figur
 
 
 def favourites_bars(favourites: pd.DataFrame, segment: str, top: int = 10) -> go.Figure:
-    """The segment's top products by lift: share of the segment's shoppers next to all shoppers."""
-    rows = favourites[(favourites["segment"] == segment) & favourites["rank_by_lift"].notna()]
-    rows = rows.sort_values("rank_by_lift").head(top).iloc[::-1]
-    if rows.empty:
+    """The segment's top products by lift that it buys more than all shoppers do: share of the
+    segment's shoppers next to all shoppers."""
+    from segmint.recommendations.products import bought_more
+
+    ranked = favourites[(favourites["segment"] == segment) & favourites["rank_by_lift"].notna()]
+    rows = bought_more(favourites, segment, top).iloc[::-1]
+    if ranked.empty:
         return empty_figure(f"No product has enough {segment} buyers in the window")
+    if rows.empty:
+        return empty_figure(f"No product is bought more by {segment} shoppers than by all shoppers in the window")
     names = product_labels(rows.get("product_id", rows["product_name"]), rows["product_name"])
     custom = rows[["lift", "customers", "units"]].to_numpy()
     fig = go.Figure([

@@ -13,7 +13,7 @@ import ibis
 import ibis.expr.types as ir
 import pandas as pd
 
-__all__ = ["product_sales", "segment_favourites", "single_view", "top_products_by_period"]
+__all__ = ["bought_more", "product_sales", "segment_favourites", "single_view", "top_products_by_period"]
 
 Z_95 = 1.959964  # two-sided 95%: the normal quantile of the Wilson interval behind ``lift_low``
 
@@ -89,6 +89,14 @@ def segment_favourites(
         frame[column] = frame[column].round(4)
     frame["window_start"], frame["window_end"] = start, as_of - dt.timedelta(days=1)
     return frame.reset_index(drop=True)
+
+
+def bought_more(favourites: pd.DataFrame, segment: str, top: int) -> pd.DataFrame:
+    """The segment's ``top`` favourites by lift that its shoppers buy more than all shoppers do (lift
+    above 1), best first: what "the segment buys more than others" may name. A product ranked by
+    lift's low end can still have a lift below 1 (whole milk at 20% of the segment, 22% of all)."""
+    rows = favourites[(favourites["segment"] == segment) & favourites["rank_by_lift"].notna()]
+    return rows[rows["lift"] > 1].sort_values("rank_by_lift").head(top)
 
 
 def top_products(lines: ir.Table, limit: int, *, priced: bool) -> list[tuple[str, str]]:
