@@ -191,10 +191,18 @@ def clean_raw(
     if raw.sheets:  # the sheets of a workbook read, and those left out with why
         result.report.sheets = [SheetRead(**sheet) for sheet in raw.sheets]
     result.report.warnings += raw.report_notes  # what the reader knows of the amounts (e.g. before tax)
+    result.report.read_as = _read_as(raw)
     return Transactions(
         result.table, con, resolved, result.report, evidence, label or raw.source, ledger, totals=result.totals,
         totals_per_invoice=result.totals_per_invoice,
     )
+
+
+def _read_as(raw: RawTable) -> list[str]:
+    """The reader's notes a quality report shows (encoding, delimiter, header line, bytes removed, items
+    expanded): one line each; a workbook's sheets have their own lines in the report."""
+    notes = [note.splitlines()[0] for note in raw.notes]
+    return [note for note in notes if not (raw.sheets and " sheet " in f" {note}") and not note.endswith(":")]
 
 
 def _label(source: Source) -> str:

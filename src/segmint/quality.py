@@ -82,6 +82,7 @@ class DataQualityReport(BaseModel):
     gaps: list[MonthGap] = Field(default_factory=list)  # months inside the range far below their neighbours
     warnings: list[str] = Field(default_factory=list)
     sheets: list[SheetRead] = Field(default_factory=list)  # a workbook of several sheets: each one's fate
+    read_as: list[str] = Field(default_factory=list)  # how the reader read the file (encoding, delimiter, header)
 
     @model_validator(mode="after")
     def _rows_add_up(self) -> DataQualityReport:
@@ -103,6 +104,8 @@ class DataQualityReport(BaseModel):
 
         pct = lambda n: share(n, self.rows_in)  # noqa: E731 - "<0.1%" for a sliver, never "0.0%"
         lines = [f"Data quality report: {self.source}", ""]
+        if self.read_as:
+            lines += [f"Read as: {note}" for note in self.read_as] + [""]
         if self.sheets:
             read = [sheet.describe() for sheet in self.sheets if sheet.read]
             lines.append("Sheets read as one table: " + ", ".join(read) if len(read) > 1 else f"Sheet read: {read[0]}")

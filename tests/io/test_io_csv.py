@@ -167,3 +167,27 @@ def test_only_files_too_large_for_a_text_table_are_spooled(con, tmp_path):
     assert _should_spool(path, small, ["a", "b"])  # over a third of the limit
     assert not _should_spool(path, con, ["a", "b"])
     assert not _should_spool(path, small, ["a", "File_Row_Number"])  # the spool's own row column
+
+
+def test_quality_report_says_how_the_file_was_read(tmp_path):
+    """A Windows-1252 file with ';', decimal commas, two title rows and a NUL byte: the quality report
+    (text and JSON) says how it was read -- the encoding, delimiter and header line of the file as
+    written here, its title rows and the byte removed -- not only the CLI's reading."""
+    import json
+
+    from segmint import read_transactions
+
+    path = tmp_path / "lat.csv"
+    path.write_bytes(
+        "Sales export\nShop: Café Zürich\nKunde;Datum;Betrag\nMüller;2024-01-02;10,50\nc2;2024-01-05;20\x00,00\n"
+        .encode("cp1252")
+    )
+    report = read_transactions(path).report
+    assert report.read_as == [
+        "encoding cp1252, delimiter ';', header on line 3",
+        "title rows above the header: Sales export | Shop: Café Zürich",
+        "1 NUL byte(s) removed (they are not text)",
+    ]
+    assert "Read as: encoding cp1252, delimiter ';', header on line 3" in report.summary()
+    assert json.loads(report.model_dump_json())["read_as"][0].startswith("encoding cp1252")
+    assert report.total_amount == 30.5  # 10,50 + 20,00 with the NUL byte removed

@@ -161,10 +161,13 @@ def read_delimited(path: Path, *, con: BaseBackend, mapping: ColumnMapping | Non
     raw.header_row = header if header >= 0 else None
     above = rows[: max(header, 0)]
     raw.titles = [" ".join(c.strip() for c in r if c.strip()) for r in above if any(c.strip() for c in r)]
-    raw.notes.append(
+    raw.notes.insert(
+        0,
         f"encoding {encoding}, delimiter {'whitespace' if delimiter == WHITESPACE else repr(delimiter)}, "
         + (f"header on line {header + 1}" if header >= 0 else "no header row (columns column_1..n)")
     )
+    if raw.titles:
+        raw.notes.insert(1, "title rows above the header: " + " | ".join(raw.titles))
     return drop_total_and_blank_rows(raw)
 
 
