@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import threading
 from collections.abc import Callable
 from typing import Any
 
@@ -12,6 +13,7 @@ import ibis
 from ibis.backends import BaseBackend
 
 log = logging.getLogger(__name__)
+_TEMPLATES_LOCK = threading.Lock()
 
 
 def arrow_results_without_pandas() -> None:
@@ -90,13 +92,19 @@ def lazy_dialect_templates() -> None:
     attribute, the template parsed when first read. Should a placeholder end up anywhere else, the
     module is imported again as it is.
     """
+    import sys
+
+    name = "sqlglot.dialects.duckdb"
+    with _TEMPLATES_LOCK:  # connections opened at once by two threads (the dashboard): one import, one patch
+        if name not in sys.modules:
+            _import_with_deferred_templates(name)
+
+
+def _import_with_deferred_templates(name: str) -> None:
     import importlib
     import inspect
     import sys
 
-    name = "sqlglot.dialects.duckdb"
-    if name in sys.modules:
-        return
     import sqlglot.expressions as exp
 
     parse = exp.maybe_parse
