@@ -100,10 +100,17 @@ def _layout(fig: go.Figure, title: str, **kwargs: object) -> go.Figure:
     return fig
 
 
+EMPTY_MESSAGE_WIDTH = 40  # characters a line of an empty figure's message (about 330 px at 15 px)
+
+
 def empty_figure(message: str) -> go.Figure:
     """A blank figure that shows ``message`` (no data for the current filters, nothing loaded)."""
+    import textwrap
+
     fig = go.Figure()
-    fig.add_annotation(text=message, showarrow=False, font={"size": 15, "color": "#666"},
+    # Plotly never wraps an annotation: a long message ran off both sides of a half-width chart at 900 px
+    text = "<br>".join(textwrap.wrap(message, EMPTY_MESSAGE_WIDTH)) or message
+    fig.add_annotation(text=text, showarrow=False, font={"size": 15, "color": "#666"},
                        xref="paper", yref="paper", x=0.5, y=0.5)
     fig.update_xaxes(visible=False)
     fig.update_yaxes(visible=False)

@@ -158,8 +158,28 @@ def test_story_search_shows_customer(server: str, page) -> None:
     assert f"Customer {customer}" in page.locator("#story-card").inner_text()
     assert re.search(r"First purchase: \d{4}-\d{2}-\d{2}", page.locator("#story-card").inner_text())
     page.wait_for_selector("#story-sankey .main-svg", timeout=30_000)
+    page.wait_for_selector("#story-matrix .xtitle", timeout=30_000)
     _settle(page)
     page.screenshot(path=str(SHOTS / "story.png"), full_page=True)
+    # the matrix grows with its segments: a fixed 560 px box cut its axis title ("to 2015-Q4") at 11 rows
+    for chart in ("#story-matrix", "#story-cohorts"):
+        figure, box = page.evaluate("c => [c.querySelector('.main-svg').getBoundingClientRect().height,"
+                                    " c.getBoundingClientRect().height]", page.locator(chart).element_handle())
+        assert figure <= box + 1, (chart, figure, box)
+
+
+def test_story_charts_stack_in_a_900px_window(server: str, page) -> None:
+    """At 900 px the migration matrix beside the Sankey was 360 px wide: its cell labels overlapped."""
+    narrow = page.context.browser.new_page(viewport={"width": 900, "height": 900})
+    try:
+        narrow.goto(server + "/story")
+        narrow.wait_for_selector("#story-matrix .main-svg", timeout=120_000)
+        _settle(narrow)
+        widths = narrow.evaluate("[...document.querySelectorAll('#story-sankey, #story-matrix, #story-cohorts,"
+                                 " #story-periods')].map(e => e.getBoundingClientRect().width)")
+        assert len(widths) == 4 and min(widths) > 800, widths  # each the page's full width
+    finally:
+        narrow.close()
 
 
 def test_customers_grid_and_upload_pages(server: str, page) -> None:
@@ -211,6 +231,11 @@ def test_products_page_favourites_regions_and_a_customers_picks(server: str, pag
     page.wait_for_selector("#products-regions .main-svg", timeout=60_000)
     _settle(page)
     assert "by lift" in page.locator("#products-favourites").inner_text()
+    page.wait_for_selector("#products-favourites-grid .ag-header-cell-text", timeout=30_000)
+    # headers wrap between words, never cut a word ("rank (uni...", "lift (95..." at 1400 px)
+    cut = page.evaluate("[...document.querySelectorAll('#products-favourites-grid .ag-header-cell-text')]"
+                        ".filter(e => e.scrollWidth > e.clientWidth + 1).map(e => e.innerText)")
+    assert cut == []
     for chart in ("#products-favourites", "#products-regions", "#products-trend"):  # the mode bar shows on hover
         page.hover(chart)
         title, bar = page.evaluate(

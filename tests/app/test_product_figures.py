@@ -78,3 +78,27 @@ def test_without_a_country_column_the_region_charts_say_so():
     trend = region_trend(sales, "1")
     assert list(trend.data[0].y) == [3.0, 4.0] and trend.layout.showlegend is False
     assert "no country/region column" in trend.layout.title.text
+
+
+def test_segment_trend_uses_the_segment_colours_and_order():
+    """The stacked bars took Plotly's colours (Champions purple, Lost cyan): now the dashboard's, lowest
+    segment first, with every segment named in the legend."""
+    from segmint.app.product_figures import segment_trend
+    from segmint.charts import segment_colors
+
+    sales = pd.DataFrame({"period": ["2024-01", "2024-01", "2024-02"], "segment": ["Lost", "Champions", "Lost"],
+                          "product_id": "p", "product_name": "milk", "revenue": [1.0, 2.0, 3.0]})
+    colors = segment_colors(pd.DataFrame({"segment": ["Champions", "Lost", "At Risk"], "segment_order": [10, 0, 3]}))
+    figure = segment_trend(sales, "p", "revenue", colors)
+    assert [trace.name for trace in figure.data] == ["Lost", "Champions"]
+    assert [trace.marker.color for trace in figure.data] == [colors["Lost"], colors["Champions"]]
+    assert figure.layout.legend.orientation == "h"
+
+
+def test_a_long_empty_message_wraps():
+    from segmint.charts import EMPTY_MESSAGE_WIDTH, empty_figure
+
+    text = empty_figure("No country/region column in the data: sales by region need one").layout.annotations[0].text
+    assert text == "No country/region column in the data:<br>sales by region need one"
+    assert all(len(line) <= EMPTY_MESSAGE_WIDTH for line in text.split("<br>"))
+    assert empty_figure("Pick a product").layout.annotations[0].text == "Pick a product"

@@ -59,12 +59,19 @@ def kpi_card(title: str, value: str, note: str = "", card_id: str | None = None)
 GRAPH_CONFIG = {"displaylogo": False, "displayModeBar": "hover"}
 
 
-def graph(graph_id: str, height: int = 420) -> dcc.Loading:
-    """A graph with a fixed starting height and a spinner while its callback runs."""
-    return dcc.Loading(
-        dcc.Graph(id=graph_id, style={"height": f"{height}px"}, config=GRAPH_CONFIG),
-        type="default", delay_show=300,
-    )
+def graph(graph_id: str, height: int = 420, *, grow: bool = False) -> dcc.Loading:
+    """A graph with a fixed starting height and a spinner while its callback runs.
+
+    ``grow``: at least ``height``, taller when its figure sets a larger height (rows per segment or cohort);
+    a fixed height cut such a figure's bottom (the migration matrix's axis title with 11 segments).
+    """
+    style = {"minHeight": f"{height}px"} if grow else {"height": f"{height}px"}
+    return dcc.Loading(dcc.Graph(id=graph_id, style=style, config=GRAPH_CONFIG), type="default", delay_show=300)
+
+
+def header_width(header: str) -> int:
+    """Pixels a grid column needs so that its longest header word is shown whole."""
+    return 8 * max(len(word) for word in header.split()) + 36
 
 
 def message(message_id: str) -> html.Div:

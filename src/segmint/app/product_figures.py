@@ -26,10 +26,11 @@ SECOND_LINE = 18  # px the smaller second line hangs below the first
 
 
 def _layout(fig: go.Figure, title: str, subtitle: str | None = None) -> go.Figure:
-    """The page's look; the title (and a smaller second line) starts below the mode bar's band, so the
-    two never overlap however long the title is or however narrow the column."""
-    text = title if subtitle is None else f"{title}<br><sup>{subtitle}</sup>"
-    lines = 1 if subtitle is None else 2
+    """The page's look; the title (and smaller lines under it: ``subtitle``'s lines) starts below the mode
+    bar's band, so the two never overlap however long the title is or however narrow the column."""
+    below = [] if subtitle is None else subtitle.split("\n")
+    text = "<br>".join([title, *(f"<sup>{line}</sup>" for line in below)])
+    lines = 1 + len(below)
     fig.update_layout(
         template=TEMPLATE, margin={**MARGIN, "t": MODEBAR_BAND + TITLE_LINE * lines + 8},
         # anchored above the plot area (paper) and filling the margin upwards: Plotly anchors a title's
@@ -66,7 +67,7 @@ def favourites_bars(favourites: pd.DataFrame, segment: str, top: int = 10) -> go
     ticks = ".0%" if widest >= 0.1 else ".1%"  # 0.5% steps under 10% would print as "1%, 1%, 2%, 2%"
     fig.update_layout(barmode="group", xaxis_tickformat=ticks, legend={"orientation": "h", "y": -0.12})
     return _layout(fig, f"What {segment} buy more than others, by lift",
-                   f"share of shoppers who bought each product, {start} to {end}")
+                   f"share of shoppers who bought each product,\n{start} to {end}")  # one line was cut at 900 px
 
 
 def has_regions(sales: pd.DataFrame) -> bool:
@@ -114,14 +115,23 @@ def region_trend(sales: pd.DataFrame, product: str | None, value: str = "revenue
     return _layout(fig, str(name), f"{value} per period by country/region")
 
 
-def segment_trend(sales: pd.DataFrame, product: str | None, value: str = "revenue") -> go.Figure:
-    """One product's ``value`` per period, stacked by the buyers' current segment."""
+def segment_trend(sales: pd.DataFrame, product: str | None, value: str = "revenue",
+                  colors: dict[str, str] | None = None) -> go.Figure:
+    """One product's ``value`` per period, stacked by the buyers' current segment.
+
+    ``colors`` (:func:`segmint.charts.segment_colors`, lowest segment first) orders and colours the
+    segments as the other pages do (Plotly's own colours made Champions purple and Lost cyan here).
+    """
     rows = sales[sales["product_id"] == product] if product else sales.iloc[0:0]
     if rows.empty:
         return empty_figure("Pick a product")
+    colors = colors or {}
+    rank = {segment: i for i, segment in enumerate(colors)}
     fig = go.Figure()
-    for segment, part in rows.groupby("segment"):
+    for segment, part in sorted(rows.groupby("segment"), key=lambda item: (rank.get(item[0], len(rank)), item[0])):
         part = part.sort_values("period")
-        fig.add_trace(go.Bar(x=part["period"], y=part[value], name=str(segment)))
-    fig.update_layout(barmode="stack")
+        fig.add_trace(go.Bar(x=part["period"], y=part[value], name=str(segment), marker_color=colors.get(segment)))
+    # eleven RFM segments: a legend beside the plot scrolled, showing six; below it, in rows, all fit
+    fig.update_layout(barmode="stack", legend={"orientation": "h", "y": -0.2, "font": {"size": 10},
+                                               "traceorder": "reversed"})
     return _layout(fig, str(rows["product_name"].iloc[0]), f"{value} per period by buyers' segment")

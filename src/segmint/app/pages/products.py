@@ -13,7 +13,7 @@ from dash import Dash, Input, Output, dcc, html
 from segmint.app import product_figures
 from segmint.app.callbacks import FILTER_INPUTS, context, guarded
 from segmint.app.figures import empty_figure
-from segmint.app.layout import graph, message
+from segmint.app.layout import graph, header_width, message
 from segmint.app.state import AppState
 from segmint.merchandise import non_merchandise_note
 
@@ -26,13 +26,21 @@ RECOMMENDATION_COLUMNS = [
     {"field": "reason", "headerName": "why", "flex": 2, "minWidth": 320, "wrapText": True, "autoHeight": True},
 ]  # fmt: skip
 SINGLE_VIEW_ROWS = 500  # customers shown in the dashboard's single view (the export has every customer)
-FAVOURITE_COLUMNS = [
+def _whole_headers(columns: list[dict]) -> list[dict]:
+    """Headers wrap between words and each column is as wide as its longest header word: at 1400 px the
+    favourites grid cut 'rank (uni...' and 'lift (95...' (the Segments grid's rule)."""
+    return [{**column, "wrapHeaderText": True, "autoHeaderHeight": True,
+             "minWidth": max(column.get("minWidth", 0), header_width(column.get("headerName", column["field"])))}
+            for column in columns]  # fmt: skip
+
+
+FAVOURITE_COLUMNS = _whole_headers([
     {"field": "product_name", "headerName": "product", "minWidth": 200, "pinned": "left"},
-    {"field": "product_id", "headerName": "code", "width": 100},
-    {"field": "rank_by_lift", "headerName": "rank (lift)", "width": 110},
-    {"field": "rank_by_volume", "headerName": "rank (units)", "width": 110},
+    {"field": "product_id", "headerName": "code", "width": 130, "tooltipField": "product_id"},
+    {"field": "rank_by_lift", "headerName": "rank (lift)", "width": 90},
+    {"field": "rank_by_volume", "headerName": "rank (units)", "width": 90},
     {"field": "lift", "valueFormatter": {"function": "d3.format('.2f')(params.value)"}, "width": 90},
-    {"field": "lift_low", "headerName": "lift (95% low)", "width": 120,
+    {"field": "lift_low", "headerName": "lift (95% low)", "width": 100,
      "valueFormatter": {"function": "d3.format('.2f')(params.value)"}},
     {"field": "share_of_segment", "headerName": "% of segment shoppers",
      "valueFormatter": {"function": "d3.format('.1%')(params.value)"}},
@@ -41,7 +49,7 @@ FAVOURITE_COLUMNS = [
     {"field": "customers", "headerName": "buyers", "width": 100},
     {"field": "units", "valueFormatter": {"function": "d3.format(',.0f')(params.value)"}, "width": 100},
     {"field": "revenue", "valueFormatter": {"function": "d3.format(',.2f')(params.value)"}},
-]  # fmt: skip
+])  # fmt: skip
 
 
 def layout() -> html.Div:
@@ -65,11 +73,11 @@ def layout() -> html.Div:
                                style={"height": "440px"}), md=6),
         ]),
         html.Hr(),
-        dbc.Row([
-            dbc.Col(graph("products-regions", 480), md=6),
+        dbc.Row([  # side by side from 1200 px: narrower, the segment trend's legend left its bars ~70 px
+            dbc.Col(graph("products-regions", 480), xl=6, width=12),
             dbc.Col([dbc.InputGroup([dbc.InputGroupText("product"), dbc.Select(id="products-product")],
                                     className="mb-1"),
-                     graph("products-trend", 230), graph("products-segment-trend", 230)], md=6),
+                     graph("products-trend", 230), graph("products-segment-trend", 330)], xl=6, width=12),
         ]),
         html.Hr(),
         dbc.Row([
@@ -85,7 +93,7 @@ def layout() -> html.Div:
             dbc.Col(dbc.InputGroup([dbc.InputGroupText("one column per"), dbc.Select(
                 id="products-view-by", value="product",
                 options=[{"label": "top product", "value": "product"}, {"label": "category", "value": "category"}])]),
-                md=3),
+                md=5, xl=3),  # md=3 cut 'top product' at 900 px
         ], className="mb-1 g-2 align-items-center"),
         html.Div(id="products-single-view"),
     ])
@@ -131,8 +139,8 @@ def overview_content(state: AppState, window: str, segment: str | None, measure:
     top = result.top_products_by_period
     latest = top[top["period"].isin(sorted(top["period"].unique())[-3:])]
     table = dag.AgGrid(id="products-top-grid", rowData=latest.to_dict("records"),
-                       columnDefs=[{"field": c, "headerName": c.replace("_", " ")}
-                                   for c in ("period", "rank", "product_name", "product_id", "units", "revenue", "customers")],
+                       columnDefs=_whole_headers([{"field": c, "headerName": c.replace("_", " ")} for c in (
+                           "period", "rank", "product_name", "product_id", "units", "revenue", "customers")]),
                        defaultColDef={"resizable": True, "sortable": True}, style={"height": "330px"})  # fmt: skip
     left_out = non_merchandise_note(result.non_merchandise) if result.non_merchandise is not None else None
     note = "; ".join(dict.fromkeys([*([left_out] if left_out else []), *result.notes[-2:]]))
@@ -142,10 +150,15 @@ def overview_content(state: AppState, window: str, segment: str | None, measure:
 
 def product_content(state: AppState, window: str, product: str | None, measure: str, *inputs: Any) -> tuple:
     """(trend by region, trend by segment) of one product."""
+    from segmint.charts import segment_colors
+
     dataset_id, filters, settings = context(*inputs)
     result = state.recommendations(dataset_id, filters, settings, window=window or "2M", picks=False)
+    analysis = state.analysis(dataset_id, filters, settings)  # the segments recommend ranks for
+    orders = state.query(dataset_id, lambda: analysis.customers.select("segment", "segment_order").distinct().execute())
     return (product_figures.region_trend(result.product_sales_by_region, product, measure),
-            product_figures.segment_trend(result.product_sales_by_segment, product, measure))  # fmt: skip
+            product_figures.segment_trend(result.product_sales_by_segment, product, measure,
+                                          segment_colors(orders)))  # fmt: skip
 
 
 def customer_card(state: AppState, customer_id: str | None, *inputs: Any) -> Any:

@@ -11,7 +11,7 @@ from dash import ALL, Dash, Input, Output, State, ctx, dcc, html, no_update
 
 from segmint.app import figures
 from segmint.app.callbacks import FILTER_INPUTS, alert, context, guarded
-from segmint.app.layout import GRAPH_CONFIG, message
+from segmint.app.layout import GRAPH_CONFIG, header_width, message
 from segmint.app.state import AppState
 from segmint.money import round_numbers
 from segmint.segment import scheme_config
@@ -36,11 +36,6 @@ FORMATS = {
     "money2": "d3.format(',.2f')(params.value)",
     "num1": "d3.format(',.1f')(params.value)",
 }
-
-
-def header_width(header: str) -> int:
-    """Pixels a grid column needs so that its longest header word is shown whole."""
-    return 8 * max(len(word) for word in header.split()) + 36
 
 
 def column_defs(columns: list[tuple[str, str, str | None]]) -> list[dict]:

@@ -67,8 +67,11 @@ def layout() -> html.Div:
                 ],
                 className="mb-2",
             ),
-            dbc.Row([dbc.Col(graph("story-sankey", 560), md=7), dbc.Col(graph("story-matrix", 560), md=5)]),
-            dbc.Row([dbc.Col(graph("story-cohorts", 480), md=7), dbc.Col(graph("story-periods", 380), md=5)]),
+            # side by side only from 1200 px: narrower, the matrix's cells and the periods' labels overlapped
+            dbc.Row([dbc.Col(graph("story-sankey", 560), xl=7, width=12),
+                     dbc.Col(graph("story-matrix", 560, grow=True), xl=5, width=12)]),
+            dbc.Row([dbc.Col(graph("story-cohorts", 480, grow=True), xl=7, width=12),
+                     dbc.Col(graph("story-periods", 380), xl=5, width=12)]),
         ]
     )
 
