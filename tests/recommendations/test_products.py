@@ -47,6 +47,7 @@ def test_segment_favourites_by_hand(lines):
     s2 = table[table.segment == "S2"].set_index("product_id")
     assert s2.loc["C", "rank_by_lift"] == 1 and s2.loc["B", "rank_by_volume"] == 1
     assert table.segment.tolist()[0] == "S1"  # most valuable segment first
+    assert str(table["rank_by_lift"].dtype) == "Int64"  # written as 1, never 1.0
 
 
 def test_single_view_caps_columns_and_keeps_totals(lines):

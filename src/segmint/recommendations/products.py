@@ -87,6 +87,7 @@ def segment_favourites(
                               ascending=[False, True, True, True], na_position="last")  # fmt: skip
     for column in ("share_of_segment", "share_of_all", "lift", "lift_low"):
         frame[column] = frame[column].round(4)
+    frame["rank_by_lift"] = frame["rank_by_lift"].astype("Int64")  # a rank, blank when too few buyers (not 1.0)
     frame["window_start"], frame["window_end"] = start, as_of - dt.timedelta(days=1)
     return frame.reset_index(drop=True)
 
