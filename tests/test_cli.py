@@ -206,3 +206,17 @@ def test_example_config_and_mapping_in_docs_work(tmp_path):
     clusters = pd.read_csv(tmp_path / "out" / "segments_clusters.csv")
     assert clusters.segment.nunique() == 4  # k: 4 from the config (silhouette would choose its own)
     assert set(clusters.segment) == {"Low Value", "Below Average", "Average", "High Value"}
+
+
+def test_a_window_after_the_data_names_the_dates_the_data_cover(tmp_path):
+    """`--from` past the last sale stopped analyze with 'fix: ... --from' (no value); story and clv each
+    said it their own way. Every command now names the data's dates and a start that works."""
+    (tmp_path / "sales.csv").write_text(SALES)
+    for command in ("analyze", "story", "clv"):
+        result = CliRunner().invoke(app, [command, str(tmp_path / "sales.csv"), "--from", "2024-01-01"],
+                                    env={"COLUMNS": "200"})
+        assert result.exit_code == 2, (command, result.output)
+        text = " ".join(result.output.split())
+        # SALES run from 2023-01-02 to 2023-01-09 (by hand)
+        assert "no transactions in the selected window (dates, organisation); the data cover 2023-01-02 to 2023-01-09" in text, command
+        assert "--from 2023-01-02" in text and "Traceback" not in text, command

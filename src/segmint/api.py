@@ -141,7 +141,7 @@ def analyze(
     # with no filter the cleaning report already knows the last date of the whole table
     last = getattr(tx.report, "last_date", None) if not (start or end or orgs or country) else None
     snapshot = snapshot_date or (
-        last.date() + dt.timedelta(days=1) if last is not None else default_snapshot_date(analysed)
+        last.date() + dt.timedelta(days=1) if last is not None else default_snapshot_date(analysed, lines)
     )
     frequency, frequency_note = resolve_frequency(tx, frequency)
     if story_period is not None and "rfm" in configs and "new_within" not in configs["rfm"].model_fields_set:
@@ -368,10 +368,10 @@ def recommend(
             field="product_id", fix=Fix(option="mapping", example={"product_id": "<product column>"}),
         )
     priced = tx.mapping is None or bool({"amount", "unit_price"} & set(fields))
-    table = in_countries(tx.table, country)
+    table = whole = in_countries(tx.table, country)
     if start is not None or end is not None or org is not None or country:
         table = filter_window(table, start=start, end=end, org=org)
-        default_snapshot_date(table)  # DataError when the window holds no line
+        default_snapshot_date(table, whole)  # DataError when the window holds no line
     if segment_config is not None and not hasattr(segment_config, "model_dump"):
         from segmint.segment import scheme_config
 

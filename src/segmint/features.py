@@ -175,13 +175,21 @@ def in_countries(tx: ir.Table, country: str | Sequence[str] | None) -> ir.Table:
     return tx.filter(tx.country.isin(countries)) if countries else tx
 
 
-def default_snapshot_date(tx: ir.Table) -> dt.date:
-    """The day after the last transaction of ``tx`` (already windowed); DataError when empty."""
+def default_snapshot_date(tx: ir.Table, whole: ir.Table | None = None) -> dt.date:
+    """The day after the last transaction of ``tx`` (already windowed); DataError when empty, naming
+    the dates ``whole`` (the lines before the window) cover, so the window can be put on them."""
     last = tx.invoice_date.max().to_pyarrow().as_py()
     if last is None or last != last:  # None or NaT
+        cover, first = "", None
+        if whole is not None:
+            span = whole.aggregate(first=whole.invoice_date.min(), last=whole.invoice_date.max()).to_pyarrow()
+            first, final = span["first"][0].as_py(), span["last"][0].as_py()
+            if first is not None:
+                cover = f"; the data cover {first:%Y-%m-%d} to {final:%Y-%m-%d}"
         raise DataError(
-            "no transactions in the selected window (dates, organisation)",
-            field="start", fix=Fix(option="start", note="widen the date range or clear the organisation filter"),
+            f"no transactions in the selected window (dates, organisation){cover}",
+            field="start", fix=Fix(option="start", example=None if first is None else f"{first:%Y-%m-%d}",
+                                   note="widen the date range or clear the organisation filter"),
         )
     return last.date() + dt.timedelta(days=1)
 

@@ -119,7 +119,8 @@ def _window(
     table = getattr(tx, "table", tx)  # accept a Transactions bundle
     if start is not None or end is not None or org:
         rollup = None  # the rollup holds every line: a filtered story reads the lines
-    table = feat.filter_window(table, start=start, end=end, org=org)
+        whole, table = table, feat.filter_window(table, start=start, end=end, org=org)
+        feat.default_snapshot_date(table, whole)  # an empty window says which dates the data cover
     span = cov.span_of_days(rollup.day_counts()) if rollup is not None else cov.data_span(table)
     coverage = cov.period_coverage(span, period, min_coverage=min_coverage)
     periods = _periods_frame(coverage)

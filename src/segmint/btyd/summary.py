@@ -26,8 +26,17 @@ from typing import Literal
 import ibis
 import ibis.expr.types as ir
 
-from segmint.errors import ConfigError, DataError
-from segmint.features import MONEY_EPSILON, DateLike, _as_date, filter_window, is_positive, money_round, money_sum
+from segmint.errors import ConfigError
+from segmint.features import (
+    MONEY_EPSILON,
+    DateLike,
+    _as_date,
+    default_snapshot_date,
+    filter_window,
+    is_positive,
+    money_round,
+    money_sum,
+)
 
 TimeUnit = Literal["day", "week", "month"]
 UNIT_DAYS: dict[str, float] = {"day": 1.0, "week": 7.0, "month": 365.25 / 12}
@@ -102,7 +111,7 @@ def resolve_window(
     bounds = window.aggregate(first=window.invoice_date.min(), last=window.invoice_date.max()).execute()
     first, last = bounds["first"].iloc[0], bounds["last"].iloc[0]
     if first is None or first != first:
-        raise DataError("no transactions in the selected window; check the start date and org")
+        default_snapshot_date(window, tx)  # DataError naming the dates the data cover
     first_day, last_day = first.date(), last.date()
     calibration = _as_date(calibration_end, "calibration_end") or last_day
     holdout = _as_date(holdout_end, "holdout_end")
