@@ -95,3 +95,20 @@ def test_report_renders_in_chromium_with_the_network_blocked(result, tmp_path) -
         page.screenshot(path=str(SHOTS / "report.png"))
         browser.close()
     assert requested == [] and errors == []
+
+
+def test_summary_shares_read_as_the_cli_shows_them() -> None:
+    """CDNOW's 7 Promising customers of 23,502 (89.97 of 2,500,315.63) read '0.0%' in the report where
+    the CLI and the dashboard show '<0.1%'; zero stays 0.0%."""
+    import pandas as pd
+
+    from segmint.report_html import SUMMARY_COLUMNS, _table
+
+    frame = pd.DataFrame({"segment": ["Promising", "Champions", "None"], "customers": [7, 5870, 0],
+                          "share_of_customers": [7 / 23502, 5870 / 23502, 0.0],
+                          "revenue": [89.97, 1710059.53, 0.0],
+                          "share_of_revenue": [89.97 / 2500315.63, 1710059.53 / 2500315.63, 0.0]})
+    cells = re.findall(r"<td[^>]*>([^<]*)</td>", _table(frame, SUMMARY_COLUMNS))
+    assert cells == ["Promising", "7", "&lt;0.1%", "89.97", "&lt;0.1%",  # escaped "<0.1%"
+                     "Champions", "5,870", "25.0%", "1,710,059.53", "68.4%",
+                     "None", "0", "0.0%", "0.00", "0.0%"]

@@ -15,15 +15,21 @@ from typing import Any
 import pandas as pd
 
 from segmint.segment import scheme_title
+from segmint.util import share
 
 log = logging.getLogger(__name__)
 
-SUMMARY_COLUMNS = [  # column, header, format
+def _percent(value: float) -> str:
+    """A share as the CLI and the dashboard show it: "<0.1%" for a sliver (7 of 23,502), never "0.0%"."""
+    return share(value, 1)
+
+
+SUMMARY_COLUMNS: list[tuple[str, str, Any]] = [  # column, header, format (a format string or a function)
     ("segment", "Segment", "{}"),
     ("customers", "Customers", "{:,.0f}"),
-    ("share_of_customers", "% customers", "{:.1%}"),
+    ("share_of_customers", "% customers", _percent),
     ("revenue", "Revenue", "{:,.2f}"),
-    ("share_of_revenue", "% revenue", "{:.1%}"),
+    ("share_of_revenue", "% revenue", _percent),
     ("mean_recency_days", "Avg recency (days)", "{:,.0f}"),
     ("mean_frequency", "Avg purchases", "{:,.2f}"),
     ("aov", "AOV", "{:,.2f}"),
@@ -54,8 +60,8 @@ def _e(value: object) -> str:
     return html.escape(str(value))
 
 
-def _table(frame: pd.DataFrame, columns: list[tuple[str, str, str]]) -> str:
-    """An escaped HTML table of ``columns`` (name, header, format) that exist in ``frame``."""
+def _table(frame: pd.DataFrame, columns: list[tuple[str, str, Any]]) -> str:
+    """An escaped HTML table of ``columns`` (name, header, format string or function) that exist in ``frame``."""
     shown = [(name, header, fmt) for name, header, fmt in columns if name in frame.columns]
     numeric = {name for name, _, fmt in shown if fmt != "{}"}
     head = "".join(f'<th class="{"num" if n in numeric else ""}">{_e(h)}</th>' for n, h, _ in shown)
@@ -64,7 +70,8 @@ def _table(frame: pd.DataFrame, columns: list[tuple[str, str, str]]) -> str:
         cells = []
         for name, _, fmt in shown:
             value = record[name]
-            text = "" if value is None or (isinstance(value, float) and value != value) else fmt.format(value)
+            missing = value is None or (isinstance(value, float) and value != value)
+            text = "" if missing else fmt(value) if callable(fmt) else fmt.format(value)
             cells.append(f'<td class="{"num" if name in numeric else ""}">{_e(text)}</td>')
         rows.append("<tr>" + "".join(cells) + "</tr>")
     return f'<table class="tbl"><thead><tr>{head}</tr></thead><tbody>{"".join(rows)}</tbody></table>'
