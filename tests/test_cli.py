@@ -220,3 +220,28 @@ def test_a_window_after_the_data_names_the_dates_the_data_cover(tmp_path):
         # SALES run from 2023-01-02 to 2023-01-09 (by hand)
         assert "no transactions in the selected window (dates, organisation); the data cover 2023-01-02 to 2023-01-09" in text, command
         assert "--from 2023-01-02" in text and "Traceback" not in text, command
+
+
+def test_clv_and_crm_read_a_basket_log_with_unpriced_units(tmp_path):
+    """clv and crm stopped a basket log (no amount or price) with a fix pointing to 'value each line at
+    its quantity', which neither command could do; both now take --unpriced units, as analyze does."""
+    import random
+
+    rng = random.Random(7)
+    rows = ["Member_number,Date,itemDescription"]
+    for member in range(1, 61):  # 60 members, 1-6 baskets each over 2015, 1-3 items a basket
+        for _ in range(rng.randint(1, 6)):
+            day = f"{rng.randint(1, 28):02d}-{rng.randint(1, 12):02d}-2015"
+            rows += [f"{member},{day},{rng.choice(['milk', 'bread', 'soda'])}" for _ in range(rng.randint(1, 3))]
+    path = tmp_path / "baskets.csv"
+    path.write_text("\n".join(rows) + "\n")
+    refused = CliRunner().invoke(app, ["clv", str(path)], env={"COLUMNS": "200"})
+    assert refused.exit_code == 2 and "--unpriced units" in " ".join(refused.output.split())
+    done = run("clv", str(path), "--unpriced", "units", "--no-compare", "--out", str(tmp_path / "clv"))
+    assert done.exit_code == 0, done.output
+    clv = pd.read_csv(tmp_path / "clv" / "clv.csv")
+    assert len(clv) == 60  # every member valued (in items)
+    lists = run("crm", str(path), "--unpriced", "units", "--tagged", "--out", str(tmp_path / "crm"))
+    assert lists.exit_code == 0, lists.output
+    tagged = pd.concat(pd.read_csv(p) for p in (tmp_path / "crm").glob("*.csv"))
+    assert len(tagged) == 60

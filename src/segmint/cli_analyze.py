@@ -134,13 +134,14 @@ def crm(
     map_: list[str] | None = MapOption,
     mapping_file: Path | None = MappingFileOption,
     source: str | None = SourceOption,
+    unpriced: str = UnpricedOption,
 ) -> None:
     """Contact lists per segment (e-mail, phone, name) ready to import into Mailchimp, Klaviyo or a CRM."""
     from segmint.api import analyze as run_analysis
     from segmint.crm import export_contact_lists
 
     with steps("reading transactions") as step:
-        tx = read_sales(inputs, map_, mapping_file, source=source)
+        tx = read_sales(inputs, map_, mapping_file, source=source, options=clean_options(unpriced=unpriced))
         result = run_analysis(tx, scheme=scheme, snapshot_date=snapshot, config=config, progress=step)
         lists = export_contact_lists(result, out, scheme=scheme, tagged=tagged, fmt=fmt)
     print_read(tx, quality=False)

@@ -20,8 +20,10 @@ from segmint.cli_options import (
     MasterOption,
     OrgOption,
     SourceOption,
+    UnpricedOption,
     check_date,
     choice,
+    clean_options,
     read_sales,
 )
 from segmint.cli_output import console, print_written, steps
@@ -62,12 +64,14 @@ def clv(
     source: str | None = SourceOption,
     engine: str = EngineOption,
     master: str | None = MasterOption,
+    unpriced: str = UnpricedOption,
 ) -> None:
     """Customer lifetime value: P(alive), expected purchases and CLV per customer (BG/NBD, Pareto/NBD, MBG/NBD)."""
     from segmint.api import clv as run_clv
 
     with steps("reading transactions") as step:
-        tx = read_sales(inputs, map_, mapping_file, source=source, engine=engine, master=master)
+        tx = read_sales(inputs, map_, mapping_file, source=source, engine=engine, master=master,
+                        options=clean_options(unpriced=unpriced))
         result = run_clv(
             tx, calibration_end=calibration_end, holdout_end=holdout_end, time_unit=time_unit,
             horizon=float(horizon) if horizon and horizon.replace(".", "", 1).isdigit() else horizon,
