@@ -84,7 +84,7 @@ def test_assign_segments_and_reasons():
     assert got.segment_order.to_dict() == {"c0": 0, "c1": 1, "c2": 0, "c3": 1, "c4": 3, "c5": 4,
                                            "c6": 3, "c7": 4, "c8": 6, "c9": 7}  # fmt: skip
     assert got.loc["c9", "reason"] == (
-        "ATV 150.0 in bucket 5 of 5 (index 253) -> High Value; "
+        "ATV 150.00 in bucket 5 of 5 (index 253) -> High Value; "
         "2 visits in bucket 3 of 5 (index 191) -> Mid Frequency"
     )
 
@@ -166,3 +166,14 @@ def test_bucket_sales_are_the_exact_sum_on_two_threads():
         buckets = bucket_table(table, "value")
         assert buckets.sales.tolist() == [exact]
         assert buckets.share_of_sales.tolist() == [1.0]
+
+
+def test_reason_writes_atv_to_the_cent():
+    """The reason read 'ATV 89.0' where every export writes 89.00 (CDNOW customer 00002)."""
+    import ibis
+
+    from segmint.segment.tiers import _cents_text
+
+    table = ibis.memtable({"atv": [89.0, 11.77, 12.05, 1234.5, 0.999]})
+    texts = ibis.duckdb.connect().execute(table.select(text=_cents_text(table.atv)))["text"].tolist()
+    assert texts == ["89.00", "11.77", "12.05", "1234.50", "1.00"]

@@ -209,13 +209,19 @@ def assign(features: ir.Table, config: TiersConfig | None = None) -> ir.Table:
         segment_order=(value_rank * 3 + frequency_rank).cast("int64"),
     )
     reason = (
-        "ATV " + tiered.atv.round(2).cast("string")
+        "ATV " + _cents_text(tiered.atv)
         + _bucket_text(tiered.value_bucket, frames["value"], config.n_buckets) + tiered.value_tier
         + "; " + tiered.frequency.cast("string") + " visits"
         + _bucket_text(tiered.frequency_bucket, frames["frequency"], config.n_buckets)
         + tiered.frequency_tier
     )  # fmt: skip
     return tiered.mutate(segment=tiered.value_tier + " / " + tiered.frequency_tier, reason=reason)
+
+
+def _cents_text(value: ir.NumericValue) -> ir.StringValue:
+    """A positive amount as text to the cent, as exports write it: 89.00, 11.77 (not 89.0)."""
+    cents = (value * 100).round().cast("int64")
+    return (cents // 100).cast("string") + "." + (cents % 100).cast("string").lpad(2, "0")
 
 
 def tier_kpis(labelled: ir.Table | pd.DataFrame, config: TiersConfig | None = None) -> pd.DataFrame:
