@@ -83,6 +83,9 @@ def test_assign_segments_and_reasons():
     assert got.segment.to_dict() == want
     assert got.segment_order.to_dict() == {"c0": 0, "c1": 1, "c2": 0, "c3": 1, "c4": 3, "c5": 4,
                                            "c6": 3, "c7": 4, "c8": 6, "c9": 7}  # fmt: skip
+    # one visit, not "1 visits"; bucket 1 = the five 1-visit customers, sales 10+20+30+40+150 = 250 / 5 = 50
+    # per customer vs 890 / 10 = 89 on average -> index 56
+    assert got.loc["c8", "reason"].endswith("; 1 visit in bucket 1 of 5 (index 56) -> Low Frequency")
     assert got.loc["c9", "reason"] == (
         "ATV 150.00 in bucket 5 of 5 (index 253) -> High Value; "
         "2 visits in bucket 3 of 5 (index 191) -> Mid Frequency"

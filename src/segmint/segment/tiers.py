@@ -211,7 +211,7 @@ def assign(features: ir.Table, config: TiersConfig | None = None) -> ir.Table:
     reason = (
         "ATV " + _cents_text(tiered.atv)
         + _bucket_text(tiered.value_bucket, frames["value"], config.n_buckets) + tiered.value_tier
-        + "; " + tiered.frequency.cast("string") + " visits"
+        + "; " + tiered.frequency.cast("string") + ibis.ifelse(tiered.frequency == 1, " visit", " visits")
         + _bucket_text(tiered.frequency_bucket, frames["frequency"], config.n_buckets)
         + tiered.frequency_tier
     )  # fmt: skip
