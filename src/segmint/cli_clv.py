@@ -27,6 +27,7 @@ from segmint.cli_options import (
     read_sales,
 )
 from segmint.cli_output import console, print_written, steps
+from segmint.util import share
 
 TOP_CUSTOMERS = 10
 
@@ -142,7 +143,7 @@ def print_clv(console: Console, result: Any, customer: str | None = None) -> Non
                       title_justify="left")
         for row in result.by_segment.itertuples():
             table.add_row(escape(str(row.segment)), f"{row.customers:,}", f"{row.mean_p_alive:.2f}",
-                          f"{row.total_clv:,.0f}", f"{row.share_of_clv:.1%}", f"{row.mean_clv:,.2f}",
+                          f"{row.total_clv:,.0f}", share(row.share_of_clv, 1), f"{row.mean_clv:,.2f}",
                           f"{row.high_churn_risk:.0%}")
         console.print(table)
     for note in result.notes:

@@ -8,6 +8,7 @@ import typer
 from rich.markup import escape
 
 from segmint.cli_output import console, print_written, steps
+from segmint.util import share
 
 
 def credit(
@@ -87,7 +88,7 @@ def print_credit(result: object, customer: str | None) -> None:
                Column("90+ days"), Column("mean score", drop=2), Column("days to pay", drop=3),
                Column("late / paid bills", drop=1))  # fmt: skip
     cells = [
-        (escape(str(row.credit_segment)), f"{row.customers:,}", f"{row.owed:,.2f}", f"{row.share_of_owed:.1%}",
+        (escape(str(row.credit_segment)), f"{row.customers:,}", f"{row.owed:,.2f}", share(row.share_of_owed, 1),
          f"{row.aging_90_plus:,.2f}", f"{row.mean_score:.1f}",
          "" if row.avg_days_to_pay != row.avg_days_to_pay else f"{row.avg_days_to_pay:,.1f}",
          f"{row.bills_paid_late:,} / {row.bills_paid:,}")
