@@ -235,6 +235,24 @@ def test_line_groups_are_the_totals_and_find_repeats_by_hand():
     )
 
 
+def test_repeats_of_groups_larger_than_the_hash_slots_are_counted_exactly():
+    """The proof deduplicates a group's hashes only when they do not fall in as many of 63 slots as it
+    has lines: 80 distinct lines (by pigeonhole two share a slot) hold no repeat, 80 lines with 3 copies
+    of one line hold 2, 5 distinct lines none."""
+    con = ibis.duckdb.connect()
+    rows = [("I1", f"p{i}", 1.0) for i in range(80)]  # distinct products
+    rows += [("I2", f"p{i}", float(i)) for i in range(78)] + [("I2", "p0", 0.0)] * 2  # p0 at 0.0 three times
+    rows += [("I3", f"p{i}", 2.0) for i in range(5)]
+    frame = pd.DataFrame(rows, columns=["invoice_id", "product_id", "quantity"])
+    frame["customer_id"], frame["country"] = "A", "UK"
+    frame["invoice_date"] = D(2023, 1, 5, 10)
+    frame["amount"], frame["cost"] = 1.0, 0.5
+    kept = con.create_table("many", frame, temp=True)
+    groups = line_groups(kept, probe=["invoice_id", "product_id", "quantity"]).execute().sort_values("invoice_id")
+    assert list(groups.lines) == [80, 80, 5]
+    assert list(groups.repeats) == [0, 2, 0]
+
+
 def test_a_streamed_input_with_copies_kept_reports_as_the_materialised_one(tmp_path, monkeypatch):
     from segmint.clean import CleanOptions
 

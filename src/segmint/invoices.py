@@ -29,6 +29,11 @@ def _list_distinct(values: dt_.Array(dt_.int32)) -> dt_.Array(dt_.int32):  # typ
     """DuckDB's ``list_distinct`` (Ibis' ``unique()`` adds NULL handling a hash never needs)."""
 
 
+@ibis.udf.scalar.builtin(name="bit_count")
+def _bit_count(bits: dt_.int64) -> dt_.int8:  # type: ignore[valid-type]
+    """DuckDB's number of set bits of an integer."""
+
+
 def _hash32(columns: ir.StructValue) -> ir.IntegerValue:
     """DuckDB's 64-bit ``hash`` of ``columns`` folded to 32 bits (Ibis' ``hash()`` converts the hash
     through a bit string; a list of 32-bit values per group costs half of 64-bit ones). Equal values,
@@ -70,13 +75,19 @@ def line_groups(lines: ir.Table, *, probe: Sequence[str] | None, returns: bool =
     }
     if returns:
         returned = lines.is_return.fill_null(False)
-        metrics |= {"returns": returned.cast("int64").sum(), "returns_value": lines.amount.sum(where=returned)}
+        # filtered counts, not sums of casts: DuckDB updates the groups only for the (few) return lines
+        metrics |= {"returns": lines.count(where=returned), "returns_value": lines.amount.sum(where=returned)}
     if "_qty_return" in lines.columns:  # the returns of negative quantity among them
-        metrics["quantity_returns"] = lines._qty_return.cast("int64").sum()
+        metrics["quantity_returns"] = lines.count(where=lines._qty_return)
     if probe is not None:
         rest = [c for c in probe if c not in GRAIN] or list(probe)
         line_hash = _hash32(ibis.struct({c: lines[c] for c in rest}))
-        metrics["repeats"] = lines.count() - _list_distinct(line_hash.collect(include_null=True)).length()
+        count = lines.count()
+        # a group whose hashes fall in as many of 63 slots as it has lines holds no repeated hash: its
+        # list is not deduplicated (a per-list hash set, the dearest part of the proof)
+        slots = _bit_count((1 << (line_hash % 63).cast("int64")).bit_or())  # a BIGINT shift: 1 takes its type
+        repeats = count - _list_distinct(line_hash.collect(include_null=True)).length()
+        metrics["repeats"] = ibis.cases((slots.cast("int64") == count, 0), else_=repeats)
     return lines.group_by(
         customer_id=lines.customer_id, invoice_id=lines.invoice_id, day=lines.invoice_date.date(),
         country=lines.country,
