@@ -219,3 +219,25 @@ def test_story_pages_read_the_story_from_many_threads_at_once(state) -> None:
     for thread in threads:
         thread.join(timeout=120)
     assert sorted(done) == ["flows"] * 3 + ["search"] * 3
+
+
+def test_overview_names_item_counts_when_the_data_have_no_prices(tmp_path) -> None:
+    """A basket log read with unpriced='units' counts items: its tiles said "Revenue 38,765.00"."""
+    from segmint.api import read_transactions
+    from segmint.app.state import AppState
+    from segmint.clean_options import CleanOptions
+
+    path = tmp_path / "baskets.csv"
+    path.write_text("Member_number,Date,itemDescription\n1,2024-01-05,milk\n1,2024-01-05,bread\n"
+                    "2,2024-02-01,milk\n1,2024-03-01,eggs\n")
+    tx = read_transactions(str(path), options=CleanOptions(unpriced="units"))
+    board = AppState()
+    board.add_dataset(tx, "baskets")
+    try:
+        cards = overview.overview_content(board, "customers", *inputs(board))[0]
+    finally:
+        board.close()
+    tiles = {card.children.children.children[0].children: card.children.children.children[1].children
+             for card in cards}
+    # 4 items in 3 orders (customer 1 on two days, customer 2 once)
+    assert tiles["Items"] == "4" and tiles["Avg items per order"] == f"{4 / 3:,.2f}" and "Revenue" not in tiles

@@ -31,12 +31,20 @@ def layout() -> html.Div:
     )
 
 
-def kpi_cards(kpis: dict[str, float]) -> list[dbc.Col]:
-    """Four KPI tiles from ``queries.kpis``."""
-    return [
-        kpi_card("Customers", f"{kpis['customers']:,}", "with a positive net purchase"),
+def kpi_cards(kpis: dict[str, float], priced: bool = True) -> list[dbc.Col]:
+    """Four KPI tiles from ``queries.kpis``; without prices (``--unpriced units``) the amounts are item counts,
+    named so (a basket log showed "Revenue 38,765.00")."""
+    money = [
         kpi_card("Revenue", f"{kpis['revenue']:,.2f}", "net of returns"),
         kpi_card("Avg order value", f"{kpis['aov']:,.2f}", f"{kpis['orders']:,.0f} orders"),
+    ] if priced else [
+        kpi_card("Items", f"{kpis['revenue']:,.0f}", "net of returns (no prices)", card_id="kpi-revenue"),
+        kpi_card("Avg items per order", f"{kpis['aov']:,.2f}", f"{kpis['orders']:,.0f} orders",
+                 card_id="kpi-avg order value"),
+    ]
+    return [
+        kpi_card("Customers", f"{kpis['customers']:,}", "with a positive net purchase"),
+        *money,
         kpi_card("Recent", f"{kpis['recent_share']:.1%}",
                  f"bought in the last {kpis['recent_days']} days"),
     ]
@@ -61,7 +69,9 @@ def overview_content(state: AppState, share_by: str | None, *inputs: Any) -> tup
     # no country column (or no value in it): no chart rather than one "(unknown)" bar
     has_country = bool(countries["country"].notna().any()) if not countries.empty else False
     country_style = {} if has_country else {"display": "none"}
-    return (kpi_cards(kpis), figures.segment_share(counts, share_by), figures.segment_pie(counts, share_by),
+    mapping = state.dataset(dataset_id).mapping
+    priced = mapping is None or bool({"amount", "unit_price"} & set(mapping.fields))
+    return (kpi_cards(kpis, priced), figures.segment_share(counts, share_by), figures.segment_pie(counts, share_by),
             figures.rf_heatmap(grid, getattr(analysis.result.configs.get("rfm"), "bins", 5)),
             figures.rfm_score_bars(totals),
             figures.revenue_by_country(countries) if has_country else figures.empty_figure("No country column"),
