@@ -99,3 +99,18 @@ def test_packaged_yaml_is_parsed_once_then_read_back_as_json_without_pyyaml(tmp_
     monkeypatch.setenv("SEGMINT_SQL_CACHE", "0")
     assert parse_packaged_yaml("a: 1\n") == {"a": 1} and len(calls) == 5
     assert len(list((tmp_path / "yaml").iterdir())) == 1
+
+
+def test_counted_says_one_customer_not_one_customers():
+    """Counts in report lines agree with their noun (the credit summary said '1 customers')."""
+    from segmint.io.ledger_report import LedgerReport, VoucherTypeRow
+    from segmint.util import counted
+
+    assert [counted(n, "customer") for n in (0, 1, 2, 2310)] == [
+        "0 customers", "1 customer", "2 customers", "2,310 customers"]
+    report = LedgerReport.model_construct(voucher_types=[
+        VoucherTypeRow(voucher_type="Sales", base_type="Sales", why="sale", vouchers=1, credit=100.0),
+        VoucherTypeRow(voucher_type="Receipt", base_type="Receipt", why="payment", vouchers=1, debit=40.0),
+    ])
+    assert report.sales_line() == ("Sales view: 1 sales voucher worth 100.00, less 0 credit notes worth 0.00; "
+                                   "1 receipt worth 40.00 is a payment, not returns")

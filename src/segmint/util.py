@@ -148,6 +148,11 @@ def sql_identifier(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
+def counted(n: int, noun: str, plural: str | None = None) -> str:
+    """``n`` with its noun in the right number: "1 customer", "2,310 customers", "0 credit notes"."""
+    return f"{n:,} {noun if n == 1 else plural or noun + 's'}"
+
+
 def share(part: float, whole: float) -> str:
     """``part / whole`` as a percentage people can read: 0.0% only for zero, "<0.1%" for a sliver."""
     if not whole:

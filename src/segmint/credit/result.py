@@ -12,6 +12,7 @@ import pandas as pd
 from segmint.credit.measures import BUCKETS
 from segmint.credit.scorecard import SEGMENTS, ScorecardConfig
 from segmint.errors import DataError
+from segmint.util import counted
 
 # credit.csv: exactly these columns, in this order (the contract)
 CREDIT_COLUMNS = ("customer_id", "outstanding", *BUCKETS, "avg_days_to_pay", "bills", "bills_paid_late",
@@ -140,7 +141,7 @@ class CreditResult:
         counts = d["credit_segment"].value_counts()
         lines = [
             f"credit as of {self.as_of}, {self.terms_text()}",
-            f"{len(d):,} customers, outstanding {d['outstanding'].sum():,.2f}"
+            f"{counted(len(d), 'customer')}, outstanding {d['outstanding'].sum():,.2f}"
             + (f" (owed {d['outstanding'].clip(lower=0).sum():,.2f} less {-d['outstanding'].clip(upper=0).sum():,.2f} "
                "paid ahead)" if (d["outstanding"] < 0).any() else "") + ", of which 90+ days "
             f"{d['aging_90_plus'].sum():,.2f}; " + ", ".join(f"{s} {counts.get(s, 0):,}" for s in SEGMENTS),

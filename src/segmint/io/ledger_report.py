@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from segmint.io.vouchers import type_table_text
 from segmint.quality import DataQualityReport, DroppedRows, count_lines
+from segmint.util import counted
 
 SUMMARY_TYPES = 15  # voucher types a printed summary lists (the most used; the voucher_types table has all)
 
@@ -104,9 +105,10 @@ class LedgerReport(BaseModel):
         sales, notes, receipts = (totals.get(b, {"vouchers": 0, "cancelled": 0, "amount": 0.0})
                                   for b in ("Sales", "Credit Note", "Receipt"))  # fmt: skip
         cancelled = f" ({sales['cancelled']:,} cancelled)" if sales["cancelled"] else ""
-        return (f"Sales view: {sales['vouchers']:,} sales vouchers{cancelled} worth {sales['amount']:,.2f}, less "
-                f"{notes['vouchers']:,} credit notes worth {notes['amount']:,.2f}; {receipts['vouchers']:,} receipts "
-                f"worth {receipts['amount']:,.2f} are payments, not returns")
+        return (f"Sales view: {counted(sales['vouchers'], 'sales voucher')}{cancelled} worth {sales['amount']:,.2f}, "
+                f"less {counted(notes['vouchers'], 'credit note')} worth {notes['amount']:,.2f}; "
+                f"{counted(receipts['vouchers'], 'receipt')} worth {receipts['amount']:,.2f} "
+                f"{'is a payment' if receipts['vouchers'] == 1 else 'are payments'}, not returns")
 
     def summary(self) -> str:
         """Plain text: layout, party, rows used and dropped by reason with examples, types, warnings."""
