@@ -89,7 +89,8 @@ InputsArgument = typer.Argument(
 MapOption = typer.Option(None, "--map", help='Override one column: "SOURCE COLUMN=field". Repeatable.')
 MappingFileOption = typer.Option(None, "--mapping", help="YAML file with a column mapping (fields: ...).")
 SourceOption = typer.Option(
-    None, "--source", help="Read a database table instead: postgresql://user@host/db?table=sales (work runs there)."
+    None, "--source", help="Read a database table instead: postgresql://user@host/db?table=sales (work runs there), "
+    "sqlite:///shop.db?table=sales or duckdb:///shop.duckdb?table=sales.",
 )
 EngineOption = typer.Option(
     "duckdb", "--engine", callback=choice("duckdb", "spark"), help="duckdb (embedded, default) or spark."

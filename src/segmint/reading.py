@@ -14,7 +14,7 @@ import ibis.expr.types as ir
 from ibis.backends import BaseBackend
 
 from segmint.analysis_result import Transactions
-from segmint.errors import ConfigError, DataError, Fix
+from segmint.errors import ConfigError, DataError, Fix, SegmintError
 
 if TYPE_CHECKING:
     from segmint.clean import CleanOptions
@@ -81,7 +81,7 @@ def read_transactions(
 ) -> Transactions:
     """Read files (or a workspace ``.duckdb``, or a canonical Ibis table) into cleaned transactions."""
     from segmint import engine
-    from segmint.remote import is_database_url, split_table_url
+    from segmint.remote import is_database_url, is_file_database_url, split_table_url
 
     if isinstance(source, ir.Table):
         backend = con or source._find_backend(use_default=True)
@@ -90,7 +90,12 @@ def read_transactions(
         from segmint.workspace import Workspace
 
         workspace = Workspace(source, con=con, create=False)
-        table = _check_canonical(workspace.transactions(), str(source))
+        try:
+            table = _check_canonical(workspace.transactions(), str(source))
+        except SegmintError:
+            if con is None:  # the file is not held open by a workspace nobody can use
+                workspace.close()
+            raise
         return Transactions(table, workspace.con, label=Path(source).name, workspace=workspace)
 
     from segmint.io import read_raw
@@ -100,7 +105,10 @@ def read_transactions(
     if is_database_url(source):
         from segmint.io import read_sql
 
-        # without ``con`` the table stays in its database: cleaning and features run there
+        # without ``con`` a server's table stays in its database (cleaning and features run there); a
+        # database file's table is copied into DuckDB, where segmint's SQL runs
+        if con is None and is_file_database_url(source):
+            con = engine.connect()
         raw = read_sql(*split_table_url(str(source)), con=con)
         con = raw.table._find_backend()
     else:

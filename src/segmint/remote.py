@@ -91,12 +91,20 @@ def connect_postgres(url: str) -> BaseBackend:
         raise BackendError(f"cannot connect to {redact_url(url)!r}: {redact(str(exc), url)}") from None
 
 
-DATABASE_SCHEMES = ("postgresql://", "postgres://", "mysql://")
+SERVER_SCHEMES = ("postgresql://", "postgres://", "mysql://")
+FILE_SCHEMES = ("sqlite://", "duckdb://")  # a database file: its table is copied into segmint's DuckDB
+DATABASE_SCHEMES = SERVER_SCHEMES + FILE_SCHEMES
 
 
 def is_database_url(source: object) -> bool:
-    """True for a PostgreSQL or MySQL URL source (``postgresql://user@host/db?table=sales``)."""
+    """True for a database table URL: ``postgresql://user@host/db?table=sales``, MySQL, or a database
+    file (``sqlite:///shop.db?table=sales``, ``duckdb:///shop.duckdb?table=sales``)."""
     return isinstance(source, str) and source.lower().startswith(DATABASE_SCHEMES)
+
+
+def is_file_database_url(source: object) -> bool:
+    """True for a SQLite or DuckDB file URL (``sqlite:///shop.db?table=sales``)."""
+    return isinstance(source, str) and source.lower().startswith(FILE_SCHEMES)
 
 
 def split_table_url(url: str) -> tuple[str, str]:
@@ -114,10 +122,10 @@ def split_table_url(url: str) -> tuple[str, str]:
     query = parse_qsl(parts.query, keep_blank_values=True)
     tables = [value for key, value in query if key == "table"]
     if len(tables) != 1 or not tables[0].strip():
-        raise BackendError(
-            f"{redact_url(url)}: name the table to read, e.g. postgresql://user@host/db?table=sales"
-        )
+        raise BackendError(f"{redact_url(url)}: name the table to read, e.g. {redact_url(url.split('?', 1)[0])}?table=sales")
     rest = urlencode([(key, value) for key, value in query if key != "table"])
+    if is_file_database_url(url):  # the path as written: urlunsplit reads sqlite:////data/x as host 'data'
+        return url.split("?", 1)[0] + (f"?{rest}" if rest else ""), tables[0].strip()
     return urlunsplit(parts._replace(query=rest)), tables[0].strip()
 
 

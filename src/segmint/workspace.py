@@ -112,6 +112,12 @@ class Workspace:
         if con is None:
             self.path.parent.mkdir(parents=True, exist_ok=True)
         self.con = con or connect("duckdb", path=self.path)
+        try:
+            self._check_not_foreign()
+        except InputError:
+            if con is None:
+                self.close()
+            raise
         self._upgrade()
 
     # --- reading ------------------------------------------------------------------------------
@@ -122,6 +128,10 @@ class Workspace:
     def transactions(self) -> ibis.Table:
         """The canonical transactions, plus the contact columns and the category where they hold values."""
         if not self.exists():
+            own = {IMPORTS_TABLE, ROLLUP_TABLE, DAYS_TABLE, ROLLUP_STATE, "ledger_entries", "ledger_report"}
+            others = sorted(set(self.con.list_tables()) - own)
+            if others:  # a DuckDB database of the user's, not a workspace: say how to read its tables
+                raise self._foreign(f"its tables are {', '.join(others[:20])}", others[0])
             raise BackendError(
                 f"workspace {self.path} has no transactions yet; ingest sales files into it first",
                 field="workspace", value=str(self.path),
@@ -327,6 +337,25 @@ class Workspace:
         for name in ATTRIBUTE_FIELDS:  # workspaces written before contacts (or categories) were stored
             db.execute(f'ALTER TABLE "{WORKSPACE_TABLE}" ADD COLUMN IF NOT EXISTS "{name}" VARCHAR')
         create_import_log(db)
+
+    def _check_not_foreign(self) -> None:
+        """Refuse a DuckDB file whose ``transactions`` table is the user's own (not canonical lines):
+        reading it as a workspace would fail deep in a query, and appending would write into it."""
+        if WORKSPACE_TABLE not in self.con.list_tables():
+            return
+        columns = self.con.table(WORKSPACE_TABLE).columns
+        missing = [name for name in CANONICAL_COLUMNS if name not in columns]
+        if missing:
+            shown = ", ".join(columns[:12]) + (", ..." if len(columns) > 12 else "")
+            raise self._foreign(f"its table '{WORKSPACE_TABLE}' has the columns {shown}", WORKSPACE_TABLE)
+
+    def _foreign(self, what: str, table: str) -> InputError:
+        source = f"duckdb:///{self.path.resolve()}?table={table}"
+        return InputError(
+            f"{self.path} is a DuckDB database but not a segmint workspace ({what}); "
+            f"to read one of its tables as sales, name it: {source}",
+            field="source", value=str(self.path), fix=Fix(option="source", example=source),
+        )
 
     def _upgrade(self) -> None:
         """Give a workspace written by an earlier segmint (keys by invoice and line number) line keys."""

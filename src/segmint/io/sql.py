@@ -28,14 +28,15 @@ def connect_source(source: str | Path | BaseBackend) -> BaseBackend:
         return source
     text = str(source)
     try:
-        if "://" in text:
+        kind = text.split("://", 1)[0].lower() if "://" in text else ""
+        if kind not in ("", "sqlite", "duckdb"):
             return ibis.connect(text)
-        path = Path(text).expanduser()
+        path = database_file(text) if kind else Path(text).expanduser()
         if not path.is_file():
             raise InputError(f"{path}: database file not found")
-        if path.suffix.lower() in _SQLITE:
+        if kind == "sqlite" or (not kind and path.suffix.lower() in _SQLITE):
             return ibis.sqlite.connect(str(path))
-        if path.suffix.lower() in _DUCKDB:
+        if kind == "duckdb" or path.suffix.lower() in _DUCKDB:
             return quiet_duckdb(ibis.duckdb.connect(str(path), read_only=True))
     except InputError:
         raise
@@ -45,6 +46,19 @@ def connect_source(source: str | Path | BaseBackend) -> BaseBackend:
         f"{redact_url(text)}: unknown database; give a URL (postgresql://user@host/db, sqlite:///file.db, "
         f"duckdb:///file.duckdb) or a file ending in {' '.join(_SQLITE + _DUCKDB)}"
     )
+
+
+def database_file(url: str) -> Path:
+    """The file of a ``sqlite://`` or ``duckdb://`` URL, never created when missing.
+
+    ``sqlite:////data/shop.db`` and ``sqlite:///data/shop.db`` both name /data/shop.db (Ibis' reading);
+    ``sqlite:///shop.db`` is also looked for relative to the working directory (SQLAlchemy's reading).
+    Opening a missing SQLite file would create an empty database in its place.
+    """
+    written = url.split("://", 1)[1].split("?", 1)[0]
+    path = Path("/" + written.lstrip("/")) if written.startswith("/") else Path(written).expanduser()
+    relative = Path(written.lstrip("/"))
+    return relative if not path.is_file() and written.startswith("/") and relative.is_file() else path
 
 
 def read_sql(
@@ -59,9 +73,11 @@ def read_sql(
     try:
         table = database.sql(table_or_query) if _QUERY.match(table_or_query) else database.table(table_or_query)
     except Exception as exc:
-        tables = ", ".join(sorted(database.list_tables())[:30])
+        names = database.list_tables()
+        tables = ", ".join(sorted(names)[:30])
         where = redact_url(str(source)) if not isinstance(source, BaseBackend) else database.name
         why = redact(str(exc), str(source)) if not isinstance(source, BaseBackend) else str(exc)
+        why = "no such table" if table_or_query not in names and not _QUERY.match(table_or_query) else why
         raise InputError(f"{where}: cannot read {table_or_query!r}: {why}; tables: {tables}") from None
     columns = [c for c in table.columns if c not in (SOURCE_COL, ROW_COL)]
     table = table.select(*columns)
