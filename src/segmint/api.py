@@ -166,10 +166,9 @@ def analyze(
     kpis = customer_kpis(features)  # one query: the customer count and the KPIs the result shows
     n_customers = int(kpis["customers"])
     if n_customers == 0:
-        raise DataError(
-            "no customer with a positive net purchase value in the selected window",
-            field="start", fix=Fix(option="start", note="widen the date range or the country and organisation filters"),
-        )
+        from segmint.no_buyers import no_buyers_error
+
+        raise no_buyers_error(analysed, filtered=bool(start or end or orgs or country))
     summary_columns: LazyTables[Columns] = LazyTables()
     summary_tables: LazyTables[pa.Table] = LazyTables()  # the same tables in Arrow and pandas, converted when read
     summaries: LazyTables[pd.DataFrame] = LazyTables()

@@ -151,6 +151,10 @@ def _customer_value(
     step("computing the BTYD summary")
     summary = btyd_summary(tx, window, start=start, org=org).execute()
     if summary.empty:
+        if calibration_end is None and not (start or org):  # the whole data: say what they hold
+            from segmint.no_buyers import no_buyers_error
+
+            raise no_buyers_error(tx, filtered=False)
         raise DataError(f"no purchase on or before the calibration end {window.calibration_end}")
     summary["customer_id"] = summary["customer_id"].astype(str)
     frequency, recency, age = summary["frequency"], summary["recency"], summary["T"]

@@ -1,0 +1,54 @@
+"""Why no customer can be segmented: what the lines hold when none nets to a positive purchase value.
+
+A file of returns only, or a window holding only refunds, is a different problem from a date filter
+that misses the data; the error says which, with the counts, instead of always blaming the filters.
+"""
+
+from __future__ import annotations
+
+import ibis
+import ibis.expr.types as ir
+
+from segmint.errors import DataError, Fix
+from segmint.util import counted
+
+__all__ = ["no_buyers_error"]
+
+
+def no_buyers_error(lines: ir.Table, *, filtered: bool) -> DataError:
+    """The error for lines (after any window) where no customer's purchases net above zero.
+
+    ``filtered``: a date, organisation or country filter chose the lines; the fix is then to widen it,
+    otherwise the data themselves hold no purchase (returns, cancellations or zero-value lines only).
+    """
+    is_return = lines.is_return.fill_null(False)
+    bought = ~is_return & (lines.amount > 0)
+    kinds = lines.aggregate(
+        lines=lines.count(),
+        returns=is_return.cast("int64").sum(),
+        returned=ibis.ifelse(is_return, lines.amount, 0).sum(),
+        purchases=bought.cast("int64").sum(),
+        bought=ibis.ifelse(bought, lines.amount, 0).sum(),
+    ).to_pyarrow().to_pylist()[0]
+    n, returns, purchases = (int(kinds[name] or 0) for name in ("lines", "returns", "purchases"))
+    other = n - returns - purchases
+    parts = [counted(returns, "return or cancellation", "returns or cancellations")]
+    parts[0] += f" ({float(kinds['returned'] or 0):,.2f})" if returns else ""
+    parts.append(counted(purchases, "purchase") + (f" ({float(kinds['bought'] or 0):,.2f})" if purchases else ""))
+    if other:
+        parts.append(counted(other, "zero-value line"))
+    held = f"{counted(n, 'line')}: {', '.join(parts)}"
+    if filtered:
+        return DataError(
+            f"no customer with a positive net purchase value in the selected window (its {held})",
+            field="start", fix=Fix(option="start", note="widen the date range or the country and organisation filters"),
+        )
+    why = (
+        "no customer to analyse without purchases: add the files that hold them" if not purchases
+        else "each customer's returns cancel their purchases, so there is no customer to analyse"
+    )
+    return DataError(
+        f"no customer with a positive net purchase value: the data hold {held}; {why} "
+        "(and check that the amount column is the sale value)",
+        field="amount",
+    )

@@ -1,0 +1,43 @@
+"""A file or window without a positive net purchase says what its lines hold, not only 'widen the filters'."""
+
+from __future__ import annotations
+
+import pytest
+from typer.testing import CliRunner
+
+import segmint
+from segmint.cli import app
+from segmint.errors import DataError
+
+
+def write(tmp_path, body):
+    path = tmp_path / "sales.csv"
+    path.write_text("invoice,customer,date,amount\n" + body)
+    return path
+
+
+def test_a_file_of_returns_only_is_named_as_such(tmp_path):
+    path = write(tmp_path, "".join(f"C{i},c{i},2024-01-0{i + 1},-{10 + i}.50\n" for i in range(5)))
+    with pytest.raises(DataError) as info:
+        segmint.analyze(path, scheme="rfm")
+    # five returns of -10.50 .. -14.50: -62.50 by hand
+    assert "the data hold 5 lines: 5 returns or cancellations (-62.50), 0 purchases" in str(info.value)
+    assert info.value.fix is None  # no filter to widen
+    result = CliRunner().invoke(app, ["clv", str(path)])
+    assert "5 returns or cancellations (-62.50), 0 purchases" in result.output and "calibration end" not in result.output
+
+
+def test_returns_cancelling_every_purchase(tmp_path):
+    path = write(tmp_path, "1,a,2024-01-01,10\nC1,a,2024-01-02,-10\n2,b,2024-01-03,0\nC2,b,2024-01-04,-5\n")
+    with pytest.raises(DataError) as info:
+        segmint.analyze(path, scheme="rfm")
+    assert "4 lines: 2 returns or cancellations (-15.00), 1 purchase (10.00), 1 zero-value line" in str(info.value)
+    assert "returns cancel their purchases" in str(info.value)
+
+
+def test_a_window_holding_only_a_return_keeps_the_filter_fix(tmp_path):
+    path = write(tmp_path, "1,a,2024-01-01,10\nC1,a,2024-02-02,-4\n")
+    with pytest.raises(DataError) as info:
+        segmint.analyze(path, scheme="rfm", start="2024-02-01")
+    assert "in the selected window (its 1 line: 1 return or cancellation (-4.00), 0 purchases)" in str(info.value)
+    assert info.value.fix.option == "start"
