@@ -126,6 +126,22 @@ def unique_names(names: list[Any]) -> list[str]:
     return result
 
 
+def repeated_headers(cells: list[Any]) -> list[str]:
+    """Report notes for header cells that repeat (``Amount`` twice): :func:`unique_names` reads the second
+    as ``Amount_2``, and nothing else would tell the user that a column they may mean was renamed."""
+    names = unique_names(cells)
+    groups: dict[str, list[str]] = {}
+    for cell, name in zip(cells, names, strict=True):
+        text = " ".join(str(cell).split()) if cell is not None else ""
+        if text:
+            groups.setdefault(text.lower(), []).append(name)
+    return [
+        f"{len(read)} columns are headed '{read[0]}' (read as {', '.join(repr(n) for n in read[:-1])} and "
+        f"{read[-1]!r}): check that the mapping uses the one you mean"
+        for read in groups.values() if len(read) > 1
+    ]
+
+
 def temp_name(prefix: str = "segmint_raw") -> str:
     """A fresh table name for a temporary table."""
     return f"{prefix}_{uuid4().hex[:12]}"

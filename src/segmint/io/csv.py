@@ -21,6 +21,7 @@ from segmint.io.base import (
     drop_total_and_blank_rows,
     duckdb_to_con,
     is_duckdb,
+    repeated_headers,
     sql_identifier,
     sql_string,
     unique_names,
@@ -168,6 +169,7 @@ def read_delimited(path: Path, *, con: BaseBackend, mapping: ColumnMapping | Non
     )
     if raw.titles:
         raw.notes.insert(1, "title rows above the header: " + " | ".join(raw.titles))
+    raw.report_notes += repeated_headers(list(rows[header])) if header >= 0 else []
     return drop_total_and_blank_rows(raw)
 
 

@@ -8,7 +8,7 @@ every value as text and drops blank and total rows, counting them in ``RawTable.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -24,6 +24,7 @@ from segmint.io.base import (
     drop_total_and_blank_rows,
     is_duckdb,
     register_arrow,
+    repeated_headers,
     sql_identifier,
     sql_string,
     unique_names,
@@ -95,6 +96,7 @@ def read_excel(path: Path, *, con: BaseBackend, mapping: ColumnMapping | None = 
             + (f" merged with row {sheet.header + 2}" if sheet.first_data == sheet.header + 2 else "")
         )
     raw.notes += [f"sheet {s['name']!r} not read: {s['why']}" for s in seen if not s["read"]]
+    raw.report_notes += first.repeats
     titles = [" ".join(c for c in r if c) for r in first.top[: max(first.header, 0)] if any(r)]
     if titles:
         raw.notes.append("title rows above the header: " + " | ".join(titles))
@@ -112,6 +114,7 @@ class _Sheet:
     header: int
     names: list[str]
     first_data: int
+    repeats: list[str] = field(default_factory=list)  # notes on header cells that repeat
 
     @classmethod
     def of(cls, name: str, cells: pa.Table, header: int | None = None) -> _Sheet:
@@ -123,8 +126,8 @@ class _Sheet:
             header = detect_header_row(top[:SAMPLE_ROWS])
         else:
             top = _python_rows(cells.slice(0, header + 22))
-        names, first_data = _header_names(top, header)
-        return cls(name, cells, top, header, names, first_data)
+        names, first_data, repeats = _header_names(top, header)
+        return cls(name, cells, top, header, names, first_data, repeats)
 
     @property
     def body(self) -> pa.Table:
@@ -279,12 +282,13 @@ def _calamine_message(exc: Exception) -> str:
     return str(exc).split("\n", 1)[0].strip() or type(exc).__name__
 
 
-def _header_names(rows: list[list[str | None]], header: int) -> tuple[list[str], int]:
-    """Column names and the index of the first data row; merges a second header line when present."""
+def _header_names(rows: list[list[str | None]], header: int) -> tuple[list[str], int, list[str]]:
+    """Column names, the index of the first data row and notes on repeated headers; merges a second
+    header line when present."""
     width = max((len(r) for r in rows), default=0)
     if header < 0:
         start = next((i for i, r in enumerate(rows) if any(c is not None for c in r)), 0)
-        return unique_names([None] * width), start
+        return unique_names([None] * width), start, []
     top = list(rows[header]) + [None] * (width - len(rows[header]))
     below = rows[header + 1] if header + 1 < len(rows) else []
     if _is_second_header(below, rows[header + 2 : header + 22]):
@@ -295,8 +299,8 @@ def _header_names(rows: list[list[str | None]], header: int) -> tuple[list[str],
                 group = upper if lower is not None else None
             label = upper if upper is not None else (group if lower is not None else None)
             merged.append(" ".join(p for p in (label, lower) if p) or None)
-        return unique_names(merged), header + 2
-    return unique_names(top), header + 1
+        return unique_names(merged), header + 2, repeated_headers(merged)
+    return unique_names(top), header + 1, repeated_headers(top)
 
 
 def _is_second_header(row: list[str | None], data: list[list[str | None]]) -> bool:
