@@ -412,6 +412,8 @@ def test_report_json_round_trip_and_summary(con, tmp_path):
     assert "missing_customer 1 25.0% no customer id" in lines
     assert "1,007.50" in text  # total amount 1000.50 + 3 + 4
     assert "sales.csv row 3" in text
+    # no line repeats another: nothing to see in the warnings (it said "0 kept (see the warnings)")
+    assert "Exact duplicate lines: none" in lines and not loaded.warnings
 
 
 def test_summary_claims_no_invoice_numbers_a_file_does_not_have(con):

@@ -127,7 +127,7 @@ class DataQualityReport(BaseModel):
             lines.append(f"Dates: {self.first_date:%Y-%m-%d} to {self.last_date:%Y-%m-%d}")
         lines.append(f"Returns/cancellations kept: {self.returns:,} lines, value {self.returns_value:,.2f}")
         dup_action = "dropped" if self.duplicates_dropped else "kept (see the warnings)"
-        lines.append(f"Exact duplicate lines: {self.duplicates:,} {dup_action}")
+        lines.append(f"Exact duplicate lines: {f'{self.duplicates:,} {dup_action}' if self.duplicates else 'none'}")
         for info in self.date_formats.values():
             found = ", ".join(f"{name} {n:,}" for name, n in info.formats.items() if n)
             lines.append(f"Date column '{info.column}': {found or 'native dates'}. {info.evidence}".rstrip())
