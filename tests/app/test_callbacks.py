@@ -241,3 +241,16 @@ def test_overview_names_item_counts_when_the_data_have_no_prices(tmp_path) -> No
              for card in cards}
     # 4 items in 3 orders (customer 1 on two days, customer 2 once)
     assert tiles["Items"] == "4" and tiles["Avg items per order"] == f"{4 / 3:,.2f}" and "Revenue" not in tiles
+
+
+def test_segment_shares_show_as_the_cli_prints_them() -> None:
+    # groceries (--unpriced units): Loyal Customers hold 6,337 of 38,765 items = 16.347%: the CLI prints
+    # 16.3%; the grid formatted the exported 4-place share 0.1635 and showed 16.4%
+    import pandas as pd
+
+    table = pd.DataFrame({"segment": ["Loyal Customers", "Need Attention", "Tiny"], "revenue": [6337.0, 1607.0, 2.0],
+                          "share_of_revenue": [6337 / 38765, 1607 / 38765, 2 / 38765]})
+    rows = segments._records(table)
+    assert [r["share_of_revenue"] for r in rows] == [0.1635, 0.0415, 0.0001]  # the Export CSV values, unchanged
+    assert [r["share_of_revenue_shown"] for r in rows] == ["16.3%", "4.1%", "<0.1%"]  # 1,607/38,765 = 4.146%
+    assert "_shown" in segments.FORMATS["pct"]
