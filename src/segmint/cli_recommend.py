@@ -83,7 +83,7 @@ def recommend(
 def _print_recommend(result: object, customer: str | None) -> None:
     from rich.table import Table
 
-    from segmint.recommendations.products import bought_more
+    from segmint.recommendations.products import bought_more, too_few_buyers
 
     counts = result.counts
     console.print(
@@ -99,7 +99,9 @@ def _print_recommend(result: object, customer: str | None) -> None:
     for segment, rows in favourites.groupby("segment", sort=False):
         best = bought_more(rows, str(segment), 3)
         text = "; ".join(f"{r.product_name} ({r.share_of_segment:.1%} / {r.share_of_all:.1%})" for r in best.itertuples())
-        empty = "(too few buyers)" if rows["rank_by_lift"].isna().all() else "(none bought more than by all shoppers)"
+        few = too_few_buyers(rows, str(segment), result.config.min_buyers)
+        empty = (f"(too few buyers: no product has {result.config.min_buyers})" if few
+                 else "(none bought more than by all shoppers)")
         table.add_row(escape(str(segment)), escape(text or empty))
     console.print(table)
     if customer is not None:

@@ -23,7 +23,7 @@ def test_favourites_chart_draws_one_row_per_product_even_when_two_share_a_name()
         "lift": [2.0, 2.0, 1.25], "customers": [12, 6, 5], "units": [40, 20, 9],
         "window_start": ["2024-11-01"] * 3, "window_end": ["2024-12-31"] * 3,
     })  # fmt: skip
-    figure = favourites_bars(favourites, "Champions")
+    figure = favourites_bars(favourites, "Champions", min_buyers=3)
     rows = list(figure.data[0].y)
     assert sorted(rows) == ["BLUE DOORMAT", "WHITE LUNCH BAG (85001)", "WHITE LUNCH BAG (85002)"]
     assert len(set(rows)) == 3  # three bars on three rows
@@ -34,14 +34,17 @@ def test_favourites_chart_draws_one_row_per_product_even_when_two_share_a_name()
 def test_favourites_chart_shows_only_what_the_segment_buys_more_than_others():
     favourites = pd.DataFrame({
         "segment": ["Champions"] * 3, "product_id": ["1", "2", "3"], "product_name": ["A", "B", "C"],
-        "rank_by_lift": [1, 2, 3], "share_of_segment": [0.12, 0.2, 0.05], "share_of_all": [0.06, 0.22, 0.04],
-        "lift": [2.0, 0.9091, 1.25], "customers": [12, 20, 5], "units": [40, 30, 9],
-        "window_start": ["2024-11-01"] * 3, "window_end": ["2024-12-31"] * 3,
+        "rank_by_lift": pd.array([1, None, 2], dtype="Int64"), "share_of_segment": [0.12, 0.2, 0.05],
+        "share_of_all": [0.06, 0.22, 0.04], "lift": [2.0, 0.9091, 1.25], "customers": [12, 20, 5],
+        "units": [40, 30, 9], "window_start": ["2024-11-01"] * 3, "window_end": ["2024-12-31"] * 3,
     })  # fmt: skip
-    assert list(favourites_bars(favourites, "Champions").data[0].y) == ["C", "A"]  # B: 20% of them, 22% of all
-    below = favourites.assign(lift=[0.5, 0.9, 0.8])
-    figure = favourites_bars(below, "Champions")
+    assert list(favourites_bars(favourites, "Champions", 3).data[0].y) == ["C", "A"]  # B: 20% of them, 22% of all
+    below = favourites.assign(lift=[0.5, 0.9, 0.8], rank_by_lift=pd.array([None] * 3, dtype="Int64"))
+    figure = favourites_bars(below, "Champions", 3)
     assert not figure.data and "bought more by Champions" in figure.layout.annotations[0].text
+    few = below.assign(customers=[2, 1, 2])  # no product has 3 Champions buyers
+    figure = favourites_bars(few, "Champions", 3)
+    assert not figure.data and "No product has 3 Champions buyers" in figure.layout.annotations[0].text
 
 
 def test_region_heatmap_keeps_products_with_one_name_on_separate_rows():

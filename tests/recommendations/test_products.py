@@ -88,20 +88,26 @@ def test_single_view_by_category_by_hand(lines):
     assert note.startswith("single view by category: 1 of 2 categories as columns")
 
 
-def test_lift_ranking_needs_buyers_to_vouch_for_it():
-    """3 buyers of 499 at lift 2.0 ranked first by lift before (groceries' Champions: zwieback, mustard,
-    dish cleaner); 60 of 499 at lift 1.8 is the favourite a marketer can act on. Wilson bounds by hand:
-    3/499 -> 0.002047 (lift low end 0.68), 60/499 -> 0.09457 (1.42)."""
+def _champions_and_others(buyers: dict[str, tuple[int, int]]) -> pd.DataFrame:
+    """Favourites of 499 Champions and 4,491 Others, all of whom buy bread in the window;
+    ``buyers``: product -> (Champions who buy it, Others who buy it)."""
     rows, shoppers = [], [f"S{i}" for i in range(499)] + [f"O{i}" for i in range(4_491)]
-    rows += [(c, "2024-03-01", "niche", 1, 1.0) for c in shoppers[:3] + shoppers[499:499 + 12]]  # 3/499 vs 15/4990
-    rows += [(c, "2024-03-01", "staple", 1, 1.0) for c in shoppers[:60] + shoppers[499:499 + 273]]  # 60 vs 333
+    for product, (champions, others) in buyers.items():
+        rows += [(c, "2024-03-01", product, 1, 1.0) for c in shoppers[:champions] + shoppers[499:499 + others]]
     rows += [(c, "2024-03-02", "bread", 1, 1.0) for c in shoppers]  # everyone shops
     frame = pd.DataFrame(rows, columns=["customer_id", "day", "product", "units", "revenue"])
     frame["day"], frame["product_name"] = pd.to_datetime(frame["day"]).dt.date, frame["product"]
     segments = ibis.memtable({"customer_id": shoppers, "segment": ["Champions"] * 499 + ["Others"] * 4_491,
                               "segment_order": [1] * 499 + [0] * 4_491})  # fmt: skip
-    names = ibis.memtable({"product": ["niche", "staple", "bread"], "product_name": ["niche", "staple", "bread"]})
-    table = products.segment_favourites(ibis.memtable(frame), segments, dt.date(2024, 2, 1), dt.date(2024, 4, 1), names)
+    names = ibis.memtable({"product": [*buyers, "bread"], "product_name": [*buyers, "bread"]})
+    return products.segment_favourites(ibis.memtable(frame), segments, dt.date(2024, 2, 1), dt.date(2024, 4, 1), names)
+
+
+def test_lift_ranking_needs_buyers_to_vouch_for_it():
+    """3 buyers of 499 at lift 2.0 ranked first by lift before (groceries' Champions: zwieback, mustard,
+    dish cleaner); 60 of 499 at lift 1.8 is the favourite a marketer can act on. Wilson bounds by hand:
+    3/499 -> 0.002047 (lift low end 0.68), 60/499 -> 0.09457 (1.42)."""
+    table = _champions_and_others({"niche": (3, 12), "staple": (60, 273)})  # 3/499 vs 15/4990, 60 vs 333
     champions = table[table.segment == "Champions"].set_index("product_id")
     assert champions.loc["niche", "lift"] == pytest.approx((3 / 499) / (15 / 4_990), abs=1e-4)  # 2.0
     assert champions.loc["staple", "lift"] == pytest.approx((60 / 499) / (333 / 4_990), abs=1e-4)  # 1.80
@@ -110,14 +116,38 @@ def test_lift_ranking_needs_buyers_to_vouch_for_it():
     assert champions.loc["staple", "rank_by_lift"] == 1 and champions.loc["niche", "rank_by_lift"] > 1
 
 
+def test_only_products_bought_more_than_by_everyone_have_a_rank_by_lift():
+    """Ranked by lift's low end alone, milk (200 of 499 Champions = 40.1% vs 2,200 of 4,990 = 44.1%:
+    lift 0.91, low end 0.81) came 2nd, above niche (lift 2.0, low end 0.68), and bread (everyone: lift
+    1) had a rank too: a column named rank_by_lift said Champions favour them. Lifts by hand."""
+    table = _champions_and_others({"niche": (3, 12), "staple": (60, 273), "milk": (200, 2_000)})
+    ranks = {(r.segment, r.product_id): r.rank_by_lift for r in table.itertuples()}
+    assert table.set_index(["segment", "product_id"]).loc[("Champions", "milk"), "lift"] == pytest.approx(
+        (200 / 499) / (2_200 / 4_990), abs=1e-4)  # 0.909
+    assert ranks[("Champions", "staple")] == 1 and ranks[("Champions", "niche")] == 2
+    assert pd.isna(ranks[("Champions", "milk")]) and pd.isna(ranks[("Champions", "bread")])
+    # Others: milk 2,000 of 4,491 = 44.5% vs 44.1% (lift 1.01) is their one favourite; staple 6.1% vs 6.7%,
+    # niche 0.27% vs 0.30%, bread 1.0
+    assert ranks[("Others", "milk")] == 1
+    assert all(pd.isna(ranks[("Others", p)]) for p in ("staple", "niche", "bread"))
+    ranked = table[table.rank_by_lift.notna()]
+    assert (ranked.lift > 1).all() and (ranked.customers >= 3).all()
+
+
+def test_too_few_buyers_tells_apart_why_a_segment_has_no_favourite():
+    favourites = pd.DataFrame({"segment": ["P", "P", "Q"], "customers": [2, 1, 5],
+                               "rank_by_lift": pd.array([None, None, None], dtype="Int64")})  # fmt: skip
+    assert products.too_few_buyers(favourites, "P", 3)  # no product has 3 buyers in P
+    assert not products.too_few_buyers(favourites, "Q", 3)  # 5 buyers, yet bought less than by everyone
+
+
 def test_bought_more_names_only_products_the_segment_buys_more_than_everyone():
-    """Ranked by lift's low end, a product can sit high with a lift below 1 (the groceries log's
-    Potential Loyalists: whole milk 3rd at 20.1% of them vs 21.7% of all); "buys more than others"
-    never names it."""
+    """The groceries log's Potential Loyalists: whole milk at 20.1% of them vs 21.7% of all has no rank by
+    lift; "buys more than others" names the ranked products, best first."""
     favourites = pd.DataFrame({
         "segment": ["P"] * 4 + ["Q"],
         "product_name": ["pork", "tropical fruit", "whole milk", "semi-finished bread", "tea"],
-        "rank_by_lift": [1.0, 2.0, 3.0, 5.0, None],
+        "rank_by_lift": [1.0, 2.0, None, 3.0, None],
         "lift": [1.0737, 1.0129, 0.9266, 1.4075, 3.0],
         "share_of_segment": [0.0865, 0.112, 0.201, 0.0204, 0.3],
         "share_of_all": [0.0806, 0.1105, 0.2169, 0.0145, 0.1],

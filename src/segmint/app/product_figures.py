@@ -41,15 +41,14 @@ def _layout(fig: go.Figure, title: str, subtitle: str | None = None) -> go.Figur
     return fig
 
 
-def favourites_bars(favourites: pd.DataFrame, segment: str, top: int = 10) -> go.Figure:
-    """The segment's top products by lift that it buys more than all shoppers do: share of the
-    segment's shoppers next to all shoppers."""
-    from segmint.recommendations.products import bought_more
+def favourites_bars(favourites: pd.DataFrame, segment: str, min_buyers: int, top: int = 10) -> go.Figure:
+    """The segment's top products by lift (those it buys more than all shoppers do): share of the
+    segment's shoppers next to all shoppers. ``min_buyers``: buyers a product needs to be ranked."""
+    from segmint.recommendations.products import bought_more, too_few_buyers
 
-    ranked = favourites[(favourites["segment"] == segment) & favourites["rank_by_lift"].notna()]
     rows = bought_more(favourites, segment, top).iloc[::-1]
-    if ranked.empty:
-        return empty_figure(f"No product has enough {segment} buyers in the window")
+    if rows.empty and too_few_buyers(favourites, segment, min_buyers):
+        return empty_figure(f"No product has {min_buyers} {segment} buyers in the window: too few to rank by lift")
     if rows.empty:
         return empty_figure(f"No product is bought more by {segment} shoppers than by all shoppers in the window")
     names = product_labels(rows.get("product_id", rows["product_name"]), rows["product_name"])

@@ -13,7 +13,7 @@ import ibis
 import ibis.expr.types as ir
 import pandas as pd
 
-__all__ = ["bought_more", "product_sales", "segment_favourites", "single_view", "top_products_by_period"]
+__all__ = ["bought_more", "product_sales", "segment_favourites", "single_view", "too_few_buyers", "top_products_by_period"]
 
 Z_95 = 1.959964  # two-sided 95%: the normal quantile of the Wilson interval behind ``lift_low``
 
@@ -41,12 +41,14 @@ def segment_favourites(
     Shares are over *shoppers* (customers who bought anything in the window): ``share_of_segment``
     = the segment's shoppers who bought the product / the segment's shoppers; ``share_of_all`` =
     the same over all shoppers; ``lift`` = their ratio ("what Champions buy now that others
-    don't"). ``rank_by_lift`` ranks products with at least ``min_buyers`` buyers in the segment by
+    don't"). ``rank_by_lift`` ranks the products the segment's shoppers buy more often than all
+    shoppers do (lift above 1) and that have at least ``min_buyers`` buyers in the segment, by
     ``lift_low``, the lift at the low end of its 95% interval (the segment's share's Wilson lower bound
     over everyone's share): a lift the segment's buyers can vouch for, so 3 buyers in 499 (lift 2.0,
-    low end 0.68) no longer outrank 60 in 499 at lift 1.8 (low end 1.4). ``rank_by_volume`` ranks by
-    units. A product is listed when it is in the segment's top ``favourites`` by either.
-    ``segment_customers`` counts every member.
+    low end 0.68) no longer outrank 60 in 499 at lift 1.8 (low end 1.4). Other products have no rank
+    by lift (ranked by its low end, whole milk at 20% of a segment and 22% of all came 9th).
+    ``rank_by_volume`` ranks by units. A product is listed when it is in the segment's top
+    ``favourites`` by either. ``segment_customers`` counts every member.
     """
     recent = lines.filter(lines.day >= start, lines.day < as_of)
     labelled = recent.inner_join(segments.select("customer_id", "segment", "segment_order"), "customer_id")
@@ -62,7 +64,8 @@ def segment_favourites(
     share_all = per.customers_all.cast("float64") / total
     low = wilson_low(per.customers, per.segment_shoppers) / share_all
     per = per.mutate(share_of_segment=share, share_of_all=share_all, lift=share / share_all, lift_low=low)
-    ranked_lift = per.customers >= min_buyers
+    # lift > 1 in whole numbers: buyers / shoppers > everyone's buyers / everyone (no rounding at lift 1)
+    ranked_lift = (per.customers >= min_buyers) & (per.customers * total > per.customers_all * per.segment_shoppers)
     by_lift = ibis.row_number().over(
         group_by=[per.segment, ranked_lift],
         order_by=[ibis.desc(per.lift_low), ibis.desc(per.customers), per.product],
@@ -87,17 +90,23 @@ def segment_favourites(
                               ascending=[False, True, True, True], na_position="last")  # fmt: skip
     for column in ("share_of_segment", "share_of_all", "lift", "lift_low"):
         frame[column] = frame[column].round(4)
-    frame["rank_by_lift"] = frame["rank_by_lift"].astype("Int64")  # a rank, blank when too few buyers (not 1.0)
+    frame["rank_by_lift"] = frame["rank_by_lift"].astype("Int64")  # a rank (not 1.0), blank when not favoured
     frame["window_start"], frame["window_end"] = start, as_of - dt.timedelta(days=1)
     return frame.reset_index(drop=True)
 
 
 def bought_more(favourites: pd.DataFrame, segment: str, top: int) -> pd.DataFrame:
-    """The segment's ``top`` favourites by lift that its shoppers buy more than all shoppers do (lift
-    above 1), best first: what "the segment buys more than others" may name. A product ranked by
-    lift's low end can still have a lift below 1 (whole milk at 20% of the segment, 22% of all)."""
+    """The segment's ``top`` favourites by lift (bought more by its shoppers than by all shoppers), best
+    first: what "the segment buys more than others" may name."""
     rows = favourites[(favourites["segment"] == segment) & favourites["rank_by_lift"].notna()]
-    return rows[rows["lift"] > 1].sort_values("rank_by_lift").head(top)
+    return rows.sort_values("rank_by_lift").head(top)
+
+
+def too_few_buyers(favourites: pd.DataFrame, segment: str, min_buyers: int) -> bool:
+    """Whether no product has ``min_buyers`` buyers in the segment (so none could be ranked by lift), as
+    against some having them but none bought more than by all shoppers."""
+    rows = favourites[favourites["segment"] == segment]
+    return not bool((rows["customers"] >= min_buyers).any())
 
 
 def top_products(lines: ir.Table, limit: int, *, priced: bool) -> list[tuple[str, str]]:

@@ -130,7 +130,8 @@ def overview_content(state: AppState, window: str, segment: str | None, measure:
     segments = list(dict.fromkeys(favourites["segment"]))
     options = [{"label": s, "value": s} for s in segments]
     segment = segment if segment in segments else (segments[0] if segments else None)
-    figure = product_figures.favourites_bars(favourites, segment) if segment else empty_figure("No favourites")
+    figure = (product_figures.favourites_bars(favourites, segment, result.config.min_buyers) if segment
+              else empty_figure("No favourites"))  # fmt: skip
     rows = favourites[favourites["segment"] == segment].to_dict("records") if segment else []
     regions = result.product_sales_by_region
     products = regions.groupby(["product_id", "product_name"])[measure].sum().sort_values(ascending=False)
