@@ -376,3 +376,21 @@ def test_close_connections_closes_what_is_open_and_keeps_file_data(tmp_path):
     assert again.raw_sql("SELECT x FROM t").fetchone()[0] == 42
     again.disconnect()
     engine.close_connections()  # an already closed connection is no error
+
+
+def test_raw_duckdb_is_private_and_leaves_the_default_database_alone():
+    import duckdb
+
+    default = duckdb.default_connection()
+    shown = default.execute("SELECT current_setting('enable_progress_bar')").fetchone()[0]
+    first, second = engine.raw_duckdb(), engine.raw_duckdb()
+    first.execute("CREATE TEMP TABLE lines AS SELECT 1 AS x")
+    assert first.execute("SELECT x FROM lines").fetchall() == [(1,)]
+    for other in (second, default):  # a temporary table is its connection's own
+        with pytest.raises(duckdb.CatalogException):
+            other.execute("SELECT x FROM lines")
+    assert first.execute("SELECT current_setting('enable_progress_bar')").fetchone()[0] is False
+    assert default.execute("SELECT current_setting('enable_progress_bar')").fetchone()[0] == shown
+    first.close()
+    second.close()
+    assert default.execute("SELECT 41 + 1").fetchone()[0] == 42  # closing them closed nothing else
