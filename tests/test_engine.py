@@ -394,3 +394,35 @@ def test_raw_duckdb_is_private_and_leaves_the_default_database_alone():
     first.close()
     second.close()
     assert default.execute("SELECT 41 + 1").fetchone()[0] == 42  # closing them closed nothing else
+
+
+def test_own_default_database_puts_the_next_connection_on_duckdbs_default_database(tmp_path):
+    import duckdb
+
+    from segmint.duckdb_backend import own_default_database
+
+    default = duckdb.default_connection()
+    settings = "SELECT current_setting('memory_limit'), current_setting('threads'), current_setting('temp_directory')"
+    before = default.execute(settings).fetchone()
+    try:
+        engine.connect(memory_limit="1GB", threads=1)  # not asked: a database of its own
+        assert default.execute(settings).fetchone() == before
+        own_default_database()
+        con = engine.connect(memory_limit="1GB", threads=1, temp_directory=tmp_path)
+        limit, threads, spill = default.execute(settings).fetchone()  # its settings are the default database's
+        assert (limit, threads) == (con.raw_sql("SELECT current_setting('memory_limit')").fetchone()[0], 1)
+        assert limit != before[0] and Path(spill).parent == tmp_path
+        con.raw_sql("CREATE TEMP TABLE lines AS SELECT 7 AS x")
+        assert con.raw_sql("SELECT sum(x) FROM lines").fetchone()[0] == 7
+        with pytest.raises(duckdb.CatalogException):  # its temporary tables are its own
+            default.execute("SELECT x FROM lines")
+        engine.connect(memory_limit="2GB", threads=2)  # once: the next one has a database of its own
+        assert default.execute(settings).fetchone() == (limit, 1, spill)
+        Path(spill).mkdir()  # as DuckDB makes it when it first spills
+        engine.close_connections()
+        assert not Path(spill).exists()  # the default database outlives the connection: removed at close
+        assert default.execute("SELECT 41 + 1").fetchone()[0] == 42
+    finally:
+        default.execute(f"SET GLOBAL memory_limit = '{before[0]}'")
+        default.execute(f"SET GLOBAL threads = {before[1]}")
+        default.execute(f"SET GLOBAL temp_directory = '{before[2]}'")

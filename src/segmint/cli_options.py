@@ -227,8 +227,11 @@ def read_input(
     from segmint.errors import ConfigError
 
     items = [*(inputs or []), *([source] if source else [])]
-    if _PROCESS["command"] and small_input(items):  # a global Ibis option: not in a host process (tests, notebooks)
+    if _PROCESS["command"] and small_input(items):  # process-wide choices: not in a host process (tests, notebooks)
+        from segmint.duckdb_backend import own_default_database
+
         unfused_sql()
+        own_default_database()
     if not items:
         raise ConfigError("give sales files, a workspace .duckdb or --source postgresql://.../db?table=NAME")
     if engine not in ("duckdb", "spark"):

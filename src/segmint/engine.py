@@ -8,7 +8,6 @@ import logging
 import os
 import re
 import tempfile
-import threading
 import weakref
 from collections import OrderedDict
 from pathlib import Path
@@ -34,9 +33,6 @@ QUIET_DUCKDB_SQL = "SET enable_progress_bar = false"
 _OPEN: weakref.WeakSet[Any] = weakref.WeakSet()
 
 
-_DEFAULT_DATABASE = threading.Lock()  # cursors of DuckDB's default database are made one at a time
-
-
 def raw_duckdb() -> Any:
     """A private in-memory DuckDB connection (no Ibis) for readers' sniffing and scans.
 
@@ -47,9 +43,10 @@ def raw_duckdb() -> Any:
     """
     import duckdb
 
+    from segmint.duckdb_backend import default_database_cursor
+
     try:
-        with _DEFAULT_DATABASE:
-            connection = duckdb.default_connection().cursor()
+        connection = default_database_cursor()
     except duckdb.Error:  # the default database cannot be used: a database of its own
         connection = duckdb.connect()
     connection.execute(QUIET_DUCKDB_SQL)
@@ -66,6 +63,9 @@ def close_connections() -> None:
         except Exception:  # already closed, or closing failed: nothing more to do at exit
             log.debug("closing a DuckDB connection at exit failed", exc_info=True)
     _OPEN.clear()
+    from segmint.duckdb_backend import release_default_database
+
+    release_default_database()
 
 
 _SESSION_NAMES = itertools.count(1)
@@ -112,12 +112,13 @@ def connect(
             config["threads"] = threads
         config["temp_directory"] = str(private_spill_dir(spill_root(temp_directory)))
         database = str(path) if path else ":memory:"
-        from segmint.duckdb_backend import duckdb_backend, lazy_dialect_templates, lazy_sql_compilers
+        from segmint.duckdb_backend import duckdb_backend, lazy_dialect_templates, lazy_sql_compilers, on_default_database
 
         lazy_sql_compilers()  # before the DuckDB backend's first import
         lazy_dialect_templates()
         try:
-            con = quiet_duckdb(duckdb_backend()().connect(database, **config))
+            shared = None if path else on_default_database(config)  # see duckdb_backend.own_default_database
+            con = quiet_duckdb(duckdb_backend()().connect(database, **config) if shared is None else shared)
         except Exception as exc:  # duckdb raises its own IOException types
             raise BackendError(f"cannot open DuckDB database {database!r}: {exc}") from exc
         _OPEN.add(con)
