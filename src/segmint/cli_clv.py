@@ -104,6 +104,8 @@ def print_clv(console: Console, result: Any, customer: str | None = None) -> Non
                        _number(value), _number(info["standard_errors"][name], 3))
     params.add_row("log-likelihood", f"{info['loglik']:,.2f}", "")
     console.print(params)
+    if result.degenerate:
+        console.print(f"[bold red]warning: {escape(result.degenerate)}[/]", soft_wrap=True)
     spend = info["gamma_gamma"]
     if spend is not None:
         check = spend["independence"] or {}
@@ -136,7 +138,10 @@ def print_clv(console: Console, result: Any, customer: str | None = None) -> Non
         facts = result.customer(customer)
         console.print(f"customer {escape(str(customer))}: {escape(facts['summary'])}; "
                       f"{facts['expected_purchases']:.2f} purchases expected in {facts['horizon_label']}")
-    _print_top(console, result)
+    if result.degenerate:  # a ranking from parameters the data do not pin down is no ranking
+        console.print("[red]top customers by predicted value: not shown (degenerate fit, see the warning)[/]")
+    else:
+        _print_top(console, result)
     if result.by_segment is not None:
         table = Table("segment", "customers", "mean P(alive)", f"CLV {result.horizon_label()}", "share of CLV",
                       "mean CLV", "high churn risk", title="value by segment (RFM at the calibration end)",

@@ -136,6 +136,24 @@ def customer_value(
                                segments=segments, start=start, org=org, progress=progress)
 
 
+def degenerate_fit(model: BTYDModel, expected: pd.Series, horizon: str) -> str | None:
+    """Why ``model``'s fit is degenerate, in words (None when every parameter is pinned down): its
+    per-customer predictions then rest on parameters the data cannot estimate, and must not be read as
+    a ranking of customers (groceries: BG/NBD r = 1,458 with standard error 16,713)."""
+    loose = model.unidentified()
+    if not loose:
+        return None
+    params = ", ".join(f"{name} = {value:,.4g} (std. error {error:,.4g})" if error == error
+                       else f"{name} = {value:,.4g} (at the limit of its range)"
+                       for name, (value, error) in loose.items())  # fmt: skip
+    low, high = expected.quantile(0.05), expected.quantile(0.95)
+    return (f"the {model.label} fit is degenerate: {params}; the data do not pin these parameters down (customers' "
+            f"purchase and drop-out rates cannot be told apart), so the forecasts are close to one average for "
+            f"everyone (90% of customers between {low:.2f} and {high:.2f} purchases in {horizon}). Do not rank or "
+            "target customers by P(alive), expected purchases or CLV from this fit; use recency and frequency "
+            "(the RFM segments) instead")
+
+
 def _customer_value(
     tx: ir.Table, *, calibration_end: DateLike, holdout_end: DateLike, time_unit: str,
     horizon: float | str | None, discount: float | str | None, model: str, compare: bool,
@@ -191,6 +209,7 @@ def _customer_value(
                                 time_unit=time_unit)
     result = CLVResult(customers=customers, model=chosen, spend=spend, window=window, horizon=horizon_units,
                        discount_rate=rate, discount_period=period, notes=notes)
+    result.degenerate = degenerate_fit(chosen, customers["expected_purchases"], result.horizon_label())
     if window.holdout_end is not None:
         step("checking the forecast on the holdout period")
         predicted = chosen.expected_purchases(window.holdout_length, frequency, recency, age)

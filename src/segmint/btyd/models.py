@@ -13,6 +13,8 @@ customer base analysis", IJRM 24(3) -- a customer may also drop out right after 
 
 from __future__ import annotations
 
+import math
+
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -242,6 +244,23 @@ class BTYDModel:
         """E[Y(t) | x, t_x, T] for every t of ``times``: customers x len(times)."""
         x, t_x, age = (np.asarray(v, dtype=float).ravel() for v in (frequency, recency, T))
         return np.column_stack([self.expected_purchases(t, x, t_x, age) for t in np.atleast_1d(times)])
+
+    def unidentified(self) -> dict[str, tuple[float, float]]:
+        """Parameters the data do not pin down: name -> (estimate, standard error) where the standard error
+        exceeds the estimate (its 95% interval spans zero to double it and more), or the optimiser ran to
+        the parameter's range limit (a degenerate fit: e.g. groceries' BG/NBD r = 1,458, std. error 16,713)."""
+        report = getattr(self, "fit_report_", None)
+        limited: set[str] = set()
+        for message in report.messages if report is not None else []:
+            if " reached the limit" in message:  # "b reached ...", "r, alpha reached ..."
+                limited.update(message.split(" reached the limit")[0].split(", "))
+        errors = self.standard_errors_ or {}
+        loose = {}
+        for name, value in self.params_.items():
+            error = float(errors.get(name, float("nan")))
+            if name in limited or (math.isfinite(error) and error > abs(value)):
+                loose[name] = (float(value), error)
+        return loose
 
     def describe(self) -> dict:
         """Parameters, standard errors, log-likelihood and fit diagnostics as plain data."""

@@ -63,6 +63,8 @@ class CLVResult:
     tracking: pd.DataFrame | None = None  # repeat purchases per period, actual vs expected
     by_segment: pd.DataFrame | None = None  # value per segment
     notes: list[str] = field(default_factory=list)
+    # why the purchase model's fit is degenerate (parameters the data do not pin down), or None
+    degenerate: str | None = None
 
     @property
     def time_unit(self) -> str:
@@ -129,7 +131,7 @@ class CLVResult:
             "loglik": info["loglik"],
             "n_customers": info["n_customers"],
             "fit": {"starts": info["starts"], "starts_converged": info["starts_converged"],
-                    "warnings": info["warnings"]},
+                    "warnings": info["warnings"], "degenerate": self.degenerate},
             "gamma_gamma": None if self.spend is None else {
                 **self.spend.params_, "standard_errors": self.spend.standard_errors_,
                 "loglik": getattr(self.spend, "loglik_", None),

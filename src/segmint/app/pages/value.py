@@ -72,8 +72,12 @@ def _table(frame: pd.DataFrame, formats: dict[str, str]) -> dbc.Table:
                                     responsive=True, className="value-table")
 
 
-def top_customers(result: Any) -> dbc.Table:
-    """The ``TOP`` customers by CLV with their P(alive), expected purchases and band."""
+def top_customers(result: Any) -> Any:
+    """The ``TOP`` customers by CLV with their P(alive), expected purchases and band; none from a degenerate
+    fit (its ranking rests on parameters the data do not pin down)."""
+    if result.degenerate:
+        return html.Small("No ranking of customers: the model's fit is degenerate (see the warning above).",
+                          className="text-muted")
     unit = result.time_unit
     top = result.customers.nsmallest(TOP, "value_rank").rename(columns={
         "value_rank": "rank", "customer_id": "customer", "p_alive": "P(alive)",
@@ -133,7 +137,11 @@ def value_content(state: AppState, model: Any, unit: Any, horizon: Any, discount
     grid_T = float(result.customers["T"].max())
     max_x = int(min(result.customers["frequency"].quantile(0.99), 40))
     grid = value_figures.p_alive_grid(result.model, max_frequency=max(max_x, 1), T=grid_T)
-    notes = [dbc.Alert(note, color="warning", className="py-1 mb-1") for note in result.notes] or None
+    notes = [dbc.Alert(note, color="warning", className="py-1 mb-1") for note in result.notes]
+    if result.degenerate:  # first and red: every number on the page rests on it
+        notes.insert(0, dbc.Alert([html.B("Not reliable: "), result.degenerate[0].upper() + result.degenerate[1:] + "."],
+                                  color="danger", className="py-1 mb-1"))
+    notes = notes or None
     return (model_line(result), kpis(result), value_figures.p_alive_matrix(grid, result.time_unit, grid_T),
             value_figures.clv_histogram(result.customers["clv"], result.horizon_label()),
             value_figures.tracking_plot(result.tracking, result.time_unit, result.window.calibration_end),
