@@ -59,9 +59,9 @@ def test_a_basket_log_without_prices_is_pointed_to_unpriced_units_and_segments_w
     result = run("analyze", str(path), "--scheme", "rfm", "--unpriced", "units", "--out", str(tmp_path / "out"))
     assert result.exit_code == 0, result.output
     features = pd.read_csv(tmp_path / "out" / "features.csv", dtype={"customer_id": str}).set_index("customer_id")
-    # by hand: 1808 has 3 lines on 2 days (baskets), 2552 one line
-    assert features.loc["1808", "revenue"] == 3 and features.loc["1808", "frequency"] == 2
-    assert features.loc["2552", "revenue"] == 1 and features.loc["2552", "frequency"] == 1
+    # by hand: 1808 has 3 lines on 2 days (baskets), 2552 one line; without prices the column says items
+    assert features.loc["1808", "items"] == 3 and features.loc["1808", "frequency"] == 2
+    assert features.loc["2552", "items"] == 1 and features.loc["2552", "frequency"] == 1
     assert "money figures count items" in result.output
 
 

@@ -347,6 +347,7 @@ def recommend(
     from segmint.clean import CleanOptions
     from segmint.features import default_snapshot_date, filter_window, in_countries
     from segmint.recommendations.model import RecommendConfig, recommend_products
+    from segmint.units import has_prices
 
     settings = RecommendConfig.build(
         dict(config) if isinstance(config, Mapping) else config,
@@ -366,7 +367,7 @@ def recommend(
             f"{', '.join(fields.values())}); map the column that names the product. Segments work without products.",
             field="product_id", fix=Fix(option="mapping", example={"product_id": "<product column>"}),
         )
-    priced = tx.mapping is None or bool({"amount", "unit_price"} & set(fields))
+    priced = has_prices(tx.mapping)
     table = whole = in_countries(tx.table, country)
     if start is not None or end is not None or org is not None or country:
         table = filter_window(table, start=start, end=end, org=org)

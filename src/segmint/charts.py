@@ -15,6 +15,8 @@ import plotly.colors as pcolors
 import plotly.graph_objects as go
 import plotly.io as pio
 
+from segmint.units import measure_word
+
 __all__ = ["FEATURE_LABELS", "MARGIN", "MODEBAR_BUTTONS", "OUTLIER_COLOR", "SEGMENT_SCALE", "SHORT_LABELS", "TEMPLATE", "TIER_COLORS", "bar_width_ms", "bucket_bars", "empty_figure", "histogram", "label", "revenue_by_country", "rf_heatmap", "rfm_score_bars", "segment_colors", "segment_pie", "segment_scatter", "segment_share"]
 
 TEMPLATE = "plotly_white"
@@ -118,8 +120,9 @@ def empty_figure(message: str) -> go.Figure:
     return _layout(fig, "")
 
 
-def segment_share(summary: pd.DataFrame, value: str = "customers") -> go.Figure:
-    """Treemap of ``value`` (customers or revenue) per segment; hover shows both and the share."""
+def segment_share(summary: pd.DataFrame, value: str = "customers", priced: bool = True) -> go.Figure:
+    """Treemap of ``value`` (customers or revenue) per segment; hover shows both and the share.
+    Without prices (``priced=False``) revenue counts items and is named so."""
     if summary.empty:
         return empty_figure("No customers for these filters")
     table = summary.sort_values("segment_order", ascending=False)
@@ -135,15 +138,15 @@ def segment_share(summary: pd.DataFrame, value: str = "customers") -> go.Figure:
             customdata=list(zip(table["customers"], table["revenue"], share, strict=True)),
             texttemplate="<b>%{label}</b><br>%{customdata[2]:.1%}",
             hovertemplate="<b>%{label}</b><br>customers %{customdata[0]:,}<br>"
-            "revenue %{customdata[1]:,.0f}<br>share %{customdata[2]:.1%}<extra></extra>",
+            + measure_word("revenue", priced) + " %{customdata[1]:,.0f}<br>share %{customdata[2]:.1%}<extra></extra>",
             sort=False,
         )
     )
-    return _layout(fig, f"Segment share ({value})")
+    return _layout(fig, f"Segment share ({measure_word(value, priced)})")
 
 
-def segment_pie(summary: pd.DataFrame, value: str = "customers") -> go.Figure:
-    """Pie of ``value`` (customers or revenue) per segment, most valuable first, segment colours."""
+def segment_pie(summary: pd.DataFrame, value: str = "customers", priced: bool = True) -> go.Figure:
+    """Pie of ``value`` (customers or revenue: items without prices) per segment, most valuable first."""
     if summary.empty:
         return empty_figure("No customers for these filters")
     table = summary.sort_values("segment_order", ascending=False)
@@ -155,11 +158,11 @@ def segment_pie(summary: pd.DataFrame, value: str = "customers") -> go.Figure:
             customdata=list(zip(table["customers"], table["revenue"], strict=True)),
             texttemplate="%{percent:.1%}", textposition="inside", insidetextorientation="horizontal",
             hovertemplate="<b>%{label}</b><br>customers %{customdata[0]:,}<br>"
-            "revenue %{customdata[1]:,.0f}<br>share %{percent}<extra></extra>",
+            + measure_word("revenue", priced) + " %{customdata[1]:,.0f}<br>share %{percent}<extra></extra>",
         )
     )
     legend = {"orientation": "v", "x": 1.02, "y": 0.5, "font": {"size": 11}}
-    return _layout(fig, f"Share of {value} by segment", legend=legend)
+    return _layout(fig, f"Share of {measure_word(value, priced)} by segment", legend=legend)
 
 
 def rfm_score_bars(totals: pd.DataFrame) -> go.Figure:

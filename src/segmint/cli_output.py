@@ -266,12 +266,15 @@ def print_analysis(result: AnalysisResult) -> None:
     from segmint.cli_tables import Column, fitted_table
 
     from segmint.segment.strategies import display_name
+    from segmint.units import has_prices, measure_word
 
     console.print(f"snapshot date: {result.snapshot_date}  (recency counted in days before it)")
     kpis = result.kpis()
+    priced = has_prices(result.transactions.mapping)  # a basket log's amounts count items: said so
+    amount = f"revenue: {kpis['revenue']:,.2f}" if priced else f"items (no prices): {kpis['revenue']:,.0f}"
     console.print(
         f"customers: {kpis['customers']:,}   orders: {kpis['orders']:,.0f} (purchases with a positive net value)   "
-        f"revenue: {kpis['revenue']:,.2f}   average order value: {kpis['aov']:,.2f}", soft_wrap=True,
+        f"{amount}   {measure_word('average order value', priced)}: {kpis['aov']:,.2f}", soft_wrap=True,
     )
     excluded = result.excluded_count()
     if excluded:
@@ -283,13 +286,16 @@ def print_analysis(result: AnalysisResult) -> None:
         console.print(f"[yellow]skipped {scheme}:[/] {escape(why)}")
     summaries = dict(_summary_rows(result))
     shown = tuple(summaries)  # a name two printed schemes share is shown with its scheme
-    columns = (Column("segment", "left"), Column("customers"), Column("% customers", drop=4), Column("revenue"),
-               Column("% revenue", drop=5), Column("recency", drop=3), Column("frequency", drop=2), Column("AOV", drop=1))  # fmt: skip
+    word = lambda text: measure_word(text, priced)  # noqa: E731
+    columns = (Column("segment", "left"), Column("customers"), Column("% customers", drop=4), Column(word("revenue")),
+               Column(word("% revenue"), drop=5), Column("recency", drop=3), Column("frequency", drop=2),
+               Column(word("AOV"), drop=1))  # fmt: skip
+    amount = "{:,.2f}" if priced else "{:,.0f}"
     for scheme, rows in summaries.items():
         customers, revenue = sum(r["customers"] for r in rows), sum(r["revenue"] for r in rows)
         cells = [
             (escape(display_name(scheme, str(row["segment"]), shown)), f"{row['customers']:,}",
-             share(row["customers"], customers), f"{row['revenue']:,.2f}", share(row["revenue"], revenue),
+             share(row["customers"], customers), amount.format(row["revenue"]), share(row["revenue"], revenue),
              f"{row['mean_recency_days']:,.0f}", f"{row['mean_frequency']:.2f}", f"{row['aov']:,.2f}")
             for row in rows
         ]  # fmt: skip

@@ -81,23 +81,27 @@ def story(
         tables = result.tables(story_query=fmt == "csv") if out is not None else None
         if tables is None and customer is None:
             result.overview()
+    from segmint.units import has_prices, item_columns
+
+    priced = has_prices(getattr(tx, "mapping", None))  # a basket log's amounts count items: said so
     console.print(escape(result.describe_kind()))
     for message in result.notes:
         note(message)
     for item in result.dropped:
         console.print(f"[yellow]left out:[/] {escape(item.describe())} (--drop-partial)")
     if customer is not None:
-        _print_customer_story(result, customer)
+        _print_customer_story(result, customer, priced)
     else:
-        _print_story_overview(result)
+        _print_story_overview(result, priced)
     if tables is not None:
         from segmint.exports import export_tables
 
+        tables = {name: item_columns(table, priced) for name, table in tables.items()}
         for target in export_tables(tables, out, fmt).values():
             console.print(f"wrote {target}")
 
 
-def _print_customer_story(result: StoryResult, customer_id: str) -> None:
+def _print_customer_story(result: StoryResult, customer_id: str, priced: bool = True) -> None:
     from rich.panel import Panel
     from rich.table import Table
 
@@ -120,7 +124,7 @@ def _print_customer_story(result: StoryResult, customer_id: str) -> None:
         )
     )
     table = Table("period", "segment", "purchases" if result.frequency == "invoices" else "visits (days)",
-                  "spend", "why")
+                  "spend" if priced else "items", "why")
     partial = period_labels(result.periods)  # "1998-Q2 (partial, 76% of days)"
     for item in record["timeline"]:
         label = partial.get(item["period"], item["period"])
@@ -131,7 +135,7 @@ def _print_customer_story(result: StoryResult, customer_id: str) -> None:
     console.print(table)
 
 
-def _print_story_overview(result: StoryResult) -> None:
+def _print_story_overview(result: StoryResult, priced: bool = True) -> None:
     from rich.table import Table
 
     overview = result.overview()
@@ -141,7 +145,8 @@ def _print_story_overview(result: StoryResult) -> None:
         f"{last}): {int(overview['recent'].sum()):,} active in {last}, {int(overview['new'].sum()):,} new, "
         f"{int(overview['returned_after_gap'].sum()):,} came back after a gap"
     )
-    table = Table("period", "active", "new", "retained", "back", "churned", "retention", "revenue/day", "note")
+    table = Table("period", "active", "new", "retained", "back", "churned", "retention",
+                  "revenue/day" if priced else "items/day", "note")
     for item in result.retention.itertuples():
         rate = "" if item.retention_rate != item.retention_rate else f"{item.retention_rate:.0%}"
         table.add_row(

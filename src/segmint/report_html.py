@@ -15,6 +15,7 @@ from typing import Any
 import pandas as pd
 
 from segmint.segment import scheme_title
+from segmint.units import has_prices, measure_word
 from segmint.util import share
 
 log = logging.getLogger(__name__)
@@ -94,11 +95,13 @@ def _kpis(result: Any) -> str:
     excluded = result.tables.get("excluded_customers")
     n_excluded = 0 if excluded is None else int(len(excluded) if isinstance(excluded, pd.DataFrame)
                                                 else row_count(excluded))
+    priced = has_prices(result.transactions.mapping)
     tiles = [
         ("Customers", f"{kpis['customers']:,}", "with a positive net purchase"),
-        ("Revenue", f"{kpis['revenue']:,.2f}", "net of returns"),
+        ("Revenue", f"{kpis['revenue']:,.2f}", "net of returns") if priced
+        else ("Items", f"{kpis['revenue']:,.0f}", "net of returns (no prices)"),
         ("Orders", f"{kpis['orders']:,.0f}", "purchases with a positive net value"),
-        ("Avg order value", f"{kpis['aov']:,.2f}", "revenue / orders"),
+        (measure_word("Avg order value", priced), f"{kpis['aov']:,.2f}", f"{measure_word('revenue', priced)} / orders"),
         ("Recent", f"{kpis['recent_share']:.1%}", f"bought in the last {kpis['recent_days']} days"),
     ]
     body = "".join(f'<div class="kpi"><div class="t">{_e(t)}</div><div class="v">{_e(v)}</div>'
@@ -122,7 +125,8 @@ def _scheme_section(name: str, result: Any) -> str:
 
     summary = result.summaries[name]
     parts = [f'<h2 id="{_e(name)}">{_e(scheme_title(name))}</h2>']
-    figures = [charts.segment_share(summary, "customers"), charts.segment_pie(summary, "revenue")]
+    priced = has_prices(result.transactions.mapping)
+    figures = [charts.segment_share(summary, "customers"), charts.segment_pie(summary, "revenue", priced)]
     labelled = result.segments[name]
     if name == "rfm":
         frame = labelled if isinstance(labelled, pd.DataFrame) else labelled.execute()
@@ -141,11 +145,19 @@ def _scheme_section(name: str, result: Any) -> str:
                 cut = tiers.cutoffs(table, axis)
                 figures.append(charts.bucket_bars(table.assign(tier=table["bucket"].map(cut.tier)), axis))
     parts.append('<div class="charts">' + "".join(_chart(f) for f in figures) + "</div>")
-    parts.append(_table(summary, SUMMARY_COLUMNS))
+    parts.append(_table(summary, _in_items(SUMMARY_COLUMNS, priced)))
     return "".join(parts)
 
 
-def _story_section(story: Any) -> str:
+def _in_items(columns: list[tuple[str, str, Any]], priced: bool) -> list[tuple[str, str, Any]]:
+    """Table columns with money headers named by what they count (items without prices, shown whole)."""
+    if priced:
+        return columns
+    return [(name, measure_word(header, priced), "{:,.0f}" if name == "revenue" else fmt)
+            for name, header, fmt in columns]
+
+
+def _story_section(story: Any, priced: bool) -> str:
     from segmint import story_charts
     from segmint.story_tables import transition_matrix, transitions
 
@@ -163,7 +175,7 @@ def _story_section(story: Any) -> str:
         figures.append(story_charts.transitions_sankey(flows, order, labels[-2], labels[-1], labels=shown))
         figures.append(story_charts.migration_matrix(flows, order, labels[-2], labels[-1], shown))
     figures.append(story_charts.cohort_heatmap(story.cohorts, shown))
-    figures.append(story_charts.period_activity(story.retention))
+    figures.append(story_charts.period_activity(story.retention, priced))
     parts.append('<div class="charts">' + "".join(_chart(f) for f in figures) + "</div>")
     if not story.transitions.empty:
         matrix = transition_matrix(story.transitions, "share").reset_index()
@@ -174,7 +186,7 @@ def _story_section(story: Any) -> str:
                  ("retained", "Retained", "{:,.0f}"), ("reactivated", "Came back", "{:,.0f}"),
                  ("churned", "Churned", "{:,.0f}"), ("retention_rate", "Retention", "{:.0%}"),
                  ("revenue_per_day", "Revenue per day", "{:,.2f}"), ("note", "Note", "{}")]
-    parts.append("<h3>Retention per period</h3>" + _table(story.retention, retention))
+    parts.append("<h3>Retention per period</h3>" + _table(story.retention, _in_items(retention, priced)))
     return "".join(parts)
 
 
@@ -193,7 +205,7 @@ def html_report(result: Any, *, title: str = "Customer segments", source: str = 
         sections.append(f'<p class="note">{_e(scheme)} not computed: {_e(why)}</p>')
     sections += [_scheme_section(name, result) for name in result.summaries]
     if result.story is not None:
-        sections.append(_story_section(result.story))
+        sections.append(_story_section(result.story, has_prices(result.transactions.mapping)))
     return (
         "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"
         "<meta name='viewport' content='width=device-width, initial-scale=1'>"

@@ -12,6 +12,7 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from segmint.charts import _layout, bar_width_ms, empty_figure, segment_colors
+from segmint.units import measure_word
 from segmint.story_narrative import period_labels  # noqa: F401 - the pages and the report take it from here
 
 INACTIVE = "Inactive"
@@ -185,8 +186,10 @@ def cohort_heatmap(cohorts: pd.DataFrame, labels: dict[str, str] | None = None) 
     return _layout(fig, "Cohort retention", height=max(360, 26 * len(table) + 120))
 
 
-def period_activity(retention: pd.DataFrame) -> go.Figure:
-    """Active customers per period (bars) and revenue per covered day (line); partial periods hatched."""
+def period_activity(retention: pd.DataFrame, priced: bool = True) -> go.Figure:
+    """Active customers per period (bars) and revenue per covered day (line: items without prices); partial
+    periods hatched."""
+    money = measure_word("revenue", priced)
     if retention.empty:
         return empty_figure("No periods for these filters")
     notes = retention["note"].fillna("") if "note" in retention else pd.Series([""] * len(retention))
@@ -201,13 +204,13 @@ def period_activity(retention: pd.DataFrame) -> go.Figure:
     ))
     if "revenue_per_day" in retention:
         fig.add_trace(go.Scatter(
-            x=ticks, y=retention["revenue_per_day"], name="revenue per day", mode="lines+markers",
+            x=ticks, y=retention["revenue_per_day"], name=f"{money} per day", mode="lines+markers",
             line={"color": "#c0392b"}, hovertemplate="%{x}<br>%{y:,.2f} per day<extra></extra>",
         ), secondary_y=True)
     fig.update_yaxes(title_text="active customers", secondary_y=False)
-    fig.update_yaxes(title_text="revenue per covered day", secondary_y=True)
-    title = "Active customers and revenue per day"
+    fig.update_yaxes(title_text=f"{money} per covered day", secondary_y=True)
+    title = f"Active customers and {money} per day"
     if partial.any():
-        title += "<br><sup>* hatched: partial period; compare its revenue per day, not its totals</sup>"
+        title += f"<br><sup>* hatched: partial period; compare its {money} per day, not its totals</sup>"
     legend = {"orientation": "h", "y": -0.25}
     return _layout(fig, title, legend=legend, height=380)

@@ -191,6 +191,13 @@ class AppState:
             raise DataError("no data loaded yet: upload a sales file on the Upload page")
         return dataset
 
+    def priced(self, dataset_id: str | None) -> bool:
+        """Whether the dataset's amounts are money (False for a basket log read with ``unpriced="units"``:
+        its amounts count items, and the pages say items)."""
+        from segmint.units import has_prices
+
+        return has_prices(self.dataset(dataset_id).mapping)
+
     def _visible(self, dataset: Dataset) -> bool:
         """Server data is everyone's; an upload only its session's (no request = library use)."""
         session_id = current_session_id()

@@ -67,12 +67,16 @@ class RecommendResult:
     single_view_by_category: pd.DataFrame | None = None  # when the data name each product's category
     # product_id, product_name, lines, amount of the items left out as non-merchandise (postage, fees, ...)
     non_merchandise: pd.DataFrame | None = None
+    priced: bool = True  # False: the data have no prices and revenue counts items
 
     def tables(self) -> dict[str, ir.Table | pd.DataFrame]:
-        """Name -> table, what ``--out`` writes (evaluation.json is written beside them)."""
+        """Name -> table, what ``--out`` writes (evaluation.json is written beside them); without prices
+        the revenue columns are written as ``items`` (:func:`segmint.units.item_columns`)."""
+        from segmint.units import item_columns
+
         recs = {} if self.recommendations is None else {"recommendations": self.recommendations.select(
             "customer_id", "product_id", "product_name", "rank", "score", "reason")}
-        return recs | {
+        return {name: item_columns(table, self.priced) for name, table in (recs | {
             "segment_products": self.segment_products,
             "single_view": self.single_view,
             "product_sales_by_segment": self.product_sales_by_segment,
@@ -80,6 +84,7 @@ class RecommendResult:
             "top_products_by_period": self.top_products_by_period,
         } | ({} if self.single_view_by_category is None else {"single_view_by_category": self.single_view_by_category}) \
           | ({} if self.non_merchandise is None or self.non_merchandise.empty else {"non_merchandise": self.non_merchandise})
+        ).items()}
 
     def customer(self, customer_id: str) -> dict[str, Any]:
         """One customer's segment and ranked recommendations (JSON-friendly)."""
@@ -260,7 +265,7 @@ def _recommend_products(
             notes.append(note)
     period = _view_period(before)
     if not priced:
-        notes.append("no prices in the data: revenue columns count items")
+        notes.append("no prices in the data: amounts count items (written as 'items' columns, not revenue)")
     return RecommendResult(
         recommendations=recs,
         segment_products=favourites,
@@ -277,6 +282,7 @@ def _recommend_products(
         counts=counts,
         single_view_by_category=by_category,
         non_merchandise=services,
+        priced=priced,
     )
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import dash_bootstrap_components as dbc
-from dash import Dash, Input, Output, html
+from dash import Dash, Input, Output, html, no_update
 
 from segmint.app import figures, queries
 from segmint.app.callbacks import FILTER_INPUTS, context, guarded
@@ -50,6 +50,15 @@ def kpi_cards(kpis: dict[str, float], priced: bool = True) -> list[dbc.Col]:
     ]
 
 
+def share_options(state: AppState, *inputs: Any) -> list[dict]:
+    """The share switch's choices: of customers, and of revenue (of items when the data have no prices)."""
+    from segmint.units import measure_word
+
+    dataset_id, _, _ = context(*inputs)
+    return [{"label": "share of customers", "value": "customers"},
+            {"label": measure_word("share of revenue", state.priced(dataset_id)), "value": "revenue"}]
+
+
 def overview_content(state: AppState, share_by: str | None, *inputs: Any) -> tuple:
     """(kpi cards, treemap, pie, R x F grid, RFM score bars, country figure, country row style, message)."""
     dataset_id, filters, settings = context(*inputs)
@@ -69,9 +78,9 @@ def overview_content(state: AppState, share_by: str | None, *inputs: Any) -> tup
     # no country column (or no value in it): no chart rather than one "(unknown)" bar
     has_country = bool(countries["country"].notna().any()) if not countries.empty else False
     country_style = {} if has_country else {"display": "none"}
-    mapping = state.dataset(dataset_id).mapping
-    priced = mapping is None or bool({"amount", "unit_price"} & set(mapping.fields))
-    return (kpi_cards(kpis, priced), figures.segment_share(counts, share_by), figures.segment_pie(counts, share_by),
+    priced = state.priced(dataset_id)
+    return (kpi_cards(kpis, priced), figures.segment_share(counts, share_by, priced),
+            figures.segment_pie(counts, share_by, priced),
             figures.rf_heatmap(grid, getattr(analysis.result.configs.get("rfm"), "bins", 5)),
             figures.rfm_score_bars(totals),
             figures.revenue_by_country(countries) if has_country else figures.empty_figure("No country column"),
@@ -101,3 +110,8 @@ def register(app: Dash, state: AppState) -> None:
     @guarded(_failed)
     def update_overview(share_by: str | None, *inputs: Any) -> tuple:
         return overview_content(state, share_by, *inputs)
+
+    @app.callback(Output("overview-share-by", "options"), *FILTER_INPUTS)
+    @guarded(lambda alert: no_update)
+    def share_labels(*inputs: Any) -> list[dict]:
+        return share_options(state, *inputs)

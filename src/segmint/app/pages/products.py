@@ -8,7 +8,7 @@ from typing import Any
 import dash_ag_grid as dag
 import dash_bootstrap_components as dbc
 import pandas as pd
-from dash import Dash, Input, Output, dcc, html
+from dash import Dash, Input, Output, dcc, html, no_update
 
 from segmint.app import product_figures
 from segmint.app.callbacks import FILTER_INPUTS, context, guarded
@@ -121,10 +121,22 @@ def recommendation_list(card: dict, limit: int = 5) -> html.Div:
                     className="recommended-next mt-2")
 
 
+def measure_controls(state: AppState, *inputs: Any) -> tuple[list[dict], str, list[dict]]:
+    """(measure options, measure, favourites columns): revenue and units, or units alone when the data have no
+    prices (their "revenue" counts items: the same as units, under a name that claimed money)."""
+    if state.priced(context(*inputs)[0]):
+        return [{"label": "revenue", "value": "revenue"}, {"label": "units", "value": "units"}], "revenue", \
+            FAVOURITE_COLUMNS
+    return [{"label": "units", "value": "units"}], "units", \
+        [c for c in FAVOURITE_COLUMNS if c["field"] != "revenue"]
+
+
 def overview_content(state: AppState, window: str, segment: str | None, measure: str, *inputs: Any) -> tuple:
     """(segment options, segment, favourites figure, favourites rows, product options, regions figure, note,
     top-products table, message)."""
     dataset_id, filters, settings = context(*inputs)
+    priced = state.priced(dataset_id)
+    measure = measure if priced else "units"  # without prices revenue counts items
     result = state.recommendations(dataset_id, filters, settings, window=window or "2M", picks=False)
     favourites = result.segment_products
     segments = list(dict.fromkeys(favourites["segment"]))
@@ -141,7 +153,8 @@ def overview_content(state: AppState, window: str, segment: str | None, measure:
     latest = top[top["period"].isin(sorted(top["period"].unique())[-3:])]
     table = dag.AgGrid(id="products-top-grid", rowData=latest.to_dict("records"),
                        columnDefs=_whole_headers([{"field": c, "headerName": c.replace("_", " ")} for c in (
-                           "period", "rank", "product_name", "product_id", "units", "revenue", "customers")]),
+                           "period", "rank", "product_name", "product_id", "units", "revenue", "customers")
+                           if priced or c != "revenue"]),
                        defaultColDef={"resizable": True, "sortable": True}, style={"height": "330px"})  # fmt: skip
     left_out = non_merchandise_note(result.non_merchandise) if result.non_merchandise is not None else None
     note = "; ".join(dict.fromkeys([*([left_out] if left_out else []), *result.notes[-2:]]))
@@ -154,6 +167,7 @@ def product_content(state: AppState, window: str, product: str | None, measure: 
     from segmint.charts import segment_colors
 
     dataset_id, filters, settings = context(*inputs)
+    measure = measure if state.priced(dataset_id) else "units"
     result = state.recommendations(dataset_id, filters, settings, window=window or "2M", picks=False)
     analysis = state.analysis(dataset_id, filters, settings)  # the segments recommend ranks for
     orders = state.query(dataset_id, lambda: analysis.customers.select("segment", "segment_order").distinct().execute())
@@ -207,6 +221,12 @@ def register(app: Dash, state: AppState) -> None:
     @guarded(lambda alert: ([], None, empty_figure("No data"), [], [], empty_figure("No data"), "", None, alert))
     def overview(window: str, segment: str | None, measure: str, *inputs: Any) -> tuple:
         return overview_content(state, window, segment, measure or "revenue", *inputs)
+
+    @app.callback(Output("products-measure", "options"), Output("products-measure", "value"),
+                  Output("products-favourites-grid", "columnDefs"), *FILTER_INPUTS)
+    @guarded(lambda alert: (no_update, no_update, no_update))
+    def measures(*inputs: Any) -> tuple:
+        return measure_controls(state, *inputs)
 
     @app.callback(Output("products-product", "value"), Input("products-product", "options"))
     def first_product(options: list[dict] | None) -> str | None:

@@ -41,10 +41,13 @@ FORMATS = {
 }
 
 
-def column_defs(columns: list[tuple[str, str, str | None]]) -> list[dict]:
-    """ag-grid column definitions with number formats."""
+def column_defs(columns: list[tuple[str, str, str | None]], priced: bool = True) -> list[dict]:
+    """ag-grid column definitions with number formats; without prices money headers say items."""
+    from segmint.units import measure_word
+
     defs = []
     for field, header, kind in columns:
+        header = measure_word(header, priced)
         # headers wrap between words but never cut one ("Custom..."): each column is at least as
         # wide as its longest header word (about 8 px a character in the bold header font, plus padding)
         spec: dict[str, Any] = {"field": field, "headerName": header, "wrapHeaderText": True,
@@ -159,12 +162,12 @@ def segments_content(state: AppState, *inputs: Any) -> tuple:
          for row in kpis.itertuples()],
         flush=True,
     )
-    buckets = tier_buckets(state, dataset_id, analysis) if filters.scheme == "tiers" else None
+    buckets = tier_buckets(state, dataset_id, analysis, state.priced(dataset_id)) if filters.scheme == "tiers" else None
     notes = state.query(dataset_id, analysis.result.notes)  # empty score levels (ties), short history
     return _records(kpis), strategies, buckets, alert("\n".join(notes), color="info") if notes else None
 
 
-def tier_buckets(state: AppState, dataset_id: str | None, analysis: Any) -> html.Div:
+def tier_buckets(state: AppState, dataset_id: str | None, analysis: Any, priced: bool = True) -> html.Div:
     """Value and frequency bucket tables with their index and the cut-offs in force."""
     from segmint.segment import tiers
 
@@ -182,7 +185,7 @@ def tier_buckets(state: AppState, dataset_id: str | None, analysis: Any) -> html
                     f"Low = index <= {cut.low_index:.0f}", className="mt-3"),
             dcc.Graph(id=f"tiers-{axis}-bars", figure=figures.bucket_bars(table, axis), config=GRAPH_CONFIG,
                       style={"height": "360px"}),
-            dag.AgGrid(id=f"tiers-{axis}-grid", rowData=_records(table), columnDefs=column_defs(columns),
+            dag.AgGrid(id=f"tiers-{axis}-grid", rowData=_records(table), columnDefs=column_defs(columns, priced),
                        columnSize="responsiveSizeToFit", dashGridOptions={"domLayout": "autoHeight"},
                        defaultColDef={"sortable": True, "resizable": True}),
         ]
@@ -268,6 +271,11 @@ def register(app: Dash, state: AppState) -> None:
     @guarded(lambda alert: (no_update, no_update, no_update, alert))  # keep the last good table
     def update_segments(*inputs: Any) -> tuple:
         return segments_content(state, *inputs)
+
+    @app.callback(Output("segments-grid", "columnDefs"), *FILTER_INPUTS)
+    @guarded(lambda alert: no_update)
+    def kpi_headers(*inputs: Any) -> list[dict]:  # "Items", "% items" when the data have no prices
+        return column_defs(KPI_COLUMNS, state.priced(context(*inputs)[0]))
 
     @app.callback(Output("segments-grid", "exportDataAsCsv"), Input("segments-export", "n_clicks"),
                   prevent_initial_call=True)

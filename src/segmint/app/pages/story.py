@@ -149,11 +149,12 @@ def search_content(state: AppState, text: str | None, kind: str | None, *inputs:
     return title, result_list(rows, latest), None
 
 
-def story_card(row: dict[str, Any], period: str, latest: str | None = None, value: str | None = None) -> dbc.Card:
+def story_card(row: dict[str, Any], period: str, latest: str | None = None, value: str | None = None,
+               priced: bool = True) -> dbc.Card:
     """Current and previous segment, when it changed and why; first/last purchase, path, narrative.
 
     ``latest`` (a within-period story's last period) labels the segment as that period's; ``value``
-    is an optional predicted-value line.
+    is an optional predicted-value line; without prices (``priced=False``) the spend counts items.
     """
     def fact(label: str, value: Any) -> html.Div:
         return html.Div([html.Span(f"{label}: ", className="text-muted"), html.Span(str(value))])
@@ -171,7 +172,8 @@ def story_card(row: dict[str, Any], period: str, latest: str | None = None, valu
             dbc.Col([fact("First purchase", row["first_purchase"]),
                      fact("Last purchase", row["last_purchase"]),
                      fact("Active periods", f"{row['active_periods']} of {row['periods']} {period}s")], md=4),
-            dbc.Col([fact("Total spend", f"{row['total_spend']:,.2f}"),
+            dbc.Col([fact("Total spend", f"{row['total_spend']:,.2f}") if priced
+                     else fact("Total items", f"{row['total_spend']:,.0f}"),
                      fact("Joined", f"{row['first_period']} as {row['first_segment']}")], md=4),
         ]),
         html.Div([html.Span("Why: ", className="text-muted"), row["current_reason"]], className="mt-2 small"),
@@ -218,7 +220,7 @@ def customer_content(state: AppState, customer_id: str | None, kind: str | None,
     palette = figures.segment_colors(every_segment)
     timeline = sf.customer_timeline(periods, purchases, customer_id, palette, sf.period_labels(story.periods))
     latest = None if story.kind == "as_of" else str(story.periods["period"].iloc[-1])
-    card = story_card(record, story.period, latest)
+    card = story_card(record, story.period, latest, priced=state.priced(dataset_id))
     credit = credit_badge(state, dataset_id, customer_id)  # the Credit Segment when a ledger is loaded
     if credit is not None:
         card.children.children.insert(1, credit)
@@ -235,7 +237,7 @@ def flows_content(state: AppState, from_period: str | None, to_period: str | Non
     shown = sf.period_labels(story.periods)
     options = [{"label": shown.get(p, p), "value": p} for p in labels]
     cohorts = sf.cohort_heatmap(story.cohorts, shown)
-    activity = sf.period_activity(story.retention)
+    activity = sf.period_activity(story.retention, state.priced(dataset_id))
     if len(labels) < 2:
         empty = figures.empty_figure("Need at least two periods for transitions")
         return options, None, None, empty, empty, cohorts, activity, None

@@ -1,0 +1,59 @@
+"""What an amount counts: money, or items when the data have no prices.
+
+A basket log read with ``unpriced="units"`` values each line at its quantity, so every "revenue",
+"spend" or "order value" figure counts items. Whatever shows or exports such a figure names it by
+what it counts: columns through :func:`item_columns`, words through :func:`measure_word`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+__all__ = ["ITEM_COLUMNS", "has_prices", "item_columns", "measure_word"]
+
+# money column -> the name of the same figure counted in items
+ITEM_COLUMNS = {
+    "revenue": "items", "share_of_revenue": "share_of_items", "revenue_pct": "items_pct",
+    "revenue_per_day": "items_per_day", "aov": "items_per_order", "avg_order_value": "items_per_order",
+    "atv": "items_per_visit", "sales": "items", "share_of_sales": "share_of_items",
+    "sales_per_customer": "items_per_customer", "total_spend": "total_items",
+}  # fmt: skip
+# a displayed word (header, label) -> the same in items
+_ITEM_WORDS = {
+    "revenue": "items", "Revenue": "Items", "% revenue": "% items", "share of revenue": "share of items",
+    "AOV": "items/order", "Avg order value": "Avg items per order", "average order value": "average items per order",
+    "Sales": "Items", "% sales": "% items", "atv min": "items/visit min", "atv max": "items/visit max",
+    "revenue/day": "items/day", "Revenue per day": "Items per day", "Total spend": "Total items", "spend": "items",
+}  # fmt: skip
+
+
+def has_prices(mapping: Any) -> bool:
+    """Whether amounts are money: the column mapping names an amount or a unit price (a workspace or a
+    ready-made table, mapped by no one here, is taken as priced)."""
+    fields = getattr(mapping, "fields", None)
+    return mapping is None or fields is None or bool({"amount", "unit_price"} & set(fields))
+
+
+def measure_word(word: str, priced: bool) -> str:
+    """``word`` ("revenue", "% revenue", "AOV", ...) as shown: itself, or its item-count name without prices."""
+    return word if priced else _ITEM_WORDS.get(word, word)
+
+
+def item_columns(table: Any, priced: bool) -> Any:
+    """A pandas frame, Ibis or Arrow table (or a dict of columns) with money columns renamed to what they
+    count when unpriced."""
+    if priced:
+        return table
+    columns = list(table) if isinstance(table, dict) else list(getattr(table, "column_names", None) or table.columns)
+    renames = {old: new for old, new in ITEM_COLUMNS.items() if old in columns and new not in columns}
+    if not renames:
+        return table
+    if isinstance(table, dict):
+        return {renames.get(k, k): v for k, v in table.items()}
+    if hasattr(table, "to_arrow") and not hasattr(table, "rename_columns"):  # segmint.results.Columns
+        table = table.to_arrow()
+    if hasattr(table, "rename_columns"):  # Arrow
+        return table.rename_columns([renames.get(c, c) for c in columns])
+    if hasattr(table, "to_pyarrow"):  # Ibis: rename takes new=old
+        return table.rename({new: old for old, new in renames.items()})
+    return table.rename(columns=renames)

@@ -1,0 +1,134 @@
+"""Without prices (a basket log read with unpriced='units') every amount counts items, and every place that
+shows or exports one says items: the CLI, the exports, the HTML report and the dashboard."""
+
+from __future__ import annotations
+
+import ibis
+import pandas as pd
+import pyarrow as pa
+import pytest
+from typer.testing import CliRunner
+
+from segmint.cli import app
+from segmint.units import has_prices, item_columns, measure_word
+
+# 3 customers, 4 visits (customer, day), 7 items: 1 -> 2 + 1 (Jan), 3 (Mar); 2 -> 1 (Feb)
+BASKETS = ("Member_number,Date,itemDescription\n1,2024-01-05,milk\n1,2024-01-05,bread\n2,2024-02-01,milk\n"
+           "1,2024-03-01,eggs\n1,2024-03-01,milk\n1,2024-03-01,tea\n3,2024-03-02,milk\n")
+
+
+@pytest.fixture
+def baskets(tmp_path):
+    path = tmp_path / "baskets.csv"
+    path.write_text(BASKETS)
+    return path
+
+
+def test_item_columns_renames_every_kind_of_table():
+    frame = pd.DataFrame({"segment": ["A"], "revenue": [7.0], "share_of_revenue": [1.0], "aov": [1.75]})
+    assert list(item_columns(frame, priced=False).columns) == ["segment", "items", "share_of_items", "items_per_order"]
+    assert item_columns(frame, priced=True) is frame
+    assert ibis.memtable(frame).pipe(item_columns, False).columns == ("segment", "items", "share_of_items",
+                                                                      "items_per_order")  # fmt: skip
+    assert item_columns(pa.table(frame), False).column_names == ["segment", "items", "share_of_items", "items_per_order"]
+    assert list(item_columns({"revenue": [1.0]}, False)) == ["items"]
+    # a table with both: nothing renamed onto an existing column
+    assert list(item_columns(pd.DataFrame({"revenue": [1], "items": [1]}), False).columns) == ["revenue", "items"]
+    assert measure_word("% revenue", False) == "% items" and measure_word("% revenue", True) == "% revenue"
+    assert has_prices(None)
+
+
+def test_cli_analyze_and_its_exports_say_items(baskets, tmp_path):
+    out = tmp_path / "out"
+    run = CliRunner().invoke(app, ["analyze", str(baskets), "--unpriced", "units", "--scheme", "rfm", "--out", str(out)],
+                             env={"COLUMNS": "200"})  # fmt: skip
+    assert run.exit_code == 0, run.output
+    # 7 items in 4 orders (customer 1 on two days, 2 and 3 once): 1.75 per order
+    assert "items (no prices): 7" in run.output and "average items per order: 1.75" in run.output
+    assert "revenue" not in run.output.split("rfm segments")[1].split("note:")[0]
+    assert "% items" in run.output and "items/order" in run.output
+    summary = pd.read_csv(out / "summary_rfm.csv")
+    assert "revenue" not in summary.columns and summary["items"].sum() == 7
+    assert summary["share_of_items"].sum() == pytest.approx(1.0, abs=1e-3)
+    features = pd.read_csv(out / "features.csv", dtype={"customer_id": str}).set_index("customer_id")
+    assert features.loc["1", "items"] == 5 and features.loc["1", "items_per_order"] == pytest.approx(2.5)
+
+
+def test_cli_analyze_with_prices_keeps_revenue(tmp_path):
+    path = tmp_path / "sales.csv"
+    path.write_text("customer,date,amount\nc1,2024-01-05,10.50\nc2,2024-02-01,4.00\n")
+    out = tmp_path / "out"
+    run = CliRunner().invoke(app, ["analyze", str(path), "--scheme", "rfm", "--out", str(out)], env={"COLUMNS": "200"})
+    assert run.exit_code == 0, run.output
+    assert "revenue: 14.50" in run.output and "items" not in run.output
+    assert "revenue" in pd.read_csv(out / "summary_rfm.csv").columns
+
+
+def test_html_report_says_items(baskets, tmp_path):
+    target = tmp_path / "report.html"
+    run = CliRunner().invoke(app, ["report", str(baskets), "--unpriced", "units", "--out", str(target)])
+    assert run.exit_code == 0, run.output
+    page = target.read_text()
+    assert '<div class="t">Items</div><div class="v">7</div>' in page
+    assert "Avg items per order" in page and "% items" in page and "Share of items by segment" in page
+    for claim in ('<div class="t">Revenue', ">% revenue<", ">AOV<", "Share of revenue by segment", ">Revenue per day<"):
+        assert claim not in page, claim
+
+
+def test_recommend_exports_say_items(baskets, tmp_path):
+    out = tmp_path / "rec"
+    run = CliRunner().invoke(app, ["recommend", str(baskets), "--out", str(out)], env={"COLUMNS": "200"})
+    assert run.exit_code == 0, run.output
+    favourites = pd.read_csv(out / "segment_products.csv")
+    assert "revenue" not in favourites.columns and favourites["items"].equals(favourites["units"])
+    top = pd.read_csv(out / "top_products_by_period.csv")
+    march = top[top.period == "2024-03"].set_index("product_id")
+    assert march.loc["milk", "items"] == 2 and "revenue" not in top.columns  # customers 1 and 3
+
+
+def test_dashboard_pages_say_items(baskets):
+    from segmint.api import read_transactions
+    from segmint.app.pages import overview, products, segments
+    from segmint.app.pages.story import story_card
+    from segmint.app.state import AppState
+    from segmint.clean_options import CleanOptions
+    from tests.app.conftest import inputs
+
+    board = AppState()
+    board.add_dataset(read_transactions(str(baskets), options=CleanOptions(unpriced="units")), "baskets")
+    try:
+        session = inputs(board)
+        assert [o["label"] for o in overview.share_options(board, *session)] == ["share of customers", "share of items"]
+        _, share, pie, *_ = overview.overview_content(board, "revenue", *session)
+        assert pie.layout.title.text.startswith("Share of items") and "items" in share.layout.title.text
+        assert "revenue" not in pie.data[0].hovertemplate
+        headers = [c["headerName"] for c in segments.column_defs(segments.KPI_COLUMNS, board.priced(session[0]["dataset_id"]))]
+        assert "Items" in headers and "% items" in headers and "Revenue" not in headers and "AOV" not in headers
+        options, measure, columns = products.measure_controls(board, *session)
+        assert [o["value"] for o in options] == ["units"] and measure == "units"
+        assert "revenue" not in [c["field"] for c in columns]
+        regions = products.overview_content(board, "1Y", None, "revenue", *session)[5]
+        assert "revenue" not in str(regions.layout.title.text)
+        row = {"customer_id": "1", "is_recent": True, "current_segment": "S", "previous_segment": None,
+               "segment_changed_on": None, "first_purchase": "2024-01-05", "last_purchase": "2024-03-01",
+               "active_periods": 2, "periods": 2, "total_spend": 6.0, "first_period": "2024-Q1",
+               "first_segment": "S", "current_reason": "", "path": "", "narrative": ""}  # fmt: skip
+        assert "Total items" in str(story_card(row, "quarter", priced=False))
+    finally:
+        board.close()
+
+
+def test_story_cli_exports_and_activity_chart_say_items(baskets, tmp_path):
+    from segmint.story_charts import period_activity
+
+    out = tmp_path / "story"
+    run = CliRunner().invoke(app, ["story", str(baskets), "--unpriced", "units", "--period", "month", "--out", str(out)],
+                             env={"COLUMNS": "200"})  # fmt: skip
+    assert run.exit_code == 0, run.output
+    assert "items/day" in run.output and "revenue/day" not in run.output
+    retention = pd.read_csv(out / "retention.csv").set_index("period")
+    assert "revenue" not in retention.columns and retention.loc["2024-03", "items"] == 4  # 3 by 1, 1 by 3
+    story = pd.read_csv(out / "story.csv", dtype={"customer_id": str}).set_index("customer_id")
+    assert story.loc["1", "total_items"] == 5
+    figure = period_activity(retention.reset_index().assign(revenue_per_day=1.0, note=""), priced=False)
+    assert figure.layout.title.text.startswith("Active customers and items per day")
