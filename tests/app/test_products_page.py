@@ -197,3 +197,12 @@ def test_a_rank_by_lift_on_the_page_means_the_segment_buys_it_more(groceries_sta
             assert (row["rank_by_lift"] is not None and not pd.isna(row["rank_by_lift"])) == favoured, row
         ranks = sorted(r["rank_by_lift"] for r in rows if not pd.isna(r["rank_by_lift"]) and r["rank_by_lift"] <= 20)
         assert ranks == list(range(1, len(ranks) + 1))  # the top 20 by lift, without gaps
+
+
+def test_without_a_country_the_region_chart_is_left_out(state, groceries_state):
+    """Groceries has no country column: the Products page showed an empty 'Top products by country/region'
+    panel taking half the row; now the column is hidden, the trends take the row and a line says why."""
+    style, width, note = products.region_layout(groceries_state, "2M", *inputs(groceries_state))
+    assert style == {"display": "none"} and width == 12 and note.startswith("No country/region column")
+    # the hand data name United Kingdom, France and Germany: the chart stays beside the trends
+    assert products.region_layout(state, "1Y", *inputs(state)) == ({}, 6, None)

@@ -74,10 +74,13 @@ def layout() -> html.Div:
         ]),
         html.Hr(),
         dbc.Row([  # side by side from 1200 px: narrower, the segment trend's legend left its bars ~70 px
-            dbc.Col(graph("products-regions", 480), xl=6, width=12),
-            dbc.Col([dbc.InputGroup([dbc.InputGroupText("product"), dbc.Select(id="products-product")],
+            # without a country column the region chart is left out and the trends take the row (region_layout)
+            dbc.Col(graph("products-regions", 480), xl=6, width=12, id="products-regions-col"),
+            dbc.Col([html.Small(id="products-regions-note", className="text-muted d-block mb-1"),
+                     dbc.InputGroup([dbc.InputGroupText("product"), dbc.Select(id="products-product")],
                                     className="mb-1"),
-                     graph("products-trend", 230), graph("products-segment-trend", 330)], xl=6, width=12),
+                     graph("products-trend", 230), graph("products-segment-trend", 330)], xl=6, width=12,
+                    id="products-trend-col"),
         ]),
         html.Hr(),
         dbc.Row([
@@ -162,6 +165,16 @@ def overview_content(state: AppState, window: str, segment: str | None, measure:
             note, table, None)
 
 
+def region_layout(state: AppState, window: str, *inputs: Any) -> tuple[dict, int, str | None]:
+    """(region column style, trend column width at xl, note): without a country/region in the data the region
+    chart is left out, not an empty panel taking half the row, and a line says why."""
+    dataset_id, filters, settings = context(*inputs)
+    result = state.recommendations(dataset_id, filters, settings, window=window or "2M", picks=False)
+    if product_figures.has_regions(result.product_sales_by_region):
+        return {}, 6, None
+    return {"display": "none"}, 12, "No country/region column in the data: product sales by region are left out."
+
+
 def product_content(state: AppState, window: str, product: str | None, measure: str, *inputs: Any) -> tuple:
     """(trend by region, trend by segment) of one product."""
     from segmint.charts import segment_colors
@@ -231,6 +244,12 @@ def register(app: Dash, state: AppState) -> None:
     @app.callback(Output("products-product", "value"), Input("products-product", "options"))
     def first_product(options: list[dict] | None) -> str | None:
         return options[0]["value"] if options else None
+
+    @app.callback(Output("products-regions-col", "style"), Output("products-trend-col", "xl"),
+                  Output("products-regions-note", "children"), Input("products-window", "value"), *FILTER_INPUTS)
+    @guarded(lambda alert: (no_update, no_update, no_update))
+    def regions(window: str, *inputs: Any) -> tuple:
+        return region_layout(state, window, *inputs)
 
     @app.callback(Output("products-trend", "figure"), Output("products-segment-trend", "figure"),
                   Input("products-window", "value"), Input("products-product", "value"),
