@@ -72,8 +72,8 @@ def test_partial_periods_kept_and_marked(tx) -> None:
     assert periods.loc["2023-Q2", "as_of"] == D(2023, 5, 10)  # scored on the last day with data
     assert not periods.loc["2022-Q2":"2023-Q1", "partial"].any()
     s = result.story.set_index("customer_id")
-    assert s.loc["A", "narrative"].startswith("Joined 2022-Q1 (partial, 50% of days) as New Customers")
-    assert s.loc["E", "narrative"] == "Joined 2023-Q2 (partial, 44% of days) as New Customers"
+    assert s.loc["A", "narrative"].startswith("First purchase 2022-Q1 (partial, 50% of days) as New Customers")
+    assert s.loc["E", "narrative"] == "First purchase 2023-Q2 (partial, 44% of days) as New Customers"
     r = result.retention.set_index("period")
     # 2022-Q1: A 100 + B 50 + Z 45 days x 1; 2023-Q2: A 300 + E 40 + Z 40 days x 1
     assert (r.loc["2022-Q1", "revenue"], r.loc["2022-Q1", "covered_days"]) == (195.0, 45)
@@ -96,7 +96,7 @@ def test_drop_partial_leaves_the_periods_out_but_not_the_history(tx) -> None:
     assert q2.segment.eq("New Customers").to_dict() == {"A": False, "B": False, "C": True, "Z": False}
     assert q2.loc["A", "frequency_to_date"] == 2  # the dropped quarter's purchase still counts
     s = result.story.set_index("customer_id")
-    assert not s.loc["A", "narrative"].startswith("Joined") and s.loc["C", "narrative"].startswith("Joined 2022-Q2")
+    assert not s.loc["A", "narrative"].startswith("First purchase") and s.loc["C", "narrative"].startswith("First purchase 2022-Q2")
     assert "E" not in s.index  # E bought only in the dropped last quarter
     assert result.retention.set_index("period").loc["2022-Q2", "new"] == 1  # C; A and Z were active before
     assert set(result.cohorts["cohort"]) == {"2022-Q2", "2023-Q1"}

@@ -121,13 +121,13 @@ def test_story_table(result: story.StoryResult) -> None:
     s = result.story.set_index("customer_id")
     assert s.loc["A", "path"] == " > ".join(PATHS["A"])
     assert s["narrative"].to_dict() == {
-        "A": "Joined 2022-Q1 as Average (2 quarters); High Value for 3 quarters; inactive since 2023-Q2",
-        "B": "Joined 2022-Q1 as Low Value; inactive for 2 quarters; back in 2022-Q4 as Below Average "
+        "A": "First purchase 2022-Q1 as Average (2 quarters); High Value for 3 quarters; inactive since 2023-Q2",
+        "B": "First purchase 2022-Q1 as Low Value; inactive for 2 quarters; back in 2022-Q4 as Below Average "
         "(2 quarters); Average since 2023-Q2",
-        "C": "Joined 2022-Q2 as Below Average (2 quarters); inactive in 2022-Q4; "
+        "C": "First purchase 2022-Q2 as Below Average (2 quarters); inactive in 2022-Q4; "
         "back in 2023-Q1 as Low Value (2 quarters)",
-        "D": "Joined 2022-Q4 as High Value; Average in 2023-Q1; High Value since 2023-Q2",
-        "E": "Joined 2023-Q2 as Below Average",
+        "D": "First purchase 2022-Q4 as High Value; Average in 2023-Q1; High Value since 2023-Q2",
+        "E": "First purchase 2023-Q2 as Below Average",
     }
     assert s["is_recent"].to_dict() == {"A": False, "B": True, "C": True, "D": True, "E": True}
     assert s["is_new"].to_dict() == {"A": False, "B": False, "C": False, "D": False, "E": True}
@@ -167,7 +167,7 @@ def test_overview_without_reading_the_whole_story() -> None:
     # active in 2023-Q2: all but A; new in it: E; back after a gap: B (2022-Q2..Q3) and C (2022-Q4)
     assert overview.set_index("current_segment")[["recent", "new", "returned_after_gap"]].sum().tolist() == [4, 1, 2]
     row = fresh.story_row("C")
-    assert row["narrative"] == ("Joined 2022-Q2 as Below Average (2 quarters); inactive in 2022-Q4; "
+    assert row["narrative"] == ("First purchase 2022-Q2 as Below Average (2 quarters); inactive in 2022-Q4; "
                                 "back in 2023-Q1 as Low Value (2 quarters)")
     assert (row["periods"], row["previous_segment"], row["returned_after_gap"]) == (5, I, True)
     assert fresh.story["current_segment"].tolist() == [I, AV, L, H, BA]
@@ -326,7 +326,7 @@ def test_cli_prints_one_story_and_writes_tables(tmp_path) -> None:
     assert run.exit_code == 0, run.output
     text = " ".join(run.output.split())
     assert "clusters segments, within-period (activity/value)" in text
-    assert "Joined 2022-Q1 as Low Value; inactive for 2 quarters" in text
+    assert "First purchase 2022-Q1 as Low Value; inactive for 2 quarters" in text
     assert "current segment: Average; before: Below Average, changed on 2023-06-28" in text
     assert "first purchase 2022-02-10, last purchase 2023-05-05" in text
     written = pd.read_csv(out / "story.csv", dtype={"customer_id": str}).set_index("customer_id")

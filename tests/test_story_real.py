@@ -1,7 +1,7 @@
 """The real CDNOW log through `segmint story`: lifecycle labels true to the data, counts from the raw text.
 
-Every CDNOW customer made their first purchase in 1997-Q1 (data README), so "New Customers" may only
-appear in 1997-Q1 (more generally: only in each customer's first active quarter). Active customers
+Every CDNOW customer has a first line in 1997-Q1 (data README); two of them paid nothing on it and
+first paid in 1997-Q4. "New Customers" may only appear in each customer's first active (paid) quarter. Active customers
 per quarter and cohort sizes are counted straight from the raw text with str.split. Skipped when
 ../shared/data is absent.
 """
@@ -118,3 +118,29 @@ def test_partial_last_quarter_is_kept_and_named_alike_by_story_and_quality_repor
     quarters = [p for p in report.partial_periods if p.period.endswith("Q2")]
     assert [(p.period, p.covered_days, p.days) for p in quarters] == [("1998-Q2", covered, 91)]
     assert f"{covered} of its 91 days ({share})" in report.summary()
+
+
+def test_a_free_first_line_starts_no_tenure_and_every_table_agrees(story_out, tmp_path) -> None:
+    """Customers 10824 and 11378 got one CD at $0.00 in February 1997 and first paid in November. The story
+    said "Joined 1997-Q4"; a $0.00 line is no purchase, so tenure, first period, cohort and "New Customers"
+    all start at the first paid purchase, and the narrative says "First purchase". Dates from the raw text."""
+    out, _ = story_out
+    raw = raw_quarters()
+    paid = raw[raw.dollars > 0]
+    story = read(out, "story").set_index("customer_id")
+    segments = read(out, "period_segments").set_index(["customer_id", "period"])
+    run = CliRunner().invoke(app, ["analyze", str(MASTER), "--scheme", "rfm", "--out", str(tmp_path)])
+    assert run.exit_code == 0, run.output
+    features = read(tmp_path, "segments_rfm").set_index("customer_id")
+    for customer, first_paid in (("10824", "19971121"), ("11378", "19971123")):
+        lines = raw[raw.customer_id == customer]
+        assert lines.iloc[0].dollars == 0.0 and lines.iloc[0].date.startswith("199702")  # the free line
+        assert paid[paid.customer_id == customer].date.min() == first_paid
+        day = f"{first_paid[:4]}-{first_paid[4:6]}-{first_paid[6:]}"
+        assert story.loc[customer, "first_purchase"] == day and features.loc[customer, "first_purchase"] == day
+        assert features.loc[customer, "tenure_days"] == (pd.Timestamp("1998-07-01") - pd.Timestamp(day)).days
+        assert story.loc[customer, "first_period"] == "1997-Q4"
+        assert story.loc[customer, "narrative"].startswith("First purchase 1997-Q4 as New Customers")
+        assert segments.loc[(customer, "1997-Q4"), "segment"] == "New Customers"
+        assert (customer, "1997-Q3") not in segments.index  # no row before the first purchase
+    assert not story["narrative"].str.contains("Joined").any()

@@ -11,6 +11,12 @@ Definitions (``customer_features``):
   whose net value (sum of ``amount``, returns negative) is positive; its date is the day of its
   earliest line. ``frequency`` counts purchases; ``first_purchase``/``last_purchase`` are the dates of
   the first and last purchase.
+* *Tenure* starts at the first purchase, for every table that claims it: ``tenure_days``, RFM's "New
+  Customers", the story's first period ("First purchase 1997-Q4 as ...") and its cohorts. A line of
+  zero value is no purchase and starts nothing: CDNOW customer 10824 (one CD at $0.00 on 1997-02-08,
+  first paid purchase 1997-11-21) is in the 1997-Q4 cohort. Only the CLV summary
+  (:mod:`segmint.btyd.summary`) counts such a free order as a purchase occasion, as the published
+  CDNOW fits do, so its ``T`` runs from 1997-02-08.
 * ``revenue`` is the customer's net value in the window: the sum of ``amount`` over all their lines
   (returns negative). It is the one definition of revenue every KPI, summary and tier sums.
 * ``monetary`` is ``revenue`` (``"sum"``) or ``revenue`` divided by ``frequency`` (``"mean"``);

@@ -18,7 +18,7 @@ is scored at its *as-of date*, its last day or, for the final period, the last d
 the current segment is the one ``analyze`` reports). Partial first/last periods
 (:mod:`segmint.coverage`) are kept and marked ``partial (76% of days)``, unless ``drop_partial``:
 then their rows are left out of every table after the stories are computed on all the data (a
-customer who joined in a dropped first period is not made "new" in the next one).
+customer whose first purchase is in a dropped first period is not made "new" in the next one).
 
 Without an invoice column a purchase is a calendar day (``frequency="auto"``), so one customer's
 lines on one day are one visit; ``notes`` says so.

@@ -70,7 +70,7 @@ def _texts(facts: ir.Table, coded: Coded, period: str, labels: dict[str, str], f
            n_periods: int) -> dict[str, ir.Value]:
     """The story's text columns from each customer's sorted runs: names and periods looked up, phrases put together.
 
-    One phrase per run ("Joined 2022-Q1 as Average", "inactive since 2023-Q4"): long stories keep the
+    One phrase per run ("First purchase 2022-Q1 as Average", "inactive since 2023-Q4"): long stories keep the
     first run, an "N more changes" marker and the last ``MAX_RUNS_SHOWN - 2`` runs, so a narrative has
     at most ``MAX_RUNS_SHOWN`` phrases; the path names the segment of every period, run by run.
     """
@@ -102,7 +102,9 @@ def _texts(facts: ir.Table, coded: Coded, period: str, labels: dict[str, str], f
         with_span = ibis.ifelse(n > 1, " (" + span + ")", "")
         is_last = index == n_runs - 1
         inactive_run = is_inactive(code)
-        cases = [(joined_first, "Joined " + start + " as " + label + with_span)] if k == 0 else []
+        # "First purchase", not "Joined": a customer whose first line was worth nothing (CDNOW 10824: $0.00
+        # on 1997-02-08, first paid 1997-11-21) starts at the first paid purchase (segmint.features)
+        cases = [(joined_first, "First purchase " + start + " as " + label + with_span)] if k == 0 else []
         if k == 1:
             cases.append((long, (n_runs - MAX_RUNS_SHOWN + 1).cast("string") + " more changes"))
         phrase = ibis.cases(

@@ -166,8 +166,8 @@ def test_new_customers_only_when_the_first_purchase_is_in_the_window():
         "R=5 F=1 M=1, first purchase 2023-06-30 in the current quarter -> New Customers: "
         "first purchase in the current period"
     )
-    assert got.loc["old_small", "reason"].startswith("R=5 F=1 M=1, customer since 2023-03-31 (not new) -> ")
-    assert "customer since" not in got.loc["old_1", "reason"]  # no tenure rule decided it
+    assert got.loc["old_small", "reason"].startswith("R=5 F=1 M=1, first purchase 2023-03-31 (not new) -> ")
+    assert "first purchase" not in got.loc["old_1", "reason"]  # no tenure rule decided it
     # A month window: only June's first purchase is new; 30 days: tenure 1 and 91 -> only new_small
     by_month = assign(table, RFMConfig(new_within="month")).execute().set_index("customer_id")
     assert by_month.loc["new_big", "segment"] != "New Customers" and by_month.loc["new_small", "is_new"]

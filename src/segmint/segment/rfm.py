@@ -297,7 +297,7 @@ def label_scores(scored: ir.Table, config: RFMConfig | None = None) -> ir.Table:
         tenure_text = ibis.cases(
             (~labelled._uses_tenure, ""),
             (labelled.is_new, ", first purchase " + since + " " + _window_text(config.new_within)),
-            else_=", customer since " + since + " (not new)",
+            else_=", first purchase " + since + " (not new)",
         )
         if {"tenure_days", "recency_days"} <= set(labelled.columns):
             days = labelled.tenure_days.cast("int64") - labelled.recency_days.cast("int64")

@@ -174,7 +174,7 @@ def story_card(row: dict[str, Any], period: str, latest: str | None = None, valu
                      fact("Active periods", f"{row['active_periods']} of {row['periods']} {period}s")], md=4),
             dbc.Col([fact("Total spend", f"{row['total_spend']:,.2f}") if priced
                      else fact("Total items", f"{row['total_spend']:,.0f}"),
-                     fact("Joined", f"{row['first_period']} as {row['first_segment']}")], md=4),
+                     fact("First purchase in", f"{row['first_period']} as {row['first_segment']}")], md=4),
         ]),
         html.Div([html.Span("Why: ", className="text-muted"), row["current_reason"]], className="mt-2 small"),
         html.P(row["narrative"], className="mt-2 mb-0 story-narrative"),
