@@ -47,6 +47,8 @@ def test_cli_analyze_and_its_exports_say_items(baskets, tmp_path):
     assert "items (no prices): 7" in run.output and "average items per order: 1.75" in run.output
     assert "revenue" not in run.output.split("rfm segments")[1].split("note:")[0]
     assert "% items" in run.output and "items/order" in run.output
+    flat = " ".join(run.output.split())
+    assert "Total items (no prices): 7" in flat and "Total amount" not in flat  # the quality report
     summary = pd.read_csv(out / "summary_rfm.csv")
     assert "revenue" not in summary.columns and summary["items"].sum() == 7
     assert summary["share_of_items"].sum() == pytest.approx(1.0, abs=1e-3)
@@ -132,3 +134,14 @@ def test_story_cli_exports_and_activity_chart_say_items(baskets, tmp_path):
     assert story.loc["1", "total_items"] == 5
     figure = period_activity(retention.reset_index().assign(revenue_per_day=1.0, note=""), priced=False)
     assert figure.layout.title.text.startswith("Active customers and items per day")
+
+
+def test_clv_of_a_basket_log_says_its_value_counts_items(tmp_path):
+    from segmint.api import clv, read_transactions
+    from segmint.clean_options import CleanOptions
+    from tests.btyd.test_degenerate import homogeneous_lines
+
+    path = tmp_path / "baskets.csv"
+    homogeneous_lines(n=200).drop(columns="amount").assign(item="milk").to_csv(path, index=False)
+    result = clv(read_transactions(str(path), options=CleanOptions(unpriced="units")), compare=False, segments=False)
+    assert result.notes[0] == "no prices in the data: value per purchase and CLV count items, not money"

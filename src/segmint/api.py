@@ -418,12 +418,17 @@ def clv(
     if end is not None:
         table = filter_window(table, end=end)
     window = dict(start=start, end=end, org=org, country=country)
-    return customer_value(
+    result = customer_value(
         table, calibration_end=calibration_end, holdout_end=holdout_end, time_unit=time_unit,
         horizon=horizon, discount=discount, model=model, compare=compare,
         segments=partial(_rfm_segments, tx, segments, window) if segments is not False else None,
         start=start, org=org, progress=progress,
     )
+    from segmint.units import has_prices
+
+    if not has_prices(tx.mapping):  # a basket log: its "value" is a count of items
+        result.notes.insert(0, "no prices in the data: value per purchase and CLV count items, not money")
+    return result
 
 
 def _rfm_segments(

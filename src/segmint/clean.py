@@ -208,6 +208,7 @@ def clean_transactions(
     )
     report.partial_periods, report.gaps = period_checks(table, options.trailing_period, totals)
     if unpriced(fields, options):
+        report.unpriced = True
         report.warnings.append(
             "no amount or price column: each line is valued at its quantity, so money figures count items"
         )

@@ -78,6 +78,7 @@ class DataQualityReport(BaseModel):
     first_date: datetime | None = None
     last_date: datetime | None = None
     total_amount: float = 0.0
+    unpriced: bool = False  # no amount or price column: each line valued at its quantity (amounts count items)
     partial_periods: list[PeriodCoverage] = Field(default_factory=list)  # first/last, see segmint.coverage
     gaps: list[MonthGap] = Field(default_factory=list)  # months inside the range far below their neighbours
     warnings: list[str] = Field(default_factory=list)
@@ -122,7 +123,9 @@ class DataQualityReport(BaseModel):
         if self.rows_kept and self.parsed.get("invoice_ids_synthesised", 0) >= self.rows_kept:
             # every number was made up, one per line: counting them would claim invoices the data lack
             invoices = "Invoice numbers: none in the data (a customer's lines on one day count as one visit)"
-        lines += ["", f"Customers: {self.customers:,}   {invoices}   Total amount: {self.total_amount:,.2f}"]
+        total = (f"Total items (no prices): {self.total_amount:,.0f}" if self.unpriced
+                 else f"Total amount: {self.total_amount:,.2f}")
+        lines += ["", f"Customers: {self.customers:,}   {invoices}   {total}"]
         if self.first_date and self.last_date:
             lines.append(f"Dates: {self.first_date:%Y-%m-%d} to {self.last_date:%Y-%m-%d}")
         lines.append(f"Returns/cancellations kept: {self.returns:,} lines, value {self.returns_value:,.2f}")
