@@ -22,6 +22,7 @@ def _lines(con) -> ibis.Table:
     frame["cost"] = None
     frame["cost"] = frame["cost"].astype("float64")
     frame["org_id"] = "X"
+    frame["product_name"] = pd.Series([None] * len(frame), dtype="string")  # no names: a product is its id
     return con.create_table("lines", frame, temp=True)
 
 

@@ -272,3 +272,28 @@ def test_money_sums_carry_no_float_noise_whatever_the_order():
     assert g["revenue"] == 0.6 and g["monetary"] == 0.6  # exactly, not 0.6000000000000001
     assert g["frequency"] == 3 and g["avg_order_value"] == 0.6 / 3  # the zero invoice is no purchase
     assert g["profit"] == 0.45  # 0.6 - 3 x 0.05, the line without a cost left out
+
+
+def test_products_named_without_codes_are_counted():
+    """A basket log names its items (groceries' itemDescription -> product_name) and has no product id:
+    n_products was 0 for every member, beside recommendations built from the same names."""
+    rows = [  # customer, day, product id, product name, amount, is_return
+        ("A", "2023-01-10", None, "whole milk", 1.0, False),
+        ("A", "2023-01-10", None, "whole milk", 1.0, False),
+        ("A", "2023-02-10", None, "rolls/buns", 1.0, False),
+        ("A", "2023-02-11", "P9", "yogurt", 1.0, False),  # an id where there is one
+        ("B", "2023-01-12", None, "soda", 2.0, False),
+        ("B", "2023-01-13", None, "sausage", -1.0, True),  # a return is no purchase of the product
+    ]
+    frame = pd.DataFrame(rows, columns=["customer_id", "invoice_date", "product_id", "product_name", "amount", "is_return"])
+    frame = frame.assign(invoice_id=[f"i{i}" for i in range(len(rows))], line_no=1, quantity=1.0, unit_price=frame.amount,
+                         cost=None, country=None, org_id=None)
+    stats = {row["customer_id"]: row["n_products"] for row in customer_line_stats(canonical(frame)).execute().to_dict("records")}
+    assert stats == {"A": 3, "B": 1}  # A: whole milk, rolls/buns, P9; B: soda
+    from segmint.distinct import codes
+    from segmint.features import product_of
+
+    table = ibis.duckdb.connect().create_table("lines", canonical(frame).execute())
+    numbered = codes(table._find_backend(), product_of(table), groups=2)  # the large-input counting path
+    counted = customer_line_stats(table, product_codes=numbered).execute()
+    assert dict(zip(counted["customer_id"], counted["n_products"])) == {"A": 3, "B": 1}

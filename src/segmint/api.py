@@ -251,18 +251,19 @@ def _product_counting(
     totals computed), the product ids numbered for counting distinct products as bit sets
     (:mod:`segmint.distinct`) when they are few enough: the product ids numbered serve both."""
     from segmint.distinct import codes
+    from segmint.features import product_of
     from segmint.merchandise import MerchandiseRules, NonMerchandiseValues
 
     customers = getattr(tx.report, "customers", None)
     numbered = tx.totals is not None and bool(customers) and "product_id" in tx.table.columns
-    product_codes = codes(tx.con, tx.table.product_id, groups=int(customers)) if numbered else None
+    product_codes = codes(tx.con, product_of(tx.table), groups=int(customers)) if numbered else None
     if tx.mapping is not None and not {"product_id", "product_name"} & set(tx.mapping.fields):
         return NonMerchandiseValues((), (), (), ()), product_codes
     rules = MerchandiseRules.default(as_products, as_services)
     if product_codes is None:
         return rules.find_values(tx.table), None
-    # the numbered values are the lines' distinct product ids: only the names need a pass (at 1e7 lines
-    # two one-column distincts cost 0.14 CPU s, one distinct of the pairs 0.26)
+    # the numbered values are the lines' distinct products (ids, else names): only the names need a pass
+    # (at 1e7 lines two one-column distincts cost 0.14 CPU s, one distinct of the pairs 0.26)
     ids = product_codes[0].select("value").to_pyarrow().column("value").to_pylist()
     names = tx.table.select("product_name").distinct().to_pyarrow().column("product_name").to_pylist()
     return rules.values_of(ids, names), product_codes

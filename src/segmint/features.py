@@ -27,7 +27,7 @@ Definitions (``customer_features``):
   the default snapshot is the day after the last transaction in the window (so a purchase on the
   last day has recency 1).
 * ``profit`` sums ``amount - cost`` over lines with a known cost (null when none has one);
-  ``n_products`` counts distinct product ids on non-return lines that are merchandise (postage, fees,
+  ``n_products`` counts distinct products (ids, else names) on non-return lines that are merchandise (postage, fees,
   discounts ... are not products: :mod:`segmint.merchandise`); ``country`` is the country on most
   of the customer's lines (ties -> alphabetically first; null when never known).
 """
@@ -322,8 +322,11 @@ def customer_line_stats(
     # distinct products as two plain groupings (customer and product, then customer): the same count
     # as a distinct count, but DuckDB spills plain groupings to disk when they outgrow its memory
     # limit, and a grouped distinct count of 1e8 lines ran out of memory at the 1.5 GB default
+    # a product is its id, or its name when the data name products without codes (a basket log's
+    # itemDescription), as recommendations key them
     bought = _window_where(
-        tx, ~tx.is_return.fill_null(False) & tx.product_id.notnull(), start=start, end=end, org=org, before=snapshot_date
+        tx, ~tx.is_return.fill_null(False) & product_of(tx).notnull(), start=start, end=end, org=org,
+        before=snapshot_date,
     )
     if non_merchandise is None:
         from segmint.merchandise import MerchandiseRules
@@ -335,15 +338,20 @@ def customer_line_stats(
         from segmint.distinct import count_codes
 
         numbered, n = product_codes
-        coded = bought.inner_join(numbered, bought.product_id == numbered.value)
+        coded = bought.inner_join(numbered, product_of(bought) == numbered.value)
         products = coded.group_by("customer_id").aggregate(n_products=count_codes(coded.code, n))
     else:
-        pairs = bought.group_by(["customer_id", "product_id"]).aggregate()
+        pairs = bought.group_by(["customer_id", product_of(bought).name("product")]).aggregate()
         products = pairs.group_by("customer_id").aggregate(n_products=pairs.count())
     joined = sums.left_join(products, "customer_id")
     return joined.select(
         sums.customer_id, sums.net_sum, sums.profit, sums.lines, n_products=products.n_products.fill_null(0)
     )
+
+
+def product_of(tx: ir.Table) -> ir.StringValue:
+    """A line's product: its id, else its name (products named without codes)."""
+    return ibis.coalesce(tx.product_id, tx.product_name)
 
 
 def customer_features(

@@ -28,6 +28,7 @@ import datetime as dt
 import ibis
 import ibis.expr.types as ir
 
+from segmint.features import product_of
 from segmint.merchandise import MerchandiseRules, NonMerchandise
 
 SMOOTH = 1e-3  # floor of the share features before taking logs (a product nobody bought)
@@ -38,8 +39,8 @@ PRIOR_SHOPPERS = 20  # pseudo-shoppers at the overall rate added to a segment (s
 
 
 def product_key(tx: ir.Table) -> ir.StringValue:
-    """The product a line is about: its id, else its name (blank -> NULL)."""
-    return ibis.coalesce(tx.product_id, tx.product_name)
+    """The product a line is about: its id, else its name (blank -> NULL); as ``n_products`` counts them."""
+    return product_of(tx)
 
 
 def purchase_lines(tx: ir.Table, before: dt.date | None = None, left_out: NonMerchandise | None = None) -> ir.Table:
