@@ -214,7 +214,11 @@ def test_the_note_names_the_due_dates_a_receivables_table_has(tmp_path):
         inputs = ({"session_id": "t", "dataset_id": state.default_dataset_id}, None, "2023-06-30", None, None,
                   "rfm", "quarter", {})
         _, note, *_ = credit.overview_content(state, *inputs)
+        _, unfiltered, *_ = credit.overview_content(state, inputs[0], None, None, *inputs[3:])
     finally:
         app.segmint_state.close()
     # three bills, each with its due date in the file
     assert "from the data's due dates (3 entries)" in note and "no terms: aging from bill dates" not in note
+    assert note.startswith("As of 2023-06-30 (the end of the Dates filter)")
+    # no date filter: the as-of day is the ledger's last date (the last settlement, 4/20/2023), not the filter's
+    assert unfiltered.startswith("As of 2023-04-20 (the ledger's last date; the end of the Dates filter sets another)")

@@ -133,8 +133,9 @@ def overview_content(state: AppState, *inputs: Any) -> tuple:
         matrix = state.query(dataset_id, value_risk, result, features)
     except Exception:  # noqa: BLE001 - no sales analysis for these filters: the matrix says so
         matrix = pd.DataFrame()
-    note = f"As of {result.as_of} (the end of the date filter sets it), {result.terms_text()}. " + " ".join(
-        result.warnings)
+    # without an end date the ledger's own last date is the as-of day: the note said the filter set it
+    why = "the end of the Dates filter" if filters.end else "the ledger's last date; the end of the Dates filter sets another"
+    note = f"As of {result.as_of} ({why}), {result.terms_text()}. " + " ".join(result.warnings)
     options = customer_options(details)
     # the biggest balance of the riskiest segment that owes anything
     owing = details[details["outstanding"] > 0].assign(
