@@ -132,3 +132,36 @@ def test_revenue_basis_is_said_when_items_are_before_tax():
     assert tx.report.total_amount == pytest.approx(float(items))
     said = [w for w in tx.report.warnings if "before taxes and round-off" in w]
     assert said and f"{items:,.2f} of 48,091.00 billed; the 7,336.00 between" in said[0]
+
+
+def test_the_quality_report_says_what_each_left_out_voucher_is(tmp_path):
+    """Every voucher the reader leaves out was listed as 'skipped by the reader (not a sales line)', a cash
+    sale included (demo_daybook_utf16.xml: its 3,294.50 cash sale is a sale, with no customer to segment)."""
+    from segmint.api import read_transactions
+
+    cash = DAY_BOOK.replace(
+        "</REQUESTDATA>",
+        '<TALLYMESSAGE><VOUCHER VCHTYPE="Sales"><DATE>20230406</DATE><VOUCHERNUMBER>4</VOUCHERNUMBER>'
+        "<PARTYLEDGERNAME>Cash</PARTYLEDGERNAME>"
+        "<LEDGERENTRIES.LIST><LEDGERNAME>Cash</LEDGERNAME><AMOUNT>-50.00</AMOUNT></LEDGERENTRIES.LIST>"
+        "</VOUCHER></TALLYMESSAGE></REQUESTDATA>",
+    )
+    path = tmp_path / "daybook.xml"
+    path.write_text(cash, encoding="utf-8")
+    report = read_transactions(path).report
+    described = {name: (drop.count, drop.description) for name, drop in report.dropped.items()}
+    assert described == {
+        "non_sales_voucher": (1, "not a sale or credit note (purchase, payment, receipt, journal ...)"),  # R1
+        "cancelled_voucher": (1, "cancelled or optional voucher"),  # 3
+        "counter_ledger_party": (1, "sale whose party is a counter-ledger (cash, bank, sales account): no customer to segment"),
+    }
+    assert report.total_amount == 1500 + 200 + 590 - 100  # the party sales net of the credit note
+
+
+def test_a_ledger_view_names_receipts_as_payments():
+    from segmint.io.ledger_report import drop_description
+
+    assert drop_description("receipt_vouchers") == "receipt voucher: a payment, not a sale"
+    assert drop_description("debit_note_vouchers") == "debit note voucher: not a sale"
+    assert drop_description("counter_ledger").startswith("party is a counter-ledger")
+    assert drop_description("something_new") == "skipped by the reader (not a sales line)"

@@ -27,7 +27,14 @@ from segmint.errors import DataError, Fix, InputError
 from segmint.io.base import RawTable
 from segmint.io.ledger_layout import LedgerLayout, detect_layout, match_columns, missing_party_error
 from segmint.io.ledger_parse import parse_dates, parse_period, stage
-from segmint.io.ledger_report import LEDGER_DROPS, LedgerReport, VoucherTypeRow, merge_reports, whole
+from segmint.io.ledger_report import (
+    LEDGER_DROPS,
+    LedgerReport,
+    VoucherTypeRow,
+    drop_description,
+    merge_reports,
+    whole,
+)
 from segmint.io.vouchers import ACCOUNTING, CREDIT_NOTE, SALES, LedgerRules, classify_voucher_types
 from segmint.quality import DroppedRows
 
@@ -348,7 +355,7 @@ def _xml_report(raw: RawTable) -> LedgerReport | None:
     from segmint.quality import DroppedRows
 
     used = int(raw.table.count().execute())
-    dropped = {name: DroppedRows(count=n, description=name.replace("_", " "),
+    dropped = {name: DroppedRows(count=n, description=drop_description(name),
                                  examples=raw.skipped_examples.get(name, [])[:MAX_EXAMPLES])
                for name, n in raw.skipped.items()}  # fmt: skip
     return LedgerReport(

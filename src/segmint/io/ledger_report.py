@@ -28,7 +28,23 @@ LEDGER_DROPS: dict[str, str] = {
     "bad_date": "date not understood",
     "bad_amount": "amount is not a number",
     "missing_amount": "no debit and no credit amount",
+    # a Tally XML read as sales lines
+    "counter_ledger_party": "sale whose party is a counter-ledger (cash, bank, sales account): no customer to segment",
+    "non_sales_voucher": "not a sale or credit note (purchase, payment, receipt, journal ...)",
+    "optional_voucher": "optional voucher (a memorandum, not in the books)",
+    "opening_balance": "opening balance: owed from before the period, not a sale in it",
 }
+
+
+def drop_description(reason: str) -> str:
+    """What a row a ledger reader left out of the sales is, in words ('receipt voucher: a payment, not a
+    sale'); the quality report listed every such reason as 'not a sales line', cash sales included."""
+    if reason in LEDGER_DROPS:
+        return LEDGER_DROPS[reason]
+    if reason.endswith("_vouchers"):  # the sales view: every other base type by name
+        kind = reason.removesuffix("_vouchers").replace("_", " ")
+        return f"{kind} voucher: a payment, not a sale" if kind in ("receipt", "payment") else f"{kind} voucher: not a sale"
+    return "skipped by the reader (not a sales line)"
 
 
 # built when first used, not at import: reading a sales table (no ledger) never builds them
