@@ -41,3 +41,14 @@ def test_a_window_holding_only_a_return_keeps_the_filter_fix(tmp_path):
         segmint.analyze(path, scheme="rfm", start="2024-02-01")
     assert "in the selected window (its 1 line: 1 return or cancellation (-4.00), 0 purchases)" in str(info.value)
     assert info.value.fix.option == "start"
+
+
+def test_a_snapshot_before_the_data_is_named_as_the_fault(tmp_path):
+    # it said "no customer ... in the selected window" and to widen the dates (and, for a while, that
+    # returns cancelled every purchase): only lines before the snapshot count, and there were none
+    path = write(tmp_path, "1,a,2024-01-05,10\n2,b,2024-01-06,20\n")
+    with pytest.raises(DataError) as info:
+        segmint.analyze(path, scheme="rfm", snapshot_date="2024-01-05")
+    assert str(info.value).startswith("the snapshot date 2024-01-05 is not after the data begin (2024-01-05)")
+    assert info.value.fix.option == "snapshot_date"
+    assert segmint.analyze(path, scheme="rfm", snapshot_date="2024-01-06").kpis()["customers"] == 1  # a, 10.00

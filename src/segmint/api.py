@@ -168,7 +168,10 @@ def analyze(
     if n_customers == 0:
         from segmint.no_buyers import no_buyers_error
 
-        raise no_buyers_error(analysed, filtered=bool(start or end or orgs or country))
+        raise no_buyers_error(
+            analysed, filtered=bool(start or end or orgs or country),
+            snapshot_date=dt.date.fromisoformat(str(snapshot)[:10]) if snapshot_date else None,
+        )
     summary_columns: LazyTables[Columns] = LazyTables()
     summary_tables: LazyTables[pa.Table] = LazyTables()  # the same tables in Arrow and pandas, converted when read
     summaries: LazyTables[pd.DataFrame] = LazyTables()

@@ -6,6 +6,8 @@ that misses the data; the error says which, with the counts, instead of always b
 
 from __future__ import annotations
 
+import datetime as dt
+
 import ibis
 import ibis.expr.types as ir
 
@@ -15,12 +17,25 @@ from segmint.util import counted
 __all__ = ["no_buyers_error"]
 
 
-def no_buyers_error(lines: ir.Table, *, filtered: bool) -> DataError:
+def no_buyers_error(lines: ir.Table, *, filtered: bool, snapshot_date: dt.date | None = None) -> DataError:
     """The error for lines (after any window) where no customer's purchases net above zero.
 
     ``filtered``: a date, organisation or country filter chose the lines; the fix is then to widen it,
     otherwise the data themselves hold no purchase (returns, cancellations or zero-value lines only).
+    ``snapshot_date``: a snapshot the caller chose; only lines before it count, and one before every
+    line is the fault.
     """
+    if snapshot_date is not None:
+        first = lines.invoice_date.min().to_pyarrow().as_py()
+        if first is not None and first.date() >= snapshot_date:
+            return DataError(
+                f"the snapshot date {snapshot_date} is not after the data begin ({first:%Y-%m-%d}): recency is "
+                "measured from it, so only lines before it count and there are none",
+                field="snapshot_date", value=snapshot_date,
+                fix=Fix(option="snapshot_date", note="choose a snapshot after the data begin, or leave it out "
+                        "(the day after the last purchase)"),
+            )
+        lines = lines.filter(lines.invoice_date < snapshot_date)
     is_return = lines.is_return.fill_null(False)
     bought = ~is_return & (lines.amount > 0)
     kinds = lines.aggregate(
