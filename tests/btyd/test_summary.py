@@ -86,6 +86,21 @@ def test_bad_dates_are_clear_errors():
         resolve_window(table, time_unit="fortnight")
 
 
+def test_an_end_after_the_last_transaction_is_said():
+    """CDNOW (to 1998-06-30) with a calibration end of 2001-01-01 fitted every customer as seen buying
+    nothing for 916 more days (its best customers at P(alive) 0.21), without a word."""
+    table = ibis.memtable(frame())  # last transaction 2023-02-20
+    assert resolve_window(table, calibration_end="2023-02-20").beyond_the_data() == []
+    notes = resolve_window(table, calibration_end="2023-01-31", holdout_end="2023-03-01").beyond_the_data()
+    assert notes == [
+        "the holdout end 2023-03-01 is 9 days after the last transaction (2023-02-20): those days count as days "
+        "each customer was seen buying nothing, which lowers P(alive) and the forecasts; choose an earlier date "
+        "unless the data really run to it"
+    ]
+    assert resolve_window(table, calibration_end="2023-03-01").beyond_the_data()[0].startswith(
+        "the calibration end 2023-03-01 is 9 days after")
+
+
 def test_repeat_purchases_by_day_counts_calibration_customers_only():
     table = ibis.memtable(frame())
     window = resolve_window(table, calibration_end="2023-01-31")

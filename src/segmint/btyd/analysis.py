@@ -176,7 +176,7 @@ def _customer_value(
         raise DataError(f"no purchase on or before the calibration end {window.calibration_end}")
     summary["customer_id"] = summary["customer_id"].astype(str)
     frequency, recency, age = summary["frequency"], summary["recency"], summary["T"]
-    notes: list[str] = []
+    notes: list[str] = window.beyond_the_data()
     fitted: dict[str, BTYDModel] = {}
     for name in [model] + ([m for m in MODELS if m != model] if compare else []):
         step(f"fitting {MODELS[name].label}")

@@ -74,6 +74,20 @@ class SummaryWindow:
     calibration_end: dt.date
     holdout_end: dt.date | None  # None: no holdout (calibration runs to the end of the data)
     time_unit: str
+    last_day: dt.date | None = None  # the last transaction (the window's ends may lie after it)
+
+    def beyond_the_data(self) -> list[str]:
+        """Notes for a calibration or holdout end after the last transaction: the days between count as
+        days seen without a purchase (every T grows, P(alive) falls), right only when the data run to it."""
+        if self.last_day is None:
+            return []
+        ends = (("calibration end", self.calibration_end), ("holdout end", self.holdout_end))
+        return [
+            f"the {name} {day} is {(day - self.last_day).days:,} days after the last transaction "
+            f"({self.last_day}): those days count as days each customer was seen buying nothing, which lowers "
+            "P(alive) and the forecasts; choose an earlier date unless the data really run to it"
+            for name, day in ends if day is not None and day > self.last_day
+        ]
 
     @property
     def holdout_length(self) -> float:
@@ -124,7 +138,7 @@ def resolve_window(
         holdout = last_day
     if holdout is not None and holdout <= calibration:
         raise ConfigError(f"holdout_end {holdout} must be after calibration_end {calibration}")
-    return SummaryWindow(first_day, calibration, holdout, time_unit)
+    return SummaryWindow(first_day, calibration, holdout, time_unit, last_day)
 
 
 def _day(value: dt.date) -> ir.DateScalar:
