@@ -254,3 +254,14 @@ def test_segment_shares_show_as_the_cli_prints_them() -> None:
     assert [r["share_of_revenue"] for r in rows] == [0.1635, 0.0415, 0.0001]  # the Export CSV values, unchanged
     assert [r["share_of_revenue_shown"] for r in rows] == ["16.3%", "4.1%", "<0.1%"]  # 1,607/38,765 = 4.146%
     assert "_shown" in segments.FORMATS["pct"]
+
+
+def test_segments_grid_is_emptied_by_an_error(state) -> None:
+    # a window without lines (2021): the grid kept ag-grid's "Loading..." for ever on a first load, and the
+    # previous filter's numbers otherwise, beside the error
+    session, _, _, *rest = inputs(state)
+    rows, strategies, buckets, message = segments.segments_or_message(state, session, "2021-01-01", "2021-12-31", *rest)
+    assert (rows, strategies, buckets) == ([], [], None)
+    assert "no transactions in the selected window" in str(message.children)
+    rows, *_ = segments.segments_or_message(state, *inputs(state))
+    assert sum(row["customers"] for row in rows) == 4  # A, B, C, E (D's return cancels its purchase)

@@ -167,6 +167,15 @@ def segments_content(state: AppState, *inputs: Any) -> tuple:
     return _records(kpis), strategies, buckets, alert("\n".join(notes), color="info") if notes else None
 
 
+# no rows after an error: the grid kept its 'Loading...' for ever on data that cannot be segmented, and kept
+# the numbers of other filters beside the error (an invalid settings edit never gets here: it is refused where
+# it is made, and the last valid settings stay in force)
+@guarded(lambda alert: ([], [], None, alert))
+def segments_or_message(state: AppState, *inputs: Any) -> tuple:
+    """:func:`segments_content`, or an empty table and the error's message."""
+    return segments_content(state, *inputs)
+
+
 def tier_buckets(state: AppState, dataset_id: str | None, analysis: Any, priced: bool = True) -> html.Div:
     """Value and frequency bucket tables with their index and the cut-offs in force."""
     from segmint.segment import tiers
@@ -268,9 +277,8 @@ def register(app: Dash, state: AppState) -> None:
         Output("segments-message", "children"),
         *FILTER_INPUTS,
     )
-    @guarded(lambda alert: (no_update, no_update, no_update, alert))  # keep the last good table
     def update_segments(*inputs: Any) -> tuple:
-        return segments_content(state, *inputs)
+        return segments_or_message(state, *inputs)
 
     @app.callback(Output("segments-grid", "columnDefs"), *FILTER_INPUTS)
     @guarded(lambda alert: no_update)
