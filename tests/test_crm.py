@@ -76,3 +76,18 @@ def test_cli_crm_command(tmp_path):
     assert done.exit_code == 0, done.output
     assert "3 customers in" in done.output and "1 with an e-mail, 2 with a phone" in done.output
     assert list((tmp_path / "o").glob("levels_*.csv"))
+
+
+def test_a_name_written_last_name_first_is_split_at_its_comma(tmp_path):
+    """'Smith, Carl' went out as First Name 'Smith,' and Last Name 'Carl' (the first word was the first name)."""
+    from segmint.crm import _split_name
+
+    assert _split_name("Smith, Carl") == ("Carl", "Smith")
+    assert _split_name("van der Berg,  Anna Maria") == ("Anna Maria", "van der Berg")
+    assert _split_name("Asha Rao") == ("Asha", "Rao") and _split_name("Ben") == ("Ben", "")
+    assert _split_name("Acme, Inc.") == ("Acme,", "Inc.")  # a company form after the comma: not "Last, First"
+    path = tmp_path / "sales.csv"
+    path.write_text('Invoice No,Customer ID,Customer Name,Invoice Date,Amount\n1,C1,"Smith, Carl",2023-01-05,100\n')
+    lists = export_contact_lists(segmint.analyze(path, scheme="rfm"), tmp_path / "out", scheme="rfm", tagged=True)
+    row = pd.read_csv(next(iter(lists.files.values())), dtype=str).iloc[0]
+    assert (row["First Name"], row["Last Name"]) == ("Carl", "Smith")

@@ -68,10 +68,21 @@ def normalise_phone(value: object) -> str | None:
     return ("+" if text.startswith(("+", "00")) else "") + (digits[2:] if text.startswith("00") else digits)
 
 
+# what may follow a comma in a name that is not "Last, First": a company form or a generational suffix
+NAME_SUFFIXES = frozenset({"inc", "ltd", "llc", "llp", "plc", "gmbh", "ag", "co", "corp", "sa", "srl", "bv", "nv",
+                           "pvt ltd", "pty ltd", "jr", "sr", "ii", "iii", "iv"})
+
+
 def _split_name(name: object) -> tuple[str, str]:
+    """(first, last): "Ann Lee" -> Ann / Lee; "Lee, Ann" (last name first) -> Ann / Lee, where the first
+    word was taken as the first name ("Lee," / "Ann"); "Acme, Inc." stays in one piece."""
     if name is None or (isinstance(name, float) and name != name) or not str(name).strip():
         return "", ""
-    first, _, last = str(name).strip().partition(" ")
+    text = " ".join(str(name).split())
+    last, comma, first = text.partition(",")
+    if comma and last.strip() and first.strip() and first.strip(" .").lower() not in NAME_SUFFIXES:
+        return first.strip(), last.strip()
+    first, _, last = text.partition(" ")
     return first, last.strip()
 
 
