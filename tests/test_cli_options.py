@@ -25,6 +25,9 @@ def test_version_and_help() -> None:
         shown = run(*args)
         assert shown.exit_code == 0 and "--help" in shown.output
         assert "<bool>" not in shown.output  # plain flags take no value
+    # recommend's --scheme read "rfm, levels, tiers, clusters, value or value." (value named twice)
+    scheme_help = " ".join(run("recommend", "--help").output.replace("│", " ").split())
+    assert "value or value" not in scheme_help and "clusters, value." in scheme_help
 
 
 @pytest.mark.parametrize(

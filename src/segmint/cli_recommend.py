@@ -36,7 +36,7 @@ def recommend(
     top: int = typer.Option(10, "--top", min=1, help="Products to recommend per customer."),
     window: str = typer.Option("2M", "--window", help="Recent window of favourites: 60D, 8W, 2M, 1Y."),
     scheme: str = typer.Option(
-        "rfm", "--scheme", "-s", callback=check_story_scheme, help=f"Segments: {SCHEMES} or value."
+        "rfm", "--scheme", "-s", callback=check_story_scheme, help=f"Segments: {SCHEMES}."
     ),
     new_only: bool = typer.Option(False, "--new-only", help="Only products the customer has not bought."),
     evaluate: bool = typer.Option(
