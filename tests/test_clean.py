@@ -485,3 +485,14 @@ def test_debit_credit_columns_net_into_one_amount(con):
     assert report.returns == 1 and report.returns_value == -1000.0
     assert report.total_amount == 123456.0 + 12500.5 - 1000.0 + 300.0
     assert report.parsed.get("amount_computed", 0) == 0  # the credit note's amount came from Credit
+
+
+def test_placeholder_dates_are_out_of_range(con):
+    """1900-01-01 (Excel's day 1, SQL Server's default) and Excel's day 0 stand for a missing date: one such
+    line was kept and stretched a 2023 log back to 1900 (a story of 494 quarters)."""
+    dates = ["1900-01-01", "1899-12-30", "1900-01-02", "2023-04-01"]
+    result = clean(con, basic(4, invoice_date=dates, amount=["1", "2", "4", "8"]))
+    out = result.report.dropped["date_out_of_range"]
+    assert out.count == 2 and "1900-01-01 and Excel's day 0 stand for a missing date" in out.description
+    assert result.report.total_amount == 12.0  # 4 + 8: the two placeholders (1 + 2) left out
+    assert f"{result.report.first_date:%Y-%m-%d}" == "1900-01-02"  # the day after is a date like any other

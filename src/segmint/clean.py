@@ -40,7 +40,7 @@ from segmint.clean_counts import (
     absent_reasons,
     returns_by_quantity,
 )
-from segmint.clean_options import CleanOptions, latest_date, unpriced
+from segmint.clean_options import EARLIEST_DATE, PLACEHOLDER_NOTE, CleanOptions, latest_date, unpriced
 from segmint.clean_stage import TEXT_FIELDS, _materialize_staged, _stage, streamable
 from segmint.errors import DataError, MappingError
 from segmint.formats import NUMBER_FIELDS, date_plan, dictionaries, evidence, parse_columns
@@ -173,7 +173,9 @@ def clean_transactions(
     for name, description in DROP_DESCRIPTIONS.items():
         if by_reason.get(name):
             if name == "date_out_of_range":
-                description = f"date before {options.earliest_date} or after {latest_date(options)}"
+                description = f"date before {options.earliest_date} or after {latest_date(options)}" + (
+                    f" ({PLACEHOLDER_NOTE})" if options.earliest_date == EARLIEST_DATE else ""
+                )
             dropped[name] = DroppedRows(
                 count=by_reason[name], description=description, examples=examples.get(name, [])
             )

@@ -10,7 +10,11 @@ from pydantic import BaseModel, ConfigDict
 
 __all__ = ["EARLIEST_DATE", "CleanOptions", "latest_date", "latest_date_default", "unpriced"]
 
-EARLIEST_DATE = dt.date(1900, 1, 1)
+# 1900-01-01 (Excel's day 1, SQL Server's default) and Excel's day 0 (1899-12-30/31) stand for a missing
+# date in exports, never for a sale: one such line stretched a 2023 log back 123 years (a story of 494
+# quarters), so the first plausible day is the one after
+EARLIEST_DATE = dt.date(1900, 1, 2)
+PLACEHOLDER_NOTE = "1900-01-01 and Excel's day 0 stand for a missing date"
 
 
 def latest_date_default() -> dt.date:
