@@ -93,6 +93,17 @@ def test_errors_are_json_with_the_fix(client) -> None:
     assert unknown.status_code == 404 and "nobody" in unknown.get_json()["error"]
     assert client.get("/api/segments/rfm?page=0").status_code == 400
     assert "/api/summary" in client.get("/api").get_json()["routes"]
+    # a NUL in the id ended in DuckDB's 'unterminated quoted string' and a 500 Internal Server Error
+    nul = client.get("/api/customers/A%00")
+    assert nul.status_code == 404 and "no positive net purchase" in nul.get_json()["error"]
+
+
+def test_a_search_with_a_nul_finds_what_the_rest_finds(state) -> None:
+    from segmint.app import queries
+    from segmint.app.filters import Filters
+
+    customers = state.analysis(state.default_dataset_id, Filters()).customers
+    assert queries.search_customers(customers, "a\x00").customer_id.tolist() == ["A"]
 
 
 def test_api_agrees_with_the_cli(tmp_path) -> None:

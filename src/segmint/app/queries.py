@@ -99,7 +99,7 @@ def scatter_points(customers: ir.Table, limit: int = SCATTER_LIMIT) -> tuple[pd.
 
 def search_customers(customers: ir.Table, text: str, limit: int = SEARCH_LIMIT) -> pd.DataFrame:
     """Customers whose id contains ``text`` (case-insensitive), exact and prefix matches first."""
-    needle = text.strip().lower()
+    needle = text.replace("\x00", "").strip().lower()  # a NUL cannot be in a SQL literal (nor in an id)
     if not needle:
         return recent_customers(customers, limit)
     ident = customers.customer_id.lower()
@@ -117,6 +117,8 @@ def recent_customers(customers: ir.Table, limit: int = SEARCH_LIMIT) -> pd.DataF
 
 def customer_row(customers: ir.Table, customer_id: str) -> dict[str, Any] | None:
     """The labelled row of one customer as a dict (None when the id is not in the table)."""
+    if "\x00" in customer_id:  # never an id (readers remove NUL bytes), and no SQL literal can hold one:
+        return None  # /api/customers/%00 answered 500 Internal Server Error
     frame = customers.filter(customers.customer_id == customer_id).limit(1).execute()
     return None if frame.empty else frame.iloc[0].to_dict()
 
