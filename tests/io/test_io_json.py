@@ -246,3 +246,35 @@ def test_nesting_is_measured_outside_strings_across_blocks(tmp_path, monkeypatch
     if deepest:
         with pytest.raises(InputError, match="x.json: refused: values nest more than"):
             json_reader.check_nesting(path, max_depth=deepest - 1)
+
+
+def test_priced_items_beside_unpriced_baskets_keep_every_sale(tmp_path):
+    """One basket's items carried a price, so the invoice total was set aside for quantity x price, and the
+    dict, name-list and blank baskets (no price) were dropped as 'no amount': 12.50 of 60.50 read."""
+    from segmint.api import read_transactions
+
+    path = tmp_path / "orders.json"
+    path.write_text(json.dumps([
+        {"order_id": "o1", "customer": "c1", "date": "2024-01-03", "total": 30.0, "product_json": {"apple": 2, "pear": 1}},
+        {"order_id": "o2", "customer": "c1", "date": "2024-02-03", "total": 12.5,
+         "product_json": [{"sku": "apple", "qty": 1, "price": 12.5}]},
+        {"order_id": "o3", "customer": "c2", "date": "2024-02-10", "total": 20.0, "product_json": ""},
+        {"order_id": "o5", "customer": "c3", "date": "2024-02-12", "total": 8.0, "product_json": ["apple", "kiwi"]},
+    ]))  # fmt: skip
+    tx = read_transactions(path)
+    assert not tx.report.dropped and tx.report.total_amount == 30.0 + 12.5 + 20.0 + 8.0
+    by_invoice = {}
+    for row in tx.table.to_pyarrow().to_pylist():
+        by_invoice[row["invoice_id"]] = round(by_invoice.get(row["invoice_id"], 0.0) + row["amount"], 2)
+    assert by_invoice == {"o1": 30.0, "o2": 12.5, "o3": 20.0, "o5": 8.0}  # each order's total once
+
+
+def test_priced_items_beside_a_blank_basket_keep_its_sale(tmp_path):
+    """Every basket but one priced: the blank one (a sale without product detail) was dropped."""
+    from segmint.api import read_transactions
+
+    path = tmp_path / "orders.csv"
+    priced = _csv_cell([{"sku": "apple", "qty": 2, "price": 10.0}, {"sku": "pear", "qty": 1, "price": 5.0}])
+    path.write_text(f"order_id,customer,date,total,product_json\no1,c1,2024-01-03,25.0,{priced}\no2,c2,2024-01-04,7.5,\n")
+    tx = read_transactions(path)
+    assert not tx.report.dropped and tx.report.total_amount == 25.0 + 7.5

@@ -56,7 +56,7 @@ POSITION_COLUMN = "item_position"
 
 def find_item_column(raw: RawTable, sample_size: int = 200) -> tuple[str, list[str], list[str], set[str]] | None:
     """The column holding JSON item lists (or product -> quantity dicts), the item keys seen, and the
-    keys every item has, and the basket forms seen (``objects``, ``dict``, ``names``).
+    keys every item has, and the basket forms seen (``objects``, ``dict``, ``names``; ``blank`` for an empty basket).
 
     Keys are those of the item objects; baskets written as a product -> quantity dict or a list of
     names add ``product``/``quantity`` only when no object item was seen (otherwise they are read into
@@ -76,7 +76,8 @@ def find_item_column(raw: RawTable, sample_size: int = 200) -> tuple[str, list[s
                 for item in items:
                     keys += [k for k in item if k not in keys]
             everywhere = [k for k in keys if all(k in item for items in lists for item in items)]
-            return column, keys, everywhere, {kind for _, kind in good}
+            blank = len(values) < len([v for v in sample.get(column, []) if v is not None]) or None in sample.get(column, [])
+            return column, keys, everywhere, {kind for _, kind in good} | ({"blank"} if blank else set())
     return None
 
 
@@ -163,7 +164,9 @@ def expand_items(raw: RawTable, con: BaseBackend) -> RawTable:
         table=table, source=raw.source, columns=columns, header_row=raw.header_row,
         format=raw.format, sheet=raw.sheet, sheets=list(raw.sheets), skipped=dict(raw.skipped),
         skipped_examples=dict(raw.skipped_examples), notes=list(raw.notes), report_notes=list(raw.report_notes),
-        invoice_level=money, items_priced="unit_price" in item_fields or "amount" in item_fields,
+        # priced items stand for the invoice total only when every basket lists priced objects: a dict, a list
+        # of names or a blank basket has no price, and its sale would be dropped without the total
+        invoice_level=money, items_priced=("unit_price" in item_fields or "amount" in item_fields) and kinds == {"objects"},
     )  # fmt: skip
     expanded.notes.append(
         f"column {column!r} expanded to one line per item (keys: {', '.join(keys)}); "
