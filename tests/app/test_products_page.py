@@ -68,6 +68,7 @@ def test_single_view_on_the_page_shows_the_biggest_buyers_and_says_when_there_is
     assert [(r["customer_id"], r["units: all products"]) for r in grid.rowData] == [
         ("C", 3.0), ("A", 2.0), ("B", 1.0), ("D", 1.0), ("E", 1.0)]
     assert note.children.startswith("5 customers; showing the 5 who bought most. single view: 8 of 8 products")
+    assert "--" not in note.children and "segmint " not in note.children  # no command line on a dashboard page
     missing = products.single_view_content(state, "1Y", "category", *inputs(state))
     assert "no product category" in missing.children
 

@@ -214,8 +214,8 @@ def single_view_content(state: AppState, window: str, by: str, *inputs: Any) -> 
                 "minWidth": 120 if c.startswith("segment") or c == "customer_id" else 90}
                for c in shown.columns]  # fmt: skip
     return html.Div([
-        html.Small(f"{len(view):,} customers; showing the {len(shown):,} who bought most. {note}. "
-                   "segmint recommend --out writes every customer.", className="text-muted"),
+        # no command line in a dashboard message (it said "segmint recommend --out writes every customer")
+        html.Small(f"{len(view):,} customers; showing the {len(shown):,} who bought most. {note}.", className="text-muted"),
         dag.AgGrid(id="products-single-view-grid", rowData=shown.to_dict("records"), columnDefs=columns,
                    defaultColDef={"resizable": True, "sortable": True}, style={"height": "420px"}),
     ])  # fmt: skip
