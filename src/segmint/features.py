@@ -350,8 +350,9 @@ def customer_line_stats(
 
 
 def product_of(tx: ir.Table) -> ir.StringValue:
-    """A line's product: its id, else its name (products named without codes)."""
-    return ibis.coalesce(tx.product_id, tx.product_name)
+    """A line's product: its id, else its name (products named without codes); the id alone for a table
+    without a name column."""
+    return ibis.coalesce(tx.product_id, tx.product_name) if "product_name" in tx.columns else tx.product_id
 
 
 def customer_features(
