@@ -76,7 +76,7 @@ def find_item_column(raw: RawTable, sample_size: int = 200) -> tuple[str, list[s
                 for item in items:
                     keys += [k for k in item if k not in keys]
             everywhere = [k for k in keys if all(k in item for items in lists for item in items)]
-            blank = len(values) < len([v for v in sample.get(column, []) if v is not None]) or None in sample.get(column, [])
+            blank = any(v is None or not str(v).strip() for v in sample.get(column, []))
             return column, keys, everywhere, {kind for _, kind in good} | ({"blank"} if blank else set())
     return None
 
