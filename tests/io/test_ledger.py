@@ -129,3 +129,18 @@ def test_group_vouchers_of_sundry_debtors_and_rows_out_of_order(tmp_path):
     result = segmint.credit(ledger, as_of="2023-06-30")
     owed = result.details.set_index("customer_id")["outstanding"].to_dict()
     assert owed == {"Asha Stores": 600.0, "Old Debtor": -250.0}
+
+
+def test_a_dropped_bill_is_named_by_its_type_number_and_party(tmp_path):
+    """A receivables row with a bad amount was shown as 'Invoice 5148-SYKLB' (type and party), which reads
+    as an invoice number; its number is 0018104516."""
+    from segmint.io.ledger import read_ledger
+
+    path = tmp_path / "receivables.csv"
+    path.write_text("customerID,invoiceNumber,InvoiceDate,DueDate,InvoiceAmount,SettledDate\n"
+                    "5148-SYKLB,0018104516,1/27/2012,2/26/2012,\"12,34x\",2/22/2012\n"
+                    "0379-NEVHP,0000611365,1/2/2013,2/1/2013,55.94,1/15/2013\n")
+    report = read_ledger(path).report
+    example = report.dropped["bad_amount"].examples[0]
+    assert example["what"] == "Invoice 0018104516, 5148-SYKLB"
+    assert "row 2 (Invoice 0018104516, 5148-SYKLB)" in report.summary()

@@ -330,7 +330,11 @@ def _with_reason(t: ir.Table, layout: LedgerLayout, rules: LedgerRules, counters
     ]
     label = ibis.coalesce(t._counter, t._party, ibis.literal("")) if layout.kind == "single_party" else (
         ibis.coalesce(t._party, ibis.literal("")))
-    what = ibis.coalesce(t._vtype, ibis.literal("")) + " " + label
+    # "Invoice 0018104516, 5148-SYKLB": the voucher's type, number and party ("Invoice 5148-SYKLB" read as an
+    # invoice number)
+    number = ibis.coalesce(t._vno, ibis.literal(""))
+    what = (ibis.coalesce(t._vtype, ibis.literal("")) + " " + number).strip()
+    what = ibis.cases((label == "", what), (what == "", label), else_=what + ", " + label)
     return t.mutate(
         _reason=ibis.cases(*[(condition, name) for condition, name in checks], else_=ibis.null("string")),
         _what=what.strip(),
