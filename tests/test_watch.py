@@ -94,3 +94,22 @@ def test_watch_rereads_a_database_table(postgres_url, postgres_con, tmp_path):
     second = CliRunner().invoke(app, args)
     assert "1 new rows added" in second.output and "2 already there" in second.output
     assert [r[0] for r in _rows(workspace)] == ["1", "2", "3"]
+
+
+def test_watch_rereads_a_sqlite_table(tmp_path):
+    """A SQLite table is watched like a PostgreSQL one: a re-read adds only the rows not yet there."""
+    import sqlite3
+
+    db, workspace = tmp_path / "shop.db", tmp_path / "shop.duckdb"
+    with sqlite3.connect(db) as con:
+        con.execute("CREATE TABLE sales (InvoiceNo TEXT, CustomerID TEXT, InvoiceDate TEXT, Quantity INT, UnitPrice REAL)")
+        con.executemany("INSERT INTO sales VALUES (?, ?, ?, ?, ?)", [("S1", "a", "2023-01-02", 2, 10.0)])
+    args = ["watch", "--workspace", str(workspace), "--once", "--source", f"sqlite://{db}?table=sales"]
+    first = CliRunner().invoke(app, args)
+    assert first.exit_code == 0, first.output
+    with sqlite3.connect(db) as con:
+        con.execute("INSERT INTO sales VALUES ('S2', 'b', '2023-01-03', 1, 4.0)")
+    second = CliRunner().invoke(app, args)
+    assert second.exit_code == 0 and "1 new rows added" in second.output and "1 already there" in second.output
+    assert _rows(workspace) == [("S1", "a", 20.0), ("S2", "b", 4.0)]
+    assert "sqlite:///shop.db" in " ".join(CliRunner().invoke(app, ["watch", "--help"]).output.replace("│", " ").split())

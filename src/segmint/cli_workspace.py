@@ -73,7 +73,8 @@ def watch(
     folder: Path | None = typer.Argument(None, help="Folder that exports are dropped into."),
     workspace: Path = typer.Option(..., "--workspace", "-w", help="DuckDB workspace to append to."),
     source: str | None = typer.Option(
-        None, "--source", help="Also re-read a database table: postgresql://user@host/db?table=sales (or mysql://)."
+        None, "--source", help="Also re-read a database table: postgresql://user@host/db?table=sales (or mysql://, "
+        "sqlite:///shop.db?table=sales, duckdb:///shop.duckdb?table=sales).",
     ),
     interval: float = typer.Option(10.0, "--interval", min=0.1, help="Seconds between database re-reads (folders are checked every --settle seconds, at most this)."),
     settle: float = typer.Option(
