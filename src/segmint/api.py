@@ -156,7 +156,7 @@ def analyze(
     non_merchandise, product_codes = _product_counting(tx, treat_as_products, treat_as_services)
     stats = engine.materialize(tx.con, customer_line_stats(
         lines, snapshot_date=_lines_before(tx, snapshot), totals=totals, product_codes=product_codes,
-        non_merchandise=non_merchandise, **window,
+        non_merchandise=non_merchandise, mapped=_mapped(tx), **window,
     ))  # fmt: skip
     features = customer_features(
         lines, snapshot_date=snapshot, frequency=frequency, monetary=monetary, line_stats=stats, totals=totals,
@@ -259,7 +259,7 @@ def _product_counting(
 
     customers = getattr(tx.report, "customers", None)
     numbered = tx.totals is not None and bool(customers) and "product_id" in tx.table.columns
-    product_codes = codes(tx.con, product_of(tx.table), groups=int(customers)) if numbered else None
+    product_codes = codes(tx.con, product_of(tx.table, _mapped(tx)), groups=int(customers)) if numbered else None
     if tx.mapping is not None and not {"product_id", "product_name"} & set(tx.mapping.fields):
         return NonMerchandiseValues((), (), (), ()), product_codes
     rules = MerchandiseRules.default(as_products, as_services)
@@ -270,6 +270,11 @@ def _product_counting(
     ids = product_codes[0].select("value").to_pyarrow().column("value").to_pylist()
     names = tx.table.select("product_name").distinct().to_pyarrow().column("product_name").to_pylist()
     return rules.values_of(ids, names), product_codes
+
+
+def _mapped(tx: Transactions) -> tuple[str, ...] | None:
+    """The canonical fields ``tx``'s source mapped (None for a table handed over canonical)."""
+    return None if tx.mapping is None else tuple(tx.mapping.fields)
 
 
 def _to_pandas(tables: Mapping[str, pa.Table], name: str) -> pd.DataFrame:

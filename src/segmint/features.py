@@ -36,7 +36,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from typing import TYPE_CHECKING, Literal
 
 import ibis
@@ -293,6 +293,7 @@ def customer_line_stats(
     totals: ir.Table | None = None,
     product_codes: tuple[ir.Table, int] | None = None,
     non_merchandise: NonMerchandiseValues | None = None,
+    mapped: Collection[str] | None = None,
 ) -> ir.Table:
     """Per customer, over their lines in the window: the net value as summed (``net_sum``), profit,
     lines and distinct products bought (returns and non-merchandise lines aside).
@@ -302,7 +303,8 @@ def customer_line_stats(
 
     ``product_codes``: every product id numbered (:func:`segmint.distinct.codes`, DuckDB): each
     customer's distinct products are then counted as the bits of one bit string, grouping by
-    customer alone instead of by every (customer, product) pair.
+    customer alone instead of by every (customer, product) pair. ``mapped``: the fields the source
+    mapped, which say whether a product is its id or its name (:func:`product_of`).
 
     ``customer_features`` and ``excluded_customers`` both start from these; materialised once and
     passed to both as ``line_stats``, the lines are read once for the two (at 1e7 lines a pass over
@@ -325,7 +327,7 @@ def customer_line_stats(
     # a product is its id, or its name when the data name products without codes (a basket log's
     # itemDescription), as recommendations key them
     bought = _window_where(
-        tx, ~tx.is_return.fill_null(False) & product_of(tx).notnull(), start=start, end=end, org=org,
+        tx, ~tx.is_return.fill_null(False) & product_of(tx, mapped).notnull(), start=start, end=end, org=org,
         before=snapshot_date,
     )
     if non_merchandise is None:
@@ -338,10 +340,10 @@ def customer_line_stats(
         from segmint.distinct import count_codes
 
         numbered, n = product_codes
-        coded = bought.inner_join(numbered, product_of(bought) == numbered.value)
+        coded = bought.inner_join(numbered, product_of(bought, mapped) == numbered.value)
         products = coded.group_by("customer_id").aggregate(n_products=count_codes(coded.code, n))
     else:
-        pairs = bought.group_by(["customer_id", product_of(bought).name("product")]).aggregate()
+        pairs = bought.group_by(["customer_id", product_of(bought, mapped).name("product")]).aggregate()
         products = pairs.group_by("customer_id").aggregate(n_products=pairs.count())
     joined = sums.left_join(products, "customer_id")
     return joined.select(
@@ -349,9 +351,18 @@ def customer_line_stats(
     )
 
 
-def product_of(tx: ir.Table) -> ir.StringValue:
+def product_of(tx: ir.Table, mapped: Collection[str] | None = None) -> ir.StringValue:
     """A line's product: its id, else its name (products named without codes); the id alone for a table
-    without a name column."""
+    without a name column.
+
+    ``mapped``: the canonical fields the source mapped, when known. A source that maps product ids
+    reads the ids alone and one that maps only names the names alone: the other column is not read
+    (at 1e7 lines the products pass decoded every product name for ids that were never missing).
+    """
+    if mapped is not None and "product_id" in mapped:
+        return tx.product_id
+    if mapped is not None and "product_name" in mapped:
+        return tx.product_name
     return ibis.coalesce(tx.product_id, tx.product_name) if "product_name" in tx.columns else tx.product_id
 
 
