@@ -16,7 +16,7 @@ import segmint.clean_counts as counts_module
 from segmint import engine, read_transactions
 from segmint.clean import clean_transactions, streamable
 from segmint.schema import ColumnMapping
-from segmint.textshape import ANY, text_shape
+from segmint.textshape import ANY, assumption_counts, text_shape
 
 NBSP = "\u00a0"
 
@@ -266,3 +266,65 @@ def test_inputs_too_large_for_the_lists_prove_by_a_distinct_count(tmp_path, monk
     copied_rows, copied_report = _read(path, "materialize", monkeypatch)
     pd.testing.assert_frame_equal(streamed_rows, copied_rows)
     assert streamed_report == copied_report and streamed_report["duplicates"] == (2 if copies else 0)
+
+
+def test_deferred_columns_count_only_nulls_and_assume_the_rest(con):
+    columns = {k: list(v) for k, v in CLEAN.items()}
+    columns["invoice_id"] = [" A1", "A2", None, "C4"]  # padded, plain, NULL, a C: none of it tested
+    shape = text_shape(con, mapped(columns), list(columns), cs=("invoice_id",), deferred=("invoice_id",))
+    assert shape.counts["null:invoice_id"] == 1 and shape.has("invoice_id", "null")
+    assert not shape.has("invoice_id", "padded") and not shape.has("invoice_id", "placeholder")  # assumed
+    assert shape.has("invoice_id", "C")  # not tested: kept possible
+    assert shape.assumed == {("invoice_id", "padded"), ("invoice_id", "placeholder")}
+    # the assumptions checked over the values (one row each here): one padded id, no placeholder
+    values = mapped(columns)
+    counted = engine.one_row_counts(values.aggregate(**assumption_counts(shape, values)))
+    assert counted == {"assumed:padded:invoice_id": 1, "assumed:placeholder:invoice_id": 0}
+    # replaced by the counts of every row: as the shape counted without deferring
+    full = text_shape(con, values, ["invoice_id"], cs=("invoice_id",))
+    replaced = shape.replaced(full)
+    assert not replaced.assumed
+    for feature in ("null", "padded", "placeholder", "C"):
+        assert replaced.has("invoice_id", feature) == full.has("invoice_id", feature)
+    assert not replaced.has("customer_id", "padded")  # the other columns as they were
+
+
+def _invoices_parquet(path, invoices: list[str]) -> None:
+    day = dt.datetime(2023, 4, 1, 10, 30)
+    n = len(invoices)
+    pq.write_table(pa.table({
+        "InvoiceNo": invoices, "CustomerID": [f"{17850 + i % 2}" for i in range(n)],
+        "InvoiceDate": pa.array([day + dt.timedelta(days=i) for i in range(n)], pa.timestamp("us")),
+        "StockCode": [f"P{i}" for i in range(n)], "Quantity": [2] * n, "UnitPrice": [1.5 + i for i in range(n)],
+    }), path)  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("invoices", "shapes", "returns"),
+    [
+        (["536365", "C536366", "536367", "536368"], 1, ["C536366"]),  # as assumed: one shape, one grouping
+        (["536365", " C536366", "536367 ", "536368"], 2, ["C536366"]),  # padded: a padded C is a cancellation
+        (["536365", "n/a", "C536367", "536368"], 2, ["C536367"]),  # a placeholder id is synthesised
+    ],
+    ids=["plain", "padded", "placeholder"],
+)
+def test_streamed_invoice_ids_checked_over_the_groups(tmp_path, monkeypatch, invoices, shapes, returns):
+    path = tmp_path / "sales.parquet"
+    _invoices_parquet(path, invoices)
+    calls = []
+    real = clean_module.text_shape
+    monkeypatch.setattr(clean_module, "text_shape", lambda *a, **k: calls.append(k.get("deferred")) or real(*a, **k))
+    streamed_rows, streamed_report = _read(path, "stream", monkeypatch)
+    assert calls[0] == ("invoice_id",) and len(calls) == shapes  # a contradicted assumption: counted again
+    calls.clear()
+    copied_rows, copied_report = _read(path, "materialize", monkeypatch)
+    assert calls == [()]  # a materialised input counts every column's shape at once
+    pd.testing.assert_frame_equal(streamed_rows, copied_rows)
+    assert streamed_report == copied_report
+    # by hand: every line kept; the returns are the cancellations, trimmed; a placeholder id is synthesised
+    assert streamed_report["rows_kept"] == 4
+    assert sorted(streamed_rows.invoice_id[streamed_rows.is_return]) == returns
+    assert streamed_report["returns"] == 1
+    synthesised = "n/a" in invoices
+    assert ("sales.parquet:2" in set(streamed_rows.invoice_id)) == synthesised  # its line, the 2nd
+    assert streamed_report["parsed"].get("invoice_ids_synthesised", 0) == int(synthesised)

@@ -43,7 +43,7 @@ from segmint.clean_counts import (
 from segmint.clean_options import EARLIEST_DATE, PLACEHOLDER_NOTE, CleanOptions, latest_date, unpriced
 from segmint.clean_stage import TEXT_FIELDS, _materialize_staged, _stage, streamable
 from segmint.errors import DataError, MappingError
-from segmint.formats import NUMBER_FIELDS, date_plan, dictionaries, evidence, parse_columns
+from segmint.formats import NUMBER_FIELDS, Dictionaries, date_plan, dictionaries, evidence, parse_columns
 from segmint.invoices import one_row_per_invoice, totals_of_groups
 from segmint.quality import (
     DROP_DESCRIPTIONS,
@@ -53,7 +53,7 @@ from segmint.quality import (
     period_checks,
 )
 from segmint.schema import CANONICAL_DTYPES, CONTACT_DTYPES, MAPPABLE_FIELDS, PRODUCT_ATTRIBUTE_DTYPES, ColumnMapping
-from segmint.textshape import text_shape
+from segmint.textshape import TextShape, text_rows, text_shape
 
 __all__ = ["CleanOptions", "CleanResult", "DataQualityReport", "clean_transactions"]
 
@@ -104,11 +104,12 @@ def clean_transactions(
     parsed = parse_columns(
         con, mapped, fields, dicts, found, patterns=patterns, dayfirst=dayfirst, decimal=decimal
     )
-    shape = text_shape(
-        con, mapped, ["customer_id", "invoice_id", "invoice_date", *TEXT_FIELDS, *CONTACT_DTYPES, *PRODUCT_ATTRIBUTE_DTYPES],
-        dots=("customer_id",), cs=("invoice_id",), grouped=dicts.tables, rows=dicts.rows,
-    )  # fmt: skip
-    stream = streamable(con, dicts.joined(), shape.counts.get("rows", dicts.rows))
+    columns = ["customer_id", "invoice_id", "invoice_date", *TEXT_FIELDS, *CONTACT_DTYPES, *PRODUCT_ATTRIBUTE_DTYPES]
+    rows = dicts.rows if dicts.rows is not None else text_rows(con, mapped, columns)
+    stream = streamable(con, dicts.joined(), rows)
+    # a streamed input's invoice ids are a key of its grouping pass: checked there, once per group
+    deferred = ("invoice_id",) if stream else ()
+    shape = text_shape(con, mapped, columns, **SHAPE_TESTS, grouped=dicts.tables, rows=rows, deferred=deferred)
     # streamed lines cast their text again in every pass: what the dictionaries prove is left out
     absent, dates = absent_reasons(dicts, fields, shape, options) if stream else (set(), None)
     narrow, field_of, tests = _stage(parsed, fields, options, shape, absent=absent)
@@ -122,25 +123,16 @@ def clean_transactions(
     groups = kept = None
     counts: dict[str, Any] = {}
     if stream:
-        # no line dropped (typed files, as a rule): each test and repair counted by a filter on its own
-        # columns, which Parquet's statistics mostly answer; else one ungrouped aggregate over the
-        # lines counts rows per drop reason, repairs and the kept lines' measures (but the distinct
-        # customers and invoices, counted from the groups below)
-        counts = _counters_without_drops(
-            con, staged, fields, tests, one_pass=bool(dicts.cast or dicts.plain), rows=dicts.rows, dates=dates
-        )
-        summed = counts is not None  # the kept lines' sums and returns then come from the groups
-        counts = counts if summed else _counters(staged, fields, distinct=False)
-        # every later pass reads the kept lines again: test only the reasons some line was dropped
-        # for (none, often: then no filter and no test at all)
-        kept = _kept_lines(con, mapped, parsed, fields, options, shape, counts, absent, quantity_returns="count")
-        # the kept lines grouped by the invoice totals' grain (2.1M groups at 1e7 lines): the totals
-        # analyze reads, the distinct customers and invoices and the proof that no line repeats another
-        prove = _lists_fit(con, shape.counts.get("rows", dicts.rows))
-        groups = _line_groups(con, kept, fields, prove=prove, returns=summed)
-        counts |= _group_counters(groups)
-        if not prove:  # too large for the lists: as many distinct probe hashes as kept lines proves it
-            counts["_repeats"] = _kept(counts) - _distinct_probes(kept, fields)
+        streamed = (con, mapped, parsed, fields, options)
+        counts, kept, groups = _streamed_counts(*streamed, shape, staged, tests, dicts, absent, dates)
+        if any([counts.pop(key) for key in [k for k in counts if k.startswith("assumed:")]]):
+            # an invoice id is padded or a placeholder after all: counted over every line, and the
+            # lines staged, counted and grouped again with the full expressions they need
+            _drop_quietly(con, groups)
+            shape = shape.replaced(text_shape(con, mapped, list(deferred), **SHAPE_TESTS, rows=rows))
+            narrow, field_of, tests = _stage(parsed, fields, options, shape, absent=absent)
+            staged, stored = _materialize_staged(con, mapped, narrow, field_of, stream=True)
+            counts, kept, groups = _streamed_counts(*streamed, shape, staged, tests, dicts, absent, dates)
     if stream and returns_by_quantity(counts, options):
         # every return a line of negative quantity: later passes (the products counted per customer)
         # find the returns by the quantity alone, reading neither invoice ids nor prices for them
@@ -229,6 +221,39 @@ def clean_transactions(
     return CleanResult(table, report, totals, per_invoice)
 
 
+
+
+SHAPE_TESTS = {"dots": ("customer_id",), "cs": ("invoice_id",)}  # text_shape's extra tests, by column
+
+
+def _streamed_counts(
+    con: BaseBackend, mapped: ibis.Table, parsed: ibis.Table, fields: list[str], options: CleanOptions,
+    shape: TextShape, staged: ibis.Table, tests: ibis.Table | None, dicts: Dictionaries, absent: set[str],
+    dates: tuple[datetime, datetime] | None,
+) -> tuple[dict[str, Any], ibis.Table, ibis.Table]:
+    """A streamed input's report counters, kept lines and their groups (materialised); the counters
+    include ``shape``'s ``assumed:`` counts over the groups (:func:`segmint.textshape.assumption_counts`)."""
+    # no line dropped (typed files, as a rule): each test and repair counted by a filter on its own
+    # columns, which Parquet's statistics mostly answer; else one ungrouped aggregate over the
+    # lines counts rows per drop reason, repairs and the kept lines' measures (but the distinct
+    # customers and invoices, counted from the groups below)
+    counts = _counters_without_drops(
+        con, staged, fields, tests, one_pass=bool(dicts.cast or dicts.plain), rows=dicts.rows, dates=dates
+    )
+    summed = counts is not None  # the kept lines' sums and returns then come from the groups
+    counts = counts if summed else _counters(staged, fields, distinct=False)
+    # every later pass reads the kept lines again: test only the reasons some line was dropped
+    # for (none, often: then no filter and no test at all)
+    kept = _kept_lines(con, mapped, parsed, fields, options, shape, counts, absent, quantity_returns="count")
+    # the kept lines grouped by the invoice totals' grain (2.1M groups at 1e7 lines): the totals
+    # analyze reads, the distinct customers and invoices and the proof that no line repeats another;
+    # the kept lines' invoice ids are the groups', so what the shape assumed of them is counted there
+    prove = _lists_fit(con, shape.counts.get("rows", dicts.rows))
+    groups = _line_groups(con, kept, fields, prove=prove, returns=summed)
+    counts |= _group_counters(groups, shape)
+    if not prove:  # too large for the lists: as many distinct probe hashes as kept lines proves it
+        counts["_repeats"] = _kept(counts) - _distinct_probes(kept, fields)
+    return counts, kept, groups
 
 
 def _drop_quietly(con: BaseBackend, table: ibis.Table) -> None:

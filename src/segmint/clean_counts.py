@@ -30,7 +30,7 @@ from segmint.invoices import line_groups
 from segmint.money import MONEY_DECIMALS
 from segmint.quality import DROP_DESCRIPTIONS
 from segmint.schema import CANONICAL_DTYPES
-from segmint.textshape import TextShape
+from segmint.textshape import TextShape, assumption_counts
 
 
 def _counted_flags(staged: ibis.Table, fields: list[str]) -> dict[str, str | bool | None]:
@@ -131,9 +131,10 @@ def _lists_fit(con: BaseBackend, rows: int | None) -> bool:
     return rows is not None and limit is not None and rows * PROOF_BYTES_PER_LINE <= limit / 2
 
 
-def _group_counters(groups: ibis.Table) -> dict[str, Any]:
+def _group_counters(groups: ibis.Table, shape: TextShape | None = None) -> dict[str, Any]:
     """The kept lines' distinct customers and invoices, ``_repeats`` (kept lines that may repeat
-    another) and, when the groups sum them, the total amount, return lines and their value."""
+    another) and, when the groups sum them, the total amount, return lines and their value; with
+    ``shape``, its assumptions' ``assumed:`` counts (:func:`segmint.textshape.assumption_counts`)."""
     metrics: dict[str, ir.Scalar] = {
         "measure:customers": groups.customer_id.nunique(),
         "measure:invoices": groups.invoice_id.nunique(),
@@ -148,6 +149,8 @@ def _group_counters(groups: ibis.Table) -> dict[str, Any]:
         metrics["_repeats"] = groups.repeats.sum()
     if "quantity_returns" in groups.columns:
         metrics["_quantity_returns"] = groups.quantity_returns.sum()
+    if shape is not None:
+        metrics |= assumption_counts(shape, groups)
     return _counted(groups, metrics)
 
 
