@@ -198,3 +198,23 @@ def test_cdnow_summaries_carry_no_float_noise(tmp_path):
     per_customer = buckets["visits"] / buckets["customers"]
     assert (buckets["visits_per_customer"] == per_customer.round(2)).all()
     assert buckets["visits_per_customer"].iloc[0] == 11.95  # 26,268 visits of 2,199 customers = 11.9454...
+
+
+def test_duckdb_copy_writes_nan_infinities_and_halves_as_pandas_does(tmp_path):
+    """DuckDB's COPY rounds each float once in a query of its own and formats the rounded value: NaN an
+    empty cell, an infinity as itself, halves to even, -0 as 0; the same text as the pandas writer."""
+    import ibis
+
+    nan, inf = float("nan"), float("inf")
+    frame = pd.DataFrame({
+        "segment": ["a", "b", "c", "d", "e", "f"], "revenue": [0.125, 0.375, nan, inf, -inf, -0.001],
+        "unit_price": [0.0125, 2.5, nan, inf, 3.0, 1e-9], "mean_frequency": [9.125, 1.0, nan, -inf, 2.0, -0.004],
+    })  # fmt: skip
+    expected = [  # by hand: 12.5 -> 12 and 37.5 -> 38 (half to even), 912.5 -> 912
+        "segment,revenue,unit_price,mean_frequency",
+        "a,0.12,0.0125,9.12", "b,0.38,2.50,1.0", "c,,,", "d,inf,inf,-inf", "e,-inf,3.00,2.0", "f,0.00,0.00,0.0",
+    ]  # fmt: skip
+    table = ibis.duckdb.connect().create_table("summary", frame)
+    for name, source in (("duckdb", table), ("pandas", frame)):
+        path = export_tables({"summary": source}, tmp_path / name, "csv")["summary"]
+        assert path.read_text().splitlines() == expected, name

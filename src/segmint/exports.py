@@ -122,34 +122,46 @@ def _as_arrow(table: ir.Table | pa.Table) -> pa.Table:
 
 
 def _copy_csv(table: ir.Table, target: Path, trusted: tuple[str, ...]) -> None:
-    """``COPY`` the table's query to CSV in DuckDB, each column as :func:`_csv_column` writes it."""
+    """``COPY`` the table's query to CSV in DuckDB, each column as :func:`_csv_column` writes it.
+
+    Floats are rounded in a query of their own, which the written text reads: written inline, each
+    money value's rounding was computed three times (the infinity test, the cast, ``printf``; DuckDB
+    does not share an expression among the branches of a CASE)."""
     con = table._find_backend()
     hooks = getattr(con, "_run_pre_execute_hooks", None)
     if hooks is not None:  # registers the in-memory tables (pandas/Arrow) the query names
         hooks(table)
     schema = table.schema()
+    rounded = [_rounded(name) for name in table.columns if schema[name].is_floating()]
+    source = f"({con.compile(table)})"
+    if rounded:
+        source = f"(SELECT * REPLACE ({', '.join(rounded)}) FROM {source})"
     columns = ", ".join(_csv_column(name, schema[name], trusted) for name in table.columns)
-    query = f"SELECT {columns} FROM ({con.compile(table)})"
-    con.raw_sql(f"COPY ({query}) TO {sql_string(str(target))} (FORMAT csv, HEADER)")
+    con.raw_sql(f"COPY (SELECT {columns} FROM {source}) TO {sql_string(str(target))} (FORMAT csv, HEADER)")
+
+
+def _rounded(name: str) -> str:
+    """A float column rounded by ``segmint.money``'s rule (half to even of value x 10^d, bit for bit
+    numpy's), under its own name: NaN stays NaN, an infinity stays itself."""
+    column = sql_identifier(name)
+    scale = repr(10.0 ** export_decimals(name))
+    scaled = f"({column} * {scale})"
+    low = f"floor({scaled})"
+    rounded = (
+        f"CASE WHEN isinf({scaled}) THEN {scaled} WHEN {scaled} - {low} > 0.5 THEN {low} + 1 "
+        f"WHEN {scaled} - {low} < 0.5 THEN {low} ELSE {low} + abs(fmod({low}, 2)) END"
+    )
+    return f"({rounded}) / {scale} + 0.0 AS {column}"
 
 
 def _csv_column(name: str, dtype: Any, trusted: tuple[str, ...]) -> str:
-    """One column of :func:`_copy_csv` in DuckDB SQL: floats rounded by ``segmint.money``'s rule (half to
-    even of value x 10^d, bit for bit numpy's), money with every decimal shown, NaN as an empty cell,
-    True/False, formulas neutralised."""
+    """One column of :func:`_copy_csv` in DuckDB SQL: floats (rounded by :func:`_rounded`) with a
+    money column's every decimal shown, NaN as an empty cell, True/False, formulas neutralised."""
     column = sql_identifier(name)
     if dtype.is_floating():
-        decimals = export_decimals(name)
-        scale = repr(10.0**decimals)
-        scaled = f"({column} * {scale})"
-        low = f"floor({scaled})"
-        rounded = (
-            f"CASE WHEN isinf({scaled}) THEN {scaled} WHEN {scaled} - {low} > 0.5 THEN {low} + 1 "
-            f"WHEN {scaled} - {low} < 0.5 THEN {low} ELSE {low} + abs(fmod({low}, 2)) END"
-        )
-        value = f"({rounded}) / {scale} + 0.0"
+        value = column
         if money_decimals(name) is not None:
-            value = _sql_money_text(value, decimals)
+            value = _sql_money_text(value, export_decimals(name))
         return f"CASE WHEN isnan({column}) THEN NULL ELSE {value} END AS {column}"
     if dtype.is_boolean():
         return f"CASE WHEN {column} THEN 'True' WHEN NOT {column} THEN 'False' END AS {column}"
