@@ -31,3 +31,44 @@ def test_total_and_blank_lines_in_any_label_column(tmp_path):
     assert sorted(e["_row"] for e in raw.skipped_examples["total_row"]) == [2, 3, 4]  # a Parquet row numbers from 1
     kept = raw.table.to_pyarrow().column("InvoiceNo").to_pylist()
     assert kept == ["536365", "536368", "536369", "536370"]
+
+
+def _parquet(path, invoices, products, descriptions, row_group_size=None) -> None:
+    pq.write_table(pa.table({
+        "InvoiceNo": pa.array(invoices, pa.string()), "StockCode": pa.array(products, pa.string()),
+        "Description": pa.array(descriptions, pa.string()), "Quantity": pa.array([1] * len(invoices), pa.int64()),
+    }), path, row_group_size=row_group_size)  # fmt: skip
+
+
+def test_a_total_line_past_the_sample_is_found_in_a_column_tested_hull_first(tmp_path):
+    """Ids that start with digits or C in the sample (the first 500 rows) have their label test led by
+    two comparisons Parquet's statistics decide per row group; a total label past the sample is still
+    found (its row group holds a value in the hull), and the other row groups' rows are still kept."""
+    from segmint.io.base import _outside_the_hull
+
+    n = 1200
+    invoices = [f"{536365 + i}" if i % 7 else f"C{536365 + i}" for i in range(n)]
+    invoices[1000] = "Grand Total"
+    path = tmp_path / "sales.parquet"
+    _parquet(path, invoices, ["85123A"] * n, ["TEA SET"] * n, row_group_size=300)
+    raw = read_raw(path, con=engine.connect())
+    assert raw.skipped == {"total_row": 1}
+    assert [e["_row"] for e in raw.skipped_examples["total_row"]] == [1001]
+    assert raw.table.count().execute() == n - 1
+    # by hand: the ids and product codes start with digits, A-F or C; the descriptions with T (in the hull)
+    raw = read_raw(path, con=engine.connect())
+    assert _outside_the_hull(raw, ["InvoiceNo", "StockCode", "Description"]) == {"InvoiceNo", "StockCode"}
+
+
+def test_hull_first_or_not_the_same_lines_are_dropped(tmp_path, monkeypatch):
+    import segmint.io.base as base
+
+    invoices = ["1", "total", "2", "Sub-total", " grand total ", "C3", "u1", "!x", "F9"]
+    path = tmp_path / "sales.parquet"
+    _parquet(path, invoices, ["A"] * len(invoices), ["B"] * len(invoices))
+    dropped = {}
+    for hulled in (True, False):
+        monkeypatch.setattr(base, "_outside_the_hull", lambda raw, labels, on=hulled: set(labels) if on else set())
+        raw = read_raw(path, con=engine.connect())
+        dropped[hulled] = (raw.skipped, sorted(e["_row"] for e in raw.skipped_examples["total_row"]))
+    assert dropped[True] == dropped[False] == ({"total_row": 3}, [2, 4, 5])  # by hand
