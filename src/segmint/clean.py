@@ -251,7 +251,8 @@ def _streamed_counts(
     prove = _lists_fit(con, shape.counts.get("rows", dicts.rows))
     groups = _line_groups(con, kept, fields, prove=prove, returns=summed)
     counts |= _group_counters(groups, shape)
-    if not prove:  # too large for the lists: as many distinct probe hashes as kept lines proves it
+    contradicted = any(n for key, n in counts.items() if key.startswith("assumed:"))  # counted again: no proof
+    if not prove and not contradicted:  # too large for the lists: as many distinct probe hashes as kept lines
         counts["_repeats"] = _kept(counts) - _distinct_probes(kept, fields)
     return counts, kept, groups
 
