@@ -57,7 +57,8 @@ def test_a_total_line_past_the_sample_is_found_in_a_column_tested_hull_first(tmp
     assert raw.table.count().execute() == n - 1
     # by hand: the ids and product codes start with digits, A-F or C; the descriptions with T (in the hull)
     raw = read_raw(path, con=engine.connect())
-    assert _outside_the_hull(raw, ["InvoiceNo", "StockCode", "Description"]) == {"InvoiceNo", "StockCode"}
+    sample = raw.sample_columns(500)
+    assert _outside_the_hull(sample, ["InvoiceNo", "StockCode", "Description"]) == {"InvoiceNo", "StockCode"}
 
 
 def test_hull_first_or_not_the_same_lines_are_dropped(tmp_path, monkeypatch):
@@ -68,7 +69,26 @@ def test_hull_first_or_not_the_same_lines_are_dropped(tmp_path, monkeypatch):
     _parquet(path, invoices, ["A"] * len(invoices), ["B"] * len(invoices))
     dropped = {}
     for hulled in (True, False):
-        monkeypatch.setattr(base, "_outside_the_hull", lambda raw, labels, on=hulled: set(labels) if on else set())
+        monkeypatch.setattr(base, "_outside_the_hull", lambda sample, labels, on=hulled: set(labels) if on else set())
         raw = read_raw(path, con=engine.connect())
         dropped[hulled] = (raw.skipped, sorted(e["_row"] for e in raw.skipped_examples["total_row"]))
     assert dropped[True] == dropped[False] == ({"total_row": 3}, [2, 4, 5])  # by hand
+
+
+def test_blank_lines_found_by_a_text_witness_as_two_counts(tmp_path):
+    """A CSV file has no typed column: its first column is the blank-line witness, counted as NULLs and
+    as values below '!' that strip to nothing (two counts Parquet's statistics decide); a blank line past
+    the sample is still found, and a padded value is not blank."""
+    n = 900
+    invoices = [f"{536365 + i}" for i in range(n)]
+    invoices[700] = None  # a blank line: every cell empty
+    invoices[800] = " 536999"  # padded, not blank
+    path = tmp_path / "sales.csv"
+    lines = ["InvoiceNo,StockCode,Description,Quantity"]
+    for i, invoice in enumerate(invoices):
+        lines.append(",,," if invoice is None else f'"{invoice}",85123A,TEA SET,{i % 5 + 1}')
+    path.write_text("\n".join(lines) + "\n")
+    raw = read_raw(path, con=engine.connect())
+    assert raw.skipped == {"blank": 1}
+    assert [e["_row"] for e in raw.skipped_examples["blank"]] == [702]  # the header is row 1
+    assert raw.table.count().execute() == n - 1
