@@ -299,25 +299,23 @@ def test_products_named_without_codes_are_counted():
     assert dict(zip(counted["customer_id"], counted["n_products"])) == {"A": 3, "B": 1}
 
 
-def test_analyze_counts_products_by_what_the_source_maps(tmp_path):
-    """Through ``segmint.analyze``: a file naming its items without codes counts names; a file with
-    product codes counts codes alone (a line whose code is blank is no product, its name not read)."""
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [  # a file naming its items without codes counts names
+        ("Member_number,Date,itemDescription,Amount\n"
+         "1,2023-01-10,whole milk,1\n1,2023-01-10,whole milk,1\n1,2023-02-10,rolls/buns,1\n"
+         "2,2023-01-12,soda,2\n2,2023-01-12,yogurt,2\n2,2023-03-12,soda,2\n", {"1": 2, "2": 2}),
+        # a file with product codes counts codes alone: a line whose code is blank is no product
+        ("InvoiceNo,StockCode,Description,Quantity,InvoiceDate,UnitPrice,CustomerID\n"
+         "1,A1,MUG,1,2023-01-10,2.50,C1\n1,A2,JUG,1,2023-01-10,4.00,C1\n"
+         "2,,POSTCARD,1,2023-02-10,1.00,C1\n3,A1,MUG,2,2023-02-11,2.50,C2\n", {"C1": 2, "C2": 1}),
+    ],
+)  # fmt: skip
+def test_analyze_counts_products_by_what_the_source_maps(tmp_path, text, expected):
+    """Through ``segmint.analyze``, n_products reads the product column the source maps."""
     import segmint
 
-    names = tmp_path / "baskets.csv"
-    names.write_text(
-        "Member_number,Date,itemDescription,Amount\n"
-        "1,2023-01-10,whole milk,1\n1,2023-01-10,whole milk,1\n1,2023-02-10,rolls/buns,1\n"
-        "2,2023-01-12,soda,2\n2,2023-01-12,yogurt,2\n2,2023-03-12,soda,2\n"
-    )
-    features = segmint.analyze(names, scheme="rfm").features.execute()
-    assert dict(zip(features["customer_id"], features["n_products"])) == {"1": 2, "2": 2}
-
-    codes = tmp_path / "sales.csv"
-    codes.write_text(
-        "InvoiceNo,StockCode,Description,Quantity,InvoiceDate,UnitPrice,CustomerID\n"
-        "1,A1,MUG,1,2023-01-10,2.50,C1\n1,A2,JUG,1,2023-01-10,4.00,C1\n"
-        "2,,POSTCARD,1,2023-02-10,1.00,C1\n3,A1,MUG,2,2023-02-11,2.50,C2\n"
-    )
-    features = segmint.analyze(codes, scheme="rfm").features.execute()
-    assert dict(zip(features["customer_id"], features["n_products"])) == {"C1": 2, "C2": 1}
+    path = tmp_path / "lines.csv"
+    path.write_text(text)
+    features = segmint.analyze(path, scheme="rfm").features.execute()
+    assert dict(zip(features["customer_id"], features["n_products"])) == expected
