@@ -190,3 +190,32 @@ def test_an_excel_bomb_upload_is_refused_and_the_server_carries_on(tmp_path):
         session.uploads[good.token] = good
         _, report = upload.inspect_upload(upload.find_upload(state, good.token))
         assert "Rows kept" in report
+
+
+def test_an_uploaded_ledger_fills_the_credit_page(tmp_path):
+    """A Day Book uploaded in the dashboard is its own credit view (the Credit page said 'No ledger' and
+    named command-line flags): by hand, Acme billed 100 and paid 100 (owes 0); Beta billed 250 and got a
+    50 credit note (owes 200); the bank's contra voucher is no customer."""
+    from segmint.app.pages import credit
+
+    state = AppState(upload_root=tmp_path / "uploads")
+    with as_session("s1"):
+        session = state.sessions.touch("s1")
+        saved = receive(Source(LEDGER), len(LEDGER), session.folder, "daybook.csv", max_mb=1)
+        session.uploads[saved.token] = saved
+        upload.inspect_upload(upload.find_upload(state, saved.token))
+        store, _, _ = upload.run_upload(state, {}, saved.token, dict(saved.cleaned.mapping.fields))
+        details = state.credit.result(state, store["dataset_id"]).details
+        assert dict(zip(details["customer_id"], details["outstanding"])) == {"Acme": 0.0, "Beta": 200.0}
+        inputs = (store, None, None, None, None, "rfm", "quarter", {})
+        kpis, *_, message = credit.overview_content(state, *inputs)
+        assert message is None and kpis[0].children.children.children[1].children == "2"
+        plain = state.add_dataset(hand_frame_table(), "sales.csv", owner="s1")  # sales alone: no ledger
+        *_, message = credit.overview_content(state, {**store, "dataset_id": plain}, *inputs[1:])
+        assert "Upload page" in message.children and "--" not in message.children
+
+
+def hand_frame_table():
+    import ibis
+
+    return ibis.duckdb.connect().create_table("tx", hand_frame())

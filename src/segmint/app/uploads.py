@@ -45,6 +45,7 @@ class Upload:
     detected: Any = None  # segmint.schema.MappingResult for the raw columns
     cleaned: Any = None  # segmint.api.Transactions with the detected mapping (None if that failed)
     ledger: Any = None  # segmint.io.ledger.LedgerReport when the file is a ledger (its sales view is read)
+    credit_ledger: Any = None  # segmint.io.ledger.Ledger of a ledger file: its vouchers for the Credit page
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def read(self) -> None:
@@ -64,6 +65,8 @@ class Upload:
             # a ledger (Day Book, Ledger Account): only its sales vouchers net of credit notes are
             # sales, as in `segmint analyze` and segmint.read_transactions
             raw, self.ledger = sales_view(read_raw(str(self.path), con=con), con=con)
+            if self.ledger is not None:  # the same file's vouchers feed the Credit page, as --ledger does
+                self.credit_ledger = _credit_ledger(self.path, con)
             self.detected = detect_mapping(raw.columns, raw.sample(500))
             self.raw, self.con = raw, con
             try:
@@ -84,7 +87,20 @@ class Upload:
 
     def close(self) -> None:
         """Forget the raw table (its connection goes once no dataset uses it)."""
-        self.raw = self.cleaned = self.detected = self.ledger = None
+        self.raw = self.cleaned = self.detected = self.ledger = self.credit_ledger = None
+
+
+def _credit_ledger(path: Path, con: Any) -> Any:
+    """The ledger of an uploaded Day Book / Ledger Account, or None when its vouchers cannot be read as one
+    (the sales view still stands; the Credit page then says it has no ledger)."""
+    from segmint.errors import SegmintError
+    from segmint.io.ledger import read_ledger
+
+    try:
+        return read_ledger(str(path), con=con)
+    except SegmintError:
+        log.info("%s: its sales are read, but not its vouchers as a ledger", path.name, exc_info=True)
+        return None
 
 
 def receive(stream: Any, length: int | None, folder: Path, filename: str, max_mb: float) -> Upload:

@@ -22,8 +22,9 @@ from segmint.app.layout import graph, kpi_card, message
 from segmint.app.state import AppState
 from segmint.credit.scorecard import SEGMENTS
 
-NO_LEDGER = ("No ledger for this dataset. Open a workspace that holds one (segmint demo, or segmint credit "
-             "LEDGER --workspace W) or start the dashboard with --ledger FILE.")
+NO_LEDGER = ("No ledger for this dataset. Upload a ledger on the Upload page (a Tally Day Book, Ledger Account "
+             "or Tally XML: its sales become the data and its vouchers this page), or open a workspace that "
+             "holds one.")
 
 
 def _credit_result(state: AppState, dataset_id: str | None, filters: Any) -> Any:

@@ -95,6 +95,8 @@ def run_upload(state: AppState, session: dict, token: str, fields: dict[str, str
     upload = find_upload(state, token)
     tx = upload.clean({f: c for f, c in fields.items() if c and c != NONE})
     dataset_id = state.add_dataset(tx, upload.filename, owner=current_session_id() or "")
+    if upload.credit_ledger is not None:  # a Day Book: its credit view on the Credit page
+        state.credit.set_ledger(dataset_id, upload.credit_ledger)
     return {**session, "dataset_id": dataset_id}, scrub(tx.report.summary(), upload), upload.filename
 
 
