@@ -276,10 +276,20 @@ def revenue_by_country(table: pd.DataFrame, top: int = 15) -> go.Figure:
                    height=max(320, 28 * len(ordered) + 90))
 
 
-def histogram(bins: pd.DataFrame, feature: str, *, log_x: bool = False, log_y: bool = False) -> go.Figure:
+def _named(feature: str, priced: bool, short: bool = False) -> str:
+    """A feature's label (its short one), naming items where money would be when the data have no prices."""
+    from segmint.units import measure_word
+
+    return measure_word(SHORT_LABELS.get(feature, label(feature)) if short else label(feature), priced)
+
+
+def histogram(
+    bins: pd.DataFrame, feature: str, *, log_x: bool = False, log_y: bool = False, priced: bool = True
+) -> go.Figure:
     """Bar histogram from pre-computed bins (``bin_start``, ``bin_end``, ``customers``).
 
-    With ``log_x`` the bin edges are log10 values and the axis is labelled in original units.
+    With ``log_x`` the bin edges are log10 values and the axis is labelled in original units;
+    ``priced=False``: monetary counts items.
     """
     if bins.empty:
         return empty_figure(f"No {SHORT_LABELS.get(feature, feature).lower()} values for these filters")
@@ -295,18 +305,19 @@ def histogram(bins: pd.DataFrame, feature: str, *, log_x: bool = False, log_y: b
             "<extra></extra>",
         )
     )
-    axis: dict[str, object] = {"title": {"text": f"{label(feature)}, log scale" if log_x else label(feature)}}
+    axis: dict[str, object] = {"title": {"text": f"{_named(feature, priced)}, log scale" if log_x
+                                         else _named(feature, priced)}}
     if log_x:
         low, high = math.floor(bins["bin_start"].min()), math.ceil(bins["bin_end"].max())
         ticks = list(range(low, high + 1))
         axis.update(tickvals=ticks, ticktext=[f"{10.0 ** t:,g}" for t in ticks])
     fig.update_layout(xaxis=axis, yaxis={"title": {"text": "customers"},
                                          "type": "log" if log_y else "linear"}, bargap=0.02)
-    return _layout(fig, SHORT_LABELS.get(feature, label(feature)))
+    return _layout(fig, _named(feature, priced, short=True))
 
 
 def segment_scatter(
-    points: pd.DataFrame, x: str, y: str, *, total: int | None = None, legend: bool = True
+    points: pd.DataFrame, x: str, y: str, *, total: int | None = None, legend: bool = True, priced: bool = True
 ) -> go.Figure:
     """Scatter of ``x`` vs ``y`` per customer, one trace per segment; ``total`` > len = a sample.
 
@@ -316,7 +327,7 @@ def segment_scatter(
         return empty_figure("No customers for these filters")
     colors = segment_colors(points)
     fig = go.Figure()
-    x_name, y_name = SHORT_LABELS.get(x, label(x)), SHORT_LABELS.get(y, label(y))
+    x_name, y_name = _named(x, priced, short=True), _named(y, priced, short=True)
     for segment, group in points.sort_values("segment_order", ascending=False).groupby(
         "segment", sort=False
     ):
@@ -331,8 +342,8 @@ def segment_scatter(
     title = f"{x_name} vs {y_name.lower()}"
     if total is not None and total > len(points):
         title += f" (random sample of {len(points):,} of {total:,} customers)"
-    fig.update_xaxes(title_text=label(x), type="log" if x == "monetary" else "linear")
-    fig.update_yaxes(title_text=label(y), type="log" if y == "monetary" else "linear")
+    fig.update_xaxes(title_text=_named(x, priced), type="log" if x == "monetary" else "linear")
+    fig.update_yaxes(title_text=_named(y, priced), type="log" if y == "monetary" else "linear")
     options: dict[str, object] = {"showlegend": legend}
     if legend:
         options["legend"] = {"itemsizing": "constant", "orientation": "h", "y": -0.22, "font": {"size": 10}}

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["ITEM_COLUMNS", "has_prices", "item_columns", "measure_word"]
+__all__ = ["ITEM_COLUMNS", "has_prices", "item_columns", "item_text", "measure_word"]
 
 # money column -> the name of the same figure counted in items
 ITEM_COLUMNS = {
@@ -24,7 +24,16 @@ _ITEM_WORDS = {
     "AOV": "items/order", "Avg order value": "Avg items per order", "average order value": "average items per order",
     "Sales": "Items", "% sales": "% items", "atv min": "items/visit min", "atv max": "items/visit max",
     "revenue/day": "items/day", "Revenue per day": "Items per day", "Total spend": "Total items", "spend": "items",
+    "Avg monetary": "Avg items", "Monetary": "Items", "Monetary (net spend)": "Items bought (net)",
+    "Predicted value": "Predicted items",
 }  # fmt: skip
+# money phrases in sentences (the value story's notes, the RFM segments' reasons) -> the same in items
+_ITEM_PHRASES = (
+    ("revenue (net spend)", "items bought (no prices)"), ("spends most", "buys the most items"),
+    ("spends well", "buys many items"), ("has not spent much yet", "has not bought many items yet"),
+    ("spend big", "buy many items"), ("spent well", "bought many items"), ("low spend", "few items"),
+    ("frequency and spend", "frequency and items bought"),
+)  # fmt: skip
 
 
 def has_prices(mapping: Any) -> bool:
@@ -37,6 +46,15 @@ def has_prices(mapping: Any) -> bool:
 def measure_word(word: str, priced: bool) -> str:
     """``word`` ("revenue", "% revenue", "AOV", ...) as shown: itself, or its item-count name without prices."""
     return word if priced else _ITEM_WORDS.get(word, word)
+
+
+def item_text(text: str, priced: bool) -> str:
+    """A sentence as shown: itself, or with its money phrases ("spends most", ...) counting items without prices."""
+    if priced:
+        return text
+    for money, items in _ITEM_PHRASES:
+        text = text.replace(money, items)
+    return text
 
 
 def item_columns(table: Any, priced: bool) -> Any:

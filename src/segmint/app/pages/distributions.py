@@ -50,9 +50,11 @@ def distributions_content(state: AppState, log_options: list[str] | None, *input
         return bins, queries.scatter_points(analysis.customers)
 
     bins, (points, total) = state.query(dataset_id, load)
-    histograms = [figures.histogram(b, f, log_x=log_x, log_y=log_y) for b, f in zip(bins, FEATURES, strict=True)]
+    priced = state.priced(dataset_id)  # without prices monetary counts items
+    histograms = [figures.histogram(b, f, log_x=log_x, log_y=log_y, priced=priced)
+                  for b, f in zip(bins, FEATURES, strict=True)]
     # the three scatters share segments and colours: one legend above them, the plots stay aligned
-    scatters = [figures.segment_scatter(points, x, y, total=total, legend=False) for x, y in PAIRS]
+    scatters = [figures.segment_scatter(points, x, y, total=total, legend=False, priced=priced) for x, y in PAIRS]
     note = (f"Scatter plots show a random sample of {len(points):,} of {total:,} customers."
             if total > len(points) else f"Scatter plots show all {total:,} customers.")
     return (*histograms, *scatters, segment_legend(points), note, None)

@@ -101,13 +101,15 @@ def segment_table(result: Any) -> Any:
                           "CLV": ",.0f", "share": ".1%"})
 
 
-def kpis(result: Any) -> list[dbc.Col]:
-    """Customers scored, predicted value, mean P(alive), share at high churn risk."""
+def kpis(result: Any, priced: bool = True) -> list[dbc.Col]:
+    """Customers scored, predicted value (items without prices), mean P(alive), share at high churn risk."""
+    from segmint.units import measure_word
+
     customers = result.customers
     return [
         kpi_card("Customers", f"{len(customers):,}", f"first seen by {result.window.calibration_end}",
                  card_id="value-kpi-customers"),
-        kpi_card("Predicted value", f"{customers['clv'].sum():,.0f}" if customers["clv"].notna().any() else "n/a",
+        kpi_card(measure_word("Predicted value", priced), f"{customers['clv'].sum():,.0f}" if customers["clv"].notna().any() else "n/a",
                  f"CLV over {result.horizon_label()}" if customers["clv"].notna().any() else
                  "no spend model (see the notes): customers ranked by expected purchases", card_id="value-kpi-clv"),
         kpi_card("Mean P(alive)", f"{customers['p_alive'].mean():.2f}", f"at {result.window.calibration_end}",
@@ -142,7 +144,7 @@ def value_content(state: AppState, model: Any, unit: Any, horizon: Any, discount
         notes.insert(0, dbc.Alert([html.B("Not reliable: "), result.degenerate[0].upper() + result.degenerate[1:] + "."],
                                   color="danger", className="py-1 mb-1"))
     notes = notes or None
-    return (model_line(result), kpis(result), value_figures.p_alive_matrix(grid, result.time_unit, grid_T),
+    return (model_line(result), kpis(result, state.priced(dataset_id)), value_figures.p_alive_matrix(grid, result.time_unit, grid_T),
             value_figures.clv_histogram(result.customers["clv"], result.horizon_label()),
             value_figures.tracking_plot(result.tracking, result.time_unit, result.window.calibration_end),
             value_figures.segment_value_bars(result.by_segment), top_customers(result), segment_table(result),

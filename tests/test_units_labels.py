@@ -1,0 +1,89 @@
+"""Without prices the sentences and labels that spoke of money count items: the RFM reasons, the value story's
+note, the Value page's predicted-value card, the Segments grid's average and the Distributions page; priced
+data read as before."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from segmint.api import analyze, read_transactions, story
+from segmint.clean_options import CleanOptions
+
+# 3 customers: 1 on Jan 5 (2 items) and Mar 1 (3), 2 on Feb 1 (1), 3 on Mar 2 (1); snapshot Mar 3
+BASKETS = ("Member_number,Date,itemDescription\n1,2024-01-05,milk\n1,2024-01-05,bread\n2,2024-02-01,milk\n"
+           "1,2024-03-01,eggs\n1,2024-03-01,milk\n1,2024-03-01,tea\n3,2024-03-02,milk\n")
+# the same purchases with prices: one line per visit, the amount equal to the items
+PRICED = "customer,date,amount\n1,2024-01-05,2\n2,2024-02-01,1\n1,2024-03-01,3\n3,2024-03-02,1\n"
+MONTH = {"rfm": {"new_within": "month"}}  # only customer 3 (first purchase Mar 2) is new
+
+
+@pytest.fixture
+def baskets(tmp_path):
+    path = tmp_path / "baskets.csv"
+    path.write_text(BASKETS)
+    return read_transactions(str(path), options=CleanOptions(unpriced="units"))
+
+
+@pytest.fixture
+def priced(tmp_path):
+    path = tmp_path / "sales.csv"
+    path.write_text(PRICED)
+    return read_transactions(str(path))
+
+
+def _reasons(result) -> dict[str, str]:
+    frame = result.segments["rfm"].select("customer_id", "reason").execute()
+    return dict(zip(frame["customer_id"], frame["reason"], strict=True))
+
+
+def test_rfm_reasons_count_items_without_prices(baskets, priced):
+    # customer 1: second most recent (R=2), most visits and items (F=M=4) -> At Risk; customer 2: lowest everything
+    reasons = _reasons(analyze(baskets, scheme="rfm", config=MONTH))
+    assert reasons["1"] == "R=2 F=4 M=4 -> At Risk: bought many items before, but has not purchased for a while"
+    assert reasons["2"] == "R=1 F=1 M=1 -> Lost: lowest recency, frequency and items bought"
+    assert not any("spen" in r for r in reasons.values())
+    reasons = _reasons(analyze(priced, scheme="rfm", config=MONTH))
+    assert reasons["1"] == "R=2 F=4 M=4 -> At Risk: spent well before, but has not purchased for a while"
+    assert reasons["2"] == "R=1 F=1 M=1 -> Lost: lowest recency, frequency and spend"
+    # the story's reasons too
+    rows = story(baskets, scheme="rfm", period="month").tables()["story"].set_index("customer_id")
+    assert rows.loc["2", "current_reason"] == "R=1 F=1 M=1 -> Lost: lowest recency, frequency and items bought"
+
+
+def test_value_story_note_ranks_items_without_prices(baskets, priced):
+    notes = story(baskets, scheme="value", period="month").notes
+    assert ("the data have no cost: the value story ranks items bought (no prices) where profit (amount - cost) "
+            "would be") in notes
+    assert not any("revenue" in n for n in notes)
+    notes = story(priced, scheme="value", period="month").notes
+    assert ("the data have no cost: the value story ranks revenue (net spend) where profit (amount - cost) "
+            "would be") in notes
+
+
+def test_dashboard_labels_count_items_without_prices():
+    from types import SimpleNamespace
+
+    from segmint.app import figures
+    from segmint.app.pages import segments, value
+
+    headers = {c["field"]: c["headerName"] for c in segments.column_defs(segments.KPI_COLUMNS, priced=False)}
+    assert headers["mean_monetary"] == "Avg items"
+    headers = {c["field"]: c["headerName"] for c in segments.column_defs(segments.KPI_COLUMNS)}
+    assert headers["mean_monetary"] == "Avg monetary"
+    customers = pd.DataFrame({"clv": [1.5, 2.5], "p_alive": [0.5, 1.0], "churn_risk": ["high", "low"]})
+    result = SimpleNamespace(customers=customers, window=SimpleNamespace(calibration_end="2024-03-01"),
+                             horizon_label=lambda: "12 months")
+    titles = [str(card) for card in value.kpis(result, priced=False)]
+    assert "Predicted items" in titles[1] and "Predicted value" not in titles[1] and "'4'" in titles[1]
+    assert "Predicted value" in str(value.kpis(result)[1])
+    bins = pd.DataFrame({"bin_start": [1.0, 2.0], "bin_end": [2.0, 3.0], "customers": [2, 1]})
+    figure = figures.histogram(bins, "monetary", priced=False)
+    assert figure.layout.title.text == "Items" and figure.layout.xaxis.title.text == "Items bought (net)"
+    figure = figures.histogram(bins, "monetary")
+    assert figure.layout.title.text == "Monetary" and figure.layout.xaxis.title.text == "Monetary (net spend)"
+    points = pd.DataFrame({"customer_id": ["1", "2"], "recency_days": [2, 31], "frequency": [2, 1],
+                           "monetary": [5.0, 1.0], "segment": ["A", "B"], "segment_order": [1, 0]})
+    figure = figures.segment_scatter(points, "frequency", "monetary", priced=False)
+    assert figure.layout.title.text == "Frequency vs items" and figure.layout.yaxis.title.text == "Items bought (net)"
+    assert figures.segment_scatter(points, "frequency", "monetary").layout.title.text == "Frequency vs monetary"
