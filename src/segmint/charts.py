@@ -17,7 +17,7 @@ import plotly.io as pio
 
 from segmint.units import measure_word
 
-__all__ = ["FEATURE_LABELS", "MARGIN", "MODEBAR_BUTTONS", "OUTLIER_COLOR", "SEGMENT_SCALE", "SHORT_LABELS", "TEMPLATE", "TIER_COLORS", "bar_width_ms", "bucket_bars", "empty_figure", "histogram", "label", "revenue_by_country", "rf_heatmap", "rfm_score_bars", "segment_colors", "segment_pie", "segment_scatter", "segment_share"]
+__all__ = ["FEATURE_LABELS", "LOG_TICKS", "MARGIN", "MODEBAR_BUTTONS", "OUTLIER_COLOR", "SEGMENT_SCALE", "SHORT_LABELS", "TEMPLATE", "TIER_COLORS", "bar_width_ms", "bucket_bars", "empty_figure", "histogram", "label", "log_ticks", "revenue_by_country", "rf_heatmap", "rfm_score_bars", "segment_colors", "segment_pie", "segment_scatter", "segment_share"]
 
 TEMPLATE = "plotly_white"
 MARGIN = {"l": 10, "r": 10, "t": 50, "b": 10}
@@ -46,6 +46,8 @@ FEATURE_LABELS = {
     "frequency_tier": "Frequency tier",
 }
 SHORT_LABELS = {"recency_days": "Recency", "frequency": "Frequency", "monetary": "Monetary"}
+# a log axis's tick labels as the values they mark (Plotly's own label 20 and 30 as "2" and "3")
+LOG_TICKS = ",~r"
 # every mode-bar button: an empty chart (a message, no data) gets no toolbar
 MODEBAR_BUTTONS = [
     "zoom", "pan", "select", "lasso", "zoomIn", "zoomOut", "autoScale", "resetScale", "toImage",
@@ -283,6 +285,14 @@ def _named(feature: str, priced: bool, short: bool = False) -> str:
     return measure_word(SHORT_LABELS.get(feature, label(feature)) if short else label(feature), priced)
 
 
+def log_ticks(low: float, high: float) -> list[float]:
+    """Ticks of a short log axis from ``low`` to ``high`` (> 0): 1, 2, 5 per decade over at most 2.5 decades,
+    else the powers of ten alone (Plotly's own ticks crowd a 220-pixel axis and label 20 as "2")."""
+    first, last = math.floor(math.log10(low)), math.ceil(math.log10(high))
+    steps = (1, 2, 5) if math.log10(high / low) <= 2.5 else (1,)
+    return [m * 10.0**e for e in range(first, last + 1) for m in steps if low / 1.5 <= m * 10.0**e <= high * 1.5]
+
+
 def histogram(
     bins: pd.DataFrame, feature: str, *, log_x: bool = False, log_y: bool = False, priced: bool = True
 ) -> go.Figure:
@@ -311,8 +321,11 @@ def histogram(
         low, high = math.floor(bins["bin_start"].min()), math.ceil(bins["bin_end"].max())
         ticks = list(range(low, high + 1))
         axis.update(tickvals=ticks, ticktext=[f"{10.0 ** t:,g}" for t in ticks])
-    fig.update_layout(xaxis=axis, yaxis={"title": {"text": "customers"},
-                                         "type": "log" if log_y else "linear"}, bargap=0.02)
+    counts: dict[str, object] = {"title": {"text": "customers"}, "type": "log" if log_y else "linear"}
+    if log_y:
+        ticks = log_ticks(bins["customers"].min(), bins["customers"].max())
+        counts.update(tickvals=ticks, ticktext=[f"{t:,g}" for t in ticks])
+    fig.update_layout(xaxis=axis, yaxis=counts, bargap=0.02)
     return _layout(fig, _named(feature, priced, short=True))
 
 
@@ -342,8 +355,9 @@ def segment_scatter(
     title = f"{x_name} vs {y_name.lower()}"
     if total is not None and total > len(points):
         title += f" (random sample of {len(points):,} of {total:,} customers)"
-    fig.update_xaxes(title_text=_named(x, priced), type="log" if x == "monetary" else "linear")
-    fig.update_yaxes(title_text=_named(y, priced), type="log" if y == "monetary" else "linear")
+    for update, name in ((fig.update_xaxes, x), (fig.update_yaxes, y)):
+        log = {"type": "log", "tickformat": LOG_TICKS} if name == "monetary" else {"type": "linear"}
+        update(title_text=_named(name, priced), **log)
     options: dict[str, object] = {"showlegend": legend}
     if legend:
         options["legend"] = {"itemsizing": "constant", "orientation": "h", "y": -0.22, "font": {"size": 10}}

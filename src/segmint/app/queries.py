@@ -12,6 +12,7 @@ from typing import Any
 
 import ibis
 import ibis.expr.types as ir
+import numpy as np
 import pandas as pd
 
 from segmint.engine import row_count
@@ -62,22 +63,38 @@ def country_revenue(customers: ir.Table) -> pd.DataFrame:
 
 
 def histogram_bins(customers: ir.Table, feature: str, *, bins: int = 40, log: bool = False) -> pd.DataFrame:
-    """Equal-width bins of ``feature`` (of log10(feature) when ``log``; values <= 0 then skipped)."""
+    """Equal-width bins of ``feature`` (of log10(feature) when ``log``; values <= 0 then skipped).
+
+    Whole-number values (visits, days, items) get whole-number bins: from k - 0.5 to m + 0.5, so
+    neighbouring bars touch; on the log scale a bin spans the whole numbers its log range holds
+    (log10 of first - 0.5 to last + 0.5), never a fraction of one.
+    """
     source = customers.filter(customers[feature] > 0) if log else customers
-    column = source[feature].cast("float64")
-    values = source.select(value=column.log10() if log else column)
-    stats = values.aggregate(low=values.value.min(), high=values.value.max()).execute().iloc[0]
+    raw = source[feature].cast("float64")
+    values = source.select(raw=raw, value=raw.log10() if log else raw)
+    stats = values.aggregate(
+        low=values.value.min(), high=values.value.max(), fractions=(values.raw != values.raw.floor()).sum()
+    ).execute().iloc[0]
     if pd.isna(stats["low"]):
         return pd.DataFrame({"bin_start": [], "bin_end": [], "customers": []})
     low, high = float(stats["low"]), float(stats["high"])
-    if feature in ("frequency", "recency_days") and not log:
+    whole = int(stats["fractions"]) == 0
+    if whole and not log:
         width = max(1.0, math.ceil((high - low + 1) / bins))  # whole-number bins for counts and days
         low -= 0.5
     else:
         width = (high - low) / bins or 1.0
     index = ((values.value - low) / width).floor().cast("int64").clip(upper=bins - 1)
-    counts = values.group_by(bin=index).aggregate(customers=values.count()).execute()
-    counts = counts.sort_values("bin")
+    counts = values.group_by(bin=index).aggregate(
+        customers=values.count(), first=values.raw.min(), last=values.raw.max()
+    ).execute().sort_values("bin")
+    if whole and log:  # a bin spans the whole numbers in its log range (those it holds at least); values >= 1
+        edges = np.ceil(10 ** (low + np.arange(bins + 1) * width) - 1e-9)
+        number = counts["bin"].to_numpy()
+        first = np.minimum(edges[number], counts["first"].to_numpy())
+        last = np.maximum(edges[number + 1] - 1, counts["last"].to_numpy())
+        return pd.DataFrame({"bin_start": np.log10(first - 0.5), "bin_end": np.log10(last + 0.5),
+                             "customers": counts["customers"].to_numpy()})
     return pd.DataFrame(
         {
             "bin_start": low + counts["bin"].to_numpy() * width,

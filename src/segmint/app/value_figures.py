@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from segmint.charts import _layout, empty_figure, segment_colors
+from segmint.charts import LOG_TICKS, _layout, empty_figure, segment_colors
 
 __all__ = ["clv_histogram", "p_alive_grid", "p_alive_matrix", "segment_value_bars", "tracking_plot"]
 
@@ -49,7 +49,7 @@ def clv_histogram(clv: pd.Series, horizon_label: str, bins: int = 40) -> go.Figu
         customdata=np.column_stack([low, high]),
         hovertemplate="CLV %{customdata[0]:,.2f} - %{customdata[1]:,.2f}<br>customers %{y:,}<extra></extra>",
     ))
-    fig.update_xaxes(type="log")
+    fig.update_xaxes(type="log", tickformat=LOG_TICKS)
     note = f" ({values.size - positive.size:,} at 0)" if values.size > positive.size else ""
     return _layout(fig, f"CLV over {horizon_label}: customers{note}", xaxis_title="CLV (log scale)",
                    yaxis_title="customers", bargap=0)
