@@ -18,7 +18,7 @@ from segmint.analysis_result import AnalysisResult, Transactions
 from segmint.errors import ConfigError, DataError, Fix
 from segmint.lazy import LazyTables
 from segmint.reading import MappingLike, Source, clean_raw, read_transactions
-from segmint.units import has_prices, item_text
+from segmint.units import has_prices, item_config, item_notes
 from segmint.util import read_yaml_mapping
 
 if TYPE_CHECKING:
@@ -191,7 +191,7 @@ def analyze(
             skipped[name] = "not available (its optional dependencies are not installed)"
             log.warning("scheme %s skipped: not importable", name)
             continue
-        settings = used[name] = _worded(scheme_.config(configs.get(name)), priced)
+        settings = used[name] = item_config(scheme_.config(configs.get(name)), priced)
         try:
             labelled = engine.materialize(tx.con, scheme_.assign(features, settings).order_by("customer_id"))
         except DataError as exc:
@@ -213,10 +213,9 @@ def analyze(
         from segmint.story import build_story
 
         step(f"building customer stories per {story_period}")
-        story_result = _story_worded(build_story(
-            lines, period=story_period, scheme=story_scheme, config=_worded(configs.get(story_scheme), priced,
-                                                                            story_scheme), frequency=frequency,
-            **window,
+        story_config = item_config(configs.get(story_scheme), priced, story_scheme)
+        story_result = item_notes(build_story(
+            lines, period=story_period, scheme=story_scheme, config=story_config, frequency=frequency, **window,
         ), priced)
         tables.update({n if n == "story" else f"story_{n}": t for n, t in story_result.tables().items()})
     log.info("analysed %d customers (snapshot %s): %s", n_customers, snapshot, ", ".join(segments))
@@ -321,34 +320,12 @@ def story(
     rollup = tx.workspace.rollup() if tx.workspace is not None and not country else None
     step(f"building customer stories per {period}")
     priced = has_prices(tx.mapping)
-    return _story_worded(build_story(
+    return item_notes(build_story(
         in_countries(tx.table, country), period=period, scheme=scheme,
-        config=_worded(settings, priced, scheme),  # type: ignore[arg-type]
+        config=item_config(settings, priced, scheme),  # type: ignore[arg-type]
         kind=kind, drop_partial=drop_partial, frequency=frequency, start=start, end=end, org=orgs,
         rollup=rollup,
     ), priced)
-
-
-def _worded(settings: SegmentConfig | None, priced: bool, scheme: str = "") -> SegmentConfig | None:
-    """``settings`` (``scheme``'s defaults when None) with the segments' descriptions, which the reasons
-    quote ("spends most"), counting items when the data have no prices."""
-    if priced:
-        return settings
-    if settings is None and scheme:
-        from segmint.segment import get_scheme
-
-        settings = get_scheme(scheme).config(None)
-    segments = getattr(settings, "segments", None)
-    if not segments or not all(hasattr(s, "description") for s in segments):
-        return settings
-    worded = [s.model_copy(update={"description": item_text(s.description, priced)}) for s in segments]
-    return settings.model_copy(update={"segments": worded})  # type: ignore[union-attr]
-
-
-def _story_worded(result: StoryResult, priced: bool) -> StoryResult:
-    """The story with its notes ("ranks revenue (net spend)") counting items when the data have no prices."""
-    result.notes[:] = [item_text(note, priced) for note in result.notes]
-    return result
 
 
 def recommend(

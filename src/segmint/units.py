@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["ITEM_COLUMNS", "has_prices", "item_columns", "item_text", "measure_word"]
+__all__ = ["ITEM_COLUMNS", "has_prices", "item_columns", "item_config", "item_notes", "item_text", "measure_word"]
 
 # money column -> the name of the same figure counted in items
 ITEM_COLUMNS = {
@@ -75,3 +75,25 @@ def item_columns(table: Any, priced: bool) -> Any:
     if hasattr(table, "to_pyarrow"):  # Ibis: rename takes new=old
         return table.rename({new: old for old, new in renames.items()})
     return table.rename(columns=renames)
+
+
+def item_config(settings: Any, priced: bool, scheme: str = "") -> Any:
+    """A segment config (``scheme``'s defaults when None) whose segments' descriptions, which the reasons
+    quote ("spends most"), count items when unpriced."""
+    if priced:
+        return settings
+    if settings is None and scheme:
+        from segmint.segment import get_scheme
+
+        settings = get_scheme(scheme).config(None)
+    segments = getattr(settings, "segments", None)
+    if not segments or not all(hasattr(s, "description") for s in segments):
+        return settings
+    worded = [s.model_copy(update={"description": item_text(s.description, priced)}) for s in segments]
+    return settings.model_copy(update={"segments": worded})
+
+
+def item_notes(result: Any, priced: bool) -> Any:
+    """A story result whose notes ("ranks revenue (net spend)") count items when unpriced."""
+    result.notes[:] = [item_text(note, priced) for note in result.notes]
+    return result
