@@ -265,3 +265,16 @@ def test_segments_grid_is_emptied_by_an_error(state) -> None:
     assert "no transactions in the selected window" in str(message.children)
     rows, *_ = segments.segments_or_message(state, *inputs(state))
     assert sum(row["customers"] for row in rows) == 4  # A, B, C, E (D's return cancels its purchase)
+
+
+def test_segments_grid_shows_item_sums_as_counts_without_prices() -> None:
+    """Without prices the grid's Items column holds counts: '11,554', not '11,554.00' (groceries' Champions);
+    means (avg items, items per order) keep their decimals; priced data keep cents."""
+    from segmint.app.pages.segments import FORMATS, KPI_COLUMNS, column_defs
+
+    unpriced = {d["field"]: d for d in column_defs(KPI_COLUMNS, priced=False)}
+    priced = {d["field"]: d for d in column_defs(KPI_COLUMNS, priced=True)}
+    assert unpriced["revenue"]["headerName"] == "Items"
+    assert ",.2f" not in unpriced["revenue"]["valueFormatter"]["function"]
+    assert unpriced["aov"]["valueFormatter"]["function"] == FORMATS["money2"]
+    assert priced["revenue"]["valueFormatter"]["function"] == FORMATS["money"] == "d3.format(',.2f')(params.value)"
