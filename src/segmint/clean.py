@@ -54,6 +54,7 @@ from segmint.quality import (
 )
 from segmint.schema import CANONICAL_DTYPES, CONTACT_DTYPES, MAPPABLE_FIELDS, PRODUCT_ATTRIBUTE_DTYPES, ColumnMapping
 from segmint.textshape import TextShape, text_rows, text_shape
+from segmint.units import has_value_column
 
 __all__ = ["CleanOptions", "CleanResult", "DataQualityReport", "clean_transactions"]
 
@@ -278,7 +279,7 @@ def _check_fields(fields: list[str], mapping: ColumnMapping, source: str, option
             f"{source}: no column mapped to {', '.join(missing)}; map one in the column mapping "
             f"(e.g. fields: {{{missing[0]}: <column name>}})"
         )
-    if "amount" not in fields and "unit_price" not in fields and options.unpriced == "error":
+    if not has_value_column(fields) and options.unpriced == "error":
         raise MappingError(
             f"{source}: map an amount (line total) or a unit price column so sales can be valued"
         )

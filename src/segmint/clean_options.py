@@ -8,6 +8,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
+from segmint.units import has_value_column
+
 __all__ = ["EARLIEST_DATE", "CleanOptions", "latest_date", "latest_date_default", "unpriced"]
 
 # 1900-01-01 (Excel's day 1, SQL Server's default) and Excel's day 0 (1899-12-30/31) stand for a missing
@@ -48,4 +50,4 @@ def latest_date(options: CleanOptions) -> dt.date:
 
 def unpriced(fields: list[str], options: CleanOptions) -> bool:
     """No amount and no price mapped, and the options value each line at its quantity."""
-    return options.unpriced == "units" and "amount" not in fields and "unit_price" not in fields
+    return options.unpriced == "units" and not has_value_column(fields)

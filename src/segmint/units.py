@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["ITEM_COLUMNS", "has_prices", "item_columns", "item_config", "item_notes", "item_text", "measure_word"]
+__all__ = ["ITEM_COLUMNS", "has_prices", "has_value_column", "item_columns", "item_config", "item_notes", "item_text", "measure_word"]
 
 # money column -> the name of the same figure counted in items
 ITEM_COLUMNS = {
@@ -36,11 +36,16 @@ _ITEM_PHRASES = (
 )  # fmt: skip
 
 
+def has_value_column(fields: Any) -> bool:
+    """Whether mapped ``fields`` value the lines: an amount (line total) or a unit price is among them."""
+    return "amount" in fields or "unit_price" in fields
+
+
 def has_prices(mapping: Any) -> bool:
     """Whether amounts are money: the column mapping names an amount or a unit price (a workspace or a
     ready-made table, mapped by no one here, is taken as priced)."""
     fields = getattr(mapping, "fields", None)
-    return mapping is None or fields is None or bool({"amount", "unit_price"} & set(fields))
+    return mapping is None or fields is None or has_value_column(fields)
 
 
 def measure_word(word: str, priced: bool) -> str:

@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, TypeAlias
 
 from segmint.schema.columns import CONTACT_FIELDS, MAPPABLE_FIELDS, REQUIRED_FIELDS, ColumnMapping
+from segmint.units import has_value_column
 from segmint.util import parse_packaged_yaml
 
 if TYPE_CHECKING:
@@ -139,7 +140,7 @@ class MappingDetection:
         """Printable table ``field <- column (why)`` including required fields that were not found."""
         shown = [f for f in MAPPABLE_FIELDS if f in self.mapping.fields or f in self.ambiguous]
         shown += [f for f in REQUIRED_FIELDS if f not in shown]
-        if not {"amount", "unit_price"} & set(shown):
+        if not has_value_column(shown):
             shown.append("amount")
         width = max(len(f) for f in shown)
         lines = []

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 from segmint.errors import Fix, MappingError
 from segmint.schema.columns import MAPPABLE_FIELDS, REQUIRED_FIELDS, ColumnMapping
 from segmint.schema.detection import MappingDetection, Sample, content_fits, detect_mapping, sample_values
+from segmint.units import has_value_column
 
 if TYPE_CHECKING:
     import ibis
@@ -50,7 +51,7 @@ def resolve_mapping(
             problems.append(f"{name} is ambiguous: {' or '.join(map(repr, ambiguous[name]))}")
             example[name] = ambiguous[name][0]
     missing = [f for f in REQUIRED_FIELDS if f not in fields]
-    if "amount" not in fields and "unit_price" not in fields and require_value:
+    if not has_value_column(fields) and require_value:
         missing.append("amount")
     notes = []
     for name in missing:
