@@ -219,3 +219,18 @@ def hand_frame_table():
     import ibis
 
     return ibis.duckdb.connect().create_table("tx", hand_frame())
+
+
+def test_the_credit_timeline_leaves_the_no_ledger_message_alone(tmp_path):
+    """Both Credit callbacks write the page message: with no customer picked the timeline has nothing to say
+    and must not clear the overview's 'No ledger ... Upload page' (in the browser the later one won: blank)."""
+    from dash import no_update
+
+    from segmint.app.pages import credit
+
+    state = AppState(upload_root=tmp_path / "uploads")
+    plain = state.add_dataset(hand_frame_table(), "sales.csv")
+    inputs = ({"dataset_id": plain}, None, None, None, None, "rfm", "quarter", {})
+    *_, message = credit.overview_content(state, *inputs)
+    assert "Upload page" in message.children
+    assert credit.timeline_content(state, None, *inputs)[2] is no_update

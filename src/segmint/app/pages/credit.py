@@ -11,7 +11,7 @@ from typing import Any
 
 import dash_bootstrap_components as dbc
 import pandas as pd
-from dash import Dash, Input, Output, dcc, html
+from dash import Dash, Input, Output, dcc, html, no_update
 
 from segmint.app import credit_figures as cf
 from segmint.app.api import register_customer_result
@@ -152,8 +152,8 @@ def timeline_content(state: AppState, customer_id: str | None, *inputs: Any) -> 
     """(card, timeline figure, message) for one customer."""
     dataset_id, filters, _ = context(*inputs)
     result = _credit_result(state, dataset_id, filters)
-    if result is None or not customer_id:
-        return None, empty_figure("Pick a customer"), None
+    if result is None or not customer_id:  # nothing to say: the overview's message (e.g. no ledger) stays
+        return None, empty_figure("Pick a customer"), no_update
     allocations = result.allocations[result.allocations["customer_id"] == customer_id]
     figure = cf.ledger_timeline(result.timeline(customer_id), allocations, customer_id, result.terms)
     return customer_card(result.customer(customer_id)), figure, None
