@@ -214,3 +214,21 @@ def test_text_with_a_few_control_bytes_is_still_read(tmp_path):
     """A stray form feed or bell in a note is not a binary file: 1 control byte in a few hundred."""
     data = HEADER.replace(b"\n", b",note\n") + b"a,2023-01-01,10,bell\x07\nb,2023-01-02,20,page\x0cbreak\n" + b"c,2023-01-03,30,x\n" * 5
     assert kept(read(write(tmp_path, "sales.csv", data))) == {"a": 10.0, "b": 20.0, "c": 30.0}
+
+
+def test_an_unquoted_delimiter_in_the_first_rows_is_refused_like_one_further_down(tmp_path):
+    # "Pack, 12" unquoted: read as product "Pack" and amount 12, the real 20.00 lost without a word
+    # (the same row past the 200-line sample was already refused)
+    head = b"invoice,customer,date,product,amount\n"
+    shifted = b"I1,C1,2023-01-05,Pack, 12,20.00\n"
+    body = b"I2,C2,2023-02-06,Nut,5.00\n"
+    for name, data, row in (("early.csv", head + shifted + body, 2), ("late.csv", head + body * 300 + shifted, 302)):
+        with pytest.raises(InputError, match=rf"{name}: row {row} has 6 fields but the header names 5.*quote values"):
+            read(write(tmp_path, name, data))
+
+
+def test_trailing_delimiters_and_an_unnamed_last_column_are_still_read(tmp_path):
+    trailing = read(write(tmp_path, "trailing.csv", HEADER + b"a,2023-01-01,10,\nb,2023-01-02,20,,\n"))
+    assert kept(trailing) == {"a": 10.0, "b": 20.0}
+    unnamed = read(write(tmp_path, "unnamed.csv", HEADER + b"a,2023-01-01,10,x\nb,2023-01-02,20,y\n"))
+    assert kept(unnamed) == {"a": 10.0, "b": 20.0}

@@ -154,6 +154,8 @@ def read_delimited(path: Path, *, con: BaseBackend, mapping: ColumnMapping | Non
     if header >= len(rows) and rows:
         raise InputError(f"{path}: header row {header} is past the end of the file sample")
     start = header + 1 if header >= 0 else next((i for i, r in enumerate(rows) if r), 0)
+    if header >= 0:
+        _refuse_shifted_rows(path.name, lines, header, delimiter)
     width = max((len(r) for r in rows[start:]), default=0)
     names = unique_names(list(rows[header]) if header >= 0 else [])
     names += unique_names([None] * width)[len(names) :]
@@ -171,6 +173,51 @@ def read_delimited(path: Path, *, con: BaseBackend, mapping: ColumnMapping | Non
         raw.notes.insert(1, "title rows above the header: " + " | ".join(raw.titles))
     raw.report_notes += repeated_headers(list(rows[header])) if header >= 0 else []
     return drop_total_and_blank_rows(raw)
+
+
+def _refuse_shifted_rows(source: str, lines: list[str], header: int, delimiter: str) -> None:
+    """Refuse a sample row with more filled fields than the header and than most rows.
+
+    Such a row holds the delimiter inside an unquoted value (``Pack, 12`` as a product): every value
+    after it moves one column right, so the amount column reads ``12`` and the real amount is lost.
+    Rows past the sample are refused the same way while they are read (see :func:`_read_normalised`);
+    the sample's own rows used to widen the table instead, with no word. Trailing blank fields (a
+    trailing delimiter) do not count; a header shorter than most rows names extra columns, as before.
+    """
+    body = lines[header:]
+    if delimiter == WHITESPACE:
+        records = [(header + i + 1, line.split()) for i, line in enumerate(body)]
+    else:
+        reader = csv.reader(body, delimiter=delimiter)
+        records, first = [], header + 1
+        for record in reader:
+            records.append((first, record))
+            first = header + reader.line_num + 1
+    named = len(records[0][1]) if records else 0
+    filled = [(row, _filled_width(record)) for row, record in records[1:] if _filled_width(record)]
+    if not filled:
+        return
+    modal, rows = Counter(width for _, width in filled).most_common(1)[0]
+    usual = max(named, modal) if 2 * rows > len(filled) else named  # most rows wider: unnamed columns
+    for row, width in filled:
+        if width > usual:
+            raise too_wide_error(source, row, width, usual, delimiter)
+
+
+def _filled_width(record: list[str]) -> int:
+    """Fields up to the last non-blank one (a trailing delimiter adds none)."""
+    return next((i + 1 for i in range(len(record) - 1, -1, -1) if record[i].strip()), 0)
+
+
+def too_wide_error(source: str, row: int, fields: int, width: int, delimiter: str) -> InputError:
+    """The error for a row with more fields than the header names: what happened and the fix."""
+    fix = ("values containing spaces need a real delimiter (save the file as CSV)" if delimiter == WHITESPACE
+           else f"quote values that contain the delimiter {delimiter!r}")
+    return InputError(
+        f"{source}: row {row} has {fields} fields but the header names {width}, so its values after the extra "
+        f"one would shift into the wrong columns; {fix}",
+        field="row", value=row,
+    )
 
 
 def _refuse_binary(path: Path, head: bytes, encoding: str) -> None:
@@ -264,10 +311,7 @@ def _read_normalised(
                 if spanned > 1:
                     _check_swallowed_lines(path.name, first_row + number - skip, record, delimiter, names, spanned)
                 if len(record) > width and any(cell.strip() for cell in record[width:]):
-                    raise InputError(
-                        f"{path.name}: row {first_row + number - skip} has {len(record)} fields but the header "
-                        f"names {width}; quote values that contain the delimiter {delimiter!r}"
-                    )
+                    raise too_wide_error(path.name, first_row + number - skip, len(record), width, delimiter)
                 start = out.tell()
                 out.write(delimiter.join(cell(text) for text in (record + [""] * width)[:width]) + "\n")
                 longest = max(longest, out.tell() - start)
