@@ -105,11 +105,32 @@ class AnalysisResult:
         if "notes" not in self._cache:
             from segmint.segment import get_scheme
 
-            self._cache["notes"] = [*self.frequency_notes] + [
+            self._cache["notes"] = [*self.after_snapshot(), *self.frequency_notes] + [
                 note for name, labelled in self.segments.items()
                 for note in get_scheme(name).notes(self.features, labelled, self.configs.get(name))
             ]  # fmt: skip
         return self._cache["notes"]  # type: ignore[return-value]
+
+    def after_snapshot(self) -> list[str]:
+        """A note when lines of the window are dated on or after the snapshot date: features and segments
+        leave them out (as of the snapshot), and without a word revenue and customers just shrank."""
+        last = getattr(self.report, "last_date", None)
+        if self.window is None or (last is not None and last.date() < self.snapshot_date):
+            return []  # the default snapshot (the day after the last line) leaves nothing out: no query
+        from segmint.results import columns
+
+        day = self.window.invoice_date.date()
+        later = self.window.filter(day >= self.snapshot_date)
+        found = columns(later.aggregate(lines=later.count(), first=day.min(), last=day.max()))
+        lines = int(found["lines"][0] or 0)
+        if not lines:
+            return []
+        first, last_day = (str(found[key][0])[:10] for key in ("first", "last"))
+        return [
+            f"snapshot {self.snapshot_date}: {lines:,} line(s) dated on or after it ({first} to {last_day}) are "
+            f"left out of the features and segments, which describe customers as of the day before; a snapshot "
+            f"after {last_day} includes them"
+        ]
 
     def kpis(self) -> dict[str, float]:
         """Customers, revenue, orders (purchases with a positive net value), AOV, recent share; computed once."""
