@@ -278,3 +278,40 @@ def test_priced_items_beside_a_blank_basket_keep_its_sale(tmp_path):
     path.write_text(f"order_id,customer,date,total,product_json\no1,c1,2024-01-03,25.0,{priced}\no2,c2,2024-01-04,7.5,\n")
     tx = read_transactions(path)
     assert not tx.report.dropped and tx.report.total_amount == 25.0 + 7.5
+
+
+def test_an_empty_list_basket_beside_priced_items_keeps_its_sale(tmp_path):
+    """``[]`` is a blank basket like an empty cell: counted as a list of priced objects, it let quantity x
+    price stand for every invoice total, and the 7.00 order with no item lines was dropped ('no amount')."""
+    from segmint.api import read_transactions
+
+    priced = [{"name": "apple", "qty": 1, "price": 10}, {"name": "pear", "qty": 2, "price": 10}]
+    baskets = [priced, [], priced, {}, priced, priced]
+    path = tmp_path / "orders.json"
+    path.write_text(json.dumps([
+        {"order_id": f"o{i}", "customer": "c1", "date": f"2024-01-0{i}", "total": 30.0 if basket else 7.0,
+         "product_json": basket} for i, basket in enumerate(baskets, start=1)
+    ]))  # fmt: skip
+    tx = read_transactions(path)
+    assert not tx.report.dropped and tx.report.total_amount == 4 * 30.0 + 2 * 7.0
+
+
+def test_a_basket_that_is_not_json_is_named_with_its_row(tmp_path):
+    """One basket cut short (as a cell limit or a truncated export leaves it) beside two good ones: the
+    column fell under the 80% detection share and no basket was expanded, with no word; with enough good
+    baskets, the bad one lost its sale as 'no amount', with no word of the JSON."""
+    from segmint.api import read_transactions
+
+    good = [{"name": "apple", "qty": 1, "price": 10}, {"name": "pear", "qty": 2, "price": 10}]
+    path = tmp_path / "orders.json"
+    path.write_text(json.dumps([
+        {"order_id": "o1", "customer": "c1", "date": "2024-01-03", "total": 30.0, "product_json": good},
+        {"order_id": "o2", "customer": "c2", "date": "2024-01-04", "total": 10.0, "product_json": '[{"name": "kiwi"'},
+        {"order_id": "o3", "customer": "c1", "date": "2024-01-05", "total": 30.0, "product_json": good},
+    ]))  # fmt: skip
+    tx = read_transactions(path)
+    products = sorted(p for p in tx.table.to_pyarrow().column("product_name").to_pylist() if p)
+    assert products == ["apple", "apple", "pear", "pear"]
+    assert tx.report.total_amount == 30.0 + 10.0 + 30.0
+    warning = [w for w in tx.report.warnings if "product_json" in w]
+    assert len(warning) == 1 and "1 basket(s)" in warning[0] and "row 2" in warning[0] and "kiwi" in warning[0]

@@ -42,6 +42,7 @@ from segmint.schema import detect_mapping, normalize_name
 log = logging.getLogger(__name__)
 
 ITEM_COLUMN_NAMES = ("product json", "products", "items", "line items", "order items", "basket", "cart")
+NAMED_SHARE, UNNAMED_SHARE = 0.5, 0.8  # share of sampled values that must be baskets (JSON lists/objects)
 _MONEY_WORDS = {"amt", "amount", "total", "paid", "value", "price", "tax", "discount", "freight",
                 "shipping", "fee", "revenue", "sales", "cost", "net", "gross"}  # fmt: skip
 
@@ -68,7 +69,9 @@ def find_item_column(raw: RawTable, sample_size: int = 200) -> tuple[str, list[s
         values = [v for v in sample.get(column, []) if v is not None and str(v).strip()]
         parsed = [_parse_list(str(v)) for v in values]
         good = [p for p in parsed if p is not None]
-        if values and len(good) >= 0.8 * len(values) and any(items for items, _ in good):
+        # a column named for baskets needs half its values readable: the others are reported, row by row
+        share = NAMED_SHARE if column in named else UNNAMED_SHARE
+        if values and len(good) >= share * len(values) and any(items for items, _ in good):
             objects = [items for items, kind in good if kind == "objects"]
             lists = objects or [items for items, _ in good]
             keys: list[str] = []
@@ -90,9 +93,9 @@ def _parse_list(text: str) -> tuple[list[dict], str] | None:
         value = json.loads(text)
     except (ValueError, RecursionError):  # not JSON, or nested deeper than Python parses
         return None
+    if isinstance(value, dict | list) and not value:
+        return [], "blank"  # an empty basket: its sale has no items
     if isinstance(value, dict):
-        if not value:
-            return None
         if all(_is_number(v) for v in value.values()) and not _names_an_item(tuple(value)):
             return [{DICT_PRODUCT: k, DICT_QUANTITY: v} for k, v in value.items()], "dict"
         return [value], "objects"  # one item written without its list: {"product_id": "A", "quantity": 2}
@@ -160,13 +163,15 @@ def expand_items(raw: RawTable, con: BaseBackend) -> RawTable:
     table = _run(con, raw, sql)
     columns = (others + list(names.values()) + ([count_column] if count_column else [])
                + (["invoice_no"] if add_invoice else []) + [POSITION_COLUMN])  # fmt: skip
+    unreadable = unreadable_baskets(con, raw, column)  # read as blank baskets: like them, no price
     expanded = RawTable(
         table=table, source=raw.source, columns=columns, header_row=raw.header_row,
         format=raw.format, sheet=raw.sheet, sheets=list(raw.sheets), skipped=dict(raw.skipped),
         skipped_examples=dict(raw.skipped_examples), notes=list(raw.notes), report_notes=list(raw.report_notes),
         # priced items stand for the invoice total only when every basket lists priced objects: a dict, a list
-        # of names or a blank basket has no price, and its sale would be dropped without the total
-        invoice_level=money, items_priced=("unit_price" in item_fields or "amount" in item_fields) and kinds == {"objects"},
+        # of names, a blank or an unreadable basket has no price, and its sale would be dropped without the total
+        invoice_level=money, items_priced=("unit_price" in item_fields or "amount" in item_fields) and kinds == {"objects"}
+        and unreadable is None,
     )  # fmt: skip
     expanded.notes.append(
         f"column {column!r} expanded to one line per item (keys: {', '.join(keys)}); "
@@ -174,6 +179,8 @@ def expand_items(raw: RawTable, con: BaseBackend) -> RawTable:
         + (f"invoice-level {', '.join(money)} kept on each invoice's first line, 0 on the others; " if money else "")
         + ("invoice_no = '<file>:<row>' added (no invoice column)" if add_invoice else "")
     )
+    if unreadable:
+        expanded.report_notes.append(unreadable)
     log.info("%s: expanded item list column %r", raw.source, column)
     return expanded
 
@@ -201,8 +208,7 @@ def _expand_sql(
     A single object holding an item's fields is that one item.
     """
     q = sql_identifier
-    pj = f"to_json({q(column)})"
-    parsed = f"CASE WHEN json_type({pj}) = 'VARCHAR' THEN TRY_CAST({pj} ->> '$' AS JSON) ELSE {pj} END"
+    parsed = _parsed_json(column)
     key_path = "'$.\"' || replace(__k, '\"', '\\\"') || '\"'"
     product, quantity = sql_string(keys[0]), sql_string(keys[1] or DICT_QUANTITY)
     value_text = f"json_extract_string(__json, {key_path})"
@@ -252,6 +258,40 @@ def _expand_sql(
         numbered AS (SELECT *, row_number() OVER (PARTITION BY {q(ROW_COL)} ORDER BY __first) AS __pos
                      FROM merged)
         SELECT {", ".join(select)} FROM numbered ORDER BY {q(ROW_COL)}, __pos"""
+
+
+def _parsed_json(column: str) -> str:
+    """SQL: the basket of ``column`` as JSON (a JSON text cell parsed; NULL when it is not JSON)."""
+    pj = f"to_json({sql_identifier(column)})"
+    return f"CASE WHEN json_type({pj}) = 'VARCHAR' THEN TRY_CAST({pj} ->> '$' AS JSON) ELSE {pj} END"
+
+
+def unreadable_baskets(con: BaseBackend, raw: RawTable, column: str) -> str | None:
+    """A warning naming the baskets of ``column`` that are not a JSON list or object (cut short, or text):
+    they are read as baskets with no items, so their products are missing from every product analysis
+    and, without an invoice total, their sale is dropped as having no amount."""
+    text = f"CAST({sql_identifier(column)} AS VARCHAR)"
+    sql = f"""SELECT count(*), min({sql_identifier(ROW_COL)}), arg_min({text}, {sql_identifier(ROW_COL)})
+        FROM (SELECT *, {_parsed_json(column)} AS __json FROM ({{inner}}))
+        WHERE trim(coalesce({text}, '')) <> '' AND coalesce(json_type(__json), '') NOT IN ('ARRAY', 'OBJECT')"""
+    if is_duckdb(con):
+        count, row, example = con.raw_sql(sql.replace("{inner}", ibis.to_sql(raw.table, dialect="duckdb"))).fetchone()
+    else:
+        private = raw_duckdb()
+        try:
+            name = temp_name()
+            private.register(name, raw.table.to_pyarrow())
+            count, row, example = private.execute(sql.replace("{inner}", f'SELECT * FROM "{name}"')).fetchone()
+        finally:
+            private.close()
+    if not count:
+        return None
+    shown = example if len(example) <= 60 else example[:57] + "..."
+    return (
+        f"{count:,} basket(s) in column {column!r} are not JSON lists or objects (first: row {row}, {shown!r}): "
+        "read as baskets with no items: their products are left out (and their sale, when the file has no invoice "
+        "total); fix the JSON in the export"
+    )
 
 
 def _number_text(value: str) -> str:
