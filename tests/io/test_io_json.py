@@ -97,6 +97,20 @@ def test_invalid_json_is_an_input_error(con, tmp_path):
         read_raw(path, con=con)
 
 
+@pytest.mark.parametrize(("name", "text", "line", "shown"), [
+    ("orders.jsonl", '{"a": 1}\n{"a": 2}\nnot json\n{"a": 4}\n', 3, "'not json'"),  # DuckDB said line 4
+    ("orders.json", '[{"a": 1},\n {"a": 2} {"a": 3}]\n', 2, "' {\"a\": 2} {\"a\": 3}]'"),
+])
+def test_a_bad_json_line_is_named_without_engine_sql(con, tmp_path, name, text, line, shown):
+    path = tmp_path / name
+    path.write_text(text)
+    with pytest.raises(InputError) as caught:
+        read_raw(path, con=con)
+    message = str(caught.value)
+    assert message.startswith(f"{name}: line {line} is not valid JSON (") and shown in message
+    assert "SELECT" not in message and "LINE 1" not in message and "read_json" not in message
+
+
 def _csv_cell(value: object) -> str:
     return '"' + json.dumps(value).replace('"', '""') + '"'
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from itertools import accumulate
 from pathlib import Path
@@ -19,6 +20,7 @@ _STRING = re.compile(rb'"(?:[^"\\]|\\.)*"')
 _NOT_BRACKETS = bytes(b for b in range(256) if b not in b"[]{}")
 _DEPTH_STEP = {ord("["): 1, ord("{"): 1, ord("]"): -1, ord("}"): -1}
 SCAN_BLOCK = 16 * 2**20
+MAX_LOCATE_BYTES = 256 * 2**20  # a file DuckDB refused is searched for its bad line up to this size
 
 
 def read_json(path: Path, *, con: BaseBackend, mapping: ColumnMapping | None = None) -> RawTable:
@@ -28,7 +30,7 @@ def read_json(path: Path, *, con: BaseBackend, mapping: ColumnMapping | None = N
     try:
         described = raw_duckdb().execute(f"DESCRIBE SELECT * FROM {source}", [str(path)]).fetchall()
     except duckdb.Error as exc:
-        raise InputError(f"{path.name}: not valid JSON records (an array of objects or JSON lines): {exc}") from exc
+        raise json_error(path, exc) from None
     names = [row[0] for row in described]
     if not names or names == ["json"]:
         raise InputError(f"{path.name}: expected JSON objects (records), found plain values")
@@ -39,9 +41,47 @@ def read_json(path: Path, *, con: BaseBackend, mapping: ColumnMapping | None = N
     try:
         table = duckdb_to_con(con, f"SELECT {select} FROM {source}", source=path.name, first_row=1, params=[str(path)])
     except duckdb.Error as exc:
-        raise InputError(f"{path.name}: cannot read JSON: {exc}") from exc
+        raise json_error(path, exc) from None
     raw = RawTable(table=table, source=path.name, columns=names, header_row=None, format="json")
     return drop_total_and_blank_rows(raw)
+
+
+def json_error(path: Path, exc: duckdb.Error) -> InputError:
+    """One message for a file DuckDB cannot read as JSON records: the line, what is wrong and its text,
+    never the SQL DuckDB quotes after its own first line (nor its line number, one past the real one)."""
+    found = _first_bad_value(path)
+    if found is None:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        detail = re.sub(r"^[A-Za-z ]*Error: ", "", first).strip()
+        return InputError(
+            f"{path.name}: not valid JSON records ({detail}); save it as one array of objects or as JSON lines "
+            "(one object per line)", field="file", value=path.name,
+        )
+    number, why, text = found
+    return InputError(
+        f"{path.name}: line {number:,} is not valid JSON ({why}): {text!r}; fix or remove what is wrong there "
+        "(JSON lines hold one object per line; an array file is one JSON value)", field="line", value=number,
+    )
+
+
+def _first_bad_value(path: Path, width: int = 60) -> tuple[int, str, str] | None:
+    """(line, Python's reason, the line's start) where the file stops being a sequence of JSON values
+    (JSON lines, concatenated objects or one array); None when it parses, or is too large to check here."""
+    if path.stat().st_size > MAX_LOCATE_BYTES:
+        return None
+    text = path.read_bytes().decode("utf-8", errors="replace").lstrip("\ufeff")
+    decoder, position = json.JSONDecoder(), 0
+    while True:
+        while position < len(text) and text[position].isspace():
+            position += 1
+        if position >= len(text):
+            return None
+        try:
+            _, position = decoder.raw_decode(text, position)
+        except json.JSONDecodeError as error:
+            line = text.splitlines()[error.lineno - 1] if text.splitlines() else ""
+            shown = line if len(line) <= width else line[: width - 3] + "..."
+            return error.lineno, error.msg, shown
 
 
 def check_nesting(path: Path, max_depth: int = MAX_NESTING) -> None:
