@@ -101,3 +101,15 @@ def test_drop_partial_leaves_the_periods_out_but_not_the_history(tx) -> None:
     assert result.retention.set_index("period").loc["2022-Q2", "new"] == 1  # C; A and Z were active before
     assert set(result.cohorts["cohort"]) == {"2022-Q2", "2023-Q1"}
     assert set(result.cohorts["period"]) <= set(result.periods["period"])
+
+
+def test_a_sparse_log_has_no_gaps_but_a_lost_month_of_a_monthly_trader_is_one() -> None:
+    # one sale in January, March and May: February and April were 'gaps' against 'a median of 0.5 days
+    # and 0 rows' (the empty months around them counted), on every sparse log
+    sparse = [(D(2023, 1, 2), 1), (D(2023, 3, 4), 1), (D(2023, 5, 6), 1)]
+    assert coverage.gaps_of_days(sparse) == []
+    # a trader with one sale every month, June missing: June is a gap against 1 day a month around it
+    monthly = [(D(2023, m, 15), 1) for m in (1, 2, 3, 4, 5, 7, 8, 9, 10)]
+    assert [(g.month, g.trading_days, g.neighbour_trading_days) for g in coverage.gaps_of_days(monthly)] == [
+        ("2023-06", 0, 1.0)
+    ]

@@ -13,7 +13,8 @@ One rule, used by the quality report, the story, the CLI and the dashboard:
   labelled ``partial (76% of days)`` unless the caller chooses to leave it out.
 * A *gap* is a month inside the range (not the first or last) with under half the trading days of
   the months around it (two before, two after; their median), or under a quarter of their rows: a
-  system outage or a lost export, named so a person can check it.
+  system outage or a lost export, named so a person can check it. Months around it that trade on
+  under one day (median) make no month a gap: in a sparse log an empty month is usual.
 """
 
 from __future__ import annotations
@@ -204,6 +205,8 @@ def gaps_of_days(days: list[tuple[dt.date, int]]) -> list[MonthGap]:
             continue
         usual_days = statistics.median(trading[j] for j in around)
         usual_rows = statistics.median(rows[j] for j in around)
+        if usual_days < 1:  # the months around trade on under a day (a sparse log): nothing usual to lack
+            continue
         if trading[i] < GAP_DAYS_SHARE * usual_days or rows[i] < GAP_ROWS_SHARE * usual_rows:
             gaps.append(MonthGap(
                 month=period_label(months[i], "month"), trading_days=trading[i], rows=rows[i],
