@@ -85,6 +85,21 @@ def test_ledger_timeline_bars_balance_and_days_to_pay():
     assert list(fig.data[3].y) == [100.0, 40.0, 30.0] and list(fig.data[4].y) == [19.0]
 
 
+def test_ledger_timeline_of_a_customer_who_never_paid_shows_its_dates():
+    """No payment settled a bill: the empty 'days to pay' panel drew no date axis, and under shared axes the
+    bills panel hid its own dates, so the timeline had no dates at all (Cubix's Very High risk customers)."""
+    timeline = pd.DataFrame({
+        "entry_date": [dt.date(2023, 1, 1), dt.date(2023, 2, 1)], "voucher_type": ["Sales", "Sales"],
+        "base_type": ["Sales", "Sales"], "voucher_no": ["S1", "S2"], "amount": [100.0, 50.0], "balance": [100.0, 150.0],
+    })
+    allocations = pd.DataFrame(columns=["settled_by_date", "days_to_pay", "bill_no", "amount"])
+    fig = cf.ledger_timeline(timeline, allocations, "x", 30)
+    axes = [key for key in fig.layout.to_plotly_json() if key.startswith("xaxis")]
+    assert axes == ["xaxis"] and fig.layout.xaxis.showticklabels is not False
+    assert [t.name for t in fig.data] == ["bill", "balance"]
+    assert any("no bill paid yet" in a.text for a in fig.layout.annotations)
+
+
 @pytest.fixture(scope="module")
 def app_with_ledger(tmp_path_factory):
     import ibis

@@ -86,8 +86,13 @@ def ledger_timeline(timeline: pd.DataFrame, allocations: pd.DataFrame, customer_
     """One customer's bills and payments as bars, the running balance as a line; below, days to pay."""
     if timeline.empty:
         return empty_figure("Pick a customer")
-    fig = make_subplots(rows=2, cols=1, shared_xaxes=True, row_heights=[0.65, 0.35], vertical_spacing=0.08,
-                        subplot_titles=("bills (up), payments and credit notes (down), balance", "days to pay"))
+    paid = allocations.dropna(subset=["days_to_pay"]) if len(allocations) else allocations
+    if len(paid):
+        fig = make_subplots(rows=2, cols=1, shared_xaxes=True, row_heights=[0.65, 0.35], vertical_spacing=0.08,
+                            subplot_titles=("bills (up), payments and credit notes (down), balance", "days to pay"))
+    else:  # an empty 'days to pay' panel drew no date axis, and hid the dates of the one above (shared axes)
+        fig = make_subplots(rows=1, cols=1, subplot_titles=(
+            "bills (up), payments and credit notes (down), balance; no bill paid yet, so no days to pay",))
     kinds = {"bill": timeline["amount"] > 0, "payment": (timeline["amount"] < 0) & (timeline["base_type"] == "Receipt"),
              "credit note / adjustment": (timeline["amount"] < 0) & (timeline["base_type"] != "Receipt")}
     colors = {"bill": "#1565c0", "payment": "#2e7d32", "credit note / adjustment": "#8e24aa"}
@@ -102,7 +107,6 @@ def ledger_timeline(timeline: pd.DataFrame, allocations: pd.DataFrame, customer_
                           row=1, col=1)  # fmt: skip
     fig.add_trace(go.Scatter(x=timeline["entry_date"], y=timeline["balance"], name="balance", mode="lines",
                              line={"shape": "hv", "color": "#424242"}), row=1, col=1)  # fmt: skip
-    paid = allocations.dropna(subset=["days_to_pay"]) if len(allocations) else allocations
     if len(paid):
         fig.add_trace(go.Scatter(
             x=paid["settled_by_date"], y=paid["days_to_pay"], mode="markers", name="days to pay",
