@@ -94,6 +94,26 @@ def test_window_org_and_snapshot(tx):
     assert excluded.set_index("customer_id")["net_value"].to_dict() == {"A": -15.0, "C": -15.0}
 
 
+def test_a_window_start_does_not_restart_tenure(tx):
+    # window from 2023-05-01: B's purchase of 2023-06-30 is scored, but B first bought on 2023-02-01
+    # (1004, 1005), before the window: tenure from then (149 days to the 2023-06-30 snapshot), not 0
+    got = _by_customer(customer_features(tx, start="2023-05-01", snapshot_date="2023-06-30"))
+    assert sorted(got) == ["D"]  # B's 06-30 line is on the snapshot day: before it, only D (05-05, 05-20)
+    got = _by_customer(customer_features(tx, start="2023-05-01", snapshot_date="2023-07-01"))
+    assert (str(got["B"]["first_purchase"])[:10], got["B"]["tenure_days"], got["B"]["frequency"]) == (
+        "2023-02-01", 150, 1
+    )
+    assert (str(got["D"]["first_purchase"])[:10], got["D"]["tenure_days"]) == ("2023-05-05", 57)  # no earlier line
+
+
+def test_rfm_new_customers_are_new_in_the_data_not_in_the_window(tx):
+    from segmint.api import analyze
+
+    rfm = analyze(tx, scheme="rfm", start="2023-04-01").segments["rfm"].execute().set_index("customer_id")
+    # B (first purchase 2023-02-01) bought in Q2 only inside the window: not new; D first bought 2023-05-05
+    assert rfm["is_new"].to_dict() == {"B": False, "D": True}
+
+
 def test_line_stats_computed_once_give_the_same_features_and_exclusions(tx):
     """api.analyze materialises the per-customer line sums once and passes them to both."""
     window = {"start": "2023-02-01", "end": "2023-05-31", "snapshot_date": "2023-06-01"}

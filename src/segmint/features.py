@@ -12,7 +12,8 @@ Definitions (``customer_features``):
   earliest line. ``frequency`` counts purchases; ``first_purchase``/``last_purchase`` are the dates of
   the first and last purchase.
 * *Tenure* starts at the first purchase, for every table that claims it: ``tenure_days``, RFM's "New
-  Customers", the story's first period ("First purchase 1997-Q4 as ...") and its cohorts. A line of
+  Customers" (a purchase before the window's ``start`` counts: the window selects what is scored, not
+  when the customer started), the story's first period ("First purchase 1997-Q4 as ...") and its cohorts. A line of
   zero value is no purchase and starts nothing: CDNOW customer 10824 (one CD at $0.00 on 1997-02-08,
   first paid purchase 1997-11-21) is in the 1997-Q4 cohort. Only the CLV summary
   (:mod:`segmint.btyd.summary`) counts such a free order as a purchase occasion, as the published
@@ -411,6 +412,9 @@ def customer_features(
     )  # fmt: skip
     kept = line_stats.filter(is_positive(line_stats.net_value))
     joined = kept.inner_join(purchase_stats, "customer_id")
+    if start is not None:  # tenure starts at the first purchase, also one made before the window
+        joined = _first_purchase_ever(joined, tx, end=end, org=org, snapshot_date=snapshot_date, frequency=frequency,
+                                      totals=totals, totals_per_invoice=totals_per_invoice)
     known = _window_where(tx, tx.country.notnull(), start=start, end=end, org=org, before=snapshot_date)
     joined = joined.left_join(_main_country(known, groups), "customer_id").drop("customer_id_right")
     freq = joined.frequency.cast("int64")
@@ -429,6 +433,27 @@ def customer_features(
         n_products=joined.n_products.cast("int64"),
         country=joined.country,
     ).order_by("customer_id")
+
+
+def _first_purchase_ever(
+    joined: ir.Table, tx: ir.Table, *, end: DateLike, org: str | list[str] | None, snapshot_date: DateLike,
+    frequency: Literal["invoices", "days"], totals: ir.Table | None, totals_per_invoice: bool,
+) -> ir.Table:
+    """``joined`` with ``first_purchase`` moved to the customer's first purchase before the window's start.
+
+    A window (``start``) selects the purchases scored, not when a customer started: cut at 1998-04-01,
+    every CDNOW customer active in 1998-Q2 (all first seen in 1997-Q1) was a "New Customer" with a
+    tenure of one quarter.
+    """
+    history = filter_window(tx, end=end, org=org, before=snapshot_date)
+    groups = _windowed_totals(totals, start=None, end=end, org=org, before=snapshot_date)
+    units = _purchases(history, frequency, groups, totals_per_invoice=totals_per_invoice)
+    bought = units.filter(is_positive(units.net))
+    earliest = bought.group_by("customer_id").aggregate(first_ever=bought.unit_date.min())
+    moved = joined.left_join(earliest, "customer_id")
+    return moved.mutate(first_purchase=ibis.coalesce(moved.first_ever, moved.first_purchase)).drop(
+        "first_ever", "customer_id_right"
+    )
 
 
 def excluded_customers(
