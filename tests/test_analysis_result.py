@@ -27,3 +27,13 @@ def test_a_file_analysed_to_its_end_gets_no_snapshot_note(tmp_path):
     assert not [n for n in analyze(str(path), scheme="rfm").notes() if n.startswith("snapshot")]
     later = analyze(str(path), scheme="rfm", snapshot_date="2023-02-01").notes()
     assert [n for n in later if n.startswith("snapshot")][0].startswith("snapshot 2023-02-01: 1 line(s)")
+
+
+def test_a_snapshot_long_after_the_last_purchase_is_named():
+    tx = canonical(pd.DataFrame(ROWS, columns=ROW_COLUMNS))
+    # last purchase B's 2023-06-30; 2023-10-01 leaves 92 days without one before it (07-01 .. 09-30)
+    late = [n for n in analyze(tx, scheme="rfm", snapshot_date="2023-10-01").notes() if "no customer bought" in n]
+    assert late and late[0].startswith("snapshot 2023-10-01: no customer bought in the 92 days before it (last "
+                                       "purchase 2023-06-30)")
+    # 2023-09-29: 90 days, a quarter at most: no note
+    assert not [n for n in analyze(tx, scheme="rfm", snapshot_date="2023-09-29").notes() if "no customer bought" in n]

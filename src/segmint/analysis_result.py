@@ -28,6 +28,8 @@ if TYPE_CHECKING:
 
 __all__ = ["AnalysisResult", "Transactions"]
 
+LONG_AFTER_DAYS = 90  # a snapshot this many days past the last purchase gets a note (a quarter: RFM's newness)
+
 
 @dataclass
 class Transactions:
@@ -105,7 +107,7 @@ class AnalysisResult:
         if "notes" not in self._cache:
             from segmint.segment import get_scheme
 
-            self._cache["notes"] = [*self.after_snapshot(), *self.frequency_notes] + [
+            self._cache["notes"] = [*self.after_snapshot(), *self.long_after_last_purchase(), *self.frequency_notes] + [
                 note for name, labelled in self.segments.items()
                 for note in get_scheme(name).notes(self.features, labelled, self.configs.get(name))
             ]  # fmt: skip
@@ -130,6 +132,24 @@ class AnalysisResult:
             f"snapshot {self.snapshot_date}: {lines:,} line(s) dated on or after it ({first} to {last_day}) are "
             f"left out of the features and segments, which describe customers as of the day before; a snapshot "
             f"after {last_day} includes them"
+        ]
+
+    def long_after_last_purchase(self) -> list[str]:
+        """A note when the snapshot falls long after the last purchase: recency scores rank customers
+        against each other, so 'Champions' and 'recent' names would describe customers silent for years."""
+        from segmint.results import columns
+
+        found = columns(self.features.aggregate(last=self.features.last_purchase.max()))["last"][0]
+        if found is None:
+            return []
+        last = dt.date.fromisoformat(str(found)[:10])
+        idle = (self.snapshot_date - last).days - 1  # days with no purchase before the snapshot day
+        if idle <= LONG_AFTER_DAYS:
+            return []
+        return [
+            f"snapshot {self.snapshot_date}: no customer bought in the {idle:,} days before it (last purchase "
+            f"{last}); recency scores rank customers against each other, so segments named for recent buying "
+            "(Champions, Loyal, Promising ...) hold customers who have not bought since then either"
         ]
 
     def kpis(self) -> dict[str, float]:
