@@ -92,3 +92,7 @@ def test_new_customers_of_a_short_history_are_said_to_be_first_seen() -> None:
                      "begin"]
     long = features(dt.date(2022, 1, 1))
     assert not [n for n in rfm.notes(long, rfm.assign(long)) if "New Customers" in n]
+    # data starting on 2024-04-05, inside the window (2024-04-01): 4 days into it, never 'only 0 days before it'
+    inside = features(dt.date(2024, 4, 5))
+    notes = [n for n in rfm.notes(inside, rfm.assign(inside)) if "New Customers" in n]
+    assert len(notes) == 1 and "start on 2024-04-05, 4 days into it: some of the 3 may" in notes[0]

@@ -358,6 +358,8 @@ def _short_history_note(labelled: ir.Table, config: RFMConfig) -> list[str]:
     before = (window_start - row["start"]).days
     if before >= NEW_HISTORY_DAYS:
         return []
+    when = (f"only {before:,} days before it" if before > 0 else "on its first day" if before == 0
+            else f"{-before:,} days into it")  # data starting inside the window were 'only 0 days before it'
     return [f"RFM segments: New Customers are first seen in the data {_window_text(config.new_within)}, but the data "
-            f"start on {row['start']:%Y-%m-%d}, only {max(before, 0):,} days before it: some of the {row['new']:,} may "
+            f"start on {row['start']:%Y-%m-%d}, {when}: some of the {row['new']:,} may "
             "have bought before the data begin"]
