@@ -84,7 +84,13 @@ def item_columns(table: Any, priced: bool) -> Any:
 
 def item_config(settings: Any, priced: bool, scheme: str = "") -> Any:
     """A segment config (``scheme``'s defaults when None) whose segments' descriptions, which the reasons
-    quote ("spends most"), count items when unpriced."""
+    quote, are worded for items when unpriced.
+
+    A description is replaced whole by the segment's own ``unpriced_description``, else,
+    when it is the packaged description of a segment ("buys regularly and spends well"), by that segment's
+    packaged unpriced wording ("returns regularly and has bought many items"); any other description has its
+    money phrases swapped.
+    """
     if priced:
         return settings
     if settings is None and scheme:
@@ -94,8 +100,21 @@ def item_config(settings: Any, priced: bool, scheme: str = "") -> Any:
     segments = getattr(settings, "segments", None)
     if not segments or not all(hasattr(s, "description") for s in segments):
         return settings
-    worded = [s.model_copy(update={"description": item_text(s.description, priced)}) for s in segments]
+    packaged = _packaged_unpriced(type(settings))
+    worded = []
+    for segment in segments:
+        unpriced = getattr(segment, "unpriced_description", "") or packaged.get(segment.description, "")
+        worded.append(segment.model_copy(update={"description": unpriced or item_text(segment.description, priced)}))
     return settings.model_copy(update={"segments": worded})
+
+
+def _packaged_unpriced(config_class: type) -> dict[str, str]:
+    """Packaged description -> its unpriced wording, from ``config_class``'s default segments."""
+    try:
+        defaults = config_class().segments
+    except Exception:  # noqa: BLE001 - a config without defaults has no packaged wording
+        return {}
+    return {s.description: s.unpriced_description for s in defaults if getattr(s, "unpriced_description", "")}
 
 
 def item_notes(result: Any, priced: bool) -> Any:
