@@ -66,6 +66,23 @@ def test_unpriced_descriptions_repeat_no_word():
     assert worded["New Customers"] == "first purchase in the current period"  # no money in it: unchanged
 
 
+def test_own_descriptions_are_never_rewritten(baskets, priced):
+    # a user's rule table: customer 3 is new (Own), 2 has R=1 (Best), 1 falls to the catch-all (Rest)
+    config = {"rfm": {"new_within": "month", "segments": [
+        {"name": "Own", "description": "big spenders", "unpriced_description": "big baskets"},
+        {"name": "Best", "description": "low spenders who spend well on weekends"},
+        {"name": "Rest", "description": "buys regularly and spends well"},  # the packaged Loyal Customers text
+    ], "rules": [{"segment": "Own", "new": True}, {"segment": "Best", "r": [1, 1]}, {"segment": "Rest"}]}}
+    reasons = {k: v.split(": ", 1)[1] for k, v in _reasons(analyze(baskets, scheme="rfm", config=config)).items()}
+    # the own text kept as written (was "few itemsers who spend well on weekends"), the own unpriced wording
+    # used, the packaged text worded for items as the packaged table is
+    assert reasons == {"2": "low spenders who spend well on weekends", "3": "big baskets",
+                       "1": "returns regularly and has bought many items"}
+    reasons = {k: v.split(": ", 1)[1] for k, v in _reasons(analyze(priced, scheme="rfm", config=config)).items()}
+    assert reasons == {"2": "low spenders who spend well on weekends", "3": "big spenders",
+                       "1": "buys regularly and spends well"}
+
+
 def test_value_story_note_ranks_items_without_prices(baskets, priced):
     notes = story(baskets, scheme="value", period="month").notes
     assert ("the data have no cost: the value story ranks items bought (no prices) where profit (amount - cost) "

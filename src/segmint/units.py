@@ -27,13 +27,9 @@ _ITEM_WORDS = {
     "Avg monetary": "Avg items", "Monetary": "Items", "Monetary (net spend)": "Items bought (net)",
     "Predicted value": "Predicted items",
 }  # fmt: skip
-# money phrases in sentences (the value story's notes, the RFM segments' reasons) -> the same in items
-_ITEM_PHRASES = (
-    ("revenue (net spend)", "items bought (no prices)"), ("spends most", "buys the most items"),
-    ("spends well", "buys many items"), ("has not spent much yet", "has not bought many items yet"),
-    ("spend big", "buy many items"), ("spent well", "bought many items"), ("low spend", "few items"),
-    ("frequency and spend", "frequency and items bought"),
-)  # fmt: skip
+# money phrases in the sentences segmint writes (the value story's notes) -> the same in items; segment
+# descriptions are worded whole instead (item_config), so a user's own text is never rewritten
+_ITEM_PHRASES = (("revenue (net spend)", "items bought (no prices)"),)
 
 
 def has_value_column(fields: Any) -> bool:
@@ -54,7 +50,8 @@ def measure_word(word: str, priced: bool) -> str:
 
 
 def item_text(text: str, priced: bool) -> str:
-    """A sentence as shown: itself, or with its money phrases ("spends most", ...) counting items without prices."""
+    """A sentence segmint wrote, as shown: itself, or with its money phrases ("revenue (net spend)") counting
+    items without prices."""
     if priced:
         return text
     for money, items in _ITEM_PHRASES:
@@ -86,10 +83,10 @@ def item_config(settings: Any, priced: bool, scheme: str = "") -> Any:
     """A segment config (``scheme``'s defaults when None) whose segments' descriptions, which the reasons
     quote, are worded for items when unpriced.
 
-    A description is replaced whole by the segment's own ``unpriced_description``, else,
+    Each description is replaced whole, never edited: by the segment's own ``unpriced_description``, else,
     when it is the packaged description of a segment ("buys regularly and spends well"), by that segment's
-    packaged unpriced wording ("returns regularly and has bought many items"); any other description has its
-    money phrases swapped.
+    packaged unpriced wording ("returns regularly and has bought many items"); any other description -- a
+    user's own -- is kept as written.
     """
     if priced:
         return settings
@@ -104,7 +101,7 @@ def item_config(settings: Any, priced: bool, scheme: str = "") -> Any:
     worded = []
     for segment in segments:
         unpriced = getattr(segment, "unpriced_description", "") or packaged.get(segment.description, "")
-        worded.append(segment.model_copy(update={"description": unpriced or item_text(segment.description, priced)}))
+        worded.append(segment.model_copy(update={"description": unpriced}) if unpriced else segment)
     return settings.model_copy(update={"segments": worded})
 
 
