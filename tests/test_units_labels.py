@@ -41,14 +41,46 @@ def test_rfm_reasons_count_items_without_prices(baskets, priced):
     # customer 1: second most recent (R=2), most visits and items (F=M=4) -> At Risk; customer 2: lowest everything
     reasons = _reasons(analyze(baskets, scheme="rfm", config=MONTH))
     assert reasons["1"] == "R=2 F=4 M=4 -> At Risk: bought many items before, but has not purchased for a while"
-    assert reasons["2"] == "R=1 F=1 M=1 -> Lost: lowest recency, frequency and items bought"
+    assert reasons["2"] == "R=1 F=1 M=1 -> Lost: lowest recency, frequency and item count"
     assert not any("spen" in r for r in reasons.values())
     reasons = _reasons(analyze(priced, scheme="rfm", config=MONTH))
     assert reasons["1"] == "R=2 F=4 M=4 -> At Risk: spent well before, but has not purchased for a while"
     assert reasons["2"] == "R=1 F=1 M=1 -> Lost: lowest recency, frequency and spend"
     # the story's reasons too
     rows = story(baskets, scheme="rfm", period="month").tables()["story"].set_index("customer_id")
-    assert rows.loc["2", "current_reason"] == "R=1 F=1 M=1 -> Lost: lowest recency, frequency and items bought"
+    assert rows.loc["2", "current_reason"] == "R=1 F=1 M=1 -> Lost: lowest recency, frequency and item count"
+
+
+def test_unpriced_descriptions_repeat_no_word():
+    # "buys regularly and buys many items" (Loyal Customers), "used to buy often and buy many items", "few items
+    # and few orders": the money phrases were swapped one by one and met the words beside them
+    from segmint.segment.rfm import RFMConfig
+    from segmint.units import item_config
+
+    worded = {s.name: s.description for s in item_config(RFMConfig(), priced=False).segments}
+    assert worded["Loyal Customers"] == "returns regularly and has bought many items"
+    for name, text in worded.items():
+        words = [w.strip(",") for w in text.split() if w.strip(",") not in ("a", "and", "the")]
+        assert len(words) == len(set(words)), f"{name}: {text}"
+        assert not any(w.startswith("spen") for w in words), f"{name}: {text}"
+    assert worded["New Customers"] == "first purchase in the current period"  # no money in it: unchanged
+
+
+def test_own_descriptions_are_never_rewritten(baskets, priced):
+    # a user's rule table: customer 3 is new (Own), 2 has R=1 (Best), 1 falls to the catch-all (Rest)
+    config = {"rfm": {"new_within": "month", "segments": [
+        {"name": "Own", "description": "big spenders", "unpriced_description": "big baskets"},
+        {"name": "Best", "description": "low spenders who spend well on weekends"},
+        {"name": "Rest", "description": "buys regularly and spends well"},  # the packaged Loyal Customers text
+    ], "rules": [{"segment": "Own", "new": True}, {"segment": "Best", "r": [1, 1]}, {"segment": "Rest"}]}}
+    reasons = {k: v.split(": ", 1)[1] for k, v in _reasons(analyze(baskets, scheme="rfm", config=config)).items()}
+    # the own text kept as written (was "few itemsers who spend well on weekends"), the own unpriced wording
+    # used, the packaged text worded for items as the packaged table is
+    assert reasons == {"2": "low spenders who spend well on weekends", "3": "big baskets",
+                       "1": "returns regularly and has bought many items"}
+    reasons = {k: v.split(": ", 1)[1] for k, v in _reasons(analyze(priced, scheme="rfm", config=config)).items()}
+    assert reasons == {"2": "low spenders who spend well on weekends", "3": "big spenders",
+                       "1": "buys regularly and spends well"}
 
 
 def test_value_story_note_ranks_items_without_prices(baskets, priced):

@@ -359,6 +359,7 @@ def recommend(
     """
     from segmint.clean import CleanOptions
     from segmint.features import default_snapshot_date, filter_window, in_countries
+    from segmint.io.items import allocated_revenue
     from segmint.recommendations.model import RecommendConfig, recommend_products
     from segmint.units import has_prices
 
@@ -389,8 +390,10 @@ def recommend(
         from segmint.segment import scheme_config
 
         segment_config = scheme_config(settings.scheme, dict(segment_config))
-    return recommend_products(table, tx.con, settings, until=until, evaluate=evaluate, priced=priced,
-                              segment_config=segment_config, progress=progress, picks=picks)  # fmt: skip
+    result = recommend_products(table, tx.con, settings, until=until, evaluate=evaluate, priced=priced,
+                                segment_config=segment_config, progress=progress, picks=picks)  # fmt: skip
+    result.notes += allocated_revenue(tx.report)  # product revenue spread from basket totals says so
+    return result
 
 
 def clv(

@@ -17,7 +17,7 @@ import plotly.io as pio
 
 from segmint.units import measure_word
 
-__all__ = ["FEATURE_LABELS", "LOG_TICKS", "MARGIN", "MODEBAR_BUTTONS", "OUTLIER_COLOR", "SEGMENT_SCALE", "SHORT_LABELS", "TEMPLATE", "TIER_COLORS", "bar_width_ms", "bucket_bars", "empty_figure", "histogram", "label", "log_ticks", "revenue_by_country", "rf_heatmap", "rfm_score_bars", "segment_colors", "segment_pie", "segment_scatter", "segment_share"]
+__all__ = ["FEATURE_LABELS", "LOG_TICKS", "MARGIN", "MODEBAR_BUTTONS", "OUTLIER_COLOR", "SEGMENT_SCALE", "SHORT_LABELS", "TEMPLATE", "TIER_COLORS", "bar_width_ms", "bucket_bars", "empty_figure", "histogram", "label", "log_ticks", "revenue_by_country", "rf_heatmap", "rfm_score_bars", "segment_colors", "segment_pie", "segment_scatter", "segment_share", "whole_range"]
 
 TEMPLATE = "plotly_white"
 MARGIN = {"l": 10, "r": 10, "t": 50, "b": 10}
@@ -293,13 +293,18 @@ def log_ticks(low: float, high: float) -> list[float]:
     return [m * 10.0**e for e in range(first, last + 1) for m in steps if low / 1.5 <= m * 10.0**e <= high * 1.5]
 
 
+def whole_range(first: int, last: int) -> str:
+    """The whole numbers a histogram bar holds, as read: "3", or "1 to 19"."""
+    return f"{int(first):,}" if first == last else f"{int(first):,} to {int(last):,}"
+
+
 def histogram(
     bins: pd.DataFrame, feature: str, *, log_x: bool = False, log_y: bool = False, priced: bool = True
 ) -> go.Figure:
     """Bar histogram from pre-computed bins (``bin_start``, ``bin_end``, ``customers``).
 
     With ``log_x`` the bin edges are log10 values and the axis is labelled in original units;
-    ``priced=False``: monetary counts items.
+    ``priced=False``: monetary counts items. Bins with ``first``/``last`` (whole numbers) are hovered as those.
     """
     if bins.empty:
         return empty_figure(f"No {SHORT_LABELS.get(feature, feature).lower()} values for these filters")
@@ -307,13 +312,15 @@ def histogram(
     widths = bins["bin_end"] - bins["bin_start"]
     start = 10 ** bins["bin_start"] if log_x else bins["bin_start"]
     end = 10 ** bins["bin_end"] if log_x else bins["bin_end"]
+    if {"first", "last"} <= set(bins.columns):  # whole numbers: the ones a bar holds, not its edges (0.5 to 1.5)
+        customdata: list = [whole_range(first, last) for first, last in zip(bins["first"], bins["last"], strict=True)]
+        hover = "%{customdata}<br>customers %{y:,}<extra></extra>"
+    else:
+        customdata = list(zip(start, end, strict=True))
+        hover = "%{customdata[0]:,.4~g} to %{customdata[1]:,.4~g}<br>customers %{y:,}<extra></extra>"
     fig = go.Figure(
-        go.Bar(
-            x=mids, y=bins["customers"], width=widths, marker_color="#468faf",
-            customdata=list(zip(start, end, strict=True)),
-            hovertemplate="%{customdata[0]:,.4~g} to %{customdata[1]:,.4~g}<br>customers %{y:,}"
-            "<extra></extra>",
-        )
+        go.Bar(x=mids, y=bins["customers"], width=widths, marker_color="#468faf", customdata=customdata,
+               hovertemplate=hover)
     )
     axis: dict[str, object] = {"title": {"text": f"{_named(feature, priced)}, log scale" if log_x
                                          else _named(feature, priced)}}

@@ -124,7 +124,7 @@ def print_clv(console: Console, result: Any, customer: str | None = None) -> Non
             total = ("-" if row.get("holdout_actual") is None else
                      f"{row['holdout_predicted']:,.0f} vs {row['holdout_actual']:,.0f} "
                      f"({row['holdout_total_error_pct']:+.1f}%)")
-            table.add_row(row["label"], f"{row['loglik']:,.1f}", f"{row['aic']:,.1f}",
+            table.add_row(row["label"] + (" (degenerate)" if row.get("degenerate") else ""), f"{row['loglik']:,.1f}", f"{row['aic']:,.1f}",
                           _number(row.get("holdout_mae"), 3), total)
         console.print(table)
     if result.by_frequency is not None:

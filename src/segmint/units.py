@@ -27,13 +27,9 @@ _ITEM_WORDS = {
     "Avg monetary": "Avg items", "Monetary": "Items", "Monetary (net spend)": "Items bought (net)",
     "Predicted value": "Predicted items",
 }  # fmt: skip
-# money phrases in sentences (the value story's notes, the RFM segments' reasons) -> the same in items
-_ITEM_PHRASES = (
-    ("revenue (net spend)", "items bought (no prices)"), ("spends most", "buys the most items"),
-    ("spends well", "buys many items"), ("has not spent much yet", "has not bought many items yet"),
-    ("spend big", "buy many items"), ("spent well", "bought many items"), ("low spend", "few items"),
-    ("frequency and spend", "frequency and items bought"),
-)  # fmt: skip
+# money phrases in the sentences segmint writes (the value story's notes) -> the same in items; segment
+# descriptions are worded whole instead (item_config), so a user's own text is never rewritten
+_ITEM_PHRASES = (("revenue (net spend)", "items bought (no prices)"),)
 
 
 def has_value_column(fields: Any) -> bool:
@@ -54,7 +50,8 @@ def measure_word(word: str, priced: bool) -> str:
 
 
 def item_text(text: str, priced: bool) -> str:
-    """A sentence as shown: itself, or with its money phrases ("spends most", ...) counting items without prices."""
+    """A sentence segmint wrote, as shown: itself, or with its money phrases ("revenue (net spend)") counting
+    items without prices."""
     if priced:
         return text
     for money, items in _ITEM_PHRASES:
@@ -84,7 +81,13 @@ def item_columns(table: Any, priced: bool) -> Any:
 
 def item_config(settings: Any, priced: bool, scheme: str = "") -> Any:
     """A segment config (``scheme``'s defaults when None) whose segments' descriptions, which the reasons
-    quote ("spends most"), count items when unpriced."""
+    quote, are worded for items when unpriced.
+
+    Each description is replaced whole, never edited: by the segment's own ``unpriced_description``, else,
+    when it is the packaged description of a segment ("buys regularly and spends well"), by that segment's
+    packaged unpriced wording ("returns regularly and has bought many items"); any other description -- a
+    user's own -- is kept as written.
+    """
     if priced:
         return settings
     if settings is None and scheme:
@@ -94,8 +97,21 @@ def item_config(settings: Any, priced: bool, scheme: str = "") -> Any:
     segments = getattr(settings, "segments", None)
     if not segments or not all(hasattr(s, "description") for s in segments):
         return settings
-    worded = [s.model_copy(update={"description": item_text(s.description, priced)}) for s in segments]
+    packaged = _packaged_unpriced(type(settings))
+    worded = []
+    for segment in segments:
+        unpriced = getattr(segment, "unpriced_description", "") or packaged.get(segment.description, "")
+        worded.append(segment.model_copy(update={"description": unpriced}) if unpriced else segment)
     return settings.model_copy(update={"segments": worded})
+
+
+def _packaged_unpriced(config_class: type) -> dict[str, str]:
+    """Packaged description -> its unpriced wording, from ``config_class``'s default segments."""
+    try:
+        defaults = config_class().segments
+    except Exception:  # noqa: BLE001 - a config without defaults has no packaged wording
+        return {}
+    return {s.description: s.unpriced_description for s in defaults if getattr(s, "unpriced_description", "")}
 
 
 def item_notes(result: Any, priced: bool) -> Any:

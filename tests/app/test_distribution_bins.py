@@ -54,3 +54,23 @@ def test_log_axes_label_the_values_they_mark():
                            "monetary": [30.0, 10.0], "segment": ["A", "B"], "segment_order": [1, 0]})
     axis = figures.segment_scatter(points, "frequency", "monetary").layout.yaxis
     assert axis.type == "log" and axis.tickformat == ",~r"  # d3: 20 -> "20", 20000 -> "20,000"
+
+
+def _hover(bins: pd.DataFrame, feature: str = "frequency", **options) -> list[str]:
+    """The hover text of each bar as the browser shows it (Plotly's template filled in)."""
+    bar = figures.histogram(bins, feature, **options).data[0]
+    assert bar.hovertemplate == "%{customdata}<br>customers %{y:,}<extra></extra>"
+    return list(bar.customdata)
+
+
+def test_whole_number_bars_are_hovered_as_the_numbers_they_hold():
+    # 1, 2, 2, 3 visits: bars 0.5-1.5, 1.5-2.5, 2.5-3.5 read "1", "2", "3" (they read "0.5 to 1.5")
+    assert _hover(_bins([1, 2, 2, 3], "frequency")) == ["1", "2", "3"]
+    # 1..1000 in 4 bins of 250 from 0.5: "1 to 250" and "751 to 1,000"
+    assert _hover(_bins([1, 1, 2, 3, 5, 100, 1000], "frequency", bins=4)) == ["1 to 250", "751 to 1,000"]
+    # log bins of whole numbers: 1-5, 32-177, 178-1,000 (see the test above)
+    log_bins = _bins([1, 1, 2, 3, 5, 100, 1000], "frequency", bins=4, log=True)
+    assert _hover(log_bins, log_x=True) == ["1 to 5", "32 to 177", "178 to 1,000"]
+    # money keeps its edges: 1.5 to 2, 2 to 2.5, 2.5 to 3
+    bar = figures.histogram(_bins([1.5, 2.0, 3.0], bins=3), "monetary").data[0]
+    assert "customdata[0]" in bar.hovertemplate and [tuple(c) for c in bar.customdata] == [(1.5, 2.0), (2.0, 2.5), (2.5, 3.0)]

@@ -234,3 +234,18 @@ def test_the_credit_timeline_leaves_the_no_ledger_message_alone(tmp_path):
     *_, message = credit.overview_content(state, *inputs)
     assert "Upload page" in message.children
     assert credit.timeline_content(state, None, *inputs)[2] is no_update
+
+
+def test_an_uploaded_ledger_is_read_once_for_sales_and_credit(tmp_path, monkeypatch):
+    """The upload read its Day Book for the sales view, then read_ledger read it again for the Credit page."""
+    import segmint.io
+
+    reads = []
+    read_raw = segmint.io.read_raw
+    monkeypatch.setattr(segmint.io, "read_raw", lambda *a, **k: reads.append(a[0]) or read_raw(*a, **k))
+    saved = receive(Source(LEDGER), len(LEDGER), tmp_path, "daybook.csv", max_mb=1)
+    saved.read()
+    assert len(reads) == 1 and saved.ledger is not None
+    entries = saved.credit_ledger.entries  # Acme 100 - 100, Beta 250 - 50 (by hand); the bank is no customer
+    totals = entries.group_by("party").aggregate(cents=entries.amount_cents.sum()).execute()
+    assert dict(zip(totals["party"], totals["cents"], strict=True))["Beta"] == 20_000

@@ -128,7 +128,8 @@ def test_dict_form_is_read_like_the_list_form(con, tmp_path):
     df = frame(read_raw(path, con=con))
     assert df["product"].tolist() == ["D", "A", 'we"ird']
     assert df["quantity"].tolist() == ["2", "1", "3"]
-    assert df["total_amt"].tolist() == ["30", "0", "12"]
+    # no item prices: the basket's 30 spread by quantity (D 2, A 1), to the cent; a one-item basket keeps its text
+    assert df["total_amt"].tolist() == ["20.00", "10.00", "12"]
 
 
 @pytest.mark.parametrize("suffix", ["csv", "jsonl"])
@@ -329,3 +330,26 @@ def test_a_basket_that_is_not_json_is_named_with_its_row(tmp_path):
     assert tx.report.total_amount == 30.0 + 10.0 + 30.0
     warning = [w for w in tx.report.warnings if "product_json" in w]
     assert len(warning) == 1 and "1 basket(s)" in warning[0] and "row 2" in warning[0] and "kiwi" in warning[0]
+
+
+def test_a_basket_total_without_item_prices_is_spread_by_quantity_to_the_cent(con, tmp_path):
+    """The whole total sat on the first item: A had 30 and B 0 in one basket, B 10 and A 0 in the next."""
+    from segmint.api import read_transactions
+
+    path = tmp_path / "baskets.csv"
+    path.write_text("member_id,payment_date,total_amt,product_json\n"
+                    f"M1,2024-01-05,30,{_csv_cell([{'sku': 'A', 'qty': 2}, {'sku': 'B', 'qty': 1}])}\n"
+                    f"M3,2024-02-01,10,{_csv_cell([{'sku': 'B', 'qty': 1}, {'sku': 'A', 'qty': 1}, {'sku': 'C'}])}\n"
+                    f"M4,2024-02-02,-7.01,{_csv_cell([{'sku': 'A', 'qty': 1}, {'sku': 'C', 'qty': 1}])}\n"
+                    f"M5,2024-02-03,9.999,{_csv_cell([{'sku': 'A', 'qty': 1}, {'sku': 'C', 'qty': 1}])}\n")
+    raw = read_raw(path, con=con)
+    # by hand: 30 x 2/3, 30 x 1/3; 10 / 3 = 3.33 each and the cent left to the first; -7.01 / 2 = -3.51, -3.50;
+    # 9.999 is no number of whole cents: it stays whole on the first line
+    assert frame(raw)["total_amt"].tolist() == ["20.00", "10.00", "3.34", "3.33", "3.33", "-3.51", "-3.50",
+                                                "9.999", "0"]
+    assert any(note.startswith("items without their own price: each basket's total_amt is spread") for note in
+               raw.report_notes)
+    tx = read_transactions(path)
+    # sales totals unchanged: the lines add up to the baskets' totals
+    assert float(tx.table.amount.sum().execute()) == pytest.approx(30 + 10 - 7.01 + 9.999, abs=1e-9)
+    assert any("per-product revenue is an allocation" in w for w in tx.report.warnings)

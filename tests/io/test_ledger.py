@@ -144,3 +144,68 @@ def test_a_dropped_bill_is_named_by_its_type_number_and_party(tmp_path):
     example = report.dropped["bad_amount"].examples[0]
     assert example["what"] == "Invoice 0018104516, 5148-SYKLB"
     assert "row 2 (Invoice 0018104516, 5148-SYKLB)" in report.summary()
+
+
+def _count_calls(monkeypatch, module, name):
+    """Calls of ``module.name`` (wrapped), as a list the test reads after."""
+    calls = []
+    original = getattr(module, name)
+
+    def counted(*args, **kwargs):
+        calls.append(str(args[0]))
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(module, name, counted)
+    return calls
+
+
+def test_a_day_book_is_read_once_for_its_sales_and_its_ledger(tmp_path, monkeypatch):
+    # the dashboard's upload read the file for its sales, then read_ledger read it again for the Credit page
+    import ibis
+
+    import segmint.io
+    from segmint.io.ledger import read_ledger, read_sales_and_ledger
+
+    path = day_book_csv(tmp_path / "daybook.csv")
+    reads = _count_calls(monkeypatch, segmint.io, "read_raw")
+    con = ibis.duckdb.connect()
+    view, report, ledger = read_sales_and_ledger(path, con=con)
+    assert len(reads) == 1 and report is not None and ledger is not None
+    # the same ledger as read_ledger(path) (the `segmint credit` path), entry for entry
+    reads.clear()
+    by_path = read_ledger(path, con=con)
+    assert len(reads) == 1
+    columns = ["entry_id", "party", "entry_date", "amount_cents", "bill_ref"]
+    assert ledger.entries.select(columns).order_by("entry_id").execute().equals(
+        by_path.entries.select(columns).order_by("entry_id").execute())
+    assert ledger.report.entries == by_path.report.entries and ledger.report.rows_in == by_path.report.rows_in
+    # a table already read is taken as it is
+    raw = segmint.io.read_raw(path, con=con)
+    reads.clear()
+    assert read_ledger(raw, con=con).report.entries == by_path.report.entries and reads == []
+
+
+def test_a_tally_xml_is_parsed_once_for_its_sales_and_its_ledger(tmp_path, monkeypatch):
+    import ibis
+
+    import segmint.io.tally
+    from segmint.errors import InputError
+    from segmint.io import read_raw
+    from segmint.io.ledger import read_ledger, read_sales_and_ledger
+    from tests.io.test_io_tally import DAY_BOOK
+
+    path = tmp_path / "daybook.xml"
+    path.write_text(DAY_BOOK, encoding="utf-8")
+    parses = _count_calls(monkeypatch, segmint.io.tally, "parse_tally_xml")
+    con = ibis.duckdb.connect()
+    view, report, ledger = read_sales_and_ledger(path, con=con)
+    assert len(parses) == 1
+    by_path = read_ledger(path, con=con)
+    # by hand: Ram Traders billed 1,700, Shyam 590; the cancelled voucher, and the receipt and credit note
+    # without a party ledger line, move no balance
+    totals = ledger.entries.group_by("party").aggregate(cents=ledger.entries.amount_cents.sum()).execute()
+    assert dict(zip(totals["party"], totals["cents"], strict=True)) == {"Ram Traders": 170_000, "Shyam": 59_000}
+    assert ledger.report.entries == by_path.report.entries
+    assert int(view.table.count().execute()) == int(read_raw(path, con=con).table.count().execute())
+    with pytest.raises(InputError, match="read as sales lines has no ledger lines"):
+        read_ledger(view, con=con)

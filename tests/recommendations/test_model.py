@@ -384,3 +384,23 @@ def test_product_views_without_picks_fit_no_blend_and_match(shop, monkeypatch):
         views.customer("C1")
     with pytest.raises(ConfigError, match="picks"):
         segmint.recommend(lines_table(shop_rows()), picks=False, evaluate=True)
+
+
+def test_product_revenue_of_unpriced_baskets_is_an_allocation_that_adds_up(tmp_path):
+    # no item prices: each basket's total spread by quantity (M1: A 2 -> 20, B 1 -> 10; M3: 10 over 3 items)
+    path = tmp_path / "baskets.csv"
+    path.write_text('member_id,payment_date,total_amt,product_json\n'
+                    'M1,2024-01-05,30,"[{""sku"": ""A"", ""qty"": 2}, {""sku"": ""B"", ""qty"": 1}]"\n'
+                    'M2,2024-01-06,12,"[{""sku"": ""C"", ""qty"": 4}]"\n'
+                    'M3,2024-02-01,10,"[{""sku"": ""B"", ""qty"": 1}, {""sku"": ""A"", ""qty"": 1}, {""sku"": ""C"", ""qty"": 1}]"\n'
+                    'M1,2024-02-03,5,"[{""sku"": ""C"", ""qty"": 1}]"\n')  # fmt: skip
+    result = segmint.recommend(path, top=2, picks=False)
+    top = result.tables()["top_products_by_period"]
+    revenue = {(r.period, r.product_id): r.revenue for r in top.itertuples()}
+    # the first item held the whole basket: Jan A 30, B 0; Feb B 10, A 0
+    assert revenue == pytest.approx({("2024-01", "A"): 20.0, ("2024-01", "B"): 10.0, ("2024-01", "C"): 12.0,
+                                     ("2024-02", "A"): 3.33, ("2024-02", "B"): 3.34, ("2024-02", "C"): 8.33})
+    assert sum(revenue.values()) == pytest.approx(57.0)  # the sales total
+    favourites = result.segment_products
+    assert favourites["revenue"].sum() == pytest.approx(57.0)
+    assert any("per-product revenue is an allocation" in note for note in result.notes)

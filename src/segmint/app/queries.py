@@ -67,7 +67,8 @@ def histogram_bins(customers: ir.Table, feature: str, *, bins: int = 40, log: bo
 
     Whole-number values (visits, days, items) get whole-number bins: from k - 0.5 to m + 0.5, so
     neighbouring bars touch; on the log scale a bin spans the whole numbers its log range holds
-    (log10 of first - 0.5 to last + 0.5), never a fraction of one.
+    (log10 of first - 0.5 to last + 0.5), never a fraction of one. Such bins also carry ``first`` and
+    ``last``, the whole numbers they hold, which the hover text shows ("3", "1 to 19").
     """
     source = customers.filter(customers[feature] > 0) if log else customers
     raw = source[feature].cast("float64")
@@ -94,14 +95,19 @@ def histogram_bins(customers: ir.Table, feature: str, *, bins: int = 40, log: bo
         first = np.minimum(edges[number], counts["first"].to_numpy())
         last = np.maximum(edges[number + 1] - 1, counts["last"].to_numpy())
         return pd.DataFrame({"bin_start": np.log10(first - 0.5), "bin_end": np.log10(last + 0.5),
-                             "customers": counts["customers"].to_numpy()})
-    return pd.DataFrame(
+                             "customers": counts["customers"].to_numpy(), "first": first.astype("int64"),
+                             "last": last.astype("int64")})  # fmt: skip
+    bins_ = pd.DataFrame(
         {
             "bin_start": low + counts["bin"].to_numpy() * width,
             "bin_end": low + (counts["bin"].to_numpy() + 1) * width,
             "customers": counts["customers"].to_numpy(),
         }
     )
+    if whole:  # the whole numbers a bar holds, for its label: 1 (width 1) or 1 to 19
+        bins_["first"] = np.rint(bins_["bin_start"] + 0.5).astype("int64")
+        bins_["last"] = np.rint(bins_["bin_end"] - 0.5).astype("int64")
+    return bins_
 
 
 def scatter_points(customers: ir.Table, limit: int = SCATTER_LIMIT) -> tuple[pd.DataFrame, int]:

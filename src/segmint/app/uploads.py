@@ -52,8 +52,7 @@ class Upload:
         """Read the file (once) and clean it with the detected mapping."""
         from segmint.api import clean_raw
         from segmint.engine import connect
-        from segmint.io import read_raw
-        from segmint.io.ledger import sales_view
+        from segmint.io.ledger import read_sales_and_ledger
         from segmint.schema import detect_mapping
 
         with self.lock:
@@ -63,10 +62,9 @@ class Upload:
             con = connect("duckdb", path=self.path.parent / "upload.duckdb", memory_limit=UPLOAD_MEMORY_LIMIT,
                           temp_directory=self.path.parent / "spill")  # fmt: skip
             # a ledger (Day Book, Ledger Account): only its sales vouchers net of credit notes are
-            # sales, as in `segmint analyze` and segmint.read_transactions
-            raw, self.ledger = sales_view(read_raw(str(self.path), con=con), con=con)
-            if self.ledger is not None:  # the same file's vouchers feed the Credit page, as --ledger does
-                self.credit_ledger = _credit_ledger(self.path, con)
+            # sales, as in `segmint analyze` and segmint.read_transactions; the same read's vouchers feed
+            # the Credit page, as `segmint credit` reads them (None when they cannot be read as a ledger)
+            raw, self.ledger, self.credit_ledger = read_sales_and_ledger(self.path, con=con)
             self.detected = detect_mapping(raw.columns, raw.sample(500))
             self.raw, self.con = raw, con
             try:
@@ -88,19 +86,6 @@ class Upload:
     def close(self) -> None:
         """Forget the raw table (its connection goes once no dataset uses it)."""
         self.raw = self.cleaned = self.detected = self.ledger = self.credit_ledger = None
-
-
-def _credit_ledger(path: Path, con: Any) -> Any:
-    """The ledger of an uploaded Day Book / Ledger Account, or None when its vouchers cannot be read as one
-    (the sales view still stands; the Credit page then says it has no ledger)."""
-    from segmint.errors import SegmintError
-    from segmint.io.ledger import read_ledger
-
-    try:
-        return read_ledger(str(path), con=con)
-    except SegmintError:
-        log.info("%s: its sales are read, but not its vouchers as a ledger", path.name, exc_info=True)
-        return None
 
 
 def receive(stream: Any, length: int | None, folder: Path, filename: str, max_mb: float) -> Upload:

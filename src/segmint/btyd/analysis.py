@@ -96,15 +96,19 @@ def by_segment(customers: pd.DataFrame) -> pd.DataFrame:
     return table.sort_values(["segment_order", "segment"], ascending=[False, True]).reset_index(drop=True)
 
 
-def _comparison(summary: pd.DataFrame, fitted: dict[str, BTYDModel], holdout: float) -> pd.DataFrame:
+def _comparison(summary: pd.DataFrame, fitted: dict[str, BTYDModel], holdout: float, horizon: float,
+                horizon_label: str) -> pd.DataFrame:
+    """One row per fitted model: fit, AIC, parameters, whether the fit is degenerate, the holdout check."""
     rows = []
+    x, t_x, age = (summary[c].to_numpy(dtype=float) for c in ("frequency", "recency", "T"))
     for name, model in fitted.items():
         k = len(model.param_names)
+        expected = pd.Series(model.expected_purchases(horizon, x, t_x, age))
         row: dict[str, Any] = {"model": name, "label": model.label, "loglik": model.loglik_, "parameters": k,
                                "aic": 2 * k - 2 * model.loglik_,
-                               "params": ", ".join(f"{p}={v:.4g}" for p, v in model.params_.items())}
+                               "params": ", ".join(f"{p}={v:.4g}" for p, v in model.params_.items()),
+                               "degenerate": degenerate_fit(model, expected, horizon_label) is not None}
         if holdout > 0:
-            x, t_x, age = (summary[c].to_numpy(dtype=float) for c in ("frequency", "recency", "T"))
             predicted = model.expected_purchases(holdout, x, t_x, age)
             row.update(holdout_errors(summary["holdout_frequency"].to_numpy(), predicted))
         rows.append(row)
@@ -136,22 +140,36 @@ def customer_value(
                                segments=segments, start=start, org=org, progress=progress)
 
 
+FLAT_SPREAD = 0.1  # forecasts whose middle 90% span less than 10% of the median do not tell customers apart
+
+
 def degenerate_fit(model: BTYDModel, expected: pd.Series, horizon: str) -> str | None:
-    """Why ``model``'s fit is degenerate, in words (None when every parameter is pinned down): its
-    per-customer predictions then rest on parameters the data cannot estimate, and must not be read as
-    a ranking of customers (groceries: BG/NBD r = 1,458 with standard error 16,713)."""
+    """Why ``model``'s fit is degenerate, in words (None when it is not): parameters the data cannot estimate
+    (groceries: BG/NBD r = 1,458 with standard error 16,713; Pareto/NBD beta without one), or forecasts that
+    do not vary (90% of customers within 10% of the median: groceries' Pareto/NBD, 1.79 to 1.85 purchases).
+    Either way the per-customer predictions must not be read as a ranking of customers."""
     loose = model.unidentified()
-    if not loose:
+    low, high, middle = expected.quantile(0.05), expected.quantile(0.95), expected.quantile(0.5)
+    flat = bool(middle > 0 and high - low < FLAT_SPREAD * middle)
+    if not loose and not flat:
         return None
-    params = ", ".join(f"{name} = {value:,.4g} (std. error {error:,.4g})" if error == error
-                       else f"{name} = {value:,.4g} (at the limit of its range)"
-                       for name, (value, error) in loose.items())  # fmt: skip
-    low, high = expected.quantile(0.05), expected.quantile(0.95)
-    return (f"the {model.label} fit is degenerate: {params}; the data do not pin these parameters down (customers' "
-            f"purchase and drop-out rates cannot be told apart), so the forecasts are close to one average for "
-            f"everyone (90% of customers between {low:.2f} and {high:.2f} purchases in {horizon}). Do not rank or "
-            "target customers by P(alive), expected purchases or CLV from this fit; use recency and frequency "
-            "(the RFM segments) instead")
+    limited = model.at_limit()
+    spread = f"90% of customers between {low:.2f} and {high:.2f} purchases in {horizon}"
+    if loose:
+        params = ", ".join(_loose_text(name, value, error, name in limited) for name, (value, error) in loose.items())
+        why = (f"{params}; the data do not pin these parameters down (customers' purchase and drop-out rates "
+               "cannot be told apart)")
+        why += f", so the forecasts are close to one average for everyone ({spread})" if flat else f"; forecasts: {spread}"
+    else:
+        why = f"its forecasts do not vary: they are close to one average for everyone ({spread})"
+    return (f"the {model.label} fit is degenerate: {why}. Do not rank or target customers by P(alive), expected "
+            "purchases or CLV from this fit; use recency and frequency (the RFM segments) instead")
+
+
+def _loose_text(name: str, value: float, error: float, limited: bool) -> str:
+    if error == error:
+        return f"{name} = {value:,.4g} (std. error {error:,.4g})"
+    return f"{name} = {value:,.4g} ({'at the limit of its range' if limited else 'no standard error: the likelihood is flat there'})"
 
 
 def _customer_value(
@@ -218,7 +236,7 @@ def _customer_value(
         result.by_frequency = holdout_by_frequency(summary, predicted)
     repeats = repeat_purchases_by_day(tx, window, start=start, org=org).execute()
     result.tracking = tracking(chosen, summary, window, repeats)  # in-sample fit too when there is no holdout
-    result.comparison = _comparison(summary, fitted, window.holdout_length)
+    result.comparison = _comparison(summary, fitted, window.holdout_length, horizon_units, result.horizon_label())
     if segments is not None:
         step("joining segments")
         labels = _segments(segments, window.calibration_end)

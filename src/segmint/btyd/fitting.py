@@ -91,9 +91,12 @@ def maximise(
             result = minimize(safe, start, jac=True, method="L-BFGS-B", bounds=bounds,
                               options={"maxiter": 2000, "ftol": 1e-13, "gtol": 1e-7})
         iterations += int(result.nit)
-        ok = bool(result.success) and result.fun < 1e299
-        converged += ok
-        if not ok:
+        # a line search that fails on a flat ridge running to the range limit (groceries' BG/NBD: r -> e^12)
+        # stopped at the best point it can reach: kept, and the limit reported below
+        finite = result.fun < 1e299
+        converged += bool(result.success) and finite
+        ok = (bool(result.success) or _at_limit(result.x)) and finite
+        if not (result.success and finite):
             messages.append(f"start {np.round(np.exp(start), 3).tolist()}: {result.message}")
         if ok and (best is None or result.fun < best.fun):
             best = result
@@ -105,7 +108,7 @@ def maximise(
             "check that customers have repeat purchases"
         )
     report = FitReport(best.x, float(best.fun), True, len(starts), converged, iterations, messages)
-    at_bound = [names[i] for i in range(len(names)) if abs(best.x[i]) > LOG_BOUND - 1.0]
+    at_bound = [names[i] for i in range(len(names)) if _at_limit(best.x[i : i + 1])]
     if at_bound:
         report.messages.append(
             f"{', '.join(at_bound)} reached the limit of its range ({model} cannot pin it down on these "
@@ -114,6 +117,11 @@ def maximise(
     log.info("%s fitted: %d/%d starts converged, %d iterations (time scale %.4g)",
              model, converged, len(starts), iterations, scale)
     return report
+
+
+def _at_limit(log_params: np.ndarray) -> bool:
+    """Whether a log-parameter is within 1 of the range limit (the optimiser ran it out of the data's reach)."""
+    return bool(np.any(np.abs(log_params) > LOG_BOUND - 1.0))
 
 
 def hessian_errors(

@@ -245,20 +245,28 @@ class BTYDModel:
         x, t_x, age = (np.asarray(v, dtype=float).ravel() for v in (frequency, recency, T))
         return np.column_stack([self.expected_purchases(t, x, t_x, age) for t in np.atleast_1d(times)])
 
-    def unidentified(self) -> dict[str, tuple[float, float]]:
-        """Parameters the data do not pin down: name -> (estimate, standard error) where the standard error
-        exceeds the estimate (its 95% interval spans zero to double it and more), or the optimiser ran to
-        the parameter's range limit (a degenerate fit: e.g. groceries' BG/NBD r = 1,458, std. error 16,713)."""
+    def at_limit(self) -> set[str]:
+        """Parameters the optimiser ran to the limit of their range (the data cannot hold them back)."""
         report = getattr(self, "fit_report_", None)
         limited: set[str] = set()
         for message in report.messages if report is not None else []:
             if " reached the limit" in message:  # "b reached ...", "r, alpha reached ..."
                 limited.update(message.split(" reached the limit")[0].split(", "))
+        return limited
+
+    def unidentified(self) -> dict[str, tuple[float, float]]:
+        """Parameters the data do not pin down: name -> (estimate, standard error) where the standard error
+        exceeds the estimate (its 95% interval spans zero to double it and more), cannot be computed from a
+        fit (the likelihood is flat or not a maximum in that direction: groceries' Pareto/NBD beta), or the
+        optimiser ran to the parameter's range limit (a degenerate fit: e.g. groceries' BG/NBD r = 1,458,
+        std. error 16,713). Hand-set parameters (:meth:`with_params`) have no errors and are not judged."""
+        fitted = getattr(self, "fit_report_", None) is not None
+        limited = self.at_limit()
         errors = self.standard_errors_ or {}
         loose = {}
         for name, value in self.params_.items():
             error = float(errors.get(name, float("nan")))
-            if name in limited or (math.isfinite(error) and error > abs(value)):
+            if name in limited or (math.isfinite(error) and error > abs(value)) or (fitted and not math.isfinite(error)):
                 loose[name] = (float(value), error)
         return loose
 

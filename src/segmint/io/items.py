@@ -3,10 +3,14 @@
 S3-style exports store one payment per row with the basket as JSON, e.g.
 ``member_id,payment_date,total_amt,paid_amt,product_json`` with
 ``[{"product": "A", "quantity": 2, "price": 10.0}, ...]``. Each item becomes a line; the other
-columns repeat on every line, except invoice-level money columns (``total_amt``, ``paid_amt``):
-they stay on the first line of the invoice and are ``'0'`` on the others, so summing any of them
-gives the invoice total once, never once per item. When the items carry a price, line amounts are
-quantity x price and ``resolve_mapping`` ignores the invoice-level total (see ``RawTable.items_priced``).
+columns repeat on every line, except invoice-level money columns (``total_amt``, ``paid_amt``), whose sum
+over a basket's lines is always the basket's total, never once per item. When the items carry a price,
+line amounts are quantity x price and ``resolve_mapping`` ignores the invoice-level total (see
+``RawTable.items_priced``); the total then stays on the first line, '0' on the others. When they do not,
+the total is spread over the items by quantity in whole cents that add up to it exactly (30.00 for 2 x A
+and 1 x B: 20.00 and 10.00; 10.00 over three single items: 3.34, 3.33, 3.33): per-product revenue is then
+an allocation, and the quality report and ``recommend``'s notes say so (``ALLOCATION_NOTE``). Putting the
+whole total on the first item, as before, made it that product's revenue and the others' zero.
 
 Four item layouts are read: a list of objects (above), one object without its list
 (``{"product": "A", "quantity": 2}``), a dict of product -> quantity (``{"D": 2, "A": 1}``) and a list
@@ -53,6 +57,9 @@ DICT_PRODUCT, DICT_QUANTITY = "product", "quantity"  # keys given to items of th
 ITEM_NAME_KEYS = ("name", "title", "label", "description")  # an item's own name: the product's
 # the item's position in its basket; not "item_no", which column detection rightly reads as a product code
 POSITION_COLUMN = "item_position"
+ALLOCATION_PREFIX = "items without their own price: "
+ALLOCATION_NOTE = (ALLOCATION_PREFIX + "each basket's {columns} is spread over its items by quantity, so per-product "
+                   "revenue is an allocation of basket totals, not item prices (sales totals are exact)")
 
 
 def find_item_column(raw: RawTable, sample_size: int = 200) -> tuple[str, list[str], list[str], set[str]] | None:
@@ -159,30 +166,42 @@ def expand_items(raw: RawTable, con: BaseBackend) -> RawTable:
     count_column = None
     if "quantity" not in key_fields and "quantity" not in by_name:
         count_column = next(n for n in ("quantity", "item_quantity", "item_count") if n not in others + list(names.values()))
-    sql = _expand_sql(raw, column, others, names, money, summed, count_column, add_invoice, (product_key, quantity_key))
+    unreadable = unreadable_baskets(con, raw, column)  # read as blank baskets: like them, no price
+    items_priced = ("unit_price" in item_fields or "amount" in item_fields) and kinds == {"objects"} and unreadable is None
+    # items without their own price: the basket's money spread over its items by quantity (an allocation)
+    weight = None if items_priced or not money else (key_fields.get("quantity") or count_column)
+    sql = _expand_sql(raw, column, others, names, money, summed, count_column, add_invoice, (product_key, quantity_key),
+                      weight)  # fmt: skip
     table = _run(con, raw, sql)
     columns = (others + list(names.values()) + ([count_column] if count_column else [])
                + (["invoice_no"] if add_invoice else []) + [POSITION_COLUMN])  # fmt: skip
-    unreadable = unreadable_baskets(con, raw, column)  # read as blank baskets: like them, no price
     expanded = RawTable(
         table=table, source=raw.source, columns=columns, header_row=raw.header_row,
         format=raw.format, sheet=raw.sheet, sheets=list(raw.sheets), skipped=dict(raw.skipped),
         skipped_examples=dict(raw.skipped_examples), notes=list(raw.notes), report_notes=list(raw.report_notes),
         # priced items stand for the invoice total only when every basket lists priced objects: a dict, a list
         # of names, a blank or an unreadable basket has no price, and its sale would be dropped without the total
-        invoice_level=money, items_priced=("unit_price" in item_fields or "amount" in item_fields) and kinds == {"objects"}
-        and unreadable is None,
+        invoice_level=[] if weight else money, items_priced=items_priced,
     )  # fmt: skip
+    kept = "kept on each invoice's first line, 0 on the others" if not weight else (
+        f"spread over each basket's items by {'quantity' if weight != count_column else 'item count'}")
     expanded.notes.append(
         f"column {column!r} expanded to one line per item (keys: {', '.join(keys)}); "
         + "identical items repeated in a basket became one line with their summed quantity; "
-        + (f"invoice-level {', '.join(money)} kept on each invoice's first line, 0 on the others; " if money else "")
+        + (f"invoice-level {', '.join(money)} {kept}; " if money else "")
         + ("invoice_no = '<file>:<row>' added (no invoice column)" if add_invoice else "")
     )
     if unreadable:
         expanded.report_notes.append(unreadable)
+    if weight:
+        expanded.report_notes.append(ALLOCATION_NOTE.format(columns=", ".join(money)))
     log.info("%s: expanded item list column %r", raw.source, column)
     return expanded
+
+
+def allocated_revenue(report: object) -> list[str]:
+    """The quality report's note that product revenue was allocated from basket totals (empty when it was not)."""
+    return [w for w in getattr(report, "warnings", None) or [] if w.startswith(ALLOCATION_PREFIX)]
 
 
 def _item_keys(keys: list[str]) -> tuple[str | None, str | None]:
@@ -200,12 +219,14 @@ def _item_keys(keys: list[str]) -> tuple[str | None, str | None]:
 def _expand_sql(
     raw: RawTable, column: str, others: list[str], names: dict[str, str], money: list[str],
     summed: set[str], count_column: str | None, add_invoice: bool, keys: tuple[str, str | None],
+    weight: str | None = None,
 ) -> str:
     """SQL turning each basket into item lines, identical items of one basket merged into one line.
 
     ``keys`` = (product key, quantity key) of the item objects: a basket written as a product ->
     quantity dict or a list of names is read into those same keys, so one file may mix the forms.
-    A single object holding an item's fields is that one item.
+    A single object holding an item's fields is that one item. Invoice-level ``money`` stays on the first
+    line, or with a ``weight`` column (the items' quantity) is spread over the lines in proportion to it.
     """
     q = sql_identifier
     parsed = _parsed_json(column)
@@ -240,9 +261,8 @@ def _expand_sql(
     if count_column:
         merged.append(f"CASE WHEN any_value(__item) IS NULL THEN NULL ELSE CAST(count(*) AS VARCHAR) END AS {q(count_column)}")
     merged += ["min(__pos) AS __first", q(ROW_COL)]
-    select = [
-        f"CASE WHEN __pos = 1 THEN {q(c)} ELSE '0' END AS {q(c)}" if c in money else q(c) for c in others
-    ]
+    select = [(_allocated(c, money.index(c)) if weight else f"CASE WHEN __pos = 1 THEN {q(c)} ELSE '0' END AS {q(c)}")
+              if c in money else q(c) for c in others]  # fmt: skip
     select += [q(n) for n in names.values()] + ([q(count_column)] if count_column else [])
     if add_invoice:
         select.append(f"CAST(concat({sql_string(raw.source)}, ':', {q(ROW_COL)}) AS VARCHAR) AS invoice_no")
@@ -256,8 +276,41 @@ def _expand_sql(
         items AS (SELECT *, {", ".join(fields)} FROM lines),
         merged AS (SELECT {", ".join(merged)} FROM items GROUP BY {", ".join(group)}),
         numbered AS (SELECT *, row_number() OVER (PARTITION BY {q(ROW_COL)} ORDER BY __first) AS __pos
-                     FROM merged)
-        SELECT {", ".join(select)} FROM numbered ORDER BY {q(ROW_COL)}, __pos"""
+                     FROM merged){_allocation_sql(money, weight) if weight else ""}
+        SELECT {", ".join(select)} FROM {"allocated" if weight else "numbered"} ORDER BY {q(ROW_COL)}, __pos"""
+
+
+def _allocation_sql(money: list[str], weight: str) -> str:
+    """CTEs spreading each basket's ``money`` over its lines by ``weight``, in whole cents that add up to the
+    basket's total exactly (largest remainder; ties to the earlier line). A total that is no number of whole
+    cents, or a basket with a weight that is not a positive number, keeps the total on its first line."""
+    q = sql_identifier
+    w = f"TRY_CAST({q(weight)} AS DOUBLE)"
+    shares, ranks = [], []
+    for i, c in enumerate(money):
+        cents = f"round(TRY_CAST({q(c)} AS DOUBLE) * 100)"
+        shares.append(f"""{cents} AS __cents{i},
+            CASE WHEN abs(TRY_CAST({q(c)} AS DOUBLE) * 100 - {cents}) < 1e-6 AND __ok
+                 THEN abs({cents}) * __w / __weight END AS __share{i}""")
+        ranks.append(f"""abs(__cents{i}) - sum(floor(__share{i})) OVER __basket AS __short{i},
+            row_number() OVER (PARTITION BY {q(ROW_COL)} ORDER BY __share{i} - floor(__share{i}) DESC, __pos) AS __rank{i}""")
+    return f""",
+        weighed AS (SELECT *, sum(__w) OVER (PARTITION BY {q(ROW_COL)}) AS __weight,
+                              count(*) OVER (PARTITION BY {q(ROW_COL)}) AS __lines,
+                              bool_and(coalesce(__w > 0, false)) OVER (PARTITION BY {q(ROW_COL)}) AS __ok
+                    FROM (SELECT *, coalesce({w}, CASE WHEN {q(weight)} IS NULL THEN 1 END) AS __w FROM numbered)),
+        shared AS (SELECT *, {", ".join(shares)} FROM weighed),
+        allocated AS (SELECT *, {", ".join(ranks)} FROM shared WINDOW __basket AS (PARTITION BY {q(ROW_COL)}))"""
+
+
+def _allocated(column: str, i: int) -> str:
+    """The select item of money ``column`` (the ``i``-th) allocated by :func:`_allocation_sql` (first line only
+    when it could not be)."""
+    q = sql_identifier
+    return (f"CASE WHEN __lines = 1 THEN {q(column)} "
+            f"WHEN __share{i} IS NULL THEN (CASE WHEN __pos = 1 THEN {q(column)} ELSE '0' END) "
+            f"ELSE printf('%.2f', sign(__cents{i}) * (floor(__share{i}) + (__rank{i} <= __short{i})::INT) / 100.0) "
+            f"END AS {q(column)}")
 
 
 def _parsed_json(column: str) -> str:

@@ -74,7 +74,7 @@ class Ledger:
 
 
 def read_ledger(
-    source: str | Path | Sequence[str | Path],
+    source: str | Path | RawTable | Sequence[str | Path | RawTable],
     *,
     con: BaseBackend | None = None,
     rules: Any = None,
@@ -85,25 +85,22 @@ def read_ledger(
     """Read ledger files (Day Book / Group Vouchers / Ledger Account as Excel or CSV, Tally XML,
     receivables tables) into canonical ledger entries; every row used or dropped with a reason.
 
-    ``party`` names the party of one-party reports whose title rows do not; ``columns`` maps ledger
-    fields (date, party, voucher_type, voucher_no, debit, credit, amount, due_date, settled_date,
-    bill_ref, ...) to column names the detection cannot guess.
+    A :class:`RawTable` already read (by ``read_raw``, or ``read_tally_ledger`` for Tally XML) is used
+    as it is, so a file read for its sales is not read again. ``party`` names the party of one-party
+    reports whose title rows do not; ``columns`` maps ledger fields (date, party, voucher_type,
+    voucher_no, debit, credit, amount, due_date, settled_date, bill_ref, ...) to column names the
+    detection cannot guess.
     """
     from segmint import engine
-    from segmint.io import FORMATS, expand_sources, read_raw
 
     con = con or engine.connect()
     rules = LedgerRules.load(rules)
     parts, reports, layouts, closing = [], [], [], {}
-    for path in expand_sources(source):
-        if FORMATS.get(path.suffix.lower()) == "tally":
-            from segmint.io.tally import read_tally_ledger
-
-            raw = read_tally_ledger(path, con=con, rules=rules)
+    for raw in _ledger_tables(source, con, rules):
+        if raw.format == "tally-xml-ledger":
             layout = LedgerLayout("vouchers", match_columns(raw.columns, columns), party_from="Tally XML",
                                   evidence=["Tally XML: party ledger lines and their bill allocations"])
         else:
-            raw = read_raw(path, con=con)
             layout = detect_layout(raw, rules=rules, party=party, columns=columns)
             if layout is None:
                 raise InputError(_not_a_ledger(raw), field="columns", value=", ".join(raw.columns),
@@ -118,6 +115,66 @@ def read_ledger(
     table = engine.materialize(con, table)
     report = merge_reports(reports)
     return Ledger(table, report, layouts, con, closing)
+
+
+def _ledger_tables(
+    source: str | Path | RawTable | Sequence[str | Path | RawTable], con: BaseBackend, rules: LedgerRules
+) -> list[RawTable]:
+    """The raw tables of ``source``: files read (Tally XML as its ledger lines), tables already read kept."""
+    from segmint.io import FORMATS, expand_sources, read_raw
+
+    items = [source] if isinstance(source, (str, Path, RawTable)) else list(source)
+    tables = []
+    for item in items:
+        if isinstance(item, RawTable):
+            if item.format == "tally-xml":
+                raise InputError(
+                    f"{item.source}: Tally XML read as sales lines has no ledger lines; give the file itself, or "
+                    "its ledger lines (segmint.io.tally.read_tally_ledger)", field="source", value=item.source,
+                    fix=Fix(option="source", example=item.source, note="the Tally XML file's path"),
+                )  # fmt: skip
+            tables.append(item)
+            continue
+        for path in expand_sources(item):
+            if FORMATS.get(path.suffix.lower()) == "tally":
+                from segmint.io.tally import read_tally_ledger
+
+                tables.append(read_tally_ledger(path, con=con, rules=rules))
+            else:
+                tables.append(read_raw(path, con=con))
+    return tables
+
+
+def read_sales_and_ledger(path: str | Path, *, con: BaseBackend) -> tuple[RawTable, LedgerReport | None, Ledger | None]:
+    """One file read once for both of its views: its sales view (:func:`sales_view` of ``read_raw``: what
+    ``segmint analyze`` reads), the ledger report of that view (None when the file is no ledger), and its
+    vouchers as a :class:`Ledger` (what ``segmint credit`` reads; None when they cannot be read as one,
+    which leaves the sales view standing). A Tally XML export is parsed once for its sales and ledger lines.
+    """
+    from segmint.errors import SegmintError
+    from segmint.io import FORMATS, expand_items, read_raw
+
+    path = Path(path)
+    export = None
+    if FORMATS.get(path.suffix.lower()) == "tally":
+        from segmint.io.tally import parse_export, read_tally_xml
+
+        export = parse_export(path)
+        raw = expand_items(read_tally_xml(path, con=con, export=export), con)
+    else:
+        raw = read_raw(str(path), con=con)
+    view, report = sales_view(raw, con=con)
+    if report is None:
+        return view, None, None
+    try:
+        if export is not None:
+            from segmint.io.tally import read_tally_ledger
+
+            return view, report, read_ledger(read_tally_ledger(path, con=con, export=export), con=con)
+        return view, report, read_ledger(raw, con=con)
+    except SegmintError:
+        log.info("%s: its sales are read, but not its vouchers as a ledger", path.name, exc_info=True)
+        return view, report, None
 
 
 def _not_a_ledger(raw: RawTable) -> str:

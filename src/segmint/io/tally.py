@@ -39,10 +39,12 @@ _QTY = re.compile(r"^\s*(-?[\d,]*\.?\d+)\s*(.*?)\s*$")
 
 
 def read_tally_xml(
-    path: Path, *, con: BaseBackend, mapping: ColumnMapping | None = None, rules: LedgerRules | None = None
+    path: Path, *, con: BaseBackend, mapping: ColumnMapping | None = None, rules: LedgerRules | None = None,
+    export: TallyExport | None = None,
 ) -> RawTable:
-    """Read sales vouchers (net of credit notes) from a Tally XML export; ``_row`` = voucher position."""
-    export = _parse(path)
+    """Read sales vouchers (net of credit notes) from a Tally XML export; ``_row`` = voucher position.
+    ``export``: the file already parsed (:func:`parse_export`), so its ledger view does not parse it again."""
+    export = export or parse_export(path)
     rules = rules or LedgerRules.load()
     bases = _bases(export, rules)
     rows: list[dict[str, Any]] = []
@@ -114,13 +116,16 @@ def _type_rows(export: TallyExport, bases: dict[str, tuple[str, str]]) -> list[d
     return [dict(r, parties=len(r["parties"]), debit=float(r["debit"]), credit=float(r["credit"])) for r in ordered]
 
 
-def read_tally_ledger(path: Path, *, con: BaseBackend, rules: LedgerRules | None = None) -> RawTable:
+def read_tally_ledger(
+    path: Path, *, con: BaseBackend, rules: LedgerRules | None = None, export: TallyExport | None = None
+) -> RawTable:
     """Ledger entries of every party line of every voucher, plus opening balances from the masters.
 
     ``Party Role`` says what the masters know of the party: customer (under Sundry Debtors),
     counter (sales/purchase accounts, cash, bank, taxes, expenses), other (e.g. suppliers) or blank.
+    ``export``: the file already parsed (:func:`parse_export`).
     """
-    export = _parse(path)
+    export = export or parse_export(path)
     rules = rules or LedgerRules.load()
     bases = _bases(export, rules)
     rows: list[dict[str, Any]] = []
@@ -148,7 +153,8 @@ def _raw_table(rows: list[dict[str, Any]], columns: tuple[str, ...], path: Path,
     return RawTable(table=table, source=path.name, columns=list(columns), header_row=None, format=fmt)
 
 
-def _parse(path: Path) -> TallyExport:
+def parse_export(path: Path) -> TallyExport:
+    """The vouchers and masters of a Tally XML export (an error when it holds neither)."""
     export = parse_tally_xml(path)
     if not export.vouchers and not export.masters.opening:
         raise InputError(

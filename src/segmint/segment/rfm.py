@@ -64,12 +64,14 @@ __all__ = [
 
 
 class SegmentInfo(BaseModel):
-    """A segment's name and the one-line description used in reasons."""
+    """A segment's name and the one-line description used in reasons (``unpriced_description``: the same
+    for data without prices, whose M counts items; empty = the description as written)."""
 
     model_config = ConfigDict(extra="forbid")
 
     name: str
     description: str = ""
+    unpriced_description: str = ""
 
 
 class RFMRule(BaseModel):
