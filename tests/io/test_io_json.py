@@ -332,6 +332,23 @@ def test_a_basket_that_is_not_json_is_named_with_its_row(tmp_path):
     assert len(warning) == 1 and "1 basket(s)" in warning[0] and "row 2" in warning[0] and "kiwi" in warning[0]
 
 
+def test_priced_items_beside_a_blank_basket_are_allocated_by_their_value(con, tmp_path):
+    """A blank basket makes the items' prices not stand for every invoice total, so the total is spread; by
+    quantity it gave 2 apples at 10.00 346.67 of a 520.00 basket and the 500.00 TV 173.33."""
+    path = tmp_path / "orders.csv"
+    basket = _csv_cell([{"sku": "apple", "qty": 2, "price": 10.0}, {"sku": "tv", "qty": 1, "price": 500.0}])
+    no_price = _csv_cell([{"sku": "apple", "qty": 2, "price": 10.0}, {"sku": "tv", "qty": 1}])
+    path.write_text("order_id,customer,date,total,product_json\n"
+                    f"o1,c1,2024-01-03,520.00,{basket}\no2,c2,2024-01-04,7.50,\n"
+                    f"o3,c3,2024-01-05,510.00,{basket}\no4,c4,2024-01-06,99.00,{no_price}\n")
+    raw = read_raw(path, con=con)
+    # by hand: 520 = 2 x 10 + 500, each item its own value; 510 in cents 51000 x 20/520 = 1961.54 and
+    # 51000 x 500/520 = 49038.46: floors 50999, the cent to the larger remainder (apple): 19.62 + 490.38;
+    # o4's TV has no price: that basket is spread by quantity, 99 x 2/3 and 99 x 1/3
+    assert frame(raw)["total"].tolist() == ["20.00", "500.00", "7.50", "19.62", "490.38", "66.00", "33.00"]
+    assert any("quantity x item price" in note for note in raw.report_notes)
+
+
 def test_a_basket_total_without_item_prices_is_spread_by_quantity_to_the_cent(con, tmp_path):
     """The whole total sat on the first item: A had 30 and B 0 in one basket, B 10 and A 0 in the next."""
     from segmint.api import read_transactions

@@ -10,7 +10,11 @@ line amounts are quantity x price and ``resolve_mapping`` ignores the invoice-le
 the total is spread over the items by quantity in whole cents that add up to it exactly (30.00 for 2 x A
 and 1 x B: 20.00 and 10.00; 10.00 over three single items: 3.34, 3.33, 3.33): per-product revenue is then
 an allocation, and the quality report and ``recommend``'s notes say so (``ALLOCATION_NOTE``). Putting the
-whole total on the first item, as before, made it that product's revenue and the others' zero.
+whole total on the first item, as before, made it that product's revenue and the others' zero. Items that
+carry a price while some baskets do not (a blank or unreadable basket beside priced lists) spread the total
+in proportion to quantity x price instead (by quantity in a basket where an item has none): each item keeps
+its own value when the prices add up to the total, and a discount or a fee is shared by value
+(``VALUE_ALLOCATION_NOTE``).
 
 Four item layouts are read: a list of objects (above), one object without its list
 (``{"product": "A", "quantity": 2}``), a dict of product -> quantity (``{"D": 2, "A": 1}``) and a list
@@ -60,6 +64,10 @@ POSITION_COLUMN = "item_position"
 ALLOCATION_PREFIX = "items without their own price: "
 ALLOCATION_NOTE = (ALLOCATION_PREFIX + "each basket's {columns} is spread over its items by quantity, so per-product "
                    "revenue is an allocation of basket totals, not item prices (sales totals are exact)")
+# items with a price beside baskets without one (blank or unreadable): the totals follow the items' own value
+VALUE_ALLOCATION_NOTE = (ALLOCATION_PREFIX + "in some baskets, so each basket's {columns} is spread over its items "
+                         "in proportion to quantity x item price (by quantity where an item has none): per-product "
+                         "revenue is the items' value scaled to the basket's total (sales totals are exact)")
 
 
 def find_item_column(raw: RawTable, sample_size: int = 200) -> tuple[str, list[str], list[str], set[str]] | None:
@@ -169,7 +177,8 @@ def expand_items(raw: RawTable, con: BaseBackend) -> RawTable:
     unreadable = unreadable_baskets(con, raw, column)  # read as blank baskets: like them, no price
     items_priced = ("unit_price" in item_fields or "amount" in item_fields) and kinds == {"objects"} and unreadable is None
     # items without their own price: the basket's money spread over its items by quantity (an allocation)
-    weight = None if items_priced or not money else (key_fields.get("quantity") or count_column)
+    weight = None if items_priced or not money else _weight_sql(
+        key_fields.get("quantity") or count_column, key_fields.get("unit_price"), key_fields.get("amount"))
     sql = _expand_sql(raw, column, others, names, money, summed, count_column, add_invoice, (product_key, quantity_key),
                       weight)  # fmt: skip
     table = _run(con, raw, sql)
@@ -183,8 +192,9 @@ def expand_items(raw: RawTable, con: BaseBackend) -> RawTable:
         # of names, a blank or an unreadable basket has no price, and its sale would be dropped without the total
         invoice_level=[] if weight else money, items_priced=items_priced,
     )  # fmt: skip
-    kept = "kept on each invoice's first line, 0 on the others" if not weight else (
-        f"spread over each basket's items by {'quantity' if weight != count_column else 'item count'}")
+    by_value = bool(weight) and bool({"unit_price", "amount"} & set(key_fields))
+    by = "value (quantity x price)" if by_value else "quantity" if key_fields.get("quantity") else "item count"
+    kept = "kept on each invoice's first line, 0 on the others" if not weight else f"spread over each basket's items by {by}"
     expanded.notes.append(
         f"column {column!r} expanded to one line per item (keys: {', '.join(keys)}); "
         + "identical items repeated in a basket became one line with their summed quantity; "
@@ -194,7 +204,7 @@ def expand_items(raw: RawTable, con: BaseBackend) -> RawTable:
     if unreadable:
         expanded.report_notes.append(unreadable)
     if weight:
-        expanded.report_notes.append(ALLOCATION_NOTE.format(columns=", ".join(money)))
+        expanded.report_notes.append((VALUE_ALLOCATION_NOTE if by_value else ALLOCATION_NOTE).format(columns=", ".join(money)))
     log.info("%s: expanded item list column %r", raw.source, column)
     return expanded
 
@@ -226,7 +236,8 @@ def _expand_sql(
     ``keys`` = (product key, quantity key) of the item objects: a basket written as a product ->
     quantity dict or a list of names is read into those same keys, so one file may mix the forms.
     A single object holding an item's fields is that one item. Invoice-level ``money`` stays on the first
-    line, or with a ``weight`` column (the items' quantity) is spread over the lines in proportion to it.
+    line, or with a ``weight`` (SQL of a line's weight, :func:`_weight_sql`) is spread over the lines in
+    proportion to it.
     """
     q = sql_identifier
     parsed = _parsed_json(column)
@@ -285,7 +296,6 @@ def _allocation_sql(money: list[str], weight: str) -> str:
     basket's total exactly (largest remainder; ties to the earlier line). A total that is no number of whole
     cents, or a basket with a weight that is not a positive number, keeps the total on its first line."""
     q = sql_identifier
-    w = f"TRY_CAST({q(weight)} AS DOUBLE)"
     shares, ranks = [], []
     for i, c in enumerate(money):
         cents = f"round(TRY_CAST({q(c)} AS DOUBLE) * 100)"
@@ -298,9 +308,21 @@ def _allocation_sql(money: list[str], weight: str) -> str:
         weighed AS (SELECT *, sum(__w) OVER (PARTITION BY {q(ROW_COL)}) AS __weight,
                               count(*) OVER (PARTITION BY {q(ROW_COL)}) AS __lines,
                               bool_and(coalesce(__w > 0, false)) OVER (PARTITION BY {q(ROW_COL)}) AS __ok
-                    FROM (SELECT *, coalesce({w}, CASE WHEN {q(weight)} IS NULL THEN 1 END) AS __w FROM numbered)),
+                    FROM (SELECT *, {weight} AS __w FROM numbered)),
         shared AS (SELECT *, {", ".join(shares)} FROM weighed),
         allocated AS (SELECT *, {", ".join(ranks)} FROM shared WINDOW __basket AS (PARTITION BY {q(ROW_COL)}))"""
+
+
+def _weight_sql(quantity: str | None, price: str | None, line_amount: str | None) -> str:
+    """SQL of an item line's weight in its basket's total: its value (its own amount, else quantity x price)
+    when the items carry one, else, or in a basket where some line has no positive value, its quantity (a
+    missing quantity counts 1, as when identical items are merged)."""
+    q = sql_identifier
+    units = "1" if quantity is None else f"coalesce(TRY_CAST({q(quantity)} AS DOUBLE), CASE WHEN {q(quantity)} IS NULL THEN 1 END)"
+    if not (line_amount or price):
+        return units
+    value = f"TRY_CAST({q(line_amount)} AS DOUBLE)" if line_amount else f"{units} * TRY_CAST({q(price)} AS DOUBLE)"
+    return f"CASE WHEN bool_and(coalesce({value} > 0, false)) OVER (PARTITION BY {q(ROW_COL)}) THEN {value} ELSE {units} END"
 
 
 def _allocated(column: str, i: int) -> str:
