@@ -38,7 +38,17 @@ def test_aging_bars_stack_each_segments_buckets():
     assert by_bucket["0-30 days"]["Very High"] == 10.0 and by_bucket["90+"]["Very High"] == 25.0
     assert by_bucket["0-30 days"]["Low"] == 100.0 and by_bucket["90+"]["Medium"] == 0.0
     top = cf.aging_top_customers(details())
-    assert list(top.data[0].y) == ["b (Very High)", "a (Low)"]  # c owes nothing; largest balance on top
+    assert list(top.data[0].y) == ["2. b (Very High)", "1. a (Low)"]  # c owes nothing; largest balance on top
+
+
+def test_top_balances_cut_long_names_and_keep_two_alike_apart():
+    """Party names of 40-50 characters left the bars a sliver at 390 px; cut to 24 characters, two names
+    alike in their first 24 stay two bars (ranked) and the hover keeps each whole name."""
+    long = details().assign(customer_id=["Cybernetik Technologies Pvt. Ltd.", "Cybernetik Technologies Pvt Ltd Unit-2",
+                                         "c"])  # fmt: skip
+    top = cf.aging_top_customers(long)
+    assert list(top.data[0].y) == ["2. Cybernetik Technologies… (Very High)", "1. Cybernetik Technologies… (Low)"]
+    assert list(top.data[0].customdata) == ["Cybernetik Technologies Pvt Ltd Unit-2", "Cybernetik Technologies Pvt. Ltd."]
 
 
 def test_aging_says_so_when_nobody_owes():

@@ -26,7 +26,8 @@ def test_points_by_hand_and_factors_that_do_not_apply():
     out = score(measures(days_late_incl_open=20, share_paid_late=0.3, share_90_plus=0.2, trend_days=10,
                          history_days=100)).loc["c"]
     assert out["credit_score"] == 40 and out["credit_segment"] == "High"
-    assert out["reason"].startswith("score 40: 20 days late on average (-21 of 35); 30% of bills paid late (-15 of 25)")
+    assert out["reason"].startswith("score 40: 20 days past due on average (paid and open bills) (-21 of 35); 30% of "
+                                    "bills paid late (-15 of 25)")
     # never paid and no trend: those factors drop out of the possible points; a 95% used limit: 5 of 15
     out = score(measures(share_paid_late=math.nan, trend_days=math.nan, utilisation=0.95)).loc["c"]
     assert out["credit_score"] == round(100 * (35 + 25 + 5 + 5) / (35 + 25 + 5 + 15))  # 88
@@ -43,3 +44,11 @@ def test_yaml_scorecard_moves_the_thresholds(tmp_path):
     bad.write_text("segments:\n  - {min_score: 10, segment: Low}\n  - {min_score: 50, segment: High}\n")
     with pytest.raises(ConfigError, match="highest min_score"):
         ScorecardConfig.load(bad)
+
+
+def test_a_customer_who_never_paid_is_not_called_late_on_average():
+    """18 open bills 87 days past due, none paid ('Days to pay: never paid', '0 of 0 settled'): the reason
+    said '87 days late on average', as if payments had come in late."""
+    out = score(measures(days_late_incl_open=87, share_paid_late=math.nan, trend_days=math.nan)).loc["c"]
+    assert "87 days past due on average (paid and open bills) (-35 of 35)" in out["reason"]
+    assert "late on average" not in out["reason"]

@@ -14,6 +14,7 @@ BUCKET_LABELS = {"aging_0_30": "0-30 days", "aging_31_60": "31-60", "aging_61_90
 BUCKET_COLORS = {"aging_0_30": "#4caf50", "aging_31_60": "#ffc107", "aging_61_90": "#ff7043", "aging_90_plus": "#c62828"}
 SEGMENT_COLORS = {"Low": "#2e7d32", "Medium": "#f9a825", "High": "#ef6c00", "Very High": "#c62828"}
 VALUE_ORDER = ("High Value", "Average", "Below Average", "Low Value", "No Sales")
+LABEL_CHARS = 24  # party names longer than this are cut in bar labels (the hover has them whole)
 
 
 def aging_by_segment(details: pd.DataFrame) -> go.Figure:
@@ -39,10 +40,14 @@ def aging_top_customers(details: pd.DataFrame, top: int = 15) -> go.Figure:
     owing = details[details["outstanding"] > 0].nlargest(top, "outstanding").iloc[::-1]
     if owing.empty:
         return empty_figure("Nobody owes anything")
-    labels = owing["customer_id"].astype(str) + " (" + owing["credit_segment"] + ")"
+    # names cut to LABEL_CHARS (a phone's 390 px left the bars a sliver beside 45-character party names);
+    # the rank keeps two names cut alike two bars, and the hover gives the whole name
+    names = owing["customer_id"].astype(str)
+    ranks = range(len(owing), 0, -1)
+    labels = [f"{rank}. {_cut(name)} ({segment})" for rank, name, segment in zip(ranks, names, owing["credit_segment"])]
     fig = go.Figure([
         go.Bar(y=labels, x=owing[b], name=BUCKET_LABELS[b], orientation="h", marker_color=BUCKET_COLORS[b],
-               hovertemplate="%{y}: %{x:,.2f}<extra>" + BUCKET_LABELS[b] + "</extra>")
+               customdata=names, hovertemplate="%{customdata}: %{x:,.2f}<extra>" + BUCKET_LABELS[b] + "</extra>")
         for b in BUCKETS
     ])  # fmt: skip
     return _layout(fig, f"Top {len(owing)} balances by age", barmode="stack", xaxis_title="owed", showlegend=False)
@@ -82,6 +87,11 @@ def value_risk_matrix(matrix: pd.DataFrame) -> go.Figure:
     return _layout(fig, "Value x risk", xaxis_title="Credit Segment (risk)", yaxis_autorange="reversed")
 
 
+def _cut(name: str) -> str:
+    """A party name cut to LABEL_CHARS characters (an ellipsis says it was cut)."""
+    return name if len(name) <= LABEL_CHARS else name[: LABEL_CHARS - 1].rstrip() + "…"
+
+
 def ledger_timeline(timeline: pd.DataFrame, allocations: pd.DataFrame, customer_id: str, terms: int | None) -> go.Figure:
     """One customer's bills and payments as bars, the running balance as a line; below, days to pay."""
     if timeline.empty:
@@ -92,7 +102,7 @@ def ledger_timeline(timeline: pd.DataFrame, allocations: pd.DataFrame, customer_
                             subplot_titles=("bills (up), payments and credit notes (down), balance", "days to pay"))
     else:  # an empty 'days to pay' panel drew no date axis, and hid the dates of the one above (shared axes)
         fig = make_subplots(rows=1, cols=1, subplot_titles=(
-            "bills (up), payments and credit notes (down), balance; no bill paid yet, so no days to pay",))
+            "no bill paid yet: bills (up), credit notes (down), balance",))  # short: one line at 390 px
     kinds = {"bill": timeline["amount"] > 0, "payment": (timeline["amount"] < 0) & (timeline["base_type"] == "Receipt"),
              "credit note / adjustment": (timeline["amount"] < 0) & (timeline["base_type"] != "Receipt")}
     colors = {"bill": "#1565c0", "payment": "#2e7d32", "credit note / adjustment": "#8e24aa"}

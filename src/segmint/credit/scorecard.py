@@ -156,7 +156,8 @@ def score(measures: pd.DataFrame, config: ScorecardConfig | None = None) -> pd.D
 
 def _reasons(measures: pd.DataFrame, points: pd.DataFrame, possible: pd.DataFrame,
              config: ScorecardConfig, scores: pd.Series) -> list[str]:
-    """'score 41: 38 days late on average (-29 of 35); 62% of the balance is over 90 days old (-21 of 25)'."""
+    """'score 41: 38 days past due on average (paid and open bills) (-29 of 35); 62% of the balance is over
+    90 days old (-21 of 25)'."""
     factors = config.factors
     earned = points.to_numpy(dtype=float)
     lost = np.where(np.isnan(earned), np.nan, possible.to_numpy(dtype=float) - np.nan_to_num(earned))
