@@ -52,3 +52,27 @@ def test_a_snapshot_before_the_data_is_named_as_the_fault(tmp_path):
     assert str(info.value).startswith("the snapshot date 2024-01-05 is not after the data begin (2024-01-05)")
     assert info.value.fix.option == "snapshot_date"
     assert segmint.analyze(path, scheme="rfm", snapshot_date="2024-01-06").kpis()["customers"] == 1  # a, 10.00
+
+
+def test_an_organisation_or_country_the_data_do_not_hold_is_named_with_the_ones_they_do(tmp_path):
+    """README's `analyze sales.csv --snapshot ... --org BLR` on data without BLR said 'no customer ...
+    in the selected window (its 0 lines ...)' with the fix 'widen the date range ...: --from' (no
+    value), and `--country Atlantis` the same bare '--from': the org or country was the fault."""
+    path = tmp_path / "sales.csv"
+    path.write_text("invoice,customer,date,amount,org,country\n1,a,2024-01-05,10,MUM,India\n"
+                    "2,b,2024-01-06,20,DEL,India\n3,c,2024-01-07,30,MUM,Nepal\n")
+    with pytest.raises(DataError) as info:
+        segmint.analyze(path, scheme="rfm", org="BLR", snapshot_date="2024-02-01")
+    assert str(info.value) == "no line has organisation 'BLR'; the data's organisations: DEL, MUM"
+    assert info.value.fix.option == "org" and info.value.fix.choices == ("DEL", "MUM")
+    with pytest.raises(DataError) as info:
+        segmint.analyze(path, scheme="rfm", country="Atlantis")
+    assert str(info.value) == "no line has country 'Atlantis'; the data's countries: India, Nepal"
+    result = CliRunner().invoke(app, ["analyze", str(path), "--snapshot", "2024-02-01", "--from", "2024-01-01",
+                                      "--org", "BLR"], env={"COLUMNS": "200"})  # fmt: skip
+    assert result.exit_code == 2, result.output
+    assert "--org DEL|MUM" in result.output and "--from" not in result.output.split("fix:")[1]
+    # an organisation the data hold, in an empty date window, keeps the date advice
+    with pytest.raises(DataError) as info:
+        segmint.analyze(path, scheme="rfm", org="MUM", start="2025-01-01")
+    assert info.value.fix.option == "start"

@@ -142,9 +142,14 @@ def analyze(
     analysed = filter_window(lines, **window)
     # with no filter the cleaning report already knows the last date of the whole table
     last = getattr(tx.report, "last_date", None) if not (start or end or orgs or country) else None
-    snapshot = snapshot_date or (
-        last.date() + dt.timedelta(days=1) if last is not None else default_snapshot_date(analysed, lines)
-    )
+    try:
+        snapshot = snapshot_date or (
+            last.date() + dt.timedelta(days=1) if last is not None else default_snapshot_date(analysed, lines)
+        )
+    except DataError as empty:
+        from segmint.no_buyers import unmatched_filter_error
+
+        raise unmatched_filter_error(tx.table, org=orgs, country=country) or empty from None
     frequency, frequency_note = resolve_frequency(tx, frequency)
     if story_period is not None and "rfm" in configs and "new_within" not in configs["rfm"].model_fields_set:
         configs["rfm"] = configs["rfm"].model_copy(update={"new_within": story_period})
@@ -168,9 +173,9 @@ def analyze(
     kpis = customer_kpis(features)  # one query: the customer count and the KPIs the result shows
     n_customers = int(kpis["customers"])
     if n_customers == 0:
-        from segmint.no_buyers import no_buyers_error
+        from segmint.no_buyers import no_buyers_error, unmatched_filter_error
 
-        raise no_buyers_error(
+        raise unmatched_filter_error(tx.table, org=orgs, country=country) or no_buyers_error(
             analysed, filtered=bool(start or end or orgs or country),
             snapshot_date=dt.date.fromisoformat(str(snapshot)[:10]) if snapshot_date else None,
         )

@@ -87,8 +87,10 @@ def demo(
     seed: int = typer.Option(7, "--seed", help="Random seed (same seed, same data)."),
     fmt: str = FormatOption,
 ) -> None:
-    """Generate demo sales data and a ledger for the same customers; run the whole job: clean, segment,
-    stories, credit scores, the customer 360, exports."""
+    """Generate demo sales and a ledger for the same customers, then run the whole job.
+
+    Clean, segment, stories, recommendations, credit scores, the customer 360, exports.
+    """
     from segmint.api import analyze as run_analysis
     from segmint.api import credit as run_credit
     from segmint.api import recommend as run_recommend

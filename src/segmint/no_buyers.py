@@ -7,6 +7,7 @@ that misses the data; the error says which, with the counts, instead of always b
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 
 import ibis
 import ibis.expr.types as ir
@@ -14,7 +15,9 @@ import ibis.expr.types as ir
 from segmint.errors import DataError, Fix
 from segmint.util import counted
 
-__all__ = ["no_buyers_error"]
+__all__ = ["no_buyers_error", "unmatched_filter_error"]
+
+SHOWN_VALUES = 10  # values of a filter column named in the error
 
 
 def no_buyers_error(lines: ir.Table, *, filtered: bool, snapshot_date: dt.date | None = None) -> DataError:
@@ -67,3 +70,37 @@ def no_buyers_error(lines: ir.Table, *, filtered: bool, snapshot_date: dt.date |
         "(and check that the amount column is the sale value)",
         field="amount",
     )
+
+
+def unmatched_filter_error(
+    lines: ir.Table, *, org: str | Sequence[str] | None = None, country: str | Sequence[str] | None = None
+) -> DataError | None:
+    """The error when a country or organisation filter matches no line of ``lines`` (before any filter),
+    naming the values the data hold; None when every filter given matches some line.
+
+    An organisation the data do not name is a typo or another file, not a date range to widen.
+    """
+    for field, column, label, plural, chosen in (
+        ("country", "country", "country", "countries", country),
+        ("org", "org_id", "organisation", "organisations", org),
+    ):
+        wanted = [chosen] if isinstance(chosen, str) else list(chosen or [])
+        if not wanted or lines.filter(lines[column].isin(wanted)).count().to_pyarrow().as_py():
+            continue
+        value = lines[column]
+        held = (
+            lines.filter(value.notnull()).select(value=value).distinct().order_by("value")
+            .limit(SHOWN_VALUES + 1).to_pyarrow().column("value").to_pylist()
+        )  # fmt: skip
+        asked = ", ".join(repr(w) for w in wanted)
+        if not held:
+            return DataError(f"no line has {label} {asked}: the data name no {label}", field=field,
+                             value=wanted, fix=Fix(option=field, note=f"leave the {label} filter out"))  # fmt: skip
+        more = ", ..." if len(held) > SHOWN_VALUES else ""
+        held = held[:SHOWN_VALUES]
+        return DataError(
+            f"no line has {label} {asked}; the data's {plural}: {', '.join(held)}{more}",
+            field=field, value=wanted,
+            fix=Fix(option=field, choices=held, note=f"choose one of the data's {plural} or leave the filter out"),
+        )
+    return None

@@ -209,3 +209,21 @@ def test_a_tally_xml_is_parsed_once_for_its_sales_and_its_ledger(tmp_path, monke
     assert int(view.table.count().execute()) == int(read_raw(path, con=con).table.count().execute())
     with pytest.raises(InputError, match="read as sales lines has no ledger lines"):
         read_ledger(view, con=con)
+
+
+def test_a_party_column_and_a_party_name_together_are_refused(tmp_path):
+    """README's `credit export.csv --map "Customer=party" --map "Dr=debit" --party "Sharma Stores"` read
+    the mapped 'Customer' column as counter-ledgers (the --party layout) without a word: the user's
+    --map was overruled. The two describe different reports; the error says so."""
+    path = tmp_path / "export.csv"
+    path.write_text("Date,Vch Type,Vch No.,Customer,Dr,Credit\n01-04-2023,Sales,S1,Acme,1000,\n"
+                    "15-04-2023,Receipt,R1,Acme,,600\n")
+    result = CliRunner().invoke(app, ["credit", str(path), "--map", "Customer=party", "--map", "Dr=debit",
+                                      "--party", "Sharma Stores"], env={"COLUMNS": "200"})  # fmt: skip
+    assert result.exit_code == 2, result.output
+    text = " ".join(result.output.split())
+    assert "column 'Customer' was mapped to party" in text and "Traceback" not in text
+    assert 'keep only the column mapping: --map "Customer=party"' in text
+    ok = CliRunner().invoke(app, ["credit", str(path), "--map", "Customer=party", "--map", "Dr=debit"])
+    assert ok.exit_code == 0, ok.output
+    assert "1 customer, outstanding 400.00" in ok.output  # 1000 billed - 600 received

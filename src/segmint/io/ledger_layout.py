@@ -132,6 +132,15 @@ def detect_layout(
     ``party`` names the party of a one-party report whose titles do not; ``columns`` (field ->
     column) overrides the detected columns.
     """
+    if party and columns and columns.get("party"):
+        raise MappingError(
+            f"{raw.source}: the party {party!r} was named for a one-party Ledger Account, and column "
+            f"{columns['party']!r} was mapped to party (a party on every row); a table with a party column "
+            "needs no party name, and in one party's ledger that column holds counter-ledgers",
+            field="party", value=party,
+            fix=Fix(option="columns", example={"party": columns["party"]},
+                    note="a table with a party column needs no party name; keep only the column mapping"),
+        )
     found = match_columns(raw.columns, columns)
     titles = list(raw.titles)
     period = title_period(titles)
