@@ -170,6 +170,19 @@ def test_money_strings(con):
     assert result.report.returns_value == pytest.approx(-120.0 - 1234.5 - 5.0)
 
 
+def test_mixed_currencies_are_named_with_their_rows(con):
+    """$1,234.56, EUR 99.99, GBP 0.10 and USD 12 were summed to 1,346.65 as one currency, with no word."""
+    amounts = ["$1,234.56", "€ 99.99", "£0.10", "USD 12", "12.00"]
+    result = clean(con, basic(len(amounts), invoice_id=[f"I{i}" for i in range(len(amounts))], amount=amounts))
+    mixed = [w for w in result.report.warnings if "mixes currencies" in w]
+    # by hand: the dollar sign and USD are one currency (2 rows); the plain 12.00 names none
+    assert len(mixed) == 1 and "($ in 2 row(s), € in 1 row(s), £ in 1 row(s))" in mixed[0]
+    assert result.report.total_amount == pytest.approx(1234.56 + 99.99 + 0.10 + 12 + 12)  # still read as written
+    rupees = ["Rs. 1,23,456.50", "₹1,234", "INR 12", "1,234.50 Dr", "-5"]
+    one = clean(con, basic(len(rupees), invoice_id=[f"I{i}" for i in range(len(rupees))], amount=rupees))
+    assert not [w for w in one.report.warnings if "currenc" in w]
+
+
 def test_decimal_comma_decided_from_evidence(con):
     result = clean(con, basic(3, amount=["€1.234,50", "1.234", "12,5"]))
     assert by_invoice(result, "amount") == pytest.approx([1234.5, 1234.0, 12.5])

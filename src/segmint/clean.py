@@ -43,7 +43,15 @@ from segmint.clean_counts import (
 from segmint.clean_options import EARLIEST_DATE, PLACEHOLDER_NOTE, CleanOptions, latest_date, unpriced
 from segmint.clean_stage import TEXT_FIELDS, _materialize_staged, _stage, streamable
 from segmint.errors import DataError, MappingError
-from segmint.formats import NUMBER_FIELDS, Dictionaries, date_plan, dictionaries, evidence, parse_columns
+from segmint.formats import (
+    NUMBER_FIELDS,
+    Dictionaries,
+    currencies,
+    date_plan,
+    dictionaries,
+    evidence,
+    parse_columns,
+)
 from segmint.invoices import one_row_per_invoice, totals_of_groups
 from segmint.quality import (
     DROP_DESCRIPTIONS,
@@ -309,6 +317,14 @@ def _decimal_plan(
             plan[field] = commas[field] > points[field]
         else:
             plan[field] = pooled
+        named = currencies(evidence, field)
+        if len(named) > 1:
+            listed = ", ".join(f"{symbol} in {n:,} row(s)" for symbol, n in named.items())
+            warnings.append(
+                f"column '{_label(mapping, field)}' mixes currencies ({listed}): its values are added as written, "
+                "with no conversion, so totals mix currencies; convert them to one currency (or read each "
+                "currency's rows as a file of its own) first"
+            )
         if commas[field] and points[field]:
             warnings.append(
                 f"column '{_label(mapping, field)}' mixes decimal points ({points[field]:,} values like "

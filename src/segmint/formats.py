@@ -22,6 +22,7 @@ from segmint.parsing import (
     DATE_PATTERNS,
     EXCEL_SERIAL,
     NUMBER_FLAGS,
+    NUMBER_REGEX,
     PLAIN_NUMBER,
     DatePattern,
     add_parsed_dates,
@@ -139,8 +140,20 @@ def _not_iso(d: ibis.Table) -> ibis.Table:
     return d.filter(~d.iso) if "iso" in d.columns else d
 
 
+# the currencies a money text may name (parsing.NUMBER_REGEX reads them all as plain amounts): symbol -> regex
+# (searched in texts that are numbers, whose only letters are a currency, an exponent or a Dr/Cr marker)
+CURRENCY_MARKERS = {"$": r"\$|usd", "€": r"€|eur", "£": r"£|gbp", "₹": r"₹|inr|rs", "¥": r"¥", "AUD": r"aud", "CAD": r"cad"}
+
+
+def currencies(found: dict[str, int], field: str) -> dict[str, int]:
+    """Rows of ``field`` per currency its texts name (:func:`evidence`'s counts; only currencies met)."""
+    counted = {symbol: found.get(f"currency:{field}:{symbol}") or 0 for symbol in CURRENCY_MARKERS}
+    return {symbol: n for symbol, n in counted.items() if n}
+
+
 def evidence(dicts: Dictionaries) -> dict[str, int]:
-    """Rows per date layout, day/month-order signals and decimal-separator signatures, from dictionaries."""
+    """Rows per date layout, day/month-order signals, decimal-separator signatures and currencies named,
+    from dictionaries."""
     found: dict[str, int] = {"rows": dicts.rows} if dicts.rows is not None else {}
     for name in dicts.plain:
         found[f"plain:{name}"] = dicts.rows
@@ -168,6 +181,9 @@ def evidence(dicts: Dictionaries) -> dict[str, int]:
             f"point:{name}": d.n.sum(where=point),
             f"comma:{name}": d.n.sum(where=comma),
         }
+        number = text.re_search(NUMBER_REGEX)
+        for symbol, marker in CURRENCY_MARKERS.items():
+            metrics[f"currency:{name}:{symbol}"] = d.n.sum(where=number & text.re_search(marker))
         found |= engine.one_row_counts(d.aggregate(**metrics))
     return found
 
