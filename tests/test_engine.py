@@ -127,6 +127,25 @@ def test_materialize_declares_the_expressions_types_and_registers_in_memory_tabl
     assert sorted(again.id.to_pyarrow().to_pylist()) == ["b", "c"]
 
 
+def test_materialize_declares_each_column_type_as_ibis_does_rendering_each_type_once(monkeypatch):
+    """The declared columns are Ibis' (quoted names, NOT NULL for a non-nullable type, nested types), and
+    a type already rendered is not rendered again for the next table (sqlglot rendered every column)."""
+    con = engine.connect()
+    schema = ibis.schema({'a "b"': "!string", "n": "int64", "amount": "decimal(12,2)", "tags": "array<string>",
+                          "pair": "struct<x: int64, y: string>", "when": "timestamp(6)", "flag": "!boolean"})  # fmt: skip
+    rendered = []
+    to_defs = ibis.Schema.to_sqlglot_column_defs
+    monkeypatch.setattr(ibis.Schema, "to_sqlglot_column_defs", lambda self, d: rendered.append(self) or to_defs(self, d))
+    empty = lambda schema: "SELECT " + ", ".join(f"NULL AS c{i}" for i in range(len(schema))) + " LIMIT 0"  # noqa: E731
+    engine._declared_temp_table(con, "declared_first", schema, empty(schema))
+    again = ibis.schema({"other": "!string", "more": "int64", "flag": "!boolean"})  # types rendered above
+    rendered.clear()
+    engine._declared_temp_table(con, "declared_again", again, empty(again))
+    assert rendered == []
+    for name, expected in (("declared_first", schema), ("declared_again", again)):
+        assert con.table(name, database=("temp", "main")).schema() == expected
+
+
 def test_ibis_pre_execute_hooks_run_only_for_what_they_act_on(monkeypatch):
     """Ibis walks a query four times before running it (in-memory tables, Python UDFs ...): segmint's
     DuckDB backend runs those hooks only when the query holds such a node, and then they still work."""
