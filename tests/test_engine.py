@@ -127,6 +127,25 @@ def test_materialize_declares_the_expressions_types_and_registers_in_memory_tabl
     assert sorted(again.id.to_pyarrow().to_pylist()) == ["b", "c"]
 
 
+def test_materialize_declares_each_column_type_as_ibis_does_rendering_each_type_once(monkeypatch):
+    """The declared columns are Ibis' (quoted names, NOT NULL for a non-nullable type, nested types), and
+    a type already rendered is not rendered again for the next table (sqlglot rendered every column)."""
+    con = engine.connect()
+    schema = ibis.schema({'a "b"': "!string", "n": "int64", "amount": "decimal(12,2)", "tags": "array<string>",
+                          "pair": "struct<x: int64, y: string>", "when": "timestamp(6)", "flag": "!boolean"})  # fmt: skip
+    rendered = []
+    to_defs = ibis.Schema.to_sqlglot_column_defs
+    monkeypatch.setattr(ibis.Schema, "to_sqlglot_column_defs", lambda self, d: rendered.append(self) or to_defs(self, d))
+    empty = lambda schema: "SELECT " + ", ".join(f"NULL AS c{i}" for i in range(len(schema))) + " LIMIT 0"  # noqa: E731
+    engine._declared_temp_table(con, "declared_first", schema, empty(schema))
+    again = ibis.schema({"other": "!string", "more": "int64", "flag": "!boolean"})  # types rendered above
+    rendered.clear()
+    engine._declared_temp_table(con, "declared_again", again, empty(again))
+    assert rendered == []
+    for name, expected in (("declared_first", schema), ("declared_again", again)):
+        assert con.table(name, database=("temp", "main")).schema() == expected
+
+
 def test_ibis_pre_execute_hooks_run_only_for_what_they_act_on(monkeypatch):
     """Ibis walks a query four times before running it (in-memory tables, Python UDFs ...): segmint's
     DuckDB backend runs those hooks only when the query holds such a node, and then they still work."""
@@ -426,3 +445,27 @@ def test_own_default_database_puts_the_next_connection_on_duckdbs_default_databa
         default.execute(f"SET GLOBAL memory_limit = '{before[0]}'")
         default.execute(f"SET GLOBAL threads = {before[1]}")
         default.execute(f"SET GLOBAL temp_directory = '{before[2]}'")
+
+
+def test_a_views_schema_is_read_as_ibis_reads_it_each_type_parsed_once(monkeypatch):
+    """``con.table`` of a session view: the columns and types Ibis' own DESCRIBE reading gives (every
+    kind of type, nullability), and a type text already parsed is not parsed again for the next view."""
+    import sqlglot as sg
+    import sqlglot.expressions as sge
+
+    con = engine.connect()
+    con.con.execute(
+        "CREATE TEMP VIEW \"typed view\" AS SELECT 'a' AS \"a \"\"b\", 1::BIGINT AS n, 2.5::DECIMAL(12,2) AS amount, "
+        "['x'] AS tags, {'x': 1, 'y': 'z'} AS pair, TIMESTAMP '2024-01-02 03:04:05' AS \"when\", true AS flag, "
+        "DATE '2024-01-02' AS day, 1.5::DOUBLE AS share"
+    )  # fmt: skip
+    described = con.con.execute(sge.Describe(this=sg.table("typed view", quoted=True)).sql("duckdb")).fetchall()
+    mapper = con.compiler.type_mapper
+    expected = ibis.Schema({row[0]: mapper.from_string(row[1], nullable=row[2] == "YES") for row in described})
+    assert con.table("typed view").schema() == expected
+    parsed = []
+    from_string = mapper.from_string.__func__  # the type mapper is a class
+    monkeypatch.setattr(mapper, "from_string", classmethod(lambda cls, *a, **k: parsed.append(a) or from_string(cls, *a, **k)))
+    con.con.execute("CREATE TEMP VIEW again AS SELECT 2::BIGINT AS other, 'q' AS text, 0.5::DOUBLE AS part")
+    assert con.table("again").schema() == ibis.schema({"other": "int64", "text": "string", "part": "float64"})
+    assert parsed == []  # BIGINT, VARCHAR and DOUBLE were parsed for the first view

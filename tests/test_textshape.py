@@ -119,6 +119,35 @@ def test_shape_proves_only_what_no_row_contradicts(con):
         assert not shape.has("invoice_id" if column != "invoice_id" else "country", "padded")
 
 
+def test_a_small_inputs_invoice_ids_are_counted_once_per_distinct_value(con, monkeypatch):
+    """Below ``GROUPED_IDS_BELOW`` rows the invoice ids are grouped before their tests (each id tested once,
+    weighted by its rows), above it every row is tested: the counts are the same either way."""
+    import segmint.textshape as shape_module
+
+    columns = {k: list(v) for k, v in MESSY.items()}
+    read: list[ibis.Table] = []
+    counted = shape_module.one_row_counts
+
+    def one_row_counts(table: ibis.Table) -> dict[str, int]:
+        read.append(table)
+        return counted(table)
+
+    monkeypatch.setattr(shape_module, "one_row_counts", one_row_counts)
+    shapes = {}
+    for below in (10**6, 0):  # 12 rows: grouped, then tested row by row
+        monkeypatch.setattr(shape_module, "GROUPED_IDS_BELOW", below)
+        read.clear()
+        shapes[below] = text_shape(con, mapped(columns), ["invoice_id"], cs=("invoice_id",), rows=12)
+        (aggregate,) = read
+        grouped = isinstance(aggregate.op().parent, ibis.expr.operations.Aggregate)
+        assert grouped == bool(below), below
+    # by hand: " A2", "A7 " padded; "n/a" and the no-break-space dash placeholders; C3 c4 "C 8" Cx9 hold a C
+    assert shapes[10**6].counts == shapes[0].counts
+    assert {k: n for k, n in shapes[0].counts.items() if k != "rows"} == {
+        "null:invoice_id": 1, "padded:invoice_id": 2, "placeholder:invoice_id": 2, "C:invoice_id": 4,
+    }
+
+
 def test_other_engines_keep_the_full_expressions():
     class NotDuckDB:
         name = "postgres"

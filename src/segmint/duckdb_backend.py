@@ -217,6 +217,12 @@ def _hooked_nodes() -> tuple[type, ...]:
 
 
 @functools.cache
+def _parsed_type(mapper: Any, text: str, nullable: bool) -> Any:
+    """``mapper.from_string(text, nullable=nullable)``, once per type text (an Ibis dtype is immutable)."""
+    return mapper.from_string(text, nullable=nullable)
+
+
+@functools.cache
 def duckdb_backend() -> type[BaseBackend]:
     """Ibis' DuckDB backend, compiling through :mod:`segmint.sql_cache` (the same SQL, kept for the next run).
 
@@ -241,20 +247,28 @@ def duckdb_backend() -> type[BaseBackend]:
 
         def get_schema(self, table_name: str, *, catalog: str | None = None, database: str | None = None) -> Any:
             # Ibis' own, with DESCRIBE's rows from the cursor instead of an Arrow table (no pyarrow)
+            # and each column type parsed once per process (sqlglot parses a type text anew at every call)
             import duckdb
             import ibis.common.exceptions as exc
-            import sqlglot as sg
-            import sqlglot.expressions as sge
 
-            table = sg.table(table_name, db=database, catalog=catalog, quoted=self.compiler.quoted)
+            from segmint.util import sql_identifier
+
+            if catalog is None and database is None:  # a session's own table or view, named alone
+                describe = f"DESCRIBE {sql_identifier(table_name)}"
+            else:
+                import sqlglot as sg
+                import sqlglot.expressions as sge
+
+                table = sg.table(table_name, db=database, catalog=catalog, quoted=self.compiler.quoted)
+                describe = sge.Describe(this=table).sql(self.dialect)
             try:
-                described = self.con.sql(sge.Describe(this=table).sql(self.dialect))
+                described = self.con.sql(describe)
             except duckdb.CatalogException:
                 raise exc.TableNotFound(table_name) from None
             position = {column: i for i, column in enumerate(described.columns)}
             name, kind, null = position["column_name"], position["column_type"], position["null"]
-            from_string = self.compiler.type_mapper.from_string
-            return ibis.Schema({row[name]: from_string(row[kind], nullable=row[null] == "YES") for row in described.fetchall()})
+            mapper = self.compiler.type_mapper
+            return ibis.Schema({row[name]: _parsed_type(mapper, row[kind], row[null] == "YES") for row in described.fetchall()})
 
         def compile(self, expr: Any, /, *, limit: Any = None, params: Any = None, pretty: bool = False) -> str:
             if params or pretty:

@@ -3,6 +3,7 @@ every engine shares (the workspace file is segmint.workspace)."""
 
 from __future__ import annotations
 
+import functools
 import itertools
 import logging
 import os
@@ -261,7 +262,7 @@ def _declared_temp_table(con: BaseBackend, name: str, schema: ibis.Schema, selec
     """A DuckDB temporary table declared with ``schema``'s columns and filled by the query ``select``,
     as an Ibis table that knows its schema (no look-up of the columns it was just given)."""
     table = sql_identifier(name)
-    columns = ", ".join(column.sql(con.dialect) for column in schema.to_sqlglot_column_defs(con.dialect))
+    columns = ", ".join(f"{sql_identifier(column)} {_column_type(con.dialect, dtype)}" for column, dtype in schema.items())
     con.con.execute(f"CREATE TEMPORARY TABLE {table} ({columns})")
     names = ", ".join(sql_identifier(column) for column in schema.names)
     ((inserted,),) = con.con.execute(f"INSERT INTO {table} ({names}) {select}").fetchall()
@@ -271,6 +272,14 @@ def _declared_temp_table(con: BaseBackend, name: str, schema: ibis.Schema, selec
     return ops.DatabaseTable(
         name, schema=schema, source=con, namespace=ops.Namespace(catalog="temp", database="main")
     ).to_expr()
+
+
+@functools.cache
+def _column_type(dialect: Any, dtype: ibis.DataType) -> str:
+    """A column's SQL type as Ibis declares it (with NOT NULL when ``dtype`` is not nullable), rendered
+    once per type: sqlglot rendered every column of every table anew (about 0.2 ms a column)."""
+    (column,) = ibis.Schema({"_": dtype}).to_sqlglot_column_defs(dialect)
+    return column.sql(dialect).removeprefix('"_" ')
 
 
 def arrow_table(con: BaseBackend, data: Any) -> ibis.Table:

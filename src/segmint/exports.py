@@ -175,7 +175,10 @@ def _sql_money_text(value: str, decimals: int) -> str:
     """SQL of :func:`segmint.money.money_text`: ``101.50``; a price with 2 to 4 decimals (``2.50``, ``0.0125``)."""
     text = f"printf('%.{decimals}f', {value})"
     if decimals <= MONEY_DECIMALS:
-        return f"CASE WHEN isinf({value}) THEN CAST({value} AS VARCHAR) ELSE {text} END"
+        # a value rounded to ``decimals`` (:func:`_rounded`) below 1e13 is a DECIMAL of that scale exactly:
+        # its cast writes printf's text at a third of the cost (CDNOW's exports: about 190k values)
+        exact = f"CAST(CAST({value} AS DECIMAL(18, {decimals})) AS VARCHAR)"
+        return f"CASE WHEN abs({value}) < 1e13 THEN {exact} WHEN isinf({value}) THEN CAST({value} AS VARCHAR) ELSE {text} END"
     trimmed = f"regexp_replace({text}, '(\\.[0-9]{{{MONEY_DECIMALS}}}[0-9]*?)0+$', '\\1')"
     return f"CASE WHEN isinf({value}) THEN CAST({value} AS VARCHAR) ELSE {trimmed} END"
 

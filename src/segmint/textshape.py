@@ -65,6 +65,10 @@ class TextShape:
 
 
 ANY = TextShape()  # nothing proved: the full expressions
+# below this many rows the invoice ids are tested once per distinct value too: the retail log's
+# 541,909 lines hold 25,900 ids (0.032 -> 0.015 CPU s, 7 suffix tests a row were 2% of its analyze)
+# and 1e6 lines 216k (0.068 -> 0.059)
+GROUPED_IDS_BELOW = 1_000_000
 TRIMMED = (" ", "\t", "\n", "\r", "\x0b", "\x0c")  # the characters strip() removes
 NBSP = "\u00a0"
 
@@ -100,9 +104,9 @@ def text_shape(
         # distinct values than rows (1e7 lines: 244k customers, a few hundred products), and DuckDB
         # groups a Parquet column through its dictionary, so this costs half of testing every row
         values = (grouped or {}).get(column)
-        if values is None and column in cs:
-            # invoice ids: about one distinct value in five rows, so grouping them costs more than
-            # testing every row (1e7 lines: about 1.0 -> 0.7 CPU s); each row counts once
+        if values is None and column in cs and not counts["rows"] < GROUPED_IDS_BELOW:
+            # invoice ids of a large input: about one distinct value in five rows, so grouping them
+            # costs more than testing every row (1e7 lines: about 1.0 -> 0.7 CPU s); each row counts once
             values = table.select(value=table[column], n=ibis.literal(1, type="int64"))
         elif values is None:
             values = table.group_by(value=table[column]).aggregate(n=table.count())
