@@ -48,10 +48,8 @@ run: install
 dashboard: install
 	$(BIN)/segmint dashboard --workspace $(OUT)/workspace.duckdb
 
-# two pytest workers (pytest-xdist): on this 2-core machine the suite took 17 min in one process, about
-# 10.5 in two; a short scratch folder keeps the paths the CLI tests print as short as one process's
 test: install-test system-deps
-	$(BIN)/python -m pytest -q -p no:cacheprovider -n 2 --basetemp="$$(mktemp -d /tmp/st.XXXX)"
+	$(BIN)/python -m pytest -q -p no:cacheprovider
 
 # refresh the README's dashboard screenshots (the test suite writes them to a scratch folder)
 screenshots: install-test
