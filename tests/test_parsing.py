@@ -130,3 +130,15 @@ def test_blank_tokens_and_near_misses():
     table = ibis.memtable({"v": values, "i": list(range(len(values)))})
     blank = table.mutate(b=is_blank(table.v)).order_by("i").execute()["b"].tolist()
     assert blank == [True] * 8 + [False] * 4
+
+
+def test_every_currency_the_number_reader_accepts_is_counted_by_one_marker():
+    """A currency NUMBER_REGEX reads as a plain amount but no CURRENCY_MARKERS entry finds would never be
+    named in the mixed-currencies warning."""
+    import re
+
+    from segmint.parsing import _CURRENCY, CURRENCY_MARKERS
+
+    for written in ("rs.", "rs", "inr", "usd", "eur", "gbp", "aud", "cad", "$", "€", "£", "₹", "¥"):
+        assert re.fullmatch(_CURRENCY, written)
+        assert sum(bool(re.search(marker, f"{written} 12")) for marker in CURRENCY_MARKERS.values()) == 1, written

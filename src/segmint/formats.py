@@ -19,6 +19,7 @@ from ibis.backends import BaseBackend
 from segmint import engine
 from segmint.errors import DataError
 from segmint.parsing import (
+    CURRENCY_MARKERS,
     DATE_PATTERNS,
     EXCEL_SERIAL,
     NUMBER_FLAGS,
@@ -138,11 +139,6 @@ def _not_iso(d: ibis.Table) -> ibis.Table:
     The evidence counts the canonical ones as ``iso`` whatever the plan; the parse skips them only when
     the plan tries the ``iso`` layout (a forced ``date_format`` reads them its own way)."""
     return d.filter(~d.iso) if "iso" in d.columns else d
-
-
-# the currencies a money text may name (parsing.NUMBER_REGEX reads them all as plain amounts): symbol -> regex
-# (searched in texts that are numbers, whose only letters are a currency, an exponent or a Dr/Cr marker)
-CURRENCY_MARKERS = {"$": r"\$|usd", "€": r"€|eur", "£": r"£|gbp", "₹": r"₹|inr|rs", "¥": r"¥", "AUD": r"aud", "CAD": r"cad"}
 
 
 def currencies(found: dict[str, int], field: str) -> dict[str, int]:

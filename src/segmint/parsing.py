@@ -212,6 +212,9 @@ def numeric_parts(text: ir.StringValue) -> tuple[ir.IntegerValue, ir.IntegerValu
 
 # --- numbers: money strings, Dr/Cr, parentheses, thousands separators -----------------------
 _CURRENCY = r"(?:rs\.?|inr|usd|eur|gbp|aud|cad|[$€£₹¥])"
+# the same currencies by the symbol a report names them with -> a regex finding them in a text NUMBER_REGEX
+# matched (whose only letters are a currency, an exponent or a Dr/Cr marker): a currency read above is counted
+CURRENCY_MARKERS = {"$": r"\$|usd", "€": r"€|eur", "£": r"£|gbp", "₹": r"₹|inr|rs", "¥": r"¥", "AUD": r"aud", "CAD": r"cad"}
 # groups: 1, 2 leading signs; 3 digits with separators; 4 exponent (1.5e+03); 5 trailing minus; 6 Dr/Cr
 NUMBER_REGEX = (
     rf"^\(?\s*([-+−]?)\s*{_CURRENCY}?\s*([-+−]?)\s*(\d[\d.,' ]*\d|\d|\.\d+)(e[-+]?\d{{1,4}})?\s*{_CURRENCY}?"

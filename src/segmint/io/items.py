@@ -29,6 +29,8 @@ from __future__ import annotations
 import functools
 import json
 import logging
+from collections.abc import Callable
+from typing import Any
 
 import ibis
 from ibis.backends import BaseBackend
@@ -352,13 +354,7 @@ def unreadable_baskets(con: BaseBackend, raw: RawTable, column: str) -> str | No
     if is_duckdb(con):
         count, row, example = con.raw_sql(sql.replace("{inner}", ibis.to_sql(raw.table, dialect="duckdb"))).fetchone()
     else:
-        private = raw_duckdb()
-        try:
-            name = temp_name()
-            private.register(name, raw.table.to_pyarrow())
-            count, row, example = private.execute(sql.replace("{inner}", f'SELECT * FROM "{name}"')).fetchone()
-        finally:
-            private.close()
+        count, row, example = _in_private_duckdb(raw, sql, lambda cursor: cursor.fetchone())
     if not count:
         return None
     shown = example if len(example) <= 60 else example[:57] + "..."
@@ -379,18 +375,23 @@ def _run(con: BaseBackend, raw: RawTable, sql: str) -> ibis.Table:
     if is_duckdb(con):
         inner = ibis.to_sql(raw.table, dialect="duckdb")
         return duckdb_to_con(con, sql.replace("{inner}", inner), source=raw.source, first_row=None)
-    private = raw_duckdb()
-    try:
-        name = temp_name()
-        private.register(name, raw.table.to_pyarrow())
-        inner = f'SELECT * FROM "{name}"'
-        arrow = private.execute(sql.replace("{inner}", inner)).to_arrow_table()
-    finally:
-        private.close()
+    arrow = _in_private_duckdb(raw, sql, lambda cursor: cursor.to_arrow_table())
     import pyarrow as pa
 
     source = pa.array([raw.source] * arrow.num_rows, type=pa.string())
     return register_arrow(con, arrow.append_column(SOURCE_COL, source))
+
+
+def _in_private_duckdb(raw: RawTable, sql: str, read: Callable[[Any], Any]) -> Any:
+    """``read`` of the cursor running ``sql`` (``{inner}``: ``raw``'s rows) in a private DuckDB holding a copy
+    of the rows: the expansion's SQL is DuckDB's, whatever engine ``raw`` lives in."""
+    private = raw_duckdb()
+    try:
+        name = temp_name()
+        private.register(name, raw.table.to_pyarrow())
+        return read(private.execute(sql.replace("{inner}", f'SELECT * FROM "{name}"')))
+    finally:
+        private.close()
 
 
 def _empty(columns: list[str]) -> dict[str, list]:
