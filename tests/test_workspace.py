@@ -201,6 +201,23 @@ def test_cli_ingest_says_what_was_already_there(tmp_path):
     assert f"workspace {ws}: 3 rows from 3 import(s)" in output
 
 
+def test_cli_ingest_never_breaks_a_path_over_two_lines(tmp_path, monkeypatch):
+    """On a narrow terminal the import line may run long, but the paths in it stay whole so they can be
+    pasted: the workspace path appears unbroken on one output line."""
+    from segmint import cli_output
+
+    monkeypatch.setattr(cli_output.console, "width", 40)
+    deep = tmp_path / ("a-rather-long-folder-name-" * 3)
+    deep.mkdir()
+    sales = write(deep / "sales.csv", HEADER + "A1,c1,2023-01-10,P1,1,10\n")
+    ws = deep / "workspace.duckdb"
+    result = CliRunner().invoke(app, ["ingest", str(sales), "--workspace", str(ws)])
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert any(f"1 new rows added to {ws}, 0 already there" in line for line in lines), result.output
+    assert any(f"workspace {ws}: 1 rows from 1 import(s)" in line for line in lines), result.output
+
+
 KILLER = textwrap.dedent(
     """
     import os, signal, sys

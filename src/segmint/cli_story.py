@@ -98,7 +98,7 @@ def story(
 
         tables = {name: item_columns(table, priced) for name, table in tables.items()}
         for target in export_tables(tables, out, fmt).values():
-            console.print(f"wrote {target}")
+            console.print(f"wrote {escape(str(target))}", soft_wrap=True)
 
 
 def _print_customer_story(result: StoryResult, customer_id: str, priced: bool = True) -> None:

@@ -53,17 +53,18 @@ def ingest(
                 if report_dir is not None:
                     target = report_dir / f"{path.name}.quality.json"
                     result.report.to_json(target)
-                    console.print(f"quality report: {target}")
+                    console.print(f"quality report: {escape(str(target))}", soft_wrap=True)
             _print_import(result, workspace)
         total, imports = ws.totals()
-    console.print(f"workspace {escape(str(workspace))}: {total:,} rows from {imports:,} import(s)")
+    console.print(f"workspace {escape(str(workspace))}: {total:,} rows from {imports:,} import(s)", soft_wrap=True)
 
 
 def _print_import(result: object, workspace: Path) -> None:
     console.print(
         f"[green]{escape(result.source)}[/]: {result.rows_offered:,} rows, "
         f"{result.rows_added:,} new rows added to {escape(str(workspace))}, "
-        f"{result.rows_already_present:,} already there"
+        f"{result.rows_already_present:,} already there",
+        soft_wrap=True,  # a path broken over two lines cannot be pasted
     )
     for why, count in result.already_present_why.items():
         console.print(f"  {count:,} already there: {escape(why)}")
@@ -103,7 +104,7 @@ def watch(
         if outcome.report is not None and outcome.report.rows_in != outcome.report.rows_kept:
             console.print(outcome.report.summary())
         console.print(f"{stamp} [green]{escape(redact(item))}[/]: {outcome.added:,} new rows added to "
-                      f"{workspace}, {outcome.already_there:,} already there", soft_wrap=True)
+                      f"{escape(str(workspace))}, {outcome.already_there:,} already there", soft_wrap=True)
         return True
 
     try:
