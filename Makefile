@@ -48,8 +48,9 @@ run: install
 dashboard: install
 	$(BIN)/segmint dashboard --workspace $(OUT)/workspace.duckdb
 
+# two pytest workers (pytest-xdist): on a 2-core machine one process took 17 min, two about 10.5
 test: install-test system-deps
-	$(BIN)/python -m pytest -q -p no:cacheprovider
+	$(BIN)/python -m pytest -q -p no:cacheprovider -n 2
 
 # refresh the README's dashboard screenshots (the test suite writes them to a scratch folder)
 screenshots: install-test

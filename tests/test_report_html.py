@@ -88,7 +88,7 @@ def test_report_renders_in_chromium_with_the_network_blocked(result, tmp_path) -
         page.on("pageerror", lambda exc: errors.append(str(exc)))
         page.goto(path.as_uri())
         page.wait_for_function(f"document.querySelectorAll('.js-plotly-plot .main-svg').length >= {n_charts}",
-                               timeout=30_000)
+                               timeout=90_000)
         assert page.evaluate("typeof Plotly") == "object"
         assert page.locator("h1").inner_text() == "Customer segments"
         SHOTS.mkdir(parents=True, exist_ok=True)

@@ -31,7 +31,7 @@ def empty_server() -> Iterator[tuple[str, object]]:
 def _customers_shown(page, expected: str) -> None:
     page.wait_for_function(
         f"document.querySelector('#kpi-customers') && document.querySelector('#kpi-customers').innerText === '{expected}'",
-        timeout=60_000,
+        timeout=120_000,
     )
 
 
@@ -46,23 +46,23 @@ def test_an_upload_is_invisible_to_another_session(empty_server, tmp_path) -> No
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
         alice = browser.new_context(viewport={"width": 1400, "height": 1000}).new_page()
         alice.goto(server + "/upload", timeout=120_000)
-        alice.wait_for_selector("#upload-input", state="attached", timeout=30_000)
+        alice.wait_for_selector("#upload-input", state="attached", timeout=90_000)
         alice.set_input_files("#upload-input", str(path))
         alice.wait_for_function("document.querySelector('#upload-report').innerText.includes('Rows read')",
-                                timeout=60_000)
+                                timeout=120_000)
         assert str(state.upload_root) not in alice.content()  # no server path in what the page got
         alice.click("#upload-run")
         # Run's own answer (the upload's note before it also names the file)
         alice.wait_for_function(
             "document.querySelector('#upload-message').innerText.includes('private_shop.csv loaded')",
-            timeout=60_000)
+            timeout=120_000)
         alice.screenshot(path=str(SHOTS / "upload-run.png"), full_page=True)
         alice.click("a.nav-link:has-text('Overview')")
         _customers_shown(alice, "3")  # by hand: A, B, C (U4 has no customer)
 
         # the Segments page's Export CSV writes numbers (not "1,234" or "33.3%")
         alice.click("a.nav-link:has-text('Segments')")
-        alice.wait_for_selector("#segments-grid .ag-row", timeout=60_000)
+        alice.wait_for_selector("#segments-grid .ag-row", timeout=120_000)
         with alice.expect_download() as download:
             alice.click("#segments-export")
         exported = Path(download.value.path()).read_text(encoding="utf-8-sig")
@@ -78,7 +78,7 @@ def test_an_upload_is_invisible_to_another_session(empty_server, tmp_path) -> No
         bob.goto(server + "/", timeout=120_000)
         bob.wait_for_function("document.querySelector('#dataset-label') && "
                               "document.querySelector('#dataset-label').innerText.includes('no data loaded')",
-                              timeout=60_000)
+                              timeout=120_000)
         bob.wait_for_timeout(1500)
         assert "private_shop" not in bob.content()
         assert bob.locator("#kpi-customers").count() == 0 or bob.locator("#kpi-customers").inner_text() != "3"
