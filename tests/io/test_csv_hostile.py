@@ -232,3 +232,33 @@ def test_trailing_delimiters_and_an_unnamed_last_column_are_still_read(tmp_path)
     assert kept(trailing) == {"a": 10.0, "b": 20.0}
     unnamed = read(write(tmp_path, "unnamed.csv", HEADER + b"a,2023-01-01,10,x\nb,2023-01-02,20,y\n"))
     assert kept(unnamed) == {"a": 10.0, "b": 20.0}
+
+
+def test_a_row_with_too_few_fields_is_reported_as_short_on_its_drop(tmp_path):
+    # row 3 lacks its last field (amount): it used to be dropped as missing_amount, "value (blank)",
+    # with no word that the line itself is short
+    data = b"invoice,customer,date,product,amount\nI1,C1,2023-01-05,Pen,10.00\nI2,C2,2023-01-06,Ink\n" \
+           b"I3,C1,2023-02-05,Pad,20.00\nI4,C3,2023-03-05,Pen,5.00\n"
+    report = read(write(tmp_path, "short.csv", data)).report
+    assert (report.rows_in, report.rows_kept, report.dropped["missing_amount"].count) == (4, 3, 1)
+    example = report.dropped["missing_amount"].examples[0]
+    assert (example["_row"], example["fields"], example["fields_expected"]) == (3, 4, 5)
+    assert "short.csv row 3 value (blank) (a short row: 4 fields, the header names 5)" in report.summary()
+    assert report.warnings == [
+        "1 row has fewer fields than the header names (5): row 3 (4 fields); the fields a row lacks read as blank, "
+        "so a row that lacks its amount, customer or date is dropped for that; check that line for a value cut "
+        "off or a missing delimiter"
+    ]
+
+
+def test_short_rows_past_the_first_lines_are_counted_where_every_row_is_parsed(tmp_path):
+    # a cp1252 file is rewritten record by record: every short row is counted, not only the first lines'
+    head = b"invoice,customer,date,product,amount\n"
+    body = b"".join(b"I%d,C%d,2023-01-05,Caf\xe9,5.00\n" % (i, i % 7) for i in range(300))
+    data = head + body + b"X1,C1,2023-01-06,Tea\nX2,C2,2023-01-06\n"  # rows 302 (4 fields) and 303 (3)
+    report = read(write(tmp_path, "late.csv", data)).report
+    assert (report.rows_in, report.rows_kept, report.dropped["missing_amount"].count) == (302, 300, 2)
+    examples = {e["_row"]: (e["fields"], e["fields_expected"]) for e in report.dropped["missing_amount"].examples}
+    assert examples == {302: (4, 5), 303: (3, 5)}
+    assert report.warnings[0].startswith("2 rows have fewer fields than the header names (5): row 302 (4 fields), "
+                                         "row 303 (3 fields); ")
