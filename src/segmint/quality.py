@@ -150,7 +150,7 @@ class DataQualityReport(BaseModel):
                     where = f"{ex.get('_source', '?')} row {ex.get('_row', '?')}"
                     value = f" value {'(blank)' if ex['value'] is None else repr(ex['value'])}" if "value" in ex else ""
                     if "fields_expected" in ex:
-                        value += f" (a short row: {ex['fields']} fields, the header names {ex['fields_expected']})"
+                        value += f" (a short row: {ex['fields']} of {ex['fields_expected']} fields)"
                     lines.append(f"  {name}: {where}{value}")
         if self.warnings:
             lines += ["", "Warnings:"] + [f"  - {w}" for w in self.warnings]

@@ -243,7 +243,7 @@ def test_a_row_with_too_few_fields_is_reported_as_short_on_its_drop(tmp_path):
     assert (report.rows_in, report.rows_kept, report.dropped["missing_amount"].count) == (4, 3, 1)
     example = report.dropped["missing_amount"].examples[0]
     assert (example["_row"], example["fields"], example["fields_expected"]) == (3, 4, 5)
-    assert "short.csv row 3 value (blank) (a short row: 4 fields, the header names 5)" in report.summary()
+    assert "short.csv row 3 value (blank) (a short row: 4 of 5 fields)" in report.summary()
     assert report.warnings == [
         "1 row has fewer fields than the header names (5): row 3 (4 fields); the fields a row lacks read as blank, "
         "so a row that lacks its amount, customer or date is dropped for that; check that line for a value cut "
@@ -262,3 +262,20 @@ def test_short_rows_past_the_first_lines_are_counted_where_every_row_is_parsed(t
     assert examples == {302: (4, 5), 303: (3, 5)}
     assert report.warnings[0].startswith("2 rows have fewer fields than the header names (5): row 302 (4 fields), "
                                          "row 303 (3 fields); ")
+
+
+def test_an_unquoted_delimiter_in_a_file_without_a_header_is_refused(tmp_path):
+    # no header row: "Pack, 12" widened the table to 6 columns and the row's amount read 3 (its quantity),
+    # kept without a word; the same row past the 200-line sample was refused as if a header named 5 fields
+    lines = [b"%d,2023-01-%02d,Pen,%d,%d.00\n" % (100 + i % 9, 1 + i % 28, 1 + i % 3, 10 + i % 5) for i in range(20)]
+    shifted = b"18,2023-01-06,Pack, 12,3,20.00\n"
+    early, late = b"".join(lines[:2]) + shifted + b"".join(lines[2:]), b"".join(lines) * 20 + shifted
+    for name, data, row in (("early.csv", early, 3), ("late.csv", late, 401)):
+        with pytest.raises(InputError, match=rf"{name}: row {row} has 6 fields but most rows have 5 \(the file has no "
+                                             r"header row\), so its values .* quote values that contain the delimiter"):
+            read(write(tmp_path, name, data))
+    short = b"".join(lines[:2]) + b"18,2023-01-06,Pack,3\n" + b"".join(lines[2:])  # row 3 lacks its amount
+    report = read_transactions(write(tmp_path, "short.csv", short), con=ibis.duckdb.connect(),
+                               mapping={"fields": {"amount": "column_5"}}).report
+    assert (report.rows_in, report.rows_kept, report.dropped["missing_amount"].count) == (21, 20, 1)
+    assert report.warnings[0].startswith("1 row has fewer fields than most rows have (5): row 3 (4 fields); ")

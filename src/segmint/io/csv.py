@@ -156,18 +156,21 @@ def read_delimited(path: Path, *, con: BaseBackend, mapping: ColumnMapping | Non
     if header >= len(rows) and rows:
         raise InputError(f"{path}: header row {header} is past the end of the file sample")
     start = header + 1 if header >= 0 else next((i for i, r in enumerate(rows) if r), 0)
-    records = _sample_records(lines, header, delimiter) if header >= 0 else []
-    if header >= 0:
-        _refuse_shifted_rows(path.name, records, delimiter)
+    # the sample's records from the header on (or from the first row when there is none), each checked
+    # for fields a value's unquoted delimiter added and for fields the row lacks
+    records = _sample_records(lines, header if header >= 0 else start, delimiter)
+    named = len(records[0][1]) if header >= 0 and records else None
+    body = records[1:] if header >= 0 else records
+    usual = _refuse_shifted_rows(path.name, body, named, delimiter)
     width = max((len(r) for r in rows[start:]), default=0)
     names = unique_names(list(rows[header]) if header >= 0 else [])
     names += unique_names([None] * width)[len(names) :]
     skip = header + 1 if header >= 0 else start
     # rows with fewer fields than the header: the sample's, or every row's when the normaliser reads them
-    sampled = ShortRows(len(records[0][1]) if records else len(names))
-    for number, (_, record) in enumerate(records[1:], start=header + 2):  # numbered as the rows read (_row)
+    sampled = ShortRows(usual, headed=named is not None)
+    for number, (_, record) in enumerate(body, start=skip + 1):  # numbered as the rows read (_row)
         sampled.add(number, record)
-    counted = ShortRows(sampled.expected)
+    counted = ShortRows(sampled.expected, headed=sampled.headed)
     raw = _load(path, con, encoding, delimiter, names, skip, first_row=skip + 1, nul=nul, short=counted)
     short = counted if counted.complete else sampled
     short.complete = short.complete or (len(head) < HEAD_BYTES and len(text.splitlines()) <= HEAD_LINES)
@@ -200,25 +203,30 @@ def _sample_records(lines: list[str], header: int, delimiter: str) -> list[tuple
     return records
 
 
-def _refuse_shifted_rows(source: str, records: list[tuple[int, list[str]]], delimiter: str) -> None:
-    """Refuse a sample row with more filled fields than the header and than most rows.
+def _refuse_shifted_rows(source: str, body: list[tuple[int, list[str]]], named: int | None, delimiter: str) -> int:
+    """Refuse a sample row with more filled fields than the header (``named``) and than most rows; return
+    how many fields a row should have (0 when a file without a header has no usual width).
 
     Such a row holds the delimiter inside an unquoted value (``Pack, 12`` as a product): every value
     after it moves one column right, so the amount column reads ``12`` and the real amount is lost.
     Rows past the sample are refused the same way while they are read (see :func:`_read_normalised`);
     the sample's own rows used to widen the table instead, with no word. Trailing blank fields (a
     trailing delimiter) do not count; a header shorter than most rows names extra columns, as before.
-    ``records``: :func:`_sample_records` from the header on.
+    Without a header (``named`` None) the width most rows have stands for it; with no such majority the
+    widest row's is taken, as before. ``body``: :func:`_sample_records` below the header.
     """
-    named = len(records[0][1]) if records else 0
-    filled = [(row, _filled_width(record)) for row, record in records[1:] if _filled_width(record)]
+    filled = [(row, _filled_width(record)) for row, record in body if _filled_width(record)]
     if not filled:
-        return
+        return named or 0
     modal, rows = Counter(width for _, width in filled).most_common(1)[0]
-    usual = max(named, modal) if 2 * rows > len(filled) else named  # most rows wider: unnamed columns
+    if named is None:
+        usual = modal if 2 * rows > len(filled) else max(width for _, width in filled)
+    else:
+        usual = max(named, modal) if 2 * rows > len(filled) else named  # most rows wider: unnamed columns
     for row, width in filled:
         if width > usual:
-            raise too_wide_error(source, row, width, usual, delimiter)
+            raise too_wide_error(source, row, width, usual, delimiter, headed=named is not None)
+    return usual if named is None else named
 
 
 def _filled_width(record: list[str]) -> int:
@@ -226,12 +234,14 @@ def _filled_width(record: list[str]) -> int:
     return next((i + 1 for i in range(len(record) - 1, -1, -1) if record[i].strip()), 0)
 
 
-def too_wide_error(source: str, row: int, fields: int, width: int, delimiter: str) -> InputError:
-    """The error for a row with more fields than the header names: what happened and the fix."""
+def too_wide_error(source: str, row: int, fields: int, width: int, delimiter: str, *, headed: bool = True) -> InputError:
+    """The error for a row with more fields than the header names (``headed``; else than most rows
+    have, in a file without a header): what happened and the fix."""
     fix = ("values containing spaces need a real delimiter (save the file as CSV)" if delimiter == WHITESPACE
            else f"quote values that contain the delimiter {delimiter!r}")
+    usual = f"the header names {width}" if headed else f"most rows have {width} (the file has no header row)"
     return InputError(
-        f"{source}: row {row} has {fields} fields but the header names {width}, so its values after the extra "
+        f"{source}: row {row} has {fields} fields but {usual}, so its values after the extra "
         f"one would shift into the wrong columns; {fix}",
         field="row", value=row,
     )
@@ -247,6 +257,7 @@ class ShortRows:
     """
 
     expected: int
+    headed: bool = True  # the header names ``expected`` fields (else most rows have them)
     rows: dict[int, int] = field(default_factory=dict)
     count: int = 0
     complete: bool = False
@@ -266,8 +277,9 @@ class ShortRows:
         where = "" if self.complete else f" in the first {sample_lines} lines"
         one = self.count == 1
         return [
-            f"{self.count:,} row{'' if one else 's'}{where} {'has' if one else 'have'} fewer fields than the header "
-            f"names ({self.expected}): {listed}{more}; the fields a row lacks read as blank, so a row that lacks "
+            f"{self.count:,} row{'' if one else 's'}{where} {'has' if one else 'have'} fewer fields than "
+            + (f"the header names ({self.expected})" if self.headed else f"most rows have ({self.expected})")
+            + f": {listed}{more}; the fields a row lacks read as blank, so a row that lacks "
             f"its amount, customer or date is dropped for that; check {'that line' if one else 'those lines'} for "
             "a value cut off or a missing delimiter"
         ]
@@ -368,7 +380,9 @@ def _read_normalised(
                 if spanned > 1:
                     _check_swallowed_lines(path.name, first_row + number - skip, record, delimiter, names, spanned)
                 if len(record) > width and any(cell.strip() for cell in record[width:]):
-                    raise too_wide_error(path.name, first_row + number - skip, len(record), width, delimiter)
+                    raise too_wide_error(
+                        path.name, first_row + number - skip, len(record), width, delimiter, headed=short.headed
+                    )
                 short.add(first_row + number - skip, record)
                 start = out.tell()
                 out.write(delimiter.join(cell(text) for text in (record + [""] * width)[:width]) + "\n")
