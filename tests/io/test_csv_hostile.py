@@ -279,3 +279,13 @@ def test_an_unquoted_delimiter_in_a_file_without_a_header_is_refused(tmp_path):
                                mapping={"fields": {"amount": "column_5"}}).report
     assert (report.rows_in, report.rows_kept, report.dropped["missing_amount"].count) == (21, 20, 1)
     assert report.warnings[0].startswith("1 row has fewer fields than most rows have (5): row 3 (4 fields); ")
+
+
+def test_a_file_without_a_header_and_without_a_usual_width_reads_as_before(tmp_path):
+    # widths 3, 4, 2, 5: no width most rows share, so no row is refused or named short; the widest sets the columns
+    from segmint.io import read_raw
+
+    raw = read_raw(write(tmp_path, "ragged.csv", b"1,2023-01-01,5\n2,2023-01-02,6,x\n3,2023-01-03\n4,2023-01-04,7,y,z\n"),
+                   con=ibis.duckdb.connect())
+    assert raw.columns == [f"column_{i}" for i in range(1, 6)]
+    assert (raw.short_rows, raw.report_notes) == ({}, [])

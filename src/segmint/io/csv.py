@@ -205,7 +205,7 @@ def _sample_records(lines: list[str], header: int, delimiter: str) -> list[tuple
 
 def _refuse_shifted_rows(source: str, body: list[tuple[int, list[str]]], named: int | None, delimiter: str) -> int:
     """Refuse a sample row with more filled fields than the header (``named``) and than most rows; return
-    how many fields a row should have (0 when a file without a header has no usual width).
+    how many fields a row should have (0 when a file without a header has no width most rows share).
 
     Such a row holds the delimiter inside an unquoted value (``Pack, 12`` as a product): every value
     after it moves one column right, so the amount column reads ``12`` and the real amount is lost.
@@ -219,14 +219,15 @@ def _refuse_shifted_rows(source: str, body: list[tuple[int, list[str]]], named: 
     if not filled:
         return named or 0
     modal, rows = Counter(width for _, width in filled).most_common(1)[0]
+    majority = 2 * rows > len(filled)
     if named is None:
-        usual = modal if 2 * rows > len(filled) else max(width for _, width in filled)
+        usual = modal if majority else max(width for _, width in filled)
     else:
-        usual = max(named, modal) if 2 * rows > len(filled) else named  # most rows wider: unnamed columns
+        usual = max(named, modal) if majority else named  # most rows wider: unnamed columns
     for row, width in filled:
         if width > usual:
             raise too_wide_error(source, row, width, usual, delimiter, headed=named is not None)
-    return usual if named is None else named
+    return named if named is not None else usual if majority else 0
 
 
 def _filled_width(record: list[str]) -> int:
