@@ -339,3 +339,41 @@ def test_analyze_counts_products_by_what_the_source_maps(tmp_path, text, expecte
     path.write_text(text)
     features = segmint.analyze(path, scheme="rfm").features.execute()
     assert dict(zip(features["customer_id"], features["n_products"])) == expected
+
+
+def test_n_products_is_blank_when_the_source_names_no_products(tmp_path):
+    """A file without a product column (CDNOW's layout) says nothing of what was bought: n_products was 0 for
+    every customer, in features.csv, the segment files and the dashboard's customer API, claiming nobody bought
+    a product. It is blank (null) there; a file with products still counts them (C1: A1 and A2)."""
+    import io
+
+    from typer.testing import CliRunner
+
+    from segmint.app import create_app
+    from segmint.cli import app as cli
+
+    path = tmp_path / "no_products.csv"
+    path.write_text("customer,date,amount\nC1,2023-01-10,5.00\nC1,2023-02-10,7.50\nC2,2023-01-12,3.00\n")
+    out = tmp_path / "out"
+    result = CliRunner().invoke(cli, ["analyze", str(path), "--out", str(out), "--scheme", "rfm"])
+    assert result.exit_code == 0, result.output
+    for name in ("features.csv", "segments_rfm.csv"):
+        frame = pd.read_csv(out / name)
+        assert list(frame.customer_id) == ["C1", "C2"] and frame.n_products.isna().all()
+        assert frame.revenue.tolist() == [12.5, 3.0]
+    assert ",2023-01-10,2023-02-10,," in (out / "features.csv").read_text()  # blank n_products and country
+    dash = create_app([str(path)], warm=False)
+    try:
+        client = dash.server.test_client()
+        assert client.get("/api/customers/C1").get_json()["features"]["n_products"] is None
+        text = client.get("/api/segments/rfm?format=csv").get_data(as_text=True)
+        assert pd.read_csv(io.StringIO(text)).n_products.isna().all()
+    finally:
+        dash.segmint_state.close()
+    with_products = tmp_path / "products.csv"
+    with_products.write_text("customer,date,product,amount\nC1,2023-01-10,A1,5.00\nC1,2023-02-10,A2,7.50\n"
+                             "C2,2023-01-12,A1,3.00\n")
+    import segmint
+
+    counted = segmint.analyze(with_products, scheme="rfm").features.execute()
+    assert dict(zip(counted.customer_id, counted.n_products)) == {"C1": 2, "C2": 1}

@@ -109,6 +109,8 @@ def test_analyze_writes_all_outputs_matching_an_independent_computation(name, tm
         assert labelled.customer_id.is_unique
         assert set(labelled.customer_id) == set(ref.index)
         assert labelled.segment.notna().all()
+        assert labelled.n_products.isna().all()  # CDNOW names no products: how many is unknown, not 0
+    assert features.n_products.isna().all()
     summary = pd.read_csv(out / "summary_rfm.csv")
     assert summary.customers.sum() == len(ref)
     assert summary.revenue.sum() == pytest.approx(ref.monetary.sum(), abs=0.01)

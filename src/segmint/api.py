@@ -264,11 +264,11 @@ def _product_counting(
     from segmint.features import product_of
     from segmint.merchandise import MerchandiseRules, NonMerchandiseValues
 
+    if tx.mapping is not None and not {"product_id", "product_name"} & set(tx.mapping.fields):
+        return NonMerchandiseValues((), (), (), ()), None  # no products: n_products is blank, nothing counted
     customers = getattr(tx.report, "customers", None)
     numbered = tx.totals is not None and bool(customers) and "product_id" in tx.table.columns
     product_codes = codes(tx.con, product_of(tx.table, _mapped(tx)), groups=int(customers)) if numbered else None
-    if tx.mapping is not None and not {"product_id", "product_name"} & set(tx.mapping.fields):
-        return NonMerchandiseValues((), (), (), ()), product_codes
     rules = MerchandiseRules.default(as_products, as_services)
     if product_codes is None:
         return rules.find_values(tx.table), None

@@ -29,7 +29,8 @@ Definitions (``customer_features``):
   last day has recency 1).
 * ``profit`` sums ``amount - cost`` over lines with a known cost (null when none has one);
   ``n_products`` counts distinct products (ids, else names) on non-return lines that are merchandise (postage, fees,
-  discounts ... are not products: :mod:`segmint.merchandise`); ``country`` is the country on most
+  discounts ... are not products: :mod:`segmint.merchandise`), null (blank) when the source maps no product
+  column (CDNOW): the data do not say what was bought, not that nothing was; ``country`` is the country on most
   of the customer's lines (ties -> alphabetically first; null when never known).
 """
 
@@ -322,6 +323,8 @@ def customer_line_stats(
         sums = window.group_by("customer_id").aggregate(
             net_sum=window.amount.sum(), profit=money_sum(window.amount - window.cost), lines=window.count()
         )
+    if not _has_products(tx, mapped):  # no product column: how many products is unknown, not 0
+        return sums.select("customer_id", "net_sum", "profit", "lines", n_products=ibis.null("int64"))
     # distinct products as two plain groupings (customer and product, then customer): the same count
     # as a distinct count, but DuckDB spills plain groupings to disk when they outgrow its memory
     # limit, and a grouped distinct count of 1e8 lines ran out of memory at the 1.5 GB default
@@ -350,6 +353,12 @@ def customer_line_stats(
     return joined.select(
         sums.customer_id, sums.net_sum, sums.profit, sums.lines, n_products=products.n_products.fill_null(0)
     )
+
+
+def _has_products(tx: ir.Table, mapped: Collection[str] | None) -> bool:
+    """Does the source name products (a mapped product id or name; unknown mapping: a product column)?"""
+    fields = {"product_id", "product_name"}
+    return bool(fields & set(mapped)) if mapped is not None else bool(fields & set(tx.columns))
 
 
 def product_of(tx: ir.Table, mapped: Collection[str] | None = None) -> ir.StringValue:

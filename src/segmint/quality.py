@@ -149,10 +149,21 @@ class DataQualityReport(BaseModel):
                 for ex in d.examples[:3]:
                     where = f"{ex.get('_source', '?')} row {ex.get('_row', '?')}"
                     value = f" value {'(blank)' if ex['value'] is None else repr(ex['value'])}" if "value" in ex else ""
+                    if "fields_expected" in ex:
+                        value += f" (a short row: {ex['fields']} of {ex['fields_expected']} fields)"
                     lines.append(f"  {name}: {where}{value}")
         if self.warnings:
             lines += ["", "Warnings:"] + [f"  - {w}" for w in self.warnings]
         return "\n".join(lines)
+
+    def mark_short_rows(self, short_rows: dict[tuple[str, int], tuple[int, int]]) -> None:
+        """Say on each dropped example that is a row with fewer fields than the header how many it has
+        (``fields``, ``fields_expected``): its blank value is a field the line lacks, not an empty one."""
+        for dropped in self.dropped.values():
+            for example in dropped.examples:
+                counts = short_rows.get((example.get("_source"), example.get("_row")))
+                if counts:
+                    example["fields"], example["fields_expected"] = counts
 
     def to_json(self, path: str | Path | None = None) -> str:
         """Serialise to JSON; also write it atomically to ``path`` when given."""

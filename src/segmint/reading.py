@@ -177,6 +177,7 @@ def clean_raw(
     if raw.sheets:  # the sheets of a workbook read, and those left out with why
         result.report.sheets = [SheetRead(**sheet) for sheet in raw.sheets]
     result.report.warnings += raw.report_notes  # what the reader knows of the amounts (e.g. before tax)
+    result.report.mark_short_rows(raw.short_rows)
     result.report.read_as = _read_as(raw)
     return Transactions(
         result.table, con, resolved, result.report, evidence, label or raw.source, ledger, totals=result.totals,

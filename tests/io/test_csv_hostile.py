@@ -232,3 +232,60 @@ def test_trailing_delimiters_and_an_unnamed_last_column_are_still_read(tmp_path)
     assert kept(trailing) == {"a": 10.0, "b": 20.0}
     unnamed = read(write(tmp_path, "unnamed.csv", HEADER + b"a,2023-01-01,10,x\nb,2023-01-02,20,y\n"))
     assert kept(unnamed) == {"a": 10.0, "b": 20.0}
+
+
+def test_a_row_with_too_few_fields_is_reported_as_short_on_its_drop(tmp_path):
+    # row 3 lacks its last field (amount): it used to be dropped as missing_amount, "value (blank)",
+    # with no word that the line itself is short
+    data = b"invoice,customer,date,product,amount\nI1,C1,2023-01-05,Pen,10.00\nI2,C2,2023-01-06,Ink\n" \
+           b"I3,C1,2023-02-05,Pad,20.00\nI4,C3,2023-03-05,Pen,5.00\n"
+    report = read(write(tmp_path, "short.csv", data)).report
+    assert (report.rows_in, report.rows_kept, report.dropped["missing_amount"].count) == (4, 3, 1)
+    example = report.dropped["missing_amount"].examples[0]
+    assert (example["_row"], example["fields"], example["fields_expected"]) == (3, 4, 5)
+    assert "short.csv row 3 value (blank) (a short row: 4 of 5 fields)" in report.summary()
+    assert report.warnings == [
+        "1 row has fewer fields than the header names (5): row 3 (4 fields); the fields a row lacks read as blank, "
+        "so a row that lacks its amount, customer or date is dropped for that; check that line for a value cut "
+        "off or a missing delimiter"
+    ]
+
+
+def test_short_rows_past_the_first_lines_are_counted_where_every_row_is_parsed(tmp_path):
+    # a cp1252 file is rewritten record by record: every short row is counted, not only the first lines'
+    head = b"invoice,customer,date,product,amount\n"
+    body = b"".join(b"I%d,C%d,2023-01-05,Caf\xe9,5.00\n" % (i, i % 7) for i in range(300))
+    data = head + body + b"X1,C1,2023-01-06,Tea\nX2,C2,2023-01-06\n"  # rows 302 (4 fields) and 303 (3)
+    report = read(write(tmp_path, "late.csv", data)).report
+    assert (report.rows_in, report.rows_kept, report.dropped["missing_amount"].count) == (302, 300, 2)
+    examples = {e["_row"]: (e["fields"], e["fields_expected"]) for e in report.dropped["missing_amount"].examples}
+    assert examples == {302: (4, 5), 303: (3, 5)}
+    assert report.warnings[0].startswith("2 rows have fewer fields than the header names (5): row 302 (4 fields), "
+                                         "row 303 (3 fields); ")
+
+
+def test_an_unquoted_delimiter_in_a_file_without_a_header_is_refused(tmp_path):
+    # no header row: "Pack, 12" widened the table to 6 columns and the row's amount read 3 (its quantity),
+    # kept without a word; the same row past the 200-line sample was refused as if a header named 5 fields
+    lines = [b"%d,2023-01-%02d,Pen,%d,%d.00\n" % (100 + i % 9, 1 + i % 28, 1 + i % 3, 10 + i % 5) for i in range(20)]
+    shifted = b"18,2023-01-06,Pack, 12,3,20.00\n"
+    early, late = b"".join(lines[:2]) + shifted + b"".join(lines[2:]), b"".join(lines) * 20 + shifted
+    for name, data, row in (("early.csv", early, 3), ("late.csv", late, 401)):
+        with pytest.raises(InputError, match=rf"{name}: row {row} has 6 fields but most rows have 5 \(the file has no "
+                                             r"header row\), so its values .* quote values that contain the delimiter"):
+            read(write(tmp_path, name, data))
+    short = b"".join(lines[:2]) + b"18,2023-01-06,Pack,3\n" + b"".join(lines[2:])  # row 3 lacks its amount
+    report = read_transactions(write(tmp_path, "short.csv", short), con=ibis.duckdb.connect(),
+                               mapping={"fields": {"amount": "column_5"}}).report
+    assert (report.rows_in, report.rows_kept, report.dropped["missing_amount"].count) == (21, 20, 1)
+    assert report.warnings[0].startswith("1 row has fewer fields than most rows have (5): row 3 (4 fields); ")
+
+
+def test_a_file_without_a_header_and_without_a_usual_width_reads_as_before(tmp_path):
+    # widths 3, 4, 2, 5: no width most rows share, so no row is refused or named short; the widest sets the columns
+    from segmint.io import read_raw
+
+    raw = read_raw(write(tmp_path, "ragged.csv", b"1,2023-01-01,5\n2,2023-01-02,6,x\n3,2023-01-03\n4,2023-01-04,7,y,z\n"),
+                   con=ibis.duckdb.connect())
+    assert raw.columns == [f"column_{i}" for i in range(1, 6)]
+    assert (raw.short_rows, raw.report_notes) == ({}, [])

@@ -370,3 +370,59 @@ def test_a_basket_total_without_item_prices_is_spread_by_quantity_to_the_cent(co
     # sales totals unchanged: the lines add up to the baskets' totals
     assert float(tx.table.amount.sum().execute()) == pytest.approx(30 + 10 - 7.01 + 9.999, abs=1e-9)
     assert any("per-product revenue is an allocation" in w for w in tx.report.warnings)
+
+
+ORDERS = [
+    {"order_id": "A1", "customer": "C1", "date": "2023-01-05",
+     "items": [{"sku": "P1", "qty": 2, "price": 5.0}, {"sku": "P2", "qty": 1, "price": 3.5}]},
+    {"order_id": "A2", "customer": "C2", "date": "2023-02-06", "items": [{"sku": "P1", "qty": 1, "price": 5.0}]},
+    {"order_id": "A3", "customer": "C1", "date": "2023-03-07", "items": [{"sku": "P3", "qty": 4, "price": 2.0}]},
+]  # fmt: skip
+
+
+def test_one_object_holding_the_orders_reads_each_order_as_a_record(con, tmp_path):
+    # {"orders": [...]} was one record whose "items" were the orders: the notes named a 'product' key no
+    # order has and "invoice_no added (no invoice column)" beside order_id, and the orders' own items
+    # were never expanded (no amount found)
+    from segmint.api import read_transactions
+
+    flat = tmp_path / "flat.json"
+    flat.write_text(json.dumps({"count": 2, "orders": [
+        {"order_id": "A1", "customer": "C1", "date": "2023-01-05", "amount": 13.5},
+        {"order_id": "A2", "customer": "C2", "date": "2023-02-06", "amount": 5},
+    ]}))  # fmt: skip
+    raw = read_raw(flat, con=con)
+    assert raw.columns == ["order_id", "customer", "date", "amount"]
+    df = raw.table.order_by("_row").execute()
+    assert df[["order_id", "amount", "_row"]].values.tolist() == [["A1", "13.5", 1], ["A2", "5", 2]]
+    assert raw.notes == ["records: the 'orders' list of the file's one object (row n = its n-th record)"]
+
+    nested = tmp_path / "nested.json"
+    nested.write_text(json.dumps({"orders": ORDERS}))
+    tx = read_transactions(nested, con=con)
+    assert tx.mapping.fields["invoice_id"] == "order_id"
+    lines = tx.table.order_by(["invoice_id", "product_id"]).execute()
+    # 2 x 5.00 + 1 x 3.50, 1 x 5.00, 4 x 2.00
+    assert lines[["invoice_id", "product_id", "amount"]].values.tolist() == [
+        ["A1", "P1", 10.0], ["A1", "P2", 3.5], ["A2", "P1", 5.0], ["A3", "P3", 8.0]]
+    assert tx.report.read_as == [
+        "records: the 'orders' list of the file's one object (row n = its n-th record)",
+        "column 'items' expanded to one line per item (keys: sku, qty, price); identical items repeated in a "
+        "basket became one line with their summed quantity",
+    ]
+
+
+def test_the_expansion_note_names_only_keys_the_items_have(con, tmp_path):
+    # items with a price alone: 'product' and 'quantity' used to be listed as item keys
+    path = tmp_path / "priced.jsonl"
+    path.write_text(json.dumps({"order_id": "A1", "customer": "C1", "date": "2023-01-05",
+                                "items": [{"price": 5.0}, {"price": 3.5}]}) + "\n")
+    note = read_raw(path, con=con).notes[-1]
+    assert note == (
+        "column 'items' expanded to one line per item (keys: price); no item key names a product: column "
+        "'product' added, blank; no item key holds a quantity: column 'quantity' added, 1 per item; identical "
+        "items repeated in a basket became one line with their summed quantity"
+    )
+    single = tmp_path / "single.json"  # one sale with its items stays one record, expanded
+    single.write_text(json.dumps(ORDERS[0]))
+    assert frame(read_raw(single, con=con))["sku"].tolist() == ["P1", "P2"]

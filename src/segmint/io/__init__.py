@@ -161,6 +161,7 @@ def union_raw(tables: list[RawTable]) -> RawTable:
     for raw in tables:
         merged.notes += [f"{raw.source}: {note}" for note in raw.notes]
         merged.report_notes += [f"{raw.source}: {note}" for note in raw.report_notes]
+        merged.short_rows |= raw.short_rows
         merged.sheets += [dict(sheet, name=f"{raw.source} [{sheet['name']}]") for sheet in raw.sheets]
         for reason, count in raw.skipped.items():
             merged.add_skipped(reason, count, raw.skipped_examples.get(reason, []))

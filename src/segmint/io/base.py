@@ -48,6 +48,9 @@ class RawTable:
     skipped_examples: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
     report_notes: list[str] = field(default_factory=list)  # what the quality report must say of the values read
+    # rows with fewer fields than the header (a text file's first lines, or every row the reader parsed):
+    # (source, row) -> (fields found, fields expected), to say so on the drop of such a row
+    short_rows: dict[tuple[str, int], tuple[int, int]] = field(default_factory=dict)
     titles: list[str] = field(default_factory=list)  # report title lines above the header (company, party, period)
     # Columns holding one value per invoice placed on its first line only ('0' on the others), set
     # when a reader expands item lists; ``items_priced`` = the items carry their own price.

@@ -10,6 +10,7 @@ import os
 import sys
 import tempfile
 from collections import Counter
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from ibis.backends import BaseBackend
@@ -35,6 +36,7 @@ HEAD_LINES = 200
 DELIMITERS = ("\t", ";", "|", ",")  # tie-break order: ',' also appears in decimals and amounts
 WHITESPACE = "whitespace"
 TOO_WIDE = "segmint: a line has more space-separated fields than the header"
+MAX_SHORT_ROWS = 5  # rows with too few fields named in the report
 
 
 BINARY_NUL_SHARE = 0.05  # more NUL bytes than this in the head (and not UTF-16): not a text file
@@ -154,13 +156,26 @@ def read_delimited(path: Path, *, con: BaseBackend, mapping: ColumnMapping | Non
     if header >= len(rows) and rows:
         raise InputError(f"{path}: header row {header} is past the end of the file sample")
     start = header + 1 if header >= 0 else next((i for i, r in enumerate(rows) if r), 0)
-    if header >= 0:
-        _refuse_shifted_rows(path.name, lines, header, delimiter)
+    # the sample's records from the header on (or from the first row when there is none), each checked
+    # for fields a value's unquoted delimiter added and for fields the row lacks
+    records = _sample_records(lines, header if header >= 0 else start, delimiter)
+    named = len(records[0][1]) if header >= 0 and records else None
+    body = records[1:] if header >= 0 else records
+    usual = _refuse_shifted_rows(path.name, body, named, delimiter)
     width = max((len(r) for r in rows[start:]), default=0)
     names = unique_names(list(rows[header]) if header >= 0 else [])
     names += unique_names([None] * width)[len(names) :]
     skip = header + 1 if header >= 0 else start
-    raw = _load(path, con, encoding, delimiter, names, skip, first_row=skip + 1, nul=nul)
+    # rows with fewer fields than the header: the sample's, or every row's when the normaliser reads them
+    sampled = ShortRows(usual, headed=named is not None)
+    for number, (_, record) in enumerate(body, start=skip + 1):  # numbered as the rows read (_row)
+        sampled.add(number, record)
+    counted = ShortRows(sampled.expected, headed=sampled.headed)
+    raw = _load(path, con, encoding, delimiter, names, skip, first_row=skip + 1, nul=nul, short=counted)
+    short = counted if counted.complete else sampled
+    short.complete = short.complete or (len(head) < HEAD_BYTES and len(text.splitlines()) <= HEAD_LINES)
+    raw.short_rows = {(path.name, row): (found, short.expected) for row, found in short.rows.items()}
+    raw.report_notes += short.note(HEAD_LINES)
     raw.header_row = header if header >= 0 else None
     above = rows[: max(header, 0)]
     raw.titles = [" ".join(c.strip() for c in r if c.strip()) for r in above if any(c.strip() for c in r)]
@@ -175,33 +190,44 @@ def read_delimited(path: Path, *, con: BaseBackend, mapping: ColumnMapping | Non
     return drop_total_and_blank_rows(raw)
 
 
-def _refuse_shifted_rows(source: str, lines: list[str], header: int, delimiter: str) -> None:
-    """Refuse a sample row with more filled fields than the header and than most rows.
+def _sample_records(lines: list[str], header: int, delimiter: str) -> list[tuple[int, list[str]]]:
+    """The sample's records from the header on, each with the file row number it starts on."""
+    body = lines[header:]
+    if delimiter == WHITESPACE:
+        return [(header + i + 1, line.split()) for i, line in enumerate(body)]
+    reader = csv.reader(body, delimiter=delimiter)
+    records, first = [], header + 1
+    for record in reader:
+        records.append((first, record))
+        first = header + reader.line_num + 1
+    return records
+
+
+def _refuse_shifted_rows(source: str, body: list[tuple[int, list[str]]], named: int | None, delimiter: str) -> int:
+    """Refuse a sample row with more filled fields than the header (``named``) and than most rows; return
+    how many fields a row should have (0 when a file without a header has no width most rows share).
 
     Such a row holds the delimiter inside an unquoted value (``Pack, 12`` as a product): every value
     after it moves one column right, so the amount column reads ``12`` and the real amount is lost.
     Rows past the sample are refused the same way while they are read (see :func:`_read_normalised`);
     the sample's own rows used to widen the table instead, with no word. Trailing blank fields (a
     trailing delimiter) do not count; a header shorter than most rows names extra columns, as before.
+    Without a header (``named`` None) the width most rows have stands for it; with no such majority the
+    widest row's is taken, as before. ``body``: :func:`_sample_records` below the header.
     """
-    body = lines[header:]
-    if delimiter == WHITESPACE:
-        records = [(header + i + 1, line.split()) for i, line in enumerate(body)]
-    else:
-        reader = csv.reader(body, delimiter=delimiter)
-        records, first = [], header + 1
-        for record in reader:
-            records.append((first, record))
-            first = header + reader.line_num + 1
-    named = len(records[0][1]) if records else 0
-    filled = [(row, _filled_width(record)) for row, record in records[1:] if _filled_width(record)]
+    filled = [(row, _filled_width(record)) for row, record in body if _filled_width(record)]
     if not filled:
-        return
+        return named or 0
     modal, rows = Counter(width for _, width in filled).most_common(1)[0]
-    usual = max(named, modal) if 2 * rows > len(filled) else named  # most rows wider: unnamed columns
+    majority = 2 * rows > len(filled)
+    if named is None:
+        usual = modal if majority else max(width for _, width in filled)
+    else:
+        usual = max(named, modal) if majority else named  # most rows wider: unnamed columns
     for row, width in filled:
         if width > usual:
-            raise too_wide_error(source, row, width, usual, delimiter)
+            raise too_wide_error(source, row, width, usual, delimiter, headed=named is not None)
+    return named if named is not None else usual if majority else 0
 
 
 def _filled_width(record: list[str]) -> int:
@@ -209,15 +235,55 @@ def _filled_width(record: list[str]) -> int:
     return next((i + 1 for i in range(len(record) - 1, -1, -1) if record[i].strip()), 0)
 
 
-def too_wide_error(source: str, row: int, fields: int, width: int, delimiter: str) -> InputError:
-    """The error for a row with more fields than the header names: what happened and the fix."""
+def too_wide_error(source: str, row: int, fields: int, width: int, delimiter: str, *, headed: bool = True) -> InputError:
+    """The error for a row with more fields than the header names (``headed``; else than most rows
+    have, in a file without a header): what happened and the fix."""
     fix = ("values containing spaces need a real delimiter (save the file as CSV)" if delimiter == WHITESPACE
            else f"quote values that contain the delimiter {delimiter!r}")
+    usual = f"the header names {width}" if headed else f"most rows have {width} (the file has no header row)"
     return InputError(
-        f"{source}: row {row} has {fields} fields but the header names {width}, so its values after the extra "
+        f"{source}: row {row} has {fields} fields but {usual}, so its values after the extra "
         f"one would shift into the wrong columns; {fix}",
         field="row", value=row,
     )
+
+
+@dataclass
+class ShortRows:
+    """Rows with fewer fields than the header names: how many, and the first few (row -> fields).
+
+    Their missing values read as blank, so such a row is dropped for a blank value (``missing_amount``
+    when the amount is the missing last field): the report says the row is short, not only blank.
+    ``complete``: every row of the file was looked at (else only the reader's first lines).
+    """
+
+    expected: int
+    headed: bool = True  # the header names ``expected`` fields (else most rows have them)
+    rows: dict[int, int] = field(default_factory=dict)
+    count: int = 0
+    complete: bool = False
+
+    def add(self, row: int, record: list[str]) -> None:
+        if len(record) < self.expected and any(cell.strip() for cell in record):
+            self.count += 1
+            if len(self.rows) < MAX_SHORT_ROWS:
+                self.rows[row] = len(record)
+
+    def note(self, sample_lines: int) -> list[str]:
+        """The report's warning: which rows are short and how many fields each has."""
+        if not self.count:
+            return []
+        listed = ", ".join(f"row {row} ({found} fields)" for row, found in self.rows.items())
+        more = f" and {self.count - len(self.rows):,} more" if self.count > len(self.rows) else ""
+        where = "" if self.complete else f" in the first {sample_lines} lines"
+        one = self.count == 1
+        return [
+            f"{self.count:,} row{'' if one else 's'}{where} {'has' if one else 'have'} fewer fields than "
+            + (f"the header names ({self.expected})" if self.headed else f"most rows have ({self.expected})")
+            + f": {listed}{more}; the fields a row lacks read as blank, so a row that lacks "
+            f"its amount, customer or date is dropped for that; check {'that line' if one else 'those lines'} for "
+            "a value cut off or a missing delimiter"
+        ]
 
 
 def _refuse_binary(path: Path, head: bytes, encoding: str) -> None:
@@ -239,12 +305,14 @@ def _refuse_binary(path: Path, head: bytes, encoding: str) -> None:
 
 def _load(
     path: Path, con: BaseBackend, encoding: str, delimiter: str, names: list[str], skip: int,
-    first_row: int, nul: int = 0,
+    first_row: int, nul: int = 0, short: ShortRows | None = None,
 ) -> RawTable:
-    """Load with DuckDB's reader; files it cannot take as they are are normalised first (see below)."""
+    """Load with DuckDB's reader; files it cannot take as they are are normalised first (see below).
+
+    ``short``: the normaliser counts every short row in it (and marks it complete); DuckDB's reader does not."""
     notes: list[str] = []
     if nul or (encoding != "utf-8" and delimiter != WHITESPACE):
-        table = _read_normalised(path, con, encoding, delimiter, names, skip, first_row, notes)
+        table = _read_normalised(path, con, encoding, delimiter, names, skip, first_row, notes, short)
     else:
         utf8_path, cleanup = (path, False) if encoding == "utf-8" else (_transcode(path, encoding), True)
         try:
@@ -262,7 +330,7 @@ def _load(
                 log.info("%s: DuckDB's reader refused it (%s); normalising it first", path, _first_line(exc))
                 if encoding == "utf-8" and unicode:
                     encoding = "cp1252"
-                table = _read_normalised(path, con, encoding, delimiter, names, skip, first_row, notes)
+                table = _read_normalised(path, con, encoding, delimiter, names, skip, first_row, notes, short)
         finally:
             if cleanup:
                 os.unlink(utf8_path)
@@ -273,14 +341,16 @@ def _load(
 
 def _read_normalised(
     path: Path, con: BaseBackend, encoding: str, delimiter: str, names: list[str], skip: int,
-    first_row: int, notes: list[str],
+    first_row: int, notes: list[str], short: ShortRows | None = None,
 ):
     """Rewrite the records with Python's csv module, then load them.
 
     Python's reader takes what DuckDB's refuses: LF and CRLF mixed (files built by concatenation),
     quoted fields holding CR or CRLF, very long lines, any encoding (UTF-16 without a byte-order
     mark included); NUL bytes are removed and counted in the notes. Records keep their numbering.
+    ``short``: every record with fewer fields than the header names is counted in it.
     """
+    short = short or ShortRows(0)
     csv.field_size_limit(sys.maxsize)
     removed, longest, physical = 0, 0, 0  # physical: lines read so far (a quoted field may hold several)
     fd, name = tempfile.mkstemp(prefix="segmint-records-", suffix=".csv")
@@ -311,12 +381,16 @@ def _read_normalised(
                 if spanned > 1:
                     _check_swallowed_lines(path.name, first_row + number - skip, record, delimiter, names, spanned)
                 if len(record) > width and any(cell.strip() for cell in record[width:]):
-                    raise too_wide_error(path.name, first_row + number - skip, len(record), width, delimiter)
+                    raise too_wide_error(
+                        path.name, first_row + number - skip, len(record), width, delimiter, headed=short.headed
+                    )
+                short.add(first_row + number - skip, record)
                 start = out.tell()
                 out.write(delimiter.join(cell(text) for text in (record + [""] * width)[:width]) + "\n")
                 longest = max(longest, out.tell() - start)
         if removed:
             notes.append(f"{removed:,} NUL byte(s) removed (they are not text)")
+        short.complete = True
         return _duckdb_read(Path(name), con, delimiter, names, 0, first_row, path.name, longest=longest)
     finally:
         os.unlink(name)

@@ -202,9 +202,13 @@ def _named(sheet: _Sheet) -> list[str]:
     return [c for i, c in enumerate(sheet.names, start=1) if c != f"column_{i}"]
 
 
+_INVISIBLE = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff"))  # zero-width characters
+
+
 def _key(name: str) -> str:
-    """A column name as sheets are matched: case and spacing aside."""
-    return " ".join(name.split()).casefold()
+    """A column name as sheets are matched: case, spaces and line breaks aside, so a header cell typed on
+    two lines on one sheet ('Qty' line break '(units)') is the 'Qty(units)' or 'Qty (units)' of the others."""
+    return "".join(name.translate(_INVISIBLE).split()).casefold()
 
 
 def _load_cells(path: Path, reader, sheet: str) -> pa.Table:

@@ -151,6 +151,7 @@ def expand_items(raw: RawTable, con: BaseBackend) -> RawTable:
     if found is None:
         return raw
     column, keys, everywhere, kinds = found
+    seen = list(keys)  # the keys the items have (the note names only these)
     others = [c for c in raw.columns if c != column]
     product_key, quantity_key = _item_keys(keys)
     if quantity_key is None and "dict" in kinds:  # {"D": 2} baskets beside objects without a quantity
@@ -197,12 +198,14 @@ def expand_items(raw: RawTable, con: BaseBackend) -> RawTable:
     by_value = bool(weight) and bool({"unit_price", "amount"} & set(key_fields))
     by = "value (quantity x price)" if by_value else "quantity" if key_fields.get("quantity") else "item count"
     kept = "kept on each invoice's first line, 0 on the others" if not weight else f"spread over each basket's items by {by}"
-    expanded.notes.append(
-        f"column {column!r} expanded to one line per item (keys: {', '.join(keys)}); "
-        + "identical items repeated in a basket became one line with their summed quantity; "
-        + (f"invoice-level {', '.join(money)} {kept}; " if money else "")
-        + ("invoice_no = '<file>:<row>' added (no invoice column)" if add_invoice else "")
-    )
+    expanded.notes.append("; ".join([
+        f"column {column!r} expanded to one line per item (keys: {', '.join(seen)})",
+        *([f"no item key names a product: column {names[product_key]!r} added, blank"] if product_key not in seen else []),
+        *([f"no item key holds a quantity: column {count_column!r} added, 1 per item"] if count_column else []),
+        "identical items repeated in a basket became one line with their summed quantity",
+        *([f"invoice-level {', '.join(money)} {kept}"] if money else []),
+        *(["invoice_no = '<file>:<row>' added (no invoice column)"] if add_invoice else []),
+    ]))
     if unreadable:
         expanded.report_notes.append(unreadable)
     if weight:

@@ -34,6 +34,9 @@ def read_json(path: Path, *, con: BaseBackend, mapping: ColumnMapping | None = N
     names = [row[0] for row in described]
     if not names or names == ["json"]:
         raise InputError(f"{path.name}: expected JSON objects (records), found plain values")
+    wrapper = _wrapping_list(path, described)
+    if wrapper is not None:
+        return _read_wrapped(path, con, wrapper)
     # Reading every field as JSON keeps numbers exactly as written ('3', not '3.0').
     columns = "{" + ", ".join(f"{sql_string(n)}: 'JSON'" for n in names) + "}"
     source = f"read_json(?, format='auto', columns={columns})"
@@ -43,6 +46,47 @@ def read_json(path: Path, *, con: BaseBackend, mapping: ColumnMapping | None = N
     except duckdb.Error as exc:
         raise json_error(path, exc) from None
     raw = RawTable(table=table, source=path.name, columns=names, header_row=None, format="json")
+    return drop_total_and_blank_rows(raw)
+
+
+def _wrapping_list(path: Path, described: list[tuple]) -> str | None:
+    """The key of the list of records when the file is one object holding them (``{"orders": [...]}``,
+    beside metadata such as a count), else None.
+
+    Read as a record, that object was one basket whose "items" were the orders: the notes then named
+    a product key no order has and an invoice number made up for the whole file. One object whose
+    other keys name a customer or a date is a sale with its item list, and stays one.
+    """
+    from segmint.schema import detect_mapping
+
+    lists = [name for name, dtype, *_ in described if dtype.startswith("STRUCT(") and dtype.endswith("[]")]
+    if len(lists) != 1:
+        return None
+    others = [name for name, *_ in described if name != lists[0]]
+    found = detect_mapping(others, {name: [] for name in others}).mapping.fields
+    if {"customer_id", "invoice_date"} & set(found):
+        return None
+    one = f"SELECT count(*) FROM (SELECT 1 FROM read_json(?, format='auto', columns={{{sql_string(lists[0])}: 'JSON'}}) LIMIT 2)"
+    return lists[0] if raw_duckdb().execute(one, [str(path)]).fetchone()[0] == 1 else None
+
+
+def _read_wrapped(path: Path, con: BaseBackend, key: str) -> RawTable:
+    """The records of the list under ``key`` of a file that is one object: one row each, ``_row`` its
+    position in the list, every field as text (as :func:`read_json` reads records)."""
+    records = (
+        f"SELECT unnest(from_json({sql_identifier(key)}, '[\"json\"]')) AS record "
+        f"FROM read_json(?, format='auto', columns={{{sql_string(key)}: 'JSON'}})"
+    )
+    fields = f"SELECT unnest({sql_identifier(key)}) AS record FROM read_json(?, format='auto', sample_size=-1)"
+    try:
+        names = [row[0] for row in raw_duckdb().execute(f"DESCRIBE SELECT record.* FROM ({fields})", [str(path)]).fetchall()]
+        path_of = lambda name: sql_string('$."' + name.replace('"', '\\"') + '"')  # noqa: E731
+        select = ", ".join(f"json_extract_string(record, {path_of(n)}) AS {sql_identifier(n)}" for n in names)
+        table = duckdb_to_con(con, f"SELECT {select} FROM ({records})", source=path.name, first_row=1, params=[str(path)])
+    except duckdb.Error as exc:
+        raise json_error(path, exc) from None
+    raw = RawTable(table=table, source=path.name, columns=names, header_row=None, format="json")
+    raw.notes.append(f"records: the {key!r} list of the file's one object (row n = its n-th record)")
     return drop_total_and_blank_rows(raw)
 
 
