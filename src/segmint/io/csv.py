@@ -358,8 +358,8 @@ def _duckdb_read(
         lines = (
             f"SELECT regexp_split_to_array(trim(line), '\\s+') AS parts FROM read_csv({quoted}, "
             "columns={'line': 'VARCHAR'}, delim='\\x1f', quote='', escape='', header=false, "
-            f"auto_detect=false, skip={skip}) WHERE line IS NOT NULL AND trim(line) <> ''"
-        )
+            f"auto_detect=false, skip={skip}) WHERE line IS NOT NULL AND ltrim(line) <> ''"
+        )  # ltrim stops at a line's first character that is not a space; trim walks every character
         cells = ", ".join(f"parts[{i + 1}] AS {sql_identifier(n)}" for i, n in enumerate(names))
         # a line with more fields than the header stops the load (no second pass over the file to look)
         checked = f"CASE WHEN len(parts) > {len(names)} THEN error({sql_string(TOO_WIDE)}) ELSE parts END AS parts"
