@@ -91,6 +91,17 @@ def test_whitespace_separated_without_header(con, tmp_path):
     assert df["_row"].tolist() == [1, 2, 3]
 
 
+def test_whitespace_lines_of_spaces_alone_are_skipped(con, tmp_path):
+    """A line of spaces, no-break spaces or ideographic spaces (Unicode space separators) is blank and
+    skipped (the blank test reads a line up to its first other character); a line holding a tab reads
+    as empty fields, a blank row, also left out; padded fields are read without their spaces."""
+    path = tmp_path / "log.txt"
+    path.write_text("a b\n1 2\n   \n\u00a0 \u3000\n \t\n  3   4  \n", encoding="utf-8")
+    df = rows(read_raw(path, con=con))
+    assert df["a"].tolist() == ["1", "3"]
+    assert df["b"].tolist() == ["2", "4"]
+
+
 def test_whitespace_line_with_extra_fields_is_an_error_naming_the_file(con, tmp_path):
     path = tmp_path / "ragged.txt"
     path.write_text("a b c\n" + "1 2 3\n" * 300 + "7 8 9 10\n")  # beyond the sniffed sample

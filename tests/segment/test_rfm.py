@@ -129,6 +129,27 @@ def test_all_125_cells_get_exactly_one_segment():
     assert champion.reason == "R=5 F=4 M=5 -> Champions: bought recently, often, and spends most"
 
 
+def test_whole_bounds_compare_whole_scores_as_integers_and_fractional_bounds_keep_their_value():
+    """The rule CASE compares a whole-number score with whole bounds as integers (``BETWEEN 5.0 AND 5.0``
+    made DuckDB cast every score to a decimal in every branch); a fractional bound keeps its value:
+    r in [2.5, 4.5] holds the cells with R = 3 and 4 only, by hand."""
+    import re
+
+    cells = list(itertools.product(range(1, 6), repeat=3))
+    recency = [(6 - r) * 1000 + i for i, (r, _, _) in enumerate(cells)]
+    frequency = [f * 1000 + i for i, (_, f, _) in enumerate(cells)]
+    monetary = [m * 1000.0 + i for i, (_, _, m) in enumerate(cells)]
+    config = RFMConfig.from_dict({
+        "segments": [{"name": "Middle"}, {"name": "Rest"}],
+        "rules": [{"segment": "Middle", "r": [2.5, 4.5]}, {"segment": "Rest"}],
+    })  # fmt: skip
+    got = assign(features(recency, frequency, monetary), config).execute().sort_values("customer_id")
+    assert got.segment.tolist() == ["Middle" if r in (3, 4) else "Rest" for r, _, _ in cells]
+    sql = ibis.to_sql(assign(features(recency, frequency, monetary)), dialect="duckdb")
+    assert re.search(r'"_r5" BETWEEN 5 AND 5\b', sql)
+    assert not re.search(r'"_r5" BETWEEN \d+\.\d', sql)
+
+
 @pytest.mark.parametrize("bins", range(3, 11))
 def test_every_cell_covered_for_any_bins(bins):
     config = RFMConfig(bins=bins)

@@ -246,6 +246,14 @@ def _scaled_expr(score: ir.IntegerValue, bins: int) -> ir.NumericValue:
     return ((score * 2 - 1) * SCALE / (2 * bins)).floor().cast("int64") + 1
 
 
+def _between(score: ir.NumericValue, low: float, high: float) -> ir.BooleanValue:
+    """``low <= score <= high``; whole bounds of a whole-number score as integers (the same rows: DuckDB
+    cast every score to a decimal for ``BETWEEN 5.0 AND 5.0``, most of the rule CASE's cost)."""
+    if score.type().is_integer() and float(low).is_integer() and float(high).is_integer():
+        return score.between(int(low), int(high))
+    return score.between(low, high)
+
+
 def assign(features: ir.Table, config: RFMConfig | None = None, *, by: str | None = None) -> ir.Table:
     """Features plus R/F/M scores, ``segment``, ``segment_order`` and a one-line ``reason``.
 
@@ -275,7 +283,7 @@ def label_scores(scored: ir.Table, config: RFMConfig | None = None) -> ir.Table:
     for number, rule in enumerate(config.rules):
         condition = ibis.literal(True)
         for key, (low, high) in rule.bounds().items():
-            condition &= scaled[key].between(low, high)
+            condition &= _between(scaled[key], low, high)
         if rule.new is not None:
             condition &= scored.is_new if rule.new else ~scored.is_new
         if rule.bought is not None:
