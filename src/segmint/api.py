@@ -358,11 +358,11 @@ def recommend(
     Uses the lines from ``start`` to ``end`` (inclusive) of ``org`` and ``country`` only, when given.
     Trains on lines up to ``until`` (default: all); ``evaluate`` scores the recommendations on the
     purchases after ``until`` (up to ``end``) next to two baselines. ``segment_config`` is the settings
-    of the segments recommended for (the scheme's, as ``analyze`` takes them). Files without prices
-    work (basket logs). ``picks=False`` computes the product views only (favourites, single view, sales):
+    of the segments recommended for (the scheme's, as ``analyze`` takes them). A file without prices
+    (a basket log) is refused as ``analyze`` refuses it: read it with ``CleanOptions(unpriced="units")``
+    first, and money columns count items. ``picks=False`` computes the product views only (favourites, single view, sales):
     no per-customer ranking, whose learned blend is most of the time.
     """
-    from segmint.clean import CleanOptions
     from segmint.features import default_snapshot_date, filter_window, in_countries
     from segmint.io.items import allocated_revenue
     from segmint.recommendations.model import RecommendConfig, recommend_products
@@ -377,7 +377,7 @@ def recommend(
     tx = source_or_transactions
     if not isinstance(tx, Transactions):
         (progress or log.info)("reading transactions")
-        tx = read_transactions(tx, mapping=mapping, options=CleanOptions(unpriced="units"), con=con)
+        tx = read_transactions(tx, mapping=mapping, con=con)
     fields = tx.mapping.fields if tx.mapping is not None else {}
     if tx.mapping is not None and not {"product_id", "product_name"} & set(fields):
         source = tx.report.source if tx.report is not None else "the input"
