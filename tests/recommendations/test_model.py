@@ -284,7 +284,7 @@ def test_cli_writes_the_three_files_and_prints_the_evaluation(tmp_path):
     counts = json.loads((narrowed / "evaluation.json").read_text())["counts"]
     assert counts["lines"] == sum("2024-03-01" <= row[1] <= "2024-06-30" for row in shop_rows())  # 19
     run = CliRunner().invoke(app, ["recommend", str(path), "--org", "nowhere"])
-    assert run.exit_code != 0 and "no transactions in the selected window" in run.output
+    assert run.exit_code != 0 and "no line has organisation 'nowhere': the data name no organisation" in run.output
     assert "Traceback" not in run.output
     bad = CliRunner().invoke(app, ["recommend", str(path), "--window", "2Q"])
     assert bad.exit_code == 2 and "60D" in bad.output and "Traceback" not in bad.output
