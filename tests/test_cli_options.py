@@ -319,3 +319,26 @@ def test_options_not_given_get_their_defaults_without_a_pydantic_adapter(tmp_pat
     assert type(seen["count"]) is int and isinstance(seen["path"], Path)
     bad = runner.invoke(demo, ["given", "--count", "three"])
     assert bad.exit_code == 2 and "--count" in bad.output  # a usage error naming the option
+
+
+def test_format_without_out_is_refused_by_every_command_that_has_both(tmp_path) -> None:
+    """--format chooses the format of the tables written to --out: without --out nothing was written and
+    nothing said (exit 0). Every command with both options stops before reading and names --out; --format's
+    default (not given) still runs without --out."""
+    group_commands = _commands()
+    with_both = sorted(name for name, flags in group_commands.items() if {"--format", "--out"} <= flags)
+    assert {"analyze", "story", "clv", "recommend", "credit"} <= set(with_both)
+    for command in with_both:
+        result = run(command, str(tmp_path / "not-there.csv"), "--format", "xlsx")
+        text = " ".join(result.output.replace("│", " ").split())
+        if command in ("crm", "demo"):  # --out is required (crm) or has a default folder (demo): never missing
+            assert "no --out was given" not in text, command
+            continue
+        assert result.exit_code == 2, (command, text)
+        assert "xlsx is the format of the tables written to --out, and no --out was given: add --out DIR" in text
+        assert "not-there" not in text, command  # refused before any file is read
+    path = tmp_path / "sales.csv"
+    path.write_text("Invoice,Client,Date,Amount\n1,A,2024-01-02,10.50\n2,B,2024-01-03,4.25\n")
+    assert run("analyze", str(path), "--scheme", "rfm").exit_code == 0
+    written = run("analyze", str(path), "--scheme", "rfm", "--format", "json", "--out", str(tmp_path / "out"))
+    assert written.exit_code == 0 and (tmp_path / "out" / "summary_rfm.json").exists()

@@ -76,3 +76,39 @@ def test_an_organisation_or_country_the_data_do_not_hold_is_named_with_the_ones_
     with pytest.raises(DataError) as info:
         segmint.analyze(path, scheme="rfm", org="MUM", start="2025-01-01")
     assert info.value.fix.option == "start"
+
+
+ORG_SALES = ("invoice,customer,date,product,amount,branch,country\n"
+             "1,a,2024-01-05,tea,10,BLR,India\n2,b,2024-01-09,cake,5,DEL,India\n3,a,2024-02-01,cake,7,BLR,France\n"
+             "4,c,2024-03-03,tea,4,DEL,France\n5,b,2024-03-20,tea,6,BLR,India\n")
+
+
+@pytest.mark.parametrize("command", ["analyze", "story", "clv", "recommend", "report"])
+def test_an_organisation_the_data_do_not_hold_is_named_by_every_command(tmp_path, command):
+    """story, clv and recommend said 'no transactions in the selected window (dates, organisation)' and
+    offered to widen the dates; every command now names the organisations the file holds (BLR, DEL by hand)."""
+    path = tmp_path / "sales.csv"
+    path.write_text(ORG_SALES)
+    args = [command, str(path), "--org", "MUM"]
+    if command == "report":
+        args += ["--out", str(tmp_path / "report.html")]
+    result = CliRunner().invoke(app, args, env={"COLUMNS": "200"})
+    assert result.exit_code == 2, result.output
+    text = " ".join(result.output.split())
+    assert "no line has organisation 'MUM'; the data's organisations: BLR, DEL" in text
+    assert "fix: choose one of the data's organisations or leave the filter out: --org BLR|DEL" in text
+    assert "selected window" not in text
+
+
+@pytest.mark.parametrize("function", ["analyze", "story", "clv", "recommend"])
+def test_a_country_the_data_do_not_hold_is_named_by_every_function(tmp_path, function):
+    path = tmp_path / "sales.csv"
+    path.write_text(ORG_SALES)
+    from segmint import api
+
+    with pytest.raises(DataError) as info:
+        getattr(api, function)(path, country=["Spain"])
+    assert str(info.value) == "no line has country 'Spain'; the data's countries: France, India"
+    assert (info.value.field, info.value.value, info.value.fix.choices) == ("country", ["Spain"], ("France", "India"))
+    if function != "clv":  # 5 lines are too few for a BTYD fit: a filter that matches runs
+        assert getattr(api, function)(path, country="France", org="BLR") is not None

@@ -79,7 +79,8 @@ def test_html_report_says_items(baskets, tmp_path):
 
 def test_recommend_exports_say_items(baskets, tmp_path):
     out = tmp_path / "rec"
-    run = CliRunner().invoke(app, ["recommend", str(baskets), "--out", str(out)], env={"COLUMNS": "200"})
+    run = CliRunner().invoke(app, ["recommend", str(baskets), "--unpriced", "units", "--out", str(out)],
+                             env={"COLUMNS": "200"})  # fmt: skip
     assert run.exit_code == 0, run.output
     favourites = pd.read_csv(out / "segment_products.csv")
     assert "revenue" not in favourites.columns and favourites["items"].equals(favourites["units"])
@@ -145,3 +146,24 @@ def test_clv_of_a_basket_log_says_its_value_counts_items(tmp_path):
     homogeneous_lines(n=200).drop(columns="amount").assign(item="milk").to_csv(path, index=False)
     result = clv(read_transactions(str(path), options=CleanOptions(unpriced="units")), compare=False, segments=False)
     assert result.notes[0] == "no prices in the data: value per purchase and CLV count items, not money"
+
+
+def test_recommend_refuses_a_file_without_prices_as_analyze_does(baskets):
+    """The same basket log, the same check: both commands stop and name --unpriced units (recommend read it
+    as items silently, analyze asked); with the flag both run."""
+    import segmint
+    from segmint.errors import MappingError
+
+    fixes = []
+    for command in ("analyze", "recommend"):
+        run = CliRunner().invoke(app, [command, str(baskets)], env={"COLUMNS": "200"})
+        assert run.exit_code == 2, (command, run.output)  # a usage error: a flag is wanted
+        assert "no column found for amount" in run.output
+        fixes.append(run.output.rsplit("fix:", 1)[1].split())
+    assert fixes[0] == fixes[1] and fixes[0][-2:] == ["--unpriced", "units"]
+    for function in (segmint.analyze, segmint.recommend):
+        with pytest.raises(MappingError) as refused:
+            function(baskets)
+        assert (refused.value.field, refused.value.fix.option, refused.value.fix.example) == ("amount", "unpriced", "units")
+    run = CliRunner().invoke(app, ["recommend", str(baskets), "--unpriced", "units"], env={"COLUMNS": "200"})
+    assert run.exit_code == 0, run.output

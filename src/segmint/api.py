@@ -315,12 +315,14 @@ def story(
     periods are kept and marked unless ``drop_partial``.
     """
     from segmint.features import in_countries
+    from segmint.no_buyers import check_filters
     from segmint.story import build_story
 
     step = progress or log.info
     settings = load_analysis_config(config).get(scheme)
     tx = _as_transactions(source_or_transactions, con, step)
     orgs = [org] if isinstance(org, str) else (list(org) if org else None)
+    check_filters(tx.table, org=orgs, country=country)
     # a workspace's stored per customer-month rollup stands for all its lines (not for a country)
     rollup = tx.workspace.rollup() if tx.workspace is not None and not country else None
     step(f"building customer stories per {period}")
@@ -358,13 +360,14 @@ def recommend(
     Uses the lines from ``start`` to ``end`` (inclusive) of ``org`` and ``country`` only, when given.
     Trains on lines up to ``until`` (default: all); ``evaluate`` scores the recommendations on the
     purchases after ``until`` (up to ``end``) next to two baselines. ``segment_config`` is the settings
-    of the segments recommended for (the scheme's, as ``analyze`` takes them). Files without prices
-    work (basket logs). ``picks=False`` computes the product views only (favourites, single view, sales):
+    of the segments recommended for (the scheme's, as ``analyze`` takes them). A file without prices
+    (a basket log) is refused as ``analyze`` refuses it: read it with ``CleanOptions(unpriced="units")``
+    first, and money columns count items. ``picks=False`` computes the product views only (favourites, single view, sales):
     no per-customer ranking, whose learned blend is most of the time.
     """
-    from segmint.clean import CleanOptions
     from segmint.features import default_snapshot_date, filter_window, in_countries
     from segmint.io.items import allocated_revenue
+    from segmint.no_buyers import check_filters
     from segmint.recommendations.model import RecommendConfig, recommend_products
     from segmint.units import has_prices
 
@@ -377,7 +380,7 @@ def recommend(
     tx = source_or_transactions
     if not isinstance(tx, Transactions):
         (progress or log.info)("reading transactions")
-        tx = read_transactions(tx, mapping=mapping, options=CleanOptions(unpriced="units"), con=con)
+        tx = read_transactions(tx, mapping=mapping, con=con)
     fields = tx.mapping.fields if tx.mapping is not None else {}
     if tx.mapping is not None and not {"product_id", "product_name"} & set(fields):
         source = tx.report.source if tx.report is not None else "the input"
@@ -387,6 +390,7 @@ def recommend(
             field="product_id", fix=Fix(option="mapping", example={"product_id": "<product column>"}),
         )
     priced = has_prices(tx.mapping)
+    check_filters(tx.table, org=org, country=country)
     table = whole = in_countries(tx.table, country)
     if start is not None or end is not None or org is not None or country:
         table = filter_window(table, start=start, end=end, org=org)
@@ -433,8 +437,10 @@ def clv(
     """
     from segmint.btyd.analysis import customer_value
     from segmint.features import filter_window, in_countries
+    from segmint.no_buyers import check_filters
 
     tx = _as_transactions(source_or_transactions, con, progress or log.info)
+    check_filters(tx.table, org=org, country=country)
     table = in_countries(tx.table, country)
     if end is not None:
         table = filter_window(table, end=end)

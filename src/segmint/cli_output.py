@@ -140,6 +140,20 @@ def fail(exc: Exception, ctx: click.Context | None = None) -> NoReturn:
     raise typer.Exit(code=2)
 
 
+def format_needs_out(ctx: click.Context) -> None:
+    """Usage error (exit 2) for a ``--format`` given without ``--out``: tables are written only to the
+    ``--out`` folder, and a command that wrote nothing and said nothing looked as if it had written them."""
+    params = ctx.params
+    if "fmt" not in params or "out" not in params or params["out"] is not None:
+        return
+    source = ctx.get_parameter_source("fmt")
+    if source is not None and source.name not in ("DEFAULT", "DEFAULT_MAP"):
+        raise typer.BadParameter(
+            f"{params['fmt']} is the format of the tables written to --out, and no --out was given: "
+            f"add --out DIR (e.g. --out results/) to write them, or leave --format out", ctx=ctx, param_hint="'--format'",
+        )
+
+
 class SegmintCommand(TyperCommand):
     """A segmint command: the library's errors (``SegmintError``) end in ``fail``'s one clear screen.
 
@@ -148,6 +162,7 @@ class SegmintCommand(TyperCommand):
     """
 
     def invoke(self, ctx: click.Context) -> object:
+        format_needs_out(ctx)
         try:
             return super().invoke(ctx)
         except Exception as exc:

@@ -21,7 +21,9 @@ from segmint.cli_options import (
     OrgOption,
     SourceOption,
     ToOption,
+    UnpricedOption,
     check_date,
+    clean_options,
     check_story_scheme,
     read_sales,
 )
@@ -55,14 +57,13 @@ def recommend(
     source: str | None = SourceOption,
     engine: str = EngineOption,
     master: str | None = MasterOption,
+    unpriced: str = UnpricedOption,
 ) -> None:
     """Recommend products per customer and per segment; with --evaluate, measure them on later purchases."""
     from segmint.api import recommend as run_recommend
-    from segmint.clean import CleanOptions
-
     with steps("reading transactions") as step:
         tx = read_sales(inputs, map_, mapping_file, source=source, engine=engine, master=master,
-                        options=CleanOptions(unpriced="units"))  # fmt: skip
+                        options=clean_options(unpriced=unpriced))  # fmt: skip
         result = run_recommend(
             tx, until=until, top=top, window=window, scheme=scheme, new_only=new_only, evaluate=evaluate,
             start=date_from, end=date_to, org=org, progress=step,

@@ -15,7 +15,7 @@ import ibis.expr.types as ir
 from segmint.errors import DataError, Fix
 from segmint.util import counted
 
-__all__ = ["no_buyers_error", "unmatched_filter_error"]
+__all__ = ["check_filters", "no_buyers_error", "unmatched_filter_error"]
 
 SHOWN_VALUES = 10  # values of a filter column named in the error
 
@@ -104,3 +104,15 @@ def unmatched_filter_error(
             fix=Fix(option=field, choices=held, note=f"choose one of the data's {plural} or leave the filter out"),
         )
     return None
+
+
+def check_filters(
+    lines: ir.Table, *, org: str | Sequence[str] | None = None, country: str | Sequence[str] | None = None
+) -> None:
+    """Raise ``unmatched_filter_error``'s error when ``org`` or ``country`` matches no line of ``lines``
+    (before any filter): story, clv and recommend check first, as their windows fail in many places;
+    ``analyze`` asks the same question only once its window came out empty."""
+    if org or country:
+        error = unmatched_filter_error(lines, org=org, country=country)
+        if error is not None:
+            raise error

@@ -207,3 +207,34 @@ def test_without_a_country_the_region_chart_is_left_out(state, groceries_state):
     assert style == {"display": "none"} and width == 12 and note.startswith("No country/region column")
     # the hand data name United Kingdom, France and Germany: the chart stays beside the trends
     assert products.region_layout(state, "1Y", *inputs(state)) == ({}, 6, None)
+
+
+def test_chart_titles_say_revenue_was_allocated_from_basket_totals(tmp_path):
+    """product_json baskets without item prices: each basket's total is spread over its items by quantity
+    (ALLOCATION_NOTE), so the charts' 'revenue' is an allocation and their titles say so; priced data keep
+    'revenue'. By hand: M1's 30.00 over D x2 and A x1 -> D 20.00, A 10.00; M2's 12.00 over A x1 -> A 12.00."""
+    from segmint.api import read_transactions
+    from segmint.app.state import AppState
+
+    path = tmp_path / "baskets.csv"
+    path.write_text('member_id,payment_date,country,total_amt,product_json\n'
+                    'M1,2024-01-05,France,30,"{""D"": 2, ""A"": 1}"\nM2,2024-01-06,France,12,"[""A""]"\n')
+    state = AppState()
+    state.add_dataset(read_transactions(str(path)), "baskets")
+    try:
+        *_, regions, note, table, message = products.overview_content(state, "1Y", None, "revenue", *inputs(state))
+        assert message is None and "spread over its items by quantity" in note
+        assert "revenue allocated from basket totals over the whole period" in regions.layout.title.text
+        totals = dict(zip([label.split(" ")[0] for label in regions.data[0].y], regions.data[0].z[:, 0], strict=True))
+        assert totals == {"A": 22.0, "D": 20.0}
+        trend, by_segment = products.product_content(state, "1Y", "D", "revenue", *inputs(state))
+        assert "revenue allocated from basket totals per period by country/region" in trend.layout.title.text
+        assert "revenue allocated from basket totals per period by buyers' segment" in by_segment.layout.title.text
+        assert list(trend.data[0].y) == [20.0]
+        units, _ = products.product_content(state, "1Y", "D", "units", *inputs(state))
+        assert "allocated" not in units.layout.title.text and list(units.data[0].y) == [2.0]
+    finally:
+        state.close()
+    priced = products.product_figures.region_heatmap(
+        pd.DataFrame({"product_id": ["A"], "product_name": ["A"], "country": ["France"], "revenue": [5.0]}))
+    assert "<sup>revenue over the whole period</sup>" in priced.layout.title.text

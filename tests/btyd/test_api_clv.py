@@ -110,3 +110,38 @@ def test_without_a_spend_model_customers_rank_by_expected_purchases(tmp_path, mo
 
     card = value.kpis(result)[1].children.children.children
     assert card[1].children == "n/a" and "ranked by expected purchases" in card[2].children
+
+
+def test_customers_who_bought_only_free_orders_are_not_valued(tmp_path):
+    """A customer whose only purchases were $0 orders got P(alive) = 1 and the average customer's CLV (CDNOW:
+    68 such customers, 5.36 each). Their orders stay purchase occasions in the fit (as in the published CDNOW
+    fits), so the parameters are those of a fit on every customer's summary, but they are not valued."""
+    from segmint.btyd.models import BGNBD
+
+    raw = make_transactions(n_customers=300, years=2, seed=3)
+    free = pd.DataFrame({
+        "InvoiceNo": ["F1", "F2", "F3"], "StockCode": ["85123A"] * 3, "Description": ["FREE SAMPLE"] * 3,
+        "Quantity": [1, 1, 1], "InvoiceDate": ["3/1/2022 10:00", "3/1/2022 11:00", "9/5/2022 12:00"],
+        "UnitPrice": ["0.00"] * 3, "UnitCost": [0.0] * 3, "CustomerID": ["FREE-A", "FREE-B", "FREE-B"],
+        "Country": ["Germany"] * 3, "Org": ["EU-RETAIL"] * 3,
+    })  # FREE-A: one free order; FREE-B: two, on two days (a repeat purchase of $0)
+    path = tmp_path / "sales.csv"
+    pd.concat([raw, free]).to_csv(path, index=False)
+    result = segmint.clv(str(path), time_unit="week", horizon="6 months", discount=0, compare=False)
+    assert result.free_only == {"FREE-A", "FREE-B"}
+    assert not result.customers.customer_id.isin(["FREE-A", "FREE-B"]).any()
+    assert any(n.startswith("2 customers whose only purchases up to the calibration end were free ($0) orders")
+               for n in result.notes)
+    with pytest.raises(DataError, match="bought only free"):
+        result.customer("FREE-B")
+    # the fit still counts them: refit by hand on the paid customers' rows plus theirs, in weeks
+    end = result.window.calibration_end
+    paid = result.customers
+    weeks = lambda day: (pd.Timestamp(end) - pd.Timestamp(day)).days / 7  # noqa: E731
+    x = [*paid.frequency, 0, 1]
+    t_x = [*paid.recency, 0.0, (pd.Timestamp("2022-09-05") - pd.Timestamp("2022-03-01")).days / 7]
+    age = [*(weeks(d) for d in paid.first_purchase), weeks("2022-03-01"), weeks("2022-03-01")]
+    by_hand = BGNBD().fit(pd.Series(x), pd.Series(t_x, dtype=float), pd.Series(age, dtype=float))
+    for name, value in result.model.params_.items():
+        assert value == pytest.approx(by_hand.params_[name], rel=1e-3), name
+    assert by_hand.p_alive([0.0], [0.0], [weeks("2022-03-01")])[0] == 1.0  # what FREE-A was shown before

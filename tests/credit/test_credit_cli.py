@@ -53,7 +53,7 @@ def test_day_book_measures_by_hand(tmp_path, maker):
     assert details.loc["A", "credit_notes_pct"] == pytest.approx(500 / 9200 * 100, abs=0.005)
     assert details.loc["A", "highest_balance"] == 9000.0
     assert details.loc["C", "days_late_incl_open"] == 119
-    assert details.loc["D", "on_account"] == 400.0
+    assert details.loc["D", "paid_ahead"] == 400.0 and credit.loc["D", "paid_ahead"] == 400.0
     allocations = pd.read_csv(tmp_path / "out" / "allocations.csv")
     note = allocations[allocations.settled_by == "CN1"]
     assert note.amount.tolist() == [500.0] and note.days_to_pay.isna().all()  # reduces, is not a payment

@@ -171,3 +171,34 @@ def test_detailed_day_book_reads_the_bill_wise_line():
     assert report.rows_in == 16 and report.dropped["voucher_detail"].count == 14
     tx = segmint.read_transactions(path)
     assert tx.table.customer_id.execute().tolist() == ["Paart2"] and tx.table.amount.sum().execute() == 11_111.00
+
+
+def test_day_book_customers_paid_ahead_are_shown_as_such(day_book):
+    """Cubix's 241 customers who paid more than they were billed showed a negative outstanding beside aging
+    buckets of 0, with no column or word saying it was a credit balance. 2M Systech by hand from
+    the raw vouchers: Receipt 5192 of 111,054.52 on 2022-01-21, Sales 21-22/16236 of 12,272.00 (2022-03-23)
+    and 22-23/347 of 92,842.40 (2022-04-09); its two Sales Orders move no money."""
+    import fastexcel
+
+    raw = fastexcel.read_excel(str(need(DAY_BOOK))).load_sheet(0, header_row=None, skip_rows=8, dtypes="string")
+    frame = raw.to_pandas()
+    frame.columns = range(frame.shape[1])
+    party = frame[(frame[1] == "2M Systech") & frame[6].isin(["Sales", "Receipt"])]
+    billed = party.loc[party[6] == "Sales", 8].map(Decimal).sum()
+    received = party.loc[party[6] == "Receipt", 9].map(Decimal).sum()
+    assert (billed, received) == (Decimal("105114.40"), Decimal("111054.52"))
+    ledger, _ = day_book
+    result = segmint.credit(ledger)
+    row = result.credit.set_index("customer_id").loc["2M Systech"]
+    assert row["outstanding"] == float(billed - received) == -5_940.12
+    assert row["paid_ahead"] == float(received - billed)
+    assert row[["aging_0_30", "aging_31_60", "aging_61_90", "aging_90_plus"]].tolist() == [0.0] * 4
+    # scored as owing nothing (not as a negative debt): timeliness 0 days late (35 of 35), no bill paid late
+    # (25 of 25), nothing owed is 90+ days old (25 of 25), history 109 days (2 of 5), no trend: 87 of 90 = 97
+    assert row["credit_score"] == round(100 * 87 / 90) == 97
+    assert "paid ahead 5,940.12: received more than billed in the data" in row["reason"]
+    d = result.details
+    ahead = d[d["outstanding"] < 0]
+    assert len(ahead) == 241 and np.allclose(ahead["paid_ahead"], -ahead["outstanding"], atol=0.005)
+    assert (d.loc[d["outstanding"] >= 0, "paid_ahead"] == 0).all()  # a customer owes or is paid ahead, never both
+    assert (ahead["share_90_plus"] == 0).all() and (ahead["reason"].str.contains("; paid ahead ")).all()

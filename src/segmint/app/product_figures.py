@@ -69,13 +69,19 @@ def favourites_bars(favourites: pd.DataFrame, segment: str, min_buyers: int, top
                    f"share of shoppers who bought each product,\n{start} to {end}")  # one line was cut at 900 px
 
 
+def measure_label(value: str, allocated: bool = False) -> str:
+    """How a chart names ``value``: revenue spread over a basket's items from its total (product_json baskets
+    without item prices, ``segmint.io.items.ALLOCATION_NOTE``) is an allocation, not what each product sold for."""
+    return "revenue allocated from basket totals" if allocated and value == "revenue" else value
+
+
 def has_regions(sales: pd.DataFrame) -> bool:
     """Whether product sales by region name any region (without a country column every line is "(unknown)")."""
     return bool((sales["country"].notna() & (sales["country"].astype(str) != "(unknown)")).any())
 
 
-def region_heatmap(sales: pd.DataFrame, value: str = "revenue", top: int = 15) -> go.Figure:
-    """Top products x country/region: total ``value`` over the whole period."""
+def region_heatmap(sales: pd.DataFrame, value: str = "revenue", top: int = 15, allocated: bool = False) -> go.Figure:
+    """Top products x country/region: total ``value`` over the whole period (``allocated``: see ``measure_label``)."""
     if sales.empty:
         return empty_figure("No product sales")
     if not has_regions(sales):  # one column headed "(unknown)" looked like a region of that name
@@ -92,14 +98,15 @@ def region_heatmap(sales: pd.DataFrame, value: str = "revenue", top: int = 15) -
     labels = product_labels(order, names)
     fig = go.Figure(go.Heatmap(
         z=grid.to_numpy(), x=[str(c) for c in grid.columns], y=labels, colorscale="Blues",
-        hovertemplate="%{y}<br>%{x}: %{z:,.0f}<extra></extra>", colorbar={"title": value},
+        hovertemplate="%{y}<br>%{x}: %{z:,.0f}<extra></extra>",
+        colorbar={"title": "revenue<br>(allocated)" if allocated and value == "revenue" else value},
     ))  # fmt: skip
     fig.update_yaxes(autorange="reversed")
-    return _layout(fig, "Top products by country/region", f"{value} over the whole period")
+    return _layout(fig, "Top products by country/region", f"{measure_label(value, allocated)} over the whole period")
 
 
-def region_trend(sales: pd.DataFrame, product: str | None, value: str = "revenue") -> go.Figure:
-    """One product's ``value`` per period, one line per country/region."""
+def region_trend(sales: pd.DataFrame, product: str | None, value: str = "revenue", allocated: bool = False) -> go.Figure:
+    """One product's ``value`` per period, one line per country/region (``allocated``: see ``measure_label``)."""
     rows = sales[sales["product_id"] == product] if product else sales.iloc[0:0]
     if rows.empty:
         return empty_figure("Pick a product")
@@ -107,15 +114,15 @@ def region_trend(sales: pd.DataFrame, product: str | None, value: str = "revenue
     for region, part in rows.groupby("country", dropna=False):
         part = part.sort_values("period")
         fig.add_trace(go.Scatter(x=part["period"], y=part[value], mode="lines+markers", name=str(region)))
-    name = rows["product_name"].iloc[0]
+    name, label = rows["product_name"].iloc[0], measure_label(value, allocated)
     if not has_regions(rows):
         fig.update_layout(showlegend=False)
-        return _layout(fig, str(name), f"{value} per period (no country/region column)")
-    return _layout(fig, str(name), f"{value} per period by country/region")
+        return _layout(fig, str(name), f"{label} per period (no country/region column)")
+    return _layout(fig, str(name), f"{label} per period by country/region")
 
 
 def segment_trend(sales: pd.DataFrame, product: str | None, value: str = "revenue",
-                  colors: dict[str, str] | None = None) -> go.Figure:
+                  colors: dict[str, str] | None = None, allocated: bool = False) -> go.Figure:
     """One product's ``value`` per period, stacked by the buyers' current segment.
 
     ``colors`` (:func:`segmint.charts.segment_colors`, lowest segment first) orders and colours the
@@ -133,4 +140,4 @@ def segment_trend(sales: pd.DataFrame, product: str | None, value: str = "revenu
     # eleven RFM segments: a legend beside the plot scrolled, showing six; below it, in rows, all fit
     fig.update_layout(barmode="stack", legend={"orientation": "h", "y": -0.2, "font": {"size": 10},
                                                "traceorder": "reversed"})
-    return _layout(fig, str(rows["product_name"].iloc[0]), f"{value} per period by buyers' segment")
+    return _layout(fig, str(rows["product_name"].iloc[0]), f"{measure_label(value, allocated)} per period by buyers' segment")

@@ -172,6 +172,25 @@ def _loose_text(name: str, value: float, error: float, limited: bool) -> str:
     return f"{name} = {value:,.4g} ({'at the limit of its range' if limited else 'no standard error: the likelihood is flat there'})"
 
 
+def _paid(summary: pd.DataFrame, notes: list[str]) -> tuple[pd.DataFrame, frozenset[str]]:
+    """The rows of ``summary`` to value and the ids of the customers whose only purchases by the calibration
+    end were free ($0) orders, with a note counting them. Their orders stay purchase occasions in the
+    fit (as in the published CDNOW fits), but with no spend a CLV would be the average customer's, and
+    BG/NBD's P(alive) = 1 for one who never bought again would read as certainly alive: not valued."""
+    free = summary["calibration_value"].to_numpy() <= 0
+    if not free.any():
+        return summary, frozenset()
+    if free.all():
+        raise DataError("every customer's purchases up to the calibration end were free ($0) orders: no spend to "
+                        "value; check that the amount column is the sale value")
+    notes.append(
+        f"{int(free.sum()):,} customers whose only purchases up to the calibration end were free ($0) orders are "
+        "not valued (not in clv.csv): with no spend, their CLV would be the average customer's; their orders still "
+        "count as purchases in the model's fit"
+    )
+    return summary[~free].reset_index(drop=True), frozenset(summary.loc[free, "customer_id"])
+
+
 def _customer_value(
     tx: ir.Table, *, calibration_end: DateLike, holdout_end: DateLike, time_unit: str,
     horizon: float | str | None, discount: float | str | None, model: str, compare: bool,
@@ -206,11 +225,12 @@ def _customer_value(
             notes.append(f"{MODELS[name].label} not compared: {exc}")
     chosen = fitted[model]
     notes += chosen.describe()["warnings"]
-    if model == "bgnbd" and (never := int((frequency == 0).sum())):
+    valued, free_only = _paid(summary, notes)
+    if model == "bgnbd" and (never := int((valued["frequency"] == 0).sum())):
         # read beside "Lost: mean P(alive) 1.00", the model's assumption looks like a bug: say it
         notes.append(
             f"BG/NBD lets a customer drop out only right after a repeat purchase, so the {never:,} customers "
-            f"({never / len(frequency):.0%}) who never bought again have P(alive) = 1 by assumption, however long "
+            f"({never / len(valued):.0%}) who never bought again have P(alive) = 1 by assumption, however long "
             "ago they bought; read their churn risk (the chance of buying within the horizon) instead, or choose "
             "the Pareto/NBD or MBG/NBD model, which let them drop out"
         )
@@ -223,16 +243,17 @@ def _customer_value(
     if spend is not None and spend.independence_.get("independent") is False:
         notes.append(f"Gamma-Gamma: {spend.independence_['note']}")
     step("scoring customers")
-    customers = score_customers(chosen, spend, summary, horizon=horizon_units, rate=rate, period=period,
+    customers = score_customers(chosen, spend, valued, horizon=horizon_units, rate=rate, period=period,
                                 time_unit=time_unit)
     result = CLVResult(customers=customers, model=chosen, spend=spend, window=window, horizon=horizon_units,
-                       discount_rate=rate, discount_period=period, notes=notes)
+                       discount_rate=rate, discount_period=period, notes=notes, free_only=free_only)
     result.degenerate = degenerate_fit(chosen, customers["expected_purchases"], result.horizon_label())
     if window.holdout_end is not None:
         step("checking the forecast on the holdout period")
         predicted = chosen.expected_purchases(window.holdout_length, frequency, recency, age)
-        customers["holdout_frequency"] = summary["holdout_frequency"].to_numpy()
-        customers["predicted_holdout_purchases"] = predicted
+        paid = summary["customer_id"].isin(valued["customer_id"]).to_numpy()
+        customers["holdout_frequency"] = valued["holdout_frequency"].to_numpy()
+        customers["predicted_holdout_purchases"] = predicted[paid]
         result.by_frequency = holdout_by_frequency(summary, predicted)
     repeats = repeat_purchases_by_day(tx, window, start=start, org=org).execute()
     result.tracking = tracking(chosen, summary, window, repeats)  # in-sample fit too when there is no holdout

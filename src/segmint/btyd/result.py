@@ -65,6 +65,8 @@ class CLVResult:
     notes: list[str] = field(default_factory=list)
     # why the purchase model's fit is degenerate (parameters the data do not pin down), or None
     degenerate: str | None = None
+    # customers whose only purchases by the calibration end were free ($0) orders: in the fit, not valued
+    free_only: frozenset[str] = frozenset()
 
     @property
     def time_unit(self) -> str:
@@ -91,6 +93,11 @@ class CLVResult:
     def customer(self, customer_id: str) -> dict[str, Any]:
         """One customer's value facts (P(alive), expected purchases, CLV, band, rank) with the units."""
         rows = self.customers[self.customers["customer_id"] == str(customer_id)]
+        if rows.empty and str(customer_id) in self.free_only:
+            raise DataError(
+                f"customer {customer_id!r} bought only free ($0) orders by the calibration end "
+                f"{self.window.calibration_end}: no spend to value, so no P(alive) or CLV is given"
+            )
         if rows.empty:
             raise DataError(
                 f"customer {customer_id!r} has no purchase by the calibration end {self.window.calibration_end}; "

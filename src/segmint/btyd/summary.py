@@ -10,7 +10,7 @@ Definitions (the conventions of Fader, Hardie & Lee 2005 and of the published CD
   - 1 (repeat purchases), ``recency`` = last - first occasion, ``T`` = ``calibration_end`` - first
   occasion, both in ``time_unit`` (day = 1 day, week = 7 days, month = 365.25 / 12 days; fractions
   kept). ``monetary_value`` = mean net value of the repeat occasions (the first one is left out;
-  null when frequency = 0).
+  null when frequency = 0); ``calibration_value`` = the net value of all of them (0: free orders only).
 * Holdout: occasions after ``calibration_end`` up to ``holdout_end`` of customers first seen in the
   calibration period (``holdout_frequency``, ``holdout_value``).
 
@@ -159,6 +159,7 @@ def btyd_summary(tx: ir.Table, window: SummaryWindow, *, start: DateLike = None,
         first_purchase=calibration.day.min(),
         last_purchase=calibration.day.max(),
         repeat_value=money_round(calibration.value.sum(where=~calibration.is_first)),
+        calibration_value=money_round(calibration.value.sum()),
     )
     frequency = (per_customer.occasions - 1).cast("int64")
     recency_days = per_customer.last_purchase.delta(per_customer.first_purchase, unit="day")
@@ -174,6 +175,7 @@ def btyd_summary(tx: ir.Table, window: SummaryWindow, *, start: DateLike = None,
         ),
         first_purchase=per_customer.first_purchase,
         last_purchase=per_customer.last_purchase,
+        calibration_value=per_customer.calibration_value.cast("float64"),
     )
     if window.holdout_end is None:
         return summary.order_by("customer_id")

@@ -83,7 +83,7 @@ def analyze_credit(
     measures = customer_measures(tables["entries"], bills, tables["credits"], pieces, as_of=as_of_date).to_pandas()
     measures = _finish(measures, credit_limits)
     scored = score(measures.set_index("customer_id"), config).reset_index()
-    details = measures.merge(scored, on="customer_id")
+    details = _paid_ahead_reasons(measures.merge(scored, on="customer_id"))
     excluded = _excluded(current, customers)
     warnings = _warnings(details, ledger, later, as_of_date)
     return CreditResult(
@@ -151,12 +151,13 @@ def _finish(measures: pd.DataFrame, limits: dict[str, float] | None) -> pd.DataF
     out = measures.copy()
     money = {"outstanding_cents": "outstanding", "open_cents": "open_bills", "not_due_cents": "not_due",
              "overdue_cents": "overdue", "billed_cents": "billed", "sales_cents": "sales", "paid_cents": "paid",
-             "credit_note_cents": "credit_notes", "on_account_cents": "on_account", "highest_cents": "highest_balance"}
+             "credit_note_cents": "credit_notes", "paid_ahead_cents": "paid_ahead", "highest_cents": "highest_balance"}
     for cents, name in money.items():
         out[name] = _money(out[cents])
     for bucket in BUCKETS:
         out[bucket] = _money(out[bucket])
     outstanding = out["outstanding"]
+    # the share of what is owed that is 90+ days old: 0 when nothing is owed (all paid, or paid ahead)
     out["share_90_plus"] = np.where(outstanding > 0, out["aging_90_plus"] / outstanding.where(outstanding > 0), 0.0)
     limit = pd.to_numeric(out["credit_limit"], errors="coerce")
     if limits:
@@ -177,6 +178,16 @@ def _finish(measures: pd.DataFrame, limits: dict[str, float] | None) -> pd.DataF
     return out.drop(columns=[c for c in out.columns if c.endswith(("_cents", "_weight"))])
 
 
+def _paid_ahead_reasons(details: pd.DataFrame) -> pd.DataFrame:
+    """A customer paid ahead has its reason say so: its negative outstanding is a credit balance, not a debt."""
+    ahead = details["paid_ahead"] > 0
+    if ahead.any():
+        details.loc[ahead, "reason"] = details.loc[ahead, "reason"] + details.loc[ahead, "paid_ahead"].map(
+            "; paid ahead {:,.2f}: received more than billed in the data (an advance, or bills from before the "
+            "data), owes nothing".format)
+    return details
+
+
 def _excluded(entries: ir.Table, customers: ir.Table) -> pd.DataFrame:
     """Parties left out of the credit view (no sales-side entry: suppliers, expense heads, ...)."""
     other = entries.anti_join(customers, "party")
@@ -194,7 +205,7 @@ def _warnings(details: pd.DataFrame, ledger: Any, later: int, as_of: dt.date) ->
     if len(credit_balance):
         warnings.append(
             f"{len(credit_balance):,} customer(s) paid more than they were billed in the data "
-            f"({-credit_balance['outstanding'].sum():,.2f} in total, kept on account): advances, or bills from "
+            f"({-credit_balance['outstanding'].sum():,.2f} in total, paid_ahead in credit.csv): advances, or bills from "
             "before the data (add an opening balance)"
         )
     for party, stated in getattr(ledger, "closing", {}).items():

@@ -2,10 +2,14 @@
 
 All money is integer cents until the last step. Definitions (as of the as-of date):
 
-* ``outstanding`` = debits - credits; ``on_account`` = credits not applied to any bill (advances).
+* ``outstanding`` = debits - credits (the net balance); ``paid_ahead`` = credits not applied to any bill
+  (a credit balance: an advance, or payments of bills from before the data). Every credit settles
+  open bills first, so a customer either owes (``outstanding`` > 0) or is paid ahead
+  (``outstanding`` = -``paid_ahead``), never both.
 * aging of each bill's open amount by days since its due date when the data gives one or terms are
   set, else since the bill date: ``aging_0_30`` (amounts not yet due included), ``aging_31_60``,
-  ``aging_61_90``, ``aging_90_plus``; their sum equals ``outstanding`` when that is positive.
+  ``aging_61_90``, ``aging_90_plus``; their sum equals ``outstanding`` when that is positive, and all
+  are 0 for a customer paid ahead (nothing is owed).
 * ``avg_days_to_pay``: amount-weighted mean of (payment date - bill date) over paid portions, where an
   advance counts as paid on the bill date; only receipts are payments (credit notes are not).
 * ``avg_days_late``: the same over max(0, payment date - due date); the due date is the data's, else
@@ -118,7 +122,7 @@ def customer_measures(
     )
     credit_stats = credits.group_by("customer_id").aggregate(
         credit_note_cents=credits.credit_cents.sum(where=credits.kind == "credit_note"),
-        on_account_cents=credits.unapplied_cents.sum(),
+        paid_ahead_cents=credits.unapplied_cents.sum(),
         last_payment=credits.credit_date.max(where=credits.kind == "payment"),
     )
     daily = entries.group_by("customer_id", "entry_date").aggregate(day_cents=entries.amount_cents.sum())
@@ -131,7 +135,7 @@ def customer_measures(
     zero = ibis.literal(0, "int64")
     filled = {c: table[c].fill_null(0) for c in (
         "bills", "billed_cents", "sales_cents", "open_cents", "not_due_cents", "overdue_cents", "bills_overdue",
-        "paid_cents", "bills_paid", "bills_paid_late", "credit_note_cents", "on_account_cents", "open_late_weight",
+        "paid_cents", "bills_paid", "bills_paid_late", "credit_note_cents", "paid_ahead_cents", "open_late_weight",
         "paid_late_weight", *BUCKETS,
     )}  # fmt: skip
     table = table.mutate(**filled)

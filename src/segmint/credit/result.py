@@ -15,11 +15,11 @@ from segmint.errors import DataError
 from segmint.util import counted
 
 # credit.csv: exactly these columns, in this order (the issue's contract)
-CREDIT_COLUMNS = ("customer_id", "outstanding", *BUCKETS, "avg_days_to_pay", "bills", "bills_paid_late",
+CREDIT_COLUMNS = ("customer_id", "outstanding", "paid_ahead", *BUCKETS, "avg_days_to_pay", "bills", "bills_paid_late",
                   "credit_score", "credit_segment", "reason")  # fmt: skip
 DETAIL_COLUMNS = (
     *CREDIT_COLUMNS[:-1], "avg_days_late", "days_late_incl_open", "bills_paid", "share_paid_late", "bills_overdue",
-    "not_due", "overdue", "on_account", "sales", "credit_notes", "credit_notes_pct", "paid", "highest_balance",
+    "not_due", "overdue", "sales", "credit_notes", "credit_notes_pct", "paid", "highest_balance",
     "credit_limit", "utilisation", "days_to_pay_last_90", "days_to_pay_prev_90", "trend_days", "trend",
     "history_days", "first_date", "last_date", "last_payment", "reason",
 )  # fmt: skip
@@ -43,7 +43,8 @@ class CreditResult:
 
     @property
     def credit(self) -> pd.DataFrame:
-        """``credit.csv``: customer_id, outstanding, aging buckets, days to pay, bills, score, segment, reason."""
+        """``credit.csv``: customer_id, outstanding (net: negative when paid ahead), paid_ahead (a credit balance),
+        aging buckets of what is owed, days to pay, bills, score, segment, reason."""
         return self.details[list(CREDIT_COLUMNS)]
 
     @property

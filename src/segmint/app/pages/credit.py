@@ -92,10 +92,15 @@ def summary_table(summary: pd.DataFrame) -> dbc.Table:
 
 
 def customer_options(details: pd.DataFrame) -> list[dict[str, str]]:
-    """Customers, riskiest and largest balances first: 'id - segment risk, score N, owes X'."""
+    """Customers, riskiest and largest balances first: 'id - segment risk, score N, owes X' (or 'paid ahead X')."""
     ordered = details.sort_values(["credit_score", "outstanding"], ascending=[True, False])
-    return [{"label": f"{r.customer_id} - {r.credit_segment} risk, score {r.credit_score}, owes {r.outstanding:,.2f}",
+    return [{"label": f"{r.customer_id} - {r.credit_segment} risk, score {r.credit_score}, {balance_text(r.outstanding)}",
              "value": str(r.customer_id)} for r in ordered.itertuples()]  # fmt: skip
+
+
+def balance_text(outstanding: float) -> str:
+    """'owes 1,234.00', or 'paid ahead 500.00' for a credit balance (not a negative debt)."""
+    return f"owes {outstanding:,.2f}" if outstanding >= 0 else f"paid ahead {-outstanding:,.2f}"
 
 
 def customer_card(facts: dict[str, Any]) -> dbc.Card:
@@ -111,7 +116,8 @@ def customer_card(facts: dict[str, Any]) -> dbc.Card:
     return dbc.Card(dbc.CardBody([
         html.H5([f"{facts['customer_id']} ", dbc.Badge(f"{facts['credit_segment']} risk", color=color),
                  html.Span(f"  score {facts['credit_score']}", className="ms-2")]),
-        fact("Outstanding", money(facts.get("outstanding"))),
+        fact("Outstanding", money(facts.get("outstanding")) if not facts.get("paid_ahead") else
+             f"nothing owed, paid ahead {facts['paid_ahead']:,.2f}"),
         fact("Over 90 days", money(facts.get("aging_90_plus"))),
         fact("Days to pay", "never paid" if days is None else f"{days:,.1f}"),
         fact("Bills paid late", f"{facts.get('bills_paid_late', 0)} of {facts.get('bills_paid', 0)} settled, "
@@ -170,7 +176,7 @@ def credit_badge(state: AppState, dataset_id: str | None, customer_id: str) -> h
     facts = result.customer(customer_id)
     return html.Div([html.Span("Credit: ", className="text-muted"),
                      html.Span(f"{facts['credit_segment']} risk (score {facts['credit_score']}), "
-                               f"owes {facts['outstanding']:,.2f}", id="story-credit")])  # fmt: skip
+                               f"{balance_text(facts['outstanding'])}", id="story-credit")])  # fmt: skip
 
 
 def register(app: Dash, state: AppState) -> None:

@@ -161,8 +161,8 @@ def overview_content(state: AppState, window: str, segment: str | None, measure:
                        defaultColDef={"resizable": True, "sortable": True}, style={"height": "330px"})  # fmt: skip
     left_out = non_merchandise_note(result.non_merchandise) if result.non_merchandise is not None else None
     note = "; ".join(dict.fromkeys([*([left_out] if left_out else []), *result.notes[-2:]]))
-    return (options, segment, figure, rows, product_options, product_figures.region_heatmap(regions, measure),
-            note, table, None)
+    heatmap = product_figures.region_heatmap(regions, measure, allocated=allocated_revenue(result.notes))
+    return options, segment, figure, rows, product_options, heatmap, note, table, None
 
 
 def region_layout(state: AppState, window: str, *inputs: Any) -> tuple[dict, int, str | None]:
@@ -184,9 +184,17 @@ def product_content(state: AppState, window: str, product: str | None, measure: 
     result = state.recommendations(dataset_id, filters, settings, window=window or "2M", picks=False)
     analysis = state.analysis(dataset_id, filters, settings)  # the segments recommend ranks for
     orders = state.query(dataset_id, lambda: analysis.customers.select("segment", "segment_order").distinct().execute())
-    return (product_figures.region_trend(result.product_sales_by_region, product, measure),
+    allocated = allocated_revenue(result.notes)
+    return (product_figures.region_trend(result.product_sales_by_region, product, measure, allocated),
             product_figures.segment_trend(result.product_sales_by_segment, product, measure,
-                                          segment_colors(orders)))  # fmt: skip
+                                          segment_colors(orders), allocated))  # fmt: skip
+
+
+def allocated_revenue(notes: list[str]) -> bool:
+    """Whether the recommendations' notes say product revenue was spread from basket totals (ALLOCATION_NOTE)."""
+    from segmint.io.items import ALLOCATION_PREFIX
+
+    return any(note.startswith(ALLOCATION_PREFIX) for note in notes)
 
 
 def customer_card(state: AppState, customer_id: str | None, *inputs: Any) -> Any:
