@@ -194,7 +194,7 @@ def _excluded(entries: ir.Table, customers: ir.Table) -> pd.DataFrame:
     return other.group_by("party").aggregate(
         entries=other.count(), debit=(other.amount_cents.sum(where=other.amount_cents > 0) / 100),
         credit=(-other.amount_cents.sum(where=other.amount_cents < 0) / 100),
-    ).order_by(ibis.desc("entries")).to_pandas()
+    ).order_by([ibis.desc("entries"), "party"]).to_pandas()  # ties by name: the same file every run
 
 
 def _warnings(details: pd.DataFrame, ledger: Any, later: int, as_of: dt.date) -> list[str]:
