@@ -112,3 +112,18 @@ def test_a_country_the_data_do_not_hold_is_named_by_every_function(tmp_path, fun
     assert (info.value.field, info.value.value, info.value.fix.choices) == ("country", ["Spain"], ("France", "India"))
     if function != "clv":  # 5 lines are too few for a BTYD fit: a filter that matches runs
         assert getattr(api, function)(path, country="France", org="BLR") is not None
+
+
+def test_an_organisation_filter_on_data_without_organisations_says_to_run_without_it(tmp_path):
+    """The data name no organisation: the fix is to drop --org, not a bare '--org' that reads as advice
+    to add it ("leave the organisation filter out: --org" before)."""
+    path = tmp_path / "sales.csv"
+    path.write_text("invoice,customer,date,amount\n1,a,2024-01-05,10\n2,b,2024-01-06,20\n")
+    with pytest.raises(DataError) as info:
+        segmint.analyze(path, scheme="rfm", org="BLR")
+    assert info.value.fix.option == "org" and info.value.fix.remove
+    result = CliRunner().invoke(app, ["analyze", str(path), "--org", "BLR"])
+    assert result.exit_code == 2, result.output
+    text = " ".join(result.output.split())
+    assert "no line has organisation 'BLR': the data name no organisation" in text
+    assert "fix: leave the organisation filter out (run without --org)" in text

@@ -85,6 +85,8 @@ def fix_lines(fix: Fix, field: str | None = None, flags: Collection[str] | None 
         scheme, setting = fix.option.split(".", 1)
         value = fix.example if fix.example is not None else "VALUE"
         return [f"set it in a YAML file passed with --config:  {scheme}: {{{setting}: {value}}}"]
+    if fix.remove:  # "leave the filter out: --org" read as advice to add the flag
+        return [f"{fix.note} (run without {flag})" if fix.note else f"run without {flag}"]
     if fix.example is not None:
         example = str(fix.example)
         advice = f'{flag} "{example}"' if " " in example else f"{flag} {example}"

@@ -29,13 +29,15 @@ class Fix:
     ``option`` is a parameter name of ``segmint.api`` (``mapping``, ``scheme``, ``snapshot_date``,
     ``start``, ``end``, ``org``, ``fmt``, ``config``, ``drop_partial``, ``kind``, ...) or a scheme setting
     (``rfm.bins``); ``example`` a value that works (for ``mapping``: ``{field: column}``);
-    ``choices`` the accepted values when they are a short list; ``note`` a plain-language hint.
+    ``choices`` the accepted values when they are a short list; ``note`` a plain-language hint;
+    ``remove`` true when the fix is to leave the parameter out (a filter the data cannot meet).
     """
 
     option: str
     example: Any = None
     choices: tuple[str, ...] = ()
     note: str = ""
+    remove: bool = False
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "choices", tuple(str(c) for c in self.choices))

@@ -95,7 +95,7 @@ def unmatched_filter_error(
         asked = ", ".join(repr(w) for w in wanted)
         if not held:
             return DataError(f"no line has {label} {asked}: the data name no {label}", field=field,
-                             value=wanted, fix=Fix(option=field, note=f"leave the {label} filter out"))  # fmt: skip
+                             value=wanted, fix=Fix(option=field, note=f"leave the {label} filter out", remove=True))  # fmt: skip
         more = ", ..." if len(held) > SHOWN_VALUES else ""
         held = held[:SHOWN_VALUES]
         return DataError(
