@@ -142,3 +142,18 @@ def test_every_currency_the_number_reader_accepts_is_counted_by_one_marker():
     for written in ("rs.", "rs", "inr", "usd", "eur", "gbp", "aud", "cad", "$", "€", "£", "₹", "¥"):
         assert re.fullmatch(_CURRENCY, written)
         assert sum(bool(re.search(marker, f"{written} 12")) for marker in CURRENCY_MARKERS.values()) == 1, written
+
+
+def test_zone_names_two_digit_offsets_and_weekdays_keep_the_written_date_and_time():
+    # BigQuery's CSV export ('... UTC'), PostgreSQL's timestamptz text ('+00'), RFC 2822 and Excel's
+    # long date: each was NULL (a dropped line) before; the date and time are read as written
+    got = dates([
+        "2023-01-06 10:00:00 UTC", "2023-01-06 23:30:00.123 UTC", "2023-01-06 10:00:00+00", "2023-01-06 10:00:00-08",
+        "Fri, 06 Jan 2023 10:00:00 GMT", "Fri, 06 Jan 2023 10:00:00 +0000", "Friday, January 6, 2023",
+        "01/06/2023 10:00 UTC", "2023-01-06T01:30:00+05:30",
+    ])
+    assert got == [dt.datetime(2023, 1, 6, 10), dt.datetime(2023, 1, 6, 23, 30), dt.datetime(2023, 1, 6, 10),
+                   dt.datetime(2023, 1, 6, 10), dt.datetime(2023, 1, 6, 10), dt.datetime(2023, 1, 6, 10),
+                   dt.datetime(2023, 1, 6), dt.datetime(2023, 1, 6, 10), dt.datetime(2023, 1, 6, 1, 30)]
+    # a weekday or zone is no licence for anything else
+    assert dates(["Fri, 06 Jan", "2023-01-06 10:00:00 EST5", "Funday 6 January 2023", "2023-01-06 utcx"]) == [None] * 4

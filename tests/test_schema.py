@@ -248,3 +248,9 @@ def test_the_category_rides_along_a_cleaned_table_only_when_the_source_has_one(t
     without = tmp_path / "without.csv"
     without.write_text("Invoice,Customer,Date,SKU,Qty,Price\n1,C1,2024-01-02,A,2,1.5\n")
     assert "category" not in read_transactions(without).table.columns
+
+
+def test_cell_kind_reads_zone_names_and_weekdays_as_dates():
+    values = ["2023-01-06 10:00:00 UTC", "2023-01-06 10:00:00+00", "Fri, 06 Jan 2023 10:00:00 GMT",
+              "Friday, January 6, 2023", "Funday 6 January 2023"]
+    assert [cell_kind(v) for v in values] == ["date"] * 4 + ["text"]

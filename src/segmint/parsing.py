@@ -22,7 +22,10 @@ MONTH_NAMES = (
 )
 _TIME = r"(?:[t ]+(\d{1,2}):(\d{2})(?::(\d{2}))?(?:\.\d+)?\s*(am|pm)?)?"
 _TIME_ROLES = ("H", "M", "S", "p")
-_TZ = r"(?:z|\s*[+-]\d{2}:?\d{2})?"
+# a zone is read past, the local date and time kept: Z, UTC/GMT (BigQuery's '2023-01-06 10:00:00 UTC'),
+# +05:30, +0530 and PostgreSQL's 2-digit +00
+ZONE_SUFFIX = r"(?:\s*(?:z|utc|gmt)|\s*(?:utc|gmt)?[+-]\d{2}(?::?\d{2})?)?"
+WEEKDAY_PREFIX = r"(?:(?:mon|tue|wed|thu|fri|sat|sun)[a-z]*\.?,?\s+)?"  # 'Fri, 06 Jan 2023', 'Friday, January 6, 2023'
 _MONTH_NUMBER = {name: i + 1 for i, name in enumerate(
     ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"))}
 EXCEL_EPOCH_OFFSET = 25569  # Excel serial day of 1970-01-01 (serial 1 = 1900-01-01, Lotus leap bug)
@@ -43,14 +46,14 @@ class DatePattern:
 
 
 DATE_PATTERNS: tuple[DatePattern, ...] = (
-    DatePattern("iso", "2023-04-01 10:30", rf"^(\d{{4}})[-/.](\d{{1,2}})[-/.](\d{{1,2}}){_TIME}{_TZ}$",
+    DatePattern("iso", "2023-04-01 10:30", rf"^(\d{{4}})[-/.](\d{{1,2}})[-/.](\d{{1,2}}){_TIME}{ZONE_SUFFIX}$",
                 ("y", "m", "d", *_TIME_ROLES)),
-    DatePattern("numeric", "01/04/2023", rf"^(\d{{1,2}})[-/.](\d{{1,2}})[-/.](\d{{4}}|\d{{2}}){_TIME}$",
+    DatePattern("numeric", "01/04/2023", rf"^(\d{{1,2}})[-/.](\d{{1,2}})[-/.](\d{{4}}|\d{{2}}){_TIME}{ZONE_SUFFIX}$",
                 ("a", "b", "yy", *_TIME_ROLES)),
     DatePattern("compact", "20230401", r"^(\d{4})(\d{2})(\d{2})(?:\.0+)?$", ("y", "m", "d")),
-    DatePattern("day_month_name", "1-Apr-2023", rf"^(\d{{1,2}})[-/ .]+{MONTH_NAMES}\.?[-/ .,]+(\d{{4}}|\d{{2}}){_TIME}$",
+    DatePattern("day_month_name", "1-Apr-2023", rf"^{WEEKDAY_PREFIX}(\d{{1,2}})[-/ .]+{MONTH_NAMES}\.?[-/ .,]+(\d{{4}}|\d{{2}}){_TIME}{ZONE_SUFFIX}$",
                 ("d", "mon", "yy", *_TIME_ROLES)),
-    DatePattern("month_name_day", "Apr 1, 2023", rf"^{MONTH_NAMES}\.?[-/ .]+(\d{{1,2}})(?:st|nd|rd|th)?,?[-/ .]+(\d{{4}}|\d{{2}}){_TIME}$",
+    DatePattern("month_name_day", "Apr 1, 2023", rf"^{WEEKDAY_PREFIX}{MONTH_NAMES}\.?[-/ .]+(\d{{1,2}})(?:st|nd|rd|th)?,?[-/ .]+(\d{{4}}|\d{{2}}){_TIME}{ZONE_SUFFIX}$",
                 ("mon", "d", "yy", *_TIME_ROLES)),
 )
 EXCEL_SERIAL = DatePattern("excel_serial", "45017", r"^(\d{5})(\.\d+)?$", ())
