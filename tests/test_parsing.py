@@ -29,6 +29,9 @@ NUMBERS = [  # text, value, flag that must be set (besides none)
     ("1,234.50 Cr", -1234.5, "credit"),
     ("500 Dr", 500.0, "drcr"),
     ("€1.234,50", 1234.5, "money"),
+    ("1\u202f234,50\u00a0€", 1234.5, "money"),  # French grouping by narrow no-break space (was invalid)
+    ("12\u202f000,00\u202f€", 12000.0, "money"),
+    ("1\u2009234.50", 1234.5, "money"),  # thin-space grouping (was invalid)
     ("1.5E+03", 1500.0, "money"),
     ("2e2", 200.0, "money"),
     ("-2.5e-1", -0.25, "money"),

@@ -260,9 +260,16 @@ def spacey(char: ir.StringValue) -> ir.BooleanValue:
 NUMBER_FLAGS = ("blank", "invalid", "money", "credit", "drcr", "paren")  # suffixes of add_parsed_number
 
 
+# spaces that are not ' ': non-breaking, narrow non-breaking (French digit grouping: '1\u202f234,50 €')
+# and thin (U+2009, a digit grouping of typeset reports)
+OTHER_SPACES = ("\u00a0", "\u202f", "\u2009")
+
+
 def normalised(text: ir.StringValue) -> ir.StringValue:
-    """Lower-cased, trimmed text (non-breaking spaces treated as spaces)."""
-    return text.replace("\u00a0", " ").strip().lower()
+    """Lower-cased, trimmed text (non-breaking, narrow and thin spaces treated as spaces)."""
+    for space in OTHER_SPACES:
+        text = text.replace(space, " ")
+    return text.strip().lower()
 
 
 def one_of(value: ir.Value, options: Sequence[object]) -> ir.BooleanValue:
