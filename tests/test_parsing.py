@@ -160,3 +160,15 @@ def test_zone_names_two_digit_offsets_and_weekdays_keep_the_written_date_and_tim
                    dt.datetime(2023, 1, 6), dt.datetime(2023, 1, 6, 10), dt.datetime(2023, 1, 6, 1, 30)]
     # a weekday or zone is no licence for anything else
     assert dates(["Fri, 06 Jan", "2023-01-06 10:00:00 EST5", "Funday 6 January 2023", "2023-01-06 utcx"]) == [None] * 4
+
+
+def test_two_or_more_group_separators_are_whole_numbers_whatever_the_columns_decimal_mark():
+    # a German '1.234.567' in a decimal-point column (and a US '1,234,567' in a decimal-comma one) was
+    # 'amount is not a number'; a single separator still follows the column (test above)
+    values = ["1.234.567", "1.234.567,5", "1,234,567", "1,23,456", "1,23,45,678", "1.234.567.89", "1,234,567,89"]
+    table = ibis.memtable({"text": values, "i": list(range(len(values)))})
+    for decimal_comma in (False, True):
+        out = add_parsed_number(table, "text", "n", decimal_comma=decimal_comma).order_by("i").execute()
+        read = [None if math.isnan(v) else v for v in out["n"]]
+        assert read == [1234567.0, 1234567.5, 1234567.0, 123456.0, 12345678.0, None, None]
+        assert out["n_invalid"].tolist() == [False] * 5 + [True] * 2

@@ -227,6 +227,8 @@ MAX_EXPONENT = 290  # 1.5e+03 reads as 1500; beyond 1e290 a value is not money b
 PLAIN_NUMBER = r"^[-+]?\d+(\.\d+)?$"
 POINT_DECIMAL = r"\.\d{1,2}$|\.\d{4,}$|,\d+\.\d+$"  # 1,234.50  12.5  3.14159  1,234.5
 COMMA_DECIMAL = r",\d{1,2}$|,\d{4,}$|\.\d+,\d+$"  # 1.234,50  12,5
+DOT_GROUPED = r"^\d{1,3}(\.\d{3}){2,}(,\d+)?$"  # 1.234.567  1.234.567,5
+COMMA_GROUPED = r"^\d{1,3}((,\d{2})+,\d{3}|(,\d{3}){2,})(\.\d+)?$"  # 1,234,567  1,23,456 (Indian)
 BLANK_TOKENS = ("", "-", "--", "nan", "null", "none", "n/a", "na", "#n/a")
 MAX_BLANK_TOKEN = max(len(token) for token in BLANK_TOKENS)
 # one regex on the raw text (any case, surrounding spaces/non-breaking spaces): far cheaper than
@@ -334,7 +336,12 @@ def add_parsed_number(
         f"{out}_paren_raw": text.re_search(r"^\(.*\)\s*(dr|cr)?\.?$"),
     })
     core = t[f"{out}_core"]
-    as_comma = core.re_search(COMMA_DECIMAL) | (~core.re_search(POINT_DECIMAL) & decimal_comma)
+    # digits grouped by two or more dots (1.234.567) or commas (1,234,567; 1,23,45,678) are whole, whatever
+    # the column's decimal mark: a decimal mark appears once
+    as_comma = ibis.cases(
+        (core.re_search(DOT_GROUPED), True), (core.re_search(COMMA_GROUPED), False),
+        else_=core.re_search(COMMA_DECIMAL) | (~core.re_search(POINT_DECIMAL) & decimal_comma),
+    )
     digits = ibis.cases(
         (as_comma, core.re_replace(r"[.' ]", "").replace(",", ".")), else_=core.re_replace(r"[,' ]", "")
     )
