@@ -413,3 +413,14 @@ def test_item_objects_and_quantity_dicts_in_an_unnamed_column_stay_baskets(tmp_p
     rows = read_transactions(path).table.to_pyarrow().to_pylist()
     assert sorted((r["customer_id"], r["product_id"], r["quantity"]) for r in rows) == [
         ("M1", "A", 2.0), ("M1", "B", 1.0), ("M2", "A", 1.0), ("M2", "B", 0.0)]
+
+
+def test_the_expansion_note_has_no_dangling_separator(con, tmp_path):
+    # the note ended in "...by value (quantity x price); " on a file with invoice ids
+    path = tmp_path / "orders.jsonl"
+    path.write_text(json.dumps({"order_id": "O1", "customer": "A", "date": "2023-01-05", "total": "30.00",
+                                "product_json": [{"product": "X", "quantity": 2}, {"product": "Y", "quantity": 1}]}) + "\n")
+    note = next(n for n in read_raw(path, con=con).notes if "expanded to one line per item" in n)
+    assert note == ("column 'product_json' expanded to one line per item (keys: product, quantity); identical items "
+                    "repeated in a basket became one line with their summed quantity; invoice-level total spread over "
+                    "each basket's items by quantity")

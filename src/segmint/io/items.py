@@ -197,12 +197,11 @@ def expand_items(raw: RawTable, con: BaseBackend) -> RawTable:
     by_value = bool(weight) and bool({"unit_price", "amount"} & set(key_fields))
     by = "value (quantity x price)" if by_value else "quantity" if key_fields.get("quantity") else "item count"
     kept = "kept on each invoice's first line, 0 on the others" if not weight else f"spread over each basket's items by {by}"
-    expanded.notes.append(
-        f"column {column!r} expanded to one line per item (keys: {', '.join(keys)}); "
-        + "identical items repeated in a basket became one line with their summed quantity; "
-        + (f"invoice-level {', '.join(money)} {kept}; " if money else "")
-        + ("invoice_no = '<file>:<row>' added (no invoice column)" if add_invoice else "")
-    )
+    parts = [f"column {column!r} expanded to one line per item (keys: {', '.join(keys)})",
+             "identical items repeated in a basket became one line with their summed quantity",
+             *([f"invoice-level {', '.join(money)} {kept}"] if money else []),
+             *(["invoice_no = '<file>:<row>' added (no invoice column)"] if add_invoice else [])]
+    expanded.notes.append("; ".join(parts))
     if unreadable:
         expanded.report_notes.append(unreadable)
     if weight:
