@@ -412,6 +412,28 @@ def test_mapping_and_empty_errors(con):
         clean(con, basic(2, invoice_date=["x", "y"]))
 
 
+def test_nothing_kept_names_the_first_bad_row_column_and_value(con):
+    # every date unreadable: the error showed only "(3 date not understood); check the column mapping"
+    columns = basic(3, invoice_date=["2023-01-06 10:00:00 EST", "2023-01-07 10:00:00 EST", "soon"])
+    mapping = ColumnMapping(fields={"invoice_id": "Bill", "customer_id": "Party", "invoice_date": "Order Date",
+                                    "amount": "Total"})  # fmt: skip
+    with pytest.raises(DataError) as caught:
+        clean(con, columns, mapping)
+    error = caught.value
+    assert error.message == (
+        "sales.csv: no usable sales lines (3 date not understood); e.g. sales.csv row 2, column 'Order Date': "
+        "'2023-01-06 10:00:00 EST'. Check the column mapping"
+    )
+    assert (error.field, error.value) == ("Order Date", "2023-01-06 10:00:00 EST")
+    assert error.fix.option == "mapping" and error.fix.example == {"invoice_date": "Order Date"}
+    assert "date_format" in error.fix.note
+    # the largest reason is shown: 2 blank customers against 1 bad date; no date fix then
+    with pytest.raises(DataError) as caught:
+        clean(con, basic(3, customer_id=["", "C2", " "], invoice_date=["2023-01-01", "x", "2023-01-02"]))
+    assert "e.g. sales.csv row 2, column 'customer_id': (blank)" in caught.value.message
+    assert caught.value.fix is None
+
+
 def test_report_json_round_trip_and_summary(con, tmp_path):
     result = clean(con, basic(4, customer_id=["a", "", "b", "b"], amount=["1,000.50", "2", "3", "4"]))
     path = tmp_path / "quality.json"

@@ -199,7 +199,8 @@ def test_canonical_iso_dates_skip_the_regexes_and_read_the_same(con, monkeypatch
     assert readings["2023-4-1"] == readings["2023-04-01"] == dt.datetime(2023, 4, 1)
     assert readings["2023-04-01 10:30:00.5"] == dt.datetime(2023, 4, 1, 10, 30)  # the iso layout drops fractions
     assert readings["2023-02-30 10:00:00"] is None and readings["12023-04-01"] is None
-    assert fast[0]["date:iso"] == 2 * 14  # 4 canonical + 10 iso-like near misses (both copies)
+    assert readings["2023-04-01 10:30:00+02"] == dt.datetime(2023, 4, 1, 10, 30)  # a 2-digit zone, read past
+    assert fast[0]["date:iso"] == 2 * 15  # 4 canonical + 11 iso-like near misses (both copies)
     marked = formats._date_dictionary(con, mapped)
     canonical = sorted(marked.filter(marked.iso).value.to_pyarrow().to_pylist())
     assert canonical == ["2023-04-01", "2023-04-01 10:30:00", "2023-04-01 10:30:00.000000", "2024-02-29 23:59:59"]

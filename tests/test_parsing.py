@@ -29,6 +29,9 @@ NUMBERS = [  # text, value, flag that must be set (besides none)
     ("1,234.50 Cr", -1234.5, "credit"),
     ("500 Dr", 500.0, "drcr"),
     ("€1.234,50", 1234.5, "money"),
+    ("1\u202f234,50\u00a0€", 1234.5, "money"),  # French grouping by narrow no-break space (was invalid)
+    ("12\u202f000,00\u202f€", 12000.0, "money"),
+    ("1\u2009234.50", 1234.5, "money"),  # thin-space grouping (was invalid)
     ("1.5E+03", 1500.0, "money"),
     ("2e2", 200.0, "money"),
     ("-2.5e-1", -0.25, "money"),
@@ -142,3 +145,30 @@ def test_every_currency_the_number_reader_accepts_is_counted_by_one_marker():
     for written in ("rs.", "rs", "inr", "usd", "eur", "gbp", "aud", "cad", "$", "€", "£", "₹", "¥"):
         assert re.fullmatch(_CURRENCY, written)
         assert sum(bool(re.search(marker, f"{written} 12")) for marker in CURRENCY_MARKERS.values()) == 1, written
+
+
+def test_zone_names_two_digit_offsets_and_weekdays_keep_the_written_date_and_time():
+    # BigQuery's CSV export ('... UTC'), PostgreSQL's timestamptz text ('+00'), RFC 2822 and Excel's
+    # long date: each was NULL (a dropped line) before; the date and time are read as written
+    got = dates([
+        "2023-01-06 10:00:00 UTC", "2023-01-06 23:30:00.123 UTC", "2023-01-06 10:00:00+00", "2023-01-06 10:00:00-08",
+        "Fri, 06 Jan 2023 10:00:00 GMT", "Fri, 06 Jan 2023 10:00:00 +0000", "Friday, January 6, 2023",
+        "01/06/2023 10:00 UTC", "2023-01-06T01:30:00+05:30",
+    ])
+    assert got == [dt.datetime(2023, 1, 6, 10), dt.datetime(2023, 1, 6, 23, 30), dt.datetime(2023, 1, 6, 10),
+                   dt.datetime(2023, 1, 6, 10), dt.datetime(2023, 1, 6, 10), dt.datetime(2023, 1, 6, 10),
+                   dt.datetime(2023, 1, 6), dt.datetime(2023, 1, 6, 10), dt.datetime(2023, 1, 6, 1, 30)]
+    # a weekday or zone is no licence for anything else
+    assert dates(["Fri, 06 Jan", "2023-01-06 10:00:00 EST5", "Funday 6 January 2023", "2023-01-06 utcx"]) == [None] * 4
+
+
+def test_two_or_more_group_separators_are_whole_numbers_whatever_the_columns_decimal_mark():
+    # a German '1.234.567' in a decimal-point column (and a US '1,234,567' in a decimal-comma one) was
+    # 'amount is not a number'; a single separator still follows the column (test above)
+    values = ["1.234.567", "1.234.567,5", "1,234,567", "1,23,456", "1,23,45,678", "1.234.567.89", "1,234,567,89"]
+    table = ibis.memtable({"text": values, "i": list(range(len(values)))})
+    for decimal_comma in (False, True):
+        out = add_parsed_number(table, "text", "n", decimal_comma=decimal_comma).order_by("i").execute()
+        read = [None if math.isnan(v) else v for v in out["n"]]
+        assert read == [1234567.0, 1234567.5, 1234567.0, 123456.0, 12345678.0, None, None]
+        assert out["n_invalid"].tolist() == [False] * 5 + [True] * 2

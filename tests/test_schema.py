@@ -62,7 +62,7 @@ VARIANTS = [
       "org_id": "Branch"}),
     ("Nota Fiscal,Data,Cliente,Produto,Quantidade,Preco,Valor,Estado",
      "NF-1,05/04/2023,C-9,P-1,2,10.00,20.00,SP",
-     {"invoice_id": "Nota Fiscal", "invoice_date": "Data", "customer_id": "Cliente",
+     {"invoice_id": "Nota Fiscal", "invoice_date": "Data", "customer_id": "Cliente", "product_id": "Produto",
       "quantity": "Quantidade", "unit_price": "Preco", "amount": "Valor", "country": "Estado"}),
     ("Order ID,Order Date,Customer Name,Region,Product Name,Sales,Quantity,Profit",
      "CA-2016-152156,11/8/2016,Claire Gute,South,Bookcase,261.96,2,41.91",
@@ -224,6 +224,24 @@ def test_european_header_names(header, expected):
     assert detect_mapping(columns, sample).mapping.fields == expected
 
 
+@pytest.mark.parametrize(("header", "product_id", "product_name"), [
+    # the product columns of European exports were never found: n_products 0, no recommendations
+    ("Rechnung,Kunde,Datum,Artikel,Bezeichnung,Menge,Preis", "Artikel", "Bezeichnung"),
+    ("Facture,Client,Date,Code article,Désignation article,Quantité,Prix", "Code article", "Désignation article"),
+    ("Factura,Cliente,Fecha,Producto,Descripción,Cantidad,Precio", "Producto", "Descripción"),
+    ("Fatura,Cliente,Data,Produto,Descrição,Quantidade,Preço", "Produto", "Descrição"),
+    ("Fattura,Cliente,Data,Articolo,Descrizione,Quantità,Prezzo", "Articolo", "Descrizione"),
+    # a contact's job title is no product name
+    ("Invoice,Customer,Designation,Date,Item,Qty,Price", "Item", None),
+])  # fmt: skip
+def test_european_product_columns(header, product_id, product_name):
+    columns = header.split(",")
+    sample = pd.DataFrame([["1001", "K1", "A-17", "13.04.2023", "Apfel", "2", "10,50"]], columns=columns)
+    fields = detect_mapping(columns, sample).mapping.fields
+    assert (fields.get("product_id"), fields.get("product_name")) == (product_id, product_name)
+    assert fields["customer_id"] == columns[1] and fields["invoice_id"] == columns[0]
+
+
 @pytest.mark.parametrize("header,expected", [
     ("Invoice,Customer,Date,SKU,Category,Customer Category,Qty,Price", "Category"),
     ("Bill No,Bill Date,Party Name,Item Name,Stock Group,Qty,Rate", "Stock Group"),
@@ -248,3 +266,9 @@ def test_the_category_rides_along_a_cleaned_table_only_when_the_source_has_one(t
     without = tmp_path / "without.csv"
     without.write_text("Invoice,Customer,Date,SKU,Qty,Price\n1,C1,2024-01-02,A,2,1.5\n")
     assert "category" not in read_transactions(without).table.columns
+
+
+def test_cell_kind_reads_zone_names_and_weekdays_as_dates():
+    values = ["2023-01-06 10:00:00 UTC", "2023-01-06 10:00:00+00", "Fri, 06 Jan 2023 10:00:00 GMT",
+              "Friday, January 6, 2023", "Funday 6 January 2023"]
+    assert [cell_kind(v) for v in values] == ["date"] * 4 + ["text"]

@@ -42,7 +42,7 @@ from segmint.clean_counts import (
 )
 from segmint.clean_options import EARLIEST_DATE, PLACEHOLDER_NOTE, CleanOptions, latest_date, unpriced
 from segmint.clean_stage import TEXT_FIELDS, _materialize_staged, _stage, streamable
-from segmint.errors import DataError, MappingError
+from segmint.errors import DataError, Fix, MappingError
 from segmint.formats import (
     NUMBER_FIELDS,
     Dictionaries,
@@ -182,8 +182,7 @@ def clean_transactions(
             )
     rows_kept = rows_read - sum(by_reason.values())
     if rows_kept == 0:
-        top = ", ".join(f"{d.count:,} {d.description}" for d in dropped.values()) or "no rows"
-        raise DataError(f"{source}: no usable sales lines ({top}); check the column mapping")
+        raise _nothing_kept(source, dropped, mapping)
 
     contacts = [name for name in (*CONTACT_DTYPES, *PRODUCT_ATTRIBUTE_DTYPES) if name in staged.columns]
     lines = kept if kept is not None else staged.filter(staged._reason.isnull())
@@ -291,6 +290,29 @@ def _check_fields(fields: list[str], mapping: ColumnMapping, source: str, option
         raise MappingError(
             f"{source}: map an amount (line total) or a unit price column so sales can be valued"
         )
+
+
+def _nothing_kept(source: str, dropped: dict[str, DroppedRows], mapping: ColumnMapping) -> DataError:
+    """Every line dropped: the counts by reason and the first row of the largest one (row, column,
+    value), with the date layout to give when the dates were not understood."""
+    top = ", ".join(f"{d.count:,} {d.description}" for d in dropped.values()) or "no rows"
+    biggest = max(dropped, key=lambda name: dropped[name].count, default=None)
+    shown = next((ex for ex in dropped[biggest].examples if ex.get("field")), None) if biggest else None
+    if shown is None:
+        return DataError(f"{source}: no usable sales lines ({top}); check the column mapping")
+    column, value = _label(mapping, shown["field"]), shown.get("value")
+    where = f"{shown.get('_source', source)} row {shown['_row']:,}, column '{column}': " + (
+        "(blank)" if value is None or not str(value).strip() else repr(value)
+    )
+    fix = None
+    if biggest == "bad_date":
+        fix = Fix("mapping", example={"invoice_date": column}, note=(
+            f"if '{column}' holds the dates, add their layout to the mapping file, e.g. date_format: \"%d.%m.%Y %H:%M\""
+        ))  # fmt: skip
+    return DataError(
+        f"{source}: no usable sales lines ({top}); e.g. {where}. Check the column mapping",
+        field=column, value=value, fix=fix,
+    )
 
 
 def _label(mapping: ColumnMapping, field: str) -> str:

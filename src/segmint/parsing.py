@@ -22,7 +22,10 @@ MONTH_NAMES = (
 )
 _TIME = r"(?:[t ]+(\d{1,2}):(\d{2})(?::(\d{2}))?(?:\.\d+)?\s*(am|pm)?)?"
 _TIME_ROLES = ("H", "M", "S", "p")
-_TZ = r"(?:z|\s*[+-]\d{2}:?\d{2})?"
+# a zone is read past, the local date and time kept: Z, UTC/GMT (BigQuery's '2023-01-06 10:00:00 UTC'),
+# +05:30, +0530 and PostgreSQL's 2-digit +00
+ZONE_SUFFIX = r"(?:\s*(?:z|utc|gmt)|\s*(?:utc|gmt)?[+-]\d{2}(?::?\d{2})?)?"
+WEEKDAY_PREFIX = r"(?:(?:mon|tue|wed|thu|fri|sat|sun)[a-z]*\.?,?\s+)?"  # 'Fri, 06 Jan 2023', 'Friday, January 6, 2023'
 _MONTH_NUMBER = {name: i + 1 for i, name in enumerate(
     ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"))}
 EXCEL_EPOCH_OFFSET = 25569  # Excel serial day of 1970-01-01 (serial 1 = 1900-01-01, Lotus leap bug)
@@ -43,14 +46,14 @@ class DatePattern:
 
 
 DATE_PATTERNS: tuple[DatePattern, ...] = (
-    DatePattern("iso", "2023-04-01 10:30", rf"^(\d{{4}})[-/.](\d{{1,2}})[-/.](\d{{1,2}}){_TIME}{_TZ}$",
+    DatePattern("iso", "2023-04-01 10:30", rf"^(\d{{4}})[-/.](\d{{1,2}})[-/.](\d{{1,2}}){_TIME}{ZONE_SUFFIX}$",
                 ("y", "m", "d", *_TIME_ROLES)),
-    DatePattern("numeric", "01/04/2023", rf"^(\d{{1,2}})[-/.](\d{{1,2}})[-/.](\d{{4}}|\d{{2}}){_TIME}$",
+    DatePattern("numeric", "01/04/2023", rf"^(\d{{1,2}})[-/.](\d{{1,2}})[-/.](\d{{4}}|\d{{2}}){_TIME}{ZONE_SUFFIX}$",
                 ("a", "b", "yy", *_TIME_ROLES)),
     DatePattern("compact", "20230401", r"^(\d{4})(\d{2})(\d{2})(?:\.0+)?$", ("y", "m", "d")),
-    DatePattern("day_month_name", "1-Apr-2023", rf"^(\d{{1,2}})[-/ .]+{MONTH_NAMES}\.?[-/ .,]+(\d{{4}}|\d{{2}}){_TIME}$",
+    DatePattern("day_month_name", "1-Apr-2023", rf"^{WEEKDAY_PREFIX}(\d{{1,2}})[-/ .]+{MONTH_NAMES}\.?[-/ .,]+(\d{{4}}|\d{{2}}){_TIME}{ZONE_SUFFIX}$",
                 ("d", "mon", "yy", *_TIME_ROLES)),
-    DatePattern("month_name_day", "Apr 1, 2023", rf"^{MONTH_NAMES}\.?[-/ .]+(\d{{1,2}})(?:st|nd|rd|th)?,?[-/ .]+(\d{{4}}|\d{{2}}){_TIME}$",
+    DatePattern("month_name_day", "Apr 1, 2023", rf"^{WEEKDAY_PREFIX}{MONTH_NAMES}\.?[-/ .]+(\d{{1,2}})(?:st|nd|rd|th)?,?[-/ .]+(\d{{4}}|\d{{2}}){_TIME}{ZONE_SUFFIX}$",
                 ("mon", "d", "yy", *_TIME_ROLES)),
 )
 EXCEL_SERIAL = DatePattern("excel_serial", "45017", r"^(\d{5})(\.\d+)?$", ())
@@ -224,6 +227,8 @@ MAX_EXPONENT = 290  # 1.5e+03 reads as 1500; beyond 1e290 a value is not money b
 PLAIN_NUMBER = r"^[-+]?\d+(\.\d+)?$"
 POINT_DECIMAL = r"\.\d{1,2}$|\.\d{4,}$|,\d+\.\d+$"  # 1,234.50  12.5  3.14159  1,234.5
 COMMA_DECIMAL = r",\d{1,2}$|,\d{4,}$|\.\d+,\d+$"  # 1.234,50  12,5
+DOT_GROUPED = r"^\d{1,3}(\.\d{3}){2,}(,\d+)?$"  # 1.234.567  1.234.567,5
+COMMA_GROUPED = r"^\d{1,3}((,\d{2})+,\d{3}|(,\d{3}){2,})(\.\d+)?$"  # 1,234,567  1,23,456 (Indian)
 BLANK_TOKENS = ("", "-", "--", "nan", "null", "none", "n/a", "na", "#n/a")
 MAX_BLANK_TOKEN = max(len(token) for token in BLANK_TOKENS)
 # one regex on the raw text (any case, surrounding spaces/non-breaking spaces): far cheaper than
@@ -257,9 +262,16 @@ def spacey(char: ir.StringValue) -> ir.BooleanValue:
 NUMBER_FLAGS = ("blank", "invalid", "money", "credit", "drcr", "paren")  # suffixes of add_parsed_number
 
 
+# spaces that are not ' ': non-breaking, narrow non-breaking (French digit grouping: '1\u202f234,50 €')
+# and thin (U+2009, a digit grouping of typeset reports)
+OTHER_SPACES = ("\u00a0", "\u202f", "\u2009")
+
+
 def normalised(text: ir.StringValue) -> ir.StringValue:
-    """Lower-cased, trimmed text (non-breaking spaces treated as spaces)."""
-    return text.replace("\u00a0", " ").strip().lower()
+    """Lower-cased, trimmed text (non-breaking, narrow and thin spaces treated as spaces)."""
+    for space in OTHER_SPACES:
+        text = text.replace(space, " ")
+    return text.strip().lower()
 
 
 def one_of(value: ir.Value, options: Sequence[object]) -> ir.BooleanValue:
@@ -324,7 +336,12 @@ def add_parsed_number(
         f"{out}_paren_raw": text.re_search(r"^\(.*\)\s*(dr|cr)?\.?$"),
     })
     core = t[f"{out}_core"]
-    as_comma = core.re_search(COMMA_DECIMAL) | (~core.re_search(POINT_DECIMAL) & decimal_comma)
+    # digits grouped by two or more dots (1.234.567) or commas (1,234,567; 1,23,45,678) are whole, whatever
+    # the column's decimal mark: a decimal mark appears once
+    as_comma = ibis.cases(
+        (core.re_search(DOT_GROUPED), True), (core.re_search(COMMA_GROUPED), False),
+        else_=core.re_search(COMMA_DECIMAL) | (~core.re_search(POINT_DECIMAL) & decimal_comma),
+    )
     digits = ibis.cases(
         (as_comma, core.re_replace(r"[.' ]", "").replace(",", ".")), else_=core.re_replace(r"[,' ]", "")
     )

@@ -162,7 +162,7 @@ def _pairs(money: dict[int, int], visits: dict[int, int], on_profit: set[int], c
             "segment": names[order], "segment_order": order.astype("int64"),
             "profit_segment": names[_label(money_score, config.cutoffs)],
             "frequency_segment": names[_label(visit_score, config.cutoffs)],
-            "shown": "profit" if index in on_profit else "revenue",
+            "shown": "profit" if index in on_profit else config.amount_word,
         }))
     frame = pd.concat(parts, ignore_index=True)
     return frame.astype({"period_index": "int64", "profit_clusters": "int64", "frequency_clusters": "int64"})

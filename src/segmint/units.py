@@ -94,6 +94,8 @@ def item_config(settings: Any, priced: bool, scheme: str = "") -> Any:
         from segmint.segment import get_scheme
 
         settings = get_scheme(scheme).config(None)
+    if "amount_word" in getattr(type(settings), "model_fields", {}):  # the value story's reasons: "items 13.00 (cluster 6 of 9)"
+        return settings.model_copy(update={"amount_word": "items"})
     segments = getattr(settings, "segments", None)
     if not segments or not all(hasattr(s, "description") for s in segments):
         return settings

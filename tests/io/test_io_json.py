@@ -426,3 +426,62 @@ def test_the_expansion_note_names_only_keys_the_items_have(con, tmp_path):
     single = tmp_path / "single.json"  # one sale with its items stays one record, expanded
     single.write_text(json.dumps(ORDERS[0]))
     assert frame(read_raw(single, con=con))["sku"].tolist() == ["P1", "P2"]
+
+
+def test_a_customer_object_is_read_as_its_fields_not_as_a_basket(tmp_path):
+    """A Shopify-style order names its customer as an object: customer 7 (two orders, 30.00 and 12.50, the
+    e-mail changed in between) and customer 8 (5.00). The object was read as a basket of one item (no
+    customer column: an error) or, beside line_items, as the customer id itself, its JSON text, which split
+    customer 7 in two when the e-mail changed."""
+    from segmint.api import read_transactions
+
+    orders = [
+        ("1001", {"id": 7, "email": "a@x.com"}, "2023-01-05", "30.00", [{"sku": "A", "quantity": 2, "price": "10.00"},
+                                                                         {"sku": "B", "quantity": 1, "price": "10.00"}]),
+        ("1002", {"id": 8, "email": "b@x.com"}, "2023-01-06", "5.00", [{"sku": "B", "quantity": 1, "price": "5.00"}]),
+        ("1003", {"id": 7, "email": "ann@y.com"}, "2023-02-06", "12.50", [{"sku": "C", "quantity": 5, "price": "2.50"}]),
+    ]
+    path = tmp_path / "orders.json"
+    path.write_text(json.dumps([{"order_number": o, "customer": c, "created_at": d, "total_price": t, "line_items": i}
+                                for o, c, d, t, i in orders]))
+    records = [{"order_number": o, "customer": c, "created_at": d, "total_price": t, "line_items": i}
+               for o, c, d, t, i in orders]
+    wrapped = tmp_path / "export.json"  # the same orders as one object's list, as an API export writes them
+    wrapped.write_text(json.dumps({"count": 3, "orders": records}))
+    for source in (path, wrapped):
+        tx = read_transactions(source)
+        assert tx.mapping.fields["customer_id"] == "customer.id" and tx.mapping.fields["email"] == "customer.email"
+        rows = tx.table.to_pyarrow().to_pylist()
+        spend: dict[str, float] = {}
+        for row in rows:
+            spend[row["customer_id"]] = spend.get(row["customer_id"], 0) + row["amount"]
+        assert spend == {"7": 42.5, "8": 5.0}, source.name  # 2 x 10 + 1 x 10 + 5 x 2.50; 1 x 5
+    # alone (no basket column): the customer's fields, not an item
+    path = tmp_path / "orders.jsonl"
+    path.write_text("".join(json.dumps({"id": o, "customer": c, "created_at": d, "total_price": t}) + "\n"
+                            for o, c, d, t, _ in orders))
+    tx = read_transactions(path)
+    assert sorted(r["customer_id"] for r in tx.table.to_pyarrow().to_pylist()) == ["7", "7", "8"]
+    assert not tx.report.dropped and tx.report.rows_kept == 3
+
+
+def test_item_objects_and_quantity_dicts_in_an_unnamed_column_stay_baskets(tmp_path):
+    from segmint.api import read_transactions
+
+    path = tmp_path / "baskets.jsonl"
+    path.write_text(json.dumps({"member": "M1", "date": "2023-01-05", "total": 30, "stuff": {"A": 2, "B": 1}}) + "\n"
+                    + json.dumps({"member": "M2", "date": "2023-01-06", "total": 10, "stuff": {"A": 1, "B": 0}}) + "\n")
+    rows = read_transactions(path).table.to_pyarrow().to_pylist()
+    assert sorted((r["customer_id"], r["product_id"], r["quantity"]) for r in rows) == [
+        ("M1", "A", 2.0), ("M1", "B", 1.0), ("M2", "A", 1.0), ("M2", "B", 0.0)]
+
+
+def test_the_expansion_note_has_no_dangling_separator(con, tmp_path):
+    # the note ended in "...by value (quantity x price); " on a file with invoice ids
+    path = tmp_path / "orders.jsonl"
+    path.write_text(json.dumps({"order_id": "O1", "customer": "A", "date": "2023-01-05", "total": "30.00",
+                                "product_json": [{"product": "X", "quantity": 2}, {"product": "Y", "quantity": 1}]}) + "\n")
+    note = next(n for n in read_raw(path, con=con).notes if "expanded to one line per item" in n)
+    assert note == ("column 'product_json' expanded to one line per item (keys: product, quantity); identical items "
+                    "repeated in a basket became one line with their summed quantity; invoice-level total spread over "
+                    "each basket's items by quantity")

@@ -113,7 +113,7 @@ def _parse_list(text: str) -> tuple[list[dict], str] | None:
     if isinstance(value, dict | list) and not value:
         return [], "blank"  # an empty basket: its sale has no items
     if isinstance(value, dict):
-        if all(_is_number(v) for v in value.values()) and not _names_an_item(tuple(value)):
+        if all(_is_number(v) for v in value.values()) and not names_an_item(tuple(value)):
             return [{DICT_PRODUCT: k, DICT_QUANTITY: v} for k, v in value.items()], "dict"
         return [value], "objects"  # one item written without its list: {"product_id": "A", "quantity": 2}
     if not isinstance(value, list):
@@ -126,7 +126,7 @@ def _parse_list(text: str) -> tuple[list[dict], str] | None:
 
 
 @functools.lru_cache(maxsize=256)
-def _names_an_item(keys: tuple[str, ...]) -> bool:
+def names_an_item(keys: tuple[str, ...]) -> bool:
     """True when an object's keys are an item's fields (a product and its quantity or price), so
     ``{"product_id": 7, "quantity": 2}`` is one item, not a basket of products "product_id" and "quantity"."""
     fields = detect_mapping(list(keys), _empty(list(keys))).mapping.fields

@@ -37,10 +37,14 @@ def read_json(path: Path, *, con: BaseBackend, mapping: ColumnMapping | None = N
     wrapper = _wrapping_list(path, described)
     if wrapper is not None:
         return _read_wrapped(path, con, wrapper)
+    records = _records(path, source, names)
     # Reading every field as JSON keeps numbers exactly as written ('3', not '3.0').
     columns = "{" + ", ".join(f"{sql_string(n)}: 'JSON'" for n in names) + "}"
     source = f"read_json(?, format='auto', columns={columns})"
-    select = ", ".join(f"({sql_identifier(n)} ->> '$') AS {sql_identifier(n)}" for n in names)
+    fields = [(n, "$", n) for n in names if n not in records]
+    fields += [(n, f'$."{key}"', f"{n}.{key}") for n in records for key in records[n]]
+    select = ", ".join(f"({sql_identifier(n)} ->> {sql_string(path_)}) AS {sql_identifier(out)}" for n, path_, out in fields)
+    names = [out for _, _, out in fields]
     try:
         table = duckdb_to_con(con, f"SELECT {select} FROM {source}", source=path.name, first_row=1, params=[str(path)])
     except duckdb.Error as exc:
@@ -80,14 +84,44 @@ def _read_wrapped(path: Path, con: BaseBackend, key: str) -> RawTable:
     fields = f"SELECT unnest({sql_identifier(key)}) AS record FROM read_json(?, format='auto', sample_size=-1)"
     try:
         names = [row[0] for row in raw_duckdb().execute(f"DESCRIBE SELECT record.* FROM ({fields})", [str(path)]).fetchall()]
-        path_of = lambda name: sql_string('$."' + name.replace('"', '\\"') + '"')  # noqa: E731
-        select = ", ".join(f"json_extract_string(record, {path_of(n)}) AS {sql_identifier(n)}" for n in names)
+        # an order's customer object is read as its fields here too (customer.id, customer.email)
+        nested = _records(path, f"(SELECT record.* FROM ({fields}))", names)
+        quoted = lambda *keys: sql_string("$" + "".join('."' + k.replace('"', '\\"') + '"' for k in keys))  # noqa: E731
+        fields_out = [((n,), n) for n in names if n not in nested]
+        fields_out += [((n, key), f"{n}.{key}") for n in nested for key in nested[n]]
+        select = ", ".join(f"json_extract_string(record, {quoted(*keys)}) AS {sql_identifier(out)}" for keys, out in fields_out)
+        names = [out for _, out in fields_out]
         table = duckdb_to_con(con, f"SELECT {select} FROM ({records})", source=path.name, first_row=1, params=[str(path)])
     except duckdb.Error as exc:
         raise json_error(path, exc) from None
     raw = RawTable(table=table, source=path.name, columns=names, header_row=None, format="json")
     raw.notes.append(f"records: the {key!r} list of the file's one object (row n = its n-th record)")
     return drop_total_and_blank_rows(raw)
+
+
+def _records(path: Path, source: str, names: list[str]) -> dict[str, list[str]]:
+    """Fields whose every value is one object that is no purchased item, e.g. a Shopify order's
+    ``"customer": {"id": 7, "email": ...}``, with their keys: read as ``customer.id``, ``customer.email``
+    (one column each, named so the mapping finds them), not as a basket of one item. A basket column
+    (``product_json``, ``items``, ...), an item object (``{"product": "A", "quantity": 2}``) and a
+    product -> quantity dict (every value a number) stay whole for :mod:`segmint.io.items`."""
+    from segmint.io.items import ITEM_COLUMN_NAMES, names_an_item
+    from segmint.schema import normalize_name
+
+    types = raw_duckdb().sql(f"SELECT * FROM {source} LIMIT 0", params=[str(path)]).types
+    records = {}
+    for name, kind in zip(names, types, strict=True):
+        if kind.id != "struct" or normalize_name(name) in ITEM_COLUMN_NAMES:
+            continue
+        keys = [key for key, _ in kind.children if '"' not in key]
+        numeric = all(child.id in _NUMERIC_TYPES for _, child in kind.children)
+        if keys and not numeric and not names_an_item(tuple(keys)):
+            records[name] = keys
+    return records
+
+
+_NUMERIC_TYPES = {"tinyint", "smallint", "integer", "bigint", "hugeint", "ubigint", "uinteger", "double", "float",
+                  "decimal"}  # fmt: skip
 
 
 def json_error(path: Path, exc: duckdb.Error) -> InputError:

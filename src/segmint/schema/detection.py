@@ -9,6 +9,7 @@ from importlib import resources
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, TypeAlias
 
+from segmint.parsing import WEEKDAY_PREFIX, ZONE_SUFFIX
 from segmint.schema.columns import CONTACT_FIELDS, MAPPABLE_FIELDS, REQUIRED_FIELDS, ColumnMapping
 from segmint.units import has_value_column
 from segmint.util import parse_packaged_yaml
@@ -36,9 +37,9 @@ _CELL_NUMBER = re.compile(
 )
 _CELL_INT = re.compile(r"^[-+]?\d+(?:\.0+)?$")
 _MONTH = r"(?:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*\.?"
-_TIME = r"(?:[ T]\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?\s*(?:am|pm)?(?:Z|[+-]\d{2}:?\d{2})?)?"
+_TIME = rf"(?:[ T]\d{{1,2}}:\d{{2}}(?::\d{{2}}(?:\.\d+)?)?\s*(?:am|pm)?{ZONE_SUFFIX})?"
 _CELL_DATE = re.compile(
-    r"^(?:\d{4}[-/.]\d{1,2}[-/.]\d{1,2}|\d{1,2}[-/.]\d{1,2}[-/.]\d{2,4}"
+    rf"^{WEEKDAY_PREFIX}(?:\d{{4}}[-/.]\d{{1,2}}[-/.]\d{{1,2}}|\d{{1,2}}[-/.]\d{{1,2}}[-/.]\d{{2,4}}"
     rf"|\d{{1,2}}[- ]?{_MONTH}[- ,]*\d{{2,4}}|{_MONTH}\s+\d{{1,2}},?\s+\d{{4}}){_TIME}$",
     re.IGNORECASE,
 )

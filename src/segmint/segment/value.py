@@ -58,6 +58,8 @@ class ValueConfig(SegmentConfig):
     eps: float = Field(default=0.5, gt=0)  # DBSCAN radius, in standard deviations of the axis
     min_samples: int = Field(default=5, ge=1)
     min_cluster_size: int = Field(default=15, ge=2)
+    # the word a reason names the net amount by when there is no cost: "items" for a log without prices
+    amount_word: Literal["revenue", "items"] = "revenue"
 
     @model_validator(mode="after")
     def _ordered(self) -> ValueConfig:
@@ -279,8 +281,8 @@ def _label_columns(features: pd.DataFrame | pa.Table, frequency: list, config: V
     order = _label((scores["profit"] + scores["frequency"]) / 2, config.cutoffs)
     out["segment"] = names[order]
     out["segment_order"] = order.astype("int64")
-    shown = "profit" if basis == "profit" else "revenue"
-    out["value_basis"] = [shown] * len(order)
+    out["value_basis"] = ["profit" if basis == "profit" else "revenue"] * len(order)
+    shown = "profit" if basis == "profit" else config.amount_word
     rows = zip(values["profit"].tolist(), out["profit_cluster"].tolist(), out["profit_clusters"].tolist(), frequency,
                out["frequency_cluster"].tolist(), out["frequency_clusters"].tolist(), overall.tolist(),
                out["segment"].tolist(), strict=True)  # fmt: skip
