@@ -531,3 +531,30 @@ def test_placeholder_dates_are_out_of_range(con):
     assert out.count == 2 and "1900-01-01 and Excel's day 0 stand for a missing date" in out.description
     assert result.report.total_amount == 12.0  # 4 + 8: the two placeholders (1 + 2) left out
     assert f"{result.report.first_date:%Y-%m-%d}" == "1900-01-02"  # the day after is a date like any other
+
+
+def _sub_cent(result) -> list[str]:
+    return [w for w in result.report.warnings if "more than 2 decimals" in w]
+
+
+@pytest.mark.parametrize(("amounts", "read", "warned"), [
+    # plain numbers (cast directly): 2 x (1.23 - 1.234) + (0.01 - 0.007) = -0.005; 12.000 is whole cents
+    (["1.234", "1.234", "0.007", "12.000", "5.50"], [1.234, 1.234, 0.007, 12.0, 5.5], "3 value(s)", ),
+    # parsed through the dictionary (1,000.126 says '.' is the decimal mark): +0.004 - 0.004 - 0.003
+    (["1,000.126", "1.234", "3.333", "2.50"], [1000.126, 1.234, 3.333, 2.5], "3 value(s)"),
+    # '.' groups thousands here (1.234,50): 1.234 is 1234, whole cents, no warning
+    (["1.234", "1.234,50", "2.000,25"], [1234.0, 1234.5, 2000.25], None),
+    (["12.34", "0.10", "12.000", "-3.5"], [12.34, 0.1, 12.0, -3.5], None),
+])  # fmt: skip
+def test_amounts_with_more_than_two_decimals_are_kept_and_their_rounding_named(con, amounts, read, warned):
+    """A 3-decimal currency (1.234 KWD) was rounded to the cent with no word: the report names the values
+    and how much rounding each to the cent changes their total; the amounts themselves keep every decimal."""
+    result = clean(con, basic(len(amounts), invoice_id=[f"I{i}" for i in range(len(amounts))], amount=amounts))
+    assert rows(result).amount.tolist() == pytest.approx(read, abs=1e-12)
+    warnings = _sub_cent(result)
+    if warned is None:
+        assert warnings == []
+    else:
+        change = {"1.234": "-0.005", "1,000.126": "-0.003"}[amounts[0]]
+        assert len(warnings) == 1 and warnings[0].startswith(f"{warned} in column 'amount' have more than 2 decimals")
+        assert warnings[0].endswith(f"changes their total by {change}")

@@ -36,6 +36,10 @@ NUMBERS = [  # text, value, flag that must be set (besides none)
     ("2e2", 200.0, "money"),
     ("-2.5e-1", -0.25, "money"),
     ("-0", 0.0, None),
+    ("\u201312.00", -12.0, "money"),  # en dash as the minus sign (was invalid: a dropped return)
+    ("\u221212.00", -12.0, "money"),  # U+2212 minus
+    ("\u2013 €1.234,50", -1234.5, "money"),
+    ("12.00\u2013", -12.0, "money"),  # trailing minus, typeset
     ("nan", None, "blank"),
     ("  N/A ", None, "blank"),
     ("-", None, "blank"),
@@ -172,3 +176,19 @@ def test_two_or_more_group_separators_are_whole_numbers_whatever_the_columns_dec
         read = [None if math.isnan(v) else v for v in out["n"]]
         assert read == [1234567.0, 1234567.5, 1234567.0, 123456.0, 12345678.0, None, None]
         assert out["n_invalid"].tolist() == [False] * 5 + [True] * 2
+
+
+def test_typeset_minus_signs_read_the_same_on_the_dictionary_path_and_the_direct_one(tmp_path):
+    """A CSV's returns written with an en dash or U+2212 (a word processor's '-12.00') are returns of 12,
+    not 'amount is not a number': read file -> dictionary -> join, as add_parsed_number reads them."""
+    from segmint.reading import read_transactions
+
+    path = tmp_path / "sales.csv"
+    path.write_text("customer_id,date,amount\n1,2023-01-02,20.00\n1,2023-01-03,\u201312.00\n"
+                    "2,2023-01-05,30.00\n2,2023-01-06,\u221212.50\n", encoding="utf-8")
+    tx = read_transactions(path)
+    amounts = tx.table.order_by(["customer_id", "invoice_date"]).execute()["amount"].tolist()
+    assert amounts == [20.0, -12.0, 30.0, -12.5]
+    assert tx.report.rows_kept == 4 and tx.report.returns == 2 and tx.report.total_amount == 25.5
+    direct = add_parsed_number(ibis.memtable({"t": ["\u201312.00", "\u221212.50"]}), "t", "n").execute()["n"]
+    assert direct.tolist() == [-12.0, -12.5]

@@ -208,3 +208,26 @@ def test_summary_shares_are_arrows_to_the_bit(values, scale):
     as_arrow = Columns(ibis.schema({"x": "float64"}), {"x": values}).to_arrow()["x"]
     assert as_arrow.type == pa.float64()
     assert all(same(a, b) for a, b in zip(as_arrow.to_pylist(), values, strict=True))
+
+
+NUMBER_LIKE = pd.DataFrame({"customer_id": ["-5", "+3", "-12.50", "=SUM(A1)", "-2+3", "@cmd", "-", "\t5", "-1e5"]})
+NUMBER_LIKE_WRITTEN = ["-5", "+3", "-12.50", "'=SUM(A1)", "'-2+3", "'@cmd", "'-", "'\t5", "'-1e5"]
+
+
+@pytest.mark.parametrize("source", ["pandas", "duckdb", "arrow"])
+def test_a_plain_number_is_not_a_formula(tmp_path, source):
+    """A customer id ``-5`` is exported as ``-5`` (not ``'-5``) by every CSV writer; formulas stay neutralised."""
+    import pyarrow as pa
+
+    table = {"pandas": NUMBER_LIKE, "duckdb": ibis.duckdb.connect().create_table("t", NUMBER_LIKE),
+             "arrow": pa.Table.from_pandas(NUMBER_LIKE)}[source]  # fmt: skip
+    path = export_table(table, tmp_path / "out.csv")
+    assert pd.read_csv(path, dtype=str, keep_default_na=False).customer_id.tolist() == NUMBER_LIKE_WRITTEN
+    assert neutralise_formulas(NUMBER_LIKE).customer_id.tolist() == NUMBER_LIKE_WRITTEN
+
+
+def test_a_plain_number_is_not_a_formula_in_excel(tmp_path):
+    import openpyxl
+
+    sheet = openpyxl.load_workbook(export_table(NUMBER_LIKE, tmp_path / "out.xlsx")).active
+    assert [c.value for c in sheet["A"]][1:] == NUMBER_LIKE_WRITTEN

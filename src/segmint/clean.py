@@ -113,6 +113,7 @@ def clean_transactions(
     parsed = parse_columns(
         con, mapped, fields, dicts, found, patterns=patterns, dayfirst=dayfirst, decimal=decimal
     )
+    warnings += _sub_cent_warnings(dicts, mapping)
     columns = ["customer_id", "invoice_id", "invoice_date", *TEXT_FIELDS, *CONTACT_DTYPES, *PRODUCT_ATTRIBUTE_DTYPES]
     rows = dicts.rows if dicts.rows is not None else text_rows(con, mapped, columns)
     stream = streamable(con, dicts.joined(), rows)
@@ -317,6 +318,20 @@ def _nothing_kept(source: str, dropped: dict[str, DroppedRows], mapping: ColumnM
 
 def _label(mapping: ColumnMapping, field: str) -> str:
     return mapping.source_for(field) or field
+
+
+def _sub_cent_warnings(dicts: Dictionaries, mapping: ColumnMapping) -> list[str]:
+    """A warning per money column with values of more than 2 decimals: reported to the cent, not silently."""
+    warnings = []
+    for field, (rows, millionths) in dicts.sub_cent.items():
+        if rows:
+            change = f"{millionths / 1e6:+.6f}".rstrip("0").rstrip(".")
+            warnings.append(
+                f"{rows:,} value(s) in column '{_label(mapping, field)}' have more than 2 decimals (a currency of "
+                f"1/1000 units?): money is reported to the cent, and rounding each of them to the cent changes "
+                f"their total by {change}"
+            )
+    return warnings
 
 
 def _decimal_plan(

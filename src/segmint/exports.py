@@ -33,12 +33,16 @@ log = logging.getLogger(__name__)
 EXCEL_MAX_ROWS = 1_048_576  # rows in one Excel sheet, header included
 EXPORT_FORMATS = tuple(f".{name}" for name in EXPORT_FORMAT_NAMES)
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")  # spreadsheet formula / DDE triggers
+# a plain number (``-5``, ``+3``, ``-12.50``) is not a formula: a customer id ``-5`` is written as ``-5``
+PLAIN_NUMBER = r"[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)"
+_PLAIN_NUMBER = re.compile(PLAIN_NUMBER)
 
 __all__ = ["export_all", "export_table", "export_tables", "export_workbook", "neutralise_formulas"]
 
 
 def neutralise_formulas(frame: pd.DataFrame, trusted: tuple[str, ...] = ()) -> pd.DataFrame:
-    """Copy of ``frame`` where text cells starting with = + - @ (or tab/CR) are prefixed with '.
+    """Copy of ``frame`` where text cells starting with = + - @ (or tab/CR) are prefixed with ',
+    unless the text is a plain number (``-5``, ``+3``, ``-12.50``).
 
     ``trusted`` columns are left alone: the caller validated them (e.g. phone numbers as ``+digits``).
     """
@@ -53,8 +57,15 @@ def neutralise_formulas(frame: pd.DataFrame, trusted: tuple[str, ...] = ()) -> p
             text = series.astype("string")
             risky = text.str.startswith(FORMULA_PREFIXES).fillna(False).astype(bool)
             if risky.any():
+                risky[risky] = ~text[risky].str.fullmatch(PLAIN_NUMBER).astype(bool)
                 out[column] = series.where(~risky, "'" + text)
     return out
+
+
+def is_formula(text: str) -> bool:
+    """True when a spreadsheet would run ``text`` as a formula: it starts with = + - @ (or tab/CR) and is
+    not a plain number."""
+    return text.startswith(FORMULA_PREFIXES) and _PLAIN_NUMBER.fullmatch(text) is None
 
 
 def _as_frame(table: ir.Table | pd.DataFrame | pa.Table) -> pd.DataFrame:
@@ -167,6 +178,7 @@ def _csv_column(name: str, dtype: Any, trusted: tuple[str, ...]) -> str:
         return f"CASE WHEN {column} THEN 'True' WHEN NOT {column} THEN 'False' END AS {column}"
     if dtype.is_string() and name not in trusted:
         risky = " OR ".join(f"starts_with({column}, {_sql_char(p)})" for p in FORMULA_PREFIXES)
+        risky = f"({risky}) AND NOT regexp_full_match({column}, {sql_string(PLAIN_NUMBER)})"
         return f"CASE WHEN {risky} THEN concat(chr(39), {column}) ELSE nullif({column}, '') END AS {column}"
     return column
 
@@ -223,7 +235,7 @@ def _write_csv_rows(table: pa.Table | Columns, target: Path, trusted: tuple[str,
             if money:
                 values = [_money_cell(v, decimals) for v in values]
         elif text and name not in trusted:
-            values = [None if v is None else "'" + v if v.startswith(FORMULA_PREFIXES) else v for v in values]
+            values = [None if v is None else "'" + v if is_formula(v) else v for v in values]
         columns.append(values)
     with open(target, "w", encoding="utf-8", newline="") as handle:
         writer = csv.writer(handle, lineterminator="\n")

@@ -18,6 +18,7 @@ from ibis.backends import BaseBackend
 
 from segmint import engine
 from segmint.errors import DataError
+from segmint.money import MONEY_DECIMALS
 from segmint.parsing import (
     CURRENCY_MARKERS,
     DATE_PATTERNS,
@@ -52,6 +53,8 @@ class Dictionaries:
     nulls_only: list[str] = field(default_factory=list)  # plain columns whose only blanks are NULLs
     filled: list[str] = field(default_factory=list)  # plain columns with a number in every row (no blank)
     cast: list[str] = field(default_factory=list)  # columns whose dictionary proved a direct cast exact
+    # amounts with more than 2 decimals (1.234 KWD): (rows, millionths their rounding to the cent adds)
+    sub_cent: dict[str, tuple[int, int]] = field(default_factory=dict)
 
     def joined(self) -> dict[str, ibis.Table]:
         """The dictionaries rows still get their values from (through an equality join)."""
@@ -96,8 +99,12 @@ def dictionaries(con: BaseBackend, mapped: ibis.Table, fields: list[str]) -> Dic
         }
         if not counts:  # every row is in one group (NULL too): the first column's groups count the rows
             metrics["rows"] = values.n.sum()
+        if name in SUB_CENT_FIELDS:  # read when every value is plain (then cast as it is here)
+            number = ibis.cases((blank, ibis.null("float64")), else_=values.value.try_cast("float64"))
+            metrics |= sub_cent_metrics(number, values.n, name)
         counts |= engine.one_row_counts(values.aggregate(**metrics))
     plain = [f for f in numbers if counts[f"exact:{f}"] == counts["rows"]]
+    sub_cent = {f: (counts[f"sub_cent:{f}"], counts[f"sub_cent_change:{f}"]) for f in plain if f in SUB_CENT_FIELDS}
     nulls_only = [f for f in plain if not counts[f"placeholders:{f}"]]
     filled = [f for f in nulls_only if not counts[f"nulls:{f}"]]
     tables = {}
@@ -107,7 +114,25 @@ def dictionaries(con: BaseBackend, mapped: ibis.Table, fields: list[str]) -> Dic
             continue
         grouped = mapped.group_by(value=mapped[name].cast("string")).aggregate(n=mapped.count())
         tables[name] = engine.materialize(con, grouped)
-    return Dictionaries(rows=counts["rows"], tables=tables, plain=plain, nulls_only=nulls_only, filled=filled)
+    return Dictionaries(
+        rows=counts["rows"], tables=tables, plain=plain, nulls_only=nulls_only, filled=filled, sub_cent=sub_cent
+    )
+
+
+SUB_CENT_FIELDS = ("amount",)
+SUB_CENT_TOLERANCE = 1e-6  # far above the float noise of a value written to the cent (12.34)
+
+
+def sub_cent_metrics(number: ir.FloatingValue, n: ir.IntegerValue, name: str) -> dict[str, ir.Scalar]:
+    """Rows (``n`` per value) whose ``number`` has more than 2 decimals, and the millionths rounding
+    each to the cent adds to their total: money is reported to the cent, so a 3-decimal currency's
+    1.234 is shown as 1.23 (see :data:`Dictionaries.sub_cent`)."""
+    change = number.round(MONEY_DECIMALS) - number
+    sub = change.abs() > SUB_CENT_TOLERANCE
+    return {
+        f"sub_cent:{name}": ibis.cases((sub, n), else_=0).sum(),
+        f"sub_cent_change:{name}": ibis.cases((sub, (change * 1e6).round().cast("int64") * n), else_=0).sum(),
+    }
 
 
 ISO_SHAPES = ("%Y-%m-%d", "%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M:%S.000000")  # 10, 19 and 26 characters
@@ -306,7 +331,10 @@ def parse_columns(
             d = dicts.tables[name]
             d = add_parsed_number(d, "value", out, decimal_comma=decimal[name])
             flags = [f"{out}_{flag}" for flag in NUMBER_FLAGS]
-            d = engine.materialize(con, d.select(d.value.name(f"_d_{name}"), out, *flags))
+            d = engine.materialize(con, d.select(d.value.name(f"_d_{name}"), out, *flags, "n"))
+            if name in SUB_CENT_FIELDS:  # one aggregate of the distinct values, as parsed
+                found = engine.one_row_counts(d.aggregate(**sub_cent_metrics(d[out], d.n, name)))
+                dicts.sub_cent[name] = (found[f"sub_cent:{name}"], found[f"sub_cent_change:{name}"])
             t = _join(t, name, d, [out, *flags])
             t = t.mutate(**{f"{out}_{flag}": t[f"{out}_{flag}"].fill_null(False) for flag in NUMBER_FLAGS})
             t = t.mutate(**{f"{out}_blank": t[f"{out}_blank"] | t[name].isnull()})

@@ -218,10 +218,13 @@ _CURRENCY = r"(?:rs\.?|inr|usd|eur|gbp|aud|cad|[$€£₹¥])"
 # the same currencies by the symbol a report names them with -> a regex finding them in a text NUMBER_REGEX
 # matched (whose only letters are a currency, an exponent or a Dr/Cr marker): a currency read above is counted
 CURRENCY_MARKERS = {"$": r"\$|usd", "€": r"€|eur", "£": r"£|gbp", "₹": r"₹|inr|rs", "¥": r"¥", "AUD": r"aud", "CAD": r"cad"}
+# a minus sign as typeset: hyphen-minus, U+2212 minus and U+2013 en dash (word processors' '–12.00')
+MINUS_SIGNS = ("-", "\u2212", "\u2013")
+_MINUS = "".join(MINUS_SIGNS)
 # groups: 1, 2 leading signs; 3 digits with separators; 4 exponent (1.5e+03); 5 trailing minus; 6 Dr/Cr
 NUMBER_REGEX = (
-    rf"^\(?\s*([-+−]?)\s*{_CURRENCY}?\s*([-+−]?)\s*(\d[\d.,' ]*\d|\d|\.\d+)(e[-+]?\d{{1,4}})?\s*{_CURRENCY}?"
-    r"\s*(-?)\s*\)?\s*(dr|cr)?\.?$"
+    rf"^\(?\s*([{_MINUS}+]?)\s*{_CURRENCY}?\s*([{_MINUS}+]?)\s*(\d[\d.,' ]*\d|\d|\.\d+)"
+    rf"(e[-+]?\d{{1,4}})?\s*{_CURRENCY}?\s*([{_MINUS}]?)\s*\)?\s*(dr|cr)?\.?$"
 )
 MAX_EXPONENT = 290  # 1.5e+03 reads as 1500; beyond 1e290 a value is not money but overflow (1e309 = inf)
 PLAIN_NUMBER = r"^[-+]?\d+(\.\d+)?$"
@@ -323,15 +326,14 @@ def add_parsed_number(
         return table.mutate(**{out: number}, **flags | {f"{out}_invalid": invalid})
     t = table.mutate(**{f"{out}_t": normalised(value.cast("string"))})
     text = t[f"{out}_t"]
-    minus = ["-", "−"]
     t = t.mutate(**{
         f"{out}_blank": is_blank(text),
         f"{out}_match": text.re_search(NUMBER_REGEX),
         f"{out}_core": text.re_extract(NUMBER_REGEX, 3),
         f"{out}_exponent": text.re_extract(NUMBER_REGEX, 4),
         f"{out}_marker": text.re_extract(NUMBER_REGEX, 6),
-        f"{out}_minus": one_of(text.re_extract(NUMBER_REGEX, 1), minus)
-        | one_of(text.re_extract(NUMBER_REGEX, 2), minus) | (text.re_extract(NUMBER_REGEX, 5) == "-"),
+        f"{out}_minus": one_of(text.re_extract(NUMBER_REGEX, 1), MINUS_SIGNS)
+        | one_of(text.re_extract(NUMBER_REGEX, 2), MINUS_SIGNS) | one_of(text.re_extract(NUMBER_REGEX, 5), MINUS_SIGNS),
         f"{out}_plain": text.re_search(PLAIN_NUMBER),
         f"{out}_paren_raw": text.re_search(r"^\(.*\)\s*(dr|cr)?\.?$"),
     })
