@@ -38,13 +38,14 @@ def _reasons(result) -> dict[str, str]:
 
 
 def test_rfm_reasons_count_items_without_prices(baskets, priced):
-    # customer 1: second most recent (R=2), most visits and items (F=M=4) -> At Risk; customer 2: lowest everything
+    # 3 customers, ranks spread over 1..5 (1 + floor(4k / 2)): customer 1 second most recent (R=3), most visits
+    # and items (F=M=5) -> Loyal Customers; customer 2: lowest everything
     reasons = _reasons(analyze(baskets, scheme="rfm", config=MONTH))
-    assert reasons["1"] == "R=2 F=4 M=4 -> At Risk: bought many items before, but has not purchased for a while"
+    assert reasons["1"] == "R=3 F=5 M=5 -> Loyal Customers: returns regularly and has bought many items"
     assert reasons["2"] == "R=1 F=1 M=1 -> Lost: lowest recency, frequency and item count"
     assert not any("spen" in r for r in reasons.values())
     reasons = _reasons(analyze(priced, scheme="rfm", config=MONTH))
-    assert reasons["1"] == "R=2 F=4 M=4 -> At Risk: spent well before, but has not purchased for a while"
+    assert reasons["1"] == "R=3 F=5 M=5 -> Loyal Customers: buys regularly and spends well"
     assert reasons["2"] == "R=1 F=1 M=1 -> Lost: lowest recency, frequency and spend"
     # the story's reasons too
     rows = story(baskets, scheme="rfm", period="month").tables()["story"].set_index("customer_id")
