@@ -24,16 +24,18 @@ def test_analyze_fixture_by_hand(tx):
     result = analyze(tx, scheme=SCHEMES)
     assert result.snapshot_date == dt.date(2023, 7, 1)
     rfm = result.segments["rfm"].execute().set_index("customer_id")
-    # n=3, 5 bins: recency A 108, D 42, B 1 -> R 1, 1+floor(5/3)=2, 1+floor(10/3)=4;
-    # frequency A 2, D 2, B 3 -> F 1, 1, 4; monetary D 6, A 15, B 190 -> M 1, 2, 4
-    assert rfm.rfm_cell.to_dict() == {"A": "112", "B": "444", "D": "211"}
-    # D's first purchase (2023-05-05) is in the snapshot's quarter: New Customers whatever its cell
-    assert rfm.segment.to_dict() == {"A": "Lost", "B": "Loyal Customers", "D": "New Customers"}
+    # n=3 < 5 bins: the ranks spread over 1..5, 1 + floor(4k/2) for k strictly worse: recency A 108, D 42,
+    # B 1 -> R 1, 3, 5; frequency A 2, D 2, B 3 -> F 1, 1, 5; monetary D 6, A 15, B 190 -> M 1, 3, 5
+    assert rfm.rfm_cell.to_dict() == {"A": "113", "B": "555", "D": "311"}
+    # D's first purchase (2023-05-05) is in the snapshot's quarter: New Customers whatever its cell; B, the most
+    # recent, frequent and spending of the three, is a Champion (was Loyal Customers at 444: the top unreachable)
+    assert rfm.segment.to_dict() == {"A": "Lost", "B": "Champions", "D": "New Customers"}
     levels = result.segments["levels"].execute().set_index("customer_id")
-    assert levels.segment.to_dict() == {"A": "Require Activation", "B": "Top Customers", "D": "Require Activation"}
+    # R+F+M: A 1+1+3 = 5, B 15, D 3+1+1 = 5 (Needs Attention from 5; was 4 and 4, Require Activation)
+    assert levels.segment.to_dict() == {"A": "Needs Attention", "B": "Top Customers", "D": "Needs Attention"}
     summary = result.summaries["rfm"].set_index("segment")
-    assert summary.index.tolist() == ["Loyal Customers", "New Customers", "Lost"]
-    assert summary.revenue.to_dict() == {"Loyal Customers": 190.0, "New Customers": 6.0, "Lost": 15.0}
+    assert summary.index.tolist() == ["Champions", "New Customers", "Lost"]
+    assert summary.revenue.to_dict() == {"Champions": 190.0, "New Customers": 6.0, "Lost": 15.0}
     excluded = result.tables["excluded_customers"].execute()
     assert excluded.customer_id.tolist() == ["C"]
     assert set(result.tables) >= {"tiers_buckets_value", "tiers_buckets_frequency", "tiers_kpis"}
@@ -45,8 +47,9 @@ def test_analyze_window_and_config(tx, tmp_path):
     result = analyze(tx, scheme="rfm", start="2023-05-01", config=path)
     rfm = result.segments["rfm"].execute().set_index("customer_id")
     # May..June: B (one purchase, 40, recency 1) and D (two purchases, net 6, recency 42); with
-    # n=2 and 3 bins the better customer scores 1+floor(3*1/2)=2: R B=2 D=1, F D=2 B=1, M B=2 D=1
-    assert rfm.rfm_cell.to_dict() == {"B": "212", "D": "121"}
+    # n=2 and 3 bins the better customer scores 1+floor(2*1/1)=3 (was 1+floor(3*1/2)=2, never the top):
+    # R B=3 D=1, F D=3 B=1, M B=3 D=1
+    assert rfm.rfm_cell.to_dict() == {"B": "313", "D": "131"}
     assert list(result.segments) == ["rfm"]
     with pytest.raises(ConfigError, match="unknown section"):
         load_analysis_config({"rfmm": {}})
@@ -62,7 +65,7 @@ def test_export_all(tx, tmp_path):
     features = pd.read_csv(written["features"])
     assert features.set_index("customer_id").recency_days.to_dict() == {"A": 108, "B": 1, "D": 42}
     summary = pd.read_csv(written["summary_rfm"])
-    assert summary.segment.tolist() == ["Loyal Customers", "New Customers", "Lost"]
+    assert summary.segment.tolist() == ["Champions", "New Customers", "Lost"]
 
 
 def test_workspace_source(tx, tmp_path):

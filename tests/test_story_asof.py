@@ -53,7 +53,9 @@ def test_as_of_scores_by_hand(rfm_story: story.StoryResult) -> None:
     assert rfm_story.kind == "as_of"
     table = rfm_story.period_segments.execute()
     q4 = table[table.period == "2022-Q4"].set_index("customer_id")
-    assert q4.rfm_cell.to_dict() == {"A": "344", "B": "221", "C": "122", "D": "413"}
+    # 4 customers < 5 bins: 1 + floor(4k/3) for k strictly worse; recency D 8, A 47, B 88, C 93 -> R 5, 3, 2, 1
+    # (D scored 4 and A's F=M=4 before: the top score was out of reach of 4 customers)
+    assert q4.rfm_cell.to_dict() == {"A": "355", "B": "221", "C": "122", "D": "513"}
     assert q4.recency_days.to_dict() == {"A": 47, "B": 88, "C": 93, "D": 8}
     assert q4.segment.to_dict() == {"A": "Loyal Customers", "B": "About To Sleep", "C": "Lost",
                                     "D": "New Customers"}

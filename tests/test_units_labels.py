@@ -38,13 +38,14 @@ def _reasons(result) -> dict[str, str]:
 
 
 def test_rfm_reasons_count_items_without_prices(baskets, priced):
-    # customer 1: second most recent (R=2), most visits and items (F=M=4) -> At Risk; customer 2: lowest everything
+    # 3 customers, ranks spread over 1..5 (1 + floor(4k / 2)): customer 1 second most recent (R=3), most visits
+    # and items (F=M=5) -> Loyal Customers; customer 2: lowest everything
     reasons = _reasons(analyze(baskets, scheme="rfm", config=MONTH))
-    assert reasons["1"] == "R=2 F=4 M=4 -> At Risk: bought many items before, but has not purchased for a while"
+    assert reasons["1"] == "R=3 F=5 M=5 -> Loyal Customers: returns regularly and has bought many items"
     assert reasons["2"] == "R=1 F=1 M=1 -> Lost: lowest recency, frequency and item count"
     assert not any("spen" in r for r in reasons.values())
     reasons = _reasons(analyze(priced, scheme="rfm", config=MONTH))
-    assert reasons["1"] == "R=2 F=4 M=4 -> At Risk: spent well before, but has not purchased for a while"
+    assert reasons["1"] == "R=3 F=5 M=5 -> Loyal Customers: buys regularly and spends well"
     assert reasons["2"] == "R=1 F=1 M=1 -> Lost: lowest recency, frequency and spend"
     # the story's reasons too
     rows = story(baskets, scheme="rfm", period="month").tables()["story"].set_index("customer_id")
@@ -139,3 +140,63 @@ def test_dashboard_labels_count_items_without_prices():
     figure = figures.segment_scatter(points, "frequency", "monetary", priced=False)
     assert figure.layout.title.text == "Frequency vs items" and figure.layout.yaxis.title.text == "Items bought (net)"
     assert figures.segment_scatter(points, "frequency", "monetary").layout.title.text == "Frequency vs monetary"
+
+
+def _scheme_reasons(tx, scheme: str, **kwargs) -> dict[str, str]:
+    frame = analyze(tx, scheme=scheme, **kwargs).segments[scheme].select("customer_id", "reason").execute()
+    return dict(zip(frame["customer_id"], frame["reason"], strict=True))
+
+
+def test_tiers_reasons_count_items_without_prices(baskets, priced):
+    # ATV: 1 bought 5 items on 2 visits (2.50), 2 and 3 one item on one visit (1.00). Bucket 1 + floor(10 k / 3):
+    # 1 -> 7 (k=2), 2 and 3 -> 1. Index: bucket items per customer / 7/3 x100: 5 -> 214, 1 -> 43; cut-offs
+    # 157 and 71 make bucket 7 High and bucket 1 Low. Visits rank the same way (2 against 1, 1).
+    top = ("in bucket 7 of 10 (index 214) -> High Value; 2 visits in bucket 7 of 10 (index 214) -> High Frequency")
+    low = ("in bucket 1 of 10 (index 43) -> Low Value; 1 visit in bucket 1 of 10 (index 43) -> Low Frequency")
+    reasons = _scheme_reasons(baskets, "tiers")
+    assert reasons["1"] == "items/visit 2.50 " + top  # was "ATV 2.50 ..." in a basket log
+    assert reasons["2"] == "items/visit 1.00 " + low
+    reasons = _scheme_reasons(priced, "tiers")
+    assert reasons["1"] == "ATV 2.50 " + top
+    assert reasons["2"] == "ATV 1.00 " + low
+
+
+def test_cluster_reasons_count_items_without_prices(baskets, priced):
+    # 1: 5 items, the only customer with at least 5 of 3 -> top ceil(100/3) = 34%; 2: 1 item, all 3 have >= 1 -> 100%.
+    # Recency from Mar 3 (the day after the last purchase): 1 bought Mar 1 (2 days), 2 Feb 1 (31 days, 2024 leaps)
+    config = {"clusters": {"k": 2}}
+    reasons = {k: v.split(" -> ")[0] for k, v in _scheme_reasons(baskets, "clusters", config=config).items()}
+    assert reasons["1"] == "items 5 (top 34%), frequency 2, last purchase 2 days ago"  # was "monetary 5 (top 34%)"
+    assert reasons["2"] == "items 1 (top 100%), frequency 1, last purchase 31 days ago"
+    reasons = {k: v.split(" -> ")[0] for k, v in _scheme_reasons(priced, "clusters", config=config).items()}
+    assert reasons["1"] == "monetary 5 (top 34%), frequency 2, last purchase 2 days ago"
+
+
+def test_dashboard_api_names_item_counts_items(baskets, priced):
+    # the JSON API's "revenue" and "aov" carried item counts: without prices they are named as the exported
+    # tables name them (items, share_of_items, items_per_order) and "amounts" says which
+    from segmint.app import create_app
+
+    for tx, expected in ((baskets, "items"), (priced, "money")):
+        dash_app = create_app(transactions=tx)
+        client = dash_app.server.test_client()
+        try:
+            body = client.get("/api/summary?scheme=tiers").get_json()
+            rows = client.get("/api/segments/tiers").get_json()["rows"]
+            features = client.get("/api/customers/1").get_json()["features"]
+        finally:
+            dash_app.segmint_state.close()
+        assert body["amounts"] == expected
+        top = next(s for s in body["segments"] if s["segment"] == "High Value / High Frequency")
+        if expected == "items":
+            # 7 items on 4 visits (1.75 per visit); customer 1: 5 of the 7 items, 2.5 per visit
+            assert (body["items"], body["orders"], body["items_per_order"]) == (7.0, 4, 1.75)
+            assert "revenue" not in body and "aov" not in body
+            assert (top["items"], top["share_of_items"], top["items_per_order"]) == (5.0, 0.7143, 2.5)
+            assert not {"revenue", "share_of_revenue", "aov"} & set(top)
+            assert (features["items"], features["items_per_order"]) == (5.0, 2.5)
+            assert rows[0]["items_per_visit"] == 2.5 and "atv" not in rows[0]
+        else:
+            assert (body["revenue"], body["orders"], body["aov"]) == (7.0, 4, 1.75)
+            assert (top["revenue"], top["share_of_revenue"], top["aov"]) == (5.0, 0.7143, 2.5)
+            assert (features["revenue"], features["avg_order_value"]) == (5.0, 2.5)

@@ -24,7 +24,10 @@ def _nth_worst(values: np.ndarray, counts: np.ndarray, ranks: list[int]) -> list
 
 
 def _cut_ranks(n: int, bins: int) -> list[int]:
-    """``ceil(s * n / bins)`` for s = 1 .. bins - 1: the rows a score above ``s`` must beat."""
+    """``ceil(s * n / bins)`` for s = 1 .. bins - 1: the rows a score above ``s`` must beat; with fewer
+    rows than scores ``ceil(s * (n - 1) / (bins - 1))``, as :func:`segmint.segment.rfm.rank_score` spreads them."""
+    if n < bins:
+        return [-(-s * (n - 1) // (bins - 1)) for s in range(1, bins)]
     return [-(-s * n // bins) for s in range(1, bins)]
 
 

@@ -294,3 +294,40 @@ def test_recent_claims_hold_on_real_cdnow() -> None:
         older = [(days > d).mean() for d in members.recency_days]
         assert min(older) > 0.5, (name, min(older))
     assert joined[joined.segment == "Potential Loyalist"].recency_days.max() > 365  # why 'recent' was false
+
+
+@pytest.mark.parametrize(("recency", "want"), [
+    ([1, 40], [5, 1]),  # 2 customers: the one who bought yesterday scored R=3 ("About To Sleep"), now 5
+    ([1, 20, 40], [5, 3, 1]),  # k = 2, 1, 0 strictly older: 1 + floor(4k / 2)
+    ([1, 10, 20, 40], [5, 3, 2, 1]),  # 1 + floor(4k / 3): k=3 -> 5, 2 -> 3, 1 -> 2, 0 -> 1
+    ([1, 10, 20, 30, 40], [5, 4, 3, 2, 1]),  # 5 customers: the quintile rule 1 + floor(5k / 5), as before
+    ([1, 1, 40], [3, 3, 1]),  # a tie shares the score of its lowest rank: k = 1 of 3 -> 1 + floor(4 / 2)
+])
+def test_few_customers_spread_over_every_score(recency, want):
+    n = len(recency)
+    got = scores(features(recency, range(n, 0, -1), [10.0 * (n - i) for i in range(n)]))
+    assert got.r_score.tolist() == want
+    if len(set(recency)) == n:  # frequency and monetary fall as recency rises here: the same ranks
+        assert got.f_score.tolist() == want and got.m_score.tolist() == want
+
+
+def test_two_customers_the_recent_one_is_not_about_to_sleep():
+    # yesterday, 1 visit, 10.00 against 40 days ago, 2 visits, 20.00: R=5, F=M=1 -> FM 1 -> Potential Loyalist
+    # (r 5, fm 1-2, not new); the other R=1, F=M=5 -> Can't Lose Them. Was R=3 -> About To Sleep, R=1 F=M=3 -> At Risk
+    got = assign(features([1, 40], [1, 2], [10.0, 20.0])).execute().sort_values("customer_id")
+    assert got.segment.tolist() == ["Potential Loyalist", "Can't Lose Them"]
+    assert got.reason.tolist()[0].startswith("R=5 F=1 M=1 -> Potential Loyalist: bought more recently than most")
+
+
+def test_one_customer_is_not_ranked(tmp_path):
+    from segmint.api import analyze, read_transactions
+    from segmint.errors import DataError
+
+    path = tmp_path / "one.csv"
+    path.write_text("customer,date,amount\nA,2024-03-01,10\n")
+    tx = read_transactions(str(path))
+    with pytest.raises(DataError, match="1 customer has no one to be ranked against") as caught:
+        analyze(tx, scheme="rfm")
+    assert (caught.value.field, caught.value.value) == ("customers", 1)
+    result = analyze(tx, scheme="all")  # every scheme the data support: RFM and its levels skipped with the reason
+    assert "rfm" not in result.segments and "levels" not in result.segments and "tiers" in result.segments

@@ -26,6 +26,7 @@ from segmint.app.state import AppState
 from segmint.segment import available_schemes, scheme_names
 from segmint.errors import ConfigError, DataError, SegmintError
 from segmint.money import export_decimals, round_numbers
+from segmint.units import item_columns
 
 log = logging.getLogger(__name__)
 
@@ -166,16 +167,18 @@ def summary(state: AppState, dataset_id: str | None, filters: Filters, live: Any
          "strategy": row.strategy}
         for row in table.itertuples()
     ]
-    return {
+    priced = state.priced(dataset_id)
+    return item_columns({
         "scheme": filters.scheme,
         "filters": _filters_dict(filters),
+        "amounts": "money" if priced else "items",
         "customers": kpis["customers"],
         "revenue": kpis["revenue"],
         "orders": int(kpis["orders"]),
         "aov": kpis["aov"],
-        "segments": segments,
+        "segments": [item_columns(row, priced) for row in segments],
         "data_as_of": data_as_of(state, dataset_id, analysis, live),
-    }
+    }, priced)
 
 
 def segment_rows(state: AppState, dataset_id: str | None, filters: Filters, segment: list[str]) -> Any:
@@ -184,7 +187,7 @@ def segment_rows(state: AppState, dataset_id: str | None, filters: Filters, segm
     table = analysis.customers
     if segment:
         table = table.filter(table.segment.isin(segment))
-    return table.order_by("customer_id")
+    return item_columns(table.order_by("customer_id"), state.priced(dataset_id))
 
 
 def customer(state: AppState, dataset_id: str | None, filters: Filters, customer_id: str) -> dict[str, Any]:
@@ -199,7 +202,7 @@ def customer(state: AppState, dataset_id: str | None, filters: Filters, customer
     feature_names = list(analysis.features.columns)
     answer: dict[str, Any] = {
         "customer_id": customer_id,
-        "features": {name: row.get(name) for name in feature_names},
+        "features": item_columns({name: row.get(name) for name in feature_names}, state.priced(dataset_id)),
         "segments": {},
     }
     for scheme in available_schemes():

@@ -68,6 +68,8 @@ class ClusterConfig(SegmentConfig):
     eps: float = Field(default=0.5, gt=0)  # DBSCAN neighbourhood radius (standardised units)
     min_samples: int = Field(default=5, ge=1)  # DBSCAN/HDBSCAN density threshold
     min_cluster_size: int = Field(default=15, ge=2)  # HDBSCAN smallest cluster
+    # the word a reason names ``monetary`` by: "items" for a log without prices (segmint.units.item_config)
+    amount_word: Literal["monetary", "items"] = "monetary"
 
     @model_validator(mode="after")
     def _consistent(self) -> ClusterConfig:
@@ -151,7 +153,7 @@ class ValueClusterer:
     @classmethod
     def from_config(cls, config: ClusterConfig) -> ValueClusterer:
         """Build an estimator from a :class:`ClusterConfig`."""
-        return cls(**config.model_dump())
+        return cls(**config.model_dump(exclude={"amount_word"}))
 
     # -- input -------------------------------------------------------------------------------------
     def _values(self, data: pd.DataFrame | pa.Table) -> np.ndarray:
@@ -322,10 +324,11 @@ def _days_ago(days: float) -> str:
     return "today" if days == 0 else "1 day ago" if days == 1 else f"{_thousands(days)} days ago"
 
 
-def _reasons(columns: dict[str, list], features: list[str], segments: list[str]) -> list[str]:
+def _reasons(columns: dict[str, list], features: list[str], segments: list[str], amount_word: str = "monetary") -> list[str]:
     """One line per customer: the value features behind the cluster, monetary with its top-% rank.
 
-    ``columns`` holds each feature's values (Python numbers, as the table stores them).
+    ``columns`` holds each feature's values (Python numbers, as the table stores them); ``monetary`` is
+    named ``amount_word`` ("items 13 (top 29%)" when the amounts count items).
     """
     ordered = [f for f in ("monetary", "frequency", "recency_days") if f in features]
     ordered += [f for f in features if f not in ordered]
@@ -335,7 +338,8 @@ def _reasons(columns: dict[str, list], features: list[str], segments: list[str])
         if name == "recency_days":
             parts.append([f"last purchase {_days_ago(v)}" for v in values])
             continue
-        text = [f"{name} {_thousands(v)}" for v in values]
+        word = amount_word if name == "monetary" else name
+        text = [f"{word} {_thousands(v)}" for v in values]
         if name == "monetary":
             # share of customers spending at least this much, rounded up: "top 8%" (ties share the
             # rank of the last of them, as pandas' rank(method="max", ascending=False))
@@ -366,7 +370,7 @@ def assign(features: pd.DataFrame | ir.Table, config: ClusterConfig | None = Non
         "cluster": clusters,
         "segment": segments,
         "segment_order": clusters,  # 0 = least valuable; -1 = outlier (unranked)
-        "reason": _reasons(values, config.features, segments),
+        "reason": _reasons(values, config.features, segments, config.amount_word),
     }
     if isinstance(frame, pa.Table):
         for name, column in added.items():

@@ -6,6 +6,10 @@ strictly *worse* value: larger ``recency_days`` for R, smaller ``frequency`` for
 ``monetary`` for M (pandas: ``k = s.rank(method="min") - 1``, on ``-recency_days`` for R). Equal
 values always share a score, never split by row order; with distinct values each score holds
 ``n / bins`` customers, while a value shared by many customers leaves some scores above it empty.
+With fewer customers than scores (``2 <= n < bins``) the ranks spread over the whole scale,
+``1 + floor((bins - 1) * k / (n - 1))``: the best of 2 customers scores 5, not 3 (``About To Sleep``
+for the one who bought yesterday), the worst 1. One customer has no one to be ranked against:
+``segmint.api.analyze`` refuses RFM for fewer than ``MIN_CUSTOMERS``.
 
 Segments come from an editable rule table (``rfm_segments.yaml``): rules are tried in order and the
 first whose R / F / M / FM ranges (and tenure condition) contain the customer wins; the table must give
@@ -43,6 +47,7 @@ from segmint.segment._config import SegmentConfig, load_packaged_yaml
 log = logging.getLogger(__name__)
 
 SCALE = 5  # rule tables are written on a 1..5 scale
+MIN_CUSTOMERS = 2  # scores rank customers against one another
 DEFAULT_TABLE = "rfm_segments.yaml"
 Range = tuple[float, float]
 
@@ -53,6 +58,7 @@ __all__ = [
     "assign",
     "label_scores",
     "quantile_score",
+    "rank_score",
     "rfm_scores",
     "bought_in_window_flag",
     "new_customer_flag",
@@ -214,6 +220,13 @@ def quantile_score(rank_worse: ir.IntegerValue, n: ir.IntegerValue, bins: int) -
     return ((rank_worse * bins) / n).floor().cast("int64") + 1
 
 
+def rank_score(rank_worse: ir.IntegerValue, n: ir.IntegerValue, bins: int) -> ir.IntegerValue:
+    """:func:`quantile_score`, or with fewer than ``bins`` customers ``1 + floor((bins - 1) * k / (n - 1))``
+    (module docstring): the best customer scores ``bins`` however few the customers are."""
+    spread = ((rank_worse * (bins - 1)) / ibis.greatest(n - 1, 1)).floor().cast("int64") + 1
+    return ibis.ifelse(n >= bins, quantile_score(rank_worse, n, bins), spread)
+
+
 def rfm_scores(features: ir.Table, bins: int = 5, *, by: str | None = None) -> ir.Table:
     """Add ``r_score``, ``f_score``, ``m_score`` (1..bins), ``rfm_cell`` ("545") and ``rfm_score`` (sum).
 
@@ -222,11 +235,9 @@ def rfm_scores(features: ir.Table, bins: int = 5, *, by: str | None = None) -> i
     group = [by] if by else None
     n = features.customer_id.count().over(ibis.window(group_by=group))
     scored = features.mutate(
-        r_score=quantile_score(
-            ibis.rank().over(group_by=group, order_by=ibis.desc(features.recency_days)), n, bins
-        ),
-        f_score=quantile_score(ibis.rank().over(group_by=group, order_by=features.frequency), n, bins),
-        m_score=quantile_score(ibis.rank().over(group_by=group, order_by=features.monetary), n, bins),
+        r_score=rank_score(ibis.rank().over(group_by=group, order_by=ibis.desc(features.recency_days)), n, bins),
+        f_score=rank_score(ibis.rank().over(group_by=group, order_by=features.frequency), n, bins),
+        m_score=rank_score(ibis.rank().over(group_by=group, order_by=features.monetary), n, bins),
     )
     return with_cells(scored)
 

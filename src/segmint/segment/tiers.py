@@ -65,6 +65,9 @@ class TiersConfig(SegmentConfig):
     value_cutoffs: tuple[float, float] | None = None
     frequency_cutoffs: tuple[float, float] | None = None
     strategies: dict[str, str] = Field(default_factory=lambda: _default_strategies())
+    # what a reason calls ATV: "items" for a log without prices, whose ATV counts items per visit
+    # (segmint.units.item_config)
+    amount_word: Literal["revenue", "items"] = "revenue"
 
 
 class TierCutoffs(BaseModel):
@@ -208,8 +211,9 @@ def assign(features: ir.Table, config: TiersConfig | None = None) -> ir.Table:
         ),
         segment_order=(value_rank * 3 + frequency_rank).cast("int64"),
     )
+    atv_word = "ATV " if config.amount_word == "revenue" else "items/visit "
     reason = (
-        "ATV " + _cents_text(tiered.atv)
+        atv_word + _cents_text(tiered.atv)
         + _bucket_text(tiered.value_bucket, frames["value"], config.n_buckets) + tiered.value_tier
         + "; " + tiered.frequency.cast("string") + ibis.ifelse(tiered.frequency == 1, " visit", " visits")
         + _bucket_text(tiered.frequency_bucket, frames["frequency"], config.n_buckets)
