@@ -226,6 +226,31 @@ def test_a_900px_window_wraps_the_navigation_instead_of_scrolling_sideways(serve
         narrow.close()
 
 
+def test_a_phone_collapses_the_navigation_behind_a_menu_button(server: str, page) -> None:
+    """At 390 px the nine links stood in a column that filled the first screen (the bar was 416 px tall)."""
+    phone = page.context.browser.new_page(viewport={"width": 390, "height": 844})
+    try:
+        phone.goto(server + "/")
+        phone.wait_for_selector("#kpi-customers", timeout=120_000)
+        _settle(phone)
+        bar = phone.evaluate("document.querySelector('.navbar').getBoundingClientRect().height")
+        kpi = phone.evaluate("document.querySelector('#kpi-customers').getBoundingClientRect().bottom")
+        assert bar < 100 and kpi < 844, (bar, kpi)  # the page's numbers in the first screen
+        assert not phone.locator("a.nav-link:has-text('Segments')").is_visible()
+        phone.screenshot(path=str(SHOTS / "overview_390.png"))
+        phone.click("#nav-toggler")
+        phone.locator("a.nav-link:has-text('Segments')").click(timeout=90_000)  # the menu opened
+        phone.wait_for_selector("#segments-grid .ag-row", timeout=120_000)
+        phone.wait_for_function("document.querySelector('.navbar').getBoundingClientRect().height < 100",
+                                timeout=90_000)  # opening a page closed the menu
+        phone.click("#nav-toggler")
+        phone.wait_for_selector("#nav-collapse.show #dataset-label:not(:empty)", timeout=90_000)
+        phone.wait_for_timeout(600)  # the menu's opening animation
+        phone.screenshot(path=str(SHOTS / "menu_390.png"))
+    finally:
+        phone.close()
+
+
 def test_products_page_favourites_regions_and_a_customers_picks(server: str, page) -> None:
     page.click("a.nav-link:has-text('Products')")
     page.wait_for_selector("#products-favourites .main-svg", timeout=120_000)
