@@ -118,3 +118,15 @@ def test_dashboard_and_cli_render_the_same_fix_in_their_own_terms() -> None:
     window = DataError("no transactions", field="start", fix=Fix(option="start", note="widen the date range"))
     assert fix_lines(window.fix)[0] == "widen the date range: --from"
     assert describe(window).endswith("Widen the date range (the Dates filter).")
+
+
+def test_dashboard_names_its_date_format_box_for_unread_dates(tmp_path) -> None:
+    """The library's date fix said 'add their layout to the mapping file': the dashboard has no mapping file."""
+    from segmint.app.messages import describe
+
+    path = tmp_path / "dots.csv"
+    path.write_text("CustomerID,InvoiceDate,Amount\nalpha,05.01.2023 10:00 Uhr,3\nbeta,06.01.2023 11:00 Uhr,1.5\n")
+    error = _raised(segmint.read_transactions, path)
+    text = describe(error)
+    assert "'InvoiceDate' for invoice_date" in text and "Date format box" in text, text
+    assert "mapping file" not in text and "--" not in text

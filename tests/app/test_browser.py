@@ -7,6 +7,7 @@ import os
 import re
 import tempfile
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import ibis
@@ -60,6 +61,19 @@ def _customers(page) -> int:
 def _settle(page) -> None:
     page.wait_for_function("!document.querySelector('[data-dash-is-loading=\"true\"]')", timeout=90_000)
     page.wait_for_timeout(600)
+
+
+@contextmanager
+def _window(page, url: str, ready: str, width: int, height: int = 900) -> Iterator:
+    """Another tab ``width`` px wide on ``url``, settled once ``ready`` is shown; closed afterwards."""
+    tab = page.context.browser.new_page(viewport={"width": width, "height": height})
+    try:
+        tab.goto(url)
+        tab.wait_for_selector(ready, timeout=120_000)
+        _settle(tab)
+        yield tab
+    finally:
+        tab.close()
 
 
 def test_overview_and_country_filter(server: str, page) -> None:
@@ -171,16 +185,10 @@ def test_story_search_shows_customer(server: str, page) -> None:
 
 def test_story_charts_stack_in_a_900px_window(server: str, page) -> None:
     """At 900 px the migration matrix beside the Sankey was 360 px wide: its cell labels overlapped."""
-    narrow = page.context.browser.new_page(viewport={"width": 900, "height": 900})
-    try:
-        narrow.goto(server + "/story")
-        narrow.wait_for_selector("#story-matrix .main-svg", timeout=120_000)
-        _settle(narrow)
+    with _window(page, server + "/story", "#story-matrix .main-svg", 900) as narrow:
         widths = narrow.evaluate("[...document.querySelectorAll('#story-sankey, #story-matrix, #story-cohorts,"
                                  " #story-periods')].map(e => e.getBoundingClientRect().width)")
         assert len(widths) == 4 and min(widths) > 800, widths  # each the page's full width
-    finally:
-        narrow.close()
 
 
 def test_customers_grid_and_upload_pages(server: str, page) -> None:
@@ -224,6 +232,25 @@ def test_a_900px_window_wraps_the_navigation_instead_of_scrolling_sideways(serve
         narrow.screenshot(path=str(SHOTS / "overview_900.png"), full_page=True)
     finally:
         narrow.close()
+
+
+def test_a_phone_collapses_the_navigation_behind_a_menu_button(server: str, page) -> None:
+    """At 390 px the nine links stood in a column that filled the first screen (the bar was 416 px tall)."""
+    with _window(page, server + "/", "#kpi-customers", 390, 844) as phone:
+        bar = phone.evaluate("document.querySelector('.navbar').getBoundingClientRect().height")
+        kpi = phone.evaluate("document.querySelector('#kpi-customers').getBoundingClientRect().bottom")
+        assert bar < 100 and kpi < 844, (bar, kpi)  # the page's numbers in the first screen
+        assert not phone.locator("a.nav-link:has-text('Segments')").is_visible()
+        phone.screenshot(path=str(SHOTS / "overview_390.png"))
+        phone.click("#nav-toggler")
+        phone.locator("a.nav-link:has-text('Segments')").click(timeout=90_000)  # the menu opened
+        phone.wait_for_selector("#segments-grid .ag-row", timeout=120_000)
+        phone.wait_for_function("document.querySelector('.navbar').getBoundingClientRect().height < 100",
+                                timeout=90_000)  # opening a page closed the menu
+        phone.click("#nav-toggler")
+        phone.wait_for_selector("#nav-collapse.show #dataset-label:not(:empty)", timeout=90_000)
+        phone.wait_for_timeout(600)  # the menu's opening animation
+        phone.screenshot(path=str(SHOTS / "menu_390.png"))
 
 
 def test_products_page_favourites_regions_and_a_customers_picks(server: str, page) -> None:
@@ -275,10 +302,7 @@ def test_value_page_scores_customers(server: str, page) -> None:
 def test_value_tables_fit_a_900px_window(server: str, page) -> None:
     """At 900 px the two Value tables sat side by side and each was cut (scrolled inside its half: the
     top customers' 'value / purchase' and CLV, the segments' CLV and share out of sight)."""
-    narrow = page.context.browser.new_page(viewport={"width": 900, "height": 900})
-    try:
-        narrow.goto(server + "/value")
-        narrow.wait_for_selector("#value-top tbody tr", timeout=120_000)
+    with _window(page, server + "/value", "#value-top tbody tr", 900) as narrow:
         narrow.wait_for_selector("#value-by-segment tbody tr", timeout=90_000)
         _settle(narrow)
         for table in ("#value-top table", "#value-by-segment table"):
@@ -286,8 +310,6 @@ def test_value_tables_fit_a_900px_window(server: str, page) -> None:
                 "t => [t.parentElement.clientWidth, t.scrollWidth]", narrow.locator(table).element_handle())
             assert full <= shown, (table, full, shown)  # every column in sight, nothing to scroll to
         narrow.screenshot(path=str(SHOTS / "value_900.png"), full_page=True)
-    finally:
-        narrow.close()
 
 
 UPLOAD_CSV = """InvoiceNo,CustomerID,InvoiceDate,Quantity,UnitPrice,Country
@@ -315,13 +337,49 @@ def test_upload_a_file_see_mapping_and_report_then_run(server: str, page, tmp_pa
     assert "CustomerID" in mapping and "InvoiceDate" in mapping
     page.screenshot(path=str(SHOTS / "upload.png"), full_page=True)
     assert "shop.csv uploaded" in page.locator("#upload-message").inner_text()
+    # by hand: A 2*10 + 5, B 25, C 3*1 (U4 dropped) = 53
+    assert _run_and_open_overview(page, "shop.csv", customers=3) == "53.00"  # to the cent
+
+
+def _run_and_open_overview(page, filename: str, customers: int) -> str:
+    """Press Run, open the Overview once it shows ``customers``; its revenue."""
     page.click("#upload-run")
-    # wait for Run's own answer: the upload's note above also names shop.csv, so waiting for the name passed
+    # wait for Run's own answer: the upload's note above also names the file, so waiting for the name passed
     # before Run had answered (the Overview was then opened while Run still ran)
-    page.wait_for_function("document.querySelector('#upload-message').innerText.includes('shop.csv loaded')",
+    page.wait_for_function(f"document.querySelector('#upload-message').innerText.includes('{filename} loaded')",
                            timeout=120_000)
     page.click("a.nav-link:has-text('Overview')")
     page.wait_for_function("document.querySelector('#kpi-customers') && "
-                           "document.querySelector('#kpi-customers').innerText === '3'", timeout=120_000)
-    # by hand: A 2*10 + 5, B 25, C 3*1 (U4 dropped) = 53
-    assert page.locator("#kpi-revenue").inner_text() == "53.00"  # to the cent
+                           f"document.querySelector('#kpi-customers').innerText === '{customers}'", timeout=120_000)
+    return page.locator("#kpi-revenue").inner_text()
+
+
+DOTTED_CSV = """InvoiceNo,CustomerID,InvoiceDate,Quantity,UnitPrice,Country
+D1,A,05.01.2023 10:00 Uhr,2,10.00,France
+D2,B,06.01.2023 11:00 Uhr,1,25.00,Spain
+D3,A,01.02.2023 09:30 Uhr,1,5.00,France
+"""
+
+
+def test_unread_dates_point_to_the_date_format_box_and_it_reads_them(server: str, page, tmp_path) -> None:
+    """Every date unreadable: the page said 'add their layout to the mapping file', a file it does not offer."""
+    path = tmp_path / "dotted.csv"
+    path.write_text(DOTTED_CSV)
+    page.goto(server + "/upload")
+    page.wait_for_selector("#upload-file", timeout=90_000)
+    page.set_input_files("#upload-file input[type=file]", str(path))
+    page.wait_for_function("document.querySelector('#upload-report').innerText.includes('no usable sales lines')",
+                           timeout=120_000)
+    report = page.locator("#upload-report").inner_text()
+    assert "Date format box" in report and "mapping file" not in report, report
+    page.click("#upload-run")  # Run with the detected mapping says the same
+    page.wait_for_function("document.querySelector('#upload-message').innerText.includes('no usable sales lines')",
+                           timeout=120_000)
+    message = page.locator("#upload-message").inner_text()
+    assert "Date format box" in message and "mapping file" not in message, message
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / "upload_dates.png"), full_page=True)
+    page.fill("#upload-date-format", "%d.%m.%Y %H:%M Uhr")
+    page.press("#upload-date-format", "Tab")  # the box sends its value on blur (debounce)
+    page.wait_for_timeout(500)
+    assert _run_and_open_overview(page, "dotted.csv", customers=2) == "50.00"  # by hand: A 2*10 + 5, B 25

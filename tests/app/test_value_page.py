@@ -46,6 +46,17 @@ def test_clv_histogram_counts_every_positive_customer():
     assert "1 at 0" in figure.layout.title.text
 
 
+def test_segment_bars_without_a_spend_model_are_a_message():
+    """No spend model (items without prices, Gamma-Gamma not converged): every share of value is missing and
+    the chart showed a 'share of predicted value' legend with no bars."""
+    by_segment = pd.DataFrame({"segment": ["Champions", "Lost"], "segment_order": [0, 1], "customers": [3, 1],
+                               "share_of_clv": [np.nan, np.nan]})
+    figure = value_figures.segment_value_bars(by_segment)
+    assert figure.data == () and "no spend model" in figure.layout.annotations[0].text
+    shared = value_figures.segment_value_bars(by_segment.assign(share_of_clv=[0.9, 0.1]))
+    assert [list(trace.x) for trace in shared.data] == [[0.75, 0.25], [0.9, 0.1]]
+
+
 def test_page_shows_the_library_numbers(demo_state):
     controls = ("bgnbd", "month", 6, 8, None)
     line, cards, _, _, tracking, _, top, _, _ = value.value_content(demo_state, *controls, *inputs(demo_state))

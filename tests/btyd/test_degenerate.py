@@ -98,6 +98,8 @@ def test_value_page_warns_first_and_shows_no_ranking(homogeneous_csv):
         top, notes = out[6], out[8]
         assert notes[0].color == "danger" and "fit is degenerate" in str(notes[0].children)
         assert "No ranking of customers" in str(top.children)
+        segments = out[5]  # no bars of a value the warning says not to use, and no legend over nothing
+        assert segments.data == () and "fit is degenerate" in segments.layout.annotations[0].text
     finally:
         state.close()
 

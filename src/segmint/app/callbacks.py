@@ -7,7 +7,7 @@ from collections.abc import Callable
 from typing import Any
 
 import dash_bootstrap_components as dbc
-from dash import Dash, Input, Output, html
+from dash import Dash, Input, Output, State, html
 
 from segmint.app.filters import Filters
 from segmint.app.messages import describe
@@ -90,6 +90,14 @@ def register(app: Dash, state: AppState, pages: dict[str, Any]) -> None:
         if page is None:
             return alert(f"No page at {pathname}; use the navigation bar."), {}
         return page.layout(), hidden
+
+    # the menu button opens and closes the navigation on a phone; opening a page closes it
+    app.clientside_callback(
+        """(clicks, path, open) => dash_clientside.callback_context.triggered.some(
+               t => t.prop_id === "nav-toggler.n_clicks") ? !open : false""",
+        Output("nav-collapse", "is_open"),
+        Input("nav-toggler", "n_clicks"), Input("url", "pathname"), State("nav-collapse", "is_open"),
+    )
 
     @app.callback(
         Output("f-country", "options"),

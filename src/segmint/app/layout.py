@@ -127,14 +127,21 @@ def shell(state: AppState, max_upload_mb: int, live_tick_ms: int | None = None) 
                     dbc.Container(
                         [
                             dbc.NavbarBrand("segmint", href="/"),
-                            dbc.Nav([dbc.NavLink(page.label, href=page.path, active="exact") for page in PAGES],
-                                    pills=True),
-                            html.Span([html.Span(id="dataset-label"), html.Span(id="live-status")],
-                                      className="dataset-label"),
+                            # a phone shows the brand and a menu button: the nine links filled its first screen
+                            dbc.NavbarToggler(id="nav-toggler"),
+                            dbc.Collapse(
+                                [
+                                    dbc.Nav([dbc.NavLink(page.label, href=page.path, active="exact")
+                                             for page in PAGES], pills=True),
+                                    html.Span([html.Span(id="dataset-label"), html.Span(id="live-status")],
+                                              className="dataset-label"),
+                                ],
+                                id="nav-collapse", is_open=False, navbar=True,
+                            ),
                         ],
                         fluid=True,
                     ),
-                    color="dark", dark=True, className="mb-3",
+                    color="dark", dark=True, expand="md", className="mb-3",
                 ),
                 dbc.Container([filters_bar(), html.Div(id="page")], fluid=True),
             ]

@@ -10,6 +10,8 @@ from collections.abc import Mapping
 
 from segmint.errors import Fix, SegmintError
 
+DATE_FORMAT = "Date format"  # the Upload page's box for the dates' layout (pages/upload.py)
+
 # library parameter -> the control that sets it in the dashboard
 CONTROLS: dict[str, str] = {
     "start": "the Dates filter",
@@ -27,6 +29,11 @@ def fix_text(fix: Fix, field: str | None = None) -> str:
     note = f" ({fix.note})" if fix.note else ""
     if fix.option == "mapping":
         example: Mapping[str, str] = fix.example or {}
+        if "invoice_date" in example and "date_format" in fix.note:  # dates not understood: their layout
+            column = example["invoice_date"]
+            return (f"In the mapping table on the Upload page, choose '{column}' for invoice_date; if it holds "
+                    f"the dates, type their layout in the {DATE_FORMAT} box under the table "
+                    "(e.g. %d.%m.%Y %H:%M for 31.12.2023 18:30), then Run.")
         if example:
             picks = ", ".join(f"'{column}' for {name}" for name, column in example.items())
             return f"In the mapping table on the Upload page, choose {picks}, then Run.{note}"

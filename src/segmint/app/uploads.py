@@ -72,16 +72,17 @@ class Upload:
             except Exception as exc:  # noqa: BLE001 - the user fixes the mapping, then runs
                 self.cleaned = exc
 
-    def clean(self, fields: dict[str, str]) -> Any:
-        """Transactions for the user's mapping (reuses the detected cleaning when it is the same)."""
+    def clean(self, fields: dict[str, str], date_format: str | None = None) -> Any:
+        """Transactions for the user's mapping and date layout (reuses the detected cleaning when it is the same)."""
         from segmint.api import Transactions, clean_raw
         from segmint.schema import ColumnMapping
 
         self.read()
         with self.lock:
-            if isinstance(self.cleaned, Transactions) and self.cleaned.mapping.fields == fields:
+            if isinstance(self.cleaned, Transactions) and self.cleaned.mapping.fields == fields and not date_format:
                 return self.cleaned
-            return clean_raw(self.raw, con=self.con, mapping=ColumnMapping(fields=fields), ledger=self.ledger)
+            mapping = ColumnMapping(fields=fields, date_format=date_format)
+            return clean_raw(self.raw, con=self.con, mapping=mapping, ledger=self.ledger)
 
     def close(self) -> None:
         """Forget the raw table (its connection goes once no dataset uses it)."""

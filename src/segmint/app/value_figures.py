@@ -73,10 +73,15 @@ def tracking_plot(tracking: pd.DataFrame | None, unit: str, calibration_end) -> 
                    legend={"orientation": "h", "y": -0.15})
 
 
-def segment_value_bars(by_segment: pd.DataFrame | None) -> go.Figure:
-    """Share of customers vs share of predicted value per segment."""
+def segment_value_bars(by_segment: pd.DataFrame | None, degenerate: bool = False) -> go.Figure:
+    """Share of customers vs share of predicted value per segment; a message instead when there is no value
+    to share out (a degenerate fit, or no spend model): a legend over customers' bars alone read as a bug."""
     if by_segment is None or by_segment.empty:
         return empty_figure("No segments")
+    if degenerate:
+        return empty_figure("No predicted value by segment: the model's fit is degenerate (see the warning above)")
+    if not np.isfinite(by_segment["share_of_clv"].to_numpy(dtype=float)).any():
+        return empty_figure("No predicted value by segment: there is no spend model (see the notes above)")
     table = by_segment.sort_values("segment_order")
     colors = segment_colors(table)
     customers = table["customers"] / table["customers"].sum()

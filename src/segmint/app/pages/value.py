@@ -147,7 +147,7 @@ def value_content(state: AppState, model: Any, unit: Any, horizon: Any, discount
     return (model_line(result), kpis(result, state.priced(dataset_id)), value_figures.p_alive_matrix(grid, result.time_unit, grid_T),
             value_figures.clv_histogram(result.customers["clv"], result.horizon_label()),
             value_figures.tracking_plot(result.tracking, result.time_unit, result.window.calibration_end),
-            value_figures.segment_value_bars(result.by_segment), top_customers(result), segment_table(result),
+            value_figures.segment_value_bars(result.by_segment, bool(result.degenerate)), top_customers(result), segment_table(result),
             notes)
 
 
