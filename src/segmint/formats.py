@@ -121,6 +121,7 @@ def dictionaries(con: BaseBackend, mapped: ibis.Table, fields: list[str]) -> Dic
 
 SUB_CENT_FIELDS = ("amount",)
 SUB_CENT_TOLERANCE = 1e-6  # far above the float noise of a value written to the cent (12.34)
+SUB_CENT_LIMIT = 1e15  # a float64 this large has no digits left below the cent
 
 
 def sub_cent_metrics(number: ir.FloatingValue, n: ir.IntegerValue, name: str) -> dict[str, ir.Scalar]:
@@ -128,7 +129,8 @@ def sub_cent_metrics(number: ir.FloatingValue, n: ir.IntegerValue, name: str) ->
     each to the cent adds to their total: money is reported to the cent, so a 3-decimal currency's
     1.234 is shown as 1.23 (see :data:`Dictionaries.sub_cent`)."""
     change = number.round(MONEY_DECIMALS) - number
-    sub = change.abs() > SUB_CENT_TOLERANCE
+    # a value the cast reads as inf or NaN ('1e400', 'inf': not a plain number) or beyond 1e15 has no cents
+    sub = (number.abs() < SUB_CENT_LIMIT) & (change.abs() > SUB_CENT_TOLERANCE)
     return {
         f"sub_cent:{name}": ibis.cases((sub, n), else_=0).sum(),
         f"sub_cent_change:{name}": ibis.cases((sub, (change * 1e6).round().cast("int64") * n), else_=0).sum(),
