@@ -126,7 +126,8 @@ def test_all_125_cells_get_exactly_one_segment():
     order = dict(zip(SEGMENTS, range(10, -1, -1), strict=True))
     assert (got.segment_order == got.segment.map(order)).all()
     champion = got[got.rfm_cell == "545"].iloc[0]
-    assert champion.reason == "R=5 F=4 M=5 -> Champions: bought recently, often, and spends most"
+    assert champion.reason == ("R=5 F=4 M=5 -> Champions: bought more recently than most customers, with frequency "
+                               "and spend together above average")
 
 
 def test_whole_bounds_compare_whole_scores_as_integers_and_fractional_bounds_keep_their_value():
@@ -286,14 +287,16 @@ def test_recent_claims_hold_on_real_cdnow() -> None:
     joined = reference.join(rfm[["segment", "reason"]], how="inner")
     assert len(joined) == len(rfm)
     days = joined.recency_days.to_numpy()
-    for name in ("Potential Loyalist", "Promising"):
+    # Champions too: R=4 Champions bought up to 430 days ago, yet the reason said "bought recently"
+    for name in ("Potential Loyalist", "Promising", "Champions"):
         members = joined[joined.segment == name]
-        assert len(members) >= 5  # CDNOW: 7 Promising, thousands of Potential Loyalists
+        assert len(members) >= 5  # CDNOW: 7 Promising, thousands of Potential Loyalists, 5,870 Champions
         assert members.reason.str.contains("bought more recently than most customers").all()
         # share of all customers whose last purchase is strictly older than this member's
         older = [(days > d).mean() for d in members.recency_days]
         assert min(older) > 0.5, (name, min(older))
     assert joined[joined.segment == "Potential Loyalist"].recency_days.max() > 365  # why 'recent' was false
+    assert joined[joined.segment == "Champions"].recency_days.max() == 430
 
 
 @pytest.mark.parametrize(("recency", "want"), [
