@@ -300,6 +300,7 @@ def test_recent_claims_hold_on_real_cdnow() -> None:
 
 
 @pytest.mark.parametrize(("recency", "want"), [
+    ([1], [1]),  # 1 customer: no one to rank against, k = 0 -> 1 (as before; see the module docstring)
     ([1, 40], [5, 1]),  # 2 customers: the one who bought yesterday scored R=3 ("About To Sleep"), now 5
     ([1, 20, 40], [5, 3, 1]),  # k = 2, 1, 0 strictly older: 1 + floor(4k / 2)
     ([1, 10, 20, 40], [5, 3, 2, 1]),  # 1 + floor(4k / 3): k=3 -> 5, 2 -> 3, 1 -> 2, 0 -> 1
@@ -320,17 +321,3 @@ def test_two_customers_the_recent_one_is_not_about_to_sleep():
     got = assign(features([1, 40], [1, 2], [10.0, 20.0])).execute().sort_values("customer_id")
     assert got.segment.tolist() == ["Potential Loyalist", "Can't Lose Them"]
     assert got.reason.tolist()[0].startswith("R=5 F=1 M=1 -> Potential Loyalist: bought more recently than most")
-
-
-def test_one_customer_is_not_ranked(tmp_path):
-    from segmint.api import analyze, read_transactions
-    from segmint.errors import DataError
-
-    path = tmp_path / "one.csv"
-    path.write_text("customer,date,amount\nA,2024-03-01,10\n")
-    tx = read_transactions(str(path))
-    with pytest.raises(DataError, match="1 customer has no one to be ranked against") as caught:
-        analyze(tx, scheme="rfm")
-    assert (caught.value.field, caught.value.value) == ("customers", 1)
-    result = analyze(tx, scheme="all")  # every scheme the data support: RFM and its levels skipped with the reason
-    assert "rfm" not in result.segments and "levels" not in result.segments and "tiers" in result.segments
