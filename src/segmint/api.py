@@ -198,12 +198,6 @@ def analyze(
             continue
         settings = used[name] = item_config(scheme_.config(configs.get(name)), priced)
         try:
-            if n_customers < (least := getattr(scheme_.load(), "MIN_CUSTOMERS", 1)):  # RFM ranks customers
-                raise DataError(
-                    f"{scheme_.title} rank customers against one another: {n_customers} customer has no one to be "
-                    f"ranked against (at least {least} needed); widen the dates or filters, or add data",
-                    field="customers", value=n_customers, fix=Fix(option="scheme", note="a scheme that ranks no one, or more data"),
-                )
             labelled = engine.materialize(tx.con, scheme_.assign(features, settings).order_by("customer_id"))
         except DataError as exc:
             if scheme != "all":  # a scheme the user named must run or fail

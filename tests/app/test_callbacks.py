@@ -44,16 +44,16 @@ def _counts(rows: list[dict]) -> dict[str, int]:
 
 
 def test_editing_level_thresholds_changes_segment_counts(state) -> None:
-    # R/F/M scores (1 + floor(5 k / 4), k = customers strictly worse): A 3/3/3, B 2/1/4, C 4/4/2,
-    # E 1/1/1 -> sums A 9, B 7, C 10, E 3.
+    # R/F/M scores (4 customers < 5 bins: 1 + floor(4 k / 3), k = customers strictly worse): A 3/3/3, B 2/1/5,
+    # C 5/5/2, E 1/1/1 -> sums A 9, B 8, C 12, E 3.
     rows, strategies, _, _ = segments.segments_content(state, *inputs(state, "levels"))
-    assert _counts(rows) == {"Champions": 1, "Loyal": 1, "Potential": 1, "Require Activation": 1}
+    assert _counts(rows) == {"Top Customers": 1, "Loyal": 1, "Potential": 1, "Require Activation": 1}
     ids = [{"type": "cfg", "key": "bins"}] + [{"type": "cfg", "key": f"thresholds.{n}"} for n in (
         "Top Customers", "Champions", "Loyal", "Potential", "Promising", "Needs Attention",
         "Require Activation")]
     settings = segments.settings_from_inputs("levels", ids, [5, 11, 9, 8, 7, 6, 5, 3])
     rows, _, _, _ = segments.segments_content(state, *inputs(state, "levels", settings=settings))
-    assert _counts(rows) == {"Champions": 2, "Potential": 1, "Require Activation": 1}
+    assert _counts(rows) == {"Top Customers": 1, "Champions": 1, "Loyal": 1, "Require Activation": 1}
     assert len(strategies.children) == 4
 
 
@@ -173,11 +173,11 @@ def test_story_list_says_day_not_days() -> None:
 
 
 def test_segments_page_explains_empty_score_levels(state) -> None:
-    # F scores A 3, B 1, C 4, E 1: B and E bought equally often, so F 2 is empty (and 5: 4 customers, 5 bins)
+    # F scores A 3, B 1, C 5, E 1: B and E bought equally often, so F 2 is empty (and 4: 4 customers, 5 bins)
     _, _, _, message = segments.segments_content(state, *inputs(state, "rfm"))
     text = message.children
-    assert "no customer has F score 2 and 5 (of 1-5): 50% of customers (2 of 4)" in text
-    assert "only 4 customers for 5 levels, so R score 5 stays empty" in text
+    assert "no customer has F score 2 and 4 (of 1-5): 50% of customers (2 of 4)" in text
+    assert "only 4 customers for 5 levels, so R score 4 stays empty" in text
 
 
 @pytest.mark.skipif(shutil.which("node") is None, reason="node not installed")

@@ -126,7 +126,8 @@ def test_all_125_cells_get_exactly_one_segment():
     order = dict(zip(SEGMENTS, range(10, -1, -1), strict=True))
     assert (got.segment_order == got.segment.map(order)).all()
     champion = got[got.rfm_cell == "545"].iloc[0]
-    assert champion.reason == "R=5 F=4 M=5 -> Champions: bought recently, often, and spends most"
+    assert champion.reason == ("R=5 F=4 M=5 -> Champions: bought more recently than most customers, with frequency "
+                               "and spend together above average")
 
 
 def test_whole_bounds_compare_whole_scores_as_integers_and_fractional_bounds_keep_their_value():
@@ -286,17 +287,20 @@ def test_recent_claims_hold_on_real_cdnow() -> None:
     joined = reference.join(rfm[["segment", "reason"]], how="inner")
     assert len(joined) == len(rfm)
     days = joined.recency_days.to_numpy()
-    for name in ("Potential Loyalist", "Promising"):
+    # Champions too: R=4 Champions bought up to 430 days ago, yet the reason said "bought recently"
+    for name in ("Potential Loyalist", "Promising", "Champions"):
         members = joined[joined.segment == name]
-        assert len(members) >= 5  # CDNOW: 7 Promising, thousands of Potential Loyalists
+        assert len(members) >= 5  # CDNOW: 7 Promising, thousands of Potential Loyalists, 5,870 Champions
         assert members.reason.str.contains("bought more recently than most customers").all()
         # share of all customers whose last purchase is strictly older than this member's
         older = [(days > d).mean() for d in members.recency_days]
         assert min(older) > 0.5, (name, min(older))
     assert joined[joined.segment == "Potential Loyalist"].recency_days.max() > 365  # why 'recent' was false
+    assert joined[joined.segment == "Champions"].recency_days.max() == 430
 
 
 @pytest.mark.parametrize(("recency", "want"), [
+    ([1], [1]),  # 1 customer: no one to rank against, k = 0 -> 1 (as before; see the module docstring)
     ([1, 40], [5, 1]),  # 2 customers: the one who bought yesterday scored R=3 ("About To Sleep"), now 5
     ([1, 20, 40], [5, 3, 1]),  # k = 2, 1, 0 strictly older: 1 + floor(4k / 2)
     ([1, 10, 20, 40], [5, 3, 2, 1]),  # 1 + floor(4k / 3): k=3 -> 5, 2 -> 3, 1 -> 2, 0 -> 1
@@ -317,17 +321,3 @@ def test_two_customers_the_recent_one_is_not_about_to_sleep():
     got = assign(features([1, 40], [1, 2], [10.0, 20.0])).execute().sort_values("customer_id")
     assert got.segment.tolist() == ["Potential Loyalist", "Can't Lose Them"]
     assert got.reason.tolist()[0].startswith("R=5 F=1 M=1 -> Potential Loyalist: bought more recently than most")
-
-
-def test_one_customer_is_not_ranked(tmp_path):
-    from segmint.api import analyze, read_transactions
-    from segmint.errors import DataError
-
-    path = tmp_path / "one.csv"
-    path.write_text("customer,date,amount\nA,2024-03-01,10\n")
-    tx = read_transactions(str(path))
-    with pytest.raises(DataError, match="1 customer has no one to be ranked against") as caught:
-        analyze(tx, scheme="rfm")
-    assert (caught.value.field, caught.value.value) == ("customers", 1)
-    result = analyze(tx, scheme="all")  # every scheme the data support: RFM and its levels skipped with the reason
-    assert "rfm" not in result.segments and "levels" not in result.segments and "tiers" in result.segments

@@ -13,7 +13,7 @@ import ibis.expr.types as ir
 from pydantic import Field, model_validator
 
 from segmint.segment._config import SegmentConfig
-from segmint.segment.rfm import MIN_CUSTOMERS, rfm_scores  # noqa: F401 - levels rank as RFM does (segmint.api)
+from segmint.segment.rfm import rfm_scores
 
 __all__ = ["DEFAULT_THRESHOLDS", "LevelsConfig", "assign", "label_scores", "notes"]
 

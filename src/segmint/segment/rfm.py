@@ -8,8 +8,7 @@ values always share a score, never split by row order; with distinct values each
 ``n / bins`` customers, while a value shared by many customers leaves some scores above it empty.
 With fewer customers than scores (``2 <= n < bins``) the ranks spread over the whole scale,
 ``1 + floor((bins - 1) * k / (n - 1))``: the best of 2 customers scores 5, not 3 (``About To Sleep``
-for the one who bought yesterday), the worst 1. One customer has no one to be ranked against:
-``segmint.api.analyze`` refuses RFM for fewer than ``MIN_CUSTOMERS``.
+for the one who bought yesterday), the worst 1. One customer, with no one to be ranked against, scores 1.
 
 Segments come from an editable rule table (``rfm_segments.yaml``): rules are tried in order and the
 first whose R / F / M / FM ranges (and tenure condition) contain the customer wins; the table must give
@@ -47,7 +46,6 @@ from segmint.segment._config import SegmentConfig, load_packaged_yaml
 log = logging.getLogger(__name__)
 
 SCALE = 5  # rule tables are written on a 1..5 scale
-MIN_CUSTOMERS = 2  # scores rank customers against one another
 DEFAULT_TABLE = "rfm_segments.yaml"
 Range = tuple[float, float]
 
