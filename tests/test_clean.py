@@ -425,8 +425,11 @@ def test_nothing_kept_names_the_first_bad_row_column_and_value(con):
         "'2023-01-06 10:00:00 EST'. Check the column mapping"
     )
     assert (error.field, error.value) == ("Order Date", "2023-01-06 10:00:00 EST")
-    assert error.fix.option == "mapping" and error.fix.example == {"invoice_date": "Order Date"}
-    assert "date_format" in error.fix.note
+    # the fix is the date_format parameter, with the layout of the value shown (the column is the field)
+    assert (error.fix.option, error.fix.example) == ("date_format", "%Y-%m-%d %H:%M:%S EST")
+    # the claim: that layout reads both EST dates (2023-01-06 and 2023-01-07 10:00), and only 'soon' is dropped
+    fixed = clean(con, columns, mapping.model_copy(update={"date_format": error.fix.example}))
+    assert sorted(rows(fixed)["invoice_date"].astype(str)) == ["2023-01-06 10:00:00", "2023-01-07 10:00:00"]
     # the largest reason is shown: 2 blank customers against 1 bad date; no date fix then
     with pytest.raises(DataError) as caught:
         clean(con, basic(3, customer_id=["", "C2", " "], invoice_date=["2023-01-01", "x", "2023-01-02"]))

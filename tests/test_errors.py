@@ -127,6 +127,27 @@ def test_dashboard_names_its_date_format_box_for_unread_dates(tmp_path) -> None:
     path = tmp_path / "dots.csv"
     path.write_text("CustomerID,InvoiceDate,Amount\nalpha,05.01.2023 10:00 Uhr,3\nbeta,06.01.2023 11:00 Uhr,1.5\n")
     error = _raised(segmint.read_transactions, path)
-    text = describe(error)
-    assert "'InvoiceDate' for invoice_date" in text and "Date format box" in text, text
-    assert "mapping file" not in text and "--" not in text
+    assert (error.field, error.value) == ("InvoiceDate", "05.01.2023 10:00 Uhr")
+    assert (error.fix.option, error.fix.example) == ("date_format", "%d.%m.%Y %H:%M Uhr")
+    assert describe(error).endswith(
+        "In the mapping table on the Upload page, choose 'InvoiceDate' for invoice_date; if it holds the dates, "
+        "type their layout in the Date format box under the table (%d.%m.%Y %H:%M Uhr), then Run.")
+    # rendered from the fix's data, not from its note's words: no suggestion, an example layout
+    unsure = DataError("no usable sales lines", field="Datum", fix=Fix(option="date_format"))
+    assert describe(unsure).endswith(
+        "choose 'Datum' for invoice_date; if it holds the dates, type their layout in the Date format box under "
+        "the table (e.g. %d.%m.%Y %H:%M for 31.12.2023 18:30), then Run.")
+
+
+def test_cli_gives_the_date_layout_as_a_mapping_file_entry() -> None:
+    from segmint.cli_output import fix_lines
+
+    fix = Fix(option="date_format", example="%d.%m.%Y %H:%M Uhr", note="if 'Datum' holds the dates, give their layout")
+    assert fix_lines(fix, "Datum", {"--map", "--mapping"}) == [
+        "if 'Datum' holds the dates, give their layout in a YAML mapping file passed with --mapping:",
+        '  date_format: "%d.%m.%Y %H:%M Uhr"',
+        'if another column holds them: --map "COLUMN=invoice_date"',
+    ]
+    assert fix_lines(Fix(option="date_format"), "Datum", {"--mapping"})[1:] == [
+        '  date_format: "%d.%m.%Y %H:%M"  (e.g., for 31.12.2023 18:30)']
+    assert fix_lines(fix, "Datum", {"--from"}) == [fix.note]  # a command without --mapping: the note

@@ -42,6 +42,7 @@ from segmint.clean_counts import (
 )
 from segmint.clean_options import EARLIEST_DATE, PLACEHOLDER_NOTE, CleanOptions, latest_date, unpriced
 from segmint.clean_stage import TEXT_FIELDS, _materialize_staged, _stage, streamable
+from segmint.date_hint import suggest_date_format
 from segmint.errors import DataError, Fix, MappingError
 from segmint.formats import (
     NUMBER_FIELDS,
@@ -295,7 +296,7 @@ def _check_fields(fields: list[str], mapping: ColumnMapping, source: str, option
 
 def _nothing_kept(source: str, dropped: dict[str, DroppedRows], mapping: ColumnMapping) -> DataError:
     """Every line dropped: the counts by reason and the first row of the largest one (row, column,
-    value), with the date layout to give when the dates were not understood."""
+    value); when the dates were not understood, a ``date_format`` fix (``field`` is the column)."""
     top = ", ".join(f"{d.count:,} {d.description}" for d in dropped.values()) or "no rows"
     biggest = max(dropped, key=lambda name: dropped[name].count, default=None)
     shown = next((ex for ex in dropped[biggest].examples if ex.get("field")), None) if biggest else None
@@ -306,10 +307,11 @@ def _nothing_kept(source: str, dropped: dict[str, DroppedRows], mapping: ColumnM
         "(blank)" if value is None or not str(value).strip() else repr(value)
     )
     fix = None
-    if biggest == "bad_date":
-        fix = Fix("mapping", example={"invoice_date": column}, note=(
-            f"if '{column}' holds the dates, add their layout to the mapping file, e.g. date_format: \"%d.%m.%Y %H:%M\""
-        ))  # fmt: skip
+    if biggest == "bad_date":  # the column's layout, suggested from the value when it can be read
+        fix = Fix("date_format", example=suggest_date_format(value), note=(
+            f"if '{column}' holds the dates, give their layout in strptime codes (%d day, %m month, %Y year, "
+            "%H:%M time)"
+        ))
     return DataError(
         f"{source}: no usable sales lines ({top}); e.g. {where}. Check the column mapping",
         field=column, value=value, fix=fix,

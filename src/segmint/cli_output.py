@@ -75,6 +75,8 @@ def fix_lines(fix: Fix, field: str | None = None, flags: Collection[str] | None 
         if flags is not None and not {"--map", "--mapping"} & set(flags):
             return [fix.note] if fix.note else []
         return _mapping_fix(fix, field, flags)
+    if fix.option == "date_format":
+        return _date_format_fix(fix, field, flags)
     if fix.option == "columns" and isinstance(fix.example, Mapping) and (flags is None or "--map" in flags):
         pairs = " ".join(f'--map "{column}={name}"' for name, column in fix.example.items())  # segmint credit
         return [f"{fix.note}: {pairs}" if fix.note else f"say which column holds each field: {pairs}"]
@@ -108,6 +110,18 @@ def _mapping_fix(fix: Fix, field: str | None, flags: Collection[str] | None = No
         lines += [f"    {name}: {column}" for name, column in example.items()]
     if fix.note:
         lines.append(f"({fix.note})")
+    return lines
+
+
+def _date_format_fix(fix: Fix, column: str | None, flags: Collection[str] | None = None) -> list[str]:
+    """The dates' layout as a ``--mapping`` file's ``date_format`` (the library's suggestion when it has one)."""
+    if flags is not None and "--mapping" not in flags:
+        return [fix.note] if fix.note else []
+    layout = f'"{fix.example}"' if fix.example else '"%d.%m.%Y %H:%M"  (e.g., for 31.12.2023 18:30)'
+    lines = [f"if {f'{column!r}' if column else 'the column'} holds the dates, give their layout in a YAML "
+             "mapping file passed with --mapping:", f"  date_format: {layout}"]
+    if flags is None or "--map" in flags:
+        lines.append('if another column holds them: --map "COLUMN=invoice_date"')
     return lines
 
 

@@ -27,8 +27,10 @@ class Fix:
     """What to change, as data: the library parameter to set and a value that would work.
 
     ``option`` is a parameter name of ``segmint.api`` (``mapping``, ``scheme``, ``snapshot_date``,
-    ``start``, ``end``, ``org``, ``fmt``, ``config``, ``drop_partial``, ``kind``, ...) or a scheme setting
-    (``rfm.bins``); ``example`` a value that works (for ``mapping``: ``{field: column}``);
+    ``start``, ``end``, ``org``, ``fmt``, ``config``, ``drop_partial``, ``kind``, ...), a column mapping
+    setting (``date_format``: the error's ``field`` is the column) or a scheme setting (``rfm.bins``);
+    ``example`` a value that works (for ``mapping``: ``{field: column}``; for ``date_format``: a layout
+    that reads the error's ``value``, None when none is known);
     ``choices`` the accepted values when they are a short list; ``note`` a plain-language hint;
     ``remove`` true when the fix is to leave the parameter out (a filter the data cannot meet).
     """

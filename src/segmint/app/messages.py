@@ -27,13 +27,13 @@ CONTROLS: dict[str, str] = {
 def fix_text(fix: Fix, field: str | None = None) -> str:
     """One sentence telling a dashboard user what to change."""
     note = f" ({fix.note})" if fix.note else ""
+    if fix.option == "date_format":  # dates not understood: ``field`` is their column
+        layout = f"({fix.example})" if fix.example else "(e.g. %d.%m.%Y %H:%M for 31.12.2023 18:30)"
+        return (f"In the mapping table on the Upload page, choose {f'{field!r}' if field else 'the column'} for "
+                f"invoice_date; if it holds the dates, type their layout in the {DATE_FORMAT} box under the "
+                f"table {layout}, then Run.")
     if fix.option == "mapping":
         example: Mapping[str, str] = fix.example or {}
-        if "invoice_date" in example and "date_format" in fix.note:  # dates not understood: their layout
-            column = example["invoice_date"]
-            return (f"In the mapping table on the Upload page, choose '{column}' for invoice_date; if it holds "
-                    f"the dates, type their layout in the {DATE_FORMAT} box under the table "
-                    "(e.g. %d.%m.%Y %H:%M for 31.12.2023 18:30), then Run.")
         if example:
             picks = ", ".join(f"'{column}' for {name}" for name, column in example.items())
             return f"In the mapping table on the Upload page, choose {picks}, then Run.{note}"
