@@ -34,6 +34,13 @@ def test_item_columns_renames_every_kind_of_table():
     assert list(item_columns({"revenue": [1.0]}, False)) == ["items"]
     # a table with both: nothing renamed onto an existing column
     assert list(item_columns(pd.DataFrame({"revenue": [1], "items": [1]}), False).columns) == ["revenue", "items"]
+    # one figure under two money names (tiers' sales is its copy of revenue): one items column, where revenue was
+    both = pd.DataFrame({"revenue": [5.0], "atv_min": [2.5], "sales": [5.0], "atv": [2.5]})
+    renamed = ["items", "items_per_visit_min", "items_per_visit"]
+    assert list(item_columns(both, False).columns) == renamed
+    assert item_columns(pa.table(both), False).column_names == renamed
+    assert ibis.memtable(both).pipe(item_columns, False).columns == tuple(renamed)
+    assert item_columns({"sales": 5.0, "revenue": 5.0}, False) == {"items": 5.0}
     assert measure_word("% revenue", False) == "% items" and measure_word("% revenue", True) == "% revenue"
     assert has_prices(None)
 
@@ -54,6 +61,26 @@ def test_cli_analyze_and_its_exports_say_items(baskets, tmp_path):
     assert summary["share_of_items"].sum() == pytest.approx(1.0, abs=1e-3)
     features = pd.read_csv(out / "features.csv", dtype={"customer_id": str}).set_index("customer_id")
     assert features.loc["1", "items"] == 5 and features.loc["1", "items_per_order"] == pytest.approx(2.5)
+
+
+def test_tiers_exports_name_item_counts_items_once(baskets, tmp_path):
+    """The tiers table kept a ``revenue`` column of item counts beside ``items`` (its ``sales`` copy), and the
+    value buckets' ATV range (``atv_min``/``atv_max``) counted items per visit."""
+    out = tmp_path / "out"
+    run = CliRunner().invoke(app, ["analyze", str(baskets), "--unpriced", "units", "--scheme", "tiers", "--out", str(out)])
+    assert run.exit_code == 0, run.output
+    tiers = pd.read_csv(out / "segments_tiers.csv", dtype={"customer_id": str}).set_index("customer_id")
+    assert not {"revenue", "sales", "atv", "aov"} & set(tiers.columns) and list(tiers.columns).count("items") == 1
+    # customer 1: 2 + 3 items on 2 visits; 2 and 3: 1 item on 1 visit
+    assert tiers["items"].to_dict() == {"1": 5, "2": 1, "3": 1}
+    assert tiers["items_per_visit"].to_dict() == {"1": 2.5, "2": 1, "3": 1}
+    buckets = pd.read_csv(out / "tiers_buckets_value.csv").set_index("bucket")
+    assert not {"atv_min", "atv_max", "sales", "revenue"} & set(buckets.columns)
+    # 3 customers in 10 buckets: 1 (2.5 items per visit) in bucket 7, 2 and 3 (1 each) in bucket 1
+    assert buckets[["items", "items_per_visit_min", "items_per_visit_max"]].to_dict("index") == {
+        7: {"items": 5, "items_per_visit_min": 2.5, "items_per_visit_max": 2.5},
+        1: {"items": 2, "items_per_visit_min": 1, "items_per_visit_max": 1},
+    }
 
 
 def test_cli_analyze_with_prices_keeps_revenue(tmp_path):

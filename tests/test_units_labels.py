@@ -183,7 +183,8 @@ def test_dashboard_api_names_item_counts_items(baskets, priced):
         try:
             body = client.get("/api/summary?scheme=tiers").get_json()
             rows = client.get("/api/segments/tiers").get_json()["rows"]
-            features = client.get("/api/customers/1").get_json()["features"]
+            one = client.get("/api/customers/1").get_json()
+            features = one["features"]
         finally:
             dash_app.segmint_state.close()
         assert body["amounts"] == expected
@@ -196,7 +197,14 @@ def test_dashboard_api_names_item_counts_items(baskets, priced):
             assert not {"revenue", "share_of_revenue", "aov"} & set(top)
             assert (features["items"], features["items_per_order"]) == (5.0, 2.5)
             assert rows[0]["items_per_visit"] == 2.5 and "atv" not in rows[0]
+            # tiers' copy of revenue ("sales") is no second column: customer 1's 5 items once, as items
+            assert rows[0]["items"] == 5.0 and not {"revenue", "sales"} & set(rows[0])
+            assert one["segments"]["tiers"]["items_per_visit"] == 2.5
+            assert not {"sales", "atv", "items"} & set(one["segments"]["tiers"])
+            assert one["story"]["total_items"] == 5.0 and "total_spend" not in one["story"]
         else:
             assert (body["revenue"], body["orders"], body["aov"]) == (7.0, 4, 1.75)
             assert (top["revenue"], top["share_of_revenue"], top["aov"]) == (5.0, 0.7143, 2.5)
             assert (features["revenue"], features["avg_order_value"]) == (5.0, 2.5)
+            assert (one["segments"]["tiers"]["sales"], one["segments"]["tiers"]["atv"]) == (5.0, 2.5)
+            assert rows[0]["revenue"] == rows[0]["sales"] == 5.0 and one["story"]["total_spend"] == 5.0

@@ -17,6 +17,7 @@ ITEM_COLUMNS = {
     "revenue_per_day": "items_per_day", "aov": "items_per_order", "avg_order_value": "items_per_order",
     "atv": "items_per_visit", "sales": "items", "share_of_sales": "share_of_items",
     "sales_per_customer": "items_per_customer", "total_spend": "total_items",
+    "atv_min": "items_per_visit_min", "atv_max": "items_per_visit_max",
 }  # fmt: skip
 # a displayed word (header, label) -> the same in items
 _ITEM_WORDS = {
@@ -61,22 +62,45 @@ def item_text(text: str, priced: bool) -> str:
 
 def item_columns(table: Any, priced: bool) -> Any:
     """A pandas frame, Ibis or Arrow table (or a dict of columns) with money columns renamed to what they
-    count when unpriced."""
+    count when unpriced.
+
+    Money columns that name one figure twice (the tiers scheme's ``sales`` is its copy of ``revenue``)
+    become one items column: the first in :data:`ITEM_COLUMNS`' order is kept, the copies are left out.
+    """
     if priced:
         return table
     columns = list(table) if isinstance(table, dict) else list(getattr(table, "column_names", None) or table.columns)
-    renames = {old: new for old, new in ITEM_COLUMNS.items() if old in columns and new not in columns}
+    renames: dict[str, str] = {}
+    copies: list[str] = []
+    for old, new in ITEM_COLUMNS.items():
+        if old not in columns or new in columns:
+            continue
+        if new in renames.values():
+            copies.append(old)
+        else:
+            renames[old] = new
     if not renames:
         return table
     if isinstance(table, dict):
-        return {renames.get(k, k): v for k, v in table.items()}
+        return {renames.get(k, k): v for k, v in table.items() if k not in copies}
     if hasattr(table, "to_arrow") and not hasattr(table, "rename_columns"):  # segmint.results.Columns
         table = table.to_arrow()
+    if copies:
+        table, columns = _without(table, copies), [c for c in columns if c not in copies]
     if hasattr(table, "rename_columns"):  # Arrow
         return table.rename_columns([renames.get(c, c) for c in columns])
     if hasattr(table, "to_pyarrow"):  # Ibis: rename takes new=old
         return table.rename({new: old for old, new in renames.items()})
     return table.rename(columns=renames)
+
+
+def _without(table: Any, names: list[str]) -> Any:
+    """An Arrow, Ibis or pandas table without the columns ``names``."""
+    if hasattr(table, "rename_columns"):  # Arrow
+        return table.drop_columns(names)
+    if hasattr(table, "to_pyarrow"):  # Ibis
+        return table.drop(*names)
+    return table.drop(columns=names)
 
 
 def item_config(settings: Any, priced: bool, scheme: str = "") -> Any:

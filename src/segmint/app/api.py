@@ -199,12 +199,9 @@ def customer(state: AppState, dataset_id: str | None, filters: Filters, customer
     if row is None:
         raise DataError(f"customer {customer_id!r} has no positive net purchase for these filters; "
                         "check the id (ids are text, leading zeros count) and the filters")
-    feature_names = list(analysis.features.columns)
-    answer: dict[str, Any] = {
-        "customer_id": customer_id,
-        "features": item_columns({name: row.get(name) for name in feature_names}, state.priced(dataset_id)),
-        "segments": {},
-    }
+    priced = state.priced(dataset_id)
+    features = item_columns({name: row.get(name) for name in analysis.features.columns}, priced)
+    answer: dict[str, Any] = {"customer_id": customer_id, "features": features, "segments": {}}
     for scheme in available_schemes():
         try:
             labelled = state.analysis(dataset_id, replace(filters, scheme=scheme))
@@ -212,8 +209,8 @@ def customer(state: AppState, dataset_id: str | None, filters: Filters, customer
         except SegmintError as exc:
             answer["segments"][scheme] = {"error": str(exc)}
             continue
-        extra = {k: v for k, v in mine.items() if k not in feature_names}
-        answer["segments"][scheme] = extra
+        # what the scheme adds to the features, named as the features are (tiers' sales is their revenue)
+        answer["segments"][scheme] = {k: v for k, v in item_columns(mine, priced).items() if k not in features}
     for name, source in CUSTOMER_RESULTS.items():
         try:
             result = source(state, dataset_id, filters)
@@ -227,7 +224,8 @@ def customer(state: AppState, dataset_id: str | None, filters: Filters, customer
             log.exception("customer section %s failed", name)
             answer[name] = {"error": f"{type(exc).__name__}: {exc}"}
             continue
-        answer[name] = section.to_dict() if isinstance(section, pd.Series) else section
+        section = section.to_dict() if isinstance(section, pd.Series) else section
+        answer[name] = item_columns(section, priced) if isinstance(section, dict) else section
     return answer
 
 
