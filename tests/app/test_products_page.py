@@ -225,6 +225,7 @@ def test_chart_titles_say_revenue_was_allocated_from_basket_totals(tmp_path):
         *_, regions, note, table, message = products.overview_content(state, "1Y", None, "revenue", *inputs(state))
         assert message is None and "spread over its items by quantity" in note
         assert "revenue allocated from basket totals over the whole period" in regions.layout.title.text
+        assert regions.data[0].colorbar.title.text == "revenue<br>(allocated)"
         totals = dict(zip([label.split(" ")[0] for label in regions.data[0].y], regions.data[0].z[:, 0], strict=True))
         assert totals == {"A": 22.0, "D": 20.0}
         trend, by_segment = products.product_content(state, "1Y", "D", "revenue", *inputs(state))
@@ -238,3 +239,4 @@ def test_chart_titles_say_revenue_was_allocated_from_basket_totals(tmp_path):
     priced = products.product_figures.region_heatmap(
         pd.DataFrame({"product_id": ["A"], "product_name": ["A"], "country": ["France"], "revenue": [5.0]}))
     assert "<sup>revenue over the whole period</sup>" in priced.layout.title.text
+    assert priced.data[0].colorbar.title.text == "revenue"

@@ -69,10 +69,15 @@ def favourites_bars(favourites: pd.DataFrame, segment: str, min_buyers: int, top
                    f"share of shoppers who bought each product,\n{start} to {end}")  # one line was cut at 900 px
 
 
+def is_allocation(value: str, allocated: bool) -> bool:
+    """Whether ``value`` is revenue spread over a basket's items from its total (product_json baskets without
+    item prices, ``segmint.io.items.ALLOCATION_NOTE``): an allocation, not what each product sold for."""
+    return allocated and value == "revenue"
+
+
 def measure_label(value: str, allocated: bool = False) -> str:
-    """How a chart names ``value``: revenue spread over a basket's items from its total (product_json baskets
-    without item prices, ``segmint.io.items.ALLOCATION_NOTE``) is an allocation, not what each product sold for."""
-    return "revenue allocated from basket totals" if allocated and value == "revenue" else value
+    """How a chart's title names ``value`` (an allocation says so: see ``is_allocation``)."""
+    return "revenue allocated from basket totals" if is_allocation(value, allocated) else value
 
 
 def has_regions(sales: pd.DataFrame) -> bool:
@@ -99,7 +104,7 @@ def region_heatmap(sales: pd.DataFrame, value: str = "revenue", top: int = 15, a
     fig = go.Figure(go.Heatmap(
         z=grid.to_numpy(), x=[str(c) for c in grid.columns], y=labels, colorscale="Blues",
         hovertemplate="%{y}<br>%{x}: %{z:,.0f}<extra></extra>",
-        colorbar={"title": "revenue<br>(allocated)" if allocated and value == "revenue" else value},
+        colorbar={"title": "revenue<br>(allocated)" if is_allocation(value, allocated) else value},
     ))  # fmt: skip
     fig.update_yaxes(autorange="reversed")
     return _layout(fig, "Top products by country/region", f"{measure_label(value, allocated)} over the whole period")

@@ -172,14 +172,14 @@ def _loose_text(name: str, value: float, error: float, limited: bool) -> str:
     return f"{name} = {value:,.4g} ({'at the limit of its range' if limited else 'no standard error: the likelihood is flat there'})"
 
 
-def _paid(summary: pd.DataFrame, notes: list[str]) -> tuple[pd.DataFrame, frozenset[str]]:
-    """The rows of ``summary`` to value and the ids of the customers whose only purchases by the calibration
-    end were free ($0) orders, with a note counting them. Their orders stay purchase occasions in the
+def _paid(summary: pd.DataFrame, notes: list[str]) -> tuple[pd.DataFrame, np.ndarray, frozenset[str]]:
+    """The rows of ``summary`` to value, their mask over ``summary`` and the ids of the customers whose only
+    purchases by the calibration end were free ($0) orders, with a note counting them. Their orders stay purchase occasions in the
     fit (as in the published CDNOW fits), but with no spend a CLV would be the average customer's, and
     BG/NBD's P(alive) = 1 for one who never bought again would read as certainly alive: not valued."""
     free = summary["calibration_value"].to_numpy() <= 0
     if not free.any():
-        return summary, frozenset()
+        return summary, ~free, frozenset()
     if free.all():
         raise DataError("every customer's purchases up to the calibration end were free ($0) orders: no spend to "
                         "value; check that the amount column is the sale value")
@@ -188,7 +188,7 @@ def _paid(summary: pd.DataFrame, notes: list[str]) -> tuple[pd.DataFrame, frozen
         "not valued (not in clv.csv): with no spend, their CLV would be the average customer's; their orders still "
         "count as purchases in the model's fit"
     )
-    return summary[~free].reset_index(drop=True), frozenset(summary.loc[free, "customer_id"])
+    return summary[~free].reset_index(drop=True), ~free, frozenset(summary.loc[free, "customer_id"])
 
 
 def _customer_value(
@@ -225,7 +225,7 @@ def _customer_value(
             notes.append(f"{MODELS[name].label} not compared: {exc}")
     chosen = fitted[model]
     notes += chosen.describe()["warnings"]
-    valued, free_only = _paid(summary, notes)
+    valued, paid, free_only = _paid(summary, notes)
     if model == "bgnbd" and (never := int((valued["frequency"] == 0).sum())):
         # read beside "Lost: mean P(alive) 1.00", the model's assumption looks like a bug: say it
         notes.append(
@@ -251,7 +251,6 @@ def _customer_value(
     if window.holdout_end is not None:
         step("checking the forecast on the holdout period")
         predicted = chosen.expected_purchases(window.holdout_length, frequency, recency, age)
-        paid = summary["customer_id"].isin(valued["customer_id"]).to_numpy()
         customers["holdout_frequency"] = valued["holdout_frequency"].to_numpy()
         customers["predicted_holdout_purchases"] = predicted[paid]
         result.by_frequency = holdout_by_frequency(summary, predicted)

@@ -167,14 +167,13 @@ def read_delimited(path: Path, *, con: BaseBackend, mapping: ColumnMapping | Non
     names = unique_names(list(rows[header]) if header >= 0 else [])
     names += unique_names([None] * width)[len(names) :]
     skip = header + 1 if header >= 0 else start
-    # rows with fewer fields than the header: the sample's, or every row's when the normaliser reads them
-    sampled = ShortRows(usual, headed=named is not None)
-    for number, (_, record) in enumerate(body, start=skip + 1):  # numbered as the rows read (_row)
-        sampled.add(number, record)
-    counted = ShortRows(sampled.expected, headed=sampled.headed)
-    raw = _load(path, con, encoding, delimiter, names, skip, first_row=skip + 1, nul=nul, short=counted)
-    short = counted if counted.complete else sampled
-    short.complete = short.complete or (len(head) < HEAD_BYTES and len(text.splitlines()) <= HEAD_LINES)
+    # rows with fewer fields than the header: every row's when the normaliser reads them, else the sample's
+    short = ShortRows(usual, headed=named is not None)
+    raw = _load(path, con, encoding, delimiter, names, skip, first_row=skip + 1, nul=nul, short=short)
+    if not short.complete:  # DuckDB's reader read the file
+        for number, (_, record) in enumerate(body, start=skip + 1):  # numbered as the rows read (_row)
+            short.add(number, record)
+        short.complete = len(head) < HEAD_BYTES and len(text.splitlines()) <= HEAD_LINES
     raw.short_rows = {(path.name, row): (found, short.expected) for row, found in short.rows.items()}
     raw.report_notes += short.note(HEAD_LINES)
     raw.header_row = header if header >= 0 else None
