@@ -102,6 +102,10 @@ def test_value_reasons_count_items_without_prices(baskets, priced):
 
     unpriced = reasons(baskets)
     assert unpriced["1"].startswith("items 5.00 (cluster ") and ", frequency 2 (cluster " in unpriced["1"]
+    # what the ranking was based on: items, not the "revenue" the column claimed in a basket log
+    for tx, basis in ((baskets, "items"), (priced, "revenue")):
+        labelled = analyze(tx, scheme="value").segments["value"].select("value_basis").execute()
+        assert set(labelled["value_basis"]) == {basis}
     assert unpriced["2"].startswith("items 1.00 (cluster ")
     assert reasons(priced)["1"].startswith("revenue 5.00 (cluster ")
     # the story's reasons: customer 1's March (3 items), as-is per period and current

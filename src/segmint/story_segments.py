@@ -58,12 +58,12 @@ def _label_rows(
         else:  # the value story ranks customers within each period, as the seed does
             parts = [module.label_frame(part, config) for _, part in frame.groupby("period_index", sort=True)]
             labelled = pd.concat(parts, ignore_index=True)
-            basis = labelled.groupby("period_index")["value_basis"].first()
-            if (basis == "revenue").all():
+            no_cost = labelled.groupby("period_index")["value_basis"].first() != "profit"  # revenue (or items)
+            if no_cost.all():
                 notes.append("the data have no cost: the value story ranks revenue (net spend) where "
                              "profit (amount - cost) would be")
-            elif (basis == "revenue").any():
-                names = periods.set_index("period_index").loc[basis[basis == "revenue"].index, "period"]
+            elif no_cost.any():
+                names = periods.set_index("period_index").loc[no_cost[no_cost].index, "period"]
                 notes.append(f"{', '.join(names)}: some customers have no cost, so the value story ranks "
                              "revenue (net spend) there instead of profit")
         types = {"segment_order": "int64", "period_index": "int64"}

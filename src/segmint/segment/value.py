@@ -281,8 +281,8 @@ def _label_columns(features: pd.DataFrame | pa.Table, frequency: list, config: V
     order = _label((scores["profit"] + scores["frequency"]) / 2, config.cutoffs)
     out["segment"] = names[order]
     out["segment_order"] = order.astype("int64")
-    out["value_basis"] = ["profit" if basis == "profit" else "revenue"] * len(order)
-    shown = "profit" if basis == "profit" else config.amount_word
+    shown = "profit" if basis == "profit" else config.amount_word  # revenue, or items without prices
+    out["value_basis"] = [shown] * len(order)
     rows = zip(values["profit"].tolist(), out["profit_cluster"].tolist(), out["profit_clusters"].tolist(), frequency,
                out["frequency_cluster"].tolist(), out["frequency_clusters"].tolist(), overall.tolist(),
                out["segment"].tolist(), strict=True)  # fmt: skip
