@@ -109,11 +109,26 @@ def test_recommend_exports_say_items(baskets, tmp_path):
     run = CliRunner().invoke(app, ["recommend", str(baskets), "--unpriced", "units", "--out", str(out)],
                              env={"COLUMNS": "200"})  # fmt: skip
     assert run.exit_code == 0, run.output
+    # a line's value is its quantity: the items column repeated units (and named revenue before that)
     favourites = pd.read_csv(out / "segment_products.csv")
-    assert "revenue" not in favourites.columns and favourites["items"].equals(favourites["units"])
+    assert not {"revenue", "items"} & set(favourites.columns) and "units" in favourites.columns
     top = pd.read_csv(out / "top_products_by_period.csv")
     march = top[top.period == "2024-03"].set_index("product_id")
-    assert march.loc["milk", "items"] == 2 and "revenue" not in top.columns  # customers 1 and 3
+    assert march.loc["milk", "units"] == 2 and not {"revenue", "items"} & set(top.columns)  # customers 1 and 3
+    # no country column: every line's region was "(unknown)", a table of one region that is none
+    assert not (out / "product_sales_by_region.csv").exists()
+    assert "no country/region in the data: product sales by region are not written" in run.output
+
+
+def test_recommend_counts_non_merchandise_in_items_without_prices(tmp_path):
+    """The non-merchandise table's amount counted items in a basket log: two POSTAGE lines are 2 items."""
+    path = tmp_path / "baskets.csv"
+    path.write_text(BASKETS + "1,2024-03-01,POSTAGE\n3,2024-03-02,POSTAGE\n")
+    out = tmp_path / "rec"
+    run = CliRunner().invoke(app, ["recommend", str(path), "--unpriced", "units", "--out", str(out)])
+    assert run.exit_code == 0, run.output
+    left_out = pd.read_csv(out / "non_merchandise.csv")
+    assert left_out.to_dict("records") == [{"product_id": "POSTAGE", "product_name": "POSTAGE", "lines": 2, "items": 2}]
 
 
 def test_dashboard_pages_say_items(baskets):

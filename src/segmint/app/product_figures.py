@@ -9,6 +9,7 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from segmint.charts import MARGIN, TEMPLATE, empty_figure
+from segmint.recommendations.products import has_regions
 
 
 def product_labels(ids: Iterable[object], names: Iterable[object], width: int = 40) -> list[str]:
@@ -78,11 +79,6 @@ def is_allocation(value: str, allocated: bool) -> bool:
 def measure_label(value: str, allocated: bool = False) -> str:
     """How a chart's title names ``value`` (an allocation says so: see ``is_allocation``)."""
     return "revenue allocated from basket totals" if is_allocation(value, allocated) else value
-
-
-def has_regions(sales: pd.DataFrame) -> bool:
-    """Whether product sales by region name any region (without a country column every line is "(unknown)")."""
-    return bool((sales["country"].notna() & (sales["country"].astype(str) != "(unknown)")).any())
 
 
 def region_heatmap(sales: pd.DataFrame, value: str = "revenue", top: int = 15, allocated: bool = False) -> go.Figure:

@@ -70,21 +70,27 @@ class RecommendResult:
     priced: bool = True  # False: the data have no prices and revenue counts items
 
     def tables(self) -> dict[str, ir.Table | pd.DataFrame]:
-        """Name -> table, what ``--out`` writes (evaluation.json is written beside them); without prices
-        the revenue columns are written as ``items`` (:func:`segmint.units.item_columns`)."""
+        """Name -> table, what ``--out`` writes (evaluation.json is written beside them).
+
+        Without prices a line's value is its quantity: ``revenue`` repeats ``units`` and is left out, and
+        other money columns count items (:func:`segmint.units.item_columns`). Sales by country/region are
+        left out when the data name no region (every line's would be "(unknown)")."""
+        from segmint.recommendations.products import has_regions
         from segmint.units import item_columns
 
         recs = {} if self.recommendations is None else {"recommendations": self.recommendations.select(
             "customer_id", "product_id", "product_name", "rank", "score", "reason")}
-        return {name: item_columns(table, self.priced) for name, table in (recs | {
+        regions = self.product_sales_by_region
+        tables = recs | {
             "segment_products": self.segment_products,
             "single_view": self.single_view,
             "product_sales_by_segment": self.product_sales_by_segment,
-            "product_sales_by_region": self.product_sales_by_region,
+            **({"product_sales_by_region": regions} if has_regions(regions) else {}),
             "top_products_by_period": self.top_products_by_period,
         } | ({} if self.single_view_by_category is None else {"single_view_by_category": self.single_view_by_category}) \
           | ({} if self.non_merchandise is None or self.non_merchandise.empty else {"non_merchandise": self.non_merchandise})
-        ).items()}
+        return {name: item_columns(table if self.priced else _units_once(table), self.priced)
+                for name, table in tables.items()}
 
     def customer(self, customer_id: str) -> dict[str, Any]:
         """One customer's segment and ranked recommendations (JSON-friendly)."""
@@ -265,13 +271,17 @@ def _recommend_products(
             notes.append(note)
     period = _view_period(before)
     if not priced:
-        notes.append("no prices in the data: amounts count items (written as 'items' columns, not revenue)")
+        notes.append("no prices in the data: amounts count items, the same as the units columns (no revenue "
+                     "columns are written)")
+    regions = products.product_sales(before, "country", period=period, priced=priced)
+    if not products.has_regions(regions):
+        notes.append("no country/region in the data: product sales by region are not written")
     return RecommendResult(
         recommendations=recs,
         segment_products=favourites,
         single_view=view,
         product_sales_by_segment=products.product_sales(before, targets, period=period, priced=priced),
-        product_sales_by_region=products.product_sales(before, "country", period=period, priced=priced),
+        product_sales_by_region=regions,
         top_products_by_period=products.top_products_by_period(before, period=period, priced=priced),
         segments=targets,
         config=config,
@@ -284,6 +294,16 @@ def _recommend_products(
         non_merchandise=services,
         priced=priced,
     )
+
+
+def _units_once(table: ir.Table | pd.DataFrame) -> ir.Table | pd.DataFrame:
+    """A product table of data without prices, where a line's value is its quantity: ``revenue`` left out
+    beside ``units`` (the same sum), and the non-merchandise lines' ``amount`` named ``items``."""
+    if not isinstance(table, pd.DataFrame):
+        return table
+    if {"revenue", "units"} <= set(table.columns):
+        return table.drop(columns="revenue")
+    return table.rename(columns={"amount": "items"}) if "items" not in table.columns else table
 
 
 def _view_period(lines: ir.Table) -> str:

@@ -13,8 +13,10 @@ import ibis
 import ibis.expr.types as ir
 import pandas as pd
 
-__all__ = ["bought_more", "product_sales", "segment_favourites", "single_view", "too_few_buyers", "top_products_by_period"]
+__all__ = ["bought_more", "has_regions", "product_sales", "segment_favourites", "single_view", "too_few_buyers",
+           "top_products_by_period"]
 
+UNKNOWN_REGION = "(unknown)"  # product_sales' group of lines without a country/region
 Z_95 = 1.959964  # two-sided 95%: the normal quantile of the Wilson interval behind ``lift_low``
 
 
@@ -199,7 +201,7 @@ def product_sales(
     chosen = [p for p, _ in top_products(lines, products, priced=priced)]
     picked = lines.filter(lines.product.isin(chosen))
     if isinstance(by, str):
-        picked = picked.mutate(group=picked[by].fill_null("(unknown)"))
+        picked = picked.mutate(group=picked[by].fill_null(UNKNOWN_REGION))
         group_name = by
     else:
         picked = picked.inner_join(by.select("customer_id", group="segment"), "customer_id")
@@ -211,6 +213,12 @@ def product_sales(
     )  # fmt: skip
     frame = per.order_by("period", "group", "product").to_pandas()
     return frame.rename(columns={"group": group_name, "product": "product_id"})
+
+
+def has_regions(sales: pd.DataFrame) -> bool:
+    """Whether product sales by country/region name any region (without a country column every line is
+    in :data:`UNKNOWN_REGION`)."""
+    return bool((sales["country"].notna() & (sales["country"].astype(str) != UNKNOWN_REGION)).any())
 
 
 def top_products_by_period(lines: ir.Table, *, period: str = "month", top: int = 10, priced: bool = True) -> pd.DataFrame:
