@@ -212,3 +212,19 @@ def test_dashboard_api_names_item_counts_items(baskets, priced):
             assert (features["revenue"], features["avg_order_value"]) == (5.0, 2.5)
             assert (one["segments"]["tiers"]["sales"], one["segments"]["tiers"]["atv"]) == (5.0, 2.5)
             assert rows[0]["revenue"] == rows[0]["sales"] == 5.0 and one["story"]["total_spend"] == 5.0
+
+
+def test_tie_notes_count_items_without_prices(tmp_path):
+    """The schemes' notes on tied values said 'the same spend' and 'the same average order value' of item counts."""
+    lines = "".join(f"{c},2024-01-0{c},milk\n" for c in range(1, 7))  # 6 customers, 1 item each on 1 visit
+    baskets = tmp_path / "baskets.csv"
+    baskets.write_text("Member_number,Date,itemDescription\n" + lines)
+    priced = tmp_path / "sales.csv"
+    priced.write_text("customer,date,amount\n" + "".join(f"{c},2024-01-0{c},1\n" for c in range(1, 7)))
+    for tx, spend, order in ((read_transactions(str(baskets), options=CleanOptions(unpriced="units")),
+                              "number of items", "average items per order"),
+                             (read_transactions(str(priced)), "spend", "average order value")):
+        notes = analyze(tx, scheme=["rfm", "tiers"]).notes()
+        # all 6 tie at 1 (item or money unit) and at 1 per visit
+        assert any(f"100% of customers (6 of 6) have the same {spend} (1)" in n for n in notes), notes
+        assert any(f"100% of customers (6 of 6) have the same {order} (1)" in n for n in notes), notes

@@ -103,14 +103,18 @@ class AnalysisResult:
         return self._cache["rfm_scores"]  # type: ignore[return-value]
 
     def notes(self) -> list[str]:
-        """What a reader of the segments must know (empty score levels from ties, short history); computed once."""
+        """What a reader of the segments must know (empty score levels from ties, short history); computed once.
+        Without prices their money words count items (``segmint.units.item_text``)."""
         if "notes" not in self._cache:
             from segmint.segment import get_scheme
+            from segmint.units import has_prices, item_text
 
-            self._cache["notes"] = [*self.after_snapshot(), *self.long_after_last_purchase(), *self.frequency_notes] + [
-                note for name, labelled in self.segments.items()
-                for note in get_scheme(name).notes(self.features, labelled, self.configs.get(name))
-            ]  # fmt: skip
+            priced = has_prices(getattr(self.transactions, "mapping", None))
+            self._cache["notes"] = [item_text(note, priced) for note in [
+                *self.after_snapshot(), *self.long_after_last_purchase(), *self.frequency_notes, *(
+                    note for name, labelled in self.segments.items()
+                    for note in get_scheme(name).notes(self.features, labelled, self.configs.get(name)))
+            ]]  # fmt: skip
         return self._cache["notes"]  # type: ignore[return-value]
 
     def after_snapshot(self) -> list[str]:

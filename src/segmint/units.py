@@ -30,7 +30,12 @@ _ITEM_WORDS = {
 }  # fmt: skip
 # money phrases in the sentences segmint writes (the value story's notes) -> the same in items; segment
 # descriptions are worded whole instead (item_config), so a user's own text is never rewritten
-_ITEM_PHRASES = (("revenue (net spend)", "items bought (no prices)"),)
+_ITEM_PHRASES = (
+    ("revenue (net spend)", "items bought (no prices)"),
+    # the schemes' notes on ties (segment.notes.METRIC_LABELS): "have the same spend (13)"
+    ("the same spend (", "the same number of items ("),
+    ("the same average order value (", "the same average items per order ("),
+)
 
 
 def has_value_column(fields: Any) -> bool:
