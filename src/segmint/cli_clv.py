@@ -148,11 +148,19 @@ def print_clv(console: Console, result: Any, customer: str | None = None) -> Non
                       title_justify="left")
         for row in result.by_segment.itertuples():
             table.add_row(escape(str(row.segment)), f"{row.customers:,}", f"{row.mean_p_alive:.2f}",
-                          f"{row.total_clv:,.0f}", share(row.share_of_clv, 1), f"{row.mean_clv:,.2f}",
-                          f"{row.high_churn_risk:.0%}")
+                          _value(row.total_clv, ",.0f"), _value(row.share_of_clv, "share"),
+                          _value(row.mean_clv, ",.2f"), f"{row.high_churn_risk:.0%}")
         console.print(table)
     for note in result.notes:
         console.print(f"[yellow]note:[/] {escape(note)}")
+
+
+def _value(number: float | None, spec: str) -> str:
+    """A value figure as ``spec`` says ("share": a percentage), or n/a when there is none (no spend model
+    fitted: the dashboard's word too), never "nan"."""
+    if number is None or number != number:
+        return "n/a"
+    return share(number, 1) if spec == "share" else format(number, spec)
 
 
 def _print_top(console: Console, result: Any) -> None:
@@ -164,5 +172,5 @@ def _print_top(console: Console, result: Any) -> None:
     for row in top.to_dict("records"):
         table.add_row(str(row["value_rank"]), escape(str(row["customer_id"])), escape(str(row.get("segment", ""))),
                       f"{row['p_alive']:.2f}", f"{row['expected_purchases']:.2f}",
-                      f"{row['expected_avg_value']:,.2f}", f"{row['clv']:,.2f}", row["churn_risk"])
+                      _value(row["expected_avg_value"], ",.2f"), _value(row["clv"], ",.2f"), row["churn_risk"])
     console.print(table)

@@ -114,8 +114,8 @@ class CLVResult:
         months = self.horizon_label().split("(")[-1].rstrip(")") if self.time_unit != "month" else self.horizon_label()
         months = months.replace(" months", "-month").replace(" month", "-month")
         parts = [str(row["segment"])] if "segment" in row and pd.notna(row.get("segment")) else []
-        parts += [f"P(alive) {row['p_alive']:.2f}", f"{months} CLV {row['clv']:,.0f}",
-                  f"{row['churn_risk']} churn risk"]
+        clv = f"{row['clv']:,.0f}" if pd.notna(row["clv"]) else "n/a"  # n/a: no spend model was fitted
+        parts += [f"P(alive) {row['p_alive']:.2f}", f"{months} CLV {clv}", f"{row['churn_risk']} churn risk"]
         return ", ".join(parts)
 
     def model_summary(self) -> dict[str, Any]:
