@@ -228,3 +228,16 @@ def test_tie_notes_count_items_without_prices(tmp_path):
         # all 6 tie at 1 (item or money unit) and at 1 per visit
         assert any(f"100% of customers (6 of 6) have the same {spend} (1)" in n for n in notes), notes
         assert any(f"100% of customers (6 of 6) have the same {order} (1)" in n for n in notes), notes
+
+
+def test_rfm_grid_and_score_bars_say_items_without_prices():
+    """The R x F grid's title and both charts' hovers said 'average monetary' of item counts (dashboard, report)."""
+    from segmint import charts
+
+    grid = pd.DataFrame({"r_score": [1], "f_score": [1], "customers": [2], "avg_monetary": [3.5]})
+    totals = pd.DataFrame({"total_score": [3], "customers": [2], "avg_monetary": [3.5]})
+    for priced, word in ((False, "items"), (True, "monetary")):
+        heatmap, bars = charts.rf_heatmap(grid, 1, priced), charts.rfm_score_bars(totals, priced)
+        assert heatmap.layout.title.text.startswith(f"Recency x frequency scores<br><sup>(customers, average {word})")
+        assert f"<br>avg {word} %{{customdata:,.2f}}" in heatmap.data[0].hovertemplate
+        assert f"<br>avg {word} %{{customdata:,.0f}}" in bars.data[0].hovertemplate

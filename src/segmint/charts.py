@@ -167,7 +167,7 @@ def segment_pie(summary: pd.DataFrame, value: str = "customers", priced: bool = 
     return _layout(fig, f"Share of {measure_word(value, priced)} by segment", legend=legend)
 
 
-def rfm_score_bars(totals: pd.DataFrame) -> go.Figure:
+def rfm_score_bars(totals: pd.DataFrame, priced: bool = True) -> go.Figure:
     """Customers per total RFM score (R + F + M), every possible total shown, zero bars included."""
     if totals.empty:
         return empty_figure("No RFM scores for these filters")
@@ -177,7 +177,8 @@ def rfm_score_bars(totals: pd.DataFrame) -> go.Figure:
         go.Bar(
             x=full["total_score"], y=full["customers"], marker_color="#2a6f97",
             customdata=full["avg_monetary"],
-            hovertemplate="R+F+M = %{x}<br>customers %{y:,}<br>avg monetary %{customdata:,.0f}<extra></extra>",
+            hovertemplate=f"R+F+M = %{{x}}<br>customers %{{y:,}}<br>avg {measure_word('monetary', priced)} "
+            "%{customdata:,.0f}<extra></extra>",
         )
     )
     fig.update_xaxes(title_text="RFM score (R + F + M)", dtick=1)
@@ -217,8 +218,9 @@ def bucket_bars(table: pd.DataFrame, axis: str) -> go.Figure:
                    "(bar colour = tier)", legend=legend, height=360)
 
 
-def rf_heatmap(grid: pd.DataFrame, bins: int | None = None) -> go.Figure:
-    """Recency score x frequency score grid: colour = customers, text/hover = average monetary.
+def rf_heatmap(grid: pd.DataFrame, bins: int | None = None, priced: bool = True) -> go.Figure:
+    """Recency score x frequency score grid: colour = customers, text/hover = average monetary (items
+    without prices).
 
     With ``bins`` every score 1..bins gets its row and column, so a score no customer holds (ties:
     most customers bought once) shows as an empty column instead of vanishing.
@@ -245,11 +247,11 @@ def rf_heatmap(grid: pd.DataFrame, bins: int | None = None) -> go.Figure:
             texttemplate="%{text}",
             colorscale="Blues",
             colorbar={"title": {"text": "customers"}},
-            hovertemplate="%{y} %{x}<br>customers %{z:,}<br>avg monetary %{customdata:,.2f}"
-            "<extra></extra>",
+            hovertemplate=f"%{{y}} %{{x}}<br>customers %{{z:,}}<br>avg {measure_word('monetary', priced)} "
+            "%{customdata:,.2f}<extra></extra>",
         )
     )
-    return _layout(fig, "Recency x frequency scores (customers, average monetary)",
+    return _layout(fig, f"Recency x frequency scores (customers, average {measure_word('monetary', priced)})",
                    xaxis_title="frequency score", yaxis_title="recency score")
 
 

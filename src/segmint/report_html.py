@@ -135,7 +135,7 @@ def _scheme_section(name: str, result: Any) -> str:
         totals = frame.assign(total_score=frame.r_score + frame.f_score + frame.m_score).groupby(
             "total_score", as_index=False).agg(customers=("customer_id", "size"), avg_monetary=("monetary", "mean"))
         bins = getattr(result.configs.get("rfm"), "bins", 5)
-        figures += [charts.rf_heatmap(grid, bins), charts.rfm_score_bars(totals)]
+        figures += [charts.rf_heatmap(grid, bins, priced), charts.rfm_score_bars(totals, priced)]
     if name == "tiers":
         from segmint.segment import tiers
 

@@ -25,7 +25,7 @@ _ITEM_WORDS = {
     "AOV": "items/order", "Avg order value": "Avg items per order", "average order value": "average items per order",
     "Sales": "Items", "% sales": "% items", "atv min": "items/visit min", "atv max": "items/visit max",
     "revenue/day": "items/day", "Revenue per day": "Items per day", "Total spend": "Total items", "spend": "items",
-    "Avg monetary": "Avg items", "Monetary": "Items", "Monetary (net spend)": "Items bought (net)",
+    "Avg monetary": "Avg items", "Monetary": "Items", "monetary": "items", "Monetary (net spend)": "Items bought (net)",
     "Predicted value": "Predicted items",
 }  # fmt: skip
 # money phrases in the sentences segmint writes (the value story's notes) -> the same in items; segment

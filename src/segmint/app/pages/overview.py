@@ -81,8 +81,8 @@ def overview_content(state: AppState, share_by: str | None, *inputs: Any) -> tup
     priced = state.priced(dataset_id)
     return (kpi_cards(kpis, priced), figures.segment_share(counts, share_by, priced),
             figures.segment_pie(counts, share_by, priced),
-            figures.rf_heatmap(grid, getattr(analysis.result.configs.get("rfm"), "bins", 5)),
-            figures.rfm_score_bars(totals),
+            figures.rf_heatmap(grid, getattr(analysis.result.configs.get("rfm"), "bins", 5), priced),
+            figures.rfm_score_bars(totals, priced),
             figures.revenue_by_country(countries) if has_country else figures.empty_figure("No country column"),
             country_style, note)
 
