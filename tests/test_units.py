@@ -56,6 +56,9 @@ def test_cli_analyze_and_its_exports_say_items(baskets, tmp_path):
     assert "% items" in run.output and "items/order" in run.output
     flat = " ".join(run.output.split())
     assert "Total items (no prices): 7" in flat and "Total amount" not in flat  # the quality report
+    # no amount or price was repaired: each line's was made up from its quantity (the warning says so)
+    assert "Values repaired: invoice_ids_synthesised 7" in flat and "unit_price_computed" not in flat
+    assert "amount_computed" not in flat
     summary = pd.read_csv(out / "summary_rfm.csv")
     assert "revenue" not in summary.columns and summary["items"].sum() == 7
     assert summary["share_of_items"].sum() == pytest.approx(1.0, abs=1e-3)

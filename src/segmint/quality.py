@@ -134,7 +134,9 @@ class DataQualityReport(BaseModel):
         for info in self.date_formats.values():
             found = ", ".join(f"{name} {n:,}" for name, n in info.formats.items() if n)
             lines.append(f"Date column '{info.column}': {found or 'native dates'}. {info.evidence}".rstrip())
-        fixed = {k: v for k, v in self.parsed.items() if v}
+        # without prices every line's amount and unit price are made up (its quantity, 1): nothing was repaired
+        made_up = ("amount_computed", "unit_price_computed") if self.unpriced else ()
+        fixed = {k: v for k, v in self.parsed.items() if v and k not in made_up}
         if fixed:
             lines.append("Values repaired: " + ", ".join(f"{k} {v:,}" for k, v in fixed.items()))
         for p in self.partial_periods:
