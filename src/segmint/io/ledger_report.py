@@ -15,6 +15,7 @@ SUMMARY_TYPES = 15  # voucher types a printed summary lists (the most used; the 
 
 LEDGER_DROPS: dict[str, str] = {
     "blank": "blank line",
+    "repeated_header": "the header row again (pages of an export joined together)",
     "total_row": "total line (Total, Current Total, Grand Total, or sums with no date, type or particulars)",
     "no_values": "line with no date, party or amount (a caption or note)",
     "voucher_detail": "detail line of the voucher above (its other ledgers, items, bill-wise and cost-centre lines)",
