@@ -181,6 +181,8 @@ def clean_raw(
         dropped = result.report.dropped.get(reason)
         if dropped is not None and not dropped.examples:
             dropped.examples = [dict(example) for example in examples]
+    if raw.records is not None:  # item lists expanded: a skipped row is one record (and one line)
+        result.report.records_in = raw.records + sum(raw.skipped.values())
     result.report.mark_short_rows(raw.short_rows)
     result.report.read_as = _read_as(raw)
     return Transactions(

@@ -58,6 +58,8 @@ class RawTable:
     # when a reader expands item lists; ``items_priced`` = the items carry their own price.
     invoice_level: list[str] = field(default_factory=list)
     items_priced: bool = False
+    # records whose item lists were expanded into the rows (skipped ones aside); None: a row is a record
+    records: int | None = None
     # Tally XML: one row per voucher type (type, base type, why, vouchers, cancelled, parties, debit, credit)
     voucher_types: list[dict[str, Any]] = field(default_factory=list)
     # A workbook of several sheets: each sheet's name, rows below its header, whether it was read and
