@@ -63,8 +63,11 @@ class DataQualityReport(BaseModel):
     """Everything a business user needs to trust (or question) the cleaned transactions."""
 
     source: str
-    rows_in: int = Field(ge=0)
+    rows_in: int = Field(ge=0)  # lines: with item lists expanded, the item lines (see records_in)
     rows_kept: int = Field(ge=0)
+    # records of a file whose item lists (JSON baskets) were expanded into one line per item; None: a
+    # row is a record. rows_in = rows_kept + dropped counts the lines
+    records_in: int | None = Field(None, ge=0)
     dropped: dict[str, DroppedRows] = Field(default_factory=dict)
     parsed: dict[str, int] = Field(default_factory=dict)  # values repaired or re-read, by kind
     date_formats: dict[str, DateFormatInfo] = Field(default_factory=dict)
@@ -112,10 +115,12 @@ class DataQualityReport(BaseModel):
             lines.append("Sheets read as one table: " + ", ".join(read) if len(read) > 1 else f"Sheet read: {read[0]}")
             lines += [f"Sheet {sheet.describe()}" for sheet in self.sheets if not sheet.read]
             lines.append("")
-        table = [
-            ("Rows read", self.rows_in, "", ""),
-            ("Rows kept", self.rows_kept, pct(self.rows_kept), ""),
-            ("Rows dropped", self.rows_dropped, pct(self.rows_dropped), ""),
+        unit = "Rows" if self.records_in is None else "Lines"
+        table = [("Records read", self.records_in, "", "expanded to one line per item")] if unit == "Lines" else []
+        table += [
+            (f"{unit} read", self.rows_in, "", ""),
+            (f"{unit} kept", self.rows_kept, pct(self.rows_kept), ""),
+            (f"{unit} dropped", self.rows_dropped, pct(self.rows_dropped), ""),
         ]
         table += [(f"  {name}", d.count, pct(d.count), d.description) for name, d in self.dropped.items()]
         lines += count_lines(table)
@@ -151,26 +156,22 @@ class DataQualityReport(BaseModel):
                 for ex in d.examples[:3]:
                     where = f"{ex.get('_source', '?')} row {ex.get('_row', '?')}"
                     value = f" value {'(blank)' if ex['value'] is None else repr(ex['value'])}" if "value" in ex else ""
-                    if "fields_expected" in ex:
-                        value += f" (a short row: {ex['fields']} of {ex['fields_expected']} fields)"
-                    lines.append(f"  {name}: {where}{value}")
+                    lines.append(f"  {name}: {where}{value}{short_row_note(ex)}")
         if self.warnings:
             lines += ["", "Warnings:"] + [f"  - {w}" for w in self.warnings]
         return "\n".join(lines)
 
     def mark_short_rows(self, short_rows: dict[tuple[str, int], tuple[int, int]]) -> None:
-        """Say on each dropped example that is a row with fewer fields than the header how many it has
-        (``fields``, ``fields_expected``): its blank value is a field the line lacks, not an empty one."""
-        for dropped in self.dropped.values():
-            for example in dropped.examples:
-                counts = short_rows.get((example.get("_source"), example.get("_row")))
-                if counts:
-                    example["fields"], example["fields_expected"] = counts
+        """Say on each dropped example that is a row with fewer fields than the header how many it has."""
+        mark_short_rows(self.dropped, short_rows)
 
     def to_json(self, path: str | Path | None = None) -> str:
         """Serialise to JSON; also write it atomically to ``path`` when given."""
-        # ``sheets`` only for workbooks of several sheets: other reports stay as they were written before
-        text = self.model_dump_json(indent=2, exclude=None if getattr(self, "sheets", None) else {"sheets"})
+        # ``sheets`` only for workbooks of several sheets, ``records_in`` only for expanded item lists:
+        # other reports stay as they were written before
+        unset = {"sheets"} if not getattr(self, "sheets", None) else set()
+        unset |= {"records_in"} if getattr(self, "records_in", None) is None else set()
+        text = self.model_dump_json(indent=2, exclude=unset or None)
         if path is not None:
             write_text_atomic(path, text)
         return text
@@ -182,6 +183,23 @@ class DataQualityReport(BaseModel):
         if not text.lstrip().startswith("{"):
             text = Path(path_or_text).read_text(encoding="utf-8")
         return cls.model_validate(json.loads(text))
+
+
+def mark_short_rows(dropped: dict[str, DroppedRows], short_rows: dict[tuple[str, int], tuple[int, int]]) -> None:
+    """Say on each dropped example that is a row with fewer fields than the header how many it has
+    (``fields``, ``fields_expected``): its blank value is a field the line lacks, not an empty one."""
+    for rows in dropped.values():
+        for example in rows.examples:
+            counts = short_rows.get((example.get("_source"), example.get("_row")))
+            if counts:
+                example["fields"], example["fields_expected"] = counts
+
+
+def short_row_note(example: dict[str, Any]) -> str:
+    """' (a short row: 4 of 6 fields)' for an example :func:`mark_short_rows` marked, else ''."""
+    if "fields_expected" not in example:
+        return ""
+    return f" (a short row: {example['fields']} of {example['fields_expected']} fields)"
 
 
 def count_lines(rows: list[tuple[str, int, str, str]]) -> list[str]:

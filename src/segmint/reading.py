@@ -177,6 +177,12 @@ def clean_raw(
     if raw.sheets:  # the sheets of a workbook read, and those left out with why
         result.report.sheets = [SheetRead(**sheet) for sheet in raw.sheets]
     result.report.warnings += raw.report_notes  # what the reader knows of the amounts (e.g. before tax)
+    for reason, examples in raw.skipped_examples.items():  # the rows the reader left out (blank, total ...)
+        dropped = result.report.dropped.get(reason)
+        if dropped is not None and not dropped.examples:
+            dropped.examples = [dict(example) for example in examples]
+    if raw.records is not None:  # item lists expanded: a skipped row is one record (and one line)
+        result.report.records_in = raw.records + sum(raw.skipped.values())
     result.report.mark_short_rows(raw.short_rows)
     result.report.read_as = _read_as(raw)
     return Transactions(

@@ -485,3 +485,40 @@ def test_the_expansion_note_has_no_dangling_separator(con, tmp_path):
     assert note == ("column 'product_json' expanded to one line per item (keys: product, quantity); identical items "
                     "repeated in a basket became one line with their summed quantity; invoice-level total spread over "
                     "each basket's items by quantity")
+
+
+def test_the_report_counts_records_and_the_lines_they_expand_to(tmp_path):
+    """Rows read counted item lines, so a file of 5 orders said 'Rows read 8': records and lines are
+    now two numbers, and lines in = kept + dropped by reason still holds."""
+    from segmint.api import read_transactions
+    from segmint.quality import DataQualityReport
+
+    two = [{"product": "A", "quantity": 2, "price": 10}, {"product": "B", "quantity": 1, "price": 10}]
+    three = [{"product": "A", "quantity": 1, "price": 3}, {"product": "D", "quantity": 1, "price": 4},
+             {"product": "E", "quantity": 1, "price": 0}]
+    path = tmp_path / "baskets.json"
+    path.write_text(json.dumps([
+        {"member_id": "m1", "payment_date": "2024-01-02", "total_amt": 30, "product_json": two},  # 2 lines
+        {"member_id": "m2", "payment_date": "2024-01-03", "total_amt": 5, "product_json": [two[0]]},  # 1
+        {"member_id": "m3", "payment_date": "bad", "total_amt": 7, "product_json": three},  # 3, bad date
+        {},  # a blank record: 1 line, dropped as blank
+        {"member_id": "m4", "payment_date": "2024-01-04", "total_amt": 9, "product_json": '[{"product": "A"'},  # 1
+    ]))  # fmt: skip
+    report = read_transactions(path).report
+    assert (report.records_in, report.rows_in, report.rows_kept) == (5, 8, 4)
+    assert {name: d.count for name, d in report.dropped.items()} == {"blank": 1, "bad_date": 3}
+    lines = report.summary().splitlines()
+    assert "Records read              5          expanded to one line per item" in lines
+    assert "Lines read                8" in lines and "Lines kept                4   50.0%" in lines
+    assert any("1 basket(s) in column 'product_json'" in w and "row 5" in w for w in report.warnings)
+    assert DataQualityReport.from_json(report.to_json()).records_in == 5
+
+
+def test_a_file_without_item_lists_reports_rows_only(tmp_path):
+    from segmint.api import read_transactions
+
+    path = tmp_path / "lines.json"
+    path.write_text(json.dumps([{"customer": "a", "date": "2024-01-01", "amount": 3}]))
+    report = read_transactions(path).report
+    assert report.records_in is None and "records_in" not in report.to_json()
+    assert report.summary().splitlines()[2].startswith("Rows read")

@@ -43,3 +43,70 @@ def test_unique_headers_add_no_warning(tmp_path):
     path = tmp_path / "sales.csv"
     path.write_text("customer,date,amount\na,2024-01-01,10\n")
     assert not any("columns are headed" in w for w in read_transactions(path).report.warnings)
+
+
+# A header row repeated inside the file (pages of an export joined together) is dropped as such, not as
+# bad dates and amounts; a row only partly like the header is data and stays.
+
+
+def test_csv_repeated_header_rows_are_dropped_with_their_own_reason(tmp_path):
+    path = tmp_path / "pages.csv"
+    path.write_text(
+        '"CustomerID","InvoiceDate","Amount"\n'
+        "CustomerID,2024-01-01,5\n"  # a customer called CustomerID: data
+        "A2,2024-01-03,20\n"
+        '"CustomerID","InvoiceDate","Amount"\n'  # row 4: page 2's header
+        "A1,2024-02-02,7.5\n"
+        " customer id , INVOICEDATE,amount\n"  # row 6: case and spaces aside, the header again
+        "A3,2024-03-01,1\n"
+    )
+    report = read_transactions(path).report
+    assert (report.rows_in, report.rows_kept) == (6, 4)
+    assert report.total_amount == 33.5  # 5 + 20 + 7.5 + 1
+    assert set(report.dropped) == {"repeated_header"}
+    assert report.dropped["repeated_header"].count == 2
+    assert [e["_row"] for e in report.dropped["repeated_header"].examples] == [4, 6]
+    assert "repeated_header             2" in report.summary()
+    assert "repeated_header: pages.csv row 4" in report.summary()
+
+
+def test_a_row_with_one_cell_unlike_its_header_is_kept(tmp_path):
+    path = tmp_path / "near.csv"
+    path.write_text("customer,date,,amount\na,2024-01-01,x,10\ncustomer,date,note,amount\ncustomer,date,,12\n")
+    report = read_transactions(path).report
+    # row 3 repeats every named header cell (the unnamed column aside); row 4's amount is a number: data
+    # with a bad date, not a header
+    assert report.dropped["repeated_header"].count == 1
+    assert report.dropped["bad_date"].count == 1
+    assert [e["_row"] for e in report.dropped["bad_date"].examples] == [4]
+    assert report.total_amount == 10.0
+
+
+def test_whitespace_file_repeated_header(tmp_path):
+    path = tmp_path / "cd.txt"
+    path.write_text(" customer_id  date   dollar_value\n 00001 19970101   11.77\n customer_id  date   dollar_value\n"
+                    " 00002 19970112   12.00\n")
+    report = read_transactions(path).report
+    assert (report.rows_in, report.rows_kept, report.dropped["repeated_header"].count) == (3, 2, 1)
+    assert report.total_amount == 23.77
+
+
+def test_workbook_pages_and_sheets_repeat_the_header(tmp_path):
+    book = openpyxl.Workbook()
+    sheet = book.active
+    for row in (["Sales register"], [], ["Customer", "Date", "Amount"], ["a", "2024-01-01", 10],
+                ["Customer", "Date", "Amount"], [" customer ", "DATE", "amount"], ["b", "2024-01-02", 5],
+                ["Total", None, 15]):
+        sheet.append(row)
+    second = book.create_sheet("p2")
+    for row in (["Customer", "Date", "Amount"], ["c", "2024-01-03", 1], ["Customer", "Date", "Amount"]):
+        second.append(row)
+    book.save(tmp_path / "pages.xlsx")
+    report = read_transactions(tmp_path / "pages.xlsx").report
+    # sheet 1 rows 5 and 6, sheet p2 row 3; the total line stays a total line
+    assert report.dropped["repeated_header"].count == 3
+    assert report.dropped["total_row"].count == 1
+    assert (report.rows_in, report.rows_kept) == (7, 3)
+    assert report.total_amount == 16.0  # 10 + 5 + 1
+    where = {(e["_source"], e["_row"]) for e in report.dropped["repeated_header"].examples}
+    assert where == {("pages.xlsx [Sheet]", 5), ("pages.xlsx [Sheet]", 6), ("pages.xlsx [p2]", 3)}

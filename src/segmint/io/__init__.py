@@ -11,6 +11,7 @@ from pathlib import Path
 import ibis
 from ibis.backends import BaseBackend
 
+from segmint.engine import row_count
 from segmint.errors import InputError
 from segmint.io.base import ROW_COL, SOURCE_COL, RawTable
 from segmint.io.items import expand_items
@@ -158,6 +159,8 @@ def union_raw(tables: list[RawTable]) -> RawTable:
         format=first.format if all(r.format == first.format for r in tables) else "mixed",
         sheet=None,
     )
+    if any(raw.records is not None for raw in tables):  # a file without item lists: a row per record
+        merged.records = sum(raw.records if raw.records is not None else row_count(raw.table) for raw in tables)
     for raw in tables:
         merged.notes += [f"{raw.source}: {note}" for note in raw.notes]
         merged.report_notes += [f"{raw.source}: {note}" for note in raw.report_notes]

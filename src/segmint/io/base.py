@@ -52,10 +52,14 @@ class RawTable:
     # (source, row) -> (fields found, fields expected), to say so on the drop of such a row
     short_rows: dict[tuple[str, int], tuple[int, int]] = field(default_factory=dict)
     titles: list[str] = field(default_factory=list)  # report title lines above the header (company, party, period)
+    # the header row's own cells (text formats): a row whose cells repeat them is dropped as a repeated header
+    header_cells: list[Any] = field(default_factory=list)
     # Columns holding one value per invoice placed on its first line only ('0' on the others), set
     # when a reader expands item lists; ``items_priced`` = the items carry their own price.
     invoice_level: list[str] = field(default_factory=list)
     items_priced: bool = False
+    # records whose item lists were expanded into the rows (skipped ones aside); None: a row is a record
+    records: int | None = None
     # Tally XML: one row per voucher type (type, base type, why, vouchers, cancelled, parties, debit, credit)
     voucher_types: list[dict[str, Any]] = field(default_factory=list)
     # A workbook of several sheets: each sheet's name, rows below its header, whether it was read and
@@ -143,6 +147,18 @@ def repeated_headers(cells: list[Any]) -> list[str]:
         f"{read[-1]!r}): check that the mapping uses the one you mean"
         for read in groups.values() if len(read) > 1
     ]
+
+
+_INVISIBLE = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff"))  # zero-width characters
+# what header_key removes, as a pattern RE2, Python and Java read alike: white space (RE2's \s is ASCII's
+# alone: the other spaces are listed) and the zero-width characters
+_KEY_SPACE = "[\\s\\v\u00a0\u1680\u2000-\u200d\u2028\u2029\u202f\u205f\u2060\u3000\ufeff]+"
+
+
+def header_key(cell: Any) -> str:
+    """A header cell as header cells are matched: case, spaces, line breaks and zero-width characters
+    aside ('Qty' line break '(units)' is 'qty(units)'; '' for a blank cell)."""
+    return "".join(str(cell).translate(_INVISIBLE).split()).lower() if cell is not None else ""
 
 
 def temp_name(prefix: str = "segmint_raw") -> str:
@@ -251,7 +267,10 @@ def drop_total_and_blank_rows(raw: RawTable, label_columns: int = 3) -> RawTable
     # the first rows (those mapping detection reads next, fetched once) tell which tests Parquet's
     # statistics will likely decide, so that they are written to reach the scan
     sample = raw.sample_columns(SAMPLE_ROWS) if bytewise and text_cols else None
-    if _no_blank_or_total_row(table, raw.columns, labels, pattern, bytewise, sample):
+    keys = _header_keys(raw)
+    witness = _header_witness(keys, sample) if keys else None
+    found = _no_blank_or_total_row(table, raw.columns, labels, pattern, bytewise, sample, keys.get(witness), witness)
+    if not found:
         return raw
     chunks = []
     for first in range(0, len(raw.columns), 32):  # nested per chunk: a row's first non-empty cell ends it
@@ -261,9 +280,14 @@ def drop_total_and_blank_rows(raw: RawTable, label_columns: int = 3) -> RawTable
         chunks.append(blank)
     blank = balanced_and(chunks)
     checks: list[tuple[str, Any]] = [("blank", blank)]
+    others = ~blank
+    if "repeated_header" in found:  # every named cell repeats its header cell (unnamed columns aside)
+        repeated = balanced_and([_is_header_cell(table[c], key, bytewise) for c, key in keys.items()])
+        checks.append(("repeated_header", repeated.fill_null(False) & others))
+        others = others & ~repeated.fill_null(False)
     if labels:
         total = ibis.or_(*[_is_total_label(table[c], pattern, bytewise) for c in labels]).fill_null(False)
-        checks.append(("total_row", total & ~blank))
+        checks.append(("total_row", total & others))
     counts = result_rows(table.aggregate(**{r: c.sum() for r, c in checks}))[0]
     for reason, condition in checks:
         count = int(counts[reason] or 0)
@@ -286,15 +310,17 @@ def _outside_the_hull(sample: dict[str, list[Any]], labels: list[str]) -> set[st
 
 def _no_blank_or_total_row(
     table: ibis.Table, columns: list[str], labels: list[str], pattern: str, bytewise: bool,
-    sample: dict[str, list[Any]] | None = None,
-) -> bool:
-    """True when one cheap aggregate proves there is neither a blank row nor a total line.
+    sample: dict[str, list[Any]] | None = None, header: str | None = None, header_column: str | None = None,
+) -> set[str]:
+    """The kinds of row (``blank``, ``total_row``, ``repeated_header``) one cheap aggregate cannot rule
+    out; empty when it proves there is no blank row, total line nor repeated header row.
 
     A blank row has every cell empty, so one column without an empty cell rules blank rows out: the
     witness is a typed column where there is one (its NULL count costs next to nothing) and the
-    first column otherwise. The total test reads only the label columns. Most files have neither,
-    and then the full test (every column of every row) is never run. ``sample``: the first rows, which
-    choose the tests' form (DuckDB).
+    first column otherwise. The total test reads only the label columns; the repeated header test one
+    column, ``header_column``, whose cells must repeat its header cell (``header``, a
+    :func:`header_key`). Most files have none, and then the full test (every column of every row) is
+    never run. ``sample``: the first rows, which choose the tests' form (DuckDB).
     """
     witness = next((c for c in columns if not table[c].type().is_string()), columns[0])
     if bytewise:
@@ -312,15 +338,61 @@ def _no_blank_or_total_row(
             empty = [column.isnull(), (column < "!") & (column.strip() == "")]
         else:
             empty = [_is_empty(column, bytewise)]
+        kinds = ["blank"] * len(empty) + ["total_row"] * len(labelled)
         tests = [*empty, *labelled]
-        parts = [hits.aggregate(n=hits.count()) for hits in (table.filter(test) for test in tests)]
+        if header_column is not None:
+            kinds.append("repeated_header")
+            tests.append(_is_header_cell(table[header_column], header, bytewise))
+        # each part counts its own kind (a constant column: a union's rows come in no set order)
+        parts = [hits.aggregate(n=hits.count(), kind=ibis.literal(i)) for i, hits in enumerate(map(table.filter, tests))]
         counted = parts[0] if len(parts) == 1 else ibis.union(*parts, distinct=False)
-        return not any(int(n or 0) for n in result_columns(counted)["n"])
-    metrics = {"empty": _is_empty(table[witness]).sum()}
+        found = result_columns(counted)
+        return {kinds[i] for i, n in zip(found["kind"], found["n"], strict=True) if n}
+    metrics = {"blank": _is_empty(table[witness]).sum()}
     if labels:
-        metrics["total"] = ibis.or_(*[_is_total_label(table[c], pattern, bytewise) for c in labels]).fill_null(False).sum()
+        metrics["total_row"] = ibis.or_(*[_is_total_label(table[c], pattern, bytewise) for c in labels]).fill_null(False).sum()
+    if header_column is not None:
+        metrics["repeated_header"] = _is_header_cell(table[header_column], header, bytewise).fill_null(False).sum()
     counts = result_rows(table.aggregate(**metrics))[0]
-    return not any(int(n or 0) for n in counts.values())
+    return {kind for kind, n in counts.items() if int(n or 0)}
+
+
+def _header_keys(raw: RawTable) -> dict[str, str]:
+    """Column -> its header cell's :func:`header_key`, for the named columns of a text table whose
+    header row is known ({} else: typed columns cannot hold a header's text)."""
+    if not raw.header_cells or any(not raw.table[c].type().is_string() for c in raw.columns):
+        return {}
+    keys = {c: header_key(cell) for c, cell in zip(raw.columns, raw.header_cells, strict=False)}
+    return {c: key for c, key in keys.items() if key}
+
+
+def _header_witness(keys: dict[str, str], sample: dict[str, list[Any]] | None) -> str:
+    """The column whose repeated header test is cheapest: the first whose sampled cells all start
+    outside the test's byte range (Parquet statistics and zone maps then skip every row group, as the
+    ids and dates that fill most columns do), else the one with fewest such cells."""
+    def inside(column: str) -> int:
+        low, high = _key_range(keys[column])
+        return sum(isinstance(v, str) and (v < "!" or low <= v < high) for v in (sample or {}).get(column, []))
+
+    return min(keys, key=inside)
+
+
+def _key_range(key: str) -> tuple[str, str]:
+    """The byte range of cells that start with ``key``'s first character in either case."""
+    first = key[0]
+    return min(first.upper(), first), chr(ord(max(first.upper(), first)) + 1)
+
+
+def _is_header_cell(column: ibis.Column, key: str, bytewise: bool = False) -> ibis.BooleanValue:
+    """The cell repeats a header cell: its :func:`header_key` is ``key``. Only a cell starting with white
+    space or ``key``'s first character (either case) can: the others are decided by that (``bytewise``:
+    by comparing the whole value with byte ranges, which DuckDB pushes into the scan)."""
+    matches = column.re_replace(_KEY_SPACE, "").lower() == key
+    low, high = _key_range(key)
+    if bytewise:  # a conjunction, not a CASE: a filter on it reaches the scan (see _is_total_label)
+        return ((column < "!") | (column >= low)) & (column < high) & matches
+    first = column.left(1)
+    return ibis.cases(((first <= " ") | ((first >= low) & (first < high)), matches), else_=False)
 
 
 def _backend_name(table: ibis.Table) -> str:

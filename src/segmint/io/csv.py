@@ -177,6 +177,7 @@ def read_delimited(path: Path, *, con: BaseBackend, mapping: ColumnMapping | Non
     raw.short_rows = {(path.name, row): (found, short.expected) for row, found in short.rows.items()}
     raw.report_notes += short.note(HEAD_LINES)
     raw.header_row = header if header >= 0 else None
+    raw.header_cells = list(rows[header]) if header >= 0 else []
     above = rows[: max(header, 0)]
     raw.titles = [" ".join(c.strip() for c in r if c.strip()) for r in above if any(c.strip() for c in r)]
     raw.notes.insert(

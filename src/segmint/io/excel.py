@@ -22,6 +22,7 @@ from segmint.io.base import (
     SOURCE_COL,
     RawTable,
     drop_total_and_blank_rows,
+    header_key as _key,
     is_duckdb,
     register_arrow,
     repeated_headers,
@@ -97,6 +98,8 @@ def read_excel(path: Path, *, con: BaseBackend, mapping: ColumnMapping | None = 
         )
     raw.notes += [f"sheet {s['name']!r} not read: {s['why']}" for s in seen if not s["read"]]
     raw.report_notes += first.repeats
+    if first.header >= 0 and first.first_data == first.header + 1:  # a header on two rows is not matched
+        raw.header_cells = list(first.top[first.header])
     titles = [" ".join(c for c in r if c) for r in first.top[: max(first.header, 0)] if any(r)]
     if titles:
         raw.notes.append("title rows above the header: " + " | ".join(titles))
@@ -200,15 +203,6 @@ def _named_sheet(path: Path, names: list[str], wanted: str | int) -> str:
 def _named(sheet: _Sheet) -> list[str]:
     """The sheet's column names that come from its header (not ``column_<position>`` for a blank cell)."""
     return [c for i, c in enumerate(sheet.names, start=1) if c != f"column_{i}"]
-
-
-_INVISIBLE = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff"))  # zero-width characters
-
-
-def _key(name: str) -> str:
-    """A column name as sheets are matched: case, spaces and line breaks aside, so a header cell typed on
-    two lines on one sheet ('Qty' line break '(units)') is the 'Qty(units)' or 'Qty (units)' of the others."""
-    return "".join(name.translate(_INVISIBLE).split()).casefold()
 
 
 def _load_cells(path: Path, reader, sheet: str) -> pa.Table:

@@ -177,7 +177,8 @@ def expand_items(raw: RawTable, con: BaseBackend) -> RawTable:
     count_column = None
     if "quantity" not in key_fields and "quantity" not in by_name:
         count_column = next(n for n in ("quantity", "item_quantity", "item_count") if n not in others + list(names.values()))
-    unreadable = unreadable_baskets(con, raw, column)  # read as blank baskets: like them, no price
+    # read as blank baskets: like them, no price
+    unreadable, records = unreadable_baskets(con, raw, column)
     items_priced = ("unit_price" in item_fields or "amount" in item_fields) and kinds == {"objects"} and unreadable is None
     # items without their own price: the basket's money spread over its items by quantity (an allocation)
     weight = None if items_priced or not money else _weight_sql(
@@ -193,7 +194,7 @@ def expand_items(raw: RawTable, con: BaseBackend) -> RawTable:
         skipped_examples=dict(raw.skipped_examples), notes=list(raw.notes), report_notes=list(raw.report_notes),
         # priced items stand for the invoice total only when every basket lists priced objects: a dict, a list
         # of names, a blank or an unreadable basket has no price, and its sale would be dropped without the total
-        invoice_level=[] if weight else money, items_priced=items_priced,
+        invoice_level=[] if weight else money, items_priced=items_priced, records=records,
     )  # fmt: skip
     by_value = bool(weight) and bool({"unit_price", "amount"} & set(key_fields))
     by = "value (quantity x price)" if by_value else "quantity" if key_fields.get("quantity") else "item count"
@@ -346,26 +347,31 @@ def _parsed_json(column: str) -> str:
     return f"CASE WHEN json_type({pj}) = 'VARCHAR' THEN TRY_CAST({pj} ->> '$' AS JSON) ELSE {pj} END"
 
 
-def unreadable_baskets(con: BaseBackend, raw: RawTable, column: str) -> str | None:
-    """A warning naming the baskets of ``column`` that are not a JSON list or object (cut short, or text):
-    they are read as baskets with no items, so their products are missing from every product analysis
-    and, without an invoice total, their sale is dropped as having no amount."""
+def unreadable_baskets(con: BaseBackend, raw: RawTable, column: str) -> tuple[str | None, int]:
+    """A warning naming the baskets of ``column`` that are not a JSON list or object (cut short, or text),
+    and the records read (one pass over them counts both).
+
+    Such baskets are read as baskets with no items, so their products are missing from every product
+    analysis and, without an invoice total, their sale is dropped as having no amount. The count comes
+    before the expansion because it decides its SQL (items priced only when no basket lacks a price), so
+    the expansion's own parse cannot give it."""
     text = f"CAST({sql_identifier(column)} AS VARCHAR)"
-    sql = f"""SELECT count(*), min({sql_identifier(ROW_COL)}), arg_min({text}, {sql_identifier(ROW_COL)})
-        FROM (SELECT *, {_parsed_json(column)} AS __json FROM ({{inner}}))
-        WHERE trim(coalesce({text}, '')) <> '' AND coalesce(json_type(__json), '') NOT IN ('ARRAY', 'OBJECT')"""
+    bad = f"trim(coalesce({text}, '')) <> '' AND coalesce(json_type(__json), '') NOT IN ('ARRAY', 'OBJECT')"
+    sql = f"""SELECT count(*) FILTER ({bad}), min({sql_identifier(ROW_COL)}) FILTER ({bad}),
+            arg_min({text}, {sql_identifier(ROW_COL)}) FILTER ({bad}), count(*)
+        FROM (SELECT *, {_parsed_json(column)} AS __json FROM ({{inner}}))"""
     if is_duckdb(con):
-        count, row, example = con.raw_sql(sql.replace("{inner}", ibis.to_sql(raw.table, dialect="duckdb"))).fetchone()
+        count, row, example, records = con.raw_sql(sql.replace("{inner}", ibis.to_sql(raw.table, dialect="duckdb"))).fetchone()
     else:
-        count, row, example = _in_private_duckdb(raw, sql, lambda cursor: cursor.fetchone())
+        count, row, example, records = _in_private_duckdb(raw, sql, lambda cursor: cursor.fetchone())
     if not count:
-        return None
+        return None, records
     shown = example if len(example) <= 60 else example[:57] + "..."
     return (
         f"{count:,} basket(s) in column {column!r} are not JSON lists or objects (first: row {row}, {shown!r}): "
         "read as baskets with no items: their products are left out (and their sale, when the file has no invoice "
         "total); fix the JSON in the export"
-    )
+    ), records
 
 
 def _number_text(value: str) -> str:
