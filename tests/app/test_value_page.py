@@ -148,3 +148,32 @@ def _columns(node):
     children = getattr(node, "children", None)
     for child in children if isinstance(children, list) else [children] if children is not None else []:
         yield from _columns(child)
+
+
+def test_without_a_spend_model_the_page_says_why_and_shows_purchases_expected(tmp_path, monkeypatch):
+    """Groceries (items, no prices): Gamma-Gamma does not converge; the Value page showed a blank 'No positive
+    CLV' chart and a segment table with three blank columns, and never said why."""
+    import segmint
+    from segmint.btyd import analysis
+    from segmint.btyd.fitting import ConvergenceError
+
+    def fail(self, *args, **kwargs):
+        raise ConvergenceError("Gamma-Gamma: the likelihood maximisation did not converge")
+
+    monkeypatch.setattr(analysis.GammaGamma, "fit", fail)
+    path = tmp_path / "sales.csv"
+    make_transactions(n_customers=300, years=2, seed=3).to_csv(path, index=False)
+    result = segmint.clv(str(path), horizon="6 months", compare=False)
+    assert not result.degenerate
+    figure = value.value_histogram(result)
+    assert sum(figure.data[0].y) == (result.customers.expected_purchases > 0).sum()
+    assert figure.layout.title.text.startswith("Purchases expected over") and "no spend model" in figure.layout.title.text
+    table = str(value.segment_table(result))
+    assert "No CLV: no spend model" in table and "CLV'" not in table and "share" not in table
+    first = result.by_segment.iloc[0]
+    assert f"{first.expected_purchases / first.customers:.2f}" in table
+    top = str(value.top_customers(result))
+    assert "value / purchase" not in top and "'CLV'" not in top
+    # a degenerate fit without a spend model: a message, not a histogram of forecasts not to be used
+    result.degenerate = "the BG/NBD fit is degenerate"
+    assert "degenerate" in value.value_histogram(result).layout.annotations[0].text
