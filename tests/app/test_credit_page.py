@@ -188,6 +188,13 @@ def test_credit_page_in_chromium(demo_app):
             page.wait_for_timeout(500)
             SHOTS.mkdir(parents=True, exist_ok=True)
             page.screenshot(path=str(SHOTS / "credit.png"), full_page=True)
+            # a phone: the nine-column risk summary made the whole page 787 px wide (Tally day book)
+            phone = browser.new_page(viewport={"width": 390, "height": 844})
+            phone.goto(f"{url}/credit")
+            phone.wait_for_selector("#credit-summary table", timeout=120_000)
+            phone.wait_for_function("!document.querySelector('[data-dash-is-loading=\"true\"]')", timeout=120_000)
+            assert phone.evaluate("document.documentElement.scrollWidth") <= 390
+            phone.screenshot(path=str(SHOTS / "credit_390.png"), full_page=True)
             browser.close()
 
 

@@ -88,7 +88,8 @@ def summary_table(summary: pd.DataFrame) -> dbc.Table:
         "paid late": summary["bills_paid_late"].map("{:,}".format) + " of " + summary["bills_paid"].map("{:,}".format)
         + " paid bills",
     })  # fmt: skip
-    return dbc.Table.from_dataframe(shown, striped=True, bordered=False, hover=True, size="sm")
+    # responsive: on a phone its nine columns scroll in their box, not the whole page sideways
+    return dbc.Table.from_dataframe(shown, striped=True, bordered=False, hover=True, size="sm", responsive=True)
 
 
 def customer_options(details: pd.DataFrame) -> list[dict[str, str]]:
