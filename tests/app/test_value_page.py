@@ -189,3 +189,16 @@ def test_a_sliver_of_value_reads_below_a_tenth_of_a_percent(demo_state):
     by_segment.loc[0, "share_of_clv"] = 0.0004
     shown = str(value.segment_table(type(result)(**{**result.__dict__, "by_segment": by_segment})))
     assert "<0.1%" in shown and "0.0%" not in shown and total > 0
+
+
+def test_story_card_gives_no_prediction_from_a_degenerate_fit(demo_state, monkeypatch):
+    """Groceries: every model's fit is degenerate, the Value page says not to target anyone by it, and the
+    story card still read 'Predicted value (BG/NBD ...): Champions, P(alive) 0.98, 1.83 purchases expected'."""
+    dataset_id = demo_state.default_dataset_id
+    filters = value.context(*inputs(demo_state))[1]
+    result = demo_state.clv(dataset_id, filters, value.settings_from(None, None, None, None, None))
+    customer = result.customers.customer_id.iloc[0]
+    assert "P(alive)" in value.value_summary(demo_state, dataset_id, filters, customer)
+    monkeypatch.setattr(result, "degenerate", "the BG/NBD fit is degenerate")
+    line = value.value_summary(demo_state, dataset_id, filters, customer)
+    assert "degenerate" in line and "P(alive)" not in line

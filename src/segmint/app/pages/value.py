@@ -191,12 +191,18 @@ def value_summary(state: AppState, dataset_id: str | None, filters: Any, custome
     """'Predicted value (BG/NBD, as of ...): Champions, P(alive) 0.97, 12-month CLV 1,240, low churn risk'
     for the story card; None when no CLV model fits these data or the customer is not in it."""
     from segmint.errors import SegmintError
+    from segmint.units import measure_word
 
     try:
-        facts = _customer_value(state, dataset_id, filters).customer(customer_id)
+        result = _customer_value(state, dataset_id, filters)
+        facts = result.customer(customer_id)
     except SegmintError:
         return None
-    return f"Predicted value ({facts['model']}, as of {facts['as_of']}): {facts['summary']}"
+    word = measure_word("Predicted value", state.priced(dataset_id))
+    if result.degenerate:  # the Value page says not to target anyone by this fit: the card gave its numbers
+        return (f"{word} ({facts['model']}, as of {facts['as_of']}): none; the model's fit is degenerate on these "
+                "data (see the Value page)")
+    return f"{word} ({facts['model']}, as of {facts['as_of']}): {facts['summary']}"
 
 
 def register(app: Dash, state: AppState) -> None:
