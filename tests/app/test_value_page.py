@@ -202,3 +202,12 @@ def test_story_card_gives_no_prediction_from_a_degenerate_fit(demo_state, monkey
     monkeypatch.setattr(result, "degenerate", "the BG/NBD fit is degenerate")
     line = value.value_summary(demo_state, dataset_id, filters, customer)
     assert "degenerate" in line and "P(alive)" not in line
+
+
+def test_clv_axis_ticks_do_not_run_together_over_many_decades():
+    """A Tally day book's CLV spans 1,000 to 50 million: Plotly's 1-2-5 ticks printed '1,000,0002,000,000'."""
+    clv = pd.Series(np.geomspace(1_000, 50_000_000, 200))
+    axis = value_figures.clv_histogram(clv, "12 months").layout.xaxis
+    assert list(axis.ticktext) == ["1,000", "10,000", "100,000", "1,000,000", "10,000,000"]
+    narrow = value_figures.clv_histogram(pd.Series([0.5, 3.0, 40.0]), "12 months").layout.xaxis
+    assert list(narrow.ticktext) == ["0.5", "1", "2", "5", "10", "20", "50"]  # 1-2-5 over under 2.5 decades

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from segmint.charts import LOG_TICKS, _layout, empty_figure, segment_colors
+from segmint.charts import _layout, empty_figure, log_ticks, segment_colors
 
 __all__ = ["clv_histogram", "p_alive_grid", "p_alive_matrix", "segment_value_bars", "tracking_plot"]
 
@@ -53,7 +53,9 @@ def clv_histogram(clv: pd.Series, horizon_label: str, bins: int = 40, *, measure
         customdata=np.column_stack([low, high]),
         hovertemplate=f"{measure} %{{customdata[0]:,.2f}} - %{{customdata[1]:,.2f}}<br>customers %{{y:,}}<extra></extra>",
     ))
-    fig.update_xaxes(type="log", tickformat=LOG_TICKS)
+    # Plotly's own 1-2-5 ticks over five decades ran together ("1,000,0002,000,000" on a Tally day book)
+    ticks = log_ticks(float(positive.min()), float(positive.max()))
+    fig.update_xaxes(type="log", tickvals=ticks, ticktext=[f"{t:,.0f}" if t >= 1 else f"{t:g}" for t in ticks])
     zeros = f" ({values.size - positive.size:,} at 0)" if values.size > positive.size else ""
     subtitle = f"<br><sup>{note}</sup>" if note else ""
     return _layout(fig, f"{measure[0].upper() + measure[1:]} over {horizon_label}: customers{zeros}{subtitle}",
