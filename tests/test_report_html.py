@@ -93,6 +93,14 @@ def test_report_renders_in_chromium_with_the_network_blocked(result, tmp_path) -
         assert page.locator("h1").inner_text() == "Customer segments"
         SHOTS.mkdir(parents=True, exist_ok=True)
         page.screenshot(path=str(SHOTS / "report.png"))
+        # a phone: the tables (CDNOW's 995 px) and 480 px chart columns made the page scroll sideways
+        phone = context.new_page()
+        phone.set_viewport_size({"width": 390, "height": 844})
+        phone.goto(path.as_uri())
+        phone.wait_for_function(f"document.querySelectorAll('.js-plotly-plot .main-svg').length >= {n_charts}",
+                                timeout=90_000)
+        assert phone.evaluate("document.documentElement.scrollWidth") <= 390
+        phone.screenshot(path=str(SHOTS / "report_390.png"), full_page=True)
         browser.close()
     assert requested == [] and errors == []
 

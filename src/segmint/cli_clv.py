@@ -143,34 +143,44 @@ def print_clv(console: Console, result: Any, customer: str | None = None) -> Non
     else:
         _print_top(console, result)
     if result.by_segment is not None:
-        table = Table("segment", "customers", "mean P(alive)", f"CLV {result.horizon_label()}", "share of CLV",
-                      "mean CLV", "high churn risk", title="value by segment (RFM at the calibration end)",
-                      title_justify="left")
-        for row in result.by_segment.itertuples():
-            table.add_row(escape(str(row.segment)), f"{row.customers:,}", f"{row.mean_p_alive:.2f}",
-                          _value(row.total_clv, ",.0f"), _value(row.share_of_clv, "share"),
-                          _value(row.mean_clv, ",.2f"), f"{row.high_churn_risk:.0%}")
-        console.print(table)
+        _print_by_segment(console, result)
     for note in result.notes:
         console.print(f"[yellow]note:[/] {escape(note)}")
 
 
-def _value(number: float | None, spec: str) -> str:
-    """A value figure as ``spec`` says ("share": a percentage), or n/a when there is none (no spend model
-    fitted: the dashboard's word too), never "nan"."""
-    if number is None or number != number:
-        return "n/a"
-    return share(number, 1) if spec == "share" else format(number, spec)
+def _print_by_segment(console: Console, result: Any) -> None:
+    """Value per segment; without a CLV (no spend model) the purchases expected, not columns of 'nan'."""
+    title = "value by segment (RFM at the calibration end)"
+    if not result.has_clv:
+        table = Table("segment", "customers", "mean P(alive)", f"purchases expected {result.horizon_label()}",
+                      "per customer", "high churn risk", title=f"{title}: no CLV (no spend model, see the notes)",
+                      title_justify="left")
+        for row in result.by_segment.itertuples():
+            table.add_row(escape(str(row.segment)), f"{row.customers:,}", f"{row.mean_p_alive:.2f}",
+                          f"{row.expected_purchases:,.0f}", f"{row.expected_purchases / row.customers:.2f}",
+                          f"{row.high_churn_risk:.0%}")
+        console.print(table)
+        return
+    table = Table("segment", "customers", "mean P(alive)", f"CLV {result.horizon_label()}", "share of CLV",
+                  "mean CLV", "high churn risk", title=title, title_justify="left")
+    for row in result.by_segment.itertuples():
+        table.add_row(escape(str(row.segment)), f"{row.customers:,}", f"{row.mean_p_alive:.2f}",
+                      f"{row.total_clv:,.0f}", share(row.share_of_clv, 1), f"{row.mean_clv:,.2f}",
+                      f"{row.high_churn_risk:.0%}")
+    console.print(table)
 
 
 def _print_top(console: Console, result: Any) -> None:
     unit = result.time_unit
     top = result.customers.nsmallest(TOP_CUSTOMERS, "value_rank")
+    valued = result.has_clv  # else ranked by purchases expected: no columns of 'nan'
+    money = ("value/purchase", "CLV") if valued else ()
+    by = "predicted value" if valued else "purchases expected (no CLV: no spend model)"
     table = Table("rank", "customer", "segment", "P(alive)", f"purchases next {result.horizon_label()}",
-                  "value/purchase", "CLV", "churn risk", title=f"top {TOP_CUSTOMERS} customers by predicted value "
+                  *money, "churn risk", title=f"top {TOP_CUSTOMERS} customers by {by} "
                   f"(recency/T in {unit}s)", title_justify="left")
     for row in top.to_dict("records"):
+        values = (f"{row['expected_avg_value']:,.2f}", f"{row['clv']:,.2f}") if valued else ()
         table.add_row(str(row["value_rank"]), escape(str(row["customer_id"])), escape(str(row.get("segment", ""))),
-                      f"{row['p_alive']:.2f}", f"{row['expected_purchases']:.2f}",
-                      _value(row["expected_avg_value"], ",.2f"), _value(row["clv"], ",.2f"), row["churn_risk"])
+                      f"{row['p_alive']:.2f}", f"{row['expected_purchases']:.2f}", *values, row["churn_risk"])
     console.print(table)

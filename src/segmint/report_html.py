@@ -51,7 +51,9 @@ table.tbl th { background: #e4e7eb; text-align: left; padding: 6px 8px; }
 table.tbl td { border-top: 1px solid #e4e7eb; padding: 5px 8px; vertical-align: top; }
 table.tbl td.num, table.tbl th.num { text-align: right; white-space: nowrap; }
 pre.quality { background: #fff; padding: 12px; font-size: .8rem; white-space: pre-wrap; border-radius: 6px; }
-.charts { display: grid; grid-template-columns: repeat(auto-fill, minmax(480px, 1fr)); gap: 12px; }
+.charts { display: grid; grid-template-columns: repeat(auto-fill, minmax(min(480px, 100%), 1fr)); gap: 12px; }
+.scroll { overflow-x: auto; } /* a wide table scrolls in its box on a phone, not the whole page sideways */
+@media (max-width: 600px) { main { padding: 12px; } }
 .chart { background: #fff; min-width: 0; overflow: hidden; } .chart > div { width: 100%; }
 .note { color: #52606d; font-size: .85rem; }
 """
@@ -75,7 +77,8 @@ def _table(frame: pd.DataFrame, columns: list[tuple[str, str, Any]]) -> str:
             text = "" if missing else fmt(value) if callable(fmt) else fmt.format(value)
             cells.append(f'<td class="{"num" if name in numeric else ""}">{_e(text)}</td>')
         rows.append("<tr>" + "".join(cells) + "</tr>")
-    return f'<table class="tbl"><thead><tr>{head}</tr></thead><tbody>{"".join(rows)}</tbody></table>'
+    return (f'<div class="scroll"><table class="tbl"><thead><tr>{head}</tr></thead><tbody>{"".join(rows)}</tbody>'
+            '</table></div>')
 
 
 def _chart(fig: Any, height: int = 420) -> str:

@@ -23,6 +23,7 @@ ITEM_COLUMNS = {
 _ITEM_WORDS = {
     "revenue": "items", "Revenue": "Items", "% revenue": "% items", "share of revenue": "share of items",
     "AOV": "items/order", "Avg order value": "Avg items per order", "average order value": "average items per order",
+    "Average order value": "Average items per order",
     "Sales": "Items", "% sales": "% items", "atv min": "items/visit min", "atv max": "items/visit max",
     "revenue/day": "items/day", "Revenue per day": "Items per day", "Total spend": "Total items", "spend": "items",
     "Avg monetary": "Avg items", "Monetary": "Items", "monetary": "items", "Monetary (net spend)": "Items bought (net)",

@@ -253,6 +253,23 @@ def test_a_phone_collapses_the_navigation_behind_a_menu_button(server: str, page
         phone.screenshot(path=str(SHOTS / "menu_390.png"))
 
 
+def test_a_phone_shows_the_filters_as_one_line_that_opens(server: str, page) -> None:
+    """At 390 px the filter card was 350 px tall: the first screen showed filters, not results."""
+    with _window(page, server + "/", "#kpi-customers", 390, 844) as phone:
+        card = phone.evaluate("document.querySelector('#filters-bar').getBoundingClientRect().height")
+        kpi = phone.evaluate("document.querySelector('#kpi-customers').getBoundingClientRect().bottom")
+        assert card < 60 and kpi < 300, (card, kpi)
+        assert not phone.locator("#f-country").is_visible()
+        assert phone.inner_text("#filters-summary") == "all dates · rfm · quarter"
+        phone.click("#filters-toggle")
+        phone.locator("#f-country").wait_for(state="visible", timeout=90_000)
+        assert phone.get_attribute("#filters-toggle", "aria-expanded") == "true"
+        phone.screenshot(path=str(SHOTS / "filters_390.png"))
+        phone.click("#filters-toggle")
+        phone.locator("#f-country").wait_for(state="hidden", timeout=90_000)
+    assert not page.locator("#filters-toggle").is_visible() and page.locator("#f-country").is_visible()
+
+
 def test_products_page_favourites_regions_and_a_customers_picks(server: str, page) -> None:
     page.click("a.nav-link:has-text('Products')")
     page.wait_for_selector("#products-favourites .main-svg", timeout=120_000)

@@ -243,6 +243,36 @@ def test_overview_names_item_counts_when_the_data_have_no_prices(tmp_path) -> No
     assert tiles["Items"] == "4" and tiles["Avg items per order"] == f"{4 / 3:,.2f}" and "Revenue" not in tiles
 
 
+def test_customers_grid_and_download_name_item_counts_when_the_data_have_no_prices(tmp_path) -> None:
+    """Groceries (--unpriced units): the Customers grid headed item counts 'Monetary' as money ('13.00') and
+    its download wrote 'avg_order_value', where the Segments page says 'Items' and analyze --out
+    'items_per_order'."""
+    import pandas as pd
+
+    from segmint.api import read_transactions
+    from segmint.app.pages import customers
+    from segmint.app.state import AppState
+    from segmint.clean_options import CleanOptions
+
+    path = tmp_path / "baskets.csv"
+    path.write_text("Member_number,Date,itemDescription\n1,2024-01-05,milk\n1,2024-01-05,bread\n"
+                    "2,2024-02-01,milk\n1,2024-03-01,eggs\n")
+    tx = read_transactions(str(path), options=CleanOptions(unpriced="units"))
+    board = AppState()
+    board.add_dataset(tx, "baskets")
+    try:
+        grid = customers.grid_setup(board, *inputs(board))[0]
+        exported = pd.read_csv(customers.export_file(board, "csv", None, *inputs(board)))
+    finally:
+        board.close()
+    headers = {d["field"]: d for d in grid.columnDefs}
+    assert headers["monetary"]["headerName"] == "Items" and headers["avg_order_value"]["headerName"] == "Average items per order"
+    assert headers["monetary"]["valueFormatter"]["function"] == segments.ITEMS_FORMAT
+    assert "items_per_order" in exported and "avg_order_value" not in exported
+    # customer 1: 3 items in 2 orders
+    assert exported.set_index("customer_id").loc[1, "items_per_order"] == 1.5
+
+
 def test_segment_shares_show_as_the_cli_prints_them() -> None:
     # groceries (--unpriced units): Loyal Customers hold 6,337 of 38,765 items = 16.347%: the CLI prints
     # 16.3%; the grid formatted the exported 4-place share 0.1635 and showed 16.4%

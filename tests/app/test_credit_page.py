@@ -188,6 +188,13 @@ def test_credit_page_in_chromium(demo_app):
             page.wait_for_timeout(500)
             SHOTS.mkdir(parents=True, exist_ok=True)
             page.screenshot(path=str(SHOTS / "credit.png"), full_page=True)
+            # a phone: the nine-column risk summary made the whole page 787 px wide (Tally day book)
+            phone = browser.new_page(viewport={"width": 390, "height": 844})
+            phone.goto(f"{url}/credit")
+            phone.wait_for_selector("#credit-summary table", timeout=120_000)
+            phone.wait_for_function("!document.querySelector('[data-dash-is-loading=\"true\"]')", timeout=120_000)
+            assert phone.evaluate("document.documentElement.scrollWidth") <= 390
+            phone.screenshot(path=str(SHOTS / "credit_390.png"), full_page=True)
             browser.close()
 
 
@@ -247,3 +254,18 @@ def test_the_note_names_the_due_dates_a_receivables_table_has(tmp_path):
     assert note.startswith("As of 2023-06-30 (the end of the Dates filter)")
     # no date filter: the as-of day is the ledger's last date (the last settlement, 4/20/2023), not the filter's
     assert unfiltered.startswith("As of 2023-04-20 (the ledger's last date; the end of the Dates filter sets another)")
+
+
+def test_a_sliver_of_the_owed_reads_below_a_tenth_of_a_percent():
+    """A segment owing 50 of 100,050 showed '0.0%' of the owed, as if it owed nothing."""
+    import pandas as pd
+
+    from segmint.app.pages import credit
+
+    summary = pd.DataFrame({
+        "credit_segment": ["Low", "Very High"], "customers": [9, 1], "owed": [100_000.0, 50.0],
+        "share_of_owed": [100_000 / 100_050, 50 / 100_050], "paid_ahead": [0.0, 0.0], "aging_90_plus": [0.0, 50.0],
+        "mean_score": [90.0, 5.0], "avg_days_to_pay": [10.0, float("nan")], "bills_paid_late": [1, 0],
+        "bills_paid": [20, 0]})  # fmt: skip
+    cells = [cell.children for row in credit.summary_table(summary).children[1].children for cell in row.children]
+    assert "<0.1%" in cells and ">99.9%" in cells

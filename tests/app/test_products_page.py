@@ -240,3 +240,25 @@ def test_chart_titles_say_revenue_was_allocated_from_basket_totals(tmp_path):
         pd.DataFrame({"product_id": ["A"], "product_name": ["A"], "country": ["France"], "revenue": [5.0]}))
     assert "<sup>revenue over the whole period</sup>" in priced.layout.title.text
     assert priced.data[0].colorbar.title.text == "revenue"
+
+
+def test_without_products_the_single_view_does_not_repeat_the_pages_message():
+    """CDNOW and a condensed Tally day book name no products: the page showed the same orange message at the
+    top and again in place of the single view."""
+    import ibis
+
+    from segmint.app.state import AppState
+    from segmint.errors import DataError
+    from tests.app.conftest import hand_frame
+
+    frame = hand_frame().assign(product_id=None, product_name=None)
+    frame = frame.astype({"product_id": "string", "product_name": "string"})
+    board = AppState()
+    board.add_dataset(ibis.duckdb.connect().create_table("tx", frame), "no products")
+    try:
+        with pytest.raises(DataError, match="recommendations need products"):
+            products.single_view_content(board, "1Y", "product", *inputs(board))
+        note = products.single_view_section(board, "1Y", "product", *inputs(board))
+    finally:
+        board.close()
+    assert type(note).__name__ == "Small" and "see the message at the top" in note.children

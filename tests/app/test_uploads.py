@@ -105,6 +105,37 @@ def test_an_uploaded_ledger_counts_only_its_sales_like_the_cli(tmp_path):
     assert (cli.rows_kept, cli.total_amount, cli.customers) == (report.rows_kept, report.total_amount, report.customers)
 
 
+BASKETS = (b"Member_number,Date,itemDescription\n1,05-01-2024,milk\n1,05-01-2024,bread\n"
+           b"2,01-02-2024,milk\n1,01-03-2024,eggs\n")  # fmt: skip
+
+
+def test_a_basket_log_upload_can_count_items(tmp_path):
+    """Groceries uploaded on the Upload page: no amount column, and the page said 'Choose error, units in the
+    unpriced setting', a setting only the command line has; the page's switch reads it as items, as
+    `segmint dashboard --unpriced units` does."""
+    from segmint.app.messages import UNPRICED, describe
+    from segmint.errors import SegmintError
+
+    state = AppState(upload_root=tmp_path / "uploads")
+    with as_session("s1"):
+        session = state.sessions.touch("s1")
+        saved = receive(Source(BASKETS), len(BASKETS), session.folder, "baskets.csv", max_mb=1)
+        session.uploads[saved.token] = saved
+        _, report = upload.inspect_upload(upload.find_upload(state, saved.token))
+        assert f"Switch on '{UNPRICED}'" in report and "unpriced setting" not in report
+        fields = dict(saved.detected.mapping.fields)
+        with pytest.raises(SegmintError) as refused:
+            upload.run_upload(state, {}, saved.token, fields)
+        assert UNPRICED in describe(refused.value)
+        store, _, _ = upload.run_upload(state, {}, saved.token, fields, unpriced=True)
+        assert not state.priced(store["dataset_id"])
+        cards = overview.overview_content(state, "customers", store, None, None, None, None, "rfm", "quarter", {})[0]
+        tiles = {card.children.children.children[0].children: card.children.children.children[1].children
+                 for card in cards}
+        assert tiles["Customers"] == "2" and tiles["Items"] == "4"  # 4 lines, one item each
+    state.close()
+
+
 def test_new_sessions_start_on_the_servers_own_data(tmp_path):
     import ibis
 

@@ -148,3 +148,66 @@ def _columns(node):
     children = getattr(node, "children", None)
     for child in children if isinstance(children, list) else [children] if children is not None else []:
         yield from _columns(child)
+
+
+def test_without_a_spend_model_the_page_says_why_and_shows_purchases_expected(tmp_path, monkeypatch):
+    """Groceries (items, no prices): Gamma-Gamma does not converge; the Value page showed a blank 'No positive
+    CLV' chart and a segment table with three blank columns, and never said why."""
+    import segmint
+    from segmint.btyd import analysis
+    from segmint.btyd.fitting import ConvergenceError
+
+    def fail(self, *args, **kwargs):
+        raise ConvergenceError("Gamma-Gamma: the likelihood maximisation did not converge")
+
+    monkeypatch.setattr(analysis.GammaGamma, "fit", fail)
+    path = tmp_path / "sales.csv"
+    make_transactions(n_customers=300, years=2, seed=3).to_csv(path, index=False)
+    result = segmint.clv(str(path), horizon="6 months", compare=False)
+    assert not result.degenerate
+    figure = value.value_histogram(result)
+    assert sum(figure.data[0].y) == (result.customers.expected_purchases > 0).sum()
+    assert figure.layout.title.text.startswith("Purchases expected over") and "no spend model" in figure.layout.title.text
+    table = str(value.segment_table(result))
+    assert "No CLV: no spend model" in table and "CLV'" not in table and "share" not in table
+    first = result.by_segment.iloc[0]
+    assert f"{first.expected_purchases / first.customers:.2f}" in table
+    top = str(value.top_customers(result))
+    assert "value / purchase" not in top and "'CLV'" not in top
+    # a degenerate fit without a spend model: a message, not a histogram of forecasts not to be used
+    result.degenerate = "the BG/NBD fit is degenerate"
+    assert "degenerate" in value.value_histogram(result).layout.annotations[0].text
+
+
+def test_a_sliver_of_value_reads_below_a_tenth_of_a_percent(demo_state):
+    """CDNOW's 7 Promising customers hold 53 of 789,528 of predicted value: the page said '0.0%' (the CLI
+    '<0.1%')."""
+    result = demo_state.clv(demo_state.default_dataset_id, value.context(*inputs(demo_state))[1],
+                            value.settings_from(None, None, None, None, None))
+    by_segment = result.by_segment.copy()
+    total = by_segment["total_clv"].sum()
+    by_segment.loc[0, "share_of_clv"] = 0.0004
+    shown = str(value.segment_table(type(result)(**{**result.__dict__, "by_segment": by_segment})))
+    assert "<0.1%" in shown and "0.0%" not in shown and total > 0
+
+
+def test_story_card_gives_no_prediction_from_a_degenerate_fit(demo_state, monkeypatch):
+    """Groceries: every model's fit is degenerate, the Value page says not to target anyone by it, and the
+    story card still read 'Predicted value (BG/NBD ...): Champions, P(alive) 0.98, 1.83 purchases expected'."""
+    dataset_id = demo_state.default_dataset_id
+    filters = value.context(*inputs(demo_state))[1]
+    result = demo_state.clv(dataset_id, filters, value.settings_from(None, None, None, None, None))
+    customer = result.customers.customer_id.iloc[0]
+    assert "P(alive)" in value.value_summary(demo_state, dataset_id, filters, customer)
+    monkeypatch.setattr(result, "degenerate", "the BG/NBD fit is degenerate")
+    line = value.value_summary(demo_state, dataset_id, filters, customer)
+    assert "degenerate" in line and "P(alive)" not in line
+
+
+def test_clv_axis_ticks_do_not_run_together_over_many_decades():
+    """A Tally day book's CLV spans 1,000 to 50 million: Plotly's 1-2-5 ticks printed '1,000,0002,000,000'."""
+    clv = pd.Series(np.geomspace(1_000, 50_000_000, 200))
+    axis = value_figures.clv_histogram(clv, "12 months").layout.xaxis
+    assert list(axis.ticktext) == ["1,000", "10,000", "100,000", "1,000,000", "10,000,000"]
+    narrow = value_figures.clv_histogram(pd.Series([0.5, 3.0, 40.0]), "12 months").layout.xaxis
+    assert list(narrow.ticktext) == ["0.5", "1", "2", "5", "10", "20", "50"]  # 1-2-5 over under 2.5 decades

@@ -155,3 +155,34 @@ def test_customers_who_bought_only_free_orders_are_not_valued(tmp_path):
     for name, value in result.model.params_.items():
         assert value == pytest.approx(by_hand.params_[name], rel=1e-3), name
     assert by_hand.p_alive([0.0], [0.0], [weeks("2022-03-01")])[0] == 1.0  # what FREE-A was shown before
+
+
+def test_without_a_spend_model_no_nan_is_printed_or_told(tmp_path, monkeypatch):
+    """Groceries (items, no prices): Gamma-Gamma does not converge, and `segmint clv` printed columns of
+    'nan' and 'nan%' by segment and the story card read '12-month CLV nan'; the purchases expected are shown."""
+    from typer.testing import CliRunner
+
+    from segmint.btyd import analysis
+    from segmint.btyd.fitting import ConvergenceError
+    from segmint.cli import app
+
+    def fail(self, *args, **kwargs):
+        raise ConvergenceError("Gamma-Gamma: the likelihood maximisation did not converge")
+
+    monkeypatch.setattr(analysis.GammaGamma, "fit", fail)
+    path = tmp_path / "sales.csv"
+    make_transactions(n_customers=300, years=2, seed=3).to_csv(path, index=False)
+    result = segmint.clv(str(path), horizon="6 months", compare=False)
+    assert not result.has_clv
+    first = result.customers.nsmallest(1, "value_rank").iloc[0]
+    told = result.customer(first.customer_id)["summary"]
+    assert "nan" not in told and f"{first.expected_purchases:.2f} purchases expected in" in told
+
+    out = CliRunner().invoke(app, ["clv", str(path), "--horizon", "6 months", "--no-compare"],
+                             env={"COLUMNS": "250"})
+    assert out.exit_code == 0, out.output
+    assert "nan" not in out.output and "no CLV (no spend model" in out.output
+    champions = result.by_segment.iloc[0]  # the segment table's first row: its total purchases expected
+    line = next(line for line in out.output.splitlines() if line.startswith(f"│ {champions.segment} "))
+    assert f"{champions.expected_purchases:,.0f}" in line
+    assert f"{champions.expected_purchases / champions.customers:.2f}" in line

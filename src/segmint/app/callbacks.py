@@ -99,6 +99,23 @@ def register(app: Dash, state: AppState, pages: dict[str, Any]) -> None:
         Input("nav-toggler", "n_clicks"), Input("url", "pathname"), State("nav-collapse", "is_open"),
     )
 
+    # on a phone the filter card is one line until its button opens it
+    app.clientside_callback(
+        """(clicks) => clicks % 2 ? ["filters-body open", "true"] : ["filters-body", "false"]""",
+        Output("filters-body", "className"), Output("filters-toggle", "aria-expanded"),
+        Input("filters-toggle", "n_clicks"),
+    )
+    app.clientside_callback(
+        """(start, end, countries, orgs, scheme, period) => [
+               start || end ? (start || "start") + " to " + (end || "end") : "all dates",
+               countries && countries.length ? countries.join(", ") : null,
+               orgs && orgs.length ? orgs.join(", ") : null, scheme, period
+           ].filter(Boolean).join(" · ")""",
+        Output("filters-summary", "children"),
+        Input("f-dates", "start_date"), Input("f-dates", "end_date"), Input("f-country", "value"),
+        Input("f-org", "value"), Input("f-scheme", "value"), Input("f-period", "value"),
+    )
+
     @app.callback(
         Output("f-country", "options"),
         Output("f-org", "options"),

@@ -82,26 +82,32 @@ def message(message_id: str) -> html.Div:
 def filters_bar() -> dbc.Card:
     """Global filters: date range, country, org, scheme, period (options filled per dataset)."""
     schemes = available_schemes()
+    # a phone shows one line (the choices in words) that opens the filters: open, they took 350 px of its
+    # first screen before any result
+    toggle = html.Button([html.Span("Filters", className="filters-toggle-label"),
+                          html.Span(id="filters-summary", className="filters-summary")],
+                         id="filters-toggle", n_clicks=0, className="filters-toggle d-md-none",
+                         **{"aria-controls": "filters-body", "aria-expanded": "false"})
     return dbc.Card(
-        dbc.CardBody(
+        dbc.CardBody([toggle, html.Div(
             dbc.Row(
                 [
                     dbc.Col([dbc.Label("Dates"), dcc.DatePickerRange(
                         id="f-dates", clearable=True, display_format="YYYY-MM-DD",
                         start_date_placeholder_text="from", end_date_placeholder_text="to")], md=3),
                     dbc.Col([dbc.Label("Country"), dcc.Dropdown(
-                        id="f-country", multi=True, placeholder="all countries")], md=3),
+                        id="f-country", multi=True, placeholder="all countries")], xs=6, md=3),
                     dbc.Col([dbc.Label("Org"), dcc.Dropdown(
-                        id="f-org", multi=True, placeholder="all orgs")], md=2),
+                        id="f-org", multi=True, placeholder="all orgs")], xs=6, md=2),
                     dbc.Col([dbc.Label("Scheme"), dcc.Dropdown(
                         id="f-scheme", options=[{"label": s, "value": s} for s in schemes],
-                        value=schemes[0] if schemes else None, clearable=False)], md=2),
+                        value=schemes[0] if schemes else None, clearable=False)], xs=6, md=2),
                     dbc.Col([dbc.Label("Period"), dcc.Dropdown(
                         id="f-period", options=[{"label": p, "value": p} for p in PERIODS],
-                        value="quarter", clearable=False)], md=2),
+                        value="quarter", clearable=False)], xs=6, md=2),
                 ],
                 className="g-2",
-            )
+            ), id="filters-body", className="filters-body")]
         ),
         className="filters mb-3", id="filters-bar",
     )

@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from segmint.errors import Fix, SegmintError
 
 DATE_FORMAT = "Date format"  # the Upload page's box for the dates' layout (pages/upload.py)
+UNPRICED = "No prices in this file (a basket log): count items"  # the Upload page's switch (pages/upload.py)
 
 # library parameter -> the control that sets it in the dashboard
 CONTROLS: dict[str, str] = {
@@ -38,6 +39,8 @@ def fix_text(fix: Fix, field: str | None = None) -> str:
             picks = ", ".join(f"'{column}' for {name}" for name, column in example.items())
             return f"In the mapping table on the Upload page, choose {picks}, then Run.{note}"
         return f"In the mapping table on the Upload page, choose the column that holds {field or 'each field'}.{note}"
+    if fix.option == "unpriced":  # "choose error, units in the unpriced setting" named no control of the page
+        return f"Switch on '{UNPRICED}' under the mapping table on the Upload page, then Run.{note}"
     if "." in fix.option:  # a scheme setting, e.g. rfm.bins
         scheme, setting = fix.option.split(".", 1)
         return f"Change '{setting.replace('_', ' ')}' in the {scheme} thresholds panel on the Segments page.{note}"

@@ -72,17 +72,21 @@ class Upload:
             except Exception as exc:  # noqa: BLE001 - the user fixes the mapping, then runs
                 self.cleaned = exc
 
-    def clean(self, fields: dict[str, str], date_format: str | None = None) -> Any:
-        """Transactions for the user's mapping and date layout (reuses the detected cleaning when it is the same)."""
+    def clean(self, fields: dict[str, str], date_format: str | None = None, unpriced: bool = False) -> Any:
+        """Transactions for the user's mapping and date layout (reuses the detected cleaning when it is the same);
+        ``unpriced``: a file without amounts or prices (a basket log) values each line at its quantity."""
         from segmint.api import Transactions, clean_raw
+        from segmint.clean_options import CleanOptions
         from segmint.schema import ColumnMapping
 
         self.read()
         with self.lock:
-            if isinstance(self.cleaned, Transactions) and self.cleaned.mapping.fields == fields and not date_format:
+            if (isinstance(self.cleaned, Transactions) and self.cleaned.mapping.fields == fields and not date_format
+                    and not unpriced):
                 return self.cleaned
             mapping = ColumnMapping(fields=fields, date_format=date_format)
-            return clean_raw(self.raw, con=self.con, mapping=mapping, ledger=self.ledger)
+            options = CleanOptions(unpriced="units") if unpriced else None
+            return clean_raw(self.raw, con=self.con, mapping=mapping, options=options, ledger=self.ledger)
 
     def close(self) -> None:
         """Forget the raw table (its connection goes once no dataset uses it)."""

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from segmint.charts import LOG_TICKS, _layout, empty_figure, segment_colors
+from segmint.charts import _layout, empty_figure, log_ticks, segment_colors
 
 __all__ = ["clv_histogram", "p_alive_grid", "p_alive_matrix", "segment_value_bars", "tracking_plot"]
 
@@ -35,24 +35,31 @@ def p_alive_matrix(grid: pd.DataFrame, unit: str, T: float) -> go.Figure:
                    yaxis_title="repeat purchases (frequency)")
 
 
-def clv_histogram(clv: pd.Series, horizon_label: str, bins: int = 40) -> go.Figure:
-    """Customers per CLV band on a log scale (CLV is heavy-tailed); customers with CLV 0 noted."""
+def clv_histogram(clv: pd.Series, horizon_label: str, bins: int = 40, *, measure: str = "CLV",
+                  note: str = "") -> go.Figure:
+    """Customers per CLV band on a log scale (CLV is heavy-tailed); customers with CLV 0 noted.
+
+    ``measure`` names what is counted (``"expected purchases"`` when there is no CLV); ``note`` says why.
+    """
     values = clv.dropna().to_numpy(dtype=float)
     positive = values[values > 0]
     if positive.size == 0:
-        return empty_figure("No positive CLV")
+        return empty_figure(f"No positive {measure}")
     edges = np.linspace(np.log10(positive.min()), np.log10(positive.max()) + 1e-9, bins + 1)
     counts, _ = np.histogram(np.log10(positive), edges)
     low, high = 10 ** edges[:-1], 10 ** edges[1:]
     fig = go.Figure(go.Bar(
         x=np.sqrt(low * high), y=counts, width=high - low, marker_color="#2a6f97",
         customdata=np.column_stack([low, high]),
-        hovertemplate="CLV %{customdata[0]:,.2f} - %{customdata[1]:,.2f}<br>customers %{y:,}<extra></extra>",
+        hovertemplate=f"{measure} %{{customdata[0]:,.2f}} - %{{customdata[1]:,.2f}}<br>customers %{{y:,}}<extra></extra>",
     ))
-    fig.update_xaxes(type="log", tickformat=LOG_TICKS)
-    note = f" ({values.size - positive.size:,} at 0)" if values.size > positive.size else ""
-    return _layout(fig, f"CLV over {horizon_label}: customers{note}", xaxis_title="CLV (log scale)",
-                   yaxis_title="customers", bargap=0)
+    # Plotly's own 1-2-5 ticks over five decades ran together ("1,000,0002,000,000" on a Tally day book)
+    ticks = log_ticks(float(positive.min()), float(positive.max()))
+    fig.update_xaxes(type="log", tickvals=ticks, ticktext=[f"{t:,.0f}" if t >= 1 else f"{t:g}" for t in ticks])
+    zeros = f" ({values.size - positive.size:,} at 0)" if values.size > positive.size else ""
+    subtitle = f"<br><sup>{note}</sup>" if note else ""
+    return _layout(fig, f"{measure[0].upper() + measure[1:]} over {horizon_label}: customers{zeros}{subtitle}",
+                   xaxis_title=f"{measure} (log scale)", yaxis_title="customers", bargap=0)
 
 
 def tracking_plot(tracking: pd.DataFrame | None, unit: str, calibration_end) -> go.Figure:

@@ -73,6 +73,12 @@ class CLVResult:
         """The unit of frequency-independent times: recency, T, horizon (day, week or month)."""
         return self.window.time_unit
 
+    @property
+    def has_clv(self) -> bool:
+        """Whether customers have a CLV: none when no spend model could be fitted (a basket log's item
+        counts, Gamma-Gamma not converged); expected purchases and P(alive) are there all the same."""
+        return bool(self.customers["clv"].notna().any())
+
     def horizon_label(self) -> str:
         """E.g. '52.18 weeks (12 months)'."""
         from segmint.btyd.summary import unit_days
@@ -114,8 +120,10 @@ class CLVResult:
         months = self.horizon_label().split("(")[-1].rstrip(")") if self.time_unit != "month" else self.horizon_label()
         months = months.replace(" months", "-month").replace(" month", "-month")
         parts = [str(row["segment"])] if "segment" in row and pd.notna(row.get("segment")) else []
-        clv = f"{row['clv']:,.0f}" if pd.notna(row["clv"]) else "n/a"  # n/a: no spend model was fitted
-        parts += [f"P(alive) {row['p_alive']:.2f}", f"{months} CLV {clv}", f"{row['churn_risk']} churn risk"]
+        value = (f"{months} CLV {row['clv']:,.0f}" if pd.notna(row["clv"]) else
+                 f"{row['expected_purchases']:.2f} purchases expected in {self.horizon_label()} "
+                 "(no CLV: no spend model)")
+        parts += [f"P(alive) {row['p_alive']:.2f}", value, f"{row['churn_risk']} churn risk"]
         return ", ".join(parts)
 
     def model_summary(self) -> dict[str, Any]:

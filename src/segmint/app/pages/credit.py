@@ -21,6 +21,7 @@ from segmint.app.figures import empty_figure
 from segmint.app.layout import graph, kpi_card, message
 from segmint.app.state import AppState
 from segmint.credit.scorecard import SEGMENTS
+from segmint.util import share
 
 NO_LEDGER = ("No ledger for this dataset. Upload a ledger on the Upload page (a Tally Day Book, Ledger Account "
              "or Tally XML: its sales become the data and its vouchers this page), or open a workspace that "
@@ -81,14 +82,15 @@ def summary_table(summary: pd.DataFrame) -> dbc.Table:
     shown = pd.DataFrame({
         "Credit Segment": summary["credit_segment"], "customers": summary["customers"].map("{:,}".format),
         "owed": summary["owed"].map("{:,.2f}".format),
-        "share of owed": summary["share_of_owed"].map("{:.1%}".format),
+        "share of owed": summary["share_of_owed"].map(lambda v: "" if pd.isna(v) else share(float(v), 1.0)),
         "paid ahead": summary["paid_ahead"].map("{:,.2f}".format),
         "90+ days": summary["aging_90_plus"].map("{:,.2f}".format), "mean score": summary["mean_score"],
         "days to pay": summary["avg_days_to_pay"].map(lambda v: "" if v != v else f"{v:,.1f}"),
         "paid late": summary["bills_paid_late"].map("{:,}".format) + " of " + summary["bills_paid"].map("{:,}".format)
         + " paid bills",
     })  # fmt: skip
-    return dbc.Table.from_dataframe(shown, striped=True, bordered=False, hover=True, size="sm")
+    # responsive: on a phone its nine columns scroll in their box, not the whole page sideways
+    return dbc.Table.from_dataframe(shown, striped=True, bordered=False, hover=True, size="sm", responsive=True)
 
 
 def customer_options(details: pd.DataFrame) -> list[dict[str, str]]:

@@ -34,26 +34,32 @@ def visible_columns(available: list[str]) -> list[str]:
     return [*names, "reason"] if "reason" in available else names
 
 
-def header_name(column: str) -> str:
-    """Short grid header for a column (``recency_days`` -> ``Recency (days)``)."""
+def header_name(column: str, priced: bool = True) -> str:
+    """Short grid header for a column (``recency_days`` -> ``Recency (days)``); money named by what it
+    counts (``Items`` without prices)."""
     from segmint.app.figures import label
+    from segmint.units import measure_word
 
-    return {"recency_days": "Recency (days)", "frequency": "Frequency", "monetary": "Monetary",
-            "customer_id": "Customer", "segment": "Segment", "reason": "Why", "country": "Country",
-            "cluster": "Cluster"}.get(column, label(column))
+    return measure_word({"recency_days": "Recency (days)", "frequency": "Frequency", "monetary": "Monetary",
+                         "customer_id": "Customer", "segment": "Segment", "reason": "Why", "country": "Country",
+                         "cluster": "Cluster"}.get(column, label(column)), priced)
 
 
-def column_defs(columns: list[str]) -> list[dict]:
-    """ag-grid definitions: number columns right-aligned with number filters, text with text filters."""
+def column_defs(columns: list[str], priced: bool = True) -> list[dict]:
+    """ag-grid definitions: number columns right-aligned with number filters, text with text filters;
+    without prices the money columns count items (headers 'Items', no cents), as on the Segments page."""
+    from segmint.app.pages.segments import ITEMS_FORMAT
+
     kinds = dict(BASE_COLUMNS)
     defs = []
     for name in columns:
-        spec: dict[str, Any] = {"field": name, "headerName": header_name(name), "filter": "agTextColumnFilter",
+        spec: dict[str, Any] = {"field": name, "headerName": header_name(name, priced), "filter": "agTextColumnFilter",
                                 "filterParams": {"filterOptions": ["contains", "equals", "startsWith"]}}
         kind = kinds.get(name) or ("int" if name.endswith("_score") or name == "cluster" else None)
         if kind:
+            shown = ITEMS_FORMAT if name == "monetary" and not priced else FORMATS[kind]  # a count; means keep decimals
             spec.update(type="numericColumn", filter="agNumberColumnFilter", filterParams={},
-                        valueFormatter={"function": FORMATS[kind]})
+                        valueFormatter={"function": shown})
         if name == "reason":
             spec.update(minWidth=380, flex=2)
         defs.append(spec)
@@ -79,12 +85,12 @@ def layout() -> html.Div:
     )
 
 
-def customers_grid(columns: list[str]) -> dag.AgGrid:
+def customers_grid(columns: list[str], priced: bool = True) -> dag.AgGrid:
     """A fresh infinite-row-model grid (re-created when filters change, so its row cache is new)."""
     return dag.AgGrid(
         id="customers-grid",
         rowModelType="infinite",
-        columnDefs=column_defs(columns),
+        columnDefs=column_defs(columns, priced),
         defaultColDef={"sortable": True, "resizable": True, "filter": True, "minWidth": 110},
         dashGridOptions={"pagination": True, "paginationPageSize": PAGE_SIZE, "rowSelection": "single",
                          "cacheBlockSize": PAGE_SIZE, "maxBlocksInCache": 20},
@@ -106,7 +112,8 @@ def grid_setup(state: AppState, *inputs: Any) -> tuple:
     dataset_id, filters, settings = context(*inputs)
     analysis = state.analysis(dataset_id, filters, settings)
     columns = visible_columns(list(customers_table(state, dataset_id, filters, settings).columns))
-    return customers_grid(columns), f"{analysis.n_customers:,} customers ({filters.scheme})", None
+    grid = customers_grid(columns, state.priced(dataset_id))
+    return grid, f"{analysis.n_customers:,} customers ({filters.scheme})", None
 
 
 def rows_response(state: AppState, request: dict | None, *inputs: Any) -> dict:
@@ -130,13 +137,16 @@ def rows_response(state: AppState, request: dict | None, *inputs: Any) -> dict:
 def export_file(state: AppState, kind: str, filter_model: dict | None, *inputs: Any) -> Path:
     """Write the (grid-filtered) customers to a CSV or Excel file with the library's safe export."""
     from segmint.exports import export_table
+    from segmint.units import item_columns
 
     dataset_id, filters, settings = context(*inputs)
     customers = customers_table(state, dataset_id, filters, settings)
     table = queries.apply_grid_filters(customers, filter_model or {})
     columns = visible_columns(list(customers.columns))
+    # named as segmint analyze --out names them: avg_order_value counts items_per_order without prices
+    table = item_columns(table.select(*columns).order_by("customer_id"), state.priced(dataset_id))
     target = Path(tempfile.mkdtemp(prefix="segmint-export-")) / f"customers_{filters.scheme}.{kind}"
-    state.query(dataset_id, export_table, table.select(*columns).order_by("customer_id"), target)
+    state.query(dataset_id, export_table, table, target)
     return target
 
 

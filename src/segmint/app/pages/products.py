@@ -229,6 +229,20 @@ def single_view_content(state: AppState, window: str, by: str, *inputs: Any) -> 
     ])  # fmt: skip
 
 
+def single_view_section(state: AppState, window: str, by: str, *inputs: Any) -> Any:
+    """The single view, or a short note when the data name no products: the page's message above says so
+    already (CDNOW, a condensed Tally day book showed the same orange box twice)."""
+    from segmint.errors import DataError
+
+    try:
+        return single_view_content(state, window, by, *inputs)
+    except DataError as exc:
+        if exc.field != "product_id":
+            raise
+        return html.Small("No single customer view: the data name no products (see the message at the top).",
+                          className="text-muted")
+
+
 def register(app: Dash, state: AppState) -> None:
     """Products page callbacks."""
 
@@ -270,7 +284,7 @@ def register(app: Dash, state: AppState) -> None:
                   Input("products-view-by", "value"), *FILTER_INPUTS)
     @guarded(lambda alert: alert)
     def single_view(window: str, by: str, *inputs: Any) -> Any:
-        return single_view_content(state, window, by or "product", *inputs)
+        return single_view_section(state, window, by or "product", *inputs)
 
     @app.callback(Output("products-customer-card", "children"), Input("products-customer", "value"), *FILTER_INPUTS)
     @guarded(lambda alert: alert)

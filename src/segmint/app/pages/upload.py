@@ -8,7 +8,7 @@ import dash_bootstrap_components as dbc
 from dash import ALL, Dash, Input, Output, State, dcc, html
 
 from segmint.app.callbacks import alert, user_error
-from segmint.app.messages import DATE_FORMAT, describe
+from segmint.app.messages import DATE_FORMAT, UNPRICED, describe
 from segmint.app.sessions import current_session_id
 from segmint.app.state import AppState
 from segmint.app.uploads import Upload, register_route, scrub
@@ -41,12 +41,15 @@ def layout() -> html.Div:
             dbc.Row(
                 [
                     dbc.Col([html.H5("Column mapping"), html.Div(id="upload-mapping"),
-                             dbc.Row([
+                             dbc.Row([  # stacked on a phone: side by side its placeholder was cut
                                  dbc.Col(dbc.Label(DATE_FORMAT, html_for="upload-date-format",
-                                                   className="small mb-0"), width=4),
+                                                   className="small mb-0"), xs=12, sm=4),
                                  dbc.Col(dbc.Input(id="upload-date-format", size="sm", debounce=True,
-                                                   placeholder="e.g. %d.%m.%Y %H:%M (blank: detected)"), width=8),
+                                                   placeholder="e.g. %d.%m.%Y %H:%M (blank: detected)"), xs=12, sm=8),
                              ], className="mt-2 align-items-center"),
+                             # a basket log has no amounts: without this switch the page could not load it
+                             dbc.Checklist(id="upload-unpriced", options=[{"label": UNPRICED, "value": "units"}],
+                                           value=[], switch=True, className="small mt-2"),
                              dbc.Button("Run", id="upload-run", color="success", className="mt-2",
                                         disabled=True)], md=5),
                     dbc.Col([html.H5("Data-quality report"),
@@ -99,11 +102,12 @@ def inspect_upload(upload: Upload) -> tuple[html.Div, str]:
 
 
 def run_upload(state: AppState, session: dict, token: str, fields: dict[str, str],
-               date_format: str | None = None) -> tuple[dict, str, str]:
-    """Clean the upload with the chosen mapping (and date layout, when given) and make it this session's data;
-    (store, report, label)."""
+               date_format: str | None = None, unpriced: bool = False) -> tuple[dict, str, str]:
+    """Clean the upload with the chosen mapping (and date layout, when given; items counted when ``unpriced``)
+    and make it this session's data; (store, report, label)."""
     upload = find_upload(state, token)
-    tx = upload.clean({f: c for f, c in fields.items() if c and c != NONE}, (date_format or "").strip() or None)
+    tx = upload.clean({f: c for f, c in fields.items() if c and c != NONE}, (date_format or "").strip() or None,
+                      unpriced)
     dataset_id = state.add_dataset(tx, upload.filename, owner=current_session_id() or "")
     if upload.credit_ledger is not None:  # a Day Book: its credit view on the Credit page
         state.credit.set_ledger(dataset_id, upload.credit_ledger)
@@ -141,9 +145,9 @@ def register(app: Dash, state: AppState, max_upload_mb: float) -> None:
                   Output("upload-message", "children", allow_duplicate=True),
                   Input("upload-run", "n_clicks"), State("upload-accepted", "data"), State("session", "data"),
                   State({"type": "map", "field": ALL}, "value"), State({"type": "map", "field": ALL}, "id"),
-                  State("upload-date-format", "value"), prevent_initial_call=True)
+                  State("upload-date-format", "value"), State("upload-unpriced", "value"), prevent_initial_call=True)
     def run(clicks: int | None, accepted: dict | None, session: dict | None, values: list, ids: list,
-            date_format: str | None = None) -> tuple:
+            date_format: str | None = None, unpriced: list | None = None) -> tuple:
         from dash import no_update
 
         if not clicks:  # the page (re)rendering its Run button is no click: no "Upload a file first." on arrival
@@ -152,7 +156,8 @@ def register(app: Dash, state: AppState, max_upload_mb: float) -> None:
             return no_update, no_update, alert("Upload a file first.")
         fields = {ident["field"]: value for ident, value in zip(ids, values, strict=True)}
         try:
-            new_session, report, label = run_upload(state, session or {}, accepted.get("token"), fields, date_format)
+            new_session, report, label = run_upload(state, session or {}, accepted.get("token"), fields, date_format,
+                                                    "units" in (unpriced or []))
         except Exception as exc:  # noqa: BLE001 - shown to the user
             return no_update, no_update, _shown(exc, None)
         return new_session, report, alert(f"{label} loaded: open Overview to explore it.", color="success")

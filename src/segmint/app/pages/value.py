@@ -85,6 +85,8 @@ def top_customers(result: Any) -> Any:
         "clv": "CLV", "churn_risk": "churn risk", "recency": f"recency ({unit}s)"})
     formats = {"rank": "", "customer": "", "P(alive)": ".2f", "purchases expected": ".2f",
                "value / purchase": ",.2f", "CLV": ",.2f", "churn risk": "", f"recency ({unit}s)": ".1f"}
+    if not result.has_clv:  # no spend model: ranked by purchases expected, no blank value columns
+        formats = {k: v for k, v in formats.items() if k not in ("value / purchase", "CLV")}
     if "segment" in top:
         formats = {"rank": "", "customer": "", "segment": "", **{k: v for k, v in formats.items()
                                                                 if k not in ("rank", "customer")}}
@@ -92,13 +94,39 @@ def top_customers(result: Any) -> Any:
 
 
 def segment_table(result: Any) -> Any:
-    """Segments with customers, mean P(alive), mean and total CLV, share of value."""
+    """Segments with customers, mean P(alive), mean and total CLV, share of value; without a CLV (no spend
+    model) the purchases expected instead of three blank columns."""
     if result.by_segment is None:
         return html.Small("Segments are not available for these data.", className="text-muted")
     table = result.by_segment.rename(columns={"mean_p_alive": "P(alive)", "total_clv": "CLV",
                                               "mean_clv": "mean CLV", "share_of_clv": "share"})
+    if not result.has_clv:
+        table["purchases expected"] = table["expected_purchases"]
+        table["per customer"] = table["expected_purchases"] / table["customers"]
+        return html.Div([html.Small(NO_CLV, className="text-muted"), _table(table, {
+            "segment": "", "customers": ",", "P(alive)": ".2f", "purchases expected": ",.0f",
+            "per customer": ".2f"})])
+    from segmint.util import share
+
+    # a sliver of value reads "<0.1%" as in segmint clv, not "0.0%" (CDNOW's Promising: 53 of 789,528)
+    table["share"] = [None if pd.isna(value) else share(float(value), 1.0) for value in table["share"]]
     return _table(table, {"segment": "", "customers": ",", "P(alive)": ".2f", "mean CLV": ",.2f",
-                          "CLV": ",.0f", "share": ".1%"})
+                          "CLV": ",.0f", "share": ""})
+
+
+NO_CLV = "No CLV: no spend model could be fitted (see the notes above); purchases expected over the horizon instead."
+
+
+def value_histogram(result: Any) -> Any:
+    """The CLV distribution; without a CLV that of the purchases expected, saying why (a blank chart
+    told a basket log's user nothing); none from a degenerate fit."""
+    if result.has_clv:
+        return value_figures.clv_histogram(result.customers["clv"], result.horizon_label())
+    if result.degenerate:
+        return empty_figure("No CLV (no spend model) and no distribution of purchases expected: the model's fit "
+                            "is degenerate (see the warning above)")
+    return value_figures.clv_histogram(result.customers["expected_purchases"], result.horizon_label(),
+                                       measure="purchases expected", note="no CLV: no spend model (see the notes)")
 
 
 def kpis(result: Any, priced: bool = True) -> list[dbc.Col]:
@@ -145,7 +173,7 @@ def value_content(state: AppState, model: Any, unit: Any, horizon: Any, discount
                                   color="danger", className="py-1 mb-1"))
     notes = notes or None
     return (model_line(result), kpis(result, state.priced(dataset_id)), value_figures.p_alive_matrix(grid, result.time_unit, grid_T),
-            value_figures.clv_histogram(result.customers["clv"], result.horizon_label()),
+            value_histogram(result),
             value_figures.tracking_plot(result.tracking, result.time_unit, result.window.calibration_end),
             value_figures.segment_value_bars(result.by_segment, bool(result.degenerate)), top_customers(result), segment_table(result),
             notes)
@@ -163,12 +191,18 @@ def value_summary(state: AppState, dataset_id: str | None, filters: Any, custome
     """'Predicted value (BG/NBD, as of ...): Champions, P(alive) 0.97, 12-month CLV 1,240, low churn risk'
     for the story card; None when no CLV model fits these data or the customer is not in it."""
     from segmint.errors import SegmintError
+    from segmint.units import measure_word
 
     try:
-        facts = _customer_value(state, dataset_id, filters).customer(customer_id)
+        result = _customer_value(state, dataset_id, filters)
+        facts = result.customer(customer_id)
     except SegmintError:
         return None
-    return f"Predicted value ({facts['model']}, as of {facts['as_of']}): {facts['summary']}"
+    word = measure_word("Predicted value", state.priced(dataset_id))
+    if result.degenerate:  # the Value page says not to target anyone by this fit: the card gave its numbers
+        return (f"{word} ({facts['model']}, as of {facts['as_of']}): none; the model's fit is degenerate on these "
+                "data (see the Value page)")
+    return f"{word} ({facts['model']}, as of {facts['as_of']}): {facts['summary']}"
 
 
 def register(app: Dash, state: AppState) -> None:
