@@ -105,8 +105,9 @@ def test_without_a_spend_model_customers_rank_by_expected_purchases(tmp_path, mo
     expected_rank = customers.expected_purchases.rank(ascending=False, method="min").astype("int64")
     assert (customers.value_rank == expected_rank).all() and customers.value_rank.min() == 1
     assert result.by_segment.total_clv.isna().all()  # unknown, not 0
-    # said as the dashboard says it: "n/a", not "12-month CLV nan" / a "nan%" share in the CLI's tables
-    assert ", 6-month CLV n/a, " in result.describe_customer(customers.iloc[0])
+    # no "6-month CLV nan" / a "nan%" share: the purchases expected, and why there is no CLV
+    described = result.describe_customer(customers.iloc[0])
+    assert "(no CLV: no spend model)" in described and "nan" not in described
     from typer.testing import CliRunner
 
     from segmint.cli import app
@@ -114,7 +115,7 @@ def test_without_a_spend_model_customers_rank_by_expected_purchases(tmp_path, mo
     run = CliRunner().invoke(app, ["clv", str(path), "--time-unit", "week", "--horizon", "6 months", "--discount", "0",
                                    "--no-compare"], env={"COLUMNS": "250"})
     assert run.exit_code == 0, run.output
-    assert "nan" not in run.output and "n/a" in run.output.split("value by segment")[1]
+    assert "nan" not in run.output and "no CLV" in run.output.split("value by segment")[1]
 
     from segmint.app.pages import value
 
