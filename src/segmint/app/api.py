@@ -228,6 +228,8 @@ def customer(state: AppState, dataset_id: str | None, filters: Filters, customer
             answer[name] = {"error": f"{type(exc).__name__}: {exc}"}
             continue
         answer[name] = section.to_dict() if isinstance(section, pd.Series) else section
+        if name == "story":  # its total_spend counts items without prices, as story --out names it
+            answer[name] = item_columns(answer[name], state.priced(dataset_id))
     return answer
 
 
