@@ -176,3 +176,12 @@ def test_without_a_spend_model_no_nan_is_printed_or_told(tmp_path, monkeypatch):
     line = next(line for line in out.output.splitlines() if line.startswith(f"│ {champions.segment} "))
     assert f"{champions.expected_purchases:,.0f}" in line
     assert f"{champions.expected_purchases / champions.customers:.2f}" in line
+
+
+def test_a_customers_facts_carry_the_degenerate_warning(result, monkeypatch):
+    """/api/customers/<id> (value) and CLVResult.customer gave P(alive) and CLV from a degenerate fit
+    (groceries) with no sign of the warning the Value page and segmint clv print in red."""
+    customer = result.customers.customer_id.iloc[0]
+    assert result.customer(customer)["degenerate"] is None
+    monkeypatch.setattr(result, "degenerate", "the BG/NBD fit is degenerate: r = 1.5e+05 ...")
+    assert result.customer(customer)["degenerate"].startswith("the BG/NBD fit is degenerate")
