@@ -157,20 +157,10 @@ def test_numbers_are_rounded_by_the_one_export_rule() -> None:
 def test_customer_story_names_item_counts_without_prices(tmp_path):
     """Groceries' /api/customers/1000 gave the story's total_spend 13.0 for 13 items (features and story
     --out already say items): it is total_items now."""
-    from segmint.api import read_transactions
     from segmint.app import create_app
-    from segmint.app.state import AppState
-    from segmint.clean_options import CleanOptions
 
-    path = tmp_path / "baskets.csv"
-    path.write_text("Member_number,Date,itemDescription\n1,2024-01-05,milk\n1,2024-01-05,bread\n"
-                    "2,2024-02-01,milk\n1,2024-03-01,eggs\n")
-    tx = read_transactions(str(path), options=CleanOptions(unpriced="units"))
-    board = AppState()
-    board.add_dataset(tx, "baskets")
-    dash_app = create_app(state=board, warm=False)
-    try:
-        body = dash_app.server.test_client().get("/api/customers/1").get_json()
-    finally:
-        board.close()
+    from .conftest import basket_state
+
+    with basket_state(tmp_path) as board:
+        body = create_app(state=board, warm=False).server.test_client().get("/api/customers/1").get_json()
     assert body["story"]["total_items"] == 3.0 and "total_spend" not in body["story"]
