@@ -95,26 +95,27 @@ def test_value_story_note_ranks_items_without_prices(baskets, priced):
 
 
 def test_value_reasons_count_items_without_prices(baskets, priced):
-    # customer 1 bought 2 + 3 = 5 items on 2 visits; the reason said "revenue 5.00 (cluster ...)" in a basket log
+    # customer 1 bought 2 + 3 = 5 items on 2 visits; the reason said "revenue 5.00 (cluster ...)" in a basket log,
+    # then "items 5.00" (items written as money; the clusters scheme says "items 5")
     def reasons(tx, **kwargs):
         frame = analyze(tx, scheme="value", **kwargs).segments["value"].select("customer_id", "reason").execute()
         return dict(zip(frame["customer_id"], frame["reason"], strict=True))
 
     unpriced = reasons(baskets)
-    assert unpriced["1"].startswith("items 5.00 (cluster ") and ", frequency 2 (cluster " in unpriced["1"]
+    assert unpriced["1"].startswith("items 5 (cluster ") and ", frequency 2 (cluster " in unpriced["1"]
     # what the ranking was based on: items, not the "revenue" the column claimed in a basket log
     for tx, basis in ((baskets, "items"), (priced, "revenue")):
         labelled = analyze(tx, scheme="value").segments["value"].select("value_basis").execute()
         assert set(labelled["value_basis"]) == {basis}
-    assert unpriced["2"].startswith("items 1.00 (cluster ")
+    assert unpriced["2"].startswith("items 1 (cluster ")
     assert reasons(priced)["1"].startswith("revenue 5.00 (cluster ")
     # the story's reasons: customer 1's March (3 items), as-is per period and current
     tables = story(baskets, scheme="value", period="month").tables()
     periods = tables["period_segments"].execute()  # an Ibis table (every customer-period)
     march = periods.query("customer_id == '1' and period == '2024-03'")
-    assert march["reason"].iloc[0].startswith("items 3.00 (cluster ")
+    assert march["reason"].iloc[0].startswith("items 3 (cluster ")
     current = tables["story"].set_index("customer_id").loc["1", "current_reason"]
-    assert current.startswith("items 3.00 (cluster ")
+    assert current.startswith("items 3 (cluster ")
     assert not periods["reason"].str.contains("revenue").any()
 
 

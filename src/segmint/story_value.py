@@ -17,16 +17,16 @@ import pandas as pd
 import pyarrow as pa
 
 from segmint.memtables import frame_table
-from segmint.segment.value import LABELS, ValueConfig, _label, _scaled, distinct_ranks
+from segmint.segment.value import LABELS, ValueConfig, _amount, _label, _scaled, distinct_ranks
 
 __all__ = ["ENGINE_METHODS", "profit_basis", "value_labels"]
 
 ENGINE_METHODS = ("kmeans", "quantiles")  # methods that need the distinct values only
 
 
-def _amount_text(values: np.ndarray) -> list[str]:
-    """``label_frame``'s amount wording: no decimals from 100 up, cents below."""
-    return [f"{v:,.0f}" if abs(v) >= 100 else f"{v:,.2f}" for v in values.tolist()]
+def _amount_text(values: np.ndarray, items: bool = False) -> list[str]:
+    """``label_frame``'s amount wording: no decimals from 100 up, cents below; items as counted."""
+    return [_amount(v, items) for v in values.tolist()]
 
 
 def _axis(features: ir.Table, value: ir.Value, config: ValueConfig) -> tuple[pa.Table, dict[int, int]]:
@@ -105,7 +105,7 @@ def value_labels(
     uses_profit = features.period_index.isin(on_profit) if on_profit else ibis.literal(False)
     amount = uses_profit.ifelse(features.profit, features.monetary)
     money, money_clusters = _axis(features, amount, config)
-    money = money.append_column("amount_text", pa.array(_amount_text(money["v"].to_numpy())))
+    money = money.append_column("amount_text", pa.array(_amount_text(money["v"].to_numpy(), config.amount_word == "items")))
     visits, visit_clusters = _axis(features, features.frequency, config)
     pairs = _pairs(money_clusters, visit_clusters, set(on_profit), config)
     starts = _starts(money, "_p").join(_starts(visits, "_f"), how="outer")

@@ -52,6 +52,27 @@ def state() -> AppState:
     app_state.close()
 
 
+# a basket log (no prices): customer 1 bought 3 items on 2 days, customer 2 one item
+BASKETS = ("Member_number,Date,itemDescription\n1,2024-01-05,milk\n1,2024-01-05,bread\n"
+           "2,2024-02-01,milk\n1,2024-03-01,eggs\n")
+
+
+@contextmanager
+def basket_state(folder) -> Iterator[AppState]:
+    """A dashboard state holding ``BASKETS`` read as items (``unpriced="units"``); closed afterwards."""
+    from segmint.api import read_transactions
+    from segmint.clean_options import CleanOptions
+
+    path = folder / "baskets.csv"
+    path.write_text(BASKETS)
+    board = AppState()
+    board.add_dataset(read_transactions(str(path), options=CleanOptions(unpriced="units")), "baskets")
+    try:
+        yield board
+    finally:
+        board.close()
+
+
 def inputs(state: AppState, scheme: str = "rfm", countries=None, settings=None, period: str = "quarter"):
     """Values of FILTER_INPUTS as the browser would send them."""
     session = {"session_id": "test", "dataset_id": state.default_dataset_id}

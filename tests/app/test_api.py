@@ -152,3 +152,15 @@ def test_numbers_are_rounded_by_the_one_export_rule() -> None:
     text = api.csv_response(frame, "x.csv").get_data(as_text=True)
     assert text.splitlines() == ["customer_id,clv,expected_purchases", "'=1+1,277.10,1.226",
                                  "c2,0.00,0.5"]
+
+
+def test_customer_story_names_item_counts_without_prices(tmp_path):
+    """Groceries' /api/customers/1000 gave the story's total_spend 13.0 for 13 items (features and story
+    --out already say items): it is total_items now."""
+    from segmint.app import create_app
+
+    from .conftest import basket_state
+
+    with basket_state(tmp_path) as board:
+        body = create_app(state=board, warm=False).server.test_client().get("/api/customers/1").get_json()
+    assert body["story"]["total_items"] == 3.0 and "total_spend" not in body["story"]

@@ -9,7 +9,7 @@ import pytest
 from segmint.app.pages import customers, distributions, overview, segments, story
 from segmint.errors import DataError
 
-from .conftest import inputs
+from .conftest import basket_state, inputs
 
 # By hand (snapshot 2023-03-27, D excluded: its return cancels its purchase):
 # A: 2 orders, 150, last 2023-03-01 (26 days); B: 1, 200, 40 days; C: 3, 60, 7 days; E: 1, 5, 146 days.
@@ -223,20 +223,8 @@ def test_story_pages_read_the_story_from_many_threads_at_once(state) -> None:
 
 def test_overview_names_item_counts_when_the_data_have_no_prices(tmp_path) -> None:
     """A basket log read with unpriced='units' counts items: its tiles said "Revenue 38,765.00"."""
-    from segmint.api import read_transactions
-    from segmint.app.state import AppState
-    from segmint.clean_options import CleanOptions
-
-    path = tmp_path / "baskets.csv"
-    path.write_text("Member_number,Date,itemDescription\n1,2024-01-05,milk\n1,2024-01-05,bread\n"
-                    "2,2024-02-01,milk\n1,2024-03-01,eggs\n")
-    tx = read_transactions(str(path), options=CleanOptions(unpriced="units"))
-    board = AppState()
-    board.add_dataset(tx, "baskets")
-    try:
+    with basket_state(tmp_path) as board:
         cards = overview.overview_content(board, "customers", *inputs(board))[0]
-    finally:
-        board.close()
     tiles = {card.children.children.children[0].children: card.children.children.children[1].children
              for card in cards}
     # 4 items in 3 orders (customer 1 on two days, customer 2 once)
@@ -249,22 +237,11 @@ def test_customers_grid_and_download_name_item_counts_when_the_data_have_no_pric
     'items_per_order'."""
     import pandas as pd
 
-    from segmint.api import read_transactions
     from segmint.app.pages import customers
-    from segmint.app.state import AppState
-    from segmint.clean_options import CleanOptions
 
-    path = tmp_path / "baskets.csv"
-    path.write_text("Member_number,Date,itemDescription\n1,2024-01-05,milk\n1,2024-01-05,bread\n"
-                    "2,2024-02-01,milk\n1,2024-03-01,eggs\n")
-    tx = read_transactions(str(path), options=CleanOptions(unpriced="units"))
-    board = AppState()
-    board.add_dataset(tx, "baskets")
-    try:
+    with basket_state(tmp_path) as board:
         grid = customers.grid_setup(board, *inputs(board))[0]
         exported = pd.read_csv(customers.export_file(board, "csv", None, *inputs(board)))
-    finally:
-        board.close()
     headers = {d["field"]: d for d in grid.columnDefs}
     assert headers["monetary"]["headerName"] == "Items" and headers["avg_order_value"]["headerName"] == "Average items per order"
     assert headers["monetary"]["valueFormatter"]["function"] == segments.ITEMS_FORMAT

@@ -78,7 +78,9 @@ def test_score_histogram_and_value_risk_matrix():
     heat = cf.value_risk_matrix(matrix).data[0]
     assert list(heat.y) == ["High Value", "No Sales"] and list(heat.x) == ["Low", "Medium", "High", "Very High"]
     assert heat.z[0][0] == 1 and heat.z[0][3] == 1 and heat.z[1][3] == 1
-    assert "owe 50" in heat.text[0][3] and "owe 0" in heat.text[1][3]  # c paid 5 ahead: owes nothing, not -5
+    assert "owed 50" in heat.text[0][3] and "owed 0" in heat.text[1][3]  # c paid 5 ahead: owes nothing, not -5
+    # one customer is "1 customer" (it read "1 customers owe"); the hover gives the owed to the cent
+    assert heat.text[0][0].startswith("1 customer<br>") and heat.customdata[0][3] == "1 customer, owed 50.00"
 
 
 def test_ledger_timeline_bars_balance_and_days_to_pay():

@@ -16,6 +16,7 @@ from segmint.app.state import AppState
 from segmint.app.uploads import receive, scrub
 from segmint.errors import DataError, InputError
 
+from .conftest import BASKETS as BASKET_LOG
 from .conftest import hand_frame
 
 CSV = (b"InvoiceNo,CustomerID,InvoiceDate,Amount,Country\n1,A,2023-01-10,100,UK\n"
@@ -54,12 +55,18 @@ def test_receive_refuses_oversize_files_and_keeps_nothing(tmp_path):
     assert list(tmp_path.iterdir()) == []
 
 
+def _uploaded(state: AppState, body: bytes, name: str):
+    """``body`` received as session s1's upload ``name`` (call inside ``as_session("s1")``)."""
+    session = state.sessions.touch("s1")
+    saved = receive(Source(body), len(body), session.folder, name, max_mb=1)
+    session.uploads[saved.token] = saved
+    return saved
+
+
 def test_upload_is_read_once_and_private_to_its_session(tmp_path):
     state = AppState(upload_root=tmp_path / "uploads")
     with as_session("s1"):
-        session = state.sessions.touch("s1")
-        saved = receive(Source(CSV), len(CSV), session.folder, "sales.csv", max_mb=1)
-        session.uploads[saved.token] = saved
+        saved = _uploaded(state, CSV, "sales.csv")
         editor, report = upload.inspect_upload(upload.find_upload(state, saved.token))
         dropdowns = {row.children[1].children.id["field"]: row.children[1].children.value
                      for row in editor.children}  # fmt: skip
@@ -105,8 +112,7 @@ def test_an_uploaded_ledger_counts_only_its_sales_like_the_cli(tmp_path):
     assert (cli.rows_kept, cli.total_amount, cli.customers) == (report.rows_kept, report.total_amount, report.customers)
 
 
-BASKETS = (b"Member_number,Date,itemDescription\n1,05-01-2024,milk\n1,05-01-2024,bread\n"
-           b"2,01-02-2024,milk\n1,01-03-2024,eggs\n")  # fmt: skip
+BASKETS = BASKET_LOG.encode()
 
 
 def test_a_basket_log_upload_can_count_items(tmp_path):
@@ -118,9 +124,7 @@ def test_a_basket_log_upload_can_count_items(tmp_path):
 
     state = AppState(upload_root=tmp_path / "uploads")
     with as_session("s1"):
-        session = state.sessions.touch("s1")
-        saved = receive(Source(BASKETS), len(BASKETS), session.folder, "baskets.csv", max_mb=1)
-        session.uploads[saved.token] = saved
+        saved = _uploaded(state, BASKETS, "baskets.csv")
         _, report = upload.inspect_upload(upload.find_upload(state, saved.token))
         assert f"Switch on '{UNPRICED}'" in report and "unpriced setting" not in report
         fields = dict(saved.detected.mapping.fields)

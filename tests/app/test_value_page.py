@@ -12,6 +12,7 @@ from segmint.app.pages import value
 from segmint.app.state import AppState
 from segmint.btyd.models import BGNBD
 from segmint.datasets import make_transactions
+from tests.btyd._spend import without_spend_model
 
 from .conftest import inputs
 
@@ -154,15 +155,8 @@ def test_without_a_spend_model_the_page_says_why_and_shows_purchases_expected(tm
     """Groceries (items, no prices): Gamma-Gamma does not converge; the Value page showed a blank 'No positive
     CLV' chart and a segment table with three blank columns, and never said why."""
     import segmint
-    from segmint.btyd import analysis
-    from segmint.btyd.fitting import ConvergenceError
 
-    def fail(self, *args, **kwargs):
-        raise ConvergenceError("Gamma-Gamma: the likelihood maximisation did not converge")
-
-    monkeypatch.setattr(analysis.GammaGamma, "fit", fail)
-    path = tmp_path / "sales.csv"
-    make_transactions(n_customers=300, years=2, seed=3).to_csv(path, index=False)
+    path = without_spend_model(monkeypatch, tmp_path)
     result = segmint.clv(str(path), horizon="6 months", compare=False)
     assert not result.degenerate
     figure = value.value_histogram(result)

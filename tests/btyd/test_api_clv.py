@@ -10,6 +10,7 @@ import pytest
 import segmint
 from segmint.datasets import make_transactions
 from segmint.errors import DataError, SegmintError
+from tests.btyd._spend import without_spend_model
 
 
 @pytest.fixture(scope="module")
@@ -89,15 +90,8 @@ def test_unknown_model_names_the_choices():
 def test_without_a_spend_model_customers_rank_by_expected_purchases(tmp_path, monkeypatch):
     """Gamma-Gamma can fail (item counts of a basket log as 'spend'): every CLV is then unknown, and the
     top-customers tables listed everybody at the last rank with a blank CLV and a total of 0."""
-    from segmint.btyd import analysis
-    from segmint.btyd.fitting import ConvergenceError
 
-    def fail(self, *args, **kwargs):
-        raise ConvergenceError("Gamma-Gamma: the likelihood maximisation did not converge")
-
-    monkeypatch.setattr(analysis.GammaGamma, "fit", fail)
-    path = tmp_path / "sales.csv"
-    make_transactions(n_customers=300, years=2, seed=3).to_csv(path, index=False)
+    path = without_spend_model(monkeypatch, tmp_path)
     result = segmint.clv(str(path), time_unit="week", horizon="6 months", discount=0, compare=False)
     customers = result.customers
     assert customers.clv.isna().all() and any("no expected value per purchase" in n for n in result.notes)
@@ -163,16 +157,9 @@ def test_without_a_spend_model_no_nan_is_printed_or_told(tmp_path, monkeypatch):
     'nan' and 'nan%' by segment and the story card read '12-month CLV nan'; the purchases expected are shown."""
     from typer.testing import CliRunner
 
-    from segmint.btyd import analysis
-    from segmint.btyd.fitting import ConvergenceError
     from segmint.cli import app
 
-    def fail(self, *args, **kwargs):
-        raise ConvergenceError("Gamma-Gamma: the likelihood maximisation did not converge")
-
-    monkeypatch.setattr(analysis.GammaGamma, "fit", fail)
-    path = tmp_path / "sales.csv"
-    make_transactions(n_customers=300, years=2, seed=3).to_csv(path, index=False)
+    path = without_spend_model(monkeypatch, tmp_path)
     result = segmint.clv(str(path), horizon="6 months", compare=False)
     assert not result.has_clv
     first = result.customers.nsmallest(1, "value_rank").iloc[0]
@@ -187,3 +174,12 @@ def test_without_a_spend_model_no_nan_is_printed_or_told(tmp_path, monkeypatch):
     line = next(line for line in out.output.splitlines() if line.startswith(f"│ {champions.segment} "))
     assert f"{champions.expected_purchases:,.0f}" in line
     assert f"{champions.expected_purchases / champions.customers:.2f}" in line
+
+
+def test_a_customers_facts_carry_the_degenerate_warning(result, monkeypatch):
+    """/api/customers/<id> (value) and CLVResult.customer gave P(alive) and CLV from a degenerate fit
+    (groceries) with no sign of the warning the Value page and segmint clv print in red."""
+    customer = result.customers.customer_id.iloc[0]
+    assert result.customer(customer)["degenerate"] is None
+    monkeypatch.setattr(result, "degenerate", "the BG/NBD fit is degenerate: r = 1.5e+05 ...")
+    assert result.customer(customer)["degenerate"].startswith("the BG/NBD fit is degenerate")

@@ -78,11 +78,16 @@ def value_risk_matrix(matrix: pd.DataFrame) -> go.Figure:
     rows = [v for v in VALUE_ORDER if v in counts.index]
     counts, owed = counts.reindex(index=rows, columns=list(SEGMENTS), fill_value=0), owed.reindex(
         index=rows, columns=list(SEGMENTS), fill_value=0)
-    text = [[f"{int(counts.iat[i, j]):,} customers<br>owe {owed.iat[i, j]:,.0f}" for j in range(len(SEGMENTS))]
+    from segmint.util import counted
+
+    # the cell rounds to whole units for room ("1 customer, owed", not "1 customers owe"); the hover is to the cent
+    text = [[f"{counted(int(counts.iat[i, j]), 'customer')}<br>owed {owed.iat[i, j]:,.0f}" for j in range(len(SEGMENTS))]
             for i in range(len(rows))]  # fmt: skip
+    exact = [[f"{counted(int(counts.iat[i, j]), 'customer')}, owed {owed.iat[i, j]:,.2f}" for j in range(len(SEGMENTS))]
+             for i in range(len(rows))]  # fmt: skip
     fig = go.Figure(go.Heatmap(
-        z=counts.values, x=list(SEGMENTS), y=rows, text=text, texttemplate="%{text}", colorscale="Oranges",
-        hovertemplate="%{y} x %{x} risk<br>%{text}<extra></extra>", showscale=False,
+        z=counts.values, x=list(SEGMENTS), y=rows, text=text, customdata=exact, texttemplate="%{text}",
+        colorscale="Oranges", hovertemplate="%{y} x %{x} risk<br>%{customdata}<extra></extra>", showscale=False,
     ))  # fmt: skip
     return _layout(fig, "Value x risk", xaxis_title="Credit Segment (risk)", yaxis_autorange="reversed")
 

@@ -112,7 +112,10 @@ class CLVResult:
         facts = _plain(rows.iloc[0].to_dict())
         facts.update(time_unit=self.time_unit, horizon=self.horizon, horizon_label=self.horizon_label(),
                      as_of=self.window.calibration_end.isoformat(), model=self.model.label,
-                     summary=self.describe_customer(rows.iloc[0]))
+                     summary=self.describe_customer(rows.iloc[0]),
+                     # why the fit is not to be used to rank or target anyone (None when it may be): an API
+                     # reader gets the numbers with the warning the Value page and the CLI print in red
+                     degenerate=self.degenerate)
         return facts
 
     def describe_customer(self, row: pd.Series) -> str:

@@ -223,7 +223,10 @@ def _label(score: np.ndarray, cutoffs: tuple[float, float, float]) -> np.ndarray
     return order
 
 
-def _amount(value: float) -> str:
+def _amount(value: float, items: bool = False) -> str:
+    """Money to the cent under 100; items as counted ("13", "2.5"), not as money ("13.00")."""
+    if items:
+        return f"{value:,.2f}".rstrip("0").rstrip(".")
     return f"{value:,.0f}" if abs(value) >= 100 else f"{value:,.2f}"
 
 
@@ -287,7 +290,7 @@ def _label_columns(features: pd.DataFrame | pa.Table, frequency: list, config: V
                out["frequency_cluster"].tolist(), out["frequency_clusters"].tolist(), overall.tolist(),
                out["segment"].tolist(), strict=True)  # fmt: skip
     out["reason"] = [
-        f"{shown} {_amount(amount)} (cluster {pc + 1} of {pcs}), frequency {visits} (cluster {fc + 1} of {fcs}): "
+        f"{shown} {_amount(amount, shown == 'items')} (cluster {pc + 1} of {pcs}), frequency {visits} (cluster {fc + 1} of {fcs}): "
         f"score {score:.2f} -> {segment}"
         for amount, pc, pcs, visits, fc, fcs, score, segment in rows
     ]
