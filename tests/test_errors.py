@@ -150,4 +150,5 @@ def test_cli_gives_the_date_layout_as_a_mapping_file_entry() -> None:
     ]
     assert fix_lines(Fix(option="date_format"), "Datum", {"--mapping"})[1:] == [
         '  date_format: "%d.%m.%Y %H:%M"  (e.g., for 31.12.2023 18:30)']
-    assert fix_lines(fix, "Datum", {"--from"}) == [fix.note]  # a command without --mapping: the note
+    # a command without --mapping: the note, with the layout that reads the value
+    assert fix_lines(fix, "Datum", {"--from"}) == [f'{fix.note}, e.g. "%d.%m.%Y %H:%M Uhr"']

@@ -115,8 +115,8 @@ def _mapping_fix(fix: Fix, field: str | None, flags: Collection[str] | None = No
 
 def _date_format_fix(fix: Fix, column: str | None, flags: Collection[str] | None = None) -> list[str]:
     """The dates' layout as a ``--mapping`` file's ``date_format`` (the library's suggestion when it has one)."""
-    if flags is not None and "--mapping" not in flags:
-        return [fix.note] if fix.note else []
+    if flags is not None and "--mapping" not in flags:  # the layout in words, with the one that reads the value
+        return [f'{fix.note}, e.g. "{fix.example}"' if fix.example else fix.note] if fix.note else []
     layout = f'"{fix.example}"' if fix.example else '"%d.%m.%Y %H:%M"  (e.g., for 31.12.2023 18:30)'
     lines = [f"if {f'{column!r}' if column else 'the column'} holds the dates, give their layout in a YAML "
              "mapping file passed with --mapping:", f"  date_format: {layout}"]
