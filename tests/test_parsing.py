@@ -192,3 +192,41 @@ def test_typeset_minus_signs_read_the_same_on_the_dictionary_path_and_the_direct
     assert tx.report.rows_kept == 4 and tx.report.returns == 2 and tx.report.total_amount == 25.5
     direct = add_parsed_number(ibis.memtable({"t": ["\u201312.00", "\u221212.50"]}), "t", "n").execute()["n"]
     assert direct.tolist() == [-12.0, -12.5]
+
+
+def test_zone_abbreviations_keep_the_written_date_and_time_like_offsets():
+    # each was NULL (a dropped line, 'date not understood') before; 23:30 EST stays 6 January (in UTC it
+    # is the 7th), as 23:30-05:00 always did
+    got = dates([
+        "2023-01-06 23:30:00 EST", "2023-07-06 10:00 EDT", "06/01/2023 10:00 CET", "2023-07-06 10:00:00 CEST",
+        "Fri, 06 Jan 2023 10:00:00 PST", "Jan 6, 2023 10:00 pm PDT", "2023-01-06 10:00 IST", "2023-01-06 10:00 cst",
+        "2023-01-06T10:00:00 AEDT", "2023-01-06 23:30:00-05:00",
+    ], dayfirst=True)
+    assert got == [dt.datetime(2023, 1, 6, 23, 30), dt.datetime(2023, 7, 6, 10), dt.datetime(2023, 1, 6, 10),
+                   dt.datetime(2023, 7, 6, 10), dt.datetime(2023, 1, 6, 10), dt.datetime(2023, 1, 6, 22),
+                   dt.datetime(2023, 1, 6, 10), dt.datetime(2023, 1, 6, 10), dt.datetime(2023, 1, 6, 10),
+                   dt.datetime(2023, 1, 6, 23, 30)]
+    # no zone name: still no date
+    assert dates(["2023-01-06 10:00 XYZ", "2023-01-06 10:00 ESTX", "2023-01-06 10:00 E"]) == [None] * 3
+
+
+def test_date_format_zone_directives_read_the_zone_past():
+    named = pattern_from_strptime("%d.%m.%Y %H:%M %Z")
+    offset = pattern_from_strptime("%Y-%m-%dT%H:%M:%S%z")
+    assert dates(["06.01.2023 23:30 EST", "06.01.2023 23:30 utc", "06.01.2023 23:30 XYZ"], (named,)) == [
+        dt.datetime(2023, 1, 6, 23, 30), dt.datetime(2023, 1, 6, 23, 30), None]
+    assert dates(["2023-01-06T23:30:00+0530", "2023-01-06T23:30:00-05:00", "2023-01-06T23:30:00Z"], (offset,)) == [
+        dt.datetime(2023, 1, 6, 23, 30)] * 3
+
+
+def test_a_csv_of_dates_with_zone_names_is_detected_and_read(tmp_path):
+    from segmint.reading import read_transactions
+
+    path = tmp_path / "tz.csv"
+    path.write_text("customer,when,amount\na,2024-01-05 23:30 EST,10\nb,2024-07-05 10:00 CEST,5\n"
+                    "c,2024-07-05 10:00 IST,2\n")
+    tx = read_transactions(path)
+    assert tx.mapping.fields["invoice_date"] == "when"  # by content: each value looks like a date
+    report = tx.report
+    assert (report.rows_kept, report.first_date, report.last_date) == (3, dt.datetime(2024, 1, 5, 23, 30),
+                                                                       dt.datetime(2024, 7, 5, 10))

@@ -3,6 +3,13 @@
 Every parser is a regular expression plus arithmetic on the captured parts (no ``strptime``, no
 ``try_cast``), so a value that does not fit yields NULL instead of an error on DuckDB, Spark and
 PostgreSQL alike. Which formats apply to a column is decided from evidence by :mod:`segmint.clean`.
+
+Time zones: a date keeps the date and time written, whatever zone follows them (``Z``, ``UTC``, ``+05:30``,
+``-08``, or a name such as ``EST``, ``CEST``, ``IST``: :data:`ZONE_NAMES`). A sale at 23:30 EST is a
+sale of that day where it was made, not of the next day in UTC. As no zone is converted, a name that
+stands for several zones (``IST``: India, Israel or Ireland; ``CST``: US Central or China) is read like
+the others: whichever zone is meant, the written date is the same. A word that is no zone name
+(``EST5``, ``XYZ``) is no date.
 """
 
 from __future__ import annotations
@@ -22,9 +29,17 @@ MONTH_NAMES = (
 )
 _TIME = r"(?:[t ]+(\d{1,2}):(\d{2})(?::(\d{2}))?(?:\.\d+)?\s*(am|pm)?)?"
 _TIME_ROLES = ("H", "M", "S", "p")
-# a zone is read past, the local date and time kept: Z, UTC/GMT (BigQuery's '2023-01-06 10:00:00 UTC'),
-# +05:30, +0530 and PostgreSQL's 2-digit +00
-ZONE_SUFFIX = r"(?:\s*(?:z|utc|gmt)|\s*(?:utc|gmt)?[+-]\d{2}(?::?\d{2})?)?"
+# zone abbreviations read past like offsets (see the module docstring): North America, Europe, Asia, Oceania
+ZONE_NAMES = (
+    "utc", "gmt", "est", "edt", "cst", "cdt", "mst", "mdt", "pst", "pdt", "akst", "akdt", "hst", "ast", "adt",
+    "nst", "ndt", "wet", "west", "bst", "ist", "cet", "cest", "eet", "eest", "msk", "gst", "pkt", "ict", "wib",
+    "sgt", "hkt", "pht", "jst", "kst", "awst", "acst", "acdt", "aest", "aedt", "nzst", "nzdt", "sast", "brt", "art",
+)
+_ZONE_NAME = "(?:" + "|".join(sorted(ZONE_NAMES, key=len, reverse=True)) + ")"
+_ZONE_OFFSET = r"(?:utc|gmt)?[+-]\d{2}(?::?\d{2})?"
+# a zone is read past, the local date and time kept: Z, a zone name (BigQuery's '2023-01-06 10:00:00 UTC',
+# '... 10:00 EST'), +05:30, +0530 and PostgreSQL's 2-digit +00
+ZONE_SUFFIX = rf"(?:\s*(?:z|{_ZONE_NAME})|\s*{_ZONE_OFFSET})?"
 WEEKDAY_PREFIX = r"(?:(?:mon|tue|wed|thu|fri|sat|sun)[a-z]*\.?,?\s+)?"  # 'Fri, 06 Jan 2023', 'Friday, January 6, 2023'
 _MONTH_NUMBER = {name: i + 1 for i, name in enumerate(
     ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"))}
@@ -63,6 +78,8 @@ _STRPTIME = {
     "%d": (r"(\d{1,2})", "d"), "%b": (MONTH_NAMES, "mon"), "%B": (MONTH_NAMES, "mon"),
     "%H": (r"(\d{1,2})", "H"), "%I": (r"(\d{1,2})", "H"), "%M": (r"(\d{2})", "M"),
     "%S": (r"(\d{2})", "S"), "%p": (r"(am|pm)", "p"),
+    # a zone name or offset: read past, the date and time as written (see the module docstring)
+    "%Z": (_ZONE_NAME, ""), "%z": (rf"(?:z|{_ZONE_OFFSET})", ""),
 }
 
 
@@ -81,7 +98,7 @@ def pattern_from_strptime(fmt: str) -> DatePattern:
                 )
             part, role = _STRPTIME[token]
             regex, i = regex + part, i + 2
-            roles.append(role)
+            roles += [role] if role else []  # a zone captures nothing
         else:
             regex, i = regex + (r"\s+" if fmt[i] == " " else re.escape(fmt[i]).lower()), i + 1
     if "y" not in roles and "yy" not in roles or "d" not in roles or not {"m", "mon"} & set(roles):
