@@ -154,21 +154,14 @@ class DataQualityReport(BaseModel):
                 for ex in d.examples[:3]:
                     where = f"{ex.get('_source', '?')} row {ex.get('_row', '?')}"
                     value = f" value {'(blank)' if ex['value'] is None else repr(ex['value'])}" if "value" in ex else ""
-                    if "fields_expected" in ex:
-                        value += f" (a short row: {ex['fields']} of {ex['fields_expected']} fields)"
-                    lines.append(f"  {name}: {where}{value}")
+                    lines.append(f"  {name}: {where}{value}{short_row_note(ex)}")
         if self.warnings:
             lines += ["", "Warnings:"] + [f"  - {w}" for w in self.warnings]
         return "\n".join(lines)
 
     def mark_short_rows(self, short_rows: dict[tuple[str, int], tuple[int, int]]) -> None:
-        """Say on each dropped example that is a row with fewer fields than the header how many it has
-        (``fields``, ``fields_expected``): its blank value is a field the line lacks, not an empty one."""
-        for dropped in self.dropped.values():
-            for example in dropped.examples:
-                counts = short_rows.get((example.get("_source"), example.get("_row")))
-                if counts:
-                    example["fields"], example["fields_expected"] = counts
+        """Say on each dropped example that is a row with fewer fields than the header how many it has."""
+        mark_short_rows(self.dropped, short_rows)
 
     def to_json(self, path: str | Path | None = None) -> str:
         """Serialise to JSON; also write it atomically to ``path`` when given."""
@@ -188,6 +181,23 @@ class DataQualityReport(BaseModel):
         if not text.lstrip().startswith("{"):
             text = Path(path_or_text).read_text(encoding="utf-8")
         return cls.model_validate(json.loads(text))
+
+
+def mark_short_rows(dropped: dict[str, DroppedRows], short_rows: dict[tuple[str, int], tuple[int, int]]) -> None:
+    """Say on each dropped example that is a row with fewer fields than the header how many it has
+    (``fields``, ``fields_expected``): its blank value is a field the line lacks, not an empty one."""
+    for rows in dropped.values():
+        for example in rows.examples:
+            counts = short_rows.get((example.get("_source"), example.get("_row")))
+            if counts:
+                example["fields"], example["fields_expected"] = counts
+
+
+def short_row_note(example: dict[str, Any]) -> str:
+    """' (a short row: 4 of 6 fields)' for an example :func:`mark_short_rows` marked, else ''."""
+    if "fields_expected" not in example:
+        return ""
+    return f" (a short row: {example['fields']} of {example['fields_expected']} fields)"
 
 
 def count_lines(rows: list[tuple[str, int, str, str]]) -> list[str]:

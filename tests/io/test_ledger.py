@@ -227,3 +227,22 @@ def test_a_party_column_and_a_party_name_together_are_refused(tmp_path):
     ok = CliRunner().invoke(app, ["credit", str(path), "--map", "Customer=party", "--map", "Dr=debit"])
     assert ok.exit_code == 0, ok.output
     assert "1 customer, outstanding 400.00" in ok.output  # 1000 billed - 600 received
+
+
+def test_a_short_ledger_row_is_named_as_short_in_the_report(tmp_path):
+    """A day-book row cut short (4 of 6 fields) was dropped as 'no debit and no credit amount' with no
+    word that its amount fields were missing: the sales report said so, the ledger report did not."""
+    from segmint.io.ledger import read_ledger
+
+    path = tmp_path / "day book.csv"
+    path.write_text("Date,Vch Type,Vch No.,Party,Debit,Credit\n01-04-2023,Sales,S1,Acme,1000,\n"
+                    "05-04-2023,Sales,S2,Beta\n15-04-2023,Receipt,R1,Acme,,600\n20-04-2023,Sales,S3,Beta,500,\n")
+    report = read_ledger(path).report
+    assert (report.rows_in, report.rows_used) == (4, 3)
+    example = report.dropped["missing_amount"].examples[0]
+    assert (example["_row"], example["fields"], example["fields_expected"]) == (3, 4, 6)
+    assert "missing_amount: day book.csv row 3 (Sales S2, Beta) (a short row: 4 of 6 fields)" in report.summary()
+    assert any(w.startswith("1 row has fewer fields than the header names (6): row 3 (4 fields)") for w in report.warnings)
+    result = CliRunner().invoke(app, ["credit", str(path)], env={"COLUMNS": "200"})
+    assert result.exit_code == 0, result.output
+    assert "(a short row: 4 of 6 fields)" in result.output

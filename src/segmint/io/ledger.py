@@ -36,7 +36,7 @@ from segmint.io.ledger_report import (
     whole,
 )
 from segmint.io.vouchers import ACCOUNTING, CREDIT_NOTE, SALES, LedgerRules, classify_voucher_types
-from segmint.quality import DroppedRows
+from segmint.quality import DroppedRows, mark_short_rows
 
 log = logging.getLogger(__name__)
 
@@ -247,8 +247,10 @@ def _report(staged: _Staged, entries: ir.Table) -> LedgerReport:
         voucher_types=_type_rows(table, staged.bases), entries=int(stats["n"]),
         parties=whole(stats["parties"]), first_date=_day(stats["first"]), last_date=_day(stats["last"]),
         dates=staged.dates, notes=[n for n in raw.notes if not n.startswith("voucher types:")] + list(layout.evidence),
-        warnings=staged.warnings + (_order_warning(table) if layout.kind != "receivables" else []),
+        # what the reader saw (rows with fewer fields than the header, header cells that repeat)
+        warnings=staged.warnings + (_order_warning(table) if layout.kind != "receivables" else []) + raw.report_notes,
     )  # fmt: skip
+    mark_short_rows(report.dropped, raw.short_rows)
     if report.entries == 0:
         top = ", ".join(f"{d.count:,} {d.description}" for d in dropped.values()) or "no rows"
         raise DataError(f"{raw.source}: no usable ledger entries ({top}); check the layout:\n{layout.describe()}")

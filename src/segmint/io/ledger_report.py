@@ -8,7 +8,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from segmint.io.vouchers import type_table_text
-from segmint.quality import DataQualityReport, DroppedRows, count_lines
+from segmint.quality import DataQualityReport, DroppedRows, count_lines, short_row_note
 from segmint.util import counted
 
 SUMMARY_TYPES = 15  # voucher types a printed summary lists (the most used; the voucher_types table has all)
@@ -151,7 +151,7 @@ class LedgerReport(BaseModel):
             for name, d in examples:
                 for ex in d.examples[:2]:
                     lines.append(f"  {name}: {ex.get('_source', '?')} row {ex.get('_row', '?')}"
-                                 + (f" ({ex['what']})" if ex.get("what") else ""))
+                                 + (f" ({ex['what']})" if ex.get("what") else "") + short_row_note(ex))
         lines += [f"Note: {n}" for n in self.notes]
         if self.warnings:
             lines += ["", "Warnings:", *(f"  - {w}" for w in self.warnings)]
