@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 
 import ibis
 import pandas as pd
+import pyarrow as pa
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -560,3 +562,30 @@ def test_amounts_with_more_than_two_decimals_are_kept_and_their_rounding_named(c
         change = {5: "-0.005", 4: "-0.003", 3: "-0.004"}[len(amounts)]
         assert len(warnings) == 1 and warnings[0].startswith(f"{warned} in column 'amount' have more than 2 decimals")
         assert warnings[0].endswith(f"changes their total by {change}")
+
+
+@pytest.mark.parametrize(("column", "warned"), [
+    # a Parquet double: 2 x (1.23 - 1.234) + (0.01 - 0.007) = -0.005, as for the same values written as text
+    (pa.array([1.234, 1.234, 0.007, 12.0, 5.5]), "3 value(s) in column 'amount' have more than 2 decimals"),
+    # a decimal of 3 places: the same values and change (12.000 and 5.500 are whole cents)
+    (pa.array([Decimal("1.234"), Decimal("1.234"), Decimal("0.007"), Decimal("12.000"), Decimal("5.500")],
+              pa.decimal128(10, 3)), "3 value(s) in column 'amount' have more than 2 decimals"),
+    (pa.array([Decimal("1.23"), Decimal("1.23"), Decimal("0.01"), Decimal("12.00"), Decimal("5.50")],
+              pa.decimal128(10, 2)), None),  # 2 places: nothing to round
+    (pa.array([1, 2, 3, 12, 5]), None),
+])  # fmt: skip
+def test_typed_amounts_with_more_than_two_decimals_are_named_too(tmp_path, column, warned):
+    """Only text amount columns were checked: a Parquet file of 1.234 KWD amounts was rounded to the cent
+    with no word. A typed amount column is counted in the counters' aggregate (no pass of its own)."""
+    import pyarrow.parquet as pq
+
+    from segmint.reading import read_transactions
+
+    path = tmp_path / "kwd.parquet"
+    pq.write_table(pa.table({"customer": list("abcde"), "date": ["2024-01-01"] * 5, "amount": column}), path)
+    warnings = [w for w in read_transactions(path).report.warnings if "more than 2 decimals" in w]
+    if warned is None:
+        assert warnings == []
+    else:
+        assert len(warnings) == 1 and warnings[0].startswith(warned)
+        assert warnings[0].endswith("changes their total by -0.005")
