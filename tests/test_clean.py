@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 
 import ibis
 import pandas as pd
+import pyarrow as pa
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -414,7 +416,7 @@ def test_mapping_and_empty_errors(con):
 
 def test_nothing_kept_names_the_first_bad_row_column_and_value(con):
     # every date unreadable: the error showed only "(3 date not understood); check the column mapping"
-    columns = basic(3, invoice_date=["2023-01-06 10:00:00 EST", "2023-01-07 10:00:00 EST", "soon"])
+    columns = basic(3, invoice_date=["2023-01-06 10:00:00 XYZ", "2023-01-07 10:00:00 XYZ", "soon"])
     mapping = ColumnMapping(fields={"invoice_id": "Bill", "customer_id": "Party", "invoice_date": "Order Date",
                                     "amount": "Total"})  # fmt: skip
     with pytest.raises(DataError) as caught:
@@ -422,12 +424,12 @@ def test_nothing_kept_names_the_first_bad_row_column_and_value(con):
     error = caught.value
     assert error.message == (
         "sales.csv: no usable sales lines (3 date not understood); e.g. sales.csv row 2, column 'Order Date': "
-        "'2023-01-06 10:00:00 EST'. Check the column mapping"
+        "'2023-01-06 10:00:00 XYZ'. Check the column mapping"
     )
-    assert (error.field, error.value) == ("Order Date", "2023-01-06 10:00:00 EST")
+    assert (error.field, error.value) == ("Order Date", "2023-01-06 10:00:00 XYZ")
     # the fix is the date_format parameter, with the layout of the value shown (the column is the field)
-    assert (error.fix.option, error.fix.example) == ("date_format", "%Y-%m-%d %H:%M:%S EST")
-    # the claim: that layout reads both EST dates (2023-01-06 and 2023-01-07 10:00), and only 'soon' is dropped
+    assert (error.fix.option, error.fix.example) == ("date_format", "%Y-%m-%d %H:%M:%S XYZ")
+    # the claim: that layout reads both XYZ dates (2023-01-06 and 2023-01-07 10:00), and only 'soon' is dropped
     fixed = clean(con, columns, mapping.model_copy(update={"date_format": error.fix.example}))
     assert sorted(rows(fixed)["invoice_date"].astype(str)) == ["2023-01-06 10:00:00", "2023-01-07 10:00:00"]
     # the largest reason is shown: 2 blank customers against 1 bad date; no date fix then
@@ -563,3 +565,30 @@ def test_amounts_with_more_than_two_decimals_are_kept_and_their_rounding_named(c
         change = {5: "-0.005", 4: "-0.003", 3: "-0.004"}[len(amounts)]
         assert len(warnings) == 1 and warnings[0].startswith(f"{warned} in column 'amount' have more than 2 decimals")
         assert warnings[0].endswith(f"changes their total by {change}")
+
+
+@pytest.mark.parametrize(("column", "warned"), [
+    # a Parquet double: 2 x (1.23 - 1.234) + (0.01 - 0.007) = -0.005, as for the same values written as text
+    (pa.array([1.234, 1.234, 0.007, 12.0, 5.5]), "3 value(s) in column 'amount' have more than 2 decimals"),
+    # a decimal of 3 places: the same values and change (12.000 and 5.500 are whole cents)
+    (pa.array([Decimal("1.234"), Decimal("1.234"), Decimal("0.007"), Decimal("12.000"), Decimal("5.500")],
+              pa.decimal128(10, 3)), "3 value(s) in column 'amount' have more than 2 decimals"),
+    (pa.array([Decimal("1.23"), Decimal("1.23"), Decimal("0.01"), Decimal("12.00"), Decimal("5.50")],
+              pa.decimal128(10, 2)), None),  # 2 places: nothing to round
+    (pa.array([1, 2, 3, 12, 5]), None),
+])  # fmt: skip
+def test_typed_amounts_with_more_than_two_decimals_are_named_too(tmp_path, column, warned):
+    """Only text amount columns were checked: a Parquet file of 1.234 KWD amounts was rounded to the cent
+    with no word. A typed amount column is counted in the counters' aggregate (no pass of its own)."""
+    import pyarrow.parquet as pq
+
+    from segmint.reading import read_transactions
+
+    path = tmp_path / "kwd.parquet"
+    pq.write_table(pa.table({"customer": list("abcde"), "date": ["2024-01-01"] * 5, "amount": column}), path)
+    warnings = [w for w in read_transactions(path).report.warnings if "more than 2 decimals" in w]
+    if warned is None:
+        assert warnings == []
+    else:
+        assert len(warnings) == 1 and warnings[0].startswith(warned)
+        assert warnings[0].endswith("changes their total by -0.005")

@@ -52,6 +52,8 @@ from segmint.formats import (
     dictionaries,
     evidence,
     parse_columns,
+    sub_cent_change,
+    typed_sub_cent,
 )
 from segmint.invoices import one_row_per_invoice, totals_of_groups
 from segmint.quality import (
@@ -114,7 +116,7 @@ def clean_transactions(
     parsed = parse_columns(
         con, mapped, fields, dicts, found, patterns=patterns, dayfirst=dayfirst, decimal=decimal
     )
-    warnings += _sub_cent_warnings(dicts, mapping)
+    warnings += _sub_cent_warnings(dicts.sub_cent, mapping)
     columns = ["customer_id", "invoice_id", "invoice_date", *TEXT_FIELDS, *CONTACT_DTYPES, *PRODUCT_ATTRIBUTE_DTYPES]
     rows = dicts.rows if dicts.rows is not None else text_rows(con, mapped, columns)
     stream = streamable(con, dicts.joined(), rows)
@@ -123,6 +125,7 @@ def clean_transactions(
     shape = text_shape(con, mapped, columns, **SHAPE_TESTS, grouped=dicts.tables, rows=rows, deferred=deferred)
     # streamed lines cast their text again in every pass: what the dictionaries prove is left out
     absent, dates = absent_reasons(dicts, fields, shape, options) if stream else (set(), None)
+    typed = not stream and typed_sub_cent(mapped, fields)
     narrow, field_of, tests = _stage(parsed, fields, options, shape, absent=absent)
     if not stream and con.name == "duckdb":
         narrow = _with_line_hash(narrow, fields)  # the duplicate pass groups and joins the stored hash
@@ -161,8 +164,11 @@ def clean_transactions(
             groups = _line_groups(con, kept, fields, prove=False)
             counts = _counters(staged, fields, distinct=False) | _group_counters(groups)
     if not stream:  # one aggregate of the stored lines counts everything, the distinct values too
-        counts = _counters(staged, fields, distinct=True)
+        counts = _counters(staged, fields, distinct=True, typed_amount=typed)
     counts.pop("_repeats", None)
+    if typed:  # a typed amount column's values of more than 2 decimals, counted in the aggregate above
+        found = {"amount": (counts.pop("sub_cent:amount"), counts.pop("sub_cent_change:amount"))}
+        warnings += _sub_cent_warnings(found, mapping)
     by_reason = {name: counts.pop(f"reason:{name}") for name in DROP_DESCRIPTIONS if f"reason:{name}" in counts}
     rows_read = counts.pop("rows")
     if date_info.evidence == "native dates":
@@ -322,12 +328,12 @@ def _label(mapping: ColumnMapping, field: str) -> str:
     return mapping.source_for(field) or field
 
 
-def _sub_cent_warnings(dicts: Dictionaries, mapping: ColumnMapping) -> list[str]:
+def _sub_cent_warnings(sub_cent: dict[str, tuple[int, int]], mapping: ColumnMapping) -> list[str]:
     """A warning per money column with values of more than 2 decimals: reported to the cent, not silently."""
     warnings = []
-    for field, (rows, millionths) in dicts.sub_cent.items():
+    for field, (rows, millionths) in sub_cent.items():
         if rows:
-            change = f"{millionths / 1e6:+.6f}".rstrip("0").rstrip(".")
+            change = sub_cent_change(millionths)
             warnings.append(
                 f"{rows:,} value(s) in column '{_label(mapping, field)}' have more than 2 decimals (a currency of "
                 f"1/1000 units?): money is reported to the cent, and rounding each of them to the cent changes "

@@ -25,7 +25,7 @@ from segmint.clean_stage import (
     _stage,
     date_checks,
 )
-from segmint.formats import NUMBER_FIELDS, Dictionaries, date_cast
+from segmint.formats import NUMBER_FIELDS, Dictionaries, date_cast, line_sub_cent_metrics
 from segmint.invoices import line_groups
 from segmint.money import MONEY_DECIMALS
 from segmint.quality import DROP_DESCRIPTIONS
@@ -215,10 +215,16 @@ def _counted(table: ibis.Table, metrics: dict[str, ir.Scalar]) -> dict[str, Any]
     return {k: (v if k.startswith("measure:") else int(v or 0)) for k, v in row.items()}
 
 
-def _counters(staged: ibis.Table, fields: list[str], *, distinct: bool) -> dict[str, Any]:
+def _counters(staged: ibis.Table, fields: list[str], *, distinct: bool, typed_amount: bool = False) -> dict[str, Any]:
     """One ungrouped aggregate of the staged lines: rows per drop reason, repaired values in kept rows
     and the kept rows' measures; ``distinct``: with the distinct customers and invoices (a hash table
-    of every value: large inputs count them from their groups instead)."""
+    of every value: large inputs count them from their groups instead); ``typed_amount``: with the
+    amounts of more than 2 decimals of a typed amount column (:func:`segmint.formats.typed_sub_cent`)."""
+    cents: dict[str, ir.Scalar] = {}
+    if typed_amount:  # every row's amount, kept or not (as a text column's dictionary counts them)
+        computed = staged._f_amount_computed if "_f_amount_computed" in staged.columns else None
+        amount = staged.amount if computed is None else ibis.cases((computed, ibis.null("float64")), else_=staged.amount)
+        staged, cents = line_sub_cent_metrics(staged, amount, "amount")
     kept = staged._reason.isnull()
     metrics: dict[str, ir.Scalar] = {"rows": staged.count()}
     metrics |= {f"reason:{name}": (staged._reason == name).sum() for name in DROP_DESCRIPTIONS}
@@ -236,6 +242,7 @@ def _counters(staged: ibis.Table, fields: list[str], *, distinct: bool) -> dict[
         "measure:returns": (staged.is_return & kept).sum(),
         "measure:returns_value": staged.amount.sum(where=kept & staged.is_return),
     }
+    metrics |= cents
     if distinct:
         metrics["measure:customers"] = staged.customer_id.nunique(where=kept)
         metrics["measure:invoices"] = staged.invoice_id.nunique(where=kept)

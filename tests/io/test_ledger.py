@@ -246,3 +246,16 @@ def test_a_short_ledger_row_is_named_as_short_in_the_report(tmp_path):
     result = CliRunner().invoke(app, ["credit", str(path)], env={"COLUMNS": "200"})
     assert result.exit_code == 0, result.output
     assert "(a short row: 4 of 6 fields)" in result.output
+
+
+def test_ledger_amounts_with_more_than_two_decimals_are_named(tmp_path):
+    """Ledger amounts are kept in cents: 1000.127 and 20.004 were rounded with no word."""
+    from segmint.io.ledger import read_ledger
+
+    path = tmp_path / "kwd.csv"
+    path.write_text("Date,Vch Type,Vch No.,Party,Debit,Credit\n01-04-2023,Sales,S1,Acme,1000.127,\n"
+                    "05-04-2023,Sales,S2,Beta,20.004,\n15-04-2023,Receipt,R1,Acme,,600.50\n")
+    warnings = [w for w in read_ledger(path).report.warnings if "more than 2 decimals" in w]
+    # (1000.13 - 1000.127) + (20.00 - 20.004) = -0.001; the credit 600.50 is whole cents
+    assert warnings == ["2 amount(s) in column 'Debit' have more than 2 decimals (a currency of 1/1000 units?): "
+                        "ledger amounts are kept to the cent, and rounding each of them changes their total by -0.001"]

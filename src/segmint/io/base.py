@@ -11,6 +11,7 @@ from uuid import uuid4
 import ibis
 from ibis.backends import BaseBackend
 
+from segmint.io.header_rows import header_keys, header_witness, is_header_cell
 from segmint.results import columns as result_columns
 from segmint.results import rows as result_rows
 from segmint.util import sql_identifier, sql_string  # noqa: F401 - the readers' one quoting helper pair
@@ -149,18 +150,6 @@ def repeated_headers(cells: list[Any]) -> list[str]:
     ]
 
 
-_INVISIBLE = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff"))  # zero-width characters
-# what header_key removes, as a pattern RE2, Python and Java read alike: white space (RE2's \s is ASCII's
-# alone: the other spaces are listed) and the zero-width characters
-_KEY_SPACE = "[\\s\\v\u00a0\u1680\u2000-\u200d\u2028\u2029\u202f\u205f\u2060\u3000\ufeff]+"
-
-
-def header_key(cell: Any) -> str:
-    """A header cell as header cells are matched: case, spaces, line breaks and zero-width characters
-    aside ('Qty' line break '(units)' is 'qty(units)'; '' for a blank cell)."""
-    return "".join(str(cell).translate(_INVISIBLE).split()).lower() if cell is not None else ""
-
-
 def temp_name(prefix: str = "segmint_raw") -> str:
     """A fresh table name for a temporary table."""
     return f"{prefix}_{uuid4().hex[:12]}"
@@ -267,8 +256,8 @@ def drop_total_and_blank_rows(raw: RawTable, label_columns: int = 3) -> RawTable
     # the first rows (those mapping detection reads next, fetched once) tell which tests Parquet's
     # statistics will likely decide, so that they are written to reach the scan
     sample = raw.sample_columns(SAMPLE_ROWS) if bytewise and text_cols else None
-    keys = _header_keys(raw)
-    witness = _header_witness(keys, sample) if keys else None
+    keys = header_keys(raw)
+    witness = header_witness(keys, sample) if keys else None
     found = _no_blank_or_total_row(table, raw.columns, labels, pattern, bytewise, sample, keys.get(witness), witness)
     if not found:
         return raw
@@ -282,7 +271,7 @@ def drop_total_and_blank_rows(raw: RawTable, label_columns: int = 3) -> RawTable
     checks: list[tuple[str, Any]] = [("blank", blank)]
     others = ~blank
     if "repeated_header" in found:  # every named cell repeats its header cell (unnamed columns aside)
-        repeated = balanced_and([_is_header_cell(table[c], key, bytewise) for c, key in keys.items()])
+        repeated = balanced_and([is_header_cell(table[c], key, bytewise) for c, key in keys.items()])
         checks.append(("repeated_header", repeated.fill_null(False) & others))
         others = others & ~repeated.fill_null(False)
     if labels:
@@ -318,9 +307,9 @@ def _no_blank_or_total_row(
     A blank row has every cell empty, so one column without an empty cell rules blank rows out: the
     witness is a typed column where there is one (its NULL count costs next to nothing) and the
     first column otherwise. The total test reads only the label columns; the repeated header test one
-    column, ``header_column``, whose cells must repeat its header cell (``header``, a
-    :func:`header_key`). Most files have none, and then the full test (every column of every row) is
-    never run. ``sample``: the first rows, which choose the tests' form (DuckDB).
+    column, ``header_column``, whose cells must repeat its header cell (``header``, a key of
+    :mod:`segmint.io.header_rows`). Most files have none, and then the full test (every column of
+    every row) is never run. ``sample``: the first rows, which choose the tests' form (DuckDB).
     """
     witness = next((c for c in columns if not table[c].type().is_string()), columns[0])
     if bytewise:
@@ -342,7 +331,7 @@ def _no_blank_or_total_row(
         tests = [*empty, *labelled]
         if header_column is not None:
             kinds.append("repeated_header")
-            tests.append(_is_header_cell(table[header_column], header, bytewise))
+            tests.append(is_header_cell(table[header_column], header, bytewise))
         # each part counts its own kind (a constant column: a union's rows come in no set order)
         parts = [hits.aggregate(n=hits.count(), kind=ibis.literal(i)) for i, hits in enumerate(map(table.filter, tests))]
         counted = parts[0] if len(parts) == 1 else ibis.union(*parts, distinct=False)
@@ -352,47 +341,9 @@ def _no_blank_or_total_row(
     if labels:
         metrics["total_row"] = ibis.or_(*[_is_total_label(table[c], pattern, bytewise) for c in labels]).fill_null(False).sum()
     if header_column is not None:
-        metrics["repeated_header"] = _is_header_cell(table[header_column], header, bytewise).fill_null(False).sum()
+        metrics["repeated_header"] = is_header_cell(table[header_column], header, bytewise).fill_null(False).sum()
     counts = result_rows(table.aggregate(**metrics))[0]
     return {kind for kind, n in counts.items() if int(n or 0)}
-
-
-def _header_keys(raw: RawTable) -> dict[str, str]:
-    """Column -> its header cell's :func:`header_key`, for the named columns of a text table whose
-    header row is known ({} else: typed columns cannot hold a header's text)."""
-    if not raw.header_cells or any(not raw.table[c].type().is_string() for c in raw.columns):
-        return {}
-    keys = {c: header_key(cell) for c, cell in zip(raw.columns, raw.header_cells, strict=False)}
-    return {c: key for c, key in keys.items() if key}
-
-
-def _header_witness(keys: dict[str, str], sample: dict[str, list[Any]] | None) -> str:
-    """The column whose repeated header test is cheapest: the first whose sampled cells all start
-    outside the test's byte range (Parquet statistics and zone maps then skip every row group, as the
-    ids and dates that fill most columns do), else the one with fewest such cells."""
-    def inside(column: str) -> int:
-        low, high = _key_range(keys[column])
-        return sum(isinstance(v, str) and (v < "!" or low <= v < high) for v in (sample or {}).get(column, []))
-
-    return min(keys, key=inside)
-
-
-def _key_range(key: str) -> tuple[str, str]:
-    """The byte range of cells that start with ``key``'s first character in either case."""
-    first = key[0]
-    return min(first.upper(), first), chr(ord(max(first.upper(), first)) + 1)
-
-
-def _is_header_cell(column: ibis.Column, key: str, bytewise: bool = False) -> ibis.BooleanValue:
-    """The cell repeats a header cell: its :func:`header_key` is ``key``. Only a cell starting with white
-    space or ``key``'s first character (either case) can: the others are decided by that (``bytewise``:
-    by comparing the whole value with byte ranges, which DuckDB pushes into the scan)."""
-    matches = column.re_replace(_KEY_SPACE, "").lower() == key
-    low, high = _key_range(key)
-    if bytewise:  # a conjunction, not a CASE: a filter on it reaches the scan (see _is_total_label)
-        return ((column < "!") | (column >= low)) & (column < high) & matches
-    first = column.left(1)
-    return ibis.cases(((first <= " ") | ((first >= low) & (first < high)), matches), else_=False)
 
 
 def _backend_name(table: ibis.Table) -> str:

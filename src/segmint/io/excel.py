@@ -22,7 +22,6 @@ from segmint.io.base import (
     SOURCE_COL,
     RawTable,
     drop_total_and_blank_rows,
-    header_key as _key,
     is_duckdb,
     register_arrow,
     repeated_headers,
@@ -31,6 +30,7 @@ from segmint.io.base import (
     unique_names,
 )
 from segmint.io.excel_guard import check_workbook
+from segmint.io.header_rows import header_key as _key
 from segmint.schema import ColumnMapping, cell_kind, detect_header_row, detect_mapping
 
 log = logging.getLogger(__name__)

@@ -24,6 +24,7 @@ import ibis.expr.types as ir
 from ibis.backends import BaseBackend
 
 from segmint.errors import DataError, Fix, InputError
+from segmint.formats import sub_cent_change, sub_cent_metrics
 from segmint.io.base import RawTable
 from segmint.io.ledger_layout import LedgerLayout, detect_layout, match_columns, missing_party_error
 from segmint.io.ledger_parse import parse_dates, parse_period, stage
@@ -223,7 +224,12 @@ def _read_one(
 
 def _report(staged: _Staged, entries: ir.Table) -> LedgerReport:
     raw, layout, table = staged.raw, staged.layout, staged.table
-    counts = table.group_by("_reason").aggregate(n=table.count()).execute()
+    # the rows per reason and, in the same aggregate, the amounts of more than 2 decimals
+    amounts = [name for name in ("debit", "credit", "amount") if f"_n_{name}" in table.columns]
+    cents = {}
+    for name in amounts:
+        cents |= sub_cent_metrics(table[f"_n_{name}"].abs(), ibis.literal(1, "int64"), name)
+    counts = table.group_by("_reason").aggregate(n=table.count(), **cents).execute()
     by_reason = {r: int(n) for r, n in zip(counts["_reason"], counts["n"], strict=True) if isinstance(r, str)}
     rows_staged = int(counts["n"].sum())
     dropped = {name: DroppedRows(count=n, description=LEDGER_DROPS.get(name, "skipped by the reader"),
@@ -248,7 +254,8 @@ def _report(staged: _Staged, entries: ir.Table) -> LedgerReport:
         parties=whole(stats["parties"]), first_date=_day(stats["first"]), last_date=_day(stats["last"]),
         dates=staged.dates, notes=[n for n in raw.notes if not n.startswith("voucher types:")] + list(layout.evidence),
         # what the reader saw (rows with fewer fields than the header, header cells that repeat)
-        warnings=staged.warnings + (_order_warning(table) if layout.kind != "receivables" else []) + raw.report_notes,
+        warnings=staged.warnings + (_order_warning(table) if layout.kind != "receivables" else []) + raw.report_notes
+        + _sub_cent_warnings(counts, amounts, layout),
     )  # fmt: skip
     mark_short_rows(report.dropped, raw.short_rows)
     if report.entries == 0:
@@ -256,6 +263,22 @@ def _report(staged: _Staged, entries: ir.Table) -> LedgerReport:
         raise DataError(f"{raw.source}: no usable ledger entries ({top}); check the layout:\n{layout.describe()}")
     log.info("%s: %d ledger entries from %d rows", raw.source, report.entries, report.rows_in)
     return report
+
+
+def _sub_cent_warnings(counts: Any, amounts: list[str], layout: LedgerLayout) -> list[str]:
+    """A warning per amount column whose used rows hold values of more than 2 decimals: ledger amounts are
+    kept in cents, so each is rounded (``counts``: the rows per reason with ``formats.sub_cent_metrics``)."""
+    used = counts[counts["_reason"].isna()]
+    warnings = []
+    for name in amounts:
+        rows, millionths = (int(used[f"{key}:{name}"].sum()) for key in ("sub_cent", "sub_cent_change"))
+        if rows:
+            warnings.append(
+                f"{rows:,} amount(s) in column '{layout.column(name)}' have more than 2 decimals (a currency of "
+                f"1/1000 units?): ledger amounts are kept to the cent, and rounding each of them changes their "
+                f"total by {sub_cent_change(millionths)}"
+            )
+    return warnings
 
 
 def _classify(raw: RawTable, layout: LedgerLayout, rules: LedgerRules) -> dict[str, tuple[str, str]]:
