@@ -132,7 +132,7 @@ class CreditResult:
         entries = self.entries
         dated = int(entries["due_date"].notna().sum()) if entries is not None and "due_date" in entries else 0
         if dated:
-            return (f"aging and lateness from the data's due dates ({dated:,} entries), else from bill dates with "
+            return (f"aging and lateness from the data's due dates ({counted(dated, 'entry', 'entries')}), else from bill dates with "
                     f"lateness after {default} days")
         return f"aging from bill dates; lateness after {default} days"
 
