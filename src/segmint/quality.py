@@ -98,6 +98,8 @@ class DataQualityReport(BaseModel):
     warnings: list[str] = Field(default_factory=list)
     sheets: list[SheetRead] = Field(default_factory=list)  # a workbook of several sheets: each one's fate
     read_as: list[str] = Field(default_factory=list)  # how the reader read the file (encoding, delimiter, header)
+    # the source's columns no field uses (None: unknown); for messages only, never written
+    unused_columns: list[str] | None = Field(None, exclude=True)
 
     @model_validator(mode="after")
     def _rows_add_up(self) -> DataQualityReport:
