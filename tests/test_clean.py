@@ -100,6 +100,16 @@ def test_date_order_evidence_quotes_a_date_of_the_data(con):
     assert "e.g. 13/01/2013" in day_first.report.summary()
 
 
+def test_the_report_says_how_dates_are_written_in_words(con):
+    """Groceries' report read "Date column 'Date': numeric 38,765. day first: ...": a pattern's code name."""
+    day_first = clean(con, basic(3, invoice_date=["25/12/2012", "03/04/2012", "13/01/2013"]))
+    assert ("Date column 'invoice_date': 3 values written in numbers as dd-mm-yyyy or mm-dd-yyyy. Day first: 2 "
+            "values have a first part > 12 (e.g. 13/01/2013)") in day_first.report.summary()
+    mixed = clean(con, basic(2, invoice_date=["2023-04-01", "20230402"]))
+    assert ("1 value written year first (2023-04-01), 1 value written as yyyymmdd (20230401)"
+            in mixed.report.summary())
+
+
 def test_ambiguous_dates_assume_month_first_and_warn(con):
     result = clean(con, basic(1, invoice_date=["02/03/2023"]))
     assert by_invoice(result, "invoice_date") == [pd.Timestamp("2023-02-03")]

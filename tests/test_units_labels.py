@@ -131,7 +131,7 @@ def test_dashboard_labels_count_items_without_prices():
     assert headers["mean_monetary"] == "Avg monetary"
     customers = pd.DataFrame({"clv": [1.5, 2.5], "p_alive": [0.5, 1.0], "churn_risk": ["high", "low"]})
     result = SimpleNamespace(customers=customers, window=SimpleNamespace(calibration_end="2024-03-01"),
-                             horizon_label=lambda: "12 months")
+                             horizon_label=lambda: "12 months", degenerate=None)
     titles = [str(card) for card in value.kpis(result, priced=False)]
     assert "Predicted items" in titles[1] and "Predicted value" not in titles[1] and "'4'" in titles[1]
     assert "Predicted value" in str(value.kpis(result)[1])

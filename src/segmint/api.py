@@ -384,6 +384,12 @@ def recommend(
     fields = tx.mapping.fields if tx.mapping is not None else {}
     if tx.mapping is not None and not {"product_id", "product_name"} & set(fields):
         source = tx.report.source if tx.report is not None else "the input"
+        if tx.report is not None and tx.report.unused_columns == []:  # every column is used: none can be mapped
+            raise DataError(
+                f"{source}: these data have no products: none of their columns ({', '.join(fields.values())}) names "
+                "a product, and recommendations need products. Segments, stories and CLV work without them.",
+                field="product_id",
+            )
         raise DataError(
             f"{source}: recommendations need products, and no product column was found (columns used: "
             f"{', '.join(fields.values())}); map the column that names the product. Segments work without products.",

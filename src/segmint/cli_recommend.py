@@ -95,14 +95,14 @@ def _print_recommend(result: object, customer: str | None) -> None:
     for line in result.notes:
         console.print(f"[yellow]note:[/] {escape(line)}")
     favourites = result.segment_products
-    table = Table("segment", "top products by lift (share of segment / of all)", title="segment favourites",
+    table = Table("segment", "top products by lift, lift established (share of segment / of all)", title="segment favourites",
                   title_justify="left")  # fmt: skip
     for segment, rows in favourites.groupby("segment", sort=False):
         best = bought_more(rows, str(segment), 3)
         text = "; ".join(f"{r.product_name} ({r.share_of_segment:.1%} / {r.share_of_all:.1%})" for r in best.itertuples())
         few = too_few_buyers(rows, str(segment), result.config.min_buyers)
         empty = (f"(too few buyers: no product has {result.config.min_buyers})" if few
-                 else "(none bought more than by all shoppers)")
+                 else "(none established as bought more than by all shoppers: 95% low end of lift above 1)")
         table.add_row(escape(str(segment)), escape(text or empty))
     console.print(table)
     if customer is not None:

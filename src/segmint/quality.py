@@ -13,7 +13,18 @@ from pydantic import BaseModel, Field, model_validator
 
 from segmint.coverage import MonthGap, PeriodCoverage, period_coverage, span_and_gaps
 from segmint.results import rows as result_rows
-from segmint.util import write_text_atomic
+from segmint.util import counted, write_text_atomic
+
+# how the report names each date pattern of segmint.parsing (the keys of DateFormatInfo.formats)
+DATE_FORMAT_WORDS = {
+    "iso": "written year first (2023-04-01)",
+    "numeric": "written in numbers as dd-mm-yyyy or mm-dd-yyyy",
+    "compact": "written as yyyymmdd (20230401)",
+    "day_month_name": "written with the month's name after the day (1-Apr-2023)",
+    "month_name_day": "written with the month's name first (Apr 1, 2023)",
+    "excel_serial": "written as Excel day numbers (45017)",
+    "native": "stored as dates in the file",
+}
 
 DROP_DESCRIPTIONS: dict[str, str] = {
     "missing_customer": "no customer id",
@@ -87,6 +98,8 @@ class DataQualityReport(BaseModel):
     warnings: list[str] = Field(default_factory=list)
     sheets: list[SheetRead] = Field(default_factory=list)  # a workbook of several sheets: each one's fate
     read_as: list[str] = Field(default_factory=list)  # how the reader read the file (encoding, delimiter, header)
+    # the source's columns no field uses (None: unknown); for messages only, never written
+    unused_columns: list[str] | None = Field(None, exclude=True)
 
     @model_validator(mode="after")
     def _rows_add_up(self) -> DataQualityReport:
@@ -137,8 +150,10 @@ class DataQualityReport(BaseModel):
         dup_action = "dropped" if self.duplicates_dropped else "kept (see the warnings)"
         lines.append(f"Exact duplicate lines: {f'{self.duplicates:,} {dup_action}' if self.duplicates else 'none'}")
         for info in self.date_formats.values():
-            found = ", ".join(f"{name} {n:,}" for name, n in info.formats.items() if n)
-            lines.append(f"Date column '{info.column}': {found or 'native dates'}. {info.evidence}".rstrip())
+            found = ", ".join(f"{counted(n, 'value')} {DATE_FORMAT_WORDS.get(name, name)}"
+                              for name, n in info.formats.items() if n)
+            evidence = "" if info.evidence == "native dates" else info.evidence[:1].upper() + info.evidence[1:]
+            lines.append(f"Date column '{info.column}': {found or 'native dates'}. {evidence}".rstrip())
         # without prices every line's amount and unit price are made up (its quantity, 1): nothing was repaired
         made_up = ("amount_computed", "unit_price_computed") if self.unpriced else ()
         fixed = {k: v for k, v in self.parsed.items() if v and k not in made_up}

@@ -154,8 +154,9 @@ def counted(n: int, noun: str, plural: str | None = None) -> str:
 
 
 def share(part: float, whole: float) -> str:
-    """``part / whole`` as a percentage people can read: 0.0% only for zero, "<0.1%" for a sliver."""
-    if not whole:
+    """``part / whole`` as a percentage people can read: 0.0% only for zero, "<0.1%" for a sliver, "-" when
+    undefined (no whole, or a part that is missing: NaN)."""
+    if not whole or part != part:
         return "-"
     value = part / whole
     if 0 < value < 0.001:

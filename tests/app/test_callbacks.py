@@ -284,4 +284,7 @@ def test_segments_grid_shows_item_sums_as_counts_without_prices() -> None:
     assert unpriced["revenue"]["headerName"] == "Items"
     assert ",.2f" not in unpriced["revenue"]["valueFormatter"]["function"]
     assert unpriced["aov"]["valueFormatter"]["function"] == FORMATS["money2"]
+    # groceries' Avg items read 16.48, 9.8, 14.4 in one column: a mean shows two decimals on every row
+    assert unpriced["mean_monetary"]["headerName"] == "Avg items"
+    assert unpriced["mean_monetary"]["valueFormatter"]["function"] == "d3.format(',.2f')(params.value)"
     assert priced["revenue"]["valueFormatter"]["function"] == FORMATS["money"] == "d3.format(',.2f')(params.value)"

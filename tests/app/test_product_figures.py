@@ -20,7 +20,7 @@ def test_favourites_chart_draws_one_row_per_product_even_when_two_share_a_name()
         "segment": ["Champions"] * 3, "product_id": ["85001", "85002", "85003"],
         "product_name": ["WHITE LUNCH BAG", "WHITE LUNCH BAG", "BLUE DOORMAT"],
         "rank_by_lift": [1, 2, 3], "share_of_segment": [0.12, 0.06, 0.05], "share_of_all": [0.06, 0.03, 0.04],
-        "lift": [2.0, 2.0, 1.25], "customers": [12, 6, 5], "units": [40, 20, 9],
+        "lift": [2.0, 2.0, 1.25], "lift_established": [True] * 3, "customers": [12, 6, 5], "units": [40, 20, 9],
         "window_start": ["2024-11-01"] * 3, "window_end": ["2024-12-31"] * 3,
     })  # fmt: skip
     figure = favourites_bars(favourites, "Champions", min_buyers=3)
@@ -35,13 +35,21 @@ def test_favourites_chart_shows_only_what_the_segment_buys_more_than_others():
     favourites = pd.DataFrame({
         "segment": ["Champions"] * 3, "product_id": ["1", "2", "3"], "product_name": ["A", "B", "C"],
         "rank_by_lift": pd.array([1, None, 2], dtype="Int64"), "share_of_segment": [0.12, 0.2, 0.05],
-        "share_of_all": [0.06, 0.22, 0.04], "lift": [2.0, 0.9091, 1.25], "customers": [12, 20, 5],
+        "share_of_all": [0.06, 0.22, 0.04], "lift": [2.0, 0.9091, 1.25], "lift_established": [True, False, True],
+        "customers": [12, 20, 5],
         "units": [40, 30, 9], "window_start": ["2024-11-01"] * 3, "window_end": ["2024-12-31"] * 3,
     })  # fmt: skip
     assert list(favourites_bars(favourites, "Champions", 3).data[0].y) == ["C", "A"]  # B: 20% of them, 22% of all
     below = favourites.assign(lift=[0.5, 0.9, 0.8], rank_by_lift=pd.array([None] * 3, dtype="Int64"))
     figure = favourites_bars(below, "Champions", 3)
     assert not figure.data and "bought more by Champions" in figure.layout.annotations[0].text
+    # mustard-like: C ranked by lift (2.03) but its low end is 0.93: not what Champions "buy more than others"
+    doubtful = favourites.assign(lift_established=[True, False, False])
+    figure = favourites_bars(doubtful, "Champions", 3)
+    assert list(figure.data[0].y) == ["A"] and "1 product with a lift not established" in figure.layout.title.text
+    figure = favourites_bars(favourites.assign(lift_established=False), "Champions", 3)
+    text = figure.layout.annotations[0].text.replace("<br>", " ")
+    assert not figure.data and "No product is established" in text and "2 products with a lift above 1" in text
     few = below.assign(customers=[2, 1, 2])  # no product has 3 Champions buyers
     figure = favourites_bars(few, "Champions", 3)
     assert not figure.data and "No product has 3 Champions buyers" in figure.layout.annotations[0].text

@@ -128,7 +128,7 @@ def test_favourite_bars_label_small_shares_with_a_decimal():
 
     rows = pd.DataFrame({"segment": "Champions", "rank_by_lift": [1.0, 2.0], "product_name": ["A", "B"],
                          "share_of_segment": [0.021, 0.011], "share_of_all": [0.008, 0.004], "lift": [2.5, 2.5],
-                         "customers": [5, 3], "units": [10.0, 4.0], "window_start": "2024-01-01",
+                         "customers": [5, 3], "units": [10.0, 4.0], "lift_established": True, "window_start": "2024-01-01",
                          "window_end": "2024-02-29"})  # fmt: skip
     assert product_figures.favourites_bars(rows, "Champions", 3).layout.xaxis.tickformat == ".1%"  # 2.1% top share
     wide = rows.assign(share_of_segment=[0.4, 0.2])

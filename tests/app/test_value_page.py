@@ -205,3 +205,21 @@ def test_clv_axis_ticks_do_not_run_together_over_many_decades():
     assert list(axis.ticktext) == ["1,000", "10,000", "100,000", "1,000,000", "10,000,000"]
     narrow = value_figures.clv_histogram(pd.Series([0.5, 3.0, 40.0]), "12 months").layout.xaxis
     assert list(narrow.ticktext) == ["0.5", "1", "2", "5", "10", "20", "50"]  # 1-2-5 over under 2.5 decades
+
+
+def test_a_degenerate_fit_gives_no_p_alive_churn_risk_or_value(demo_state, monkeypatch):
+    """Groceries: the Value page's red banner said the fit was not reliable while the KPIs read 'Mean P(alive)
+    0.98', 'High churn risk 0.4%' and the P(alive) heatmap was coloured from the same parameters."""
+    controls = ("bgnbd", "month", 6, 8, None)
+    result = demo_state.clv(demo_state.default_dataset_id, value.context(*inputs(demo_state))[1],
+                            value.settings_from(*controls))
+    _, cards, matrix, *_ = value.value_content(demo_state, *controls, *inputs(demo_state))
+    assert f"{result.customers['p_alive'].mean():.2f}" in str(cards[2]) and matrix.data  # a sound fit has them
+    monkeypatch.setattr(result, "degenerate", "the BG/NBD fit is degenerate")
+    _, cards, matrix, _, _, _, _, segments, notes = value.value_content(demo_state, *controls, *inputs(demo_state))
+    assert f"{len(result.customers):,}" in str(cards[0])  # customers are still counted
+    for card in cards[1:]:  # predicted value, mean P(alive), high churn risk
+        assert "'n/a'" in str(card) and "degenerate" in str(card)
+    assert not matrix.data and "degenerate" in matrix.layout.annotations[0].text
+    assert "P(alive)" not in str(segments).replace("No P(alive)", "") and "degenerate" in str(segments)
+    assert "Not reliable" in str(notes[0])

@@ -9,7 +9,7 @@ from typer.testing import CliRunner
 
 from segmint.cli import app
 
-from ledgers import DAY_BOOK_EXPECTED, day_book_csv
+from ledgers import DAY_BOOK_EXPECTED, DAY_BOOK_HEADER, day_book_csv
 
 
 def test_share_of_owed_is_named_and_rounded(tmp_path):
@@ -30,6 +30,25 @@ def test_share_of_owed_is_named_and_rounded(tmp_path):
     text = (tmp_path / "out" / "credit_summary.csv").read_text()
     assert not any(len(cell.split(".")[-1]) > 4 for line in text.splitlines()[1:] for cell in line.split(",")
                    if cell.replace(".", "").replace("-", "").isdigit())
+
+
+def test_share_of_owed_is_undefined_when_nothing_is_owed(tmp_path):
+    """A ledger paid up (the receivables sample: every invoice settled): 0 owed of 0 is no share, not 0.0%."""
+    rows = [["10-01-2023", "A", "Sales", "S1", "500.00", ""], ["20-01-2023", "A", "Receipt", "R1", "", "500.00"],
+            ["01-02-2023", "B", "Sales", "S2", "300.00", ""], ["05-02-2023", "B", "Receipt", "R2", "", "300.00"]]
+    path = tmp_path / "paid.csv"
+    path.write_text("\n".join(",".join(row) for row in [DAY_BOOK_HEADER, *rows]) + "\n", encoding="utf-8")
+    result = CliRunner().invoke(app, ["credit", str(path), "--as-of", "2023-06-30", "--out", str(tmp_path / "out")],
+                                terminal_width=200)  # fmt: skip
+    assert result.exit_code == 0, result.output
+    summary = pd.read_csv(tmp_path / "out" / "credit_summary.csv")
+    assert (summary["owed"] == 0).all() and summary["share_of_owed"].isna().all()
+    risk = result.output.split("risk summary")[1].split("lowest scores")[0]
+    row = next(line for line in risk.splitlines() if "0.00" in line)  # the segment's row: owed 0.00
+    assert [cell.strip() for cell in row.split("│")][4] == "-"  # % of owed
+    from segmint.app.pages.credit import summary_table
+
+    assert "0.0%" not in str(summary_table(summary)) and "nan" not in str(summary_table(summary))
 
 
 def test_open_bills_age_is_days_since_the_bill_date(tmp_path):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal
 from pathlib import Path
 
@@ -97,13 +98,28 @@ def test_control_characters_and_invalid_references_are_removed(con, tmp_path):
     raw = read_raw(path, con=con)
     df = raw.table.order_by(["_row", "Stock Item"]).execute()
     assert df["Stock Item"].tolist()[:2] == ["Gadget", "Widget"] and df["Vch No."].tolist()[2] == "2"
-    assert any("removed" in note for note in raw.notes)
+    # by hand: Widget twice (a &#4; and a raw \x05 each) and voucher 2's &#x4;: 2 raw bytes, 3 references
+    assert "5 control characters removed (XML forbids them): 2 raw bytes (such as \\x05) and 3 references" in (
+        "\n".join(raw.notes))
     bare = tmp_path / "utf16le.xml"  # UTF-16 without a byte-order mark
     bare.write_bytes(DAY_BOOK.encode("utf-16-le"))
     assert read_raw(bare, con=con).table.count().execute() == 4
 
 
 UTTAM = Path(__file__).parents[2] / ".." / "shared" / "data" / "tally" / "uttam_daybook_2025.xml"
+
+
+@pytest.mark.skipif(not UTTAM.is_file(), reason="../shared/data/tally is not present")
+def test_uttam_control_characters_are_counted_one_by_one(con):
+    """The data README reads '5 raw \\x05 bytes and 274 &#4; references' (279); 5 is the lines holding raw
+    bytes: 'Default\\x05Voucher\\x05Class' and GST keys carry 13. Counted here on the bytes: 13 + 274 = 287."""
+    data = UTTAM.read_bytes()
+    raw_bytes = sum(data.count(bytes([c])) for c in range(32) if c not in (9, 10, 13))
+    references = len(re.findall(rb"&#(?:x0*[0-8bcefBCEF]|x0*1[0-9a-fA-F]|0*(?:[0-8]|1[124-9]|2[0-9]|3[01]));", data))
+    assert (raw_bytes, references) == (13, 274)
+    assert sum(b"\x05" in line for line in data.split(b"\n")) == 5
+    notes = "\n".join(read_raw(UTTAM, con=con).notes)
+    assert "287 control characters removed (XML forbids them): 13 raw bytes (such as \\x05) and 274 references" in notes
 
 
 def test_items_equal_to_the_bill_need_no_note(con, tmp_path):

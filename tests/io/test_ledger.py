@@ -144,6 +144,10 @@ def test_a_dropped_bill_is_named_by_its_type_number_and_party(tmp_path):
     example = report.dropped["bad_amount"].examples[0]
     assert example["what"] == "Invoice 0018104516, 5148-SYKLB"
     assert "row 2 (Invoice 0018104516, 5148-SYKLB)" in report.summary()
+    assert "Entries: 2 from 1 party," in report.summary()  # the readable bill and its settlement: not "1 parties"
+    from segmint.credit import analyze_credit
+
+    assert "from the data's due dates (1 entry)," in analyze_credit(read_ledger(path)).describe()  # not "(1 entries)"
 
 
 def _count_calls(monkeypatch, module, name):

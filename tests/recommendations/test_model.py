@@ -204,6 +204,25 @@ def test_no_product_column_says_recommendations_need_products(tmp_path):
     assert segmint.analyze(path, scheme="rfm").summaries["rfm"]["customers"].sum() == 2  # segments still work
 
 
+def test_data_without_any_product_column_say_so_plainly(tmp_path):
+    """CDNOW: every column is used (customer, date, CDs, dollars) and none names a product; the Products page
+    told the user to choose '<product column>' on the Upload page for a file given on the command line."""
+    from segmint.app.messages import describe
+
+    path = tmp_path / "cdnow.txt"
+    path.write_text("customer_id date number_of_cds dollar_value\n00001 19970101 1 11.77\n00002 19970112 2 20.76\n")
+    with pytest.raises(DataError) as caught:
+        segmint.recommend(path)
+    text = describe(caught.value)
+    assert "these data have no products: none of their columns (customer_id, date, number_of_cds, dollar_value)" in text
+    assert "Upload page" not in text and "<product column>" not in text
+    spare = tmp_path / "sales.csv"  # a column no field uses (cohort) might name the products: the mapping is the fix
+    spare.write_text("customer,cohort,date,amount\nC1,Q1,2024-01-01,10\nC2,Q1,2024-01-02,5\n")
+    with pytest.raises(DataError, match="recommendations need products") as caught:
+        segmint.recommend(spare)
+    assert "choose the column that holds product_id" in describe(caught.value)
+
+
 def test_blank_product_rows_are_counted_and_kept_for_sales(tmp_path):
     path = tmp_path / "baskets.csv"
     path.write_text('member_id,payment_date,total_amt,product_json\n'

@@ -151,7 +151,21 @@ def test_bought_more_names_only_products_the_segment_buys_more_than_everyone():
         "lift": [1.0737, 1.0129, 0.9266, 1.4075, 3.0],
         "share_of_segment": [0.0865, 0.112, 0.201, 0.0204, 0.3],
         "share_of_all": [0.0806, 0.1105, 0.2169, 0.0145, 0.1],
+        "lift_established": [True, True, False, True, False],
     })  # fmt: skip
     assert products.bought_more(favourites, "P", 3)["product_name"].tolist() == [
         "pork", "tropical fruit", "semi-finished bread"]
     assert products.bought_more(favourites, "Q", 3).empty  # too few buyers to rank
+
+
+def test_only_an_established_lift_says_the_segment_buys_more_than_others():
+    """Groceries' Champions: mustard at lift 2.03 with its 95% low end 0.93 was named among what they "buy
+    more than others". By hand: niche 3 of 499 -> low end 0.68, staple 60 of 499 -> 1.42; both are ranked
+    by lift (above 1), only staple's lift is established."""
+    table = _champions_and_others({"niche": (3, 12), "staple": (60, 273)})
+    champions = table[table.segment == "Champions"].set_index("product_id")
+    assert champions.loc["niche", "rank_by_lift"] == 2 and not champions.loc["niche", "lift_established"]
+    assert champions.loc["staple", "lift_established"]
+    assert (table["lift_established"] == (table["lift_low"] > 1)).all()  # the rule, on the written values
+    assert products.bought_more(table, "Champions", 10)["product_id"].tolist() == ["staple"]
+    assert products.unestablished(table, "Champions") == 1

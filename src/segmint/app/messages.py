@@ -36,7 +36,9 @@ def fix_text(fix: Fix, field: str | None = None) -> str:
     if fix.option == "mapping":
         example: Mapping[str, str] = fix.example or {}
         if example:
-            picks = ", ".join(f"'{column}' for {name}" for name, column in example.items())
+            # a placeholder ('<product column>') is no column of the file: name what the column holds
+            picks = ", ".join(f"the column that holds {name}" if column.startswith("<") else f"'{column}' for {name}"
+                              for name, column in example.items())
             return f"In the mapping table on the Upload page, choose {picks}, then Run.{note}"
         return f"In the mapping table on the Upload page, choose the column that holds {field or 'each field'}.{note}"
     if fix.option == "unpriced":  # "choose error, units in the unpriced setting" named no control of the page

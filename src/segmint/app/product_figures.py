@@ -45,11 +45,15 @@ def _layout(fig: go.Figure, title: str, subtitle: str | None = None) -> go.Figur
 def favourites_bars(favourites: pd.DataFrame, segment: str, min_buyers: int, top: int = 10) -> go.Figure:
     """The segment's top products by lift (those it buys more than all shoppers do): share of the
     segment's shoppers next to all shoppers. ``min_buyers``: buyers a product needs to be ranked."""
-    from segmint.recommendations.products import bought_more, too_few_buyers
+    from segmint.recommendations.products import bought_more, too_few_buyers, unestablished
 
     rows = bought_more(favourites, segment, top).iloc[::-1]
+    doubtful = unestablished(favourites, segment)
     if rows.empty and too_few_buyers(favourites, segment, min_buyers):
         return empty_figure(f"No product has {min_buyers} {segment} buyers in the window: too few to rank by lift")
+    if rows.empty and doubtful:
+        return empty_figure(f"No product is established as bought more by {segment} shoppers than by all shoppers "
+                            f"in the window: {_products(doubtful)} with a lift above 1 whose 95% low end is 1 or less")
     if rows.empty:
         return empty_figure(f"No product is bought more by {segment} shoppers than by all shoppers in the window")
     names = product_labels(rows.get("product_id", rows["product_name"]), rows["product_name"])
@@ -66,8 +70,14 @@ def favourites_bars(favourites: pd.DataFrame, segment: str, min_buyers: int, top
     widest = float(rows[["share_of_segment", "share_of_all"]].max().max())
     ticks = ".0%" if widest >= 0.1 else ".1%"  # 0.5% steps under 10% would print as "1%, 1%, 2%, 2%"
     fig.update_layout(barmode="group", xaxis_tickformat=ticks, legend={"orientation": "h", "y": -0.12})
+    left_out = (f"; {_products(doubtful)} with a lift not established (95% low end 1 or less) left out"
+                if doubtful else "")
     return _layout(fig, f"What {segment} buy more than others, by lift",
-                   f"share of shoppers who bought each product,\n{start} to {end}")  # one line was cut at 900 px
+                   f"share of shoppers who bought each product,\n{start} to {end}{left_out}")  # one line was cut at 900 px
+
+
+def _products(count: int) -> str:
+    return f"{count:,} product{'' if count == 1 else 's'}"
 
 
 def is_allocation(value: str, allocated: bool) -> bool:

@@ -54,7 +54,7 @@ class CreditResult:
 
     def summary(self) -> pd.DataFrame:
         """Per Credit Segment: customers, net outstanding, owed (positive balances) and its share of all that
-        is owed, paid ahead (credit balances), 90+ days, mean score, days to pay, bills paid late of paid."""
+        is owed (NaN when nothing is owed: 0/0), paid ahead (credit balances), 90+ days, mean score, days to pay, bills paid late of paid."""
         d = self.details
         order = {name: i for i, name in enumerate([b.segment for b in self.scorecard.segments])}
         rows = []
@@ -64,7 +64,7 @@ class CreditResult:
             rows.append({
                 "credit_segment": segment, "customers": len(part), "outstanding": round(part["outstanding"].sum(), 2),
                 "owed": round(owed[part.index].sum(), 2),
-                "share_of_owed": round(float(owed[part.index].sum() / owed.sum()), 4) if owed.sum() > 0 else 0.0,
+                "share_of_owed": round(float(owed[part.index].sum() / owed.sum()), 4) if owed.sum() > 0 else np.nan,  # 0/0
                 "paid_ahead": round(-part["outstanding"].clip(upper=0).sum(), 2) + 0.0,
                 "aging_90_plus": round(part["aging_90_plus"].sum(), 2),
                 "mean_score": round(float(part["credit_score"].mean()), 1),
@@ -132,7 +132,7 @@ class CreditResult:
         entries = self.entries
         dated = int(entries["due_date"].notna().sum()) if entries is not None and "due_date" in entries else 0
         if dated:
-            return (f"aging and lateness from the data's due dates ({dated:,} entries), else from bill dates with "
+            return (f"aging and lateness from the data's due dates ({counted(dated, 'entry', 'entries')}), else from bill dates with "
                     f"lateness after {default} days")
         return f"aging from bill dates; lateness after {default} days"
 

@@ -139,7 +139,7 @@ class LedgerReport(BaseModel):
         if self.columns:
             lines.append("Columns: " + ", ".join(f"{field} <- {column}" for field, column in self.columns.items()))
         lines += count_lines(rows)
-        lines.append(f"Entries: {self.entries:,} from {self.parties:,} parties"
+        lines.append(f"Entries: {self.entries:,} from {counted(self.parties, 'party', 'parties')}"
                      + (f", {self.first_date} to {self.last_date}" if self.first_date else ""))
         if self.dates:
             lines.append(f"Dates: {self.dates}")

@@ -29,6 +29,7 @@ from segmint.io.base import ROW_COL, SOURCE_COL, RawTable, register_arrow
 from segmint.io.tally_parse import TallyExport, VoucherRecord, parse_tally_xml, to_decimal
 from segmint.io.vouchers import CREDIT_NOTE, SALES, LedgerRules, classify_voucher_types, type_table_text
 from segmint.schema import ColumnMapping
+from segmint.util import counted
 
 log = logging.getLogger(__name__)
 
@@ -64,7 +65,7 @@ def read_tally_xml(
     raw = _raw_table(rows, COLUMNS, path, con, "tally-xml")
     for reason, examples in skipped.items():
         raw.add_skipped(reason, len(examples), examples)
-    raw.notes += _notes(export, bases, f"{len(rows)} sales line(s); sales positive, credit notes negative")
+    raw.notes += _notes(export, bases, f"{counted(len(rows), 'sales line')}; sales positive, credit notes negative")
     raw.report_notes += _amount_basis(kept)
     raw.voucher_types = _type_rows(export, bases)
     return raw
@@ -177,9 +178,12 @@ def _notes(export: TallyExport, bases: dict[str, tuple[str, str]], what: str) ->
         {"voucher_type": name, "base_type": bases[name][0], "vouchers": n, "amount": 0.0, "why": bases[name][1]}
         for name, n in sorted(counts.items())
     ]
-    notes = [f"{len(export.vouchers)} voucher(s) ({export.encoding}), {what}"]
+    notes = [f"{counted(len(export.vouchers), 'voucher')} ({export.encoding}), {what}"]
     if export.removed_characters:
-        notes.append(f"{export.removed_characters} control character(s)/references (e.g. &#4;) removed")
+        refs = export.removed_references
+        raw = export.removed_characters - refs
+        notes.append(f"{counted(export.removed_characters, 'control character')} removed (XML forbids them): "
+                     f"{counted(raw, 'raw byte')} (such as \\x05) and {counted(refs, 'reference')} (such as &#4;)")
     notes.append("voucher types:\n" + type_table_text(table))
     return notes
 

@@ -71,7 +71,8 @@ class CleanXmlStream(io.RawIOBase):
         self._out = b""
         self._first = True
         self._done = False
-        self.removed = 0  # control characters and references removed
+        self.removed = 0  # control characters removed: raw bytes and references together
+        self.removed_references = 0  # of which references (``&#4;``)
 
     def readable(self) -> bool:
         return True
@@ -100,6 +101,7 @@ class CleanXmlStream(io.RawIOBase):
         text, refs = _BAD_REFS.subn("", text)
         text, chars = _BAD_CHARS.subn("", text)
         self.removed += refs + chars
+        self.removed_references += refs
         self._out += text.encode("utf-8")
         self._done = final
 
@@ -143,8 +145,9 @@ class TallyExport:
     vouchers: list[VoucherRecord]
     masters: TallyMasters
     encoding: str
-    removed_characters: int
+    removed_characters: int  # raw control bytes (``\x05``) and references (``&#4;``) removed
     company: str | None = None
+    removed_references: int = 0  # of removed_characters, the references
 
 
 def parse_tally_xml(path: Path) -> TallyExport:
@@ -186,7 +189,7 @@ def parse_tally_xml(path: Path) -> TallyExport:
             ) from exc
         except ElementTree.ParseError as exc:
             raise InputError(f"{path.name}: not well-formed XML even after removing control characters: {exc}") from exc
-    return TallyExport(vouchers, masters, stream.encoding, stream.removed, company)
+    return TallyExport(vouchers, masters, stream.encoding, stream.removed, company, stream.removed_references)
 
 
 def _tag(element: Any) -> str:

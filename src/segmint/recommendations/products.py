@@ -14,7 +14,7 @@ import ibis.expr.types as ir
 import pandas as pd
 
 __all__ = ["bought_more", "has_regions", "product_sales", "segment_favourites", "single_view", "too_few_buyers",
-           "top_products_by_period"]
+           "top_products_by_period", "unestablished"]
 
 UNKNOWN_REGION = "(unknown)"  # product_sales' group of lines without a country/region
 Z_95 = 1.959964  # two-sided 95%: the normal quantile of the Wilson interval behind ``lift_low``
@@ -49,7 +49,9 @@ def segment_favourites(
     over everyone's share): a lift the segment's buyers can vouch for, so 3 buyers in 499 (lift 2.0,
     low end 0.68) no longer outrank 60 in 499 at lift 1.8 (low end 1.4). Other products have no rank
     by lift (ranked by its low end, whole milk at 20% of a segment and 22% of all came 9th).
-    ``rank_by_volume`` ranks by units. A product is listed when it is in the segment's top
+    ``lift_established`` says whether the low end is above 1: only then do the segment's shoppers buy the
+    product more than others beyond chance (groceries' Champions: mustard at lift 2.03, low end 0.93, is
+    ranked but not established). ``rank_by_volume`` ranks by units. A product is listed when it is in the segment's top
     ``favourites`` by either. ``segment_customers`` counts every member.
     """
     recent = lines.filter(lines.day >= start, lines.day < as_of)
@@ -92,16 +94,26 @@ def segment_favourites(
                               ascending=[False, True, True, True], na_position="last")  # fmt: skip
     for column in ("share_of_segment", "share_of_all", "lift", "lift_low"):
         frame[column] = frame[column].round(4)
+    frame.insert(frame.columns.get_loc("lift_low") + 1, "lift_established", frame["lift_low"] > 1)  # as written
     frame["rank_by_lift"] = frame["rank_by_lift"].astype("Int64")  # a rank (not 1.0), blank when not favoured
     frame["window_start"], frame["window_end"] = start, as_of - dt.timedelta(days=1)
     return frame.reset_index(drop=True)
 
 
 def bought_more(favourites: pd.DataFrame, segment: str, top: int) -> pd.DataFrame:
-    """The segment's ``top`` favourites by lift (bought more by its shoppers than by all shoppers), best
-    first: what "the segment buys more than others" may name."""
-    rows = favourites[(favourites["segment"] == segment) & favourites["rank_by_lift"].notna()]
+    """The segment's ``top`` favourites by lift whose lift is established (its 95% low end above 1: bought
+    more by its shoppers than by all shoppers beyond chance), best first: what "the segment buys more than
+    others" may name."""
+    rows = favourites[(favourites["segment"] == segment) & favourites["rank_by_lift"].notna()
+                      & favourites["lift_established"]]
     return rows.sort_values("rank_by_lift").head(top)
+
+
+def unestablished(favourites: pd.DataFrame, segment: str) -> int:
+    """How many of the segment's products ranked by lift have a lift not established (95% low end at or
+    below 1), left out of what "the segment buys more than others" names."""
+    rows = favourites[(favourites["segment"] == segment) & favourites["rank_by_lift"].notna()]
+    return int((~rows["lift_established"].astype(bool)).sum())
 
 
 def too_few_buyers(favourites: pd.DataFrame, segment: str, min_buyers: int) -> bool:

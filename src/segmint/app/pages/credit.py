@@ -82,7 +82,7 @@ def summary_table(summary: pd.DataFrame) -> dbc.Table:
     shown = pd.DataFrame({
         "Credit Segment": summary["credit_segment"], "customers": summary["customers"].map("{:,}".format),
         "owed": summary["owed"].map("{:,.2f}".format),
-        "share of owed": summary["share_of_owed"].map(lambda v: "" if pd.isna(v) else share(float(v), 1.0)),
+        "share of owed": summary["share_of_owed"].map(lambda v: share(float(v), 1.0)),  # "-": nothing owed
         "paid ahead": summary["paid_ahead"].map("{:,.2f}".format),
         "90+ days": summary["aging_90_plus"].map("{:,.2f}".format), "mean score": summary["mean_score"],
         "days to pay": summary["avg_days_to_pay"].map(lambda v: "" if v != v else f"{v:,.1f}"),

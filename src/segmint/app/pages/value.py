@@ -98,6 +98,10 @@ def segment_table(result: Any) -> Any:
     model) the purchases expected instead of three blank columns."""
     if result.by_segment is None:
         return html.Small("Segments are not available for these data.", className="text-muted")
+    if result.degenerate:  # customers per segment only: P(alive) and value rest on the degenerate fit
+        return html.Div([html.Small("No P(alive) or value by segment: the model's fit is degenerate (see the "
+                                    "warning above).", className="text-muted"),
+                         _table(result.by_segment[["segment", "customers"]], {"segment": "", "customers": ","})])
     table = result.by_segment.rename(columns={"mean_p_alive": "P(alive)", "total_clv": "CLV",
                                               "mean_clv": "mean CLV", "share_of_clv": "share"})
     if not result.has_clv:
@@ -134,9 +138,15 @@ def kpis(result: Any, priced: bool = True) -> list[dbc.Col]:
     from segmint.units import measure_word
 
     customers = result.customers
+    counted = kpi_card("Customers", f"{len(customers):,}", f"first seen by {result.window.calibration_end}",
+                       card_id="value-kpi-customers")
+    if result.degenerate:  # parameters the data do not pin down give no value, P(alive) or churn risk
+        why = "degenerate fit (see the warning)"
+        return [counted, kpi_card(measure_word("Predicted value", priced), "n/a", why, card_id="value-kpi-clv"),
+                kpi_card("Mean P(alive)", "n/a", why, card_id="value-kpi-alive"),
+                kpi_card("High churn risk", "n/a", why, card_id="value-kpi-risk")]
     return [
-        kpi_card("Customers", f"{len(customers):,}", f"first seen by {result.window.calibration_end}",
-                 card_id="value-kpi-customers"),
+        counted,
         kpi_card(measure_word("Predicted value", priced), f"{customers['clv'].sum():,.0f}" if customers["clv"].notna().any() else "n/a",
                  f"CLV over {result.horizon_label()}" if customers["clv"].notna().any() else
                  "no spend model (see the notes): customers ranked by expected purchases", card_id="value-kpi-clv"),
@@ -164,15 +174,19 @@ def value_content(state: AppState, model: Any, unit: Any, horizon: Any, discount
     dataset_id, filters, _ = context(*inputs)
     settings = settings_from(model, unit, horizon, discount, calibration)
     result = state.clv(dataset_id, filters, settings)
-    grid_T = float(result.customers["T"].max())
-    max_x = int(min(result.customers["frequency"].quantile(0.99), 40))
-    grid = value_figures.p_alive_grid(result.model, max_frequency=max(max_x, 1), T=grid_T)
+    if result.degenerate:  # the heatmap's colours would come from parameters the data do not pin down
+        matrix = empty_figure("No P(alive): the model's fit is degenerate (see the warning above)")
+    else:
+        grid_T = float(result.customers["T"].max())
+        max_x = int(min(result.customers["frequency"].quantile(0.99), 40))
+        grid = value_figures.p_alive_grid(result.model, max_frequency=max(max_x, 1), T=grid_T)
+        matrix = value_figures.p_alive_matrix(grid, result.time_unit, grid_T)
     notes = [dbc.Alert(note, color="warning", className="py-1 mb-1") for note in result.notes]
     if result.degenerate:  # first and red: every number on the page rests on it
         notes.insert(0, dbc.Alert([html.B("Not reliable: "), result.degenerate[0].upper() + result.degenerate[1:] + "."],
                                   color="danger", className="py-1 mb-1"))
     notes = notes or None
-    return (model_line(result), kpis(result, state.priced(dataset_id)), value_figures.p_alive_matrix(grid, result.time_unit, grid_T),
+    return (model_line(result), kpis(result, state.priced(dataset_id)), matrix,
             value_histogram(result),
             value_figures.tracking_plot(result.tracking, result.time_unit, result.window.calibration_end),
             value_figures.segment_value_bars(result.by_segment, bool(result.degenerate)), top_customers(result), segment_table(result),
