@@ -134,7 +134,8 @@ def test_value_and_products_pages_go_through_api_clv_and_recommend(sales, monkey
     content = value.value_content(state, None, None, None, None, None, *inputs)
     tiles = {card.children.children.children[0].children: card.children.children.children[1].children
              for card in content[1]}
-    assert tiles["Predicted value"] == f"{want['clv'].sum():,.0f}"
+    # (n/a when the fit is degenerate: parameters the data do not pin down give no value)
+    assert tiles["Predicted value"] == ("n/a" if python.degenerate else f"{want['clv'].sum():,.0f}")
     assert tiles["Customers"] == f"{len(want):,}"
 
     board_recs = state.recommendations(dataset, filters)
