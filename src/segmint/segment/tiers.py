@@ -298,7 +298,8 @@ def extra_tables(
     """Tables exported beside the tiers: both bucket tables and the KPIs per combination (Arrow)."""
     config = config or TiersConfig()
     # the buckets :func:`assign` put in ``labelled`` (stored by ``analyze``): no second ranking of the customers
-    bucketed = labelled if _BUCKETED <= set(labelled.columns) else bucket_customers(features, config.n_buckets)
+    stored = isinstance(labelled, ir.Table) and _BUCKETED <= set(labelled.columns)
+    bucketed = labelled if stored else bucket_customers(features, config.n_buckets)
     tables = {f"tiers_buckets_{axis}": _bucket_arrow(bucketed, axis) for axis in AXES}
     tables["tiers_kpis"] = _kpis_arrow(labelled, config)
     return tables
