@@ -109,6 +109,23 @@ def test_same_seed_same_result_and_sampled_silhouette() -> None:
     np.testing.assert_array_equal(first.predict(data), first.labels_)
 
 
+def test_no_sample_no_refit(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Fewer customers than ``silhouette_sample``: k is chosen on every row, and the chosen fit is kept
+    (a refit on the same rows, k and seed would repeat it), with the clusters of a refit by hand."""
+    import segmint.segment.clusters as clusters
+
+    data = _blobs(seed=7)
+    calls: list[int] = []
+    real = clusters.kmeans
+    monkeypatch.setattr(clusters, "kmeans", lambda X, k, **kw: calls.append(k) or real(X, k, **kw))
+    model = ValueClusterer(seed=11).fit(data)
+    assert calls == list(range(3, 9))  # one fit per k, none repeated
+    X = model.transform(data)
+    by_hand = ValueClusterer(k=model.k_, seed=11).fit(data)
+    np.testing.assert_array_equal(model.labels_, by_hand.labels_)
+    np.testing.assert_array_equal(X, by_hand.transform(data))
+
+
 def test_recency_is_inverted_before_standardising() -> None:
     data = _blobs()
     X = ValueClusterer(k=4).fit(data).transform(data)

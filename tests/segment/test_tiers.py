@@ -50,6 +50,22 @@ def test_frequency_bucket_table():
     assert table["index"].tolist() == pytest.approx([10500 / 89, 9000 / 89, 17000 / 89, 5000 / 89])
 
 
+def test_extra_tables_read_the_labelled_buckets():
+    """The bucket tables exported beside the tiers come from the buckets ``assign`` stored, not from a
+    second ranking of the features: the hand-worked tables above, with no customers in ``features``."""
+    from segmint.segment.tiers import extra_tables
+
+    labelled = assign(features(), CONFIG)
+    tables = extra_tables(features().limit(0), labelled, CONFIG)
+    value, frequency = tables["tiers_buckets_value"], tables["tiers_buckets_frequency"]
+    assert value["bucket"].to_pylist() == [5, 4, 3, 2, 1]
+    assert value["sales"].to_pylist() == [450.0, 200.0, 120.0, 60.0, 60.0]
+    assert value["atv_min"].to_pylist() == [150.0, 40.0, 30.0, 20.0, 10.0]
+    assert frequency["bucket"].to_pylist() == [5, 4, 3, 1]
+    assert frequency["customers"].to_pylist() == [2, 1, 2, 5]
+    assert frequency["index"].to_pylist() == pytest.approx([10500 / 89, 9000 / 89, 17000 / 89, 5000 / 89])
+
+
 def test_automatic_cutoffs():
     value = cutoffs(bucket_table(features(), "value", CONFIG), "value")
     # high = 100 + (252.81 - 100) / 2, low = 100 - (100 - 33.71) / 2

@@ -248,7 +248,8 @@ class ValueClusterer:
             log.debug("k=%d silhouette=%.4f", k, score)
         best = max(self.silhouette_scores_, key=self.silhouette_scores_.__getitem__)
         log.info("chose k=%d by silhouette (%.3f)", best, self.silhouette_scores_[best])
-        return self._kmeans(X, best)
+        # no sample (every row was fitted): the refit would repeat the chosen fit exactly (same rows, k, seed)
+        return fits[best] if sample is X else self._kmeans(X, best)
 
     def _kmeans(self, X: np.ndarray, k: int) -> np.ndarray:
         """Cluster of each row: scikit-learn's KMeans(k, n_init=10, random_state=seed), in numpy."""

@@ -90,6 +90,9 @@ class TierCutoffs(BaseModel):
         return "Mid"
 
 
+_BUCKETED = frozenset({"sales", "atv", "frequency", "value_bucket", "frequency_bucket"})  # what _bucket_arrow reads
+
+
 def bucket_customers(features: ir.Table, n_buckets: int = 10) -> ir.Table:
     """Add ``sales`` (the ``revenue`` feature), ``atv``, ``value_bucket`` and ``frequency_bucket`` (1..n_buckets)."""
     n = features.customer_id.count().over(ibis.window())
@@ -294,8 +297,10 @@ def extra_tables(
 ) -> dict[str, pa.Table]:
     """Tables exported beside the tiers: both bucket tables and the KPIs per combination (Arrow)."""
     config = config or TiersConfig()
-    tables = {f"tiers_buckets_{axis}": _bucket_arrow(bucket_customers(features, config.n_buckets), axis)
-              for axis in AXES}  # fmt: skip
+    # the buckets :func:`assign` put in ``labelled`` (stored by ``analyze``): no second ranking of the customers
+    stored = isinstance(labelled, ir.Table) and _BUCKETED <= set(labelled.columns)
+    bucketed = labelled if stored else bucket_customers(features, config.n_buckets)
+    tables = {f"tiers_buckets_{axis}": _bucket_arrow(bucketed, axis) for axis in AXES}
     tables["tiers_kpis"] = _kpis_arrow(labelled, config)
     return tables
 

@@ -118,10 +118,13 @@ def kmeans_1d(
     def cuts(centres: np.ndarray) -> np.ndarray:
         return np.concatenate([[0], np.searchsorted(x, (centres[:-1] + centres[1:]) / 2, side="right"), [len(x)]])
 
+    tolerance = 1e-12 * (1 + np.abs(x).max())  # how far a centre may move and count as settled
+    first_odds = w / w.sum()
+
     best: tuple[float, np.ndarray] | None = None
     for _ in range(n_init):
         # k-means++: the first centre by weight, each next one by weight x squared distance
-        centres = [x[rng.choice(len(x), p=w / w.sum())]]
+        centres = [x[rng.choice(len(x), p=first_odds)]]
         distance = (x - centres[0]) ** 2
         for _ in range(1, k):
             mass = w * distance
@@ -135,7 +138,8 @@ def kmeans_1d(
             total = sum_wx[edges[1:]] - sum_wx[edges[:-1]]
             moved = np.where(weight > 0, total / np.where(weight > 0, weight, 1), centres)
             moved = np.unique(moved)  # a centre left without values merges away
-            if len(moved) == len(centres) and np.allclose(moved, centres, rtol=0, atol=1e-12 * (1 + abs(x).max())):
+            # ``np.allclose(moved, centres, rtol=0, atol=tolerance)``, without its checks and broadcasting
+            if len(moved) == len(centres) and ((np.abs(moved - centres) <= tolerance) | (moved == centres)).all():
                 centres = moved
                 break
             centres = moved
