@@ -9,12 +9,13 @@ customers and amounts come back exactly.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from decimal import Decimal
 from pathlib import Path
 
 import ibis
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
@@ -127,6 +128,9 @@ def csv_files(draw):
     days = draw(st.lists(st.integers(0, 900), min_size=n, max_size=n))
     notes = draw(st.lists(NOTE, min_size=n, max_size=n))
     delimiter = draw(st.sampled_from([",", ";", "\t", "|"]))
+    # a quoted line break followed by a line holding a whole record's delimiters is refused on purpose as a
+    # quote that swallowed rows (io.csv._check_swallowed_lines; test_an_unclosed_quote_is_refused_* below): not a round trip
+    assume(not any(piece.count(delimiter) >= 4 for note in notes for piece in re.split("\r\n|\r|\n", note)[1:]))
     endings = draw(st.lists(st.sampled_from(["\n", "\r\n"]), min_size=n + 1, max_size=n + 1))
     encoding = draw(st.sampled_from(ENCODINGS))
 
