@@ -185,7 +185,8 @@ def clean_raw(
         result.report.records_in = raw.records + sum(raw.skipped.values())
     result.report.mark_short_rows(raw.short_rows)
     result.report.read_as = _read_as(raw)
-    result.report.unused_columns = [column for column in raw.columns if column not in set(resolved.fields.values())]
+    used = set(resolved.fields.values())
+    result.report.unused_columns = [column for column in raw.columns if column not in used]
     return Transactions(
         result.table, con, resolved, result.report, evidence, label or raw.source, ledger, totals=result.totals,
         totals_per_invoice=result.totals_per_invoice,
