@@ -104,16 +104,19 @@ def bought_more(favourites: pd.DataFrame, segment: str, top: int) -> pd.DataFram
     """The segment's ``top`` favourites by lift whose lift is established (its 95% low end above 1: bought
     more by its shoppers than by all shoppers beyond chance), best first: what "the segment buys more than
     others" may name."""
-    rows = favourites[(favourites["segment"] == segment) & favourites["rank_by_lift"].notna()
-                      & favourites["lift_established"]]
-    return rows.sort_values("rank_by_lift").head(top)
+    rows = _ranked(favourites, segment)
+    return rows[rows["lift_established"]].sort_values("rank_by_lift").head(top)
 
 
 def unestablished(favourites: pd.DataFrame, segment: str) -> int:
     """How many of the segment's products ranked by lift have a lift not established (95% low end at or
     below 1), left out of what "the segment buys more than others" names."""
-    rows = favourites[(favourites["segment"] == segment) & favourites["rank_by_lift"].notna()]
-    return int((~rows["lift_established"].astype(bool)).sum())
+    return int((~_ranked(favourites, segment)["lift_established"].astype(bool)).sum())
+
+
+def _ranked(favourites: pd.DataFrame, segment: str) -> pd.DataFrame:
+    """The segment's products ranked by lift (those with enough buyers)."""
+    return favourites[(favourites["segment"] == segment) & favourites["rank_by_lift"].notna()]
 
 
 def too_few_buyers(favourites: pd.DataFrame, segment: str, min_buyers: int) -> bool:
