@@ -110,3 +110,47 @@ def test_workbook_pages_and_sheets_repeat_the_header(tmp_path):
     assert report.total_amount == 16.0  # 10 + 5 + 1
     where = {(e["_source"], e["_row"]) for e in report.dropped["repeated_header"].examples}
     assert where == {("pages.xlsx [Sheet]", 5), ("pages.xlsx [Sheet]", 6), ("pages.xlsx [p2]", 3)}
+
+
+# A header split over two rows ('Invoice' over 'No', 'Date' over 'Posted') repeats as two rows where
+# exports are joined together: each of the two is the header again, not a bad date and a missing customer.
+
+_TWO_LINE_PAGES = [
+    ["Invoice", "Date", "Customer", "Amount"], ["No", "Posted", None, None],
+    ["1", "2024-01-01", "a", 10], ["2", "2024-01-02", "b", 5],
+    ["Invoice", "Date", "Customer", "Amount"], ["No", "Posted", None, None],  # rows 5 and 6: page 2's header
+    ["3", "2024-01-03", "c", 1],
+]
+
+
+def _dropped(report):
+    return {reason: [e["_row"] for e in drop.examples] for reason, drop in report.dropped.items()}
+
+
+def test_workbook_header_on_two_rows_repeated_is_dropped_as_header(tmp_path):
+    book = openpyxl.Workbook()
+    for row in _TWO_LINE_PAGES:
+        book.active.append(row)
+    book.save(tmp_path / "pages.xlsx")
+    tx = read_transactions(tmp_path / "pages.xlsx")
+    assert (tx.mapping.fields["invoice_id"], tx.mapping.fields["invoice_date"]) == ("Invoice No", "Date Posted")
+    assert _dropped(tx.report) == {"repeated_header": [5, 6]}
+    assert (tx.report.rows_in, tx.report.rows_kept, tx.report.total_amount) == (5, 3, 16.0)
+
+
+def test_csv_header_on_two_lines_is_merged_and_its_repeats_dropped(tmp_path):
+    path = tmp_path / "pages.csv"
+    path.write_text("\n".join(",".join("" if c is None else str(c) for c in row) for row in _TWO_LINE_PAGES) + "\n")
+    tx = read_transactions(path)
+    assert (tx.mapping.fields["invoice_id"], tx.mapping.fields["invoice_date"]) == ("Invoice No", "Date Posted")
+    assert "header on line 1 merged with line 2" in tx.report.summary()
+    # the second header line is not a row without a customer, at the top or inside the file
+    assert _dropped(tx.report) == {"repeated_header": [5, 6]}
+    assert (tx.report.rows_in, tx.report.rows_kept, tx.report.total_amount) == (5, 3, 16.0)
+
+
+def test_a_row_like_only_the_second_header_line_in_part_is_data(tmp_path):
+    path = tmp_path / "near.csv"
+    path.write_text("Invoice,Date,Customer,Amount\nNo,Posted,,\n1,2024-01-01,a,10\nNo,2024-01-02,b,5\n")
+    report = read_transactions(path).report
+    assert report.dropped == {} and report.total_amount == 15.0  # invoice 'No' on a real date: data

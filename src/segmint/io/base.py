@@ -55,6 +55,7 @@ class RawTable:
     titles: list[str] = field(default_factory=list)  # report title lines above the header (company, party, period)
     # the header row's own cells (text formats): a row whose cells repeat them is dropped as a repeated header
     header_cells: list[Any] = field(default_factory=list)
+    header_cells_below: list[list[Any]] = field(default_factory=list)  # a header's second line, dropped the same way
     # Columns holding one value per invoice placed on its first line only ('0' on the others), set
     # when a reader expands item lists; ``items_priced`` = the items carry their own price.
     invoice_level: list[str] = field(default_factory=list)
@@ -256,9 +257,9 @@ def drop_total_and_blank_rows(raw: RawTable, label_columns: int = 3) -> RawTable
     # the first rows (those mapping detection reads next, fetched once) tell which tests Parquet's
     # statistics will likely decide, so that they are written to reach the scan
     sample = raw.sample_columns(SAMPLE_ROWS) if bytewise and text_cols else None
-    keys = header_keys(raw)
-    witness = header_witness(keys, sample) if keys else None
-    found = _no_blank_or_total_row(table, raw.columns, labels, pattern, bytewise, sample, keys.get(witness), witness)
+    lines = header_keys(raw)  # the header's lines (two for a header split over two rows)
+    witnesses = [(column, keys[column]) for keys in lines for column in [header_witness(keys, sample)]]
+    found = _no_blank_or_total_row(table, raw.columns, labels, pattern, bytewise, sample, witnesses)
     if not found:
         return raw
     chunks = []
@@ -270,8 +271,9 @@ def drop_total_and_blank_rows(raw: RawTable, label_columns: int = 3) -> RawTable
     blank = balanced_and(chunks)
     checks: list[tuple[str, Any]] = [("blank", blank)]
     others = ~blank
-    if "repeated_header" in found:  # every named cell repeats its header cell (unnamed columns aside)
-        repeated = balanced_and([is_header_cell(table[c], key, bytewise) for c, key in keys.items()])
+    if "repeated_header" in found:  # every named cell repeats its header line's cell (unnamed columns aside)
+        repeated = ibis.or_(*[balanced_and([is_header_cell(table[c], key, bytewise) for c, key in keys.items()])
+                              for keys in lines])
         checks.append(("repeated_header", repeated.fill_null(False) & others))
         others = others & ~repeated.fill_null(False)
     if labels:
@@ -299,7 +301,7 @@ def _outside_the_hull(sample: dict[str, list[Any]], labels: list[str]) -> set[st
 
 def _no_blank_or_total_row(
     table: ibis.Table, columns: list[str], labels: list[str], pattern: str, bytewise: bool,
-    sample: dict[str, list[Any]] | None = None, header: str | None = None, header_column: str | None = None,
+    sample: dict[str, list[Any]] | None = None, headers: list[tuple[str, str]] | None = None,
 ) -> set[str]:
     """The kinds of row (``blank``, ``total_row``, ``repeated_header``) one cheap aggregate cannot rule
     out; empty when it proves there is no blank row, total line nor repeated header row.
@@ -307,8 +309,8 @@ def _no_blank_or_total_row(
     A blank row has every cell empty, so one column without an empty cell rules blank rows out: the
     witness is a typed column where there is one (its NULL count costs next to nothing) and the
     first column otherwise. The total test reads only the label columns; the repeated header test one
-    column, ``header_column``, whose cells must repeat its header cell (``header``, a key of
-    :mod:`segmint.io.header_rows`). Most files have none, and then the full test (every column of
+    column a header line, whose cells must repeat that line's cell (``headers``: (column, key) pairs,
+    keys of :mod:`segmint.io.header_rows`). Most files have none, and then the full test (every column of
     every row) is never run. ``sample``: the first rows, which choose the tests' form (DuckDB).
     """
     witness = next((c for c in columns if not table[c].type().is_string()), columns[0])
@@ -329,7 +331,7 @@ def _no_blank_or_total_row(
             empty = [_is_empty(column, bytewise)]
         kinds = ["blank"] * len(empty) + ["total_row"] * len(labelled)
         tests = [*empty, *labelled]
-        if header_column is not None:
+        for header_column, header in headers or []:
             kinds.append("repeated_header")
             tests.append(is_header_cell(table[header_column], header, bytewise))
         # each part counts its own kind (a constant column: a union's rows come in no set order)
@@ -340,8 +342,10 @@ def _no_blank_or_total_row(
     metrics = {"blank": _is_empty(table[witness]).sum()}
     if labels:
         metrics["total_row"] = ibis.or_(*[_is_total_label(table[c], pattern, bytewise) for c in labels]).fill_null(False).sum()
-    if header_column is not None:
-        metrics["repeated_header"] = is_header_cell(table[header_column], header, bytewise).fill_null(False).sum()
+    if headers:
+        metrics["repeated_header"] = ibis.or_(
+            *[is_header_cell(table[column], header, bytewise) for column, header in headers]
+        ).fill_null(False).sum()
     counts = result_rows(table.aggregate(**metrics))[0]
     return {kind for kind, n in counts.items() if int(n or 0)}
 

@@ -27,6 +27,7 @@ from segmint.io.base import (
     sql_string,
     unique_names,
 )
+from segmint.io.header_rows import header_lines, merged_header
 from segmint.schema import ColumnMapping, detect_header_row
 
 log = logging.getLogger(__name__)
@@ -156,17 +157,19 @@ def read_delimited(path: Path, *, con: BaseBackend, mapping: ColumnMapping | Non
     header = mapping.header_row if mapping and mapping.header_row is not None else detect_header_row(rows)
     if header >= len(rows) and rows:
         raise InputError(f"{path}: header row {header} is past the end of the file sample")
-    start = header + 1 if header >= 0 else next((i for i, r in enumerate(rows) if r), 0)
+    lines_of_header = header_lines(rows, header) if header >= 0 else []  # two for a header split over two rows
+    cells = merged_header(*lines_of_header) if len(lines_of_header) == 2 else list(rows[header]) if header >= 0 else []
+    start = header + len(lines_of_header) if header >= 0 else next((i for i, r in enumerate(rows) if r), 0)
     # the sample's records from the header on (or from the first row when there is none), each checked
     # for fields a value's unquoted delimiter added and for fields the row lacks
     records = _sample_records(lines, header if header >= 0 else start, delimiter)
     named = len(records[0][1]) if header >= 0 and records else None
-    body = records[1:] if header >= 0 else records
+    body = records[len(lines_of_header):]
     usual = _refuse_shifted_rows(path.name, body, named, delimiter)
     width = max((len(r) for r in rows[start:]), default=0)
-    names = unique_names(list(rows[header]) if header >= 0 else [])
+    names = unique_names(cells)
     names += unique_names([None] * width)[len(names) :]
-    skip = header + 1 if header >= 0 else start
+    skip = start
     # rows with fewer fields than the header: every row's when the normaliser reads them, else the sample's
     short = ShortRows(usual, headed=named is not None)
     raw = _load(path, con, encoding, delimiter, names, skip, first_row=skip + 1, nul=nul, short=short)
@@ -178,16 +181,18 @@ def read_delimited(path: Path, *, con: BaseBackend, mapping: ColumnMapping | Non
     raw.report_notes += short.note(HEAD_LINES)
     raw.header_row = header if header >= 0 else None
     raw.header_cells = list(rows[header]) if header >= 0 else []
+    raw.header_cells_below = lines_of_header[1:]
     above = rows[: max(header, 0)]
     raw.titles = [" ".join(c.strip() for c in r if c.strip()) for r in above if any(c.strip() for c in r)]
     raw.notes.insert(
         0,
         f"encoding {encoding}, delimiter {'whitespace' if delimiter == WHITESPACE else repr(delimiter)}, "
         + (f"header on line {header + 1}" if header >= 0 else "no header row (columns column_1..n)")
+        + (f" merged with line {header + 2}" if len(lines_of_header) == 2 else "")
     )
     if raw.titles:
         raw.notes.insert(1, "title rows above the header: " + " | ".join(raw.titles))
-    raw.report_notes += repeated_headers(list(rows[header])) if header >= 0 else []
+    raw.report_notes += repeated_headers(cells)
     return drop_total_and_blank_rows(raw)
 
 

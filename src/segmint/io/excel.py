@@ -31,12 +31,12 @@ from segmint.io.base import (
 )
 from segmint.io.excel_guard import check_workbook
 from segmint.io.header_rows import header_key as _key
-from segmint.schema import ColumnMapping, cell_kind, detect_header_row, detect_mapping
+from segmint.io.header_rows import header_lines, merged_header
+from segmint.schema import ColumnMapping, detect_header_row, detect_mapping
 
 log = logging.getLogger(__name__)
 
 SAMPLE_ROWS = 200
-_DATA = {"date", "int", "number"}
 
 
 def read_excel(path: Path, *, con: BaseBackend, mapping: ColumnMapping | None = None) -> RawTable:
@@ -98,8 +98,9 @@ def read_excel(path: Path, *, con: BaseBackend, mapping: ColumnMapping | None = 
         )
     raw.notes += [f"sheet {s['name']!r} not read: {s['why']}" for s in seen if not s["read"]]
     raw.report_notes += first.repeats
-    if first.header >= 0 and first.first_data == first.header + 1:  # a header on two rows is not matched
+    if first.header >= 0:  # the header's lines, each dropped where it repeats (pages joined together)
         raw.header_cells = list(first.top[first.header])
+        raw.header_cells_below = [list(r) for r in first.top[first.header + 1 : first.first_data]]
     titles = [" ".join(c for c in r if c) for r in first.top[: max(first.header, 0)] if any(r)]
     if titles:
         raw.notes.append("title rows above the header: " + " | ".join(titles))
@@ -283,31 +284,10 @@ def _calamine_message(exc: Exception) -> str:
 def _header_names(rows: list[list[str | None]], header: int) -> tuple[list[str], int, list[str]]:
     """Column names, the index of the first data row and notes on repeated headers; merges a second
     header line when present."""
-    width = max((len(r) for r in rows), default=0)
     if header < 0:
+        width = max((len(r) for r in rows), default=0)
         start = next((i for i, r in enumerate(rows) if any(c is not None for c in r)), 0)
         return unique_names([None] * width), start, []
-    top = list(rows[header]) + [None] * (width - len(rows[header]))
-    below = rows[header + 1] if header + 1 < len(rows) else []
-    if _is_second_header(below, rows[header + 2 : header + 22]):
-        bottom = list(below) + [None] * (width - len(below))
-        merged, group = [], None
-        for upper, lower in zip(top, bottom, strict=True):
-            if upper is not None:
-                group = upper if lower is not None else None
-            label = upper if upper is not None else (group if lower is not None else None)
-            merged.append(" ".join(p for p in (label, lower) if p) or None)
-        return unique_names(merged), header + 2, repeated_headers(merged)
-    return unique_names(top), header + 1, repeated_headers(top)
-
-
-def _is_second_header(row: list[str | None], data: list[list[str | None]]) -> bool:
-    """A text-only row right under the header, above columns whose values are numbers or dates."""
-    cells = [(i, c) for i, c in enumerate(row) if c is not None]
-    if len(cells) < 2 or any(cell_kind(c) != "text" for _, c in cells):
-        return False
-    for i, _ in cells:
-        values = [r[i] for r in data if i < len(r) and r[i] is not None]
-        if values and sum(cell_kind(v) in _DATA for v in values) * 2 > len(values):
-            return True
-    return False
+    lines = header_lines(rows, header)
+    cells = merged_header(*lines) if len(lines) == 2 else lines[0]
+    return unique_names(cells), header + len(lines), repeated_headers(cells)
