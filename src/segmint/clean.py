@@ -42,7 +42,7 @@ from segmint.clean_counts import (
 )
 from segmint.clean_options import EARLIEST_DATE, PLACEHOLDER_NOTE, CleanOptions, latest_date, unpriced
 from segmint.clean_stage import TEXT_FIELDS, _materialize_staged, _stage, streamable
-from segmint.date_hint import suggest_date_format
+from segmint.date_hint import suggest_date_format, zone_word_hint, zone_word_warnings
 from segmint.errors import DataError, Fix, MappingError
 from segmint.formats import (
     NUMBER_FIELDS,
@@ -229,6 +229,7 @@ def clean_transactions(
             + ("you asked to keep them" if options.drop_duplicates is False and "invoice_id" in fields
                else "without an invoice column they may be genuine repeat purchases")
         )  # fmt: skip
+    report.warnings += zone_word_warnings(dropped.get("bad_date"), _label(mapping, "invoice_date"))
     if report.last_date and report.last_date > datetime.now() + timedelta(days=1):
         report.warnings.append(f"the last date {report.last_date:%Y-%m-%d} is in the future; check the dates")
     log.info("%s: kept %d of %d rows", source, report.rows_kept, report.rows_in)
@@ -312,14 +313,15 @@ def _nothing_kept(source: str, dropped: dict[str, DroppedRows], mapping: ColumnM
     where = f"{shown.get('_source', source)} row {shown['_row']:,}, column '{column}': " + (
         "(blank)" if value is None or not str(value).strip() else repr(value)
     )
-    fix = None
+    fix, zone = None, None
     if biggest == "bad_date":  # the column's layout, suggested from the value when it can be read
-        fix = Fix("date_format", example=suggest_date_format(value), note=(
+        zone = zone_word_hint(value, column)  # a trailing word that is no zone name: named, with its fixes
+        fix = Fix("date_format", example=suggest_date_format(value), note=zone or (
             f"if '{column}' holds the dates, give their layout in strptime codes (%d day, %m month, %Y year, "
             "%H:%M time)"
         ))
     return DataError(
-        f"{source}: no usable sales lines ({top}); e.g. {where}. Check the column mapping",
+        f"{source}: no usable sales lines ({top}); e.g. {where}. " + (f"The {zone}" if zone else "Check the column mapping"),
         field=column, value=value, fix=fix,
     )
 

@@ -1,4 +1,5 @@
-"""A ``date_format`` to suggest from one date value the built-in layouts did not read.
+"""A ``date_format`` to suggest from one date value the built-in layouts did not read, and what to say
+of a date that ends in a word that is no time zone segmint reads (``2021-03-04 10:00 XYZ``).
 
 Dates a system writes with a trailing word (``05.01.2023 10:00 Uhr``, ``2023-01-06 10:00:00 EST``)
 read with the layout of their leading date and time plus that word as literal text. A layout is
@@ -10,14 +11,16 @@ from __future__ import annotations
 
 import re
 from datetime import date
+from typing import Any
 
 from segmint.errors import ConfigError
-from segmint.parsing import pattern_from_strptime
+from segmint.parsing import DATE_PATTERNS, ZONE_NAMES, pattern_from_strptime
 
 _YEAR_FIRST = re.compile(r"(\d{4})([-/.])(\d{1,2})\2(\d{1,2})")
 _YEAR_LAST = re.compile(r"(\d{1,2})([-/.])(\d{1,2})\2(\d{4}|\d{2})(?!\d)")
 _TIME = re.compile(r"([ T])(\d{1,2}):(\d{2})(:\d{2})?(?!\d)")
 _MERIDIEM = re.compile(r"(\s*)[ap]m(?![a-z])", re.IGNORECASE)
+_LAST_WORD = re.compile(r"(.*\d)\s*([a-z][a-z0-9]*)", re.IGNORECASE | re.DOTALL)
 
 
 def suggest_date_format(value: object) -> str | None:
@@ -52,3 +55,40 @@ def suggest_date_format(value: object) -> str | None:
     except (ValueError, ConfigError):
         return None
     return layout if readable else None
+
+
+def unknown_zone_word(value: object) -> str | None:
+    """The word ending a date value that reads as a date without it and is no zone name segmint reads
+    (``XYZ`` in ``2021-03-04 10:00 XYZ``, ``EST5``), None for any other value."""
+    text = str(value or "").strip()
+    match = _LAST_WORD.fullmatch(text)
+    if not match or match[2].lower() in ZONE_NAMES:
+        return None
+    reads = lambda candidate: any(re.match(p.regex, candidate.lower()) for p in DATE_PATTERNS)  # noqa: E731
+    return match[2] if reads(match[1]) and not reads(text) else None
+
+
+def zone_word_hint(value: object, column: str) -> str | None:
+    """What to do with dates that end in a word no zone name segmint reads (see :func:`unknown_zone_word`):
+    the word, the zones read, and the two fixes; None when ``value`` has no such word."""
+    word = unknown_zone_word(value)
+    if word is None:
+        return None
+    layout = suggest_date_format(value)
+    literal = f"date_format {layout!r}" if layout else (
+        f"a date_format of the dates' layout followed by {word!r} (e.g. '%d/%m/%Y {word}' if the day comes first)")
+    return (
+        f"dates in column '{column}' such as {str(value).strip()!r} end in {word!r}, which is no time zone segmint reads "
+        f"(it reads Z, offsets such as +05:30 or GMT+01 and the names {', '.join(n.upper() for n in ZONE_NAMES)}, "
+        f"keeping the date and time as written); remove {word!r} from the values, or read it as literal text with "
+        f"{literal}"
+    )
+
+
+def zone_word_warnings(bad_dates: Any, column: str) -> list[str]:
+    """The report's warning when the dates dropped as not understood (``bad_dates``: their
+    ``DroppedRows``, or None) end in a word that is no zone name: :func:`zone_word_hint` of the first."""
+    for example in getattr(bad_dates, "examples", None) or []:
+        if hint := zone_word_hint(example.get("value"), column):
+            return [hint]
+    return []

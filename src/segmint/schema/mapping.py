@@ -152,7 +152,18 @@ def _mapping_help(
         values = [str(v) for v in sample_values(sample, column) if v is not None and v == v]
         shown = list(dict.fromkeys(v for v in values if v.strip()))[:3]
         lines.append(f"  {column!r}: {', '.join(map(repr, shown)) or '(empty)'}")
+    # dates that end in a word no zone name (2021-03-04 10:00 XYZ) are not taken for dates: say why
+    lines += [hint for column in raw.columns for hint in [_zone_word_column(sample_values(sample, column), column)] if hint]
     return "\n".join(lines)
+
+
+def _zone_word_column(values: list[Any], column: str) -> str | None:
+    """:func:`segmint.date_hint.zone_word_hint` of a column whose filled sample values all end in a word
+    that is no zone name, else None."""
+    from segmint.date_hint import unknown_zone_word, zone_word_hint
+
+    filled = [v for v in values if v is not None and str(v).strip()]
+    return zone_word_hint(filled[0], column) if filled and all(map(unknown_zone_word, filled)) else None
 
 
 def apply_mapping(raw: RawTable, mapping: ColumnMapping | dict[str, str]) -> ibis.Table:
