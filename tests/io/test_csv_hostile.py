@@ -128,9 +128,11 @@ def csv_files(draw):
     days = draw(st.lists(st.integers(0, 900), min_size=n, max_size=n))
     notes = draw(st.lists(NOTE, min_size=n, max_size=n))
     delimiter = draw(st.sampled_from([",", ";", "\t", "|"]))
-    # a quoted line break followed by a line holding a whole record's delimiters is refused on purpose as a
-    # quote that swallowed rows (io.csv._check_swallowed_lines; test_an_unclosed_quote_is_refused_* below): not a round trip
-    assume(not any(piece.count(delimiter) >= 4 for note in notes for piece in re.split("\r\n|\r|\n", note)[1:]))
+    # a quoted line break followed by a line holding a whole record's delimiters and more is refused on purpose
+    # as a quote that swallowed rows (io.csv._check_swallowed_lines; test_an_unclosed_quote_is_refused_* below): not
+    # a round trip; a line of delimiters alone ('\n;;;;') in a value quoted right is read
+    assume(not any(piece.count(delimiter) >= 4 and piece.replace(delimiter, "").strip()
+                   for note in notes for piece in re.split("\r\n|\r|\n", note)[1:]))
     endings = draw(st.lists(st.sampled_from(["\n", "\r\n"]), min_size=n + 1, max_size=n + 1))
     encoding = draw(st.sampled_from(ENCODINGS))
 
@@ -185,6 +187,27 @@ def test_an_unclosed_quote_is_refused_with_its_row_and_column(tmp_path, encoding
     assert (caught.value.field, caught.value.value) == ("note", 9)
     result = CliRunner().invoke(app, ["analyze", str(path), "--out", str(tmp_path / "out")])
     assert result.exit_code != 0 and "row 9, column 'note'" in result.output and "Traceback" not in result.output
+
+
+@pytest.mark.parametrize("first", [True, False])  # the note as the last column / inside the row
+def test_a_quoted_note_of_delimiters_is_read_and_a_stray_quote_still_refused(tmp_path, first):
+    # Python's csv module reads a cp1252 file; '"Caf\u00e9<line break>;;;;"' is one valid value, which was refused as a
+    # quote that swallowed a row; a stray quote closed lines later, right before the line's end, is still refused
+    def file(notes: list[str]) -> bytes:
+        rows = ["invoice;customer;date;amount;note" if first else "invoice;note;customer;date;amount"]
+        for i, note in enumerate(notes, start=1):
+            cells = [f"A{i}", f"c{i}", f"2024-01-0{i}", f"{i},50"]
+            rows.append(";".join([*cells, note] if first else [cells[0], note, *cells[1:]]))
+        return ("\n".join(rows) + "\n").encode("cp1252")
+
+    note = read(write(tmp_path, "note.csv", file(['"Caf\u00e9\n;;;;"', "x", "y"]))).table.execute()
+    assert sorted(note.amount) == [1.5, 2.5, 3.5]
+    stray = file(['"Caf\u00e9', "x", 'y"'] if first else ['"Caf\u00e9\n;;;;', 'x"', "y"])
+    with pytest.raises(InputError) as caught:
+        read(write(tmp_path, "stray.csv", stray))
+    assert caught.value.message.startswith("stray.csv: row 2, column 'note' (line 2 of the file), opens a double quote")
+    assert "if those lines are rows, the quote is stray" in caught.value.message
+    assert "if they belong to the value, remove its line breaks" in caught.value.message
 
 
 def test_a_quoted_line_break_in_text_is_still_read(tmp_path):
@@ -266,6 +289,24 @@ def test_short_rows_past_the_first_lines_are_counted_where_every_row_is_parsed(t
     assert examples == {302: (4, 5), 303: (3, 5)}
     assert report.warnings[0].startswith("2 rows have fewer fields than the header names (5): row 302 (4 fields), "
                                          "row 303 (3 fields); ")
+
+
+def test_short_rows_past_the_first_lines_of_a_file_duckdb_reads_are_named(tmp_path):
+    # a UTF-8 file is read by DuckDB, which pads a short row with blanks: rows past the 200-line sample
+    # were dropped for their blank amount with no word that they are short; an empty last field is no short row
+    head = b"invoice,customer,date,product,amount\n"
+    body = b"".join(b"I%d,C%d,2023-01-05,Pen,5.00\n" % (i, i % 7) for i in range(300))
+    data = head + body + b"X1,C1,2023-01-06,Tea\nX2,C2,2023-01-06\nX3,C3,2023-01-07,Pad,\n"  # rows 302, 303; 304 has 5
+    report = read_transactions(write(tmp_path, "late.csv", data), con=ibis.duckdb.connect()).report
+    assert (report.rows_in, report.rows_kept, report.dropped["missing_amount"].count) == (303, 300, 3)
+    examples = {e["_row"]: (e.get("fields"), e.get("fields_expected")) for e in report.dropped["missing_amount"].examples}
+    assert examples == {302: (4, 5), 303: (3, 5), 304: (None, None)}
+    assert "late.csv row 303 value (blank) (a short row: 3 of 5 fields)" in report.summary()
+    assert report.warnings[0].startswith("2 rows have fewer fields than the header names (5): row 302 (4 fields), "
+                                         "row 303 (3 fields); ")
+    blank_last = read_transactions(write(tmp_path, "blank.csv", head + body + b"X3,C3,2023-01-07,Pad,\n"),
+                                   con=ibis.duckdb.connect()).report
+    assert blank_last.warnings == []  # a blank amount past the sample, no short row: nothing to name
 
 
 def test_an_unquoted_delimiter_in_a_file_without_a_header_is_refused(tmp_path):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import codecs
 import csv
+import io
 import logging
 import mmap
 import os
@@ -18,6 +19,7 @@ from ibis.backends import BaseBackend
 from segmint.engine import raw_duckdb
 from segmint.errors import InputError
 from segmint.io.base import (
+    ROW_COL,
     RawTable,
     drop_total_and_blank_rows,
     duckdb_to_con,
@@ -28,6 +30,7 @@ from segmint.io.base import (
     unique_names,
 )
 from segmint.io.header_rows import header_lines, merged_header
+from segmint.results import rows as result_rows
 from segmint.schema import ColumnMapping, detect_header_row
 
 log = logging.getLogger(__name__)
@@ -38,6 +41,7 @@ DELIMITERS = ("\t", ";", "|", ",")  # tie-break order: ',' also appears in decim
 WHITESPACE = "whitespace"
 TOO_WIDE = "segmint: a line has more space-separated fields than the header"
 MAX_SHORT_ROWS = 5  # rows with too few fields named in the report
+NO_NULL = "\x01"  # a text no field holds: read as NULL in its place, so that only a missing field is NULL
 
 
 BINARY_NUL_SHARE = 0.05  # more NUL bytes than this in the head (and not UTF-16): not a text file
@@ -177,6 +181,8 @@ def read_delimited(path: Path, *, con: BaseBackend, mapping: ColumnMapping | Non
         for number, (_, record) in enumerate(body, start=skip + 1):  # numbered as the rows read (_row)
             short.add(number, record)
         short.complete = len(head) < HEAD_BYTES and len(text.splitlines()) <= HEAD_LINES
+        if not short.complete and delimiter != WHITESPACE and encoding == "utf-8" and 0 < short.expected <= len(names):
+            _short_rows_past_sample(path, raw.table, short, delimiter, names, skip, first_row=skip + len(body) + 1)
     raw.short_rows = {(path.name, row): (found, short.expected) for row, found in short.rows.items()}
     raw.report_notes += short.note(HEAD_LINES)
     raw.header_row = header if header >= 0 else None
@@ -292,6 +298,41 @@ class ShortRows:
         ]
 
 
+def _short_rows_past_sample(
+    path: Path, table, short: ShortRows, delimiter: str, names: list[str], skip: int, first_row: int
+) -> None:
+    """Add to ``short`` the rows from ``first_row`` on (past the sample) that DuckDB's reader padded.
+
+    A short row lacks the header's last field, which DuckDB reads as NULL; so does an empty last field.
+    One count on that column of the rows read tells whether any row can be short (most files: none, and
+    a Parquet spool's statistics answer it unread). Only then is the file read again, empty fields as
+    '' and padded ones NULL, to find the short rows and how many fields each has."""
+    column = names[short.expected - 1]
+    past = table.filter(table[column].isnull() & (table[ROW_COL] >= first_row))
+    if not result_rows(past.aggregate(n=past.count()))[0]["n"]:
+        short.complete = True
+        return
+    cells = [sql_identifier(n) for n in names[: short.expected]]
+    fields = f"len(list_filter([{', '.join(cells)}], cell -> cell IS NOT NULL))"
+    filled = " OR ".join(f"trim({c}) <> ''" for c in cells)
+    rows = (
+        f"SELECT row_number() OVER () + {skip} AS row, {cells[-1]} IS NULL AND ({filled}) AS short, {fields} AS fields "
+        f"FROM {_read_csv_sql(path, delimiter, names, skip, nullstr=NO_NULL)}"
+    )
+    found = f"SELECT row, fields FROM ({rows}) WHERE short AND row >= {first_row} ORDER BY row"
+    private = raw_duckdb()
+    try:
+        count = private.execute(f"SELECT count(*) FROM ({found})").fetchone()[0]
+        listed = private.execute(f"{found} LIMIT {MAX_SHORT_ROWS}").fetchall()
+    finally:
+        private.close()
+    short.count += count
+    for row, found_fields in listed:
+        if len(short.rows) < MAX_SHORT_ROWS:
+            short.rows[row] = found_fields
+    short.complete = True
+
+
 def _refuse_binary(path: Path, head: bytes, encoding: str) -> None:
     """One clear error for a binary file named like text (a workbook, an image, an archive renamed .csv):
     read as text it gave garbage columns and a mapping error about them."""
@@ -364,6 +405,8 @@ def _read_normalised(
         with os.fdopen(fd, "w", encoding="utf-8", newline="") as out, path.open(
             "r", encoding=encoding, errors="replace", newline=""
         ) as src:
+            recent: list[str] = []  # the current record's lines
+
             def lines():
                 nonlocal removed, physical
                 for line in src:
@@ -371,6 +414,7 @@ def _read_normalised(
                     if "\x00" in line:
                         removed += line.count("\x00")
                         line = line.replace("\x00", "")
+                    recent.append(line)
                     yield line
 
             special = (delimiter, '"', "\r", "\n")
@@ -381,11 +425,14 @@ def _read_normalised(
             width = len(names)
             before = 0  # physical lines read before the current record
             for number, record in enumerate(csv.reader(lines(), delimiter=delimiter, quotechar='"', strict=False)):
-                spanned, before = physical - before, physical
+                line, spanned, before = before + 1, physical - before, physical
+                text = "".join(recent) if spanned > 1 else ""
+                recent.clear()
                 if number < skip:
                     continue
                 if spanned > 1:
-                    _check_swallowed_lines(path.name, first_row + number - skip, record, delimiter, names, spanned)
+                    row = first_row + number - skip
+                    _check_swallowed_lines(path.name, (row, line), record, delimiter, names, spanned, text)
                 if len(record) > width and any(cell.strip() for cell in record[width:]):
                     raise too_wide_error(
                         path.name, first_row + number - skip, len(record), width, delimiter, headed=short.headed
@@ -403,25 +450,41 @@ def _read_normalised(
 
 
 def _check_swallowed_lines(
-    source: str, row: int, record: list[str], delimiter: str, names: list[str], lines: int
+    source: str, where: tuple[int, int], record: list[str], delimiter: str, names: list[str], lines: int, text: str
 ) -> None:
     """Refuse a record whose quoted value swallowed whole records: a double quote opened and never closed
     (or closed only by a stray quote lines later) makes every line up to there one value, and those rows
     would be lost without a word. A line inside a quoted value that holds as many delimiters as a record
-    (one fewer than the columns) is such a record; a quoted value with line breaks in ordinary text is kept."""
+    (one fewer than the columns) is such a record, unless it holds nothing else (a note such as
+    ``"\n;;;;"``) and the value is quoted right: its quote closes before a delimiter or the line's end
+    and the record has every column's field. A quoted value with line breaks in ordinary text is kept.
+    ``where``: the record's row and the file line it starts on; ``text``: the record's lines as read."""
     width = len(names)
     if width < 3:  # a line of ordinary text may hold a delimiter or two: two columns say too little
         return
     for column, value in zip(names, record):
-        inner = value.split("\n")[1:]
-        swallowed = sum(piece.count(delimiter) >= width - 1 for piece in inner)
-        if swallowed:
-            raise InputError(
-                f'{source}: row {row}, column {column!r}, opens a double quote (") that is not closed on its line, so the next '
-                f"{lines - 1:,} line(s), {swallowed:,} of them whole rows, would read as one value; close the quote "
-                "(or double it, \"\", inside a quoted value) or remove it, then read the file again",
-                field=column, value=row,
-            )
+        whole = [piece for piece in value.split("\n")[1:] if piece.count(delimiter) >= width - 1]
+        if not whole:
+            continue
+        blank = not any(piece.replace(delimiter, "").strip() for piece in whole)
+        if blank and len(record) == width and _quoted_right(text, delimiter):
+            continue
+        row, line = where
+        raise InputError(
+            f'{source}: row {row}, column {column!r} (line {line:,} of the file), opens a double quote (") that is not '
+            f"closed on its line, so the next {lines - 1:,} line(s), {len(whole):,} of them whole rows, read as part of "
+            f"one value; if those lines are rows, the quote is stray: close it (or double it, \"\", inside a quoted "
+            f"value) or remove it; if they belong to the value, remove its line breaks; then read the file again",
+            field=column, value=row,
+        )
+
+
+def _quoted_right(text: str, delimiter: str) -> bool:
+    """``text`` is one record whose every quoted value closes before a delimiter or its line's end."""
+    try:
+        return len(list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True))) == 1
+    except csv.Error:
+        return False
 
 
 def _first_line(exc: BaseException) -> str:
@@ -446,16 +509,7 @@ def _duckdb_read(
         sql = f"SELECT {cells} FROM (SELECT {checked} FROM ({lines}))"
         too_wide = f"SELECT count(*) FROM ({lines}) WHERE len(parts) > {len(names)}"
     else:
-        columns = "{" + ", ".join(f"{sql_string(n)}: 'VARCHAR'" for n in names) + "}"
-        sizes = ""
-        if longest is not None:  # a normalised file: one reader thread, lines as long as the longest record
-            line = max(2 * longest + 1024, 2_097_152)
-            sizes = f", max_line_size={line}, buffer_size={max(line * 2, 33_554_432)}, parallel=false, new_line='\\n'"
-        padding = "true" if longest is None else "false"  # normalised records are padded already
-        sql = (
-            f"SELECT * FROM read_csv({quoted}, columns={columns}, delim={sql_string(delimiter)}, quote='\"', "
-            f"escape='\"', header=false, auto_detect=false, skip={skip}, null_padding={padding}{sizes})"
-        )
+        sql = f"SELECT * FROM {_read_csv_sql(path, delimiter, names, skip, longest)}"
         too_wide = None
     try:
         return duckdb_to_con(con, sql, source=source, first_row=first_row, spool=_should_spool(path, con, names))
@@ -470,6 +524,24 @@ def _duckdb_read(
             f"{source}: cannot read as delimited text ({_first_line(exc)}); save it again as CSV (UTF-8, "
             "comma-separated, values with the delimiter or line breaks in double quotes)"
         ) from exc
+
+
+def _read_csv_sql(
+    path: Path, delimiter: str, names: list[str], skip: int, longest: int | None = None, nullstr: str | None = None
+) -> str:
+    """DuckDB's ``read_csv`` of a delimited file, every column text (``longest``: a normalised file's
+    longest record; ``nullstr``: the text read as NULL instead of an empty field)."""
+    columns = "{" + ", ".join(f"{sql_string(n)}: 'VARCHAR'" for n in names) + "}"
+    sizes = ""
+    if longest is not None:  # a normalised file: one reader thread, lines as long as the longest record
+        line = max(2 * longest + 1024, 2_097_152)
+        sizes = f", max_line_size={line}, buffer_size={max(line * 2, 33_554_432)}, parallel=false, new_line='\\n'"
+    padding = "true" if longest is None else "false"  # normalised records are padded already
+    nulls = "" if nullstr is None else f", nullstr={sql_string(nullstr)}"
+    return (
+        f"read_csv({sql_string(str(path))}, columns={columns}, delim={sql_string(delimiter)}, quote='\"', "
+        f"escape='\"', header=false, auto_detect=false, skip={skip}, null_padding={padding}{sizes}{nulls})"
+    )
 
 
 def _should_spool(path: Path, con: BaseBackend, names: list[str]) -> bool:
