@@ -24,11 +24,6 @@ __all__ = ["ENGINE_METHODS", "profit_basis", "value_labels"]
 ENGINE_METHODS = ("kmeans", "quantiles")  # methods that need the distinct values only
 
 
-def _amount_text(values: np.ndarray, items: bool = False) -> list[str]:
-    """``label_frame``'s amount wording: no decimals from 100 up, cents below; items as counted."""
-    return [_amount(v, items) for v in values.tolist()]
-
-
 def _axis(features: ir.Table, value: ir.Value, config: ValueConfig) -> tuple[pa.Table, dict[int, int]]:
     """(period_index, v, cluster) per distinct value of each period, and clusters per period.
 
@@ -105,7 +100,8 @@ def value_labels(
     uses_profit = features.period_index.isin(on_profit) if on_profit else ibis.literal(False)
     amount = uses_profit.ifelse(features.profit, features.monetary)
     money, money_clusters = _axis(features, amount, config)
-    money = money.append_column("amount_text", pa.array(_amount_text(money["v"].to_numpy(), config.amount_word == "items")))
+    items = config.amount_word == "items"  # label_frame's amount wording (segment.value._amount), value by value
+    money = money.append_column("amount_text", pa.array([_amount(v, items) for v in money["v"].to_numpy().tolist()]))
     visits, visit_clusters = _axis(features, features.frequency, config)
     pairs = _pairs(money_clusters, visit_clusters, set(on_profit), config)
     starts = _starts(money, "_p").join(_starts(visits, "_f"), how="outer")

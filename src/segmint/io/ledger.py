@@ -1,4 +1,5 @@
-"""Ledgers in any layout -> one canonical table of ledger entries, and the sales view of a ledger.
+"""Ledgers in any layout -> one canonical table of ledger entries, and the sales view of a ledger
+(the report of how the rows were read: :mod:`segmint.io.ledger_summary`).
 
 A ledger entry is one debit or credit on a party's account: ``amount_cents`` is positive when the
 party owes more (a sale, a debit note, a refund paid out) and negative when it owes less (a receipt,
@@ -12,7 +13,6 @@ receivables tables (each invoice becomes a bill, its settlement a receipt agains
 
 from __future__ import annotations
 
-import datetime as dt
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -23,21 +23,13 @@ import ibis
 import ibis.expr.types as ir
 from ibis.backends import BaseBackend
 
-from segmint.errors import DataError, Fix, InputError
-from segmint.formats import sub_cent_change, sub_cent_metrics
+from segmint.errors import Fix, InputError
 from segmint.io.base import RawTable
 from segmint.io.ledger_layout import LedgerLayout, detect_layout, match_columns, missing_party_error
 from segmint.io.ledger_parse import parse_dates, parse_period, stage
-from segmint.io.ledger_report import (
-    LEDGER_DROPS,
-    LedgerReport,
-    VoucherTypeRow,
-    drop_description,
-    merge_reports,
-    whole,
-)
+from segmint.io.ledger_report import LedgerReport, drop_description, merge_reports
+from segmint.io.ledger_summary import MAX_EXAMPLES, Staged, closing_balance, drop_examples, ledger_report
 from segmint.io.vouchers import ACCOUNTING, CREDIT_NOTE, SALES, LedgerRules, classify_voucher_types
-from segmint.quality import DroppedRows, mark_short_rows
 
 log = logging.getLogger(__name__)
 
@@ -60,7 +52,6 @@ ENTRY_DTYPES: dict[str, str] = {
     "_row": "int64",
 }
 ENTRY_COLUMNS = tuple(ENTRY_DTYPES)
-MAX_EXAMPLES = 5
 
 
 @dataclass
@@ -187,19 +178,9 @@ def _not_a_ledger(raw: RawTable) -> str:
     )
 
 
-@dataclass
-class _Staged:
-    raw: RawTable
-    layout: LedgerLayout
-    table: ir.Table  # every row with parsed values and ``_reason`` (materialised)
-    bases: dict[str, tuple[str, str]]
-    dates: str
-    warnings: list[str]
-
-
 def _stage_one(
     raw: RawTable, layout: LedgerLayout, rules: LedgerRules, con: BaseBackend, dayfirst: bool | None
-) -> _Staged:
+) -> Staged:
     from segmint.engine import materialize
 
     if layout.kind == "single_party" and not layout.party:
@@ -209,7 +190,7 @@ def _stage_one(
     bases = _classify(raw, layout, rules)
     table, date_note, warnings = parse_dates(raw, layout, dayfirst)
     staged = materialize(con, stage(table, layout, rules, bases, parse_period(layout.period, table)))
-    return _Staged(raw, layout, staged, bases, date_note, warnings)
+    return Staged(raw, layout, staged, bases, date_note, warnings)
 
 
 def _read_one(
@@ -218,67 +199,8 @@ def _read_one(
     staged = _stage_one(raw, layout, rules, con, dayfirst)
     used = staged.table.filter(staged.table._reason.isnull())
     entries = _entries(used, layout)
-    report = _report(staged, entries)
-    return entries, report, _closing(staged.table, layout)
-
-
-def _report(staged: _Staged, entries: ir.Table) -> LedgerReport:
-    raw, layout, table = staged.raw, staged.layout, staged.table
-    # the rows per reason and, in the same aggregate, the amounts of more than 2 decimals
-    amounts = [name for name in ("debit", "credit", "amount") if f"_n_{name}" in table.columns]
-    cents = {}
-    for name in amounts:
-        cents |= sub_cent_metrics(table[f"_n_{name}"].abs(), ibis.literal(1, "int64"), name)
-    counts = table.group_by("_reason").aggregate(n=table.count(), **cents).execute()
-    by_reason = {r: int(n) for r, n in zip(counts["_reason"], counts["n"], strict=True) if isinstance(r, str)}
-    rows_staged = int(counts["n"].sum())
-    dropped = {name: DroppedRows(count=n, description=LEDGER_DROPS.get(name, "skipped by the reader"),
-                                 examples=raw.skipped_examples.get(name, [])[:MAX_EXAMPLES])
-               for name, n in raw.skipped.items() if n}  # fmt: skip
-    examples = _examples(table)
-    for name, n in by_reason.items():
-        previous = dropped.get(name)
-        dropped[name] = DroppedRows(
-            count=n + (previous.count if previous else 0), description=LEDGER_DROPS.get(name, name),
-            examples=((previous.examples if previous else []) + examples.get(name, []))[:MAX_EXAMPLES],
-        )
-    stats = entries.aggregate(
-        n=entries.count(), parties=entries.party.nunique(), first=entries.entry_date.min(),
-        last=entries.entry_date.max(),
-    ).execute().iloc[0]
-    report = LedgerReport(
-        source=raw.source, layout=layout.kind, party=layout.party, party_from=layout.party_from,
-        columns=dict(layout.columns), rows_in=rows_staged + sum(raw.skipped.values()),
-        rows_used=rows_staged - sum(by_reason.values()), dropped=dropped,
-        voucher_types=_type_rows(table, staged.bases), entries=int(stats["n"]),
-        parties=whole(stats["parties"]), first_date=_day(stats["first"]), last_date=_day(stats["last"]),
-        dates=staged.dates, notes=[n for n in raw.notes if not n.startswith("voucher types:")] + list(layout.evidence),
-        # what the reader saw (rows with fewer fields than the header, header cells that repeat)
-        warnings=staged.warnings + (_order_warning(table) if layout.kind != "receivables" else []) + raw.report_notes
-        + _sub_cent_warnings(counts, amounts, layout),
-    )  # fmt: skip
-    mark_short_rows(report.dropped, raw.short_rows)
-    if report.entries == 0:
-        top = ", ".join(f"{d.count:,} {d.description}" for d in dropped.values()) or "no rows"
-        raise DataError(f"{raw.source}: no usable ledger entries ({top}); check the layout:\n{layout.describe()}")
-    log.info("%s: %d ledger entries from %d rows", raw.source, report.entries, report.rows_in)
-    return report
-
-
-def _sub_cent_warnings(counts: Any, amounts: list[str], layout: LedgerLayout) -> list[str]:
-    """A warning per amount column whose used rows hold values of more than 2 decimals: ledger amounts are
-    kept in cents, so each is rounded (``counts``: the rows per reason with ``formats.sub_cent_metrics``)."""
-    used = counts[counts["_reason"].isna()]
-    warnings = []
-    for name in amounts:
-        rows, millionths = (int(used[f"{key}:{name}"].sum()) for key in ("sub_cent", "sub_cent_change"))
-        if rows:
-            warnings.append(
-                f"{rows:,} amount(s) in column '{layout.column(name)}' have more than 2 decimals (a currency of "
-                f"1/1000 units?): ledger amounts are kept to the cent, and rounding each of them changes their "
-                f"total by {sub_cent_change(millionths)}"
-            )
-    return warnings
+    report = ledger_report(staged, entries)
+    return entries, report, closing_balance(staged.table, layout)
 
 
 def _classify(raw: RawTable, layout: LedgerLayout, rules: LedgerRules) -> dict[str, tuple[str, str]]:
@@ -321,64 +243,6 @@ def _entries(used: ir.Table, layout: LedgerLayout) -> ir.Table:
     return table.select(*[table[c].cast(t).name(c) for c, t in ENTRY_DTYPES.items()])
 
 
-def _examples(staged: ir.Table) -> dict[str, list[dict[str, Any]]]:
-    rows = staged.filter(staged._reason.notnull())
-    rank = ibis.row_number().over(group_by=rows._reason, order_by=[rows._source, rows._row])
-    rows = rows.mutate(_rank=rank).filter(lambda r: r._rank < MAX_EXAMPLES)
-    frame = rows.select("_reason", "_source", "_row", what=rows._what).order_by(["_reason", "_source", "_row"]).execute()
-    out: dict[str, list[dict[str, Any]]] = {}
-    for record in frame.to_dict(orient="records"):
-        reason = record.pop("_reason")
-        record["_row"] = int(record["_row"])
-        out.setdefault(reason, []).append(record)
-    return out
-
-
-def _type_rows(staged: ir.Table, bases: dict[str, tuple[str, str]]) -> list[VoucherTypeRow]:
-    if not bases:
-        return []
-    t = staged.filter(staged._vtype.notnull())
-    cancelled = (t._reason == "cancelled_voucher").fill_null(False)
-    frame = t.group_by(vtype=t._vtype).aggregate(
-        vouchers=t.count(), cancelled=cancelled.sum(), parties=t._party.nunique(),
-        debit=t._debit_cents.sum(), credit=t._credit_cents.sum(),
-    ).execute()  # fmt: skip
-    rows = []
-    for r in frame.itertuples():
-        base, why = bases.get(r.vtype, ("Other", "no rule matches the name"))
-        rows.append(VoucherTypeRow(
-            voucher_type=r.vtype, base_type=base, why=why, vouchers=int(r.vouchers),
-            cancelled=whole(r.cancelled), parties=whole(r.parties),
-            debit=whole(r.debit) / 100, credit=whole(r.credit) / 100,
-        ))  # fmt: skip
-    return sorted(rows, key=lambda r: (-r.vouchers, r.voucher_type))
-
-
-def _order_warning(staged: ir.Table) -> list[str]:
-    t = staged.filter(staged._date.notnull())
-    earlier = t.mutate(_prev=t._date.lag().over(group_by=t._source, order_by=t._row))
-    n = whole((earlier._date < earlier._prev).fill_null(False).sum().execute())
-    return [f"{n:,} row(s) are dated before the row above them; entries are ordered by date"] if n else []
-
-
-def _closing(staged: ir.Table, layout: LedgerLayout) -> dict[str, int]:
-    """The Closing Balance the file states (single-party reports), to check the computed balance."""
-    if layout.kind != "single_party":
-        return {}
-    rows = staged.filter(staged._reason == "closing_balance").select("_cents").execute()
-    if rows.empty:
-        return {}
-    return {layout.party: whole(rows["_cents"].iloc[-1])}
-
-
-def _day(value: Any) -> dt.date | None:
-    import pandas as pd
-
-    if value is None or value is pd.NaT or (isinstance(value, float) and value != value):
-        return None
-    return pd.Timestamp(value).date()
-
-
 # --- the sales view of a ledger (what `segmint analyze` reads) --------------------------------------
 
 
@@ -398,7 +262,7 @@ def sales_view(raw: RawTable, *, con: BaseBackend, rules: Any = None, party: str
         return raw, None
     rules = LedgerRules.load(rules)
     staged = _stage_one(raw, layout, rules, con, None)
-    report = _report(staged, _entries(staged.table.filter(staged.table._reason.isnull()), layout))
+    report = ledger_report(staged, _entries(staged.table.filter(staged.table._reason.isnull()), layout))
     t = staged.table
     sale = t._reason.isnull() & t._base.isin([SALES, CREDIT_NOTE]) & ~t._opening
     reason = ibis.cases((t._reason.notnull(), t._reason), (t._opening, "opening_balance"),
@@ -420,7 +284,7 @@ def sales_view(raw: RawTable, *, con: BaseBackend, rules: Any = None, party: str
     )  # fmt: skip
     why = staged.filter(staged._why.notnull())
     counts = why.group_by("_why").aggregate(n=why.count()).execute()
-    examples = _examples(staged.mutate(_reason=staged._why))
+    examples = drop_examples(staged.mutate(_reason=staged._why))
     for name, n in zip(counts["_why"], counts["n"], strict=True):
         if name in raw.skipped:
             continue  # already counted by the reader (blank and total lines)
