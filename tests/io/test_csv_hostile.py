@@ -129,7 +129,7 @@ def csv_files(draw):
     notes = draw(st.lists(NOTE, min_size=n, max_size=n))
     delimiter = draw(st.sampled_from([",", ";", "\t", "|"]))
     # a quoted line break followed by a line holding a whole record's delimiters and more is refused on purpose
-    # as a quote that swallowed rows (io.csv._check_swallowed_lines; test_an_unclosed_quote_is_refused_* below): not
+    # as a quote that swallowed rows (io.csv_rows.check_swallowed_lines; test_an_unclosed_quote_is_refused_* below): not
     # a round trip; a line of delimiters alone ('\n;;;;') in a value quoted right is read
     assume(not any(piece.count(delimiter) >= 4 and piece.replace(delimiter, "").strip()
                    for note in notes for piece in re.split("\r\n|\r|\n", note)[1:]))

@@ -4,14 +4,12 @@ from __future__ import annotations
 
 import codecs
 import csv
-import io
 import logging
 import mmap
 import os
 import sys
 import tempfile
 from collections import Counter
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from ibis.backends import BaseBackend
@@ -29,6 +27,14 @@ from segmint.io.base import (
     sql_string,
     unique_names,
 )
+from segmint.io.csv_rows import (
+    MAX_SHORT_ROWS,
+    WHITESPACE,
+    ShortRows,
+    check_swallowed_lines,
+    refuse_shifted_rows,
+    too_wide_error,
+)
 from segmint.io.header_rows import header_lines, merged_header
 from segmint.results import rows as result_rows
 from segmint.schema import ColumnMapping, detect_header_row
@@ -38,9 +44,7 @@ log = logging.getLogger(__name__)
 HEAD_BYTES = 256 * 1024
 HEAD_LINES = 200
 DELIMITERS = ("\t", ";", "|", ",")  # tie-break order: ',' also appears in decimals and amounts
-WHITESPACE = "whitespace"
 TOO_WIDE = "segmint: a line has more space-separated fields than the header"
-MAX_SHORT_ROWS = 5  # rows with too few fields named in the report
 NO_NULL = "\x01"  # a text no field holds: read as NULL in its place, so that only a missing field is NULL
 
 
@@ -169,7 +173,7 @@ def read_delimited(path: Path, *, con: BaseBackend, mapping: ColumnMapping | Non
     records = _sample_records(lines, header if header >= 0 else start, delimiter)
     named = len(records[0][1]) if header >= 0 and records else None
     body = records[len(lines_of_header):]
-    usual = _refuse_shifted_rows(path.name, body, named, delimiter)
+    usual = refuse_shifted_rows(path.name, body, named, delimiter)
     width = max((len(r) for r in rows[start:]), default=0)
     names = unique_names(cells)
     names += unique_names([None] * width)[len(names) :]
@@ -213,89 +217,6 @@ def _sample_records(lines: list[str], header: int, delimiter: str) -> list[tuple
         records.append((first, record))
         first = header + reader.line_num + 1
     return records
-
-
-def _refuse_shifted_rows(source: str, body: list[tuple[int, list[str]]], named: int | None, delimiter: str) -> int:
-    """Refuse a sample row with more filled fields than the header (``named``) and than most rows; return
-    how many fields a row should have (0 when a file without a header has no width most rows share).
-
-    Such a row holds the delimiter inside an unquoted value (``Pack, 12`` as a product): every value
-    after it moves one column right, so the amount column reads ``12`` and the real amount is lost.
-    Rows past the sample are refused the same way while they are read (see :func:`_read_normalised`);
-    the sample's own rows used to widen the table instead, with no word. Trailing blank fields (a
-    trailing delimiter) do not count; a header shorter than most rows names extra columns, as before.
-    Without a header (``named`` None) the width most rows have stands for it; with no such majority the
-    widest row's is taken, as before. ``body``: :func:`_sample_records` below the header.
-    """
-    filled = [(row, _filled_width(record)) for row, record in body if _filled_width(record)]
-    if not filled:
-        return named or 0
-    modal, rows = Counter(width for _, width in filled).most_common(1)[0]
-    majority = 2 * rows > len(filled)
-    if named is None:
-        usual = modal if majority else max(width for _, width in filled)
-    else:
-        usual = max(named, modal) if majority else named  # most rows wider: unnamed columns
-    for row, width in filled:
-        if width > usual:
-            raise too_wide_error(source, row, width, usual, delimiter, headed=named is not None)
-    return named if named is not None else usual if majority else 0
-
-
-def _filled_width(record: list[str]) -> int:
-    """Fields up to the last non-blank one (a trailing delimiter adds none)."""
-    return next((i + 1 for i in range(len(record) - 1, -1, -1) if record[i].strip()), 0)
-
-
-def too_wide_error(source: str, row: int, fields: int, width: int, delimiter: str, *, headed: bool = True) -> InputError:
-    """The error for a row with more fields than the header names (``headed``; else than most rows
-    have, in a file without a header): what happened and the fix."""
-    fix = ("values containing spaces need a real delimiter (save the file as CSV)" if delimiter == WHITESPACE
-           else f"quote values that contain the delimiter {delimiter!r}")
-    usual = f"the header names {width}" if headed else f"most rows have {width} (the file has no header row)"
-    return InputError(
-        f"{source}: row {row} has {fields} fields but {usual}, so its values after the extra "
-        f"one would shift into the wrong columns; {fix}",
-        field="row", value=row,
-    )
-
-
-@dataclass
-class ShortRows:
-    """Rows with fewer fields than the header names: how many, and the first few (row -> fields).
-
-    Their missing values read as blank, so such a row is dropped for a blank value (``missing_amount``
-    when the amount is the missing last field): the report says the row is short, not only blank.
-    ``complete``: every row of the file was looked at (else only the reader's first lines).
-    """
-
-    expected: int
-    headed: bool = True  # the header names ``expected`` fields (else most rows have them)
-    rows: dict[int, int] = field(default_factory=dict)
-    count: int = 0
-    complete: bool = False
-
-    def add(self, row: int, record: list[str]) -> None:
-        if len(record) < self.expected and any(cell.strip() for cell in record):
-            self.count += 1
-            if len(self.rows) < MAX_SHORT_ROWS:
-                self.rows[row] = len(record)
-
-    def note(self, sample_lines: int) -> list[str]:
-        """The report's warning: which rows are short and how many fields each has."""
-        if not self.count:
-            return []
-        listed = ", ".join(f"row {row} ({found} fields)" for row, found in self.rows.items())
-        more = f" and {self.count - len(self.rows):,} more" if self.count > len(self.rows) else ""
-        where = "" if self.complete else f" in the first {sample_lines} lines"
-        one = self.count == 1
-        return [
-            f"{self.count:,} row{'' if one else 's'}{where} {'has' if one else 'have'} fewer fields than "
-            + (f"the header names ({self.expected})" if self.headed else f"most rows have ({self.expected})")
-            + f": {listed}{more}; the fields a row lacks read as blank, so a row that lacks "
-            f"its amount, customer or date is dropped for that; check {'that line' if one else 'those lines'} for "
-            "a value cut off or a missing delimiter"
-        ]
 
 
 def _short_rows_past_sample(
@@ -432,7 +353,7 @@ def _read_normalised(
                     continue
                 if spanned > 1:
                     row = first_row + number - skip
-                    _check_swallowed_lines(path.name, (row, line), record, delimiter, names, spanned, text)
+                    check_swallowed_lines(path.name, (row, line), record, delimiter, names, spanned, text)
                 if len(record) > width and any(cell.strip() for cell in record[width:]):
                     raise too_wide_error(
                         path.name, first_row + number - skip, len(record), width, delimiter, headed=short.headed
@@ -447,44 +368,6 @@ def _read_normalised(
         return _duckdb_read(Path(name), con, delimiter, names, 0, first_row, path.name, longest=longest)
     finally:
         os.unlink(name)
-
-
-def _check_swallowed_lines(
-    source: str, where: tuple[int, int], record: list[str], delimiter: str, names: list[str], lines: int, text: str
-) -> None:
-    """Refuse a record whose quoted value swallowed whole records: a double quote opened and never closed
-    (or closed only by a stray quote lines later) makes every line up to there one value, and those rows
-    would be lost without a word. A line inside a quoted value that holds as many delimiters as a record
-    (one fewer than the columns) is such a record, unless it holds nothing else (a note such as
-    ``"\n;;;;"``) and the value is quoted right: its quote closes before a delimiter or the line's end
-    and the record has every column's field. A quoted value with line breaks in ordinary text is kept.
-    ``where``: the record's row and the file line it starts on; ``text``: the record's lines as read."""
-    width = len(names)
-    if width < 3:  # a line of ordinary text may hold a delimiter or two: two columns say too little
-        return
-    for column, value in zip(names, record):
-        whole = [piece for piece in value.split("\n")[1:] if piece.count(delimiter) >= width - 1]
-        if not whole:
-            continue
-        blank = not any(piece.replace(delimiter, "").strip() for piece in whole)
-        if blank and len(record) == width and _quoted_right(text, delimiter):
-            continue
-        row, line = where
-        raise InputError(
-            f'{source}: row {row}, column {column!r} (line {line:,} of the file), opens a double quote (") that is not '
-            f"closed on its line, so the next {lines - 1:,} line(s), {len(whole):,} of them whole rows, read as part of "
-            f"one value; if those lines are rows, the quote is stray: close it (or double it, \"\", inside a quoted "
-            f"value) or remove it; if they belong to the value, remove its line breaks; then read the file again",
-            field=column, value=row,
-        )
-
-
-def _quoted_right(text: str, delimiter: str) -> bool:
-    """``text`` is one record whose every quoted value closes before a delimiter or its line's end."""
-    try:
-        return len(list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True))) == 1
-    except csv.Error:
-        return False
 
 
 def _first_line(exc: BaseException) -> str:
