@@ -195,3 +195,15 @@ def test_the_amount_axis_columns_are_named_for_what_was_ranked(cost_known: bool,
     unpriced = named_for_basis(label_frame(features(cost_known=False), ValueConfig(k=4)).drop(columns="value_basis"),
                                priced=False)
     assert unpriced["items_segment"].tolist() == [RANK_LABEL[r] for r in [0, 0, 0, 1, 1, 1, 2, 2, 3, 3, 3, 3]]
+
+
+def test_an_axis_with_one_cluster_ranks_no_one_low() -> None:
+    """One customer (or customers all alike) make one cluster per axis, scaled to 0: the lone customer was
+    'Low Value' on no evidence. One cluster ranks no one: the middle score 0.5, 'Average'."""
+    alone = label_frame(features(profit=[10], frequency=[2]), ValueConfig(k=4))
+    assert alone[["profit_score", "frequency_score", "overall_score"]].iloc[0].tolist() == [0.5, 0.5, 0.5]
+    assert alone[["profit_segment", "frequency_segment", "segment"]].iloc[0].tolist() == [AV, AV, AV]
+    # two customers with the same frequency and different profit: frequency ranks no one, profit does
+    pair = label_frame(features(profit=[10, 1000], frequency=[3, 3]), ValueConfig(k=4))
+    assert pair["frequency_score"].tolist() == [0.5, 0.5] and pair["profit_score"].tolist() == [0.0, 1.0]
+    assert pair["overall_score"].tolist() == [0.25, 0.75] and pair["segment"].tolist() == [BA, H]

@@ -222,7 +222,10 @@ def distinct_ranks(distinct: np.ndarray, counts: np.ndarray, config: ValueConfig
 
 
 def _scaled(ranks: np.ndarray, clusters: int) -> np.ndarray:
-    return ranks / (clusters - 1) if clusters > 1 else np.zeros(len(ranks))
+    """Cluster ranks scaled to 0..1; one cluster (one customer, or all alike) ranks no one: the middle, 0.5.
+
+    Scored 0, a lone customer was "Low Value" on no evidence."""
+    return ranks / (clusters - 1) if clusters > 1 else np.full(len(ranks), 0.5)
 
 
 def _label(score: np.ndarray, cutoffs: tuple[float, float, float]) -> np.ndarray:
