@@ -180,9 +180,13 @@ class CLVResult:
         value = ("expected value per purchase (Gamma-Gamma)" if self.priced else
                  "expected items per purchase (Gamma-Gamma on item counts: the data have no prices)")
         return item_columns({
-            "frequency": "repeat purchase days in the calibration period (same-day purchases merged)",
-            "recency": f"{unit}s from the first to the last purchase",
-            "T": f"{unit}s from the first purchase to the calibration end",
+            # the model's occasions count a free ($0) order, as the published CDNOW fits do; the dates do not
+            "frequency": "repeat purchase days in the calibration period (same-day purchases merged; a free ($0) "
+                         "order counts as a purchase occasion of the model, as in the published CDNOW fits)",
+            "recency": f"{unit}s from the first to the last purchase occasion",
+            "T": f"{unit}s from the first purchase occasion (a free order included) to the calibration end",
+            "first_purchase": "first paid purchase (positive value), as the story and its cohorts date it",
+            "last_purchase": "last paid purchase by the calibration end",
             "p_alive": "probability the customer is still active at the calibration end",
             "expected_purchases": f"expected purchases in the next {horizon}",
             "p_repurchase": f"probability of at least one purchase in the next {horizon}",
