@@ -103,8 +103,10 @@ def test_html_report_says_items(baskets, tmp_path):
     page = target.read_text()
     assert '<div class="t">Items</div><div class="v">7</div>' in page
     assert "Avg items per order" in page and "% items" in page and "Share of items by segment" in page
-    for claim in ('<div class="t">Revenue', ">% revenue<", ">AOV<", "Share of revenue by segment", ">Revenue per day<"):
+    for claim in ('<div class="t">Revenue', ">% revenue<", ">AOV<", "Share of revenue by segment", ">Revenue per day<",
+                  "Spend x frequency tiers"):
         assert claim not in page, claim
+    assert '<h2 id="tiers">Items x frequency tiers</h2>' in page
 
 
 def test_recommend_exports_say_items(baskets, tmp_path):

@@ -127,8 +127,8 @@ def _scheme_section(name: str, result: Any) -> str:
     from segmint import charts
 
     summary = result.summaries[name]
-    parts = [f'<h2 id="{_e(name)}">{_e(scheme_title(name))}</h2>']
     priced = has_prices(result.transactions.mapping)
+    parts = [f'<h2 id="{_e(name)}">{_e(measure_word(scheme_title(name), priced))}</h2>']
     figures = [charts.segment_share(summary, "customers"), charts.segment_pie(summary, "revenue", priced)]
     labelled = result.segments[name]
     if name == "rfm":
