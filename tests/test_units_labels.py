@@ -263,3 +263,17 @@ def test_value_page_tables_name_predicted_items_without_prices():
         assert all(f"'{word}'" in top for word in words), top
         table = str(value.segment_table(result))
         assert ("'mean predicted items'" in table) is (not priced) and ("'mean CLV'" in table) is priced
+
+
+def test_tiers_bucket_chart_counts_items_without_prices():
+    """The tiers bucket chart of a basket log read 'Spend buckets: sales and customers' over an x axis of
+    'spend (average transaction value)': items per visit and items."""
+    from segmint import charts
+
+    table = pd.DataFrame({"bucket": [1, 2], "customers": [3, 1], "sales": [3.0, 5.0], "share_of_sales": [0.375, 0.625],
+                          "tier": ["Low", "High"]})
+    figure = charts.bucket_bars(table, "value", priced=False)
+    assert figure.layout.title.text.startswith("Items per visit buckets: items and customers")
+    assert figure.layout.xaxis.title.text == "items per visit bucket, 1 = lowest"
+    assert figure.data[0].name == "% of items" and "of items (" in figure.data[0].hovertemplate
+    assert charts.bucket_bars(table, "value").layout.title.text.startswith("Spend buckets: sales and customers")

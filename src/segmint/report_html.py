@@ -146,7 +146,7 @@ def _scheme_section(name: str, result: Any) -> str:
             table = result.tables.get(f"tiers_buckets_{axis}")
             if isinstance(table, pd.DataFrame) and not table.empty:
                 cut = tiers.cutoffs(table, axis)
-                figures.append(charts.bucket_bars(table.assign(tier=table["bucket"].map(cut.tier)), axis))
+                figures.append(charts.bucket_bars(table.assign(tier=table["bucket"].map(cut.tier)), axis, priced))
     parts.append('<div class="charts">' + "".join(_chart(f) for f in figures) + "</div>")
     parts.append(_table(summary, _in_items(SUMMARY_COLUMNS, priced)))
     return "".join(parts)

@@ -195,7 +195,7 @@ def tier_buckets(state: AppState, dataset_id: str | None, analysis: Any, priced:
         parts += [
             html.H6(f"{axis.title()} buckets: High = index >= {cut.high_index:.0f}, "
                     f"Low = index <= {cut.low_index:.0f}", className="mt-3"),
-            dcc.Graph(id=f"tiers-{axis}-bars", figure=figures.bucket_bars(table, axis), config=GRAPH_CONFIG,
+            dcc.Graph(id=f"tiers-{axis}-bars", figure=figures.bucket_bars(table, axis, priced), config=GRAPH_CONFIG,
                       style={"height": "360px"}),
             dag.AgGrid(id=f"tiers-{axis}-grid", rowData=_records(table), columnDefs=column_defs(columns, priced),
                        columnSize="responsiveSizeToFit", dashGridOptions={"domLayout": "autoHeight"},
