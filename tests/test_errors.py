@@ -131,7 +131,7 @@ def test_dashboard_names_its_date_format_box_for_unread_dates(tmp_path) -> None:
     assert (error.fix.option, error.fix.example) == ("date_format", "%d.%m.%Y %H:%M Uhr")
     assert describe(error).endswith(
         "In the mapping table on the Upload page, choose 'InvoiceDate' for invoice_date; if it holds the dates, "
-        "type their layout in the Date format box under the table (%d.%m.%Y %H:%M Uhr), then Run.")
+        "the Date format box under the table holds a layout that reads them (%d.%m.%Y %H:%M Uhr): check it, then Run.")
     # rendered from the fix's data, not from its note's words: no suggestion, an example layout
     unsure = DataError("no usable sales lines", field="Datum", fix=Fix(option="date_format"))
     assert describe(unsure).endswith(

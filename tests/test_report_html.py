@@ -120,3 +120,12 @@ def test_summary_shares_read_as_the_cli_shows_them() -> None:
     assert cells == ["Promising", "7", "&lt;0.1%", "89.97", "&lt;0.1%",  # escaped "<0.1%"
                      "Champions", "5,870", "25.0%", "1,710,059.53", "68.4%",
                      "None", "0", "0.0%", "0.00", "0.0%"]
+
+
+def test_the_value_section_is_titled_by_what_it_ranked() -> None:
+    """The hand data have no cost: the value story ranks revenue, yet the report titled it 'Value story
+    (profit x frequency)'."""
+    frame = hand_frame()
+    assert frame["cost"].isna().all()
+    page = html_report(segmint.analyze(ibis.duckdb.connect().create_table("tx", frame), scheme="value"))
+    assert '<h2 id="value">Value story (revenue x frequency)</h2>' in page and "profit x frequency" not in page

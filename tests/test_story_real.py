@@ -144,3 +144,33 @@ def test_a_free_first_line_starts_no_tenure_and_every_table_agrees(story_out, tm
         assert segments.loc[(customer, "1997-Q4"), "segment"] == "New Customers"
         assert (customer, "1997-Q3") not in segments.index  # no row before the first purchase
     assert not story["narrative"].str.contains("Joined").any()
+
+
+def test_clv_dates_the_free_first_order_customers_as_the_story_does(story_out, tmp_path) -> None:
+    """The story's cohort of 10824 and 11378 is 1997-Q4 (first paid purchase), while clv.csv (and the Value
+    page's per-customer facts) gave their first_purchase as the $0.00 February order. One definition: a free
+    order is no purchase of the customer's, so clv.csv dates them as the story does; the model still counts
+    it as a purchase occasion (T from February, as the published fits do) and a note says so. Every
+    customer's first and last purchase agree between clv.csv and the story. Dates from the raw text."""
+    out, _ = story_out
+    raw = raw_quarters()
+    paid = raw[raw.dollars > 0]
+    story = read(out, "story").set_index("customer_id")
+    run = CliRunner().invoke(app, ["clv", str(MASTER), "--no-compare", "--out", str(tmp_path)], env={"COLUMNS": "200"})
+    assert run.exit_code == 0, run.output
+    clv = read(tmp_path, "clv").set_index("customer_id")
+    for customer in ("10824", "11378"):
+        first_paid = paid[paid.customer_id == customer].date.min()
+        day = f"{first_paid[:4]}-{first_paid[4:6]}-{first_paid[6:]}"
+        assert clv.loc[customer, "first_purchase"] == day == story.loc[customer, "first_purchase"]
+        assert story.loc[customer, "first_period"] == "1997-Q4"
+        first_order = pd.Timestamp(raw[raw.customer_id == customer].date.min())  # the $0.00 line
+        assert clv.loc[customer, "T"] == pytest.approx((pd.Timestamp("1998-06-30") - first_order).days / 7, abs=1e-4)
+    # 10824: the free order and one paid day -> one repeat occasion for the model
+    assert clv.loc["10824", "frequency"] == 1
+    shared = story.index.intersection(clv.index)
+    assert len(shared) == len(clv) == len(story)
+    assert (clv.loc[shared, "first_purchase"] == story.loc[shared, "first_purchase"]).all()
+    assert (clv.loc[shared, "last_purchase"] == story.loc[shared, "last_purchase"]).all()
+    flat = " ".join(run.output.split())
+    assert "customers' first order was free ($0)" in flat

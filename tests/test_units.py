@@ -103,8 +103,10 @@ def test_html_report_says_items(baskets, tmp_path):
     page = target.read_text()
     assert '<div class="t">Items</div><div class="v">7</div>' in page
     assert "Avg items per order" in page and "% items" in page and "Share of items by segment" in page
-    for claim in ('<div class="t">Revenue', ">% revenue<", ">AOV<", "Share of revenue by segment", ">Revenue per day<"):
+    for claim in ('<div class="t">Revenue', ">% revenue<", ">AOV<", "Share of revenue by segment", ">Revenue per day<",
+                  "Spend x frequency tiers"):
         assert claim not in page, claim
+    assert '<h2 id="tiers">Items x frequency tiers</h2>' in page and "profit x frequency" not in page
 
 
 def test_recommend_exports_say_items(baskets, tmp_path):
@@ -212,3 +214,52 @@ def test_recommend_refuses_a_file_without_prices_as_analyze_does(baskets):
         assert (refused.value.field, refused.value.fix.option, refused.value.fix.example) == ("amount", "unpriced", "units")
     run = CliRunner().invoke(app, ["recommend", str(baskets), "--unpriced", "units"], env={"COLUMNS": "200"})
     assert run.exit_code == 0, run.output
+
+
+MONEY_NAMES = {"monetary", "mean_monetary", "monetary_to_date", "profit", "profit_to_date", "revenue", "net_value",
+               "clv", "total_clv", "mean_clv", "share_of_clv", "expected_avg_value", "monetary_value"}
+
+
+def test_every_export_without_prices_names_items_once_and_no_money(baskets, tmp_path):
+    """Without prices every segments table kept ``monetary`` (item counts written as money, 5.00) beside
+    ``items`` (5.0), an always-empty ``profit``, summaries' ``mean_monetary`` and the tiers notes'
+    "Spend x frequency tiers". One items column, no money column, in every scheme's export and the API."""
+    out = tmp_path / "out"
+    run = CliRunner().invoke(app, ["analyze", str(baskets), "--unpriced", "units", "--scheme", "all", "--out", str(out)],
+                             env={"COLUMNS": "200"})  # fmt: skip
+    assert run.exit_code == 0, run.output
+    flat = " ".join(run.output.split())
+    assert "Items x frequency tiers" in flat and "Spend x" not in flat
+    for path in sorted(out.glob("*.csv")):
+        columns = pd.read_csv(path, nrows=0).columns
+        assert not MONEY_NAMES & set(columns), (path.name, list(columns))
+        assert list(columns).count("items") <= 1, path.name
+    # by hand: customer 1 bought 2 + 3 items, customers 2 and 3 one each
+    for scheme in ("rfm", "levels", "tiers", "value"):  # clusters: too few customers to choose k
+        table = pd.read_csv(out / f"segments_{scheme}.csv", dtype={"customer_id": str}).set_index("customer_id")
+        assert table["items"].to_dict() == {"1": 5, "2": 1, "3": 1}, scheme
+        summary = pd.read_csv(out / f"summary_{scheme}.csv")
+        members = table.groupby("segment")["items"].mean()
+        assert summary.set_index("segment")["mean_items"].to_dict() == pytest.approx(members.to_dict(), abs=0.005), scheme
+    assert pd.read_csv(out / "excluded_customers.csv", nrows=0).columns.tolist() == ["customer_id", "net_items", "lines"]
+
+
+def test_clv_exports_without_prices_name_predicted_items(tmp_path):
+    """clv.csv's clv, expected_avg_value and monetary_value (Gamma-Gamma's mean repeat value) counted items
+    under money names; the by-segment table's total_clv and mean_clv too."""
+    from segmint.api import clv, read_transactions
+    from segmint.clean_options import CleanOptions
+    from tests.btyd.test_degenerate import homogeneous_lines
+
+    path = tmp_path / "baskets.csv"
+    lines = homogeneous_lines(n=200).drop(columns="amount").assign(item="milk")
+    lines.to_csv(path, index=False)
+    result = clv(read_transactions(str(path), options=CleanOptions(unpriced="units")), compare=False, segments=False)
+    written = result.export(tmp_path / "out")
+    customers = pd.read_csv(written["clv"], dtype={"customer_id": str})
+    assert not MONEY_NAMES & set(customers.columns)
+    assert {"predicted_items", "expected_items_per_purchase", "items_per_repeat_purchase"} <= set(customers.columns)
+    import json
+
+    described = json.loads(written["clv_model"].read_text())["columns"]
+    assert "predicted_items" in described and "clv" not in described

@@ -226,9 +226,9 @@ def test_tie_notes_count_items_without_prices(tmp_path):
                               "number of items", "average items per order"),
                              (read_transactions(str(priced)), "spend", "average order value")):
         notes = analyze(tx, scheme=["rfm", "tiers"]).notes()
-        # all 6 tie at 1 (item or money unit) and at 1 per visit
-        assert any(f"100% of customers (6 of 6) have the same {spend} (1)" in n for n in notes), notes
-        assert any(f"100% of customers (6 of 6) have the same {order} (1)" in n for n in notes), notes
+        # all 6 tie at 1 (item or money unit) and at 1 per visit (a score that ranks no one: segment.notes)
+        assert any(f"all 6 customers have the same {spend} (1)" in n for n in notes), notes
+        assert any(f"all 6 customers have the same {order} (1)" in n for n in notes), notes
 
 
 def test_rfm_grid_and_score_bars_say_items_without_prices():
@@ -242,3 +242,38 @@ def test_rfm_grid_and_score_bars_say_items_without_prices():
         assert heatmap.layout.title.text.startswith(f"Recency x frequency scores<br><sup>(customers, average {word})")
         assert f"<br>avg {word} %{{customdata:,.2f}}" in heatmap.data[0].hovertemplate
         assert f"<br>avg {word} %{{customdata:,.0f}}" in bars.data[0].hovertemplate
+
+
+def test_value_page_tables_name_predicted_items_without_prices():
+    """The Value page's top-customers and by-segment tables headed a basket log's Gamma-Gamma figures
+    'value / purchase', 'CLV' and 'mean CLV': they count items."""
+    from types import SimpleNamespace
+
+    from segmint.app.pages import value
+
+    customers = pd.DataFrame({"value_rank": [1, 2], "customer_id": ["1", "2"], "p_alive": [0.9, 0.5],
+                              "expected_purchases": [2.0, 1.0], "expected_avg_value": [3.0, 2.0], "clv": [6.0, 2.0],
+                              "churn_risk": ["low", "high"], "recency": [4.0, 1.0]})
+    by_segment = pd.DataFrame({"segment": ["A"], "customers": [2], "mean_p_alive": [0.7], "total_clv": [8.0],
+                               "mean_clv": [4.0], "share_of_clv": [1.0]})
+    for priced, words in ((False, ["items / purchase", "predicted items"]), (True, ["value / purchase", "CLV"])):
+        result = SimpleNamespace(customers=customers, by_segment=by_segment, time_unit="week", degenerate=None,
+                                 has_clv=True, priced=priced)
+        top = str(value.top_customers(result))
+        assert all(f"'{word}'" in top for word in words), top
+        table = str(value.segment_table(result))
+        assert ("'mean predicted items'" in table) is (not priced) and ("'mean CLV'" in table) is priced
+
+
+def test_tiers_bucket_chart_counts_items_without_prices():
+    """The tiers bucket chart of a basket log read 'Spend buckets: sales and customers' over an x axis of
+    'spend (average transaction value)': items per visit and items."""
+    from segmint import charts
+
+    table = pd.DataFrame({"bucket": [1, 2], "customers": [3, 1], "sales": [3.0, 5.0], "share_of_sales": [0.375, 0.625],
+                          "tier": ["Low", "High"]})
+    figure = charts.bucket_bars(table, "value", priced=False)
+    assert figure.layout.title.text.startswith("Items per visit buckets: items and customers")
+    assert figure.layout.xaxis.title.text == "items per visit bucket, 1 = lowest"
+    assert figure.data[0].name == "% of items" and "of items (" in figure.data[0].hovertemplate
+    assert charts.bucket_bars(table, "value").layout.title.text.startswith("Spend buckets: sales and customers")

@@ -461,6 +461,7 @@ def clv(
 
     if not has_prices(tx.mapping):  # a basket log: its "value" is a count of items
         result.notes.insert(0, "no prices in the data: value per purchase and CLV count items, not money")
+        result.priced = False  # its exports name them so (predicted_items, items_per_repeat_purchase)
     return result
 
 

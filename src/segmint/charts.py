@@ -189,20 +189,22 @@ def rfm_score_bars(totals: pd.DataFrame, priced: bool = True) -> go.Figure:
 TIER_COLORS = {"High": "rgb(0, 104, 55)", "Mid": "rgb(230, 171, 2)", "Low": "rgb(165, 0, 38)"}
 
 
-def bucket_bars(table: pd.DataFrame, axis: str) -> go.Figure:
+def bucket_bars(table: pd.DataFrame, axis: str, priced: bool = True) -> go.Figure:
     """Bars per spend (``axis="value"``) or frequency n-tile bucket: share of customers and of sales,
-    coloured by the tier each bucket falls in (``table`` from ``tiers.bucket_table`` plus ``tier``)."""
+    coloured by the tier each bucket falls in (``table`` from ``tiers.bucket_table`` plus ``tier``);
+    without prices the sales and the spend per visit count items."""
     if table.empty:
         return empty_figure("No buckets for these filters")
     ordered = table.sort_values("bucket")
+    sales = "sales" if priced else "items"
     names = [f"{b}" for b in ordered["bucket"]]
     share = ordered["customers"] / ordered["customers"].sum()
     fig = go.Figure()
     fig.add_trace(go.Bar(
-        x=names, y=ordered["share_of_sales"], name="% of sales",
+        x=names, y=ordered["share_of_sales"], name=f"% of {sales}",
         marker_color=[TIER_COLORS.get(t, OUTLIER_COLOR) for t in ordered["tier"]],
         customdata=list(zip(ordered["tier"], ordered["customers"], ordered["sales"], strict=True)),
-        hovertemplate="bucket %{x} (%{customdata[0]})<br>%{y:.1%} of sales (%{customdata[2]:,.0f})"
+        hovertemplate=f"bucket %{{x}} (%{{customdata[0]}})<br>%{{y:.1%}} of {sales} (%{{customdata[2]:,.0f}})"
         "<br>%{customdata[1]:,} customers<extra></extra>",
     ))
     fig.add_trace(go.Scatter(
@@ -210,11 +212,12 @@ def bucket_bars(table: pd.DataFrame, axis: str) -> go.Figure:
         marker={"color": "#333", "size": 7}, line={"color": "#333", "width": 1, "dash": "dot"},
         hovertemplate="bucket %{x}<br>%{y:.1%} of customers<extra></extra>",
     ))
-    what = "spend (average transaction value)" if axis == "value" else "frequency (visits)"
+    spend = ("spend (average transaction value)", "Spend") if priced else ("items per visit", "Items per visit")
+    what = spend[0] if axis == "value" else "frequency (visits)"
     fig.update_xaxes(title_text=f"{what} bucket, 1 = lowest", type="category")
     fig.update_yaxes(title_text="share", tickformat=".0%")
     legend = {"orientation": "h", "y": -0.3}
-    return _layout(fig, f"{'Spend' if axis == 'value' else 'Frequency'} buckets: sales and customers "
+    return _layout(fig, f"{spend[1] if axis == 'value' else 'Frequency'} buckets: {sales} and customers "
                    "(bar colour = tier)", legend=legend, height=360)
 
 

@@ -161,8 +161,9 @@ def _print_by_segment(console: Console, result: Any) -> None:
                           f"{row.high_churn_risk:.0%}")
         console.print(table)
         return
-    table = Table("segment", "customers", "mean P(alive)", f"CLV {result.horizon_label()}", "share of CLV",
-                  "mean CLV", "high churn risk", title=title, title_justify="left")
+    clv = "CLV" if result.priced else "predicted items"  # a basket log's CLV counts items
+    table = Table("segment", "customers", "mean P(alive)", f"{clv} {result.horizon_label()}", f"share of {clv}",
+                  f"mean {clv}", "high churn risk", title=title, title_justify="left")
     for row in result.by_segment.itertuples():
         table.add_row(escape(str(row.segment)), f"{row.customers:,}", f"{row.mean_p_alive:.2f}",
                       f"{row.total_clv:,.0f}", share(row.share_of_clv, 1), f"{row.mean_clv:,.2f}",
@@ -174,8 +175,9 @@ def _print_top(console: Console, result: Any) -> None:
     unit = result.time_unit
     top = result.customers.nsmallest(TOP_CUSTOMERS, "value_rank")
     valued = result.has_clv  # else ranked by purchases expected: no columns of 'nan'
-    money = ("value/purchase", "CLV") if valued else ()
-    by = "predicted value" if valued else "purchases expected (no CLV: no spend model)"
+    money = (("value/purchase", "CLV") if result.priced else ("items/purchase", "predicted items")) if valued else ()
+    by = ("predicted value" if result.priced else "predicted items") if valued else \
+        "purchases expected (no CLV: no spend model)"
     table = Table("rank", "customer", "segment", "P(alive)", f"purchases next {result.horizon_label()}",
                   *money, "churn risk", title=f"top {TOP_CUSTOMERS} customers by {by} "
                   f"(recency/T in {unit}s)", title_justify="left")

@@ -96,7 +96,10 @@ def story(
     if tables is not None:
         from segmint.exports import export_tables
 
-        tables = {name: item_columns(table, priced) for name, table in tables.items()}
+        from segmint.segment.value import named_for_basis  # revenue_segment, not profit_segment, without a cost
+
+        tables = {name: item_columns(named_for_basis(table, priced) if name == "period_segments" else table, priced)
+                  for name, table in tables.items()}
         for target in export_tables(tables, out, fmt).values():
             console.print(f"wrote {escape(str(target))}", soft_wrap=True)
 

@@ -392,6 +392,10 @@ def export_all(result: Any, out_dir: str | Path, fmt: str = "csv") -> dict[str, 
     tables.update(result.tables)
     transactions = getattr(result, "transactions", None)
     priced = has_prices(getattr(transactions, "mapping", None))  # a basket log's amounts count items: named so
+    from segmint.segment.value import named_for_basis  # the value story's revenue_* columns when there is no cost
+
+    tables = {name: named_for_basis(table, priced) if name.startswith("segments_") else table
+              for name, table in tables.items()}
     written = export_tables({name: item_columns(table, priced) for name, table in tables.items()}, out_dir, fmt)
     if getattr(result, "report", None) is not None and hasattr(result.report, "to_json"):
         result.report.to_json(out_dir / "data_quality.json")

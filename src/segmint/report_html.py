@@ -127,10 +127,14 @@ def _scheme_section(name: str, result: Any) -> str:
     from segmint import charts
 
     summary = result.summaries[name]
-    parts = [f'<h2 id="{_e(name)}">{_e(scheme_title(name))}</h2>']
     priced = has_prices(result.transactions.mapping)
-    figures = [charts.segment_share(summary, "customers"), charts.segment_pie(summary, "revenue", priced)]
     labelled = result.segments[name]
+    title = scheme_title(name)
+    if name == "value" and "value_basis" in labelled.columns:  # "(revenue x frequency)" when there is no cost
+        bases = set(pd.Series(_column(labelled, "value_basis")).unique())
+        title = title.replace("(profit ", f"({bases.pop()} ") if len(bases) == 1 else title
+    parts = [f'<h2 id="{_e(name)}">{_e(measure_word(title, priced))}</h2>']
+    figures = [charts.segment_share(summary, "customers"), charts.segment_pie(summary, "revenue", priced)]
     if name == "rfm":
         frame = labelled if isinstance(labelled, pd.DataFrame) else labelled.execute()
         grid = frame.groupby(["r_score", "f_score"], as_index=False).agg(
@@ -146,7 +150,7 @@ def _scheme_section(name: str, result: Any) -> str:
             table = result.tables.get(f"tiers_buckets_{axis}")
             if isinstance(table, pd.DataFrame) and not table.empty:
                 cut = tiers.cutoffs(table, axis)
-                figures.append(charts.bucket_bars(table.assign(tier=table["bucket"].map(cut.tier)), axis))
+                figures.append(charts.bucket_bars(table.assign(tier=table["bucket"].map(cut.tier)), axis, priced))
     parts.append('<div class="charts">' + "".join(_chart(f) for f in figures) + "</div>")
     parts.append(_table(summary, _in_items(SUMMARY_COLUMNS, priced)))
     return "".join(parts)
@@ -230,3 +234,10 @@ def write_html_report(result: Any, path: str | Path, *, title: str = "Customer s
     write_text_atomic(path, text)
     log.info("wrote HTML report %s (%.1f MB)", path, len(text) / 2**20)
     return path
+
+
+def _column(table: Any, name: str) -> Any:
+    """One column's values of a pandas or Ibis table."""
+    if isinstance(table, pd.DataFrame):
+        return table[name]
+    return table.select(name).distinct().to_pyarrow()[name].to_pylist()

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["ITEM_COLUMNS", "has_prices", "has_value_column", "item_columns", "item_config", "item_notes", "item_text", "measure_word"]
+__all__ = ["ITEM_COLUMNS", "NO_MONEY", "has_prices", "has_value_column", "item_columns", "item_config", "item_notes", "item_text", "measure_word"]
 
 # money column -> the name of the same figure counted in items
 ITEM_COLUMNS = {
@@ -18,7 +18,15 @@ ITEM_COLUMNS = {
     "atv": "items_per_visit", "sales": "items", "share_of_sales": "share_of_items",
     "sales_per_customer": "items_per_customer", "total_spend": "total_items",
     "atv_min": "items_per_visit_min", "atv_max": "items_per_visit_max",
+    # features' monetary is a copy of revenue (or of the order value): beside it one items column is kept
+    "monetary": "items", "mean_monetary": "mean_items", "monetary_to_date": "items_to_date", "net_value": "net_items",
+    # CLV (segmint.btyd): Gamma-Gamma's value per purchase and the CLV predict items without prices
+    "expected_avg_value": "expected_items_per_purchase", "monetary_value": "items_per_repeat_purchase",
+    "clv": "predicted_items", "total_clv": "predicted_items", "mean_clv": "mean_predicted_items",
+    "share_of_clv": "share_of_predicted_items",
 }  # fmt: skip
+# money without prices: profit is amount - cost, and an amount that counts items less a cost is no figure
+NO_MONEY = ("profit", "profit_to_date")
 # a displayed word (header, label) -> the same in items
 _ITEM_WORDS = {
     "revenue": "items", "Revenue": "Items", "% revenue": "% items", "share of revenue": "share of items",
@@ -28,6 +36,8 @@ _ITEM_WORDS = {
     "revenue/day": "items/day", "Revenue per day": "Items per day", "Total spend": "Total items", "spend": "items",
     "Avg monetary": "Avg items", "Monetary": "Items", "monetary": "items", "Monetary (net spend)": "Items bought (net)",
     "Predicted value": "Predicted items",
+    # scheme titles (segmint.segment.scheme_title)
+    "Spend x frequency tiers": "Items x frequency tiers", "Value story (profit x frequency)": "Value story (items x frequency)",
 }  # fmt: skip
 # money phrases in the sentences segmint writes (the value story's notes) -> the same in items; segment
 # descriptions are worded whole instead (item_config), so a user's own text is never rewritten
@@ -36,6 +46,7 @@ _ITEM_PHRASES = (
     # the schemes' notes on ties (segment.notes.METRIC_LABELS): "have the same spend (13)"
     ("the same spend (", "the same number of items ("),
     ("the same average order value (", "the same average items per order ("),
+    ("Spend x frequency tiers", "Items x frequency tiers"),  # the tiers scheme's title, in its notes
 )
 
 
@@ -70,22 +81,23 @@ def item_columns(table: Any, priced: bool) -> Any:
     """A pandas frame, Ibis or Arrow table (or a dict of columns) with money columns renamed to what they
     count when unpriced.
 
-    Money columns that name one figure twice (the tiers scheme's ``sales`` is its copy of ``revenue``)
-    become one items column: the first in :data:`ITEM_COLUMNS`' order is kept, the copies are left out.
+    Money columns that name one figure twice (the tiers scheme's ``sales`` is its copy of ``revenue``, the
+    features' ``monetary`` too) become one items column: the first in :data:`ITEM_COLUMNS`' order is kept,
+    the copies are left out, as are the columns of :data:`NO_MONEY` (profit).
     """
     if priced:
         return table
     columns = list(table) if isinstance(table, dict) else list(getattr(table, "column_names", None) or table.columns)
     renames: dict[str, str] = {}
-    copies: list[str] = []
+    copies = [name for name in NO_MONEY if name in columns]
     for old, new in ITEM_COLUMNS.items():
-        if old not in columns or new in columns:
+        if old not in columns or (new in columns and old != "monetary"):
             continue
-        if new in renames.values():
+        if new in renames.values() or new in columns:  # monetary beside an items column: its copy
             copies.append(old)
         else:
             renames[old] = new
-    if not renames:
+    if not renames and not copies:
         return table
     if isinstance(table, dict):
         return {renames.get(k, k): v for k, v in table.items() if k not in copies}

@@ -274,6 +274,21 @@ def test_segments_grid_is_emptied_by_an_error(state) -> None:
     assert sum(row["customers"] for row in rows) == 4  # A, B, C, E (D's return cancels its purchase)
 
 
+def test_segments_grid_pins_a_name_column_a_phone_can_scroll_beside() -> None:
+    """At 390 px the pinned Segment column took 190 of the grid's 366 px: two number columns showed, the
+    second cut. It is 190 px wide where the grid fits (sizing to fit grows every column from its width,
+    each number column's being its minimum) and may shrink to 120 on a phone: the grid's centre at 390 px
+    went from 174 to 244 px (headless Chromium, groceries), three columns; at 1440 px the same widths."""
+    from segmint.app.pages.segments import KPI_COLUMNS, column_defs
+
+    defs = {d["field"]: d for d in column_defs(KPI_COLUMNS)}
+    name = defs.pop("segment")
+    assert (name["pinned"], name["width"], name["minWidth"]) == ("left", 190, 120) and name["wrapText"]
+    assert all(d["width"] == d["minWidth"] and "pinned" not in d for d in defs.values())
+    # the width a phone keeps for the numbers beside the pinned name: 366 px of grid less 120
+    assert 366 - name["minWidth"] >= defs["customers"]["minWidth"] + defs["share_of_customers"]["minWidth"]
+
+
 def test_segments_grid_shows_item_sums_as_counts_without_prices() -> None:
     """Without prices the grid's Items column holds counts: '11,554', not '11,554.00' (groceries' Champions);
     means (avg items, items per order) keep their decimals; priced data keep cents."""

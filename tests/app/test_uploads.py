@@ -284,3 +284,32 @@ def test_an_uploaded_ledger_is_read_once_for_sales_and_credit(tmp_path, monkeypa
     entries = saved.credit_ledger.entries  # Acme 100 - 100, Beta 250 - 50 (by hand); the bank is no customer
     totals = entries.group_by("party").aggregate(cents=entries.amount_cents.sum()).execute()
     assert dict(zip(totals["party"], totals["cents"], strict=True))["Beta"] == 20_000
+
+
+DOTTED = (b"InvoiceNo,CustomerID,InvoiceDate,Quantity,UnitPrice,Country\n"
+          b"D1,A,05.01.2023 10:00 Uhr,2,10.00,France\nD2,B,06.01.2023 11:00 Uhr,1,25.00,Spain\n"
+          b"D3,A,01.02.2023 09:30 Uhr,1,5.00,France\n")  # fmt: skip
+
+
+def test_unread_dates_fill_the_date_format_box_with_the_suggested_layout(tmp_path):
+    """Every date unread ('05.01.2023 10:00 Uhr'): the error's fix carries a layout that reads them, yet the
+    Date format box stayed blank for the user to type it; the upload and a failed Run now fill it in, and
+    Run with the filled box reads the file (by hand: A 2 x 10.00 + 5.00 = 25.00, B 25.00)."""
+    state = AppState(upload_root=tmp_path / "uploads")
+    with as_session("s1"):
+        saved = _uploaded(state, DOTTED, "dotted.csv")
+        editor, report, disabled, _, box = upload.inspect_accepted(state, {"token": saved.token})
+        assert "no usable sales lines" in report and not disabled
+        assert box == "%d.%m.%Y %H:%M Uhr"
+        ids = [row.children[1].children.id for row in editor.children]
+        values = [row.children[1].children.value for row in editor.children]
+        failed = upload.run_clicked(state, 1, {"token": saved.token}, {}, values, ids, None, [])
+        assert "no usable sales lines" in str(failed[2].children) and failed[3] == "%d.%m.%Y %H:%M Uhr"
+        store, _, message, untouched = upload.run_clicked(state, 1, {"token": saved.token}, {}, values, ids, box, [])
+        assert "loaded" in str(message.children) and untouched is not None  # no_update: the box keeps its layout
+        totals = state.dataset(store["dataset_id"]).table.group_by("customer_id").aggregate(
+            total=lambda t: t.amount.sum()).order_by("customer_id").execute()
+        assert dict(zip(totals["customer_id"], totals["total"], strict=True)) == {"A": 25.0, "B": 25.0}
+        fine = _uploaded(state, CSV, "sales.csv")  # a file whose dates are read clears the box
+        assert upload.inspect_accepted(state, {"token": fine.token})[4] == ""
+    state.close()

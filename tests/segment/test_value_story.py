@@ -167,3 +167,43 @@ def test_value_story_through_build_story(cost_known: bool) -> None:
     basis = "profit" if cost_known else "revenue"
     assert table["reason"].str.startswith(basis + " ").all()
     assert any("the data have no cost" in n for n in result.notes) is (not cost_known)
+
+
+@pytest.mark.parametrize("cost_known", [True, False])
+def test_the_amount_axis_columns_are_named_for_what_was_ranked(cost_known: bool, tmp_path) -> None:
+    """Without a cost the value story ranks revenue, yet segments_value.csv and the story's period_segments
+    named its clusters profit_cluster, profit_segment, ... (CDNOW: revenue clusters under profit's name).
+    They are revenue_* then; with every cost known they stay profit_*. Ranks from the table above."""
+    from segmint.api import analyze
+    from segmint.exports import export_all
+    from segmint.segment.value import named_for_basis
+    from segmint.story import build_story
+
+    basis = "profit" if cost_known else "revenue"
+    result = analyze(_quarter_tx(cost_known), scheme="value", config={"value": ValueConfig(k=4)})
+    export_all(result, tmp_path)
+    table = pd.read_csv(tmp_path / "segments_value.csv").sort_values("customer_id")
+    other = "revenue" if cost_known else "profit"
+    assert not [c for c in table.columns if c.startswith(other + "_")], list(table.columns)
+    assert table[f"{basis}_cluster"].tolist() == [0, 0, 0, 1, 1, 1, 2, 2, 3, 3, 3, 3]
+    assert table[f"{basis}_segment"].tolist() == [RANK_LABEL[r] for r in [0, 0, 0, 1, 1, 1, 2, 2, 3, 3, 3, 3]]
+    assert set(table["value_basis"]) == {basis} and table["segment"].tolist() == LABELS
+    story = build_story(_quarter_tx(cost_known), scheme="value", config=ValueConfig(k=4))
+    rows = named_for_basis(story.period_segments, priced=True).execute().sort_values("customer_id")
+    assert rows[f"{basis}_cluster"].tolist() == [0, 0, 0, 1, 1, 1, 2, 2, 3, 3, 3, 3]
+    # without prices the amount ranked is items: items_segment
+    unpriced = named_for_basis(label_frame(features(cost_known=False), ValueConfig(k=4)).drop(columns="value_basis"),
+                               priced=False)
+    assert unpriced["items_segment"].tolist() == [RANK_LABEL[r] for r in [0, 0, 0, 1, 1, 1, 2, 2, 3, 3, 3, 3]]
+
+
+def test_an_axis_with_one_cluster_ranks_no_one_low() -> None:
+    """One customer (or customers all alike) make one cluster per axis, scaled to 0: the lone customer was
+    'Low Value' on no evidence. One cluster ranks no one: the middle score 0.5, 'Average'."""
+    alone = label_frame(features(profit=[10], frequency=[2]), ValueConfig(k=4))
+    assert alone[["profit_score", "frequency_score", "overall_score"]].iloc[0].tolist() == [0.5, 0.5, 0.5]
+    assert alone[["profit_segment", "frequency_segment", "segment"]].iloc[0].tolist() == [AV, AV, AV]
+    # two customers with the same frequency and different profit: frequency ranks no one, profit does
+    pair = label_frame(features(profit=[10, 1000], frequency=[3, 3]), ValueConfig(k=4))
+    assert pair["frequency_score"].tolist() == [0.5, 0.5] and pair["profit_score"].tolist() == [0.0, 1.0]
+    assert pair["overall_score"].tolist() == [0.25, 0.75] and pair["segment"].tolist() == [BA, H]

@@ -24,6 +24,7 @@ from flask import Flask, Response, request
 from segmint.app.filters import PERIODS, Filters
 from segmint.app.state import AppState
 from segmint.segment import available_schemes, scheme_names
+from segmint.segment.value import named_for_basis
 from segmint.errors import ConfigError, DataError, SegmintError
 from segmint.money import export_decimals, round_numbers
 from segmint.units import item_columns
@@ -187,7 +188,8 @@ def segment_rows(state: AppState, dataset_id: str | None, filters: Filters, segm
     table = analysis.customers
     if segment:
         table = table.filter(table.segment.isin(segment))
-    return item_columns(table.order_by("customer_id"), state.priced(dataset_id))
+    priced = state.priced(dataset_id)
+    return item_columns(named_for_basis(table.order_by("customer_id"), priced), priced)
 
 
 def customer(state: AppState, dataset_id: str | None, filters: Filters, customer_id: str) -> dict[str, Any]:
@@ -210,6 +212,7 @@ def customer(state: AppState, dataset_id: str | None, filters: Filters, customer
             answer["segments"][scheme] = {"error": str(exc)}
             continue
         # what the scheme adds to the features, named as the features are (tiers' sales is their revenue)
+        mine = named_for_basis(mine, priced)  # the value story's revenue_segment when there is no cost
         answer["segments"][scheme] = {k: v for k, v in item_columns(mine, priced).items() if k not in features}
     for name, source in CUSTOMER_RESULTS.items():
         try:

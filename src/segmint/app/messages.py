@@ -29,10 +29,12 @@ def fix_text(fix: Fix, field: str | None = None) -> str:
     """One sentence telling a dashboard user what to change."""
     note = f" ({fix.note})" if fix.note else ""
     if fix.option == "date_format":  # dates not understood: ``field`` is their column
-        layout = f"({fix.example})" if fix.example else "(e.g. %d.%m.%Y %H:%M for 31.12.2023 18:30)"
+        # the Upload page fills the box with a suggested layout (pages.upload.suggested_date_format)
+        where = (f"the {DATE_FORMAT} box under the table holds a layout that reads them ({fix.example}): check it"
+                 if fix.example else f"type their layout in the {DATE_FORMAT} box under the table (e.g. %d.%m.%Y "
+                 "%H:%M for 31.12.2023 18:30)")
         return (f"In the mapping table on the Upload page, choose {f'{field!r}' if field else 'the column'} for "
-                f"invoice_date; if it holds the dates, type their layout in the {DATE_FORMAT} box under the "
-                f"table {layout}, then Run.")
+                f"invoice_date; if it holds the dates, {where}, then Run.")
     if fix.option == "mapping":
         example: Mapping[str, str] = fix.example or {}
         if example:

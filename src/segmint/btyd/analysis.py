@@ -65,8 +65,9 @@ def score_customers(model: BTYDModel, spend: GammaGamma | None, summary: pd.Data
         "monetary_value": spent,
         "time_unit": time_unit,
         "horizon": horizon,
-        "first_purchase": summary["first_purchase"].to_numpy(),
-        "last_purchase": summary["last_purchase"].to_numpy(),
+        # the customer's paid purchases, as the story and cohorts date them (T may run from a free order before)
+        "first_purchase": summary["first_paid_purchase"].to_numpy(),
+        "last_purchase": summary["last_paid_purchase"].to_numpy(),
     })
     return table
 
@@ -226,6 +227,13 @@ def _customer_value(
     chosen = fitted[model]
     notes += chosen.describe()["warnings"]
     valued, paid, free_only = _paid(summary, notes)
+    if free_first := int((valued["first_purchase"] < valued["first_paid_purchase"]).sum()):
+        # the story and cohorts start a customer at the first paid purchase: say where the model does not
+        notes.append(
+            f"{free_first:,} customers' first order was free ($0): the model counts it as a purchase occasion (T "
+            "and repeat purchases run from it, as in the published CDNOW fits); their first_purchase is their first "
+            "paid purchase, as the story and its cohorts date it"
+        )
     if model == "bgnbd" and (never := int((valued["frequency"] == 0).sum())):
         # read beside "Lost: mean P(alive) 1.00", the model's assumption looks like a bug: say it
         notes.append(

@@ -67,6 +67,8 @@ class CLVResult:
     degenerate: str | None = None
     # customers whose only purchases by the calibration end were free ($0) orders: in the fit, not valued
     free_only: frozenset[str] = frozenset()
+    # False for a basket log without prices: value per purchase and CLV count items, and are named so
+    priced: bool = True
 
     @property
     def time_unit(self) -> str:
@@ -89,12 +91,14 @@ class CLVResult:
 
     def tables(self) -> dict[str, pd.DataFrame]:
         """Name -> table for ``--out``: clv (per customer) and the model checks that exist."""
+        from segmint.units import item_columns
+
         tables = {"clv": self.customers}
         for name, table in (("clv_models", self.comparison), ("clv_holdout_by_frequency", self.by_frequency),
                             ("clv_tracking", self.tracking), ("clv_by_segment", self.by_segment)):
             if table is not None:
                 tables[name] = table
-        return tables
+        return {name: item_columns(table, self.priced) for name, table in tables.items()}
 
     def customer(self, customer_id: str) -> dict[str, Any]:
         """One customer's value facts (P(alive), expected purchases, CLV, band, rank) with the units."""
@@ -163,21 +167,36 @@ class CLVResult:
             "discount": {"rate": self.discount_rate, "per": self.discount_period,
                          "per_month": per_month, f"per_{unit}": per_unit,
                          "rule": "cash in month k of the horizon is discounted by (1+rate)^-(days elapsed / days per period)"},
-            "columns": {
-                "frequency": "repeat purchase days in the calibration period (same-day purchases merged)",
-                "recency": f"{unit}s from the first to the last purchase",
-                "T": f"{unit}s from the first purchase to the calibration end",
-                "p_alive": "probability the customer is still active at the calibration end",
-                "expected_purchases": f"expected purchases in the next {self.horizon_label()}",
-                "p_repurchase": f"probability of at least one purchase in the next {self.horizon_label()}",
-                "expected_avg_value": "expected value per purchase (Gamma-Gamma)",
-                "clv": f"expected_avg_value x discounted expected purchases over {self.horizon_label()}",
-                "churn_risk": "high (p_repurchase < 0.3), medium (< 0.7) or low",
-                "value_rank": "1 = highest clv (by expected purchases when no clv could be computed)",
-            },
+            "columns": self._columns(),
             "comparison": None if self.comparison is None else self.comparison.to_dict("records"),
             "notes": self.notes,
         })
+
+    def _columns(self) -> dict[str, str]:
+        """clv.csv's columns and what each holds (named for items without prices)."""
+        from segmint.units import item_columns
+
+        unit, horizon = self.time_unit, self.horizon_label()
+        value = ("expected value per purchase (Gamma-Gamma)" if self.priced else
+                 "expected items per purchase (Gamma-Gamma on item counts: the data have no prices)")
+        return item_columns({
+            # the model's occasions count a free ($0) order, as the published CDNOW fits do; the dates do not
+            "frequency": "repeat purchase days in the calibration period (same-day purchases merged; a free ($0) "
+                         "order counts as a purchase occasion of the model, as in the published CDNOW fits)",
+            "recency": f"{unit}s from the first to the last purchase occasion",
+            "T": f"{unit}s from the first purchase occasion (a free order included) to the calibration end",
+            "first_purchase": "first paid purchase (positive value), as the story and its cohorts date it",
+            "last_purchase": "last paid purchase by the calibration end",
+            "p_alive": "probability the customer is still active at the calibration end",
+            "expected_purchases": f"expected purchases in the next {horizon}",
+            "p_repurchase": f"probability of at least one purchase in the next {horizon}",
+            "expected_avg_value": value,
+            "clv": (f"expected_avg_value x discounted expected purchases over {horizon}" if self.priced else
+                    f"expected_items_per_purchase x discounted expected purchases over {horizon}"),
+            "churn_risk": "high (p_repurchase < 0.3), medium (< 0.7) or low",
+            "value_rank": ("1 = highest clv (by expected purchases when no clv could be computed)" if self.priced else
+                           "1 = most predicted items (by expected purchases when none could be computed)"),
+        }, self.priced)
 
     def export(self, out_dir: str | Path, fmt: str = "csv") -> dict[str, Path]:
         """Write every table (``exports.export_tables``) and clv_model.json (its statistics rounded as

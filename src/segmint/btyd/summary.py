@@ -10,7 +10,10 @@ Definitions (the conventions of Fader, Hardie & Lee 2005 and of the published CD
   - 1 (repeat purchases), ``recency`` = last - first occasion, ``T`` = ``calibration_end`` - first
   occasion, both in ``time_unit`` (day = 1 day, week = 7 days, month = 365.25 / 12 days; fractions
   kept). ``monetary_value`` = mean net value of the repeat occasions (the first one is left out;
-  null when frequency = 0); ``calibration_value`` = the net value of all of them (0: free orders only).
+  null when frequency = 0); ``calibration_value`` = the net value of all of them (0: free orders only);
+  ``first_paid_purchase``/``last_paid_purchase`` = the first and last occasion of positive value: the
+  customer's purchases as :mod:`segmint.features`, the story and the cohorts date them (CDNOW 10824: a
+  $0.00 order on 1997-02-08 starts ``T``, the first paid purchase is 1997-11-21).
 * Holdout: occasions after ``calibration_end`` up to ``holdout_end`` of customers first seen in the
   calibration period (``holdout_frequency``, ``holdout_value``).
 
@@ -158,6 +161,10 @@ def btyd_summary(tx: ir.Table, window: SummaryWindow, *, start: DateLike = None,
         occasions=calibration.count(),
         first_purchase=calibration.day.min(),
         last_purchase=calibration.day.max(),
+        # paid purchases (positive value), as features, the story and the cohorts date them: a free order is
+        # an occasion of the model (T runs from it) but no purchase of the customer's (clv.csv's dates)
+        first_paid=calibration.day.min(where=is_positive(calibration.value)),
+        last_paid=calibration.day.max(where=is_positive(calibration.value)),
         repeat_value=money_round(calibration.value.sum(where=~calibration.is_first)),
         calibration_value=money_round(calibration.value.sum()),
     )
@@ -175,6 +182,8 @@ def btyd_summary(tx: ir.Table, window: SummaryWindow, *, start: DateLike = None,
         ),
         first_purchase=per_customer.first_purchase,
         last_purchase=per_customer.last_purchase,
+        first_paid_purchase=per_customer.first_paid,
+        last_paid_purchase=per_customer.last_paid,
         calibration_value=per_customer.calibration_value.cast("float64"),
     )
     if window.holdout_end is None:

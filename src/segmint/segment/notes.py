@@ -29,6 +29,11 @@ METRIC_LABELS = {
     "recency_days": "days since their last purchase", "frequency": "number of purchases",
     "monetary": "spend", "avg_order_value": "average order value",
 }  # fmt: skip
+# what a score of 1 would claim when it ranks a customer below others
+LOW_CLAIMS = {
+    "r_score": "a long absence", "f_score": "few purchases", "m_score": "low spend",
+    "value_bucket": "a small basket", "frequency_bucket": "few visits",
+}  # fmt: skip
 MIN_HISTORY_DAYS = 730  # spend x frequency tiers: about two years of history
 
 
@@ -60,6 +65,13 @@ def _largest_tie(labelled: ir.Table, metric: str) -> tuple[object, int]:
     return top["value"], int(top["customers"])
 
 
+def _shown(value: object) -> str:
+    """A metric's value as a note quotes it: 2.60, 13, or as text."""
+    if isinstance(value, float) and not float(value).is_integer():
+        return f"{value:,.2f}"
+    return f"{value:,.0f}" if isinstance(value, (int, float)) else str(value)
+
+
 def tie_notes(title: str, labelled: ir.Table, levels: Mapping[str, tuple[int, str]]) -> list[str]:
     """One sentence per score column with empty levels: which ones, and the tie that empties them.
 
@@ -71,12 +83,17 @@ def tie_notes(title: str, labelled: ir.Table, levels: Mapping[str, tuple[int, st
         n, metric = levels[column]
         value, tied = _largest_tie(labelled, metric)
         label = LEVEL_LABELS.get(column, column)
+        if tied == total:  # one customer, or all alike: a rank among them places no one below anyone
+            alike = ("one customer only" if total == 1 else
+                     f"all {total:,} customers have the same {METRIC_LABELS.get(metric, metric)} ({_shown(value)})")
+            notes.append(f"{title}: {alike}, so {label} 1 ranks no one below anyone: it is no evidence of "
+                         f"{LOW_CLAIMS.get(column, 'a low value')}, and a segment read from it says nothing of that")
+            continue
         if tied == 1:  # distinct values fill every level unless there are fewer customers than levels
             notes.append(f"{title}: only {total:,} customer{'' if total == 1 else 's'} for {n} levels, so {label} "
                          f"{_listed(missing)} {'stays' if len(missing) == 1 else 'stay'} empty")
             continue
-        shown = f"{value:,.2f}" if isinstance(value, float) and not float(value).is_integer() else f"{value:,.0f}" \
-            if isinstance(value, (int, float)) else str(value)
+        shown = _shown(value)
         notes.append(
             f"{title}: no customer has {label} {_listed(missing)} (of 1-{n}): {tied / total:.0%} of customers "
             f"({tied:,} of {total:,}) have the same {METRIC_LABELS.get(metric, metric)} ({shown}), and equal "

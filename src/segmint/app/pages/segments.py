@@ -53,8 +53,10 @@ def column_defs(columns: list[tuple[str, str, str | None]], priced: bool = True)
         # wide as its longest header word (about 8 px a character in the bold header font, plus padding)
         spec: dict[str, Any] = {"field": field, "headerName": header, "wrapHeaderText": True,
                                 "autoHeaderHeight": True, "minWidth": header_width(header)}
-        if field in ("segment", "tier"):  # tier names like "High Value / High Frequency" wrap, not cut
-            spec.update(minWidth=190, pinned="left", wrapText=True, autoHeight=True,
+        # pinned: a phone scrolling the numbers keeps the name; names like "High Value / High Frequency" wrap,
+        # not cut: 190 px where the grid fits (sizing to fit grows every column from its width), 120 on a phone
+        if field in ("segment", "tier"):
+            spec.update(width=190, minWidth=120, pinned="left", wrapText=True, autoHeight=True,
                         cellStyle={"lineHeight": "1.3", "paddingTop": "6px", "paddingBottom": "6px"})
         if kind:  # a number like 129.73 or 16.7% needs about 90 px whatever its header
             # without prices a sum of items is a count ("11,554", not "11,554.00"); a mean keeps two decimals on
@@ -63,6 +65,7 @@ def column_defs(columns: list[tuple[str, str, str | None]], priced: bool = True)
             spec.update(type="numericColumn", valueFormatter={"function": shown}, minWidth=max(spec["minWidth"], 90))
         if field in ("revenue", "sales"):  # 415,568,702.15 at 1.2M customers: shown whole, never "415,568..."
             spec["minWidth"] = max(spec["minWidth"], 145)
+        spec.setdefault("width", spec["minWidth"])
         defs.append(spec)
     return defs
 
@@ -195,7 +198,7 @@ def tier_buckets(state: AppState, dataset_id: str | None, analysis: Any, priced:
         parts += [
             html.H6(f"{axis.title()} buckets: High = index >= {cut.high_index:.0f}, "
                     f"Low = index <= {cut.low_index:.0f}", className="mt-3"),
-            dcc.Graph(id=f"tiers-{axis}-bars", figure=figures.bucket_bars(table, axis), config=GRAPH_CONFIG,
+            dcc.Graph(id=f"tiers-{axis}-bars", figure=figures.bucket_bars(table, axis, priced), config=GRAPH_CONFIG,
                       style={"height": "360px"}),
             dag.AgGrid(id=f"tiers-{axis}-grid", rowData=_records(table), columnDefs=column_defs(columns, priced),
                        columnSize="responsiveSizeToFit", dashGridOptions={"domLayout": "autoHeight"},

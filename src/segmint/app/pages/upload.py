@@ -88,6 +88,13 @@ def find_upload(state: AppState, token: str | None) -> Upload:
     return upload
 
 
+def suggested_date_format(error: object) -> str | None:
+    """The date layout an error's fix suggests (``Fix(option="date_format", example=...)``: the dates of a
+    column were not understood and :mod:`segmint.date_hint` found a layout that reads them), or None."""
+    fix = getattr(error, "fix", None)
+    return fix.example if fix is not None and fix.option == "date_format" and fix.example else None
+
+
 def inspect_upload(upload: Upload) -> tuple[html.Div, str]:
     """(mapping editor, quality report text): the file is read once and cleaned with the detected mapping."""
     upload.read()
@@ -121,6 +128,41 @@ def _shown(exc: Exception, upload: Upload | None) -> Any:
     return shown
 
 
+def inspect_accepted(state: AppState, accepted: dict | None) -> tuple:
+    """(mapping editor, report, Run disabled, message, Date format box) once a file is uploaded. The box
+    belongs to the file: filled with the layout its unread dates suggest (the error's fix: "%d.%m.%Y %H:%M
+    Uhr"), else cleared (blank: detected)."""
+    if not accepted:
+        return None, "", True, None, ""
+    upload = None
+    try:
+        upload = find_upload(state, accepted.get("token"))
+        editor, report = inspect_upload(upload)
+    except Exception as exc:  # noqa: BLE001 - shown to the user
+        return None, "", True, _shown(exc, upload), ""
+    note = alert(f"{upload.filename} uploaded: check the mapping, then press Run.", color="info")
+    return editor, report, False, note, suggested_date_format(upload.cleaned) or ""
+
+
+def run_clicked(state: AppState, clicks: int | None, accepted: dict | None, session: dict | None, values: list,
+                ids: list, date_format: str | None = None, unpriced: list | None = None) -> tuple:
+    """(session, report, message, Date format box) for a press of Run; dates the chosen mapping does not read
+    fill the box with the layout their error suggests, when it knows one."""
+    from dash import no_update
+
+    if not clicks:  # the page (re)rendering its Run button is no click: no "Upload a file first." on arrival
+        return no_update, no_update, no_update, no_update
+    if not accepted:
+        return no_update, no_update, alert("Upload a file first."), no_update
+    fields = {ident["field"]: value for ident, value in zip(ids, values, strict=True)}
+    try:
+        new_session, report, label = run_upload(state, session or {}, accepted.get("token"), fields, date_format,
+                                                "units" in (unpriced or []))
+    except Exception as exc:  # noqa: BLE001 - shown to the user
+        return no_update, no_update, _shown(exc, None), suggested_date_format(exc) or no_update
+    return new_session, report, alert(f"{label} loaded: open Overview to explore it.", color="success"), no_update
+
+
 def register(app: Dash, state: AppState, max_upload_mb: float) -> None:
     """Upload route and callbacks: the file is posted by assets/upload.js, inspected, then run on click."""
     app.server.config[MAX_MB_SETTING] = max_upload_mb
@@ -128,36 +170,16 @@ def register(app: Dash, state: AppState, max_upload_mb: float) -> None:
 
     @app.callback(Output("upload-mapping", "children"), Output("upload-report", "children"),
                   Output("upload-run", "disabled"), Output("upload-message", "children"),
-                  Input("upload-accepted", "data"), prevent_initial_call=True)
+                  Output("upload-date-format", "value"), Input("upload-accepted", "data"), prevent_initial_call=True)
     def inspect(accepted: dict | None) -> tuple:
-        if not accepted:
-            return None, "", True, None
-        upload = None
-        try:
-            upload = find_upload(state, accepted.get("token"))
-            editor, report = inspect_upload(upload)
-        except Exception as exc:  # noqa: BLE001 - shown to the user
-            return None, "", True, _shown(exc, upload)
-        note = alert(f"{upload.filename} uploaded: check the mapping, then press Run.", color="info")
-        return editor, report, False, note
+        return inspect_accepted(state, accepted)
 
     @app.callback(Output("session", "data"), Output("upload-report", "children", allow_duplicate=True),
                   Output("upload-message", "children", allow_duplicate=True),
+                  Output("upload-date-format", "value", allow_duplicate=True),
                   Input("upload-run", "n_clicks"), State("upload-accepted", "data"), State("session", "data"),
                   State({"type": "map", "field": ALL}, "value"), State({"type": "map", "field": ALL}, "id"),
                   State("upload-date-format", "value"), State("upload-unpriced", "value"), prevent_initial_call=True)
     def run(clicks: int | None, accepted: dict | None, session: dict | None, values: list, ids: list,
             date_format: str | None = None, unpriced: list | None = None) -> tuple:
-        from dash import no_update
-
-        if not clicks:  # the page (re)rendering its Run button is no click: no "Upload a file first." on arrival
-            return no_update, no_update, no_update
-        if not accepted:
-            return no_update, no_update, alert("Upload a file first.")
-        fields = {ident["field"]: value for ident, value in zip(ids, values, strict=True)}
-        try:
-            new_session, report, label = run_upload(state, session or {}, accepted.get("token"), fields, date_format,
-                                                    "units" in (unpriced or []))
-        except Exception as exc:  # noqa: BLE001 - shown to the user
-            return no_update, no_update, _shown(exc, None)
-        return new_session, report, alert(f"{label} loaded: open Overview to explore it.", color="success")
+        return run_clicked(state, clicks, accepted, session, values, ids, date_format, unpriced)

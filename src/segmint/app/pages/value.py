@@ -63,7 +63,14 @@ def settings_from(model: Any, unit: Any, horizon: Any, discount: Any, calibratio
             "compare": False}
 
 
-def _table(frame: pd.DataFrame, formats: dict[str, str]) -> dbc.Table:
+# a basket log's CLV counts items (CLVResult.priced): its headers say so
+ITEM_HEADERS = {"value / purchase": "items / purchase", "CLV": "predicted items", "mean CLV": "mean predicted items"}
+
+
+def _table(frame: pd.DataFrame, formats: dict[str, str], priced: bool = True) -> dbc.Table:
+    if not priced:
+        frame = frame.rename(columns=ITEM_HEADERS)
+        formats = {ITEM_HEADERS.get(k, k): v for k, v in formats.items()}
     shown = frame[list(formats)].copy()
     for column, spec in formats.items():
         if spec:
@@ -90,7 +97,7 @@ def top_customers(result: Any) -> Any:
     if "segment" in top:
         formats = {"rank": "", "customer": "", "segment": "", **{k: v for k, v in formats.items()
                                                                 if k not in ("rank", "customer")}}
-    return _table(top, formats)
+    return _table(top, formats, getattr(result, "priced", True))
 
 
 def segment_table(result: Any) -> Any:
@@ -115,7 +122,7 @@ def segment_table(result: Any) -> Any:
     # a sliver of value reads "<0.1%" as in segmint clv, not "0.0%" (CDNOW's Promising: 53 of 789,528)
     table["share"] = [None if pd.isna(value) else share(float(value), 1.0) for value in table["share"]]
     return _table(table, {"segment": "", "customers": ",", "P(alive)": ".2f", "mean CLV": ",.2f",
-                          "CLV": ",.0f", "share": ""})
+                          "CLV": ",.0f", "share": ""}, getattr(result, "priced", True))
 
 
 NO_CLV = "No CLV: no spend model could be fitted (see the notes above); purchases expected over the horizon instead."
