@@ -218,3 +218,18 @@ def test_a_forced_format_reads_canonical_iso_texts_its_own_way(con):
     rows = parsed.order_by("_row").to_pyarrow().column("_invoice_date").to_pylist()
     assert rows == [dt.datetime(2023, 4, 1), None]  # the ISO text does not fit %d.%m.%Y
     assert found["date:iso"] == 1
+
+
+def test_sub_cent_metrics_one_definition_for_values_and_lines() -> None:
+    # counted by hand: 1.234 (-0.004, twice), 2.5 and 3.10 on the cent, 0.125 (+0.005); NaN, infinity and
+    # 1e17 have no cents to round; the line form (one row a value) counts the same as the value form
+    from segmint.formats import line_sub_cent_metrics, sub_cent_metrics
+
+    values = [1.234, 2.5, 3.10, 0.125, float("nan"), float("inf"), 1e17, None]
+    counts = [2, 1, 1, 1, 1, 1, 1, 1]
+    table = ibis.memtable({"v": values, "n": counts})
+    by_value = table.aggregate(**sub_cent_metrics(table.v, table.n, "a")).execute().iloc[0].to_dict()
+    assert by_value == {"sub_cent:a": 3, "sub_cent_change:a": -4000 * 2 + 5000}
+    lines = ibis.memtable({"v": [v for v, n in zip(values, counts, strict=True) for _ in range(n)]})
+    lines, metrics = line_sub_cent_metrics(lines, lines.v, "a")
+    assert lines.aggregate(**metrics).execute().iloc[0].to_dict() == by_value  # 1e17 no longer overflows a cast

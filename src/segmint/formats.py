@@ -121,19 +121,26 @@ def dictionaries(con: BaseBackend, mapped: ibis.Table, fields: list[str]) -> Dic
 
 SUB_CENT_FIELDS = ("amount",)
 SUB_CENT_TOLERANCE = 1e-6  # far above the float noise of a value written to the cent (12.34)
-SUB_CENT_LIMIT = 1e15  # a float64 this large has no digits left below the cent
 
 
-def sub_cent_metrics(number: ir.FloatingValue, n: ir.IntegerValue, name: str) -> dict[str, ir.Scalar]:
-    """Rows (``n`` per value) whose ``number`` has more than 2 decimals, and the millionths rounding
-    each to the cent adds to their total: money is reported to the cent, so a 3-decimal currency's
-    1.234 is shown as 1.23 (see :data:`Dictionaries.sub_cent`)."""
-    change = number.round(MONEY_DECIMALS) - number
-    # a value the cast reads as inf or NaN ('1e400', 'inf': not a plain number) or beyond 1e15 has no cents
-    sub = (number.abs() < SUB_CENT_LIMIT) & (change.abs() > SUB_CENT_TOLERANCE)
+def sub_cent_metrics(
+    number: ir.FloatingValue, n: ir.IntegerValue | None, name: str, cents_change: ir.FloatingValue | None = None
+) -> dict[str, ir.Scalar]:
+    """Rows (``n`` per value; None: one per row) whose ``number`` has more than 2 decimals, and the
+    millionths rounding each to the cent adds to their total: money is reported to the cent, so a
+    3-decimal currency's 1.234 is shown as 1.23 (see :data:`Dictionaries.sub_cent`). ``cents_change``:
+    that change in cents when the caller computed it once as a column (:func:`line_sub_cent_metrics`).
+
+    Rounding changes a value by half a cent at most (0.125 -> 0.13: 0.5 cents and float noise); a value on
+    the cent by float noise (below 1e-4 cents). NaN, infinity (a cast of '1e400' or 'inf') and values past
+    about 1e15 (their doubles 12.5 cents or more apart: no digits left below the cent) change by NaN or by
+    whole cents, so they are not counted."""
+    change = cents_of_rounding(number) if cents_change is None else cents_change
+    sub = ((change.abs() > SUB_CENT_TOLERANCE * 100) & (change.abs() < 1)).fill_null(False)
+    millionths = (change * 1e4).round().cast("int64")
     return {
-        f"sub_cent:{name}": ibis.cases((sub, n), else_=0).sum(),
-        f"sub_cent_change:{name}": ibis.cases((sub, (change * 1e6).round().cast("int64") * n), else_=0).sum(),
+        f"sub_cent:{name}": ibis.cases((sub, 1 if n is None else n), else_=0).sum(),
+        f"sub_cent_change:{name}": ibis.cases((sub, millionths if n is None else millionths * n), else_=0).sum(),
     }
 
 
@@ -151,17 +158,16 @@ def typed_sub_cent(mapped: ibis.Table, fields: list[str]) -> bool:
     return dtype.is_floating() or (dtype.is_decimal() and (dtype.scale is None or dtype.scale > MONEY_DECIMALS))
 
 
+def cents_of_rounding(number: ir.FloatingValue) -> ir.FloatingValue:
+    """What rounding ``number`` to the cent changes, in cents (a float: no integer cast to overflow)."""
+    return (number.round(MONEY_DECIMALS) - number) * 100
+
+
 def line_sub_cent_metrics(table: ir.Table, amount: ir.FloatingValue, name: str) -> tuple[ir.Table, dict[str, ir.Scalar]]:
-    """:func:`sub_cent_metrics` of a value per row (a typed column), cheaper: ``table`` with each row's
-    change in cents computed once (``_cents_change``), and the metrics over it. A value on the cent changes
-    by float noise (below 1e-4 cents); NaN and infinity change by NaN, which no test keeps."""
-    table = table.mutate(_cents_change=(amount * 100).round() - amount * 100)
-    change = table._cents_change
-    sub = ((change.abs() > SUB_CENT_TOLERANCE * 100) & (change.abs() <= 0.5)).fill_null(False)
-    return table, {
-        f"sub_cent:{name}": ibis.cases((sub, 1), else_=0).sum(),
-        f"sub_cent_change:{name}": ibis.cases((sub, (change * 1e4).round().cast("int64")), else_=0).sum(),
-    }
+    """:func:`sub_cent_metrics` of a value per row (a typed column): ``table`` with each row's change in
+    cents computed once (``_cents_change``, which the metrics read twice), and the metrics over it."""
+    table = table.mutate(_cents_change=cents_of_rounding(amount))
+    return table, sub_cent_metrics(amount, None, name, table._cents_change)
 
 
 def sub_cent_change(millionths: int) -> str:

@@ -309,6 +309,18 @@ def test_short_rows_past_the_first_lines_of_a_file_duckdb_reads_are_named(tmp_pa
     assert blank_last.warnings == []  # a blank amount past the sample, no short row: nothing to name
 
 
+def test_short_rows_past_the_first_lines_of_a_space_aligned_file_are_named(tmp_path):
+    # a space-aligned file (CDNOW's layout) has no empty field: a missing one is a short row, told by the rows read
+    head = b"customer_id date number_of_cds dollar_value\n"
+    body = b"".join(b"%05d 19970101 1 %d.00\n" % (i, i % 50) for i in range(300))
+    data = head + body + b"00999 19970102 2\n00998 19970103\n"  # rows 302 (3 fields) and 303 (2)
+    report = read_transactions(write(tmp_path, "late.txt", data), con=ibis.duckdb.connect()).report
+    examples = {e["_row"]: (e.get("fields"), e.get("fields_expected")) for e in report.dropped["missing_amount"].examples}
+    assert examples == {302: (3, 4), 303: (2, 4)}
+    assert report.warnings[0].startswith("2 rows have fewer fields than the header names (4): row 302 (3 fields), "
+                                         "row 303 (2 fields); ")
+
+
 def test_an_unquoted_delimiter_in_a_file_without_a_header_is_refused(tmp_path):
     # no header row: "Pack, 12" widened the table to 6 columns and the row's amount read 3 (its quantity),
     # kept without a word; the same row past the 200-line sample was refused as if a header named 5 fields

@@ -185,7 +185,7 @@ def read_delimited(path: Path, *, con: BaseBackend, mapping: ColumnMapping | Non
         for number, (_, record) in enumerate(body, start=skip + 1):  # numbered as the rows read (_row)
             short.add(number, record)
         short.complete = len(head) < HEAD_BYTES and len(text.splitlines()) <= HEAD_LINES
-        if not short.complete and delimiter != WHITESPACE and encoding == "utf-8" and 0 < short.expected <= len(names):
+        if not short.complete and (delimiter == WHITESPACE or encoding == "utf-8") and 0 < short.expected <= len(names):
             _short_rows_past_sample(path, raw.table, short, delimiter, names, skip, first_row=skip + len(body) + 1)
     raw.short_rows = {(path.name, row): (found, short.expected) for row, found in short.rows.items()}
     raw.report_notes += short.note(HEAD_LINES)
@@ -224,33 +224,39 @@ def _short_rows_past_sample(
 ) -> None:
     """Add to ``short`` the rows from ``first_row`` on (past the sample) that DuckDB's reader padded.
 
-    A short row lacks the header's last field, which DuckDB reads as NULL; so does an empty last field.
-    One count on that column of the rows read tells whether any row can be short (most files: none, and
-    a Parquet spool's statistics answer it unread). Only then is the file read again, empty fields as
-    '' and padded ones NULL, to find the short rows and how many fields each has."""
+    A short row lacks the header's last field, which DuckDB reads as NULL; so does an empty last field of
+    delimited text (a space-aligned file has none). One count on that column of the rows read tells whether
+    any row can be short (most files: none, and a Parquet spool's statistics answer it unread). Only then
+    is a delimited file read again, empty fields as '' and padded ones NULL, to find the short rows and how
+    many fields each has; the rows read of a space-aligned file tell that themselves."""
     column = names[short.expected - 1]
     past = table.filter(table[column].isnull() & (table[ROW_COL] >= first_row))
     if not result_rows(past.aggregate(n=past.count()))[0]["n"]:
         short.complete = True
         return
-    cells = [sql_identifier(n) for n in names[: short.expected]]
-    fields = f"len(list_filter([{', '.join(cells)}], cell -> cell IS NOT NULL))"
-    filled = " OR ".join(f"trim({c}) <> ''" for c in cells)
-    rows = (
-        f"SELECT row_number() OVER () + {skip} AS row, {cells[-1]} IS NULL AND ({filled}) AS short, {fields} AS fields "
-        f"FROM {_read_csv_sql(path, delimiter, names, skip, nullstr=NO_NULL)}"
-    )
-    found = f"SELECT row, fields FROM ({rows}) WHERE short AND row >= {first_row} ORDER BY row"
-    private = raw_duckdb()
-    try:
-        count = private.execute(f"SELECT count(*) FROM ({found})").fetchone()[0]
-        listed = private.execute(f"{found} LIMIT {MAX_SHORT_ROWS}").fetchall()
-    finally:
-        private.close()
-    short.count += count
-    for row, found_fields in listed:
+    if delimiter == WHITESPACE:
+        fields = sum(past[n].notnull().cast("int64") for n in names[: short.expected])
+        found = past.select(row=past[ROW_COL], fields=fields, total=past.count().over()).order_by("row")
+        listed = [(r["row"], r["fields"], r["total"]) for r in result_rows(found.limit(MAX_SHORT_ROWS))]
+    else:
+        cells = [sql_identifier(n) for n in names[: short.expected]]
+        counted = f"len(list_filter([{', '.join(cells)}], cell -> cell IS NOT NULL))"
+        filled = " OR ".join(f"trim({c}) <> ''" for c in cells)
+        rows = (
+            f"SELECT row_number() OVER () + {skip} AS row, {cells[-1]} IS NULL AND ({filled}) AS short, "
+            f"{counted} AS fields FROM {_read_csv_sql(path, delimiter, names, skip, nullstr=NO_NULL)}"
+        )
+        # one read of the file: the first rows listed, each with the count of them all
+        found = f"SELECT row, fields, count(*) OVER () FROM ({rows}) WHERE short AND row >= {first_row}"
+        private = raw_duckdb()
+        try:
+            listed = private.execute(f"{found} ORDER BY row LIMIT {MAX_SHORT_ROWS}").fetchall()
+        finally:
+            private.close()
+    short.count += int(listed[0][2]) if listed else 0
+    for row, found_fields, _ in listed:
         if len(short.rows) < MAX_SHORT_ROWS:
-            short.rows[row] = found_fields
+            short.rows[int(row)] = int(found_fields)
     short.complete = True
 
 

@@ -43,9 +43,11 @@ def ledger_report(staged: Staged, entries: ir.Table) -> LedgerReport:
     amounts = [name for name in ("debit", "credit", "amount") if f"_n_{name}" in table.columns]
     cents = {}
     for name in amounts:
-        cents |= sub_cent_metrics(table[f"_n_{name}"].abs(), ibis.literal(1, "int64"), name)
+        cents |= sub_cent_metrics(table[f"_n_{name}"].abs(), None, name)
     counts = table.group_by("_reason").aggregate(n=table.count(), **cents).execute()
-    by_reason = {r: int(n) for r, n in zip(counts["_reason"], counts["n"], strict=True) if isinstance(r, str)}
+    # by name: a group_by's rows come in no set order (the report listed the reasons in either order)
+    by_reason = {r: int(n) for r, n in sorted(zip(counts["_reason"], counts["n"], strict=True), key=lambda p: str(p[0]))
+                 if isinstance(r, str)}
     rows_staged = int(counts["n"].sum())
     dropped = {name: DroppedRows(count=n, description=LEDGER_DROPS.get(name, "skipped by the reader"),
                                  examples=raw.skipped_examples.get(name, [])[:MAX_EXAMPLES])
