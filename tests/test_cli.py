@@ -245,34 +245,3 @@ def test_clv_and_crm_read_a_basket_log_with_unpriced_units(tmp_path):
     assert lists.exit_code == 0, lists.output
     tagged = pd.concat(pd.read_csv(p) for p in (tmp_path / "crm").glob("*.csv"))
     assert len(tagged) == 60
-
-
-def test_paths_and_lists_are_coerced_as_typer_does_without_building_its_adapters():
-    """A plain ``Path`` option, a ``list[str]`` argument and a checked path are coerced without Typer's
-    pydantic adapters (no ``typer._adapters``), to the values and errors Typer's adapters give."""
-    import subprocess
-    import sys
-    import textwrap
-
-    script = textwrap.dedent("""
-        import sys
-        from pathlib import Path
-        import typer
-        from typer.testing import CliRunner
-        import segmint.cli  # its coercion patch
-        seen = {}
-        demo = typer.Typer()
-        @demo.command()
-        def run(inputs: list[str] = typer.Argument(None), out: Path = typer.Option(None, "--out"),
-                must: Path = typer.Option(None, "--must", exists=True)):
-            seen.update(inputs=inputs, out=out, must=must)
-        ok = CliRunner().invoke(demo, ["a.csv", "b//c.csv", "--out", "x//y/"])
-        assert ok.exit_code == 0, ok.output
-        print(repr(seen["inputs"]), repr(seen["out"]), seen["must"])
-        missing = CliRunner().invoke(demo, ["a.csv", "--must", "no/such/file"])
-        print(missing.exit_code, "does not exist" in missing.output)
-        print("typer._adapters" in sys.modules)
-    """)
-    run = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
-    assert run.returncode == 0, run.stderr[-2000:]
-    assert run.stdout.splitlines() == ["['a.csv', 'b//c.csv'] PosixPath('x/y') None", "2 True", "False"]
