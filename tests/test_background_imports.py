@@ -37,7 +37,8 @@ def test_the_command_imports_cleaning_in_a_second_thread_with_the_same_results(t
     (tmp_path / "sales.csv").write_text(SALES)
     command = f"""
         from segmint.cli import main
-        sys.argv = ["segmint", "analyze", {str(tmp_path / "sales.csv")!r}, "--scheme", "rfm", "--out", {str(tmp_path / "out")!r}]
+        sys.argv = ["segmint", "analyze", {str(tmp_path / "sales.csv")!r}, "--scheme", "rfm",
+                    "--out", {str(tmp_path / "out")!r}]
         main()
     """
     run = _run(command)
