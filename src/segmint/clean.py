@@ -173,11 +173,12 @@ def clean_transactions(
     rows_read = counts.pop("rows")
     if date_info.evidence == "native dates":
         date_info.formats["native"] = rows_read
-    from segmint.io.ledger_report import drop_description
+    dropped: dict[str, DroppedRows] = {}
+    skipped = reader_skipped or {}
+    if any(skipped.values()):  # rows a reader left out (the ledger modules name them)
+        from segmint.io.ledger_report import drop_description
 
-    dropped = {
-        name: DroppedRows(count=n, description=drop_description(name)) for name, n in (reader_skipped or {}).items() if n
-    }  # fmt: skip
+        dropped = {name: DroppedRows(count=n, description=drop_description(name)) for name, n in skipped.items() if n}
     examples = drop_examples(staged, mapped, fields, MAX_EXAMPLES, counts=by_reason) if any(by_reason.values()) else {}
     for name, description in DROP_DESCRIPTIONS.items():
         if by_reason.get(name):

@@ -142,10 +142,10 @@ AsServiceOption = typer.Option(
 
 def clean_options(keep_duplicates: bool = False, unpriced: str = "error") -> CleanOptions | None:
     """Cleaning options from CLI flags (None = the library's defaults)."""
-    from segmint.clean import CleanOptions
-
     if not keep_duplicates and unpriced == "error":
         return None
+    from segmint.clean_options import CleanOptions
+
     return CleanOptions(drop_duplicates=False if keep_duplicates else None, unpriced=unpriced)
 
 

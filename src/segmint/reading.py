@@ -112,11 +112,12 @@ def read_transactions(
         raw = read_sql(*split_table_url(str(source)), con=con)
         con = raw.table._find_backend()
     else:
-        from segmint.io.ledger import sales_view
-
         own = con is None
         con = con or engine.connect()
+        from segmint import background_imports
         from segmint.io import size
+
+        background_imports.start()  # what cleaning needs, while DuckDB reads (when the process allows it)
 
         small = own and size.small_input(source, con=con)
         if small:  # the read itself is one of the queries a second thread slows down
@@ -124,8 +125,13 @@ def read_transactions(
         raw = read_raw(source, con=con, mapping=wanted)
         if own and not small:
             _one_thread_when_small(con, raw.table)
-        # a ledger (Day Book, Ledger Account): only its sales vouchers net of credit notes are sales
-        raw, ledger = sales_view(raw, con=con)
+        from segmint.io.ledger_layout import may_be_ledger
+
+        if raw.format.startswith("tally-xml") or may_be_ledger(raw):
+            from segmint.io.ledger import sales_view
+
+            # a ledger (Day Book, Ledger Account): only its sales vouchers net of credit notes are sales
+            raw, ledger = sales_view(raw, con=con)
     return clean_raw(raw, con=con, mapping=wanted, options=options, label=_label(source), ledger=ledger)
 
 

@@ -15,12 +15,15 @@ import re
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from segmint.errors import Fix, MappingError
 from segmint.io.base import RawTable
-from segmint.io.vouchers import LedgerRules, classify_voucher_types, strip_direction
 from segmint.schema import normalize_name
 from segmint.schema.detection import Sample, sample_values
+
+if TYPE_CHECKING:  # the voucher rules are imported for voucher tables only (not for a sales log)
+    from segmint.io.vouchers import LedgerRules
 
 LAYOUTS = ("vouchers", "single_party", "receivables")
 _PERIOD = re.compile(
@@ -119,6 +122,17 @@ def title_period(titles: list[str]) -> tuple[str, str] | None:
     return None
 
 
+def may_be_ledger(raw: RawTable) -> bool:
+    """False when ``raw`` is no ledger by its column names alone: no date column, or no debit, credit
+    or amount column (the first thing :func:`detect_layout` checks; a sales log's reader then needs
+    none of the ledger modules)."""
+    return _dated_amounts(match_columns(raw.columns, None))
+
+
+def _dated_amounts(found: dict[str, str]) -> bool:
+    return "date" in found and bool({"debit", "credit", "amount"} & set(found))
+
+
 def detect_layout(
     raw: RawTable,
     sample: Sample | None = None,
@@ -142,11 +156,10 @@ def detect_layout(
                     note="a table with a party column needs no party name; keep only the column mapping"),
         )
     found = match_columns(raw.columns, columns)
+    if not _dated_amounts(found):
+        return None
     titles = list(raw.titles)
     period = title_period(titles)
-    has_amount = bool({"debit", "credit", "amount"} & set(found))
-    if "date" not in found or not has_amount:
-        return None
     debtors = any(_DEBTOR_TITLE.search(t) for t in titles)
     named, where = (party, "given") if party else title_party(titles)
     if "voucher_type" not in found:
@@ -156,6 +169,8 @@ def detect_layout(
         if named and "party" in found:
             return _single(found, named, where, period, "a party named in the title, no voucher-type column")
         return None
+    from segmint.io.vouchers import LedgerRules, classify_voucher_types
+
     sample = raw.sample_columns(1000) if sample is None else sample  # fetched only for voucher tables
     rules = rules or LedgerRules.load()  # read only for voucher tables (a YAML table and its model)
     types = [str(v) for v in sample_values(sample, found["voucher_type"]) if v is not None and v == v]
@@ -183,6 +198,8 @@ def detect_layout(
 
 
 def _single(found: dict[str, str], party: str, where: str, period: tuple[str, str] | None, why: str) -> LedgerLayout:
+    from segmint.io.vouchers import strip_direction
+
     columns = dict(found)
     counter = columns.pop("party", None)
     if counter is not None:
