@@ -79,3 +79,24 @@ def test_retention_revenue_is_the_exact_sum() -> None:
     })
     exact = float(sum(Decimal(repr(v)) for v in amounts))
     assert retention(frame)["revenue"].iloc[0] == exact == 123_465_640.93  # 123,456,789.01 + 210.00 + 8,641.92
+
+
+def test_a_period_that_ranks_no_one_scores_the_middle_in_both_scorers() -> None:
+    """A period with one known customer, or with all alike on an axis, ranks no one: the story's comparison
+    scorer gives the middle score (3 of 5) as rfm_scores does per group, not 1 ('least recent')."""
+    from segmint.segment.rfm import rfm_scores
+
+    frame = pd.DataFrame({
+        "customer_id": [1, 2, 3, 4, 5], "period_index": [0, 0, 1, 1, 1], "known": [True, False, True, True, True],
+        "recency_days": [4, 9, 30, 20, 10], "frequency": [2, 1, 1, 1, 1], "monetary": [5.0, 1.0, 10.0, 20.0, 30.0],
+    })
+    con = ibis.duckdb.connect()
+    scored = scores_by_order(con.create_table("rows", frame), 5).execute().set_index("customer_id")
+    known = frame[frame["known"]]
+    ranked = rfm_scores(con.create_table("known", known), 5, by="period_index").execute().set_index("customer_id")
+    columns = ["r_score", "f_score", "m_score"]
+    # period 0: customer 1 alone -> 3, 3, 3; period 1: F all alike -> 3, R and M spread 1, 3, 5 (by hand)
+    expected = pd.DataFrame({"r_score": [3, 1, 3, 5], "f_score": [3, 3, 3, 3], "m_score": [3, 1, 3, 5]},
+                            index=pd.Index([1, 3, 4, 5], name="customer_id"))
+    pd.testing.assert_frame_equal(scored.loc[expected.index, columns], expected, check_dtype=False)
+    pd.testing.assert_frame_equal(ranked.loc[expected.index, columns], expected, check_dtype=False)

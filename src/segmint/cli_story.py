@@ -81,7 +81,7 @@ def story(
         tables = result.tables(story_query=fmt == "csv") if out is not None else None
         if tables is None and customer is None:
             result.overview()
-    from segmint.units import has_prices, item_columns
+    from segmint.units import has_prices, item_columns, named_for_basis
 
     priced = has_prices(getattr(tx, "mapping", None))  # a basket log's amounts count items: said so
     console.print(escape(result.describe_kind()))
@@ -95,8 +95,6 @@ def story(
         _print_story_overview(result, priced)
     if tables is not None:
         from segmint.exports import export_tables
-
-        from segmint.segment.value import named_for_basis  # revenue_segment, not profit_segment, without a cost
 
         tables = {name: item_columns(named_for_basis(table, priced) if name == "period_segments" else table, priced)
                   for name, table in tables.items()}

@@ -74,7 +74,7 @@ def scores_by_order(rows: ir.Table, bins: int) -> ir.Table:
     comparing it with its period's ``bins - 1`` cuts per axis: no rank window (a sort of every
     customer-period) and no counts joined back. Rows not known are scored too (ignored by the story).
     """
-    from segmint.segment.rfm import with_cells
+    from segmint.segment.rfm import unranked_middle, with_cells
 
     cuts = frame_table(score_cuts(rows.filter(rows.known), bins))
     scored = rows.left_join(cuts, "period_index")
@@ -88,4 +88,8 @@ def scores_by_order(rows: ir.Table, bins: int) -> ir.Table:
         f_score=score([scored.frequency > scored[f"f{s}"] for s in steps]),
         m_score=score([scored.monetary > scored[f"m{s}"] for s in steps]),
     )
+    # a period whose known rows all score 1 ranks no one: the middle score, as rfm_scores gives it
+    period = ibis.window(group_by=scored.period_index)
+    scored = scored.mutate(**{c: unranked_middle(scored[c], ibis.ifelse(scored.known, scored[c], 1).max().over(period),
+                                                 bins) for c in ("r_score", "f_score", "m_score")})
     return with_cells(scored.drop(*[f"{p}{s}" for p in "rfm" for s in steps]))

@@ -44,27 +44,36 @@ def test_empty_levels_and_the_tie_behind_them() -> None:
     one = ibis.memtable(pd.DataFrame({"customer_id": ["c0"], "recency_days": [3], "frequency": [1],
                                       "monetary": [5.0]}))
     (note, *_) = tie_notes("RFM segments", get_scheme("rfm").assign(one), {"r_score": (5, "recency_days")})
-    # one customer ranks below no one: R = 1 is said to be no evidence of a long absence (they bought 3 days ago)
-    assert note == ("RFM segments: one customer only, so R score 1 ranks no one below anyone: it is no evidence of a "
-                    "long absence, and a segment read from it says nothing of that")
+    # one customer ranks below no one: R is the middle, no evidence of a long absence (they bought 3 days ago)
+    assert note == ("RFM segments: one customer only, so R score ranks no one below anyone: it is the middle, 3 of 5, "
+                    "no evidence of a long absence or of its opposite")
 
 
-def test_a_score_that_ranks_no_one_says_it_is_no_evidence() -> None:
-    """One customer, who bought yesterday, scored R=F=M=1 (the least recent, least frequent, lowest spend) and the
-    notes said only that scores 2-5 stay empty; customers who all bought once scored F=1 ('few purchases').
-    The notes now say such a score is no evidence; a score with a spread keeps the empty-levels note."""
+def test_a_score_that_ranks_no_one_is_the_middle_and_says_so() -> None:
+    """One customer, who bought yesterday, scored R=F=M=1 (the least recent, least frequent, lowest spend:
+    'Require Activation' in levels, 'About To Sleep' in RFM) and the notes said only that scores 2-5 stay
+    empty; customers who all bought once scored F=1 ('few purchases'). A score no one rises above ranks no
+    one: it is the middle, (bins + 1) // 2, and the notes say so; a score with a spread is unchanged."""
     one = ibis.memtable(pd.DataFrame({"customer_id": ["c0"], "recency_days": [1], "frequency": [2],
                                       "monetary": [30.5]}))
     labelled = get_scheme("levels").assign(one)
-    assert labelled.select("r_score", "f_score", "m_score").execute().iloc[0].tolist() == [1, 1, 1]
+    row = labelled.select("r_score", "f_score", "m_score", "segment").execute().iloc[0].tolist()
+    assert row == [3, 3, 3, "Loyal"]  # R+F+M = 9: the middle level, not Require Activation (3)
     notes = get_scheme("levels").notes(one, labelled)
-    assert [n.split(", so ")[1].split(":")[0] for n in notes] == [
-        "R score 1 ranks no one below anyone", "F score 1 ranks no one below anyone", "M score 1 ranks no one below anyone"]
+    assert [n.split(", so ")[1].split(",")[0] for n in notes] == [
+        "R score ranks no one below anyone: it is the middle", "F score ranks no one below anyone: it is the middle",
+        "M score ranks no one below anyone: it is the middle"]
+    seven = get_scheme("levels").assign(one, get_scheme("levels").config({"bins": 7}))
+    assert seven.select("r_score").execute()["r_score"].tolist() == [4]  # (7 + 1) // 2
     three = ibis.memtable(pd.DataFrame({"customer_id": ["a", "b", "c"], "recency_days": [56, 25, 1],
                                         "frequency": [1, 1, 1], "monetary": [10.0, 20.0, 30.0]}))
-    notes = get_scheme("rfm").notes(three, get_scheme("rfm").assign(three))
-    assert ("RFM segments: all 3 customers have the same number of purchases (1), so F score 1 ranks no one below "
-            "anyone: it is no evidence of few purchases, and a segment read from it says nothing of that") in notes
+    rfm = get_scheme("rfm").assign(three)
+    scores = rfm.select("customer_id", "r_score", "f_score", "m_score").order_by("customer_id").execute()
+    # F: all alike -> 3; R and M spread over 1, 3, 5 (by hand: 1 + floor(4 k / 2))
+    assert scores[["r_score", "f_score", "m_score"]].values.tolist() == [[1, 3, 1], [3, 3, 3], [5, 3, 5]]
+    notes = get_scheme("rfm").notes(three, rfm)
+    assert ("RFM segments: all 3 customers have the same number of purchases (1), so F score ranks no one below "
+            "anyone: it is the middle, 3 of 5, no evidence of few purchases or of its opposite") in notes
     # R and M spread over 1, 3 and 5 (by hand: 1 + floor(4 k / 2)): only their empty levels are noted
     assert "RFM segments: only 3 customers for 5 levels, so R score 2 and 4 stay empty" in notes
 

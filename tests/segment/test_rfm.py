@@ -48,7 +48,8 @@ def test_ties_share_a_score():
     # six customers bought once: k = 0 for all of them -> F=1; frequency 2 has k=6 -> 1+floor(30/10)=4
     got = scores(features([5] * 10, [1, 1, 1, 1, 1, 1, 2, 3, 4, 5], [7.0] * 10))
     assert got.f_score.tolist() == [1, 1, 1, 1, 1, 1, 4, 4, 5, 5]
-    assert set(got.r_score) == {1} and set(got.m_score) == {1}  # everyone tied: nobody is worse
+    # everyone tied: nobody is worse, nobody better: the middle, 3 of 5 (rfm.unranked_middle), not 1
+    assert set(got.r_score) == {3} and set(got.m_score) == {3}
     got = scores(features([30, 30, 2, 2, 2, 9], [1] * 6, [1.0] * 6), bins=3)
     # recency 30: nobody older -> 1; 9: two older -> 1+floor(6/6)=2; 2: three older -> 1+floor(9/6)=2
     assert got.r_score.tolist() == [1, 1, 2, 2, 2, 2]
@@ -300,7 +301,7 @@ def test_recent_claims_hold_on_real_cdnow() -> None:
 
 
 @pytest.mark.parametrize(("recency", "want"), [
-    ([1], [1]),  # 1 customer: no one to rank against, k = 0 -> 1 (as before; see the module docstring)
+    ([1], [3]),  # 1 customer: no one to rank against: the middle score (was 1, the least recent)
     ([1, 40], [5, 1]),  # 2 customers: the one who bought yesterday scored R=3 ("About To Sleep"), now 5
     ([1, 20, 40], [5, 3, 1]),  # k = 2, 1, 0 strictly older: 1 + floor(4k / 2)
     ([1, 10, 20, 40], [5, 3, 2, 1]),  # 1 + floor(4k / 3): k=3 -> 5, 2 -> 3, 1 -> 2, 0 -> 1

@@ -176,7 +176,7 @@ def test_the_amount_axis_columns_are_named_for_what_was_ranked(cost_known: bool,
     They are revenue_* then; with every cost known they stay profit_*. Ranks from the table above."""
     from segmint.api import analyze
     from segmint.exports import export_all
-    from segmint.segment.value import named_for_basis
+    from segmint.units import named_for_basis
     from segmint.story import build_story
 
     basis = "profit" if cost_known else "revenue"

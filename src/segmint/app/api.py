@@ -24,10 +24,9 @@ from flask import Flask, Response, request
 from segmint.app.filters import PERIODS, Filters
 from segmint.app.state import AppState
 from segmint.segment import available_schemes, scheme_names
-from segmint.segment.value import named_for_basis
 from segmint.errors import ConfigError, DataError, SegmintError
 from segmint.money import export_decimals, round_numbers
-from segmint.units import item_columns
+from segmint.units import item_columns, named_for_basis
 
 log = logging.getLogger(__name__)
 

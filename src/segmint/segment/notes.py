@@ -86,8 +86,13 @@ def tie_notes(title: str, labelled: ir.Table, levels: Mapping[str, tuple[int, st
         if tied == total:  # one customer, or all alike: a rank among them places no one below anyone
             alike = ("one customer only" if total == 1 else
                      f"all {total:,} customers have the same {METRIC_LABELS.get(metric, metric)} ({_shown(value)})")
-            notes.append(f"{title}: {alike}, so {label} 1 ranks no one below anyone: it is no evidence of "
-                         f"{LOW_CLAIMS.get(column, 'a low value')}, and a segment read from it says nothing of that")
+            level = next(lvl for lvl in range(1, n + 1) if lvl not in missing)  # the one level everyone holds
+            if level > 1:  # RFM's scores: the middle (segment.rfm.unranked_middle)
+                notes.append(f"{title}: {alike}, so {label} ranks no one below anyone: it is the middle, {level} "
+                             f"of {n}, no evidence of {LOW_CLAIMS.get(column, 'a low value')} or of its opposite")
+            else:
+                notes.append(f"{title}: {alike}, so {label} 1 ranks no one below anyone: it is no evidence of "
+                             f"{LOW_CLAIMS.get(column, 'a low value')}, and a segment read from it says nothing of that")
             continue
         if tied == 1:  # distinct values fill every level unless there are fewer customers than levels
             notes.append(f"{title}: only {total:,} customer{'' if total == 1 else 's'} for {n} levels, so {label} "

@@ -8,7 +8,9 @@ values always share a score, never split by row order; with distinct values each
 ``n / bins`` customers, while a value shared by many customers leaves some scores above it empty.
 With fewer customers than scores (``2 <= n < bins``) the ranks spread over the whole scale,
 ``1 + floor((bins - 1) * k / (n - 1))``: the best of 2 customers scores 5, not 3 (``About To Sleep``
-for the one who bought yesterday), the worst 1. One customer, with no one to be ranked against, scores 1.
+for the one who bought yesterday), the worst 1. A score no customer rises above (one customer, or all
+alike: no one is ranked below anyone) is no rank at all: everyone gets the middle score ``(bins + 1) // 2``
+(3 of 5), not 1, which would call a lone customer who bought yesterday the least recent (``Lost``).
 
 Segments come from an editable rule table (``rfm_segments.yaml``): rules are tried in order and the
 first whose R / F / M / FM ranges (and tenure condition) contain the customer wins; the table must give
@@ -58,6 +60,7 @@ __all__ = [
     "quantile_score",
     "rank_score",
     "rfm_scores",
+    "unranked_middle",
     "bought_in_window_flag",
     "new_customer_flag",
     "scaled_score",
@@ -237,7 +240,15 @@ def rfm_scores(features: ir.Table, bins: int = 5, *, by: str | None = None) -> i
         f_score=rank_score(ibis.rank().over(group_by=group, order_by=features.frequency), n, bins),
         m_score=rank_score(ibis.rank().over(group_by=group, order_by=features.monetary), n, bins),
     )
-    return with_cells(scored)
+    window = ibis.window(group_by=group)
+    return with_cells(scored.mutate(**{c: unranked_middle(scored[c], scored[c].max().over(window), bins)
+                                       for c in ("r_score", "f_score", "m_score")}))
+
+
+def unranked_middle(score: ir.IntegerValue, best: ir.IntegerValue, bins: int) -> ir.IntegerValue:
+    """``score``, or the middle score ``(bins + 1) // 2`` where the best score among its group (``best``) is 1:
+    a rank that places no one below anyone (module docstring)."""
+    return ibis.ifelse(best == 1, ibis.literal((bins + 1) // 2, "int64"), score)
 
 
 def with_cells(scored: ir.Table) -> ir.Table:

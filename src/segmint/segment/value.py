@@ -23,7 +23,7 @@ of ``n_init``, each step a binary search over sorted values, so a million custom
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Literal
 
 import ibis
 import ibis.expr.types as ir
@@ -43,11 +43,8 @@ log = logging.getLogger(__name__)
 LABELS = ("Low Value", "Below Average", "Average", "High Value")  # least valuable first
 AXES = ("profit", "frequency")
 
-__all__ = ["AMOUNT_AXIS_COLUMNS", "LABELS", "ValueConfig", "assign", "axis_ranks", "basis_column", "distinct_ranks",
-           "kmeans_1d", "label_frame", "named_for_basis", "order_cluster"]
-
-# the amount axis' columns, named profit_* where they are computed; named for what was ranked where shown
-AMOUNT_AXIS_COLUMNS = ("profit_cluster", "profit_clusters", "profit_score", "profit_segment", "profit_outlier")
+__all__ = ["LABELS", "ValueConfig", "assign", "axis_ranks", "basis_column", "distinct_ranks", "kmeans_1d",
+           "label_frame", "order_cluster"]
 
 
 class ValueConfig(SegmentConfig):
@@ -314,46 +311,3 @@ def _floats(features: pd.DataFrame | pa.Table, column: str) -> np.ndarray:
     import pandas as pd
 
     return pd.to_numeric(features[column]).to_numpy(float)
-
-
-def named_for_basis(table: Any, priced: bool = True) -> Any:
-    """``table`` (Ibis, pandas or a dict of one row) with the amount axis' columns named for what was ranked.
-
-    Without a cost for every customer the value story ranks revenue (items without prices) where profit
-    would be, yet its columns were ``profit_cluster``, ``profit_segment``, ...: they become
-    ``revenue_cluster`` (``items_cluster``). The basis is read from ``value_basis`` (the scheme's tables)
-    or, in the story's rows, from ``profit``: no labelled row with a profit means none was ranked on it.
-    A table ranked on profit throughout, or on profit in some periods only, keeps ``profit_*``.
-    """
-    columns = list(table) if isinstance(table, dict) else list(table.columns)
-    present = [c for c in AMOUNT_AXIS_COLUMNS if c in columns]
-    if not present:
-        return table
-    word = "revenue" if priced else "items"
-    if "value_basis" in columns:
-        if isinstance(table, dict):
-            bases = {table["value_basis"]}
-        elif isinstance(table, ir.Table):
-            bases = set(table.select("value_basis").distinct().to_pyarrow()["value_basis"].to_pylist())
-        else:
-            bases = set(table["value_basis"].unique())
-        if len(bases) != 1 or (basis := bases.pop()) == "profit":
-            return table
-        word = basis
-    elif "profit" in columns:
-        if isinstance(table, dict):
-            on_profit = table["profit"] is not None and table["profit"] == table["profit"]
-        elif isinstance(table, ir.Table):
-            on_profit = bool(table.filter(table.profit_cluster.notnull() & table.profit.notnull()).count().execute())
-        else:
-            on_profit = bool((table["profit_cluster"].notna() & table["profit"].notna()).any())
-        if on_profit:
-            return table
-    else:
-        return table
-    renames = {c: word + c[len("profit"):] for c in present}
-    if isinstance(table, dict):
-        return {renames.get(k, k): v for k, v in table.items()}
-    if isinstance(table, ir.Table):
-        return table.rename({new: old for old, new in renames.items()})
-    return table.rename(columns=renames)
