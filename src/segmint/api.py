@@ -198,7 +198,9 @@ def analyze(
             continue
         settings = used[name] = item_config(scheme_.config(configs.get(name)), priced)
         try:
-            labelled = engine.materialize(tx.con, scheme_.assign(features, settings).order_by("customer_id"))
+            earlier = {done: (segments[done], used[done]) for done in segments}
+            labelled = scheme_.assign_after(features, settings, earlier)
+            labelled = engine.materialize(tx.con, labelled.order_by("customer_id"))
         except DataError as exc:
             if scheme != "all":  # a scheme the user named must run or fail
                 raise

@@ -212,3 +212,29 @@ def test_reason_says_one_day_not_one_days() -> None:
     reasons = assign(data, ClusterConfig(k=2))["reason"].tolist()
     assert "last purchase today" in reasons[0] and "last purchase 1 day ago" in reasons[1]
     assert "last purchase 2 days ago" in reasons[2] and "1 days" not in " ".join(reasons)
+
+
+def test_reasons_render_shared_integers_once_with_the_same_text() -> None:
+    from segmint.segment import clusters
+
+    calls: list[object] = []
+
+    def render(value: object) -> str:
+        calls.append(value)
+        return f"<{value}>"
+
+    assert clusters._each([3, 1, 3, 3, 1], render) == ["<3>", "<1>", "<3>", "<3>", "<1>"]
+    assert sorted(calls) == [1, 3]  # each distinct day count once
+    calls.clear()
+    # floats (and -0.0 beside 0.0) are rendered one by one: no two values share a text by equality
+    assert clusters._each([0.0, -0.0, 2.5], render) == ["<0.0>", "<-0.0>", "<2.5>"]
+    assert len(calls) == 3
+    # the reason text, written out by hand
+    columns = {"recency_days": [0, 1, 1200, 1], "frequency": [1, 2, 1, 2], "monetary": [10.5, 250.0, 10.5, 99.0]}
+    got = clusters._reasons(columns, ["recency_days", "frequency", "monetary"], ["A", "B", "C", "D"])
+    assert got == [
+        "monetary 10.50 (top 100%), frequency 1, last purchase today -> A",
+        "monetary 250 (top 25%), frequency 2, last purchase 1 day ago -> B",
+        "monetary 10.50 (top 100%), frequency 1, last purchase 1,200 days ago -> C",
+        "monetary 99 (top 50%), frequency 2, last purchase 1 day ago -> D",
+    ]

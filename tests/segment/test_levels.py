@@ -98,3 +98,26 @@ def test_top_customers_claim_holds_on_real_cdnow() -> None:
     assert top.revenue > 3 * others.revenue.max() and top.orders > 2 * others.orders.max()
     assert top.recent > 0.3  # many bought lately: "slipping away" would be false
     assert "Can't Lose Them" not in by.index
+
+
+def test_levels_from_rfms_scores_equal_levels_ranked_again() -> None:
+    from segmint.segment import get_scheme
+    from segmint.segment.rfm import RFMConfig
+    from segmint.segment.rfm import assign as rfm_assign
+
+    table, cells = grid_features(5)
+    rfm = rfm_assign(table, RFMConfig())
+    levels = get_scheme("levels")
+    reused = levels.assign_after(table, LevelsConfig(), {"rfm": (rfm, RFMConfig())}).to_pandas()
+    ranked = assign(table, LevelsConfig()).to_pandas()
+    assert list(reused.columns) == list(ranked.columns)
+    pd.testing.assert_frame_equal(reused.sort_values("customer_id").reset_index(drop=True),
+                                  ranked.sort_values("customer_id").reset_index(drop=True))
+    # the hand-written table, from rfm's scores
+    by_id = dict(zip(reused.customer_id, reused.segment, strict=True))
+    assert [by_id[f"c{i:04d}"] for i in range(len(cells))] == [LEVEL_BY_SUM_5[sum(c)] for c in cells]
+    # other bins than rfm's: levels ranks on its own (no rfm scores to read)
+    from segmint.segment.levels import assign_after
+
+    assert assign_after(table, LevelsConfig(bins=4), {"rfm": (rfm, RFMConfig())}) is None
+    assert assign_after(table, LevelsConfig(), {}) is None

@@ -196,3 +196,17 @@ def test_reason_writes_atv_to_the_cent():
     table = ibis.memtable({"atv": [89.0, 11.77, 12.05, 1234.5, 0.999]})
     texts = ibis.duckdb.connect().execute(table.select(text=_cents_text(table.atv)))["text"].tolist()
     assert texts == ["89.00", "11.77", "12.05", "1234.50", "1.00"]
+
+
+def test_labels_read_buckets_ranked_once() -> None:
+    # the labelled table reads stored buckets: no window (RANK, COUNT OVER) left in its query, and the
+    # same buckets as ranking again
+    labelled = assign(features(), CONFIG)
+    sql = str(ibis.to_sql(labelled)).upper()
+    assert " OVER " not in sql and "RANK(" not in sql
+    from segmint.segment.tiers import bucket_customers
+
+    ranked = bucket_customers(features(), CONFIG.n_buckets).to_pandas().sort_values("customer_id")
+    got = labelled.to_pandas().sort_values("customer_id")
+    assert got.value_bucket.tolist() == ranked.value_bucket.tolist()
+    assert got.frequency_bucket.tolist() == ranked.frequency_bucket.tolist()

@@ -4,7 +4,8 @@ A scheme is a module with a :class:`~segmint.segment._config.SegmentConfig` subc
 ``assign(features, config) -> ibis.Table`` (the customer features plus ``segment``,
 ``segment_order`` (higher = more valuable) and ``reason``, in the backend of ``features``). It may
 also define ``extra_tables(features, labelled, config) -> dict[str, table]``: tables exported beside
-its segments (the tiers bucket tables), and ``notes(features, labelled, config) -> list[str]``: what a
+its segments (the tiers bucket tables), ``assign_after(features, config, earlier) -> table | None``:
+its labels from schemes already run (levels from rfm's scores), and ``notes(features, labelled, config) -> list[str]``: what a
 reader must know (see ``segment.notes``). Add a scheme with :func:`register_scheme`; every list of
 schemes (``analyze(scheme="all")``, config sections, the CLI's ``--scheme``, the dashboard's
 dropdown) comes from here.
@@ -96,6 +97,16 @@ class Scheme:
     def assign(self, features: ir.Table | pd.DataFrame, config: SegmentConfig | Mapping[str, Any] | None = None) -> ir.Table:
         """Label each customer of ``features`` (see the module docstring)."""
         return self.load().assign(features, self.config(config))
+
+    def assign_after(
+        self, features: ir.Table, config: SegmentConfig, earlier: Mapping[str, tuple[ir.Table, SegmentConfig]]
+    ) -> ir.Table:
+        """:meth:`assign`, from the labelled tables of schemes already run on the same ``features``
+        (name -> (labelled, config)) when the module's ``assign_after`` can use one (levels reads
+        rfm's scores instead of ranking the customers again)."""
+        build = getattr(self.load(), "assign_after", None)
+        labelled = None if build is None else build(features, config, earlier)
+        return self.assign(features, config) if labelled is None else labelled
 
     def extra_tables(
         self, features: ir.Table, labelled: ir.Table, config: SegmentConfig | None = None

@@ -8,14 +8,16 @@ different ``bins`` each threshold ``t`` is rescaled linearly to ``3 + (t - 3) * 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import ibis
 import ibis.expr.types as ir
 from pydantic import Field, model_validator
 
 from segmint.segment._config import SegmentConfig
-from segmint.segment.rfm import rfm_scores
+from segmint.segment.rfm import SCORE_COLUMNS, RFMConfig, rfm_scores
 
-__all__ = ["DEFAULT_THRESHOLDS", "LevelsConfig", "assign", "label_scores", "notes"]
+__all__ = ["DEFAULT_THRESHOLDS", "LevelsConfig", "assign", "assign_after", "label_scores", "notes"]
 
 # Minimum R+F+M (5 bins, sums 3..15) per level, most valuable first; the last level takes the rest.
 DEFAULT_THRESHOLDS: dict[str, float] = {
@@ -64,6 +66,17 @@ def assign(features: ir.Table, config: LevelsConfig | None = None, *, by: str | 
     """
     config = config or LevelsConfig()
     return label_scores(rfm_scores(features, config.bins, by=by), config)
+
+
+def assign_after(
+    features: ir.Table, config: LevelsConfig, earlier: Mapping[str, tuple[ir.Table, SegmentConfig]]
+) -> ir.Table | None:
+    """:func:`assign` from the scores of rfm's labelled table for the same ``features`` and bins (no
+    second ranking of every customer); None when rfm has not run or scored with other bins."""
+    rfm = earlier.get("rfm")
+    if rfm is None or not isinstance(rfm[1], RFMConfig) or rfm[1].bins != config.bins:
+        return None
+    return label_scores(rfm[0].select(*features.columns, *SCORE_COLUMNS), config)
 
 
 def label_scores(scored: ir.Table, config: LevelsConfig | None = None) -> ir.Table:

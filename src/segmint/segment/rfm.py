@@ -54,6 +54,7 @@ Range = tuple[float, float]
 __all__ = [
     "RFMConfig",
     "RFMRule",
+    "SCORE_COLUMNS",
     "SegmentInfo",
     "assign",
     "label_scores",
@@ -226,6 +227,10 @@ def rank_score(rank_worse: ir.IntegerValue, n: ir.IntegerValue, bins: int) -> ir
     (module docstring): the best customer scores ``bins`` however few the customers are."""
     spread = ((rank_worse * (bins - 1)) / ibis.greatest(n - 1, 1)).floor().cast("int64") + 1
     return ibis.ifelse(n >= bins, quantile_score(rank_worse, n, bins), spread)
+
+
+# the columns :func:`rfm_scores` adds, in order
+SCORE_COLUMNS = ("r_score", "f_score", "m_score", "rfm_cell", "rfm_score")
 
 
 def rfm_scores(features: ir.Table, bins: int = 5, *, by: str | None = None) -> ir.Table:

@@ -199,8 +199,11 @@ def _bucket_text(bucket: ir.IntegerValue, frame: pd.DataFrame | pa.Table, n_buck
 
 def assign(features: ir.Table, config: TiersConfig | None = None) -> ir.Table:
     """Features plus buckets, ``value_tier``, ``frequency_tier``, ``segment``, ``segment_order``, ``reason``."""
+    from segmint.engine import materialize
+
     config = config or TiersConfig()
-    bucketed = bucket_customers(features, config.n_buckets)
+    # ranked once: both bucket tables and the labels read the stored buckets (each query ranked every customer twice)
+    bucketed = materialize(features._find_backend(use_default=True), bucket_customers(features, config.n_buckets))
     frames = {axis: _bucket_arrow(bucketed, axis) for axis in AXES}
     manual = {"value": config.value_cutoffs, "frequency": config.frequency_cutoffs}
     cuts = {axis: cutoffs(frames[axis], axis, manual[axis]) for axis in AXES}
