@@ -323,7 +323,7 @@ def test_two_customers_the_recent_one_is_not_about_to_sleep():
     assert got.reason.tolist()[0].startswith("R=5 F=1 M=1 -> Potential Loyalist: bought more recently than most")
 
 
-def test_worse_counts_per_value_keep_every_row_once_and_equal_the_rank_window():
+def test_worse_counts_per_value_keep_every_row_once_and_equal_the_rank_window(monkeypatch):
     """Scores from each column's distinct values joined back (``_with_worse_count``): a NULL value, a
     NULL customer id and a customer listed twice keep one row each, with pandas' min-rank counts."""
     from segmint.segment.rfm import _with_worse_count
@@ -341,6 +341,7 @@ def test_worse_counts_per_value_keep_every_row_once_and_equal_the_rank_window():
     # NULL sorts after every value: five before it
     by_value = dict(zip(counted.recency_days.fillna(-1), counted.worse, strict=True))
     assert by_value == {7.0: 0, 3.0: 2, 1.0: 4, -1: 5}
+    monkeypatch.setattr("segmint.segment.rfm.VALUE_RANKS_FROM", 0)  # any table: ranks from distinct values
     got = rfm_scores(table, 5).execute()
     # the story's path (a group column) ranks with windows: one group gives the same scores
     windowed = rfm_scores(table.mutate(period=ibis.literal(1)), 5, by="period").execute()
