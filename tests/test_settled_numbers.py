@@ -30,14 +30,15 @@ LINES = [
 ]
 
 
+COLUMNS = {
+    "InvoiceNo": pa.string(), "CustomerID": pa.string(), "InvoiceDate": pa.timestamp("us"), "StockCode": pa.string(),
+    "Quantity": pa.int64(), "UnitPrice": pa.float64(), "UnitCost": pa.float64(),
+}  # fmt: skip
+
+
 def _parquet(path, lines) -> None:
-    columns = list(zip(*lines, strict=True))
-    pq.write_table(pa.table({
-        "InvoiceNo": pa.array(columns[0], pa.string()), "CustomerID": pa.array(columns[1], pa.string()),
-        "InvoiceDate": pa.array(columns[2], pa.timestamp("us")), "StockCode": pa.array(columns[3], pa.string()),
-        "Quantity": pa.array(columns[4], pa.int64()), "UnitPrice": pa.array(columns[5], pa.float64()),
-        "UnitCost": pa.array(columns[6], pa.float64()),
-    }), path)  # fmt: skip
+    values = zip(*lines, strict=True)
+    pq.write_table(pa.table({name: pa.array(v, kind) for (name, kind), v in zip(COLUMNS.items(), values, strict=True)}), path)
 
 
 def _analyze(path, staging: str, monkeypatch):
