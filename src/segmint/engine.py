@@ -211,12 +211,17 @@ _ROWS_KEPT = 4096
 def row_count(table: ibis.Table) -> int:
     """The number of rows of ``table``: known without a query for a table :func:`materialize` made on
     DuckDB (the insert reported it), one count query otherwise."""
-    op = table.op()
-    # one look-up: between a membership test and a read, another thread's materialize may evict the entry
-    known = _ROWS.get(op.name) if isinstance(op, ops.DatabaseTable) else None
+    known = known_row_count(table)
     if known is not None:
         return known
     return int(table.count().to_pyarrow().as_py())
+
+
+def known_row_count(table: ibis.Table) -> int | None:
+    """:func:`row_count` when it needs no query (a table :func:`materialize` made on DuckDB), else None."""
+    op = table.op()
+    # one look-up: between a membership test and a read, another thread's materialize may evict the entry
+    return _ROWS.get(op.name) if isinstance(op, ops.DatabaseTable) else None
 
 
 def set_where_in(con: BaseBackend, table: ibis.Table, keys: ibis.Table, values: dict[str, str]) -> bool:

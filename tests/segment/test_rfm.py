@@ -322,3 +322,32 @@ def test_two_customers_the_recent_one_is_not_about_to_sleep():
     got = assign(features([1, 40], [1, 2], [10.0, 20.0])).execute().sort_values("customer_id")
     assert got.segment.tolist() == ["Potential Loyalist", "Can't Lose Them"]
     assert got.reason.tolist()[0].startswith("R=5 F=1 M=1 -> Potential Loyalist: bought more recently than most")
+
+
+def test_worse_counts_per_value_keep_every_row_once_and_equal_the_rank_window(monkeypatch):
+    """Scores from each column's distinct values joined back (``_with_worse_count``): a NULL value, a
+    NULL customer id and a customer listed twice keep one row each, with pandas' min-rank counts."""
+    from segmint.segment.rfm import _with_worse_count
+
+    frame = pd.DataFrame({
+        "customer_id": ["a", "b", "b", None, "c", "d"],
+        "recency_days": [3.0, 7.0, 7.0, 1.0, None, 3.0],
+        "frequency": [1, 2, 2, 5, 1, 3],
+        "monetary": [10.0, 5.0, 5.0, None, 2.5, 10.0],
+    })  # fmt: skip
+    table = ibis.memtable(frame)
+    counted = _with_worse_count(table, "recency_days", True, "worse").execute()
+    assert len(counted) == len(frame)
+    # by hand, worst (largest recency) first: 7 has none before it, 3 two (7, 7), 1 four (7, 7, 3, 3);
+    # NULL sorts after every value: five before it
+    by_value = dict(zip(counted.recency_days.fillna(-1), counted.worse, strict=True))
+    assert by_value == {7.0: 0, 3.0: 2, 1.0: 4, -1: 5}
+    monkeypatch.setattr("segmint.segment.rfm.VALUE_RANKS_FROM", 0)  # any table: ranks from distinct values
+    got = rfm_scores(table, 5).execute()
+    # the story's path (a group column) ranks with windows: one group gives the same scores
+    windowed = rfm_scores(table.mutate(period=ibis.literal(1)), 5, by="period").execute()
+    key = ["customer_id", "recency_days", "frequency", "monetary"]
+    got = got.sort_values(key, na_position="first").reset_index(drop=True)
+    windowed = windowed.drop(columns="period").sort_values(key, na_position="first").reset_index(drop=True)
+    pd.testing.assert_frame_equal(got, windowed)
+    assert got.m_score.tolist() == windowed.m_score.tolist() and len(got) == 6

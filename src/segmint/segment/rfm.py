@@ -238,7 +238,17 @@ def rfm_scores(features: ir.Table, bins: int = 5, *, by: str | None = None) -> i
 
     ``by`` scores each group of that column separately (the story scores every period at once).
     """
+    from segmint.engine import known_row_count
+
     group = [by] if by else None
+    if by is None and (known_row_count(features) or 0) >= VALUE_RANKS_FROM:
+        # one ranking of many rows: each score's worse-counts from the column's distinct values
+        ranked = features
+        for column, descending, score in _RANKED:
+            ranked = _with_worse_count(ranked, column, descending, f"_worse_{score}")
+        n = ranked.customer_id.count().over(ibis.window())
+        scored = ranked.mutate(**{score: rank_score(ranked[f"_worse_{score}"], n, bins) for _, _, score in _RANKED})
+        return with_cells(scored.drop(*(f"_worse_{score}" for _, _, score in _RANKED)))
     n = features.customer_id.count().over(ibis.window(group_by=group))
     scored = features.mutate(
         r_score=rank_score(ibis.rank().over(group_by=group, order_by=ibis.desc(features.recency_days)), n, bins),
@@ -254,6 +264,30 @@ def unranked_middle(score: ir.IntegerValue, best: ir.IntegerValue, bins: int) ->
     """``score``, or the middle score ``(bins + 1) // 2`` where the best score among its group (``best``) is 1:
     a rank that places no one below anyone (module docstring)."""
     return ibis.ifelse(best == 1, ibis.literal((bins + 1) // 2, "int64"), score)
+
+
+_RANKED = (("recency_days", True, "r_score"), ("frequency", False, "f_score"), ("monetary", False, "m_score"))
+# rows from which the ranks come from distinct values (a stored table whose rows are known): below it the
+# groupings and joins cost more than the windows they replace (the retail log's 4,214 customers: +127M
+# instructions, +1.5% of the whole run; 1e7 lines' 244,109: -450M for the labelled table's query)
+VALUE_RANKS_FROM = 100_000
+
+
+def _with_worse_count(table: ir.Table, column: str, descending: bool, name: str) -> ir.Table:
+    """``table`` plus ``name``: the rows ordered before its ``column`` value (``rank()`` ordered worst
+    first: the strictly worse rows; NULLs where the engine sorts them), counted once per distinct
+    value and joined back.
+
+    A rank window sorts every row with all its columns (the features: twelve); the distinct values
+    (a few hundred recencies and frequencies) are sorted alone and the join is NULL-safe, one row
+    per value: the same counts, every row kept once (1e7 lines' 244,109 customers: the labelled
+    table's query 1.22 -> 0.92 CPU s replayed)."""
+    counts = table.group_by(_value=table[column]).aggregate(_n=table.count())
+    order = ibis.desc(counts._value) if descending else counts._value
+    before = counts._n.sum().over(ibis.cumulative_window(order_by=order)) - counts._n
+    counts = counts.mutate(**{name: before.cast("int64")})
+    joined = table.join(counts, table[column].identical_to(counts._value))
+    return joined.select(*(table[c] for c in table.columns), counts[name])
 
 
 def with_cells(scored: ir.Table) -> ir.Table:
