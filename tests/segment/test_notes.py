@@ -127,3 +127,8 @@ def test_new_customers_of_a_short_history_are_said_to_be_first_seen() -> None:
     inside = features(dt.date(2024, 4, 5))
     notes = [n for n in rfm.notes(inside, rfm.assign(inside)) if "New Customers" in n]
     assert len(notes) == 1 and "start on 2024-04-05, 4 days into it: some of the 3 may" in notes[0]
+    # one day each side of the window's start (2024-04-01): "1 day", never "1 days"
+    for start, when in ((dt.date(2024, 3, 31), "only 1 day before it"), (dt.date(2024, 4, 2), "1 day into it")):
+        edge = features(start)
+        notes = [n for n in rfm.notes(edge, rfm.assign(edge)) if "New Customers" in n]
+        assert len(notes) == 1 and f"start on {start:%Y-%m-%d}, {when}:" in notes[0]

@@ -44,6 +44,7 @@ import ibis.expr.types as ir
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from segmint.segment._config import SegmentConfig, load_packaged_yaml
+from segmint.util import counted
 
 log = logging.getLogger(__name__)
 
@@ -427,8 +428,8 @@ def _short_history_note(labelled: ir.Table, config: RFMConfig) -> list[str]:
     before = (window_start - row["start"]).days
     if before >= NEW_HISTORY_DAYS:
         return []
-    when = (f"only {before:,} days before it" if before > 0 else "on its first day" if before == 0
-            else f"{-before:,} days into it")  # data starting inside the window were 'only 0 days before it'
+    when = (f"only {counted(before, 'day')} before it" if before > 0 else "on its first day" if before == 0
+            else f"{counted(-before, 'day')} into it")  # data starting inside the window were 'only 0 days before it'
     return [f"RFM segments: New Customers are first seen in the data {_window_text(config.new_within)}, but the data "
             f"start on {row['start']:%Y-%m-%d}, {when}: some of the {row['new']:,} may "
             "have bought before the data begin"]
