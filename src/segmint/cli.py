@@ -39,12 +39,10 @@ COMMANDS = {
 }
 
 
-# what an ``analyze`` imports once it reads its file (in the order it needs them; RFM is in the default
-# scheme list): imported then by a second thread while DuckDB reads
+# what an ``analyze`` imports once it reads its file: imported then by a second thread while DuckDB reads
 ANALYZE_IMPORTS = (
-    "segmint.io.ledger_layout", "segmint.clean", "segmint.report", "segmint.distinct", "segmint.merchandise",
-    "segmint.segment.rfm", "segmint.segment.strategies", "segmint.segment.notes", "segmint.cli_tables",
-    "rich._emoji_codes",  # Rich's emoji table, read when the tables are printed
+    "segmint.clean", "segmint.report", "segmint.distinct", "segmint.merchandise", "segmint.segment.strategies",
+    "segmint.segment.notes", "segmint.cli_tables",
 )
 
 
