@@ -39,13 +39,6 @@ COMMANDS = {
 }
 
 
-# what an ``analyze`` imports once it reads its file: imported then by a second thread while DuckDB reads
-ANALYZE_IMPORTS = (
-    "segmint.clean", "segmint.report", "segmint.distinct", "segmint.merchandise", "segmint.segment.strategies",
-    "segmint.segment.notes", "segmint.cli_tables",
-)
-
-
 class _Segmint(typer.Typer):
     """The app; called bare by a ``segmint`` script installed before ``main`` became the entry point,
     it runs ``main``. Its commands are ``SegmintCommand``s: a library error in any of them is one clear
@@ -212,10 +205,6 @@ def main() -> None:
         # what it would free (the compiled SQL trees, parent-linked) is about 12 MB at any input size
         # (a story compiles many more queries: it keeps the collector)
         gc.disable()
-    if sys.argv[1:2] == ["analyze"]:
-        from segmint import background_imports
-
-        background_imports.allow(*ANALYZE_IMPORTS)
     try:
         typer.Typer.__call__(app)
         code: object = 0

@@ -114,10 +114,7 @@ def read_transactions(
     else:
         own = con is None
         con = con or engine.connect()
-        from segmint import background_imports
         from segmint.io import size
-
-        background_imports.start()  # what cleaning needs, while DuckDB reads (when the process allows it)
 
         small = own and size.small_input(source, con=con)
         if small:  # the read itself is one of the queries a second thread slows down
