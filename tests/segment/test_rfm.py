@@ -351,3 +351,18 @@ def test_worse_counts_per_value_keep_every_row_once_and_equal_the_rank_window(mo
     windowed = windowed.drop(columns="period").sort_values(key, na_position="first").reset_index(drop=True)
     pd.testing.assert_frame_equal(got, windowed)
     assert got.m_score.tolist() == windowed.m_score.tolist() and len(got) == 6
+
+
+def test_a_score_no_one_rises_above_is_the_middle_on_the_distinct_value_path_too(monkeypatch):
+    """Every customer bought once: F ranks no one, so F is 3 of 5 for all, whichever way the ranks are
+    counted (distinct values for a large stored table, rank windows otherwise)."""
+    frame = pd.DataFrame({"customer_id": ["a", "b", "c", "d"], "recency_days": [1.0, 9.0, 30.0, 90.0],
+                          "frequency": [1, 1, 1, 1], "monetary": [5.0, 10.0, 20.0, 40.0]})  # fmt: skip
+    table = ibis.memtable(frame)
+    for ranks_from in (0, 10**9):  # 0: every table takes the distinct-value path
+        monkeypatch.setattr("segmint.segment.rfm.VALUE_RANKS_FROM", ranks_from)
+        monkeypatch.setattr("segmint.engine.known_row_count", lambda table: 4)
+        got = rfm_scores(table, 5).execute().sort_values("customer_id")
+        assert got.f_score.tolist() == [3, 3, 3, 3]
+        # by hand: 4 customers over 5 scores, 1 + floor(4 * k / 3): most recent 5, then 3, 2, 1; spend 1, 2, 3, 5
+        assert got.r_score.tolist() == [5, 3, 2, 1] and got.m_score.tolist() == [1, 2, 3, 5]

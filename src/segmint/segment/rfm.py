@@ -249,14 +249,15 @@ def rfm_scores(features: ir.Table, bins: int = 5, *, by: str | None = None) -> i
             ranked = _with_worse_count(ranked, column, descending, f"_worse_{score}")
         n = ranked.customer_id.count().over(ibis.window())
         scored = ranked.mutate(**{score: rank_score(ranked[f"_worse_{score}"], n, bins) for _, _, score in _RANKED})
-        return with_cells(scored.drop(*(f"_worse_{score}" for _, _, score in _RANKED)))
-    n = features.customer_id.count().over(ibis.window(group_by=group))
-    scored = features.mutate(
-        r_score=rank_score(ibis.rank().over(group_by=group, order_by=ibis.desc(features.recency_days)), n, bins),
-        f_score=rank_score(ibis.rank().over(group_by=group, order_by=features.frequency), n, bins),
-        m_score=rank_score(ibis.rank().over(group_by=group, order_by=features.monetary), n, bins),
-    )
-    window = ibis.window(group_by=group)
+        scored = scored.drop(*(f"_worse_{score}" for _, _, score in _RANKED))
+    else:
+        n = features.customer_id.count().over(ibis.window(group_by=group))
+        scored = features.mutate(
+            r_score=rank_score(ibis.rank().over(group_by=group, order_by=ibis.desc(features.recency_days)), n, bins),
+            f_score=rank_score(ibis.rank().over(group_by=group, order_by=features.frequency), n, bins),
+            m_score=rank_score(ibis.rank().over(group_by=group, order_by=features.monetary), n, bins),
+        )
+    window = ibis.window(group_by=group)  # both ways: a score no one rises above is the middle
     return with_cells(scored.mutate(**{c: unranked_middle(scored[c], scored[c].max().over(window), bins)
                                        for c in ("r_score", "f_score", "m_score")}))
 
