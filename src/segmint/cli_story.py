@@ -81,7 +81,7 @@ def story(
         tables = result.tables(story_query=fmt == "csv") if out is not None else None
         if tables is None and customer is None:
             result.overview()
-    from segmint.units import has_prices, item_columns, named_for_basis
+    from segmint.units import has_prices, item_columns
 
     priced = has_prices(getattr(tx, "mapping", None))  # a basket log's amounts count items: said so
     console.print(escape(result.describe_kind()))
@@ -96,8 +96,7 @@ def story(
     if tables is not None:
         from segmint.exports import export_tables
 
-        tables = {name: item_columns(named_for_basis(table, priced) if name == "period_segments" else table, priced)
-                  for name, table in tables.items()}
+        tables = {name: item_columns(table, priced) for name, table in tables.items()}
         for target in export_tables(tables, out, fmt).values():
             console.print(f"wrote {escape(str(target))}", soft_wrap=True)
 

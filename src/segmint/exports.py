@@ -18,7 +18,7 @@ import ibis.expr.types as ir
 from segmint.errors import ConfigError, Fix
 from segmint.money import MONEY_DECIMALS, export_decimals, money_decimals, money_text, round_numbers
 from segmint.util import EXPORT_FORMAT_NAMES, check_export_format, sql_identifier, sql_string, write_atomic
-from segmint.units import has_prices, item_columns, named_for_basis
+from segmint.units import has_prices, item_columns
 
 if TYPE_CHECKING:  # pandas is imported only where a pandas table is given or asked for
     from collections.abc import Iterator
@@ -392,9 +392,6 @@ def export_all(result: Any, out_dir: str | Path, fmt: str = "csv") -> dict[str, 
     tables.update(result.tables)
     transactions = getattr(result, "transactions", None)
     priced = has_prices(getattr(transactions, "mapping", None))  # a basket log's amounts count items: named so
-    # the value story's revenue_* columns when there is no cost
-    tables = {name: named_for_basis(table, priced) if name.startswith("segments_") else table
-              for name, table in tables.items()}
     written = export_tables({name: item_columns(table, priced) for name, table in tables.items()}, out_dir, fmt)
     if getattr(result, "report", None) is not None and hasattr(result.report, "to_json"):
         result.report.to_json(out_dir / "data_quality.json")

@@ -129,10 +129,7 @@ def _scheme_section(name: str, result: Any) -> str:
     summary = result.summaries[name]
     priced = has_prices(result.transactions.mapping)
     labelled = result.segments[name]
-    title = scheme_title(name)
-    if name == "value" and "value_basis" in labelled.columns:  # "(revenue x frequency)" when there is no cost
-        bases = set(pd.Series(_column(labelled, "value_basis")).unique())
-        title = title.replace("(profit ", f"({bases.pop()} ") if len(bases) == 1 else title
+    title = scheme_title(name, list(labelled.columns))  # the value story's: "(revenue x frequency)" without cost
     parts = [f'<h2 id="{_e(name)}">{_e(measure_word(title, priced))}</h2>']
     figures = [charts.segment_share(summary, "customers"), charts.segment_pie(summary, "revenue", priced)]
     if name == "rfm":
@@ -235,9 +232,3 @@ def write_html_report(result: Any, path: str | Path, *, title: str = "Customer s
     log.info("wrote HTML report %s (%.1f MB)", path, len(text) / 2**20)
     return path
 
-
-def _column(table: Any, name: str) -> Any:
-    """One column's values of a pandas or Ibis table."""
-    if isinstance(table, pd.DataFrame):
-        return table[name]
-    return table.select(name).distinct().to_pyarrow()[name].to_pylist()

@@ -24,7 +24,7 @@ from segmint.segment import get_scheme
 from segmint.story_current import from_first_active, names_of, ranked_labels
 from segmint.story_features import as_of_features, within_features
 from segmint.story_rows import INACTIVE, Coded, with_previous
-from segmint.story_value import ENGINE_METHODS, value_labels
+from segmint.story_value import ENGINE_METHODS, basis_notes, value_labels
 
 # what a scheme that scores every period in one expression (rfm, levels) reads of the features
 RANKED_COLUMNS = ("customer_id", "period_index", "recency_days", "frequency", "monetary", "first_purchase",
@@ -56,16 +56,12 @@ def _label_rows(
             labelled = module.assign(frame, config)
             labelled = labelled.execute() if isinstance(labelled, ir.Table) else labelled
         else:  # the value story ranks customers within each period, as the seed does
-            parts = [module.label_frame(part, config) for _, part in frame.groupby("period_index", sort=True)]
-            labelled = pd.concat(parts, ignore_index=True)
-            no_cost = labelled.groupby("period_index")["value_basis"].first() != "profit"  # revenue (or items)
-            if no_cost.all():
-                notes.append("the data have no cost: the value story ranks revenue (net spend) where "
-                             "profit (amount - cost) would be")
-            elif no_cost.any():
-                names = periods.set_index("period_index").loc[no_cost[no_cost].index, "period"]
-                notes.append(f"{', '.join(names)}: some customers have no cost, so the value story ranks "
-                             "revenue (net spend) there instead of profit")
+            parts = dict(list(frame.groupby("period_index", sort=True)))
+            on_profit = [int(index) for index, part in parts.items() if module.basis_column(part)[0] == "profit"]
+            basis_notes(on_profit, [int(index) for index in parts], periods, notes)
+            named = module.amount_name(bool(on_profit), config)  # every period's columns alike
+            labelled = pd.concat([module.label_frame(part, config, named=named) for part in parts.values()],
+                                 ignore_index=True)
         types = {"segment_order": "int64", "period_index": "int64"}
         return frame_table(labelled[[c for c in keep if c in labelled.columns]].astype(types))
     if "by" in inspect.signature(module.assign).parameters:  # one expression scores every period

@@ -17,9 +17,9 @@ import pandas as pd
 import pyarrow as pa
 
 from segmint.memtables import frame_table
-from segmint.segment.value import LABELS, ValueConfig, _amount, _label, _scaled, distinct_ranks
+from segmint.segment.value import LABELS, ValueConfig, _amount, _label, _scaled, amount_name, distinct_ranks
 
-__all__ = ["ENGINE_METHODS", "profit_basis", "value_labels"]
+__all__ = ["ENGINE_METHODS", "basis_notes", "profit_basis", "value_labels"]
 
 ENGINE_METHODS = ("kmeans", "quantiles")  # methods that need the distinct values only
 
@@ -70,7 +70,13 @@ def profit_basis(features: ir.Table, periods: pd.DataFrame, notes: list[str]) ->
     basis = features.group_by("period_index").aggregate(missing=features.profit.isnull().sum()).execute()
     on_profit = sorted(int(p) for p, missing in zip(basis["period_index"], basis["missing"], strict=True)
                        if int(missing) == 0)
-    revenue = sorted(set(int(p) for p in basis["period_index"]) - set(on_profit))
+    basis_notes(on_profit, [int(p) for p in basis["period_index"]], periods, notes)
+    return on_profit
+
+
+def basis_notes(on_profit: list[int], scored: list[int], periods: pd.DataFrame, notes: list[str]) -> None:
+    """Add to ``notes`` which of the ``scored`` periods were ranked on revenue, not profit (``on_profit``)."""
+    revenue = sorted(set(scored) - set(on_profit))
     if revenue and not on_profit:
         notes.append("the data have no cost: the value story ranks revenue (net spend) where "
                      "profit (amount - cost) would be")
@@ -78,7 +84,6 @@ def profit_basis(features: ir.Table, periods: pd.DataFrame, notes: list[str]) ->
         names = periods.set_index("period_index").loc[revenue, "period"]
         notes.append(f"{', '.join(names)}: some customers have no cost, so the value story ranks "
                      "revenue (net spend) there instead of profit")
-    return on_profit
 
 
 def value_labels(
@@ -91,7 +96,9 @@ def value_labels(
     ``features`` are the within-period features (one row per active customer-period); each period
     is clustered on its own, on profit when every customer in it has a cost, else on revenue. A row's
     clusters come from comparisons with its period's cluster starts (a join with one row per period,
-    no join on values); the reasons' amount text is looked up by value where reasons are read.
+    no join on values); the reasons' amount text is looked up by value where reasons are read. The amount
+    axis' columns are named for what was ranked: ``profit_segment``, ``profit_cluster`` when some period was
+    ranked on profit, else ``revenue_*`` (``items_*``).
     ``on_profit``: the periods clustered on profit when known (:func:`profit_basis`, which is
     otherwise run here on ``features``).
     """
@@ -108,25 +115,26 @@ def value_labels(
     starts = starts.reindex(sorted(set(money_clusters) | set(visit_clusters))).rename_axis("period_index")
     starts = frame_table(starts.reset_index().astype({"period_index": "int64"}))
     rows = features.mutate(_amount=amount).inner_join(starts, "period_index")
-    rows = rows.select(*features.columns, "_amount", profit_cluster=_cluster(rows, rows._amount, "_p"),
+    rows = rows.select(*features.columns, "_amount", amount_cluster=_cluster(rows, rows._amount, "_p"),
                        frequency_cluster=_cluster(rows, rows.frequency, "_f")).view()
     # one key per period and cluster pair: a lookup joined on period_index alone beside the amounts'
     # (also per period) would let the planner join the two lookups first (millions of rows)
-    pairs = frame_table(pairs.assign(_pair=_pair_key(pairs)).drop(columns=["period_index", "profit_cluster",
+    pairs = frame_table(pairs.assign(_pair=_pair_key(pairs)).drop(columns=["period_index", "amount_cluster",
                                                                                "frequency_cluster"]))
     rows = rows.inner_join(pairs, _pair_key(rows) == pairs._pair)
     rows = rows.select(*rows.columns)
+    named = amount_name(bool(on_profit), config)
     labels = rows.select(
         "customer_id", "period_index", "segment", "segment_order", "recency_days",
-        profit_segment=rows.profit_segment, frequency_segment=rows.frequency_segment,
-        overall_score=rows.overall_score, profit_cluster=rows.profit_cluster,
+        **{f"{named}_segment": rows.amount_segment}, frequency_segment=rows.frequency_segment,
+        overall_score=rows.overall_score, **{f"{named}_cluster": rows.amount_cluster},
         frequency_cluster=rows.frequency_cluster,
     )
     money_t = frame_table(money.select(["period_index", "v", "amount_text"]))
     rows = rows.inner_join(money_t, [rows.period_index == money_t.period_index, rows._amount == money_t.v])
     reason = (
         rows.shown + " " + rows.amount_text
-        + " (cluster " + (rows.profit_cluster + 1).cast("string") + " of " + rows.profit_clusters.cast("string")
+        + " (cluster " + (rows.amount_cluster + 1).cast("string") + " of " + rows.amount_clusters.cast("string")
         + "), frequency " + rows.frequency.cast("string")
         + " (cluster " + (rows.frequency_cluster + 1).cast("string") + " of "
         + rows.frequency_clusters.cast("string") + "): score " + rows.score_text + " -> " + rows.segment
@@ -135,8 +143,8 @@ def value_labels(
 
 
 def _pair_key(table: ir.Table | pd.DataFrame) -> ir.IntegerValue | pd.Series:
-    """One integer per period and (profit, frequency) cluster pair (clusters: at most 50 per axis)."""
-    return (table["period_index"] * 64 + table["profit_cluster"]) * 64 + table["frequency_cluster"]
+    """One integer per period and (amount, frequency) cluster pair (clusters: at most 50 per axis)."""
+    return (table["period_index"] * 64 + table["amount_cluster"]) * 64 + table["frequency_cluster"]
 
 
 def _pairs(money: dict[int, int], visits: dict[int, int], on_profit: set[int], config: ValueConfig) -> pd.DataFrame:
@@ -152,13 +160,13 @@ def _pairs(money: dict[int, int], visits: dict[int, int], on_profit: set[int], c
         order = _label(overall, config.cutoffs)
         rounded = np.round(overall, 4)
         parts.append(pd.DataFrame({
-            "period_index": index, "profit_cluster": grid[:, 0], "frequency_cluster": grid[:, 1],
-            "profit_clusters": money_clusters, "frequency_clusters": visit_clusters,
+            "period_index": index, "amount_cluster": grid[:, 0], "frequency_cluster": grid[:, 1],
+            "amount_clusters": money_clusters, "frequency_clusters": visit_clusters,
             "overall_score": rounded, "score_text": [f"{v:.2f}" for v in rounded],
             "segment": names[order], "segment_order": order.astype("int64"),
-            "profit_segment": names[_label(money_score, config.cutoffs)],
+            "amount_segment": names[_label(money_score, config.cutoffs)],
             "frequency_segment": names[_label(visit_score, config.cutoffs)],
-            "shown": "profit" if index in on_profit else config.amount_word,
+            "shown": amount_name(index in on_profit, config),
         }))
     frame = pd.concat(parts, ignore_index=True)
-    return frame.astype({"period_index": "int64", "profit_clusters": "int64", "frequency_clusters": "int64"})
+    return frame.astype({"period_index": "int64", "amount_clusters": "int64", "frequency_clusters": "int64"})

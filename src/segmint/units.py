@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["AMOUNT_AXIS_COLUMNS", "ITEM_COLUMNS", "NO_MONEY", "has_prices", "has_value_column", "item_columns", "item_config", "item_notes", "item_text", "measure_word", "named_for_basis"]
+__all__ = ["ITEM_COLUMNS", "NO_MONEY", "has_prices", "has_value_column", "item_columns", "item_config", "item_notes", "item_text", "measure_word"]
 
 # money column -> the name of the same figure counted in items
 ITEM_COLUMNS = {
@@ -37,7 +37,7 @@ _ITEM_WORDS = {
     "Avg monetary": "Avg items", "Monetary": "Items", "monetary": "items", "Monetary (net spend)": "Items bought (net)",
     "Predicted value": "Predicted items",
     # scheme titles (segmint.segment.scheme_title)
-    "Spend x frequency tiers": "Items x frequency tiers", "Value story (profit x frequency)": "Value story (items x frequency)",
+    "Spend x frequency tiers": "Items x frequency tiers",
 }  # fmt: skip
 # money phrases in the sentences segmint writes (the value story's notes) -> the same in items; segment
 # descriptions are worded whole instead (item_config), so a user's own text is never rewritten
@@ -162,52 +162,3 @@ def item_notes(result: Any, priced: bool) -> Any:
     """A story result whose notes ("ranks revenue (net spend)") count items when unpriced."""
     result.notes[:] = [item_text(note, priced) for note in result.notes]
     return result
-
-
-# the value story's amount axis, named profit_* where computed (segment.value); named for what was ranked where shown
-AMOUNT_AXIS_COLUMNS = ("profit_cluster", "profit_clusters", "profit_score", "profit_segment", "profit_outlier")
-
-
-def named_for_basis(table: Any, priced: bool = True) -> Any:
-    """``table`` (Ibis, pandas or a dict of one row) with the value story's amount-axis columns named for what
-    was ranked.
-
-    Without a cost for every customer the value story ranks revenue (items without prices) where profit
-    would be, yet its columns were ``profit_cluster``, ``profit_segment``, ...: they become
-    ``revenue_cluster`` (``items_cluster``). The basis is read from ``value_basis`` (the scheme's tables)
-    or, in the story's rows, from ``profit``: no labelled row with a profit means none was ranked on it.
-    A table ranked on profit throughout, or on profit in some periods only, keeps ``profit_*``.
-    """
-    columns = list(table) if isinstance(table, dict) else list(table.columns)
-    present = [c for c in AMOUNT_AXIS_COLUMNS if c in columns]
-    if not present:
-        return table
-    ibis_table = hasattr(table, "to_pyarrow")
-    word = "revenue" if priced else "items"
-    if "value_basis" in columns:
-        if isinstance(table, dict):
-            bases = {table["value_basis"]}
-        elif ibis_table:
-            bases = set(table.select("value_basis").distinct().to_pyarrow()["value_basis"].to_pylist())
-        else:
-            bases = set(table["value_basis"].unique())
-        if len(bases) != 1 or (basis := bases.pop()) == "profit":
-            return table
-        word = basis
-    elif "profit" in columns:
-        if isinstance(table, dict):
-            on_profit = table["profit"] is not None and table["profit"] == table["profit"]
-        elif ibis_table:
-            on_profit = bool(table.filter(table.profit_cluster.notnull() & table.profit.notnull()).count().execute())
-        else:
-            on_profit = bool((table["profit_cluster"].notna() & table["profit"].notna()).any())
-        if on_profit:
-            return table
-    else:
-        return table
-    renames = {c: word + c[len("profit"):] for c in present}
-    if isinstance(table, dict):
-        return {renames.get(k, k): v for k, v in table.items()}
-    if ibis_table:
-        return table.rename({new: old for old, new in renames.items()})
-    return table.rename(columns=renames)

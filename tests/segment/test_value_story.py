@@ -162,39 +162,101 @@ def test_value_story_through_build_story(cost_known: bool) -> None:
     table = result.period_segments.execute().sort_values("customer_id")
     assert table["frequency"].tolist() == FREQUENCY
     assert table["segment"].tolist() == LABELS
-    assert table["profit_segment"].tolist() == [RANK_LABEL[r] for r in [0, 0, 0, 1, 1, 1, 2, 2, 3, 3, 3, 3]]
-    assert table["frequency_segment"].tolist() == [RANK_LABEL[r] for r in [0, 0, 1, 0, 1, 2, 2, 3, 0, 1, 3, 3]]
     basis = "profit" if cost_known else "revenue"
+    assert table[f"{basis}_segment"].tolist() == [RANK_LABEL[r] for r in [0, 0, 0, 1, 1, 1, 2, 2, 3, 3, 3, 3]]
+    assert table["frequency_segment"].tolist() == [RANK_LABEL[r] for r in [0, 0, 1, 0, 1, 2, 2, 3, 0, 1, 3, 3]]
     assert table["reason"].str.startswith(basis + " ").all()
     assert any("the data have no cost" in n for n in result.notes) is (not cost_known)
 
 
-@pytest.mark.parametrize("cost_known", [True, False])
-def test_the_amount_axis_columns_are_named_for_what_was_ranked(cost_known: bool, tmp_path) -> None:
-    """Without a cost the value story ranks revenue, yet segments_value.csv and the story's period_segments
-    named its clusters profit_cluster, profit_segment, ... (CDNOW: revenue clusters under profit's name).
-    They are revenue_* then; with every cost known they stay profit_*. Ranks from the table above."""
+AMOUNT_RANKS = [0, 0, 0, 1, 1, 1, 2, 2, 3, 3, 3, 3]  # the profit ranks of the table above (revenue is 3x profit)
+
+
+def _amount_columns(columns) -> list[str]:
+    """The amount axis' columns: profit_cluster, revenue_segment, ... (not the features' profit, revenue)."""
+    return [c for c in columns if c.partition("_")[0] in ("profit", "revenue", "items")
+            and c.partition("_")[2] in ("cluster", "clusters", "score", "segment", "outlier")]
+
+
+@pytest.mark.parametrize(("cost_known", "priced", "basis"),
+                         [(True, True, "profit"), (False, True, "revenue"), (False, False, "items")])
+def test_the_amount_axis_columns_are_named_for_what_was_ranked(cost_known: bool, priced: bool, basis: str,
+                                                               tmp_path) -> None:
+    """Without a cost the value story ranks revenue (items without prices), yet the scheme named its columns
+    profit_cluster, profit_segment, ... and the exports renamed them (CDNOW: revenue clusters under profit's
+    name in the library's tables, the story's rows and its customer cards). The scheme names them: the
+    labelled table, the story's rows and every export carry ``<basis>_*`` and no other amount name."""
     from segmint.api import analyze
     from segmint.exports import export_all
-    from segmint.units import named_for_basis
+    from segmint.story import build_story
+    from segmint.units import item_config
+
+    want = [f"{basis}_cluster", f"{basis}_clusters", f"{basis}_score", f"{basis}_segment"]
+    config = item_config(ValueConfig(k=4), priced)  # what api.analyze and api.story pass without prices
+    assert _amount_columns(label_frame(features(cost_known=cost_known), config).columns) == want
+    result = analyze(_quarter_tx(cost_known), scheme="value", config={"value": ValueConfig(k=4)})
+    if priced:
+        labelled = result.segments["value"].execute().sort_values("customer_id")
+        assert _amount_columns(labelled.columns) == want
+        assert labelled[f"{basis}_cluster"].tolist() == AMOUNT_RANKS
+        export_all(result, tmp_path)
+        table = pd.read_csv(tmp_path / "segments_value.csv").sort_values("customer_id")
+        assert _amount_columns(table.columns) == want
+        assert table[f"{basis}_segment"].tolist() == [RANK_LABEL[r] for r in AMOUNT_RANKS]
+        assert set(table["value_basis"]) == {basis} and table["segment"].tolist() == LABELS
+    story = build_story(_quarter_tx(cost_known), scheme="value", config=config)
+    rows = story.period_segments.execute().sort_values("customer_id")
+    assert _amount_columns(rows.columns) == [f"{basis}_segment", f"{basis}_cluster"]
+    assert rows[f"{basis}_cluster"].tolist() == AMOUNT_RANKS
+    assert f"{basis}_segment" in story.customer("c08")["timeline"][0]
+    density = build_story(_quarter_tx(cost_known), scheme="value",
+                          config=config.model_copy(update={"method": "dbscan", "eps": 0.3, "min_samples": 1}))
+    assert _amount_columns(density.period_segments.columns) == [f"{basis}_segment", f"{basis}_cluster"]
+
+
+def test_the_title_names_what_was_ranked() -> None:
+    """The value scheme titles itself by its labelled table: 'Value story (revenue x frequency)' without cost."""
+    from segmint.segment import scheme_title
+
+    for cost_known, config, basis in ((True, ValueConfig(), "profit"), (False, ValueConfig(), "revenue"),
+                                      (False, ValueConfig(amount_word="items"), "items")):
+        columns = list(label_frame(features(cost_known=cost_known), config).columns)
+        assert scheme_title("value", columns) == f"Value story ({basis} x frequency)"
+    assert scheme_title("value") == "Value story (profit x frequency)"  # no table: the registered title
+    assert scheme_title("rfm", ["r_score"]) == "RFM segments"  # a scheme without title_for
+
+
+def _two_quarters_tx(cost_in_q2: str):
+    """The twelve customers in 2023-Q1 without cost, and again in 2023-Q2 (dates + 91 days) with a cost for
+    ``cost_in_q2``: "all" customers or "some" (c01 only)."""
+    import ibis
+
+    q1 = _quarter_tx(False).execute()
+    q2 = _quarter_tx(True).execute()
+    q2["invoice_date"] = q2["invoice_date"] + pd.Timedelta(days=91)
+    q2["invoice_id"] = "q2-" + q2["invoice_id"]
+    if cost_in_q2 == "some":
+        q2.loc[q2["customer_id"] != "c01", "cost"] = None
+    return ibis.duckdb.connect().create_table("tx", pd.concat([q1, q2], ignore_index=True))
+
+
+@pytest.mark.parametrize(("cost_in_q2", "basis"), [("all", "profit"), ("some", "revenue")])
+def test_a_story_names_its_columns_by_every_period(cost_in_q2: str, basis: str) -> None:
+    """A story ranked on profit in some period keeps profit_* (2023-Q2 has every cost). With a cost for one
+    customer only, no period is ranked on profit: revenue_*, where the renaming at the edges kept profit_*
+    because some labelled row had a profit."""
     from segmint.story import build_story
 
-    basis = "profit" if cost_known else "revenue"
-    result = analyze(_quarter_tx(cost_known), scheme="value", config={"value": ValueConfig(k=4)})
-    export_all(result, tmp_path)
-    table = pd.read_csv(tmp_path / "segments_value.csv").sort_values("customer_id")
-    other = "revenue" if cost_known else "profit"
-    assert not [c for c in table.columns if c.startswith(other + "_")], list(table.columns)
-    assert table[f"{basis}_cluster"].tolist() == [0, 0, 0, 1, 1, 1, 2, 2, 3, 3, 3, 3]
-    assert table[f"{basis}_segment"].tolist() == [RANK_LABEL[r] for r in [0, 0, 0, 1, 1, 1, 2, 2, 3, 3, 3, 3]]
-    assert set(table["value_basis"]) == {basis} and table["segment"].tolist() == LABELS
-    story = build_story(_quarter_tx(cost_known), scheme="value", config=ValueConfig(k=4))
-    rows = named_for_basis(story.period_segments, priced=True).execute().sort_values("customer_id")
-    assert rows[f"{basis}_cluster"].tolist() == [0, 0, 0, 1, 1, 1, 2, 2, 3, 3, 3, 3]
-    # without prices the amount ranked is items: items_segment
-    unpriced = named_for_basis(label_frame(features(cost_known=False), ValueConfig(k=4)).drop(columns="value_basis"),
-                               priced=False)
-    assert unpriced["items_segment"].tolist() == [RANK_LABEL[r] for r in [0, 0, 0, 1, 1, 1, 2, 2, 3, 3, 3, 3]]
+    for method in ("kmeans", "dbscan"):
+        config = ValueConfig(k=4, method=method, eps=0.3, min_samples=1)
+        story = build_story(_two_quarters_tx(cost_in_q2), scheme="value", config=config)
+        rows = story.period_segments.execute()
+        assert _amount_columns(rows.columns) == [f"{basis}_segment", f"{basis}_cluster"], method
+        q2 = rows[rows["period"] == "2023-Q2"].sort_values("customer_id")
+        reason_word = "profit" if cost_in_q2 == "all" else "revenue"
+        assert q2["reason"].str.startswith(reason_word + " ").all()
+        if method == "kmeans":
+            assert q2[f"{basis}_cluster"].tolist() == AMOUNT_RANKS
 
 
 def test_an_axis_with_one_cluster_ranks_no_one_low() -> None:

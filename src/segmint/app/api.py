@@ -26,7 +26,7 @@ from segmint.app.state import AppState
 from segmint.segment import available_schemes, scheme_names
 from segmint.errors import ConfigError, DataError, SegmintError
 from segmint.money import export_decimals, round_numbers
-from segmint.units import item_columns, named_for_basis
+from segmint.units import item_columns
 
 log = logging.getLogger(__name__)
 
@@ -188,7 +188,7 @@ def segment_rows(state: AppState, dataset_id: str | None, filters: Filters, segm
     if segment:
         table = table.filter(table.segment.isin(segment))
     priced = state.priced(dataset_id)
-    return item_columns(named_for_basis(table.order_by("customer_id"), priced), priced)
+    return item_columns(table.order_by("customer_id"), priced)
 
 
 def customer(state: AppState, dataset_id: str | None, filters: Filters, customer_id: str) -> dict[str, Any]:
@@ -211,7 +211,6 @@ def customer(state: AppState, dataset_id: str | None, filters: Filters, customer
             answer["segments"][scheme] = {"error": str(exc)}
             continue
         # what the scheme adds to the features, named as the features are (tiers' sales is their revenue)
-        mine = named_for_basis(mine, priced)  # the value story's revenue_segment when there is no cost
         answer["segments"][scheme] = {k: v for k, v in item_columns(mine, priced).items() if k not in features}
     for name, source in CUSTOMER_RESULTS.items():
         try:

@@ -5,8 +5,9 @@ A scheme is a module with a :class:`~segmint.segment._config.SegmentConfig` subc
 ``segment_order`` (higher = more valuable) and ``reason``, in the backend of ``features``). It may
 also define ``extra_tables(features, labelled, config) -> dict[str, table]``: tables exported beside
 its segments (the tiers bucket tables), ``assign_after(features, config, earlier) -> table | None``:
-its labels from schemes already run (levels from rfm's scores), and ``notes(features, labelled, config) -> list[str]``: what a
-reader must know (see ``segment.notes``). Add a scheme with :func:`register_scheme`; every list of
+its labels from schemes already run (levels from rfm's scores), ``notes(features, labelled, config) -> list[str]``: what a
+reader must know (see ``segment.notes``), and ``title_for(columns) -> str``: its title for a labelled table (the
+value story's names what it ranked, "Value story (revenue x frequency)"). Add a scheme with :func:`register_scheme`; every list of
 schemes (``analyze(scheme="all")``, config sections, the CLI's ``--scheme``, the dashboard's
 dropdown) comes from here.
 """
@@ -14,7 +15,7 @@ dropdown) comes from here.
 from __future__ import annotations
 
 import importlib
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from types import ModuleType
 from typing import TYPE_CHECKING, Any
@@ -145,10 +146,15 @@ def scheme_names() -> tuple[str, ...]:
     return tuple(_REGISTRY)
 
 
-def scheme_title(name: str) -> str:
-    """What people read for scheme ``name`` ("RFM segments"); the name itself when not registered."""
+def scheme_title(name: str, columns: Sequence[str] | None = None) -> str:
+    """What people read for scheme ``name`` ("RFM segments"); the name itself when not registered.
+
+    ``columns``: a labelled table's, titled by the scheme's ``title_for`` when it has one."""
     scheme = _REGISTRY.get(name)
-    return scheme.title if scheme is not None else name
+    if scheme is None:
+        return name
+    titled = getattr(scheme.load(), "title_for", None) if columns is not None else None
+    return scheme.title if titled is None else titled(list(columns))
 
 
 def available_schemes() -> tuple[str, ...]:
@@ -197,5 +203,7 @@ register_scheme("clusters", "segmint.segment.clusters", "ClusterConfig", title="
 register_scheme("value", "segmint.segment.value", "ValueConfig", title="Value story (profit x frequency)",
                 description="k-means on profit and on frequency, ordered and combined: High Value / Average / "
                             "Below Average / Low Value",
-                story_columns=("profit_segment", "frequency_segment", "overall_score", "profit_cluster",
+                # the amount axis' columns are named for what it ranked (profit, revenue or items): one of each
+                story_columns=("profit_segment", "revenue_segment", "items_segment", "frequency_segment",
+                               "overall_score", "profit_cluster", "revenue_cluster", "items_cluster",
                                "frequency_cluster"))

@@ -14,6 +14,10 @@ The recipe of the seed notebook, made exact and repeatable:
    0.5 / 0.25): >= 0.75 High Value, >= 0.5 Average, >= 0.25 Below Average, else Low Value. The same
    cut-offs on each scaled rank give the ``profit_segment`` and ``frequency_segment`` columns.
 
+The amount axis' columns and the scheme's title are named for what it ranked (:func:`amount_name`):
+``profit_cluster``, ``profit_segment``, ... with a cost for every customer, else ``revenue_*`` (``items_*``
+when the amounts count items), and "Value story (revenue x frequency)" (:func:`title_for`).
+
 Clustering runs on the raw values, as the seed does (so a few big customers take the top clusters),
 on the distinct values weighted by how many customers share each one (the same k-means objective as
 on every row), with Lloyd's algorithm in one dimension (:func:`kmeans_1d`): k-means++ starts, the best
@@ -41,10 +45,11 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 LABELS = ("Low Value", "Below Average", "Average", "High Value")  # least valuable first
-AXES = ("profit", "frequency")
+# what the amount axis ranked, the prefix of its columns: profit with every cost known, else revenue (items unpriced)
+AMOUNT_NAMES = ("profit", "revenue", "items")
 
-__all__ = ["LABELS", "ValueConfig", "assign", "axis_ranks", "basis_column", "distinct_ranks", "kmeans_1d",
-           "label_frame", "order_cluster"]
+__all__ = ["AMOUNT_NAMES", "LABELS", "ValueConfig", "amount_name", "assign", "axis_ranks", "basis_column",
+           "distinct_ranks", "kmeans_1d", "label_frame", "order_cluster", "title_for"]
 
 
 class ValueConfig(SegmentConfig):
@@ -87,6 +92,18 @@ def basis_column(features: pd.DataFrame | pa.Table) -> tuple[str, str]:
         f"no cost for {missing:,} of {rows:,} customers: the value story uses revenue "
         "(net spend) where profit (amount - cost) would be"
     )
+
+
+def amount_name(on_profit: bool, config: ValueConfig) -> str:
+    """What the amount axis ranked, as its columns and title name it: ``profit``, else ``config.amount_word``
+    (revenue, or items for a log without prices)."""
+    return "profit" if on_profit else config.amount_word
+
+
+def title_for(columns: list[str]) -> str:
+    """The scheme's title for a labelled table with ``columns``: "Value story (revenue x frequency)"."""
+    name = next((n for n in AMOUNT_NAMES if f"{n}_segment" in columns), "profit")
+    return f"Value story ({name} x frequency)"
 
 
 def order_cluster(values: np.ndarray, clusters: np.ndarray) -> np.ndarray:
@@ -256,44 +273,50 @@ def assign(features: pd.DataFrame | ir.Table, config: ValueConfig | None = None)
     return arrow_table(features._find_backend(use_default=True), labelled)
 
 
-def label_frame(features: pd.DataFrame, config: ValueConfig | None = None) -> pd.DataFrame:
-    """:func:`assign` on a pandas frame, returning pandas (the story calls it once per period)."""
+def label_frame(features: pd.DataFrame, config: ValueConfig | None = None, *, named: str | None = None) -> pd.DataFrame:
+    """:func:`assign` on a pandas frame, returning pandas (the story calls it once per period).
+
+    ``named``: the amount axis' name in the columns (a story names every period alike); by default what
+    ``features`` ranked (:func:`amount_name`)."""
     frame = features.copy().reset_index(drop=True)
     if frame.empty:
         raise DataError("no customers to place in the value story")
-    for name, column in _label_columns(frame, frame["frequency"].tolist(), config or ValueConfig()).items():
+    for name, column in _label_columns(frame, frame["frequency"].tolist(), config or ValueConfig(), named).items():
         frame[name] = column
     return frame
 
 
-def _label_columns(features: pd.DataFrame | pa.Table, frequency: list, config: ValueConfig) -> dict[str, object]:
+def _label_columns(
+    features: pd.DataFrame | pa.Table, frequency: list, config: ValueConfig, named: str | None = None
+) -> dict[str, object]:
     """The value story's columns for ``features`` (pandas or Arrow), in order; ``frequency`` as listed."""
     basis, note = basis_column(features)
     if note:
         log.info(note)
+    shown = amount_name(basis == "profit", config)  # what was ranked: profit, revenue or items
+    prefix = named or shown
     out: dict[str, object] = {}
     scores = {}
     values = {}
-    for axis, column in (("profit", basis), ("frequency", "frequency")):
+    for axis, name, column in (("amount", prefix, basis), ("frequency", "frequency", "frequency")):
         values[axis] = _floats(features, column)
         ranks, clusters, outlier = axis_ranks(values[axis], config)
-        out[f"{axis}_cluster"] = ranks
-        out[f"{axis}_clusters"] = np.full(len(ranks), clusters, dtype="int64")
+        out[f"{name}_cluster"] = ranks
+        out[f"{name}_clusters"] = np.full(len(ranks), clusters, dtype="int64")
         scores[axis] = _scaled(ranks, clusters)
-        out[f"{axis}_score"] = np.round(scores[axis], 4)
+        out[f"{name}_score"] = np.round(scores[axis], 4)
         if config.method in ("dbscan", "hdbscan"):
-            out[f"{axis}_outlier"] = outlier
-    overall = np.round((scores["profit"] + scores["frequency"]) / 2, 4)
+            out[f"{name}_outlier"] = outlier
+    overall = np.round((scores["amount"] + scores["frequency"]) / 2, 4)
     out["overall_score"] = overall
     names = np.array(LABELS, dtype=object)
-    out["profit_segment"] = names[_label(scores["profit"], config.cutoffs)]
+    out[f"{prefix}_segment"] = names[_label(scores["amount"], config.cutoffs)]
     out["frequency_segment"] = names[_label(scores["frequency"], config.cutoffs)]
-    order = _label((scores["profit"] + scores["frequency"]) / 2, config.cutoffs)
+    order = _label((scores["amount"] + scores["frequency"]) / 2, config.cutoffs)
     out["segment"] = names[order]
     out["segment_order"] = order.astype("int64")
-    shown = "profit" if basis == "profit" else config.amount_word  # revenue, or items without prices
     out["value_basis"] = [shown] * len(order)
-    rows = zip(values["profit"].tolist(), out["profit_cluster"].tolist(), out["profit_clusters"].tolist(), frequency,
+    rows = zip(values["amount"].tolist(), out[f"{prefix}_cluster"].tolist(), out[f"{prefix}_clusters"].tolist(), frequency,
                out["frequency_cluster"].tolist(), out["frequency_clusters"].tolist(), overall.tolist(),
                out["segment"].tolist(), strict=True)  # fmt: skip
     out["reason"] = [
