@@ -124,7 +124,7 @@ def read_transactions(
             _one_thread_when_small(con, raw.table)
         from segmint.io.ledger_layout import may_be_ledger
 
-        if raw.format.startswith("tally-xml") or may_be_ledger(raw):
+        if may_be_ledger(raw):
             from segmint.io.ledger import sales_view
 
             # a ledger (Day Book, Ledger Account): only its sales vouchers net of credit notes are sales

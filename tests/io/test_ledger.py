@@ -78,6 +78,23 @@ def test_a_sales_table_is_no_ledger_without_reading_the_ledger_rules(tmp_path):
     assert LedgerRules.load().base_by_name("Sales")[0] == "Sales"  # and still there when asked for
 
 
+def test_one_function_decides_whether_a_table_may_be_a_ledger():
+    """``may_be_ledger`` alone decides whether reading loads the ledger modules: a Tally XML export is one by
+    its format, whatever its columns (reading tested the format beside it); a table by a date column with a
+    debit, credit or amount column; a sales log with no such column is not."""
+    from segmint.io.base import RawTable
+    from segmint.io.ledger_layout import may_be_ledger
+
+    def raw(columns: list[str], format: str = "csv") -> RawTable:
+        return RawTable(table=None, source="x", columns=columns, header_row=1, format=format)  # type: ignore[arg-type]
+
+    assert may_be_ledger(raw(["Voucher", "Ledger Name"], "tally-xml"))  # columns alone say no
+    assert may_be_ledger(raw(["Voucher", "Ledger Name"], "tally-xml-ledger"))
+    assert not may_be_ledger(raw(["Voucher", "Ledger Name"]))
+    assert may_be_ledger(raw(["Date", "Particulars", "Vch Type", "Debit Amount", "Credit Amount"]))
+    assert not may_be_ledger(raw(["customer_id", "date", "number_of_cds"]))  # a date, no amount
+
+
 def test_analyze_a_single_party_ledger(tmp_path):
     """Sales are purchases, receipts are payments (not returns), the party comes from the title."""
     path = ledger_account_xlsx(tmp_path / "sharma.xlsx")

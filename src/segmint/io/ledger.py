@@ -249,10 +249,12 @@ def _entries(used: ir.Table, layout: LedgerLayout) -> ir.Table:
 def sales_view(raw: RawTable, *, con: BaseBackend, rules: Any = None, party: str | None = None) -> tuple[RawTable, Any]:
     """For a ledger table: only its sales vouchers net of credit notes, with the party as a column.
 
-    Returns ``(raw, None)`` unchanged for tables that are not ledgers (sales lines, receivables,
-    Tally XML already read as sales lines). Receipts, payments, orders, delivery notes, cancelled
-    vouchers and counter-ledger parties are counted in ``raw.skipped`` by reason, so the quality
-    report still accounts for every row. The second value is the :class:`LedgerReport`.
+    Returns ``(raw, None)`` unchanged for tables that are not ledgers (sales lines, receivables), and
+    ``raw`` with the report of its voucher types for Tally XML already read as sales lines
+    (``ledger_layout.may_be_ledger`` says, without these modules, whether to call it). Receipts,
+    payments, orders, delivery notes, cancelled vouchers and counter-ledger parties are counted in
+    ``raw.skipped`` by reason, so the quality report still accounts for every row. The second value is
+    the :class:`LedgerReport`.
     """
     if raw.format.startswith("tally-xml"):
         return raw, _xml_report(raw)

@@ -123,10 +123,10 @@ def title_period(titles: list[str]) -> tuple[str, str] | None:
 
 
 def may_be_ledger(raw: RawTable) -> bool:
-    """False when ``raw`` is no ledger by its column names alone: no date column, or no debit, credit
-    or amount column (the first thing :func:`detect_layout` checks; a sales log's reader then needs
-    none of the ledger modules)."""
-    return _dated_amounts(match_columns(raw.columns, None))
+    """Whether ``raw`` may be a ledger, decided from its format and column names alone: a Tally XML export,
+    or a table with a date column and a debit, credit or amount column (the first thing :func:`detect_layout`
+    checks). False: a sales log, whose reader then needs none of the ledger modules."""
+    return raw.format.startswith("tally-xml") or _dated_amounts(match_columns(raw.columns, None))
 
 
 def _dated_amounts(found: dict[str, str]) -> bool:
