@@ -6,10 +6,10 @@ A scheme is a module with a :class:`~segmint.segment._config.SegmentConfig` subc
 also define ``extra_tables(features, labelled, config) -> dict[str, table]``: tables exported beside
 its segments (the tiers bucket tables), ``assign_after(features, config, earlier) -> table | None``:
 its labels from schemes already run (levels from rfm's scores), ``notes(features, labelled, config) -> list[str]``: what a
-reader must know (see ``segment.notes``), and ``title_for(columns) -> str``: its title for a labelled table (the
-value story's names what it ranked, "Value story (revenue x frequency)"). Add a scheme with :func:`register_scheme`; every list of
-schemes (``analyze(scheme="all")``, config sections, the CLI's ``--scheme``, the dashboard's
-dropdown) comes from here.
+reader must know (see ``segment.notes``), and ``title_for(columns) -> str``: its title for a labelled table
+(the value story names what it ranked: "Value story (revenue x frequency)"). Add a scheme with
+:func:`register_scheme`; every list of schemes (``analyze(scheme="all")``, config sections, the CLI's
+``--scheme``, the dashboard's dropdown) comes from here.
 """
 
 from __future__ import annotations
