@@ -647,3 +647,12 @@ def test_amounts_up_to_the_limit_are_kept_as_they_are(con):
     result = clean(con, basic(2, amount=["999999999999999", "1"]))
     assert "amount_too_large" not in result.report.dropped
     assert result.report.total_amount == 1e15 and by_invoice(result, "amount") == [999999999999999.0, 1.0]
+
+
+def test_without_prices_a_quantity_beyond_the_limit_is_dropped_naming_the_quantity(con):
+    result = clean(con, {
+        "customer_id": ["A", "B"], "invoice_date": ["2021-01-02", "2021-01-03"], "quantity": ["3", "2e15"],
+    }, options=CleanOptions(unpriced="units"))  # fmt: skip
+    dropped = result.report.dropped["amount_too_large"]
+    assert [(e["_row"], e["field"], e["value"]) for e in dropped.examples] == [(3, "quantity", "2e15")]
+    assert result.report.total_amount == 3.0

@@ -163,7 +163,8 @@ def _stage(
     checks.append((t._line.isnull(), "missing_amount", line_field))
     if "amount_too_large" not in absent:  # tested only once some sum of lines went beyond MAX_AMOUNT
         # a NaN line value compares greater than any number on DuckDB, PostgreSQL and Spark: too large too
-        checks.append((t._line.abs() > MAX_AMOUNT, "amount_too_large", line_field))
+        valued_by = line_field if line_field in fields else "quantity"  # no prices: a line is its quantity
+        checks.append((t._line.abs() > MAX_AMOUNT, "amount_too_large", valued_by))
     checks = [check for check in checks if check[1] not in absent]
     # counted over kept lines only, whose line value is never NULL (else: missing_amount), so the
     # flags need not test it (a flag that is the literal True is counted as the kept lines)
