@@ -604,3 +604,55 @@ def test_typed_amounts_with_more_than_two_decimals_are_named_too(tmp_path, colum
     else:
         assert len(warnings) == 1 and warnings[0].startswith(warned)
         assert warnings[0].endswith("changes their total by -0.005")
+
+
+@pytest.mark.parametrize("staging", ["materialize", "stream"])
+def test_an_amount_beyond_what_money_holds_is_dropped_with_its_row(con, monkeypatch, staging):
+    # /tmp/lead/big.csv: 1e17 is beyond DECIMAL(18, 2) and int64 cents; it was a ConversionException
+    monkeypatch.setenv("SEGMINT_STAGING", staging)
+    result = clean(con, {
+        "customer_id": ["A", "B", "C", "D"],
+        "invoice_date": ["2021-01-02", "2021-02-03", "2021-02-05", "2021-02-06"],
+        "amount": ["100000000000000000", "5.25", "7.00", "-2000000000000000"],
+    })  # fmt: skip
+    report = result.report
+    assert (report.rows_in, report.rows_kept) == (4, 2)
+    dropped = report.dropped["amount_too_large"]
+    assert dropped.count == 2  # the sale of 1e17 and the return of -2e15
+    assert [(e["_row"], e["field"], e["value"]) for e in dropped.examples] == [
+        (2, "amount", "100000000000000000"), (5, "amount", "-2000000000000000"),
+    ]  # fmt: skip
+    assert report.total_amount == 12.25 and report.customers == 2
+    assert "2 lines dropped for an amount beyond 1,000,000,000,000,000 (e.g. sales.csv row 2, column " \
+        "'amount': '100000000000000000')" in " ".join(report.warnings)
+
+
+@pytest.mark.parametrize("staging", ["materialize", "stream"])
+def test_lines_within_the_limit_that_add_up_beyond_it_are_one_error(con, monkeypatch, staging):
+    # each line fits, net 1e14 fits, but sales 6e14 + returns 5e14 = 1.1e15 is beyond 1e15: the
+    # customer's sales before returns could not be held exactly
+    monkeypatch.setenv("SEGMINT_STAGING", staging)
+    with pytest.raises(DataError) as caught:
+        clean(con, {
+            "customer_id": ["A", "A", "B"],
+            "invoice_date": ["2021-01-02", "2021-02-03", "2021-02-05"],
+            "amount": ["600000000000000", "-500000000000000", "1"],
+        })  # fmt: skip
+    error = caught.value
+    assert "add up to 1,100,000,000,000,001 (sales plus returns), beyond 1,000,000,000,000,000" in error.message
+    assert (error.field, error.value, error.fix.option) == ("amount", "1,100,000,000,000,001", "mapping")
+
+
+def test_amounts_up_to_the_limit_are_kept_as_they_are(con):
+    result = clean(con, basic(2, amount=["999999999999999", "1"]))
+    assert "amount_too_large" not in result.report.dropped
+    assert result.report.total_amount == 1e15 and by_invoice(result, "amount") == [999999999999999.0, 1.0]
+
+
+def test_without_prices_a_quantity_beyond_the_limit_is_dropped_naming_the_quantity(con):
+    result = clean(con, {
+        "customer_id": ["A", "B"], "invoice_date": ["2021-01-02", "2021-01-03"], "quantity": ["3", "2e15"],
+    }, options=CleanOptions(unpriced="units"))  # fmt: skip
+    dropped = result.report.dropped["amount_too_large"]
+    assert [(e["_row"], e["field"], e["value"]) for e in dropped.examples] == [(3, "quantity", "2e15")]
+    assert result.report.total_amount == 3.0

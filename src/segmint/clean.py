@@ -56,6 +56,7 @@ from segmint.formats import (
     typed_sub_cent,
 )
 from segmint.invoices import one_row_per_invoice, totals_of_groups
+from segmint.money import MAX_AMOUNT
 from segmint.quality import (
     DROP_DESCRIPTIONS,
     DataQualityReport,
@@ -66,6 +67,7 @@ from segmint.quality import (
 from segmint.schema import CANONICAL_DTYPES, CONTACT_DTYPES, MAPPABLE_FIELDS, PRODUCT_ATTRIBUTE_DTYPES, ColumnMapping
 from segmint.textshape import TextShape, text_rows, text_shape
 from segmint.units import has_value_column
+from segmint.util import counted
 
 __all__ = ["CleanOptions", "CleanResult", "DataQualityReport", "clean_transactions"]
 
@@ -98,8 +100,23 @@ def clean_transactions(
     ``reader_skipped`` counts rows the reader already left out (e.g. Excel total rows) so that
     ``report.rows_in`` counts every row of the file. Every dropped row is counted under exactly one
     reason (the first that applies, in the order of ``DROP_DESCRIPTIONS``).
+
+    Money stays within :data:`segmint.money.MAX_AMOUNT`: when the kept lines' amounts add up beyond
+    it (sales plus returns, read from the report's own sums: no extra query), the lines are cleaned
+    again with each line's amount tested (``amount_too_large``); if those kept still add up beyond
+    it, a ``DataError`` says so.
     """
     options = options or CleanOptions()
+    arguments = (mapped, mapping, con, source, options, reader_skipped)
+    return _clean(*arguments, bounded=False) or _clean(*arguments, bounded=True)  # type: ignore[return-value]
+
+
+def _clean(
+    mapped: ibis.Table, mapping: ColumnMapping, con: BaseBackend, source: str, options: CleanOptions,
+    reader_skipped: dict[str, int] | None, *, bounded: bool,
+) -> CleanResult | None:
+    """:func:`clean_transactions`; unless ``bounded``, without the ``amount_too_large`` test and None
+    when the kept lines' amounts add up beyond :data:`~segmint.money.MAX_AMOUNT`."""
     fields = [c for c in mapped.columns if c in MAPPABLE_FIELDS]
     _check_fields(fields, mapping, source, options)
     untyped = {f: mapped[f].cast("string") for f in fields if mapped[f].type().is_null()}
@@ -125,6 +142,7 @@ def clean_transactions(
     shape = text_shape(con, mapped, columns, **SHAPE_TESTS, grouped=dicts.tables, rows=rows, deferred=deferred)
     # streamed lines cast their text again in every pass: what the dictionaries prove is left out
     absent, dates = absent_reasons(dicts, fields, shape, options) if stream else (set(), None)
+    absent = absent if bounded else absent | {"amount_too_large"}  # tested once some sum is too large
     typed = not stream and typed_sub_cent(mapped, fields)
     narrow, field_of, tests = _stage(parsed, fields, options, shape, absent=absent)
     if not stream and con.name == "duckdb":
@@ -162,10 +180,17 @@ def clean_transactions(
         if stream:  # counted before the copies were marked: count and group the marked lines again
             kept = staged.filter(staged._reason.isnull())
             groups = _line_groups(con, kept, fields, prove=False)
-            counts = _counters(staged, fields, distinct=False) | _group_counters(groups)
+            counts = _counters(staged, fields, distinct=False, absent=absent) | _group_counters(groups)
     if not stream:  # one aggregate of the stored lines counts everything, the distinct values too
-        counts = _counters(staged, fields, distinct=True, typed_amount=typed)
+        counts = _counters(staged, fields, distinct=True, typed_amount=typed, absent=absent)
     counts.pop("_repeats", None)
+    if not _sums_fit(counts):
+        if not bounded:
+            for table in (stored, groups):
+                if table is not None:
+                    _drop_quietly(con, table)
+            return None
+        raise _sums_too_large(counts, source, mapping, unpriced(fields, options))
     if typed:  # a typed amount column's values of more than 2 decimals, counted in the aggregate above
         found = {"amount": (counts.pop("sub_cent:amount"), counts.pop("sub_cent_change:amount"))}
         warnings += _sub_cent_warnings(found, mapping)
@@ -231,6 +256,8 @@ def clean_transactions(
                else "without an invoice column they may be genuine repeat purchases")
         )  # fmt: skip
     report.warnings += zone_word_warnings(dropped.get("bad_date"), _label(mapping, "invoice_date"))
+    if "amount_too_large" in dropped:
+        report.warnings.append(_too_large_warning(dropped["amount_too_large"], mapping))
     if report.last_date and report.last_date > datetime.now() + timedelta(days=1):
         report.warnings.append(f"the last date {report.last_date:%Y-%m-%d} is in the future; check the dates")
     log.info("%s: kept %d of %d rows", source, report.rows_kept, report.rows_in)
@@ -259,7 +286,7 @@ def _streamed_counts(
         con, staged, fields, tests, one_pass=bool(dicts.cast or dicts.plain), rows=dicts.rows, dates=dates
     )
     summed = counts is not None  # the kept lines' sums and returns then come from the groups
-    counts = counts if summed else _counters(staged, fields, distinct=False)
+    counts = counts if summed else _counters(staged, fields, distinct=False, absent=absent)
     # every later pass reads the kept lines again: test only the reasons some line was dropped
     # for (none, often: then no filter and no test at all)
     kept = _kept_lines(con, mapped, parsed, fields, options, shape, counts, absent, quantity_returns="count")
@@ -273,6 +300,45 @@ def _streamed_counts(
     if not prove and not contradicted:  # too large for the lists: as many distinct probe hashes as kept lines
         counts["_repeats"] = _kept(counts) - _distinct_probes(kept, fields)
     return counts, kept, groups
+
+
+def _gross(counts: dict[str, Any]) -> float:
+    """The kept lines' amounts added up as positive numbers (sales plus returns). A kept line is a
+    return exactly when its amount is negative (returns are negated, every other line's value is not
+    negative), so this is the net total less twice the returns' value, both counted already."""
+    return float(counts.get("measure:total_amount") or 0.0) - 2 * float(counts.get("measure:returns_value") or 0.0)
+
+
+def _sums_fit(counts: dict[str, Any]) -> bool:
+    """Does every sum of kept lines (per customer, invoice, period, segment, all) stay within MAX_AMOUNT?
+    Each is at most the gross total in size (False for NaN)."""
+    return _gross(counts) <= MAX_AMOUNT
+
+
+def _sums_too_large(counts: dict[str, Any], source: str, mapping: ColumnMapping, items: bool) -> DataError:
+    """Every line is within MAX_AMOUNT but together they go beyond it: what they add up to, and the fix."""
+    field = "quantity" if items else "amount" if mapping.source_for("amount") else "unit_price"
+    column, gross = _label(mapping, field), _gross(counts)
+    told = f"{gross:,.0f}" if gross == gross and gross != float("inf") else "more than any number"
+    return DataError(
+        f"{source}: the amounts in column '{column}' add up to {told} (sales plus returns), beyond "
+        f"{MAX_AMOUNT:,.0f}, the most that sums of money hold exactly",
+        field=column, value=told, fix=Fix("mapping", example={field: "COLUMN"}, note=(
+            f"check that '{column}' holds each line's money value; amounts in a very small unit can be "
+            "divided into a larger one (e.g. thousands) first, or the file analysed in parts (a year at a time)"
+        )),
+    )  # fmt: skip
+
+
+def _too_large_warning(dropped: DroppedRows, mapping: ColumnMapping) -> str:
+    """The dropped lines of too large an amount, the first of them (row, column, value) and the fix."""
+    first = dropped.examples[0] if dropped.examples else {}
+    where = (f" (e.g. {first.get('_source')} row {first['_row']:,}, column '{_label(mapping, first['field'])}': "
+             f"{first.get('value')!r})") if first.get("_row") is not None and first.get("field") else ""  # fmt: skip
+    return (
+        f"{counted(dropped.count, 'line')} dropped for an amount beyond {MAX_AMOUNT:,.0f}{where}: "
+        "correct the value in the file if it is a real sale, or map the column that holds each line's money value"
+    )
 
 
 def _drop_quietly(con: BaseBackend, table: ibis.Table) -> None:

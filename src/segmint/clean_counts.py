@@ -6,6 +6,7 @@ Cleaning's internals: :mod:`segmint.clean` runs them over :mod:`segmint.clean_st
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import datetime
 from typing import Any, Literal
 
@@ -247,11 +248,14 @@ def _counted(table: ibis.Table, metrics: dict[str, ir.Scalar]) -> dict[str, Any]
     return {k: (v if k.startswith("measure:") else int(v or 0)) for k, v in row.items()}
 
 
-def _counters(staged: ibis.Table, fields: list[str], *, distinct: bool, typed_amount: bool = False) -> dict[str, Any]:
+def _counters(
+    staged: ibis.Table, fields: list[str], *, distinct: bool, typed_amount: bool = False, absent: Collection[str] = ()
+) -> dict[str, Any]:
     """One ungrouped aggregate of the staged lines: rows per drop reason, repaired values in kept rows
     and the kept rows' measures; ``distinct``: with the distinct customers and invoices (a hash table
     of every value: large inputs count them from their groups instead); ``typed_amount``: with the
-    amounts of more than 2 decimals of a typed amount column (:func:`segmint.formats.typed_sub_cent`)."""
+    amounts of more than 2 decimals of a typed amount column (:func:`segmint.formats.typed_sub_cent`);
+    ``absent``: reasons the lines were staged without (no test: not counted)."""
     cents: dict[str, ir.Scalar] = {}
     if typed_amount:  # every row's amount, kept or not (as a text column's dictionary counts them)
         computed = staged._f_amount_computed if "_f_amount_computed" in staged.columns else None
@@ -259,7 +263,7 @@ def _counters(staged: ibis.Table, fields: list[str], *, distinct: bool, typed_am
         staged, cents = line_sub_cent_metrics(staged, amount, "amount")
     kept = staged._reason.isnull()
     metrics: dict[str, ir.Scalar] = {"rows": staged.count()}
-    metrics |= {f"reason:{name}": (staged._reason == name).sum() for name in DROP_DESCRIPTIONS}
+    metrics |= {f"reason:{name}": (staged._reason == name).sum() for name in DROP_DESCRIPTIONS if name not in absent}
     for counter, column in _counted_flags(staged, fields).items():
         if column is None:
             metrics[counter] = ibis.literal(0)

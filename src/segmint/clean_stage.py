@@ -20,6 +20,7 @@ from ibis.backends import BaseBackend
 from segmint import engine
 from segmint.clean_options import CleanOptions, latest_date, unpriced
 from segmint.formats import NUMBER_FIELDS
+from segmint.money import MAX_AMOUNT
 from segmint.parsing import normalised, one_of
 from segmint.results import columns as result_columns
 from segmint.schema import CANONICAL_DTYPES, CONTACT_DTYPES, PRODUCT_ATTRIBUTE_DTYPES
@@ -158,7 +159,12 @@ def _stage(
         *date_checks(t.invoice_date, t._invoice_date, shape, options),
     ]
     checks += [(t[f"_n_{f}_invalid"], f"bad_{f}", f) for f in ("quantity", "unit_price", "amount") if f in nums]
-    checks.append((t._line.isnull(), "missing_amount", "amount" if "amount" in fields else "unit_price"))
+    line_field = "amount" if "amount" in fields else "unit_price"
+    checks.append((t._line.isnull(), "missing_amount", line_field))
+    if "amount_too_large" not in absent:  # tested only once some sum of lines went beyond MAX_AMOUNT
+        # a NaN line value compares greater than any number on DuckDB, PostgreSQL and Spark: too large too
+        valued_by = line_field if line_field in fields else "quantity"  # no prices: a line is its quantity
+        checks.append((t._line.abs() > MAX_AMOUNT, "amount_too_large", valued_by))
     checks = [check for check in checks if check[1] not in absent]
     # counted over kept lines only, whose line value is never NULL (else: missing_amount), so the
     # flags need not test it (a flag that is the literal True is counted as the kept lines)

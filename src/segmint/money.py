@@ -17,8 +17,8 @@ import re
 from typing import Any
 
 __all__ = [
-    "MEASURE_DECIMALS", "MONEY_DECIMALS", "PRICE_DECIMALS", "SHARE_DECIMALS", "export_decimals", "money_decimals",
-    "money_text", "round_numbers", "round_value",
+    "MAX_AMOUNT", "MEASURE_DECIMALS", "MONEY_DECIMALS", "PRICE_DECIMALS", "SHARE_DECIMALS", "export_decimals",
+    "money_decimals", "money_text", "round_numbers", "round_value",
 ]  # fmt: skip
 
 MONEY_DECIMALS = 2
@@ -26,6 +26,10 @@ PRICE_DECIMALS = 4  # unit prices may be fractions of a cent (0.0125 per gram)
 SHARE_DECIMALS = 4  # shares, ratios, rates, probabilities, lifts, scores: 0.1436 (14.36%)
 MEASURE_DECIMALS = 2  # means, indexes, per-customer and per-day figures, percentages, days: 54.68
 OTHER_DECIMALS = 4  # any other float (expected purchases, weeks, log-likelihoods)
+# the largest amount a line, and a sum of lines, may reach: amounts are float64, exact for every whole
+# number up to 2**53 (about 9.0e15), and exports write DECIMAL(18, 2) (up to about 1e16); a line
+# beyond it is dropped at cleaning (``amount_too_large``) and kept lines adding up beyond it are refused
+MAX_AMOUNT = 1e15
 _MONEY = re.compile(
     r"amount|revenue|monetary|order_value|aov|atv|spend|sales|price|cost|clv|value|balance|outstanding|"
     r"overdue|receivable|payable|paid|debit|credit|profit|margin|total|dollar|money|limit|aging|owed|not_due|"

@@ -280,3 +280,22 @@ def test_ledger_amounts_with_more_than_two_decimals_are_named(tmp_path):
     # (1000.13 - 1000.127) + (20.00 - 20.004) = -0.001; the credit 600.50 is whole cents
     assert warnings == ["2 amount(s) in column 'Debit' have more than 2 decimals (a currency of 1/1000 units?): "
                         "ledger amounts are kept to the cent, and rounding each of them changes their total by -0.001"]
+
+
+def test_a_ledger_amount_beyond_what_money_holds_is_dropped_and_sums_beyond_it_refused(tmp_path):
+    """A debit of 1e17 was cast to int64 cents (1e19): DuckDB's ConversionException, for every command."""
+    from segmint.errors import DataError
+    from segmint.io.ledger import read_ledger
+
+    path = tmp_path / "big.csv"
+    path.write_text("Date,Vch Type,Vch No.,Party,Debit,Credit\n01-04-2023,Sales,S1,Acme,1000,\n"
+                    "02-04-2023,Sales,S2,Beta,1e17,\n15-04-2023,Receipt,R1,Acme,,600.50\n")
+    ledger = read_ledger(path)
+    dropped = ledger.report.dropped["amount_too_large"]
+    assert (dropped.count, [e["_row"] for e in dropped.examples]) == (1, [3])
+    assert ledger.entries.amount_cents.execute().sort_values().tolist() == [-60050, 100000]
+    # each entry fits, but 6e14 + 5e14 = 1.1e15 (debits plus credits) is beyond 1e15
+    path.write_text("Date,Vch Type,Vch No.,Party,Debit,Credit\n01-04-2023,Sales,S1,Acme,600000000000000,\n"
+                    "15-04-2023,Receipt,R1,Acme,,500000000000000\n")
+    with pytest.raises(DataError, match=r"add up to 1,100,000,000,000,000 \(debits plus credits\), beyond"):
+        read_ledger(path)

@@ -14,6 +14,7 @@ from segmint.errors import DataError
 from segmint.io.base import RawTable
 from segmint.io.ledger_layout import LedgerLayout
 from segmint.io.ledger_report import whole
+from segmint.money import MAX_AMOUNT
 from segmint.io.vouchers import ACCOUNTING, LedgerRules
 from segmint.parsing import (
     DATE_PATTERNS,
@@ -123,7 +124,13 @@ def _text(table: ir.Table, column: str | None) -> ir.StringValue:
 
 
 def _cents(value: ir.FloatingValue) -> ir.IntegerValue:
-    return (value * 100).round().cast("int64")
+    """Whole cents; NULL beyond MAX_AMOUNT (its row is dropped as ``amount_too_large``): the cast raised."""
+    return ibis.cases((value.abs() <= MAX_AMOUNT, (value * 100).round().cast("int64")), else_=ibis.null("int64"))
+
+
+def _too_large(value: ir.FloatingValue) -> ir.BooleanValue:
+    """An amount beyond MAX_AMOUNT (NaN too: it compares greater than any number)."""
+    return (value.abs() > MAX_AMOUNT).fill_null(False)
 
 
 def stage(
@@ -177,6 +184,7 @@ def stage(
         _debit_cents=ibis.coalesce(_cents(debit), zero), _credit_cents=ibis.coalesce(_cents(credit), zero),
         _amount_cents=_cents(amount), _marker=_text(table, col("debit_credit")).lower(),
         _bad=invalid("debit") | invalid("credit") | invalid("amount") | invalid("paid_amount"),
+        _too_large=_too_large(debit) | _too_large(credit) | _too_large(amount) | _too_large(number("paid_amount")),
         _limit=number("credit_limit").abs(),
     )  # fmt: skip
     table = _with_details(_with_base(table, layout, bases), layout)
@@ -326,6 +334,7 @@ def _with_reason(t: ir.Table, layout: LedgerLayout, rules: LedgerRules, counters
         (t._date.isnull() & ~date_written, "missing_date"),
         (t._date.isnull(), "bad_date"),
         (t._bad, "bad_amount"),
+        (t._too_large, "amount_too_large"),
         (t._cents.isnull() | (t._cents == 0), "missing_amount"),
     ]
     label = ibis.coalesce(t._counter, t._party, ibis.literal("")) if layout.kind == "single_party" else (

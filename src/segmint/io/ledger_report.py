@@ -8,7 +8,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from segmint.io.vouchers import type_table_text
-from segmint.quality import DataQualityReport, DroppedRows, count_lines, short_row_note
+from segmint.quality import DROP_DESCRIPTIONS, DataQualityReport, DroppedRows, count_lines, short_row_note
 from segmint.util import counted
 
 SUMMARY_TYPES = 15  # voucher types a printed summary lists (the most used; the voucher_types table has all)
@@ -28,6 +28,7 @@ LEDGER_DROPS: dict[str, str] = {
     "missing_date": "no date",
     "bad_date": "date not understood",
     "bad_amount": "amount is not a number",
+    "amount_too_large": DROP_DESCRIPTIONS["amount_too_large"],
     "missing_amount": "no debit and no credit amount",
     # a Tally XML read as sales lines
     "counter_ledger_party": "sale whose party is a counter-ledger (cash, bank, sales account): no customer to segment",

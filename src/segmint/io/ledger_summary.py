@@ -12,11 +12,12 @@ from typing import Any
 import ibis
 import ibis.expr.types as ir
 
-from segmint.errors import DataError
+from segmint.errors import DataError, Fix
 from segmint.formats import sub_cent_change, sub_cent_metrics
 from segmint.io.base import RawTable
 from segmint.io.ledger_layout import LedgerLayout
 from segmint.io.ledger_report import LEDGER_DROPS, LedgerReport, VoucherTypeRow, whole
+from segmint.money import MAX_AMOUNT
 from segmint.quality import DroppedRows, mark_short_rows
 
 log = logging.getLogger(__name__)
@@ -61,8 +62,10 @@ def ledger_report(staged: Staged, entries: ir.Table) -> LedgerReport:
         )
     stats = entries.aggregate(
         n=entries.count(), parties=entries.party.nunique(), first=entries.entry_date.min(),
-        last=entries.entry_date.max(),
+        last=entries.entry_date.max(), gross=entries.amount_cents.abs().cast("float64").sum(),
     ).execute().iloc[0]
+    if float(stats["gross"] or 0) > MAX_AMOUNT * 100:  # each entry fits (amount_too_large), their sums may not
+        raise _sums_too_large(raw.source, float(stats["gross"]) / 100)
     report = LedgerReport(
         source=raw.source, layout=layout.kind, party=layout.party, party_from=layout.party_from,
         columns=dict(layout.columns), rows_in=rows_staged + sum(raw.skipped.values()),
@@ -80,6 +83,18 @@ def ledger_report(staged: Staged, entries: ir.Table) -> LedgerReport:
         raise DataError(f"{raw.source}: no usable ledger entries ({top}); check the layout:\n{layout.describe()}")
     log.info("%s: %d ledger entries from %d rows", raw.source, report.entries, report.rows_in)
     return report
+
+
+def _sums_too_large(source: str, gross: float) -> DataError:
+    """Every entry is within MAX_AMOUNT but together they go beyond it (balances could not be held exactly)."""
+    return DataError(
+        f"{source}: the ledger's entries add up to {gross:,.0f} (debits plus credits), beyond {MAX_AMOUNT:,.0f}, "
+        "the most that sums of money hold exactly", field="amount", value=f"{gross:,.0f}",
+        fix=Fix("columns", example={"debit": "COLUMN", "credit": "COLUMN"}, note=(
+            "check that the debit and credit columns hold money; amounts in a very small unit can be divided into "
+            "a larger one (e.g. thousands) first, or the ledger read in parts (a year at a time)"
+        )),
+    )  # fmt: skip
 
 
 def sub_cent_warnings(counts: Any, amounts: list[str], layout: LedgerLayout) -> list[str]:
