@@ -377,3 +377,18 @@ def test_n_products_is_blank_when_the_source_names_no_products(tmp_path):
 
     counted = segmint.analyze(with_products, scheme="rfm").features.execute()
     assert dict(zip(counted.customer_id, counted.n_products)) == {"C1": 2, "C2": 1}
+
+
+def test_a_table_without_a_mapping_and_without_any_product_counts_no_products():
+    """CDNOW ingested into a workspace (no mapping kept): every line's product is blank, and n_products
+    was 0 for all 23,502 customers where the file itself gives blank (how many products is unknown)."""
+    rows = [("A", "2023-01-10", 10.0), ("A", "2023-02-10", 5.0), ("B", "2023-01-12", 7.0)]
+    frame = pd.DataFrame(rows, columns=["customer_id", "invoice_date", "amount"]).assign(
+        invoice_id=["i0", "i1", "i2"], line_no=1, quantity=1.0, unit_price=lambda f: f.amount, cost=None,
+        country=None, org_id=None, is_return=False, product_id=None, product_name=None)
+    stats = customer_line_stats(canonical(frame)).execute().set_index("customer_id")
+    assert stats["n_products"].isna().all() and stats["lines"].to_dict() == {"A": 2, "B": 1}
+    # one line naming a product: the data name products, the others count 0
+    frame.loc[2, "product_name"] = "soda"
+    stats = customer_line_stats(canonical(frame)).execute().set_index("customer_id")
+    assert stats["n_products"].to_dict() == {"A": 0, "B": 1}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 
 import numpy as np
 import pandas as pd
@@ -102,3 +103,41 @@ def test_period_activity_hatches_partial_periods() -> None:
     assert list(bars.marker.pattern.shape) == ["", "", "/"]
     assert list(bars.x) == ["Q1", "Q2", "Q3*"] and list(bars.customdata)[2] == "partial (30% of days)"
     assert "hatched: partial period" in fig.layout.title.text
+
+
+def test_migration_shares_never_round_a_move_to_0_percent() -> None:
+    # CDNOW's value story, 1998-Q1 -> 1998-Q2: 15 of 3,157 Low Value customers moved to Average (0.48%),
+    # shown as "15 / 0%"; the report's pooled table showed "0%" with no count beside it
+    flows = pd.DataFrame({"from_segment": ["Low", "Low", "Low"], "to_segment": ["Top", "Low", "Inactive"],
+                          "customers": [15, 1_256, 1_886]})
+    heat = sf.migration_matrix(flows, ORDER, "Q1", "Q2").data[0]
+    row = heat.text[list(heat.y).index("Low")]
+    assert row[list(heat.x).index("Top")] == "15<br><1%"  # 15 / 3,157 = 0.48%
+    assert row[list(heat.x).index("Low")] == "1,256<br>40%" and row[list(heat.x).index("Inactive")] == "1,886<br>60%"
+    from segmint.util import whole_percent
+
+    assert [whole_percent(v) for v in (0.0, 0.0048, 0.012, 0.994, 0.996, 1.0, float("nan"))] == [
+        "0%", "<1%", "1%", "99%", ">99%", "100%", ""]
+
+
+
+def test_report_migration_table_never_rounds_a_move_to_0_percent() -> None:
+    # 300 customers buy once for 10.00 in 2023-Q1 (one segment: all alike); in Q2 only customer C000
+    # buys again: the pooled row has one move of 1/300 = 0.33%, printed "0%", and 299/300 printed "100%"
+    import ibis
+
+    import segmint
+    from segmint.report_html import html_report
+    from tests.app.conftest import hand_frame
+
+    template = hand_frame().iloc[:1]
+    rows = [template.assign(invoice_id=f"I{i}", customer_id=f"C{i:03d}", invoice_date=pd.Timestamp("2023-01-02")
+                            + pd.Timedelta(days=i % 80), amount=10.0, unit_price=10.0) for i in range(300)]
+    rows.append(template.assign(invoice_id="J0", customer_id="C000", invoice_date=pd.Timestamp("2023-05-02")))
+    table = ibis.duckdb.connect().create_table("tx", pd.concat(rows, ignore_index=True))
+    page = html_report(segmint.analyze(table, scheme=["rfm"], story_period="quarter"))
+    pooled = page.split("Migration: where each segment")[1].split("</table>")[0]
+    body = pooled.split("<tbody>")[1]
+    assert body.count("<tr>") == 1  # one segment in Q1
+    cells = re.findall(r'<td class="num">([^<]*)</td>', body)
+    assert sorted(c for c in cells if c != "0%") == ["&gt;99%", "&lt;1%"], cells

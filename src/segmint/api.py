@@ -367,7 +367,7 @@ def recommend(
     first, and money columns count items. ``picks=False`` computes the product views only (favourites, single view, sales):
     no per-customer ranking, whose learned blend is most of the time.
     """
-    from segmint.features import default_snapshot_date, filter_window, in_countries
+    from segmint.features import default_snapshot_date, filter_window, in_countries, purchase_unit
     from segmint.io.items import allocated_revenue
     from segmint.no_buyers import check_filters
     from segmint.recommendations.model import RecommendConfig, recommend_products
@@ -408,7 +408,9 @@ def recommend(
 
         segment_config = scheme_config(settings.scheme, dict(segment_config))
     result = recommend_products(table, tx.con, settings, until=until, evaluate=evaluate, priced=priced,
-                                segment_config=segment_config, progress=progress, picks=picks)  # fmt: skip
+                                segment_config=segment_config, progress=progress, picks=picks,
+                                frequency=purchase_unit(tx))  # as analyze counts purchases: the same segments
+
     result.notes += allocated_revenue(tx.report)  # product revenue spread from basket totals says so
     return result
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import typer
 from rich.markup import escape
@@ -28,6 +29,7 @@ from segmint.cli_options import (
     read_sales,
 )
 from segmint.cli_output import console, print_read, print_written, steps
+from segmint.util import counted
 
 
 def recommend(
@@ -104,6 +106,11 @@ def _print_recommend(result: object, customer: str | None) -> None:
         empty = (f"(too few buyers: no product has {result.config.min_buyers})" if few
                  else "(none established as bought more than by all shoppers: 95% low end of lift above 1)")
         table.add_row(escape(str(segment)), escape(text or empty))
+    for segment, members in _segments_without_shoppers(result):
+        window = (f", {favourites['window_start'].iloc[0]} to {favourites['window_end'].iloc[0]}"
+                  if not favourites.empty else "")
+        table.add_row(escape(segment), escape(f"(no shopper: none of its {counted(members, 'customer')} bought in the "
+                                              f"window{window})"))
     console.print(table)
     if customer is not None:
         card = result.customer(customer)
@@ -116,6 +123,18 @@ def _print_recommend(result: object, customer: str | None) -> None:
         console.print(rows)
     if result.evaluation is not None:
         _print_evaluation(result.evaluation)
+
+
+def _segments_without_shoppers(result: Any) -> list[tuple[str, int]]:
+    """(segment, customers) of the segments absent from the favourites (none of them bought in the window:
+    groceries' At Risk, Hibernating, Lost ...), largest first; the table named them nowhere."""
+    from segmint.recommendations.signals import NO_SEGMENT
+
+    members = result.segments.group_by("segment").aggregate(customers=result.segments.count()).to_pandas()
+    listed = set(result.segment_products["segment"].astype(str))
+    members = members[~members["segment"].astype(str).isin(listed | {NO_SEGMENT})]
+    members = members.sort_values(["customers", "segment"], ascending=[False, True])
+    return [(str(segment), int(n)) for segment, n in zip(members["segment"], members["customers"], strict=True)]
 
 
 def _print_evaluation(evaluation: dict) -> None:

@@ -356,9 +356,18 @@ def customer_line_stats(
 
 
 def _has_products(tx: ir.Table, mapped: Collection[str] | None) -> bool:
-    """Does the source name products (a mapped product id or name; unknown mapping: a product column)?"""
+    """Does the source name products (a mapped product id or name; unknown mapping: a line naming one)?
+
+    A workspace or a ready canonical table has both product columns whatever its source had: CDNOW's
+    log ingested into a workspace counted 0 products for every customer where the file gives blank.
+    """
     fields = {"product_id", "product_name"}
-    return bool(fields & set(mapped)) if mapped is not None else bool(fields & set(tx.columns))
+    if mapped is not None:
+        return bool(fields & set(mapped))
+    if not fields & set(tx.columns):
+        return False
+    named = tx.filter(product_of(tx).notnull()).limit(1)  # stops at the first line naming a product
+    return int(named.count().execute()) > 0
 
 
 def product_of(tx: ir.Table, mapped: Collection[str] | None = None) -> ir.StringValue:

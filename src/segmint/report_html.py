@@ -16,7 +16,7 @@ import pandas as pd
 
 from segmint.segment import scheme_title
 from segmint.units import has_prices, measure_word
-from segmint.util import share
+from segmint.util import share, whole_percent
 
 log = logging.getLogger(__name__)
 
@@ -183,7 +183,7 @@ def _story_section(story: Any, priced: bool) -> str:
     parts.append('<div class="charts">' + "".join(_chart(f) for f in figures) + "</div>")
     if not story.transitions.empty:
         matrix = transition_matrix(story.transitions, "share").reset_index()
-        columns = [("from_segment", "From \\ to", "{}")] + [(c, c, "{:.0%}") for c in matrix.columns[1:]]
+        columns = [("from_segment", "From \\ to", "{}")] + [(c, c, whole_percent) for c in matrix.columns[1:]]
         parts.append("<h3>Migration: where each segment's customers are one period later (all periods pooled)"
                      "</h3>" + _table(matrix, columns))
     retention = [("period", "Period", "{}"), ("active", "Active", "{:,.0f}"), ("new", "New", "{:,.0f}"),

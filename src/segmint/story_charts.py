@@ -14,6 +14,7 @@ from plotly.subplots import make_subplots
 from segmint.charts import _layout, bar_width_ms, empty_figure, segment_colors
 from segmint.units import measure_word
 from segmint.story_narrative import period_labels  # noqa: F401 - the pages and the report take it from here
+from segmint.util import whole_percent
 
 INACTIVE = "Inactive"
 PARTIAL_PATTERN = {"shape": "/", "fgcolor": "rgba(60,60,60,0.45)", "solidity": 0.3}
@@ -150,7 +151,7 @@ def migration_matrix(flows: pd.DataFrame, order: dict[str, int], from_period: st
     counts = flows.pivot_table(index="from_segment", columns="to_segment", values="customers",
                                aggfunc="sum").reindex(index=rows, columns=columns).fillna(0)
     shares = counts.div(counts.sum(axis=1), axis=0)
-    text = [[f"{int(c):,}<br>{s:.0%}" if c else "" for c, s in zip(cr, sr, strict=True)]
+    text = [[f"{int(c):,}<br>{whole_percent(s)}" if c else "" for c, s in zip(cr, sr, strict=True)]
             for cr, sr in zip(counts.to_numpy(), shares.to_numpy(), strict=True)]
     fig = go.Figure(go.Heatmap(
         z=shares.to_numpy(), x=columns, y=rows, text=text, texttemplate="%{text}", colorscale="Blues",

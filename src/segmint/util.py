@@ -153,6 +153,18 @@ def counted(n: int, noun: str, plural: str | None = None) -> str:
     return f"{n:,} {noun if n == 1 else plural or noun + 's'}"
 
 
+def whole_percent(value: float) -> str:
+    """A share in whole percent that never rounds a non-zero share to "0%" or a partial one to "100%":
+    "<1%" / ">99%" instead (a migration cell of 15 of 3,157 customers), "" when missing (NaN)."""
+    if value != value:
+        return ""
+    if 0 < value < 0.005:
+        return "<1%"
+    if 0.995 <= value < 1:
+        return ">99%"
+    return f"{value:.0%}"
+
+
 def share(part: float, whole: float) -> str:
     """``part / whole`` as a percentage people can read: 0.0% only for zero, "<0.1%" for a sliver, "-" when
     undefined (no whole, or a part that is missing: NaN)."""

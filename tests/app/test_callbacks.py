@@ -303,3 +303,29 @@ def test_segments_grid_shows_item_sums_as_counts_without_prices() -> None:
     assert unpriced["mean_monetary"]["headerName"] == "Avg items"
     assert unpriced["mean_monetary"]["valueFormatter"]["function"] == "d3.format(',.2f')(params.value)"
     assert priced["revenue"]["valueFormatter"]["function"] == FORMATS["money"] == "d3.format(',.2f')(params.value)"
+
+
+def test_story_page_computes_the_story_once_on_its_first_load(state, monkeypatch) -> None:
+    # the page's first request has no kind yet (None: the scheme's default); the kind callback then
+    # sets the radio to that kind and the other callbacks ask for it by name: the same story, computed
+    # once (on CDNOW it was computed twice, 2.7 s of CPU each, before the list and charts appeared)
+    from segmint import api
+
+    calls: list[tuple[str, str | None]] = []
+    real = api.story
+
+    def counted(*args, **kwargs):
+        calls.append((kwargs["scheme"], kwargs["kind"]))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(api, "story", counted)
+    for scheme, default in (("rfm", "as_of"), ("value", "within_period")):
+        _, _, chosen, _ = story.kind_content(state, None, *inputs(state, scheme))
+        assert chosen == default
+        story.search_content(state, "", chosen, *inputs(state, scheme))
+        story.flows_content(state, None, None, None, chosen, *inputs(state, scheme))
+        story.customer_content(state, "A", chosen, *inputs(state, scheme))
+    assert len(calls) == 2 and [scheme for scheme, _ in calls] == ["rfm", "value"]
+    # asking for the other kind is a different story, computed once more
+    story.search_content(state, "", "as_of", *inputs(state, "value"))
+    assert len(calls) == 3

@@ -425,3 +425,49 @@ def test_product_revenue_of_unpriced_baskets_is_an_allocation_that_adds_up(tmp_p
     favourites = result.segment_products
     assert favourites["revenue"].sum() == pytest.approx(57.0)
     assert any("per-product revenue is an allocation" in note for note in result.notes)
+
+
+def _visits_baskets(tmp_path: Path) -> Path:
+    """A basket log without invoices: A 2 visits (1 item, then 6 items on 2024-03-01: 7 lines), B 4 visits
+    of one item, C and D 2 visits, E and F 1 (C, D, E, F first bought in Feb, Apr, Jun, Aug 2023)."""
+    rows = ["Member_number,Date,itemDescription", "A,2023-01-02,milk"] + [f"A,2024-03-01,item{i}" for i in range(6)]
+    rows += ["B,2023-01-05,milk", "B,2024-01-10,milk", "B,2024-02-10,bread", "B,2024-03-02,eggs"]
+    rows += [f"{c},2023-0{m}-05,milk" for c, m in zip("CDEF", (2, 4, 6, 8), strict=True)]
+    rows += ["C,2024-02-20,bread", "D,2023-11-20,eggs"]
+    path = tmp_path / "baskets.csv"
+    path.write_text("\n".join(rows) + "\n")
+    return path
+
+
+def test_segments_count_visits_as_analyze_does_when_the_data_have_no_invoice_column(tmp_path):
+    """A basket log without invoices: a customer's lines on one day are one visit (analyze, story, the
+    dashboard). The recommender's segments counted every line as a purchase, so on the groceries log its
+    Champions were 629 where the segment tables have 701 (At Risk 349 vs 385, ...)."""
+    # by hand: A 2 visits (1 item, then 6 items on one day: 7 lines), B 4 visits of one item, C and D 2,
+    # E and F 1. By visits B is the most frequent; by lines A was (7 > 4), which made A a Champion.
+    path = _visits_baskets(tmp_path)
+    tx = segmint.read_transactions(str(path), options=CleanOptions(unpriced="units"))
+    result = segmint.recommend(tx, scheme="rfm", top=2)
+    mine = result.segments.to_pandas().set_index("customer_id")["segment"].to_dict()
+    table = segmint.analyze(tx, scheme="rfm").segments["rfm"].execute().set_index("customer_id")
+    assert table["frequency"].to_dict() == {"A": 2, "B": 4, "C": 2, "D": 2, "E": 1, "F": 1}
+    assert mine == table["segment"].to_dict()
+    assert mine["A"] == "Loyal Customers" and mine["B"] == "Champions"
+
+
+def test_cli_names_the_segments_with_no_shopper_in_the_window(tmp_path):
+    """The groceries log's favourites table listed 5 of 11 segments and said nothing of the other 6 (At
+    Risk, Hibernating, Lost, ...): none of their customers bought in the last 2 months."""
+    from typer.testing import CliRunner
+
+    from segmint.cli import app
+
+    path = _visits_baskets(tmp_path)
+    run = CliRunner().invoke(app, ["recommend", str(path), "--unpriced", "units", "--top", "2"], terminal_width=250)
+    assert run.exit_code == 0, run.output
+    # by hand: the window is 2024-01-03 to 2024-03-02; A, B and C bought in it; D (Hibernating: 2 visits,
+    # last 2023-11-20) and E, F (Lost: one visit in 2023) did not
+    assert "(no shopper: none of its 2 customers bought in the window, 2024-01-03 to 2024-03-02)" in run.output
+    assert "(no shopper: none of its 1 customer bought in the window, 2024-01-03 to 2024-03-02)" in run.output
+    lines = [line for line in run.output.splitlines() if "no shopper" in line]
+    assert [line.split()[1] for line in lines] == ["Lost", "Hibernating"]

@@ -73,3 +73,12 @@ def test_cli_names_shared_labels_with_their_scheme(tmp_path) -> None:
     assert run.exit_code == 0, run.output
     # "High Value" is a label of both clusters and value: each table names its scheme
     assert "High Value (clusters)" in run.output and "High Value (value)" in run.output
+
+
+def test_value_strategies_claim_no_profit_the_data_may_not_have() -> None:
+    # the value scheme ranks net spend when the data have no cost (CDNOW: value_basis "revenue"), so its
+    # advice cannot call anyone "the most profitable": the HTML report and summary_value.csv did
+    for segment, strategy in strategy_table("value").items():
+        text = strategy.text.lower()
+        assert "profitable" not in text, segment
+        assert "profit" not in text or "spend" in text, segment  # profit only next to its fallback

@@ -263,9 +263,13 @@ class AppState:
         analysis's, so the story's current segment is the analysis's segment (as-of kinds).
         """
         from segmint import api
+        from segmint.story import default_kind
 
         dataset = self.dataset(dataset_id)
         config = period_config(filters, overrides)
+        # None means the scheme's default kind: key it as that kind, or the page's first request (no kind
+        # chosen yet) and the next ones (the radio's value) computed the same story twice
+        kind = kind or default_kind(filters.scheme)
         key = _key(dataset.dataset_id, filters, [config.model_dump(mode="json"), kind])
         with dataset.lock:
             cached = self._cached(self._stories, key)

@@ -8,6 +8,8 @@ points possible, so a customer without a credit limit is not punished for the mi
 
 from __future__ import annotations
 
+import math
+import re
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -69,12 +71,42 @@ class Factor(BaseModel):
             unassigned &= ~hit
         return result
 
+    def band_of(self, value: float) -> int | None:
+        """Index of the first bin ``value`` falls in (None when blank or in none)."""
+        if value is None or (isinstance(value, float) and math.isnan(value)):
+            return None
+        for index, band in enumerate(self.bins):
+            if (band.min is None or value >= band.min) and (band.max is None or value <= band.max):
+                return index
+        return None
+
     def describe(self, value: float) -> str:
+        """The reason text with ``value`` formatted; with more decimals (up to 3 more) when the rounded
+        number would fall in another bin than the value ('0 days past due' losing points for 0.4 days)."""
         try:
             shown = self.format.format(value)
+            band = self.band_of(float(value))
+            for extra in range(1, 4):
+                if band is None or self.band_of(_shown_number(shown)) in (band, None):
+                    break
+                shown = _more_decimals(self.format, extra).format(value)
         except (ValueError, TypeError):
             shown = str(value)
         return self.text.format(value=shown)
+
+
+def _more_decimals(format_spec: str, extra: int) -> str:
+    """``{:.0f}`` -> ``{:.1f}`` (``extra`` = 1); ``{:.0%}`` -> ``{:.1%}``; other specs unchanged."""
+    return re.sub(r"\.(\d+)([f%])", lambda m: f".{int(m[1]) + extra}{m[2]}", format_spec)
+
+
+def _shown_number(shown: str) -> float | None:
+    """The number a formatted value reads as ('+4' -> 4.0, '38%' -> 0.38, '1,204' -> 1204.0); None if not one."""
+    text = shown.strip().replace(",", "")
+    try:
+        return float(text[:-1]) / 100 if text.endswith("%") else float(text)
+    except ValueError:
+        return None
 
 
 class SegmentBand(BaseModel):

@@ -171,6 +171,7 @@ def _recommend_products(
     segment_config: Any = None,
     progress: Callable[[str], None] | None = None,
     picks: bool = True,
+    frequency: str = "auto",
 ) -> RecommendResult:
     from segmint.recommendations import products
     from segmint.features import _as_date
@@ -221,7 +222,7 @@ def _recommend_products(
               "non_merchandise_items": len(services)}  # fmt: skip
 
     def segment_fn(day: dt.date) -> ir.Table:
-        return materialize(con, segments_as_of(tx, config.scheme, day, segment_config, left_out))
+        return materialize(con, segments_as_of(tx, config.scheme, day, segment_config, left_out, frequency))
 
     before = lines.filter(lines.day < as_of)
     names = materialize(con, sig.product_names(before))

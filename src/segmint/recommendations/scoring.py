@@ -28,27 +28,31 @@ log = logging.getLogger(__name__)
 
 
 def segments_as_of(
-    tx: ir.Table, scheme: str, as_of: dt.date, config: Any = None, left_out: NonMerchandiseValues | None = None
+    tx: ir.Table, scheme: str, as_of: dt.date, config: Any = None, left_out: NonMerchandiseValues | None = None,
+    frequency: str = "auto",
 ) -> ir.Table:
     """customer_id, segment, segment_order of every segmented customer, from lines before ``as_of``.
 
     rfm/levels/tiers/clusters segment the whole history; ``value`` is each customer's segment in
     the latest complete quarter of their story (value quartiles). ``left_out``: the non-merchandise
-    codes and names already found (the features need not look for them again).
+    codes and names already found (the features need not look for them again). ``frequency``: the
+    purchase unit as ``segmint.analyze`` counts it ("auto": days when the data have no invoice column),
+    so a customer is in the same segment here as in the segment tables.
     """
     from segmint import features as feat
 
+    unit, _ = feat.resolve_frequency(tx, frequency)
     if scheme == "value":
         from segmint.story import period_segments
 
         window = feat.filter_window(tx, before=as_of)
-        per = period_segments(window, period="quarter", scheme="value")
+        per = period_segments(window, period="quarter", scheme="value", frequency=unit)
         latest = per.filter(per.period_index == per.period_index.max())
         return latest.select("customer_id", "segment", "segment_order")
     from segmint.segment import get_scheme
 
     stats = feat.customer_line_stats(tx, snapshot_date=as_of, non_merchandise=left_out)
-    features = feat.customer_features(tx, snapshot_date=as_of, line_stats=stats)
+    features = feat.customer_features(tx, snapshot_date=as_of, frequency=unit, line_stats=stats)
     labelled = get_scheme(scheme).assign(features, config)
     return labelled.select("customer_id", "segment", labelled.segment_order.cast("int64"))
 
