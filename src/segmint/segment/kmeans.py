@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from segmint.arrays import distinct
+
 __all__ = ["kmeans", "silhouette_scores"]
 
 _CHUNK_ROWS = 512  # rows of the distance matrix silhouette_scores multiplies at once, in ...
@@ -166,7 +168,7 @@ def _kmeans_single(
 def _same_clustering(labels: np.ndarray, other: np.ndarray) -> bool:
     """True when each cluster of ``labels`` maps to a single cluster of ``other``."""
     pairs = labels.astype(np.int64) * (int(other.max()) + 1) + other
-    return len(np.unique(pairs)) == len(np.unique(labels))
+    return len(distinct(pairs)) == len(distinct(labels))
 
 
 def kmeans(
