@@ -9,7 +9,7 @@ import numpy as np
 import pyarrow as pa
 import pytest
 
-from segmint.arrays import column, numbers, reordered
+from segmint.arrays import column, distinct, distinct_rows, numbers, reordered
 
 
 def test_columns_round_trip_with_their_types() -> None:
@@ -42,5 +42,23 @@ def test_nothing_here_imports_pandas() -> None:
         "numbers(t['n']); reordered(t, [1, 0, 2]); column([True], pa.bool_())\n"
         "print('pandas' in sys.modules)\n"
     )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == "False"
+
+
+def test_distinct_and_distinct_rows_are_np_unique_without_numpy_ma() -> None:
+    cases = [np.array([3, 1, 2, 3, 1]), np.array([2.5, np.nan, -0.0, 0.0, np.nan, 2.5, -1.0]),
+             np.array([], dtype=float), np.array([7], dtype=np.uint8), np.array([[2, 1], [1, 2]])]  # fmt: skip
+    for values in cases:
+        expected = np.unique(values)
+        got = distinct(values)
+        assert got.dtype == expected.dtype and got.shape == expected.shape
+        assert np.array_equal(got, expected, equal_nan=True)
+    assert distinct([0.5, 0.25, 0.5]).tolist() == [0.25, 0.5]  # a list, as k-means++ collects centres
+    rows = np.array([[1.0, 2.0], [0.0, 2.0], [1.0, 2.0], [-0.0, 2.0], [1.0, 3.0]])
+    assert distinct_rows(rows) == len(np.unique(rows, axis=0)) == 3  # -0.0 and 0.0 are one value
+    assert distinct_rows(np.empty((0, 3))) == 0
+    code = ("import sys, numpy as np\nfrom segmint.arrays import distinct, distinct_rows\n"
+            "distinct(np.array([2.0, 1.0, 2.0])); distinct_rows(np.ones((3, 2)))\nprint('numpy.ma' in sys.modules)\n")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert result.stdout.strip() == "False"

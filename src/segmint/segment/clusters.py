@@ -225,7 +225,7 @@ class ValueClusterer:
     def _fit_kmeans(self, X: np.ndarray) -> np.ndarray:
         self.silhouette_scores_: dict[int, float] = {}
         if self.k is not None:
-            if self.k > (n_distinct := len(np.unique(X, axis=0))):
+            if self.k > (n_distinct := arrays.distinct_rows(X)):
                 raise DataError(
                     f"k={self.k} clusters requested but the customers have only {n_distinct} "
                     "distinct feature combinations; lower k"
@@ -237,11 +237,11 @@ class ValueClusterer:
         sample = X if len(X) <= self.silhouette_sample else X[
             rng.choice(len(X), self.silhouette_sample, replace=False)
         ]
-        high = min(high, len(np.unique(sample, axis=0)), len(sample) - 1)
+        high = min(high, arrays.distinct_rows(sample), len(sample) - 1)
         if high < low:
             raise DataError(
                 f"cannot choose k in {tuple(self.k_range)}: only {len(X)} customers with "
-                f"{len(np.unique(X, axis=0))} distinct feature combinations; set k explicitly or add data"
+                f"{arrays.distinct_rows(X)} distinct feature combinations; set k explicitly or add data"
             )
         fits = {k: self._kmeans(sample, k) for k in range(low, high + 1)}
         self.silhouette_scores_ = silhouette_scores(sample, fits)  # one pass over the sample's distances
@@ -257,7 +257,7 @@ class ValueClusterer:
         return kmeans(X, k, n_init=10, seed=self.seed)[0]
 
     def _order_clusters(self, values: np.ndarray, X: np.ndarray, raw: np.ndarray) -> None:
-        found = sorted(int(c) for c in np.unique(raw) if c >= 0)
+        found = sorted(int(c) for c in arrays.distinct(raw) if c >= 0)
         if self.order_by == "score":
             keys = [X[raw == c].mean() for c in found]
         else:

@@ -108,7 +108,7 @@ def title_for(columns: list[str]) -> str:
 
 def order_cluster(values: np.ndarray, clusters: np.ndarray) -> np.ndarray:
     """Renumber cluster ids by the mean of ``values`` in each (0 = lowest mean), as the seed does."""
-    found = np.unique(clusters)
+    found = arrays.distinct(clusters)
     means = np.array([values[clusters == c].mean() for c in found])
     rank = np.empty(len(found), dtype=int)
     rank[np.argsort(means, kind="stable")] = np.arange(len(found))
@@ -148,13 +148,13 @@ def kmeans_1d(
             pick = rng.choice(len(x), p=mass / mass.sum()) if mass.sum() > 0 else rng.integers(len(x))
             centres.append(x[pick])
             distance = np.minimum(distance, (x - x[pick]) ** 2)
-        centres = np.sort(np.unique(centres))
+        centres = arrays.distinct(centres)
         for _ in range(max_iter):
             edges = cuts(centres)
             weight = sum_w[edges[1:]] - sum_w[edges[:-1]]
             total = sum_wx[edges[1:]] - sum_wx[edges[:-1]]
             moved = np.where(weight > 0, total / np.where(weight > 0, weight, 1), centres)
-            moved = np.unique(moved)  # a centre left without values merges away
+            moved = arrays.distinct(moved)  # a centre left without values merges away
             # ``np.allclose(moved, centres, rtol=0, atol=tolerance)``, without its checks and broadcasting
             if len(moved) == len(centres) and ((np.abs(moved - centres) <= tolerance) | (moved == centres)).all():
                 centres = moved
@@ -226,13 +226,13 @@ def distinct_ranks(distinct: np.ndarray, counts: np.ndarray, config: ValueConfig
     if config.method == "quantiles":
         below = np.cumsum(counts) - counts  # customers with a strictly smaller value
         bucket = (config.k * below) // int(np.sum(counts))
-        return order_cluster(distinct, bucket), len(np.unique(bucket))
+        return order_cluster(distinct, bucket), len(arrays.distinct(bucket))
     k = min(config.k, len(distinct))
     if k == 1:
         return np.zeros(len(distinct), dtype=int), 1
     raw, _ = kmeans_1d(distinct, np.asarray(counts).astype(float), k, n_init=config.n_init, seed=config.seed)
     ranks = order_cluster(distinct, raw)  # weighted means order like unweighted ones in 1-D
-    return ranks, len(np.unique(ranks))
+    return ranks, len(arrays.distinct(ranks))
 
 
 def _scaled(ranks: np.ndarray, clusters: int) -> np.ndarray:
