@@ -54,7 +54,7 @@ from segmint.story_features import customer_starts, period_grid
 from segmint.story_result import Card, Parts, StoryResult
 from segmint.story_narrative import story_query, story_table
 from segmint.story_rows import INACTIVE, Coded, coded
-from segmint.story_segments import scheme_config, stored_segments, with_reasons
+from segmint.story_segments import NoPurchaseError, Segments, scheme_config, stored_segments, with_reasons
 from segmint.story_tables import cohort_table, retention, transitions
 from segmint.story_value import profit_basis
 
@@ -100,6 +100,7 @@ class _Window:
     frequency: str
     notes: list[str]
     rollup: ir.Table | None = None  # per customer-month totals of exactly these lines, when known
+    filtered: bool = False  # a date or organisation filter chose the lines
 
 
 def _periods_frame(coverage: list[cov.PeriodCoverage]) -> pd.DataFrame:
@@ -128,7 +129,7 @@ def _window(
     periods.loc[periods.index[-1], "as_of"] = span.last_day
     notes = [note] if note else []
     return _Window(tx=table, periods=periods, coverage=coverage, frequency=unit, notes=notes,
-                   rollup=rollup.months if rollup is not None else None)
+                   rollup=rollup.months if rollup is not None else None, filtered=bool(start or end or org))
 
 
 # --- scheme and kind -----------------------------------------------------------------------------
@@ -289,6 +290,20 @@ def build_story(
     )
 
 
+def _segments(
+    window: _Window, grid: ir.Table, period: str, scheme: str, kind: str, config: Any, notes: list[str],
+    only: int | None = None,
+) -> Segments:
+    """:func:`segmint.story_segments.stored_segments`; when no customer bought, what the lines hold
+    (returns only, zero-value lines) and whether a filter chose them, as analyze says it."""
+    try:
+        return stored_segments(window.periods, grid, period, scheme, kind, config, notes, only=only)
+    except NoPurchaseError:
+        from segmint.no_buyers import no_buyers_error
+
+        raise no_buyers_error(window.tx, filtered=window.filtered) from None
+
+
 def _tables(
     window: _Window, activity: ir.Table, period: str, scheme: str, kind: str, config: Any, notes: list[str],
     kept: pd.DataFrame, dropped: list[int],
@@ -297,7 +312,7 @@ def _tables(
     con = ibis.get_backend(activity)
     customers = materialize(con, customer_starts(activity))
     grid = materialize(con, period_grid(activity, window.periods, customers))
-    labelled = stored_segments(window.periods, grid, period, scheme, kind, config, notes)
+    labelled = _segments(window, grid, period, scheme, kind, config, notes)
     segments, labels = labelled.core, labelled.labels
     rows = labelled.rows if labelled.rows is not None else coded(segments, lambda table: materialize(con, table))
     per_period = retention(rows, window.periods)
@@ -347,7 +362,7 @@ def _card(
     keys = found.customer_key.to_pyarrow().to_pylist()
     key = int(keys[0]) if keys else -1  # -1: no such customer, no row
     grid = materialize(con, period_grid(activity, window.periods, customers))
-    labelled = stored_segments(window.periods, grid, period, scheme, kind, config, [], only=key)
+    labelled = _segments(window, grid, period, scheme, kind, config, [], only=key)
     assert labelled.rows is not None  # the stored paths (see counted_without_tables)
     rows, segments, labels = labelled.rows.kept(dropped), labelled.core, labelled.labels
     if dropped:

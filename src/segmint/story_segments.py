@@ -84,8 +84,13 @@ class Segments:
     rows: Coded | None = None  # the core's rows as integers, when stored that way (else from the core)
 
 
+class NoPurchaseError(DataError):
+    """No customer has a purchase of positive net value in the story's lines: the story says what they
+    hold instead (:func:`segmint.no_buyers.no_buyers_error`), as analyze does."""
+
+
 def _no_purchase() -> DataError:
-    return DataError(
+    return NoPurchaseError(
         "no customer has a purchase with positive net value in the story window; "
         "check the amount column mapping and the date and organisation filters",
         field="start", fix=Fix(option="start", note="widen the date range or clear the organisation filter"),

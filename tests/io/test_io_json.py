@@ -522,3 +522,16 @@ def test_a_file_without_item_lists_reports_rows_only(tmp_path):
     report = read_transactions(path).report
     assert report.records_in is None and "records_in" not in report.to_json()
     assert report.summary().splitlines()[2].startswith("Rows read")
+
+
+@pytest.mark.parametrize("text", ["", "[]", "\n"])
+def test_a_json_file_without_records_says_so(con, tmp_path, text):
+    # it said "found plain values" of a file holding nothing at all
+    path = tmp_path / "empty.json"
+    path.write_text(text)
+    with pytest.raises(InputError, match=r"^empty.json: expected JSON objects \(records\), found no records \(the file "
+                       r"is empty or an empty list\)$"):
+        read_raw(path, con=con)
+    path.write_text("[1, 2]")
+    with pytest.raises(InputError, match="found plain values$"):
+        read_raw(path, con=con)

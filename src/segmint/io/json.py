@@ -33,7 +33,9 @@ def read_json(path: Path, *, con: BaseBackend, mapping: ColumnMapping | None = N
         raise json_error(path, exc) from None
     names = [row[0] for row in described]
     if not names or names == ["json"]:
-        raise InputError(f"{path.name}: expected JSON objects (records), found plain values")
+        ((records,),) = raw_duckdb().execute(f"SELECT count(*) FROM {source}", [str(path)]).fetchall()
+        found = "plain values" if records else "no records (the file is empty or an empty list)"
+        raise InputError(f"{path.name}: expected JSON objects (records), found {found}", field="source", value=path.name)
     wrapper = _wrapping_list(path, described)
     if wrapper is not None:
         return _read_wrapped(path, con, wrapper)
