@@ -48,8 +48,7 @@ def start(source: str | Path, header_row: int | None = None) -> bool:
     cursor = default_database_cursor()
     # one thread as for any small input (reading.read_transactions); no spilling before the connection's
     # own spill folder is set: a read past the memory limit fails here and runs again in the reader
-    for setting in ("SET enable_progress_bar = false", "SET GLOBAL threads = 1", "SET GLOBAL temp_directory = ''"):
-        cursor.execute(setting)
+    cursor.execute("SET enable_progress_bar = false; SET GLOBAL threads = 1; SET GLOBAL temp_directory = ''")
     thread = threading.Thread(target=_load, args=(cursor, sql), name="segmint-early-read", daemon=True)
     _STARTED.update(path=path, header_row=header_row, sniffed=sniffed, sql=sql, cursor=cursor, thread=thread)
     thread.start()
