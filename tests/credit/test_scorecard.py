@@ -70,3 +70,14 @@ def test_a_reason_never_shows_a_rounded_value_that_would_have_earned_full_points
     # a share of 10.3% paid late is past the 10% bin (18 of 25, not 25): shown with a decimal, not as "10%"
     out = score(measures(share_paid_late=0.103)).loc["c"]
     assert "10.3% of bills paid late (-7 of 25)" in out["reason"]
+
+
+def test_one_day_is_singular_in_a_reason():
+    """The QA pass of session 17 read '1 days past due' in the credit reasons; a value shown as exactly 1 is
+    one day ('+1 day slower'), 1.4 and 2 are days."""
+    out = score(measures(days_late_incl_open=1.2, trend_days=1.0)).loc["c"]
+    assert "1 day past due on average (paid and open bills)" in out["reason"]
+    assert "paying +1 day slower than the 90 days before" in out["reason"]
+    assert "1 days" not in out["reason"]
+    out = score(measures(days_late_incl_open=2.0)).loc["c"]
+    assert "2 days past due on average" in out["reason"]

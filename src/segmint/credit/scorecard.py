@@ -92,7 +92,10 @@ class Factor(BaseModel):
                 shown = _more_decimals(self.format, extra).format(value)
         except (ValueError, TypeError):
             shown = str(value)
-        return self.text.format(value=shown)
+        text = self.text
+        if _shown_number(shown) in (1.0, -1.0) and "." not in shown:  # '1 day past due', not '1 days'
+            text = text.replace("{value} days", "{value} day")
+        return text.format(value=shown)
 
 
 def _more_decimals(format_spec: str, extra: int) -> str:
