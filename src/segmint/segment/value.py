@@ -293,11 +293,13 @@ def _label_columns(features: pd.DataFrame | pa.Table, frequency: list, config: V
     out["segment_order"] = order.astype("int64")
     shown = "profit" if basis == "profit" else config.amount_word  # revenue, or items without prices
     out["value_basis"] = [shown] * len(order)
-    rows = zip(values["profit"].tolist(), out["profit_cluster"].tolist(), out["profit_clusters"].tolist(), frequency,
+    items = shown == "items"
+    amounts = arrays.rendered(values["profit"].tolist(), lambda amount: _amount(amount, items))  # type: ignore[arg-type]
+    rows = zip(amounts, out["profit_cluster"].tolist(), out["profit_clusters"].tolist(), frequency,
                out["frequency_cluster"].tolist(), out["frequency_clusters"].tolist(), overall.tolist(),
                out["segment"].tolist(), strict=True)  # fmt: skip
     out["reason"] = [
-        f"{shown} {_amount(amount, shown == 'items')} (cluster {pc + 1} of {pcs}), frequency {visits} (cluster {fc + 1} of {fcs}): "
+        f"{shown} {amount} (cluster {pc + 1} of {pcs}), frequency {visits} (cluster {fc + 1} of {fcs}): "
         f"score {score:.2f} -> {segment}"
         for amount, pc, pcs, visits, fc, fcs, score, segment in rows
     ]
