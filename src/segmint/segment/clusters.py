@@ -385,5 +385,6 @@ def assign(features: pd.DataFrame | ir.Table, config: ClusterConfig | None = Non
     if isinstance(features, ir.Table):
         from segmint.engine import arrow_table
 
-        return arrow_table(features._find_backend(use_default=True), out)
+        order = ("customer_id",) if "customer_id" in out.column_names else ()  # as analyze stores it
+        return arrow_table(features._find_backend(use_default=True), out, order)
     return ibis.memtable(out)

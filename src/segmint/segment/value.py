@@ -253,7 +253,8 @@ def assign(features: pd.DataFrame | ir.Table, config: ValueConfig | None = None)
     labelled = table
     for name, column in _label_columns(table, table["frequency"].to_pylist(), config or ValueConfig()).items():
         labelled = labelled.append_column(name, arrays.column(column))
-    return arrow_table(features._find_backend(use_default=True), labelled)
+    order = ("customer_id",) if "customer_id" in labelled.column_names else ()  # as analyze stores it
+    return arrow_table(features._find_backend(use_default=True), labelled, order)
 
 
 def label_frame(features: pd.DataFrame, config: ValueConfig | None = None) -> pd.DataFrame:
