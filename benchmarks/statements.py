@@ -56,7 +56,9 @@ class _Timed:
             cpu, wall = _cpu(), time.perf_counter()
             out = attribute(*args, **kwargs)
             self._records.append(dict(kind=name, sql=sql, cpu=_cpu() - cpu, wall=time.perf_counter() - wall, at=_caller()))
-            return _Timed(out, self._records, sql) if out is not None and not isinstance(out, (list, tuple)) else out
+            # connections, cursors and relations are wrapped; results (rows, Arrow tables) are handed back as they are
+            duckdb_object = type(out).__module__.split(".")[0] in ("duckdb", "_duckdb")
+            return _Timed(out, self._records, sql) if duckdb_object else out
 
         return timed
 

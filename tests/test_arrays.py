@@ -9,7 +9,7 @@ import numpy as np
 import pyarrow as pa
 import pytest
 
-from segmint.arrays import column, distinct, distinct_rows, numbers, reordered
+from segmint.arrays import column, distinct, distinct_rows, numbers, reordered, rendered
 
 
 def test_columns_round_trip_with_their_types() -> None:
@@ -62,3 +62,16 @@ def test_distinct_and_distinct_rows_are_np_unique_without_numpy_ma() -> None:
             "distinct(np.array([2.0, 1.0, 2.0])); distinct_rows(np.ones((3, 2)))\nprint('numpy.ma' in sys.modules)\n")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert result.stdout.strip() == "False"
+
+
+def test_rendered_renders_each_value_once_and_keeps_what_sets_values_apart() -> None:
+    calls: list[object] = []
+
+    def render(value: object) -> str:
+        calls.append(value)
+        return repr(value)
+
+    values = [2.5, -0.0, 0.0, 1, 1.0, 2.5, float("nan"), 1, None, 2.5]
+    assert rendered(values, render) == [repr(v) for v in values]  # '-0.0' and '0.0', '1' and '1.0' stay apart
+    assert calls.count(2.5) == 1 and calls.count(1) == 2  # 2.5 once; 1 once as an int, once as a float
+    assert rendered([3, 1, 3], str) == ["3", "1", "3"]

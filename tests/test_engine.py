@@ -283,6 +283,22 @@ def test_arrow_table_stores_arrow_rows_as_a_temporary_table_with_their_types():
     assert not list(engine.spill_root().glob(f"{os.getpid()}-*.parquet"))  # this process's spool file is gone
 
 
+def test_an_arrow_table_stored_in_key_order_is_its_own_sorted_copy():
+    import pyarrow as pa
+
+    con = engine.connect()
+    data = pa.table({"customer_id": ["c", "a", "b"], "n": [3, 1, 2]})
+    stored = engine.arrow_table(con, data, ("customer_id",))
+    assert con.con.execute(f'SELECT customer_id FROM "{stored.op().name}"').fetchall() == [("a",), ("b",), ("c",)]
+    assert engine.materialize(con, stored.order_by("customer_id")).op() is stored.op()  # no second copy
+    # any other order, or a table stored as given, is copied
+    other = engine.materialize(con, stored.order_by(ibis.desc("customer_id")))
+    assert other.op() is not stored.op() and other.n.to_pyarrow().to_pylist() == [3, 2, 1]
+    unsorted = engine.arrow_table(con, data)
+    copied = engine.materialize(con, unsorted.order_by("customer_id"))
+    assert copied.op() is not unsorted.op() and copied.n.to_pyarrow().to_pylist() == [1, 2, 3]
+
+
 @pytest.mark.spark
 def test_spark_session_is_local_quiet_and_keeps_tables_out_of_the_cwd(spark_con):
     conf = spark_con._session.sparkContext.getConf()

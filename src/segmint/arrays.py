@@ -9,12 +9,12 @@ what ``pa.array`` does for these types.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 import pyarrow as pa
 
-__all__ = ["column", "distinct", "distinct_rows", "numbers", "reordered"]
+__all__ = ["column", "distinct", "distinct_rows", "numbers", "reordered", "rendered"]
 
 
 def numbers(values: pa.ChunkedArray | pa.Array) -> np.ndarray:
@@ -76,3 +76,27 @@ def distinct_rows(values: np.ndarray) -> int:
         return 0
     ordered = values[np.lexsort(values.T[::-1])]
     return 1 + int(np.count_nonzero((ordered[1:] != ordered[:-1]).any(axis=1)))
+
+
+def rendered(values: Sequence, render: Callable[[object], str]) -> list[str]:
+    """``[render(v) for v in values]``, each value rendered once: many customers share a day count, a visit
+    count or an amount (CDNOW: 10,077 amounts for 23,502 customers). Ints and floats are looked up by
+    value, each type on its own (1 and 1.0 may read differently); a float zero is rendered each time
+    (0.0 and -0.0 are one key but two texts), as is anything else (a NaN is never found again)."""
+    if all(type(v) is int for v in values):  # days, visits: one dict of the distinct values
+        texts = {v: render(v) for v in set(values)}
+        return [texts[v] for v in values]
+    ints: dict[int, str] = {}
+    floats: dict[float, str] = {}
+    out = []
+    for value in values:
+        kind = type(value)
+        texts = ints if kind is int else floats if kind is float and value != 0 else None
+        if texts is None:
+            out.append(render(value))
+            continue
+        text = texts.get(value)
+        if text is None:
+            text = texts[value] = render(value)
+        out.append(text)
+    return out

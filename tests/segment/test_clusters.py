@@ -7,6 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from segmint import arrays
 from segmint.errors import ConfigError, DataError
 from segmint.segment.clusters import ClusterConfig, ValueClusterer, value_labels
 from segmint.segment.clusters import assign as assign_table
@@ -223,11 +224,11 @@ def test_reasons_render_shared_integers_once_with_the_same_text() -> None:
         calls.append(value)
         return f"<{value}>"
 
-    assert clusters._each([3, 1, 3, 3, 1], render) == ["<3>", "<1>", "<3>", "<3>", "<1>"]
+    assert arrays.rendered([3, 1, 3, 3, 1], render) == ["<3>", "<1>", "<3>", "<3>", "<1>"]
     assert sorted(calls) == [1, 3]  # each distinct day count once
     calls.clear()
-    # floats (and -0.0 beside 0.0) are rendered one by one: no two values share a text by equality
-    assert clusters._each([0.0, -0.0, 2.5], render) == ["<0.0>", "<-0.0>", "<2.5>"]
+    # a float once per value, but a zero every time: -0.0 beside 0.0 keeps its own text
+    assert arrays.rendered([0.0, -0.0, 2.5, 2.5], render) == ["<0.0>", "<-0.0>", "<2.5>", "<2.5>"]
     assert len(calls) == 3
     # the reason text, written out by hand
     columns = {"recency_days": [0, 1, 1200, 1], "frequency": [1, 2, 1, 2], "monetary": [10.5, 250.0, 10.5, 99.0]}

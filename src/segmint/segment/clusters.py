@@ -10,7 +10,6 @@ that belong to no cluster as ``-1`` / ``"Outlier"``.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 from typing import TYPE_CHECKING, Literal
 
 import ibis
@@ -326,14 +325,6 @@ def _days_ago(days: float) -> str:
     return "today" if days == 0 else "1 day ago" if days == 1 else f"{_thousands(days)} days ago"
 
 
-def _each(values: list, render: Callable[[object], str]) -> list[str]:
-    """``render`` of each value; integers (days, visits: many customers share one) rendered once each."""
-    if all(type(v) is int for v in values):
-        texts = {v: render(v) for v in set(values)}
-        return [texts[v] for v in values]
-    return [render(v) for v in values]
-
-
 def _reasons(columns: dict[str, list], features: list[str], segments: list[str], amount_word: str = "monetary") -> list[str]:
     """One line per customer: the value features behind the cluster, monetary with its top-% rank.
 
@@ -346,10 +337,10 @@ def _reasons(columns: dict[str, list], features: list[str], segments: list[str],
     for name in ordered:
         values = columns[name]
         if name == "recency_days":
-            parts.append(_each(values, lambda v: f"last purchase {_days_ago(v)}"))
+            parts.append(arrays.rendered(values, lambda v: f"last purchase {_days_ago(v)}"))
             continue
         word = amount_word if name == "monetary" else name
-        text = _each(values, lambda v, word=word: f"{word} {_thousands(v)}")
+        text = arrays.rendered(values, lambda v, word=word: f"{word} {_thousands(v)}")
         if name == "monetary":
             # share of customers spending at least this much, rounded up: "top 8%" (ties share the
             # rank of the last of them, as pandas' rank(method="max", ascending=False))
@@ -394,5 +385,6 @@ def assign(features: pd.DataFrame | ir.Table, config: ClusterConfig | None = Non
     if isinstance(features, ir.Table):
         from segmint.engine import arrow_table
 
-        return arrow_table(features._find_backend(use_default=True), out)
+        order = ("customer_id",) if "customer_id" in out.column_names else ()  # as analyze stores it
+        return arrow_table(features._find_backend(use_default=True), out, order)
     return ibis.memtable(out)

@@ -270,7 +270,8 @@ def assign(features: pd.DataFrame | ir.Table, config: ValueConfig | None = None)
     labelled = table
     for name, column in _label_columns(table, table["frequency"].to_pylist(), config or ValueConfig()).items():
         labelled = labelled.append_column(name, arrays.column(column))
-    return arrow_table(features._find_backend(use_default=True), labelled)
+    order = ("customer_id",) if "customer_id" in labelled.column_names else ()  # as analyze stores it
+    return arrow_table(features._find_backend(use_default=True), labelled, order)
 
 
 def label_frame(features: pd.DataFrame, config: ValueConfig | None = None, *, named: str | None = None) -> pd.DataFrame:
@@ -316,11 +317,13 @@ def _label_columns(
     out["segment"] = names[order]
     out["segment_order"] = order.astype("int64")
     out["value_basis"] = [shown] * len(order)
-    rows = zip(values["amount"].tolist(), out[f"{prefix}_cluster"].tolist(), out[f"{prefix}_clusters"].tolist(), frequency,
+    items = shown == "items"
+    amounts = arrays.rendered(values["amount"].tolist(), lambda amount: _amount(amount, items))  # type: ignore[arg-type]
+    rows = zip(amounts, out[f"{prefix}_cluster"].tolist(), out[f"{prefix}_clusters"].tolist(), frequency,
                out["frequency_cluster"].tolist(), out["frequency_clusters"].tolist(), overall.tolist(),
                out["segment"].tolist(), strict=True)  # fmt: skip
     out["reason"] = [
-        f"{shown} {_amount(amount, shown == 'items')} (cluster {pc + 1} of {pcs}), frequency {visits} (cluster {fc + 1} of {fcs}): "
+        f"{shown} {amount} (cluster {pc + 1} of {pcs}), frequency {visits} (cluster {fc + 1} of {fcs}): "
         f"score {score:.2f} -> {segment}"
         for amount, pc, pcs, visits, fc, fcs, score, segment in rows
     ]
