@@ -67,13 +67,13 @@ def analyze(
     as_service: list[str] | None = AsServiceOption,
 ) -> None:
     """Score customers (RFM, levels, value tiers, clusters) and print a KPI summary per segment."""
+    from segmint.api import analyze as run_analysis
+
     with steps("reading transactions") as step:
         tx = read_sales(
             inputs, map_, mapping_file, source=source, engine=engine, master=master,
             options=clean_options(keep_duplicates, unpriced),
         )  # fmt: skip
-        from segmint.api import analyze as run_analysis  # after the read has started (see io.early)
-
         result = run_analysis(
             tx, scheme=schemes_of(scheme), snapshot_date=snapshot, start=date_from, end=date_to, org=org,
             country=country, config=config, frequency=frequency, monetary=monetary, story_period=story_period,

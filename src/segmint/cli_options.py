@@ -221,23 +221,17 @@ def read_input(
     ``engine="spark"`` runs reading, cleaning and everything after it on Spark (``master`` selects
     the cluster); a ``source`` database URL keeps the work inside that database.
     """
+    from segmint.api import read_transactions
     from segmint.io.size import small_input
+    from segmint.engine import connect
     from segmint.errors import ConfigError
 
     items = [*(inputs or []), *([source] if source else [])]
     if _PROCESS["command"] and small_input(items):  # process-wide choices: not in a host process (tests, notebooks)
         from segmint.duckdb_backend import own_default_database
 
-        own_default_database()
-        if len(items) == 1 and engine == "duckdb" and con is None:
-            from segmint.io import early
-
-            # DuckDB reads a text file on a second thread while Ibis is imported (below)
-            early.start(items[0], mapping.header_row if mapping is not None else None)
         unfused_sql()
-    from segmint.api import read_transactions
-    from segmint.engine import connect
-
+        own_default_database()
     if not items:
         raise ConfigError("give sales files, a workspace .duckdb or --source postgresql://.../db?table=NAME")
     if engine not in ("duckdb", "spark"):

@@ -8,10 +8,10 @@ import functools
 import logging
 import threading
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-if TYPE_CHECKING:  # Ibis is imported where it is used: the command's early read (segmint.io.early) needs none
-    from ibis.backends import BaseBackend
+import ibis
+from ibis.backends import BaseBackend
 
 log = logging.getLogger(__name__)
 _TEMPLATES_LOCK = threading.Lock()
@@ -49,13 +49,11 @@ def on_default_database(config: dict[str, Any]) -> BaseBackend | None:
 
     from segmint.util import sql_string
 
-    from segmint.io import early
-
     if not _DEFAULT_DATABASE_USE.pop("free", False):
         return None
     cursor = None
     try:
-        cursor = early.connection() or default_database_cursor()  # the one the file is being read on
+        cursor = default_database_cursor()
         for name, value in config.items():
             cursor.execute(f"SET GLOBAL {name} = {sql_string(str(value))}")
     except duckdb.Error:
@@ -251,7 +249,6 @@ def duckdb_backend() -> type[BaseBackend]:
             # Ibis' own, with DESCRIBE's rows from the cursor instead of an Arrow table (no pyarrow)
             # and each column type parsed once per process (sqlglot parses a type text anew at every call)
             import duckdb
-            import ibis
             import ibis.common.exceptions as exc
 
             from segmint.util import sql_identifier

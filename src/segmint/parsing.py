@@ -21,9 +21,6 @@ from dataclasses import dataclass
 import ibis
 import ibis.expr.types as ir
 
-from segmint.date_words import WEEKDAY_PREFIX, ZONE_NAMES, ZONE_SUFFIX  # noqa: F401 - read here
-from segmint.date_words import ZONE_NAME as _ZONE_NAME
-from segmint.date_words import ZONE_OFFSET as _ZONE_OFFSET
 from segmint.errors import ConfigError
 
 MONTH_NAMES = (
@@ -32,6 +29,18 @@ MONTH_NAMES = (
 )
 _TIME = r"(?:[t ]+(\d{1,2}):(\d{2})(?::(\d{2}))?(?:\.\d+)?\s*(am|pm)?)?"
 _TIME_ROLES = ("H", "M", "S", "p")
+# zone abbreviations read past like offsets (see the module docstring): North America, Europe, Asia, Oceania
+ZONE_NAMES = (
+    "utc", "gmt", "est", "edt", "cst", "cdt", "mst", "mdt", "pst", "pdt", "akst", "akdt", "hst", "ast", "adt",
+    "nst", "ndt", "wet", "west", "bst", "ist", "cet", "cest", "eet", "eest", "msk", "gst", "pkt", "ict", "wib",
+    "sgt", "hkt", "pht", "jst", "kst", "awst", "acst", "acdt", "aest", "aedt", "nzst", "nzdt", "sast", "brt", "art",
+)
+_ZONE_NAME = "(?:" + "|".join(sorted(ZONE_NAMES, key=len, reverse=True)) + ")"
+_ZONE_OFFSET = r"(?:utc|gmt)?[+-]\d{2}(?::?\d{2})?"
+# a zone is read past, the local date and time kept: Z, a zone name (BigQuery's '2023-01-06 10:00:00 UTC',
+# '... 10:00 EST'), +05:30, +0530 and PostgreSQL's 2-digit +00
+ZONE_SUFFIX = rf"(?:\s*(?:z|{_ZONE_NAME})|\s*{_ZONE_OFFSET})?"
+WEEKDAY_PREFIX = r"(?:(?:mon|tue|wed|thu|fri|sat|sun)[a-z]*\.?,?\s+)?"  # 'Fri, 06 Jan 2023', 'Friday, January 6, 2023'
 _MONTH_NUMBER = {name: i + 1 for i, name in enumerate(
     ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"))}
 EXCEL_EPOCH_OFFSET = 25569  # Excel serial day of 1970-01-01 (serial 1 = 1900-01-01, Lotus leap bug)

@@ -1,8 +1,4 @@
-"""Readers: any supported file, folder, glob or list of them -> one RawTable (see docs/architecture.md).
-
-The package imports no Ibis at load (its readers do): the CLI sniffs a text file with
-:mod:`segmint.io.early` before Ibis is imported.
-"""
+"""Readers: any supported file, folder, glob or list of them -> one RawTable (see docs/architecture.md)."""
 
 from __future__ import annotations
 
@@ -12,16 +8,14 @@ import logging
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from typing import TYPE_CHECKING, Any
+import ibis
+from ibis.backends import BaseBackend
 
+from segmint.engine import row_count
 from segmint.errors import InputError
-from segmint.io.header_rows import ROW_COL, SOURCE_COL
-
-if TYPE_CHECKING:
-    from ibis.backends import BaseBackend
-
-    from segmint.io.base import RawTable
-    from segmint.schema import ColumnMapping
+from segmint.io.base import ROW_COL, SOURCE_COL, RawTable
+from segmint.io.items import expand_items
+from segmint.schema import ColumnMapping
 
 log = logging.getLogger(__name__)
 
@@ -92,8 +86,6 @@ def _read_file(path: Path, con: BaseBackend, mapping: ColumnMapping | None) -> R
     module, function = _READERS[kind]
     reader: Callable[..., RawTable] = getattr(importlib.import_module(module), function)
     log.info("reading %s as %s", path, kind)
-    from segmint.io.items import expand_items
-
     return expand_items(reader(path, con=con, mapping=mapping), con)
 
 
@@ -128,11 +120,6 @@ def union_raw(tables: list[RawTable]) -> RawTable:
     Files sharing no column name at all have different layouts: stacking them would leave every
     row of one file without the other's fields (and drop them all), so that is an error.
     """
-    import ibis
-
-    from segmint.engine import row_count
-    from segmint.io.base import RawTable
-
     first = tables[0]
     for raw in tables[1:]:
         if not {c.lower() for c in raw.columns} & {c.lower() for c in first.columns}:
@@ -182,16 +169,3 @@ def union_raw(tables: list[RawTable]) -> RawTable:
         for reason, count in raw.skipped.items():
             merged.add_skipped(reason, count, raw.skipped_examples.get(reason, []))
     return merged
-
-
-def __getattr__(name: str) -> Any:
-    """``RawTable`` and ``expand_items``, imported when first asked for (they import Ibis)."""
-    if name == "RawTable":
-        from segmint.io.base import RawTable
-
-        return RawTable
-    if name == "expand_items":
-        from segmint.io.items import expand_items
-
-        return expand_items
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

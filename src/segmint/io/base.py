@@ -11,7 +11,7 @@ from uuid import uuid4
 import ibis
 from ibis.backends import BaseBackend
 
-from segmint.io.header_rows import ROW_COL, SOURCE_COL, header_keys, header_witness, is_header_cell, unique_names
+from segmint.io.header_rows import header_keys, header_witness, is_header_cell
 from segmint.results import columns as result_columns
 from segmint.results import rows as result_rows
 from segmint.util import sql_identifier, sql_string  # noqa: F401 - the readers' one quoting helper pair
@@ -22,6 +22,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+SOURCE_COL = "_source"
+ROW_COL = "_row"
 MAX_EXAMPLES = 5
 SAMPLE_ROWS = 500  # rows fetched at least when a sample is first asked for
 # A label cell that marks a subtotal/total line of a report rather than a transaction.
@@ -118,6 +120,21 @@ def _micro(column: Any) -> Any:
     return column
 
 
+def unique_names(names: list[Any]) -> list[str]:
+    """Clean header cells into unique, non-empty column names (``column_3`` for blanks, ``x_2`` dups)."""
+    result: list[str] = []
+    seen: set[str] = set()
+    for position, name in enumerate(names, start=1):
+        text = " ".join(str(name).split()) if name is not None else ""
+        text = text or f"column_{position}"
+        candidate, suffix = text, 2
+        while candidate.lower() in seen or candidate in (SOURCE_COL, ROW_COL):
+            candidate, suffix = f"{text}_{suffix}", suffix + 1
+        seen.add(candidate.lower())
+        result.append(candidate)
+    return result
+
+
 def repeated_headers(cells: list[Any]) -> list[str]:
     """Report notes for header cells that repeat (``Amount`` twice): :func:`unique_names` reads the second
     as ``Amount_2``, and nothing else would tell the user that a column they may mean was renamed."""
@@ -160,7 +177,6 @@ def duckdb_to_con(
     first_row: int | None,
     params: list[Any] | None = None,
     spool: bool = False,
-    loaded: str | None = None,
 ) -> ibis.Table:
     """Run a DuckDB ``SELECT`` (file readers) into a table of ``con`` with ``_source`` and ``_row``.
 
@@ -168,8 +184,7 @@ def duckdb_to_con(
     with ``first_row=None`` the ``SELECT`` provides ``_row`` itself. With a DuckDB ``con`` the data
     never passes through Python; other backends receive Arrow data from a private DuckDB.
     ``spool`` (DuckDB, large text files): the rows go to a temporary Parquet file read through a view
-    instead of a table (see :func:`_spool`). ``loaded``: a temporary table of ``con`` (DuckDB) that holds
-    the ``SELECT``'s rows already (see :mod:`segmint.io.early`).
+    instead of a table (see :func:`_spool`).
     """
 
     from segmint.engine import session_name
@@ -182,13 +197,12 @@ def duckdb_to_con(
         select, row = "*", f"rowid + {int(first_row)}"
     numbered = (
         f'SELECT {select}, CAST({literal} AS VARCHAR) AS "{SOURCE_COL}", '
-        f'CAST({row} AS BIGINT) AS "{ROW_COL}" FROM "{loaded or name}"'
+        f'CAST({row} AS BIGINT) AS "{ROW_COL}" FROM "{name}"'
     )
     if is_duckdb(con) and spool:
         return _spool(con, sql, name=name, source=literal, first_row=first_row, params=params)
     if is_duckdb(con):
-        if loaded is None:
-            con.con.execute(f'CREATE TEMP TABLE "{name}" AS {sql}', *([params] if params else []))
+        con.con.execute(f'CREATE TEMP TABLE "{name}" AS {sql}', *([params] if params else []))
         con.con.execute(f'CREATE TEMP VIEW "{name}_v" AS {numbered}')
         return con.table(f"{name}_v")
     from segmint.engine import raw_duckdb

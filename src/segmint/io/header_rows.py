@@ -1,22 +1,17 @@
 """Header rows: a header split over two rows (merged into one name a column), and header rows repeated
 inside a table (pages of an export joined together): how a cell is matched to its header cell, and the
-cheap test on one column that rules such rows out (see :func:`segmint.io.base.drop_total_and_blank_rows`);
-the column names header cells give. Imports no Ibis at load: the CLI sniffs a text file with it before
-Ibis is imported (see :mod:`segmint.io.early`)."""
+cheap test on one column that rules such rows out (see :func:`segmint.io.base.drop_total_and_blank_rows`)."""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+import ibis
+
 from segmint.schema import cell_kind
 
 if TYPE_CHECKING:
-    import ibis
-
     from segmint.io.base import RawTable
-
-SOURCE_COL = "_source"  # the columns every reader adds: the file (or sheet) and ...
-ROW_COL = "_row"  # ... the row number a user sees in it; no header cell takes their names
 
 _INVISIBLE = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff"))  # zero-width characters
 # what header_key removes, as a pattern RE2, Python and Java read alike: white space (RE2's \s is ASCII's
@@ -25,21 +20,6 @@ _KEY_SPACE = "[\\s\\v\u00a0\u1680\u2000-\u200d\u2028\u2029\u202f\u205f\u2060\u30
 
 
 _DATA = {"date", "int", "number"}
-
-
-def unique_names(names: list[Any]) -> list[str]:
-    """Clean header cells into unique, non-empty column names (``column_3`` for blanks, ``x_2`` dups)."""
-    result: list[str] = []
-    seen: set[str] = set()
-    for position, name in enumerate(names, start=1):
-        text = " ".join(str(name).split()) if name is not None else ""
-        text = text or f"column_{position}"
-        candidate, suffix = text, 2
-        while candidate.lower() in seen or candidate in (SOURCE_COL, ROW_COL):
-            candidate, suffix = f"{text}_{suffix}", suffix + 1
-        seen.add(candidate.lower())
-        result.append(candidate)
-    return result
 
 
 def header_lines(rows: list[list[Any]], header: int) -> list[list[Any]]:
@@ -128,7 +108,5 @@ def is_header_cell(column: ibis.Column, key: str, bytewise: bool = False) -> ibi
     low, high = _key_range(key)
     if bytewise:  # a conjunction, not a CASE: a filter on it reaches the scan (see _is_total_label)
         return ((column < "!") | (column >= low)) & (column < high) & matches
-    import ibis
-
     first = column.left(1)
     return ibis.cases(((first <= " ") | ((first >= low) & (first < high)), matches), else_=False)

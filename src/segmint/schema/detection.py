@@ -9,7 +9,7 @@ from importlib import resources
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, TypeAlias
 
-from segmint.date_words import WEEKDAY_PREFIX, ZONE_SUFFIX
+from segmint.parsing import WEEKDAY_PREFIX, ZONE_SUFFIX
 from segmint.schema.columns import CONTACT_FIELDS, MAPPABLE_FIELDS, REQUIRED_FIELDS, ColumnMapping
 from segmint.units import has_value_column
 from segmint.util import parse_packaged_yaml
