@@ -230,7 +230,7 @@ def test_chart_titles_say_revenue_was_allocated_from_basket_totals(tmp_path):
         assert totals == {"A": 22.0, "D": 20.0}
         trend, by_segment = products.product_content(state, "1Y", "D", "revenue", *inputs(state))
         assert "revenue allocated from basket totals per period by country/region" in trend.layout.title.text
-        assert "revenue allocated from basket totals per period by buyers' segment" in by_segment.layout.title.text
+        assert "revenue allocated from basket totals per period by the buyers' current segment" in by_segment.layout.title.text
         assert list(trend.data[0].y) == [20.0]
         units, _ = products.product_content(state, "1Y", "D", "units", *inputs(state))
         assert "allocated" not in units.layout.title.text and list(units.data[0].y) == [2.0]

@@ -151,4 +151,4 @@ def segment_trend(sales: pd.DataFrame, product: str | None, value: str = "revenu
     # eleven RFM segments: a legend beside the plot scrolled, showing six; below it, in rows, all fit
     fig.update_layout(barmode="stack", legend={"orientation": "h", "y": -0.2, "font": {"size": 10},
                                                "traceorder": "reversed"})
-    return _layout(fig, str(rows["product_name"].iloc[0]), f"{measure_label(value, allocated)} per period by buyers' segment")
+    return _layout(fig, str(rows["product_name"].iloc[0]), f"{measure_label(value, allocated)} per period by the buyers' current segment")
