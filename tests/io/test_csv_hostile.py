@@ -346,3 +346,15 @@ def test_a_file_without_a_header_and_without_a_usual_width_reads_as_before(tmp_p
                    con=ibis.duckdb.connect())
     assert raw.columns == [f"column_{i}" for i in range(1, 6)]
     assert (raw.short_rows, raw.report_notes) == ({}, [])
+
+
+def test_an_empty_file_is_named_as_every_other_read_error_names_it(tmp_path):
+    """The hostile fuzz of session 17: an empty file's error showed its whole path where every other read
+    error shows the file's name; it now names the file and the field at fault as data."""
+    folder = tmp_path / "exports"
+    folder.mkdir()
+    (folder / "empty.csv").write_bytes(b"")
+    with pytest.raises(InputError) as caught:
+        read_transactions(str(folder / "empty.csv"))
+    assert caught.value.message == "empty.csv: the file is empty (no rows to read)"
+    assert (caught.value.field, caught.value.value) == ("source", "empty.csv")

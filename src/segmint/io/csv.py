@@ -161,10 +161,11 @@ def read_delimited(path: Path, *, con: BaseBackend, mapping: ColumnMapping | Non
     delimiter = sniff_delimiter(lines)
     rows = split_rows(lines, delimiter)
     if not any(rows):
-        raise InputError(f"{path}: the file is empty (no rows to read)")
+        raise InputError(f"{path.name}: the file is empty (no rows to read)", field="source", value=path.name)
     header = mapping.header_row if mapping and mapping.header_row is not None else detect_header_row(rows)
     if header >= len(rows) and rows:
-        raise InputError(f"{path}: header row {header} is past the end of the file sample")
+        raise InputError(f"{path.name}: header row {header} is past the end of the file sample", field="header_row",
+                         value=header)
     lines_of_header = header_lines(rows, header) if header >= 0 else []  # two for a header split over two rows
     cells = merged_header(*lines_of_header) if len(lines_of_header) == 2 else list(rows[header]) if header >= 0 else []
     start = header + len(lines_of_header) if header >= 0 else next((i for i, r in enumerate(rows) if r), 0)
