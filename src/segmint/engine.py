@@ -214,6 +214,13 @@ _ROWS_KEPT = 4096
 _ORDERED: OrderedDict[str, tuple[str, ...]] = OrderedDict()
 
 
+def _remember(known: OrderedDict, name: str, value: Any) -> None:
+    """``known[name] = value``, the oldest entries forgotten past ``_ROWS_KEPT`` (``_ROWS``, ``_ORDERED``)."""
+    known[name] = value
+    while len(known) > _ROWS_KEPT:
+        known.popitem(last=False)
+
+
 def _stored_in_order(expr: ibis.Table) -> ibis.Table | None:
     """The table ``expr`` sorts when it is a DuckDB table stored in that order (``arrow_table(order_by=)``),
     else None: a copy of it in the same order would be the same rows in the same order."""
@@ -291,9 +298,7 @@ def _declared_temp_table(con: BaseBackend, name: str, schema: ibis.Schema, selec
     con.con.execute(f"CREATE TEMPORARY TABLE {table} ({columns})")
     names = ", ".join(sql_identifier(column) for column in schema.names)
     ((inserted,),) = con.con.execute(f"INSERT INTO {table} ({names}) {select}").fetchall()
-    _ROWS[name] = int(inserted)  # DuckDB reports the rows an INSERT wrote: counting them is free
-    while len(_ROWS) > _ROWS_KEPT:
-        _ROWS.popitem(last=False)
+    _remember(_ROWS, name, int(inserted))  # DuckDB reports the rows an INSERT wrote: counting them is free
     return ops.DatabaseTable(
         name, schema=schema, source=con, namespace=ops.Namespace(catalog="temp", database="main")
     ).to_expr()
@@ -336,9 +341,7 @@ def arrow_table(con: BaseBackend, data: Any, order_by: tuple[str, ...] = ()) -> 
         name = session_name()
         table = _declared_temp_table(con, name, schema, select)
         if order_by:
-            _ORDERED[name] = tuple(order_by)
-            while len(_ORDERED) > _ROWS_KEPT:
-                _ORDERED.popitem(last=False)
+            _remember(_ORDERED, name, tuple(order_by))
         return table
     finally:
         _remove_quietly(str(path))
