@@ -656,3 +656,50 @@ def test_without_prices_a_quantity_beyond_the_limit_is_dropped_naming_the_quanti
     dropped = result.report.dropped["amount_too_large"]
     assert [(e["_row"], e["field"], e["value"]) for e in dropped.examples] == [(3, "quantity", "2e15")]
     assert result.report.total_amount == 3.0
+
+
+@pytest.mark.parametrize("staging", ["materialize", "stream"])
+def test_a_cost_beyond_what_money_holds_is_dropped_with_its_row(con, monkeypatch, staging):
+    # a cost of 1e17 was kept: the customer's profit read -99,999,999,999,999,952 (float noise and all)
+    monkeypatch.setenv("SEGMINT_STAGING", staging)
+    result = clean(con, {
+        "customer_id": ["A", "B", "C", "A"],
+        "invoice_date": ["2021-01-02", "2021-02-03", "2021-02-05", "2021-03-01"],
+        "amount": ["100", "50", "70", "20"],
+        "cost": ["60", "100000000000000000", "-3000000000000000", "10.5"],
+    })  # fmt: skip
+    report = result.report
+    assert (report.rows_in, report.rows_kept) == (4, 2)
+    dropped = report.dropped["cost_too_large"]
+    assert dropped.count == 2 and "amount_too_large" not in report.dropped
+    assert [(e["_row"], e["field"], e["value"]) for e in dropped.examples] == [
+        (3, "cost", "100000000000000000"), (4, "cost", "-3000000000000000"),
+    ]  # fmt: skip
+    assert report.total_amount == 120.0 and report.customers == 1
+    assert sorted(by_invoice(result, "cost")) == [10.5, 60.0]
+    assert "2 lines dropped for a cost beyond 1,000,000,000,000,000 (e.g. sales.csv row 3, column 'cost': " \
+        "'100000000000000000'): correct the value in the file, or map the column that holds each line's cost" \
+        in report.warnings
+
+
+def test_a_unit_cost_whose_line_cost_is_beyond_the_limit_names_the_unit_cost(con):
+    # 2,000,000 x 1e9 = 2e15: each value fits, the line's cost does not
+    result = clean(con, basic(2, quantity=["2000000", "3"], unit_cost=["1000000000", "2.5"]))
+    dropped = result.report.dropped["cost_too_large"]
+    assert [(e["_row"], e["field"], e["value"]) for e in dropped.examples] == [(2, "unit_cost", "1000000000")]
+    assert by_invoice(result, "cost") == [7.5]
+
+
+@pytest.mark.parametrize("staging", ["materialize", "stream"])
+def test_costs_within_the_limit_that_add_up_beyond_it_are_one_error(con, monkeypatch, staging):
+    monkeypatch.setenv("SEGMINT_STAGING", staging)
+    with pytest.raises(DataError) as caught:
+        clean(con, basic(3, cost=["600000000000000", "-500000000000000", "1"]))
+    error = caught.value
+    assert "the costs in column 'cost' add up to 1,100,000,000,000,001 (sales plus returns)" in error.message
+    assert (error.field, error.value, error.fix.option) == ("cost", "1,100,000,000,000,001", "mapping")
+
+
+def test_costs_up_to_the_limit_are_kept_as_they_are(con):
+    result = clean(con, basic(2, cost=["999999999999990", "10"]))
+    assert result.report.dropped == {} and by_invoice(result, "cost") == [999999999999990.0, 10.0]

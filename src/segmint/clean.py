@@ -74,6 +74,7 @@ __all__ = ["CleanOptions", "CleanResult", "DataQualityReport", "clean_transactio
 log = logging.getLogger(__name__)
 
 MAX_EXAMPLES = 5  # example rows kept per drop reason
+BOUNDS = {"amount_too_large": "amount", "cost_too_large": "cost"}  # reasons tested once a sum is too large
 
 
 @dataclass(frozen=True)
@@ -101,10 +102,10 @@ def clean_transactions(
     ``report.rows_in`` counts every row of the file. Every dropped row is counted under exactly one
     reason (the first that applies, in the order of ``DROP_DESCRIPTIONS``).
 
-    Money stays within :data:`segmint.money.MAX_AMOUNT`: when the kept lines' amounts add up beyond
-    it (sales plus returns, read from the report's own sums: no extra query), the lines are cleaned
-    again with each line's amount tested (``amount_too_large``); if those kept still add up beyond
-    it, a ``DataError`` says so.
+    Money stays within :data:`segmint.money.MAX_AMOUNT`: when the kept lines' amounts or costs add up
+    beyond it (sales plus returns, read from the report's own sums: no extra query), the lines are
+    cleaned again with each line's amount and cost tested (``amount_too_large``, ``cost_too_large``);
+    if those kept still add up beyond it, a ``DataError`` says so.
     """
     options = options or CleanOptions()
     arguments = (mapped, mapping, con, source, options, reader_skipped)
@@ -115,8 +116,9 @@ def _clean(
     mapped: ibis.Table, mapping: ColumnMapping, con: BaseBackend, source: str, options: CleanOptions,
     reader_skipped: dict[str, int] | None, *, bounded: bool,
 ) -> CleanResult | None:
-    """:func:`clean_transactions`; unless ``bounded``, without the ``amount_too_large`` test and None
-    when the kept lines' amounts add up beyond :data:`~segmint.money.MAX_AMOUNT`."""
+    """:func:`clean_transactions`; unless ``bounded``, without the ``amount_too_large`` and
+    ``cost_too_large`` tests and None when the kept lines' amounts or costs add up beyond
+    :data:`~segmint.money.MAX_AMOUNT`."""
     fields = [c for c in mapped.columns if c in MAPPABLE_FIELDS]
     _check_fields(fields, mapping, source, options)
     untyped = {f: mapped[f].cast("string") for f in fields if mapped[f].type().is_null()}
@@ -142,7 +144,7 @@ def _clean(
     shape = text_shape(con, mapped, columns, **SHAPE_TESTS, grouped=dicts.tables, rows=rows, deferred=deferred)
     # streamed lines cast their text again in every pass: what the dictionaries prove is left out
     absent, dates = absent_reasons(dicts, fields, shape, options) if stream else (set(), None)
-    absent = absent if bounded else absent | {"amount_too_large"}  # tested once some sum is too large
+    absent = absent if bounded else absent | set(BOUNDS)  # tested once some sum is too large
     typed = not stream and typed_sub_cent(mapped, fields)
     narrow, field_of, tests = _stage(parsed, fields, options, shape, absent=absent)
     if not stream and con.name == "duckdb":
@@ -191,6 +193,7 @@ def _clean(
                     _drop_quietly(con, table)
             return None
         raise _sums_too_large(counts, source, mapping, unpriced(fields, options))
+    counts.pop("measure:cost_gross", None)
     if typed:  # a typed amount column's values of more than 2 decimals, counted in the aggregate above
         found = {"amount": (counts.pop("sub_cent:amount"), counts.pop("sub_cent_change:amount"))}
         warnings += _sub_cent_warnings(found, mapping)
@@ -256,8 +259,8 @@ def _clean(
                else "without an invoice column they may be genuine repeat purchases")
         )  # fmt: skip
     report.warnings += zone_word_warnings(dropped.get("bad_date"), _label(mapping, "invoice_date"))
-    if "amount_too_large" in dropped:
-        report.warnings.append(_too_large_warning(dropped["amount_too_large"], mapping))
+    report.warnings += [_too_large_warning(dropped[name], mapping, word) for name, word in BOUNDS.items()
+                        if name in dropped]  # fmt: skip
     if report.last_date and report.last_date > datetime.now() + timedelta(days=1):
         report.warnings.append(f"the last date {report.last_date:%Y-%m-%d} is in the future; check the dates")
     log.info("%s: kept %d of %d rows", source, report.rows_kept, report.rows_in)
@@ -309,36 +312,47 @@ def _gross(counts: dict[str, Any]) -> float:
     return float(counts.get("measure:total_amount") or 0.0) - 2 * float(counts.get("measure:returns_value") or 0.0)
 
 
+def _cost_gross(counts: dict[str, Any]) -> float:
+    """The kept lines' costs added up as positive numbers (0 without a cost column)."""
+    return float(counts.get("measure:cost_gross") or 0.0)
+
+
 def _sums_fit(counts: dict[str, Any]) -> bool:
-    """Does every sum of kept lines (per customer, invoice, period, segment, all) stay within MAX_AMOUNT?
-    Each is at most the gross total in size (False for NaN)."""
-    return _gross(counts) <= MAX_AMOUNT
+    """Does every sum of kept lines' amounts or costs (per customer, invoice, period, segment, all)
+    stay within MAX_AMOUNT? Each is at most the gross total in size (False for NaN)."""
+    return _gross(counts) <= MAX_AMOUNT and _cost_gross(counts) <= MAX_AMOUNT
 
 
 def _sums_too_large(counts: dict[str, Any], source: str, mapping: ColumnMapping, items: bool) -> DataError:
     """Every line is within MAX_AMOUNT but together they go beyond it: what they add up to, and the fix."""
-    field = "quantity" if items else "amount" if mapping.source_for("amount") else "unit_price"
-    column, gross = _label(mapping, field), _gross(counts)
+    if _gross(counts) <= MAX_AMOUNT:  # the costs went beyond it
+        field = "cost" if mapping.source_for("cost") else "unit_cost"
+        what, gross, holds = "costs", _cost_gross(counts), "each line's cost"
+    else:
+        field = "quantity" if items else "amount" if mapping.source_for("amount") else "unit_price"
+        what, gross, holds = "amounts", _gross(counts), "each line's money value"
+    column = _label(mapping, field)
     told = f"{gross:,.0f}" if gross == gross and gross != float("inf") else "more than any number"
     return DataError(
-        f"{source}: the amounts in column '{column}' add up to {told} (sales plus returns), beyond "
+        f"{source}: the {what} in column '{column}' add up to {told} (sales plus returns), beyond "
         f"{MAX_AMOUNT:,.0f}, the most that sums of money hold exactly",
         field=column, value=told, fix=Fix("mapping", example={field: "COLUMN"}, note=(
-            f"check that '{column}' holds each line's money value; amounts in a very small unit can be "
-            "divided into a larger one (e.g. thousands) first, or the file analysed in parts (a year at a time)"
+            f"check that '{column}' holds {holds}; {what} in a very small unit can be divided into a "
+            "larger one (e.g. thousands) first, or the file analysed in parts (a year at a time)"
         )),
     )  # fmt: skip
 
 
-def _too_large_warning(dropped: DroppedRows, mapping: ColumnMapping) -> str:
-    """The dropped lines of too large an amount, the first of them (row, column, value) and the fix."""
+def _too_large_warning(dropped: DroppedRows, mapping: ColumnMapping, word: str) -> str:
+    """The dropped lines of too large an amount (or cost: ``word``), the first of them (row, column,
+    value) and the fix."""
     first = dropped.examples[0] if dropped.examples else {}
     where = (f" (e.g. {first.get('_source')} row {first['_row']:,}, column '{_label(mapping, first['field'])}': "
              f"{first.get('value')!r})") if first.get("_row") is not None and first.get("field") else ""  # fmt: skip
-    return (
-        f"{counted(dropped.count, 'line')} dropped for an amount beyond {MAX_AMOUNT:,.0f}{where}: "
-        "correct the value in the file if it is a real sale, or map the column that holds each line's money value"
-    )
+    fix = ("correct the value in the file if it is a real sale, or map the column that holds each line's money value"
+           if word == "amount" else "correct the value in the file, or map the column that holds each line's cost")
+    return f"{counted(dropped.count, 'line')} dropped for {'an' if word == 'amount' else 'a'} {word} beyond " \
+        f"{MAX_AMOUNT:,.0f}{where}: {fix}"
 
 
 def _drop_quietly(con: BaseBackend, table: ibis.Table) -> None:

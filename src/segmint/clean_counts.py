@@ -129,7 +129,13 @@ def _line_groups(
 ) -> ibis.Table:
     """:func:`segmint.invoices.line_groups` of the kept lines, materialised; ``prove``: with the
     per-group proof that no line repeats another; ``returns``: with the return lines and their value."""
-    return engine.materialize(con, line_groups(kept, probe=_probe_key(fields) if prove else None, returns=returns))
+    probe = _probe_key(fields) if prove else None
+    return engine.materialize(con, line_groups(kept, probe=probe, returns=returns, cost=returns and has_cost(fields)))
+
+
+def has_cost(fields: Collection[str]) -> bool:
+    """Do the lines have a cost (a cost or unit cost column)?"""
+    return "cost" in fields or "unit_cost" in fields
 
 
 def returns_by_quantity(counts: dict[str, Any], options: CleanOptions) -> bool:
@@ -178,6 +184,8 @@ def _group_counters(groups: ibis.Table, shape: TextShape | None = None) -> dict[
             "measure:returns": groups.returns.sum(),
             "measure:returns_value": groups.returns_value.sum(),
         }
+    if "cost_gross" in groups.columns:
+        metrics["measure:cost_gross"] = groups.cost_gross.sum()
     if "repeats" in groups.columns:
         metrics["_repeats"] = groups.repeats.sum()
     if "quantity_returns" in groups.columns:
@@ -278,6 +286,8 @@ def _counters(
         "measure:returns": (staged.is_return & kept).sum(),
         "measure:returns_value": staged.amount.sum(where=kept & staged.is_return),
     }
+    if has_cost(fields):  # the kept lines' costs as positive numbers: bounded like their amounts
+        metrics["measure:cost_gross"] = staged.cost.abs().sum(where=kept)
     metrics |= cents
     if distinct:
         metrics["measure:customers"] = staged.customer_id.nunique(where=kept)

@@ -165,6 +165,8 @@ def _stage(
         # a NaN line value compares greater than any number on DuckDB, PostgreSQL and Spark: too large too
         valued_by = line_field if line_field in fields else "quantity"  # no prices: a line is its quantity
         checks.append((t._line.abs() > MAX_AMOUNT, "amount_too_large", valued_by))
+    if cost_field and "cost_too_large" not in absent:  # likewise, once the costs went beyond it
+        checks.append((t._cost_raw.abs() > MAX_AMOUNT, "cost_too_large", cost_field))
     checks = [check for check in checks if check[1] not in absent]
     # counted over kept lines only, whose line value is never NULL (else: missing_amount), so the
     # flags need not test it (a flag that is the literal True is counted as the kept lines)

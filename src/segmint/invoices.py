@@ -54,7 +54,7 @@ def invoice_totals(lines: ir.Table) -> ir.Table:
     ).aggregate(lines=lines.count(), net=lines.amount.sum(), profit=(lines.amount - lines.cost).sum())  # fmt: skip
 
 
-def line_groups(lines: ir.Table, *, probe: Sequence[str] | None, returns: bool = False) -> ir.Table:
+def line_groups(lines: ir.Table, *, probe: Sequence[str] | None, returns: bool = False, cost: bool = False) -> ir.Table:
     """The kept lines grouped by the totals' grain: the one grouping of the lines that cleaning a large
     input makes (DuckDB).
 
@@ -66,7 +66,8 @@ def line_groups(lines: ir.Table, *, probe: Sequence[str] | None, returns: bool =
     one ungrouped aggregate of their own: summed per group, each cost a hash-table update per line.
     ``probe=None``: no ``repeats`` (the lists of a very large input would not fit in memory: DuckDB
     cannot spill them). ``returns``: with ``returns`` (return lines) and ``returns_value`` (their
-    amount), for a report whose lines were not aggregated otherwise.
+    amount), for a report whose lines were not aggregated otherwise; ``cost``: with ``cost_gross`` (their
+    costs as positive numbers, which cleaning bounds like the amounts).
     """
     metrics: dict[str, ir.Scalar] = {
         "lines": lines.count(),
@@ -77,6 +78,8 @@ def line_groups(lines: ir.Table, *, probe: Sequence[str] | None, returns: bool =
         returned = lines.is_return.fill_null(False)
         # filtered counts, not sums of casts: DuckDB updates the groups only for the (few) return lines
         metrics |= {"returns": lines.count(where=returned), "returns_value": lines.amount.sum(where=returned)}
+    if cost:
+        metrics["cost_gross"] = lines.cost.abs().sum()
     if "_qty_return" in lines.columns:  # the returns of negative quantity among them
         metrics["quantity_returns"] = lines.count(where=lines._qty_return)
     if probe is not None:

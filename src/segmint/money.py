@@ -28,7 +28,8 @@ MEASURE_DECIMALS = 2  # means, indexes, per-customer and per-day figures, percen
 OTHER_DECIMALS = 4  # any other float (expected purchases, weeks, log-likelihoods)
 # the largest amount a line, and a sum of lines, may reach: amounts are float64, exact for every whole
 # number up to 2**53 (about 9.0e15), and exports write DECIMAL(18, 2) (up to about 1e16); a line
-# beyond it is dropped at cleaning (``amount_too_large``) and kept lines adding up beyond it are refused
+# beyond it is dropped at cleaning (``amount_too_large``, a cost ``cost_too_large``) and kept lines
+# adding up beyond it are refused
 MAX_AMOUNT = 1e15
 _MONEY = re.compile(
     r"amount|revenue|monetary|order_value|aov|atv|spend|sales|price|cost|clv|value|balance|outstanding|"

@@ -36,6 +36,7 @@ DROP_DESCRIPTIONS: dict[str, str] = {
     "bad_amount": "amount is not a number",
     "missing_amount": "no amount and no unit price to compute it",
     "amount_too_large": "amount beyond ±1,000,000,000,000,000, more than money figures hold exactly",
+    "cost_too_large": "cost beyond ±1,000,000,000,000,000, more than money figures hold exactly",
     "duplicate": "exact copy of an earlier line of the same invoice",
     "return": "return/cancellation line (returns='drop')",
 }
