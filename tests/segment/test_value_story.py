@@ -226,6 +226,23 @@ def test_the_title_names_what_was_ranked() -> None:
     assert scheme_title("rfm", ["r_score"]) == "RFM segments"  # a scheme without title_for
 
 
+def test_the_title_has_one_source() -> None:
+    """The registered title and the one a table gets were two literals that could drift apart: the
+    module's title is the registry's template, filled in with what was ranked."""
+    import ast
+    import inspect
+
+    import segmint.segment.value as value_module
+    from segmint.segment import VALUE_TITLE, scheme_title
+
+    tree = ast.parse(inspect.getsource(value_module))
+    docstrings = {id(node.body[0].value) for node in ast.walk(tree) if isinstance(node, (ast.Module, ast.FunctionDef))
+                  and node.body and isinstance(node.body[0], ast.Expr)}  # fmt: skip
+    literals = [node.value for node in ast.walk(tree) if isinstance(node, ast.Constant) and id(node) not in docstrings]
+    assert not [text for text in literals if isinstance(text, str) and "Value story" in text]
+    assert scheme_title("value") == VALUE_TITLE.format(amount="profit") == value_module.title_for([])
+
+
 def _two_quarters_tx(cost_in_q2: str):
     """The twelve customers in 2023-Q1 without cost, and again in 2023-Q2 (dates + 91 days) with a cost for
     ``cost_in_q2``: "all" customers or "some" (c01 only)."""

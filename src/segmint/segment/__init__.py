@@ -200,7 +200,9 @@ register_scheme("tiers", "segmint.segment.tiers", "TiersConfig", title="Spend x 
                 story_columns=("value_tier", "frequency_tier"))
 register_scheme("clusters", "segmint.segment.clusters", "ClusterConfig", title="Value clusters (k-means)",
                 description="k-means on log features, clusters ordered by value", story_columns=("cluster",))
-register_scheme("value", "segmint.segment.value", "ValueConfig", title="Value story (profit x frequency)",
+# the value story's title names what its amount axis ranked (segment.value.title_for): profit by default
+VALUE_TITLE = "Value story ({amount} x frequency)"
+register_scheme("value", "segmint.segment.value", "ValueConfig", title=VALUE_TITLE.format(amount="profit"),
                 description="k-means on profit and on frequency, ordered and combined: High Value / Average / "
                             "Below Average / Low Value",
                 # the amount axis' columns are named for what it ranked (profit, revenue or items): one of each

@@ -101,9 +101,12 @@ def amount_name(on_profit: bool, config: ValueConfig) -> str:
 
 
 def title_for(columns: list[str]) -> str:
-    """The scheme's title for a labelled table with ``columns``: "Value story (revenue x frequency)"."""
-    name = next((n for n in AMOUNT_NAMES if f"{n}_segment" in columns), "profit")
-    return f"Value story ({name} x frequency)"
+    """The scheme's title for a labelled table with ``columns``: the registered one
+    (:data:`segmint.segment.VALUE_TITLE`) naming what it ranked, "Value story (revenue x frequency)"."""
+    from segmint.segment import VALUE_TITLE
+
+    name = next((n for n in AMOUNT_NAMES if f"{n}_segment" in columns), AMOUNT_NAMES[0])
+    return VALUE_TITLE.format(amount=name)
 
 
 def order_cluster(values: np.ndarray, clusters: np.ndarray) -> np.ndarray:
