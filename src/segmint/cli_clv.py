@@ -27,6 +27,7 @@ from segmint.cli_options import (
     read_sales,
 )
 from segmint.cli_output import console, print_written, steps
+from segmint.money import PURCHASE_MEAN_DECIMALS
 from segmint.util import share
 
 TOP_CUSTOMERS = 10
@@ -131,8 +132,10 @@ def print_clv(console: Console, result: Any, customer: str | None = None) -> Non
         table = Table("repeat purchases", "customers", "actual", "predicted",
                       title=f"holdout ({result.window.holdout_length:,.4g} {unit}s to {result.window.holdout_end}): "
                       "mean purchases per customer", title_justify="left")
+        places = PURCHASE_MEAN_DECIMALS  # as clv_holdout_by_frequency is exported
         for row in result.by_frequency.itertuples():
-            table.add_row(row.frequency, f"{row.customers:,}", f"{row.actual_mean:.3f}", f"{row.predicted_mean:.3f}")
+            table.add_row(row.frequency, f"{row.customers:,}", f"{row.actual_mean:.{places}f}",
+                          f"{row.predicted_mean:.{places}f}")
         console.print(table)
     if customer is not None:
         facts = result.customer(customer)

@@ -83,6 +83,19 @@ def test_holdout_tables_and_output(run):
     assert "week" in output and "Champions" in output and "customer 00004" in output
 
 
+def test_the_holdout_means_are_exported_as_printed(run):
+    """clv_holdout_by_frequency.csv wrote the group means to 2 places (0.25) while the screen showed 3
+    (0.251): both now 3, every row with its 3 decimals."""
+    output, out = run
+    lines = (out / "clv_holdout_by_frequency.csv").read_text().splitlines()
+    assert lines[0] == "frequency,customers,actual_mean,predicted_mean"
+    for line in lines[1:]:
+        group, customers, actual, predicted = line.split(",")
+        assert len(actual.split(".")[1]) == 3 and len(predicted.split(".")[1]) == 3, line
+        shown = [row for row in output.splitlines() if row.startswith(f"│ {group} ") and f" {int(customers):,} " in row]
+        assert len(shown) == 1 and f" {actual} " in shown[0] and f" {predicted} " in shown[0], (line, shown)
+
+
 def test_churn_risk_band_claims_hold_on_the_holdout(run):
     """'high churn risk' must mean fewer come back: the share who bought in the 39-week holdout falls
     with the band, and the predicted probability of buying matches what happened within 0.1."""
