@@ -147,7 +147,8 @@ def summary_frame() -> pd.DataFrame:
 @pytest.mark.parametrize("engine", ["pandas", "arrow", "duckdb"])
 def test_shares_and_means_are_rounded_in_every_writer(tmp_path, engine):
     """Shares to 4 places, means and indexes to 2, money to the cent, whichever writer runs (pandas,
-    a small Arrow table row by row, DuckDB's COPY) and in CSV, JSON, Parquet and Excel alike."""
+    a small Arrow table row by row, DuckDB's COPY) and in CSV, JSON, Parquet and Excel alike; CSV in
+    fixed point, every value of a column with its decimals (the summary read 278.0 beside 110.61)."""
     import ibis
     import pyarrow as pa
 
@@ -162,7 +163,7 @@ def test_shares_and_means_are_rounded_in_every_writer(tmp_path, engine):
     assert csv_path.read_text().splitlines() == [
         "segment,share_of_customers,mean_recency_days,mean_frequency,mean_monetary,visits_per_customer,index",
         "High Value,0.1436,54.68,9.21,387.69,11.95,470.27",
-        "Average,0.2866,278.0,3.18,101.50,5.39,185.57",
+        "Average,0.2866,278.00,3.18,101.50,5.39,185.57",  # 278.00 beside 54.68, not 278.0
     ]
     for fmt in ("json", "parquet", "xlsx"):
         path = export_tables({"summary": table}, tmp_path / fmt, fmt)["summary"]
@@ -212,7 +213,7 @@ def test_duckdb_copy_writes_nan_infinities_and_halves_as_pandas_does(tmp_path):
     })  # fmt: skip
     expected = [  # by hand: 12.5 -> 12 and 37.5 -> 38 (half to even), 912.5 -> 912
         "segment,revenue,unit_price,mean_frequency",
-        "a,0.12,0.0125,9.12", "b,0.38,2.50,1.0", "c,,,", "d,inf,inf,-inf", "e,-inf,3.00,2.0", "f,0.00,0.00,0.0",
+        "a,0.12,0.0125,9.12", "b,0.38,2.50,1.00", "c,,,", "d,inf,inf,-inf", "e,-inf,3.00,2.00", "f,0.00,0.00,0.00",
     ]  # fmt: skip
     table = ibis.duckdb.connect().create_table("summary", frame)
     for name, source in (("duckdb", table), ("pandas", frame)):
@@ -237,3 +238,28 @@ def test_duckdb_copy_writes_money_as_the_pandas_writer_at_every_size(tmp_path):
         written[name] = export_tables({"money": source}, tmp_path / name, "csv")["money"].read_text()
     assert written["duckdb"] == written["pandas"]
     assert "\nc605,100000000000000000000.00\n" in written["duckdb"]  # 1e20: printf's digits
+
+
+RECEIVABLES = CDNOW.parents[1] / "receivables" / "WA_Fn-UseC_-Accounts-Receivable.csv"
+
+
+@pytest.mark.skipif(not RECEIVABLES.exists(), reason="../shared/data not present")
+def test_receivables_exports_write_counts_whole_and_floats_in_fixed_point(tmp_path):
+    """credit --out wrote whole days as 27.0 and summaries' means with 1 or 2 decimals (20.9 beside
+    12.76): every CSV cell of a column that holds decimals has the same number of them, and days are
+    written whole."""
+    from typer.testing import CliRunner
+
+    from segmint.cli import app
+
+    result = CliRunner().invoke(app, ["credit", str(RECEIVABLES), "--out", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    allocations = (tmp_path / "allocations.csv").read_text().splitlines()
+    header = allocations[0].split(",")
+    days = [line.split(",")[header.index("days_to_pay")] for line in allocations[1:]]
+    assert days[:3] == ["27", "13", "14"] and all(re.fullmatch(r"\d*", d) for d in days)  # DaysToSettle
+    for path in tmp_path.glob("*.csv"):
+        frame = pd.read_csv(path, dtype=str, keep_default_na=False)
+        for column in frame.columns:
+            decimals = {len(v.split(".")[1]) for v in frame[column] if re.fullmatch(r"-?\d+\.\d+", v)}
+            assert len(decimals) <= 1, (path.name, column, decimals)

@@ -2,8 +2,9 @@
 
 Every table segmint writes goes through here (``analyze --out``, stories, credit, CLV,
 recommendations, CRM lists, the dashboard's downloads): written atomically, every float rounded once
-by ``segmint.money``'s rule (money to the cent, shares to 4 places, means to 2), and text a
-spreadsheet would run as a formula prefixed with ``'``.
+by ``segmint.money``'s rule (money to the cent, shares to 4 places, means to 2), CSV writing each
+float column in fixed point with that many decimals (``0.5000`` beside ``0.1436``, ``278.00`` beside
+``110.61``), and text a spreadsheet would run as a formula prefixed with ``'``.
 """
 
 from __future__ import annotations
@@ -94,7 +95,8 @@ def export_table(
     """Write ``table`` to ``path`` as CSV, JSON (records), Excel (.xlsx) or Parquet by extension, atomically.
 
     Float columns are rounded here, once, for every format (money to the cent, shares to 4 places,
-    means to 2: see ``segmint.money``), CSV shows money's every decimal (``101.50``), and text cells a
+    means to 2: see ``segmint.money``), CSV shows each float column's every decimal (``101.50``,
+    ``278.00``, ``0.5000``; a unit price 2 to 4), and text cells a
     spreadsheet would run as a formula are neutralised (CSV, JSON, Excel). A DuckDB table goes to CSV
     by DuckDB's ``COPY`` and a small Arrow table row by row, both without pandas and in the text
     pandas' ``to_csv`` writes (shortest round-trip floats, True/False, ISO dates).
@@ -120,7 +122,7 @@ def export_table(
         return write_atomic(path, lambda tmp: _write_csv_rows(table, tmp, trusted_columns))  # type: ignore[arg-type]
     frame = neutralise_formulas(round_numbers(_as_frame(table)), trusted_columns)
     if suffix == ".csv":
-        text = money_as_text(frame)
+        text = floats_as_text(frame)
         return write_atomic(path, lambda tmp: text.to_csv(tmp, index=False, encoding="utf-8"))
     if suffix == ".json":
         return write_atomic(path, lambda tmp: _write_json(tmp, frame))
@@ -166,13 +168,11 @@ def _rounded(name: str) -> str:
 
 
 def _csv_column(name: str, dtype: Any, trusted: tuple[str, ...]) -> str:
-    """One column of :func:`_copy_csv` in DuckDB SQL: floats (rounded by :func:`_rounded`) with a
-    money column's every decimal shown, NaN as an empty cell, True/False, formulas neutralised."""
+    """One column of :func:`_copy_csv` in DuckDB SQL: floats (rounded by :func:`_rounded`) with every
+    decimal shown, NaN as an empty cell, True/False, formulas neutralised."""
     column = sql_identifier(name)
     if dtype.is_floating():
-        value = column
-        if money_decimals(name) is not None:
-            value = _sql_money_text(value, export_decimals(name))
+        value = _sql_fixed_text(column, export_decimals(name), money=money_decimals(name) is not None)
         return f"CASE WHEN isnan({column}) THEN NULL ELSE {value} END AS {column}"
     if dtype.is_boolean():
         return f"CASE WHEN {column} THEN 'True' WHEN NOT {column} THEN 'False' END AS {column}"
@@ -183,10 +183,10 @@ def _csv_column(name: str, dtype: Any, trusted: tuple[str, ...]) -> str:
     return column
 
 
-def _sql_money_text(value: str, decimals: int) -> str:
-    """SQL of :func:`segmint.money.money_text`: ``101.50``; a price with 2 to 4 decimals (``2.50``, ``0.0125``)."""
+def _sql_fixed_text(value: str, decimals: int, *, money: bool) -> str:
+    """SQL of :func:`_float_cell`: ``101.50``, ``0.5000``; a price with 2 to 4 decimals (``2.50``, ``0.0125``)."""
     text = f"printf('%.{decimals}f', {value})"
-    if decimals <= MONEY_DECIMALS:
+    if decimals <= MONEY_DECIMALS or not money:
         # a value rounded to ``decimals`` (:func:`_rounded`) below 1e13 is a DECIMAL of that scale exactly:
         # its cast writes printf's text at a third of the cost (CDNOW's exports: about 190k values)
         exact = f"CAST(CAST({value} AS DECIMAL(18, {decimals})) AS VARCHAR)"
@@ -195,24 +195,28 @@ def _sql_money_text(value: str, decimals: int) -> str:
     return f"CASE WHEN isinf({value}) THEN CAST({value} AS VARCHAR) ELSE {trimmed} END"
 
 
-def money_as_text(frame: pd.DataFrame) -> pd.DataFrame:
-    """``frame`` with its (rounded) float money columns as the text CSV writes: ``101.50``."""
+def floats_as_text(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` with its (rounded) float columns as the text CSV writes: ``101.50``, ``0.5000``, ``278.00``."""
     import pandas as pd
 
-    money = {c: d for c in frame.columns
-             if pd.api.types.is_float_dtype(frame[c]) and (d := money_decimals(str(c))) is not None}  # fmt: skip
-    if not money:
+    floats = [c for c in frame.columns if pd.api.types.is_float_dtype(frame[c])]
+    if not floats:
         return frame
     out = frame.copy()
-    for column, decimals in money.items():
-        out[column] = [_money_cell(v, decimals) for v in out[column].tolist()]
+    for column in floats:
+        decimals, money = export_decimals(str(column)), money_decimals(str(column)) is not None
+        out[column] = [_float_cell(v, decimals, money) for v in out[column].tolist()]
     return out
 
 
-def _money_cell(value: float | None, decimals: int) -> str | None:
+def _float_cell(value: float | None, decimals: int, money: bool) -> str | None:
+    """A rounded float as CSV writes it: every one of the column's decimals shown (a money column's
+    unit price 2 to 4: :func:`segmint.money.money_text`), NaN empty, an infinity as itself."""
     if value is None or value != value:
         return None
-    return money_text(value, decimals) if value not in (float("inf"), float("-inf")) else repr(value)
+    if value in (float("inf"), float("-inf")):
+        return repr(value)
+    return money_text(value, decimals) if money else f"{value:.{decimals}f}"
 
 
 def _sql_char(text: str) -> str:
@@ -221,8 +225,8 @@ def _sql_char(text: str) -> str:
 
 def _write_csv_rows(table: pa.Table | Columns, target: Path, trusted: tuple[str, ...]) -> None:
     """A small Arrow table (or :class:`segmint.results.Columns`) to CSV in Python: the text pandas'
-    ``to_csv`` writes (with the same csv module), floats rounded by ``segmint.money``'s rule, money
-    with every decimal shown and formula-like text neutralised."""
+    ``to_csv`` writes (with the same csv module), floats rounded by ``segmint.money``'s rule, with
+    every decimal shown, and formula-like text neutralised."""
     import csv
 
     from segmint.money import round_value
@@ -231,9 +235,7 @@ def _write_csv_rows(table: pa.Table | Columns, target: Path, trusted: tuple[str,
     for name, values, floating, text in _plain_columns(table):
         if floating:
             decimals, money = export_decimals(name), money_decimals(name) is not None
-            values = [None if v is None else round_value(v, decimals) for v in values]
-            if money:
-                values = [_money_cell(v, decimals) for v in values]
+            values = [None if v is None else _float_cell(round_value(v, decimals), decimals, money) for v in values]
         elif text and name not in trusted:
             values = [None if v is None else "'" + v if is_formula(v) else v for v in values]
         columns.append(values)

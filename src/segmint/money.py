@@ -8,8 +8,8 @@ JSON/CSV API): money to the cent (unit prices to 1/100 of a cent), shares, rates
 lifts and scores to 4 places, means, indexes, per-customer/per-day figures, percentages and days to
 2 (a group's mean purchases per customer to 3), any other float to 4. A column is money by its name
 (``revenue``, ``monetary``, ``amount``, ``aov``, ``clv``, ...), unless the name says it is a share,
-rate, score, probability or count. CSV writes money with its decimals always shown (``101.50``), as
-Excel displays it.
+rate, score, probability or count. CSV writes every float column with its decimals always shown
+(``101.50``, ``278.00``, ``0.5000``), as Excel displays money.
 """
 
 from __future__ import annotations

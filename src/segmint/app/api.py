@@ -130,10 +130,10 @@ def json_response(payload: Any, status: int = 200) -> Response:
 
 
 def csv_response(frame: pd.DataFrame, filename: str) -> Response:
-    """CSV with numbers rounded, money to the cent and spreadsheet-formula triggers neutralised (as in exports)."""
-    from segmint.exports import money_as_text, neutralise_formulas
+    """CSV with numbers rounded in fixed point, money to the cent and spreadsheet-formula triggers neutralised (as in exports)."""
+    from segmint.exports import floats_as_text, neutralise_formulas
 
-    out = money_as_text(round_numbers(neutralise_formulas(frame)))
+    out = floats_as_text(round_numbers(neutralise_formulas(frame)))
     buffer = io.StringIO()
     out.to_csv(buffer, index=False, quoting=csv.QUOTE_MINIMAL)
     return Response(buffer.getvalue(), mimetype="text/csv",

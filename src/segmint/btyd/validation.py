@@ -40,7 +40,7 @@ def holdout_errors(actual: np.ndarray, predicted: np.ndarray) -> dict[str, float
     return {
         "holdout_mae": float(np.mean(np.abs(error))),
         "holdout_rmse": float(np.sqrt(np.mean(error**2))),
-        "holdout_actual": total_actual,
+        "holdout_actual": round(total_actual),  # purchases counted: a whole number
         "holdout_predicted": total_predicted,
         "holdout_total_error_pct": (total_predicted / total_actual - 1.0) * 100 if total_actual else float("nan"),
     }
@@ -80,8 +80,8 @@ def tracking(model, summary: pd.DataFrame, window: SummaryWindow, repeats_by_day
         f"elapsed_{unit}s": ends / per_unit,
         "period_end": period_end.date,
         "in_holdout": period_end.date > window.calibration_end,
-        "actual_repeat_purchases": actual,
+        "actual_repeat_purchases": actual.astype("int64"),  # counted: whole numbers
         "expected_repeat_purchases": np.diff(cumulative_expected, prepend=0.0),
-        "cumulative_actual": np.cumsum(actual),
+        "cumulative_actual": np.cumsum(actual).astype("int64"),
         "cumulative_expected": cumulative_expected,
     })

@@ -227,6 +227,7 @@ def _allocation_table(pieces: pd.DataFrame) -> pd.DataFrame:
     out = pieces[list(columns)].rename(columns=columns)
     out["amount"] = _money(out["amount"])
     out.loc[pieces["kind"].to_numpy() != "payment", ["days_to_pay", "days_late"]] = np.nan
+    out[["days_to_pay", "days_late"]] = out[["days_to_pay", "days_late"]].astype("Int64")  # whole days: 27, not 27.0
     out = _dates(out, ("bill_date", "due_date", "settled_by_date", "settled_date"))
     return out.sort_values(["customer_id", "bill_date", "settled_by_date"], ignore_index=True)
 

@@ -85,4 +85,6 @@ def customer_360(credit: pd.DataFrame, analysis: Any, actions: dict[str, dict[st
              "recency_days", "credit_score", "credit_segment", "outstanding", "aging_90_plus", "avg_days_to_pay",
              "action", "credit_reason", "in_sales", "in_ledger"]  # fmt: skip
     columns = [c for c in order if c in joined.columns]
+    counts = [c for c in ("frequency", "recency_days", "credit_score") if c in joined.columns]
+    joined[counts] = joined[counts].astype("Int64")  # whole numbers, blank for a party the outer join left without
     return joined[columns].sort_values("customer_id", ignore_index=True)
