@@ -176,6 +176,27 @@ def test_overview_without_reading_the_whole_story() -> None:
         fresh.story_row("Z")
 
 
+def test_a_page_puts_together_the_stories_it_lists() -> None:
+    """The dashboard's load() read the whole story table, a narrative per customer, to list 20: now it
+    builds the tables only, and the listed customers' stories come from their rows alone, the same rows
+    as the whole table's; the Customers page's change dates come without any text."""
+    fresh = story.build_story(_tx(), period="quarter", scheme="clusters", config=CLUSTERS).load()
+    listed = fresh.stories(["D", "Z", "B"])  # Z: no such customer
+    changes = fresh.segment_changes
+    assert "story" not in fresh.__dict__
+    assert listed["customer_id"].tolist() == ["B", "D"]  # in story order
+    assert listed["narrative"].tolist() == [
+        "First purchase 2022-Q1 as Low Value; inactive for 2 quarters; back in 2022-Q4 as Below Average "
+        "(2 quarters); Average since 2023-Q2",
+        "First purchase 2022-Q4 as High Value; Average in 2023-Q1; High Value since 2023-Q2",
+    ]
+    assert fresh.stories([]).empty
+    whole = fresh.story
+    pd.testing.assert_frame_equal(listed, whole[whole["customer_id"].isin(["B", "D"])].reset_index(drop=True))
+    pd.testing.assert_frame_equal(changes, whole[list(changes.columns)])
+    pd.testing.assert_frame_equal(fresh.stories(["D", "B"]), listed)  # from the whole table once read
+
+
 def _counts(table: pd.DataFrame) -> dict[tuple[str, str], tuple[int, float]]:
     return {
         (r.from_segment, r.to_segment): (r.customers, round(r.share, 4))

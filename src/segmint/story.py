@@ -325,15 +325,15 @@ def _tables(
         cohort = cohort[cohort["cohort"].isin(kept["period"]) & cohort["period"].isin(kept["period"])]
         cohort = cohort.reset_index(drop=True)
 
-    def one(customer_id: str) -> ir.Table:
-        """The story query of one customer: their rows filtered by key before anything is aggregated."""
-        found = customers.filter(customers.customer_id == customer_id)
-        keys = found.customer_key.to_pyarrow().to_pylist()
-        key = int(keys[0]) if keys else -1  # -1: no such customer, no row
-        mine = Coded(rows=rows.rows.filter(rows.rows.customer_id == key), names=rows.names, orders=rows.orders,
+    def some(customer_ids: list[str]) -> ir.Table:
+        """The story query of some customers: their rows filtered by key before anything is aggregated
+        (the paths and narratives of the customers a page lists, not of every customer)."""
+        found = customers.filter(customers.customer_id.isin(customer_ids))
+        keys = [int(key) for key in found.customer_key.to_pyarrow().to_pylist()]  # none: no row
+        mine = Coded(rows=rows.rows.filter(rows.rows.customer_id.isin(keys)), names=rows.names, orders=rows.orders,
                      periods=rows.periods)
         return story_query(mine, period=period, periods=kept, customers=found,
-                           reasons=(labels.filter(labels.customer_id == key), labelled.no_label))
+                           reasons=(labels.filter(labels.customer_id.isin(keys)), labelled.no_label))
 
     return Parts(
         period_segments=with_reasons(segments, labels, customers, labelled.no_label),
@@ -343,7 +343,7 @@ def _tables(
         retention=per_period,
         cohorts=cohort,
         rows=rows,
-        one=one,
+        some=some,
     )
 
 

@@ -33,32 +33,20 @@ def _packed_run(rows: ir.Table) -> ir.IntegerValue:
     return rows.period_index * START + (rows.code + 1) * CODE + (rows.before + 2).fill_null(0)
 
 
-class _Runs:
-    """Integer facts of a customer's runs (consecutive periods with one segment), from their sorted list.
+def _start(packed: ir.IntegerValue) -> ir.IntegerValue:
+    """A packed run's start period (:func:`_packed_run`)."""
+    return packed >> 32
 
-    ``runs`` holds each run's :func:`_packed_run`, sorted (by start); ``last`` the customer's last
-    period. A run's length is the next run's start (or ``last + 1``) less its own.
-    """
 
-    def __init__(self, runs: ir.ArrayValue, last: ir.IntegerValue) -> None:
-        self.runs, self.last, self.count = runs, last, runs.length()
+def _code(packed: ir.IntegerValue) -> ir.IntegerValue:
+    """A packed run's segment code."""
+    return ((packed >> 16) & (CODE - 1)) - 1
 
-    def packed(self, index: int | ir.IntegerValue) -> ir.IntegerValue:
-        return self.runs[index]
 
-    def start(self, index: int | ir.IntegerValue) -> ir.IntegerValue:
-        return self.packed(index) >> 32
-
-    def code(self, index: int | ir.IntegerValue) -> ir.IntegerValue:
-        return ((self.packed(index) >> 16) & (CODE - 1)) - 1
-
-    def before(self, index: int | ir.IntegerValue) -> ir.IntegerValue:
-        before = self.packed(index) & (CODE - 1)
-        return ibis.ifelse(before == 0, ibis.null("int64"), before - 2)
-
-    def periods(self, index: int | ir.IntegerValue) -> ir.IntegerValue:
-        following = self.start(index + 1).fill_null(self.last + 1)
-        return following - self.start(index)
+def _before(packed: ir.IntegerValue) -> ir.IntegerValue:
+    """A packed run's code of the period before it (NULL: none before)."""
+    before = packed & (CODE - 1)
+    return ibis.ifelse(before == 0, ibis.null("int64"), before - 2)
 
 
 def _joined(parts: list[ir.Value], separator: str) -> ir.StringValue:
@@ -66,13 +54,18 @@ def _joined(parts: list[ir.Value], separator: str) -> ir.StringValue:
     return ibis.literal(separator).join(parts)
 
 
-def _texts(facts: ir.Table, coded: Coded, period: str, labels: dict[str, str], first_start: ir.Value,
-           n_periods: int) -> dict[str, ir.Value]:
-    """The story's text columns from each customer's sorted runs: names and periods looked up, phrases put together.
+def _with_texts(facts: ir.Table, coded: Coded, period: str, labels: dict[str, str], first_start: ir.Value,
+                n_periods: int) -> ir.Table:
+    """``facts`` with the story's text columns from each customer's sorted runs: names and periods looked
+    up, phrases put together.
 
     One phrase per run ("First purchase 2022-Q1 as Average", "inactive since 2023-Q4"): long stories keep the
     first run, an "N more changes" marker and the last ``MAX_RUNS_SHOWN - 2`` runs, so a narrative has
     at most ``MAX_RUNS_SHOWN`` phrases; the path names the segment of every period, run by run.
+
+    Built in layers (the runs picked, then decoded and named, then put together), each referring to the
+    one before by column: written as one expression, every name and period look-up was repeated inline
+    in each phrase that read it (74 kB of SQL on CDNOW), and planning that query cost more than running it.
     """
     one, many = UNITS[period]
     info = coded.periods
@@ -80,8 +73,8 @@ def _texts(facts: ir.Table, coded: Coded, period: str, labels: dict[str, str], f
     shown = {index: labels.get(name, name) for index, name in period_of.items()}  # partial periods marked
     as_of = dict(zip(info["period_index"].astype(int), (pd.Timestamp(d).date() for d in info["as_of"]), strict=True))
     inactive = next((code for code, name in coded.names.items() if name == INACTIVE), None)
-    runs = _Runs(facts.runs, facts.current_index)
-    n_runs = runs.count
+    columns = facts.columns
+    slots = range(MAX_RUNS_SHOWN)
 
     def name(code: ir.IntegerValue) -> ir.StringValue:
         return code.substitute(coded.names, else_=ibis.null("string"))
@@ -89,19 +82,41 @@ def _texts(facts: ir.Table, coded: Coded, period: str, labels: dict[str, str], f
     def is_inactive(code: ir.IntegerValue) -> ir.BooleanValue:
         return (code == inactive).fill_null(False) if inactive is not None else ibis.literal(False)
 
+    # the runs each narrative slot and each path step reads, packed
+    runs, n_runs = facts.runs, facts.runs.length()
     long = n_runs > MAX_RUNS_SHOWN
-    joined_first = ~(facts.first_purchase < first_start).fill_null(False)
-    phrases = []
-    for k in range(MAX_RUNS_SHOWN):
+    picked: dict[str, ir.Value] = {"_runs": n_runs, "_first_packed": runs[0], "_current": runs[n_runs - 1],
+                                   "_previous": runs[n_runs - 2]}  # fmt: skip
+    for k in slots:
         # the run in narrative slot k: the k-th, or in a long story one of the last runs
         index = k if k <= 1 else ibis.ifelse(long, n_runs - MAX_RUNS_SHOWN + k, k)
-        code, n = runs.code(index), runs.periods(index)
-        label = name(code)
-        start = runs.start(index).substitute(shown, else_=ibis.null("string"))
+        picked |= {f"_x{k}": runs[index], f"_y{k}": runs[index + 1], f"_last{k}": index == n_runs - 1}
+    for r in range(n_periods + 1):
+        picked[f"_r{r}"] = runs[r]
+    t = facts.mutate(**picked)
+
+    def periods(packed: ir.IntegerValue, following: ir.IntegerValue) -> ir.IntegerValue:
+        return _start(following).fill_null(t.current_index + 1) - _start(packed)
+
+    decoded: dict[str, ir.Value] = {}
+    for k in slots:
+        packed = t[f"_x{k}"]
+        decoded |= {
+            f"_l{k}": name(_code(packed)), f"_s{k}": _start(packed).substitute(shown, else_=ibis.null("string")),
+            f"_n{k}": periods(packed, t[f"_y{k}"]), f"_i{k}": is_inactive(_code(packed)),
+            f"_b{k}": is_inactive(_before(packed)), f"_e{k}": packed.isnull(),
+        }  # fmt: skip
+    for r in range(n_periods):
+        decoded |= {f"_pl{r}": name(_code(t[f"_r{r}"])), f"_pn{r}": periods(t[f"_r{r}"], t[f"_r{r + 1}"])}
+    t = t.mutate(**decoded)
+
+    joined_first = ~(t.first_purchase < first_start).fill_null(False)
+    n_runs, long = t._runs, t._runs > MAX_RUNS_SHOWN
+    phrases = []
+    for k in slots:
+        label, start, n, is_last, inactive_run = t[f"_l{k}"], t[f"_s{k}"], t[f"_n{k}"], t[f"_last{k}"], t[f"_i{k}"]
         span = n.cast("string") + ibis.ifelse(n > 1, f" {many}", f" {one}")
         with_span = ibis.ifelse(n > 1, " (" + span + ")", "")
-        is_last = index == n_runs - 1
-        inactive_run = is_inactive(code)
         # "First purchase", not "Joined": a customer whose first line was worth nothing (CDNOW 10824: $0.00
         # on 1997-02-08, first paid 1997-11-21) starts at the first paid purchase (segmint.features)
         cases = [(joined_first, "First purchase " + start + " as " + label + with_span)] if k == 0 else []
@@ -112,25 +127,28 @@ def _texts(facts: ir.Table, coded: Coded, period: str, labels: dict[str, str], f
             (inactive_run & is_last, "inactive since " + start),
             (inactive_run & (n == 1), "inactive in " + start),
             (inactive_run, "inactive for " + span),
-            (is_inactive(runs.before(index)), "back in " + start + " as " + label + with_span),
+            (t[f"_b{k}"], "back in " + start + " as " + label + with_span),
             (is_last, label + " since " + start),
             (n == 1, label + " in " + start),
             else_=label + " for " + span,
         )
-        phrases.append(ibis.ifelse(runs.packed(index).isnull(), ibis.null("string"), phrase))
+        phrases.append(ibis.ifelse(t[f"_e{k}"], ibis.null("string"), phrase))
     # "A > A > B" = "A > " twice, "B > ", less the last " > "
-    path = _joined([(name(runs.code(k)) + " > ").repeat(runs.periods(k)) for k in range(n_periods)], "")
-    changed = n_runs > 1
-    return {
-        "first_period": runs.start(0).substitute(period_of, else_=ibis.null("string")),
-        "first_segment": name(runs.code(0)),
-        "current_segment": name(runs.code(n_runs - 1)),
-        "path": path.substr(0, path.length() - 3),
-        "narrative": _joined(phrases, "; "),
-        "previous_segment": ibis.ifelse(changed, name(runs.code(n_runs - 2)), ibis.null("string")),
-        "segment_changed_on": ibis.ifelse(changed, runs.start(n_runs - 1).substitute(as_of, else_=ibis.null("date")),
-                                          ibis.null("date")),
-    }
+    path = _joined([(t[f"_pl{r}"] + " > ").repeat(t[f"_pn{r}"]) for r in range(n_periods)], "")
+    changed = t._runs > 1
+    t = t.mutate(
+        first_period=_start(t._first_packed).substitute(period_of, else_=ibis.null("string")),
+        first_segment=name(_code(t._first_packed)),
+        current_segment=name(_code(t._current)),
+        _path=path,
+        narrative=_joined(phrases, "; "),
+        previous_segment=ibis.ifelse(changed, name(_code(t._previous)), ibis.null("string")),
+        segment_changed_on=ibis.ifelse(changed, _start(t._current).substitute(as_of, else_=ibis.null("date")),
+                                       ibis.null("date")),
+    )
+    t = t.mutate(path=t._path.substr(0, t._path.length() - 3))
+    return t.select(*columns, "first_period", "first_segment", "current_segment", "path", "narrative",
+                    "previous_segment", "segment_changed_on")
 
 
 
@@ -161,10 +179,12 @@ def story_table(
 
 
 def story_frame(query: ir.Table) -> pd.DataFrame:
-    """The story table of a :func:`story_query` (or of its rows for some customers) as pandas."""
+    """The story table of a :func:`story_query` (or of its rows for some customers, or some of its
+    columns with the change date) as pandas."""
     table = query.execute()
     table["segment_changed_on"] = pd.to_datetime(table["segment_changed_on"])
-    table["returned_after_gap"] = table["returned_after_gap"].astype(bool)
+    if "returned_after_gap" in table:
+        table["returned_after_gap"] = table["returned_after_gap"].astype(bool)
     return table.reset_index(drop=True)
 
 
@@ -210,7 +230,7 @@ def story_query(
         runs=_packed_run(rows).collect(where=rows.before.isnull() | (rows.code != rows.before)).sort(),
     )
     n_periods = last_index - first_index + 1
-    summary = summary.mutate(**_texts(summary, rows_coded, period, period_labels(periods), first_start, n_periods))
+    summary = _with_texts(summary, rows_coded, period, period_labels(periods), first_start, n_periods)
     labels, no_label = reasons
     # every customer's rows reach the last period of the story: its reasons only
     last = labels.filter(labels.period_index == last_index) if no_label is not None else labels

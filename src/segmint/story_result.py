@@ -9,7 +9,7 @@ customer's rows alone (:class:`Card`). :func:`segmint.story.build_story` makes i
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
@@ -43,7 +43,7 @@ class Parts:
     retention: pd.DataFrame
     cohorts: pd.DataFrame
     rows: Coded  # the integer rows the story's counts come from
-    one: Callable[[str], ir.Table]  # customer id -> the story table's query for that customer's rows only
+    some: Callable[[list[str]], ir.Table]  # customer ids -> the story table's query for their rows only
 
 
 @dataclass
@@ -53,8 +53,10 @@ class StoryResult:
     The tables are built when one of them is first read (all at once); the overview and the
     retention table, what ``segmint story`` prints, are counted without them when read first
     (:func:`current_story`: the last period's segments and each period's counts), unless the
-    tables were already built. :meth:`load` builds everything at once (an app reads the result from
-    several threads: queries on one DuckDB connection must not run outside its lock).
+    tables were already built. :meth:`load` builds every table at once (an app reads the result from
+    several threads: queries on one DuckDB connection must not run outside its lock); the story
+    table's text (paths, narratives) is put together only for the customers read (:meth:`stories`),
+    or for every customer when the story table is read or exported.
     """
 
     period: str
@@ -112,15 +114,33 @@ class StoryResult:
         return self._parts.retention if self._built() else self._current.retention
 
     def load(self) -> StoryResult:
-        """Build every table and read the story table now (not on first use); returns self."""
+        """Build every table now (not on first use); returns self. The story table is read when asked
+        for: a page lists some customers' stories (:meth:`stories`), not every customer's."""
         self._parts  # noqa: B018
-        self.story  # noqa: B018
         return self
 
     @cached_property
     def story(self) -> pd.DataFrame:
         """Per customer: path, current/previous segment and change date, flags, narrative (read once, on demand)."""
         return story_frame(self.story_query)
+
+    def stories(self, customer_ids: Sequence[str]) -> pd.DataFrame:
+        """The story rows of ``customer_ids`` (in story order; ids not in the story are left out): from
+        the story table once it was read, else from these customers' rows alone, so that a page listing
+        20 customers puts together 20 narratives, not one per customer (CDNOW: 23,502)."""
+        wanted = [str(customer_id) for customer_id in customer_ids]
+        if "story" in self.__dict__:
+            return self.story[self.story["customer_id"].isin(wanted)].reset_index(drop=True)
+        return story_frame(self._parts.some(wanted))
+
+    @cached_property
+    def segment_changes(self) -> pd.DataFrame:
+        """Per customer: ``customer_id``, ``current_segment``, ``previous_segment`` and
+        ``segment_changed_on``: the story table's columns read without its text (no path, no narrative)."""
+        columns = ["customer_id", "current_segment", "previous_segment", "segment_changed_on"]
+        if "story" in self.__dict__:
+            return self.story[columns]
+        return story_frame(self.story_query.select(*columns))
 
     def overview(self) -> pd.DataFrame:
         """Per current segment: customers, active in the last period, new, back after a gap (most customers first).
@@ -167,7 +187,7 @@ class StoryResult:
         elif card is not None:
             rows = story_frame(card.story)
         else:
-            rows = story_frame(self._parts.one(str(customer_id)))
+            rows = self.stories([str(customer_id)])
         if rows.empty:
             raise DataError(
                 f"customer {customer_id!r} has no purchase in the story window; "

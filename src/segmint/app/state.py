@@ -350,9 +350,9 @@ class AppState:
         if cached is not None:
             return cached
         story = self.story(dataset_id, filters, overrides)
-        frame = story.story[["customer_id", "previous_segment", "segment_changed_on"]].copy()
-        frame["segment_changed_on"] = pd.to_datetime(frame["segment_changed_on"]).dt.date
         with dataset.lock:
+            frame = story.segment_changes[["customer_id", "previous_segment", "segment_changed_on"]].copy()
+            frame["segment_changed_on"] = pd.to_datetime(frame["segment_changed_on"]).dt.date
             fields = dataset.con.create_table(f"segmint_app_story_{key[-24:]}", frame, temp=True, overwrite=True)
             table = analysis.customers.left_join(fields, "customer_id").drop("customer_id_right")
         self._store(self._stories, key, table)

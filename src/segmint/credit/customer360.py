@@ -66,7 +66,7 @@ def customer_360(credit: pd.DataFrame, analysis: Any, actions: dict[str, dict[st
         rfm = _frame(analysis.segments["rfm"])[["customer_id", "segment"]].rename(columns={"segment": "rfm_segment"})
         sales = sales.merge(rfm, on="customer_id", how="outer")
     if analysis.story is not None:
-        story = analysis.story.story[["customer_id", "current_segment"]].rename(
+        story = analysis.story.segment_changes[["customer_id", "current_segment"]].rename(
             columns={"current_segment": "story_segment"})
         sales = sales.merge(story, on="customer_id", how="left")
     features = _frame(analysis.features)[["customer_id", "recency_days", "frequency"]]

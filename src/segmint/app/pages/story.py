@@ -137,7 +137,8 @@ def search_content(state: AppState, text: str | None, kind: str | None, *inputs:
     analysis = state.analysis(dataset_id, filters, settings)
     story, _ = _story(state, kind, *inputs)
     rows = state.query(dataset_id, queries.search_customers, analysis.customers, text or "")
-    current = story.story.set_index("customer_id")["current_segment"]
+    listed = state.query(dataset_id, story.stories, rows["customer_id"].tolist())  # their stories alone
+    current = listed.set_index("customer_id")["current_segment"]
     rows["current_segment"] = rows["customer_id"].map(current).fillna("-")
     if text and text.strip():
         title = f"{len(rows)} match(es) for {text.strip()!r}" + (
