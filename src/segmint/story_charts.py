@@ -159,8 +159,9 @@ def migration_matrix(flows: pd.DataFrame, order: dict[str, int], from_period: st
         customdata=counts.to_numpy(),
         hovertemplate="%{y} -> %{x}<br>%{customdata:,} customers (%{z:.1%} of %{y})<extra></extra>",
     ))
-    fig.update_yaxes(autorange="reversed", title_text=f"from {_label(from_period, labels)}")
-    fig.update_xaxes(title_text=f"to {_label(to_period, labels)}", tickangle=-40)
+    fig.update_yaxes(autorange="reversed", title_text=f"from {_label(from_period, labels)}", dtick=1)
+    # every segment named (dtick 1): in a narrow figure Plotly left every other column unlabelled
+    fig.update_xaxes(title_text=f"to {_label(to_period, labels)}", tickangle=-40, dtick=1)
     return _layout(fig, "Migration matrix (customers, share of each row)",
                    height=max(360, 34 * len(rows) + 200))
 

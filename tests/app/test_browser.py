@@ -191,6 +191,19 @@ def test_story_charts_stack_in_a_900px_window(server: str, page) -> None:
         assert len(widths) == 4 and min(widths) > 800, widths  # each the page's full width
 
 
+def test_the_migration_matrix_scrolls_sideways_on_a_phone(server: str, page) -> None:
+    """At 390 px the matrix's 11 x 11 cells were 11 px wide (unreadable counts, every other column unnamed):
+    it keeps 720 px in a box that scrolls sideways, and the page itself does not."""
+    with _window(page, server + "/story", "#story-matrix .main-svg", 390, 844) as phone:
+        figure, box, page_width = phone.evaluate(
+            "[document.querySelector('#story-matrix .main-svg').getBoundingClientRect().width,"
+            " document.querySelector('.wide-figure').clientWidth, document.documentElement.scrollWidth]")
+        assert figure >= 720 and box < 390 and page_width == 390, (figure, box, page_width)
+        names, rows = (phone.evaluate(f"[...document.querySelectorAll('#story-matrix .{axis}tick text')]"
+                                      ".map(e => e.textContent)") for axis in ("x", "y"))
+        assert len(names) == len(set(names)) >= len(rows) - 1, (names, rows)  # every column named
+
+
 def test_customers_grid_and_upload_pages(server: str, page) -> None:
     page.click("a.nav-link:has-text('Customers')")
     page.wait_for_selector("#customers-grid .ag-row", timeout=90_000)

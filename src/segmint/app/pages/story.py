@@ -67,9 +67,13 @@ def layout() -> html.Div:
                 ],
                 className="mb-2",
             ),
-            # side by side only from 1200 px: narrower, the matrix's cells and the periods' labels overlapped
+            # side by side only from 1200 px: narrower, the matrix's cells and the periods' labels overlapped;
+            # on a phone the matrix keeps cells wide enough to read and scrolls sideways in its own box
             dbc.Row([dbc.Col(graph("story-sankey", 560), xl=7, width=12),
-                     dbc.Col(graph("story-matrix", 560, grow=True), xl=5, width=12)]),
+                     dbc.Col([html.Div("Swipe the matrix sideways for every column; tap a cell for its segments.",
+                                       className="d-md-none small text-muted"),
+                              html.Div(graph("story-matrix", 560, grow=True), className="wide-figure")],
+                             xl=5, width=12)]),
             dbc.Row([dbc.Col(graph("story-cohorts", 480, grow=True), xl=7, width=12),
                      dbc.Col(graph("story-periods", 380), xl=5, width=12)]),
         ]
