@@ -51,6 +51,11 @@ def basic(n: int, **columns) -> dict[str, list]:
     return base
 
 
+def dropped_examples(report: DataQualityReport, reason: str) -> list[tuple]:
+    """(row, field, value) of each example of the lines dropped for ``reason``."""
+    return [(e["_row"], e["field"], e["value"]) for e in report.dropped[reason].examples]
+
+
 def by_invoice(result, column: str) -> list:
     frame = result.table.execute().sort_values("invoice_id")
     return frame[column].tolist()
@@ -617,9 +622,8 @@ def test_an_amount_beyond_what_money_holds_is_dropped_with_its_row(con, monkeypa
     })  # fmt: skip
     report = result.report
     assert (report.rows_in, report.rows_kept) == (4, 2)
-    dropped = report.dropped["amount_too_large"]
-    assert dropped.count == 2  # the sale of 1e17 and the return of -2e15
-    assert [(e["_row"], e["field"], e["value"]) for e in dropped.examples] == [
+    assert report.dropped["amount_too_large"].count == 2  # the sale of 1e17 and the return of -2e15
+    assert dropped_examples(report, "amount_too_large") == [
         (2, "amount", "100000000000000000"), (5, "amount", "-2000000000000000"),
     ]  # fmt: skip
     assert report.total_amount == 12.25 and report.customers == 2
@@ -662,17 +666,10 @@ def test_without_prices_a_quantity_beyond_the_limit_is_dropped_naming_the_quanti
 def test_a_cost_beyond_what_money_holds_is_dropped_with_its_row(con, monkeypatch, staging):
     # a cost of 1e17 was kept: the customer's profit read -99,999,999,999,999,952 (float noise and all)
     monkeypatch.setenv("SEGMINT_STAGING", staging)
-    result = clean(con, {
-        "customer_id": ["A", "B", "C", "A"],
-        "invoice_date": ["2021-01-02", "2021-02-03", "2021-02-05", "2021-03-01"],
-        "amount": ["100", "50", "70", "20"],
-        "cost": ["60", "100000000000000000", "-3000000000000000", "10.5"],
-    })  # fmt: skip
-    report = result.report
-    assert (report.rows_in, report.rows_kept) == (4, 2)
-    dropped = report.dropped["cost_too_large"]
-    assert dropped.count == 2 and "amount_too_large" not in report.dropped
-    assert [(e["_row"], e["field"], e["value"]) for e in dropped.examples] == [
+    costs = ["60", "100000000000000000", "-3000000000000000", "10.5"]
+    report = (result := clean(con, basic(4, amount=["100", "50", "70", "20"], cost=costs))).report
+    assert (report.rows_in, report.rows_kept, set(report.dropped)) == (4, 2, {"cost_too_large"})
+    assert dropped_examples(report, "cost_too_large") == [
         (3, "cost", "100000000000000000"), (4, "cost", "-3000000000000000"),
     ]  # fmt: skip
     assert report.total_amount == 120.0 and report.customers == 1
@@ -685,8 +682,7 @@ def test_a_cost_beyond_what_money_holds_is_dropped_with_its_row(con, monkeypatch
 def test_a_unit_cost_whose_line_cost_is_beyond_the_limit_names_the_unit_cost(con):
     # 2,000,000 x 1e9 = 2e15: each value fits, the line's cost does not
     result = clean(con, basic(2, quantity=["2000000", "3"], unit_cost=["1000000000", "2.5"]))
-    dropped = result.report.dropped["cost_too_large"]
-    assert [(e["_row"], e["field"], e["value"]) for e in dropped.examples] == [(2, "unit_cost", "1000000000")]
+    assert dropped_examples(result.report, "cost_too_large") == [(2, "unit_cost", "1000000000")]
     assert by_invoice(result, "cost") == [7.5]
 
 
