@@ -163,6 +163,25 @@ def test_summary_names_orders_excluded_customers_and_ties(tmp_path) -> None:
     assert "no customer has F score 2 and 3 (of 1-5): 60% of customers (6 of 10)" in text
 
 
+def test_without_invoices_the_summary_counts_visits_not_orders(tmp_path) -> None:
+    """CDNOW's summary said 'orders: 67,511' and 'average order value' though it has no order id: a
+    customer's lines on one day are one purchase, a visit; the report's tiles name it so too."""
+    path = tmp_path / "sales.csv"  # A: two lines on one day (one visit) and one on another; B: one line
+    path.write_text("Customer,Date,Amount\nA,2024-01-02,10.00\nA,2024-01-02,5.00\nA,2024-02-03,15.00\n"
+                    "B,2024-01-05,20.00\n")
+    result = run("analyze", str(path), "--scheme", "rfm")
+    assert result.exit_code == 0, result.output
+    text = " ".join(result.output.split())
+    # visits: A 2 + B 1 = 3; revenue 50.00 over 3 visits = 16.67
+    assert "customers: 2 visits: 3 (customer-days with a positive net value) revenue: 50.00 " \
+        "average visit value: 16.67" in text
+    assert "orders:" not in text
+    report = tmp_path / "report.html"
+    assert run("report", str(path), "--out", str(report)).exit_code == 0
+    page = report.read_text()
+    assert '<div class="t">Visits</div><div class="v">3</div>' in page and ">Avg visit value<" in page
+
+
 def test_a_sliver_of_dropped_rows_is_not_shown_as_zero(tmp_path) -> None:
     """1 bad row of 1,501 is 0.07%: the quality report says "<0.1%", never "0.0%"."""
     from segmint.util import share

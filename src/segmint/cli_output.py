@@ -297,15 +297,18 @@ def print_analysis(result: AnalysisResult) -> None:
     from segmint.cli_tables import Column, fitted_table
 
     from segmint.segment.strategies import display_name
-    from segmint.units import has_prices, measure_word
+    from segmint.units import has_prices, measure_word, purchase_words
 
     console.print(f"snapshot date: {result.snapshot_date}  (recency counted in days before it)")
     kpis = result.kpis()
     priced = has_prices(result.transactions.mapping)  # a basket log's amounts count items: said so
     amount = f"revenue: {kpis['revenue']:,.2f}" if priced else f"items (no prices): {kpis['revenue']:,.0f}"
+    many, one = purchase_words(result.frequency)  # no invoice column: visits (a customer's day), not orders
+    what = "purchases" if many == "orders" else "customer-days"
     console.print(
-        f"customers: {kpis['customers']:,}   orders: {kpis['orders']:,.0f} (purchases with a positive net value)   "
-        f"{amount}   {measure_word('average order value', priced)}: {kpis['aov']:,.2f}", soft_wrap=True,
+        f"customers: {kpis['customers']:,}   {many}: {kpis['orders']:,.0f} ({what} with a positive net value)   "
+        f"{amount}   {measure_word('average order value', priced).replace('order', one)}: {kpis['aov']:,.2f}",
+        soft_wrap=True,
     )
     excluded = result.excluded_count()
     if excluded:

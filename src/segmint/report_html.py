@@ -15,7 +15,7 @@ from typing import Any
 import pandas as pd
 
 from segmint.segment import scheme_title
-from segmint.units import has_prices, measure_word
+from segmint.units import has_prices, measure_word, purchase_words
 from segmint.util import share, whole_percent
 
 log = logging.getLogger(__name__)
@@ -99,12 +99,15 @@ def _kpis(result: Any) -> str:
     n_excluded = 0 if excluded is None else int(len(excluded) if isinstance(excluded, pd.DataFrame)
                                                 else row_count(excluded))
     priced = has_prices(result.transactions.mapping)
+    many, one = purchase_words(getattr(result, "frequency", "invoices"))  # no invoice column: visits, not orders
+    what = "purchases" if many == "orders" else "customer-days"
     tiles = [
         ("Customers", f"{kpis['customers']:,}", "with a positive net purchase"),
         ("Revenue", f"{kpis['revenue']:,.2f}", "net of returns") if priced
         else ("Items", f"{kpis['revenue']:,.0f}", "net of returns (no prices)"),
-        ("Orders", f"{kpis['orders']:,.0f}", "purchases with a positive net value"),
-        (measure_word("Avg order value", priced), f"{kpis['aov']:,.2f}", f"{measure_word('revenue', priced)} / orders"),
+        (many.capitalize(), f"{kpis['orders']:,.0f}", f"{what} with a positive net value"),
+        (measure_word("Avg order value", priced).replace("order", one), f"{kpis['aov']:,.2f}",
+         f"{measure_word('revenue', priced)} / {many}"),
         ("Recent", f"{kpis['recent_share']:.1%}", f"bought in the last {kpis['recent_days']} days"),
     ]
     body = "".join(f'<div class="kpi"><div class="t">{_e(t)}</div><div class="v">{_e(v)}</div>'

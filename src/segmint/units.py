@@ -50,6 +50,12 @@ _ITEM_PHRASES = (
 )
 
 
+def purchase_words(frequency: str) -> tuple[str, str]:
+    """(plural, singular) of what a purchase is: orders (invoices), or visits when the data have no invoice
+    column and a customer's lines on one day are one purchase (CDNOW: 67,511 customer-days, not orders)."""
+    return ("visits", "visit") if frequency == "days" else ("orders", "order")
+
+
 def has_value_column(fields: Any) -> bool:
     """Whether mapped ``fields`` value the lines: an amount (line total) or a unit price is among them."""
     return "amount" in fields or "unit_price" in fields

@@ -11,6 +11,7 @@ from segmint.app import figures, queries
 from segmint.app.callbacks import FILTER_INPUTS, context, guarded
 from segmint.app.layout import graph, kpi_card, message
 from segmint.app.state import AppState
+from segmint.units import purchase_words
 
 
 def layout() -> html.Div:
@@ -31,15 +32,18 @@ def layout() -> html.Div:
     )
 
 
-def kpi_cards(kpis: dict[str, float], priced: bool = True) -> list[dbc.Col]:
+def kpi_cards(kpis: dict[str, float], priced: bool = True, frequency: str = "invoices") -> list[dbc.Col]:
     """Four KPI tiles from ``queries.kpis``; without prices (``--unpriced units``) the amounts are item counts,
-    named so (a basket log showed "Revenue 38,765.00")."""
+    named so (a basket log showed "Revenue 38,765.00"); without invoices (``frequency`` days) a purchase is a
+    visit (a customer's day), not an order."""
+    many, one = purchase_words(frequency)
     money = [
         kpi_card("Revenue", f"{kpis['revenue']:,.2f}", "net of returns"),
-        kpi_card("Avg order value", f"{kpis['aov']:,.2f}", f"{kpis['orders']:,.0f} orders"),
+        kpi_card(f"Avg {one} value", f"{kpis['aov']:,.2f}", f"{kpis['orders']:,.0f} {many}",
+                 card_id="kpi-avg order value"),
     ] if priced else [
         kpi_card("Items", f"{kpis['revenue']:,.0f}", "net of returns (no prices)", card_id="kpi-revenue"),
-        kpi_card("Avg items per order", f"{kpis['aov']:,.2f}", f"{kpis['orders']:,.0f} orders",
+        kpi_card(f"Avg items per {one}", f"{kpis['aov']:,.2f}", f"{kpis['orders']:,.0f} {many}",
                  card_id="kpi-avg order value"),
     ]
     return [
@@ -79,7 +83,7 @@ def overview_content(state: AppState, share_by: str | None, *inputs: Any) -> tup
     has_country = bool(countries["country"].notna().any()) if not countries.empty else False
     country_style = {} if has_country else {"display": "none"}
     priced = state.priced(dataset_id)
-    return (kpi_cards(kpis, priced), figures.segment_share(counts, share_by, priced),
+    return (kpi_cards(kpis, priced, state.dataset(dataset_id).purchase_unit), figures.segment_share(counts, share_by, priced),
             figures.segment_pie(counts, share_by, priced),
             figures.rf_heatmap(grid, getattr(analysis.result.configs.get("rfm"), "bins", 5), priced),
             figures.rfm_score_bars(totals, priced),
