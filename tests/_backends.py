@@ -337,4 +337,23 @@ def check_rfm_parity(other_tx, duck_tx, frame: pd.DataFrame) -> pd.DataFrame:
     return got
 
 
+def lapsing_frame(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` as a cohort that mostly stopped buying: customers whose id does not end in 7, 8 or 9 keep
+    only their lines before 2022-06-01, so many of them lapse (the canonical data: 128 of 455)."""
+    return frame[frame["customer_id"].str[-1].isin(list("789")) | (frame["invoice_date"] < pd.Timestamp("2022-06-01"))]
+
+
+def check_lapse_parity(con, frame: pd.DataFrame) -> None:
+    """RFM segments and levels of a lapsing cohort in ``con``'s backend equal DuckDB's: the lapse threshold (a
+    percentile every engine interpolates) decides the same customers, with the same reasons."""
+    from segmint.features import customer_features
+    from segmint.segment import levels, rfm
+
+    duck_tx, other_tx = load_both(con, lapsing_frame(frame), "tx_lapsing")
+    for scheme in (rfm, levels):
+        got = to_pandas(scheme.assign(customer_features(other_tx)))
+        assert_same_rows(got, to_pandas(scheme.assign(customer_features(duck_tx))), ["customer_id"])
+        assert got.reason.str.contains(" no purchase for ", regex=False).sum() >= 100
+
+
 WINDOW_OPTIONS = dict(start="2022-03-01", end="2023-06-30", org="south", frequency="days", monetary="mean")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import ibis
 import pyarrow as pa
 import pytest
-from _backends import WINDOW_OPTIONS, assert_same_rows, check_rfm_parity, load_both, to_pandas
+from _backends import WINDOW_OPTIONS, assert_same_rows, check_lapse_parity, check_rfm_parity, load_both, to_pandas
 
 from segmint import engine
 from segmint.errors import BackendError
@@ -115,3 +115,7 @@ def test_cli_source_option_reads_a_postgres_table(postgres_url, postgres_con, tm
     # by hand: a bought 2*10 + 4, returned 4 -> 20 over 2 purchases (the return invoice is no purchase)
     assert features.loc["a", "monetary"] == 20.0 and features.loc["a", "frequency"] == 2
     assert features.loc["b", "monetary"] == 7.5 and features.loc["b", "recency_days"] == 2
+
+
+def test_lapsed_customers_are_the_same_as_in_duckdb(postgres_con, canonical_tx):
+    check_lapse_parity(postgres_con, canonical_tx)

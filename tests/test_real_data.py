@@ -60,6 +60,24 @@ def reference_features(lines: pd.DataFrame) -> pd.DataFrame:
     return ref.sort_index()
 
 
+def reference_lapse_days(lines: pd.DataFrame, before: pd.Timestamp | None = None) -> int:
+    """The lapse threshold written from its definition in SQL on the raw lines (no segmint code): the 95th
+    percentile (linear) of repeat customers' average gap between purchase days, up to whole days; purchase
+    days sum above 0, counted before ``before`` (default: every line)."""
+    import duckdb
+
+    if before is not None:
+        lines = lines[lines["date"] < before]
+    con = duckdb.connect()
+    con.register("lines", lines)
+    return int(con.execute("""
+        with days as (select customer_id, date from lines group by customer_id, date having sum(dollars) > 0),
+        repeat as (select date_diff('day', min(date), max(date)) / (count(*) - 1) as gap
+                   from days group by customer_id having count(*) >= 2)
+        select ceil(quantile_cont(gap, 0.95)) from repeat
+    """).fetchone()[0])
+
+
 @pytest.mark.parametrize("name", sorted(FILES))
 def test_ingest_then_reingest_adds_nothing(name, tmp_path):
     has_header, rows, customers, dollars = FILES[name]

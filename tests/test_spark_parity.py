@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from _backends import WINDOW_OPTIONS, assert_same_rows, check_rfm_parity, load_both, to_pandas
+from _backends import WINDOW_OPTIONS, assert_same_rows, check_lapse_parity, check_rfm_parity, load_both, to_pandas
 
 from segmint.features import customer_features
 from segmint.periods import period_features
@@ -83,3 +83,7 @@ def test_cli_engine_spark_reads_cleans_and_segments_like_duckdb(spark_con, tmp_p
     exact = ["customer_id", "recency_days", "frequency", "r_score", "f_score", "m_score", "segment"]
     pd.testing.assert_frame_equal(frames["spark"][exact], frames["duckdb"][exact])
     assert (frames["spark"].monetary - frames["duckdb"].monetary).abs().max() < 1e-9
+
+
+def test_lapsed_customers_are_the_same_as_in_duckdb(spark_con, canonical_tx):
+    check_lapse_parity(spark_con, canonical_tx)

@@ -63,6 +63,39 @@ def test_newness_only_in_first_periods(story_out) -> None:
     assert not (segments.active & segments.segment.isin(["Lost", "Hibernating", "Can't Lose Them"])).any()
 
 
+def test_no_label_claims_presence_past_each_quarters_lapse_threshold(story_out) -> None:
+    """Each quarter is scored as of its end, with its own lapse threshold from the customers known then:
+    the 95th percentile of repeat customers' average gap, recomputed here from the raw lines before
+    each quarter's end in SQL (1997-Q2 on: 121, 184, 258, 318, 358 days; in 1997-Q1 everyone bought in the
+    quarter scored, so nobody lapses). No customer-quarter beyond it is Champions, Loyal Customers, Potential
+    Loyalist, Promising, About To Sleep or Need Attention, and the last quarter's labels are analyze's."""
+    from test_real_data import raw_lines, reference_lapse_days
+
+    import segmint
+
+    out, _ = story_out
+    segments = read(out, "period_segments")
+    lines = raw_lines("CDNOW_master.txt", True)
+    presence = {"Champions", "Loyal Customers", "Potential Loyalist", "Promising", "About To Sleep", "Need Attention"}
+    thresholds = {}
+    for period, rows in segments.groupby("period"):
+        snapshot = pd.Timestamp(rows.as_of.iloc[0]) + pd.Timedelta(days=1)
+        thresholds[period] = lapse = reference_lapse_days(lines, before=snapshot)
+        present = rows[rows.segment.isin(presence)]
+        assert (present.recency_days <= lapse).all(), period
+        moved = rows[rows.reason.str.contains(", no purchase for ", regex=False, na=False)]
+        assert (moved.recency_days > lapse).all() and moved.reason.str.contains(f"({lapse} days)", regex=False).all()
+    assert list(thresholds.values())[1:] == [121, 184, 258, 318, 358]
+    moved = segments[segments.reason.str.contains(", no purchase for ", regex=False, na=False)]
+    assert len(moved) == 26_037 and moved.groupby("period").size().to_dict() == {
+        "1997-Q2": 2_344, "1997-Q3": 6_606, "1997-Q4": 5_900, "1998-Q1": 5_512, "1998-Q2": 5_675}
+    # one rule: the story's last quarter is what analyze labels (its features are as of the same day)
+    analyzed = segmint.analyze(MASTER, scheme="rfm").segments["rfm"]
+    analyzed = (analyzed.execute() if hasattr(analyzed, "execute") else analyzed).set_index("customer_id")
+    last = segments[segments.period == "1998-Q2"].set_index("customer_id")
+    assert len(last) == len(analyzed) and (last.segment == analyzed.segment.reindex(last.index)).all()
+
+
 def test_active_counts_and_cohorts_equal_the_raw_text(story_out) -> None:
     out, _ = story_out
     raw = raw_quarters()

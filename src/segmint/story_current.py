@@ -45,7 +45,8 @@ def ranked_labels(grid: ir.Table, periods: pd.DataFrame, scheme: str, config: An
     """(the grid's rows with as-of features and ``known``, the same rows scored and labelled by ``scheme``)."""
     rows = as_of_rows(grid, periods)
     scored = scores_by_order(rows, config.bins)  # row by row: read by the stored rows and the reasons
-    return rows, get_scheme(scheme).load().label_scores(scored, config)
+    # each period's lapse threshold from the customers known at its end, as analyze finds it for all of them
+    return rows, get_scheme(scheme).load().label_scores(scored, config, by="period_index", known="known")
 
 
 def from_first_active(table: ir.Table) -> ir.Table:

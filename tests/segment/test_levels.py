@@ -76,9 +76,10 @@ def test_bad_thresholds():
 
 def test_top_customers_claim_holds_on_real_cdnow() -> None:
     """The top level claims the best customers by R+F+M, not lapsing ones (the seed's name, "Can't Lose
-    Them", claimed they were slipping away; on CDNOW 38% of them bought in the last 91 days). Checked
-    against features computed from the raw text with pandas alone (tests/test_real_data.py)."""
-    from test_real_data import CDNOW, raw_lines, reference_features
+    Them", claimed they were slipping away; on CDNOW 38% of them bought in the last 91 days), and none
+    of them is lapsed. Checked against features computed from the raw text with pandas alone
+    (tests/test_real_data.py)."""
+    from test_real_data import CDNOW, raw_lines, reference_features, reference_lapse_days
 
     if not CDNOW.is_dir():
         pytest.skip("../shared/data/cdnow is not present")
@@ -86,18 +87,56 @@ def test_top_customers_claim_holds_on_real_cdnow() -> None:
 
     levels = segmint.analyze(CDNOW / "CDNOW_master.txt", scheme="levels").segments["levels"]
     levels = (levels.execute() if hasattr(levels, "execute") else levels).set_index("customer_id")
-    joined = reference_features(raw_lines("CDNOW_master.txt", True)).join(levels[["segment", "rfm_score"]], how="inner")
+    lines = raw_lines("CDNOW_master.txt", True)
+    joined = reference_features(lines).join(levels[["segment", "rfm_score", "reason"]], how="inner")
     assert len(joined) == len(levels) == 23_502
+    # no level above Needs Attention goes to a customer gone past the lapse threshold, from the raw lines in
+    # SQL (358 days): 663 of 1,269 Champions had not bought for over a year; 6,895 customers moved down
+    lapse_days = reference_lapse_days(lines)
+    assert joined[joined.segment.isin(PRESENCE)].recency_days.max() <= lapse_days
+    moved = joined[joined.reason.str.contains(", but no purchase for ", regex=False)]
+    assert len(moved) == 6_895 and set(moved.segment) == {"Needs Attention"}
+    assert (moved.recency_days > lapse_days).all() and (moved.rfm_score >= 6).all()
     by = joined.groupby("segment").agg(
         customers=("monetary", "size"), revenue=("monetary", "mean"), orders=("frequency", "mean"),
         lowest=("rfm_score", "min"), recent=("recency_days", lambda days: (days <= 91).mean()),
     )
     top = by.loc["Top Customers"]
-    assert top.lowest == 11 and top.customers == 8_524
+    assert top.lowest == 11 and top.customers == 7_385  # 8,524 before 1,139 lapsed ones were moved down
     others = by.drop(index="Top Customers")
     assert top.revenue > 3 * others.revenue.max() and top.orders > 2 * others.orders.max()
-    assert top.recent > 0.3  # many bought lately: "slipping away" would be false
+    assert top.recent > 0.4  # many bought lately: "slipping away" would be false
     assert "Can't Lose Them" not in by.index
+
+
+PRESENCE = {"Top Customers", "Champions", "Loyal", "Potential", "Promising"}
+
+
+def test_a_lapsed_customer_gets_at_most_needs_attention():
+    """The hand case of tests/segment/test_rfm.py (threshold 171 days): the top customer 400 days away
+    sums 5+5+5 = 15 but is lapsed, so Needs Attention; the one 20 days away stays Top Customers. old_00
+    (450 days, R=5 F=1 M=1 = 7: Potential by its sum) is lapsed too."""
+    from test_rfm import _dated, _lapsing_base
+
+    got = assign(_dated(_lapsing_base())).execute().set_index("customer_id")
+    assert got.loc["recent_top", "segment"] == "Top Customers"
+    assert got.loc["gone_top", "reason"] == (
+        "R+F+M = 5+5+5 = 15 >= 11, but no purchase for 400 days, longer than 95% of repeat customers' "
+        "average gap (171 days) -> Needs Attention"
+    )
+    assert got.loc["old_00", ["rfm_score", "segment"]].tolist() == [7, "Needs Attention"]
+    assert not got.drop(index="recent_top").segment.isin(PRESENCE).any()
+    assert (got.segment_order == got.segment.map(ORDER)).all()
+    # another cap, no cap, no lapse: the sums decide again
+    promising = assign(_dated(_lapsing_base()), LevelsConfig(lapsed_level="Promising")).execute()
+    assert promising.set_index("customer_id").loc[["gone_top", "old_00"], "segment"].tolist() == ["Promising"] * 2
+    for settings in ({"lapsed_level": None}, {"lapsed_after": None}, {"lapsed_after": 400}):
+        same = assign(_dated(_lapsing_base()), LevelsConfig(**settings)).execute().set_index("customer_id")
+        assert same.loc["gone_top", "segment"] == "Top Customers", settings
+    # a table of your own names has no cap unless you name one; a name not in the table is an error
+    assert LevelsConfig(thresholds={"Gold": 12, "Bronze": 3}).lapsed_level is None
+    with pytest.raises(ConfigError, match="lapsed_level='Silver' must be one of the levels"):
+        LevelsConfig.from_dict({"thresholds": {"Gold": 12, "Bronze": 3}, "lapsed_level": "Silver"})
 
 
 def test_levels_from_rfms_scores_equal_levels_ranked_again() -> None:

@@ -90,16 +90,19 @@ def test_scaled_scores():
     assert [scaled_score(s, 10) for s in range(1, 11)] == [1, 1, 2, 2, 3, 3, 4, 4, 5, 5]
 
 
-def _expected_segment(r: int, f: int, m: int, new: bool = False, bought: bool = False) -> str:
+def _expected_segment(r: int, f: int, m: int, new: bool = False, bought: bool = False, lapsed: bool = False) -> str:
     """The documented R x FM grid for established customers, typed out by hand; new -> New Customers.
 
     A customer who bought in the window is never Lost, Hibernating or Can't Lose Them (absence
-    labels): they take the R 3 label of their FM band.
+    labels): they take the R 3 label of their FM band. A lapsed customer (who did not) is never in the
+    R 3-5 rows' labels, which claim presence: they take the R 2 label of their FM band.
     """
     if new:
         return "New Customers"
     fm = (f + m) / 2
     band = 0 if fm <= 2 else 1 if fm <= 3 else 2 if fm <= 4 else 3
+    if lapsed and not bought and r >= 3:
+        return ["Hibernating", "At Risk", "At Risk", "Can't Lose Them"][band]
     if bought and r <= 2 and (band == 0 or band == 3 or (r == 1 and band == 1)):
         return ["About To Sleep", "Need Attention", "Loyal Customers", "Loyal Customers"][band]
     grid = {
@@ -155,11 +158,25 @@ def test_whole_bounds_compare_whole_scores_as_integers_and_fractional_bounds_kee
 @pytest.mark.parametrize("bins", range(3, 11))
 def test_every_cell_covered_for_any_bins(bins):
     config = RFMConfig(bins=bins)
-    kinds = [(False, False), (False, True), (True, True)]  # (new, bought in the window)
-    for (r, f, m), (new, bought) in itertools.product(itertools.product(range(1, bins + 1), repeat=3), kinds):
-        got = segment_for(r, f, m, config, new=new, bought=bought)
+    # (new, bought in the window, lapsed); a customer who bought in the window is never lapsed
+    kinds = [(False, False, False), (False, True, False), (True, True, False), (False, False, True), (False, True, True)]
+    for (r, f, m), kind in itertools.product(itertools.product(range(1, bins + 1), repeat=3), kinds):
+        got = segment_for(r, f, m, config, new=kind[0], bought=kind[1], lapsed=kind[2])
         scaled = (scaled_score(r, bins), scaled_score(f, bins), scaled_score(m, bins))
-        assert got == _expected_segment(*scaled, new, bought)
+        assert got == _expected_segment(*scaled, *kind)
+
+
+PRESENCE = {"Champions", "Loyal Customers", "Potential Loyalist", "Promising", "About To Sleep", "Need Attention"}
+
+
+def test_no_lapsed_customer_gets_a_label_that_claims_presence():
+    """Every cell of every bins: a lapsed established customer gets an absence label (the mirror of
+    ``bought``: no customer who bought in the window gets Lost, Hibernating or Can't Lose Them)."""
+    for bins in range(3, 11):
+        config = RFMConfig(bins=bins)
+        for r, f, m in itertools.product(range(1, bins + 1), repeat=3):
+            assert segment_for(r, f, m, config, lapsed=True) not in PRESENCE | {"New Customers"}
+            assert segment_for(r, f, m, config, bought=True) not in {"Lost", "Hibernating", "Can't Lose Them"}
 
 
 def _dated(rows: list[tuple[str, int, int, float, str, int]]) -> ibis.Table:
@@ -226,6 +243,83 @@ def test_absence_labels_only_for_customers_who_did_not_buy_in_the_window():
     assert by_days.loc["bought_small", "segment"] == "Lost"
 
 
+def _lapsing_base(repeat_gaps: int = 18) -> list[tuple[str, int, int, float, str, int]]:
+    """A cohort that has mostly stopped buying, scored on 2024-01-01 (first_purchase + tenure_days): two
+    customers with top F/M (20 purchases, 5,000.00) 20 and 400 days away, and ``repeat_gaps`` older ones
+    (2 purchases, last 450.. days ago) whose average gaps are 10, 20, .. days."""
+    snapshot = pd.Timestamp("2024-01-01")
+
+    def row(name: str, recency: int, frequency: int, monetary: float, gap: int):
+        tenure = recency + gap * (frequency - 1)
+        return name, recency, frequency, monetary, str((snapshot - pd.Timedelta(days=tenure)).date()), tenure
+
+    return [row("recent_top", 20, 20, 5000.0, 50), row("gone_top", 400, 20, 5000.0, 50),
+            *[row(f"old_{i:02d}", 450 + 10 * i, 2, 10.0 + i, 10 * (i + 1)) for i in range(repeat_gaps)]]
+
+
+def test_a_customer_gone_past_the_usual_gap_is_not_a_champion():
+    """By hand: 20 repeat customers' average gaps 10, 20, .., 180 and 50, 50 (the two top customers: 19
+    gaps over 950 days). Sorted, the 95th percentile (linear) lies at position 0.95 * 19 = 18.05:
+    170 + 0.05 * (180 - 170) = 170.5, up to 171 days. Both top customers score R=5 F=5 M=5 (18 of 20
+    bought longer ago); the one 400 days away is lapsed: Can't Lose Them, not Champions."""
+    got = assign(_dated(_lapsing_base())).execute().set_index("customer_id")
+    assert got.loc[["recent_top", "gone_top"], "rfm_cell"].tolist() == ["555", "555"]
+    assert got.loc["recent_top", "segment"] == "Champions"
+    assert got.loc["gone_top", "segment"] == "Can't Lose Them"
+    assert got.loc["gone_top", "reason"] == (
+        "R=5 F=5 M=5, no purchase for 400 days, longer than 95% of repeat customers' average gap (171 days) "
+        "-> Can't Lose Them: used to buy often and spend big, but has not come back for a long time"
+    )
+    # old_00 (450 days) scores R=5 (17 older), F=1, M=1 (the lowest spend): lapsed, Hibernating, not Potential Loyalist
+    assert got.loc["old_00", ["rfm_cell", "segment"]].tolist() == ["511", "Hibernating"]
+    assert not got.segment.isin(PRESENCE - {"Champions"}).any() and (got.segment == "Champions").sum() == 1
+    # a threshold set in days; and none: the rank grid alone (the old label)
+    fixed = assign(_dated(_lapsing_base()), RFMConfig(lapsed_after=399)).execute().set_index("customer_id")
+    assert fixed.loc["gone_top", "segment"] == "Can't Lose Them"
+    assert ", no purchase for 400 days (lapsed after 399 days) -> " in fixed.loc["gone_top", "reason"]
+    for kept in (400, None):
+        same = assign(_dated(_lapsing_base()), RFMConfig(lapsed_after=kept)).execute().set_index("customer_id")
+        assert same.loc["gone_top", "segment"] == "Champions"
+    # 19 repeat customers estimate no 95th percentile: nobody lapses unless a number of days is set
+    few = assign(_dated(_lapsing_base(17))).execute().set_index("customer_id")
+    assert few.loc["gone_top", "segment"] == "Champions"
+
+
+def test_a_customer_who_bought_in_the_window_is_never_lapsed():
+    """recent_top bought 20 days before 2024-01-01, in the current quarter: over a 10-day threshold, yet
+    not lapsed (as ``bought`` keeps such a customer from Lost); with a 10-day window it is."""
+    got = assign(_dated(_lapsing_base()), RFMConfig(lapsed_after=10)).execute().set_index("customer_id")
+    assert got.loc["recent_top", "segment"] == "Champions"
+    by_days = assign(_dated(_lapsing_base()), RFMConfig(lapsed_after=10, new_within=10)).execute()
+    assert by_days.set_index("customer_id").loc["recent_top", "segment"] == "Can't Lose Them"
+    with pytest.raises(ConfigError, match="lapsed_after"):
+        RFMConfig.from_dict({"lapsed_after": 0})
+
+
+def test_lapse_thresholds_per_group_among_known_rows():
+    """Scored in groups (a story's periods, by the story's scorer), each group has its own threshold
+    among its known rows. Period 1: the hand case above, 171 days. Period 2: the old customers' gaps
+    tripled (30, 60, .., 540 and 50, 50): 510 + 0.05 * 30 = 511.5, up to 512 days, so the top customer
+    400 days away is a Champion there. Ten rows not known in period 1 with 1,000-day gaps would raise
+    its threshold past 400 if they counted."""
+    from segmint.segment.rfm import label_scores
+    from segmint.story_scores import scores_by_order
+
+    first = _dated(_lapsing_base()).execute().assign(period_index=1, known=True)
+    second = first.assign(period_index=2)
+    old = second.customer_id.str.startswith("old_")
+    second.loc[old, "tenure_days"] = second.recency_days + 3 * (second.tenure_days - second.recency_days)
+    ghosts = first.head(10).assign(customer_id=[f"ghost_{i}" for i in range(10)], recency_days=1, frequency=2,
+                                   tenure_days=1001, known=False)
+    rows = ibis.memtable(pd.concat([first, second, ghosts], ignore_index=True))
+    scored = scores_by_order(rows, 5)
+    got = label_scores(scored, RFMConfig(), by="period_index", known="known").execute()
+    top = got[got.customer_id == "gone_top"].set_index("period_index")
+    assert top.rfm_cell.tolist() == ["555", "555"]
+    assert top.segment.to_dict() == {1: "Can't Lose Them", 2: "Champions"}
+    assert "(171 days)" in top.loc[1, "reason"]
+
+
 def test_ibis_assign_matches_python_rules_with_other_bins():
     rng = np.random.default_rng(3)
     config = RFMConfig(bins=4)
@@ -275,8 +369,10 @@ def test_recent_claims_hold_on_real_cdnow() -> None:
     """Potential Loyalist and Promising say 'bought more recently than most customers': R is a quantile
     score, so on CDNOW (most customers lapsed early) an R=4 customer may be 424 days away -- the old
     'recent customer' was false for them; 'more recently than most' must hold for every one of them,
-    against recency computed from the raw text with pandas alone (tests/test_real_data.py)."""
-    from test_real_data import CDNOW, raw_lines, reference_features
+    against recency computed from the raw text with pandas alone (tests/test_real_data.py). And no label
+    that claims presence goes to a customer gone longer than the lapse threshold (358 days), computed
+    from the raw lines in SQL: R=4 Champions were up to 430 days away (209 of them past 358)."""
+    from test_real_data import CDNOW, raw_lines, reference_features, reference_lapse_days
 
     if not CDNOW.is_dir():
         pytest.skip("../shared/data/cdnow is not present")
@@ -284,20 +380,26 @@ def test_recent_claims_hold_on_real_cdnow() -> None:
 
     rfm = segmint.analyze(CDNOW / "CDNOW_master.txt", scheme="rfm").segments["rfm"]
     rfm = (rfm.execute() if hasattr(rfm, "execute") else rfm).set_index("customer_id")
-    reference = reference_features(raw_lines("CDNOW_master.txt", True))
+    lines = raw_lines("CDNOW_master.txt", True)
+    reference = reference_features(lines)
     joined = reference.join(rfm[["segment", "reason"]], how="inner")
     assert len(joined) == len(rfm)
     days = joined.recency_days.to_numpy()
-    # Champions too: R=4 Champions bought up to 430 days ago, yet the reason said "bought recently"
     for name in ("Potential Loyalist", "Promising", "Champions"):
         members = joined[joined.segment == name]
-        assert len(members) >= 5  # CDNOW: 7 Promising, thousands of Potential Loyalists, 5,870 Champions
+        assert len(members) >= 3  # CDNOW: 3 Promising (7 before the lapse rule), 1,087 Potential Loyalists
         assert members.reason.str.contains("bought more recently than most customers").all()
         # share of all customers whose last purchase is strictly older than this member's
         older = [(days > d).mean() for d in members.recency_days]
         assert min(older) > 0.5, (name, min(older))
-    assert joined[joined.segment == "Potential Loyalist"].recency_days.max() > 365  # why 'recent' was false
-    assert joined[joined.segment == "Champions"].recency_days.max() == 430
+    lapse_days = reference_lapse_days(lines)
+    assert lapse_days == 358
+    present = joined[joined.segment.isin(PRESENCE)]
+    assert len(present) == 8_252 and present.recency_days.max() <= lapse_days  # 5,661 + 1,501 + 1,087 + 3
+    lapsed = joined[joined.recency_days > lapse_days]
+    assert set(lapsed.segment) == {"Can't Lose Them", "At Risk", "Hibernating", "Lost"}
+    moved = lapsed[lapsed.reason.str.contains(", no purchase for ")]
+    assert len(moved) == 5_675 and moved.reason.str.contains(f"average gap ({lapse_days} days) -> ", regex=False).all()
 
 
 @pytest.mark.parametrize(("recency", "want"), [

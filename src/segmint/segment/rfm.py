@@ -27,6 +27,13 @@ window (``first_purchase + tenure_days - recency_days``), ``bought: false`` only
 that claim absence ("Lost", "Hibernating", "Can't Lose Them") are kept from a customer who bought
 in the window: early in a young customer base almost everyone is recent, so a purchase 80 days ago
 can score R=1. Without the date columns nobody has bought in the window (the plain R x FM grid).
+
+Lapse: a rule with ``lapsed: true`` matches only customers absent longer than ``lapsed_after``
+(:mod:`segmint.segment.lapse`: by default the 95th percentile of repeat customers' average gap between
+purchases), ``lapsed: false`` only the others; a customer who bought in the window is never lapsed.
+Labels that claim presence ("Champions", "Loyal Customers", "Potential Loyalist", "Promising", "About
+To Sleep", "Need Attention") are kept from a lapsed customer, the mirror of ``bought``: on a cohort that
+has mostly stopped buying, R=4 can mean 430 days away.
 """
 
 from __future__ import annotations
@@ -44,6 +51,7 @@ import ibis.expr.types as ir
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from segmint.segment._config import SegmentConfig, load_packaged_yaml
+from segmint.segment.lapse import LapsedAfter, absence_text, check_lapsed_after, lapsed_flag, with_lapse_days
 from segmint.util import counted
 
 log = logging.getLogger(__name__)
@@ -95,6 +103,7 @@ class RFMRule(BaseModel):
     fm: Range | None = None  # mean of the F and M scores
     new: bool | None = None  # True: only customers new in the window; False: only established ones
     bought: bool | None = None  # True: only customers who bought in the window; False: only the others
+    lapsed: bool | None = None  # True: only customers absent beyond lapsed_after; False: only the others
 
     @field_validator("r", "f", "m", "fm")
     @classmethod
@@ -107,11 +116,13 @@ class RFMRule(BaseModel):
         """The ranges this rule sets, by score name (r, f, m, fm)."""
         return {k: v for k in ("r", "f", "m", "fm") if (v := getattr(self, k)) is not None}
 
-    def matches(self, scaled: dict[str, float], new: bool = False, bought: bool = False) -> bool:
+    def matches(self, scaled: dict[str, float], new: bool = False, bought: bool = False, lapsed: bool = False) -> bool:
         """Whether scaled scores ``{"r":.., "f":.., "m":.., "fm":..}`` fall in every range (and conditions)."""
         if self.new is not None and self.new != new:
             return False
         if self.bought is not None and self.bought != bought:
+            return False
+        if self.lapsed is not None and self.lapsed != lapsed:
             return False
         return all(low <= scaled[k] <= high for k, (low, high) in self.bounds().items())
 
@@ -127,13 +138,21 @@ def _default_table() -> dict:
 
 
 class RFMConfig(SegmentConfig):
-    """Score bins, the newness window and the segment rule table (defaults: 5 bins, a quarter, the YAML)."""
+    """Score bins, the newness window, the lapse threshold and the segment rule table (defaults: 5 bins,
+    a quarter, the data's usual gap, the YAML)."""
 
     bins: int = Field(default=5, ge=3, le=10)
     # "New" = first purchase in the calendar period holding the scoring date, or within N days of it.
     new_within: Literal["month", "quarter", "year"] | int = "quarter"
+    # "Lapsed" = absent beyond the data's usual gap ("auto", see segment.lapse), N days, or never (None)
+    lapsed_after: LapsedAfter = "auto"
     segments: list[SegmentInfo] = Field(default_factory=lambda: _default("segments"))
     rules: list[RFMRule] = Field(default_factory=lambda: _default("rules"))
+
+    @field_validator("lapsed_after")
+    @classmethod
+    def _lapse(cls, value: LapsedAfter) -> LapsedAfter:
+        return check_lapsed_after(value)
 
     @model_validator(mode="after")
     def _complete(self) -> RFMConfig:
@@ -145,14 +164,17 @@ class RFMConfig(SegmentConfig):
             raise ValueError(f"rules use segment(s) {unknown} not listed under segments: {names}")
         if isinstance(self.new_within, int) and self.new_within < 1:
             raise ValueError(f"new_within={self.new_within} days must be at least 1 (or month/quarter/year)")
-        if any(not rule.bounds() and rule.new is None and rule.bought is None for rule in self.rules):
+        if any(not rule.bounds() and rule.new is None and rule.bought is None and rule.lapsed is None
+               for rule in self.rules):
             return self  # a catch-all rule (the packaged table ends with one) gives every cell a segment
-        kinds = ((False, False), (False, True), (True, True))  # (new, bought): a new customer has bought
-        for (r, f, m), (new, bought) in itertools.product(itertools.product(range(1, self.bins + 1), repeat=3),
-                                                          kinds):
-            if segment_for(r, f, m, self, new=new, bought=bought) is None:
+        # (new, bought, lapsed): a new customer has bought in the window; one who bought there is not lapsed
+        kinds = ((False, False, False), (False, True, False), (True, True, False), (False, False, True))
+        for (r, f, m), (new, bought, lapsed) in itertools.product(
+            itertools.product(range(1, self.bins + 1), repeat=3), kinds
+        ):
+            if segment_for(r, f, m, self, new=new, bought=bought, lapsed=lapsed) is None:
                 who = ("a new customer" if new else "an established customer who bought in the window"
-                       if bought else "an established customer")
+                       if bought else "a lapsed established customer" if lapsed else "an established customer")
                 raise ValueError(
                     f"no rule matches cell R={r} F={f} M={m} for {who} (bins={self.bins}); "
                     "add a rule for it or a catch-all rule with no ranges at the end"
@@ -175,11 +197,14 @@ def _scaled(config: RFMConfig, r: int, f: int, m: int) -> dict[str, float]:
 
 
 def segment_for(
-    r: int, f: int, m: int, config: RFMConfig, *, new: bool = False, bought: bool = False
+    r: int, f: int, m: int, config: RFMConfig, *, new: bool = False, bought: bool = False, lapsed: bool = False
 ) -> str | None:
-    """Segment of one score cell (new or established, bought in the window or not) by the first matching rule."""
+    """Segment of one score cell (new or established, bought in the window or not, lapsed or not) by the
+    first matching rule."""
     scaled = _scaled(config, r, f, m)
-    return next((rule.segment for rule in config.rules if rule.matches(scaled, new, bought or new)), None)
+    bought = bought or new
+    return next((rule.segment for rule in config.rules if rule.matches(scaled, new, bought, lapsed and not bought)),
+                None)
 
 
 def new_customer_flag(features: ir.Table, within: str | int) -> ir.BooleanValue:
@@ -321,16 +346,21 @@ def assign(features: ir.Table, config: RFMConfig | None = None, *, by: str | Non
     ``by`` scores each group of that column among itself (see :func:`rfm_scores`).
     """
     config = config or RFMConfig()
-    return label_scores(rfm_scores(features, config.bins, by=by), config)
+    return label_scores(rfm_scores(features, config.bins, by=by), config, by=by)
 
 
-def label_scores(scored: ir.Table, config: RFMConfig | None = None) -> ir.Table:
-    """:func:`assign` on a table already scored by :func:`rfm_scores`: row by row, no ranking.
+def label_scores(
+    scored: ir.Table, config: RFMConfig | None = None, *, by: str | None = None, known: str | None = None
+) -> ir.Table:
+    """:func:`assign` on a table already scored by :func:`rfm_scores`: row by row, no ranking but the
+    lapse threshold of each group ``by`` among its ``known`` rows (:func:`segmint.segment.lapse.with_lapse_days`).
 
     The story materialises the scores of every customer-period once and reads the segment and the
     reason from this expression only where needed (the reason text of 7.9M rows is never held).
     """
     config = config or RFMConfig()
+    columns = scored.columns
+    scored = with_lapse_days(scored, config.lapsed_after, by=by, known=known)
     r5, f5, m5 = (_scaled_expr(scored[c], config.bins) for c in ("r_score", "f_score", "m_score"))
     # the scaled scores and both flags are columns of their own: the rule CASE below refers to them in
     # many branches, and an inlined expression would be evaluated again in every branch that uses it
@@ -338,6 +368,7 @@ def label_scores(scored: ir.Table, config: RFMConfig | None = None) -> ir.Table:
         is_new=new_customer_flag(scored, config.new_within), _r5=r5, _f5=f5, _m5=m5, _fm5=(f5 + m5) / 2,
         _bought=bought_in_window_flag(scored, config.new_within),
     )
+    scored = scored.mutate(_lapsed=lapsed_flag(scored) & ~(scored._bought | scored.is_new))
     scaled = {"r": scored._r5, "f": scored._f5, "m": scored._m5, "fm": scored._fm5}
     bought = scored._bought | scored.is_new
     branches = []
@@ -349,6 +380,8 @@ def label_scores(scored: ir.Table, config: RFMConfig | None = None) -> ir.Table:
             condition &= scored.is_new if rule.new else ~scored.is_new
         if rule.bought is not None:
             condition &= bought if rule.bought else ~bought
+        if rule.lapsed is not None:
+            condition &= scored._lapsed if rule.lapsed else ~scored._lapsed
         branches.append((condition, number))
     # the first matching rule's number, once per customer; the segment and the reason's wording read it
     last = len(config.rules) - 1
@@ -359,6 +392,7 @@ def label_scores(scored: ir.Table, config: RFMConfig | None = None) -> ir.Table:
         # the reason names the first (last) purchase when a tenure (absence) condition decided the segment
         _uses_tenure=scored._rule.isin([n for n, rule in rules.items() if rule.new is not None]),
         _uses_bought=scored._rule.isin([n for n, rule in rules.items() if rule.bought is True]),
+        _uses_lapse=scored._rule.isin([n for n, rule in rules.items() if rule.lapsed is True]),
     )
     descriptions = {s.name: s.description for s in config.segments}
     order = config.segment_order()
@@ -378,6 +412,7 @@ def label_scores(scored: ir.Table, config: RFMConfig | None = None) -> ir.Table:
                  ", last purchase " + last.strftime("%Y-%m-%d") + " " + _window_text(config.new_within)),
                 else_=tenure_text,
             )
+    tenure_text = ibis.ifelse(labelled._uses_lapse, absence_text(labelled, config.lapsed_after), tenure_text)
     reason = (
         "R=" + labelled.r_score.cast("string")
         + " F=" + labelled.f_score.cast("string")
@@ -386,9 +421,12 @@ def label_scores(scored: ir.Table, config: RFMConfig | None = None) -> ir.Table:
         + " -> " + labelled.segment
         + ": " + labelled.segment.substitute(descriptions, else_="")
     )  # fmt: skip
-    return labelled.mutate(
-        segment_order=labelled.segment.substitute(order, else_=-1).cast("int64"), reason=reason
-    ).drop("_uses_tenure", "_uses_bought", "_r5", "_f5", "_m5", "_fm5", "_bought", "_rule")
+    labelled = labelled.mutate(segment_order=labelled.segment.substitute(order, else_=-1).cast("int64"), reason=reason)
+    return labelled.select(*columns, *(c for c in _LABEL_COLUMNS if c not in columns))
+
+
+# the columns label_scores adds (is_new before the segment, as every export has shown them)
+_LABEL_COLUMNS = ("is_new", "segment", "segment_order", "reason")
 
 
 def notes(features: ir.Table, labelled: ir.Table, config: RFMConfig | None = None) -> list[str]:
