@@ -285,6 +285,30 @@ def test_a_customer_gone_past_the_usual_gap_is_not_a_champion():
     assert few.loc["gone_top", "segment"] == "Champions"
 
 
+def test_the_notes_say_how_many_customers_the_lapse_moved():
+    """By hand, on the cohort above: R quintiles of 20 customers hold 4 each, nearest first: R 3-5 are
+    recent_top, gone_top and old_00..old_09; all but recent_top (20 days) are past 171 days, so 11 of 20
+    (55%) take an absence label although their R rank alone would have given a presence one. Without a
+    lapse, no such note."""
+    from segmint.segment.rfm import notes
+
+    table = _dated(_lapsing_base())
+    lapse = [n for n in notes(table, assign(table)) if "have not bought" in n]
+    assert lapse == [
+        "RFM segments: 11 customers (55%) have not bought for more than 171 days (longer than 95% of repeat "
+        "customers' average gap between purchases), so they are labelled by their absence (Can't Lose Them, "
+        "At Risk, Hibernating) whatever their recency rank; the reason of each says so"
+    ]
+    fixed = RFMConfig(lapsed_after=445)  # of R 3-5, old_00..old_09 (450..540 days) are past it, not gone_top
+    assert [n for n in notes(table, assign(table, fixed), fixed) if "have not bought" in n] == [
+        "RFM segments: 10 customers (50%) have not bought for more than 445 days (the lapsed_after setting), so "
+        "they are labelled by their absence (Can't Lose Them, At Risk, Hibernating) whatever their recency "
+        "rank; the reason of each says so"
+    ]
+    off = RFMConfig(lapsed_after=None)
+    assert not [n for n in notes(table, assign(table, off), off) if "have not bought" in n]
+
+
 def test_a_customer_who_bought_in_the_window_is_never_lapsed():
     """recent_top bought 20 days before 2024-01-01, in the current quarter: over a 10-day threshold, yet
     not lapsed (as ``bought`` keeps such a customer from Lost); with a 10-day window it is."""

@@ -27,13 +27,14 @@ from typing import Literal
 import ibis
 import ibis.expr.types as ir
 
-__all__ = ["LAPSE_COLUMN", "LAPSE_PERCENTILE", "MIN_REPEAT_CUSTOMERS", "LapsedAfter", "absence_text",
-           "check_lapsed_after", "lapsed_flag", "with_lapse_days"]
+__all__ = ["ABSENCE_WORDS", "LAPSE_COLUMN", "LAPSE_PERCENTILE", "MIN_REPEAT_CUSTOMERS", "LapsedAfter",
+           "absence_text", "check_lapsed_after", "lapse_notes", "lapsed_flag", "with_lapse_days"]
 
 LapsedAfter = Literal["auto"] | int | None
 LAPSE_PERCENTILE = 0.95
 MIN_REPEAT_CUSTOMERS = 20  # a 95th percentile of fewer values is the largest one, not a percentile
 LAPSE_COLUMN = "_lapse_days"
+ABSENCE_WORDS = "no purchase for "  # in every reason the lapse decided, and only there
 
 
 def check_lapsed_after(value: LapsedAfter) -> LapsedAfter:
@@ -87,6 +88,36 @@ def absence_text(scored: ir.Table, lapsed_after: LapsedAfter) -> ir.StringValue:
     days = scored.recency_days.cast("int64").cast("string")
     threshold = scored[LAPSE_COLUMN].cast("string")
     if lapsed_after == "auto":
-        return (", no purchase for " + days + f" days, longer than {LAPSE_PERCENTILE:.0%} of repeat customers' "
+        return (", " + ABSENCE_WORDS + days + f" days, longer than {LAPSE_PERCENTILE:.0%} of repeat customers' "
                 "average gap (" + threshold + " days)")
-    return ", no purchase for " + days + " days (lapsed after " + threshold + " days)"
+    return ", " + ABSENCE_WORDS + days + " days (lapsed after " + threshold + " days)"
+
+
+def lapse_notes(title: str, labelled: ir.Table, lapsed_after: LapsedAfter, segments: str) -> list[str]:
+    """One sentence when the lapse moved customers: how many, beyond what absence, and where they went.
+
+    ``labelled`` is a scheme's labelled table (its reasons name the absence wherever the lapse decided);
+    ``segments`` names the labels lapsed customers take. One aggregate query.
+    """
+    from segmint.engine import first_row
+
+    if lapsed_after is None or "reason" not in labelled.columns:
+        return []
+    moved = labelled.reason.contains(ABSENCE_WORDS)
+    fields = {"moved": labelled.count(where=moved), "customers": labelled.count()}
+    if lapsed_after == "auto":
+        if not {"tenure_days", "recency_days", "frequency"} <= set(labelled.columns):
+            return []
+        fields["threshold"] = _usual_gap(labelled, ibis.literal(True))
+    row = first_row(labelled.aggregate(**fields))
+    if not row["moved"]:
+        return []
+    threshold = row["threshold"] if lapsed_after == "auto" else int(lapsed_after)
+    why = (f"longer than {LAPSE_PERCENTILE:.0%} of repeat customers' average gap between purchases"
+           if lapsed_after == "auto" else "the lapsed_after setting")
+    share = row["moved"] / row["customers"]
+    return [
+        f"{title}: {row['moved']:,} customers ({share:.0%}) have not bought for more than {threshold:,} days "
+        f"({why}), so they are labelled by their absence ({segments}) whatever their recency rank; "
+        "the reason of each says so"
+    ]

@@ -20,7 +20,9 @@ import ibis.expr.types as ir
 from pydantic import Field, field_validator, model_validator
 
 from segmint.segment._config import SegmentConfig
-from segmint.segment.lapse import LapsedAfter, absence_text, check_lapsed_after, lapsed_flag, with_lapse_days
+from segmint.segment.lapse import (
+    LapsedAfter, absence_text, check_lapsed_after, lapse_notes, lapsed_flag, with_lapse_days,
+)
 from segmint.segment.rfm import SCORE_COLUMNS, RFMConfig, rfm_scores
 
 __all__ = ["DEFAULT_THRESHOLDS", "LevelsConfig", "assign", "assign_after", "label_scores", "notes"]
@@ -137,6 +139,9 @@ def notes(features: ir.Table, labelled: ir.Table, config: LevelsConfig | None = 
     """Empty R, F or M scores and the ties that empty them (see ``segment.notes``)."""
     from segmint.segment.notes import tie_notes
 
-    bins = (config or LevelsConfig()).bins
+    config = config or LevelsConfig()
     metrics = {"r_score": "recency_days", "f_score": "frequency", "m_score": "monetary"}
-    return tie_notes("RFM score levels", labelled, {column: (bins, metric) for column, metric in metrics.items()})
+    found = tie_notes("RFM score levels", labelled, {column: (config.bins, metric) for column, metric in metrics.items()})
+    if not config.lapsed_level:
+        return found
+    return found + lapse_notes("RFM score levels", labelled, config.lapsed_after, f"at most {config.lapsed_level}")

@@ -51,7 +51,9 @@ import ibis.expr.types as ir
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from segmint.segment._config import SegmentConfig, load_packaged_yaml
-from segmint.segment.lapse import LapsedAfter, absence_text, check_lapsed_after, lapsed_flag, with_lapse_days
+from segmint.segment.lapse import (
+    LapsedAfter, absence_text, check_lapsed_after, lapse_notes, lapsed_flag, with_lapse_days,
+)
 from segmint.util import counted
 
 log = logging.getLogger(__name__)
@@ -436,7 +438,8 @@ def notes(features: ir.Table, labelled: ir.Table, config: RFMConfig | None = Non
     config = config or RFMConfig()
     metrics = {"r_score": "recency_days", "f_score": "frequency", "m_score": "monetary"}
     found = tie_notes("RFM segments", labelled, {column: (config.bins, metric) for column, metric in metrics.items()})
-    return found + _short_history_note(labelled, config)
+    targets = ", ".join(dict.fromkeys(rule.segment for rule in config.rules if rule.lapsed is True))
+    return found + lapse_notes("RFM segments", labelled, config.lapsed_after, targets) + _short_history_note(labelled, config)
 
 
 NEW_HISTORY_DAYS = 365  # "New Customers" need this much history before the newness window to be new
