@@ -42,7 +42,6 @@ from segmint.clean_counts import (
 )
 from segmint.clean_options import EARLIEST_DATE, PLACEHOLDER_NOTE, CleanOptions, latest_date, unpriced
 from segmint.clean_stage import TEXT_FIELDS, _materialize_staged, _stage, streamable
-from segmint.date_hint import suggest_date_format, zone_word_hint, zone_word_warnings
 from segmint.errors import DataError, Fix, MappingError
 from segmint.formats import (
     NUMBER_FIELDS,
@@ -258,7 +257,10 @@ def _clean(
             + ("you asked to keep them" if options.drop_duplicates is False and "invoice_id" in fields
                else "without an invoice column they may be genuine repeat purchases")
         )  # fmt: skip
-    report.warnings += zone_word_warnings(dropped.get("bad_date"), _label(mapping, "invoice_date"))
+    if dropped.get("bad_date"):  # its layout hints (and their patterns) only for dates not understood
+        from segmint.date_hint import zone_word_warnings
+
+        report.warnings += zone_word_warnings(dropped["bad_date"], _label(mapping, "invoice_date"))
     report.warnings += [_too_large_warning(dropped[name], mapping, word) for name, word in BOUNDS.items()
                         if name in dropped]  # fmt: skip
     if report.last_date and report.last_date > datetime.now() + timedelta(days=1):
@@ -396,6 +398,8 @@ def _nothing_kept(source: str, dropped: dict[str, DroppedRows], mapping: ColumnM
     )
     fix, zone = None, None
     if biggest == "bad_date":  # the column's layout, suggested from the value when it can be read
+        from segmint.date_hint import suggest_date_format, zone_word_hint
+
         zone = zone_word_hint(value, column)  # a trailing word that is no zone name: named, with its fixes
         fix = Fix("date_format", example=suggest_date_format(value), note=zone or (
             f"if '{column}' holds the dates, give their layout in strptime codes (%d day, %m month, %Y year, "

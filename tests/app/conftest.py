@@ -42,14 +42,17 @@ def hand_frame() -> pd.DataFrame:
     return frame.astype({"product_name": "string", "cost": "float64"})
 
 
-@pytest.fixture
-def state() -> AppState:
+def hand_state() -> Iterator[AppState]:
+    """A dashboard state holding ``hand_frame()`` (closed afterwards)."""
     con = ibis.duckdb.connect()
     table = con.create_table("tx", hand_frame())
     app_state = AppState()
     app_state.add_dataset(table, "hand")
     yield app_state
     app_state.close()
+
+
+state = pytest.fixture(hand_state, name="state")
 
 
 # a basket log (no prices): customer 1 bought 3 items on 2 days, customer 2 one item

@@ -18,8 +18,10 @@ from .conftest import hand_frame
 # A: 2 orders, 150; B: 1, 200; C: 3, 60; E: 1, 5 -> 4 customers, 415 revenue, 7 orders.
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def client():
+    """One app for the module's read-only requests: its state's cached analyses serve every test (each
+    /api/customers answer computes every scheme, the story and the picks: about 6 s of CPU)."""
     con = ibis.duckdb.connect()
     dash_app = create_app(transactions=con.create_table("tx", hand_frame()))
     yield dash_app.server.test_client()

@@ -9,7 +9,13 @@ import pytest
 from segmint.app.pages import customers, distributions, overview, segments, story
 from segmint.errors import DataError
 
-from .conftest import basket_state, inputs
+from .conftest import basket_state, hand_state, inputs
+
+# One state for the module's callbacks: they only read it (settings and filters are inputs, cached apart),
+# and its cached analyses and stories serve them all (a story alone is about 3 s of CPU). A test that
+# needs the first computation itself takes ``fresh_state``.
+state = pytest.fixture(hand_state, scope="module", name="state")
+fresh_state = pytest.fixture(hand_state, name="fresh_state")
 
 # By hand (snapshot 2023-03-27, D excluded: its return cancels its purchase):
 # A: 2 orders, 150, last 2023-03-01 (26 days); B: 1, 200, 40 days; C: 3, 60, 7 days; E: 1, 5, 146 days.
@@ -196,10 +202,12 @@ def test_grid_shares_show_a_sliver_as_less_than_a_tenth() -> None:
     assert shown == [share(v, 1) for v in values] == ["0.0%", "<0.1%", "25.0%", ">99.9%", "100.0%"]
 
 
-def test_story_pages_read_the_story_from_many_threads_at_once(state) -> None:
+def test_story_pages_read_the_story_from_many_threads_at_once(fresh_state) -> None:
     # the story table is read on demand; two request threads running queries on one DuckDB connection
     # at once hang, so the dashboard's state reads it under the dataset's lock before any page sees it
     import threading
+
+    state = fresh_state
 
     result = story._story(state, None, *inputs(state, period="month"))[0]
     assert "story" in vars(result)  # already read, under the lock
@@ -305,11 +313,13 @@ def test_segments_grid_shows_item_sums_as_counts_without_prices() -> None:
     assert priced["revenue"]["valueFormatter"]["function"] == FORMATS["money"] == "d3.format(',.2f')(params.value)"
 
 
-def test_story_page_computes_the_story_once_on_its_first_load(state, monkeypatch) -> None:
+def test_story_page_computes_the_story_once_on_its_first_load(fresh_state, monkeypatch) -> None:
     # the page's first request has no kind yet (None: the scheme's default); the kind callback then
     # sets the radio to that kind and the other callbacks ask for it by name: the same story, computed
     # once (on CDNOW it was computed twice, 2.7 s of CPU each, before the list and charts appeared)
     from segmint import api
+
+    state = fresh_state
 
     calls: list[tuple[str, str | None]] = []
     real = api.story
