@@ -92,3 +92,26 @@ def test_the_tests_are_left_out_only_where_the_counts_prove_them_idle():
     amount = ibis.to_sql(settled_numbers(_parsed(), [*fields, "amount"], clean), dialect="duckdb").upper()
     assert "ISINF(\"T0\".\"UNIT_PRICE\")" in amount.replace(" ", "")
     assert settled_numbers(_parsed(), fields, {}).equals(_parsed())  # nothing counted: nothing settled
+
+
+def test_a_typed_price_missing_on_a_customer_line_is_a_missing_amount(tmp_path, monkeypatch):
+    """The ``missing_amount`` test of a typed price reads the price alone (``clean_stage._line_missing``):
+    a blank quantity is 1, so the line value is NULL exactly where the price is NULL or NaN; an infinite
+    price is a ``bad_unit_price`` first. Counted by hand, streamed and materialised alike."""
+    lines = [
+        ("536365", "17850", DAY, "TEA", 6, 2.5, 1.0),
+        ("536366", "17850", DAY, "MUG", None, 4.0, 1.0),  # a blank quantity is 1: kept, value 4.0
+        ("536367", "13047", DAY, "JAR", 2, math.nan, 1.0),  # NaN price: missing_amount
+        ("536368", "13047", DAY, "CUP", 3, None, 1.0),  # NULL price: missing_amount
+        ("536369", "13047", DAY, "LID", 1, math.inf, 1.0),  # infinite price: bad_unit_price
+        ("536370", "13047", DAY, "BOWL", 2, 1.5, None),
+    ]
+    path = tmp_path / "sales.parquet"
+    _parquet(path, lines)
+    for staging in ("stream", "materialize"):
+        features, report = _analyze(path, staging, monkeypatch)
+        assert report["rows_in"] == 6 and report["rows_kept"] == 3
+        dropped = {reason: value["count"] for reason, value in report["dropped"].items()}
+        assert dropped == {"missing_amount": 2, "bad_unit_price": 1}
+        assert report["total_amount"] == 15.0 + 4.0 + 3.0
+        assert features.loc["17850", "revenue"] == 19.0 and features.loc["13047", "revenue"] == 3.0

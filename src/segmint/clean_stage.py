@@ -160,7 +160,7 @@ def _stage(
     ]
     checks += [(t[f"_n_{f}_invalid"], f"bad_{f}", f) for f in ("quantity", "unit_price", "amount") if f in nums]
     line_field = "amount" if "amount" in fields else "unit_price"
-    checks.append((t._line.isnull(), "missing_amount", line_field))
+    checks.append((_line_missing(t, fields, nums), "missing_amount", line_field))
     if "amount_too_large" not in absent:  # tested only once some sum of lines went beyond MAX_AMOUNT
         # a NaN line value compares greater than any number on DuckDB, PostgreSQL and Spark: too large too
         valued_by = line_field if line_field in fields else "quantity"  # no prices: a line is its quantity
@@ -198,6 +198,20 @@ def _stage(
         field_of["return"] = "amount" if "amount" in fields else "quantity"
         tests = None  # the return test depends on the others
     return _narrow(t, fields, shape), field_of, tests
+
+
+def _line_missing(t: ibis.Table, fields: list[str], nums: list[str]) -> ir.BooleanValue:
+    """The ``missing_amount`` test: the line value is NULL.
+
+    With no amount or credit column the line value is the quantity (never NULL: a blank one is 1)
+    times the price, NULL exactly where the price is; a typed price is NULL exactly where it is blank
+    (NULL, NaN) or invalid (infinite). Those tests read the price column alone, which DuckDB pushes
+    into a Parquet scan (1e7 lines: the test's count 0.42 -> 0.03 CPU s replayed), where the product
+    is computed for every line."""
+    priced = "unit_price" in nums and "amount" not in nums and "credit" not in nums
+    if priced and "unit_price" in fields and t.unit_price.type().is_numeric():
+        return t._n_unit_price_blank | t._n_unit_price_invalid
+    return t._line.isnull()
 
 
 def _both(left: ir.BooleanValue, right: ir.BooleanValue) -> ir.BooleanValue:
