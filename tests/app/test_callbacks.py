@@ -228,8 +228,8 @@ def test_overview_names_item_counts_when_the_data_have_no_prices(tmp_path) -> No
         cards = overview.overview_content(board, "customers", *inputs(board))[0]
     tiles = {card.children.children.children[0].children: card.children.children.children[1].children
              for card in cards}
-    # 4 items in 3 orders (customer 1 on two days, customer 2 once)
-    assert tiles["Items"] == "4" and tiles["Avg items per order"] == f"{4 / 3:,.2f}" and "Revenue" not in tiles
+    # 4 items in 3 visits (customer 1 on two days, customer 2 once: no invoice column, so visits, not orders)
+    assert tiles["Items"] == "4" and tiles["Avg items per visit"] == f"{4 / 3:,.2f}" and "Revenue" not in tiles
 
 
 def test_customers_grid_and_download_name_item_counts_when_the_data_have_no_prices(tmp_path) -> None:
