@@ -699,3 +699,18 @@ def test_costs_within_the_limit_that_add_up_beyond_it_are_one_error(con, monkeyp
 def test_costs_up_to_the_limit_are_kept_as_they_are(con):
     result = clean(con, basic(2, cost=["999999999999990", "10"]))
     assert result.report.dropped == {} and by_invoice(result, "cost") == [999999999999990.0, 10.0]
+
+
+def test_the_report_says_in_words_what_was_repaired_computed_or_read():
+    """The counters are named in words under what they are: a unit price computed from amount / quantity
+    on lines without a price column is not a repair, and invoice numbers made up for every line (there
+    are none in the data, as the summary says) are not listed as repaired."""
+    parsed = {"invoice_ids_synthesised": 2, "quantity_filled": 1, "unit_price_computed": 3, "credit_entries": 1,
+              "cost_unreadable": 0, "customer_ids_fixed": 1}
+    text = " ".join(DataQualityReport(source="x", rows_in=3, rows_kept=3, parsed=parsed).summary().split())
+    assert ("Values repaired: customer ids written as decimals made whole (12345.0 -> 12345) on 1 line; blank "
+            "invoice numbers (each such line its own purchase) on 2 lines; blank quantities taken as 1 on 1 line") in text
+    assert "Values computed: unit prices as amount / quantity on 3 lines" in text
+    assert "Values read: credit (Cr) entries, counted as returns on 1 line" in text and "unreadable costs" not in text
+    every = DataQualityReport(source="x", rows_in=3, rows_kept=3, parsed={"invoice_ids_synthesised": 3}).summary()
+    assert "Invoice numbers: none in the data" in every and "Values repaired" not in every

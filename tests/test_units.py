@@ -50,15 +50,16 @@ def test_cli_analyze_and_its_exports_say_items(baskets, tmp_path):
     run = CliRunner().invoke(app, ["analyze", str(baskets), "--unpriced", "units", "--scheme", "rfm", "--out", str(out)],
                              env={"COLUMNS": "200"})  # fmt: skip
     assert run.exit_code == 0, run.output
-    # 7 items in 4 orders (customer 1 on two days, 2 and 3 once): 1.75 per order
-    assert "items (no prices): 7" in run.output and "average items per order: 1.75" in run.output
+    # 7 items in 4 visits (customer 1 on two days, 2 and 3 once; no invoice column): 1.75 per visit
+    assert "items (no prices): 7" in run.output and "average items per visit: 1.75" in run.output
     assert "revenue" not in run.output.split("rfm segments")[1].split("note:")[0]
     assert "% items" in run.output and "items/order" in run.output
     flat = " ".join(run.output.split())
     assert "Total items (no prices): 7" in flat and "Total amount" not in flat  # the quality report
-    # no amount or price was repaired: each line's was made up from its quantity (the warning says so)
-    assert "Values repaired: invoice_ids_synthesised 7" in flat and "unit_price_computed" not in flat
-    assert "amount_computed" not in flat
+    # no amount or price was computed: each line's was made up from its quantity (the warning says so);
+    # no invoice number was repaired either: there are none in the data, as the report says
+    assert "Invoice numbers: none in the data" in flat
+    assert "Values repaired" not in flat and "Values computed" not in flat and "amount_computed" not in flat
     summary = pd.read_csv(out / "summary_rfm.csv")
     assert "revenue" not in summary.columns and summary["items"].sum() == 7
     assert summary["share_of_items"].sum() == pytest.approx(1.0, abs=1e-3)
@@ -102,7 +103,7 @@ def test_html_report_says_items(baskets, tmp_path):
     assert run.exit_code == 0, run.output
     page = target.read_text()
     assert '<div class="t">Items</div><div class="v">7</div>' in page
-    assert "Avg items per order" in page and "% items" in page and "Share of items by segment" in page
+    assert "Avg items per visit" in page and "% items" in page and "Share of items by segment" in page
     for claim in ('<div class="t">Revenue', ">% revenue<", ">AOV<", "Share of revenue by segment", ">Revenue per day<",
                   "Spend x frequency tiers"):
         assert claim not in page, claim

@@ -48,6 +48,22 @@ def _empty_list() -> list[Any]:
     return []
 
 
+VALUE_WORDS = {  # a cleaning counter (report.parsed) -> what it counts, in words
+    "customer_ids_fixed": "customer ids written as decimals made whole (12345.0 -> 12345)",
+    "invoice_ids_synthesised": "blank invoice numbers (each such line its own purchase)",
+    "quantity_filled": "blank quantities taken as 1",
+    "amount_computed": "amounts as quantity x unit price",
+    "unit_price_computed": "unit prices as amount / quantity",
+    "credit_entries": "credit (Cr) entries, counted as returns",
+    "cost_unreadable": "unreadable costs (no profit for those lines)",
+}
+VALUE_HEADINGS = {
+    "Values repaired": ("customer_ids_fixed", "invoice_ids_synthesised", "quantity_filled"),
+    "Values computed": ("amount_computed", "unit_price_computed"),
+    "Values read": ("credit_entries", "cost_unreadable"),
+}
+
+
 class DroppedRows(BaseModel):
     """Rows removed for one reason, with up to five examples (incl. ``_source``/``_row``)."""
 
@@ -162,11 +178,7 @@ class DataQualityReport(BaseModel):
                               for name, n in info.formats.items() if n)
             evidence = "" if info.evidence == "native dates" else info.evidence[:1].upper() + info.evidence[1:]
             lines.append(f"Date column '{info.column}': {found or 'native dates'}. {evidence}".rstrip())
-        # without prices every line's amount and unit price are made up (its quantity, 1): nothing was repaired
-        made_up = ("amount_computed", "unit_price_computed") if self.unpriced else ()
-        fixed = {k: v for k, v in self.parsed.items() if v and k not in made_up}
-        if fixed:
-            lines.append("Values repaired: " + ", ".join(f"{k} {v:,}" for k, v in fixed.items()))
+        lines += self._value_lines()
         for p in self.partial_periods:
             lines.append(f"Partial period: {p.describe()}; kept, and marked partial in stories.")
         if self.gaps:
@@ -183,6 +195,22 @@ class DataQualityReport(BaseModel):
         if self.warnings:
             lines += ["", "Warnings:"] + [f"  - {w}" for w in self.warnings]
         return "\n".join(lines)
+
+    def _value_lines(self) -> list[str]:
+        """What cleaning filled in, computed or read a special way, each counter in words: a value computed
+        on every line because its column is absent (unit prices from amount / quantity) is not a repair."""
+        # without prices every line's amount and unit price are made up (its quantity, 1): nothing was computed
+        made_up = {"amount_computed", "unit_price_computed"} if self.unpriced else set()
+        if self.rows_kept and self.parsed.get("invoice_ids_synthesised", 0) >= self.rows_kept:
+            made_up.add("invoice_ids_synthesised")  # said above: no invoice numbers in the data
+        values = {k: v for k, v in self.parsed.items() if v and k not in made_up}
+        lines = []
+        for heading, names in VALUE_HEADINGS.items():
+            found = [f"{VALUE_WORDS[k]} on {counted(values[k], 'line')}" for k in names if k in values]
+            if found:
+                lines.append(f"{heading}: " + "; ".join(found))
+        other = [f"{k} {v:,}" for k, v in values.items() if k not in VALUE_WORDS]
+        return lines + (["Other counts: " + ", ".join(other)] if other else [])
 
     def mark_short_rows(self, short_rows: dict[tuple[str, int], tuple[int, int]]) -> None:
         """Say on each dropped example that is a row with fewer fields than the header how many it has."""
