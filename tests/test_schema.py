@@ -272,3 +272,38 @@ def test_cell_kind_reads_zone_names_and_weekdays_as_dates():
     values = ["2023-01-06 10:00:00 UTC", "2023-01-06 10:00:00+00", "Fri, 06 Jan 2023 10:00:00 GMT",
               "Friday, January 6, 2023", "Funday 6 January 2023"]
     assert [cell_kind(v) for v in values] == ["date"] * 4 + ["text"]
+
+
+def _reference_kind(value: object) -> str:
+    """cell_kind as the patterns alone decide it (no shortcut for digits-only or digit-free text)."""
+    from segmint.schema.detection import _CELL_DATE, _CELL_INT, _CELL_NUMBER, _is_compact_date
+
+    if value is None:
+        return "blank"
+    text = str(value).strip()
+    if not text or text.lower() in ("nan", "none", "null", "na", "n/a", "-"):
+        return "blank"
+    if _CELL_DATE.match(text) or _is_compact_date(text):
+        return "date"
+    return "int" if _CELL_INT.match(text) else "number" if _CELL_NUMBER.match(text) else "text"
+
+
+def test_cell_kind_shortcuts_agree_with_the_patterns():
+    """Digits alone and text without a digit are decided without the patterns (a wide file's sample has
+    millions of cells): the same kind as the patterns give, fullwidth and superscript digits included."""
+    from segmint.schema import cell_kind
+
+    cells = ["20230101", "20231301", "19000101", "123", "0042", "2023-01-05", "05/01/2023", "Jan 5, 2023",
+             "Fri, 06 Jan 2023", "5 Jan 23", "12.0", "12.50", "$1,200.50", "(12)", "12 cr", "INR 5", "1e5",
+             "C12345", "Total", "abc", "-", "n/a", "NaN", " ", "", None, "１２３", "²", "12²", "Mar", "x1",
+             "2023-01-05 10:00", 17, 3.5, "  7  "]  # fmt: skip
+    assert [cell_kind(c) for c in cells] == [_reference_kind(c) for c in cells]
+
+
+def test_content_profiles_count_each_value_once_per_occurrence():
+    """A sample's repeats are classified once but weigh as often as they occur."""
+    from segmint.schema.detection import _profile
+
+    profile = _profile(["7", "7", "7", "x", None, " ", "2023-01-05", "C1", "a@b.co", "007", "12.5"])
+    assert profile.filled == 9 and profile.distinct == 7 and profile.max_abs == 7
+    assert profile.kinds == {"int": 3 / 9, "text": 1 / 9, "date": 1 / 9, "code": 2 / 9, "email": 1 / 9, "number": 1 / 9}

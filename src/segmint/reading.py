@@ -119,7 +119,7 @@ def read_transactions(
         small = own and size.small_input(source, con=con)
         if small:  # the read itself is one of the queries a second thread slows down
             con.raw_sql("SET threads = 1")
-        raw = read_raw(source, con=con, mapping=wanted)
+        raw = read_raw(source, con=con, mapping=wanted, project=True)
         if own and not small:
             _one_thread_when_small(con, raw.table)
         from segmint.io.ledger_layout import may_be_ledger
@@ -189,7 +189,7 @@ def clean_raw(
     result.report.mark_short_rows(raw.short_rows)
     result.report.read_as = _read_as(raw)
     used = set(resolved.fields.values())
-    result.report.unused_columns = [column for column in raw.columns if column not in used]
+    result.report.unused_columns = [column for column in raw.columns if column not in used] + raw.unread_columns
     return Transactions(
         result.table, con, resolved, result.report, evidence, label or raw.source, ledger, totals=result.totals,
         totals_per_invoice=result.totals_per_invoice,

@@ -31,11 +31,18 @@ FORMATS: dict[str, str] = {
 
 
 def read_raw(
-    source: str | Path | Sequence[str | Path], *, con: BaseBackend, mapping: ColumnMapping | None = None
+    source: str | Path | Sequence[str | Path], *, con: BaseBackend, mapping: ColumnMapping | None = None,
+    project: bool = False,
 ) -> RawTable:
-    """Read a file, folder, glob or list of those into ``con`` as one RawTable (union by column name)."""
+    """Read a file, folder, glob or list of those into ``con`` as one RawTable (union by column name).
+
+    ``project``: one wide delimited file keeps only the columns its detected (or given) mapping reads
+    (see :mod:`segmint.io.wide`); the others are listed in ``unread_columns``. For a job whose mapping is
+    settled by then, not for a mapping editor that offers every column.
+    """
     files = expand_sources(source)
-    tables = [_read_file(path, con, mapping) for path in files]
+    project = project and len(files) == 1
+    tables = [_read_file(path, con, mapping, project) for path in files]
     return tables[0] if len(tables) == 1 else union_raw(tables)
 
 
@@ -81,12 +88,13 @@ _READERS = {  # format -> (module, function); imported on first use
 }
 
 
-def _read_file(path: Path, con: BaseBackend, mapping: ColumnMapping | None) -> RawTable:
+def _read_file(path: Path, con: BaseBackend, mapping: ColumnMapping | None, project: bool = False) -> RawTable:
     kind = FORMATS.get(path.suffix.lower()) or _sniff_format(path)
     module, function = _READERS[kind]
     reader: Callable[..., RawTable] = getattr(importlib.import_module(module), function)
     log.info("reading %s as %s", path, kind)
-    return expand_items(reader(path, con=con, mapping=mapping), con)
+    wide = {"project": True} if project and kind == "csv" else {}
+    return expand_items(reader(path, con=con, mapping=mapping, **wide), con)
 
 
 def _sniff_format(path: Path) -> str:

@@ -67,6 +67,8 @@ class RawTable:
     # A workbook of several sheets: each sheet's name, rows below its header, whether it was read and
     # why not (empty, not a transaction table, other columns); empty for one-sheet files
     sheets: list[dict[str, Any]] = field(default_factory=list)
+    # a wide file's columns left unread (mapped by no field, see :mod:`segmint.io.wide`): not in ``columns``
+    unread_columns: list[str] = field(default_factory=list)
     _sample: tuple[Any, pa.Table, int] | None = field(default=None, repr=False, compare=False)
     _sample_values: tuple[Any, dict[str, list[Any]], int] | None = field(default=None, repr=False, compare=False)
 

@@ -11,6 +11,7 @@ import sys
 import tempfile
 from collections import Counter
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from ibis.backends import BaseBackend
 
@@ -18,6 +19,7 @@ from segmint.engine import raw_duckdb
 from segmint.errors import InputError
 from segmint.io.base import (
     ROW_COL,
+    SAMPLE_ROWS,
     RawTable,
     drop_total_and_blank_rows,
     duckdb_to_con,
@@ -36,13 +38,18 @@ from segmint.io.csv_rows import (
     too_wide_error,
 )
 from segmint.io.header_rows import header_lines, merged_header
+from segmint.io.wide import WIDE_COLUMNS, project
 from segmint.results import rows as result_rows
 from segmint.schema import ColumnMapping, detect_header_row
+
+if TYPE_CHECKING:
+    import ibis
 
 log = logging.getLogger(__name__)
 
 HEAD_BYTES = 256 * 1024
 HEAD_LINES = 200
+SAMPLE_COLUMNS = 1000  # columns of a wide file's first rows read at a time (see _wide_sample)
 DELIMITERS = ("\t", ";", "|", ",")  # tie-break order: ',' also appears in decimals and amounts
 TOO_WIDE = "segmint: a line has more space-separated fields than the header"
 NO_NULL = "\x01"  # a text no field holds: read as NULL in its place, so that only a missing field is NULL
@@ -141,8 +148,12 @@ def split_rows(lines: list[str], delimiter: str) -> list[list[str]]:
     return [next(csv.reader([line], delimiter=delimiter), []) for line in lines]
 
 
-def read_delimited(path: Path, *, con: BaseBackend, mapping: ColumnMapping | None = None) -> RawTable:
-    """Read a delimited text file into ``con`` with every column as text (nothing is parsed)."""
+def read_delimited(
+    path: Path, *, con: BaseBackend, mapping: ColumnMapping | None = None, project: bool = False
+) -> RawTable:
+    """Read a delimited text file into ``con`` with every column as text (nothing is parsed).
+
+    ``project``: a wide file keeps only the columns the job reads (see :mod:`segmint.io.wide`)."""
     with path.open("rb") as handle:
         head = handle.read(HEAD_BYTES)
     encoding = sniff_encoding(head)
@@ -181,7 +192,14 @@ def read_delimited(path: Path, *, con: BaseBackend, mapping: ColumnMapping | Non
     skip = start
     # rows with fewer fields than the header: every row's when the normaliser reads them, else the sample's
     short = ShortRows(usual, headed=named is not None)
-    raw = _load(path, con, encoding, delimiter, names, skip, first_row=skip + 1, nul=nul, short=short)
+    wide = project and is_duckdb(con) and len(names) > WIDE_COLUMNS and encoding == "utf-8" and not nul
+    sample = _wide_sample(path, con, delimiter, names, skip) if wide and delimiter != WHITESPACE else None
+    if sample is not None:  # what the columns' choice reads of the header and titles (set on ``raw`` below)
+        sample.header_cells, sample.header_cells_below = list(rows[header]) if header >= 0 else [], lines_of_header[1:]
+        sample.titles = [" ".join(c.strip() for c in r if c.strip()) for r in rows[: max(header, 0)] if any(c.strip() for c in r)]
+        raw = _project(sample, path, con, encoding, delimiter, names, skip, mapping, short)
+    else:
+        raw = _load(path, con, encoding, delimiter, names, skip, first_row=skip + 1, nul=nul, short=short)
     if not short.complete:  # DuckDB's reader read the file
         for number, (_, record) in enumerate(body, start=skip + 1):  # numbered as the rows read (_row)
             short.add(number, record)
@@ -205,6 +223,52 @@ def read_delimited(path: Path, *, con: BaseBackend, mapping: ColumnMapping | Non
         raw.notes.insert(1, "title rows above the header: " + " | ".join(raw.titles))
     raw.report_notes += repeated_headers(cells)
     return drop_total_and_blank_rows(raw)
+
+
+def _wide_sample(path: Path, con: BaseBackend, delimiter: str, names: list[str], skip: int) -> RawTable | None:
+    """The first ``SAMPLE_ROWS`` rows of a wide file as the sample of a RawTable whose table is not loaded
+    yet (None when DuckDB's reader refuses them: the file is then read as any other).
+
+    Fetched ``SAMPLE_COLUMNS`` columns at a time straight from DuckDB: its reader holds a block of rows of
+    every column it reads (past its memory limit at 10,000 columns), and an Ibis query of 10,000 columns
+    took longer to build than to run."""
+    import ibis
+
+    source = _read_csv_sql(path, delimiter, names, skip)
+    values: dict[str, list[Any]] = {}
+    try:
+        for first in range(0, len(names), SAMPLE_COLUMNS):
+            part = names[first : first + SAMPLE_COLUMNS]
+            rows = con.con.execute(f"SELECT {', '.join(map(sql_identifier, part))} FROM {source} LIMIT {SAMPLE_ROWS}").fetchall()
+            values.update(zip(part, map(list, zip(*rows, strict=True)) if rows else [[] for _ in part], strict=True))
+    except Exception as exc:  # duckdb.Error subclasses
+        log.info("%s: no sample of its first rows (%s); reading every column", path, _first_line(exc))
+        return None
+    table = ibis.table({name: "string" for name in names}, name=path.name)  # a stand-in: only its sample is read
+    raw = RawTable(table=table, source=path.name, columns=names, header_row=None, format="csv")
+    raw._sample_values = (table, values, SAMPLE_ROWS)
+    return raw
+
+
+def _project(
+    sample: RawTable, path: Path, con: BaseBackend, encoding: str, delimiter: str, names: list[str], skip: int,
+    mapping: ColumnMapping | None, short: ShortRows,
+) -> RawTable:
+    """Every row of the columns the job reads of a wide file (see :mod:`segmint.io.wide`): all of them
+    when the file needs them, or when DuckDB's reader refuses a later row (the file is then read as usual)."""
+    keep = [names[short.expected - 1]] if 0 < short.expected <= len(names) else []  # the short-row test's column
+
+    def load(columns: list[str] | None) -> ibis.Table:
+        if columns is None:
+            return _load(path, con, encoding, delimiter, names, skip, first_row=skip + 1, short=short).table
+        try:
+            return _duckdb_read(path, con, delimiter, names, skip, skip + 1, path.name, columns=columns)
+        except InputError:
+            return load(None)
+
+    raw = project(sample, load, mapping, keep)
+    raw.header_cells, raw.header_cells_below, raw.titles = [], [], []  # set again by the caller
+    return raw
 
 
 def _sample_records(lines: list[str], header: int, delimiter: str) -> list[tuple[int, list[str]]]:
@@ -384,8 +448,9 @@ def _first_line(exc: BaseException) -> str:
 
 def _duckdb_read(
     path: Path, con: BaseBackend, delimiter: str, names: list[str], skip: int, first_row: int,
-    source: str, longest: int | None = None,
+    source: str, longest: int | None = None, columns: list[str] | None = None,
 ):
+    """Load the file with DuckDB's reader (``columns``: only these)."""
     quoted = sql_string(str(path))  # a literal, not a parameter: binding parameters makes DuckDB import pandas
     if delimiter == WHITESPACE:
         lines = (
@@ -399,10 +464,13 @@ def _duckdb_read(
         sql = f"SELECT {cells} FROM (SELECT {checked} FROM ({lines}))"
         too_wide = f"SELECT count(*) FROM ({lines}) WHERE len(parts) > {len(names)}"
     else:
-        sql = f"SELECT * FROM {_read_csv_sql(path, delimiter, names, skip, longest)}"
+        cells = ", ".join(map(sql_identifier, columns)) if columns is not None else "*"
+        sql = f"SELECT {cells} FROM {_read_csv_sql(path, delimiter, names, skip, longest)}"
         too_wide = None
+    share = len(columns) / len(names) if columns is not None else 1.0  # of the file a table would hold
+    spool = _should_spool(path, con, names, share)
     try:
-        return duckdb_to_con(con, sql, source=source, first_row=first_row, spool=_should_spool(path, con, names))
+        return duckdb_to_con(con, sql, source=source, first_row=first_row, spool=spool)
     except Exception as exc:  # duckdb.Error subclasses: conversion, invalid unicode, ragged rows
         if too_wide is not None and TOO_WIDE in str(exc):
             extra = raw_duckdb().execute(too_wide).fetchone()[0]
@@ -434,16 +502,16 @@ def _read_csv_sql(
     )
 
 
-def _should_spool(path: Path, con: BaseBackend, names: list[str]) -> bool:
+def _should_spool(path: Path, con: BaseBackend, names: list[str], share: float = 1.0) -> bool:
     """Spool the rows to a temporary Parquet file (see ``io.base.duckdb_to_con``) when the file is large:
     as a table of text columns it would take over about half of DuckDB's memory limit (about 1.4 bytes
-    a byte of CSV)."""
+    a byte of CSV; ``share``: the part of its columns loaded)."""
     from segmint.engine import memory_limit_bytes
 
     limit = memory_limit_bytes(con) if is_duckdb(con) else None
     if limit is None or any(n.lower() == "file_row_number" for n in names):  # the spool's own row column
         return False
-    return path.stat().st_size > limit / 3
+    return path.stat().st_size * share > limit / 3
 
 
 def _transcode(path: Path, encoding: str) -> Path:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections import Counter
 from dataclasses import dataclass, field
 from importlib import resources
 from collections.abc import Mapping
@@ -35,6 +36,7 @@ _CELL_NUMBER = re.compile(
     r"^[-+(]?\s*(?:[A-Z]{3}\s?|[$€£¥₹]\s?|rs\.?\s?|r\$\s?)?[-+]?\d[\d,' ]*(?:\.\d+)?\)?\s*(?:dr|cr)?\.?$",
     re.IGNORECASE,
 )
+_DIGIT = re.compile(r"\d")
 _CELL_INT = re.compile(r"^[-+]?\d+(?:\.0+)?$")
 _MONTH = r"(?:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*\.?"
 _TIME = rf"(?:[ T]\d{{1,2}}:\d{{2}}(?::\d{{2}}(?:\.\d+)?)?\s*(?:am|pm)?{ZONE_SUFFIX})?"
@@ -52,6 +54,10 @@ def cell_kind(value: object) -> str:
     text = str(value).strip()
     if not text or text.lower() in ("nan", "none", "null", "na", "n/a", "-"):
         return "blank"
+    if text.isascii() and text.isdigit():  # what the patterns below decide of digits alone
+        return "date" if _is_compact_date(text) else "int"
+    if not _DIGIT.search(text):  # every date and number holds a digit
+        return "text"
     if _CELL_DATE.match(text) or _is_compact_date(text):
         return "date"
     if _CELL_INT.match(text):
@@ -115,6 +121,7 @@ def _load_synonyms() -> dict[str, tuple[tuple[str, ...], ...]]:
 
 
 SYNONYMS = _load_synonyms()
+_CODE = re.compile(r"[A-Za-z]{0,4}[-_]?\d[\w-]{0,19}")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _REQUIRED_KIND = {  # content a column must mostly hold to accept a partial-name or content match
     "invoice_date": {"date"},
@@ -175,24 +182,28 @@ def content_fits(field_name: str, values: list[object]) -> bool:
 
 
 def _profile(values: list[object]) -> _Profile:
-    texts = [str(v).strip() for v in values if cell_kind(v) != "blank"]
+    """Share of each kind among the non-blank ``values``; each distinct text is classified once (a
+    wide file's sample has millions of cells, most of them repeats)."""
+    repeats = Counter(str(v).strip() for v in values if v is not None)
+    kinds = {text: cell_kind(text) for text in repeats}
+    texts = {text: n for text, n in repeats.items() if kinds[text] != "blank"}
     counts: dict[str, int] = {}
     max_abs = 0.0
-    for text in texts:
-        kind = cell_kind(text)
+    for text, times in texts.items():
+        kind = kinds[text]
         if kind == "text" and _EMAIL.match(text):
             kind = "email"
         elif kind == "int" and len(text) > 1 and text.startswith("0") and text.isdigit():
             kind = "code"  # zero-padded ids such as 00001
-        elif kind == "text" and re.fullmatch(r"[A-Za-z]{0,4}[-_]?\d[\w-]{0,19}", text):
+        elif kind == "text" and _CODE.fullmatch(text):
             kind = "code"  # ids such as C12345, CUST-001
-        counts[kind] = counts.get(kind, 0) + 1
+        counts[kind] = counts.get(kind, 0) + times
         if kind == "int" and "." not in text:
             max_abs = max(max_abs, abs(float(text)))
         elif kind == "int":
             max_abs = float("inf")  # '100.00' is money-like, not a count
-    n = len(texts) or 1
-    return _Profile({k: c / n for k, c in counts.items()}, len(texts), len(set(texts)), max_abs)
+    filled = sum(texts.values())
+    return _Profile({k: c / (filled or 1) for k, c in counts.items()}, filled, len(texts), max_abs)
 
 
 def _name_score(field_name: str, normalized: str) -> tuple[float, str]:
