@@ -161,9 +161,9 @@ def test_small_files_are_read_on_one_thread(tmp_path, monkeypatch):
     seen = {}
     real = segmint.io.read_raw
 
-    def spy(source, *, con, mapping=None):
+    def spy(source, *, con, mapping=None, **options):
         seen[str(source)] = _threads(con)
-        return real(source, con=con, mapping=mapping)
+        return real(source, con=con, mapping=mapping, **options)
 
     monkeypatch.setattr(segmint.io, "read_raw", spy)
     csv = tmp_path / "sales.csv"

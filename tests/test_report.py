@@ -156,8 +156,9 @@ def test_csv_writers_write_what_pandas_writes(tmp_path):
     assert lines[1].startswith("'=1+1,0.12,0.0125,")  # half to even of 12.5 cents; a formula neutralised
     # by hand: 2.675 x 100 = 267.5 in floating point (even: 268), 1.005 x 100 = 100.49999999999999
     assert ",2.68," in lines[2] and ",1.00," in lines[3] and ",641.68," in lines[4]
-    # money shows every decimal (unit prices 2 to 4); a share is rounded to 4 places: 1/3 -> 0.3333
-    assert lines[3].startswith('"plain, with comma",1.00,2.50,0.0,') and lines[2].startswith("'+49 30,2.68,0.3333,0.6667,")
+    # money shows every decimal (unit prices 2 to 4); a share is rounded to 4 places and shows them: 1/3 ->
+    # 0.3333, 0.0 -> 0.0000
+    assert lines[3].startswith('"plain, with comma",1.00,2.50,0.0000,') and lines[2].startswith("'+49 30,2.68,0.3333,0.6667,")
 
 
 def test_money_total_is_exact_in_any_order() -> None:
