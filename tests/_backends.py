@@ -343,14 +343,15 @@ def lapsing_frame(frame: pd.DataFrame) -> pd.DataFrame:
     return frame[frame["customer_id"].str[-1].isin(list("789")) | (frame["invoice_date"] < pd.Timestamp("2022-06-01"))]
 
 
-def check_lapse_parity(con, frame: pd.DataFrame) -> None:
-    """RFM segments and levels of a lapsing cohort in ``con``'s backend equal DuckDB's: the lapse threshold (a
-    percentile every engine interpolates) decides the same customers, with the same reasons."""
+def check_lapse_parity(con, frame: pd.DataFrame, schemes: tuple[str, ...] = ("rfm", "levels")) -> None:
+    """RFM segments (and levels) of a lapsing cohort in ``con``'s backend equal DuckDB's: the lapse threshold
+    (a percentile every engine interpolates) decides the same customers, with the same reasons."""
+    import importlib
+
     from segmint.features import customer_features
-    from segmint.segment import levels, rfm
 
     duck_tx, other_tx = load_both(con, lapsing_frame(frame), "tx_lapsing")
-    for scheme in (rfm, levels):
+    for scheme in (importlib.import_module(f"segmint.segment.{name}") for name in schemes):
         got = to_pandas(scheme.assign(customer_features(other_tx)))
         assert_same_rows(got, to_pandas(scheme.assign(customer_features(duck_tx))), ["customer_id"])
         assert got.reason.str.contains(" no purchase for ", regex=False).sum() >= 100

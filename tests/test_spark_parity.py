@@ -86,4 +86,5 @@ def test_cli_engine_spark_reads_cleans_and_segments_like_duckdb(spark_con, tmp_p
 
 
 def test_lapsed_customers_are_the_same_as_in_duckdb(spark_con, canonical_tx):
-    check_lapse_parity(spark_con, canonical_tx)
+    # rfm only: levels reads the same threshold expression (segment.lapse), and each Spark job costs ~12 s
+    check_lapse_parity(spark_con, canonical_tx, schemes=("rfm",))
